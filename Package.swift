@@ -1,0 +1,36 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "Tally",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "tally", targets: ["tally"]),
+        .library(name: "TallyCore", targets: ["TallyCore"]),
+        .library(name: "TallyStorage", targets: ["TallyStorage"]),
+    ],
+    targets: [
+        // Events, the binary codec, CRC32C, JSON and time: pure logic, no I/O.
+        .target(name: "TallyCore"),
+        // Append-only segment files, recovery, the store lock and the file-system seam.
+        .target(name: "TallyStorage", dependencies: ["TallyCore"]),
+        // The `tally` subcommands, kept in a library so tests can drive them in-process.
+        .target(name: "TallyCLI", dependencies: ["TallyCore", "TallyStorage"]),
+        .executableTarget(name: "tally", dependencies: ["TallyCLI"]),
+        .executableTarget(
+            name: "TallyBenchmarks",
+            dependencies: ["TallyCore", "TallyStorage"],
+            path: "Benchmarks/TallyBenchmarks"
+        ),
+        // Fixtures, temporary directories and the fault-injecting file system shared by the test targets.
+        .target(
+            name: "TallyTestSupport",
+            dependencies: ["TallyCore", "TallyStorage"],
+            path: "Tests/TallyTestSupport"
+        ),
+        .testTarget(name: "TallyCoreTests", dependencies: ["TallyCore", "TallyTestSupport"]),
+        .testTarget(name: "TallyStorageTests", dependencies: ["TallyCore", "TallyStorage", "TallyTestSupport"]),
+        .testTarget(name: "TallyCLITests", dependencies: ["TallyCLI", "TallyCore", "TallyStorage", "TallyTestSupport"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

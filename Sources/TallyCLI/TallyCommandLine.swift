@@ -1,0 +1,3 @@
+public enum TallyCommandLine {
+    public static func main() {}
+}

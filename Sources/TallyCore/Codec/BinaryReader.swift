@@ -1,0 +1,92 @@
+/// Why bytes could not be decoded as a record.
+public struct CodecError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// What is wrong, such as "truncated: needed 8 bytes at byte 12, 3 left".
+    public var reason: String
+
+    /// Creates a codec error.
+    public init(_ reason: String) {
+        self.reason = reason
+    }
+
+    public var description: String { reason }
+}
+
+/// Bounds-checked little-endian reads from a byte buffer. Every read throws rather than trapping.
+public struct BinaryReader {
+    @usableFromInline let buffer: UnsafeRawBufferPointer
+    /// The next byte to read.
+    public private(set) var position: Int
+
+    /// Creates a reader over `buffer`; the buffer must outlive the reader.
+    public init(_ buffer: UnsafeRawBufferPointer) {
+        self.buffer = buffer
+        self.position = 0
+    }
+
+    /// Bytes left to read.
+    public var remaining: Int { buffer.count - position }
+
+    @inline(__always)
+    mutating func need(_ count: Int) throws(CodecError) {
+        guard count <= buffer.count - position else {
+            throw CodecError("truncated: needed \(count) bytes at byte \(position), \(buffer.count - position) left")
+        }
+    }
+
+    public mutating func readUInt8() throws(CodecError) -> UInt8 {
+        try need(1)
+        defer { position += 1 }
+        return buffer[position]
+    }
+
+    public mutating func readUInt32() throws(CodecError) -> UInt32 {
+        try need(4)
+        defer { position += 4 }
+        return UInt32(littleEndian: buffer.loadUnaligned(fromByteOffset: position, as: UInt32.self))
+    }
+
+    public mutating func readUInt64() throws(CodecError) -> UInt64 {
+        try need(8)
+        defer { position += 8 }
+        return UInt64(littleEndian: buffer.loadUnaligned(fromByteOffset: position, as: UInt64.self))
+    }
+
+    public mutating func readInt64() throws(CodecError) -> Int64 {
+        Int64(bitPattern: try readUInt64())
+    }
+
+    /// Reads an unsigned LEB128 varint of at most 10 bytes.
+    public mutating func readVarint() throws(CodecError) -> UInt64 {
+        var result: UInt64 = 0
+        var shift: UInt64 = 0
+        while true {
+            let byte = try readUInt8()
+            if shift == 63, byte > 1 { throw CodecError("varint overflows 64 bits at byte \(position - 1)") }
+            result |= UInt64(byte & 0x7F) << shift
+            if byte & 0x80 == 0 { return result }
+            shift += 7
+        }
+    }
+
+    /// Reads a varint-length-prefixed UTF-8 string, rejecting invalid UTF-8.
+    public mutating func readString() throws(CodecError) -> String {
+        let length = try readVarint()
+        guard length <= UInt64(remaining) else {
+            throw CodecError("truncated: string of \(length) bytes at byte \(position), \(remaining) left")
+        }
+        let count = Int(length)
+        let slice = UnsafeRawBufferPointer(rebasing: buffer[position..<position + count])
+        guard let text = String(validating: slice, as: UTF8.self) else {
+            throw CodecError("string at byte \(position) is not valid UTF-8")
+        }
+        position += count
+        return text
+    }
+
+    /// Reads `count` raw bytes.
+    public mutating func readBytes(_ count: Int) throws(CodecError) -> UnsafeRawBufferPointer {
+        try need(count)
+        defer { position += count }
+        return UnsafeRawBufferPointer(rebasing: buffer[position..<position + count])
+    }
+}

@@ -1,0 +1,161 @@
+extension EventCodec {
+    /// Presence bits for optional fields.
+    private enum Flag {
+        static let first: UInt8 = 1 << 0
+        static let second: UInt8 = 1 << 1
+        static let third: UInt8 = 1 << 2
+        static let fourth: UInt8 = 1 << 3
+        static let fifth: UInt8 = 1 << 4
+    }
+
+    static func encodePayload(_ payload: EventPayload, into writer: inout BinaryWriter) {
+        switch payload {
+        case .apiCall(let call):
+            writer.writeString(call.keyId)
+            writer.writeVarint(UInt64(call.status))
+            var flags: UInt8 = 0
+            if call.bytes != nil { flags |= Flag.first }
+            if call.durationMs != nil { flags |= Flag.second }
+            if call.oauthClientId != nil { flags |= Flag.third }
+            writer.writeUInt8(flags)
+            if let bytes = call.bytes { writer.writeInt64(bytes) }
+            if let duration = call.durationMs { writer.writeUInt64(duration.bitPattern) }
+            if let client = call.oauthClientId { writer.writeString(client) }
+        case .keyCreated(let keyId, let name, let expiresAt):
+            writer.writeString(keyId)
+            writer.writeUInt8((name != nil ? Flag.first : 0) | (expiresAt != nil ? Flag.second : 0))
+            if let name { writer.writeString(name) }
+            if let expiresAt { writer.writeInt64(expiresAt.microseconds) }
+        case .keyRevoked(let id), .userDeactivated(let id), .userActivated(let id), .userDeleted(let id),
+            .credentialExpired(let id), .credentialRevoked(let id), .oauthClientCreated(let id),
+            .oauthClientDisabled(let id):
+            writer.writeString(id)
+        case .userCreated(let userId, let role), .userRoleChanged(let userId, let role):
+            writer.writeString(userId)
+            writer.writeUInt8(role == .admin ? 1 : 0)
+        case .credentialCreated(let credentialId, let expiresAt):
+            writer.writeString(credentialId)
+            writer.writeUInt8(expiresAt != nil ? Flag.first : 0)
+            if let expiresAt { writer.writeInt64(expiresAt.microseconds) }
+        case .storageChanged(let delta):
+            writer.writeInt64(delta)
+        case .storageMeasured(let used):
+            writer.writeInt64(used)
+        case .tenantCreated(let creation):
+            writer.writeString(creation.name)
+            writer.writeUInt8(statusCode(creation.status))
+            writer.writeUInt8(creation.partnerId != nil ? Flag.first : 0)
+            if let partner = creation.partnerId { writer.writeString(partner) }
+            encodeObject(creation.settings, into: &writer)
+        case .tenantUpdated(let update):
+            var flags: UInt8 = 0
+            if update.name != nil { flags |= Flag.first }
+            if update.status != nil { flags |= Flag.second }
+            if let partner = update.partnerId { flags |= partner == nil ? Flag.fourth : Flag.third }
+            if update.settings != nil { flags |= Flag.fifth }
+            writer.writeUInt8(flags)
+            if let name = update.name { writer.writeString(name) }
+            if let status = update.status { writer.writeUInt8(statusCode(status)) }
+            if let partner = update.partnerId, let partner { writer.writeString(partner) }
+            if let settings = update.settings { encodeObject(settings, into: &writer) }
+        case .tenantDeleted:
+            break
+        case .eventVoided(let eventId, let reason):
+            writer.writeString(eventId)
+            writer.writeUInt8(reason != nil ? Flag.first : 0)
+            if let reason { writer.writeString(reason) }
+        }
+    }
+
+    static func decodePayload(_ type: EventType, from reader: inout BinaryReader) throws(CodecError) -> EventPayload {
+        switch type {
+        case .apiCall:
+            let keyId = try reader.readString()
+            let status = try reader.readVarint()
+            guard (100...599).contains(status) else { throw CodecError("api.call status \(status) out of range") }
+            let flags = try readFlags(&reader, allowed: Flag.first | Flag.second | Flag.third)
+            let bytes = flags & Flag.first != 0 ? try reader.readInt64() : nil
+            let duration = flags & Flag.second != 0 ? Double(bitPattern: try reader.readUInt64()) : nil
+            let client = flags & Flag.third != 0 ? try reader.readString() : nil
+            return .apiCall(APICall(keyId: keyId, status: UInt16(status), bytes: bytes, durationMs: duration,
+                                    oauthClientId: client))
+        case .keyCreated:
+            let keyId = try reader.readString()
+            let flags = try readFlags(&reader, allowed: Flag.first | Flag.second)
+            let name = flags & Flag.first != 0 ? try reader.readString() : nil
+            let expires = flags & Flag.second != 0 ? Timestamp(microseconds: try reader.readInt64()) : nil
+            return .keyCreated(keyId: keyId, name: name, expiresAt: expires)
+        case .keyRevoked: return .keyRevoked(keyId: try reader.readString())
+        case .userDeactivated: return .userDeactivated(userId: try reader.readString())
+        case .userActivated: return .userActivated(userId: try reader.readString())
+        case .userDeleted: return .userDeleted(userId: try reader.readString())
+        case .credentialExpired: return .credentialExpired(credentialId: try reader.readString())
+        case .credentialRevoked: return .credentialRevoked(credentialId: try reader.readString())
+        case .oauthClientCreated: return .oauthClientCreated(clientId: try reader.readString())
+        case .oauthClientDisabled: return .oauthClientDisabled(clientId: try reader.readString())
+        case .userCreated, .userRoleChanged:
+            let userId = try reader.readString()
+            let roleByte = try reader.readUInt8()
+            guard roleByte <= 1 else { throw CodecError("unknown user role code \(roleByte)") }
+            let role: UserRole = roleByte == 1 ? .admin : .member
+            return type == .userCreated ? .userCreated(userId: userId, role: role)
+                : .userRoleChanged(userId: userId, role: role)
+        case .credentialCreated:
+            let credentialId = try reader.readString()
+            let flags = try readFlags(&reader, allowed: Flag.first)
+            let expires = flags & Flag.first != 0 ? Timestamp(microseconds: try reader.readInt64()) : nil
+            return .credentialCreated(credentialId: credentialId, expiresAt: expires)
+        case .storageChanged: return .storageChanged(deltaBytes: try reader.readInt64())
+        case .storageMeasured: return .storageMeasured(usedBytes: try reader.readInt64())
+        case .tenantCreated:
+            let name = try reader.readString()
+            let status = try readStatus(&reader)
+            let flags = try readFlags(&reader, allowed: Flag.first)
+            let partner = flags & Flag.first != 0 ? try reader.readString() : nil
+            let settings = try decodeObject(from: &reader, depth: 0)
+            return .tenantCreated(TenantCreation(name: name, status: status, partnerId: partner, settings: settings))
+        case .tenantUpdated:
+            let flags = try readFlags(&reader, allowed: Flag.first | Flag.second | Flag.third | Flag.fourth | Flag.fifth)
+            guard flags & (Flag.third | Flag.fourth) != (Flag.third | Flag.fourth) else {
+                throw CodecError("tenant.updated both sets and clears partnerId")
+            }
+            var update = TenantUpdate()
+            if flags & Flag.first != 0 { update.name = try reader.readString() }
+            if flags & Flag.second != 0 { update.status = try readStatus(&reader) }
+            if flags & Flag.third != 0 { update.partnerId = .some(try reader.readString()) }
+            if flags & Flag.fourth != 0 { update.partnerId = .some(nil) }
+            if flags & Flag.fifth != 0 { update.settings = try decodeObject(from: &reader, depth: 0) }
+            return .tenantUpdated(update)
+        case .tenantDeleted:
+            return .tenantDeleted
+        case .eventVoided:
+            let eventId = try reader.readString()
+            let flags = try readFlags(&reader, allowed: Flag.first)
+            let reason = flags & Flag.first != 0 ? try reader.readString() : nil
+            return .eventVoided(eventId: eventId, reason: reason)
+        }
+    }
+
+    private static func readFlags(_ reader: inout BinaryReader, allowed: UInt8) throws(CodecError) -> UInt8 {
+        let flags = try reader.readUInt8()
+        guard flags & ~allowed == 0 else { throw CodecError("unknown field flags \(flags) at byte \(reader.position - 1)") }
+        return flags
+    }
+
+    private static func statusCode(_ status: TenantStatus) -> UInt8 {
+        switch status {
+        case .active: 0
+        case .suspended: 1
+        case .deleted: 2
+        }
+    }
+
+    private static func readStatus(_ reader: inout BinaryReader) throws(CodecError) -> TenantStatus {
+        switch try reader.readUInt8() {
+        case 0: return .active
+        case 1: return .suspended
+        case 2: return .deleted
+        case let other: throw CodecError("unknown tenant status code \(other)")
+        }
+    }
+}

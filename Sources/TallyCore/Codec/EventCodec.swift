@@ -1,0 +1,105 @@
+/// The compact, versioned binary form of an event record, as stored in segment frames.
+///
+/// Layout (little-endian): format version `u8`, type code `u8`, ingest time `i64` µs, event time `i64` µs,
+/// tenant UUID as two `u64`, the id as a varint-prefixed string, then the type's fields (see
+/// `EventCodec+Payload.swift`). A record is self-contained; its offset comes from the frame that holds it.
+public enum EventCodec {
+    /// The record format version this build writes. Readers reject versions they do not know.
+    public static let formatVersion: UInt8 = 1
+
+    /// Bytes before the id: version, type, two timestamps and the tenant.
+    public static let fixedHeaderSize = 1 + 1 + 8 + 8 + 16
+
+    /// Appends the binary record for `event` to `bytes`.
+    /// - Parameters:
+    ///   - event: The event to encode.
+    ///   - ingestTime: When Tally accepted the event.
+    ///   - bytes: The buffer to append to.
+    public static func encode(_ event: Event, ingestTime: Timestamp, into bytes: inout [UInt8]) {
+        var writer = BinaryWriter(bytes: [])
+        swap(&writer.bytes, &bytes)
+        writer.writeUInt8(formatVersion)
+        writer.writeUInt8(event.type.code)
+        writer.writeInt64(ingestTime.microseconds)
+        writer.writeInt64(event.time.microseconds)
+        writer.writeUInt64(event.tenantId.high)
+        writer.writeUInt64(event.tenantId.low)
+        writer.writeString(event.id)
+        encodePayload(event.payload, into: &writer)
+        swap(&writer.bytes, &bytes)
+    }
+
+    /// Encodes one event as a standalone record.
+    /// - Parameters:
+    ///   - event: The event to encode.
+    ///   - ingestTime: When Tally accepted the event.
+    /// - Returns: The record bytes.
+    public static func encode(_ event: Event, ingestTime: Timestamp) -> [UInt8] {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(96)
+        encode(event, ingestTime: ingestTime, into: &bytes)
+        return bytes
+    }
+
+    /// Decodes a whole record.
+    /// - Parameter record: Exactly one record's bytes.
+    /// - Returns: The event and its ingest time.
+    /// - Throws: ``CodecError`` when the bytes are truncated, carry an unknown version or type, or have
+    ///   bytes left over.
+    public static func decode(_ record: UnsafeRawBufferPointer) throws(CodecError) -> (event: Event, ingestTime: Timestamp) {
+        var reader = BinaryReader(record)
+        let header = try readHeader(&reader)
+        let id = try reader.readString()
+        let payload = try decodePayload(header.type, from: &reader)
+        guard reader.remaining == 0 else {
+            throw CodecError("\(reader.remaining) unexpected bytes after a \(header.type.rawValue) record")
+        }
+        let event = Event(id: id, tenantId: header.tenantId, time: header.time, payload: payload)
+        return (event, header.ingestTime)
+    }
+
+    /// Decodes a record from a byte array.
+    public static func decode(_ record: [UInt8]) throws(CodecError) -> (event: Event, ingestTime: Timestamp) {
+        let result = record.withUnsafeBytes { buffer -> Result<(event: Event, ingestTime: Timestamp), CodecError> in
+            do throws(CodecError) { return .success(try decode(buffer)) } catch { return .failure(error) }
+        }
+        return try result.get()
+    }
+
+    /// The fixed fields at the front of every record, readable without decoding the rest.
+    public struct Header: Sendable, Equatable {
+        public var type: EventType
+        public var ingestTime: Timestamp
+        public var time: Timestamp
+        public var tenantId: TenantID
+
+        /// Creates a header value.
+        public init(type: EventType, ingestTime: Timestamp, time: Timestamp, tenantId: TenantID) {
+            self.type = type
+            self.ingestTime = ingestTime
+            self.time = time
+            self.tenantId = tenantId
+        }
+    }
+
+    /// Decodes only the fixed header, for cheap filtering.
+    /// - Parameter record: A record's bytes.
+    /// - Returns: Its type, times and tenant.
+    public static func decodeHeader(_ record: UnsafeRawBufferPointer) throws(CodecError) -> Header {
+        var reader = BinaryReader(record)
+        return try readHeader(&reader)
+    }
+
+    static func readHeader(_ reader: inout BinaryReader) throws(CodecError) -> Header {
+        let version = try reader.readUInt8()
+        guard version == formatVersion else {
+            throw CodecError("record format version \(version) is not supported (this build reads \(formatVersion))")
+        }
+        let code = try reader.readUInt8()
+        guard let type = EventType(code: code) else { throw CodecError("unknown event type code \(code)") }
+        let ingestTime = Timestamp(microseconds: try reader.readInt64())
+        let time = Timestamp(microseconds: try reader.readInt64())
+        let tenantId = TenantID(high: try reader.readUInt64(), low: try reader.readUInt64())
+        return Header(type: type, ingestTime: ingestTime, time: time, tenantId: tenantId)
+    }
+}

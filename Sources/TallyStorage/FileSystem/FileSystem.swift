@@ -1,0 +1,100 @@
+/// An open file, as handed out by a ``FileSystem``.
+public struct FileHandle: Sendable, Hashable {
+    /// The underlying descriptor (or a fake one, for test file systems).
+    public var descriptor: Int32
+
+    /// Wraps a descriptor.
+    public init(descriptor: Int32) {
+        self.descriptor = descriptor
+    }
+}
+
+/// How to open a file.
+public enum FileOpenMode: Sendable, Equatable {
+    /// Read only; the file must exist.
+    case readOnly
+    /// Read and write; the file must exist.
+    case readWrite
+    /// Read and write; the file must not exist yet.
+    case createNew
+    /// Read and write; created when missing, never truncated.
+    case createOrOpen
+}
+
+/// Every file operation the store performs. Production uses ``PosixFileSystem``; tests substitute
+/// implementations that inject failed fsyncs, short writes, `ENOSPC` and crash points.
+///
+/// Methods throw ``StorageError`` with code ``StorageError/Code/io`` (or ``StorageError/Code/noSpace``)
+/// carrying the failing call's `errno`.
+public protocol FileSystem: Sendable {
+    /// Opens `path`.
+    func open(_ path: String, mode: FileOpenMode) throws(StorageError) -> FileHandle
+    /// Closes a handle; errors are ignored because nothing useful can be done with them.
+    func close(_ file: FileHandle)
+    /// Reads up to `buffer.count` bytes at `offset`; returns the number read (0 at end of file).
+    func read(_ file: FileHandle, into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) throws(StorageError) -> Int
+    /// Writes up to `bytes.count` bytes at `offset`; returns the number written, which may be fewer.
+    func write(_ file: FileHandle, _ bytes: UnsafeRawBufferPointer, at offset: Int64) throws(StorageError) -> Int
+    /// Flushes a file to stable storage (`fdatasync` when `dataOnly`, else `fsync`).
+    func sync(_ file: FileHandle, dataOnly: Bool) throws(StorageError)
+    /// Sets a file's length.
+    func truncate(_ file: FileHandle, to length: Int64) throws(StorageError)
+    /// The file's current length in bytes.
+    func size(_ file: FileHandle) throws(StorageError) -> Int64
+    /// Takes an exclusive advisory lock without blocking; returns `false` if someone else holds it.
+    func tryLock(_ file: FileHandle) throws(StorageError) -> Bool
+    /// Names in a directory, excluding `.` and `..`.
+    func contentsOfDirectory(_ path: String) throws(StorageError) -> [String]
+    /// Creates a directory and any missing parents.
+    func createDirectory(_ path: String) throws(StorageError)
+    /// Flushes a directory's entries so created, renamed and removed names survive a crash.
+    func syncDirectory(_ path: String) throws(StorageError)
+    /// Atomically renames `source` to `destination`, replacing it.
+    func rename(_ source: String, to destination: String) throws(StorageError)
+    /// Removes a file.
+    func remove(_ path: String) throws(StorageError)
+    /// Whether anything exists at `path`.
+    func exists(_ path: String) -> Bool
+}
+
+extension FileSystem {
+    /// Writes all of `bytes` at `offset`, continuing after short writes.
+    /// - Throws: The first error; bytes before it may have been written.
+    public func writeAll(_ file: FileHandle, _ bytes: UnsafeRawBufferPointer, at offset: Int64) throws(StorageError) {
+        var done = 0
+        while done < bytes.count {
+            let rest = UnsafeRawBufferPointer(rebasing: bytes[done...])
+            let written = try write(file, rest, at: offset + Int64(done))
+            guard written > 0 else {
+                throw StorageError(.io, "write returned 0 bytes at byte \(offset + Int64(done))")
+            }
+            done += written
+        }
+    }
+
+    /// Reads exactly `buffer.count` bytes at `offset`, or fewer only at end of file.
+    /// - Returns: The number of bytes read.
+    public func readFully(_ file: FileHandle, into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) throws(StorageError) -> Int {
+        var done = 0
+        while done < buffer.count {
+            let rest = UnsafeMutableRawBufferPointer(rebasing: buffer[done...])
+            let count = try read(file, into: rest, at: offset + Int64(done))
+            if count == 0 { break }
+            done += count
+        }
+        return done
+    }
+
+    /// Reads a whole small file.
+    public func readFile(_ path: String) throws(StorageError) -> [UInt8] {
+        let file = try open(path, mode: .readOnly)
+        defer { close(file) }
+        let length = try size(file)
+        var bytes = [UInt8](repeating: 0, count: Int(length))
+        let count = try bytes.withMutableBytes { buffer throws(StorageError) in
+            try readFully(file, into: buffer, at: 0)
+        }
+        bytes.removeLast(bytes.count - count)
+        return bytes
+    }
+}

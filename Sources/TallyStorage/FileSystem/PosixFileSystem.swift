@@ -1,0 +1,102 @@
+import Glibc
+
+/// The real file system, through POSIX calls.
+public struct PosixFileSystem: FileSystem {
+    /// Creates the file system.
+    public init() {}
+
+    public func open(_ path: String, mode: FileOpenMode) throws(StorageError) -> FileHandle {
+        let flags: Int32
+        switch mode {
+        case .readOnly: flags = O_RDONLY | O_CLOEXEC
+        case .readWrite: flags = O_RDWR | O_CLOEXEC
+        case .createNew: flags = O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC
+        case .createOrOpen: flags = O_RDWR | O_CREAT | O_CLOEXEC
+        }
+        let descriptor = try Syscall.retrying("open", path: path) { Glibc.open(path, flags, 0o644) }
+        return FileHandle(descriptor: descriptor)
+    }
+
+    public func close(_ file: FileHandle) {
+        _ = Glibc.close(file.descriptor)
+    }
+
+    public func read(_ file: FileHandle, into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) throws(StorageError) -> Int {
+        try Syscall.retrying("pread") { pread(file.descriptor, buffer.baseAddress, buffer.count, off_t(offset)) }
+    }
+
+    public func write(_ file: FileHandle, _ bytes: UnsafeRawBufferPointer, at offset: Int64) throws(StorageError) -> Int {
+        try Syscall.retrying("pwrite") { pwrite(file.descriptor, bytes.baseAddress, bytes.count, off_t(offset)) }
+    }
+
+    public func sync(_ file: FileHandle, dataOnly: Bool) throws(StorageError) {
+        _ = try Syscall.retrying(dataOnly ? "fdatasync" : "fsync") {
+            dataOnly ? fdatasync(file.descriptor) : fsync(file.descriptor)
+        }
+    }
+
+    public func truncate(_ file: FileHandle, to length: Int64) throws(StorageError) {
+        _ = try Syscall.retrying("ftruncate") { ftruncate(file.descriptor, off_t(length)) }
+    }
+
+    public func size(_ file: FileHandle) throws(StorageError) -> Int64 {
+        var info = stat()
+        _ = try Syscall.retrying("fstat") { fstat(file.descriptor, &info) }
+        return Int64(info.st_size)
+    }
+
+    public func tryLock(_ file: FileHandle) throws(StorageError) -> Bool {
+        while true {
+            if flock(file.descriptor, LOCK_EX | LOCK_NB) == 0 { return true }
+            let code = errno
+            if code == EINTR { continue }
+            if code == EWOULDBLOCK { return false }
+            throw Syscall.error("flock", path: nil, errno: code)
+        }
+    }
+
+    public func contentsOfDirectory(_ path: String) throws(StorageError) -> [String] {
+        guard let directory = opendir(path) else { throw Syscall.error("opendir", path: path, errno: errno) }
+        defer { closedir(directory) }
+        var names: [String] = []
+        while let entry = readdir(directory) {
+            let name = withUnsafePointer(to: &entry.pointee.d_name) { tuple in
+                tuple.withMemoryRebound(to: CChar.self, capacity: MemoryLayout.size(ofValue: tuple.pointee)) {
+                    String(cString: $0)
+                }
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names
+    }
+
+    public func createDirectory(_ path: String) throws(StorageError) {
+        var prefix = path.hasPrefix("/") ? "/" : ""
+        for component in path.split(separator: "/") {
+            prefix += component
+            if mkdir(prefix, 0o755) != 0 {
+                let code = errno
+                if code != EEXIST { throw Syscall.error("mkdir", path: prefix, errno: code) }
+            }
+            prefix += "/"
+        }
+    }
+
+    public func syncDirectory(_ path: String) throws(StorageError) {
+        let descriptor = try Syscall.retrying("open", path: path) { Glibc.open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
+        defer { _ = Glibc.close(descriptor) }
+        _ = try Syscall.retrying("fsync", path: path) { fsync(descriptor) }
+    }
+
+    public func rename(_ source: String, to destination: String) throws(StorageError) {
+        _ = try Syscall.retrying("rename", path: source) { Glibc.rename(source, destination) }
+    }
+
+    public func remove(_ path: String) throws(StorageError) {
+        _ = try Syscall.retrying("unlink", path: path) { unlink(path) }
+    }
+
+    public func exists(_ path: String) -> Bool {
+        access(path, F_OK) == 0
+    }
+}

@@ -1,0 +1,204 @@
+import TallyCore
+
+/// Where and why a segment stops being valid.
+public struct SegmentDamage: Sendable, Equatable, CustomStringConvertible {
+    /// The byte position where the first invalid frame (or header) starts.
+    public var byteOffset: Int64
+    /// What is wrong there.
+    public var reason: String
+    /// The offset the next valid frame should have started with.
+    public var expectedOffset: UInt64
+
+    public var description: String { "\(reason) at byte \(byteOffset)" }
+}
+
+/// The result of walking one segment file from its header to its end (or first damage).
+struct SegmentScan: Sendable {
+    /// The header, when it is valid.
+    var header: SegmentFormat.Header?
+    /// One past the last record offset of the valid frames.
+    var nextOffset: UInt64
+    /// The byte after the last valid frame (including a seal frame).
+    var validEnd: Int64
+    /// CRC32C of bytes `[0, validEnd)` excluding a seal frame: what a seal would record.
+    var fileChecksum: UInt32
+    /// Whether the segment ends with a valid seal frame.
+    var sealed: Bool
+    /// The file's size.
+    var fileSize: Int64
+    /// The first damage found, or `nil` when every byte is accounted for.
+    var damage: SegmentDamage?
+}
+
+/// Walks segment files frame by frame, checking every header, checksum, record framing and offset.
+struct SegmentScanner {
+    let fileSystem: any FileSystem
+    let chunkSize: Int
+
+    /// A valid data frame handed to the scan's visitor.
+    struct Frame {
+        var firstOffset: UInt64
+        var count: Int
+        /// The records, each a `u32` length and its bytes; valid only during the visit.
+        var payload: UnsafeRawBufferPointer
+    }
+
+    /// Scans `path` from its header.
+    /// - Parameters:
+    ///   - path: The segment file.
+    ///   - expectedFirstOffset: The offset the file name (and the previous segment) say it starts at.
+    ///   - limit: Bytes of the file to consider (readers pass the committed size), or `nil` for all.
+    ///   - verifySeal: Keep the whole-file checksum and check it against a seal frame. Readers that only
+    ///     want records skip this second checksum pass.
+    ///   - visit: Called with each valid data frame in order; return `false` to stop early.
+    func scan(path: String, expectedFirstOffset: UInt64, limit: Int64? = nil, verifySeal: Bool = true,
+              visit: (Frame) throws -> Bool = { _ in true }) throws -> SegmentScan {
+        let file = try fileSystem.open(path, mode: .readOnly)
+        defer { fileSystem.close(file) }
+        let fileSize = try limit ?? fileSystem.size(file)
+        var reader = SegmentFileReader(fileSystem: fileSystem, file: file, limit: fileSize, chunkSize: chunkSize)
+        var scan = SegmentScan(header: nil, nextOffset: expectedFirstOffset, validEnd: 0, fileChecksum: 0,
+                               sealed: false, fileSize: fileSize, damage: nil)
+        func damage(_ at: Int64, _ reason: String) -> SegmentScan {
+            scan.damage = SegmentDamage(byteOffset: at, reason: reason, expectedOffset: scan.nextOffset)
+            return scan
+        }
+        guard let headerBytes = try reader.window(at: 0, count: SegmentFormat.headerSize) else {
+            return damage(0, "segment header is truncated (\(fileSize) of \(SegmentFormat.headerSize) bytes)")
+        }
+        let header: SegmentFormat.Header
+        switch SegmentFormat.decodeHeader(headerBytes) {
+        case .success(let decoded): header = decoded
+        case .failure(let problem): return damage(0, problem.description)
+        }
+        guard header.firstOffset == expectedFirstOffset else {
+            return damage(0, "header says the segment starts at offset \(header.firstOffset), expected \(expectedFirstOffset)")
+        }
+        scan.header = header
+        scan.fileChecksum = CRC32C.checksum(headerBytes)
+        scan.validEnd = Int64(SegmentFormat.headerSize)
+        var position = scan.validEnd
+        while position < fileSize {
+            guard let headerWindow = try reader.window(at: position, count: SegmentFormat.frameHeaderSize) else {
+                return damage(position, "truncated frame header (\(fileSize - position) bytes left)")
+            }
+            let frame = SegmentFormat.decodeFrameHeader(headerWindow)
+            guard let kind = frame.kind else { return damage(position, "unknown frame kind \(frame.rawKind)") }
+            guard frame.payloadLength <= SegmentFormat.maxFramePayload else {
+                return damage(position, "frame length \(frame.payloadLength) exceeds the \(SegmentFormat.maxFramePayload)-byte cap")
+            }
+            guard let frameBytes = try reader.window(at: position, count: frame.frameSize) else {
+                return damage(position, "truncated frame: \(frame.frameSize) bytes declared, \(fileSize - position) left")
+            }
+            guard SegmentFormat.frameChecksum(frameBytes, salt: header.salt) == frame.checksum else {
+                return damage(position, "checksum mismatch in frame for offsets \(describe(frame))")
+            }
+            let payload = UnsafeRawBufferPointer(rebasing: frameBytes[SegmentFormat.frameHeaderSize...])
+            switch kind {
+            case .seal:
+                guard frame.firstOffset == scan.nextOffset, frame.count == 0,
+                      Int(frame.payloadLength) == SegmentFormat.sealPayloadSize else {
+                    return damage(position, "malformed seal frame")
+                }
+                let lastOffset = payload.loadUnaligned(fromByteOffset: 0, as: UInt64.self).littleEndian
+                let checksum = payload.loadUnaligned(fromByteOffset: 8, as: UInt32.self).littleEndian
+                guard scan.nextOffset > header.firstOffset, lastOffset == scan.nextOffset - 1 else {
+                    return damage(position, "seal names last offset \(lastOffset) but the frames end at \(Int64(scan.nextOffset) - 1)")
+                }
+                guard !verifySeal || checksum == scan.fileChecksum else {
+                    return damage(position, "whole-segment checksum mismatch recorded in the seal")
+                }
+                guard position + Int64(frame.frameSize) == fileSize else {
+                    return damage(position + Int64(frame.frameSize), "\(fileSize - position - Int64(frame.frameSize)) bytes after the seal frame")
+                }
+                scan.sealed = true
+                scan.validEnd = fileSize
+                return scan
+            case .data:
+                guard frame.firstOffset == scan.nextOffset else {
+                    return damage(position, "frame starts at offset \(frame.firstOffset), expected \(scan.nextOffset)")
+                }
+                guard frame.count > 0, RecordFraming.countRecords(in: payload) == Int(frame.count) else {
+                    return damage(position, "frame for offsets \(describe(frame)) does not hold \(frame.count) well-formed records")
+                }
+                if verifySeal { scan.fileChecksum = CRC32C.checksum(frameBytes, seed: scan.fileChecksum) }
+                position += Int64(frame.frameSize)
+                scan.validEnd = position
+                scan.nextOffset += UInt64(frame.count)
+                let keepGoing = try visit(Frame(firstOffset: frame.firstOffset, count: Int(frame.count), payload: payload))
+                if !keepGoing { return scan }
+            }
+        }
+        return scan
+    }
+
+    /// Whether a valid frame (checksum and all) starts anywhere in `(start, end)` of the file: the test that
+    /// separates a torn tail from corruption followed by good data.
+    func containsValidFrame(path: String, after start: Int64, salt: UInt32) throws(StorageError) -> Int64? {
+        let file = try fileSystem.open(path, mode: .readOnly)
+        defer { fileSystem.close(file) }
+        let fileSize = try fileSystem.size(file)
+        let tailLength = Int(fileSize - start)
+        guard tailLength > SegmentFormat.frameHeaderSize else { return nil }
+        var tail = [UInt8](repeating: 0, count: tailLength)
+        let got = try tail.withMutableBytes { buffer throws(StorageError) in try fileSystem.readFully(file, into: buffer, at: start) }
+        return tail.withUnsafeBytes { bytes -> Int64? in
+            var candidate = 1
+            while candidate + SegmentFormat.frameHeaderSize <= got {
+                defer { candidate += 1 }
+                let header = SegmentFormat.decodeFrameHeader(UnsafeRawBufferPointer(rebasing: bytes[candidate...]))
+                guard header.kind != nil, header.payloadLength <= SegmentFormat.maxFramePayload,
+                      candidate + header.frameSize <= got else { continue }
+                let frame = UnsafeRawBufferPointer(rebasing: bytes[candidate..<candidate + header.frameSize])
+                if SegmentFormat.frameChecksum(frame, salt: salt) == header.checksum {
+                    return start + Int64(candidate)
+                }
+            }
+            return nil
+        }
+    }
+
+    private func describe(_ frame: SegmentFormat.FrameHeader) -> String {
+        frame.count == 0 ? "\(frame.firstOffset)" : "\(frame.firstOffset)–\(frame.firstOffset + UInt64(frame.count) - 1)"
+    }
+}
+
+/// Splits a data frame's payload into its length-prefixed records.
+public enum RecordFraming {
+    /// Counts the records in a payload.
+    /// - Returns: The count, or `nil` when the lengths do not tile the payload exactly.
+    public static func countRecords(in payload: UnsafeRawBufferPointer) -> Int? {
+        var position = 0
+        var count = 0
+        while position < payload.count {
+            guard payload.count - position >= SegmentFormat.recordLengthSize else { return nil }
+            let length = Int(payload.loadUnaligned(fromByteOffset: position, as: UInt32.self).littleEndian)
+            position += SegmentFormat.recordLengthSize
+            guard length <= payload.count - position else { return nil }
+            position += length
+            count += 1
+        }
+        return count
+    }
+
+    /// Calls `body` with each record of a payload already checked by ``countRecords(in:)``.
+    /// - Parameters:
+    ///   - payload: The frame payload.
+    ///   - body: Receives each record's index in the frame and its bytes; return `false` to stop.
+    /// - Returns: `false` if `body` stopped early.
+    @discardableResult
+    public static func forEachRecord(in payload: UnsafeRawBufferPointer,
+                                     _ body: (Int, UnsafeRawBufferPointer) throws -> Bool) rethrows -> Bool {
+        var position = 0
+        var index = 0
+        while position + SegmentFormat.recordLengthSize <= payload.count {
+            let length = Int(payload.loadUnaligned(fromByteOffset: position, as: UInt32.self).littleEndian)
+            position += SegmentFormat.recordLengthSize
+            let end = min(position + length, payload.count)
+            if try !body(index, UnsafeRawBufferPointer(rebasing: payload[position..<end])) { return false }
+            position = end
+            index += 1
+        }
+        return true
+    }
+}

@@ -1,0 +1,208 @@
+import TallyCore
+
+/// The segment being appended to.
+struct ActiveSegment {
+    var file: FileHandle
+    var fileName: String
+    var firstOffset: UInt64
+    var salt: UInt32
+    /// Bytes written and kept (everything before this is valid frames).
+    var size: Int64
+    /// CRC32C of bytes `[0, size)`: what the seal will record.
+    var fileChecksum: UInt32
+}
+
+/// Writes frames, seals and rolls segments. Owned by the store's single writer thread.
+///
+/// After any failed write or sync the writer records the failure and refuses all further work: a file whose
+/// write or fsync failed is never written again (its page-cache state is unknown).
+struct SegmentWriter {
+    let fileSystem: any FileSystem
+    let segmentsDirectory: String
+    let configuration: StoreConfiguration
+    /// The segment receiving appends; `nil` before the first append or right after a seal.
+    var active: ActiveSegment?
+    /// The offset the next record will get.
+    var nextOffset: UInt64
+    /// Every segment, oldest first, with the bytes readers may see.
+    var segments: [SegmentEntry]
+    /// The first failure; once set, every append fails with it.
+    var failure: StorageError?
+    /// Whether bytes were written since the last sync.
+    var hasUnsyncedWrites = false
+    /// When the last sync happened (monotonic nanoseconds).
+    var lastSyncNanoseconds: UInt64 = 0
+    /// Scratch space for frames, kept between groups to avoid reallocating.
+    private var buffer: [UInt8] = []
+
+    init(fileSystem: any FileSystem, segmentsDirectory: String, configuration: StoreConfiguration,
+         active: ActiveSegment?, nextOffset: UInt64, segments: [SegmentEntry]) {
+        self.fileSystem = fileSystem
+        self.segmentsDirectory = segmentsDirectory
+        self.configuration = configuration
+        self.active = active
+        self.nextOffset = nextOffset
+        self.segments = segments
+    }
+
+    /// Appends a group of batches, one frame each, in order, and makes them durable per the policy.
+    /// - Returns: Each batch's offsets, or the failure that stopped the group (every batch then fails: none is
+    ///   acknowledged unless all of the group is).
+    mutating func commit(_ batches: [RecordBatch]) -> Result<[Range<UInt64>], StorageError> {
+        if let failure { return .failure(failure) }
+        do {
+            var ranges: [Range<UInt64>] = []
+            ranges.reserveCapacity(batches.count)
+            buffer.removeAll(keepingCapacity: true)
+            for batch in batches {
+                if batch.isEmpty {
+                    ranges.append(nextOffset..<nextOffset)
+                    continue
+                }
+                if active == nil { try startSegment() }
+                guard let salt = active?.salt, let size = active?.size else { break }
+                let first = nextOffset
+                batch.payload.withUnsafeBytes { payload in
+                    SegmentFormat.appendFrame(kind: .data, firstOffset: first, count: UInt32(batch.count),
+                                              payload: payload, salt: salt, to: &buffer)
+                }
+                nextOffset += UInt64(batch.count)
+                ranges.append(first..<nextOffset)
+                if size + Int64(buffer.count) >= configuration.segmentSizeLimit {
+                    try flush()
+                    try seal()
+                }
+            }
+            try flush()
+            if configuration.durability == .always { try syncIfNeeded() }
+            return .success(ranges)
+        } catch {
+            failure = error
+            return .failure(error)
+        }
+    }
+
+    /// Syncs when the interval policy's deadline has passed.
+    mutating func syncIfDue(nowNanoseconds: UInt64) {
+        guard failure == nil, case .interval(let milliseconds) = configuration.durability, hasUnsyncedWrites,
+              nowNanoseconds &- lastSyncNanoseconds >= UInt64(milliseconds) * 1_000_000 else { return }
+        do { try syncIfNeeded() } catch { failure = error }
+    }
+
+    /// Syncs and closes the active segment (it stays unsealed: the next open continues it).
+    mutating func close() throws(StorageError) {
+        defer {
+            if let active { fileSystem.close(active.file) }
+            active = nil
+        }
+        if failure == nil { try syncIfNeeded() }
+    }
+
+    /// The offsets of records that are written (and, under `always`, synced), plus where readers may read.
+    var readableState: LogState { LogState(segments: segments, nextOffset: nextOffset) }
+
+    // MARK: - Steps
+
+    private mutating func flush() throws(StorageError) {
+        guard !buffer.isEmpty, var segment = active else { return }
+        do throws(StorageError) {
+            try buffer.withBytes { bytes throws(StorageError) in
+                try fileSystem.writeAll(segment.file, bytes, at: segment.size)
+            }
+        } catch {
+            // Put the file back exactly as it was before this write (ENOSPC leaves no partial frame).
+            try? fileSystem.truncate(segment.file, to: segment.size)
+            throw error
+        }
+        segment.fileChecksum = CRC32C.checksum(buffer, seed: segment.fileChecksum)
+        segment.size += Int64(buffer.count)
+        active = segment
+        hasUnsyncedWrites = true
+        buffer.removeAll(keepingCapacity: true)
+        updateLastEntry(readableBytes: segment.size, nextOffset: nextOffset, sealed: false)
+    }
+
+    private mutating func syncIfNeeded() throws(StorageError) {
+        guard hasUnsyncedWrites, let segment = active else { return }
+        try fileSystem.sync(segment.file, dataOnly: true)
+        hasUnsyncedWrites = false
+        lastSyncNanoseconds = MonotonicClock.nanoseconds()
+    }
+
+    /// Writes the seal frame, fsyncs and closes the segment, then starts the next one.
+    private mutating func seal() throws(StorageError) {
+        guard let segment = active else { return }
+        let payload = SegmentFormat.sealPayload(lastOffset: nextOffset - 1, fileChecksum: segment.fileChecksum)
+        var frame: [UInt8] = []
+        payload.withUnsafeBytes { bytes in
+            SegmentFormat.appendFrame(kind: .seal, firstOffset: nextOffset, count: 0, payload: bytes,
+                                      salt: segment.salt, to: &frame)
+        }
+        do throws(StorageError) {
+            try frame.withBytes { bytes throws(StorageError) in
+                try fileSystem.writeAll(segment.file, bytes, at: segment.size)
+            }
+        } catch {
+            try? fileSystem.truncate(segment.file, to: segment.size)
+            throw error
+        }
+        try fileSystem.sync(segment.file, dataOnly: false)
+        fileSystem.close(segment.file)
+        active = nil
+        hasUnsyncedWrites = false
+        lastSyncNanoseconds = MonotonicClock.nanoseconds()
+        updateLastEntry(readableBytes: segment.size + Int64(frame.count), nextOffset: nextOffset, sealed: true)
+        try startSegment()
+    }
+
+    /// Creates the segment that starts at ``nextOffset``: header written and synced, then the directory synced.
+    private mutating func startSegment() throws(StorageError) {
+        let salt = UInt32.random(in: UInt32.min...UInt32.max)
+        let name = SegmentFormat.fileName(firstOffset: nextOffset)
+        let path = segmentsDirectory + "/" + name
+        let header = SegmentFormat.encodeHeader(firstOffset: nextOffset, salt: salt)
+        let file = try fileSystem.open(path, mode: .createNew)
+        do throws(StorageError) {
+            try header.withBytes { bytes throws(StorageError) in try fileSystem.writeAll(file, bytes, at: 0) }
+            try fileSystem.sync(file, dataOnly: false)
+            try fileSystem.syncDirectory(segmentsDirectory)
+        } catch {
+            fileSystem.close(file)
+            try? fileSystem.remove(path)
+            throw error
+        }
+        active = ActiveSegment(file: file, fileName: name, firstOffset: nextOffset, salt: salt,
+                               size: Int64(header.count), fileChecksum: CRC32C.checksum(header))
+        segments.append(SegmentEntry(firstOffset: nextOffset, fileName: name, readableBytes: Int64(header.count),
+                                     nextOffset: nextOffset, sealed: false))
+    }
+
+    private mutating func updateLastEntry(readableBytes: Int64, nextOffset: UInt64, sealed: Bool) {
+        guard !segments.isEmpty else { return }
+        segments[segments.count - 1].readableBytes = readableBytes
+        segments[segments.count - 1].nextOffset = nextOffset
+        segments[segments.count - 1].sealed = sealed
+    }
+}
+
+/// One segment as readers see it.
+public struct SegmentEntry: Sendable, Equatable {
+    /// The offset of its first record.
+    public var firstOffset: UInt64
+    /// Its file name inside `segments/`.
+    public var fileName: String
+    /// Bytes readers may read (acknowledged frames only).
+    public var readableBytes: Int64
+    /// One past its last acknowledged record.
+    public var nextOffset: UInt64
+    /// Whether it ends with a seal frame.
+    public var sealed: Bool
+}
+
+/// What readers may see: the segments and the end of the acknowledged log.
+public struct LogState: Sendable, Equatable {
+    /// Every segment, oldest first.
+    public var segments: [SegmentEntry]
+    /// One past the last acknowledged offset (the number of records in the log).
+    public var nextOffset: UInt64
+}

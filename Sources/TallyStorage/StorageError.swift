@@ -1,0 +1,47 @@
+/// What went wrong in the store, where, and what to do about it.
+///
+/// ``description`` reads as one sentence for an operator, for example
+/// `segment 00000000000000004096.seg: checksum mismatch at byte 81920 (frame for offsets 5120–5631); run
+/// `tally verify` for a full report`.
+public struct StorageError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The broad class of failure, for programs that branch on it.
+    public enum Code: String, Sendable, Equatable {
+        /// A system call failed (see ``errno``).
+        case io
+        /// The disk is full (`ENOSPC`); the log is as it was before the batch.
+        case noSpace
+        /// Stored bytes are damaged in a way recovery must not paper over.
+        case corrupt
+        /// Another process holds the store's write lock.
+        case locked
+        /// An earlier write or fsync failed; the store refuses appends until it is reopened.
+        case failed
+        /// The store has been closed.
+        case closed
+        /// The request itself is invalid, such as a batch larger than a frame may hold.
+        case invalidArgument
+    }
+
+    /// The class of failure.
+    public var code: Code
+    /// A human-readable account of what happened and what to do.
+    public var message: String
+    /// The file involved, when one is.
+    public var path: String?
+    /// The byte position in ``path`` where damage starts, for ``Code/corrupt``.
+    public var byteOffset: Int64?
+    /// The `errno` of the failing system call, for ``Code/io`` and ``Code/noSpace``.
+    public var errno: Int32?
+
+    /// Creates a storage error.
+    public init(_ code: Code, _ message: String, path: String? = nil, byteOffset: Int64? = nil,
+                errno: Int32? = nil) {
+        self.code = code
+        self.message = message
+        self.path = path
+        self.byteOffset = byteOffset
+        self.errno = errno
+    }
+
+    public var description: String { message }
+}

@@ -1,0 +1,154 @@
+/// Opens the segments of a store: checks them, truncates a torn tail, and refuses any other damage.
+///
+/// A torn tail is a damaged region that runs to the end of the last segment, is no larger than one frame,
+/// and contains no valid frame: the mark of a crash in the middle of a write. Everything else (a bad frame
+/// followed by good ones, a bad byte in a sealed segment, a gap in offsets, a missing segment) is an error
+/// naming the file and byte, and nothing is skipped.
+struct LogRecovery {
+    let fileSystem: any FileSystem
+    let segmentsDirectory: String
+    let configuration: StoreConfiguration
+    /// When `true`, nothing on disk is changed: a torn tail is left in place and simply not read.
+    let readOnly: Bool
+
+    /// What recovery found.
+    struct Recovered {
+        var segments: [SegmentEntry]
+        var nextOffset: UInt64
+        /// The unsealed last segment, positioned for appends (write mode only).
+        var active: ActiveSegment?
+    }
+
+    func recover() throws(StorageError) -> Recovered {
+        let names = try segmentFileNames()
+        var entries: [SegmentEntry] = []
+        var nextOffset: UInt64 = 0
+        var active: ActiveSegment?
+        for (index, item) in names.enumerated() {
+            let isLast = index == names.count - 1
+            let path = segmentsDirectory + "/" + item.name
+            guard item.firstOffset == nextOffset else {
+                let message = index == 0
+                    ? "segment \(item.name): the log starts at offset \(item.firstOffset), not 0: earlier segments are missing"
+                    : "segment \(item.name): starts at offset \(item.firstOffset) but the previous segment ends at \(nextOffset): a segment is missing or overlaps"
+                throw StorageError(.corrupt, message + "; run `tally verify` for a full report", path: path, byteOffset: 0)
+            }
+            if !isLast, let entry = try trustedSealedSegment(name: item.name, path: path, firstOffset: item.firstOffset) {
+                entries.append(entry)
+                nextOffset = entry.nextOffset
+                continue
+            }
+            let scanner = SegmentScanner(fileSystem: fileSystem, chunkSize: configuration.readChunkSize)
+            let scan: SegmentScan
+            do {
+                scan = try scanner.scan(path: path, expectedFirstOffset: item.firstOffset)
+            } catch let error as StorageError {
+                throw error
+            } catch {
+                throw StorageError(.io, "segment \(item.name): \(error)", path: path)
+            }
+            if let damage = scan.damage {
+                guard isLast else { throw corrupt(item.name, path, damage) }
+                if scan.header == nil {
+                    // A crash while creating the segment: its header never became durable.
+                    guard scan.fileSize <= Int64(SegmentFormat.headerSize) else { throw corrupt(item.name, path, damage) }
+                    configuration.log("segment \(item.name): removing a segment whose header was never completed (\(scan.fileSize) bytes)")
+                    if !readOnly {
+                        try fileSystem.remove(path)
+                        try fileSystem.syncDirectory(segmentsDirectory)
+                    }
+                    continue
+                }
+                try checkTornTail(name: item.name, path: path, scan: scan, damage: damage)
+                let dropped = scan.fileSize - damage.byteOffset
+                if readOnly {
+                    configuration.log("segment \(item.name): ignoring \(dropped) bytes of torn tail at byte \(damage.byteOffset) (read-only; the next writer truncates it)")
+                } else {
+                    let file = try fileSystem.open(path, mode: .readWrite)
+                    defer { fileSystem.close(file) }
+                    try fileSystem.truncate(file, to: damage.byteOffset)
+                    try fileSystem.sync(file, dataOnly: false)
+                    configuration.log("segment \(item.name): dropped \(dropped) bytes of torn tail at byte \(damage.byteOffset) (an interrupted write; no acknowledged batch is lost)")
+                }
+            } else if !isLast, !scan.sealed {
+                throw StorageError(.corrupt, "segment \(item.name): not sealed, yet followed by another segment; run `tally verify` for a full report",
+                                   path: path, byteOffset: scan.validEnd)
+            }
+            let entry = SegmentEntry(firstOffset: item.firstOffset, fileName: item.name, readableBytes: scan.validEnd,
+                                     nextOffset: scan.nextOffset, sealed: scan.sealed)
+            entries.append(entry)
+            nextOffset = scan.nextOffset
+            if isLast, !scan.sealed, !readOnly, let header = scan.header {
+                let file = try fileSystem.open(path, mode: .readWrite)
+                active = ActiveSegment(file: file, fileName: item.name, firstOffset: item.firstOffset, salt: header.salt,
+                                       size: scan.validEnd, fileChecksum: scan.fileChecksum)
+            }
+        }
+        return Recovered(segments: entries, nextOffset: nextOffset, active: active)
+    }
+
+    /// The segment files, sorted by first offset.
+    func segmentFileNames() throws(StorageError) -> [(name: String, firstOffset: UInt64)] {
+        guard fileSystem.exists(segmentsDirectory) else { return [] }
+        var found: [(name: String, firstOffset: UInt64)] = []
+        for name in try fileSystem.contentsOfDirectory(segmentsDirectory) {
+            if let offset = SegmentFormat.firstOffset(fromFileName: name) {
+                found.append((name, offset))
+            } else if name.hasSuffix(".seg") {
+                throw StorageError(.corrupt, "segments/\(name): not a valid segment name (want 20 digits and .seg)",
+                                   path: segmentsDirectory + "/" + name)
+            }
+        }
+        return found.sorted { $0.firstOffset < $1.firstOffset }
+    }
+
+    /// Checks a sealed segment by its header and seal frame only, when it lies wholly before
+    /// ``StoreConfiguration/fullyVerifyFromOffset``. Returns `nil` when it must be scanned in full.
+    private func trustedSealedSegment(name: String, path: String, firstOffset: UInt64) throws(StorageError) -> SegmentEntry? {
+        guard configuration.fullyVerifyFromOffset > firstOffset else { return nil }
+        let file = try fileSystem.open(path, mode: .readOnly)
+        defer { fileSystem.close(file) }
+        let size = try fileSystem.size(file)
+        guard size >= Int64(SegmentFormat.headerSize + SegmentFormat.sealFrameSize) else { return nil }
+        var header = [UInt8](repeating: 0, count: SegmentFormat.headerSize)
+        var seal = [UInt8](repeating: 0, count: SegmentFormat.sealFrameSize)
+        _ = try header.withMutableBytes { buffer throws(StorageError) in try fileSystem.readFully(file, into: buffer, at: 0) }
+        _ = try seal.withMutableBytes { buffer throws(StorageError) in
+            try fileSystem.readFully(file, into: buffer, at: size - Int64(SegmentFormat.sealFrameSize))
+        }
+        return header.withUnsafeBytes { headerBytes -> SegmentEntry? in
+            guard case .success(let decoded) = SegmentFormat.decodeHeader(headerBytes),
+                  decoded.firstOffset == firstOffset else { return nil }
+            return seal.withUnsafeBytes { sealBytes -> SegmentEntry? in
+                let frame = SegmentFormat.decodeFrameHeader(sealBytes)
+                guard frame.kind == .seal, Int(frame.payloadLength) == SegmentFormat.sealPayloadSize,
+                      SegmentFormat.frameChecksum(sealBytes, salt: decoded.salt) == frame.checksum,
+                      frame.firstOffset > firstOffset,
+                      frame.firstOffset <= configuration.fullyVerifyFromOffset else { return nil }
+                return SegmentEntry(firstOffset: firstOffset, fileName: name, readableBytes: size,
+                                    nextOffset: frame.firstOffset, sealed: true)
+            }
+        }
+    }
+
+    /// Throws unless the damage in the last segment is a torn tail.
+    private func checkTornTail(name: String, path: String, scan: SegmentScan, damage: SegmentDamage) throws(StorageError) {
+        let tailLength = scan.fileSize - damage.byteOffset
+        let limit = Int64(SegmentFormat.frameHeaderSize) + Int64(SegmentFormat.maxFramePayload)
+        guard tailLength <= limit else {
+            throw StorageError(.corrupt, "segment \(name): \(damage.reason) at byte \(damage.byteOffset), and the damaged region (\(tailLength) bytes) is larger than any frame, so it is not an interrupted write; run `tally verify` for a full report",
+                               path: path, byteOffset: damage.byteOffset)
+        }
+        let scanner = SegmentScanner(fileSystem: fileSystem, chunkSize: configuration.readChunkSize)
+        let salt = scan.header?.salt ?? 0
+        if let valid = try scanner.containsValidFrame(path: path, after: damage.byteOffset, salt: salt) {
+            throw StorageError(.corrupt, "segment \(name): \(damage.reason) at byte \(damage.byteOffset), followed by a valid frame at byte \(valid); refusing to drop it; run `tally verify` for a full report",
+                               path: path, byteOffset: damage.byteOffset)
+        }
+    }
+
+    private func corrupt(_ name: String, _ path: String, _ damage: SegmentDamage) -> StorageError {
+        StorageError(.corrupt, "segment \(name): \(damage.reason) at byte \(damage.byteOffset) (expected offset \(damage.expectedOffset) next); run `tally verify` for a full report",
+                     path: path, byteOffset: damage.byteOffset)
+    }
+}

@@ -1,0 +1,218 @@
+import Dispatch
+import Synchronization
+import TallyCore
+
+/// An append-only log of records kept in segment files under `<store>/segments/`.
+///
+/// One writer thread owns the files: ``append(_:)`` and ``submit(_:completion:)`` queue batches, the writer
+/// frames each batch, writes every queued frame with one write call, and (under ``DurabilityPolicy/always``)
+/// shares one `fdatasync` among them before acknowledging. Readers see acknowledged records only.
+///
+/// A store opened for writing holds `<store>/LOCK` (`flock`), so a second writer process is refused.
+public final class SegmentStore: Sendable {
+    /// The store directory.
+    public let directory: String
+    /// The configuration the store was opened with.
+    public let configuration: StoreConfiguration
+    /// Whether the store was opened read-only (no lock, no recovery writes, no appends).
+    public let isReadOnly: Bool
+
+    let fileSystem: any FileSystem
+    let segmentsDirectory: String
+    private let lock: StoreLock?
+    private let published: Mutex<LogState>
+    private let queue: Mutex<WriterQueue>
+    private let writer: Mutex<SegmentWriter?>
+    private let wake = DispatchSemaphore(value: 0)
+    private let finished = DispatchSemaphore(value: 0)
+
+    /// A batch waiting for the writer.
+    struct PendingAppend: Sendable {
+        var batch: RecordBatch
+        var completion: @Sendable (Result<Range<UInt64>, StorageError>) -> Void
+    }
+
+    struct WriterQueue: Sendable {
+        var pending: [PendingAppend] = []
+        var stopping = false
+        var stopped = false
+    }
+
+    /// Opens (creating if needed) the store at `directory`, recovering from a crash if one happened.
+    ///
+    /// - Parameters:
+    ///   - directory: The store directory; created when missing (write mode).
+    ///   - configuration: Limits and durability.
+    ///   - readOnly: Open without taking the lock or changing anything on disk (for `dump`, `verify`, and
+    ///     reading while a server runs). A torn tail is then skipped, not truncated.
+    ///   - fileSystem: The file system to use; tests pass a fault-injecting one.
+    /// - Throws: ``StorageError`` with ``StorageError/Code/locked`` when another process writes the store, or
+    ///   ``StorageError/Code/corrupt`` naming the file and byte of any damage other than a torn tail.
+    public init(directory: String, configuration: StoreConfiguration = StoreConfiguration(), readOnly: Bool = false,
+                fileSystem: any FileSystem = PosixFileSystem()) throws(StorageError) {
+        self.directory = directory
+        self.configuration = configuration
+        self.isReadOnly = readOnly
+        self.fileSystem = fileSystem
+        self.segmentsDirectory = directory + "/segments"
+        if readOnly {
+            guard fileSystem.exists(directory) else {
+                throw StorageError(.invalidArgument, "no store at \(directory): the directory does not exist", path: directory)
+            }
+            lock = nil
+        } else {
+            try fileSystem.createDirectory(segmentsDirectory)
+            lock = try StoreLock(directory: directory, fileSystem: fileSystem)
+        }
+        let recovery = LogRecovery(fileSystem: fileSystem, segmentsDirectory: segmentsDirectory,
+                                   configuration: configuration, readOnly: readOnly)
+        let recovered: LogRecovery.Recovered
+        do throws(StorageError) {
+            recovered = try recovery.recover()
+        } catch {
+            lock?.release()
+            throw error
+        }
+        let state = LogState(segments: recovered.segments, nextOffset: recovered.nextOffset)
+        published = Mutex(state)
+        queue = Mutex(WriterQueue(stopped: readOnly))
+        if readOnly {
+            writer = Mutex(nil)
+        } else {
+            writer = Mutex(SegmentWriter(fileSystem: fileSystem, segmentsDirectory: segmentsDirectory,
+                                         configuration: configuration, active: recovered.active,
+                                         nextOffset: recovered.nextOffset, segments: recovered.segments))
+            WriterThread.start(name: "tally-log-writer") { [self] in runWriter() }
+        }
+    }
+
+    deinit {
+        try? close()
+    }
+
+    /// The acknowledged log: segments and the next offset.
+    public var state: LogState { published.withLock { $0 } }
+
+    /// The number of acknowledged records, which is also the offset the next record will get.
+    public var nextOffset: UInt64 { published.withLock { $0.nextOffset } }
+
+    /// Appends a batch as one frame and waits until it is acknowledged under the durability policy.
+    /// - Parameter batch: The records; at most ``SegmentFormat/maxFramePayload`` bytes in all.
+    /// - Returns: The offsets the records received, in order.
+    /// - Throws: ``StorageError``: the batch is too large, the store is read-only or closed, or a write or sync
+    ///   failed (then the store refuses every append until reopened).
+    @discardableResult
+    public func append(_ batch: RecordBatch) throws(StorageError) -> Range<UInt64> {
+        let done = DispatchSemaphore(value: 0)
+        let outcome = Mutex<Result<Range<UInt64>, StorageError>?>(nil)
+        submit(batch) { result in
+            outcome.withLock { $0 = result }
+            done.signal()
+        }
+        done.wait()
+        switch outcome.withLock({ $0 }) {
+        case .success(let range): return range
+        case .failure(let error): throw error
+        case nil: throw StorageError(.closed, "the store closed before the append completed")
+        }
+    }
+
+    /// Queues a batch; `completion` runs on the writer thread, in offset order, once the batch is acknowledged
+    /// (or has failed).
+    /// - Parameters:
+    ///   - batch: The records to append as one frame.
+    ///   - completion: Receives the offsets or the failure. It must not block on the store.
+    public func submit(_ batch: RecordBatch,
+                       completion: @escaping @Sendable (Result<Range<UInt64>, StorageError>) -> Void) {
+        guard batch.payload.count <= Int(SegmentFormat.maxFramePayload), batch.count <= Int(UInt32.max) else {
+            completion(.failure(StorageError(.invalidArgument,
+                "batch of \(batch.payload.count) bytes exceeds the \(SegmentFormat.maxFramePayload)-byte frame cap; split it")))
+            return
+        }
+        let accepted = queue.withLock { queue -> Bool in
+            guard !queue.stopping, !queue.stopped else { return false }
+            queue.pending.append(PendingAppend(batch: batch, completion: completion))
+            return true
+        }
+        guard accepted else {
+            let reason = isReadOnly ? "the store was opened read-only" : "the store is closed"
+            completion(.failure(StorageError(.closed, "cannot append: \(reason)")))
+            return
+        }
+        wake.signal()
+    }
+
+    /// The failure that made the store refuse appends, if any.
+    public var failure: StorageError? {
+        writer.withLock { $0?.failure }
+    }
+
+    /// Stops the writer after it finishes queued batches, syncs, closes files and releases the lock.
+    /// - Throws: The error of the final sync, if it failed.
+    public func close() throws(StorageError) {
+        let wasRunning = queue.withLock { queue -> Bool in
+            guard !queue.stopping, !queue.stopped else { return false }
+            queue.stopping = true
+            return true
+        }
+        guard wasRunning else { return }
+        wake.signal()
+        finished.wait()
+        let result: Result<Void, StorageError> = writer.withLock { writer in
+            do throws(StorageError) { try writer?.close() } catch { return .failure(error) }
+            return .success(())
+        }
+        lock?.release()
+        try result.get()
+    }
+
+    // MARK: - The writer thread
+
+    private func runWriter() {
+        var interval: DispatchTimeInterval?
+        if case .interval(let milliseconds) = configuration.durability { interval = .milliseconds(milliseconds) }
+        while true {
+            if let interval {
+                _ = wake.wait(timeout: .now() + interval)
+            } else {
+                wake.wait()
+            }
+            let (group, stopping) = queue.withLock { queue -> ([PendingAppend], Bool) in
+                let taken = queue.pending
+                queue.pending.removeAll(keepingCapacity: true)
+                return (taken, queue.stopping)
+            }
+            if !group.isEmpty { commit(group) }
+            if interval != nil {
+                writer.withLock { $0?.syncIfDue(nowNanoseconds: MonotonicClock.nanoseconds()) }
+            }
+            if stopping {
+                let drained = queue.withLock { queue -> Bool in
+                    if queue.pending.isEmpty { queue.stopped = true }
+                    return queue.stopped
+                }
+                if drained { break }
+            }
+        }
+        finished.signal()
+    }
+
+    private func commit(_ group: [PendingAppend]) {
+        let (result, snapshot) = writer.withLock { writer -> (Result<[Range<UInt64>], StorageError>, LogState?) in
+            guard let result = writer?.commit(group.map(\.batch)) else {
+                return (.failure(StorageError(.closed, "the store is closed")), nil)
+            }
+            return (result, writer?.readableState)
+        }
+        switch result {
+        case .success(let ranges):
+            if let snapshot { published.withLock { $0 = snapshot } }
+            for (pending, range) in zip(group, ranges) { pending.completion(.success(range)) }
+        case .failure(let error):
+            let failure = StorageError(error.code == .noSpace ? .noSpace : .failed,
+                "append failed and the store now refuses appends until it is reopened: \(error.message)",
+                path: error.path, errno: error.errno)
+            for pending in group { pending.completion(.failure(failure)) }
+        }
+    }
+}

@@ -1,0 +1,24 @@
+/// Every tunable limit of a segment store, in one place.
+public struct StoreConfiguration: Sendable {
+    /// A segment is sealed and a new one started once it grows past this many bytes (default 128 MiB).
+    public var segmentSizeLimit: Int64 = 128 << 20
+    /// When appends are acknowledged (default ``DurabilityPolicy/always``).
+    public var durability: DurabilityPolicy = .always
+    /// Bytes per sequential read when scanning or iterating segments (default 4 MiB).
+    public var readChunkSize: Int = 4 << 20
+    /// Segments that end at or before this offset are checked structurally on open (header and seal),
+    /// not byte by byte; `tally verify` checks them fully. Later segments are read and checked in full.
+    /// Default 0: check everything.
+    public var fullyVerifyFromOffset: UInt64 = 0
+    /// Receives warnings such as "dropped 37 bytes of torn tail"; defaults to standard error.
+    public var log: @Sendable (String) -> Void = { message in StandardError.write("tally: \(message)\n") }
+
+    /// The default configuration.
+    public init() {}
+
+    /// A configuration with the given durability and segment size.
+    public init(durability: DurabilityPolicy, segmentSizeLimit: Int64 = 128 << 20) {
+        self.durability = durability
+        self.segmentSizeLimit = segmentSizeLimit
+    }
+}

@@ -1,0 +1,2 @@
+import TallyCLI
+TallyCommandLine.main()

@@ -1,0 +1,55 @@
+import Testing
+import TallyCore
+import TallyTestSupport
+
+@Suite struct CRC32CTests {
+    /// Published CRC-32C check values: the "123456789" check value and the iSCSI vectors of RFC 3720 §B.4.
+    @Test func matchesPublishedTestVectors() {
+        #expect(CRC32C.checksum(Array("123456789".utf8)) == 0xE306_9283)
+        #expect(CRC32C.checksum([UInt8](repeating: 0, count: 32)) == 0x8A91_36AA)
+        #expect(CRC32C.checksum([UInt8](repeating: 0xFF, count: 32)) == 0x62A8_AB43)
+        #expect(CRC32C.checksum((0..<32).map { UInt8($0) }) == 0x46DD_794E)
+        #expect(CRC32C.checksum((0..<32).reversed().map { UInt8($0) }) == 0x113F_DB5C)
+        let iscsiRead: [UInt8] = [
+            0x01, 0xC0, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+            0x14, 0x00, 0x00, 0x00, 0x00, 0x00, 0x04, 0x00, 0x00, 0x00, 0x00, 0x14, 0x00, 0x00, 0x00, 0x18,
+            0x28, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+        ]
+        #expect(CRC32C.checksum(iscsiRead) == 0xD996_3A56)
+        #expect(CRC32C.checksum([UInt8]()) == 0)
+    }
+
+    /// Slice-by-8 must agree with the bit-at-a-time definition for every length and alignment.
+    @Test func agreesWithBitwiseReferenceAtEveryLengthAndAlignment() {
+        var random = SplitMix64(seed: 7)
+        let bytes = (0..<300).map { _ in UInt8(truncatingIfNeeded: random.next()) }
+        for start in 0..<9 {
+            for end in stride(from: start, through: bytes.count, by: 7) {
+                let slice = Array(bytes[start..<end])
+                #expect(CRC32C.checksum(slice) == bitwiseCRC32C(slice))
+            }
+        }
+    }
+
+    @Test func continuesFromAPreviousChecksum() {
+        let whole = Array("The quick brown fox jumps over the lazy dog".utf8)
+        for split in 0...whole.count {
+            let first = CRC32C.checksum(Array(whole[..<split]))
+            #expect(CRC32C.checksum(Array(whole[split...]), seed: first) == CRC32C.checksum(whole))
+        }
+    }
+
+    @Test func seedChangesTheResult() {
+        let bytes = Array("frame".utf8)
+        #expect(CRC32C.checksum(bytes, seed: 1) != CRC32C.checksum(bytes, seed: 2))
+    }
+
+    private func bitwiseCRC32C(_ bytes: [UInt8]) -> UInt32 {
+        var crc: UInt32 = 0xFFFF_FFFF
+        for byte in bytes {
+            crc ^= UInt32(byte)
+            for _ in 0..<8 { crc = crc & 1 != 0 ? (crc >> 1) ^ 0x82F6_3B78 : crc >> 1 }
+        }
+        return ~crc
+    }
+}

@@ -1,0 +1,68 @@
+import Foundation
+import Testing
+import TallyCore
+import TallyTestSupport
+
+@Suite struct TimestampTests {
+    @Test(arguments: [
+        ("1970-01-01T00:00:00Z", Int64(0)),
+        ("2025-07-10T14:30:00Z", Int64(1_752_157_800_000_000)),
+        ("2025-07-10T14:30:00.5Z", Int64(1_752_157_800_500_000)),
+        ("2025-07-10T16:30:00.123456+02:00", Int64(1_752_157_800_123_456)),
+        ("2025-07-10T14:30:00.1234569Z", Int64(1_752_157_800_123_456)),
+        ("2025-07-10t14:30:00z", Int64(1_752_157_800_000_000)),
+        ("2025-07-10 09:00:00-05:30", Int64(1_752_157_800_000_000)),
+        ("1969-12-31T23:59:59.999999Z", Int64(-1)),
+        ("2024-02-29T00:00:00Z", Int64(1_709_164_800_000_000)),
+    ])
+    func parsesRFC3339(text: String, microseconds: Int64) throws {
+        #expect(try Timestamp(rfc3339: text).microseconds == microseconds)
+    }
+
+    @Test(arguments: [
+        "", "2025-07-10", "2025-07-10T14:30:00", "2025-7-10T14:30:00Z", "2025-13-01T00:00:00Z",
+        "2025-02-29T00:00:00Z", "2025-04-31T00:00:00Z", "2025-07-10T24:00:00Z", "2025-07-10T14:60:00Z",
+        "2025-07-10T14:30:60Z", "2025-07-10T14:30:00.Z", "2025-07-10T14:30:00+2:00", "2025-07-10T14:30:00+24:00",
+        "0000-01-01T00:00:00Z", "2025-07-10T14:30:00Zjunk", "2025-07-10X14:30:00Z", "１９７０-01-01T00:00:00Z",
+    ])
+    func rejectsInvalidText(text: String) {
+        #expect(throws: TimestampParseError.self) { try Timestamp(rfc3339: text) }
+    }
+
+    @Test func formatsInUTCWithChosenPrecision() throws {
+        let time = try Timestamp(rfc3339: "2025-07-10T16:30:00.123456+02:00")
+        #expect(time.rfc3339() == "2025-07-10T14:30:00.123456Z")
+        #expect(time.rfc3339(fractionDigits: 3) == "2025-07-10T14:30:00.123Z")
+        #expect(time.rfc3339(fractionDigits: 0) == "2025-07-10T14:30:00Z")
+        #expect(Timestamp(microseconds: -1).rfc3339() == "1969-12-31T23:59:59.999999Z")
+        #expect(Timestamp.min.rfc3339() == "0001-01-01T00:00:00.000000Z")
+        #expect(Timestamp.max.rfc3339() == "9999-12-31T23:59:59.999999Z")
+    }
+
+    /// Our calendar arithmetic must agree with Foundation's Gregorian calendar on every sampled day.
+    @Test func civilDatesAgreeWithFoundation() throws {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        var random = SplitMix64(seed: 11)
+        for _ in 0..<2000 {
+            let seconds = Int64(random.next() % 8_000_000_000) - 2_000_000_000
+            let time = Timestamp(seconds: seconds)
+            let parts = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second],
+                                                from: Date(timeIntervalSince1970: TimeInterval(seconds)))
+            let civil = time.civil
+            #expect(civil.date.year == parts.year && civil.date.month == parts.month && civil.date.day == parts.day)
+            #expect(civil.hour == parts.hour && civil.minute == parts.minute && civil.second == parts.second)
+            #expect(civil.date.daysSinceEpoch == (seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400))
+            #expect(try Timestamp(rfc3339: time.rfc3339()) == time)
+        }
+    }
+
+    @Test func monthIndexSeparatesCalendarMonthsInUTC() throws {
+        let endOfJune = try Timestamp(rfc3339: "2025-06-30T23:59:59.999999Z")
+        let startOfJuly = try Timestamp(rfc3339: "2025-07-01T00:00:00Z")
+        #expect(startOfJuly.monthIndex == endOfJune.monthIndex + 1)
+        let december = try Timestamp(rfc3339: "2024-12-31T23:00:00Z")
+        let january = try Timestamp(rfc3339: "2025-01-01T01:00:00+02:00")
+        #expect(january.monthIndex == december.monthIndex)
+    }
+}
