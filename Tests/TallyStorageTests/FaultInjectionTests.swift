@@ -1,0 +1,113 @@
+import Testing
+import TallyCore
+import TallyStorage
+import TallyTestSupport
+
+/// Failed syncs, full disks and short writes: nothing acknowledged is lost, and a failed store refuses appends.
+@Suite struct FaultInjectionTests {
+    @Test(arguments: [0, 1, 3, 7])
+    func failedSyncLosesNoAcknowledgedBatchAndStopsAppends(syncsBeforeFailure: Int) throws {
+        let directory = TemporaryDirectory()
+        let fileSystem = FaultyFileSystem()
+        let store = try SegmentStore(directory: directory.path,
+                                     configuration: StoreTestSupport.configuration(durability: .always, segmentSize: 2048),
+                                     fileSystem: fileSystem)
+        fileSystem.update { $0.syncsBeforeFailure = syncsBeforeFailure }
+        var acknowledged: [Event] = []
+        var stream = EventFixtures.apiCalls(count: 400).makeIterator()
+        var failure: StorageError?
+        for _ in 0..<100 {
+            let events = (0..<4).compactMap { _ in stream.next() }
+            do {
+                try store.append(StoreTestSupport.batch(events))
+                acknowledged += events
+            } catch {
+                failure = error
+                break
+            }
+        }
+        let error = try #require(failure)
+        #expect(error.code == .failed)
+        #expect(error.message.contains("injected I/O error"))
+        #expect(store.failure != nil)
+        #expect(throws: StorageError.self) { try store.append(StoreTestSupport.batch(EventFixtures.apiCalls(count: 1))) }
+        #expect(store.nextOffset == UInt64(acknowledged.count), "readers see acknowledged records only")
+        try? store.close()
+
+        let reopened = try SegmentStore(directory: directory.path, configuration: StoreTestSupport.configuration())
+        let stored = try StoreTestSupport.readAll(reopened).map(\.event)
+        #expect(Array(stored.prefix(acknowledged.count)) == acknowledged)
+        #expect(try reopened.append(StoreTestSupport.batch(EventFixtures.apiCalls(count: 1))).count == 1)
+    }
+
+    @Test(arguments: [0, 10, 100, 500])
+    func fullDiskLeavesTheLogExactlyAsItWasBeforeTheBatch(roomLeft: Int64) throws {
+        let directory = TemporaryDirectory()
+        let fileSystem = FaultyFileSystem()
+        let store = try SegmentStore(directory: directory.path,
+                                     configuration: StoreTestSupport.configuration(durability: .always),
+                                     fileSystem: fileSystem)
+        let first = EventFixtures.apiCalls(count: 20)
+        try store.append(StoreTestSupport.batch(first))
+        let segment = try #require(try StoreTestSupport.segmentPaths(directory.path).last)
+        let before = try StoreTestSupport.bytes(segment)
+        fileSystem.update { $0.bytesBeforeFull = roomLeft }
+        #expect {
+            try store.append(StoreTestSupport.batch(EventFixtures.apiCalls(count: 50, seed: 2)))
+        } throws: { error in
+            (error as? StorageError)?.code == .noSpace
+        }
+        #expect(try StoreTestSupport.bytes(segment) == before)
+        #expect(throws: StorageError.self) { try store.append(StoreTestSupport.batch(EventFixtures.apiCalls(count: 1))) }
+        try? store.close()
+        fileSystem.update { $0.bytesBeforeFull = nil }
+        let reopened = try SegmentStore(directory: directory.path, configuration: StoreTestSupport.configuration(),
+                                        fileSystem: fileSystem)
+        #expect(try StoreTestSupport.readAll(reopened).map(\.event) == first)
+    }
+
+    @Test func shortWritesAreContinuedUntilTheFrameIsWhole() throws {
+        let directory = TemporaryDirectory()
+        let fileSystem = FaultyFileSystem()
+        fileSystem.update { $0.maxBytesPerWrite = 7 }
+        let store = try SegmentStore(directory: directory.path,
+                                     configuration: StoreTestSupport.configuration(durability: .always, segmentSize: 1024),
+                                     fileSystem: fileSystem)
+        let events = EventFixtures.apiCalls(count: 60)
+        for chunk in stride(from: 0, to: 60, by: 6) {
+            try store.append(StoreTestSupport.batch(Array(events[chunk..<chunk + 6])))
+        }
+        try store.close()
+        let reopened = try SegmentStore(directory: directory.path, configuration: StoreTestSupport.configuration())
+        #expect(try StoreTestSupport.readAll(reopened).map(\.event) == events)
+    }
+
+    @Test func failureWhileStartingTheNextSegmentLosesNothingAcknowledged() throws {
+        let directory = TemporaryDirectory()
+        let fileSystem = FaultyFileSystem()
+        let store = try SegmentStore(directory: directory.path,
+                                     configuration: StoreTestSupport.configuration(durability: .always, segmentSize: 600),
+                                     fileSystem: fileSystem)
+        var stream = EventFixtures.apiCalls(count: 200).makeIterator()
+        var acknowledged = (0..<3).compactMap { _ in stream.next() }
+        try store.append(StoreTestSupport.batch(acknowledged))
+        // The first segment exists; the next one, created on the roll, refuses writes.
+        fileSystem.update { $0.failWritesToNewFiles = true }
+        do {
+            for _ in 0..<50 {
+                let events = (0..<3).compactMap { _ in stream.next() }
+                try store.append(StoreTestSupport.batch(events))
+                acknowledged += events
+            }
+            Issue.record("appends kept succeeding")
+        } catch {
+            #expect(error.code == .failed)
+        }
+        try? store.close()
+        fileSystem.update { $0.failWritesToPathsContaining = nil }
+        let reopened = try SegmentStore(directory: directory.path, configuration: StoreTestSupport.configuration())
+        #expect(Array(try StoreTestSupport.readAll(reopened).map(\.event).prefix(acknowledged.count)) == acknowledged)
+        #expect(try StoreTestSupport.segmentPaths(directory.path).count == 1, "the half-made segment is removed")
+        #expect(try reopened.append(StoreTestSupport.batch(EventFixtures.apiCalls(count: 1))).count == 1)
+    }
+}

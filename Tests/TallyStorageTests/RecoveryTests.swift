@@ -1,0 +1,227 @@
+import Foundation
+import Testing
+import TallyCore
+import TallyStorage
+import TallyTestSupport
+
+/// Crash recovery: torn tails are truncated to exactly the batches before them; every other kind of damage
+/// refuses to open with the file and byte named.
+@Suite struct RecoveryTests {
+    /// A store with a few batches in one segment, and the byte size after each batch.
+    struct Fixture {
+        let directory = TemporaryDirectory()
+        var boundaries: [Int64] = []
+        var counts: [UInt64] = []
+        var events: [Event] = []
+
+        init(batchSizes: [Int], segmentSize: Int64 = 128 << 20) throws {
+            let store = try SegmentStore(directory: directory.path,
+                                         configuration: StoreTestSupport.configuration(segmentSize: segmentSize))
+            var stream = EventFixtures.apiCalls(count: batchSizes.reduce(0, +)).makeIterator()
+            for size in batchSizes {
+                let batch = (0..<size).compactMap { _ in stream.next() }
+                events += batch
+                try store.append(StoreTestSupport.batch(batch))
+                boundaries.append(store.state.segments.last?.readableBytes ?? 0)
+                counts.append(store.nextOffset)
+            }
+            try store.close()
+        }
+
+        var lastSegment: String { (try? StoreTestSupport.segmentPaths(directory.path).last) ?? "" }
+    }
+
+    @Test func tornTailIsTruncatedAtEveryBytePositionOfTheLastFrame() throws {
+        let fixture = try Fixture(batchSizes: [3, 2, 4])
+        let original = try StoreTestSupport.bytes(fixture.lastSegment)
+        let frameStart = Int(fixture.boundaries[1])
+        let scratch = TemporaryDirectory()
+        let copy = scratch.appending("store")
+        for cut in frameStart..<original.count {
+            try StoreTestSupport.copyStore(fixture.directory.path, to: copy)
+            let segment = try #require(try StoreTestSupport.segmentPaths(copy).last)
+            try StoreTestSupport.write(Array(original[..<cut]), to: segment)
+            let log = LogCollector()
+            let store = try SegmentStore(directory: copy, configuration: StoreTestSupport.configuration(log: log))
+            #expect(store.nextOffset == fixture.counts[1], "cut at byte \(cut)")
+            #expect(try StoreTestSupport.readAll(store).map(\.event) == Array(fixture.events.prefix(5)))
+            if cut > frameStart {
+                #expect(log.all.contains { $0.contains("dropped \(cut - frameStart) bytes of torn tail") })
+            }
+            #expect(try StoreTestSupport.bytes(segment).count == frameStart)
+            let more = EventFixtures.everyType()
+            #expect(try store.append(StoreTestSupport.batch(more)) == 5..<UInt64(5 + more.count))
+            try store.close()
+        }
+    }
+
+    @Test(arguments: ["zeros", "garbage", "partial-header"])
+    func trailingJunkAfterTheLastFrameIsDropped(kind: String) throws {
+        let fixture = try Fixture(batchSizes: [2, 3])
+        var bytes = try StoreTestSupport.bytes(fixture.lastSegment)
+        var random = SplitMix64(seed: 5)
+        switch kind {
+        case "zeros": bytes += [UInt8](repeating: 0, count: 4096)
+        case "garbage": bytes += (0..<777).map { _ in UInt8(truncatingIfNeeded: random.next()) }
+        default: bytes += [0x40, 0, 0, 0, 1, 2, 3]
+        }
+        try StoreTestSupport.write(bytes, to: fixture.lastSegment)
+        let log = LogCollector()
+        let store = try SegmentStore(directory: fixture.directory.path, configuration: StoreTestSupport.configuration(log: log))
+        #expect(store.nextOffset == 5)
+        #expect(try StoreTestSupport.readAll(store).map(\.event) == fixture.events)
+        #expect(log.all.count == 1)
+    }
+
+    /// Flip one bit at every byte of a two-segment store: open either refuses with a corruption error or,
+    /// when the flip lies in the last frame of the last segment, drops exactly that frame. Nothing else.
+    @Test func aFlippedBitAnywhereIsDetected() throws {
+        let fixture = try Fixture(batchSizes: [3, 3, 3, 2, 2], segmentSize: 700)
+        let paths = try StoreTestSupport.segmentPaths(fixture.directory.path)
+        try #require(paths.count >= 2)
+        // The last segment must hold a frame, so both outcomes are exercised.
+        try #require(try StoreTestSupport.bytes(fixture.lastSegment).count > SegmentFormat.headerSize)
+        let scratch = TemporaryDirectory()
+        let copy = scratch.appending("store")
+        try StoreTestSupport.copyStore(fixture.directory.path, to: copy)
+        let copyPaths = try StoreTestSupport.segmentPaths(copy)
+        for (fileIndex, path) in copyPaths.enumerated() {
+            let original = try StoreTestSupport.bytes(path)
+            let isLast = fileIndex == copyPaths.count - 1
+            let lastFrameStart = isLast ? Int(fixture.boundaries[fixture.boundaries.count - 2]) : Int.max
+            for position in 0..<original.count {
+                var damaged = original
+                damaged[position] ^= UInt8(1 << (position % 8))
+                try StoreTestSupport.write(damaged, to: path)
+                let log = LogCollector()
+                do {
+                    let store = try SegmentStore(directory: copy, configuration: StoreTestSupport.configuration(log: log),
+                                                 readOnly: true)
+                    if isLast && original.count == SegmentFormat.headerSize {
+                        // A segment with no frames yet whose header is damaged is a torn segment creation.
+                        #expect(store.nextOffset == 13)
+                        #expect(log.all.contains { $0.contains("header was never completed") })
+                        continue
+                    }
+                    // Only a flip inside the final frame may be taken for a torn write.
+                    #expect(position >= lastFrameStart, "flip at \(path) byte \(position) went unnoticed")
+                    #expect(store.nextOffset == fixture.counts[fixture.counts.count - 2])
+                    #expect(try StoreTestSupport.readAll(store).map(\.event) == Array(fixture.events.prefix(11)))
+                    #expect(log.all.count == 1)
+                } catch let error as StorageError {
+                    #expect(error.code == .corrupt)
+                    #expect(error.path == path)
+                }
+            }
+            try StoreTestSupport.write(original, to: path)
+        }
+    }
+
+    @Test func corruptionFollowedByValidFramesRefusesToOpen() throws {
+        let fixture = try Fixture(batchSizes: [2, 2, 2])
+        var bytes = try StoreTestSupport.bytes(fixture.lastSegment)
+        let target = Int(fixture.boundaries[0]) + 30
+        bytes[target] ^= 0xFF
+        try StoreTestSupport.write(bytes, to: fixture.lastSegment)
+        let original = bytes
+        do {
+            _ = try SegmentStore(directory: fixture.directory.path, configuration: StoreTestSupport.configuration())
+            Issue.record("opened a store with corruption before valid frames")
+        } catch {
+            #expect(error.code == .corrupt)
+            #expect(error.byteOffset == fixture.boundaries[0])
+            #expect(error.message.contains("00000000000000000000.seg"))
+            #expect(error.message.contains("byte \(fixture.boundaries[0])"))
+            #expect(error.message.contains("followed by a valid frame"))
+        }
+        #expect(try StoreTestSupport.bytes(fixture.lastSegment) == original, "refusing to open must not modify the file")
+    }
+
+    @Test(arguments: ["data", "seal", "header"])
+    func damageInASealedSegmentRefusesToOpen(place: String) throws {
+        let fixture = try Fixture(batchSizes: [3, 3, 3, 3], segmentSize: 700)
+        let paths = try StoreTestSupport.segmentPaths(fixture.directory.path)
+        try #require(paths.count >= 2)
+        var bytes = try StoreTestSupport.bytes(paths[0])
+        let position = switch place {
+        case "data": bytes.count - SegmentFormat.sealFrameSize - 5
+        case "seal": bytes.count - 3
+        default: 10
+        }
+        bytes[position] ^= 0x01
+        try StoreTestSupport.write(bytes, to: paths[0])
+        #expect {
+            try SegmentStore(directory: fixture.directory.path, configuration: StoreTestSupport.configuration())
+        } throws: { error in
+            (error as? StorageError)?.code == .corrupt && (error as? StorageError)?.path == paths[0]
+        }
+    }
+
+    @Test func aMissingSegmentRefusesToOpen() throws {
+        let fixture = try Fixture(batchSizes: [3, 3, 3, 3, 3], segmentSize: 300)
+        let paths = try StoreTestSupport.segmentPaths(fixture.directory.path)
+        try #require(paths.count >= 3)
+        try FileManager.default.removeItem(atPath: paths[1])
+        #expect {
+            try SegmentStore(directory: fixture.directory.path, configuration: StoreTestSupport.configuration())
+        } throws: { error in
+            let error = error as? StorageError
+            return error?.code == .corrupt && error?.message.contains("a segment is missing") == true
+        }
+        try FileManager.default.removeItem(atPath: paths[0])
+        #expect {
+            try SegmentStore(directory: fixture.directory.path, configuration: StoreTestSupport.configuration())
+        } throws: { error in
+            (error as? StorageError)?.message.contains("earlier segments are missing") == true
+        }
+    }
+
+    @Test func aSegmentWhoseHeaderNeverCompletedIsRemoved() throws {
+        let fixture = try Fixture(batchSizes: [3, 3, 3], segmentSize: 500)
+        let paths = try StoreTestSupport.segmentPaths(fixture.directory.path)
+        let store = try SegmentStore(directory: fixture.directory.path, configuration: StoreTestSupport.configuration())
+        let next = store.nextOffset
+        try store.close()
+        // A crash between creating the next segment and its header reaching disk.
+        let torn = fixture.directory.appending("segments/" + SegmentFormat.fileName(firstOffset: next + 0))
+        if !paths.contains(torn) {
+            try StoreTestSupport.write([0x54, 0x41, 0x4C], to: torn)
+        } else {
+            try StoreTestSupport.write([0x54, 0x41, 0x4C], to: torn)
+        }
+        let log = LogCollector()
+        let reopened = try SegmentStore(directory: fixture.directory.path, configuration: StoreTestSupport.configuration(log: log))
+        #expect(reopened.nextOffset == 9)
+        #expect(log.all.contains { $0.contains("header was never completed") })
+        #expect(try reopened.append(StoreTestSupport.batch(EventFixtures.apiCalls(count: 1))) == 9..<10)
+        #expect(try StoreTestSupport.readAll(reopened).count == 10)
+    }
+
+    @Test func aSealedLastSegmentContinuesInANewSegment() throws {
+        let fixture = try Fixture(batchSizes: [3, 3], segmentSize: 200)
+        var paths = try StoreTestSupport.segmentPaths(fixture.directory.path)
+        // Simulate a crash after sealing but before the next segment was created.
+        if let last = paths.last, try StoreTestSupport.bytes(last).count == SegmentFormat.headerSize {
+            try FileManager.default.removeItem(atPath: last)
+            paths.removeLast()
+        }
+        let store = try SegmentStore(directory: fixture.directory.path, configuration: StoreTestSupport.configuration())
+        #expect(store.state.segments.last?.sealed == true)
+        #expect(try store.append(StoreTestSupport.batch(EventFixtures.apiCalls(count: 2))) == 6..<8)
+        #expect(try StoreTestSupport.readAll(store).count == 8)
+    }
+
+    @Test func structuralChecksOnlySkipFullVerificationOfOldSealedSegments() throws {
+        let fixture = try Fixture(batchSizes: [3, 3, 3, 3], segmentSize: 700)
+        let paths = try StoreTestSupport.segmentPaths(fixture.directory.path)
+        var bytes = try StoreTestSupport.bytes(paths[0])
+        bytes[SegmentFormat.headerSize + 30] ^= 0x01
+        try StoreTestSupport.write(bytes, to: paths[0])
+        var configuration = StoreTestSupport.configuration()
+        configuration.fullyVerifyFromOffset = 12
+        // Opening trusts the sealed segment's header and seal; reading it still checks every frame.
+        let store = try SegmentStore(directory: fixture.directory.path, configuration: configuration, readOnly: true)
+        #expect(store.nextOffset == 12)
+        #expect(throws: StorageError.self) { try StoreTestSupport.readAll(store) }
+    }
+}

@@ -1,0 +1,148 @@
+import Testing
+import TallyCore
+import TallyStorage
+import TallyTestSupport
+
+@Suite struct SegmentStoreTests {
+    @Test func appendReturnsDenseOffsetsAndReopenReadsEverythingAcrossRolls() throws {
+        let directory = TemporaryDirectory()
+        let events = EventFixtures.apiCalls(count: 1500)
+        var ranges: [Range<UInt64>] = []
+        do {
+            let store = try SegmentStore(directory: directory.path,
+                                         configuration: StoreTestSupport.configuration(segmentSize: 8 << 10))
+            var index = 0
+            var size = 1
+            while index < events.count {
+                let slice = Array(events[index..<min(index + size, events.count)])
+                ranges.append(try store.append(StoreTestSupport.batch(slice)))
+                index += slice.count
+                size = size % 37 + 1
+            }
+            #expect(store.nextOffset == UInt64(events.count))
+            try store.close()
+        }
+        var expectedStart: UInt64 = 0
+        for range in ranges {
+            #expect(range.lowerBound == expectedStart)
+            expectedStart = range.upperBound
+        }
+        let paths = try StoreTestSupport.segmentPaths(directory.path)
+        #expect(paths.count > 5)
+        #expect(paths.first?.hasSuffix("00000000000000000000.seg") == true)
+
+        let reopened = try SegmentStore(directory: directory.path,
+                                        configuration: StoreTestSupport.configuration(segmentSize: 8 << 10))
+        #expect(reopened.nextOffset == UInt64(events.count))
+        let stored = try StoreTestSupport.readAll(reopened)
+        #expect(stored.map(\.event) == events)
+        #expect(stored.map(\.offset) == Array(0..<UInt64(events.count)))
+        #expect(reopened.state.segments.dropLast().allSatisfy { $0.sealed })
+        for start in [0, 1, 499, 500, 1001, 1499, 1500] as [UInt64] {
+            #expect(try StoreTestSupport.readAll(reopened, from: start).map(\.offset) == Array(start..<1500))
+        }
+        var window: [UInt64] = []
+        try reopened.forEachRecord(from: 700, to: 705) { offset, _ in window.append(offset); return true }
+        #expect(window == [700, 701, 702, 703, 704])
+
+        let more = EventFixtures.everyType()
+        let range = try reopened.append(StoreTestSupport.batch(more))
+        #expect(range == 1500..<UInt64(1500 + more.count))
+        #expect(try StoreTestSupport.readAll(reopened, from: 1500).map(\.event) == more)
+    }
+
+    @Test func emptyBatchTakesNoOffsets() throws {
+        let directory = TemporaryDirectory()
+        let store = try SegmentStore(directory: directory.path, configuration: StoreTestSupport.configuration())
+        #expect(try store.append(RecordBatch()) == 0..<0)
+        try store.append(StoreTestSupport.batch(EventFixtures.apiCalls(count: 2)))
+        #expect(try store.append(RecordBatch()) == 2..<2)
+    }
+
+    @Test func concurrentAppendersGetDistinctDenseOffsetsUnderGroupCommit() async throws {
+        let directory = TemporaryDirectory()
+        let fileSystem = FaultyFileSystem()
+        let store = try SegmentStore(directory: directory.path,
+                                     configuration: StoreTestSupport.configuration(durability: .always, segmentSize: 64 << 10),
+                                     fileSystem: fileSystem)
+        let ranges = try await withThrowingTaskGroup(of: [Range<UInt64>].self) { group in
+            for worker in 0..<6 {
+                group.addTask {
+                    var mine: [Range<UInt64>] = []
+                    for round in 0..<40 {
+                        let events = EventFixtures.apiCalls(count: 1 + (worker + round) % 5, seed: UInt64(worker))
+                        mine.append(try store.append(StoreTestSupport.batch(events)))
+                    }
+                    return mine
+                }
+            }
+            var all: [Range<UInt64>] = []
+            for try await part in group { all += part }
+            return all
+        }
+        let covered = ranges.sorted { $0.lowerBound < $1.lowerBound }
+        var next: UInt64 = 0
+        for range in covered {
+            #expect(range.lowerBound == next)
+            next = range.upperBound
+        }
+        #expect(next == store.nextOffset)
+        #expect(fileSystem.syncCount >= 1)
+        #expect(try StoreTestSupport.readAll(store).count == Int(next))
+    }
+
+    @Test func oversizedBatchIsRefusedAndTheStoreStaysUsable() throws {
+        let directory = TemporaryDirectory()
+        let store = try SegmentStore(directory: directory.path, configuration: StoreTestSupport.configuration())
+        var huge = RecordBatch()
+        huge.append([UInt8](repeating: 7, count: Int(SegmentFormat.maxFramePayload)))
+        #expect(throws: StorageError.self) { try store.append(huge) }
+        #expect(try store.append(StoreTestSupport.batch(EventFixtures.apiCalls(count: 3))) == 0..<3)
+    }
+
+    @Test func secondWriterIsRefusedByTheLockButReadersAreNot() throws {
+        let directory = TemporaryDirectory()
+        let store = try SegmentStore(directory: directory.path, configuration: StoreTestSupport.configuration())
+        try store.append(StoreTestSupport.batch(EventFixtures.apiCalls(count: 4)))
+        do {
+            _ = try SegmentStore(directory: directory.path, configuration: StoreTestSupport.configuration())
+            Issue.record("a second writer opened the store")
+        } catch {
+            #expect(error.code == .locked)
+            #expect(error.message.contains("LOCK"))
+        }
+        let reader = try SegmentStore(directory: directory.path, configuration: StoreTestSupport.configuration(),
+                                      readOnly: true)
+        #expect(try StoreTestSupport.readAll(reader).count == 4)
+        #expect(throws: StorageError.self) { try reader.append(StoreTestSupport.batch(EventFixtures.apiCalls(count: 1))) }
+        try store.close()
+        let next = try SegmentStore(directory: directory.path, configuration: StoreTestSupport.configuration())
+        #expect(next.nextOffset == 4)
+    }
+
+    @Test func intervalPolicySyncsWithoutFurtherAppends() async throws {
+        let directory = TemporaryDirectory()
+        let fileSystem = FaultyFileSystem()
+        let store = try SegmentStore(directory: directory.path,
+                                     configuration: StoreTestSupport.configuration(durability: .interval(milliseconds: 20)),
+                                     fileSystem: fileSystem)
+        let syncsAfterCreate = fileSystem.syncCount
+        try store.append(StoreTestSupport.batch(EventFixtures.apiCalls(count: 10)))
+        var waited = 0
+        while fileSystem.syncCount == syncsAfterCreate, waited < 5000 {
+            try await Task.sleep(for: .milliseconds(10))
+            waited += 10
+        }
+        #expect(fileSystem.syncCount > syncsAfterCreate)
+    }
+
+    @Test(arguments: ["always", "never", "interval", "interval:250"])
+    func durabilityPolicyParses(text: String) {
+        #expect(DurabilityPolicy(parsing: text)?.description.hasPrefix(text.prefix(5)) == true)
+    }
+
+    @Test(arguments: ["", "sometimes", "interval:", "interval:0", "interval:-5"])
+    func invalidDurabilityPolicyIsRejected(text: String) {
+        #expect(DurabilityPolicy(parsing: text) == nil)
+    }
+}

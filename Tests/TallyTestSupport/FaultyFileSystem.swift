@@ -1,0 +1,131 @@
+import Glibc
+import Synchronization
+import TallyStorage
+
+/// The real file system with injectable faults: failed syncs, a disk that fills up, and short writes.
+public final class FaultyFileSystem: FileSystem {
+    /// What to break, and when.
+    public struct Plan: Sendable {
+        /// Syncs that succeed before every later sync fails with `EIO`; `nil` never fails.
+        public var syncsBeforeFailure: Int?
+        /// Bytes that may still be written before the disk is full (`ENOSPC`); `nil` is unlimited.
+        public var bytesBeforeFull: Int64?
+        /// When set, a write call writes at most this many bytes.
+        public var maxBytesPerWrite: Int?
+        /// Writes whose path contains this text fail with `EIO` (for targeting one kind of file).
+        public var failWritesToPathsContaining: String?
+        /// Writes to files created from now on fail with `EIO` (a new segment or checkpoint).
+        public var failWritesToNewFiles = false
+
+        public init() {}
+    }
+
+    private let base = PosixFileSystem()
+    private let state: Mutex<(plan: Plan, paths: [Int32: String], syncs: Int, written: Int64, doomed: Set<Int32>)>
+
+    public init(plan: Plan = Plan()) {
+        state = Mutex((plan, [:], 0, 0, []))
+    }
+
+    /// Changes the plan from now on.
+    public func update(_ change: (inout Plan) -> Void) {
+        state.withLock { change(&$0.plan) }
+    }
+
+    /// How many syncs were requested so far.
+    public var syncCount: Int { state.withLock { $0.syncs } }
+
+    public func open(_ path: String, mode: FileOpenMode) throws(StorageError) -> FileHandle {
+        let file = try base.open(path, mode: mode)
+        state.withLock { state in
+            state.paths[file.descriptor] = path
+            if mode == .createNew && state.plan.failWritesToNewFiles { state.doomed.insert(file.descriptor) }
+        }
+        return file
+    }
+
+    public func close(_ file: FileHandle) {
+        state.withLock { state in
+            state.paths.removeValue(forKey: file.descriptor)
+            state.doomed.remove(file.descriptor)
+        }
+        base.close(file)
+    }
+
+    public func read(_ file: FileHandle, into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) throws(StorageError) -> Int {
+        try base.read(file, into: buffer, at: offset)
+    }
+
+    public func write(_ file: FileHandle, _ bytes: UnsafeRawBufferPointer, at offset: Int64) throws(StorageError) -> Int {
+        let (allowed, failure) = state.withLock { state -> (Int, StorageError?) in
+            if let needle = state.plan.failWritesToPathsContaining, let path = state.paths[file.descriptor],
+               path.contains(needle) {
+                return (0, StorageError(.io, "pwrite failed: injected I/O error", errno: EIO))
+            }
+            if state.doomed.contains(file.descriptor) {
+                return (0, StorageError(.io, "pwrite failed: injected I/O error on a new file", errno: EIO))
+            }
+            var allowed = bytes.count
+            if let cap = state.plan.maxBytesPerWrite { allowed = min(allowed, cap) }
+            if let room = state.plan.bytesBeforeFull {
+                if room <= 0 {
+                    return (0, StorageError(.noSpace, "pwrite failed: the disk is full (injected)", errno: ENOSPC))
+                }
+                allowed = Int(min(Int64(allowed), room))
+                state.plan.bytesBeforeFull = room - Int64(allowed)
+            }
+            state.written += Int64(allowed)
+            return (allowed, nil)
+        }
+        if let failure { throw failure }
+        return try base.write(file, UnsafeRawBufferPointer(rebasing: bytes[0..<allowed]), at: offset)
+    }
+
+    public func sync(_ file: FileHandle, dataOnly: Bool) throws(StorageError) {
+        let fail = state.withLock { state -> Bool in
+            state.syncs += 1
+            guard let remaining = state.plan.syncsBeforeFailure else { return false }
+            if remaining <= 0 { return true }
+            state.plan.syncsBeforeFailure = remaining - 1
+            return false
+        }
+        if fail { throw StorageError(.io, "fdatasync failed: injected I/O error", errno: EIO) }
+        try base.sync(file, dataOnly: dataOnly)
+    }
+
+    public func truncate(_ file: FileHandle, to length: Int64) throws(StorageError) {
+        try base.truncate(file, to: length)
+    }
+
+    public func size(_ file: FileHandle) throws(StorageError) -> Int64 {
+        try base.size(file)
+    }
+
+    public func tryLock(_ file: FileHandle) throws(StorageError) -> Bool {
+        try base.tryLock(file)
+    }
+
+    public func contentsOfDirectory(_ path: String) throws(StorageError) -> [String] {
+        try base.contentsOfDirectory(path)
+    }
+
+    public func createDirectory(_ path: String) throws(StorageError) {
+        try base.createDirectory(path)
+    }
+
+    public func syncDirectory(_ path: String) throws(StorageError) {
+        try base.syncDirectory(path)
+    }
+
+    public func rename(_ source: String, to destination: String) throws(StorageError) {
+        try base.rename(source, to: destination)
+    }
+
+    public func remove(_ path: String) throws(StorageError) {
+        try base.remove(path)
+    }
+
+    public func exists(_ path: String) -> Bool {
+        base.exists(path)
+    }
+}
