@@ -14,11 +14,10 @@ public enum EventFixtures {
             .init(key: "mfa_methods", value: .array([.string("totp"), .string("webauthn")])),
             .init(key: "password_policy", value: .object(JSONObject([.init(key: "min_length", value: .int(12))]))),
             .init(key: "ratio", value: .double(0.25)),
-            .init(key: "note", value: .null),
         ]
         let payloads: [EventPayload] = [
             .apiCall(APICall(keyId: "key-1", status: 200)),
-            .apiCall(APICall(keyId: "key-1", status: 429, bytes: 512, durationMs: 12.5, oauthClientId: "client-é")),
+            .apiCall(APICall(keyId: "key-1", status: 429, bytes: 512, durationMs: 12.5, oauthClientId: "client-7")),
             .keyCreated(keyId: "key-1", name: nil, expiresAt: nil),
             .keyCreated(keyId: "key-2", name: "CI key", expiresAt: Timestamp(microseconds: 1_800_000_000_000_000)),
             .keyRevoked(keyId: "key-2"),
@@ -43,7 +42,7 @@ public enum EventFixtures {
             .tenantUpdated(TenantUpdate(partnerId: .some("p-10"))),
             .tenantDeleted,
             .eventVoided(eventId: "evt-1", reason: nil),
-            .eventVoided(eventId: "evt-2", reason: "duplicate billing"),
+            .eventVoided(eventId: "evt-2", reason: "billed twice — see ticket #42"),
         ]
         return payloads.enumerated().map { index, payload in
             Event(id: "evt-\(index)", tenantId: tenant, time: Timestamp(microseconds: time.microseconds + Int64(index)),

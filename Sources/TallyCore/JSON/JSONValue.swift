@@ -1,27 +1,21 @@
 /// A parsed JSON value.
+///
+/// Integral literals that fit `Int64` (no `.`, `e` or `E`) become ``int(_:)``; every other number becomes
+/// ``double(_:)``. Equality is structural: arrays and object members compare in order, strings compare with
+/// Swift `String` equality.
 public enum JSONValue: Sendable, Equatable {
+    /// The JSON literal `null`.
     case null
+    /// The JSON literals `true` and `false`.
     case bool(Bool)
+    /// An integral number literal that fits `Int64`.
     case int(Int64)
+    /// Any other number: a literal with a fraction or exponent, or an integral literal outside `Int64`.
     case double(Double)
+    /// A string, with escapes decoded.
     case string(String)
+    /// An array of values in document order.
     case array([JSONValue])
+    /// An object whose members keep document order.
     case object(JSONObject)
-}
-
-/// Object members in document order.
-public struct JSONObject: Sendable, Equatable, Sequence {
-    public struct Member: Sendable, Equatable {
-        public var key: String
-        public var value: JSONValue
-        public init(key: String, value: JSONValue) {
-            self.key = key
-            self.value = value
-        }
-    }
-    public var members: [Member]
-    public init(_ members: [Member] = []) { self.members = members }
-    public subscript(key: String) -> JSONValue? { members.first { $0.key == key }?.value }
-    public var count: Int { members.count }
-    public func makeIterator() -> IndexingIterator<[Member]> { members.makeIterator() }
 }

@@ -1,0 +1,39 @@
+import TallyCore
+import TallyStorage
+
+/// Parsing of option values shared by several commands.
+enum CommandOptions {
+    static func positiveInt(_ arguments: ParsedArguments, _ name: String, default value: Int,
+                            command: String) throws(UsageError) -> Int {
+        guard let text = arguments.value(name) else { return value }
+        guard let number = Int(text), number > 0 else {
+            throw UsageError("--\(name) must be a positive integer, got \"\(text)\"", command: command)
+        }
+        return number
+    }
+
+    static func offset(_ arguments: ParsedArguments, _ name: String, command: String) throws(UsageError) -> UInt64? {
+        guard let text = arguments.value(name) else { return nil }
+        guard let number = UInt64(text) else {
+            throw UsageError("--\(name) must be an offset (a whole number from 0), got \"\(text)\"", command: command)
+        }
+        return number
+    }
+
+    static func time(_ arguments: ParsedArguments, _ name: String, command: String) throws(UsageError) -> Timestamp? {
+        guard let text = arguments.value(name) else { return nil }
+        do {
+            return try Timestamp(rfc3339: text)
+        } catch {
+            throw UsageError("--\(name): \(error.reason)", command: command)
+        }
+    }
+
+    static func durability(_ arguments: ParsedArguments, command: String) throws(UsageError) -> DurabilityPolicy {
+        guard let text = arguments.value("durability") else { return .always }
+        guard let policy = DurabilityPolicy(parsing: text) else {
+            throw UsageError("--durability must be always, interval, interval:MS or never, got \"\(text)\"", command: command)
+        }
+        return policy
+    }
+}

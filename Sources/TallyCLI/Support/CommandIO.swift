@@ -1,0 +1,87 @@
+import Glibc
+import Synchronization
+
+/// Where a command's output goes: the process's standard streams, or buffers in tests.
+public final class CommandIO: Sendable {
+    private enum Target: Sendable {
+        case process
+        case captured
+    }
+
+    private let target: Target
+    private let captured = Mutex<(out: [UInt8], err: [UInt8])>(([], []))
+    private let pending = Mutex<[UInt8]>([])
+    /// Text given as standard input, for tests.
+    let standardInput: [UInt8]?
+
+    /// Output to the real standard output and error.
+    public static func process() -> CommandIO { CommandIO(target: .process, standardInput: nil) }
+
+    /// Output captured in memory, with `input` as standard input.
+    public static func captured(input: String = "") -> CommandIO {
+        CommandIO(target: .captured, standardInput: Array(input.utf8))
+    }
+
+    private init(target: Target, standardInput: [UInt8]?) {
+        self.target = target
+        self.standardInput = standardInput
+    }
+
+    /// Everything written to standard output (captured mode).
+    public var output: String { captured.withLock { String(decoding: $0.out, as: UTF8.self) } }
+    /// Everything written to standard error (captured mode).
+    public var errorOutput: String { captured.withLock { String(decoding: $0.err, as: UTF8.self) } }
+
+    /// Writes a line of text to standard output.
+    func print(_ text: String) {
+        writeOut(Array((text + "\n").utf8))
+    }
+
+    /// Writes bytes to standard output, buffering up to 256 KiB.
+    func writeOut(_ bytes: [UInt8]) {
+        switch target {
+        case .captured:
+            captured.withLock { $0.out += bytes }
+        case .process:
+            let full = pending.withLock { pending -> [UInt8]? in
+                pending += bytes
+                guard pending.count >= 256 << 10 else { return nil }
+                defer { pending.removeAll(keepingCapacity: true) }
+                return pending
+            }
+            if let full { CommandIO.writeAll(1, full) }
+        }
+    }
+
+    /// Writes a line to standard error, unbuffered.
+    func printError(_ text: String) {
+        flush()
+        let bytes = Array((text + "\n").utf8)
+        switch target {
+        case .captured: captured.withLock { $0.err += bytes }
+        case .process: CommandIO.writeAll(2, bytes)
+        }
+    }
+
+    /// Writes out anything buffered.
+    public func flush() {
+        guard case .process = target else { return }
+        let bytes = pending.withLock { pending in
+            defer { pending.removeAll(keepingCapacity: true) }
+            return pending
+        }
+        if !bytes.isEmpty { CommandIO.writeAll(1, bytes) }
+    }
+
+    private static func writeAll(_ descriptor: Int32, _ bytes: [UInt8]) {
+        bytes.withUnsafeBytes { buffer in
+            var done = 0
+            while done < buffer.count {
+                let count = Glibc.write(descriptor, buffer.baseAddress.map { $0 + done }, buffer.count - done)
+                if count < 0 && errno == EINTR { continue }
+                if count <= 0 { return }
+                done += count
+            }
+        }
+    }
+}

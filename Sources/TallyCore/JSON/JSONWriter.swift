@@ -1,0 +1,192 @@
+/// Appends compact JSON text to a byte buffer.
+///
+/// ``write(_:)`` serialises whole values; the other methods let callers stream JSON by hand, in which case the
+/// caller is responsible for punctuation via ``writeRaw(_:)-(StaticString)``.
+public struct JSONWriter: Sendable {
+    /// The UTF-8 bytes written so far.
+    public private(set) var bytes: [UInt8]
+
+    /// Creates an empty writer.
+    ///
+    /// - Parameter reservingCapacity: The number of bytes to reserve up front.
+    public init(reservingCapacity: Int = 256) {
+        bytes = []
+        bytes.reserveCapacity(max(0, reservingCapacity))
+    }
+
+    /// The bytes written so far, as a string.
+    public var string: String {
+        String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Appends a value as compact JSON: no whitespace, object members in order.
+    ///
+    /// - Parameter value: The value to write. Non-finite doubles become `null`.
+    public mutating func write(_ value: JSONValue) {
+        switch value {
+        case .null:
+            writeRaw("null")
+        case .bool(let flag):
+            writeRaw(flag ? "true" : "false")
+        case .int(let number):
+            writeInt(number)
+        case .double(let number):
+            writeDouble(number)
+        case .string(let text):
+            writeString(text)
+        case .array(let elements):
+            bytes.append(UInt8(ascii: "["))
+            var first = true
+            for element in elements {
+                if !first {
+                    bytes.append(UInt8(ascii: ","))
+                }
+                first = false
+                write(element)
+            }
+            bytes.append(UInt8(ascii: "]"))
+        case .object(let object):
+            bytes.append(UInt8(ascii: "{"))
+            var first = true
+            for member in object.members {
+                if !first {
+                    bytes.append(UInt8(ascii: ","))
+                }
+                first = false
+                writeString(member.key)
+                bytes.append(UInt8(ascii: ":"))
+                write(member.value)
+            }
+            bytes.append(UInt8(ascii: "}"))
+        }
+    }
+
+    /// Appends a quoted, escaped JSON string.
+    ///
+    /// `"` and `\` are escaped, as are controls below `0x20` (`\b \f \n \r \t` where they exist, `\u00XX`
+    /// otherwise) and U+2028/U+2029 (so the output is also safe inside JavaScript). All other characters,
+    /// including non-ASCII, pass through as UTF-8.
+    ///
+    /// - Parameter s: The string to write.
+    public mutating func writeString(_ s: String) {
+        var text = s
+        bytes.append(UInt8(ascii: "\""))
+        text.withUTF8 { source in
+            var runStart = 0
+            var position = 0
+            let count = source.count
+            while position < count {
+                let byte = source[position]
+                let escape: StaticString
+                var length = 1
+                switch byte {
+                case UInt8(ascii: "\""): escape = "\\\""
+                case UInt8(ascii: "\\"): escape = "\\\\"
+                case 0x08: escape = "\\b"
+                case 0x0C: escape = "\\f"
+                case 0x0A: escape = "\\n"
+                case 0x0D: escape = "\\r"
+                case 0x09: escape = "\\t"
+                case 0x00..<0x20: escape = ""
+                case 0xE2
+                where position + 2 < count && source[position + 1] == 0x80
+                    && (source[position + 2] == 0xA8 || source[position + 2] == 0xA9):
+                    escape = source[position + 2] == 0xA8 ? "\\u2028" : "\\u2029"
+                    length = 3
+                default:
+                    position += 1
+                    continue
+                }
+                if runStart < position {
+                    bytes.append(contentsOf: UnsafeBufferPointer(rebasing: source[runStart..<position]))
+                }
+                if escape.utf8CodeUnitCount == 0 {
+                    appendControlEscape(byte)
+                } else {
+                    writeRaw(escape)
+                }
+                position += length
+                runStart = position
+            }
+            if runStart < count {
+                bytes.append(contentsOf: UnsafeBufferPointer(rebasing: source[runStart..<count]))
+            }
+        }
+        bytes.append(UInt8(ascii: "\""))
+    }
+
+    /// Appends ASCII text verbatim, such as punctuation or a literal.
+    ///
+    /// - Parameter ascii: The text to append, for example `"{"`, `","`, `":"` or `"null"`.
+    public mutating func writeRaw(_ ascii: StaticString) {
+        ascii.withUTF8Buffer { buffer in
+            bytes.append(contentsOf: buffer)
+        }
+    }
+
+    /// Appends bytes verbatim; the caller guarantees they are valid JSON in context.
+    ///
+    /// - Parameter bytes: The bytes to append.
+    public mutating func writeRaw(_ bytes: some Sequence<UInt8>) {
+        self.bytes.append(contentsOf: bytes)
+    }
+
+    /// Appends a signed integer in decimal.
+    ///
+    /// - Parameter v: The integer to write.
+    public mutating func writeInt(_ v: Int64) {
+        if v < 0 {
+            bytes.append(UInt8(ascii: "-"))
+        }
+        writeUInt(v.magnitude)
+    }
+
+    /// Appends an unsigned integer in decimal.
+    ///
+    /// - Parameter v: The integer to write.
+    public mutating func writeUInt(_ v: UInt64) {
+        var digitCount = 1
+        var remaining = v
+        while remaining >= 10 {
+            remaining /= 10
+            digitCount += 1
+        }
+        let start = bytes.count
+        bytes.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: digitCount))
+        bytes.withUnsafeMutableBufferPointer { buffer in
+            var position = start + digitCount - 1
+            var value = v
+            while value >= 10 {
+                buffer[position] = UInt8(ascii: "0") + UInt8(truncatingIfNeeded: value % 10)
+                value /= 10
+                position -= 1
+            }
+            buffer[position] = UInt8(ascii: "0") + UInt8(truncatingIfNeeded: value)
+        }
+    }
+
+    /// Appends a double as the shortest text that reads back as the same value.
+    ///
+    /// The text is always valid JSON: integral values keep a fraction (`2.0`), large and tiny values use an
+    /// exponent (`1e+16`, `5e-324`), negative zero is `-0.0`, and non-finite values are written as `null`.
+    ///
+    /// - Parameter v: The number to write.
+    public mutating func writeDouble(_ v: Double) {
+        guard v.isFinite else {
+            writeRaw("null")
+            return
+        }
+        // Swift's description is the shortest round-trip form and always matches the JSON number grammar
+        // for finite values.
+        bytes.append(contentsOf: v.description.utf8)
+    }
+
+    private mutating func appendControlEscape(_ byte: UInt8) {
+        let hexDigits: StaticString = "0123456789abcdef"
+        writeRaw("\\u00")
+        hexDigits.withUTF8Buffer { digits in
+            bytes.append(digits[Int(byte >> 4)])
+            bytes.append(digits[Int(byte & 0x0F)])
+        }
+    }
+}

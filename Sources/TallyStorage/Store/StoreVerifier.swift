@@ -1,0 +1,99 @@
+/// Checks every byte of every segment without changing anything, and reports all it finds.
+///
+/// Unlike opening a store, which stops at the first problem, verification carries on: it reports each
+/// segment's state, every gap between segments, and where valid frames resume after damage.
+public struct StoreVerifier: Sendable {
+    /// What one segment looks like.
+    public struct SegmentReport: Sendable, Equatable {
+        public var fileName: String
+        public var firstOffset: UInt64
+        /// One past the last offset of its valid frames.
+        public var nextOffset: UInt64
+        public var sealed: Bool
+        public var sizeBytes: Int64
+        /// The first damage, if any.
+        public var damage: SegmentDamage?
+        /// Where a valid frame was found again after the damage, if one was.
+        public var resumesAtByte: Int64?
+        /// Whether the damage is a torn tail that the next writer will truncate (not an error).
+        public var isTornTail: Bool
+    }
+
+    /// The outcome of a verification.
+    public struct Report: Sendable, Equatable {
+        public var segments: [SegmentReport] = []
+        /// Problems outside any one segment: gaps, missing or misnamed segments.
+        public var storeProblems: [String] = []
+        /// The number of records in valid frames.
+        public var recordCount: UInt64 = 0
+
+        /// Whether anything is damaged (a torn tail alone does not count).
+        public var isDamaged: Bool {
+            !storeProblems.isEmpty || segments.contains { $0.damage != nil && !$0.isTornTail }
+        }
+    }
+
+    let fileSystem: any FileSystem
+    let directory: String
+    let chunkSize: Int
+
+    /// Creates a verifier for the store at `directory`.
+    public init(directory: String, fileSystem: any FileSystem = PosixFileSystem(), chunkSize: Int = 4 << 20) {
+        self.directory = directory
+        self.fileSystem = fileSystem
+        self.chunkSize = chunkSize
+    }
+
+    /// Scans the whole store.
+    /// - Throws: ``StorageError`` only when files cannot be read at all.
+    public func verify() throws -> Report {
+        var report = Report()
+        let segmentsDirectory = directory + "/segments"
+        guard fileSystem.exists(directory) else {
+            throw StorageError(.invalidArgument, "no store at \(directory): the directory does not exist", path: directory)
+        }
+        var names: [(name: String, firstOffset: UInt64)] = []
+        if fileSystem.exists(segmentsDirectory) {
+            for name in try fileSystem.contentsOfDirectory(segmentsDirectory) {
+                if let offset = SegmentFormat.firstOffset(fromFileName: name) {
+                    names.append((name, offset))
+                } else if name.hasSuffix(".seg") {
+                    report.storeProblems.append("segments/\(name): not a valid segment name")
+                }
+            }
+        }
+        names.sort { $0.firstOffset < $1.firstOffset }
+        let scanner = SegmentScanner(fileSystem: fileSystem, chunkSize: chunkSize)
+        var expected: UInt64 = 0
+        for (index, item) in names.enumerated() {
+            let isLast = index == names.count - 1
+            if item.firstOffset != expected {
+                report.storeProblems.append(index == 0
+                    ? "the log starts at offset \(item.firstOffset) (\(item.name)), not 0: earlier segments are missing"
+                    : "gap: \(item.name) starts at offset \(item.firstOffset) but the previous segment ends at \(expected)")
+            }
+            let path = segmentsDirectory + "/" + item.name
+            let scan = try scanner.scan(path: path, expectedFirstOffset: item.firstOffset)
+            var segment = SegmentReport(fileName: item.name, firstOffset: item.firstOffset, nextOffset: scan.nextOffset,
+                                        sealed: scan.sealed, sizeBytes: scan.fileSize, damage: scan.damage,
+                                        resumesAtByte: nil, isTornTail: false)
+            if let damage = scan.damage {
+                let salt = scan.header?.salt ?? 0
+                segment.resumesAtByte = scan.header == nil ? nil
+                    : try scanner.containsValidFrame(path: path, after: damage.byteOffset, salt: salt)
+                let tail = scan.fileSize - damage.byteOffset
+                let tornHeader = scan.header == nil && scan.fileSize <= Int64(SegmentFormat.headerSize)
+                let tornFrame = scan.header != nil && segment.resumesAtByte == nil
+                    && tail <= Int64(SegmentFormat.frameHeaderSize) + Int64(SegmentFormat.maxFramePayload)
+                segment.isTornTail = isLast && (tornHeader || tornFrame)
+            } else if !isLast && !scan.sealed {
+                report.storeProblems.append("\(item.name) is not sealed, yet another segment follows it")
+            }
+            report.recordCount += scan.nextOffset - item.firstOffset
+            report.segments.append(segment)
+            // After damage the segment's own end is unknown; judge the next one against its name, not again.
+            expected = scan.damage != nil && !isLast ? names[index + 1].firstOffset : scan.nextOffset
+        }
+        return report
+    }
+}

@@ -1,0 +1,200 @@
+import Foundation
+import Testing
+import TallyCLI
+import TallyCore
+import TallyStorage
+import TallyTestSupport
+
+@Suite struct CLITests {
+    static let tenant = "3fa85f64-5717-4562-b3fc-2c963f66afa6"
+
+    func run(_ arguments: [String], input: String = "") -> (code: ExitCode, out: String, err: String) {
+        let io = CommandIO.captured(input: input)
+        let code = TallyCommandLine.run(arguments, io: io)
+        return (code, io.output, io.errorOutput)
+    }
+
+    func event(_ id: String, _ type: String = "api.call", time: String = "2026-11-02T10:00:00Z",
+               data: String = #"{"keyId":"k1","status":200}"#, tenant: String = tenant) -> String {
+        #"{"id":"\#(id)","type":"\#(type)","tenantId":"\#(tenant)","time":"\#(time)","data":\#(data)}"#
+    }
+
+    @Test func importReportsBadLinesByNumberAndKeepsTheGoodOnes() throws {
+        let directory = TemporaryDirectory()
+        let input = [
+            event("a"),
+            "{not json",
+            event("b", "api.calls"),
+            "",
+            event("c", data: #"{"keyId":"k1","status":700}"#),
+            event("d", "key.created", data: #"{"keyId":"k9","name":"CI"}"#),
+        ].joined(separator: "\n")
+        let result = run(["import", "--data", directory.path, "-"], input: input)
+        #expect(result.code == .failure)
+        #expect(result.out.contains("imported 2 events (offsets 0-1); rejected 3 of 6 lines"))
+        #expect(result.err.contains("line 2: invalid JSON"))
+        #expect(result.err.contains("line 3: type: unknown event type \"api.calls\""))
+        #expect(result.err.contains("line 5: data.status: must be an integer from 100 to 599"))
+        let dump = run(["dump", "--data", directory.path])
+        #expect(dump.code == .ok)
+        let lines = dump.out.split(separator: "\n")
+        #expect(lines.count == 2)
+        #expect(lines[0].hasPrefix(#"{"offset":0,"ingestTime":""#))
+        #expect(lines[0].contains(#""id":"a","type":"api.call""#))
+        #expect(lines[1].contains(#""offset":1"#) && lines[1].contains(#""name":"CI""#))
+    }
+
+    @Test func importFromAFileInSmallBatchesThenDumpRoundTrips() throws {
+        let directory = TemporaryDirectory()
+        let file = directory.appending("events.ndjson")
+        let events = (0..<25).map { event("e\($0)", time: "2026-11-0\($0 % 9 + 1)T10:00:00Z") }
+        try events.joined(separator: "\r\n").write(toFile: file, atomically: true, encoding: .utf8)
+        let store = directory.appending("store")
+        let first = run(["import", "--data", store, "--batch-size", "4", file])
+        #expect(first.code == .ok, "\(first.err)")
+        #expect(first.out.contains("imported 25 events (offsets 0-24)"))
+        // A dump imports again as the same events.
+        let dump = run(["dump", "--data", store]).out
+        let copy = directory.appending("copy")
+        #expect(run(["import", "--data", copy, "-"], input: dump).code == .ok)
+        let again = run(["dump", "--data", copy]).out
+        func withoutIngestTime(_ text: String) -> [String] {
+            text.split(separator: "\n").map { String($0.replacingOccurrences(of: #""ingestTime":"[^"]*""#, with: "",
+                                                                           options: .regularExpression)) }
+        }
+        #expect(withoutIngestTime(again) == withoutIngestTime(dump))
+    }
+
+    @Test func dumpFiltersByTenantTypeTimeAndOffset() throws {
+        let directory = TemporaryDirectory()
+        let other = "9b2d4c1e-8f3a-4b6d-a1c2-7e5f9d0b3a48"
+        let input = [
+            event("a", time: "2026-11-01T00:00:00Z"),
+            event("b", time: "2026-11-02T00:00:00Z", tenant: other),
+            event("c", "key.revoked", time: "2026-11-03T00:00:00Z", data: #"{"keyId":"k1"}"#),
+            event("d", time: "2026-11-04T00:00:00Z"),
+            event("e", "key.created", time: "2026-11-05T00:00:00Z", data: #"{"keyId":"k2"}"#),
+        ].joined(separator: "\n")
+        #expect(run(["import", "--data", directory.path, "-"], input: input).code == .ok)
+        func ids(_ arguments: [String]) -> [String] {
+            let result = run(["dump", "--data", directory.path] + arguments)
+            return result.out.split(separator: "\n").compactMap { line in
+                line.range(of: #""id":"[a-z]""#, options: .regularExpression).map { String(line[$0].dropFirst(6).dropLast()) }
+            }
+        }
+        #expect(ids([]) == ["a", "b", "c", "d", "e"])
+        #expect(ids(["--tenant", other.uppercased()]) == ["b"])
+        #expect(ids(["--type", "key.revoked,key.created"]) == ["c", "e"])
+        #expect(ids(["--type", "key.revoked", "--type", "api.call"]) == ["a", "b", "c", "d"])
+        #expect(ids(["--from", "2026-11-02T00:00:00Z", "--to", "2026-11-04T00:00:00Z"]) == ["b", "c"])
+        #expect(ids(["--from-offset", "1", "--to-offset", "3"]) == ["b", "c"])
+        #expect(ids(["--tenant", Self.tenant, "--from-offset", "2"]) == ["c", "d", "e"])
+    }
+
+    @Test(arguments: [
+        ["dump", "--type", "api.calls"], ["dump", "--tenant", "x"], ["dump", "--from", "monday"],
+        ["dump", "--from-offset", "-1"], ["import"], ["import", "a", "b"], ["import", "--batch-size", "0", "-"],
+        ["import", "--durability", "sometimes", "-"], ["verify", "--nope"], ["verify", "extra"], ["frobnicate"], [],
+    ])
+    func usageErrorsExitWithTwo(arguments: [String]) {
+        let result = run(arguments)
+        #expect(result.code == .usage)
+        #expect(!result.err.isEmpty || result.out.contains("Usage"))
+    }
+
+    @Test func everyCommandHasHelp() {
+        for command in ["import", "verify", "dump"] {
+            let result = run([command, "--help"])
+            #expect(result.code == .ok)
+            #expect(result.out.contains("Usage: tally \(command)"))
+            #expect(result.out.contains("--data DIR"))
+            #expect(result.out.contains("Exit codes"))
+        }
+        #expect(run(["--help"]).out.contains("Commands:"))
+        #expect(run(["help", "dump"]).out.contains("--from-offset"))
+    }
+
+    @Test func verifyReportsDamageWithExitCodeThreeAndOpenRefuses() throws {
+        let directory = TemporaryDirectory()
+        let input = (0..<30).map { event("e\($0)") }.joined(separator: "\n")
+        #expect(run(["import", "--data", directory.path, "--batch-size", "10", "-"], input: input).code == .ok)
+        let clean = run(["verify", "--data", directory.path])
+        #expect(clean.code == .ok)
+        #expect(clean.out.contains("ok, offsets 0-29"))
+
+        let segment = try #require(try StoreTestSupport.segmentPaths(directory.path).first)
+        var bytes = try StoreTestSupport.bytes(segment)
+        bytes[SegmentFormat.headerSize + 40] ^= 0x10
+        try StoreTestSupport.write(bytes, to: segment)
+        let damaged = run(["verify", "--data", directory.path])
+        #expect(damaged.code == .damagedStore)
+        #expect(damaged.out.contains("00000000000000000000.seg: DAMAGED at byte 32: checksum mismatch"))
+        #expect(damaged.out.contains("valid frames resume at byte"))
+        let dump = run(["dump", "--data", directory.path])
+        #expect(dump.code == .damagedStore)
+        #expect(dump.err.contains("byte 32"))
+        let append = run(["import", "--data", directory.path, "-"], input: event("z"))
+        #expect(append.code == .damagedStore)
+        #expect(try StoreTestSupport.bytes(segment) == bytes, "a refused open changes nothing")
+    }
+
+    @Test func verifyCallsATornTailRecoverableNotDamage() throws {
+        let directory = TemporaryDirectory()
+        #expect(run(["import", "--data", directory.path, "-"], input: event("a")).code == .ok)
+        let segment = try #require(try StoreTestSupport.segmentPaths(directory.path).first)
+        try StoreTestSupport.write(try StoreTestSupport.bytes(segment) + [9, 9, 9], to: segment)
+        let result = run(["verify", "--data", directory.path])
+        #expect(result.code == .ok)
+        #expect(result.out.contains("torn tail at byte"))
+    }
+
+    @Test func aSecondWriterGetsAClearLockError() throws {
+        let directory = TemporaryDirectory()
+        let store = try SegmentStore(directory: directory.path)
+        defer { try? store.close() }
+        let result = run(["import", "--data", directory.path, "-"], input: event("a"))
+        #expect(result.code == .failure)
+        #expect(result.err.contains("open for writing by another process"))
+        #expect(run(["dump", "--data", directory.path]).code == .ok, "reading needs no lock")
+    }
+
+    /// The real executable: exit codes and the default store location.
+    @Test func theExecutableExitsWithDocumentedCodes() throws {
+        let binary = try #require(Self.executable(), "tally executable not found next to the tests")
+        let directory = TemporaryDirectory()
+        func launch(_ arguments: [String], stdin: String? = nil) throws -> Int32 {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: binary)
+            process.arguments = arguments
+            process.currentDirectoryURL = URL(fileURLWithPath: directory.path)
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            let pipe = Pipe()
+            process.standardInput = pipe
+            try process.run()
+            if let stdin { pipe.fileHandleForWriting.write(Data(stdin.utf8)) }
+            try pipe.fileHandleForWriting.close()
+            process.waitUntilExit()
+            return process.terminationStatus
+        }
+        #expect(try launch(["import", "-"], stdin: event("a")) == 0)
+        #expect(FileManager.default.fileExists(atPath: directory.appending("data/store/segments")), "default store is data/store")
+        #expect(try launch(["import", "-"], stdin: "garbage") == 1)
+        #expect(try launch(["dump", "--what"]) == 2)
+        #expect(try launch(["verify"]) == 0)
+        let segment = try #require(try StoreTestSupport.segmentPaths(directory.appending("data/store")).first)
+        var bytes = try StoreTestSupport.bytes(segment)
+        bytes[5] ^= 1
+        try StoreTestSupport.write(bytes, to: segment)
+        #expect(try launch(["verify"]) == 3)
+    }
+
+    static func executable() -> String? {
+        let besideTests = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        var candidates = [besideTests.appendingPathComponent("tally").path]
+        var root = URL(fileURLWithPath: #filePath)
+        for _ in 0..<3 { root.deleteLastPathComponent() }
+        candidates.append(root.appendingPathComponent(".build/debug/tally").path)
+        return candidates.first { FileManager.default.isExecutableFile(atPath: $0) }
+    }
+}
