@@ -1,0 +1,78 @@
+import Foundation
+import TallyCore
+import TallyStorage
+
+/// Runs every benchmark and prints a Markdown table of medians.
+enum BenchmarkSuite {
+    struct Options {
+        var quick = false
+        var directory = NSTemporaryDirectory()
+        var only: String?
+        var repetitions = 5
+    }
+
+    static func main(arguments: [String]) {
+        var options = Options()
+        var index = 0
+        while index < arguments.count {
+            switch arguments[index] {
+            case "--quick": options.quick = true; options.repetitions = 3
+            case "--dir" where index + 1 < arguments.count: index += 1; options.directory = arguments[index]
+            case "--only" where index + 1 < arguments.count: index += 1; options.only = arguments[index]
+            default:
+                print("usage: TallyBenchmarks [--quick] [--dir DIR] [--only crc|codec|append|read]")
+                exit(2)
+            }
+            index += 1
+        }
+        #if DEBUG
+        print("warning: this is a debug build; run `swift run -c release TallyBenchmarks` for real figures")
+        #endif
+        print("| benchmark | median | unit | notes |")
+        print("|---|---:|---|---|")
+        do {
+            if options.only == nil || options.only == "crc" { StorageBenchmarks.crc(options) }
+            if options.only == nil || options.only == "codec" { StorageBenchmarks.codec(options) }
+            if options.only == nil || options.only == "append" { try StorageBenchmarks.append(options) }
+            if options.only == nil || options.only == "read" { try StorageBenchmarks.read(options) }
+        } catch {
+            print("benchmark failed: \(error)")
+            exit(1)
+        }
+    }
+}
+
+/// Timing helpers.
+enum Measure {
+    /// Runs `body` `repetitions` times and returns the median of what it reports.
+    static func median(_ repetitions: Int, _ body: () throws -> Double) rethrows -> Double {
+        var samples: [Double] = []
+        for _ in 0..<repetitions { samples.append(try body()) }
+        samples.sort()
+        return samples[samples.count / 2]
+    }
+
+    /// Seconds taken by `body`.
+    static func seconds(_ body: () throws -> Void) rethrows -> Double {
+        let start = MonotonicClock.nanoseconds()
+        try body()
+        return Double(MonotonicClock.nanoseconds() - start) / 1e9
+    }
+
+    static func row(_ name: String, _ value: Double, _ unit: String, _ notes: String = "") {
+        let text: String
+        if value >= 100 { text = String(format: "%.0f", value) } else { text = String(format: "%.2f", value) }
+        print("| \(name) | \(grouped(text)) | \(unit) | \(notes) |")
+    }
+
+    private static func grouped(_ text: String) -> String {
+        let parts = text.split(separator: ".", maxSplits: 1)
+        var digits = Array(parts[0])
+        var index = digits.count - 3
+        while index > 0 {
+            digits.insert(",", at: index)
+            index -= 3
+        }
+        return String(digits) + (parts.count > 1 ? "." + parts[1] : "")
+    }
+}
