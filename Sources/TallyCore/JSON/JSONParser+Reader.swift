@@ -185,7 +185,13 @@ extension JSONParser {
                 }
                 index &+= 1
                 skipWhitespace()
-                let value = try parseValue()
+                // Strings are the most common member value; parse them without the general dispatch.
+                let value: JSONValue
+                if index < count && input[index] == UInt8(ascii: "\"") {
+                    value = .string(try parseString())
+                } else {
+                    value = try parseValue()
+                }
                 memberStack.push(JSONObject.Member(key: key, value: value))
                 skipWhitespace()
                 guard index < count else {
@@ -207,24 +213,37 @@ extension JSONParser {
         }
 
         /// Throws `.duplicateKey` if `key` repeats a key of the object whose members start at `base`.
+        @inline(__always)
         private mutating func checkNewKey(
             _ key: String,
             at offset: Int,
             membersFrom base: Int,
             seenKeys: inout Set<JSONObject.KeyBytes>?
         ) throws(JSONParseError) {
-            let existing = memberStack.count &- base
-            if existing < Reader.linearDuplicateScanLimit {
-                for position in base..<memberStack.count {
-                    let repeated = memberStack.withElement(at: position) { JSONObject.keysEqual($0.key, key) }
-                    if repeated == true {
-                        throw duplicateKeyError(key, at: offset)
-                    }
+            let repeated: Bool
+            if memberStack.count &- base < Reader.linearDuplicateScanLimit {
+                var found = false
+                for position in base..<memberStack.count where !found {
+                    found = memberStack.withElement(at: position) { JSONObject.keysEqual($0.key, key) } == true
                 }
-                return
+                repeated = found
+            } else {
+                repeated = isRepeatedInLargeObject(key, membersFrom: base, seenKeys: &seenKeys)
             }
+            if repeated {
+                throw duplicateKeyError(key, at: offset)
+            }
+        }
+
+        /// The hashed variant of the duplicate check, building the key set on first use.
+        @inline(never)
+        private func isRepeatedInLargeObject(
+            _ key: String,
+            membersFrom base: Int,
+            seenKeys: inout Set<JSONObject.KeyBytes>?
+        ) -> Bool {
             if seenKeys == nil {
-                var keys = Set<JSONObject.KeyBytes>(minimumCapacity: existing * 2)
+                var keys = Set<JSONObject.KeyBytes>(minimumCapacity: (memberStack.count &- base) * 2)
                 for position in base..<memberStack.count {
                     if let existingKey = memberStack.withElement(at: position, { $0.key }) {
                         keys.insert(JSONObject.KeyBytes(key: existingKey))
@@ -232,9 +251,7 @@ extension JSONParser {
                 }
                 seenKeys = keys
             }
-            if seenKeys?.insert(JSONObject.KeyBytes(key: key)).inserted == false {
-                throw duplicateKeyError(key, at: offset)
-            }
+            return seenKeys?.insert(JSONObject.KeyBytes(key: key)).inserted == false
         }
 
         @inline(never)
@@ -311,30 +328,36 @@ extension JSONParser {
             }
         }
 
-        /// Advances `index` past bytes that need no attention inside a string: ASCII other than `"`, `\` and
-        /// controls. Works eight bytes at a time where possible.
+        /// Moves `index` to the first byte at or after it that needs attention inside a string: `"`, `\`, a
+        /// control below `0x20`, a non-ASCII byte, or the end of input. Works eight bytes at a time where possible.
         @inline(__always)
         private mutating func skipPlainASCII() {
-            while index &+ 8 <= count {
-                let word = input.loadUnaligned(fromByteOffset: index, as: UInt64.self)
-                if Reader.mayNeedAttention(word) {
-                    break
-                }
-                index &+= 8
-            }
-            while index < count {
-                let byte = input[index]
-                guard byte >= 0x20, byte < 0x80, byte != UInt8(ascii: "\""), byte != UInt8(ascii: "\\") else {
+            var position = index
+            let end = count
+            while position &+ 8 <= end {
+                let word = UInt64(littleEndian: input.loadUnaligned(fromByteOffset: position, as: UInt64.self))
+                let mask = Reader.attentionMask(word)
+                if mask != 0 {
+                    index = position &+ mask.trailingZeroBitCount &>> 3
                     return
                 }
-                index &+= 1
+                position &+= 8
             }
+            while position < end {
+                let byte = input[position]
+                if byte < 0x20 || byte >= 0x80 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
+                    break
+                }
+                position &+= 1
+            }
+            index = position
         }
 
-        /// Whether any of the eight bytes may be `"`, `\`, below `0x20` or at least `0x80`. May report false
-        /// positives (the caller then goes byte by byte), never false negatives.
+        /// The high bit of each byte of `word` (first byte in the low bits) that is `"`, `\`, below `0x20` or at
+        /// least `0x80`. Borrows can flag extra bytes, but only above a truly flagged one, so the lowest set bit
+        /// is always exact.
         @inline(__always)
-        private static func mayNeedAttention(_ word: UInt64) -> Bool {
+        private static func attentionMask(_ word: UInt64) -> UInt64 {
             let ones: UInt64 = 0x0101_0101_0101_0101
             let highBits: UInt64 = 0x8080_8080_8080_8080
             let quotes = word ^ (ones &* 0x22)
@@ -342,7 +365,7 @@ extension JSONParser {
             let belowSpace = word &- ones &* 0x20
             let quoteHits = (quotes &- ones) & ~quotes
             let backslashHits = (backslashes &- ones) & ~backslashes
-            return (word | belowSpace | quoteHits | backslashHits) & highBits != 0
+            return (word | belowSpace | quoteHits | backslashHits) & highBits
         }
 
         /// Validates the multi-byte UTF-8 sequence starting at `index` (a byte >= 0x80) and moves past it.
@@ -422,11 +445,14 @@ extension JSONParser {
                 throw error(.invalidUnicodeEscape, at: escapeStart, "lone low surrogate")
             }
             if first >= 0xD800 && first <= 0xDBFF {
-                guard index &+ 1 < count else {
-                    throw error(.unexpectedEnd, at: count, "expected a low surrogate escape")
-                }
-                guard input[index] == UInt8(ascii: "\\") && input[index &+ 1] == UInt8(ascii: "u") else {
-                    throw error(.invalidUnicodeEscape, at: escapeStart, "high surrogate without a low surrogate")
+                // Expect `\u` next; running out of input first is a truncation, anything else a lone surrogate.
+                for (position, expected) in [(0, UInt8(ascii: "\\")), (1, UInt8(ascii: "u"))] {
+                    guard index &+ position < count else {
+                        throw error(.unexpectedEnd, at: count, "expected a low surrogate escape")
+                    }
+                    guard input[index &+ position] == expected else {
+                        throw error(.invalidUnicodeEscape, at: escapeStart, "high surrogate without a low surrogate")
+                    }
                 }
                 let second = try readUnicodeEscapeUnit()
                 guard second >= 0xDC00 && second <= 0xDFFF else {

@@ -55,7 +55,7 @@ extension JSONParser {
 
         /// Calls `body` with the element at `position`, which must be below `count`, without copying it.
         @inline(__always)
-        func withElement<Result>(at position: Int, _ body: (borrowing Element) -> Result) -> Result? {
+        func withElement<Value>(at position: Int, _ body: (borrowing Element) -> Value) -> Value? {
             guard let storage, position >= 0, position < count else { return nil }
             return body(storage[position])
         }

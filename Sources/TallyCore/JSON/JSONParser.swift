@@ -42,14 +42,7 @@ public struct JSONParser: Sendable {
     /// - Throws: ``JSONParseError`` describing the first problem; anything but whitespace after the value is
     ///   ``JSONParseError/Kind/trailingData``.
     public func parse(_ bytes: UnsafeRawBufferPointer) throws(JSONParseError) -> JSONValue {
-        // Small scratch stacks live on the call stack; larger documents spill to the heap.
-        let result = withUnsafeTemporaryAllocation(of: JSONValue.self, capacity: 16) { values in
-            withUnsafeTemporaryAllocation(of: JSONObject.Member.self, capacity: 16) { members in
-                var reader = Reader(input: bytes, limits: limits, valueStorage: values, memberStorage: members)
-                return reader.parseDocumentResult()
-            }
-        }
-        return try result.get()
+        try parseResult(bytes).get()
     }
 
     /// Parses exactly one JSON value from UTF-8 bytes.
@@ -78,10 +71,12 @@ public struct JSONParser: Sendable {
     }
 
     private func parseResult(_ bytes: UnsafeRawBufferPointer) -> Result<JSONValue, JSONParseError> {
-        do throws(JSONParseError) {
-            return .success(try parse(bytes))
-        } catch {
-            return .failure(error)
+        // Small scratch stacks live on the call stack; larger documents spill to the heap.
+        withUnsafeTemporaryAllocation(of: JSONValue.self, capacity: 16) { values in
+            withUnsafeTemporaryAllocation(of: JSONObject.Member.self, capacity: 16) { members in
+                var reader = Reader(input: bytes, limits: limits, valueStorage: values, memberStorage: members)
+                return reader.parseDocumentResult()
+            }
         }
     }
 }
