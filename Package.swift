@@ -8,28 +8,32 @@ let package = Package(
         .executable(name: "tally", targets: ["tally"]),
         .library(name: "TallyCore", targets: ["TallyCore"]),
         .library(name: "TallyStorage", targets: ["TallyStorage"]),
+        .library(name: "TallyEngine", targets: ["TallyEngine"]),
     ],
     targets: [
         // Events, the binary codec, CRC32C, JSON and time: pure logic, no I/O.
         .target(name: "TallyCore"),
         // Append-only segment files, recovery, the store lock and the file-system seam.
         .target(name: "TallyStorage", dependencies: ["TallyCore"]),
+        // The engine: validation against time windows, exactly-once ingest, projections, checkpoints, replay.
+        .target(name: "TallyEngine", dependencies: ["TallyCore", "TallyStorage"]),
         // The `tally` subcommands, kept in a library so tests can drive them in-process.
-        .target(name: "TallyCLI", dependencies: ["TallyCore", "TallyStorage"]),
+        .target(name: "TallyCLI", dependencies: ["TallyCore", "TallyStorage", "TallyEngine"]),
         .executableTarget(name: "tally", dependencies: ["TallyCLI"]),
         .executableTarget(
             name: "TallyBenchmarks",
-            dependencies: ["TallyCore", "TallyStorage"],
+            dependencies: ["TallyCore", "TallyStorage", "TallyEngine"],
             path: "Benchmarks/TallyBenchmarks"
         ),
         // Fixtures, temporary directories and the fault-injecting file system shared by the test targets.
         .target(
             name: "TallyTestSupport",
-            dependencies: ["TallyCore", "TallyStorage"],
+            dependencies: ["TallyCore", "TallyStorage", "TallyEngine"],
             path: "Tests/TallyTestSupport"
         ),
         .testTarget(name: "TallyCoreTests", dependencies: ["TallyCore", "TallyTestSupport"]),
         .testTarget(name: "TallyStorageTests", dependencies: ["TallyCore", "TallyStorage", "TallyTestSupport"]),
+        .testTarget(name: "TallyEngineTests", dependencies: ["TallyCore", "TallyStorage", "TallyEngine", "TallyTestSupport"]),
         .testTarget(name: "TallyCLITests", dependencies: ["TallyCLI", "TallyCore", "TallyStorage", "TallyTestSupport"]),
     ],
     swiftLanguageModes: [.v6]

@@ -1,0 +1,55 @@
+/// A 128-bit hash of an event's (tenant, id), the key of the dedup index.
+///
+/// Two independently seeded 64-bit multiply-xorshift passes. Two distinct identities collide with
+/// probability about 2^-128, so among a billion remembered ids a false duplicate has odds near 10^-21.
+public struct IdentityHash: Sendable, Hashable {
+    public var high: UInt64
+    public var low: UInt64
+
+    public init(high: UInt64, low: UInt64) {
+        self.high = high
+        self.low = low
+    }
+
+    /// Hashes a tenant and an event id.
+    public init(tenant: TenantID, id: String) {
+        var id = id
+        let (first, second) = id.withUTF8 { bytes in
+            (IdentityHash.mix(tenant, UnsafeRawBufferPointer(bytes), seed: 0x9E37_79B9_7F4A_7C15),
+             IdentityHash.mix(tenant, UnsafeRawBufferPointer(bytes), seed: 0xC2B2_AE3D_27D4_EB4F))
+        }
+        self.init(high: first, low: second)
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(low)
+    }
+
+    private static func mix(_ tenant: TenantID, _ bytes: UnsafeRawBufferPointer, seed: UInt64) -> UInt64 {
+        var state = seed ^ UInt64(bytes.count) &* 0xFF51_AFD7_ED55_8CCD
+        func absorb(_ word: UInt64) {
+            state ^= word &* 0x87C3_7B91_1142_53D5
+            state = (state << 31 | state >> 33) &* 0x4CF5_AD43_2745_937F &+ 0x52DC_E729
+        }
+        absorb(tenant.high)
+        absorb(tenant.low)
+        var index = 0
+        while index + 8 <= bytes.count {
+            absorb(UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: index, as: UInt64.self)))
+            index += 8
+        }
+        var tail: UInt64 = 0
+        var shift: UInt64 = 0
+        while index < bytes.count {
+            tail |= UInt64(bytes[index]) << shift
+            shift += 8
+            index += 1
+        }
+        absorb(tail ^ 0x80 << shift)
+        state ^= state >> 33
+        state = state &* 0xFF51_AFD7_ED55_8CCD
+        state ^= state >> 33
+        state = state &* 0xC4CE_B9FE_1A85_EC53
+        return state ^ state >> 33
+    }
+}

@@ -1,0 +1,163 @@
+extension TenantProjection {
+    /// Applies one accepted event.
+    ///
+    /// - Parameters:
+    ///   - event: The event.
+    ///   - voidedTarget: For `event.voided`, the event it retracts (found by the engine); ignored otherwise.
+    public mutating func apply(_ event: Event, voidedTarget: Event? = nil) {
+        if lastActivity.map({ event.time > $0 }) ?? true { lastActivity = event.time }
+        switch event.payload {
+        case .apiCall(let call):
+            recordCall(call, at: event.time, sign: 1)
+            touchKey(call.keyId, at: event.time)
+        case .keyCreated(let keyId, let name, let expiresAt):
+            var entry = keys[keyId] ?? KeyEntry()
+            guard entry.state == .unregistered else { return }
+            entry.state = .active
+            entry.name = name
+            entry.expiresAt = expiresAt
+            entry.createdAt = event.time
+            keys[keyId] = entry
+            registeredKeys += 1
+            activeKeys += 1
+            if let expiresAt { keyExpiries.insert(expiresAt) }
+        case .keyRevoked(let keyId):
+            guard var entry = keys[keyId], entry.state == .active else { return }
+            entry.state = .revoked
+            keys[keyId] = entry
+            activeKeys -= 1
+            revokedKeys += 1
+            if let expiresAt = entry.expiresAt { keyExpiries.remove(expiresAt) }
+        case .userCreated(let userId, let role):
+            guard users[userId] == nil else { return }
+            users[userId] = UserEntry(role: role, isActive: true)
+            activeUsers += 1
+            if role == .admin { adminUsers += 1 }
+        case .userRoleChanged(let userId, let role):
+            guard var user = users[userId], user.role != role else { return }
+            adminUsers += role == .admin ? 1 : -1
+            user.role = role
+            users[userId] = user
+        case .userDeactivated(let userId):
+            guard var user = users[userId], user.isActive else { return }
+            user.isActive = false
+            users[userId] = user
+            activeUsers -= 1
+        case .userActivated(let userId):
+            guard var user = users[userId], !user.isActive else { return }
+            user.isActive = true
+            users[userId] = user
+            activeUsers += 1
+        case .userDeleted(let userId):
+            guard let user = users.removeValue(forKey: userId) else { return }
+            if user.isActive { activeUsers -= 1 }
+            if user.role == .admin { adminUsers -= 1 }
+        case .credentialCreated(let credentialId, let expiresAt):
+            guard credentials[credentialId] == nil else { return }
+            credentials[credentialId] = CredentialEntry(state: .active, expiresAt: expiresAt)
+            activeCredentials += 1
+            if let expiresAt { credentialExpiries.insert(expiresAt) }
+        case .credentialExpired(let credentialId):
+            guard var credential = credentials[credentialId], credential.state == .active else { return }
+            credential.state = .expired
+            credentials[credentialId] = credential
+            activeCredentials -= 1
+            expiredCredentials += 1
+            if let expiresAt = credential.expiresAt { credentialExpiries.remove(expiresAt) }
+        case .credentialRevoked(let credentialId):
+            guard var credential = credentials[credentialId], credential.state != .revoked else { return }
+            if credential.state == .active {
+                activeCredentials -= 1
+                if let expiresAt = credential.expiresAt { credentialExpiries.remove(expiresAt) }
+            } else {
+                expiredCredentials -= 1
+            }
+            credential.state = .revoked
+            credentials[credentialId] = credential
+        case .oauthClientCreated(let clientId):
+            guard oauthClients[clientId] == nil else { return }
+            oauthClients[clientId] = true
+            activeOAuthClients += 1
+        case .oauthClientDisabled(let clientId):
+            guard oauthClients[clientId] == true else { return }
+            oauthClients[clientId] = false
+            activeOAuthClients -= 1
+        case .storageChanged(let delta):
+            storageBytes = storageBytes &+ delta
+        case .storageMeasured(let used):
+            storageBytes = used
+        case .tenantCreated(let creation):
+            guard !isRegistered else { return }
+            isRegistered = true
+            name = creation.name
+            status = creation.status
+            partnerId = creation.partnerId
+            settings = creation.settings
+            createdAt = event.time
+            updatedAt = event.time
+            if creation.status == .deleted { deletedAt = event.time }
+        case .tenantUpdated(let update):
+            guard isRegistered, status != .deleted || update.status != nil else { return }
+            if let newName = update.name { name = newName }
+            if let newStatus = update.status {
+                deletedAt = newStatus == .deleted ? (status == .deleted ? deletedAt : event.time) : nil
+                status = newStatus
+            }
+            if let partner = update.partnerId { partnerId = partner }
+            if let changes = update.settings { TenantSettings.merge(changes, into: &settings) }
+            updatedAt = event.time
+        case .tenantDeleted:
+            guard isRegistered, status != .deleted else { return }
+            status = .deleted
+            deletedAt = event.time
+            updatedAt = event.time
+        case .eventVoided:
+            guard let target = voidedTarget else { return }
+            switch target.payload {
+            case .apiCall(let call): recordCall(call, at: target.time, sign: -1)
+            case .storageChanged(let delta): storageBytes = storageBytes &- delta
+            default: break
+            }
+        }
+    }
+
+    /// Whether an event of this type can be retracted by `event.voided`.
+    public static func isVoidable(_ type: EventType) -> Bool {
+        type == .apiCall || type == .storageChanged
+    }
+
+    private mutating func recordCall(_ call: APICall, at time: Timestamp, sign: Int64) {
+        let month = time.monthIndex
+        let calls = (apiCallsByMonth[month] ?? 0) + sign
+        apiCallsByMonth[month] = calls > 0 ? calls : nil
+        var entry = keys[call.keyId] ?? KeyEntry()
+        entry.requests = max(0, entry.requests + sign)
+        totalRequests = max(0, totalRequests + sign)
+        if call.status == 429 {
+            entry.rateLimitHits = max(0, entry.rateLimitHits + sign)
+            totalRateLimitHits = max(0, totalRateLimitHits + sign)
+        } else if call.status >= 400 {
+            entry.errors = max(0, entry.errors + sign)
+            totalErrors = max(0, totalErrors + sign)
+        }
+        keys[call.keyId] = entry
+    }
+
+    /// Moves a key's last-used time forward and keeps the recent-keys list ordered, newest first.
+    private mutating func touchKey(_ keyId: String, at time: Timestamp) {
+        guard var entry = keys[keyId] else { return }
+        if let last = entry.lastUsed, last >= time { return }
+        entry.lastUsed = time
+        keys[keyId] = entry
+        if let index = recentKeys.firstIndex(of: keyId) { recentKeys.remove(at: index) }
+        var position = 0
+        while position < recentKeys.count, let other = keys[recentKeys[position]]?.lastUsed,
+              other > time || (other == time && recentKeys[position] < keyId) {
+            position += 1
+        }
+        if position < TenantProjection.recentKeyLimit {
+            recentKeys.insert(keyId, at: position)
+            if recentKeys.count > TenantProjection.recentKeyLimit { recentKeys.removeLast() }
+        }
+    }
+}

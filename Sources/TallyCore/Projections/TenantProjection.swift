@@ -1,0 +1,95 @@
+/// Everything Tally keeps about one tenant, updated event by event so that every read is constant time.
+///
+/// The lifecycle rules (which event changes what, and which are no-ops) are documented in the README's
+/// "Lifecycle rules" section and implemented in `TenantProjection+Apply.swift`.
+public struct TenantProjection: Sendable, Equatable {
+    // Tenant record.
+    public var name: String?
+    public var status: TenantStatus = .active
+    public var partnerId: String?
+    public var settings = JSONObject()
+    /// Whether a `tenant.created` has been applied.
+    public var isRegistered = false
+    public var createdAt: Timestamp?
+    public var updatedAt: Timestamp?
+    public var deletedAt: Timestamp?
+    /// The latest event time of any event of the tenant.
+    public var lastActivity: Timestamp?
+
+    // Users.
+    public var users: [String: UserEntry] = [:]
+    public var activeUsers = 0
+    public var adminUsers = 0
+
+    // Credentials: active ones with an expiry are also in `credentialExpiries`.
+    public var credentials: [String: CredentialEntry] = [:]
+    public var activeCredentials = 0
+    public var expiredCredentials = 0
+    public var credentialExpiries = ExpiryIndex()
+
+    // API keys, including keys seen only in calls (not registered by `key.created`).
+    public var keys: [String: KeyEntry] = [:]
+    public var registeredKeys = 0
+    public var activeKeys = 0
+    public var revokedKeys = 0
+    public var keyExpiries = ExpiryIndex()
+    /// The most recently used keys, newest first, at most ``recentKeyLimit``.
+    public var recentKeys: [String] = []
+    public static let recentKeyLimit = 5
+
+    // OAuth clients: `true` while active.
+    public var oauthClients: [String: Bool] = [:]
+    public var activeOAuthClients = 0
+
+    // Usage.
+    /// API calls per UTC calendar month, keyed by ``Timestamp/monthIndex``.
+    public var apiCallsByMonth: [Int: Int64] = [:]
+    /// Requests, rate-limit hits (429) and other errors (status >= 400) across all keys.
+    public var totalRequests: Int64 = 0
+    public var totalRateLimitHits: Int64 = 0
+    public var totalErrors: Int64 = 0
+    /// Storage in bytes as reported; shown clamped at zero, kept exact so voids can be undone.
+    public var storageBytes: Int64 = 0
+
+    /// Creates an empty projection.
+    public init() {}
+}
+
+/// A user's state.
+public struct UserEntry: Sendable, Equatable {
+    public var role: UserRole
+    public var isActive: Bool
+}
+
+/// A credential's lifecycle state.
+public enum CredentialState: UInt8, Sendable {
+    case active, expired, revoked
+}
+
+/// A credential's state and expiry.
+public struct CredentialEntry: Sendable, Equatable {
+    public var state: CredentialState
+    public var expiresAt: Timestamp?
+}
+
+/// An API key's lifecycle state.
+public enum KeyState: UInt8, Sendable {
+    /// Seen in `api.call` events but never created.
+    case unregistered
+    case active
+    case revoked
+}
+
+/// An API key's state and usage counters.
+public struct KeyEntry: Sendable, Equatable {
+    public var state: KeyState = .unregistered
+    public var name: String?
+    public var expiresAt: Timestamp?
+    public var createdAt: Timestamp?
+    public var requests: Int64 = 0
+    public var rateLimitHits: Int64 = 0
+    public var errors: Int64 = 0
+    public var lastUsed: Timestamp?
+
+    public init() {}
+}

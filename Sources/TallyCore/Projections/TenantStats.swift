@@ -1,0 +1,101 @@
+/// A tenant's statistics at one instant: the `data` of `GET /api/v1/admin/tenants/{tenantId}/stats`.
+public struct TenantStats: Sendable, Equatable {
+    public struct Users: Sendable, Equatable {
+        public var total, active, inactive, admins: Int
+        public init(total: Int, active: Int, inactive: Int, admins: Int) {
+            (self.total, self.active, self.inactive, self.admins) = (total, active, inactive, admins)
+        }
+    }
+    public struct Credentials: Sendable, Equatable {
+        public var total, active, expired: Int
+        public init(total: Int, active: Int, expired: Int) {
+            (self.total, self.active, self.expired) = (total, active, expired)
+        }
+    }
+    public struct APIKeys: Sendable, Equatable {
+        public var total, active, revoked: Int
+        public init(total: Int, active: Int, revoked: Int) {
+            (self.total, self.active, self.revoked) = (total, active, revoked)
+        }
+    }
+    public struct OAuthClients: Sendable, Equatable {
+        public var total, active: Int
+        public init(total: Int, active: Int) {
+            (self.total, self.active) = (total, active)
+        }
+    }
+    public struct Usage: Sendable, Equatable {
+        public var apiCallsThisMonth, apiCallsLastMonth: Int64
+        public var storageUsedMB, storageQuotaMB: Int64
+        public init(apiCallsThisMonth: Int64, apiCallsLastMonth: Int64, storageUsedMB: Int64, storageQuotaMB: Int64) {
+            (self.apiCallsThisMonth, self.apiCallsLastMonth) = (apiCallsThisMonth, apiCallsLastMonth)
+            (self.storageUsedMB, self.storageQuotaMB) = (storageUsedMB, storageQuotaMB)
+        }
+    }
+
+    public var tenantId: TenantID
+    public var tenantName: String?
+    public var status: TenantStatus
+    public var users: Users
+    public var credentials: Credentials
+    public var apiKeys: APIKeys
+    public var oauthClients: OAuthClients
+    public var usage: Usage
+    public var lastActivity: Timestamp?
+    public var generatedAt: Timestamp
+
+    /// Reads the statistics from a projection in constant time (two binary searches for expiries).
+    /// - Parameters:
+    ///   - projection: The tenant's projection.
+    ///   - tenantId: The tenant.
+    ///   - now: The read time: decides "this month" and which credentials and keys have expired.
+    public init(_ projection: TenantProjection, tenantId: TenantID, now: Timestamp) {
+        self.tenantId = tenantId
+        tenantName = projection.name
+        status = projection.status
+        let userTotal = projection.users.count
+        users = Users(total: userTotal, active: projection.activeUsers, inactive: userTotal - projection.activeUsers,
+                      admins: projection.adminUsers)
+        let credentialsExpiredNow = projection.credentialExpiries.countExpired(at: now)
+        credentials = Credentials(total: projection.activeCredentials + projection.expiredCredentials,
+                                  active: projection.activeCredentials - credentialsExpiredNow,
+                                  expired: projection.expiredCredentials + credentialsExpiredNow)
+        let keysExpiredNow = projection.keyExpiries.countExpired(at: now)
+        apiKeys = APIKeys(total: projection.registeredKeys, active: projection.activeKeys - keysExpiredNow,
+                          revoked: projection.revokedKeys)
+        oauthClients = OAuthClients(total: projection.oauthClients.count, active: projection.activeOAuthClients)
+        let month = now.monthIndex
+        let megabyte: Int64 = 1 << 20
+        usage = Usage(apiCallsThisMonth: projection.apiCallsByMonth[month] ?? 0,
+                      apiCallsLastMonth: projection.apiCallsByMonth[month - 1] ?? 0,
+                      storageUsedMB: (max(0, projection.storageBytes) + megabyte / 2) / megabyte,
+                      storageQuotaMB: TenantSettings.storageQuotaMB(projection.settings))
+        lastActivity = projection.lastActivity
+        generatedAt = now
+    }
+
+    /// The JSON object, field for field as the tenant-stats contract names them.
+    public var json: JSONValue {
+        func object(_ pairs: [(String, JSONValue)]) -> JSONValue {
+            .object(JSONObject(pairs.map { JSONObject.Member(key: $0.0, value: $0.1) }))
+        }
+        func int(_ value: Int) -> JSONValue { .int(Int64(value)) }
+        return object([
+            ("tenantId", .string(tenantId.description)),
+            ("tenantName", tenantName.map(JSONValue.string) ?? .null),
+            ("users", object([("total", int(users.total)), ("active", int(users.active)),
+                              ("inactive", int(users.inactive)), ("admins", int(users.admins))])),
+            ("credentials", object([("total", int(credentials.total)), ("active", int(credentials.active)),
+                                    ("expired", int(credentials.expired))])),
+            ("apiKeys", object([("total", int(apiKeys.total)), ("active", int(apiKeys.active)),
+                                ("revoked", int(apiKeys.revoked))])),
+            ("oauthClients", object([("total", int(oauthClients.total)), ("active", int(oauthClients.active))])),
+            ("usage", object([("apiCallsThisMonth", .int(usage.apiCallsThisMonth)),
+                              ("apiCallsLastMonth", .int(usage.apiCallsLastMonth)),
+                              ("storageUsedMB", .int(usage.storageUsedMB)),
+                              ("storageQuotaMB", .int(usage.storageQuotaMB))])),
+            ("lastActivity", lastActivity.map { .string($0.rfc3339(fractionDigits: 3)) } ?? .null),
+            ("generatedAt", .string(generatedAt.rfc3339(fractionDigits: 3))),
+        ])
+    }
+}

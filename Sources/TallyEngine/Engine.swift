@@ -1,0 +1,220 @@
+import Dispatch
+import Synchronization
+import TallyCore
+import TallyStorage
+
+/// Owns the log and the projections: validates time windows, drops duplicates, appends durably, applies,
+/// and answers stats reads in constant time.
+///
+/// Decisions (duplicate or not, void target valid or not) are made in arrival order under one lock, which
+/// also assigns offsets; the batch is then handed to the store's writer, and once durable its events are
+/// applied to the projections in offset order on the writer thread, under the projections lock. A read
+/// therefore sees only durable events and never half of a batch.
+public final class Engine: Sendable {
+    /// The engine's settings.
+    public let configuration: EngineConfiguration
+    /// The underlying log.
+    public let store: SegmentStore
+    let decisions: Mutex<DecisionState>
+    let projections: Mutex<ProjectionState>
+
+    struct DecisionState: Sendable {
+        var dedup = DedupIndex()
+        /// The offset the next accepted event will get.
+        var nextOffset: UInt64 = 0
+        var insertsSincePrune = 0
+    }
+
+    /// Opens the store at `directory` and rebuilds the projections (from a checkpoint, when one exists).
+    /// - Throws: ``StorageError`` from opening the store, or a corrupt record.
+    public init(directory: String, configuration: EngineConfiguration = EngineConfiguration(),
+                fileSystem: any FileSystem = PosixFileSystem()) throws {
+        self.configuration = configuration
+        store = try SegmentStore(directory: directory, configuration: configuration.store, fileSystem: fileSystem)
+        var state = ProjectionState()
+        var dedup = DedupIndex()
+        try Engine.replay(store: store, into: &state, dedup: &dedup, configuration: configuration)
+        decisions = Mutex(DecisionState(dedup: dedup, nextOffset: state.nextOffset))
+        projections = Mutex(state)
+    }
+
+    /// Applies the log from `state.nextOffset` onwards to `state`, rebuilding dedup entries in the window.
+    static func replay(store: SegmentStore, into state: inout ProjectionState, dedup: inout DedupIndex,
+                       configuration: EngineConfiguration, until end: UInt64? = nil,
+                       progress: ((UInt64) -> Void)? = nil) throws {
+        let cutoff = Timestamp(microseconds: configuration.clock().microseconds - configuration.backdateLimitMicroseconds)
+        try store.forEachEvent(from: state.nextOffset, to: end) { stored in
+            let event = stored.event
+            var target: Event?
+            if case .eventVoided(let eventId, _) = event.payload {
+                let key = IdentityHash(tenant: event.tenantId, id: eventId)
+                if let entry = dedup[key] {
+                    target = try Engine.readEvent(store, at: entry.offset)
+                    dedup.markVoided(key)
+                }
+            }
+            if event.time >= cutoff {
+                dedup.insert(IdentityHash(tenant: event.tenantId, id: event.id), offset: stored.offset, time: event.time,
+                             voidable: TenantProjection.isVoidable(event.type))
+            }
+            state.apply(event, offset: stored.offset, voidedTarget: target)
+            if stored.offset & 0xFFFFF == 0 { progress?(stored.offset) }
+            return true
+        }
+    }
+
+    static func readEvent(_ store: SegmentStore, at offset: UInt64) throws -> Event? {
+        var found: Event?
+        try store.forEachEvent(from: offset, to: offset + 1) { stored in
+            found = stored.event
+            return false
+        }
+        return found
+    }
+
+    /// The number of events in the log.
+    public var eventCount: UInt64 { projections.withLock { $0.nextOffset } }
+
+    /// Ingests a batch: each element is an event that passed field validation, or the reason it did not.
+    ///
+    /// Blocks until the accepted events are durable under the store's policy.
+    /// - Returns: One outcome per input element, in order.
+    public func ingest(_ batch: [Result<Event, EventValidationError>], mode: IngestMode = .live) -> [IngestOutcome] {
+        let now = configuration.clock()
+        let earliest = Timestamp(microseconds: now.microseconds - configuration.backdateLimitMicroseconds)
+        let latest = Timestamp(microseconds: now.microseconds + configuration.futureLimitMicroseconds)
+        var outcomes = [IngestOutcome](repeating: .rejected(reason: ""), count: batch.count)
+        var accepted: [PendingEvent] = []
+        accepted.reserveCapacity(batch.count)
+        let done = DispatchSemaphore(value: 0)
+        let failure = Mutex<String?>(nil)
+        let submitted = decisions.withLock { state -> Bool in
+            var records = RecordBatch(reservingCapacity: batch.count * 96)
+            for (index, item) in batch.enumerated() {
+                let event: Event
+                switch item {
+                case .failure(let error):
+                    outcomes[index] = .rejected(reason: error.description)
+                    continue
+                case .success(let valid):
+                    event = valid
+                }
+                if event.time > latest {
+                    outcomes[index] = .rejected(reason: "time: more than \(configuration.futureLimitMicroseconds / 60_000_000) minutes ahead of the server clock (\(now.rfc3339(fractionDigits: 3)))")
+                    continue
+                }
+                if mode == .live && event.time < earliest {
+                    outcomes[index] = .rejected(reason: "time: older than the \(configuration.backdateLimitMicroseconds / 86_400_000_000)-day backdate limit; use `tally import` to backfill")
+                    continue
+                }
+                let key = IdentityHash(tenant: event.tenantId, id: event.id)
+                if let original = state.dedup[key] {
+                    outcomes[index] = .duplicate(offset: original.offset)
+                    continue
+                }
+                var targetOffset: UInt64?
+                if case .eventVoided(let eventId, _) = event.payload {
+                    let targetKey = IdentityHash(tenant: event.tenantId, id: eventId)
+                    guard let target = state.dedup[targetKey] else {
+                        outcomes[index] = .rejected(reason: "data.eventId: no accepted event \"\(eventId)\" of this tenant within the \(configuration.backdateLimitMicroseconds / 86_400_000_000)-day window")
+                        continue
+                    }
+                    guard target.flags & DedupIndex.Entry.voidable != 0 else {
+                        outcomes[index] = .rejected(reason: "data.eventId: \"\(eventId)\" cannot be voided: only api.call and storage.changed events can be; send the compensating lifecycle event instead")
+                        continue
+                    }
+                    guard target.flags & DedupIndex.Entry.voided == 0 else {
+                        outcomes[index] = .rejected(reason: "data.eventId: \"\(eventId)\" is already voided")
+                        continue
+                    }
+                    state.dedup.markVoided(targetKey)
+                    targetOffset = target.offset
+                }
+                let offset = state.nextOffset
+                state.nextOffset += 1
+                if event.time >= earliest {
+                    state.dedup.insert(key, offset: offset, time: event.time, voidable: TenantProjection.isVoidable(event.type))
+                    state.insertsSincePrune += 1
+                }
+                outcomes[index] = .accepted(offset: offset)
+                accepted.append(PendingEvent(event: event, offset: offset, voidTargetOffset: targetOffset))
+                records.appendRecord { EventCodec.encode(event, ingestTime: now, into: &$0) }
+            }
+            if state.insertsSincePrune > 1_000_000 {
+                state.dedup.prune(before: earliest)
+                state.insertsSincePrune = 0
+            }
+            guard !accepted.isEmpty else { return false }
+            let events = accepted
+            store.submit(records) { [self] result in
+                if case .success = result { apply(events) }
+                failure.withLock { $0 = result.failureReason }
+                done.signal()
+            }
+            return true
+        }
+        guard submitted else { return outcomes }
+        done.wait()
+        if let reason = failure.withLock({ $0 }) {
+            for (index, outcome) in outcomes.enumerated() {
+                if case .accepted = outcome { outcomes[index] = .failed(reason: reason) }
+            }
+        }
+        return outcomes
+    }
+
+    struct PendingEvent: Sendable {
+        var event: Event
+        var offset: UInt64
+        var voidTargetOffset: UInt64?
+    }
+
+    /// Applies durable events in offset order (writer thread).
+    private func apply(_ events: [PendingEvent]) {
+        projections.withLock { state in
+            var batchEvents: [UInt64: Event] = [:]
+            for pending in events {
+                var target: Event?
+                if let targetOffset = pending.voidTargetOffset {
+                    target = batchEvents[targetOffset] ?? (try? Engine.readEvent(store, at: targetOffset)) ?? nil
+                }
+                if TenantProjection.isVoidable(pending.event.type) { batchEvents[pending.offset] = pending.event }
+                state.apply(pending.event, offset: pending.offset, voidedTarget: target)
+            }
+        }
+    }
+
+    /// A tenant's statistics, or `nil` when no event of the tenant was ever accepted.
+    public func tenantStats(_ tenantId: TenantID, now: Timestamp? = nil) -> TenantStats? {
+        let at = now ?? configuration.clock()
+        return projections.withLock { state in
+            state.tenants[tenantId].map { TenantStats($0, tenantId: tenantId, now: at) }
+        }
+    }
+
+    /// A tenant's API-key statistics, or `nil` when no event of the tenant was ever accepted.
+    public func keyStats(_ tenantId: TenantID, now: Timestamp? = nil) -> KeyStats? {
+        let at = now ?? configuration.clock()
+        return projections.withLock { state in
+            state.tenants[tenantId].map { KeyStats($0, tenantId: tenantId, now: at) }
+        }
+    }
+
+    /// A copy of every projection (for verification and tests; costs a copy of the whole state).
+    public var projectionSnapshot: ProjectionState { projections.withLock { $0 } }
+
+    /// Number of ids the dedup index remembers.
+    public var rememberedIds: Int { decisions.withLock { $0.dedup.count } }
+
+    /// Closes the store.
+    public func close() throws {
+        try store.close()
+    }
+}
+
+extension Result where Failure == StorageError {
+    var failureReason: String? {
+        if case .failure(let error) = self { return error.message }
+        return nil
+    }
+}

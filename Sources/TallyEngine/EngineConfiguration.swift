@@ -1,0 +1,23 @@
+import TallyCore
+import TallyStorage
+
+/// Every tunable of the engine, in one place.
+public struct EngineConfiguration: Sendable {
+    /// The segment store's settings (durability, segment size, log).
+    public var store = StoreConfiguration()
+    /// How far in the past live events may be (default 35 days). Also the dedup window.
+    public var backdateLimitMicroseconds: Int64 = 35 * 86_400 * 1_000_000
+    /// How far ahead of the server clock events may be (default 5 minutes).
+    public var futureLimitMicroseconds: Int64 = 5 * 60 * 1_000_000
+    /// Write a checkpoint after this many events since the last one (default 5,000,000).
+    public var checkpointEveryEvents: UInt64 = 5_000_000
+    /// Write a checkpoint when this many seconds have passed with new events (default 300).
+    public var checkpointEverySeconds: Int64 = 300
+    /// Checkpoints kept on disk (default 2).
+    public var checkpointsKept = 2
+    /// The clock for time windows and reads; tests substitute a fixed one.
+    public var clock: @Sendable () -> Timestamp = { Timestamp.now() }
+
+    /// The default configuration.
+    public init() {}
+}

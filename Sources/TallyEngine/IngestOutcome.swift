@@ -1,0 +1,21 @@
+import TallyCore
+
+/// What happened to one event of an ingested batch.
+public enum IngestOutcome: Sendable, Equatable {
+    /// Stored durably at this offset and counted.
+    case accepted(offset: UInt64)
+    /// Already accepted earlier (or earlier in the same batch) at this offset; not stored again.
+    case duplicate(offset: UInt64)
+    /// Refused; the reason names the field and rule, or the window or void rule broken.
+    case rejected(reason: String)
+    /// Valid, but the store failed before it became durable; nothing is acknowledged. Retry after restart.
+    case failed(reason: String)
+}
+
+/// Where events come from, which decides the time window they must fall in.
+public enum IngestMode: Sendable {
+    /// Live traffic: event times from the backdate limit in the past to the future limit ahead.
+    case live
+    /// Backfill (`tally import`): any past time, the same future limit.
+    case backfill
+}

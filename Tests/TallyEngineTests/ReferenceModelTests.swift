@@ -1,0 +1,126 @@
+import Testing
+import TallyCore
+import TallyEngine
+import TallyStorage
+import TallyTestSupport
+
+/// A long random stream applied to the engine gives exactly the counters of a recomputation over the list.
+@Suite struct ReferenceModelTests {
+    static let now = Timestamp(microseconds: 1_794_744_000_000_000)  // 2026-11-15T12:00:00Z
+
+    static func configuration() -> EngineConfiguration {
+        var configuration = EngineConfiguration()
+        configuration.store = StoreTestSupport.configuration(segmentSize: 64 << 10)
+        configuration.clock = { now }
+        return configuration
+    }
+
+    /// Random events over three tenants, small entity pools (so lifecycle events collide and arrive out of
+    /// order), times across the October/November boundary, duplicates, voids and out-of-window times.
+    static func randomStream(count: Int, seed: UInt64) -> [Event] {
+        var random = SplitMix64(seed: seed)
+        let tenants = (0..<3).map { TenantID(high: 0xAAAA_0000 + UInt64($0), low: UInt64($0) * 77) }
+        var events: [Event] = []
+        let day: Int64 = 86_400_000_000
+        for index in 0..<count {
+            let tenant = random.pick(tenants)
+            // Mostly inside the window; some too old, some too far ahead.
+            var offset = -Int64(random.next() % UInt64(34 * day))
+            if random.chance(1, in: 40) { offset = -36 * day }
+            if random.chance(1, in: 60) { offset = 10 * 60_000_000 }
+            let time = Timestamp(microseconds: now.microseconds + offset)
+            if random.chance(1, in: 12), let earlier = events.randomElement(using: &random) {
+                events.append(earlier)  // an exact retry
+                continue
+            }
+            let key = "k\(random.below(7))", user = "u\(random.below(6))", credential = "c\(random.below(5))"
+            let expiry = random.chance(1, in: 2) ? nil
+                : Timestamp(microseconds: now.microseconds + Int64(random.below(20)) * day - 10 * day)
+            let payload: EventPayload
+            switch random.below(20) {
+            case 0..<7:
+                payload = .apiCall(APICall(keyId: key, status: random.pick([200, 201, 204, 400, 404, 429, 500]),
+                                           bytes: Int64(random.below(1000))))
+            case 7: payload = .keyCreated(keyId: key, name: "key \(key)", expiresAt: expiry)
+            case 8: payload = .keyRevoked(keyId: key)
+            case 9: payload = .userCreated(userId: user, role: random.chance(1, in: 3) ? .admin : .member)
+            case 10: payload = .userRoleChanged(userId: user, role: random.chance(1, in: 2) ? .admin : .member)
+            case 11: payload = random.pick([.userDeactivated(userId: user), .userActivated(userId: user), .userDeleted(userId: user)])
+            case 12: payload = .credentialCreated(credentialId: credential, expiresAt: expiry)
+            case 13: payload = random.pick([.credentialExpired(credentialId: credential), .credentialRevoked(credentialId: credential)])
+            case 14: payload = random.pick([.oauthClientCreated(clientId: "o\(random.below(3))"), .oauthClientDisabled(clientId: "o\(random.below(3))")])
+            case 15: payload = random.chance(1, in: 4) ? .storageMeasured(usedBytes: Int64(random.below(5000)) << 20)
+                : .storageChanged(deltaBytes: Int64(random.below(400) - 150) << 20)
+            case 16:
+                payload = random.pick([
+                    .tenantCreated(TenantCreation(name: "Tenant \(random.below(100))",
+                                                  settings: JSONObject([.init(key: "storage_quota_mb", value: .int(Int64(1 + random.below(9000))))]))),
+                    .tenantUpdated(TenantUpdate(name: "Renamed \(random.below(100))")),
+                    .tenantUpdated(TenantUpdate(settings: JSONObject([.init(key: "storage_quota_mb", value: .int(Int64(1 + random.below(9000))))]))),
+                ])
+            default:
+                let target = events.isEmpty || random.chance(1, in: 8) ? "missing-\(index)"
+                    : events[random.below(events.count)].id
+                payload = .eventVoided(eventId: target, reason: nil)
+            }
+            events.append(Event(id: "e\(index)", tenantId: tenant, time: time, payload: payload))
+        }
+        return events
+    }
+
+    static func compare(_ engine: Engine, _ model: ReferenceModel, tenants: Set<TenantID>) {
+        for tenant in tenants {
+            let expected = model.tenantStats(tenant)
+            var actual = engine.tenantStats(tenant, now: now)
+            actual?.status = .active
+            actual?.tenantName = expected?.tenantName
+            #expect(actual == expected, "tenant \(tenant)")
+            #expect(engine.tenantStats(tenant, now: now)?.tenantName == expected?.tenantName)
+            let keys = engine.keyStats(tenant, now: now)
+            let usage = model.keyUsage(tenant)
+            #expect(keys?.totalRequests ?? 0 == usage.requests)
+            #expect(keys?.rateLimitHits ?? 0 == usage.limited)
+            #expect(keys?.errors ?? 0 == usage.errors)
+            #expect(keys?.mostRecentlyUsed.map(\.keyId) ?? [] == usage.recent)
+        }
+    }
+
+    @Test(arguments: [1, 2, 3] as [UInt64])
+    func randomStreamMatchesRecomputation(seed: UInt64) throws {
+        let directory = TemporaryDirectory()
+        let stream = Self.randomStream(count: 3000, seed: seed)
+        var model = ReferenceModel(now: Self.now)
+        var random = SplitMix64(seed: seed &* 31)
+        var engine: Engine? = try Engine(directory: directory.path, configuration: Self.configuration())
+        var index = 0
+        var counts = (accepted: 0, duplicate: 0, rejected: 0)
+        while index < stream.count {
+            let size = 1 + random.below(60)
+            let slice = Array(stream[index..<min(index + size, stream.count)])
+            index += slice.count
+            let outcomes = try #require(engine).ingest(slice.map { .success($0) })
+            for (event, outcome) in zip(slice, outcomes) {
+                let expected = model.ingest(event)
+                switch (outcome, expected) {
+                case (.accepted(let a), .accepted(let b)): #expect(a == b); counts.accepted += 1
+                case (.duplicate(let a), .duplicate(let b)): #expect(a == b); counts.duplicate += 1
+                case (.rejected, .rejected): counts.rejected += 1
+                default: Issue.record("event \(event.id): engine \(outcome), model \(expected)")
+                }
+            }
+            // Reopen at random points: the engine must rebuild the same state from the log.
+            if random.chance(1, in: 15) {
+                try engine?.close()
+                engine = nil
+                engine = try Engine(directory: directory.path, configuration: Self.configuration())
+            }
+        }
+        #expect(counts.accepted > 1500 && counts.duplicate > 100 && counts.rejected > 100)
+        let tenants = Set(stream.map(\.tenantId))
+        Self.compare(try #require(engine), model, tenants: tenants)
+        try engine?.close()
+        engine = nil
+        let replayed = try Engine(directory: directory.path, configuration: Self.configuration())
+        Self.compare(replayed, model, tenants: tenants)
+    }
+}
