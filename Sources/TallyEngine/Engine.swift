@@ -1,4 +1,5 @@
 import Dispatch
+import Glibc
 import Synchronization
 import TallyCore
 import TallyStorage
@@ -17,6 +18,11 @@ public final class Engine: Sendable {
     public let store: SegmentStore
     let decisions: Mutex<DecisionState>
     let projections: Mutex<ProjectionState>
+    let checkpoints: CheckpointStore
+    /// The offset and time of the last checkpoint; `writing` serialises checkpoint writers.
+    let checkpointState: Mutex<(offset: UInt64, nanoseconds: UInt64, writing: Bool, stopping: Bool)>
+    private let checkpointerStopped = DispatchSemaphore(value: 0)
+    private let checkpointerWake = DispatchSemaphore(value: 0)
 
     struct DecisionState: Sendable {
         var dedup = DedupIndex()
@@ -31,11 +37,21 @@ public final class Engine: Sendable {
                 fileSystem: any FileSystem = PosixFileSystem()) throws {
         self.configuration = configuration
         store = try SegmentStore(directory: directory, configuration: configuration.store, fileSystem: fileSystem)
+        checkpoints = CheckpointStore(storeDirectory: directory, fileSystem: fileSystem, log: configuration.store.log)
+        checkpoints.removeLeftovers()
         var state = ProjectionState()
         var dedup = DedupIndex()
+        if let loaded = try checkpoints.loadNewest(logEnd: store.nextOffset) {
+            state = loaded.state
+            dedup = loaded.dedup
+            dedup.prune(before: Timestamp(microseconds: configuration.clock().microseconds - configuration.backdateLimitMicroseconds))
+        }
+        let checkpointOffset = state.nextOffset
         try Engine.replay(store: store, into: &state, dedup: &dedup, configuration: configuration)
         decisions = Mutex(DecisionState(dedup: dedup, nextOffset: state.nextOffset))
         projections = Mutex(state)
+        checkpointState = Mutex((checkpointOffset, MonotonicClock.nanoseconds(), false, false))
+        BackgroundThread.start(name: "tally-checkpointer") { [self] in runCheckpointer() }
     }
 
     /// Applies the log from `state.nextOffset` onwards to `state`, rebuilding dedup entries in the window.
@@ -206,10 +222,80 @@ public final class Engine: Sendable {
     /// Number of ids the dedup index remembers.
     public var rememberedIds: Int { decisions.withLock { $0.dedup.count } }
 
-    /// Closes the store.
-    public func close() throws {
-        try store.close()
+    /// Writes a checkpoint of the projections and the dedup index, if any event arrived since the last one.
+    ///
+    /// Briefly holds new ingests back until every accepted batch has been applied, so the checkpoint is
+    /// exactly the state at one offset; the file is then encoded and written without holding any lock.
+    /// - Returns: The offset the checkpoint covers, or `nil` when none was needed (or one is being written).
+    @discardableResult
+    public func checkpoint() throws -> UInt64? {
+        let proceed = checkpointState.withLock { state -> Bool in
+            guard !state.writing else { return false }
+            state.writing = true
+            return true
+        }
+        guard proceed else { return nil }
+        defer { checkpointState.withLock { $0.writing = false } }
+        guard let (state, dedup) = quiescentSnapshot() else { return nil }
+        guard state.nextOffset > checkpointState.withLock({ $0.offset }) else { return nil }
+        try checkpoints.write(state, dedup: dedup, keep: configuration.checkpointsKept)
+        checkpointState.withLock { checkpoint in
+            checkpoint.offset = state.nextOffset
+            checkpoint.nanoseconds = MonotonicClock.nanoseconds()
+        }
+        return state.nextOffset
     }
+
+    /// The projections and dedup index at one offset, with nothing in flight; `nil` if the store failed.
+    private func quiescentSnapshot() -> (ProjectionState, DedupIndex)? {
+        decisions.withLock { decisions -> (ProjectionState, DedupIndex)? in
+            while true {
+                if store.failure != nil { return nil }
+                let snapshot = projections.withLock { state -> ProjectionState? in
+                    state.nextOffset == decisions.nextOffset ? state : nil
+                }
+                if let snapshot { return (snapshot, decisions.dedup) }
+                usleep(50)
+            }
+        }
+    }
+
+    /// Checks once a second whether a checkpoint is due.
+    private func runCheckpointer() {
+        while true {
+            _ = checkpointerWake.wait(timeout: .now() + .seconds(1))
+            let (stopping, lastOffset, lastTime) = checkpointState.withLock { ($0.stopping, $0.offset, $0.nanoseconds) }
+            if stopping { break }
+            let applied = projections.withLock { $0.nextOffset }
+            let pending = applied - min(applied, lastOffset)
+            let elapsed = Int64((MonotonicClock.nanoseconds() - lastTime) / 1_000_000_000)
+            if pending >= configuration.checkpointEveryEvents || (pending > 0 && elapsed >= configuration.checkpointEverySeconds) {
+                do {
+                    try checkpoint()
+                } catch {
+                    configuration.store.log("checkpoint failed: \(error); the log is unaffected, the next open replays more")
+                }
+            }
+        }
+        checkpointerStopped.signal()
+    }
+
+    /// Stops the checkpointer, writes a final checkpoint, and closes the store. Call it before dropping the
+    /// engine: its background threads keep it alive until then.
+    public func close() throws {
+        let first = checkpointState.withLock { state -> Bool in
+            defer { state.stopping = true }
+            return !state.stopping
+        }
+        guard first else { return }
+        checkpointerWake.signal()
+        checkpointerStopped.wait()
+        var checkpointError: (any Error)?
+        do { try checkpoint() } catch { checkpointError = error }
+        try store.close()
+        if let checkpointError { throw checkpointError }
+    }
+
 }
 
 extension Result where Failure == StorageError {

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import TallyCore
 import TallyEngine
@@ -108,7 +109,9 @@ import TallyTestSupport
                 default: Issue.record("event \(event.id): engine \(outcome), model \(expected)")
                 }
             }
-            // Reopen at random points: the engine must rebuild the same state from the log.
+            // Checkpoint and reopen at random points: the engine must rebuild the same state from the
+            // newest checkpoint plus the log after it.
+            if random.chance(1, in: 10) { try engine?.checkpoint() }
             if random.chance(1, in: 15) {
                 try engine?.close()
                 engine = nil
@@ -118,9 +121,21 @@ import TallyTestSupport
         #expect(counts.accepted > 1500 && counts.duplicate > 100 && counts.rejected > 100)
         let tenants = Set(stream.map(\.tenantId))
         Self.compare(try #require(engine), model, tenants: tenants)
+        let live = try #require(engine).projectionSnapshot
         try engine?.close()
         engine = nil
+        // From the final checkpoint.
+        let reopened = try Engine(directory: directory.path, configuration: Self.configuration())
+        Self.compare(reopened, model, tenants: tenants)
+        #expect(reopened.projectionSnapshot == live)
+        try reopened.close()
+        // A full replay from offset 0, with every checkpoint gone.
+        for name in try FileManager.default.contentsOfDirectory(atPath: directory.appending("checkpoints")) {
+            try FileManager.default.removeItem(atPath: directory.appending("checkpoints/" + name))
+        }
         let replayed = try Engine(directory: directory.path, configuration: Self.configuration())
         Self.compare(replayed, model, tenants: tenants)
+        #expect(replayed.projectionSnapshot == live)
+        try replayed.close()
     }
 }

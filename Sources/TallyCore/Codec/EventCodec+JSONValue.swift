@@ -14,7 +14,8 @@ extension EventCodec {
         static let object: UInt8 = 7
     }
 
-    static func encodeObject(_ object: JSONObject, into writer: inout BinaryWriter) {
+    /// Writes a JSON object in the record format's compact tagged encoding (also used by checkpoints).
+    public static func encodeObject(_ object: JSONObject, into writer: inout BinaryWriter) {
         writer.writeVarint(UInt64(object.count))
         for member in object {
             writer.writeString(member.key)
@@ -45,7 +46,8 @@ extension EventCodec {
         }
     }
 
-    static func decodeObject(from reader: inout BinaryReader, depth: Int) throws(CodecError) -> JSONObject {
+    /// Reads a JSON object written by ``encodeObject(_:into:)``.
+    public static func decodeObject(from reader: inout BinaryReader, depth: Int = 0) throws(CodecError) -> JSONObject {
         guard depth < maxStoredJSONDepth else { throw CodecError("stored JSON nests deeper than \(maxStoredJSONDepth)") }
         let count = try reader.readVarint()
         // Every member takes at least two bytes, so a count beyond that is corrupt, not a reason to allocate.

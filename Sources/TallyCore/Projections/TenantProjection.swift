@@ -59,6 +59,11 @@ public struct TenantProjection: Sendable, Equatable {
 public struct UserEntry: Sendable, Equatable {
     public var role: UserRole
     public var isActive: Bool
+
+    public init(role: UserRole, isActive: Bool) {
+        self.role = role
+        self.isActive = isActive
+    }
 }
 
 /// A credential's lifecycle state.
@@ -70,6 +75,11 @@ public enum CredentialState: UInt8, Sendable {
 public struct CredentialEntry: Sendable, Equatable {
     public var state: CredentialState
     public var expiresAt: Timestamp?
+
+    public init(state: CredentialState, expiresAt: Timestamp?) {
+        self.state = state
+        self.expiresAt = expiresAt
+    }
 }
 
 /// An API key's lifecycle state.

@@ -82,7 +82,7 @@ public final class SegmentStore: Sendable {
             writer = Mutex(SegmentWriter(fileSystem: fileSystem, segmentsDirectory: segmentsDirectory,
                                          configuration: configuration, active: recovered.active,
                                          nextOffset: recovered.nextOffset, segments: recovered.segments))
-            WriterThread.start(name: "tally-log-writer") { [self] in runWriter() }
+            BackgroundThread.start(name: "tally-log-writer") { [self] in runWriter() }
         }
     }
 

@@ -1,0 +1,274 @@
+import TallyCore
+
+/// The binary form of a checkpoint: every projection and the dedup index, as of one log offset.
+///
+/// File layout: magic `TALLYCKP` | projection version `u32` | next offset `u64` | payload length `u64` |
+/// payload CRC32C `u32` | header CRC32C `u32` | payload. A checkpoint whose checksums fail, or whose version
+/// differs from ``projectionVersion``, is ignored (with a warning) in favour of an older one or a full replay.
+enum CheckpointCodec {
+    static let magic: [UInt8] = Array("TALLYCKP".utf8)
+    /// Bump whenever the projection rules or this encoding change: older checkpoints are then rebuilt.
+    static let projectionVersion: UInt32 = 1
+    static let headerSize = 8 + 4 + 8 + 8 + 4 + 4
+
+    static func encode(_ state: ProjectionState, dedup: DedupIndex) -> [UInt8] {
+        var payload = BinaryWriter()
+        payload.bytes.reserveCapacity(state.tenants.count * 256 + dedup.count * 32)
+        payload.writeVarint(UInt64(state.tenants.count))
+        for (tenant, projection) in state.tenants {
+            payload.writeUInt64(tenant.high)
+            payload.writeUInt64(tenant.low)
+            encode(projection, into: &payload)
+        }
+        payload.writeVarint(UInt64(dedup.count))
+        for (key, entry) in dedup.entries {
+            payload.writeUInt64(key.high)
+            payload.writeUInt64(key.low)
+            payload.writeUInt64(entry.offset)
+            payload.writeUInt32(UInt32(bitPattern: entry.hour))
+            payload.writeUInt8(entry.flags)
+        }
+        var header = BinaryWriter()
+        header.bytes.append(contentsOf: magic)
+        header.writeUInt32(projectionVersion)
+        header.writeUInt64(state.nextOffset)
+        header.writeUInt64(UInt64(payload.bytes.count))
+        header.writeUInt32(CRC32C.checksum(payload.bytes))
+        header.writeUInt32(CRC32C.checksum(header.bytes))
+        return header.bytes + payload.bytes
+    }
+
+    /// Why a checkpoint cannot be used.
+    struct Problem: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    static func decode(_ bytes: [UInt8]) throws(Problem) -> (state: ProjectionState, dedup: DedupIndex) {
+        let result = bytes.withUnsafeBytes { buffer -> Result<(ProjectionState, DedupIndex), Problem> in
+            do throws(Problem) { return .success(try decode(buffer)) } catch { return .failure(error) }
+        }
+        return try result.get()
+    }
+
+    private static func decode(_ buffer: UnsafeRawBufferPointer) throws(Problem) -> (ProjectionState, DedupIndex) {
+        guard buffer.count >= headerSize, buffer.prefix(8).elementsEqual(magic) else {
+            throw Problem(description: "not a checkpoint (bad magic or truncated header)")
+        }
+        var reader = BinaryReader(buffer)
+        do {
+            _ = try reader.readBytes(8)
+            let version = try reader.readUInt32()
+            let nextOffset = try reader.readUInt64()
+            let length = try reader.readUInt64()
+            let payloadChecksum = try reader.readUInt32()
+            let headerChecksum = try reader.readUInt32()
+            guard CRC32C.checksum(UnsafeRawBufferPointer(rebasing: buffer[0..<(headerSize - 4)])) == headerChecksum else {
+                throw Problem(description: "header checksum mismatch")
+            }
+            guard version == projectionVersion else {
+                throw Problem(description: "written by projection version \(version); this build uses \(projectionVersion)")
+            }
+            guard length == UInt64(reader.remaining) else {
+                throw Problem(description: "payload is \(reader.remaining) bytes, header says \(length)")
+            }
+            let payload = UnsafeRawBufferPointer(rebasing: buffer[headerSize...])
+            guard CRC32C.checksum(payload) == payloadChecksum else { throw Problem(description: "payload checksum mismatch") }
+            var state = ProjectionState()
+            state.nextOffset = nextOffset
+            let tenantCount = try reader.readVarint()
+            guard tenantCount <= UInt64(reader.remaining / 16) else { throw Problem(description: "tenant count exceeds file") }
+            state.tenants.reserveCapacity(Int(tenantCount))
+            for _ in 0..<tenantCount {
+                let tenant = TenantID(high: try reader.readUInt64(), low: try reader.readUInt64())
+                state.tenants[tenant] = try decodeProjection(&reader)
+            }
+            let dedupCount = try reader.readVarint()
+            guard dedupCount <= UInt64(reader.remaining / 29) else { throw Problem(description: "dedup count exceeds file") }
+            var entries: [IdentityHash: DedupIndex.Entry] = [:]
+            entries.reserveCapacity(Int(dedupCount))
+            for _ in 0..<dedupCount {
+                let key = IdentityHash(high: try reader.readUInt64(), low: try reader.readUInt64())
+                entries[key] = DedupIndex.Entry(offset: try reader.readUInt64(),
+                                                hour: Int32(bitPattern: try reader.readUInt32()),
+                                                flags: try reader.readUInt8())
+            }
+            guard reader.remaining == 0 else { throw Problem(description: "\(reader.remaining) bytes left over") }
+            return (state, DedupIndex(entries: entries))
+        } catch let problem as Problem {
+            throw problem
+        } catch {
+            throw Problem(description: "undecodable: \(error)")
+        }
+    }
+
+    // MARK: - One tenant
+
+    private static func writeTime(_ time: Timestamp?, _ writer: inout BinaryWriter) {
+        writer.writeUInt8(time == nil ? 0 : 1)
+        if let time { writer.writeInt64(time.microseconds) }
+    }
+
+    private static func readTime(_ reader: inout BinaryReader) throws -> Timestamp? {
+        try reader.readUInt8() == 0 ? nil : Timestamp(microseconds: try reader.readInt64())
+    }
+
+    private static func writeText(_ text: String?, _ writer: inout BinaryWriter) {
+        writer.writeUInt8(text == nil ? 0 : 1)
+        if let text { writer.writeString(text) }
+    }
+
+    private static func readText(_ reader: inout BinaryReader) throws -> String? {
+        try reader.readUInt8() == 0 ? nil : try reader.readString()
+    }
+
+    private static func writeCount(_ value: Int, _ writer: inout BinaryWriter) {
+        writer.writeInt64(Int64(value))
+    }
+
+    private static func readCount(_ reader: inout BinaryReader) throws -> Int {
+        Int(try reader.readInt64())
+    }
+
+    private static func encode(_ projection: TenantProjection, into writer: inout BinaryWriter) {
+        writeText(projection.name, &writer)
+        writer.writeUInt8(UInt8(TenantStatus.allCases.firstIndex(of: projection.status) ?? 0))
+        writeText(projection.partnerId, &writer)
+        EventCodec.encodeObject(projection.settings, into: &writer)
+        writer.writeUInt8(projection.isRegistered ? 1 : 0)
+        writeTime(projection.createdAt, &writer)
+        writeTime(projection.updatedAt, &writer)
+        writeTime(projection.deletedAt, &writer)
+        writeTime(projection.lastActivity, &writer)
+        writer.writeVarint(UInt64(projection.users.count))
+        for (id, user) in projection.users {
+            writer.writeString(id)
+            writer.writeUInt8((user.role == .admin ? 1 : 0) | (user.isActive ? 2 : 0))
+        }
+        writeCount(projection.activeUsers, &writer)
+        writeCount(projection.adminUsers, &writer)
+        writer.writeVarint(UInt64(projection.credentials.count))
+        for (id, credential) in projection.credentials {
+            writer.writeString(id)
+            writer.writeUInt8(credential.state.rawValue)
+            writeTime(credential.expiresAt, &writer)
+        }
+        writeCount(projection.activeCredentials, &writer)
+        writeCount(projection.expiredCredentials, &writer)
+        writeExpiries(projection.credentialExpiries, &writer)
+        writer.writeVarint(UInt64(projection.keys.count))
+        for (id, key) in projection.keys {
+            writer.writeString(id)
+            writer.writeUInt8(key.state.rawValue)
+            writeText(key.name, &writer)
+            writeTime(key.expiresAt, &writer)
+            writeTime(key.createdAt, &writer)
+            writer.writeInt64(key.requests)
+            writer.writeInt64(key.rateLimitHits)
+            writer.writeInt64(key.errors)
+            writeTime(key.lastUsed, &writer)
+        }
+        writeCount(projection.registeredKeys, &writer)
+        writeCount(projection.activeKeys, &writer)
+        writeCount(projection.revokedKeys, &writer)
+        writeExpiries(projection.keyExpiries, &writer)
+        writer.writeVarint(UInt64(projection.recentKeys.count))
+        for key in projection.recentKeys { writer.writeString(key) }
+        writer.writeVarint(UInt64(projection.oauthClients.count))
+        for (id, active) in projection.oauthClients {
+            writer.writeString(id)
+            writer.writeUInt8(active ? 1 : 0)
+        }
+        writeCount(projection.activeOAuthClients, &writer)
+        writer.writeVarint(UInt64(projection.apiCallsByMonth.count))
+        for (month, calls) in projection.apiCallsByMonth {
+            writer.writeInt64(Int64(month))
+            writer.writeInt64(calls)
+        }
+        writer.writeInt64(projection.totalRequests)
+        writer.writeInt64(projection.totalRateLimitHits)
+        writer.writeInt64(projection.totalErrors)
+        writer.writeInt64(projection.storageBytes)
+    }
+
+    private static func writeExpiries(_ index: ExpiryIndex, _ writer: inout BinaryWriter) {
+        writer.writeVarint(UInt64(index.times.count))
+        for time in index.times { writer.writeInt64(time) }
+    }
+
+    private static func readExpiries(_ reader: inout BinaryReader) throws -> ExpiryIndex {
+        var index = ExpiryIndex()
+        for _ in 0..<(try boundedCount(&reader, minimumBytes: 8)) {
+            index.insert(Timestamp(microseconds: try reader.readInt64()))
+        }
+        return index
+    }
+
+    private static func boundedCount(_ reader: inout BinaryReader, minimumBytes: Int) throws -> Int {
+        let count = try reader.readVarint()
+        guard count <= UInt64(reader.remaining / minimumBytes) else { throw Problem(description: "count \(count) exceeds file") }
+        return Int(count)
+    }
+
+    private static func decodeProjection(_ reader: inout BinaryReader) throws -> TenantProjection {
+        var projection = TenantProjection()
+        projection.name = try readText(&reader)
+        let status = Int(try reader.readUInt8())
+        guard status < TenantStatus.allCases.count else { throw Problem(description: "bad tenant status") }
+        projection.status = TenantStatus.allCases[status]
+        projection.partnerId = try readText(&reader)
+        projection.settings = try EventCodec.decodeObject(from: &reader)
+        projection.isRegistered = try reader.readUInt8() == 1
+        projection.createdAt = try readTime(&reader)
+        projection.updatedAt = try readTime(&reader)
+        projection.deletedAt = try readTime(&reader)
+        projection.lastActivity = try readTime(&reader)
+        for _ in 0..<(try boundedCount(&reader, minimumBytes: 2)) {
+            let id = try reader.readString()
+            let flags = try reader.readUInt8()
+            projection.users[id] = UserEntry(role: flags & 1 != 0 ? .admin : .member, isActive: flags & 2 != 0)
+        }
+        projection.activeUsers = try readCount(&reader)
+        projection.adminUsers = try readCount(&reader)
+        for _ in 0..<(try boundedCount(&reader, minimumBytes: 3)) {
+            let id = try reader.readString()
+            guard let state = CredentialState(rawValue: try reader.readUInt8()) else { throw Problem(description: "bad credential state") }
+            projection.credentials[id] = CredentialEntry(state: state, expiresAt: try readTime(&reader))
+        }
+        projection.activeCredentials = try readCount(&reader)
+        projection.expiredCredentials = try readCount(&reader)
+        projection.credentialExpiries = try readExpiries(&reader)
+        for _ in 0..<(try boundedCount(&reader, minimumBytes: 30)) {
+            let id = try reader.readString()
+            var key = KeyEntry()
+            guard let state = KeyState(rawValue: try reader.readUInt8()) else { throw Problem(description: "bad key state") }
+            key.state = state
+            key.name = try readText(&reader)
+            key.expiresAt = try readTime(&reader)
+            key.createdAt = try readTime(&reader)
+            key.requests = try reader.readInt64()
+            key.rateLimitHits = try reader.readInt64()
+            key.errors = try reader.readInt64()
+            key.lastUsed = try readTime(&reader)
+            projection.keys[id] = key
+        }
+        projection.registeredKeys = try readCount(&reader)
+        projection.activeKeys = try readCount(&reader)
+        projection.revokedKeys = try readCount(&reader)
+        projection.keyExpiries = try readExpiries(&reader)
+        for _ in 0..<(try boundedCount(&reader, minimumBytes: 1)) { projection.recentKeys.append(try reader.readString()) }
+        for _ in 0..<(try boundedCount(&reader, minimumBytes: 2)) {
+            let id = try reader.readString()
+            projection.oauthClients[id] = try reader.readUInt8() == 1
+        }
+        projection.activeOAuthClients = try readCount(&reader)
+        for _ in 0..<(try boundedCount(&reader, minimumBytes: 16)) {
+            let month = Int(try reader.readInt64())
+            projection.apiCallsByMonth[month] = try reader.readInt64()
+        }
+        projection.totalRequests = try reader.readInt64()
+        projection.totalRateLimitHits = try reader.readInt64()
+        projection.totalErrors = try reader.readInt64()
+        projection.storageBytes = try reader.readInt64()
+        return projection
+    }
+}

@@ -1,0 +1,103 @@
+import TallyCore
+import TallyStorage
+
+/// Checkpoint files under `<store>/checkpoints/`: `<next offset, 20 digits>.ckpt`.
+///
+/// A checkpoint is written to a temporary file, fsynced, renamed into place, and the directory fsynced, so a
+/// crash leaves either the old set of checkpoints or the new one (plus, at worst, a temporary file that the
+/// next open removes).
+struct CheckpointStore {
+    let fileSystem: any FileSystem
+    let directory: String
+    let log: @Sendable (String) -> Void
+
+    init(storeDirectory: String, fileSystem: any FileSystem, log: @escaping @Sendable (String) -> Void) {
+        self.fileSystem = fileSystem
+        self.directory = storeDirectory + "/checkpoints"
+        self.log = log
+    }
+
+    static func fileName(_ offset: UInt64) -> String {
+        let digits = String(offset)
+        return String(repeating: "0", count: max(0, 20 - digits.count)) + digits + ".ckpt"
+    }
+
+    /// Checkpoint offsets on disk, newest first.
+    func offsets() throws(StorageError) -> [UInt64] {
+        guard fileSystem.exists(directory) else { return [] }
+        return try fileSystem.contentsOfDirectory(directory).compactMap { name -> UInt64? in
+            guard name.hasSuffix(".ckpt"), name.utf8.count == 25 else { return nil }
+            return UInt64(name.prefix(20))
+        }.sorted(by: >)
+    }
+
+    /// Writes a checkpoint durably and keeps only the newest `keep`.
+    func write(_ state: ProjectionState, dedup: DedupIndex, keep: Int) throws(StorageError) {
+        try fileSystem.createDirectory(directory)
+        let bytes = CheckpointCodec.encode(state, dedup: dedup)
+        let final = directory + "/" + CheckpointStore.fileName(state.nextOffset)
+        let temporary = final + ".partial"
+        if fileSystem.exists(temporary) { try fileSystem.remove(temporary) }
+        let file = try fileSystem.open(temporary, mode: .createNew)
+        do throws(StorageError) {
+            try bytes.withUnsafeBytes { buffer -> Result<Void, StorageError> in
+                do throws(StorageError) { try fileSystem.writeAll(file, buffer, at: 0) } catch { return .failure(error) }
+                return .success(())
+            }.get()
+            try fileSystem.sync(file, dataOnly: false)
+            fileSystem.close(file)
+        } catch {
+            fileSystem.close(file)
+            try? fileSystem.remove(temporary)
+            throw error
+        }
+        try fileSystem.rename(temporary, to: final)
+        try fileSystem.syncDirectory(directory)
+        for old in try offsets().dropFirst(max(1, keep)) {
+            try? fileSystem.remove(directory + "/" + CheckpointStore.fileName(old))
+        }
+    }
+
+    /// Removes temporary files left by a crash during a checkpoint.
+    func removeLeftovers() {
+        guard fileSystem.exists(directory), let names = try? fileSystem.contentsOfDirectory(directory) else { return }
+        for name in names where name.hasSuffix(".partial") {
+            try? fileSystem.remove(directory + "/" + name)
+            log("checkpoints/\(name): removed an unfinished checkpoint")
+        }
+    }
+
+    /// The newest checkpoint that passes its checks, or `nil` (then everything is replayed).
+    /// - Parameter logEnd: The number of records in the log.
+    /// - Throws: ``StorageError/Code/corrupt`` when a valid checkpoint claims more events than the log holds.
+    func loadNewest(logEnd: UInt64) throws(StorageError) -> (state: ProjectionState, dedup: DedupIndex)? {
+        for offset in try offsets() {
+            let path = directory + "/" + CheckpointStore.fileName(offset)
+            let bytes: [UInt8]
+            do {
+                bytes = try fileSystem.readFile(path)
+            } catch {
+                log("checkpoints/\(CheckpointStore.fileName(offset)): unreadable (\(error.message)); trying an older one")
+                continue
+            }
+            let decoded: (state: ProjectionState, dedup: DedupIndex)
+            do throws(CheckpointCodec.Problem) {
+                decoded = try CheckpointCodec.decode(bytes)
+            } catch {
+                log("checkpoints/\(CheckpointStore.fileName(offset)): \(error.description); ignored, using an older checkpoint or a full replay")
+                continue
+            }
+            guard decoded.state.nextOffset == offset else {
+                log("checkpoints/\(CheckpointStore.fileName(offset)): its contents cover offset \(decoded.state.nextOffset), not its name; ignored")
+                continue
+            }
+            guard offset <= logEnd else {
+                throw StorageError(.corrupt,
+                    "checkpoints/\(CheckpointStore.fileName(offset)) covers \(offset) events but the log holds only \(logEnd): log data is missing; run `tally verify`",
+                    path: path)
+            }
+            return decoded
+        }
+        return nil
+    }
+}

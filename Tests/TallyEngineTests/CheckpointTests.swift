@@ -1,0 +1,99 @@
+import Foundation
+import Testing
+import TallyCore
+import TallyEngine
+import TallyStorage
+import TallyTestSupport
+
+@Suite struct CheckpointTests {
+    static let now = ReferenceModelTests.now
+
+    func makeStore(_ directory: TemporaryDirectory, log: LogCollector = LogCollector()) throws -> Engine {
+        var configuration = ReferenceModelTests.configuration()
+        configuration.store = StoreTestSupport.configuration(log: log)
+        return try Engine(directory: directory.path, configuration: configuration)
+    }
+
+    func events(_ range: Range<Int>) -> [Result<Event, EventValidationError>] {
+        range.map { index in
+            .success(Event(id: "e\(index)", tenantId: EventFixtures.tenant,
+                           time: Timestamp(microseconds: Self.now.microseconds - Int64(index) * 1_000_000),
+                           payload: .apiCall(APICall(keyId: "k\(index % 3)", status: index % 4 == 0 ? 429 : 200))))
+        }
+    }
+
+    func checkpointFiles(_ directory: TemporaryDirectory) throws -> [String] {
+        try FileManager.default.contentsOfDirectory(atPath: directory.appending("checkpoints")).sorted()
+    }
+
+    @Test func closeWritesACheckpointThatReopenUsesAndDedupSurvives() throws {
+        let directory = TemporaryDirectory()
+        let engine = try makeStore(directory)
+        _ = engine.ingest(events(0..<100))
+        try engine.close()
+        #expect(try checkpointFiles(directory) == ["00000000000000000100.ckpt"])
+        let reopened = try makeStore(directory)
+        #expect(reopened.eventCount == 100)
+        #expect(reopened.rememberedIds == 100)
+        let again = reopened.ingest(events(95..<105))
+        #expect(again.prefix(5).allSatisfy { if case .duplicate = $0 { true } else { false } })
+        #expect(again.suffix(5).allSatisfy { if case .accepted = $0 { true } else { false } })
+        #expect(reopened.tenantStats(EventFixtures.tenant, now: Self.now)?.usage.apiCallsThisMonth ?? 0 > 0)
+        try reopened.close()
+    }
+
+    @Test(arguments: ["flip", "truncate", "version"])
+    func aDamagedOrOutdatedCheckpointIsIgnoredForAnOlderOneOrAFullReplay(damage: String) throws {
+        let directory = TemporaryDirectory()
+        let engine = try makeStore(directory)
+        _ = engine.ingest(events(0..<50))
+        try engine.checkpoint()
+        _ = engine.ingest(events(50..<80))
+        let expected = engine.projectionSnapshot
+        try engine.close()
+        #expect(try checkpointFiles(directory) == ["00000000000000000050.ckpt", "00000000000000000080.ckpt"])
+        let newest = directory.appending("checkpoints/00000000000000000080.ckpt")
+        var bytes = try StoreTestSupport.bytes(newest)
+        switch damage {
+        case "flip": bytes[bytes.count - 10] ^= 0x40
+        case "truncate": bytes.removeLast(7)
+        default: bytes[8] = 99
+        }
+        try StoreTestSupport.write(bytes, to: newest)
+        let log = LogCollector()
+        let reopened = try makeStore(directory, log: log)
+        #expect(reopened.projectionSnapshot == expected)
+        #expect(log.all.contains { $0.contains("00000000000000000080.ckpt") && $0.contains("ignored") })
+        try reopened.close()
+    }
+
+    @Test func aCheckpointClaimingMoreThanTheLogHoldsRefusesToOpen() throws {
+        let directory = TemporaryDirectory()
+        let engine = try makeStore(directory)
+        _ = engine.ingest(events(0..<40))
+        try engine.close()
+        // Lose the log's tail: the checkpoint now claims events the log no longer has.
+        let segment = try #require(try StoreTestSupport.segmentPaths(directory.path).first)
+        try FileManager.default.removeItem(atPath: segment)
+        #expect {
+            try makeStore(directory)
+        } throws: { error in
+            (error as? StorageError)?.code == .corrupt && "\(error)".contains("covers 40 events but the log holds only 0")
+        }
+    }
+
+    @Test func anUnfinishedCheckpointFileIsRemovedOnOpen() throws {
+        let directory = TemporaryDirectory()
+        let engine = try makeStore(directory)
+        _ = engine.ingest(events(0..<10))
+        try engine.close()
+        let leftover = directory.appending("checkpoints/00000000000000000099.ckpt.partial")
+        try StoreTestSupport.write([1, 2, 3], to: leftover)
+        let log = LogCollector()
+        let reopened = try makeStore(directory, log: log)
+        #expect(!FileManager.default.fileExists(atPath: leftover))
+        #expect(log.all.contains { $0.contains("unfinished checkpoint") })
+        #expect(reopened.eventCount == 10)
+        try reopened.close()
+    }
+}
