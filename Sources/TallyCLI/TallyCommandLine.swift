@@ -8,6 +8,9 @@ public enum TallyCommandLine {
         (ImportCommand.spec, ImportCommand.run),
         (VerifyCommand.spec, VerifyCommand.run),
         (DumpCommand.spec, DumpCommand.run),
+        (StatsCommand.spec, StatsCommand.run),
+        (StatsCommand.keySpec, StatsCommand.runKeys),
+        (ReplayCommand.spec, ReplayCommand.run),
     ]
 
     /// The top-level help.

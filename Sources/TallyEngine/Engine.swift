@@ -55,11 +55,22 @@ public final class Engine: Sendable {
     }
 
     /// Applies the log from `state.nextOffset` onwards to `state`, rebuilding dedup entries in the window.
+    /// - Parameters:
+    ///   - limit: Where to stop; `nil` for the end of the log.
+    ///   - progress: Called about every million events with the offset reached.
     static func replay(store: SegmentStore, into state: inout ProjectionState, dedup: inout DedupIndex,
-                       configuration: EngineConfiguration, until end: UInt64? = nil,
+                       configuration: EngineConfiguration, limit: ReplayLimit? = nil,
                        progress: ((UInt64) -> Void)? = nil) throws {
         let cutoff = Timestamp(microseconds: configuration.clock().microseconds - configuration.backdateLimitMicroseconds)
+        var end: UInt64?
+        var latestIngest: Timestamp?
+        switch limit {
+        case .offset(let offset)?: end = offset
+        case .ingestTime(let time)?: latestIngest = time
+        case nil: break
+        }
         try store.forEachEvent(from: state.nextOffset, to: end) { stored in
+            if let latestIngest, stored.ingestTime > latestIngest { return false }
             let event = stored.event
             var target: Event?
             if case .eventVoided(let eventId, _) = event.payload {
@@ -74,7 +85,7 @@ public final class Engine: Sendable {
                              voidable: TenantProjection.isVoidable(event.type))
             }
             state.apply(event, offset: stored.offset, voidedTarget: target)
-            if stored.offset & 0xFFFFF == 0 { progress?(stored.offset) }
+            if stored.offset & 0xFFFFF == 0, stored.offset > 0 { progress?(stored.offset) }
             return true
         }
     }

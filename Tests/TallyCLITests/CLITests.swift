@@ -31,7 +31,7 @@ import TallyTestSupport
         ].joined(separator: "\n")
         let result = run(["import", "--data", directory.path, "-"], input: input)
         #expect(result.code == .failure)
-        #expect(result.out.contains("imported 2 events (offsets 0-1); rejected 3 of 6 lines"))
+        #expect(result.out.contains("imported 2 events (offsets 0-1); 0 duplicates; rejected 3 of 6 lines"))
         #expect(result.err.contains("line 2: invalid JSON"))
         #expect(result.err.contains("line 3: type: unknown event type \"api.calls\""))
         #expect(result.err.contains("line 5: data.status: must be an integer from 100 to 599"))
@@ -103,7 +103,7 @@ import TallyTestSupport
     }
 
     @Test func everyCommandHasHelp() {
-        for command in ["import", "verify", "dump"] {
+        for command in ["import", "verify", "dump", "stats", "key-stats", "replay"] {
             let result = run([command, "--help"])
             #expect(result.code == .ok)
             #expect(result.out.contains("Usage: tally \(command)"))

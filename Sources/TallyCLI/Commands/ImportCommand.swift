@@ -1,5 +1,6 @@
 import Glibc
 import TallyCore
+import TallyEngine
 import TallyStorage
 
 /// `tally import FILE|-`: appends NDJSON events to the store in batches.
@@ -9,13 +10,18 @@ struct ImportCommand {
         summary: "Append NDJSON events (one JSON event per line) from a file or standard input to the store.",
         usage: "[options] FILE|-",
         details: """
-            Valid lines are appended in batches; each invalid line is reported on standard error with its line
-            number and reason and does not stop the others. Blank lines are skipped. Events without "time"
-            get the time of import. `offset` and `ingestTime` fields (as `tally dump` prints them) are ignored,
-            so a dump can be imported again. Import is the backfill path: it accepts events of any age.
+            Events go through the engine in batches, like live ingest: each is accepted, reported as a
+            duplicate, or rejected. Each rejected line is reported on standard error with its line number and
+            reason and does not stop the others. Blank lines are skipped. Events without "time" get the time of
+            import. `offset` and `ingestTime` fields (as `tally dump` prints them) are ignored.
 
-            Exit codes: 0 every line imported; 1 some lines rejected or the import failed; 2 usage;
-            3 the store is damaged.
+            Import is the backfill path: it accepts event times of any age (live ingest only the last 35
+            days). Duplicates are caught exactly as in live ingest for events whose time is inside the 35-day
+            dedup window, including repeats within the same file; events older than the window are not
+            remembered, so importing the same old events twice counts them twice.
+
+            Exit codes: 0 no line rejected (duplicates are fine); 1 some lines rejected or the import failed;
+            2 usage; 3 the store is damaged.
             """,
         options: [
             StoreLocation.option,
@@ -46,24 +52,42 @@ struct ImportCommand {
             }
             lines = LineReader(descriptor: descriptor, closeWhenDone: true)
         }
-        let store = try SegmentStore(directory: StoreLocation.directory(arguments), configuration: configuration)
-        defer { try? store.close() }
+        var engineConfiguration = EngineConfiguration()
+        engineConfiguration.store = configuration
+        let engine = try Engine(directory: StoreLocation.directory(arguments), configuration: engineConfiguration)
+        defer { try? engine.close() }
 
         let parser = JSONParser()
         let decoder = EventJSONDecoder()
-        var batch = RecordBatch(reservingCapacity: batchSize * 128)
+        var batch: [Result<Event, EventValidationError>] = []
+        var batchLines: [Int] = []
         var imported = 0
+        var duplicates = 0
         var rejected = 0
+        var failed = 0
         var lineCount = 0
         var firstOffset: UInt64?
         var lastOffset: UInt64?
-        func flush() throws {
+        func flush() {
             guard !batch.isEmpty else { return }
-            let range = try store.append(batch)
-            imported += range.count
-            if firstOffset == nil { firstOffset = range.lowerBound }
-            lastOffset = range.upperBound - 1
-            batch = RecordBatch(reservingCapacity: batchSize * 128)
+            for (line, outcome) in zip(batchLines, engine.ingest(batch, mode: .backfill)) {
+                switch outcome {
+                case .accepted(let offset):
+                    imported += 1
+                    if firstOffset == nil { firstOffset = offset }
+                    lastOffset = offset
+                case .duplicate:
+                    duplicates += 1
+                case .rejected(let reason):
+                    rejected += 1
+                    io.printError("line \(line): \(reason)")
+                case .failed(let reason):
+                    failed += 1
+                    io.printError("line \(line): not stored: \(reason)")
+                }
+            }
+            batch.removeAll(keepingCapacity: true)
+            batchLines.removeAll(keepingCapacity: true)
         }
         while let line = try lines.next() {
             lineCount += 1
@@ -73,24 +97,26 @@ struct ImportCommand {
                 io.printError("line \(number): longer than \(LineReader.maxLineLength) bytes")
             case .text(let number, let bytes):
                 if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
-                let now = Timestamp.now()
+                let value: JSONValue
                 do {
-                    let value = try bytes.withUnsafeBytes { buffer throws(JSONParseError) in try parser.parse(buffer) }
-                    let event = try decoder.decode(value, receivedAt: now)
-                    batch.appendRecord { EventCodec.encode(event, ingestTime: now, into: &$0) }
+                    value = try bytes.withUnsafeBytes { buffer throws(JSONParseError) in try parser.parse(buffer) }
                 } catch let error as JSONParseError {
                     rejected += 1
                     io.printError("line \(number): invalid JSON: \(error.message)")
-                } catch let error as EventValidationError {
-                    rejected += 1
-                    io.printError("line \(number): \(error)")
+                    continue
                 }
-                if batch.count >= batchSize || batch.payload.count >= 32 << 20 { try flush() }
+                do throws(EventValidationError) {
+                    batch.append(.success(try decoder.decode(value, receivedAt: Timestamp.now())))
+                } catch {
+                    batch.append(.failure(error))
+                }
+                batchLines.append(number)
+                if batch.count >= batchSize { flush() }
             }
         }
-        try flush()
+        flush()
         let offsets = firstOffset.map { first in " (offsets \(first)-\(lastOffset ?? first))" } ?? ""
-        io.print("imported \(imported) events\(offsets); rejected \(rejected) of \(lineCount) lines")
-        return rejected == 0 ? .ok : .failure
+        io.print("imported \(imported) events\(offsets); \(duplicates) duplicates; rejected \(rejected + failed) of \(lineCount) lines")
+        return rejected + failed == 0 ? .ok : .failure
     }
 }

@@ -17,7 +17,8 @@ public final class SegmentStore: Sendable {
     /// Whether the store was opened read-only (no lock, no recovery writes, no appends).
     public let isReadOnly: Bool
 
-    let fileSystem: any FileSystem
+    /// The file system all of the store's I/O goes through (shared with the engine's checkpoints).
+    package let fileSystem: any FileSystem
     let segmentsDirectory: String
     private let lock: StoreLock?
     private let published: Mutex<LogState>

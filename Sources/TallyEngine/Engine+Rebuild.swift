@@ -1,0 +1,102 @@
+import TallyCore
+import TallyStorage
+
+extension Engine {
+    /// The result of rebuilding projections from the log.
+    public struct Rebuilt: Sendable {
+        public var state: ProjectionState
+        /// The ingest time of the last event applied, if any.
+        public var lastIngestTime: Timestamp?
+        var dedup: DedupIndex
+    }
+
+    /// Rebuilds every projection from offset 0 without the write lock and without changing the store.
+    /// - Parameters:
+    ///   - directory: The store.
+    ///   - configuration: Clock and windows (its store settings' log receives warnings).
+    ///   - limit: Where to stop; `nil` for the end of the log.
+    ///   - progress: Called about every million events with the offset reached and the log's size.
+    public static func rebuild(directory: String, configuration: EngineConfiguration = EngineConfiguration(),
+                               limit: ReplayLimit? = nil,
+                               progress: ((UInt64, UInt64) -> Void)? = nil) throws -> Rebuilt {
+        let store = try SegmentStore(directory: directory, configuration: configuration.store, readOnly: true)
+        return try rebuild(store: store, configuration: configuration, limit: limit, progress: progress)
+    }
+
+    static func rebuild(store: SegmentStore, configuration: EngineConfiguration, limit: ReplayLimit?,
+                        progress: ((UInt64, UInt64) -> Void)?) throws -> Rebuilt {
+        var state = ProjectionState()
+        var dedup = DedupIndex()
+        let total = store.nextOffset
+        try replay(store: store, into: &state, dedup: &dedup, configuration: configuration, limit: limit) { offset in
+            progress?(offset, total)
+        }
+        var lastIngest: Timestamp?
+        if state.nextOffset > 0 {
+            try store.forEachEvent(from: state.nextOffset - 1, to: state.nextOffset) { stored in
+                lastIngest = stored.ingestTime
+                return false
+            }
+        }
+        return Rebuilt(state: state, lastIngestTime: lastIngest, dedup: dedup)
+    }
+
+    /// Rebuilds from offset 0 with the store's write lock held and writes the result as a fresh checkpoint.
+    /// - Returns: The rebuilt state.
+    public static func rebuildAndCheckpoint(directory: String, configuration: EngineConfiguration = EngineConfiguration(),
+                                            progress: ((UInt64, UInt64) -> Void)? = nil) throws -> ProjectionState {
+        let store = try SegmentStore(directory: directory, configuration: configuration.store)
+        defer { try? store.close() }
+        let rebuilt = try rebuild(store: store, configuration: configuration, limit: nil, progress: progress)
+        let checkpoints = CheckpointStore(storeDirectory: directory, fileSystem: store.fileSystem,
+                                          log: configuration.store.log)
+        checkpoints.removeLeftovers()
+        try checkpoints.write(rebuilt.state, dedup: rebuilt.dedup, keep: configuration.checkpointsKept)
+        return rebuilt.state
+    }
+
+    /// The state the newest valid checkpoint holds, read without the write lock.
+    public static func newestCheckpoint(directory: String, configuration: EngineConfiguration = EngineConfiguration()) throws -> ProjectionState? {
+        let store = try SegmentStore(directory: directory, configuration: configuration.store, readOnly: true)
+        let checkpoints = CheckpointStore(storeDirectory: directory, fileSystem: store.fileSystem, log: configuration.store.log)
+        return try checkpoints.loadNewest(logEnd: store.nextOffset)?.state
+    }
+
+    /// The current state, read without the write lock: the newest checkpoint plus the log after it.
+    public static func currentState(directory: String, configuration: EngineConfiguration = EngineConfiguration()) throws -> ProjectionState {
+        let store = try SegmentStore(directory: directory, configuration: configuration.store, readOnly: true)
+        let checkpoints = CheckpointStore(storeDirectory: directory, fileSystem: store.fileSystem, log: configuration.store.log)
+        var state = ProjectionState()
+        var dedup = DedupIndex()
+        if let loaded = try checkpoints.loadNewest(logEnd: store.nextOffset) {
+            state = loaded.state
+            dedup = loaded.dedup
+        }
+        try replay(store: store, into: &state, dedup: &dedup, configuration: configuration)
+        return state
+    }
+}
+
+extension ProjectionState {
+    /// The first difference between two states, naming the tenant and the field, or `nil` when equal.
+    public func firstDifference(from other: ProjectionState) -> String? {
+        if nextOffset != other.nextOffset { return "they cover different offsets (\(nextOffset) and \(other.nextOffset))" }
+        for tenant in Set(tenants.keys).union(other.tenants.keys).sorted() {
+            guard let mine = tenants[tenant] else { return "tenant \(tenant) exists only in the second state" }
+            guard let theirs = other.tenants[tenant] else { return "tenant \(tenant) exists only in the first state" }
+            guard mine != theirs else { continue }
+            let left = Mirror(reflecting: mine).children
+            let right = Array(Mirror(reflecting: theirs).children)
+            for (index, child) in left.enumerated() where index < right.count {
+                let a = String(describing: child.value)
+                let b = String(describing: right[index].value)
+                if a != b {
+                    let shorten = { (text: String) in text.count > 120 ? String(text.prefix(117)) + "..." : text }
+                    return "tenant \(tenant): \(child.label ?? "field \(index)") differs: \(shorten(a)) vs \(shorten(b))"
+                }
+            }
+            return "tenant \(tenant) differs"
+        }
+        return nil
+    }
+}

@@ -1,0 +1,120 @@
+import Foundation
+import Testing
+import TallyCLI
+import TallyCore
+import TallyTestSupport
+
+/// import through the engine, stats, key-stats and replay, end to end in a temporary store.
+@Suite struct EngineCommandTests {
+    static let tenant = "3fa85f64-5717-4562-b3fc-2c963f66afa6"
+
+    func run(_ arguments: [String], input: String = "") -> (code: ExitCode, out: String, err: String) {
+        let io = CommandIO.captured(input: input)
+        let code = TallyCommandLine.run(arguments, io: io)
+        return (code, io.output, io.errorOutput)
+    }
+
+    /// Recent events (times relative to now, so they are inside the dedup window and this month counts).
+    func sample() -> String {
+        let now = Timestamp.now()
+        func time(_ secondsAgo: Int64) -> String { Timestamp(microseconds: now.microseconds - secondsAgo * 1_000_000).rfc3339() }
+        let t = Self.tenant
+        return [
+            #"{"id":"t1","type":"tenant.created","tenantId":"\#(t)","time":"\#(time(500))","data":{"name":"Acme","settings":{"storage_quota_mb":2048}}}"#,
+            #"{"id":"u1","type":"user.created","tenantId":"\#(t)","time":"\#(time(400))","data":{"userId":"alice","role":"admin"}}"#,
+            #"{"id":"u2","type":"user.created","tenantId":"\#(t)","time":"\#(time(400))","data":{"userId":"bob"}}"#,
+            #"{"id":"u3","type":"user.deactivated","tenantId":"\#(t)","time":"\#(time(300))","data":{"userId":"bob"}}"#,
+            #"{"id":"k1","type":"key.created","tenantId":"\#(t)","time":"\#(time(300))","data":{"keyId":"key-a","name":"Prod"}}"#,
+            #"{"id":"k2","type":"key.created","tenantId":"\#(t)","time":"\#(time(300))","data":{"keyId":"key-b"}}"#,
+            #"{"id":"k3","type":"key.revoked","tenantId":"\#(t)","time":"\#(time(200))","data":{"keyId":"key-b"}}"#,
+            #"{"id":"c1","type":"api.call","tenantId":"\#(t)","time":"\#(time(100))","data":{"keyId":"key-a","status":200}}"#,
+            #"{"id":"c2","type":"api.call","tenantId":"\#(t)","time":"\#(time(90))","data":{"keyId":"key-a","status":429}}"#,
+            #"{"id":"c3","type":"api.call","tenantId":"\#(t)","time":"\#(time(80))","data":{"keyId":"key-a","status":503}}"#,
+            #"{"id":"v1","type":"event.voided","tenantId":"\#(t)","time":"\#(time(70))","data":{"eventId":"c3"}}"#,
+            #"{"id":"v2","type":"event.voided","tenantId":"\#(t)","time":"\#(time(60))","data":{"eventId":"c3"}}"#,
+            #"{"id":"s1","type":"storage.measured","tenantId":"\#(t)","time":"\#(time(50))","data":{"usedBytes":104857600}}"#,
+        ].joined(separator: "\n")
+    }
+
+    @Test func importThroughTheEngineDeduplicatesAndStatsReadTheProjections() throws {
+        let directory = TemporaryDirectory()
+        let first = run(["import", "--data", directory.path, "-"], input: sample())
+        #expect(first.code == .failure, "the second void is rejected")
+        #expect(first.out.contains("imported 12 events (offsets 0-11); 0 duplicates; rejected 1 of 13 lines"))
+        #expect(first.err.contains("line 12: data.eventId: \"c3\" is already voided"))
+        let again = run(["import", "--data", directory.path, "-"], input: sample())
+        #expect(again.out.contains("imported 0 events; 12 duplicates"))
+
+        let stats = run(["stats", "--data", directory.path, Self.tenant.uppercased()])
+        #expect(stats.code == .ok)
+        let value = try JSONParser().parse(stats.out)
+        guard case .object(let object) = value else {
+            Issue.record("not an object: \(stats.out)")
+            return
+        }
+        #expect(object["tenantName"] == .string("Acme"))
+        #expect(object["users"] == (try JSONParser().parse(#"{"total":2,"active":1,"inactive":1,"admins":1}"#)))
+        #expect(object["apiKeys"] == (try JSONParser().parse(#"{"total":2,"active":1,"revoked":1}"#)))
+        guard case .object(let usage)? = object["usage"] else {
+            Issue.record("no usage")
+            return
+        }
+        #expect(usage["storageUsedMB"] == .int(100))
+        #expect(usage["storageQuotaMB"] == .int(2048))
+        let calls = (usage["apiCallsThisMonth"].flatMap { if case .int(let n) = $0 { n } else { nil } } ?? 0)
+            + (usage["apiCallsLastMonth"].flatMap { if case .int(let n) = $0 { n } else { nil } } ?? 0)
+        #expect(calls == 2, "the voided call is not counted")
+
+        let keys = run(["key-stats", "--data", directory.path, Self.tenant])
+        #expect(keys.code == .ok)
+        #expect(keys.out.contains(#""totalRequests": 2"#))
+        #expect(keys.out.contains(#""rateLimitHits": 1"#))
+        #expect(keys.out.contains(#""errors": 0"#))
+        #expect(keys.out.contains(#""keyId": "key-a""#))
+
+        let missing = run(["stats", "--data", directory.path, "9b2d4c1e-8f3a-4b6d-a1c2-7e5f9d0b3a48"])
+        #expect(missing.code == .failure)
+        #expect(run(["stats", "--data", directory.path, "not-a-uuid"]).code == .usage)
+    }
+
+    @Test func replayRebuildsVerifiesAndReportsTheFirstDifference() throws {
+        let directory = TemporaryDirectory()
+        #expect(run(["import", "--data", directory.path, "-"], input: sample()).code == .failure)
+        let replay = run(["replay", "--data", directory.path])
+        #expect(replay.code == .ok, "\(replay.err)")
+        #expect(replay.out.contains("replayed 12 events for 1 tenants"))
+        let verify = run(["replay", "--data", directory.path, "--verify"])
+        #expect(verify.code == .ok)
+        #expect(verify.out.contains("verified: a rebuild of 12 events matches"))
+
+        // A checkpoint that disagrees with the log (re-checksummed, so it loads) is caught by name.
+        let checkpoints = directory.appending("checkpoints")
+        let name = try #require(try FileManager.default.contentsOfDirectory(atPath: checkpoints).sorted().last)
+        var bytes = try StoreTestSupport.bytes(checkpoints + "/" + name)
+        let acme = Array("Acme".utf8)
+        let at = try #require((0..<(bytes.count - 4)).first { Array(bytes[$0..<$0 + 4]) == acme })
+        bytes[at] = UInt8(ascii: "X")
+        // Header: magic 8, version 4, offset 8, length 8, payload CRC 4, header CRC 4.
+        let payloadChecksum = CRC32C.checksum(Array(bytes[36...]))
+        withUnsafeBytes(of: payloadChecksum.littleEndian) { for i in 0..<4 { bytes[28 + i] = $0[i] } }
+        let headerChecksum = CRC32C.checksum(Array(bytes[0..<32]))
+        withUnsafeBytes(of: headerChecksum.littleEndian) { for i in 0..<4 { bytes[32 + i] = $0[i] } }
+        try StoreTestSupport.write(bytes, to: checkpoints + "/" + name)
+        let different = run(["replay", "--data", directory.path, "--verify"])
+        #expect(different.code == .failure)
+        #expect(different.out.contains("tenant \(Self.tenant): name differs"))
+    }
+
+    @Test func replayUntilShowsTheStateAsItStoodThen() throws {
+        let directory = TemporaryDirectory()
+        #expect(run(["import", "--data", directory.path, "-"], input: sample()).code == .failure)
+        let early = run(["replay", "--data", directory.path, "--until", "3"])
+        #expect(early.code == .ok)
+        #expect(early.out.contains(#""events": 3"#))
+        #expect(early.out.contains(#""total": 2"#) && early.out.contains(#""inactive": 0"#))
+        let later = run(["replay", "--data", directory.path, "--until", "4", "--tenant", Self.tenant])
+        #expect(later.out.contains(#""inactive": 1"#))
+        #expect(!FileManager.default.fileExists(atPath: directory.appending("checkpoints/00000000000000000003.ckpt")))
+        #expect(run(["replay", "--data", directory.path, "--until", "yesterday"]).code == .usage)
+    }
+}
