@@ -9,6 +9,7 @@ enum BenchmarkSuite {
         var directory = NSTemporaryDirectory()
         var only: String?
         var repetitions = 5
+        var header = true
     }
 
     static func main(arguments: [String]) {
@@ -17,10 +18,11 @@ enum BenchmarkSuite {
         while index < arguments.count {
             switch arguments[index] {
             case "--quick": options.quick = true; options.repetitions = 3
+            case "--no-header": options.header = false
             case "--dir" where index + 1 < arguments.count: index += 1; options.directory = arguments[index]
             case "--only" where index + 1 < arguments.count: index += 1; options.only = arguments[index]
             default:
-                print("usage: TallyBenchmarks [--quick] [--dir DIR] [--only crc|codec|append|read]")
+                print("usage: TallyBenchmarks [--quick] [--dir DIR] [--only crc|codec|append|read|engine]")
                 exit(2)
             }
             index += 1
@@ -28,13 +30,18 @@ enum BenchmarkSuite {
         #if DEBUG
         print("warning: this is a debug build; run `swift run -c release TallyBenchmarks` for real figures")
         #endif
-        print("| benchmark | median | unit | notes |")
-        print("|---|---:|---|---|")
+        if options.header {
+            print("| benchmark | median | unit | notes |")
+            print("|---|---:|---|---|")
+        }
         do {
             if options.only == nil || options.only == "crc" { StorageBenchmarks.crc(options) }
             if options.only == nil || options.only == "codec" { StorageBenchmarks.codec(options) }
             if options.only == nil || options.only == "append" { try StorageBenchmarks.append(options) }
             if options.only == nil || options.only == "read" { try StorageBenchmarks.read(options) }
+            if options.only == nil || options.only == "engine" { try EngineBenchmarks.run(options) }
+            if options.only == "memory" { EngineBenchmarks.memory(options) }
+            if options.only == "dedup-memory" { EngineBenchmarks.dedupMemory(options) }
         } catch {
             print("benchmark failed: \(error)")
             exit(1)

@@ -4,9 +4,9 @@ import TallyCore
 ///
 /// Entries are kept until their event time falls out of the window (the same window as the backdate limit),
 /// so a retry of any event that live ingest could still accept is always caught.
-struct DedupIndex: Sendable, Equatable {
+package struct DedupIndex: Sendable, Equatable {
     /// What is remembered per id: 16 bytes of value behind a 16-byte key.
-    struct Entry: Sendable, Equatable {
+    package struct Entry: Sendable, Equatable {
         /// The offset of the accepted event.
         var offset: UInt64
         /// The event's time in whole hours since the epoch (rounded up), for pruning.
@@ -19,11 +19,11 @@ struct DedupIndex: Sendable, Equatable {
 
     private(set) var entries: [IdentityHash: Entry] = [:]
 
-    var count: Int { entries.count }
+    package var count: Int { entries.count }
 
     subscript(key: IdentityHash) -> Entry? { entries[key] }
 
-    mutating func insert(_ key: IdentityHash, offset: UInt64, time: Timestamp, voidable: Bool) {
+    package mutating func insert(_ key: IdentityHash, offset: UInt64, time: Timestamp, voidable: Bool) {
         entries[key] = Entry(offset: offset, hour: DedupIndex.hour(time), flags: voidable ? Entry.voidable : 0)
     }
 
@@ -43,7 +43,7 @@ struct DedupIndex: Sendable, Equatable {
     }
 
     /// Restores from a checkpoint.
-    init(entries: [IdentityHash: Entry] = [:]) {
+    package init(entries: [IdentityHash: Entry] = [:]) {
         self.entries = entries
     }
 }

@@ -36,8 +36,13 @@ public final class Engine: Sendable {
     public init(directory: String, configuration: EngineConfiguration = EngineConfiguration(),
                 fileSystem: any FileSystem = PosixFileSystem()) throws {
         self.configuration = configuration
-        store = try SegmentStore(directory: directory, configuration: configuration.store, fileSystem: fileSystem)
         checkpoints = CheckpointStore(storeDirectory: directory, fileSystem: fileSystem, log: configuration.store.log)
+        // Sealed segments wholly covered by the newest checkpoint get structural checks only on open (their
+        // bytes are checked in full by `tally verify`); everything after it is read and checked anyway.
+        var storeConfiguration = configuration.store
+        storeConfiguration.fullyVerifyFromOffset = max(storeConfiguration.fullyVerifyFromOffset,
+                                                       (try? checkpoints.offsets().first) ?? 0)
+        store = try SegmentStore(directory: directory, configuration: storeConfiguration, fileSystem: fileSystem)
         checkpoints.removeLeftovers()
         var state = ProjectionState()
         var dedup = DedupIndex()

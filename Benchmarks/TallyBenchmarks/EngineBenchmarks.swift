@@ -1,0 +1,195 @@
+import Foundation
+import Synchronization
+import TallyCore
+import TallyEngine
+import TallyStorage
+
+/// The engine: ingest, replay, restart, stats reads, memory per tenant and key, dedup bytes per id.
+enum EngineBenchmarks {
+    static let now = Timestamp.now()
+
+    static func configuration(_ policy: DurabilityPolicy) -> EngineConfiguration {
+        var configuration = EngineConfiguration()
+        configuration.store = StoreConfiguration(durability: policy)
+        configuration.store.log = { _ in }
+        configuration.checkpointEveryEvents = .max
+        configuration.checkpointEverySeconds = .max
+        let fixed = now
+        configuration.clock = { fixed }
+        return configuration
+    }
+
+    /// API calls over `tenants` tenants and 10 keys each, times within the last day.
+    static func calls(_ count: Int, tenants: Int, start: Int = 0) -> [Result<Event, EventValidationError>] {
+        (start..<start + count).map { index in
+            let tenant = UInt64(index % tenants)
+            return .success(Event(id: "c-\(index)", tenantId: TenantID(high: 0x5EED_0000_0000_0000 | tenant, low: tenant),
+                                  time: Timestamp(microseconds: now.microseconds - Int64(index % 86_400) * 1_000_000),
+                                  payload: .apiCall(APICall(keyId: "key-\(index % 10)", status: index % 25 == 0 ? 429 : 200,
+                                                            bytes: 512, durationMs: 3.5))))
+        }
+    }
+
+    /// Resident memory of this process. Memory figures are taken in a fresh child process
+    /// (`--only memory`), where freed memory of earlier benchmarks cannot hide growth.
+    static func residentBytes() -> Int {
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
+        for line in status.split(separator: "\n") where line.hasPrefix("VmRSS:") {
+            return (line.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0) * 1024
+        }
+        return 0
+    }
+
+    static func peakResidentBytes() -> Int {
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
+        for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {
+            return (line.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0) * 1024
+        }
+        return 0
+    }
+
+    static func run(_ options: BenchmarkSuite.Options) throws {
+        try ingestAndReplay(options)
+        try reads(options, tenants: 1_000)
+        try reads(options, tenants: options.quick ? 100_000 : 1_000_000)
+        try inChildProcess(options, "memory")
+        try inChildProcess(options, "dedup-memory")
+    }
+
+    /// Runs one benchmark in a new process of this executable and passes its table rows through.
+    static func inChildProcess(_ options: BenchmarkSuite.Options, _ name: String) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0])
+        process.arguments = ["--only", name, "--no-header"] + (options.quick ? ["--quick"] : [])
+        try process.run()
+        process.waitUntilExit()
+    }
+
+    static func ingestAndReplay(_ options: BenchmarkSuite.Options) throws {
+        let count = options.quick ? 1_000_000 : 5_000_000
+        let events = calls(count, tenants: 1000)
+        let batches = stride(from: 0, to: count, by: 1000).map { Array(events[$0..<min($0 + 1000, count)]) }
+        var directory = ""
+        let rate = try Measure.median(options.repetitions) {
+            if !directory.isEmpty { try? FileManager.default.removeItem(atPath: directory) }
+            directory = try scratch(options, "engine")
+            let engine = try Engine(directory: directory, configuration: configuration(.always))
+            let seconds = Measure.seconds {
+                for batch in batches { _ = engine.ingest(batch) }
+            }
+            try engine.close()
+            return Double(count) / seconds
+        }
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        Measure.row("engine ingest, batch 1000, always", rate, "events/s", "\(count) api.call events, 1,000 tenants")
+        let replay = try Measure.median(options.repetitions) {
+            let seconds = try Measure.seconds { _ = try Engine.rebuild(directory: directory, configuration: configuration(.never)) }
+            return Double(count) / seconds
+        }
+        Measure.row("replay from offset 0", replay, "events/s", "\(count) events, projections and dedup index rebuilt")
+        let restart = try Measure.median(options.repetitions) {
+            try Measure.seconds {
+                let engine = try Engine(directory: directory, configuration: configuration(.never))
+                try engine.close()
+            }
+        }
+        Measure.row("restart from checkpoint", restart * 1000, "ms",
+                    "\(count) events in the log, \(count) ids in the dedup window")
+    }
+
+    static func reads(_ options: BenchmarkSuite.Options, tenants: Int) throws {
+        let directory = try scratch(options, "reads")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let engine = try Engine(directory: directory, configuration: configuration(.never))
+        let perTenant = 10
+        let total = tenants * perTenant
+        var start = 0
+        while start < total {
+            let size = min(10_000, total - start)
+            _ = engine.ingest(calls(size, tenants: tenants, start: start))
+            start += size
+        }
+        let ids = (0..<200_000).map { index -> TenantID in
+            let tenant = UInt64((index &* 2_654_435_761) % tenants)
+            return TenantID(high: 0x5EED_0000_0000_0000 | tenant, low: tenant)
+        }
+        var p50s: [Double] = []
+        var p99s: [Double] = []
+        for _ in 0..<options.repetitions {
+            var samples: [UInt64] = []
+            samples.reserveCapacity(ids.count)
+            var sink = 0
+            for id in ids {
+                let begin = MonotonicClock.nanoseconds()
+                let stats = engine.tenantStats(id, now: now)
+                let end = MonotonicClock.nanoseconds()
+                sink &+= stats?.users.total ?? 1
+                samples.append(end - begin)
+            }
+            if sink == -1 { print("") }
+            samples.sort()
+            p50s.append(Double(samples[samples.count / 2]))
+            p99s.append(Double(samples[samples.count * 99 / 100]))
+        }
+        p50s.sort()
+        p99s.sort()
+        Measure.row("stats read p50, \(tenants) tenants", p50s[p50s.count / 2], "ns", "engine.tenantStats, clock overhead included")
+        Measure.row("stats read p99, \(tenants) tenants", p99s[p99s.count / 2], "ns", "200,000 random tenants per run")
+        try engine.close()
+    }
+
+    static func memory(_ options: BenchmarkSuite.Options) {
+        let tenants = options.quick ? 100_000 : 1_000_000
+        let before = residentBytes()
+        var state = ProjectionState()
+        var offset: UInt64 = 0
+        for tenant in 0..<tenants {
+            let id = TenantID(high: 0xFACE_0000_0000_0000 | UInt64(tenant), low: UInt64(tenant))
+            state.apply(Event(id: "t\(tenant)", tenantId: id, time: now,
+                              payload: .tenantCreated(TenantCreation(name: "Tenant \(tenant)"))),
+                        offset: offset, voidedTarget: nil)
+            offset += 1
+        }
+        let afterTenants = residentBytes()
+        for tenant in 0..<tenants {
+            let id = TenantID(high: 0xFACE_0000_0000_0000 | UInt64(tenant), low: UInt64(tenant))
+            for key in 0..<10 {
+                state.apply(Event(id: "k\(tenant)-\(key)", tenantId: id, time: now,
+                                  payload: .keyCreated(keyId: "key_live_\(key)", name: "Key \(key)", expiresAt: nil)),
+                            offset: offset, voidedTarget: nil)
+                state.apply(Event(id: "c\(tenant)-\(key)", tenantId: id, time: now,
+                                  payload: .apiCall(APICall(keyId: "key_live_\(key)", status: 200))),
+                            offset: offset + 1, voidedTarget: nil)
+                offset += 2
+            }
+        }
+        let afterKeys = residentBytes()
+        let perTenant = Double(afterTenants - before) / Double(tenants)
+        let perKey = Double(afterKeys - afterTenants) / Double(tenants * 10)
+        Measure.row("memory per tenant (projection)", perTenant, "bytes", "\(tenants) tenants, RSS delta in a fresh process")
+        Measure.row("memory per API key", perKey, "bytes", "10 keys per tenant, each used once, RSS delta")
+        Measure.row("total for \(tenants) tenants x 10 keys", Double(afterKeys - before) / 1e6, "MB",
+                    "peak RSS of the process so far \(peakResidentBytes() / 1_000_000) MB")
+        if state.tenants.count == -1 { print("") }
+    }
+
+    static func dedupMemory(_ options: BenchmarkSuite.Options) {
+        let count = options.quick ? 1_000_000 : 10_000_000
+        let before = residentBytes()
+        var index = DedupIndex()
+        let tenant = TenantID(high: 1, low: 2)
+        for number in 0..<count {
+            index.insert(IdentityHash(tenant: tenant, id: "evt-\(number)"), offset: UInt64(number), time: now, voidable: true)
+        }
+        let after = residentBytes()
+        Measure.row("dedup index bytes per remembered id", Double(after - before) / Double(count), "bytes",
+                    "\(count) ids; aim <= 32")
+        if index.count == -1 { print("") }
+    }
+
+    static func scratch(_ options: BenchmarkSuite.Options, _ label: String) throws -> String {
+        let path = options.directory + "/tally-bench-\(label)-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+}
