@@ -8,12 +8,6 @@ import TallyTestSupport
 @Suite struct CLITests {
     static let tenant = "3fa85f64-5717-4562-b3fc-2c963f66afa6"
 
-    func run(_ arguments: [String], input: String = "") -> (code: ExitCode, out: String, err: String) {
-        let io = CommandIO.captured(input: input)
-        let code = TallyCommandLine.run(arguments, io: io)
-        return (code, io.output, io.errorOutput)
-    }
-
     func event(_ id: String, _ type: String = "api.call", time: String = "2026-11-02T10:00:00Z",
                data: String = #"{"keyId":"k1","status":200}"#, tenant: String = tenant) -> String {
         #"{"id":"\#(id)","type":"\#(type)","tenantId":"\#(tenant)","time":"\#(time)","data":\#(data)}"#
@@ -29,13 +23,13 @@ import TallyTestSupport
             event("c", data: #"{"keyId":"k1","status":700}"#),
             event("d", "key.created", data: #"{"keyId":"k9","name":"CI"}"#),
         ].joined(separator: "\n")
-        let result = run(["import", "--data", directory.path, "-"], input: input)
+        let result = runTally(["import", "--data", directory.path, "-"], input: input)
         #expect(result.code == .failure)
         #expect(result.out.contains("imported 2 events (offsets 0-1); 0 duplicates; rejected 3 of 6 lines"))
         #expect(result.err.contains("line 2: invalid JSON"))
         #expect(result.err.contains("line 3: type: unknown event type \"api.calls\""))
         #expect(result.err.contains("line 5: data.status: must be an integer from 100 to 599"))
-        let dump = run(["dump", "--data", directory.path])
+        let dump = runTally(["dump", "--data", directory.path])
         #expect(dump.code == .ok)
         let lines = dump.out.split(separator: "\n")
         #expect(lines.count == 2)
@@ -50,14 +44,14 @@ import TallyTestSupport
         let events = (0..<25).map { event("e\($0)", time: "2026-11-0\($0 % 9 + 1)T10:00:00Z") }
         try events.joined(separator: "\r\n").write(toFile: file, atomically: true, encoding: .utf8)
         let store = directory.appending("store")
-        let first = run(["import", "--data", store, "--batch-size", "4", file])
+        let first = runTally(["import", "--data", store, "--batch-size", "4", file])
         #expect(first.code == .ok, "\(first.err)")
         #expect(first.out.contains("imported 25 events (offsets 0-24)"))
         // A dump imports again as the same events.
-        let dump = run(["dump", "--data", store]).out
+        let dump = runTally(["dump", "--data", store]).out
         let copy = directory.appending("copy")
-        #expect(run(["import", "--data", copy, "-"], input: dump).code == .ok)
-        let again = run(["dump", "--data", copy]).out
+        #expect(runTally(["import", "--data", copy, "-"], input: dump).code == .ok)
+        let again = runTally(["dump", "--data", copy]).out
         func withoutIngestTime(_ text: String) -> [String] {
             text.split(separator: "\n").map { String($0.replacingOccurrences(of: #""ingestTime":"[^"]*""#, with: "",
                                                                            options: .regularExpression)) }
@@ -75,9 +69,9 @@ import TallyTestSupport
             event("d", time: "2026-11-04T00:00:00Z"),
             event("e", "key.created", time: "2026-11-05T00:00:00Z", data: #"{"keyId":"k2"}"#),
         ].joined(separator: "\n")
-        #expect(run(["import", "--data", directory.path, "-"], input: input).code == .ok)
+        #expect(runTally(["import", "--data", directory.path, "-"], input: input).code == .ok)
         func ids(_ arguments: [String]) -> [String] {
-            let result = run(["dump", "--data", directory.path] + arguments)
+            let result = runTally(["dump", "--data", directory.path] + arguments)
             return result.out.split(separator: "\n").compactMap { line in
                 line.range(of: #""id":"[a-z]""#, options: .regularExpression).map { String(line[$0].dropFirst(6).dropLast()) }
             }
@@ -97,28 +91,28 @@ import TallyTestSupport
         ["import", "--durability", "sometimes", "-"], ["verify", "--nope"], ["verify", "extra"], ["frobnicate"], [],
     ])
     func usageErrorsExitWithTwo(arguments: [String]) {
-        let result = run(arguments)
+        let result = runTally(arguments)
         #expect(result.code == .usage)
         #expect(!result.err.isEmpty || result.out.contains("Usage"))
     }
 
     @Test func everyCommandHasHelp() {
         for command in ["import", "verify", "dump", "stats", "key-stats", "replay"] {
-            let result = run([command, "--help"])
+            let result = runTally([command, "--help"])
             #expect(result.code == .ok)
             #expect(result.out.contains("Usage: tally \(command)"))
             #expect(result.out.contains("--data DIR"))
             #expect(result.out.contains("Exit codes"))
         }
-        #expect(run(["--help"]).out.contains("Commands:"))
-        #expect(run(["help", "dump"]).out.contains("--from-offset"))
+        #expect(runTally(["--help"]).out.contains("Commands:"))
+        #expect(runTally(["help", "dump"]).out.contains("--from-offset"))
     }
 
     @Test func verifyReportsDamageWithExitCodeThreeAndOpenRefuses() throws {
         let directory = TemporaryDirectory()
         let input = (0..<30).map { event("e\($0)") }.joined(separator: "\n")
-        #expect(run(["import", "--data", directory.path, "--batch-size", "10", "-"], input: input).code == .ok)
-        let clean = run(["verify", "--data", directory.path])
+        #expect(runTally(["import", "--data", directory.path, "--batch-size", "10", "-"], input: input).code == .ok)
+        let clean = runTally(["verify", "--data", directory.path])
         #expect(clean.code == .ok)
         #expect(clean.out.contains("ok, offsets 0-29"))
 
@@ -126,24 +120,24 @@ import TallyTestSupport
         var bytes = try StoreTestSupport.bytes(segment)
         bytes[SegmentFormat.headerSize + 40] ^= 0x10
         try StoreTestSupport.write(bytes, to: segment)
-        let damaged = run(["verify", "--data", directory.path])
+        let damaged = runTally(["verify", "--data", directory.path])
         #expect(damaged.code == .damagedStore)
         #expect(damaged.out.contains("00000000000000000000.seg: DAMAGED at byte 32: checksum mismatch"))
         #expect(damaged.out.contains("valid frames resume at byte"))
-        let dump = run(["dump", "--data", directory.path])
+        let dump = runTally(["dump", "--data", directory.path])
         #expect(dump.code == .damagedStore)
         #expect(dump.err.contains("byte 32"))
-        let append = run(["import", "--data", directory.path, "-"], input: event("z"))
+        let append = runTally(["import", "--data", directory.path, "-"], input: event("z"))
         #expect(append.code == .damagedStore)
         #expect(try StoreTestSupport.bytes(segment) == bytes, "a refused open changes nothing")
     }
 
     @Test func verifyCallsATornTailRecoverableNotDamage() throws {
         let directory = TemporaryDirectory()
-        #expect(run(["import", "--data", directory.path, "-"], input: event("a")).code == .ok)
+        #expect(runTally(["import", "--data", directory.path, "-"], input: event("a")).code == .ok)
         let segment = try #require(try StoreTestSupport.segmentPaths(directory.path).first)
         try StoreTestSupport.write(try StoreTestSupport.bytes(segment) + [9, 9, 9], to: segment)
-        let result = run(["verify", "--data", directory.path])
+        let result = runTally(["verify", "--data", directory.path])
         #expect(result.code == .ok)
         #expect(result.out.contains("torn tail at byte"))
     }
@@ -152,10 +146,10 @@ import TallyTestSupport
         let directory = TemporaryDirectory()
         let store = try SegmentStore(directory: directory.path)
         defer { try? store.close() }
-        let result = run(["import", "--data", directory.path, "-"], input: event("a"))
+        let result = runTally(["import", "--data", directory.path, "-"], input: event("a"))
         #expect(result.code == .failure)
         #expect(result.err.contains("open for writing by another process"))
-        #expect(run(["dump", "--data", directory.path]).code == .ok, "reading needs no lock")
+        #expect(runTally(["dump", "--data", directory.path]).code == .ok, "reading needs no lock")
     }
 
     /// The real executable: exit codes and the default store location.

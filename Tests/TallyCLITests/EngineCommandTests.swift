@@ -8,12 +8,6 @@ import TallyTestSupport
 @Suite struct EngineCommandTests {
     static let tenant = "3fa85f64-5717-4562-b3fc-2c963f66afa6"
 
-    func run(_ arguments: [String], input: String = "") -> (code: ExitCode, out: String, err: String) {
-        let io = CommandIO.captured(input: input)
-        let code = TallyCommandLine.run(arguments, io: io)
-        return (code, io.output, io.errorOutput)
-    }
-
     /// Recent events (times relative to now, so they are inside the dedup window and this month counts).
     func sample() -> String {
         let now = Timestamp.now()
@@ -38,14 +32,14 @@ import TallyTestSupport
 
     @Test func importThroughTheEngineDeduplicatesAndStatsReadTheProjections() throws {
         let directory = TemporaryDirectory()
-        let first = run(["import", "--data", directory.path, "-"], input: sample())
+        let first = runTally(["import", "--data", directory.path, "-"], input: sample())
         #expect(first.code == .failure, "the second void is rejected")
         #expect(first.out.contains("imported 12 events (offsets 0-11); 0 duplicates; rejected 1 of 13 lines"))
         #expect(first.err.contains("line 12: data.eventId: \"c3\" is already voided"))
-        let again = run(["import", "--data", directory.path, "-"], input: sample())
+        let again = runTally(["import", "--data", directory.path, "-"], input: sample())
         #expect(again.out.contains("imported 0 events; 12 duplicates"))
 
-        let stats = run(["stats", "--data", directory.path, Self.tenant.uppercased()])
+        let stats = runTally(["stats", "--data", directory.path, Self.tenant.uppercased()])
         #expect(stats.code == .ok)
         let value = try JSONParser().parse(stats.out)
         guard case .object(let object) = value else {
@@ -65,25 +59,25 @@ import TallyTestSupport
             + (usage["apiCallsLastMonth"].flatMap { if case .int(let n) = $0 { n } else { nil } } ?? 0)
         #expect(calls == 2, "the voided call is not counted")
 
-        let keys = run(["key-stats", "--data", directory.path, Self.tenant])
+        let keys = runTally(["key-stats", "--data", directory.path, Self.tenant])
         #expect(keys.code == .ok)
         #expect(keys.out.contains(#""totalRequests": 2"#))
         #expect(keys.out.contains(#""rateLimitHits": 1"#))
         #expect(keys.out.contains(#""errors": 0"#))
         #expect(keys.out.contains(#""keyId": "key-a""#))
 
-        let missing = run(["stats", "--data", directory.path, "9b2d4c1e-8f3a-4b6d-a1c2-7e5f9d0b3a48"])
+        let missing = runTally(["stats", "--data", directory.path, "9b2d4c1e-8f3a-4b6d-a1c2-7e5f9d0b3a48"])
         #expect(missing.code == .failure)
-        #expect(run(["stats", "--data", directory.path, "not-a-uuid"]).code == .usage)
+        #expect(runTally(["stats", "--data", directory.path, "not-a-uuid"]).code == .usage)
     }
 
     @Test func replayRebuildsVerifiesAndReportsTheFirstDifference() throws {
         let directory = TemporaryDirectory()
-        #expect(run(["import", "--data", directory.path, "-"], input: sample()).code == .failure)
-        let replay = run(["replay", "--data", directory.path])
+        #expect(runTally(["import", "--data", directory.path, "-"], input: sample()).code == .failure)
+        let replay = runTally(["replay", "--data", directory.path])
         #expect(replay.code == .ok, "\(replay.err)")
         #expect(replay.out.contains("replayed 12 events for 1 tenants"))
-        let verify = run(["replay", "--data", directory.path, "--verify"])
+        let verify = runTally(["replay", "--data", directory.path, "--verify"])
         #expect(verify.code == .ok)
         #expect(verify.out.contains("verified: a rebuild of 12 events matches"))
 
@@ -100,21 +94,21 @@ import TallyTestSupport
         let headerChecksum = CRC32C.checksum(Array(bytes[0..<32]))
         withUnsafeBytes(of: headerChecksum.littleEndian) { for i in 0..<4 { bytes[32 + i] = $0[i] } }
         try StoreTestSupport.write(bytes, to: checkpoints + "/" + name)
-        let different = run(["replay", "--data", directory.path, "--verify"])
+        let different = runTally(["replay", "--data", directory.path, "--verify"])
         #expect(different.code == .failure)
         #expect(different.out.contains("tenant \(Self.tenant): name differs"))
     }
 
     @Test func replayUntilShowsTheStateAsItStoodThen() throws {
         let directory = TemporaryDirectory()
-        #expect(run(["import", "--data", directory.path, "-"], input: sample()).code == .failure)
-        let early = run(["replay", "--data", directory.path, "--until", "3"])
+        #expect(runTally(["import", "--data", directory.path, "-"], input: sample()).code == .failure)
+        let early = runTally(["replay", "--data", directory.path, "--until", "3"])
         #expect(early.code == .ok)
         #expect(early.out.contains(#""events": 3"#))
         #expect(early.out.contains(#""total": 2"#) && early.out.contains(#""inactive": 0"#))
-        let later = run(["replay", "--data", directory.path, "--until", "4", "--tenant", Self.tenant])
+        let later = runTally(["replay", "--data", directory.path, "--until", "4", "--tenant", Self.tenant])
         #expect(later.out.contains(#""inactive": 1"#))
         #expect(!FileManager.default.fileExists(atPath: directory.appending("checkpoints/00000000000000000003.ckpt")))
-        #expect(run(["replay", "--data", directory.path, "--until", "yesterday"]).code == .usage)
+        #expect(runTally(["replay", "--data", directory.path, "--until", "yesterday"]).code == .usage)
     }
 }

@@ -134,23 +134,25 @@ extension JSONParser {
             while true {
                 let element = try parseValue()
                 valueStack.push(element)
-                skipWhitespace()
-                guard index < count else {
-                    throw error(.unexpectedEnd, at: index, "expected ',' or ']'")
-                }
-                let byte = input[index]
-                index &+= 1
-                if byte == UInt8(ascii: ",") {
-                    skipWhitespace()
-                } else if byte == UInt8(ascii: "]") {
-                    break
-                } else {
-                    throw error(.unexpectedByte, at: index &- 1, "expected ',' or ']'")
-                }
+                if try !moreElements(closedBy: UInt8(ascii: "]"), "expected ',' or ']'") { break }
             }
             let elements = valueStack.popArray(from: base)
             depth &-= 1
             return .array(elements)
+        }
+
+        /// After an element: consumes `,` (another element follows: `true`) or the closing byte (`false`).
+        private mutating func moreElements(closedBy close: UInt8, _ expectation: String) throws(JSONParseError) -> Bool {
+            skipWhitespace()
+            guard index < count else { throw error(.unexpectedEnd, at: index, expectation) }
+            let byte = input[index]
+            index &+= 1
+            if byte == UInt8(ascii: ",") {
+                skipWhitespace()
+                return true
+            }
+            if byte == close { return false }
+            throw error(.unexpectedByte, at: index &- 1, expectation)
         }
 
         private mutating func parseObject() throws(JSONParseError) -> JSONValue {
@@ -193,19 +195,7 @@ extension JSONParser {
                     value = try parseValue()
                 }
                 memberStack.push(JSONObject.Member(key: key, value: value))
-                skipWhitespace()
-                guard index < count else {
-                    throw error(.unexpectedEnd, at: index, "expected ',' or '}'")
-                }
-                let byte = input[index]
-                index &+= 1
-                if byte == UInt8(ascii: ",") {
-                    skipWhitespace()
-                } else if byte == UInt8(ascii: "}") {
-                    break
-                } else {
-                    throw error(.unexpectedByte, at: index &- 1, "expected ',' or '}'")
-                }
+                if try !moreElements(closedBy: UInt8(ascii: "}"), "expected ',' or '}'") { break }
             }
             let members = memberStack.popArray(from: base)
             depth &-= 1
