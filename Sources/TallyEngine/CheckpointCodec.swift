@@ -8,7 +8,7 @@ import TallyCore
 enum CheckpointCodec {
     static let magic: [UInt8] = Array("TALLYCKP".utf8)
     /// Bump whenever the projection rules or this encoding change: older checkpoints are then rebuilt.
-    static let projectionVersion: UInt32 = 1
+    static let projectionVersion: UInt32 = 2
     static let headerSize = 8 + 4 + 8 + 8 + 4 + 4
 
     static func encode(_ state: ProjectionState, dedup: DedupIndex) -> [UInt8] {
@@ -188,6 +188,12 @@ enum CheckpointCodec {
         writer.writeInt64(projection.totalRateLimitHits)
         writer.writeInt64(projection.totalErrors)
         writer.writeInt64(projection.storageBytes)
+        let months = projection.recentMonths
+        for (month, calls) in [(months.months.0, months.calls.0), (months.months.1, months.calls.1),
+                               (months.months.2, months.calls.2)] {
+            writer.writeInt64(Int64(month))
+            writer.writeInt64(calls)
+        }
     }
 
     private static func writeExpiries(_ index: ExpiryIndex, _ writer: inout BinaryWriter) {
@@ -269,6 +275,18 @@ enum CheckpointCodec {
         projection.totalRateLimitHits = try reader.readInt64()
         projection.totalErrors = try reader.readInt64()
         projection.storageBytes = try reader.readInt64()
+        var months = RecentMonths()
+        months.months.0 = Int(try reader.readInt64())
+        months.calls.0 = try reader.readInt64()
+        months.months.1 = Int(try reader.readInt64())
+        months.calls.1 = try reader.readInt64()
+        months.months.2 = Int(try reader.readInt64())
+        months.calls.2 = try reader.readInt64()
+        projection.recentMonths = months
+        // Derived counters are recomputed rather than stored.
+        projection.userCount = projection.users.count
+        projection.oauthClientCount = projection.oauthClients.count
+        projection.storageQuotaMB = TenantSettings.storageQuotaMB(projection.settings)
         return projection
     }
 }

@@ -219,16 +219,19 @@ public final class Engine: Sendable {
     /// A tenant's statistics, or `nil` when no event of the tenant was ever accepted.
     public func tenantStats(_ tenantId: TenantID, now: Timestamp? = nil) -> TenantStats? {
         let at = now ?? configuration.clock()
-        return projections.withLock { state in
-            state.tenants[tenantId].map { TenantStats($0, tenantId: tenantId, now: at) }
+        return projections.withLock { state -> TenantStats? in
+            // Read in place: copying the projection out would retain every table it holds.
+            guard let index = state.tenants.index(forKey: tenantId) else { return nil }
+            return TenantStats(state.tenants.values[index], tenantId: tenantId, now: at)
         }
     }
 
     /// A tenant's API-key statistics, or `nil` when no event of the tenant was ever accepted.
     public func keyStats(_ tenantId: TenantID, now: Timestamp? = nil) -> KeyStats? {
         let at = now ?? configuration.clock()
-        return projections.withLock { state in
-            state.tenants[tenantId].map { KeyStats($0, tenantId: tenantId, now: at) }
+        return projections.withLock { state -> KeyStats? in
+            guard let index = state.tenants.index(forKey: tenantId) else { return nil }
+            return KeyStats(state.tenants.values[index], tenantId: tenantId, now: at)
         }
     }
 

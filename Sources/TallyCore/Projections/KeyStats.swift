@@ -16,7 +16,7 @@ public struct KeyStats: Sendable, Equatable {
     public var generatedAt: Timestamp
 
     /// Reads the key statistics from a projection in constant time.
-    public init(_ projection: TenantProjection, tenantId: TenantID, now: Timestamp) {
+    public init(_ projection: borrowing TenantProjection, tenantId: TenantID, now: Timestamp) {
         organizationId = tenantId
         let expiredNow = projection.keyExpiries.countExpired(at: now)
         totalKeys = projection.registeredKeys

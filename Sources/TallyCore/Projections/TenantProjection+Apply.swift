@@ -31,6 +31,7 @@ extension TenantProjection {
         case .userCreated(let userId, let role):
             guard users[userId] == nil else { return }
             users[userId] = UserEntry(role: role, isActive: true)
+            userCount += 1
             activeUsers += 1
             if role == .admin { adminUsers += 1 }
         case .userRoleChanged(let userId, let role):
@@ -50,6 +51,7 @@ extension TenantProjection {
             activeUsers += 1
         case .userDeleted(let userId):
             guard let user = users.removeValue(forKey: userId) else { return }
+            userCount -= 1
             if user.isActive { activeUsers -= 1 }
             if user.role == .admin { adminUsers -= 1 }
         case .credentialCreated(let credentialId, let expiresAt):
@@ -77,6 +79,7 @@ extension TenantProjection {
         case .oauthClientCreated(let clientId):
             guard oauthClients[clientId] == nil else { return }
             oauthClients[clientId] = true
+            oauthClientCount += 1
             activeOAuthClients += 1
         case .oauthClientDisabled(let clientId):
             guard oauthClients[clientId] == true else { return }
@@ -93,6 +96,7 @@ extension TenantProjection {
             status = creation.status
             partnerId = creation.partnerId
             settings = creation.settings
+            storageQuotaMB = TenantSettings.storageQuotaMB(settings)
             createdAt = event.time
             updatedAt = event.time
             if creation.status == .deleted { deletedAt = event.time }
@@ -104,7 +108,10 @@ extension TenantProjection {
                 status = newStatus
             }
             if let partner = update.partnerId { partnerId = partner }
-            if let changes = update.settings { TenantSettings.merge(changes, into: &settings) }
+            if let changes = update.settings {
+                TenantSettings.merge(changes, into: &settings)
+                storageQuotaMB = TenantSettings.storageQuotaMB(settings)
+            }
             updatedAt = event.time
         case .tenantDeleted:
             guard isRegistered, status != .deleted else { return }
@@ -128,8 +135,9 @@ extension TenantProjection {
 
     private mutating func recordCall(_ call: APICall, at time: Timestamp, sign: Int64) {
         let month = time.monthIndex
-        let calls = (apiCallsByMonth[month] ?? 0) + sign
+        let calls = max(0, (apiCallsByMonth[month] ?? 0) + sign)
         apiCallsByMonth[month] = calls > 0 ? calls : nil
+        recentMonths.update(month: month, total: calls)
         var entry = keys[call.keyId] ?? KeyEntry()
         entry.requests = max(0, entry.requests + sign)
         totalRequests = max(0, totalRequests + sign)

@@ -3,53 +3,55 @@
 /// The lifecycle rules (which event changes what, and which are no-ops) are documented in the README's
 /// "Lifecycle rules" section and implemented in `TenantProjection+Apply.swift`.
 public struct TenantProjection: Sendable, Equatable {
-    // Tenant record.
-    public var name: String?
-    public var status: TenantStatus = .active
-    public var partnerId: String?
-    public var settings = JSONObject()
-    /// Whether a `tenant.created` has been applied.
-    public var isRegistered = false
-    public var createdAt: Timestamp?
-    public var updatedAt: Timestamp?
-    public var deletedAt: Timestamp?
-    /// The latest event time of any event of the tenant.
-    public var lastActivity: Timestamp?
-
-    // Users.
-    public var users: [String: UserEntry] = [:]
+    // What a stats read touches, first and together, so a read costs a few adjacent cache lines whatever
+    // the number of tenants. The tables further down are the full record.
+    public var userCount = 0
     public var activeUsers = 0
     public var adminUsers = 0
-
-    // Credentials: active ones with an expiry are also in `credentialExpiries`.
-    public var credentials: [String: CredentialEntry] = [:]
     public var activeCredentials = 0
     public var expiredCredentials = 0
-    public var credentialExpiries = ExpiryIndex()
-
-    // API keys, including keys seen only in calls (not registered by `key.created`).
-    public var keys: [String: KeyEntry] = [:]
     public var registeredKeys = 0
     public var activeKeys = 0
     public var revokedKeys = 0
-    public var keyExpiries = ExpiryIndex()
-    /// The most recently used keys, newest first, at most ``recentKeyLimit``.
-    public var recentKeys: [String] = []
-    public static let recentKeyLimit = 5
-
-    // OAuth clients: `true` while active.
-    public var oauthClients: [String: Bool] = [:]
+    public var oauthClientCount = 0
     public var activeOAuthClients = 0
-
-    // Usage.
-    /// API calls per UTC calendar month, keyed by ``Timestamp/monthIndex``.
-    public var apiCallsByMonth: [Int: Int64] = [:]
+    /// Storage in bytes as reported; shown clamped at zero, kept exact so voids can be undone.
+    public var storageBytes: Int64 = 0
+    /// `settings.storage_quota_mb`, or the default.
+    public var storageQuotaMB = TenantSettings.defaultStorageQuotaMB
+    /// This and last month's calls without a hash lookup.
+    public var recentMonths = RecentMonths()
+    /// The latest event time of any event of the tenant.
+    public var lastActivity: Timestamp?
+    public var status: TenantStatus = .active
+    /// Whether a `tenant.created` has been applied.
+    public var isRegistered = false
+    public var name: String?
+    /// Active credentials and keys with an expiry, sorted, so expiries count at read time.
+    public var credentialExpiries = ExpiryIndex()
+    public var keyExpiries = ExpiryIndex()
     /// Requests, rate-limit hits (429) and other errors (status >= 400) across all keys.
     public var totalRequests: Int64 = 0
     public var totalRateLimitHits: Int64 = 0
     public var totalErrors: Int64 = 0
-    /// Storage in bytes as reported; shown clamped at zero, kept exact so voids can be undone.
-    public var storageBytes: Int64 = 0
+    /// The most recently used keys, newest first, at most ``recentKeyLimit``.
+    public var recentKeys: [String] = []
+    public static let recentKeyLimit = 5
+
+    // The rest of the tenant record.
+    public var partnerId: String?
+    public var settings = JSONObject()
+    public var createdAt: Timestamp?
+    public var updatedAt: Timestamp?
+    public var deletedAt: Timestamp?
+
+    // Entity tables: users, credentials, keys (including keys seen only in calls), OAuth clients (`true`
+    // while active), and calls per UTC month keyed by ``Timestamp/monthIndex``.
+    public var users: [String: UserEntry] = [:]
+    public var credentials: [String: CredentialEntry] = [:]
+    public var keys: [String: KeyEntry] = [:]
+    public var oauthClients: [String: Bool] = [:]
+    public var apiCallsByMonth: [Int: Int64] = [:]
 
     /// Creates an empty projection.
     public init() {}

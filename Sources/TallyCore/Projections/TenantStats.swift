@@ -49,11 +49,11 @@ public struct TenantStats: Sendable, Equatable {
     ///   - projection: The tenant's projection.
     ///   - tenantId: The tenant.
     ///   - now: The read time: decides "this month" and which credentials and keys have expired.
-    public init(_ projection: TenantProjection, tenantId: TenantID, now: Timestamp) {
+    public init(_ projection: borrowing TenantProjection, tenantId: TenantID, now: Timestamp) {
         self.tenantId = tenantId
         tenantName = projection.name
         status = projection.status
-        let userTotal = projection.users.count
+        let userTotal = projection.userCount
         users = Users(total: userTotal, active: projection.activeUsers, inactive: userTotal - projection.activeUsers,
                       admins: projection.adminUsers)
         let credentialsExpiredNow = projection.credentialExpiries.countExpired(at: now)
@@ -63,13 +63,14 @@ public struct TenantStats: Sendable, Equatable {
         let keysExpiredNow = projection.keyExpiries.countExpired(at: now)
         apiKeys = APIKeys(total: projection.registeredKeys, active: projection.activeKeys - keysExpiredNow,
                           revoked: projection.revokedKeys)
-        oauthClients = OAuthClients(total: projection.oauthClients.count, active: projection.activeOAuthClients)
+        oauthClients = OAuthClients(total: projection.oauthClientCount, active: projection.activeOAuthClients)
         let month = now.monthIndex
         let megabyte: Int64 = 1 << 20
-        usage = Usage(apiCallsThisMonth: projection.apiCallsByMonth[month] ?? 0,
-                      apiCallsLastMonth: projection.apiCallsByMonth[month - 1] ?? 0,
+        usage = Usage(apiCallsThisMonth: projection.recentMonths.calls(in: month) ?? projection.apiCallsByMonth[month] ?? 0,
+                      apiCallsLastMonth: projection.recentMonths.calls(in: month - 1)
+                          ?? projection.apiCallsByMonth[month - 1] ?? 0,
                       storageUsedMB: (max(0, projection.storageBytes) + megabyte / 2) / megabyte,
-                      storageQuotaMB: TenantSettings.storageQuotaMB(projection.settings))
+                      storageQuotaMB: projection.storageQuotaMB)
         lastActivity = projection.lastActivity
         generatedAt = now
     }
