@@ -183,7 +183,7 @@ enum EngineBenchmarks {
         }
         let after = residentBytes()
         Measure.row("dedup index bytes per remembered id", Double(after - before) / Double(count), "bytes",
-                    "\(count) ids; aim <= 32")
+                    "\(count) ids, RSS delta; table \(index.memoryBytes / count) bytes/id at this fill; aim <= 32")
         if index.count == -1 { print("") }
     }
 

@@ -21,11 +21,11 @@ enum CheckpointCodec {
             encode(projection, into: &payload)
         }
         payload.writeVarint(UInt64(dedup.count))
-        for (key, entry) in dedup.entries {
+        dedup.forEach { key, entry in
             payload.writeUInt64(key.high)
             payload.writeUInt64(key.low)
             payload.writeUInt64(entry.offset)
-            payload.writeUInt32(UInt32(bitPattern: entry.hour))
+            payload.writeUInt32(entry.hour)
             payload.writeUInt8(entry.flags)
         }
         var header = BinaryWriter()
@@ -84,16 +84,14 @@ enum CheckpointCodec {
             }
             let dedupCount = try reader.readVarint()
             guard dedupCount <= UInt64(reader.remaining / 29) else { throw Problem(description: "dedup count exceeds file") }
-            var entries: [IdentityHash: DedupIndex.Entry] = [:]
-            entries.reserveCapacity(Int(dedupCount))
+            var dedup = DedupIndex(minimumCapacity: Int(dedupCount))
             for _ in 0..<dedupCount {
                 let key = IdentityHash(high: try reader.readUInt64(), low: try reader.readUInt64())
-                entries[key] = DedupIndex.Entry(offset: try reader.readUInt64(),
-                                                hour: Int32(bitPattern: try reader.readUInt32()),
-                                                flags: try reader.readUInt8())
+                dedup.store(key, DedupIndex.Entry(offset: try reader.readUInt64(), hour: try reader.readUInt32(),
+                                                  flags: try reader.readUInt8()))
             }
             guard reader.remaining == 0 else { throw Problem(description: "\(reader.remaining) bytes left over") }
-            return (state, DedupIndex(entries: entries))
+            return (state, dedup)
         } catch let problem as Problem {
             throw problem
         } catch {

@@ -4,46 +4,148 @@ import TallyCore
 ///
 /// Entries are kept until their event time falls out of the window (the same window as the backdate limit),
 /// so a retry of any event that live ingest could still accept is always caught.
+///
+/// An open-addressing table with linear probing and 24-byte slots: the 128-bit ``IdentityHash`` and one word
+/// packing the offset (48 bits), the event's hour modulo 2^14 (for pruning) and two flags. The hash is already
+/// uniform, so its low bits pick the bucket directly, with no per-lookup hashing.
 package struct DedupIndex: Sendable, Equatable {
-    /// What is remembered per id: 16 bytes of value behind a 16-byte key.
+    /// What is remembered per id.
     package struct Entry: Sendable, Equatable {
         /// The offset of the accepted event.
-        var offset: UInt64
-        /// The event's time in whole hours since the epoch (rounded up), for pruning.
-        var hour: Int32
-        var flags: UInt8
+        package var offset: UInt64
+        /// The event's time in whole hours since the epoch (rounded up), modulo 2^14.
+        package var hour: UInt32
+        package var flags: UInt8
 
         static let voidable: UInt8 = 1
         static let voided: UInt8 = 2
     }
 
-    private(set) var entries: [IdentityHash: Entry] = [:]
+    struct Slot: Sendable, Equatable {
+        var high: UInt64
+        var low: UInt64
+        var packed: UInt64
 
-    package var count: Int { entries.count }
+        var isEmpty: Bool { high == 0 && low == 0 }
+        static let empty = Slot(high: 0, low: 0, packed: 0)
+    }
 
-    subscript(key: IdentityHash) -> Entry? { entries[key] }
+    static let offsetBits: UInt64 = 48
+    static let hourBits: UInt64 = 14
+    static let hourMask: UInt64 = (1 << hourBits) - 1
+
+    private var slots: [Slot]
+    private(set) package var count = 0
+
+    package init(minimumCapacity: Int = 1024) {
+        var capacity = 1024
+        while capacity * 7 / 8 < minimumCapacity { capacity *= 2 }
+        slots = [Slot](repeating: .empty, count: capacity)
+    }
+
+    package static func == (lhs: DedupIndex, rhs: DedupIndex) -> Bool {
+        guard lhs.count == rhs.count else { return false }
+        var equal = true
+        lhs.forEach { key, entry in
+            if equal, rhs[key] != entry { equal = false }
+        }
+        return equal
+    }
+
+    /// The slot key for a hash; the all-zero key marks empty slots, so it is nudged.
+    @inline(__always)
+    private static func normalized(_ key: IdentityHash) -> (UInt64, UInt64) {
+        key.high == 0 && key.low == 0 ? (0, 1) : (key.high, key.low)
+    }
+
+    /// The slot holding `key`, or the empty slot where it would go.
+    @inline(__always)
+    private func position(of key: IdentityHash) -> (index: Int, found: Bool) {
+        let (high, low) = DedupIndex.normalized(key)
+        let mask = slots.count - 1
+        var index = Int(truncatingIfNeeded: low) & mask
+        return slots.withUnsafeBufferPointer { slots in
+            while true {
+                let slot = slots[index]
+                if slot.isEmpty { return (index, false) }
+                if slot.high == high && slot.low == low { return (index, true) }
+                index = (index + 1) & mask
+            }
+        }
+    }
+
+    package subscript(key: IdentityHash) -> Entry? {
+        let (index, found) = position(of: key)
+        return found ? DedupIndex.unpack(slots[index].packed) : nil
+    }
 
     package mutating func insert(_ key: IdentityHash, offset: UInt64, time: Timestamp, voidable: Bool) {
-        entries[key] = Entry(offset: offset, hour: DedupIndex.hour(time), flags: voidable ? Entry.voidable : 0)
+        store(key, Entry(offset: offset, hour: DedupIndex.hour(time), flags: voidable ? Entry.voidable : 0))
+    }
+
+    /// Inserts or replaces an entry as it is (checkpoint loading).
+    package mutating func store(_ key: IdentityHash, _ entry: Entry) {
+        if (count + 1) * 8 > slots.count * 7 { grow() }
+        let (index, found) = position(of: key)
+        let (high, low) = DedupIndex.normalized(key)
+        slots[index] = Slot(high: high, low: low, packed: DedupIndex.pack(entry))
+        if !found { count += 1 }
     }
 
     mutating func markVoided(_ key: IdentityHash) {
-        entries[key]?.flags |= Entry.voided
+        let (index, found) = position(of: key)
+        if found { slots[index].packed |= UInt64(Entry.voided) }
     }
 
-    /// Forgets ids whose event time is before `cutoff`.
+    /// Forgets ids whose event time is before `cutoff` (by rebuilding the table without them).
     mutating func prune(before cutoff: Timestamp) {
-        let limit = DedupIndex.hour(cutoff) - 1
-        entries = entries.filter { $0.value.hour >= limit }
+        let limit = UInt64(DedupIndex.hour(cutoff))
+        let current = slots
+        var rebuilt = DedupIndex(minimumCapacity: count)
+        for slot in current where !slot.isEmpty {
+            let hour = (slot.packed >> 2) & DedupIndex.hourMask
+            // Hours wrap every 2^14 (about 1.9 years); the window is far shorter, so "older than the cutoff"
+            // is the wrapped difference being positive and small.
+            let age = (limit &- hour) & DedupIndex.hourMask
+            if age > 1 && age < (1 << (DedupIndex.hourBits - 1)) { continue }
+            rebuilt.store(IdentityHash(high: slot.high, low: slot.low), DedupIndex.unpack(slot.packed))
+        }
+        self = rebuilt
     }
 
-    static func hour(_ time: Timestamp) -> Int32 {
+    /// Calls `body` with every remembered id and its entry, in table order.
+    package func forEach(_ body: (IdentityHash, Entry) -> Void) {
+        for slot in slots where !slot.isEmpty {
+            body(IdentityHash(high: slot.high, low: slot.low), DedupIndex.unpack(slot.packed))
+        }
+    }
+
+    /// Bytes the table occupies.
+    package var memoryBytes: Int { slots.count * MemoryLayout<Slot>.stride }
+
+    private mutating func grow() {
+        let old = slots
+        slots = [Slot](repeating: .empty, count: old.count * 2)
+        count = 0
+        for slot in old where !slot.isEmpty {
+            let (index, _) = position(of: IdentityHash(high: slot.high, low: slot.low))
+            slots[index] = slot
+            count += 1
+        }
+    }
+
+    @inline(__always)
+    private static func pack(_ entry: Entry) -> UInt64 {
+        (entry.offset << (hourBits + 2)) | (UInt64(entry.hour) & hourMask) << 2 | UInt64(entry.flags & 3)
+    }
+
+    @inline(__always)
+    private static func unpack(_ packed: UInt64) -> Entry {
+        Entry(offset: packed >> (hourBits + 2), hour: UInt32((packed >> 2) & hourMask), flags: UInt8(packed & 3))
+    }
+
+    static func hour(_ time: Timestamp) -> UInt32 {
         let hours = (time.microseconds + 3_599_999_999) / 3_600_000_000
-        return Int32(clamping: hours)
-    }
-
-    /// Restores from a checkpoint.
-    package init(entries: [IdentityHash: Entry] = [:]) {
-        self.entries = entries
+        return UInt32(truncatingIfNeeded: hours) & UInt32(hourMask)
     }
 }

@@ -172,7 +172,8 @@ public final class Engine: Sendable {
                 accepted.append(PendingEvent(event: event, offset: offset, voidTargetOffset: targetOffset))
                 records.appendRecord { EventCodec.encode(event, ingestTime: now, into: &$0) }
             }
-            if state.insertsSincePrune > 1_000_000 {
+            // Pruning rebuilds the table, so it runs once inserts reach its size: amortised constant time.
+            if state.insertsSincePrune > max(1_000_000, state.dedup.count) {
                 state.dedup.prune(before: earliest)
                 state.insertsSincePrune = 0
             }

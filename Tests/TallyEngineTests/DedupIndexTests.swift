@@ -1,0 +1,44 @@
+import Testing
+import TallyCore
+@testable import TallyEngine
+import TallyTestSupport
+
+@Suite struct DedupIndexTests {
+    /// The open-addressing table must agree with a plain dictionary through inserts, growth, voids and prunes.
+    @Test func agreesWithADictionaryThroughGrowthAndPruning() {
+        var random = SplitMix64(seed: 17)
+        var index = DedupIndex()
+        var reference: [IdentityHash: (offset: UInt64, time: Timestamp, voided: Bool)] = [:]
+        let base = Timestamp(microseconds: 1_794_744_000_000_000)
+        let hour: Int64 = 3_600_000_000
+        for offset in 0..<20_000 as Range<UInt64> {
+            let key = IdentityHash(tenant: TenantID(high: 1, low: UInt64(random.below(4))), id: "e\(random.below(15_000))")
+            let time = Timestamp(microseconds: base.microseconds + Int64(random.below(60 * 24)) * hour)
+            if reference[key] == nil {
+                index.insert(key, offset: offset, time: time, voidable: true)
+                reference[key] = (offset, time, false)
+            } else if random.chance(1, in: 4) {
+                index.markVoided(key)
+                reference[key]?.voided = true
+            }
+        }
+        #expect(index.count == reference.count)
+        for (key, value) in reference {
+            let entry = index[key]
+            #expect(entry?.offset == value.offset)
+            #expect(((entry?.flags ?? 0) & DedupIndex.Entry.voided != 0) == value.voided)
+        }
+        #expect(index[IdentityHash(tenant: TenantID(high: 9, low: 9), id: "absent")] == nil)
+
+        let cutoff = Timestamp(microseconds: base.microseconds + 30 * 24 * hour)
+        index.prune(before: cutoff)
+        let kept = reference.filter { $0.value.time >= cutoff }
+        #expect(index.count >= kept.count)
+        #expect(index.count <= reference.filter { $0.value.time.microseconds >= cutoff.microseconds - 2 * hour }.count)
+        for (key, value) in kept { #expect(index[key]?.offset == value.offset) }
+
+        var copy = DedupIndex()
+        index.forEach { key, entry in copy.store(key, entry) }
+        #expect(copy == index)
+    }
+}
