@@ -170,7 +170,7 @@ enum CheckpointCodec {
         writeCount(projection.revokedKeys, &writer)
         writeExpiries(projection.keyExpiries, &writer)
         writer.writeVarint(UInt64(projection.recentKeys.count))
-        for key in projection.recentKeys { writer.writeString(key) }
+        for recent in projection.recentKeys { writer.writeString(recent.keyId) }
         writer.writeVarint(UInt64(projection.oauthClients.count))
         for (id, active) in projection.oauthClients {
             writer.writeString(id)
@@ -259,7 +259,8 @@ enum CheckpointCodec {
         projection.activeKeys = try readCount(&reader)
         projection.revokedKeys = try readCount(&reader)
         projection.keyExpiries = try readExpiries(&reader)
-        for _ in 0..<(try boundedCount(&reader, minimumBytes: 1)) { projection.recentKeys.append(try reader.readString()) }
+        var recentIds: [String] = []
+        for _ in 0..<(try boundedCount(&reader, minimumBytes: 1)) { recentIds.append(try reader.readString()) }
         for _ in 0..<(try boundedCount(&reader, minimumBytes: 2)) {
             let id = try reader.readString()
             projection.oauthClients[id] = try reader.readUInt8() == 1
@@ -281,7 +282,8 @@ enum CheckpointCodec {
         months.months.2 = Int(try reader.readInt64())
         months.calls.2 = try reader.readInt64()
         projection.recentMonths = months
-        // Derived counters are recomputed rather than stored.
+        // Derived values are recomputed rather than stored.
+        projection.recentKeys = recentIds.map { RecentKey(keyId: $0, lastUsed: projection.keys[$0]?.lastUsed ?? .min) }
         projection.userCount = projection.users.count
         projection.oauthClientCount = projection.oauthClients.count
         projection.storageQuotaMB = TenantSettings.storageQuotaMB(projection.settings)

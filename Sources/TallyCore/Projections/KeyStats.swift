@@ -26,7 +26,8 @@ public struct KeyStats: Sendable, Equatable {
         totalRequests = projection.totalRequests
         rateLimitHits = projection.totalRateLimitHits
         errors = projection.totalErrors
-        mostRecentlyUsed = projection.recentKeys.compactMap { keyId in
+        mostRecentlyUsed = projection.recentKeys.compactMap { recent in
+            let keyId = recent.keyId
             guard let entry = projection.keys[keyId] else { return nil }
             let status: String
             switch entry.state {

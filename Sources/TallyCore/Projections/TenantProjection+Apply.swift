@@ -9,7 +9,6 @@ extension TenantProjection {
         switch event.payload {
         case .apiCall(let call):
             recordCall(call, at: event.time, sign: 1)
-            touchKey(call.keyId, at: event.time)
         case .keyCreated(let keyId, let name, let expiresAt):
             var entry = keys[keyId] ?? KeyEntry()
             guard entry.state == .unregistered else { return }
@@ -133,38 +132,55 @@ extension TenantProjection {
         type == .apiCall || type == .storageChanged
     }
 
+    /// Counts (sign 1) or retracts (sign -1) one call in its month, its key and the status counters; a
+    /// counted call also moves the key's last-used time forward. One hash lookup of the key, in place.
     private mutating func recordCall(_ call: APICall, at time: Timestamp, sign: Int64) {
         let month = time.monthIndex
-        let calls = max(0, (apiCallsByMonth[month] ?? 0) + sign)
+        let calls = max(0, (recentMonths.calls(in: month) ?? apiCallsByMonth[month] ?? 0) + sign)
         apiCallsByMonth[month] = calls > 0 ? calls : nil
         recentMonths.update(month: month, total: calls)
-        var entry = keys[call.keyId] ?? KeyEntry()
-        entry.requests = max(0, entry.requests + sign)
+        let limited = call.status == 429
+        let failed = !limited && call.status >= 400
         totalRequests = max(0, totalRequests + sign)
-        if call.status == 429 {
-            entry.rateLimitHits = max(0, entry.rateLimitHits + sign)
-            totalRateLimitHits = max(0, totalRateLimitHits + sign)
-        } else if call.status >= 400 {
-            entry.errors = max(0, entry.errors + sign)
-            totalErrors = max(0, totalErrors + sign)
+        if limited { totalRateLimitHits = max(0, totalRateLimitHits + sign) }
+        if failed { totalErrors = max(0, totalErrors + sign) }
+        var movedForward = false
+        withKey(call.keyId) { entry in
+            entry.requests = max(0, entry.requests + sign)
+            if limited { entry.rateLimitHits = max(0, entry.rateLimitHits + sign) }
+            if failed { entry.errors = max(0, entry.errors + sign) }
+            if sign > 0, entry.lastUsed.map({ $0 < time }) ?? true {
+                entry.lastUsed = time
+                movedForward = true
+            }
         }
-        keys[call.keyId] = entry
+        if movedForward { touchRecent(call.keyId, at: time) }
     }
 
-    /// Moves a key's last-used time forward and keeps the recent-keys list ordered, newest first.
-    private mutating func touchKey(_ keyId: String, at time: Timestamp) {
-        guard var entry = keys[keyId] else { return }
-        if let last = entry.lastUsed, last >= time { return }
-        entry.lastUsed = time
-        keys[keyId] = entry
-        if let index = recentKeys.firstIndex(of: keyId) { recentKeys.remove(at: index) }
+    /// Mutates a key's entry in place, creating it when missing.
+    @inline(__always)
+    private mutating func withKey(_ keyId: String, _ body: (inout KeyEntry) -> Void) {
+        body(&keys[keyId, default: KeyEntry()])
+    }
+
+    /// Keeps the recent-keys list ordered (newest first, ties by key id) after a key's last use moved to `time`.
+    private mutating func touchRecent(_ keyId: String, at time: Timestamp) {
+        if let first = recentKeys.first, first.keyId == keyId {
+            recentKeys[0].lastUsed = time
+            return
+        }
+        if let index = recentKeys.firstIndex(where: { $0.keyId == keyId }) { recentKeys.remove(at: index) }
         var position = 0
-        while position < recentKeys.count, let other = keys[recentKeys[position]]?.lastUsed,
-              other > time || (other == time && recentKeys[position] < keyId) {
-            position += 1
+        while position < recentKeys.count {
+            let other = recentKeys[position]
+            if other.lastUsed > time || (other.lastUsed == time && other.keyId < keyId) {
+                position += 1
+            } else {
+                break
+            }
         }
         if position < TenantProjection.recentKeyLimit {
-            recentKeys.insert(keyId, at: position)
+            recentKeys.insert(RecentKey(keyId: keyId, lastUsed: time), at: position)
             if recentKeys.count > TenantProjection.recentKeyLimit { recentKeys.removeLast() }
         }
     }

@@ -34,8 +34,8 @@ public struct TenantProjection: Sendable, Equatable {
     public var totalRequests: Int64 = 0
     public var totalRateLimitHits: Int64 = 0
     public var totalErrors: Int64 = 0
-    /// The most recently used keys, newest first, at most ``recentKeyLimit``.
-    public var recentKeys: [String] = []
+    /// The most recently used keys with their last-used times, newest first, at most ``recentKeyLimit``.
+    public var recentKeys: [RecentKey] = []
     public static let recentKeyLimit = 5
 
     // The rest of the tenant record.
@@ -55,6 +55,17 @@ public struct TenantProjection: Sendable, Equatable {
 
     /// Creates an empty projection.
     public init() {}
+}
+
+/// A key in the recently-used list, with the time that placed it there.
+public struct RecentKey: Sendable, Equatable {
+    public var keyId: String
+    public var lastUsed: Timestamp
+
+    public init(keyId: String, lastUsed: Timestamp) {
+        self.keyId = keyId
+        self.lastUsed = lastUsed
+    }
 }
 
 /// A user's state.
