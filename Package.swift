@@ -11,8 +11,10 @@ let package = Package(
         .library(name: "TallyEngine", targets: ["TallyEngine"]),
     ],
     targets: [
-        // Events, the binary codec, CRC32C, JSON and time: pure logic, no I/O.
-        .target(name: "TallyCore"),
+        // C helpers Glibc does not expose to Swift (the SSE4.2 CRC32 instruction; later epoll and friends).
+        .target(name: "CTallyShims"),
+        // Events, the binary codec, CRC32C, JSON, time and projections: pure logic, no I/O.
+        .target(name: "TallyCore", dependencies: ["CTallyShims"]),
         // Append-only segment files, recovery, the store lock and the file-system seam.
         .target(name: "TallyStorage", dependencies: ["TallyCore"]),
         // The engine: validation against time windows, exactly-once ingest, projections, checkpoints, replay.

@@ -83,6 +83,20 @@ package struct DedupIndex: Sendable, Equatable {
         store(key, Entry(offset: offset, hour: DedupIndex.hour(time), flags: voidable ? Entry.voidable : 0))
     }
 
+    /// Remembers `key` unless it is already known.
+    /// - Returns: The existing entry when `key` was already remembered (nothing changes), else `nil`.
+    package mutating func insertIfAbsent(_ key: IdentityHash, offset: UInt64, time: Timestamp,
+                                         voidable: Bool) -> Entry? {
+        if (count + 1) * 8 > slots.count * 7 { grow() }
+        let (index, found) = position(of: key)
+        if found { return DedupIndex.unpack(slots[index].packed) }
+        let (high, low) = DedupIndex.normalized(key)
+        let entry = Entry(offset: offset, hour: DedupIndex.hour(time), flags: voidable ? Entry.voidable : 0)
+        slots[index] = Slot(high: high, low: low, packed: DedupIndex.pack(entry))
+        count += 1
+        return nil
+    }
+
     /// Inserts or replaces an entry as it is (checkpoint loading).
     package mutating func store(_ key: IdentityHash, _ entry: Entry) {
         if (count + 1) * 8 > slots.count * 7 { grow() }

@@ -140,12 +140,14 @@ public final class Engine: Sendable {
                     continue
                 }
                 let key = IdentityHash(tenant: event.tenantId, id: event.id)
-                if let original = state.dedup[key] {
-                    outcomes[index] = .duplicate(offset: original.offset)
-                    continue
-                }
+                let offset = state.nextOffset
+                let remembered = event.time >= earliest
                 var targetOffset: UInt64?
                 if case .eventVoided(let eventId, _) = event.payload {
+                    if let original = state.dedup[key] {
+                        outcomes[index] = .duplicate(offset: original.offset)
+                        continue
+                    }
                     let targetKey = IdentityHash(tenant: event.tenantId, id: eventId)
                     guard let target = state.dedup[targetKey] else {
                         outcomes[index] = .rejected(reason: "data.eventId: no accepted event \"\(eventId)\" of this tenant within the \(configuration.backdateLimitMicroseconds / 86_400_000_000)-day window")
@@ -161,13 +163,20 @@ public final class Engine: Sendable {
                     }
                     state.dedup.markVoided(targetKey)
                     targetOffset = target.offset
+                    if remembered { state.dedup.insert(key, offset: offset, time: event.time, voidable: false) }
+                } else if remembered {
+                    // One probe both checks for a duplicate and remembers the event.
+                    if let original = state.dedup.insertIfAbsent(key, offset: offset, time: event.time,
+                                                                  voidable: TenantProjection.isVoidable(event.type)) {
+                        outcomes[index] = .duplicate(offset: original.offset)
+                        continue
+                    }
+                } else if let original = state.dedup[key] {
+                    outcomes[index] = .duplicate(offset: original.offset)
+                    continue
                 }
-                let offset = state.nextOffset
                 state.nextOffset += 1
-                if event.time >= earliest {
-                    state.dedup.insert(key, offset: offset, time: event.time, voidable: TenantProjection.isVoidable(event.type))
-                    state.insertsSincePrune += 1
-                }
+                if remembered { state.insertsSincePrune += 1 }
                 outcomes[index] = .accepted(offset: offset)
                 accepted.append(PendingEvent(event: event, offset: offset, voidTargetOffset: targetOffset))
                 records.appendRecord { EventCodec.encode(event, ingestTime: now, into: &$0) }
@@ -204,14 +213,15 @@ public final class Engine: Sendable {
 
     /// Applies durable events in offset order (writer thread).
     private func apply(_ events: [PendingEvent]) {
+        guard let first = events.first?.offset else { return }
         projections.withLock { state in
-            var batchEvents: [UInt64: Event] = [:]
             for pending in events {
                 var target: Event?
                 if let targetOffset = pending.voidTargetOffset {
-                    target = batchEvents[targetOffset] ?? (try? Engine.readEvent(store, at: targetOffset)) ?? nil
+                    // Offsets within a batch are consecutive, so an in-batch target is found by position.
+                    target = targetOffset >= first ? events[Int(targetOffset - first)].event
+                        : (try? Engine.readEvent(store, at: targetOffset)) ?? nil
                 }
-                if TenantProjection.isVoidable(pending.event.type) { batchEvents[pending.offset] = pending.event }
                 state.apply(pending.event, offset: pending.offset, voidedTarget: target)
             }
         }

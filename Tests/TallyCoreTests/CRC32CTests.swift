@@ -19,14 +19,36 @@ import TallyTestSupport
         #expect(CRC32C.checksum([UInt8]()) == 0)
     }
 
-    /// Slice-by-8 must agree with the bit-at-a-time definition for every length and alignment.
+    /// Both implementations (portable and, where the CPU has it, hardware) give the published values.
+    @Test func bothImplementationsMatchTheVectors() {
+        let vectors: [([UInt8], UInt32)] = [
+            (Array("123456789".utf8), 0xE306_9283),
+            ([UInt8](repeating: 0, count: 32), 0x8A91_36AA),
+            ((0..<32).map { UInt8($0) }, 0x46DD_794E),
+            ([], 0),
+        ]
+        for (bytes, expected) in vectors {
+            bytes.withUnsafeBytes { buffer in
+                #expect(CRC32C.portableChecksum(buffer) == expected)
+                if let hardware = CRC32C.hardwareChecksum(buffer) { #expect(hardware == expected) }
+            }
+        }
+    }
+
+    /// Slice-by-8 and the hardware path must agree with the bit-at-a-time definition for every length and
+    /// alignment.
     @Test func agreesWithBitwiseReferenceAtEveryLengthAndAlignment() {
         var random = SplitMix64(seed: 7)
         let bytes = (0..<300).map { _ in UInt8(truncatingIfNeeded: random.next()) }
         for start in 0..<9 {
             for end in stride(from: start, through: bytes.count, by: 7) {
                 let slice = Array(bytes[start..<end])
-                #expect(CRC32C.checksum(slice) == bitwiseCRC32C(slice))
+                let expected = bitwiseCRC32C(slice)
+                slice.withUnsafeBytes { buffer in
+                    #expect(CRC32C.portableChecksum(buffer) == expected)
+                    if let hardware = CRC32C.hardwareChecksum(buffer, seed: 0) { #expect(hardware == expected) }
+                }
+                #expect(CRC32C.checksum(slice) == expected)
             }
         }
     }
