@@ -112,14 +112,27 @@ public final class Engine: Sendable {
     /// Blocks until the accepted events are durable under the store's policy.
     /// - Returns: One outcome per input element, in order.
     public func ingest(_ batch: [Result<Event, EventValidationError>], mode: IngestMode = .live) -> [IngestOutcome] {
+        let done = DispatchSemaphore(value: 0)
+        let result = Mutex<[IngestOutcome]>([])
+        ingest(batch, mode: mode) { outcomes in
+            result.withLock { $0 = outcomes }
+            done.signal()
+        }
+        done.wait()
+        return result.withLock { $0 }
+    }
+
+    /// Ingests a batch without blocking: `completion` receives one outcome per input element once the accepted
+    /// events are durable and applied (on the log's writer thread, so it must not block), or at once when
+    /// nothing was accepted.
+    public func ingest(_ batch: [Result<Event, EventValidationError>], mode: IngestMode = .live,
+                       completion: @escaping @Sendable ([IngestOutcome]) -> Void) {
         let now = configuration.clock()
         let earliest = Timestamp(microseconds: now.microseconds - configuration.backdateLimitMicroseconds)
         let latest = Timestamp(microseconds: now.microseconds + configuration.futureLimitMicroseconds)
         var outcomes = [IngestOutcome](repeating: .rejected(reason: ""), count: batch.count)
         var accepted: [PendingEvent] = []
         accepted.reserveCapacity(batch.count)
-        let done = DispatchSemaphore(value: 0)
-        let failure = Mutex<String?>(nil)
         let submitted = decisions.withLock { state -> Bool in
             var records = RecordBatch(reservingCapacity: batch.count * 96)
             for (index, item) in batch.enumerated() {
@@ -188,21 +201,23 @@ public final class Engine: Sendable {
             }
             guard !accepted.isEmpty else { return false }
             let events = accepted
+            let decided = outcomes
             store.submit(records) { [self] result in
-                if case .success = result { apply(events) }
-                failure.withLock { $0 = result.failureReason }
-                done.signal()
+                switch result {
+                case .success:
+                    apply(events)
+                    completion(decided)
+                case .failure(let error):
+                    // Nothing of the batch is acknowledged: every accepted event becomes a failure.
+                    completion(decided.map { outcome in
+                        if case .accepted = outcome { return .failed(reason: error.message) }
+                        return outcome
+                    })
+                }
             }
             return true
         }
-        guard submitted else { return outcomes }
-        done.wait()
-        if let reason = failure.withLock({ $0 }) {
-            for (index, outcome) in outcomes.enumerated() {
-                if case .accepted = outcome { outcomes[index] = .failed(reason: reason) }
-            }
-        }
-        return outcomes
+        if !submitted { completion(outcomes) }
     }
 
     struct PendingEvent: Sendable {
@@ -328,9 +343,3 @@ public final class Engine: Sendable {
 
 }
 
-extension Result where Failure == StorageError {
-    var failureReason: String? {
-        if case .failure(let error) = self { return error.message }
-        return nil
-    }
-}

@@ -1,0 +1,67 @@
+import Dispatch
+import Synchronization
+import Testing
+import TallyCore
+import TallyEngine
+import TallyStorage
+import TallyTestSupport
+
+@Suite struct EngineFailureTests {
+    func events(_ range: Range<Int>) -> [Result<Event, EventValidationError>] {
+        range.map { index in
+            .success(Event(id: "e\(index)", tenantId: EventFixtures.tenant, time: ReferenceModelTests.now,
+                           payload: .apiCall(APICall(keyId: "k", status: 200))))
+        }
+    }
+
+    @Test func aFailedSyncAcknowledgesNothingAndReadsStayAtTheDurablePrefix() throws {
+        let directory = TemporaryDirectory()
+        let fileSystem = FaultyFileSystem()
+        var configuration = ReferenceModelTests.configuration()
+        configuration.store = StoreTestSupport.configuration(durability: .always)
+        let engine = try Engine(directory: directory.path, configuration: configuration, fileSystem: fileSystem)
+        #expect(engine.ingest(events(0..<10)).allSatisfy { if case .accepted = $0 { true } else { false } })
+        fileSystem.update { $0.syncsBeforeFailure = 0 }
+        let failed = engine.ingest(events(10..<20))
+        #expect(failed.allSatisfy { if case .failed = $0 { true } else { false } })
+        #expect(engine.tenantStats(EventFixtures.tenant, now: ReferenceModelTests.now)?.usage.apiCallsThisMonth == 10)
+        let after = engine.ingest(events(20..<21))
+        #expect(after.allSatisfy { if case .failed = $0 { true } else { false } }, "the store refuses appends")
+        fileSystem.update { $0.syncsBeforeFailure = nil }
+        try? engine.close()
+
+        // After a restart, every acknowledged event is there exactly once, and retries are deduplicated or
+        // accepted, never double-counted.
+        let reopened = try Engine(directory: directory.path, configuration: configuration)
+        let retried = reopened.ingest(events(0..<21))
+        #expect(retried.prefix(10).allSatisfy { if case .duplicate = $0 { true } else { false } })
+        let calls = reopened.tenantStats(EventFixtures.tenant, now: ReferenceModelTests.now)?.usage.apiCallsThisMonth
+        #expect(calls == 21)
+        try reopened.close()
+    }
+
+    @Test func asynchronousIngestCompletesOnceWithOneOutcomePerEvent() throws {
+        let directory = TemporaryDirectory()
+        let engine = try Engine(directory: directory.path, configuration: ReferenceModelTests.configuration())
+        let done = DispatchSemaphore(value: 0)
+        let received = Mutex<[[IngestOutcome]]>([])
+        var batch = events(0..<5)
+        batch.append(.failure(EventValidationError(field: "type", rule: "unknown")))
+        engine.ingest(batch) { outcomes in
+            received.withLock { $0.append(outcomes) }
+            done.signal()
+        }
+        done.wait()
+        engine.ingest([.failure(EventValidationError(field: "id", rule: "is required"))]) { outcomes in
+            received.withLock { $0.append(outcomes) }
+            done.signal()
+        }
+        done.wait()
+        let all = received.withLock { $0 }
+        #expect(all.count == 2)
+        #expect(all[0].count == 6 && all[0].prefix(5).allSatisfy { if case .accepted = $0 { true } else { false } })
+        #expect(all[0][5] == .rejected(reason: "type: unknown"))
+        #expect(all[1] == [.rejected(reason: "id: is required")])
+        try engine.close()
+    }
+}
