@@ -83,6 +83,11 @@ package struct DedupIndex: Sendable, Equatable {
         store(key, Entry(offset: offset, hour: DedupIndex.hour(time), flags: voidable ? Entry.voidable : 0))
     }
 
+    /// Grows the table so `capacity` ids fit without further growth.
+    package mutating func reserveCapacity(_ capacity: Int) {
+        while capacity * 8 > slots.count * 7 { grow() }
+    }
+
     /// Remembers `key` unless it is already known.
     /// - Returns: The existing entry when `key` was already remembered (nothing changes), else `nil`.
     package mutating func insertIfAbsent(_ key: IdentityHash, offset: UInt64, time: Timestamp,

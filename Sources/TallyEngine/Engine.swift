@@ -67,6 +67,8 @@ public final class Engine: Sendable {
                        configuration: EngineConfiguration, limit: ReplayLimit? = nil,
                        progress: ((UInt64) -> Void)? = nil) throws {
         let cutoff = Timestamp(microseconds: configuration.clock().microseconds - configuration.backdateLimitMicroseconds)
+        // Size the dedup table for the events to come (up to 4M), so it rarely grows during the replay.
+        dedup.reserveCapacity(dedup.count + Int(min(store.nextOffset - min(state.nextOffset, store.nextOffset), 1 << 22)))
         var end: UInt64?
         var latestIngest: Timestamp?
         switch limit {

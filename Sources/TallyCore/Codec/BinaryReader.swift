@@ -76,10 +76,17 @@ public struct BinaryReader {
         }
         let count = Int(length)
         let slice = UnsafeRawBufferPointer(rebasing: buffer[position..<position + count])
-        guard let text = String(validating: slice, as: UTF8.self) else {
-            throw CodecError("string at byte \(position) is not valid UTF-8")
-        }
         position += count
+        // Ids and names are nearly always ASCII: that needs no validation and no generic decoding path.
+        var ascii = true
+        for byte in slice where byte >= 0x80 {
+            ascii = false
+            break
+        }
+        if ascii { return String(decoding: slice, as: UTF8.self) }
+        guard let text = String(validating: slice, as: UTF8.self) else {
+            throw CodecError("string at byte \(position - count) is not valid UTF-8")
+        }
         return text
     }
 
