@@ -19,6 +19,9 @@ let package = Package(
         .target(name: "TallyStorage", dependencies: ["TallyCore"]),
         // The engine: validation against time windows, exactly-once ingest, projections, checkpoints, replay.
         .target(name: "TallyEngine", dependencies: ["TallyCore", "TallyStorage"]),
+        // HTTP/1.1 on POSIX sockets: event loops over epoll, the request parser, connections. Knows nothing
+        // of metering.
+        .target(name: "TallyHTTP", dependencies: ["CTallyShims", "TallyStorage"]),
         // The `tally` subcommands, kept in a library so tests can drive them in-process.
         .target(name: "TallyCLI", dependencies: ["TallyCore", "TallyStorage", "TallyEngine"]),
         .executableTarget(name: "tally", dependencies: ["TallyCLI"]),
@@ -36,6 +39,7 @@ let package = Package(
         .testTarget(name: "TallyCoreTests", dependencies: ["TallyCore", "TallyTestSupport"]),
         .testTarget(name: "TallyStorageTests", dependencies: ["TallyCore", "TallyStorage", "TallyTestSupport"]),
         .testTarget(name: "TallyEngineTests", dependencies: ["TallyCore", "TallyStorage", "TallyEngine", "TallyTestSupport"]),
+        .testTarget(name: "TallyHTTPTests", dependencies: ["TallyHTTP", "TallyTestSupport"]),
         .testTarget(name: "TallyCLITests", dependencies: ["TallyCLI", "TallyCore", "TallyStorage", "TallyTestSupport"]),
     ],
     swiftLanguageModes: [.v6]

@@ -1,5 +1,42 @@
 // Small C helpers for what Swift on Linux cannot reach directly.
+#define _GNU_SOURCE
 #include "CTallyShims.h"
+
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+
+const uint32_t tally_epollin = EPOLLIN;
+const uint32_t tally_epollout = EPOLLOUT;
+const uint32_t tally_epollerr = EPOLLERR;
+const uint32_t tally_epollhup = EPOLLHUP;
+const uint32_t tally_epollrdhup = EPOLLRDHUP;
+const uint32_t tally_epollet = EPOLLET;
+const uint32_t tally_epollexclusive = EPOLLEXCLUSIVE;
+
+int tally_epoll_create(void) { return epoll_create1(EPOLL_CLOEXEC); }
+
+int tally_epoll_ctl(int epfd, int op, int fd, uint32_t events, uint64_t data) {
+    struct epoll_event event;
+    event.events = events;
+    event.data.u64 = data;
+    return epoll_ctl(epfd, op, fd, &event);
+}
+
+int tally_epoll_wait(int epfd, uint32_t *events_out, uint64_t *datas_out, int capacity, int timeout_ms) {
+    struct epoll_event events[256];
+    if (capacity > 256) capacity = 256;
+    int count = epoll_wait(epfd, events, capacity, timeout_ms);
+    for (int i = 0; i < count; i++) {
+        events_out[i] = events[i].events;
+        datas_out[i] = events[i].data.u64;
+    }
+    return count;
+}
+
+int tally_eventfd(void) { return eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC); }
+
+int tally_accept(int fd) { return accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC); }
 
 #include <string.h>
 

@@ -11,4 +11,24 @@ int tally_crc32c_hardware_available(void);
 /// Only call when tally_crc32c_hardware_available() returned 1.
 uint32_t tally_crc32c_hardware_update(uint32_t crc, const void *bytes, size_t length);
 
+/// epoll, eventfd and accept4, which Glibc's Swift module does not expose. Each returns what the system
+/// call returns (-1 with errno set on failure).
+int tally_epoll_create(void);
+/// Registers (op 1), modifies (op 3) or removes (op 2) `fd`; `events` are EPOLL* bits; `data` comes back
+/// in tally_epoll_wait's `datas`.
+int tally_epoll_ctl(int epfd, int op, int fd, uint32_t events, uint64_t data);
+/// Waits for up to `capacity` events; fills `events_out` and `datas_out` in parallel.
+int tally_epoll_wait(int epfd, uint32_t *events_out, uint64_t *datas_out, int capacity, int timeout_ms);
+int tally_eventfd(void);
+int tally_accept(int fd);
+
+/// The EPOLL* constants, for Swift.
+extern const uint32_t tally_epollin;
+extern const uint32_t tally_epollout;
+extern const uint32_t tally_epollerr;
+extern const uint32_t tally_epollhup;
+extern const uint32_t tally_epollrdhup;
+extern const uint32_t tally_epollet;
+extern const uint32_t tally_epollexclusive;
+
 #endif

@@ -1,0 +1,142 @@
+import CTallyShims
+import Glibc
+import Synchronization
+import TallyStorage
+
+/// One thread running epoll over a set of connections (and the shared listening socket).
+///
+/// Everything but ``execute(_:)`` and ``stop()`` runs on the loop's own thread; other threads hand work to it
+/// with ``execute(_:)``, which queues a closure and wakes the loop through an eventfd.
+final class EventLoop: @unchecked Sendable {
+    private static let listenerToken = UInt64.max
+    private static let wakeToken = UInt64.max - 1
+
+    let epoll: Int32
+    let wakeDescriptor: Int32
+    let server: HTTPServerCore
+    private let tasks = Mutex<[@Sendable () -> Void]>([])
+    private let stopping = Atomic<Bool>(false)
+    /// Connections owned by this loop, by descriptor (loop thread only).
+    private var connections: [Int32: HTTPConnection] = [:]
+    private var listening = true
+    let finished = Mutex<Bool>(false)
+
+    init(server: HTTPServerCore) throws(HTTPServerError) {
+        self.server = server
+        epoll = tally_epoll_create()
+        guard epoll >= 0 else { throw HTTPServerError.system("epoll_create1", errno) }
+        wakeDescriptor = tally_eventfd()
+        guard wakeDescriptor >= 0 else { throw HTTPServerError.system("eventfd", errno) }
+        _ = tally_epoll_ctl(epoll, 1, wakeDescriptor, tally_epollin, EventLoop.wakeToken)
+        // Every loop waits on the listener; EPOLLEXCLUSIVE wakes one of them per connection.
+        guard tally_epoll_ctl(epoll, 1, server.listener, tally_epollin | tally_epollexclusive, EventLoop.listenerToken) == 0 else {
+            throw HTTPServerError.system("epoll_ctl(listener)", errno)
+        }
+    }
+
+    /// Runs `task` on the loop's thread.
+    func execute(_ task: @escaping @Sendable () -> Void) {
+        tasks.withLock { $0.append(task) }
+        var one: UInt64 = 1
+        _ = Glibc.write(wakeDescriptor, &one, 8)
+    }
+
+    func stop() {
+        stopping.store(true, ordering: .releasing)
+        execute {}
+    }
+
+    /// The loop body; returns when stopped and every connection has closed or the drain deadline passed.
+    func run() {
+        var events = [UInt32](repeating: 0, count: 256)
+        var tokens = [UInt64](repeating: 0, count: 256)
+        var lastSweep = MonotonicClock.nanoseconds()
+        var drainDeadline: UInt64?
+        while true {
+            let count = events.withUnsafeMutableBufferPointer { eventBuffer in
+                tokens.withUnsafeMutableBufferPointer { tokenBuffer in
+                    tally_epoll_wait(epoll, eventBuffer.baseAddress, tokenBuffer.baseAddress, 256, 250)
+                }
+            }
+            if count > 0 {
+                for index in 0..<Int(count) {
+                    let token = tokens[index]
+                    if token == EventLoop.listenerToken {
+                        acceptConnections()
+                    } else if token == EventLoop.wakeToken {
+                        var value: UInt64 = 0
+                        _ = Glibc.read(wakeDescriptor, &value, 8)
+                    } else if let connection = connections[Int32(truncatingIfNeeded: token)] {
+                        connection.handle(events: events[index])
+                    }
+                }
+            }
+            runTasks()
+            let now = MonotonicClock.nanoseconds()
+            if stopping.load(ordering: .acquiring) {
+                if listening {
+                    listening = false
+                    _ = tally_epoll_ctl(epoll, 2, server.listener, 0, 0)
+                    drainDeadline = now + 10_000_000_000
+                    for connection in connections.values { connection.beginDrain() }
+                }
+                if connections.isEmpty || now >= (drainDeadline ?? now) {
+                    for connection in Array(connections.values) { connection.close() }
+                    break
+                }
+            }
+            if now - lastSweep >= 500_000_000 {
+                lastSweep = now
+                for connection in Array(connections.values) { connection.checkTimeouts(now: now) }
+            }
+        }
+        runTasks()
+        Glibc.close(epoll)
+        Glibc.close(wakeDescriptor)
+        finished.withLock { $0 = true }
+    }
+
+    private func runTasks() {
+        let pending = tasks.withLock { tasks -> [@Sendable () -> Void] in
+            defer { tasks.removeAll(keepingCapacity: true) }
+            return tasks
+        }
+        for task in pending { task() }
+    }
+
+    private func acceptConnections() {
+        while listening {
+            let descriptor = tally_accept(server.listener)
+            if descriptor < 0 {
+                let code = errno
+                if code == EINTR || code == ECONNABORTED { continue }
+                return
+            }
+            guard server.openConnections.wrappingAdd(1, ordering: .relaxed).newValue <= server.configuration.maxConnections else {
+                server.openConnections.wrappingSubtract(1, ordering: .relaxed)
+                Glibc.close(descriptor)
+                continue
+            }
+            Socket.setNoDelay(descriptor)
+            let connection = HTTPConnection(descriptor: descriptor, loop: self)
+            connections[descriptor] = connection
+            guard tally_epoll_ctl(epoll, 1, descriptor, tally_epollin | tally_epollrdhup, UInt64(descriptor)) == 0 else {
+                connection.close()
+                continue
+            }
+        }
+    }
+
+    /// Called by a connection when it has closed its descriptor.
+    func forget(_ descriptor: Int32) {
+        if connections.removeValue(forKey: descriptor) != nil {
+            server.openConnections.wrappingSubtract(1, ordering: .relaxed)
+        }
+    }
+
+    /// Changes which events a connection waits for.
+    func watch(_ descriptor: Int32, writable: Bool) {
+        let events = tally_epollin | tally_epollrdhup | (writable ? tally_epollout : 0)
+        _ = tally_epoll_ctl(epoll, 3, descriptor, events, UInt64(descriptor))
+    }
+}

@@ -1,0 +1,227 @@
+import CTallyShims
+import Glibc
+import TallyStorage
+
+/// One client connection, owned by its event loop's thread.
+///
+/// Reads feed the request parser; each complete request goes to the handler with a sequence number, and
+/// responses (which may arrive from any thread, in any order) are written strictly in request order.
+final class HTTPConnection {
+    let descriptor: Int32
+    unowned let loop: EventLoop
+    private var parser: HTTPRequestParser
+    private var nextSequence = 0
+    private var nextToSend = 0
+    private var ready: [Int: (response: HTTPResponse, keepAlive: Bool, head: Bool)] = [:]
+    private var output: [UInt8] = []
+    private var outputOffset = 0
+    private var closeAfterWrite = false
+    private var stopReading = false
+    private var closed = false
+    private var waitingForWritable = false
+    private var lastActivity = MonotonicClock.nanoseconds()
+    private var requestStarted: UInt64?
+    private static let readSize = 64 * 1024
+
+    init(descriptor: Int32, loop: EventLoop) {
+        self.descriptor = descriptor
+        self.loop = loop
+        self.parser = HTTPRequestParser(limits: loop.server.configuration.limits)
+    }
+
+    private var inFlight: Int { nextSequence - nextToSend }
+
+    func handle(events: UInt32) {
+        if events & (tally_epollerr) != 0 {
+            close()
+            return
+        }
+        if events & tally_epollout != 0 { writePending() }
+        if closed { return }
+        if events & (tally_epollin | tally_epollhup | tally_epollrdhup) != 0 { readAvailable() }
+    }
+
+    private func readAvailable() {
+        var buffer = [UInt8](repeating: 0, count: HTTPConnection.readSize)
+        while !closed && !stopReading {
+            let count = buffer.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress, HTTPConnection.readSize) }
+            if count > 0 {
+                lastActivity = MonotonicClock.nanoseconds()
+                buffer.withUnsafeBytes { parser.feed(UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
+                parseRequests()
+                if count < HTTPConnection.readSize { return }
+                continue
+            }
+            if count == 0 {
+                // The client finished sending: answer what it asked, then close.
+                stopReading = true
+                closeAfterWrite = true
+                if inFlight == 0 && output.count == outputOffset { close() }
+                return
+            }
+            let code = errno
+            if code == EINTR { continue }
+            if code == EAGAIN || code == EWOULDBLOCK { return }
+            close()
+            return
+        }
+    }
+
+    private func parseRequests() {
+        while !closed && !stopReading && inFlight < loop.server.configuration.maxPipelinedRequests {
+            let request: HTTPRequest?
+            do {
+                request = try parser.next()
+            } catch {
+                // A malformed stream cannot be resynchronised: answer the error and close.
+                stopReading = true
+                let body = HTTPErrorBody.json(status: error.status, message: error.message)
+                dispatchResponse(sequence: allocateSequence(), response: HTTPResponse(status: error.status,
+                    headers: [("Content-Type", "application/json")], body: body, closeConnection: true),
+                    keepAlive: false, head: false, method: "-", path: "-", started: MonotonicClock.nanoseconds())
+                return
+            }
+            guard let request else {
+                requestStarted = parser.isMidRequest ? (requestStarted ?? MonotonicClock.nanoseconds()) : nil
+                return
+            }
+            requestStarted = nil
+            let sequence = allocateSequence()
+            let keepAlive = request.keepAlive && !loop.server.draining
+            let head = request.method == .head
+            let started = MonotonicClock.nanoseconds()
+            let method = request.method.name
+            let path = request.path
+            let bound = LoopBound(self)
+            let loop = self.loop
+            if !keepAlive { stopReading = true }
+            loop.server.handler.handle(request) { response in
+                loop.execute {
+                    bound.value.dispatchResponse(sequence: sequence, response: response, keepAlive: keepAlive,
+                                                 head: head, method: method, path: path, started: started)
+                }
+            }
+        }
+    }
+
+    private func allocateSequence() -> Int {
+        defer { nextSequence += 1 }
+        return nextSequence
+    }
+
+    /// Records a finished response and writes every response that is now next in order.
+    private func dispatchResponse(sequence: Int, response: HTTPResponse, keepAlive: Bool, head: Bool,
+                                  method: String, path: String, started: UInt64) {
+        guard !closed else { return }
+        let elapsed = Double(MonotonicClock.nanoseconds() - started) / 1e6
+        loop.server.logRequest(method: method, path: path, status: response.status, milliseconds: elapsed)
+        ready[sequence] = (response, keepAlive && !response.closeConnection, head)
+        while let next = ready.removeValue(forKey: nextToSend) {
+            output += next.response.serialized(keepAlive: next.keepAlive, headOnly: next.head)
+            nextToSend += 1
+            if !next.keepAlive {
+                closeAfterWrite = true
+                stopReading = true
+                ready.removeAll()
+                break
+            }
+        }
+        writePending()
+        if !closed && !stopReading { parseRequests() }
+    }
+
+    private func writePending() {
+        while outputOffset < output.count {
+            let count = output.withUnsafeBytes { bytes in
+                Glibc.write(descriptor, bytes.baseAddress.map { $0 + outputOffset }, output.count - outputOffset)
+            }
+            if count > 0 {
+                outputOffset += count
+                continue
+            }
+            let code = errno
+            if count < 0 && code == EINTR { continue }
+            if count < 0 && (code == EAGAIN || code == EWOULDBLOCK) {
+                if !waitingForWritable {
+                    waitingForWritable = true
+                    loop.watch(descriptor, writable: true)
+                }
+                return
+            }
+            close()
+            return
+        }
+        output.removeAll(keepingCapacity: output.capacity <= 1 << 20)
+        outputOffset = 0
+        if waitingForWritable {
+            waitingForWritable = false
+            loop.watch(descriptor, writable: false)
+        }
+        lastActivity = MonotonicClock.nanoseconds()
+        if closeAfterWrite && inFlight == 0 { close() }
+    }
+
+    /// Stops taking new requests (server shutdown): closes now if idle, else after the in-flight ones.
+    func beginDrain() {
+        stopReading = true
+        closeAfterWrite = true
+        if inFlight == 0 && outputOffset == output.count { close() }
+    }
+
+    func checkTimeouts(now: UInt64) {
+        let configuration = loop.server.configuration
+        if let started = requestStarted, now - started > UInt64(configuration.headerTimeoutSeconds) * 1_000_000_000 {
+            stopReading = true
+            requestStarted = nil
+            dispatchResponse(sequence: allocateSequence(),
+                             response: HTTPResponse(status: 408, headers: [("Content-Type", "application/json")],
+                                                    body: HTTPErrorBody.json(status: 408, message: "the request did not arrive in time"),
+                                                    closeConnection: true),
+                             keepAlive: false, head: false, method: "-", path: "-", started: now)
+            return
+        }
+        if inFlight == 0, requestStarted == nil,
+           now - lastActivity > UInt64(configuration.idleTimeoutSeconds) * 1_000_000_000 {
+            close()
+        }
+    }
+
+    func close() {
+        guard !closed else { return }
+        closed = true
+        _ = Glibc.close(descriptor)
+        loop.forget(descriptor)
+    }
+}
+
+extension HTTPMethod {
+    /// The method as sent.
+    var name: String {
+        switch self {
+        case .get: "GET"
+        case .head: "HEAD"
+        case .post: "POST"
+        case .put: "PUT"
+        case .patch: "PATCH"
+        case .delete: "DELETE"
+        case .options: "OPTIONS"
+        case .other(let text): text
+        }
+    }
+}
+
+/// The JSON body of errors the server itself produces (before any route sees the request).
+enum HTTPErrorBody {
+    static func json(status: Int, message: String) -> [UInt8] {
+        var escaped = ""
+        for scalar in message.unicodeScalars {
+            switch scalar {
+            case "\"": escaped += "\\\""
+            case "\\": escaped += "\\\\"
+            case _ where scalar.value < 0x20: escaped += " "
+            default: escaped.unicodeScalars.append(scalar)
+            }
+        }
+        return Array(#"{"success":false,"error":{"status":\#(status),"message":"\#(escaped)"}}"#.utf8)
+    }
+}

@@ -1,0 +1,69 @@
+import Glibc
+import Synchronization
+import TallyStorage
+
+/// State shared by the event loops.
+final class HTTPServerCore: Sendable {
+    let listener: Int32
+    let configuration: HTTPServerConfiguration
+    let handler: any HTTPHandler
+    let openConnections = Atomic<Int>(0)
+    private let drainingFlag = Atomic<Bool>(false)
+
+    init(listener: Int32, configuration: HTTPServerConfiguration, handler: any HTTPHandler) {
+        self.listener = listener
+        self.configuration = configuration
+        self.handler = handler
+    }
+
+    var draining: Bool { drainingFlag.load(ordering: .relaxed) }
+    func beginDraining() { drainingFlag.store(true, ordering: .relaxed) }
+
+    func logRequest(method: String, path: String, status: Int, milliseconds: Double) {
+        let rounded = (milliseconds * 1000).rounded() / 1000
+        var safePath = ""
+        for scalar in path.unicodeScalars {
+            if scalar == "\"" || scalar == "\\" { safePath += "\\" }
+            if scalar.value < 0x20 { continue }
+            safePath.unicodeScalars.append(scalar)
+        }
+        configuration.log(#"{"method":"\#(method)","path":"\#(safePath)","status":\#(status),"durationMs":\#(rounded)}"#)
+    }
+}
+
+/// An HTTP/1.1 server on POSIX sockets: a few event-loop threads over epoll, keep-alive, pipelining,
+/// limits with clear answers.
+public final class HTTPServer: Sendable {
+    /// The port actually bound (useful with port 0).
+    public let port: Int
+    private let core: HTTPServerCore
+    private let loops: [EventLoop]
+
+    /// Binds and starts serving.
+    /// - Throws: ``HTTPServerError`` when the address cannot be bound.
+    public init(configuration: HTTPServerConfiguration, handler: any HTTPHandler) throws(HTTPServerError) {
+        let (listener, port) = try Socket.listen(host: configuration.host, port: configuration.port)
+        self.port = port
+        core = HTTPServerCore(listener: listener, configuration: configuration, handler: handler)
+        var loops: [EventLoop] = []
+        for _ in 0..<max(1, configuration.eventLoops) {
+            loops.append(try EventLoop(server: core))
+        }
+        self.loops = loops
+        for (index, loop) in loops.enumerated() {
+            BackgroundThread.start(name: "tally-http-\(index)") { loop.run() }
+        }
+    }
+
+    /// Open client connections.
+    public var openConnections: Int { core.openConnections.load(ordering: .relaxed) }
+
+    /// Stops accepting, answers requests already received (up to 10 s), closes every connection, and
+    /// returns when the loops have finished.
+    public func shutdown() {
+        core.beginDraining()
+        for loop in loops { loop.stop() }
+        while !loops.allSatisfy({ $0.finished.withLock { $0 } }) { usleep(1000) }
+        Glibc.close(core.listener)
+    }
+}

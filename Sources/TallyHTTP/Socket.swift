@@ -1,0 +1,61 @@
+import CTallyShims
+import Glibc
+
+/// Socket system calls, retried on `EINTR`, failing with ``HTTPServerError``.
+enum Socket {
+    /// Creates a non-blocking listening TCP socket bound to `host:port` (IPv4). Port 0 picks a free port.
+    static func listen(host: String, port: Int, backlog: Int32 = 1024) throws(HTTPServerError) -> (Int32, Int) {
+        let descriptor = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard descriptor >= 0 else { throw HTTPServerError.system("socket", errno) }
+        var yes: Int32 = 1
+        setsockopt(descriptor, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        guard inet_pton(AF_INET, host, &address.sin_addr) == 1 else {
+            Glibc.close(descriptor)
+            throw HTTPServerError(message: "cannot listen on \(host): not an IPv4 address such as 127.0.0.1 or 0.0.0.0")
+        }
+        let bound = withUnsafePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                Glibc.bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        guard bound == 0 else {
+            let code = errno
+            Glibc.close(descriptor)
+            throw HTTPServerError.system("bind to \(host):\(port)", code)
+        }
+        guard Glibc.listen(descriptor, backlog) == 0 else {
+            let code = errno
+            Glibc.close(descriptor)
+            throw HTTPServerError.system("listen", code)
+        }
+        var actual = sockaddr_in()
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &actual) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) }
+        }
+        return (descriptor, Int(UInt16(bigEndian: actual.sin_port)))
+    }
+
+    static func setNoDelay(_ descriptor: Int32) {
+        var yes: Int32 = 1
+        setsockopt(descriptor, Int32(IPPROTO_TCP), TCP_NODELAY, &yes, socklen_t(MemoryLayout<Int32>.size))
+    }
+}
+
+/// Why the server could not start or stopped.
+public struct HTTPServerError: Error, Sendable, CustomStringConvertible {
+    public var message: String
+
+    public init(message: String) {
+        self.message = message
+    }
+
+    static func system(_ operation: String, _ code: Int32) -> HTTPServerError {
+        HTTPServerError(message: "\(operation) failed: \(String(cString: strerror(code))) (errno \(code))")
+    }
+
+    public var description: String { message }
+}

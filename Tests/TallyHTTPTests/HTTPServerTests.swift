@@ -1,0 +1,138 @@
+import Dispatch
+import Glibc
+import Synchronization
+import Testing
+@testable import TallyHTTP
+import TallyTestSupport
+
+/// Echoes method, path and body length; `/slow` answers from another thread after a delay, so pipelined
+/// responses must be reordered into request order.
+struct EchoHandler: HTTPHandler {
+    func handle(_ request: HTTPRequest, respond: @escaping @Sendable (HTTPResponse) -> Void) {
+        let text = "\(request.method.name) \(request.path) \(request.body.count) \(request.queryValue("q") ?? "-")"
+        let response = HTTPResponse(status: 200, headers: [("Content-Type", "text/plain")], body: Array(text.utf8))
+        if request.path == "/slow" {
+            DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(50)) { respond(response) }
+        } else {
+            respond(response)
+        }
+    }
+}
+
+@Suite(.serialized) struct HTTPServerTests {
+    func startServer(_ change: (inout HTTPServerConfiguration) -> Void = { _ in }) throws -> HTTPServer {
+        var configuration = HTTPServerConfiguration()
+        configuration.port = 0
+        configuration.eventLoops = 2
+        configuration.log = { _ in }
+        change(&configuration)
+        return try HTTPServer(configuration: configuration, handler: EchoHandler())
+    }
+
+    @Test func answersKeepAliveRequestsOnOneConnection() throws {
+        let server = try startServer()
+        defer { server.shutdown() }
+        let client = try LoopbackClient(port: server.port)
+        for index in 0..<5 {
+            let response = try client.request("POST", "/echo%20me?q=\(index)", body: Array("hello".utf8))
+            #expect(response.status == 200)
+            #expect(response.text == "POST /echo me 5 \(index)")
+        }
+    }
+
+    @Test func pipelinedRequestsAreAnsweredInOrderEvenWhenAnEarlierOneIsSlow() throws {
+        let server = try startServer()
+        defer { server.shutdown() }
+        let client = try LoopbackClient(port: server.port)
+        try client.send("GET /slow HTTP/1.1\r\nHost: x\r\n\r\nGET /fast HTTP/1.1\r\nHost: x\r\n\r\nPOST /b HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc")
+        #expect(try client.readResponse().text == "GET /slow 0 -")
+        #expect(try client.readResponse().text == "GET /fast 0 -")
+        #expect(try client.readResponse().text == "POST /b 3 -")
+    }
+
+    @Test func chunkedBodiesAreDecoded() throws {
+        let server = try startServer()
+        defer { server.shutdown() }
+        let client = try LoopbackClient(port: server.port)
+        try client.send("POST /c HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n4;ext=1\r\nabcd\r\n3\r\nefg\r\n0\r\nTrailer: x\r\n\r\n")
+        #expect(try client.readResponse().text == "POST /c 7 -")
+    }
+
+    @Test(arguments: [
+        ("GARBAGE\r\n\r\n", 400),
+        ("GET /x HTTP/2.0\r\n\r\n", 505),
+        ("GET /x HTTP/1.1\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n", 400),
+        ("POST /x HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n", 501),
+        ("POST /x HTTP/1.1\r\nContent-Length: 99999999999\r\n\r\n", 413),
+        ("POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 400),
+        ("GET /%zz HTTP/1.1\r\n\r\n", 400),
+        ("GET /x HTTP/1.1\r\nBad Header: 1\r\n\r\n", 400),
+        ("GET /x HTTP/1.1\r\nA: 1\r\n folded\r\n\r\n", 400),
+    ])
+    func malformedRequestsGetTheirStatusAndTheServerKeepsServing(request: String, status: Int) throws {
+        let server = try startServer()
+        defer { server.shutdown() }
+        let bad = try LoopbackClient(port: server.port)
+        try bad.send(request)
+        let response = try bad.readResponse()
+        #expect(response.status == status)
+        #expect(response.text.contains(#""success":false"#))
+        #expect(bad.isClosedByServer())
+        let good = try LoopbackClient(port: server.port)
+        #expect(try good.request("GET", "/ok").status == 200)
+    }
+
+    @Test func oversizedHeadersAreCutOffAt431WithoutBufferingThemAll() throws {
+        let server = try startServer()
+        defer { server.shutdown() }
+        let client = try LoopbackClient(port: server.port)
+        try client.send("GET /x HTTP/1.1\r\n")
+        let line = "X-Filler: " + String(repeating: "a", count: 1000) + "\r\n"
+        var status = 0
+        for _ in 0..<10_000 {
+            do {
+                try client.send(line)
+            } catch {
+                break
+            }
+            if server.openConnections == 0 { break }
+        }
+        if let response = try? client.readResponse() { status = response.status }
+        #expect(status == 431)
+        #expect(try LoopbackClient(port: server.port).request("GET", "/ok").status == 200)
+    }
+
+    @Test func aSlowHeaderIsTimedOutWith408() throws {
+        let server = try startServer { $0.headerTimeoutSeconds = 1 }
+        defer { server.shutdown() }
+        let client = try LoopbackClient(port: server.port)
+        try client.send("GET /x HTTP/1.1\r\nHost: a")
+        let response = try client.readResponse()
+        #expect(response.status == 408)
+    }
+
+    @Test func connectionCloseAndHTTP10AreHonoured() throws {
+        let server = try startServer()
+        defer { server.shutdown() }
+        let close = try LoopbackClient(port: server.port)
+        let response = try close.request("GET", "/a", headers: [("Connection", "close")])
+        #expect(response.header("Connection") == "close")
+        #expect(close.isClosedByServer())
+        let old = try LoopbackClient(port: server.port)
+        try old.send("GET /b HTTP/1.0\r\n\r\n")
+        #expect(try old.readResponse().text == "GET /b 0 -")
+        #expect(old.isClosedByServer())
+    }
+
+    @Test func connectionsBeyondTheCapAreClosed() throws {
+        let server = try startServer { $0.maxConnections = 2 }
+        defer { server.shutdown() }
+        let first = try LoopbackClient(port: server.port)
+        let second = try LoopbackClient(port: server.port)
+        #expect(try first.request("GET", "/1").status == 200)
+        #expect(try second.request("GET", "/2").status == 200)
+        let third = try LoopbackClient(port: server.port)
+        #expect(third.isClosedByServer())
+        #expect(try first.request("GET", "/again").status == 200)
+    }
+}

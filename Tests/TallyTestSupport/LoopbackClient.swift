@@ -1,0 +1,121 @@
+import Foundation
+import Glibc
+
+/// A raw HTTP/1.1 client over a loopback TCP socket, for end-to-end tests: sends exact bytes, reads
+/// responses framed by Content-Length.
+public final class LoopbackClient {
+    public struct Response: Sendable {
+        public var status: Int
+        public var headers: [(String, String)]
+        public var body: [UInt8]
+        public var text: String { String(decoding: body, as: UTF8.self) }
+
+        public func header(_ name: String) -> String? {
+            headers.first { $0.0.lowercased() == name.lowercased() }?.1
+        }
+    }
+
+    public let descriptor: Int32
+    private var buffer: [UInt8] = []
+
+    public init(port: Int) throws {
+        descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        inet_pton(AF_INET, "127.0.0.1", &address.sin_addr)
+        var timeout = timeval(tv_sec: 10, tv_usec: 0)
+        setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        let result = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        guard result == 0 else {
+            close(descriptor)
+            throw ClientError(message: "connect failed: errno \(errno)")
+        }
+    }
+
+    deinit {
+        close(descriptor)
+    }
+
+    public struct ClientError: Error, CustomStringConvertible {
+        public var message: String
+        public var description: String { message }
+    }
+
+    /// Sends bytes as they are.
+    public func send(_ bytes: [UInt8]) throws {
+        var done = 0
+        while done < bytes.count {
+            let count = bytes.withUnsafeBytes { Glibc.send(descriptor, $0.baseAddress! + done, bytes.count - done, Int32(MSG_NOSIGNAL)) }
+            if count <= 0 { throw ClientError(message: "send failed: errno \(errno)") }
+            done += count
+        }
+    }
+
+    public func send(_ text: String) throws {
+        try send(Array(text.utf8))
+    }
+
+    /// Sends a request with a Content-Length body and the given headers.
+    public func request(_ method: String, _ path: String, headers: [(String, String)] = [], body: [UInt8] = []) throws -> Response {
+        var head = "\(method) \(path) HTTP/1.1\r\nHost: localhost\r\n"
+        for (name, value) in headers { head += "\(name): \(value)\r\n" }
+        if !body.isEmpty || method == "POST" || method == "PATCH" { head += "Content-Length: \(body.count)\r\n" }
+        head += "\r\n"
+        try send(Array(head.utf8) + body)
+        return try readResponse()
+    }
+
+    /// Reads one response; throws on timeout or when the server closed first.
+    public func readResponse() throws -> Response {
+        while true {
+            if let end = headerEnd() {
+                let head = String(decoding: buffer[0..<end], as: UTF8.self)
+                let lines = head.components(separatedBy: "\r\n")
+                let statusParts = lines[0].split(separator: " ")
+                guard statusParts.count >= 2, let status = Int(statusParts[1]) else {
+                    throw ClientError(message: "bad status line \(lines[0])")
+                }
+                var headers: [(String, String)] = []
+                for line in lines.dropFirst() where !line.isEmpty {
+                    if let colon = line.firstIndex(of: ":") {
+                        headers.append((String(line[..<colon]), line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)))
+                    }
+                }
+                let length = Int(headers.first { $0.0.lowercased() == "content-length" }?.1 ?? "0") ?? 0
+                while buffer.count < end + 4 + length { try fill() }
+                let body = Array(buffer[(end + 4)..<(end + 4 + length)])
+                buffer.removeSubrange(0..<(end + 4 + length))
+                return Response(status: status, headers: headers, body: body)
+            }
+            try fill()
+        }
+    }
+
+    /// Whether the server closed the connection (reads end of stream within the timeout).
+    public func isClosedByServer() -> Bool {
+        var byte: UInt8 = 0
+        let count = recv(descriptor, &byte, 1, 0)
+        return count == 0 || (count < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
+    }
+
+    private func headerEnd() -> Int? {
+        guard buffer.count >= 4 else { return nil }
+        for index in 0...(buffer.count - 4) where buffer[index] == 13 && buffer[index + 1] == 10
+            && buffer[index + 2] == 13 && buffer[index + 3] == 10 {
+            return index
+        }
+        return nil
+    }
+
+    private func fill() throws {
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        let count = chunk.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, 65536, 0) }
+        guard count > 0 else { throw ClientError(message: count == 0 ? "connection closed by server" : "recv failed: errno \(errno)") }
+        buffer += chunk[0..<count]
+    }
+}
