@@ -21,6 +21,10 @@ final class HTTPConnection {
     private var waitingForWritable = false
     private var lastActivity = MonotonicClock.nanoseconds()
     private var requestStarted: UInt64?
+    /// After an error response the write side is shut and input is read and dropped for a moment, so the
+    /// client sees the response instead of a reset ("lingering close").
+    private var lingeringSince: UInt64?
+    private var failedStream = false
     private static let readSize = 64 * 1024
 
     init(descriptor: Int32, loop: EventLoop) {
@@ -43,6 +47,16 @@ final class HTTPConnection {
 
     private func readAvailable() {
         var buffer = [UInt8](repeating: 0, count: HTTPConnection.readSize)
+        if lingeringSince != nil {
+            while true {
+                let count = buffer.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress, HTTPConnection.readSize) }
+                if count > 0 { continue }
+                if count < 0 && errno == EINTR { continue }
+                if count < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) { return }
+                close()
+                return
+            }
+        }
         while !closed && !stopReading {
             let count = buffer.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress, HTTPConnection.readSize) }
             if count > 0 {
@@ -75,6 +89,7 @@ final class HTTPConnection {
             } catch {
                 // A malformed stream cannot be resynchronised: answer the error and close.
                 stopReading = true
+                failedStream = true
                 let body = HTTPErrorBody.json(status: error.status, message: error.message)
                 dispatchResponse(sequence: allocateSequence(), response: HTTPResponse(status: error.status,
                     headers: [("Content-Type", "application/json")], body: body, closeConnection: true),
@@ -158,7 +173,15 @@ final class HTTPConnection {
             loop.watch(descriptor, writable: false)
         }
         lastActivity = MonotonicClock.nanoseconds()
-        if closeAfterWrite && inFlight == 0 { close() }
+        if closeAfterWrite && inFlight == 0 {
+            if failedStream && lingeringSince == nil {
+                lingeringSince = lastActivity
+                _ = Glibc.shutdown(descriptor, Int32(SHUT_WR))
+                readAvailable()
+            } else if lingeringSince == nil {
+                close()
+            }
+        }
     }
 
     /// Stops taking new requests (server shutdown): closes now if idle, else after the in-flight ones.
@@ -169,9 +192,14 @@ final class HTTPConnection {
     }
 
     func checkTimeouts(now: UInt64) {
+        if let since = lingeringSince {
+            if now - since > 2_000_000_000 { close() }
+            return
+        }
         let configuration = loop.server.configuration
         if let started = requestStarted, now - started > UInt64(configuration.headerTimeoutSeconds) * 1_000_000_000 {
             stopReading = true
+            failedStream = true
             requestStarted = nil
             dispatchResponse(sequence: allocateSequence(),
                              response: HTTPResponse(status: 408, headers: [("Content-Type", "application/json")],

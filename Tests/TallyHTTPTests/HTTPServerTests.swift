@@ -87,18 +87,12 @@ struct EchoHandler: HTTPHandler {
         defer { server.shutdown() }
         let client = try LoopbackClient(port: server.port)
         try client.send("GET /x HTTP/1.1\r\n")
+        // 1 MB of headers in 1 KB lines: the server answers 431 after 16 KiB and drops the rest unread.
         let line = "X-Filler: " + String(repeating: "a", count: 1000) + "\r\n"
-        var status = 0
-        for _ in 0..<10_000 {
-            do {
-                try client.send(line)
-            } catch {
-                break
-            }
-            if server.openConnections == 0 { break }
+        for _ in 0..<1000 {
+            do { try client.send(line) } catch { break }
         }
-        if let response = try? client.readResponse() { status = response.status }
-        #expect(status == 431)
+        #expect(try client.readResponse().status == 431)
         #expect(try LoopbackClient(port: server.port).request("GET", "/ok").status == 200)
     }
 
