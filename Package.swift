@@ -22,8 +22,12 @@ let package = Package(
         // HTTP/1.1 on POSIX sockets: event loops over epoll, the request parser, connections. Knows nothing
         // of metering.
         .target(name: "TallyHTTP", dependencies: ["CTallyShims", "TallyStorage"]),
+        // SHA-256, HMAC-SHA256, base64url and HS256 JWTs, written by hand.
+        .target(name: "TallyAuth"),
+        // The metering API: routes, JSON shapes, auth, metrics, OpenAPI.
+        .target(name: "TallyAPI", dependencies: ["TallyCore", "TallyEngine", "TallyHTTP", "TallyStorage", "TallyAuth"]),
         // The `tally` subcommands, kept in a library so tests can drive them in-process.
-        .target(name: "TallyCLI", dependencies: ["TallyCore", "TallyStorage", "TallyEngine"]),
+        .target(name: "TallyCLI", dependencies: ["TallyCore", "TallyStorage", "TallyEngine", "TallyHTTP", "TallyAPI", "TallyAuth"]),
         .executableTarget(name: "tally", dependencies: ["TallyCLI"]),
         .executableTarget(
             name: "TallyBenchmarks",

@@ -5,6 +5,8 @@ import TallyStorage
 public enum TallyCommandLine {
     /// Every subcommand, in the order `tally --help` lists them.
     static let commands: [(spec: CommandSpec, run: @Sendable (ParsedArguments, CommandIO) throws -> ExitCode)] = [
+        (ServeCommand.spec, ServeCommand.run),
+        (TokenCommand.spec, TokenCommand.run),
         (ImportCommand.spec, ImportCommand.run),
         (VerifyCommand.spec, VerifyCommand.run),
         (DumpCommand.spec, DumpCommand.run),

@@ -263,6 +263,11 @@ public final class Engine: Sendable {
         }
     }
 
+    /// Runs `body` with the projections under the read lock (keep it short: ingest waits meanwhile).
+    public func read<T>(_ body: (borrowing ProjectionState) -> T) -> T {
+        projections.withLock { state in body(state) }
+    }
+
     /// A copy of every projection (for verification and tests; costs a copy of the whole state).
     public var projectionSnapshot: ProjectionState { projections.withLock { $0 } }
 

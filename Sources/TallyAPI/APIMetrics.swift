@@ -1,0 +1,86 @@
+import Synchronization
+
+/// Counters and histograms for `GET /metrics`, in the Prometheus text format.
+final class APIMetrics: Sendable {
+    private let accepted = Atomic<Int>(0)
+    private let duplicates = Atomic<Int>(0)
+    private let failed = Atomic<Int>(0)
+    private let ingestedBytes = Atomic<Int>(0)
+    private let state = Mutex<State>(State())
+
+    struct State {
+        var rejectedByReason: [String: Int] = [:]
+        var requests: [String: Histogram] = [:]
+        var statuses: [String: Int] = [:]
+    }
+
+    /// Cumulative buckets in seconds.
+    struct Histogram {
+        static let bounds: [Double] = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5]
+        var counts = [Int](repeating: 0, count: bounds.count)
+        var total = 0
+        var sum = 0.0
+
+        mutating func observe(_ seconds: Double) {
+            for (index, bound) in Histogram.bounds.enumerated() where seconds <= bound { counts[index] += 1 }
+            total += 1
+            sum += seconds
+        }
+    }
+
+    func recordIngest(accepted: Int, duplicates: Int, failed: Int, rejectedReasons: [String], bytes: Int) {
+        self.accepted.wrappingAdd(accepted, ordering: .relaxed)
+        self.duplicates.wrappingAdd(duplicates, ordering: .relaxed)
+        self.failed.wrappingAdd(failed, ordering: .relaxed)
+        ingestedBytes.wrappingAdd(bytes, ordering: .relaxed)
+        guard !rejectedReasons.isEmpty else { return }
+        state.withLock { state in
+            for reason in rejectedReasons { state.rejectedByReason[reason, default: 0] += 1 }
+        }
+    }
+
+    func recordRequest(route: String, status: Int, seconds: Double) {
+        state.withLock { state in
+            state.requests[route, default: Histogram()].observe(seconds)
+            state.statuses["\(route)|\(status)", default: 0] += 1
+        }
+    }
+
+    /// The exposition text.
+    func render(openConnections: Int) -> String {
+        var text = ""
+        text += "# HELP tally_events_total Events by outcome.\n# TYPE tally_events_total counter\n"
+        text += "tally_events_total{outcome=\"accepted\"} \(accepted.load(ordering: .relaxed))\n"
+        text += "tally_events_total{outcome=\"duplicate\"} \(duplicates.load(ordering: .relaxed))\n"
+        text += "tally_events_total{outcome=\"failed\"} \(failed.load(ordering: .relaxed))\n"
+        let snapshot = state.withLock { $0 }
+        text += "# HELP tally_events_rejected_total Rejected events by reason (the field and rule).\n# TYPE tally_events_rejected_total counter\n"
+        for (reason, count) in snapshot.rejectedByReason.sorted(by: { $0.key < $1.key }) {
+            text += "tally_events_rejected_total{reason=\"\(Self.escape(reason))\"} \(count)\n"
+        }
+        text += "# HELP tally_ingest_bytes_total Request body bytes received on the ingest route.\n# TYPE tally_ingest_bytes_total counter\n"
+        text += "tally_ingest_bytes_total \(ingestedBytes.load(ordering: .relaxed))\n"
+        text += "# HELP tally_http_request_duration_seconds Request latency by route.\n# TYPE tally_http_request_duration_seconds histogram\n"
+        for (route, histogram) in snapshot.requests.sorted(by: { $0.key < $1.key }) {
+            for (index, bound) in Histogram.bounds.enumerated() {
+                text += "tally_http_request_duration_seconds_bucket{route=\"\(route)\",le=\"\(bound)\"} \(histogram.counts[index])\n"
+            }
+            text += "tally_http_request_duration_seconds_bucket{route=\"\(route)\",le=\"+Inf\"} \(histogram.total)\n"
+            text += "tally_http_request_duration_seconds_sum{route=\"\(route)\"} \(histogram.sum)\n"
+            text += "tally_http_request_duration_seconds_count{route=\"\(route)\"} \(histogram.total)\n"
+        }
+        text += "# HELP tally_http_responses_total Responses by route and status.\n# TYPE tally_http_responses_total counter\n"
+        for (key, count) in snapshot.statuses.sorted(by: { $0.key < $1.key }) {
+            let parts = key.split(separator: "|")
+            text += "tally_http_responses_total{route=\"\(parts[0])\",status=\"\(parts.count > 1 ? parts[1] : "")\"} \(count)\n"
+        }
+        text += "# HELP tally_open_connections Open client connections.\n# TYPE tally_open_connections gauge\n"
+        text += "tally_open_connections \(openConnections)\n"
+        return text
+    }
+
+    static func escape(_ text: String) -> String {
+        text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+            .replacingOccurrences(of: "\n", with: " ")
+    }
+}

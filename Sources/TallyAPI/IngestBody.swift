@@ -1,0 +1,88 @@
+import TallyCore
+
+/// Splits an ingest request body into events: one JSON event, a JSON array of events, NDJSON, or CloudEvents
+/// 1.0 (structured or batch), by `Content-Type`.
+enum IngestBody {
+    /// Why the body as a whole cannot be read (400 or 415).
+    struct Failure: Error {
+        var status: Int
+        var code: String
+        var message: String
+    }
+
+    static let parser = JSONParser()
+
+    /// The events, each validated or with the reason it is invalid.
+    static func events(body: [UInt8], contentType: String?, receivedAt: Timestamp) throws(Failure) -> [Result<Event, EventValidationError>] {
+        let type = (contentType ?? "application/json").split(separator: ";").first.map {
+            $0.trimmingCharacters(in: .whitespaces).lowercased()
+        } ?? "application/json"
+        let decoder = EventJSONDecoder()
+        switch type {
+        case "application/json", "text/json":
+            let value = try parse(body)
+            if case .array(let items) = value {
+                return items.map { item in Result { () throws(EventValidationError) in try decoder.decode(item, receivedAt: receivedAt) } }
+            }
+            return [Result { () throws(EventValidationError) in try decoder.decode(value, receivedAt: receivedAt) }]
+        case "application/x-ndjson", "application/jsonl", "application/json-seq":
+            var results: [Result<Event, EventValidationError>] = []
+            var lineNumber = 0
+            for line in body.split(separator: 0x0A, omittingEmptySubsequences: false) {
+                lineNumber += 1
+                let trimmed = line.last == 0x0D ? line.dropLast() : line
+                if trimmed.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
+                do throws(JSONParseError) {
+                    let value = try parser.parse(Array(trimmed))
+                    results.append(Result { () throws(EventValidationError) in try decoder.decode(value, receivedAt: receivedAt) })
+                } catch {
+                    results.append(.failure(EventValidationError(field: "line \(lineNumber)", rule: "invalid JSON: \(error.message)")))
+                }
+            }
+            return results
+        case "application/cloudevents+json":
+            let value = try parse(body)
+            return [CloudEvents.event(value, receivedAt: receivedAt)]
+        case "application/cloudevents-batch+json":
+            guard case .array(let items) = try parse(body) else {
+                throw Failure(status: 400, code: "invalid_body", message: "a CloudEvents batch must be a JSON array")
+            }
+            return items.map { CloudEvents.event($0, receivedAt: receivedAt) }
+        default:
+            throw Failure(status: 415, code: "unsupported_media_type",
+                          message: "Content-Type \(type) is not supported; use application/json, application/x-ndjson, application/cloudevents+json or application/cloudevents-batch+json")
+        }
+    }
+
+    private static func parse(_ body: [UInt8]) throws(Failure) -> JSONValue {
+        do throws(JSONParseError) {
+            return try parser.parse(body)
+        } catch {
+            throw Failure(status: 400, code: "malformed_json", message: "malformed JSON: \(error.message)")
+        }
+    }
+}
+
+/// CloudEvents 1.0 structured mode: `id`, `type`, `time`, `data`, and the tenant from `subject` or the
+/// `tenantid` extension attribute. `specversion` must be "1.0".
+enum CloudEvents {
+    static func event(_ value: JSONValue, receivedAt: Timestamp) -> Result<Event, EventValidationError> {
+        guard case .object(let object) = value else {
+            return .failure(EventValidationError(field: "event", rule: "must be a JSON object"))
+        }
+        guard object["specversion"] == .string("1.0") else {
+            return .failure(EventValidationError(field: "specversion", rule: "must be \"1.0\""))
+        }
+        var converted = JSONObject()
+        for name in ["id", "type", "time", "data"] {
+            if let field = object[name] { converted.set(name, field) }
+        }
+        if let tenant = object["tenantid"] ?? object["subject"] {
+            converted.set("tenantId", tenant)
+        }
+        // Context attributes that carry no metering meaning are accepted and dropped.
+        return Result { () throws(EventValidationError) in
+            try EventJSONDecoder().decode(.object(converted), receivedAt: receivedAt)
+        }
+    }
+}

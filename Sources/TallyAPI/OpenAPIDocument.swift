@@ -1,0 +1,80 @@
+import TallyCore
+
+/// The OpenAPI 3.1 description served at `GET /openapi.json`, generated from ``Route/all`` so that no
+/// route can be missing from it.
+enum OpenAPIDocument {
+    static let json: JSONValue = build()
+
+    private static func object(_ pairs: [(String, JSONValue)]) -> JSONValue {
+        .object(JSONObject(pairs.map { JSONObject.Member(key: $0.0, value: $0.1) }))
+    }
+
+    private static func build() -> JSONValue {
+        var paths = JSONObject()
+        for route in Route.all {
+            var operations: JSONObject
+            if case .object(let existing)? = paths[route.pattern] { operations = existing } else { operations = JSONObject() }
+            var parameters: [JSONValue] = []
+            for part in route.pattern.split(separator: "/") where part.hasPrefix("{") {
+                parameters.append(object([
+                    ("name", .string(String(part.dropFirst().dropLast()))), ("in", .string("path")), ("required", .bool(true)),
+                    ("schema", object([("type", .string("string")), ("format", .string("uuid"))])),
+                ]))
+            }
+            if route.authenticated {
+                parameters.append(object([("name", .string("x-tenantid")), ("in", .string("header")), ("required", .bool(true)),
+                                          ("schema", object([("type", .string("string")), ("format", .string("uuid"))]))]))
+            }
+            if route.pattern == "/api/v1/admin/tenants/" && route.method == "GET" {
+                for name in ["page", "per_page"] {
+                    parameters.append(object([("name", .string(name)), ("in", .string("query")), ("schema", object([("type", .string("integer"))]))]))
+                }
+                for name in ["search", "status", "partner_id"] {
+                    parameters.append(object([("name", .string(name)), ("in", .string("query")), ("schema", object([("type", .string("string"))]))]))
+                }
+            }
+            var responses: [(String, JSONValue)] = [("200", object([("description", .string("Success"))]))]
+            switch (route.method, route.pattern) {
+            case ("POST", "/api/v1/admin/tenants/"): responses = [("201", object([("description", .string("Created"))]))]
+            case ("DELETE", _): responses = [("204", object([("description", .string("Deleted (soft)"))]))]
+            case ("POST", "/api/v1/events"):
+                responses += [("207", object([("description", .string("Some events rejected"))])),
+                              ("413", object([("description", .string("Body too large"))])),
+                              ("415", object([("description", .string("Unsupported Content-Type"))])),
+                              ("422", object([("description", .string("Every event rejected"))])),
+                              ("503", object([("description", .string("Storage failed; nothing acknowledged"))]))]
+            default: break
+            }
+            if route.authenticated {
+                responses += [("400", object([("description", .string("Invalid id or x-tenantid"))])),
+                              ("401", object([("description", .string("Missing, expired or invalid bearer token"))])),
+                              ("403", object([("description", .string("Insufficient permissions"))]))]
+                if route.pattern.contains("{") { responses.append(("404", object([("description", .string("Not found"))]))) }
+                if route.pattern.hasPrefix("/api/v1/admin/tenants/") && route.method != "GET" {
+                    responses.append(("422", object([("description", .string("Validation error (HTTPValidationError)"))])))
+                }
+            }
+            var operation: [(String, JSONValue)] = [
+                ("summary", .string(route.summary)),
+                ("parameters", .array(parameters)),
+                ("responses", object(responses)),
+            ]
+            if route.authenticated { operation.append(("security", .array([object([("bearer", .array([]))])]))) }
+            if ["POST", "PATCH"].contains(route.method) {
+                operation.append(("requestBody", object([("required", .bool(true)), ("content", object([
+                    ("application/json", object([("schema", object([("type", .string("object"))]))])),
+                ]))])))
+            }
+            operations.set(route.method.lowercased(), object(operation))
+            paths.set(route.pattern, .object(operations))
+        }
+        return object([
+            ("openapi", .string("3.1.0")),
+            ("info", object([("title", .string("Tally metering API")), ("version", .string("1.0"))])),
+            ("paths", .object(paths)),
+            ("components", object([("securitySchemes", object([("bearer", object([
+                ("type", .string("http")), ("scheme", .string("bearer")), ("bearerFormat", .string("JWT")),
+            ]))]))])),
+        ])
+    }
+}

@@ -1,0 +1,52 @@
+import TallyCore
+
+/// Who is calling, as the bearer token says.
+public struct Principal: Sendable, Equatable {
+    /// The roles Tally understands.
+    public enum Role: String, Sendable, CaseIterable {
+        case superAdmin = "super_admin"
+        case tenantAdmin = "tenant_admin"
+        case member
+        case ingest
+    }
+
+    public var roles: Set<Role>
+    /// The tenant the token is bound to (`tenant_id` claim), if any.
+    public var tenantId: TenantID?
+
+    public init(roles: Set<Role>, tenantId: TenantID?) {
+        self.roles = roles
+        self.tenantId = tenantId
+    }
+
+    public var isSuperAdmin: Bool { roles.contains(.superAdmin) }
+
+    /// Whether the principal may read `tenant`'s stats and tenant record.
+    func mayAdminister(_ tenant: TenantID) -> Bool {
+        isSuperAdmin || (roles.contains(.tenantAdmin) && tenantId == tenant)
+    }
+
+    /// Whether the principal may read `tenant`'s API-key stats (members of the organization and its admins).
+    func mayReadKeys(of tenant: TenantID) -> Bool {
+        isSuperAdmin || ((roles.contains(.member) || roles.contains(.tenantAdmin)) && tenantId == tenant)
+    }
+
+    /// Whether the principal may ingest events for `tenant`.
+    func mayIngest(for tenant: TenantID) -> Bool {
+        isSuperAdmin || (roles.contains(.ingest) && (tenantId == nil || tenantId == tenant))
+    }
+}
+
+/// Why a request was not authenticated (401).
+public struct AuthenticationFailure: Error, Sendable, Equatable {
+    public var message: String
+
+    public init(_ message: String) {
+        self.message = message
+    }
+}
+
+/// Turns an `Authorization` header into a principal.
+public protocol RequestAuthenticator: Sendable {
+    func authenticate(authorization: String?) -> Result<Principal, AuthenticationFailure>
+}

@@ -1,0 +1,45 @@
+/// Every route the API serves: the router matches these and `GET /openapi.json` documents them.
+struct Route: Sendable, Equatable {
+    var method: String
+    /// Path with `{name}` placeholders, as OpenAPI writes it.
+    var pattern: String
+    var summary: String
+    /// Whether a bearer token is required.
+    var authenticated: Bool
+
+    static let all: [Route] = [
+        Route(method: "POST", pattern: "/api/v1/events", summary: "Ingest events", authenticated: true),
+        Route(method: "GET", pattern: "/api/v1/admin/tenants/{tenantId}/stats", summary: "Get tenant statistics", authenticated: true),
+        Route(method: "GET", pattern: "/api/organizations/{organizationId}/api-keys/stats", summary: "Get API key statistics", authenticated: true),
+        Route(method: "GET", pattern: "/api/v1/admin/tenants/", summary: "List tenants", authenticated: true),
+        Route(method: "POST", pattern: "/api/v1/admin/tenants/", summary: "Create tenant", authenticated: true),
+        Route(method: "GET", pattern: "/api/v1/admin/tenants/{tenant_id}", summary: "Get tenant", authenticated: true),
+        Route(method: "PATCH", pattern: "/api/v1/admin/tenants/{tenant_id}", summary: "Update tenant", authenticated: true),
+        Route(method: "DELETE", pattern: "/api/v1/admin/tenants/{tenant_id}", summary: "Delete tenant (soft)", authenticated: true),
+        Route(method: "GET", pattern: "/healthz", summary: "Health check", authenticated: false),
+        Route(method: "GET", pattern: "/metrics", summary: "Prometheus metrics", authenticated: false),
+        Route(method: "GET", pattern: "/openapi.json", summary: "This API description", authenticated: false),
+    ]
+
+    /// Matches a path against the pattern; returns the placeholder values, or `nil`.
+    func match(_ path: String) -> [String: String]? {
+        let wanted = pattern.split(separator: "/", omittingEmptySubsequences: false)
+        let given = path.split(separator: "/", omittingEmptySubsequences: false)
+        guard wanted.count == given.count else { return nil }
+        var values: [String: String] = [:]
+        for (pattern, part) in zip(wanted, given) {
+            if pattern.hasPrefix("{") && pattern.hasSuffix("}") {
+                guard !part.isEmpty else { return nil }
+                values[String(pattern.dropFirst().dropLast())] = String(part)
+            } else if pattern != part {
+                return nil
+            }
+        }
+        return values
+    }
+
+    /// Treats `/api/v1/admin/tenants` like `/api/v1/admin/tenants/` (the list and create routes end in `/`).
+    static func normalize(_ path: String) -> String {
+        path == "/api/v1/admin/tenants" ? "/api/v1/admin/tenants/" : path
+    }
+}

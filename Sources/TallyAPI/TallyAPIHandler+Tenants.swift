@@ -1,0 +1,258 @@
+import TallyCore
+import TallyEngine
+import TallyHTTP
+
+/// The tenants API (seed 002): every change is a `tenant.*` event in the log, and the list is a projection.
+extension TallyAPIHandler {
+    static func record(_ tenant: TenantID, _ projection: borrowing TenantProjection) -> JSONValue {
+        var object = JSONObject()
+        object.set("id", .string(tenant.description))
+        object.set("name", projection.name.map(JSONValue.string) ?? .null)
+        object.set("status", .string(projection.status.rawValue))
+        object.set("partner_id", projection.partnerId.map(JSONValue.string) ?? .null)
+        object.set("settings", .object(projection.settings))
+        object.set("created_at", projection.createdAt.map { .string($0.rfc3339(fractionDigits: 3)) } ?? .null)
+        object.set("updated_at", projection.updatedAt.map { .string($0.rfc3339(fractionDigits: 3)) } ?? .null)
+        object.set("deleted_at", projection.deletedAt.map { .string($0.rfc3339(fractionDigits: 3)) } ?? .null)
+        return .object(object)
+    }
+
+    func listTenants(_ request: HTTPRequest, principal: Principal?) -> HTTPResponse {
+        let now = clock()
+        guard principal?.isSuperAdmin == true else { return APIResponse.error(403, "forbidden", "listing tenants requires super_admin", now: now) }
+        var issues: [APIResponse.ValidationIssue] = []
+        func positive(_ name: String, default value: Int, max limit: Int) -> Int {
+            guard let text = request.queryValue(name) else { return value }
+            guard let number = Int(text), number >= 1, number <= limit else {
+                issues.append(.init(location: ["query", name], message: "must be an integer from 1 to \(limit)", type: "value_error"))
+                return value
+            }
+            return number
+        }
+        let page = positive("page", default: 1, max: 1_000_000)
+        let perPage = positive("per_page", default: 20, max: 100)
+        var statusFilter: TenantStatus?
+        if let text = request.queryValue("status"), !text.isEmpty {
+            if let status = TenantStatus(rawValue: text) {
+                statusFilter = status
+            } else {
+                issues.append(.init(location: ["query", "status"], message: "must be active, suspended or deleted", type: "value_error"))
+            }
+        }
+        guard issues.isEmpty else { return APIResponse.validation(issues) }
+        let search = request.queryValue("search")?.lowercased()
+        let partner = request.queryValue("partner_id")
+        let (total, items) = engine.read { state -> (Int, [JSONValue]) in
+            var matches: [(TenantID, String)] = []
+            for (tenant, projection) in state.tenants where projection.isRegistered {
+                if let statusFilter, projection.status != statusFilter { continue }
+                if statusFilter == nil && projection.status == .deleted { continue }
+                if let partner, !partner.isEmpty, projection.partnerId != partner { continue }
+                if let search, !search.isEmpty, !(projection.name ?? "").lowercased().contains(search) { continue }
+                matches.append((tenant, projection.name ?? ""))
+            }
+            matches.sort { $0.1 != $1.1 ? $0.1 < $1.1 : $0.0 < $1.0 }
+            let slice = matches.dropFirst((page - 1) * perPage).prefix(perPage)
+            return (matches.count, slice.compactMap { tenant, _ in
+                state.tenants.index(forKey: tenant).map { TallyAPIHandler.record(tenant, state.tenants.values[$0]) }
+            })
+        }
+        var data = JSONObject()
+        data.set("items", .array(items))
+        data.set("total", .int(Int64(total)))
+        data.set("page", .int(Int64(page)))
+        data.set("per_page", .int(Int64(perPage)))
+        data.set("pages", .int(Int64((total + perPage - 1) / perPage)))
+        return APIResponse.success(message: "Tenants retrieved successfully", data: .object(data), now: now)
+    }
+
+    func getTenant(_ text: String, principal: Principal?) -> HTTPResponse {
+        let now = clock()
+        guard let tenant = TenantID(text) else { return APIResponse.error(400, "invalid_tenant_id", "tenant_id must be a UUID", now: now) }
+        guard principal?.mayAdminister(tenant) == true else {
+            return APIResponse.error(403, "forbidden", "requires super_admin, or tenant_admin of this tenant", now: now)
+        }
+        let record = engine.read { state -> JSONValue? in
+            guard let index = state.tenants.index(forKey: tenant), state.tenants.values[index].isRegistered else { return nil }
+            return TallyAPIHandler.record(tenant, state.tenants.values[index])
+        }
+        guard let record else { return APIResponse.error(404, "tenant_not_found", "no tenant \(tenant)", now: now) }
+        return APIResponse.success(message: "Tenant retrieved successfully", data: record, now: now)
+    }
+
+    /// Reads a tenant body: `name`, `status`, `partner_id` (`null` clears), `settings`.
+    private func tenantBody(_ request: HTTPRequest, requireName: Bool)
+        -> Result<(name: String?, status: TenantStatus?, partner: String??, settings: JSONObject?, id: TenantID?), RejectedRequest> {
+        let now = clock()
+        let value: JSONValue
+        do throws(JSONParseError) {
+            value = try IngestBody.parser.parse(request.body)
+        } catch {
+            return .failure(RejectedRequest(APIResponse.error(400, "malformed_json", "malformed JSON: \(error.message)", now: now)))
+        }
+        guard case .object(let object) = value else {
+            return .failure(RejectedRequest(APIResponse.validation([.init(location: ["body"], message: "must be a JSON object", type: "type_error")])))
+        }
+        var issues: [APIResponse.ValidationIssue] = []
+        var name: String?
+        switch object["name"] {
+        case .string(let text)? where !text.allSatisfy(\.isWhitespace) && text.count <= EventJSONDecoder.maxNameLength: name = text
+        case nil where !requireName: break
+        case nil: issues.append(.init(location: ["body", "name"], message: "field required", type: "missing"))
+        default: issues.append(.init(location: ["body", "name"], message: "must be a non-empty string of at most 256 characters", type: "value_error"))
+        }
+        var status: TenantStatus?
+        if let field = object["status"] {
+            if case .string(let text) = field, let parsed = TenantStatus(rawValue: text) { status = parsed } else {
+                issues.append(.init(location: ["body", "status"], message: "must be active, suspended or deleted", type: "value_error"))
+            }
+        }
+        var partner: String??
+        if let field = object["partner_id"] {
+            switch field {
+            case .null: partner = .some(nil)
+            case .string(let text) where !text.isEmpty && text.utf8.count <= 128 && text.utf8.allSatisfy({ $0 >= 0x20 && $0 <= 0x7E }):
+                partner = .some(text)
+            default: issues.append(.init(location: ["body", "partner_id"], message: "must be 1-128 printable ASCII characters or null", type: "value_error"))
+            }
+        }
+        var settings: JSONObject?
+        if let field = object["settings"] {
+            if case .object(let given) = field {
+                do throws(EventValidationError) {
+                    try TenantSettings.validate(given, field: "settings", allowNull: !requireName)
+                    settings = given
+                } catch {
+                    issues.append(.init(location: ["body"] + error.field.split(separator: ".").map(String.init), message: error.rule, type: "value_error"))
+                }
+            } else {
+                issues.append(.init(location: ["body", "settings"], message: "must be an object", type: "type_error"))
+            }
+        }
+        var id: TenantID?
+        if let field = object["id"] {
+            if case .string(let text) = field, let parsed = TenantID(text) { id = parsed } else {
+                issues.append(.init(location: ["body", "id"], message: "must be a UUID", type: "value_error"))
+            }
+        }
+        for member in object where !["name", "status", "partner_id", "settings", "id"].contains(member.key) {
+            issues.append(.init(location: ["body", member.key], message: "unknown field", type: "extra_forbidden"))
+        }
+        guard issues.isEmpty else { return .failure(RejectedRequest(APIResponse.validation(issues))) }
+        return .success((name, status, partner, settings, id))
+    }
+
+    /// Appends one tenant event and answers with the tenant's record (or the failure).
+    private func applyTenantEvent(_ event: Event, status: Int, message: String, respond: @escaping @Sendable (HTTPResponse) -> Void) {
+        let engine = self.engine
+        let clock = self.clock
+        engine.ingest([.success(event)]) { outcomes in
+            let now = clock()
+            switch outcomes.first {
+            case .accepted?, .duplicate?:
+                if status == 204 {
+                    respond(HTTPResponse(status: 204))
+                    return
+                }
+                let record = engine.read { state -> JSONValue? in
+                    state.tenants.index(forKey: event.tenantId).map { TallyAPIHandler.record(event.tenantId, state.tenants.values[$0]) }
+                }
+                respond(APIResponse.success(status, message: message, data: record ?? .null, now: now))
+            case .rejected(let reason)?:
+                respond(APIResponse.error(422, "rejected", reason, now: now))
+            case .failed(let reason)?:
+                respond(APIResponse.error(503, "storage_failed", reason, now: now))
+            case nil:
+                respond(APIResponse.error(500, "internal_error", "no outcome", now: now))
+            }
+        }
+    }
+
+    private func newEventId(_ action: String) -> String {
+        "tenants-api-\(action)-\(TenantID(high: UInt64.random(in: 0...UInt64.max), low: UInt64.random(in: 0...UInt64.max)))"
+    }
+
+    func createTenant(_ request: HTTPRequest, principal: Principal?, respond: @escaping @Sendable (HTTPResponse) -> Void) {
+        let now = clock()
+        guard principal?.isSuperAdmin == true else {
+            respond(APIResponse.error(403, "forbidden", "creating tenants requires super_admin", now: now))
+            return
+        }
+        let body: (name: String?, status: TenantStatus?, partner: String??, settings: JSONObject?, id: TenantID?)
+        switch tenantBody(request, requireName: true) {
+        case .success(let parsed): body = parsed
+        case .failure(let rejected):
+            respond(rejected.response)
+            return
+        }
+        let tenant = body.id ?? TenantID(high: UInt64.random(in: 0...UInt64.max) & 0xFFFF_FFFF_FFFF_0FFF | 0x4000,
+                                         low: UInt64.random(in: 0...UInt64.max) & 0x3FFF_FFFF_FFFF_FFFF | 0x8000_0000_0000_0000)
+        let exists = engine.read { state in state.tenants[tenant]?.isRegistered == true }
+        guard !exists else {
+            respond(APIResponse.error(409, "tenant_exists", "tenant \(tenant) already exists", now: now))
+            return
+        }
+        let creation = TenantCreation(name: body.name ?? "", status: body.status ?? .active, partnerId: body.partner ?? nil,
+                                      settings: body.settings ?? JSONObject())
+        applyTenantEvent(Event(id: newEventId("create"), tenantId: tenant, time: now, payload: .tenantCreated(creation)),
+                         status: 201, message: "Tenant created successfully", respond: respond)
+    }
+
+    func updateTenant(_ text: String, _ request: HTTPRequest, principal: Principal?,
+                      respond: @escaping @Sendable (HTTPResponse) -> Void) {
+        let now = clock()
+        guard let tenant = TenantID(text) else {
+            respond(APIResponse.error(400, "invalid_tenant_id", "tenant_id must be a UUID", now: now))
+            return
+        }
+        guard principal?.mayAdminister(tenant) == true else {
+            respond(APIResponse.error(403, "forbidden", "requires super_admin, or tenant_admin of this tenant", now: now))
+            return
+        }
+        guard engine.read({ state in state.tenants[tenant]?.isRegistered == true }) else {
+            respond(APIResponse.error(404, "tenant_not_found", "no tenant \(tenant)", now: now))
+            return
+        }
+        let body: (name: String?, status: TenantStatus?, partner: String??, settings: JSONObject?, id: TenantID?)
+        switch tenantBody(request, requireName: false) {
+        case .success(let parsed): body = parsed
+        case .failure(let rejected):
+            respond(rejected.response)
+            return
+        }
+        if body.id != nil && body.id != tenant {
+            respond(APIResponse.validation([.init(location: ["body", "id"], message: "cannot change a tenant's id", type: "value_error")]))
+            return
+        }
+        let update = TenantUpdate(name: body.name, status: body.status, partnerId: body.partner, settings: body.settings)
+        guard !update.isEmpty else {
+            respond(APIResponse.validation([.init(location: ["body"], message: "no field to change", type: "value_error")]))
+            return
+        }
+        applyTenantEvent(Event(id: newEventId("update"), tenantId: tenant, time: now, payload: .tenantUpdated(update)),
+                         status: 200, message: "Tenant updated successfully", respond: respond)
+    }
+
+    func deleteTenant(_ text: String, principal: Principal?, respond: @escaping @Sendable (HTTPResponse) -> Void) {
+        let now = clock()
+        guard let tenant = TenantID(text) else {
+            respond(APIResponse.error(400, "invalid_tenant_id", "tenant_id must be a UUID", now: now))
+            return
+        }
+        guard principal?.isSuperAdmin == true else {
+            respond(APIResponse.error(403, "forbidden", "deleting tenants requires super_admin", now: now))
+            return
+        }
+        let state = engine.read { state in state.tenants[tenant].map { ($0.isRegistered, $0.status) } }
+        guard let state, state.0 else {
+            respond(APIResponse.error(404, "tenant_not_found", "no tenant \(tenant)", now: now))
+            return
+        }
+        if state.1 == .deleted {
+            respond(HTTPResponse(status: 204))
+            return
+        }
+        applyTenantEvent(Event(id: newEventId("delete"), tenantId: tenant, time: now, payload: .tenantDeleted),
+                         status: 204, message: "", respond: respond)
+    }
+}

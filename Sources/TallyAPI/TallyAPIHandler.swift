@@ -1,0 +1,257 @@
+import TallyCore
+import TallyEngine
+import TallyHTTP
+import TallyStorage
+
+/// The metering API over HTTP: routes requests to the engine, checks tokens and roles, and answers in the
+/// seeds' JSON shapes. Ingest answers once the events are durable, without blocking an event loop.
+public final class TallyAPIHandler: HTTPHandler {
+    let engine: Engine
+    let authenticator: any RequestAuthenticator
+    let metrics = APIMetrics()
+    let clock: @Sendable () -> Timestamp
+    /// Reports open connections for `/metrics` (set once the server is running).
+    let connectionCount: @Sendable () -> Int
+
+    public init(engine: Engine, authenticator: any RequestAuthenticator,
+                connectionCount: @escaping @Sendable () -> Int = { 0 }) {
+        self.engine = engine
+        self.authenticator = authenticator
+        self.clock = engine.configuration.clock
+        self.connectionCount = connectionCount
+    }
+
+    public func handle(_ request: HTTPRequest, respond: @escaping @Sendable (HTTPResponse) -> Void) {
+        let started = MonotonicClock.nanoseconds()
+        let path = Route.normalize(request.path)
+        let method = request.method == .head ? "GET" : methodName(request.method)
+        let candidates = Route.all.filter { $0.match(path) != nil }
+        guard let route = candidates.first(where: { $0.method == method }), let parameters = route.match(path) else {
+            let now = clock()
+            if candidates.isEmpty {
+                respond(APIResponse.error(404, "not_found", "no route for \(path)", now: now))
+            } else {
+                let allowed = Array(Set(candidates.map(\.method) + (candidates.contains { $0.method == "GET" } ? ["HEAD"] : []))).sorted()
+                respond(APIResponse.error(405, "method_not_allowed", "\(methodName(request.method)) is not allowed on \(path)",
+                                          now: now, headers: [("Allow", allowed.joined(separator: ", "))]))
+            }
+            return
+        }
+        let metrics = self.metrics
+        let finish: @Sendable (HTTPResponse) -> Void = { response in
+            metrics.recordRequest(route: "\(route.method) \(route.pattern)", status: response.status,
+                                  seconds: Double(MonotonicClock.nanoseconds() - started) / 1e9)
+            respond(response)
+        }
+        var principal: Principal?
+        if route.authenticated {
+            switch authenticate(request) {
+            case .success(let who): principal = who
+            case .failure(let rejected):
+                finish(rejected.response)
+                return
+            }
+        }
+        switch (route.method, route.pattern) {
+        case ("POST", "/api/v1/events"):
+            ingest(request, principal: principal, respond: finish)
+        case ("GET", "/api/v1/admin/tenants/{tenantId}/stats"):
+            finish(tenantStats(parameters["tenantId"] ?? "", principal: principal))
+        case ("GET", "/api/organizations/{organizationId}/api-keys/stats"):
+            finish(keyStats(parameters["organizationId"] ?? "", principal: principal))
+        case ("GET", "/api/v1/admin/tenants/"):
+            finish(listTenants(request, principal: principal))
+        case ("POST", "/api/v1/admin/tenants/"):
+            createTenant(request, principal: principal, respond: finish)
+        case ("GET", "/api/v1/admin/tenants/{tenant_id}"):
+            finish(getTenant(parameters["tenant_id"] ?? "", principal: principal))
+        case ("PATCH", "/api/v1/admin/tenants/{tenant_id}"):
+            updateTenant(parameters["tenant_id"] ?? "", request, principal: principal, respond: finish)
+        case ("DELETE", "/api/v1/admin/tenants/{tenant_id}"):
+            deleteTenant(parameters["tenant_id"] ?? "", principal: principal, respond: finish)
+        case ("GET", "/healthz"):
+            var data = JSONObject()
+            data.set("status", .string(engine.store.failure == nil ? "ok" : "read-only"))
+            data.set("events", .int(Int64(engine.eventCount)))
+            finish(APIResponse.success(engine.store.failure == nil ? 200 : 503, message: "healthy", data: .object(data), now: clock()))
+        case ("GET", "/metrics"):
+            finish(HTTPResponse(status: 200, headers: [("Content-Type", "text/plain; version=0.0.4")],
+                                body: Array(metrics.render(openConnections: connectionCount()).utf8)))
+        case ("GET", "/openapi.json"):
+            finish(.json(200, OpenAPIDocument.json.jsonBytes))
+        default:
+            finish(APIResponse.error(500, "internal_error", "route \(route.pattern) has no handler", now: clock()))
+        }
+    }
+
+    private func methodName(_ method: HTTPMethod) -> String {
+        switch method {
+        case .get: "GET"
+        case .head: "HEAD"
+        case .post: "POST"
+        case .put: "PUT"
+        case .patch: "PATCH"
+        case .delete: "DELETE"
+        case .options: "OPTIONS"
+        case .other(let text): text
+        }
+    }
+
+    // MARK: - Authentication
+
+    /// Checks the bearer token and the `x-tenantid` header.
+    private func authenticate(_ request: HTTPRequest) -> Result<Principal, RejectedRequest> {
+        let now = clock()
+        let principal: Principal
+        switch authenticator.authenticate(authorization: request.headers["Authorization"]) {
+        case .success(let who): principal = who
+        case .failure(let failure):
+            return .failure(RejectedRequest(APIResponse.error(401, "unauthorized", "authentication failed: \(failure.message)",
+                                                              now: now, headers: [("WWW-Authenticate", "Bearer")])))
+        }
+        guard let header = request.headers["x-tenantid"] else {
+            return .failure(RejectedRequest(APIResponse.error(400, "missing_tenant_header", "the x-tenantid header is required", now: now)))
+        }
+        guard let tenant = TenantID(header) else {
+            return .failure(RejectedRequest(APIResponse.error(400, "invalid_tenant_header", "x-tenantid must be a UUID", now: now)))
+        }
+        if !principal.isSuperAdmin, let bound = principal.tenantId, bound != tenant {
+            return .failure(RejectedRequest(APIResponse.error(403, "forbidden", "x-tenantid does not match the token's tenant", now: now)))
+        }
+        return .success(principal)
+    }
+
+    private func forbidden(_ message: String) -> HTTPResponse {
+        APIResponse.error(403, "forbidden", message, now: clock())
+    }
+
+    // MARK: - Stats
+
+    private func tenantStats(_ text: String, principal: Principal?) -> HTTPResponse {
+        let now = clock()
+        guard let tenant = TenantID(text) else {
+            return APIResponse.error(400, "invalid_tenant_id", "tenantId must be a UUID", now: now)
+        }
+        guard principal?.mayAdminister(tenant) == true else {
+            return forbidden("requires super_admin, or tenant_admin of this tenant")
+        }
+        guard let stats = engine.tenantStats(tenant, now: now) else {
+            return APIResponse.error(404, "tenant_not_found", "no tenant \(tenant)", now: now)
+        }
+        return APIResponse.success(message: "Tenant statistics retrieved successfully", data: stats.json, now: now)
+    }
+
+    private func keyStats(_ text: String, principal: Principal?) -> HTTPResponse {
+        let now = clock()
+        guard let tenant = TenantID(text) else {
+            return APIResponse.error(400, "invalid_organization_id", "organizationId must be a UUID", now: now)
+        }
+        guard principal?.mayReadKeys(of: tenant) == true else {
+            return forbidden("access denied: not a member of this organization")
+        }
+        guard let stats = engine.keyStats(tenant, now: now) else {
+            return APIResponse.error(404, "organization_not_found", "no organization \(tenant)", now: now)
+        }
+        return APIResponse.success(message: "Statistics retrieved successfully", data: stats.json, now: now)
+    }
+
+    // MARK: - Ingest
+
+    private func ingest(_ request: HTTPRequest, principal: Principal?, respond: @escaping @Sendable (HTTPResponse) -> Void) {
+        let now = clock()
+        var events: [Result<Event, EventValidationError>]
+        do throws(IngestBody.Failure) {
+            events = try IngestBody.events(body: request.body, contentType: request.headers["Content-Type"], receivedAt: now)
+        } catch {
+            respond(APIResponse.error(error.status, error.code, error.message, now: now))
+            return
+        }
+        guard !events.isEmpty else {
+            respond(APIResponse.error(400, "empty_batch", "the body holds no events", now: now))
+            return
+        }
+        guard let principal, principal.isSuperAdmin || principal.roles.contains(.ingest) else {
+            respond(forbidden("ingesting events requires the ingest or super_admin role"))
+            return
+        }
+        for index in events.indices {
+            if case .success(let event) = events[index], !principal.mayIngest(for: event.tenantId) {
+                events[index] = .failure(EventValidationError(field: "tenantId", rule: "this token may not ingest for tenant \(event.tenantId)"))
+            }
+        }
+        let metrics = self.metrics
+        let bytes = request.body.count
+        let clock = self.clock
+        engine.ingest(events) { outcomes in
+            respond(IngestResponse.make(outcomes, metrics: metrics, bytes: bytes, now: clock()))
+        }
+    }
+}
+
+/// The ingest response: a result per event and totals.
+enum IngestResponse {
+    static func make(_ outcomes: [IngestOutcome], metrics: APIMetrics, bytes: Int, now: Timestamp) -> HTTPResponse {
+        var accepted = 0
+        var duplicates = 0
+        var rejected = 0
+        var failed = 0
+        var reasons: [String] = []
+        var results: [JSONValue] = []
+        results.reserveCapacity(outcomes.count)
+        for (index, outcome) in outcomes.enumerated() {
+            var item = JSONObject()
+            item.set("index", .int(Int64(index)))
+            switch outcome {
+            case .accepted(let offset):
+                accepted += 1
+                item.set("status", .string("accepted"))
+                item.set("offset", .int(Int64(offset)))
+            case .duplicate(let offset):
+                duplicates += 1
+                item.set("status", .string("duplicate"))
+                item.set("offset", .int(Int64(offset)))
+            case .rejected(let reason):
+                rejected += 1
+                reasons.append(String(reason.prefix { $0 != ":" }))
+                item.set("status", .string("rejected"))
+                item.set("error", .string(reason))
+            case .failed(let reason):
+                failed += 1
+                item.set("status", .string("failed"))
+                item.set("error", .string(reason))
+            }
+            results.append(.object(item))
+        }
+        metrics.recordIngest(accepted: accepted, duplicates: duplicates, failed: failed, rejectedReasons: reasons, bytes: bytes)
+        var totals = JSONObject()
+        totals.set("received", .int(Int64(outcomes.count)))
+        totals.set("accepted", .int(Int64(accepted)))
+        totals.set("duplicates", .int(Int64(duplicates)))
+        totals.set("rejected", .int(Int64(rejected)))
+        totals.set("failed", .int(Int64(failed)))
+        var data = JSONObject()
+        data.set("totals", .object(totals))
+        data.set("results", .array(results))
+        let status: Int
+        let message: String
+        if failed > 0 {
+            status = 503
+            message = "storage failed; nothing of this request was acknowledged: retry later"
+        } else if rejected == outcomes.count {
+            status = 422
+            message = "every event was rejected"
+        } else if rejected > 0 {
+            status = 207
+            message = "some events were rejected"
+        } else {
+            status = 200
+            message = "events ingested"
+        }
+        var object = JSONObject()
+        object.set("success", .bool(status == 200))
+        object.set("message", .string(message))
+        object.set("data", .object(data))
+        object.set("timestamp", .string(now.rfc3339(fractionDigits: 3)))
+        return .json(status, JSONValue.object(object).jsonBytes)
+    }
+}

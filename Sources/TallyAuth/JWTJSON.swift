@@ -1,0 +1,75 @@
+/// A minimal JSON value used to read JWT headers and payloads (RFC 8259 subset).
+///
+/// This is an internal, self-contained representation so the module has no dependencies; a host project may swap it
+/// for its own JSON parser. Integers that fit `Int64` are kept exact; other numbers become finite `Double`s.
+enum JWTJSON: Sendable, Equatable {
+    /// The JSON literal `null`.
+    case null
+    /// The JSON literals `true` and `false`.
+    case bool(Bool)
+    /// A number written without fraction or exponent that fits in `Int64`.
+    case integer(Int64)
+    /// Any other number (with fraction or exponent, or too large for `Int64`), always finite.
+    case number(Double)
+    /// A string, with escapes resolved.
+    case string(String)
+    /// An array.
+    case array([JWTJSON])
+    /// An object. Duplicate member names are rejected while parsing.
+    case object([String: JWTJSON])
+
+    /// The maximum nesting depth of arrays and objects accepted by ``parse(_:)``.
+    static let maximumDepth = 16
+
+    /// Parses a complete JSON document.
+    ///
+    /// The parser is strict: no comments, trailing commas, leading zeros, unescaped control characters, lone
+    /// surrogate escapes, invalid UTF-8, duplicate object member names, or content after the value, and at most
+    /// ``maximumDepth`` nested containers.
+    ///
+    /// - Parameters:
+    ///   - bytes: The UTF-8 encoded document.
+    /// - Returns: The parsed value, or `nil` if the document is not valid under these rules.
+    static func parse(_ bytes: [UInt8]) -> JWTJSON? {
+        var parser = JWTJSONParser(bytes: bytes, maximumDepth: maximumDepth)
+        return parser.parseDocument()
+    }
+
+    /// Appends a JSON string literal (with surrounding quotes) for `string` to `output`.
+    ///
+    /// Quotation mark, reverse solidus and all control characters below U+0020 are escaped; everything else is
+    /// written as raw UTF-8.
+    ///
+    /// - Parameters:
+    ///   - string: The string to write.
+    ///   - output: The UTF-8 buffer that receives the literal.
+    static func appendStringLiteral(_ string: String, to output: inout [UInt8]) {
+        let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
+        output.append(UInt8(ascii: "\""))
+        for byte in string.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""):
+                output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])
+            case UInt8(ascii: "\\"):
+                output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\\")])
+            case 0x08:
+                output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "b")])
+            case 0x0C:
+                output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "f")])
+            case 0x0A:
+                output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
+            case 0x0D:
+                output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "r")])
+            case 0x09:
+                output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
+            case 0x00..<0x20:
+                output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0")])
+                output.append(hexDigits[Int(byte >> 4)])
+                output.append(hexDigits[Int(byte & 0x0F)])
+            default:
+                output.append(byte)
+            }
+        }
+        output.append(UInt8(ascii: "\""))
+    }
+}

@@ -1,0 +1,102 @@
+import Dispatch
+import Glibc
+import TallyAPI
+import TallyCore
+import TallyEngine
+import TallyHTTP
+import TallyStorage
+
+/// `tally serve`: the HTTP API over the store.
+struct ServeCommand {
+    static let spec = CommandSpec(
+        name: "serve",
+        summary: "Serve the HTTP API (ingest, stats, tenants, health, metrics, OpenAPI) over the store.",
+        usage: "[options]",
+        details: """
+            Every endpoint but /healthz, /metrics and /openapi.json needs a bearer token (see `tally token`).
+            Without a configured secret, the first start creates <store>/jwt-secret (mode 0600) and prints the
+            command that mints an admin token. SIGINT or SIGTERM stop accepting, finish requests in flight,
+            write a checkpoint and exit 0. One JSON line per request goes to standard error.
+
+            Exit codes: 0 stopped cleanly; 1 failure (port in use, store locked); 2 usage; 3 damaged store.
+            """,
+        options: [
+            StoreLocation.option, JWTSecret.option,
+            .init(name: "host", valueName: "ADDRESS", help: "IPv4 address to listen on (default 127.0.0.1)."),
+            .init(name: "port", valueName: "PORT", help: "TCP port (default 8080; 0 picks a free one)."),
+            .init(name: "durability", valueName: "POLICY", help: "always (default), interval[:MS] or never."),
+            .init(name: "event-loops", valueName: "N", help: "Event-loop threads (default: one per core)."),
+            .init(name: "max-body-bytes", valueName: "N", help: "Largest request body (default 16777216)."),
+        ],
+        positionalCount: 0...0
+    )
+
+    static func run(_ arguments: ParsedArguments, io: CommandIO) throws -> ExitCode {
+        let directory = StoreLocation.directory(arguments)
+        var http = HTTPServerConfiguration()
+        http.host = arguments.value("host") ?? "127.0.0.1"
+        if let text = arguments.value("port") {
+            guard let port = Int(text), (0...65535).contains(port) else { throw UsageError("--port must be 0-65535", command: spec.name) }
+            http.port = port
+        }
+        http.eventLoops = try CommandOptions.positiveInt(arguments, "event-loops", default: http.eventLoops, command: spec.name)
+        http.limits.maxBodyBytes = try CommandOptions.positiveInt(arguments, "max-body-bytes", default: http.limits.maxBodyBytes,
+                                                                   command: spec.name)
+        var configuration = EngineConfiguration()
+        configuration.store.durability = try CommandOptions.durability(arguments, command: spec.name)
+        configuration.store.log = { io.printError("tally: \($0)") }
+
+        let engine = try Engine(directory: directory, configuration: configuration)
+        let secret = try JWTSecret.load(arguments, storeDirectory: directory, create: true)
+        if secret.created {
+            io.printError("tally: no JWT secret was configured; created \(secret.source) (mode 0600)")
+        }
+        io.printError("tally: mint an admin token with: tally token --role super_admin --data \(directory)")
+        let connections = ConnectionCounter()
+        let handler = TallyAPIHandler(engine: engine, authenticator: JWTAuthenticator(secret: secret.secret),
+                                      connectionCount: { connections.count })
+        let server: HTTPServer
+        do {
+            server = try HTTPServer(configuration: http, handler: handler)
+        } catch {
+            try? engine.close()
+            io.printError("tally serve: \(error)")
+            return .failure
+        }
+        connections.server = server
+        io.printError("tally: listening on http://\(http.host):\(server.port) (store \(directory), durability \(configuration.store.durability), \(engine.eventCount) events)")
+        io.flush()
+        SignalWaiter.waitForTermination()
+        io.printError("tally: stopping: finishing requests in flight")
+        server.shutdown()
+        try engine.close()
+        io.printError("tally: stopped; checkpoint written at offset \(engine.eventCount)")
+        return .ok
+    }
+}
+
+/// Reports the server's open connections once it exists.
+final class ConnectionCounter: @unchecked Sendable {
+    /// Set once, before any request can read it.
+    var server: HTTPServer?
+    var count: Int { server?.openConnections ?? 0 }
+}
+
+/// Blocks until SIGINT or SIGTERM.
+enum SignalWaiter {
+    static func waitForTermination() {
+        signal(SIGINT, SIG_IGN)
+        signal(SIGTERM, SIG_IGN)
+        signal(SIGPIPE, SIG_IGN)
+        let done = DispatchSemaphore(value: 0)
+        let queue = DispatchQueue(label: "tally-signals")
+        let sources = [SIGINT, SIGTERM].map { number -> DispatchSourceSignal in
+            let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
+            source.setEventHandler { done.signal() }
+            source.resume()
+            return source
+        }
+        done.wait()
+        sources.forEach { $0.cancel() }
+    }
+}

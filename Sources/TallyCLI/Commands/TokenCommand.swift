@@ -1,0 +1,56 @@
+import TallyAuth
+import TallyCore
+
+/// `tally token`: mints an HS256 bearer token with the server's secret.
+struct TokenCommand {
+    static let spec = CommandSpec(
+        name: "token",
+        summary: "Mint a bearer token (HS256 JWT) for the API.",
+        usage: "--role ROLE [--role ROLE] [--tenant UUID] [--ttl 1h] [options]",
+        details: """
+            Roles: super_admin (everything), tenant_admin (its tenant's stats and record), member (its
+            organization's API-key stats), ingest (POST events, for its tenant or any tenant without --tenant).
+            The secret is the one `tally serve` uses (see --jwt-secret-file). Prints the token on one line.
+
+            Exit codes: 0 ok; 1 no secret; 2 usage.
+            """,
+        options: [
+            StoreLocation.option, JWTSecret.option,
+            .init(name: "role", valueName: "ROLE", help: "A role to grant (repeatable)."),
+            .init(name: "tenant", valueName: "UUID", help: "The tenant the token is bound to (tenant_id claim)."),
+            .init(name: "ttl", valueName: "DURATION", help: "Lifetime such as 90s, 30m, 12h or 7d (default 1h)."),
+            .init(name: "subject", valueName: "TEXT", help: "The sub claim (default tally-cli)."),
+        ],
+        positionalCount: 0...0
+    )
+
+    static func run(_ arguments: ParsedArguments, io: CommandIO) throws -> ExitCode {
+        let roles = arguments.values["role"] ?? []
+        guard !roles.isEmpty else { throw UsageError("--role is required", command: spec.name) }
+        let known = ["super_admin", "tenant_admin", "member", "ingest"]
+        for role in roles where !known.contains(role) {
+            throw UsageError("unknown role \(role) (expected one of: \(known.joined(separator: ", ")))", command: spec.name)
+        }
+        var tenant: String?
+        if let text = arguments.value("tenant") {
+            guard let parsed = TenantID(text) else { throw UsageError("--tenant must be a UUID", command: spec.name) }
+            tenant = parsed.description
+        }
+        let ttl = try parseDuration(arguments.value("ttl") ?? "1h")
+        let secret = try JWTSecret.load(arguments, storeDirectory: StoreLocation.directory(arguments), create: false).secret
+        let now = Timestamp.now().seconds
+        let claims = JWTClaims(subject: arguments.value("subject") ?? "tally-cli", roles: roles, tenantId: tenant,
+                               expiresAt: now + ttl, issuedAt: now)
+        io.print(JWTSigner(secret: secret).sign(claims))
+        return .ok
+    }
+
+    static func parseDuration(_ text: String) throws(UsageError) -> Int64 {
+        let units: [Character: Int64] = ["s": 1, "m": 60, "h": 3600, "d": 86_400]
+        guard let unit = text.last, let multiplier = units[unit], let value = Int64(text.dropLast()), value > 0,
+              value <= 3650 * 86_400 / multiplier else {
+            throw UsageError("--ttl must look like 90s, 30m, 12h or 7d, got \"\(text)\"", command: spec.name)
+        }
+        return value * multiplier
+    }
+}

@@ -1,0 +1,56 @@
+import Glibc
+
+/// Where the JWT signing secret comes from: `--jwt-secret-file`, else `$TALLY_JWT_SECRET`, else
+/// `<store>/jwt-secret` (created with 32 random bytes, mode 0600, when the server starts without one).
+enum JWTSecret {
+    static let option = CommandSpec.Option(name: "jwt-secret-file", valueName: "FILE",
+                                           help: "File holding the HS256 secret (default: $TALLY_JWT_SECRET, else <store>/jwt-secret).")
+
+    struct Failure: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    /// The secret, and where it came from.
+    static func load(_ arguments: ParsedArguments, storeDirectory: String, create: Bool) throws -> (secret: [UInt8], source: String, created: Bool) {
+        if let file = arguments.value("jwt-secret-file") {
+            let bytes = try readTrimmed(file)
+            guard bytes.count >= 16 else { throw Failure(description: "\(file): the secret must be at least 16 bytes") }
+            return (bytes, file, false)
+        }
+        if let value = getenv("TALLY_JWT_SECRET"), let text = String(validatingCString: value), !text.isEmpty {
+            guard text.utf8.count >= 16 else { throw Failure(description: "TALLY_JWT_SECRET must be at least 16 bytes") }
+            return (Array(text.utf8), "$TALLY_JWT_SECRET", false)
+        }
+        let path = storeDirectory + "/jwt-secret"
+        if access(path, F_OK) == 0 { return (try readTrimmed(path), path, false) }
+        guard create else {
+            throw Failure(description: "no JWT secret: pass --jwt-secret-file, set TALLY_JWT_SECRET, or start `tally serve` once to create \(path)")
+        }
+        mkdir(storeDirectory, 0o755)
+        var random = SystemRandomNumberGenerator()
+        let hex = (0..<32).map { _ in String(UInt8.random(in: 0...255, using: &random), radix: 16) }
+            .map { $0.count == 1 ? "0" + $0 : $0 }.joined()
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else { throw Failure(description: "cannot create \(path): \(String(cString: strerror(errno)))") }
+        defer { close(descriptor) }
+        let written = hex.withCString { write(descriptor, $0, hex.utf8.count) }
+        guard written == hex.utf8.count, fsync(descriptor) == 0 else { throw Failure(description: "cannot write \(path)") }
+        return (Array(hex.utf8), path, true)
+    }
+
+    private static func readTrimmed(_ path: String) throws -> [UInt8] {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw Failure(description: "cannot read \(path): \(String(cString: strerror(errno)))") }
+        defer { close(descriptor) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, 4096) }
+            if count <= 0 { break }
+            bytes += chunk[0..<count]
+            if bytes.count > 1 << 16 { throw Failure(description: "\(path) is too large for a secret") }
+        }
+        while let last = bytes.last, last == 0x0A || last == 0x0D || last == 0x20 { bytes.removeLast() }
+        return bytes
+    }
+}
