@@ -44,6 +44,7 @@ let package = Package(
         .testTarget(name: "TallyStorageTests", dependencies: ["TallyCore", "TallyStorage", "TallyTestSupport"]),
         .testTarget(name: "TallyEngineTests", dependencies: ["TallyCore", "TallyStorage", "TallyEngine", "TallyTestSupport"]),
         .testTarget(name: "TallyHTTPTests", dependencies: ["TallyHTTP", "TallyTestSupport"]),
+        .testTarget(name: "TallyAPITests", dependencies: ["TallyAPI", "TallyAuth", "TallyHTTP", "TallyEngine", "TallyCore", "TallyTestSupport"]),
         .testTarget(name: "TallyCLITests", dependencies: ["TallyCLI", "TallyCore", "TallyStorage", "TallyTestSupport"]),
     ],
     swiftLanguageModes: [.v6]

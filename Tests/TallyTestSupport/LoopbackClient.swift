@@ -43,6 +43,7 @@ public final class LoopbackClient {
 
     public struct ClientError: Error, CustomStringConvertible {
         public var message: String
+        public init(message: String) { self.message = message }
         public var description: String { message }
     }
 

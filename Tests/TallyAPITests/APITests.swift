@@ -1,0 +1,253 @@
+import Foundation
+import Testing
+@testable import TallyAPI
+import TallyAuth
+import TallyCore
+import TallyEngine
+import TallyHTTP
+import TallyTestSupport
+
+/// End to end: the real server on a free loopback port, a real store in a temporary directory.
+final class APIFixture {
+    static let secret = Array("test-secret-0123456789abcdef".utf8)
+    static let tenant = "3fa85f64-5717-4562-b3fc-2c963f66afa6"
+    static let other = "9b2d4c1e-8f3a-4b6d-a1c2-7e5f9d0b3a48"
+    let directory = TemporaryDirectory()
+    let engine: Engine
+    let server: HTTPServer
+
+    init() throws {
+        var configuration = EngineConfiguration()
+        configuration.store = StoreTestSupport.configuration(durability: .always)
+        engine = try Engine(directory: directory.path, configuration: configuration)
+        var http = HTTPServerConfiguration()
+        http.port = 0
+        http.eventLoops = 2
+        http.log = { _ in }
+        server = try HTTPServer(configuration: http, handler: TallyAPIHandler(engine: engine,
+                                                                              authenticator: JWTAuthenticator(secret: APIFixture.secret)))
+    }
+
+    deinit {
+        server.shutdown()
+        try? engine.close()
+    }
+
+    static func token(_ roles: [String], tenant: String? = nil, expiresIn: Int64 = 3600, secret: [UInt8] = secret) -> String {
+        let now = Timestamp.now().seconds
+        return JWTSigner(secret: secret).sign(JWTClaims(subject: "test", roles: roles, tenantId: tenant, expiresAt: now + expiresIn, issuedAt: now))
+    }
+
+    func client() throws -> LoopbackClient { try LoopbackClient(port: server.port) }
+
+    func call(_ method: String, _ path: String, token: String?, tenantHeader: String? = APIFixture.tenant,
+              contentType: String = "application/json", body: String = "") throws -> LoopbackClient.Response {
+        var headers: [(String, String)] = [("Content-Type", contentType)]
+        if let token { headers.append(("Authorization", "Bearer \(token)")) }
+        if let tenantHeader { headers.append(("x-tenantid", tenantHeader)) }
+        return try client().request(method, path, headers: headers, body: Array(body.utf8))
+    }
+
+    static func event(_ id: String, _ type: String = "api.call", tenant: String = tenant,
+                      data: String = #"{"keyId":"k1","status":200}"#) -> String {
+        #"{"id":"\#(id)","type":"\#(type)","tenantId":"\#(tenant)","data":\#(data)}"#
+    }
+}
+
+func json(_ response: LoopbackClient.Response) throws -> JSONObject {
+    guard case .object(let object) = try JSONParser().parse(response.body) else { throw LoopbackClient.ClientError(message: "not an object") }
+    return object
+}
+
+@Suite(.serialized) struct APITests {
+    @Test func ingestThenReadBothStatsEndpoints() throws {
+        let api = try APIFixture()
+        let admin = APIFixture.token(["super_admin"])
+        let create = try api.call("POST", "/api/v1/admin/tenants/", token: admin,
+                                  body: #"{"id":"\#(APIFixture.tenant)","name":"Acme Corporation","settings":{"storage_quota_mb":2048}}"#)
+        #expect(create.status == 201)
+        let events = [
+            APIFixture.event("u1", "user.created", data: #"{"userId":"alice","role":"admin"}"#),
+            APIFixture.event("k1", "key.created", data: #"{"keyId":"k1","name":"Prod"}"#),
+            APIFixture.event("c1"), APIFixture.event("c2", data: #"{"keyId":"k1","status":429}"#),
+            APIFixture.event("c1"),
+            APIFixture.event("x", "api.calls"),
+        ]
+        let ingest = try api.call("POST", "/api/v1/events", token: admin, body: "[" + events.joined(separator: ",") + "]")
+        #expect(ingest.status == 207)
+        let data = try json(ingest)["data"]
+        guard case .object(let body)? = data, case .object(let totals)? = body["totals"] else {
+            Issue.record("no totals: \(ingest.text)")
+            return
+        }
+        #expect(totals["accepted"] == .int(4) && totals["duplicates"] == .int(1) && totals["rejected"] == .int(1))
+        #expect(ingest.text.contains(#"unknown event type \"api.calls\""#))
+
+        let stats = try api.call("GET", "/api/v1/admin/tenants/\(APIFixture.tenant)/stats", token: admin)
+        #expect(stats.status == 200)
+        let object = try json(stats)
+        #expect(object["success"] == .bool(true))
+        #expect(object["message"] == .string("Tenant statistics retrieved successfully"))
+        guard case .object(let statsData)? = object["data"], case .object(let usage)? = statsData["usage"] else {
+            Issue.record("bad stats \(stats.text)")
+            return
+        }
+        #expect(statsData["tenantName"] == .string("Acme Corporation"))
+        #expect(usage["apiCallsThisMonth"] == .int(2))
+        #expect(usage["storageQuotaMB"] == .int(2048))
+        #expect(statsData["users"] == (try JSONParser().parse(#"{"total":1,"active":1,"inactive":0,"admins":1}"#)))
+
+        let member = APIFixture.token(["member"], tenant: APIFixture.tenant)
+        let keys = try api.call("GET", "/api/organizations/\(APIFixture.tenant)/api-keys/stats", token: member)
+        #expect(keys.status == 200)
+        #expect(keys.text.contains(#""totalRequests":2"#) && keys.text.contains(#""rateLimitHits":1"#))
+    }
+
+    @Test func ndjsonAndCloudEventsBodiesAreAccepted() throws {
+        let api = try APIFixture()
+        let ingest = APIFixture.token(["ingest"], tenant: APIFixture.tenant)
+        let ndjson = try api.call("POST", "/api/v1/events", token: ingest, contentType: "application/x-ndjson",
+                                  body: APIFixture.event("n1") + "\n" + APIFixture.event("n2") + "\n\n")
+        #expect(ndjson.status == 200)
+        let cloud = #"{"specversion":"1.0","id":"ce1","type":"api.call","source":"/gw","subject":"\#(APIFixture.tenant)","data":{"keyId":"k","status":201}}"#
+        #expect(try api.call("POST", "/api/v1/events", token: ingest, contentType: "application/cloudevents+json", body: cloud).status == 200)
+        #expect(try api.call("POST", "/api/v1/events", token: ingest, contentType: "application/cloudevents-batch+json",
+                             body: "[\(cloud)]").text.contains(#""duplicates":1"#))
+        #expect(api.engine.tenantStats(TenantID(APIFixture.tenant)!)?.usage.apiCallsThisMonth == 3)
+    }
+
+    @Test func errorsHaveTheRightStatus() throws {
+        let api = try APIFixture()
+        let admin = APIFixture.token(["super_admin"])
+        #expect(try api.call("POST", "/api/v1/events", token: admin, body: "{oops").status == 400)
+        #expect(try api.call("POST", "/api/v1/events", token: admin, body: "[]").status == 400)
+        #expect(try api.call("POST", "/api/v1/events", token: admin, contentType: "text/plain", body: "x").status == 415)
+        #expect(try api.call("POST", "/api/v1/events", token: admin, body: "[" + APIFixture.event("z", "bogus") + "]").status == 422)
+        #expect(try api.call("GET", "/api/v1/admin/tenants/not-a-uuid/stats", token: admin).status == 400)
+        #expect(try api.call("GET", "/api/v1/admin/tenants/\(APIFixture.other)/stats", token: admin).status == 404)
+        #expect(try api.call("GET", "/nope", token: nil).status == 404)
+        let wrongMethod = try api.call("DELETE", "/api/v1/events", token: admin)
+        #expect(wrongMethod.status == 405 && wrongMethod.header("Allow") == "POST")
+        let deep = String(repeating: "[", count: 10_000)
+        #expect(try api.call("POST", "/api/v1/events", token: admin, body: deep).status == 400)
+        let invalidUTF8 = try api.client().request("POST", "/api/v1/events", headers: [
+            ("Authorization", "Bearer \(admin)"), ("x-tenantid", APIFixture.tenant), ("Content-Type", "application/json"),
+        ], body: [0x22, 0xC3, 0x28, 0x22])
+        #expect(invalidUTF8.status == 400)
+        #expect(try api.call("GET", "/healthz", token: nil).status == 200)
+    }
+
+    @Test func theAuthMatrixRefusesEveryBadToken() throws {
+        let api = try APIFixture()
+        let path = "/api/v1/admin/tenants/\(APIFixture.tenant)/stats"
+        _ = try api.call("POST", "/api/v1/events", token: APIFixture.token(["super_admin"]), body: APIFixture.event("seed"))
+        let good = APIFixture.token(["tenant_admin"], tenant: APIFixture.tenant)
+        #expect(try api.call("GET", path, token: good).status == 200)
+        #expect(try api.call("GET", path, token: nil).status == 401, "missing")
+        #expect(try api.call("GET", path, token: "not.a.jwt").status == 401, "malformed")
+        #expect(try api.call("GET", path, token: APIFixture.token(["super_admin"], secret: Array("another-secret-entirely!".utf8))).status == 401, "wrong signature")
+        let parts = good.split(separator: ".")
+        let none = Base64URL.encode(Array(#"{"alg":"none","typ":"JWT"}"#.utf8)) + "." + parts[1] + "."
+        #expect(try api.call("GET", path, token: none).status == 401, "alg none")
+        #expect(try api.call("GET", path, token: APIFixture.token(["super_admin"], expiresIn: -3600)).status == 401, "expired")
+        let tampered = parts[0] + "." + Base64URL.encode(Array(#"{"roles":["super_admin"],"exp":9999999999}"#.utf8)) + "." + parts[2]
+        #expect(try api.call("GET", path, token: String(tampered)).status == 401, "tampered payload")
+        #expect(try api.call("GET", path, token: good, tenantHeader: nil).status == 400, "missing x-tenantid")
+        #expect(try api.call("GET", path, token: good, tenantHeader: APIFixture.other).status == 403, "x-tenantid of another tenant")
+        let otherAdmin = APIFixture.token(["tenant_admin"], tenant: APIFixture.other)
+        #expect(try api.call("GET", path, token: otherAdmin, tenantHeader: APIFixture.other).status == 403, "wrong tenant")
+        let member = APIFixture.token(["member"], tenant: APIFixture.tenant)
+        #expect(try api.call("GET", path, token: member).status == 403, "wrong role")
+        #expect(try api.call("GET", "/api/v1/admin/tenants/", token: good).status == 403, "list needs super_admin")
+        let ingestOther = APIFixture.token(["ingest"], tenant: APIFixture.other)
+        let cross = try api.call("POST", "/api/v1/events", token: ingestOther, tenantHeader: APIFixture.other, body: APIFixture.event("cross"))
+        #expect(cross.status == 422 && cross.text.contains("may not ingest for tenant"))
+    }
+
+    @Test func tenantsAPIListsCreatesUpdatesAndSoftDeletes() throws {
+        let api = try APIFixture()
+        let admin = APIFixture.token(["super_admin"])
+        for (index, name) in ["Beta", "Alpha", "Gamma"].enumerated() {
+            let body = #"{"name":"\#(name)","partner_id":"\#(index == 2 ? "p2" : "p1")"}"#
+            #expect(try api.call("POST", "/api/v1/admin/tenants", token: admin, body: body).status == 201)
+        }
+        let list = try api.call("GET", "/api/v1/admin/tenants/?per_page=2&page=1", token: admin)
+        #expect(list.status == 200)
+        #expect(list.text.contains(#""total":3"#) && list.text.contains(#""pages":2"#))
+        #expect(list.text.range(of: "Alpha")!.lowerBound < list.text.range(of: "Beta")!.lowerBound)
+        #expect(try api.call("GET", "/api/v1/admin/tenants/?partner_id=p2", token: admin).text.contains(#""total":1"#))
+        #expect(try api.call("GET", "/api/v1/admin/tenants/?search=alp", token: admin).text.contains(#""total":1"#))
+        let invalid = try api.call("GET", "/api/v1/admin/tenants/?per_page=0&status=gone", token: admin)
+        #expect(invalid.status == 422 && invalid.text.contains(#""loc":["query","per_page"]"#))
+
+        let created = try api.call("POST", "/api/v1/admin/tenants/", token: admin, body: #"{"name":"Delta"}"#)
+        guard case .object(let data)? = try json(created)["data"], case .string(let id)? = data["id"] else {
+            Issue.record("no id")
+            return
+        }
+        let badSettings = try api.call("PATCH", "/api/v1/admin/tenants/\(id)", token: admin,
+                                       body: #"{"settings":{"mfa_required":"yes","mfa_methods":["fax"],"session_timeout":0}}"#)
+        #expect(badSettings.status == 422)
+        #expect(badSettings.text.contains(#""loc":["body","settings","mfa_required"]"#))
+        #expect(badSettings.text.contains(#""detail":["#))
+        let patched = try api.call("PATCH", "/api/v1/admin/tenants/\(id)", token: admin,
+                                   body: #"{"name":"Delta Corp","settings":{"mfa_required":true,"storage_quota_mb":300}}"#)
+        #expect(patched.status == 200 && patched.text.contains("Delta Corp"))
+        #expect(try api.call("DELETE", "/api/v1/admin/tenants/\(id)", token: admin).status == 204)
+        let after = try api.call("GET", "/api/v1/admin/tenants/\(id)", token: admin)
+        #expect(after.status == 200 && after.text.contains(#""status":"deleted""#))
+        #expect(!(try api.call("GET", "/api/v1/admin/tenants/", token: admin).text.contains("Delta")))
+        #expect(try api.call("DELETE", "/api/v1/admin/tenants/\(APIFixture.other)", token: admin).status == 404)
+        // Every change is a tenant.* event in the log.
+        let types = try StoreTestSupport.readAll(SegmentStoreReader.open(api.directory.path)).map(\.event.type)
+        #expect(types.filter { $0 == .tenantCreated }.count == 4)
+        #expect(types.contains(.tenantUpdated) && types.contains(.tenantDeleted))
+    }
+
+    @Test func openAPIDocumentsEveryRoute() throws {
+        let api = try APIFixture()
+        let response = try api.call("GET", "/openapi.json", token: nil)
+        #expect(response.status == 200)
+        guard case .object(let paths)? = try json(response)["paths"] else {
+            Issue.record("no paths")
+            return
+        }
+        for route in Route.all {
+            guard case .object(let operations)? = paths[route.pattern] else {
+                Issue.record("\(route.pattern) missing from openapi.json")
+                continue
+            }
+            #expect(operations[route.method.lowercased()] != nil, "\(route.method) \(route.pattern)")
+        }
+    }
+
+    @Test func metricsCountOutcomesAndARestartKeepsAcknowledgedEvents() throws {
+        let directory: String
+        do {
+            let api = try APIFixture()
+            let admin = APIFixture.token(["super_admin"])
+            _ = try api.call("POST", "/api/v1/events", token: admin, body: "[" + (0..<5).map { APIFixture.event("m\($0)") }.joined(separator: ",") + "]")
+            _ = try api.call("POST", "/api/v1/events", token: admin, body: APIFixture.event("m1"))
+            let metrics = try api.call("GET", "/metrics", token: nil)
+            #expect(metrics.text.contains(#"tally_events_total{outcome="accepted"} 5"#))
+            #expect(metrics.text.contains(#"tally_events_total{outcome="duplicate"} 1"#))
+            #expect(metrics.text.contains("tally_http_request_duration_seconds_bucket"))
+            directory = api.directory.path
+            try StoreTestSupport.copyStore(directory, to: directory + "-copy")
+        }
+        var configuration = EngineConfiguration()
+        configuration.store = StoreTestSupport.configuration()
+        let reopened = try Engine(directory: directory + "-copy", configuration: configuration)
+        #expect(reopened.eventCount == 5)
+        try reopened.close()
+        try? FileManager.default.removeItem(atPath: directory + "-copy")
+    }
+}
+
+import TallyStorage
+
+enum SegmentStoreReader {
+    static func open(_ directory: String) throws -> SegmentStore {
+        try SegmentStore(directory: directory, configuration: StoreTestSupport.configuration(), readOnly: true)
+    }
+}
