@@ -31,7 +31,7 @@ let package = Package(
         .executableTarget(name: "tally", dependencies: ["TallyCLI"]),
         .executableTarget(
             name: "TallyBenchmarks",
-            dependencies: ["TallyCore", "TallyStorage", "TallyEngine"],
+            dependencies: ["TallyCore", "TallyStorage", "TallyEngine", "TallyHTTP", "TallyAPI", "TallyAuth", "TallyTestSupport"],
             path: "Benchmarks/TallyBenchmarks"
         ),
         // Fixtures, temporary directories and the fault-injecting file system shared by the test targets.

@@ -22,7 +22,7 @@ enum BenchmarkSuite {
             case "--dir" where index + 1 < arguments.count: index += 1; options.directory = arguments[index]
             case "--only" where index + 1 < arguments.count: index += 1; options.only = arguments[index]
             default:
-                print("usage: TallyBenchmarks [--quick] [--dir DIR] [--only crc|codec|append|read|engine]")
+                print("usage: TallyBenchmarks [--quick] [--dir DIR] [--only crc|codec|append|read|engine|http]")
                 exit(2)
             }
             index += 1
@@ -40,6 +40,7 @@ enum BenchmarkSuite {
             if options.only == nil || options.only == "append" { try StorageBenchmarks.append(options) }
             if options.only == nil || options.only == "read" { try StorageBenchmarks.read(options) }
             if options.only == nil || options.only == "engine" { try EngineBenchmarks.run(options) }
+            if options.only == nil || options.only == "http" { try HTTPBenchmarks.run(options) }
             if options.only == "memory" { EngineBenchmarks.memory(options) }
             if options.only == "dedup-memory" { EngineBenchmarks.dedupMemory(options) }
         } catch {

@@ -19,6 +19,8 @@ final class EventLoop: @unchecked Sendable {
     /// Connections owned by this loop, by descriptor (loop thread only).
     private var connections: [Int32: HTTPConnection] = [:]
     private var listening = true
+    /// One read buffer for every connection of the loop (reads never overlap on one thread).
+    let readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 16)
     let finished = Mutex<Bool>(false)
 
     init(server: HTTPServerCore) throws(HTTPServerError) {
@@ -93,6 +95,7 @@ final class EventLoop: @unchecked Sendable {
         runTasks()
         Glibc.close(epoll)
         Glibc.close(wakeDescriptor)
+        readBuffer.deallocate()
         finished.withLock { $0 = true }
     }
 

@@ -25,7 +25,6 @@ final class HTTPConnection {
     /// client sees the response instead of a reset ("lingering close").
     private var lingeringSince: UInt64?
     private var failedStream = false
-    private static let readSize = 64 * 1024
 
     init(descriptor: Int32, loop: EventLoop) {
         self.descriptor = descriptor
@@ -46,10 +45,10 @@ final class HTTPConnection {
     }
 
     private func readAvailable() {
-        var buffer = [UInt8](repeating: 0, count: HTTPConnection.readSize)
+        let buffer = loop.readBuffer
         if lingeringSince != nil {
             while true {
-                let count = buffer.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress, HTTPConnection.readSize) }
+                let count = Glibc.read(descriptor, buffer.baseAddress, buffer.count)
                 if count > 0 { continue }
                 if count < 0 && errno == EINTR { continue }
                 if count < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) { return }
@@ -58,12 +57,12 @@ final class HTTPConnection {
             }
         }
         while !closed && !stopReading {
-            let count = buffer.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress, HTTPConnection.readSize) }
+            let count = Glibc.read(descriptor, buffer.baseAddress, buffer.count)
             if count > 0 {
                 lastActivity = MonotonicClock.nanoseconds()
-                buffer.withUnsafeBytes { parser.feed(UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
+                parser.feed(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
                 parseRequests()
-                if count < HTTPConnection.readSize { return }
+                if count < buffer.count { return }
                 continue
             }
             if count == 0 {
