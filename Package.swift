@@ -45,6 +45,7 @@ let package = Package(
         .testTarget(name: "TallyEngineTests", dependencies: ["TallyCore", "TallyStorage", "TallyEngine", "TallyTestSupport"]),
         .testTarget(name: "TallyHTTPTests", dependencies: ["TallyHTTP", "TallyTestSupport"]),
         .testTarget(name: "TallyAPITests", dependencies: ["TallyAPI", "TallyAuth", "TallyHTTP", "TallyEngine", "TallyCore", "TallyTestSupport"]),
+        .testTarget(name: "TallyAuthTests", dependencies: ["TallyAuth", "TallyTestSupport"]),
         .testTarget(name: "TallyCLITests", dependencies: ["TallyCLI", "TallyCore", "TallyStorage", "TallyTestSupport"]),
     ],
     swiftLanguageModes: [.v6]

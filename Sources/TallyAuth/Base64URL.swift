@@ -4,7 +4,9 @@
 /// encoding.
 public enum Base64URL {
     /// The 64 alphabet characters in value order, as ASCII bytes.
-    private static let alphabet: [UInt8] = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
+    private static let alphabet: [UInt8] = Array(
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8
+    )
 
     /// Maps an ASCII byte to its 6-bit value, or to `invalid` for bytes outside the alphabet.
     private static let decodeTable: [UInt8] = {

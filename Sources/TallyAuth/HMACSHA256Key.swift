@@ -36,7 +36,8 @@ struct HMACSHA256Key: Sendable {
     ///   - message: The message bytes.
     /// - Returns: The 32-byte authentication code.
     func authenticationCode(for message: some Collection<UInt8>) -> [UInt8] {
-        if let code = message.withContiguousStorageIfAvailable({ authenticationCode(for: UnsafeRawBufferPointer($0)) }) {
+        let code = message.withContiguousStorageIfAvailable { authenticationCode(for: UnsafeRawBufferPointer($0)) }
+        if let code {
             return code
         }
         return Array(message).withUnsafeBytes { authenticationCode(for: $0) }

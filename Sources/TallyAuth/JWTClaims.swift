@@ -54,7 +54,7 @@ extension JWTClaims {
     /// - Parameters:
     ///   - payload: The members of the payload object.
     /// - Throws: ``JWTError`` with code ``JWTError/Code/invalidClaims`` if a claim has the wrong JSON type.
-    init(payload: [String: JWTJSON]) throws(JWTError) {
+    init(payload: JWTJSON.Object) throws(JWTError) {
         self.init()
         subject = try Self.string(payload["sub"], name: "sub")
         tenantId = try Self.string(payload["tenant_id"], name: "tenant_id")
@@ -62,21 +62,14 @@ extension JWTClaims {
         notBefore = try Self.numericDate(payload["nbf"], name: "nbf")
         issuedAt = try Self.numericDate(payload["iat"], name: "iat")
 
-        var merged: [String] = []
-        var seen: Set<String> = []
-        for role in try Self.stringArray(payload["roles"], name: "roles") where seen.insert(role).inserted {
-            merged.append(role)
-        }
+        var candidates = try Self.stringArray(payload["roles"], name: "roles")
         if let realmAccess = payload["realm_access"] {
             guard case .object(let members) = realmAccess else {
                 throw JWTError(code: .invalidClaims, message: "claim 'realm_access' must be an object")
             }
-            for role in try Self.stringArray(members["roles"], name: "realm_access.roles")
-            where seen.insert(role).inserted {
-                merged.append(role)
-            }
+            candidates += try Self.stringArray(members["roles"], name: "realm_access.roles")
         }
-        roles = merged
+        roles = Self.removingDuplicates(candidates)
     }
 
     /// Encodes the set claims as a compact JSON object in the order sub, roles, tenant_id, exp, nbf, iat.
@@ -116,6 +109,27 @@ extension JWTClaims {
         }
         output.append(UInt8(ascii: "}"))
         return output
+    }
+
+    /// Removes repeated strings, keeping the first occurrence of each in order.
+    ///
+    /// - Parameters:
+    ///   - strings: The strings, possibly with repeats.
+    /// - Returns: The strings without repeats.
+    private static func removingDuplicates(_ strings: [String]) -> [String] {
+        var unique: [String] = []
+        unique.reserveCapacity(strings.count)
+        if strings.count <= 16 {
+            for string in strings where !unique.contains(string) {
+                unique.append(string)
+            }
+        } else {
+            var seen: Set<String> = []
+            for string in strings where seen.insert(string).inserted {
+                unique.append(string)
+            }
+        }
+        return unique
     }
 
     /// Reads an optional string claim.

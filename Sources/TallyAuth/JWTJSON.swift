@@ -15,8 +15,8 @@ enum JWTJSON: Sendable, Equatable {
     case string(String)
     /// An array.
     case array([JWTJSON])
-    /// An object. Duplicate member names are rejected while parsing.
-    case object([String: JWTJSON])
+    /// An object, with members in document order. Duplicate member names are rejected while parsing.
+    case object(Object)
 
     /// The maximum nesting depth of arrays and objects accepted by ``parse(_:)``.
     static let maximumDepth = 16
@@ -33,6 +33,57 @@ enum JWTJSON: Sendable, Equatable {
     static func parse(_ bytes: [UInt8]) -> JWTJSON? {
         var parser = JWTJSONParser(bytes: bytes, maximumDepth: maximumDepth)
         return parser.parseDocument()
+    }
+
+    /// The members of a JSON object in document order.
+    ///
+    /// JWT headers and payloads have a handful of members, so an ordered pair of arrays with linear lookup is faster
+    /// than a hashed dictionary and keeps equality order-sensitive and deterministic.
+    struct Object: Sendable, Equatable, ExpressibleByDictionaryLiteral {
+        /// The member names, unique, in document order.
+        private(set) var names: [String] = []
+        /// The member values, parallel to ``names``.
+        private(set) var values: [JWTJSON] = []
+
+        /// Creates an empty object.
+        init() {}
+
+        /// Creates an object from a literal; later duplicates replace earlier members.
+        ///
+        /// - Parameters:
+        ///   - elements: The members in order.
+        init(dictionaryLiteral elements: (String, JWTJSON)...) {
+            for (name, value) in elements {
+                if let index = names.firstIndex(of: name) {
+                    values[index] = value
+                } else {
+                    append(name: name, value: value)
+                }
+            }
+        }
+
+        /// The number of members.
+        var count: Int { names.count }
+
+        /// Looks up a member by exact name.
+        ///
+        /// - Parameters:
+        ///   - name: The member name.
+        /// - Returns: The member's value, or `nil` if there is no such member.
+        subscript(name: String) -> JWTJSON? {
+            guard let index = names.firstIndex(of: name) else { return nil }
+            return values[index]
+        }
+
+        /// Appends a member without checking for duplicates (the parser checks).
+        ///
+        /// - Parameters:
+        ///   - name: The member name.
+        ///   - value: The member value.
+        mutating func append(name: String, value: JWTJSON) {
+            names.append(name)
+            values.append(value)
+        }
     }
 
     /// Appends a JSON string literal (with surrounding quotes) for `string` to `output`.

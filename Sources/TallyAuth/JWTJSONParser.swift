@@ -7,6 +7,9 @@ struct JWTJSONParser {
     private let maximumDepth: Int
     private var index = 0
 
+    /// Objects with up to this many members detect duplicate names by linear scan.
+    private static let linearDuplicateCheckLimit = 16
+
     /// Creates a parser over a UTF-8 document.
     ///
     /// - Parameters:
@@ -101,7 +104,9 @@ struct JWTJSONParser {
     /// - Returns: The object, or `nil` if invalid or if a member name repeats.
     private mutating func parseObject(depth: Int) -> JWTJSON? {
         index += 1
-        var members: [String: JWTJSON] = [:]
+        var members = JWTJSON.Object()
+        // Small objects check duplicates by linear scan; large (hostile) ones switch to a hashed set.
+        var seenNames: Set<String>?
         skipWhitespace()
         if consume(UInt8(ascii: "}")) { return .object(members) }
         while true {
@@ -110,7 +115,15 @@ struct JWTJSONParser {
             guard consume(UInt8(ascii: ":")) else { return nil }
             skipWhitespace()
             guard let value = parseValue(depth: depth + 1) else { return nil }
-            guard members.updateValue(value, forKey: name) == nil else { return nil }
+            if seenNames == nil, members.count >= Self.linearDuplicateCheckLimit {
+                seenNames = Set(members.names)
+            }
+            if seenNames != nil {
+                guard seenNames?.insert(name).inserted == true else { return nil }
+            } else {
+                guard !members.names.contains(name) else { return nil }
+            }
+            members.append(name: name, value: value)
             skipWhitespace()
             if consume(UInt8(ascii: "}")) { return .object(members) }
             guard consume(UInt8(ascii: ",")) else { return nil }

@@ -59,14 +59,20 @@ public struct JWTVerifier: Sendable {
     /// - Returns: The claims, or the error describing the first failed check.
     private func verify(bytes: UnsafeBufferPointer<UInt8>, now: Int64) -> Result<JWTClaims, JWTError> {
         // 1. Structure.
-        var dots: [Int] = []
+        var firstDot: Int?
+        var secondDot: Int?
         for position in 0..<bytes.count where bytes[position] == UInt8(ascii: ".") {
-            guard dots.count < 2 else { return .failure(Self.malformed("token must have exactly three segments")) }
-            dots.append(position)
+            if firstDot == nil {
+                firstDot = position
+            } else if secondDot == nil {
+                secondDot = position
+            } else {
+                return .failure(Self.malformed("token must have exactly three segments"))
+            }
         }
-        guard dots.count == 2 else { return .failure(Self.malformed("token must have exactly three segments")) }
-        let firstDot = dots[0]
-        let secondDot = dots[1]
+        guard let firstDot, let secondDot else {
+            return .failure(Self.malformed("token must have exactly three segments"))
+        }
         guard firstDot > 0, secondDot > firstDot + 1, secondDot < bytes.count - 1 else {
             return .failure(Self.malformed("token segments must not be empty"))
         }
@@ -97,12 +103,15 @@ public struct JWTVerifier: Sendable {
                 JWTError(code: .unsupportedAlgorithm, message: "token header has critical extensions ('crit')")
             )
         }
-        if let type = header["typ"], case .string = type {} else if header["typ"] != nil {
-            return .failure(Self.malformed("token header 'typ' must be a string"))
+        if let type = header["typ"] {
+            guard case .string = type else {
+                return .failure(Self.malformed("token header 'typ' must be a string"))
+            }
         }
 
         // 3. Signature over the exact received bytes of "header.payload".
-        let expected = key.authenticationCode(for: UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: bytes[0..<secondDot])))
+        let signingInput = UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: bytes[0..<secondDot]))
+        let expected = key.authenticationCode(for: signingInput)
         guard ConstantTime.equals(expected, signature) else {
             return .failure(JWTError(code: .badSignature, message: "token signature is invalid"))
         }

@@ -46,60 +46,69 @@ struct SHA256State: Sendable, Equatable {
     mutating func absorbBlocks(_ bytes: UnsafeRawBufferPointer) -> Int {
         let blockCount = bytes.count / Self.blockByteCount
         guard blockCount > 0 else { return 0 }
-        var a0 = h0, b0 = h1, c0 = h2, d0 = h3, e0 = h4, f0 = h5, g0 = h6, k0 = h7
-        Self.roundConstants.withUnsafeBufferPointer { constants in
+        self = Self.roundConstants.withUnsafeBufferPointer { constants in
             withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 64) { schedule in
+                var state = self
                 for blockIndex in 0..<blockCount {
-                    let base = blockIndex &* Self.blockByteCount
-                    for t in 0..<16 {
-                        let offset = base &+ t &* 4
-                        schedule[t] = UInt32(bytes[offset]) &<< 24 | UInt32(bytes[offset &+ 1]) &<< 16
-                            | UInt32(bytes[offset &+ 2]) &<< 8 | UInt32(bytes[offset &+ 3])
-                    }
-                    for t in 16..<64 {
-                        let w15 = schedule[t &- 15]
-                        let w2 = schedule[t &- 2]
-                        let sigma0 = Self.rotateRight(w15, 7) ^ Self.rotateRight(w15, 18) ^ (w15 &>> 3)
-                        let sigma1 = Self.rotateRight(w2, 17) ^ Self.rotateRight(w2, 19) ^ (w2 &>> 10)
-                        schedule[t] = schedule[t &- 16] &+ sigma0 &+ schedule[t &- 7] &+ sigma1
-                    }
-                    var a = a0, b = b0, c = c0, d = d0, e = e0, f = f0, g = g0, h = k0
-                    for t in 0..<64 {
-                        let bigSigma1 = Self.rotateRight(e, 6) ^ Self.rotateRight(e, 11) ^ Self.rotateRight(e, 25)
-                        let choose = (e & f) ^ (~e & g)
-                        let temp1 = h &+ bigSigma1 &+ choose &+ constants[t] &+ schedule[t]
-                        let bigSigma0 = Self.rotateRight(a, 2) ^ Self.rotateRight(a, 13) ^ Self.rotateRight(a, 22)
-                        let majority = (a & b) ^ (a & c) ^ (b & c)
-                        let temp2 = bigSigma0 &+ majority
-                        h = g
-                        g = f
-                        f = e
-                        e = d &+ temp1
-                        d = c
-                        c = b
-                        b = a
-                        a = temp1 &+ temp2
-                    }
-                    a0 &+= a
-                    b0 &+= b
-                    c0 &+= c
-                    d0 &+= d
-                    e0 &+= e
-                    f0 &+= f
-                    g0 &+= g
-                    k0 &+= h
+                    state.compress(
+                        block: bytes.baseAddress.unsafelyUnwrapped + blockIndex &* Self.blockByteCount,
+                        constants: constants.baseAddress.unsafelyUnwrapped,
+                        schedule: schedule.baseAddress.unsafelyUnwrapped
+                    )
                 }
+                return state
             }
         }
-        h0 = a0
-        h1 = b0
-        h2 = c0
-        h3 = d0
-        h4 = e0
-        h5 = f0
-        h6 = g0
-        h7 = k0
         return blockCount &* Self.blockByteCount
+    }
+
+    /// Applies the SHA-256 compression function to one 64-byte block.
+    ///
+    /// - Parameters:
+    ///   - block: The start of 64 readable bytes.
+    ///   - constants: The 64 round constants.
+    ///   - schedule: Scratch space for the 64-word message schedule.
+    @inline(__always)
+    private mutating func compress(
+        block: UnsafeRawPointer,
+        constants: UnsafePointer<UInt32>,
+        schedule: UnsafeMutablePointer<UInt32>
+    ) {
+        for t in 0..<16 {
+            schedule[t] = UInt32(bigEndian: block.loadUnaligned(fromByteOffset: t &* 4, as: UInt32.self))
+        }
+        for t in 16..<64 {
+            let w15 = schedule[t &- 15]
+            let w2 = schedule[t &- 2]
+            let sigma0 = Self.rotateRight(w15, 7) ^ Self.rotateRight(w15, 18) ^ (w15 &>> 3)
+            let sigma1 = Self.rotateRight(w2, 17) ^ Self.rotateRight(w2, 19) ^ (w2 &>> 10)
+            schedule[t] = schedule[t &- 16] &+ sigma0 &+ schedule[t &- 7] &+ sigma1
+        }
+        var a = h0, b = h1, c = h2, d = h3, e = h4, f = h5, g = h6, h = h7
+        for t in 0..<64 {
+            let bigSigma1 = Self.rotateRight(e, 6) ^ Self.rotateRight(e, 11) ^ Self.rotateRight(e, 25)
+            let choose = (e & f) ^ (~e & g)
+            let temp1 = h &+ bigSigma1 &+ choose &+ constants[t] &+ schedule[t]
+            let bigSigma0 = Self.rotateRight(a, 2) ^ Self.rotateRight(a, 13) ^ Self.rotateRight(a, 22)
+            let majority = (a & b) ^ (a & c) ^ (b & c)
+            let temp2 = bigSigma0 &+ majority
+            h = g
+            g = f
+            f = e
+            e = d &+ temp1
+            d = c
+            c = b
+            b = a
+            a = temp1 &+ temp2
+        }
+        h0 &+= a
+        h1 &+= b
+        h2 &+= c
+        h3 &+= d
+        h4 &+= e
+        h5 &+= f
+        h6 &+= g
+        h7 &+= h
     }
 
     /// Pads and absorbs the final partial block, then writes the 32-byte digest.
