@@ -24,7 +24,7 @@ public final class TallyAPIHandler: HTTPHandler {
     public func handle(_ request: HTTPRequest, respond: @escaping @Sendable (HTTPResponse) -> Void) {
         let started = MonotonicClock.nanoseconds()
         let path = Route.normalize(request.path)
-        let method = request.method == .head ? "GET" : methodName(request.method)
+        let method = request.method == .head ? "GET" : request.method.name
         let candidates = Route.all.filter { $0.match(path) != nil }
         guard let route = candidates.first(where: { $0.method == method }), let parameters = route.match(path) else {
             let now = clock()
@@ -32,7 +32,7 @@ public final class TallyAPIHandler: HTTPHandler {
                 respond(APIResponse.error(404, "not_found", "no route for \(path)", now: now))
             } else {
                 let allowed = Array(Set(candidates.map(\.method) + (candidates.contains { $0.method == "GET" } ? ["HEAD"] : []))).sorted()
-                respond(APIResponse.error(405, "method_not_allowed", "\(methodName(request.method)) is not allowed on \(path)",
+                respond(APIResponse.error(405, "method_not_allowed", "\(request.method.name) is not allowed on \(path)",
                                           now: now, headers: [("Allow", allowed.joined(separator: ", "))]))
             }
             return
@@ -81,19 +81,6 @@ public final class TallyAPIHandler: HTTPHandler {
             finish(.json(200, OpenAPIDocument.json.jsonBytes))
         default:
             finish(APIResponse.error(500, "internal_error", "route \(route.pattern) has no handler", now: clock()))
-        }
-    }
-
-    private func methodName(_ method: HTTPMethod) -> String {
-        switch method {
-        case .get: "GET"
-        case .head: "HEAD"
-        case .post: "POST"
-        case .put: "PUT"
-        case .patch: "PATCH"
-        case .delete: "DELETE"
-        case .options: "OPTIONS"
-        case .other(let text): text
         }
     }
 

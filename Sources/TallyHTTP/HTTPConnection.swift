@@ -223,7 +223,7 @@ final class HTTPConnection {
 
 extension HTTPMethod {
     /// The method as sent.
-    var name: String {
+    public var name: String {
         switch self {
         case .get: "GET"
         case .head: "HEAD"
