@@ -45,15 +45,17 @@ struct SHA256State: Sendable, Equatable {
     @discardableResult
     mutating func absorbBlocks(_ bytes: UnsafeRawBufferPointer) -> Int {
         let blockCount = bytes.count / Self.blockByteCount
-        guard blockCount > 0 else { return 0 }
+        guard blockCount > 0, let start = bytes.baseAddress else { return 0 }
+        let initial = self
         self = Self.roundConstants.withUnsafeBufferPointer { constants in
             withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 64) { schedule in
-                var state = self
+                guard let constants = constants.baseAddress, let schedule = schedule.baseAddress else { return initial }
+                var state = initial
                 for blockIndex in 0..<blockCount {
                     state.compress(
-                        block: bytes.baseAddress.unsafelyUnwrapped + blockIndex &* Self.blockByteCount,
-                        constants: constants.baseAddress.unsafelyUnwrapped,
-                        schedule: schedule.baseAddress.unsafelyUnwrapped
+                        block: start + blockIndex &* Self.blockByteCount,
+                        constants: constants,
+                        schedule: schedule
                     )
                 }
                 return state

@@ -35,6 +35,25 @@ struct JWTJSONTests {
         #expect(JWTJSON.parse(utf8("-1.5E-1")) == .number(-0.15))
     }
 
+    @Test("keeps object members in document order and rejects duplicates in small and large objects")
+    func objectMembers() throws {
+        let members = (0..<40).map { #""k\#($0)":\#($0)"# }
+        let parsed = try #require(JWTJSON.parse(utf8("{" + members.joined(separator: ",") + "}")))
+        guard case .object(let object) = parsed else {
+            Issue.record("expected an object")
+            return
+        }
+        #expect(object.names == (0..<40).map { "k\($0)" })
+        #expect(object["k39"] == .integer(39))
+        #expect(object["k40"] == nil)
+        for duplicate in ["k0", "k15", "k16", "k39"] {
+            let text = "{" + (members + [#""\#(duplicate)":0"#]).joined(separator: ",") + "}"
+            #expect(JWTJSON.parse(utf8(text)) == nil, "\(duplicate)")
+        }
+        #expect(JWTJSON.parse(utf8(#"{"b":1,"a":2}"#)) == .object(["b": .integer(1), "a": .integer(2)]))
+        #expect(JWTJSON.parse(utf8(#"{"b":1,"a":2}"#)) != .object(["a": .integer(2), "b": .integer(1)]))
+    }
+
     @Test("accepts nesting up to depth 16")
     func acceptsDepth16() {
         let text = String(repeating: "[", count: 16) + String(repeating: "]", count: 16)

@@ -74,6 +74,15 @@ struct JWTVerifierTests {
         #expect(claims.roles == ["a", "b", "c", "d"])
     }
 
+    @Test("de-duplicates long role lists in order")
+    func deduplicatesLongRoleLists() throws {
+        let names = (0..<30).map { "role-\($0)" }
+        let list = names.map { "\"\($0)\"" }.joined(separator: ",")
+        let payload = #"{"roles":[\#(list),\#(list)],"realm_access":{"roles":[\#(list)]}}"#
+        let claims = try Self.verifier.verify(Self.token(payload: payload)[...], now: Self.now)
+        #expect(claims.roles == names)
+    }
+
     @Test("reads Keycloak realm_access roles when there is no roles claim")
     func readsKeycloakOnly() throws {
         let payload = #"{"realm_access":{"roles":["offline_access","admin"]}}"#
