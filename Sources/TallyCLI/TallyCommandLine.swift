@@ -8,6 +8,7 @@ public enum TallyCommandLine {
         (ServeCommand.spec, ServeCommand.run),
         (TokenCommand.spec, TokenCommand.run),
         (ImportCommand.spec, ImportCommand.run),
+        (GenerateCommand.spec, GenerateCommand.run),
         (VerifyCommand.spec, VerifyCommand.run),
         (DumpCommand.spec, DumpCommand.run),
         (StatsCommand.spec, StatsCommand.run),

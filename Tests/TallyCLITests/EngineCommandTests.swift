@@ -112,3 +112,31 @@ import TallyTestSupport
         #expect(runTally(["replay", "--data", directory.path, "--until", "yesterday"]).code == .usage)
     }
 }
+
+@Suite struct GenerateCommandTests {
+    @Test func generatedStreamsImportCleanlyRepeatBySeedAndFillThisMonth() throws {
+        let first = runTally(["generate", "--tenants", "4", "--events", "800", "--seed", "7"])
+        #expect(first.code == .ok)
+        let lines = first.out.split(separator: "\n")
+        #expect(lines.filter { $0.contains(#""type":"api.call""#) }.count == 800)
+        #expect(lines.filter { $0.contains(#""type":"tenant.created""#) }.count == 4)
+        let again = runTally(["generate", "--tenants", "4", "--events", "800", "--seed", "7"]).out.split(separator: "\n")
+        let other = runTally(["generate", "--tenants", "4", "--events", "800", "--seed", "8"]).out.split(separator: "\n")
+        func withoutTimes(_ lines: [Substring]) -> [String] {
+            lines.map { $0.replacingOccurrences(of: #""(time|expiresAt)":"[^"]*""#, with: "", options: .regularExpression) }
+        }
+        #expect(withoutTimes(again) == withoutTimes(lines), "the same seed gives the same stream")
+        #expect(withoutTimes(other) != withoutTimes(lines), "another seed gives another stream")
+
+        let directory = TemporaryDirectory()
+        let imported = runTally(["import", "--data", directory.path, "-"], input: first.out)
+        #expect(imported.code == .ok, "\(imported.err)")
+        let tenant = try #require(lines.first.flatMap { line in
+            line.range(of: #""tenantId":"[^"]*""#, options: .regularExpression).map { String(line[$0].dropFirst(12).dropLast()) }
+        })
+        let stats = runTally(["stats", "--data", directory.path, tenant])
+        #expect(stats.code == .ok)
+        #expect(!stats.out.contains(#""apiCallsThisMonth": 0"#) || !stats.out.contains(#""apiCallsLastMonth": 0"#))
+        #expect(runTally(["generate", "--events", "0"]).code == .usage)
+    }
+}

@@ -1,0 +1,113 @@
+import TallyCore
+
+/// `tally generate`: writes a realistic synthetic NDJSON event stream with times relative to now.
+struct GenerateCommand {
+    static let spec = CommandSpec(
+        name: "generate",
+        summary: "Write synthetic NDJSON events (tenants, users, keys, credentials, OAuth clients, storage, calls).",
+        usage: "[--tenants N] [--events M] [--days D] [--seed S]",
+        details: """
+            Each tenant gets a tenant.created, users (some admins, some deactivated), credentials (some
+            expiring), 3-8 API keys (one revoked), OAuth clients and storage events; then M api.call events
+            spread over the last D days (default 45) up to now, so "this month" is never empty. Statuses are
+            mostly 2xx with some 429s and errors. The same seed gives the same stream (times shift with today).
+            Events older than 35 days are outside live ingest's window: load them with `tally import`.
+
+            Exit codes: 0 ok; 2 usage.
+            """,
+        options: [
+            .init(name: "tenants", valueName: "N", help: "Number of tenants (default 3)."),
+            .init(name: "events", valueName: "M", help: "Number of api.call events (default 5000)."),
+            .init(name: "days", valueName: "D", help: "Spread calls over the last D days (default 45)."),
+            .init(name: "seed", valueName: "S", help: "Random seed (default 1)."),
+        ],
+        positionalCount: 0...0
+    )
+
+    /// SplitMix64: small, seedable, the same stream on every machine.
+    struct Generator: RandomNumberGenerator {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+    }
+
+    static func run(_ arguments: ParsedArguments, io: CommandIO) throws -> ExitCode {
+        let tenants = try CommandOptions.positiveInt(arguments, "tenants", default: 3, command: spec.name)
+        let events = try CommandOptions.positiveInt(arguments, "events", default: 5000, command: spec.name)
+        let days = try CommandOptions.positiveInt(arguments, "days", default: 45, command: spec.name)
+        let seed = UInt64(try CommandOptions.positiveInt(arguments, "seed", default: 1, command: spec.name))
+        var random = Generator(state: seed)
+        let now = Timestamp.now()
+        let span = Int64(days) * 86_400_000_000
+        let start = Timestamp(microseconds: now.microseconds - span)
+        var writer = JSONWriter(reservingCapacity: 1 << 20)
+        var serial = 0
+        func emit(_ tenant: TenantID, _ time: Timestamp, _ payload: EventPayload) {
+            serial += 1
+            let event = Event(id: "gen-\(seed)-\(serial)", tenantId: tenant, time: time, payload: payload)
+            writer.write(EventJSONEncoder.jsonValue(event))
+            writer.writeRaw("\n")
+            if writer.bytes.count >= 1 << 20 {
+                io.writeOut(writer.bytes)
+                writer = JSONWriter(reservingCapacity: 1 << 20)
+            }
+        }
+        let names = ["Acme", "Globex", "Initech", "Umbrella", "Hooli", "Stark", "Wayne", "Wonka", "Tyrell", "Soylent"]
+        var keysByTenant: [[String]] = []
+        var tenantIds: [TenantID] = []
+        for index in 0..<tenants {
+            let tenant = TenantID(high: random.next() & 0xFFFF_FFFF_FFFF_0FFF | 0x4000,
+                                  low: random.next() & 0x3FFF_FFFF_FFFF_FFFF | 0x8000_0000_0000_0000)
+            tenantIds.append(tenant)
+            var time = Timestamp(microseconds: start.microseconds + Int64(index) * 60_000_000)
+            func step() -> Timestamp {
+                time = Timestamp(microseconds: time.microseconds + Int64(random.next() % 600) * 1_000_000)
+                return time
+            }
+            let quota = [5_000, 10_000, 50_000][Int(random.next() % 3)]
+            let settings = JSONObject([.init(key: "storage_quota_mb", value: .int(Int64(quota))),
+                                       .init(key: "mfa_required", value: .bool(random.next() % 2 == 0))])
+            let name = names[index % names.count] + (index >= names.count ? " \(index / names.count + 1)" : "")
+            emit(tenant, step(), .tenantCreated(TenantCreation(name: name, partnerId: index % 2 == 0 ? "partner-north" : nil,
+                                                               settings: settings)))
+            let users = 5 + Int(random.next() % 40)
+            for user in 0..<users {
+                emit(tenant, step(), .userCreated(userId: "user-\(user + 1)", role: user < 2 ? .admin : .member))
+            }
+            for user in 0..<(users / 10) { emit(tenant, step(), .userDeactivated(userId: "user-\(users - user)")) }
+            for credential in 0..<(2 + Int(random.next() % 6)) {
+                let expires = credential == 0 ? Timestamp(microseconds: now.microseconds - 86_400_000_000) : nil
+                emit(tenant, step(), .credentialCreated(credentialId: "cred-\(credential + 1)", expiresAt: expires))
+            }
+            let keyCount = 3 + Int(random.next() % 6)
+            let keyNames = ["Production", "Staging", "CI", "Mobile", "Partner sync", "Analytics", "Batch", "Support"]
+            let keys = (0..<keyCount).map { "key-\($0 + 1)" }
+            for (number, key) in keys.enumerated() {
+                emit(tenant, step(), .keyCreated(keyId: key, name: keyNames[number % keyNames.count], expiresAt: nil))
+            }
+            emit(tenant, step(), .keyRevoked(keyId: keys[keys.count - 1]))
+            keysByTenant.append(Array(keys.dropLast()))
+            for client in 0..<(1 + Int(random.next() % 3)) { emit(tenant, step(), .oauthClientCreated(clientId: "oauth-\(client + 1)")) }
+            emit(tenant, step(), .storageMeasured(usedBytes: Int64(100 + random.next() % 4000) << 20))
+        }
+        // Calls in time order, spread evenly up to now.
+        for index in 0..<events {
+            let tenantIndex = Int(random.next() % UInt64(tenants))
+            let keys = keysByTenant[tenantIndex]
+            let time = Timestamp(microseconds: start.microseconds + span * Int64(index + 1) / Int64(events))
+            let roll = random.next() % 100
+            let status: UInt16 = roll < 85 ? 200 : roll < 90 ? 201 : roll < 95 ? 429 : [400, 401, 404, 500, 503][Int(roll % 5)]
+            let key = keys[Int(random.next() % UInt64(keys.count))]
+            emit(tenantIds[tenantIndex], time, .apiCall(APICall(keyId: key, status: status, bytes: Int64(200 + random.next() % 50_000),
+                                                                durationMs: Double(2 + random.next() % 300),
+                                                                oauthClientId: random.next() % 5 == 0 ? "oauth-1" : nil)))
+        }
+        io.writeOut(writer.bytes)
+        return .ok
+    }
+}
