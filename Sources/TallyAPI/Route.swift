@@ -21,10 +21,17 @@ struct Route: Sendable, Equatable {
         Route(method: "GET", pattern: "/openapi.json", summary: "This API description", authenticated: false),
     ]
 
+    /// The pattern's segments, split once.
+    var segments: [Substring] { pattern.split(separator: "/", omittingEmptySubsequences: false) }
+
     /// Matches a path against the pattern; returns the placeholder values, or `nil`.
     func match(_ path: String) -> [String: String]? {
-        let wanted = pattern.split(separator: "/", omittingEmptySubsequences: false)
-        let given = path.split(separator: "/", omittingEmptySubsequences: false)
+        match(path.split(separator: "/", omittingEmptySubsequences: false))
+    }
+
+    /// Matches already-split path segments against the pattern.
+    func match(_ given: [Substring]) -> [String: String]? {
+        let wanted = Route.segmentsByPattern[pattern] ?? segments
         guard wanted.count == given.count else { return nil }
         var values: [String: String] = [:]
         for (pattern, part) in zip(wanted, given) {
@@ -37,6 +44,9 @@ struct Route: Sendable, Equatable {
         }
         return values
     }
+
+    static let segmentsByPattern: [String: [Substring]] = Dictionary(
+        Route.all.map { ($0.pattern, $0.segments) }, uniquingKeysWith: { first, _ in first })
 
     /// Treats `/api/v1/admin/tenants` like `/api/v1/admin/tenants/` (the list and create routes end in `/`).
     static func normalize(_ path: String) -> String {

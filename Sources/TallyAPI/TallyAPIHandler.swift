@@ -25,8 +25,9 @@ public final class TallyAPIHandler: HTTPHandler {
         let started = MonotonicClock.nanoseconds()
         let path = Route.normalize(request.path)
         let method = request.method == .head ? "GET" : request.method.name
-        let candidates = Route.all.filter { $0.match(path) != nil }
-        guard let route = candidates.first(where: { $0.method == method }), let parameters = route.match(path) else {
+        let given = path.split(separator: "/", omittingEmptySubsequences: false)
+        let candidates = Route.all.filter { $0.match(given) != nil }
+        guard let route = candidates.first(where: { $0.method == method }), let parameters = route.match(given) else {
             let now = clock()
             if candidates.isEmpty {
                 respond(APIResponse.error(404, "not_found", "no route for \(path)", now: now))

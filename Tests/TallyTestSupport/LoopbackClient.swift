@@ -75,8 +75,9 @@ public final class LoopbackClient {
     public func readResponse() throws -> Response {
         while true {
             if let end = headerEnd() {
-                let head = String(decoding: buffer[0..<end], as: UTF8.self)
-                let lines = head.components(separatedBy: "\r\n")
+                let lines = buffer[0..<end].split(separator: 10).map { line -> String in
+                    String(decoding: line.last == 13 ? line.dropLast() : line, as: UTF8.self)
+                }
                 let statusParts = lines[0].split(separator: " ")
                 guard statusParts.count >= 2, let status = Int(statusParts[1]) else {
                     throw ClientError(message: "bad status line \(lines[0])")
@@ -84,7 +85,7 @@ public final class LoopbackClient {
                 var headers: [(String, String)] = []
                 for line in lines.dropFirst() where !line.isEmpty {
                     if let colon = line.firstIndex(of: ":") {
-                        headers.append((String(line[..<colon]), line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)))
+                        headers.append((String(line[..<colon]), String(line[line.index(after: colon)...].drop { $0 == " " })))
                     }
                 }
                 let length = Int(headers.first { $0.0.lowercased() == "content-length" }?.1 ?? "0") ?? 0
@@ -106,11 +107,16 @@ public final class LoopbackClient {
 
     private func headerEnd() -> Int? {
         guard buffer.count >= 4 else { return nil }
-        for index in 0...(buffer.count - 4) where buffer[index] == 13 && buffer[index + 1] == 10
-            && buffer[index + 2] == 13 && buffer[index + 3] == 10 {
-            return index
+        return buffer.withUnsafeBufferPointer { bytes in
+            var index = 0
+            while index + 3 < bytes.count {
+                if bytes[index] == 13 && bytes[index + 1] == 10 && bytes[index + 2] == 13 && bytes[index + 3] == 10 {
+                    return index
+                }
+                index += 1
+            }
+            return nil
         }
-        return nil
     }
 
     private func fill() throws {
