@@ -1,5 +1,6 @@
 import Dispatch
 import Glibc
+import Synchronization
 import TallyAPI
 import TallyCore
 import TallyEngine
@@ -75,10 +76,15 @@ struct ServeCommand {
     }
 }
 
-/// Reports the server's open connections once it exists.
-final class ConnectionCounter: @unchecked Sendable {
-    /// Set once, before any request can read it.
-    var server: HTTPServer?
+/// Reports the server's open connections once it exists (the handler is built before the server).
+final class ConnectionCounter: Sendable {
+    private let current = Mutex<HTTPServer?>(nil)
+
+    var server: HTTPServer? {
+        get { current.withLock { $0 } }
+        set { current.withLock { $0 = newValue } }
+    }
+
     var count: Int { server?.openConnections ?? 0 }
 }
 
