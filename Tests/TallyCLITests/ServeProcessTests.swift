@@ -1,0 +1,78 @@
+import Foundation
+import Glibc
+import Testing
+import TallyAuth
+import TallyCore
+import TallyTestSupport
+
+/// The real `tally serve` process: every acknowledged event survives SIGKILL and a restart, and SIGTERM
+/// stops it cleanly with exit code 0.
+@Suite(.serialized) struct ServeProcessTests {
+    static let tenant = "3fa85f64-5717-4562-b3fc-2c963f66afa6"
+
+    /// Starts the server on a free port and waits until it answers.
+    func start(_ directory: String) throws -> (Process, Int) {
+        let binary = try #require(CLITests.executable(), "tally executable not found")
+        var lastError: (any Error)?
+        for _ in 0..<5 {
+            let port = Int.random(in: 20_000...60_000)
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: binary)
+            process.arguments = ["serve", "--data", directory, "--port", String(port)]
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            for _ in 0..<100 {
+                if let client = try? LoopbackClient(port: port), let response = try? client.request("GET", "/healthz"),
+                   response.status == 200 {
+                    return (process, port)
+                }
+                usleep(50_000)
+            }
+            process.terminate()
+            process.waitUntilExit()
+            lastError = LoopbackClient.ClientError(message: "server did not start on \(port)")
+        }
+        throw lastError ?? LoopbackClient.ClientError(message: "server did not start")
+    }
+
+    func token(_ directory: String) throws -> String {
+        let secret = try StoreTestSupport.bytes(directory + "/jwt-secret")
+        let now = Timestamp.now().seconds
+        return JWTSigner(secret: secret).sign(JWTClaims(roles: ["super_admin"], expiresAt: now + 600))
+    }
+
+    func post(_ port: Int, _ token: String, ids: Range<Int>) throws -> LoopbackClient.Response {
+        let body = "[" + ids.map { #"{"id":"e\#($0)","type":"api.call","tenantId":"\#(Self.tenant)","data":{"keyId":"k","status":200}}"# }
+            .joined(separator: ",") + "]"
+        return try LoopbackClient(port: port).request("POST", "/api/v1/events", headers: [
+            ("Authorization", "Bearer \(token)"), ("x-tenantid", Self.tenant), ("Content-Type", "application/json"),
+        ], body: Array(body.utf8))
+    }
+
+    @Test func acknowledgedEventsSurviveSIGKILLAndRetriesAreDeduplicated() throws {
+        let directory = TemporaryDirectory()
+        var (process, port) = try start(directory.path)
+        let token = try token(directory.path)
+        for batch in 0..<10 {
+            #expect(try post(port, token, ids: (batch * 50)..<(batch * 50 + 50)).status == 200)
+        }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+
+        (process, port) = try start(directory.path)
+        // Every acknowledged event is counted once; re-sending them all is deduplicated.
+        let retry = try post(port, token, ids: 0..<500)
+        #expect(retry.text.contains(#""duplicates":500"#))
+        let stats = try LoopbackClient(port: port).request("GET", "/api/v1/admin/tenants/\(Self.tenant)/stats", headers: [
+            ("Authorization", "Bearer \(token)"), ("x-tenantid", Self.tenant),
+        ])
+        #expect(stats.text.contains(#""apiCallsThisMonth":500"#))
+
+        kill(process.processIdentifier, SIGTERM)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "SIGTERM stops cleanly")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.appending("checkpoints"))
+            .contains("00000000000000000500.ckpt"), "a clean stop writes a checkpoint")
+    }
+}
