@@ -1,4 +1,5 @@
 import Synchronization
+import TallyStorage
 
 /// Counters and histograms for `GET /metrics`, in the Prometheus text format.
 final class APIMetrics: Sendable {
@@ -47,7 +48,7 @@ final class APIMetrics: Sendable {
     }
 
     /// The exposition text.
-    func render(openConnections: Int) -> String {
+    func render(openConnections: Int, syncs: SyncStatistics.Snapshot) -> String {
         var text = ""
         text += "# HELP tally_events_total Events by outcome.\n# TYPE tally_events_total counter\n"
         text += "tally_events_total{outcome=\"accepted\"} \(accepted.load(ordering: .relaxed))\n"
@@ -74,6 +75,12 @@ final class APIMetrics: Sendable {
             let parts = key.split(separator: "|")
             text += "tally_http_responses_total{route=\"\(parts[0])\",status=\"\(parts.count > 1 ? parts[1] : "")\"} \(count)\n"
         }
+        text += "# HELP tally_fsync_duration_seconds Duration of the log's data syncs.\n# TYPE tally_fsync_duration_seconds histogram\n"
+        for (index, bound) in SyncStatistics.bounds.enumerated() {
+            text += "tally_fsync_duration_seconds_bucket{le=\"\(bound)\"} \(syncs.cumulativeCounts[index])\n"
+        }
+        text += "tally_fsync_duration_seconds_bucket{le=\"+Inf\"} \(syncs.count)\n"
+        text += "tally_fsync_duration_seconds_sum \(syncs.sumSeconds)\ntally_fsync_duration_seconds_count \(syncs.count)\n"
         text += "# HELP tally_open_connections Open client connections.\n# TYPE tally_open_connections gauge\n"
         text += "tally_open_connections \(openConnections)\n"
         return text

@@ -77,7 +77,8 @@ public final class TallyAPIHandler: HTTPHandler {
             finish(APIResponse.success(engine.store.failure == nil ? 200 : 503, message: "healthy", data: .object(data), now: clock()))
         case ("GET", "/metrics"):
             finish(HTTPResponse(status: 200, headers: [("Content-Type", "text/plain; version=0.0.4")],
-                                body: Array(metrics.render(openConnections: connectionCount()).utf8)))
+                                body: Array(metrics.render(openConnections: connectionCount(),
+                                                            syncs: engine.store.syncStatistics.snapshot).utf8)))
         case ("GET", "/openapi.json"):
             finish(.json(200, OpenAPIDocument.json.jsonBytes))
         default:

@@ -232,6 +232,8 @@ func json(_ response: LoopbackClient.Response) throws -> JSONObject {
             #expect(metrics.text.contains(#"tally_events_total{outcome="accepted"} 5"#))
             #expect(metrics.text.contains(#"tally_events_total{outcome="duplicate"} 1"#))
             #expect(metrics.text.contains("tally_http_request_duration_seconds_bucket"))
+            #expect(metrics.text.contains("tally_fsync_duration_seconds_count "))
+            #expect(!metrics.text.contains("tally_fsync_duration_seconds_count 0\n"), "the ingests were synced")
             directory = api.directory.path
             try StoreTestSupport.copyStore(directory, to: directory + "-copy")
         }

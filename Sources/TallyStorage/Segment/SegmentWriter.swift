@@ -34,9 +34,12 @@ struct SegmentWriter {
     var lastSyncNanoseconds: UInt64 = 0
     /// Scratch space for frames, kept between groups to avoid reallocating.
     private var buffer: [UInt8] = []
+    /// Where sync durations are recorded.
+    let syncStatistics: SyncStatistics
 
     init(fileSystem: any FileSystem, segmentsDirectory: String, configuration: StoreConfiguration,
-         active: ActiveSegment?, nextOffset: UInt64, segments: [SegmentEntry]) {
+         active: ActiveSegment?, nextOffset: UInt64, segments: [SegmentEntry], syncStatistics: SyncStatistics) {
+        self.syncStatistics = syncStatistics
         self.fileSystem = fileSystem
         self.segmentsDirectory = segmentsDirectory
         self.configuration = configuration
@@ -124,9 +127,11 @@ struct SegmentWriter {
 
     private mutating func syncIfNeeded() throws(StorageError) {
         guard hasUnsyncedWrites, let segment = active else { return }
+        let started = MonotonicClock.nanoseconds()
         try fileSystem.sync(segment.file, dataOnly: true)
         hasUnsyncedWrites = false
         lastSyncNanoseconds = MonotonicClock.nanoseconds()
+        syncStatistics.record(nanoseconds: lastSyncNanoseconds - started)
     }
 
     /// Writes the seal frame, fsyncs and closes the segment, then starts the next one.

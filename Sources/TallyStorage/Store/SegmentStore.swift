@@ -16,6 +16,8 @@ public final class SegmentStore: Sendable {
     public let configuration: StoreConfiguration
     /// Whether the store was opened read-only (no lock, no recovery writes, no appends).
     public let isReadOnly: Bool
+    /// Durations of the writer's data syncs.
+    public let syncStatistics = SyncStatistics()
 
     /// The file system all of the store's I/O goes through (shared with the engine's checkpoints).
     package let fileSystem: any FileSystem
@@ -82,7 +84,8 @@ public final class SegmentStore: Sendable {
         } else {
             writer = Mutex(SegmentWriter(fileSystem: fileSystem, segmentsDirectory: segmentsDirectory,
                                          configuration: configuration, active: recovered.active,
-                                         nextOffset: recovered.nextOffset, segments: recovered.segments))
+                                         nextOffset: recovered.nextOffset, segments: recovered.segments,
+                                         syncStatistics: syncStatistics))
             BackgroundThread.start(name: "tally-log-writer") { [self] in runWriter() }
         }
     }
