@@ -1,0 +1,119 @@
+import Testing
+@testable import TallyHTTP
+import TallyTestSupport
+
+@Suite struct HTTPRequestParserTests {
+    static let stream = Array((
+        "POST /api/v1/events?x=1&y=a%20b+c HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nhello"
+        + "GET /a%2Fb HTTP/1.1\r\nConnection: close\r\n\r\n"
+        + "PATCH /t HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3;ext=1\r\nabc\r\n2\r\nde\r\n0\r\nX-Trailer: 1\r\n\r\n"
+    ).utf8)
+
+    func parseAll(_ pieces: [ArraySlice<UInt8>]) throws -> [HTTPRequest] {
+        var parser = HTTPRequestParser()
+        var requests: [HTTPRequest] = []
+        for piece in pieces {
+            parser.feed(Array(piece))
+            while let request = try parser.next() { requests.append(request) }
+        }
+        return requests
+    }
+
+    func summary(_ requests: [HTTPRequest]) -> [String] {
+        requests.map { "\($0.method.name) \($0.path) \($0.query.map { "\($0.name)=\($0.value)" }) \(String(decoding: $0.body, as: UTF8.self)) \($0.keepAlive)" }
+    }
+
+    @Test func parsesAPipelinedStream() throws {
+        let requests = try parseAll([Self.stream[...]])
+        #expect(summary(requests) == [
+            "POST /api/v1/events [\"x=1\", \"y=a b c\"] hello true",
+            "GET /a/b []  false",
+            "PATCH /t [] abcde true",
+        ])
+        #expect(requests[0].headers["content-length"] == "5")
+    }
+
+    /// Every split point, and one byte at a time, give exactly the same requests.
+    @Test func everySplitPointGivesTheSameRequests() throws {
+        let expected = summary(try parseAll([Self.stream[...]]))
+        for split in 0...Self.stream.count {
+            let pieces = [Self.stream[..<split], Self.stream[split...]]
+            #expect(summary(try parseAll(pieces)) == expected, "split at \(split)")
+        }
+        #expect(summary(try parseAll(Self.stream.indices.map { Self.stream[$0...$0] })) == expected)
+    }
+
+    @Test func aTruncatedBodyWaitsForMoreBytes() throws {
+        var parser = HTTPRequestParser()
+        parser.feed(Array("POST /x HTTP/1.1\r\nContent-Length: 10\r\n\r\nabc".utf8))
+        #expect(try parser.next() == nil)
+        #expect(parser.isMidRequest)
+        parser.feed(Array("defghij".utf8))
+        #expect(try parser.next()?.body.count == 10)
+    }
+
+    @Test(arguments: [
+        ("GET /x HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", 400),
+        ("GET /x HTTP/1.1\r\nContent-Length: -1\r\n\r\n", 400),
+        ("GET /x HTTP/1.1\r\nTransfer-Encoding: chunked, gzip\r\n\r\n", 400),
+        ("GET x HTTP/1.1\r\n\r\n", 400),
+        ("GET /x HTTP/1.1\r\nX: a\u{0}b\r\n\r\n", 400),
+        ("G(T /x HTTP/1.1\r\n\r\n", 400),
+        ("GET /x HTTP/3.0\r\n\r\n", 505),
+    ])
+    func rejectsWithTheRightStatus(text: String, status: Int) {
+        var parser = HTTPRequestParser()
+        parser.feed(Array(text.utf8))
+        #expect {
+            _ = try parser.next()
+        } throws: { error in
+            (error as? HTTPParseError)?.status == status
+        }
+    }
+
+    @Test func tenMegabytesOfHeadersFailAfterTheLimitWithoutBufferingThem() {
+        var parser = HTTPRequestParser()
+        parser.feed(Array("GET / HTTP/1.1\r\n".utf8))
+        let line = Array(("X: " + String(repeating: "a", count: 1000) + "\r\n").utf8)
+        var failedAfter = 0
+        for index in 0..<10_000 {
+            parser.feed(line)
+            do {
+                _ = try parser.next()
+            } catch {
+                #expect(error.status == 431)
+                failedAfter = index
+                break
+            }
+        }
+        #expect(failedAfter > 0 && failedAfter < 20)
+    }
+
+    /// Random and mutated inputs: no crash, no hang; each gives requests, "need more", or an error.
+    @Test func seededFuzzNeverCrashes() {
+        var random = SplitMix64(seed: 42)
+        for _ in 0..<3000 {
+            var bytes = Self.stream
+            for _ in 0..<random.below(6) {
+                let index = random.below(bytes.count)
+                switch random.below(3) {
+                case 0: bytes[index] = UInt8(truncatingIfNeeded: random.next())
+                case 1: bytes.remove(at: index)
+                default: bytes.insert(UInt8(truncatingIfNeeded: random.next()), at: index)
+                }
+            }
+            var parser = HTTPRequestParser()
+            var offset = 0
+            while offset < bytes.count {
+                let size = 1 + random.below(64)
+                parser.feed(Array(bytes[offset..<min(offset + size, bytes.count)]))
+                offset += size
+                do {
+                    while try parser.next() != nil {}
+                } catch {
+                    break
+                }
+            }
+        }
+    }
+}
