@@ -221,22 +221,6 @@ final class HTTPConnection {
     }
 }
 
-extension HTTPMethod {
-    /// The method as sent.
-    public var name: String {
-        switch self {
-        case .get: "GET"
-        case .head: "HEAD"
-        case .post: "POST"
-        case .put: "PUT"
-        case .patch: "PATCH"
-        case .delete: "DELETE"
-        case .options: "OPTIONS"
-        case .other(let text): text
-        }
-    }
-}
-
 /// The JSON body of errors the server itself produces (before any route sees the request).
 enum HTTPErrorBody {
     static func json(status: Int, message: String) -> [UInt8] {

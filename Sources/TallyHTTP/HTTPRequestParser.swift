@@ -1,366 +1,366 @@
-/// An incremental HTTP/1.1 request parser (RFC 9112): fed bytes as they arrive, it returns complete requests
-/// in order. Pure logic, no I/O.
+/// An incremental, allocation-conscious HTTP/1.1 request parser (RFC 9112) for the server side.
 ///
-/// Limits are enforced as bytes arrive: 16 KiB of header bytes without the blank line fail at once (431),
-/// a declared body over the limit fails before the body is read (413). Both `Transfer-Encoding` and
-/// `Content-Length` on one request is refused (400), closing the request-smuggling door.
+/// The parser performs no I/O: feed it the bytes read from a connection with ``feed(_:)-([UInt8])`` and call
+/// ``next()`` until it returns `nil` (more bytes needed). Pipelined requests are returned one at a time, in order;
+/// bytes of a following request stay buffered. After an error the parser is permanently failed: ``next()`` rethrows
+/// the same error, fed bytes are discarded, and the server should send ``HTTPParseError/status`` and close.
+///
+/// ```swift
+/// var parser = HTTPRequestParser()
+/// parser.feed(Array("GET /hello?x=1 HTTP/1.1\r\nHost: a\r\n\r\n".utf8))
+/// while let request = try parser.next() {
+///     print(request.method, request.path, request.query)
+/// }
+/// ```
 public struct HTTPRequestParser: Sendable {
-    public let limits: HTTPLimits
-    private var buffer: [UInt8] = []
-    private var start = 0
-    /// Where the search for the end of the header section resumes (no rescanning on slow clients).
-    private var scanFrom = 0
-    private var pending: Head?
-    private var chunked: ChunkState?
+    /// What the parser is waiting for.
+    private enum Phase: Sendable, Equatable {
+        /// The request line and header section.
+        case head
+        /// A `Content-Length` body of this many bytes.
+        case fixedBody(length: Int)
+        /// A chunk-size line.
+        case chunkSize
+        /// Chunk data, with this many bytes still to come.
+        case chunkData(remaining: Int)
+        /// The CRLF that ends chunk data.
+        case chunkDataEnd
+        /// Trailer field lines and the final blank line.
+        case trailers
+    }
+
+    /// Result of searching the buffered bytes for the end of the header section.
+    private enum HeadScan {
+        /// The section (without blank line) is `section` bytes long; `total` includes the blank line.
+        case found(section: Int, total: Int)
+        /// Not found yet; the next search resumes at this offset.
+        case needMore(resumeAt: Int)
+        /// The header section cannot end within the limit.
+        case tooLarge
+    }
+
+    /// The limits this parser enforces.
+    private let limits: HTTPLimits
+    /// Received bytes; bytes before `readIndex` are consumed.
+    private var storage: [UInt8] = []
+    /// Index of the first unconsumed byte in `storage`.
+    private var readIndex = 0
+    /// Where the current line or header-end search resumes, relative to `readIndex`.
+    private var scanOffset = 0
+    /// What the parser is waiting for.
+    private var phase: Phase = .head
+    /// The parsed head of a request whose body is still arriving.
+    private var pendingRequest: HTTPRequest?
+    /// The body bytes decoded so far for `pendingRequest` (chunked framing).
+    private var pendingBody: [UInt8] = []
+    /// Bytes of trailer lines seen so far.
+    private var trailerBytes = 0
+    /// Number of trailer lines seen so far.
+    private var trailerCount = 0
+    /// The error the parser failed with, if any.
     private var failure: HTTPParseError?
 
-    private struct Head: Sendable {
-        var method: HTTPMethod
-        var target: String
-        var path: String
-        var query: [QueryItem]
-        var minorVersion: Int
-        var headers: HTTPHeaders
-        var keepAlive: Bool
-        var contentLength: Int?
-        var isChunked: Bool
-    }
-
-    private struct ChunkState: Sendable {
-        var body: [UInt8] = []
-        /// Bytes of the current chunk still to read, or `nil` when a size line is expected.
-        var remaining: Int?
-        var readingTrailers = false
-    }
-
-    public init(limits: HTTPLimits = HTTPLimits()) {
+    /// Creates a parser.
+    ///
+    /// - Parameters:
+    ///   - limits: The size limits and policies to enforce. Defaults to ``HTTPLimits`` with its default values.
+    public init(limits: HTTPLimits = .init()) {
         self.limits = limits
     }
 
-    /// Bytes received but not yet consumed.
-    public var bufferedByteCount: Int { buffer.count - start }
-
-    /// Whether a request has begun arriving but is not complete.
-    public var isMidRequest: Bool { pending != nil || bufferedByteCount > 0 }
-
+    /// Appends bytes received from the connection. Bytes fed after a failure are discarded.
+    ///
+    /// - Parameters:
+    ///   - bytes: The received bytes; they are copied.
     public mutating func feed(_ bytes: UnsafeRawBufferPointer) {
-        if start > 0 && start == buffer.count {
-            buffer.removeAll(keepingCapacity: true)
-            scanFrom -= start
-            start = 0
-        }
-        buffer.append(contentsOf: bytes)
+        guard failure == nil, !bytes.isEmpty else { return }
+        bytes.withMemoryRebound(to: UInt8.self) { storage.append(contentsOf: $0) }
     }
 
+    /// Appends bytes received from the connection. Bytes fed after a failure are discarded.
+    ///
+    /// - Parameters:
+    ///   - bytes: The received bytes.
     public mutating func feed(_ bytes: [UInt8]) {
-        bytes.withUnsafeBytes { feed($0) }
+        guard failure == nil, !bytes.isEmpty else { return }
+        storage.append(contentsOf: bytes)
     }
 
-    /// The next complete request, `nil` when more bytes are needed.
-    /// - Throws: ``HTTPParseError``; after an error the parser keeps failing.
+    /// Bytes buffered but not yet consumed (for pipelining tests). Decoded chunked body bytes are not counted.
+    public var bufferedByteCount: Int { storage.count - readIndex }
+
+    /// True once a request has started arriving but is not complete yet: some of its bytes are buffered or its body
+    /// is being received (for slow-request timeouts). False when idle between requests and after a failure.
+    public var isMidRequest: Bool {
+        failure == nil && (phase != .head || bufferedByteCount > 0)
+    }
+
+    /// Returns the next complete request, or `nil` if more bytes are needed.
+    ///
+    /// Call repeatedly after each ``feed(_:)-([UInt8])`` until it returns `nil`, to drain pipelined requests.
+    ///
+    /// - Returns: The next request, or `nil` when the buffered bytes do not complete one.
+    /// - Throws: ``HTTPParseError`` for a malformed or over-limit request; once thrown, every later call throws the
+    ///   same error.
     public mutating func next() throws(HTTPParseError) -> HTTPRequest? {
         if let failure { throw failure }
         do {
-            let request = try parseNext()
-            if start > 64 * 1024 && start * 2 > buffer.count {
-                buffer.removeSubrange(0..<start)
-                scanFrom -= start
-                start = 0
-            }
+            let request = try advance()
+            compact()
             return request
         } catch {
             failure = error
+            storage = []
+            readIndex = 0
+            scanOffset = 0
+            pendingRequest = nil
+            pendingBody = []
             throw error
         }
     }
 
-    private mutating func parseNext() throws(HTTPParseError) -> HTTPRequest? {
-        if pending == nil {
-            guard let head = try parseHead() else { return nil }
-            pending = head
-            if head.isChunked { chunked = ChunkState() }
+    /// Runs the state machine until a request completes or the buffered bytes run out.
+    ///
+    /// - Returns: A completed request, or `nil` when more bytes are needed.
+    /// - Throws: ``HTTPParseError`` on malformed input or exceeded limits.
+    private mutating func advance() throws(HTTPParseError) -> HTTPRequest? {
+        while true {
+            switch phase {
+            case .head:
+                guard let (section, total) = try locateHeadEnd() else { return nil }
+                let limits = self.limits
+                let head = try withBuffered(count: section) { (bytes) throws(HTTPParseError) in
+                    try RequestHeadParser.parse(bytes, limits: limits)
+                }
+                readIndex += total
+                scanOffset = 0
+                switch head.framing {
+                case .none:
+                    return head.request
+                case .contentLength(let length):
+                    pendingRequest = head.request
+                    phase = .fixedBody(length: length)
+                case .chunked:
+                    pendingRequest = head.request
+                    pendingBody = []
+                    phase = .chunkSize
+                }
+
+            case .fixedBody(let length):
+                guard bufferedByteCount >= length else { return nil }
+                let body = Array(storage[readIndex..<(readIndex + length)])
+                readIndex += length
+                phase = .head
+                return try finishPending(body: body)
+
+            case .chunkSize:
+                guard let (content, total) = try locateLine(
+                    maxLength: limits.maxHeaderBytes,
+                    tooLong: .badRequest("chunk-size line too long"))
+                else { return nil }
+                let size = try withBuffered(count: content) { (line) throws(HTTPParseError) in
+                    try ChunkSizeParser.parse(line)
+                }
+                readIndex += total
+                if size == 0 {
+                    trailerBytes = 0
+                    trailerCount = 0
+                    phase = .trailers
+                } else {
+                    guard size <= limits.maxBodyBytes - pendingBody.count else {
+                        throw HTTPParseError(
+                            code: .bodyTooLarge, message: "chunked body exceeds \(limits.maxBodyBytes)")
+                    }
+                    phase = .chunkData(remaining: size)
+                }
+
+            case .chunkData(let remaining):
+                let take = min(bufferedByteCount, remaining)
+                guard take > 0 else { return nil }
+                pendingBody.append(contentsOf: storage[readIndex..<(readIndex + take)])
+                readIndex += take
+                phase = take == remaining ? .chunkDataEnd : .chunkData(remaining: remaining - take)
+
+            case .chunkDataEnd:
+                guard bufferedByteCount >= 1 else { return nil }
+                let first = storage[readIndex]
+                if first == HTTPGrammar.lf {
+                    readIndex += 1
+                } else if first == HTTPGrammar.cr {
+                    guard bufferedByteCount >= 2 else { return nil }
+                    guard storage[readIndex + 1] == HTTPGrammar.lf else {
+                        throw .badRequest("missing line break after chunk data")
+                    }
+                    readIndex += 2
+                } else {
+                    throw .badRequest("missing line break after chunk data")
+                }
+                phase = .chunkSize
+
+            case .trailers:
+                guard let (content, total) = try locateLine(
+                    maxLength: limits.maxHeaderBytes - trailerBytes,
+                    tooLong: HTTPParseError(code: .headersTooLarge, message: "trailer section too large"))
+                else { return nil }
+                if content == 0 {
+                    readIndex += total
+                    phase = .head
+                    let body = pendingBody
+                    pendingBody = []
+                    return try finishPending(body: body)
+                }
+                _ = try withBuffered(count: content) { (line) throws(HTTPParseError) in
+                    try RequestHeadParser.splitFieldLine(line, 0..<line.count)
+                }
+                trailerCount += 1
+                trailerBytes += total
+                guard trailerCount <= limits.maxHeaderCount, trailerBytes <= limits.maxHeaderBytes else {
+                    throw HTTPParseError(code: .headersTooLarge, message: "trailer section too large")
+                }
+                readIndex += total
+            }
         }
-        guard let head = pending else { return nil }
-        let body: [UInt8]
-        if head.isChunked {
-            guard let decoded = try parseChunks() else { return nil }
-            body = decoded
-        } else {
-            let length = head.contentLength ?? 0
-            guard bufferedByteCount >= length else { return nil }
-            body = Array(buffer[start..<start + length])
-            start += length
-        }
-        pending = nil
-        chunked = nil
-        scanFrom = start
-        return HTTPRequest(method: head.method, target: head.target, path: head.path, query: head.query,
-                           minorVersion: head.minorVersion, headers: head.headers, body: body,
-                           keepAlive: head.keepAlive)
     }
 
-    // MARK: - Head
+    /// Attaches `body` to the pending request and returns it.
+    ///
+    /// - Parameters:
+    ///   - body: The complete body.
+    /// - Returns: The completed request.
+    /// - Throws: `badRequest` if no request is pending (an internal inconsistency; never expected).
+    private mutating func finishPending(body: [UInt8]) throws(HTTPParseError) -> HTTPRequest {
+        guard var request = pendingRequest.take() else { throw .badRequest("internal error: no pending request") }
+        request.body = body
+        return request
+    }
 
-    private mutating func parseHead() throws(HTTPParseError) -> Head? {
-        // Find the blank line that ends the header section (CRLF CRLF, or bare LF LF).
-        var index = max(scanFrom, start)
-        var end: Int?
-        var bodyStart = 0
-        while index < buffer.count {
-            if buffer[index] == 0x0A {
-                if index + 1 < buffer.count, buffer[index + 1] == 0x0A {
-                    end = index
-                    bodyStart = index + 2
-                    break
-                }
-                if index + 2 < buffer.count, buffer[index + 1] == 0x0D, buffer[index + 2] == 0x0A {
-                    end = index
-                    bodyStart = index + 3
+    /// Skips empty lines before a request line, then searches for the blank line ending the header section,
+    /// resuming where the previous search stopped so byte-at-a-time delivery stays linear.
+    ///
+    /// - Returns: The section length (without the blank line) and the total length to consume, or `nil` when more
+    ///   bytes are needed.
+    /// - Throws: `headersTooLarge` when the section exceeds ``HTTPLimits/maxHeaderBytes``; `badRequest` for a bare
+    ///   CR before the request line.
+    private mutating func locateHeadEnd() throws(HTTPParseError) -> (section: Int, total: Int)? {
+        if scanOffset == 0 {
+            while readIndex < storage.count {
+                let byte = storage[readIndex]
+                if byte == HTTPGrammar.lf {
+                    readIndex += 1
+                } else if byte == HTTPGrammar.cr {
+                    guard readIndex + 1 < storage.count else { return nil }
+                    guard storage[readIndex + 1] == HTTPGrammar.lf else { throw .badRequest("bare CR") }
+                    readIndex += 2
+                } else {
                     break
                 }
             }
-            index += 1
+            guard readIndex < storage.count else { return nil }
         }
-        guard let headEnd = end else {
-            scanFrom = max(start, buffer.count - 2)
-            if buffer.count - start > limits.maxHeaderBytes {
-                throw HTTPParseError(.headersTooLarge, "request line and headers exceed \(limits.maxHeaderBytes) bytes")
+        let start = readIndex
+        let resume = scanOffset
+        let maxBytes = limits.maxHeaderBytes
+        let scan: HeadScan = storage.withUnsafeBufferPointer { all in
+            let bytes = UnsafeBufferPointer(rebasing: all[start...])
+            let count = bytes.count
+            let limit = min(count, maxBytes)
+            var index = resume
+            while true {
+                index = HTTPGrammar.index(of: HTTPGrammar.lf, in: bytes, from: index, to: limit)
+                guard index < limit else { break }
+                guard index + 1 < count else { return .needMore(resumeAt: index) }
+                let following = bytes[index + 1]
+                if following == HTTPGrammar.lf {
+                    return .found(section: index + 1, total: index + 2)
+                }
+                if following == HTTPGrammar.cr {
+                    guard index + 2 < count else { return .needMore(resumeAt: index) }
+                    if bytes[index + 2] == HTTPGrammar.lf {
+                        return .found(section: index + 1, total: index + 3)
+                    }
+                }
+                index += 1
             }
+            return count > maxBytes ? .tooLarge : .needMore(resumeAt: limit)
+        }
+        switch scan {
+        case .found(let section, let total):
+            return (section, total)
+        case .needMore(let resumeAt):
+            // Byte 0 is never a line feed here, and a non-zero offset also marks the request line as started.
+            scanOffset = max(resumeAt, 1)
+            return nil
+        case .tooLarge:
+            throw HTTPParseError(code: .headersTooLarge, message: "header section exceeds \(maxBytes) bytes")
+        }
+    }
+
+    /// Searches for the end of the line starting at `readIndex`, resuming where the previous search stopped.
+    ///
+    /// - Parameters:
+    ///   - maxLength: The longest acceptable line, in bytes, excluding its LF.
+    ///   - tooLong: The error to throw when the line exceeds `maxLength`.
+    /// - Returns: The content length (without LF and one preceding CR) and the total length including the LF, or
+    ///   `nil` when more bytes are needed.
+    /// - Throws: `tooLong` when the line is longer than `maxLength`.
+    private mutating func locateLine(
+        maxLength: Int,
+        tooLong: HTTPParseError
+    ) throws(HTTPParseError) -> (content: Int, total: Int)? {
+        let start = readIndex
+        let resume = scanOffset
+        let found: (content: Int, total: Int)? = storage.withUnsafeBufferPointer { all in
+            let bytes = UnsafeBufferPointer(rebasing: all[start...])
+            let index = HTTPGrammar.index(of: HTTPGrammar.lf, in: bytes, from: resume, to: bytes.count)
+            guard index < bytes.count else { return nil }
+            let content = index > 0 && bytes[index - 1] == HTTPGrammar.cr ? index - 1 : index
+            return (content, index + 1)
+        }
+        guard let found else {
+            scanOffset = bufferedByteCount
+            if bufferedByteCount > maxLength { throw tooLong }
             return nil
         }
-        guard headEnd + 1 - start <= limits.maxHeaderBytes else {
-            throw HTTPParseError(.headersTooLarge, "request line and headers exceed \(limits.maxHeaderBytes) bytes")
-        }
-        var lines: [ArraySlice<UInt8>] = []
-        var lineStart = start
-        for position in start...headEnd where buffer[position] == 0x0A {
-            var lineEnd = position
-            if lineEnd > lineStart, buffer[lineEnd - 1] == 0x0D { lineEnd -= 1 }
-            lines.append(buffer[lineStart..<lineEnd])
-            lineStart = position + 1
-        }
-        start = bodyStart
-        scanFrom = start
-        guard let requestLine = lines.first else { throw HTTPParseError(.badRequest, "empty request") }
-        var head = try parseRequestLine(requestLine)
-        guard lines.count - 1 <= limits.maxHeaderCount else {
-            throw HTTPParseError(.headersTooLarge, "more than \(limits.maxHeaderCount) header fields")
-        }
-        var headers = HTTPHeaders()
-        for line in lines.dropFirst() {
-            let (name, value) = try parseHeader(line)
-            headers.append(name, value)
-        }
-        head.headers = headers
-        try applyFraming(&head)
-        return head
+        scanOffset = 0
+        if found.content > maxLength { throw tooLong }
+        return found
     }
 
-    private func parseRequestLine(_ line: ArraySlice<UInt8>) throws(HTTPParseError) -> Head {
-        let parts = line.split(separator: 0x20, omittingEmptySubsequences: false)
-        guard parts.count == 3, !parts[0].isEmpty, !parts[1].isEmpty else {
-            throw HTTPParseError(.badRequest, "malformed request line")
-        }
-        guard parts[0].allSatisfy(HTTPRequestParser.isTokenByte) else {
-            throw HTTPParseError(.badRequest, "malformed method")
-        }
-        let version = parts[2]
-        guard version.count == 8, version.starts(with: Array("HTTP/".utf8)), version[version.startIndex + 6] == 0x2E,
-              let major = HTTPRequestParser.digit(version[version.startIndex + 5]),
-              let minor = HTTPRequestParser.digit(version[version.startIndex + 7]) else {
-            throw HTTPParseError(.badRequest, "malformed HTTP version")
-        }
-        guard major == 1, minor <= 1 else {
-            throw HTTPParseError(.versionNotSupported, "HTTP/\(major).\(minor) is not supported; use HTTP/1.1")
-        }
-        let method = HTTPMethod(String(decoding: parts[0], as: UTF8.self))
-        guard parts[1].allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
-            throw HTTPParseError(.badRequest, "request target contains invalid characters")
-        }
-        let target = String(decoding: parts[1], as: UTF8.self)
-        var path = target
-        var query: [QueryItem] = []
-        if target == "*" {
-            guard method == .options else { throw HTTPParseError(.badRequest, "request target * is for OPTIONS only") }
-        } else {
-            guard target.hasPrefix("/") else {
-                throw HTTPParseError(.badRequest, "request target must be a path starting with /")
+    /// Calls `body` with the first `count` unconsumed bytes.
+    ///
+    /// - Parameters:
+    ///   - count: How many bytes to expose; must not exceed ``bufferedByteCount``.
+    ///   - body: The work to do with the bytes.
+    /// - Returns: What `body` returns.
+    /// - Throws: What `body` throws.
+    private func withBuffered<R>(
+        count: Int,
+        _ body: (UnsafeBufferPointer<UInt8>) throws(HTTPParseError) -> R
+    ) throws(HTTPParseError) -> R {
+        let start = readIndex
+        let result: Result<R, HTTPParseError> = storage.withUnsafeBufferPointer { all in
+            do throws(HTTPParseError) {
+                return .success(try body(UnsafeBufferPointer(rebasing: all[start..<(start + count)])))
+            } catch {
+                return .failure(error)
             }
-            var rawPath = Substring(target)
-            if let mark = target.firstIndex(of: "?") {
-                rawPath = target[..<mark]
-                query = try HTTPRequestParser.parseQuery(target[target.index(after: mark)...])
-            }
-            guard let decoded = HTTPRequestParser.percentDecode(rawPath, plusIsSpace: false) else {
-                throw HTTPParseError(.badRequest, "request path has invalid percent-encoding")
-            }
-            path = decoded
         }
-        return Head(method: method, target: target, path: path, query: query, minorVersion: minor,
-                    headers: HTTPHeaders(), keepAlive: minor == 1, contentLength: nil, isChunked: false)
+        return try result.get()
     }
 
-    private func parseHeader(_ line: ArraySlice<UInt8>) throws(HTTPParseError) -> (String, String) {
-        guard let first = line.first, first != 0x20, first != 0x09 else {
-            throw HTTPParseError(.badRequest, "obsolete line folding or whitespace before a header name")
-        }
-        guard let colon = line.firstIndex(of: 0x3A) else { throw HTTPParseError(.badRequest, "header line without ':'") }
-        let name = line[line.startIndex..<colon]
-        guard !name.isEmpty, name.allSatisfy(HTTPRequestParser.isTokenByte) else {
-            throw HTTPParseError(.badRequest, "invalid header name")
-        }
-        var value = line[(colon + 1)...]
-        while let byte = value.first, byte == 0x20 || byte == 0x09 { value = value.dropFirst() }
-        while let byte = value.last, byte == 0x20 || byte == 0x09 { value = value.dropLast() }
-        guard value.allSatisfy({ $0 != 0x00 && $0 != 0x0D && $0 != 0x0A }) else {
-            throw HTTPParseError(.badRequest, "invalid character in header value")
-        }
-        return (String(decoding: name, as: UTF8.self), String(decoding: value, as: UTF8.self))
-    }
-
-    private func applyFraming(_ head: inout Head) throws(HTTPParseError) {
-        let connection = head.headers.values("Connection").joined(separator: ",").lowercased()
-        let tokens = connection.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-        if tokens.contains("close") { head.keepAlive = false }
-        if head.minorVersion == 0 { head.keepAlive = tokens.contains("keep-alive") && !tokens.contains("close") }
-        let encodings = head.headers.values("Transfer-Encoding")
-        let lengths = head.headers.values("Content-Length")
-        if !encodings.isEmpty {
-            guard lengths.isEmpty else {
-                throw HTTPParseError(.badRequest, "both Transfer-Encoding and Content-Length are present")
-            }
-            let codings = encodings.joined(separator: ",").lowercased().split(separator: ",")
-                .map { $0.trimmingCharacters(in: .whitespaces) }
-            guard codings.last == "chunked" else {
-                if codings.contains("chunked") { throw HTTPParseError(.badRequest, "chunked must be the last transfer coding") }
-                throw HTTPParseError(.notImplemented, "transfer coding \(codings.joined(separator: ", ")) is not supported")
-            }
-            guard codings.count == 1 else {
-                throw HTTPParseError(.notImplemented, "only the chunked transfer coding is supported")
-            }
-            head.isChunked = true
-            return
-        }
-        if !lengths.isEmpty {
-            let values = Set(lengths.flatMap { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } })
-            guard values.count == 1, let text = values.first, !text.isEmpty, text.utf8.count <= 18,
-                  text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let length = Int(text) else {
-                throw HTTPParseError(.badRequest, "invalid or conflicting Content-Length")
-            }
-            guard length <= limits.maxBodyBytes else {
-                throw HTTPParseError(.bodyTooLarge, "body of \(length) bytes exceeds the \(limits.maxBodyBytes)-byte limit")
-            }
-            head.contentLength = length
-        }
-    }
-
-    // MARK: - Chunked bodies
-
-    private mutating func parseChunks() throws(HTTPParseError) -> [UInt8]? {
-        guard var state = chunked else { return nil }
-        defer { chunked = state }
-        while true {
-            if state.readingTrailers {
-                guard let line = takeLine() else { return nil }
-                if line.isEmpty { return state.body }
-                continue
-            }
-            if let remaining = state.remaining {
-                if remaining > 0 {
-                    let available = min(remaining, bufferedByteCount)
-                    guard available > 0 else { return nil }
-                    state.body.append(contentsOf: buffer[start..<start + available])
-                    start += available
-                    state.remaining = remaining - available
-                    continue
-                }
-                // The CRLF after a chunk's data.
-                guard let line = takeLine() else { return nil }
-                guard line.isEmpty else { throw HTTPParseError(.badRequest, "chunk data longer than its size") }
-                state.remaining = nil
-                continue
-            }
-            guard let line = takeLine() else {
-                if bufferedByteCount > 1024 { throw HTTPParseError(.badRequest, "chunk size line too long") }
-                return nil
-            }
-            let sizeText = line.prefix { $0 != 0x3B }.filter { $0 != 0x20 && $0 != 0x09 }
-            guard !sizeText.isEmpty, sizeText.count <= 15, sizeText.allSatisfy(HTTPRequestParser.isHexByte),
-                  let size = Int(String(decoding: sizeText, as: UTF8.self), radix: 16) else {
-                throw HTTPParseError(.badRequest, "invalid chunk size")
-            }
-            guard state.body.count + size <= limits.maxBodyBytes else {
-                throw HTTPParseError(.bodyTooLarge, "chunked body exceeds the \(limits.maxBodyBytes)-byte limit")
-            }
-            if size == 0 {
-                state.readingTrailers = true
+    /// Drops consumed bytes when that is cheap (buffer fully consumed) or amortised (consumed prefix is large and at
+    /// least half the buffer), keeping the total copying linear in the bytes received.
+    private mutating func compact() {
+        if readIndex == storage.count {
+            if storage.capacity > 64 * 1024 {
+                storage = []
             } else {
-                state.remaining = size
+                storage.removeAll(keepingCapacity: true)
             }
+            readIndex = 0
+        } else if readIndex >= 4096 && readIndex * 2 >= storage.count {
+            storage.removeSubrange(0..<readIndex)
+            readIndex = 0
         }
-    }
-
-    /// Takes one line (without CRLF or LF) from the buffer, or `nil` when no full line has arrived.
-    private mutating func takeLine() -> ArraySlice<UInt8>? {
-        guard let newline = buffer[start...].firstIndex(of: 0x0A) else { return nil }
-        var end = newline
-        if end > start, buffer[end - 1] == 0x0D { end -= 1 }
-        let line = buffer[start..<end]
-        start = newline + 1
-        return line
-    }
-
-    // MARK: - Helpers
-
-    static func isTokenByte(_ byte: UInt8) -> Bool {
-        switch byte {
-        case 0x30...0x39, 0x41...0x5A, 0x61...0x7A: return true
-        case UInt8(ascii: "!"), UInt8(ascii: "#"), UInt8(ascii: "$"), UInt8(ascii: "%"), UInt8(ascii: "&"),
-             UInt8(ascii: "'"), UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "."),
-             UInt8(ascii: "^"), UInt8(ascii: "_"), UInt8(ascii: "`"), UInt8(ascii: "|"), UInt8(ascii: "~"):
-            return true
-        default: return false
-        }
-    }
-
-    static func isHexByte(_ byte: UInt8) -> Bool {
-        (0x30...0x39).contains(byte) || (0x41...0x46).contains(byte) || (0x61...0x66).contains(byte)
-    }
-
-    static func digit(_ byte: UInt8) -> Int? {
-        (0x30...0x39).contains(byte) ? Int(byte - 0x30) : nil
-    }
-
-    static func parseQuery(_ text: Substring) throws(HTTPParseError) -> [QueryItem] {
-        var items: [QueryItem] = []
-        for pair in text.split(separator: "&") where !pair.isEmpty {
-            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            guard let name = percentDecode(parts[0], plusIsSpace: true),
-                  let value = percentDecode(parts.count > 1 ? parts[1] : "", plusIsSpace: true) else {
-                throw HTTPParseError(.badRequest, "query has invalid percent-encoding")
-            }
-            items.append(QueryItem(name: name, value: value))
-        }
-        return items
-    }
-
-    /// Decodes `%XX` escapes; `nil` for a bad escape, invalid UTF-8 or a NUL.
-    static func percentDecode(_ text: Substring, plusIsSpace: Bool) -> String? {
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(text.utf8.count)
-        var iterator = text.utf8.makeIterator()
-        while let byte = iterator.next() {
-            if byte == UInt8(ascii: "%") {
-                guard let high = iterator.next(), let low = iterator.next(),
-                      let value = UInt8(String(decoding: [high, low], as: UTF8.self), radix: 16) else { return nil }
-                bytes.append(value)
-            } else if plusIsSpace && byte == UInt8(ascii: "+") {
-                bytes.append(0x20)
-            } else {
-                bytes.append(byte)
-            }
-        }
-        guard !bytes.contains(0) else { return nil }
-        return String(validating: bytes, as: UTF8.self)
     }
 }

@@ -1,0 +1,86 @@
+/// The header fields of a request, in the order received, with case-insensitive lookup by name.
+///
+/// Equality compares the fields in order, with names compared exactly as stored.
+public struct HTTPHeaders: Sendable, Equatable, Sequence, ExpressibleByDictionaryLiteral {
+    /// The element type: one field line.
+    public typealias Element = HTTPHeader
+    /// The iterator type, walking the fields in order.
+    public typealias Iterator = IndexingIterator<[HTTPHeader]>
+
+    /// The stored field lines, in order.
+    private var fields: [HTTPHeader]
+
+    /// Creates an empty header collection.
+    public init() {
+        fields = []
+    }
+
+    /// Creates a header collection from field lines, keeping their order.
+    ///
+    /// - Parameters:
+    ///   - fields: The field lines.
+    public init(_ fields: [HTTPHeader]) {
+        self.fields = fields
+    }
+
+    /// Creates a header collection from a literal such as `["Host": "example.com"]`, keeping literal order.
+    ///
+    /// - Parameters:
+    ///   - elements: The name/value pairs.
+    public init(dictionaryLiteral elements: (String, String)...) {
+        fields = elements.map { HTTPHeader(name: $0.0, value: $0.1) }
+    }
+
+    /// The value of the first field whose name matches `name` case-insensitively, or `nil` if there is none.
+    ///
+    /// - Parameters:
+    ///   - name: The field name to look up (ASCII case-insensitive).
+    /// - Returns: The first matching value, or `nil`.
+    public subscript(name: String) -> String? {
+        for field in fields where Self.namesMatch(field.name, name) {
+            return field.value
+        }
+        return nil
+    }
+
+    /// All values of fields whose name matches `name` case-insensitively, in the order received.
+    ///
+    /// - Parameters:
+    ///   - name: The field name to look up (ASCII case-insensitive).
+    /// - Returns: The matching values; empty when there are none.
+    public func values(_ name: String) -> [String] {
+        fields.filter { Self.namesMatch($0.name, name) }.map(\.value)
+    }
+
+    /// The number of field lines.
+    public var count: Int { fields.count }
+
+    /// Appends a field line at the end.
+    ///
+    /// - Parameters:
+    ///   - name: The field name.
+    ///   - value: The field value.
+    public mutating func append(name: String, value: String) {
+        fields.append(HTTPHeader(name: name, value: value))
+    }
+
+    /// Returns an iterator over the field lines in order.
+    ///
+    /// - Returns: An iterator yielding each ``HTTPHeader``.
+    public func makeIterator() -> IndexingIterator<[HTTPHeader]> {
+        fields.makeIterator()
+    }
+
+    /// Compares two field names, ignoring ASCII case.
+    ///
+    /// - Parameters:
+    ///   - lhs: One name.
+    ///   - rhs: The other name.
+    /// - Returns: `true` when they are equal ignoring ASCII case.
+    static func namesMatch(_ lhs: String, _ rhs: String) -> Bool {
+        let left = lhs.utf8
+        let right = rhs.utf8
+        guard left.count == right.count else { return false }
+        return left.elementsEqual(right) { HTTPGrammar.lowercased($0) == HTTPGrammar.lowercased($1) }
+    }
+}

@@ -1,0 +1,73 @@
+/// An error produced by ``HTTPRequestParser`` for a malformed or unacceptable request.
+///
+/// The ``status`` is the response status a server should send before closing the connection.
+public struct HTTPParseError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The category of failure, each mapping to one response status.
+    public enum Code: Sendable, Equatable, Hashable {
+        /// Malformed syntax or framing (400).
+        case badRequest
+        /// Request line plus headers, header count or trailers exceed the limits (431).
+        case headersTooLarge
+        /// The body exceeds ``HTTPLimits/maxBodyBytes`` (413).
+        case bodyTooLarge
+        /// A well-formed HTTP version other than 1.0 or 1.1 (505).
+        case versionNotSupported
+        /// A transfer-coding other than `chunked` (501).
+        case notImplemented
+        /// A body-carrying method without framing while ``HTTPLimits/requireExplicitBodyLength`` is set (411).
+        case lengthRequired
+    }
+
+    /// The category of failure.
+    public var code: Code
+    /// A short human-readable explanation, safe to log (never echoes more than a few input bytes).
+    public var message: String
+
+    /// Creates an error.
+    ///
+    /// - Parameters:
+    ///   - code: The category of failure.
+    ///   - message: A short explanation.
+    public init(code: Code, message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    /// The HTTP status code matching ``code``: 400, 431, 413, 505, 501 or 411.
+    public var status: Int {
+        switch code {
+        case .badRequest: return 400
+        case .headersTooLarge: return 431
+        case .bodyTooLarge: return 413
+        case .versionNotSupported: return 505
+        case .notImplemented: return 501
+        case .lengthRequired: return 411
+        }
+    }
+
+    /// The standard reason phrase for ``status``, e.g. `"Bad Request"`.
+    public var reasonPhrase: String {
+        switch code {
+        case .badRequest: return "Bad Request"
+        case .headersTooLarge: return "Request Header Fields Too Large"
+        case .bodyTooLarge: return "Content Too Large"
+        case .versionNotSupported: return "HTTP Version Not Supported"
+        case .notImplemented: return "Not Implemented"
+        case .lengthRequired: return "Length Required"
+        }
+    }
+
+    /// A description such as `"400 Bad Request: invalid request line"`.
+    public var description: String {
+        "\(status) \(reasonPhrase): \(message)"
+    }
+
+    /// Shorthand for a ``Code/badRequest`` error.
+    ///
+    /// - Parameters:
+    ///   - message: A short explanation.
+    /// - Returns: The error.
+    static func badRequest(_ message: String) -> HTTPParseError {
+        HTTPParseError(code: .badRequest, message: message)
+    }
+}

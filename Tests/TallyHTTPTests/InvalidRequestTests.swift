@@ -1,0 +1,248 @@
+import Testing
+import TallyHTTP
+
+/// An invalid input and the status it must be rejected with.
+struct InvalidCase: Sendable, CustomTestStringConvertible {
+    var name: String
+    var raw: [UInt8]
+    var status: Int
+    var limits = HTTPLimits()
+
+    init(_ name: String, _ raw: String, _ status: Int, limits: HTTPLimits = HTTPLimits()) {
+        self.init(name, bytes(raw), status, limits: limits)
+    }
+
+    init(_ name: String, _ raw: [UInt8], _ status: Int, limits: HTTPLimits = HTTPLimits()) {
+        self.name = name
+        self.raw = raw
+        self.status = status
+        self.limits = limits
+    }
+
+    var testDescription: String { "\(name) -> \(status)" }
+}
+
+enum InvalidCases {
+    static let chunkedHead = "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+    static let small = HTTPLimits(maxHeaderBytes: 256, maxBodyBytes: 1024, maxHeaderCount: 4)
+
+    static let all: [InvalidCase] = [
+        // Request line.
+        InvalidCase("double space after method", "GET  / HTTP/1.1\r\n\r\n", 400),
+        InvalidCase("double space before version", "GET /  HTTP/1.1\r\n\r\n", 400),
+        InvalidCase("trailing space after version", "GET / HTTP/1.1 \r\n\r\n", 400),
+        InvalidCase("tab as separator", "GET\t/ HTTP/1.1\r\n\r\n", 400),
+        InvalidCase("leading space before method", " GET / HTTP/1.1\r\n\r\n", 400),
+        InvalidCase("missing version (HTTP/0.9 style)", "GET /\r\n\r\n", 400),
+        InvalidCase("missing target", "GET HTTP/1.1\r\n\r\n", 400),
+        InvalidCase("method is not a token", "G@T / HTTP/1.1\r\n\r\n", 400),
+        InvalidCase("garbage line", "\u{1}\u{2}\u{3}\r\n\r\n", 400),
+        InvalidCase("bare CR before request line", "\rGET / HTTP/1.1\r\n\r\n", 400),
+        InvalidCase("bare CR inside request line", "GET / HTTP/1.1\rX: y\r\n\r\n", 400),
+        InvalidCase("target not origin-form", "GET example.com HTTP/1.1\r\n\r\n", 400),
+        InvalidCase("absolute-form target", "GET http://a/ HTTP/1.1\r\n\r\n", 400),
+        InvalidCase("asterisk target with GET", "GET * HTTP/1.1\r\n\r\n", 400),
+        InvalidCase("fragment in target", "GET /a#frag HTTP/1.1\r\n\r\n", 400),
+        InvalidCase(
+            "non-ASCII byte in target", [UInt8]("GET /caf".utf8) + [0xC3, 0xA9] + bytes(" HTTP/1.1\r\n\r\n"), 400),
+        InvalidCase("control byte in target", "GET /a\u{7F}b HTTP/1.1\r\n\r\n", 400),
+        // Version.
+        InvalidCase("HTTP/2.0", "GET / HTTP/2.0\r\n\r\n", 505),
+        InvalidCase("HTTP/1.2", "GET / HTTP/1.2\r\n\r\n", 505),
+        InvalidCase("HTTP/0.9 with version", "GET / HTTP/0.9\r\n\r\n", 505),
+        InvalidCase("lower-case protocol name", "GET / http/1.1\r\n\r\n", 400),
+        InvalidCase("two-digit minor", "GET / HTTP/1.10\r\n\r\n", 400),
+        InvalidCase("version garbage", "GET / HTTX/1.1\r\n\r\n", 400),
+        InvalidCase("version without minor", "GET / HTTP/1\r\n\r\n", 400),
+        // Header lines.
+        InvalidCase("space before colon", "GET / HTTP/1.1\r\nHost : a\r\n\r\n", 400),
+        InvalidCase("tab before colon", "GET / HTTP/1.1\r\nHost\t: a\r\n\r\n", 400),
+        InvalidCase("obs-fold continuation", "GET / HTTP/1.1\r\nX-A: a\r\n  folded\r\n\r\n", 400),
+        InvalidCase("obs-fold with tab", "GET / HTTP/1.1\r\nX-A: a\r\n\tfolded\r\n\r\n", 400),
+        InvalidCase("whitespace before first header", "GET / HTTP/1.1\r\n Host: a\r\n\r\n", 400),
+        InvalidCase("NUL in header value", "GET / HTTP/1.1\r\nX-A: a\u{0}b\r\n\r\n", 400),
+        InvalidCase("bare CR in header value", "GET / HTTP/1.1\r\nX-A: a\rb\r\n\r\n", 400),
+        InvalidCase("CR CR LF line ending", "GET / HTTP/1.1\r\nX-A: a\r\r\n\r\n", 400),
+        InvalidCase("control char in header value", "GET / HTTP/1.1\r\nX-A: a\u{1B}b\r\n\r\n", 400),
+        InvalidCase(
+            "NUL deep inside a long header value", "GET / HTTP/1.1\r\nX-A: 0123456789abcdef\u{0}ghijklmn\r\n\r\n", 400),
+        InvalidCase(
+            "DEL deep inside a long header value", "GET / HTTP/1.1\r\nX-A: 0123456789abcdef\u{7F}ghijklm\r\n\r\n", 400),
+        InvalidCase(
+            "ESC deep inside a long header value", "GET / HTTP/1.1\r\nX-A: 01234567\u{1B}9abcdefghijklm\r\n\r\n", 400),
+        InvalidCase("header without colon", "GET / HTTP/1.1\r\nJustAName\r\n\r\n", 400),
+        InvalidCase("empty header name", "GET / HTTP/1.1\r\n: value\r\n\r\n", 400),
+        InvalidCase("non-token header name", "GET / HTTP/1.1\r\nX(A): 1\r\n\r\n", 400),
+        // Path and query.
+        InvalidCase("truncated percent escape", "GET /a%2 HTTP/1.1\r\n\r\n", 400),
+        InvalidCase("non-hex percent escape", "GET /a%zz HTTP/1.1\r\n\r\n", 400),
+        InvalidCase("percent at end of path", "GET /a% HTTP/1.1\r\n\r\n", 400),
+        InvalidCase("encoded NUL in path", "GET /a%00b HTTP/1.1\r\n\r\n", 400),
+        InvalidCase("invalid UTF-8 in path", "GET /%C3%28 HTTP/1.1\r\n\r\n", 400),
+        InvalidCase("overlong UTF-8 in path", "GET /%C0%AF HTTP/1.1\r\n\r\n", 400),
+        InvalidCase("invalid percent escape in query", "GET /?a=%G1 HTTP/1.1\r\n\r\n", 400),
+        InvalidCase("invalid UTF-8 in query", "GET /?a=%FF HTTP/1.1\r\n\r\n", 400),
+        // Framing.
+        InvalidCase("Transfer-Encoding and Content-Length", "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n"
+            + "Content-Length: 5\r\n\r\n0\r\n\r\n", 400),
+        InvalidCase("Content-Length and Transfer-Encoding", "POST / HTTP/1.1\r\nContent-Length: 5\r\n"
+            + "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400),
+        InvalidCase(
+            "conflicting Content-Length", "POST / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n", 400),
+        InvalidCase("Content-Length list", "POST / HTTP/1.1\r\nContent-Length: 5, 5\r\n\r\nhello", 400),
+        InvalidCase("negative Content-Length", "POST / HTTP/1.1\r\nContent-Length: -1\r\n\r\n", 400),
+        InvalidCase("signed Content-Length", "POST / HTTP/1.1\r\nContent-Length: +5\r\n\r\nhello", 400),
+        InvalidCase("hex Content-Length", "POST / HTTP/1.1\r\nContent-Length: 0x5\r\n\r\nhello", 400),
+        InvalidCase("empty Content-Length", "POST / HTTP/1.1\r\nContent-Length:\r\n\r\n", 400),
+        InvalidCase("Content-Length with inner space", "POST / HTTP/1.1\r\nContent-Length: 1 2\r\n\r\n", 400),
+        InvalidCase("unsupported transfer-coding", "POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n", 501),
+        InvalidCase("gzip then chunked", "POST / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n", 501),
+        InvalidCase("chunked not last", "POST / HTTP/1.1\r\nTransfer-Encoding: chunked, gzip\r\n\r\n", 400),
+        InvalidCase("chunked not last across lines", "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n"
+            + "Transfer-Encoding: identity\r\n\r\n", 400),
+        InvalidCase("chunked twice", "POST / HTTP/1.1\r\nTransfer-Encoding: chunked, chunked\r\n\r\n0\r\n\r\n", 400),
+        InvalidCase("empty Transfer-Encoding", "POST / HTTP/1.1\r\nTransfer-Encoding: \r\n\r\n", 400),
+        InvalidCase("chunked with parameter", "POST / HTTP/1.1\r\nTransfer-Encoding: chunked;q=1\r\n\r\n", 400),
+        InvalidCase(
+            "Transfer-Encoding in HTTP/1.0", "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400),
+        InvalidCase("POST without framing when required", "POST / HTTP/1.1\r\nHost: a\r\n\r\n", 411,
+            limits: HTTPLimits(requireExplicitBodyLength: true)),
+        InvalidCase("PUT without framing when required", "PUT / HTTP/1.1\r\n\r\n", 411,
+            limits: HTTPLimits(requireExplicitBodyLength: true)),
+        // Chunked bodies.
+        InvalidCase("non-hex chunk size", chunkedHead + "zz\r\n", 400),
+        InvalidCase("empty chunk size", chunkedHead + "\r\n", 400),
+        InvalidCase("chunk size with trailing garbage", chunkedHead + "5x\r\nhello\r\n0\r\n\r\n", 400),
+        InvalidCase("negative chunk size", chunkedHead + "-5\r\nhello\r\n0\r\n\r\n", 400),
+        InvalidCase("chunk size overflow", chunkedHead + "1FFFFFFFFFFFFFFFF\r\n", 400),
+        InvalidCase("chunk size overflow with zeros", chunkedHead + "8000000000000000\r\n", 400),
+        InvalidCase("control char in chunk extension", chunkedHead + "5;a=\u{1}\r\nhello\r\n0\r\n\r\n", 400),
+        InvalidCase("missing CRLF after chunk data", chunkedHead + "5\r\nhelloXX\r\n0\r\n\r\n", 400),
+        InvalidCase("CR without LF after chunk data", chunkedHead + "5\r\nhello\rX0\r\n\r\n", 400),
+        InvalidCase("obs-fold in trailer", chunkedHead + "0\r\nX-T: a\r\n b\r\n\r\n", 400),
+        InvalidCase("invalid trailer line", chunkedHead + "0\r\nno colon\r\n\r\n", 400),
+        // Limits.
+        InvalidCase("huge Content-Length", "POST / HTTP/1.1\r\nContent-Length: 99999999999999999999999\r\n\r\n", 413),
+        InvalidCase("Content-Length above maxBodyBytes", "POST / HTTP/1.1\r\nContent-Length: 1025\r\n\r\n", 413,
+            limits: small),
+        InvalidCase("chunked total above maxBodyBytes", chunkedHead + "200\r\n" + String(repeating: "a", count: 512)
+            + "\r\n201\r\n", 413, limits: small),
+        InvalidCase("single chunk above maxBodyBytes", chunkedHead + "FFFFFFFF\r\n", 413),
+        InvalidCase("too many headers", "GET / HTTP/1.1\r\n" + (0..<5).map { "X-\($0): v\r\n" }.joined() + "\r\n", 431,
+            limits: small),
+        InvalidCase("default header count limit", "GET / HTTP/1.1\r\n" + (0..<101).map { "X-\($0): v\r\n" }.joined()
+            + "\r\n", 431),
+        InvalidCase("complete header section over the limit", "GET / HTTP/1.1\r\nX-Big: "
+            + String(repeating: "b", count: 300) + "\r\n\r\n", 431, limits: small),
+        InvalidCase("header section one byte over the limit", "GET / HTTP/1.1\r\nX: "
+            + String(repeating: "b", count: 256 - 19 - 2 + 1) + "\r\n\r\n", 431, limits: small),
+        InvalidCase("incomplete header section over the limit", "GET / HTTP/1.1\r\nX-Big: "
+            + String(repeating: "b", count: 300), 431, limits: small),
+        InvalidCase(
+            "long chunk extension", chunkedHead + "5;" + String(repeating: "e", count: 300), 400, limits: small),
+        InvalidCase(
+            "trailers over the limit",
+            chunkedHead + "0\r\n" + (0..<2).map { "X-T\($0): " + String(repeating: "v", count: 200) + "\r\n" }.joined()
+                + "\r\n",
+            431, limits: small),
+        InvalidCase("too many trailers", chunkedHead + "0\r\n" + (0..<5).map { "T\($0): v\r\n" }.joined() + "\r\n", 431,
+            limits: small),
+    ]
+}
+
+@Suite("Invalid requests")
+struct InvalidRequestTests {
+    @Test("are rejected with the expected status", arguments: InvalidCases.all)
+    func rejects(_ testCase: InvalidCase) {
+        let outcome = ParseOutcome.parse([testCase.raw], limits: testCase.limits)
+        #expect(outcome.requests.isEmpty)
+        #expect(outcome.error?.status == testCase.status, "\(outcome)")
+    }
+
+    @Test("are rejected the same way when fed one byte at a time", arguments: InvalidCases.all)
+    func rejectsIncrementally(_ testCase: InvalidCase) {
+        let whole = ParseOutcome.parse([testCase.raw], limits: testCase.limits)
+        let single = ParseOutcome.parse(testCase.raw.map { [$0] }, limits: testCase.limits)
+        #expect(single == whole)
+    }
+
+    @Test("the parser stays failed and discards further input")
+    func staysFailed() throws {
+        var parser = HTTPRequestParser()
+        parser.feed(bytes("GET / HTTP/9.9\r\n\r\n"))
+        let first = #expect(throws: HTTPParseError.self) { try parser.next() }
+        #expect(first?.code == .versionNotSupported)
+        parser.feed(bytes("GET / HTTP/1.1\r\n\r\n"))
+        #expect(parser.bufferedByteCount == 0)
+        #expect(!parser.isMidRequest)
+        let second = #expect(throws: HTTPParseError.self) { try parser.next() }
+        #expect(second == first)
+    }
+
+    @Test("obs-fold is reported as such", arguments: ["X-A: a\r\n folded", "X-A: a\n\tfolded", " Host: a"])
+    func obsFoldMessage(lines: String) {
+        let outcome = ParseOutcome.parse([bytes("GET / HTTP/1.1\r\n" + lines + "\r\n\r\n")])
+        #expect(outcome.error?.status == 400)
+        #expect(outcome.error?.message.contains("folding") == true)
+    }
+
+    @Test("a valid request before an invalid one is still returned")
+    func validThenInvalid() {
+        let outcome = ParseOutcome.parse([bytes("GET /ok HTTP/1.1\r\n\r\nGET /bad HTTP/3.0\r\n\r\n")])
+        #expect(outcome.requests.map(\.path) == ["/ok"])
+        #expect(outcome.error?.code == .versionNotSupported)
+    }
+
+    @Test("10 MB of header bytes fed incrementally fail after about 16 KiB")
+    func hugeHeadersFailFast() {
+        var parser = HTTPRequestParser()
+        parser.feed(bytes("GET / HTTP/1.1\r\n"))
+        let line = bytes("X-Filler: " + String(repeating: "x", count: 1000) + "\r\n")
+        var fed = 16
+        var error: HTTPParseError?
+        var maxBuffered = 0
+        while fed < 10 * 1024 * 1024 {
+            parser.feed(line)
+            fed += line.count
+            maxBuffered = max(maxBuffered, parser.bufferedByteCount)
+            do {
+                _ = try parser.next()
+            } catch let thrown {
+                error = thrown
+                break
+            }
+        }
+        #expect(error?.code == .headersTooLarge)
+        #expect(error?.status == 431)
+        #expect(fed <= 16 * 1024 + 2 * line.count, "failed only after \(fed) bytes")
+        #expect(maxBuffered <= 16 * 1024 + 2 * line.count)
+        // Feeding the remaining megabytes is discarded rather than buffered.
+        for _ in 0..<1000 {
+            parser.feed(line)
+        }
+        #expect(parser.bufferedByteCount == 0)
+    }
+
+    @Test("a header section without any line break fails at the limit")
+    func endlessRequestLine() {
+        var parser = HTTPRequestParser(limits: HTTPLimits(maxHeaderBytes: 1024))
+        var thrown: HTTPParseError?
+        var fed = 0
+        while thrown == nil && fed < 1_000_000 {
+            parser.feed(Array(repeating: UInt8(ascii: "A"), count: 100))
+            fed += 100
+            do { _ = try parser.next() } catch { thrown = error }
+        }
+        #expect(thrown?.code == .headersTooLarge)
+        #expect(fed <= 1200)
+    }
+
+    @Test("Content-Length above the limit fails before the body arrives")
+    func bodyTooLargeBeforeBody() {
+        var parser = HTTPRequestParser(limits: HTTPLimits(maxBodyBytes: 1000))
+        parser.feed(bytes("POST / HTTP/1.1\r\nContent-Length: 1001\r\n\r\n"))
+        #expect(throws: HTTPParseError(code: .bodyTooLarge, message: "Content-Length exceeds 1000")) {
+            try parser.next()
+        }
+    }
+}
