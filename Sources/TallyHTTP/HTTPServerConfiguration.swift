@@ -1,3 +1,6 @@
+import Glibc
+import TallyStorage
+
 /// Every limit and setting of the HTTP server, in one place.
 public struct HTTPServerConfiguration: Sendable {
     /// The IPv4 address to listen on (default loopback only).
@@ -17,29 +20,11 @@ public struct HTTPServerConfiguration: Sendable {
     /// Requests read ahead on one connection while earlier ones are still being answered (default 64).
     public var maxPipelinedRequests = 64
     /// Receives one JSON line per request (method, path, status, duration) and server messages.
-    public var log: @Sendable (String) -> Void = { StandardErrorLog.write($0) }
+    public var log: @Sendable (String) -> Void = { StandardError.write($0 + "\n") }
 
     public init() {}
 }
 
-import Glibc
-
 func sysconfNumberOfProcessors() -> Int {
     Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
-}
-
-/// Unbuffered lines to standard error.
-public enum StandardErrorLog {
-    public static func write(_ line: String) {
-        var text = line + "\n"
-        text.withUTF8 { bytes in
-            var done = 0
-            while done < bytes.count {
-                let count = Glibc.write(2, bytes.baseAddress.map { $0 + done }, bytes.count - done)
-                if count < 0 && errno == EINTR { continue }
-                if count <= 0 { return }
-                done += count
-            }
-        }
-    }
 }

@@ -1,5 +1,6 @@
 import Glibc
 import Synchronization
+import TallyStorage
 
 /// Where a command's output goes: the process's standard streams, or buffers in tests.
 public final class CommandIO: Sendable {
@@ -74,14 +75,6 @@ public final class CommandIO: Sendable {
     }
 
     private static func writeAll(_ descriptor: Int32, _ bytes: [UInt8]) {
-        bytes.withUnsafeBytes { buffer in
-            var done = 0
-            while done < buffer.count {
-                let count = Glibc.write(descriptor, buffer.baseAddress.map { $0 + done }, buffer.count - done)
-                if count < 0 && errno == EINTR { continue }
-                if count <= 0 { return }
-                done += count
-            }
-        }
+        bytes.withUnsafeBytes { StandardError.writeAll(descriptor, $0) }
     }
 }
