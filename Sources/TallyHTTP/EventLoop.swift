@@ -54,10 +54,12 @@ final class EventLoop: @unchecked Sendable {
         var tokens = [UInt64](repeating: 0, count: 256)
         var lastSweep = MonotonicClock.nanoseconds()
         var drainDeadline: UInt64?
+        let sweepInterval = server.configuration.sweepInterval.nanoseconds
+        let waitMilliseconds = Int32(min(250, sweepInterval / 1_000_000))
         while true {
             let count = events.withUnsafeMutableBufferPointer { eventBuffer in
                 tokens.withUnsafeMutableBufferPointer { tokenBuffer in
-                    tally_epoll_wait(epoll, eventBuffer.baseAddress, tokenBuffer.baseAddress, 256, 250)
+                    tally_epoll_wait(epoll, eventBuffer.baseAddress, tokenBuffer.baseAddress, 256, waitMilliseconds)
                 }
             }
             if count > 0 {
@@ -87,7 +89,7 @@ final class EventLoop: @unchecked Sendable {
                     break
                 }
             }
-            if now - lastSweep >= 500_000_000 {
+            if now - lastSweep >= sweepInterval {
                 lastSweep = now
                 for connection in Array(connections.values) { connection.checkTimeouts(now: now) }
             }

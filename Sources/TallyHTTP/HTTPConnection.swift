@@ -192,11 +192,11 @@ final class HTTPConnection {
 
     func checkTimeouts(now: UInt64) {
         if let since = lingeringSince {
-            if now - since > 2_000_000_000 { close() }
+            if now - since > loop.server.configuration.lingerTimeout.nanoseconds { close() }
             return
         }
         let configuration = loop.server.configuration
-        if let started = requestStarted, now - started > UInt64(configuration.headerTimeoutSeconds) * 1_000_000_000 {
+        if let started = requestStarted, now - started > configuration.headerTimeout.nanoseconds {
             stopReading = true
             failedStream = true
             requestStarted = nil
@@ -208,7 +208,7 @@ final class HTTPConnection {
             return
         }
         if inFlight == 0, requestStarted == nil,
-           now - lastActivity > UInt64(configuration.idleTimeoutSeconds) * 1_000_000_000 {
+           now - lastActivity > configuration.idleTimeout.nanoseconds {
             close()
         }
     }

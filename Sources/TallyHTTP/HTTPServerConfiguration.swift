@@ -11,10 +11,15 @@ public struct HTTPServerConfiguration: Sendable {
     public var eventLoops = max(1, Int(sysconfNumberOfProcessors()))
     /// Request-line, header and body limits.
     public var limits = HTTPLimits()
-    /// A keep-alive connection idle this long is closed (default 60 s).
-    public var idleTimeoutSeconds = 60
-    /// A request whose headers are not complete this long after it began gets 408 and is closed (default 10 s).
-    public var headerTimeoutSeconds = 10
+    /// A connection with no request in progress and nothing left to write for this long is closed (default 60 s).
+    /// It also bounds how long a client may leave a response unread.
+    public var idleTimeout: Duration = .seconds(60)
+    /// A request whose headers are not complete this long after its first byte gets 408 and is closed
+    /// (default 10 s).
+    public var headerTimeout: Duration = .seconds(10)
+    /// After an error response the server reads and drops input for this long before closing, so the client
+    /// reads the response rather than a reset (default 2 s).
+    public var lingerTimeout: Duration = .seconds(2)
     /// Connections beyond this many are closed as soon as they are accepted (default 10,000).
     public var maxConnections = 10_000
     /// Requests read ahead on one connection while earlier ones are still being answered (default 64).
@@ -23,6 +28,13 @@ public struct HTTPServerConfiguration: Sendable {
     public var log: @Sendable (String) -> Void = { StandardError.write($0 + "\n") }
 
     public init() {}
+
+    /// How often each event loop checks its connections' deadlines: a quarter of the shortest timeout, between
+    /// 10 ms and 500 ms, so short test timeouts fire promptly without busy production loops.
+    var sweepInterval: Duration {
+        let shortest = min(idleTimeout, headerTimeout, lingerTimeout)
+        return max(.milliseconds(10), min(.milliseconds(500), shortest / 4))
+    }
 }
 
 func sysconfNumberOfProcessors() -> Int {

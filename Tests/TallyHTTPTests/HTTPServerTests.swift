@@ -97,7 +97,7 @@ struct EchoHandler: HTTPHandler {
     }
 
     @Test func aSlowHeaderIsTimedOutWith408() throws {
-        let server = try startServer { $0.headerTimeoutSeconds = 1 }
+        let server = try startServer { $0.headerTimeout = .milliseconds(300) }
         defer { server.shutdown() }
         let client = try LoopbackClient(port: server.port)
         try client.send("GET /x HTTP/1.1\r\nHost: a")
