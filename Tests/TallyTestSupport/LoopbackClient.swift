@@ -17,6 +17,7 @@ public final class LoopbackClient {
 
     public let descriptor: Int32
     private var buffer: [UInt8] = []
+    private var isOpen = true
 
     public init(port: Int) throws {
         descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -32,13 +33,65 @@ public final class LoopbackClient {
             }
         }
         guard result == 0 else {
-            close(descriptor)
+            isOpen = false
+            Glibc.close(descriptor)
             throw ClientError(message: "connect failed: errno \(errno)")
         }
     }
 
     deinit {
-        close(descriptor)
+        close()
+    }
+
+    /// Closes the socket (a FIN to the server); later calls do nothing.
+    public func close() {
+        guard isOpen else { return }
+        isOpen = false
+        Glibc.close(descriptor)
+    }
+
+    /// Closes the socket with a reset instead of a FIN, as a client that crashed or vanished would.
+    public func abort() {
+        guard isOpen else { return }
+        var linger = Glibc.linger(l_onoff: 1, l_linger: 0)
+        setsockopt(descriptor, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<Glibc.linger>.size))
+        close()
+    }
+
+    /// Shuts the sending side (the server reads end of stream) while still reading.
+    public func shutdownWrite() {
+        _ = shutdown(descriptor, Int32(SHUT_WR))
+    }
+
+    /// Whether the server has closed the connection by now (end of stream or reset), without waiting.
+    /// Unread response bytes count as open.
+    public var isClosedNow: Bool {
+        var byte: UInt8 = 0
+        let count = recv(descriptor, &byte, 1, Int32(MSG_DONTWAIT | MSG_PEEK))
+        return count == 0 || (count < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
+    }
+
+    /// Whether bytes (or end of stream) can be read now, without waiting.
+    public var isReadable: Bool {
+        var request = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
+        return poll(&request, 1, 0) > 0
+    }
+
+    /// Sends as much of `bytes` as the socket takes without blocking; returns how many were taken
+    /// (0 when the send buffers are full). Throws when the connection is gone.
+    public func sendWithoutBlocking(_ bytes: [UInt8]) throws -> Int {
+        let count = bytes.withUnsafeBytes {
+            Glibc.send(descriptor, $0.baseAddress, bytes.count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT))
+        }
+        if count >= 0 { return count }
+        if errno == EAGAIN || errno == EWOULDBLOCK { return 0 }
+        throw ClientError(message: "send failed: errno \(errno)")
+    }
+
+    /// Waits up to `milliseconds` for the socket to accept more bytes.
+    public func waitUntilWritable(milliseconds: Int32) -> Bool {
+        var request = pollfd(fd: descriptor, events: Int16(POLLOUT), revents: 0)
+        return poll(&request, 1, milliseconds) > 0
     }
 
     public struct ClientError: Error, CustomStringConvertible {

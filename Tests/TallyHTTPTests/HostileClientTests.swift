@@ -1,0 +1,307 @@
+import Dispatch
+import Glibc
+import Synchronization
+import Testing
+@testable import TallyHTTP
+import TallyTestSupport
+
+/// Echoes like ``EchoHandler``, answers `/big` with 128 KiB, and holds `/hold` until the test releases it;
+/// counts every request it is given.
+final class HostileTestHandler: HTTPHandler {
+    static let bigBody = [UInt8](repeating: UInt8(ascii: "b"), count: 128 * 1024)
+    let handled = Atomic<Int>(0)
+    private let held = Mutex<[@Sendable () -> Void]>([])
+
+    func handle(_ request: HTTPRequest, respond: @escaping @Sendable (HTTPResponse) -> Void) {
+        handled.add(1, ordering: .relaxed)
+        switch request.path {
+        case "/big":
+            respond(HTTPResponse(status: 200, headers: [("Content-Type", "text/plain")], body: Self.bigBody))
+        case "/hold":
+            let response = HTTPResponse(status: 200, headers: [("Content-Type", "text/plain")], body: Array("held".utf8))
+            held.withLock { $0.append { respond(response) } }
+        default:
+            let text = "\(request.method.name) \(request.path) \(request.body.count)"
+            respond(HTTPResponse(status: 200, headers: [("Content-Type", "text/plain")], body: Array(text.utf8)))
+        }
+    }
+
+    /// Requests waiting in `/hold`.
+    var heldCount: Int { held.withLock { $0.count } }
+
+    /// Answers the oldest held request; returns false when none is held.
+    @discardableResult
+    func releaseOne() -> Bool {
+        let next = held.withLock { list in list.isEmpty ? nil : list.removeFirst() }
+        next?()
+        return next != nil
+    }
+}
+
+/// Hostile clients against the real server on loopback: each attack must be cut off by a limit while the server
+/// keeps answering other clients. Server-side timeouts are short; client-side waits are long (the machine is
+/// shared), so a slow machine makes these tests slower, not flaky.
+@Suite(.serialized) struct HostileClientTests {
+    /// Time between the bytes a slow client trickles.
+    static let paceMicroseconds: UInt32 = 50_000
+
+    func startServer(_ handler: HostileTestHandler = HostileTestHandler(),
+                     _ change: (inout HTTPServerConfiguration) -> Void = { _ in }) throws -> HTTPServer {
+        var configuration = HTTPServerConfiguration()
+        configuration.port = 0
+        configuration.eventLoops = 2
+        configuration.log = { _ in }
+        configuration.headerTimeout = .milliseconds(300)
+        configuration.idleTimeout = .seconds(30)
+        configuration.lingerTimeout = .milliseconds(500)
+        change(&configuration)
+        return try HTTPServer(configuration: configuration, handler: handler)
+    }
+
+    /// A normal request on a new connection succeeds.
+    func expectServerAnswers(_ server: HTTPServer, sourceLocation: SourceLocation = #_sourceLocation) {
+        do {
+            let response = try LoopbackClient(port: server.port).request("GET", "/ok")
+            #expect(response.status == 200, sourceLocation: sourceLocation)
+        } catch {
+            Issue.record("the server stopped answering: \(error)", sourceLocation: sourceLocation)
+        }
+    }
+
+    /// Polls `condition` every 20 ms for up to `seconds`; returns whether it became true.
+    func eventually(within seconds: Double = 10, _ condition: () -> Bool) -> Bool {
+        let deadline = ContinuousClock.now + .seconds(seconds)
+        while ContinuousClock.now < deadline {
+            if condition() { return true }
+            usleep(20_000)
+        }
+        return condition()
+    }
+
+    /// Sends `bytes` one at a time until the server answers or closes; checks that other clients are served
+    /// meanwhile. Returns how many bytes were sent.
+    func trickle(_ bytes: [UInt8], to client: LoopbackClient, server: HTTPServer) -> Int {
+        for (index, byte) in bytes.enumerated() {
+            if client.isReadable { return index }
+            do { try client.send([byte]) } catch { return index }
+            if index == 2 { expectServerAnswers(server) }
+            usleep(Self.paceMicroseconds)
+        }
+        return bytes.count
+    }
+
+    // MARK: - Slow clients
+
+    @Test func aClientSendingItsHeadersOneByteAtATimeGets408() throws {
+        let server = try startServer()
+        defer { server.shutdown() }
+        let client = try LoopbackClient(port: server.port)
+        let head = Array(("GET /slowloris HTTP/1.1\r\nX-Slow: " + String(repeating: "a", count: 200)).utf8)
+        let sent = trickle(head, to: client, server: server)
+        #expect(sent < head.count, "the server waited for all \(head.count) bytes")
+        #expect(try client.readResponse().status == 408)
+        #expect(client.isClosedByServer())
+        expectServerAnswers(server)
+    }
+
+    // MARK: - Half-open connections
+
+    @Test(arguments: ["GET /half HTTP/1.1\r\nHost: a", "POST /half HTTP/1.1\r\nContent-Length: 10\r\n\r\nabc"])
+    func aClientThatShutsItsWriteSideMidRequestIsClosedWithoutAnAnswer(partial: String) throws {
+        let server = try startServer()
+        defer { server.shutdown() }
+        let client = try LoopbackClient(port: server.port)
+        try client.send(partial)
+        client.shutdownWrite()
+        expectServerAnswers(server)
+        #expect(client.isClosedByServer(), "no response, just the end of the stream")
+        #expect(eventually { server.openConnections == 0 })
+    }
+
+    @Test func aClientThatShutsItsWriteSideAfterARequestGetsItsAnswerThenTheClose() throws {
+        let server = try startServer()
+        defer { server.shutdown() }
+        let client = try LoopbackClient(port: server.port)
+        try client.send("GET /a HTTP/1.1\r\n\r\nPOST /b HTTP/1.1\r\nContent-Length: 2\r\n\r\nhi")
+        client.shutdownWrite()
+        #expect(try client.readResponse().text == "GET /a 0")
+        #expect(try client.readResponse().text == "POST /b 2")
+        #expect(client.isClosedByServer())
+        #expect(eventually { server.openConnections == 0 })
+    }
+
+    @Test func aClientThatNeverSendsAnythingIsClosedByTheIdleTimeout() throws {
+        let server = try startServer { $0.idleTimeout = .milliseconds(500) }
+        defer { server.shutdown() }
+        let silent = try LoopbackClient(port: server.port)
+        expectServerAnswers(server)
+        #expect(silent.isClosedByServer())
+        #expect(eventually { server.openConnections == 0 })
+        expectServerAnswers(server)
+    }
+
+    @Test func aClientThatVanishesWithResponsesPendingDoesNotHurtTheServer() throws {
+        let handler = HostileTestHandler()
+        let server = try startServer(handler)
+        defer { server.shutdown() }
+        let client = try LoopbackClient(port: server.port)
+        try client.send("GET /hold HTTP/1.1\r\n\r\nGET /hold HTTP/1.1\r\n\r\nGET /hold HTTP/1.1\r\n\r\n")
+        #expect(eventually { handler.heldCount == 3 })
+        // Gone without reading: the first response written makes the client's kernel answer with a reset, so
+        // the later writes hit a dead socket.
+        client.close()
+        usleep(100_000)
+        for _ in 0..<3 {
+            handler.releaseOne()
+            usleep(100_000)
+        }
+        #expect(eventually { server.openConnections == 0 })
+        expectServerAnswers(server)
+    }
+
+    // MARK: - Framing attacks
+
+    @Test(arguments: ["\u{0}\u{1}\u{2}\r\n\r\n", "NOT A REQUEST\r\n\r\n", "GET /b HTTP/1.1\r\nBad Header\r\n\r\n",
+                      "GET /b HTTP/1.1\r\nContent-Length: -1\r\n\r\n"])
+    func pipelinedGarbageAfterAValidRequestIsAnsweredWith400ThenClosed(garbage: String) throws {
+        let server = try startServer()
+        defer { server.shutdown() }
+        let client = try LoopbackClient(port: server.port)
+        try client.send("GET /first HTTP/1.1\r\n\r\n" + garbage + "GET /never HTTP/1.1\r\n\r\n")
+        #expect(try client.readResponse().text == "GET /first 0")
+        let error = try client.readResponse()
+        #expect(error.status == 400)
+        #expect(error.header("Connection") == "close")
+        #expect(client.isClosedByServer(), "nothing after the garbage is answered")
+        expectServerAnswers(server)
+    }
+
+    @Test func bytesBeyondTheContentLengthAreTheNextRequestNeverTheBody() throws {
+        let server = try startServer()
+        defer { server.shutdown() }
+        let client = try LoopbackClient(port: server.port)
+        try client.send("POST /b HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello{\"smuggled\":true}\r\n\r\n")
+        #expect(try client.readResponse().text == "POST /b 5", "exactly Content-Length bytes of body")
+        #expect(try client.readResponse().status == 400, "the surplus is parsed as a request")
+        #expect(client.isClosedByServer())
+        // A surplus that happens to be a request is a pipelined request of its own, never part of the body.
+        let smuggler = try LoopbackClient(port: server.port)
+        try smuggler.send("POST /b HTTP/1.1\r\nContent-Length: 5\r\n\r\nhelloPOST /smuggled HTTP/1.1\r\nContent-Length: 1\r\n\r\nx")
+        #expect(try smuggler.readResponse().text == "POST /b 5")
+        #expect(try smuggler.readResponse().text == "POST /smuggled 1")
+        expectServerAnswers(server)
+    }
+
+    /// Streams `chunk` (up to `total` bytes) until the server answers; returns the answer and the bytes sent.
+    /// Paced at 10 ms per chunk, so a server that read everything before answering is caught with a wide margin.
+    func stream(_ chunk: [UInt8], total: Int, to client: LoopbackClient) throws -> (LoopbackClient.Response, Int) {
+        var sent = 0
+        while sent < total && !client.isReadable {
+            do {
+                let taken = try client.sendWithoutBlocking(chunk)
+                if taken == 0 { _ = client.waitUntilWritable(milliseconds: 100) }
+                sent += taken
+                if taken > 0 && taken < chunk.count {
+                    try client.send(Array(chunk[taken...]))
+                    sent += chunk.count - taken
+                }
+            } catch {
+                break
+            }
+            usleep(10_000)
+        }
+        return (try client.readResponse(), sent)
+    }
+
+    @Test func tenMegabytesOfHeadersAreCutOffAt431WithoutWaitingForThemAll() throws {
+        // A long header timeout, so only the size limit can end this.
+        let server = try startServer { $0.headerTimeout = .seconds(60) }
+        defer { server.shutdown() }
+        let client = try LoopbackClient(port: server.port)
+        try client.send("GET /x HTTP/1.1\r\n")
+        let line = Array(("X-Filler: " + String(repeating: "a", count: 1012) + "\r\n").utf8)
+        let chunk = Array((0..<64).map { _ in line }.joined())
+        let total = 10 * 1024 * 1024
+        let (response, sent) = try stream(chunk, total: total, to: client)
+        #expect(response.status == 431)
+        #expect(sent < total, "the server answered only after all \(sent) bytes")
+        #expect(client.isClosedByServer())
+        expectServerAnswers(server)
+    }
+
+    @Test func aHugeChunkedBodyIsCutOffAt413() throws {
+        let server = try startServer {
+            $0.limits.maxBodyBytes = 1024 * 1024
+            $0.headerTimeout = .seconds(60)
+        }
+        defer { server.shutdown() }
+        let client = try LoopbackClient(port: server.port)
+        try client.send("POST /upload HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n")
+        let chunk = Array("10000\r\n".utf8) + [UInt8](repeating: UInt8(ascii: "z"), count: 0x10000) + Array("\r\n".utf8)
+        let total = 64 * 1024 * 1024
+        let (response, sent) = try stream(chunk, total: total, to: client)
+        #expect(response.status == 413)
+        #expect(sent < total, "the server answered only after all \(sent) bytes")
+        #expect(client.isClosedByServer())
+        expectServerAnswers(server)
+    }
+
+    // MARK: - Many connections
+
+    /// How many idle connections the many-connection tests open: 2,000, each costing two descriptors in this
+    /// process (client and server end). The soft descriptor limit is raised towards the hard one if needed;
+    /// if even the hard limit is too low the count is scaled down, keeping 1,000 descriptors for other suites.
+    static let manyConnections: Int = {
+        let wanted = 2_000
+        let reserve = 1_000
+        var limit = rlimit()
+        getrlimit(RLIMIT_NOFILE_RESOURCE, &limit)
+        let needed = rlim_t(2 * wanted + reserve)
+        if limit.rlim_cur < needed {
+            limit.rlim_cur = min(needed, limit.rlim_max)
+            setrlimit(RLIMIT_NOFILE_RESOURCE, &limit)
+            getrlimit(RLIMIT_NOFILE_RESOURCE, &limit)
+        }
+        return max(100, min(wanted, (Int(limit.rlim_cur) - reserve) / 2))
+    }()
+
+    static let RLIMIT_NOFILE_RESOURCE = __rlimit_resource_t(RLIMIT_NOFILE.rawValue)
+
+    @Test func connectionsBeyondTheCapAreRefusedUntilOthersGoAway() throws {
+        let count = Self.manyConnections
+        let cap = count / 2
+        let server = try startServer { $0.maxConnections = cap }
+        defer { server.shutdown() }
+        let keeper = try LoopbackClient(port: server.port)
+        #expect(try keeper.request("GET", "/before").status == 200)
+        var attackers: [LoopbackClient] = []
+        for _ in 1..<count { attackers.append(try LoopbackClient(port: server.port)) }
+        // The kernel completes every handshake; the server closes each connection beyond the cap.
+        let refused = { attackers.lazy.filter(\.isClosedNow).count }
+        #expect(eventually { refused() == count - cap }, "\(refused()) refused")
+        #expect(refused() == count - cap)
+        #expect(server.openConnections == cap)
+        #expect(try keeper.request("GET", "/during").status == 200, "open connections are still served")
+        #expect(try LoopbackClient(port: server.port).isClosedByServer(), "a new connection is refused")
+        for attacker in attackers { attacker.close() }
+        #expect(eventually { server.openConnections == 1 })
+        expectServerAnswers(server)
+        #expect(try keeper.request("GET", "/after").status == 200)
+    }
+
+    @Test func thousandsOfIdleConnectionsAreClosedByTheIdleTimeout() throws {
+        let count = Self.manyConnections
+        let server = try startServer { $0.idleTimeout = .seconds(1) }
+        defer { server.shutdown() }
+        var idle: [LoopbackClient] = []
+        for _ in 0..<count { idle.append(try LoopbackClient(port: server.port)) }
+        expectServerAnswers(server)
+        let closed = eventually(within: 15) {
+            expectServerAnswers(server)
+            return idle.allSatisfy(\.isClosedNow)
+        }
+        #expect(closed, "\(idle.filter { !$0.isClosedNow }.count) of \(count) idle connections still open")
+        #expect(eventually { server.openConnections == 0 })
+        expectServerAnswers(server)
+    }
+}
