@@ -59,6 +59,9 @@ public struct HTTPRequestParser: Sendable {
     private var trailerCount = 0
     /// The error the parser failed with, if any.
     private var failure: HTTPParseError?
+    /// Whether empty lines were skipped since the last request: they are ignored on the wire but still start the
+    /// next request's clock, or a client could hold a connection forever by sending one every few seconds.
+    private var skippedEmptyLines = false
 
     /// Creates a parser.
     ///
@@ -89,10 +92,16 @@ public struct HTTPRequestParser: Sendable {
     /// Bytes buffered but not yet consumed (for pipelining tests). Decoded chunked body bytes are not counted.
     public var bufferedByteCount: Int { storage.count - readIndex }
 
-    /// True once a request has started arriving but is not complete yet: some of its bytes are buffered or its body
-    /// is being received (for slow-request timeouts). False when idle between requests and after a failure.
+    /// True once a request has started arriving but is not complete yet: some of its bytes are buffered, empty lines
+    /// preceding it were skipped, or its body is being received (for slow-request timeouts). False when idle between
+    /// requests and after a failure.
     public var isMidRequest: Bool {
-        failure == nil && (phase != .head || bufferedByteCount > 0)
+        failure == nil && (phase != .head || bufferedByteCount > 0 || skippedEmptyLines)
+    }
+
+    /// True while the body of a request whose head is complete is being received (for the body timeout).
+    public var isReceivingBody: Bool {
+        failure == nil && phase != .head
     }
 
     /// Returns the next complete request, or `nil` if more bytes are needed.
@@ -134,6 +143,7 @@ public struct HTTPRequestParser: Sendable {
                 }
                 readIndex += total
                 scanOffset = 0
+                skippedEmptyLines = false
                 switch head.framing {
                 case .none:
                     return head.request
@@ -247,10 +257,12 @@ public struct HTTPRequestParser: Sendable {
                 let byte = storage[readIndex]
                 if byte == HTTPGrammar.lf {
                     readIndex += 1
+                    skippedEmptyLines = true
                 } else if byte == HTTPGrammar.cr {
                     guard readIndex + 1 < storage.count else { return nil }
                     guard storage[readIndex + 1] == HTTPGrammar.lf else { throw .badRequest("bare CR") }
                     readIndex += 2
+                    skippedEmptyLines = true
                 } else {
                     break
                 }

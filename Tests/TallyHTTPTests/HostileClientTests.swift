@@ -104,6 +104,18 @@ final class HostileTestHandler: HTTPHandler {
         expectServerAnswers(server)
     }
 
+    @Test func emptyLinesTrickledForeverDoNotKeepAConnectionOpen() throws {
+        // Empty lines before a request line are allowed (RFC 9112 §2.2), so they must count as the request's start.
+        let server = try startServer()
+        defer { server.shutdown() }
+        let client = try LoopbackClient(port: server.port)
+        let lines = Array(String(repeating: "\r\n", count: 100).utf8)
+        let sent = trickle(lines, to: client, server: server)
+        #expect(sent < lines.count, "the server took \(sent) bytes of empty lines")
+        #expect(client.isClosedNow || (try? client.readResponse().status) == 408)
+        expectServerAnswers(server)
+    }
+
     // MARK: - Half-open connections
 
     @Test(arguments: ["GET /half HTTP/1.1\r\nHost: a", "POST /half HTTP/1.1\r\nContent-Length: 10\r\n\r\nabc"])

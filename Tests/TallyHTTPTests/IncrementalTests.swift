@@ -40,6 +40,19 @@ struct IncrementalTests {
         #expect(try parser.next()?.headers["HOST"] == "a")
     }
 
+    @Test("empty lines before a request line start the request (for the header timeout)")
+    func emptyLinesStartARequest() throws {
+        var parser = HTTPRequestParser()
+        parser.feed(bytes("\r\n\n"))
+        #expect(try parser.next() == nil)
+        #expect(parser.bufferedByteCount == 0)
+        #expect(parser.isMidRequest)
+        #expect(!parser.isReceivingBody)
+        parser.feed(bytes("GET / HTTP/1.1\r\n\r\n"))
+        #expect(try parser.next()?.path == "/")
+        #expect(!parser.isMidRequest)
+    }
+
     @Test("a long pipelined stream fed in uneven pieces keeps every request intact", arguments: [1, 700, 3000, 9000])
     func longPipelinedStream(pieceSize: Int) {
         var stream: [UInt8] = []
