@@ -20,7 +20,10 @@ final class HTTPConnection {
     private var closed = false
     private var waitingForWritable = false
     private var lastActivity = MonotonicClock.nanoseconds()
-    private var requestStarted: UInt64?
+    /// When the head of the request now arriving began (its first byte, or the empty lines before it).
+    private var headStarted: UInt64?
+    /// When the head of the request whose body is now arriving was complete.
+    private var bodyStarted: UInt64?
     /// After an error response the write side is shut and input is read and dropped for a moment, so the
     /// client sees the response instead of a reset ("lingering close").
     private var lingeringSince: UInt64?
@@ -96,10 +99,17 @@ final class HTTPConnection {
                 return
             }
             guard let request else {
-                requestStarted = parser.isMidRequest ? (requestStarted ?? MonotonicClock.nanoseconds()) : nil
+                if parser.isReceivingBody {
+                    bodyStarted = bodyStarted ?? MonotonicClock.nanoseconds()
+                    headStarted = nil
+                } else {
+                    headStarted = parser.isMidRequest ? (headStarted ?? MonotonicClock.nanoseconds()) : nil
+                    bodyStarted = nil
+                }
                 return
             }
-            requestStarted = nil
+            headStarted = nil
+            bodyStarted = nil
             let sequence = allocateSequence()
             let keepAlive = request.keepAlive && !loop.server.draining
             let head = request.method == .head
@@ -196,21 +206,31 @@ final class HTTPConnection {
             return
         }
         let configuration = loop.server.configuration
-        if let started = requestStarted, now - started > configuration.headerTimeout.nanoseconds {
-            stopReading = true
-            failedStream = true
-            requestStarted = nil
-            dispatchResponse(sequence: allocateSequence(),
-                             response: HTTPResponse(status: 408, headers: [("Content-Type", "application/json")],
-                                                    body: HTTPErrorBody.json(status: 408, message: "the request did not arrive in time"),
-                                                    closeConnection: true),
-                             keepAlive: false, head: false, method: "-", path: "-", started: now)
+        if let started = headStarted, now - started > configuration.headerTimeout.nanoseconds {
+            timeOut(now: now, message: "the request headers did not arrive in time")
             return
         }
-        if inFlight == 0, requestStarted == nil,
+        if let started = bodyStarted, now - started > configuration.bodyTimeout.nanoseconds {
+            timeOut(now: now, message: "the request body did not arrive in time")
+            return
+        }
+        if inFlight == 0, headStarted == nil, bodyStarted == nil,
            now - lastActivity > configuration.idleTimeout.nanoseconds {
             close()
         }
+    }
+
+    /// Answers 408 to a request that is arriving too slowly and closes (lingering) after it.
+    private func timeOut(now: UInt64, message: String) {
+        stopReading = true
+        failedStream = true
+        headStarted = nil
+        bodyStarted = nil
+        dispatchResponse(sequence: allocateSequence(),
+                         response: HTTPResponse(status: 408, headers: [("Content-Type", "application/json")],
+                                                body: HTTPErrorBody.json(status: 408, message: message),
+                                                closeConnection: true),
+                         keepAlive: false, head: false, method: "-", path: "-", started: now)
     }
 
     func close() {

@@ -17,6 +17,10 @@ public struct HTTPServerConfiguration: Sendable {
     /// A request whose headers are not complete this long after its first byte gets 408 and is closed
     /// (default 10 s).
     public var headerTimeout: Duration = .seconds(10)
+    /// A request whose body is not complete this long after its headers were gets 408 and is closed (default
+    /// 60 s: a 16 MiB body needs about 280 KB/s). A deadline for the whole body rather than between reads, so a
+    /// client trickling a byte at a time cannot hold the connection.
+    public var bodyTimeout: Duration = .seconds(60)
     /// After an error response the server reads and drops input for this long before closing, so the client
     /// reads the response rather than a reset (default 2 s).
     public var lingerTimeout: Duration = .seconds(2)
@@ -32,7 +36,7 @@ public struct HTTPServerConfiguration: Sendable {
     /// How often each event loop checks its connections' deadlines: a quarter of the shortest timeout, between
     /// 10 ms and 500 ms, so short test timeouts fire promptly without busy production loops.
     var sweepInterval: Duration {
-        let shortest = min(idleTimeout, headerTimeout, lingerTimeout)
+        let shortest = min(idleTimeout, headerTimeout, bodyTimeout, lingerTimeout)
         return max(.milliseconds(10), min(.milliseconds(500), shortest / 4))
     }
 }

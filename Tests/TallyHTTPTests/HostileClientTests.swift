@@ -52,6 +52,7 @@ final class HostileTestHandler: HTTPHandler {
         configuration.eventLoops = 2
         configuration.log = { _ in }
         configuration.headerTimeout = .milliseconds(300)
+        configuration.bodyTimeout = .milliseconds(300)
         configuration.idleTimeout = .seconds(30)
         configuration.lingerTimeout = .milliseconds(500)
         change(&configuration)
@@ -114,6 +115,37 @@ final class HostileTestHandler: HTTPHandler {
         #expect(sent < lines.count, "the server took \(sent) bytes of empty lines")
         #expect(client.isClosedNow || (try? client.readResponse().status) == 408)
         expectServerAnswers(server)
+    }
+
+    @Test func aBodyTrickledOneByteAtATimeGets408() throws {
+        // A long header timeout, so only the body timeout can end this.
+        let server = try startServer { $0.headerTimeout = .seconds(60) }
+        defer { server.shutdown() }
+        let client = try LoopbackClient(port: server.port)
+        let body = [UInt8](repeating: UInt8(ascii: "x"), count: 200)
+        try client.send("POST /upload HTTP/1.1\r\nContent-Length: \(body.count)\r\n\r\n")
+        let sent = trickle(body, to: client, server: server)
+        #expect(sent < body.count, "the server waited for the whole body")
+        let response = try client.readResponse()
+        #expect(response.status == 408)
+        #expect(response.text.contains("body"))
+        #expect(client.isClosedByServer())
+        expectServerAnswers(server)
+    }
+
+    @Test func aBodyMayTakeLongerThanTheHeaderTimeout() throws {
+        let server = try startServer {
+            $0.headerTimeout = .milliseconds(200)
+            $0.bodyTimeout = .seconds(30)
+        }
+        defer { server.shutdown() }
+        let client = try LoopbackClient(port: server.port)
+        try client.send("POST /upload HTTP/1.1\r\nContent-Length: 100\r\n\r\n")
+        for _ in 0..<10 {
+            usleep(100_000)
+            try client.send(String(repeating: "y", count: 10))
+        }
+        #expect(try client.readResponse().text == "POST /upload 100")
     }
 
     // MARK: - Half-open connections
