@@ -139,9 +139,9 @@ final class EventLoop: @unchecked Sendable {
         }
     }
 
-    /// Changes which events a connection waits for.
-    func watch(_ descriptor: Int32, writable: Bool) {
-        let events = tally_epollin | tally_epollrdhup | (writable ? tally_epollout : 0)
+    /// Changes which events (EPOLLIN, EPOLLOUT, ...) a connection waits for; errors and hang-ups are always
+    /// reported.
+    func watch(_ descriptor: Int32, events: UInt32) {
         _ = tally_epoll_ctl(epoll, 3, descriptor, events, UInt64(descriptor))
     }
 }

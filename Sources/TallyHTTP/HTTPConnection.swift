@@ -6,6 +6,11 @@ import TallyStorage
 ///
 /// Reads feed the request parser; each complete request goes to the handler with a sequence number, and
 /// responses (which may arrive from any thread, in any order) are written strictly in request order.
+///
+/// Back-pressure: the connection stops reading (and stops watching for input) while
+/// ``HTTPServerConfiguration/maxPipelinedRequests`` requests await their responses or while the socket will not
+/// take more output, so a client that pipelines without reading is held up by TCP flow control instead of
+/// growing the server's buffers.
 final class HTTPConnection {
     let descriptor: Int32
     unowned let loop: EventLoop
@@ -19,6 +24,8 @@ final class HTTPConnection {
     private var stopReading = false
     private var closed = false
     private var waitingForWritable = false
+    /// The epoll events registered for the descriptor (the loop registers input interest on accept).
+    private var registeredEvents = tally_epollin | tally_epollrdhup
     private var lastActivity = MonotonicClock.nanoseconds()
     /// When the head of the request now arriving began (its first byte, or the empty lines before it).
     private var headStarted: UInt64?
@@ -37,6 +44,16 @@ final class HTTPConnection {
 
     private var inFlight: Int { nextSequence - nextToSend }
 
+    /// Whether new requests must wait: enough are awaiting responses, or the client is not reading its responses.
+    private var inputPaused: Bool {
+        inFlight >= loop.server.configuration.maxPipelinedRequests || waitingForWritable
+    }
+
+    /// Whether the connection reads from the socket now (to parse requests, or to drop input while lingering).
+    private var wantsInput: Bool {
+        lingeringSince != nil || (!stopReading && !inputPaused)
+    }
+
     func handle(events: UInt32) {
         if events & (tally_epollerr) != 0 {
             close()
@@ -44,7 +61,26 @@ final class HTTPConnection {
         }
         if events & tally_epollout != 0 { writePending() }
         if closed { return }
-        if events & (tally_epollin | tally_epollhup | tally_epollrdhup) != 0 { readAvailable() }
+        if events & (tally_epollin | tally_epollhup | tally_epollrdhup) != 0 {
+            if wantsInput {
+                readAvailable()
+            } else if events & tally_epollhup != 0 {
+                // Both directions are gone (a reset, say): nothing more can be read or written.
+                close()
+                return
+            }
+        }
+        refreshInterest()
+    }
+
+    /// Registers the events the connection waits for now: input only while it wants to read (level-triggered
+    /// input it will not read would wake the loop forever), output only while a write is pending.
+    private func refreshInterest() {
+        guard !closed else { return }
+        let wanted = (wantsInput ? tally_epollin | tally_epollrdhup : 0) | (waitingForWritable ? tally_epollout : 0)
+        guard wanted != registeredEvents else { return }
+        registeredEvents = wanted
+        loop.watch(descriptor, events: wanted)
     }
 
     private func readAvailable() {
@@ -59,7 +95,7 @@ final class HTTPConnection {
                 return
             }
         }
-        while !closed && !stopReading {
+        while !closed && !stopReading && !inputPaused {
             let count = Glibc.read(descriptor, buffer.baseAddress, buffer.count)
             if count > 0 {
                 lastActivity = MonotonicClock.nanoseconds()
@@ -84,7 +120,7 @@ final class HTTPConnection {
     }
 
     private func parseRequests() {
-        while !closed && !stopReading && inFlight < loop.server.configuration.maxPipelinedRequests {
+        while !closed && !stopReading && !inputPaused {
             let request: HTTPRequest?
             do {
                 request = try parser.next()
@@ -152,6 +188,7 @@ final class HTTPConnection {
         }
         writePending()
         if !closed && !stopReading { parseRequests() }
+        refreshInterest()
     }
 
     private func writePending() {
@@ -161,15 +198,14 @@ final class HTTPConnection {
             }
             if count > 0 {
                 outputOffset += count
+                lastActivity = MonotonicClock.nanoseconds()
                 continue
             }
             let code = errno
             if count < 0 && code == EINTR { continue }
             if count < 0 && (code == EAGAIN || code == EWOULDBLOCK) {
-                if !waitingForWritable {
-                    waitingForWritable = true
-                    loop.watch(descriptor, writable: true)
-                }
+                waitingForWritable = true
+                refreshInterest()
                 return
             }
             close()
@@ -177,10 +213,8 @@ final class HTTPConnection {
         }
         output.removeAll(keepingCapacity: output.capacity <= 1 << 20)
         outputOffset = 0
-        if waitingForWritable {
-            waitingForWritable = false
-            loop.watch(descriptor, writable: false)
-        }
+        let resumed = waitingForWritable
+        waitingForWritable = false
         lastActivity = MonotonicClock.nanoseconds()
         if closeAfterWrite && inFlight == 0 {
             if failedStream && lingeringSince == nil {
@@ -191,6 +225,9 @@ final class HTTPConnection {
                 close()
             }
         }
+        // Requests read before the output stalled can go on now.
+        if resumed && !closed && !stopReading { parseRequests() }
+        refreshInterest()
     }
 
     /// Stops taking new requests (server shutdown): closes now if idle, else after the in-flight ones.
@@ -198,6 +235,7 @@ final class HTTPConnection {
         stopReading = true
         closeAfterWrite = true
         if inFlight == 0 && outputOffset == output.count { close() }
+        refreshInterest()
     }
 
     func checkTimeouts(now: UInt64) {

@@ -203,6 +203,68 @@ final class HostileTestHandler: HTTPHandler {
         expectServerAnswers(server)
     }
 
+    // MARK: - Clients that send without reading
+
+    @Test func aClientPipeliningBeyondTheLimitIsNotReadAhead() throws {
+        let handler = HostileTestHandler()
+        let server = try startServer(handler) {
+            $0.maxPipelinedRequests = 8
+            $0.headerTimeout = .seconds(60)
+        }
+        defer { server.shutdown() }
+        let client = try LoopbackClient(port: server.port)
+        let batch = Array(String(repeating: "GET /hold HTTP/1.1\r\n\r\n", count: 3_000).utf8)
+        let total = 64 * 1024 * 1024
+        var sent = 0
+        var pending: ArraySlice<UInt8> = []
+        var blocked = false
+        while sent < total {
+            if pending.isEmpty { pending = batch[...] }
+            let taken = try client.sendWithoutBlocking(Array(pending))
+            sent += taken
+            pending = pending.dropFirst(taken)
+            if taken == 0 && !client.waitUntilWritable(milliseconds: 1_000) {
+                blocked = true
+                break
+            }
+        }
+        #expect(blocked, "the server read all \(sent) bytes of requests it could not answer yet")
+        #expect(eventually { handler.heldCount == 8 })
+        #expect(handler.handled.load(ordering: .relaxed) == 8, "no more than maxPipelinedRequests at once")
+        expectServerAnswers(server)
+        for _ in 0..<8 {
+            handler.releaseOne()
+            #expect(try client.readResponse().text == "held")
+        }
+        client.abort()
+        while handler.releaseOne() {}
+        #expect(eventually {
+            while handler.releaseOne() {}
+            return server.openConnections == 0
+        })
+        expectServerAnswers(server)
+    }
+
+    @Test func aClientThatNeverReadsItsResponsesIsNotBufferedForWithoutLimitThenTimedOut() throws {
+        let handler = HostileTestHandler()
+        let server = try startServer(handler) { $0.idleTimeout = .seconds(1) }
+        defer { server.shutdown() }
+        let client = try LoopbackClient(port: server.port)
+        // 1,000 requests of 22 bytes ask for 128 MB of responses the client never reads.
+        try client.send(String(repeating: "GET /big HTTP/1.1\r\n\r\n", count: 1_000))
+        var previous = -1
+        var current = handler.handled.load(ordering: .relaxed)
+        while current != previous {
+            usleep(300_000)
+            previous = current
+            current = handler.handled.load(ordering: .relaxed)
+        }
+        #expect(current < 500, "the server produced \(current) responses for a client that reads none")
+        expectServerAnswers(server)
+        #expect(eventually { server.openConnections == 0 }, "the idle timeout closes a connection whose output is stuck")
+        expectServerAnswers(server)
+    }
+
     // MARK: - Framing attacks
 
     @Test(arguments: ["\u{0}\u{1}\u{2}\r\n\r\n", "NOT A REQUEST\r\n\r\n", "GET /b HTTP/1.1\r\nBad Header\r\n\r\n",
