@@ -165,7 +165,7 @@ public final class TallyAPIHandler: HTTPHandler {
         }
         for index in events.indices {
             if case .success(let event) = events[index], !principal.mayIngest(for: event.tenantId) {
-                events[index] = .failure(EventValidationError(field: "tenantId", rule: "this token may not ingest for tenant \(event.tenantId)"))
+                events[index] = .failure(EventValidationError(field: "tenantId", rule: "this token may not ingest for another tenant"))
             }
         }
         let metrics = self.metrics

@@ -4,7 +4,8 @@ import TallyAuth
 import TallyCore
 import TallyTestSupport
 
-/// Forged tokens, and tokens for another tenant.
+/// Forged tokens, and every route of the route table walked with every role, for the caller's own tenant and
+/// for another one, against the README's table.
 @Suite(.serialized) struct RouteAuthorizationTests {
     static let ownName = "Acme Corporation"
     static let otherName = "Globex Industries"
@@ -94,5 +95,155 @@ import TallyTestSupport
         #expect(ingest.status == 422)
         #expect(api.engine.tenantStats(TenantID(victim)!)?.usage.apiCallsThisMonth == 0)
         #expect(try api.call("GET", "/api/v1/admin/tenants/\(victim)", token: admin).text.contains(Self.ownName))
+    }
+
+    // MARK: - Every route, every role
+
+    /// Who calls: each role Tally knows (bound to the own tenant, except `super_admin`), or a token without roles.
+    enum Caller: Hashable, CustomStringConvertible {
+        case role(Principal.Role)
+        case noRoles
+
+        static var all: [Caller] { Principal.Role.allCases.map(Caller.role) + [.noRoles] }
+
+        var description: String {
+            switch self {
+            case .role(let role): role.rawValue
+            case .noRoles: "no roles"
+            }
+        }
+    }
+
+    /// Which tenant the request is about.
+    enum Target: CaseIterable, Sendable, CustomStringConvertible {
+        /// The caller's tenant, in the path, body and `x-tenantid`.
+        case own
+        /// The other tenant, in the path, body and `x-tenantid`.
+        case other
+        /// The other tenant in the path and body, the caller's own in `x-tenantid`.
+        case otherUnderOwnHeader
+
+        var description: String {
+            switch self {
+            case .own: "own tenant"
+            case .other: "other tenant"
+            case .otherUnderOwnHeader: "other tenant under own x-tenantid"
+            }
+        }
+    }
+
+    /// What a route expects: a body for a target tenant, and the status for a caller (a role, not `super_admin`,
+    /// whose token's tenant matches `x-tenantid`; the x-tenantid and no-role rules are applied before).
+    struct Expectation: Sendable {
+        var body: @Sendable (_ tenant: String, _ serial: Int) -> String = { _, _ in "" }
+        var superAdmin: Int = 200
+        var status: @Sendable (_ role: Principal.Role, _ target: Target) -> Int
+    }
+
+    /// The README's table. A route missing here fails the walk.
+    static let expectations: [String: Expectation] = [
+        "POST /api/v1/events": Expectation(
+            body: { tenant, serial in APIFixture.event("walk-\(serial)", tenant: tenant) },
+            status: { role, target in role == .ingest ? (target == .own ? 200 : 422) : 403 }),
+        "GET /api/v1/admin/tenants/{tenantId}/stats": Expectation(
+            status: { role, target in role == .tenantAdmin && target == .own ? 200 : 403 }),
+        "GET /api/organizations/{organizationId}/api-keys/stats": Expectation(
+            status: { role, target in (role == .member || role == .tenantAdmin) && target == .own ? 200 : 403 }),
+        "GET /api/v1/admin/tenants/": Expectation(status: { _, _ in 403 }),
+        "POST /api/v1/admin/tenants/": Expectation(
+            body: { _, serial in #"{"name":"Walk \#(serial)"}"# }, superAdmin: 201, status: { _, _ in 403 }),
+        "GET /api/v1/admin/tenants/{tenant_id}": Expectation(
+            status: { role, target in role == .tenantAdmin && target == .own ? 200 : 403 }),
+        "PATCH /api/v1/admin/tenants/{tenant_id}": Expectation(
+            body: { _, serial in #"{"settings":{"storage_quota_mb":\#(1000 + serial)}}"# },
+            status: { role, target in role == .tenantAdmin && target == .own ? 200 : 403 }),
+        "DELETE /api/v1/admin/tenants/{tenant_id}": Expectation(superAdmin: 204, status: { _, _ in 403 }),
+        "GET /healthz": Expectation(status: { _, _ in 200 }),
+        "GET /metrics": Expectation(status: { _, _ in 200 }),
+        "GET /openapi.json": Expectation(status: { _, _ in 200 }),
+    ]
+
+    static func key(_ route: Route) -> String { "\(route.method) \(route.pattern)" }
+
+    /// The status the README promises `caller` for `route` about `target`.
+    static func expectedStatus(_ route: Route, _ expectation: Expectation, caller: Caller, target: Target) -> Int {
+        guard route.authenticated else { return expectation.status(.member, target) }
+        guard case .role(let role) = caller else { return 401 }
+        if role == .superAdmin { return expectation.superAdmin }
+        // x-tenantid must match the token's tenant for anyone but super_admin.
+        if target == .other { return 403 }
+        return expectation.status(role, target)
+    }
+
+    @Test func everyRouteTheTableHasAnExpectationAndNoExpectationIsStale() {
+        let routes = Set(Route.all.map(Self.key))
+        for route in routes.subtracting(Self.expectations.keys).sorted() {
+            Issue.record("\(route) has no expectation in RouteAuthorizationTests.expectations: add the README's rule")
+        }
+        for stale in Set(Self.expectations.keys).subtracting(routes).sorted() {
+            Issue.record("\(stale) is expected but not in Route.all")
+        }
+    }
+
+    @Test func everyRouteWithEveryRoleForItsOwnAndAnotherTenant() throws {
+        let api = try APIFixture()
+        let own = APIFixture.tenant
+        let other = APIFixture.other
+        let admin = APIFixture.token(["super_admin"])
+        // Two tenants with distinct names and data.
+        for (id, name) in [(own, Self.ownName), (other, Self.otherName)] {
+            #expect(try api.call("POST", "/api/v1/admin/tenants/", token: admin, body: #"{"id":"\#(id)","name":"\#(name)"}"#).status == 201)
+            let slug = name.split(separator: " ")[0].lowercased()
+            let events = [
+                APIFixture.event("\(slug)-u", "user.created", tenant: id, data: #"{"userId":"\#(slug)-user","role":"admin"}"#),
+                APIFixture.event("\(slug)-k", "key.created", tenant: id, data: #"{"keyId":"\#(slug)-key","name":"\#(name) key"}"#),
+                APIFixture.event("\(slug)-c", tenant: id, data: #"{"keyId":"\#(slug)-key","status":200}"#),
+            ]
+            #expect(try api.call("POST", "/api/v1/events", token: admin, tenantHeader: id, body: "[" + events.joined(separator: ",") + "]").status == 200)
+        }
+        let tokens: [Caller: String] = Dictionary(uniqueKeysWithValues: Caller.all.map { caller in
+            switch caller {
+            case .role(.superAdmin): (caller, admin)
+            case .role(let role): (caller, APIFixture.token([role.rawValue], tenant: own))
+            case .noRoles: (caller, APIFixture.token([], tenant: own))
+            }
+        })
+        // Deletions go last (super_admin's last of all), so every other route sees both tenants alive.
+        var cases: [(route: Route, caller: Caller, target: Target)] = []
+        for route in Route.all {
+            for caller in Caller.all {
+                for target in Target.allCases { cases.append((route, caller, target)) }
+            }
+        }
+        let destructive = { (item: (route: Route, caller: Caller, target: Target)) in item.route.method == "DELETE" }
+        cases = cases.filter { !destructive($0) } + cases.filter { destructive($0) && $0.caller != .role(.superAdmin) }
+            + cases.filter { destructive($0) && $0.caller == .role(.superAdmin) }
+
+        var walked: Set<String> = []
+        for (serial, item) in cases.enumerated() {
+            guard let expectation = Self.expectations[Self.key(item.route)] else {
+                Issue.record("\(Self.key(item.route)) has no expectation")
+                continue
+            }
+            let tenant = item.target == .own ? own : other
+            let header = item.target == .other ? other : own
+            let path = "/" + item.route.pattern.split(separator: "/", omittingEmptySubsequences: false)
+                .map { $0.hasPrefix("{") ? tenant : String($0) }.dropFirst().joined(separator: "/")
+            let response = try api.call(item.route.method, path, token: tokens[item.caller], tenantHeader: header,
+                                        body: expectation.body(tenant, serial))
+            let expected = Self.expectedStatus(item.route, expectation, caller: item.caller, target: item.target)
+            let label = "\(Self.key(item.route)) as \(item.caller) for the \(item.target)"
+            #expect(response.status == expected, "\(label): \(response.text)")
+            if item.caller != .role(.superAdmin) {
+                let text = response.text.lowercased()
+                #expect(!text.contains(other.lowercased()), "\(label) shows the other tenant's id: \(response.text)")
+                #expect(!text.contains("globex"), "\(label) shows the other tenant's name or data: \(response.text)")
+            }
+            walked.insert(Self.key(item.route))
+        }
+        #expect(walked == Set(Route.all.map(Self.key)))
+        // super_admin's deletion came last and took effect.
+        let record = try api.call("GET", "/api/v1/admin/tenants/\(own)", token: admin)
+        #expect(record.text.contains(#""status":"deleted""#))
     }
 }
