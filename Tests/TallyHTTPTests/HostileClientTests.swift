@@ -1,9 +1,10 @@
 import Dispatch
 import Glibc
 import Synchronization
-import Testing
-@testable import TallyHTTP
 import TallyTestSupport
+import Testing
+
+@testable import TallyHTTP
 
 /// Echoes like ``EchoHandler``, answers `/big` with 128 KiB, and holds `/hold` until the test releases it;
 /// counts every request it is given.
@@ -18,7 +19,8 @@ final class HostileTestHandler: HTTPHandler {
         case "/big":
             respond(HTTPResponse(status: 200, headers: [("Content-Type", "text/plain")], body: Self.bigBody))
         case "/hold":
-            let response = HTTPResponse(status: 200, headers: [("Content-Type", "text/plain")], body: Array("held".utf8))
+            let response = HTTPResponse(
+                status: 200, headers: [("Content-Type", "text/plain")], body: Array("held".utf8))
             held.withLock { $0.append { respond(response) } }
         default:
             let text = "\(request.method.name) \(request.path) \(request.body.count)"
@@ -45,8 +47,10 @@ final class HostileTestHandler: HTTPHandler {
     /// Time between the bytes a slow client trickles.
     static let paceMicroseconds: UInt32 = 50_000
 
-    func startServer(_ handler: HostileTestHandler = HostileTestHandler(),
-                     _ change: (inout HTTPServerConfiguration) -> Void = { _ in }) throws -> HTTPServer {
+    func startServer(
+        _ handler: HostileTestHandler = HostileTestHandler(),
+        _ change: (inout HTTPServerConfiguration) -> Void = { _ in }
+    ) throws -> HTTPServer {
         var configuration = HTTPServerConfiguration()
         configuration.port = 0
         configuration.eventLoops = 2
@@ -238,10 +242,11 @@ final class HostileTestHandler: HTTPHandler {
         }
         client.abort()
         while handler.releaseOne() {}
-        #expect(eventually {
-            while handler.releaseOne() {}
-            return server.openConnections == 0
-        })
+        #expect(
+            eventually {
+                while handler.releaseOne() {}
+                return server.openConnections == 0
+            })
         expectServerAnswers(server)
     }
 
@@ -261,14 +266,17 @@ final class HostileTestHandler: HTTPHandler {
         }
         #expect(current < 500, "the server produced \(current) responses for a client that reads none")
         expectServerAnswers(server)
-        #expect(eventually { server.openConnections == 0 }, "the idle timeout closes a connection whose output is stuck")
+        #expect(
+            eventually { server.openConnections == 0 }, "the idle timeout closes a connection whose output is stuck")
         expectServerAnswers(server)
     }
 
     // MARK: - Framing attacks
 
-    @Test(arguments: ["\u{0}\u{1}\u{2}\r\n\r\n", "NOT A REQUEST\r\n\r\n", "GET /b HTTP/1.1\r\nBad Header\r\n\r\n",
-                      "GET /b HTTP/1.1\r\nContent-Length: -1\r\n\r\n"])
+    @Test(arguments: [
+        "\u{0}\u{1}\u{2}\r\n\r\n", "NOT A REQUEST\r\n\r\n", "GET /b HTTP/1.1\r\nBad Header\r\n\r\n",
+        "GET /b HTTP/1.1\r\nContent-Length: -1\r\n\r\n",
+    ])
     func pipelinedGarbageAfterAValidRequestIsAnsweredWith400ThenClosed(garbage: String) throws {
         let server = try startServer()
         defer { server.shutdown() }
@@ -292,7 +300,8 @@ final class HostileTestHandler: HTTPHandler {
         #expect(client.isClosedByServer())
         // A surplus that happens to be a request is a pipelined request of its own, never part of the body.
         let smuggler = try LoopbackClient(port: server.port)
-        try smuggler.send("POST /b HTTP/1.1\r\nContent-Length: 5\r\n\r\nhelloPOST /smuggled HTTP/1.1\r\nContent-Length: 1\r\n\r\nx")
+        try smuggler.send(
+            "POST /b HTTP/1.1\r\nContent-Length: 5\r\n\r\nhelloPOST /smuggled HTTP/1.1\r\nContent-Length: 1\r\n\r\nx")
         #expect(try smuggler.readResponse().text == "POST /b 5")
         #expect(try smuggler.readResponse().text == "POST /smuggled 1")
         expectServerAnswers(server)
@@ -361,17 +370,17 @@ final class HostileTestHandler: HTTPHandler {
         let wanted = 2_000
         let reserve = 1_000
         var limit = rlimit()
-        getrlimit(RLIMIT_NOFILE_RESOURCE, &limit)
+        getrlimit(fileDescriptorLimit, &limit)
         let needed = rlim_t(2 * wanted + reserve)
         if limit.rlim_cur < needed {
             limit.rlim_cur = min(needed, limit.rlim_max)
-            setrlimit(RLIMIT_NOFILE_RESOURCE, &limit)
-            getrlimit(RLIMIT_NOFILE_RESOURCE, &limit)
+            setrlimit(fileDescriptorLimit, &limit)
+            getrlimit(fileDescriptorLimit, &limit)
         }
         return max(100, min(wanted, (Int(limit.rlim_cur) - reserve) / 2))
     }()
 
-    static let RLIMIT_NOFILE_RESOURCE = __rlimit_resource_t(RLIMIT_NOFILE.rawValue)
+    static let fileDescriptorLimit = __rlimit_resource_t(RLIMIT_NOFILE.rawValue)
 
     @Test func connectionsBeyondTheCapAreRefusedUntilOthersGoAway() throws {
         let count = Self.manyConnections
