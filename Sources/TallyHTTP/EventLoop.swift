@@ -22,6 +22,8 @@ final class EventLoop: @unchecked Sendable {
     /// One read buffer for every connection of the loop (reads never overlap on one thread).
     let readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 16)
     let finished = Mutex<Bool>(false)
+    /// How many times epoll reported events (tests use it to tell a sleeping loop from a spinning one).
+    let wakeups = Atomic<Int>(0)
 
     init(server: HTTPServerCore) throws(HTTPServerError) {
         self.server = server
@@ -63,6 +65,7 @@ final class EventLoop: @unchecked Sendable {
                 }
             }
             if count > 0 {
+                wakeups.add(1, ordering: .relaxed)
                 for index in 0..<Int(count) {
                     let token = tokens[index]
                     if token == EventLoop.listenerToken {

@@ -58,6 +58,9 @@ public final class HTTPServer: Sendable {
     /// Open client connections.
     public var openConnections: Int { core.openConnections.load(ordering: .relaxed) }
 
+    /// How many times the event loops were woken with events to handle, in total.
+    var loopWakeups: Int { loops.reduce(0) { $0 + $1.wakeups.load(ordering: .relaxed) } }
+
     /// Stops accepting, answers requests already received (up to 10 s), closes every connection, and
     /// returns when the loops have finished.
     public func shutdown() {

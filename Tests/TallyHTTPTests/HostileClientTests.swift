@@ -178,6 +178,24 @@ final class HostileTestHandler: HTTPHandler {
         #expect(eventually { server.openConnections == 0 })
     }
 
+    @Test func aConnectionWaitingForItsAnswerAfterEndOfStreamDoesNotSpinTheLoop() throws {
+        let handler = HostileTestHandler()
+        let server = try startServer(handler) { $0.eventLoops = 1 }
+        defer { server.shutdown() }
+        let client = try LoopbackClient(port: server.port)
+        try client.send("GET /hold HTTP/1.1\r\n\r\n")
+        client.shutdownWrite()
+        #expect(eventually { handler.heldCount == 1 })
+        // End of stream stays readable: a loop still watching for input would wake thousands of times here.
+        let before = server.loopWakeups
+        usleep(500_000)
+        let wakeups = server.loopWakeups - before
+        #expect(wakeups < 50, "the loop woke \(wakeups) times with nothing to do")
+        handler.releaseOne()
+        #expect(try client.readResponse().text == "held")
+        #expect(client.isClosedByServer())
+    }
+
     @Test func aClientThatNeverSendsAnythingIsClosedByTheIdleTimeout() throws {
         let server = try startServer { $0.idleTimeout = .milliseconds(500) }
         defer { server.shutdown() }
