@@ -89,6 +89,8 @@ import TallyTestSupport
         ["dump", "--type", "api.calls"], ["dump", "--tenant", "x"], ["dump", "--from", "monday"],
         ["dump", "--from-offset", "-1"], ["import"], ["import", "a", "b"], ["import", "--batch-size", "0", "-"],
         ["import", "--durability", "sometimes", "-"], ["verify", "--nope"], ["verify", "extra"], ["frobnicate"], [],
+        ["serve", "--body-timeout", "0"], ["serve", "--header-timeout", "soon"], ["serve", "--idle-timeout", "-5"],
+        ["serve", "--max-connections", "0"],
     ])
     func usageErrorsExitWithTwo(arguments: [String]) {
         let result = runTally(arguments)
@@ -106,6 +108,10 @@ import TallyTestSupport
         }
         #expect(runTally(["--help"]).out.contains("Commands:"))
         #expect(runTally(["help", "dump"]).out.contains("--from-offset"))
+        let serve = runTally(["serve", "--help"]).out
+        for option in ["--header-timeout SECONDS", "--body-timeout SECONDS", "--idle-timeout SECONDS", "--max-connections N"] {
+            #expect(serve.contains(option))
+        }
     }
 
     @Test func verifyReportsDamageWithExitCodeThreeAndOpenRefuses() throws {

@@ -28,6 +28,13 @@ struct ServeCommand {
             .init(name: "durability", valueName: "POLICY", help: "always (default), interval[:MS] or never."),
             .init(name: "event-loops", valueName: "N", help: "Event-loop threads (default: one per core)."),
             .init(name: "max-body-bytes", valueName: "N", help: "Largest request body (default 16777216)."),
+            .init(name: "header-timeout", valueName: "SECONDS",
+                  help: "Time to send a request's headers from its first byte, else 408 (default 10)."),
+            .init(name: "body-timeout", valueName: "SECONDS",
+                  help: "Time to send the whole body once the headers are in, else 408 (default 60)."),
+            .init(name: "idle-timeout", valueName: "SECONDS",
+                  help: "Close a connection with no request and no write progress this long (default 60)."),
+            .init(name: "max-connections", valueName: "N", help: "Open connections; more are closed at once (default 10000)."),
         ],
         positionalCount: 0...0
     )
@@ -43,6 +50,15 @@ struct ServeCommand {
         http.eventLoops = try CommandOptions.positiveInt(arguments, "event-loops", default: http.eventLoops, command: spec.name)
         http.limits.maxBodyBytes = try CommandOptions.positiveInt(arguments, "max-body-bytes", default: http.limits.maxBodyBytes,
                                                                    command: spec.name)
+        for (name, timeout) in [("header-timeout", \HTTPServerConfiguration.headerTimeout),
+                                ("body-timeout", \HTTPServerConfiguration.bodyTimeout),
+                                ("idle-timeout", \HTTPServerConfiguration.idleTimeout)] {
+            if arguments.value(name) != nil {
+                http[keyPath: timeout] = .seconds(try CommandOptions.positiveInt(arguments, name, default: 1, command: spec.name))
+            }
+        }
+        http.maxConnections = try CommandOptions.positiveInt(arguments, "max-connections", default: http.maxConnections,
+                                                              command: spec.name)
         var configuration = EngineConfiguration()
         configuration.store.durability = try CommandOptions.durability(arguments, command: spec.name)
         configuration.store.log = { io.printError("tally: \($0)") }
