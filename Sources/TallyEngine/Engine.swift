@@ -290,6 +290,8 @@ public final class Engine: Sendable {
         defer { checkpointState.withLock { $0.writing = false } }
         guard let (state, dedup) = quiescentSnapshot() else { return nil }
         guard state.nextOffset > checkpointState.withLock({ $0.offset }) else { return nil }
+        // Under the `interval` and `never` policies the events covered may not be synced yet.
+        try store.sync()
         try checkpoints.write(state, dedup: dedup, keep: configuration.checkpointsKept)
         checkpointState.withLock { checkpoint in
             checkpoint.offset = state.nextOffset

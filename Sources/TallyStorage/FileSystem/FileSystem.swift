@@ -45,7 +45,7 @@ public protocol FileSystem: Sendable {
     func tryLock(_ file: FileHandle) throws(StorageError) -> Bool
     /// Names in a directory, excluding `.` and `..`.
     func contentsOfDirectory(_ path: String) throws(StorageError) -> [String]
-    /// Creates a directory and any missing parents.
+    /// Creates a directory and any missing parents, durably: each new entry's parent directory is synced.
     func createDirectory(_ path: String) throws(StorageError)
     /// Flushes a directory's entries so created, renamed and removed names survive a crash.
     func syncDirectory(_ path: String) throws(StorageError)

@@ -73,8 +73,12 @@ public struct PosixFileSystem: FileSystem {
     public func createDirectory(_ path: String) throws(StorageError) {
         var prefix = path.hasPrefix("/") ? "/" : ""
         for component in path.split(separator: "/") {
+            let parent = prefix.isEmpty ? "." : prefix
             prefix += component
-            if mkdir(prefix, 0o755) != 0 {
+            if mkdir(prefix, 0o755) == 0 {
+                // The new entry survives a crash only once its parent directory is synced.
+                try syncDirectory(parent)
+            } else {
                 let code = errno
                 if code != EEXIST { throw Syscall.error("mkdir", path: prefix, errno: code) }
             }

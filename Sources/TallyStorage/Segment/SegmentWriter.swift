@@ -92,6 +92,18 @@ struct SegmentWriter {
         do { try syncIfNeeded() } catch { failure = error }
     }
 
+    /// Syncs whatever was written since the last sync, whatever the policy.
+    /// - Throws: The earlier failure, or this sync's (which then stops the writer).
+    mutating func syncNow() throws(StorageError) {
+        if let failure { throw failure }
+        do throws(StorageError) {
+            try syncIfNeeded()
+        } catch {
+            failure = error
+            throw error
+        }
+    }
+
     /// Syncs and closes the active segment (it stays unsealed: the next open continues it).
     mutating func close() throws(StorageError) {
         defer {

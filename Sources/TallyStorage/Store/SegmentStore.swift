@@ -146,6 +146,17 @@ public final class SegmentStore: Sendable {
         wake.signal()
     }
 
+    /// Makes every acknowledged record durable now, whatever the durability policy. A checkpoint calls it
+    /// first, so that it never covers records a crash could still take from the log.
+    /// - Throws: ``StorageError`` if the sync (or an earlier write) failed; the store then refuses appends.
+    public func sync() throws(StorageError) {
+        let result: Result<Void, StorageError> = writer.withLock { writer in
+            do throws(StorageError) { try writer?.syncNow() } catch { return .failure(error) }
+            return .success(())
+        }
+        try result.get()
+    }
+
     /// The failure that made the store refuse appends, if any.
     public var failure: StorageError? {
         writer.withLock { $0?.failure }
