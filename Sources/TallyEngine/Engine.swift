@@ -133,10 +133,20 @@ public final class Engine: Sendable {
         let earliest = Timestamp(microseconds: now.microseconds - configuration.backdateLimitMicroseconds)
         let latest = Timestamp(microseconds: now.microseconds + configuration.futureLimitMicroseconds)
         var outcomes = [IngestOutcome](repeating: .rejected(reason: ""), count: batch.count)
+        if let failure = store.failure {
+            // Read-only after a write failure: refuse before remembering anything.
+            completion(batch.map { item in
+                if case .failure(let error) = item { return .rejected(reason: error.description) }
+                return .failed(reason: "the store refuses appends after a write failure until it is reopened: \(failure.message)")
+            })
+            return
+        }
         var accepted: [PendingEvent] = []
         accepted.reserveCapacity(batch.count)
         let submitted = decisions.withLock { state -> Bool in
             var records = RecordBatch(reservingCapacity: batch.count * 96)
+            var fullFrames: [RecordBatch] = []
+            var hasDuplicates = false
             for (index, item) in batch.enumerated() {
                 let event: Event
                 switch item {
@@ -161,6 +171,7 @@ public final class Engine: Sendable {
                 if case .eventVoided(let eventId, _) = event.payload {
                     if let original = state.dedup[key] {
                         outcomes[index] = .duplicate(offset: original.offset)
+                        hasDuplicates = true
                         continue
                     }
                     let targetKey = IdentityHash(tenant: event.tenantId, id: eventId)
@@ -184,10 +195,12 @@ public final class Engine: Sendable {
                     if let original = state.dedup.insertIfAbsent(key, offset: offset, time: event.time,
                                                                   voidable: TenantProjection.isVoidable(event.type)) {
                         outcomes[index] = .duplicate(offset: original.offset)
+                        hasDuplicates = true
                         continue
                     }
                 } else if let original = state.dedup[key] {
                     outcomes[index] = .duplicate(offset: original.offset)
+                    hasDuplicates = true
                     continue
                 }
                 state.nextOffset += 1
@@ -195,25 +208,36 @@ public final class Engine: Sendable {
                 outcomes[index] = .accepted(offset: offset)
                 accepted.append(PendingEvent(event: event, offset: offset, voidTargetOffset: targetOffset))
                 records.appendRecord { EventCodec.encode(event, ingestTime: now, into: &$0) }
+                if records.payload.count >= Engine.frameBytes {
+                    fullFrames.append(records)
+                    records = RecordBatch(reservingCapacity: records.payload.count)
+                }
             }
             // Pruning rebuilds the table, so it runs once inserts reach its size: amortised constant time.
             if state.insertsSincePrune > max(1_000_000, state.dedup.count) {
                 state.dedup.prune(before: earliest)
                 state.insertsSincePrune = 0
             }
-            guard !accepted.isEmpty else { return false }
+            // A duplicate's original may still be on its way to the disk (an earlier batch, or this one), so
+            // even a batch of duplicates only is answered through the writer, after everything before it.
+            guard !accepted.isEmpty || hasDuplicates else { return false }
             let events = accepted
             let decided = outcomes
+            // The writer fails every batch after a failure, so the last frame's result speaks for them all.
+            for frame in fullFrames { store.submit(frame) { _ in } }
             store.submit(records) { [self] result in
                 switch result {
                 case .success:
                     apply(events)
                     completion(decided)
                 case .failure(let error):
-                    // Nothing of the batch is acknowledged: every accepted event becomes a failure.
+                    // Nothing of the batch is acknowledged: every accepted event, and every duplicate (whose
+                    // original may have failed with it), becomes a failure the client should retry.
                     completion(decided.map { outcome in
-                        if case .accepted = outcome { return .failed(reason: error.message) }
-                        return outcome
+                        switch outcome {
+                        case .accepted, .duplicate: return .failed(reason: error.message)
+                        case .rejected, .failed: return outcome
+                        }
                     })
                 }
             }
@@ -221,6 +245,9 @@ public final class Engine: Sendable {
         }
         if !submitted { completion(outcomes) }
     }
+
+    /// Records per frame are capped at this many bytes, well under the store's frame limit.
+    static let frameBytes = Int(SegmentFormat.maxFramePayload) / 2
 
     struct PendingEvent: Sendable {
         var event: Event

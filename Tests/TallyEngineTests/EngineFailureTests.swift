@@ -64,4 +64,30 @@ import TallyTestSupport
         #expect(all[1] == [.rejected(reason: "id: is required")])
         try engine.close()
     }
+
+    /// A retry that arrives while the original is still on its way to the disk must not be told "duplicate"
+    /// before the original is durable: if the original then fails, so does the retry.
+    @Test func aRetryOfAnInFlightBatchIsAnsweredOnlyOnceTheOriginalIsDurable() throws {
+        let directory = TemporaryDirectory()
+        let fileSystem = FaultyFileSystem()
+        var configuration = ReferenceModelTests.configuration()
+        configuration.store = StoreTestSupport.configuration(durability: .always)
+        let engine = try Engine(directory: directory.path, configuration: configuration, fileSystem: fileSystem)
+        fileSystem.update { $0.syncsBeforeFailure = 0 }
+        let answers = Mutex<[Int: [IngestOutcome]]>([:])
+        let done = DispatchSemaphore(value: 0)
+        for attempt in 0..<4 {
+            engine.ingest(events(0..<5)) { outcomes in
+                answers.withLock { $0[attempt] = outcomes }
+                done.signal()
+            }
+        }
+        for _ in 0..<4 { done.wait() }
+        for (attempt, outcomes) in answers.withLock({ $0 }).sorted(by: { $0.key < $1.key }) {
+            #expect(outcomes.count == 5 && outcomes.allSatisfy { if case .failed = $0 { true } else { false } },
+                    "attempt \(attempt): \(outcomes)")
+        }
+        fileSystem.update { $0.syncsBeforeFailure = nil }
+        try? engine.close()
+    }
 }

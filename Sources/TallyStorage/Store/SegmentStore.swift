@@ -26,6 +26,8 @@ public final class SegmentStore: Sendable {
     private let published: Mutex<LogState>
     private let queue: Mutex<WriterQueue>
     private let writer: Mutex<SegmentWriter?>
+    /// The writer's first failure, published for readers that must not wait on the writer.
+    private let failed = Mutex<StorageError?>(nil)
     private let wake = DispatchSemaphore(value: 0)
     private let finished = DispatchSemaphore(value: 0)
 
@@ -154,12 +156,21 @@ public final class SegmentStore: Sendable {
             do throws(StorageError) { try writer?.syncNow() } catch { return .failure(error) }
             return .success(())
         }
+        if case .failure(let error) = result { publishFailure(error) }
         try result.get()
     }
 
     /// The failure that made the store refuse appends, if any.
+    ///
+    /// Cheap to read at any time: it does not wait for a write or sync in progress.
     public var failure: StorageError? {
-        writer.withLock { $0?.failure }
+        failed.withLock { $0 }
+    }
+
+    /// Copies the writer's failure, if any, to where ``failure`` reads it.
+    private func publishFailure(_ failure: StorageError?) {
+        guard let failure else { return }
+        failed.withLock { if $0 == nil { $0 = failure } }
     }
 
     /// Stops the writer after it finishes queued batches, syncs, closes files and releases the lock.
@@ -199,7 +210,10 @@ public final class SegmentStore: Sendable {
             }
             if !group.isEmpty { commit(group) }
             if interval != nil {
-                writer.withLock { $0?.syncIfDue(nowNanoseconds: MonotonicClock.nanoseconds()) }
+                publishFailure(writer.withLock { writer -> StorageError? in
+                    writer?.syncIfDue(nowNanoseconds: MonotonicClock.nanoseconds())
+                    return writer?.failure
+                })
             }
             if stopping {
                 let drained = queue.withLock { queue -> Bool in
@@ -224,6 +238,7 @@ public final class SegmentStore: Sendable {
             if let snapshot { published.withLock { $0 = snapshot } }
             for (pending, range) in zip(group, ranges) { pending.completion(.success(range)) }
         case .failure(let error):
+            publishFailure(error)
             let failure = StorageError(error.code == .noSpace ? .noSpace : .failed,
                 "append failed and the store now refuses appends until it is reopened: \(error.message)",
                 path: error.path, errno: error.errno)
