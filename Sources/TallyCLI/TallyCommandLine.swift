@@ -14,6 +14,7 @@ public enum TallyCommandLine {
         (StatsCommand.spec, StatsCommand.run),
         (StatsCommand.keySpec, StatsCommand.runKeys),
         (ReplayCommand.spec, ReplayCommand.run),
+        (SalvageCommand.spec, SalvageCommand.run),
     ]
 
     /// The top-level help.

@@ -138,6 +138,42 @@ import TallyTestSupport
         #expect(try StoreTestSupport.bytes(segment) == bytes, "a refused open changes nothing")
     }
 
+    @Test func salvageCopiesAroundTheDamageAndTheCopyServesStats() throws {
+        let directory = TemporaryDirectory()
+        let input = (0..<30).map { event("e\($0)") }.joined(separator: "\n")
+        #expect(runTally(["import", "--data", directory.path, "--batch-size", "10", "-"], input: input).code == .ok)
+        let out = TemporaryDirectory()
+        let clean = runTally(["salvage", "--data", directory.path, "--out", out.appending("clean")])
+        #expect(clean.code == .ok, "\(clean.err)")
+        #expect(clean.out.contains("copied 30 records in 3 frames from 1 segments"))
+
+        // Damage the second frame (records 10-19).
+        let segment = try #require(try StoreTestSupport.segmentPaths(directory.path).first)
+        var bytes = try StoreTestSupport.bytes(segment)
+        let frameLength = Int(bytes[SegmentFormat.headerSize]) | Int(bytes[SegmentFormat.headerSize + 1]) << 8
+        bytes[SegmentFormat.headerSize + SegmentFormat.frameHeaderSize + frameLength + 40] ^= 0x01
+        try StoreTestSupport.write(bytes, to: segment)
+        let damaged = runTally(["salvage", "--data", directory.path, "--out", out.appending("salvaged")])
+        #expect(damaged.code == .damagedStore)
+        #expect(damaged.out.contains("NOT COPIED: segments/00000000000000000000.seg bytes"))
+        #expect(damaged.out.contains("lost offsets 10-19 (10 records)"))
+        #expect(damaged.out.contains("copied 20 records in 2 frames"))
+        #expect(damaged.out.contains("LOST: 1 damaged region, 10 records"))
+        #expect(try StoreTestSupport.bytes(segment) == bytes, "the damaged store is unchanged")
+        #expect(runTally(["verify", "--data", out.appending("salvaged")]).code == .ok)
+        let dump = runTally(["dump", "--data", out.appending("salvaged")])
+        let expected: [String] = (0..<10).map { "\"id\":\"e\($0)\"" } + (20..<30).map { "\"id\":\"e\($0)\"" }
+        let lines = dump.out.split(separator: "\n").map(String.init)
+        #expect(lines.count == 20)
+        #expect(zip(lines, expected).allSatisfy { $0.contains($1) }, "\(lines)")
+        let stats = runTally(["stats", "--data", out.appending("salvaged"), Self.tenant])
+        #expect(stats.code == .ok && stats.out.contains(Self.tenant), "\(stats.err)")
+
+        #expect(runTally(["salvage", "--data", directory.path]).code == .usage)
+        #expect(runTally(["salvage", "--data", directory.path, "--out", out.appending("salvaged")]).code == .failure,
+                "an existing, non-empty output is refused")
+    }
+
     @Test func verifyCallsATornTailRecoverableNotDamage() throws {
         let directory = TemporaryDirectory()
         #expect(runTally(["import", "--data", directory.path, "-"], input: event("a")).code == .ok)

@@ -38,6 +38,20 @@ enum JWTSecret {
         return (Array(hex.utf8), path, true)
     }
 
+    /// Copies `<source>/jwt-secret` to `<destination>/jwt-secret` (mode 0600), so tokens stay valid for a
+    /// store salvaged from another. Returns whether there was one to copy.
+    static func copy(fromStore source: String, toStore destination: String) throws -> Bool {
+        let from = source + "/jwt-secret", to = destination + "/jwt-secret"
+        guard access(from, F_OK) == 0 else { return false }
+        let secret = try readTrimmed(from)
+        let descriptor = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else { throw Failure(description: "cannot create \(to): \(String(cString: strerror(errno)))") }
+        defer { close(descriptor) }
+        let written = secret.withUnsafeBytes { write(descriptor, $0.baseAddress, secret.count) }
+        guard written == secret.count, fsync(descriptor) == 0 else { throw Failure(description: "cannot write \(to)") }
+        return true
+    }
+
     private static func readTrimmed(_ path: String) throws -> [UInt8] {
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else { throw Failure(description: "cannot read \(path): \(String(cString: strerror(errno)))") }

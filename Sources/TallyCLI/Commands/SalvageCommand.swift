@@ -1,0 +1,54 @@
+import TallyStorage
+
+/// `tally salvage`: copies every valid frame of a damaged store into a new store.
+struct SalvageCommand {
+    static let spec = CommandSpec(
+        name: "salvage",
+        summary: "Copy every valid frame of a damaged store into a new store and report what could not be copied.",
+        usage: "--out DIR [options]",
+        details: """
+            Reads the store given by --data without changing it (no lock, no truncation). Each segment is read
+            frame by frame; after a damaged frame the search resumes at the next frame whose checksum holds.
+            Records keep their order but get new, dense offsets in the new store. Checkpoints are not copied:
+            the new store's projections are rebuilt from its log when it is first opened (or by
+            `tally replay --data DIR`). The JWT secret file is copied when the store has one.
+
+            Every region that could not be copied is printed with its file, bytes, the original offsets it
+            held (when the frames around it tell) and why. A torn tail (an interrupted write that was never
+            acknowledged) is listed but is not a loss.
+
+            Exit codes: 0 everything was copied; 1 the new store could not be written; 2 usage;
+            3 some records could not be copied (listed).
+            """,
+        options: [
+            StoreLocation.option,
+            .init(name: "out", valueName: "DIR", help: "Where to write the new store: a new or empty directory (required)."),
+        ],
+        positionalCount: 0...0
+    )
+
+    static func run(_ arguments: ParsedArguments, io: CommandIO) throws -> ExitCode {
+        guard let out = arguments.value("out") else {
+            throw UsageError("--out DIR is required: the directory for the new store", command: spec.name)
+        }
+        let source = StoreLocation.directory(arguments)
+        let report = try StoreSalvager(from: source, to: out).salvage { name in
+            io.printError("tally salvage: read segments/\(name)")
+        }
+        let copiedSecret = try JWTSecret.copy(fromStore: source, toStore: out)
+        for loss in report.losses { io.print("NOT COPIED: \(loss)") }
+        io.print("copied \(report.recordsCopied) records in \(report.framesCopied) frames from \(report.segmentsRead) segments of \(source) into \(out)"
+                 + (copiedSecret ? " (with its jwt-secret)" : ""))
+        let lost = report.losses.filter { !$0.isTornTail }
+        if lost.isEmpty {
+            io.print("nothing was lost; check the new store with `tally verify --data \(out)`")
+            return .ok
+        }
+        let known = lost.compactMap(\.offsets).reduce(0) { $0 + $1.count }
+        let unknown = lost.contains { $0.offsets == nil }
+        io.print("LOST: \(lost.count) damaged region\(lost.count == 1 ? "" : "s"), \(known) records"
+                 + (unknown ? " plus an unknown number at the end of the log" : "")
+                 + "; check the new store with `tally verify --data \(out)`, then `tally replay --data \(out)`")
+        return .damagedStore
+    }
+}

@@ -1,0 +1,262 @@
+/// Copies every valid frame of a damaged store into a new store, and reports exactly what it could not copy.
+///
+/// The damaged store is only read (no lock, no truncation, no recovery). Each segment is walked frame by
+/// frame; at a damaged frame the salvager searches forward, byte by byte, for the next frame whose checksum
+/// holds, and goes on from there. Records are copied verbatim, in their original order, into a fresh store
+/// where they get new, dense offsets. Checkpoints are not copied: the new store's projections are rebuilt
+/// from its log on first open.
+public struct StoreSalvager {
+    /// A region of the damaged store that could not be copied.
+    public struct Loss: Sendable, Equatable, CustomStringConvertible {
+        /// The file, relative to the store (such as `segments/00000000000000000000.seg`).
+        public var file: String
+        /// The bytes of the file that were skipped.
+        public var bytes: Range<Int64>
+        /// The original offsets lost with them, when the frames around the damage tell; `nil` when the
+        /// damage runs to the end of the log, so the number of records it held is unknown.
+        public var offsets: Range<UInt64>?
+        /// What was wrong.
+        public var reason: String
+        /// Whether this is a torn tail: an interrupted final write, never acknowledged, so nothing was lost.
+        public var isTornTail: Bool
+
+        public var description: String {
+            let lost = offsets.map { $0.isEmpty ? "no records" : "offsets \($0.lowerBound)-\($0.upperBound - 1) (\($0.count) records)" }
+                ?? "an unknown number of records at the end of the log"
+            if bytes.isEmpty { return "before \(file): \(reason)" }
+            if isTornTail {
+                return "\(file) bytes \(bytes.lowerBound)-\(bytes.upperBound - 1): torn tail (\(bytes.count) bytes of an interrupted write that was never acknowledged)"
+            }
+            return "\(file) bytes \(bytes.lowerBound)-\(bytes.upperBound - 1): \(reason); lost \(lost)"
+        }
+    }
+
+    /// What a salvage did.
+    public struct Report: Sendable {
+        /// Segment files read.
+        public var segmentsRead = 0
+        /// Valid data frames copied.
+        public var framesCopied = 0
+        /// Records copied (they hold offsets `0..<recordsCopied` in the new store).
+        public var recordsCopied: UInt64 = 0
+        /// Everything that could not be copied, in store order.
+        public var losses: [Loss] = []
+
+        /// Whether acknowledged data was lost (anything but a torn tail).
+        public var lostData: Bool { losses.contains { !$0.isTornTail } }
+    }
+
+    let source: String
+    let destination: String
+    let fileSystem: any FileSystem
+
+    /// A salvager from the store at `source` into a new store at `destination`.
+    /// - Parameters:
+    ///   - source: The damaged store (only read).
+    ///   - destination: Where the new store goes: a directory that does not exist or is empty.
+    ///   - fileSystem: The file system of both.
+    public init(from source: String, to destination: String, fileSystem: any FileSystem = PosixFileSystem()) {
+        self.source = source
+        self.destination = destination
+        self.fileSystem = fileSystem
+    }
+
+    /// Copies every valid frame.
+    /// - Parameter progress: Called after each segment with its file name.
+    /// - Throws: ``StorageError``: `invalidArgument` when the source has no segments directory, the
+    ///   destination is the source or is not empty; otherwise any error writing the new store.
+    public func salvage(progress: (String) -> Void = { _ in }) throws(StorageError) -> Report {
+        let segments = source + "/segments"
+        guard fileSystem.exists(segments) else {
+            throw StorageError(.invalidArgument, "no store at \(source): it has no segments/ directory", path: source)
+        }
+        guard Self.normalized(source) != Self.normalized(destination) else {
+            throw StorageError(.invalidArgument, "--out must be a new directory, not the damaged store itself", path: destination)
+        }
+        if fileSystem.exists(destination), !(try fileSystem.contentsOfDirectory(destination)).isEmpty {
+            throw StorageError(.invalidArgument, "\(destination) is not empty; salvage writes a new store into a new or empty directory",
+                               path: destination)
+        }
+        var configuration = StoreConfiguration(durability: .never)
+        configuration.log = { _ in }
+        let output = try SegmentStore(directory: destination, configuration: configuration, fileSystem: fileSystem)
+        var report = Report()
+        var walk = Walk()
+        do throws(StorageError) {
+            for name in try fileSystem.contentsOfDirectory(segments).sorted() {
+                let file = "segments/" + name
+                guard let firstOffset = SegmentFormat.firstOffset(fromFileName: name) else {
+                    if name.hasSuffix(".seg") {
+                        let size = Int64((try? fileSystem.readFile(segments + "/" + name).count) ?? 0)
+                        walk.lose(&report, Loss(file: file, bytes: 0..<size, offsets: nil,
+                                                reason: "not a valid segment name (want 20 digits and .seg)", isTornTail: false))
+                    }
+                    continue
+                }
+                // The name tells where the segment starts: offsets before it that no frame held are lost.
+                walk.resume(at: firstOffset, &report, file: file, byte: 0)
+                let bytes = try fileSystem.readFile(segments + "/" + name)
+                report.segmentsRead += 1
+                try copy(bytes, file: file, firstOffset: firstOffset, into: output, report: &report, walk: &walk)
+                progress(name)
+            }
+            walk.finish(&report)
+            try output.close()
+        } catch {
+            try? output.close()
+            throw error
+        }
+        return report
+    }
+
+    /// Where the walk through the original offsets stands.
+    struct Walk {
+        /// The original offset the next valid frame should start at.
+        var expected: UInt64 = 0
+        /// The index in `report.losses` of a loss whose end offset the next valid frame will tell.
+        var open: Int?
+
+        /// Notes that the next valid data starts at original offset `offset`.
+        mutating func resume(at offset: UInt64, _ report: inout Report, file: String, byte: Int64) {
+            if let open {
+                report.losses[open].offsets = expected..<max(expected, offset)
+                self.open = nil
+            } else if offset > expected {
+                report.losses.append(Loss(file: file, bytes: byte..<byte, offsets: expected..<offset,
+                                          reason: "offsets \(expected)-\(offset - 1) are missing (no segment or frame holds them)",
+                                          isTornTail: false))
+            }
+            expected = max(expected, offset)
+        }
+
+        mutating func lose(_ report: inout Report, _ loss: Loss) {
+            if let open, report.losses[open].file == loss.file, report.losses[open].bytes.upperBound == loss.bytes.lowerBound {
+                report.losses[open].bytes = report.losses[open].bytes.lowerBound..<loss.bytes.upperBound
+                return
+            }
+            report.losses.append(loss)
+            if open == nil { open = report.losses.count - 1 }
+        }
+
+        /// Damage with no valid frame after it loses an unknown number of records; a lone small region at the
+        /// very end of the last segment is a torn tail.
+        mutating func finish(_ report: inout Report) {
+            guard let open else { return }
+            let loss = report.losses[open]
+            let limit = Int64(SegmentFormat.frameHeaderSize) + Int64(SegmentFormat.maxFramePayload)
+            if open == report.losses.count - 1, loss.file.hasSuffix(".seg"), loss.bytes.count <= limit,
+               loss.bytes.lowerBound >= Int64(SegmentFormat.headerSize) || loss.bytes.count <= Int64(SegmentFormat.headerSize) {
+                report.losses[open].isTornTail = true
+            }
+        }
+    }
+
+    private func copy(_ bytes: [UInt8], file: String, firstOffset: UInt64, into output: SegmentStore,
+                      report: inout Report, walk: inout Walk) throws(StorageError) {
+        let size = Int64(bytes.count)
+        let salt: UInt32
+        let header: Result<SegmentFormat.Header, SegmentFormat.HeaderProblem>? = bytes.count >= SegmentFormat.headerSize
+            ? bytes.withUnsafeBytes { SegmentFormat.decodeHeader(UnsafeRawBufferPointer(rebasing: $0[..<SegmentFormat.headerSize])) }
+            : nil
+        switch header {
+        case .success(let decoded)? where decoded.firstOffset == firstOffset:
+            salt = decoded.salt
+        case .success(let decoded)?:
+            walk.lose(&report, Loss(file: file, bytes: 0..<size, offsets: nil,
+                                    reason: "the header says offset \(decoded.firstOffset) but the name says \(firstOffset)", isTornTail: false))
+            return
+        case .failure(let problem)?:
+            walk.lose(&report, Loss(file: file, bytes: 0..<size, offsets: nil,
+                                    reason: "\(problem.description), so its frames cannot be checked", isTornTail: false))
+            return
+        case nil:
+            walk.lose(&report, Loss(file: file, bytes: 0..<size, offsets: nil,
+                                    reason: "the segment header is truncated (\(size) bytes)", isTornTail: false))
+            return
+        }
+        var position = SegmentFormat.headerSize
+        var batches: [RecordBatch] = []
+        bytes.withUnsafeBytes { raw in
+            while position < bytes.count {
+                guard let frame = Self.validFrame(raw, at: position, salt: salt) else {
+                    let next = Self.nextValidFrame(raw, after: position, salt: salt)
+                    walk.lose(&report, Loss(file: file, bytes: Int64(position)..<Int64(next ?? bytes.count), offsets: nil,
+                                            reason: Self.problem(raw, at: position, salt: salt), isTornTail: false))
+                    guard let next else { break }
+                    position = next
+                    continue
+                }
+                let payload = UnsafeRawBufferPointer(rebasing: raw[(position + SegmentFormat.frameHeaderSize)..<(position + frame.frameSize)])
+                if frame.kind == .data {
+                    if frame.firstOffset < walk.expected {
+                        // Offsets already copied (or passed): keeping them would break the order of the log.
+                        let range = frame.firstOffset..<(frame.firstOffset + UInt64(frame.count))
+                        report.losses.append(Loss(file: file, bytes: Int64(position)..<Int64(position + frame.frameSize), offsets: range,
+                                                  reason: "a valid frame repeating or going back to earlier offsets, skipped",
+                                                  isTornTail: false))
+                    } else {
+                        walk.resume(at: frame.firstOffset, &report, file: file, byte: Int64(position))
+                        var batch = RecordBatch(reservingCapacity: payload.count)
+                        RecordFraming.forEachRecord(in: payload) { _, record in
+                            batch.append(record)
+                            return true
+                        }
+                        batches.append(batch)
+                        walk.expected = frame.firstOffset + UInt64(frame.count)
+                        report.framesCopied += 1
+                        report.recordsCopied += UInt64(frame.count)
+                    }
+                }
+                position += frame.frameSize
+            }
+        }
+        for batch in batches { try output.append(batch) }
+    }
+
+    /// The frame at `position` if its header, checksum and record framing all hold.
+    static func validFrame(_ bytes: UnsafeRawBufferPointer, at position: Int, salt: UInt32) -> SegmentFormat.FrameHeader? {
+        guard bytes.count - position >= SegmentFormat.frameHeaderSize else { return nil }
+        let header = SegmentFormat.decodeFrameHeader(UnsafeRawBufferPointer(rebasing: bytes[position...]))
+        guard let kind = header.kind, header.payloadLength <= SegmentFormat.maxFramePayload,
+              header.frameSize <= bytes.count - position else { return nil }
+        let frame = UnsafeRawBufferPointer(rebasing: bytes[position..<(position + header.frameSize)])
+        guard SegmentFormat.frameChecksum(frame, salt: salt) == header.checksum else { return nil }
+        if kind == .data {
+            let payload = UnsafeRawBufferPointer(rebasing: frame[SegmentFormat.frameHeaderSize...])
+            guard header.count > 0, RecordFraming.countRecords(in: payload) == Int(header.count) else { return nil }
+        }
+        return header
+    }
+
+    /// The start of the next valid frame after `position`, if any.
+    static func nextValidFrame(_ bytes: UnsafeRawBufferPointer, after position: Int, salt: UInt32) -> Int? {
+        var candidate = position + 1
+        while candidate + SegmentFormat.frameHeaderSize <= bytes.count {
+            if validFrame(bytes, at: candidate, salt: salt) != nil { return candidate }
+            candidate += 1
+        }
+        return nil
+    }
+
+    /// Why the frame at `position` is not valid.
+    static func problem(_ bytes: UnsafeRawBufferPointer, at position: Int, salt: UInt32) -> String {
+        guard bytes.count - position >= SegmentFormat.frameHeaderSize else {
+            return "a truncated frame header (\(bytes.count - position) bytes)"
+        }
+        let header = SegmentFormat.decodeFrameHeader(UnsafeRawBufferPointer(rebasing: bytes[position...]))
+        guard header.kind != nil else { return "an unknown frame kind \(header.rawKind)" }
+        guard header.payloadLength <= SegmentFormat.maxFramePayload else { return "a frame length beyond the cap" }
+        guard header.frameSize <= bytes.count - position else {
+            return "a truncated frame (\(header.frameSize) bytes declared, \(bytes.count - position) left)"
+        }
+        let frame = UnsafeRawBufferPointer(rebasing: bytes[position..<(position + header.frameSize)])
+        guard SegmentFormat.frameChecksum(frame, salt: salt) == header.checksum else { return "a checksum mismatch" }
+        return "a frame whose records are malformed"
+    }
+
+    static func normalized(_ path: String) -> String {
+        var trimmed = Substring(path)
+        while trimmed.count > 1, trimmed.hasSuffix("/") { trimmed = trimmed.dropLast() }
+        return String(trimmed)
+    }
+}

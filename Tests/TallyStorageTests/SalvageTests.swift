@@ -1,0 +1,137 @@
+import Foundation
+import Testing
+import TallyCore
+import TallyStorage
+import TallyTestSupport
+
+/// `StoreSalvager`: every valid frame is copied in order, every lost region is reported with the offsets it
+/// held, and the damaged store is never modified.
+@Suite struct SalvageTests {
+    /// A store of 40 batches of 5 events in small segments, with each batch's file and byte range.
+    struct Fixture {
+        let directory = TemporaryDirectory()
+        var events: [Event] = []
+        var frames: [(file: String, bytes: Range<Int64>, offsets: Range<UInt64>)] = []
+
+        init() throws {
+            let store = try SegmentStore(directory: directory.path, configuration: StoreTestSupport.configuration(segmentSize: 4_000))
+            let all = EventFixtures.apiCalls(count: 200)
+            for start in stride(from: 0, to: all.count, by: 5) {
+                let batch = Array(all[start..<(start + 5)])
+                let before = store.state.segments.last
+                let offsets = try store.append(StoreTestSupport.batch(batch))
+                let after = try #require(store.state.segments.first { $0.firstOffset <= offsets.lowerBound && offsets.upperBound <= $0.nextOffset })
+                let startByte = after.fileName == before?.fileName && before?.sealed == false ? before?.readableBytes ?? 32 : 32
+                let endByte = startByte + Int64(SegmentFormat.frameHeaderSize) + Int64(StoreTestSupport.batch(batch).payload.count)
+                frames.append(("segments/" + after.fileName, startByte..<endByte, offsets))
+                events += batch
+            }
+            try store.close()
+        }
+
+        func path(_ file: String) -> String { directory.path + "/" + file }
+
+        /// Every file of the store with its bytes, to show it was not modified.
+        func snapshot() throws -> [String: [UInt8]] {
+            var files: [String: [UInt8]] = [:]
+            for name in try FileManager.default.subpathsOfDirectory(atPath: directory.path) {
+                var isDirectory: ObjCBool = false
+                let path = directory.path + "/" + name
+                if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue {
+                    files[name] = try StoreTestSupport.bytes(path)
+                }
+            }
+            return files
+        }
+    }
+
+    /// Salvages `fixture` into a new directory; returns the report and the events of the new store.
+    func salvage(_ fixture: Fixture) throws -> (StoreSalvager.Report, [Event]) {
+        let before = try fixture.snapshot()
+        let out = TemporaryDirectory()
+        let target = out.appending("salvaged")
+        let report = try StoreSalvager(from: fixture.directory.path, to: target).salvage()
+        #expect(try fixture.snapshot() == before, "the damaged store was modified")
+        let store = try SegmentStore(directory: target, configuration: StoreTestSupport.configuration(), readOnly: true)
+        let events = try StoreTestSupport.readAll(store).map(\.event)
+        #expect(UInt64(events.count) == report.recordsCopied)
+        #expect(try StoreVerifier(directory: target).verify().isDamaged == false)
+        return (report, events)
+    }
+
+    @Test func anUndamagedStoreIsCopiedWhole() throws {
+        let fixture = try Fixture()
+        #expect(Set(fixture.frames.map(\.file)).count >= 3, "the fixture spans several segments")
+        let (report, events) = try salvage(fixture)
+        #expect(report.losses.isEmpty && !report.lostData)
+        #expect(events == fixture.events)
+        #expect(report.framesCopied == 40)
+    }
+
+    @Test func aCorruptFrameInTheMiddleLosesExactlyItsOffsets() throws {
+        let fixture = try Fixture()
+        let victim = fixture.frames[13]
+        var bytes = try StoreTestSupport.bytes(fixture.path(victim.file))
+        bytes[Int(victim.bytes.lowerBound) + 30] ^= 0x10
+        try StoreTestSupport.write(bytes, to: fixture.path(victim.file))
+        #expect(throws: StorageError.self) { try SegmentStore(directory: fixture.directory.path, readOnly: true) }
+
+        let (report, events) = try salvage(fixture)
+        #expect(report.losses.count == 1)
+        let loss = try #require(report.losses.first)
+        #expect(loss.file == victim.file && loss.bytes == victim.bytes && loss.offsets == victim.offsets)
+        #expect(loss.reason.contains("checksum"), "\(loss)")
+        #expect(report.lostData && !loss.isTornTail)
+        var expected = fixture.events
+        expected.removeSubrange(Int(victim.offsets.lowerBound)..<Int(victim.offsets.upperBound))
+        #expect(events == expected)
+    }
+
+    @Test func aTornTailIsReportedButNothingIsLost() throws {
+        let fixture = try Fixture()
+        let last = try #require(fixture.frames.last)
+        let bytes = try StoreTestSupport.bytes(fixture.path(last.file))
+        try StoreTestSupport.write(Array(bytes[..<Int(last.bytes.lowerBound + 10)]), to: fixture.path(last.file))
+        let (report, events) = try salvage(fixture)
+        #expect(report.losses.count == 1 && report.losses.first?.isTornTail == true, "\(report.losses)")
+        #expect(!report.lostData)
+        #expect(events == Array(fixture.events.dropLast(5)))
+    }
+
+    @Test func aMissingSegmentAndADamagedHeaderAreReportedWithTheirOffsets() throws {
+        let fixture = try Fixture()
+        let files = Array(Set(fixture.frames.map(\.file))).sorted()
+        try #require(files.count >= 4)
+        let missing = files[1], damagedHeader = files[2]
+        let missingOffsets = fixture.frames.filter { $0.file == missing }.map(\.offsets)
+        let headerOffsets = fixture.frames.filter { $0.file == damagedHeader }.map(\.offsets)
+        try FileManager.default.removeItem(atPath: fixture.path(missing))
+        var bytes = try StoreTestSupport.bytes(fixture.path(damagedHeader))
+        bytes[3] ^= 0xFF
+        try StoreTestSupport.write(bytes, to: fixture.path(damagedHeader))
+
+        let (report, events) = try salvage(fixture)
+        #expect(report.losses.count == 2, "\(report.losses)")
+        let first = try #require(report.losses.first), second = try #require(report.losses.last)
+        #expect(first.offsets == span(missingOffsets), "\(first)")
+        #expect(second.file == damagedHeader && second.offsets == span(headerOffsets), "\(second)")
+        let lost = Set(missingOffsets.flatMap { Array($0) } + headerOffsets.flatMap { Array($0) })
+        #expect(events == fixture.events.enumerated().filter { !lost.contains(UInt64($0.offset)) }.map(\.element))
+    }
+
+    func span(_ ranges: [Range<UInt64>]) -> Range<UInt64>? {
+        guard let first = ranges.first, let last = ranges.last else { return nil }
+        return first.lowerBound..<last.upperBound
+    }
+
+    @Test func refusesADestinationThatIsTheStoreOrNotEmpty() throws {
+        let fixture = try Fixture()
+        #expect(throws: StorageError.self) {
+            try StoreSalvager(from: fixture.directory.path, to: fixture.directory.path + "/").salvage()
+        }
+        let busy = TemporaryDirectory()
+        try StoreTestSupport.write([1], to: busy.appending("something"))
+        #expect(throws: StorageError.self) { try StoreSalvager(from: fixture.directory.path, to: busy.path).salvage() }
+        #expect(throws: StorageError.self) { try StoreSalvager(from: busy.path, to: busy.appending("out")).salvage() }
+    }
+}
