@@ -31,8 +31,14 @@ let package = Package(
         .executableTarget(name: "tally", dependencies: ["TallyCLI"]),
         .executableTarget(
             name: "TallyBenchmarks",
-            dependencies: ["TallyCore", "TallyStorage", "TallyEngine", "TallyHTTP", "TallyAPI", "TallyAuth", "TallyTestSupport"],
+            dependencies: ["TallyCore", "TallyStorage", "TallyEngine", "TallyHTTP", "TallyAPI", "TallyAuth", "TallyTestSupport", "TallyLoad"],
             path: "Benchmarks/TallyBenchmarks"
+        ),
+        // Drivers of a real `tally serve` process over loopback: SIGKILL crash cycles and the soak load.
+        .target(
+            name: "TallyLoad",
+            dependencies: ["TallyCore", "TallyStorage", "TallyAuth", "TallyTestSupport"],
+            path: "Benchmarks/TallyLoad"
         ),
         // Fixtures, temporary directories and the fault-injecting file system shared by the test targets.
         .target(
@@ -46,7 +52,7 @@ let package = Package(
         .testTarget(name: "TallyHTTPTests", dependencies: ["TallyHTTP", "TallyTestSupport"]),
         .testTarget(name: "TallyAPITests", dependencies: ["TallyAPI", "TallyAuth", "TallyHTTP", "TallyEngine", "TallyCore", "TallyTestSupport"]),
         .testTarget(name: "TallyAuthTests", dependencies: ["TallyAuth", "TallyTestSupport"]),
-        .testTarget(name: "TallyCLITests", dependencies: ["TallyCLI", "TallyCore", "TallyStorage", "TallyTestSupport"]),
+        .testTarget(name: "TallyCLITests", dependencies: ["TallyCLI", "TallyCore", "TallyStorage", "TallyTestSupport", "TallyLoad"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -13,6 +13,9 @@ enum BenchmarkSuite {
     }
 
     static func main(arguments: [String]) {
+        if let mode = arguments.first, mode == "crash" || mode == "soak" {
+            LoadModes.main(mode: mode, arguments: Array(arguments.dropFirst()))
+        }
         var options = Options()
         var index = 0
         while index < arguments.count {
@@ -23,6 +26,8 @@ enum BenchmarkSuite {
             case "--only" where index + 1 < arguments.count: index += 1; options.only = arguments[index]
             default:
                 print("usage: TallyBenchmarks [--quick] [--dir DIR] [--only crc|codec|append|read|engine|http]")
+                print("       TallyBenchmarks crash [--cycles N] [--clients N] [--max-life-ms MS] [--seed S] [--tally PATH] [--data DIR]")
+                print("       TallyBenchmarks soak [--seconds N] [--interval N] [--ingest-clients N] [--stats-clients N] [--batch N] [--tenants N] [--tally PATH] [--data DIR]")
                 exit(2)
             }
             index += 1

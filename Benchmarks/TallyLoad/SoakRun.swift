@@ -1,0 +1,208 @@
+import Dispatch
+import Foundation
+import Glibc
+import Synchronization
+import TallyAuth
+import TallyCore
+import TallyStorage
+import TallyTestSupport
+
+/// Sustained mixed load against a real `tally serve`: ingest clients posting batches and stats clients
+/// reading both stats endpoints, for a set duration, reporting throughput and p99 latency per interval and
+/// the server's resident memory at the start and the end.
+public struct SoakRun {
+    /// What to run.
+    public struct Options: Sendable {
+        public var binary: String
+        public var directory: String
+        /// Total duration in seconds.
+        public var seconds = 60
+        /// Seconds per report line.
+        public var interval = 10
+        /// Concurrent ingest clients and events per POST.
+        public var ingestClients = 2
+        public var batchSize = 100
+        /// Concurrent stats clients.
+        public var statsClients = 2
+        /// Tenants the events are spread over.
+        public var tenants = 1_000
+
+        public init(binary: String, directory: String) {
+            self.binary = binary
+            self.directory = directory
+        }
+    }
+
+    /// One interval's figures.
+    public struct Interval: Sendable {
+        public var endSecond: Int
+        public var eventsPerSecond: Double
+        public var ingestP99Milliseconds: Double
+        public var statsPerSecond: Double
+        public var statsP99Milliseconds: Double
+        public var residentBytes: Int
+        public var errors: Int
+    }
+
+    /// The whole run.
+    public struct Report: Sendable {
+        public var intervals: [Interval] = []
+        public var residentAtStart = 0
+        public var residentAtEnd = 0
+        public var events = 0
+        public var statsReads = 0
+        public var errors = 0
+    }
+
+    /// What the clients share with the driver.
+    final class Board: Sendable {
+        let window = Mutex(Window())
+        let stopping = Atomic<Bool>(false)
+    }
+
+    struct Window: Sendable {
+        var events = 0
+        var ingestLatencies: [Double] = []
+        var statsLatencies: [Double] = []
+        var errors = 0
+    }
+
+    let options: Options
+
+    public init(_ options: Options) {
+        self.options = options
+    }
+
+    /// Runs the soak; `line` receives each interval's report line as it completes.
+    public func run(line: (String) -> Void = { _ in }) throws -> Report {
+        let secret = "soak-test-secret-0123456789abcdef"
+        let token = JWTSigner(secret: Array(secret.utf8))
+            .sign(JWTClaims(roles: ["super_admin"], expiresAt: Timestamp.now().seconds + 86_400 * 7))
+        let server = ServerProcess(binary: options.binary, directory: options.directory,
+                                   environment: ["TALLY_JWT_SECRET": secret])
+        try server.start()
+        defer { server.stop(signal: SIGTERM) }
+        let tenants = (0..<options.tenants).map { index -> String in
+            let hex = String(index, radix: 16)
+            return "00000000-0000-4000-8000-" + String(repeating: "0", count: 12 - hex.count) + hex
+        }
+        var report = Report()
+        report.residentAtStart = server.residentBytes ?? 0
+        let board = Board()
+        let group = DispatchGroup()
+        let port = server.port
+        for client in 0..<options.ingestClients {
+            group.enter()
+            let batchSize = options.batchSize
+            Thread {
+                Self.ingest(client: client, port: port, token: token, tenants: tenants, batchSize: batchSize,
+                            board: board)
+                group.leave()
+            }.start()
+        }
+        for client in 0..<options.statsClients {
+            group.enter()
+            Thread {
+                Self.read(client: client, port: port, token: token, tenants: tenants, board: board)
+                group.leave()
+            }.start()
+        }
+        line("| second | ingest events/s | ingest p99 ms | stats reads/s | stats p99 ms | server RSS MiB | errors |")
+        line("|---:|---:|---:|---:|---:|---:|---:|")
+        var elapsed = 0
+        while elapsed < options.seconds {
+            let step = min(options.interval, options.seconds - elapsed)
+            let started = MonotonicClock.nanoseconds()
+            usleep(UInt32(step) * 1_000_000)
+            let taken = board.window.withLock { current -> Window in
+                defer { current = Window() }
+                return current
+            }
+            let seconds = Double(MonotonicClock.nanoseconds() - started) / 1e9
+            elapsed += step
+            let interval = Interval(endSecond: elapsed, eventsPerSecond: Double(taken.events) / seconds,
+                                    ingestP99Milliseconds: Self.p99(taken.ingestLatencies),
+                                    statsPerSecond: Double(taken.statsLatencies.count) / seconds,
+                                    statsP99Milliseconds: Self.p99(taken.statsLatencies),
+                                    residentBytes: server.residentBytes ?? 0, errors: taken.errors)
+            report.intervals.append(interval)
+            report.events += taken.events
+            report.statsReads += taken.statsLatencies.count
+            report.errors += taken.errors
+            line(String(format: "| %d | %.0f | %.2f | %.0f | %.2f | %.1f | %d |", interval.endSecond, interval.eventsPerSecond,
+                        interval.ingestP99Milliseconds, interval.statsPerSecond, interval.statsP99Milliseconds,
+                        Double(interval.residentBytes) / 1_048_576, interval.errors))
+        }
+        board.stopping.store(true, ordering: .relaxed)
+        group.wait()
+        report.residentAtEnd = server.residentBytes ?? 0
+        return report
+    }
+
+    static func p99(_ samples: [Double]) -> Double {
+        guard !samples.isEmpty else { return 0 }
+        let sorted = samples.sorted()
+        return sorted[min(sorted.count - 1, sorted.count * 99 / 100)]
+    }
+
+    static func ingest(client: Int, port: Int, token: String, tenants: [String], batchSize: Int,
+                       board: Board) {
+        var connection: LoopbackClient?
+        var sequence = 0
+        var random = SplitMix64(seed: UInt64(client) &+ 99)
+        while !board.stopping.load(ordering: .relaxed) {
+            let tenant = random.pick(tenants)
+            var body = "["
+            for index in 0..<batchSize {
+                if index > 0 { body += "," }
+                let status = random.chance(1, in: 50) ? 429 : random.chance(1, in: 40) ? 500 : 200
+                body += #"{"id":"s\#(client)-\#(sequence)","type":"api.call","tenantId":"\#(tenant)","data":{"keyId":"key-\#(random.below(10))","status":\#(status)}}"#
+                sequence += 1
+            }
+            body += "]"
+            let started = MonotonicClock.nanoseconds()
+            do {
+                if connection == nil { connection = try LoopbackClient(port: port) }
+                let response = try connection?.request("POST", "/api/v1/events", headers: [
+                    ("Authorization", "Bearer \(token)"), ("x-tenantid", tenant), ("Content-Type", "application/json"),
+                ], body: Array(body.utf8))
+                let milliseconds = Double(MonotonicClock.nanoseconds() - started) / 1e6
+                let ok = response?.status == 200
+                board.window.withLock { window in
+                    if ok {
+                        window.events += batchSize
+                        window.ingestLatencies.append(milliseconds)
+                    } else {
+                        window.errors += 1
+                    }
+                }
+            } catch {
+                connection = nil
+                board.window.withLock { $0.errors += 1 }
+            }
+        }
+    }
+
+    static func read(client: Int, port: Int, token: String, tenants: [String], board: Board) {
+        var connection: LoopbackClient?
+        var random = SplitMix64(seed: UInt64(client) &+ 7)
+        while !board.stopping.load(ordering: .relaxed) {
+            let tenant = random.pick(tenants)
+            let path = random.chance(1, in: 2) ? "/api/v1/admin/tenants/\(tenant)/stats" : "/api/organizations/\(tenant)/api-keys/stats"
+            let started = MonotonicClock.nanoseconds()
+            do {
+                if connection == nil { connection = try LoopbackClient(port: port) }
+                let response = try connection?.request("GET", path, headers: [("Authorization", "Bearer \(token)"), ("x-tenantid", tenant)])
+                let milliseconds = Double(MonotonicClock.nanoseconds() - started) / 1e6
+                // 404 is a valid answer for a tenant that has no events yet.
+                let ok = response?.status == 200 || response?.status == 404
+                board.window.withLock { window in
+                    if ok { window.statsLatencies.append(milliseconds) } else { window.errors += 1 }
+                }
+            } catch {
+                connection = nil
+                board.window.withLock { $0.errors += 1 }
+            }
+        }
+    }
+}
