@@ -37,7 +37,7 @@ let package = Package(
         // Drivers of a real `tally serve` process over loopback: SIGKILL crash cycles and the soak load.
         .target(
             name: "TallyLoad",
-            dependencies: ["TallyCore", "TallyStorage", "TallyAuth", "TallyTestSupport"],
+            dependencies: ["CTallyShims", "TallyCore", "TallyStorage", "TallyAuth", "TallyTestSupport"],
             path: "Benchmarks/TallyLoad"
         ),
         // Fixtures, temporary directories and the fault-injecting file system shared by the test targets.
