@@ -193,8 +193,9 @@ final class HTTPConnection {
 
     private func writePending() {
         while outputOffset < output.count {
+            // `send` with MSG_NOSIGNAL: a peer that vanished is an error here, never a SIGPIPE that ends the process.
             let count = output.withUnsafeBytes { bytes in
-                Glibc.write(descriptor, bytes.baseAddress.map { $0 + outputOffset }, output.count - outputOffset)
+                Glibc.send(descriptor, bytes.baseAddress.map { $0 + outputOffset }, output.count - outputOffset, Int32(MSG_NOSIGNAL))
             }
             if count > 0 {
                 outputOffset += count
