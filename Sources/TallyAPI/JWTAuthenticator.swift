@@ -1,11 +1,32 @@
+import Synchronization
 import TallyAuth
 import TallyCore
 
 /// Authenticates `Authorization: Bearer <JWT>` with HS256 and maps claims to a ``Principal``: roles from
 /// `roles` or Keycloak's `realm_access.roles`, the tenant from `tenant_id`. Unknown roles are ignored.
+///
+/// Verified tokens are remembered (up to ``cacheCapacity``) with the window in which they are valid, so a
+/// client that sends the same token on every request pays for its HMAC once. A remembered token is used
+/// only while its `exp` and `nbf` (with the leeway) still allow it; it is looked up by its exact text.
 public struct JWTAuthenticator: RequestAuthenticator {
     let verifier: JWTVerifier
     let clock: @Sendable () -> Timestamp
+    let leewaySeconds: Int64
+    let cache = VerifiedTokens()
+
+    /// How many verified tokens are remembered; when full, the memory starts over.
+    public static let cacheCapacity = 4_096
+
+    /// Tokens that passed verification, with the seconds in which they stay valid.
+    final class VerifiedTokens: Sendable {
+        struct Entry: Sendable {
+            var principal: Principal
+            var validFrom: Int64
+            var validUntil: Int64
+        }
+
+        let entries = Mutex<[Substring: Entry]>([:])
+    }
 
     /// - Parameters:
     ///   - secret: The HMAC key.
@@ -13,6 +34,7 @@ public struct JWTAuthenticator: RequestAuthenticator {
     ///   - clock: The current time.
     public init(secret: [UInt8], leewaySeconds: Int64 = 30, clock: @escaping @Sendable () -> Timestamp = { Timestamp.now() }) {
         verifier = JWTVerifier(secret: secret, leewaySeconds: leewaySeconds)
+        self.leewaySeconds = max(0, leewaySeconds)
         self.clock = clock
     }
 
@@ -22,9 +44,14 @@ public struct JWTAuthenticator: RequestAuthenticator {
         guard parts.count == 2, parts[0].lowercased() == "bearer" else {
             return .failure(AuthenticationFailure("the Authorization header must be `Bearer <token>`"))
         }
+        let token = parts[1].drop { $0 == " " }
+        let now = clock().seconds
+        if let known = cache.entries.withLock({ $0[token] }), known.validFrom <= now, now < known.validUntil {
+            return .success(known.principal)
+        }
         let claims: JWTClaims
         do throws(JWTError) {
-            claims = try verifier.verify(parts[1].drop { $0 == " " }, now: clock().seconds)
+            claims = try verifier.verify(token, now: now)
         } catch {
             return .failure(AuthenticationFailure(error.message))
         }
@@ -35,6 +62,16 @@ public struct JWTAuthenticator: RequestAuthenticator {
         }
         let roles = Set(claims.roles.compactMap(Principal.Role.init(rawValue:)))
         guard !roles.isEmpty else { return .failure(AuthenticationFailure("the token carries none of the roles super_admin, tenant_admin, member, ingest")) }
-        return .success(Principal(roles: roles, tenantId: tenant))
+        let principal = Principal(roles: roles, tenantId: tenant)
+        let entry = VerifiedTokens.Entry(
+            principal: principal,
+            validFrom: claims.notBefore.map { $0.subtractingReportingOverflow(leewaySeconds).overflow ? .min : $0 - leewaySeconds } ?? .min,
+            validUntil: claims.expiresAt.map { $0.addingReportingOverflow(leewaySeconds).overflow ? .max : $0 + leewaySeconds } ?? .max)
+        cache.entries.withLock { entries in
+            if entries.count >= Self.cacheCapacity { entries.removeAll(keepingCapacity: true) }
+            // A copy of the token's text, so the cache does not keep the whole request alive.
+            entries[Substring(String(token))] = entry
+        }
+        return .success(principal)
     }
 }

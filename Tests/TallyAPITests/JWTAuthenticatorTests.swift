@@ -1,0 +1,73 @@
+import Synchronization
+import Testing
+import TallyAPI
+import TallyAuth
+import TallyCore
+
+/// The authenticator remembers verified tokens, but never past their `exp` or before their `nbf`, and
+/// never for a different token text.
+@Suite struct JWTAuthenticatorTests {
+    final class Clock: Sendable {
+        let seconds = Mutex<Int64>(1_800_000_000)
+        func set(_ value: Int64) { seconds.withLock { $0 = value } }
+        var now: Timestamp { Timestamp(microseconds: seconds.withLock { $0 } * 1_000_000) }
+    }
+
+    let secret = Array("authenticator-test-secret".utf8)
+
+    func accepts(_ authenticator: JWTAuthenticator, _ token: String) -> Bool {
+        if case .success = authenticator.authenticate(authorization: "Bearer " + token) { return true }
+        return false
+    }
+
+    @Test func aRememberedTokenExpiresOnTime() {
+        let clock = Clock()
+        let authenticator = JWTAuthenticator(secret: secret, leewaySeconds: 30) { clock.now }
+        let token = JWTSigner(secret: secret).sign(JWTClaims(roles: ["member"], expiresAt: 1_800_000_100))
+        #expect(accepts(authenticator, token))
+        #expect(accepts(authenticator, token), "again, from memory")
+        clock.set(1_800_000_129)
+        #expect(accepts(authenticator, token), "within the leeway")
+        clock.set(1_800_000_130)
+        #expect(!accepts(authenticator, token), "expired, remembered or not")
+    }
+
+    @Test func aRememberedTokenIsNotValidBeforeItsNotBefore() {
+        let clock = Clock()
+        let authenticator = JWTAuthenticator(secret: secret, leewaySeconds: 30) { clock.now }
+        let token = JWTSigner(secret: secret).sign(JWTClaims(roles: ["member"], notBefore: 1_800_000_000))
+        #expect(accepts(authenticator, token))
+        clock.set(1_799_999_970)
+        #expect(accepts(authenticator, token), "within the leeway")
+        clock.set(1_799_999_969)
+        #expect(!accepts(authenticator, token))
+    }
+
+    @Test func onlyTheExactTextIsRemembered() {
+        let authenticator = JWTAuthenticator(secret: secret)
+        let token = JWTSigner(secret: secret).sign(JWTClaims(roles: ["super_admin"], expiresAt: Timestamp.now().seconds + 600))
+        #expect(accepts(authenticator, token))
+        var tampered = Array(token.utf8)
+        tampered[tampered.count - 2] = tampered[tampered.count - 2] == UInt8(ascii: "A") ? UInt8(ascii: "B") : UInt8(ascii: "A")
+        #expect(!accepts(authenticator, String(decoding: tampered, as: UTF8.self)))
+        #expect(!accepts(authenticator, token + "x"))
+        #expect(!accepts(authenticator, String(token.dropLast())))
+        #expect(accepts(authenticator, token))
+    }
+
+    @Test func manyTokensStayCorrectPastTheCapacity() {
+        let authenticator = JWTAuthenticator(secret: secret)
+        let signer = JWTSigner(secret: secret)
+        let expiry = Timestamp.now().seconds + 600
+        let tokens = (0..<(JWTAuthenticator.cacheCapacity + 10)).map { index in
+            signer.sign(JWTClaims(subject: "user-\(index)", roles: [index % 2 == 0 ? "member" : "ingest"], expiresAt: expiry))
+        }
+        for (index, token) in tokens.enumerated() {
+            guard case .success(let principal) = authenticator.authenticate(authorization: "Bearer " + token) else {
+                Issue.record("token \(index) refused")
+                continue
+            }
+            #expect(principal.roles == [index % 2 == 0 ? .member : .ingest])
+        }
+    }
+}
