@@ -143,6 +143,7 @@ public final class Engine: Sendable {
         }
         var accepted: [PendingEvent] = []
         accepted.reserveCapacity(batch.count)
+        let frameBytes = min(max(1, configuration.maxFrameBytes), Int(SegmentFormat.maxFramePayload) / 2)
         let submitted = decisions.withLock { state -> Bool in
             var records = RecordBatch(reservingCapacity: batch.count * 96)
             var fullFrames: [RecordBatch] = []
@@ -208,7 +209,7 @@ public final class Engine: Sendable {
                 outcomes[index] = .accepted(offset: offset)
                 accepted.append(PendingEvent(event: event, offset: offset, voidTargetOffset: targetOffset))
                 records.appendRecord { EventCodec.encode(event, ingestTime: now, into: &$0) }
-                if records.payload.count >= Engine.frameBytes {
+                if records.payload.count >= frameBytes {
                     fullFrames.append(records)
                     records = RecordBatch(reservingCapacity: records.payload.count)
                 }
@@ -245,9 +246,6 @@ public final class Engine: Sendable {
         }
         if !submitted { completion(outcomes) }
     }
-
-    /// Records per frame are capped at this many bytes, well under the store's frame limit.
-    static let frameBytes = Int(SegmentFormat.maxFramePayload) / 2
 
     struct PendingEvent: Sendable {
         var event: Event

@@ -15,6 +15,9 @@ public struct EngineConfiguration: Sendable {
     public var checkpointEverySeconds: Int64 = 300
     /// Checkpoints kept on disk (default 2).
     public var checkpointsKept = 2
+    /// A batch whose records exceed this many bytes is written as several frames (default 32 MiB, half the
+    /// store's frame limit; at most that limit).
+    public var maxFrameBytes = Int(SegmentFormat.maxFramePayload) / 2
     /// The clock for time windows and reads; tests substitute a fixed one.
     public var clock: @Sendable () -> Timestamp = { Timestamp.now() }
 

@@ -90,4 +90,32 @@ import TallyTestSupport
         fileSystem.update { $0.syncsBeforeFailure = nil }
         try? engine.close()
     }
+
+    @Test func aBatchLargerThanAFrameIsWrittenAsSeveralFramesAndReadBackWhole() throws {
+        let directory = TemporaryDirectory()
+        var configuration = ReferenceModelTests.configuration()
+        configuration.maxFrameBytes = 1_000
+        let engine = try Engine(directory: directory.path, configuration: configuration)
+        let outcomes = engine.ingest(events(0..<100))
+        #expect(outcomes == (0..<100).map { IngestOutcome.accepted(offset: UInt64($0)) })
+        #expect(engine.ingest(events(0..<100)).allSatisfy { if case .duplicate = $0 { true } else { false } })
+        try engine.close()
+        let store = try SegmentStore(directory: directory.path, configuration: StoreTestSupport.configuration(), readOnly: true)
+        #expect(try StoreTestSupport.readAll(store).map(\.event.id) == (0..<100).map { "e\($0)" })
+        let reopened = try Engine(directory: directory.path, configuration: configuration)
+        #expect(reopened.tenantStats(EventFixtures.tenant, now: ReferenceModelTests.now)?.usage.apiCallsThisMonth == 100)
+        try reopened.close()
+        // Walk the frames of the segment: several data frames, none with more than 1,000 bytes of records
+        // beyond the one record that crosses the limit.
+        let bytes = try StoreTestSupport.bytes(try #require(try StoreTestSupport.segmentPaths(directory.path).first))
+        var position = SegmentFormat.headerSize
+        var counts: [UInt32] = []
+        while position + SegmentFormat.frameHeaderSize <= bytes.count {
+            let header = bytes.withUnsafeBytes { SegmentFormat.decodeFrameHeader(UnsafeRawBufferPointer(rebasing: $0[position...])) }
+            if header.kind == .data { counts.append(header.count) }
+            #expect(Int(header.payloadLength) < 1_000 + 200)
+            position += header.frameSize
+        }
+        #expect(counts.count >= 4 && counts.reduce(0, +) == 100, "\(counts)")
+    }
 }
