@@ -55,13 +55,15 @@ public struct BinaryReader {
         Int64(bitPattern: try readUInt64())
     }
 
-    /// Reads an unsigned LEB128 varint of at most 10 bytes.
+    /// Reads an unsigned LEB128 varint of at most 10 bytes, in its shortest form only: a varint padded with
+    /// trailing zero groups is refused, so each value has one encoding and a record re-encodes to its own bytes.
     public mutating func readVarint() throws(CodecError) -> UInt64 {
         var result: UInt64 = 0
         var shift: UInt64 = 0
         while true {
             let byte = try readUInt8()
             if shift == 63, byte > 1 { throw CodecError("varint overflows 64 bits at byte \(position - 1)") }
+            if shift > 0, byte == 0 { throw CodecError("varint is not in its shortest form at byte \(position - 1)") }
             result |= UInt64(byte & 0x7F) << shift
             if byte & 0x80 == 0 { return result }
             shift += 7
