@@ -24,6 +24,7 @@ public struct FuzzTally: Sendable {
     /// Broken properties with the input that broke them (the first few only).
     public private(set) var violations: [String] = []
 
+    /// Creates an empty tally.
     public init() {}
 
     /// Records one verdict for `input`.

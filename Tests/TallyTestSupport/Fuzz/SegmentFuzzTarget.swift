@@ -10,9 +10,12 @@ import TallyStorage
 public final class SegmentFuzzTarget {
     /// A segment file to write into the store.
     public struct SegmentFile: Sendable {
+        /// The file name inside `segments/`, such as `00000000000000000000.seg`.
         public var name: String
+        /// The file's contents.
         public var bytes: [UInt8]
 
+        /// Creates a segment file.
         public init(name: String, bytes: [UInt8]) {
             self.name = name
             self.bytes = bytes
