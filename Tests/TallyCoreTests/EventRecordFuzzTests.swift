@@ -25,16 +25,17 @@ struct EventRecordFuzzTests {
         var canonical = padded
         canonical.replaceSubrange(47...48, with: [124])
         #expect(EventRecordFuzzTarget.check(canonical) == .accepted)
-        var reader = [UInt8]([0x80, 0x80, 0x00]).withUnsafeBytes { bytes in
-            var reader = BinaryReader(bytes)
-            return Result { () throws(CodecError) in try reader.readVarint() }
+        func varint(_ bytes: [UInt8]) -> Result<UInt64, CodecError> {
+            bytes.withUnsafeBytes { buffer in
+                var reader = BinaryReader(buffer)
+                return Result { () throws(CodecError) in try reader.readVarint() }
+            }
         }
-        #expect(throws: CodecError.self) { try reader.get() }
-        reader = [UInt8]([0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x01]).withUnsafeBytes { bytes in
-            var reader = BinaryReader(bytes)
-            return Result { () throws(CodecError) in try reader.readVarint() }
-        }
-        #expect(try reader.get() == UInt64.max)
+        #expect(throws: CodecError.self) { try varint([0x80, 0x80, 0x00]).get() }
+        #expect(throws: CodecError.self) { try varint([0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x00]).get() }
+        #expect(try varint([0x00]).get() == 0)
+        #expect(try varint([0x80, 0x01]).get() == 128)
+        #expect(try varint([0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x01]).get() == UInt64.max)
     }
 
     @Test(arguments: [1, 2, 3] as [UInt64])
