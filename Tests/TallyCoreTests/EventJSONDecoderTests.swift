@@ -63,6 +63,8 @@ import TallyTestSupport
         (#"{"id":"a","type":"api.call","tenantId":"T","data":{"keyId":"k","status":200,"bytes":-1}}"#, "data.bytes: must be an integer of at least 0"),
         (#"{"id":"a","type":"api.call","tenantId":"T","data":{"keyId":"k","status":200,"extra":1}}"#, "data.extra: unknown field for api.call"),
         (#"{"id":"a","type":"api.call","tenantId":"T","color":"red"}"#, "color: unknown field for event"),
+        (#"{"id":"a","type":"api.call","tenantId":"T","":1}"#, "event: has a field with an empty name, which no event has"),
+        (#"{"id":"a","type":"api.call","tenantId":"T","data":{"keyId":"k","status":200,"":1}}"#, "data: has a field with an empty name, which no api.call has"),
         (#"{"id":"a","type":"api.call","tenantId":"T","data":[]}"#, "data: must be an object"),
         (#"{"id":"a","type":"user.role_changed","tenantId":"T","data":{"userId":"u"}}"#, "data.role: is required"),
         (#"{"id":"a","type":"user.created","tenantId":"T","data":{"userId":"u","role":"owner"}}"#, "data.role: must be member or admin"),

@@ -140,6 +140,11 @@ struct FieldReader {
 
     func rejectUnknown(context: String) throws(EventValidationError) {
         for member in object where !taken.contains(member.key) {
+            guard !member.key.isEmpty else {
+                // An empty name would make the message start with ": ".
+                throw EventValidationError(field: prefix.isEmpty ? "event" : String(prefix.dropLast()),
+                                           rule: "has a field with an empty name, which no \(context) has")
+            }
             throw EventValidationError(field: prefix + member.key, rule: "unknown field for \(context)")
         }
     }
