@@ -97,6 +97,46 @@ enum EngineBenchmarks {
                     "\(count) events in the log, \(count) ids in the dedup window")
     }
 
+    /// Restart of a large store (100M events by default, `--quick` 10M) from its checkpoint. The events
+    /// span a year, backfilled through the engine's import mode, so about a tenth lie in the dedup window:
+    /// restart cost follows the ids in the window and the tenants, not the length of the log.
+    static func restartLarge(_ options: BenchmarkSuite.Options) throws {
+        let count = options.quick ? 10_000_000 : 100_000_000
+        let directory = try scratch(options, "restart-large")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let yearMicroseconds: Int64 = 365 * 86_400 * 1_000_000
+        let fill = try Measure.seconds {
+            let engine = try Engine(directory: directory, configuration: configuration(.never))
+            var start = 0
+            while start < count {
+                let size = min(20_000, count - start)
+                let batch = (start..<start + size).map { index -> Result<Event, EventValidationError> in
+                    let tenant = UInt64(index % 1000)
+                    // Spread over the year so that time grows with the offset (like a real log).
+                    let age = yearMicroseconds - Int64(Double(index) / Double(count) * Double(yearMicroseconds))
+                    return .success(Event(id: "c-\(index)", tenantId: TenantID(high: 0x5EED_0000_0000_0000 | tenant, low: tenant),
+                                          time: Timestamp(microseconds: now.microseconds - age),
+                                          payload: .apiCall(APICall(keyId: "key-\(index % 10)", status: 200))))
+                }
+                _ = engine.ingest(batch, mode: .backfill)
+                start += size
+            }
+            try engine.close()
+        }
+        let restart = try Measure.median(options.repetitions) {
+            try Measure.seconds {
+                let engine = try Engine(directory: directory, configuration: configuration(.never))
+                try engine.close()
+            }
+        }
+        let engine = try Engine(directory: directory, configuration: configuration(.never))
+        let remembered = engine.rememberedIds
+        let events = engine.eventCount
+        try engine.close()
+        Measure.row("restart from checkpoint, large store", restart * 1000, "ms",
+                    "\(events) events over a year, \(remembered) ids in the dedup window; filled in \(Int(fill)) s")
+    }
+
     static func reads(_ options: BenchmarkSuite.Options, tenants: Int) throws {
         let directory = try scratch(options, "reads")
         defer { try? FileManager.default.removeItem(atPath: directory) }

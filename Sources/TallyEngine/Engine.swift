@@ -158,11 +158,11 @@ public final class Engine: Sendable {
                     event = valid
                 }
                 if event.time > latest {
-                    outcomes[index] = .rejected(reason: "time: more than \(configuration.futureLimitMicroseconds / 60_000_000) minutes ahead of the server clock (\(now.rfc3339(fractionDigits: 3)))")
+                    outcomes[index] = .rejected(reason: "time: more than \(EngineConfiguration.describe(configuration.futureLimitMicroseconds)) ahead of the server clock (\(now.rfc3339(fractionDigits: 3)))")
                     continue
                 }
                 if mode == .live && event.time < earliest {
-                    outcomes[index] = .rejected(reason: "time: older than the \(configuration.backdateLimitMicroseconds / 86_400_000_000)-day backdate limit; use `tally import` to backfill")
+                    outcomes[index] = .rejected(reason: "time: older than the backdate limit (\(EngineConfiguration.describe(configuration.backdateLimitMicroseconds))); use `tally import` to backfill")
                     continue
                 }
                 let key = IdentityHash(tenant: event.tenantId, id: event.id)
@@ -177,7 +177,7 @@ public final class Engine: Sendable {
                     }
                     let targetKey = IdentityHash(tenant: event.tenantId, id: eventId)
                     guard let target = state.dedup[targetKey] else {
-                        outcomes[index] = .rejected(reason: "data.eventId: no accepted event \"\(eventId)\" of this tenant within the \(configuration.backdateLimitMicroseconds / 86_400_000_000)-day window")
+                        outcomes[index] = .rejected(reason: "data.eventId: no accepted event \"\(eventId)\" of this tenant within the dedup window (\(EngineConfiguration.describe(configuration.backdateLimitMicroseconds)))")
                         continue
                     }
                     guard target.flags & DedupIndex.Entry.voidable != 0 else {

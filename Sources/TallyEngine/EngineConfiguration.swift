@@ -23,4 +23,14 @@ public struct EngineConfiguration: Sendable {
 
     /// The default configuration.
     public init() {}
+
+    /// A duration for messages, in the largest whole unit: "35 days", "5 minutes", "90 seconds".
+    public static func describe(_ microseconds: Int64) -> String {
+        let seconds = microseconds / 1_000_000
+        for (unit, length) in [("day", Int64(86_400)), ("hour", 3_600), ("minute", 60)] where seconds >= length && seconds % length == 0 {
+            let count = seconds / length
+            return "\(count) \(unit)\(count == 1 ? "" : "s")"
+        }
+        return "\(seconds) second\(seconds == 1 ? "" : "s")"
+    }
 }

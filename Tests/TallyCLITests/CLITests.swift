@@ -90,7 +90,8 @@ import TallyTestSupport
         ["dump", "--from-offset", "-1"], ["import"], ["import", "a", "b"], ["import", "--batch-size", "0", "-"],
         ["import", "--durability", "sometimes", "-"], ["verify", "--nope"], ["verify", "extra"], ["frobnicate"], [],
         ["serve", "--body-timeout", "0"], ["serve", "--header-timeout", "soon"], ["serve", "--idle-timeout", "-5"],
-        ["serve", "--max-connections", "0"],
+        ["serve", "--max-connections", "0"], ["serve", "--backdate-limit", "35"], ["serve", "--future-limit", "5x"],
+        ["serve", "--backdate-limit", "0d"], ["token", "--role", "member", "--ttl", "forever"], ["salvage", "--out"],
     ])
     func usageErrorsExitWithTwo(arguments: [String]) {
         let result = runTally(arguments)

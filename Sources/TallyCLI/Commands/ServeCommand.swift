@@ -35,6 +35,9 @@ struct ServeCommand {
             .init(name: "idle-timeout", valueName: "SECONDS",
                   help: "Close a connection with no request and no write progress this long (default 60)."),
             .init(name: "max-connections", valueName: "N", help: "Open connections; more are closed at once (default 10000)."),
+            .init(name: "backdate-limit", valueName: "DURATION",
+                  help: "Oldest event time accepted, and the dedup window (default 35d; such as 90s, 30m, 12h, 7d)."),
+            .init(name: "future-limit", valueName: "DURATION", help: "How far ahead of the clock an event may be (default 5m)."),
         ],
         positionalCount: 0...0
     )
@@ -61,6 +64,10 @@ struct ServeCommand {
                                                               command: spec.name)
         var configuration = EngineConfiguration()
         configuration.store.durability = try CommandOptions.durability(arguments, command: spec.name)
+        configuration.backdateLimitMicroseconds = try CommandOptions.duration(
+            arguments, "backdate-limit", default: configuration.backdateLimitMicroseconds / 1_000_000, command: spec.name) * 1_000_000
+        configuration.futureLimitMicroseconds = try CommandOptions.duration(
+            arguments, "future-limit", default: configuration.futureLimitMicroseconds / 1_000_000, command: spec.name) * 1_000_000
         configuration.store.log = { io.printError("tally: \($0)") }
 
         let engine = try Engine(directory: directory, configuration: configuration)

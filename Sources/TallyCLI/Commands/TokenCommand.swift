@@ -36,21 +36,12 @@ struct TokenCommand {
             guard let parsed = TenantID(text) else { throw UsageError("--tenant must be a UUID", command: spec.name) }
             tenant = parsed.description
         }
-        let ttl = try parseDuration(arguments.value("ttl") ?? "1h")
+        let ttl = try CommandOptions.duration(arguments, "ttl", default: 3600, command: spec.name)
         let secret = try JWTSecret.load(arguments, storeDirectory: StoreLocation.directory(arguments), create: false).secret
         let now = Timestamp.now().seconds
         let claims = JWTClaims(subject: arguments.value("subject") ?? "tally-cli", roles: roles, tenantId: tenant,
                                expiresAt: now + ttl, issuedAt: now)
         io.print(JWTSigner(secret: secret).sign(claims))
         return .ok
-    }
-
-    static func parseDuration(_ text: String) throws(UsageError) -> Int64 {
-        let units: [Character: Int64] = ["s": 1, "m": 60, "h": 3600, "d": 86_400]
-        guard let unit = text.last, let multiplier = units[unit], let value = Int64(text.dropLast()), value > 0,
-              value <= 3650 * 86_400 / multiplier else {
-            throw UsageError("--ttl must look like 90s, 30m, 12h or 7d, got \"\(text)\"", command: spec.name)
-        }
-        return value * multiplier
     }
 }
