@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "TallyCore", targets: ["TallyCore"]),
         .library(name: "TallyStorage", targets: ["TallyStorage"]),
         .library(name: "TallyEngine", targets: ["TallyEngine"]),
+        .library(name: "TallyCompression", targets: ["TallyCompression"]),
     ],
     targets: [
         // C helpers Glibc does not expose to Swift (the SSE4.2 CRC32 instruction; later epoll and friends).
@@ -22,16 +23,18 @@ let package = Package(
         // HTTP/1.1 on POSIX sockets: event loops over epoll, the request parser, connections. Knows nothing
         // of metering.
         .target(name: "TallyHTTP", dependencies: ["CTallyShims", "TallyStorage"]),
+        // DEFLATE and gzip decompression with CRC-32, written by hand: pure logic, no I/O, no dependencies.
+        .target(name: "TallyCompression"),
         // SHA-256, HMAC-SHA256, base64url and HS256 JWTs, written by hand.
         .target(name: "TallyAuth"),
         // The metering API: routes, JSON shapes, auth, metrics, OpenAPI.
-        .target(name: "TallyAPI", dependencies: ["TallyCore", "TallyEngine", "TallyHTTP", "TallyStorage", "TallyAuth"]),
+        .target(name: "TallyAPI", dependencies: ["TallyCore", "TallyEngine", "TallyHTTP", "TallyStorage", "TallyAuth", "TallyCompression"]),
         // The `tally` subcommands, kept in a library so tests can drive them in-process.
         .target(name: "TallyCLI", dependencies: ["TallyCore", "TallyStorage", "TallyEngine", "TallyHTTP", "TallyAPI", "TallyAuth"]),
         .executableTarget(name: "tally", dependencies: ["TallyCLI"]),
         .executableTarget(
             name: "TallyBenchmarks",
-            dependencies: ["TallyCore", "TallyStorage", "TallyEngine", "TallyHTTP", "TallyAPI", "TallyAuth", "TallyTestSupport", "TallyLoad"],
+            dependencies: ["TallyCore", "TallyStorage", "TallyEngine", "TallyHTTP", "TallyAPI", "TallyAuth", "TallyCompression", "TallyTestSupport", "TallyLoad"],
             path: "Benchmarks/TallyBenchmarks"
         ),
         // Drivers of a real `tally serve` process over loopback: SIGKILL crash cycles and the soak load.
@@ -43,7 +46,7 @@ let package = Package(
         // Fixtures, temporary directories and the fault-injecting file system shared by the test targets.
         .target(
             name: "TallyTestSupport",
-            dependencies: ["TallyCore", "TallyStorage", "TallyEngine"],
+            dependencies: ["TallyCore", "TallyStorage", "TallyEngine", "TallyCompression"],
             path: "Tests/TallyTestSupport"
         ),
         .testTarget(name: "TallyCoreTests", dependencies: ["TallyCore", "TallyTestSupport"]),
@@ -51,6 +54,12 @@ let package = Package(
         .testTarget(name: "TallyEngineTests", dependencies: ["TallyCore", "TallyStorage", "TallyEngine", "TallyTestSupport"]),
         .testTarget(name: "TallyHTTPTests", dependencies: ["TallyHTTP", "TallyTestSupport"]),
         .testTarget(name: "TallyAPITests", dependencies: ["TallyAPI", "TallyAuth", "TallyHTTP", "TallyEngine", "TallyCore", "TallyTestSupport"]),
+        .testTarget(
+            name: "TallyCompressionTests",
+            dependencies: ["TallyCompression", "TallyTestSupport"],
+            exclude: ["make_fixtures.py"],
+            resources: [.copy("Fixtures")]
+        ),
         .testTarget(name: "TallyAuthTests", dependencies: ["TallyAuth", "TallyTestSupport"]),
         .testTarget(name: "TallyCLITests", dependencies: ["TallyCLI", "TallyCore", "TallyStorage", "TallyTestSupport", "TallyLoad"]),
     ],
