@@ -3,11 +3,13 @@ import TallyCore
 /// Splits an ingest request body into events: one JSON event, a JSON array of events, NDJSON, or CloudEvents
 /// 1.0 (structured or batch), by `Content-Type`.
 enum IngestBody {
-    /// Why the body as a whole cannot be read (400 or 415).
+    /// Why the body as a whole cannot be read (400, 413 or 415).
     struct Failure: Error {
         var status: Int
         var code: String
         var message: String
+        /// Extra response headers (such as `Accept-Encoding` on a 415 for an unknown content coding).
+        var headers: [(String, String)] = []
     }
 
     static let parser = JSONParser()

@@ -25,6 +25,13 @@ enum OpenAPIDocument {
                 parameters.append(object([("name", .string("x-tenantid")), ("in", .string("header")), ("required", .bool(true)),
                                           ("schema", object([("type", .string("string")), ("format", .string("uuid"))]))]))
             }
+            if route.pattern == "/api/v1/events" && route.method == "POST" {
+                parameters.append(object([
+                    ("name", .string("Content-Encoding")), ("in", .string("header")), ("required", .bool(false)),
+                    ("description", .string("gzip (or x-gzip) to send a gzip-compressed body; identity or absent for none. The decompressed body is limited like an uncompressed one (--max-body-bytes).")),
+                    ("schema", object([("type", .string("string")), ("enum", .array(ContentDecoding.supported.map { .string($0) }))])),
+                ]))
+            }
             if route.pattern == "/api/v1/admin/tenants/" && route.method == "GET" {
                 for name in ["page", "per_page"] {
                     parameters.append(object([("name", .string(name)), ("in", .string("query")), ("schema", object([("type", .string("integer"))]))]))
@@ -39,14 +46,16 @@ enum OpenAPIDocument {
             case ("DELETE", _): responses = [("204", object([("description", .string("Deleted (soft)"))]))]
             case ("POST", "/api/v1/events"):
                 responses += [("207", object([("description", .string("Some events rejected"))])),
-                              ("413", object([("description", .string("Body too large"))])),
-                              ("415", object([("description", .string("Unsupported Content-Type"))])),
+                              ("413", object([("description", .string("Body too large, before or after gzip decompression"))])),
+                              ("415", object([("description", .string("Unsupported Content-Type or Content-Encoding"))])),
                               ("422", object([("description", .string("Every event rejected"))])),
                               ("503", object([("description", .string("Storage failed; nothing acknowledged"))]))]
             default: break
             }
             if route.authenticated {
-                responses += [("400", object([("description", .string("Invalid id or x-tenantid"))])),
+                let badRequest = route.pattern == "/api/v1/events"
+                    ? "Invalid x-tenantid, malformed JSON or a corrupt gzip body" : "Invalid id or x-tenantid"
+                responses += [("400", object([("description", .string(badRequest))])),
                               ("401", object([("description", .string("Missing, expired or invalid bearer token"))])),
                               ("403", object([("description", .string("Insufficient permissions"))]))]
                 if route.pattern.contains("{") { responses.append(("404", object([("description", .string("Not found"))]))) }

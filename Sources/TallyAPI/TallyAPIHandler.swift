@@ -12,11 +12,20 @@ public final class TallyAPIHandler: HTTPHandler {
     let clock: @Sendable () -> Timestamp
     /// Reports open connections for `/metrics` (set once the server is running).
     let connectionCount: @Sendable () -> Int
+    /// The server's limits; ``HTTPLimits/maxBodyBytes`` also bounds a body after its content coding is undone.
+    let limits: HTTPLimits
 
-    public init(engine: Engine, authenticator: any RequestAuthenticator,
+    /// Creates the handler.
+    /// - Parameters:
+    ///   - engine: The metering engine behind the API.
+    ///   - authenticator: Checks bearer tokens.
+    ///   - limits: The HTTP server's limits: a gzip body may decompress to at most `limits.maxBodyBytes`.
+    ///   - connectionCount: Reports open connections for `/metrics`.
+    public init(engine: Engine, authenticator: any RequestAuthenticator, limits: HTTPLimits = HTTPLimits(),
                 connectionCount: @escaping @Sendable () -> Int = { 0 }) {
         self.engine = engine
         self.authenticator = authenticator
+        self.limits = limits
         self.clock = engine.configuration.clock
         self.connectionCount = connectionCount
     }
@@ -150,9 +159,11 @@ public final class TallyAPIHandler: HTTPHandler {
         let now = clock()
         var events: [Result<Event, EventValidationError>]
         do throws(IngestBody.Failure) {
-            events = try IngestBody.events(body: request.body, contentType: request.headers["Content-Type"], receivedAt: now)
+            let body = try ContentDecoding.decode(request.body, header: request.headers["Content-Encoding"],
+                                                  maxBytes: limits.maxBodyBytes)
+            events = try IngestBody.events(body: body, contentType: request.headers["Content-Type"], receivedAt: now)
         } catch {
-            respond(APIResponse.error(error.status, error.code, error.message, now: now))
+            respond(APIResponse.error(error.status, error.code, error.message, now: now, headers: error.headers))
             return
         }
         guard !events.isEmpty else {

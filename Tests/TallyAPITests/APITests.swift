@@ -16,7 +16,7 @@ final class APIFixture {
     let engine: Engine
     let server: HTTPServer
 
-    init() throws {
+    init(maxBodyBytes: Int = HTTPLimits().maxBodyBytes) throws {
         var configuration = EngineConfiguration()
         configuration.store = StoreTestSupport.configuration(durability: .always)
         engine = try Engine(directory: directory.path, configuration: configuration)
@@ -24,8 +24,10 @@ final class APIFixture {
         http.port = 0
         http.eventLoops = 2
         http.log = { _ in }
+        http.limits.maxBodyBytes = maxBodyBytes
         server = try HTTPServer(configuration: http, handler: TallyAPIHandler(engine: engine,
-                                                                              authenticator: JWTAuthenticator(secret: APIFixture.secret)))
+                                                                              authenticator: JWTAuthenticator(secret: APIFixture.secret),
+                                                                              limits: http.limits))
     }
 
     deinit {

@@ -27,7 +27,7 @@ struct ServeCommand {
             .init(name: "port", valueName: "PORT", help: "TCP port (default 8080; 0 picks a free one)."),
             .init(name: "durability", valueName: "POLICY", help: "always (default), interval[:MS] or never."),
             .init(name: "event-loops", valueName: "N", help: "Event-loop threads (default: one per core)."),
-            .init(name: "max-body-bytes", valueName: "N", help: "Largest request body (default 16777216)."),
+            .init(name: "max-body-bytes", valueName: "N", help: "Largest request body, and largest gzip body once decompressed (default 16777216)."),
             .init(name: "header-timeout", valueName: "SECONDS",
                   help: "Time to send a request's headers from its first byte, else 408 (default 10)."),
             .init(name: "body-timeout", valueName: "SECONDS",
@@ -78,7 +78,7 @@ struct ServeCommand {
         io.printError("tally: mint an admin token with: tally token --role super_admin --data \(directory)")
         let connections = ConnectionCounter()
         let handler = TallyAPIHandler(engine: engine, authenticator: JWTAuthenticator(secret: secret.secret),
-                                      connectionCount: { connections.count })
+                                      limits: http.limits, connectionCount: { connections.count })
         let server: HTTPServer
         do {
             server = try HTTPServer(configuration: http, handler: handler)

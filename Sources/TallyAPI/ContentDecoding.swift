@@ -1,0 +1,47 @@
+import TallyCore
+import TallyCompression
+
+/// Undoes a request body's `Content-Encoding` before the body is parsed.
+///
+/// Supported codings: `gzip` (also its alias `x-gzip`) and `identity`. A list such as `gzip, gzip` is undone
+/// from last to first. Each decoded body is limited to the server's largest body size, so a small compressed
+/// body cannot expand into more memory than an uncompressed one could take.
+enum ContentDecoding {
+    /// The codings this server can undo, as named in the 415 answer and its `Accept-Encoding` header.
+    static let supported = ["gzip", "x-gzip", "identity"]
+
+    /// The body with every listed content coding undone.
+    ///
+    /// - Parameters:
+    ///   - body: The body as received.
+    ///   - header: The `Content-Encoding` header value, if any.
+    ///   - maxBytes: The most bytes a decoded body may have (the server's `--max-body-bytes`).
+    /// - Returns: The decoded body (the same bytes when there is no coding).
+    /// - Throws: ``IngestBody/Failure``: 415 for an unknown coding, 413 when the decoded body exceeds `maxBytes`,
+    ///   400 when the compressed data is corrupt.
+    static func decode(_ body: [UInt8], header: String?, maxBytes: Int) throws(IngestBody.Failure) -> [UInt8] {
+        guard let header else { return body }
+        let codings = header.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+            .filter { !$0.isEmpty }
+        for coding in codings where !supported.contains(coding) {
+            throw IngestBody.Failure(
+                status: 415, code: "unsupported_content_encoding",
+                message: "Content-Encoding \(coding) is not supported; use gzip (or x-gzip) or identity",
+                headers: [("Accept-Encoding", "gzip, identity")])
+        }
+        var decoded = body
+        for coding in codings.reversed() where coding != "identity" {
+            do throws(InflateError) {
+                decoded = try GzipDecoder(maxOutputBytes: maxBytes).decode(decoded)
+            } catch where error.code == .outputLimitExceeded {
+                throw IngestBody.Failure(
+                    status: 413, code: "payload_too_large",
+                    message: "the decompressed body exceeds the server's limit of \(maxBytes) bytes (--max-body-bytes); send smaller batches")
+            } catch {
+                throw IngestBody.Failure(status: 400, code: "invalid_gzip",
+                                         message: "the gzip body is corrupt: \(error.description)")
+            }
+        }
+        return decoded
+    }
+}

@@ -1,0 +1,143 @@
+import Testing
+@testable import TallyAPI
+import TallyCompression
+import TallyCore
+import TallyHTTP
+import TallyTestSupport
+
+/// `Content-Encoding: gzip` on `POST /api/v1/events`, end to end against the real server.
+@Suite(.serialized) struct GzipIngestTests {
+    static let admin = APIFixture.token(["super_admin"])
+
+    func post(_ api: APIFixture, _ body: [UInt8], encoding: String?, contentType: String = "application/x-ndjson")
+        throws -> LoopbackClient.Response {
+        var headers = [("Authorization", "Bearer \(GzipIngestTests.admin)"), ("x-tenantid", APIFixture.tenant),
+                       ("Content-Type", contentType)]
+        if let encoding { headers.append(("Content-Encoding", encoding)) }
+        return try api.client().request("POST", "/api/v1/events", headers: headers, body: body)
+    }
+
+    func totals(_ response: LoopbackClient.Response) throws -> JSONObject? {
+        guard case .object(let data)? = try json(response)["data"], case .object(let totals)? = data["totals"] else { return nil }
+        return totals
+    }
+
+    func errorCode(_ response: LoopbackClient.Response) throws -> JSONValue? {
+        guard case .object(let error)? = try json(response)["error"] else { return nil }
+        return error["code"]
+    }
+
+    /// `apiCallsThisMonth` read back through the stats endpoint.
+    func apiCalls(_ api: APIFixture) throws -> JSONValue? {
+        let stats = try api.call("GET", "/api/v1/admin/tenants/\(APIFixture.tenant)/stats", token: GzipIngestTests.admin)
+        guard case .object(let data)? = try json(stats)["data"], case .object(let usage)? = data["usage"] else { return nil }
+        return usage["apiCallsThisMonth"]
+    }
+
+    static func ndjson(_ ids: Range<Int>) -> [UInt8] {
+        Array(ids.map { APIFixture.event("gz-\($0)", data: #"{"keyId":"k\#($0 % 7)","status":200}"#) + "\n" }.joined().utf8)
+    }
+
+    @Test func gzipNDJSONIsIngestedExactlyOnce() throws {
+        let api = try APIFixture()
+        let body = GzipIngestTests.ndjson(0..<300)
+        let compressed = DeflateTestEncoder.gzip(body)
+        #expect(compressed.count < body.count / 4)
+        let first = try post(api, compressed, encoding: "gzip")
+        #expect(first.status == 200, "\(first.text)")
+        #expect(try totals(first)?["accepted"] == .int(300))
+        // The same batch again, under the x-gzip alias and in upper case: every event is a duplicate.
+        let retry = try post(api, compressed, encoding: "X-GZIP")
+        #expect(retry.status == 200)
+        #expect(try totals(retry)?["duplicates"] == .int(300))
+        #expect(api.engine.eventCount == 300)
+        #expect(try apiCalls(api) == .int(300))
+    }
+
+    @Test func gzipJSONArraysInSeveralMembersAreIngested() throws {
+        let api = try APIFixture()
+        let events = (0..<40).map { APIFixture.event("arr-\($0)") }
+        let text = Array(("[" + events.joined(separator: ",") + "]").utf8)
+        // Split across three members and three block kinds: `cat a.gz b.gz c.gz`.
+        let members = DeflateTestEncoder.gzip(Array(text[..<100]), mode: .stored)
+            + DeflateTestEncoder.gzip(Array(text[100..<900]), mode: .fixedLiterals)
+            + DeflateTestEncoder.gzip(Array(text[900...]), mode: .fixedMatches)
+        let response = try post(api, members, encoding: "gzip", contentType: "application/json")
+        #expect(response.status == 200, "\(response.text)")
+        #expect(try totals(response)?["accepted"] == .int(40))
+        // identity (and no header at all) mean the body is taken as it is.
+        let plain = try post(api, Array("[\(APIFixture.event("plain-1"))]".utf8), encoding: "identity",
+                             contentType: "application/json")
+        #expect(plain.status == 200)
+        #expect(try post(api, Array("[\(APIFixture.event("plain-2"))]".utf8), encoding: nil,
+                         contentType: "application/json").status == 200)
+        #expect(api.engine.eventCount == 42)
+        #expect(try apiCalls(api) == .int(42))
+    }
+
+    @Test func aCorruptGzipBodyIs400AndStoresNothing() throws {
+        let api = try APIFixture()
+        let good = DeflateTestEncoder.gzip(GzipIngestTests.ndjson(0..<20))
+        var flipped = good
+        flipped[good.count / 2] ^= 0x10
+        let cases: [(String, [UInt8])] = [
+            ("flipped bit", flipped),
+            ("truncated", Array(good.dropLast(9))),
+            ("CRC mismatch", Array(good.dropLast(8)) + [0, 0, 0, 0] + good.suffix(4)),
+            ("trailing garbage", good + Array("junk".utf8)),
+            ("not gzip at all", GzipIngestTests.ndjson(0..<20)),
+        ]
+        for (name, body) in cases {
+            let response = try post(api, body, encoding: "gzip")
+            #expect(response.status == 400, "\(name): \(response.text)")
+            #expect(try errorCode(response) == .string("invalid_gzip"), "\(name)")
+            #expect(response.text.contains("the gzip body is corrupt"), "\(name)")
+        }
+        #expect(api.engine.eventCount == 0)
+    }
+
+    @Test func theDecompressedSizeIsLimitedByMaxBodyBytes() throws {
+        let limit = 64 << 10
+        let api = try APIFixture(maxBodyBytes: limit)
+        // 4 MiB of zeros in about 25 KiB: well under the limit on the wire, 64 times it once decompressed.
+        let bomb = DeflateTestEncoder.gzip([UInt8](repeating: 0, count: 4 << 20))
+        #expect(bomb.count < limit)
+        let response = try post(api, bomb, encoding: "gzip")
+        #expect(response.status == 413)
+        #expect(try errorCode(response) == .string("payload_too_large"))
+        #expect(response.text.contains("\(limit) bytes"))
+
+        // Real events: a batch one byte over the limit is refused, one at the limit is taken.
+        var body = GzipIngestTests.ndjson(0..<600)
+        #expect(body.count > limit)
+        body = Array(body.prefix(limit))
+        while body.last != 0x0A { body.removeLast() }
+        let fits = body + [UInt8](repeating: 0x20, count: limit - body.count)
+        let tooBig = fits + [0x0A]
+        #expect(try post(api, DeflateTestEncoder.gzip(tooBig), encoding: "gzip").status == 413)
+        #expect(api.engine.eventCount == 0)
+        let accepted = try post(api, DeflateTestEncoder.gzip(fits), encoding: "gzip")
+        #expect(accepted.status == 200, "\(accepted.text.prefix(300))")
+        #expect(api.engine.eventCount > 0)
+        #expect(try apiCalls(api) == .int(Int64(api.engine.eventCount)))
+    }
+
+    @Test func otherContentEncodingsAre415() throws {
+        let api = try APIFixture()
+        for encoding in ["br", "deflate", "compress", "zstd", "gzip, br"] {
+            let response = try post(api, DeflateTestEncoder.gzip(GzipIngestTests.ndjson(0..<2)), encoding: encoding)
+            #expect(response.status == 415, "\(encoding)")
+            #expect(try errorCode(response) == .string("unsupported_content_encoding"))
+            #expect(response.text.contains("gzip") && response.text.contains("identity"))
+            #expect(response.header("Accept-Encoding") == "gzip, identity")
+        }
+        #expect(api.engine.eventCount == 0)
+    }
+
+    @Test func theOpenAPIDocumentDescribesContentEncoding() throws {
+        let api = try APIFixture()
+        let document = try api.call("GET", "/openapi.json", token: nil)
+        #expect(document.text.contains(#""name":"Content-Encoding""#))
+        #expect(document.text.contains("x-gzip"))
+    }
+}
