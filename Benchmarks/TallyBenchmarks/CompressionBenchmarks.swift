@@ -12,9 +12,11 @@ enum CompressionBenchmarks {
             .appendingPathComponent("../../data/sample-events.ndjson")
         var sample = (try? Array(Data(contentsOf: url))) ?? []
         if sample.isEmpty {
-            sample = Array((0..<4000).map { index in
-                #"{"id":"evt-\#(index)","type":"api.call","tenantId":"3fa85f64-5717-4562-b3fc-2c963f66afa6","data":{"keyId":"key-\#(index % 10)","status":200,"bytes":\#(index * 37 % 5000)}}"# + "\n"
-            }.joined().utf8)
+            sample = Array(
+                (0..<4000).map { index in
+                    #"{"id":"evt-\#(index)","type":"api.call","tenantId":"3fa85f64-5717-4562-b3fc-2c963f66afa6","data":{"keyId":"key-\#(index % 10)","status":200,"bytes":\#(index * 37 % 5000)}}"#
+                        + "\n"
+                }.joined().utf8)
         }
         var data: [UInt8] = []
         data.reserveCapacity(16 << 20)
@@ -68,8 +70,9 @@ enum CompressionBenchmarks {
                 return Double(produced) / seconds / 1e6
             }
             let ratio = String(format: "%.1f", Double(data.count) / Double(compressed.count))
-            Measure.row("gzip decode, NDJSON, \(source)", rate, "MB/s",
-                        "\(size) of sample events, ratio \(ratio):1, CRC-32 and ISIZE checked")
+            Measure.row(
+                "gzip decode, NDJSON, \(source)", rate, "MB/s",
+                "\(size) of sample events, ratio \(ratio):1, CRC-32 and ISIZE checked")
         }
         let crcRate = Measure.median(options.repetitions) {
             var sink: UInt32 = 0

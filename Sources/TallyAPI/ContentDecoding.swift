@@ -1,5 +1,5 @@
-import TallyCore
 import TallyCompression
+import TallyCore
 
 /// Undoes a request body's `Content-Encoding` before the body is parsed.
 ///
@@ -36,10 +36,14 @@ enum ContentDecoding {
             } catch where error.code == .outputLimitExceeded {
                 throw IngestBody.Failure(
                     status: 413, code: "payload_too_large",
-                    message: "the decompressed body exceeds the server's limit of \(maxBytes) bytes (--max-body-bytes); send smaller batches")
+                    message:
+                        "the decompressed body exceeds the server's limit of \(maxBytes) bytes (--max-body-bytes);"
+                        + " send smaller batches"
+                )
             } catch {
-                throw IngestBody.Failure(status: 400, code: "invalid_gzip",
-                                         message: "the gzip body is corrupt: \(error.description)")
+                throw IngestBody.Failure(
+                    status: 400, code: "invalid_gzip",
+                    message: "the gzip body is corrupt: \(error.description)")
             }
         }
         return decoded

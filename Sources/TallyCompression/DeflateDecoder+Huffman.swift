@@ -46,14 +46,22 @@ extension DeflateDecoder {
             var entry = literals[Int(bits & literalMask)]
             if entry & HuffmanEntry.kindMask == HuffmanEntry.subtable {
                 let root = HuffmanEntry.consumed(entry)
-                guard root <= count else { save(); throw truncated() }
+                guard root <= count else {
+                    save()
+                    throw truncated()
+                }
                 bits &>>= UInt64(root)
                 count -= root
-                entry = literals[HuffmanEntry.value(entry)
-                    + Int(bits & ((1 &<< UInt64(HuffmanEntry.extraBits(entry))) &- 1))]
+                entry =
+                    literals[
+                        HuffmanEntry.value(entry)
+                            + Int(bits & ((1 &<< UInt64(HuffmanEntry.extraBits(entry))) &- 1))]
             }
             var consumed = HuffmanEntry.consumed(entry)
-            guard consumed <= count else { save(); throw truncated() }
+            guard consumed <= count else {
+                save()
+                throw truncated()
+            }
             bits &>>= UInt64(consumed)
             count -= consumed
 
@@ -79,7 +87,10 @@ extension DeflateDecoder {
             }
 
             var extra = HuffmanEntry.extraBits(entry)
-            guard extra <= count else { save(); throw truncated() }
+            guard extra <= count else {
+                save()
+                throw truncated()
+            }
             let length = HuffmanEntry.value(entry) + Int(bits & ((1 &<< UInt64(extra)) &- 1))
             bits &>>= UInt64(extra)
             count -= extra
@@ -87,14 +98,22 @@ extension DeflateDecoder {
             entry = distances[Int(bits & distanceMask)]
             if entry & HuffmanEntry.kindMask == HuffmanEntry.subtable {
                 let root = HuffmanEntry.consumed(entry)
-                guard root <= count else { save(); throw truncated() }
+                guard root <= count else {
+                    save()
+                    throw truncated()
+                }
                 bits &>>= UInt64(root)
                 count -= root
-                entry = distances[HuffmanEntry.value(entry)
-                    + Int(bits & ((1 &<< UInt64(HuffmanEntry.extraBits(entry))) &- 1))]
+                entry =
+                    distances[
+                        HuffmanEntry.value(entry)
+                            + Int(bits & ((1 &<< UInt64(HuffmanEntry.extraBits(entry))) &- 1))]
             }
             consumed = HuffmanEntry.consumed(entry)
-            guard consumed <= count else { save(); throw truncated() }
+            guard consumed <= count else {
+                save()
+                throw truncated()
+            }
             guard entry & HuffmanEntry.kindMask == HuffmanEntry.base else {
                 save()
                 throw failure(.invalidSymbol, "distance symbol 30 or 31, or a code outside the distance Huffman code")
@@ -102,15 +121,19 @@ extension DeflateDecoder {
             bits &>>= UInt64(consumed)
             count -= consumed
             extra = HuffmanEntry.extraBits(entry)
-            guard extra <= count else { save(); throw truncated() }
+            guard extra <= count else {
+                save()
+                throw truncated()
+            }
             let distance = HuffmanEntry.value(entry) + Int(bits & ((1 &<< UInt64(extra)) &- 1))
             bits &>>= UInt64(extra)
             count -= extra
 
             guard distance <= produced - windowStart else {
                 save()
-                throw failure(.distanceTooFarBack,
-                              "a match refers \(distance) bytes back, but only \(produced - windowStart) bytes precede it")
+                throw failure(
+                    .distanceTooFarBack,
+                    "a match refers \(distance) bytes back, but only \(produced - windowStart) bytes precede it")
             }
             if produced + length > capacity {
                 save()

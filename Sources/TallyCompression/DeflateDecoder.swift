@@ -41,8 +41,9 @@ final class DeflateDecoder {
             case 0: try copyStoredBlock()
             case 1:
                 if !tablesAreFixed {
-                    try buildTables(literalLengths: DeflateAlphabet.fixedLiteralLengths[...],
-                                    distances: DeflateAlphabet.fixedDistanceLengths[...])
+                    try buildTables(
+                        literalLengths: DeflateAlphabet.fixedLiteralLengths[...],
+                        distances: DeflateAlphabet.fixedDistanceLengths[...])
                     tablesAreFixed = true
                 }
                 try decodeHuffmanBlock()
@@ -69,8 +70,9 @@ final class DeflateDecoder {
     }
 
     func truncated() -> InflateError {
-        InflateError(.truncated, "the compressed data ends in the middle of a DEFLATE block; was the upload cut short?",
-                     offset: input.count)
+        InflateError(
+            .truncated, "the compressed data ends in the middle of a DEFLATE block; was the upload cut short?",
+            offset: input.count)
     }
 
     /// Tops the bit buffer up to at least 57 bits, or to the end of the input.
@@ -106,9 +108,10 @@ final class DeflateDecoder {
         let length = Int(input[position]) | Int(input[position + 1]) << 8
         let complement = Int(input[position + 2]) | Int(input[position + 3]) << 8
         guard length == complement ^ 0xFFFF else {
-            throw InflateError(.storedLengthMismatch,
-                               "stored block length \(length) does not match its complement \(complement)",
-                               offset: position)
+            throw InflateError(
+                .storedLengthMismatch,
+                "stored block length \(length) does not match its complement \(complement)",
+                offset: position)
         }
         position += 4
         guard position + length <= input.count else { throw truncated() }
@@ -124,8 +127,9 @@ final class DeflateDecoder {
 
     private func buildTables(literalLengths: ArraySlice<UInt8>, distances: ArraySlice<UInt8>) throws(InflateError) {
         do throws(HuffmanCodeDefect) {
-            try literalLengthTable.build(lengths: literalLengths, symbols: DeflateAlphabet.literalLength,
-                                         allowsSingleCode: true)
+            try literalLengthTable.build(
+                lengths: literalLengths, symbols: DeflateAlphabet.literalLength,
+                allowsSingleCode: true)
         } catch {
             throw failure(error.code, "the literal/length Huffman code is \(error.adjective)")
         }
@@ -143,15 +147,20 @@ final class DeflateDecoder {
         let distanceCount = try take(5) + 1
         let codeLengthCount = try take(4) + 4
         guard literalCount <= 286, distanceCount <= 30 else {
-            throw failure(.tooManyCodes, "a dynamic block declares \(literalCount) literal/length and \(distanceCount) distance codes (at most 286 and 30)")
+            throw failure(
+                .tooManyCodes,
+                "a dynamic block declares \(literalCount) literal/length and \(distanceCount) distance codes"
+                    + " (at most 286 and 30)"
+            )
         }
         var codeLengthLengths = [UInt8](repeating: 0, count: 19)
         for index in 0..<codeLengthCount {
             codeLengthLengths[DeflateAlphabet.codeLengthOrder[index]] = UInt8(try take(3))
         }
         do throws(HuffmanCodeDefect) {
-            try codeLengthTable.build(lengths: codeLengthLengths[...], symbols: DeflateAlphabet.codeLength,
-                                      allowsSingleCode: false)
+            try codeLengthTable.build(
+                lengths: codeLengthLengths[...], symbols: DeflateAlphabet.codeLength,
+                allowsSingleCode: false)
         } catch {
             throw failure(error.code, "the code-length Huffman code is \(error.adjective)")
         }
@@ -179,7 +188,8 @@ final class DeflateDecoder {
                 continue
             case 16:
                 guard index > 0 else {
-                    throw failure(.invalidCodeLengthRepeat, "code-length symbol 16 repeats a previous length, but there is none")
+                    throw failure(
+                        .invalidCodeLengthRepeat, "code-length symbol 16 repeats a previous length, but there is none")
                 }
                 repeated = lengths[index - 1]
                 times = 3 + (try take(2))

@@ -29,8 +29,9 @@ public struct GzipDecoder: Sendable {
         let result = input.withUnsafeBufferPointer { buffer in
             Result { () throws(InflateError) -> [UInt8] in
                 guard buffer.count > 0 else {
-                    throw InflateError(.truncated, "the gzip data is empty (an empty gzip file is still 20 bytes)",
-                                       offset: 0)
+                    throw InflateError(
+                        .truncated, "the gzip data is empty (an empty gzip file is still 20 bytes)",
+                        offset: 0)
                 }
                 let output = OutputBuffer(limit: limit, expected: GzipDecoder.sizeHint(buffer))
                 var position = 0
@@ -45,15 +46,18 @@ public struct GzipDecoder: Sendable {
 
     /// Decodes the member at `start` and checks its trailer.
     /// - Returns: The offset just past the member.
-    private func decodeMember(_ input: UnsafeBufferPointer<UInt8>, at start: Int,
-                              into output: OutputBuffer) throws(InflateError) -> Int {
+    private func decodeMember(
+        _ input: UnsafeBufferPointer<UInt8>, at start: Int,
+        into output: OutputBuffer
+    ) throws(InflateError) -> Int {
         let dataStart: Int
         do throws(InflateError) {
             dataStart = try GzipHeader.skip(input, at: start)
-        } catch where start > 0 && error.code == .notGzip {
-            throw InflateError(.trailingData,
-                               "\(input.count - start) bytes after the last gzip member are not another member",
-                               offset: start)
+        } catch  where start > 0 && error.code == .notGzip {
+            throw InflateError(
+                .trailingData,
+                "\(input.count - start) bytes after the last gzip member are not another member",
+                offset: start)
         }
         let outputStart = output.count
         let end = try DeflateDecoder(input: input, start: dataStart, output: output).decodeStream()
@@ -65,15 +69,18 @@ public struct GzipDecoder: Sendable {
         var crc = CRC32()
         crc.update(UnsafeRawBufferPointer(start: output.base + outputStart, count: output.count - outputStart))
         guard crc.value == storedCRC else {
-            throw InflateError(.checksumMismatch,
-                               "CRC-32 mismatch: the trailer says 0x\(String(storedCRC, radix: 16)) but the data gives 0x\(String(crc.value, radix: 16)); the data is corrupt",
-                               offset: end)
+            throw InflateError(
+                .checksumMismatch,
+                "CRC-32 mismatch: the trailer says 0x\(String(storedCRC, radix: 16)) but the data gives"
+                    + " 0x\(String(crc.value, radix: 16)); the data is corrupt",
+                offset: end)
         }
         let length = UInt32(truncatingIfNeeded: output.count - outputStart)
         guard length == storedLength else {
-            throw InflateError(.lengthMismatch,
-                               "length mismatch: the trailer says \(storedLength) bytes but the data has \(length)",
-                               offset: end + 4)
+            throw InflateError(
+                .lengthMismatch,
+                "length mismatch: the trailer says \(storedLength) bytes but the data has \(length)",
+                offset: end + 4)
         }
         return end + 8
     }

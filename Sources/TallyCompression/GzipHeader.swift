@@ -23,14 +23,16 @@ struct GzipHeader {
         }
         guard input[start] == 0x1F, input[start + 1] == 0x8B else { throw notGzip(at: start) }
         guard input[start + 2] == 8 else {
-            throw InflateError(.unsupportedMethod,
-                               "gzip compression method \(input[start + 2]) is not supported (only 8, deflate)",
-                               offset: start + 2)
+            throw InflateError(
+                .unsupportedMethod,
+                "gzip compression method \(input[start + 2]) is not supported (only 8, deflate)",
+                offset: start + 2)
         }
         let flags = input[start + 3]
         guard flags & reservedFlags == 0 else {
-            throw InflateError(.reservedFlags, "the gzip header sets reserved flag bits (0x\(String(flags, radix: 16)))",
-                               offset: start + 3)
+            throw InflateError(
+                .reservedFlags, "the gzip header sets reserved flag bits (0x\(String(flags, radix: 16)))",
+                offset: start + 3)
         }
         var position = start + 10
         if flags & extraFlag != 0 {
@@ -53,9 +55,11 @@ struct GzipHeader {
             crc.update(UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: input[start..<position])))
             let stored = UInt16(input[position]) | UInt16(input[position + 1]) << 8
             guard stored == UInt16(truncatingIfNeeded: crc.value) else {
-                throw InflateError(.headerChecksumMismatch,
-                                   "the gzip header CRC-16 is 0x\(String(stored, radix: 16)) but the header's is 0x\(String(UInt16(truncatingIfNeeded: crc.value), radix: 16))",
-                                   offset: position)
+                throw InflateError(
+                    .headerChecksumMismatch,
+                    "the gzip header CRC-16 is 0x\(String(stored, radix: 16)) but the header's is"
+                        + " 0x\(String(UInt16(truncatingIfNeeded: crc.value), radix: 16))",
+                    offset: position)
             }
             position += 2
         }
@@ -63,7 +67,8 @@ struct GzipHeader {
     }
 
     private static func notGzip(at offset: Int) -> InflateError {
-        InflateError(.notGzip, "the data does not start with the gzip magic bytes 1f 8b; is it really gzip?",
-                     offset: offset)
+        InflateError(
+            .notGzip, "the data does not start with the gzip magic bytes 1f 8b; is it really gzip?",
+            offset: offset)
     }
 }

@@ -30,8 +30,10 @@ enum DeflateAlphabet {
     /// Literal/length symbols 0–287: literals, end of block, lengths 3–258 with their extra bits; 286 and 287
     /// take part in the fixed code but never occur in valid data.
     static let literalLength: [UInt32] = {
-        let bases = [3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31, 35, 43, 51, 59, 67, 83, 99, 115,
-                     131, 163, 195, 227, 258]
+        let bases = [
+            3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31, 35, 43, 51, 59, 67, 83, 99, 115,
+            131, 163, 195, 227, 258,
+        ]
         let extra = [0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0]
         var symbols = (0..<256).map { HuffmanEntry.make(kind: HuffmanEntry.literal, value: $0) }
         symbols.append(HuffmanEntry.make(kind: HuffmanEntry.endOfBlock, value: 0))
@@ -44,8 +46,10 @@ enum DeflateAlphabet {
 
     /// Distance symbols 0–31: distances 1–32768 with their extra bits; 30 and 31 never occur in valid data.
     static let distance: [UInt32] = {
-        let bases = [1, 2, 3, 4, 5, 7, 9, 13, 17, 25, 33, 49, 65, 97, 129, 193, 257, 385, 513, 769, 1025, 1537,
-                     2049, 3073, 4097, 6145, 8193, 12289, 16385, 24577]
+        let bases = [
+            1, 2, 3, 4, 5, 7, 9, 13, 17, 25, 33, 49, 65, 97, 129, 193, 257, 385, 513, 769, 1025, 1537,
+            2049, 3073, 4097, 6145, 8193, 12289, 16385, 24577,
+        ]
         var symbols = bases.indices.map { index in
             HuffmanEntry.make(kind: HuffmanEntry.base, extraBits: max(0, index / 2 - 1), value: bases[index])
         }

@@ -85,7 +85,8 @@ final class HuffmanTable {
         var next = rootSize
         for prefix in 0..<rootSize where subtableBits[prefix] > 0 {
             let bits = Int(subtableBits[prefix])
-            entries[prefix] = HuffmanEntry.make(kind: HuffmanEntry.subtable, extraBits: bits, value: next)
+            entries[prefix] =
+                HuffmanEntry.make(kind: HuffmanEntry.subtable, extraBits: bits, value: next)
                 | UInt32(rootBits)
             entries.advanced(by: next).update(repeating: HuffmanEntry.invalid, count: 1 << bits)
             next += 1 << bits

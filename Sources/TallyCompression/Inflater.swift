@@ -27,11 +27,13 @@ public struct Inflater: Sendable {
         let limit = maxOutputBytes
         let result = input.withUnsafeBufferPointer { buffer in
             Result { () throws(InflateError) -> [UInt8] in
-                let output = OutputBuffer(limit: limit, expected: buffer.count.multipliedReportingOverflow(by: 4).partialValue)
+                let output = OutputBuffer(
+                    limit: limit, expected: buffer.count.multipliedReportingOverflow(by: 4).partialValue)
                 let end = try DeflateDecoder(input: buffer, start: 0, output: output).decodeStream()
                 guard end == buffer.count else {
-                    throw InflateError(.trailingData, "\(buffer.count - end) bytes follow the end of the DEFLATE stream",
-                                       offset: end)
+                    throw InflateError(
+                        .trailingData, "\(buffer.count - end) bytes follow the end of the DEFLATE stream",
+                        offset: end)
                 }
                 return output.bytes()
             }

@@ -37,9 +37,10 @@ final class OutputBuffer {
     func grow(toHold needed: Int, after used: Int, inputOffset: Int) throws(InflateError) {
         let total = used + needed
         guard total <= limit else {
-            throw InflateError(.outputLimitExceeded,
-                               "the decompressed data exceeds the limit of \(limit) bytes; send a smaller batch",
-                               offset: inputOffset)
+            throw InflateError(
+                .outputLimitExceeded,
+                "the decompressed data exceeds the limit of \(limit) bytes; send a smaller batch",
+                offset: inputOffset)
         }
         guard total > capacity else { return }
         let grown = min(limit, max(total, capacity * 2))

@@ -1,24 +1,30 @@
-import Testing
-@testable import TallyAPI
 import TallyCompression
 import TallyCore
 import TallyHTTP
 import TallyTestSupport
+import Testing
+
+@testable import TallyAPI
 
 /// `Content-Encoding: gzip` on `POST /api/v1/events`, end to end against the real server.
 @Suite(.serialized) struct GzipIngestTests {
     static let admin = APIFixture.token(["super_admin"])
 
     func post(_ api: APIFixture, _ body: [UInt8], encoding: String?, contentType: String = "application/x-ndjson")
-        throws -> LoopbackClient.Response {
-        var headers = [("Authorization", "Bearer \(GzipIngestTests.admin)"), ("x-tenantid", APIFixture.tenant),
-                       ("Content-Type", contentType)]
+        throws -> LoopbackClient.Response
+    {
+        var headers = [
+            ("Authorization", "Bearer \(GzipIngestTests.admin)"), ("x-tenantid", APIFixture.tenant),
+            ("Content-Type", contentType),
+        ]
         if let encoding { headers.append(("Content-Encoding", encoding)) }
         return try api.client().request("POST", "/api/v1/events", headers: headers, body: body)
     }
 
     func totals(_ response: LoopbackClient.Response) throws -> JSONObject? {
-        guard case .object(let data)? = try json(response)["data"], case .object(let totals)? = data["totals"] else { return nil }
+        guard case .object(let data)? = try json(response)["data"], case .object(let totals)? = data["totals"] else {
+            return nil
+        }
         return totals
     }
 
@@ -29,13 +35,18 @@ import TallyTestSupport
 
     /// `apiCallsThisMonth` read back through the stats endpoint.
     func apiCalls(_ api: APIFixture) throws -> JSONValue? {
-        let stats = try api.call("GET", "/api/v1/admin/tenants/\(APIFixture.tenant)/stats", token: GzipIngestTests.admin)
-        guard case .object(let data)? = try json(stats)["data"], case .object(let usage)? = data["usage"] else { return nil }
+        let stats = try api.call(
+            "GET", "/api/v1/admin/tenants/\(APIFixture.tenant)/stats", token: GzipIngestTests.admin)
+        guard case .object(let data)? = try json(stats)["data"], case .object(let usage)? = data["usage"] else {
+            return nil
+        }
         return usage["apiCallsThisMonth"]
     }
 
     static func ndjson(_ ids: Range<Int>) -> [UInt8] {
-        Array(ids.map { APIFixture.event("gz-\($0)", data: #"{"keyId":"k\#($0 % 7)","status":200}"#) + "\n" }.joined().utf8)
+        Array(
+            ids.map { APIFixture.event("gz-\($0)", data: #"{"keyId":"k\#($0 % 7)","status":200}"#) + "\n" }.joined()
+                .utf8)
     }
 
     @Test func gzipNDJSONIsIngestedExactlyOnce() throws {
@@ -59,18 +70,23 @@ import TallyTestSupport
         let events = (0..<40).map { APIFixture.event("arr-\($0)") }
         let text = Array(("[" + events.joined(separator: ",") + "]").utf8)
         // Split across three members and three block kinds: `cat a.gz b.gz c.gz`.
-        let members = DeflateTestEncoder.gzip(Array(text[..<100]), mode: .stored)
+        let members =
+            DeflateTestEncoder.gzip(Array(text[..<100]), mode: .stored)
             + DeflateTestEncoder.gzip(Array(text[100..<900]), mode: .fixedLiterals)
             + DeflateTestEncoder.gzip(Array(text[900...]), mode: .fixedMatches)
         let response = try post(api, members, encoding: "gzip", contentType: "application/json")
         #expect(response.status == 200, "\(response.text)")
         #expect(try totals(response)?["accepted"] == .int(40))
         // identity (and no header at all) mean the body is taken as it is.
-        let plain = try post(api, Array("[\(APIFixture.event("plain-1"))]".utf8), encoding: "identity",
-                             contentType: "application/json")
+        let plain = try post(
+            api, Array("[\(APIFixture.event("plain-1"))]".utf8), encoding: "identity",
+            contentType: "application/json")
         #expect(plain.status == 200)
-        #expect(try post(api, Array("[\(APIFixture.event("plain-2"))]".utf8), encoding: nil,
-                         contentType: "application/json").status == 200)
+        #expect(
+            try post(
+                api, Array("[\(APIFixture.event("plain-2"))]".utf8), encoding: nil,
+                contentType: "application/json"
+            ).status == 200)
         #expect(api.engine.eventCount == 42)
         #expect(try apiCalls(api) == .int(42))
     }

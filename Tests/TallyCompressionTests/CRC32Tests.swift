@@ -1,6 +1,6 @@
-import Testing
 import TallyCompression
 import TallyTestSupport
+import Testing
 
 @Suite struct CRC32Tests {
     /// The bit-at-a-time definition, to check the slice-by-8 table loop against.

@@ -14,8 +14,10 @@ enum CraftedStreams {
 
     /// A dynamic block header whose code-length code gives symbols 0–15 four bits each (a complete code) and
     /// 16–18 none, so every literal/length and distance code length is written as one plain 4-bit code.
-    static func dynamicHeader(_ writer: inout DeflateBitWriter, literalLengths: [Int], distanceLengths: [Int],
-                              final: Bool = true) {
+    static func dynamicHeader(
+        _ writer: inout DeflateBitWriter, literalLengths: [Int], distanceLengths: [Int],
+        final: Bool = true
+    ) {
         writer.write(final ? 1 : 0, bits: 1)
         writer.write(2, bits: 2)
         writer.write(literalLengths.count - 257, bits: 5)

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TallyTestSupport
+import Testing
 
 /// The plaintexts behind the committed fixtures: Swift mirrors of the generators in `make_fixtures.py`, so the
 /// tests compare decoded bytes with the original, not only with the trailer's checksum.
@@ -11,12 +11,15 @@ enum FixtureInputs {
         bytes.reserveCapacity(count + 8)
         while bytes.count < count {
             let word = generator.next()
-            for shift in stride(from: 0, to: 64, by: 8) { bytes.append(UInt8(truncatingIfNeeded: word >> UInt64(shift))) }
+            for shift in stride(from: 0, to: 64, by: 8) {
+                bytes.append(UInt8(truncatingIfNeeded: word >> UInt64(shift)))
+            }
         }
         return Array(bytes.prefix(count))
     }
 
-    static let repetitive = Array(String(repeating: "the quick brown fox jumps over the lazy dog 0123456789\n", count: 600).utf8)
+    static let repetitive = Array(
+        String(repeating: "the quick brown fox jumps over the lazy dog 0123456789\n", count: 600).utf8)
 
     static let longDistance: [UInt8] = {
         let block = randomBytes(1024, seed: 2)
@@ -65,12 +68,15 @@ struct Fixture: CustomTestStringConvertible, Sendable {
     static let directory = (Bundle.module.resourceURL ?? Bundle.module.bundleURL).appendingPathComponent("Fixtures")
 
     static let all: [Fixture] = {
-        guard let text = try? String(contentsOf: directory.appendingPathComponent("manifest.txt"), encoding: .utf8) else {
+        guard let text = try? String(contentsOf: directory.appendingPathComponent("manifest.txt"), encoding: .utf8)
+        else {
             return []
         }
         return text.split(separator: "\n").compactMap { line in
             let fields = line.split(separator: " ")
-            guard fields.count == 4, let length = Int(fields[2]), let crc = UInt32(fields[3], radix: 16) else { return nil }
+            guard fields.count == 4, let length = Int(fields[2]), let crc = UInt32(fields[3], radix: 16) else {
+                return nil
+            }
             return Fixture(file: String(fields[0]), input: String(fields[1]), length: length, crc: crc)
         }
     }()

@@ -1,6 +1,6 @@
-import Testing
 import TallyCompression
 import TallyTestSupport
+import Testing
 
 /// Streams made by CPython's zlib (see `make_fixtures.py`): levels 0, 1, 6, 9 and the Huffman-only, RLE and
 /// fixed strategies, over empty, one-byte, repetitive, random, NDJSON and long-distance inputs.
@@ -56,6 +56,8 @@ import TallyTestSupport
         #expect(try GzipDecoder(maxOutputBytes: total).decode(members).count == total)
         #expect(throws: InflateError.self) { try GzipDecoder(maxOutputBytes: total - 1).decode(members) }
         // Each member alone fits; the first member is decoded in full before the second overflows.
-        #expect(throws: InflateError.self) { try GzipDecoder(maxOutputBytes: FixtureInputs.ndjson.count).decode(members) }
+        #expect(throws: InflateError.self) {
+            try GzipDecoder(maxOutputBytes: FixtureInputs.ndjson.count).decode(members)
+        }
     }
 }

@@ -1,12 +1,13 @@
-import Testing
 import TallyCompression
 import TallyTestSupport
+import Testing
 
 /// Hand-built streams: valid edge cases, and one stream for every kind of malformed DEFLATE data.
 @Suite struct InflaterTests {
     static let inflater = Inflater(maxOutputBytes: 1 << 20)
 
-    func expectFailure(_ code: InflateError.Code, _ stream: [UInt8], sourceLocation: SourceLocation = #_sourceLocation) {
+    func expectFailure(_ code: InflateError.Code, _ stream: [UInt8], sourceLocation: SourceLocation = #_sourceLocation)
+    {
         let error = #expect(throws: InflateError.self, sourceLocation: sourceLocation) {
             try InflaterTests.inflater.inflate(stream)
         }
@@ -41,20 +42,25 @@ import TallyTestSupport
     }
 
     @Test func aDynamicBlockWithASingleDistanceCodeIsAccepted() throws {
-        let stream = CraftedStreams.dynamicLiterals(Array("dynamic".utf8), literalLengths: CraftedStreams.completeLiteralLengths)
+        let stream = CraftedStreams.dynamicLiterals(
+            Array("dynamic".utf8), literalLengths: CraftedStreams.completeLiteralLengths)
         #expect(try InflaterTests.inflater.inflate(stream) == Array("dynamic".utf8))
     }
 
     @Test func aDistanceOneByteTooFarBackIsRejected() {
-        expectFailure(.distanceTooFarBack, CraftedStreams.fixed { writer in
-            writer.writeFixedMatch(length: 3, distance: 1)
-            writer.writeFixedLiteralLength(256)
-        })
-        expectFailure(.distanceTooFarBack, CraftedStreams.fixed { writer in
-            for _ in 0..<32767 { writer.writeFixedLiteralLength(0x61) }
-            writer.writeFixedMatch(length: 3, distance: 32768)
-            writer.writeFixedLiteralLength(256)
-        })
+        expectFailure(
+            .distanceTooFarBack,
+            CraftedStreams.fixed { writer in
+                writer.writeFixedMatch(length: 3, distance: 1)
+                writer.writeFixedLiteralLength(256)
+            })
+        expectFailure(
+            .distanceTooFarBack,
+            CraftedStreams.fixed { writer in
+                for _ in 0..<32767 { writer.writeFixedLiteralLength(0x61) }
+                writer.writeFixedMatch(length: 3, distance: 32768)
+                writer.writeFixedLiteralLength(256)
+            })
     }
 
     @Test func theReservedBlockTypeIsRejected() {
@@ -66,24 +72,29 @@ import TallyTestSupport
 
     @Test func aStoredBlockWithABadComplementIsRejected() throws {
         expectFailure(.storedLengthMismatch, [0x01, 0x03, 0x00, 0xFC, 0xFE, 0x61, 0x62, 0x63])
-        #expect(try InflaterTests.inflater.inflate([0x01, 0x03, 0x00, 0xFC, 0xFF, 0x61, 0x62, 0x63]) == Array("abc".utf8))
+        #expect(
+            try InflaterTests.inflater.inflate([0x01, 0x03, 0x00, 0xFC, 0xFF, 0x61, 0x62, 0x63]) == Array("abc".utf8))
     }
 
     @Test func symbolsOutsideTheAlphabetsAreRejected() {
         for symbol in [286, 287] {
-            expectFailure(.invalidSymbol, CraftedStreams.fixed { writer in
-                writer.writeFixedLiteralLength(0x61)
-                writer.writeFixedLiteralLength(symbol)
-                writer.write(0, bits: 16)
-            })
+            expectFailure(
+                .invalidSymbol,
+                CraftedStreams.fixed { writer in
+                    writer.writeFixedLiteralLength(0x61)
+                    writer.writeFixedLiteralLength(symbol)
+                    writer.write(0, bits: 16)
+                })
         }
         for symbol in [30, 31] {
-            expectFailure(.invalidSymbol, CraftedStreams.fixed { writer in
-                writer.writeFixedLiteralLength(0x61)
-                writer.writeFixedLiteralLength(257)
-                writer.writeCode(symbol, length: 5)
-                writer.write(0, bits: 16)
-            })
+            expectFailure(
+                .invalidSymbol,
+                CraftedStreams.fixed { writer in
+                    writer.writeFixedLiteralLength(0x61)
+                    writer.writeFixedLiteralLength(257)
+                    writer.writeCode(symbol, length: 5)
+                    writer.write(0, bits: 16)
+                })
         }
     }
 
@@ -129,14 +140,19 @@ import TallyTestSupport
         var incomplete = CraftedStreams.completeLiteralLengths
         incomplete[0] = 9
         expectFailure(.incompleteCode, CraftedStreams.dynamicLiterals([1], literalLengths: incomplete))
-        expectFailure(.oversubscribedCode, CraftedStreams.dynamicLiterals(
-            [1], literalLengths: CraftedStreams.completeLiteralLengths, distanceLengths: [1, 1, 1]))
-        expectFailure(.incompleteCode, CraftedStreams.dynamicLiterals(
-            [1], literalLengths: CraftedStreams.completeLiteralLengths, distanceLengths: [2, 2, 2]))
+        expectFailure(
+            .oversubscribedCode,
+            CraftedStreams.dynamicLiterals(
+                [1], literalLengths: CraftedStreams.completeLiteralLengths, distanceLengths: [1, 1, 1]))
+        expectFailure(
+            .incompleteCode,
+            CraftedStreams.dynamicLiterals(
+                [1], literalLengths: CraftedStreams.completeLiteralLengths, distanceLengths: [2, 2, 2]))
         var noEnd = CraftedStreams.completeLiteralLengths
         noEnd[256] = 0
         noEnd[255] = 8
-        expectFailure(.missingEndOfBlock, CraftedStreams.dynamicLiterals([1], literalLengths: Array(noEnd.prefix(256)) + [0]))
+        expectFailure(
+            .missingEndOfBlock, CraftedStreams.dynamicLiterals([1], literalLengths: Array(noEnd.prefix(256)) + [0]))
     }
 
     @Test func badCodeLengthRepeatsAreRejected() {
@@ -154,16 +170,20 @@ import TallyTestSupport
             body(&writer)
             return writer.finished() + [UInt8](repeating: 0, count: 64)
         }
-        expectFailure(.invalidCodeLengthRepeat, stream { writer in
-            writer.writeCode(1, length: 2)  // 16 first: nothing to repeat
-            writer.write(0, bits: 2)
-        })
-        expectFailure(.invalidCodeLengthRepeat, stream { writer in
-            writer.writeCode(3, length: 2)  // 18: 138 zeros of 258 codes
-            writer.write(127, bits: 7)
-            writer.writeCode(3, length: 2)  // 18: another 138 — past the end
-            writer.write(127, bits: 7)
-        })
+        expectFailure(
+            .invalidCodeLengthRepeat,
+            stream { writer in
+                writer.writeCode(1, length: 2)  // 16 first: nothing to repeat
+                writer.write(0, bits: 2)
+            })
+        expectFailure(
+            .invalidCodeLengthRepeat,
+            stream { writer in
+                writer.writeCode(3, length: 2)  // 18: 138 zeros of 258 codes
+                writer.write(127, bits: 7)
+                writer.writeCode(3, length: 2)  // 18: another 138 — past the end
+                writer.write(127, bits: 7)
+            })
     }
 
     @Test func bytesAfterTheStreamAreRejected() throws {
@@ -185,7 +205,9 @@ import TallyTestSupport
             while data.count < count {
                 if generator.chance(1, in: 8), !data.isEmpty {
                     let back = 1 + generator.below(min(data.count, 40_000))
-                    for _ in 0..<(1 + generator.below(300)) where data.count < count { data.append(data[data.count - back]) }
+                    for _ in 0..<(1 + generator.below(300)) where data.count < count {
+                        data.append(data[data.count - back])
+                    }
                 } else {
                     data.append(UInt8(generator.below(alphabet)))
                 }

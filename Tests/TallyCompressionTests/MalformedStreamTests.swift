@@ -1,6 +1,6 @@
-import Testing
 import TallyCompression
 import TallyTestSupport
+import Testing
 
 /// Damaged gzip data: every truncation, bad headers and trailers, trailing bytes, and a seeded fuzz of
 /// mutations. Every case must end in an `InflateError` (typed throws make any other error impossible; a trap
@@ -8,7 +8,8 @@ import TallyTestSupport
 @Suite struct MalformedStreamTests {
     static let decoder = GzipDecoder(maxOutputBytes: 1 << 20)
 
-    func expectFailure(_ code: InflateError.Code, _ stream: [UInt8], sourceLocation: SourceLocation = #_sourceLocation) {
+    func expectFailure(_ code: InflateError.Code, _ stream: [UInt8], sourceLocation: SourceLocation = #_sourceLocation)
+    {
         let error = #expect(throws: InflateError.self, sourceLocation: sourceLocation) {
             try MalformedStreamTests.decoder.decode(stream)
         }
@@ -17,12 +18,16 @@ import TallyTestSupport
 
     /// Every proper prefix of these streams is rejected as truncated (a prefix that ends exactly between two
     /// members is a complete stream, so only the first member of `two-members.gz` is cut everywhere).
-    @Test(arguments: ["empty-level6.gz", "one-byte-level0.gz", "one-byte-fixed.gz", "ndjson-level6.gz",
-                      "ndjson-fixed.gz", "random-huffman.gz", "all-header-fields.gz", "long-distance-level9.gz"])
+    @Test(arguments: [
+        "empty-level6.gz", "one-byte-level0.gz", "one-byte-fixed.gz", "ndjson-level6.gz",
+        "ndjson-fixed.gz", "random-huffman.gz", "all-header-fields.gz", "long-distance-level9.gz",
+    ])
     func everyTruncationIsRejected(_ file: String) throws {
         let stream = try Fixture.bytes(file)
         for end in 0..<stream.count {
-            let error = #expect(throws: InflateError.self) { _ = try MalformedStreamTests.decoder.decode(Array(stream[..<end])) }
+            let error = #expect(throws: InflateError.self) {
+                _ = try MalformedStreamTests.decoder.decode(Array(stream[..<end]))
+            }
             #expect(error?.code == .truncated, "\(file) cut at \(end): \(error?.description ?? "decoded")")
         }
     }
@@ -32,7 +37,9 @@ import TallyTestSupport
         let first = try Fixture.bytes("one-byte-level6.gz")
         let stream = first + (try Fixture.bytes("repetitive-level9.gz"))
         for end in (first.count + 1)..<stream.count {
-            let error = #expect(throws: InflateError.self) { _ = try MalformedStreamTests.decoder.decode(Array(stream[..<end])) }
+            let error = #expect(throws: InflateError.self) {
+                _ = try MalformedStreamTests.decoder.decode(Array(stream[..<end]))
+            }
             #expect(error?.code == .truncated, "cut at \(end)")
         }
         #expect(try MalformedStreamTests.decoder.decode(first) == Array("x".utf8))
@@ -42,7 +49,9 @@ import TallyTestSupport
     @Test func everyTruncationOfTheRawStreamIsRejected() throws {
         let stream = try Fixture.bytes("ndjson-level6.deflate")
         for end in 0..<stream.count {
-            let error = #expect(throws: InflateError.self) { _ = try Inflater(maxOutputBytes: 1 << 20).inflate(Array(stream[..<end])) }
+            let error = #expect(throws: InflateError.self) {
+                _ = try Inflater(maxOutputBytes: 1 << 20).inflate(Array(stream[..<end]))
+            }
             #expect(error?.code == .truncated, "cut at \(end)")
         }
     }
@@ -91,8 +100,10 @@ import TallyTestSupport
     /// Seeded mutations of valid streams (bit flips, byte changes, insertions, deletions, cuts, splices): none
     /// traps or hangs, none passes the limit, and any gzip stream that still decodes (its CRC-32 and length
     /// checked) decodes to the original.
-    @Test(arguments: ["ndjson-level6.gz", "ndjson-fixed.gz", "repetitive-level1.gz", "random-level6.gz",
-                      "long-distance-level1.gz", "all-header-fields.gz", "two-members.gz", "zeros-10MB.gz"])
+    @Test(arguments: [
+        "ndjson-level6.gz", "ndjson-fixed.gz", "repetitive-level1.gz", "random-level6.gz",
+        "long-distance-level1.gz", "all-header-fields.gz", "two-members.gz", "zeros-10MB.gz",
+    ])
     func mutatedStreamsNeverCrash(_ file: String) throws {
         let original = try Fixture.bytes(file)
         let fixture = try #require(Fixture.all.first { $0.file == file })

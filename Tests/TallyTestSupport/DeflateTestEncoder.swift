@@ -56,11 +56,15 @@ public struct DeflateBitWriter: Sendable {
         }
     }
 
-    static let lengthBases = [3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31, 35, 43, 51, 59, 67, 83, 99, 115,
-                              131, 163, 195, 227, 258]
+    static let lengthBases = [
+        3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31, 35, 43, 51, 59, 67, 83, 99, 115,
+        131, 163, 195, 227, 258,
+    ]
     static let lengthExtra = [0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0]
-    static let distanceBases = [1, 2, 3, 4, 5, 7, 9, 13, 17, 25, 33, 49, 65, 97, 129, 193, 257, 385, 513, 769, 1025,
-                                1537, 2049, 3073, 4097, 6145, 8193, 12289, 16385, 24577]
+    static let distanceBases = [
+        1, 2, 3, 4, 5, 7, 9, 13, 17, 25, 33, 49, 65, 97, 129, 193, 257, 385, 513, 769, 1025,
+        1537, 2049, 3073, 4097, 6145, 8193, 12289, 16385, 24577,
+    ]
 
     /// Writes a match (length 3–258, distance 1–32768) with the fixed code.
     public mutating func writeFixedMatch(length: Int, distance: Int) {
@@ -98,7 +102,9 @@ public enum DeflateTestEncoder {
                 writer.write(0, bits: 2)
                 writer.alignToByte()
                 let length = end - start
-                writer.append([UInt8(length & 0xFF), UInt8(length >> 8), UInt8(~length & 0xFF), UInt8((~length >> 8) & 0xFF)])
+                writer.append([
+                    UInt8(length & 0xFF), UInt8(length >> 8), UInt8(~length & 0xFF), UInt8((~length >> 8) & 0xFF),
+                ])
                 writer.append(Array(data[start..<end]))
                 start = end
             } while start < data.count
@@ -122,7 +128,9 @@ public enum DeflateTestEncoder {
                     heads[key] = index
                     if candidate >= 0, index - candidate <= 32768 {
                         var length = 0
-                        while length < 258, index + length < data.count, data[candidate + length] == data[index + length] {
+                        while length < 258, index + length < data.count,
+                            data[candidate + length] == data[index + length]
+                        {
                             length += 1
                         }
                         if length >= 3 {
