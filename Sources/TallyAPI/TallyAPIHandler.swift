@@ -157,6 +157,11 @@ public final class TallyAPIHandler: HTTPHandler {
 
     private func ingest(_ request: HTTPRequest, principal: Principal?, respond: @escaping @Sendable (HTTPResponse) -> Void) {
         let now = clock()
+        // The role first: a caller that may not ingest never makes the server decompress or parse a body.
+        guard let principal, principal.isSuperAdmin || principal.roles.contains(.ingest) else {
+            respond(forbidden("ingesting events requires the ingest or super_admin role"))
+            return
+        }
         var events: [Result<Event, EventValidationError>]
         do throws(IngestBody.Failure) {
             let body = try ContentDecoding.decode(request.body, header: request.headers["Content-Encoding"],
@@ -168,10 +173,6 @@ public final class TallyAPIHandler: HTTPHandler {
         }
         guard !events.isEmpty else {
             respond(APIResponse.error(400, "empty_batch", "the body holds no events", now: now))
-            return
-        }
-        guard let principal, principal.isSuperAdmin || principal.roles.contains(.ingest) else {
-            respond(forbidden("ingesting events requires the ingest or super_admin role"))
             return
         }
         for index in events.indices {

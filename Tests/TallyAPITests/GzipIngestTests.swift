@@ -123,6 +123,14 @@ import Testing
         #expect(try errorCode(response) == .string("payload_too_large"))
         #expect(response.text.contains("\(limit) bytes"))
 
+        // A caller without the ingest role is refused before anything is decompressed.
+        let member = APIFixture.token(["member"], tenant: APIFixture.tenant)
+        let refused = try api.client().request("POST", "/api/v1/events", headers: [
+            ("Authorization", "Bearer \(member)"), ("x-tenantid", APIFixture.tenant),
+            ("Content-Type", "application/x-ndjson"), ("Content-Encoding", "gzip"),
+        ], body: bomb)
+        #expect(refused.status == 403, "\(refused.text)")
+
         // Real events: a batch one byte over the limit is refused, one at the limit is taken.
         var body = GzipIngestTests.ndjson(0..<600)
         #expect(body.count > limit)
