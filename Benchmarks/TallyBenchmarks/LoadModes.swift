@@ -37,7 +37,7 @@ enum LoadModes {
                 options.seed = UInt64(number("seed", Int(options.seed)))
                 guard values.isEmpty else { usage(mode, "unknown option --\(values.keys.sorted()[0])") }
                 print("store: \(directory)")
-                let report = try CrashCycles(options).run { print($0) }
+                let report = try CrashCycles(options).run { print($0); fflush(nil) }
                 print(report)
                 cleanUp(keep: !report.passed)
                 exit(report.passed ? 0 : 1)
@@ -49,9 +49,10 @@ enum LoadModes {
                 options.statsClients = number("stats-clients", options.statsClients)
                 options.batchSize = number("batch", options.batchSize)
                 options.tenants = number("tenants", options.tenants)
+                if let window = values.removeValue(forKey: "backdate-limit") { options.serverArguments = ["--backdate-limit", window] }
                 guard values.isEmpty else { usage(mode, "unknown option --\(values.keys.sorted()[0])") }
                 print("store: \(directory); \(options.seconds) s, \(options.ingestClients) ingest clients (batches of \(options.batchSize)), \(options.statsClients) stats clients, \(options.tenants) tenants")
-                let report = try SoakRun(options).run { print($0) }
+                let report = try SoakRun(options).run { print($0); fflush(nil) }
                 let start = Double(report.residentAtStart) / 1_048_576, end = Double(report.residentAtEnd) / 1_048_576
                 print(String(format: "soak: %d events, %d stats reads, %d errors; server RSS %.1f MiB at start, %.1f MiB at the end",
                              report.events, report.statsReads, report.errors, start, end))

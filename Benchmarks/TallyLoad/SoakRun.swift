@@ -26,6 +26,8 @@ public struct SoakRun {
         public var statsClients = 2
         /// Tenants the events are spread over.
         public var tenants = 1_000
+        /// Extra `tally serve` arguments (such as `--backdate-limit 2m`).
+        public var serverArguments: [String] = []
 
         public init(binary: String, directory: String) {
             self.binary = binary
@@ -41,6 +43,9 @@ public struct SoakRun {
         public var statsPerSecond: Double
         public var statsP99Milliseconds: Double
         public var residentBytes: Int
+        /// The dedup index's table and ids, from the server's `/metrics`.
+        public var dedupTableBytes: Int
+        public var rememberedIds: Int
         public var errors: Int
     }
 
@@ -79,7 +84,7 @@ public struct SoakRun {
         let token = JWTSigner(secret: Array(secret.utf8))
             .sign(JWTClaims(roles: ["super_admin"], expiresAt: Timestamp.now().seconds + 86_400 * 7))
         let server = ServerProcess(binary: options.binary, directory: options.directory,
-                                   environment: ["TALLY_JWT_SECRET": secret])
+                                   extraArguments: options.serverArguments, environment: ["TALLY_JWT_SECRET": secret])
         try server.start()
         defer { server.stop(signal: SIGTERM) }
         let tenants = (0..<options.tenants).map { index -> String in
@@ -107,8 +112,8 @@ public struct SoakRun {
                 group.leave()
             }.start()
         }
-        line("| second | ingest events/s | ingest p99 ms | stats reads/s | stats p99 ms | server RSS MiB | errors |")
-        line("|---:|---:|---:|---:|---:|---:|---:|")
+        line("| second | ingest events/s | ingest p99 ms | stats reads/s | stats p99 ms | server RSS MiB | dedup ids | dedup table MiB | RSS - dedup MiB | errors |")
+        line("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         var elapsed = 0
         while elapsed < options.seconds {
             let step = min(options.interval, options.seconds - elapsed)
@@ -124,19 +129,31 @@ public struct SoakRun {
                                     ingestP99Milliseconds: Self.p99(taken.ingestLatencies),
                                     statsPerSecond: Double(taken.statsLatencies.count) / seconds,
                                     statsP99Milliseconds: Self.p99(taken.statsLatencies),
-                                    residentBytes: server.residentBytes ?? 0, errors: taken.errors)
+                                    residentBytes: server.residentBytes ?? 0,
+                                    dedupTableBytes: Self.gauge("tally_dedup_table_bytes", port: port),
+                                    rememberedIds: Self.gauge("tally_dedup_remembered_ids", port: port), errors: taken.errors)
             report.intervals.append(interval)
             report.events += taken.events
             report.statsReads += taken.statsLatencies.count
             report.errors += taken.errors
-            line(String(format: "| %d | %.0f | %.2f | %.0f | %.2f | %.1f | %d |", interval.endSecond, interval.eventsPerSecond,
-                        interval.ingestP99Milliseconds, interval.statsPerSecond, interval.statsP99Milliseconds,
-                        Double(interval.residentBytes) / 1_048_576, interval.errors))
+            let mebibytes = { (bytes: Int) in Double(bytes) / 1_048_576 }
+            line(String(format: "| %d | %.0f | %.2f | %.0f | %.2f | %.1f | %d | %.1f | %.1f | %d |", interval.endSecond,
+                        interval.eventsPerSecond, interval.ingestP99Milliseconds, interval.statsPerSecond,
+                        interval.statsP99Milliseconds, mebibytes(interval.residentBytes), interval.rememberedIds,
+                        mebibytes(interval.dedupTableBytes), mebibytes(interval.residentBytes - interval.dedupTableBytes),
+                        interval.errors))
         }
         board.stopping.store(true, ordering: .relaxed)
         group.wait()
         report.residentAtEnd = server.residentBytes ?? 0
         return report
+    }
+
+    /// A gauge from the server's `/metrics`, or 0 when it cannot be read.
+    static func gauge(_ name: String, port: Int) -> Int {
+        guard let client = try? LoopbackClient(port: port), let response = try? client.request("GET", "/metrics"),
+              let range = response.text.range(of: "\n\(name) ") else { return 0 }
+        return Int(response.text[range.upperBound...].prefix { $0.isNumber }) ?? 0
     }
 
     static func p99(_ samples: [Double]) -> Double {

@@ -1,4 +1,5 @@
 import Synchronization
+import TallyEngine
 import TallyStorage
 
 /// Counters and histograms for `GET /metrics`, in the Prometheus text format.
@@ -48,7 +49,7 @@ final class APIMetrics: Sendable {
     }
 
     /// The exposition text.
-    func render(openConnections: Int, syncs: SyncStatistics.Snapshot) -> String {
+    func render(openConnections: Int, syncs: SyncStatistics.Snapshot, engine: Engine.Gauges) -> String {
         var text = ""
         text += "# HELP tally_events_total Events by outcome.\n# TYPE tally_events_total counter\n"
         text += "tally_events_total{outcome=\"accepted\"} \(accepted.load(ordering: .relaxed))\n"
@@ -83,6 +84,16 @@ final class APIMetrics: Sendable {
         text += "tally_fsync_duration_seconds_sum \(syncs.sumSeconds)\ntally_fsync_duration_seconds_count \(syncs.count)\n"
         text += "# HELP tally_open_connections Open client connections.\n# TYPE tally_open_connections gauge\n"
         text += "tally_open_connections \(openConnections)\n"
+        text += "# HELP tally_log_events Events in the log that the projections cover.\n# TYPE tally_log_events gauge\n"
+        text += "tally_log_events \(engine.events)\n"
+        text += "# HELP tally_tenants Tenants with at least one event.\n# TYPE tally_tenants gauge\n"
+        text += "tally_tenants \(engine.tenants)\n"
+        text += "# HELP tally_dedup_remembered_ids Ids the dedup index remembers (the dedup window).\n# TYPE tally_dedup_remembered_ids gauge\n"
+        text += "tally_dedup_remembered_ids \(engine.rememberedIds)\n"
+        text += "# HELP tally_dedup_table_bytes Bytes of the dedup index's table.\n# TYPE tally_dedup_table_bytes gauge\n"
+        text += "tally_dedup_table_bytes \(engine.dedupTableBytes)\n"
+        text += "# HELP tally_read_only 1 when a write failure made the engine read-only (restart after fixing the disk).\n# TYPE tally_read_only gauge\n"
+        text += "tally_read_only \(engine.readOnly ? 1 : 0)\n"
         return text
     }
 

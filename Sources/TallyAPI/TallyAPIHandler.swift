@@ -87,7 +87,8 @@ public final class TallyAPIHandler: HTTPHandler {
         case ("GET", "/metrics"):
             finish(HTTPResponse(status: 200, headers: [("Content-Type", "text/plain; version=0.0.4")],
                                 body: Array(metrics.render(openConnections: connectionCount(),
-                                                            syncs: engine.store.syncStatistics.snapshot).utf8)))
+                                                            syncs: engine.store.syncStatistics.snapshot,
+                                                            engine: engine.gauges).utf8)))
         case ("GET", "/openapi.json"):
             finish(.json(200, OpenAPIDocument.json.jsonBytes))
         default:

@@ -299,6 +299,27 @@ public final class Engine: Sendable {
     /// Number of ids the dedup index remembers.
     public var rememberedIds: Int { decisions.withLock { $0.dedup.count } }
 
+    /// Sizes an operator watches: what the engine holds and whether it still accepts events.
+    public struct Gauges: Sendable, Equatable {
+        /// Events in the log that the projections cover.
+        public var events: UInt64
+        /// Tenants with at least one event.
+        public var tenants: Int
+        /// Ids the dedup index remembers (those in the dedup window).
+        public var rememberedIds: Int
+        /// Bytes of the dedup index's table.
+        public var dedupTableBytes: Int
+        /// Whether a write failure made the engine read-only.
+        public var readOnly: Bool
+    }
+
+    /// The current ``Gauges``.
+    public var gauges: Gauges {
+        let (ids, bytes) = decisions.withLock { ($0.dedup.count, $0.dedup.memoryBytes) }
+        let (events, tenants) = projections.withLock { ($0.nextOffset, $0.tenants.count) }
+        return Gauges(events: events, tenants: tenants, rememberedIds: ids, dedupTableBytes: bytes, readOnly: store.failure != nil)
+    }
+
     /// Writes a checkpoint of the projections and the dedup index, if any event arrived since the last one.
     ///
     /// Briefly holds new ingests back until every accepted batch has been applied, so the checkpoint is
