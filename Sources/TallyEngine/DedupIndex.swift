@@ -117,16 +117,23 @@ package struct DedupIndex: Sendable, Equatable {
     }
 
     /// Forgets ids whose event time is before `cutoff` (by rebuilding the table without them).
+    /// A sequential pass counts the expired ids first; the table is rebuilt only when there are some (so a
+    /// restart right after a checkpoint does not rebuild a table it just loaded).
     mutating func prune(before cutoff: Timestamp) {
         let limit = UInt64(DedupIndex.hour(cutoff))
+        // Hours wrap every 2^14 (about 1.9 years); the window is far shorter, so "older than the cutoff" is
+        // the wrapped difference being positive and small.
+        @inline(__always) func expired(_ slot: Slot) -> Bool {
+            let age = (limit &- ((slot.packed >> 2) & DedupIndex.hourMask)) & DedupIndex.hourMask
+            return age > 1 && age < (1 << (DedupIndex.hourBits - 1))
+        }
+        let expiredCount = slots.withUnsafeBufferPointer { slots in
+            slots.reduce(0) { $0 + (!$1.isEmpty && expired($1) ? 1 : 0) }
+        }
+        guard expiredCount > 0 else { return }
         let current = slots
-        var rebuilt = DedupIndex(minimumCapacity: count)
-        for slot in current where !slot.isEmpty {
-            let hour = (slot.packed >> 2) & DedupIndex.hourMask
-            // Hours wrap every 2^14 (about 1.9 years); the window is far shorter, so "older than the cutoff"
-            // is the wrapped difference being positive and small.
-            let age = (limit &- hour) & DedupIndex.hourMask
-            if age > 1 && age < (1 << (DedupIndex.hourBits - 1)) { continue }
+        var rebuilt = DedupIndex(minimumCapacity: count - expiredCount)
+        for slot in current where !slot.isEmpty && !expired(slot) {
             rebuilt.store(IdentityHash(high: slot.high, low: slot.low), DedupIndex.unpack(slot.packed))
         }
         self = rebuilt
