@@ -56,6 +56,7 @@ enum LoadModes {
                 let start = Double(report.residentAtStart) / 1_048_576, end = Double(report.residentAtEnd) / 1_048_576
                 print(String(format: "soak: %d events, %d stats reads, %d errors; server RSS %.1f MiB at start, %.1f MiB at the end",
                              report.events, report.statsReads, report.errors, start, end))
+                for (kind, count) in report.errorKinds.sorted(by: { $0.value > $1.value }) { print("  \(count)× \(kind)") }
                 cleanUp(keep: false)
                 exit(report.errors == 0 ? 0 : 1)
             }

@@ -57,12 +57,28 @@ public struct SoakRun {
         public var events = 0
         public var statsReads = 0
         public var errors = 0
+        /// Errors by kind.
+        public var errorKinds: [String: Int] = [:]
     }
 
     /// What the clients share with the driver.
     final class Board: Sendable {
         let window = Mutex(Window())
         let stopping = Atomic<Bool>(false)
+
+        /// Adds a client's figures to the shared window and empties them; clients call it every 50 ms, so
+        /// the lock is never contended enough to starve one of them.
+        func merge(_ local: inout Window) {
+            let taken = local
+            local = Window()
+            window.withLock { window in
+                window.events += taken.events
+                window.ingestLatencies += taken.ingestLatencies
+                window.statsLatencies += taken.statsLatencies
+                window.errors += taken.errors
+                window.errorKinds.merge(taken.errorKinds, uniquingKeysWith: +)
+            }
+        }
     }
 
     struct Window: Sendable {
@@ -70,6 +86,13 @@ public struct SoakRun {
         var ingestLatencies: [Double] = []
         var statsLatencies: [Double] = []
         var errors = 0
+        /// What went wrong, by kind (a status or a client error), for the report.
+        var errorKinds: [String: Int] = [:]
+
+        mutating func fail(_ kind: String) {
+            errors += 1
+            errorKinds[kind, default: 0] += 1
+        }
     }
 
     let options: Options
@@ -136,6 +159,7 @@ public struct SoakRun {
             report.events += taken.events
             report.statsReads += taken.statsLatencies.count
             report.errors += taken.errors
+            report.errorKinds.merge(taken.errorKinds, uniquingKeysWith: +)
             let mebibytes = { (bytes: Int) in Double(bytes) / 1_048_576 }
             line(String(format: "| %d | %.0f | %.2f | %.0f | %.2f | %.1f | %d | %.1f | %.1f | %d |", interval.endSecond,
                         interval.eventsPerSecond, interval.ingestP99Milliseconds, interval.statsPerSecond,
@@ -167,7 +191,14 @@ public struct SoakRun {
         var connection: LoopbackClient?
         var sequence = 0
         var random = SplitMix64(seed: UInt64(client) &+ 99)
+        var local = Window()
+        var lastFlush = MonotonicClock.nanoseconds()
+        defer { board.merge(&local) }
         while !board.stopping.load(ordering: .relaxed) {
+            if MonotonicClock.nanoseconds() - lastFlush > 50_000_000 {
+                board.merge(&local)
+                lastFlush = MonotonicClock.nanoseconds()
+            }
             let tenant = random.pick(tenants)
             var body = "["
             for index in 0..<batchSize {
@@ -184,18 +215,15 @@ public struct SoakRun {
                     ("Authorization", "Bearer \(token)"), ("x-tenantid", tenant), ("Content-Type", "application/json"),
                 ], body: Array(body.utf8))
                 let milliseconds = Double(MonotonicClock.nanoseconds() - started) / 1e6
-                let ok = response?.status == 200
-                board.window.withLock { window in
-                    if ok {
-                        window.events += batchSize
-                        window.ingestLatencies.append(milliseconds)
-                    } else {
-                        window.errors += 1
-                    }
+                if response?.status == 200 {
+                    local.events += batchSize
+                    local.ingestLatencies.append(milliseconds)
+                } else {
+                    local.fail("ingest status \(response?.status ?? 0): \(response?.text.prefix(120) ?? "")")
                 }
             } catch {
                 connection = nil
-                board.window.withLock { $0.errors += 1 }
+                local.fail("ingest: \(error)")
             }
         }
     }
@@ -203,7 +231,14 @@ public struct SoakRun {
     static func read(client: Int, port: Int, token: String, tenants: [String], board: Board) {
         var connection: LoopbackClient?
         var random = SplitMix64(seed: UInt64(client) &+ 7)
+        var local = Window()
+        var lastFlush = MonotonicClock.nanoseconds()
+        defer { board.merge(&local) }
         while !board.stopping.load(ordering: .relaxed) {
+            if MonotonicClock.nanoseconds() - lastFlush > 50_000_000 {
+                board.merge(&local)
+                lastFlush = MonotonicClock.nanoseconds()
+            }
             let tenant = random.pick(tenants)
             let path = random.chance(1, in: 2) ? "/api/v1/admin/tenants/\(tenant)/stats" : "/api/organizations/\(tenant)/api-keys/stats"
             let started = MonotonicClock.nanoseconds()
@@ -213,12 +248,10 @@ public struct SoakRun {
                 let milliseconds = Double(MonotonicClock.nanoseconds() - started) / 1e6
                 // 404 is a valid answer for a tenant that has no events yet.
                 let ok = response?.status == 200 || response?.status == 404
-                board.window.withLock { window in
-                    if ok { window.statsLatencies.append(milliseconds) } else { window.errors += 1 }
-                }
+                if ok { local.statsLatencies.append(milliseconds) } else { local.fail("stats status \(response?.status ?? 0)") }
             } catch {
                 connection = nil
-                board.window.withLock { $0.errors += 1 }
+                local.fail("stats: \(error)")
             }
         }
     }
