@@ -369,7 +369,11 @@ public final class Engine: Sendable {
             let applied = projections.withLock { $0.nextOffset }
             let pending = applied - min(applied, lastOffset)
             let elapsed = Int64((MonotonicClock.nanoseconds() - lastTime) / 1_000_000_000)
-            if pending >= configuration.checkpointEveryEvents || (pending > 0 && elapsed >= configuration.checkpointEverySeconds) {
+            // A checkpoint holds every id of the dedup window, so writing one costs about as much as
+            // replaying that many events: by count, wait for at least as many events as ids, which keeps
+            // checkpointing a constant cost per event however large the window grows.
+            let dueByCount = pending >= max(configuration.checkpointEveryEvents, UInt64(rememberedIds))
+            if dueByCount || (pending > 0 && elapsed >= configuration.checkpointEverySeconds) {
                 do {
                     try checkpoint()
                 } catch {

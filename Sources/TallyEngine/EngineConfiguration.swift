@@ -9,7 +9,8 @@ public struct EngineConfiguration: Sendable {
     public var backdateLimitMicroseconds: Int64 = 35 * 86_400 * 1_000_000
     /// How far ahead of the server clock events may be (default 5 minutes).
     public var futureLimitMicroseconds: Int64 = 5 * 60 * 1_000_000
-    /// Write a checkpoint after this many events since the last one (default 5,000,000).
+    /// Write a checkpoint after this many events since the last one (default 5,000,000), or after as many
+    /// events as the dedup index remembers ids, whichever is more.
     public var checkpointEveryEvents: UInt64 = 5_000_000
     /// Write a checkpoint when this many seconds have passed with new events (default 300).
     public var checkpointEverySeconds: Int64 = 300
