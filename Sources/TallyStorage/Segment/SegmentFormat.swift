@@ -141,6 +141,17 @@ public enum SegmentFormat {
         return CRC32C.checksum(rest, seed: CRC32C.checksum(length, seed: salt))
     }
 
+    /// The header of the frame starting at `position` in `bytes`, if it is whole there and its kind, length
+    /// and checksum hold (record framing is not checked).
+    public static func checkedFrame(in bytes: UnsafeRawBufferPointer, at position: Int, salt: UInt32) -> FrameHeader? {
+        guard position >= 0, bytes.count - position >= frameHeaderSize else { return nil }
+        let header = decodeFrameHeader(UnsafeRawBufferPointer(rebasing: bytes[position...]))
+        guard header.kind != nil, header.payloadLength <= maxFramePayload,
+              header.frameSize <= bytes.count - position else { return nil }
+        let frame = UnsafeRawBufferPointer(rebasing: bytes[position..<(position + header.frameSize)])
+        return frameChecksum(frame, salt: salt) == header.checksum ? header : nil
+    }
+
     /// Appends a frame with its checksum to `bytes`.
     /// - Parameters:
     ///   - kind: Data or seal.

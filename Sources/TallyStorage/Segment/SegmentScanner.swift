@@ -142,17 +142,12 @@ struct SegmentScanner {
         guard tailLength > SegmentFormat.frameHeaderSize else { return nil }
         var tail = [UInt8](repeating: 0, count: tailLength)
         let got = try tail.withMutableBytes { buffer throws(StorageError) in try fileSystem.readFully(file, into: buffer, at: start) }
-        return tail.withUnsafeBytes { bytes -> Int64? in
+        return tail.withUnsafeBytes { all -> Int64? in
+            let bytes = UnsafeRawBufferPointer(rebasing: all[..<got])
             var candidate = 1
             while candidate + SegmentFormat.frameHeaderSize <= got {
-                defer { candidate += 1 }
-                let header = SegmentFormat.decodeFrameHeader(UnsafeRawBufferPointer(rebasing: bytes[candidate...]))
-                guard header.kind != nil, header.payloadLength <= SegmentFormat.maxFramePayload,
-                      candidate + header.frameSize <= got else { continue }
-                let frame = UnsafeRawBufferPointer(rebasing: bytes[candidate..<candidate + header.frameSize])
-                if SegmentFormat.frameChecksum(frame, salt: salt) == header.checksum {
-                    return start + Int64(candidate)
-                }
+                if SegmentFormat.checkedFrame(in: bytes, at: candidate, salt: salt) != nil { return start + Int64(candidate) }
+                candidate += 1
             }
             return nil
         }

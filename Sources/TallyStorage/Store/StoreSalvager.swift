@@ -215,14 +215,9 @@ public struct StoreSalvager {
 
     /// The frame at `position` if its header, checksum and record framing all hold.
     static func validFrame(_ bytes: UnsafeRawBufferPointer, at position: Int, salt: UInt32) -> SegmentFormat.FrameHeader? {
-        guard bytes.count - position >= SegmentFormat.frameHeaderSize else { return nil }
-        let header = SegmentFormat.decodeFrameHeader(UnsafeRawBufferPointer(rebasing: bytes[position...]))
-        guard let kind = header.kind, header.payloadLength <= SegmentFormat.maxFramePayload,
-              header.frameSize <= bytes.count - position else { return nil }
-        let frame = UnsafeRawBufferPointer(rebasing: bytes[position..<(position + header.frameSize)])
-        guard SegmentFormat.frameChecksum(frame, salt: salt) == header.checksum else { return nil }
-        if kind == .data {
-            let payload = UnsafeRawBufferPointer(rebasing: frame[SegmentFormat.frameHeaderSize...])
+        guard let header = SegmentFormat.checkedFrame(in: bytes, at: position, salt: salt) else { return nil }
+        if header.kind == .data {
+            let payload = UnsafeRawBufferPointer(rebasing: bytes[(position + SegmentFormat.frameHeaderSize)..<(position + header.frameSize)])
             guard header.count > 0, RecordFraming.countRecords(in: payload) == Int(header.count) else { return nil }
         }
         return header
