@@ -3,7 +3,7 @@
 # SIGKILLs the server at random moments and restarts it, N times; then checks that every acknowledged event
 # is counted exactly once (tally dump, the HTTP stats, tally replay --verify) and prints a one-line summary.
 #
-#   Benchmarks/crash-test.sh                  # short mode: 5 cycles (about a minute once built)
+#   Benchmarks/crash-test.sh                  # short mode: 5 cycles (about 20 s once built)
 #   Benchmarks/crash-test.sh --cycles 200     # a long run
 #   options: --cycles N --clients N --max-life-ms MS --seed S --data DIR
 # Exit code 0 when nothing was lost or double-counted, 1 otherwise.

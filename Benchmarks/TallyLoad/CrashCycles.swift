@@ -93,11 +93,8 @@ public struct CrashCycles {
 
     /// Runs the cycles and the final checks.
     public func run(progress: (String) -> Void = { _ in }) throws -> Report {
-        let secret = "crash-test-secret-0123456789abcdef"
-        let token = JWTSigner(secret: Array(secret.utf8))
-            .sign(JWTClaims(roles: ["super_admin"], expiresAt: Timestamp.now().seconds + 86_400))
-        let server = ServerProcess(binary: options.binary, directory: options.directory,
-                                   environment: ["TALLY_JWT_SECRET": secret])
+        let (server, token) = ServerProcess.withAdminToken(binary: options.binary, directory: options.directory,
+                                                           validFor: 86_400)
         try server.start()
         let port = server.port
         let board = Board()

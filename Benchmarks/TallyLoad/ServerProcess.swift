@@ -1,5 +1,7 @@
 import Foundation
 import Glibc
+import TallyAuth
+import TallyCore
 import TallyTestSupport
 
 /// A real `tally serve` process on a loopback port, for the crash and soak drivers.
@@ -31,6 +33,18 @@ public final class ServerProcess {
         self.directory = directory
         self.port = port ?? 0
         self.extraArguments = extraArguments
+    }
+
+    /// A server given a fixed JWT secret through `TALLY_JWT_SECRET`, and a `super_admin` token signed with it
+    /// that stays valid for `validFor` seconds.
+    public static func withAdminToken(binary: String, directory: String, extraArguments: [String] = [],
+                                      validFor: Int64) -> (server: ServerProcess, token: String) {
+        let secret = "tally-load-secret-0123456789abcdef"
+        let token = JWTSigner(secret: Array(secret.utf8))
+            .sign(JWTClaims(roles: ["super_admin"], expiresAt: Timestamp.now().seconds + validFor))
+        let server = ServerProcess(binary: binary, directory: directory, extraArguments: extraArguments,
+                                   environment: ["TALLY_JWT_SECRET": secret])
+        return (server, token)
     }
 
     /// The running process's id.

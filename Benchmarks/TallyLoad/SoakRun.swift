@@ -103,11 +103,8 @@ public struct SoakRun {
 
     /// Runs the soak; `line` receives each interval's report line as it completes.
     public func run(line: (String) -> Void = { _ in }) throws -> Report {
-        let secret = "soak-test-secret-0123456789abcdef"
-        let token = JWTSigner(secret: Array(secret.utf8))
-            .sign(JWTClaims(roles: ["super_admin"], expiresAt: Timestamp.now().seconds + 86_400 * 7))
-        let server = ServerProcess(binary: options.binary, directory: options.directory,
-                                   extraArguments: options.serverArguments, environment: ["TALLY_JWT_SECRET": secret])
+        let (server, token) = ServerProcess.withAdminToken(binary: options.binary, directory: options.directory,
+                                                           extraArguments: options.serverArguments, validFor: 7 * 86_400)
         try server.start()
         defer { server.stop(signal: SIGTERM) }
         let tenants = (0..<options.tenants).map { index -> String in
