@@ -19,7 +19,7 @@ let package = Package(
         // Append-only segment files, recovery, the store lock and the file-system seam.
         .target(name: "TallyStorage", dependencies: ["TallyCore"]),
         // The engine: validation against time windows, exactly-once ingest, projections, checkpoints, replay.
-        .target(name: "TallyEngine", dependencies: ["TallyCore", "TallyStorage"]),
+        .target(name: "TallyEngine", dependencies: ["CTallyShims", "TallyCore", "TallyStorage"]),
         // HTTP/1.1 on POSIX sockets: event loops over epoll, the request parser, connections. Knows nothing
         // of metering.
         .target(name: "TallyHTTP", dependencies: ["CTallyShims", "TallyStorage"]),

@@ -54,7 +54,7 @@ extension TallyAPIHandler {
             matches.sort { $0.1 != $1.1 ? $0.1 < $1.1 : $0.0 < $1.0 }
             let slice = matches.dropFirst((page - 1) * perPage).prefix(perPage)
             return (matches.count, slice.compactMap { tenant, _ in
-                state.tenants.index(forKey: tenant).map { TallyAPIHandler.record(tenant, state.tenants.values[$0]) }
+                state.tenants.index(forKey: tenant).map { TallyAPIHandler.record(tenant, state.tenants[position: $0]) }
             })
         }
         var data = JSONObject()
@@ -73,8 +73,8 @@ extension TallyAPIHandler {
             return APIResponse.error(403, "forbidden", "requires super_admin, or tenant_admin of this tenant", now: now)
         }
         let record = engine.read { state -> JSONValue? in
-            guard let index = state.tenants.index(forKey: tenant), state.tenants.values[index].isRegistered else { return nil }
-            return TallyAPIHandler.record(tenant, state.tenants.values[index])
+            guard let index = state.tenants.index(forKey: tenant), state.tenants[position: index].isRegistered else { return nil }
+            return TallyAPIHandler.record(tenant, state.tenants[position: index])
         }
         guard let record else { return APIResponse.error(404, "tenant_not_found", "no tenant \(tenant)", now: now) }
         return APIResponse.success(message: "Tenant retrieved successfully", data: record, now: now)
@@ -155,7 +155,7 @@ extension TallyAPIHandler {
                     return
                 }
                 let record = engine.read { state -> JSONValue? in
-                    state.tenants.index(forKey: event.tenantId).map { TallyAPIHandler.record(event.tenantId, state.tenants.values[$0]) }
+                    state.tenants.index(forKey: event.tenantId).map { TallyAPIHandler.record(event.tenantId, state.tenants[position: $0]) }
                 }
                 respond(APIResponse.success(status, message: message, data: record ?? .null, now: now))
             case .rejected(let reason)?:

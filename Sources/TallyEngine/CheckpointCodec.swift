@@ -8,7 +8,7 @@ import TallyCore
 enum CheckpointCodec {
     static let magic: [UInt8] = Array("TALLYCKP".utf8)
     /// Bump whenever the projection rules or this encoding change: older checkpoints are then rebuilt.
-    static let projectionVersion: UInt32 = 2
+    static let projectionVersion: UInt32 = 3
     static let headerSize = 8 + 4 + 8 + 8 + 4 + 4
 
     static func encode(_ state: ProjectionState, dedup: DedupIndex) -> [UInt8] {
@@ -80,15 +80,24 @@ enum CheckpointCodec {
             state.tenants.reserveCapacity(Int(tenantCount))
             for _ in 0..<tenantCount {
                 let tenant = TenantID(high: try reader.readUInt64(), low: try reader.readUInt64())
-                state.tenants[tenant] = try decodeProjection(&reader)
+                state.tenants.set(try decodeProjection(&reader), for: tenant)
             }
             let dedupCount = try reader.readVarint()
             guard dedupCount <= UInt64(reader.remaining / 29) else { throw Problem(description: "dedup count exceeds file") }
             var dedup = DedupIndex(minimumCapacity: Int(dedupCount))
-            for _ in 0..<dedupCount {
-                let key = IdentityHash(high: try reader.readUInt64(), low: try reader.readUInt64())
-                dedup.store(key, DedupIndex.Entry(offset: try reader.readUInt64(), hour: try reader.readUInt32(),
-                                                  flags: try reader.readUInt8()))
+            // Stored in runs, so the table's cache misses overlap.
+            var run: [(key: IdentityHash, entry: DedupIndex.Entry)] = []
+            run.reserveCapacity(Int(min(dedupCount, 1024)))
+            var left = dedupCount
+            while left > 0 {
+                for _ in 0..<min(left, 1024) {
+                    let key = IdentityHash(high: try reader.readUInt64(), low: try reader.readUInt64())
+                    run.append((key, DedupIndex.Entry(offset: try reader.readUInt64(), hour: try reader.readUInt32(),
+                                                      flags: try reader.readUInt8())))
+                }
+                left -= UInt64(run.count)
+                run.withUnsafeBufferPointer { dedup.store(contentsOf: $0) }
+                run.removeAll(keepingCapacity: true)
             }
             guard reader.remaining == 0 else { throw Problem(description: "\(reader.remaining) bytes left over") }
             return (state, dedup)

@@ -81,7 +81,7 @@ extension ProjectionState {
     /// The first difference between two states, naming the tenant and the field, or `nil` when equal.
     public func firstDifference(from other: ProjectionState) -> String? {
         if nextOffset != other.nextOffset { return "they cover different offsets (\(nextOffset) and \(other.nextOffset))" }
-        for tenant in Set(tenants.keys).union(other.tenants.keys).sorted() {
+        for tenant in Set(tenants.keys).union(Set(other.tenants.keys)).sorted() {
             guard let mine = tenants[tenant] else { return "tenant \(tenant) exists only in the second state" }
             guard let theirs = other.tenants[tenant] else { return "tenant \(tenant) exists only in the first state" }
             guard mine != theirs else { continue }

@@ -76,11 +76,20 @@ public final class Engine: Sendable {
         case .ingestTime(let time)?: latestIngest = time
         case nil: break
         }
+        // Dedup inserts are gathered and stored in runs, so the table's cache misses overlap (flushed
+        // before any lookup, so a void finds every earlier event).
+        var pending: [(key: IdentityHash, entry: DedupIndex.Entry)] = []
+        pending.reserveCapacity(512)
+        func flush() {
+            pending.withUnsafeBufferPointer { dedup.store(contentsOf: $0) }
+            pending.removeAll(keepingCapacity: true)
+        }
         try store.forEachEvent(from: state.nextOffset, to: end) { stored in
             if let latestIngest, stored.ingestTime > latestIngest { return false }
             let event = stored.event
             var target: Event?
             if case .eventVoided(let eventId, _) = event.payload {
+                flush()
                 let key = IdentityHash(tenant: event.tenantId, id: eventId)
                 if let entry = dedup[key] {
                     target = try Engine.readEvent(store, at: entry.offset)
@@ -88,13 +97,16 @@ public final class Engine: Sendable {
                 }
             }
             if event.time >= cutoff {
-                dedup.insert(IdentityHash(tenant: event.tenantId, id: event.id), offset: stored.offset, time: event.time,
-                             voidable: TenantProjection.isVoidable(event.type))
+                pending.append((IdentityHash(tenant: event.tenantId, id: event.id),
+                                DedupIndex.Entry(offset: stored.offset, hour: DedupIndex.hour(event.time),
+                                                 flags: TenantProjection.isVoidable(event.type) ? DedupIndex.Entry.voidable : 0)))
+                if pending.count == pending.capacity { flush() }
             }
             state.apply(event, offset: stored.offset, voidedTarget: target)
             if stored.offset & 0xFFFFF == 0, stored.offset > 0 { progress?(stored.offset) }
             return true
         }
+        flush()
     }
 
     static func readEvent(_ store: SegmentStore, at offset: UInt64) throws -> Event? {
@@ -274,8 +286,7 @@ public final class Engine: Sendable {
         let at = now ?? configuration.clock()
         return projections.withLock { state -> TenantStats? in
             // Read in place: copying the projection out would retain every table it holds.
-            guard let index = state.tenants.index(forKey: tenantId) else { return nil }
-            return TenantStats(state.tenants.values[index], tenantId: tenantId, now: at)
+            state.tenants.withProjection(tenantId) { TenantStats(reading: $0, tenantId: tenantId, now: at) }
         }
     }
 
@@ -283,8 +294,7 @@ public final class Engine: Sendable {
     public func keyStats(_ tenantId: TenantID, now: Timestamp? = nil) -> KeyStats? {
         let at = now ?? configuration.clock()
         return projections.withLock { state -> KeyStats? in
-            guard let index = state.tenants.index(forKey: tenantId) else { return nil }
-            return KeyStats(state.tenants.values[index], tenantId: tenantId, now: at)
+            state.tenants.withProjection(tenantId) { KeyStats(reading: $0, tenantId: tenantId, now: at) }
         }
     }
 

@@ -42,3 +42,26 @@ import TallyTestSupport
         #expect(copy == index)
     }
 }
+
+@Suite struct DedupIndexBatchTests {
+    /// Storing a run (with prefetching, across growth) gives exactly the table of one-by-one stores, later
+    /// entries of a key replacing earlier ones; and a copy taken before is untouched (copy on write).
+    @Test func runsEqualOneByOneStores() {
+        var random = SplitMix64(seed: 23)
+        let entries = (0..<60_000 as Range<UInt64>).map { offset -> (key: IdentityHash, entry: DedupIndex.Entry) in
+            (IdentityHash(tenant: TenantID(high: 2, low: UInt64(random.below(3))), id: "x\(random.below(40_000))"),
+             DedupIndex.Entry(offset: offset, hour: UInt32(offset % 900), flags: UInt8(offset % 2)))
+        }
+        var single = DedupIndex()
+        for item in entries { single.store(item.key, item.entry) }
+        var batched = DedupIndex()
+        let before = batched
+        entries.withUnsafeBufferPointer { batched.store(contentsOf: $0) }
+        #expect(batched == single)
+        #expect(before.count == 0)
+        let copy = batched
+        batched.markVoided(entries[0].key)
+        #expect(batched != single)
+        #expect(copy == single)
+    }
+}

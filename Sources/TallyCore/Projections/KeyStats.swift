@@ -17,18 +17,24 @@ public struct KeyStats: Sendable, Equatable {
 
     /// Reads the key statistics from a projection in constant time.
     public init(_ projection: borrowing TenantProjection, tenantId: TenantID, now: Timestamp) {
+        self = withUnsafePointer(to: projection) { KeyStats(reading: $0, tenantId: tenantId, now: now) }
+    }
+
+    /// Reads the key statistics through a pointer, touching only the fields it needs (no copy of the
+    /// projection).
+    public init(reading pointer: UnsafePointer<TenantProjection>, tenantId: TenantID, now: Timestamp) {
         organizationId = tenantId
-        let expiredNow = projection.keyExpiries.countExpired(at: now)
-        totalKeys = projection.registeredKeys
-        activeKeys = projection.activeKeys - expiredNow
-        revokedKeys = projection.revokedKeys
+        let expiredNow = pointer.pointee.keyExpiries.countExpired(at: now)
+        totalKeys = pointer.pointee.registeredKeys
+        activeKeys = pointer.pointee.activeKeys - expiredNow
+        revokedKeys = pointer.pointee.revokedKeys
         expiredKeys = expiredNow
-        totalRequests = projection.totalRequests
-        rateLimitHits = projection.totalRateLimitHits
-        errors = projection.totalErrors
-        mostRecentlyUsed = projection.recentKeys.compactMap { recent in
+        totalRequests = pointer.pointee.totalRequests
+        rateLimitHits = pointer.pointee.totalRateLimitHits
+        errors = pointer.pointee.totalErrors
+        mostRecentlyUsed = pointer.pointee.recentKeys.compactMap { recent in
             let keyId = recent.keyId
-            guard let entry = projection.keys[keyId] else { return nil }
+            guard let entry = pointer.pointee.keys[keyId] else { return nil }
             let status: String
             switch entry.state {
             case .unregistered: status = "unregistered"

@@ -136,9 +136,10 @@ extension TenantProjection {
     /// counted call also moves the key's last-used time forward. One hash lookup of the key, in place.
     private mutating func recordCall(_ call: APICall, at time: Timestamp, sign: Int64) {
         let month = time.monthIndex
-        let calls = max(0, (recentMonths.calls(in: month) ?? apiCallsByMonth[month] ?? 0) + sign)
-        apiCallsByMonth[month] = calls > 0 ? calls : nil
-        recentMonths.update(month: month, total: calls)
+        let calls = max(0, callsIn(month: month) + sign)
+        if let spilled = recentMonths.update(month: month, total: calls) {
+            apiCallsByMonth[spilled.month] = spilled.calls > 0 ? spilled.calls : nil
+        }
         let limited = call.status == 429
         let failed = !limited && call.status >= 400
         totalRequests = max(0, totalRequests + sign)

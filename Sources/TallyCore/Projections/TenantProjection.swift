@@ -19,7 +19,7 @@ public struct TenantProjection: Sendable, Equatable {
     public var storageBytes: Int64 = 0
     /// `settings.storage_quota_mb`, or the default.
     public var storageQuotaMB = TenantSettings.defaultStorageQuotaMB
-    /// This and last month's calls without a hash lookup.
+    /// The three latest months' calls, without a hash lookup.
     public var recentMonths = RecentMonths()
     /// The latest event time of any event of the tenant.
     public var lastActivity: Timestamp?
@@ -46,7 +46,8 @@ public struct TenantProjection: Sendable, Equatable {
     public var deletedAt: Timestamp?
 
     // Entity tables: users, credentials, keys (including keys seen only in calls), OAuth clients (`true`
-    // while active), and calls per UTC month keyed by ``Timestamp/monthIndex``.
+    // while active), and calls per UTC month keyed by ``Timestamp/monthIndex`` for the months older than
+    // those in `recentMonths` (read both through ``callsIn(month:)``).
     public var users: [String: UserEntry] = [:]
     public var credentials: [String: CredentialEntry] = [:]
     public var keys: [String: KeyEntry] = [:]
@@ -55,6 +56,12 @@ public struct TenantProjection: Sendable, Equatable {
 
     /// Creates an empty projection.
     public init() {}
+
+    /// API calls in a month (``Timestamp/monthIndex``): the inline recent months first, then the full record.
+    @inline(__always)
+    public func callsIn(month: Int) -> Int64 {
+        recentMonths.calls(in: month) ?? apiCallsByMonth[month] ?? 0
+    }
 }
 
 /// A key in the recently-used list, with the time that placed it there.

@@ -50,28 +50,36 @@ public struct TenantStats: Sendable, Equatable {
     ///   - tenantId: The tenant.
     ///   - now: The read time: decides "this month" and which credentials and keys have expired.
     public init(_ projection: borrowing TenantProjection, tenantId: TenantID, now: Timestamp) {
+        self = withUnsafePointer(to: projection) { TenantStats(reading: $0, tenantId: tenantId, now: now) }
+    }
+
+    /// Reads the statistics through a pointer, touching only the fields it needs: a read from shared
+    /// storage then costs no copy of the projection (and none of its reference counting).
+    public init(reading pointer: UnsafePointer<TenantProjection>, tenantId: TenantID, now: Timestamp) {
         self.tenantId = tenantId
-        tenantName = projection.name
-        status = projection.status
-        let userTotal = projection.userCount
-        users = Users(total: userTotal, active: projection.activeUsers, inactive: userTotal - projection.activeUsers,
-                      admins: projection.adminUsers)
-        let credentialsExpiredNow = projection.credentialExpiries.countExpired(at: now)
-        credentials = Credentials(total: projection.activeCredentials + projection.expiredCredentials,
-                                  active: projection.activeCredentials - credentialsExpiredNow,
-                                  expired: projection.expiredCredentials + credentialsExpiredNow)
-        let keysExpiredNow = projection.keyExpiries.countExpired(at: now)
-        apiKeys = APIKeys(total: projection.registeredKeys, active: projection.activeKeys - keysExpiredNow,
-                          revoked: projection.revokedKeys)
-        oauthClients = OAuthClients(total: projection.oauthClientCount, active: projection.activeOAuthClients)
+        tenantName = pointer.pointee.name
+        status = pointer.pointee.status
+        let userTotal = pointer.pointee.userCount
+        let activeUsers = pointer.pointee.activeUsers
+        users = Users(total: userTotal, active: activeUsers, inactive: userTotal - activeUsers,
+                      admins: pointer.pointee.adminUsers)
+        let credentialsExpiredNow = pointer.pointee.credentialExpiries.countExpired(at: now)
+        let activeCredentials = pointer.pointee.activeCredentials
+        let expiredCredentials = pointer.pointee.expiredCredentials
+        credentials = Credentials(total: activeCredentials + expiredCredentials,
+                                  active: activeCredentials - credentialsExpiredNow,
+                                  expired: expiredCredentials + credentialsExpiredNow)
+        let keysExpiredNow = pointer.pointee.keyExpiries.countExpired(at: now)
+        apiKeys = APIKeys(total: pointer.pointee.registeredKeys, active: pointer.pointee.activeKeys - keysExpiredNow,
+                          revoked: pointer.pointee.revokedKeys)
+        oauthClients = OAuthClients(total: pointer.pointee.oauthClientCount, active: pointer.pointee.activeOAuthClients)
         let month = now.monthIndex
         let megabyte: Int64 = 1 << 20
-        usage = Usage(apiCallsThisMonth: projection.recentMonths.calls(in: month) ?? projection.apiCallsByMonth[month] ?? 0,
-                      apiCallsLastMonth: projection.recentMonths.calls(in: month - 1)
-                          ?? projection.apiCallsByMonth[month - 1] ?? 0,
-                      storageUsedMB: (max(0, projection.storageBytes) + megabyte / 2) / megabyte,
-                      storageQuotaMB: projection.storageQuotaMB)
-        lastActivity = projection.lastActivity
+        usage = Usage(apiCallsThisMonth: pointer.pointee.callsIn(month: month),
+                      apiCallsLastMonth: pointer.pointee.callsIn(month: month - 1),
+                      storageUsedMB: (max(0, pointer.pointee.storageBytes) + megabyte / 2) / megabyte,
+                      storageQuotaMB: pointer.pointee.storageQuotaMB)
+        lastActivity = pointer.pointee.lastActivity
         generatedAt = now
     }
 

@@ -49,7 +49,7 @@ enum CheckpointFuzzTarget {
             default: false
             }
         }
-        return state.tenants.values.contains { tenant in tenant.settings.contains { holdsNaN($0.value) } }
+        return state.tenants.contains { tenant in tenant.value.settings.contains { holdsNaN($0.value) } }
     }
 
     /// Rewrites the payload length and both checksums to match the bytes.

@@ -1,0 +1,188 @@
+import CTallyShims
+import TallyCore
+
+/// Every tenant's projection, found by tenant id in one probe of a compact index.
+///
+/// A stats read must cost the same at a million tenants as at a thousand, so the layout is chosen for
+/// cache and TLB misses rather than generality: an open-addressing index (24-byte slots: the tenant id and
+/// its position) and the projections in insertion order, both in huge-page backed memory. A lookup is one
+/// multiply-xorshift of the id, usually one index slot, then the projection: two cache misses when cold,
+/// where a `Dictionary` also pays for SipHash and a separate key array.
+///
+/// Tenants are never removed (a deleted tenant keeps its record). Iteration is in insertion order. Copies
+/// share storage until one of them is written (copy on write), like the standard collections.
+public struct TenantTable: Sendable {
+    struct Slot: BitwiseCopyable {
+        var high: UInt64
+        var low: UInt64
+        /// The projection's position plus one; 0 marks an empty slot.
+        var position: Int
+    }
+
+    private var ids: ElementStorage<TenantID>
+    private var projections: ElementStorage<TenantProjection>
+    private var index: SlotMemory<Slot>
+
+    /// Scrambles tenant ids per process, so ids chosen to collide in the index cannot be prepared in advance.
+    private static let seed = UInt64.random(in: 1...UInt64.max)
+
+    /// An empty table.
+    public init() {
+        ids = ElementStorage(capacity: 16)
+        projections = ElementStorage(capacity: 16)
+        index = SlotMemory(count: 32)
+    }
+
+    /// The number of tenants.
+    public var count: Int { ids.count }
+
+    /// Whether the table has no tenants.
+    public var isEmpty: Bool { ids.count == 0 }
+
+    /// The tenants' ids, in insertion order.
+    public var keys: [TenantID] { Array(UnsafeBufferPointer(start: ids.base, count: ids.count)) }
+
+    @inline(__always)
+    private static func bucket(_ tenant: TenantID, mask: Int) -> Int {
+        var mixed = (tenant.high ^ seed) &* 0x9E37_79B9_7F4A_7C15 ^ tenant.low
+        mixed ^= mixed >> 29
+        mixed = mixed &* 0xBF58_476D_1CE4_E5B9
+        mixed ^= mixed >> 32
+        return Int(truncatingIfNeeded: mixed) & mask
+    }
+
+    /// The index slot holding `tenant`, or the empty slot where it would go.
+    @inline(__always)
+    private func slot(of tenant: TenantID) -> (slot: Int, position: Int?) {
+        let mask = index.count - 1
+        var slot = TenantTable.bucket(tenant, mask: mask)
+        let slots = index.base
+        while true {
+            let entry = slots[slot]
+            if entry.position == 0 { return (slot, nil) }
+            if entry.high == tenant.high && entry.low == tenant.low { return (slot, entry.position - 1) }
+            slot = (slot + 1) & mask
+        }
+    }
+
+    /// The position of `tenant`'s projection, for ``subscript(position:)``; `nil` when it has none.
+    public func index(forKey tenant: TenantID) -> Int? {
+        slot(of: tenant).position
+    }
+
+    /// The projection at a position from ``index(forKey:)``, read in place without copying it.
+    public subscript(position position: Int) -> TenantProjection {
+        _read {
+            precondition(position >= 0 && position < projections.count, "tenant position out of range")
+            yield projections.base[position]
+        }
+    }
+
+    /// Runs `body` with a pointer to `tenant`'s projection in place, or returns `nil` when it has none.
+    /// Reading fields through the pointer copies only those fields; the pointer is valid only in `body`.
+    @inline(__always)
+    public func withProjection<T>(_ tenant: TenantID, _ body: (UnsafePointer<TenantProjection>) throws -> T) rethrows -> T? {
+        guard let position = slot(of: tenant).position else { return nil }
+        return try body(projections.base + position)
+    }
+
+    /// A copy of `tenant`'s projection, or `nil` when it has none.
+    public subscript(tenant: TenantID) -> TenantProjection? {
+        guard let position = slot(of: tenant).position else { return nil }
+        return projections.base[position]
+    }
+
+    /// Asks the CPU to fetch the index slot where a lookup of `tenant` starts. Changes nothing.
+    @inline(__always)
+    public func prefetch(_ tenant: TenantID) {
+        tally_prefetch_for_write(index.base + TenantTable.bucket(tenant, mask: index.count - 1))
+    }
+
+    /// Runs `body` on `tenant`'s projection in place, creating an empty one first when it has none.
+    @inline(__always)
+    public mutating func modify<T>(_ tenant: TenantID, _ body: (inout TenantProjection) throws -> T) rethrows -> T {
+        makeUnique()
+        let (slot, found) = slot(of: tenant)
+        let position: Int
+        if let found {
+            position = found
+        } else {
+            position = insert(tenant, TenantProjection(), at: slot)
+        }
+        return try body(&projections.base[position])
+    }
+
+    /// Stores `projection` as `tenant`'s, replacing any it had.
+    public mutating func set(_ projection: TenantProjection, for tenant: TenantID) {
+        modify(tenant) { $0 = projection }
+    }
+
+    /// Makes room for `capacity` tenants without growing.
+    public mutating func reserveCapacity(_ capacity: Int) {
+        makeUnique()
+        ids.reserve(capacity)
+        projections.reserve(capacity)
+        if capacity * 8 > index.count * 7 { rebuildIndex(minimumCapacity: capacity) }
+    }
+
+    private mutating func insert(_ tenant: TenantID, _ projection: TenantProjection, at slot: Int) -> Int {
+        let position = ids.count
+        ids.append(tenant)
+        projections.append(projection)
+        index.base[slot] = Slot(high: tenant.high, low: tenant.low, position: position + 1)
+        if ids.count * 8 > index.count * 7 { rebuildIndex(minimumCapacity: ids.count * 2) }
+        return position
+    }
+
+    /// Replaces the index by one with room for `minimumCapacity` tenants at most 7/8 full.
+    private mutating func rebuildIndex(minimumCapacity: Int) {
+        var size = 32
+        while size * 7 / 8 < minimumCapacity { size *= 2 }
+        index = SlotMemory(count: size)
+        let mask = size - 1
+        for position in 0..<ids.count {
+            let tenant = ids.base[position]
+            var slot = TenantTable.bucket(tenant, mask: mask)
+            while index.base[slot].position != 0 { slot = (slot + 1) & mask }
+            index.base[slot] = Slot(high: tenant.high, low: tenant.low, position: position + 1)
+        }
+    }
+
+    /// Copies the storage first when another table shares it.
+    @inline(__always)
+    private mutating func makeUnique() {
+        if !isKnownUniquelyReferenced(&projections) { projections = projections.copy() }
+        if !isKnownUniquelyReferenced(&ids) { ids = ids.copy() }
+        if !isKnownUniquelyReferenced(&index) { index = index.copy() }
+    }
+}
+
+extension TenantTable: Sequence {
+    /// Iterates tenants and copies of their projections in insertion order.
+    public struct Iterator: IteratorProtocol {
+        let table: TenantTable
+        var position = 0
+
+        public mutating func next() -> (key: TenantID, value: TenantProjection)? {
+            guard position < table.count else { return nil }
+            defer { position += 1 }
+            return (table.ids.base[position], table.projections.base[position])
+        }
+    }
+
+    public func makeIterator() -> Iterator { Iterator(table: self) }
+
+    public var underestimatedCount: Int { count }
+}
+
+extension TenantTable: Equatable {
+    /// Two tables are equal when they hold the same tenants with equal projections, in any order.
+    public static func == (lhs: TenantTable, rhs: TenantTable) -> Bool {
+        guard lhs.count == rhs.count else { return false }
+        for position in 0..<lhs.count {
+            guard let other = rhs.index(forKey: lhs.ids.base[position]),
+                  lhs.projections.base[position] == rhs.projections.base[other] else { return false }
+        }
+        return true
+    }
+}

@@ -1,0 +1,65 @@
+import Testing
+import TallyCore
+@testable import TallyEngine
+import TallyTestSupport
+
+@Suite struct TenantTableTests {
+    private func tenant(_ number: UInt64) -> TenantID { TenantID(high: 0xABCD_0000_0000_0000 | number, low: number &* 31) }
+
+    /// Through index rebuilds and storage growth (past the 1 MiB point where storage is mapped), every
+    /// tenant is found with its own projection, and iteration is in insertion order.
+    @Test func findsEveryTenantThroughGrowth() {
+        var table = TenantTable()
+        var random = SplitMix64(seed: 5)
+        var order: [TenantID] = []
+        var reference: [TenantID: Int] = [:]
+        for _ in 0..<20_000 {
+            let id = tenant(UInt64(random.below(12_000)))
+            if reference[id] == nil { order.append(id) }
+            table.modify(id) { $0.userCount += 1 }
+            reference[id, default: 0] += 1
+        }
+        #expect(table.count == reference.count)
+        for (id, users) in reference { #expect(table[id]?.userCount == users) }
+        #expect(table[tenant(99_999)] == nil)
+        #expect(table.index(forKey: tenant(99_999)) == nil)
+        #expect(table.keys == order)
+        #expect(table.map(\.key) == order)
+        for id in order.prefix(50) {
+            let position = table.index(forKey: id)
+            #expect(position.map { table[position: $0].userCount } == reference[id])
+            #expect(table.withProjection(id) { $0.pointee.userCount } == reference[id])
+        }
+    }
+
+    /// A copy is independent: writes to either never show in the other (copy on write of all three parts).
+    @Test func copiesAreIndependent() {
+        var original = TenantTable()
+        for number in 0..<3_000 as Range<UInt64> { original.modify(tenant(number)) { $0.activeUsers = Int(number) } }
+        var copy = original
+        copy.modify(tenant(7)) { $0.activeUsers = -1 }
+        copy.modify(tenant(50_000)) { $0.activeUsers = 1 }
+        original.modify(tenant(8)) { $0.activeUsers = -2 }
+        #expect(original[tenant(7)]?.activeUsers == 7)
+        #expect(original[tenant(50_000)] == nil)
+        #expect(original.count == 3_000)
+        #expect(copy[tenant(7)]?.activeUsers == -1)
+        #expect(copy[tenant(8)]?.activeUsers == 8)
+        #expect(copy.count == 3_001)
+    }
+
+    /// Equality ignores insertion order and compares projections.
+    @Test func equalityIgnoresOrder() {
+        var forward = TenantTable()
+        var backward = TenantTable()
+        for number in 0..<100 as Range<UInt64> { forward.modify(tenant(number)) { $0.adminUsers = 1 } }
+        for number in (0..<100 as Range<UInt64>).reversed() { backward.set(forward[tenant(number)] ?? TenantProjection(), for: tenant(number)) }
+        #expect(forward == backward)
+        backward.modify(tenant(3)) { $0.adminUsers = 2 }
+        #expect(forward != backward)
+        var reserved = TenantTable()
+        reserved.reserveCapacity(5_000)
+        for number in 0..<100 as Range<UInt64> { reserved.modify(tenant(number)) { $0.adminUsers = 1 } }
+        #expect(reserved == forward)
+    }
+}
