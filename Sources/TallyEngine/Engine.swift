@@ -84,27 +84,37 @@ public final class Engine: Sendable {
             pending.withUnsafeBufferPointer { dedup.store(contentsOf: $0) }
             pending.removeAll(keepingCapacity: true)
         }
-        try store.forEachEvent(from: state.nextOffset, to: end) { stored in
-            if let latestIngest, stored.ingestTime > latestIngest { return false }
+        func handle(_ stored: StoredEvent, key: IdentityHash) throws {
             let event = stored.event
             var target: Event?
             if case .eventVoided(let eventId, _) = event.payload {
                 flush()
-                let key = IdentityHash(tenant: event.tenantId, id: eventId)
-                if let entry = dedup[key] {
+                let targetKey = IdentityHash(tenant: event.tenantId, id: eventId)
+                if let entry = dedup[targetKey] {
                     target = try Engine.readEvent(store, at: entry.offset)
-                    dedup.markVoided(key)
+                    dedup.markVoided(targetKey)
                 }
             }
             if event.time >= cutoff {
-                pending.append((IdentityHash(tenant: event.tenantId, id: event.id),
-                                DedupIndex.Entry(offset: stored.offset, hour: DedupIndex.hour(event.time),
-                                                 flags: TenantProjection.isVoidable(event.type) ? DedupIndex.Entry.voidable : 0)))
+                pending.append((key, DedupIndex.Entry(offset: stored.offset, hour: DedupIndex.hour(event.time),
+                                                      flags: TenantProjection.isVoidable(event.type) ? DedupIndex.Entry.voidable : 0)))
                 if pending.count == pending.capacity { flush() }
             }
             state.apply(event, offset: stored.offset, voidedTarget: target)
             if stored.offset & 0xFFFFF == 0, stored.offset > 0 { progress?(stored.offset) }
-            return true
+        }
+        let remaining = store.nextOffset - min(state.nextOffset, store.nextOffset)
+        if remaining >= UInt64(ReplayPipeline.chunkSize * 32) {
+            // Long replays read and decode on a second thread.
+            try ReplayPipeline(store: store, start: state.nextOffset, end: end, latestIngest: latestIngest).forEach { item in
+                try handle(item.stored, key: item.key)
+            }
+        } else {
+            try store.forEachEvent(from: state.nextOffset, to: end) { stored in
+                if let latestIngest, stored.ingestTime > latestIngest { return false }
+                try handle(stored, key: IdentityHash(tenant: stored.event.tenantId, id: stored.event.id))
+                return true
+            }
         }
         flush()
     }
@@ -156,11 +166,19 @@ public final class Engine: Sendable {
         var accepted: [PendingEvent] = []
         accepted.reserveCapacity(batch.count)
         let frameBytes = min(max(1, configuration.maxFrameBytes), Int(SegmentFormat.maxFramePayload) / 2)
+        // Identity hashes are computed before taking the lock, so concurrent batches hash in parallel.
+        let keys = batch.map { item -> IdentityHash in
+            guard case .success(let event) = item else { return IdentityHash(high: 0, low: 0) }
+            return IdentityHash(tenant: event.tenantId, id: event.id)
+        }
+        let prefetchDistance = 8
         let submitted = decisions.withLock { state -> Bool in
             var records = RecordBatch(reservingCapacity: batch.count * 96)
             var fullFrames: [RecordBatch] = []
             var hasDuplicates = false
             for (index, item) in batch.enumerated() {
+                // In a large table nearly every probe misses the cache: start the miss a few events early.
+                if index + prefetchDistance < keys.count { state.dedup.prefetch(keys[index + prefetchDistance]) }
                 let event: Event
                 switch item {
                 case .failure(let error):
@@ -177,7 +195,7 @@ public final class Engine: Sendable {
                     outcomes[index] = .rejected(reason: "time: older than the backdate limit (\(EngineConfiguration.describe(configuration.backdateLimitMicroseconds))); use `tally import` to backfill")
                     continue
                 }
-                let key = IdentityHash(tenant: event.tenantId, id: event.id)
+                let key = keys[index]
                 let offset = state.nextOffset
                 let remembered = event.time >= earliest
                 var targetOffset: UInt64?

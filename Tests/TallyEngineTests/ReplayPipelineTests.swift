@@ -1,0 +1,98 @@
+import Synchronization
+import Testing
+import TallyCore
+@testable import TallyEngine
+import TallyStorage
+import TallyTestSupport
+
+/// Replays long enough to run on two threads (``ReplayPipeline``) give exactly the state of live ingest,
+/// stop where asked, and stop cleanly when the consumer fails.
+@Suite struct ReplayPipelineTests {
+    static let now = ReferenceModelTests.now
+    static let long = ReplayPipeline.chunkSize * 32 + 5_000
+
+    static func configuration(clock: Timestamp = now) -> EngineConfiguration {
+        var configuration = ReferenceModelTests.configuration()
+        configuration.store = StoreTestSupport.configuration(segmentSize: 1 << 20)
+        configuration.clock = { clock }
+        configuration.checkpointEveryEvents = .max
+        configuration.checkpointEverySeconds = .max
+        return configuration
+    }
+
+    /// Calls over 50 tenants with a void every 97 events (of the call 40 before it).
+    static func events(_ range: Range<Int>) -> [Result<Event, EventValidationError>] {
+        range.map { index in
+            let tenant = TenantID(high: 0x1234, low: UInt64(index % 50))
+            let time = Timestamp(microseconds: now.microseconds - Int64(index % 5_000) * 1_000_000)
+            if index % 97 == 96 {
+                return .success(Event(id: "v\(index)", tenantId: TenantID(high: 0x1234, low: UInt64((index - 50) % 50)),
+                                      time: time, payload: .eventVoided(eventId: "c\(index - 50)", reason: nil)))
+            }
+            return .success(Event(id: "c\(index)", tenantId: tenant, time: time,
+                                  payload: .apiCall(APICall(keyId: "k\(index % 7)", status: index % 13 == 0 ? 500 : 200))))
+        }
+    }
+
+    static func ingest(_ engine: Engine, _ range: Range<Int>) {
+        var start = range.lowerBound
+        while start < range.upperBound {
+            let end = min(start + 5_000, range.upperBound)
+            _ = engine.ingest(events(start..<end))
+            start = end
+        }
+    }
+
+    @Test func aLongReplayEqualsLiveIngest() throws {
+        let directory = TemporaryDirectory()
+        let engine = try Engine(directory: directory.path, configuration: Self.configuration())
+        Self.ingest(engine, 0..<Self.long)
+        let live = engine.projectionSnapshot
+        let liveDedup = engine.decisions.withLock { $0.dedup }
+        try engine.close()
+        #expect(live.nextOffset == UInt64(Self.long))
+        let rebuilt = try Engine.rebuild(directory: directory.path, configuration: Self.configuration())
+        #expect(rebuilt.state.firstDifference(from: live) == nil)
+        #expect(rebuilt.state == live)
+        #expect(rebuilt.dedup == liveDedup)
+    }
+
+    @Test func aReplayUntilAnIngestTimeStopsThere() throws {
+        let directory = TemporaryDirectory()
+        let first = try Engine(directory: directory.path, configuration: Self.configuration())
+        Self.ingest(first, 0..<40_000)
+        let before = first.projectionSnapshot
+        try first.close()
+        let later = Timestamp(microseconds: Self.now.microseconds + 1_000_000)
+        let second = try Engine(directory: directory.path, configuration: Self.configuration(clock: later))
+        Self.ingest(second, 40_000..<Self.long)
+        try second.close()
+        let rebuilt = try Engine.rebuild(directory: directory.path, configuration: Self.configuration(clock: later),
+                                         limit: .ingestTime(Self.now))
+        #expect(rebuilt.state.nextOffset == 40_000)
+        #expect(rebuilt.state == before)
+    }
+
+    @Test func aFailingConsumerStopsTheReaderAndRethrows() throws {
+        struct Stop: Error {}
+        let directory = TemporaryDirectory()
+        let engine = try Engine(directory: directory.path, configuration: Self.configuration())
+        Self.ingest(engine, 0..<Self.long)
+        try engine.close()
+        let store = try SegmentStore(directory: directory.path, configuration: Self.configuration().store, readOnly: true)
+        for stopAt in [0, 1, ReplayPipeline.chunkSize * 3 + 17, Self.long - 1] {
+            var seen = 0
+            #expect(throws: Stop.self) {
+                try ReplayPipeline(store: store, start: 0, end: nil, latestIngest: nil).forEach { item in
+                    #expect(item.stored.offset == UInt64(seen))
+                    if seen == stopAt { throw Stop() }
+                    seen += 1
+                }
+            }
+            #expect(seen == stopAt)
+        }
+        var all = 0
+        try ReplayPipeline(store: store, start: 100, end: 20_100, latestIngest: nil).forEach { _ in all += 1 }
+        #expect(all == 20_000)
+    }
+}
