@@ -12,8 +12,8 @@ final class APIMetrics: Sendable {
 
     struct State {
         var rejectedByReason: [String: Int] = [:]
+        /// Latency and responses by status, per route label.
         var requests: [String: Histogram] = [:]
-        var statuses: [String: Int] = [:]
     }
 
     /// Cumulative buckets in seconds.
@@ -22,11 +22,14 @@ final class APIMetrics: Sendable {
         var counts = [Int](repeating: 0, count: bounds.count)
         var total = 0
         var sum = 0.0
+        /// Responses by status code.
+        var statuses: [Int: Int] = [:]
 
-        mutating func observe(_ seconds: Double) {
+        mutating func record(_ seconds: Double, status: Int) {
             for (index, bound) in Histogram.bounds.enumerated() where seconds <= bound { counts[index] += 1 }
             total += 1
             sum += seconds
+            statuses[status, default: 0] += 1
         }
     }
 
@@ -43,8 +46,7 @@ final class APIMetrics: Sendable {
 
     func recordRequest(route: String, status: Int, seconds: Double) {
         state.withLock { state in
-            state.requests[route, default: Histogram()].observe(seconds)
-            state.statuses["\(route)|\(status)", default: 0] += 1
+            state.requests[route, default: Histogram()].record(seconds, status: status)
         }
     }
 
@@ -72,9 +74,10 @@ final class APIMetrics: Sendable {
             text += "tally_http_request_duration_seconds_count{route=\"\(route)\"} \(histogram.total)\n"
         }
         text += "# HELP tally_http_responses_total Responses by route and status.\n# TYPE tally_http_responses_total counter\n"
-        for (key, count) in snapshot.statuses.sorted(by: { $0.key < $1.key }) {
-            let parts = key.split(separator: "|")
-            text += "tally_http_responses_total{route=\"\(parts[0])\",status=\"\(parts.count > 1 ? parts[1] : "")\"} \(count)\n"
+        for (route, histogram) in snapshot.requests.sorted(by: { $0.key < $1.key }) {
+            for (status, count) in histogram.statuses.sorted(by: { $0.key < $1.key }) {
+                text += "tally_http_responses_total{route=\"\(route)\",status=\"\(status)\"} \(count)\n"
+            }
         }
         text += "# HELP tally_fsync_duration_seconds Duration of the log's data syncs.\n# TYPE tally_fsync_duration_seconds histogram\n"
         for (index, bound) in SyncStatistics.bounds.enumerated() {

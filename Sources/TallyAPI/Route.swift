@@ -6,6 +6,19 @@ struct Route: Sendable, Equatable {
     var summary: String
     /// Whether a bearer token is required.
     var authenticated: Bool
+    /// The pattern's segments, split once.
+    let segments: [Substring]
+    /// `METHOD pattern`: the route's label in metrics.
+    let label: String
+
+    init(method: String, pattern: String, summary: String, authenticated: Bool) {
+        self.method = method
+        self.pattern = pattern
+        self.summary = summary
+        self.authenticated = authenticated
+        segments = Route.segments(of: pattern)
+        label = "\(method) \(pattern)"
+    }
 
     static let all: [Route] = [
         Route(method: "POST", pattern: "/api/v1/events", summary: "Ingest events", authenticated: true),
@@ -21,32 +34,53 @@ struct Route: Sendable, Equatable {
         Route(method: "GET", pattern: "/openapi.json", summary: "This API description", authenticated: false),
     ]
 
-    /// The pattern's segments, split once.
-    var segments: [Substring] { pattern.split(separator: "/", omittingEmptySubsequences: false) }
-
-    /// Matches a path against the pattern; returns the placeholder values, or `nil`.
-    func match(_ path: String) -> [String: String]? {
-        match(path.split(separator: "/", omittingEmptySubsequences: false))
+    /// Whether already-split path segments fit the pattern (no allocation).
+    func matches(_ given: [Substring]) -> Bool {
+        guard segments.count == given.count else { return false }
+        for (pattern, part) in zip(segments, given) {
+            if pattern.first == "{" {
+                if part.isEmpty { return false }
+            } else if pattern != part {
+                return false
+            }
+        }
+        return true
     }
 
-    /// Matches already-split path segments against the pattern.
-    func match(_ given: [Substring]) -> [String: String]? {
-        let wanted = Route.segmentsByPattern[pattern] ?? segments
-        guard wanted.count == given.count else { return nil }
+    /// The placeholder values of a path that ``matches(_:)`` the pattern.
+    func parameters(_ given: [Substring]) -> [String: String] {
         var values: [String: String] = [:]
-        for (pattern, part) in zip(wanted, given) {
-            if pattern.hasPrefix("{") && pattern.hasSuffix("}") {
-                guard !part.isEmpty else { return nil }
-                values[String(pattern.dropFirst().dropLast())] = String(part)
-            } else if pattern != part {
-                return nil
-            }
+        for (pattern, part) in zip(segments, given) where pattern.first == "{" {
+            values[String(pattern.dropFirst().dropLast())] = String(part)
         }
         return values
     }
 
-    static let segmentsByPattern: [String: [Substring]] = Dictionary(
-        Route.all.map { ($0.pattern, $0.segments) }, uniquingKeysWith: { first, _ in first })
+    /// A path's segments between slashes, empty ones included (as `split(separator: "/",
+    /// omittingEmptySubsequences: false)` gives them), found by scanning UTF-8 bytes: splitting by
+    /// `Character` pays for grapheme breaking on every request.
+    static func segments(of path: String) -> [Substring] {
+        var parts: [Substring] = []
+        parts.reserveCapacity(8)
+        let bytes = path.utf8
+        var start = bytes.startIndex
+        var index = start
+        while index != bytes.endIndex {
+            if bytes[index] == UInt8(ascii: "/") {
+                parts.append(path[start..<index])
+                start = bytes.index(after: index)
+            }
+            index = bytes.index(after: index)
+        }
+        parts.append(path[start..<bytes.endIndex])
+        return parts
+    }
+
+    /// Matches a path against the pattern; returns the placeholder values, or `nil`.
+    func match(_ path: String) -> [String: String]? {
+        let given = Route.segments(of: path)
+        return matches(given) ? parameters(given) : nil
+    }
 
     /// Treats `/api/v1/admin/tenants` like `/api/v1/admin/tenants/` (the list and create routes end in `/`).
     static func normalize(_ path: String) -> String {

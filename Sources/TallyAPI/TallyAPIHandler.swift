@@ -34,9 +34,9 @@ public final class TallyAPIHandler: HTTPHandler {
         let started = MonotonicClock.nanoseconds()
         let path = Route.normalize(request.path)
         let method = request.method == .head ? "GET" : request.method.name
-        let given = path.split(separator: "/", omittingEmptySubsequences: false)
-        let candidates = Route.all.filter { $0.match(given) != nil }
-        guard let route = candidates.first(where: { $0.method == method }), let parameters = route.match(given) else {
+        let given = Route.segments(of: path)
+        guard let route = Route.all.first(where: { $0.method == method && $0.matches(given) }) else {
+            let candidates = Route.all.filter { $0.matches(given) }
             let now = clock()
             if candidates.isEmpty {
                 respond(APIResponse.error(404, "not_found", "no route for \(path)", now: now))
@@ -49,10 +49,11 @@ public final class TallyAPIHandler: HTTPHandler {
         }
         let metrics = self.metrics
         let finish: @Sendable (HTTPResponse) -> Void = { response in
-            metrics.recordRequest(route: "\(route.method) \(route.pattern)", status: response.status,
+            metrics.recordRequest(route: route.label, status: response.status,
                                   seconds: Double(MonotonicClock.nanoseconds() - started) / 1e9)
             respond(response)
         }
+        let parameters = route.parameters(given)
         var principal: Principal?
         if route.authenticated {
             switch authenticate(request) {

@@ -112,6 +112,9 @@ final class EventLoop: @unchecked Sendable {
         for task in pending { task() }
     }
 
+    /// Accepts one waiting connection per wake-up: the listener stays readable while more wait, so the
+    /// next `epoll_wait` of whichever loop is free takes the next one, and a burst of connections spreads
+    /// over the loops instead of landing on the one that woke first.
     private func acceptConnections() {
         while listening {
             let descriptor = tally_accept(server.listener)
@@ -132,6 +135,7 @@ final class EventLoop: @unchecked Sendable {
                 connection.close()
                 continue
             }
+            return
         }
     }
 

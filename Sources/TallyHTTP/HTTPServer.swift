@@ -21,11 +21,15 @@ final class HTTPServerCore: Sendable {
 
     func logRequest(method: String, path: String, status: Int, milliseconds: Double) {
         let rounded = (milliseconds * 1000).rounded() / 1000
-        var safePath = ""
-        for scalar in path.unicodeScalars {
-            if scalar == "\"" || scalar == "\\" { safePath += "\\" }
-            if scalar.value < 0x20 { continue }
-            safePath.unicodeScalars.append(scalar)
+        var safePath = path
+        // Most paths need no escaping: check the bytes before rebuilding the string.
+        if path.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+            safePath = ""
+            for scalar in path.unicodeScalars {
+                if scalar == "\"" || scalar == "\\" { safePath += "\\" }
+                if scalar.value < 0x20 { continue }
+                safePath.unicodeScalars.append(scalar)
+            }
         }
         configuration.log(#"{"method":"\#(method)","path":"\#(safePath)","status":\#(status),"durationMs":\#(rounded)}"#)
     }

@@ -124,7 +124,9 @@ public struct EventJSONDecoder: Sendable {
 struct FieldReader {
     var object: JSONObject
     let prefix: String
-    private var taken: Set<String> = []
+    /// Which members have been taken, by position. Members past the 64th always count as unknown: no event
+    /// type has that many fields, so such an object carries unknown or repeated ones.
+    private var taken: UInt64 = 0
 
     init(object: JSONObject, prefix: String) {
         self.object = object
@@ -133,13 +135,20 @@ struct FieldReader {
 
     func peek(_ key: String) -> JSONValue? { object[key] }
 
+    /// The value of the first member named `key` (as `object[key]` reads it); every member of that name
+    /// counts as taken.
     mutating func take(_ key: String) -> JSONValue? {
-        taken.insert(key)
-        return object[key]
+        var found: JSONValue?
+        for (position, member) in object.members.enumerated() where JSONObject.keysEqual(member.key, key) {
+            if found == nil { found = member.value }
+            if position < 64 { taken |= 1 << UInt64(position) }
+        }
+        return found
     }
 
     func rejectUnknown(context: String) throws(EventValidationError) {
-        for member in object where !taken.contains(member.key) {
+        for (position, member) in object.members.enumerated()
+        where position >= 64 || taken & (1 << UInt64(position)) == 0 {
             guard !member.key.isEmpty else {
                 // An empty name would make the message start with ": ".
                 throw EventValidationError(field: prefix.isEmpty ? "event" : String(prefix.dropLast()),
