@@ -5,8 +5,8 @@ import Glibc
 /// Large tables are probed at random, so with 4 KiB pages nearly every lookup would also miss the TLB.
 /// The mapping is advised for transparent huge pages (2 MiB), which cuts TLB misses and page faults by
 /// up to 512 times where the system allows it (`/sys/kernel/mm/transparent_hugepage/enabled` set to
-/// `always` or `madvise`); elsewhere it keeps 4 KiB pages and works the same. Small blocks come from
-/// malloc instead, where a mapping would waste most of a page and cost a system call.
+/// `always` or `madvise`); elsewhere it keeps 4 KiB pages and works the same. Blocks under 1 MiB come
+/// from malloc instead, where a mapping would waste most of a huge page and cost a system call.
 struct PageMemory: @unchecked Sendable {
     /// The first byte (64-byte aligned, zero-filled).
     let base: UnsafeMutableRawPointer
@@ -18,17 +18,16 @@ struct PageMemory: @unchecked Sendable {
     /// Allocates `byteCount` zeroed bytes.
     init(byteCount: Int) {
         let bytes = max(64, byteCount)
-        guard bytes >= PageMemory.mapThreshold else {
+        let rounded = (bytes + PageMemory.hugePage - 1) / PageMemory.hugePage * PageMemory.hugePage
+        // A mapping that fails (address space or map count exhausted) falls back to malloc, which fails
+        // the way every other allocation does.
+        guard bytes >= PageMemory.mapThreshold,
+              let raw = mmap(nil, rounded, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
+              raw != MAP_FAILED else {
             base = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
             base.initializeMemory(as: UInt8.self, repeating: 0, count: bytes)
             mappedBytes = 0
             return
-        }
-        let rounded = (bytes + PageMemory.hugePage - 1) / PageMemory.hugePage * PageMemory.hugePage
-        guard let raw = mmap(nil, rounded, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
-              raw != MAP_FAILED else {
-            // Out of address space or memory: the same outcome as a failed allocation anywhere else.
-            fatalError("cannot map \(rounded) bytes for a table: errno \(errno)")
         }
         // A hint only: where huge pages are off, the mapping keeps 4 KiB pages.
         _ = madvise(raw, rounded, MADV_HUGEPAGE)
