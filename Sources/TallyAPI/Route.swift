@@ -76,12 +76,6 @@ struct Route: Sendable, Equatable {
         return parts
     }
 
-    /// Matches a path against the pattern; returns the placeholder values, or `nil`.
-    func match(_ path: String) -> [String: String]? {
-        let given = Route.segments(of: path)
-        return matches(given) ? parameters(given) : nil
-    }
-
     /// Treats `/api/v1/admin/tenants` like `/api/v1/admin/tenants/` (the list and create routes end in `/`).
     static func normalize(_ path: String) -> String {
         path == "/api/v1/admin/tenants" ? "/api/v1/admin/tenants/" : path

@@ -12,10 +12,14 @@ import Testing
     /// Placeholders match any non-empty segment; literals must be equal; counts must agree.
     @Test func matchingAndParameters() {
         let stats = Route(method: "GET", pattern: "/api/v1/admin/tenants/{tenantId}/stats", summary: "", authenticated: true)
-        #expect(stats.match("/api/v1/admin/tenants/abc/stats") == ["tenantId": "abc"])
-        #expect(stats.match("/api/v1/admin/tenants//stats") == nil)
-        #expect(stats.match("/api/v1/admin/tenants/abc/stats/") == nil)
-        #expect(stats.match("/api/v1/admin/tenant/abc/stats") == nil)
+        func match(_ path: String) -> [String: String]? {
+            let given = Route.segments(of: path)
+            return stats.matches(given) ? stats.parameters(given) : nil
+        }
+        #expect(match("/api/v1/admin/tenants/abc/stats") == ["tenantId": "abc"])
+        #expect(match("/api/v1/admin/tenants//stats") == nil)
+        #expect(match("/api/v1/admin/tenants/abc/stats/") == nil)
+        #expect(match("/api/v1/admin/tenant/abc/stats") == nil)
         #expect(stats.label == "GET /api/v1/admin/tenants/{tenantId}/stats")
     }
 }
