@@ -7,26 +7,48 @@ import TallyHTTP
 enum APIResponse {
     static func success(_ status: Int = 200, message: String, data: JSONValue, now: Timestamp,
                         headers: [(String, String)] = []) -> HTTPResponse {
-        var object = JSONObject()
-        object.set("success", .bool(true))
-        object.set("message", .string(message))
-        object.set("data", data)
-        object.set("timestamp", .string(now.rfc3339(fractionDigits: 3)))
-        return .json(status, JSONValue.object(object).jsonBytes, headers: headers)
+        success(status, message: message, now: now, headers: headers) { $0.write(data) }
+    }
+
+    /// The success envelope with `data` written straight to bytes by `writeData` (no ``JSONValue`` tree).
+    /// `succeeded` is the envelope's `success` flag: by default, whether the status is below 300.
+    static func success(_ status: Int = 200, message: String, now: Timestamp, headers: [(String, String)] = [],
+                        succeeded: Bool? = nil, writeData: (inout JSONWriter) -> Void) -> HTTPResponse {
+        var writer = JSONWriter(reservingCapacity: 1024)
+        writer.beginObject()
+        writer.writeKey("success")
+        writer.writeRaw(succeeded ?? (status < 300) ? "true" : "false")
+        writer.writeKey("message")
+        writer.writeString(message)
+        writer.writeKey("data")
+        writeData(&writer)
+        writer.writeKey("timestamp")
+        writer.writeTimestamp(now)
+        writer.endObject()
+        return .json(status, writer.bytes, headers: headers)
     }
 
     static func error(_ status: Int, _ code: String, _ message: String, now: Timestamp,
                       headers: [(String, String)] = []) -> HTTPResponse {
-        var error = JSONObject()
-        error.set("status", .int(Int64(status)))
-        error.set("code", .string(code))
-        error.set("message", .string(message))
-        var object = JSONObject()
-        object.set("success", .bool(false))
-        object.set("message", .string(message))
-        object.set("error", .object(error))
-        object.set("timestamp", .string(now.rfc3339(fractionDigits: 3)))
-        return .json(status, JSONValue.object(object).jsonBytes, headers: headers)
+        var writer = JSONWriter(reservingCapacity: 256)
+        writer.beginObject()
+        writer.writeKey("success")
+        writer.writeRaw("false")
+        writer.writeKey("message")
+        writer.writeString(message)
+        writer.writeKey("error")
+        writer.beginObject()
+        writer.writeKey("status")
+        writer.writeInt(Int64(status))
+        writer.writeKey("code")
+        writer.writeString(code)
+        writer.writeKey("message")
+        writer.writeString(message)
+        writer.endObject()
+        writer.writeKey("timestamp")
+        writer.writeTimestamp(now)
+        writer.endObject()
+        return .json(status, writer.bytes, headers: headers)
     }
 
     /// One entry of a validation error: where (`["body", "settings", "mfa_required"]`), what, and its type.

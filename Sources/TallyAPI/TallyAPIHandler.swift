@@ -84,7 +84,9 @@ public final class TallyAPIHandler: HTTPHandler {
             var data = JSONObject()
             data.set("status", .string(engine.store.failure == nil ? "ok" : "read-only"))
             data.set("events", .int(Int64(engine.eventCount)))
-            finish(APIResponse.success(engine.store.failure == nil ? 200 : 503, message: "healthy", data: .object(data), now: clock()))
+            let healthy = engine.store.failure == nil
+            finish(APIResponse.success(healthy ? 200 : 503, message: healthy ? "healthy" : "storage failed: the server is read-only",
+                                       data: .object(data), now: clock()))
         case ("GET", "/metrics"):
             finish(HTTPResponse(status: 200, headers: [("Content-Type", "text/plain; version=0.0.4")],
                                 body: Array(metrics.render(openConnections: connectionCount(),
@@ -138,7 +140,7 @@ public final class TallyAPIHandler: HTTPHandler {
         guard let stats = engine.tenantStats(tenant, now: now) else {
             return APIResponse.error(404, "tenant_not_found", "no tenant \(tenant)", now: now)
         }
-        return APIResponse.success(message: "Tenant statistics retrieved successfully", data: stats.json, now: now)
+        return APIResponse.success(message: "Tenant statistics retrieved successfully", now: now, writeData: stats.writeJSON)
     }
 
     private func keyStats(_ text: String, principal: Principal?) -> HTTPResponse {
@@ -152,7 +154,7 @@ public final class TallyAPIHandler: HTTPHandler {
         guard let stats = engine.keyStats(tenant, now: now) else {
             return APIResponse.error(404, "organization_not_found", "no organization \(tenant)", now: now)
         }
-        return APIResponse.success(message: "Statistics retrieved successfully", data: stats.json, now: now)
+        return APIResponse.success(message: "Statistics retrieved successfully", now: now, writeData: stats.writeJSON)
     }
 
     // MARK: - Ingest
@@ -199,42 +201,40 @@ enum IngestResponse {
         var rejected = 0
         var failed = 0
         var reasons: [String] = []
-        var results: [JSONValue] = []
-        results.reserveCapacity(outcomes.count)
+        var results = JSONWriter(reservingCapacity: 48 * outcomes.count + 16)
+        results.beginArray()
         for (index, outcome) in outcomes.enumerated() {
-            var item = JSONObject()
-            item.set("index", .int(Int64(index)))
+            results.writeElementSeparator()
+            results.beginObject()
+            results.writeMember("index", index)
+            results.writeKey("status")
             switch outcome {
             case .accepted(let offset):
                 accepted += 1
-                item.set("status", .string("accepted"))
-                item.set("offset", .int(Int64(offset)))
+                results.writeRaw(#""accepted""#)
+                results.writeKey("offset")
+                results.writeUInt(offset)
             case .duplicate(let offset):
                 duplicates += 1
-                item.set("status", .string("duplicate"))
-                item.set("offset", .int(Int64(offset)))
+                results.writeRaw(#""duplicate""#)
+                results.writeKey("offset")
+                results.writeUInt(offset)
             case .rejected(let reason):
                 rejected += 1
                 reasons.append(String(reason.prefix { $0 != ":" }))
-                item.set("status", .string("rejected"))
-                item.set("error", .string(reason))
+                results.writeRaw(#""rejected""#)
+                results.writeKey("error")
+                results.writeString(reason)
             case .failed(let reason):
                 failed += 1
-                item.set("status", .string("failed"))
-                item.set("error", .string(reason))
+                results.writeRaw(#""failed""#)
+                results.writeKey("error")
+                results.writeString(reason)
             }
-            results.append(.object(item))
+            results.endObject()
         }
+        results.endArray()
         metrics.recordIngest(accepted: accepted, duplicates: duplicates, failed: failed, rejectedReasons: reasons, bytes: bytes)
-        var totals = JSONObject()
-        totals.set("received", .int(Int64(outcomes.count)))
-        totals.set("accepted", .int(Int64(accepted)))
-        totals.set("duplicates", .int(Int64(duplicates)))
-        totals.set("rejected", .int(Int64(rejected)))
-        totals.set("failed", .int(Int64(failed)))
-        var data = JSONObject()
-        data.set("totals", .object(totals))
-        data.set("results", .array(results))
         let status: Int
         let message: String
         if failed > 0 {
@@ -250,11 +250,20 @@ enum IngestResponse {
             status = 200
             message = "events ingested"
         }
-        var object = JSONObject()
-        object.set("success", .bool(status == 200))
-        object.set("message", .string(message))
-        object.set("data", .object(data))
-        object.set("timestamp", .string(now.rfc3339(fractionDigits: 3)))
-        return .json(status, JSONValue.object(object).jsonBytes)
+        // A partial success (207) is not a success: some events need the client's attention.
+        return APIResponse.success(status, message: message, now: now, succeeded: status == 200) { writer in
+            writer.beginObject()
+            writer.writeKey("totals")
+            writer.beginObject()
+            writer.writeMember("received", outcomes.count)
+            writer.writeMember("accepted", accepted)
+            writer.writeMember("duplicates", duplicates)
+            writer.writeMember("rejected", rejected)
+            writer.writeMember("failed", failed)
+            writer.endObject()
+            writer.writeKey("results")
+            writer.writeRaw(results.bytes)
+            writer.endObject()
+        }
     }
 }

@@ -22,6 +22,8 @@ final class EventLoop: @unchecked Sendable {
     /// One read buffer for every connection of the loop (reads never overlap on one thread).
     let readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 16)
     let finished = Mutex<Bool>(false)
+    /// The thread running ``run()`` (0 until it starts).
+    private let thread = Atomic<UInt>(0)
     /// How many times epoll reported events (tests use it to tell a sleeping loop from a spinning one).
     let wakeups = Atomic<Int>(0)
 
@@ -38,6 +40,11 @@ final class EventLoop: @unchecked Sendable {
         }
     }
 
+    /// Whether the caller runs on the loop's own thread.
+    var isCurrentThread: Bool {
+        thread.load(ordering: .relaxed) == UInt(pthread_self())
+    }
+
     /// Runs `task` on the loop's thread.
     func execute(_ task: @escaping @Sendable () -> Void) {
         tasks.withLock { $0.append(task) }
@@ -52,6 +59,7 @@ final class EventLoop: @unchecked Sendable {
 
     /// The loop body; returns when stopped and every connection has closed or the drain deadline passed.
     func run() {
+        thread.store(UInt(pthread_self()), ordering: .relaxed)
         var events = [UInt32](repeating: 0, count: 256)
         var tokens = [UInt64](repeating: 0, count: 256)
         var lastSweep = MonotonicClock.nanoseconds()

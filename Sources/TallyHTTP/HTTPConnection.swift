@@ -35,6 +35,10 @@ final class HTTPConnection {
     /// client sees the response instead of a reset ("lingering close").
     private var lingeringSince: UInt64?
     private var failedStream = false
+    /// Whether ``parseRequests()`` is running: responses given meanwhile are gathered and written once it ends.
+    private var parsing = false
+    /// Responses in the output that are not yet wholly sent.
+    private var unsentResponses = 0
 
     init(descriptor: Int32, loop: EventLoop) {
         self.descriptor = descriptor
@@ -119,8 +123,24 @@ final class HTTPConnection {
         }
     }
 
+    /// Parses and dispatches every complete request that may go now, then writes the responses that the
+    /// handler gave while it ran (on this thread, such as stats reads) in one `send`.
     private func parseRequests() {
+        guard !parsing else { return }
+        parsing = true
+        parseAvailableRequests()
+        parsing = false
+        if outputOffset < output.count { writePending() }
+    }
+
+    private func parseAvailableRequests() {
         while !closed && !stopReading && !inputPaused {
+            // Gathered responses count against the pipelining limit too: write them before taking more, so a
+            // client that does not read its responses soon fills the socket and is paused.
+            if unsentResponses >= loop.server.configuration.maxPipelinedRequests {
+                writePending()
+                continue
+            }
             let request: HTTPRequest?
             do {
                 request = try parser.next()
@@ -156,6 +176,12 @@ final class HTTPConnection {
             let loop = self.loop
             if !keepAlive { stopReading = true }
             loop.server.handler.handle(request) { response in
+                // A response given on the loop's own thread (while the handler runs, say) needs no hand-off.
+                if loop.isCurrentThread {
+                    bound.value.dispatchResponse(sequence: sequence, response: response, keepAlive: keepAlive,
+                                                 head: head, method: method, path: path, started: started)
+                    return
+                }
                 loop.execute {
                     bound.value.dispatchResponse(sequence: sequence, response: response, keepAlive: keepAlive,
                                                  head: head, method: method, path: path, started: started)
@@ -175,20 +201,36 @@ final class HTTPConnection {
         guard !closed else { return }
         let elapsed = Double(MonotonicClock.nanoseconds() - started) / 1e6
         loop.server.logRequest(method: method, path: path, status: response.status, milliseconds: elapsed)
-        ready[sequence] = (response, keepAlive && !response.closeConnection, head)
-        while let next = ready.removeValue(forKey: nextToSend) {
-            output += next.response.serialized(keepAlive: next.keepAlive, headOnly: next.head)
-            nextToSend += 1
-            if !next.keepAlive {
-                closeAfterWrite = true
-                stopReading = true
-                ready.removeAll()
-                break
+        let keepsAlive = keepAlive && !response.closeConnection
+        if sequence == nextToSend {
+            // The usual case: the response is next in order, so it skips the reordering table.
+            if emit(response, keepAlive: keepsAlive, head: head) {
+                while let next = ready.removeValue(forKey: nextToSend) {
+                    guard emit(next.response, keepAlive: next.keepAlive, head: next.head) else { break }
+                }
             }
+        } else {
+            ready[sequence] = (response, keepsAlive, head)
         }
+        // While the parse loop runs, it writes everything it has gathered once it stops.
+        if parsing { return }
         writePending()
         if !closed && !stopReading { parseRequests() }
         refreshInterest()
+    }
+
+    /// Appends the next response in order to the output; returns false when it closes the connection.
+    private func emit(_ response: HTTPResponse, keepAlive: Bool, head: Bool) -> Bool {
+        response.serialize(into: &output, keepAlive: keepAlive, headOnly: head)
+        nextToSend += 1
+        unsentResponses += 1
+        guard keepAlive else {
+            closeAfterWrite = true
+            stopReading = true
+            ready.removeAll()
+            return false
+        }
+        return true
     }
 
     private func writePending() {
@@ -214,6 +256,7 @@ final class HTTPConnection {
         }
         output.removeAll(keepingCapacity: output.capacity <= 1 << 20)
         outputOffset = 0
+        unsentResponses = 0
         let resumed = waitingForWritable
         waitingForWritable = false
         lastActivity = MonotonicClock.nanoseconds()

@@ -18,19 +18,40 @@ public struct HTTPResponse: Sendable {
         HTTPResponse(status: status, headers: [("Content-Type", "application/json")] + headers, body: body)
     }
 
-    /// The wire bytes, with `Content-Length` and `Connection` added.
-    func serialized(keepAlive: Bool, headOnly: Bool = false) -> [UInt8] {
-        var text = "HTTP/1.1 \(status) \(HTTPResponse.reason(status))\r\n"
-        for (name, value) in headers { text += "\(name): \(value)\r\n" }
-        text += "Content-Length: \(body.count)\r\n"
-        if !keepAlive { text += "Connection: close\r\n" }
-        text += "\r\n"
-        var bytes = Array(text.utf8)
-        if !headOnly { bytes += body }
-        return bytes
+    /// Appends the wire bytes, with `Content-Length` and `Connection` added, to `output` (building no strings).
+    func serialize(into output: inout [UInt8], keepAlive: Bool, headOnly: Bool = false) {
+        func append(_ text: StaticString) {
+            text.withUTF8Buffer { output.append(contentsOf: $0) }
+        }
+        func append(_ number: Int) {
+            var divisor = 1
+            while number / divisor >= 10 { divisor *= 10 }
+            while divisor > 0 {
+                output.append(UInt8(ascii: "0") + UInt8(truncatingIfNeeded: number / divisor % 10))
+                divisor /= 10
+            }
+        }
+        output.reserveCapacity(output.count + 160 + (headOnly ? 0 : body.count))
+        append("HTTP/1.1 ")
+        append(max(0, status))
+        output.append(UInt8(ascii: " "))
+        append(HTTPResponse.reason(status))
+        append("\r\n")
+        for (name, value) in headers {
+            output.append(contentsOf: name.utf8)
+            append(": ")
+            output.append(contentsOf: value.utf8)
+            append("\r\n")
+        }
+        append("Content-Length: ")
+        append(body.count)
+        append("\r\n")
+        if !keepAlive { append("Connection: close\r\n") }
+        append("\r\n")
+        if !headOnly { output.append(contentsOf: body) }
     }
 
-    static func reason(_ status: Int) -> String {
+    static func reason(_ status: Int) -> StaticString {
         switch status {
         case 200: "OK"
         case 201: "Created"

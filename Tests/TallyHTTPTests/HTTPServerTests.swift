@@ -50,6 +50,19 @@ struct EchoHandler: HTTPHandler {
         #expect(try client.readResponse().text == "POST /b 3 -")
     }
 
+    @Test func aLongPipelineMixingInstantAndSlowAnswersStaysInOrder() throws {
+        let server = try startServer()
+        defer { server.shutdown() }
+        let client = try LoopbackClient(port: server.port)
+        // More requests than the pipelining limit, in one send: answers given while the requests are parsed
+        // are gathered and written together, the slow ones arrive later from another thread.
+        let paths = (0..<150).map { $0 % 37 == 5 ? "/slow" : "/fast\($0)" }
+        try client.send(paths.map { "GET \($0) HTTP/1.1\r\nHost: x\r\n\r\n" }.joined())
+        for path in paths {
+            #expect(try client.readResponse().text == "GET \(path) 0 -")
+        }
+    }
+
     @Test func chunkedBodiesAreDecoded() throws {
         let server = try startServer()
         defer { server.shutdown() }

@@ -59,15 +59,23 @@ public struct TenantID: Sendable, Hashable, Comparable, CustomStringConvertible 
 
     /// The canonical lowercase form, such as `3fa85f64-5717-4562-b3fc-2c963f66afa6`.
     public var description: String {
-        let hex: [UInt8] = Array("0123456789abcdef".utf8)
         var bytes = [UInt8]()
         bytes.reserveCapacity(36)
-        for nibble in 0..<32 {
-            if nibble == 8 || nibble == 12 || nibble == 16 || nibble == 20 { bytes.append(0x2D) }
-            let word = nibble < 16 ? high : low
-            let shift = UInt64(60 - 4 * (nibble % 16))
-            bytes.append(hex[Int((word >> shift) & 0xF)])
-        }
+        appendCanonical(to: &bytes)
         return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Appends the canonical lowercase form (36 bytes of UTF-8) without building a string.
+    /// - Parameter bytes: The buffer to append to.
+    public func appendCanonical(to bytes: inout [UInt8]) {
+        let hex: StaticString = "0123456789abcdef"
+        hex.withUTF8Buffer { digits in
+            for nibble in 0..<32 {
+                if nibble == 8 || nibble == 12 || nibble == 16 || nibble == 20 { bytes.append(0x2D) }
+                let word = nibble < 16 ? high : low
+                let shift = UInt64(60 - 4 * (nibble % 16))
+                bytes.append(digits[Int((word >> shift) & 0xF)])
+            }
+        }
     }
 }

@@ -1,7 +1,8 @@
 /// Appends compact JSON text to a byte buffer.
 ///
-/// ``write(_:)`` serialises whole values; the other methods let callers stream JSON by hand, in which case the
-/// caller is responsible for punctuation via ``writeRaw(_:)-(StaticString)``.
+/// ``write(_:)`` serialises whole values; the other methods let callers stream JSON by hand without building a
+/// ``JSONValue`` tree first (the hot response paths do): ``beginObject()``, ``writeKey(_:)`` (which puts the
+/// comma between members), a value, ``endObject()``; arrays likewise with ``writeElementSeparator()``.
 public struct JSONWriter: Sendable {
     /// The UTF-8 bytes written so far.
     public private(set) var bytes: [UInt8]
@@ -59,6 +60,102 @@ public struct JSONWriter: Sendable {
             }
             bytes.append(UInt8(ascii: "}"))
         }
+    }
+
+    /// Opens an object: `{`.
+    public mutating func beginObject() {
+        bytes.append(UInt8(ascii: "{"))
+    }
+
+    /// Closes an object: `}`.
+    public mutating func endObject() {
+        bytes.append(UInt8(ascii: "}"))
+    }
+
+    /// Opens an array: `[`.
+    public mutating func beginArray() {
+        bytes.append(UInt8(ascii: "["))
+    }
+
+    /// Closes an array: `]`.
+    public mutating func endArray() {
+        bytes.append(UInt8(ascii: "]"))
+    }
+
+    /// Starts an object member: a comma unless this is the object's first member, then `"name":`.
+    ///
+    /// - Parameter name: The member's name: a literal that needs no escaping, such as `"tenantId"`.
+    public mutating func writeKey(_ name: StaticString) {
+        writeElementSeparator(opening: UInt8(ascii: "{"))
+        bytes.append(UInt8(ascii: "\""))
+        writeRaw(name)
+        bytes.append(UInt8(ascii: "\""))
+        bytes.append(UInt8(ascii: ":"))
+    }
+
+    /// Writes a whole member with an integer value: `"name":123`, with its comma.
+    ///
+    /// - Parameters:
+    ///   - name: The member's name, a literal that needs no escaping.
+    ///   - value: The number.
+    public mutating func writeMember(_ name: StaticString, _ value: Int64) {
+        writeKey(name)
+        writeInt(value)
+    }
+
+    /// Writes a whole member with an integer value: `"name":123`, with its comma.
+    ///
+    /// - Parameters:
+    ///   - name: The member's name, a literal that needs no escaping.
+    ///   - value: The number.
+    public mutating func writeMember(_ name: StaticString, _ value: Int) {
+        writeMember(name, Int64(value))
+    }
+
+    /// Puts a comma before an array element unless it is the array's first.
+    public mutating func writeElementSeparator() {
+        writeElementSeparator(opening: UInt8(ascii: "["))
+    }
+
+    private mutating func writeElementSeparator(opening: UInt8) {
+        if let last = bytes.last, last != opening {
+            bytes.append(UInt8(ascii: ","))
+        }
+    }
+
+    /// Appends a string, or `null` when there is none.
+    ///
+    /// - Parameter s: The string to write, if any.
+    public mutating func writeString(orNull s: String?) {
+        if let s {
+            writeString(s)
+        } else {
+            writeRaw("null")
+        }
+    }
+
+    /// Appends a timestamp as a quoted RFC 3339 string in UTC, or `null` when there is none.
+    ///
+    /// - Parameters:
+    ///   - timestamp: The instant, if any.
+    ///   - fractionDigits: Digits after the decimal point: 0, 3 or 6.
+    public mutating func writeTimestamp(_ timestamp: Timestamp?, fractionDigits: Int = 3) {
+        guard let timestamp else {
+            writeRaw("null")
+            return
+        }
+        bytes.append(UInt8(ascii: "\""))
+        timestamp.appendRFC3339(to: &bytes, fractionDigits: fractionDigits)
+        bytes.append(UInt8(ascii: "\""))
+    }
+
+    /// Appends a tenant id as a quoted canonical UUID.
+    ///
+    /// - Parameter id: The tenant id.
+    public mutating func writeTenantID(_ id: TenantID) {
+        bytes.append(UInt8(ascii: "\""))
+        id.appendCanonical(to: &bytes)
+        bytes.append(UInt8(ascii: "\""))
     }
 
     /// Appends a quoted, escaped JSON string.

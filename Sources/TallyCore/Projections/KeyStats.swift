@@ -1,5 +1,5 @@
 /// Usage statistics for all API keys of an organization (tenant): `GET /api/organizations/{id}/api-keys/stats`.
-public struct KeyStats: Sendable, Equatable {
+public struct KeyStats: Sendable, Equatable, JSONWritable {
     /// One recently used key.
     public struct RecentKey: Sendable, Equatable {
         public var keyId: String
@@ -47,32 +47,40 @@ public struct KeyStats: Sendable, Equatable {
         generatedAt = now
     }
 
-    /// The JSON object served by the API and printed by `tally key-stats`.
-    public var json: JSONValue {
-        func object(_ pairs: [(String, JSONValue)]) -> JSONValue {
-            .object(JSONObject(pairs.map { JSONObject.Member(key: $0.0, value: $0.1) }))
+    /// Writes the JSON object served by the API straight to bytes (no ``JSONValue`` tree).
+    /// - Parameter writer: The writer to append to.
+    public func writeJSON(to writer: inout JSONWriter) {
+        writer.beginObject()
+        writer.writeKey("organizationId")
+        writer.writeTenantID(organizationId)
+        writer.writeMember("totalKeys", totalKeys)
+        writer.writeMember("activeKeys", activeKeys)
+        writer.writeMember("revokedKeys", revokedKeys)
+        writer.writeMember("expiredKeys", expiredKeys)
+        writer.writeMember("totalRequests", totalRequests)
+        writer.writeMember("rateLimitHits", rateLimitHits)
+        writer.writeMember("errors", errors)
+        writer.writeKey("mostRecentlyUsed")
+        writer.beginArray()
+        for key in mostRecentlyUsed {
+            writer.writeElementSeparator()
+            writer.beginObject()
+            writer.writeKey("keyId")
+            writer.writeString(key.keyId)
+            writer.writeKey("name")
+            writer.writeString(orNull: key.name)
+            writer.writeKey("status")
+            writer.writeString(key.status)
+            writer.writeMember("requests", key.requests)
+            writer.writeMember("rateLimitHits", key.rateLimitHits)
+            writer.writeMember("errors", key.errors)
+            writer.writeKey("lastUsedAt")
+            writer.writeTimestamp(key.lastUsedAt)
+            writer.endObject()
         }
-        return object([
-            ("organizationId", .string(organizationId.description)),
-            ("totalKeys", .int(Int64(totalKeys))),
-            ("activeKeys", .int(Int64(activeKeys))),
-            ("revokedKeys", .int(Int64(revokedKeys))),
-            ("expiredKeys", .int(Int64(expiredKeys))),
-            ("totalRequests", .int(totalRequests)),
-            ("rateLimitHits", .int(rateLimitHits)),
-            ("errors", .int(errors)),
-            ("mostRecentlyUsed", .array(mostRecentlyUsed.map { key in
-                object([
-                    ("keyId", .string(key.keyId)),
-                    ("name", key.name.map(JSONValue.string) ?? .null),
-                    ("status", .string(key.status)),
-                    ("requests", .int(key.requests)),
-                    ("rateLimitHits", .int(key.rateLimitHits)),
-                    ("errors", .int(key.errors)),
-                    ("lastUsedAt", key.lastUsedAt.map { .string($0.rfc3339(fractionDigits: 3)) } ?? .null),
-                ])
-            })),
-            ("generatedAt", .string(generatedAt.rfc3339(fractionDigits: 3))),
-        ])
+        writer.endArray()
+        writer.writeKey("generatedAt")
+        writer.writeTimestamp(generatedAt)
+        writer.endObject()
     }
 }

@@ -1,5 +1,5 @@
 /// A tenant's statistics at one instant: the `data` of `GET /api/v1/admin/tenants/{tenantId}/stats`.
-public struct TenantStats: Sendable, Equatable {
+public struct TenantStats: Sendable, Equatable, JSONWritable {
     public struct Users: Sendable, Equatable {
         public var total, active, inactive, admins: Int
         public init(total: Int, active: Int, inactive: Int, admins: Int) {
@@ -83,28 +83,50 @@ public struct TenantStats: Sendable, Equatable {
         generatedAt = now
     }
 
-    /// The JSON object, field for field as the tenant-stats contract names them.
-    public var json: JSONValue {
-        func object(_ pairs: [(String, JSONValue)]) -> JSONValue {
-            .object(JSONObject(pairs.map { JSONObject.Member(key: $0.0, value: $0.1) }))
-        }
-        func int(_ value: Int) -> JSONValue { .int(Int64(value)) }
-        return object([
-            ("tenantId", .string(tenantId.description)),
-            ("tenantName", tenantName.map(JSONValue.string) ?? .null),
-            ("users", object([("total", int(users.total)), ("active", int(users.active)),
-                              ("inactive", int(users.inactive)), ("admins", int(users.admins))])),
-            ("credentials", object([("total", int(credentials.total)), ("active", int(credentials.active)),
-                                    ("expired", int(credentials.expired))])),
-            ("apiKeys", object([("total", int(apiKeys.total)), ("active", int(apiKeys.active)),
-                                ("revoked", int(apiKeys.revoked))])),
-            ("oauthClients", object([("total", int(oauthClients.total)), ("active", int(oauthClients.active))])),
-            ("usage", object([("apiCallsThisMonth", .int(usage.apiCallsThisMonth)),
-                              ("apiCallsLastMonth", .int(usage.apiCallsLastMonth)),
-                              ("storageUsedMB", .int(usage.storageUsedMB)),
-                              ("storageQuotaMB", .int(usage.storageQuotaMB))])),
-            ("lastActivity", lastActivity.map { .string($0.rfc3339(fractionDigits: 3)) } ?? .null),
-            ("generatedAt", .string(generatedAt.rfc3339(fractionDigits: 3))),
-        ])
+    /// Writes the JSON object, field for field as the tenant-stats contract names them, straight to bytes:
+    /// the API's stats responses build no ``JSONValue`` tree.
+    /// - Parameter writer: The writer to append to.
+    public func writeJSON(to writer: inout JSONWriter) {
+        writer.beginObject()
+        writer.writeKey("tenantId")
+        writer.writeTenantID(tenantId)
+        writer.writeKey("tenantName")
+        writer.writeString(orNull: tenantName)
+        writer.writeKey("users")
+        writer.beginObject()
+        writer.writeMember("total", users.total)
+        writer.writeMember("active", users.active)
+        writer.writeMember("inactive", users.inactive)
+        writer.writeMember("admins", users.admins)
+        writer.endObject()
+        writer.writeKey("credentials")
+        writer.beginObject()
+        writer.writeMember("total", credentials.total)
+        writer.writeMember("active", credentials.active)
+        writer.writeMember("expired", credentials.expired)
+        writer.endObject()
+        writer.writeKey("apiKeys")
+        writer.beginObject()
+        writer.writeMember("total", apiKeys.total)
+        writer.writeMember("active", apiKeys.active)
+        writer.writeMember("revoked", apiKeys.revoked)
+        writer.endObject()
+        writer.writeKey("oauthClients")
+        writer.beginObject()
+        writer.writeMember("total", oauthClients.total)
+        writer.writeMember("active", oauthClients.active)
+        writer.endObject()
+        writer.writeKey("usage")
+        writer.beginObject()
+        writer.writeMember("apiCallsThisMonth", usage.apiCallsThisMonth)
+        writer.writeMember("apiCallsLastMonth", usage.apiCallsLastMonth)
+        writer.writeMember("storageUsedMB", usage.storageUsedMB)
+        writer.writeMember("storageQuotaMB", usage.storageQuotaMB)
+        writer.endObject()
+        writer.writeKey("lastActivity")
+        writer.writeTimestamp(lastActivity)
+        writer.writeKey("generatedAt")
+        writer.writeTimestamp(generatedAt)
+        writer.endObject()
     }
 }

@@ -71,37 +71,54 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
     /// - Parameter fractionDigits: Digits after the decimal point: 0, 3 (milliseconds) or 6 (microseconds).
     /// - Returns: The formatted text.
     public func rfc3339(fractionDigits: Int = 6) -> String {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(27)
+        appendRFC3339(to: &bytes, fractionDigits: fractionDigits)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Appends the RFC 3339 form of ``rfc3339(fractionDigits:)`` as UTF-8, building no string: the
+    /// form the JSON writer puts in responses.
+    /// - Parameters:
+    ///   - bytes: The buffer to append to.
+    ///   - fractionDigits: Digits after the decimal point: 0, 3 (milliseconds) or 6 (microseconds).
+    public func appendRFC3339(to bytes: inout [UInt8], fractionDigits: Int = 6) {
         let value = civil
-        var text = ""
-        text.reserveCapacity(27)
         func pad(_ number: Int, _ width: Int) {
-            let digits = String(number)
-            if digits.count < width { text += String(repeating: "0", count: width - digits.count) }
-            text += digits
+            let number = Swift.max(0, number)
+            var divisor = 1
+            var digits = 1
+            while digits < width || number / divisor >= 10 {
+                divisor *= 10
+                digits += 1
+            }
+            while divisor > 0 {
+                bytes.append(UInt8(ascii: "0") + UInt8(truncatingIfNeeded: number / divisor % 10))
+                divisor /= 10
+            }
         }
         pad(value.date.year, 4)
-        text += "-"
+        bytes.append(UInt8(ascii: "-"))
         pad(value.date.month, 2)
-        text += "-"
+        bytes.append(UInt8(ascii: "-"))
         pad(value.date.day, 2)
-        text += "T"
+        bytes.append(UInt8(ascii: "T"))
         pad(value.hour, 2)
-        text += ":"
+        bytes.append(UInt8(ascii: ":"))
         pad(value.minute, 2)
-        text += ":"
+        bytes.append(UInt8(ascii: ":"))
         pad(value.second, 2)
         switch fractionDigits {
         case 3:
-            text += "."
+            bytes.append(UInt8(ascii: "."))
             pad(value.microsecond / 1000, 3)
         case 6:
-            text += "."
+            bytes.append(UInt8(ascii: "."))
             pad(value.microsecond, 6)
         default:
             break
         }
-        text += "Z"
-        return text
+        bytes.append(UInt8(ascii: "Z"))
     }
 
     public var description: String { rfc3339() }

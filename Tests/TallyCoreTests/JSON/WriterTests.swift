@@ -15,6 +15,43 @@ struct WriterTests {
         #expect(value.jsonBytes == Array(value.jsonString.utf8))
     }
 
+    @Test("Streamed objects and arrays get their commas from writeKey and writeElementSeparator")
+    func streamedMembersAreSeparated() throws {
+        var writer = JSONWriter()
+        writer.beginObject()
+        writer.writeKey("empty")
+        writer.beginObject()
+        writer.endObject()
+        writer.writeKey("list")
+        writer.beginArray()
+        for number in 1...3 {
+            writer.writeElementSeparator()
+            writer.beginObject()
+            writer.writeKey("n")
+            writer.writeInt(Int64(number))
+            writer.writeKey("none")
+            writer.writeString(orNull: nil)
+            writer.endObject()
+        }
+        writer.endArray()
+        writer.writeKey("noList")
+        writer.beginArray()
+        writer.endArray()
+        writer.writeKey("name")
+        writer.writeString(orNull: "a\"b")
+        writer.writeKey("at")
+        writer.writeTimestamp(try Timestamp(rfc3339: "2025-07-10T16:30:00.123456+02:00"))
+        writer.writeKey("never")
+        writer.writeTimestamp(nil)
+        writer.writeKey("tenant")
+        writer.writeTenantID(try #require(TenantID("3FA85F64-5717-4562-B3FC-2C963F66AFA6")))
+        writer.endObject()
+        #expect(writer.string == #"{"empty":{},"list":[{"n":1,"none":null},{"n":2,"none":null},{"n":3,"none":null}],"#
+            + #""noList":[],"name":"a\"b","at":"2025-07-10T14:30:00.123Z","never":null,"#
+            + #""tenant":"3fa85f64-5717-4562-b3fc-2c963f66afa6"}"#)
+        #expect(try JSONParser().parse(writer.bytes) != .null)
+    }
+
     @Test("Strings escape quote, backslash and controls, and pass other characters through")
     func stringsAreEscaped() {
         var writer = JSONWriter()
