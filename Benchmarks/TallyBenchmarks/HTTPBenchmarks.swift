@@ -18,7 +18,8 @@ enum HTTPBenchmarks {
         #"{"id":"b\#(id)","type":"api.call","tenantId":"\#(tenant)","data":{"keyId":"key-\#(id % 10)","status":200}}"#
     }
 
-    static func run(_ options: BenchmarkSuite.Options) throws {
+    /// Runs the three loads, or only `single`, `batch` or `stats` (for profiling one of them).
+    static func run(_ options: BenchmarkSuite.Options, part: String? = nil) throws {
         let directory = options.directory + "/tally-bench-http-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: directory) }
         var configuration = EngineConfiguration()
@@ -41,26 +42,42 @@ enum HTTPBenchmarks {
             Array("POST /api/v1/events HTTP/1.1\r\n\(headers)Content-Length: \(body.utf8.count)\r\n\r\n\(body)".utf8)
         }
 
-        // Single-event POSTs: many connections, so that group commit has requests to share each fsync.
+        if part == nil || part == "single" { try single(port: server.port, options: options, post: post) }
+        if part == nil || part == "batch" { try batched(port: server.port, options: options, post: post) }
+        if part == "stats" {
+            // Alone, the stats load reads a tenant with a single event.
+            _ = try LoadGenerator.run(port: server.port, connections: 1, requests: [post(event(0))])
+        }
+        if part == nil || part == "stats" {
+            let read = Array("GET /api/v1/admin/tenants/\(tenant)/stats HTTP/1.1\r\n\(headers)\r\n".utf8)
+            try stats(port: server.port, options: options, read: read)
+        }
+    }
+
+    /// Single-event POSTs: many connections, so that group commit has requests to share each fsync.
+    static func single(port: Int, options: BenchmarkSuite.Options, post: (String) -> [UInt8]) throws {
         let singles = (0..<(options.quick ? 20_000 : 100_000)).map { post(event($0)) }
-        let single = try LoadGenerator.run(port: server.port, connections: 128, requests: singles)
+        let single = try LoadGenerator.run(port: port, connections: 128, requests: singles)
         Measure.row("HTTP single-event POST, 128 connections", single.requestsPerSecond, "requests/s",
                     String(format: "p50 %.0f µs, p99 %.0f µs; durability always", single.p50, single.p99) + failures(single))
+    }
 
-        // Batches of 1000.
+    /// Batches of 1000 events.
+    static func batched(port: Int, options: BenchmarkSuite.Options, post: (String) -> [UInt8]) throws {
         let batchCount = options.quick ? 100 : 400
         let batches = (0..<batchCount).map { batch in
             let first = 1_000_000 + batch * 1000
             return post("[" + (first..<(first + 1000)).map(event).joined(separator: ",") + "]")
         }
-        let batched = try LoadGenerator.run(port: server.port, connections: 8, requests: batches)
+        let batched = try LoadGenerator.run(port: port, connections: 8, requests: batches)
         Measure.row("HTTP batched POST of 1000 events, 8 connections", batched.requestsPerSecond * 1000, "events/s",
                     String(format: "p50 %.1f ms, p99 %.1f ms per batch", batched.p50 / 1000, batched.p99 / 1000) + failures(batched))
+    }
 
-        // Stats reads.
-        let read = Array("GET /api/v1/admin/tenants/\(tenant)/stats HTTP/1.1\r\n\(headers)\r\n".utf8)
+    /// Stats reads of one tenant.
+    static func stats(port: Int, options: BenchmarkSuite.Options, read: [UInt8]) throws {
         let reads = [[UInt8]](repeating: read, count: options.quick ? 50_000 : 200_000)
-        let stats = try LoadGenerator.run(port: server.port, connections: 32, requests: reads)
+        let stats = try LoadGenerator.run(port: port, connections: 32, requests: reads)
         Measure.row("HTTP stats GET, 32 connections", stats.requestsPerSecond, "requests/s",
                     String(format: "p50 %.0f µs, p99 %.0f µs", stats.p50, stats.p99) + failures(stats))
     }

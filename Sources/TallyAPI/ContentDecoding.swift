@@ -21,8 +21,7 @@ enum ContentDecoding {
     ///   400 when the compressed data is corrupt.
     static func decode(_ body: [UInt8], header: String?, maxBytes: Int) throws(IngestBody.Failure) -> [UInt8] {
         guard let header else { return body }
-        let codings = header.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
-            .filter { !$0.isEmpty }
+        let codings = HeaderValue.items(header, separator: UInt8(ascii: ",")).filter { !$0.isEmpty }
         for coding in codings where !supported.contains(coding) {
             throw IngestBody.Failure(
                 status: 415, code: "unsupported_content_encoding",

@@ -16,9 +16,7 @@ enum IngestBody {
 
     /// The events, each validated or with the reason it is invalid.
     static func events(body: [UInt8], contentType: String?, receivedAt: Timestamp) throws(Failure) -> [Result<Event, EventValidationError>] {
-        let type = (contentType ?? "application/json").split(separator: ";").first.map {
-            $0.trimmingCharacters(in: .whitespaces).lowercased()
-        } ?? "application/json"
+        let type = HeaderValue.mediaType(contentType ?? "application/json")
         let decoder = EventJSONDecoder()
         switch type {
         case "application/json", "text/json":

@@ -40,11 +40,13 @@ public struct JWTAuthenticator: RequestAuthenticator {
 
     public func authenticate(authorization: String?) -> Result<Principal, AuthenticationFailure> {
         guard let authorization else { return .failure(AuthenticationFailure("missing Authorization header (Bearer token)")) }
-        let parts = authorization.split(separator: " ", maxSplits: 1)
-        guard parts.count == 2, parts[0].lowercased() == "bearer" else {
+        // The scheme is case-insensitive (RFC 9110 §11.1); checked byte by byte, as on every request.
+        let scheme = authorization.utf8.prefix(7)
+        guard scheme.count == 7, scheme.last == UInt8(ascii: " "),
+              zip(scheme, "bearer".utf8).allSatisfy({ $0 | 0x20 == $1 }) else {
             return .failure(AuthenticationFailure("the Authorization header must be `Bearer <token>`"))
         }
-        let token = parts[1].drop { $0 == " " }
+        let token = Substring(authorization.utf8.dropFirst(7)).drop { $0 == " " }
         let now = clock().seconds
         if let known = cache.entries.withLock({ $0[token] }), known.validFrom <= now, now < known.validUntil {
             return .success(known.principal)

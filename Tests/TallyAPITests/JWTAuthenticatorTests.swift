@@ -20,6 +20,21 @@ import TallyCore
         return false
     }
 
+    @Test func theSchemeIsBearerInAnyCaseFollowedByASpace() {
+        let authenticator = JWTAuthenticator(secret: secret)
+        let token = JWTSigner(secret: secret).sign(JWTClaims(roles: ["member"]))
+        for accepted in ["Bearer ", "bearer ", "BEARER ", "bEaReR   "] {
+            if case .failure(let failure) = authenticator.authenticate(authorization: accepted + token) {
+                Issue.record("\(accepted)<token> was refused: \(failure.message)")
+            }
+        }
+        for refused in ["Basic " + token, "Bearer" + token, "Bearer", "Bearer ", "Bearer    ", "Bea", "", "Bearez " + token, " Bearer " + token] {
+            if case .success = authenticator.authenticate(authorization: refused) {
+                Issue.record("\(refused) was accepted")
+            }
+        }
+    }
+
     @Test func aRememberedTokenExpiresOnTime() {
         let clock = Clock()
         let authenticator = JWTAuthenticator(secret: secret, leewaySeconds: 30) { clock.now }

@@ -1,0 +1,36 @@
+/// Reads list-valued request headers (`Content-Type`, `Content-Encoding`) byte by byte: items split at a
+/// separator, optional whitespace trimmed, ASCII letters lowercased (media types and codings are
+/// case-insensitive, RFC 9110 §8.3.1 and §8.4.1).
+enum HeaderValue {
+    /// The items of `value` between `separator` bytes, trimmed and lowercased; empty items are kept.
+    /// - Parameters:
+    ///   - value: The header's value.
+    ///   - separator: The byte between items, such as `,` or `;`.
+    static func items(_ value: String, separator: UInt8) -> [String] {
+        var items: [String] = []
+        var current: [UInt8] = []
+        for byte in value.utf8 {
+            if byte == separator {
+                items.append(trimmed(current))
+                current.removeAll(keepingCapacity: true)
+            } else {
+                current.append(byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte)
+            }
+        }
+        items.append(trimmed(current))
+        return items
+    }
+
+    /// The media type of a `Content-Type` value: what comes before its parameters, trimmed and lowercased
+    /// (`Application/JSON; charset=utf-8` is `application/json`).
+    static func mediaType(_ value: String) -> String {
+        items(value, separator: UInt8(ascii: ";"))[0]
+    }
+
+    private static func trimmed(_ bytes: [UInt8]) -> String {
+        let isSpace = { (byte: UInt8) in byte == 0x20 || byte == 0x09 }
+        guard let first = bytes.firstIndex(where: { !isSpace($0) }),
+              let last = bytes.lastIndex(where: { !isSpace($0) }) else { return "" }
+        return String(decoding: bytes[first...last], as: UTF8.self)
+    }
+}
