@@ -18,6 +18,30 @@ enum HTTPBenchmarks {
         #"{"id":"b\#(id)","type":"api.call","tenantId":"\#(tenant)","data":{"keyId":"key-\#(id % 10)","status":200}}"#
     }
 
+    /// Answers every request at once with the same small JSON body: no routing, auth or engine. The stats
+    /// load against it measures what the HTTP server, the kernel's loopback TCP and the load generator cost
+    /// on their own, the ceiling for any endpoint on this machine.
+    struct FixedAnswer: HTTPHandler {
+        static let body = Array(#"{"success":true}"#.utf8)
+        func handle(_ request: HTTPRequest, respond: @escaping @Sendable (HTTPResponse) -> Void) {
+            respond(.json(200, FixedAnswer.body))
+        }
+    }
+
+    /// The stats GET load against ``FixedAnswer``.
+    static func ceiling(_ options: BenchmarkSuite.Options) throws {
+        var http = HTTPServerConfiguration()
+        http.port = 0
+        http.log = { _ in }
+        let server = try HTTPServer(configuration: http, handler: FixedAnswer())
+        defer { server.shutdown() }
+        let read = Array("GET /api/v1/admin/tenants/\(tenant)/stats HTTP/1.1\r\nx-tenantid: \(tenant)\r\n\r\n".utf8)
+        let reads = [[UInt8]](repeating: read, count: options.quick ? 50_000 : 200_000)
+        let result = try LoadGenerator.run(port: server.port, connections: 32, requests: reads)
+        Measure.row("HTTP GET, fixed answer (ceiling), 32 connections", result.requestsPerSecond, "requests/s",
+                    String(format: "p50 %.0f µs, p99 %.0f µs; no routing, auth or engine", result.p50, result.p99) + failures(result))
+    }
+
     /// Runs the three loads, or only `single`, `batch` or `stats` (for profiling one of them).
     static func run(_ options: BenchmarkSuite.Options, part: String? = nil) throws {
         let directory = options.directory + "/tally-bench-http-\(UUID().uuidString)"
