@@ -1,3 +1,5 @@
+import Glibc
+
 /// The members of a JSON object, in document order.
 ///
 /// Keys are compared by their UTF-8 bytes (as RFC 8259 suggests), not by Unicode canonical equivalence, so
@@ -85,8 +87,15 @@ public struct JSONObject: Sendable, Equatable, Sequence {
     /// Whether two keys have identical UTF-8 bytes.
     @inline(__always)
     static func keysEqual(_ lhs: String, _ rhs: String) -> Bool {
-        // Length and `==` are cheap filters (equal bytes imply both); `==` can also be true for canonically
-        // equivalent but different bytes, which the byte comparison then rules out.
-        lhs.utf8.count == rhs.utf8.count && lhs == rhs && lhs.utf8.elementsEqual(rhs.utf8)
+        guard lhs.utf8.count == rhs.utf8.count else { return false }
+        // Native and small strings lend their bytes: compare them as buffers, not through the UTF-8 view's
+        // iterator (the decoder compares a key per field of every event it reads).
+        let compared = lhs.utf8.withContiguousStorageIfAvailable { left in
+            rhs.utf8.withContiguousStorageIfAvailable { right in
+                guard let leftBase = left.baseAddress, let rightBase = right.baseAddress else { return true }
+                return memcmp(leftBase, rightBase, left.count) == 0
+            }
+        }
+        return (compared ?? nil) ?? lhs.utf8.elementsEqual(rhs.utf8)
     }
 }
