@@ -8,10 +8,7 @@ import TallyCore
 ///
 /// An open-addressing table with linear probing and 24-byte slots: the 128-bit ``IdentityHash`` and one word
 /// packing the offset (48 bits), the event's hour modulo 2^14 (for pruning) and two flags. The hash is already
-/// uniform, so it picks the bucket directly, with no per-lookup hashing: the bucket is the high word of the
-/// hash's low half times the capacity (Lemire's "fastrange"), so the capacity need not be a power of two.
-/// Tables fill to 7/8 and grow by a quarter, which keeps them at 27 to 35 bytes per id (24 just after a
-/// checkpoint load, which sizes the table exactly).
+/// uniform, so its low bits pick the bucket directly, with no per-lookup hashing.
 package struct DedupIndex: Sendable, Equatable {
     /// What is remembered per id.
     package struct Entry: Sendable, Equatable {
@@ -42,24 +39,9 @@ package struct DedupIndex: Sendable, Equatable {
     private(set) package var count = 0
 
     package init(minimumCapacity: Int = 1024) {
-        memory = SlotMemory(count: DedupIndex.capacity(toHold: minimumCapacity))
-    }
-
-    /// The slots that hold `count` ids at no more than 7/8 full.
-    private static func capacity(toHold count: Int) -> Int {
-        max(1024, max(0, count) * 8 / 7 + 1)
-    }
-
-    /// Whether `count` ids fit in `capacity` slots at no more than 7/8 full.
-    @inline(__always)
-    private static func fits(_ count: Int, in capacity: Int) -> Bool {
-        count * 8 <= capacity * 7
-    }
-
-    /// The bucket where probes for a key (by its normalised low word) start.
-    @inline(__always)
-    private static func bucket(_ low: UInt64, capacity: Int) -> Int {
-        Int(truncatingIfNeeded: low.multipliedFullWidth(by: UInt64(capacity)).high)
+        var capacity = 1024
+        while capacity * 7 / 8 < minimumCapacity { capacity *= 2 }
+        memory = SlotMemory(count: capacity)
     }
 
     private var capacity: Int { memory.count }
@@ -89,15 +71,14 @@ package struct DedupIndex: Sendable, Equatable {
     @inline(__always)
     private func position(of key: IdentityHash) -> (index: Int, found: Bool) {
         let (high, low) = DedupIndex.normalized(key)
-        let capacity = self.capacity
-        var index = DedupIndex.bucket(low, capacity: capacity)
+        let mask = capacity - 1
+        var index = Int(truncatingIfNeeded: low) & mask
         let slots = memory.base
         while true {
             let slot = slots[index]
             if slot.isEmpty { return (index, false) }
             if slot.high == high && slot.low == low { return (index, true) }
-            index += 1
-            if index == capacity { index = 0 }
+            index = (index + 1) & mask
         }
     }
 
@@ -114,19 +95,20 @@ package struct DedupIndex: Sendable, Equatable {
     /// little later finds it in cache. Changes nothing.
     @inline(__always)
     package func prefetch(_ key: IdentityHash) {
-        tally_prefetch_for_write(memory.base + DedupIndex.bucket(DedupIndex.normalized(key).1, capacity: capacity))
+        let index = Int(truncatingIfNeeded: DedupIndex.normalized(key).1) & (capacity - 1)
+        tally_prefetch_for_write(memory.base + index)
     }
 
     /// Grows the table so `capacity` ids fit without further growth.
     package mutating func reserveCapacity(_ capacity: Int) {
-        if !DedupIndex.fits(capacity, in: self.capacity) { grow(toHold: capacity) }
+        while capacity * 8 > self.capacity * 7 { grow() }
     }
 
     /// Remembers `key` unless it is already known.
     /// - Returns: The existing entry when `key` was already remembered (nothing changes), else `nil`.
     package mutating func insertIfAbsent(_ key: IdentityHash, offset: UInt64, time: Timestamp,
                                          voidable: Bool) -> Entry? {
-        if !DedupIndex.fits(count + 1, in: capacity) { grow(toHold: count + 1) }
+        if (count + 1) * 8 > capacity * 7 { grow() }
         let (index, found) = position(of: key)
         if found { return DedupIndex.unpack(memory.base[index].packed) }
         makeUnique()
@@ -139,7 +121,7 @@ package struct DedupIndex: Sendable, Equatable {
 
     /// Inserts or replaces an entry as it is (checkpoint loading).
     package mutating func store(_ key: IdentityHash, _ entry: Entry) {
-        if !DedupIndex.fits(count + 1, in: capacity) { grow(toHold: count + 1) }
+        if (count + 1) * 8 > capacity * 7 { grow() }
         makeUnique()
         let (index, found) = position(of: key)
         let (high, low) = DedupIndex.normalized(key)
@@ -198,10 +180,9 @@ package struct DedupIndex: Sendable, Equatable {
     /// Bytes the table occupies.
     package var memoryBytes: Int { capacity * MemoryLayout<Slot>.stride }
 
-    /// Rebuilds the table a quarter larger, or large enough for `count` ids if that is more.
-    private mutating func grow(toHold wanted: Int) {
+    private mutating func grow() {
         let old = memory
-        memory = SlotMemory(count: max(old.count + old.count / 4, DedupIndex.capacity(toHold: wanted)))
+        memory = SlotMemory(count: old.count * 2)
         count = 0
         for slot in UnsafeBufferPointer(start: old.base, count: old.count) where !slot.isEmpty {
             let (index, _) = position(of: IdentityHash(high: slot.high, low: slot.low))

@@ -43,30 +43,6 @@ import TallyTestSupport
     }
 }
 
-@Suite struct DedupIndexSizeTests {
-    /// Growing by a quarter at 7/8 full keeps the table between 24 / (7/8) and 24 / (7/8 / 1.25) bytes per id
-    /// (27.4 to 34.3), at every size, with every id still found; a table sized for a known count (as a
-    /// checkpoint load sizes it) takes at most 28 bytes per id.
-    @Test func tablesStayDenseAtEverySize() {
-        var index = DedupIndex()
-        let tenant = TenantID(high: 3, low: 4)
-        var worst = 0.0
-        for number in 0..<200_000 {
-            index.insert(IdentityHash(tenant: tenant, id: "evt-\(number)"), offset: UInt64(number),
-                         time: Timestamp(microseconds: 0), voidable: false)
-            if number >= 5_000 { worst = max(worst, Double(index.memoryBytes) / Double(index.count)) }
-        }
-        #expect(worst <= 34.3, "bytes per id reached \(worst)")
-        for number in stride(from: 0, to: 200_000, by: 7) {
-            #expect(index[IdentityHash(tenant: tenant, id: "evt-\(number)")]?.offset == UInt64(number))
-        }
-        var sized = DedupIndex(minimumCapacity: index.count)
-        index.forEach { sized.store($0, $1) }
-        #expect(sized == index)
-        #expect(Double(sized.memoryBytes) / Double(sized.count) <= 28)
-    }
-}
-
 @Suite struct DedupIndexBatchTests {
     /// Storing a run (with prefetching, across growth) gives exactly the table of one-by-one stores, later
     /// entries of a key replacing earlier ones; and a copy taken before is untouched (copy on write).
