@@ -31,7 +31,6 @@ public struct HTTPResponse: Sendable {
                 divisor /= 10
             }
         }
-        output.reserveCapacity(output.count + 160 + (headOnly ? 0 : body.count))
         append("HTTP/1.1 ")
         append(max(0, status))
         output.append(UInt8(ascii: " "))
