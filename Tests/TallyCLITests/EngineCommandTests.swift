@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-import TallyCLI
+@testable import TallyCLI
 import TallyCore
 import TallyTestSupport
 
@@ -138,5 +138,19 @@ import TallyTestSupport
         #expect(stats.code == .ok)
         #expect(!stats.out.contains(#""apiCallsThisMonth": 0"#) || !stats.out.contains(#""apiCallsLastMonth": 0"#))
         #expect(runTally(["generate", "--events", "0"]).code == .usage)
+        #expect(runTally(["generate", "--days", "36501"]).code == .usage)
+        #expect(runTally(["generate", "--days", "99999999999999"]).code == .usage)
+    }
+
+    /// 5M calls over 30 days once overflowed 64 bits (span × index) and crashed the generator.
+    @Test func callTimesSpreadExactlyOverLongSpansOfManyEvents() {
+        let span: Int64 = 30 * 86_400_000_000
+        #expect(GenerateCommand.callOffset(4_999_999, of: 5_000_000, span: span) == span)
+        #expect(GenerateCommand.callOffset(2_499_999, of: 5_000_000, span: span) == span / 2)
+        #expect(GenerateCommand.callOffset(0, of: 5_000_000, span: span) == span / 5_000_000)
+        let longest = Int64(GenerateCommand.maximumDays) * 86_400_000_000
+        #expect(GenerateCommand.callOffset(Int.max / 4 - 1, of: Int.max / 4, span: longest) == longest)
+        let offsets = (0..<1000).map { GenerateCommand.callOffset($0 * 5000, of: 5_000_000, span: span) }
+        #expect(offsets == offsets.sorted())
     }
 }

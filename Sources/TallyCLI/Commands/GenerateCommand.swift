@@ -13,6 +13,8 @@ struct GenerateCommand {
             mostly 2xx with some 429s and errors. The same seed gives the same stream (times shift with today).
             Events older than 35 days are outside live ingest's window: load them with `tally import`.
 
+            --days is at most 36500.
+
             Exit codes: 0 ok; 2 usage.
             """,
         options: [
@@ -36,10 +38,24 @@ struct GenerateCommand {
         }
     }
 
+    /// The longest span `--days` accepts.
+    static let maximumDays = 36_500
+
+    /// How far after the start the `index`th of `count` calls lies, the calls spread evenly over `span`
+    /// microseconds and the last one at its end. Exact for any count: the product is taken at full width,
+    /// since 5M calls over 30 days already exceed 64 bits.
+    static func callOffset(_ index: Int, of count: Int, span: Int64) -> Int64 {
+        let product = span.multipliedFullWidth(by: Int64(index + 1))
+        return Int64(count).dividingFullWidth(product).quotient
+    }
+
     static func run(_ arguments: ParsedArguments, io: CommandIO) throws -> ExitCode {
         let tenants = try CommandOptions.positiveInt(arguments, "tenants", default: 3, command: spec.name)
         let events = try CommandOptions.positiveInt(arguments, "events", default: 5000, command: spec.name)
         let days = try CommandOptions.positiveInt(arguments, "days", default: 45, command: spec.name)
+        guard days <= maximumDays else {
+            throw UsageError("--days must be at most \(maximumDays) (100 years), got \(days)", command: spec.name)
+        }
         let seed = UInt64(try CommandOptions.positiveInt(arguments, "seed", default: 1, command: spec.name))
         var random = Generator(state: seed)
         let now = Timestamp.now()
@@ -99,7 +115,7 @@ struct GenerateCommand {
         for index in 0..<events {
             let tenantIndex = Int(random.next() % UInt64(tenants))
             let keys = keysByTenant[tenantIndex]
-            let time = Timestamp(microseconds: start.microseconds + span * Int64(index + 1) / Int64(events))
+            let time = Timestamp(microseconds: start.microseconds + callOffset(index, of: events, span: span))
             let roll = random.next() % 100
             let status: UInt16 = roll < 85 ? 200 : roll < 90 ? 201 : roll < 95 ? 429 : [400, 401, 404, 500, 503][Int(roll % 5)]
             let key = keys[Int(random.next() % UInt64(keys.count))]
