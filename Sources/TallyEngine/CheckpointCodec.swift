@@ -262,7 +262,7 @@ enum CheckpointCodec {
             key.rateLimitHits = try reader.readInt64()
             key.errors = try reader.readInt64()
             key.lastUsed = try readTime(&reader)
-            projection.keys[id] = key
+            projection.keys.set(key, for: id)
         }
         projection.registeredKeys = try readCount(&reader)
         projection.activeKeys = try readCount(&reader)

@@ -84,6 +84,12 @@ public final class Engine: Sendable {
             pending.withUnsafeBufferPointer { dedup.store(contentsOf: $0) }
             pending.removeAll(keepingCapacity: true)
         }
+        func remember(_ key: IdentityHash, offset: UInt64, time: Timestamp, type: EventType) {
+            guard time >= cutoff else { return }
+            pending.append((key, DedupIndex.Entry(offset: offset, hour: DedupIndex.hour(time),
+                                                  flags: TenantProjection.isVoidable(type) ? DedupIndex.Entry.voidable : 0)))
+            if pending.count == pending.capacity { flush() }
+        }
         func handle(_ stored: StoredEvent, key: IdentityHash) throws {
             let event = stored.event
             var target: Event?
@@ -95,25 +101,24 @@ public final class Engine: Sendable {
                     dedup.markVoided(targetKey)
                 }
             }
-            if event.time >= cutoff {
-                pending.append((key, DedupIndex.Entry(offset: stored.offset, hour: DedupIndex.hour(event.time),
-                                                      flags: TenantProjection.isVoidable(event.type) ? DedupIndex.Entry.voidable : 0)))
-                if pending.count == pending.capacity { flush() }
-            }
+            remember(key, offset: stored.offset, time: event.time, type: event.type)
             state.apply(event, offset: stored.offset, voidedTarget: target)
-            if stored.offset & 0xFFFFF == 0, stored.offset > 0 { progress?(stored.offset) }
         }
         let remaining = store.nextOffset - min(state.nextOffset, store.nextOffset)
-        if remaining >= UInt64(ReplayPipeline.chunkSize * 32) {
-            // Long replays read and decode on a second thread.
-            try ReplayPipeline(store: store, start: state.nextOffset, end: end, latestIngest: latestIngest).forEach { item in
-                try handle(item.stored, key: item.key)
-            }
-        } else {
-            try store.forEachEvent(from: state.nextOffset, to: end) { stored in
-                if let latestIngest, stored.ingestTime > latestIngest { return false }
-                try handle(stored, key: IdentityHash(tenant: stored.event.tenantId, id: stored.event.id))
-                return true
+        // Long replays read and decode on a second thread.
+        let pipeline = ReplayPipeline(store: store, start: state.nextOffset, end: end, latestIngest: latestIngest)
+        try pipeline.forEachChunk(threaded: remaining >= UInt64(ReplayPipeline.chunkSize * 32)) { chunk in
+            try chunk.keyBytes.withUnsafeBytes { keyBytes in
+                for entry in chunk.entries {
+                    if entry.isCall {
+                        remember(entry.identity, offset: entry.offset, time: entry.time, type: .apiCall)
+                        let start = Int(entry.start)
+                        state.applyCall(entry, keyId: UnsafeRawBufferPointer(rebasing: keyBytes[start..<start + Int(entry.length)]))
+                    } else {
+                        try handle(chunk.events[Int(entry.start)], key: entry.identity)
+                    }
+                    if entry.offset & 0xFFFFF == 0, entry.offset > 0 { progress?(entry.offset) }
+                }
             }
         }
         flush()

@@ -14,4 +14,12 @@ public struct ProjectionState: Sendable, Equatable {
         tenants.modify(event.tenantId) { $0.apply(event, voidedTarget: voidedTarget) }
         nextOffset = offset + 1
     }
+
+    /// Applies an `api.call` as replay reads it (see ``ReplayPipeline/Entry``), with its key id's bytes.
+    mutating func applyCall(_ entry: ReplayPipeline.Entry, keyId: UnsafeRawBufferPointer) {
+        tenants.modify(entry.tenant) {
+            $0.applyCall(keyId: keyId, keyHash: entry.keyHash, status: entry.status, at: entry.time, month: entry.month)
+        }
+        nextOffset = entry.offset + 1
+    }
 }

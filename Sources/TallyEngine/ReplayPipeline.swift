@@ -7,19 +7,84 @@ import TallyStorage
 /// two cores: one for segment reads, checksums, record decoding and identity hashing, the other for the
 /// projections and the dedup index.
 ///
-/// Events travel in chunks through a short bounded queue, in log order. A failure on either side stops
-/// both: a read error reaches the caller from ``forEach(_:)``, and an error thrown by the caller's body
-/// makes the reader stop at its next event.
+/// Events travel in chunks through a short bounded queue, in log order. `api.call` records, nearly all of
+/// a log, are read in place into plain ``Entry`` values (no ``Event``, no `String`: the key id's bytes go
+/// into the chunk's byte buffer); other records are decoded whole. A failure on either side stops both: a
+/// read error reaches the caller from ``forEachChunk(threaded:_:)``, and an error thrown by the caller's
+/// body makes the reader stop at its next event.
 struct ReplayPipeline {
-    /// One decoded event and the dedup key of its (tenant, id).
-    struct Item: Sendable {
-        var stored: StoredEvent
-        var key: IdentityHash
+    /// One event of a chunk, in log order: an `api.call` by its parts, or a reference to an event decoded
+    /// whole.
+    struct Entry: Sendable, BitwiseCopyable {
+        var offset: UInt64
+        var time: Timestamp
+        var tenant: TenantID
+        /// The dedup key of the event's (tenant, id).
+        var identity: IdentityHash
+        /// For a call: ``KeyTable/hash(utf8:)`` of its key id.
+        var keyHash: UInt64
+        /// For a call: `time.monthIndex`.
+        var month: Int
+        /// For a call: where its key id's bytes lie in ``Chunk/keyBytes``; otherwise `start` is the
+        /// event's index in ``Chunk/events``.
+        var start: UInt32
+        var length: UInt32
+        /// For a call its HTTP status; 0 for an event decoded whole.
+        var status: UInt16
+
+        var isCall: Bool { status != 0 }
+    }
+
+    /// A run of consecutive events.
+    struct Chunk: Sendable {
+        var entries: [Entry] = []
+        /// The events of every type but `api.call`, in log order.
+        var events: [StoredEvent] = []
+        /// The key ids of the calls, back to back.
+        var keyBytes: [UInt8] = []
+
+        init() {
+            entries.reserveCapacity(ReplayPipeline.chunkSize)
+            keyBytes.reserveCapacity(ReplayPipeline.chunkSize * 16)
+        }
+
+        mutating func removeAll() {
+            entries.removeAll(keepingCapacity: true)
+            events.removeAll(keepingCapacity: true)
+            keyBytes.removeAll(keepingCapacity: true)
+        }
+
+        /// Decodes one record onto the chunk.
+        /// - Returns: `false` when the record was ingested after `latestIngest` (and not added).
+        mutating func append(_ record: UnsafeRawBufferPointer, at offset: UInt64, latestIngest: Timestamp?) throws -> Bool {
+            do throws(CodecError) {
+                if let call = try EventCodec.decodeCall(record) {
+                    if let latestIngest, call.header.ingestTime > latestIngest { return false }
+                    let time = call.header.time
+                    entries.append(Entry(offset: offset, time: time, tenant: call.header.tenantId,
+                                         identity: IdentityHash(tenant: call.header.tenantId, utf8: call.id),
+                                         keyHash: KeyTable.hash(utf8: call.keyId), month: time.monthIndex,
+                                         start: UInt32(truncatingIfNeeded: keyBytes.count),
+                                         length: UInt32(truncatingIfNeeded: call.keyId.count), status: call.status))
+                    keyBytes.append(contentsOf: call.keyId)
+                    return true
+                }
+                let (event, ingestTime) = try EventCodec.decode(record)
+                if let latestIngest, ingestTime > latestIngest { return false }
+                entries.append(Entry(offset: offset, time: event.time, tenant: event.tenantId,
+                                     identity: IdentityHash(tenant: event.tenantId, id: event.id), keyHash: 0, month: 0,
+                                     start: UInt32(truncatingIfNeeded: events.count), length: 0, status: 0))
+                events.append(StoredEvent(offset: offset, ingestTime: ingestTime, event: event))
+                return true
+            } catch {
+                throw StorageError(.corrupt, "record at offset \(offset) cannot be decoded: \(error.reason)")
+            }
+        }
     }
 
     private final class Channel: Sendable {
         struct State {
-            var chunks: [[Item]] = []
+            var chunks: [Chunk] = []
             var finished = false
             var failure: (any Error)?
             var cancelled = false
@@ -39,7 +104,7 @@ struct ReplayPipeline {
         var isCancelled: Bool { state.withLock { $0.cancelled } }
 
         /// Queues a chunk, waiting for room; `false` once the consumer has stopped.
-        func send(_ chunk: [Item]) -> Bool {
+        func send(_ chunk: Chunk) -> Bool {
             free.wait()
             let accepted = state.withLock { state -> Bool in
                 guard !state.cancelled else { return false }
@@ -59,10 +124,10 @@ struct ReplayPipeline {
         }
 
         /// The next chunk, or `nil` at the end (throwing the reader's error, if any).
-        func receive() throws -> [Item]? {
+        func receive() throws -> Chunk? {
             while true {
                 filled.wait()
-                let next = state.withLock { state -> Result<[Item]?, any Error>? in
+                let next = state.withLock { state -> Result<Chunk?, any Error>? in
                     if !state.chunks.isEmpty { return .success(state.chunks.removeFirst()) }
                     if state.finished { return state.failure.map { .failure($0) } ?? .success(nil) }
                     return nil
@@ -100,39 +165,52 @@ struct ReplayPipeline {
     static let chunkSize = 2048
     static let depth = 4
 
-    /// Calls `body` with every event from `start` to `end` (or the log's end), stopping at the first event
-    /// ingested after `latestIngest`.
-    func forEach(_ body: (Item) throws -> Void) throws {
+    /// Calls `body` with every chunk of events from `start` to `end` (or the log's end), stopping at the
+    /// first event ingested after `latestIngest`.
+    /// - Parameters:
+    ///   - threaded: Whether to read on a second thread (worth it for long replays only).
+    ///   - body: Applies a chunk.
+    func forEachChunk(threaded: Bool, _ body: (Chunk) throws -> Void) throws {
+        guard threaded else {
+            try read { chunk in
+                try body(chunk)
+                return true
+            }
+            return
+        }
         let channel = Channel(depth: ReplayPipeline.depth)
-        let (store, start, end, latestIngest) = (self.store, self.start, self.end, self.latestIngest)
+        let pipeline = self
         BackgroundThread.start(name: "tally-replay-reader") {
-            var chunk: [Item] = []
-            chunk.reserveCapacity(ReplayPipeline.chunkSize)
             do {
-                var open = true
-                try store.forEachEvent(from: start, to: end) { stored in
-                    if let latestIngest, stored.ingestTime > latestIngest { return false }
-                    chunk.append(Item(stored: stored, key: IdentityHash(tenant: stored.event.tenantId, id: stored.event.id)))
-                    if chunk.count == ReplayPipeline.chunkSize {
-                        open = channel.send(chunk)
-                        chunk.removeAll(keepingCapacity: true)
-                        if open, channel.isCancelled { open = false }
-                    }
-                    return open
+                try pipeline.read { chunk in
+                    channel.send(chunk) && !channel.isCancelled
                 }
-                if open, !chunk.isEmpty { _ = channel.send(chunk) }
                 channel.finish(nil)
             } catch {
                 channel.finish(error)
             }
         }
         do {
-            while let chunk = try channel.receive() {
-                for item in chunk { try body(item) }
-            }
+            while let chunk = try channel.receive() { try body(chunk) }
         } catch {
             channel.cancel()
             throw error
         }
+    }
+
+    /// Calls `body` with each chunk of events, full ones and the last; `body` returns `false` to stop.
+    private func read(_ body: (Chunk) throws -> Bool) throws {
+        var chunk = Chunk()
+        var open = true
+        try store.forEachRecord(from: start, to: end) { offset, record in
+            // The first event ingested after the limit ends the replay; the chunk so far still counts.
+            guard try chunk.append(record, at: offset, latestIngest: latestIngest) else { return false }
+            if chunk.entries.count == ReplayPipeline.chunkSize {
+                open = try body(chunk)
+                chunk.removeAll()
+            }
+            return open
+        }
+        if open, !chunk.entries.isEmpty { _ = try body(chunk) }
     }
 }

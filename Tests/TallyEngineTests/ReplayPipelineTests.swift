@@ -83,16 +83,26 @@ import TallyTestSupport
         for stopAt in [0, 1, ReplayPipeline.chunkSize * 3 + 17, Self.long - 1] {
             var seen = 0
             #expect(throws: Stop.self) {
-                try ReplayPipeline(store: store, start: 0, end: nil, latestIngest: nil).forEach { item in
-                    #expect(item.stored.offset == UInt64(seen))
-                    if seen == stopAt { throw Stop() }
-                    seen += 1
+                try ReplayPipeline(store: store, start: 0, end: nil, latestIngest: nil).forEachChunk(threaded: true) { chunk in
+                    for entry in chunk.entries {
+                        #expect(entry.offset == UInt64(seen))
+                        if seen == stopAt { throw Stop() }
+                        seen += 1
+                    }
                 }
             }
             #expect(seen == stopAt)
         }
-        var all = 0
-        try ReplayPipeline(store: store, start: 100, end: 20_100, latestIngest: nil).forEach { _ in all += 1 }
-        #expect(all == 20_000)
+        for threaded in [true, false] {
+            var offsets: [UInt64] = []
+            var calls = 0
+            try ReplayPipeline(store: store, start: 100, end: 20_100, latestIngest: nil).forEachChunk(threaded: threaded) { chunk in
+                offsets += chunk.entries.map(\.offset)
+                calls += chunk.entries.filter(\.isCall).count
+                #expect(chunk.entries.count - chunk.entries.filter(\.isCall).count == chunk.events.count)
+            }
+            #expect(offsets == Array(100..<20_100))
+            #expect(calls == (100..<20_100).filter { $0 % 97 != 96 }.count, "voids are decoded whole, calls in place")
+        }
     }
 }

@@ -72,6 +72,27 @@ public struct BinaryReader {
 
     /// Reads a varint-length-prefixed UTF-8 string, rejecting invalid UTF-8.
     public mutating func readString() throws(CodecError) -> String {
+        let (bytes, ascii) = try readStringBytes()
+        // Ids and names are nearly always ASCII: that needs no validation and no generic decoding path.
+        if ascii { return String(decoding: bytes, as: UTF8.self) }
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw CodecError("string at byte \(position - bytes.count) is not valid UTF-8")
+        }
+        return text
+    }
+
+    /// Reads a varint-length-prefixed string's bytes without building a `String`, rejecting invalid
+    /// UTF-8 exactly as ``readString()`` does.
+    public mutating func readUTF8() throws(CodecError) -> UnsafeRawBufferPointer {
+        let (bytes, ascii) = try readStringBytes()
+        guard ascii || String(validating: bytes, as: UTF8.self) != nil else {
+            throw CodecError("string at byte \(position - bytes.count) is not valid UTF-8")
+        }
+        return bytes
+    }
+
+    @inline(__always)
+    private mutating func readStringBytes() throws(CodecError) -> (bytes: UnsafeRawBufferPointer, ascii: Bool) {
         let length = try readVarint()
         guard length <= UInt64(remaining) else {
             throw CodecError("truncated: string of \(length) bytes at byte \(position), \(remaining) left")
@@ -79,17 +100,12 @@ public struct BinaryReader {
         let count = Int(length)
         let slice = UnsafeRawBufferPointer(rebasing: buffer[position..<position + count])
         position += count
-        // Ids and names are nearly always ASCII: that needs no validation and no generic decoding path.
         var ascii = true
         for byte in slice where byte >= 0x80 {
             ascii = false
             break
         }
-        if ascii { return String(decoding: slice, as: UTF8.self) }
-        guard let text = String(validating: slice, as: UTF8.self) else {
-            throw CodecError("string at byte \(position - count) is not valid UTF-8")
-        }
-        return text
+        return (slice, ascii)
     }
 
     /// Reads `count` raw bytes.

@@ -70,15 +70,10 @@ extension EventCodec {
     static func decodePayload(_ type: EventType, from reader: inout BinaryReader) throws(CodecError) -> EventPayload {
         switch type {
         case .apiCall:
-            let keyId = try reader.readString()
-            let status = try reader.readVarint()
-            guard (100...599).contains(status) else { throw CodecError("api.call status \(status) out of range") }
-            let flags = try readFlags(&reader, allowed: Flag.first | Flag.second | Flag.third)
-            let bytes = flags & Flag.first != 0 ? try reader.readInt64() : nil
-            let duration = flags & Flag.second != 0 ? Double(bitPattern: try reader.readUInt64()) : nil
-            let client = flags & Flag.third != 0 ? try reader.readString() : nil
-            return .apiCall(APICall(keyId: keyId, status: UInt16(status), bytes: bytes, durationMs: duration,
-                                    oauthClientId: client))
+            let fields = try readCallFields(&reader)
+            return .apiCall(APICall(keyId: String(decoding: fields.keyId, as: UTF8.self), status: fields.status,
+                                    bytes: fields.bytes, durationMs: fields.durationMs,
+                                    oauthClientId: fields.oauthClientId.map { String(decoding: $0, as: UTF8.self) }))
         case .keyCreated:
             let keyId = try reader.readString()
             let flags = try readFlags(&reader, allowed: Flag.first | Flag.second)
@@ -134,6 +129,26 @@ extension EventCodec {
             let reason = flags & Flag.first != 0 ? try reader.readString() : nil
             return .eventVoided(eventId: eventId, reason: reason)
         }
+    }
+
+    /// The fields of an `api.call` payload, strings as validated UTF-8 bytes inside the record.
+    struct CallFields {
+        var keyId: UnsafeRawBufferPointer
+        var status: UInt16
+        var bytes: Int64?
+        var durationMs: Double?
+        var oauthClientId: UnsafeRawBufferPointer?
+    }
+
+    static func readCallFields(_ reader: inout BinaryReader) throws(CodecError) -> CallFields {
+        let keyId = try reader.readUTF8()
+        let status = try reader.readVarint()
+        guard (100...599).contains(status) else { throw CodecError("api.call status \(status) out of range") }
+        let flags = try readFlags(&reader, allowed: Flag.first | Flag.second | Flag.third)
+        let bytes = flags & Flag.first != 0 ? try reader.readInt64() : nil
+        let duration = flags & Flag.second != 0 ? Double(bitPattern: try reader.readUInt64()) : nil
+        let client = flags & Flag.third != 0 ? try reader.readUTF8() : nil
+        return CallFields(keyId: keyId, status: UInt16(status), bytes: bytes, durationMs: duration, oauthClientId: client)
     }
 
     private static func readFlags(_ reader: inout BinaryReader, allowed: UInt8) throws(CodecError) -> UInt8 {

@@ -1,7 +1,7 @@
 /// A tenant's UUID, held as 128 bits.
 ///
 /// Input accepts the 8-4-4-4-12 hex form in any case; ``description`` is the canonical lowercase form.
-public struct TenantID: Sendable, Hashable, Comparable, CustomStringConvertible {
+public struct TenantID: Sendable, BitwiseCopyable, Hashable, Comparable, CustomStringConvertible {
     /// The first 64 bits, big-endian as written.
     public var high: UInt64
     /// The last 64 bits, big-endian as written.

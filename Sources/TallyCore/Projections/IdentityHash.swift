@@ -2,7 +2,7 @@
 ///
 /// Two independently seeded 64-bit multiply-xorshift passes. Two distinct identities collide with
 /// probability about 2^-128, so among a billion remembered ids a false duplicate has odds near 10^-21.
-public struct IdentityHash: Sendable, Hashable {
+public struct IdentityHash: Sendable, BitwiseCopyable, Hashable {
     public var high: UInt64
     public var low: UInt64
 
@@ -14,18 +14,22 @@ public struct IdentityHash: Sendable, Hashable {
     /// Hashes a tenant and an event id.
     public init(tenant: TenantID, id: String) {
         var id = id
-        let (first, second) = id.withUTF8 { bytes in
-            (IdentityHash.mix(tenant, UnsafeRawBufferPointer(bytes), seed: 0x9E37_79B9_7F4A_7C15),
-             IdentityHash.mix(tenant, UnsafeRawBufferPointer(bytes), seed: 0xC2B2_AE3D_27D4_EB4F))
-        }
-        self.init(high: first, low: second)
+        self = id.withUTF8 { IdentityHash(tenant: tenant, utf8: UnsafeRawBufferPointer($0)) }
+    }
+
+    /// Hashes a tenant and an event id given as its UTF-8 bytes (as stored in a record): the same value
+    /// as ``init(tenant:id:)`` of that id.
+    @inline(__always)
+    public init(tenant: TenantID, utf8 bytes: UnsafeRawBufferPointer) {
+        self.init(high: IdentityHash.mix(tenant, bytes, seed: 0x9E37_79B9_7F4A_7C15),
+                  low: IdentityHash.mix(tenant, bytes, seed: 0xC2B2_AE3D_27D4_EB4F))
     }
 
     public func hash(into hasher: inout Hasher) {
         hasher.combine(low)
     }
 
-    private static func mix(_ tenant: TenantID, _ bytes: UnsafeRawBufferPointer, seed: UInt64) -> UInt64 {
+    static func mix(_ tenant: TenantID, _ bytes: UnsafeRawBufferPointer, seed: UInt64) -> UInt64 {
         var state = seed ^ UInt64(bytes.count) &* 0xFF51_AFD7_ED55_8CCD
         func absorb(_ word: UInt64) {
             state ^= word &* 0x87C3_7B91_1142_53D5

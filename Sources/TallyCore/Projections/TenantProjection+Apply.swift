@@ -10,23 +10,21 @@ extension TenantProjection {
         case .apiCall(let call):
             recordCall(call, at: event.time, sign: 1)
         case .keyCreated(let keyId, let name, let expiresAt):
-            var entry = keys[keyId] ?? KeyEntry()
-            guard entry.state == .unregistered else { return }
-            entry.state = .active
-            entry.name = name
-            entry.expiresAt = expiresAt
-            entry.createdAt = event.time
-            keys[keyId] = entry
+            let position = keys.positionInserting(keyId)
+            guard keys[position: position].state == .unregistered else { return }
+            keys[position: position].state = .active
+            keys[position: position].name = name
+            keys[position: position].expiresAt = expiresAt
+            keys[position: position].createdAt = event.time
             registeredKeys += 1
             activeKeys += 1
             if let expiresAt { keyExpiries.insert(expiresAt) }
         case .keyRevoked(let keyId):
-            guard var entry = keys[keyId], entry.state == .active else { return }
-            entry.state = .revoked
-            keys[keyId] = entry
+            guard let position = keys.position(of: keyId), keys[position: position].state == .active else { return }
+            keys[position: position].state = .revoked
             activeKeys -= 1
             revokedKeys += 1
-            if let expiresAt = entry.expiresAt { keyExpiries.remove(expiresAt) }
+            if let expiresAt = keys[position: position].expiresAt { keyExpiries.remove(expiresAt) }
         case .userCreated(let userId, let role):
             guard users[userId] == nil else { return }
             users[userId] = UserEntry(role: role, isActive: true)
@@ -132,36 +130,54 @@ extension TenantProjection {
         type == .apiCall || type == .storageChanged
     }
 
-    /// Counts (sign 1) or retracts (sign -1) one call in its month, its key and the status counters; a
-    /// counted call also moves the key's last-used time forward. One hash lookup of the key, in place.
+    /// Applies an `api.call` given by its parts, as replay reads them from a record without building an
+    /// ``Event``: the same effect as ``apply(_:voidedTarget:)`` of the decoded call.
+    /// - Parameters:
+    ///   - keyId: The key id's UTF-8 bytes (valid UTF-8).
+    ///   - keyHash: ``KeyTable/hash(utf8:)`` of those bytes.
+    ///   - status: The call's HTTP status.
+    ///   - time: The event time.
+    ///   - month: `time.monthIndex`.
+    public mutating func applyCall(keyId: UnsafeRawBufferPointer, keyHash: UInt64, status: UInt16,
+                                   at time: Timestamp, month: Int) {
+        if lastActivity.map({ time > $0 }) ?? true { lastActivity = time }
+        recordCall(status: status, at: time, month: month, sign: 1,
+                   keyAt: keys.positionInserting(utf8: keyId, hash: keyHash))
+    }
+
     private mutating func recordCall(_ call: APICall, at time: Timestamp, sign: Int64) {
-        let month = time.monthIndex
+        recordCall(status: call.status, at: time, month: time.monthIndex, sign: sign,
+                   keyAt: keys.positionInserting(call.keyId))
+    }
+
+    /// Counts (sign 1) or retracts (sign -1) one call in its month, its key and the status counters; a
+    /// counted call also moves the key's last-used time forward. The key's entry is updated in place.
+    @inline(__always)
+    private mutating func recordCall(status: UInt16, at time: Timestamp, month: Int, sign: Int64, keyAt position: Int) {
         let calls = max(0, callsIn(month: month) + sign)
         if let spilled = recentMonths.update(month: month, total: calls) {
             apiCallsByMonth[spilled.month] = spilled.calls > 0 ? spilled.calls : nil
         }
-        let limited = call.status == 429
-        let failed = !limited && call.status >= 400
+        let limited = status == 429
+        let failed = !limited && status >= 400
         totalRequests = max(0, totalRequests + sign)
         if limited { totalRateLimitHits = max(0, totalRateLimitHits + sign) }
         if failed { totalErrors = max(0, totalErrors + sign) }
-        var movedForward = false
-        withKey(call.keyId) { entry in
-            entry.requests = max(0, entry.requests + sign)
-            if limited { entry.rateLimitHits = max(0, entry.rateLimitHits + sign) }
-            if failed { entry.errors = max(0, entry.errors + sign) }
-            if sign > 0, entry.lastUsed.map({ $0 < time }) ?? true {
-                entry.lastUsed = time
-                movedForward = true
-            }
-        }
-        if movedForward { touchRecent(call.keyId, at: time) }
+        let movedForward = TenantProjection.count(sign, limited: limited, failed: failed, at: time,
+                                                  in: &keys[position: position])
+        if movedForward { touchRecent(keys.id(at: position), at: time) }
     }
 
-    /// Mutates a key's entry in place, creating it when missing.
+    /// Counts or retracts a call in a key's entry; `true` when its last-used time moved forward.
     @inline(__always)
-    private mutating func withKey(_ keyId: String, _ body: (inout KeyEntry) -> Void) {
-        body(&keys[keyId, default: KeyEntry()])
+    private static func count(_ sign: Int64, limited: Bool, failed: Bool, at time: Timestamp,
+                              in entry: inout KeyEntry) -> Bool {
+        entry.requests = max(0, entry.requests + sign)
+        if limited { entry.rateLimitHits = max(0, entry.rateLimitHits + sign) }
+        if failed { entry.errors = max(0, entry.errors + sign) }
+        guard sign > 0, entry.lastUsed.map({ $0 < time }) ?? true else { return false }
+        entry.lastUsed = time
+        return true
     }
 
     /// Keeps the recent-keys list ordered (newest first, ties by key id) after a key's last use moved to `time`.

@@ -50,7 +50,7 @@ public struct TenantProjection: Sendable, Equatable {
     // those in `recentMonths` (read both through ``callsIn(month:)``).
     public var users: [String: UserEntry] = [:]
     public var credentials: [String: CredentialEntry] = [:]
-    public var keys: [String: KeyEntry] = [:]
+    public var keys = KeyTable()
     public var oauthClients: [String: Bool] = [:]
     public var apiCallsByMonth: [Int: Int64] = [:]
 

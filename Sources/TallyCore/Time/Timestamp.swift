@@ -4,7 +4,7 @@ import Glibc
 ///
 /// Event times and ingest times are kept to the microsecond. Values are restricted to the years
 /// 0001–9999 so that every timestamp has an RFC 3339 form.
-public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible {
+public struct Timestamp: Sendable, BitwiseCopyable, Hashable, Comparable, CustomStringConvertible {
     /// Microseconds since the Unix epoch (negative before 1970).
     public var microseconds: Int64
 
