@@ -132,10 +132,10 @@ public struct KeyTable: Sendable, Equatable, Sequence {
         return position
     }
 
-    /// Rebuilds the bucket index at twice to four times the key count.
+    /// Rebuilds the bucket index at two to four times the key count (at most half full).
     private mutating func rebuildIndex() {
-        var size = 32
-        while size < stored.count * 4 { size *= 2 }
+        var size = 16
+        while size < stored.count * 2 { size *= 2 }
         index = Array(repeating: 0, count: size)
         for position in stored.indices { place(position) }
     }
