@@ -42,6 +42,8 @@ struct ReplayPipeline {
         var events: [StoredEvent] = []
         /// The key ids of the calls, back to back.
         var keyBytes: [UInt8] = []
+        /// The month of the last call, reused while calls fall in it (the log is nearly in time order).
+        private var month = (index: 0, start: Timestamp(microseconds: 1), end: Timestamp(microseconds: 0))
 
         init() {
             entries.reserveCapacity(ReplayPipeline.chunkSize)
@@ -61,12 +63,13 @@ struct ReplayPipeline {
                 if let call = try EventCodec.decodeCall(record) {
                     if let latestIngest, call.header.ingestTime > latestIngest { return false }
                     let time = call.header.time
+                    if time < month.start || time >= month.end { month = time.calendarMonth }
                     entries.append(Entry(offset: offset, time: time, tenant: call.header.tenantId,
                                          identity: IdentityHash(tenant: call.header.tenantId, utf8: call.id),
-                                         keyHash: KeyTable.hash(utf8: call.keyId), month: time.monthIndex,
+                                         keyHash: KeyTable.hash(utf8: call.keyId), month: month.index,
                                          start: UInt32(truncatingIfNeeded: keyBytes.count),
                                          length: UInt32(truncatingIfNeeded: call.keyId.count), status: call.status))
-                    keyBytes.append(contentsOf: call.keyId)
+                    keyBytes.append(contentsOf: call.keyId.assumingMemoryBound(to: UInt8.self))
                     return true
                 }
                 let (event, ingestTime) = try EventCodec.decode(record)

@@ -65,4 +65,23 @@ import TallyTestSupport
         let january = try Timestamp(rfc3339: "2025-01-01T01:00:00+02:00")
         #expect(january.monthIndex == december.monthIndex)
     }
+
+    @Test func calendarMonthBoundsHoldTheTimeAndShareItsIndex() throws {
+        var random = SplitMix64(seed: 0xCA1)
+        for _ in 0..<2_000 {
+            // Any time from 1900 to 2200, before and after the epoch, leap Februaries included.
+            let time = Timestamp(microseconds: Int64(random.below(300 * 365 * 86_400)) * 1_000_000 - 70 * 365 * 86_400_000_000
+                                 + Int64(random.below(1_000_000)))
+            let month = time.calendarMonth
+            #expect(month.start <= time && time < month.end)
+            #expect(month.index == time.monthIndex)
+            #expect(month.start.monthIndex == month.index)
+            #expect(Timestamp(microseconds: month.end.microseconds - 1).monthIndex == month.index)
+            #expect(month.end.monthIndex == month.index + 1)
+            #expect(month.start.civil.date.day == 1 && month.start.microseconds % 86_400_000_000 == 0)
+        }
+        let leap = try Timestamp(rfc3339: "2024-02-29T12:00:00Z").calendarMonth
+        #expect(leap.start == (try Timestamp(rfc3339: "2024-02-01T00:00:00Z")))
+        #expect(leap.end == (try Timestamp(rfc3339: "2024-03-01T00:00:00Z")))
+    }
 }

@@ -28,11 +28,16 @@ public struct BinaryReader {
 
     @inline(__always)
     mutating func need(_ count: Int) throws(CodecError) {
-        guard count <= buffer.count - position else {
-            throw CodecError("truncated: needed \(count) bytes at byte \(position), \(buffer.count - position) left")
-        }
+        guard count <= buffer.count - position else { throw truncated(count) }
     }
 
+    /// The error for a read past the end, built out of line so the reads stay small enough to inline.
+    @inline(never)
+    func truncated(_ count: Int) -> CodecError {
+        CodecError("truncated: needed \(count) bytes at byte \(position), \(buffer.count - position) left")
+    }
+
+    @inline(__always)
     public mutating func readUInt8() throws(CodecError) -> UInt8 {
         try need(1)
         defer { position += 1 }
@@ -45,19 +50,32 @@ public struct BinaryReader {
         return UInt32(littleEndian: buffer.loadUnaligned(fromByteOffset: position, as: UInt32.self))
     }
 
+    @inline(__always)
     public mutating func readUInt64() throws(CodecError) -> UInt64 {
         try need(8)
         defer { position += 8 }
         return UInt64(littleEndian: buffer.loadUnaligned(fromByteOffset: position, as: UInt64.self))
     }
 
+    @inline(__always)
     public mutating func readInt64() throws(CodecError) -> Int64 {
         Int64(bitPattern: try readUInt64())
     }
 
     /// Reads an unsigned LEB128 varint of at most 10 bytes, in its shortest form only: a varint padded with
     /// trailing zero groups is refused, so each value has one encoding and a record re-encodes to its own bytes.
+    @inline(__always)
     public mutating func readVarint() throws(CodecError) -> UInt64 {
+        // One byte (values below 128: lengths of ids, flags) is by far the most common form.
+        if position < buffer.count, buffer[position] < 0x80 {
+            position += 1
+            return UInt64(buffer[position - 1])
+        }
+        return try readLongVarint()
+    }
+
+    @inline(never)
+    private mutating func readLongVarint() throws(CodecError) -> UInt64 {
         var result: UInt64 = 0
         var shift: UInt64 = 0
         while true {
@@ -83,6 +101,7 @@ public struct BinaryReader {
 
     /// Reads a varint-length-prefixed string's bytes without building a `String`, rejecting invalid
     /// UTF-8 exactly as ``readString()`` does.
+    @inline(__always)
     public mutating func readUTF8() throws(CodecError) -> UnsafeRawBufferPointer {
         let (bytes, ascii) = try readStringBytes()
         guard ascii || String(validating: bytes, as: UTF8.self) != nil else {

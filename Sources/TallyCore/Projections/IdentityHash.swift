@@ -21,39 +21,70 @@ public struct IdentityHash: Sendable, BitwiseCopyable, Hashable {
     /// as ``init(tenant:id:)`` of that id.
     @inline(__always)
     public init(tenant: TenantID, utf8 bytes: UnsafeRawBufferPointer) {
-        self.init(high: IdentityHash.mix(tenant, bytes, seed: 0x9E37_79B9_7F4A_7C15),
-                  low: IdentityHash.mix(tenant, bytes, seed: 0xC2B2_AE3D_27D4_EB4F))
+        // Both halves in one pass over the bytes.
+        var high = Lane(seed: 0x9E37_79B9_7F4A_7C15, count: bytes.count)
+        var low = Lane(seed: 0xC2B2_AE3D_27D4_EB4F, count: bytes.count)
+        IdentityHash.forEachWord(tenant, bytes) { word in
+            high.absorb(word)
+            low.absorb(word)
+        }
+        self.init(high: high.finish(), low: low.finish())
     }
 
     public func hash(into hasher: inout Hasher) {
         hasher.combine(low)
     }
 
+    /// One 64-bit multiply-xorshift hash of a tenant and bytes (``KeyTable`` uses it with a zero tenant).
+    @inline(__always)
     static func mix(_ tenant: TenantID, _ bytes: UnsafeRawBufferPointer, seed: UInt64) -> UInt64 {
-        var state = seed ^ UInt64(bytes.count) &* 0xFF51_AFD7_ED55_8CCD
-        func absorb(_ word: UInt64) {
-            state ^= word &* 0x87C3_7B91_1142_53D5
-            state = (state << 31 | state >> 33) &* 0x4CF5_AD43_2745_937F &+ 0x52DC_E729
-        }
-        absorb(tenant.high)
-        absorb(tenant.low)
+        var lane = Lane(seed: seed, count: bytes.count)
+        forEachWord(tenant, bytes) { lane.absorb($0) }
+        return lane.finish()
+    }
+
+    /// The words a hash absorbs: the tenant's two halves, the bytes as little-endian 64-bit words, then the
+    /// last 0-7 bytes with a 0x80 byte after them.
+    @inline(__always)
+    private static func forEachWord(_ tenant: TenantID, _ bytes: UnsafeRawBufferPointer, _ body: (UInt64) -> Void) {
+        body(tenant.high)
+        body(tenant.low)
         var index = 0
         while index + 8 <= bytes.count {
-            absorb(UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: index, as: UInt64.self)))
+            body(UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: index, as: UInt64.self)))
             index += 8
         }
         var tail: UInt64 = 0
-        var shift: UInt64 = 0
-        while index < bytes.count {
-            tail |= UInt64(bytes[index]) << shift
-            shift += 8
-            index += 1
+        let rest = bytes.count - index
+        if rest > 0 {
+            withUnsafeMutableBytes(of: &tail) { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[index...])) }
         }
-        absorb(tail ^ 0x80 << shift)
-        state ^= state >> 33
-        state = state &* 0xFF51_AFD7_ED55_8CCD
-        state ^= state >> 33
-        state = state &* 0xC4CE_B9FE_1A85_EC53
-        return state ^ state >> 33
+        body(UInt64(littleEndian: tail) ^ 0x80 << UInt64(rest * 8))
+    }
+
+    /// The state of one hash.
+    private struct Lane {
+        var state: UInt64
+
+        @inline(__always)
+        init(seed: UInt64, count: Int) {
+            state = seed ^ UInt64(count) &* 0xFF51_AFD7_ED55_8CCD
+        }
+
+        @inline(__always)
+        mutating func absorb(_ word: UInt64) {
+            state ^= word &* 0x87C3_7B91_1142_53D5
+            state = (state << 31 | state >> 33) &* 0x4CF5_AD43_2745_937F &+ 0x52DC_E729
+        }
+
+        @inline(__always)
+        func finish() -> UInt64 {
+            var state = state
+            state ^= state >> 33
+            state = state &* 0xFF51_AFD7_ED55_8CCD
+            state ^= state >> 33
+            state = state &* 0xC4CE_B9FE_1A85_EC53
+            return state ^ state >> 33
+        }
     }
 }

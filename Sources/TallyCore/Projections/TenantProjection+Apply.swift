@@ -180,25 +180,35 @@ extension TenantProjection {
         return true
     }
 
-    /// Keeps the recent-keys list ordered (newest first, ties by key id) after a key's last use moved to `time`.
+    /// Keeps the recent-keys list ordered (newest first, ties by key id) after a key's last use moved forward
+    /// to `time`. The key can only move towards the front, so the list is shifted in place.
     private mutating func touchRecent(_ keyId: String, at time: Timestamp) {
         if let first = recentKeys.first, first.keyId == keyId {
             recentKeys[0].lastUsed = time
             return
         }
-        if let index = recentKeys.firstIndex(where: { $0.keyId == keyId }) { recentKeys.remove(at: index) }
+        let existing = recentKeys.firstIndex { $0.keyId == keyId }
+        let limit = existing ?? recentKeys.count
         var position = 0
-        while position < recentKeys.count {
+        while position < limit {
             let other = recentKeys[position]
-            if other.lastUsed > time || (other.lastUsed == time && other.keyId < keyId) {
-                position += 1
+            guard other.lastUsed > time || (other.lastUsed == time && other.keyId < keyId) else { break }
+            position += 1
+        }
+        guard position < TenantProjection.recentKeyLimit else { return }
+        var last = existing ?? recentKeys.count
+        if existing == nil {
+            if recentKeys.count < TenantProjection.recentKeyLimit {
+                recentKeys.append(RecentKey(keyId: keyId, lastUsed: time))
             } else {
-                break
+                last -= 1
             }
         }
-        if position < TenantProjection.recentKeyLimit {
-            recentKeys.insert(RecentKey(keyId: keyId, lastUsed: time), at: position)
-            if recentKeys.count > TenantProjection.recentKeyLimit { recentKeys.removeLast() }
+        var index = last
+        while index > position {
+            recentKeys[index] = recentKeys[index - 1]
+            index -= 1
         }
+        recentKeys[position] = RecentKey(keyId: keyId, lastUsed: time)
     }
 }

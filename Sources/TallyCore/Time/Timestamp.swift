@@ -67,6 +67,16 @@ public struct Timestamp: Sendable, BitwiseCopyable, Hashable, Comparable, Custom
         return date.year * 12 + (date.month - 1)
     }
 
+    /// The UTC calendar month holding this instant: its ``monthIndex`` and the instants where it starts and
+    /// where the next month starts, so callers can reuse the index for every time in between.
+    public var calendarMonth: (index: Int, start: Timestamp, end: Timestamp) {
+        let date = civil.date
+        let first = CivilDate(year: date.year, month: date.month, day: 1).daysSinceEpoch
+        let days = Int64(CivilDate.daysInMonth(year: date.year, month: date.month))
+        return (date.year * 12 + (date.month - 1), Timestamp(microseconds: first * 86_400_000_000),
+                Timestamp(microseconds: (first + days) * 86_400_000_000))
+    }
+
     /// Formats the timestamp as RFC 3339 in UTC, such as `2025-07-10T14:30:00.000000Z`.
     /// - Parameter fractionDigits: Digits after the decimal point: 0, 3 (milliseconds) or 6 (microseconds).
     /// - Returns: The formatted text.
