@@ -12,8 +12,11 @@ enum CheckpointCodec {
     static let headerSize = 8 + 4 + 8 + 8 + 4 + 4
 
     static func encode(_ state: ProjectionState, dedup: DedupIndex) -> [UInt8] {
+        // The header goes in front of the payload once the payload's length and checksum are known: its
+        // room is reserved first, so the file's bytes are built in one buffer and never copied whole.
         var payload = BinaryWriter()
-        payload.bytes.reserveCapacity(state.tenants.count * 256 + dedup.count * 32)
+        payload.bytes.reserveCapacity(headerSize + state.tenants.count * 256 + dedup.count * dedupEntrySize + 16)
+        payload.bytes.append(contentsOf: repeatElement(0, count: headerSize))
         payload.writeVarint(UInt64(state.tenants.count))
         for (tenant, projection) in state.tenants {
             payload.writeUInt64(tenant.high)
@@ -21,21 +24,37 @@ enum CheckpointCodec {
             encode(projection, into: &payload)
         }
         payload.writeVarint(UInt64(dedup.count))
-        dedup.forEach { key, entry in
-            payload.writeUInt64(key.high)
-            payload.writeUInt64(key.low)
-            payload.writeUInt64(entry.offset)
-            payload.writeUInt32(entry.hour)
-            payload.writeUInt8(entry.flags)
-        }
+        encodeEntries(of: dedup, into: &payload.bytes)
         var header = BinaryWriter()
         header.bytes.append(contentsOf: magic)
         header.writeUInt32(projectionVersion)
         header.writeUInt64(state.nextOffset)
-        header.writeUInt64(UInt64(payload.bytes.count))
-        header.writeUInt32(CRC32C.checksum(payload.bytes))
+        header.writeUInt64(UInt64(payload.bytes.count - headerSize))
+        header.writeUInt32(payload.bytes.withUnsafeBytes { CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[headerSize...])) })
         header.writeUInt32(CRC32C.checksum(header.bytes))
-        return header.bytes + payload.bytes
+        payload.bytes.replaceSubrange(0..<headerSize, with: header.bytes)
+        return payload.bytes
+    }
+
+    /// Bytes per remembered id: the hash's two halves, the offset, the hour and the flags.
+    static let dedupEntrySize = 8 + 8 + 8 + 4 + 1
+
+    /// Appends every dedup entry in one pass over the grown buffer (millions of entries: five appends
+    /// each would cost more than the checkpoint's write).
+    private static func encodeEntries(of dedup: DedupIndex, into bytes: inout [UInt8]) {
+        let start = bytes.count
+        bytes.append(contentsOf: repeatElement(0, count: dedup.count * dedupEntrySize))
+        bytes.withUnsafeMutableBytes { buffer in
+            var position = start
+            dedup.forEach { key, entry in
+                buffer.storeBytes(of: key.high.littleEndian, toByteOffset: position, as: UInt64.self)
+                buffer.storeBytes(of: key.low.littleEndian, toByteOffset: position + 8, as: UInt64.self)
+                buffer.storeBytes(of: entry.offset.littleEndian, toByteOffset: position + 16, as: UInt64.self)
+                buffer.storeBytes(of: entry.hour.littleEndian, toByteOffset: position + 24, as: UInt32.self)
+                buffer[position + 28] = entry.flags
+                position += dedupEntrySize
+            }
+        }
     }
 
     /// Why a checkpoint cannot be used.
@@ -83,7 +102,7 @@ enum CheckpointCodec {
                 state.tenants.set(try decodeProjection(&reader), for: tenant)
             }
             let dedupCount = try reader.readVarint()
-            guard dedupCount <= UInt64(reader.remaining / 29) else { throw Problem(description: "dedup count exceeds file") }
+            guard dedupCount <= UInt64(reader.remaining / dedupEntrySize) else { throw Problem(description: "dedup count exceeds file") }
             var dedup = DedupIndex(minimumCapacity: Int(dedupCount))
             // Stored in runs, so the table's cache misses overlap.
             var run: [(key: IdentityHash, entry: DedupIndex.Entry)] = []
