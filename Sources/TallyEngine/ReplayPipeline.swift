@@ -80,7 +80,7 @@ struct ReplayPipeline {
                 events.append(StoredEvent(offset: offset, ingestTime: ingestTime, event: event))
                 return true
             } catch {
-                throw StorageError(.corrupt, "record at offset \(offset) cannot be decoded: \(error.reason)")
+                throw StorageError.undecodable(at: offset, error.reason)
             }
         }
     }

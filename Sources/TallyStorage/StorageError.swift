@@ -43,5 +43,13 @@ public struct StorageError: Error, Sendable, Equatable, CustomStringConvertible 
         self.errno = errno
     }
 
+    /// The error for a stored record that fails to decode: the store is damaged at `offset`.
+    /// - Parameters:
+    ///   - offset: The record's log offset.
+    ///   - reason: What the codec found wrong.
+    public static func undecodable(at offset: UInt64, _ reason: String) -> StorageError {
+        StorageError(.corrupt, "record at offset \(offset) cannot be decoded: \(reason)")
+    }
+
     public var description: String { message }
 }

@@ -58,8 +58,7 @@ import TallyTestSupport
         #expect(forward == backward)
         backward.set(Self.entry(requests: 99), for: "k3")
         #expect(forward != backward)
-        var shorter = forward
-        shorter = KeyTable()
+        var shorter = KeyTable()
         for id in ids.dropLast() { shorter.set(forward[id] ?? KeyEntry(), for: id) }
         #expect(shorter != forward)
         #expect(KeyTable() == KeyTable())

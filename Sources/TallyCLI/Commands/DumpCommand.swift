@@ -61,7 +61,7 @@ struct DumpCommand {
             do throws(CodecError) {
                 header = try EventCodec.decodeHeader(record)
             } catch {
-                throw StorageError(.corrupt, "record at offset \(offset) cannot be decoded: \(error.reason)")
+                throw StorageError.undecodable(at: offset, error.reason)
             }
             if let tenant, header.tenantId != tenant { return true }
             if let types, !types.contains(header.type) { return true }
@@ -71,7 +71,7 @@ struct DumpCommand {
             do throws(CodecError) {
                 decoded = try EventCodec.decode(record)
             } catch {
-                throw StorageError(.corrupt, "record at offset \(offset) cannot be decoded: \(error.reason)")
+                throw StorageError.undecodable(at: offset, error.reason)
             }
             EventJSONEncoder.write(StoredEvent(offset: offset, ingestTime: decoded.ingestTime, event: decoded.event),
                                    to: &writer)

@@ -50,8 +50,8 @@ extension SegmentStore {
     ///   - start: The first offset to visit.
     ///   - end: One past the last offset to visit; `nil` for the end of the log.
     ///   - body: Receives each stored event; return `false` to stop.
-    /// - Throws: ``StorageError`` as ``forEachRecord(from:to:_:)`` does, ``CodecError`` for an undecodable
-    ///   record, or what `body` throws.
+    /// - Throws: ``StorageError`` as ``forEachRecord(from:to:_:)`` does, ``StorageError/undecodable(at:_:)``
+    ///   (code `corrupt`) for a record that does not decode, or what `body` throws.
     public func forEachEvent(from start: UInt64 = 0, to end: UInt64? = nil,
                              _ body: (StoredEvent) throws -> Bool) throws {
         try forEachRecord(from: start, to: end) { offset, record in
@@ -59,7 +59,7 @@ extension SegmentStore {
             do throws(CodecError) {
                 decoded = try EventCodec.decode(record)
             } catch {
-                throw StorageError(.corrupt, "record at offset \(offset) cannot be decoded: \(error.reason)")
+                throw StorageError.undecodable(at: offset, error.reason)
             }
             return try body(StoredEvent(offset: offset, ingestTime: decoded.ingestTime, event: decoded.event))
         }
