@@ -12,34 +12,23 @@ enum IngestBody {
         var headers: [(String, String)] = []
     }
 
-    static let parser = JSONParser()
+    static let decoder = EventDocumentDecoder()
 
     /// The events, each validated or with the reason it is invalid.
     static func events(body: [UInt8], contentType: String?, receivedAt: Timestamp) throws(Failure) -> [Result<Event, EventValidationError>] {
         let type = HeaderValue.mediaType(contentType ?? "application/json")
-        let decoder = EventJSONDecoder()
         switch type {
         case "application/json", "text/json":
-            let value = try parse(body)
-            if case .array(let items) = value {
-                return items.map { item in Result { () throws(EventValidationError) in try decoder.decode(item, receivedAt: receivedAt) } }
+            let decoded = body.withUnsafeBytes { bytes in
+                Result { () throws(JSONParseError) in try decoder.decodeEvents(bytes, receivedAt: receivedAt) }
             }
-            return [Result { () throws(EventValidationError) in try decoder.decode(value, receivedAt: receivedAt) }]
+            do throws(JSONParseError) {
+                return try decoded.get()
+            } catch {
+                throw malformed(error)
+            }
         case "application/x-ndjson", "application/jsonl", "application/json-seq":
-            var results: [Result<Event, EventValidationError>] = []
-            var lineNumber = 0
-            for line in body.split(separator: 0x0A, omittingEmptySubsequences: false) {
-                lineNumber += 1
-                let trimmed = line.last == 0x0D ? line.dropLast() : line
-                if trimmed.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
-                do throws(JSONParseError) {
-                    let value = try parser.parse(Array(trimmed))
-                    results.append(Result { () throws(EventValidationError) in try decoder.decode(value, receivedAt: receivedAt) })
-                } catch {
-                    results.append(.failure(EventValidationError(field: "line \(lineNumber)", rule: "invalid JSON: \(error.message)")))
-                }
-            }
-            return results
+            return body.withUnsafeBytes { bytes in ndjson(bytes, receivedAt: receivedAt) }
         case "application/cloudevents+json":
             let value = try parse(body)
             return [CloudEvents.event(value, receivedAt: receivedAt)]
@@ -54,12 +43,39 @@ enum IngestBody {
         }
     }
 
+    /// One event per line; a line that is not JSON is an invalid event, not a malformed body.
+    private static func ndjson(_ body: UnsafeRawBufferPointer, receivedAt: Timestamp) -> [Result<Event, EventValidationError>] {
+        var results: [Result<Event, EventValidationError>] = []
+        var lineNumber = 0
+        var lineStart = 0
+        while lineStart <= body.count {
+            lineNumber += 1
+            var lineEnd = lineStart
+            while lineEnd < body.count && body[lineEnd] != 0x0A { lineEnd += 1 }
+            let next = lineEnd + 1
+            if lineEnd > lineStart && body[lineEnd - 1] == 0x0D { lineEnd -= 1 }
+            let line = UnsafeRawBufferPointer(rebasing: body[lineStart..<lineEnd])
+            lineStart = next
+            if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
+            do throws(JSONParseError) {
+                results.append(try decoder.decodeEvent(line, receivedAt: receivedAt))
+            } catch {
+                results.append(.failure(EventValidationError(field: "line \(lineNumber)", rule: "invalid JSON: \(error.message)")))
+            }
+        }
+        return results
+    }
+
     private static func parse(_ body: [UInt8]) throws(Failure) -> JSONValue {
         do throws(JSONParseError) {
-            return try parser.parse(body)
+            return try decoder.parser.parse(body)
         } catch {
-            throw Failure(status: 400, code: "malformed_json", message: "malformed JSON: \(error.message)")
+            throw malformed(error)
         }
+    }
+
+    private static func malformed(_ error: JSONParseError) -> Failure {
+        Failure(status: 400, code: "malformed_json", message: "malformed JSON: \(error.message)")
     }
 }
 

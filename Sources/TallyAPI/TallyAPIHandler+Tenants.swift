@@ -86,7 +86,7 @@ extension TallyAPIHandler {
         let now = clock()
         let value: JSONValue
         do throws(JSONParseError) {
-            value = try IngestBody.parser.parse(request.body)
+            value = try IngestBody.decoder.parser.parse(request.body)
         } catch {
             return .failure(RejectedRequest(APIResponse.error(400, "malformed_json", "malformed JSON: \(error.message)", now: now)))
         }

@@ -57,8 +57,7 @@ struct ImportCommand {
         let engine = try Engine(directory: StoreLocation.directory(arguments), configuration: engineConfiguration)
         defer { try? engine.close() }
 
-        let parser = JSONParser()
-        let decoder = EventJSONDecoder()
+        let decoder = EventDocumentDecoder()
         var batch: [Result<Event, EventValidationError>] = []
         var batchLines: [Int] = []
         var imported = 0
@@ -97,18 +96,15 @@ struct ImportCommand {
                 io.printError("line \(number): longer than \(LineReader.maxLineLength) bytes")
             case .text(let number, let bytes):
                 if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
-                let value: JSONValue
                 do {
-                    value = try bytes.withUnsafeBytes { buffer throws(JSONParseError) in try parser.parse(buffer) }
+                    let event = try bytes.withUnsafeBytes { buffer throws(JSONParseError) in
+                        try decoder.decodeEvent(buffer, receivedAt: Timestamp.now())
+                    }
+                    batch.append(event)
                 } catch let error as JSONParseError {
                     rejected += 1
                     io.printError("line \(number): invalid JSON: \(error.message)")
                     continue
-                }
-                do throws(EventValidationError) {
-                    batch.append(.success(try decoder.decode(value, receivedAt: Timestamp.now())))
-                } catch {
-                    batch.append(.failure(error))
                 }
                 batchLines.append(number)
                 if batch.count >= batchSize { flush() }

@@ -46,6 +46,19 @@ extension JSONParser {
             }
         }
 
+        /// Parses the value at `offset` of a document whose enclosing containers are `depth` deep, returning
+        /// it with the offset just after it, or the first error.
+        mutating func parseEmbeddedValueResult(at offset: Int, depth: Int) -> Result<(value: JSONValue, end: Int), JSONParseError> {
+            index = offset
+            self.depth = depth
+            do throws(JSONParseError) {
+                let value = try parseValue()
+                return .success((value, index))
+            } catch {
+                return .failure(error)
+            }
+        }
+
         private mutating func parseDocument() throws(JSONParseError) -> JSONValue {
             skipWhitespace()
             guard index < count else {
@@ -347,7 +360,7 @@ extension JSONParser {
         /// least `0x80`. Borrows can flag extra bytes, but only above a truly flagged one, so the lowest set bit
         /// is always exact.
         @inline(__always)
-        private static func attentionMask(_ word: UInt64) -> UInt64 {
+        static func attentionMask(_ word: UInt64) -> UInt64 {
             let ones: UInt64 = 0x0101_0101_0101_0101
             let highBits: UInt64 = 0x8080_8080_8080_8080
             let quotes = word ^ (ones &* 0x22)
@@ -614,7 +627,7 @@ extension JSONParser {
 
         /// `significand × 10^exponent` when both factors are exact doubles, so one IEEE operation rounds correctly.
         @inline(__always)
-        private static func exactDouble(_ significand: UInt64, overflowed: Bool, exponent: Int) -> Double? {
+        static func exactDouble(_ significand: UInt64, overflowed: Bool, exponent: Int) -> Double? {
             guard !overflowed, significand <= 1 << 53, exponent >= -22, exponent <= 22 else {
                 return nil
             }

@@ -70,12 +70,32 @@ public struct JSONParser: Sendable {
         return try result.get()
     }
 
+    /// Parses the one value that starts at `offset` inside a larger document, as the whole-document parse
+    /// would read it there: errors carry the same offsets and messages, and nesting counts from `depth`.
+    ///
+    /// Used by decoders that read most of a document themselves and hand the parts they do not handle back.
+    /// - Parameters:
+    ///   - bytes: The whole document.
+    ///   - offset: Where the value starts (not whitespace).
+    ///   - depth: How many arrays and objects enclose the value.
+    /// - Returns: The value and the offset just after it, or the first problem.
+    func parseValue(in bytes: UnsafeRawBufferPointer, at offset: Int, depth: Int) -> Result<(value: JSONValue, end: Int), JSONParseError> {
+        withReader(bytes) { reader in reader.parseEmbeddedValueResult(at: offset, depth: depth) }
+    }
+
     private func parseResult(_ bytes: UnsafeRawBufferPointer) -> Result<JSONValue, JSONParseError> {
+        withReader(bytes) { reader in reader.parseDocumentResult() }
+    }
+
+    private func withReader<Parsed>(
+        _ bytes: UnsafeRawBufferPointer,
+        _ body: (inout Reader) -> Result<Parsed, JSONParseError>
+    ) -> Result<Parsed, JSONParseError> {
         // Small scratch stacks live on the call stack; larger documents spill to the heap.
         withUnsafeTemporaryAllocation(of: JSONValue.self, capacity: 16) { values in
             withUnsafeTemporaryAllocation(of: JSONObject.Member.self, capacity: 16) { members in
                 var reader = Reader(input: bytes, limits: limits, valueStorage: values, memberStorage: members)
-                return reader.parseDocumentResult()
+                return body(&reader)
             }
         }
     }

@@ -1,0 +1,115 @@
+/// Decodes ingest documents (one JSON event, or a JSON array of events) into validated events.
+///
+/// The common shape of an `api.call` is read straight from the bytes (``APICallScanner``); every other event,
+/// and every event that shape does not cover, goes through ``JSONParser`` and ``EventJSONDecoder``. The results
+/// and errors are exactly those of parsing the whole document with the parser and decoding each event with the
+/// decoder, only without building a ``JSONValue`` for most events.
+public struct EventDocumentDecoder: Sendable {
+    /// The parser for what the fast path does not read, with its limits.
+    public let parser: JSONParser
+    private let decoder = EventJSONDecoder()
+    /// Whether the limits leave room for the fast path's three levels (array, event, `data`).
+    private let fastPathAllowed: Bool
+
+    /// Creates a decoder.
+    /// - Parameter parser: The JSON parser whose limits and errors apply; by default 64 levels and no
+    ///   repeated keys.
+    public init(parser: JSONParser = JSONParser()) {
+        self.parser = parser
+        self.fastPathAllowed = parser.limits.maxDepth >= 3
+    }
+
+    /// Decodes a document holding one event or an array of events.
+    /// - Parameters:
+    ///   - bytes: The UTF-8 JSON text.
+    ///   - receivedAt: The time of events without `time`.
+    /// - Returns: Each event, or why it is invalid, in document order.
+    /// - Throws: ``JSONParseError`` when the document is not JSON, as ``JSONParser/parse(_:)-(UnsafeRawBufferPointer)``
+    ///   reports it.
+    public func decodeEvents(
+        _ bytes: UnsafeRawBufferPointer, receivedAt: Timestamp
+    ) throws(JSONParseError) -> [Result<Event, EventValidationError>] {
+        let start = Self.skipWhitespace(bytes, from: 0)
+        if fastPathAllowed, start < bytes.count {
+            if bytes[start] == UInt8(ascii: "{") {
+                return [try decodeEvent(bytes, receivedAt: receivedAt)]
+            }
+            if bytes[start] == UInt8(ascii: "["),
+                let events = try decodeArray(bytes, from: start, receivedAt: receivedAt) {
+                return events
+            }
+        }
+        let value = try parser.parse(bytes)
+        if case .array(let items) = value {
+            return items.map { decode($0, receivedAt: receivedAt) }
+        }
+        return [decode(value, receivedAt: receivedAt)]
+    }
+
+    /// Decodes a document that must hold exactly one event, such as an NDJSON line; an array is an invalid
+    /// event like any other value that is not an object.
+    /// - Parameters:
+    ///   - bytes: The UTF-8 JSON text.
+    ///   - receivedAt: The time of an event without `time`.
+    /// - Returns: The event, or why it is invalid.
+    /// - Throws: ``JSONParseError`` when the document is not JSON.
+    public func decodeEvent(
+        _ bytes: UnsafeRawBufferPointer, receivedAt: Timestamp
+    ) throws(JSONParseError) -> Result<Event, EventValidationError> {
+        if fastPathAllowed {
+            var scanner = APICallScanner(input: bytes, index: Self.skipWhitespace(bytes, from: 0))
+            if let event = scanner.scanEvent(receivedAt: receivedAt),
+                Self.skipWhitespace(bytes, from: scanner.index) == bytes.count {
+                return .success(event)
+            }
+        }
+        return decode(try parser.parse(bytes), receivedAt: receivedAt)
+    }
+
+    /// Reads the array whose `[` is at `start`, each element through the scanner or else the parser.
+    /// - Returns: The events, or `nil` when the array itself is malformed and the whole-document parse must
+    ///   name the error.
+    /// - Throws: The parser's error for the first malformed element: the whole-document parse would stop at
+    ///   the same place, since everything before it was read and found well-formed.
+    private func decodeArray(
+        _ bytes: UnsafeRawBufferPointer, from start: Int, receivedAt: Timestamp
+    ) throws(JSONParseError) -> [Result<Event, EventValidationError>]? {
+        var index = Self.skipWhitespace(bytes, from: start &+ 1)
+        var events: [Result<Event, EventValidationError>] = []
+        if index < bytes.count && bytes[index] == UInt8(ascii: "]") {
+            return Self.skipWhitespace(bytes, from: index &+ 1) == bytes.count ? events : nil
+        }
+        while true {
+            var scanner = APICallScanner(input: bytes, index: index)
+            if let event = scanner.scanEvent(receivedAt: receivedAt) {
+                events.append(.success(event))
+                index = scanner.index
+            } else {
+                let (value, end) = try parser.parseValue(in: bytes, at: index, depth: 1).get()
+                events.append(decode(value, receivedAt: receivedAt))
+                index = end
+            }
+            index = Self.skipWhitespace(bytes, from: index)
+            guard index < bytes.count else { return nil }
+            let separator = bytes[index]
+            index = Self.skipWhitespace(bytes, from: index &+ 1)
+            if separator == UInt8(ascii: "]") { break }
+            guard separator == UInt8(ascii: ",") else { return nil }
+        }
+        return index == bytes.count ? events : nil
+    }
+
+    private func decode(_ value: JSONValue, receivedAt: Timestamp) -> Result<Event, EventValidationError> {
+        Result { () throws(EventValidationError) in try decoder.decode(value, receivedAt: receivedAt) }
+    }
+
+    private static func skipWhitespace(_ bytes: UnsafeRawBufferPointer, from start: Int) -> Int {
+        var index = start
+        while index < bytes.count {
+            let byte = bytes[index]
+            guard byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09 else { break }
+            index &+= 1
+        }
+        return index
+    }
+}

@@ -1,0 +1,211 @@
+import Testing
+@testable import TallyCore
+import TallyTestSupport
+
+/// ``EventDocumentDecoder`` must answer exactly as parsing the whole document and decoding each event does,
+/// while reading the common `api.call` shape itself (``APICallScanner``).
+@Suite("Event document decoder")
+struct EventDocumentDecoderTests {
+    static let receivedAt = Timestamp(microseconds: 1_752_000_000_000_000)
+    static let tenant = "3fa85f64-5717-4562-b3fc-2c963f66afa6"
+
+    /// `api.call` events in the shapes clients send: every member order, optional members, fractions, spacing.
+    static let calls: [String] = [
+        #"{"id":"e1","type":"api.call","tenantId":"\#(tenant)","data":{"keyId":"k1","status":200}}"#,
+        #"{"type":"api.call","data":{"status":429,"keyId":"key-2"},"tenantId":"\#(tenant)","id":"e2"}"#,
+        #"{"id":"gen-1-95","type":"api.call","tenantId":"\#(tenant)","time":"2026-10-10T02:49:08.505093Z","data":{"keyId":"key-6","status":500,"bytes":38650,"durationMs":277.0}}"#,
+        #"{"id":"e3","type":"api.call","tenantId":"3FA85F64-5717-4562-B3FC-2C963F66AFA6","time":"2025-07-10T16:30:00+02:00","data":{"keyId":"k","status":100,"bytes":0,"durationMs":0,"oauthClientId":"client-1"}}"#,
+        "{\n \"id\" : \"e4\" ,\t\"type\" :\"api.call\",\r\n\"tenantId\":\"\(tenant)\", \"data\" : { \"keyId\" : \"k\" , \"status\" : 599 , \"durationMs\" : 12.125 } } ",
+        #"{"id":"e5","type":"api.call","tenantId":"\#(tenant)","data":{"keyId":"k","status":404,"bytes":999999999999999999,"durationMs":0.1}}"#,
+        #"{"offset":7,"ingestTime":"2025-07-10T14:30:00Z","id":"e6","type":"api.call","tenantId":"\#(tenant)","time":"2025-07-10T14:30:00Z","data":{"keyId":"k","status":201}}"#,
+        #"{"id":"\#(String(repeating: "x", count: 128))","type":"api.call","tenantId":"\#(tenant)","data":{"keyId":"~!#$%&'()*+,-./:;<=>?@[]^_`{|} ","status":200}}"#,
+    ]
+
+    /// What the general path answers: the whole document parsed, then each event decoded.
+    enum Answer: Equatable {
+        case malformed(JSONParseError)
+        case events([Result<Event, EventValidationError>])
+    }
+
+    static func reference(_ bytes: [UInt8], single: Bool = false) -> Answer {
+        let value: JSONValue
+        do {
+            value = try JSONParser().parse(bytes)
+        } catch {
+            return .malformed(error)
+        }
+        let decode = { (value: JSONValue) in
+            Result { () throws(EventValidationError) in try EventJSONDecoder().decode(value, receivedAt: receivedAt) }
+        }
+        if !single, case .array(let items) = value {
+            return .events(items.map(decode))
+        }
+        return .events([decode(value)])
+    }
+
+    static func decoded(_ bytes: [UInt8], single: Bool = false, parser: JSONParser = JSONParser()) -> Answer {
+        let decoder = EventDocumentDecoder(parser: parser)
+        let result = bytes.withUnsafeBytes { buffer in
+            Result { () throws(JSONParseError) in
+                single
+                    ? [try decoder.decodeEvent(buffer, receivedAt: receivedAt)]
+                    : try decoder.decodeEvents(buffer, receivedAt: receivedAt)
+            }
+        }
+        switch result {
+        case .success(let events): return .events(events)
+        case .failure(let error): return .malformed(error)
+        }
+    }
+
+    static func scanned(_ text: String) -> Event? {
+        Array(text.utf8).withUnsafeBytes { buffer in
+            var scanner = APICallScanner(input: buffer, index: 0)
+            return scanner.scanEvent(receivedAt: receivedAt)
+        }
+    }
+
+    /// Compares both paths on `input`, as one document of events and as a single event.
+    static func mismatch(_ input: [UInt8]) -> String? {
+        for single in [false, true] {
+            let expected = reference(input, single: single)
+            let actual = decoded(input, single: single)
+            if expected != actual {
+                return "\(single ? "single" : "document") \(String(decoding: input, as: UTF8.self))\n"
+                    + "expected \(expected)\nactual   \(actual)"
+            }
+        }
+        return nil
+    }
+
+    @Test func theScannerReadsEveryCommonShapeAsTheDecoderDoes() throws {
+        for text in Self.calls {
+            let event = try #require(Self.scanned(text), "\(text)")
+            #expect(.events([.success(event)]) == Self.reference(Array(text.utf8)), "\(text)")
+        }
+        let full = try #require(Self.scanned(Self.calls[3]))
+        #expect(full.tenantId.description == Self.tenant)
+        #expect(full.time == (try Timestamp(rfc3339: "2025-07-10T14:30:00Z")))
+        #expect(full.payload == .apiCall(APICall(keyId: "k", status: 100, bytes: 0, durationMs: 0, oauthClientId: "client-1")))
+        #expect(Self.scanned(Self.calls[0])?.time == Self.receivedAt)
+        #expect(Self.scanned(Self.calls[4])?.payload == .apiCall(APICall(keyId: "k", status: 599, durationMs: 12.125)))
+    }
+
+    /// Each of these is left to the general path, which accepts some and rejects others.
+    @Test(arguments: [
+        #"{"id":"e\u0031","type":"api.call","tenantId":"T","data":{"keyId":"k","status":200}}"#,
+        #"{"id":"é","type":"api.call","tenantId":"T","data":{"keyId":"k","status":200}}"#,
+        #"{"id":"e","type":"api.call","tenantId":"T","time":null,"data":{"keyId":"k","status":200}}"#,
+        #"{"id":"e","type":"key.created","tenantId":"T","data":{"keyId":"k"}}"#,
+        #"{"id":"e","type":"api.call","tenantId":"T","data":{"keyId":"k","status":200,"extra":1}}"#,
+        #"{"id":"e","type":"api.call","tenantId":"T","data":{"keyId":"k","status":200},"id":"f"}"#,
+        #"{"id":"e","type":"api.call","tenantId":"T","data":{"keyId":"k","status":200.0}}"#,
+        #"{"id":"e","type":"api.call","tenantId":"T","data":{"keyId":"k","status":2e2}}"#,
+        #"{"id":"e","type":"api.call","tenantId":"T","data":{"keyId":"k","status":200,"bytes":-0}}"#,
+        #"{"id":"e","type":"api.call","tenantId":"T","data":{"keyId":"k","status":200,"bytes":1234567890123456789}}"#,
+        #"{"id":"e","type":"api.call","tenantId":"T","data":{"keyId":"k","status":200,"durationMs":0.1234567890123456789}}"#,
+        #"{"id":"e","type":"api.call","tenantId":"T","data":{"keyId":"k","status":600}}"#,
+        #"{"id":"","type":"api.call","tenantId":"T","data":{"keyId":"k","status":200}}"#,
+        "{\"id\":\"e\u{7F}\",\"type\":\"api.call\",\"tenantId\":\"T\",\"data\":{\"keyId\":\"k\",\"status\":200}}",
+        #"{"id":"e","type":"api.call","tenantId":"T","time":"2025-02-30T00:00:00Z","data":{"keyId":"k","status":200}}"#,
+        #"{"id":"e","type":"api.call","tenantId":"3fa85f64-5717-4562-b3fc-2c963f66afa","data":{"keyId":"k","status":200}}"#,
+        #"{"id":"e","type":"api.call","tenantId":"T","data":{"keyId":"k","status":200}"#,
+        #"{"id":"e","type":"api.call","tenantId":"T","data":{"keyId":"k","status":200},}"#,
+        #"{"id":"e","type":"api.call","tenantId":"T","data":{"keyId":"k","status":200} x"#,
+        #"{}"#,
+    ])
+    func theScannerDeclinesWhatItDoesNotRead(_ template: String) {
+        let text = template.replacingOccurrences(of: #""T""#, with: "\"\(Self.tenant)\"")
+        #expect(Self.scanned(text) == nil)
+        #expect(Self.mismatch(Array(text.utf8)) == nil)
+    }
+
+    @Test func arraysMixScannedAndGeneralEventsInOrder() throws {
+        let key = #"{"id":"k1","type":"key.created","tenantId":"\#(Self.tenant)","data":{"keyId":"k1","name":"CI"}}"#
+        let invalid = #"{"id":"bad","type":"api.call","tenantId":"\#(Self.tenant)","data":{"keyId":"k1","status":700}}"#
+        let text = "[" + [Self.calls[0], key, invalid, Self.calls[1], "7", Self.calls[2]].joined(separator: ",\n") + "]"
+        guard case .events(let events) = Self.decoded(Array(text.utf8)) else {
+            Issue.record("the document was rejected")
+            return
+        }
+        #expect(events.count == 6)
+        #expect(events.map { (try? $0.get())?.id } == ["e1", "k1", nil, "e2", nil, "gen-1-95"])
+        #expect(Self.mismatch(Array(text.utf8)) == nil)
+        #expect(Self.decoded(Array("[]".utf8)) == .events([]))
+        #expect(Self.decoded(Array(" [ ] \n".utf8)) == .events([]))
+    }
+
+    /// Malformed arrays and elements give the whole-document parser's error, at the same offset.
+    @Test(arguments: ["[", "[,]", "[1,]", "[{},", "[{}]x", "[{} {}]", "[]]", "[\(calls[0])", "[\(calls[0]),", "[\(calls[0]),{\"a\":}]",
+                      "[\(calls[0]) \(calls[1])]", "[\(calls[0])]]", "[\(calls[0]),\"\u{1}\"]", "", "  ", "{", "[1,[2,{\"a\":[}]]"])
+    func malformedDocumentsGiveTheParsersError(_ text: String) {
+        guard case .malformed = Self.reference(Array(text.utf8)) else {
+            Issue.record("\(text) is not malformed")
+            return
+        }
+        #expect(Self.mismatch(Array(text.utf8)) == nil)
+    }
+
+    @Test func nestingLimitsMatchTheParser() {
+        let deep = "[" + Self.calls[0] + ",[[[[1]]]]]"
+        for depth in 0...6 {
+            let parser = JSONParser(limits: .init(maxDepth: depth))
+            let expected: Answer
+            do {
+                let value = try parser.parse(Array(deep.utf8))
+                guard case .array(let items) = value else { return }
+                expected = .events(items.map { item in
+                    Result { () throws(EventValidationError) in try EventJSONDecoder().decode(item, receivedAt: Self.receivedAt) }
+                })
+            } catch {
+                expected = .malformed(error)
+            }
+            let actual = Self.decoded(Array(deep.utf8), parser: parser)
+            #expect(actual == expected, "maxDepth \(depth)")
+        }
+    }
+
+    @Test(arguments: [1, 2, 3] as [UInt64])
+    func byteMutationsAnswerAsTheGeneralPath(seed: UInt64) {
+        var random = SplitMix64(seed: seed)
+        let corpus = Self.calls.map { Array($0.utf8) } + EventJSONFuzzTests.corpus
+        let mutator = FuzzMutator(interesting: FuzzMutator().interesting + EventJSONFuzzTests.grammar, corpus: corpus)
+        var accepted = 0
+        for round in 0..<1500 {
+            var input = mutator.mutate(random.pick(Array(corpus.prefix(Self.calls.count))), &random)
+            if round % 2 == 1 {
+                let others = (0..<random.below(4)).map { _ in random.pick(corpus) }
+                input = Array("[".utf8) + ([input] + others).shuffled(using: &random).joined(separator: Array(",".utf8)) + Array("]".utf8)
+            }
+            if let mismatch = Self.mismatch(input) {
+                Issue.record("\(mismatch)")
+                return
+            }
+            if case .events(let events) = Self.reference(input), events.contains(where: { (try? $0.get()) != nil }) {
+                accepted += 1
+            }
+        }
+        #expect(accepted > 50)
+    }
+
+    @Test(arguments: [1, 2, 3] as [UInt64])
+    func structuralMutationsAnswerAsTheGeneralPath(seed: UInt64) throws {
+        var random = SplitMix64(seed: seed)
+        let values = try Self.calls.map { try JSONParser().parse($0) }
+        let others = try EventJSONFuzzTests.corpus.map { try JSONParser().parse($0) }
+        for round in 0..<1500 {
+            var input = EventValueMutator.mutate(random.pick(values), &random)
+            if round % 2 == 1 {
+                var writer = JSONWriter()
+                writer.write(.array((0..<random.below(3)).map { _ in random.pick(others) }))
+                let list = writer.bytes
+                input = list.count == 2 ? Array("[".utf8) + input + Array("]".utf8)
+                    : Array("[".utf8) + input + Array(",".utf8) + list.dropFirst()
+            }
+            if let mismatch = Self.mismatch(input) {
+                Issue.record("\(mismatch)")
+                return
+            }
+        }
+    }
+}
