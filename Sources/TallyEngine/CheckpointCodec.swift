@@ -8,7 +8,7 @@ import TallyCore
 enum CheckpointCodec {
     static let magic: [UInt8] = Array("TALLYCKP".utf8)
     /// Bump whenever the projection rules or this encoding change: older checkpoints are then rebuilt.
-    static let projectionVersion: UInt32 = 3
+    static let projectionVersion: UInt32 = 4
     static let headerSize = 8 + 4 + 8 + 8 + 4 + 4
 
     static func encode(_ state: ProjectionState, dedup: DedupIndex) -> [UInt8] {
@@ -36,8 +36,8 @@ enum CheckpointCodec {
         return payload.bytes
     }
 
-    /// Bytes per remembered id: the hash's two halves, the offset, the hour and the flags.
-    static let dedupEntrySize = 8 + 8 + 8 + 4 + 1
+    /// Bytes per remembered id: the hash, the offset, the hour and the flags.
+    static let dedupEntrySize = 8 + 8 + 4 + 1
 
     /// Appends every dedup entry in one pass over the grown buffer (millions of entries: five appends
     /// each would cost more than the checkpoint's write).
@@ -47,11 +47,10 @@ enum CheckpointCodec {
         bytes.withUnsafeMutableBytes { buffer in
             var position = start
             dedup.forEach { key, entry in
-                buffer.storeBytes(of: key.high.littleEndian, toByteOffset: position, as: UInt64.self)
-                buffer.storeBytes(of: key.low.littleEndian, toByteOffset: position + 8, as: UInt64.self)
-                buffer.storeBytes(of: entry.offset.littleEndian, toByteOffset: position + 16, as: UInt64.self)
-                buffer.storeBytes(of: entry.hour.littleEndian, toByteOffset: position + 24, as: UInt32.self)
-                buffer[position + 28] = entry.flags
+                buffer.storeBytes(of: key.value.littleEndian, toByteOffset: position, as: UInt64.self)
+                buffer.storeBytes(of: entry.offset.littleEndian, toByteOffset: position + 8, as: UInt64.self)
+                buffer.storeBytes(of: entry.hour.littleEndian, toByteOffset: position + 16, as: UInt32.self)
+                buffer[position + 20] = entry.flags
                 position += dedupEntrySize
             }
         }
@@ -110,7 +109,7 @@ enum CheckpointCodec {
             var left = dedupCount
             while left > 0 {
                 for _ in 0..<min(left, 1024) {
-                    let key = IdentityHash(high: try reader.readUInt64(), low: try reader.readUInt64())
+                    let key = IdentityHash(try reader.readUInt64())
                     run.append((key, DedupIndex.Entry(offset: try reader.readUInt64(), hour: try reader.readUInt32(),
                                                       flags: try reader.readUInt8())))
                 }

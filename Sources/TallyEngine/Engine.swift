@@ -173,7 +173,7 @@ public final class Engine: Sendable {
         let frameBytes = min(max(1, configuration.maxFrameBytes), Int(SegmentFormat.maxFramePayload) / 2)
         // Identity hashes are computed before taking the lock, so concurrent batches hash in parallel.
         let keys = batch.map { item -> IdentityHash in
-            guard case .success(let event) = item else { return IdentityHash(high: 0, low: 0) }
+            guard case .success(let event) = item else { return IdentityHash(0) }
             return IdentityHash(tenant: event.tenantId, id: event.id)
         }
         let prefetchDistance = 8

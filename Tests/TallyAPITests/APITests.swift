@@ -238,7 +238,7 @@ func json(_ response: LoopbackClient.Response) throws -> JSONObject {
             #expect(!metrics.text.contains("tally_fsync_duration_seconds_count 0\n"), "the ingests were synced")
             #expect(metrics.text.contains("tally_log_events 5\n") && metrics.text.contains("tally_tenants 1\n"))
             #expect(metrics.text.contains("tally_dedup_remembered_ids 5\n") && metrics.text.contains("tally_read_only 0\n"))
-            #expect(metrics.text.contains("tally_dedup_table_bytes 49152\n"), "the initial 2,048 slots of 24 bytes")
+            #expect(metrics.text.contains("tally_dedup_table_bytes 32768\n"), "the initial 2,048 slots of 16 bytes")
             directory = api.directory.path
             try StoreTestSupport.copyStore(directory, to: directory + "-copy")
         }

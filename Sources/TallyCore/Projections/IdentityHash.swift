@@ -1,14 +1,15 @@
-/// A 128-bit hash of an event's (tenant, id), the key of the dedup index.
+/// A 64-bit hash of an event's (tenant, id), the key of the dedup index.
 ///
-/// Two independently seeded 64-bit multiply-xorshift passes. Two distinct identities collide with
-/// probability about 2^-128, so among a billion remembered ids a false duplicate has odds near 10^-21.
+/// One seeded 64-bit multiply-xorshift pass over the tenant and the id's bytes. The dedup index compares the
+/// whole hash, so a new id is taken for a remembered one only when its hash equals that of an id the lookup
+/// probes: a few at most, so about one event in 10^17 or fewer (see ``DedupIndex``).
 public struct IdentityHash: Sendable, BitwiseCopyable, Hashable {
-    public var high: UInt64
-    public var low: UInt64
+    /// The hash.
+    public var value: UInt64
 
-    public init(high: UInt64, low: UInt64) {
-        self.high = high
-        self.low = low
+    /// Wraps a hash value (as stored in a checkpoint).
+    public init(_ value: UInt64) {
+        self.value = value
     }
 
     /// Hashes a tenant and an event id.
@@ -21,18 +22,7 @@ public struct IdentityHash: Sendable, BitwiseCopyable, Hashable {
     /// as ``init(tenant:id:)`` of that id.
     @inline(__always)
     public init(tenant: TenantID, utf8 bytes: UnsafeRawBufferPointer) {
-        // Both halves in one pass over the bytes.
-        var high = Lane(seed: 0x9E37_79B9_7F4A_7C15, count: bytes.count)
-        var low = Lane(seed: 0xC2B2_AE3D_27D4_EB4F, count: bytes.count)
-        IdentityHash.forEachWord(tenant, bytes) { word in
-            high.absorb(word)
-            low.absorb(word)
-        }
-        self.init(high: high.finish(), low: low.finish())
-    }
-
-    public func hash(into hasher: inout Hasher) {
-        hasher.combine(low)
+        self.init(IdentityHash.mix(tenant, bytes, seed: 0x9E37_79B9_7F4A_7C15))
     }
 
     /// One 64-bit multiply-xorshift hash of a tenant and bytes (``KeyTable`` uses it with a zero tenant).

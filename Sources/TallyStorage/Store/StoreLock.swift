@@ -1,3 +1,4 @@
+import Glibc
 import Synchronization
 
 /// The store's single-writer lock: an exclusive `flock` on `<store>/LOCK`, held while the store is open.
@@ -6,14 +7,25 @@ final class StoreLock: Sendable {
     private let file: FileHandle
     private let released = Mutex(false)
 
-    /// Takes the lock.
-    /// - Throws: ``StorageError/Code/locked`` when another process (or another open store) holds it.
+    /// How long a held lock is retried before the open fails: long enough for a process that is closing the
+    /// store to finish, and for a child process that another thread is starting to drop its inherited copy of
+    /// the descriptor (it holds the lock until its `exec` closes it).
+    static let patience: Duration = .milliseconds(500)
+
+    /// Takes the lock, retrying for up to ``patience`` while another holder lets go.
+    /// - Throws: ``StorageError/Code/locked`` when another process (or another open store) still holds it.
     init(directory: String, fileSystem: any FileSystem) throws(StorageError) {
         let path = directory + "/LOCK"
         let file = try fileSystem.open(path, mode: .createOrOpen)
-        let acquired: Bool
+        var acquired = false
+        let clock = ContinuousClock()
+        let deadline = clock.now + StoreLock.patience
         do throws(StorageError) {
             acquired = try fileSystem.tryLock(file)
+            while !acquired && clock.now < deadline {
+                usleep(10_000)
+                acquired = try fileSystem.tryLock(file)
+            }
         } catch {
             fileSystem.close(file)
             throw error
