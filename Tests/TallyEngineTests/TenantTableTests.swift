@@ -32,6 +32,31 @@ import TallyTestSupport
         }
     }
 
+    /// Slots keep only 32 bits of the id's hash: ids whose tags are equal, here also starting their probes
+    /// at the same slot of a new table's 32, are told apart by the stored id.
+    @Test func idsSharingATagAreToldApart() throws {
+        func key(_ id: TenantID) -> UInt64 {
+            let hash = TenantTable.hash(id)
+            return UInt64(TenantTable.tag(hash)) << 5 | hash & 31
+        }
+        var seen: [UInt64: TenantID] = [:]
+        var sharing: [TenantID] = []
+        var number: UInt64 = 0
+        while sharing.isEmpty && number < 4_000_000 {
+            let id = tenant(number)
+            if let earlier = seen.updateValue(id, forKey: key(id)) { sharing = [earlier, id] }
+            number += 1
+        }
+        try #require(sharing.count == 2, "no two ids share a tag and a bucket among \(number)")
+        var table = TenantTable()
+        table.modify(sharing[0]) { $0.userCount = 1 }
+        #expect(table[sharing[1]] == nil, "an id with the same tag is not the stored one")
+        table.modify(sharing[1]) { $0.userCount = 2 }
+        #expect(table.count == 2)
+        #expect(table[sharing[0]]?.userCount == 1)
+        #expect(table[sharing[1]]?.userCount == 2)
+    }
+
     /// A copy is independent: writes to either never show in the other (copy on write of all three parts).
     @Test func copiesAreIndependent() {
         var original = TenantTable()
