@@ -50,6 +50,7 @@ enum EngineBenchmarks {
 
     static func run(_ options: BenchmarkSuite.Options) throws {
         try ingestAndReplay(options)
+        MemoryLatency.run(options)
         try reads(options, tenants: 1_000)
         try reads(options, tenants: options.quick ? 100_000 : 1_000_000)
         try inChildProcess(options, "memory")
