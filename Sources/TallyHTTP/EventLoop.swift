@@ -26,6 +26,8 @@ final class EventLoop: @unchecked Sendable {
     private let thread = Atomic<UInt>(0)
     /// How many times epoll reported events (tests use it to tell a sleeping loop from a spinning one).
     let wakeups = Atomic<Int>(0)
+    /// Request log lines of the current wake-up, newline-separated, passed on at its end (loop thread only).
+    private var pendingLog = ""
 
     init(server: HTTPServerCore) throws(HTTPServerError) {
         self.server = server
@@ -87,6 +89,7 @@ final class EventLoop: @unchecked Sendable {
                 }
             }
             runTasks()
+            flushLog()
             let now = MonotonicClock.nanoseconds()
             if stopping.load(ordering: .acquiring) {
                 if listening {
@@ -106,10 +109,29 @@ final class EventLoop: @unchecked Sendable {
             }
         }
         runTasks()
+        flushLog()
         Glibc.close(epoll)
         Glibc.close(wakeDescriptor)
         readBuffer.deallocate()
         finished.withLock { $0 = true }
+    }
+
+    /// Logs a finished request: gathered until the end of the wake-up on the loop's thread, at once from
+    /// any other.
+    func logRequest(method: String, path: String, status: Int, milliseconds: Double) {
+        let line = server.requestLogLine(method: method, path: path, status: status, milliseconds: milliseconds)
+        guard isCurrentThread else {
+            server.configuration.log(line)
+            return
+        }
+        if !pendingLog.isEmpty { pendingLog += "\n" }
+        pendingLog += line
+    }
+
+    private func flushLog() {
+        guard !pendingLog.isEmpty else { return }
+        server.configuration.log(pendingLog)
+        pendingLog.removeAll(keepingCapacity: true)
     }
 
     private func runTasks() {

@@ -200,7 +200,7 @@ final class HTTPConnection {
                                   method: String, path: String, started: UInt64) {
         guard !closed else { return }
         let elapsed = Double(MonotonicClock.nanoseconds() - started) / 1e6
-        loop.server.logRequest(method: method, path: path, status: response.status, milliseconds: elapsed)
+        loop.logRequest(method: method, path: path, status: response.status, milliseconds: elapsed)
         let keepsAlive = keepAlive && !response.closeConnection
         if sequence == nextToSend {
             // The usual case: the response is next in order, so it skips the reordering table.

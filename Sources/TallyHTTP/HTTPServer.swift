@@ -19,7 +19,8 @@ final class HTTPServerCore: Sendable {
     var draining: Bool { drainingFlag.load(ordering: .relaxed) }
     func beginDraining() { drainingFlag.store(true, ordering: .relaxed) }
 
-    func logRequest(method: String, path: String, status: Int, milliseconds: Double) {
+    /// The JSON log line of one request: method, path (escaped), status and duration.
+    func requestLogLine(method: String, path: String, status: Int, milliseconds: Double) -> String {
         let rounded = (milliseconds * 1000).rounded() / 1000
         var safePath = path
         // Most paths need no escaping: check the bytes before rebuilding the string.
@@ -31,7 +32,7 @@ final class HTTPServerCore: Sendable {
                 safePath.unicodeScalars.append(scalar)
             }
         }
-        configuration.log(#"{"method":"\#(method)","path":"\#(safePath)","status":\#(status),"durationMs":\#(rounded)}"#)
+        return #"{"method":"\#(method)","path":"\#(safePath)","status":\#(status),"durationMs":\#(rounded)}"#
     }
 }
 

@@ -28,7 +28,9 @@ public struct HTTPServerConfiguration: Sendable {
     public var maxConnections = 10_000
     /// Requests read ahead on one connection while earlier ones are still being answered (default 64).
     public var maxPipelinedRequests = 64
-    /// Receives one JSON line per request (method, path, status, duration) and server messages.
+    /// Receives one JSON line per request (method, path, status, duration) and server messages. An event
+    /// loop gathers the request lines of one wake-up and passes them in one call, separated by newlines
+    /// (one write instead of one per request under load); each call's text ends without a newline.
     public var log: @Sendable (String) -> Void = { StandardError.write($0 + "\n") }
 
     public init() {}

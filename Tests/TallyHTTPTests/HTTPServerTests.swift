@@ -63,6 +63,31 @@ struct EchoHandler: HTTPHandler {
         }
     }
 
+    /// One JSON line per request (method, path, status, duration), with no header values such as tokens;
+    /// the lines of one wake-up reach the log in one call.
+    @Test func logsOneLinePerRequestGatheredPerWakeUp() throws {
+        let calls = Mutex<[String]>([])
+        let server = try startServer { $0.log = { text in calls.withLock { $0.append(text) } } }
+        defer { server.shutdown() }
+        let client = try LoopbackClient(port: server.port)
+        let paths = ["/fast0", "/fast1", "/q%22x", "/fast3", "/slow"]
+        try client.send(paths.map { "GET \($0) HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer secret-token\r\n\r\n" }.joined())
+        for _ in paths { #expect(try client.readResponse().status == 200) }
+        var lines: [String] = []
+        for _ in 0..<200 {
+            lines = calls.withLock { $0 }.flatMap { $0.split(separator: "\n").map(String.init) }
+            if lines.count >= paths.count { break }
+            usleep(10_000)
+        }
+        #expect(lines.count == paths.count)
+        for path in ["/fast0", "/fast1", #"/q\"x"#, "/fast3", "/slow"] {
+            #expect(lines.contains { $0.hasPrefix(#"{"method":"GET","path":"\#(path)","status":200,"durationMs":"#) && $0.hasSuffix("}") },
+                    "\(path) in \(lines)")
+        }
+        #expect(!calls.withLock { $0 }.joined().contains("secret-token"))
+        #expect(calls.withLock { $0 }.contains { $0.contains("\n") }, "the pipelined requests' lines came in one call")
+    }
+
     @Test func chunkedBodiesAreDecoded() throws {
         let server = try startServer()
         defer { server.shutdown() }
