@@ -12,9 +12,9 @@ import TallyCore
 /// and 7/8 full, so it holds 18 to 37 bytes per id (26 on average over its growth).
 ///
 /// Ids are compared by their whole hash, so a new id counts as a duplicate only when its hash equals that of
-/// one of the ids its lookup probes. A lookup probes a few slots on average (at most about 32 when the
-/// table is fullest), so the odds are at most 32 × 2^-64, about 2 × 10^-18, per event: one wrongly dropped
-/// event in 5 × 10^17.
+/// one of the ids its lookup probes. A lookup of a new id probes a few slots on average, about 32 when the
+/// table is at its fullest (7/8), so the odds are at most about 32 × 2^-64, or 2 × 10^-18, per event: one
+/// wrongly dropped event in 5 × 10^17.
 package struct DedupIndex: Sendable, Equatable {
     /// What is remembered per id.
     package struct Entry: Sendable, Equatable {

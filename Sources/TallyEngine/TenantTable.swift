@@ -7,9 +7,9 @@ import TallyCore
 /// cache and TLB misses rather than generality: an open-addressing index of 8-byte slots (32 bits of the
 /// id's hash and the position) and the ids and projections in insertion order, all in huge-page backed
 /// memory. A lookup is one multiply-xorshift of the id and usually one index slot, then the id and the
-/// projection at that position, fetched together. The index is small enough to stay mostly in the
-/// processor's last-level cache even at a million tenants (16 MiB), so a cold read costs about one miss to
-/// memory, where a `Dictionary` also pays for SipHash and a separate key array.
+/// projection at that position, fetched together: two cache misses when cold, where a `Dictionary` also pays
+/// for SipHash and a separate key array. The index of a million tenants takes 16 MiB, a third of what slots
+/// holding the whole id took (it does not stay cached under random reads either way).
 ///
 /// Tenants are never removed (a deleted tenant keeps its record). Iteration is in insertion order. Copies
 /// share storage until one of them is written (copy on write), like the standard collections.

@@ -1,8 +1,8 @@
 /// A 64-bit hash of an event's (tenant, id), the key of the dedup index.
 ///
 /// One seeded 64-bit multiply-xorshift pass over the tenant and the id's bytes. The dedup index compares the
-/// whole hash, so a new id is taken for a remembered one only when its hash equals that of an id the lookup
-/// probes: a few at most, so about one event in 10^17 or fewer (see ``DedupIndex``).
+/// whole hash, so a new id is taken for a remembered one only when its hash equals that of an id its lookup
+/// probes: odds below 2 × 10^-18 per event (see ``DedupIndex``).
 public struct IdentityHash: Sendable, BitwiseCopyable, Hashable {
     /// The hash.
     public var value: UInt64
