@@ -310,7 +310,11 @@ enum CheckpointCodec {
         months.calls.2 = try reader.readInt64()
         projection.recentMonths = months
         // Derived values are recomputed rather than stored.
-        projection.recentKeys = recentIds.map { RecentKey(keyId: $0, lastUsed: projection.keys[$0]?.lastUsed ?? .min) }
+        projection.recentKeys = recentIds.map { id in
+            let position = projection.keys.position(of: id)
+            return RecentKey(keyId: id, lastUsed: position.map { projection.keys[position: $0].lastUsed ?? .min } ?? .min,
+                             keyPosition: position ?? -1)
+        }
         projection.userCount = projection.users.count
         projection.oauthClientCount = projection.oauthClients.count
         projection.storageQuotaMB = TenantSettings.storageQuotaMB(projection.settings)

@@ -78,30 +78,19 @@ public final class Engine: Sendable {
         }
         // Dedup inserts are gathered and stored in runs, so the table's cache misses overlap (flushed
         // before any lookup, so a void finds every earlier event).
-        var pending: [(key: IdentityHash, entry: DedupIndex.Entry)] = []
-        pending.reserveCapacity(512)
-        func flush() {
-            pending.withUnsafeBufferPointer { dedup.store(contentsOf: $0) }
-            pending.removeAll(keepingCapacity: true)
-        }
-        func remember(_ key: IdentityHash, offset: UInt64, time: Timestamp, type: EventType) {
-            guard time >= cutoff else { return }
-            pending.append((key, DedupIndex.Entry(offset: offset, hour: DedupIndex.hour(time),
-                                                  flags: TenantProjection.isVoidable(type) ? DedupIndex.Entry.voidable : 0)))
-            if pending.count == pending.capacity { flush() }
-        }
-        func handle(_ stored: StoredEvent, key: IdentityHash) throws {
+        var runs = DedupRuns(cutoff: cutoff)
+        func handle(_ stored: StoredEvent, key: IdentityHash, runs: inout DedupRuns) throws {
             let event = stored.event
             var target: Event?
             if case .eventVoided(let eventId, _) = event.payload {
-                flush()
+                runs.flush(into: &dedup)
                 let targetKey = IdentityHash(tenant: event.tenantId, id: eventId)
                 if let entry = dedup[targetKey] {
                     target = try Engine.readEvent(store, at: entry.offset)
                     dedup.markVoided(targetKey)
                 }
             }
-            remember(key, offset: stored.offset, time: event.time, type: event.type)
+            runs.remember(key, offset: stored.offset, time: event.time, type: event.type, into: &dedup)
             state.apply(event, offset: stored.offset, voidedTarget: target)
         }
         let remaining = store.nextOffset - min(state.nextOffset, store.nextOffset)
@@ -111,17 +100,43 @@ public final class Engine: Sendable {
             try chunk.keyBytes.withUnsafeBytes { keyBytes in
                 for entry in chunk.entries {
                     if entry.isCall {
-                        remember(entry.identity, offset: entry.offset, time: entry.time, type: .apiCall)
+                        runs.remember(entry.identity, offset: entry.offset, time: entry.time, type: .apiCall, into: &dedup)
                         let start = Int(entry.start)
                         state.applyCall(entry, keyId: UnsafeRawBufferPointer(rebasing: keyBytes[start..<start + Int(entry.length)]))
                     } else {
-                        try handle(chunk.events[Int(entry.start)], key: entry.identity)
+                        try handle(chunk.events[Int(entry.start)], key: entry.identity, runs: &runs)
                     }
                     if entry.offset & 0xFFFFF == 0, entry.offset > 0 { progress?(entry.offset) }
                 }
             }
         }
-        flush()
+        runs.flush(into: &dedup)
+    }
+
+    /// Dedup inserts of a replay, gathered into runs of 512 and stored together, so the table's cache misses
+    /// overlap. Kept in a value passed `inout` (not a captured variable) so each insert is a plain append.
+    struct DedupRuns {
+        /// Events older than this are outside the dedup window and not remembered.
+        let cutoff: Timestamp
+        private var pending: [(key: IdentityHash, entry: DedupIndex.Entry)] = []
+
+        init(cutoff: Timestamp) {
+            self.cutoff = cutoff
+            pending.reserveCapacity(512)
+        }
+
+        mutating func remember(_ key: IdentityHash, offset: UInt64, time: Timestamp, type: EventType,
+                               into dedup: inout DedupIndex) {
+            guard time >= cutoff else { return }
+            pending.append((key, DedupIndex.Entry(offset: offset, hour: DedupIndex.hour(time),
+                                                  flags: TenantProjection.isVoidable(type) ? DedupIndex.Entry.voidable : 0)))
+            if pending.count == pending.capacity { flush(into: &dedup) }
+        }
+
+        mutating func flush(into dedup: inout DedupIndex) {
+            pending.withUnsafeBufferPointer { dedup.store(contentsOf: $0) }
+            pending.removeAll(keepingCapacity: true)
+        }
     }
 
     static func readEvent(_ store: SegmentStore, at offset: UInt64) throws -> Event? {

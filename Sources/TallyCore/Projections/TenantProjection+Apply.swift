@@ -165,7 +165,7 @@ extension TenantProjection {
         if failed { totalErrors = max(0, totalErrors + sign) }
         let movedForward = TenantProjection.count(sign, limited: limited, failed: failed, at: time,
                                                   in: &keys[position: position])
-        if movedForward { touchRecent(keys.id(at: position), at: time) }
+        if movedForward { touchRecent(keyAt: position, at: time) }
     }
 
     /// Counts or retracts a call in a key's entry; `true` when its last-used time moved forward.
@@ -180,26 +180,28 @@ extension TenantProjection {
         return true
     }
 
-    /// Keeps the recent-keys list ordered (newest first, ties by key id) after a key's last use moved forward
-    /// to `time`. The key can only move towards the front, so the list is shifted in place.
-    private mutating func touchRecent(_ keyId: String, at time: Timestamp) {
-        if let first = recentKeys.first, first.keyId == keyId {
+    /// Keeps the recent-keys list ordered (newest first, ties by key id) after the last use of the key at
+    /// `keyPosition` in ``keys`` moved forward to `time`. The key can only move towards the front, so the list
+    /// is shifted in place. Keys are recognised by position; their ids are compared only to break a tie.
+    private mutating func touchRecent(keyAt keyPosition: Int, at time: Timestamp) {
+        if let first = recentKeys.first, first.keyPosition == keyPosition {
             recentKeys[0].lastUsed = time
             return
         }
-        let existing = recentKeys.firstIndex { $0.keyId == keyId }
+        let existing = recentKeys.firstIndex { $0.keyPosition == keyPosition }
         let limit = existing ?? recentKeys.count
         var position = 0
         while position < limit {
             let other = recentKeys[position]
-            guard other.lastUsed > time || (other.lastUsed == time && other.keyId < keyId) else { break }
+            guard other.lastUsed > time || (other.lastUsed == time && other.keyId < keys.id(at: keyPosition)) else { break }
             position += 1
         }
         guard position < TenantProjection.recentKeyLimit else { return }
+        let touched = RecentKey(keyId: keys.id(at: keyPosition), lastUsed: time, keyPosition: keyPosition)
         var last = existing ?? recentKeys.count
         if existing == nil {
             if recentKeys.count < TenantProjection.recentKeyLimit {
-                recentKeys.append(RecentKey(keyId: keyId, lastUsed: time))
+                recentKeys.append(touched)
             } else {
                 last -= 1
             }
@@ -209,6 +211,6 @@ extension TenantProjection {
             recentKeys[index] = recentKeys[index - 1]
             index -= 1
         }
-        recentKeys[position] = RecentKey(keyId: keyId, lastUsed: time)
+        recentKeys[position] = touched
     }
 }

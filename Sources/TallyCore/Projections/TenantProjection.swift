@@ -68,10 +68,23 @@ public struct TenantProjection: Sendable, Equatable {
 public struct RecentKey: Sendable, Equatable {
     public var keyId: String
     public var lastUsed: Timestamp
+    /// The key's position in the tenant's ``KeyTable`` (which never moves or removes keys), so that keeping
+    /// the list current compares integers rather than strings; -1 when unknown.
+    package var keyPosition: Int
 
     public init(keyId: String, lastUsed: Timestamp) {
+        self.init(keyId: keyId, lastUsed: lastUsed, keyPosition: -1)
+    }
+
+    package init(keyId: String, lastUsed: Timestamp, keyPosition: Int) {
         self.keyId = keyId
         self.lastUsed = lastUsed
+        self.keyPosition = keyPosition
+    }
+
+    /// Equal when the key and its last use are (the position is only a lookup aid).
+    public static func == (lhs: RecentKey, rhs: RecentKey) -> Bool {
+        lhs.keyId == rhs.keyId && lhs.lastUsed == rhs.lastUsed
     }
 }
 
