@@ -197,7 +197,7 @@ enum CheckpointCodec {
         writeCount(projection.revokedKeys, &writer)
         writeExpiries(projection.keyExpiries, &writer)
         writer.writeVarint(UInt64(projection.recentKeys.count))
-        for recent in projection.recentKeys { writer.writeString(recent.keyId) }
+        for recent in projection.recentKeys { writer.writeString(projection.keys.id(at: recent.keyPosition)) }
         writer.writeVarint(UInt64(projection.oauthClients.count))
         for (id, active) in projection.oauthClients {
             writer.writeString(id)
@@ -310,10 +310,11 @@ enum CheckpointCodec {
         months.calls.2 = try reader.readInt64()
         projection.recentMonths = months
         // Derived values are recomputed rather than stored.
-        projection.recentKeys = recentIds.map { id in
-            let position = projection.keys.position(of: id)
-            return RecentKey(keyId: id, lastUsed: position.map { projection.keys[position: $0].lastUsed ?? .min } ?? .min,
-                             keyPosition: position ?? -1)
+        projection.recentKeys = try recentIds.map { id in
+            guard let position = projection.keys.position(of: id) else {
+                throw Problem(description: "recently used key \"\(id)\" is not among the tenant's keys")
+            }
+            return RecentKey(keyPosition: position, lastUsed: projection.keys[position: position].lastUsed ?? .min)
         }
         projection.userCount = projection.users.count
         projection.oauthClientCount = projection.oauthClients.count

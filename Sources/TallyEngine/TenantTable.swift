@@ -135,12 +135,14 @@ public struct TenantTable: Sendable {
     /// Runs `body` on `tenant`'s projection in place, creating an empty one first when it has none.
     @inline(__always)
     public mutating func modify<T>(_ tenant: TenantID, _ body: (inout TenantProjection) throws -> T) rethrows -> T {
-        makeUnique()
         let (slot, found) = slot(of: tenant)
         let position: Int
         if let found {
+            // Only the projections are written: the ids and the index may stay shared.
+            if !isKnownUniquelyReferenced(&projections) { projections = projections.copy() }
             position = found
         } else {
+            makeUnique()
             position = insert(tenant, TenantProjection(), at: slot)
         }
         return try body(&projections.base[position])

@@ -32,9 +32,9 @@ public struct KeyStats: Sendable, Equatable, JSONWritable {
         totalRequests = pointer.pointee.totalRequests
         rateLimitHits = pointer.pointee.totalRateLimitHits
         errors = pointer.pointee.totalErrors
-        mostRecentlyUsed = pointer.pointee.recentKeys.compactMap { recent in
-            let keyId = recent.keyId
-            guard let entry = pointer.pointee.keys[keyId] else { return nil }
+        mostRecentlyUsed = pointer.pointee.recentKeys.map { recent in
+            let keyId = pointer.pointee.keys.id(at: recent.keyPosition)
+            let entry = pointer.pointee.keys[position: recent.keyPosition]
             let status: String
             switch entry.state {
             case .unregistered: status = "unregistered"

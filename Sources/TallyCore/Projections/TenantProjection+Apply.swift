@@ -184,33 +184,41 @@ extension TenantProjection {
     /// `keyPosition` in ``keys`` moved forward to `time`. The key can only move towards the front, so the list
     /// is shifted in place. Keys are recognised by position; their ids are compared only to break a tie.
     private mutating func touchRecent(keyAt keyPosition: Int, at time: Timestamp) {
-        if let first = recentKeys.first, first.keyPosition == keyPosition {
+        let count = recentKeys.count
+        if count > 0 && recentKeys[0].keyPosition == keyPosition {
             recentKeys[0].lastUsed = time
             return
         }
-        let existing = recentKeys.firstIndex { $0.keyPosition == keyPosition }
-        let limit = existing ?? recentKeys.count
+        var existing: Int?
+        for index in 1..<max(1, count) where recentKeys[index].keyPosition == keyPosition {
+            existing = index
+            break
+        }
+        let limit = existing ?? count
         var position = 0
         while position < limit {
             let other = recentKeys[position]
-            guard other.lastUsed > time || (other.lastUsed == time && other.keyId < keys.id(at: keyPosition)) else { break }
+            guard other.lastUsed > time
+                || (other.lastUsed == time && keys.id(at: other.keyPosition) < keys.id(at: keyPosition)) else { break }
             position += 1
         }
         guard position < TenantProjection.recentKeyLimit else { return }
-        let touched = RecentKey(keyId: keys.id(at: keyPosition), lastUsed: time, keyPosition: keyPosition)
-        var last = existing ?? recentKeys.count
+        let touched = RecentKey(keyPosition: keyPosition, lastUsed: time)
+        var last = existing ?? count
         if existing == nil {
-            if recentKeys.count < TenantProjection.recentKeyLimit {
+            if count < TenantProjection.recentKeyLimit {
                 recentKeys.append(touched)
             } else {
                 last -= 1
             }
         }
-        var index = last
-        while index > position {
-            recentKeys[index] = recentKeys[index - 1]
-            index -= 1
+        recentKeys.withUnsafeMutableBufferPointer { list in
+            var index = last
+            while index > position {
+                list[index] = list[index - 1]
+                index -= 1
+            }
+            list[position] = touched
         }
-        recentKeys[position] = touched
     }
 }

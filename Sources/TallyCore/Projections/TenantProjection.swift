@@ -65,26 +65,17 @@ public struct TenantProjection: Sendable, Equatable {
 }
 
 /// A key in the recently-used list, with the time that placed it there.
-public struct RecentKey: Sendable, Equatable {
-    public var keyId: String
+///
+/// The key is held by its position in the tenant's ``KeyTable`` (keys are kept in first-seen order and never
+/// move), so keeping the list current on every call moves two plain words per entry and compares integers.
+public struct RecentKey: Sendable, Equatable, BitwiseCopyable {
+    /// The key's position in ``TenantProjection/keys``; its id is `keys.id(at: keyPosition)`.
+    public var keyPosition: Int
     public var lastUsed: Timestamp
-    /// The key's position in the tenant's ``KeyTable`` (which never moves or removes keys), so that keeping
-    /// the list current compares integers rather than strings; -1 when unknown.
-    package var keyPosition: Int
 
-    public init(keyId: String, lastUsed: Timestamp) {
-        self.init(keyId: keyId, lastUsed: lastUsed, keyPosition: -1)
-    }
-
-    package init(keyId: String, lastUsed: Timestamp, keyPosition: Int) {
-        self.keyId = keyId
-        self.lastUsed = lastUsed
+    public init(keyPosition: Int, lastUsed: Timestamp) {
         self.keyPosition = keyPosition
-    }
-
-    /// Equal when the key and its last use are (the position is only a lookup aid).
-    public static func == (lhs: RecentKey, rhs: RecentKey) -> Bool {
-        lhs.keyId == rhs.keyId && lhs.lastUsed == rhs.lastUsed
+        self.lastUsed = lastUsed
     }
 }
 
