@@ -19,6 +19,29 @@ import TallyTestSupport
         #expect(TenantID(text) == nil)
     }
 
+    /// Every byte value at every position of a valid UUID: accepted exactly when it keeps the text a UUID
+    /// (a hex digit of either case where digits go, a dash where dashes go), with the value that digit gives.
+    @Test func everySingleByteChangeIsJudgedExactly() {
+        let valid = Array("3fa85f64-5717-4562-b3fc-2c963f66afa6".utf8)
+        let hexDigits = Array("0123456789abcdef".utf8)
+        for position in valid.indices {
+            for value in 0...255 {
+                var text = valid
+                text[position] = UInt8(value)
+                let parsed = text.withUnsafeBytes { TenantID(utf8: $0) }
+                let isDash = [8, 13, 18, 23].contains(position)
+                let lower = UInt8(value) | (UInt8(value) >= 0x41 && UInt8(value) <= 0x46 ? 0x20 : 0)
+                let expected = isDash ? value == 0x2D : hexDigits.contains(lower)
+                #expect((parsed != nil) == expected, "byte \(value) at \(position)")
+                if let parsed, !isDash {
+                    var canonical = valid
+                    canonical[position] = lower
+                    #expect(parsed.description == String(decoding: canonical, as: UTF8.self))
+                }
+            }
+        }
+    }
+
     @Test func roundTripsRandomValues() {
         var random = SplitMix64(seed: 3)
         for _ in 0..<500 {

@@ -26,31 +26,33 @@ public struct TenantID: Sendable, BitwiseCopyable, Hashable, Comparable, CustomS
     /// - Parameter bytes: Exactly 36 bytes of UUID text.
     /// - Returns: `nil` when the bytes are not a UUID.
     public init?(utf8 bytes: UnsafeRawBufferPointer) {
-        guard bytes.count == 36 else { return nil }
-        var high: UInt64 = 0
-        var low: UInt64 = 0
-        var nibbles = 0
-        for index in 0..<36 {
-            let byte = bytes[index]
-            if index == 8 || index == 13 || index == 18 || index == 23 {
-                guard byte == 0x2D else { return nil }
-                continue
-            }
-            let value: UInt8
-            switch byte {
-            case 0x30...0x39: value = byte - 0x30
-            case 0x61...0x66: value = byte - 0x61 + 10
-            case 0x41...0x46: value = byte - 0x41 + 10
-            default: return nil
-            }
-            if nibbles < 16 {
-                high = high << 4 | UInt64(value)
-            } else {
-                low = low << 4 | UInt64(value)
-            }
-            nibbles += 1
-        }
+        guard bytes.count == 36,
+              bytes[8] == 0x2D, bytes[13] == 0x2D, bytes[18] == 0x2D, bytes[23] == 0x2D else { return nil }
+        // The five groups, each read without branches; any byte that is not a hex digit sets a high bit
+        // of `invalid`.
+        var invalid: UInt8 = 0
+        let high = TenantID.hex(bytes, 0, 8, &invalid) << 32 | TenantID.hex(bytes, 9, 4, &invalid) << 16
+            | TenantID.hex(bytes, 14, 4, &invalid)
+        let low = TenantID.hex(bytes, 19, 4, &invalid) << 48 | TenantID.hex(bytes, 24, 12, &invalid)
+        guard invalid & 0xF0 == 0 else { return nil }
         self.init(high: high, low: low)
+    }
+
+    /// The value of the `count` hex digits at `start`, in any case; a byte that is not a hex digit ORs a
+    /// value above 15 into `invalid`.
+    @inline(__always)
+    private static func hex(_ bytes: UnsafeRawBufferPointer, _ start: Int, _ count: Int, _ invalid: inout UInt8) -> UInt64 {
+        var value: UInt64 = 0
+        for index in start..<(start &+ count) {
+            let byte = bytes[index]
+            let digit = byte &- 0x30
+            let letter = (byte | 0x20) &- 0x61
+            // A digit (0-9), else a letter a-f (10-15), else 0xFF.
+            let nibble = digit < 10 ? digit : (letter < 6 ? letter &+ 10 : 0xFF)
+            invalid |= nibble
+            value = value << 4 | UInt64(nibble & 0x0F)
+        }
+        return value
     }
 
     public static func < (lhs: TenantID, rhs: TenantID) -> Bool {
