@@ -11,6 +11,11 @@ import TallyCore
 /// uniform, so its low bits pick the bucket directly, with no per-lookup hashing. The table is between 7/16
 /// and 7/8 full, so it holds 18 to 37 bytes per id (26 on average over its growth).
 ///
+/// The table grows incrementally: when it is 7/8 full, a table twice the size takes new ids, and every
+/// insert moves a few of the old table's slots across until it is empty, so no insert waits for the whole
+/// table to be rehashed (a stop of a second at 7M ids, and of seconds at 100M). Meanwhile a lookup tries
+/// the new table, then the old one; an id is in exactly one of them.
+///
 /// Ids are compared by their whole hash, so a new id counts as a duplicate only when its hash equals that of
 /// one of the ids its lookup probes. A lookup of a new id probes a few slots on average, about 32 when the
 /// table is at its fullest (7/8), so the odds are at most about 32 × 2^-64, or 2 × 10^-18, per event: one
@@ -41,6 +46,13 @@ package struct DedupIndex: Sendable, Equatable {
     static let hourMask: UInt64 = (1 << hourBits) - 1
 
     private var memory: SlotMemory<Slot>
+    /// The table being emptied into `memory` while the table grows, or `nil`.
+    private var draining: SlotMemory<Slot>?
+    /// The next slot of `draining` to move; the ones before it have moved.
+    private var drained = 0
+    /// Old slots moved per insert while growing: the old table must be empty before the new one is 7/8
+    /// full, which takes at least 8/7 moves per insert.
+    private static let slotsMovedPerInsert = 8
     private(set) package var count = 0
 
     package init(minimumCapacity: Int = 1024) {
@@ -60,10 +72,11 @@ package struct DedupIndex: Sendable, Equatable {
         return equal
     }
 
-    /// Copies the table first when another value shares it (copy on write).
+    /// Copies the tables first when another value shares them (copy on write).
     @inline(__always)
     private mutating func makeUnique() {
         if !isKnownUniquelyReferenced(&memory) { memory = memory.copy() }
+        if draining != nil, !isKnownUniquelyReferenced(&draining) { draining = draining?.copy() }
     }
 
     /// The slot key for a hash; the zero key marks empty slots, so it is nudged.
@@ -72,24 +85,43 @@ package struct DedupIndex: Sendable, Equatable {
         key.value == 0 ? 1 : key.value
     }
 
-    /// The slot holding `key`, or the empty slot where it would go.
+    /// The slot holding `key` in `table`, or the empty slot where it would go.
     @inline(__always)
-    private func position(of key: IdentityHash) -> (index: Int, found: Bool) {
-        let wanted = DedupIndex.normalized(key)
-        let mask = capacity - 1
-        var index = Int(truncatingIfNeeded: wanted) & mask
-        let slots = memory.base
+    private static func position(of key: UInt64, in table: SlotMemory<Slot>) -> (index: Int, found: Bool) {
+        let mask = table.count - 1
+        var index = Int(truncatingIfNeeded: key) & mask
+        let slots = table.base
         while true {
             let slot = slots[index]
             if slot.isEmpty { return (index, false) }
-            if slot.key == wanted { return (index, true) }
+            if slot.key == key { return (index, true) }
             index = (index + 1) & mask
         }
     }
 
+    /// Where `key` is: in the current table (`inDraining` false) at `index`, or in the draining table; when
+    /// it is in neither, `found` is false and `index` is the empty slot of the current table where it goes.
+    @inline(__always)
+    private func locate(_ key: IdentityHash) -> (index: Int, found: Bool, inDraining: Bool) {
+        let wanted = DedupIndex.normalized(key)
+        let (index, found) = DedupIndex.position(of: wanted, in: memory)
+        if found { return (index, true, false) }
+        if let draining {
+            let (oldIndex, oldFound) = DedupIndex.position(of: wanted, in: draining)
+            if oldFound { return (oldIndex, true, true) }
+        }
+        return (index, false, false)
+    }
+
+    /// The slot of a located key.
+    @inline(__always)
+    private func slot(_ location: (index: Int, found: Bool, inDraining: Bool)) -> UnsafeMutablePointer<Slot> {
+        (location.inDraining ? draining ?? memory : memory).base + location.index
+    }
+
     package subscript(key: IdentityHash) -> Entry? {
-        let (index, found) = position(of: key)
-        return found ? DedupIndex.unpack(memory.base[index].packed) : nil
+        let location = locate(key)
+        return location.found ? DedupIndex.unpack(slot(location).pointee.packed) : nil
     }
 
     package mutating func insert(_ key: IdentityHash, offset: UInt64, time: Timestamp, voidable: Bool) {
@@ -104,19 +136,60 @@ package struct DedupIndex: Sendable, Equatable {
         tally_prefetch_for_write(memory.base + index)
     }
 
-    /// Grows the table so `capacity` ids fit without further growth.
+    /// Grows the table at once (no incremental growth) so `capacity` ids fit without further growth: for
+    /// bulk loads, where nobody waits for single inserts.
     package mutating func reserveCapacity(_ capacity: Int) {
+        guard capacity * 8 > self.capacity * 7 else { return }
+        makeUnique()
+        finishDraining()
         while capacity * 8 > self.capacity * 7 { grow() }
+    }
+
+    /// Makes room for one more id: starts growing when the table is 7/8 full, and moves a few old slots
+    /// while it grows.
+    @inline(__always)
+    private mutating func prepareInsert() {
+        if draining != nil { drainSome(DedupIndex.slotsMovedPerInsert) }
+        if (count + 1) * 8 > capacity * 7 {
+            // Growing again before the last growth finished (it cannot, at 8 moves per insert, but a bulk
+            // store may) first finishes it.
+            finishDraining()
+            draining = memory
+            memory = SlotMemory(count: capacity * 2)
+            drained = 0
+        }
+    }
+
+    /// Moves up to `limit` slots of the draining table into the current one.
+    private mutating func drainSome(_ limit: Int) {
+        guard let old = draining else { return }
+        let end = min(old.count, drained + limit)
+        let mask = memory.count - 1
+        let slots = memory.base
+        for position in drained..<end {
+            let slot = old.base[position]
+            guard !slot.isEmpty else { continue }
+            var index = Int(truncatingIfNeeded: slot.key) & mask
+            while !slots[index].isEmpty { index = (index + 1) & mask }
+            slots[index] = slot
+        }
+        drained = end
+        if end == old.count { draining = nil }
+    }
+
+    private mutating func finishDraining() {
+        if let old = draining { drainSome(old.count) }
     }
 
     /// Remembers `key` unless it is already known.
     /// - Returns: The existing entry when `key` was already remembered (nothing changes), else `nil`.
     package mutating func insertIfAbsent(_ key: IdentityHash, offset: UInt64, time: Timestamp,
                                          voidable: Bool) -> Entry? {
-        if (count + 1) * 8 > capacity * 7 { grow() }
-        let (index, found) = position(of: key)
-        if found { return DedupIndex.unpack(memory.base[index].packed) }
+        let existing = locate(key)
+        if existing.found { return DedupIndex.unpack(slot(existing).pointee.packed) }
         makeUnique()
+        prepareInsert()
+        let (index, _) = DedupIndex.position(of: DedupIndex.normalized(key), in: memory)
         let entry = Entry(offset: offset, hour: DedupIndex.hour(time), flags: voidable ? Entry.voidable : 0)
         memory.base[index] = Slot(key: DedupIndex.normalized(key), packed: DedupIndex.pack(entry))
         count += 1
@@ -125,11 +198,16 @@ package struct DedupIndex: Sendable, Equatable {
 
     /// Inserts or replaces an entry as it is (checkpoint loading).
     package mutating func store(_ key: IdentityHash, _ entry: Entry) {
-        if (count + 1) * 8 > capacity * 7 { grow() }
         makeUnique()
-        let (index, found) = position(of: key)
+        let existing = locate(key)
+        if existing.found {
+            slot(existing).pointee.packed = DedupIndex.pack(entry)
+            return
+        }
+        prepareInsert()
+        let (index, _) = DedupIndex.position(of: DedupIndex.normalized(key), in: memory)
         memory.base[index] = Slot(key: DedupIndex.normalized(key), packed: DedupIndex.pack(entry))
-        if !found { count += 1 }
+        count += 1
     }
 
     /// Inserts or replaces many entries (replay and checkpoint loading), fetching each one's slot from
@@ -146,16 +224,17 @@ package struct DedupIndex: Sendable, Equatable {
     }
 
     mutating func markVoided(_ key: IdentityHash) {
-        let (index, found) = position(of: key)
-        guard found else { return }
+        guard locate(key).found else { return }
         makeUnique()
-        memory.base[index].packed |= UInt64(Entry.voided)
+        slot(locate(key)).pointee.packed |= UInt64(Entry.voided)
     }
 
     /// Forgets ids whose event time is before `cutoff` (by rebuilding the table without them).
     /// A sequential pass counts the expired ids first; the table is rebuilt only when there are some (so a
     /// restart right after a checkpoint does not rebuild a table it just loaded).
     mutating func prune(before cutoff: Timestamp) {
+        makeUnique()
+        finishDraining()
         let limit = UInt64(DedupIndex.hour(cutoff))
         // Hours wrap every 2^14 (about 1.9 years); the window is far shorter, so "older than the cutoff" is
         // the wrapped difference being positive and small.
@@ -178,10 +257,18 @@ package struct DedupIndex: Sendable, Equatable {
         for slot in UnsafeBufferPointer(start: memory.base, count: capacity) where !slot.isEmpty {
             body(IdentityHash(slot.key), DedupIndex.unpack(slot.packed))
         }
+        if let draining {
+            for slot in UnsafeBufferPointer(start: draining.base + drained, count: draining.count - drained) where !slot.isEmpty {
+                body(IdentityHash(slot.key), DedupIndex.unpack(slot.packed))
+            }
+        }
     }
 
-    /// Bytes the table occupies.
-    package var memoryBytes: Int { capacity * MemoryLayout<Slot>.stride }
+    /// Bytes the tables occupy (both while the table grows).
+    package var memoryBytes: Int { (capacity + (draining?.count ?? 0)) * MemoryLayout<Slot>.stride }
+
+    /// Whether the table is moving slots into a larger one (tests).
+    var isGrowing: Bool { draining != nil }
 
     /// Doubles the table. The old slots are read in order and each lands at a random place in the new
     /// table, so the landing slot is fetched 16 entries ahead (ingest waits for this: it took about a second

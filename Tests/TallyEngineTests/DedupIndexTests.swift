@@ -65,3 +65,58 @@ import TallyTestSupport
         #expect(copy == single)
     }
 }
+
+@Suite struct DedupIndexGrowthTests {
+    /// While the table grows (a new table takes inserts, each insert moves a few old slots), every id is
+    /// found exactly once, duplicates are caught in either table, voids stick through the move, iteration
+    /// sees every id once, and a copy taken mid-growth keeps its own contents.
+    @Test func everyIdStaysFoundWhileTheTableGrows() {
+        var index = DedupIndex()
+        var offsets: [IdentityHash: UInt64] = [:]
+        var voided: Set<IdentityHash> = []
+        var random = SplitMix64(seed: 41)
+        let time = Timestamp(microseconds: 1_794_744_000_000_000)
+        var sawGrowth = false
+        var checkedCopy = false
+        for offset in 0..<30_000 as Range<UInt64> {
+            let key = IdentityHash(tenant: TenantID(high: 3, low: 4), id: "g\(offset)")
+            #expect(index.insertIfAbsent(key, offset: offset, time: time, voidable: true) == nil)
+            offsets[key] = offset
+            if index.isGrowing {
+                sawGrowth = true
+                // An id from anywhere in the history: found, and a second insert is a duplicate.
+                let earlier = IdentityHash(tenant: TenantID(high: 3, low: 4), id: "g\(random.below(Int(offset) + 1))")
+                #expect(index[earlier]?.offset == offsets[earlier])
+                #expect(index.insertIfAbsent(earlier, offset: 999_999, time: time, voidable: true)?.offset == offsets[earlier])
+                if random.chance(1, in: 8) {
+                    index.markVoided(earlier)
+                    voided.insert(earlier)
+                }
+                if !checkedCopy {
+                    checkedCopy = true
+                    var copy = index
+                    var seen = 0
+                    copy.forEach { key, entry in
+                        seen += 1
+                        #expect(offsets[key] == entry.offset)
+                    }
+                    #expect(seen == offsets.count, "iteration mid-growth sees every id once")
+                    let extra = IdentityHash(tenant: TenantID(high: 3, low: 4), id: "copy-only")
+                    _ = copy.insertIfAbsent(extra, offset: 1, time: time, voidable: false)
+                    #expect(index[extra] == nil)
+                    #expect(copy.count == index.count + 1)
+                }
+            }
+        }
+        #expect(sawGrowth)
+        #expect(index.count == offsets.count)
+        for (key, offset) in offsets {
+            let entry = index[key]
+            #expect(entry?.offset == offset)
+            #expect(((entry?.flags ?? 0) & DedupIndex.Entry.voided != 0) == voided.contains(key))
+        }
+        var rebuilt = DedupIndex()
+        index.forEach { key, entry in rebuilt.store(key, entry) }
+        #expect(rebuilt == index)
+    }
+}
