@@ -14,7 +14,8 @@ import TallyCore
 /// The table grows incrementally: when it is 7/8 full, a table twice the size takes new ids, and every
 /// insert moves a few of the old table's slots across until it is empty, so no insert waits for the whole
 /// table to be rehashed (a stop of a second at 7M ids, and of seconds at 100M). Meanwhile a lookup tries
-/// the new table, then the old one; an id is in exactly one of them.
+/// the new table, then the old one (whose slots already moved are found in the new table first). Both
+/// tables are held until the old one is empty, an eighth of its size in inserts after the growth began.
 ///
 /// Ids are compared by their whole hash, so a new id counts as a duplicate only when its hash equals that of
 /// one of the ids its lookup probes. A lookup of a new id probes a few slots on average, about 32 when the
