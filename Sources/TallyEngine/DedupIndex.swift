@@ -51,6 +51,11 @@ package struct DedupIndex: Sendable, Equatable {
     private var draining: SlotMemory<Slot>?
     /// The next slot of `draining` to move; the ones before it have moved.
     private var drained = 0
+    /// While pruning: the hour (``hour(_:)``) before which the draining table's ids have expired; they are
+    /// dropped instead of moved, and lookups and iteration no longer see them.
+    private var expiryLimit: UInt64?
+    /// Expired ids still in the draining table (not counted in ``count``).
+    private var expiredLeft = 0
     /// Old slots moved per insert while growing: the old table must be empty before the new one is 7/8
     /// full, which takes at least 8/7 moves per insert.
     private static let slotsMovedPerInsert = 8
@@ -100,8 +105,9 @@ package struct DedupIndex: Sendable, Equatable {
         }
     }
 
-    /// Where `key` is: in the current table (`inDraining` false) at `index`, or in the draining table; when
-    /// it is in neither, `found` is false and `index` is the empty slot of the current table where it goes.
+    /// Where `key` is: in the current table (`inDraining` false) at `index`, or in the draining table (where
+    /// an id a prune has expired no longer counts); when it is in neither, `found` is false and `index` is the
+    /// empty slot of the current table where it goes.
     @inline(__always)
     private func locate(_ key: IdentityHash) -> (index: Int, found: Bool, inDraining: Bool) {
         let wanted = DedupIndex.normalized(key)
@@ -109,9 +115,24 @@ package struct DedupIndex: Sendable, Equatable {
         if found { return (index, true, false) }
         if let draining {
             let (oldIndex, oldFound) = DedupIndex.position(of: wanted, in: draining)
-            if oldFound { return (oldIndex, true, true) }
+            if oldFound && !isExpired(draining.base[oldIndex]) { return (oldIndex, true, true) }
         }
         return (index, false, false)
+    }
+
+    /// Whether a slot of the draining table holds an id the running prune has expired.
+    @inline(__always)
+    private func isExpired(_ slot: Slot) -> Bool {
+        guard let expiryLimit else { return false }
+        return DedupIndex.expired(slot, limit: expiryLimit)
+    }
+
+    /// Whether `slot`'s event hour is before `limit`. Hours wrap every 2^14 (about 1.9 years); the window
+    /// is far shorter, so "before" is the wrapped difference being positive and small.
+    @inline(__always)
+    private static func expired(_ slot: Slot, limit: UInt64) -> Bool {
+        let age = (limit &- ((slot.packed >> 2) & DedupIndex.hourMask)) & DedupIndex.hourMask
+        return age > 1 && age < (1 << (DedupIndex.hourBits - 1))
     }
 
     /// The slot of a located key.
@@ -152,6 +173,7 @@ package struct DedupIndex: Sendable, Equatable {
     private mutating func prepareInsert() {
         if draining != nil { drainSome(DedupIndex.slotsMovedPerInsert) }
         if (count + 1) * 8 > capacity * 7 {
+            // (`count` leaves out the expired ids a prune has yet to drop: they never reach this table.)
             // Growing again before the last growth finished (it cannot, at 8 moves per insert, but a bulk
             // store may) first finishes it.
             finishDraining()
@@ -170,12 +192,20 @@ package struct DedupIndex: Sendable, Equatable {
         for position in drained..<end {
             let slot = old.base[position]
             guard !slot.isEmpty else { continue }
+            if isExpired(slot) {
+                expiredLeft -= 1
+                continue
+            }
             var index = Int(truncatingIfNeeded: slot.key) & mask
             while !slots[index].isEmpty { index = (index + 1) & mask }
             slots[index] = slot
         }
         drained = end
-        if end == old.count { draining = nil }
+        if end == old.count {
+            draining = nil
+            expiryLimit = nil
+            expiredLeft = 0
+        }
     }
 
     private mutating func finishDraining() {
@@ -230,27 +260,24 @@ package struct DedupIndex: Sendable, Equatable {
         slot(locate(key)).pointee.packed |= UInt64(Entry.voided)
     }
 
-    /// Forgets ids whose event time is before `cutoff` (by rebuilding the table without them).
-    /// A sequential pass counts the expired ids first; the table is rebuilt only when there are some (so a
-    /// restart right after a checkpoint does not rebuild a table it just loaded).
+    /// Forgets ids whose event time is before `cutoff`. A sequential pass counts them; when there are some,
+    /// the table drains into one sized for the rest (at most 7/16 full), dropping them as it goes, a few
+    /// slots per insert like growth. They are gone from lookups, iteration and ``count`` at once.
     mutating func prune(before cutoff: Timestamp) {
         makeUnique()
         finishDraining()
         let limit = UInt64(DedupIndex.hour(cutoff))
-        // Hours wrap every 2^14 (about 1.9 years); the window is far shorter, so "older than the cutoff" is
-        // the wrapped difference being positive and small.
-        @inline(__always) func expired(_ slot: Slot) -> Bool {
-            let age = (limit &- ((slot.packed >> 2) & DedupIndex.hourMask)) & DedupIndex.hourMask
-            return age > 1 && age < (1 << (DedupIndex.hourBits - 1))
-        }
         let slots = UnsafeBufferPointer(start: memory.base, count: capacity)
-        let expiredCount = slots.reduce(0) { $0 + (!$1.isEmpty && expired($1) ? 1 : 0) }
+        let expiredCount = slots.reduce(0) { $0 + (!$1.isEmpty && DedupIndex.expired($1, limit: limit) ? 1 : 0) }
         guard expiredCount > 0 else { return }
-        var rebuilt = DedupIndex(minimumCapacity: count - expiredCount)
-        for slot in slots where !slot.isEmpty && !expired(slot) {
-            rebuilt.store(IdentityHash(slot.key), DedupIndex.unpack(slot.packed))
-        }
-        self = rebuilt
+        var size = 1024
+        while size * 7 / 16 < count - expiredCount { size *= 2 }
+        draining = memory
+        memory = SlotMemory(count: size)
+        drained = 0
+        expiryLimit = limit
+        expiredLeft = expiredCount
+        count -= expiredCount
     }
 
     /// Calls `body` with every remembered id and its entry, in table order.
@@ -259,7 +286,8 @@ package struct DedupIndex: Sendable, Equatable {
             body(IdentityHash(slot.key), DedupIndex.unpack(slot.packed))
         }
         if let draining {
-            for slot in UnsafeBufferPointer(start: draining.base + drained, count: draining.count - drained) where !slot.isEmpty {
+            for slot in UnsafeBufferPointer(start: draining.base + drained, count: draining.count - drained)
+            where !slot.isEmpty && !isExpired(slot) {
                 body(IdentityHash(slot.key), DedupIndex.unpack(slot.packed))
             }
         }

@@ -119,4 +119,38 @@ import TallyTestSupport
         index.forEach { key, entry in rebuilt.store(key, entry) }
         #expect(rebuilt == index)
     }
+
+    /// A prune drops expired ids from lookups, iteration and the count at once, while the table drains into a
+    /// smaller one a few slots per insert; an expired id can be remembered again.
+    @Test func pruneForgetsAtOnceAndDrainsIncrementally() {
+        var index = DedupIndex()
+        let hour: Int64 = 3_600_000_000
+        let base = Timestamp(microseconds: 1_794_744_000_000_000)
+        func key(_ number: Int) -> IdentityHash { IdentityHash(tenant: TenantID(high: 5, low: 6), id: "p\(number)") }
+        // Ids 0..<20,000: the even ones 40 days old, the odd ones an hour old.
+        for number in 0..<20_000 {
+            let time = Timestamp(microseconds: base.microseconds - Int64(number % 2 == 0 ? 40 * 24 : 1) * hour)
+            _ = index.insertIfAbsent(key(number), offset: UInt64(number), time: time, voidable: true)
+        }
+        let tableBytes = index.memoryBytes
+        index.prune(before: Timestamp(microseconds: base.microseconds - 35 * 24 * hour))
+        #expect(index.isGrowing, "the prune drains incrementally")
+        #expect(index.count == 10_000)
+        #expect(index[key(2)] == nil && index[key(3)]?.offset == 3)
+        var seen = 0
+        index.forEach { key, entry in
+            seen += 1
+            #expect(entry.offset % 2 == 1)
+        }
+        #expect(seen == 10_000)
+        #expect(index.insertIfAbsent(key(4), offset: 40_004, time: base, voidable: true) == nil, "expired ids can come back")
+        #expect(index.insertIfAbsent(key(5), offset: 40_005, time: base, voidable: true)?.offset == 5)
+        for number in 20_000..<25_000 {
+            _ = index.insertIfAbsent(key(number), offset: UInt64(number), time: base, voidable: true)
+        }
+        #expect(!index.isGrowing, "the drain finished")
+        #expect(index.count == 15_001)
+        #expect(index[key(4)]?.offset == 40_004 && index[key(6)] == nil && index[key(7)]?.offset == 7)
+        #expect(index.memoryBytes <= tableBytes, "the old table is gone, the new one no larger")
+    }
 }
