@@ -264,7 +264,8 @@ public final class Engine: Sendable {
                     records = RecordBatch(reservingCapacity: records.payload.count)
                 }
             }
-            // Pruning rebuilds the table, so it runs once inserts reach its size: amortised constant time.
+            // Pruning counts the expired ids in one pass over the table (the move itself is spread over the
+            // next inserts), so it runs once inserts reach the table's size: amortised constant time.
             if state.insertsSincePrune > max(1_000_000, state.dedup.count) {
                 state.dedup.prune(before: earliest)
                 state.insertsSincePrune = 0
