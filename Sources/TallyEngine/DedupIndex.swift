@@ -247,8 +247,12 @@ package struct DedupIndex: Sendable, Equatable {
         let existing = locate(key)
         if existing.found { return DedupIndex.unpack(slot(existing).pointee.packed) }
         makeUnique()
-        prepareInsert()
-        let (index, _) = DedupIndex.position(of: DedupIndex.normalized(key), in: memory)
+        var index = existing.index
+        if draining != nil || (count + 1) * 8 > capacity * 7 {
+            // Moving slots may fill the place found, and growth replaces the table: probe again after.
+            prepareInsert()
+            index = DedupIndex.position(of: DedupIndex.normalized(key), in: memory).index
+        }
         let entry = Entry(offset: offset, hour: DedupIndex.hour(time), flags: voidable ? Entry.voidable : 0)
         memory.base[index] = Slot(key: DedupIndex.normalized(key), packed: DedupIndex.pack(entry))
         count += 1
