@@ -1,6 +1,6 @@
 extension EventCodec {
     /// Presence bits for optional fields.
-    private enum Flag {
+    enum Flag {
         static let first: UInt8 = 1 << 0
         static let second: UInt8 = 1 << 1
         static let third: UInt8 = 1 << 2

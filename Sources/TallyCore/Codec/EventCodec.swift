@@ -16,6 +16,16 @@ public enum EventCodec {
     ///   - ingestTime: When Tally accepted the event.
     ///   - bytes: The buffer to append to.
     public static func encode(_ event: Event, ingestTime: Timestamp, into bytes: inout [UInt8]) {
+        if case .apiCall(let call) = event.payload {
+            encodeCall(event, call, ingestTime: ingestTime, into: &bytes)
+        } else {
+            encodeFields(event, ingestTime: ingestTime, into: &bytes)
+        }
+    }
+
+    /// The record written field by field through a ``BinaryWriter``: every event type (``encodeCall`` writes
+    /// the same bytes for an `api.call`, faster).
+    static func encodeFields(_ event: Event, ingestTime: Timestamp, into bytes: inout [UInt8]) {
         var writer = BinaryWriter(bytes: [])
         swap(&writer.bytes, &bytes)
         writer.writeUInt8(formatVersion)
