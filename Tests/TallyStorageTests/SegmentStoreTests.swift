@@ -1,3 +1,4 @@
+import Dispatch
 import Testing
 import TallyCore
 import TallyStorage
@@ -98,6 +99,17 @@ import TallyTestSupport
         huge.append([UInt8](repeating: 7, count: Int(SegmentFormat.maxFramePayload)))
         #expect(throws: StorageError.self) { try store.append(huge) }
         #expect(try store.append(StoreTestSupport.batch(EventFixtures.apiCalls(count: 3))) == 0..<3)
+    }
+
+    /// A writer that finds the lock held waits a little for it: a holder that closes meanwhile hands it over.
+    @Test func aWriterWaitsForAHolderThatIsClosing() throws {
+        let directory = TemporaryDirectory()
+        let store = try SegmentStore(directory: directory.path, configuration: StoreTestSupport.configuration())
+        try store.append(StoreTestSupport.batch(EventFixtures.apiCalls(count: 2)))
+        DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(100)) { try? store.close() }
+        let next = try SegmentStore(directory: directory.path, configuration: StoreTestSupport.configuration())
+        #expect(next.nextOffset == 2)
+        try next.close()
     }
 
     @Test func secondWriterIsRefusedByTheLockButReadersAreNot() throws {
