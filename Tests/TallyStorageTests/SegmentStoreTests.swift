@@ -1,4 +1,4 @@
-import Dispatch
+import Foundation
 import Testing
 import TallyCore
 import TallyStorage
@@ -106,8 +106,16 @@ import TallyTestSupport
         let directory = TemporaryDirectory()
         let store = try SegmentStore(directory: directory.path, configuration: StoreTestSupport.configuration())
         try store.append(StoreTestSupport.batch(EventFixtures.apiCalls(count: 2)))
-        DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(100)) { try? store.close() }
-        let next = try SegmentStore(directory: directory.path, configuration: StoreTestSupport.configuration())
+        // A thread of its own: the shared queues can be busy for longer than the wait under a parallel test run.
+        let closer = Thread {
+            usleep(20_000)
+            try? store.close()
+        }
+        closer.start()
+        var patient = StoreTestSupport.configuration()
+        // Generous, so a slow scheduler under a parallel test run cannot fail the test.
+        patient.lockWait = .seconds(10)
+        let next = try SegmentStore(directory: directory.path, configuration: patient)
         #expect(next.nextOffset == 2)
         try next.close()
     }

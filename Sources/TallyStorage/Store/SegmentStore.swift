@@ -67,7 +67,7 @@ public final class SegmentStore: Sendable {
             lock = nil
         } else {
             try fileSystem.createDirectory(segmentsDirectory)
-            lock = try StoreLock(directory: directory, fileSystem: fileSystem)
+            lock = try StoreLock(directory: directory, fileSystem: fileSystem, wait: configuration.lockWait)
         }
         let recovery = LogRecovery(fileSystem: fileSystem, segmentsDirectory: segmentsDirectory,
                                    configuration: configuration, readOnly: readOnly)

@@ -10,6 +10,10 @@ public struct StoreConfiguration: Sendable {
     /// not byte by byte; `tally verify` checks them fully. Later segments are read and checked in full.
     /// Default 0: check everything.
     public var fullyVerifyFromOffset: UInt64 = 0
+    /// How long opening for writing waits for a held store lock to be let go before failing with
+    /// ``StorageError/Code/locked`` (default 500 ms: a process that is closing the store, or a child process
+    /// another thread is starting, which holds an inherited copy of the lock until its `exec`).
+    public var lockWait: Duration = .milliseconds(500)
     /// Receives warnings such as "dropped 37 bytes of torn tail"; defaults to standard error.
     public var log: @Sendable (String) -> Void = { message in StandardError.write("tally: \(message)\n") }
 

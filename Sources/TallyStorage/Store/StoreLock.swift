@@ -7,19 +7,14 @@ final class StoreLock: Sendable {
     private let file: FileHandle
     private let released = Mutex(false)
 
-    /// How long a held lock is retried before the open fails: long enough for a process that is closing the
-    /// store to finish, and for a child process that another thread is starting to drop its inherited copy of
-    /// the descriptor (it holds the lock until its `exec` closes it).
-    static let patience: Duration = .milliseconds(500)
-
-    /// Takes the lock, retrying for up to ``patience`` while another holder lets go.
+    /// Takes the lock, retrying every 10 ms for up to `wait` while another holder lets go.
     /// - Throws: ``StorageError/Code/locked`` when another process (or another open store) still holds it.
-    init(directory: String, fileSystem: any FileSystem) throws(StorageError) {
+    init(directory: String, fileSystem: any FileSystem, wait: Duration) throws(StorageError) {
         let path = directory + "/LOCK"
         let file = try fileSystem.open(path, mode: .createOrOpen)
         var acquired = false
         let clock = ContinuousClock()
-        let deadline = clock.now + StoreLock.patience
+        let deadline = clock.now + wait
         do throws(StorageError) {
             acquired = try fileSystem.tryLock(file)
             while !acquired && clock.now < deadline {
