@@ -38,6 +38,38 @@ import TallyTestSupport
         #expect(lines[1].contains(#""offset":1"#) && lines[1].contains(#""name":"CI""#))
     }
 
+    /// With several batches in the engine at once, rejected lines are still reported in line order, and
+    /// repeats across batches are still caught as duplicates.
+    @Test func importReportsLinesInOrderWithBatchesInFlight() throws {
+        let directory = TemporaryDirectory()
+        var input: [String] = []
+        var expectedErrors: [Int] = []
+        for number in 1...60 {
+            switch number % 7 {
+            case 3:
+                input.append("{broken \(number)")
+                expectedErrors.append(number)
+            case 5:
+                input.append(event("x\(number)", data: #"{"keyId":"k1","status":99}"#))
+                expectedErrors.append(number)
+            case 6:
+                input.append(event("e\(number - 2)"))
+            default:
+                input.append(event("e\(number)"))
+            }
+        }
+        let result = runTally(["import", "--data", directory.path, "--batch-size", "3", "-"], input: input.joined(separator: "\n"))
+        #expect(result.code == .failure)
+        let reported = result.err.split(separator: "\n").compactMap { line -> Int? in
+            guard line.hasPrefix("line ") else { return nil }
+            return Int(line.dropFirst(5).prefix { $0 != ":" })
+        }
+        #expect(reported == expectedErrors)
+        let duplicates = (1...60).filter { $0 % 7 == 6 }.count
+        let accepted = 60 - expectedErrors.count - duplicates
+        #expect(result.out.contains("imported \(accepted) events (offsets 0-\(accepted - 1)); \(duplicates) duplicates; rejected \(expectedErrors.count) of 60 lines"))
+    }
+
     @Test func importFromAFileInSmallBatchesThenDumpRoundTrips() throws {
         let directory = TemporaryDirectory()
         let file = directory.appending("events.ndjson")
