@@ -257,7 +257,7 @@ public final class Engine: Sendable {
                 state.nextOffset += 1
                 if remembered { state.insertsSincePrune += 1 }
                 outcomes[index] = .accepted(offset: offset)
-                accepted.append(PendingEvent(event: event, offset: offset, voidTargetOffset: targetOffset))
+                accepted.append(PendingEvent(index: index, offset: offset, voidTargetOffset: targetOffset))
                 records.appendRecord { EventCodec.encode(event, ingestTime: now, into: &$0) }
                 if records.payload.count >= frameBytes {
                     fullFrames.append(records)
@@ -280,7 +280,7 @@ public final class Engine: Sendable {
             store.submit(records) { [self] result in
                 switch result {
                 case .success:
-                    apply(events)
+                    apply(events, from: batch)
                     completion(decided)
                 case .failure(let error):
                     // Nothing of the batch is acknowledged: every accepted event, and every duplicate (whose
@@ -298,24 +298,30 @@ public final class Engine: Sendable {
         if !submitted { completion(outcomes) }
     }
 
-    struct PendingEvent: Sendable {
-        var event: Event
+    /// An accepted event on its way to the log: its place in the batch (the event is read from there, not
+    /// copied while the decision lock is held), its offset, and the offset of the event it voids.
+    struct PendingEvent: Sendable, BitwiseCopyable {
+        var index: Int
         var offset: UInt64
         var voidTargetOffset: UInt64?
     }
 
     /// Applies durable events in offset order (writer thread).
-    private func apply(_ events: [PendingEvent]) {
+    private func apply(_ events: [PendingEvent], from batch: [Result<Event, EventValidationError>]) {
         guard let first = events.first?.offset else { return }
         projections.withLock { state in
             for pending in events {
+                guard case .success(let event) = batch[pending.index] else { continue }
                 var target: Event?
                 if let targetOffset = pending.voidTargetOffset {
                     // Offsets within a batch are consecutive, so an in-batch target is found by position.
-                    target = targetOffset >= first ? events[Int(targetOffset - first)].event
-                        : (try? Engine.readEvent(store, at: targetOffset)) ?? nil
+                    if targetOffset >= first {
+                        if case .success(let inBatch) = batch[events[Int(targetOffset - first)].index] { target = inBatch }
+                    } else {
+                        target = (try? Engine.readEvent(store, at: targetOffset)) ?? nil
+                    }
                 }
-                state.apply(pending.event, offset: pending.offset, voidedTarget: target)
+                state.apply(event, offset: pending.offset, voidedTarget: target)
             }
         }
     }
