@@ -31,6 +31,10 @@ struct APICallScanner {
         static let data: UInt8 = 16
         static let offset: UInt8 = 32
         static let ingestTime: UInt8 = 64
+    }
+
+    /// The members of an `api.call`'s `data`, one bit each, to catch repeats.
+    private enum DataMember {
         static let keyId: UInt8 = 1
         static let status: UInt8 = 2
         static let bytes: UInt8 = 4
@@ -159,23 +163,23 @@ struct APICallScanner {
             guard let key = memberName() else { return nil }
             let member: UInt8
             if matches(key, "keyId") {
-                member = Member.keyId
+                member = DataMember.keyId
                 guard let value = plainString() else { return nil }
                 data.keyId = value
             } else if matches(key, "status") {
-                member = Member.status
+                member = DataMember.status
                 guard let value = number() else { return nil }
                 data.status = value
             } else if matches(key, "bytes") {
-                member = Member.bytes
+                member = DataMember.bytes
                 guard let value = number() else { return nil }
                 data.bytes = value
             } else if matches(key, "durationMs") {
-                member = Member.durationMs
+                member = DataMember.durationMs
                 guard let value = number() else { return nil }
                 data.durationMs = value
             } else if matches(key, "oauthClientId") {
-                member = Member.oauthClientId
+                member = DataMember.oauthClientId
                 guard let value = plainString() else { return nil }
                 data.oauthClientId = value
             } else {
