@@ -19,7 +19,8 @@ extension Engine {
     public static func rebuild(directory: String, configuration: EngineConfiguration = EngineConfiguration(),
                                limit: ReplayLimit? = nil,
                                progress: ((UInt64, UInt64) -> Void)? = nil) throws -> Rebuilt {
-        let store = try SegmentStore(directory: directory, configuration: configuration.store, readOnly: true)
+        let store = try SegmentStore(directory: directory, configuration: replayedStoreConfiguration(configuration.store),
+                                     readOnly: true)
         return try rebuild(store: store, configuration: configuration, limit: limit, progress: progress)
     }
 
@@ -45,7 +46,7 @@ extension Engine {
     /// - Returns: The rebuilt state.
     public static func rebuildAndCheckpoint(directory: String, configuration: EngineConfiguration = EngineConfiguration(),
                                             progress: ((UInt64, UInt64) -> Void)? = nil) throws -> ProjectionState {
-        let store = try SegmentStore(directory: directory, configuration: configuration.store)
+        let store = try SegmentStore(directory: directory, configuration: replayedStoreConfiguration(configuration.store))
         defer { try? store.close() }
         let rebuilt = try rebuild(store: store, configuration: configuration, limit: nil, progress: progress)
         let checkpoints = CheckpointStore(storeDirectory: directory, fileSystem: store.fileSystem,
@@ -57,14 +58,17 @@ extension Engine {
 
     /// The state the newest valid checkpoint holds, read without the write lock.
     public static func newestCheckpoint(directory: String, configuration: EngineConfiguration = EngineConfiguration()) throws -> ProjectionState? {
-        let store = try SegmentStore(directory: directory, configuration: configuration.store, readOnly: true)
+        // Only the log's length is needed, so sealed segments are not read.
+        let store = try SegmentStore(directory: directory, configuration: replayedStoreConfiguration(configuration.store),
+                                     readOnly: true)
         let checkpoints = CheckpointStore(storeDirectory: directory, fileSystem: store.fileSystem, log: configuration.store.log)
         return try checkpoints.loadNewest(logEnd: store.nextOffset)?.state
     }
 
     /// The current state, read without the write lock: the newest checkpoint plus the log after it.
     public static func currentState(directory: String, configuration: EngineConfiguration = EngineConfiguration()) throws -> ProjectionState {
-        let store = try SegmentStore(directory: directory, configuration: configuration.store, readOnly: true)
+        let store = try SegmentStore(directory: directory, configuration: replayedStoreConfiguration(configuration.store),
+                                     readOnly: true)
         let checkpoints = CheckpointStore(storeDirectory: directory, fileSystem: store.fileSystem, log: configuration.store.log)
         var state = ProjectionState()
         var dedup = DedupIndex()

@@ -37,12 +37,8 @@ public final class Engine: Sendable {
                 fileSystem: any FileSystem = PosixFileSystem()) throws {
         self.configuration = configuration
         checkpoints = CheckpointStore(storeDirectory: directory, fileSystem: fileSystem, log: configuration.store.log)
-        // Sealed segments wholly covered by the newest checkpoint get structural checks only on open (their
-        // bytes are checked in full by `tally verify`); everything after it is read and checked anyway.
-        var storeConfiguration = configuration.store
-        storeConfiguration.fullyVerifyFromOffset = max(storeConfiguration.fullyVerifyFromOffset,
-                                                       (try? checkpoints.offsets().first) ?? 0)
-        store = try SegmentStore(directory: directory, configuration: storeConfiguration, fileSystem: fileSystem)
+        store = try SegmentStore(directory: directory, configuration: Engine.replayedStoreConfiguration(configuration.store),
+                                 fileSystem: fileSystem)
         checkpoints.removeLeftovers()
         var state = ProjectionState()
         var dedup = DedupIndex()
@@ -57,6 +53,16 @@ public final class Engine: Sendable {
         projections = Mutex(state)
         checkpointState = Mutex((checkpointOffset, MonotonicClock.nanoseconds(), false, false))
         BackgroundThread.start(name: "tally-checkpointer") { [self] in runCheckpointer() }
+    }
+
+    /// How a store is opened when a replay follows: sealed segments get structural checks only (header and
+    /// seal), since the replay reads every frame it applies and checks its checksum, failing with
+    /// ``StorageError/Code/corrupt`` at the first damage. Segments a checkpoint covers are not read at all
+    /// (`tally verify` checks their bytes). The last segment is always scanned whole, for a torn tail.
+    static func replayedStoreConfiguration(_ configuration: StoreConfiguration) -> StoreConfiguration {
+        var configuration = configuration
+        configuration.fullyVerifyFromOffset = .max
+        return configuration
     }
 
     /// Applies the log from `state.nextOffset` onwards to `state`, rebuilding dedup entries in the window.

@@ -1,3 +1,4 @@
+import Foundation
 import Dispatch
 import Synchronization
 import Testing
@@ -38,6 +39,34 @@ import TallyTestSupport
         let calls = reopened.tenantStats(EventFixtures.tenant, now: ReferenceModelTests.now)?.usage.apiCallsThisMonth
         #expect(calls == 21)
         try reopened.close()
+    }
+
+    /// Opening for a replay checks sealed segments by header and seal only, and the replay checks every frame
+    /// it reads: a flipped byte in the middle of a sealed segment that no checkpoint covers still fails open
+    /// and rebuild with `corrupt`, naming the segment, and leaves the file as it was.
+    @Test func aDamagedSealedSegmentStillFailsOpenAndRebuild() throws {
+        let directory = TemporaryDirectory()
+        var configuration = ReferenceModelTests.configuration()
+        configuration.store = StoreTestSupport.configuration(durability: .always, segmentSize: 1_500)
+        let engine = try Engine(directory: directory.path, configuration: configuration)
+        for start in stride(from: 0, to: 100, by: 10) { _ = engine.ingest(events(start..<start + 10)) }
+        try engine.close()
+        try FileManager.default.removeItem(atPath: directory.path + "/checkpoints")
+        let segments = try StoreTestSupport.segmentPaths(directory.path)
+        try #require(segments.count >= 3)
+        var bytes = try StoreTestSupport.bytes(segments[1])
+        bytes[bytes.count / 2] ^= 0x40
+        try Data(bytes).write(to: URL(fileURLWithPath: segments[1]))
+        let name = String(segments[1].split(separator: "/").last ?? "")
+        func isCorruptNamingTheSegment(_ error: any Error) -> Bool {
+            guard let error = error as? StorageError else { return false }
+            return error.code == .corrupt && error.message.contains(name)
+        }
+        #expect(performing: { _ = try Engine.rebuild(directory: directory.path, configuration: configuration) },
+                throws: isCorruptNamingTheSegment)
+        #expect(performing: { _ = try Engine(directory: directory.path, configuration: configuration) },
+                throws: isCorruptNamingTheSegment)
+        #expect(try StoreTestSupport.bytes(segments[1]) == bytes)
     }
 
     @Test func asynchronousIngestCompletesOnceWithOneOutcomePerEvent() throws {

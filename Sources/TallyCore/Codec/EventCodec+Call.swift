@@ -20,6 +20,13 @@ extension EventCodec {
     /// - Throws: ``CodecError`` when the record is damaged.
     public static func decodeCall(_ record: UnsafeRawBufferPointer) throws(CodecError) -> CallView? {
         guard record.count > 1, record[1] == EventType.apiCall.code else { return nil }
+        if let call = scanCall(record) { return call }
+        return try readCall(record)
+    }
+
+    /// Reads an `api.call` record through a ``BinaryReader``, every field checked, with the error that
+    /// names what is wrong: any record ``scanCall(_:)`` does not take.
+    static func readCall(_ record: UnsafeRawBufferPointer) throws(CodecError) -> CallView {
         var reader = BinaryReader(record)
         let header = try readHeader(&reader)
         let id = try reader.readUTF8()
@@ -28,6 +35,74 @@ extension EventCodec {
             throw CodecError("\(reader.remaining) unexpected bytes after a \(header.type.rawValue) record")
         }
         return CallView(header: header, id: id, keyId: fields.keyId, status: fields.status)
+    }
+
+    /// Reads the common shape of an `api.call` record with one bounds check per field and no error paths:
+    /// ASCII id, key and client of under 128 bytes each (one-byte lengths). Anything else, valid or not,
+    /// gives `nil`, for ``readCall(_:)`` to read or refuse.
+    @inline(__always)
+    static func scanCall(_ record: UnsafeRawBufferPointer) -> CallView? {
+        guard let base = record.baseAddress else { return nil }
+        let count = record.count
+        // Version, type, times and tenant, then at least the id's length, the key's length, status and flags.
+        guard count >= fixedHeaderSize + 4, base.load(as: UInt8.self) == formatVersion else { return nil }
+        @inline(__always) func byte(_ at: Int) -> Int { Int(base.load(fromByteOffset: at, as: UInt8.self)) }
+        @inline(__always) func word(_ at: Int) -> UInt64 {
+            UInt64(littleEndian: base.loadUnaligned(fromByteOffset: at, as: UInt64.self))
+        }
+        let idStart = fixedHeaderSize + 1
+        let idCount = byte(fixedHeaderSize)
+        var position = idStart + idCount
+        // The key's length, status and flags follow the id.
+        guard idCount < 0x80, position + 3 <= count else { return nil }
+        let keyStart = position + 1
+        let keyCount = byte(position)
+        position = keyStart + keyCount
+        guard keyCount < 0x80, position + 2 <= count else { return nil }
+        var status = byte(position)
+        if status >= 0x80 {
+            // Two bytes, in the shortest form: the second is 1-127, and flags follow it.
+            let high = byte(position + 1)
+            guard high != 0, high < 0x80, position + 3 <= count else { return nil }
+            status = status & 0x7F | high << 7
+            position += 1
+        }
+        guard status >= 100, status <= 599 else { return nil }
+        let flags = UInt8(byte(position + 1))
+        position += 2
+        guard flags & ~(Flag.first | Flag.second | Flag.third) == 0 else { return nil }
+        if flags & Flag.first != 0 { position += 8 }
+        if flags & Flag.second != 0 { position += 8 }
+        var ascii = asciiBits(base, from: idStart, count: idCount) | asciiBits(base, from: keyStart, count: keyCount)
+        if flags & Flag.third != 0 {
+            guard position < count else { return nil }
+            let clientCount = byte(position)
+            guard clientCount < 0x80, position + 1 + clientCount <= count else { return nil }
+            ascii |= asciiBits(base, from: position + 1, count: clientCount)
+            position += 1 + clientCount
+        }
+        guard position == count, ascii & 0x8080_8080_8080_8080 == 0 else { return nil }
+        let header = Header(type: .apiCall, ingestTime: Timestamp(microseconds: Int64(bitPattern: word(2))),
+                            time: Timestamp(microseconds: Int64(bitPattern: word(10))),
+                            tenantId: TenantID(high: word(18), low: word(26)))
+        return CallView(header: header, id: UnsafeRawBufferPointer(start: base + idStart, count: idCount),
+                        keyId: UnsafeRawBufferPointer(start: base + keyStart, count: keyCount), status: UInt16(status))
+    }
+
+    /// The bytes `start..<start + count` ored together eight at a time: ASCII when no byte's high bit is set.
+    /// The last 0-7 bytes come from the eight bytes ending at `start + count`, shifted to drop those before
+    /// them, so at least eight bytes of the buffer must lie before `start + count`.
+    @inline(__always)
+    static func asciiBits(_ base: UnsafeRawPointer, from start: Int, count: Int) -> UInt64 {
+        var bits: UInt64 = 0
+        var index = start
+        let end = start + count
+        while end - index >= 8 {
+            bits |= base.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+            index += 8
+        }
+        let last = UInt64(littleEndian: base.loadUnaligned(fromByteOffset: end - 8, as: UInt64.self))
+        return bits | last >> UInt64((8 - (end - index)) * 8)
     }
 
     /// Appends an `api.call` record: the bytes ``encodeFields(_:ingestTime:into:)`` writes, sized first and
