@@ -276,14 +276,37 @@ package struct DedupIndex: Sendable, Equatable {
     /// Inserts or replaces many entries (replay and checkpoint loading), fetching each one's slot from
     /// memory a few entries ahead: in a large table nearly every insert misses the cache, and overlapping
     /// those misses is most of the cost.
+    ///
+    /// A bulk load has nobody waiting on single inserts: a growth or prune under way is finished first, and
+    /// the table is sized for all the entries at once, so each one takes a single probe of one table.
     package mutating func store(contentsOf entries: UnsafeBufferPointer<(key: IdentityHash, entry: Entry)>) {
-        reserveCapacity(count + entries.count)
         makeUnique()
-        let distance = 8
+        finishDraining()
+        reserveCapacity(count + entries.count)
+        let mask = capacity - 1
+        let slots = memory.base
+        let distance = 16
+        var added = 0
         for index in entries.indices {
             if index + distance < entries.count { prefetch(entries[index + distance].key) }
-            store(entries[index].key, entries[index].entry)
+            let key = DedupIndex.normalized(entries[index].key)
+            let packed = DedupIndex.pack(entries[index].entry)
+            var position = Int(truncatingIfNeeded: key) & mask
+            while true {
+                let slot = slots[position]
+                if slot.isEmpty {
+                    slots[position] = Slot(key: key, packed: packed)
+                    added += 1
+                    break
+                }
+                if slot.key == key {
+                    slots[position].packed = packed
+                    break
+                }
+                position = (position + 1) & mask
+            }
         }
+        count += added
     }
 
     mutating func markVoided(_ key: IdentityHash) {

@@ -53,6 +53,26 @@ import TallyTestSupport
         }
     }
 
+    /// Long buffers run as three interleaved lanes of 1 KiB joined by a shift table: at lengths around
+    /// every multiple of 3 KiB, and from any seed, the hardware path equals the portable one.
+    @Test func longBuffersAgreeAcrossLaneBoundaries() {
+        var random = SplitMix64(seed: 0x3C)
+        let bytes = (0..<24_000).map { _ in UInt8(truncatingIfNeeded: random.next()) }
+        bytes.withUnsafeBytes { buffer in
+            for lanes in [1, 2, 3, 6] {
+                for delta in [-9, -8, -1, 0, 1, 7, 8, 1_023, 1_024, 2_049] {
+                    let length = lanes * 3_072 + delta
+                    let start = Int(random.below(17))
+                    let slice = UnsafeRawBufferPointer(rebasing: buffer[start..<start + length])
+                    let seed = UInt32(truncatingIfNeeded: random.next())
+                    let expected = CRC32C.portableChecksum(slice, seed: seed)
+                    #expect(CRC32C.checksum(slice, seed: seed) == expected, "length \(length)")
+                    if let hardware = CRC32C.hardwareChecksum(slice, seed: seed) { #expect(hardware == expected) }
+                }
+            }
+        }
+    }
+
     @Test func continuesFromAPreviousChecksum() {
         let whole = Array("The quick brown fox jumps over the lazy dog".utf8)
         for split in 0...whole.count {

@@ -64,6 +64,39 @@ import TallyTestSupport
         #expect(batched != single)
         #expect(copy == single)
     }
+
+    /// A run stored while the table grows or prunes (bulk loads finish that first) gives the table of
+    /// one-by-one stores: ids in the old table are replaced, not doubled, and expired ids stay gone.
+    @Test(arguments: ["growing", "pruning"])
+    func aRunStoredMidMoveEqualsOneByOneStores(move: String) {
+        let time = Timestamp(microseconds: 1_794_744_000_000_000)
+        var index = DedupIndex()
+        var inserted = 0
+        func insert(_ id: Int, hoursLater: Int64) {
+            index.insert(IdentityHash(tenant: TenantID(high: 3, low: 3), id: "m\(id)"), offset: UInt64(id),
+                         time: Timestamp(microseconds: time.microseconds + hoursLater * 3_600_000_000), voidable: true)
+        }
+        if move == "growing" {
+            while !index.isGrowing {
+                insert(inserted, hoursLater: 0)
+                inserted += 1
+            }
+        } else {
+            for id in 0..<5_000 { insert(id, hoursLater: id < 3_000 ? 0 : 10) }
+            inserted = 5_000
+            index.prune(before: Timestamp(microseconds: time.microseconds + 5 * 3_600_000_000))
+            #expect(index.isGrowing && index.count == 2_000)
+        }
+        let entries = (0..<2 * inserted).map { id -> (key: IdentityHash, entry: DedupIndex.Entry) in
+            (IdentityHash(tenant: TenantID(high: 3, low: 3), id: "m\(id * 3 / 2)"),
+             DedupIndex.Entry(offset: UInt64(100_000 + id), hour: 7, flags: 0))
+        }
+        var single = index
+        for item in entries { single.store(item.key, item.entry) }
+        entries.withUnsafeBufferPointer { index.store(contentsOf: $0) }
+        #expect(index == single)
+        #expect(!index.isGrowing)
+    }
 }
 
 @Suite struct DedupIndexGrowthTests {

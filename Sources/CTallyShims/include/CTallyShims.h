@@ -4,11 +4,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/// Whether this CPU has the SSE4.2 CRC32 instruction (x86-64 only; 0 elsewhere).
+/// Whether this CPU has the SSE4.2 CRC32 instruction (x86-64 only; 0 elsewhere). The first call also builds
+/// the table that joins parallel lanes, so call it once before tally_crc32c_hardware_update.
 int tally_crc32c_hardware_available(void);
 
-/// Advances a raw (non-inverted) CRC-32C register over `length` bytes with the SSE4.2 CRC32 instruction.
-/// Only call when tally_crc32c_hardware_available() returned 1.
+/// Advances a raw (non-inverted) CRC-32C register over `length` bytes with the SSE4.2 CRC32 instruction,
+/// in three interleaved lanes for buffers of 3 KiB and more. Only call when
+/// tally_crc32c_hardware_available() returned 1.
 uint32_t tally_crc32c_hardware_update(uint32_t crc, const void *bytes, size_t length);
 
 /// epoll, eventfd and accept4, which Glibc's Swift module does not expose. Each returns what the system

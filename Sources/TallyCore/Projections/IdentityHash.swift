@@ -27,9 +27,12 @@ public struct IdentityHash: Sendable, BitwiseCopyable, Hashable {
         self.init(IdentityHash.mix(tenant, bytes, seed: 0x9E37_79B9_7F4A_7C15))
     }
 
-    /// Odd 64-bit constants with about half their bits set, xored into the multiplies' operands.
-    @usableFromInline static let constants: (UInt64, UInt64, UInt64, UInt64) =
+    /// Odd 64-bit constants with about half their bits set, xored into the multiplies' operands (computed,
+    /// so they fold into the code instead of costing a lazy global's check).
+    @inline(__always)
+    static var constants: (UInt64, UInt64, UInt64, UInt64) {
         (0xA076_1D64_78BD_642F, 0xE703_7ED1_A0B4_28DB, 0x8EBC_6AF0_9C88_C6E3, 0x5899_65CC_7537_4CC3)
+    }
 
     /// The product of `a` and `b` as 128 bits, its halves xored.
     @inline(__always)

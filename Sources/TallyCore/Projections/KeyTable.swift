@@ -147,13 +147,26 @@ public struct KeyTable: Sendable, Equatable, Sequence {
         index[bucket] = UInt32(position + 1)
     }
 
+    /// Whether `id`'s UTF-8 bytes are `bytes`: compared eight at a time in place (key ids are short, and a
+    /// call to `memcmp` cost more than the comparison).
     @inline(__always)
     private static func equal(_ id: String, _ bytes: UnsafeRawBufferPointer) -> Bool {
         var id = id
         return id.withUTF8 { own in
-            guard own.count == bytes.count else { return false }
+            let count = own.count
+            guard count == bytes.count else { return false }
             guard let left = own.baseAddress, let right = bytes.baseAddress else { return true }
-            return memcmp(left, right, own.count) == 0
+            var index = 0
+            while count - index >= 8 {
+                guard UnsafeRawPointer(left).loadUnaligned(fromByteOffset: index, as: UInt64.self)
+                        == right.loadUnaligned(fromByteOffset: index, as: UInt64.self) else { return false }
+                index += 8
+            }
+            while index < count {
+                guard left[index] == right.load(fromByteOffset: index, as: UInt8.self) else { return false }
+                index += 1
+            }
+            return true
         }
     }
 }
