@@ -103,17 +103,16 @@ public final class Engine: Sendable {
         // Long replays read and decode on a second thread.
         let pipeline = ReplayPipeline(store: store, start: state.nextOffset, end: end, latestIngest: latestIngest)
         try pipeline.forEachChunk(threaded: remaining >= UInt64(ReplayPipeline.chunkSize * 32)) { chunk in
-            try chunk.keyBytes.withUnsafeBytes { keyBytes in
-                for entry in chunk.entries {
-                    if entry.isCall {
-                        runs.remember(entry.identity, offset: entry.offset, time: entry.time, type: .apiCall, into: &dedup)
-                        let start = Int(entry.start)
-                        state.applyCall(entry, keyId: UnsafeRawBufferPointer(rebasing: keyBytes[start..<start + Int(entry.length)]))
-                    } else {
-                        try handle(chunk.events[Int(entry.start)], key: entry.identity, runs: &runs)
-                    }
-                    if entry.offset & 0xFFFFF == 0, entry.offset > 0 { progress?(entry.offset) }
+            let keyBytes = chunk.keyBytes
+            for entry in chunk.entries {
+                if entry.isCall {
+                    runs.remember(entry.identity, offset: entry.offset, time: entry.time, type: .apiCall, into: &dedup)
+                    let start = Int(entry.start)
+                    state.applyCall(entry, keyId: UnsafeRawBufferPointer(rebasing: keyBytes[start..<start + Int(entry.length)]))
+                } else {
+                    try handle(chunk.events[Int(entry.start)], key: entry.identity, runs: &runs)
                 }
+                if entry.offset & 0xFFFFF == 0, entry.offset > 0 { progress?(entry.offset) }
             }
         }
         runs.flush(into: &dedup)

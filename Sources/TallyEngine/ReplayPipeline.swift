@@ -35,59 +35,102 @@ struct ReplayPipeline {
         var isCall: Bool { status != 0 }
     }
 
-    /// A run of consecutive events.
-    struct Chunk: Sendable {
-        var entries: [Entry] = []
+    /// A run of consecutive events, in storage that is filled by the reader, read by the caller, and then
+    /// handed back to the reader for the next run (so a replay allocates a few chunks, not one per run).
+    ///
+    /// `@unchecked Sendable`: one thread at a time owns a chunk, and every hand-over goes through the
+    /// channel's lock.
+    final class Chunk: @unchecked Sendable {
+        private let storage: UnsafeMutableBufferPointer<Entry>
+        private(set) var count = 0
         /// The events of every type but `api.call`, in log order.
-        var events: [StoredEvent] = []
+        private(set) var events: [StoredEvent] = []
         /// The key ids of the calls, back to back.
-        var keyBytes: [UInt8] = []
+        private var keyStorage: UnsafeMutableRawBufferPointer
+        private var keyCount = 0
         /// The month of the last call, reused while calls fall in it (the log is nearly in time order).
         private var month = (index: 0, start: Timestamp(microseconds: 1), end: Timestamp(microseconds: 0))
 
         init() {
-            entries.reserveCapacity(ReplayPipeline.chunkSize)
-            keyBytes.reserveCapacity(ReplayPipeline.chunkSize * 16)
+            storage = .allocate(capacity: ReplayPipeline.chunkSize)
+            keyStorage = .allocate(byteCount: ReplayPipeline.chunkSize * 16, alignment: 8)
         }
 
-        mutating func removeAll() {
-            entries.removeAll(keepingCapacity: true)
+        deinit {
+            storage.deallocate()
+            keyStorage.deallocate()
+        }
+
+        /// The events, in log order.
+        var entries: UnsafeBufferPointer<Entry> { UnsafeBufferPointer(rebasing: storage[0..<count]) }
+
+        /// The bytes ``Entry/start`` and ``Entry/length`` of a call point into.
+        var keyBytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: keyStorage[0..<keyCount]) }
+
+        var isFull: Bool { count == storage.count }
+
+        func removeAll() {
+            count = 0
+            keyCount = 0
             events.removeAll(keepingCapacity: true)
-            keyBytes.removeAll(keepingCapacity: true)
         }
 
-        /// Decodes one record onto the chunk.
+        /// Decodes one record onto the chunk, which must not be full.
         /// - Returns: `false` when the record was ingested after `latestIngest` (and not added).
-        mutating func append(_ record: UnsafeRawBufferPointer, at offset: UInt64, latestIngest: Timestamp?) throws -> Bool {
+        func append(_ record: UnsafeRawBufferPointer, at offset: UInt64, latestIngest: Timestamp?) throws -> Bool {
             do throws(CodecError) {
                 if let call = try EventCodec.decodeCall(record) {
                     if let latestIngest, call.header.ingestTime > latestIngest { return false }
                     let time = call.header.time
                     if time < month.start || time >= month.end { month = time.calendarMonth }
-                    entries.append(Entry(offset: offset, time: time, tenant: call.header.tenantId,
-                                         identity: IdentityHash(tenant: call.header.tenantId, utf8: call.id),
-                                         keyHash: KeyTable.hash(utf8: call.keyId), month: month.index,
-                                         start: UInt32(truncatingIfNeeded: keyBytes.count),
-                                         length: UInt32(truncatingIfNeeded: call.keyId.count), status: call.status))
-                    keyBytes.append(contentsOf: call.keyId.assumingMemoryBound(to: UInt8.self))
+                    let keyStart = storeKey(call.keyId)
+                    (storage.baseAddress.unsafelyUnwrapped + count).initialize(to: Entry(
+                        offset: offset, time: time, tenant: call.header.tenantId,
+                        identity: IdentityHash(tenant: call.header.tenantId, utf8: call.id),
+                        keyHash: KeyTable.hash(utf8: call.keyId), month: month.index, start: UInt32(truncatingIfNeeded: keyStart),
+                        length: UInt32(truncatingIfNeeded: call.keyId.count), status: call.status))
+                    count += 1
                     return true
                 }
                 let (event, ingestTime) = try EventCodec.decode(record)
                 if let latestIngest, ingestTime > latestIngest { return false }
-                entries.append(Entry(offset: offset, time: event.time, tenant: event.tenantId,
-                                     identity: IdentityHash(tenant: event.tenantId, id: event.id), keyHash: 0, month: 0,
-                                     start: UInt32(truncatingIfNeeded: events.count), length: 0, status: 0))
+                (storage.baseAddress.unsafelyUnwrapped + count).initialize(to: Entry(
+                    offset: offset, time: event.time, tenant: event.tenantId,
+                    identity: IdentityHash(tenant: event.tenantId, id: event.id), keyHash: 0, month: 0,
+                    start: UInt32(truncatingIfNeeded: events.count), length: 0, status: 0))
+                count += 1
                 events.append(StoredEvent(offset: offset, ingestTime: ingestTime, event: event))
                 return true
             } catch {
                 throw StorageError.undecodable(at: offset, error.reason)
             }
         }
+
+        /// Copies a key id's bytes after those stored so far, growing the storage when needed.
+        /// - Returns: Where they start.
+        @inline(__always)
+        private func storeKey(_ bytes: UnsafeRawBufferPointer) -> Int {
+            let start = keyCount
+            if keyStorage.count - start < bytes.count {
+                let grown = UnsafeMutableRawBufferPointer.allocate(byteCount: max(keyStorage.count * 2, start + bytes.count),
+                                                                   alignment: 8)
+                grown.copyMemory(from: UnsafeRawBufferPointer(rebasing: keyStorage[0..<start]))
+                keyStorage.deallocate()
+                keyStorage = grown
+            }
+            if let source = bytes.baseAddress, let base = keyStorage.baseAddress {
+                (base + start).copyMemory(from: source, byteCount: bytes.count)
+            }
+            keyCount = start + bytes.count
+            return start
+        }
     }
 
     private final class Channel: Sendable {
         struct State {
             var chunks: [Chunk] = []
+            /// Chunks the caller is done with, for the reader to fill again.
+            var recycled: [Chunk] = []
             var finished = false
             var failure: (any Error)?
             var cancelled = false
@@ -105,6 +148,19 @@ struct ReplayPipeline {
         }
 
         var isCancelled: Bool { state.withLock { $0.cancelled } }
+
+        /// An empty chunk: one the caller handed back, or a new one.
+        func emptyChunk() -> Chunk {
+            let recycled = state.withLock { $0.recycled.popLast() }
+            guard let recycled else { return Chunk() }
+            recycled.removeAll()
+            return recycled
+        }
+
+        /// Hands a chunk the caller is done with back to the reader.
+        func recycle(_ chunk: Chunk) {
+            state.withLock { $0.recycled.append(chunk) }
+        }
 
         /// Queues a chunk, waiting for room; `false` once the consumer has stopped.
         func send(_ chunk: Chunk) -> Bool {
@@ -175,7 +231,8 @@ struct ReplayPipeline {
     ///   - body: Applies a chunk.
     func forEachChunk(threaded: Bool, _ body: (Chunk) throws -> Void) throws {
         guard threaded else {
-            try read { chunk in
+            let chunk = Chunk()
+            try read(next: { chunk.removeAll(); return chunk }) { chunk in
                 try body(chunk)
                 return true
             }
@@ -185,7 +242,7 @@ struct ReplayPipeline {
         let pipeline = self
         BackgroundThread.start(name: "tally-replay-reader") {
             do {
-                try pipeline.read { chunk in
+                try pipeline.read(next: channel.emptyChunk) { chunk in
                     channel.send(chunk) && !channel.isCancelled
                 }
                 channel.finish(nil)
@@ -194,26 +251,30 @@ struct ReplayPipeline {
             }
         }
         do {
-            while let chunk = try channel.receive() { try body(chunk) }
+            while let chunk = try channel.receive() {
+                try body(chunk)
+                channel.recycle(chunk)
+            }
         } catch {
             channel.cancel()
             throw error
         }
     }
 
-    /// Calls `body` with each chunk of events, full ones and the last; `body` returns `false` to stop.
-    private func read(_ body: (Chunk) throws -> Bool) throws {
-        var chunk = Chunk()
+    /// Calls `body` with each chunk of events, full ones and the last, each filled from an empty one that
+    /// `next` gives; `body` returns `false` to stop.
+    private func read(next: () -> Chunk, _ body: (Chunk) throws -> Bool) throws {
+        var chunk = next()
         var open = true
         try store.forEachRecord(from: start, to: end) { offset, record in
             // The first event ingested after the limit ends the replay; the chunk so far still counts.
             guard try chunk.append(record, at: offset, latestIngest: latestIngest) else { return false }
-            if chunk.entries.count == ReplayPipeline.chunkSize {
+            if chunk.isFull {
                 open = try body(chunk)
-                chunk.removeAll()
+                chunk = next()
             }
             return open
         }
-        if open, !chunk.entries.isEmpty { _ = try body(chunk) }
+        if open, chunk.count > 0 { _ = try body(chunk) }
     }
 }

@@ -20,7 +20,8 @@ import TallyTestSupport
         return configuration
     }
 
-    /// Calls over 50 tenants with a void every 97 events (of the call 40 before it).
+    /// Calls over 50 tenants with a void every 97 events (of the call 40 before it). Two keys in seven have
+    /// ids of 4 to 203 bytes, so a chunk's key bytes outgrow their first 16 bytes per event.
     static func events(_ range: Range<Int>) -> [Result<Event, EventValidationError>] {
         range.map { index in
             let tenant = TenantID(high: 0x1234, low: UInt64(index % 50))
@@ -30,7 +31,8 @@ import TallyTestSupport
                                       time: time, payload: .eventVoided(eventId: "c\(index - 50)", reason: nil)))
             }
             return .success(Event(id: "c\(index)", tenantId: tenant, time: time,
-                                  payload: .apiCall(APICall(keyId: "k\(index % 7)", status: index % 13 == 0 ? 500 : 200))))
+                                  payload: .apiCall(APICall(keyId: index % 7 < 5 ? "k\(index % 7)" : "key-" + String(repeating: "x", count: index % 200),
+                                                            status: index % 13 == 0 ? 500 : 200))))
         }
     }
 

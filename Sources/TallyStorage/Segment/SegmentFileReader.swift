@@ -30,15 +30,22 @@ struct SegmentFileReader: ~Copyable {
             return UnsafeRawBufferPointer(rebasing: buffer[start..<start + count])
         }
         let wanted = Int(min(Int64(max(chunkSize, count)), limit - position))
-        if wanted > buffer.count {
+        // Bytes of the window already in the buffer (the start of a frame that runs past its end) move to
+        // the front, and only the rest is read.
+        var kept = 0
+        if position >= bufferStart, position < bufferStart + Int64(bufferCount), wanted <= buffer.count {
+            let start = Int(position - bufferStart)
+            kept = bufferCount - start
+            if let base = buffer.baseAddress { base.copyMemory(from: base + start, byteCount: kept) }
+        } else if wanted > buffer.count {
             buffer.deallocate()
             buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: wanted, alignment: 16)
         }
-        let got = try fileSystem.readFully(file, into: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<wanted]),
-                                           at: position)
+        let got = try fileSystem.readFully(file, into: UnsafeMutableRawBufferPointer(rebasing: buffer[kept..<wanted]),
+                                           at: position + Int64(kept))
         bufferStart = position
-        bufferCount = got
-        guard got >= count else { return nil }
+        bufferCount = kept + got
+        guard bufferCount >= count else { return nil }
         return UnsafeRawBufferPointer(rebasing: buffer[0..<count])
     }
 }

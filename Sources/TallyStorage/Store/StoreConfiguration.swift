@@ -4,8 +4,9 @@ public struct StoreConfiguration: Sendable {
     public var segmentSizeLimit: Int64 = 128 << 20
     /// When appends are acknowledged (default ``DurabilityPolicy/always``).
     public var durability: DurabilityPolicy = .always
-    /// Bytes per sequential read when scanning or iterating segments (default 4 MiB).
-    public var readChunkSize: Int = 4 << 20
+    /// Bytes per sequential read when scanning or iterating segments (default 256 KiB: small enough that
+    /// the bytes a read copies are still in the core's cache when their checksum and records are read).
+    public var readChunkSize: Int = 256 << 10
     /// Segments that end at or before this offset are checked structurally on open (header and seal),
     /// not byte by byte; `tally verify` checks them fully. Later segments are read and checked in full.
     /// Default 0: check everything.
