@@ -9,11 +9,13 @@ import Glibc
 public struct KeyTable: Sendable, Equatable, Sequence {
     struct Stored: Sendable, Equatable {
         var id: String
-        var hash: UInt64
         var entry: KeyEntry
     }
 
     private var stored: [Stored] = []
+    /// The hash of each stored key's id, by position: apart from the entries, so a scan of up to
+    /// ``scanLimit`` of them reads one cache line.
+    private var hashes: [UInt64] = []
     /// Position + 1 of a key in `stored` by bucket (0 = empty), linear probing; empty while scanning.
     private var index: [UInt32] = []
 
@@ -66,14 +68,14 @@ public struct KeyTable: Sendable, Equatable, Sequence {
     public mutating func positionInserting(_ id: String) -> Int {
         let hash = KeyTable.hash(id)
         if let found = find(hash: hash, matching: { $0 == id }) { return found }
-        return append(Stored(id: id, hash: hash, entry: KeyEntry()))
+        return append(Stored(id: id, entry: KeyEntry()), hash: hash)
     }
 
     /// The position of the key whose id has these UTF-8 bytes and `hash` (``hash(utf8:)``), adding it when
     /// missing. The bytes must be valid UTF-8.
     public mutating func positionInserting(utf8 bytes: UnsafeRawBufferPointer, hash: UInt64) -> Int {
         if let found = find(hash: hash, matching: { KeyTable.equal($0, bytes) }) { return found }
-        return append(Stored(id: String(decoding: bytes, as: UTF8.self), hash: hash, entry: KeyEntry()))
+        return append(Stored(id: String(decoding: bytes, as: UTF8.self), entry: KeyEntry()), hash: hash)
     }
 
     /// Sets the entry of `id`, adding the key when missing.
@@ -103,10 +105,13 @@ public struct KeyTable: Sendable, Equatable, Sequence {
     @inline(__always)
     private func find(hash: UInt64, matching: (String) -> Bool) -> Int? {
         if index.isEmpty {
-            for position in stored.indices where stored[position].hash == hash && matching(stored[position].id) {
-                return position
+            let found = hashes.withUnsafeBufferPointer { hashes -> Int? in
+                for position in hashes.indices where hashes[position] == hash && matching(stored[position].id) {
+                    return position
+                }
+                return nil
             }
-            return nil
+            return found
         }
         let mask = index.count - 1
         var bucket = Int(truncatingIfNeeded: hash) & mask
@@ -114,13 +119,14 @@ public struct KeyTable: Sendable, Equatable, Sequence {
             let entry = index[bucket]
             if entry == 0 { return nil }
             let position = Int(entry) - 1
-            if stored[position].hash == hash && matching(stored[position].id) { return position }
+            if hashes[position] == hash && matching(stored[position].id) { return position }
             bucket = (bucket + 1) & mask
         }
     }
 
-    private mutating func append(_ key: Stored) -> Int {
+    private mutating func append(_ key: Stored, hash: UInt64) -> Int {
         stored.append(key)
+        hashes.append(hash)
         let position = stored.count - 1
         if stored.count > KeyTable.scanLimit {
             if stored.count * 2 > index.count {
@@ -142,7 +148,7 @@ public struct KeyTable: Sendable, Equatable, Sequence {
 
     private mutating func place(_ position: Int) {
         let mask = index.count - 1
-        var bucket = Int(truncatingIfNeeded: stored[position].hash) & mask
+        var bucket = Int(truncatingIfNeeded: hashes[position]) & mask
         while index[bucket] != 0 { bucket = (bucket + 1) & mask }
         index[bucket] = UInt32(position + 1)
     }
@@ -151,8 +157,8 @@ public struct KeyTable: Sendable, Equatable, Sequence {
     /// call to `memcmp` cost more than the comparison).
     @inline(__always)
     private static func equal(_ id: String, _ bytes: UnsafeRawBufferPointer) -> Bool {
-        var id = id
-        return id.withUTF8 { own in
+        // Borrowed in place: `withUTF8` would need a copy of the string (and a retain of its storage).
+        let result = id.utf8.withContiguousStorageIfAvailable { own -> Bool in
             let count = own.count
             guard count == bytes.count else { return false }
             guard let left = own.baseAddress, let right = bytes.baseAddress else { return true }
@@ -168,5 +174,6 @@ public struct KeyTable: Sendable, Equatable, Sequence {
             }
             return true
         }
+        return result ?? id.utf8.elementsEqual(bytes)
     }
 }
