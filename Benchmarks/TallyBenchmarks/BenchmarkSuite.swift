@@ -25,7 +25,7 @@ enum BenchmarkSuite {
             case "--dir" where index + 1 < arguments.count: index += 1; options.directory = arguments[index]
             case "--only" where index + 1 < arguments.count: index += 1; options.only = arguments[index]
             default:
-                print("usage: TallyBenchmarks [--quick] [--dir DIR] [--only crc|codec|append|read|engine|ingest-replay|stats-reads|memory-latency|http|http-single|http-batch|http-stats|http-ceiling|gzip|restart-large]")
+                print("usage: TallyBenchmarks [--quick] [--dir DIR] [--only crc|codec|append|read|engine|ingest-replay|stats-reads|memory-latency|http|http-single|http-batch|http-stats|http-handler|http-ceiling|gzip|restart-large]")
                 print("       TallyBenchmarks crash [--cycles N] [--clients N] [--max-life-ms MS] [--seed S] [--tally PATH] [--data DIR]")
                 print("       TallyBenchmarks soak [--seconds N] [--interval N] [--ingest-clients N] [--stats-clients N] [--batch N] [--tenants N] [--backdate-limit 35d] [--tally PATH] [--data DIR]")
                 exit(2)
@@ -48,7 +48,7 @@ enum BenchmarkSuite {
             if options.only == nil || options.only == "http" { try HTTPBenchmarks.run(options) }
             if options.only == nil || options.only == "gzip" { CompressionBenchmarks.run(options) }
             if options.only == nil || options.only == "http" || options.only == "http-ceiling" { try HTTPBenchmarks.ceiling(options) }
-            if let only = options.only, ["http-single", "http-batch", "http-stats"].contains(only) {
+            if let only = options.only, ["http-single", "http-batch", "http-stats", "http-handler"].contains(only) {
                 try HTTPBenchmarks.run(options, part: String(only.dropFirst(5)))
             }
             if options.only == "ingest-replay" { try EngineBenchmarks.ingestAndReplay(options) }

@@ -42,7 +42,7 @@ enum HTTPBenchmarks {
                     String(format: "p50 %.0f µs, p99 %.0f µs; no routing, auth or engine", result.p50, result.p99) + failures(result))
     }
 
-    /// Runs the three loads, or only `single`, `batch` or `stats` (for profiling one of them).
+    /// Runs the three loads and the in-process stats GET, or only `single`, `batch`, `stats` or `handler`.
     static func run(_ options: BenchmarkSuite.Options, part: String? = nil) throws {
         let directory = options.directory + "/tally-bench-http-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -69,13 +69,13 @@ enum HTTPBenchmarks {
         if part == nil || part == "single" { try single(port: server.port, options: options, post: post) }
         if part == nil || part == "batch" { try batched(port: server.port, options: options, post: post) }
         if part == "stats" {
-            // Alone, the stats load reads a tenant with a single event.
+            // Alone, the stats load (and the handler alone, below) reads a tenant with a single event.
             _ = try LoadGenerator.run(port: server.port, connections: 1, requests: [post(event(0))])
         }
-        if part == nil || part == "stats" {
-            let read = Array("GET /api/v1/admin/tenants/\(tenant)/stats HTTP/1.1\r\n\(headers)\r\n".utf8)
-            try stats(port: server.port, options: options, read: read)
-        }
+        let read = Array("GET /api/v1/admin/tenants/\(tenant)/stats HTTP/1.1\r\n\(headers)\r\n".utf8)
+        if part == nil || part == "stats" { try stats(port: server.port, options: options, read: read) }
+        if part == "handler" { _ = try LoadGenerator.run(port: server.port, connections: 1, requests: [post(event(0))]) }
+        if part == nil || part == "handler" { try handlerOnly(options: options, engine: engine, secret: secret, read: read) }
     }
 
     /// Single-event POSTs: many connections, so that group commit has requests to share each fsync; then
@@ -101,6 +101,31 @@ enum HTTPBenchmarks {
         let batched = try LoadGenerator.run(port: port, connections: 8, requests: batches)
         Measure.row("HTTP batched POST of 1000 events, 8 connections", batched.requestsPerSecond * 1000, "events/s",
                     String(format: "p50 %.1f ms, p99 %.1f ms per batch", batched.p50 / 1000, batched.p99 / 1000) + failures(batched))
+    }
+
+    /// What one stats GET costs the application, without sockets, the kernel or the event loop: the request
+    /// parsed from its bytes, routed, authenticated, answered from the engine and its JSON written, on one
+    /// thread. The rest of a request's cost over loopback is the HTTP server's and the kernel's.
+    static func handlerOnly(options: BenchmarkSuite.Options, engine: Engine, secret: [UInt8], read: [UInt8]) throws {
+        let handler = TallyAPIHandler(engine: engine, authenticator: JWTAuthenticator(secret: secret))
+        let count = options.quick ? 50_000 : 200_000
+        let answered = Mutex(0)
+        let nanoseconds = try Measure.median(options.repetitions) {
+            var parser = HTTPRequestParser()
+            let seconds = try Measure.seconds {
+                for _ in 0..<count {
+                    parser.feed(read)
+                    guard let request = try parser.next() else { return }
+                    handler.handle(request) { response in
+                        if response.status == 200 { answered.withLock { $0 += 1 } }
+                    }
+                }
+            }
+            return seconds / Double(count) * 1e9
+        }
+        let ok = answered.withLock { $0 } == count * options.repetitions
+        Measure.row("stats GET in process (parse, route, auth, engine, JSON)", nanoseconds, "ns per request",
+                    "one thread, no sockets" + (ok ? "" : "; NOT EVERY REQUEST ANSWERED 200"))
     }
 
     /// Stats reads of one tenant.
