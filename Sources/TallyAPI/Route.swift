@@ -1,79 +1,88 @@
+import TallyHTTP
+
 /// Every route the API serves: the router matches these and `GET /openapi.json` documents them.
 struct Route: Sendable, Equatable {
+    /// What a route does: the handler dispatches on it.
+    enum Endpoint: Sendable, Equatable {
+        case ingest, tenantStats, keyStats, listTenants, createTenant, getTenant, updateTenant, deleteTenant
+        case health, metrics, openAPI
+    }
+
+    var endpoint: Endpoint
     var method: String
     /// Path with `{name}` placeholders, as OpenAPI writes it.
     var pattern: String
     var summary: String
     /// Whether a bearer token is required.
     var authenticated: Bool
-    /// The pattern's segments, split once.
-    let segments: [Substring]
+    /// `method` as the parser gives it.
+    let verb: HTTPMethod
+    /// The pattern's segments between slashes: a literal's UTF-8 bytes, or `nil` for a placeholder.
+    let parts: [[UInt8]?]
     /// `METHOD pattern`: the route's label in metrics.
     let label: String
 
-    init(method: String, pattern: String, summary: String, authenticated: Bool) {
+    init(_ endpoint: Endpoint, method: String, pattern: String, summary: String, authenticated: Bool) {
+        self.endpoint = endpoint
         self.method = method
         self.pattern = pattern
         self.summary = summary
         self.authenticated = authenticated
-        segments = Route.segments(of: pattern)
+        verb = HTTPMethod(name: method)
+        parts = pattern.split(separator: "/", omittingEmptySubsequences: false).map { $0.first == "{" ? nil : Array($0.utf8) }
         label = "\(method) \(pattern)"
     }
 
     static let all: [Route] = [
-        Route(method: "POST", pattern: "/api/v1/events", summary: "Ingest events", authenticated: true),
-        Route(method: "GET", pattern: "/api/v1/admin/tenants/{tenantId}/stats", summary: "Get tenant statistics", authenticated: true),
-        Route(method: "GET", pattern: "/api/organizations/{organizationId}/api-keys/stats", summary: "Get API key statistics", authenticated: true),
-        Route(method: "GET", pattern: "/api/v1/admin/tenants/", summary: "List tenants", authenticated: true),
-        Route(method: "POST", pattern: "/api/v1/admin/tenants/", summary: "Create tenant", authenticated: true),
-        Route(method: "GET", pattern: "/api/v1/admin/tenants/{tenant_id}", summary: "Get tenant", authenticated: true),
-        Route(method: "PATCH", pattern: "/api/v1/admin/tenants/{tenant_id}", summary: "Update tenant", authenticated: true),
-        Route(method: "DELETE", pattern: "/api/v1/admin/tenants/{tenant_id}", summary: "Delete tenant (soft)", authenticated: true),
-        Route(method: "GET", pattern: "/healthz", summary: "Health check", authenticated: false),
-        Route(method: "GET", pattern: "/metrics", summary: "Prometheus metrics", authenticated: false),
-        Route(method: "GET", pattern: "/openapi.json", summary: "This API description", authenticated: false),
+        Route(.ingest, method: "POST", pattern: "/api/v1/events", summary: "Ingest events", authenticated: true),
+        Route(.tenantStats, method: "GET", pattern: "/api/v1/admin/tenants/{tenantId}/stats", summary: "Get tenant statistics", authenticated: true),
+        Route(.keyStats, method: "GET", pattern: "/api/organizations/{organizationId}/api-keys/stats", summary: "Get API key statistics", authenticated: true),
+        Route(.listTenants, method: "GET", pattern: "/api/v1/admin/tenants/", summary: "List tenants", authenticated: true),
+        Route(.createTenant, method: "POST", pattern: "/api/v1/admin/tenants/", summary: "Create tenant", authenticated: true),
+        Route(.getTenant, method: "GET", pattern: "/api/v1/admin/tenants/{tenant_id}", summary: "Get tenant", authenticated: true),
+        Route(.updateTenant, method: "PATCH", pattern: "/api/v1/admin/tenants/{tenant_id}", summary: "Update tenant", authenticated: true),
+        Route(.deleteTenant, method: "DELETE", pattern: "/api/v1/admin/tenants/{tenant_id}", summary: "Delete tenant (soft)", authenticated: true),
+        Route(.health, method: "GET", pattern: "/healthz", summary: "Health check", authenticated: false),
+        Route(.metrics, method: "GET", pattern: "/metrics", summary: "Prometheus metrics", authenticated: false),
+        Route(.openAPI, method: "GET", pattern: "/openapi.json", summary: "This API description", authenticated: false),
     ]
 
-    /// Whether already-split path segments fit the pattern (no allocation).
-    func matches(_ given: [Substring]) -> Bool {
-        guard segments.count == given.count else { return false }
-        for (pattern, part) in zip(segments, given) {
-            if pattern.first == "{" {
-                if part.isEmpty { return false }
-            } else if pattern != part {
-                return false
-            }
-        }
-        return true
+    /// The placeholders' values, in the pattern's order, when `path` fits the pattern: as many segments,
+    /// literals equal byte for byte (patterns are ASCII, which has one spelling in Unicode), placeholders
+    /// not empty. Walks the path's UTF-8 once and allocates only the values.
+    func match(_ path: String) -> [String]? {
+        if let result = path.utf8.withContiguousStorageIfAvailable({ match($0) }) { return result }
+        return Array(path.utf8).withUnsafeBufferPointer { match($0) }
     }
 
-    /// The placeholder values of a path that ``matches(_:)`` the pattern.
-    func parameters(_ given: [Substring]) -> [String: String] {
-        var values: [String: String] = [:]
-        for (pattern, part) in zip(segments, given) where pattern.first == "{" {
-            values[String(pattern.dropFirst().dropLast())] = String(part)
+    private func match(_ path: UnsafeBufferPointer<UInt8>) -> [String]? {
+        var values: [String] = []
+        var start = 0
+        for (index, part) in parts.enumerated() {
+            var end = start
+            while end < path.count && path[end] != UInt8(ascii: "/") { end += 1 }
+            let segment = UnsafeBufferPointer(rebasing: path[start..<end])
+            if let literal = part {
+                guard literal.elementsEqual(segment) else { return nil }
+            } else {
+                guard end > start else { return nil }
+                values.append(String(decoding: segment, as: UTF8.self))
+            }
+            // Every segment but the last ends at a slash; the last ends the path.
+            if index == parts.count - 1 { return end == path.count ? values : nil }
+            guard end < path.count else { return nil }
+            start = end + 1
         }
-        return values
+        return nil
     }
 
-    /// A path's segments between slashes, empty ones included (as `split(separator: "/",
-    /// omittingEmptySubsequences: false)` gives them), found by scanning UTF-8 bytes: splitting by
-    /// `Character` pays for grapheme breaking on every request.
-    static func segments(of path: String) -> [Substring] {
-        var parts: [Substring] = []
-        parts.reserveCapacity(8)
-        let bytes = path.utf8
-        var start = bytes.startIndex
-        var index = start
-        while index != bytes.endIndex {
-            if bytes[index] == UInt8(ascii: "/") {
-                parts.append(path[start..<index])
-                start = bytes.index(after: index)
-            }
-            index = bytes.index(after: index)
+    /// The route for a method and path with its placeholders' values; `HEAD` is served as `GET`.
+    static func find(_ method: HTTPMethod, _ path: String) -> (route: Route, values: [String])? {
+        let verb = method == .head ? .get : method
+        for index in all.indices where all[index].verb == verb {
+            if let values = all[index].match(path) { return (all[index], values) }
         }
-        parts.append(path[start..<bytes.endIndex])
-        return parts
+        return nil
     }
 
     /// Treats `/api/v1/admin/tenants` like `/api/v1/admin/tenants/` (the list and create routes end in `/`).

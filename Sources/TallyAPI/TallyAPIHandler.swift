@@ -33,10 +33,8 @@ public final class TallyAPIHandler: HTTPHandler {
     public func handle(_ request: HTTPRequest, respond: @escaping @Sendable (HTTPResponse) -> Void) {
         let started = MonotonicClock.nanoseconds()
         let path = Route.normalize(request.path)
-        let method = request.method == .head ? "GET" : request.method.name
-        let given = Route.segments(of: path)
-        guard let route = Route.all.first(where: { $0.method == method && $0.matches(given) }) else {
-            let candidates = Route.all.filter { $0.matches(given) }
+        guard let (route, values) = Route.find(request.method, path) else {
+            let candidates = Route.all.filter { $0.match(path) != nil }
             let now = clock()
             if candidates.isEmpty {
                 respond(APIResponse.error(404, "not_found", "no route for \(path)", now: now))
@@ -53,7 +51,8 @@ public final class TallyAPIHandler: HTTPHandler {
                                   seconds: Double(MonotonicClock.nanoseconds() - started) / 1e9)
             respond(response)
         }
-        let parameters = route.parameters(given)
+        // The route's one placeholder, where it has one.
+        let parameter = values.first ?? ""
         var principal: Principal?
         if route.authenticated {
             switch authenticate(request) {
@@ -63,39 +62,37 @@ public final class TallyAPIHandler: HTTPHandler {
                 return
             }
         }
-        switch (route.method, route.pattern) {
-        case ("POST", "/api/v1/events"):
+        switch route.endpoint {
+        case .ingest:
             ingest(request, principal: principal, respond: finish)
-        case ("GET", "/api/v1/admin/tenants/{tenantId}/stats"):
-            finish(tenantStats(parameters["tenantId"] ?? "", principal: principal))
-        case ("GET", "/api/organizations/{organizationId}/api-keys/stats"):
-            finish(keyStats(parameters["organizationId"] ?? "", principal: principal))
-        case ("GET", "/api/v1/admin/tenants/"):
+        case .tenantStats:
+            finish(tenantStats(parameter, principal: principal))
+        case .keyStats:
+            finish(keyStats(parameter, principal: principal))
+        case .listTenants:
             finish(listTenants(request, principal: principal))
-        case ("POST", "/api/v1/admin/tenants/"):
+        case .createTenant:
             createTenant(request, principal: principal, respond: finish)
-        case ("GET", "/api/v1/admin/tenants/{tenant_id}"):
-            finish(getTenant(parameters["tenant_id"] ?? "", principal: principal))
-        case ("PATCH", "/api/v1/admin/tenants/{tenant_id}"):
-            updateTenant(parameters["tenant_id"] ?? "", request, principal: principal, respond: finish)
-        case ("DELETE", "/api/v1/admin/tenants/{tenant_id}"):
-            deleteTenant(parameters["tenant_id"] ?? "", principal: principal, respond: finish)
-        case ("GET", "/healthz"):
+        case .getTenant:
+            finish(getTenant(parameter, principal: principal))
+        case .updateTenant:
+            updateTenant(parameter, request, principal: principal, respond: finish)
+        case .deleteTenant:
+            deleteTenant(parameter, principal: principal, respond: finish)
+        case .health:
             var data = JSONObject()
             data.set("status", .string(engine.store.failure == nil ? "ok" : "read-only"))
             data.set("events", .int(Int64(engine.eventCount)))
             let healthy = engine.store.failure == nil
             finish(APIResponse.success(healthy ? 200 : 503, message: healthy ? "healthy" : "storage failed: the server is read-only",
                                        data: .object(data), now: clock()))
-        case ("GET", "/metrics"):
+        case .metrics:
             finish(HTTPResponse(status: 200, headers: [("Content-Type", "text/plain; version=0.0.4")],
                                 body: Array(metrics.render(openConnections: connectionCount(),
                                                             syncs: engine.store.syncStatistics.snapshot,
                                                             engine: engine.gauges).utf8)))
-        case ("GET", "/openapi.json"):
+        case .openAPI:
             finish(.json(200, OpenAPIDocument.json.jsonBytes))
-        default:
-            finish(APIResponse.error(500, "internal_error", "route \(route.pattern) has no handler", now: clock()))
         }
     }
 
