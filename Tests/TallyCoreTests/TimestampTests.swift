@@ -84,4 +84,28 @@ import TallyTestSupport
         #expect(leap.start == (try Timestamp(rfc3339: "2024-02-01T00:00:00Z")))
         #expect(leap.end == (try Timestamp(rfc3339: "2024-03-01T00:00:00Z")))
     }
+
+    /// The formatter writes each civil field zero-padded (a year past 9999 in full), for instants across and
+    /// beyond the supported range, after any bytes already in the buffer.
+    @Test func formattingMatchesTheCivilFields() {
+        var random = SplitMix64(seed: 0x3339)
+        func padded(_ number: Int, _ width: Int) -> String {
+            let text = String(Swift.max(0, number))
+            return String(repeating: "0", count: Swift.max(0, width - text.count)) + text
+        }
+        for round in 0..<5_000 {
+            let microseconds = round < 4_000
+                ? Timestamp.min.microseconds + Int64(random.next() % UInt64(Timestamp.max.microseconds - Timestamp.min.microseconds))
+                : Int64(bitPattern: random.next()) / 2
+            let time = Timestamp(microseconds: microseconds)
+            let civil = time.civil
+            let whole = padded(civil.date.year, 4) + "-" + padded(civil.date.month, 2) + "-" + padded(civil.date.day, 2)
+                + "T" + padded(civil.hour, 2) + ":" + padded(civil.minute, 2) + ":" + padded(civil.second, 2)
+            for (digits, fraction) in [(0, ""), (3, "." + padded(civil.microsecond / 1000, 3)), (6, "." + padded(civil.microsecond, 6))] {
+                var bytes = Array("x:".utf8)
+                time.appendRFC3339(to: &bytes, fractionDigits: digits)
+                #expect(String(decoding: bytes, as: UTF8.self) == "x:" + whole + fraction + "Z", "\(microseconds)")
+            }
+        }
+    }
 }

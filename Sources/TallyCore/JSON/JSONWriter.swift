@@ -86,11 +86,26 @@ public struct JSONWriter: Sendable {
     ///
     /// - Parameter name: The member's name: a literal that needs no escaping, such as `"tenantId"`.
     public mutating func writeKey(_ name: StaticString) {
-        writeElementSeparator(opening: UInt8(ascii: "{"))
-        bytes.append(UInt8(ascii: "\""))
-        writeRaw(name)
-        bytes.append(UInt8(ascii: "\""))
-        bytes.append(UInt8(ascii: ":"))
+        let comma = bytes.last.map { $0 != UInt8(ascii: "{") } ?? false
+        // Gathered on the stack and appended at once: responses write dozens of keys.
+        name.withUTF8Buffer { utf8 in
+            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: utf8.count + 4) { buffer in
+                var end = 0
+                if comma {
+                    buffer[0] = UInt8(ascii: ",")
+                    end = 1
+                }
+                buffer[end] = UInt8(ascii: "\"")
+                end += 1
+                for byte in utf8 {
+                    buffer[end] = byte
+                    end += 1
+                }
+                buffer[end] = UInt8(ascii: "\"")
+                buffer[end + 1] = UInt8(ascii: ":")
+                bytes.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[0..<end + 2]))
+            }
+        }
     }
 
     /// Writes a whole member with an integer value: `"name":123`, with its comma.

@@ -94,41 +94,55 @@ public struct Timestamp: Sendable, BitwiseCopyable, Hashable, Comparable, Custom
     ///   - fractionDigits: Digits after the decimal point: 0, 3 (milliseconds) or 6 (microseconds).
     public func appendRFC3339(to bytes: inout [UInt8], fractionDigits: Int = 6) {
         let value = civil
-        func pad(_ number: Int, _ width: Int) {
-            let number = Swift.max(0, number)
-            var divisor = 1
-            var digits = 1
-            while digits < width || number / divisor >= 10 {
-                divisor *= 10
-                digits += 1
+        // Written into a buffer on the stack and appended once (responses write several per request).
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 48) { buffer in
+            var end = 0
+            func put(_ byte: UInt8) {
+                buffer[end] = byte
+                end += 1
             }
-            while divisor > 0 {
-                bytes.append(UInt8(ascii: "0") + UInt8(truncatingIfNeeded: number / divisor % 10))
-                divisor /= 10
+            /// `number` (negative as 0) in decimal, zero-padded to at least `width` digits.
+            func digits(_ number: Int, _ width: Int) {
+                var remaining = Swift.max(0, number)
+                var count = 1
+                var scan = remaining
+                while scan >= 10 {
+                    scan /= 10
+                    count += 1
+                }
+                count = Swift.max(count, width)
+                var position = end + count - 1
+                while position >= end {
+                    buffer[position] = UInt8(ascii: "0") + UInt8(truncatingIfNeeded: remaining % 10)
+                    remaining /= 10
+                    position -= 1
+                }
+                end += count
             }
+            digits(value.date.year, 4)
+            put(UInt8(ascii: "-"))
+            digits(value.date.month, 2)
+            put(UInt8(ascii: "-"))
+            digits(value.date.day, 2)
+            put(UInt8(ascii: "T"))
+            digits(value.hour, 2)
+            put(UInt8(ascii: ":"))
+            digits(value.minute, 2)
+            put(UInt8(ascii: ":"))
+            digits(value.second, 2)
+            switch fractionDigits {
+            case 3:
+                put(UInt8(ascii: "."))
+                digits(value.microsecond / 1000, 3)
+            case 6:
+                put(UInt8(ascii: "."))
+                digits(value.microsecond, 6)
+            default:
+                break
+            }
+            put(UInt8(ascii: "Z"))
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[0..<end]))
         }
-        pad(value.date.year, 4)
-        bytes.append(UInt8(ascii: "-"))
-        pad(value.date.month, 2)
-        bytes.append(UInt8(ascii: "-"))
-        pad(value.date.day, 2)
-        bytes.append(UInt8(ascii: "T"))
-        pad(value.hour, 2)
-        bytes.append(UInt8(ascii: ":"))
-        pad(value.minute, 2)
-        bytes.append(UInt8(ascii: ":"))
-        pad(value.second, 2)
-        switch fractionDigits {
-        case 3:
-            bytes.append(UInt8(ascii: "."))
-            pad(value.microsecond / 1000, 3)
-        case 6:
-            bytes.append(UInt8(ascii: "."))
-            pad(value.microsecond, 6)
-        default:
-            break
-        }
-        bytes.append(UInt8(ascii: "Z"))
     }
 
     public var description: String { rfc3339() }
