@@ -81,6 +81,17 @@ public struct HTTPHeaders: Sendable, Equatable, Sequence, ExpressibleByDictionar
         let left = lhs.utf8
         let right = rhs.utf8
         guard left.count == right.count else { return false }
+        // Names are short and native: compared in their own storage, byte by byte (every lookup on every
+        // request scans the fields this way).
+        let inPlace = left.withContiguousStorageIfAvailable { left in
+            right.withContiguousStorageIfAvailable { right in
+                for index in 0..<left.count where HTTPGrammar.lowercased(left[index]) != HTTPGrammar.lowercased(right[index]) {
+                    return false
+                }
+                return true
+            }
+        }
+        if let inPlace, let result = inPlace { return result }
         return left.elementsEqual(right) { HTTPGrammar.lowercased($0) == HTTPGrammar.lowercased($1) }
     }
 }

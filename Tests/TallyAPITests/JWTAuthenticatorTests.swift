@@ -1,6 +1,6 @@
 import Synchronization
 import Testing
-import TallyAPI
+@testable import TallyAPI
 import TallyAuth
 import TallyCore
 
@@ -83,6 +83,22 @@ import TallyCore
                 continue
             }
             #expect(principal.roles == [index % 2 == 0 ? .member : .ingest])
+        }
+    }
+
+    /// Remembered tokens are filed by a hash and confirmed by their text: the comparison sees a change in
+    /// any byte and any length, whatever the word boundaries.
+    @Test func rememberedTextIsComparedByteForByte() {
+        for length in 0..<40 {
+            let text = String((0..<length).map { Character(UnicodeScalar(UInt8(65 + $0 % 26))) })
+            let token = Substring("Bearer " + text).dropFirst(7)
+            #expect(JWTAuthenticator.VerifiedTokens.same(text, token))
+            #expect(!JWTAuthenticator.VerifiedTokens.same(text + "x", token))
+            for index in 0..<length {
+                var changed = Array(text.utf8)
+                changed[index] ^= 0x20
+                #expect(!JWTAuthenticator.VerifiedTokens.same(String(decoding: changed, as: UTF8.self), token), "\(length) \(index)")
+            }
         }
     }
 }

@@ -34,6 +34,12 @@ public struct IdentityHash: Sendable, BitwiseCopyable, Hashable {
         (0xA076_1D64_78BD_642F, 0xE703_7ED1_A0B4_28DB, 0x8EBC_6AF0_9C88_C6E3, 0x5899_65CC_7537_4CC3)
     }
 
+    /// The same 64-bit hash of any bytes under a seed, for tables keyed by long text (such as remembered
+    /// tokens): fast and well spread, not cryptographic, so such a table must still compare the text.
+    public static func hash(_ bytes: UnsafeRawBufferPointer, seed: UInt64) -> UInt64 {
+        mix(TenantID(high: 0, low: 0), bytes, seed: seed)
+    }
+
     /// The product of `a` and `b` as 128 bits, its halves xored.
     @inline(__always)
     static func fold(_ a: UInt64, _ b: UInt64) -> UInt64 {
