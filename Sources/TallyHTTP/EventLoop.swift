@@ -27,7 +27,7 @@ final class EventLoop: @unchecked Sendable {
     /// How many times epoll reported events (tests use it to tell a sleeping loop from a spinning one).
     let wakeups = Atomic<Int>(0)
     /// Request log lines of the current wake-up, newline-separated, passed on at its end (loop thread only).
-    private var pendingLog = ""
+    private var pendingLog: [UInt8] = []
 
     init(server: HTTPServerCore) throws(HTTPServerError) {
         self.server = server
@@ -119,18 +119,19 @@ final class EventLoop: @unchecked Sendable {
     /// Logs a finished request: gathered until the end of the wake-up on the loop's thread, at once from
     /// any other.
     func logRequest(method: String, path: String, status: Int, milliseconds: Double) {
-        let line = server.requestLogLine(method: method, path: path, status: status, milliseconds: milliseconds)
         guard isCurrentThread else {
-            server.configuration.log(line)
+            var line: [UInt8] = []
+            HTTPServerCore.appendLogLine(method: method, path: path, status: status, milliseconds: milliseconds, to: &line)
+            server.configuration.log(String(decoding: line, as: UTF8.self))
             return
         }
-        if !pendingLog.isEmpty { pendingLog += "\n" }
-        pendingLog += line
+        if !pendingLog.isEmpty { pendingLog.append(UInt8(ascii: "\n")) }
+        HTTPServerCore.appendLogLine(method: method, path: path, status: status, milliseconds: milliseconds, to: &pendingLog)
     }
 
     private func flushLog() {
         guard !pendingLog.isEmpty else { return }
-        server.configuration.log(pendingLog)
+        server.configuration.log(String(decoding: pendingLog, as: UTF8.self))
         pendingLog.removeAll(keepingCapacity: true)
     }
 

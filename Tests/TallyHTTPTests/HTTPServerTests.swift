@@ -167,4 +167,20 @@ struct EchoHandler: HTTPHandler {
         #expect(third.isClosedByServer())
         #expect(try first.request("GET", "/again").status == 200)
     }
+
+    /// A request's log line is written as bytes: quotes and backslashes in the path escaped, control
+    /// characters dropped, non-ASCII kept, the duration with three decimals.
+    @Test func logLinesEscapeThePathAndRoundTheDuration() {
+        func line(_ path: String, _ status: Int, _ milliseconds: Double) -> String {
+            var bytes: [UInt8] = []
+            HTTPServerCore.appendLogLine(method: "GET", path: path, status: status, milliseconds: milliseconds, to: &bytes)
+            return String(decoding: bytes, as: UTF8.self)
+        }
+        #expect(line("/healthz", 200, 12.5) == #"{"method":"GET","path":"/healthz","status":200,"durationMs":12.500}"#)
+        #expect(line(#"/a"b\c"#, 404, 0.0004) == #"{"method":"GET","path":"/a\"b\\c","status":404,"durationMs":0.000}"#)
+        #expect(line("/x\u{1}\ny/ünï", 500, 0.0006) == #"{"method":"GET","path":"/xy/ünï","status":500,"durationMs":0.001}"#)
+        #expect(line("/", 201, 1500.25) == #"{"method":"GET","path":"/","status":201,"durationMs":1500.250}"#)
+        #expect(line("/", 200, -3) == #"{"method":"GET","path":"/","status":200,"durationMs":0.000}"#)
+        #expect(line("/", 200, .nan) == #"{"method":"GET","path":"/","status":200,"durationMs":0.000}"#)
+    }
 }
