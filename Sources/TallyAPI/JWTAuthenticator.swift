@@ -72,12 +72,21 @@ public struct JWTAuthenticator: RequestAuthenticator {
         self.clock = clock
     }
 
+    /// Whether the first six bytes spell `bearer` in any case.
+    private static func isBearer(_ scheme: Substring.UTF8View) -> Bool {
+        var index = scheme.startIndex
+        for expected in [UInt8(ascii: "b"), 0x65, 0x61, 0x72, 0x65, 0x72] {
+            guard scheme[index] | 0x20 == expected else { return false }
+            index = scheme.index(after: index)
+        }
+        return true
+    }
+
     public func authenticate(authorization: String?) -> Result<Principal, AuthenticationFailure> {
         guard let authorization else { return .failure(AuthenticationFailure("missing Authorization header (Bearer token)")) }
         // The scheme is case-insensitive (RFC 9110 §11.1); checked byte by byte, as on every request.
         let scheme = authorization.utf8.prefix(7)
-        guard scheme.count == 7, scheme.last == UInt8(ascii: " "),
-              zip(scheme, "bearer".utf8).allSatisfy({ $0 | 0x20 == $1 }) else {
+        guard scheme.count == 7, scheme.last == UInt8(ascii: " "), Self.isBearer(scheme) else {
             return .failure(AuthenticationFailure("the Authorization header must be `Bearer <token>`"))
         }
         let token = Substring(authorization.utf8.dropFirst(7)).drop { $0 == " " }

@@ -1,20 +1,23 @@
 import TallyHTTP
 
 /// Every route the API serves: the router matches these and `GET /openapi.json` documents them.
-struct Route: Sendable, Equatable {
+///
+/// A class, so handing the matched route around on every request costs one reference count, not a copy of
+/// each of its strings.
+final class Route: Sendable, Equatable {
     /// What a route does: the handler dispatches on it.
     enum Endpoint: Sendable, Equatable {
         case ingest, tenantStats, keyStats, listTenants, createTenant, getTenant, updateTenant, deleteTenant
         case health, metrics, openAPI
     }
 
-    var endpoint: Endpoint
-    var method: String
+    let endpoint: Endpoint
+    let method: String
     /// Path with `{name}` placeholders, as OpenAPI writes it.
-    var pattern: String
-    var summary: String
+    let pattern: String
+    let summary: String
     /// Whether a bearer token is required.
-    var authenticated: Bool
+    let authenticated: Bool
     /// `method` as the parser gives it.
     let verb: HTTPMethod
     /// The pattern's segments between slashes: a literal's UTF-8 bytes, or `nil` for a placeholder.
@@ -31,6 +34,11 @@ struct Route: Sendable, Equatable {
         verb = HTTPMethod(name: method)
         parts = pattern.split(separator: "/", omittingEmptySubsequences: false).map { $0.first == "{" ? nil : Array($0.utf8) }
         label = "\(method) \(pattern)"
+    }
+
+    static func == (lhs: Route, rhs: Route) -> Bool {
+        lhs.endpoint == rhs.endpoint && lhs.method == rhs.method && lhs.pattern == rhs.pattern
+            && lhs.summary == rhs.summary && lhs.authenticated == rhs.authenticated
     }
 
     static let all: [Route] = [
@@ -79,8 +87,8 @@ struct Route: Sendable, Equatable {
     /// The route for a method and path with its placeholders' values; `HEAD` is served as `GET`.
     static func find(_ method: HTTPMethod, _ path: String) -> (route: Route, values: [String])? {
         let verb = method == .head ? .get : method
-        for index in all.indices where all[index].verb == verb {
-            if let values = all[index].match(path) { return (all[index], values) }
+        for route in all where route.verb == verb {
+            if let values = route.match(path) { return (route, values) }
         }
         return nil
     }

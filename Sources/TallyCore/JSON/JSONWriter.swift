@@ -97,10 +97,10 @@ public struct JSONWriter: Sendable {
                 }
                 buffer[end] = UInt8(ascii: "\"")
                 end += 1
-                for byte in utf8 {
-                    buffer[end] = byte
-                    end += 1
+                if let target = buffer.baseAddress, let source = utf8.baseAddress {
+                    (target + end).update(from: source, count: utf8.count)
                 }
+                end += utf8.count
                 buffer[end] = UInt8(ascii: "\"")
                 buffer[end + 1] = UInt8(ascii: ":")
                 bytes.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[0..<end + 2]))
