@@ -257,23 +257,16 @@ public struct JSONWriter: Sendable {
     ///
     /// - Parameter v: The integer to write.
     public mutating func writeUInt(_ v: UInt64) {
-        var digitCount = 1
-        var remaining = v
-        while remaining >= 10 {
-            remaining /= 10
-            digitCount += 1
-        }
-        let start = bytes.count
-        bytes.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: digitCount))
-        bytes.withUnsafeMutableBufferPointer { buffer in
-            var position = start + digitCount - 1
+        // Digits from the last, into a buffer on the stack, then one append.
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { buffer in
+            var position = 20
             var value = v
-            while value >= 10 {
+            repeat {
+                position -= 1
                 buffer[position] = UInt8(ascii: "0") + UInt8(truncatingIfNeeded: value % 10)
                 value /= 10
-                position -= 1
-            }
-            buffer[position] = UInt8(ascii: "0") + UInt8(truncatingIfNeeded: value)
+            } while value > 0
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[position..<20]))
         }
     }
 
