@@ -75,7 +75,7 @@ public struct JWTAuthenticator: RequestAuthenticator {
     /// Whether the first six bytes spell `bearer` in any case.
     private static func isBearer(_ scheme: Substring.UTF8View) -> Bool {
         var index = scheme.startIndex
-        for expected in [UInt8(ascii: "b"), 0x65, 0x61, 0x72, 0x65, 0x72] {
+        for expected: UInt8 in [0x62, 0x65, 0x61, 0x72, 0x65, 0x72] { // b e a r e r
             guard scheme[index] | 0x20 == expected else { return false }
             index = scheme.index(after: index)
         }
