@@ -30,25 +30,10 @@ public struct JWTAuthenticator: RequestAuthenticator {
 
         let entries = Mutex<[UInt64: Entry]>([:])
 
-        /// Whether a remembered token's text is `token`'s, compared eight bytes at a time in place.
+        /// Whether a remembered token's text is `token`'s, compared in place (``ByteEquality``).
         static func same(_ known: String, _ token: Substring) -> Bool {
             let result = known.utf8.withContiguousStorageIfAvailable { known in
-                token.utf8.withContiguousStorageIfAvailable { token -> Bool in
-                    guard known.count == token.count else { return false }
-                    let left = UnsafeRawBufferPointer(known)
-                    let right = UnsafeRawBufferPointer(token)
-                    var index = 0
-                    while known.count - index >= 8 {
-                        guard left.loadUnaligned(fromByteOffset: index, as: UInt64.self)
-                                == right.loadUnaligned(fromByteOffset: index, as: UInt64.self) else { return false }
-                        index += 8
-                    }
-                    while index < known.count {
-                        guard left[index] == right[index] else { return false }
-                        index += 1
-                    }
-                    return true
-                }
+                token.utf8.withContiguousStorageIfAvailable { ByteEquality.equal(UnsafeRawBufferPointer(known), UnsafeRawBufferPointer($0)) }
             }
             if let result, let inPlace = result { return inPlace }
             return known.utf8.elementsEqual(token.utf8)

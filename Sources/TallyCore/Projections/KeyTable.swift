@@ -1,5 +1,3 @@
-import Glibc
-
 /// A tenant's API keys by id, in the order they were first seen.
 ///
 /// Found by a 64-bit hash of the id's UTF-8 bytes, then compared byte for byte: replay hashes the id
@@ -153,27 +151,11 @@ public struct KeyTable: Sendable, Equatable, Sequence {
         index[bucket] = UInt32(position + 1)
     }
 
-    /// Whether `id`'s UTF-8 bytes are `bytes`: compared eight at a time in place (key ids are short, and a
-    /// call to `memcmp` cost more than the comparison).
+    /// Whether `id`'s UTF-8 bytes are `bytes`, compared in place (``ByteEquality``).
     @inline(__always)
     private static func equal(_ id: String, _ bytes: UnsafeRawBufferPointer) -> Bool {
         // Borrowed in place: `withUTF8` would need a copy of the string (and a retain of its storage).
-        let result = id.utf8.withContiguousStorageIfAvailable { own -> Bool in
-            let count = own.count
-            guard count == bytes.count else { return false }
-            guard let left = own.baseAddress, let right = bytes.baseAddress else { return true }
-            var index = 0
-            while count - index >= 8 {
-                guard UnsafeRawPointer(left).loadUnaligned(fromByteOffset: index, as: UInt64.self)
-                        == right.loadUnaligned(fromByteOffset: index, as: UInt64.self) else { return false }
-                index += 8
-            }
-            while index < count {
-                guard left[index] == right.load(fromByteOffset: index, as: UInt8.self) else { return false }
-                index += 1
-            }
-            return true
-        }
+        let result = id.utf8.withContiguousStorageIfAvailable { ByteEquality.equal(UnsafeRawBufferPointer($0), bytes) }
         return result ?? id.utf8.elementsEqual(bytes)
     }
 }
