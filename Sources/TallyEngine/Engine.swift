@@ -201,11 +201,12 @@ public final class Engine: Sendable {
             var records = RecordBatch(reservingCapacity: batch.count * 96)
             var fullFrames: [RecordBatch] = []
             var hasDuplicates = false
-            for (index, item) in batch.enumerated() {
+            // By index, reading each event in place: an iterator would copy each one (and retain its strings).
+            for index in batch.indices {
                 // In a large table nearly every probe misses the cache: start the miss a few events early.
                 if index + prefetchDistance < keys.count { state.dedup.prefetch(keys[index + prefetchDistance]) }
                 let event: Event
-                switch item {
+                switch batch[index] {
                 case .failure(let error):
                     outcomes[index] = .rejected(reason: error.description)
                     continue
