@@ -39,11 +39,13 @@ public struct JWTAuthenticator: RequestAuthenticator {
             return known.utf8.elementsEqual(token.utf8)
         }
 
+        /// The key a token is filed under: ``IdentityHash/hash(_:seed:)`` of its text.
         static func key(_ token: Substring) -> UInt64 {
-            if let key = token.utf8.withContiguousStorageIfAvailable({ IdentityHash.hash(UnsafeRawBufferPointer($0), seed: 0x7A11_70CE) }) {
+            let seed: UInt64 = 0x7A11_70CE
+            if let key = token.utf8.withContiguousStorageIfAvailable({ IdentityHash.hash(UnsafeRawBufferPointer($0), seed: seed) }) {
                 return key
             }
-            return Array(token.utf8).withUnsafeBytes { IdentityHash.hash($0, seed: 0x7A11_70CE) }
+            return Array(token.utf8).withUnsafeBytes { IdentityHash.hash($0, seed: seed) }
         }
     }
 
