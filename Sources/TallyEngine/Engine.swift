@@ -32,9 +32,11 @@ public final class Engine: Sendable {
     }
 
     /// Opens the store at `directory` and rebuilds the projections (from a checkpoint, when one exists).
-    /// - Throws: ``StorageError`` from opening the store, or a corrupt record.
+    /// - Throws: ``EngineConfiguration/InvalidSetting`` for a setting out of range, ``StorageError`` from
+    ///   opening the store, or a corrupt record.
     public init(directory: String, configuration: EngineConfiguration = EngineConfiguration(),
                 fileSystem: any FileSystem = PosixFileSystem()) throws {
+        try configuration.validate()
         self.configuration = configuration
         checkpoints = CheckpointStore(storeDirectory: directory, fileSystem: fileSystem, log: configuration.store.log)
         store = try SegmentStore(directory: directory, configuration: Engine.replayedStoreConfiguration(configuration.store),

@@ -5,10 +5,19 @@ import TallyStorage
 public struct EngineConfiguration: Sendable {
     /// The segment store's settings (durability, segment size, log).
     public var store = StoreConfiguration()
-    /// How far in the past live events may be (default 35 days). Also the dedup window.
+    /// How far in the past live events may be (default 35 days, at most ``maximumBackdateLimitMicroseconds``).
+    /// Also the dedup window.
     public var backdateLimitMicroseconds: Int64 = 35 * 86_400 * 1_000_000
-    /// How far ahead of the server clock events may be (default 5 minutes).
+    /// How far ahead of the server clock events may be (default 5 minutes, at most
+    /// ``maximumFutureLimitMicroseconds``).
     public var futureLimitMicroseconds: Int64 = 5 * 60 * 1_000_000
+
+    /// The longest backdate limit (330 days). The dedup index files each id under its event hour modulo
+    /// 2^14 and tells expired hours from current ones by the wrapped difference, so the window, future
+    /// limit included, must stay under 2^13 hours (341 days).
+    public static let maximumBackdateLimitMicroseconds: Int64 = 330 * 86_400 * 1_000_000
+    /// The longest future limit (1 day).
+    public static let maximumFutureLimitMicroseconds: Int64 = 86_400 * 1_000_000
     /// Write a checkpoint after this many events since the last one (default 5,000,000), or after as many
     /// events as the dedup index remembers ids, whichever is more.
     public var checkpointEveryEvents: UInt64 = 5_000_000
@@ -24,6 +33,22 @@ public struct EngineConfiguration: Sendable {
 
     /// The default configuration.
     public init() {}
+
+    /// A setting out of its range, named with the range.
+    public struct InvalidSetting: Error, Sendable, Equatable, CustomStringConvertible {
+        public var description: String
+    }
+
+    /// Checks the settings that have limits; ``Engine/init(directory:configuration:fileSystem:)`` calls it.
+    /// - Throws: ``InvalidSetting`` naming the first setting out of range.
+    public func validate() throws(InvalidSetting) {
+        guard backdateLimitMicroseconds > 0, backdateLimitMicroseconds <= Self.maximumBackdateLimitMicroseconds else {
+            throw InvalidSetting(description: "the backdate limit must be more than 0 and at most \(Self.describe(Self.maximumBackdateLimitMicroseconds)), got \(Self.describe(backdateLimitMicroseconds))")
+        }
+        guard futureLimitMicroseconds >= 0, futureLimitMicroseconds <= Self.maximumFutureLimitMicroseconds else {
+            throw InvalidSetting(description: "the future limit must be from 0 to \(Self.describe(Self.maximumFutureLimitMicroseconds)), got \(Self.describe(futureLimitMicroseconds))")
+        }
+    }
 
     /// A duration for messages, in the largest whole unit: "35 days", "5 minutes", "90 seconds".
     public static func describe(_ microseconds: Int64) -> String {

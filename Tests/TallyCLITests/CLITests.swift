@@ -124,6 +124,9 @@ import TallyTestSupport
         ["serve", "--body-timeout", "0"], ["serve", "--header-timeout", "soon"], ["serve", "--idle-timeout", "-5"],
         ["serve", "--max-connections", "0"], ["serve", "--backdate-limit", "35"], ["serve", "--future-limit", "5x"],
         ["serve", "--backdate-limit", "0d"], ["token", "--role", "member", "--ttl", "forever"], ["salvage", "--out"],
+        // Past the dedup index's reach (hours kept modulo 2^14) and past a day ahead.
+        ["serve", "--backdate-limit", "331d"], ["serve", "--backdate-limit", "8000h"], ["serve", "--future-limit", "25h"],
+        ["serve", "--durability", "interval:3600001"], ["import", "--durability", "interval:20000000000000", "-"],
     ])
     func usageErrorsExitWithTwo(arguments: [String]) {
         let result = runTally(arguments)

@@ -68,7 +68,11 @@ import TallyTestSupport
         (#"{"id":"a","type":"api.call","tenantId":"T","data":[]}"#, "data: must be an object"),
         (#"{"id":"a","type":"user.role_changed","tenantId":"T","data":{"userId":"u"}}"#, "data.role: is required"),
         (#"{"id":"a","type":"user.created","tenantId":"T","data":{"userId":"u","role":"owner"}}"#, "data.role: must be member or admin"),
-        (#"{"id":"a","type":"storage.measured","tenantId":"T","data":{"usedBytes":-5}}"#, "data.usedBytes: must be an integer of at least 0"),
+        (#"{"id":"a","type":"storage.measured","tenantId":"T","data":{"usedBytes":-5}}"#, "data.usedBytes: must be an integer of bytes from 0 to 2^60"),
+        (#"{"id":"a","type":"storage.measured","tenantId":"T","data":{"usedBytes":1152921504606846977}}"#, "data.usedBytes: must be an integer of bytes from 0 to 2^60"),
+        (#"{"id":"a","type":"storage.measured","tenantId":"T","data":{"usedBytes":9223372036854775807}}"#, "data.usedBytes: must be an integer of bytes from 0 to 2^60"),
+        (#"{"id":"a","type":"storage.changed","tenantId":"T","data":{"deltaBytes":-1152921504606846977}}"#, "data.deltaBytes: must be an integer of bytes from -2^60 to 2^60"),
+        (#"{"id":"a","type":"storage.changed","tenantId":"T","data":{"deltaBytes":9223372036854775807}}"#, "data.deltaBytes: must be an integer of bytes from -2^60 to 2^60"),
         (#"{"id":"a","type":"tenant.created","tenantId":"T","data":{}}"#, "data.name: is required"),
         (#"{"id":"a","type":"tenant.created","tenantId":"T","data":{"name":"x","status":"gone"}}"#, "data.status: must be active, suspended or deleted"),
         (#"{"id":"a","type":"tenant.created","tenantId":"T","data":{"name":"x","settings":{"mfa_required":"yes"}}}"#, "data.settings.mfa_required: must be a boolean"),
@@ -82,6 +86,16 @@ import TallyTestSupport
     func rejectsInvalidEventsNamingFieldAndRule(text: String, expected: String) throws {
         let message = try rejection(text.replacingOccurrences(of: "\"T\"", with: "\"\(Self.tenant)\""))
         #expect(message?.hasPrefix(expected) == true, "got \(message ?? "no error")")
+    }
+
+    @Test func storageFiguresUpToOneExbibyteEitherWayAreAccepted() throws {
+        let limit: Int64 = 1 << 60
+        let measured = try decode(#"{"id":"a","type":"storage.measured","tenantId":"\#(Self.tenant)","data":{"usedBytes":\#(limit)}}"#)
+        #expect(measured.payload == .storageMeasured(usedBytes: limit))
+        for delta in [limit, -limit] {
+            let changed = try decode(#"{"id":"a","type":"storage.changed","tenantId":"\#(Self.tenant)","data":{"deltaBytes":\#(delta)}}"#)
+            #expect(changed.payload == .storageChanged(deltaBytes: delta))
+        }
     }
 
     @Test func tenantUpdateCanClearPartnerAndRemoveSettings() throws {

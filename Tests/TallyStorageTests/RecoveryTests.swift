@@ -117,6 +117,25 @@ import TallyTestSupport
         }
     }
 
+    /// A damaged frame header may declare any first offset and count; naming them in the error must not trap.
+    @Test(arguments: [(UInt64.max, 1), (UInt64.max - 1, UInt32.max), (0, UInt32.max)] as [(UInt64, UInt32)])
+    func aFrameHeaderDeclaringTheLastOffsetsIsReportedAsDamage(firstOffset: UInt64, count: UInt32) throws {
+        let fixture = try Fixture(batchSizes: [2, 2, 2])
+        var bytes = try StoreTestSupport.bytes(fixture.lastSegment)
+        let frame = Int(fixture.boundaries[0])
+        withUnsafeBytes(of: firstOffset.littleEndian) { bytes.replaceSubrange(frame + 8..<frame + 16, with: $0) }
+        withUnsafeBytes(of: count.littleEndian) { bytes.replaceSubrange(frame + 16..<frame + 20, with: $0) }
+        try StoreTestSupport.write(bytes, to: fixture.lastSegment)
+        do {
+            _ = try SegmentStore(directory: fixture.directory.path, configuration: StoreTestSupport.configuration())
+            Issue.record("opened a store whose frame header was damaged")
+        } catch {
+            #expect(error.code == .corrupt)
+            #expect(error.message.contains("checksum mismatch in frame for offsets \(firstOffset)–"))
+        }
+        #expect(try StoreTestSupport.bytes(fixture.lastSegment) == bytes, "refusing to open must not modify the file")
+    }
+
     @Test func corruptionFollowedByValidFramesRefusesToOpen() throws {
         let fixture = try Fixture(batchSizes: [2, 2, 2])
         var bytes = try StoreTestSupport.bytes(fixture.lastSegment)

@@ -156,12 +156,13 @@ import TallyTestSupport
         #expect(fileSystem.syncCount > syncsAfterCreate)
     }
 
-    @Test(arguments: ["always", "never", "interval", "interval:250"])
+    @Test(arguments: ["always", "never", "interval", "interval:250", "interval:3600000"])
     func durabilityPolicyParses(text: String) {
         #expect(DurabilityPolicy(parsing: text)?.description.hasPrefix(text.prefix(5)) == true)
     }
 
-    @Test(arguments: ["", "sometimes", "interval:", "interval:0", "interval:-5"])
+    @Test(arguments: ["", "sometimes", "interval:", "interval:0", "interval:-5", "interval:3600001",
+                      "interval:20000000000000"])
     func invalidDurabilityPolicyIsRejected(text: String) {
         #expect(DurabilityPolicy(parsing: text) == nil)
     }

@@ -36,8 +36,8 @@ struct ServeCommand {
                   help: "Close a connection with no request and no write progress this long (default 60)."),
             .init(name: "max-connections", valueName: "N", help: "Open connections; more are closed at once (default 10000)."),
             .init(name: "backdate-limit", valueName: "DURATION",
-                  help: "Oldest event time accepted, and the dedup window (default 35d; such as 90s, 30m, 12h, 7d)."),
-            .init(name: "future-limit", valueName: "DURATION", help: "How far ahead of the clock an event may be (default 5m)."),
+                  help: "Oldest event time accepted, and the dedup window (default 35d, at most 330d; such as 90s, 30m, 12h, 7d)."),
+            .init(name: "future-limit", valueName: "DURATION", help: "How far ahead of the clock an event may be (default 5m, at most 1d)."),
         ],
         positionalCount: 0...0
     )
@@ -65,9 +65,11 @@ struct ServeCommand {
         var configuration = EngineConfiguration()
         configuration.store.durability = try CommandOptions.durability(arguments, command: spec.name)
         configuration.backdateLimitMicroseconds = try CommandOptions.duration(
-            arguments, "backdate-limit", default: configuration.backdateLimitMicroseconds / 1_000_000, command: spec.name) * 1_000_000
+            arguments, "backdate-limit", default: configuration.backdateLimitMicroseconds / 1_000_000,
+            maximum: EngineConfiguration.maximumBackdateLimitMicroseconds / 1_000_000, command: spec.name) * 1_000_000
         configuration.futureLimitMicroseconds = try CommandOptions.duration(
-            arguments, "future-limit", default: configuration.futureLimitMicroseconds / 1_000_000, command: spec.name) * 1_000_000
+            arguments, "future-limit", default: configuration.futureLimitMicroseconds / 1_000_000,
+            maximum: EngineConfiguration.maximumFutureLimitMicroseconds / 1_000_000, command: spec.name) * 1_000_000
         configuration.store.log = { io.printError("tally: \($0)") }
 
         let engine = try Engine(directory: directory, configuration: configuration)

@@ -7,6 +7,9 @@ public struct EventJSONDecoder: Sendable {
     public static let maxIdLength = 128
     public static let maxNameLength = 256
     public static let maxReasonLength = 1024
+    /// Largest storage figure one event may carry, either way (2^60 bytes, 1 EiB): far beyond any tenant,
+    /// and small enough that the counters built from such events stay readable.
+    public static let maxStorageBytes: Int64 = 1 << 60
 
     /// Creates a decoder.
     public init() {}
@@ -80,11 +83,11 @@ public struct EventJSONDecoder: Sendable {
         case .oauthClientCreated: return .oauthClientCreated(clientId: try data.identifier("clientId"))
         case .oauthClientDisabled: return .oauthClientDisabled(clientId: try data.identifier("clientId"))
         case .storageChanged:
-            return .storageChanged(deltaBytes: try data.requiredInt("deltaBytes", in: Int64.min...Int64.max,
-                                                                     rule: "must be an integer (bytes, may be negative)"))
+            return .storageChanged(deltaBytes: try data.requiredInt("deltaBytes", in: -EventJSONDecoder.maxStorageBytes...EventJSONDecoder.maxStorageBytes,
+                                                                     rule: "must be an integer of bytes from -2^60 to 2^60 (1 EiB)"))
         case .storageMeasured:
-            return .storageMeasured(usedBytes: try data.requiredInt("usedBytes", in: 0...Int64.max,
-                                                                     rule: "must be an integer of at least 0"))
+            return .storageMeasured(usedBytes: try data.requiredInt("usedBytes", in: 0...EventJSONDecoder.maxStorageBytes,
+                                                                     rule: "must be an integer of bytes from 0 to 2^60 (1 EiB)"))
         case .tenantCreated:
             guard let name = try data.optionalName("name") else {
                 throw EventValidationError(field: "data.name", rule: "is required")

@@ -75,9 +75,11 @@ public struct TenantStats: Sendable, Equatable, JSONWritable {
         oauthClients = OAuthClients(total: pointer.pointee.oauthClientCount, active: pointer.pointee.activeOAuthClients)
         let month = now.monthIndex
         let megabyte: Int64 = 1 << 20
+        // Rounded to the nearest megabyte without adding to the bytes first: any stored value reads safely.
+        let storedBytes = max(0, pointer.pointee.storageBytes)
         usage = Usage(apiCallsThisMonth: pointer.pointee.callsIn(month: month),
                       apiCallsLastMonth: pointer.pointee.callsIn(month: month - 1),
-                      storageUsedMB: (max(0, pointer.pointee.storageBytes) + megabyte / 2) / megabyte,
+                      storageUsedMB: storedBytes / megabyte + (storedBytes % megabyte >= megabyte / 2 ? 1 : 0),
                       storageQuotaMB: pointer.pointee.storageQuotaMB)
         lastActivity = pointer.pointee.lastActivity
         generatedAt = now

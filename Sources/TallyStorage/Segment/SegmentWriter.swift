@@ -87,8 +87,9 @@ struct SegmentWriter {
 
     /// Syncs when the interval policy's deadline has passed.
     mutating func syncIfDue(nowNanoseconds: UInt64) {
-        guard failure == nil, case .interval(let milliseconds) = configuration.durability, hasUnsyncedWrites,
-              nowNanoseconds &- lastSyncNanoseconds >= UInt64(milliseconds) * 1_000_000 else { return }
+        guard failure == nil, case .interval(let milliseconds) = configuration.durability, hasUnsyncedWrites else { return }
+        let (interval, overflow) = UInt64(clamping: milliseconds).multipliedReportingOverflow(by: 1_000_000)
+        guard nowNanoseconds &- lastSyncNanoseconds >= (overflow ? .max : interval) else { return }
         do { try syncIfNeeded() } catch { failure = error }
     }
 

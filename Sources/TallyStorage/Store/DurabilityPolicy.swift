@@ -8,7 +8,11 @@ public enum DurabilityPolicy: Sendable, Equatable, CustomStringConvertible {
     /// Never sync except when sealing a segment and closing. For tests and benchmarks only.
     case never
 
-    /// Parses `always`, `never`, `interval` (100 ms) or `interval:N` (N milliseconds).
+    /// The longest interval `interval:N` accepts: one hour.
+    public static let maximumIntervalMilliseconds = 3_600_000
+
+    /// Parses `always`, `never`, `interval` (100 ms) or `interval:N` (N milliseconds, 1 to
+    /// ``maximumIntervalMilliseconds``).
     /// - Returns: `nil` for any other text.
     public init?(parsing text: String) {
         switch text {
@@ -16,7 +20,8 @@ public enum DurabilityPolicy: Sendable, Equatable, CustomStringConvertible {
         case "never": self = .never
         case "interval": self = .interval(milliseconds: 100)
         default:
-            guard text.hasPrefix("interval:"), let milliseconds = Int(text.dropFirst(9)), milliseconds > 0 else {
+            guard text.hasPrefix("interval:"), let milliseconds = Int(text.dropFirst(9)),
+                  milliseconds > 0, milliseconds <= DurabilityPolicy.maximumIntervalMilliseconds else {
                 return nil
             }
             self = .interval(milliseconds: milliseconds)
