@@ -59,8 +59,22 @@ enum OpenAPIDocument {
                               ("401", object([("description", .string("Missing, expired or invalid bearer token"))])),
                               ("403", object([("description", .string("Insufficient permissions"))]))]
                 if route.pattern.contains("{") { responses.append(("404", object([("description", .string("Not found"))]))) }
-                if route.pattern.hasPrefix("/api/v1/admin/tenants/") && route.method != "GET" {
-                    responses.append(("422", object([("description", .string("Validation error (HTTPValidationError)"))])))
+                switch (route.method, route.pattern) {
+                case ("POST", "/api/v1/admin/tenants/"):
+                    responses.append(("409", object([("description", .string("A tenant with this id exists (tenant_exists)"))])))
+                case ("PATCH", _):
+                    responses.append(("409", object([("description", .string("The tenant is deleted and the body does not restore it (tenant_deleted)"))])))
+                default: break
+                }
+                // The seed's validation failures: bodies (POST, PATCH) and the list's query parameters.
+                if route.pattern.hasPrefix("/api/v1/admin/tenants/") && route.method != "DELETE"
+                    && !(route.method == "GET" && route.pattern.contains("{")) {
+                    responses.append(("422", object([
+                        ("description", .string("Validation Error")),
+                        ("content", object([("application/json", object([
+                            ("schema", object([("$ref", .string("#/components/schemas/HTTPValidationError"))])),
+                        ]))])),
+                    ])))
                 }
             }
             var operation: [(String, JSONValue)] = [
@@ -81,9 +95,31 @@ enum OpenAPIDocument {
             ("openapi", .string("3.1.0")),
             ("info", object([("title", .string("Tally metering API")), ("version", .string("1.0"))])),
             ("paths", .object(paths)),
-            ("components", object([("securitySchemes", object([("bearer", object([
-                ("type", .string("http")), ("scheme", .string("bearer")), ("bearerFormat", .string("JWT")),
-            ]))]))])),
+            ("components", object([
+                ("securitySchemes", object([("bearer", object([
+                    ("type", .string("http")), ("scheme", .string("bearer")), ("bearerFormat", .string("JWT")),
+                ]))])),
+                ("schemas", object([
+                    ("HTTPValidationError", object([
+                        ("type", .string("object")),
+                        ("properties", object([("detail", object([
+                            ("type", .string("array")),
+                            ("items", object([("$ref", .string("#/components/schemas/ValidationError"))])),
+                        ]))])),
+                    ])),
+                    ("ValidationError", object([
+                        ("type", .string("object")),
+                        ("required", .array([.string("loc"), .string("msg"), .string("type")])),
+                        ("properties", object([
+                            ("loc", object([("type", .string("array")), ("items", object([
+                                ("anyOf", .array([object([("type", .string("string"))]), object([("type", .string("integer"))])])),
+                            ]))])),
+                            ("msg", object([("type", .string("string"))])),
+                            ("type", object([("type", .string("string"))])),
+                        ])),
+                    ])),
+                ])),
+            ])),
         ])
     }
 }

@@ -21,7 +21,8 @@ public struct Principal: Sendable, Equatable {
 
     public var isSuperAdmin: Bool { roles.contains(.superAdmin) }
 
-    /// Whether the principal may read `tenant`'s stats and tenant record.
+    /// Whether the principal may read `tenant`'s stats and tenant record, and change the record's name and
+    /// settings (status, partner and storage quota are the platform's: ``isSuperAdmin`` only).
     func mayAdminister(_ tenant: TenantID) -> Bool {
         isSuperAdmin || (roles.contains(.tenantAdmin) && tenantId == tenant)
     }
@@ -34,6 +35,15 @@ public struct Principal: Sendable, Equatable {
     /// Whether the principal may ingest events for `tenant`.
     func mayIngest(for tenant: TenantID) -> Bool {
         isSuperAdmin || (roles.contains(.ingest) && (tenantId == nil || tenantId == tenant))
+    }
+
+    /// Whether the principal may ingest an event of this type: `tenant.*` events create, change and delete
+    /// tenant records, which the tenants API allows `super_admin` only, so they need that role here too.
+    func mayIngest(_ type: EventType) -> Bool {
+        switch type {
+        case .tenantCreated, .tenantUpdated, .tenantDeleted: isSuperAdmin
+        default: true
+        }
     }
 }
 

@@ -96,7 +96,9 @@ extension TallyAPIHandler {
         var issues: [APIResponse.ValidationIssue] = []
         var name: String?
         switch object["name"] {
-        case .string(let text)? where !text.allSatisfy(\.isWhitespace) && text.count <= EventJSONDecoder.maxNameLength: name = text
+        case .string(let text)? where !text.allSatisfy(\.isWhitespace) && text.unicodeScalars.count <= EventJSONDecoder.maxNameLength:
+            // Counted in Unicode scalars, as the event decoder counts: what the API stores, an import takes back.
+            name = text
         case nil where !requireName: break
         case nil: issues.append(.init(location: ["body", "name"], message: "field required", type: "missing"))
         default: issues.append(.init(location: ["body", "name"], message: "must be a non-empty string of at most 256 characters", type: "value_error"))
@@ -159,7 +161,7 @@ extension TallyAPIHandler {
                 }
                 respond(APIResponse.success(status, message: message, data: record ?? .null, now: now))
             case .rejected(let reason)?:
-                respond(APIResponse.error(422, "rejected", reason, now: now))
+                respond(APIResponse.validation([.init(location: ["body"], message: reason, type: "value_error")]))
             case .failed(let reason)?:
                 respond(APIResponse.error(503, "storage_failed", reason, now: now))
             case nil:
@@ -187,15 +189,21 @@ extension TallyAPIHandler {
         }
         let tenant = body.id ?? TenantID(high: UInt64.random(in: 0...UInt64.max) & 0xFFFF_FFFF_FFFF_0FFF | 0x4000,
                                          low: UInt64.random(in: 0...UInt64.max) & 0x3FFF_FFFF_FFFF_FFFF | 0x8000_0000_0000_0000)
-        let exists = engine.read { state in state.tenants[tenant]?.isRegistered == true }
-        guard !exists else {
+        // Claimed first, then checked: a create of the same id that is still being stored holds the claim.
+        let claimed = creating.withLock { $0.insert(tenant).inserted }
+        guard claimed, !engine.read({ state in state.tenants[tenant]?.isRegistered == true }) else {
+            if claimed { _ = creating.withLock { $0.remove(tenant) } }
             respond(APIResponse.error(409, "tenant_exists", "tenant \(tenant) already exists", now: now))
             return
         }
         let creation = TenantCreation(name: body.name ?? "", status: body.status ?? .active, partnerId: body.partner ?? nil,
                                       settings: body.settings ?? JSONObject())
+        // The claim is released once the event is applied (or refused), so a later create sees the tenant.
         applyTenantEvent(Event(id: newEventId("create"), tenantId: tenant, time: now, payload: .tenantCreated(creation)),
-                         status: 201, message: "Tenant created successfully", respond: respond)
+                         status: 201, message: "Tenant created successfully") { response in
+            _ = self.creating.withLock { $0.remove(tenant) }
+            respond(response)
+        }
     }
 
     func updateTenant(_ text: String, _ request: HTTPRequest, principal: Principal?,
@@ -209,7 +217,12 @@ extension TallyAPIHandler {
             respond(APIResponse.error(403, "forbidden", "requires super_admin, or tenant_admin of this tenant", now: now))
             return
         }
-        guard engine.read({ state in state.tenants[tenant]?.isRegistered == true }) else {
+        let current = engine.read { state -> TenantStatus? in
+            state.tenants.index(forKey: tenant).flatMap { position in
+                state.tenants[position: position].isRegistered ? state.tenants[position: position].status : nil
+            }
+        }
+        guard let current else {
             respond(APIResponse.error(404, "tenant_not_found", "no tenant \(tenant)", now: now))
             return
         }
@@ -222,6 +235,24 @@ extension TallyAPIHandler {
         }
         if body.id != nil && body.id != tenant {
             respond(APIResponse.validation([.init(location: ["body", "id"], message: "cannot change a tenant's id", type: "value_error")]))
+            return
+        }
+        // A tenant admin runs its tenant (name, security settings); whether it is active, which partner it
+        // belongs to and how much storage it is sold are the platform's to change.
+        if principal?.isSuperAdmin != true {
+            let reserved = [("status", body.status != nil), ("partner_id", body.partner != nil),
+                            ("settings.storage_quota_mb", body.settings?["storage_quota_mb"] != nil)]
+                .filter(\.1).map(\.0)
+            guard reserved.isEmpty else {
+                respond(APIResponse.error(403, "forbidden", "changing \(reserved.joined(separator: ", ")) requires super_admin", now: now))
+                return
+            }
+        }
+        // A deleted tenant's record changes only together with a new status (the restore); anything else
+        // would be a no-op answered as a success.
+        if current == .deleted && body.status == nil {
+            respond(APIResponse.error(409, "tenant_deleted",
+                                      "tenant \(tenant) is deleted: send \"status\": \"active\" to restore it", now: now))
             return
         }
         let update = TenantUpdate(name: body.name, status: body.status, partnerId: body.partner, settings: body.settings)

@@ -1,3 +1,4 @@
+import Synchronization
 import TallyCore
 import TallyEngine
 import TallyHTTP
@@ -14,6 +15,9 @@ public final class TallyAPIHandler: HTTPHandler {
     let connectionCount: @Sendable () -> Int
     /// The server's limits; ``HTTPLimits/maxBodyBytes`` also bounds a body after its content coding is undone.
     let limits: HTTPLimits
+    /// Tenants whose creation through the tenants API is in flight, so two creates of one id cannot both
+    /// pass the existence check: the second answers 409 like any create of an existing tenant.
+    let creating = Mutex<Set<TenantID>>([])
 
     /// Creates the handler.
     /// - Parameters:
@@ -177,8 +181,12 @@ public final class TallyAPIHandler: HTTPHandler {
             return
         }
         for index in events.indices {
-            if case .success(let event) = events[index], !principal.mayIngest(for: event.tenantId) {
+            guard case .success(let event) = events[index] else { continue }
+            if !principal.mayIngest(for: event.tenantId) {
                 events[index] = .failure(EventValidationError(field: "tenantId", rule: "this token may not ingest for another tenant"))
+            } else if !principal.mayIngest(event.payload.type) {
+                events[index] = .failure(EventValidationError(
+                    field: "type", rule: "tenant.* events need the super_admin role (as the tenants API does)"))
             }
         }
         let metrics = self.metrics

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 @testable import TallyAPI
 import TallyAuth
@@ -206,6 +207,56 @@ func json(_ response: LoopbackClient.Response) throws -> JSONObject {
         #expect(types.contains(.tenantUpdated) && types.contains(.tenantDeleted))
     }
 
+    /// A deleted tenant's record changes only with the status that restores it; anything else is a 409,
+    /// not a 200 that changed nothing, and writes nothing to the log.
+    @Test func aDeletedTenantIsPatchedOnlyByRestoringIt() throws {
+        let api = try APIFixture()
+        let admin = APIFixture.token(["super_admin"])
+        let path = "/api/v1/admin/tenants/\(APIFixture.tenant)"
+        #expect(try api.call("POST", "/api/v1/admin/tenants/", token: admin, body: #"{"id":"\#(APIFixture.tenant)","name":"Acme"}"#).status == 201)
+        #expect(try api.call("DELETE", path, token: admin).status == 204)
+        let eventsBefore = api.engine.eventCount
+        let refused = try api.call("PATCH", path, token: admin, body: #"{"name":"Renamed"}"#)
+        #expect(refused.status == 409)
+        #expect(refused.text.contains(#""code":"tenant_deleted""#) && refused.text.contains("restore"))
+        #expect(api.engine.eventCount == eventsBefore)
+        let restored = try api.call("PATCH", path, token: admin, body: #"{"status":"active","name":"Renamed"}"#)
+        #expect(restored.status == 200)
+        #expect(restored.text.contains(#""status":"active""#) && restored.text.contains(#""name":"Renamed""#))
+    }
+
+    /// Creates of one id racing each other: exactly one is created, every other answers 409. Pipelined on
+    /// one connection, the later creates are routed while the first still waits for its fsync, when the
+    /// tenant is not in the projections yet.
+    @Test func racingCreatesOfOneIdCreateItOnce() throws {
+        let api = try APIFixture()
+        let admin = APIFixture.token(["super_admin"])
+        func create(_ name: String) -> String {
+            let body = #"{"id":"\#(APIFixture.other)","name":"\#(name)"}"#
+            return "POST /api/v1/admin/tenants/ HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer \(admin)\r\n"
+                + "x-tenantid: \(APIFixture.tenant)\r\nContent-Type: application/json\r\n"
+                + "Content-Length: \(body.utf8.count)\r\n\r\n\(body)"
+        }
+        let client = try api.client()
+        try client.send((0..<4).map { create("Pipelined \($0)") }.joined())
+        let statuses = try (0..<4).map { _ in try client.readResponse().status }
+        #expect(statuses == [201, 409, 409, 409], "\(statuses)")
+        let types = try StoreTestSupport.readAll(SegmentStoreReader.open(api.directory.path)).map(\.event.type)
+        #expect(types == [.tenantCreated])
+    }
+
+    /// Names are limited in Unicode scalars, as events count them, so every record the API stores survives
+    /// `tally dump` and `tally import`.
+    @Test func tenantNamesAreLimitedInUnicodeScalarsAsEventsAre() throws {
+        let api = try APIFixture()
+        let admin = APIFixture.token(["super_admin"])
+        let combining = String(repeating: "e\u{301}", count: 200)  // 200 characters, 400 scalars
+        let refused = try api.call("POST", "/api/v1/admin/tenants/", token: admin, body: #"{"name":"\#(combining)"}"#)
+        #expect(refused.status == 422 && refused.text.contains(#""loc":["body","name"]"#))
+        let longest = String(repeating: "e\u{301}", count: 128)  // 256 scalars
+        #expect(try api.call("POST", "/api/v1/admin/tenants/", token: admin, body: #"{"name":"\#(longest)"}"#).status == 201)
+    }
+
     @Test func openAPIDocumentsEveryRoute() throws {
         let api = try APIFixture()
         let response = try api.call("GET", "/openapi.json", token: nil)
@@ -221,6 +272,28 @@ func json(_ response: LoopbackClient.Response) throws -> JSONObject {
             }
             #expect(operations[route.method.lowercased()] != nil, "\(route.method) \(route.pattern)")
         }
+        // The seed's error rows: 422 in the HTTPValidationError shape wherever the tenants API validates
+        // a body or the list's query, and 409 where a create or a patch can conflict.
+        func responses(_ method: String, _ pattern: String) -> JSONObject? {
+            guard case .object(let operations)? = paths[pattern], case .object(let operation)? = operations[method],
+                  case .object(let responses)? = operation["responses"] else { return nil }
+            return responses
+        }
+        let reference = ##""$ref":"#/components/schemas/HTTPValidationError""##
+        for (method, pattern) in [("get", "/api/v1/admin/tenants/"), ("post", "/api/v1/admin/tenants/"),
+                                  ("patch", "/api/v1/admin/tenants/{tenant_id}")] {
+            let validation = responses(method, pattern)?["422"]
+            #expect(validation.map { $0.jsonString.contains(reference) } == true,
+                    "\(method) \(pattern)")
+        }
+        #expect(responses("post", "/api/v1/admin/tenants/")?["409"] != nil)
+        #expect(responses("patch", "/api/v1/admin/tenants/{tenant_id}")?["409"] != nil)
+        guard case .object(let components)? = try json(response)["components"],
+              case .object(let schemas)? = components["schemas"] else {
+            Issue.record("no component schemas")
+            return
+        }
+        #expect(schemas["HTTPValidationError"] != nil && schemas["ValidationError"] != nil)
     }
 
     @Test func metricsCountOutcomesAndARestartKeepsAcknowledgedEvents() throws {
