@@ -39,6 +39,10 @@ final class HTTPConnection {
     private var parsing = false
     /// Responses in the output that are not yet wholly sent.
     private var unsentResponses = 0
+    /// Whether the request whose body is arriving waits for `100 Continue`, which goes out once every earlier
+    /// response has (an interim response must not overtake them).
+    private var owesContinue = false
+    private static let continueResponse = Array("HTTP/1.1 100 Continue\r\n\r\n".utf8)
 
     init(descriptor: Int32, loop: EventLoop) {
         self.descriptor = descriptor
@@ -162,10 +166,17 @@ final class HTTPConnection {
                     headStarted = parser.isMidRequest ? (headStarted ?? MonotonicClock.nanoseconds()) : nil
                     bodyStarted = nil
                 }
+                if parser.takeContinueRequest() {
+                    owesContinue = true
+                    inviteBodyIfDue()
+                }
                 return
             }
             headStarted = nil
             bodyStarted = nil
+            // A body that arrived uninvited needs no invitation; one sent after this request's response would
+            // read as the next request's.
+            owesContinue = false
             let sequence = allocateSequence()
             let keepAlive = request.keepAlive && !loop.server.draining
             let head = request.method == .head
@@ -190,6 +201,13 @@ final class HTTPConnection {
         }
     }
 
+    /// Writes the owed `100 Continue` once no earlier response is outstanding.
+    private func inviteBodyIfDue() {
+        guard owesContinue, nextToSend == nextSequence, !stopReading, !closeAfterWrite else { return }
+        owesContinue = false
+        output.append(contentsOf: HTTPConnection.continueResponse)
+    }
+
     private func allocateSequence() -> Int {
         defer { nextSequence += 1 }
         return nextSequence
@@ -212,6 +230,7 @@ final class HTTPConnection {
         } else {
             ready[sequence] = (response, keepsAlive, head)
         }
+        inviteBodyIfDue()
         // While the parse loop runs, it writes everything it has gathered once it stops.
         if parsing { return }
         writePending()

@@ -16,6 +16,8 @@ public struct HTTPParseError: Error, Sendable, Equatable, CustomStringConvertibl
         case notImplemented
         /// A body-carrying method without framing while ``HTTPLimits/requireExplicitBodyLength`` is set (411).
         case lengthRequired
+        /// An `Expect` other than `100-continue` on an HTTP/1.1 request (417).
+        case expectationFailed
     }
 
     /// The category of failure.
@@ -33,7 +35,7 @@ public struct HTTPParseError: Error, Sendable, Equatable, CustomStringConvertibl
         self.message = message
     }
 
-    /// The HTTP status code matching ``code``: 400, 431, 413, 505, 501 or 411.
+    /// The HTTP status code matching ``code``: 400, 431, 413, 505, 501, 411 or 417.
     public var status: Int {
         switch code {
         case .badRequest: return 400
@@ -42,6 +44,7 @@ public struct HTTPParseError: Error, Sendable, Equatable, CustomStringConvertibl
         case .versionNotSupported: return 505
         case .notImplemented: return 501
         case .lengthRequired: return 411
+        case .expectationFailed: return 417
         }
     }
 
@@ -54,6 +57,7 @@ public struct HTTPParseError: Error, Sendable, Equatable, CustomStringConvertibl
         case .versionNotSupported: return "HTTP Version Not Supported"
         case .notImplemented: return "Not Implemented"
         case .lengthRequired: return "Length Required"
+        case .expectationFailed: return "Expectation Failed"
         }
     }
 

@@ -62,6 +62,8 @@ public struct HTTPRequestParser: Sendable {
     /// Whether empty lines were skipped since the last request: they are ignored on the wire but still start the
     /// next request's clock, or a client could hold a connection forever by sending one every few seconds.
     private var skippedEmptyLines = false
+    /// Whether the request whose body is arriving asked for `100 Continue` and has not been given it yet.
+    private var continueOwed = false
 
     /// Creates a parser.
     ///
@@ -104,6 +106,15 @@ public struct HTTPRequestParser: Sendable {
         failure == nil && phase != .head
     }
 
+    /// Whether the request whose body is arriving sent `Expect: 100-continue` and still waits for the interim
+    /// `100 Continue` (RFC 9110 §10.1.1); true once per such request, until its body completes. The head has
+    /// passed every check by then (a `Content-Length` over the limit, say, fails it first), so the server
+    /// may invite the body.
+    public mutating func takeContinueRequest() -> Bool {
+        defer { continueOwed = false }
+        return continueOwed && failure == nil && phase != .head
+    }
+
     /// Returns the next complete request, or `nil` if more bytes are needed.
     ///
     /// Call repeatedly after each ``feed(_:)-([UInt8])`` until it returns `nil`, to drain pipelined requests.
@@ -144,6 +155,7 @@ public struct HTTPRequestParser: Sendable {
                 readIndex += total
                 scanOffset = 0
                 skippedEmptyLines = false
+                continueOwed = head.expectsContinue
                 switch head.framing {
                 case .none:
                     return head.request
@@ -240,6 +252,8 @@ public struct HTTPRequestParser: Sendable {
     /// - Throws: `badRequest` if no request is pending (an internal inconsistency; never expected).
     private mutating func finishPending(body: [UInt8]) throws(HTTPParseError) -> HTTPRequest {
         guard var request = pendingRequest.take() else { throw .badRequest("internal error: no pending request") }
+        // The body came without the invitation (a client may stop waiting for it): none is owed any more.
+        continueOwed = false
         request.body = body
         return request
     }

@@ -6,6 +6,9 @@ enum RequestHeadParser {
         var request: HTTPRequest
         /// How the body that follows is delimited.
         var framing: BodyFraming
+        /// Whether the client waits for `100 Continue` before it sends the body (`Expect: 100-continue` on an
+        /// HTTP/1.1 request that has one).
+        var expectsContinue = false
     }
 
     /// What the framing-related header fields said, gathered while walking the field lines.
@@ -18,6 +21,8 @@ enum RequestHeadParser {
         var unsupportedCoding = false
         var connectionClose = false
         var connectionKeepAlive = false
+        var expectContinue = false
+        var unknownExpectation = false
     }
 
     /// Parses a header section.
@@ -28,7 +33,7 @@ enum RequestHeadParser {
     ///   - limits: The limits to enforce.
     /// - Returns: The request (with an empty body) and the framing of its body.
     /// - Throws: ``HTTPParseError`` with code `badRequest`, `headersTooLarge`, `bodyTooLarge`,
-    ///   `versionNotSupported`, `notImplemented` or `lengthRequired`.
+    ///   `versionNotSupported`, `notImplemented`, `lengthRequired` or `expectationFailed`.
     static func parse(_ head: UnsafeBufferPointer<UInt8>, limits: HTTPLimits) throws(HTTPParseError) -> Head {
         var cursor = 0
         let requestLine = nextLine(head, from: &cursor)
@@ -54,7 +59,18 @@ enum RequestHeadParser {
         } else {
             request.keepAlive = !fields.connectionClose
         }
-        return Head(request: request, framing: framing)
+        // RFC 9110 §10.1.1: an HTTP/1.0 request's Expect is ignored; 100-continue is the only expectation.
+        guard request.minorVersion == 0 || !fields.unknownExpectation else {
+            throw HTTPParseError(code: .expectationFailed, message: "the only expectation supported is 100-continue")
+        }
+        let hasBody: Bool
+        switch framing {
+        case .none: hasBody = false
+        case .contentLength(let length): hasBody = length > 0
+        case .chunked: hasBody = true
+        }
+        return Head(request: request, framing: framing,
+                    expectsContinue: request.minorVersion == 1 && fields.expectContinue && hasBody)
     }
 
     /// Returns the content range of the line starting at `cursor` (without its CR LF) and advances `cursor` past it.
@@ -209,6 +225,12 @@ enum RequestHeadParser {
         case 17 where HTTPGrammar.equalsIgnoringCase(name, "transfer-encoding"):
             fields.sawTransferEncoding = true
             try parseTransferCodings(bytes, valueRange, into: &fields)
+        case 6 where HTTPGrammar.equalsIgnoringCase(name, "expect"):
+            if HTTPGrammar.equalsIgnoringCase(value, "100-continue") {
+                fields.expectContinue = true
+            } else {
+                fields.unknownExpectation = true
+            }
         default:
             break
         }

@@ -50,6 +50,57 @@ struct EchoHandler: HTTPHandler {
         #expect(try client.readResponse().text == "POST /b 3 -")
     }
 
+    /// `Expect: 100-continue` (as curl sends for large bodies): the server invites the body once the head has
+    /// passed its checks, and never ahead of an earlier response.
+    @Test func aBodyAwaitingContinueIsInvitedAfterEveryEarlierResponse() throws {
+        let server = try startServer { $0.limits.maxBodyBytes = 100 }
+        defer { server.shutdown() }
+        let client = try LoopbackClient(port: server.port)
+        try client.send("POST /a HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n")
+        #expect(try client.readResponse().status == 100)
+        try client.send("hello")
+        #expect(try client.readResponse().text == "POST /a 5 -")
+        // Behind a slow response the invitation waits for it.
+        try client.send("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n"
+                        + "POST /b HTTP/1.1\r\nHost: x\r\nExpect: 100-Continue\r\nTransfer-Encoding: chunked\r\n\r\n")
+        #expect(try client.readResponse().text == "GET /slow 0 -")
+        #expect(try client.readResponse().status == 100)
+        try client.send("3\r\nabc\r\n0\r\n\r\n")
+        #expect(try client.readResponse().text == "POST /b 3 -")
+        // A body sent without waiting needs no invitation, and none may follow its response.
+        try client.send("POST /c HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\nhi")
+        var response = try client.readResponse()
+        if response.status == 100 { response = try client.readResponse() }
+        #expect(response.text == "POST /c 2 -")
+        #expect(try client.request("GET", "/after").text == "GET /after 0 -")
+        // Owed behind a slow response, then the body comes anyway: the debt is dropped with it.
+        try client.send("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n"
+                        + "POST /d HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n")
+        usleep(10_000)
+        try client.send("hi")
+        #expect(try client.readResponse().text == "GET /slow 0 -")
+        #expect(try client.readResponse().text == "POST /d 2 -")
+        #expect(try client.request("GET", "/later").text == "GET /later 0 -")
+        // No body, or HTTP/1.0: nothing to invite.
+        #expect(try client.request("POST", "/empty", headers: [("Expect", "100-continue")]).text == "POST /empty 0 -")
+        try client.send("POST /old HTTP/1.0\r\nConnection: keep-alive\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n")
+        try client.send("xyz")
+        #expect(try client.readResponse().text == "POST /old 3 -")
+    }
+
+    /// A head the server refuses gets its final answer at once, without the body: 413 for a declared length
+    /// over the limit, 417 for an expectation other than 100-continue.
+    @Test(arguments: [("Expect: 100-continue\r\nContent-Length: 101", 413), ("Expect: teapot\r\nContent-Length: 3", 417)])
+    func aRefusedHeadIsAnsweredBeforeTheBody(fields: String, status: Int) throws {
+        let server = try startServer { $0.limits.maxBodyBytes = 100 }
+        defer { server.shutdown() }
+        let client = try LoopbackClient(port: server.port)
+        try client.send("POST /big HTTP/1.1\r\nHost: x\r\n\(fields)\r\n\r\n")
+        let response = try client.readResponse()
+        #expect(response.status == status)
+        #expect(response.header("Connection") == "close")
+    }
+
     @Test func aLongPipelineMixingInstantAndSlowAnswersStaysInOrder() throws {
         let server = try startServer()
         defer { server.shutdown() }
