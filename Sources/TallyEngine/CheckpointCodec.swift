@@ -8,7 +8,7 @@ import TallyCore
 enum CheckpointCodec {
     static let magic: [UInt8] = Array("TALLYCKP".utf8)
     /// Bump whenever the projection rules or this encoding change: older checkpoints are then rebuilt.
-    static let projectionVersion: UInt32 = 5
+    static let projectionVersion: UInt32 = 6
     static let headerSize = 8 + 4 + 8 + 8 + 4 + 4
 
     static func encode(_ state: ProjectionState, dedup: DedupIndex) -> [UInt8] {
@@ -213,6 +213,8 @@ enum CheckpointCodec {
         writer.writeInt64(projection.totalRateLimitHits)
         writer.writeInt64(projection.totalErrors)
         writer.writeInt64(projection.storageBytes)
+        writer.writeUInt8(projection.storageMeasuredAt == nil ? 0 : 1)
+        if let measured = projection.storageMeasuredAt { writer.writeUInt64(measured) }
         let months = projection.recentMonths
         for (month, calls) in [(months.months.0, months.calls.0), (months.months.1, months.calls.1),
                                (months.months.2, months.calls.2)] {
@@ -301,6 +303,7 @@ enum CheckpointCodec {
         projection.totalRateLimitHits = try reader.readInt64()
         projection.totalErrors = try reader.readInt64()
         projection.storageBytes = try reader.readInt64()
+        projection.storageMeasuredAt = try reader.readUInt8() == 0 ? nil : try reader.readUInt64()
         var months = RecentMonths()
         months.months.0 = Int(try reader.readInt64())
         months.calls.0 = try reader.readInt64()

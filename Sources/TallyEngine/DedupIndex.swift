@@ -370,6 +370,14 @@ package struct DedupIndex: Sendable, Equatable {
         Entry(offset: packed >> (hourBits + 2), hour: UInt32((packed >> 2) & hourMask), flags: UInt8(packed & 3))
     }
 
+    /// Whether `entry`'s event time is before `time` by more than the hour's rounding: the id has left the
+    /// window, though no prune may have dropped it yet. Ingest checks this on every hit, so the window holds
+    /// to the hour however long ago the last prune ran.
+    package static func isExpired(_ entry: Entry, before time: Timestamp) -> Bool {
+        let age = (UInt64(hour(time)) &- UInt64(entry.hour)) & hourMask
+        return age > 1 && age < (1 << (hourBits - 1))
+    }
+
     static func hour(_ time: Timestamp) -> UInt32 {
         let hours = (time.microseconds + 3_599_999_999) / 3_600_000_000
         return UInt32(truncatingIfNeeded: hours) & UInt32(hourMask)

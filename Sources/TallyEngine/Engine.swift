@@ -29,6 +29,9 @@ public final class Engine: Sendable {
         /// The offset the next accepted event will get.
         var nextOffset: UInt64 = 0
         var insertsSincePrune = 0
+        /// The ingest time given to the last batch: the next never gets an earlier one, so ingest times rise
+        /// with offsets (what `--until TIME` relies on), even across a clock step back.
+        var lastIngestTime = Timestamp(microseconds: .min)
     }
 
     /// Opens the store at `directory` and rebuilds the projections (from a checkpoint, when one exists).
@@ -90,16 +93,24 @@ public final class Engine: Sendable {
         func handle(_ stored: StoredEvent, key: IdentityHash, runs: inout DedupRuns) throws {
             let event = stored.event
             var target: Event?
+            var targetOffset: UInt64?
             if case .eventVoided(let eventId, _) = event.payload {
                 runs.flush(into: &dedup)
                 let targetKey = IdentityHash(tenant: event.tenantId, id: eventId)
-                if let entry = dedup[targetKey] {
-                    target = try Engine.readEvent(store, at: entry.offset)
-                    dedup.markVoided(targetKey)
+                let entry = dedup[targetKey]
+                // The offset decided at ingest, stored with the void: the target may be older than the dedup
+                // window by now. Voids written before that field was stored are found through the window.
+                if let offset = stored.voidTarget ?? entry?.offset {
+                    targetOffset = offset
+                    target = try Engine.readEvent(store, at: offset)
+                    if let found = target, found.tenantId != event.tenantId || found.id != eventId {
+                        throw StorageError.undecodable(at: stored.offset, "the void's target at offset \(offset) is not \"\(eventId)\"")
+                    }
                 }
+                if entry != nil { dedup.markVoided(targetKey) }
             }
             runs.remember(key, offset: stored.offset, time: event.time, type: event.type, into: &dedup)
-            state.apply(event, offset: stored.offset, voidedTarget: target)
+            state.apply(event, offset: stored.offset, voidedTarget: target, voidedTargetOffset: targetOffset)
         }
         let remaining = store.nextOffset - min(state.nextOffset, store.nextOffset)
         // Long replays read and decode on a second thread.
@@ -178,9 +189,6 @@ public final class Engine: Sendable {
     /// nothing was accepted.
     public func ingest(_ batch: [Result<Event, EventValidationError>], mode: IngestMode = .live,
                        completion: @escaping @Sendable ([IngestOutcome]) -> Void) {
-        let now = configuration.clock()
-        let earliest = Timestamp(microseconds: now.microseconds - configuration.backdateLimitMicroseconds)
-        let latest = Timestamp(microseconds: now.microseconds + configuration.futureLimitMicroseconds)
         var outcomes = [IngestOutcome](repeating: .rejected(reason: ""), count: batch.count)
         if let failure = store.failure {
             // Read-only after a write failure: refuse before remembering anything.
@@ -200,6 +208,11 @@ public final class Engine: Sendable {
         }
         let prefetchDistance = 8
         let submitted = decisions.withLock { state -> Bool in
+            // The clock is read under the lock: batches take offsets in the order of their ingest times.
+            let now = max(configuration.clock(), state.lastIngestTime)
+            state.lastIngestTime = now
+            let earliest = Timestamp(microseconds: now.microseconds - configuration.backdateLimitMicroseconds)
+            let latest = Timestamp(microseconds: now.microseconds + configuration.futureLimitMicroseconds)
             var records = RecordBatch(reservingCapacity: batch.count * 96)
             var fullFrames: [RecordBatch] = []
             var hasDuplicates = false
@@ -228,13 +241,13 @@ public final class Engine: Sendable {
                 let remembered = event.time >= earliest
                 var targetOffset: UInt64?
                 if case .eventVoided(let eventId, _) = event.payload {
-                    if let original = state.dedup[key] {
+                    if let original = state.dedup[key], !DedupIndex.isExpired(original, before: earliest) {
                         outcomes[index] = .duplicate(offset: original.offset)
                         hasDuplicates = true
                         continue
                     }
                     let targetKey = IdentityHash(tenant: event.tenantId, id: eventId)
-                    guard let target = state.dedup[targetKey] else {
+                    guard let target = state.dedup[targetKey], !DedupIndex.isExpired(target, before: earliest) else {
                         outcomes[index] = .rejected(reason: "data.eventId: no accepted event \"\(eventId)\" of this tenant within the dedup window (\(EngineConfiguration.describe(configuration.backdateLimitMicroseconds)))")
                         continue
                     }
@@ -253,9 +266,14 @@ public final class Engine: Sendable {
                     // One probe both checks for a duplicate and remembers the event.
                     if let original = state.dedup.insertIfAbsent(key, offset: offset, time: event.time,
                                                                   voidable: TenantProjection.isVoidable(event.type)) {
-                        outcomes[index] = .duplicate(offset: original.offset)
-                        hasDuplicates = true
-                        continue
+                        if DedupIndex.isExpired(original, before: earliest) {
+                            // The id left the window (no prune has dropped it yet): the event is new.
+                            state.dedup.insert(key, offset: offset, time: event.time, voidable: TenantProjection.isVoidable(event.type))
+                        } else {
+                            outcomes[index] = .duplicate(offset: original.offset)
+                            hasDuplicates = true
+                            continue
+                        }
                     }
                 } else if let original = state.dedup[key] {
                     outcomes[index] = .duplicate(offset: original.offset)
@@ -266,7 +284,7 @@ public final class Engine: Sendable {
                 if remembered { state.insertsSincePrune += 1 }
                 outcomes[index] = .accepted(offset: offset)
                 accepted.append(PendingEvent(index: index, offset: offset, voidTargetOffset: targetOffset))
-                records.appendRecord { EventCodec.encode(event, ingestTime: now, into: &$0) }
+                records.appendRecord { EventCodec.encode(event, ingestTime: now, voidTarget: targetOffset, into: &$0) }
                 if records.payload.count >= frameBytes {
                     fullFrames.append(records)
                     records = RecordBatch(reservingCapacity: records.payload.count)
@@ -329,7 +347,7 @@ public final class Engine: Sendable {
                         target = (try? Engine.readEvent(store, at: targetOffset)) ?? nil
                     }
                 }
-                state.apply(event, offset: pending.offset, voidedTarget: target)
+                state.apply(event, offset: pending.offset, voidedTarget: target, voidedTargetOffset: pending.voidTargetOffset)
             }
         }
     }

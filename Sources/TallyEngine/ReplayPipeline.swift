@@ -92,14 +92,15 @@ struct ReplayPipeline {
                     count += 1
                     return true
                 }
-                let (event, ingestTime) = try EventCodec.decode(record)
-                if let latestIngest, ingestTime > latestIngest { return false }
+                let stored = try EventCodec.decodeStored(record, offset: offset)
+                let event = stored.event
+                if let latestIngest, stored.ingestTime > latestIngest { return false }
                 (storage.baseAddress.unsafelyUnwrapped + count).initialize(to: Entry(
                     offset: offset, time: event.time, tenant: event.tenantId,
                     identity: IdentityHash(tenant: event.tenantId, id: event.id), keyHash: 0, month: 0,
                     start: UInt32(truncatingIfNeeded: events.count), length: 0, status: 0))
                 count += 1
-                events.append(StoredEvent(offset: offset, ingestTime: ingestTime, event: event))
+                events.append(stored)
                 return true
             } catch {
                 throw StorageError.undecodable(at: offset, error.reason)

@@ -66,4 +66,23 @@ import TallyTestSupport
         for type in EventType.allCases { #expect(EventType(code: type.code) == type) }
         #expect(EventType(code: 0) == nil && EventType(code: 20) == nil)
     }
+    /// A void's record carries its target's offset; records written before that field decode with none,
+    /// and the offset is the only difference between the two.
+    @Test func aVoidRecordCarriesItsTargetsOffset() throws {
+        let void = Event(id: "v", tenantId: EventFixtures.tenant, time: Timestamp(microseconds: 1_794_744_000_000_000),
+                         payload: .eventVoided(eventId: "c-1", reason: "refund"))
+        let ingest = Timestamp(microseconds: 1_794_744_000_000_001)
+        for target in [UInt64(0), 41, UInt64.max] {
+            let bytes = EventCodec.encode(void, ingestTime: ingest, voidTarget: target)
+            let stored = try bytes.withUnsafeBytes { try EventCodec.decodeStored($0, offset: 7) }
+            #expect(stored == StoredEvent(offset: 7, ingestTime: ingest, event: void, voidTarget: target))
+            #expect(try EventCodec.decode(bytes).event == void)
+        }
+        let older = EventCodec.encode(void, ingestTime: ingest)
+        #expect(try older.withUnsafeBytes { try EventCodec.decodeStored($0, offset: 7) }.voidTarget == nil)
+        #expect(EventCodec.encode(void, ingestTime: ingest, voidTarget: 41).count == older.count + 8)
+        // Other types ignore a target.
+        let call = EventFixtures.apiCalls(count: 1)[0]
+        #expect(EventCodec.encode(call, ingestTime: ingest, voidTarget: 3) == EventCodec.encode(call, ingestTime: ingest))
+    }
 }

@@ -1,7 +1,9 @@
 import Foundation
+import Synchronization
 import Testing
 import TallyCore
 import TallyEngine
+import TallyStorage
 import TallyTestSupport
 
 /// The backdate and future limits are configurable; the dedup window follows the backdate limit.
@@ -52,6 +54,100 @@ import TallyTestSupport
         engine = try Engine(directory: directory.path, configuration: configuration)
         #expect(engine.ingest(events) == (0..<UInt64(ages.count)).map { .duplicate(offset: $0) })
         try engine.close()
+    }
+
+    /// A void keeps its effect in every later replay, however far the target has fallen behind the dedup
+    /// window by then: the void's record carries the target's offset.
+    @Test func aVoidOutlivesItsTargetsWindowInAFullReplay() throws {
+        let directory = TemporaryDirectory()
+        let now = ReferenceModelTests.now
+        let clock = Mutex(now)
+        let hour: Int64 = 3_600_000_000
+        var configuration = ReferenceModelTests.configuration()
+        configuration.clock = { clock.withLock { $0 } }
+        let tenant = EventFixtures.tenant
+        func event(_ id: String, _ payload: EventPayload, at time: Timestamp = now) -> Result<Event, EventValidationError> {
+            .success(Event(id: id, tenantId: tenant, time: time, payload: payload))
+        }
+        var engine = try Engine(directory: directory.path, configuration: configuration)
+        #expect(engine.ingest([event("c1", .apiCall(APICall(keyId: "k", status: 200))),
+                               event("c2", .apiCall(APICall(keyId: "k", status: 500))),
+                               event("s1", .storageChanged(deltaBytes: 3 << 20))]) == [.accepted(offset: 0), .accepted(offset: 1), .accepted(offset: 2)])
+        clock.withLock { $0 = Timestamp(microseconds: now.microseconds + hour) }
+        #expect(engine.ingest([event("v1", .eventVoided(eventId: "c2", reason: "test traffic")),
+                               event("v2", .eventVoided(eventId: "s1", reason: nil))]) == [.accepted(offset: 3), .accepted(offset: 4)])
+        let live = try #require(engine.tenantStats(tenant, now: now))
+        #expect(live.usage.apiCallsThisMonth == 1 && live.usage.storageUsedMB == 0)
+        try engine.close()
+        // Forty days on, the calls are long out of the window; a full replay still retracts both voids.
+        clock.withLock { $0 = Timestamp(microseconds: now.microseconds + 40 * 24 * hour) }
+        let rebuilt = try Engine.rebuild(directory: directory.path, configuration: configuration)
+        let replayed = try #require(rebuilt.state.tenants[tenant])
+        #expect(TenantStats(replayed, tenantId: tenant, now: now) == live)
+        #expect(replayed.totalRequests == 1 && replayed.totalErrors == 0)
+        try FileManager.default.removeItem(atPath: directory.path + "/checkpoints")
+        engine = try Engine(directory: directory.path, configuration: configuration)
+        #expect(engine.tenantStats(tenant, now: now) == live, "reopened without a checkpoint")
+        try engine.close()
+    }
+
+    /// The window holds to the hour between prunes: an id that has left it is new again, and a void can no
+    /// longer reach its old target, however many inserts remain before the next prune.
+    @Test func idsLeaveTheWindowOnTimeWithoutWaitingForAPrune() throws {
+        let directory = TemporaryDirectory()
+        let now = ReferenceModelTests.now
+        let clock = Mutex(now)
+        var configuration = ReferenceModelTests.configuration()
+        configuration.clock = { clock.withLock { $0 } }
+        let engine = try Engine(directory: directory.path, configuration: configuration)
+        func event(_ id: String, _ payload: EventPayload) -> Result<Event, EventValidationError> {
+            .success(Event(id: id, tenantId: EventFixtures.tenant, time: clock.withLock { $0 }, payload: payload))
+        }
+        let call = EventPayload.apiCall(APICall(keyId: "k", status: 200))
+        #expect(engine.ingest([event("c1", call), event("c2", call)]) == [.accepted(offset: 0), .accepted(offset: 1)])
+        // An hour short of the window's end plus its rounding, the ids are still remembered.
+        let window = configuration.backdateLimitMicroseconds
+        let hour: Int64 = 3_600_000_000
+        clock.withLock { $0 = Timestamp(microseconds: now.microseconds + window + hour) }
+        #expect(engine.ingest([event("c1", call)]) == [.duplicate(offset: 0)])
+        clock.withLock { $0 = Timestamp(microseconds: now.microseconds + window + 3 * hour) }
+        #expect(engine.ingest([event("c1", call)]) == [.accepted(offset: 2)])
+        let outcomes = engine.ingest([event("v2", .eventVoided(eventId: "c2", reason: nil)),
+                                      event("v1", .eventVoided(eventId: "c1", reason: nil))])
+        #expect(outcomes[1] == .accepted(offset: 3))
+        guard case .rejected(let reason) = outcomes[0] else {
+            Issue.record("a void of an id out of the window was \(outcomes[0])")
+            return
+        }
+        #expect(reason.hasPrefix("data.eventId: no accepted event \"c2\""))
+        #expect(engine.ingest([event("c1", call)]) == [.duplicate(offset: 2)])
+        try engine.close()
+    }
+
+    /// Ingest times never fall along the log, even when the clock steps back, so `--until TIME` replays
+    /// exactly the events ingested by then.
+    @Test func ingestTimesRiseWithOffsetsThroughAClockStepBack() throws {
+        let directory = TemporaryDirectory()
+        let now = ReferenceModelTests.now
+        let clock = Mutex(now)
+        var configuration = ReferenceModelTests.configuration()
+        configuration.clock = { clock.withLock { $0 } }
+        let engine = try Engine(directory: directory.path, configuration: configuration)
+        func call(_ id: String) -> Result<Event, EventValidationError> {
+            .success(Event(id: id, tenantId: EventFixtures.tenant, time: Timestamp(microseconds: now.microseconds - 60_000_000),
+                           payload: .apiCall(APICall(keyId: "k", status: 200))))
+        }
+        _ = engine.ingest([call("a")])
+        clock.withLock { $0 = Timestamp(microseconds: now.microseconds - 10_000_000) }
+        _ = engine.ingest([call("b")])
+        clock.withLock { $0 = Timestamp(microseconds: now.microseconds + 5_000_000) }
+        _ = engine.ingest([call("c")])
+        try engine.close()
+        let store = try SegmentStore(directory: directory.path, configuration: StoreTestSupport.configuration(), readOnly: true)
+        let times = try StoreTestSupport.readAll(store).map(\.ingestTime.microseconds)
+        #expect(times == [now.microseconds, now.microseconds, now.microseconds + 5_000_000])
+        let untilNow = try Engine.rebuild(directory: directory.path, configuration: configuration, limit: .ingestTime(now))
+        #expect(untilNow.state.nextOffset == 2)
     }
 
     @Test func windowsBeyondTheMaximaAreRefusedBeforeTheStoreIsOpened() {

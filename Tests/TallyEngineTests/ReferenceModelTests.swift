@@ -86,6 +86,39 @@ import TallyTestSupport
         }
     }
 
+    /// A void retracts exactly what its `storage.changed` still contributes: nothing once a later
+    /// `storage.measured` has replaced the figure, the whole delta otherwise. Live, from a checkpoint and
+    /// in a full replay, as the model recomputes it.
+    @Test func aStorageVoidRetractsOnlyWhatNoLaterMeasurementReplaced() throws {
+        let directory = TemporaryDirectory()
+        let tenant = EventFixtures.tenant
+        func event(_ id: String, _ payload: EventPayload) -> Event { Event(id: id, tenantId: tenant, time: Self.now, payload: payload) }
+        let megabyte: Int64 = 1 << 20
+        let steps: [(Event, Int64)] = [
+            (event("s1", .storageChanged(deltaBytes: 100 * megabyte)), 100),
+            (event("m1", .storageMeasured(usedBytes: 500 * megabyte)), 500),
+            (event("s2", .storageChanged(deltaBytes: 30 * megabyte)), 530),
+            (event("v1", .eventVoided(eventId: "s1", reason: nil)), 530),
+            (event("v2", .eventVoided(eventId: "s2", reason: nil)), 500),
+            (event("s3", .storageChanged(deltaBytes: -20 * megabyte)), 480),
+            (event("v3", .eventVoided(eventId: "s3", reason: nil)), 500),
+        ]
+        var model = ReferenceModel(now: Self.now)
+        let engine = try Engine(directory: directory.path, configuration: Self.configuration())
+        for (index, (step, megabytes)) in steps.enumerated() {
+            #expect(engine.ingest([.success(step)]) == [model.ingest(step)])
+            #expect(engine.tenantStats(tenant, now: Self.now)?.usage.storageUsedMB == megabytes, "after \(step.id)")
+            #expect(model.tenantStats(tenant)?.usage.storageUsedMB == megabytes, "model after \(step.id)")
+            if index == 2 { try engine.checkpoint() }
+        }
+        let live = engine.projectionSnapshot
+        try engine.close()
+        let reopened = try Engine(directory: directory.path, configuration: Self.configuration())
+        #expect(reopened.projectionSnapshot == live)
+        try reopened.close()
+        #expect(try Engine.rebuild(directory: directory.path, configuration: Self.configuration()).state == live)
+    }
+
     @Test(arguments: [1, 2, 3] as [UInt64])
     func randomStreamMatchesRecomputation(seed: UInt64) throws {
         let directory = TemporaryDirectory()

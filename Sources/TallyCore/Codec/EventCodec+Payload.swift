@@ -8,7 +8,9 @@ extension EventCodec {
         static let fifth: UInt8 = 1 << 4
     }
 
-    static func encodePayload(_ payload: EventPayload, into writer: inout BinaryWriter) {
+    /// Writes the type's fields. `voidTarget` is the offset of the event an `event.voided` retracts: stored
+    /// with the void (flag `second`), so a replay finds the target however old it is.
+    static func encodePayload(_ payload: EventPayload, voidTarget: UInt64? = nil, into writer: inout BinaryWriter) {
         switch payload {
         case .apiCall(let call):
             writer.writeString(call.keyId)
@@ -62,12 +64,16 @@ extension EventCodec {
             break
         case .eventVoided(let eventId, let reason):
             writer.writeString(eventId)
-            writer.writeUInt8(reason != nil ? Flag.first : 0)
+            writer.writeUInt8((reason != nil ? Flag.first : 0) | (voidTarget != nil ? Flag.second : 0))
             if let reason { writer.writeString(reason) }
+            if let voidTarget { writer.writeUInt64(voidTarget) }
         }
     }
 
-    static func decodePayload(_ type: EventType, from reader: inout BinaryReader) throws(CodecError) -> EventPayload {
+    /// Reads the type's fields; an `event.voided` written with its target's offset sets `voidTarget` (records
+    /// written before that field existed leave it `nil`).
+    static func decodePayload(_ type: EventType, from reader: inout BinaryReader,
+                              voidTarget: inout UInt64?) throws(CodecError) -> EventPayload {
         switch type {
         case .apiCall:
             let fields = try readCallFields(&reader)
@@ -125,8 +131,9 @@ extension EventCodec {
             return .tenantDeleted
         case .eventVoided:
             let eventId = try reader.readString()
-            let flags = try readFlags(&reader, allowed: Flag.first)
+            let flags = try readFlags(&reader, allowed: Flag.first | Flag.second)
             let reason = flags & Flag.first != 0 ? try reader.readString() : nil
+            if flags & Flag.second != 0 { voidTarget = try reader.readUInt64() }
             return .eventVoided(eventId: eventId, reason: reason)
         }
     }

@@ -14,18 +14,20 @@ public enum EventCodec {
     /// - Parameters:
     ///   - event: The event to encode.
     ///   - ingestTime: When Tally accepted the event.
+    ///   - voidTarget: For an `event.voided`, the offset of the event it retracts (see
+    ///     ``StoredEvent/voidTarget``); ignored for other types.
     ///   - bytes: The buffer to append to.
-    public static func encode(_ event: Event, ingestTime: Timestamp, into bytes: inout [UInt8]) {
+    public static func encode(_ event: Event, ingestTime: Timestamp, voidTarget: UInt64? = nil, into bytes: inout [UInt8]) {
         if case .apiCall(let call) = event.payload {
             encodeCall(event, call, ingestTime: ingestTime, into: &bytes)
         } else {
-            encodeFields(event, ingestTime: ingestTime, into: &bytes)
+            encodeFields(event, ingestTime: ingestTime, voidTarget: voidTarget, into: &bytes)
         }
     }
 
     /// The record written field by field through a ``BinaryWriter``: every event type (``encodeCall`` writes
     /// the same bytes for an `api.call`, faster).
-    static func encodeFields(_ event: Event, ingestTime: Timestamp, into bytes: inout [UInt8]) {
+    static func encodeFields(_ event: Event, ingestTime: Timestamp, voidTarget: UInt64? = nil, into bytes: inout [UInt8]) {
         var writer = BinaryWriter(bytes: [])
         swap(&writer.bytes, &bytes)
         writer.writeUInt8(formatVersion)
@@ -35,7 +37,7 @@ public enum EventCodec {
         writer.writeUInt64(event.tenantId.high)
         writer.writeUInt64(event.tenantId.low)
         writer.writeString(event.id)
-        encodePayload(event.payload, into: &writer)
+        encodePayload(event.payload, voidTarget: voidTarget, into: &writer)
         swap(&writer.bytes, &bytes)
     }
 
@@ -43,11 +45,12 @@ public enum EventCodec {
     /// - Parameters:
     ///   - event: The event to encode.
     ///   - ingestTime: When Tally accepted the event.
+    ///   - voidTarget: For an `event.voided`, the offset of the event it retracts.
     /// - Returns: The record bytes.
-    public static func encode(_ event: Event, ingestTime: Timestamp) -> [UInt8] {
+    public static func encode(_ event: Event, ingestTime: Timestamp, voidTarget: UInt64? = nil) -> [UInt8] {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(96)
-        encode(event, ingestTime: ingestTime, into: &bytes)
+        encode(event, ingestTime: ingestTime, voidTarget: voidTarget, into: &bytes)
         return bytes
     }
 
@@ -57,15 +60,24 @@ public enum EventCodec {
     /// - Throws: ``CodecError`` when the bytes are truncated, carry an unknown version or type, or have
     ///   bytes left over.
     public static func decode(_ record: UnsafeRawBufferPointer) throws(CodecError) -> (event: Event, ingestTime: Timestamp) {
+        let stored = try decodeStored(record, offset: 0)
+        return (stored.event, stored.ingestTime)
+    }
+
+    /// Decodes a whole record as the event stored at `offset`, with what the record keeps besides the
+    /// event (its ingest time, and a void's target).
+    /// - Throws: ``CodecError`` as ``decode(_:)-(UnsafeRawBufferPointer)`` does.
+    public static func decodeStored(_ record: UnsafeRawBufferPointer, offset: UInt64) throws(CodecError) -> StoredEvent {
         var reader = BinaryReader(record)
         let header = try readHeader(&reader)
         let id = try reader.readString()
-        let payload = try decodePayload(header.type, from: &reader)
+        var voidTarget: UInt64?
+        let payload = try decodePayload(header.type, from: &reader, voidTarget: &voidTarget)
         guard reader.remaining == 0 else {
             throw CodecError("\(reader.remaining) unexpected bytes after a \(header.type.rawValue) record")
         }
         let event = Event(id: id, tenantId: header.tenantId, time: header.time, payload: payload)
-        return (event, header.ingestTime)
+        return StoredEvent(offset: offset, ingestTime: header.ingestTime, event: event, voidTarget: voidTarget)
     }
 
     /// Decodes a record from a byte array.

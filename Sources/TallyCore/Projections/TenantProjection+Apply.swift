@@ -3,8 +3,12 @@ extension TenantProjection {
     ///
     /// - Parameters:
     ///   - event: The event.
+    ///   - offset: The event's offset in the log, when known: a `storage.measured` records it, so a later void
+    ///     can tell whether the measurement replaced what its target added.
     ///   - voidedTarget: For `event.voided`, the event it retracts (found by the engine); ignored otherwise.
-    public mutating func apply(_ event: Event, voidedTarget: Event? = nil) {
+    ///   - voidedTargetOffset: The offset of `voidedTarget`, when known.
+    public mutating func apply(_ event: Event, offset: UInt64? = nil, voidedTarget: Event? = nil,
+                               voidedTargetOffset: UInt64? = nil) {
         if lastActivity.map({ event.time > $0 }) ?? true { lastActivity = event.time }
         switch event.payload {
         case .apiCall(let call):
@@ -86,6 +90,7 @@ extension TenantProjection {
             storageBytes = storageBytes &+ delta
         case .storageMeasured(let used):
             storageBytes = used
+            storageMeasuredAt = offset
         case .tenantCreated(let creation):
             guard !isRegistered else { return }
             isRegistered = true
@@ -119,7 +124,11 @@ extension TenantProjection {
             guard let target = voidedTarget else { return }
             switch target.payload {
             case .apiCall(let call): recordCall(call, at: target.time, sign: -1)
-            case .storageChanged(let delta): storageBytes = storageBytes &- delta
+            case .storageChanged(let delta):
+                // A measurement after the change already replaced what it added: retracting it then changes
+                // nothing. Before any measurement (or when offsets are unknown), the delta comes off.
+                if let measured = storageMeasuredAt, let target = voidedTargetOffset, target < measured { break }
+                storageBytes = storageBytes &- delta
             default: break
             }
         }

@@ -55,13 +55,13 @@ extension SegmentStore {
     public func forEachEvent(from start: UInt64 = 0, to end: UInt64? = nil,
                              _ body: (StoredEvent) throws -> Bool) throws {
         try forEachRecord(from: start, to: end) { offset, record in
-            let decoded: (event: Event, ingestTime: Timestamp)
+            let decoded: StoredEvent
             do throws(CodecError) {
-                decoded = try EventCodec.decode(record)
+                decoded = try EventCodec.decodeStored(record, offset: offset)
             } catch {
                 throw StorageError.undecodable(at: offset, error.reason)
             }
-            return try body(StoredEvent(offset: offset, ingestTime: decoded.ingestTime, event: decoded.event))
+            return try body(decoded)
         }
     }
 }
