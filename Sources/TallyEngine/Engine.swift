@@ -344,7 +344,13 @@ public final class Engine: Sendable {
                     if targetOffset >= first {
                         if case .success(let inBatch) = batch[events[Int(targetOffset - first)].index] { target = inBatch }
                     } else {
-                        target = (try? Engine.readEvent(store, at: targetOffset)) ?? nil
+                        do {
+                            target = try Engine.readEvent(store, at: targetOffset)
+                        } catch {
+                            // The void is in the log; only this live projection misses it. A reopen replays
+                            // from the last checkpoint and applies it (or fails on the same damage, loudly).
+                            configuration.store.log("the target of the void at offset \(pending.offset) could not be read (\(error)): the live stats miss this void until the engine is reopened")
+                        }
                     }
                 }
                 state.apply(event, offset: pending.offset, voidedTarget: target, voidedTargetOffset: pending.voidTargetOffset)
