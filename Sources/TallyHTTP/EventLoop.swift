@@ -127,7 +127,12 @@ final class EventLoop: @unchecked Sendable {
         }
         if !pendingLog.isEmpty { pendingLog.append(UInt8(ascii: "\n")) }
         HTTPServerCore.appendLogLine(method: method, path: path, status: status, milliseconds: milliseconds, to: &pendingLog)
+        // A long wake-up (many pipelined requests) writes its lines in batches rather than holding them all.
+        if pendingLog.count >= EventLoop.logFlushBytes { flushLog() }
     }
+
+    /// Gathered log bytes that are written at once, whether or not the wake-up has ended.
+    static let logFlushBytes = 64 << 10
 
     private func flushLog() {
         guard !pendingLog.isEmpty else { return }

@@ -17,7 +17,7 @@ final class HTTPConnection {
     private var parser: HTTPRequestParser
     private var nextSequence = 0
     private var nextToSend = 0
-    private var ready: [Int: (response: HTTPResponse, keepAlive: Bool, head: Bool)] = [:]
+    private var ready: [Int: (response: HTTPResponse, keepAlive: Bool, head: Bool, legacy: Bool)] = [:]
     private var output: [UInt8] = []
     private var outputOffset = 0
     private var closeAfterWrite = false
@@ -43,6 +43,8 @@ final class HTTPConnection {
     /// response has (an interim response must not overtake them).
     private var owesContinue = false
     private static let continueResponse = Array("HTTP/1.1 100 Continue\r\n\r\n".utf8)
+    /// Full reads (of the loop's 64 KiB buffer) one connection may make per wake-up.
+    static let readsPerWakeUp = 16
 
     init(descriptor: Int32, loop: EventLoop) {
         self.descriptor = descriptor
@@ -103,6 +105,7 @@ final class HTTPConnection {
                 return
             }
         }
+        var reads = 0
         while !closed && !stopReading && !inputPaused {
             let count = Glibc.read(descriptor, buffer.baseAddress, buffer.count)
             if count > 0 {
@@ -110,6 +113,10 @@ final class HTTPConnection {
                 parser.feed(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
                 parseRequests()
                 if count < buffer.count { return }
+                // A client that keeps the socket full gets a fair share, not the loop: its input is still
+                // there at the next wake-up (input is level-triggered), after the other connections' turn.
+                reads += 1
+                if reads == HTTPConnection.readsPerWakeUp { return }
                 continue
             }
             if count == 0 {
@@ -180,6 +187,7 @@ final class HTTPConnection {
             let sequence = allocateSequence()
             let keepAlive = request.keepAlive && !loop.server.draining
             let head = request.method == .head
+            let legacy = request.minorVersion == 0
             let started = MonotonicClock.nanoseconds()
             let method = request.method.name
             let path = request.path
@@ -190,12 +198,12 @@ final class HTTPConnection {
                 // A response given on the loop's own thread (while the handler runs, say) needs no hand-off.
                 if loop.isCurrentThread {
                     bound.value.dispatchResponse(sequence: sequence, response: response, keepAlive: keepAlive,
-                                                 head: head, method: method, path: path, started: started)
+                                                 head: head, legacy: legacy, method: method, path: path, started: started)
                     return
                 }
                 loop.execute {
                     bound.value.dispatchResponse(sequence: sequence, response: response, keepAlive: keepAlive,
-                                                 head: head, method: method, path: path, started: started)
+                                                 head: head, legacy: legacy, method: method, path: path, started: started)
                 }
             }
         }
@@ -214,7 +222,7 @@ final class HTTPConnection {
     }
 
     /// Records a finished response and writes every response that is now next in order.
-    private func dispatchResponse(sequence: Int, response: HTTPResponse, keepAlive: Bool, head: Bool,
+    private func dispatchResponse(sequence: Int, response: HTTPResponse, keepAlive: Bool, head: Bool, legacy: Bool = false,
                                   method: String, path: String, started: UInt64) {
         guard !closed else { return }
         let elapsed = Double(MonotonicClock.nanoseconds() - started) / 1e6
@@ -222,13 +230,13 @@ final class HTTPConnection {
         let keepsAlive = keepAlive && !response.closeConnection
         if sequence == nextToSend {
             // The usual case: the response is next in order, so it skips the reordering table.
-            if emit(response, keepAlive: keepsAlive, head: head) {
+            if emit(response, keepAlive: keepsAlive, head: head, legacy: legacy) {
                 while let next = ready.removeValue(forKey: nextToSend) {
-                    guard emit(next.response, keepAlive: next.keepAlive, head: next.head) else { break }
+                    guard emit(next.response, keepAlive: next.keepAlive, head: next.head, legacy: next.legacy) else { break }
                 }
             }
         } else {
-            ready[sequence] = (response, keepsAlive, head)
+            ready[sequence] = (response, keepsAlive, head, legacy)
         }
         inviteBodyIfDue()
         // While the parse loop runs, it writes everything it has gathered once it stops.
@@ -239,14 +247,19 @@ final class HTTPConnection {
     }
 
     /// Appends the next response in order to the output; returns false when it closes the connection.
-    private func emit(_ response: HTTPResponse, keepAlive: Bool, head: Bool) -> Bool {
-        response.serialize(into: &output, keepAlive: keepAlive, headOnly: head)
+    /// A response written once the server drains says `Connection: close`, so a client that reuses
+    /// connections does not send its next request into a closing socket.
+    private func emit(_ response: HTTPResponse, keepAlive: Bool, head: Bool, legacy: Bool) -> Bool {
+        let keepAlive = keepAlive && !loop.server.draining
+        response.serialize(into: &output, keepAlive: keepAlive, confirmKeepAlive: legacy, headOnly: head)
         nextToSend += 1
         unsentResponses += 1
         guard keepAlive else {
             closeAfterWrite = true
             stopReading = true
+            // Later requests are abandoned with the connection: none is in flight any more.
             ready.removeAll()
+            nextToSend = nextSequence
             return false
         }
         return true
@@ -293,8 +306,14 @@ final class HTTPConnection {
         refreshInterest()
     }
 
-    /// Stops taking new requests (server shutdown): closes now if idle, else after the in-flight ones.
+    /// Stops taking new requests (server shutdown): closes now if idle, else after the in-flight ones. A
+    /// request whose body is arriving is in flight too: it is read to its end (within the drain deadline)
+    /// and answered, with `Connection: close`.
     func beginDrain() {
+        if parser.isReceivingBody && !stopReading {
+            refreshInterest()
+            return
+        }
         stopReading = true
         closeAfterWrite = true
         if inFlight == 0 && outputOffset == output.count { close() }

@@ -18,8 +18,17 @@ public struct HTTPResponse: Sendable {
         HTTPResponse(status: status, headers: [("Content-Type", "application/json")] + headers, body: body)
     }
 
+    /// Whether a response of this status has no content by definition (1xx, 204, 304): it carries neither a
+    /// body nor `Content-Length` (RFC 9110 §8.6).
+    var hasNoContent: Bool { (100..<200).contains(status) || status == 204 || status == 304 }
+
     /// Appends the wire bytes, with `Content-Length` and `Connection` added, to `output` (building no strings).
-    func serialize(into output: inout [UInt8], keepAlive: Bool, headOnly: Bool = false) {
+    /// - Parameters:
+    ///   - keepAlive: Whether the connection stays open; `false` adds `Connection: close`.
+    ///   - confirmKeepAlive: Adds `Connection: keep-alive` when the connection stays open, for HTTP/1.0
+    ///     clients, which otherwise wait for the server to close.
+    ///   - headOnly: Leaves out the body (an answer to `HEAD`).
+    func serialize(into output: inout [UInt8], keepAlive: Bool, confirmKeepAlive: Bool = false, headOnly: Bool = false) {
         func append(_ text: StaticString) {
             text.withUTF8Buffer { output.append(contentsOf: $0) }
         }
@@ -42,12 +51,19 @@ public struct HTTPResponse: Sendable {
             output.append(contentsOf: value.utf8)
             append("\r\n")
         }
-        append("Content-Length: ")
-        append(body.count)
+        let noContent = hasNoContent
+        if !noContent {
+            append("Content-Length: ")
+            append(body.count)
+            append("\r\n")
+        }
+        if !keepAlive {
+            append("Connection: close\r\n")
+        } else if confirmKeepAlive {
+            append("Connection: keep-alive\r\n")
+        }
         append("\r\n")
-        if !keepAlive { append("Connection: close\r\n") }
-        append("\r\n")
-        if !headOnly { output.append(contentsOf: body) }
+        if !headOnly && !noContent { output.append(contentsOf: body) }
     }
 
     static func reason(_ status: Int) -> StaticString {

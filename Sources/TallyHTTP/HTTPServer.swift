@@ -63,7 +63,7 @@ final class HTTPServerCore: Sendable {
 public final class HTTPServer: Sendable {
     /// The port actually bound (useful with port 0).
     public let port: Int
-    private let core: HTTPServerCore
+    let core: HTTPServerCore
     private let loops: [EventLoop]
 
     /// Binds and starts serving.
@@ -92,6 +92,9 @@ public final class HTTPServer: Sendable {
     /// returns when the loops have finished.
     public func shutdown() {
         core.beginDraining()
+        // New connections are refused from now on rather than queued in the kernel until the drain ends
+        // and reset then. (The descriptor stays open until the loops have let go of it.)
+        _ = Glibc.shutdown(core.listener, Int32(SHUT_RD))
         for loop in loops { loop.stop() }
         while !loops.allSatisfy({ $0.finished.withLock { $0 } }) { usleep(1000) }
         Glibc.close(core.listener)

@@ -1,8 +1,10 @@
+import Foundation
 import Dispatch
 import Glibc
 import Synchronization
 import Testing
 @testable import TallyHTTP
+import TallyStorage
 import TallyTestSupport
 
 /// Echoes method, path and body length; `/slow` answers from another thread after a delay, so pipelined
@@ -11,6 +13,15 @@ struct EchoHandler: HTTPHandler {
     func handle(_ request: HTTPRequest, respond: @escaping @Sendable (HTTPResponse) -> Void) {
         let text = "\(request.method.name) \(request.path) \(request.body.count) \(request.queryValue("q") ?? "-")"
         let response = HTTPResponse(status: 200, headers: [("Content-Type", "text/plain")], body: Array(text.utf8))
+        if request.path == "/busy" {
+            // Answered on the loop's thread after 20 µs of work: slower than a client can send.
+            let start = MonotonicClock.nanoseconds()
+            while MonotonicClock.nanoseconds() - start < 20_000 {}
+        }
+        if request.path == "/nothing" {
+            respond(HTTPResponse(status: 204))
+            return
+        }
         if request.path == "/slow" {
             DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(50)) { respond(response) }
         } else {
@@ -205,6 +216,91 @@ struct EchoHandler: HTTPHandler {
         try old.send("GET /b HTTP/1.0\r\n\r\n")
         #expect(try old.readResponse().text == "GET /b 0 -")
         #expect(old.isClosedByServer())
+        // An HTTP/1.0 client asking to keep the connection is told it is kept (it would wait for a close).
+        let kept = try LoopbackClient(port: server.port)
+        for path in ["/c", "/d"] {
+            try kept.send("GET \(path) HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+            let answer = try kept.readResponse()
+            #expect(answer.text == "GET \(path) 0 -")
+            #expect(answer.header("Connection") == "keep-alive")
+        }
+        #expect(try kept.request("GET", "/e").header("Connection") == nil, "HTTP/1.1 keeps alive without saying so")
+    }
+
+    /// Shutdown answers what is in flight, each answer saying `Connection: close`, including a request whose
+    /// body is still arriving: it is read to its end, not cut off.
+    @Test func aDrainAnswersInFlightRequestsAndTheirUnfinishedBodiesWithClose() throws {
+        let server = try startServer()
+        let slow = try LoopbackClient(port: server.port)
+        let upload = try LoopbackClient(port: server.port)
+        try slow.send("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
+        try upload.send("POST /up HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n" + String(repeating: "a", count: 50))
+        usleep(10_000)
+        let stopped = DispatchSemaphore(value: 0)
+        Thread { server.shutdown(); stopped.signal() }.start()
+        usleep(20_000)
+        try upload.send(String(repeating: "b", count: 50))
+        let answered = try upload.readResponse()
+        #expect(answered.text == "POST /up 100 -")
+        #expect(answered.header("Connection") == "close")
+        let late = try slow.readResponse()
+        #expect(late.text == "GET /slow 0 -")
+        #expect(late.header("Connection") == "close")
+        #expect(slow.isClosedByServer() && upload.isClosedByServer())
+        stopped.wait()
+    }
+
+    /// 204 (like 1xx and 304) has no content: no body and no Content-Length (RFC 9110 §8.6), and the next
+    /// response on the connection follows straight on.
+    @Test func aNoContentResponseCarriesNoLength() throws {
+        let server = try startServer()
+        defer { server.shutdown() }
+        let client = try LoopbackClient(port: server.port)
+        let response = try client.request("DELETE", "/nothing")
+        #expect(response.status == 204)
+        #expect(response.header("Content-Length") == nil && response.body.isEmpty)
+        #expect(try client.request("GET", "/next").text == "GET /next 0 -")
+    }
+
+    /// A client that keeps its socket full of pipelined requests (reading the answers as they come) gets a
+    /// share of its event loop, not all of it: another client on the same loop is answered meanwhile.
+    @Test func aFloodingClientDoesNotStarveTheOthersOnItsLoop() throws {
+        let server = try startServer { $0.eventLoops = 1 }
+        defer { server.shutdown() }
+        // Accepted sockets inherit the listener's receive buffer: a large one holds megabytes of requests,
+        // so every read of the flood fills the loop's buffer.
+        var size: Int32 = 8 << 20
+        setsockopt(server.core.listener, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        let flood = try LoopbackClient(port: server.port)
+        let stop = Atomic<Bool>(false)
+        let request = Array("GET /busy HTTP/1.1\r\nHost: x\r\nX-Pad: \(String(repeating: "a", count: 4000))\r\n\r\n".utf8)
+        let burst = Array((0..<64).map { _ in request }.joined())
+        let descriptor = flood.descriptor
+        let reader = Thread {
+            var sink = [UInt8](repeating: 0, count: 1 << 16)
+            while !stop.load(ordering: .relaxed) {
+                if recv(descriptor, &sink, sink.count, 0) <= 0 { break }
+            }
+        }
+        let writer = Thread {
+            // Whole requests only, blocking: the server reads as fast as it answers.
+            while !stop.load(ordering: .relaxed) {
+                var sent = 0
+                while sent < burst.count {
+                    let count = burst.withUnsafeBytes { Glibc.send(descriptor, $0.baseAddress! + sent, burst.count - sent, Int32(MSG_NOSIGNAL)) }
+                    if count <= 0 { return }
+                    sent += count
+                }
+            }
+        }
+        reader.start()
+        writer.start()
+        defer { stop.store(true, ordering: .relaxed) }
+        usleep(200_000)
+        let other = try LoopbackClient(port: server.port)
+        #expect(try other.request("GET", "/other").text == "GET /other 0 -", "answered while the flood goes on")
+        let flooding = !stop.load(ordering: .relaxed) && writer.isExecuting
+        #expect(flooding, "the flood was still running")
     }
 
     @Test func connectionsBeyondTheCapAreClosed() throws {
