@@ -114,8 +114,20 @@ enum RequestHeadParser {
 
         let minorVersion = try parseVersion(UnsafeBufferPointer(rebasing: line[(targetEnd + 1)...]))
         let method = HTTPMethod.parse(UnsafeBufferPointer(rebasing: line[0..<methodEnd]))
-        let targetBytes = UnsafeBufferPointer(rebasing: line[targetStart..<targetEnd])
+        var targetBytes = UnsafeBufferPointer(rebasing: line[targetStart..<targetEnd])
         let target = String(decoding: targetBytes, as: UTF8.self)
+        // Absolute-form (`http://host/path?query`, as proxies send): the server must accept it (RFC 9112
+        // §3.2.2); routing uses what follows the authority, and `/` when nothing does.
+        if let afterAuthority = absoluteFormPathStart(targetBytes) {
+            if afterAuthority == targetBytes.count {
+                return HTTPRequest(method: method, target: target, path: "/", minorVersion: minorVersion)
+            }
+            targetBytes = UnsafeBufferPointer(rebasing: targetBytes[afterAuthority...])
+            if targetBytes[0] == UInt8(ascii: "?") {
+                let query = try parseQuery(UnsafeBufferPointer(rebasing: targetBytes[1...]))
+                return HTTPRequest(method: method, target: target, path: "/", query: query, minorVersion: minorVersion)
+            }
+        }
 
         if targetBytes[0] == UInt8(ascii: "*") && targetBytes.count == 1 {
             guard method == .options else { throw .badRequest("asterisk-form target is only valid for OPTIONS") }
@@ -135,6 +147,22 @@ enum RequestHeadParser {
             query = try parseQuery(UnsafeBufferPointer(rebasing: targetBytes[(pathEnd + 1)...]))
         }
         return HTTPRequest(method: method, target: target, path: path, query: query, minorVersion: minorVersion)
+    }
+
+    /// Where the path of an absolute-form `http://` or `https://` target starts (the first `/` or `?` after
+    /// the authority, or the end), or `nil` for any other form.
+    private static func absoluteFormPathStart(_ target: UnsafeBufferPointer<UInt8>) -> Int? {
+        var schemeEnd = 0
+        while schemeEnd < target.count, schemeEnd < 6, target[schemeEnd] != UInt8(ascii: ":") { schemeEnd += 1 }
+        guard schemeEnd < target.count, target[schemeEnd] == UInt8(ascii: ":"),
+              HTTPGrammar.equalsIgnoringCase(UnsafeBufferPointer(rebasing: target[0..<schemeEnd]), "http")
+                || HTTPGrammar.equalsIgnoringCase(UnsafeBufferPointer(rebasing: target[0..<schemeEnd]), "https"),
+              target.count >= schemeEnd + 3, target[schemeEnd + 1] == UInt8(ascii: "/"), target[schemeEnd + 2] == UInt8(ascii: "/")
+        else { return nil }
+        var index = schemeEnd + 3
+        while index < target.count, target[index] != UInt8(ascii: "/"), target[index] != UInt8(ascii: "?") { index += 1 }
+        guard index > schemeEnd + 3 else { return nil }
+        return index
     }
 
     /// Parses `HTTP/DIGIT.DIGIT`.

@@ -40,7 +40,8 @@ enum InvalidCases {
         InvalidCase("bare CR before request line", "\rGET / HTTP/1.1\r\n\r\n", 400),
         InvalidCase("bare CR inside request line", "GET / HTTP/1.1\rX: y\r\n\r\n", 400),
         InvalidCase("target not origin-form", "GET example.com HTTP/1.1\r\n\r\n", 400),
-        InvalidCase("absolute-form target", "GET http://a/ HTTP/1.1\r\n\r\n", 400),
+        InvalidCase("absolute-form without an authority", "GET http:///x HTTP/1.1\r\n\r\n", 400),
+        InvalidCase("a scheme other than http(s)", "GET ftp://a/x HTTP/1.1\r\n\r\n", 400),
         InvalidCase("asterisk target with GET", "GET * HTTP/1.1\r\n\r\n", 400),
         InvalidCase("fragment in target", "GET /a#frag HTTP/1.1\r\n\r\n", 400),
         InvalidCase(

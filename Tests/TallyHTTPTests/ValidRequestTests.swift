@@ -31,6 +31,21 @@ enum ValidCases {
                     headers: ["Host": "example.com", "Accept": "*/*"])
             ]),
         ValidCase(
+            name: "absolute-form targets route by their path",
+            raw: bytes(
+                "GET http://example.com:8080/a%20b?q=1 HTTP/1.1\r\nHost: example.com\r\n\r\n"
+                    + "GET HTTPS://example.com HTTP/1.1\r\nHost: example.com\r\n\r\n"
+                    + "GET http://example.com?x=2 HTTP/1.1\r\nHost: example.com\r\n\r\n"),
+            expected: [
+                HTTPRequest(
+                    method: .get, target: "http://example.com:8080/a%20b?q=1", path: "/a b",
+                    query: [QueryItem(name: "q", value: "1")], headers: ["Host": "example.com"]),
+                HTTPRequest(method: .get, target: "HTTPS://example.com", path: "/", headers: ["Host": "example.com"]),
+                HTTPRequest(
+                    method: .get, target: "http://example.com?x=2", path: "/",
+                    query: [QueryItem(name: "x", value: "2")], headers: ["Host": "example.com"]),
+            ]),
+        ValidCase(
             name: "POST with Content-Length",
             raw: bytes("POST /submit HTTP/1.1\r\nHost: a\r\nContent-Length: 11\r\n\r\nhello world"),
             expected: [
