@@ -59,25 +59,48 @@ extension Engine {
     /// The state the newest valid checkpoint holds, read without the write lock.
     public static func newestCheckpoint(directory: String, configuration: EngineConfiguration = EngineConfiguration()) throws -> ProjectionState? {
         // Only the log's length is needed, so sealed segments are not read.
-        let store = try SegmentStore(directory: directory, configuration: replayedStoreConfiguration(configuration.store),
-                                     readOnly: true)
-        let checkpoints = CheckpointStore(storeDirectory: directory, fileSystem: store.fileSystem, log: configuration.store.log)
-        return try checkpoints.loadNewest(logEnd: store.nextOffset)?.state
+        var state: ProjectionState?
+        var dedup = DedupIndex()
+        _ = try openReadOnly(directory: directory, configuration: configuration, state: &state, dedup: &dedup)
+        return state
     }
 
     /// The current state, read without the write lock: the newest checkpoint plus the log after it.
     public static func currentState(directory: String, configuration: EngineConfiguration = EngineConfiguration()) throws -> ProjectionState {
-        let store = try SegmentStore(directory: directory, configuration: replayedStoreConfiguration(configuration.store),
-                                     readOnly: true)
-        let checkpoints = CheckpointStore(storeDirectory: directory, fileSystem: store.fileSystem, log: configuration.store.log)
-        var state = ProjectionState()
+        var loaded: ProjectionState?
         var dedup = DedupIndex()
-        if let loaded = try checkpoints.loadNewest(logEnd: store.nextOffset) {
-            state = loaded.state
-            dedup = loaded.dedup
-        }
+        let store = try openReadOnly(directory: directory, configuration: configuration, state: &loaded, dedup: &dedup)
+        var state = loaded ?? ProjectionState()
         try replay(store: store, into: &state, dedup: &dedup, configuration: configuration)
         return state
+    }
+
+    /// Opens the store read-only and loads its newest checkpoint into `state` and `dedup` (`state` stays
+    /// `nil` without one). A server running meanwhile may append and then checkpoint past the end this
+    /// open saw: then the store is opened again, and only a checkpoint still beyond the log is the error it
+    /// means (log data missing).
+    private static func openReadOnly(directory: String, configuration: EngineConfiguration,
+                                     state: inout ProjectionState?, dedup: inout DedupIndex) throws -> SegmentStore {
+        var attempts = 0
+        while true {
+            let store = try SegmentStore(directory: directory, configuration: replayedStoreConfiguration(configuration.store),
+                                         readOnly: true)
+            let checkpoints = CheckpointStore(storeDirectory: directory, fileSystem: store.fileSystem, log: configuration.store.log)
+            let loaded: (state: ProjectionState, dedup: DedupIndex)?
+            do {
+                loaded = try checkpoints.loadNewest(logEnd: store.nextOffset)
+            } catch {
+                guard error.code == .corrupt, attempts < 2 else { throw error }
+                attempts += 1
+                try? store.close()
+                continue
+            }
+            if let loaded {
+                state = loaded.state
+                dedup = loaded.dedup
+            }
+            return store
+        }
     }
 }
 

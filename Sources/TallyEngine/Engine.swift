@@ -473,6 +473,8 @@ public final class Engine: Sendable {
 
     /// Stops the checkpointer, writes a final checkpoint, and closes the store. Call it before dropping the
     /// engine: its background threads keep it alive until then.
+    /// - Throws: The checkpoint's or the store's error; after an earlier write failure, that failure (no
+    ///   checkpoint was written and nothing more synced, so the stop was not clean).
     public func close() throws {
         let first = checkpointState.withLock { state -> Bool in
             defer { state.stopping = true }
@@ -485,6 +487,8 @@ public final class Engine: Sendable {
         do { try checkpoint() } catch { checkpointError = error }
         try store.close()
         if let checkpointError { throw checkpointError }
+        // A store that failed wrote no checkpoint and synced nothing more: the close was not clean.
+        if let failure = store.failure { throw failure }
     }
 
 }

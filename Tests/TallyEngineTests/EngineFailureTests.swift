@@ -29,7 +29,8 @@ import TallyTestSupport
         let after = engine.ingest(events(20..<21))
         #expect(after.allSatisfy { if case .failed = $0 { true } else { false } }, "the store refuses appends")
         fileSystem.update { $0.syncsBeforeFailure = nil }
-        try? engine.close()
+        // Closing a failed engine is not a clean stop (no checkpoint, nothing more synced): it says so.
+        #expect(throws: StorageError.self) { try engine.close() }
 
         // After a restart, every acknowledged event is there exactly once, and retries are deduplicated or
         // accepted, never double-counted.

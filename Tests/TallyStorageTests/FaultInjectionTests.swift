@@ -66,6 +66,35 @@ import TallyTestSupport
         #expect(try StoreTestSupport.readAll(reopened).map(\.event) == first)
     }
 
+    /// A full disk stops appends, not syncs: batches acknowledged before it (written, not yet synced under
+    /// `interval`) still get their sync on close. A failed sync, by contrast, is never retried.
+    @Test func aFullDiskStillSyncsWhatWasAcknowledgedBeforeIt() throws {
+        let directory = TemporaryDirectory()
+        let fileSystem = FaultyFileSystem()
+        let store = try SegmentStore(directory: directory.path,
+                                     configuration: StoreTestSupport.configuration(durability: .interval(milliseconds: 3_600_000)),
+                                     fileSystem: fileSystem)
+        // The first batch is synced at once (no sync yet); the next waits for the hour.
+        try store.append(StoreTestSupport.batch(EventFixtures.apiCalls(count: 5)))
+        try store.append(StoreTestSupport.batch(EventFixtures.apiCalls(count: 5, seed: 3)))
+        let syncsBefore = fileSystem.syncCount
+        fileSystem.update { $0.bytesBeforeFull = 0 }
+        #expect(throws: StorageError.self) { try store.append(StoreTestSupport.batch(EventFixtures.apiCalls(count: 5, seed: 2))) }
+        try? store.close()
+        #expect(fileSystem.syncCount == syncsBefore + 1, "the acknowledged batch was synced on close")
+
+        let failing = TemporaryDirectory()
+        let broken = FaultyFileSystem()
+        let other = try SegmentStore(directory: failing.path,
+                                     configuration: StoreTestSupport.configuration(durability: .always),
+                                     fileSystem: broken)
+        broken.update { $0.syncsBeforeFailure = 0 }
+        #expect(throws: StorageError.self) { try other.append(StoreTestSupport.batch(EventFixtures.apiCalls(count: 5))) }
+        let syncsAfterFailure = broken.syncCount
+        try? other.close()
+        #expect(broken.syncCount == syncsAfterFailure, "no sync after a failed one")
+    }
+
     @Test func shortWritesAreContinuedUntilTheFrameIsWhole() throws {
         let directory = TemporaryDirectory()
         let fileSystem = FaultyFileSystem()

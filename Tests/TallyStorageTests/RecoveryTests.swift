@@ -244,3 +244,35 @@ import TallyTestSupport
         #expect(throws: StorageError.self) { try StoreTestSupport.readAll(store) }
     }
 }
+
+/// A process crash leaves written but unsynced frames in the page cache, where a restarted writer finds
+/// them valid and builds on them; the restart must make them durable before it does.
+@Suite struct RestartDurabilityTests {
+    @Test func aRestartedWriterSyncsTheTailItAdopts() throws {
+        let segmentSize: Int64 = 128 << 20
+        let directory = "/store"
+        let first = SimulatedFileSystem()
+        let store = try SegmentStore(directory: directory, configuration: StoreTestSupport.configuration(durability: .never, segmentSize: segmentSize),
+                                     fileSystem: first)
+        let events = EventFixtures.apiCalls(count: 12)
+        for batch in stride(from: 0, to: events.count, by: 3) {
+            _ = try store.append(StoreTestSupport.batch(Array(events[batch..<batch + 3])))
+        }
+        // SIGKILL: no close, the page cache (what the process wrote) survives.
+        var random = SplitMix64(seed: 9)
+        let afterKill = first.disk
+        let lost = try SegmentStore(directory: directory, configuration: StoreTestSupport.configuration(segmentSize: segmentSize),
+                                    fileSystem: SimulatedFileSystem(disk: afterKill.crashed(.loseUnsynced, random: &random)))
+        #expect(lost.nextOffset < 12, "the writes were never synced: a power loss now would take them")
+        let second = SimulatedFileSystem(disk: afterKill)
+        let reopened = try SegmentStore(directory: directory, configuration: StoreTestSupport.configuration(durability: .never, segmentSize: segmentSize),
+                                        fileSystem: second)
+        #expect(reopened.nextOffset == 12)
+        // Then the power goes, before anything else is written or synced.
+        let afterPowerLoss = SimulatedFileSystem(disk: second.disk.crashed(.loseUnsynced, random: &random))
+        let third = try SegmentStore(directory: directory, configuration: StoreTestSupport.configuration(segmentSize: segmentSize),
+                                     fileSystem: afterPowerLoss)
+        #expect(third.nextOffset == 12)
+        #expect(try StoreTestSupport.readAll(third).map(\.event) == events)
+    }
+}

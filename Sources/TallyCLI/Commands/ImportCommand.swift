@@ -95,6 +95,8 @@ struct ImportCommand {
         }
         pipeline.submit(batch, lines: batchLines, notes: notes)
         pipeline.finish()
+        // Synced and checkpointed before the summary says "imported": a failure here is the command's.
+        try engine.close()
         rejected += pipeline.rejected
         let failed = pipeline.failed
         let (imported, duplicates, firstOffset, lastOffset) =

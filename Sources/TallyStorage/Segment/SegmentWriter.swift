@@ -30,6 +30,10 @@ struct SegmentWriter {
     var failure: StorageError?
     /// Whether bytes were written since the last sync.
     var hasUnsyncedWrites = false
+    /// Whether a sync failed. After a failed write (a full disk, say) the frames written before it are
+    /// still synced when due and on close, since they may have been acknowledged already; after a failed
+    /// sync nothing more is attempted (the kernel may have dropped the dirty pages and cleared the error).
+    private var syncFailed = false
     /// When the last sync happened (monotonic nanoseconds).
     var lastSyncNanoseconds: UInt64 = 0
     /// Scratch space for frames, kept between groups to avoid reallocating.
@@ -87,10 +91,10 @@ struct SegmentWriter {
 
     /// Syncs when the interval policy's deadline has passed.
     mutating func syncIfDue(nowNanoseconds: UInt64) {
-        guard failure == nil, case .interval(let milliseconds) = configuration.durability, hasUnsyncedWrites else { return }
+        guard !syncFailed, case .interval(let milliseconds) = configuration.durability, hasUnsyncedWrites else { return }
         let (interval, overflow) = UInt64(clamping: milliseconds).multipliedReportingOverflow(by: 1_000_000)
         guard nowNanoseconds &- lastSyncNanoseconds >= (overflow ? .max : interval) else { return }
-        do { try syncIfNeeded() } catch { failure = error }
+        do { try syncIfNeeded() } catch { failure = failure ?? error }
     }
 
     /// Syncs whatever was written since the last sync, whatever the policy.
@@ -111,7 +115,12 @@ struct SegmentWriter {
             if let active { fileSystem.close(active.file) }
             active = nil
         }
-        if failure == nil { try syncIfNeeded() }
+        if failure == nil {
+            try syncIfNeeded()
+        } else if !syncFailed {
+            // The store already failed; what it acknowledged before the failure still gets its sync.
+            try? syncIfNeeded()
+        }
     }
 
     /// The offsets of records that are written (and, under `always`, synced), plus where readers may read.
@@ -141,7 +150,12 @@ struct SegmentWriter {
     private mutating func syncIfNeeded() throws(StorageError) {
         guard hasUnsyncedWrites, let segment = active else { return }
         let started = MonotonicClock.nanoseconds()
-        try fileSystem.sync(segment.file, dataOnly: true)
+        do throws(StorageError) {
+            try fileSystem.sync(segment.file, dataOnly: true)
+        } catch {
+            syncFailed = true
+            throw error
+        }
         hasUnsyncedWrites = false
         lastSyncNanoseconds = MonotonicClock.nanoseconds()
         syncStatistics.record(nanoseconds: lastSyncNanoseconds - started)
@@ -164,7 +178,12 @@ struct SegmentWriter {
             try? fileSystem.truncate(segment.file, to: segment.size)
             throw error
         }
-        try fileSystem.sync(segment.file, dataOnly: false)
+        do throws(StorageError) {
+            try fileSystem.sync(segment.file, dataOnly: false)
+        } catch {
+            syncFailed = true
+            throw error
+        }
         fileSystem.close(segment.file)
         active = nil
         hasUnsyncedWrites = false

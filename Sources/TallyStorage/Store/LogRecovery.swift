@@ -78,10 +78,24 @@ struct LogRecovery {
                                      nextOffset: scan.nextOffset, sealed: scan.sealed)
             entries.append(entry)
             nextOffset = scan.nextOffset
-            if isLast, !scan.sealed, !readOnly, let header = scan.header {
+            if isLast, !readOnly {
+                // What the previous process wrote but never synced is still in the page cache: it scans as
+                // valid and is about to be replayed, deduplicated against and checkpointed as if durable.
+                // One sync now makes it so, before this process acknowledges anything on its strength.
                 let file = try fileSystem.open(path, mode: .readWrite)
-                active = ActiveSegment(file: file, fileName: item.name, firstOffset: item.firstOffset, salt: header.salt,
-                                       size: scan.validEnd, fileChecksum: scan.fileChecksum)
+                do {
+                    try fileSystem.sync(file, dataOnly: true)
+                    try fileSystem.syncDirectory(segmentsDirectory)
+                } catch {
+                    fileSystem.close(file)
+                    throw error
+                }
+                if !scan.sealed, let header = scan.header {
+                    active = ActiveSegment(file: file, fileName: item.name, firstOffset: item.firstOffset, salt: header.salt,
+                                           size: scan.validEnd, fileChecksum: scan.fileChecksum)
+                } else {
+                    fileSystem.close(file)
+                }
             }
         }
         return Recovered(segments: entries, nextOffset: nextOffset, active: active)
