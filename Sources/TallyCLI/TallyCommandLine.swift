@@ -44,8 +44,16 @@ public enum TallyCommandLine {
     /// Runs the process's command line and exits.
     public static func main() -> Never {
         let io = CommandIO.process()
-        let code = run(Array(CommandLine.arguments.dropFirst()), io: io)
+        var code = run(Array(CommandLine.arguments.dropFirst()), io: io)
         io.flush()
+        if let failure = io.outputFailure {
+            // `tally dump > backup.ndjson` on a full disk must not look like it worked. A reader that
+            // stopped early (`tally dump | head`) closed the pipe on purpose: no message, but no success.
+            if failure.code != EPIPE {
+                io.printError("tally: cannot write to standard output: \(failure.reason); the output is incomplete")
+            }
+            if code == .ok { code = .failure }
+        }
         exit(code.rawValue)
     }
 
@@ -55,13 +63,22 @@ public enum TallyCommandLine {
     ///   - io: Where output goes.
     /// - Returns: The exit code.
     public static func run(_ arguments: [String], io: CommandIO) -> ExitCode {
-        guard let name = arguments.first, name != "--help", name != "-h", name != "help" || arguments.count == 1 else {
-            if arguments.count == 2, arguments[0] == "help", let command = commands.first(where: { $0.spec.name == arguments[1] }) {
-                io.writeOut(Array(command.spec.helpText.utf8))
-                return .ok
-            }
+        guard let name = arguments.first else {
             io.writeOut(Array(helpText.utf8))
-            return arguments.isEmpty ? .usage : .ok
+            return .usage
+        }
+        if ["--help", "-h", "help"].contains(name) {
+            // `tally help` and `tally help COMMAND`.
+            guard arguments.count > 1, name == "help" else {
+                io.writeOut(Array(helpText.utf8))
+                return arguments.count == 1 ? .ok : .usage
+            }
+            guard arguments.count == 2, let command = commands.first(where: { $0.spec.name == arguments[1] }) else {
+                io.printError("tally help: no command \"\(arguments.dropFirst().joined(separator: " "))\"; run `tally --help` for the list")
+                return .usage
+            }
+            io.writeOut(Array(command.spec.helpText.utf8))
+            return .ok
         }
         guard let command = commands.first(where: { $0.spec.name == name }) else {
             io.printError("tally: unknown command \"\(name)\"; run `tally --help` for the list")

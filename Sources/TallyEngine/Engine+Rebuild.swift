@@ -15,7 +15,7 @@ extension Engine {
     ///   - directory: The store.
     ///   - configuration: Clock and windows (its store settings' log receives warnings).
     ///   - limit: Where to stop; `nil` for the end of the log.
-    ///   - progress: Called about every million events with the offset reached and the log's size.
+    ///   - progress: Called every 65,536 events or so with the offset reached and the log's size.
     public static func rebuild(directory: String, configuration: EngineConfiguration = EngineConfiguration(),
                                limit: ReplayLimit? = nil,
                                progress: ((UInt64, UInt64) -> Void)? = nil) throws -> Rebuilt {
@@ -43,12 +43,17 @@ extension Engine {
     }
 
     /// Rebuilds from offset 0 with the store's write lock held and writes the result as a fresh checkpoint.
+    /// - Parameters:
+    ///   - progress: Called every 65,536 events or so with the offset reached and the log's size.
+    ///   - replayed: Called once the replay is done, before the checkpoint is written (to time them apart).
     /// - Returns: The rebuilt state.
     public static func rebuildAndCheckpoint(directory: String, configuration: EngineConfiguration = EngineConfiguration(),
-                                            progress: ((UInt64, UInt64) -> Void)? = nil) throws -> ProjectionState {
+                                            progress: ((UInt64, UInt64) -> Void)? = nil,
+                                            replayed: (() -> Void)? = nil) throws -> ProjectionState {
         let store = try SegmentStore(directory: directory, configuration: replayedStoreConfiguration(configuration.store))
         defer { try? store.close() }
         let rebuilt = try rebuild(store: store, configuration: configuration, limit: nil, progress: progress)
+        replayed?()
         let checkpoints = CheckpointStore(storeDirectory: directory, fileSystem: store.fileSystem,
                                           log: configuration.store.log)
         checkpoints.removeLeftovers()

@@ -73,7 +73,7 @@ public final class Engine: Sendable {
     /// Applies the log from `state.nextOffset` onwards to `state`, rebuilding dedup entries in the window.
     /// - Parameters:
     ///   - limit: Where to stop; `nil` for the end of the log.
-    ///   - progress: Called about every million events with the offset reached.
+    ///   - progress: Called every 65,536 events with the offset reached.
     static func replay(store: SegmentStore, into state: inout ProjectionState, dedup: inout DedupIndex,
                        configuration: EngineConfiguration, limit: ReplayLimit? = nil,
                        progress: ((UInt64) -> Void)? = nil) throws {
@@ -125,7 +125,7 @@ public final class Engine: Sendable {
                 } else {
                     try handle(chunk.events[Int(entry.start)], key: entry.identity, runs: &runs)
                 }
-                if entry.offset & 0xFFFFF == 0, entry.offset > 0 { progress?(entry.offset) }
+                if entry.offset & 0xFFFF == 0, entry.offset > 0 { progress?(entry.offset) }
             }
         }
         runs.flush(into: &dedup)

@@ -127,6 +127,11 @@ import TallyTestSupport
         // Past the dedup index's reach (hours kept modulo 2^14) and past a day ahead.
         ["serve", "--backdate-limit", "331d"], ["serve", "--backdate-limit", "8000h"], ["serve", "--future-limit", "25h"],
         ["serve", "--durability", "interval:3600001"], ["import", "--durability", "interval:20000000000000", "-"],
+        // An empty store path would put the store at the root.
+        ["import", "--data", "", "-"], ["salvage", "--out", ""], ["token", "--data", "", "--role", "member"],
+        // Options that do not apply together, an address that is not one, help for no command.
+        ["replay", "--tenant", "3fa85f64-5717-4562-b3fc-2c963f66afa6"], ["replay", "--verify", "--until", "1"],
+        ["serve", "--host", "notanip"], ["help", "nosuch"],
     ])
     func usageErrorsExitWithTwo(arguments: [String]) {
         let result = runTally(arguments)
@@ -230,6 +235,41 @@ import TallyTestSupport
         #expect(runTally(["dump", "--data", directory.path]).code == .ok, "reading needs no lock")
     }
 
+    /// Commands that read or rebuild a store refuse a directory that holds none, and create nothing there.
+    @Test(arguments: [["replay"], ["replay", "--verify"], ["replay", "--until", "5"], ["verify"], ["dump"],
+                      ["stats", "3fa85f64-5717-4562-b3fc-2c963f66afa6"], ["salvage", "--out", "OUT"]])
+    func commandsThatNeedAStoreRefuseADirectoryWithout(command: [String]) throws {
+        let scratch = TemporaryDirectory()
+        for directory in [scratch.appending("missing"), scratch.path] {
+            let arguments = command.map { $0 == "OUT" ? scratch.appending("out") : $0 } + ["--data", directory]
+            let result = runTally(arguments)
+            #expect(result.code == .failure, "\(arguments)")
+            #expect(result.err.contains("no store at \(directory)"), "\(arguments): \(result.err)")
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: scratch.path).isEmpty, "nothing was created")
+    }
+
+    /// However many tenants a short span holds, no generated event lies in the future, and the stream
+    /// imports with nothing rejected.
+    @Test func generateKeepsEveryTimeInThePastForManyTenants() throws {
+        let generated = runTally(["generate", "--tenants", "600", "--events", "200", "--days", "1", "--seed", "4"])
+        #expect(generated.code == .ok)
+        let now = Timestamp.now()
+        var latest = Timestamp(microseconds: .min)
+        for line in generated.out.split(separator: "\n") {
+            guard case .object(let object) = try JSONParser().parse(Array(line.utf8)), case .string(let text)? = object["time"] else {
+                Issue.record("no time in \(line)")
+                continue
+            }
+            latest = max(latest, try Timestamp(rfc3339: text))
+        }
+        #expect(latest <= now)
+        let directory = TemporaryDirectory()
+        let imported = runTally(["import", "--data", directory.path, "-"], input: generated.out)
+        #expect(imported.code == .ok, "\(imported.err.prefix(300))")
+        #expect(imported.out.contains("rejected 0 of"))
+    }
+
     /// The real executable: exit codes and the default store location.
     @Test func theExecutableExitsWithDocumentedCodes() throws {
         let binary = try #require(Self.executable(), "tally executable not found next to the tests")
@@ -259,6 +299,18 @@ import TallyTestSupport
         bytes[5] ^= 1
         try StoreTestSupport.write(bytes, to: segment)
         #expect(try launch(["verify"]) == 3)
+        // Output that cannot be written is a failure, not a success with nothing in the file.
+        let full = Process()
+        full.executableURL = URL(fileURLWithPath: binary)
+        full.arguments = ["generate", "--events", "10"]
+        full.standardOutput = try #require(FileHandle(forWritingAtPath: "/dev/full"))
+        let errors = Pipe()
+        full.standardError = errors
+        try full.run()
+        full.waitUntilExit()
+        #expect(full.terminationStatus == 1)
+        let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(message.contains("cannot write to standard output"))
     }
 
     static func executable() -> String? {

@@ -53,7 +53,7 @@ struct DumpCommand {
 
         var configuration = StoreConfiguration()
         configuration.log = { io.printError("tally: \($0)") }
-        let store = try SegmentStore(directory: StoreLocation.directory(arguments), configuration: configuration,
+        let store = try SegmentStore(directory: try StoreLocation.existingStore(arguments), configuration: configuration,
                                      readOnly: true)
         var writer = JSONWriter(reservingCapacity: 1 << 20)
         try store.forEachRecord(from: fromOffset, to: toOffset) { offset, record in

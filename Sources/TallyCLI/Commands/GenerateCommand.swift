@@ -58,9 +58,13 @@ struct GenerateCommand {
         }
         let seed = UInt64(try CommandOptions.positiveInt(arguments, "seed", default: 1, command: spec.name))
         var random = Generator(state: seed)
-        let now = Timestamp.now()
+        // Whole seconds: two runs with the same seed in the same second write the same bytes.
+        let now = Timestamp(microseconds: Timestamp.now().microseconds / 1_000_000 * 1_000_000)
         let span = Int64(days) * 86_400_000_000
         let start = Timestamp(microseconds: now.microseconds - span)
+        // Each tenant's setup (about 80 events) starts in the first quarter of the span, its events at most
+        // `setupStep` apart: every setup ends by half-way, so no time passes now, whatever the tenant count.
+        let setupStep = max(1, min(600, span / 1_000_000 / 4 / 100))
         var writer = JSONWriter(reservingCapacity: 1 << 20)
         var serial = 0
         func emit(_ tenant: TenantID, _ time: Timestamp, _ payload: EventPayload) {
@@ -80,9 +84,10 @@ struct GenerateCommand {
             let tenant = TenantID(high: random.next() & 0xFFFF_FFFF_FFFF_0FFF | 0x4000,
                                   low: random.next() & 0x3FFF_FFFF_FFFF_FFFF | 0x8000_0000_0000_0000)
             tenantIds.append(tenant)
-            var time = Timestamp(microseconds: start.microseconds + Int64(index) * 60_000_000)
+            var time = Timestamp(microseconds: start.microseconds + callOffset(index, of: tenants, span: span / 4) - span / 4 / Int64(tenants))
             func step() -> Timestamp {
-                time = Timestamp(microseconds: time.microseconds + Int64(random.next() % 600) * 1_000_000)
+                time = Timestamp(microseconds: min(now.microseconds,
+                                                   time.microseconds + Int64(random.next() % UInt64(setupStep)) * 1_000_000))
                 return time
             }
             let quota = [5_000, 10_000, 50_000][Int(random.next() % 3)]

@@ -54,7 +54,7 @@ struct ImportCommand {
         }
         var engineConfiguration = EngineConfiguration()
         engineConfiguration.store = configuration
-        let engine = try Engine(directory: StoreLocation.directory(arguments), configuration: engineConfiguration)
+        let engine = try Engine(directory: try StoreLocation.directory(arguments), configuration: engineConfiguration)
         defer { try? engine.close() }
 
         let decoder = EventDocumentDecoder()

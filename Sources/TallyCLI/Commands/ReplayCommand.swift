@@ -30,7 +30,13 @@ struct ReplayCommand {
     )
 
     static func run(_ arguments: ParsedArguments, io: CommandIO) throws -> ExitCode {
-        let directory = StoreLocation.directory(arguments)
+        if arguments.value("tenant") != nil && arguments.value("until") == nil {
+            throw UsageError("--tenant only applies with --until", command: spec.name)
+        }
+        if arguments.flags.contains("verify") && arguments.value("until") != nil {
+            throw UsageError("--verify and --until do different things: give one of them", command: spec.name)
+        }
+        let directory = try StoreLocation.existingStore(arguments)
         var configuration = EngineConfiguration()
         configuration.store.log = { io.printError("tally: \($0)") }
         let progress = Progress(io: io)
@@ -83,11 +89,16 @@ struct ReplayCommand {
             return .ok
         }
 
-        let state = try Engine.rebuildAndCheckpoint(directory: directory, configuration: configuration, progress: progress.report)
-        progress.finish()
-        let seconds = Double(MonotonicClock.nanoseconds() - started) / 1e9
+        var replayed = started
+        let state = try Engine.rebuildAndCheckpoint(directory: directory, configuration: configuration, progress: progress.report) {
+            replayed = MonotonicClock.nanoseconds()
+            progress.finish()
+        }
+        let seconds = Double(replayed - started) / 1e9
+        let checkpointSeconds = Double(MonotonicClock.nanoseconds() - replayed) / 1e9
         let rate = seconds > 0 ? Double(state.nextOffset) / seconds : 0
-        io.print("replayed \(state.nextOffset) events for \(state.tenants.count) tenants in \(Int(seconds * 1000)) ms (\(Int(rate)) events/s); wrote checkpoint at offset \(state.nextOffset)")
+        io.print("replayed \(state.nextOffset) events for \(state.tenants.count) tenants in \(Int(seconds * 1000)) ms (\(Int(rate)) events/s); "
+                 + "wrote checkpoint at offset \(state.nextOffset) in \(Int(checkpointSeconds * 1000)) ms")
         return .ok
     }
 
@@ -122,6 +133,7 @@ struct ReplayCommand {
 
         func finish() {
             if printedOnTerminal { StandardError.write("\n") }
+            printedOnTerminal = false
         }
     }
 }

@@ -28,10 +28,10 @@ struct SalvageCommand {
     )
 
     static func run(_ arguments: ParsedArguments, io: CommandIO) throws -> ExitCode {
-        guard let out = arguments.value("out") else {
+        guard let out = arguments.value("out"), !out.isEmpty else {
             throw UsageError("--out DIR is required: the directory for the new store", command: spec.name)
         }
-        let source = StoreLocation.directory(arguments)
+        let source = try StoreLocation.existingStore(arguments)
         let report = try StoreSalvager(from: source, to: out).salvage { name in
             io.printError("tally salvage: read segments/\(name)")
         }

@@ -43,9 +43,14 @@ struct ServeCommand {
     )
 
     static func run(_ arguments: ParsedArguments, io: CommandIO) throws -> ExitCode {
-        let directory = StoreLocation.directory(arguments)
+        let directory = try StoreLocation.directory(arguments)
         var http = HTTPServerConfiguration()
         http.host = arguments.value("host") ?? "127.0.0.1"
+        // Checked before the store is opened or a secret created: a typo changes nothing on disk.
+        var address = in_addr()
+        guard inet_pton(AF_INET, http.host, &address) == 1 else {
+            throw UsageError("--host must be an IPv4 address such as 127.0.0.1 or 0.0.0.0, got \"\(http.host)\"", command: spec.name)
+        }
         if let text = arguments.value("port") {
             guard let port = Int(text), (0...65535).contains(port) else { throw UsageError("--port must be 0-65535", command: spec.name) }
             http.port = port
@@ -77,7 +82,16 @@ struct ServeCommand {
         if secret.created {
             io.printError("tally: no JWT secret was configured; created \(secret.source) (mode 0600)")
         }
-        io.printError("tally: mint an admin token with: tally token --role super_admin --data \(directory)")
+        // The command names the secret the server uses, so the token it mints is one the server accepts.
+        let source: String
+        if let file = arguments.value("jwt-secret-file") {
+            source = "--jwt-secret-file \(file)"
+        } else if secret.source == "$TALLY_JWT_SECRET" {
+            source = "--data \(directory) (with the same TALLY_JWT_SECRET set)"
+        } else {
+            source = "--data \(directory)"
+        }
+        io.printError("tally: mint an admin token with: tally token --role super_admin \(source)")
         let connections = ConnectionCounter()
         let handler = TallyAPIHandler(engine: engine, authenticator: JWTAuthenticator(secret: secret.secret),
                                       limits: http.limits, connectionCount: { connections.count })

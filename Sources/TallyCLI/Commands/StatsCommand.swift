@@ -48,7 +48,7 @@ struct StatsCommand {
         let now = try CommandOptions.time(arguments, "at", command: spec.name) ?? Timestamp.now()
         var configuration = EngineConfiguration()
         configuration.store.log = { io.printError("tally: \($0)") }
-        let state = try Engine.currentState(directory: StoreLocation.directory(arguments), configuration: configuration)
+        let state = try Engine.currentState(directory: try StoreLocation.existingStore(arguments), configuration: configuration)
         guard let projection = state.tenants[tenant] else {
             io.printError("tally \(spec.name): no events for tenant \(tenant)")
             return .failure

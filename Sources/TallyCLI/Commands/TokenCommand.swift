@@ -37,7 +37,7 @@ struct TokenCommand {
             tenant = parsed.description
         }
         let ttl = try CommandOptions.duration(arguments, "ttl", default: 3600, command: spec.name)
-        let secret = try JWTSecret.load(arguments, storeDirectory: StoreLocation.directory(arguments), create: false).secret
+        let secret = try JWTSecret.load(arguments, storeDirectory: try StoreLocation.directory(arguments), create: false).secret
         let now = Timestamp.now().seconds
         let claims = JWTClaims(subject: arguments.value("subject") ?? "tally-cli", roles: roles, tenantId: tenant,
                                expiresAt: now + ttl, issuedAt: now)

@@ -19,7 +19,7 @@ struct VerifyCommand {
     )
 
     static func run(_ arguments: ParsedArguments, io: CommandIO) throws -> ExitCode {
-        let directory = StoreLocation.directory(arguments)
+        let directory = try StoreLocation.existingStore(arguments)
         let report = try StoreVerifier(directory: directory).verify()
         for segment in report.segments {
             let range = segment.nextOffset > segment.firstOffset

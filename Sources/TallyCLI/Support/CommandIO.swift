@@ -12,6 +12,8 @@ public final class CommandIO: Sendable {
     private let target: Target
     private let captured = Mutex<(out: [UInt8], err: [UInt8])>(([], []))
     private let pending = Mutex<[UInt8]>([])
+    /// The error of the first write to standard output that failed (a full disk, a closed pipe), if any.
+    private let outputError = Mutex<Int32?>(nil)
     /// Text given as standard input, for tests.
     let standardInput: [UInt8]?
 
@@ -50,7 +52,28 @@ public final class CommandIO: Sendable {
                 defer { pending.removeAll(keepingCapacity: true) }
                 return pending
             }
-            if let full { CommandIO.writeAll(1, full) }
+            if let full { writeStandardOutput(full) }
+        }
+    }
+
+    /// Why standard output could not be written, once a write to it failed: output was lost, so the
+    /// command must not report success.
+    public var outputFailure: (code: Int32, reason: String)? {
+        outputError.withLock { code in code.map { ($0, String(cString: strerror($0))) } }
+    }
+
+    private func writeStandardOutput(_ bytes: [UInt8]) {
+        guard outputError.withLock({ $0 == nil }) else { return }
+        var done = 0
+        while done < bytes.count {
+            let count = bytes.withUnsafeBytes { Glibc.write(1, $0.baseAddress.map { $0 + done }, bytes.count - done) }
+            if count < 0 && errno == EINTR { continue }
+            if count <= 0 {
+                let code = count < 0 ? errno : EIO
+                outputError.withLock { $0 = $0 ?? code }
+                return
+            }
+            done += count
         }
     }
 
@@ -71,7 +94,7 @@ public final class CommandIO: Sendable {
             defer { pending.removeAll(keepingCapacity: true) }
             return pending
         }
-        if !bytes.isEmpty { CommandIO.writeAll(1, bytes) }
+        if !bytes.isEmpty { writeStandardOutput(bytes) }
     }
 
     private static func writeAll(_ descriptor: Int32, _ bytes: [UInt8]) {

@@ -1,4 +1,5 @@
 import Glibc
+import TallyStorage
 
 /// Where the store lives when `--data` is not given.
 enum StoreLocation {
@@ -12,8 +13,26 @@ enum StoreLocation {
     }
 
     /// The store directory for a command's arguments.
-    static func directory(_ arguments: ParsedArguments) -> String {
-        arguments.value("data") ?? defaultDirectory
+    /// - Throws: ``UsageError`` for an empty `--data` (which would put the store at the root).
+    static func directory(_ arguments: ParsedArguments) throws(UsageError) -> String {
+        guard let given = arguments.value("data") else { return defaultDirectory }
+        guard !given.isEmpty else { throw UsageError("--data must name a directory, got an empty value", command: nil) }
+        return given
+    }
+
+    /// The store directory for a command that reads or rebuilds an existing store (it never creates one).
+    /// - Throws: ``UsageError`` as ``directory(_:)``; ``StorageError`` (`invalidArgument`, exit 1) when the
+    ///   directory holds no store.
+    static func existingStore(_ arguments: ParsedArguments) throws -> String {
+        let directory = try directory(arguments)
+        var status = stat()
+        guard stat(directory, &status) == 0, status.st_mode & S_IFMT == S_IFDIR else {
+            throw StorageError(.invalidArgument, "no store at \(directory): the directory does not exist", path: directory)
+        }
+        guard stat(directory + "/segments", &status) == 0, status.st_mode & S_IFMT == S_IFDIR else {
+            throw StorageError(.invalidArgument, "no store at \(directory): it has no segments/ directory", path: directory)
+        }
+        return directory
     }
 
     /// The shared `--data` option.
