@@ -247,10 +247,12 @@ final class HTTPConnection {
     }
 
     /// Appends the next response in order to the output; returns false when it closes the connection.
-    /// A response written once the server drains says `Connection: close`, so a client that reuses
-    /// connections does not send its next request into a closing socket.
+    /// Once the server drains and reads nothing more from this connection, the last response in flight says
+    /// `Connection: close` (the ones before it still go out), so a client that reuses connections does not
+    /// send its next request into a closing socket.
     private func emit(_ response: HTTPResponse, keepAlive: Bool, head: Bool, legacy: Bool) -> Bool {
-        let keepAlive = keepAlive && !loop.server.draining
+        let lastBeforeDrain = loop.server.draining && stopReading && nextToSend + 1 == nextSequence
+        let keepAlive = keepAlive && !lastBeforeDrain
         response.serialize(into: &output, keepAlive: keepAlive, confirmKeepAlive: legacy, headOnly: head)
         nextToSend += 1
         unsentResponses += 1
