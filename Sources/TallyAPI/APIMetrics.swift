@@ -40,8 +40,25 @@ final class APIMetrics: Sendable {
         ingestedBytes.wrappingAdd(bytes, ordering: .relaxed)
         guard !rejectedReasons.isEmpty else { return }
         state.withLock { state in
-            for reason in rejectedReasons { state.rejectedByReason[reason, default: 0] += 1 }
+            for reason in rejectedReasons { state.rejectedByReason[Self.reasonLabel(reason), default: 0] += 1 }
         }
+    }
+
+    /// Every field a rejection can name, as labels: anything else a client sends (a made-up field, a line
+    /// number) maps to a fixed label, so requests cannot add series without bound.
+    static let knownFields: Set<String> = Set(
+        ["event", "id", "type", "tenantId", "time", "data", "specversion", "source", "datacontenttype", "data_base64"]
+        + ["bytes", "clientId", "credentialId", "deltaBytes", "durationMs", "eventId", "expiresAt", "keyId", "name",
+           "oauthClientId", "partnerId", "reason", "role", "settings", "status", "usedBytes", "userId"].map { "data." + $0 })
+
+    /// The `reason` label of a rejection: the field at fault when Tally knows it; `invalid_json` for an
+    /// NDJSON line that does not parse; `data.settings` for any setting; `unknown_field` or `other` else.
+    static func reasonLabel(_ reason: String) -> String {
+        let field = String(reason.prefix { $0 != ":" })
+        if knownFields.contains(field) { return field }
+        if field.hasPrefix("line ") { return "invalid_json" }
+        if field.hasPrefix("data.settings.") { return "data.settings" }
+        return reason.contains("unknown field") ? "unknown_field" : "other"
     }
 
     func recordRequest(route: String, status: Int, seconds: Double) {

@@ -16,6 +16,14 @@ enum IngestBody {
 
     /// The events, each validated or with the reason it is invalid.
     static func events(body: [UInt8], contentType: String?, receivedAt: Timestamp) throws(Failure) -> [Result<Event, EventValidationError>] {
+        var lines: [Int] = []
+        return try events(body: body, contentType: contentType, receivedAt: receivedAt, lines: &lines)
+    }
+
+    /// The events, each validated or with the reason it is invalid; for an NDJSON body, `lines` receives
+    /// each event's line number (blank lines hold none), and stays empty for the other formats.
+    static func events(body: [UInt8], contentType: String?, receivedAt: Timestamp,
+                       lines: inout [Int]) throws(Failure) -> [Result<Event, EventValidationError>] {
         let type = HeaderValue.mediaType(contentType ?? "application/json")
         switch type {
         case "application/json", "text/json":
@@ -27,8 +35,8 @@ enum IngestBody {
             } catch {
                 throw malformed(error)
             }
-        case "application/x-ndjson", "application/jsonl", "application/json-seq":
-            return body.withUnsafeBytes { bytes in ndjson(bytes, receivedAt: receivedAt) }
+        case "application/x-ndjson", "application/jsonl":
+            return body.withUnsafeBytes { bytes in ndjson(bytes, receivedAt: receivedAt, lines: &lines) }
         case "application/cloudevents+json":
             let value = try parse(body)
             return [CloudEvents.event(value, receivedAt: receivedAt)]
@@ -39,12 +47,13 @@ enum IngestBody {
             return items.map { CloudEvents.event($0, receivedAt: receivedAt) }
         default:
             throw Failure(status: 415, code: "unsupported_media_type",
-                          message: "Content-Type \(type) is not supported; use application/json, application/x-ndjson, application/cloudevents+json or application/cloudevents-batch+json")
+                          message: "Content-Type \(type) is not supported; use application/json (or text/json), application/x-ndjson (or application/jsonl), application/cloudevents+json or application/cloudevents-batch+json")
         }
     }
 
     /// One event per line; a line that is not JSON is an invalid event, not a malformed body.
-    private static func ndjson(_ body: UnsafeRawBufferPointer, receivedAt: Timestamp) -> [Result<Event, EventValidationError>] {
+    private static func ndjson(_ body: UnsafeRawBufferPointer, receivedAt: Timestamp,
+                               lines: inout [Int]) -> [Result<Event, EventValidationError>] {
         var results: [Result<Event, EventValidationError>] = []
         var lineNumber = 0
         var lineStart = 0
@@ -57,6 +66,7 @@ enum IngestBody {
             let line = UnsafeRawBufferPointer(rebasing: body[lineStart..<lineEnd])
             lineStart = next
             if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
+            lines.append(lineNumber)
             do throws(JSONParseError) {
                 results.append(try decoder.decodeEvent(line, receivedAt: receivedAt))
             } catch {
@@ -79,8 +89,10 @@ enum IngestBody {
     }
 }
 
-/// CloudEvents 1.0 structured mode: `id`, `type`, `time`, `data`, and the tenant from `subject` or the
-/// `tenantid` extension attribute. `specversion` must be "1.0".
+/// CloudEvents 1.0 structured mode: `id`, `type` (a Tally event type such as `api.call`), `time`, `data`,
+/// and the tenant from the `tenantid` extension attribute or else `subject`. `specversion` must be "1.0" and
+/// `source` a non-empty string, as the specification requires; `data` must be JSON (no `data_base64`, and a
+/// `datacontenttype`, when given, must be `application/json` or end in `+json`).
 enum CloudEvents {
     static func event(_ value: JSONValue, receivedAt: Timestamp) -> Result<Event, EventValidationError> {
         guard case .object(let object) = value else {
@@ -89,11 +101,27 @@ enum CloudEvents {
         guard object["specversion"] == .string("1.0") else {
             return .failure(EventValidationError(field: "specversion", rule: "must be \"1.0\""))
         }
+        guard case .string(let source)? = object["source"], !source.isEmpty else {
+            return .failure(EventValidationError(field: "source", rule: "is required: a non-empty URI-reference naming the producer"))
+        }
+        if object["data_base64"] != nil {
+            return .failure(EventValidationError(field: "data_base64", rule: "is not supported: send the event's data as JSON in data"))
+        }
+        if let declared = object["datacontenttype"] {
+            guard case .string(let text) = declared else {
+                return .failure(EventValidationError(field: "datacontenttype", rule: "must be a string"))
+            }
+            let media = HeaderValue.mediaType(text)
+            guard media == "application/json" || media.hasSuffix("+json") else {
+                return .failure(EventValidationError(field: "datacontenttype", rule: "must be application/json (or a +json type): data is read as JSON"))
+            }
+        }
         var converted = JSONObject()
         for name in ["id", "type", "time", "data"] {
             if let field = object[name] { converted.set(name, field) }
         }
-        if let tenant = object["tenantid"] ?? object["subject"] {
+        // The extension attribute wins; a null one is as good as absent.
+        if let tenant = [object["tenantid"], object["subject"]].compactMap({ $0 }).first(where: { $0 != .null }) {
             converted.set("tenantId", tenant)
         }
         // Context attributes that carry no metering meaning are accepted and dropped.

@@ -168,10 +168,12 @@ public final class TallyAPIHandler: HTTPHandler {
             return
         }
         var events: [Result<Event, EventValidationError>]
+        var lines: [Int] = []
         do throws(IngestBody.Failure) {
             let body = try ContentDecoding.decode(request.body, header: request.headers["Content-Encoding"],
                                                   maxBytes: limits.maxBodyBytes)
-            events = try IngestBody.events(body: body, contentType: request.headers["Content-Type"], receivedAt: now)
+            events = try IngestBody.events(body: body, contentType: request.headers["Content-Type"], receivedAt: now,
+                                           lines: &lines)
         } catch {
             respond(APIResponse.error(error.status, error.code, error.message, now: now, headers: error.headers))
             return
@@ -190,17 +192,19 @@ public final class TallyAPIHandler: HTTPHandler {
             }
         }
         let metrics = self.metrics
+        let eventLines = lines
         let bytes = request.body.count
         let clock = self.clock
         engine.ingest(events) { outcomes in
-            respond(IngestResponse.make(outcomes, metrics: metrics, bytes: bytes, now: clock()))
+            respond(IngestResponse.make(outcomes, lines: eventLines, metrics: metrics, bytes: bytes, now: clock()))
         }
     }
 }
 
 /// The ingest response: a result per event and totals.
 enum IngestResponse {
-    static func make(_ outcomes: [IngestOutcome], metrics: APIMetrics, bytes: Int, now: Timestamp) -> HTTPResponse {
+    /// - Parameter lines: For an NDJSON body, each event's line number (written as `line` beside `index`).
+    static func make(_ outcomes: [IngestOutcome], lines: [Int] = [], metrics: APIMetrics, bytes: Int, now: Timestamp) -> HTTPResponse {
         var accepted = 0
         var duplicates = 0
         var rejected = 0
@@ -212,6 +216,7 @@ enum IngestResponse {
             results.writeElementSeparator()
             results.beginObject()
             results.writeMember("index", index)
+            if index < lines.count { results.writeMember("line", lines[index]) }
             results.writeKey("status")
             switch outcome {
             case .accepted(let offset):
@@ -226,7 +231,7 @@ enum IngestResponse {
                 results.writeUInt(offset)
             case .rejected(let reason):
                 rejected += 1
-                reasons.append(String(reason.prefix { $0 != ":" }))
+                reasons.append(reason)
                 results.writeRaw(#""rejected""#)
                 results.writeKey("error")
                 results.writeString(reason)

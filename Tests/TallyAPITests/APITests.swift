@@ -119,6 +119,65 @@ func json(_ response: LoopbackClient.Response) throws -> JSONObject {
         #expect(api.engine.tenantStats(TenantID(APIFixture.tenant)!)?.usage.apiCallsThisMonth == 3)
     }
 
+    /// NDJSON results name each event's line (blank lines hold none), so a client can find what failed.
+    @Test func ndjsonResultsCarryTheirLineNumbers() throws {
+        let api = try APIFixture()
+        let ingest = APIFixture.token(["ingest"], tenant: APIFixture.tenant)
+        let body = "\n\n" + APIFixture.event("l3") + "\r\n\n" + APIFixture.event("l5", data: #"{"keyId":"k","status":99}"#) + "\n{bad"
+        let response = try api.call("POST", "/api/v1/events", token: ingest, contentType: "application/x-ndjson", body: body)
+        #expect(response.status == 207)
+        #expect(response.text.contains(#"{"index":0,"line":3,"status":"accepted""#), "\(response.text)")
+        #expect(response.text.contains(#"{"index":1,"line":5,"status":"rejected","error":"data.status"#))
+        #expect(response.text.contains(#"{"index":2,"line":6,"status":"rejected","error":"line 6: invalid JSON"#))
+        let array = try api.call("POST", "/api/v1/events", token: ingest, body: "[" + APIFixture.event("a1") + "]")
+        #expect(!array.text.contains(#""line""#), "only NDJSON has lines")
+    }
+
+    /// CloudEvents' own rules: a non-empty `source`, JSON `data` (no `data_base64`, a JSON
+    /// `datacontenttype`), and the `tenantid` extension before `subject` unless it is null.
+    @Test func cloudEventsAttributesAreChecked() throws {
+        let api = try APIFixture()
+        let ingest = APIFixture.token(["ingest"], tenant: APIFixture.tenant)
+        func cloud(_ id: String, _ attributes: String) -> String {
+            #"{"specversion":"1.0","id":"\#(id)","type":"api.call",\#(attributes),"data":{"keyId":"k","status":200}}"#
+        }
+        let tenant = APIFixture.tenant
+        let cases: [(String, String?)] = [
+            (cloud("c1", #""subject":"\#(tenant)""#), "source: is required"),
+            (cloud("c2", #""source":"","subject":"\#(tenant)""#), "source: is required"),
+            (cloud("c3", #""source":"/gw","subject":"\#(tenant)","data_base64":"e30=""#), "data_base64: is not supported"),
+            (cloud("c4", #""source":"/gw","subject":"\#(tenant)","datacontenttype":"application/xml""#), "datacontenttype: must be application/json"),
+            (cloud("c5", #""source":"/gw","tenantid":null,"subject":"\#(tenant)""#), nil),
+            (cloud("c6", #""source":"/gw","subject":"\#(tenant)","datacontenttype":"application/vnd.acme+json; charset=utf-8""#), nil),
+        ]
+        for (event, error) in cases {
+            let response = try api.call("POST", "/api/v1/events", token: ingest, contentType: "application/cloudevents+json", body: event)
+            if let error {
+                #expect(response.status == 422 && response.text.contains(error), "\(event): \(response.text)")
+            } else {
+                #expect(response.status == 200, "\(event): \(response.text)")
+            }
+        }
+        let sequence = try api.call("POST", "/api/v1/events", token: ingest, contentType: "application/json-seq",
+                                    body: "\u{1E}" + APIFixture.event("s1") + "\n")
+        #expect(sequence.status == 415, "RFC 7464 record separators are not NDJSON")
+    }
+
+    /// Rejection reasons label a metric: made-up fields and line numbers map to fixed labels, so no client
+    /// can add series without bound.
+    @Test func rejectionLabelsAreAFixedSet() throws {
+        let api = try APIFixture()
+        let ingest = APIFixture.token(["ingest"], tenant: APIFixture.tenant)
+        let unknown = (0..<20).map { #"{"id":"u\#($0)","type":"api.call","tenantId":"\#(APIFixture.tenant)","data":{"keyId":"k","status":200},"zz\#($0)":1}"# }
+        let body = (unknown + ["{bad", "{worse", APIFixture.event("b", data: #"{"keyId":"k","status":99}"#)]).joined(separator: "\n")
+        #expect(try api.call("POST", "/api/v1/events", token: ingest, contentType: "application/x-ndjson", body: body).status == 422)
+        let metrics = try api.call("GET", "/metrics", token: nil).text
+        #expect(metrics.contains(#"tally_events_rejected_total{reason="unknown_field"} 20"#))
+        #expect(metrics.contains(#"tally_events_rejected_total{reason="invalid_json"} 2"#))
+        #expect(metrics.contains(#"tally_events_rejected_total{reason="data.status"} 1"#))
+        #expect(!metrics.contains("zz") && !metrics.contains(#"reason="line"#))
+    }
+
     @Test func errorsHaveTheRightStatus() throws {
         let api = try APIFixture()
         let admin = APIFixture.token(["super_admin"])

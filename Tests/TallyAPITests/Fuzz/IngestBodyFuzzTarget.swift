@@ -17,7 +17,7 @@ enum IngestBodyFuzzTarget {
         "application/cloudevents-batch+json", "text/plain",
     ]
     static let supportedTypes: Set = [
-        "application/json", "text/json", "application/x-ndjson", "application/jsonl", "application/json-seq",
+        "application/json", "text/json", "application/x-ndjson", "application/jsonl",
         "application/cloudevents+json", "application/cloudevents-batch+json",
     ]
 
@@ -60,7 +60,7 @@ enum IngestBodyFuzzTarget {
     /// that are not blank.
     private static func expectedCount(_ body: [UInt8], type: String) -> Int? {
         switch type {
-        case "application/x-ndjson", "application/jsonl", "application/json-seq":
+        case "application/x-ndjson", "application/jsonl":
             return body.split(separator: 0x0A, omittingEmptySubsequences: false).filter { line in
                 let content = line.last == 0x0D ? line.dropLast() : line
                 return content.contains { $0 != 0x20 && $0 != 0x09 }
