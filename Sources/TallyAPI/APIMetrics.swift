@@ -75,7 +75,7 @@ final class APIMetrics: Sendable {
         text += "tally_events_total{outcome=\"duplicate\"} \(duplicates.load(ordering: .relaxed))\n"
         text += "tally_events_total{outcome=\"failed\"} \(failed.load(ordering: .relaxed))\n"
         let snapshot = state.withLock { $0 }
-        text += "# HELP tally_events_rejected_total Rejected events by reason (the field and rule).\n# TYPE tally_events_rejected_total counter\n"
+        text += "# HELP tally_events_rejected_total Rejected events by the field at fault (a fixed set; unknown_field, invalid_json, other).\n# TYPE tally_events_rejected_total counter\n"
         for (reason, count) in snapshot.rejectedByReason.sorted(by: { $0.key < $1.key }) {
             text += "tally_events_rejected_total{reason=\"\(Self.escape(reason))\"} \(count)\n"
         }
@@ -117,8 +117,9 @@ final class APIMetrics: Sendable {
         return text
     }
 
+    /// A label value in the exposition format: backslash, double quote and line feed escaped.
     static func escape(_ text: String) -> String {
         text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
-            .replacingOccurrences(of: "\n", with: " ")
+            .replacingOccurrences(of: "\n", with: "\\n")
     }
 }

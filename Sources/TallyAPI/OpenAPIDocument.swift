@@ -9,6 +9,13 @@ enum OpenAPIDocument {
         .object(JSONObject(pairs.map { JSONObject.Member(key: $0.0, value: $0.1) }))
     }
 
+    /// A stable operation id from the route's method and path: `get_api_v1_admin_tenants_tenantId_stats`.
+    static func operationId(_ route: Route) -> String {
+        let words = route.pattern.split(separator: "/").map { $0.trimmingPrefix("{").dropLast($0.hasSuffix("}") ? 1 : 0) }
+        return ([route.method.lowercased()] + words.map { $0.replacingOccurrences(of: "-", with: "_").replacingOccurrences(of: ".", with: "_") })
+            .joined(separator: "_")
+    }
+
     private static func build() -> JSONValue {
         var paths = JSONObject()
         for route in Route.all {
@@ -41,6 +48,9 @@ enum OpenAPIDocument {
                 }
             }
             var responses: [(String, JSONValue)] = [("200", object([("description", .string("Success"))]))]
+            if route.endpoint == .health {
+                responses.append(("503", object([("description", .string("The store failed: the server is read-only"))])))
+            }
             switch (route.method, route.pattern) {
             case ("POST", "/api/v1/admin/tenants/"): responses = [("201", object([("description", .string("Created"))]))]
             case ("DELETE", _): responses = [("204", object([("description", .string("Deleted (soft)"))]))]
@@ -78,12 +88,24 @@ enum OpenAPIDocument {
                 }
             }
             var operation: [(String, JSONValue)] = [
+                ("operationId", .string(operationId(route))),
                 ("summary", .string(route.summary)),
                 ("parameters", .array(parameters)),
                 ("responses", object(responses)),
             ]
-            if route.authenticated { operation.append(("security", .array([object([("bearer", .array([]))])]))) }
-            if ["POST", "PATCH"].contains(route.method) {
+            // Open routes say so, rather than leave the bearer requirement undefined.
+            operation.append(("security", .array(route.authenticated ? [object([("bearer", .array([]))])] : [])))
+            if route.endpoint == .ingest {
+                let event = object([("type", .string("object"))])
+                let events = object([("oneOf", .array([event, object([("type", .string("array")), ("items", event)])]))])
+                operation.append(("requestBody", object([("required", .bool(true)), ("content", object([
+                    ("application/json", object([("schema", events)])),
+                    ("application/x-ndjson", object([("schema", object([("type", .string("string")),
+                        ("description", .string("One event per line"))]))])),
+                    ("application/cloudevents+json", object([("schema", event)])),
+                    ("application/cloudevents-batch+json", object([("schema", object([("type", .string("array")), ("items", event)]))])),
+                ]))])))
+            } else if ["POST", "PATCH"].contains(route.method) {
                 operation.append(("requestBody", object([("required", .bool(true)), ("content", object([
                     ("application/json", object([("schema", object([("type", .string("object"))]))])),
                 ]))])))
@@ -94,6 +116,8 @@ enum OpenAPIDocument {
         return object([
             ("openapi", .string("3.1.0")),
             ("info", object([("title", .string("Tally metering API")), ("version", .string("1.0"))])),
+            ("servers", .array([object([("url", .string("http://127.0.0.1:8080")),
+                                       ("description", .string("tally serve's default address"))])])),
             ("paths", .object(paths)),
             ("components", object([
                 ("securitySchemes", object([("bearer", object([

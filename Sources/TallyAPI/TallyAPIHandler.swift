@@ -40,13 +40,19 @@ public final class TallyAPIHandler: HTTPHandler {
         guard let (route, values) = Route.find(request.method, path) else {
             let candidates = Route.all.filter { $0.match(path) != nil }
             let now = clock()
+            let response: HTTPResponse
             if candidates.isEmpty {
-                respond(APIResponse.error(404, "not_found", "no route for \(path)", now: now))
+                response = APIResponse.error(404, "not_found", "no route for \(path)", now: now)
             } else {
                 let allowed = Array(Set(candidates.map(\.method) + (candidates.contains { $0.method == "GET" } ? ["HEAD"] : []))).sorted()
-                respond(APIResponse.error(405, "method_not_allowed", "\(request.method.name) is not allowed on \(path)",
-                                          now: now, headers: [("Allow", allowed.joined(separator: ", "))]))
+                response = APIResponse.error(405, "method_not_allowed", "\(request.method.name) is not allowed on \(path)",
+                                             now: now, headers: [("Allow", allowed.joined(separator: ", "))])
             }
+            // Counted under one label, whatever the path: scans and wrong methods show in the metrics
+            // without a series per path.
+            metrics.recordRequest(route: "unmatched", status: response.status,
+                                  seconds: Double(MonotonicClock.nanoseconds() - started) / 1e9)
+            respond(response)
             return
         }
         let metrics = self.metrics

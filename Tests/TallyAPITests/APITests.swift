@@ -176,6 +176,13 @@ func json(_ response: LoopbackClient.Response) throws -> JSONObject {
         #expect(metrics.contains(#"tally_events_rejected_total{reason="invalid_json"} 2"#))
         #expect(metrics.contains(#"tally_events_rejected_total{reason="data.status"} 1"#))
         #expect(!metrics.contains("zz") && !metrics.contains(#"reason="line"#))
+        // Unknown paths and wrong methods are counted too, under one label whatever the path.
+        for path in ["/nope", "/also/nope"] { _ = try api.call("GET", path, token: nil) }
+        _ = try api.call("PUT", "/healthz", token: nil)
+        let after = try api.call("GET", "/metrics", token: nil).text
+        #expect(after.contains(#"tally_http_responses_total{route="unmatched",status="404"} 2"#))
+        #expect(after.contains(#"tally_http_responses_total{route="unmatched",status="405"} 1"#))
+        #expect(!after.contains("nope"))
     }
 
     @Test func errorsHaveTheRightStatus() throws {
@@ -353,6 +360,19 @@ func json(_ response: LoopbackClient.Response) throws -> JSONObject {
             return
         }
         #expect(schemas["HTTPValidationError"] != nil && schemas["ValidationError"] != nil)
+        // Every operation has a unique id and says whether it needs the bearer token.
+        var ids: Set<String> = []
+        for route in Route.all {
+            guard case .object(let operations)? = paths[route.pattern], case .object(let operation)? = operations[route.method.lowercased()],
+                  case .string(let id)? = operation["operationId"], case .array(let security)? = operation["security"] else {
+                Issue.record("\(route.method) \(route.pattern) lacks an operationId or security")
+                continue
+            }
+            #expect(ids.insert(id).inserted, "\(id) repeats")
+            #expect(security.isEmpty == !route.authenticated)
+        }
+        #expect(ids.contains("get_api_v1_admin_tenants_tenantId_stats"))
+        #expect(try json(response)["servers"] != nil)
     }
 
     @Test func metricsCountOutcomesAndARestartKeepsAcknowledgedEvents() throws {

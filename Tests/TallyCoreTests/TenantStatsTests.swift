@@ -12,16 +12,31 @@ import TallyTestSupport
         return TenantStats(projection, tenantId: EventFixtures.tenant, now: now)
     }
 
-    /// Storage is shown in whole megabytes, rounded to the nearest; a half rounds up.
+    /// Storage is shown in whole megabytes (MiB), rounded up: never below what is stored.
     @Test(arguments: [
-        (0, 0), (524_287, 0), (524_288, 1), (1_048_576, 1), (1_572_863, 1), (1_572_864, 2),
+        (0, 0), (1, 1), (524_288, 1), (1_048_576, 1), (1_048_577, 2), (1_572_863, 2),
         (1 << 60, 1 << 40),
         // Values no live event may carry, but a log may hold (an older version, `tally import` of a dump):
         // the read must not trap at the top of the range.
-        (Int64.max, 1 << 43), (Int64.max - (1 << 19) + 1, 1 << 43), (Int64.max - (1 << 19), (1 << 43) - 1),
+        (Int64.max, 1 << 43), (Int64.max - (1 << 20) + 2, 1 << 43), (Int64.max - (1 << 20) + 1, (1 << 43) - 1),
     ] as [(Int64, Int64)])
-    func storageRoundsToTheNearestMegabyteWithoutOverflow(bytes: Int64, megabytes: Int64) {
+    func storageRoundsUpToWholeMegabytesWithoutOverflow(bytes: Int64, megabytes: Int64) {
         #expect(Self.stats(storedBytes: bytes).usage.storageUsedMB == megabytes)
+    }
+
+    /// Keys add up like credentials: total = active + revoked; a key past its expiry is neither, so it
+    /// leaves the total (the API-key stats count it as expired).
+    @Test func keysPastTheirExpiryLeaveTheTenantsKeyTotal() {
+        var projection = TenantProjection()
+        let past = Timestamp(microseconds: Self.now.microseconds - 86_400_000_000)
+        let future = Timestamp(microseconds: Self.now.microseconds + 86_400_000_000)
+        for (id, expiry) in [("k1", nil), ("k2", past), ("k3", future), ("k4", past)] as [(String, Timestamp?)] {
+            projection.apply(Event(id: "c-" + id, tenantId: EventFixtures.tenant, time: past, payload: .keyCreated(keyId: id, name: nil, expiresAt: expiry)))
+        }
+        projection.apply(Event(id: "r-k4", tenantId: EventFixtures.tenant, time: past, payload: .keyRevoked(keyId: "k4")))
+        let keys = TenantStats(projection, tenantId: EventFixtures.tenant, now: Self.now).apiKeys
+        #expect(keys == TenantStats.APIKeys(total: 3, active: 2, revoked: 1))
+        #expect(KeyStats(projection, tenantId: EventFixtures.tenant, now: Self.now).expiredKeys == 1)
     }
 
     @Test func negativeStorageReadsAsZero() {

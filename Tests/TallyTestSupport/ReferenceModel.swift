@@ -95,13 +95,13 @@ public struct ReferenceModel {
                             admins: users.values.filter { $0.role == .admin }.count)
         stats.credentials = .init(total: activeCredentials + expiredCredentials, active: activeCredentials,
                                   expired: expiredCredentials)
-        stats.apiKeys = .init(total: keys.count,
+        stats.apiKeys = .init(total: keys.values.filter { !($0.state == "active" && expired($0.expires)) }.count,
                               active: keys.values.filter { $0.state == "active" && !expired($0.expires) }.count,
                               revoked: keys.values.filter { $0.state == "revoked" }.count)
         stats.oauthClients = .init(total: clients.count, active: clients.values.filter { $0 }.count)
         stats.usage = .init(apiCallsThisMonth: Int64(calls.filter { $0.time.monthIndex == month }.count),
                             apiCallsLastMonth: Int64(calls.filter { $0.time.monthIndex == month - 1 }.count),
-                            storageUsedMB: (max(0, storage) + megabyte / 2) / megabyte,
+                            storageUsedMB: (max(0, storage) + megabyte - 1) / megabyte,
                             storageQuotaMB: TenantSettings.storageQuotaMB(projection.settings))
         stats.lastActivity = events.map(\.time).max()
         return stats

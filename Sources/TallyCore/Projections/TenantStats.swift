@@ -69,17 +69,20 @@ public struct TenantStats: Sendable, Equatable, JSONWritable {
         credentials = Credentials(total: activeCredentials + expiredCredentials,
                                   active: activeCredentials - credentialsExpiredNow,
                                   expired: expiredCredentials + credentialsExpiredNow)
+        // Keys count like credentials: total = active + revoked. A key past its expiresAt is neither (it is
+        // in the API-key stats' expiredKeys), so it leaves the total, as a revoked credential does.
         let keysExpiredNow = pointer.pointee.keyExpiries.countExpired(at: now)
-        apiKeys = APIKeys(total: pointer.pointee.registeredKeys, active: pointer.pointee.activeKeys - keysExpiredNow,
+        apiKeys = APIKeys(total: pointer.pointee.registeredKeys - keysExpiredNow, active: pointer.pointee.activeKeys - keysExpiredNow,
                           revoked: pointer.pointee.revokedKeys)
         oauthClients = OAuthClients(total: pointer.pointee.oauthClientCount, active: pointer.pointee.activeOAuthClients)
         let month = now.monthIndex
         let megabyte: Int64 = 1 << 20
-        // Rounded to the nearest megabyte without adding to the bytes first: any stored value reads safely.
+        // Whole megabytes (MiB), rounded up: usage is never shown below what is stored, so 1.4 MB against a
+        // 1 MB quota reads as over it. Computed without adding to the bytes first: any stored value reads safely.
         let storedBytes = max(0, pointer.pointee.storageBytes)
         usage = Usage(apiCallsThisMonth: pointer.pointee.callsIn(month: month),
                       apiCallsLastMonth: pointer.pointee.callsIn(month: month - 1),
-                      storageUsedMB: storedBytes / megabyte + (storedBytes % megabyte >= megabyte / 2 ? 1 : 0),
+                      storageUsedMB: storedBytes / megabyte + (storedBytes % megabyte > 0 ? 1 : 0),
                       storageQuotaMB: pointer.pointee.storageQuotaMB)
         lastActivity = pointer.pointee.lastActivity
         generatedAt = now
