@@ -98,14 +98,14 @@ public final class Engine: Sendable {
                 runs.flush(into: &dedup)
                 let targetKey = IdentityHash(tenant: event.tenantId, id: eventId)
                 let entry = dedup[targetKey]
-                // The offset decided at ingest, stored with the void: the target may be older than the dedup
-                // window by now. Voids written before that field was stored are found through the window.
-                if let offset = stored.voidTarget ?? entry?.offset {
-                    targetOffset = offset
-                    target = try Engine.readEvent(store, at: offset)
-                    if let found = target, found.tenantId != event.tenantId || found.id != eventId {
-                        throw StorageError.undecodable(at: stored.offset, "the void's target at offset \(offset) is not \"\(eventId)\"")
-                    }
+                // First the offset decided at ingest, stored with the void: the target may be older than the
+                // dedup window by now. It is confirmed by tenant and id, since a salvaged store renumbers its
+                // records; when it does not match (or the void predates that field), the window finds it.
+                if let offset = stored.voidTarget, let found = try Engine.readEvent(store, at: offset),
+                   found.tenantId == event.tenantId, found.id == eventId {
+                    (target, targetOffset) = (found, offset)
+                } else if let offset = entry?.offset {
+                    (target, targetOffset) = (try Engine.readEvent(store, at: offset), offset)
                 }
                 if entry != nil { dedup.markVoided(targetKey) }
             }

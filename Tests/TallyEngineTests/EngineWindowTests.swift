@@ -124,6 +124,36 @@ import TallyTestSupport
         try engine.close()
     }
 
+    /// Salvage renumbers what it copies, so a void's stored target offset may point at another record: the
+    /// replay confirms the target by tenant and id and otherwise finds it through the window, as before.
+    @Test func aSalvagedStoreAppliesItsVoidsDespiteRenumberedOffsets() throws {
+        let directory = TemporaryDirectory()
+        let tenant = EventFixtures.tenant
+        let now = ReferenceModelTests.now
+        func event(_ id: String, _ payload: EventPayload) -> Result<Event, EventValidationError> {
+            .success(Event(id: id, tenantId: tenant, time: now, payload: payload))
+        }
+        let call = EventPayload.apiCall(APICall(keyId: "k", status: 200))
+        let engine = try Engine(directory: directory.path, configuration: ReferenceModelTests.configuration())
+        _ = engine.ingest([event("a0", call), event("a1", call)])
+        _ = engine.ingest([event("c", call)])
+        _ = engine.ingest([event("x", call)])
+        #expect(engine.ingest([event("v", .eventVoided(eventId: "c", reason: nil))]) == [.accepted(offset: 4)])
+        try engine.close()
+        // Damage the first frame (offsets 0 and 1): the salvaged store holds c, x and the void at 0, 1, 2,
+        // and the void's stored target (2) is now the void itself.
+        let segment = try #require(try StoreTestSupport.segmentPaths(directory.path).first)
+        var bytes = try StoreTestSupport.bytes(segment)
+        bytes[SegmentFormat.headerSize + SegmentFormat.frameHeaderSize + 3] ^= 0xFF
+        try StoreTestSupport.write(bytes, to: segment)
+        let salvaged = TemporaryDirectory()
+        let report = try StoreSalvager(from: directory.path, to: salvaged.appending("store")).salvage()
+        #expect(report.recordsCopied == 3)
+        let reopened = try Engine(directory: salvaged.appending("store"), configuration: ReferenceModelTests.configuration())
+        #expect(reopened.tenantStats(tenant, now: now)?.usage.apiCallsThisMonth == 1, "c stays voided, x counts")
+        try reopened.close()
+    }
+
     /// Ingest times never fall along the log, even when the clock steps back, so `--until TIME` replays
     /// exactly the events ingested by then.
     @Test func ingestTimesRiseWithOffsetsThroughAClockStepBack() throws {
