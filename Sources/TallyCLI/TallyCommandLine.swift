@@ -43,6 +43,8 @@ public enum TallyCommandLine {
 
     /// Runs the process's command line and exits.
     public static func main() -> Never {
+        // A closed pipe is a write error the command reports (exit 1), not a signal that kills it.
+        signal(SIGPIPE, SIG_IGN)
         let io = CommandIO.process()
         var code = run(Array(CommandLine.arguments.dropFirst()), io: io)
         io.flush()

@@ -129,7 +129,14 @@ package struct DedupIndex: Sendable, Equatable {
     /// is far shorter, so "before" is the wrapped difference being positive and small.
     @inline(__always)
     private static func expired(_ slot: Slot, limit: UInt64) -> Bool {
-        let age = (limit &- ((slot.packed >> 2) & DedupIndex.hourMask)) & DedupIndex.hourMask
+        hour((slot.packed >> 2) & DedupIndex.hourMask, isBefore: limit)
+    }
+
+    /// Whether `hour` (modulo 2^14) is before `limit` by more than an hour's rounding: the wrapped difference
+    /// is positive and less than half the cycle.
+    @inline(__always)
+    private static func hour(_ hour: UInt64, isBefore limit: UInt64) -> Bool {
+        let age = (limit &- hour) & DedupIndex.hourMask
         return age > 1 && age < (1 << (DedupIndex.hourBits - 1))
     }
 
@@ -374,8 +381,7 @@ package struct DedupIndex: Sendable, Equatable {
     /// window, though no prune may have dropped it yet. Ingest checks this on every hit, so the window holds
     /// to the hour however long ago the last prune ran.
     package static func isExpired(_ entry: Entry, before time: Timestamp) -> Bool {
-        let age = (UInt64(hour(time)) &- UInt64(entry.hour)) & hourMask
-        return age > 1 && age < (1 << (hourBits - 1))
+        hour(UInt64(entry.hour), isBefore: UInt64(hour(time)))
     }
 
     static func hour(_ time: Timestamp) -> UInt32 {

@@ -30,8 +30,11 @@ public final class Engine: Sendable {
         var nextOffset: UInt64 = 0
         var insertsSincePrune = 0
         /// The ingest time given to the last batch: the next never gets an earlier one, so ingest times rise
-        /// with offsets (what `--until TIME` relies on), even across a clock step back.
+        /// with offsets (what `--until TIME` relies on), even across a clock step back or a restart.
         var lastIngestTime = Timestamp(microseconds: .min)
+        /// When the dedup index was last pruned: it is pruned at least daily, so an id's hour (kept modulo
+        /// 2^14) never wraps round to look current on a server that runs long with few inserts.
+        var lastPrune = Timestamp(microseconds: .min)
     }
 
     /// Opens the store at `directory` and rebuilds the projections (from a checkpoint, when one exists).
@@ -54,7 +57,17 @@ public final class Engine: Sendable {
         }
         let checkpointOffset = state.nextOffset
         try Engine.replay(store: store, into: &state, dedup: &dedup, configuration: configuration)
-        decisions = Mutex(DecisionState(dedup: dedup, nextOffset: state.nextOffset))
+        var decision = DecisionState(dedup: dedup, nextOffset: state.nextOffset)
+        // Ingest times go on from the log's last one, even when the clock stepped back while the engine was
+        // down; and the dedup index was pruned as of now (when loaded from a checkpoint).
+        if state.nextOffset > 0 {
+            try store.forEachEvent(from: state.nextOffset - 1, to: state.nextOffset) { stored in
+                decision.lastIngestTime = stored.ingestTime
+                return false
+            }
+        }
+        decision.lastPrune = configuration.clock()
+        decisions = Mutex(decision)
         projections = Mutex(state)
         checkpointState = Mutex((checkpointOffset, MonotonicClock.nanoseconds(), false, false))
         BackgroundThread.start(name: "tally-checkpointer") { [self] in runCheckpointer() }
@@ -157,7 +170,9 @@ public final class Engine: Sendable {
         }
     }
 
+    /// The event at `offset`, or `nil` when the log holds none there.
     static func readEvent(_ store: SegmentStore, at offset: UInt64) throws -> Event? {
+        guard offset < store.nextOffset else { return nil }
         var found: Event?
         try store.forEachEvent(from: offset, to: offset + 1) { stored in
             found = stored.event
@@ -275,7 +290,7 @@ public final class Engine: Sendable {
                             continue
                         }
                     }
-                } else if let original = state.dedup[key] {
+                } else if let original = state.dedup[key], !DedupIndex.isExpired(original, before: earliest) {
                     outcomes[index] = .duplicate(offset: original.offset)
                     hasDuplicates = true
                     continue
@@ -292,9 +307,11 @@ public final class Engine: Sendable {
             }
             // Pruning counts the expired ids in one pass over the table (the move itself is spread over the
             // next inserts), so it runs once inserts reach the table's size: amortised constant time.
-            if state.insertsSincePrune > max(1_000_000, state.dedup.count) {
+            if state.insertsSincePrune > max(1_000_000, state.dedup.count)
+                || now.microseconds &- state.lastPrune.microseconds > 86_400_000_000 {
                 state.dedup.prune(before: earliest)
                 state.insertsSincePrune = 0
+                state.lastPrune = now
             }
             // A duplicate's original may still be on its way to the disk (an earlier batch, or this one), so
             // even a batch of duplicates only is answered through the writer, after everything before it.

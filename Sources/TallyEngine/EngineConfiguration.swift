@@ -34,8 +34,11 @@ public struct EngineConfiguration: Sendable {
     /// The default configuration.
     public init() {}
 
-    /// A setting out of its range, named with the range.
+    /// A setting out of its range: which one, and the message naming the range and the value given.
     public struct InvalidSetting: Error, Sendable, Equatable, CustomStringConvertible {
+        /// The setting, as ``EngineConfiguration`` names it (such as `backdateLimitMicroseconds`).
+        public var setting: String
+        /// What is wrong and what is allowed, for the operator.
         public var description: String
     }
 
@@ -43,10 +46,10 @@ public struct EngineConfiguration: Sendable {
     /// - Throws: ``InvalidSetting`` naming the first setting out of range.
     public func validate() throws(InvalidSetting) {
         guard backdateLimitMicroseconds > 0, backdateLimitMicroseconds <= Self.maximumBackdateLimitMicroseconds else {
-            throw InvalidSetting(description: "the backdate limit must be more than 0 and at most \(Self.describe(Self.maximumBackdateLimitMicroseconds)), got \(Self.describe(backdateLimitMicroseconds))")
+            throw InvalidSetting(setting: "backdateLimitMicroseconds", description: "the backdate limit must be more than 0 and at most \(Self.describe(Self.maximumBackdateLimitMicroseconds)), got \(Self.describe(backdateLimitMicroseconds))")
         }
         guard futureLimitMicroseconds >= 0, futureLimitMicroseconds <= Self.maximumFutureLimitMicroseconds else {
-            throw InvalidSetting(description: "the future limit must be from 0 to \(Self.describe(Self.maximumFutureLimitMicroseconds)), got \(Self.describe(futureLimitMicroseconds))")
+            throw InvalidSetting(setting: "futureLimitMicroseconds", description: "the future limit must be from 0 to \(Self.describe(Self.maximumFutureLimitMicroseconds)), got \(Self.describe(futureLimitMicroseconds))")
         }
     }
 

@@ -214,6 +214,8 @@ final class HTTPConnection {
         guard owesContinue, nextToSend == nextSequence, !stopReading, !closeAfterWrite else { return }
         owesContinue = false
         output.append(contentsOf: HTTPConnection.continueResponse)
+        // The body's deadline runs from the invitation: a client that waits for it is not late.
+        bodyStarted = MonotonicClock.nanoseconds()
     }
 
     private func allocateSequence() -> Int {
@@ -332,7 +334,7 @@ final class HTTPConnection {
             timeOut(now: now, message: "the request headers did not arrive in time")
             return
         }
-        if let started = bodyStarted, now - started > configuration.bodyTimeout.nanoseconds {
+        if let started = bodyStarted, !owesContinue, now - started > configuration.bodyTimeout.nanoseconds {
             timeOut(now: now, message: "the request body did not arrive in time")
             return
         }

@@ -110,6 +110,7 @@ public struct HTTPRequestParser: Sendable {
     /// `100 Continue` (RFC 9110 §10.1.1); true once per such request, until its body completes. The head has
     /// passed every check by then (a `Content-Length` over the limit, say, fails it first), so the server
     /// may invite the body.
+    /// - Returns: `true` once when the interim response is owed now; `false` otherwise.
     public mutating func takeContinueRequest() -> Bool {
         defer { continueOwed = false }
         return continueOwed && failure == nil && phase != .head

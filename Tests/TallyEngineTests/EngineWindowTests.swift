@@ -154,6 +154,27 @@ import TallyTestSupport
         try reopened.close()
     }
 
+    /// A server that runs for days with few inserts still prunes, once a day: its ids' hours (kept modulo
+    /// 2^14) never stay long enough to wrap round and look current.
+    @Test func theDedupIndexIsPrunedDailyWhateverTheInsertRate() throws {
+        let directory = TemporaryDirectory()
+        let now = ReferenceModelTests.now
+        let clock = Mutex(now)
+        var configuration = ReferenceModelTests.configuration()
+        configuration.backdateLimitMicroseconds = 3_600_000_000
+        configuration.clock = { clock.withLock { $0 } }
+        let engine = try Engine(directory: directory.path, configuration: configuration)
+        func call(_ id: String) -> Result<Event, EventValidationError> {
+            .success(Event(id: id, tenantId: EventFixtures.tenant, time: clock.withLock { $0 }, payload: .apiCall(APICall(keyId: "k", status: 200))))
+        }
+        _ = engine.ingest((0..<10).map { call("early-\($0)") })
+        #expect(engine.rememberedIds == 10)
+        clock.withLock { $0 = Timestamp(microseconds: now.microseconds + 2 * 86_400_000_000) }
+        _ = engine.ingest([call("late")])
+        #expect(engine.rememberedIds == 1, "the ten ids of two days ago were pruned")
+        try engine.close()
+    }
+
     /// Ingest times never fall along the log, even when the clock steps back, so `--until TIME` replays
     /// exactly the events ingested by then.
     @Test func ingestTimesRiseWithOffsetsThroughAClockStepBack() throws {
@@ -173,9 +194,14 @@ import TallyTestSupport
         clock.withLock { $0 = Timestamp(microseconds: now.microseconds + 5_000_000) }
         _ = engine.ingest([call("c")])
         try engine.close()
+        // The clock steps back again while the engine is down: the reopened engine goes on from the log.
+        clock.withLock { $0 = Timestamp(microseconds: now.microseconds - 30_000_000) }
+        let reopened = try Engine(directory: directory.path, configuration: configuration)
+        _ = reopened.ingest([call("d")])
+        try reopened.close()
         let store = try SegmentStore(directory: directory.path, configuration: StoreTestSupport.configuration(), readOnly: true)
         let times = try StoreTestSupport.readAll(store).map(\.ingestTime.microseconds)
-        #expect(times == [now.microseconds, now.microseconds, now.microseconds + 5_000_000])
+        #expect(times == [now.microseconds, now.microseconds, now.microseconds + 5_000_000, now.microseconds + 5_000_000])
         let untilNow = try Engine.rebuild(directory: directory.path, configuration: configuration, limit: .ingestTime(now))
         #expect(untilNow.state.nextOffset == 2)
     }

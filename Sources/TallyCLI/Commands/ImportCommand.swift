@@ -95,14 +95,17 @@ struct ImportCommand {
         }
         pipeline.submit(batch, lines: batchLines, notes: notes)
         pipeline.finish()
-        // Synced and checkpointed before the summary says "imported": a failure here is the command's.
-        try engine.close()
+        // Synced and checkpointed before the summary: a failure here is the command's, reported after the
+        // summary, which says what the engine took before it.
+        var closeFailure: (any Error)?
+        do { try engine.close() } catch { closeFailure = error }
         rejected += pipeline.rejected
         let failed = pipeline.failed
         let (imported, duplicates, firstOffset, lastOffset) =
             (pipeline.imported, pipeline.duplicates, pipeline.firstOffset, pipeline.lastOffset)
         let offsets = firstOffset.map { first in " (offsets \(first)-\(lastOffset ?? first))" } ?? ""
         io.print("imported \(imported) events\(offsets); \(duplicates) duplicates; rejected \(rejected + failed) of \(lineCount) lines")
+        if let closeFailure { throw closeFailure }
         return rejected + failed == 0 ? .ok : .failure
     }
 }

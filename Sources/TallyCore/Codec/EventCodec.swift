@@ -66,6 +66,10 @@ public enum EventCodec {
 
     /// Decodes a whole record as the event stored at `offset`, with what the record keeps besides the
     /// event (its ingest time, and a void's target).
+    /// - Parameters:
+    ///   - record: Exactly one record's bytes.
+    ///   - offset: The record's offset in the log (from its frame).
+    /// - Returns: The stored event.
     /// - Throws: ``CodecError`` as ``decode(_:)-(UnsafeRawBufferPointer)`` does.
     public static func decodeStored(_ record: UnsafeRawBufferPointer, offset: UInt64) throws(CodecError) -> StoredEvent {
         var reader = BinaryReader(record)

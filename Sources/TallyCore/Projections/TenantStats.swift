@@ -69,8 +69,9 @@ public struct TenantStats: Sendable, Equatable, JSONWritable {
         credentials = Credentials(total: activeCredentials + expiredCredentials,
                                   active: activeCredentials - credentialsExpiredNow,
                                   expired: expiredCredentials + credentialsExpiredNow)
-        // Keys count like credentials: total = active + revoked. A key past its expiresAt is neither (it is
-        // in the API-key stats' expiredKeys), so it leaves the total, as a revoked credential does.
+        // The total is the sum of the buckets shown (active + revoked), as for credentials (active +
+        // expired). A key past its expiresAt is in neither bucket, so it leaves this total; the API-key
+        // stats show it as expiredKeys, and their totalKeys counts every registered key.
         let keysExpiredNow = pointer.pointee.keyExpiries.countExpired(at: now)
         apiKeys = APIKeys(total: pointer.pointee.registeredKeys - keysExpiredNow, active: pointer.pointee.activeKeys - keysExpiredNow,
                           revoked: pointer.pointee.revokedKeys)

@@ -118,7 +118,9 @@ struct SegmentWriter {
         if failure == nil {
             try syncIfNeeded()
         } else if !syncFailed {
-            // The store already failed; what it acknowledged before the failure still gets its sync.
+            // The store already failed; what it acknowledged before the failure still gets its sync. Frames
+            // of the failed group written before the failure (a group that rolled a segment) may become
+            // durable with them: they were answered `failed`, so a retry finds them as duplicates.
             try? syncIfNeeded()
         }
     }
