@@ -1,17 +1,13 @@
-import Synchronization
 import Testing
 @testable import TallyAPI
 import TallyAuth
 import TallyCore
+import TallyTestSupport
 
 /// The authenticator remembers verified tokens, but never past their `exp` or before their `nbf`, and
 /// never for a different token text.
 @Suite struct JWTAuthenticatorTests {
-    final class Clock: Sendable {
-        let seconds = Mutex<Int64>(1_800_000_000)
-        func set(_ value: Int64) { seconds.withLock { $0 = value } }
-        var now: Timestamp { Timestamp(microseconds: seconds.withLock { $0 } * 1_000_000) }
-    }
+    static func at(_ seconds: Int64) -> Timestamp { Timestamp(microseconds: seconds * 1_000_000) }
 
     let secret = Array("authenticator-test-secret".utf8)
 
@@ -36,25 +32,25 @@ import TallyCore
     }
 
     @Test func aRememberedTokenExpiresOnTime() {
-        let clock = Clock()
+        let clock = TestClock(Self.at(1_800_000_000))
         let authenticator = JWTAuthenticator(secret: secret, leewaySeconds: 30) { clock.now }
         let token = JWTSigner(secret: secret).sign(JWTClaims(roles: ["member"], expiresAt: 1_800_000_100))
         #expect(accepts(authenticator, token))
         #expect(accepts(authenticator, token), "again, from memory")
-        clock.set(1_800_000_129)
+        clock.set(Self.at(1_800_000_129))
         #expect(accepts(authenticator, token), "within the leeway")
-        clock.set(1_800_000_130)
+        clock.set(Self.at(1_800_000_130))
         #expect(!accepts(authenticator, token), "expired, remembered or not")
     }
 
     @Test func aRememberedTokenIsNotValidBeforeItsNotBefore() {
-        let clock = Clock()
+        let clock = TestClock(Self.at(1_800_000_000))
         let authenticator = JWTAuthenticator(secret: secret, leewaySeconds: 30) { clock.now }
         let token = JWTSigner(secret: secret).sign(JWTClaims(roles: ["member"], notBefore: 1_800_000_000))
         #expect(accepts(authenticator, token))
-        clock.set(1_799_999_970)
+        clock.set(Self.at(1_799_999_970))
         #expect(accepts(authenticator, token), "within the leeway")
-        clock.set(1_799_999_969)
+        clock.set(Self.at(1_799_999_969))
         #expect(!accepts(authenticator, token))
     }
 

@@ -61,10 +61,10 @@ import TallyTestSupport
     @Test func aVoidOutlivesItsTargetsWindowInAFullReplay() throws {
         let directory = TemporaryDirectory()
         let now = ReferenceModelTests.now
-        let clock = Mutex(now)
+        let clock = TestClock(now)
         let hour: Int64 = 3_600_000_000
         var configuration = ReferenceModelTests.configuration()
-        configuration.clock = { clock.withLock { $0 } }
+        configuration.clock = clock.reading
         let tenant = EventFixtures.tenant
         func event(_ id: String, _ payload: EventPayload, at time: Timestamp = now) -> Result<Event, EventValidationError> {
             .success(Event(id: id, tenantId: tenant, time: time, payload: payload))
@@ -73,14 +73,14 @@ import TallyTestSupport
         #expect(engine.ingest([event("c1", .apiCall(APICall(keyId: "k", status: 200))),
                                event("c2", .apiCall(APICall(keyId: "k", status: 500))),
                                event("s1", .storageChanged(deltaBytes: 3 << 20))]) == [.accepted(offset: 0), .accepted(offset: 1), .accepted(offset: 2)])
-        clock.withLock { $0 = Timestamp(microseconds: now.microseconds + hour) }
+        clock.set(Timestamp(microseconds: now.microseconds + hour))
         #expect(engine.ingest([event("v1", .eventVoided(eventId: "c2", reason: "test traffic")),
                                event("v2", .eventVoided(eventId: "s1", reason: nil))]) == [.accepted(offset: 3), .accepted(offset: 4)])
         let live = try #require(engine.tenantStats(tenant, now: now))
         #expect(live.usage.apiCallsThisMonth == 1 && live.usage.storageUsedMB == 0)
         try engine.close()
         // Forty days on, the calls are long out of the window; a full replay still retracts both voids.
-        clock.withLock { $0 = Timestamp(microseconds: now.microseconds + 40 * 24 * hour) }
+        clock.set(Timestamp(microseconds: now.microseconds + 40 * 24 * hour))
         let rebuilt = try Engine.rebuild(directory: directory.path, configuration: configuration)
         let replayed = try #require(rebuilt.state.tenants[tenant])
         #expect(TenantStats(replayed, tenantId: tenant, now: now) == live)
@@ -96,21 +96,21 @@ import TallyTestSupport
     @Test func idsLeaveTheWindowOnTimeWithoutWaitingForAPrune() throws {
         let directory = TemporaryDirectory()
         let now = ReferenceModelTests.now
-        let clock = Mutex(now)
+        let clock = TestClock(now)
         var configuration = ReferenceModelTests.configuration()
-        configuration.clock = { clock.withLock { $0 } }
+        configuration.clock = clock.reading
         let engine = try Engine(directory: directory.path, configuration: configuration)
         func event(_ id: String, _ payload: EventPayload) -> Result<Event, EventValidationError> {
-            .success(Event(id: id, tenantId: EventFixtures.tenant, time: clock.withLock { $0 }, payload: payload))
+            .success(Event(id: id, tenantId: EventFixtures.tenant, time: clock.now, payload: payload))
         }
         let call = EventPayload.apiCall(APICall(keyId: "k", status: 200))
         #expect(engine.ingest([event("c1", call), event("c2", call)]) == [.accepted(offset: 0), .accepted(offset: 1)])
         // An hour short of the window's end plus its rounding, the ids are still remembered.
         let window = configuration.backdateLimitMicroseconds
         let hour: Int64 = 3_600_000_000
-        clock.withLock { $0 = Timestamp(microseconds: now.microseconds + window + hour) }
+        clock.set(Timestamp(microseconds: now.microseconds + window + hour))
         #expect(engine.ingest([event("c1", call)]) == [.duplicate(offset: 0)])
-        clock.withLock { $0 = Timestamp(microseconds: now.microseconds + window + 3 * hour) }
+        clock.set(Timestamp(microseconds: now.microseconds + window + 3 * hour))
         #expect(engine.ingest([event("c1", call)]) == [.accepted(offset: 2)])
         let outcomes = engine.ingest([event("v2", .eventVoided(eventId: "c2", reason: nil)),
                                       event("v1", .eventVoided(eventId: "c1", reason: nil))])
@@ -159,17 +159,17 @@ import TallyTestSupport
     @Test func theDedupIndexIsPrunedDailyWhateverTheInsertRate() throws {
         let directory = TemporaryDirectory()
         let now = ReferenceModelTests.now
-        let clock = Mutex(now)
+        let clock = TestClock(now)
         var configuration = ReferenceModelTests.configuration()
         configuration.backdateLimitMicroseconds = 3_600_000_000
-        configuration.clock = { clock.withLock { $0 } }
+        configuration.clock = clock.reading
         let engine = try Engine(directory: directory.path, configuration: configuration)
         func call(_ id: String) -> Result<Event, EventValidationError> {
-            .success(Event(id: id, tenantId: EventFixtures.tenant, time: clock.withLock { $0 }, payload: .apiCall(APICall(keyId: "k", status: 200))))
+            .success(Event(id: id, tenantId: EventFixtures.tenant, time: clock.now, payload: .apiCall(APICall(keyId: "k", status: 200))))
         }
         _ = engine.ingest((0..<10).map { call("early-\($0)") })
         #expect(engine.rememberedIds == 10)
-        clock.withLock { $0 = Timestamp(microseconds: now.microseconds + 2 * 86_400_000_000) }
+        clock.set(Timestamp(microseconds: now.microseconds + 2 * 86_400_000_000))
         _ = engine.ingest([call("late")])
         #expect(engine.rememberedIds == 1, "the ten ids of two days ago were pruned")
         try engine.close()
@@ -180,22 +180,22 @@ import TallyTestSupport
     @Test func ingestTimesRiseWithOffsetsThroughAClockStepBack() throws {
         let directory = TemporaryDirectory()
         let now = ReferenceModelTests.now
-        let clock = Mutex(now)
+        let clock = TestClock(now)
         var configuration = ReferenceModelTests.configuration()
-        configuration.clock = { clock.withLock { $0 } }
+        configuration.clock = clock.reading
         let engine = try Engine(directory: directory.path, configuration: configuration)
         func call(_ id: String) -> Result<Event, EventValidationError> {
             .success(Event(id: id, tenantId: EventFixtures.tenant, time: Timestamp(microseconds: now.microseconds - 60_000_000),
                            payload: .apiCall(APICall(keyId: "k", status: 200))))
         }
         _ = engine.ingest([call("a")])
-        clock.withLock { $0 = Timestamp(microseconds: now.microseconds - 10_000_000) }
+        clock.set(Timestamp(microseconds: now.microseconds - 10_000_000))
         _ = engine.ingest([call("b")])
-        clock.withLock { $0 = Timestamp(microseconds: now.microseconds + 5_000_000) }
+        clock.set(Timestamp(microseconds: now.microseconds + 5_000_000))
         _ = engine.ingest([call("c")])
         try engine.close()
         // The clock steps back again while the engine is down: the reopened engine goes on from the log.
-        clock.withLock { $0 = Timestamp(microseconds: now.microseconds - 30_000_000) }
+        clock.set(Timestamp(microseconds: now.microseconds - 30_000_000))
         let reopened = try Engine(directory: directory.path, configuration: configuration)
         _ = reopened.ingest([call("d")])
         try reopened.close()
