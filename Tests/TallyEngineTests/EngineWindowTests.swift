@@ -8,6 +8,22 @@ import TallyTestSupport
 
 /// The backdate and future limits are configurable; the dedup window follows the backdate limit.
 @Suite struct EngineWindowTests {
+    static let now = ReferenceModelTests.now
+    static let hour: Int64 = 3_600_000_000
+    static let call = EventPayload.apiCall(APICall(keyId: "k", status: 200))
+
+    /// The reference configuration on a clock the test moves.
+    static func configuration(_ clock: TestClock) -> EngineConfiguration {
+        var configuration = ReferenceModelTests.configuration()
+        configuration.clock = clock.reading
+        return configuration
+    }
+
+    /// An event of the fixture tenant.
+    static func event(_ id: String, _ payload: EventPayload = call, at time: Timestamp = now) -> Result<Event, EventValidationError> {
+        .success(Event(id: id, tenantId: EventFixtures.tenant, time: time, payload: payload))
+    }
+
     @Test func configuredLimitsRejectWithTheirDurationsAndBoundTheDedupWindow() throws {
         let directory = TemporaryDirectory()
         var configuration = ReferenceModelTests.configuration()
@@ -60,15 +76,10 @@ import TallyTestSupport
     /// window by then: the void's record carries the target's offset.
     @Test func aVoidOutlivesItsTargetsWindowInAFullReplay() throws {
         let directory = TemporaryDirectory()
-        let now = ReferenceModelTests.now
+        let (now, hour, tenant) = (Self.now, Self.hour, EventFixtures.tenant)
         let clock = TestClock(now)
-        let hour: Int64 = 3_600_000_000
-        var configuration = ReferenceModelTests.configuration()
-        configuration.clock = clock.reading
-        let tenant = EventFixtures.tenant
-        func event(_ id: String, _ payload: EventPayload, at time: Timestamp = now) -> Result<Event, EventValidationError> {
-            .success(Event(id: id, tenantId: tenant, time: time, payload: payload))
-        }
+        let configuration = Self.configuration(clock)
+        let event = { (id: String, payload: EventPayload) in Self.event(id, payload) }
         var engine = try Engine(directory: directory.path, configuration: configuration)
         #expect(engine.ingest([event("c1", .apiCall(APICall(keyId: "k", status: 200))),
                                event("c2", .apiCall(APICall(keyId: "k", status: 500))),
@@ -95,15 +106,12 @@ import TallyTestSupport
     /// longer reach its old target, however many inserts remain before the next prune.
     @Test func idsLeaveTheWindowOnTimeWithoutWaitingForAPrune() throws {
         let directory = TemporaryDirectory()
-        let now = ReferenceModelTests.now
+        let now = Self.now
         let clock = TestClock(now)
-        var configuration = ReferenceModelTests.configuration()
-        configuration.clock = clock.reading
+        let configuration = Self.configuration(clock)
         let engine = try Engine(directory: directory.path, configuration: configuration)
-        func event(_ id: String, _ payload: EventPayload) -> Result<Event, EventValidationError> {
-            .success(Event(id: id, tenantId: EventFixtures.tenant, time: clock.now, payload: payload))
-        }
-        let call = EventPayload.apiCall(APICall(keyId: "k", status: 200))
+        let event = { (id: String, payload: EventPayload) in Self.event(id, payload, at: clock.now) }
+        let call = Self.call
         #expect(engine.ingest([event("c1", call), event("c2", call)]) == [.accepted(offset: 0), .accepted(offset: 1)])
         // An hour short of the window's end plus its rounding, the ids are still remembered.
         let window = configuration.backdateLimitMicroseconds
@@ -128,12 +136,8 @@ import TallyTestSupport
     /// replay confirms the target by tenant and id and otherwise finds it through the window, as before.
     @Test func aSalvagedStoreAppliesItsVoidsDespiteRenumberedOffsets() throws {
         let directory = TemporaryDirectory()
-        let tenant = EventFixtures.tenant
-        let now = ReferenceModelTests.now
-        func event(_ id: String, _ payload: EventPayload) -> Result<Event, EventValidationError> {
-            .success(Event(id: id, tenantId: tenant, time: now, payload: payload))
-        }
-        let call = EventPayload.apiCall(APICall(keyId: "k", status: 200))
+        let (now, tenant, call) = (Self.now, EventFixtures.tenant, Self.call)
+        let event = { (id: String, payload: EventPayload) in Self.event(id, payload) }
         let engine = try Engine(directory: directory.path, configuration: ReferenceModelTests.configuration())
         _ = engine.ingest([event("a0", call), event("a1", call)])
         _ = engine.ingest([event("c", call)])
@@ -158,15 +162,12 @@ import TallyTestSupport
     /// 2^14) never stay long enough to wrap round and look current.
     @Test func theDedupIndexIsPrunedDailyWhateverTheInsertRate() throws {
         let directory = TemporaryDirectory()
-        let now = ReferenceModelTests.now
+        let now = Self.now
         let clock = TestClock(now)
-        var configuration = ReferenceModelTests.configuration()
-        configuration.backdateLimitMicroseconds = 3_600_000_000
-        configuration.clock = clock.reading
+        var configuration = Self.configuration(clock)
+        configuration.backdateLimitMicroseconds = Self.hour
         let engine = try Engine(directory: directory.path, configuration: configuration)
-        func call(_ id: String) -> Result<Event, EventValidationError> {
-            .success(Event(id: id, tenantId: EventFixtures.tenant, time: clock.now, payload: .apiCall(APICall(keyId: "k", status: 200))))
-        }
+        let call = { (id: String) in Self.event(id, at: clock.now) }
         _ = engine.ingest((0..<10).map { call("early-\($0)") })
         #expect(engine.rememberedIds == 10)
         clock.set(Timestamp(microseconds: now.microseconds + 2 * 86_400_000_000))
@@ -179,15 +180,11 @@ import TallyTestSupport
     /// exactly the events ingested by then.
     @Test func ingestTimesRiseWithOffsetsThroughAClockStepBack() throws {
         let directory = TemporaryDirectory()
-        let now = ReferenceModelTests.now
+        let now = Self.now
         let clock = TestClock(now)
-        var configuration = ReferenceModelTests.configuration()
-        configuration.clock = clock.reading
+        let configuration = Self.configuration(clock)
         let engine = try Engine(directory: directory.path, configuration: configuration)
-        func call(_ id: String) -> Result<Event, EventValidationError> {
-            .success(Event(id: id, tenantId: EventFixtures.tenant, time: Timestamp(microseconds: now.microseconds - 60_000_000),
-                           payload: .apiCall(APICall(keyId: "k", status: 200))))
-        }
+        let call = { (id: String) in Self.event(id, at: Timestamp(microseconds: now.microseconds - 60_000_000)) }
         _ = engine.ingest([call("a")])
         clock.set(Timestamp(microseconds: now.microseconds - 10_000_000))
         _ = engine.ingest([call("b")])
