@@ -50,21 +50,32 @@ public final class Engine: Sendable {
         checkpoints.removeLeftovers()
         var state = ProjectionState()
         var dedup = DedupIndex()
-        if let loaded = try checkpoints.loadNewest(logEnd: store.nextOffset) {
-            state = loaded.state
-            dedup = loaded.dedup
-            dedup.prune(before: Timestamp(microseconds: configuration.clock().microseconds - configuration.backdateLimitMicroseconds))
-        }
-        let checkpointOffset = state.nextOffset
-        try Engine.replay(store: store, into: &state, dedup: &dedup, configuration: configuration)
-        var decision = DecisionState(dedup: dedup, nextOffset: state.nextOffset)
-        // Ingest times go on from the log's last one, even when the clock stepped back while the engine was
-        // down; and the dedup index was pruned as of now (when loaded from a checkpoint).
-        if state.nextOffset > 0 {
-            try store.forEachEvent(from: state.nextOffset - 1, to: state.nextOffset) { stored in
-                decision.lastIngestTime = stored.ingestTime
-                return false
+        var decision: DecisionState
+        var checkpointOffset: UInt64 = 0
+        do {
+            if let loaded = try checkpoints.loadNewest(logEnd: store.nextOffset) {
+                state = loaded.state
+                dedup = loaded.dedup
+                dedup.prune(before: Timestamp(microseconds: configuration.clock().microseconds - configuration.backdateLimitMicroseconds))
             }
+            checkpointOffset = state.nextOffset
+            try Engine.replay(store: store, into: &state, dedup: &dedup, configuration: configuration)
+            decision = DecisionState(dedup: dedup, nextOffset: state.nextOffset)
+            // Ingest times go on from the log's last one, even when the clock stepped back while the engine
+            // was down. Recovery read it with the last segment; only a segment just begun by a roll needs a
+            // read of the record before it.
+            if let last = store.lastIngestTimeAtOpen {
+                decision.lastIngestTime = last
+            } else if state.nextOffset > 0 {
+                try store.forEachEvent(from: state.nextOffset - 1, to: state.nextOffset) { stored in
+                    decision.lastIngestTime = stored.ingestTime
+                    return false
+                }
+            }
+        } catch {
+            // The store's writer thread and lock would outlive a failed open: release them first.
+            try? store.close()
+            throw error
         }
         decision.lastPrune = configuration.clock()
         decisions = Mutex(decision)
@@ -352,6 +363,19 @@ public final class Engine: Sendable {
     /// Applies durable events in offset order (writer thread).
     private func apply(_ events: [PendingEvent], from batch: [Result<Event, EventValidationError>]) {
         guard let first = events.first?.offset else { return }
+        // Targets of voids in earlier batches are read from the log before the projections are locked: the
+        // read scans the target's segment, and stats reads must not wait for it.
+        var earlierTargets: [UInt64: Event] = [:]
+        for pending in events {
+            guard let targetOffset = pending.voidTargetOffset, targetOffset < first else { continue }
+            do {
+                if let target = try Engine.readEvent(store, at: targetOffset) { earlierTargets[targetOffset] = target }
+            } catch {
+                // The void is in the log; only this live projection misses it. A reopen replays from the last
+                // checkpoint and applies it (or fails on the same damage, loudly).
+                configuration.store.log("the target of the void at offset \(pending.offset) could not be read (\(error)): the live stats miss this void until the engine is reopened")
+            }
+        }
         projections.withLock { state in
             for pending in events {
                 guard case .success(let event) = batch[pending.index] else { continue }
@@ -361,13 +385,7 @@ public final class Engine: Sendable {
                     if targetOffset >= first {
                         if case .success(let inBatch) = batch[events[Int(targetOffset - first)].index] { target = inBatch }
                     } else {
-                        do {
-                            target = try Engine.readEvent(store, at: targetOffset)
-                        } catch {
-                            // The void is in the log; only this live projection misses it. A reopen replays
-                            // from the last checkpoint and applies it (or fails on the same damage, loudly).
-                            configuration.store.log("the target of the void at offset \(pending.offset) could not be read (\(error)): the live stats miss this void until the engine is reopened")
-                        }
+                        target = earlierTargets[targetOffset]
                     }
                 }
                 state.apply(event, offset: pending.offset, voidedTarget: target, voidedTargetOffset: pending.voidTargetOffset)

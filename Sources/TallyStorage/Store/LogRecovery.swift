@@ -1,3 +1,5 @@
+import TallyCore
+
 /// Opens the segments of a store: checks them, truncates a torn tail, and refuses any other damage.
 ///
 /// A torn tail is a damaged region that runs to the end of the last segment, is no larger than one frame,
@@ -17,6 +19,9 @@ struct LogRecovery {
         var nextOffset: UInt64
         /// The unsealed last segment, positioned for appends (write mode only).
         var active: ActiveSegment?
+        /// The ingest time of the last record of the last segment, read while that segment is scanned; `nil`
+        /// when it holds none (a fresh log, or a segment just started after a roll).
+        var lastIngestTime: Timestamp?
     }
 
     func recover() throws(StorageError) -> Recovered {
@@ -24,6 +29,7 @@ struct LogRecovery {
         var entries: [SegmentEntry] = []
         var nextOffset: UInt64 = 0
         var active: ActiveSegment?
+        var lastIngestTime: Timestamp?
         for (index, item) in names.enumerated() {
             let isLast = index == names.count - 1
             let path = segmentsDirectory + "/" + item.name
@@ -41,7 +47,17 @@ struct LogRecovery {
             let scanner = SegmentScanner(fileSystem: fileSystem, chunkSize: configuration.readChunkSize)
             let scan: SegmentScan
             do {
-                scan = try scanner.scan(path: path, expectedFirstOffset: item.firstOffset)
+                scan = try scanner.scan(path: path, expectedFirstOffset: item.firstOffset) { frame in
+                    // Only the last segment's last record matters; its header is read as the frames pass.
+                    guard isLast else { return true }
+                    var last: UnsafeRawBufferPointer?
+                    RecordFraming.forEachRecord(in: frame.payload) { _, record in
+                        last = record
+                        return true
+                    }
+                    if let last, let header = try? EventCodec.decodeHeader(last) { lastIngestTime = header.ingestTime }
+                    return true
+                }
             } catch let error as StorageError {
                 throw error
             } catch {
@@ -98,7 +114,7 @@ struct LogRecovery {
                 }
             }
         }
-        return Recovered(segments: entries, nextOffset: nextOffset, active: active)
+        return Recovered(segments: entries, nextOffset: nextOffset, active: active, lastIngestTime: lastIngestTime)
     }
 
     /// The segment files, sorted by first offset.

@@ -19,6 +19,10 @@ public final class SegmentStore: Sendable {
     /// Durations of the writer's data syncs.
     public let syncStatistics = SyncStatistics()
 
+    /// The ingest time of the log's last record when the store was opened, found while recovery scanned the
+    /// last segment; `nil` when that segment held no record (an empty log, or a segment begun by a roll).
+    public let lastIngestTimeAtOpen: Timestamp?
+
     /// The file system all of the store's I/O goes through (shared with the engine's checkpoints).
     package let fileSystem: any FileSystem
     let segmentsDirectory: String
@@ -79,6 +83,7 @@ public final class SegmentStore: Sendable {
             throw error
         }
         let state = LogState(segments: recovered.segments, nextOffset: recovered.nextOffset)
+        lastIngestTimeAtOpen = recovered.lastIngestTime
         published = Mutex(state)
         queue = Mutex(WriterQueue(stopped: readOnly))
         if readOnly {
