@@ -131,7 +131,7 @@ import TallyTestSupport
         ["import", "--data", "", "-"], ["salvage", "--out", ""], ["token", "--data", "", "--role", "member"],
         // Options that do not apply together, an address that is not one, help for no command.
         ["replay", "--tenant", "3fa85f64-5717-4562-b3fc-2c963f66afa6"], ["replay", "--verify", "--until", "1"],
-        ["serve", "--host", "notanip"], ["help", "nosuch"],
+        ["serve", "--host", "notanip"], ["help", "nosuch"], ["serve", "--max-body-bytes", "33554433"],
     ])
     func usageErrorsExitWithTwo(arguments: [String]) {
         let result = runTally(arguments)

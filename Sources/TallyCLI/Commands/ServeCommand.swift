@@ -27,7 +27,7 @@ struct ServeCommand {
             .init(name: "port", valueName: "PORT", help: "TCP port (default 8080; 0 picks a free one)."),
             .init(name: "durability", valueName: "POLICY", help: "always (default), interval[:MS] or never."),
             .init(name: "event-loops", valueName: "N", help: "Event-loop threads (default: one per core)."),
-            .init(name: "max-body-bytes", valueName: "N", help: "Largest request body, and largest gzip body once decompressed (default 16777216)."),
+            .init(name: "max-body-bytes", valueName: "N", help: "Largest request body, and largest gzip body once decompressed (default 16777216, at most 33554432)."),
             .init(name: "header-timeout", valueName: "SECONDS",
                   help: "Time to send a request's headers from its first byte, else 408 (default 10)."),
             .init(name: "body-timeout", valueName: "SECONDS",
@@ -58,6 +58,12 @@ struct ServeCommand {
         http.eventLoops = try CommandOptions.positiveInt(arguments, "event-loops", default: http.eventLoops, command: spec.name)
         http.limits.maxBodyBytes = try CommandOptions.positiveInt(arguments, "max-body-bytes", default: http.limits.maxBodyBytes,
                                                                    command: spec.name)
+        // One event's record must fit a frame of the log (half its 64 MiB cap, as the engine writes them),
+        // and a body bounds its largest event.
+        let largestBody = Int(SegmentFormat.maxFramePayload) / 2
+        guard http.limits.maxBodyBytes <= largestBody else {
+            throw UsageError("--max-body-bytes must be at most \(largestBody) (32 MiB), got \(http.limits.maxBodyBytes)", command: spec.name)
+        }
         for (name, timeout) in [("header-timeout", \HTTPServerConfiguration.headerTimeout),
                                 ("body-timeout", \HTTPServerConfiguration.bodyTimeout),
                                 ("idle-timeout", \HTTPServerConfiguration.idleTimeout)] {
