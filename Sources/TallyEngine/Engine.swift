@@ -181,15 +181,9 @@ public final class Engine: Sendable {
         }
     }
 
-    /// The event at `offset`, or `nil` when the log holds none there.
+    /// The event at `offset`, or `nil` when the log holds none there (read through the store's frame index).
     static func readEvent(_ store: SegmentStore, at offset: UInt64) throws -> Event? {
-        guard offset < store.nextOffset else { return nil }
-        var found: Event?
-        try store.forEachEvent(from: offset, to: offset + 1) { stored in
-            found = stored.event
-            return false
-        }
-        return found
+        try store.event(at: offset)?.event
     }
 
     /// The number of events in the log.

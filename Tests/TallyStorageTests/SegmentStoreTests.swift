@@ -167,3 +167,42 @@ import TallyTestSupport
         #expect(DurabilityPolicy(parsing: text) == nil)
     }
 }
+
+/// Single events read by offset (a void's target): the same as a full read, and, once a segment has been
+/// looked into, started near the wanted frame rather than at the segment's start.
+@Suite struct EventLookupTests {
+    @Test func everyOffsetReadsAsTheFullReadDoesAcrossSegments() throws {
+        let directory = TemporaryDirectory()
+        let store = try SegmentStore(directory: directory.path, configuration: StoreTestSupport.configuration(segmentSize: 4_000))
+        let events = EventFixtures.apiCalls(count: 300)
+        for start in stride(from: 0, to: events.count, by: 7) {
+            try store.append(StoreTestSupport.batch(Array(events[start..<min(start + 7, events.count)])))
+        }
+        #expect(try StoreTestSupport.segmentPaths(directory.path).count > 3)
+        let all = try StoreTestSupport.readAll(store)
+        var random = SplitMix64(seed: 11)
+        for _ in 0..<600 {
+            let offset = UInt64(random.below(all.count))
+            #expect(try store.event(at: offset) == all[Int(offset)])
+        }
+        #expect(try store.event(at: UInt64(all.count)) == nil)
+        #expect(try store.event(at: .max) == nil)
+        try store.close()
+    }
+
+    @Test func aSecondLookupStartsAtTheNearestRememberedFrame() throws {
+        let directory = TemporaryDirectory()
+        let store = try SegmentStore(directory: directory.path, configuration: StoreTestSupport.configuration())
+        let events = EventFixtures.apiCalls(count: 6_000)
+        for event in events { try store.append(StoreTestSupport.batch([event])) }
+        let last = UInt64(events.count - 1)
+        #expect(try store.event(at: last)?.event == events.last)
+        let firstRead = store.framesReadByLookups.load(ordering: .relaxed)
+        #expect(firstRead == events.count, "the first lookup reads the segment from its start")
+        #expect(try store.event(at: last)?.event == events.last)
+        let secondRead = store.framesReadByLookups.load(ordering: .relaxed) - firstRead
+        #expect(secondRead < 4_000, "read \(secondRead) frames: at most 256 KiB's worth before the wanted one")
+        #expect(try store.event(at: 10)?.event == events[10])
+        try store.close()
+    }
+}

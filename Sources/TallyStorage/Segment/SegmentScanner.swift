@@ -41,6 +41,14 @@ struct SegmentScanner {
         var count: Int
         /// The records, each a `u32` length and its bytes; valid only during the visit.
         var payload: UnsafeRawBufferPointer
+        /// Where the frame starts in the file.
+        var position: Int64
+    }
+
+    /// A place to resume a scan: a frame boundary already seen valid, and the offset of that frame.
+    struct Resume {
+        var position: Int64
+        var nextOffset: UInt64
     }
 
     /// Scans `path` from its header.
@@ -50,9 +58,11 @@ struct SegmentScanner {
     ///   - limit: Bytes of the file to consider (readers pass the committed size), or `nil` for all.
     ///   - verifySeal: Keep the whole-file checksum and check it against a seal frame. Readers that only
     ///     want records skip this second checksum pass.
+    ///   - resume: Start at this frame boundary instead of the first frame (the header is still read, for its
+    ///     salt); only with `verifySeal` false, since the whole-file checksum then cannot be kept.
     ///   - visit: Called with each valid data frame in order; return `false` to stop early.
     func scan(path: String, expectedFirstOffset: UInt64, limit: Int64? = nil, verifySeal: Bool = true,
-              visit: (Frame) throws -> Bool = { _ in true }) throws -> SegmentScan {
+              resume: Resume? = nil, visit: (Frame) throws -> Bool = { _ in true }) throws -> SegmentScan {
         let file = try fileSystem.open(path, mode: .readOnly)
         defer { fileSystem.close(file) }
         let fileSize = try limit ?? fileSystem.size(file)
@@ -77,6 +87,10 @@ struct SegmentScanner {
         scan.header = header
         scan.fileChecksum = CRC32C.checksum(headerBytes)
         scan.validEnd = Int64(SegmentFormat.headerSize)
+        if let resume, !verifySeal, resume.position > scan.validEnd, resume.position <= fileSize {
+            scan.validEnd = resume.position
+            scan.nextOffset = resume.nextOffset
+        }
         var position = scan.validEnd
         while position < fileSize {
             guard let headerWindow = try reader.window(at: position, count: SegmentFormat.frameHeaderSize) else {
@@ -122,10 +136,12 @@ struct SegmentScanner {
                     return damage(position, "frame for offsets \(describe(frame)) does not hold \(frame.count) well-formed records")
                 }
                 if verifySeal { scan.fileChecksum = CRC32C.checksum(frameBytes, seed: scan.fileChecksum) }
+                let start = position
                 position += Int64(frame.frameSize)
                 scan.validEnd = position
                 scan.nextOffset += UInt64(frame.count)
-                let keepGoing = try visit(Frame(firstOffset: frame.firstOffset, count: Int(frame.count), payload: payload))
+                let keepGoing = try visit(Frame(firstOffset: frame.firstOffset, count: Int(frame.count), payload: payload,
+                                                position: start))
                 if !keepGoing { return scan }
             }
         }

@@ -45,6 +45,69 @@ extension SegmentStore {
         }
     }
 
+    /// Bytes between the frame boundaries ``event(at:)`` remembers: a lookup reads at most about this much
+    /// before the frame it wants, once its segment has been looked into.
+    static let frameIndexSpacing: Int64 = 256 << 10
+
+    /// The acknowledged event at `offset`, or `nil` when the log holds none there.
+    ///
+    /// The first lookup into a segment reads it from its start up to the event's frame, checking every
+    /// checksum on the way, and remembers a frame boundary every 256 KiB; later lookups start at the nearest
+    /// boundary before their offset. (A void's target is found this way.)
+    /// - Throws: ``StorageError/Code/corrupt`` when the bytes on the way are damaged, or the record does not
+    ///   decode.
+    public func event(at offset: UInt64) throws -> StoredEvent? {
+        let snapshot = state
+        guard offset < snapshot.nextOffset,
+              let segment = snapshot.segments.last(where: { $0.firstOffset <= offset }), offset < segment.nextOffset
+        else { return nil }
+        let resume = frameIndex.withLock { $0[segment.fileName]?.last { $0.nextOffset <= offset } }
+        let path = segmentsDirectory + "/" + segment.fileName
+        let scanner = SegmentScanner(fileSystem: fileSystem, chunkSize: configuration.readChunkSize)
+        var found: StoredEvent?
+        var decodeFailure: CodecError?
+        var seen: [SegmentScanner.Resume] = []
+        var lastRemembered = resume?.position ?? 0
+        var frames = 0
+        let scan = try scanner.scan(path: path, expectedFirstOffset: segment.firstOffset, limit: segment.readableBytes,
+                                    verifySeal: false, resume: resume) { frame in
+            frames += 1
+            if frame.position - lastRemembered >= SegmentStore.frameIndexSpacing {
+                seen.append(SegmentScanner.Resume(position: frame.position, nextOffset: frame.firstOffset))
+                lastRemembered = frame.position
+            }
+            guard offset < frame.firstOffset + UInt64(frame.count) else { return true }
+            let wanted = Int(offset - frame.firstOffset)
+            RecordFraming.forEachRecord(in: frame.payload) { index, record in
+                guard index == wanted else { return true }
+                do throws(CodecError) {
+                    found = try EventCodec.decodeStored(record, offset: offset)
+                } catch {
+                    decodeFailure = error
+                }
+                return false
+            }
+            return false
+        }
+        framesReadByLookups.wrappingAdd(frames, ordering: .relaxed)
+        if !seen.isEmpty {
+            frameIndex.withLock { index in
+                var entries = index[segment.fileName, default: []] + seen
+                entries.sort { $0.position < $1.position }
+                var unique: [SegmentScanner.Resume] = []
+                for entry in entries where unique.last?.position != entry.position { unique.append(entry) }
+                index[segment.fileName] = unique
+            }
+        }
+        if let decodeFailure { throw StorageError.undecodable(at: offset, decodeFailure.reason) }
+        if found == nil, let damage = scan.damage {
+            throw StorageError(.corrupt,
+                "segment \(segment.fileName): \(damage.reason) at byte \(damage.byteOffset) while reading; run `tally verify` for a full report",
+                path: path, byteOffset: damage.byteOffset)
+        }
+        return found
+    }
+
     /// Calls `body` with every acknowledged event in `[start, end)`, decoded, in offset order.
     /// - Parameters:
     ///   - start: The first offset to visit.

@@ -32,6 +32,11 @@ public final class SegmentStore: Sendable {
     private let writer: Mutex<SegmentWriter?>
     /// The writer's first failure, published for readers that must not wait on the writer.
     private let failed = Mutex<StorageError?>(nil)
+    /// For lookups of single events: per segment file, frame boundaries seen by earlier lookups, about one
+    /// per ``SegmentStore/frameIndexSpacing`` bytes, in offset order (see ``event(at:)``).
+    let frameIndex = Mutex<[String: [SegmentScanner.Resume]]>([:])
+    /// Frames read by ``event(at:)`` so far (for tests: the index must keep it small).
+    package let framesReadByLookups = Atomic<Int>(0)
     private let wake = DispatchSemaphore(value: 0)
     private let finished = DispatchSemaphore(value: 0)
 
