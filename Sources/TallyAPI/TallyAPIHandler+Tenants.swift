@@ -260,8 +260,21 @@ extension TallyAPIHandler {
             respond(APIResponse.validation([.init(location: ["body"], message: "no field to change", type: "value_error")]))
             return
         }
+        let engine = self.engine
+        let clock = self.clock
         applyTenantEvent(Event(id: newEventId("update"), tenantId: tenant, time: now, payload: .tenantUpdated(update)),
-                         status: 200, message: "Tenant updated successfully", respond: respond)
+                         status: 200, message: "Tenant updated successfully") { response in
+            // A delete that landed between the check above and this update made the update a no-op: say so,
+            // as the check would have.
+            let deletedMeanwhile = body.status == nil && response.status == 200
+                && engine.read { $0.tenants[tenant]?.status == .deleted }
+            guard deletedMeanwhile else {
+                respond(response)
+                return
+            }
+            respond(APIResponse.error(409, "tenant_deleted",
+                                      "tenant \(tenant) was deleted before this change: send \"status\": \"active\" to restore it", now: clock()))
+        }
     }
 
     func deleteTenant(_ text: String, principal: Principal?, respond: @escaping @Sendable (HTTPResponse) -> Void) {

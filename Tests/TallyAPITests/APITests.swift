@@ -311,6 +311,25 @@ func json(_ response: LoopbackClient.Response) throws -> JSONObject {
         #expect(types == [.tenantCreated])
     }
 
+    /// A delete that lands between a PATCH's check and its event (pipelined here, so the PATCH is routed while
+    /// the delete waits for its fsync) turns the PATCH into the same 409 the check gives.
+    @Test func aPatchOvertakenByADeleteAnswers409() throws {
+        let api = try APIFixture()
+        let admin = APIFixture.token(["super_admin"])
+        let tenant = APIFixture.tenant
+        #expect(try api.call("POST", "/api/v1/admin/tenants/", token: admin, body: #"{"id":"\#(tenant)","name":"Acme"}"#).status == 201)
+        let body = #"{"name":"Renamed"}"#
+        let client = try api.client()
+        try client.send("DELETE /api/v1/admin/tenants/\(tenant) HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer \(admin)\r\n"
+                        + "x-tenantid: \(tenant)\r\n\r\n"
+                        + "PATCH /api/v1/admin/tenants/\(tenant) HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer \(admin)\r\n"
+                        + "x-tenantid: \(tenant)\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)")
+        #expect(try client.readResponse().status == 204)
+        let patched = try client.readResponse()
+        #expect(patched.status == 409 && patched.text.contains("tenant_deleted"), "\(patched.text)")
+        #expect(try api.call("GET", "/api/v1/admin/tenants/\(tenant)", token: admin).text.contains(#""name":"Acme""#))
+    }
+
     /// Names are limited in Unicode scalars, as events count them, so every record the API stores survives
     /// `tally dump` and `tally import`.
     @Test func tenantNamesAreLimitedInUnicodeScalarsAsEventsAre() throws {
