@@ -35,7 +35,7 @@ enum HTTPBenchmarks {
         http.log = { _ in }
         let server = try HTTPServer(configuration: http, handler: FixedAnswer())
         defer { server.shutdown() }
-        let read = Array("GET /api/v1/admin/tenants/\(tenant)/stats HTTP/1.1\r\nx-tenantid: \(tenant)\r\n\r\n".utf8)
+        let read = Array("GET /api/v1/admin/tenants/\(tenant)/stats HTTP/1.1\r\nHost: x\r\nx-tenantid: \(tenant)\r\n\r\n".utf8)
         let reads = [[UInt8]](repeating: read, count: options.quick ? 50_000 : 200_000)
         let result = try LoadGenerator.run(port: server.port, connections: 32, requests: reads)
         Measure.row("HTTP GET, fixed answer (ceiling), 32 connections", result.requestsPerSecond, "requests/s",
@@ -63,7 +63,7 @@ enum HTTPBenchmarks {
         let token = JWTSigner(secret: secret).sign(JWTClaims(roles: ["super_admin"], expiresAt: now + 3600))
         let headers = "Authorization: Bearer \(token)\r\nx-tenantid: \(tenant)\r\nContent-Type: application/json\r\n"
         func post(_ body: String) -> [UInt8] {
-            Array("POST /api/v1/events HTTP/1.1\r\n\(headers)Content-Length: \(body.utf8.count)\r\n\r\n\(body)".utf8)
+            Array("POST /api/v1/events HTTP/1.1\r\nHost: x\r\n\(headers)Content-Length: \(body.utf8.count)\r\n\r\n\(body)".utf8)
         }
 
         if part == nil || part == "single" { try single(port: server.port, options: options, post: post) }
@@ -72,7 +72,7 @@ enum HTTPBenchmarks {
             // Alone, the stats load (and the handler alone, below) reads a tenant with a single event.
             _ = try LoadGenerator.run(port: server.port, connections: 1, requests: [post(event(0))])
         }
-        let read = Array("GET /api/v1/admin/tenants/\(tenant)/stats HTTP/1.1\r\n\(headers)\r\n".utf8)
+        let read = Array("GET /api/v1/admin/tenants/\(tenant)/stats HTTP/1.1\r\nHost: x\r\n\(headers)\r\n".utf8)
         if part == nil || part == "stats" { try stats(port: server.port, options: options, read: read) }
         if part == "handler" { _ = try LoadGenerator.run(port: server.port, connections: 1, requests: [post(event(0))]) }
         if part == nil || part == "handler" { try handlerOnly(options: options, engine: engine, secret: secret, read: read) }

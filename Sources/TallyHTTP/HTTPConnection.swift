@@ -153,8 +153,9 @@ final class HTTPConnection {
                 continue
             }
             let request: HTTPRequest?
-            do {
+            do throws(HTTPParseError) {
                 request = try parser.next()
+                if let request, let problem = HTTPConnection.hostProblem(request) { throw HTTPParseError.badRequest(problem) }
             } catch {
                 // A malformed stream cannot be resynchronised: answer the error and close.
                 stopReading = true
@@ -206,6 +207,16 @@ final class HTTPConnection {
                                                  head: head, legacy: legacy, method: method, path: path, started: started)
                 }
             }
+        }
+    }
+
+    /// Why an HTTP/1.1 request's `Host` makes it invalid (RFC 9112 §3.2: exactly one is required), or `nil`.
+    static func hostProblem(_ request: HTTPRequest) -> String? {
+        guard request.minorVersion == 1 else { return nil }
+        switch request.headers.values("Host").count {
+        case 1: return nil
+        case 0: return "an HTTP/1.1 request needs a Host header"
+        default: return "more than one Host header"
         }
     }
 

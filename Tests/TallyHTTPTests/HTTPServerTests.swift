@@ -56,7 +56,7 @@ struct EchoHandler: HTTPHandler {
         let server = try startServer()
         defer { server.shutdown() }
         let client = try LoopbackClient(port: server.port)
-        try client.send("GET /slow HTTP/1.1\r\nHost: x\r\n\r\nGET /fast HTTP/1.1\r\nHost: x\r\n\r\nPOST /b HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc")
+        try client.send("GET /slow HTTP/1.1\r\nHost: x\r\n\r\nGET /fast HTTP/1.1\r\nHost: x\r\n\r\nPOST /b HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc")
         #expect(try client.readResponse().text == "GET /slow 0 -")
         #expect(try client.readResponse().text == "GET /fast 0 -")
         #expect(try client.readResponse().text == "POST /b 3 -")
@@ -158,20 +158,20 @@ struct EchoHandler: HTTPHandler {
         let server = try startServer()
         defer { server.shutdown() }
         let client = try LoopbackClient(port: server.port)
-        try client.send("POST /c HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n4;ext=1\r\nabcd\r\n3\r\nefg\r\n0\r\nTrailer: x\r\n\r\n")
+        try client.send("POST /c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n4;ext=1\r\nabcd\r\n3\r\nefg\r\n0\r\nTrailer: x\r\n\r\n")
         #expect(try client.readResponse().text == "POST /c 7 -")
     }
 
     @Test(arguments: [
         ("GARBAGE\r\n\r\n", 400),
         ("GET /x HTTP/2.0\r\n\r\n", 505),
-        ("GET /x HTTP/1.1\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n", 400),
-        ("POST /x HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n", 501),
-        ("POST /x HTTP/1.1\r\nContent-Length: 99999999999\r\n\r\n", 413),
-        ("POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 400),
-        ("GET /%zz HTTP/1.1\r\n\r\n", 400),
-        ("GET /x HTTP/1.1\r\nBad Header: 1\r\n\r\n", 400),
-        ("GET /x HTTP/1.1\r\nA: 1\r\n folded\r\n\r\n", 400),
+        ("GET /x HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n", 400),
+        ("POST /x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n", 501),
+        ("POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999\r\n\r\n", 413),
+        ("POST /x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 400),
+        ("GET /%zz HTTP/1.1\r\nHost: x\r\n\r\n", 400),
+        ("GET /x HTTP/1.1\r\nHost: x\r\nBad Header: 1\r\n\r\n", 400),
+        ("GET /x HTTP/1.1\r\nHost: x\r\nA: 1\r\n folded\r\n\r\n", 400),
     ])
     func malformedRequestsGetTheirStatusAndTheServerKeepsServing(request: String, status: Int) throws {
         let server = try startServer()
@@ -190,7 +190,7 @@ struct EchoHandler: HTTPHandler {
         let server = try startServer()
         defer { server.shutdown() }
         let client = try LoopbackClient(port: server.port)
-        try client.send("GET /x HTTP/1.1\r\n")
+        try client.send("GET /x HTTP/1.1\r\nHost: x\r\n")
         // 1 MB of headers in 1 KB lines: the server answers 431 after 16 KiB and drops the rest unread.
         let line = "X-Filler: " + String(repeating: "a", count: 1000) + "\r\n"
         for _ in 0..<1000 {
@@ -262,6 +262,22 @@ struct EchoHandler: HTTPHandler {
         #expect(late.header("Connection") == "close")
         #expect(slow.isClosedByServer() && upload.isClosedByServer())
         stopped.wait()
+    }
+
+    /// An HTTP/1.1 request names its host exactly once (RFC 9112 §3.2); HTTP/1.0 needs none.
+    @Test(arguments: ["GET /a HTTP/1.1\r\n\r\n", "GET /a HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
+                      "POST /a HTTP/1.1\r\nContent-Length: 2\r\n\r\nhi"])
+    func http11RequestsWithoutExactlyOneHostAreRefused(request: String) throws {
+        let server = try startServer()
+        defer { server.shutdown() }
+        let client = try LoopbackClient(port: server.port)
+        try client.send(request)
+        let response = try client.readResponse()
+        #expect(response.status == 400 && response.text.contains("Host"), "\(response.text)")
+        #expect(client.isClosedByServer())
+        let old = try LoopbackClient(port: server.port)
+        try old.send("GET /old HTTP/1.0\r\n\r\n")
+        #expect(try old.readResponse().text == "GET /old 0 -")
     }
 
     /// 204 (like 1xx and 304) has no content: no body and no Content-Length (RFC 9110 §8.6), and the next

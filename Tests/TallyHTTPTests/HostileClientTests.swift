@@ -101,7 +101,7 @@ final class HostileTestHandler: HTTPHandler {
         let server = try startServer()
         defer { server.shutdown() }
         let client = try LoopbackClient(port: server.port)
-        let head = Array(("GET /slowloris HTTP/1.1\r\nX-Slow: " + String(repeating: "a", count: 200)).utf8)
+        let head = Array(("GET /slowloris HTTP/1.1\r\nHost: x\r\nX-Slow: " + String(repeating: "a", count: 200)).utf8)
         let sent = trickle(head, to: client, server: server)
         #expect(sent < head.count, "the server waited for all \(head.count) bytes")
         #expect(try client.readResponse().status == 408)
@@ -127,7 +127,7 @@ final class HostileTestHandler: HTTPHandler {
         defer { server.shutdown() }
         let client = try LoopbackClient(port: server.port)
         let body = [UInt8](repeating: UInt8(ascii: "x"), count: 200)
-        try client.send("POST /upload HTTP/1.1\r\nContent-Length: \(body.count)\r\n\r\n")
+        try client.send("POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: \(body.count)\r\n\r\n")
         let sent = trickle(body, to: client, server: server)
         #expect(sent < body.count, "the server waited for the whole body")
         let response = try client.readResponse()
@@ -144,7 +144,7 @@ final class HostileTestHandler: HTTPHandler {
         }
         defer { server.shutdown() }
         let client = try LoopbackClient(port: server.port)
-        try client.send("POST /upload HTTP/1.1\r\nContent-Length: 100\r\n\r\n")
+        try client.send("POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n")
         for _ in 0..<10 {
             usleep(100_000)
             try client.send(String(repeating: "y", count: 10))
@@ -154,7 +154,7 @@ final class HostileTestHandler: HTTPHandler {
 
     // MARK: - Half-open connections
 
-    @Test(arguments: ["GET /half HTTP/1.1\r\nHost: a", "POST /half HTTP/1.1\r\nContent-Length: 10\r\n\r\nabc"])
+    @Test(arguments: ["GET /half HTTP/1.1\r\nHost: a", "POST /half HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc"])
     func aClientThatShutsItsWriteSideMidRequestIsClosedWithoutAnAnswer(partial: String) throws {
         let server = try startServer()
         defer { server.shutdown() }
@@ -170,7 +170,7 @@ final class HostileTestHandler: HTTPHandler {
         let server = try startServer()
         defer { server.shutdown() }
         let client = try LoopbackClient(port: server.port)
-        try client.send("GET /a HTTP/1.1\r\n\r\nPOST /b HTTP/1.1\r\nContent-Length: 2\r\n\r\nhi")
+        try client.send("GET /a HTTP/1.1\r\nHost: x\r\n\r\nPOST /b HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi")
         client.shutdownWrite()
         #expect(try client.readResponse().text == "GET /a 0")
         #expect(try client.readResponse().text == "POST /b 2")
@@ -183,7 +183,7 @@ final class HostileTestHandler: HTTPHandler {
         let server = try startServer(handler) { $0.eventLoops = 1 }
         defer { server.shutdown() }
         let client = try LoopbackClient(port: server.port)
-        try client.send("GET /hold HTTP/1.1\r\n\r\n")
+        try client.send("GET /hold HTTP/1.1\r\nHost: x\r\n\r\n")
         client.shutdownWrite()
         #expect(eventually { handler.heldCount == 1 })
         // End of stream stays readable: a loop still watching for input would wake thousands of times here.
@@ -211,7 +211,7 @@ final class HostileTestHandler: HTTPHandler {
         let server = try startServer(handler)
         defer { server.shutdown() }
         let client = try LoopbackClient(port: server.port)
-        try client.send("GET /hold HTTP/1.1\r\n\r\nGET /hold HTTP/1.1\r\n\r\nGET /hold HTTP/1.1\r\n\r\n")
+        try client.send("GET /hold HTTP/1.1\r\nHost: x\r\n\r\nGET /hold HTTP/1.1\r\nHost: x\r\n\r\nGET /hold HTTP/1.1\r\nHost: x\r\n\r\n")
         #expect(eventually { handler.heldCount == 3 })
         // Gone without reading: the first response written makes the client's kernel answer with a reset, so
         // the later writes hit a dead socket.
@@ -235,7 +235,7 @@ final class HostileTestHandler: HTTPHandler {
         }
         defer { server.shutdown() }
         let client = try LoopbackClient(port: server.port)
-        let batch = Array(String(repeating: "GET /hold HTTP/1.1\r\n\r\n", count: 3_000).utf8)
+        let batch = Array(String(repeating: "GET /hold HTTP/1.1\r\nHost: x\r\n\r\n", count: 3_000).utf8)
         let total = 64 * 1024 * 1024
         var sent = 0
         var pending: ArraySlice<UInt8> = []
@@ -274,7 +274,7 @@ final class HostileTestHandler: HTTPHandler {
         defer { server.shutdown() }
         let client = try LoopbackClient(port: server.port)
         // 1,000 requests of 22 bytes ask for 128 MB of responses the client never reads.
-        try client.send(String(repeating: "GET /big HTTP/1.1\r\n\r\n", count: 1_000))
+        try client.send(String(repeating: "GET /big HTTP/1.1\r\nHost: x\r\n\r\n", count: 1_000))
         var previous = -1
         var current = handler.handled.load(ordering: .relaxed)
         while current != previous {
@@ -292,14 +292,14 @@ final class HostileTestHandler: HTTPHandler {
     // MARK: - Framing attacks
 
     @Test(arguments: [
-        "\u{0}\u{1}\u{2}\r\n\r\n", "NOT A REQUEST\r\n\r\n", "GET /b HTTP/1.1\r\nBad Header\r\n\r\n",
-        "GET /b HTTP/1.1\r\nContent-Length: -1\r\n\r\n",
+        "\u{0}\u{1}\u{2}\r\n\r\n", "NOT A REQUEST\r\n\r\n", "GET /b HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n",
+        "GET /b HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n",
     ])
     func pipelinedGarbageAfterAValidRequestIsAnsweredWith400ThenClosed(garbage: String) throws {
         let server = try startServer()
         defer { server.shutdown() }
         let client = try LoopbackClient(port: server.port)
-        try client.send("GET /first HTTP/1.1\r\n\r\n" + garbage + "GET /never HTTP/1.1\r\n\r\n")
+        try client.send("GET /first HTTP/1.1\r\nHost: x\r\n\r\n" + garbage + "GET /never HTTP/1.1\r\nHost: x\r\n\r\n")
         #expect(try client.readResponse().text == "GET /first 0")
         let error = try client.readResponse()
         #expect(error.status == 400)
@@ -312,14 +312,14 @@ final class HostileTestHandler: HTTPHandler {
         let server = try startServer()
         defer { server.shutdown() }
         let client = try LoopbackClient(port: server.port)
-        try client.send("POST /b HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello{\"smuggled\":true}\r\n\r\n")
+        try client.send("POST /b HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello{\"smuggled\":true}\r\n\r\n")
         #expect(try client.readResponse().text == "POST /b 5", "exactly Content-Length bytes of body")
         #expect(try client.readResponse().status == 400, "the surplus is parsed as a request")
         #expect(client.isClosedByServer())
         // A surplus that happens to be a request is a pipelined request of its own, never part of the body.
         let smuggler = try LoopbackClient(port: server.port)
         try smuggler.send(
-            "POST /b HTTP/1.1\r\nContent-Length: 5\r\n\r\nhelloPOST /smuggled HTTP/1.1\r\nContent-Length: 1\r\n\r\nx")
+            "POST /b HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhelloPOST /smuggled HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\nx")
         #expect(try smuggler.readResponse().text == "POST /b 5")
         #expect(try smuggler.readResponse().text == "POST /smuggled 1")
         expectServerAnswers(server)
@@ -351,7 +351,7 @@ final class HostileTestHandler: HTTPHandler {
         let server = try startServer { $0.headerTimeout = .seconds(60) }
         defer { server.shutdown() }
         let client = try LoopbackClient(port: server.port)
-        try client.send("GET /x HTTP/1.1\r\n")
+        try client.send("GET /x HTTP/1.1\r\nHost: x\r\n")
         let line = Array(("X-Filler: " + String(repeating: "a", count: 1012) + "\r\n").utf8)
         let chunk = Array((0..<64).map { _ in line }.joined())
         let total = 10 * 1024 * 1024
@@ -369,7 +369,7 @@ final class HostileTestHandler: HTTPHandler {
         }
         defer { server.shutdown() }
         let client = try LoopbackClient(port: server.port)
-        try client.send("POST /upload HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n")
+        try client.send("POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n")
         let chunk = Array("10000\r\n".utf8) + [UInt8](repeating: UInt8(ascii: "z"), count: 0x10000) + Array("\r\n".utf8)
         let total = 64 * 1024 * 1024
         let (response, sent) = try stream(chunk, total: total, to: client)
