@@ -69,8 +69,11 @@ enum RequestHeadParser {
         case .contentLength(let length): hasBody = length > 0
         case .chunked: hasBody = true
         }
+        // A request the server will refuse for its Host (see `HTTPConnection.hostProblem`) is not invited to
+        // send its body.
+        let oneHost = request.headers.values("Host").count == 1
         return Head(request: request, framing: framing,
-                    expectsContinue: request.minorVersion == 1 && fields.expectContinue && hasBody)
+                    expectsContinue: request.minorVersion == 1 && fields.expectContinue && hasBody && oneHost)
     }
 
     /// Returns the content range of the line starting at `cursor` (without its CR LF) and advances `cursor` past it.

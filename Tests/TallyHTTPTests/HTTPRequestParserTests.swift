@@ -121,7 +121,7 @@ import TallyTestSupport
     /// `Expect: 100-continue` is owed once per request with a body, on HTTP/1.1 only, until the body is in.
     @Test func aContinueIsOwedOncePerHTTP11RequestWithABody() throws {
         var parser = HTTPRequestParser()
-        parser.feed(Array("POST /a HTTP/1.1\r\nExpect: 100-CONTINUE\r\nContent-Length: 3\r\n\r\nab".utf8))
+        parser.feed(Array("POST /a HTTP/1.1\r\nHost: h\r\nExpect: 100-CONTINUE\r\nContent-Length: 3\r\n\r\nab".utf8))
         #expect(try parser.next() == nil)
         let owed = parser.takeContinueRequest()
         let owedAgain = parser.takeContinueRequest()
@@ -130,18 +130,24 @@ import TallyTestSupport
         parser.feed(Array("c".utf8))
         #expect(try parser.next()?.body == Array("abc".utf8))
         #expect(!take(&parser))
-        for head in ["POST /b HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 0\r\n\r\n",
-                     "GET /c HTTP/1.1\r\nExpect: 100-continue\r\n\r\n"] {
+        for head in ["POST /b HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nContent-Length: 0\r\n\r\n",
+                     "GET /c HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\n\r\n"] {
             parser.feed(Array(head.utf8))
             #expect(try parser.next() != nil)
             #expect(!take(&parser), "no body: \(head)")
         }
         // A body that arrives before the server asked settles the debt.
-        parser.feed(Array("POST /d HTTP/1.1\r\nExpect: 100-continue\r\nTransfer-Encoding: chunked\r\n\r\n".utf8))
+        parser.feed(Array("POST /d HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nTransfer-Encoding: chunked\r\n\r\n".utf8))
         #expect(try parser.next() == nil)
         parser.feed(Array("1\r\nz\r\n0\r\n\r\n".utf8))
         #expect(try parser.next()?.body == Array("z".utf8))
         #expect(!take(&parser))
+        // Without exactly one Host the request will be refused, so no body is invited.
+        parser.feed(Array("POST /f HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 1\r\n\r\n".utf8))
+        #expect(try parser.next() == nil)
+        #expect(!take(&parser))
+        parser.feed(Array("x".utf8))
+        #expect(try parser.next() != nil)
         // HTTP/1.0 clients never wait: Expect is ignored, whatever it says.
         parser.feed(Array("POST /e HTTP/1.0\r\nExpect: 100-continue, teapot\r\nContent-Length: 1\r\n\r\n".utf8))
         #expect(try parser.next() == nil)

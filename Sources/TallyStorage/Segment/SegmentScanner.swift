@@ -73,7 +73,12 @@ struct SegmentScanner {
             scan.damage = SegmentDamage(byteOffset: at, reason: reason, expectedOffset: scan.nextOffset)
             return scan
         }
-        guard let headerBytes = try reader.window(at: 0, count: SegmentFormat.headerSize) else {
+        // A resumed scan reads the header alone: a chunk from byte 0 would double what it reads.
+        var headerReader = SegmentFileReader(fileSystem: fileSystem, file: file, limit: fileSize, chunkSize: SegmentFormat.headerSize)
+        let headerWindow = resume == nil
+            ? try reader.window(at: 0, count: SegmentFormat.headerSize)
+            : try headerReader.window(at: 0, count: SegmentFormat.headerSize)
+        guard let headerBytes = headerWindow else {
             return damage(0, "segment header is truncated (\(fileSize) of \(SegmentFormat.headerSize) bytes)")
         }
         let header: SegmentFormat.Header

@@ -55,7 +55,8 @@ struct LogRecovery {
                         last = record
                         return true
                     }
-                    if let last, let header = try? EventCodec.decodeHeader(last) { lastIngestTime = header.ingestTime }
+                    // A record that does not decode leaves it unknown (then the engine reads it, and fails loudly).
+                    lastIngestTime = last.flatMap { try? EventCodec.decodeHeader($0).ingestTime }
                     return true
                 }
             } catch let error as StorageError {
