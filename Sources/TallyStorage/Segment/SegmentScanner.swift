@@ -73,16 +73,24 @@ struct SegmentScanner {
             scan.damage = SegmentDamage(byteOffset: at, reason: reason, expectedOffset: scan.nextOffset)
             return scan
         }
-        // A resumed scan reads the header alone: a chunk from byte 0 would double what it reads.
-        var headerReader = SegmentFileReader(fileSystem: fileSystem, file: file, limit: fileSize, chunkSize: SegmentFormat.headerSize)
-        let headerWindow = resume == nil
-            ? try reader.window(at: 0, count: SegmentFormat.headerSize)
-            : try headerReader.window(at: 0, count: SegmentFormat.headerSize)
-        guard let headerBytes = headerWindow else {
+        // The header, decoded, and its checksum. A resumed scan reads the header's bytes alone: a chunk from
+        // byte 0 would double what it reads.
+        func readHeader(_ bytes: UnsafeRawBufferPointer) -> (Result<SegmentFormat.Header, SegmentFormat.HeaderProblem>, UInt32) {
+            (SegmentFormat.decodeHeader(bytes), CRC32C.checksum(bytes))
+        }
+        let headerRead: (Result<SegmentFormat.Header, SegmentFormat.HeaderProblem>, UInt32)?
+        if resume == nil || verifySeal {
+            headerRead = try reader.window(at: 0, count: SegmentFormat.headerSize).map(readHeader)
+        } else {
+            var bytes = [UInt8](repeating: 0, count: SegmentFormat.headerSize)
+            let got = try bytes.withUnsafeMutableBytes { buffer throws(StorageError) in try fileSystem.readFully(file, into: buffer, at: 0) }
+            headerRead = got == SegmentFormat.headerSize && fileSize >= Int64(got) ? bytes.withUnsafeBytes(readHeader) : nil
+        }
+        guard let (decodedHeader, headerChecksum) = headerRead else {
             return damage(0, "segment header is truncated (\(fileSize) of \(SegmentFormat.headerSize) bytes)")
         }
         let header: SegmentFormat.Header
-        switch SegmentFormat.decodeHeader(headerBytes) {
+        switch decodedHeader {
         case .success(let decoded): header = decoded
         case .failure(let problem): return damage(0, problem.description)
         }
@@ -90,7 +98,7 @@ struct SegmentScanner {
             return damage(0, "header says the segment starts at offset \(header.firstOffset), expected \(expectedFirstOffset)")
         }
         scan.header = header
-        scan.fileChecksum = CRC32C.checksum(headerBytes)
+        scan.fileChecksum = headerChecksum
         scan.validEnd = Int64(SegmentFormat.headerSize)
         if let resume, !verifySeal, resume.position > scan.validEnd, resume.position <= fileSize {
             scan.validEnd = resume.position
