@@ -3,6 +3,7 @@
 #include "CTallyShims.h"
 
 #include <sys/epoll.h>
+#include <sys/mman.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 
@@ -37,6 +38,11 @@ int tally_epoll_wait(int epfd, uint32_t *events_out, uint64_t *datas_out, int ca
 int tally_eventfd(void) { return eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC); }
 
 int tally_accept(int fd) { return accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC); }
+
+void *tally_mremap_move(void *address, size_t old_size, size_t new_size) {
+    void *moved = mremap(address, old_size, new_size, MREMAP_MAYMOVE);
+    return moved == MAP_FAILED ? NULL : moved;
+}
 
 #include <string.h>
 

@@ -3,58 +3,122 @@ import TallyCore
 /// The binary form of a checkpoint: every projection and the dedup index, as of one log offset.
 ///
 /// File layout: magic `TALLYCKP` | projection version `u32` | next offset `u64` | payload length `u64` |
-/// payload CRC32C `u32` | header CRC32C `u32` | payload. A checkpoint whose checksums fail, or whose version
+/// payload CRC32C `u32` | header CRC32C `u32` | payload: tenant count (varint), each tenant's id and
+/// projection, dedup entry count `u64`, the entries (21 bytes each). A checkpoint whose checksums fail, or whose version
 /// differs from ``projectionVersion``, is ignored (with a warning) in favour of an older one or a full replay.
 enum CheckpointCodec {
     static let magic: [UInt8] = Array("TALLYCKP".utf8)
     /// Bump whenever the projection rules or this encoding change: older checkpoints are then rebuilt.
-    static let projectionVersion: UInt32 = 6
+    static let projectionVersion: UInt32 = 7
     static let headerSize = 8 + 4 + 8 + 8 + 4 + 4
 
     static func encode(_ state: ProjectionState, dedup: DedupIndex) -> [UInt8] {
-        // The header goes in front of the payload once the payload's length and checksum are known: its
-        // room is reserved first, so the file's bytes are built in one buffer and never copied whole.
-        var payload = BinaryWriter()
-        payload.bytes.reserveCapacity(headerSize + state.tenants.count * 256 + dedup.count * dedupEntrySize + 16)
-        payload.bytes.append(contentsOf: repeatElement(0, count: headerSize))
-        payload.writeVarint(UInt64(state.tenants.count))
-        for (tenant, projection) in state.tenants {
+        var encoder = Encoder(nextOffset: state.nextOffset, tenantCount: state.tenants.count,
+                              expectedIds: dedup.count)
+        for (tenant, projection) in state.tenants { encoder.append(tenant, projection) }
+        encoder.beginDedup()
+        // Read as a checkpoint beside ingest reads the live index, a part at a time (a pin writes no slot,
+        // so this copy shares the tables).
+        var pinned = dedup
+        pinned.pin()
+        var cursor = DedupIndex.PinCursor()
+        var more = true
+        while more {
+            let slots = min(Encoder.entriesPerPart, pinned.pinnedSlotsLeft(after: cursor))
+            encoder.appendEntries(upTo: slots) { add in more = pinned.readPinned(&cursor, limit: slots, add) }
+        }
+        return encoder.finish()
+    }
+
+    /// Builds a checkpoint's bytes a part at a time: the tenants (exactly the count given), then the dedup
+    /// entries, then ``finish()``. A checkpoint taken beside ingest feeds it chunks read under short holds of
+    /// the engine's locks, so the state is never copied whole.
+    struct Encoder {
+        private var payload = BinaryWriter()
+        private let nextOffset: UInt64
+        private let tenantCount: Int
+        private var tenantsWritten = 0
+        /// Where the dedup entry count goes, once known.
+        private var dedupCountPosition: Int?
+        private var dedupCount: UInt64 = 0
+
+        init(nextOffset: UInt64, tenantCount: Int, expectedIds: Int) {
+            self.nextOffset = nextOffset
+            self.tenantCount = tenantCount
+            // The header goes in front of the payload once the payload's length and checksum are known: its
+            // room is reserved first, so the file's bytes are built in one buffer and never copied whole.
+            payload.bytes.reserveCapacity(headerSize + tenantCount * 256 + expectedIds * dedupEntrySize + 16)
+            payload.bytes.append(contentsOf: repeatElement(0, count: headerSize))
+            payload.writeVarint(UInt64(tenantCount))
+        }
+
+        mutating func append(_ tenant: TenantID, _ projection: TenantProjection) {
+            precondition(tenantsWritten < tenantCount && dedupCountPosition == nil, "tenants out of order in a checkpoint")
             payload.writeUInt64(tenant.high)
             payload.writeUInt64(tenant.low)
-            encode(projection, into: &payload)
+            CheckpointCodec.encode(projection, into: &payload)
+            tenantsWritten += 1
         }
-        payload.writeVarint(UInt64(dedup.count))
-        encodeEntries(of: dedup, into: &payload.bytes)
-        var header = BinaryWriter()
-        header.bytes.append(contentsOf: magic)
-        header.writeUInt32(projectionVersion)
-        header.writeUInt64(state.nextOffset)
-        header.writeUInt64(UInt64(payload.bytes.count - headerSize))
-        header.writeUInt32(payload.bytes.withUnsafeBytes { CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[headerSize...])) })
-        header.writeUInt32(CRC32C.checksum(header.bytes))
-        payload.bytes.replaceSubrange(0..<headerSize, with: header.bytes)
-        return payload.bytes
+
+        /// Ends the tenants and starts the dedup entries.
+        mutating func beginDedup() {
+            precondition(tenantsWritten == tenantCount && dedupCountPosition == nil, "a checkpoint needs every tenant before the dedup entries")
+            dedupCountPosition = payload.bytes.count
+            payload.writeUInt64(0)
+        }
+
+        /// Entries a caller should pass to ``appendEntries(upTo:_:)`` at most at once (688 KB).
+        static let entriesPerPart = 32_768
+
+        /// Appends the entries `fill` passes to the function it is given, at most `maximum` of them: built
+        /// in a scratch buffer and appended in one copy (millions of entries: five appends each would cost
+        /// more than the checkpoint's write).
+        mutating func appendEntries(upTo maximum: Int, _ fill: ((IdentityHash, DedupIndex.Entry) -> Void) -> Void) {
+            precondition(dedupCountPosition != nil, "dedup entries before beginDedup()")
+            var written = 0
+            withUnsafeTemporaryAllocation(byteCount: max(1, maximum * dedupEntrySize), alignment: 8) { buffer in
+                var position = 0
+                fill { key, entry in
+                    precondition(written < maximum, "more dedup entries than announced")
+                    buffer.storeBytes(of: key.value.littleEndian, toByteOffset: position, as: UInt64.self)
+                    buffer.storeBytes(of: entry.offset.littleEndian, toByteOffset: position + 8, as: UInt64.self)
+                    buffer.storeBytes(of: entry.hour.littleEndian, toByteOffset: position + 16, as: UInt32.self)
+                    buffer[position + 20] = entry.flags
+                    position += dedupEntrySize
+                    written += 1
+                }
+                // Typed, so the append is one copy rather than a byte-by-byte loop.
+                payload.bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[0..<position]).assumingMemoryBound(to: UInt8.self))
+            }
+            dedupCount += UInt64(written)
+        }
+
+        /// The checkpoint's bytes, header first; the encoder is left empty.
+        mutating func finish() -> [UInt8] {
+            if dedupCountPosition == nil { beginDedup() }
+            guard let countPosition = dedupCountPosition else { return [] }
+            payload.bytes.withUnsafeMutableBytes {
+                $0.storeBytes(of: dedupCount.littleEndian, toByteOffset: countPosition, as: UInt64.self)
+            }
+            var header = BinaryWriter()
+            header.bytes.append(contentsOf: magic)
+            header.writeUInt32(projectionVersion)
+            header.writeUInt64(nextOffset)
+            header.writeUInt64(UInt64(payload.bytes.count - headerSize))
+            header.writeUInt32(payload.bytes.withUnsafeBytes { CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[headerSize...])) })
+            header.writeUInt32(CRC32C.checksum(header.bytes))
+            // In place: a `replaceSubrange` copied the whole buffer.
+            payload.bytes.withUnsafeMutableBytes { buffer in
+                header.bytes.withUnsafeBytes { buffer.baseAddress?.copyMemory(from: $0.baseAddress!, byteCount: headerSize) }
+            }
+            // Taken out only now: a second reference while the buffer was written would copy it whole.
+            defer { payload = BinaryWriter() }
+            return payload.bytes
+        }
     }
 
     /// Bytes per remembered id: the hash, the offset, the hour and the flags.
     static let dedupEntrySize = 8 + 8 + 4 + 1
-
-    /// Appends every dedup entry in one pass over the grown buffer (millions of entries: five appends
-    /// each would cost more than the checkpoint's write).
-    private static func encodeEntries(of dedup: DedupIndex, into bytes: inout [UInt8]) {
-        let start = bytes.count
-        bytes.append(contentsOf: repeatElement(0, count: dedup.count * dedupEntrySize))
-        bytes.withUnsafeMutableBytes { buffer in
-            var position = start
-            dedup.forEach { key, entry in
-                buffer.storeBytes(of: key.value.littleEndian, toByteOffset: position, as: UInt64.self)
-                buffer.storeBytes(of: entry.offset.littleEndian, toByteOffset: position + 8, as: UInt64.self)
-                buffer.storeBytes(of: entry.hour.littleEndian, toByteOffset: position + 16, as: UInt32.self)
-                buffer[position + 20] = entry.flags
-                position += dedupEntrySize
-            }
-        }
-    }
 
     /// Why a checkpoint cannot be used.
     struct Problem: Error, CustomStringConvertible {
@@ -100,7 +164,7 @@ enum CheckpointCodec {
                 let tenant = TenantID(high: try reader.readUInt64(), low: try reader.readUInt64())
                 state.tenants.set(try decodeProjection(&reader), for: tenant)
             }
-            let dedupCount = try reader.readVarint()
+            let dedupCount = try reader.readUInt64()
             guard dedupCount <= UInt64(reader.remaining / dedupEntrySize) else { throw Problem(description: "dedup count exceeds file") }
             var dedup = DedupIndex(minimumCapacity: Int(dedupCount))
             // Stored in runs, so the table's cache misses overlap.

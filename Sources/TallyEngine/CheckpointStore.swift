@@ -33,9 +33,13 @@ struct CheckpointStore {
 
     /// Writes a checkpoint durably and keeps only the newest `keep`.
     func write(_ state: ProjectionState, dedup: DedupIndex, keep: Int) throws(StorageError) {
+        try write(CheckpointCodec.encode(state, dedup: dedup), offset: state.nextOffset, keep: keep)
+    }
+
+    /// Writes an encoded checkpoint covering the log up to `offset` durably and keeps only the newest `keep`.
+    func write(_ bytes: [UInt8], offset: UInt64, keep: Int) throws(StorageError) {
         try fileSystem.createDirectory(directory)
-        let bytes = CheckpointCodec.encode(state, dedup: dedup)
-        let final = directory + "/" + CheckpointStore.fileName(state.nextOffset)
+        let final = directory + "/" + CheckpointStore.fileName(offset)
         let temporary = final + ".partial"
         if fileSystem.exists(temporary) { try fileSystem.remove(temporary) }
         let file = try fileSystem.open(temporary, mode: .createNew)

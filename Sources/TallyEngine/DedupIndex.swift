@@ -57,7 +57,42 @@ package struct DedupIndex: Sendable, Equatable {
     /// Old slots moved per insert while growing: the old table must be empty before the new one is 7/8
     /// full, which takes at least 8/7 moves per insert.
     private static let slotsMovedPerInsert = 8
+    /// A prune begun by ``beginPrune(before:)`` counting the expired ids, a few slots per insert.
+    private var pruneScan: PruneScan?
+    /// Slots a prune's count reads per insert: a 13M-id table read at once stopped ingest for 700 ms.
+    private static let slotsScannedPerInsert = 32
+
+    private struct PruneScan: Sendable {
+        /// The hour (``hour(_:)``) before which ids have expired.
+        let limit: UInt64
+        /// The next slot to read; the ones before it are counted.
+        var next = 0
+        /// Expired ids among the slots read.
+        var expired = 0
+    }
     private(set) package var count = 0
+    /// While a checkpoint reads the table (see ``pin()``): the tables it reads, tables dropped meanwhile
+    /// (kept until ``unpin()``, since the checkpoint still reads them), and the ids voided meanwhile.
+    private var pinned: [PinnedTable]?
+    private var retained: [SlotMemory<Slot>] = []
+    private var voidedWhilePinned: Set<UInt64> = []
+
+    /// A table a checkpoint reads: its slots from `start` on, less those `expiryLimit` expires. Kept alive
+    /// by the index (in `memory`, `draining` or `retained`) until ``unpin()``.
+    private struct PinnedTable: @unchecked Sendable {
+        let base: UnsafePointer<Slot>
+        let count: Int
+        let start: Int
+        let expiryLimit: UInt64?
+    }
+
+    /// Where a reading of pinned tables stands: the table, and the next slot in it.
+    package struct PinCursor: Sendable {
+        var table = 0
+        var slot: Int?
+
+        package init() {}
+    }
 
     package init(minimumCapacity: Int = 1024) {
         var capacity = 1024
@@ -79,8 +114,100 @@ package struct DedupIndex: Sendable, Equatable {
     /// Copies the tables first when another value shares them (copy on write).
     @inline(__always)
     private mutating func makeUnique() {
-        if !isKnownUniquelyReferenced(&memory) { memory = memory.copy() }
-        if draining != nil, !isKnownUniquelyReferenced(&draining) { draining = draining?.copy() }
+        if !isKnownUniquelyReferenced(&memory) {
+            retire(memory)
+            memory = memory.copy()
+        }
+        if draining != nil, !isKnownUniquelyReferenced(&draining), let shared = draining {
+            retire(shared)
+            draining = shared.copy()
+        }
+    }
+
+    /// Keeps a table this index stops using alive while a checkpoint may still read it.
+    @inline(__always)
+    private mutating func retire(_ table: SlotMemory<Slot>) {
+        if pinned != nil { retained.append(table) }
+    }
+
+    // MARK: - Reading for a checkpoint
+
+    /// Starts a checkpoint's reading of the index as it stands, without copying it.
+    ///
+    /// Copying the table (copy on write, as a snapshot would) made the first insert after a checkpoint
+    /// began copy the whole table, hundreds of megabytes, while ingest waited. A pinned index is instead read
+    /// in place, a part at a time under the caller's lock, through ``readPinned(_:limit:_:)``, while inserts
+    /// go on. That works because no entry is ever moved out of a table or a table freed while pinned: slots
+    /// are only filled, or have their entry replaced; a growth or prune still copies entries into a new
+    /// table, and tables dropped meanwhile are kept until ``unpin()``. So a reading sees every entry present
+    /// when the pin began, perhaps twice (once in each table), and some added later. The caller drops
+    /// those by their offset. An entry present at the pin can change in two ways only: an id whose event
+    /// left the window is replaced by a new event's (the caller drops it by its offset, and it had expired
+    /// anyway); and a void marks its target voided, which the reading undoes for ids voided while pinned.
+    package mutating func pin() {
+        var tables = [PinnedTable(base: UnsafePointer(memory.base), count: memory.count, start: 0, expiryLimit: nil)]
+        if let draining {
+            tables.append(PinnedTable(base: UnsafePointer(draining.base), count: draining.count, start: drained,
+                                      expiryLimit: expiryLimit))
+        }
+        pinned = tables
+        retained = []
+        voidedWhilePinned = []
+    }
+
+    /// Calls `body` with up to `limit` slots' worth of the entries pinned by ``pin()``, from `cursor` on, as
+    /// they stood at the pin (apart from what ``pin()`` says), and moves the cursor past them.
+    /// - Returns: Whether entries remain to be read.
+    package func readPinned(_ cursor: inout PinCursor, limit: Int, _ body: (IdentityHash, Entry) -> Void) -> Bool {
+        guard let pinned else { return false }
+        var left = max(1, limit)
+        while cursor.table < pinned.count, left > 0 {
+            let table = pinned[cursor.table]
+            let start = cursor.slot ?? table.start
+            let end = min(table.count, start + left)
+            for slot in UnsafeBufferPointer(start: table.base + start, count: end - start) where !slot.isEmpty {
+                if let limit = table.expiryLimit, DedupIndex.expired(slot, limit: limit) { continue }
+                var entry = DedupIndex.unpack(slot.packed)
+                if entry.flags & Entry.voided != 0, voidedWhilePinned.contains(slot.key) { entry.flags &= ~Entry.voided }
+                body(IdentityHash(slot.key), entry)
+            }
+            left -= end - start
+            if end == table.count {
+                cursor.table += 1
+                cursor.slot = nil
+            } else {
+                cursor.slot = end
+            }
+        }
+        return cursor.table < pinned.count
+    }
+
+    /// The number of pinned slots from `cursor` on: at most as many entries as ``readPinned(_:limit:_:)``
+    /// still passes.
+    package func pinnedSlotsLeft(after cursor: PinCursor) -> Int {
+        guard let pinned else { return 0 }
+        var left = 0
+        for (number, table) in pinned.enumerated() where number >= cursor.table {
+            left += table.count - (number == cursor.table ? cursor.slot ?? table.start : table.start)
+        }
+        return left
+    }
+
+    /// Ends the reading begun by ``pin()``.
+    /// - Returns: The tables kept for it: drop them after releasing the lock (unmapping hundreds of
+    ///   megabytes takes a while).
+    package mutating func unpin() -> Retired {
+        defer {
+            pinned = nil
+            retained = []
+            voidedWhilePinned = []
+        }
+        return Retired(tables: retained)
+    }
+
+    /// Tables a pinned index no longer uses, freed with this value.
+    package struct Retired: Sendable {
+        fileprivate let tables: [SlotMemory<Slot>]
     }
 
     /// The slot key for a hash; the zero key marks empty slots, so it is nudged.
@@ -177,10 +304,12 @@ package struct DedupIndex: Sendable, Equatable {
     @inline(__always)
     private mutating func prepareInsert() {
         if draining != nil { drainSome(DedupIndex.slotsMovedPerInsert) }
+        if pruneScan != nil { scanSome(DedupIndex.slotsScannedPerInsert) }
         if (count + 1) * 8 > capacity * 7 {
             // (`count` leaves out the expired ids a prune has yet to drop: they never reach this table.)
             // Growing again before the last growth finished (it cannot, at 8 moves per insert, but a bulk
-            // store may) first finishes it.
+            // store may) first finishes it. A prune still counting gives way: the next one starts over.
+            pruneScan = nil
             finishDraining()
             beginGrowth()
         }
@@ -188,6 +317,7 @@ package struct DedupIndex: Sendable, Equatable {
 
     /// Starts moving the table into one twice the size (an earlier move must be finished).
     private mutating func beginGrowth() {
+        if let old = draining { retire(old) }
         draining = memory
         memory = SlotMemory(count: capacity * 2)
         drained = 0
@@ -230,6 +360,7 @@ package struct DedupIndex: Sendable, Equatable {
         }
         drained = end
         if end == old.count {
+            retire(old)
             draining = nil
             expiryLimit = nil
         }
@@ -255,7 +386,7 @@ package struct DedupIndex: Sendable, Equatable {
         if existing.found { return DedupIndex.unpack(slot(existing).pointee.packed) }
         makeUnique()
         var index = existing.index
-        if draining != nil || (count + 1) * 8 > capacity * 7 {
+        if draining != nil || pruneScan != nil || (count + 1) * 8 > capacity * 7 {
             // Moving slots may fill the place found, and growth replaces the table: probe again after.
             prepareInsert()
             index = DedupIndex.position(of: DedupIndex.normalized(key), in: memory).index
@@ -271,7 +402,16 @@ package struct DedupIndex: Sendable, Equatable {
         makeUnique()
         let existing = locate(key)
         if existing.found {
-            slot(existing).pointee.packed = DedupIndex.pack(entry)
+            let target = slot(existing)
+            let replacement = Slot(key: target.pointee.key, packed: DedupIndex.pack(entry))
+            // A prune's count already read this slot as expired, and it no longer is: uncount it. (While a
+            // prune counts, nothing drains, so the slot is in the current table.)
+            if var scan = pruneScan, !existing.inDraining, existing.index < scan.next,
+               DedupIndex.expired(target.pointee, limit: scan.limit), !DedupIndex.expired(replacement, limit: scan.limit) {
+                scan.expired -= 1
+                pruneScan = scan
+            }
+            target.pointee = replacement
             return
         }
         prepareInsert()
@@ -288,6 +428,7 @@ package struct DedupIndex: Sendable, Equatable {
     /// the table is sized for all the entries at once, so each one takes a single probe of one table.
     package mutating func store(contentsOf entries: UnsafeBufferPointer<(key: IdentityHash, entry: Entry)>) {
         makeUnique()
+        pruneScan = nil
         finishDraining()
         reserveCapacity(count + entries.count)
         let mask = capacity - 1
@@ -319,7 +460,11 @@ package struct DedupIndex: Sendable, Equatable {
     mutating func markVoided(_ key: IdentityHash) {
         guard locate(key).found else { return }
         makeUnique()
-        slot(locate(key)).pointee.packed |= UInt64(Entry.voided)
+        let target = slot(locate(key))
+        if pinned != nil, target.pointee.packed & UInt64(Entry.voided) == 0 {
+            voidedWhilePinned.insert(DedupIndex.normalized(key))
+        }
+        target.pointee.packed |= UInt64(Entry.voided)
     }
 
     /// Forgets ids whose event time is before `cutoff`. A sequential pass counts them; when there are some,
@@ -327,13 +472,60 @@ package struct DedupIndex: Sendable, Equatable {
     /// slots per insert like growth. They are gone from lookups, iteration and ``count`` at once.
     mutating func prune(before cutoff: Timestamp) {
         makeUnique()
+        pruneScan = nil
         finishDraining()
         let limit = UInt64(DedupIndex.hour(cutoff))
         let slots = UnsafeBufferPointer(start: memory.base, count: capacity)
         let expiredCount = slots.reduce(0) { $0 + (!$1.isEmpty && DedupIndex.expired($1, limit: limit) ? 1 : 0) }
+        beginDraining(expired: expiredCount, limit: limit)
+    }
+
+    /// Begins a prune that counts the expired ids a few slots per insert (``slotsScannedPerInsert``), then
+    /// drains as ``prune(before:)`` does: for live ingest, where no insert may wait for a pass over the
+    /// whole table. Ids stay until the count is done, a sixteenth of the table's size in inserts; ingest
+    /// checks each hit's hour meanwhile. Does nothing while the table grows or a prune is under way.
+    /// A table of up to 65,536 slots (1 MiB, read in tens of microseconds) is pruned at once.
+    mutating func beginPrune(before cutoff: Timestamp) {
+        guard draining == nil, pruneScan == nil else { return }
+        if capacity <= 1 << 16 {
+            prune(before: cutoff)
+        } else {
+            pruneScan = PruneScan(limit: UInt64(DedupIndex.hour(cutoff)))
+        }
+    }
+
+    /// Counts up to `slots` more slots for a prune counting its expired ids (besides those each insert
+    /// counts), so that it finishes even when few ids arrive.
+    mutating func advancePrune(_ slots: Int) {
+        if pruneScan != nil { scanSome(slots) }
+    }
+
+    /// Whether the table grows, or a prune counts or drains.
+    var isBusy: Bool { draining != nil || pruneScan != nil }
+
+    /// Counts up to `limit` more slots for the prune under way; at the end, begins its drain.
+    private mutating func scanSome(_ limit: Int) {
+        guard var scan = pruneScan else { return }
+        let end = min(capacity, scan.next + limit)
+        for slot in UnsafeBufferPointer(start: memory.base + scan.next, count: end - scan.next)
+        where !slot.isEmpty && DedupIndex.expired(slot, limit: scan.limit) {
+            scan.expired += 1
+        }
+        scan.next = end
+        guard end == capacity else {
+            pruneScan = scan
+            return
+        }
+        pruneScan = nil
+        beginDraining(expired: scan.expired, limit: scan.limit)
+    }
+
+    /// Drains the table into one sized for the ids that remain, dropping the `expired` ids before `limit`.
+    private mutating func beginDraining(expired expiredCount: Int, limit: UInt64) {
         guard expiredCount > 0 else { return }
         var size = 1024
         while size * 7 / 16 < count - expiredCount { size *= 2 }
+        if let old = draining { retire(old) }
         draining = memory
         memory = SlotMemory(count: size)
         drained = 0

@@ -26,8 +26,18 @@ final class ElementStorage<Element>: @unchecked Sendable {
     }
 
     /// Makes room for at least `minimumCapacity` elements.
+    ///
+    /// A mapped storage grows in place or moves by remapping, which copies nothing: moving a million
+    /// projections byte by byte held the projections lock (and every stats read) for up to 600 ms. Swift
+    /// values other than address-bound ones (atomics, locks; never stored here) may move bitwise.
     func reserve(_ minimumCapacity: Int) {
         guard minimumCapacity > capacity else { return }
+        if let moved = memory.remapped(byteCount: minimumCapacity * MemoryLayout<Element>.stride) {
+            memory = moved
+            base = moved.base.bindMemory(to: Element.self, capacity: minimumCapacity)
+            capacity = minimumCapacity
+            return
+        }
         let grown = PageMemory(byteCount: minimumCapacity * MemoryLayout<Element>.stride)
         let newBase = grown.base.bindMemory(to: Element.self, capacity: minimumCapacity)
         newBase.moveInitialize(from: base, count: count)

@@ -310,13 +310,17 @@ public final class Engine: Sendable {
                     records = RecordBatch(reservingCapacity: records.payload.count)
                 }
             }
-            // Pruning counts the expired ids in one pass over the table (the move itself is spread over the
-            // next inserts), so it runs once inserts reach the table's size: amortised constant time.
-            if state.insertsSincePrune > max(1_000_000, state.dedup.count)
+            // Pruning counts the expired ids, then moves the rest into a new table, both a few slots per
+            // insert, so it runs once inserts reach the table's size: amortised constant time. It waits for
+            // a growth under way to end (within an eighth of the table's size in inserts).
+            if !state.dedup.isBusy, state.insertsSincePrune > max(1_000_000, state.dedup.count)
                 || now.microseconds &- state.lastPrune.microseconds > 86_400_000_000 {
-                state.dedup.prune(before: earliest)
+                state.dedup.beginPrune(before: earliest)
                 state.insertsSincePrune = 0
                 state.lastPrune = now
+            } else {
+                // Each batch also moves a prune's count on, so it ends however few ids arrive.
+                state.dedup.advancePrune(4_096)
             }
             // A duplicate's original may still be on its way to the disk (an earlier batch, or this one), so
             // even a batch of duplicates only is answered through the writer, after everything before it.
@@ -439,7 +443,9 @@ public final class Engine: Sendable {
     /// Writes a checkpoint of the projections and the dedup index, if any event arrived since the last one.
     ///
     /// Briefly holds new ingests back until every accepted batch has been applied, so the checkpoint is
-    /// exactly the state at one offset; the file is then encoded and written without holding any lock.
+    /// exactly the state at one offset. Neither the projections nor the dedup index is then copied whole:
+    /// the checkpoint reads them a chunk at a time under short holds of their locks while ingest and reads
+    /// go on (see ``TenantTable/beginCapture()`` and ``DedupIndex/pin()``), and writes the file holding none.
     /// - Returns: The offset the checkpoint covers, or `nil` when none was needed (or one is being written).
     @discardableResult
     public func checkpoint() throws -> UInt64? {
@@ -450,28 +456,70 @@ public final class Engine: Sendable {
         }
         guard proceed else { return nil }
         defer { checkpointState.withLock { $0.writing = false } }
-        guard let (state, dedup) = quiescentSnapshot() else { return nil }
-        guard state.nextOffset > checkpointState.withLock({ $0.offset }) else { return nil }
+        let last = checkpointState.withLock { $0.offset }
+        guard let (offset, tenantCount) = beginCapture(after: last) else { return nil }
+        defer {
+            // Normally both are over by now; after an early exit they must not outlive the checkpoint.
+            let leftovers = projections.withLock { $0.tenants.endCapture() }
+            let retired = decisions.withLock { $0.dedup.unpin() }
+            _ = consume leftovers
+            _ = consume retired
+        }
+        var encoder = CheckpointCodec.Encoder(nextOffset: offset, tenantCount: tenantCount, expectedIds: rememberedIds)
+        while let chunk = projections.withLock({ $0.tenants.nextCapturedChunk() }) {
+            for (tenant, projection) in zip(chunk.ids, chunk.projections) { encoder.append(tenant, projection) }
+        }
+        let leftovers = projections.withLock { $0.tenants.endCapture() }
+        _ = consume leftovers
+        encoder.beginDedup()
+        // Entries added since the capture began have later offsets; they are left to the replay after it.
+        let slotsPerHold = CheckpointCodec.Encoder.entriesPerPart
+        var cursor = DedupIndex.PinCursor()
+        var more = true
+        while more {
+            decisions.withLock { decisions in
+                let slots = min(slotsPerHold, decisions.dedup.pinnedSlotsLeft(after: cursor))
+                encoder.appendEntries(upTo: slots) { add in
+                    more = decisions.dedup.readPinned(&cursor, limit: slots) { key, entry in
+                        if entry.offset < offset { add(key, entry) }
+                    }
+                }
+            }
+        }
+        let retired = decisions.withLock { $0.dedup.unpin() }
+        _ = consume retired
+        let bytes = encoder.finish()
         // Under the `interval` and `never` policies the events covered may not be synced yet.
         try store.sync()
-        try checkpoints.write(state, dedup: dedup, keep: configuration.checkpointsKept)
+        try checkpoints.write(bytes, offset: offset, keep: configuration.checkpointsKept)
         checkpointState.withLock { checkpoint in
-            checkpoint.offset = state.nextOffset
+            checkpoint.offset = offset
             checkpoint.nanoseconds = MonotonicClock.nanoseconds()
         }
-        return state.nextOffset
+        return offset
     }
 
-    /// The projections and dedup index at one offset, with nothing in flight; `nil` if the store failed.
-    private func quiescentSnapshot() -> (ProjectionState, DedupIndex)? {
-        decisions.withLock { decisions -> (ProjectionState, DedupIndex)? in
+    /// Waits until every accepted batch is applied, then, with new ingests held back, begins the capture of
+    /// the projections and pins the dedup index at that one offset.
+    /// - Returns: The offset and the number of tenants captured; `nil` when the store failed or no event
+    ///   arrived after `last`.
+    private func beginCapture(after last: UInt64) -> (offset: UInt64, tenants: Int)? {
+        decisions.withLock { decisions -> (UInt64, Int)? in
             while true {
                 if store.failure != nil { return nil }
-                let snapshot = projections.withLock { state -> ProjectionState? in
-                    state.nextOffset == decisions.nextOffset ? state : nil
+                enum Outcome { case applying, upToDate, begun(UInt64, Int) }
+                let outcome = projections.withLock { state -> Outcome in
+                    guard state.nextOffset == decisions.nextOffset else { return .applying }
+                    guard state.nextOffset > last else { return .upToDate }
+                    return .begun(state.nextOffset, state.tenants.beginCapture())
                 }
-                if let snapshot { return (snapshot, decisions.dedup) }
-                usleep(50)
+                switch outcome {
+                case .upToDate: return nil
+                case .begun(let offset, let tenants):
+                    decisions.dedup.pin()
+                    return (offset, tenants)
+                case .applying: usleep(50)
+                }
             }
         }
     }

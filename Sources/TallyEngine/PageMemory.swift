@@ -1,3 +1,4 @@
+import CTallyShims
 import Glibc
 
 /// Zero-filled memory for a large table, mapped straight from the kernel and advised for huge pages.
@@ -33,6 +34,22 @@ struct PageMemory: @unchecked Sendable {
         _ = madvise(raw, rounded, MADV_HUGEPAGE)
         base = raw
         mappedBytes = rounded
+    }
+
+    private init(mapping: UnsafeMutableRawPointer, mappedBytes: Int) {
+        base = mapping
+        self.mappedBytes = mappedBytes
+    }
+
+    /// This memory moved into a mapping of at least `byteCount` bytes without copying it (the kernel moves
+    /// its page tables; the bytes beyond the old size are zero), or `nil` when it is not a mapping or the
+    /// kernel refused; then this memory is unchanged. On success this value must no longer be used.
+    func remapped(byteCount: Int) -> PageMemory? {
+        guard mappedBytes > 0 else { return nil }
+        let rounded = (max(byteCount, mappedBytes) + PageMemory.hugePage - 1) / PageMemory.hugePage * PageMemory.hugePage
+        guard let moved = tally_mremap_move(base, mappedBytes, rounded) else { return nil }
+        _ = madvise(moved, rounded, MADV_HUGEPAGE)
+        return PageMemory(mapping: moved, mappedBytes: rounded)
     }
 
     /// Returns the memory to the system. Call once, after deinitialising any elements.

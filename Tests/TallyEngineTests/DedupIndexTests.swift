@@ -187,3 +187,97 @@ import TallyTestSupport
         #expect(index.memoryBytes <= tableBytes, "the old table is gone, the new one no larger")
     }
 }
+
+@Suite struct DedupIndexPinTests {
+    private func key(_ number: Int) -> IdentityHash { IdentityHash(tenant: TenantID(high: 7, low: 8), id: "pin\(number)") }
+
+    /// A checkpoint reads a pinned index a part at a time while inserts go on, the table grows twice (its
+    /// old tables freed in between but for the pin) and ids are voided: every entry present at the pin is
+    /// read as it was then, and entries added later are told apart by their offsets.
+    @Test func aPinnedReadingSeesTheIndexAsItWasWhileItChanges() {
+        let time = Timestamp(microseconds: 1_794_744_000_000_000)
+        var index = DedupIndex()
+        // 60,000 ids: a table of 2 MiB, mapped, so a table freed too early is unmapped and faults when read.
+        for number in 0..<60_000 {
+            _ = index.insertIfAbsent(key(number), offset: UInt64(number), time: time, voidable: true)
+            if number % 10 == 0 { index.markVoided(key(number)) }
+        }
+        var atPin: [IdentityHash: DedupIndex.Entry] = [:]
+        index.forEach { atPin[$0] = $1 }
+        let pinOffset: UInt64 = 60_000
+        index.pin()
+        var read: [IdentityHash: [DedupIndex.Entry]] = [:]
+        var cursor = DedupIndex.PinCursor()
+        var next = 60_000
+        var growths = 0
+        var wasGrowing = false
+        var voidedDuring: Set<Int> = []
+        var more = true
+        while more {
+            for _ in 0..<1_000 {
+                _ = index.insertIfAbsent(key(next), offset: UInt64(next), time: time, voidable: true)
+                if next % 7 == 0 { index.markVoided(key(next)) }
+                next += 1
+                if index.isGrowing && !wasGrowing { growths += 1 }
+                wasGrowing = index.isGrowing
+            }
+            // Void some pinned ids: the reading must show them as they were at the pin.
+            for number in stride(from: next % 997, to: 60_000, by: 4_999) {
+                index.markVoided(key(number))
+                voidedDuring.insert(number)
+            }
+            more = index.readPinned(&cursor, limit: 1_024) { key, entry in
+                if entry.offset < pinOffset { read[key, default: []].append(entry) }
+            }
+        }
+        _ = index.unpin()
+        #expect(growths >= 1, "the table grew during the reading")
+        #expect(!index.isGrowing || growths >= 2, "an old table was dropped during the reading")
+        #expect(read.count == atPin.count)
+        for (key, entries) in read {
+            #expect(entries.allSatisfy { $0 == atPin[key] }, "an entry changed since the pin was read")
+        }
+        // The live index kept every change.
+        #expect(index.count == next)
+        #expect(voidedDuring.contains { (atPin[key($0)]?.flags ?? 0) & DedupIndex.Entry.voided == 0 })
+        for number in voidedDuring { #expect((index[key(number)]?.flags ?? 0) & DedupIndex.Entry.voided != 0) }
+    }
+
+    /// A prune begun during live ingest counts the expired ids a few slots per insert, then drains: the ids
+    /// stay until the count is done, and the count stays exact when an expired id already counted is
+    /// remembered again meanwhile.
+    @Test func anIncrementalPruneKeepsTheCountExact() {
+        var index = DedupIndex()
+        let hour: Int64 = 3_600_000_000
+        let base = Timestamp(microseconds: 1_794_744_000_000_000)
+        func key(_ number: Int) -> IdentityHash { IdentityHash(tenant: TenantID(high: 5, low: 7), id: "q\(number)") }
+        // The even ids 40 days old, the odd ones an hour old: 80,000 ids, a table of 131,072 slots (smaller
+        // ones are pruned at once).
+        for number in 0..<80_000 {
+            let time = Timestamp(microseconds: base.microseconds - Int64(number % 2 == 0 ? 40 * 24 : 1) * hour)
+            _ = index.insertIfAbsent(key(number), offset: UInt64(number), time: time, voidable: true)
+        }
+        index.beginPrune(before: Timestamp(microseconds: base.microseconds - 35 * 24 * hour))
+        #expect(index.isBusy && !index.isGrowing, "counting, not yet draining")
+        #expect(index.count == 80_000 && index[key(2)] != nil, "nothing is dropped while counting")
+        var number = 80_000
+        var remembered: Set<Int> = []
+        while index.isBusy && number < 200_000 {
+            _ = index.insertIfAbsent(key(number), offset: UInt64(number), time: base, voidable: true)
+            // Expired ids come back, some before the count reads their slot and some after.
+            if number % 50 == 0 {
+                let again = (number / 50) * 2 % 80_000
+                index.insert(key(again), offset: UInt64(100_000 + number), time: base, voidable: true)
+                remembered.insert(again)
+            }
+            number += 1
+        }
+        #expect(!index.isBusy, "the prune finished")
+        var seen = 0
+        index.forEach { _, _ in seen += 1 }
+        #expect(index.count == seen)
+        #expect(index.count == 40_000 + remembered.count + (number - 80_000))
+        #expect(index[key(4)] == nil || remembered.contains(4))
+        #expect(index[key(3)]?.offset == 3)
+    }
+}

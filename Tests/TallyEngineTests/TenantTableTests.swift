@@ -88,3 +88,40 @@ import TallyTestSupport
         #expect(reserved == forward)
     }
 }
+
+@Suite struct TenantTableCaptureTests {
+    private func tenant(_ number: Int) -> TenantID { TenantID(high: 0xCAFE_0000_0000_0000 | UInt64(number), low: UInt64(number)) }
+
+    /// A checkpoint takes the table a chunk at a time while the writer changes it and adds tenants: the
+    /// chunks hold every tenant of the capture's start, in order, as it was then, and no later one.
+    @Test func aCaptureSeesTheTableAsItWasWhileItChanges() {
+        var table = TenantTable()
+        for number in 0..<5_000 { table.modify(tenant(number)) { $0.userCount = number } }
+        let before = Array(table)
+        #expect(table.beginCapture() == 5_000)
+        var random = SplitMix64(seed: 31)
+        var captured: [(key: TenantID, value: TenantProjection)] = []
+        var changes: [TenantID: Int] = [:]
+        while true {
+            for _ in 0..<700 {
+                let id = tenant(random.below(6_000))
+                table.modify(id) {
+                    $0.userCount += 1_000_000
+                    $0.users["u\(id.low)"] = UserEntry(role: .member, isActive: true)
+                }
+                changes[id, default: 0] += 1
+            }
+            guard let chunk = table.nextCapturedChunk() else { break }
+            captured += zip(chunk.ids, chunk.projections).map { (key: $0, value: $1) }
+        }
+        _ = table.endCapture()
+        #expect(table.nextCapturedChunk() == nil)
+        #expect(captured.map(\.key) == before.map(\.key))
+        #expect(captured.map(\.value) == before.map(\.value), "a projection changed after the capture began was taken")
+        // The live table has every change.
+        for (id, times) in changes {
+            let base = id.low < 5_000 ? Int(id.low) : 0
+            #expect(table[id]?.userCount == base + times * 1_000_000)
+        }
+    }
+}

@@ -24,6 +24,12 @@ int tally_epoll_wait(int epfd, uint32_t *events_out, uint64_t *datas_out, int ca
 int tally_eventfd(void);
 int tally_accept(int fd);
 
+/// Grows (or shrinks) the anonymous mapping at `address` to `new_size` bytes, moving it elsewhere if it
+/// must: the kernel moves the page tables, not the bytes, so growing a large table costs no copy. Returns
+/// the mapping's new address, or NULL (errno set) when it could not, in which case the old mapping is
+/// unchanged. mremap is variadic, which Swift cannot call.
+void *tally_mremap_move(void *address, size_t old_size, size_t new_size);
+
 /// Asks the CPU to bring the cache line holding `address` close, ahead of a write. A hint only: it never
 /// faults and changes no result. Inline, so a call costs one instruction.
 static inline void tally_prefetch_for_write(const void *address) { __builtin_prefetch(address, 1, 3); }

@@ -1,0 +1,66 @@
+import Foundation
+import Synchronization
+import TallyCore
+import TallyEngine
+import TallyStorage
+
+/// What a checkpoint costs the ingest running beside it: batch latencies before and during one, the
+/// checkpoint's own time, and the memory it adds, on an engine holding many tenants and dedup ids.
+enum CheckpointBenchmarks {
+    static func run(_ options: BenchmarkSuite.Options) throws {
+        let tenants = options.quick ? 100_000 : 1_000_000
+        let filled = options.quick ? 1_000_000 : 10_000_000
+        let directory = try EngineBenchmarks.scratch(options, "checkpoint")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let engine = try Engine(directory: directory, configuration: EngineBenchmarks.configuration(.never))
+        var next = 0
+        while next < filled {
+            _ = engine.ingest(EngineBenchmarks.calls(10_000, tenants: tenants, start: next))
+            next += 10_000
+        }
+        // Batches to send while measuring, made in advance so that building them is not timed.
+        let batches = (0..<3_000).map { number in EngineBenchmarks.calls(1_000, tenants: tenants, start: filled + number * 1_000) }
+        var sent = 0
+        func latencies(while running: () -> Bool) -> [UInt64] {
+            var samples: [UInt64] = []
+            while running(), sent < batches.count {
+                let begin = MonotonicClock.nanoseconds()
+                _ = engine.ingest(batches[sent])
+                samples.append(MonotonicClock.nanoseconds() - begin)
+                sent += 1
+            }
+            return samples
+        }
+        let quietEnd = MonotonicClock.nanoseconds() + 1_000_000_000
+        let quiet = latencies { MonotonicClock.nanoseconds() < quietEnd }
+        let peakBefore = EngineBenchmarks.peakResidentBytes()
+        let residentBefore = EngineBenchmarks.residentBytes()
+        let finished = Atomic<UInt64>(0)
+        let started = MonotonicClock.nanoseconds()
+        let thread = Thread {
+            _ = try? engine.checkpoint()
+            finished.store(MonotonicClock.nanoseconds(), ordering: .releasing)
+        }
+        thread.start()
+        let during = latencies { finished.load(ordering: .acquiring) == 0 }
+        while finished.load(ordering: .acquiring) == 0 { usleep(1000) }
+        let checkpointSeconds = Double(finished.load(ordering: .acquiring) - started) / 1e9
+        let peakAfter = EngineBenchmarks.peakResidentBytes()
+        func describe(_ samples: [UInt64]) -> (p50: Double, p99: Double, max: Double) {
+            guard !samples.isEmpty else { return (0, 0, 0) }
+            let sorted = samples.sorted()
+            return (Double(sorted[sorted.count / 2]) / 1e6, Double(sorted[sorted.count * 99 / 100]) / 1e6,
+                    Double(sorted[sorted.count - 1]) / 1e6)
+        }
+        let before = describe(quiet)
+        let while_ = describe(during)
+        let state = "\(tenants) tenants, \(engine.rememberedIds) dedup ids; batches of 1,000, one at a time, `never`"
+        Measure.row("ingest batch latency p50 / max, no checkpoint", before.p50, "ms",
+                    "max \(String(format: "%.2f", before.max)) ms over \(quiet.count) batches; \(state)")
+        Measure.row("ingest batch latency p50 / max, during a checkpoint", while_.p50, "ms",
+                    "max \(String(format: "%.2f", while_.max)) ms, p99 \(String(format: "%.2f", while_.p99)) ms over \(during.count) batches")
+        Measure.row("checkpoint write, beside ingest", checkpointSeconds * 1000, "ms",
+                    "peak RSS grew by \((max(peakAfter, peakBefore) - max(peakBefore, residentBefore)) / 1_000_000) MB over the \(residentBefore / 1_000_000) MB resident before it")
+        try engine.close()
+    }
+}
