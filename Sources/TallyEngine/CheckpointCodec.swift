@@ -4,18 +4,23 @@ import TallyCore
 ///
 /// File layout: magic `TALLYCKP` | projection version `u32` | next offset `u64` | payload length `u64` |
 /// payload CRC32C `u32` | header CRC32C `u32` | payload: tenant count (varint), each tenant's id and
-/// projection, dedup entry count `u64`, the entries (21 bytes each). A checkpoint whose checksums fail, or whose version
+/// projection, the dedup entries (21 bytes each), dedup entry count `u64` (last, so that a checkpoint can be
+/// written as it is encoded, its header last of all). A checkpoint whose checksums fail, or whose version
 /// differs from ``projectionVersion``, is ignored (with a warning) in favour of an older one or a full replay.
 enum CheckpointCodec {
     static let magic: [UInt8] = Array("TALLYCKP".utf8)
     /// Bump whenever the projection rules or this encoding change: older checkpoints are then rebuilt.
-    static let projectionVersion: UInt32 = 7
+    static let projectionVersion: UInt32 = 8
     static let headerSize = 8 + 4 + 8 + 8 + 4 + 4
 
     static func encode(_ state: ProjectionState, dedup: DedupIndex) -> [UInt8] {
-        var encoder = Encoder(nextOffset: state.nextOffset, tenantCount: state.tenants.count,
-                              expectedIds: dedup.count)
-        for (tenant, projection) in state.tenants { encoder.append(tenant, projection) }
+        var bytes = [UInt8](repeating: 0, count: headerSize)
+        func keep(_ part: UnsafeRawBufferPointer) { bytes.append(contentsOf: part.assumingMemoryBound(to: UInt8.self)) }
+        var encoder = Encoder(nextOffset: state.nextOffset, tenantCount: state.tenants.count)
+        for (tenant, projection) in state.tenants {
+            encoder.append(tenant, projection)
+            if encoder.wantsFlush { encoder.flush(to: keep) }
+        }
         encoder.beginDedup()
         // Read as a checkpoint beside ingest reads the live index, a part at a time (a pin writes no slot,
         // so this copy shares the tables).
@@ -26,55 +31,62 @@ enum CheckpointCodec {
         while more {
             let slots = min(Encoder.entriesPerPart, pinned.pinnedSlotsLeft(after: cursor))
             encoder.appendEntries(upTo: slots) { add in more = pinned.readPinned(&cursor, limit: slots, add) }
+            if encoder.wantsFlush { encoder.flush(to: keep) }
         }
-        return encoder.finish()
+        let header = encoder.finish(to: keep)
+        bytes.withUnsafeMutableBytes { buffer in
+            header.withUnsafeBytes { buffer.baseAddress?.copyMemory(from: $0.baseAddress!, byteCount: headerSize) }
+        }
+        return bytes
     }
 
-    /// Builds a checkpoint's bytes a part at a time: the tenants (exactly the count given), then the dedup
-    /// entries, then ``finish()``. A checkpoint taken beside ingest feeds it chunks read under short holds of
-    /// the engine's locks, so the state is never copied whole.
+    /// Encodes a checkpoint a part at a time: the tenants (exactly the count given), then the dedup entries,
+    /// then ``finish(to:)``, which returns the header. The payload is handed on in order, through
+    /// ``flush(to:)`` whenever ``wantsFlush`` and at the end, so a checkpoint beside ingest is written to
+    /// its file as it is encoded, from state read under short holds of the engine's locks: neither the
+    /// state nor the file's bytes are ever held whole.
     struct Encoder {
-        private var payload = BinaryWriter()
+        /// Payload bytes not yet handed on.
+        private var pending = BinaryWriter()
         private let nextOffset: UInt64
         private let tenantCount: Int
         private var tenantsWritten = 0
-        /// Where the dedup entry count goes, once known.
-        private var dedupCountPosition: Int?
+        private var inDedup = false
         private var dedupCount: UInt64 = 0
+        private var payloadLength: UInt64 = 0
+        private var payloadChecksum: UInt32 = 0
 
-        init(nextOffset: UInt64, tenantCount: Int, expectedIds: Int) {
+        /// Entries a caller should pass to ``appendEntries(upTo:_:)`` at most at once (688 KB).
+        static let entriesPerPart = 32_768
+        /// Bytes gathered before ``wantsFlush``.
+        static let flushThreshold = 1 << 20
+
+        init(nextOffset: UInt64, tenantCount: Int) {
             self.nextOffset = nextOffset
             self.tenantCount = tenantCount
-            // The header goes in front of the payload once the payload's length and checksum are known: its
-            // room is reserved first, so the file's bytes are built in one buffer and never copied whole.
-            payload.bytes.reserveCapacity(headerSize + tenantCount * 256 + expectedIds * dedupEntrySize + 16)
-            payload.bytes.append(contentsOf: repeatElement(0, count: headerSize))
-            payload.writeVarint(UInt64(tenantCount))
+            pending.bytes.reserveCapacity(Encoder.flushThreshold + Encoder.entriesPerPart * dedupEntrySize)
+            pending.writeVarint(UInt64(tenantCount))
         }
 
         mutating func append(_ tenant: TenantID, _ projection: TenantProjection) {
-            precondition(tenantsWritten < tenantCount && dedupCountPosition == nil, "tenants out of order in a checkpoint")
-            payload.writeUInt64(tenant.high)
-            payload.writeUInt64(tenant.low)
-            CheckpointCodec.encode(projection, into: &payload)
+            precondition(tenantsWritten < tenantCount && !inDedup, "tenants out of order in a checkpoint")
+            pending.writeUInt64(tenant.high)
+            pending.writeUInt64(tenant.low)
+            CheckpointCodec.encode(projection, into: &pending)
             tenantsWritten += 1
         }
 
         /// Ends the tenants and starts the dedup entries.
         mutating func beginDedup() {
-            precondition(tenantsWritten == tenantCount && dedupCountPosition == nil, "a checkpoint needs every tenant before the dedup entries")
-            dedupCountPosition = payload.bytes.count
-            payload.writeUInt64(0)
+            precondition(tenantsWritten == tenantCount && !inDedup, "a checkpoint needs every tenant before the dedup entries")
+            inDedup = true
         }
-
-        /// Entries a caller should pass to ``appendEntries(upTo:_:)`` at most at once (688 KB).
-        static let entriesPerPart = 32_768
 
         /// Appends the entries `fill` passes to the function it is given, at most `maximum` of them: built
         /// in a scratch buffer and appended in one copy (millions of entries: five appends each would cost
-        /// more than the checkpoint's write).
+        /// more than the checkpoint's write). Never hands bytes on, so it may run under a lock.
         mutating func appendEntries(upTo maximum: Int, _ fill: ((IdentityHash, DedupIndex.Entry) -> Void) -> Void) {
-            precondition(dedupCountPosition != nil, "dedup entries before beginDedup()")
+            precondition(inDedup, "dedup entries before beginDedup()")
             var written = 0
             withUnsafeTemporaryAllocation(byteCount: max(1, maximum * dedupEntrySize), alignment: 8) { buffer in
                 var position = 0
@@ -88,32 +100,42 @@ enum CheckpointCodec {
                     written += 1
                 }
                 // Typed, so the append is one copy rather than a byte-by-byte loop.
-                payload.bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[0..<position]).assumingMemoryBound(to: UInt8.self))
+                pending.bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[0..<position]).assumingMemoryBound(to: UInt8.self))
             }
             dedupCount += UInt64(written)
         }
 
-        /// The checkpoint's bytes, header first; the encoder is left empty.
-        mutating func finish() -> [UInt8] {
-            if dedupCountPosition == nil { beginDedup() }
-            guard let countPosition = dedupCountPosition else { return [] }
-            payload.bytes.withUnsafeMutableBytes {
-                $0.storeBytes(of: dedupCount.littleEndian, toByteOffset: countPosition, as: UInt64.self)
+        /// Whether enough payload is gathered to hand it on.
+        var wantsFlush: Bool { pending.bytes.count >= Encoder.flushThreshold }
+
+        /// Hands the gathered payload to `sink` (which gets the payload's parts in order) and forgets it.
+        mutating func flush<Failure: Error>(to sink: (UnsafeRawBufferPointer) throws(Failure) -> Void) throws(Failure) {
+            guard !pending.bytes.isEmpty else { return }
+            payloadLength += UInt64(pending.bytes.count)
+            payloadChecksum = pending.bytes.withUnsafeBytes { CRC32C.checksum($0, seed: payloadChecksum) }
+            // (`withUnsafeBytes` rethrows untyped errors: the result carries the typed one out.)
+            let result = pending.bytes.withUnsafeBytes { part -> Result<Void, Failure> in
+                do throws(Failure) { try sink(part) } catch { return .failure(error) }
+                return .success(())
             }
+            try result.get()
+            pending.bytes.removeAll(keepingCapacity: true)
+        }
+
+        /// Ends the payload (the dedup count goes last), hands the rest of it to `sink`, and returns the
+        /// header, which goes in front of the payload.
+        mutating func finish<Failure: Error>(to sink: (UnsafeRawBufferPointer) throws(Failure) -> Void) throws(Failure) -> [UInt8] {
+            if !inDedup { beginDedup() }
+            pending.writeUInt64(dedupCount)
+            try flush(to: sink)
             var header = BinaryWriter()
             header.bytes.append(contentsOf: magic)
             header.writeUInt32(projectionVersion)
             header.writeUInt64(nextOffset)
-            header.writeUInt64(UInt64(payload.bytes.count - headerSize))
-            header.writeUInt32(payload.bytes.withUnsafeBytes { CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[headerSize...])) })
+            header.writeUInt64(payloadLength)
+            header.writeUInt32(payloadChecksum)
             header.writeUInt32(CRC32C.checksum(header.bytes))
-            // In place: a `replaceSubrange` copied the whole buffer.
-            payload.bytes.withUnsafeMutableBytes { buffer in
-                header.bytes.withUnsafeBytes { buffer.baseAddress?.copyMemory(from: $0.baseAddress!, byteCount: headerSize) }
-            }
-            // Taken out only now: a second reference while the buffer was written would copy it whole.
-            defer { payload = BinaryWriter() }
-            return payload.bytes
+            return header.bytes
         }
     }
 
@@ -164,8 +186,13 @@ enum CheckpointCodec {
                 let tenant = TenantID(high: try reader.readUInt64(), low: try reader.readUInt64())
                 state.tenants.set(try decodeProjection(&reader), for: tenant)
             }
-            let dedupCount = try reader.readUInt64()
-            guard dedupCount <= UInt64(reader.remaining / dedupEntrySize) else { throw Problem(description: "dedup count exceeds file") }
+            // The count is the payload's last 8 bytes; the entries fill the rest exactly.
+            guard reader.remaining >= 8 else { throw Problem(description: "no dedup count") }
+            let dedupCount = UInt64(littleEndian: buffer.loadUnaligned(fromByteOffset: buffer.count - 8, as: UInt64.self))
+            guard dedupCount <= UInt64((reader.remaining - 8) / dedupEntrySize),
+                  Int(dedupCount) * dedupEntrySize == reader.remaining - 8 else {
+                throw Problem(description: "\(reader.remaining - 8) bytes of dedup entries for a count of \(dedupCount)")
+            }
             var dedup = DedupIndex(minimumCapacity: Int(dedupCount))
             // Stored in runs, so the table's cache misses overlap.
             var run: [(key: IdentityHash, entry: DedupIndex.Entry)] = []
@@ -181,6 +208,7 @@ enum CheckpointCodec {
                 run.withUnsafeBufferPointer { dedup.store(contentsOf: $0) }
                 run.removeAll(keepingCapacity: true)
             }
+            _ = try reader.readUInt64()
             guard reader.remaining == 0 else { throw Problem(description: "\(reader.remaining) bytes left over") }
             return (state, dedup)
         } catch let problem as Problem {

@@ -33,32 +33,71 @@ struct CheckpointStore {
 
     /// Writes a checkpoint durably and keeps only the newest `keep`.
     func write(_ state: ProjectionState, dedup: DedupIndex, keep: Int) throws(StorageError) {
-        try write(CheckpointCodec.encode(state, dedup: dedup), offset: state.nextOffset, keep: keep)
+        let bytes = CheckpointCodec.encode(state, dedup: dedup)
+        let file = try begin(offset: state.nextOffset)
+        do throws(StorageError) {
+            try bytes.withUnsafeBytes { buffer -> Result<Void, StorageError> in
+                do throws(StorageError) {
+                    try file.write(UnsafeRawBufferPointer(rebasing: buffer[CheckpointCodec.headerSize...]), at: CheckpointCodec.headerSize)
+                } catch { return .failure(error) }
+                return .success(())
+            }.get()
+        } catch {
+            file.abandon()
+            throw error
+        }
+        try file.commit(header: Array(bytes.prefix(CheckpointCodec.headerSize)), keep: keep)
     }
 
-    /// Writes an encoded checkpoint covering the log up to `offset` durably and keeps only the newest `keep`.
-    func write(_ bytes: [UInt8], offset: UInt64, keep: Int) throws(StorageError) {
+    /// Creates the temporary file of a checkpoint covering the log up to `offset`, to be written part by part
+    /// and then committed (or abandoned).
+    func begin(offset: UInt64) throws(StorageError) -> PartialFile {
         try fileSystem.createDirectory(directory)
         let final = directory + "/" + CheckpointStore.fileName(offset)
         let temporary = final + ".partial"
         if fileSystem.exists(temporary) { try fileSystem.remove(temporary) }
-        let file = try fileSystem.open(temporary, mode: .createNew)
-        do throws(StorageError) {
-            try bytes.withUnsafeBytes { buffer -> Result<Void, StorageError> in
-                do throws(StorageError) { try fileSystem.writeAll(file, buffer, at: 0) } catch { return .failure(error) }
-                return .success(())
-            }.get()
-            try fileSystem.sync(file, dataOnly: false)
-            fileSystem.close(file)
-        } catch {
-            fileSystem.close(file)
-            try? fileSystem.remove(temporary)
-            throw error
+        return PartialFile(store: self, final: final, temporary: temporary,
+                           file: try fileSystem.open(temporary, mode: .createNew))
+    }
+
+    /// A checkpoint being written to its temporary file; only ``commit(header:keep:)`` makes it visible.
+    struct PartialFile {
+        let store: CheckpointStore
+        let final: String
+        let temporary: String
+        let file: FileHandle
+
+        /// Writes part of the checkpoint at byte `position` of the file.
+        func write(_ bytes: UnsafeRawBufferPointer, at position: Int) throws(StorageError) {
+            try store.fileSystem.writeAll(file, bytes, at: Int64(position))
         }
-        try fileSystem.rename(temporary, to: final)
-        try fileSystem.syncDirectory(directory)
-        for old in try offsets().dropFirst(max(1, keep)) {
-            try? fileSystem.remove(directory + "/" + CheckpointStore.fileName(old))
+
+        /// Writes the header in front of the payload, syncs the file, renames it into place, syncs the
+        /// directory, and keeps only the newest `keep` checkpoints. On failure the temporary file is removed.
+        func commit(header: [UInt8], keep: Int) throws(StorageError) {
+            let fileSystem = store.fileSystem
+            do throws(StorageError) {
+                try header.withUnsafeBytes { buffer -> Result<Void, StorageError> in
+                    do throws(StorageError) { try fileSystem.writeAll(file, buffer, at: 0) } catch { return .failure(error) }
+                    return .success(())
+                }.get()
+                try fileSystem.sync(file, dataOnly: false)
+                fileSystem.close(file)
+            } catch {
+                abandon()
+                throw error
+            }
+            try fileSystem.rename(temporary, to: final)
+            try fileSystem.syncDirectory(store.directory)
+            for old in try store.offsets().dropFirst(max(1, keep)) {
+                try? fileSystem.remove(store.directory + "/" + CheckpointStore.fileName(old))
+            }
+        }
+
+        /// Closes and removes the temporary file.
+        func abandon() {
+            store.fileSystem.close(file)
+            try? store.fileSystem.remove(temporary)
         }
     }
 

@@ -465,33 +465,47 @@ public final class Engine: Sendable {
             _ = consume leftovers
             _ = consume retired
         }
-        var encoder = CheckpointCodec.Encoder(nextOffset: offset, tenantCount: tenantCount, expectedIds: rememberedIds)
-        while let chunk = projections.withLock({ $0.tenants.nextCapturedChunk() }) {
-            for (tenant, projection) in zip(chunk.ids, chunk.projections) { encoder.append(tenant, projection) }
+        // Written to the file as it is encoded: the file is not visible until it is committed, whole.
+        let file = try checkpoints.begin(offset: offset)
+        var position = CheckpointCodec.headerSize
+        func write(_ part: UnsafeRawBufferPointer) throws(StorageError) {
+            try file.write(part, at: position)
+            position += part.count
         }
-        let leftovers = projections.withLock { $0.tenants.endCapture() }
-        _ = consume leftovers
-        encoder.beginDedup()
-        // Entries added since the capture began have later offsets; they are left to the replay after it.
-        let slotsPerHold = CheckpointCodec.Encoder.entriesPerPart
-        var cursor = DedupIndex.PinCursor()
-        var more = true
-        while more {
-            decisions.withLock { decisions in
-                let slots = min(slotsPerHold, decisions.dedup.pinnedSlotsLeft(after: cursor))
-                encoder.appendEntries(upTo: slots) { add in
-                    more = decisions.dedup.readPinned(&cursor, limit: slots) { key, entry in
-                        if entry.offset < offset { add(key, entry) }
+        var encoder = CheckpointCodec.Encoder(nextOffset: offset, tenantCount: tenantCount)
+        do {
+            while let chunk = projections.withLock({ $0.tenants.nextCapturedChunk() }) {
+                for (tenant, projection) in zip(chunk.ids, chunk.projections) { encoder.append(tenant, projection) }
+                if encoder.wantsFlush { try encoder.flush(to: write) }
+            }
+            let leftovers = projections.withLock { $0.tenants.endCapture() }
+            _ = consume leftovers
+            encoder.beginDedup()
+            // Entries added since the capture began have later offsets; they are left to the replay after it.
+            let slotsPerHold = CheckpointCodec.Encoder.entriesPerPart
+            var cursor = DedupIndex.PinCursor()
+            var more = true
+            while more {
+                decisions.withLock { decisions in
+                    let slots = min(slotsPerHold, decisions.dedup.pinnedSlotsLeft(after: cursor))
+                    encoder.appendEntries(upTo: slots) { add in
+                        more = decisions.dedup.readPinned(&cursor, limit: slots) { key, entry in
+                            if entry.offset < offset { add(key, entry) }
+                        }
                     }
                 }
+                if encoder.wantsFlush { try encoder.flush(to: write) }
             }
+            let retired = decisions.withLock { $0.dedup.unpin() }
+            _ = consume retired
+            let header = try encoder.finish(to: write)
+            // Under the `interval` and `never` policies the events covered may not be synced yet.
+            try store.sync()
+            try file.commit(header: header, keep: configuration.checkpointsKept)
+        } catch {
+            file.abandon()
+            throw error
         }
-        let retired = decisions.withLock { $0.dedup.unpin() }
-        _ = consume retired
-        let bytes = encoder.finish()
-        // Under the `interval` and `never` policies the events covered may not be synced yet.
-        try store.sync()
-        try checkpoints.write(bytes, offset: offset, keep: configuration.checkpointsKept)
         checkpointState.withLock { checkpoint in
             checkpoint.offset = offset
             checkpoint.nanoseconds = MonotonicClock.nanoseconds()

@@ -80,4 +80,22 @@ import TallyTestSupport
         #expect(again.allSatisfy { if case .duplicate = $0 { true } else { false } })
         try reopened.close()
     }
+
+    /// A checkpoint of several megabytes is written to its file part by part as it is encoded: the file holds
+    /// exactly the bytes of a whole-state encoding, and decodes to the engine's state and dedup index.
+    @Test func aCheckpointWrittenPartByPartEqualsTheWholeEncoding() throws {
+        let directory = TemporaryDirectory()
+        let engine = try Engine(directory: directory.path, configuration: ReferenceModelTests.configuration())
+        for number in 0..<150 { _ = engine.ingest(Self.batch(number, size: 1_000, tenants: 20_000)) }
+        let offset = try #require(try engine.checkpoint())
+        let bytes = try StoreTestSupport.bytes(directory.appending("checkpoints/" + CheckpointStore.fileName(offset)))
+        let state = engine.projectionSnapshot
+        let dedup = engine.decisions.withLock { $0.dedup }
+        #expect(bytes.count > 3 * CheckpointCodec.Encoder.flushThreshold, "the file was written in several parts")
+        #expect(bytes == CheckpointCodec.encode(state, dedup: dedup))
+        let decoded = try CheckpointCodec.decode(bytes)
+        #expect(decoded.state == state)
+        #expect(decoded.dedup == dedup)
+        try engine.close()
+    }
 }
