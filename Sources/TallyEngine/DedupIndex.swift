@@ -57,6 +57,12 @@ package struct DedupIndex: Sendable, Equatable {
     /// Old slots moved per insert while growing: the old table must be empty before the new one is 7/8
     /// full, which takes at least 8/7 moves per insert.
     private static let slotsMovedPerInsert = 8
+    /// The table the next growth (or prune) moves into, mapped once the table is 5/8 full and written a
+    /// page at a time as inserts bring it to 7/8 (`spareTouched` bytes so far): the kernel zeroes a fresh
+    /// page on its first write, and a new table written all at once by random inserts made the batch after
+    /// a growth wait for all of it (637 ms for the 512 MiB table of 13M ids).
+    private var spare: SlotMemory<Slot>?
+    private var spareTouched = 0
     /// A prune begun by ``beginPrune(before:)`` counting the expired ids, a few slots per insert.
     private var pruneScan: PruneScan?
     /// Slots a prune's count reads per insert: a 13M-id table read at once stopped ingest for 700 ms.
@@ -122,6 +128,41 @@ package struct DedupIndex: Sendable, Equatable {
             retire(shared)
             draining = shared.copy()
         }
+        if spare != nil, !isKnownUniquelyReferenced(&spare) {
+            // Two indexes must not grow into one table.
+            spare = nil
+            spareTouched = 0
+        }
+    }
+
+    /// Maps the spare table once the table is 5/8 full, and writes as many of its pages as the fill since
+    /// then calls for, so that all are written by the time it is 7/8 full.
+    @inline(__always)
+    private mutating func prepareSpare() {
+        guard draining == nil, count * 8 > capacity * 5 else { return }
+        if spare == nil {
+            spare = SlotMemory(count: capacity * 2)
+            spareTouched = 0
+        }
+        guard let spare else { return }
+        // The spare's bytes are 32 × capacity; the fill goes from 5/8 to 7/8 over 2/8 × capacity ids.
+        let bytes = spare.count * MemoryLayout<Slot>.stride
+        let wanted = min(bytes, MemoryLayout<Slot>.stride * (count * 8 - capacity * 5) + 4096)
+        let raw = UnsafeMutableRawPointer(spare.base)
+        while spareTouched < wanted {
+            raw.storeBytes(of: 0, toByteOffset: spareTouched, as: UInt8.self)
+            spareTouched += 4096
+        }
+    }
+
+    /// A zeroed table of `count` slots: the spare when it has that size, else a new one.
+    private mutating func freshTable(count: Int) -> SlotMemory<Slot> {
+        defer {
+            spare = nil
+            spareTouched = 0
+        }
+        if let spare, spare.count == count { return spare }
+        return SlotMemory(count: count)
     }
 
     /// Keeps a table this index stops using alive while a checkpoint may still read it.
@@ -305,6 +346,7 @@ package struct DedupIndex: Sendable, Equatable {
     private mutating func prepareInsert() {
         if draining != nil { drainSome(DedupIndex.slotsMovedPerInsert) }
         if pruneScan != nil { scanSome(DedupIndex.slotsScannedPerInsert) }
+        prepareSpare()
         if (count + 1) * 8 > capacity * 7 {
             // (`count` leaves out the expired ids a prune has yet to drop: they never reach this table.)
             // Growing again before the last growth finished (it cannot, at 8 moves per insert, but a bulk
@@ -319,7 +361,7 @@ package struct DedupIndex: Sendable, Equatable {
     private mutating func beginGrowth() {
         if let old = draining { retire(old) }
         draining = memory
-        memory = SlotMemory(count: capacity * 2)
+        memory = freshTable(count: capacity * 2)
         drained = 0
     }
 
@@ -386,7 +428,7 @@ package struct DedupIndex: Sendable, Equatable {
         if existing.found { return DedupIndex.unpack(slot(existing).pointee.packed) }
         makeUnique()
         var index = existing.index
-        if draining != nil || pruneScan != nil || (count + 1) * 8 > capacity * 7 {
+        if draining != nil || pruneScan != nil || count * 8 > capacity * 5 {
             // Moving slots may fill the place found, and growth replaces the table: probe again after.
             prepareInsert()
             index = DedupIndex.position(of: DedupIndex.normalized(key), in: memory).index
@@ -527,7 +569,7 @@ package struct DedupIndex: Sendable, Equatable {
         while size * 7 / 16 < count - expiredCount { size *= 2 }
         if let old = draining { retire(old) }
         draining = memory
-        memory = SlotMemory(count: size)
+        memory = freshTable(count: size)
         drained = 0
         expiryLimit = limit
         count -= expiredCount
@@ -547,7 +589,12 @@ package struct DedupIndex: Sendable, Equatable {
     }
 
     /// Bytes the tables occupy (both while the table grows).
-    package var memoryBytes: Int { (capacity + (draining?.count ?? 0)) * MemoryLayout<Slot>.stride }
+    package var memoryBytes: Int { (capacity + (draining?.count ?? 0)) * MemoryLayout<Slot>.stride + spareTouched }
+
+    /// The spare table's bytes written so far and its size, if one is mapped (tests).
+    var spareProgress: (written: Int, bytes: Int)? {
+        spare.map { (spareTouched, $0.count * MemoryLayout<Slot>.stride) }
+    }
 
     /// Whether the table is moving slots into a larger one (tests).
     var isGrowing: Bool { draining != nil }

@@ -281,3 +281,30 @@ import TallyTestSupport
         #expect(index[key(3)]?.offset == 3)
     }
 }
+
+@Suite struct DedupIndexSpareTests {
+    /// The table a growth moves into is mapped once the table is 5/8 full and written a page at a time as it
+    /// fills, all of it by the growth; the growth then takes it, and every id stays found.
+    @Test func theNextTableIsWrittenAheadOfTheGrowth() {
+        var index = DedupIndex()
+        let time = Timestamp(microseconds: 1_794_744_000_000_000)
+        func key(_ number: Int) -> IdentityHash { IdentityHash(tenant: TenantID(high: 9, low: 1), id: "s\(number)") }
+        // 1 << 17 slots: a growth at 114,688 ids into a table of 4 MiB.
+        index.reserveCapacity(100_000)
+        var number = 0
+        var progress: [Int] = []
+        while !index.isGrowing {
+            if number == 81_920 { #expect(index.spareProgress == nil, "no spare below 5/8") }
+            if number % 8_192 == 0, let spare = index.spareProgress { progress.append(spare.written) }
+            if let spare = index.spareProgress, (number + 1) * 8 > (1 << 17) * 7 {
+                #expect(spare.written >= spare.bytes, "every page of the spare was written before the growth")
+            }
+            _ = index.insertIfAbsent(key(number), offset: UInt64(number), time: time, voidable: false)
+            number += 1
+        }
+        #expect(number == 114_689, "the growth came with the id past 7/8")
+        #expect(progress.count >= 3 && progress == progress.sorted() && progress.first! < progress.last!, "written a little at a time")
+        #expect(index.spareProgress == nil, "the growth took the spare")
+        for checked in stride(from: 0, to: number, by: 97) { #expect(index[key(checked)]?.offset == UInt64(checked)) }
+    }
+}
