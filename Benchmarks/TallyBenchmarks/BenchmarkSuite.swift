@@ -25,7 +25,7 @@ enum BenchmarkSuite {
             case "--dir" where index + 1 < arguments.count: index += 1; options.directory = arguments[index]
             case "--only" where index + 1 < arguments.count: index += 1; options.only = arguments[index]
             default:
-                print("usage: TallyBenchmarks [--quick] [--dir DIR] [--only crc|codec|append|read|engine|ingest-replay|stats-reads|memory-latency|memory|dedup-memory|http|http-single|http-batch|http-stats|http-handler|http-ceiling|gzip|restart-large|checkpoint-stall]")
+                print("usage: TallyBenchmarks [--quick] [--dir DIR] [--only crc|codec|append|read|engine|ingest-replay|stats-reads|memory-latency|memory|dedup-memory|http|http-single|http-batch|http-stats|http-handler|http-ceiling|gzip|restart-large|checkpoint-stall|tenant-list]")
                 print("       TallyBenchmarks crash [--cycles N] [--clients N] [--max-life-ms MS] [--seed S] [--tally PATH] [--data DIR]")
                 print("       TallyBenchmarks soak [--seconds N] [--interval N] [--ingest-clients N] [--stats-clients N] [--batch N] [--tenants N] [--backdate-limit 35d] [--tally PATH] [--data DIR]")
                 exit(2)
@@ -62,6 +62,7 @@ enum BenchmarkSuite {
             if options.only == "restart-large" { try EngineBenchmarks.restartLarge(options) }
             if options.only == "dedup-memory" { EngineBenchmarks.dedupMemory(options) }
             if options.only == "checkpoint-stall" { try CheckpointBenchmarks.run(options) }
+            if options.only == "tenant-list" { try TenantListBenchmarks.run(options) }
         } catch {
             print("benchmark failed: \(error)")
             exit(1)

@@ -140,3 +140,58 @@ enum HTTPBenchmarks {
         result.failures == 0 ? "" : "; \(result.failures) FAILED"
     }
 }
+
+/// The tenants list at scale: `GET /api/v1/admin/tenants` over 1M registered tenants (100k with `--quick`),
+/// in process, and how long it holds stats reads back.
+enum TenantListBenchmarks {
+    static func run(_ options: BenchmarkSuite.Options) throws {
+        let tenants = options.quick ? 100_000 : 1_000_000
+        let directory = try EngineBenchmarks.scratch(options, "tenant-list")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let engine = try Engine(directory: directory, configuration: EngineBenchmarks.configuration(.never))
+        defer { try? engine.close() }
+        var next = 0
+        while next < tenants {
+            let batch = (next..<min(next + 10_000, tenants)).map { number -> Result<Event, EventValidationError> in
+                .success(Event(id: "t\(number)", tenantId: TenantID(high: 0x7E4A_0000_0000_0000 | UInt64(number), low: UInt64(number)),
+                               time: EngineBenchmarks.now,
+                               payload: .tenantCreated(TenantCreation(name: "Tenant \(number * 7_919 % tenants)"))))
+            }
+            _ = engine.ingest(batch)
+            next += batch.count
+        }
+        let secret = Array("benchmark-secret-0123456789".utf8)
+        let handler = TallyAPIHandler(engine: engine, authenticator: JWTAuthenticator(secret: secret))
+        let token = JWTSigner(secret: secret).sign(JWTClaims(roles: ["super_admin"], expiresAt: Timestamp.now().seconds + 3600))
+        let someTenant = TenantID(high: 0x7E4A_0000_0000_0000 | 5, low: 5)
+        func request(_ target: String) throws -> HTTPRequest? {
+            var parser = HTTPRequestParser()
+            parser.feed(Array("GET \(target) HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(token)\r\nx-tenantid: \(someTenant)\r\n\r\n".utf8))
+            return try parser.next()
+        }
+        for (label, target) in [("first page", "/api/v1/admin/tenants/?page=1&per_page=20"),
+                                ("page 500 of a search", "/api/v1/admin/tenants/?page=500&per_page=20&search=tenant%201")] {
+            guard let list = try request(target) else { return }
+            let statuses = Mutex<Set<Int>>([])
+            // A stats read beside each list request: how long the list holds reads back.
+            let longestRead = Atomic<UInt64>(0)
+            let milliseconds = Measure.median(options.repetitions) {
+                let reader = Thread {
+                    let deadline = MonotonicClock.nanoseconds() + 300_000_000
+                    while MonotonicClock.nanoseconds() < deadline {
+                        let begin = MonotonicClock.nanoseconds()
+                        _ = engine.tenantStats(someTenant)
+                        longestRead.max(MonotonicClock.nanoseconds() - begin, ordering: .relaxed)
+                    }
+                }
+                reader.start()
+                usleep(20_000)
+                let seconds = Measure.seconds { handler.handle(list) { response in statuses.withLock { _ = $0.insert(response.status) } } }
+                usleep(300_000)
+                return seconds * 1000
+            }
+            Measure.row("tenants list, \(label), \(tenants) tenants", milliseconds, "ms per request",
+                        "in process; longest stats read beside it \(String(format: "%.1f", Double(longestRead.load(ordering: .relaxed)) / 1e6)) ms; statuses \(statuses.withLock { $0.sorted() })")
+        }
+    }
+}

@@ -42,20 +42,29 @@ extension TallyAPIHandler {
         guard issues.isEmpty else { return APIResponse.validation(issues) }
         let search = request.queryValue("search")?.lowercased()
         let partner = request.queryValue("partner_id")
-        let (total, items) = engine.read { state -> (Int, [JSONValue]) in
-            var matches: [(TenantID, String)] = []
-            for (tenant, projection) in state.tenants where projection.isRegistered {
-                if let statusFilter, projection.status != statusFilter { continue }
-                if statusFilter == nil && projection.status == .deleted { continue }
-                if let partner, !partner.isEmpty, projection.partnerId != partner { continue }
-                if let search, !search.isEmpty, !(projection.name ?? "").lowercased().contains(search) { continue }
-                matches.append((tenant, projection.name ?? ""))
-            }
-            matches.sort { $0.1 != $1.1 ? $0.1 < $1.1 : $0.0 < $1.0 }
-            let slice = matches.dropFirst((page - 1) * perPage).prefix(perPage)
-            return (matches.count, slice.compactMap { tenant, _ in
+        // Filtered and paged with no lock held; only the page's records are read under it.
+        let directory = tenantDirectory.withLock { cached in
+            let directory = TenantDirectory.current(engine, reusing: cached)
+            cached = directory
+            return directory
+        }
+        let first = (page - 1) * perPage
+        var total = 0
+        var pageIds: [TenantID] = []
+        // By index, reading fields in place: iterating would copy each entry and retain its strings.
+        let entries = directory.entries
+        for index in entries.indices {
+            if let statusFilter, entries[index].status != statusFilter { continue }
+            if statusFilter == nil && entries[index].status == .deleted { continue }
+            if let partner, !partner.isEmpty, entries[index].partnerId != partner { continue }
+            if let search, !search.isEmpty, !TenantDirectory.name(entries[index].name, contains: search) { continue }
+            if total >= first && pageIds.count < perPage { pageIds.append(entries[index].id) }
+            total += 1
+        }
+        let items = engine.read { state in
+            pageIds.compactMap { tenant in
                 state.tenants.index(forKey: tenant).map { TallyAPIHandler.record(tenant, state.tenants[position: $0]) }
-            })
+            }
         }
         var data = JSONObject()
         data.set("items", .array(items))

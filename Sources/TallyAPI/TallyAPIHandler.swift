@@ -18,6 +18,8 @@ public final class TallyAPIHandler: HTTPHandler {
     /// Tenants whose creation through the tenants API is in flight, so two creates of one id cannot both
     /// pass the existence check: the second answers 409 like any create of an existing tenant.
     let creating = Mutex<Set<TenantID>>([])
+    /// The tenants list's sorted directory, rebuilt when a tenant record changed (see ``TenantDirectory``).
+    let tenantDirectory = Mutex<TenantDirectory?>(nil)
 
     /// Creates the handler.
     /// - Parameters:

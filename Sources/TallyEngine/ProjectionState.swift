@@ -6,13 +6,26 @@ public struct ProjectionState: Sendable, Equatable {
     public var tenants = TenantTable()
     /// One past the last offset applied: the log prefix these projections reflect.
     public var nextOffset: UInt64 = 0
+    /// Changes whenever a `tenant.*` event is applied (what the tenants list shows), so a reader can tell
+    /// that a list it built is still current without looking at every tenant. Not saved in checkpoints and
+    /// not compared: it only orders changes within one process.
+    public private(set) var tenantRecordsVersion: UInt64 = 0
 
     public init() {}
+
+    /// Equal when the projections and the offset they cover are.
+    public static func == (lhs: ProjectionState, rhs: ProjectionState) -> Bool {
+        lhs.nextOffset == rhs.nextOffset && lhs.tenants == rhs.tenants
+    }
 
     /// Applies one event at its offset (with, for a void, its target and the target's offset).
     public mutating func apply(_ event: Event, offset: UInt64, voidedTarget: Event?, voidedTargetOffset: UInt64? = nil) {
         tenants.modify(event.tenantId) {
             $0.apply(event, offset: offset, voidedTarget: voidedTarget, voidedTargetOffset: voidedTargetOffset)
+        }
+        switch event.type {
+        case .tenantCreated, .tenantUpdated, .tenantDeleted: tenantRecordsVersion &+= 1
+        default: break
         }
         nextOffset = offset + 1
     }

@@ -106,6 +106,12 @@ public struct TenantTable: Sendable {
         slot(of: tenant).position
     }
 
+    /// The id of the tenant at `position` (positions run from 0 to ``count`` in insertion order).
+    public func key(at position: Int) -> TenantID {
+        precondition(position >= 0 && position < ids.count, "tenant position out of range")
+        return ids.base[position]
+    }
+
     /// The projection at a position from ``index(forKey:)``, read in place without copying it.
     public subscript(position position: Int) -> TenantProjection {
         _read {

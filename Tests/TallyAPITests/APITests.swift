@@ -233,6 +233,42 @@ func json(_ response: LoopbackClient.Response) throws -> JSONObject {
         #expect(cross.status == 422 && cross.text.contains("may not ingest for another tenant"))
     }
 
+    /// The list is built once and reused until a tenant record changes: each change (a create, a rename, a
+    /// delete, a `tenant.created` event) shows in the very next list, in order; searches ignore case, also
+    /// beyond ASCII.
+    @Test func theTenantsListFollowsEveryChangeAtOnce() throws {
+        let api = try APIFixture()
+        let admin = APIFixture.token(["super_admin"])
+        func names(_ query: String = "") throws -> [String] {
+            let list = try api.call("GET", "/api/v1/admin/tenants/?per_page=100" + query, token: admin)
+            guard case .object(let data)? = try json(list)["data"], case .array(let items)? = data["items"] else { return [] }
+            return items.compactMap { item in
+                guard case .object(let record) = item, case .string(let name)? = record["name"] else { return nil }
+                return name
+            }
+        }
+        var ids: [String: String] = [:]
+        for name in ["Beta", "Alpha", "Ärzte Nord"] {
+            let created = try api.call("POST", "/api/v1/admin/tenants", token: admin, body: #"{"name":"\#(name)"}"#)
+            guard case .object(let data)? = try json(created)["data"], case .string(let id)? = data["id"] else { return }
+            ids[name] = id
+        }
+        #expect(try names() == ["Alpha", "Beta", "Ärzte Nord"])
+        #expect(try names() == ["Alpha", "Beta", "Ärzte Nord"], "the same list again")
+        #expect(try api.call("PATCH", "/api/v1/admin/tenants/\(ids["Beta"]!)", token: admin, body: #"{"name":"Aardvark"}"#).status == 200)
+        #expect(try names() == ["Aardvark", "Alpha", "Ärzte Nord"])
+        #expect(try api.call("DELETE", "/api/v1/admin/tenants/\(ids["Alpha"]!)", token: admin).status == 204)
+        #expect(try names() == ["Aardvark", "Ärzte Nord"])
+        #expect(try names("&status=deleted") == ["Alpha"])
+        let event = #"{"id":"t-new","type":"tenant.created","tenantId":"\#(APIFixture.other)","data":{"name":"Zulu"}}"#
+        let posted = try api.call("POST", "/api/v1/events", token: admin, tenantHeader: APIFixture.other, body: event)
+        #expect(posted.status == 200 && posted.text.contains(#""accepted":1"#), "\(posted.text)")
+        #expect(try names() == ["Aardvark", "Zulu", "Ärzte Nord"], "by Unicode scalar: Ä after Z")
+        #expect(try names("&search=AARD") == ["Aardvark"])
+        #expect(try names("&search=%C3%A4rzte") == ["Ärzte Nord"], "ärzte finds Ärzte")
+        #expect(try names("&search=zul") == ["Zulu"])
+    }
+
     @Test func tenantsAPIListsCreatesUpdatesAndSoftDeletes() throws {
         let api = try APIFixture()
         let admin = APIFixture.token(["super_admin"])
