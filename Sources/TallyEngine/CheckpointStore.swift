@@ -73,7 +73,8 @@ struct CheckpointStore {
         }
 
         /// Writes the header in front of the payload, syncs the file, renames it into place, syncs the
-        /// directory, and keeps only the newest `keep` checkpoints. On failure the temporary file is removed.
+        /// directory, and keeps only the newest `keep` checkpoints. Always closes the file: on failure before
+        /// the rename the temporary file is removed too. (Do not ``abandon()`` it after calling this.)
         func commit(header: [UInt8], keep: Int) throws(StorageError) {
             let fileSystem = store.fileSystem
             do throws(StorageError) {
@@ -82,19 +83,24 @@ struct CheckpointStore {
                     return .success(())
                 }.get()
                 try fileSystem.sync(file, dataOnly: false)
-                fileSystem.close(file)
             } catch {
                 abandon()
                 throw error
             }
-            try fileSystem.rename(temporary, to: final)
+            fileSystem.close(file)
+            do throws(StorageError) {
+                try fileSystem.rename(temporary, to: final)
+            } catch {
+                try? fileSystem.remove(temporary)
+                throw error
+            }
             try fileSystem.syncDirectory(store.directory)
             for old in try store.offsets().dropFirst(max(1, keep)) {
                 try? fileSystem.remove(store.directory + "/" + CheckpointStore.fileName(old))
             }
         }
 
-        /// Closes and removes the temporary file.
+        /// Closes and removes the temporary file (once: not after ``commit(header:keep:)``).
         func abandon() {
             store.fileSystem.close(file)
             try? store.fileSystem.remove(temporary)

@@ -57,12 +57,16 @@ package struct DedupIndex: Sendable, Equatable {
     /// Old slots moved per insert while growing: the old table must be empty before the new one is 7/8
     /// full, which takes at least 8/7 moves per insert.
     private static let slotsMovedPerInsert = 8
-    /// The table the next growth (or prune) moves into, mapped once the table is 5/8 full and written a
-    /// page at a time as inserts bring it to 7/8 (`spareTouched` bytes so far): the kernel zeroes a fresh
-    /// page on its first write, and a new table written all at once by random inserts made the batch after
-    /// a growth wait for all of it (637 ms for the 512 MiB table of 13M ids).
+    /// The table the next growth moves into, mapped once the table is 5/8 full and written a page at a
+    /// time as inserts bring it to 7/8 (`spareTouched` bytes so far): the kernel zeroes a fresh page on its
+    /// first write, and a new table written all at once by random inserts made the batch after a growth wait
+    /// for all of it (637 ms for the 512 MiB table of 13M ids). A prune takes it when its new table has the
+    /// same size (twice the table: few ids expired), and drops it otherwise.
     private var spare: SlotMemory<Slot>?
     private var spareTouched = 0
+    /// Whether a growth cancelled a prune that was still counting: the engine begins another as soon as the
+    /// index is no longer busy, rather than at its next turn (up to a day later).
+    private(set) var isPruneOwed = false
     /// A prune begun by ``beginPrune(before:)`` counting the expired ids, a few slots per insert.
     private var pruneScan: PruneScan?
     /// Slots a prune's count reads per insert: a 13M-id table read at once stopped ingest for 700 ms.
@@ -184,7 +188,9 @@ package struct DedupIndex: Sendable, Equatable {
     /// when the pin began, perhaps twice (once in each table), and some added later. The caller drops
     /// those by their offset. An entry present at the pin can change in two ways only: an id whose event
     /// left the window is replaced by a new event's (the caller drops it by its offset, and it had expired
-    /// anyway); and a void marks its target voided, which the reading undoes for ids voided while pinned.
+    /// anyway); and a void marks its target voided, which the reading undoes for ids voided while pinned
+    /// (by hash: an expired id replaced and then voided may read as not voided; it had expired). Entries
+    /// moved into the current table while pinned are read from the old one only, once.
     package mutating func pin() {
         var tables = [PinnedTable(base: UnsafePointer(memory.base), count: memory.count, start: 0, expiryLimit: nil)]
         if let draining {
@@ -206,8 +212,11 @@ package struct DedupIndex: Sendable, Equatable {
             let table = pinned[cursor.table]
             let start = cursor.slot ?? table.start
             let end = min(table.count, start + left)
+            let older = cursor.table + 1 < pinned.count ? pinned[cursor.table + 1] : nil
             for slot in UnsafeBufferPointer(start: table.base + start, count: end - start) where !slot.isEmpty {
                 if let limit = table.expiryLimit, DedupIndex.expired(slot, limit: limit) { continue }
+                // Moved here from the older table after the pin: read there, as it was.
+                if let older, DedupIndex.isUnmoved(slot.key, in: older) { continue }
                 var entry = DedupIndex.unpack(slot.packed)
                 if entry.flags & Entry.voided != 0, voidedWhilePinned.contains(slot.key) { entry.flags &= ~Entry.voided }
                 body(IdentityHash(slot.key), entry)
@@ -221,6 +230,23 @@ package struct DedupIndex: Sendable, Equatable {
             }
         }
         return cursor.table < pinned.count
+    }
+
+    /// Whether `key` is in the pinned `table` at or after the slot its reading starts at (not yet moved out
+    /// when the pin began), and not expired there (then it is not read from there: an id remembered again
+    /// in the current table is its own entry). A pinned table loses no entry, so its probe runs as at the pin.
+    private static func isUnmoved(_ key: UInt64, in table: PinnedTable) -> Bool {
+        let mask = table.count - 1
+        var index = Int(truncatingIfNeeded: key) & mask
+        while true {
+            let slot = table.base[index]
+            if slot.isEmpty { return false }
+            if slot.key == key {
+                if let limit = table.expiryLimit, DedupIndex.expired(slot, limit: limit) { return false }
+                return index >= table.start
+            }
+            index = (index + 1) & mask
+        }
     }
 
     /// The number of pinned slots from `cursor` on: at most as many entries as ``readPinned(_:limit:_:)``
@@ -350,7 +376,8 @@ package struct DedupIndex: Sendable, Equatable {
         if (count + 1) * 8 > capacity * 7 {
             // (`count` leaves out the expired ids a prune has yet to drop: they never reach this table.)
             // Growing again before the last growth finished (it cannot, at 8 moves per insert, but a bulk
-            // store may) first finishes it. A prune still counting gives way: the next one starts over.
+            // store may) first finishes it. A prune still counting gives way, and is owed.
+            if pruneScan != nil { isPruneOwed = true }
             pruneScan = nil
             finishDraining()
             beginGrowth()
@@ -470,6 +497,7 @@ package struct DedupIndex: Sendable, Equatable {
     /// the table is sized for all the entries at once, so each one takes a single probe of one table.
     package mutating func store(contentsOf entries: UnsafeBufferPointer<(key: IdentityHash, entry: Entry)>) {
         makeUnique()
+        if pruneScan != nil { isPruneOwed = true }
         pruneScan = nil
         finishDraining()
         reserveCapacity(count + entries.count)
@@ -515,6 +543,7 @@ package struct DedupIndex: Sendable, Equatable {
     mutating func prune(before cutoff: Timestamp) {
         makeUnique()
         pruneScan = nil
+        isPruneOwed = false
         finishDraining()
         let limit = UInt64(DedupIndex.hour(cutoff))
         let slots = UnsafeBufferPointer(start: memory.base, count: capacity)
@@ -524,11 +553,13 @@ package struct DedupIndex: Sendable, Equatable {
 
     /// Begins a prune that counts the expired ids a few slots per insert (``slotsScannedPerInsert``), then
     /// drains as ``prune(before:)`` does: for live ingest, where no insert may wait for a pass over the
-    /// whole table. Ids stay until the count is done, a sixteenth of the table's size in inserts; ingest
-    /// checks each hit's hour meanwhile. Does nothing while the table grows or a prune is under way.
+    /// whole table. Ids stay until the count is done, a 32nd of the table's size in inserts (sooner with
+    /// ``advancePrune(_:)``); ingest checks each hit's hour meanwhile. Does nothing while the table grows or
+    /// a prune is under way.
     /// A table of up to 65,536 slots (1 MiB, read in tens of microseconds) is pruned at once.
     mutating func beginPrune(before cutoff: Timestamp) {
         guard draining == nil, pruneScan == nil else { return }
+        isPruneOwed = false
         if capacity <= 1 << 16 {
             prune(before: cutoff)
         } else {

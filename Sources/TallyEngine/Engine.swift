@@ -314,7 +314,7 @@ public final class Engine: Sendable {
             // insert, so it runs once inserts reach the table's size: amortised constant time. It waits for
             // a growth under way to end (within an eighth of the table's size in inserts).
             if !state.dedup.isBusy, state.insertsSincePrune > max(1_000_000, state.dedup.count)
-                || now.microseconds &- state.lastPrune.microseconds > 86_400_000_000 {
+                || now.microseconds &- state.lastPrune.microseconds > 86_400_000_000 || state.dedup.isPruneOwed {
                 state.dedup.beginPrune(before: earliest)
                 state.insertsSincePrune = 0
                 state.lastPrune = now
@@ -414,7 +414,12 @@ public final class Engine: Sendable {
     }
 
     /// A copy of every projection (for verification and tests; costs a copy of the whole state).
-    public var projectionSnapshot: ProjectionState { projections.withLock { $0 } }
+    public var projectionSnapshot: ProjectionState {
+        var copy = projections.withLock { $0 }
+        // A checkpoint's capture belongs to the live state; the copy must not share it.
+        _ = copy.tenants.endCapture()
+        return copy
+    }
 
     /// Number of ids the dedup index remembers.
     public var rememberedIds: Int { decisions.withLock { $0.dedup.count } }
@@ -473,6 +478,7 @@ public final class Engine: Sendable {
             position += part.count
         }
         var encoder = CheckpointCodec.Encoder(nextOffset: offset, tenantCount: tenantCount)
+        let header: [UInt8]
         do {
             while let chunk = projections.withLock({ $0.tenants.nextCapturedChunk() }) {
                 for (tenant, projection) in zip(chunk.ids, chunk.projections) { encoder.append(tenant, projection) }
@@ -498,14 +504,15 @@ public final class Engine: Sendable {
             }
             let retired = decisions.withLock { $0.dedup.unpin() }
             _ = consume retired
-            let header = try encoder.finish(to: write)
+            header = try encoder.finish(to: write)
             // Under the `interval` and `never` policies the events covered may not be synced yet.
             try store.sync()
-            try file.commit(header: header, keep: configuration.checkpointsKept)
         } catch {
             file.abandon()
             throw error
         }
+        // Cleans up after its own failures.
+        try file.commit(header: header, keep: configuration.checkpointsKept)
         checkpointState.withLock { checkpoint in
             checkpoint.offset = offset
             checkpoint.nanoseconds = MonotonicClock.nanoseconds()

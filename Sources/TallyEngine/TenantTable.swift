@@ -233,6 +233,9 @@ public struct TenantTable: Sendable {
     }
 
     /// Begins a capture of the table as it stands (ending any capture under way).
+    ///
+    /// The capture belongs to this table value: a copy made while it runs shares its saved projections, so
+    /// end the capture in the copy (``endCapture()``) before changing the copy.
     /// - Returns: The number of tenants captured.
     @discardableResult
     public mutating func beginCapture() -> Int {

@@ -194,21 +194,26 @@ import TallyTestSupport
     /// A checkpoint reads a pinned index a part at a time while inserts go on, the table grows twice (its
     /// old tables freed in between but for the pin) and ids are voided: every entry present at the pin is
     /// read as it was then, and entries added later are told apart by their offsets.
-    @Test func aPinnedReadingSeesTheIndexAsItWasWhileItChanges() {
+    @Test(arguments: [false, true])
+    func aPinnedReadingSeesTheIndexAsItWasWhileItChanges(growingAtPin: Bool) {
         let time = Timestamp(microseconds: 1_794_744_000_000_000)
         var index = DedupIndex()
-        // 60,000 ids: a table of 2 MiB, mapped, so a table freed too early is unmapped and faults when read.
-        for number in 0..<60_000 {
-            _ = index.insertIfAbsent(key(number), offset: UInt64(number), time: time, voidable: true)
-            if number % 10 == 0 { index.markVoided(key(number)) }
+        // 70,000 ids: a table of 2 MiB, mapped, so a table freed too early is unmapped and faults when read.
+        // Or, growing at the pin, up to the first id past 7/8 of 131,072 slots.
+        var first = 0
+        while first < 70_000 || (growingAtPin && !index.isGrowing) {
+            _ = index.insertIfAbsent(key(first), offset: UInt64(first), time: time, voidable: true)
+            if first % 10 == 0 { index.markVoided(key(first)) }
+            first += 1
         }
+        #expect(index.isGrowing == growingAtPin)
         var atPin: [IdentityHash: DedupIndex.Entry] = [:]
         index.forEach { atPin[$0] = $1 }
-        let pinOffset: UInt64 = 60_000
+        let pinOffset = UInt64(first)
         index.pin()
         var read: [IdentityHash: [DedupIndex.Entry]] = [:]
         var cursor = DedupIndex.PinCursor()
-        var next = 60_000
+        var next = first
         var growths = 0
         var wasGrowing = false
         var voidedDuring: Set<Int> = []
@@ -222,7 +227,7 @@ import TallyTestSupport
                 wasGrowing = index.isGrowing
             }
             // Void some pinned ids: the reading must show them as they were at the pin.
-            for number in stride(from: next % 997, to: 60_000, by: 4_999) {
+            for number in stride(from: next % 997, to: first, by: 4_999) {
                 index.markVoided(key(number))
                 voidedDuring.insert(number)
             }
@@ -236,6 +241,7 @@ import TallyTestSupport
         #expect(read.count == atPin.count)
         for (key, entries) in read {
             #expect(entries.allSatisfy { $0 == atPin[key] }, "an entry changed since the pin was read")
+            #expect(entries.count == 1, "an entry was read twice")
         }
         // The live index kept every change.
         #expect(index.count == next)
@@ -306,5 +312,43 @@ import TallyTestSupport
         #expect(progress.count >= 3 && progress == progress.sorted() && progress.first! < progress.last!, "written a little at a time")
         #expect(index.spareProgress == nil, "the growth took the spare")
         for checked in stride(from: 0, to: number, by: 97) { #expect(index[key(checked)]?.offset == UInt64(checked)) }
+    }
+}
+
+@Suite struct DedupIndexPinDuringPruneTests {
+    /// Pinned while a prune drains: an expired id remembered again before the pin is read with its new
+    /// entry (its expired copy in the old table is not), and no id is read twice.
+    @Test func anIdRememberedAgainDuringAPruneIsReadOnce() {
+        var index = DedupIndex()
+        let hour: Int64 = 3_600_000_000
+        let base = Timestamp(microseconds: 1_794_744_000_000_000)
+        func key(_ number: Int) -> IdentityHash { IdentityHash(tenant: TenantID(high: 5, low: 9), id: "r\(number)") }
+        for number in 0..<20_000 {
+            let time = Timestamp(microseconds: base.microseconds - Int64(number % 2 == 0 ? 40 * 24 : 1) * hour)
+            _ = index.insertIfAbsent(key(number), offset: UInt64(number), time: time, voidable: true)
+        }
+        index.prune(before: Timestamp(microseconds: base.microseconds - 35 * 24 * hour))
+        #expect(index.isGrowing, "draining")
+        // Expired even ids come back before the pin: new entries in the current table.
+        for number in stride(from: 0, to: 2_000, by: 2) {
+            #expect(index.insertIfAbsent(key(number), offset: UInt64(30_000 + number), time: base, voidable: true) == nil)
+        }
+        var atPin: [IdentityHash: DedupIndex.Entry] = [:]
+        index.forEach { atPin[$0] = $1 }
+        index.pin()
+        var read: [IdentityHash: [DedupIndex.Entry]] = [:]
+        var cursor = DedupIndex.PinCursor()
+        var next = 40_000
+        while index.readPinned(&cursor, limit: 512, { read[$0, default: []].append($1) }) {
+            for _ in 0..<200 {
+                _ = index.insertIfAbsent(key(next), offset: UInt64(next), time: base, voidable: true)
+                next += 1
+            }
+        }
+        _ = index.unpin()
+        let early = read.filter { $0.value.contains { $0.offset < 40_000 } }
+        #expect(early.count == atPin.count)
+        for (key, entries) in early { #expect(entries == [atPin[key]], "read twice or changed") }
+        #expect(early[key(0)]?.first?.offset == 30_000)
     }
 }
