@@ -352,3 +352,41 @@ import TallyTestSupport
         #expect(early[key(0)]?.first?.offset == 30_000)
     }
 }
+
+@Suite struct DedupIndexOwedPruneTests {
+    /// A growth that starts while a prune is still counting cancels the prune, which is then owed: the engine
+    /// begins it again as soon as the growth is over, not at its next turn.
+    @Test func aPruneCancelledByAGrowthIsOwed() {
+        var index = DedupIndex()
+        let hour: Int64 = 3_600_000_000
+        let base = Timestamp(microseconds: 1_794_744_000_000_000)
+        func key(_ number: Int) -> IdentityHash { IdentityHash(tenant: TenantID(high: 6, low: 1), id: "o\(number)") }
+        index.reserveCapacity(100_000)
+        // Up to just below 7/8 of 131,072 slots, every other id 40 days old.
+        for number in 0..<114_680 {
+            let time = Timestamp(microseconds: base.microseconds - Int64(number % 2 == 0 ? 40 * 24 : 1) * hour)
+            _ = index.insertIfAbsent(key(number), offset: UInt64(number), time: time, voidable: false)
+        }
+        #expect(!index.isGrowing)
+        index.beginPrune(before: Timestamp(microseconds: base.microseconds - 35 * 24 * hour))
+        #expect(index.isBusy && !index.isPruneOwed)
+        var number = 114_680
+        while !index.isGrowing {
+            _ = index.insertIfAbsent(key(number), offset: UInt64(number), time: base, voidable: false)
+            number += 1
+        }
+        #expect(index.isPruneOwed, "the growth cancelled the counting prune")
+        while index.isBusy {
+            _ = index.insertIfAbsent(key(number), offset: UInt64(number), time: base, voidable: false)
+            number += 1
+        }
+        #expect(index.isPruneOwed, "still owed once the growth is over")
+        index.beginPrune(before: Timestamp(microseconds: base.microseconds - 35 * 24 * hour))
+        #expect(!index.isPruneOwed)
+        while index.isBusy {
+            _ = index.insertIfAbsent(key(number), offset: UInt64(number), time: base, voidable: false)
+            number += 1
+        }
+        #expect(index[key(0)] == nil && index[key(1)]?.offset == 1, "the owed prune ran")
+    }
+}

@@ -42,6 +42,29 @@ import TallyTestSupport
         try reopened.close()
     }
 
+    /// A checkpoint whose file cannot be written or synced fails alone: it closes its file once (a second
+    /// close could shut a segment or socket that reused the number), leaves no partial file, keeps ingest
+    /// going, and the next checkpoint succeeds.
+    @Test(arguments: ["write", "sync"])
+    func aFailedCheckpointClosesItsFileOnceAndLeavesNothingBehind(failing: String) throws {
+        let directory = TemporaryDirectory()
+        let fileSystem = FaultyFileSystem()
+        let engine = try Engine(directory: directory.path, configuration: ReferenceModelTests.configuration(), fileSystem: fileSystem)
+        _ = engine.ingest(events(0..<50))
+        fileSystem.update { plan in
+            if failing == "write" { plan.failWritesToPathsContaining = ".partial" } else { plan.failSyncsOfPathsContaining = ".partial" }
+        }
+        #expect(throws: StorageError.self) { try engine.checkpoint() }
+        #expect(fileSystem.closesOfClosedFiles == 0)
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.appending("checkpoints"))) ?? []
+        #expect(names.isEmpty, "\(names)")
+        fileSystem.update { $0 = FaultyFileSystem.Plan() }
+        #expect(engine.ingest(events(50..<60)).allSatisfy { if case .accepted = $0 { true } else { false } })
+        #expect(try engine.checkpoint() == 60)
+        try engine.close()
+        #expect(fileSystem.closesOfClosedFiles == 0)
+    }
+
     /// Opening for a replay checks sealed segments by header and seal only, and the replay checks every frame
     /// it reads: a flipped byte in the middle of a sealed segment that no checkpoint covers still fails open
     /// and rebuild with `corrupt`, naming the segment, and leaves the file as it was.

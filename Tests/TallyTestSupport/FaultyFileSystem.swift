@@ -16,16 +16,23 @@ public final class FaultyFileSystem: FileSystem {
         public var failWritesToPathsContaining: String?
         /// Writes to files created from now on fail with `EIO` (a new segment or checkpoint).
         public var failWritesToNewFiles = false
+        /// Syncs of files whose path contains this text fail with `EIO`.
+        public var failSyncsOfPathsContaining: String?
 
         public init() {}
     }
 
     private let base = PosixFileSystem()
     private let state: Mutex<(plan: Plan, paths: [Int32: String], syncs: Int, written: Int64, doomed: Set<Int32>)>
+    private let closedTwice = Atomic<Int>(0)
 
     public init(plan: Plan = Plan()) {
         state = Mutex((plan, [:], 0, 0, []))
     }
+
+    /// Closes of a descriptor this file system had already closed (and not opened again): each one could
+    /// have closed an unrelated file that reused the number.
+    public var closesOfClosedFiles: Int { closedTwice.load(ordering: .relaxed) }
 
     /// Changes the plan from now on.
     public func update(_ change: (inout Plan) -> Void) {
@@ -45,9 +52,14 @@ public final class FaultyFileSystem: FileSystem {
     }
 
     public func close(_ file: FileHandle) {
-        state.withLock { state in
-            state.paths.removeValue(forKey: file.descriptor)
+        let wasOpen = state.withLock { state -> Bool in
             state.doomed.remove(file.descriptor)
+            return state.paths.removeValue(forKey: file.descriptor) != nil
+        }
+        guard wasOpen else {
+            // Not passed on: the number may belong to another file by now.
+            closedTwice.add(1, ordering: .relaxed)
+            return
         }
         base.close(file)
     }
@@ -84,6 +96,7 @@ public final class FaultyFileSystem: FileSystem {
     public func sync(_ file: FileHandle, dataOnly: Bool) throws(StorageError) {
         let fail = state.withLock { state -> Bool in
             state.syncs += 1
+            if let text = state.plan.failSyncsOfPathsContaining, state.paths[file.descriptor]?.contains(text) == true { return true }
             guard let remaining = state.plan.syncsBeforeFailure else { return false }
             if remaining <= 0 { return true }
             state.plan.syncsBeforeFailure = remaining - 1
