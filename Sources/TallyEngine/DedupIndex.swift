@@ -69,7 +69,8 @@ package struct DedupIndex: Sendable, Equatable {
     private(set) var isPruneOwed = false
     /// A prune begun by ``beginPrune(before:)`` counting the expired ids, a few slots per insert.
     private var pruneScan: PruneScan?
-    /// Slots a prune's count reads per insert: a 13M-id table read at once stopped ingest for 700 ms.
+    /// Slots a prune's count reads per insert: reading the whole table at once (256 MiB at 13M ids) held
+    /// ingest for as long.
     private static let slotsScannedPerInsert = 32
 
     private struct PruneScan: Sendable {
@@ -540,7 +541,7 @@ package struct DedupIndex: Sendable, Equatable {
     /// Forgets ids whose event time is before `cutoff`. A sequential pass counts them; when there are some,
     /// the table drains into one sized for the rest (at most 7/16 full), dropping them as it goes, a few
     /// slots per insert like growth. They are gone from lookups, iteration and ``count`` at once.
-    mutating func prune(before cutoff: Timestamp) {
+    package mutating func prune(before cutoff: Timestamp) {
         makeUnique()
         pruneScan = nil
         isPruneOwed = false
@@ -574,7 +575,7 @@ package struct DedupIndex: Sendable, Equatable {
     }
 
     /// Whether the table grows, or a prune counts or drains.
-    var isBusy: Bool { draining != nil || pruneScan != nil }
+    package var isBusy: Bool { draining != nil || pruneScan != nil }
 
     /// Counts up to `limit` more slots for the prune under way; at the end, begins its drain.
     private mutating func scanSome(_ limit: Int) {
