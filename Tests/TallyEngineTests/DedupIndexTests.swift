@@ -161,10 +161,7 @@ import TallyTestSupport
         let base = Timestamp(microseconds: 1_794_744_000_000_000)
         func key(_ number: Int) -> IdentityHash { IdentityHash(tenant: TenantID(high: 5, low: 6), id: "p\(number)") }
         // Ids 0..<20,000: the even ones 40 days old, the odd ones an hour old.
-        for number in 0..<20_000 {
-            let time = Timestamp(microseconds: base.microseconds - Int64(number % 2 == 0 ? 40 * 24 : 1) * hour)
-            _ = index.insertIfAbsent(key(number), offset: UInt64(number), time: time, voidable: true)
-        }
+        DedupIndexFixtures.insertHalfExpired(0..<20_000, into: &index, before: base, key: key)
         let tableBytes = index.memoryBytes
         index.prune(before: Timestamp(microseconds: base.microseconds - 35 * 24 * hour))
         #expect(index.isGrowing, "the prune drains incrementally")
@@ -259,10 +256,7 @@ import TallyTestSupport
         func key(_ number: Int) -> IdentityHash { IdentityHash(tenant: TenantID(high: 5, low: 7), id: "q\(number)") }
         // The even ids 40 days old, the odd ones an hour old: 80,000 ids, a table of 131,072 slots (smaller
         // ones are pruned at once).
-        for number in 0..<80_000 {
-            let time = Timestamp(microseconds: base.microseconds - Int64(number % 2 == 0 ? 40 * 24 : 1) * hour)
-            _ = index.insertIfAbsent(key(number), offset: UInt64(number), time: time, voidable: true)
-        }
+        DedupIndexFixtures.insertHalfExpired(0..<80_000, into: &index, before: base, key: key)
         index.beginPrune(before: Timestamp(microseconds: base.microseconds - 35 * 24 * hour))
         #expect(index.isBusy && !index.isGrowing, "counting, not yet draining")
         #expect(index.count == 80_000 && index[key(2)] != nil, "nothing is dropped while counting")
@@ -323,10 +317,7 @@ import TallyTestSupport
         let hour: Int64 = 3_600_000_000
         let base = Timestamp(microseconds: 1_794_744_000_000_000)
         func key(_ number: Int) -> IdentityHash { IdentityHash(tenant: TenantID(high: 5, low: 9), id: "r\(number)") }
-        for number in 0..<20_000 {
-            let time = Timestamp(microseconds: base.microseconds - Int64(number % 2 == 0 ? 40 * 24 : 1) * hour)
-            _ = index.insertIfAbsent(key(number), offset: UInt64(number), time: time, voidable: true)
-        }
+        DedupIndexFixtures.insertHalfExpired(0..<20_000, into: &index, before: base, key: key)
         index.prune(before: Timestamp(microseconds: base.microseconds - 35 * 24 * hour))
         #expect(index.isGrowing, "draining")
         // Expired even ids come back before the pin: new entries in the current table.
@@ -363,10 +354,7 @@ import TallyTestSupport
         func key(_ number: Int) -> IdentityHash { IdentityHash(tenant: TenantID(high: 6, low: 1), id: "o\(number)") }
         index.reserveCapacity(100_000)
         // Up to just below 7/8 of 131,072 slots, every other id 40 days old.
-        for number in 0..<114_680 {
-            let time = Timestamp(microseconds: base.microseconds - Int64(number % 2 == 0 ? 40 * 24 : 1) * hour)
-            _ = index.insertIfAbsent(key(number), offset: UInt64(number), time: time, voidable: false)
-        }
+        DedupIndexFixtures.insertHalfExpired(0..<114_680, into: &index, before: base, key: key)
         #expect(!index.isGrowing)
         index.beginPrune(before: Timestamp(microseconds: base.microseconds - 35 * 24 * hour))
         #expect(index.isBusy && !index.isPruneOwed)
@@ -388,5 +376,19 @@ import TallyTestSupport
             number += 1
         }
         #expect(index[key(0)] == nil && index[key(1)]?.offset == 1, "the owed prune ran")
+    }
+}
+
+/// Shared set-ups of the dedup tests.
+enum DedupIndexFixtures {
+    /// Remembers ids `range` with their numbers as offsets: the even ones 40 days before `base` (expired by a
+    /// 35-day window), the odd ones an hour before it.
+    static func insertHalfExpired(_ range: Range<Int>, into index: inout DedupIndex, before base: Timestamp,
+                                  key: (Int) -> IdentityHash) {
+        let hour: Int64 = 3_600_000_000
+        for number in range {
+            let time = Timestamp(microseconds: base.microseconds - Int64(number % 2 == 0 ? 40 * 24 : 1) * hour)
+            _ = index.insertIfAbsent(key(number), offset: UInt64(number), time: time, voidable: true)
+        }
     }
 }
