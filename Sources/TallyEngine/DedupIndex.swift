@@ -173,7 +173,27 @@ package struct DedupIndex: Sendable, Equatable {
     /// Keeps a table this index stops using alive while a checkpoint may still read it.
     @inline(__always)
     private mutating func retire(_ table: SlotMemory<Slot>) {
-        if pinned != nil { retained.append(table) }
+        if pinned != nil {
+            retained.append(table)
+        } else if defersFrees {
+            dropped.append(table)
+        }
+    }
+
+    /// Whether tables this index stops using are kept for ``takeDropped()`` instead of freed at once: the
+    /// live index sets it, so that unmapping an old table (milliseconds for hundreds of megabytes) happens
+    /// after the ingest lock is released. Left off for bulk loads, which nobody waits on.
+    package var defersFrees = false {
+        didSet { if !defersFrees { dropped = [] } }
+    }
+    private var dropped: [SlotMemory<Slot>] = []
+
+    /// The tables this index stopped using since the last call (see ``defersFrees``): drop the result after
+    /// releasing the lock.
+    package mutating func takeDropped() -> Retired {
+        guard !dropped.isEmpty else { return Retired(tables: []) }
+        defer { dropped = [] }
+        return Retired(tables: dropped)
     }
 
     // MARK: - Reading for a checkpoint
@@ -276,6 +296,9 @@ package struct DedupIndex: Sendable, Equatable {
     /// Tables a pinned index no longer uses, freed with this value.
     package struct Retired: Sendable {
         fileprivate let tables: [SlotMemory<Slot>]
+
+        /// The number of tables held.
+        package var count: Int { tables.count }
     }
 
     /// The slot key for a hash; the zero key marks empty slots, so it is nudged.

@@ -61,6 +61,7 @@ public final class Engine: Sendable {
             checkpointOffset = state.nextOffset
             try Engine.replay(store: store, into: &state, dedup: &dedup, configuration: configuration)
             decision = DecisionState(dedup: dedup, nextOffset: state.nextOffset)
+            decision.dedup.defersFrees = true
             // Ingest times go on from the log's last one, even when the clock stepped back while the engine
             // was down. Recovery read it with the last segment; only a segment just begun by a roll needs a
             // read of the record before it.
@@ -227,7 +228,7 @@ public final class Engine: Sendable {
             return IdentityHash(tenant: event.tenantId, id: event.id)
         }
         let prefetchDistance = 8
-        let submitted = decisions.withLock { state -> Bool in
+        let (submitted, dropped) = decisions.withLock { state -> (Bool, DedupIndex.Retired) in
             // The clock is read under the lock: batches take offsets in the order of their ingest times.
             let now = max(configuration.clock(), state.lastIngestTime)
             state.lastIngestTime = now
@@ -324,7 +325,9 @@ public final class Engine: Sendable {
             }
             // A duplicate's original may still be on its way to the disk (an earlier batch, or this one), so
             // even a batch of duplicates only is answered through the writer, after everything before it.
-            guard !accepted.isEmpty || hasDuplicates else { return false }
+            // Tables the index stopped using are unmapped after the lock is released.
+            let dropped = state.dedup.takeDropped()
+            guard !accepted.isEmpty || hasDuplicates else { return (false, dropped) }
             let events = accepted
             let decided = outcomes
             // The writer fails every batch after a failure, so the last frame's result speaks for them all.
@@ -345,8 +348,9 @@ public final class Engine: Sendable {
                     })
                 }
             }
-            return true
+            return (true, dropped)
         }
+        _ = consume dropped
         if !submitted { completion(outcomes) }
     }
 

@@ -392,3 +392,25 @@ enum DedupIndexFixtures {
         }
     }
 }
+
+@Suite struct DedupIndexDeferredFreeTests {
+    /// The live index keeps the tables it stops using for the engine to free after its lock is released;
+    /// other indexes free them at once.
+    @Test(arguments: [true, false])
+    func oldTablesWaitForTheCallerWhenFreesAreDeferred(deferred: Bool) {
+        var index = DedupIndex()
+        index.defersFrees = deferred
+        let time = Timestamp(microseconds: 1_794_744_000_000_000)
+        var number = 0
+        var grew = false
+        while !(grew && !index.isGrowing) {
+            _ = index.insertIfAbsent(IdentityHash(tenant: TenantID(high: 4, low: 4), id: "d\(number)"),
+                                     offset: UInt64(number), time: time, voidable: false)
+            grew = grew || index.isGrowing
+            number += 1
+        }
+        let dropped = index.takeDropped()
+        #expect(dropped.count == (deferred ? 1 : 0), "the drained table")
+        #expect(index.takeDropped().count == 0, "taken once")
+    }
+}
