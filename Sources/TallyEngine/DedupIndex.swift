@@ -480,9 +480,14 @@ package struct DedupIndex: Sendable, Equatable {
         makeUnique()
         var index = existing.index
         if draining != nil || pruneScan != nil || count * 8 > capacity * 5 {
-            // Moving slots may fill the place found, and growth replaces the table: probe again after.
+            let wasDraining = draining != nil
+            let table = memory.base
             prepareInsert()
-            index = DedupIndex.position(of: DedupIndex.normalized(key), in: memory).index
+            // Moving slots may fill the place found, and a growth or prune replaces the table: probe again
+            // then (writing the spare or counting for a prune changes neither).
+            if wasDraining || draining != nil || memory.base != table {
+                index = DedupIndex.position(of: DedupIndex.normalized(key), in: memory).index
+            }
         }
         let entry = Entry(offset: offset, hour: DedupIndex.hour(time), flags: voidable ? Entry.voidable : 0)
         memory.base[index] = Slot(key: DedupIndex.normalized(key), packed: DedupIndex.pack(entry))
