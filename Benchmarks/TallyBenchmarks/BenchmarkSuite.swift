@@ -27,7 +27,7 @@ enum BenchmarkSuite {
             default:
                 print("usage: TallyBenchmarks [--quick] [--dir DIR] [--only crc|codec|append|read|engine|ingest-replay|stats-reads|memory-latency|memory|dedup-memory|http|http-single|http-batch|http-stats|http-handler|http-ceiling|gzip|restart-large|checkpoint-stall|tenant-list]")
                 print("       TallyBenchmarks crash [--cycles N] [--clients N] [--max-life-ms MS] [--seed S] [--tally PATH] [--data DIR]")
-                print("       TallyBenchmarks soak [--seconds N] [--interval N] [--ingest-clients N] [--stats-clients N] [--batch N] [--tenants N] [--backdate-limit 35d] [--tally PATH] [--data DIR]")
+                print("       TallyBenchmarks soak [--seconds N] [--interval N] [--ingest-clients N] [--stats-clients N] [--batch N] [--tenants N] [--backdate-limit 35d] [--server-log FILE] [--tally PATH] [--data DIR]")
                 exit(2)
             }
             index += 1

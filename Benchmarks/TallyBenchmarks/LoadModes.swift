@@ -1,4 +1,5 @@
 import Foundation
+import TallyCore
 import TallyLoad
 
 /// `TallyBenchmarks crash` and `TallyBenchmarks soak`: drive a real `tally serve` process.
@@ -50,6 +51,7 @@ enum LoadModes {
                 options.batchSize = number("batch", options.batchSize)
                 options.tenants = number("tenants", options.tenants)
                 if let window = values.removeValue(forKey: "backdate-limit") { options.serverArguments = ["--backdate-limit", window] }
+                options.serverLog = values.removeValue(forKey: "server-log")
                 guard values.isEmpty else { usage(mode, "unknown option --\(values.keys.sorted()[0])") }
                 print("store: \(directory); \(options.seconds) s, \(options.ingestClients) ingest clients (batches of \(options.batchSize)), \(options.statsClients) stats clients, \(options.tenants) tenants")
                 let report = try SoakRun(options).run { print($0); fflush(nil) }
@@ -57,6 +59,7 @@ enum LoadModes {
                 print(String(format: "soak: %d events, %d stats reads, %d errors; server RSS %.1f MiB at start, %.1f MiB at the end",
                              report.events, report.statsReads, report.errors, start, end))
                 for (kind, count) in report.errorKinds.sorted(by: { $0.value > $1.value }) { print("  \(count)× \(kind)") }
+                for failure in report.firstErrors { print("  sent \(failure.sent.rfc3339(fractionDigits: 3)): \(failure.kind)") }
                 cleanUp(keep: false)
                 exit(report.errors == 0 ? 0 : 1)
             }

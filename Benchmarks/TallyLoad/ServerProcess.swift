@@ -17,6 +17,8 @@ public final class ServerProcess {
     /// Environment variables set for the server (and other commands run through ``run(_:)``) on top of
     /// this process's own.
     public let environment: [String: String]
+    /// Where the server's standard error (its request log) goes; `nil` discards it.
+    public var logPath: String?
     private var process: Process?
     private var hasStarted = false
 
@@ -60,7 +62,7 @@ public final class ServerProcess {
             process.arguments = ["serve", "--data", directory, "--port", String(port)] + extraArguments
             process.environment = childEnvironment
             process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
+            process.standardError = try logHandle() ?? FileHandle.nullDevice
             try process.run()
             for _ in 0..<400 {
                 if !process.isRunning { break }
@@ -89,6 +91,19 @@ public final class ServerProcess {
         process.waitUntilExit()
         self.process = nil
         return process.terminationStatus
+    }
+
+    /// The log file, created or appended to (a restart adds to the same log).
+    private func logHandle() throws -> FileHandle? {
+        guard let logPath else { return nil }
+        if !FileManager.default.fileExists(atPath: logPath) {
+            guard FileManager.default.createFile(atPath: logPath, contents: nil) else {
+                throw LoopbackClient.ClientError(message: "cannot create the server log \(logPath)")
+            }
+        }
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
+        try handle.seekToEnd()
+        return handle
     }
 
     private var childEnvironment: [String: String] {

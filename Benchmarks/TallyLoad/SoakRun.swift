@@ -28,6 +28,8 @@ public struct SoakRun {
         public var tenants = 1_000
         /// Extra `tally serve` arguments (such as `--backdate-limit 2m`).
         public var serverArguments: [String] = []
+        /// Where the server's request log goes (`nil`: discarded).
+        public var serverLog: String?
 
         public init(binary: String, directory: String) {
             self.binary = binary
@@ -59,6 +61,8 @@ public struct SoakRun {
         public var errors = 0
         /// Errors by kind.
         public var errorKinds: [String: Int] = [:]
+        /// The first errors, each with the time its request was sent (to find it in the server's log).
+        public var firstErrors: [(sent: Timestamp, kind: String)] = []
     }
 
     /// What the clients share with the driver.
@@ -77,6 +81,7 @@ public struct SoakRun {
                 window.statsLatencies += taken.statsLatencies
                 window.errors += taken.errors
                 window.errorKinds.merge(taken.errorKinds, uniquingKeysWith: +)
+                window.firstErrors += taken.firstErrors.prefix(Window.keptErrors - window.firstErrors.count)
             }
         }
     }
@@ -88,10 +93,15 @@ public struct SoakRun {
         var errors = 0
         /// What went wrong, by kind (a status or a client error), for the report.
         var errorKinds: [String: Int] = [:]
+        var firstErrors: [(sent: Timestamp, kind: String)] = []
+        /// How many errors are listed one by one.
+        static let keptErrors = 50
 
-        mutating func fail(_ kind: String) {
+        /// Counts an error of a request sent at `sent`.
+        mutating func fail(_ kind: String, sent: Timestamp) {
             errors += 1
             errorKinds[kind, default: 0] += 1
+            if firstErrors.count < Window.keptErrors { firstErrors.append((sent, kind)) }
         }
     }
 
@@ -105,6 +115,7 @@ public struct SoakRun {
     public func run(line: (String) -> Void = { _ in }) throws -> Report {
         let (server, token) = ServerProcess.withAdminToken(binary: options.binary, directory: options.directory,
                                                            extraArguments: options.serverArguments, validFor: 7 * 86_400)
+        server.logPath = options.serverLog
         try server.start()
         defer { server.stop(signal: SIGTERM) }
         let tenants = (0..<options.tenants).map { index -> String in
@@ -157,6 +168,7 @@ public struct SoakRun {
             report.statsReads += taken.statsLatencies.count
             report.errors += taken.errors
             report.errorKinds.merge(taken.errorKinds, uniquingKeysWith: +)
+            report.firstErrors += taken.firstErrors.prefix(Window.keptErrors - report.firstErrors.count)
             let mebibytes = { (bytes: Int) in Double(bytes) / 1_048_576 }
             line(String(format: "| %d | %.0f | %.2f | %.0f | %.2f | %.1f | %d | %.1f | %.1f | %d |", interval.endSecond,
                         interval.eventsPerSecond, interval.ingestP99Milliseconds, interval.statsPerSecond,
@@ -206,6 +218,7 @@ public struct SoakRun {
             }
             body += "]"
             let started = MonotonicClock.nanoseconds()
+            let sent = Timestamp.now()
             do {
                 if connection == nil { connection = try LoopbackClient(port: port) }
                 let response = try connection?.request("POST", "/api/v1/events", headers: [
@@ -216,11 +229,11 @@ public struct SoakRun {
                     local.events += batchSize
                     local.ingestLatencies.append(milliseconds)
                 } else {
-                    local.fail("ingest status \(response?.status ?? 0): \(response?.text.prefix(120) ?? "")")
+                    local.fail("ingest status \(response?.status ?? 0): \(response?.text.prefix(120) ?? "")", sent: sent)
                 }
             } catch {
                 connection = nil
-                local.fail("ingest: \(error)")
+                local.fail("ingest: \(error)", sent: sent)
             }
         }
     }
@@ -239,16 +252,17 @@ public struct SoakRun {
             let tenant = random.pick(tenants)
             let path = random.chance(1, in: 2) ? "/api/v1/admin/tenants/\(tenant)/stats" : "/api/organizations/\(tenant)/api-keys/stats"
             let started = MonotonicClock.nanoseconds()
+            let sent = Timestamp.now()
             do {
                 if connection == nil { connection = try LoopbackClient(port: port) }
                 let response = try connection?.request("GET", path, headers: [("Authorization", "Bearer \(token)"), ("x-tenantid", tenant)])
                 let milliseconds = Double(MonotonicClock.nanoseconds() - started) / 1e6
                 // 404 is a valid answer for a tenant that has no events yet.
                 let ok = response?.status == 200 || response?.status == 404
-                if ok { local.statsLatencies.append(milliseconds) } else { local.fail("stats status \(response?.status ?? 0)") }
+                if ok { local.statsLatencies.append(milliseconds) } else { local.fail("stats status \(response?.status ?? 0)", sent: sent) }
             } catch {
                 connection = nil
-                local.fail("stats: \(error)")
+                local.fail("stats: \(error)", sent: sent)
             }
         }
     }

@@ -1,6 +1,7 @@
 import CTallyShims
 import Glibc
 import Synchronization
+import TallyCore
 import TallyStorage
 
 /// One thread running epoll over a set of connections (and the shared listening socket).
@@ -121,12 +122,14 @@ final class EventLoop: @unchecked Sendable {
     func logRequest(method: String, path: String, status: Int, milliseconds: Double) {
         guard isCurrentThread else {
             var line: [UInt8] = []
-            HTTPServerCore.appendLogLine(method: method, path: path, status: status, milliseconds: milliseconds, to: &line)
+            HTTPServerCore.appendLogLine(time: Timestamp.now(), method: method, path: path, status: status,
+                                         milliseconds: milliseconds, to: &line)
             server.configuration.log(String(decoding: line, as: UTF8.self))
             return
         }
         if !pendingLog.isEmpty { pendingLog.append(UInt8(ascii: "\n")) }
-        HTTPServerCore.appendLogLine(method: method, path: path, status: status, milliseconds: milliseconds, to: &pendingLog)
+        HTTPServerCore.appendLogLine(time: Timestamp.now(), method: method, path: path, status: status,
+                                     milliseconds: milliseconds, to: &pendingLog)
         // A long wake-up (many pipelined requests) writes its lines in batches rather than holding them all.
         if pendingLog.count >= EventLoop.logFlushBytes { flushLog() }
     }

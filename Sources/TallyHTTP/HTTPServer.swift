@@ -1,5 +1,6 @@
 import Glibc
 import Synchronization
+import TallyCore
 import TallyStorage
 
 /// State shared by the event loops.
@@ -19,10 +20,14 @@ final class HTTPServerCore: Sendable {
     var draining: Bool { drainingFlag.load(ordering: .relaxed) }
     func beginDraining() { drainingFlag.store(true, ordering: .relaxed) }
 
-    /// Appends the JSON log line of one request: method, path (escaped), status and duration in
-    /// milliseconds with three decimals. Written as bytes: one line per request on the hottest path.
-    static func appendLogLine(method: String, path: String, status: Int, milliseconds: Double, to line: inout [UInt8]) {
-        line.append(contentsOf: #"{"method":""#.utf8)
+    /// Appends the JSON log line of one request: when its response was ready (UTC, milliseconds), method,
+    /// path (escaped), status and duration in milliseconds with three decimals. Written as bytes: one line
+    /// per request on the hottest path.
+    static func appendLogLine(time: Timestamp, method: String, path: String, status: Int, milliseconds: Double,
+                              to line: inout [UInt8]) {
+        line.append(contentsOf: #"{"time":""#.utf8)
+        time.appendRFC3339(to: &line, fractionDigits: 3)
+        line.append(contentsOf: #"","method":""#.utf8)
         line.append(contentsOf: method.utf8)
         line.append(contentsOf: #"","path":""#.utf8)
         // Quotes and backslashes are escaped; control characters (which a decoded path may hold) dropped.

@@ -4,6 +4,7 @@ import Glibc
 import Synchronization
 import Testing
 @testable import TallyHTTP
+import TallyCore
 import TallyStorage
 import TallyTestSupport
 
@@ -147,7 +148,7 @@ struct EchoHandler: HTTPHandler {
         }
         #expect(lines.count == paths.count)
         for path in ["/fast0", "/fast1", #"/q\"x"#, "/fast3", "/slow"] {
-            #expect(lines.contains { $0.hasPrefix(#"{"method":"GET","path":"\#(path)","status":200,"durationMs":"#) && $0.hasSuffix("}") },
+            #expect(lines.contains { $0.contains(#""method":"GET","path":"\#(path)","status":200,"durationMs":"#) && $0.hasSuffix("}") },
                     "\(path) in \(lines)")
         }
         #expect(!calls.withLock { $0 }.joined().contains("secret-token"))
@@ -345,13 +346,17 @@ struct EchoHandler: HTTPHandler {
         #expect(try first.request("GET", "/again").status == 200)
     }
 
-    /// A request's log line is written as bytes: quotes and backslashes in the path escaped, control
-    /// characters dropped, non-ASCII kept, the duration with three decimals.
+    /// A request's log line is written as bytes: the time in UTC with milliseconds, quotes and backslashes
+    /// in the path escaped, control characters dropped, non-ASCII kept, the duration with three decimals.
     @Test func logLinesEscapeThePathAndRoundTheDuration() {
+        let time = #"{"time":"2026-11-24T08:15:27.042Z","#
         func line(_ path: String, _ status: Int, _ milliseconds: Double) -> String {
             var bytes: [UInt8] = []
-            HTTPServerCore.appendLogLine(method: "GET", path: path, status: status, milliseconds: milliseconds, to: &bytes)
-            return String(decoding: bytes, as: UTF8.self)
+            HTTPServerCore.appendLogLine(time: Timestamp(microseconds: 1_795_508_127_042_999), method: "GET", path: path,
+                                         status: status, milliseconds: milliseconds, to: &bytes)
+            let text = String(decoding: bytes, as: UTF8.self)
+            #expect(text.hasPrefix(time))
+            return "{" + text.dropFirst(time.count)
         }
         #expect(line("/healthz", 200, 12.5) == #"{"method":"GET","path":"/healthz","status":200,"durationMs":12.500}"#)
         #expect(line(#"/a"b\c"#, 404, 0.0004) == #"{"method":"GET","path":"/a\"b\\c","status":404,"durationMs":0.000}"#)
