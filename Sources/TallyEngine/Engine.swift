@@ -561,10 +561,15 @@ public final class Engine: Sendable {
             // A checkpoint holds every id of the dedup window, so writing one costs about as much as
             // replaying that many events: by count, wait for at least as many events as ids, which keeps
             // checkpointing a constant cost per event however large the window grows.
-            let dueByCount = pending >= max(configuration.checkpointEveryEvents, UInt64(rememberedIds))
+            let ids = rememberedIds
+            let dueByCount = pending >= max(configuration.checkpointEveryEvents, UInt64(ids))
             if dueByCount || (pending > 0 && elapsed >= configuration.checkpointEverySeconds) {
                 do {
-                    try checkpoint()
+                    let started = MonotonicClock.nanoseconds()
+                    if let offset = try checkpoint() {
+                        let milliseconds = (MonotonicClock.nanoseconds() - started) / 1_000_000
+                        configuration.store.log("checkpoint at offset \(offset) written in \(milliseconds) ms (\(dueByCount ? "\(pending) events" : "\(elapsed) s") since the last; \(ids) ids in the dedup window)")
+                    }
                 } catch {
                     configuration.store.log("checkpoint failed: \(error); the log is unaffected, the next open replays more")
                 }

@@ -132,6 +132,7 @@ import TallyTestSupport
         // Options that do not apply together, an address that is not one, help for no command.
         ["replay", "--tenant", "3fa85f64-5717-4562-b3fc-2c963f66afa6"], ["replay", "--verify", "--until", "1"],
         ["serve", "--host", "notanip"], ["help", "nosuch"], ["serve", "--max-body-bytes", "33554433"],
+        ["serve", "--checkpoint-every", "0"], ["serve", "--checkpoint-interval", "0s"], ["serve", "--checkpoint-interval", "300"],
     ])
     func usageErrorsExitWithTwo(arguments: [String]) {
         let result = runTally(arguments)

@@ -11,16 +11,24 @@ import TallyTestSupport
     static let tenant = "3fa85f64-5717-4562-b3fc-2c963f66afa6"
 
     /// Starts the server on a free port and waits until it answers.
-    func start(_ directory: String) throws -> (Process, Int) {
+    /// - Parameters:
+    ///   - arguments: Extra `serve` options.
+    ///   - log: A file that receives the server's standard error.
+    func start(_ directory: String, arguments: [String] = [], log: String? = nil) throws -> (Process, Int) {
         let binary = try #require(CLITests.executable(), "tally executable not found")
         var lastError: (any Error)?
         for _ in 0..<5 {
             let port = Int.random(in: 20_000...60_000)
             let process = Process()
             process.executableURL = URL(fileURLWithPath: binary)
-            process.arguments = ["serve", "--data", directory, "--port", String(port)]
+            process.arguments = ["serve", "--data", directory, "--port", String(port)] + arguments
             process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
+            if let log {
+                FileManager.default.createFile(atPath: log, contents: nil)
+                process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+            } else {
+                process.standardError = FileHandle.nullDevice
+            }
             try process.run()
             for _ in 0..<100 {
                 if let client = try? LoopbackClient(port: port), let response = try? client.request("GET", "/healthz"),
@@ -74,5 +82,29 @@ import TallyTestSupport
         #expect(process.terminationStatus == 0, "SIGTERM stops cleanly")
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory.appending("checkpoints"))
             .contains("00000000000000000500.ckpt"), "a clean stop writes a checkpoint")
+    }
+
+    /// `--checkpoint-interval` has the running server write a checkpoint after new events, and log it.
+    @Test func theServerCheckpointsOnItsIntervalAndLogsIt() throws {
+        let directory = TemporaryDirectory()
+        let log = directory.appending("serve.log")
+        let (process, port) = try start(directory.path, arguments: ["--checkpoint-interval", "1s", "--checkpoint-every", "1000"],
+                                        log: log)
+        defer {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+        let token = try token(directory.path)
+        #expect(try post(port, token, ids: 0..<150).status == 200)
+        var written = false
+        for _ in 0..<100 where !written {
+            usleep(50_000)
+            written = (try? FileManager.default.contentsOfDirectory(atPath: directory.appending("checkpoints")))?
+                .contains("00000000000000000150.ckpt") == true
+        }
+        #expect(written, "a checkpoint within a second or two, while the server runs")
+        let text = String(decoding: try StoreTestSupport.bytes(log), as: UTF8.self)
+        #expect(text.contains("tally: checkpoint at offset 150 written in "), "\(text)")
+        #expect(text.contains(#""method":"POST","path":"/api/v1/events","status":200"#), "\(text)")
     }
 }

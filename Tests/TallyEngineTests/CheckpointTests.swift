@@ -22,8 +22,11 @@ import TallyTestSupport
         }
     }
 
+    /// The checkpoint files (none before the first checkpoint creates their folder).
     func checkpointFiles(_ directory: TemporaryDirectory) throws -> [String] {
-        try FileManager.default.contentsOfDirectory(atPath: directory.appending("checkpoints")).sorted()
+        let folder = directory.appending("checkpoints")
+        guard FileManager.default.fileExists(atPath: folder) else { return [] }
+        return try FileManager.default.contentsOfDirectory(atPath: folder).sorted()
     }
 
     @Test func closeWritesACheckpointThatReopenUsesAndDedupSurvives() throws {
@@ -95,5 +98,58 @@ import TallyTestSupport
         #expect(log.all.contains { $0.contains("unfinished checkpoint") })
         #expect(reopened.eventCount == 10)
         try reopened.close()
+    }
+
+    /// Waits up to five seconds for `condition`; the checkpointer looks once a second.
+    func eventually(_ condition: () throws -> Bool) rethrows -> Bool {
+        for _ in 0..<100 {
+            if try condition() { return true }
+            usleep(50_000)
+        }
+        return try condition()
+    }
+
+    /// By count, the checkpointer waits for the configured number of events and for at least as many events
+    /// as the dedup window holds ids; each checkpoint it writes is logged.
+    @Test func theCheckpointerWritesOneWhenEnoughEventsArrived() throws {
+        let directory = TemporaryDirectory()
+        let log = LogCollector()
+        var configuration = ReferenceModelTests.configuration()
+        configuration.store = StoreTestSupport.configuration(log: log)
+        configuration.checkpointEveryEvents = 50
+        configuration.checkpointEverySeconds = .max
+        let engine = try Engine(directory: directory.path, configuration: configuration)
+        _ = engine.ingest(events(0..<40))
+        sleep(2)
+        #expect(try checkpointFiles(directory).isEmpty, "40 events are fewer than 50")
+        _ = engine.ingest(events(40..<100))
+        #expect(try eventually { try checkpointFiles(directory) == ["00000000000000000100.ckpt"] })
+        #expect(eventually { log.all.contains { $0.hasPrefix("checkpoint at offset 100 written in ") && $0.contains("100 events since the last; 100 ids in the dedup window") } },
+                "\(log.all)")
+        // 60 more events reach 50, but not the 160 ids the window now holds (writing them all again would
+        // cost more than replaying the 60).
+        _ = engine.ingest(events(100..<160))
+        sleep(2)
+        #expect(try checkpointFiles(directory) == ["00000000000000000100.ckpt"])
+        try engine.close()
+        #expect(try checkpointFiles(directory) == ["00000000000000000100.ckpt", "00000000000000000160.ckpt"])
+    }
+
+    /// By time, a checkpoint follows any new event once the interval has passed, and none is written while
+    /// nothing arrives.
+    @Test func theCheckpointerWritesOneWhenTheIntervalPassed() throws {
+        let directory = TemporaryDirectory()
+        let log = LogCollector()
+        var configuration = ReferenceModelTests.configuration()
+        configuration.store = StoreTestSupport.configuration(log: log)
+        configuration.checkpointEveryEvents = .max
+        configuration.checkpointEverySeconds = 1
+        let engine = try Engine(directory: directory.path, configuration: configuration)
+        _ = engine.ingest(events(0..<3))
+        #expect(try eventually { try checkpointFiles(directory) == ["00000000000000000003.ckpt"] })
+        #expect(eventually { log.all.contains { $0.hasPrefix("checkpoint at offset 3 written in ") } }, "\(log.all)")
+        sleep(2)
+        #expect(log.all.filter { $0.hasPrefix("checkpoint at") }.count == 1, "no event, no checkpoint: \(log.all)")
+        try engine.close()
     }
 }

@@ -38,6 +38,10 @@ struct ServeCommand {
             .init(name: "backdate-limit", valueName: "DURATION",
                   help: "Oldest event time accepted, and the dedup window (default 35d, at most 330d; such as 90s, 30m, 12h, 7d)."),
             .init(name: "future-limit", valueName: "DURATION", help: "How far ahead of the clock an event may be (default 5m, at most 1d)."),
+            .init(name: "checkpoint-every", valueName: "N",
+                  help: "Write a checkpoint once N events arrived since the last, and at least as many as the dedup window holds ids (default 5000000)."),
+            .init(name: "checkpoint-interval", valueName: "DURATION",
+                  help: "Write a checkpoint this long after the last if any event arrived (default 5m; such as 90s, 30m)."),
         ],
         positionalCount: 0...0
     )
@@ -81,6 +85,10 @@ struct ServeCommand {
         configuration.futureLimitMicroseconds = try CommandOptions.duration(
             arguments, "future-limit", default: configuration.futureLimitMicroseconds / 1_000_000,
             maximum: EngineConfiguration.maximumFutureLimitMicroseconds / 1_000_000, command: spec.name) * 1_000_000
+        configuration.checkpointEveryEvents = UInt64(try CommandOptions.positiveInt(
+            arguments, "checkpoint-every", default: Int(configuration.checkpointEveryEvents), command: spec.name))
+        configuration.checkpointEverySeconds = try CommandOptions.duration(
+            arguments, "checkpoint-interval", default: configuration.checkpointEverySeconds, command: spec.name)
         configuration.store.log = { io.printError("tally: \($0)") }
 
         let engine = try Engine(directory: directory, configuration: configuration)
