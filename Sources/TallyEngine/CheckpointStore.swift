@@ -10,11 +10,17 @@ struct CheckpointStore {
     let fileSystem: any FileSystem
     let directory: String
     let log: @Sendable (String) -> Void
+    /// Bytes a checkpoint file may have written and not synced. A checkpoint of a large dedup window is
+    /// gigabytes; left to one fsync at the end, that flush made every segment fsync in the meantime wait
+    /// for it (200-500 ms ingest stalls, see the README), so the file is synced as it goes.
+    let syncEveryBytes: Int
 
-    init(storeDirectory: String, fileSystem: any FileSystem, log: @escaping @Sendable (String) -> Void) {
+    init(storeDirectory: String, fileSystem: any FileSystem, log: @escaping @Sendable (String) -> Void,
+         syncEveryBytes: Int = 8 << 20) {
         self.fileSystem = fileSystem
         self.directory = storeDirectory + "/checkpoints"
         self.log = log
+        self.syncEveryBytes = max(1, syncEveryBytes)
     }
 
     static func fileName(_ offset: UInt64) -> String {
@@ -61,15 +67,31 @@ struct CheckpointStore {
     }
 
     /// A checkpoint being written to its temporary file; only ``commit(header:keep:)`` makes it visible.
-    struct PartialFile {
+    final class PartialFile {
         let store: CheckpointStore
         let final: String
         let temporary: String
         let file: FileHandle
+        /// Bytes written since the file was last synced.
+        private var unsyncedBytes = 0
 
-        /// Writes part of the checkpoint at byte `position` of the file.
+        init(store: CheckpointStore, final: String, temporary: String, file: FileHandle) {
+            self.store = store
+            self.final = final
+            self.temporary = temporary
+            self.file = file
+        }
+
+        /// Writes part of the checkpoint at byte `position` of the file, and syncs the file's data whenever
+        /// ``CheckpointStore/syncEveryBytes`` have been written since the last sync, so the dirty pages never
+        /// pile up for one long flush.
         func write(_ bytes: UnsafeRawBufferPointer, at position: Int) throws(StorageError) {
             try store.fileSystem.writeAll(file, bytes, at: Int64(position))
+            unsyncedBytes += bytes.count
+            if unsyncedBytes >= store.syncEveryBytes {
+                try store.fileSystem.sync(file, dataOnly: true)
+                unsyncedBytes = 0
+            }
         }
 
         /// Writes the header in front of the payload, syncs the file, renames it into place, syncs the

@@ -97,13 +97,18 @@ import TallyTestSupport
         let token = try token(directory.path)
         #expect(try post(port, token, ids: 0..<150).status == 200)
         var written = false
-        for _ in 0..<100 where !written {
+        for _ in 0..<400 where !written {
             usleep(50_000)
             written = (try? FileManager.default.contentsOfDirectory(atPath: directory.appending("checkpoints")))?
                 .contains("00000000000000000150.ckpt") == true
         }
-        #expect(written, "a checkpoint within a second or two, while the server runs")
-        let text = String(decoding: try StoreTestSupport.bytes(log), as: UTF8.self)
+        #expect(written, "a checkpoint within seconds, while the server runs")
+        // The line follows the file's rename.
+        var text = ""
+        for _ in 0..<400 where !text.contains("tally: checkpoint at offset 150 written in ") {
+            usleep(50_000)
+            text = String(decoding: try StoreTestSupport.bytes(log), as: UTF8.self)
+        }
         #expect(text.contains("tally: checkpoint at offset 150 written in "), "\(text)")
         #expect(text.contains(#""method":"POST","path":"/api/v1/events","status":200"#), "\(text)")
     }

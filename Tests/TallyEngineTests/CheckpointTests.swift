@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 import TallyCore
-import TallyEngine
+@testable import TallyEngine
 import TallyStorage
 import TallyTestSupport
 
@@ -100,9 +100,9 @@ import TallyTestSupport
         try reopened.close()
     }
 
-    /// Waits up to five seconds for `condition`; the checkpointer looks once a second.
+    /// Waits up to twenty seconds (a busy machine) for `condition`; the checkpointer looks once a second.
     func eventually(_ condition: () throws -> Bool) rethrows -> Bool {
-        for _ in 0..<100 {
+        for _ in 0..<400 {
             if try condition() { return true }
             usleep(50_000)
         }
@@ -151,5 +151,32 @@ import TallyTestSupport
         sleep(2)
         #expect(log.all.filter { $0.hasPrefix("checkpoint at") }.count == 1, "no event, no checkpoint: \(log.all)")
         try engine.close()
+    }
+
+    /// A checkpoint file is synced as it is written, every `syncEveryBytes`, not only once at the end (one
+    /// long flush there held up every segment fsync); a sync that fails midway fails the write, and the
+    /// abandoned file is gone.
+    @Test func aCheckpointFileIsSyncedAsItIsWritten() throws {
+        let directory = TemporaryDirectory()
+        let fileSystem = FaultyFileSystem()
+        let store = CheckpointStore(storeDirectory: directory.path, fileSystem: fileSystem, log: { _ in }, syncEveryBytes: 10_000)
+        let part = [UInt8](repeating: 0xAB, count: 4_000)
+        func writeParts(_ file: CheckpointStore.PartialFile, count: Int) throws {
+            for index in 0..<count {
+                try part.withUnsafeBytes { try file.write($0, at: CheckpointCodec.headerSize + index * part.count) }
+            }
+        }
+        let file = try store.begin(offset: 7)
+        let before = fileSystem.syncCount
+        try writeParts(file, count: 10)
+        #expect(fileSystem.syncCount - before == 3, "after 12,000, 24,000 and 36,000 bytes")
+        try file.commit(header: [UInt8](repeating: 1, count: CheckpointCodec.headerSize), keep: 2)
+        #expect(try checkpointFiles(directory) == ["00000000000000000007.ckpt"])
+
+        fileSystem.update { $0.failSyncsOfPathsContaining = ".partial" }
+        let failing = try store.begin(offset: 9)
+        #expect(throws: StorageError.self) { try writeParts(failing, count: 10) }
+        failing.abandon()
+        #expect(try checkpointFiles(directory) == ["00000000000000000007.ckpt"])
     }
 }
