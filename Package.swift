@@ -21,8 +21,8 @@ let package = Package(
         // The engine: validation against time windows, exactly-once ingest, projections, checkpoints, replay.
         .target(name: "TallyEngine", dependencies: ["CTallyShims", "TallyCore", "TallyStorage"]),
         // HTTP/1.1 on POSIX sockets: event loops over epoll, the request parser, connections. Knows nothing
-        // of metering.
-        .target(name: "TallyHTTP", dependencies: ["CTallyShims", "TallyStorage"]),
+        // of metering (TallyCore only for the clock and RFC 3339 times of its request log).
+        .target(name: "TallyHTTP", dependencies: ["CTallyShims", "TallyCore", "TallyStorage"]),
         // DEFLATE and gzip decompression with CRC-32, written by hand: pure logic, no I/O, no dependencies.
         .target(name: "TallyCompression"),
         // SHA-256, HMAC-SHA256, base64url and HS256 JWTs, written by hand.
@@ -52,7 +52,7 @@ let package = Package(
         .testTarget(name: "TallyCoreTests", dependencies: ["TallyCore", "TallyTestSupport"]),
         .testTarget(name: "TallyStorageTests", dependencies: ["TallyCore", "TallyStorage", "TallyTestSupport"]),
         .testTarget(name: "TallyEngineTests", dependencies: ["TallyCore", "TallyStorage", "TallyEngine", "TallyTestSupport"]),
-        .testTarget(name: "TallyHTTPTests", dependencies: ["TallyHTTP", "TallyTestSupport"]),
+        .testTarget(name: "TallyHTTPTests", dependencies: ["TallyHTTP", "TallyCore", "TallyTestSupport"]),
         .testTarget(name: "TallyAPITests", dependencies: ["TallyAPI", "TallyAuth", "TallyHTTP", "TallyEngine", "TallyCore", "TallyTestSupport"]),
         .testTarget(
             name: "TallyCompressionTests",

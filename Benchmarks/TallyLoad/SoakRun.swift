@@ -61,7 +61,8 @@ public struct SoakRun {
         public var errors = 0
         /// Errors by kind.
         public var errorKinds: [String: Int] = [:]
-        /// The first errors, each with the time its request was sent (to find it in the server's log).
+        /// The first 50 errors or so (each interval adds until there are 50), each with the time its request
+        /// was sent, to find it in the server's log; sorted by that time.
         public var firstErrors: [(sent: Timestamp, kind: String)] = []
     }
 
@@ -178,6 +179,15 @@ public struct SoakRun {
         }
         board.stopping.store(true, ordering: .relaxed)
         group.wait()
+        // What the clients merged as they stopped, after the last interval.
+        let rest = board.window.withLock { $0 }
+        report.events += rest.events
+        report.statsReads += rest.statsLatencies.count
+        report.errors += rest.errors
+        report.errorKinds.merge(rest.errorKinds, uniquingKeysWith: +)
+        report.firstErrors += rest.firstErrors
+        report.firstErrors.sort { $0.sent < $1.sent }
+        report.firstErrors = Array(report.firstErrors.prefix(Window.keptErrors))
         report.residentAtEnd = server.residentBytes ?? 0
         return report
     }

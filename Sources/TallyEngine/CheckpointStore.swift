@@ -10,13 +10,14 @@ struct CheckpointStore {
     let fileSystem: any FileSystem
     let directory: String
     let log: @Sendable (String) -> Void
-    /// Bytes a checkpoint file may have written and not synced. A checkpoint of a large dedup window is
-    /// gigabytes; left to one fsync at the end, that flush made every segment fsync in the meantime wait
-    /// for it (200-500 ms ingest stalls, see the README), so the file is synced as it goes.
+    /// Bytes a checkpoint file may have written and not synced (``EngineConfiguration/checkpointSyncBytes``).
+    /// A checkpoint of a large dedup window is gigabytes; left to one fsync at the end, that flush made every
+    /// segment fsync in the meantime wait for it (200-500 ms ingest stalls, see the README), so the file is
+    /// synced as it goes.
     let syncEveryBytes: Int
 
     init(storeDirectory: String, fileSystem: any FileSystem, log: @escaping @Sendable (String) -> Void,
-         syncEveryBytes: Int = 8 << 20) {
+         syncEveryBytes: Int = EngineConfiguration().checkpointSyncBytes) {
         self.fileSystem = fileSystem
         self.directory = storeDirectory + "/checkpoints"
         self.log = log
@@ -42,10 +43,16 @@ struct CheckpointStore {
         let bytes = CheckpointCodec.encode(state, dedup: dedup)
         let file = try begin(offset: state.nextOffset)
         do throws(StorageError) {
+            // In slices, so the file is synced as it is written (see ``syncEveryBytes``).
             try bytes.withUnsafeBytes { buffer -> Result<Void, StorageError> in
-                do throws(StorageError) {
-                    try file.write(UnsafeRawBufferPointer(rebasing: buffer[CheckpointCodec.headerSize...]), at: CheckpointCodec.headerSize)
-                } catch { return .failure(error) }
+                var position = CheckpointCodec.headerSize
+                while position < buffer.count {
+                    let end = min(buffer.count, position + syncEveryBytes)
+                    do throws(StorageError) {
+                        try file.write(UnsafeRawBufferPointer(rebasing: buffer[position..<end]), at: position)
+                    } catch { return .failure(error) }
+                    position = end
+                }
                 return .success(())
             }.get()
         } catch {
@@ -74,6 +81,9 @@ struct CheckpointStore {
         let file: FileHandle
         /// Bytes written since the file was last synced.
         private var unsyncedBytes = 0
+        /// Whether ``commit(header:keep:)`` or ``abandon()`` has run: the file is closed, and a second call
+        /// does nothing.
+        private var finished = false
 
         init(store: CheckpointStore, final: String, temporary: String, file: FileHandle) {
             self.store = store
@@ -86,6 +96,7 @@ struct CheckpointStore {
         /// ``CheckpointStore/syncEveryBytes`` have been written since the last sync, so the dirty pages never
         /// pile up for one long flush.
         func write(_ bytes: UnsafeRawBufferPointer, at position: Int) throws(StorageError) {
+            guard !finished else { throw StorageError(.closed, "the checkpoint file \(temporary) was already closed") }
             try store.fileSystem.writeAll(file, bytes, at: Int64(position))
             unsyncedBytes += bytes.count
             if unsyncedBytes >= store.syncEveryBytes {
@@ -96,8 +107,9 @@ struct CheckpointStore {
 
         /// Writes the header in front of the payload, syncs the file, renames it into place, syncs the
         /// directory, and keeps only the newest `keep` checkpoints. Always closes the file: on failure before
-        /// the rename the temporary file is removed too. (Do not ``abandon()`` it after calling this.)
+        /// the rename the temporary file is removed too; an ``abandon()`` after it does nothing.
         func commit(header: [UInt8], keep: Int) throws(StorageError) {
+            guard !finished else { throw StorageError(.closed, "the checkpoint file \(temporary) was already closed") }
             let fileSystem = store.fileSystem
             do throws(StorageError) {
                 try header.withUnsafeBytes { buffer -> Result<Void, StorageError> in
@@ -110,6 +122,7 @@ struct CheckpointStore {
                 throw error
             }
             fileSystem.close(file)
+            finished = true
             do throws(StorageError) {
                 try fileSystem.rename(temporary, to: final)
             } catch {
@@ -122,8 +135,11 @@ struct CheckpointStore {
             }
         }
 
-        /// Closes and removes the temporary file (once: not after ``commit(header:keep:)``).
+        /// Closes and removes the temporary file; does nothing once the file is closed (committed, or
+        /// abandoned before).
         func abandon() {
+            guard !finished else { return }
+            finished = true
             store.fileSystem.close(file)
             try? store.fileSystem.remove(temporary)
         }

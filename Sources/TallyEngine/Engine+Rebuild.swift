@@ -55,7 +55,7 @@ extension Engine {
         let rebuilt = try rebuild(store: store, configuration: configuration, limit: nil, progress: progress)
         replayed?()
         let checkpoints = CheckpointStore(storeDirectory: directory, fileSystem: store.fileSystem,
-                                          log: configuration.store.log)
+                                          log: configuration.store.log, syncEveryBytes: configuration.checkpointSyncBytes)
         checkpoints.removeLeftovers()
         try checkpoints.write(rebuilt.state, dedup: rebuilt.dedup, keep: configuration.checkpointsKept)
         return rebuilt.state

@@ -44,7 +44,8 @@ public final class Engine: Sendable {
                 fileSystem: any FileSystem = PosixFileSystem()) throws {
         try configuration.validate()
         self.configuration = configuration
-        checkpoints = CheckpointStore(storeDirectory: directory, fileSystem: fileSystem, log: configuration.store.log)
+        checkpoints = CheckpointStore(storeDirectory: directory, fileSystem: fileSystem, log: configuration.store.log,
+                                      syncEveryBytes: configuration.checkpointSyncBytes)
         store = try SegmentStore(directory: directory, configuration: Engine.replayedStoreConfiguration(configuration.store),
                                  fileSystem: fileSystem)
         checkpoints.removeLeftovers()
@@ -568,7 +569,9 @@ public final class Engine: Sendable {
                     let started = MonotonicClock.nanoseconds()
                     if let offset = try checkpoint() {
                         let milliseconds = (MonotonicClock.nanoseconds() - started) / 1_000_000
-                        configuration.store.log("checkpoint at offset \(offset) written in \(milliseconds) ms (\(dueByCount ? "\(pending) events" : "\(elapsed) s") since the last; \(ids) ids in the dedup window)")
+                        let reason = dueByCount ? "due by count" : "due by time"
+                        configuration.store.log("checkpoint at offset \(offset) written in \(milliseconds) ms (\(reason): "
+                            + "\(offset - min(offset, lastOffset)) events after offset \(lastOffset); \(ids) ids in the dedup window)")
                     }
                 } catch {
                     configuration.store.log("checkpoint failed: \(error); the log is unaffected, the next open replays more")

@@ -25,6 +25,9 @@ public struct EngineConfiguration: Sendable {
     public var checkpointEverySeconds: Int64 = 300
     /// Checkpoints kept on disk (default 2).
     public var checkpointsKept = 2
+    /// A checkpoint file is synced whenever this many bytes were written to it since its last sync (default
+    /// 8 MiB), so the disk never holds a large flush that the log's own fsyncs would wait behind.
+    public var checkpointSyncBytes = 8 << 20
     /// A batch whose records exceed this many bytes is written as several frames (default 32 MiB, half the
     /// store's frame limit; at most that limit).
     public var maxFrameBytes = Int(SegmentFormat.maxFramePayload) / 2

@@ -24,7 +24,7 @@ import TallyTestSupport
             process.arguments = ["serve", "--data", directory, "--port", String(port)] + arguments
             process.standardOutput = FileHandle.nullDevice
             if let log {
-                FileManager.default.createFile(atPath: log, contents: nil)
+                _ = FileManager.default.createFile(atPath: log, contents: nil)
                 process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
             } else {
                 process.standardError = FileHandle.nullDevice
@@ -84,12 +84,16 @@ import TallyTestSupport
             .contains("00000000000000000500.ckpt"), "a clean stop writes a checkpoint")
     }
 
-    /// `--checkpoint-interval` has the running server write a checkpoint after new events, and log it.
-    @Test func theServerCheckpointsOnItsIntervalAndLogsIt() throws {
+    /// `--checkpoint-interval` (after new events) and `--checkpoint-every` (after enough of them) each have
+    /// the running server write a checkpoint, and log it.
+    @Test(arguments: [
+        (["--checkpoint-interval", "1s", "--checkpoint-every", "1000"], "due by time"),
+        (["--checkpoint-interval", "1h", "--checkpoint-every", "100"], "due by count"),
+    ])
+    func theServerCheckpointsAsConfiguredAndLogsIt(arguments: [String], reason: String) throws {
         let directory = TemporaryDirectory()
         let log = directory.appending("serve.log")
-        let (process, port) = try start(directory.path, arguments: ["--checkpoint-interval", "1s", "--checkpoint-every", "1000"],
-                                        log: log)
+        let (process, port) = try start(directory.path, arguments: arguments, log: log)
         defer {
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
@@ -104,12 +108,14 @@ import TallyTestSupport
         }
         #expect(written, "a checkpoint within seconds, while the server runs")
         // The line follows the file's rename.
+        let line = "(\(reason): 150 events after offset 0; 150 ids in the dedup window)"
         var text = ""
-        for _ in 0..<400 where !text.contains("tally: checkpoint at offset 150 written in ") {
+        for _ in 0..<400 where !text.contains(line) {
             usleep(50_000)
             text = String(decoding: try StoreTestSupport.bytes(log), as: UTF8.self)
         }
         #expect(text.contains("tally: checkpoint at offset 150 written in "), "\(text)")
+        #expect(text.contains(line), "\(text)")
         #expect(text.contains(#""method":"POST","path":"/api/v1/events","status":200"#), "\(text)")
     }
 }

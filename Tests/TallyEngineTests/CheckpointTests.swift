@@ -124,7 +124,7 @@ import TallyTestSupport
         #expect(try checkpointFiles(directory).isEmpty, "40 events are fewer than 50")
         _ = engine.ingest(events(40..<100))
         #expect(try eventually { try checkpointFiles(directory) == ["00000000000000000100.ckpt"] })
-        #expect(eventually { log.all.contains { $0.hasPrefix("checkpoint at offset 100 written in ") && $0.contains("100 events since the last; 100 ids in the dedup window") } },
+        #expect(eventually { log.all.contains { $0.hasPrefix("checkpoint at offset 100 written in ") && $0.hasSuffix("ms (due by count: 100 events after offset 0; 100 ids in the dedup window)") } },
                 "\(log.all)")
         // 60 more events reach 50, but not the 160 ids the window now holds (writing them all again would
         // cost more than replaying the 60).
@@ -147,7 +147,8 @@ import TallyTestSupport
         let engine = try Engine(directory: directory.path, configuration: configuration)
         _ = engine.ingest(events(0..<3))
         #expect(try eventually { try checkpointFiles(directory) == ["00000000000000000003.ckpt"] })
-        #expect(eventually { log.all.contains { $0.hasPrefix("checkpoint at offset 3 written in ") } }, "\(log.all)")
+        #expect(eventually { log.all.contains { $0.hasPrefix("checkpoint at offset 3 written in ") && $0.contains("(due by time: 3 events after offset 0;") } },
+                "\(log.all)")
         sleep(2)
         #expect(log.all.filter { $0.hasPrefix("checkpoint at") }.count == 1, "no event, no checkpoint: \(log.all)")
         try engine.close()
@@ -178,5 +179,46 @@ import TallyTestSupport
         #expect(throws: StorageError.self) { try writeParts(failing, count: 10) }
         failing.abandon()
         #expect(try checkpointFiles(directory) == ["00000000000000000007.ckpt"])
+    }
+
+    /// A checkpoint whose file fails one of its syncs along the way (the background checkpointer's path, and
+    /// the rebuild's) is abandoned: the error reaches the caller, no temporary file or descriptor is left, the
+    /// older checkpoint stays, and ingest goes on.
+    @Test func aCheckpointWhoseSyncFailsMidwayLeavesNothingBehind() throws {
+        let directory = TemporaryDirectory()
+        let fileSystem = FaultyFileSystem()
+        var configuration = ReferenceModelTests.configuration()
+        configuration.store = StoreTestSupport.configuration()
+        configuration.checkpointSyncBytes = 512
+        let engine = try Engine(directory: directory.path, configuration: configuration, fileSystem: fileSystem)
+        _ = engine.ingest(events(0..<50))
+        #expect(try engine.checkpoint() == 50)
+        _ = engine.ingest(events(50..<200))
+        let open = fileSystem.openFileCount
+        let syncs = fileSystem.syncCount
+        fileSystem.update { $0.failSyncsOfPathsContaining = ".partial" }
+        #expect(throws: StorageError.self) { try engine.checkpoint() }
+        #expect(fileSystem.syncCount == syncs + 1, "the first sync along the way failed, before the commit's")
+        #expect(fileSystem.openFileCount == open)
+        #expect(try checkpointFiles(directory) == ["00000000000000000050.ckpt"])
+        #expect(engine.ingest(events(200..<210)).allSatisfy { if case .accepted = $0 { true } else { false } })
+
+        fileSystem.update { $0.failSyncsOfPathsContaining = nil }
+        try engine.close()
+        #expect(try checkpointFiles(directory) == ["00000000000000000050.ckpt", "00000000000000000210.ckpt"])
+        #expect(fileSystem.closesOfClosedFiles == 0)
+
+        // `tally replay` writes its checkpoint whole, through `CheckpointStore.write`: in slices, synced as well.
+        let rebuilt = try Engine.rebuild(directory: directory.path, configuration: configuration)
+        let other = TemporaryDirectory()
+        let checkpoints = CheckpointStore(storeDirectory: other.path, fileSystem: fileSystem, log: { _ in }, syncEveryBytes: 512)
+        let before = fileSystem.syncCount
+        try checkpoints.write(rebuilt.state, dedup: rebuilt.dedup, keep: 2)
+        #expect(fileSystem.syncCount - before >= 4, "a sync every 512 bytes of a file over 2 KB, then the commit's")
+        fileSystem.update { $0.failSyncsOfPathsContaining = ".partial" }
+        let failing = CheckpointStore(storeDirectory: directory.path, fileSystem: fileSystem, log: { _ in }, syncEveryBytes: 512)
+        #expect(throws: StorageError.self) { try failing.write(rebuilt.state, dedup: rebuilt.dedup, keep: 2) }
+        #expect(try checkpointFiles(directory) == ["00000000000000000050.ckpt", "00000000000000000210.ckpt"])
+        #expect(fileSystem.openFileCount == 0)
     }
 }

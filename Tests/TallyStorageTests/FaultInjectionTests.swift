@@ -1,3 +1,6 @@
+import Dispatch
+import Foundation
+import Synchronization
 import Testing
 import TallyCore
 import TallyStorage
@@ -138,5 +141,72 @@ import TallyTestSupport
         #expect(Array(try StoreTestSupport.readAll(reopened).map(\.event).prefix(acknowledged.count)) == acknowledged)
         #expect(try StoreTestSupport.segmentPaths(directory.path).count == 1, "the half-made segment is removed")
         #expect(try reopened.append(StoreTestSupport.batch(EventFixtures.apiCalls(count: 1))).count == 1)
+    }
+
+    /// ``SegmentStore/sync()`` (a checkpoint's, under `never`) flushes outside the writer's lock: appends
+    /// are acknowledged while it runs, including ones that seal the segment it syncs, whose file stays open
+    /// until the sync ends and is closed once.
+    @Test func appendsGoOnWhileASyncFlushes() throws {
+        let directory = TemporaryDirectory()
+        let fileSystem = FaultyFileSystem()
+        let store = try SegmentStore(directory: directory.path,
+                                     configuration: StoreTestSupport.configuration(durability: .never, segmentSize: 8 << 10),
+                                     fileSystem: fileSystem)
+        var stream = EventFixtures.apiCalls(count: 2_000).makeIterator()
+        func next(_ count: Int) -> [Event] { (0..<count).compactMap { _ in stream.next() } }
+        var written = next(10)
+        try store.append(StoreTestSupport.batch(written))
+        let first = try #require(try StoreTestSupport.segmentPaths(directory.path).first)
+        fileSystem.update { $0.holdNextSyncOfPathContaining = first }
+        let synced = Mutex<Result<Void, StorageError>?>(nil)
+        let thread = Thread {
+            let result = Result { () throws(StorageError) in try store.sync() }
+            synced.withLock { $0 = result }
+        }
+        thread.start()
+        for _ in 0..<2_000 where !fileSystem.isHoldingSync { usleep(5_000) }
+        #expect(fileSystem.isHoldingSync)
+
+        // Enough to seal the first segment and more.
+        let acknowledged = DispatchGroup()
+        let failures = Atomic<Int>(0)
+        for _ in 0..<40 {
+            let events = next(10)
+            written += events
+            acknowledged.enter()
+            store.submit(StoreTestSupport.batch(events)) { result in
+                if case .failure = result { failures.add(1, ordering: .relaxed) }
+                acknowledged.leave()
+            }
+        }
+        #expect(acknowledged.wait(timeout: .now() + 20) == .success, "appends were held up by the sync")
+        #expect(failures.load(ordering: .relaxed) == 0)
+        #expect(try StoreTestSupport.segmentPaths(directory.path).count > 1, "the synced segment was sealed meanwhile")
+        #expect(synced.withLock { $0 } == nil, "the sync is still held")
+        #expect(fileSystem.closesDuringHeldSync == 0, "the sealed segment stays open while its sync runs")
+
+        fileSystem.releaseHeldSync()
+        for _ in 0..<2_000 where synced.withLock({ $0 }) == nil { usleep(5_000) }
+        #expect(throws: Never.self) { try synced.withLock { $0 }?.get() }
+        #expect(fileSystem.closesOfClosedFiles == 0)
+        try store.close()
+        #expect(fileSystem.closesOfClosedFiles == 0)
+
+        let reopened = try SegmentStore(directory: directory.path, configuration: StoreTestSupport.configuration())
+        #expect(try StoreTestSupport.readAll(reopened).map(\.event) == written)
+    }
+
+    /// A sync that fails outside the writer's lock fails the store like any failed sync.
+    @Test func aFailedSyncOutsideTheLockStopsAppends() throws {
+        let directory = TemporaryDirectory()
+        let fileSystem = FaultyFileSystem()
+        let store = try SegmentStore(directory: directory.path, configuration: StoreTestSupport.configuration(durability: .never),
+                                     fileSystem: fileSystem)
+        try store.append(StoreTestSupport.batch(EventFixtures.apiCalls(count: 5)))
+        fileSystem.update { $0.failSyncsOfPathsContaining = "segments" }
+        #expect(throws: StorageError.self) { try store.sync() }
+        #expect(store.failure != nil)
+        #expect(throws: StorageError.self) { try store.append(StoreTestSupport.batch(EventFixtures.apiCalls(count: 1, seed: 3))) }
+        try? store.close()
     }
 }

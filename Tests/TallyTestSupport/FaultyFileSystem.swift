@@ -18,6 +18,9 @@ public final class FaultyFileSystem: FileSystem {
         public var failWritesToNewFiles = false
         /// Syncs of files whose path contains this text fail with `EIO`.
         public var failSyncsOfPathsContaining: String?
+        /// The next sync of a file whose path contains this text waits until ``releaseHeldSync()`` (once: the
+        /// text is cleared when a sync takes the hold).
+        public var holdNextSyncOfPathContaining: String?
 
         public init() {}
     }
@@ -25,6 +28,11 @@ public final class FaultyFileSystem: FileSystem {
     private let base = PosixFileSystem()
     private let state: Mutex<(plan: Plan, paths: [Int32: String], syncs: Int, written: Int64, doomed: Set<Int32>)>
     private let closedTwice = Atomic<Int>(0)
+    /// 1 while a sync waits in its hold, 2 once released.
+    private let hold = Atomic<Int>(0)
+    /// The descriptor of the held sync's file (-1 when none), and closes of it while the sync was held.
+    private let heldDescriptor = Atomic<Int32>(-1)
+    private let heldFileClosed = Atomic<Int>(0)
 
     public init(plan: Plan = Plan()) {
         state = Mutex((plan, [:], 0, 0, []))
@@ -39,6 +47,21 @@ public final class FaultyFileSystem: FileSystem {
         state.withLock { change(&$0.plan) }
     }
 
+    /// Whether a sync is waiting in the hold set by ``Plan/holdNextSyncOfPathContaining``.
+    public var isHoldingSync: Bool { hold.load(ordering: .acquiring) == 1 }
+
+    /// Closes of the held sync's file while it was held: each would have left the sync on a number that
+    /// another file could take.
+    public var closesDuringHeldSync: Int { heldFileClosed.load(ordering: .relaxed) }
+
+    /// Lets the held sync go on (and any later hold pass at once).
+    public func releaseHeldSync() {
+        hold.store(2, ordering: .releasing)
+    }
+
+    /// Files opened through this file system and not closed yet.
+    public var openFileCount: Int { state.withLock { $0.paths.count } }
+
     /// How many syncs were requested so far.
     public var syncCount: Int { state.withLock { $0.syncs } }
 
@@ -52,6 +75,7 @@ public final class FaultyFileSystem: FileSystem {
     }
 
     public func close(_ file: FileHandle) {
+        if heldDescriptor.load(ordering: .acquiring) == file.descriptor { heldFileClosed.add(1, ordering: .relaxed) }
         let wasOpen = state.withLock { state -> Bool in
             state.doomed.remove(file.descriptor)
             return state.paths.removeValue(forKey: file.descriptor) != nil
@@ -94,6 +118,19 @@ public final class FaultyFileSystem: FileSystem {
     }
 
     public func sync(_ file: FileHandle, dataOnly: Bool) throws(StorageError) {
+        let held = state.withLock { state -> Bool in
+            guard let text = state.plan.holdNextSyncOfPathContaining, state.paths[file.descriptor]?.contains(text) == true else {
+                return false
+            }
+            state.plan.holdNextSyncOfPathContaining = nil
+            return true
+        }
+        if held {
+            heldDescriptor.store(file.descriptor, ordering: .releasing)
+            _ = hold.compareExchange(expected: 0, desired: 1, ordering: .acquiringAndReleasing)
+            while hold.load(ordering: .acquiring) == 1 { usleep(1_000) }
+            heldDescriptor.store(-1, ordering: .releasing)
+        }
         let fail = state.withLock { state -> Bool in
             state.syncs += 1
             if let text = state.plan.failSyncsOfPathsContaining, state.paths[file.descriptor]?.contains(text) == true { return true }

@@ -40,6 +40,11 @@ struct SegmentWriter {
     private var buffer: [UInt8] = []
     /// Where sync durations are recorded.
     let syncStatistics: SyncStatistics
+    /// The file a sync outside the writer's lock is syncing (see ``beginDetachedSync()``): kept open until
+    /// that sync ends, even if the segment is sealed or the store closed meanwhile.
+    private var detachedSyncFile: FileHandle?
+    /// Set when the writer was done with ``detachedSyncFile`` before the sync ended: the sync's end closes it.
+    private var closeAfterDetachedSync = false
 
     init(fileSystem: any FileSystem, segmentsDirectory: String, configuration: StoreConfiguration,
          active: ActiveSegment?, nextOffset: UInt64, segments: [SegmentEntry], syncStatistics: SyncStatistics) {
@@ -97,22 +102,63 @@ struct SegmentWriter {
         do { try syncIfNeeded() } catch { failure = failure ?? error }
     }
 
-    /// Syncs whatever was written since the last sync, whatever the policy.
-    /// - Throws: The earlier failure, or this sync's (which then stops the writer).
-    mutating func syncNow() throws(StorageError) {
+    /// A sync begun under the writer's lock and run outside it: the file and how much of it was written.
+    struct DetachedSync {
+        let file: FileHandle
+        let size: Int64
+    }
+
+    /// Begins a sync of everything written so far that runs outside the writer's lock, so appends go on
+    /// while the disk flushes (a checkpoint's sync under `never` may flush a segment's worth). Sealed
+    /// segments were synced when sealed, so the active segment is all there is to sync. Call
+    /// ``endDetachedSync(_:error:)`` after syncing the returned file; one detached sync at a time.
+    /// - Returns: The file to sync, or `nil` when nothing is unsynced.
+    /// - Throws: The writer's earlier failure, or ``StorageError/Code/invalidArgument`` when a detached sync
+    ///   is already running (the store lets one run at a time, so this is a bug, never a skipped sync).
+    mutating func beginDetachedSync() throws(StorageError) -> DetachedSync? {
         if let failure { throw failure }
-        do throws(StorageError) {
-            try syncIfNeeded()
-        } catch {
-            failure = error
+        guard detachedSyncFile == nil else {
+            throw StorageError(.invalidArgument, "a sync outside the writer's lock is already running")
+        }
+        guard hasUnsyncedWrites, let active else { return nil }
+        detachedSyncFile = active.file
+        closeAfterDetachedSync = false
+        return DetachedSync(file: active.file, size: active.size)
+    }
+
+    /// Ends a detached sync: closes its file if the writer is done with it, and records the outcome. After
+    /// a failed sync the writer refuses all further work, as after any failed sync.
+    mutating func endDetachedSync(_ sync: DetachedSync, error: StorageError?) throws(StorageError) {
+        detachedSyncFile = nil
+        if closeAfterDetachedSync {
+            closeAfterDetachedSync = false
+            fileSystem.close(sync.file)
+        }
+        if let error {
+            syncFailed = true
+            failure = failure ?? error
             throw error
+        }
+        // Writes that came during the sync still wait for theirs.
+        if let active, active.file == sync.file, active.size == sync.size {
+            hasUnsyncedWrites = false
+            lastSyncNanoseconds = MonotonicClock.nanoseconds()
+        }
+    }
+
+    /// Closes a segment file the writer is done with, unless a detached sync is still syncing it.
+    private mutating func release(_ file: FileHandle) {
+        if file == detachedSyncFile {
+            closeAfterDetachedSync = true
+        } else {
+            fileSystem.close(file)
         }
     }
 
     /// Syncs and closes the active segment (it stays unsealed: the next open continues it).
     mutating func close() throws(StorageError) {
         defer {
-            if let active { fileSystem.close(active.file) }
+            if let active { release(active.file) }
             active = nil
         }
         if failure == nil {
@@ -186,7 +232,7 @@ struct SegmentWriter {
             syncFailed = true
             throw error
         }
-        fileSystem.close(segment.file)
+        release(segment.file)
         active = nil
         hasUnsyncedWrites = false
         lastSyncNanoseconds = MonotonicClock.nanoseconds()

@@ -30,6 +30,8 @@ public final class SegmentStore: Sendable {
     private let published: Mutex<LogState>
     private let queue: Mutex<WriterQueue>
     private let writer: Mutex<SegmentWriter?>
+    /// Held through a ``sync()``, so that one runs at a time.
+    private let detachedSyncs = Mutex<Void>(())
     /// The writer's first failure, published for readers that must not wait on the writer.
     private let failed = Mutex<StorageError?>(nil)
     /// For lookups of single events: per segment file, frame boundaries seen by earlier lookups, about one
@@ -160,14 +162,31 @@ public final class SegmentStore: Sendable {
 
     /// Makes every acknowledged record durable now, whatever the durability policy. A checkpoint calls it
     /// first, so that it never covers records a crash could still take from the log.
+    ///
+    /// The flush runs outside the writer's lock: appends go on meanwhile (under `never`, a checkpoint's sync
+    /// may flush a whole segment, which held every append back for as long).
     /// - Throws: ``StorageError`` if the sync (or an earlier write) failed; the store then refuses appends.
     public func sync() throws(StorageError) {
-        let result: Result<Void, StorageError> = writer.withLock { writer in
-            do throws(StorageError) { try writer?.syncNow() } catch { return .failure(error) }
-            return .success(())
+        try detachedSyncs.withLock { _ throws(StorageError) in
+            let begun: Result<SegmentWriter.DetachedSync?, StorageError> = writer.withLock { writer in
+                do throws(StorageError) { return .success(try writer?.beginDetachedSync()) } catch { return .failure(error) }
+            }
+            guard case .success(let sync) = begun else {
+                if case .failure(let error) = begun { publishFailure(error); throw error }
+                return
+            }
+            guard let sync else { return }
+            var failure: StorageError?
+            let started = MonotonicClock.nanoseconds()
+            do throws(StorageError) { try fileSystem.sync(sync.file, dataOnly: true) } catch { failure = error }
+            if failure == nil { syncStatistics.record(nanoseconds: MonotonicClock.nanoseconds() - started) }
+            let ended: Result<Void, StorageError> = writer.withLock { writer in
+                do throws(StorageError) { try writer?.endDetachedSync(sync, error: failure) } catch { return .failure(error) }
+                return .success(())
+            }
+            if case .failure(let error) = ended { publishFailure(error) }
+            try ended.get()
         }
-        if case .failure(let error) = result { publishFailure(error) }
-        try result.get()
     }
 
     /// The failure that made the store refuse appends, if any.
@@ -186,6 +205,11 @@ public final class SegmentStore: Sendable {
     /// Stops the writer after it finishes queued batches, syncs, closes files and releases the lock.
     /// - Throws: The error of the final sync, if it failed.
     public func close() throws(StorageError) {
+        // A sync running outside the writer's lock ends first: the files are not closed under it.
+        try detachedSyncs.withLock { _ throws(StorageError) in try closeWriter() }
+    }
+
+    private func closeWriter() throws(StorageError) {
         let wasRunning = queue.withLock { queue -> Bool in
             guard !queue.stopping, !queue.stopped else { return false }
             queue.stopping = true

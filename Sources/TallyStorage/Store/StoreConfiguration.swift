@@ -15,7 +15,8 @@ public struct StoreConfiguration: Sendable {
     /// ``StorageError/Code/locked`` (default 500 ms: a process that is closing the store, or a child process
     /// another thread is starting, which holds an inherited copy of the lock until its `exec`).
     public var lockWait: Duration = .milliseconds(500)
-    /// Receives warnings such as "dropped 37 bytes of torn tail"; defaults to standard error.
+    /// Receives warnings such as "dropped 37 bytes of torn tail", and the engine's notes on its background
+    /// work (one line per checkpoint it writes); defaults to standard error.
     public var log: @Sendable (String) -> Void = { message in StandardError.write("tally: \(message)\n") }
 
     /// The default configuration.
