@@ -209,4 +209,33 @@ import TallyTestSupport
         #expect(throws: StorageError.self) { try store.append(StoreTestSupport.batch(EventFixtures.apiCalls(count: 1, seed: 3))) }
         try? store.close()
     }
+
+    /// An fsync of the log that takes longer than `slowSyncWarning` is logged with the file it synced, and
+    /// counted in the histogram's upper buckets: a stalling disk is told apart from a slow server.
+    @Test func aSlowFsyncIsLoggedWithItsFile() throws {
+        let directory = TemporaryDirectory()
+        let fileSystem = FaultyFileSystem()
+        let log = LogCollector()
+        var configuration = StoreTestSupport.configuration(durability: .always, log: log)
+        configuration.slowSyncWarning = .milliseconds(50)
+        let store = try SegmentStore(directory: directory.path, configuration: configuration, fileSystem: fileSystem)
+        try store.append(StoreTestSupport.batch(EventFixtures.apiCalls(count: 5)))
+        let segment = try #require(try StoreTestSupport.segmentPaths(directory.path).first)
+        let name = String(segment.split(separator: "/").last ?? "")
+        fileSystem.update { $0.holdNextSyncOfPathContaining = segment }
+        let thread = Thread { _ = try? store.append(StoreTestSupport.batch(EventFixtures.apiCalls(count: 5, seed: 2))) }
+        thread.start()
+        for _ in 0..<2_000 where !fileSystem.isHoldingSync { usleep(5_000) }
+        #expect(fileSystem.isHoldingSync)
+        usleep(200_000)
+        fileSystem.releaseHeldSync()
+        for _ in 0..<2_000 where store.nextOffset < 10 { usleep(5_000) }
+        #expect(store.nextOffset == 10)
+        let lines = log.all.filter { $0.hasPrefix("slow fsync: segments/\(name) took ") }
+        #expect(lines.count >= 1, "\(log.all)")
+        let statistics = store.syncStatistics.snapshot
+        let underTenthOfSecond = try #require(SyncStatistics.bounds.firstIndex(of: 0.1))
+        #expect(statistics.count - statistics.cumulativeCounts[underTenthOfSecond] >= 1)
+        try store.close()
+    }
 }

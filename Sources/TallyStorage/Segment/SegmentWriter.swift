@@ -105,6 +105,7 @@ struct SegmentWriter {
     /// A sync begun under the writer's lock and run outside it: the file and how much of it was written.
     struct DetachedSync {
         let file: FileHandle
+        let fileName: String
         let size: Int64
     }
 
@@ -123,7 +124,7 @@ struct SegmentWriter {
         guard hasUnsyncedWrites, let active else { return nil }
         detachedSyncFile = active.file
         closeAfterDetachedSync = false
-        return DetachedSync(file: active.file, size: active.size)
+        return DetachedSync(file: active.file, fileName: active.fileName, size: active.size)
     }
 
     /// Ends a detached sync: closes its file if the writer is done with it, and records the outcome. After
@@ -197,16 +198,14 @@ struct SegmentWriter {
 
     private mutating func syncIfNeeded() throws(StorageError) {
         guard hasUnsyncedWrites, let segment = active else { return }
-        let started = MonotonicClock.nanoseconds()
         do throws(StorageError) {
-            try fileSystem.sync(segment.file, dataOnly: true)
+            try sync(segment.file, named: segment.fileName, dataOnly: true)
         } catch {
             syncFailed = true
             throw error
         }
         hasUnsyncedWrites = false
         lastSyncNanoseconds = MonotonicClock.nanoseconds()
-        syncStatistics.record(nanoseconds: lastSyncNanoseconds - started)
     }
 
     /// Writes the seal frame, fsyncs and closes the segment, then starts the next one.
@@ -227,7 +226,7 @@ struct SegmentWriter {
             throw error
         }
         do throws(StorageError) {
-            try fileSystem.sync(segment.file, dataOnly: false)
+            try sync(segment.file, named: segment.fileName, dataOnly: false)
         } catch {
             syncFailed = true
             throw error
@@ -249,8 +248,8 @@ struct SegmentWriter {
         let file = try fileSystem.open(path, mode: .createNew)
         do throws(StorageError) {
             try header.withBytes { bytes throws(StorageError) in try fileSystem.writeAll(file, bytes, at: 0) }
-            try fileSystem.sync(file, dataOnly: false)
-            try fileSystem.syncDirectory(segmentsDirectory)
+            try sync(file, named: name, dataOnly: false)
+            try syncStatistics.time("segments/") { () throws(StorageError) in try fileSystem.syncDirectory(segmentsDirectory) }
         } catch {
             fileSystem.close(file)
             try? fileSystem.remove(path)
@@ -260,6 +259,11 @@ struct SegmentWriter {
                                size: Int64(header.count), fileChecksum: CRC32C.checksum(header))
         segments.append(SegmentEntry(firstOffset: nextOffset, fileName: name, readableBytes: Int64(header.count),
                                      nextOffset: nextOffset, sealed: false))
+    }
+
+    /// Syncs a segment file, timing it (see ``SyncStatistics``).
+    private func sync(_ file: FileHandle, named name: String, dataOnly: Bool) throws(StorageError) {
+        try syncStatistics.time("segments/\(name)") { () throws(StorageError) in try fileSystem.sync(file, dataOnly: dataOnly) }
     }
 
     private mutating func updateLastEntry(readableBytes: Int64, nextOffset: UInt64, sealed: Bool) {

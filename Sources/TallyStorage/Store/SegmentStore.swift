@@ -16,8 +16,8 @@ public final class SegmentStore: Sendable {
     public let configuration: StoreConfiguration
     /// Whether the store was opened read-only (no lock, no recovery writes, no appends).
     public let isReadOnly: Bool
-    /// Durations of the writer's data syncs.
-    public let syncStatistics = SyncStatistics()
+    /// Durations of the log's syncs (each slow one is also logged).
+    public let syncStatistics: SyncStatistics
 
     /// The ingest time of the log's last record when the store was opened, found while recovery scanned the
     /// last segment; `nil` when that segment held no record (an empty log, or a segment begun by a roll).
@@ -71,6 +71,7 @@ public final class SegmentStore: Sendable {
         self.isReadOnly = readOnly
         self.fileSystem = fileSystem
         self.segmentsDirectory = directory + "/segments"
+        self.syncStatistics = SyncStatistics(slowAfter: configuration.slowSyncWarning, log: configuration.log)
         if readOnly {
             guard fileSystem.exists(directory) else {
                 throw StorageError(.invalidArgument, "no store at \(directory): the directory does not exist", path: directory)
@@ -177,9 +178,11 @@ public final class SegmentStore: Sendable {
             }
             guard let sync else { return }
             var failure: StorageError?
-            let started = MonotonicClock.nanoseconds()
-            do throws(StorageError) { try fileSystem.sync(sync.file, dataOnly: true) } catch { failure = error }
-            if failure == nil { syncStatistics.record(nanoseconds: MonotonicClock.nanoseconds() - started) }
+            do throws(StorageError) {
+                try syncStatistics.time("segments/\(sync.fileName)") { () throws(StorageError) in
+                    try fileSystem.sync(sync.file, dataOnly: true)
+                }
+            } catch { failure = error }
             let ended: Result<Void, StorageError> = writer.withLock { writer in
                 do throws(StorageError) { try writer?.endDetachedSync(sync, error: failure) } catch { return .failure(error) }
                 return .success(())

@@ -15,6 +15,9 @@ public struct StoreConfiguration: Sendable {
     /// ``StorageError/Code/locked`` (default 500 ms: a process that is closing the store, or a child process
     /// another thread is starting, which holds an inherited copy of the lock until its `exec`).
     public var lockWait: Duration = .milliseconds(500)
+    /// An fsync of the log that takes at least this long is logged (default 1 s), naming the file: a disk
+    /// that stalls shows as such, not only as slow requests.
+    public var slowSyncWarning: Duration = .seconds(1)
     /// Receives warnings such as "dropped 37 bytes of torn tail", and the engine's notes on its background
     /// work (one line per checkpoint it writes); defaults to standard error.
     public var log: @Sendable (String) -> Void = { message in StandardError.write("tally: \(message)\n") }
