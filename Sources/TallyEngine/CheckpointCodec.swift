@@ -56,9 +56,8 @@ enum CheckpointCodec {
         private var payloadLength: UInt64 = 0
         private var payloadChecksum: UInt32 = 0
 
-        /// Entries a caller should pass to ``appendEntries(upTo:_:)`` at most at once (172 KB). A checkpoint
-        /// reads each part under the ingest lock: 32,768 held it for up to 15–23 ms.
-        static let entriesPerPart = 8_192
+        /// Entries a caller should pass to ``appendEntries(upTo:_:)`` at most at once (688 KB).
+        static let entriesPerPart = 32_768
         /// Bytes gathered before ``wantsFlush``.
         static let flushThreshold = 1 << 20
 
