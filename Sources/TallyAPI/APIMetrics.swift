@@ -96,7 +96,7 @@ final class APIMetrics: Sendable {
                 text += "tally_http_responses_total{route=\"\(route)\",status=\"\(status)\"} \(count)\n"
             }
         }
-        text += "# HELP tally_fsync_duration_seconds Duration of the log's data syncs.\n# TYPE tally_fsync_duration_seconds histogram\n"
+        text += "# HELP tally_fsync_duration_seconds Duration of the log's fsyncs (data, seals, new segments).\n# TYPE tally_fsync_duration_seconds histogram\n"
         for (index, bound) in SyncStatistics.bounds.enumerated() {
             text += "tally_fsync_duration_seconds_bucket{le=\"\(bound)\"} \(syncs.cumulativeCounts[index])\n"
         }
