@@ -9,8 +9,8 @@ import TallyTestSupport
         var random = SplitMix64(seed: 17)
         var index = DedupIndex()
         var reference: [IdentityHash: (offset: UInt64, time: Timestamp, voided: Bool)] = [:]
-        let base = Timestamp(microseconds: 1_794_744_000_000_000)
-        let hour: Int64 = 3_600_000_000
+        let base = DedupIndexFixtures.base
+        let hour = DedupIndexFixtures.hour
         for offset in 0..<20_000 as Range<UInt64> {
             let key = IdentityHash(tenant: TenantID(high: 1, low: UInt64(random.below(4))), id: "e\(random.below(15_000))")
             let time = Timestamp(microseconds: base.microseconds + Int64(random.below(60 * 24)) * hour)
@@ -69,7 +69,7 @@ import TallyTestSupport
     /// one-by-one stores: ids in the old table are replaced, not doubled, and expired ids stay gone.
     @Test(arguments: ["growing", "pruning"])
     func aRunStoredMidMoveEqualsOneByOneStores(move: String) {
-        let time = Timestamp(microseconds: 1_794_744_000_000_000)
+        let time = DedupIndexFixtures.base
         var index = DedupIndex()
         var inserted = 0
         func insert(_ id: Int, hoursLater: Int64) {
@@ -108,7 +108,7 @@ import TallyTestSupport
         var offsets: [IdentityHash: UInt64] = [:]
         var voided: Set<IdentityHash> = []
         var random = SplitMix64(seed: 41)
-        let time = Timestamp(microseconds: 1_794_744_000_000_000)
+        let time = DedupIndexFixtures.base
         var sawGrowth = false
         var checkedCopy = false
         for offset in 0..<30_000 as Range<UInt64> {
@@ -157,8 +157,8 @@ import TallyTestSupport
     /// smaller one a few slots per insert; an expired id can be remembered again.
     @Test func pruneForgetsAtOnceAndDrainsIncrementally() {
         var index = DedupIndex()
-        let hour: Int64 = 3_600_000_000
-        let base = Timestamp(microseconds: 1_794_744_000_000_000)
+        let hour = DedupIndexFixtures.hour
+        let base = DedupIndexFixtures.base
         func key(_ number: Int) -> IdentityHash { IdentityHash(tenant: TenantID(high: 5, low: 6), id: "p\(number)") }
         // Ids 0..<20,000: the even ones 40 days old, the odd ones an hour old.
         DedupIndexFixtures.insertHalfExpired(0..<20_000, into: &index, before: base, key: key)
@@ -193,7 +193,7 @@ import TallyTestSupport
     /// read as it was then, and entries added later are told apart by their offsets.
     @Test(arguments: [false, true])
     func aPinnedReadingSeesTheIndexAsItWasWhileItChanges(growingAtPin: Bool) {
-        let time = Timestamp(microseconds: 1_794_744_000_000_000)
+        let time = DedupIndexFixtures.base
         var index = DedupIndex()
         // 70,000 ids: a table of 2 MiB, mapped, so a table freed too early is unmapped and faults when read.
         // Or, growing at the pin, up to the first id past 7/8 of 131,072 slots.
@@ -251,8 +251,8 @@ import TallyTestSupport
     /// remembered again meanwhile.
     @Test func anIncrementalPruneKeepsTheCountExact() {
         var index = DedupIndex()
-        let hour: Int64 = 3_600_000_000
-        let base = Timestamp(microseconds: 1_794_744_000_000_000)
+        let hour = DedupIndexFixtures.hour
+        let base = DedupIndexFixtures.base
         func key(_ number: Int) -> IdentityHash { IdentityHash(tenant: TenantID(high: 5, low: 7), id: "q\(number)") }
         // The even ids 40 days old, the odd ones an hour old: 80,000 ids, a table of 131,072 slots (smaller
         // ones are pruned at once).
@@ -287,7 +287,7 @@ import TallyTestSupport
     /// fills, all of it by the growth; the growth then takes it, and every id stays found.
     @Test func theNextTableIsWrittenAheadOfTheGrowth() {
         var index = DedupIndex()
-        let time = Timestamp(microseconds: 1_794_744_000_000_000)
+        let time = DedupIndexFixtures.base
         func key(_ number: Int) -> IdentityHash { IdentityHash(tenant: TenantID(high: 9, low: 1), id: "s\(number)") }
         // 1 << 17 slots: a growth at 114,688 ids into a table of 4 MiB.
         index.reserveCapacity(100_000)
@@ -314,8 +314,8 @@ import TallyTestSupport
     /// entry (its expired copy in the old table is not), and no id is read twice.
     @Test func anIdRememberedAgainDuringAPruneIsReadOnce() {
         var index = DedupIndex()
-        let hour: Int64 = 3_600_000_000
-        let base = Timestamp(microseconds: 1_794_744_000_000_000)
+        let hour = DedupIndexFixtures.hour
+        let base = DedupIndexFixtures.base
         func key(_ number: Int) -> IdentityHash { IdentityHash(tenant: TenantID(high: 5, low: 9), id: "r\(number)") }
         DedupIndexFixtures.insertHalfExpired(0..<20_000, into: &index, before: base, key: key)
         index.prune(before: Timestamp(microseconds: base.microseconds - 35 * 24 * hour))
@@ -349,8 +349,8 @@ import TallyTestSupport
     /// begins it again as soon as the growth is over, not at its next turn.
     @Test func aPruneCancelledByAGrowthIsOwed() {
         var index = DedupIndex()
-        let hour: Int64 = 3_600_000_000
-        let base = Timestamp(microseconds: 1_794_744_000_000_000)
+        let hour = DedupIndexFixtures.hour
+        let base = DedupIndexFixtures.base
         func key(_ number: Int) -> IdentityHash { IdentityHash(tenant: TenantID(high: 6, low: 1), id: "o\(number)") }
         index.reserveCapacity(100_000)
         // Up to just below 7/8 of 131,072 slots, every other id 40 days old.
@@ -381,11 +381,15 @@ import TallyTestSupport
 
 /// Shared set-ups of the dedup tests.
 enum DedupIndexFixtures {
+    /// An hour in microseconds.
+    static let hour: Int64 = 3_600_000_000
+    /// The instant the tests' times are counted back from (2026-11-15T12:00:00Z).
+    static let base = ReferenceModelTests.now
+
     /// Remembers ids `range` with their numbers as offsets: the even ones 40 days before `base` (expired by a
     /// 35-day window), the odd ones an hour before it.
     static func insertHalfExpired(_ range: Range<Int>, into index: inout DedupIndex, before base: Timestamp,
                                   key: (Int) -> IdentityHash) {
-        let hour: Int64 = 3_600_000_000
         for number in range {
             let time = Timestamp(microseconds: base.microseconds - Int64(number % 2 == 0 ? 40 * 24 : 1) * hour)
             _ = index.insertIfAbsent(key(number), offset: UInt64(number), time: time, voidable: true)
@@ -400,7 +404,7 @@ enum DedupIndexFixtures {
     func oldTablesWaitForTheCallerWhenFreesAreDeferred(deferred: Bool) {
         var index = DedupIndex()
         index.defersFrees = deferred
-        let time = Timestamp(microseconds: 1_794_744_000_000_000)
+        let time = DedupIndexFixtures.base
         var number = 0
         var grew = false
         while !(grew && !index.isGrowing) {
