@@ -550,6 +550,24 @@ public final class Engine: Sendable {
         }
     }
 
+    /// Why a checkpoint is due, if it is.
+    enum CheckpointReason: String, Sendable {
+        case count, time
+    }
+
+    /// Whether the checkpointer writes a checkpoint now: by count once `pending` events arrived since the
+    /// last one, at least ``EngineConfiguration/checkpointEveryEvents`` and at least as many as the dedup
+    /// window holds ids (a checkpoint holds every id, so writing one costs about as much as replaying that
+    /// many events: waiting for as many keeps checkpointing a constant cost per event however large the
+    /// window grows); else by time once ``EngineConfiguration/checkpointEverySeconds`` passed with any
+    /// event since.
+    static func checkpointDue(pending: UInt64, rememberedIds: Int, elapsedSeconds: Int64,
+                              configuration: EngineConfiguration) -> CheckpointReason? {
+        if pending >= max(configuration.checkpointEveryEvents, UInt64(max(0, rememberedIds))) { return .count }
+        if pending > 0 && elapsedSeconds >= configuration.checkpointEverySeconds { return .time }
+        return nil
+    }
+
     /// Checks once a second whether a checkpoint is due.
     private func runCheckpointer() {
         while true {
@@ -559,18 +577,14 @@ public final class Engine: Sendable {
             let applied = projections.withLock { $0.nextOffset }
             let pending = applied - min(applied, lastOffset)
             let elapsed = Int64((MonotonicClock.nanoseconds() - lastTime) / 1_000_000_000)
-            // A checkpoint holds every id of the dedup window, so writing one costs about as much as
-            // replaying that many events: by count, wait for at least as many events as ids, which keeps
-            // checkpointing a constant cost per event however large the window grows.
             let ids = rememberedIds
-            let dueByCount = pending >= max(configuration.checkpointEveryEvents, UInt64(ids))
-            if dueByCount || (pending > 0 && elapsed >= configuration.checkpointEverySeconds) {
+            if let reason = Engine.checkpointDue(pending: pending, rememberedIds: ids, elapsedSeconds: elapsed,
+                                                 configuration: configuration) {
                 do {
                     let started = MonotonicClock.nanoseconds()
                     if let offset = try checkpoint() {
                         let milliseconds = (MonotonicClock.nanoseconds() - started) / 1_000_000
-                        let reason = dueByCount ? "due by count" : "due by time"
-                        configuration.store.log("checkpoint at offset \(offset) written in \(milliseconds) ms (\(reason): "
+                        configuration.store.log("checkpoint at offset \(offset) written in \(milliseconds) ms (due by \(reason): "
                             + "\(offset - min(offset, lastOffset)) events after offset \(lastOffset); \(ids) ids in the dedup window)")
                     }
                 } catch {

@@ -109,6 +109,21 @@ import TallyTestSupport
         return try condition()
     }
 
+    /// When a checkpoint is due: by count (the configured number, and at least as many events as ids), by
+    /// time (any event and the interval passed), or not at all.
+    @Test(arguments: [
+        // pending, ids, elapsed seconds, due
+        (UInt64(49), 10, Int64(0), nil), (50, 10, 0, "count"), (50, 60, 0, nil), (60, 60, 0, "count"),
+        (0, 0, 1_000, nil), (1, 500, 300, "time"), (1, 500, 299, nil), (1_000, 100, 300, "count"),
+    ] as [(UInt64, Int, Int64, String?)])
+    func aCheckpointIsDueByCountOrByTime(pending: UInt64, ids: Int, elapsed: Int64, due: String?) {
+        var configuration = EngineConfiguration()
+        configuration.checkpointEveryEvents = 50
+        configuration.checkpointEverySeconds = 300
+        #expect(Engine.checkpointDue(pending: pending, rememberedIds: ids, elapsedSeconds: elapsed,
+                                     configuration: configuration)?.rawValue == due)
+    }
+
     /// By count, the checkpointer waits for the configured number of events and for at least as many events
     /// as the dedup window holds ids; each checkpoint it writes is logged.
     @Test func theCheckpointerWritesOneWhenEnoughEventsArrived() throws {
