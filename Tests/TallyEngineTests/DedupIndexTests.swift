@@ -157,13 +157,11 @@ import TallyTestSupport
     /// smaller one a few slots per insert; an expired id can be remembered again.
     @Test func pruneForgetsAtOnceAndDrainsIncrementally() {
         var index = DedupIndex()
-        let hour = DedupIndexFixtures.hour
         let base = DedupIndexFixtures.base
-        func key(_ number: Int) -> IdentityHash { IdentityHash(tenant: TenantID(high: 5, low: 6), id: "p\(number)") }
         // Ids 0..<20,000: the even ones 40 days old, the odd ones an hour old.
-        DedupIndexFixtures.insertHalfExpired(0..<20_000, into: &index, before: base, key: key)
+        let key = DedupIndexFixtures.insertHalfExpired(20_000, tag: "p", into: &index)
         let tableBytes = index.memoryBytes
-        index.prune(before: Timestamp(microseconds: base.microseconds - 35 * 24 * hour))
+        index.prune(before: DedupIndexFixtures.windowStart)
         #expect(index.isGrowing, "the prune drains incrementally")
         #expect(index.count == 10_000)
         #expect(index[key(2)] == nil && index[key(3)]?.offset == 3)
@@ -251,13 +249,11 @@ import TallyTestSupport
     /// remembered again meanwhile.
     @Test func anIncrementalPruneKeepsTheCountExact() {
         var index = DedupIndex()
-        let hour = DedupIndexFixtures.hour
         let base = DedupIndexFixtures.base
-        func key(_ number: Int) -> IdentityHash { IdentityHash(tenant: TenantID(high: 5, low: 7), id: "q\(number)") }
         // The even ids 40 days old, the odd ones an hour old: 80,000 ids, a table of 131,072 slots (smaller
         // ones are pruned at once).
-        DedupIndexFixtures.insertHalfExpired(0..<80_000, into: &index, before: base, key: key)
-        index.beginPrune(before: Timestamp(microseconds: base.microseconds - 35 * 24 * hour))
+        let key = DedupIndexFixtures.insertHalfExpired(80_000, tag: "q", into: &index)
+        index.beginPrune(before: DedupIndexFixtures.windowStart)
         #expect(index.isBusy && !index.isGrowing, "counting, not yet draining")
         #expect(index.count == 80_000 && index[key(2)] != nil, "nothing is dropped while counting")
         var number = 80_000
@@ -314,11 +310,9 @@ import TallyTestSupport
     /// entry (its expired copy in the old table is not), and no id is read twice.
     @Test func anIdRememberedAgainDuringAPruneIsReadOnce() {
         var index = DedupIndex()
-        let hour = DedupIndexFixtures.hour
         let base = DedupIndexFixtures.base
-        func key(_ number: Int) -> IdentityHash { IdentityHash(tenant: TenantID(high: 5, low: 9), id: "r\(number)") }
-        DedupIndexFixtures.insertHalfExpired(0..<20_000, into: &index, before: base, key: key)
-        index.prune(before: Timestamp(microseconds: base.microseconds - 35 * 24 * hour))
+        let key = DedupIndexFixtures.insertHalfExpired(20_000, tag: "r", into: &index)
+        index.prune(before: DedupIndexFixtures.windowStart)
         #expect(index.isGrowing, "draining")
         // Expired even ids come back before the pin: new entries in the current table.
         for number in stride(from: 0, to: 2_000, by: 2) {
@@ -349,14 +343,12 @@ import TallyTestSupport
     /// begins it again as soon as the growth is over, not at its next turn.
     @Test func aPruneCancelledByAGrowthIsOwed() {
         var index = DedupIndex()
-        let hour = DedupIndexFixtures.hour
         let base = DedupIndexFixtures.base
-        func key(_ number: Int) -> IdentityHash { IdentityHash(tenant: TenantID(high: 6, low: 1), id: "o\(number)") }
         index.reserveCapacity(100_000)
         // Up to just below 7/8 of 131,072 slots, every other id 40 days old.
-        DedupIndexFixtures.insertHalfExpired(0..<114_680, into: &index, before: base, key: key)
+        let key = DedupIndexFixtures.insertHalfExpired(114_680, tag: "o", into: &index)
         #expect(!index.isGrowing)
-        index.beginPrune(before: Timestamp(microseconds: base.microseconds - 35 * 24 * hour))
+        index.beginPrune(before: DedupIndexFixtures.windowStart)
         #expect(index.isBusy && !index.isPruneOwed)
         var number = 114_680
         while !index.isGrowing {
@@ -369,7 +361,7 @@ import TallyTestSupport
             number += 1
         }
         #expect(index.isPruneOwed, "still owed once the growth is over")
-        index.beginPrune(before: Timestamp(microseconds: base.microseconds - 35 * 24 * hour))
+        index.beginPrune(before: DedupIndexFixtures.windowStart)
         #expect(!index.isPruneOwed)
         while index.isBusy {
             _ = index.insertIfAbsent(key(number), offset: UInt64(number), time: base, voidable: false)
@@ -386,14 +378,19 @@ enum DedupIndexFixtures {
     /// The instant the tests' times are counted back from (2026-11-15T12:00:00Z).
     static let base = ReferenceModelTests.now
 
-    /// Remembers ids `range` with their numbers as offsets: the even ones 40 days before `base` (expired by a
-    /// 35-day window), the odd ones an hour before it.
-    static func insertHalfExpired(_ range: Range<Int>, into index: inout DedupIndex, before base: Timestamp,
-                                  key: (Int) -> IdentityHash) {
-        for number in range {
+    /// The start of a 35-day window that ends at ``base``: what the tests prune before.
+    static let windowStart = Timestamp(microseconds: base.microseconds - 35 * 24 * hour)
+
+    /// Remembers ids `0..<count`, keyed by `tag` and their number, with their numbers as offsets: the even
+    /// ones 40 days before ``base`` (expired by a 35-day window), the odd ones an hour before it.
+    /// - Returns: The key of id `number`.
+    static func insertHalfExpired(_ count: Int, tag: String, into index: inout DedupIndex) -> (Int) -> IdentityHash {
+        let key = { (number: Int) in IdentityHash(tenant: TenantID(high: 5, low: 6), id: "\(tag)\(number)") }
+        for number in 0..<count {
             let time = Timestamp(microseconds: base.microseconds - Int64(number % 2 == 0 ? 40 * 24 : 1) * hour)
             _ = index.insertIfAbsent(key(number), offset: UInt64(number), time: time, voidable: true)
         }
+        return key
     }
 }
 
