@@ -12,12 +12,13 @@ let package = Package(
         .library(name: "TallyCompression", targets: ["TallyCompression"]),
     ],
     targets: [
-        // C helpers Glibc does not expose to Swift (the SSE4.2 CRC32 instruction; later epoll and friends).
+        // C helpers Glibc does not expose to Swift: the SSE4.2 CRC32 instruction, epoll and friends, mremap,
+        // sync_file_range.
         .target(name: "CTallyShims"),
         // Events, the binary codec, CRC32C, JSON, time and projections: pure logic, no I/O.
         .target(name: "TallyCore", dependencies: ["CTallyShims"]),
         // Append-only segment files, recovery, the store lock and the file-system seam.
-        .target(name: "TallyStorage", dependencies: ["TallyCore"]),
+        .target(name: "TallyStorage", dependencies: ["CTallyShims", "TallyCore"]),
         // The engine: validation against time windows, exactly-once ingest, projections, checkpoints, replay.
         .target(name: "TallyEngine", dependencies: ["CTallyShims", "TallyCore", "TallyStorage"]),
         // HTTP/1.1 on POSIX sockets: event loops over epoll, the request parser, connections. Knows nothing

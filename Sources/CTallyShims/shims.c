@@ -6,6 +6,7 @@
 #include <sys/mman.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <fcntl.h>
 
 const uint32_t tally_epollin = EPOLLIN;
 const uint32_t tally_epollout = EPOLLOUT;
@@ -42,6 +43,10 @@ int tally_accept(int fd) { return accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_C
 void *tally_mremap_move(void *address, size_t old_size, size_t new_size) {
     void *moved = mremap(address, old_size, new_size, MREMAP_MAYMOVE);
     return moved == MAP_FAILED ? NULL : moved;
+}
+
+int tally_start_writeback(int fd, int64_t offset, int64_t count) {
+    return sync_file_range(fd, offset, count, SYNC_FILE_RANGE_WRITE);
 }
 
 #include <string.h>

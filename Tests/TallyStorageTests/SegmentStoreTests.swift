@@ -156,6 +156,51 @@ import TallyTestSupport
         #expect(fileSystem.syncCount > syncsAfterCreate)
     }
 
+    /// Under `never` and `interval`, what is written goes to the kernel's writeback in steps of at least
+    /// `writebackBytes`, in order and without gaps, in every segment (so a seal's fsync has little left to
+    /// flush); under `always` (each append is synced) and with a step of 0, none is requested.
+    @Test(arguments: [("never", Int64(64 << 10)), ("interval:3600000", Int64(64 << 10)), ("always", Int64(64 << 10)),
+                      ("never", Int64(0))])
+    func writtenBytesGoToWritebackInSteps(policy: String, step: Int64) throws {
+        let directory = TemporaryDirectory()
+        let fileSystem = FaultyFileSystem()
+        var configuration = StoreTestSupport.configuration(durability: try #require(DurabilityPolicy(parsing: policy)),
+                                                           segmentSize: 300 << 10)
+        configuration.writebackBytes = step
+        let events = EventFixtures.apiCalls(count: 6_000)
+        do {
+            let store = try SegmentStore(directory: directory.path, configuration: configuration, fileSystem: fileSystem)
+            for start in stride(from: 0, to: events.count, by: 20) {
+                try store.append(StoreTestSupport.batch(Array(events[start..<start + 20])))
+            }
+            try store.close()
+        }
+        let paths = try StoreTestSupport.segmentPaths(directory.path)
+        #expect(paths.count >= 2, "the stream fills more than one segment")
+        let requests = fileSystem.writebackRequests
+        if policy == "always" || step == 0 {
+            #expect(requests.isEmpty)
+        } else {
+            // One 20-event frame is well under 4 KiB: each segment's unrequested tail is under a step and a frame.
+            for path in paths {
+                let ranges = requests.filter { $0.path == path }
+                // Under `interval`, the first interval's sync comes with the first append; requests start after it.
+                let firstOffset = try #require(ranges.first?.offset, "\(path)")
+                #expect(firstOffset == Int64(SegmentFormat.headerSize) || policy != "never" && path == paths[0] && firstOffset < 4096)
+                for (earlier, later) in zip(ranges, ranges.dropFirst()) {
+                    #expect(later.offset == earlier.offset + earlier.count, "no gap and no overlap in \(path)")
+                }
+                #expect(ranges.allSatisfy { $0.count >= step })
+                let covered = ranges.last.map { $0.offset + $0.count } ?? 0
+                let size = Int64(try StoreTestSupport.bytes(path).count)
+                #expect(covered <= size)
+                #expect(size - covered < step + 4096, "\(path): \(size - covered) bytes never requested")
+            }
+        }
+        let reopened = try SegmentStore(directory: directory.path, configuration: StoreTestSupport.configuration())
+        #expect(try StoreTestSupport.readAll(reopened).map(\.event) == events)
+    }
+
     @Test(arguments: ["always", "never", "interval", "interval:250", "interval:3600000"])
     func durabilityPolicyParses(text: String) {
         #expect(DurabilityPolicy(parsing: text)?.description.hasPrefix(text.prefix(5)) == true)

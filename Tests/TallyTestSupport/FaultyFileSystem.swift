@@ -26,7 +26,15 @@ public final class FaultyFileSystem: FileSystem {
     }
 
     private let base = PosixFileSystem()
+    /// A request to start writeback: the file's path and the byte range.
+    public struct WritebackRequest: Sendable, Equatable {
+        public var path: String
+        public var offset: Int64
+        public var count: Int64
+    }
+
     private let state: Mutex<(plan: Plan, paths: [Int32: String], syncs: Int, written: Int64, doomed: Set<Int32>)>
+    private let writebacks = Mutex<[WritebackRequest]>([])
     private let closedTwice = Atomic<Int>(0)
     /// 1 while a sync waits in its hold, 2 once released.
     private let hold = Atomic<Int>(0)
@@ -61,6 +69,9 @@ public final class FaultyFileSystem: FileSystem {
 
     /// Files opened through this file system and not closed yet.
     public var openFileCount: Int { state.withLock { $0.paths.count } }
+
+    /// The writeback requests so far, in order.
+    public var writebackRequests: [WritebackRequest] { writebacks.withLock { $0 } }
 
     /// How many syncs were requested so far.
     public var syncCount: Int { state.withLock { $0.syncs } }
@@ -141,6 +152,12 @@ public final class FaultyFileSystem: FileSystem {
         }
         if fail { throw StorageError(.io, "fdatasync failed: injected I/O error", errno: EIO) }
         try base.sync(file, dataOnly: dataOnly)
+    }
+
+    public func startWriteback(_ file: FileHandle, offset: Int64, count: Int64) {
+        let path = state.withLock { $0.paths[file.descriptor] ?? "?" }
+        writebacks.withLock { $0.append(WritebackRequest(path: path, offset: offset, count: count)) }
+        base.startWriteback(file, offset: offset, count: count)
     }
 
     public func truncate(_ file: FileHandle, to length: Int64) throws(StorageError) {

@@ -109,6 +109,11 @@ public final class InjectingFileSystem: FileSystem {
         try base.sync(file, dataOnly: dataOnly)
     }
 
+    /// Not a change (it makes nothing durable and cannot fail): passed on, never counted or broken.
+    public func startWriteback(_ file: FileHandle, offset: Int64, count: Int64) {
+        base.startWriteback(file, offset: offset, count: count)
+    }
+
     public func truncate(_ file: FileHandle, to length: Int64) throws(StorageError) {
         if let fault = count(.truncate), fault != .shortWrite { throw Self.failure(fault, "ftruncate") }
         try base.truncate(file, to: length)

@@ -30,6 +30,11 @@ int tally_accept(int fd);
 /// unchanged. mremap is variadic, which Swift cannot call.
 void *tally_mremap_move(void *address, size_t old_size, size_t new_size);
 
+/// Starts the kernel's writeback of the dirty pages of `fd` in [`offset`, `offset + count`) without waiting
+/// for it (sync_file_range with SYNC_FILE_RANGE_WRITE only): no durability, no metadata, just an earlier
+/// start. Returns what the system call returns (-1 with errno set on failure).
+int tally_start_writeback(int fd, int64_t offset, int64_t count);
+
 /// Asks the CPU to bring the cache line holding `address` close, ahead of a write. A hint only: it never
 /// faults and changes no result. Inline, so a call costs one instruction.
 static inline void tally_prefetch_for_write(const void *address) { __builtin_prefetch(address, 1, 3); }

@@ -37,6 +37,10 @@ public protocol FileSystem: Sendable {
     func write(_ file: FileHandle, _ bytes: UnsafeRawBufferPointer, at offset: Int64) throws(StorageError) -> Int
     /// Flushes a file to stable storage (`fdatasync` when `dataOnly`, else `fsync`).
     func sync(_ file: FileHandle, dataOnly: Bool) throws(StorageError)
+    /// Starts writing a range of a file's dirty pages back to the disk and returns without waiting: a hint
+    /// that spreads the disk's work out, so that a later sync finds little left to flush. It makes nothing
+    /// durable and reports no failure: a write error shows at the next sync, which is what acknowledges.
+    func startWriteback(_ file: FileHandle, offset: Int64, count: Int64)
     /// Sets a file's length.
     func truncate(_ file: FileHandle, to length: Int64) throws(StorageError)
     /// The file's current length in bytes.

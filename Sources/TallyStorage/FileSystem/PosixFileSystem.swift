@@ -1,3 +1,4 @@
+import CTallyShims
 import Glibc
 
 /// The real file system, through POSIX calls.
@@ -33,6 +34,12 @@ public struct PosixFileSystem: FileSystem {
         _ = try Syscall.retrying(dataOnly ? "fdatasync" : "fsync") {
             dataOnly ? fdatasync(file.descriptor) : fsync(file.descriptor)
         }
+    }
+
+    public func startWriteback(_ file: FileHandle, offset: Int64, count: Int64) {
+        // sync_file_range(SYNC_FILE_RANGE_WRITE): neither waits for the pages nor takes their errors, which
+        // the next fsync of the file still reports.
+        _ = tally_start_writeback(file.descriptor, offset, count)
     }
 
     public func truncate(_ file: FileHandle, to length: Int64) throws(StorageError) {

@@ -10,6 +10,9 @@ struct ActiveSegment {
     var size: Int64
     /// CRC32C of bytes `[0, size)`: what the seal will record.
     var fileChecksum: UInt32
+    /// Bytes before this were synced or handed to the kernel's writeback (see
+    /// ``StoreConfiguration/writebackBytes``).
+    var writtenBack: Int64
 }
 
 /// Writes frames, seals and rolls segments. Owned by the store's single writer thread.
@@ -190,6 +193,7 @@ struct SegmentWriter {
         }
         segment.fileChecksum = CRC32C.checksum(buffer, seed: segment.fileChecksum)
         segment.size += Int64(buffer.count)
+        startWritebackIfDue(&segment)
         active = segment
         hasUnsyncedWrites = true
         buffer.removeAll(keepingCapacity: true)
@@ -206,6 +210,18 @@ struct SegmentWriter {
         }
         hasUnsyncedWrites = false
         lastSyncNanoseconds = MonotonicClock.nanoseconds()
+        active?.writtenBack = segment.size
+    }
+
+    /// Under `interval` and `never`, hands what was written to the kernel's writeback once
+    /// ``StoreConfiguration/writebackBytes`` have gathered. Otherwise a segment's worth of dirty pages waits
+    /// for its seal, whose fsync then holds every append while it flushes them (about 90 ms for 128 MiB on
+    /// the development machine).
+    private func startWritebackIfDue(_ segment: inout ActiveSegment) {
+        let step = configuration.writebackBytes
+        guard step > 0, configuration.durability != .always, segment.size - segment.writtenBack >= step else { return }
+        fileSystem.startWriteback(segment.file, offset: segment.writtenBack, count: segment.size - segment.writtenBack)
+        segment.writtenBack = segment.size
     }
 
     /// Writes the seal frame, fsyncs and closes the segment, then starts the next one.
@@ -256,7 +272,8 @@ struct SegmentWriter {
             throw error
         }
         active = ActiveSegment(file: file, fileName: name, firstOffset: nextOffset, salt: salt,
-                               size: Int64(header.count), fileChecksum: CRC32C.checksum(header))
+                               size: Int64(header.count), fileChecksum: CRC32C.checksum(header),
+                               writtenBack: Int64(header.count))
         segments.append(SegmentEntry(firstOffset: nextOffset, fileName: name, readableBytes: Int64(header.count),
                                      nextOffset: nextOffset, sealed: false))
     }

@@ -109,7 +109,7 @@ struct LogRecovery {
                 }
                 if !scan.sealed, let header = scan.header {
                     active = ActiveSegment(file: file, fileName: item.name, firstOffset: item.firstOffset, salt: header.salt,
-                                           size: scan.validEnd, fileChecksum: scan.fileChecksum)
+                                           size: scan.validEnd, fileChecksum: scan.fileChecksum, writtenBack: scan.validEnd)
                 } else {
                     fileSystem.close(file)
                 }

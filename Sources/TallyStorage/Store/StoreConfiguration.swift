@@ -4,6 +4,12 @@ public struct StoreConfiguration: Sendable {
     public var segmentSizeLimit: Int64 = 128 << 20
     /// When appends are acknowledged (default ``DurabilityPolicy/always``).
     public var durability: DurabilityPolicy = .always
+    /// Under ``DurabilityPolicy/interval(milliseconds:)`` and ``DurabilityPolicy/never``, each time this many
+    /// bytes were written since the last request, the kernel is asked to start writing them back (without
+    /// waiting), so a seal's fsync, or a checkpoint's sync of the log, finds little left to flush instead of
+    /// a whole segment (default 1 MiB; 0 turns it off). Under ``DurabilityPolicy/always`` every append is
+    /// synced anyway.
+    public var writebackBytes: Int64 = 1 << 20
     /// Bytes per sequential read when scanning or iterating segments (default 256 KiB: small enough that
     /// the bytes a read copies are still in the core's cache when their checksum and records are read).
     public var readChunkSize: Int = 256 << 10

@@ -16,6 +16,7 @@ public struct UnsyncedFileSystem: FileSystem {
         try base.write(file, bytes, at: offset)
     }
     public func sync(_ file: FileHandle, dataOnly: Bool) throws(StorageError) {}
+    public func startWriteback(_ file: FileHandle, offset: Int64, count: Int64) {}
     public func truncate(_ file: FileHandle, to length: Int64) throws(StorageError) { try base.truncate(file, to: length) }
     public func size(_ file: FileHandle) throws(StorageError) -> Int64 { try base.size(file) }
     public func tryLock(_ file: FileHandle) throws(StorageError) -> Bool { try base.tryLock(file) }
