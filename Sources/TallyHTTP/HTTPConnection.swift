@@ -7,6 +7,11 @@ import TallyStorage
 /// Reads feed the request parser; each complete request goes to the handler with a sequence number, and
 /// responses (which may arrive from any thread, in any order) are written strictly in request order.
 ///
+/// Pipelined requests are also *handled* in order wherever order can matter (RFC 9112 §9.3.2): a request
+/// goes to the handler at once only if nothing is being handled, or if it and everything being handled are
+/// safe (`GET`, `HEAD`, ...). Otherwise it waits, and the connection reads no further, until the requests
+/// before it are answered: a `GET` pipelined behind a `POST` of events sees those events.
+///
 /// Back-pressure: the connection stops reading (and stops watching for input) while
 /// ``HTTPServerConfiguration/maxPipelinedRequests`` requests await their responses or while the socket will not
 /// take more output, so a client that pipelines without reading is held up by TCP flow control instead of
@@ -43,6 +48,11 @@ final class HTTPConnection {
     /// response has (an interim response must not overtake them).
     private var owesContinue = false
     private static let continueResponse = Array("HTTP/1.1 100 Continue\r\n\r\n".utf8)
+    /// Requests given to the handler and not answered yet, and how many of them are unsafe (a `POST`, say).
+    private var handling = 0
+    private var unsafeHandling = 0
+    /// A parsed request that waits for the requests before it to be answered (see the type's notes).
+    private var heldRequest: HTTPRequest?
     /// Full reads (of the loop's 64 KiB buffer) one connection may make per wake-up.
     static let readsPerWakeUp = 16
 
@@ -56,7 +66,12 @@ final class HTTPConnection {
 
     /// Whether new requests must wait: enough are awaiting responses, or the client is not reading its responses.
     private var inputPaused: Bool {
-        inFlight >= loop.server.configuration.maxPipelinedRequests || waitingForWritable
+        inFlight >= loop.server.configuration.maxPipelinedRequests || waitingForWritable || heldRequest != nil
+    }
+
+    /// Whether `request` may go to the handler now: nothing is being handled, or it and all that is are safe.
+    private func mayStart(_ request: HTTPRequest) -> Bool {
+        handling == 0 || (unsafeHandling == 0 && request.method.isSafe)
     }
 
     /// Whether the connection reads from the socket now (to parse requests, or to drop input while lingering).
@@ -145,6 +160,11 @@ final class HTTPConnection {
     }
 
     private func parseAvailableRequests() {
+        if let held = heldRequest {
+            guard !closed, !stopReading, mayStart(held) else { return }
+            heldRequest = nil
+            start(held)
+        }
         while !closed && !stopReading && !inputPaused {
             // Gathered responses count against the pipelining limit too: write them before taking more, so a
             // client that does not read its responses soon fills the socket and is paused.
@@ -185,29 +205,49 @@ final class HTTPConnection {
             // A body that arrived uninvited needs no invitation; one sent after this request's response would
             // read as the next request's.
             owesContinue = false
-            let sequence = allocateSequence()
-            let keepAlive = request.keepAlive && !loop.server.draining
-            let head = request.method == .head
-            let legacy = request.minorVersion == 0
-            let started = MonotonicClock.nanoseconds()
-            let method = request.method.name
-            let path = request.path
-            let bound = LoopBound(self)
-            let loop = self.loop
-            if !keepAlive { stopReading = true }
-            loop.server.handler.handle(request) { response in
-                // A response given on the loop's own thread (while the handler runs, say) needs no hand-off.
-                if loop.isCurrentThread {
-                    bound.value.dispatchResponse(sequence: sequence, response: response, keepAlive: keepAlive,
-                                                 head: head, legacy: legacy, method: method, path: path, started: started)
-                    return
-                }
-                loop.execute {
-                    bound.value.dispatchResponse(sequence: sequence, response: response, keepAlive: keepAlive,
-                                                 head: head, legacy: legacy, method: method, path: path, started: started)
-                }
+            guard mayStart(request) else {
+                heldRequest = request
+                return
+            }
+            start(request)
+        }
+    }
+
+    /// Gives a request to the handler, with the next sequence number.
+    private func start(_ request: HTTPRequest) {
+        let sequence = allocateSequence()
+        let keepAlive = request.keepAlive && !loop.server.draining
+        let head = request.method == .head
+        let legacy = request.minorVersion == 0
+        let started = MonotonicClock.nanoseconds()
+        let method = request.method.name
+        let path = request.path
+        let bound = LoopBound(self)
+        let loop = self.loop
+        if !keepAlive { stopReading = true }
+        let unsafe = !request.method.isSafe
+        handling += 1
+        if unsafe { unsafeHandling += 1 }
+        loop.server.handler.handle(request) { response in
+            // A response given on the loop's own thread (while the handler runs, say) needs no hand-off.
+            if loop.isCurrentThread {
+                bound.value.handlerFinished(unsafe: unsafe)
+                bound.value.dispatchResponse(sequence: sequence, response: response, keepAlive: keepAlive,
+                                             head: head, legacy: legacy, method: method, path: path, started: started)
+                return
+            }
+            loop.execute {
+                bound.value.handlerFinished(unsafe: unsafe)
+                bound.value.dispatchResponse(sequence: sequence, response: response, keepAlive: keepAlive,
+                                             head: head, legacy: legacy, method: method, path: path, started: started)
             }
         }
+    }
+
+    /// Notes that the handler answered a request (a held request may go now).
+    private func handlerFinished(unsafe: Bool) {
+        handling -= 1
+        if unsafe { unsafeHandling -= 1 }
     }
 
     /// Why an HTTP/1.1 request's `Host` makes it invalid (RFC 9112 §3.2: exactly one is required), or `nil`.

@@ -51,6 +51,16 @@ public enum HTTPMethod: Equatable, Hashable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// Whether the method is safe (RFC 9110 §9.2.1: `GET`, `HEAD`, `OPTIONS`, `TRACE`): a request with it
+    /// changes nothing, so pipelined safe requests may be handled at the same time.
+    public var isSafe: Bool {
+        switch self {
+        case .get, .head, .options: return true
+        case .other(let name): return name == "TRACE"
+        case .post, .put, .patch, .delete: return false
+        }
+    }
+
     /// The method token, same as ``name``.
     public var description: String { name }
 

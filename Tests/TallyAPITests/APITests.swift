@@ -106,6 +106,32 @@ func json(_ response: LoopbackClient.Response) throws -> JSONObject {
         #expect(keys.text.contains(#""totalRequests":2"#) && keys.text.contains(#""rateLimitHits":1"#))
     }
 
+    /// Requests pipelined on one connection see the effects of those before them: a tenant created, then
+    /// renamed, then read; events posted, then counted.
+    @Test func pipelinedRequestsSeeTheWritesBeforeThem() throws {
+        let api = try APIFixture()
+        let admin = APIFixture.token(["super_admin"])
+        func request(_ method: String, _ path: String, _ body: String = "") -> String {
+            "\(method) \(path) HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(admin)\r\nx-tenantid: \(APIFixture.tenant)\r\n"
+                + "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
+        }
+        let tenantPath = "/api/v1/admin/tenants/\(APIFixture.tenant)"
+        let client = try api.client()
+        try client.send(request("POST", "/api/v1/admin/tenants/", #"{"id":"\#(APIFixture.tenant)","name":"Pipe"}"#)
+                        + request("PATCH", tenantPath, #"{"name":"Pipe 2"}"#) + request("GET", tenantPath)
+                        + request("POST", "/api/v1/events", APIFixture.event("p1")) + request("GET", tenantPath + "/stats")
+                        + request("POST", "/api/v1/events", APIFixture.event("p2")) + request("GET", tenantPath + "/stats"))
+        #expect(try client.readResponse().status == 201)
+        #expect(try client.readResponse().status == 200)
+        let read = try client.readResponse()
+        #expect(read.status == 200 && read.text.contains(#""name":"Pipe 2""#), "\(read.text)")
+        for expected in [1, 2] {
+            #expect(try client.readResponse().status == 200)
+            let stats = try client.readResponse()
+            #expect(stats.text.contains(#""apiCallsThisMonth":\#(expected)"#), "\(stats.text)")
+        }
+    }
+
     @Test func ndjsonAndCloudEventsBodiesAreAccepted() throws {
         let api = try APIFixture()
         let ingest = APIFixture.token(["ingest"], tenant: APIFixture.tenant)

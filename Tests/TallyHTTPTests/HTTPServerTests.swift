@@ -32,6 +32,25 @@ struct EchoHandler: HTTPHandler {
     }
 }
 
+/// Notes when the handling of each request starts and ends; paths starting `/slow` are answered from
+/// another thread 50 ms later, the rest from another thread at once.
+final class RecordingHandler: HTTPHandler {
+    let events = Mutex<[String]>([])
+
+    func handle(_ request: HTTPRequest, respond: @escaping @Sendable (HTTPResponse) -> Void) {
+        let name = "\(request.method.name) \(request.path)"
+        events.withLock { $0.append("start \(name)") }
+        let delay = request.path.hasPrefix("/slow") ? 50 : 0
+        DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(delay)) { [self] in
+            self.events.withLock { $0.append("end \(name)") }
+            respond(HTTPResponse(status: 200, body: Array(name.utf8)))
+        }
+    }
+
+    /// Where `event` was noted (`Int.max` when it never was).
+    func position(_ event: String) -> Int { events.withLock { $0.firstIndex(of: event) ?? .max } }
+}
+
 @Suite(.serialized) struct HTTPServerTests {
     func startServer(_ change: (inout HTTPServerConfiguration) -> Void = { _ in }) throws -> HTTPServer {
         var configuration = HTTPServerConfiguration()
@@ -61,6 +80,32 @@ struct EchoHandler: HTTPHandler {
         #expect(try client.readResponse().text == "GET /slow 0 -")
         #expect(try client.readResponse().text == "GET /fast 0 -")
         #expect(try client.readResponse().text == "POST /b 3 -")
+    }
+
+    /// Pipelined requests are handled in order where order can matter (RFC 9112 §9.3.2): a request behind an
+    /// unsafe one, or an unsafe one behind any, starts only once those before it are answered; safe requests
+    /// behind safe ones are handled at the same time.
+    @Test func pipelinedRequestsWaitForAnEarlierUnsafeOneButSafeOnesOverlap() throws {
+        var configuration = HTTPServerConfiguration()
+        configuration.port = 0
+        configuration.log = { _ in }
+        let handler = RecordingHandler()
+        let server = try HTTPServer(configuration: configuration, handler: handler)
+        defer { server.shutdown() }
+        let client = try LoopbackClient(port: server.port)
+        try client.send("POST /slow-write HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\nx"
+                        + "GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /slow-b HTTP/1.1\r\nHost: x\r\n\r\n"
+                        + "GET /slow-c HTTP/1.1\r\nHost: x\r\n\r\nDELETE /d HTTP/1.1\r\nHost: x\r\n\r\n")
+        for expected in ["POST /slow-write", "GET /a", "GET /slow-b", "GET /slow-c", "DELETE /d"] {
+            #expect(try client.readResponse().text == expected)
+        }
+        let events = handler.events.withLock { $0 }
+        #expect(handler.position("end POST /slow-write") < handler.position("start GET /a"), "\(events)")
+        #expect(handler.position("start GET /slow-c") < handler.position("end GET /slow-b"),
+                "safe requests behind safe ones overlap: \(events)")
+        #expect(handler.position("end GET /slow-b") < handler.position("start DELETE /d"), "\(events)")
+        #expect(handler.position("end GET /slow-c") < handler.position("start DELETE /d"), "\(events)")
+        #expect(try client.request("GET", "/after").text == "GET /after")
     }
 
     /// `Expect: 100-continue` (as curl sends for large bodies): the server invites the body once the head has
