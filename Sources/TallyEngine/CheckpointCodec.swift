@@ -3,20 +3,39 @@ import TallyCore
 /// The binary form of a checkpoint: every projection and the dedup index, as of one log offset.
 ///
 /// File layout: magic `TALLYCKP` | projection version `u32` | next offset `u64` | payload length `u64` |
-/// payload CRC32C `u32` | header CRC32C `u32` | payload: tenant count (varint), each tenant's id and
+/// payload CRC32C `u32` | dedup window `i64` (microseconds: the backdate limit the index was kept for) |
+/// header CRC32C `u32` | payload: tenant count (varint), each tenant's id and
 /// projection, the dedup entries (21 bytes each), dedup entry count `u64` (last, so that a checkpoint can be
 /// written as it is encoded, its header last of all). A checkpoint whose checksums fail, or whose version
 /// differs from ``projectionVersion``, is ignored (with a warning) in favour of an older one or a full replay.
 enum CheckpointCodec {
     static let magic: [UInt8] = Array("TALLYCKP".utf8)
     /// Bump whenever the projection rules or this encoding change: older checkpoints are then rebuilt.
-    static let projectionVersion: UInt32 = 8
-    static let headerSize = 8 + 4 + 8 + 8 + 4 + 4
+    static let projectionVersion: UInt32 = 9
+    static let headerSize = 8 + 4 + 8 + 8 + 4 + 8 + 4
 
-    static func encode(_ state: ProjectionState, dedup: DedupIndex) -> [UInt8] {
+    /// A decoded checkpoint.
+    struct Decoded {
+        var state: ProjectionState
+        var dedup: DedupIndex
+        /// The dedup window (backdate limit) the index was kept for: it remembers no id older than that.
+        var dedupWindowMicroseconds: Int64
+    }
+
+    /// The fields of a checkpoint's header.
+    struct Header {
+        var nextOffset: UInt64
+        var payloadLength: UInt64
+        var payloadChecksum: UInt32
+        var dedupWindowMicroseconds: Int64
+    }
+
+    static func encode(_ state: ProjectionState, dedup: DedupIndex,
+                       dedupWindowMicroseconds: Int64 = EngineConfiguration().backdateLimitMicroseconds) -> [UInt8] {
         var bytes = [UInt8](repeating: 0, count: headerSize)
         func keep(_ part: UnsafeRawBufferPointer) { bytes.append(contentsOf: part.assumingMemoryBound(to: UInt8.self)) }
-        var encoder = Encoder(nextOffset: state.nextOffset, tenantCount: state.tenants.count)
+        var encoder = Encoder(nextOffset: state.nextOffset, tenantCount: state.tenants.count,
+                              dedupWindowMicroseconds: dedupWindowMicroseconds)
         for (tenant, projection) in state.tenants {
             encoder.append(tenant, projection)
             if encoder.wantsFlush { encoder.flush(to: keep) }
@@ -50,6 +69,7 @@ enum CheckpointCodec {
         private var pending = BinaryWriter()
         private let nextOffset: UInt64
         private let tenantCount: Int
+        private let dedupWindowMicroseconds: Int64
         private var tenantsWritten = 0
         private var inDedup = false
         private var dedupCount: UInt64 = 0
@@ -61,9 +81,10 @@ enum CheckpointCodec {
         /// Bytes gathered before ``wantsFlush``.
         static let flushThreshold = 1 << 20
 
-        init(nextOffset: UInt64, tenantCount: Int) {
+        init(nextOffset: UInt64, tenantCount: Int, dedupWindowMicroseconds: Int64) {
             self.nextOffset = nextOffset
             self.tenantCount = tenantCount
+            self.dedupWindowMicroseconds = dedupWindowMicroseconds
             pending.bytes.reserveCapacity(Encoder.flushThreshold + Encoder.entriesPerPart * dedupEntrySize)
             pending.writeVarint(UInt64(tenantCount))
         }
@@ -134,6 +155,7 @@ enum CheckpointCodec {
             header.writeUInt64(nextOffset)
             header.writeUInt64(payloadLength)
             header.writeUInt32(payloadChecksum)
+            header.writeInt64(dedupWindowMicroseconds)
             header.writeUInt32(CRC32C.checksum(header.bytes))
             return header.bytes
         }
@@ -145,40 +167,56 @@ enum CheckpointCodec {
     /// Why a checkpoint cannot be used.
     struct Problem: Error, CustomStringConvertible {
         var description: String
+        /// Written by another projection version: not damage, just not usable by this build.
+        var isOutdated = false
     }
 
-    static func decode(_ bytes: [UInt8]) throws(Problem) -> (state: ProjectionState, dedup: DedupIndex) {
-        let result = bytes.withUnsafeBytes { buffer -> Result<(ProjectionState, DedupIndex), Problem> in
+    static func decode(_ bytes: [UInt8]) throws(Problem) -> Decoded {
+        let result = bytes.withUnsafeBytes { buffer -> Result<Decoded, Problem> in
             do throws(Problem) { return .success(try decode(buffer)) } catch { return .failure(error) }
         }
         return try result.get()
     }
 
-    private static func decode(_ buffer: UnsafeRawBufferPointer) throws(Problem) -> (ProjectionState, DedupIndex) {
+    /// Reads and checks a header: the magic, the header's checksum and the projection version.
+    /// - Parameter buffer: At least the header's bytes (the payload is not read).
+    static func header(_ buffer: UnsafeRawBufferPointer) throws(Problem) -> Header {
         guard buffer.count >= headerSize, buffer.prefix(8).elementsEqual(magic) else {
             throw Problem(description: "not a checkpoint (bad magic or truncated header)")
         }
-        var reader = BinaryReader(buffer)
+        var reader = BinaryReader(UnsafeRawBufferPointer(rebasing: buffer[0..<headerSize]))
         do {
             _ = try reader.readBytes(8)
             let version = try reader.readUInt32()
-            let nextOffset = try reader.readUInt64()
-            let length = try reader.readUInt64()
-            let payloadChecksum = try reader.readUInt32()
+            let header = Header(nextOffset: try reader.readUInt64(), payloadLength: try reader.readUInt64(),
+                                payloadChecksum: try reader.readUInt32(), dedupWindowMicroseconds: try reader.readInt64())
             let headerChecksum = try reader.readUInt32()
             guard CRC32C.checksum(UnsafeRawBufferPointer(rebasing: buffer[0..<(headerSize - 4)])) == headerChecksum else {
                 throw Problem(description: "header checksum mismatch")
             }
             guard version == projectionVersion else {
-                throw Problem(description: "written by projection version \(version); this build uses \(projectionVersion)")
+                throw Problem(description: "written by projection version \(version); this build uses \(projectionVersion)",
+                              isOutdated: true)
             }
-            guard length == UInt64(reader.remaining) else {
-                throw Problem(description: "payload is \(reader.remaining) bytes, header says \(length)")
+            return header
+        } catch let problem as Problem {
+            throw problem
+        } catch {
+            throw Problem(description: "undecodable header: \(error)")
+        }
+    }
+
+    private static func decode(_ buffer: UnsafeRawBufferPointer) throws(Problem) -> Decoded {
+        let header = try header(buffer)
+        var reader = BinaryReader(UnsafeRawBufferPointer(rebasing: buffer[headerSize...]))
+        do {
+            guard header.payloadLength == UInt64(reader.remaining) else {
+                throw Problem(description: "payload is \(reader.remaining) bytes, header says \(header.payloadLength)")
             }
             let payload = UnsafeRawBufferPointer(rebasing: buffer[headerSize...])
-            guard CRC32C.checksum(payload) == payloadChecksum else { throw Problem(description: "payload checksum mismatch") }
+            guard CRC32C.checksum(payload) == header.payloadChecksum else { throw Problem(description: "payload checksum mismatch") }
             var state = ProjectionState()
-            state.nextOffset = nextOffset
+            state.nextOffset = header.nextOffset
             let tenantCount = try reader.readVarint()
             guard tenantCount <= UInt64(reader.remaining / 16) else { throw Problem(description: "tenant count exceeds file") }
             state.tenants.reserveCapacity(Int(tenantCount))
@@ -210,7 +248,7 @@ enum CheckpointCodec {
             }
             _ = try reader.readUInt64()
             guard reader.remaining == 0 else { throw Problem(description: "\(reader.remaining) bytes left over") }
-            return (state, dedup)
+            return Decoded(state: state, dedup: dedup, dedupWindowMicroseconds: header.dedupWindowMicroseconds)
         } catch let problem as Problem {
             throw problem
         } catch {

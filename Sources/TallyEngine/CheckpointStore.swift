@@ -39,8 +39,9 @@ struct CheckpointStore {
     }
 
     /// Writes a checkpoint durably and keeps only the newest `keep`.
-    func write(_ state: ProjectionState, dedup: DedupIndex, keep: Int) throws(StorageError) {
-        let bytes = CheckpointCodec.encode(state, dedup: dedup)
+    /// - Parameter dedupWindowMicroseconds: The backdate limit the dedup index was kept for.
+    func write(_ state: ProjectionState, dedup: DedupIndex, dedupWindowMicroseconds: Int64, keep: Int) throws(StorageError) {
+        let bytes = CheckpointCodec.encode(state, dedup: dedup, dedupWindowMicroseconds: dedupWindowMicroseconds)
         let file = try begin(offset: state.nextOffset)
         do throws(StorageError) {
             // In slices, so the file is synced as it is written (see ``syncEveryBytes``).
@@ -157,7 +158,7 @@ struct CheckpointStore {
     /// The newest checkpoint that passes its checks, or `nil` (then everything is replayed).
     /// - Parameter logEnd: The number of records in the log.
     /// - Throws: ``StorageError/Code/corrupt`` when a valid checkpoint claims more events than the log holds.
-    func loadNewest(logEnd: UInt64) throws(StorageError) -> (state: ProjectionState, dedup: DedupIndex)? {
+    func loadNewest(logEnd: UInt64) throws(StorageError) -> CheckpointCodec.Decoded? {
         for offset in try offsets() {
             let path = directory + "/" + CheckpointStore.fileName(offset)
             let bytes: [UInt8]
@@ -167,7 +168,7 @@ struct CheckpointStore {
                 log("checkpoints/\(CheckpointStore.fileName(offset)): unreadable (\(error.message)); trying an older one")
                 continue
             }
-            let decoded: (state: ProjectionState, dedup: DedupIndex)
+            let decoded: CheckpointCodec.Decoded
             do throws(CheckpointCodec.Problem) {
                 decoded = try CheckpointCodec.decode(bytes)
             } catch {
@@ -186,5 +187,64 @@ struct CheckpointStore {
             return decoded
         }
         return nil
+    }
+
+    /// The dedup window recorded in the newest checkpoint whose header passes its checks (the payload is not
+    /// read), or `nil` when there is none.
+    func newestDedupWindow() -> Int64? {
+        guard let offsets = try? offsets() else { return nil }
+        for offset in offsets {
+            let path = directory + "/" + CheckpointStore.fileName(offset)
+            guard let file = try? fileSystem.open(path, mode: .readOnly) else { continue }
+            defer { fileSystem.close(file) }
+            var bytes = [UInt8](repeating: 0, count: CheckpointCodec.headerSize)
+            let read = bytes.withUnsafeMutableBytes { buffer in (try? fileSystem.readFully(file, into: buffer, at: 0)) ?? 0 }
+            guard read == bytes.count else { continue }
+            let header = bytes.withUnsafeBytes { buffer -> CheckpointCodec.Header? in
+                do throws(CheckpointCodec.Problem) { return try CheckpointCodec.header(buffer) } catch { return nil }
+            }
+            if let header { return header.dedupWindowMicroseconds }
+        }
+        return nil
+    }
+
+    /// What one checkpoint file holds, or why it cannot be used.
+    struct Check: Sendable {
+        /// The file's name under `checkpoints/`.
+        var name: String
+        /// The offset it covers and its dedup window, when it passes every check.
+        var covered: (offset: UInt64, dedupWindowMicroseconds: Int64, tenants: Int, rememberedIds: Int)?
+        /// Why it cannot be used, when it cannot.
+        var problem: String?
+        /// Whether the problem is only another projection version (not damage).
+        var isOutdated = false
+    }
+
+    /// Checks every checkpoint file in full: readable, its checksums, its version, its contents matching its
+    /// name, and the log holding every event it covers.
+    /// - Parameter logEnd: The number of records in the log.
+    func checkAll(logEnd: UInt64) throws(StorageError) -> [Check] {
+        try offsets().map { offset in
+            let name = CheckpointStore.fileName(offset)
+            let bytes: [UInt8]
+            do throws(StorageError) {
+                bytes = try fileSystem.readFile(directory + "/" + name)
+            } catch {
+                return Check(name: name, problem: "unreadable: \(error.message)")
+            }
+            let decoded: CheckpointCodec.Decoded
+            do throws(CheckpointCodec.Problem) {
+                decoded = try CheckpointCodec.decode(bytes)
+            } catch {
+                return Check(name: name, problem: error.description, isOutdated: error.isOutdated)
+            }
+            guard decoded.state.nextOffset == offset else {
+                return Check(name: name, problem: "its contents cover offset \(decoded.state.nextOffset), not its name's")
+            }
+            guard offset <= logEnd else {
+                return Check(name: name, problem: "covers \(offset) events but the log holds only \(logEnd): log data is missing")
+            }
+            return Check(name: name, covered: (offset, decoded.dedupWindowMicroseconds, decoded.state.tenants.count, decoded.dedup.count))
+        }
     }
 }

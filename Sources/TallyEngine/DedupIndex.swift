@@ -683,8 +683,19 @@ package struct DedupIndex: Sendable, Equatable {
         hour(UInt64(entry.hour), isBefore: UInt64(hour(time)))
     }
 
+    /// Whether an event at `time` is remembered by an index whose window starts at `cutoff`: by the rule, to
+    /// the hour, by which ``isExpired(_:before:)`` later forgets it, so live ingest, a checkpoint reloaded and
+    /// a full replay remember exactly the same ids. Counted in whole hours, not modulo 2^14, so an event
+    /// years old is never taken for a recent one.
+    package static func remembers(_ time: Timestamp, cutoff: Timestamp) -> Bool {
+        hoursRoundedUp(cutoff) - hoursRoundedUp(time) <= 1
+    }
+
     static func hour(_ time: Timestamp) -> UInt32 {
-        let hours = (time.microseconds + 3_599_999_999) / 3_600_000_000
-        return UInt32(truncatingIfNeeded: hours) & UInt32(hourMask)
+        UInt32(truncatingIfNeeded: hoursRoundedUp(time)) & UInt32(hourMask)
+    }
+
+    private static func hoursRoundedUp(_ time: Timestamp) -> Int64 {
+        (time.microseconds + 3_599_999_999) / 3_600_000_000
     }
 }

@@ -57,8 +57,44 @@ extension Engine {
         let checkpoints = CheckpointStore(storeDirectory: directory, fileSystem: store.fileSystem,
                                           log: configuration.store.log, syncEveryBytes: configuration.checkpointSyncBytes)
         checkpoints.removeLeftovers()
-        try checkpoints.write(rebuilt.state, dedup: rebuilt.dedup, keep: configuration.checkpointsKept)
+        try checkpoints.write(rebuilt.state, dedup: rebuilt.dedup, dedupWindowMicroseconds: configuration.backdateLimitMicroseconds,
+                              keep: configuration.checkpointsKept)
         return rebuilt.state
+    }
+
+    /// The dedup window (backdate limit, in microseconds) of the store's newest checkpoint, read from its
+    /// header alone; `nil` without one. Commands other than `tally serve` adopt it, so that a checkpoint they
+    /// write remembers the ids the server's window holds (a narrower one would make the server rebuild).
+    public static func recordedDedupWindow(directory: String) -> Int64? {
+        CheckpointStore(storeDirectory: directory, fileSystem: PosixFileSystem(), log: { _ in }).newestDedupWindow()
+    }
+
+    /// Every checkpoint file of the store, checked in full, newest first (for `tally verify`).
+    /// - Parameter logEnd: The number of records in the log.
+    public static func checkCheckpoints(directory: String, logEnd: UInt64) throws -> [CheckpointCheck] {
+        try CheckpointStore(storeDirectory: directory, fileSystem: PosixFileSystem(), log: { _ in })
+            .checkAll(logEnd: logEnd)
+            .map { CheckpointCheck(name: $0.name, offset: $0.covered?.offset, dedupWindowMicroseconds: $0.covered?.dedupWindowMicroseconds,
+                                   tenants: $0.covered?.tenants, rememberedIds: $0.covered?.rememberedIds, problem: $0.problem,
+                                   isOutdated: $0.isOutdated) }
+    }
+
+    /// One checkpoint file as `tally verify` reports it.
+    public struct CheckpointCheck: Sendable, Equatable {
+        /// The file's name under `checkpoints/`.
+        public var name: String
+        /// The number of events it covers, when it is valid.
+        public var offset: UInt64?
+        /// The dedup window its index was kept for, when it is valid.
+        public var dedupWindowMicroseconds: Int64?
+        /// Tenants and remembered ids it holds, when it is valid.
+        public var tenants: Int?
+        public var rememberedIds: Int?
+        /// Why it cannot be used (then an open ignores it and uses an older one or a full replay).
+        public var problem: String?
+        /// Whether the problem is only that another projection version wrote it (after an upgrade): not
+        /// damage; the next checkpoint supersedes it.
+        public var isOutdated: Bool
     }
 
     /// The state the newest valid checkpoint holds, read without the write lock.
@@ -91,7 +127,7 @@ extension Engine {
             let store = try SegmentStore(directory: directory, configuration: replayedStoreConfiguration(configuration.store),
                                          readOnly: true)
             let checkpoints = CheckpointStore(storeDirectory: directory, fileSystem: store.fileSystem, log: configuration.store.log)
-            let loaded: (state: ProjectionState, dedup: DedupIndex)?
+            let loaded: CheckpointCodec.Decoded?
             do {
                 loaded = try checkpoints.loadNewest(logEnd: store.nextOffset)
             } catch {

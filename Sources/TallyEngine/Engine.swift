@@ -55,9 +55,14 @@ public final class Engine: Sendable {
         var checkpointOffset: UInt64 = 0
         do {
             if let loaded = try checkpoints.loadNewest(logEnd: store.nextOffset) {
-                state = loaded.state
-                dedup = loaded.dedup
-                dedup.prune(before: Timestamp(microseconds: configuration.clock().microseconds - configuration.backdateLimitMicroseconds))
+                if loaded.dedupWindowMicroseconds < configuration.backdateLimitMicroseconds {
+                    // Its index forgot ids this engine must still remember: only the log has them all.
+                    configuration.store.log("checkpoints/\(CheckpointStore.fileName(loaded.state.nextOffset)): its dedup index remembers ids for \(EngineConfiguration.describe(loaded.dedupWindowMicroseconds)), this engine's backdate limit is \(EngineConfiguration.describe(configuration.backdateLimitMicroseconds)); rebuilding from the log so that every id within it is remembered")
+                } else {
+                    state = loaded.state
+                    dedup = loaded.dedup
+                    dedup.prune(before: Timestamp(microseconds: configuration.clock().microseconds - configuration.backdateLimitMicroseconds))
+                }
             }
             checkpointOffset = state.nextOffset
             try Engine.replay(store: store, into: &state, dedup: &dedup, configuration: configuration)
@@ -160,7 +165,8 @@ public final class Engine: Sendable {
     /// Dedup inserts of a replay, gathered into runs of 512 and stored together, so the table's cache misses
     /// overlap. Kept in a value passed `inout` (not a captured variable) so each insert is a plain append.
     struct DedupRuns {
-        /// Events older than this are outside the dedup window and not remembered.
+        /// The dedup window's start: events older than it (by the hour, see ``DedupIndex/remembers(_:cutoff:)``)
+        /// are not remembered.
         let cutoff: Timestamp
         private var pending: [(key: IdentityHash, entry: DedupIndex.Entry)] = []
 
@@ -171,7 +177,7 @@ public final class Engine: Sendable {
 
         mutating func remember(_ key: IdentityHash, offset: UInt64, time: Timestamp, type: EventType,
                                into dedup: inout DedupIndex) {
-            guard time >= cutoff else { return }
+            guard DedupIndex.remembers(time, cutoff: cutoff) else { return }
             pending.append((key, DedupIndex.Entry(offset: offset, hour: DedupIndex.hour(time),
                                                   flags: TenantProjection.isVoidable(type) ? DedupIndex.Entry.voidable : 0)))
             if pending.count == pending.capacity { flush(into: &dedup) }
@@ -260,7 +266,7 @@ public final class Engine: Sendable {
                 }
                 let key = keys[index]
                 let offset = state.nextOffset
-                let remembered = event.time >= earliest
+                let remembered = DedupIndex.remembers(event.time, cutoff: earliest)
                 var targetOffset: UInt64?
                 if case .eventVoided(let eventId, _) = event.payload {
                     if let original = state.dedup[key], !DedupIndex.isExpired(original, before: earliest) {
@@ -482,7 +488,8 @@ public final class Engine: Sendable {
             try file.write(part, at: position)
             position += part.count
         }
-        var encoder = CheckpointCodec.Encoder(nextOffset: offset, tenantCount: tenantCount)
+        var encoder = CheckpointCodec.Encoder(nextOffset: offset, tenantCount: tenantCount,
+                                              dedupWindowMicroseconds: configuration.backdateLimitMicroseconds)
         let header: [UInt8]
         do {
             while let chunk = projections.withLock({ $0.tenants.nextCapturedChunk() }) {

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 @testable import TallyCLI
 import TallyCore
+import TallyEngine
 import TallyTestSupport
 
 /// import through the engine, stats, key-stats and replay, end to end in a temporary store.
@@ -88,15 +89,75 @@ import TallyTestSupport
         let acme = Array("Acme".utf8)
         let at = try #require((0..<(bytes.count - 4)).first { Array(bytes[$0..<$0 + 4]) == acme })
         bytes[at] = UInt8(ascii: "X")
-        // Header: magic 8, version 4, offset 8, length 8, payload CRC 4, header CRC 4.
-        let payloadChecksum = CRC32C.checksum(Array(bytes[36...]))
+        // Header: magic 8, version 4, offset 8, length 8, payload CRC 4, dedup window 8, header CRC 4.
+        let payloadChecksum = CRC32C.checksum(Array(bytes[44...]))
         withUnsafeBytes(of: payloadChecksum.littleEndian) { for i in 0..<4 { bytes[28 + i] = $0[i] } }
-        let headerChecksum = CRC32C.checksum(Array(bytes[0..<32]))
-        withUnsafeBytes(of: headerChecksum.littleEndian) { for i in 0..<4 { bytes[32 + i] = $0[i] } }
+        let headerChecksum = CRC32C.checksum(Array(bytes[0..<40]))
+        withUnsafeBytes(of: headerChecksum.littleEndian) { for i in 0..<4 { bytes[40 + i] = $0[i] } }
         try StoreTestSupport.write(bytes, to: checkpoints + "/" + name)
         let different = runTally(["replay", "--data", directory.path, "--verify"])
         #expect(different.code == .failure)
         #expect(different.out.contains("tenant \(Self.tenant): name differs"))
+    }
+
+    /// `tally verify` reads every checkpoint whole: a valid one is listed with what it covers, one written by
+    /// another projection version is reported as outdated (not damage), a damaged one fails the check.
+    @Test func verifyChecksEveryCheckpoint() throws {
+        let directory = TemporaryDirectory()
+        #expect(runTally(["import", "--data", directory.path, "-"], input: sample()).code == .failure)
+        let checkpoints = directory.appending("checkpoints")
+        let name = try #require(try FileManager.default.contentsOfDirectory(atPath: checkpoints).sorted().last)
+        let verify = runTally(["verify", "--data", directory.path])
+        #expect(verify.code == .ok, "\(verify.out)")
+        #expect(verify.out.contains("checkpoints/\(name): ok, covers 12 events, 1 tenants, 12 remembered ids, dedup window 35 days"),
+                "\(verify.out)")
+        #expect(verify.out.contains("12 records, 1 checkpoints checked"))
+
+        let original = try StoreTestSupport.bytes(checkpoints + "/" + name)
+        // Another projection version, with a header checksum that matches it: outdated, not damaged.
+        var outdated = original
+        outdated[8] &-= 1
+        let headerChecksum = CRC32C.checksum(Array(outdated[0..<40]))
+        withUnsafeBytes(of: headerChecksum.littleEndian) { for i in 0..<4 { outdated[40 + i] = $0[i] } }
+        try StoreTestSupport.write(outdated, to: checkpoints + "/" + name)
+        let old = runTally(["verify", "--data", directory.path])
+        #expect(old.code == .ok)
+        #expect(old.out.contains("checkpoints/\(name): outdated: written by projection version"), "\(old.out)")
+
+        var damaged = original
+        damaged[original.count / 2] ^= 0x40
+        try StoreTestSupport.write(damaged, to: checkpoints + "/" + name)
+        let bad = runTally(["verify", "--data", directory.path])
+        #expect(bad.code == .damagedStore)
+        #expect(bad.out.contains("checkpoints/\(name): DAMAGED: payload checksum mismatch"), "\(bad.out)")
+        #expect(bad.out.contains("DAMAGED: 1 segments, 12 records, 1 checkpoints checked"), "\(bad.out)")
+    }
+
+    /// `tally import` and `tally replay` keep the dedup window the newest checkpoint records (the server's
+    /// `--backdate-limit`), so the checkpoints they write still remember every id the server does.
+    @Test func importAndReplayKeepTheServersDedupWindow() throws {
+        let directory = TemporaryDirectory()
+        let day: Int64 = 86_400_000_000
+        var server = EngineConfiguration()
+        server.store.log = { _ in }
+        server.backdateLimitMicroseconds = 100 * day
+        let tenant = try #require(TenantID(Self.tenant))
+        let old = Event(id: "fifty-days-old", tenantId: tenant, time: Timestamp(microseconds: Timestamp.now().microseconds - 50 * day),
+                        payload: .apiCall(APICall(keyId: "k", status: 200)))
+        do {
+            let engine = try Engine(directory: directory.path, configuration: server)
+            #expect(engine.ingest([.success(old)]) == [.accepted(offset: 0)])
+            try engine.close()
+        }
+        let recent = #"{"id":"recent","type":"api.call","tenantId":"\#(Self.tenant)","data":{"keyId":"k","status":200}}"#
+        let imported = runTally(["import", "--data", directory.path, "-"], input: recent)
+        #expect(imported.code == .ok, "\(imported.err)")
+        #expect(Engine.recordedDedupWindow(directory: directory.path) == 100 * day)
+        #expect(runTally(["replay", "--data", directory.path]).code == .ok)
+        #expect(Engine.recordedDedupWindow(directory: directory.path) == 100 * day)
+        let engine = try Engine(directory: directory.path, configuration: server)
+        #expect(engine.ingest([.success(old)]) == [.duplicate(offset: 0)])
+        try engine.close()
     }
 
     @Test func replayUntilShowsTheStateAsItStoodThen() throws {

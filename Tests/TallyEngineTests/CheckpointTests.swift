@@ -228,11 +228,11 @@ import TallyTestSupport
         let other = TemporaryDirectory()
         let checkpoints = CheckpointStore(storeDirectory: other.path, fileSystem: fileSystem, log: { _ in }, syncEveryBytes: 512)
         let before = fileSystem.syncCount
-        try checkpoints.write(rebuilt.state, dedup: rebuilt.dedup, keep: 2)
+        try checkpoints.write(rebuilt.state, dedup: rebuilt.dedup, dedupWindowMicroseconds: 1, keep: 2)
         #expect(fileSystem.syncCount - before >= 4, "a sync every 512 bytes of a file over 2 KB, then the commit's")
         fileSystem.update { $0.failSyncsOfPathsContaining = ".partial" }
         let failing = CheckpointStore(storeDirectory: directory.path, fileSystem: fileSystem, log: { _ in }, syncEveryBytes: 512)
-        #expect(throws: StorageError.self) { try failing.write(rebuilt.state, dedup: rebuilt.dedup, keep: 2) }
+        #expect(throws: StorageError.self) { try failing.write(rebuilt.state, dedup: rebuilt.dedup, dedupWindowMicroseconds: 1, keep: 2) }
         #expect(try checkpointFiles(directory) == ["00000000000000000050.ckpt", "00000000000000000210.ckpt"])
         #expect(fileSystem.openFileCount == 0)
     }

@@ -228,6 +228,74 @@ import TallyTestSupport
         #expect((try? FileManager.default.contentsOfDirectory(atPath: directory.path))?.isEmpty == true, "nothing was created")
     }
 
+    /// An id at the window's edge is remembered alike by the live engine, by an engine reopened from its
+    /// checkpoint and by one that replays the whole log: the same re-sent events get the same answers. (The
+    /// replay once kept ids to the microsecond while the live index keeps them to the hour.)
+    @Test func theWindowsEdgeIsTheSameLiveFromACheckpointAndAfterAFullReplay() throws {
+        let clock = TestClock(Self.now)
+        let configuration = Self.configuration(clock)
+        let live = TemporaryDirectory()
+        let engine = try Engine(directory: live.path, configuration: configuration)
+        let cutoff = Self.now.microseconds - configuration.backdateLimitMicroseconds
+        let offsets: [Int64] = [8_000_000, -600_000_000, -5_400_000_000, -10_800_000_000, -100 * Self.hour]
+        let events = offsets.enumerated().map { index, offset in
+            Self.event("edge-\(index)", at: Timestamp(microseconds: cutoff + offset))
+        }
+        #expect(engine.ingest(events, mode: .backfill).allSatisfy { if case .accepted = $0 { true } else { false } })
+        _ = try engine.checkpoint()
+        let fromCheckpoint = TemporaryDirectory()
+        let replayed = TemporaryDirectory()
+        try StoreTestSupport.copyStore(live.path, to: fromCheckpoint.path)
+        try StoreTestSupport.copyStore(live.path, to: replayed.path)
+        try FileManager.default.removeItem(atPath: replayed.path + "/checkpoints")
+        clock.set(Timestamp(microseconds: Self.now.microseconds + 12_000_000))
+
+        func duplicates(_ outcomes: [IngestOutcome]) -> [Bool] {
+            outcomes.map { if case .duplicate = $0 { true } else { false } }
+        }
+        let liveAnswers = duplicates(engine.ingest(events, mode: .backfill))
+        try engine.close()
+        for directory in [fromCheckpoint, replayed] {
+            let reopened = try Engine(directory: directory.path, configuration: configuration)
+            #expect(duplicates(reopened.ingest(events, mode: .backfill)) == liveAnswers, "\(directory.path)")
+            try reopened.close()
+        }
+        #expect(liveAnswers.first == true, "an id 8 s inside the window when sent is still remembered 12 s later")
+        #expect(liveAnswers.last == false, "an id 100 hours older than the window is not remembered")
+    }
+
+    /// A checkpoint whose dedup index was kept for a narrower window than the engine's (written by a
+    /// command run with another backdate limit) is not used: the engine rebuilds from the log, and an id
+    /// inside its own window is still a duplicate.
+    @Test func aCheckpointWithANarrowerDedupWindowIsRebuiltFromTheLog() throws {
+        let directory = TemporaryDirectory()
+        let log = LogCollector()
+        var wide = Self.configuration(TestClock(Self.now))
+        wide.backdateLimitMicroseconds = 100 * 24 * Self.hour
+        wide.store.log = { log.append($0) }
+        var narrow = wide
+        narrow.backdateLimitMicroseconds = 35 * 24 * Self.hour
+        let old = Self.event("fifty-days-old", at: Timestamp(microseconds: Self.now.microseconds - 50 * 24 * Self.hour))
+        do {
+            let engine = try Engine(directory: directory.path, configuration: wide)
+            #expect(engine.ingest([old]) == [.accepted(offset: 0)])
+            try engine.close()
+        }
+        #expect(Engine.recordedDedupWindow(directory: directory.path) == wide.backdateLimitMicroseconds)
+        do {
+            let engine = try Engine(directory: directory.path, configuration: narrow)
+            #expect(engine.ingest([Self.event("recent")], mode: .backfill) == [.accepted(offset: 1)])
+            try engine.close()
+        }
+        #expect(Engine.recordedDedupWindow(directory: directory.path) == narrow.backdateLimitMicroseconds)
+        let engine = try Engine(directory: directory.path, configuration: wide)
+        #expect(engine.ingest([old]) == [.duplicate(offset: 0)])
+        try engine.close()
+        #expect(log.all.contains { $0.contains("its dedup index remembers ids for 35 days, this engine's backdate limit is 100 days") },
+                "\(log.all)")
+        #expect(Engine.recordedDedupWindow(directory: directory.path) == wide.backdateLimitMicroseconds)
+    }
+
     @Test func durationsAreDescribedInTheirLargestWholeUnit() {
         #expect(EngineConfiguration.describe(35 * 86_400_000_000) == "35 days")
         #expect(EngineConfiguration.describe(86_400_000_000) == "1 day")

@@ -52,9 +52,13 @@ struct ImportCommand {
             }
             lines = LineReader(descriptor: descriptor, closeWhenDone: true)
         }
+        let directory = try StoreLocation.directory(arguments)
         var engineConfiguration = EngineConfiguration()
         engineConfiguration.store = configuration
-        let engine = try Engine(directory: try StoreLocation.directory(arguments), configuration: engineConfiguration)
+        // The server's dedup window, as its newest checkpoint records it: a narrower one would forget ids the
+        // server remembers, in the checkpoint this import leaves behind.
+        if let window = Engine.recordedDedupWindow(directory: directory) { engineConfiguration.backdateLimitMicroseconds = window }
+        let engine = try Engine(directory: directory, configuration: engineConfiguration)
         defer { try? engine.close() }
 
         let decoder = EventDocumentDecoder()

@@ -39,6 +39,8 @@ struct ReplayCommand {
         let directory = try StoreLocation.existingStore(arguments)
         var configuration = EngineConfiguration()
         configuration.store.log = { io.printError("tally: \($0)") }
+        // The server's dedup window, as its newest checkpoint records it (see `tally import`).
+        if let window = Engine.recordedDedupWindow(directory: directory) { configuration.backdateLimitMicroseconds = window }
         let progress = Progress(io: io)
         let started = MonotonicClock.nanoseconds()
 

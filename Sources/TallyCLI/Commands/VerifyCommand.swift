@@ -1,16 +1,20 @@
+import TallyEngine
 import TallyStorage
 
-/// `tally verify`: checks every segment byte by byte and reports what is damaged where.
+/// `tally verify`: checks every segment byte by byte, and every checkpoint, and reports what is damaged where.
 struct VerifyCommand {
     static let spec = CommandSpec(
         name: "verify",
-        summary: "Check every segment of the store and print what is damaged, where.",
+        summary: "Check every segment and checkpoint of the store and print what is damaged, where.",
         usage: "[options]",
         details: """
             Reads the store without changing it (it may run while a server writes the store). Every header,
             frame checksum, record framing, offset sequence and seal is checked.
             A torn tail (an interrupted final write, which the next writer truncates) is reported but is not
-            damage.
+            damage. Every checkpoint is read whole: its checksums, its projection version, and the log holding
+            every event it covers. A damaged checkpoint is damage (an open ignores it and uses an older one or
+            a full replay); one written by another projection version (after an upgrade) is reported, not
+            counted as damage.
 
             Exit codes: 0 no damage; 1 the store cannot be read; 2 usage; 3 damage found.
             """,
@@ -38,8 +42,26 @@ struct VerifyCommand {
             io.print(line)
         }
         for problem in report.storeProblems { io.print("store: DAMAGED: \(problem)") }
-        let verdict = report.isDamaged ? "DAMAGED" : "ok"
-        io.print("\(verdict): \(report.segments.count) segments, \(report.recordCount) records checked in \(directory)")
-        return report.isDamaged ? .damagedStore : .ok
+        let checkpoints = try Engine.checkCheckpoints(directory: directory, logEnd: report.recordCount)
+        var damagedCheckpoints = 0
+        for checkpoint in checkpoints {
+            let name = "checkpoints/\(checkpoint.name)"
+            if let problem = checkpoint.problem {
+                if checkpoint.isOutdated {
+                    io.print("\(name): outdated: \(problem) (ignored on open; the next checkpoint supersedes it)")
+                } else {
+                    damagedCheckpoints += 1
+                    io.print("\(name): DAMAGED: \(problem) (ignored on open: an older checkpoint or a full replay is used)")
+                }
+            } else if let offset = checkpoint.offset {
+                io.print("\(name): ok, covers \(offset) events, \(checkpoint.tenants ?? 0) tenants, "
+                         + "\(checkpoint.rememberedIds ?? 0) remembered ids, dedup window "
+                         + EngineConfiguration.describe(checkpoint.dedupWindowMicroseconds ?? 0))
+            }
+        }
+        let damaged = report.isDamaged || damagedCheckpoints > 0
+        io.print("\(damaged ? "DAMAGED" : "ok"): \(report.segments.count) segments, \(report.recordCount) records, "
+                 + "\(checkpoints.count) checkpoints checked in \(directory)")
+        return damaged ? .damagedStore : .ok
     }
 }

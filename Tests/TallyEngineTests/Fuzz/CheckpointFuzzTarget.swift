@@ -19,20 +19,24 @@ enum CheckpointFuzzTarget {
 
     /// Decodes one checkpoint and checks the result.
     static func check(checkpoint bytes: [UInt8]) -> FuzzVerdict {
-        let decoded: (state: ProjectionState, dedup: DedupIndex)
+        let decoded: CheckpointCodec.Decoded
         do throws(CheckpointCodec.Problem) {
             decoded = try CheckpointCodec.decode(bytes)
         } catch {
             if error.description.isEmpty { return .violated("a checkpoint problem without a description") }
             return .rejected(stage: error.description.contains("checksum") ? "checksum" : "decode")
         }
-        let again: (state: ProjectionState, dedup: DedupIndex)
+        let again: CheckpointCodec.Decoded
         do throws(CheckpointCodec.Problem) {
-            again = try CheckpointCodec.decode(CheckpointCodec.encode(decoded.state, dedup: decoded.dedup))
+            again = try CheckpointCodec.decode(CheckpointCodec.encode(decoded.state, dedup: decoded.dedup,
+                                                                      dedupWindowMicroseconds: decoded.dedupWindowMicroseconds))
         } catch {
             return .violated("a decoded checkpoint re-encodes to bytes that do not decode: \(error)")
         }
         guard again.dedup == decoded.dedup else { return .violated("the dedup index changed in a re-encoding") }
+        guard again.dedupWindowMicroseconds == decoded.dedupWindowMicroseconds else {
+            return .violated("the dedup window changed in a re-encoding")
+        }
         // NaN never equals itself, so states holding a NaN setting are compared by everything else.
         guard again.state == decoded.state || holdsNaN(decoded.state) else {
             return .violated("the projections changed in a re-encoding")
@@ -60,7 +64,8 @@ enum CheckpointFuzzTarget {
         let payloadChecksum = CRC32C.checksum(Array(bytes[CheckpointCodec.headerSize...]))
         for index in 0..<4 { bytes[28 + index] = UInt8(truncatingIfNeeded: payloadChecksum >> (8 * UInt32(index))) }
         let headerChecksum = CRC32C.checksum(Array(bytes[0..<(CheckpointCodec.headerSize - 4)]))
-        for index in 0..<4 { bytes[32 + index] = UInt8(truncatingIfNeeded: headerChecksum >> (8 * UInt32(index))) }
+        let at = CheckpointCodec.headerSize - 4
+        for index in 0..<4 { bytes[at + index] = UInt8(truncatingIfNeeded: headerChecksum >> (8 * UInt32(index))) }
     }
 
     /// A checkpoint of every fixture event type and some API calls over three tenants, with their dedup entries.
