@@ -62,9 +62,16 @@ enum OpenAPIDocument {
                               ("503", object([("description", .string("Storage failed; nothing acknowledged"))]))]
             default: break
             }
+            if ["POST", "PATCH"].contains(route.method) && route.pattern.hasPrefix("/api/v1/admin/tenants/") {
+                responses += [("413", object([("description", .string("Body too large, before or after gzip decompression"))])),
+                              ("415", object([("description", .string("Content-Type other than application/json, or an unsupported Content-Encoding"))]))]
+            }
             if route.authenticated {
+                let tenantsAPI = route.pattern.hasPrefix("/api/v1/admin/tenants/") && !route.pattern.hasSuffix("/stats")
                 let badRequest = route.pattern == "/api/v1/events"
-                    ? "Invalid x-tenantid, malformed JSON or a corrupt gzip body" : "Invalid id or x-tenantid"
+                    ? "Invalid x-tenantid, malformed JSON or a corrupt gzip body"
+                    : tenantsAPI ? (["POST", "PATCH"].contains(route.method) ? "Invalid x-tenantid, malformed JSON or a corrupt gzip body" : "Invalid x-tenantid")
+                    : "Invalid id or x-tenantid"
                 responses += [("400", object([("description", .string(badRequest))])),
                               ("401", object([("description", .string("Missing, expired or invalid bearer token"))])),
                               ("403", object([("description", .string("Insufficient permissions"))]))]
@@ -76,9 +83,9 @@ enum OpenAPIDocument {
                     responses.append(("409", object([("description", .string("The tenant is deleted and the body does not restore it (tenant_deleted)"))])))
                 default: break
                 }
-                // The seed's validation failures: bodies (POST, PATCH) and the list's query parameters.
-                if route.pattern.hasPrefix("/api/v1/admin/tenants/") && route.method != "DELETE"
-                    && !(route.method == "GET" && route.pattern.contains("{")) {
+                // The seed's validation failures, on every tenants API route: bodies (POST, PATCH), the list's
+                // query parameters and a `tenant_id` that is not a UUID.
+                if tenantsAPI {
                     responses.append(("422", object([
                         ("description", .string("Validation Error")),
                         ("content", object([("application/json", object([
@@ -116,8 +123,10 @@ enum OpenAPIDocument {
         return object([
             ("openapi", .string("3.1.0")),
             ("info", object([("title", .string("Tally metering API")), ("version", .string("1.0"))])),
-            ("servers", .array([object([("url", .string("http://127.0.0.1:8080")),
-                                       ("description", .string("tally serve's default address"))])])),
+            // Relative: resolved against wherever the document was fetched from, so it is right for any
+            // --host and --port, and behind a proxy.
+            ("servers", .array([object([("url", .string("/")),
+                                       ("description", .string("the server this document was fetched from"))])])),
             ("paths", .object(paths)),
             ("components", object([
                 ("securitySchemes", object([("bearer", object([

@@ -335,6 +335,41 @@ func json(_ response: LoopbackClient.Response) throws -> JSONObject {
         #expect(types.contains(.tenantUpdated) && types.contains(.tenantDeleted))
     }
 
+    /// Tenants API bodies are JSON, by `Content-Type`, and may be gzip-compressed as ingest bodies may; a
+    /// missing body, every invalid setting and a `tenant_id` that is not a UUID are validation errors in the
+    /// seed's shape.
+    @Test func tenantsAPIBodiesAreCheckedLikeIngestBodies() throws {
+        let api = try APIFixture()
+        let admin = APIFixture.token(["super_admin"])
+        let plain = try api.call("POST", "/api/v1/admin/tenants/", token: admin, contentType: "text/plain", body: #"{"name":"Zeta"}"#)
+        #expect(plain.status == 415 && plain.text.contains("unsupported_media_type"), "\(plain.text)")
+        var headers: [(String, String)] = [("Content-Type", "application/json; charset=utf-8"), ("Authorization", "Bearer \(admin)"),
+                                           ("x-tenantid", APIFixture.tenant)]
+        let brotli = try api.client().request("POST", "/api/v1/admin/tenants/", headers: headers + [("Content-Encoding", "br")],
+                                              body: Array(#"{"name":"Br"}"#.utf8))
+        #expect(brotli.status == 415 && brotli.header("Accept-Encoding") == "gzip, identity")
+        headers.append(("Content-Encoding", "gzip"))
+        let gzipped = try api.client().request("POST", "/api/v1/admin/tenants/", headers: headers,
+                                               body: DeflateTestEncoder.gzip(Array(#"{"name":"Gzipped"}"#.utf8)))
+        #expect(gzipped.status == 201 && gzipped.text.contains(#""name":"Gzipped""#), "\(gzipped.text)")
+        #expect(try api.call("GET", "/api/v1/admin/tenants/", token: admin).text.contains("Gzipped"))
+        #expect(!(try api.call("GET", "/api/v1/admin/tenants/", token: admin).text.contains("Zeta")))
+
+        let missing = try api.call("POST", "/api/v1/admin/tenants/", token: admin, body: " \n")
+        #expect(missing.status == 422 && missing.text == #"{"detail":[{"loc":["body"],"msg":"Field required","type":"missing"}]}"#,
+                "\(missing.text)")
+        let settings = try api.call("POST", "/api/v1/admin/tenants/", token: admin,
+                                    body: #"{"name":"B","settings":{"mfa_required":"yes","mfa_methods":["fax"],"session_timeout":0,"storage_quota_mb":-1,"password_policy":"x"}}"#)
+        #expect(settings.status == 422)
+        for field in ["mfa_required", "mfa_methods", "session_timeout", "storage_quota_mb", "password_policy"] {
+            #expect(settings.text.contains(#""loc":["body","settings","\#(field)"]"#), "\(field): \(settings.text)")
+        }
+        for method in ["GET", "PATCH", "DELETE"] {
+            let notUUID = try api.call(method, "/api/v1/admin/tenants/not-a-uuid", token: admin, body: method == "PATCH" ? #"{"name":"x"}"# : "")
+            #expect(notUUID.status == 422 && notUUID.text.contains(#""loc":["path","tenant_id"]"#), "\(method): \(notUUID.text)")
+        }
+    }
+
     /// A deleted tenant's record changes only with the status that restores it; anything else is a 409,
     /// not a 200 that changed nothing, and writes nothing to the log.
     @Test func aDeletedTenantIsPatchedOnlyByRestoringIt() throws {
@@ -419,8 +454,8 @@ func json(_ response: LoopbackClient.Response) throws -> JSONObject {
             }
             #expect(operations[route.method.lowercased()] != nil, "\(route.method) \(route.pattern)")
         }
-        // The seed's error rows: 422 in the HTTPValidationError shape wherever the tenants API validates
-        // a body or the list's query, and 409 where a create or a patch can conflict.
+        // The seed's error rows: 422 in the HTTPValidationError shape on every tenants API route (a body, the
+        // list's query or the path's tenant_id), and 409 where a create or a patch can conflict.
         func responses(_ method: String, _ pattern: String) -> JSONObject? {
             guard case .object(let operations)? = paths[pattern], case .object(let operation)? = operations[method],
                   case .object(let responses)? = operation["responses"] else { return nil }
@@ -428,7 +463,8 @@ func json(_ response: LoopbackClient.Response) throws -> JSONObject {
         }
         let reference = ##""$ref":"#/components/schemas/HTTPValidationError""##
         for (method, pattern) in [("get", "/api/v1/admin/tenants/"), ("post", "/api/v1/admin/tenants/"),
-                                  ("patch", "/api/v1/admin/tenants/{tenant_id}")] {
+                                  ("get", "/api/v1/admin/tenants/{tenant_id}"), ("patch", "/api/v1/admin/tenants/{tenant_id}"),
+                                  ("delete", "/api/v1/admin/tenants/{tenant_id}")] {
             let validation = responses(method, pattern)?["422"]
             #expect(validation.map { $0.jsonString.contains(reference) } == true,
                     "\(method) \(pattern)")
@@ -453,7 +489,8 @@ func json(_ response: LoopbackClient.Response) throws -> JSONObject {
             #expect(security.isEmpty == !route.authenticated)
         }
         #expect(ids.contains("get_api_v1_admin_tenants_tenantId_stats"))
-        #expect(try json(response)["servers"] != nil)
+        // Relative, so it holds for any --host and --port.
+        #expect(try json(response)["servers"]?.jsonString == #"[{"url":"/","description":"the server this document was fetched from"}]"#)
     }
 
     @Test func metricsCountOutcomesAndARestartKeepsAcknowledgedEvents() throws {

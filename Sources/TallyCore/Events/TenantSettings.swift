@@ -15,42 +15,52 @@ public enum TenantSettings {
     ///   - allowNull: Whether `null` values (removal, in an update) are allowed.
     /// - Throws: ``EventValidationError`` naming the first invalid setting.
     public static func validate(_ settings: JSONObject, field: String, allowNull: Bool) throws(EventValidationError) {
+        if let first = problems(settings, field: field, allowNull: allowNull).first { throw first }
+    }
+
+    /// Every invalid setting of a settings object, in the object's order (the tenants API reports them all).
+    /// - Parameters:
+    ///   - settings: The object to check.
+    ///   - field: Its path, for messages (`settings`).
+    ///   - allowNull: Whether `null` values (removal, in an update) are allowed.
+    public static func problems(_ settings: JSONObject, field: String, allowNull: Bool) -> [EventValidationError] {
+        var found: [EventValidationError] = []
         for member in settings {
             let path = "\(field).\(member.key)"
-            if case .null = member.value {
-                guard allowNull else { throw EventValidationError(field: path, rule: "must not be null") }
-                continue
-            }
-            switch member.key {
-            case "mfa_required":
-                guard case .bool = member.value else { throw EventValidationError(field: path, rule: "must be a boolean") }
-            case "mfa_methods":
-                guard case .array(let items) = member.value else {
-                    throw EventValidationError(field: path, rule: "must be an array of totp, sms, email, webauthn")
-                }
-                var seen: Set<String> = []
-                for item in items {
-                    guard case .string(let method) = item, mfaMethods.contains(method) else {
-                        throw EventValidationError(field: path, rule: "may only contain totp, sms, email, webauthn")
-                    }
-                    guard seen.insert(method).inserted else {
-                        throw EventValidationError(field: path, rule: "lists \(method) twice")
-                    }
-                }
-            case "password_policy":
-                guard case .object = member.value else { throw EventValidationError(field: path, rule: "must be an object") }
-            case "session_timeout":
-                guard case .int(let minutes) = member.value, minutes > 0 else {
-                    throw EventValidationError(field: path, rule: "must be a whole number of minutes greater than 0")
-                }
-            case "storage_quota_mb":
-                guard case .int(let megabytes) = member.value, megabytes > 0 else {
-                    throw EventValidationError(field: path, rule: "must be an integer number of megabytes greater than 0")
-                }
-            default:
-                break
+            if let rule = problem(member.key, member.value, allowNull: allowNull) {
+                found.append(EventValidationError(field: path, rule: rule))
             }
         }
+        return found
+    }
+
+    /// What is wrong with one setting, or `nil`.
+    private static func problem(_ key: String, _ value: JSONValue, allowNull: Bool) -> String? {
+        if case .null = value { return allowNull ? nil : "must not be null" }
+        switch key {
+        case "mfa_required":
+            guard case .bool = value else { return "must be a boolean" }
+        case "mfa_methods":
+            guard case .array(let items) = value else { return "must be an array of totp, sms, email, webauthn" }
+            var seen: Set<String> = []
+            for item in items {
+                guard case .string(let method) = item, mfaMethods.contains(method) else {
+                    return "may only contain totp, sms, email, webauthn"
+                }
+                guard seen.insert(method).inserted else { return "lists \(method) twice" }
+            }
+        case "password_policy":
+            guard case .object = value else { return "must be an object" }
+        case "session_timeout":
+            guard case .int(let minutes) = value, minutes > 0 else { return "must be a whole number of minutes greater than 0" }
+        case "storage_quota_mb":
+            guard case .int(let megabytes) = value, megabytes > 0 else {
+                return "must be an integer number of megabytes greater than 0"
+            }
+        default:
+            break
+        }
+        return nil
     }
 
     /// The storage quota a settings object sets, or the default.
