@@ -29,6 +29,16 @@ final class EventLoop: @unchecked Sendable {
     let wakeups = Atomic<Int>(0)
     /// Request log lines of the current wake-up, newline-separated, passed on at its end (loop thread only).
     private var pendingLog: [UInt8] = []
+    /// The `Date` header's value and the second it shows (loop thread only): formatted once a second.
+    private var date: (second: Int64, value: [UInt8]) = (.min, [])
+
+    /// The `Date` header's value for a response written now (RFC 9110 §6.6.1: an origin server with a clock
+    /// sends one). Loop thread only.
+    var httpDate: [UInt8] {
+        let now = Int64(time(nil))
+        if now != date.second { date = (now, HTTPDate.format(secondsSinceEpoch: now)) }
+        return date.value
+    }
 
     init(server: HTTPServerCore) throws(HTTPServerError) {
         self.server = server

@@ -306,7 +306,7 @@ final class HTTPConnection {
     private func emit(_ response: HTTPResponse, keepAlive: Bool, head: Bool, legacy: Bool) -> Bool {
         let lastBeforeDrain = loop.server.draining && stopReading && nextToSend + 1 == nextSequence
         let keepAlive = keepAlive && !lastBeforeDrain
-        response.serialize(into: &output, keepAlive: keepAlive, confirmKeepAlive: legacy, headOnly: head)
+        response.serialize(into: &output, keepAlive: keepAlive, confirmKeepAlive: legacy, headOnly: head, date: loop.httpDate)
         nextToSend += 1
         unsentResponses += 1
         guard keepAlive else {

@@ -28,7 +28,9 @@ public struct HTTPResponse: Sendable {
     ///   - confirmKeepAlive: Adds `Connection: keep-alive` when the connection stays open, for HTTP/1.0
     ///     clients, which otherwise wait for the server to close.
     ///   - headOnly: Leaves out the body (an answer to `HEAD`).
-    func serialize(into output: inout [UInt8], keepAlive: Bool, confirmKeepAlive: Bool = false, headOnly: Bool = false) {
+    ///   - date: The `Date` header's value (see ``HTTPDate``), or empty for none.
+    func serialize(into output: inout [UInt8], keepAlive: Bool, confirmKeepAlive: Bool = false, headOnly: Bool = false,
+                   date: [UInt8] = []) {
         func append(_ text: StaticString) {
             text.withUTF8Buffer { output.append(contentsOf: $0) }
         }
@@ -45,6 +47,11 @@ public struct HTTPResponse: Sendable {
         output.append(UInt8(ascii: " "))
         append(HTTPResponse.reason(status))
         append("\r\n")
+        if !date.isEmpty {
+            append("Date: ")
+            output.append(contentsOf: date)
+            append("\r\n")
+        }
         for (name, value) in headers {
             output.append(contentsOf: name.utf8)
             append(": ")

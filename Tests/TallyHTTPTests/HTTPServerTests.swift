@@ -72,6 +72,29 @@ final class RecordingHandler: HTTPHandler {
         }
     }
 
+    /// Every response carries `Date` (RFC 9110 §6.6.1) in IMF-fixdate form, close to the clock's time.
+    @Test func everyResponseCarriesTheDate() throws {
+        let server = try startServer()
+        defer { server.shutdown() }
+        let client = try LoopbackClient(port: server.port)
+        for path in ["/echo", "/slow", "/nothing"] {
+            let before = Int64(time(nil))
+            let response = try client.request("GET", path)
+            let after = Int64(time(nil))
+            let date = try #require(response.header("Date"), "\(path)")
+            #expect((before...after).contains { String(decoding: HTTPDate.format(secondsSinceEpoch: $0), as: UTF8.self) == date },
+                    "\(path): \(date)")
+        }
+    }
+
+    /// IMF-fixdate against RFC 9110's own example and edge days (epoch, a leap day, before 1970, year end).
+    @Test(arguments: [(Int64(784_111_777), "Sun, 06 Nov 1994 08:49:37 GMT"), (0, "Thu, 01 Jan 1970 00:00:00 GMT"),
+                      (1_709_164_800, "Thu, 29 Feb 2024 00:00:00 GMT"), (-1, "Wed, 31 Dec 1969 23:59:59 GMT"),
+                      (1_798_761_599, "Thu, 31 Dec 2026 23:59:59 GMT"), (951_782_400, "Tue, 29 Feb 2000 00:00:00 GMT")])
+    func datesAreFormattedAsIMFFixdate(seconds: Int64, expected: String) {
+        #expect(String(decoding: HTTPDate.format(secondsSinceEpoch: seconds), as: UTF8.self) == expected)
+    }
+
     @Test func pipelinedRequestsAreAnsweredInOrderEvenWhenAnEarlierOneIsSlow() throws {
         let server = try startServer()
         defer { server.shutdown() }
