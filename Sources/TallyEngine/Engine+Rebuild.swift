@@ -156,8 +156,8 @@ extension ProjectionState {
             let left = Mirror(reflecting: mine).children
             let right = Array(Mirror(reflecting: theirs).children)
             for (index, child) in left.enumerated() where index < right.count {
-                let a = String(describing: child.value)
-                let b = String(describing: right[index].value)
+                let a = ProjectionState.describe(child.value)
+                let b = ProjectionState.describe(right[index].value)
                 if a != b {
                     let shorten = { (text: String) in text.count > 120 ? String(text.prefix(117)) + "..." : text }
                     return "tenant \(tenant): \(child.label ?? "field \(index)") differs: \(shorten(a)) vs \(shorten(b))"
@@ -166,5 +166,13 @@ extension ProjectionState {
             return "tenant \(tenant) differs"
         }
         return nil
+    }
+
+    /// A field's value for a person: an optional's value itself (`none` when absent), not `Optional(...)`.
+    static func describe(_ value: Any) -> String {
+        let mirror = Mirror(reflecting: value)
+        guard mirror.displayStyle == .optional else { return String(describing: value) }
+        guard let wrapped = mirror.children.first?.value else { return "none" }
+        return describe(wrapped)
     }
 }

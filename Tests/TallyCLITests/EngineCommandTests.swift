@@ -97,7 +97,7 @@ import TallyTestSupport
         try StoreTestSupport.write(bytes, to: checkpoints + "/" + name)
         let different = runTally(["replay", "--data", directory.path, "--verify"])
         #expect(different.code == .failure)
-        #expect(different.out.contains("tenant \(Self.tenant): name differs"))
+        #expect(different.out.contains("tenant \(Self.tenant): name differs: Acme vs Xcme"), "\(different.out)")
     }
 
     /// `tally verify` reads every checkpoint whole: a valid one is listed with what it covers, one written by
@@ -169,6 +169,9 @@ import TallyTestSupport
         #expect(early.out.contains(#""total": 2"#) && early.out.contains(#""inactive": 0"#))
         let later = runTally(["replay", "--data", directory.path, "--until", "4", "--tenant", Self.tenant])
         #expect(later.out.contains(#""inactive": 1"#))
+        let unknown = runTally(["replay", "--data", directory.path, "--until", "4", "--tenant", "9b2d4c1e-8f3a-4b6d-a1c2-7e5f9d0b3a48"])
+        #expect(unknown.code == .failure && unknown.err.contains("no events for tenant 9b2d4c1e-8f3a-4b6d-a1c2-7e5f9d0b3a48 up to 4"),
+                "\(unknown)")
         #expect(!FileManager.default.fileExists(atPath: directory.appending("checkpoints/00000000000000000003.ckpt")))
         #expect(runTally(["replay", "--data", directory.path, "--until", "yesterday"]).code == .usage)
     }

@@ -1,5 +1,5 @@
 import Testing
-import TallyCore
+@testable import TallyCore
 import TallyTestSupport
 
 /// Reading stats from a projection: figures derived at read time.
@@ -37,6 +37,23 @@ import TallyTestSupport
         let keys = TenantStats(projection, tenantId: EventFixtures.tenant, now: Self.now).apiKeys
         #expect(keys == TenantStats.APIKeys(total: 3, active: 2, revoked: 1))
         #expect(KeyStats(projection, tenantId: EventFixtures.tenant, now: Self.now).expiredKeys == 1)
+    }
+
+    /// Storage used holds at 8 EiB instead of wrapping round to a negative figure that reads as 0 MB, and a
+    /// void's retraction holds at the bounds too.
+    @Test func storageSaturatesInsteadOfWrapping() {
+        var projection = TenantProjection()
+        let exbibyte: Int64 = 1 << 60
+        for index in 0..<9 {
+            projection.apply(Event(id: "s\(index)", tenantId: EventFixtures.tenant, time: Self.now, payload: .storageChanged(deltaBytes: exbibyte)))
+        }
+        #expect(projection.storageBytes == .max)
+        #expect(TenantStats(projection, tenantId: EventFixtures.tenant, now: Self.now).usage.storageUsedMB == Int64.max / (1 << 20) + 1)
+        #expect(TenantProjection.saturating(.min + 5, plus: -exbibyte) == .min)
+        #expect(TenantProjection.saturating(.max - 5, minus: -exbibyte) == .max)
+        #expect(TenantProjection.saturating(.min, minus: exbibyte) == .min)
+        #expect(TenantProjection.saturating(10, minus: .min) == .max)
+        #expect(TenantProjection.saturating(10, plus: -3) == 7 && TenantProjection.saturating(10, minus: 3) == 7)
     }
 
     @Test func negativeStorageReadsAsZero() {

@@ -16,9 +16,13 @@ struct ReplayCommand {
             --verify rebuilds up to the newest checkpoint's offset without the lock and compares: exit 1 naming
             the first differing tenant and field when they differ.
             --until TIME|OFFSET rebuilds the state as it stood then (events ingested at or before TIME, or the
-            first OFFSET events) and prints every tenant's stats as of then, touching nothing.
+            first OFFSET events) and prints every tenant's stats as of then, touching nothing; with --tenant,
+            that tenant's only (exit 1 when it had no events by then).
+            The dedup index is rebuilt for the window the newest checkpoint records (the server's
+            --backdate-limit), else 35 days.
 
-            Exit codes: 0 ok (and, with --verify, equal); 1 failure or a difference; 2 usage; 3 damaged store.
+            Exit codes: 0 ok (and, with --verify, equal); 1 failure, a difference, or no events for --tenant;
+            2 usage; 3 damaged store.
             """,
         options: [
             StoreLocation.option,
@@ -62,6 +66,10 @@ struct ReplayCommand {
             progress.finish()
             let asOf: Timestamp
             if case .ingestTime(let time) = limit { asOf = time } else { asOf = rebuilt.lastIngestTime ?? Timestamp.now() }
+            if let only, rebuilt.state.tenants[only] == nil {
+                io.printError("tally replay: no events for tenant \(only) up to \(until)")
+                return .failure
+            }
             let tenants = rebuilt.state.tenants.keys.sorted().filter { only == nil || $0 == only }
             let stats = tenants.compactMap { tenant in
                 rebuilt.state.tenants[tenant].map { TenantStats($0, tenantId: tenant, now: asOf).json }

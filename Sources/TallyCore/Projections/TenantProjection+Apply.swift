@@ -87,7 +87,7 @@ extension TenantProjection {
             oauthClients[clientId] = false
             activeOAuthClients -= 1
         case .storageChanged(let delta):
-            storageBytes = storageBytes &+ delta
+            storageBytes = TenantProjection.saturating(storageBytes, plus: delta)
         case .storageMeasured(let used):
             storageBytes = used
             storageMeasuredAt = offset
@@ -128,10 +128,23 @@ extension TenantProjection {
                 // A measurement after the change already replaced what it added: retracting it then changes
                 // nothing. Before any measurement (or when offsets are unknown), the delta comes off.
                 if let measured = storageMeasuredAt, let target = voidedTargetOffset, target < measured { break }
-                storageBytes = storageBytes &- delta
+                storageBytes = TenantProjection.saturating(storageBytes, minus: delta)
             default: break
             }
         }
+    }
+
+    /// `bytes + delta`, held at `Int64`'s bounds (±8 EiB) instead of wrapping: eight deltas of 1 EiB must not
+    /// read as an empty tenant.
+    static func saturating(_ bytes: Int64, plus delta: Int64) -> Int64 {
+        let (sum, overflow) = bytes.addingReportingOverflow(delta)
+        return overflow ? (delta > 0 ? .max : .min) : sum
+    }
+
+    /// `bytes - delta`, held at `Int64`'s bounds (a void's retraction).
+    static func saturating(_ bytes: Int64, minus delta: Int64) -> Int64 {
+        let (difference, overflow) = bytes.subtractingReportingOverflow(delta)
+        return overflow ? (delta < 0 ? .max : .min) : difference
     }
 
     /// Whether an event of this type can be retracted by `event.voided`.
