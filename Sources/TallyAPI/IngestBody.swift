@@ -38,13 +38,14 @@ enum IngestBody {
         case "application/x-ndjson", "application/jsonl":
             return body.withUnsafeBytes { bytes in ndjson(bytes, receivedAt: receivedAt, lines: &lines) }
         case "application/cloudevents+json":
-            let value = try parse(body)
-            return [CloudEvents.event(value, receivedAt: receivedAt)]
+            let (value, repeatsKeys) = try parse(body)
+            return [cloudEvent(value, receivedAt: receivedAt, checkRepeats: repeatsKeys)]
         case "application/cloudevents-batch+json":
-            guard case .array(let items) = try parse(body) else {
+            let (value, repeatsKeys) = try parse(body)
+            guard case .array(let items) = value else {
                 throw Failure(status: 400, code: "invalid_body", message: "a CloudEvents batch must be a JSON array")
             }
-            return items.map { CloudEvents.event($0, receivedAt: receivedAt) }
+            return items.map { cloudEvent($0, receivedAt: receivedAt, checkRepeats: repeatsKeys) }
         default:
             throw Failure(status: 415, code: "unsupported_media_type",
                           message: "Content-Type \(type) is not supported; use application/json (or text/json), application/x-ndjson (or application/jsonl), application/cloudevents+json or application/cloudevents-batch+json")
@@ -76,12 +77,23 @@ enum IngestBody {
         return results
     }
 
-    private static func parse(_ body: [UInt8]) throws(Failure) -> JSONValue {
+    /// The body parsed; a repeated key is not malformed JSON but makes its event invalid (`repeatsKeys`: check
+    /// each event, see ``EventDocumentDecoder/parseDocument(_:)``).
+    private static func parse(_ body: [UInt8]) throws(Failure) -> (value: JSONValue, repeatsKeys: Bool) {
+        let parsed = body.withUnsafeBytes { bytes in
+            Result { () throws(JSONParseError) in try decoder.parseDocument(bytes) }
+        }
         do throws(JSONParseError) {
-            return try decoder.parser.parse(body)
+            return try parsed.get()
         } catch {
             throw malformed(error)
         }
+    }
+
+    /// One CloudEvent, invalid when it repeats a key.
+    private static func cloudEvent(_ value: JSONValue, receivedAt: Timestamp, checkRepeats: Bool) -> Result<Event, EventValidationError> {
+        if checkRepeats, let repeated = EventDocumentDecoder.repeatedKey(in: value) { return .failure(repeated) }
+        return CloudEvents.event(value, receivedAt: receivedAt)
     }
 
     private static func malformed(_ error: JSONParseError) -> Failure {

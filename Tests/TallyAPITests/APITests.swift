@@ -145,6 +145,29 @@ func json(_ response: LoopbackClient.Response) throws -> JSONObject {
         #expect(api.engine.tenantStats(TenantID(APIFixture.tenant)!)?.usage.apiCallsThisMonth == 3)
     }
 
+    /// An event that repeats a key is rejected on its own (naming the key); the events beside it are stored,
+    /// in a JSON array, a CloudEvents batch and as a single event alike.
+    @Test func anEventRepeatingAKeyNeverBlocksItsNeighbours() throws {
+        let api = try APIFixture()
+        let ingest = APIFixture.token(["ingest"], tenant: APIFixture.tenant)
+        let repeated = #"{"id":"r1","type":"api.call","tenantId":"\#(APIFixture.tenant)","data":{"keyId":"k","status":200,"status":500}}"#
+        let array = try api.call("POST", "/api/v1/events", token: ingest,
+                                 body: "[" + APIFixture.event("n1") + "," + repeated + "," + APIFixture.event("n2") + "]")
+        #expect(array.status == 207, "\(array.text)")
+        #expect(array.text.contains(#""accepted":2"#) && array.text.contains(#""rejected":1"#), "\(array.text)")
+        #expect(array.text.contains("data.status: appears more than once"), "\(array.text)")
+        let single = try api.call("POST", "/api/v1/events", token: ingest, body: repeated)
+        #expect(single.status == 422 && single.text.contains("data.status: appears more than once"), "\(single.text)")
+        let cloud = #"{"specversion":"1.0","id":"ce-ok","type":"api.call","source":"/gw","subject":"\#(APIFixture.tenant)","data":{"keyId":"k","status":201}}"#
+        let cloudRepeated = #"{"specversion":"1.0","id":"ce-r","id":"ce-r2","type":"api.call","source":"/gw","subject":"\#(APIFixture.tenant)","data":{"keyId":"k","status":201}}"#
+        let batch = try api.call("POST", "/api/v1/events", token: ingest, contentType: "application/cloudevents-batch+json",
+                                 body: "[\(cloud),\(cloudRepeated)]")
+        #expect(batch.status == 207 && batch.text.contains("id: appears more than once"), "\(batch.text)")
+        #expect(api.engine.tenantStats(TenantID(APIFixture.tenant)!)?.usage.apiCallsThisMonth == 3)
+        // Malformed JSON is still the whole body's error.
+        #expect(try api.call("POST", "/api/v1/events", token: ingest, body: "[" + APIFixture.event("n3") + ",{\"id\":}]").status == 400)
+    }
+
     /// NDJSON results name each event's line (blank lines hold none), so a client can find what failed.
     @Test func ndjsonResultsCarryTheirLineNumbers() throws {
         let api = try APIFixture()

@@ -27,15 +27,49 @@ struct EventDocumentDecoderTests {
         case events([Result<Event, EventValidationError>])
     }
 
+    /// The general path: the whole document parsed, then each event decoded. A repeated key makes only its
+    /// event invalid: the document is parsed again keeping repeated keys, and each event that repeats one is
+    /// refused, naming the first (an object's own keys before those nested in it, in document order).
     static func reference(_ bytes: [UInt8], single: Bool = false) -> Answer {
-        let value: JSONValue
+        var value: JSONValue
+        var repeats = false
         do {
             value = try JSONParser().parse(bytes)
+        } catch where error.kind == .duplicateKey {
+            do {
+                value = try JSONParser(limits: .init(rejectDuplicateKeys: false)).parse(bytes)
+                repeats = true
+            } catch {
+                return .malformed(error)
+            }
         } catch {
             return .malformed(error)
         }
-        let decode = { (value: JSONValue) in
-            Result { () throws(EventValidationError) in try EventJSONDecoder().decode(value, receivedAt: receivedAt) }
+        func repeated(_ value: JSONValue, _ path: String) -> String? {
+            switch value {
+            case .object(let object):
+                let keys = object.map(\.key)
+                for (index, key) in keys.enumerated() where keys[..<index].contains(key) {
+                    return path.isEmpty ? key : "\(path).\(key)"
+                }
+                for member in object {
+                    if let found = repeated(member.value, path.isEmpty ? member.key : "\(path).\(member.key)") { return found }
+                }
+                return nil
+            case .array(let items):
+                for (index, item) in items.enumerated() {
+                    if let found = repeated(item, "\(path)[\(index)]") { return found }
+                }
+                return nil
+            default:
+                return nil
+            }
+        }
+        let decode = { (value: JSONValue) -> Result<Event, EventValidationError> in
+            if repeats, let path = repeated(value, "") {
+                return .failure(EventValidationError(field: path, rule: "appears more than once (give each key once)"))
+            }
+            return Result { () throws(EventValidationError) in try EventJSONDecoder().decode(value, receivedAt: receivedAt) }
         }
         if !single, case .array(let items) = value {
             return .events(items.map(decode))

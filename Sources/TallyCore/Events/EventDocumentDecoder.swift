@@ -4,9 +4,14 @@
 /// and every event that shape does not cover, goes through ``JSONParser`` and ``EventJSONDecoder``. The results
 /// and errors are exactly those of parsing the whole document with the parser and decoding each event with the
 /// decoder, only without building a ``JSONValue`` for most events.
+///
+/// An event whose object repeats a key (RFC 8259 allows it, with unpredictable meaning) is an invalid event,
+/// `data.status: appears more than once`, not a malformed document: it never blocks the events beside it.
 public struct EventDocumentDecoder: Sendable {
     /// The parser for what the fast path does not read, with its limits.
     public let parser: JSONParser
+    /// The same limits but repeated keys kept: used only when `parser` found one, to read on past it.
+    private let lenient: JSONParser
     private let decoder = EventJSONDecoder()
     /// Whether the limits leave room for the fast path's three levels (array, event, `data`).
     private let fastPathAllowed: Bool
@@ -16,7 +21,46 @@ public struct EventDocumentDecoder: Sendable {
     ///   repeated keys.
     public init(parser: JSONParser = JSONParser()) {
         self.parser = parser
+        self.lenient = JSONParser(limits: .init(maxDepth: parser.limits.maxDepth, rejectDuplicateKeys: false))
         self.fastPathAllowed = parser.limits.maxDepth >= 3
+    }
+
+    /// Parses a document whose events may repeat keys: with ``parser``, and only when that finds a repeated
+    /// key, again with repeated keys kept (then `repeatsKeys` is `true`, and each event must be checked with
+    /// ``repeatedKey(in:)``).
+    /// - Throws: ``JSONParseError`` for anything but a repeated key.
+    public func parseDocument(_ bytes: UnsafeRawBufferPointer) throws(JSONParseError) -> (value: JSONValue, repeatsKeys: Bool) {
+        do throws(JSONParseError) {
+            return (try parser.parse(bytes), false)
+        } catch where error.kind == .duplicateKey && parser.limits.rejectDuplicateKeys {
+            return (try lenient.parse(bytes), true)
+        }
+    }
+
+    /// Why an event repeats a key, naming the first repeated one by its path (`data.status`), or `nil`.
+    public static func repeatedKey(in value: JSONValue) -> EventValidationError? {
+        func search(_ value: JSONValue, _ path: String) -> String? {
+            switch value {
+            case .object(let object):
+                var seen: Set<String> = []
+                for member in object {
+                    let memberPath = path.isEmpty ? member.key : path + "." + member.key
+                    if !seen.insert(member.key).inserted { return memberPath }
+                }
+                for member in object {
+                    if let found = search(member.value, path.isEmpty ? member.key : path + "." + member.key) { return found }
+                }
+                return nil
+            case .array(let items):
+                for (index, item) in items.enumerated() {
+                    if let found = search(item, "\(path)[\(index)]") { return found }
+                }
+                return nil
+            default:
+                return nil
+            }
+        }
+        return search(value, "").map { EventValidationError(field: $0, rule: "appears more than once (give each key once)") }
     }
 
     /// Decodes a document holding one event or an array of events.
@@ -39,11 +83,11 @@ public struct EventDocumentDecoder: Sendable {
                 return events
             }
         }
-        let value = try parser.parse(bytes)
+        let (value, repeatsKeys) = try parseDocument(bytes)
         if case .array(let items) = value {
-            return items.map { decode($0, receivedAt: receivedAt) }
+            return items.map { decode($0, receivedAt: receivedAt, checkRepeats: repeatsKeys) }
         }
-        return [decode(value, receivedAt: receivedAt)]
+        return [decode(value, receivedAt: receivedAt, checkRepeats: repeatsKeys)]
     }
 
     /// Decodes a document that must hold exactly one event, such as an NDJSON line; an array is an invalid
@@ -63,7 +107,8 @@ public struct EventDocumentDecoder: Sendable {
                 return .success(event)
             }
         }
-        return decode(try parser.parse(bytes), receivedAt: receivedAt)
+        let (value, repeatsKeys) = try parseDocument(bytes)
+        return decode(value, receivedAt: receivedAt, checkRepeats: repeatsKeys)
     }
 
     /// Reads the array whose `[` is at `start`, each element through the scanner or else the parser.
@@ -85,8 +130,15 @@ public struct EventDocumentDecoder: Sendable {
                 events.append(.success(event))
                 index = scanner.index
             } else {
-                let (value, end) = try parser.parseValue(in: bytes, at: index, depth: 1).get()
-                events.append(decode(value, receivedAt: receivedAt))
+                var parsed = parser.parseValue(in: bytes, at: index, depth: 1)
+                var repeatsKeys = false
+                if case .failure(let error) = parsed, error.kind == .duplicateKey, parser.limits.rejectDuplicateKeys {
+                    // An event repeating a key is invalid on its own: read on past it.
+                    parsed = lenient.parseValue(in: bytes, at: index, depth: 1)
+                    repeatsKeys = true
+                }
+                let (value, end) = try parsed.get()
+                events.append(decode(value, receivedAt: receivedAt, checkRepeats: repeatsKeys))
                 index = end
             }
             index = Self.skipWhitespace(bytes, from: index)
@@ -99,8 +151,9 @@ public struct EventDocumentDecoder: Sendable {
         return index == bytes.count ? events : nil
     }
 
-    private func decode(_ value: JSONValue, receivedAt: Timestamp) -> Result<Event, EventValidationError> {
-        Result { () throws(EventValidationError) in try decoder.decode(value, receivedAt: receivedAt) }
+    private func decode(_ value: JSONValue, receivedAt: Timestamp, checkRepeats: Bool = false) -> Result<Event, EventValidationError> {
+        if checkRepeats, let repeated = Self.repeatedKey(in: value) { return .failure(repeated) }
+        return Result { () throws(EventValidationError) in try decoder.decode(value, receivedAt: receivedAt) }
     }
 
     private static func skipWhitespace(_ bytes: UnsafeRawBufferPointer, from start: Int) -> Int {
