@@ -150,7 +150,8 @@ extension TallyAPIHandler {
         }
         var settings: JSONObject?
         if let field = object["settings"] {
-            if case .object(let given) = field {
+            if case .object(let written) = field {
+                let given = TenantSettings.normalized(written)
                 let problems = TenantSettings.problems(given, field: "settings", allowNull: !requireName)
                 if problems.isEmpty { settings = given }
                 for problem in problems {

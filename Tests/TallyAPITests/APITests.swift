@@ -387,6 +387,8 @@ func json(_ response: LoopbackClient.Response) throws -> JSONObject {
         for field in ["mfa_required", "mfa_methods", "session_timeout", "storage_quota_mb", "password_policy"] {
             #expect(settings.text.contains(#""loc":["body","settings","\#(field)"]"#), "\(field): \(settings.text)")
         }
+        let whole = try api.call("POST", "/api/v1/admin/tenants/", token: admin, body: #"{"name":"Whole","settings":{"storage_quota_mb":2048.0}}"#)
+        #expect(whole.status == 201 && whole.text.contains(#""storage_quota_mb":2048"#) && !whole.text.contains("2048.0"), "\(whole.text)")
         for method in ["GET", "PATCH", "DELETE"] {
             let notUUID = try api.call(method, "/api/v1/admin/tenants/not-a-uuid", token: admin, body: method == "PATCH" ? #"{"name":"x"}"# : "")
             #expect(notUUID.status == 422 && notUUID.text.contains(#""loc":["path","tenant_id"]"#), "\(method): \(notUUID.text)")

@@ -98,6 +98,20 @@ import TallyTestSupport
         }
     }
 
+    /// Integer settings take whole numbers written with a fraction or exponent, as event fields do, and keep
+    /// them as integers (so the quota reads as given); a fraction is still refused.
+    @Test func integerSettingsTakeWholeNumbersInAnyNotation() throws {
+        let event = try decode(#"{"id":"a","type":"tenant.created","tenantId":"\#(Self.tenant)","data":{"name":"x","settings":{"storage_quota_mb":5000.0,"session_timeout":3e1}}}"#)
+        guard case .tenantCreated(let creation) = event.payload else {
+            Issue.record("wrong payload \(event.payload)")
+            return
+        }
+        #expect(creation.settings == JSONObject([.init(key: "storage_quota_mb", value: .int(5000)), .init(key: "session_timeout", value: .int(30))]))
+        #expect(TenantSettings.storageQuotaMB(creation.settings) == 5000)
+        let fraction = try rejection(#"{"id":"a","type":"tenant.created","tenantId":"\#(Self.tenant)","data":{"name":"x","settings":{"storage_quota_mb":5000.5}}}"#)
+        #expect(fraction == "data.settings.storage_quota_mb: must be an integer number of megabytes greater than 0")
+    }
+
     @Test func tenantUpdateCanClearPartnerAndRemoveSettings() throws {
         let event = try decode("""
             {"id":"a","type":"tenant.updated","tenantId":"\(Self.tenant)",

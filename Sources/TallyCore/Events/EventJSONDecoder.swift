@@ -265,7 +265,8 @@ struct FieldReader {
     mutating func optionalSettings(allowNull: Bool) throws(EventValidationError) -> JSONObject? {
         switch take("settings") {
         case nil, .null?: return nil
-        case .object(let settings)?:
+        case .object(let given)?:
+            let settings = TenantSettings.normalized(given)
             try TenantSettings.validate(settings, field: prefix + "settings", allowNull: allowNull)
             return settings
         default: throw error("settings", "must be an object")
