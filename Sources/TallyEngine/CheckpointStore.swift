@@ -189,9 +189,9 @@ struct CheckpointStore {
         return nil
     }
 
-    /// The dedup window recorded in the newest checkpoint whose header passes its checks (the payload is not
-    /// read), or `nil` when there is none.
-    func newestDedupWindow() -> Int64? {
+    /// The header of the newest checkpoint whose header passes its checks and matches its name (the payload
+    /// is not read), or `nil` when there is none.
+    func newestHeader() -> CheckpointCodec.Header? {
         guard let offsets = try? offsets() else { return nil }
         for offset in offsets {
             let path = directory + "/" + CheckpointStore.fileName(offset)
@@ -203,7 +203,7 @@ struct CheckpointStore {
             let header = bytes.withUnsafeBytes { buffer -> CheckpointCodec.Header? in
                 do throws(CheckpointCodec.Problem) { return try CheckpointCodec.header(buffer) } catch { return nil }
             }
-            if let header { return header.dedupWindowMicroseconds }
+            if let header, header.nextOffset == offset { return header }
         }
         return nil
     }
@@ -218,6 +218,8 @@ struct CheckpointStore {
         var problem: String?
         /// Whether the problem is only another projection version (not damage).
         var isOutdated = false
+        /// Whether it covers more events than the log holds (log data is missing: opens refuse the store).
+        var isBeyondLog = false
     }
 
     /// Checks every checkpoint file in full: readable, its checksums, its version, its contents matching its
@@ -242,7 +244,8 @@ struct CheckpointStore {
                 return Check(name: name, problem: "its contents cover offset \(decoded.state.nextOffset), not its name's")
             }
             guard offset <= logEnd else {
-                return Check(name: name, problem: "covers \(offset) events but the log holds only \(logEnd): log data is missing")
+                return Check(name: name, problem: "covers \(offset) events but the log holds only \(logEnd): log data is missing",
+                             isBeyondLog: true)
             }
             return Check(name: name, covered: (offset, decoded.dedupWindowMicroseconds, decoded.state.tenants.count, decoded.dedup.count))
         }

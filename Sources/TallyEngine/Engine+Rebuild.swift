@@ -19,7 +19,7 @@ extension Engine {
     public static func rebuild(directory: String, configuration: EngineConfiguration = EngineConfiguration(),
                                limit: ReplayLimit? = nil,
                                progress: ((UInt64, UInt64) -> Void)? = nil) throws -> Rebuilt {
-        let store = try SegmentStore(directory: directory, configuration: replayedStoreConfiguration(configuration.store),
+        let store = try SegmentStore(directory: directory, configuration: replayedStoreConfiguration(configuration.store, directory: directory),
                                      readOnly: true)
         return try rebuild(store: store, configuration: configuration, limit: limit, progress: progress)
     }
@@ -50,7 +50,7 @@ extension Engine {
     public static func rebuildAndCheckpoint(directory: String, configuration: EngineConfiguration = EngineConfiguration(),
                                             progress: ((UInt64, UInt64) -> Void)? = nil,
                                             replayed: (() -> Void)? = nil) throws -> ProjectionState {
-        let store = try SegmentStore(directory: directory, configuration: replayedStoreConfiguration(configuration.store))
+        let store = try SegmentStore(directory: directory, configuration: replayedStoreConfiguration(configuration.store, directory: directory))
         defer { try? store.close() }
         let rebuilt = try rebuild(store: store, configuration: configuration, limit: nil, progress: progress)
         replayed?()
@@ -66,7 +66,14 @@ extension Engine {
     /// header alone; `nil` without one. Commands other than `tally serve` adopt it, so that a checkpoint they
     /// write remembers the ids the server's window holds (a narrower one would make the server rebuild).
     public static func recordedDedupWindow(directory: String) -> Int64? {
-        CheckpointStore(storeDirectory: directory, fileSystem: PosixFileSystem(), log: { _ in }).newestDedupWindow()
+        CheckpointStore(storeDirectory: directory, fileSystem: PosixFileSystem(), log: { _ in }).newestHeader()?.dedupWindowMicroseconds
+    }
+
+    /// The number of events the store's newest checkpoint covers, read from its header alone (0 without
+    /// one): those were acknowledged, so damage among them is never a torn tail (see
+    /// ``StoreConfiguration/acknowledgedOffset``).
+    public static func acknowledgedOffset(directory: String, fileSystem: any FileSystem = PosixFileSystem()) -> UInt64 {
+        CheckpointStore(storeDirectory: directory, fileSystem: fileSystem, log: { _ in }).newestHeader()?.nextOffset ?? 0
     }
 
     /// Every checkpoint file of the store, checked in full, newest first (for `tally verify`).
@@ -76,7 +83,7 @@ extension Engine {
             .checkAll(logEnd: logEnd)
             .map { CheckpointCheck(name: $0.name, offset: $0.covered?.offset, dedupWindowMicroseconds: $0.covered?.dedupWindowMicroseconds,
                                    tenants: $0.covered?.tenants, rememberedIds: $0.covered?.rememberedIds, problem: $0.problem,
-                                   isOutdated: $0.isOutdated) }
+                                   isOutdated: $0.isOutdated, isBeyondLog: $0.isBeyondLog) }
     }
 
     /// One checkpoint file as `tally verify` reports it.
@@ -95,6 +102,9 @@ extension Engine {
         /// Whether the problem is only that another projection version wrote it (after an upgrade): not
         /// damage; the next checkpoint supersedes it.
         public var isOutdated: Bool
+        /// Whether it covers more events than the log holds: acknowledged log data is missing, and every open
+        /// of the store refuses it until the log is salvaged.
+        public var isBeyondLog: Bool
     }
 
     /// The state the newest valid checkpoint holds, read without the write lock.
@@ -124,7 +134,7 @@ extension Engine {
                                      state: inout ProjectionState?, dedup: inout DedupIndex) throws -> SegmentStore {
         var attempts = 0
         while true {
-            let store = try SegmentStore(directory: directory, configuration: replayedStoreConfiguration(configuration.store),
+            let store = try SegmentStore(directory: directory, configuration: replayedStoreConfiguration(configuration.store, directory: directory),
                                          readOnly: true)
             let checkpoints = CheckpointStore(storeDirectory: directory, fileSystem: store.fileSystem, log: configuration.store.log)
             let loaded: CheckpointCodec.Decoded?

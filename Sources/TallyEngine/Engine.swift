@@ -46,7 +46,8 @@ public final class Engine: Sendable {
         self.configuration = configuration
         checkpoints = CheckpointStore(storeDirectory: directory, fileSystem: fileSystem, log: configuration.store.log,
                                       syncEveryBytes: configuration.checkpointSyncBytes)
-        store = try SegmentStore(directory: directory, configuration: Engine.replayedStoreConfiguration(configuration.store),
+        store = try SegmentStore(directory: directory,
+                                 configuration: Engine.replayedStoreConfiguration(configuration.store, directory: directory, fileSystem: fileSystem),
                                  fileSystem: fileSystem)
         checkpoints.removeLeftovers()
         var state = ProjectionState()
@@ -95,9 +96,14 @@ public final class Engine: Sendable {
     /// seal), since the replay reads every frame it applies and checks its checksum, failing with
     /// ``StorageError/Code/corrupt`` at the first damage. Segments a checkpoint covers are not read at all
     /// (`tally verify` checks their bytes). The last segment is always scanned whole, for a torn tail.
-    static func replayedStoreConfiguration(_ configuration: StoreConfiguration) -> StoreConfiguration {
+    /// Damage among the records the newest checkpoint covers is refused, never cut off as a torn tail, and a
+    /// log shorter than it is refused as missing data (see ``StoreConfiguration/acknowledgedOffset``).
+    static func replayedStoreConfiguration(_ configuration: StoreConfiguration, directory: String,
+                                           fileSystem: any FileSystem = PosixFileSystem()) -> StoreConfiguration {
         var configuration = configuration
         configuration.fullyVerifyFromOffset = .max
+        configuration.acknowledgedOffset = max(configuration.acknowledgedOffset,
+                                               acknowledgedOffset(directory: directory, fileSystem: fileSystem))
         return configuration
     }
 

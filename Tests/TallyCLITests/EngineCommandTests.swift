@@ -133,6 +133,38 @@ import TallyTestSupport
         #expect(bad.out.contains("DAMAGED: 1 segments, 12 records, 1 checkpoints checked"), "\(bad.out)")
     }
 
+    /// Damage among the records a checkpoint covers was acknowledged: no command cuts it off as a torn tail
+    /// (which once dropped it, claiming nothing acknowledged was lost). Opens refuse and leave the bytes,
+    /// `verify` calls it damage, and `salvage` reports the records as lost.
+    @Test func damageAmongCheckpointedRecordsIsNeverCutOffAsATornTail() throws {
+        let directory = TemporaryDirectory()
+        #expect(runTally(["import", "--data", directory.path, "-"], input: sample()).code == .failure)
+        let segment = try #require(try StoreTestSupport.segmentPaths(directory.path).last)
+        var bytes = try StoreTestSupport.bytes(segment)
+        bytes[bytes.count - 10] ^= 0x40
+        try StoreTestSupport.write(bytes, to: segment)
+        for command in [["import", "-"], ["replay"], ["stats", Self.tenant]] {
+            let refused = runTally([command[0], "--data", directory.path] + command.dropFirst())
+            #expect(refused.code == .damagedStore, "\(command): \(refused)")
+            #expect(refused.err.contains("a checkpoint covers 12 events, so acknowledged records are damaged"), "\(command): \(refused.err)")
+        }
+        #expect(try StoreTestSupport.bytes(segment) == bytes, "nothing was cut off")
+        let verify = runTally(["verify", "--data", directory.path])
+        #expect(verify.code == .damagedStore && verify.out.contains("DAMAGED at byte") && !verify.out.contains("torn tail"), "\(verify.out)")
+        let out = TemporaryDirectory()
+        let salvage = runTally(["salvage", "--data", directory.path, "--out", out.path + "/new"])
+        #expect(salvage.code == .damagedStore, "\(salvage.out)")
+        #expect(salvage.out.contains("offsets 0-11 (12 records)") && salvage.out.contains("so these were acknowledged"), "\(salvage.out)")
+    }
+
+    @Test func aStoreThatIsAFileIsNamedAsSuch() throws {
+        let directory = TemporaryDirectory()
+        let file = directory.appending("not-a-store")
+        try StoreTestSupport.write([1], to: file)
+        let verify = runTally(["verify", "--data", file])
+        #expect(verify.code == .failure && verify.err.contains("no store at \(file): it is a file, not a directory"), "\(verify.err)")
+    }
+
     /// `tally import` and `tally replay` keep the dedup window the newest checkpoint records (the server's
     /// `--backdate-limit`), so the checkpoints they write still remember every id the server does.
     @Test func importAndReplayKeepTheServersDedupWindow() throws {

@@ -84,6 +84,24 @@ import TallyTestSupport
             .contains("00000000000000000500.ckpt"), "a clean stop writes a checkpoint")
     }
 
+    /// A secret file other users may read is used, with a warning naming its mode and the fix; a server
+    /// stopped before any event says it wrote no checkpoint (and writes none).
+    @Test func aSecretOthersCanReadIsWarnedAboutAndAnEmptyStopSaysSo() throws {
+        let directory = TemporaryDirectory()
+        let secret = directory.appending("secret")
+        try StoreTestSupport.write(Array("0123456789abcdef0123".utf8), to: secret)
+        chmod(secret, 0o644)
+        let log = directory.appending("serve.log")
+        let (process, _) = try start(directory.appending("store"), arguments: ["--jwt-secret-file", secret], log: log)
+        kill(process.processIdentifier, SIGTERM)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        let text = String(decoding: try StoreTestSupport.bytes(log), as: UTF8.self)
+        #expect(text.contains("tally: warning: \(secret) is open to other users (mode 0644)"), "\(text)")
+        #expect(text.contains("tally: stopped; no events, so no checkpoint"), "\(text)")
+        #expect(!FileManager.default.fileExists(atPath: directory.appending("store/checkpoints/00000000000000000000.ckpt")))
+    }
+
     /// `--checkpoint-interval` (after new events) and `--checkpoint-every` (after enough of them) each have
     /// the running server write a checkpoint, and log it.
     @Test(arguments: [

@@ -81,7 +81,7 @@ import TallyTestSupport
         #expect {
             try makeStore(directory)
         } throws: { error in
-            (error as? StorageError)?.code == .corrupt && "\(error)".contains("covers 40 events but the log holds only 0")
+            (error as? StorageError)?.code == .corrupt && "\(error)".contains("the log ends at offset 0 but a checkpoint covers 40 events")
         }
     }
 

@@ -1,3 +1,4 @@
+import TallyEngine
 import TallyStorage
 
 /// `tally salvage`: copies every valid frame of a damaged store into a new store.
@@ -32,7 +33,8 @@ struct SalvageCommand {
             throw UsageError("--out DIR is required: the directory for the new store", command: spec.name)
         }
         let source = try StoreLocation.existingStore(arguments)
-        let report = try StoreSalvager(from: source, to: out).salvage { name in
+        // The events the newest checkpoint covers were acknowledged: none of them is a torn tail.
+        let report = try StoreSalvager(from: source, to: out, acknowledgedOffset: Engine.acknowledgedOffset(directory: source)).salvage { name in
             io.printError("tally salvage: read segments/\(name)")
         }
         let copiedSecret = try JWTSecret.copy(fromStore: source, toStore: out)

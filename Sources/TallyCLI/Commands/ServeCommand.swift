@@ -95,6 +95,8 @@ struct ServeCommand {
         let secret = try JWTSecret.load(arguments, storeDirectory: directory, create: true)
         if secret.created {
             io.printError("tally: no JWT secret was configured; created \(secret.source) (mode 0600)")
+        } else if let warning = JWTSecret.permissionWarning(secret.source) {
+            io.printError("tally: warning: \(warning)")
         }
         // The command names the secret the server uses, so the token it mints is one the server accepts.
         let source: String
@@ -124,7 +126,8 @@ struct ServeCommand {
         io.printError("tally: stopping: finishing requests in flight")
         server.shutdown()
         try engine.close()
-        io.printError("tally: stopped; checkpoint written at offset \(engine.eventCount)")
+        io.printError(engine.eventCount == 0 ? "tally: stopped; no events, so no checkpoint"
+                      : "tally: stopped; a checkpoint covers all \(engine.eventCount) events")
         return .ok
     }
 }

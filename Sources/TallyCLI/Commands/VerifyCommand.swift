@@ -24,7 +24,7 @@ struct VerifyCommand {
 
     static func run(_ arguments: ParsedArguments, io: CommandIO) throws -> ExitCode {
         let directory = try StoreLocation.existingStore(arguments)
-        let report = try StoreVerifier(directory: directory).verify()
+        let report = try StoreVerifier(directory: directory, acknowledgedOffset: Engine.acknowledgedOffset(directory: directory)).verify()
         for segment in report.segments {
             let range = segment.nextOffset > segment.firstOffset
                 ? "offsets \(segment.firstOffset)-\(segment.nextOffset - 1)" : "no records"
@@ -49,6 +49,9 @@ struct VerifyCommand {
             if let problem = checkpoint.problem {
                 if checkpoint.isOutdated {
                     io.print("\(name): outdated: \(problem) (ignored on open; the next checkpoint supersedes it)")
+                } else if checkpoint.isBeyondLog {
+                    damagedCheckpoints += 1
+                    io.print("\(name): DAMAGED: \(problem) (every open refuses the store: `tally salvage --out DIR` copies what the log still holds)")
                 } else {
                     damagedCheckpoints += 1
                     io.print("\(name): DAMAGED: \(problem) (ignored on open: an older checkpoint or a full replay is used)")

@@ -4,7 +4,7 @@ import Glibc
 /// `<store>/jwt-secret` (created with 32 random bytes, mode 0600, when the server starts without one).
 enum JWTSecret {
     static let option = CommandSpec.Option(name: "jwt-secret-file", valueName: "FILE",
-                                           help: "File holding the HS256 secret (default: $TALLY_JWT_SECRET, else <store>/jwt-secret).")
+                                           help: "File holding the HS256 secret (default: the secret itself in $TALLY_JWT_SECRET, not a path; else <store>/jwt-secret).")
 
     struct Failure: Error, CustomStringConvertible {
         var description: String
@@ -36,6 +36,16 @@ enum JWTSecret {
         let written = hex.withCString { write(descriptor, $0, hex.utf8.count) }
         guard written == hex.utf8.count, fsync(descriptor) == 0 else { throw Failure(description: "cannot write \(path)") }
         return (Array(hex.utf8), path, true)
+    }
+
+    /// A warning when the secret's file lets other users read or write it (anyone who reads it can mint any
+    /// token; anyone who writes it can swap the key), or `nil` (also for `$TALLY_JWT_SECRET`, not a file).
+    /// Not refused: mounted secrets are often 0644 inside a container that runs nothing else.
+    static func permissionWarning(_ path: String) -> String? {
+        var status = stat()
+        guard !path.hasPrefix("$"), stat(path, &status) == 0, status.st_mode & 0o077 != 0 else { return nil }
+        let mode = String(status.st_mode & 0o777, radix: 8)
+        return "\(path) is open to other users (mode 0\(mode)): anyone who can read it can mint tokens; `chmod 600 \(path)`"
     }
 
     /// Copies `<source>/jwt-secret` to `<destination>/jwt-secret` (mode 0600), so tokens stay valid for a

@@ -26,8 +26,11 @@ enum StoreLocation {
     static func existingStore(_ arguments: ParsedArguments) throws -> String {
         let directory = try directory(arguments)
         var status = stat()
-        guard stat(directory, &status) == 0, status.st_mode & S_IFMT == S_IFDIR else {
+        guard stat(directory, &status) == 0 else {
             throw StorageError(.invalidArgument, "no store at \(directory): the directory does not exist", path: directory)
+        }
+        guard status.st_mode & S_IFMT == S_IFDIR else {
+            throw StorageError(.invalidArgument, "no store at \(directory): it is a file, not a directory", path: directory)
         }
         guard stat(directory + "/segments", &status) == 0, status.st_mode & S_IFMT == S_IFDIR else {
             throw StorageError(.invalidArgument, "no store at \(directory): it has no segments/ directory", path: directory)

@@ -66,6 +66,11 @@ struct LogRecovery {
             }
             if let damage = scan.damage {
                 guard isLast else { throw corrupt(item.name, path, damage) }
+                // Records a checkpoint covers were acknowledged: damage among them is never an interrupted write.
+                guard damage.expectedOffset >= configuration.acknowledgedOffset else {
+                    throw StorageError(.corrupt, "segment \(item.name): \(damage.reason) at byte \(damage.byteOffset), where offset \(damage.expectedOffset) should start; a checkpoint covers \(configuration.acknowledgedOffset) events, so acknowledged records are damaged (not an interrupted write); run `tally verify`, then `tally salvage --out DIR` to copy what is readable",
+                                       path: path, byteOffset: damage.byteOffset)
+                }
                 if scan.header == nil {
                     // A crash while creating the segment: its header never became durable.
                     guard scan.fileSize <= Int64(SegmentFormat.headerSize) else { throw corrupt(item.name, path, damage) }
@@ -114,6 +119,10 @@ struct LogRecovery {
                     fileSystem.close(file)
                 }
             }
+        }
+        guard nextOffset >= configuration.acknowledgedOffset else {
+            throw StorageError(.corrupt, "the log ends at offset \(nextOffset) but a checkpoint covers \(configuration.acknowledgedOffset) events: acknowledged log data is missing; run `tally verify`, then `tally salvage --out DIR` to copy what is left",
+                               path: segmentsDirectory)
         }
         return Recovered(segments: entries, nextOffset: nextOffset, active: active, lastIngestTime: lastIngestTime)
     }

@@ -17,6 +17,10 @@ public struct StoreConfiguration: Sendable {
     /// not byte by byte; `tally verify` checks them fully. Later segments are read and checked in full.
     /// Default 0: check everything.
     public var fullyVerifyFromOffset: UInt64 = 0
+    /// Records before this offset are known to have been acknowledged (a checkpoint covers them): damage
+    /// before it is never taken for a torn tail and cut off, and a log that ends before it is refused as
+    /// missing data. The engine sets it from its checkpoints' headers; default 0.
+    public var acknowledgedOffset: UInt64 = 0
     /// How long opening for writing waits for a held store lock to be let go before failing with
     /// ``StorageError/Code/locked`` (default 500 ms: a process that is closing the store, or a child process
     /// another thread is starting, which holds an inherited copy of the lock until its `exec`).

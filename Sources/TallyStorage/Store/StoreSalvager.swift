@@ -49,15 +49,22 @@ public struct StoreSalvager {
     let source: String
     let destination: String
     let fileSystem: any FileSystem
+    /// Records before this original offset are known to have been acknowledged (a checkpoint of the damaged
+    /// store covers them): a damaged or missing end before it is a loss, never a torn tail.
+    let acknowledgedOffset: UInt64
 
     /// A salvager from the store at `source` into a new store at `destination`.
     /// - Parameters:
     ///   - source: The damaged store (only read).
     ///   - destination: Where the new store goes: a directory that does not exist or is empty.
     ///   - fileSystem: The file system of both.
-    public init(from source: String, to destination: String, fileSystem: any FileSystem = PosixFileSystem()) {
+    ///   - acknowledgedOffset: The number of records the damaged store's newest checkpoint covers (0 when
+    ///     unknown).
+    public init(from source: String, to destination: String, fileSystem: any FileSystem = PosixFileSystem(),
+                acknowledgedOffset: UInt64 = 0) {
         self.source = source
         self.destination = destination
+        self.acknowledgedOffset = acknowledgedOffset
         self.fileSystem = fileSystem
     }
 
@@ -100,7 +107,7 @@ public struct StoreSalvager {
                 try copy(bytes, file: file, firstOffset: firstOffset, into: output, report: &report, walk: &walk)
                 progress(name)
             }
-            walk.finish(&report)
+            walk.finish(&report, acknowledged: acknowledgedOffset)
             try output.close()
         } catch {
             try? output.close()
@@ -139,14 +146,27 @@ public struct StoreSalvager {
         }
 
         /// Damage with no valid frame after it loses an unknown number of records; a lone small region at the
-        /// very end of the last segment is a torn tail.
-        mutating func finish(_ report: inout Report) {
-            guard let open else { return }
+        /// very end of the last segment is a torn tail, unless it lies among the records a checkpoint covers
+        /// (`acknowledged`), which were acknowledged. A log that ends before those lost them too.
+        mutating func finish(_ report: inout Report, acknowledged: UInt64) {
+            guard let open else {
+                if expected < acknowledged {
+                    report.losses.append(Loss(file: "the end of the log", bytes: 0..<0, offsets: expected..<acknowledged,
+                                              reason: "offsets \(expected)-\(acknowledged - 1) are missing: the log ends at \(expected) but a checkpoint covers \(acknowledged) events",
+                                              isTornTail: false))
+                }
+                return
+            }
             let loss = report.losses[open]
             let limit = Int64(SegmentFormat.frameHeaderSize) + Int64(SegmentFormat.maxFramePayload)
             if open == report.losses.count - 1, loss.file.hasSuffix(".seg"), loss.bytes.count <= limit,
                loss.bytes.lowerBound >= Int64(SegmentFormat.headerSize) || loss.bytes.count <= Int64(SegmentFormat.headerSize) {
-                report.losses[open].isTornTail = true
+                if expected >= acknowledged {
+                    report.losses[open].isTornTail = true
+                } else {
+                    report.losses[open].offsets = expected..<acknowledged
+                    report.losses[open].reason += "; a checkpoint covers \(acknowledged) events, so these were acknowledged"
+                }
             }
         }
     }

@@ -36,12 +36,17 @@ public struct StoreVerifier: Sendable {
     let fileSystem: any FileSystem
     let directory: String
     let chunkSize: Int
+    /// Records before this offset are known to have been acknowledged (see
+    /// ``StoreConfiguration/acknowledgedOffset``): damage among them is never reported as a torn tail.
+    let acknowledgedOffset: UInt64
 
     /// Creates a verifier for the store at `directory`.
-    public init(directory: String, fileSystem: any FileSystem = PosixFileSystem(), chunkSize: Int = 4 << 20) {
+    public init(directory: String, fileSystem: any FileSystem = PosixFileSystem(), chunkSize: Int = 4 << 20,
+                acknowledgedOffset: UInt64 = 0) {
         self.directory = directory
         self.fileSystem = fileSystem
         self.chunkSize = chunkSize
+        self.acknowledgedOffset = acknowledgedOffset
     }
 
     /// Scans the whole store.
@@ -85,7 +90,8 @@ public struct StoreVerifier: Sendable {
                 let tornHeader = scan.header == nil && scan.fileSize <= Int64(SegmentFormat.headerSize)
                 let tornFrame = scan.header != nil && segment.resumesAtByte == nil
                     && tail <= Int64(SegmentFormat.frameHeaderSize) + Int64(SegmentFormat.maxFramePayload)
-                segment.isTornTail = isLast && (tornHeader || tornFrame)
+                // Records a checkpoint covers were acknowledged: damage among them is never a torn tail.
+                segment.isTornTail = isLast && (tornHeader || tornFrame) && damage.expectedOffset >= acknowledgedOffset
             } else if !isLast && !scan.sealed {
                 report.storeProblems.append("\(item.name) is not sealed, yet another segment follows it")
             }
