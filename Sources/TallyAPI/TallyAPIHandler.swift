@@ -36,6 +36,12 @@ public final class TallyAPIHandler: HTTPHandler {
         self.connectionCount = connectionCount
     }
 
+    /// Requests the HTTP layer refused before routing (malformed, oversized, too slow) count under one
+    /// label, `protocol`, by status.
+    public func answeredByServer(status: Int) {
+        metrics.recordRequest(route: "protocol", status: status, seconds: 0)
+    }
+
     public func handle(_ request: HTTPRequest, respond: @escaping @Sendable (HTTPResponse) -> Void) {
         let started = MonotonicClock.nanoseconds()
         let path = Route.normalize(request.path)

@@ -181,6 +181,7 @@ final class HTTPConnection {
                 stopReading = true
                 failedStream = true
                 let body = HTTPErrorBody.json(status: error.status, message: error.message)
+                loop.server.handler.answeredByServer(status: error.status)
                 dispatchResponse(sequence: allocateSequence(), response: HTTPResponse(status: error.status,
                     headers: [("Content-Type", "application/json")], body: body, closeConnection: true),
                     keepAlive: false, head: false, method: "-", path: "-", started: MonotonicClock.nanoseconds())
@@ -401,6 +402,7 @@ final class HTTPConnection {
         failedStream = true
         headStarted = nil
         bodyStarted = nil
+        loop.server.handler.answeredByServer(status: 408)
         dispatchResponse(sequence: allocateSequence(),
                          response: HTTPResponse(status: 408, headers: [("Content-Type", "application/json")],
                                                 body: HTTPErrorBody.json(status: 408, message: message),

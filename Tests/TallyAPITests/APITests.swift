@@ -518,6 +518,23 @@ func json(_ response: LoopbackClient.Response) throws -> JSONObject {
         #expect(try json(response)["servers"]?.jsonString == #"[{"url":"/","description":"the server this document was fetched from"}]"#)
     }
 
+    /// Requests the HTTP layer refuses before routing (413 from `Content-Length`, 400 for a broken request
+    /// line, 431 for oversized headers) show in the metrics under `route="protocol"`.
+    @Test func requestsRefusedBeforeRoutingAreCounted() throws {
+        let api = try APIFixture(maxBodyBytes: 1000)
+        for raw in ["POST /api/v1/events HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n\r\n",
+                    "GET /a b c HTTP/1.1\r\nHost: x\r\n\r\n",
+                    "GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + String(repeating: "a", count: 20_000) + "\r\n\r\n"] {
+            let client = try api.client()
+            try client.send(raw)
+            _ = try client.readResponse()
+        }
+        let metrics = try api.call("GET", "/metrics", token: nil).text
+        for status in [400, 413, 431] {
+            #expect(metrics.contains(#"tally_http_responses_total{route="protocol",status="\#(status)"} 1"#), "\(status)")
+        }
+    }
+
     @Test func metricsCountOutcomesAndARestartKeepsAcknowledgedEvents() throws {
         let directory: String
         do {
