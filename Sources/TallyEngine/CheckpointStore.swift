@@ -1,3 +1,4 @@
+import Glibc
 import TallyCore
 import TallyStorage
 
@@ -220,18 +221,25 @@ struct CheckpointStore {
         var isOutdated = false
         /// Whether it covers more events than the log holds (log data is missing: opens refuse the store).
         var isBeyondLog = false
+        /// Whether it was removed while being checked (a newer checkpoint superseded it): not damage.
+        var isSuperseded = false
     }
 
-    /// Checks every checkpoint file in full: readable, its checksums, its version, its contents matching its
-    /// name, and the log holding every event it covers.
-    /// - Parameter logEnd: The number of records in the log.
-    func checkAll(logEnd: UInt64) throws(StorageError) -> [Check] {
-        try offsets().map { offset in
+    /// Checks checkpoint files in full: readable, their checksums, their version, their contents matching
+    /// their names, and the log holding every event they cover.
+    /// - Parameters:
+    ///   - offsets: The checkpoints to check (from ``offsets()``, listed before the log was measured, so a
+    ///     checkpoint a running server commits meanwhile is not judged against a log measured before it).
+    ///   - logEnd: The number of records in the log.
+    func check(_ offsets: [UInt64], logEnd: UInt64) -> [Check] {
+        offsets.map { offset in
             let name = CheckpointStore.fileName(offset)
             let bytes: [UInt8]
             do throws(StorageError) {
                 bytes = try fileSystem.readFile(directory + "/" + name)
             } catch {
+                // A running server keeps the newest two: one listed a moment ago may be gone by now.
+                if error.errno == ENOENT { return Check(name: name, isSuperseded: true) }
                 return Check(name: name, problem: "unreadable: \(error.message)")
             }
             let decoded: CheckpointCodec.Decoded

@@ -76,14 +76,23 @@ extension Engine {
         CheckpointStore(storeDirectory: directory, fileSystem: fileSystem, log: { _ in }).newestHeader()?.nextOffset ?? 0
     }
 
-    /// Every checkpoint file of the store, checked in full, newest first (for `tally verify`).
-    /// - Parameter logEnd: The number of records in the log.
-    public static func checkCheckpoints(directory: String, logEnd: UInt64) throws -> [CheckpointCheck] {
-        try CheckpointStore(storeDirectory: directory, fileSystem: PosixFileSystem(), log: { _ in })
-            .checkAll(logEnd: logEnd)
+    /// The store's checkpoints, newest first, by the offsets they cover (list them before measuring the log,
+    /// for ``checkCheckpoints(directory:offsets:logEnd:)``).
+    public static func checkpointOffsets(directory: String) throws -> [UInt64] {
+        try CheckpointStore(storeDirectory: directory, fileSystem: PosixFileSystem(), log: { _ in }).offsets()
+    }
+
+    /// Checkpoint files of the store, each checked in full (for `tally verify`).
+    /// - Parameters:
+    ///   - offsets: The checkpoints to check, as ``checkpointOffsets(directory:)`` listed them before the log
+    ///     was measured: a server running meanwhile only adds later ones, which are left out.
+    ///   - logEnd: The number of records in the log.
+    public static func checkCheckpoints(directory: String, offsets: [UInt64], logEnd: UInt64) -> [CheckpointCheck] {
+        CheckpointStore(storeDirectory: directory, fileSystem: PosixFileSystem(), log: { _ in })
+            .check(offsets, logEnd: logEnd)
             .map { CheckpointCheck(name: $0.name, offset: $0.covered?.offset, dedupWindowMicroseconds: $0.covered?.dedupWindowMicroseconds,
                                    tenants: $0.covered?.tenants, rememberedIds: $0.covered?.rememberedIds, problem: $0.problem,
-                                   isOutdated: $0.isOutdated, isBeyondLog: $0.isBeyondLog) }
+                                   isOutdated: $0.isOutdated, isBeyondLog: $0.isBeyondLog, isSuperseded: $0.isSuperseded) }
     }
 
     /// One checkpoint file as `tally verify` reports it.
@@ -105,6 +114,8 @@ extension Engine {
         /// Whether it covers more events than the log holds: acknowledged log data is missing, and every open
         /// of the store refuses it until the log is salvaged.
         public var isBeyondLog: Bool
+        /// Whether it was removed while verify ran (a running server superseded it): not damage.
+        public var isSuperseded: Bool
     }
 
     /// The state the newest valid checkpoint holds, read without the write lock.

@@ -160,10 +160,9 @@ final class HTTPConnection {
     }
 
     private func parseAvailableRequests() {
-        if let held = heldRequest {
-            guard !closed, !stopReading, mayStart(held) else { return }
-            heldRequest = nil
-            start(held)
+        if heldRequest != nil {
+            startHeldRequestIfDue()
+            if heldRequest != nil { return }
         }
         while !closed && !stopReading && !inputPaused {
             // Gathered responses count against the pipelining limit too: write them before taking more, so a
@@ -232,23 +231,36 @@ final class HTTPConnection {
         loop.server.handler.handle(request) { response in
             // A response given on the loop's own thread (while the handler runs, say) needs no hand-off.
             if loop.isCurrentThread {
-                bound.value.handlerFinished(unsafe: unsafe)
+                bound.value.handlerFinished(unsafe: unsafe, closing: !keepAlive || response.closeConnection)
                 bound.value.dispatchResponse(sequence: sequence, response: response, keepAlive: keepAlive,
                                              head: head, legacy: legacy, method: method, path: path, started: started)
                 return
             }
             loop.execute {
-                bound.value.handlerFinished(unsafe: unsafe)
+                bound.value.handlerFinished(unsafe: unsafe, closing: !keepAlive || response.closeConnection)
                 bound.value.dispatchResponse(sequence: sequence, response: response, keepAlive: keepAlive,
                                              head: head, legacy: legacy, method: method, path: path, started: started)
             }
         }
     }
 
-    /// Notes that the handler answered a request (a held request may go now).
-    private func handlerFinished(unsafe: Bool) {
+    /// Notes that the handler answered a request, and starts a held request that may go now: before the
+    /// answer is written, so that during a drain the answer does not close a connection on a request the
+    /// server has read and not answered. Not when the answer closes the connection (`closing`): the held
+    /// request is abandoned with it, unprocessed.
+    private func handlerFinished(unsafe: Bool, closing: Bool) {
         handling -= 1
         if unsafe { unsafeHandling -= 1 }
+        if !closing { startHeldRequestIfDue() }
+    }
+
+    /// Starts the held request once the requests before it allow (see ``mayStart(_:)``). It was read whole,
+    /// so it is answered even when the connection reads nothing more (a drain, the client's half-close);
+    /// only a response that closes the connection abandons it (see ``emit(_:keepAlive:head:legacy:)``).
+    private func startHeldRequestIfDue() {
+        guard !closed, let held = heldRequest, mayStart(held) else { return }
+        heldRequest = nil
+        start(held)
     }
 
     /// Why an HTTP/1.1 request's `Host` makes it invalid (RFC 9112 §3.2: exactly one is required), or `nil`.
@@ -315,6 +327,7 @@ final class HTTPConnection {
             stopReading = true
             // Later requests are abandoned with the connection: none is in flight any more.
             ready.removeAll()
+            heldRequest = nil
             nextToSend = nextSequence
             return false
         }
@@ -364,7 +377,7 @@ final class HTTPConnection {
 
     /// Stops taking new requests (server shutdown): closes now if idle, else after the in-flight ones. A
     /// request whose body is arriving is in flight too: it is read to its end (within the drain deadline)
-    /// and answered, with `Connection: close`.
+    /// and answered, with `Connection: close`; so is a pipelined request held behind an unsafe one.
     func beginDrain() {
         if parser.isReceivingBody && !stopReading {
             refreshInterest()

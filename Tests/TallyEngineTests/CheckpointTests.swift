@@ -85,6 +85,46 @@ import TallyTestSupport
         }
     }
 
+    /// A log that ends cleanly, but before the newest checkpoint, is refused, and the refusal leaves no
+    /// segment open behind it.
+    @Test func aLogShorterThanItsCheckpointIsRefusedWithNothingLeftOpen() throws {
+        let directory = TemporaryDirectory()
+        var engine = try makeStore(directory)
+        _ = engine.ingest(events(0..<20))
+        try engine.close()
+        let segment = try #require(try StoreTestSupport.segmentPaths(directory.path).last)
+        let early = try StoreTestSupport.bytes(segment)
+        engine = try makeStore(directory)
+        _ = engine.ingest(events(20..<40))
+        try engine.close()
+        try StoreTestSupport.write(early, to: segment)
+        let fileSystem = FaultyFileSystem()
+        var configuration = ReferenceModelTests.configuration()
+        configuration.store = StoreTestSupport.configuration()
+        #expect {
+            try Engine(directory: directory.path, configuration: configuration, fileSystem: fileSystem)
+        } throws: { error in
+            "\(error)".contains("the log ends at offset 20 but a checkpoint covers 40 events")
+        }
+        #expect(fileSystem.openFileCount == 0)
+    }
+
+    /// `tally verify` checks the checkpoints it listed before measuring the log: one that a running server
+    /// removed meanwhile (it keeps the newest two) is superseded, not damaged, and one it commits meanwhile
+    /// is not judged against the older measurement.
+    @Test func checkpointsAreCheckedAsListedAndOneRemovedMeanwhileIsNotDamage() throws {
+        let directory = TemporaryDirectory()
+        let engine = try makeStore(directory)
+        _ = engine.ingest(events(0..<40))
+        try engine.close()
+        let listed = try Engine.checkpointOffsets(directory: directory.path)
+        #expect(listed == [40])
+        let checks = Engine.checkCheckpoints(directory: directory.path, offsets: [90] + listed, logEnd: 40)
+        #expect(checks.map(\.name) == ["00000000000000000090.ckpt", "00000000000000000040.ckpt"])
+        #expect(checks[0].isSuperseded && checks[0].problem == nil && checks[0].offset == nil)
+        #expect(!checks[1].isSuperseded && checks[1].problem == nil && checks[1].offset == 40 && checks[1].tenants == 1)
+    }
+
     @Test func anUnfinishedCheckpointFileIsRemovedOnOpen() throws {
         let directory = TemporaryDirectory()
         let engine = try makeStore(directory)

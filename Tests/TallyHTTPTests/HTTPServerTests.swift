@@ -333,6 +333,26 @@ final class RecordingHandler: HTTPHandler {
         stopped.wait()
     }
 
+    /// A request pipelined behind an unsafe one waits for it, but it was read whole: a drain that begins
+    /// meanwhile still answers it (with `Connection: close`), not only the request before it.
+    @Test func aDrainAnswersARequestHeldBehindAnUnsafeOne() throws {
+        let server = try startServer()
+        let client = try LoopbackClient(port: server.port)
+        try client.send("POST /slower HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhiGET /after HTTP/1.1\r\nHost: x\r\n\r\n")
+        #expect(try LoopbackClient(port: server.port).request("GET", "/ping").status == 200)
+        usleep(20_000)
+        let stopped = DispatchSemaphore(value: 0)
+        Thread { server.shutdown(); stopped.signal() }.start()
+        let first = try client.readResponse()
+        #expect(first.text == "POST /slower 2 -")
+        #expect(first.header("Connection") == nil)
+        let held = try client.readResponse()
+        #expect(held.text == "GET /after 0 -")
+        #expect(held.header("Connection") == "close")
+        #expect(client.isClosedByServer())
+        stopped.wait()
+    }
+
     /// An HTTP/1.1 request names its host exactly once (RFC 9112 §3.2); HTTP/1.0 needs none.
     @Test(arguments: ["GET /a HTTP/1.1\r\n\r\n", "GET /a HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
                       "POST /a HTTP/1.1\r\nContent-Length: 2\r\n\r\nhi"])

@@ -15,10 +15,12 @@ struct ImportCommand {
             reason and does not stop the others. Blank lines are skipped. Events without "time" get the time of
             import. `offset` and `ingestTime` fields (as `tally dump` prints them) are ignored.
 
-            Import is the backfill path: it accepts event times of any age (live ingest only the last 35
-            days). Duplicates are caught exactly as in live ingest for events whose time is inside the 35-day
-            dedup window, including repeats within the same file; events older than the window are not
-            remembered, so importing the same old events twice counts them twice.
+            Import is the backfill path: it accepts event times of any age (live ingest only those within the
+            server's backdate limit, 35 days by default). Duplicates are caught exactly as in live ingest for
+            events whose time is inside the dedup window, including repeats within the same file; events
+            older than the window are not remembered, so importing the same old events twice counts them
+            twice. The window is the one the newest checkpoint records (the server's --backdate-limit), else
+            35 days.
 
             Exit codes: 0 no line rejected (duplicates are fine); 1 some lines rejected or the import failed;
             2 usage; 3 the store is damaged.

@@ -121,6 +121,7 @@ struct LogRecovery {
             }
         }
         guard nextOffset >= configuration.acknowledgedOffset else {
+            if let active { fileSystem.close(active.file) }
             throw StorageError(.corrupt, "the log ends at offset \(nextOffset) but a checkpoint covers \(configuration.acknowledgedOffset) events: acknowledged log data is missing; run `tally verify`, then `tally salvage --out DIR` to copy what is left",
                                path: segmentsDirectory)
         }
