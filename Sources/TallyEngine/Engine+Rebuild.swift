@@ -103,8 +103,9 @@ extension Engine {
         public var offset: UInt64?
         /// The dedup window its index was kept for, when it is valid.
         public var dedupWindowMicroseconds: Int64?
-        /// Tenants and remembered ids it holds, when it is valid.
+        /// The tenants it holds, when it is valid.
         public var tenants: Int?
+        /// The ids its dedup index remembers, when it is valid.
         public var rememberedIds: Int?
         /// Why it cannot be used (then an open ignores it and uses an older one or a full replay).
         public var problem: String?

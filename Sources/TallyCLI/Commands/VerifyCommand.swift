@@ -13,7 +13,8 @@ struct VerifyCommand {
             A torn tail (an interrupted final write, which the next writer truncates) is reported but is not
             damage. Every checkpoint is read whole: its checksums, its projection version, and the log holding
             every event it covers. A damaged checkpoint is damage (an open ignores it and uses an older one or
-            a full replay); one written by another projection version (after an upgrade) is reported, not
+            a full replay); one that covers more events than the log holds is damage too, and every open
+            refuses the store; one written by another projection version (after an upgrade) is reported, not
             counted as damage.
 
             Exit codes: 0 no damage; 1 the store cannot be read; 2 usage; 3 damage found.
