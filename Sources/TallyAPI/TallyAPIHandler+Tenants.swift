@@ -179,8 +179,17 @@ extension TallyAPIHandler {
     private func applyTenantEvent(_ event: Event, status: Int, message: String, respond: @escaping @Sendable (HTTPResponse) -> Void) {
         let engine = self.engine
         let clock = self.clock
+        let metrics = self.metrics
         engine.ingest([.success(event)]) { outcomes in
             let now = clock()
+            // Counted with the ingest route's events, so `tally_events_total` adds up to the log.
+            switch outcomes.first {
+            case .accepted?: metrics.recordIngest(accepted: 1, duplicates: 0, failed: 0, rejectedReasons: [], bytes: 0)
+            case .duplicate?: metrics.recordIngest(accepted: 0, duplicates: 1, failed: 0, rejectedReasons: [], bytes: 0)
+            case .rejected(let reason)?: metrics.recordIngest(accepted: 0, duplicates: 0, failed: 0, rejectedReasons: [reason], bytes: 0)
+            case .failed?: metrics.recordIngest(accepted: 0, duplicates: 0, failed: 1, rejectedReasons: [], bytes: 0)
+            case nil: break
+            }
             switch outcomes.first {
             case .accepted?, .duplicate?:
                 if status == 204 {

@@ -393,6 +393,9 @@ func json(_ response: LoopbackClient.Response) throws -> JSONObject {
             let notUUID = try api.call(method, "/api/v1/admin/tenants/not-a-uuid", token: admin, body: method == "PATCH" ? #"{"name":"x"}"# : "")
             #expect(notUUID.status == 422 && notUUID.text.contains(#""loc":["path","tenant_id"]"#), "\(method): \(notUUID.text)")
         }
+        // The two tenants created are two events in the log, and in the metrics.
+        let metrics = try api.call("GET", "/metrics", token: nil).text
+        #expect(metrics.contains(#"tally_events_total{outcome="accepted"} 2"#), "\(metrics)")
     }
 
     /// A deleted tenant's record changes only with the status that restores it; anything else is a 409,
@@ -530,6 +533,7 @@ func json(_ response: LoopbackClient.Response) throws -> JSONObject {
             _ = try client.readResponse()
         }
         let metrics = try api.call("GET", "/metrics", token: nil).text
+        #expect(metrics.contains(#"tally_events_total{outcome="accepted"} 0"#), "nothing was stored")
         for status in [400, 413, 431] {
             #expect(metrics.contains(#"tally_http_responses_total{route="protocol",status="\#(status)"} 1"#), "\(status)")
         }
