@@ -24,7 +24,15 @@ enum Socket {
         guard bound == 0 else {
             let code = errno
             Glibc.close(descriptor)
-            throw HTTPServerError.system("bind to \(host):\(port)", code)
+            var error = HTTPServerError.system("bind to \(host):\(port)", code)
+            if code == EADDRINUSE {
+                error.message += "; another process listens there: stop it or choose another --port"
+            } else if code == EACCES {
+                error.message += "; ports below 1024 need privileges: choose a port of 1024 or more"
+            } else if code == EADDRNOTAVAIL {
+                error.message += "; no interface of this machine has that address: use 127.0.0.1 or 0.0.0.0"
+            }
+            throw error
         }
         guard Glibc.listen(descriptor, backlog) == 0 else {
             let code = errno

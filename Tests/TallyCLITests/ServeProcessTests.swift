@@ -102,6 +102,31 @@ import TallyTestSupport
         #expect(!FileManager.default.fileExists(atPath: directory.appending("store/checkpoints/00000000000000000000.ckpt")))
     }
 
+    /// A second server on a port already in use exits 1 naming the address, and prints no command for
+    /// minting tokens, since nothing listens that would accept them.
+    @Test func aPortInUseExitsOneWithoutOfferingAToken() throws {
+        let first = TemporaryDirectory()
+        let (running, port) = try start(first.path)
+        defer {
+            kill(running.processIdentifier, SIGTERM)
+            running.waitUntilExit()
+        }
+        let second = TemporaryDirectory()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try #require(CLITests.executable()))
+        process.arguments = ["serve", "--data", second.path, "--port", String(port)]
+        process.standardOutput = FileHandle.nullDevice
+        let errors = Pipe()
+        process.standardError = errors
+        try process.run()
+        let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 1, "\(message)")
+        #expect(message.contains("bind to 127.0.0.1:\(port) failed: Address already in use"), "\(message)")
+        #expect(message.contains("choose another --port"), "\(message)")
+        #expect(!message.contains("mint an admin token"), "\(message)")
+    }
+
     /// `--checkpoint-interval` (after new events) and `--checkpoint-every` (after enough of them) each have
     /// the running server write a checkpoint, and log it.
     @Test(arguments: [

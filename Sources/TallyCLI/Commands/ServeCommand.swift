@@ -98,16 +98,6 @@ struct ServeCommand {
         } else if let warning = JWTSecret.permissionWarning(secret.source) {
             io.printError("tally: warning: \(warning)")
         }
-        // The command names the secret the server uses, so the token it mints is one the server accepts.
-        let source: String
-        if let file = arguments.value("jwt-secret-file") {
-            source = "--jwt-secret-file \(file)"
-        } else if secret.source == "$TALLY_JWT_SECRET" {
-            source = "--data \(directory) (with the same TALLY_JWT_SECRET set)"
-        } else {
-            source = "--data \(directory)"
-        }
-        io.printError("tally: mint an admin token with: tally token --role super_admin \(source)")
         let connections = ConnectionCounter()
         let handler = TallyAPIHandler(engine: engine, authenticator: JWTAuthenticator(secret: secret.secret),
                                       limits: http.limits, connectionCount: { connections.count })
@@ -120,6 +110,17 @@ struct ServeCommand {
             return .failure
         }
         connections.server = server
+        // The command names the secret the server uses, so the token it mints is one the server accepts.
+        let source: String
+        if let file = arguments.value("jwt-secret-file") {
+            source = "--jwt-secret-file \(file)"
+        } else if secret.source == "$TALLY_JWT_SECRET" {
+            source = "--data \(directory) (with the same TALLY_JWT_SECRET set)"
+        } else {
+            source = "--data \(directory)"
+        }
+        // Printed once the server listens: a start that fails (port in use) names no command to use.
+        io.printError("tally: mint an admin token with: tally token --role super_admin \(source)")
         io.printError("tally: listening on http://\(http.host):\(server.port) (store \(directory), durability \(configuration.store.durability), \(engine.eventCount) events)")
         io.flush()
         SignalWaiter.waitForTermination()
