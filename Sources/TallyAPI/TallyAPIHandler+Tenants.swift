@@ -130,7 +130,7 @@ extension TallyAPIHandler {
             // Counted in Unicode scalars, as the event decoder counts: what the API stores, an import takes back.
             name = text
         case nil where !requireName: break
-        case nil: issues.append(.init(location: ["body", "name"], message: "field required", type: "missing"))
+        case nil: issues.append(.init(location: ["body", "name"], message: "Field required", type: "missing"))
         default: issues.append(.init(location: ["body", "name"], message: "must be a non-empty string of at most 256 characters", type: "value_error"))
         }
         var status: TenantStatus?

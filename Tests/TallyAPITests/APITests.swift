@@ -381,6 +381,9 @@ func json(_ response: LoopbackClient.Response) throws -> JSONObject {
         let missing = try api.call("POST", "/api/v1/admin/tenants/", token: admin, body: " \n")
         #expect(missing.status == 422 && missing.text == #"{"detail":[{"loc":["body"],"msg":"Field required","type":"missing"}]}"#,
                 "\(missing.text)")
+        let nameless = try api.call("POST", "/api/v1/admin/tenants/", token: admin, body: "{}")
+        #expect(nameless.status == 422 && nameless.text == #"{"detail":[{"loc":["body","name"],"msg":"Field required","type":"missing"}]}"#,
+                "\(nameless.text)")
         let settings = try api.call("POST", "/api/v1/admin/tenants/", token: admin,
                                     body: #"{"name":"B","settings":{"mfa_required":"yes","mfa_methods":["fax"],"session_timeout":0,"storage_quota_mb":-1,"password_policy":"x"}}"#)
         #expect(settings.status == 422)

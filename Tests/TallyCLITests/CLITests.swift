@@ -236,6 +236,37 @@ import TallyTestSupport
         #expect(runTally(["dump", "--data", directory.path]).code == .ok, "reading needs no lock")
     }
 
+    /// A secret shorter than 16 bytes is refused wherever it comes from (a file named by the option, the
+    /// store's own file, the environment), with exit 1 and where it came from; no token is minted with it.
+    @Test func aShortSecretIsRefusedWhereverItComesFrom() throws {
+        let directory = TemporaryDirectory()
+        let file = directory.appending("secret")
+        try StoreTestSupport.write(Array("short\n".utf8), to: file)
+        let named = runTally(["token", "--role", "member", "--jwt-secret-file", file])
+        #expect(named.code == .failure && named.out.isEmpty)
+        #expect(named.err.contains("\(file): the secret must be at least 16 bytes"), "\(named.err)")
+        let store = directory.appending("store")
+        try FileManager.default.createDirectory(atPath: store, withIntermediateDirectories: true)
+        try StoreTestSupport.write(Array("0123456789abcde".utf8), to: store + "/jwt-secret")
+        let stored = runTally(["token", "--role", "member", "--data", store])
+        #expect(stored.code == .failure && stored.out.isEmpty)
+        #expect(stored.err.contains("\(store)/jwt-secret: the secret must be at least 16 bytes"), "\(stored.err)")
+        try StoreTestSupport.write(Array("0123456789abcdef".utf8), to: store + "/jwt-secret")
+        #expect(runTally(["token", "--role", "member", "--data", store]).code == .ok, "16 bytes is enough")
+
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try #require(Self.executable()))
+        process.arguments = ["token", "--role", "member", "--data", store]
+        process.environment = ["TALLY_JWT_SECRET": "too-short"]
+        process.standardOutput = FileHandle.nullDevice
+        let errors = Pipe()
+        process.standardError = errors
+        try process.run()
+        let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 1 && message.contains("TALLY_JWT_SECRET must be at least 16 bytes"), "\(message)")
+    }
+
     /// Commands that read or rebuild a store refuse a directory that holds none, and create nothing there.
     @Test(arguments: [["replay"], ["replay", "--verify"], ["replay", "--until", "5"], ["verify"], ["dump"],
                       ["stats", "3fa85f64-5717-4562-b3fc-2c963f66afa6"], ["salvage", "--out", "OUT"]])

@@ -22,7 +22,13 @@ enum JWTSecret {
             return (Array(text.utf8), "$TALLY_JWT_SECRET", false)
         }
         let path = storeDirectory + "/jwt-secret"
-        if access(path, F_OK) == 0 { return (try readTrimmed(path), path, false) }
+        if access(path, F_OK) == 0 {
+            let bytes = try readTrimmed(path)
+            guard bytes.count >= 16 else {
+                throw Failure(description: "\(path): the secret must be at least 16 bytes (remove the file and start `tally serve` to create a new one)")
+            }
+            return (bytes, path, false)
+        }
         guard create else {
             throw Failure(description: "no JWT secret: pass --jwt-secret-file, set TALLY_JWT_SECRET, or start `tally serve` once to create \(path)")
         }
