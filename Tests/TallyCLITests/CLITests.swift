@@ -133,6 +133,10 @@ import TallyTestSupport
         ["replay", "--tenant", "3fa85f64-5717-4562-b3fc-2c963f66afa6"], ["replay", "--verify", "--until", "1"],
         ["serve", "--host", "notanip"], ["help", "nosuch"], ["serve", "--max-body-bytes", "33554433"],
         ["serve", "--checkpoint-every", "0"], ["serve", "--checkpoint-interval", "0s"], ["serve", "--checkpoint-interval", "300"],
+        // One value given twice ("the last wins" would silently drop a filter), no type at all, absurd loops.
+        ["dump", "--tenant", "3fa85f64-5717-4562-b3fc-2c963f66afa6", "--tenant", "9b2d4c1e-8f3a-4b6d-a1c2-7e5f9d0b3a48"],
+        ["dump", "--data", "a", "--data", "b"], ["stats", "--at=2026-01-01T00:00:00Z", "--at", "2026-02-01T00:00:00Z", "3fa85f64-5717-4562-b3fc-2c963f66afa6"],
+        ["dump", "--type", ""], ["dump", "--type", ","], ["serve", "--event-loops", "100000"],
     ])
     func usageErrorsExitWithTwo(arguments: [String]) {
         let result = runTally(arguments)
@@ -234,6 +238,27 @@ import TallyTestSupport
         #expect(result.code == .failure)
         #expect(result.err.contains("open for writing by another process"))
         #expect(runTally(["dump", "--data", directory.path]).code == .ok, "reading needs no lock")
+    }
+
+    /// `import` and `serve` refuse a `--data` that names a file, saying so, and leave the file alone;
+    /// options meant to repeat still do.
+    @Test func aStorePathThatIsAFileIsRefusedAndRepeatableOptionsRepeat() throws {
+        let directory = TemporaryDirectory()
+        let file = directory.appending("events.ndjson")
+        try StoreTestSupport.write(Array(event("a").utf8), to: file)
+        for command in [["import", "--data", file, "-"], ["serve", "--data", file, "--port", "0"]] {
+            let result = runTally(command, input: event("b"))
+            #expect(result.code == .failure, "\(command)")
+            #expect(result.err.contains("cannot keep a store at \(file): it is a file, not a directory"), "\(command): \(result.err)")
+        }
+        #expect(try StoreTestSupport.bytes(file) == Array(event("a").utf8), "the file is untouched")
+        let store = directory.appending("store")
+        #expect(runTally(["import", "--data", store, "-"], input: event("a") + "\n" + event("b", "key.created", data: #"{"keyId":"k1"}"#) + "\n" + event("c")).code == .ok)
+        let both = runTally(["dump", "--data", store, "--type", "api.call", "--type", "key.created"])
+        #expect(both.code == .ok && both.out.split(separator: "\n").count == 3, "\(both.err)")
+        let one = runTally(["dump", "--data", store, "--type", "key.created"])
+        #expect(one.code == .ok && one.out.split(separator: "\n").count == 1, "\(one.err)")
+        #expect(runTally(["token", "--data", store, "--jwt-secret-file", file, "--role", "member", "--role", "ingest"]).code == .ok)
     }
 
     /// A secret shorter than 16 bytes is refused wherever it comes from (a file named by the option, the

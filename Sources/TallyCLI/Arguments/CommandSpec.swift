@@ -8,6 +8,9 @@ struct CommandSpec: Sendable {
         var valueName: String?
         /// One line of help.
         var help: String
+        /// Whether it may be given more than once (each value kept); any other option given twice is a
+        /// usage error rather than a silent "the last one wins".
+        var repeatable = false
     }
 
     /// The subcommand's name (`import`).
@@ -51,7 +54,8 @@ struct ParsedArguments: Sendable {
     var wantsHelp = false
 
     /// Parses `arguments` (after the subcommand name).
-    /// - Throws: ``UsageError`` for an unknown option, a missing value, or the wrong number of arguments.
+    /// - Throws: ``UsageError`` for an unknown option, a missing value, an option given twice that takes one
+    ///   value, or the wrong number of arguments.
     init(_ arguments: [String], spec: CommandSpec) throws(UsageError) {
         var index = 0
         var onlyPositionals = false
@@ -92,6 +96,9 @@ struct ParsedArguments: Sendable {
                     }
                     value = arguments[index]
                     index += 1
+                }
+                if !option.repeatable, let earlier = values[name]?.first {
+                    throw UsageError("--\(name) given twice (\"\(earlier)\", then \"\(value)\"); it takes one value", command: spec.name)
                 }
                 values[name, default: []].append(value)
             } else {

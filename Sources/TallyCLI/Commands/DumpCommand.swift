@@ -17,7 +17,7 @@ struct DumpCommand {
         options: [
             StoreLocation.option,
             .init(name: "tenant", valueName: "UUID", help: "Only this tenant's events."),
-            .init(name: "type", valueName: "TYPE", help: "Only events of this type (repeat or comma-separate for several)."),
+            .init(name: "type", valueName: "TYPE", help: "Only events of this type (repeat or comma-separate for several).", repeatable: true),
             .init(name: "from", valueName: "TIME", help: "Only events at or after this RFC 3339 time."),
             .init(name: "to", valueName: "TIME", help: "Only events before this RFC 3339 time."),
             .init(name: "from-offset", valueName: "N", help: "Start at this offset."),
@@ -43,6 +43,9 @@ struct DumpCommand {
                                      command: spec.name)
                 }
                 selected.insert(type)
+            }
+            guard !selected.isEmpty else {
+                throw UsageError("--type needs at least one event type (expected one of: \(EventType.wireNames))", command: spec.name)
             }
             types = selected
         }

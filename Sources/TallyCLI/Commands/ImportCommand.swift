@@ -54,7 +54,7 @@ struct ImportCommand {
             }
             lines = LineReader(descriptor: descriptor, closeWhenDone: true)
         }
-        let directory = try StoreLocation.directory(arguments)
+        let directory = try StoreLocation.storeToWrite(arguments)
         var engineConfiguration = EngineConfiguration()
         engineConfiguration.store = configuration
         // The server's dedup window, as its newest checkpoint records it: a narrower one would forget ids the

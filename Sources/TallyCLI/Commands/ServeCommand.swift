@@ -26,7 +26,7 @@ struct ServeCommand {
             .init(name: "host", valueName: "ADDRESS", help: "IPv4 address to listen on (default 127.0.0.1)."),
             .init(name: "port", valueName: "PORT", help: "TCP port (default 8080; 0 picks a free one)."),
             .init(name: "durability", valueName: "POLICY", help: "always (default), interval[:MS] or never."),
-            .init(name: "event-loops", valueName: "N", help: "Event-loop threads (default: one per core)."),
+            .init(name: "event-loops", valueName: "N", help: "Event-loop threads (default: one per core; at most 256)."),
             .init(name: "max-body-bytes", valueName: "N", help: "Largest request body, and largest gzip body once decompressed (default 16777216, at most 33554432)."),
             .init(name: "header-timeout", valueName: "SECONDS",
                   help: "Time to send a request's headers from its first byte, else 408 (default 10)."),
@@ -47,7 +47,7 @@ struct ServeCommand {
     )
 
     static func run(_ arguments: ParsedArguments, io: CommandIO) throws -> ExitCode {
-        let directory = try StoreLocation.directory(arguments)
+        let directory = try StoreLocation.storeToWrite(arguments)
         var http = HTTPServerConfiguration()
         http.host = arguments.value("host") ?? "127.0.0.1"
         // Checked before the store is opened or a secret created: a typo changes nothing on disk.
@@ -60,6 +60,9 @@ struct ServeCommand {
             http.port = port
         }
         http.eventLoops = try CommandOptions.positiveInt(arguments, "event-loops", default: http.eventLoops, command: spec.name)
+        guard http.eventLoops <= 256 else {
+            throw UsageError("--event-loops must be at most 256 (one per core is the default), got \(http.eventLoops)", command: spec.name)
+        }
         http.limits.maxBodyBytes = try CommandOptions.positiveInt(arguments, "max-body-bytes", default: http.limits.maxBodyBytes,
                                                                    command: spec.name)
         // One event's record must fit a frame of the log (half its 64 MiB cap, as the engine writes them),

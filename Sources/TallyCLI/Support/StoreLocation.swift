@@ -20,6 +20,19 @@ enum StoreLocation {
         return given
     }
 
+    /// The store directory for a command that opens it for writing and creates it when missing.
+    /// - Throws: ``UsageError`` as ``directory(_:)``; ``StorageError`` (`invalidArgument`, exit 1) when the
+    ///   path names something other than a directory.
+    static func storeToWrite(_ arguments: ParsedArguments) throws -> String {
+        let directory = try directory(arguments)
+        var status = stat()
+        if stat(directory, &status) == 0, status.st_mode & S_IFMT != S_IFDIR {
+            throw StorageError(.invalidArgument, "cannot keep a store at \(directory): it is a file, not a directory; pass --data with a directory (new or holding a store)",
+                               path: directory)
+        }
+        return directory
+    }
+
     /// The store directory for a command that reads or rebuilds an existing store (it never creates one).
     /// - Throws: ``UsageError`` as ``directory(_:)``; ``StorageError`` (`invalidArgument`, exit 1) when the
     ///   directory holds no store.
