@@ -278,6 +278,8 @@ import TallyTestSupport
         #expect(stored.err.contains("\(store)/jwt-secret: the secret must be at least 16 bytes"), "\(stored.err)")
         try StoreTestSupport.write(Array("0123456789abcdef".utf8), to: store + "/jwt-secret")
         #expect(runTally(["token", "--role", "member", "--data", store]).code == .ok, "16 bytes is enough")
+        let folder = runTally(["token", "--role", "member", "--jwt-secret-file", directory.path])
+        #expect(folder.code == .failure && folder.err.contains("cannot read \(directory.path): Is a directory"), "\(folder.err)")
 
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try #require(Self.executable()))

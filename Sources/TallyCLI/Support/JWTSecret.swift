@@ -76,7 +76,12 @@ enum JWTSecret {
         var chunk = [UInt8](repeating: 0, count: 4096)
         while true {
             let count = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, 4096) }
-            if count <= 0 { break }
+            if count < 0 {
+                if errno == EINTR { continue }
+                // A directory opens but cannot be read: never take that for an empty secret.
+                throw Failure(description: "cannot read \(path): \(String(cString: strerror(errno)))")
+            }
+            if count == 0 { break }
             bytes += chunk[0..<count]
             if bytes.count > 1 << 16 { throw Failure(description: "\(path) is too large for a secret") }
         }
