@@ -223,6 +223,8 @@ struct CheckpointStore {
         var isBeyondLog = false
         /// Whether it was removed while being checked (a newer checkpoint superseded it): not damage.
         var isSuperseded = false
+        /// Whether it could not be read at all (permissions, I/O): not known to be damaged.
+        var isUnreadable = false
     }
 
     /// Checks checkpoint files in full: readable, their checksums, their version, their contents matching
@@ -240,7 +242,7 @@ struct CheckpointStore {
             } catch {
                 // A running server keeps the newest two: one listed a moment ago may be gone by now.
                 if error.errno == ENOENT { return Check(name: name, isSuperseded: true) }
-                return Check(name: name, problem: "unreadable: \(error.message)")
+                return Check(name: name, problem: "unreadable: \(error.message)", isUnreadable: true)
             }
             let decoded: CheckpointCodec.Decoded
             do throws(CheckpointCodec.Problem) {
@@ -252,7 +254,7 @@ struct CheckpointStore {
                 return Check(name: name, problem: "its contents cover offset \(decoded.state.nextOffset), not its name's")
             }
             guard offset <= logEnd else {
-                return Check(name: name, problem: "covers \(offset) events but the log holds only \(logEnd): log data is missing",
+                return Check(name: name, problem: "covers \(offset) events but the log holds only \(logEnd)",
                              isBeyondLog: true)
             }
             return Check(name: name, covered: (offset, decoded.dedupWindowMicroseconds, decoded.state.tenants.count, decoded.dedup.count))

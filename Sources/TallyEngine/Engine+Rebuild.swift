@@ -92,7 +92,8 @@ extension Engine {
             .check(offsets, logEnd: logEnd)
             .map { CheckpointCheck(name: $0.name, offset: $0.covered?.offset, dedupWindowMicroseconds: $0.covered?.dedupWindowMicroseconds,
                                    tenants: $0.covered?.tenants, rememberedIds: $0.covered?.rememberedIds, problem: $0.problem,
-                                   isOutdated: $0.isOutdated, isBeyondLog: $0.isBeyondLog, isSuperseded: $0.isSuperseded) }
+                                   isOutdated: $0.isOutdated, isBeyondLog: $0.isBeyondLog, isSuperseded: $0.isSuperseded,
+                                   isUnreadable: $0.isUnreadable) }
     }
 
     /// One checkpoint file as `tally verify` reports it.
@@ -117,6 +118,8 @@ extension Engine {
         public var isBeyondLog: Bool
         /// Whether it was removed while verify ran (a running server superseded it): not damage.
         public var isSuperseded: Bool
+        /// Whether it could not be read at all (permissions, an I/O error): not known to be damaged.
+        public var isUnreadable: Bool
     }
 
     /// The state the newest valid checkpoint holds, read without the write lock.

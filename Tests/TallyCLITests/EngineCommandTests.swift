@@ -131,6 +131,14 @@ import TallyTestSupport
         #expect(bad.code == .damagedStore)
         #expect(bad.out.contains("checkpoints/\(name): DAMAGED: payload checksum mismatch"), "\(bad.out)")
         #expect(bad.out.contains("DAMAGED: 1 segments, 12 records, 1 checkpoints checked"), "\(bad.out)")
+
+        // One that cannot be read was not checked: a failure to check (1), not damage (3).
+        try StoreTestSupport.write(original, to: checkpoints + "/" + name)
+        try FileManager.default.createDirectory(atPath: checkpoints + "/00000000000000000005.ckpt", withIntermediateDirectories: false)
+        let unreadable = runTally(["verify", "--data", directory.path])
+        #expect(unreadable.code == .failure, "\(unreadable.out)")
+        #expect(unreadable.out.contains("checkpoints/00000000000000000005.ckpt: CANNOT BE READ: unreadable:"), "\(unreadable.out)")
+        #expect(unreadable.out.contains("INCOMPLETE: 1 segments, 12 records, 2 checkpoints checked"), "\(unreadable.out)")
     }
 
     /// Damage among the records a checkpoint covers was acknowledged: no command cuts it off as a torn tail
@@ -151,10 +159,27 @@ import TallyTestSupport
         #expect(try StoreTestSupport.bytes(segment) == bytes, "nothing was cut off")
         let verify = runTally(["verify", "--data", directory.path])
         #expect(verify.code == .damagedStore && verify.out.contains("DAMAGED at byte") && !verify.out.contains("torn tail"), "\(verify.out)")
+        // The checkpoint is intact: the log is what lacks its events, and verify says so.
+        #expect(verify.out.contains(".ckpt: intact, yet it covers 12 events but the log holds only 0: the log's damage above hides the rest"),
+                "\(verify.out)")
         let out = TemporaryDirectory()
         let salvage = runTally(["salvage", "--data", directory.path, "--out", out.path + "/new"])
         #expect(salvage.code == .damagedStore, "\(salvage.out)")
         #expect(salvage.out.contains("offsets 0-11 (12 records)") && salvage.out.contains("so these were acknowledged"), "\(salvage.out)")
+    }
+
+    /// A store whose segments/ directory is gone but whose checkpoints remain has lost its log: every
+    /// command calls it damage (3), and none starts an empty log in its place.
+    @Test func checkpointsWithoutTheirLogAreDamageNotAnEmptyStore() throws {
+        let directory = TemporaryDirectory()
+        #expect(runTally(["import", "--data", directory.path, "-"], input: sample()).code == .failure)
+        try FileManager.default.removeItem(atPath: directory.appending("segments"))
+        for command in [["verify"], ["import", "-"], ["stats", Self.tenant], ["replay"], ["dump"]] {
+            let refused = runTally([command[0], "--data", directory.path] + command.dropFirst())
+            #expect(refused.code == .damagedStore, "\(command): \(refused)")
+            #expect(refused.err.contains("no segments/ directory, yet a checkpoint covers 12 events"), "\(command): \(refused.err)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: directory.appending("segments")), "no empty log was started")
     }
 
     @Test func aStoreThatIsAFileIsNamedAsSuch() throws {

@@ -68,6 +68,20 @@ import TallyTestSupport
         #expect(report.framesCopied == 40)
     }
 
+    /// A damaged seal holds no records: the region is reported, but nothing counts as lost.
+    @Test func aDamagedSealIsReportedButLosesNoRecords() throws {
+        let fixture = try Fixture()
+        let first = fixture.path(try #require(fixture.frames.first?.file))
+        var bytes = try StoreTestSupport.bytes(first)
+        bytes[bytes.count - 2] ^= 0x10
+        try StoreTestSupport.write(bytes, to: first)
+        let (report, events) = try salvage(fixture)
+        #expect(report.losses.count == 1 && report.losses.first?.offsets?.isEmpty == true, "\(report.losses)")
+        #expect(report.losses.first?.losesRecords == false)
+        #expect(!report.lostData)
+        #expect(events == fixture.events)
+    }
+
     @Test func aCorruptFrameInTheMiddleLosesExactlyItsOffsets() throws {
         let fixture = try Fixture()
         let victim = fixture.frames[13]

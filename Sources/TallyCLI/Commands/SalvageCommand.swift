@@ -41,9 +41,11 @@ struct SalvageCommand {
         for loss in report.losses { io.print("NOT COPIED: \(loss)") }
         io.print("copied \(report.recordsCopied) records in \(report.framesCopied) frames from \(report.segmentsRead) segments of \(source) into \(out)"
                  + (copiedSecret ? " (with its jwt-secret)" : ""))
-        let lost = report.losses.filter { !$0.isTornTail }
+        let lost = report.losses.filter(\.losesRecords)
         if lost.isEmpty {
-            io.print("nothing was lost; check the new store with `tally verify --data \(out)`")
+            let harmless = report.losses.filter { !$0.isTornTail }.count
+            io.print((harmless == 0 ? "nothing was lost" : "no records were lost (the \(harmless) damaged region\(harmless == 1 ? "" : "s") held none)")
+                     + "; check the new store with `tally verify --data \(out)`")
             return .ok
         }
         let known = lost.compactMap(\.offsets).reduce(0) { $0 + $1.count }

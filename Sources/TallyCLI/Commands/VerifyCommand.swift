@@ -13,11 +13,12 @@ struct VerifyCommand {
             A torn tail (an interrupted final write, which the next writer truncates) is reported but is not
             damage. Every checkpoint is read whole: its checksums, its projection version, and the log holding
             every event it covers. A damaged checkpoint is damage (an open ignores it and uses an older one or
-            a full replay); one that covers more events than the log holds is damage too, and every open
-            refuses the store; one written by another projection version (after an upgrade) is reported, not
+            a full replay); an intact one that covers more events than the log holds means the log is missing
+            or damaged acknowledged events, also damage, and every open refuses the store; one written by another projection version (after an upgrade) is reported, not
             counted as damage.
 
-            Exit codes: 0 no damage; 1 the store cannot be read; 2 usage; 3 damage found.
+            Exit codes: 0 no damage; 1 the store, or a checkpoint, cannot be read (so it was not all checked);
+            2 usage; 3 damage found.
             """,
         options: [StoreLocation.option],
         positionalCount: 0...0
@@ -48,6 +49,7 @@ struct VerifyCommand {
         for problem in report.storeProblems { io.print("store: DAMAGED: \(problem)") }
         let checkpoints = Engine.checkCheckpoints(directory: directory, offsets: checkpointOffsets, logEnd: report.recordCount)
         var damagedCheckpoints = 0
+        var unreadableCheckpoints = 0
         for checkpoint in checkpoints {
             let name = "checkpoints/\(checkpoint.name)"
             if checkpoint.isSuperseded {
@@ -55,9 +57,15 @@ struct VerifyCommand {
             } else if let problem = checkpoint.problem {
                 if checkpoint.isOutdated {
                     io.print("\(name): outdated: \(problem) (ignored on open; the next checkpoint supersedes it)")
+                } else if checkpoint.isUnreadable {
+                    unreadableCheckpoints += 1
+                    io.print("\(name): CANNOT BE READ: \(problem) (check its permissions; its contents were not checked)")
                 } else if checkpoint.isBeyondLog {
+                    // The checkpoint is intact: the log is what lacks the events it covers.
                     damagedCheckpoints += 1
-                    io.print("\(name): DAMAGED: \(problem) (every open refuses the store: `tally salvage --out DIR` copies what the log still holds)")
+                    let cause = report.isDamaged ? "the log's damage above hides the rest" : "acknowledged log data is missing"
+                    io.print("\(name): intact, yet it \(problem): \(cause) "
+                             + "(every open refuses the store: `tally salvage --out DIR` copies what the log still holds)")
                 } else {
                     damagedCheckpoints += 1
                     io.print("\(name): DAMAGED: \(problem) (ignored on open: an older checkpoint or a full replay is used)")
@@ -69,8 +77,11 @@ struct VerifyCommand {
             }
         }
         let damaged = report.isDamaged || damagedCheckpoints > 0
-        io.print("\(damaged ? "DAMAGED" : "ok"): \(report.segments.count) segments, \(report.recordCount) records, "
+        let verdict = damaged ? "DAMAGED" : unreadableCheckpoints > 0 ? "INCOMPLETE" : "ok"
+        io.print("\(verdict): \(report.segments.count) segments, \(report.recordCount) records, "
                  + "\(checkpoints.count) checkpoints checked in \(directory)")
-        return damaged ? .damagedStore : .ok
+        // Damage found is damage (3) even if something else could not be read; what could not be read,
+        // alone, is a failure to check (1), not a finding.
+        return damaged ? .damagedStore : unreadableCheckpoints > 0 ? .failure : .ok
     }
 }

@@ -1,4 +1,5 @@
 import Glibc
+import TallyEngine
 import TallyStorage
 
 /// Where the store lives when `--data` is not given.
@@ -46,6 +47,11 @@ enum StoreLocation {
             throw StorageError(.invalidArgument, "no store at \(directory): it is a file, not a directory", path: directory)
         }
         guard stat(directory + "/segments", &status) == 0, status.st_mode & S_IFMT == S_IFDIR else {
+            // Checkpoints without a log are a store that lost its log, not a directory holding none.
+            if let offset = try? Engine.checkpointOffsets(directory: directory).first, offset > 0 {
+                throw StorageError(.corrupt, "the store at \(directory) has no segments/ directory, yet a checkpoint covers \(offset) events: acknowledged log data is missing; restore segments/ from a backup",
+                                   path: directory)
+            }
             throw StorageError(.invalidArgument, "no store at \(directory): it has no segments/ directory", path: directory)
         }
         return directory

@@ -78,6 +78,11 @@ public final class SegmentStore: Sendable {
             }
             lock = nil
         } else {
+            // A store whose checkpoints cover events has had a log: never start an empty one in its place.
+            guard configuration.acknowledgedOffset == 0 || fileSystem.exists(segmentsDirectory) else {
+                throw StorageError(.corrupt, "the store at \(directory) has no segments/ directory, yet a checkpoint covers \(configuration.acknowledgedOffset) events: acknowledged log data is missing; restore segments/ from a backup",
+                                   path: segmentsDirectory)
+            }
             try fileSystem.createDirectory(segmentsDirectory)
             lock = try StoreLock(directory: directory, fileSystem: fileSystem, wait: configuration.lockWait)
         }

@@ -20,6 +20,10 @@ public struct StoreSalvager {
         /// Whether this is a torn tail: an interrupted final write, never acknowledged, so nothing was lost.
         public var isTornTail: Bool
 
+        /// Whether records were lost with it: not for a torn tail, nor for damage that held none (a damaged
+        /// seal, say, between frames whose offsets follow on).
+        public var losesRecords: Bool { !isTornTail && offsets?.isEmpty != true }
+
         public var description: String {
             let lost = offsets.map { $0.isEmpty ? "no records" : "offsets \($0.lowerBound)-\($0.upperBound - 1) (\($0.count) records)" }
                 ?? "an unknown number of records at the end of the log"
@@ -42,8 +46,8 @@ public struct StoreSalvager {
         /// Everything that could not be copied, in store order.
         public var losses: [Loss] = []
 
-        /// Whether acknowledged data was lost (anything but a torn tail).
-        public var lostData: Bool { losses.contains { !$0.isTornTail } }
+        /// Whether acknowledged data was lost (damage that held records; not a torn tail).
+        public var lostData: Bool { losses.contains { $0.losesRecords } }
     }
 
     let source: String
