@@ -151,7 +151,7 @@ import TallyTestSupport
         var bytes = try StoreTestSupport.bytes(segment)
         bytes[bytes.count - 10] ^= 0x40
         try StoreTestSupport.write(bytes, to: segment)
-        for command in [["import", "-"], ["replay"], ["stats", Self.tenant]] {
+        for command in [["import", "-"], ["replay"], ["stats", Self.tenant], ["dump"]] {
             let refused = runTally([command[0], "--data", directory.path] + command.dropFirst())
             #expect(refused.code == .damagedStore, "\(command): \(refused)")
             #expect(refused.err.contains("a checkpoint covers 12 events, so acknowledged records are damaged"), "\(command): \(refused.err)")

@@ -1,4 +1,5 @@
 import TallyCore
+import TallyEngine
 import TallyStorage
 
 /// `tally dump`: prints stored events as NDJSON with their offsets.
@@ -54,10 +55,14 @@ struct DumpCommand {
         let fromOffset = try CommandOptions.offset(arguments, "from-offset", command: spec.name) ?? 0
         let toOffset = try CommandOptions.offset(arguments, "to-offset", command: spec.name)
 
+        let directory = try StoreLocation.existingStore(arguments)
         var configuration = StoreConfiguration()
         configuration.log = { io.printError("tally: \($0)") }
-        let store = try SegmentStore(directory: try StoreLocation.existingStore(arguments), configuration: configuration,
-                                     readOnly: true)
+        // The events the newest checkpoint covers were acknowledged: damage among them, or a log that ends
+        // before them, is refused (exit 3) rather than dumped short as a torn tail. Read before the log is
+        // opened: a server that checkpoints meanwhile only covers events already in the log.
+        configuration.acknowledgedOffset = Engine.acknowledgedOffset(directory: directory)
+        let store = try SegmentStore(directory: directory, configuration: configuration, readOnly: true)
         var writer = JSONWriter(reservingCapacity: 1 << 20)
         try store.forEachRecord(from: fromOffset, to: toOffset) { offset, record in
             let header: EventCodec.Header
