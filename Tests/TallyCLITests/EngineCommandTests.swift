@@ -190,6 +190,28 @@ import TallyTestSupport
         #expect(verify.code == .failure && verify.err.contains("no store at \(file): it is a file, not a directory"), "\(verify.err)")
     }
 
+    /// A directory named like a segment is named as what is wrong, by every command: verify reports it
+    /// (and checks the real segments), opens refuse naming it rather than the healthy segment before it,
+    /// and salvage copies every record around it.
+    @Test func aDirectoryNamedLikeASegmentIsNamedAsSuch() throws {
+        let directory = TemporaryDirectory()
+        #expect(runTally(["import", "--data", directory.path, "-"], input: sample()).code == .failure)
+        let stray = "00000000000000000900.seg"
+        try FileManager.default.createDirectory(atPath: directory.appending("segments/" + stray), withIntermediateDirectories: false)
+        let verify = runTally(["verify", "--data", directory.path])
+        #expect(verify.code == .damagedStore, "\(verify)")
+        #expect(verify.out.contains("store: DAMAGED: segments/\(stray): a directory, not a segment file"), "\(verify.out)")
+        #expect(verify.out.contains("00000000000000000000.seg: ok, offsets 0-11"), "\(verify.out)")
+        for command in [["stats", Self.tenant], ["import", "-"], ["dump"]] {
+            let refused = runTally([command[0], "--data", directory.path] + command.dropFirst())
+            #expect(refused.code == .damagedStore, "\(command): \(refused)")
+            #expect(refused.err.contains("segments/\(stray): a directory, not a segment file; move it out of segments/"), "\(command): \(refused.err)")
+        }
+        let out = TemporaryDirectory()
+        let salvage = runTally(["salvage", "--data", directory.path, "--out", out.appending("new")])
+        #expect(salvage.code == .ok && salvage.out.contains("copied 12 records"), "\(salvage)")
+    }
+
     /// `tally import` and `tally replay` keep the dedup window the newest checkpoint records (the server's
     /// `--backdate-limit`), so the checkpoints they write still remember every id the server does.
     @Test func importAndReplayKeepTheServersDedupWindow() throws {

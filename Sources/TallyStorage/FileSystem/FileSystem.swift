@@ -59,9 +59,14 @@ public protocol FileSystem: Sendable {
     func remove(_ path: String) throws(StorageError)
     /// Whether anything exists at `path`.
     func exists(_ path: String) -> Bool
+    /// Whether `path` is a directory (a directory named like a segment is not one).
+    func isDirectory(_ path: String) -> Bool
 }
 
 extension FileSystem {
+    /// Simulated file systems hold files only.
+    public func isDirectory(_ path: String) -> Bool { false }
+
     /// Writes all of `bytes` at `offset`, continuing after short writes.
     /// - Throws: The first error; bytes before it may have been written.
     public func writeAll(_ file: FileHandle, _ bytes: UnsafeRawBufferPointer, at offset: Int64) throws(StorageError) {

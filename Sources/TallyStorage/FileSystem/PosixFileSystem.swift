@@ -110,4 +110,9 @@ public struct PosixFileSystem: FileSystem {
     public func exists(_ path: String) -> Bool {
         access(path, F_OK) == 0
     }
+
+    public func isDirectory(_ path: String) -> Bool {
+        var status = stat()
+        return stat(path, &status) == 0 && status.st_mode & S_IFMT == S_IFDIR
+    }
 }

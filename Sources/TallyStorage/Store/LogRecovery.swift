@@ -134,6 +134,10 @@ struct LogRecovery {
         var found: [(name: String, firstOffset: UInt64)] = []
         for name in try fileSystem.contentsOfDirectory(segmentsDirectory) {
             if let offset = SegmentFormat.firstOffset(fromFileName: name) {
+                guard !fileSystem.isDirectory(segmentsDirectory + "/" + name) else {
+                    throw StorageError(.corrupt, "segments/\(name): a directory, not a segment file; move it out of segments/",
+                                       path: segmentsDirectory + "/" + name)
+                }
                 found.append((name, offset))
             } else if name.hasSuffix(".seg") {
                 throw StorageError(.corrupt, "segments/\(name): not a valid segment name (want 20 digits and .seg)",

@@ -96,6 +96,8 @@ public struct StoreSalvager {
         do throws(StorageError) {
             for name in try fileSystem.contentsOfDirectory(segments).sorted() {
                 let file = "segments/" + name
+                // A directory named like a segment holds no frames: the segments around it are read as usual.
+                if fileSystem.isDirectory(segments + "/" + name) { continue }
                 guard let firstOffset = SegmentFormat.firstOffset(fromFileName: name) else {
                     if name.hasSuffix(".seg") {
                         let size = Int64((try? fileSystem.readFile(segments + "/" + name).count) ?? 0)

@@ -61,6 +61,10 @@ public struct StoreVerifier: Sendable {
         if fileSystem.exists(segmentsDirectory) {
             for name in try fileSystem.contentsOfDirectory(segmentsDirectory) {
                 if let offset = SegmentFormat.firstOffset(fromFileName: name) {
+                    guard !fileSystem.isDirectory(segmentsDirectory + "/" + name) else {
+                        report.storeProblems.append("segments/\(name): a directory, not a segment file; move it out of segments/")
+                        continue
+                    }
                     names.append((name, offset))
                 } else if name.hasSuffix(".seg") {
                     report.storeProblems.append("segments/\(name): not a valid segment name")
