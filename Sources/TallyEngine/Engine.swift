@@ -21,6 +21,10 @@ public final class Engine: Sendable {
     let checkpoints: CheckpointStore
     /// The offset and time of the last checkpoint; `writing` serialises checkpoint writers.
     let checkpointState: Mutex<(offset: UInt64, nanoseconds: UInt64, writing: Bool, stopping: Bool)>
+    /// Why the live projections no longer match the log (a void whose target could not be read), or `nil`.
+    /// While set, no checkpoint is written: one would make the gap permanent, since a reopen replays only
+    /// the log after the last checkpoint. The reopen applies what the live projections missed.
+    let projectionGap = Mutex<String?>(nil)
     private let checkpointerStopped = DispatchSemaphore(value: 0)
     private let checkpointerWake = DispatchSemaphore(value: 0)
 
@@ -383,12 +387,25 @@ public final class Engine: Sendable {
         var earlierTargets: [UInt64: Event] = [:]
         for pending in events {
             guard let targetOffset = pending.voidTargetOffset, targetOffset < first else { continue }
-            do {
-                if let target = try Engine.readEvent(store, at: targetOffset) { earlierTargets[targetOffset] = target }
-            } catch {
-                // The void is in the log; only this live projection misses it. A reopen replays from the last
-                // checkpoint and applies it (or fails on the same damage, loudly).
-                configuration.store.log("the target of the void at offset \(pending.offset) could not be read (\(error)): the live stats miss this void until the engine is reopened")
+            var failure: (any Error)?
+            // A second try outlasts a passing failure (a file descriptor briefly short, say).
+            for attempt in 0..<2 {
+                do {
+                    if let target = try Engine.readEvent(store, at: targetOffset) { earlierTargets[targetOffset] = target }
+                    failure = nil
+                    break
+                } catch {
+                    failure = error
+                    if attempt == 0 { usleep(1_000) }
+                }
+            }
+            if let failure {
+                // The void is in the log; only the live projections miss it. No checkpoint may cover them
+                // now: a reopen replays from the last checkpoint and applies it (or fails on the same damage,
+                // loudly).
+                let reason = "the target (offset \(targetOffset)) of the void at offset \(pending.offset) could not be read: \(failure)"
+                projectionGap.withLock { gap in if gap == nil { gap = reason } }
+                configuration.store.log("\(reason); the live stats miss this void, and no checkpoint is written until the engine is reopened (the reopen applies it)")
             }
         }
         projections.withLock { state in
@@ -545,7 +562,7 @@ public final class Engine: Sendable {
     private func beginCapture(after last: UInt64) -> (offset: UInt64, tenants: Int)? {
         decisions.withLock { decisions -> (UInt64, Int)? in
             while true {
-                if store.failure != nil { return nil }
+                if store.failure != nil || projectionGap.withLock({ $0 != nil }) { return nil }
                 enum Outcome { case applying, upToDate, begun(UInt64, Int) }
                 let outcome = projections.withLock { state -> Outcome in
                     guard state.nextOffset == decisions.nextOffset else { return .applying }
@@ -611,7 +628,8 @@ public final class Engine: Sendable {
     /// Stops the checkpointer, writes a final checkpoint, and closes the store. Call it before dropping the
     /// engine: its background threads keep it alive until then.
     /// - Throws: The checkpoint's or the store's error; after an earlier write failure, that failure (no
-    ///   checkpoint was written and nothing more synced, so the stop was not clean).
+    ///   checkpoint was written and nothing more synced, so the stop was not clean); after a void whose
+    ///   target could not be read, ``StorageError/Code/failed`` (no checkpoint was written; the log is whole).
     public func close() throws {
         let first = checkpointState.withLock { state -> Bool in
             defer { state.stopping = true }
@@ -624,6 +642,9 @@ public final class Engine: Sendable {
         do { try checkpoint() } catch { checkpointError = error }
         try store.close()
         if let checkpointError { throw checkpointError }
+        if let gap = projectionGap.withLock({ $0 }) {
+            throw StorageError(.failed, "no checkpoint was written, since the live projections missed a void (\(gap)); every event is in the log, and the next open replays it from the last checkpoint")
+        }
         // A store that failed wrote no checkpoint and synced nothing more: the close was not clean.
         if let failure = store.failure { throw failure }
     }

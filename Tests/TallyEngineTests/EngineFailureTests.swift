@@ -45,6 +45,37 @@ import TallyTestSupport
     /// A checkpoint whose file cannot be written or synced fails alone: it closes its file once (a second
     /// close could shut a segment or socket that reused the number), leaves no partial file, keeps ingest
     /// going, and the next checkpoint succeeds.
+    /// A void whose target cannot be read from the log leaves the live projections short of it: then no
+    /// checkpoint may cover them (a reopen replays only after the last one, so the void would be lost for
+    /// good). The close says so, and the reopen applies the void.
+    @Test func aVoidWhoseTargetCannotBeReadIsNeverCheckpointedOver() throws {
+        let directory = TemporaryDirectory()
+        let fileSystem = FaultyFileSystem()
+        var configuration = ReferenceModelTests.configuration()
+        let logged = Mutex<[String]>([])
+        configuration.store = StoreTestSupport.configuration(durability: .always)
+        configuration.store.log = { line in logged.withLock { $0.append(line) } }
+        let engine = try Engine(directory: directory.path, configuration: configuration, fileSystem: fileSystem)
+        #expect(engine.ingest(events(0..<5)).allSatisfy { if case .accepted = $0 { true } else { false } })
+        #expect(try engine.checkpoint() == 5)
+        fileSystem.update { $0.failReadOpensOfPathsContaining = ".seg" }
+        let void = Event(id: "v", tenantId: EventFixtures.tenant, time: ReferenceModelTests.now,
+                         payload: .eventVoided(eventId: "e2", reason: nil))
+        #expect(engine.ingest([.success(void)]).allSatisfy { if case .accepted = $0 { true } else { false } })
+        fileSystem.update { $0.failReadOpensOfPathsContaining = nil }
+        #expect(logged.withLock { $0 }.contains { $0.contains("the target (offset 2) of the void at offset 5 could not be read") })
+        #expect(engine.tenantStats(EventFixtures.tenant, now: ReferenceModelTests.now)?.usage.apiCallsThisMonth == 5,
+                "the live projections miss the void")
+        #expect(try engine.checkpoint() == nil, "no checkpoint covers the gap")
+        #expect(throws: StorageError.self) { try engine.close() }
+        #expect(try Engine.checkpointOffsets(directory: directory.path) == [5])
+
+        let reopened = try Engine(directory: directory.path, configuration: configuration)
+        #expect(reopened.tenantStats(EventFixtures.tenant, now: ReferenceModelTests.now)?.usage.apiCallsThisMonth == 4,
+                "the reopen replays the void")
+        try reopened.close()
+    }
+
     @Test(arguments: ["write", "sync"])
     func aFailedCheckpointClosesItsFileOnceAndLeavesNothingBehind(failing: String) throws {
         let directory = TemporaryDirectory()

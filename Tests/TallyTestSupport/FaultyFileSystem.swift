@@ -21,6 +21,9 @@ public final class FaultyFileSystem: FileSystem {
         /// The next sync of a file whose path contains this text waits until ``releaseHeldSync()`` (once: the
         /// text is cleared when a sync takes the hold).
         public var holdNextSyncOfPathContaining: String?
+        /// Opens for reading of files whose path contains this text fail with `EMFILE` (as when the process
+        /// runs out of file descriptors).
+        public var failReadOpensOfPathsContaining: String?
 
         public init() {}
     }
@@ -77,6 +80,9 @@ public final class FaultyFileSystem: FileSystem {
     public var syncCount: Int { state.withLock { $0.syncs } }
 
     public func open(_ path: String, mode: FileOpenMode) throws(StorageError) -> FileHandle {
+        if mode == .readOnly, let text = state.withLock({ $0.plan.failReadOpensOfPathsContaining }), path.contains(text) {
+            throw StorageError(.io, "open \(path) failed: Too many open files (injected)", path: path, errno: EMFILE)
+        }
         let file = try base.open(path, mode: mode)
         state.withLock { state in
             state.paths[file.descriptor] = path
