@@ -604,6 +604,8 @@ package struct DedupIndex: Sendable, Equatable {
 
     /// Whether the table grows, or a prune counts or drains.
     package var isBusy: Bool { draining != nil || pruneScan != nil }
+    /// Whether a checkpoint is reading the index in place (between ``pin()`` and ``unpin()``).
+    package var isPinned: Bool { pinned != nil }
 
     /// Counts up to `limit` more slots for the prune under way; at the end, begins its drain.
     private mutating func scanSome(_ limit: Int) {

@@ -39,6 +39,23 @@ public final class Engine: Sendable {
         /// When the dedup index was last pruned: it is pruned at least daily, so an id's hour (kept modulo
         /// 2^14) never wraps round to look current on a server that runs long with few inserts.
         var lastPrune = Timestamp(microseconds: .min)
+
+        /// Forgets every remembered id when no event arrived for longer than the window plus the furthest
+        /// an event time may lie ahead: then none can still be in the window. Hours are kept modulo 2^14
+        /// (about 341 days each way), so after an idle spell that long an old id's hour would wrap round and
+        /// look current, and a new event reusing it would be taken for a duplicate; no prune could tell
+        /// either. Skipped while a checkpoint reads the index in place (it cannot happen then: a checkpoint
+        /// needs new events).
+        mutating func forgetIdsIfIdle(now: Timestamp, configuration: EngineConfiguration) {
+            guard lastIngestTime.microseconds != .min, dedup.count > 0, !dedup.isPinned else { return }
+            let idle = now.microseconds.subtractingReportingOverflow(lastIngestTime.microseconds)
+            guard !idle.overflow, idle.partialValue > configuration.backdateLimitMicroseconds
+                + EngineConfiguration.maximumFutureLimitMicroseconds else { return }
+            let defersFrees = dedup.defersFrees
+            dedup = DedupIndex()
+            dedup.defersFrees = defersFrees
+            insertsSincePrune = 0
+        }
     }
 
     /// Opens the store at `directory` and rebuilds the projections (from a checkpoint, when one exists).
@@ -72,7 +89,6 @@ public final class Engine: Sendable {
             checkpointOffset = state.nextOffset
             try Engine.replay(store: store, into: &state, dedup: &dedup, configuration: configuration)
             decision = DecisionState(dedup: dedup, nextOffset: state.nextOffset)
-            decision.dedup.defersFrees = true
             // Ingest times go on from the log's last one, even when the clock stepped back while the engine
             // was down. Recovery read it with the last segment; only a segment just begun by a roll needs a
             // read of the record before it.
@@ -84,6 +100,8 @@ public final class Engine: Sendable {
                     return false
                 }
             }
+            decision.forgetIdsIfIdle(now: configuration.clock(), configuration: configuration)
+            decision.dedup.defersFrees = true
         } catch {
             // The store's writer thread and lock would outlive a failed open: release them first.
             try? store.close()
@@ -248,6 +266,7 @@ public final class Engine: Sendable {
         let (submitted, dropped) = decisions.withLock { state -> (Bool, DedupIndex.Retired) in
             // The clock is read under the lock: batches take offsets in the order of their ingest times.
             let now = max(configuration.clock(), state.lastIngestTime)
+            state.forgetIdsIfIdle(now: now, configuration: configuration)
             state.lastIngestTime = now
             let earliest = Timestamp(microseconds: now.microseconds - configuration.backdateLimitMicroseconds)
             let latest = Timestamp(microseconds: now.microseconds + configuration.futureLimitMicroseconds)

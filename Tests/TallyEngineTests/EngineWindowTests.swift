@@ -176,6 +176,33 @@ import TallyTestSupport
         try engine.close()
     }
 
+    /// After an idle spell of about a year (hours are kept modulo 2^14, some 341 days each way), an id's
+    /// hour would wrap round and look current: an id reused a year on is a new event, whether the engine
+    /// ran through the spell or was reopened from its checkpoint after it.
+    @Test(arguments: [false, true])
+    func anIdReusedAfterAYearIdleIsNewLiveAndAfterAReopen(reopen: Bool) throws {
+        let directory = TemporaryDirectory()
+        let clock = TestClock(Self.now)
+        let configuration = Self.configuration(clock)
+        var engine = try Engine(directory: directory.path, configuration: configuration)
+        // Ten days before the last event, so 380 days old once the clock moves 370 days on: 345 days past
+        // the 35-day window's edge, beyond the 341 days (2^13 hours) that wrapped hours can tell apart.
+        clock.advance(microseconds: -10 * 24 * Self.hour)
+        #expect(engine.ingest([Self.event("reused", at: clock.now)]) == [.accepted(offset: 0)])
+        clock.advance(microseconds: 10 * 24 * Self.hour)
+        #expect(engine.ingest([Self.event("other", at: clock.now)]) == [.accepted(offset: 1)])
+        #expect(engine.rememberedIds == 2)
+        clock.advance(microseconds: 370 * 24 * Self.hour)
+        if reopen {
+            try engine.close()
+            engine = try Engine(directory: directory.path, configuration: configuration)
+        }
+        #expect(engine.ingest([Self.event("reused", at: clock.now)]) == [.accepted(offset: 2)], "a year on, the id is new")
+        #expect(engine.ingest([Self.event("reused", at: clock.now)]) == [.duplicate(offset: 2)])
+        #expect(engine.rememberedIds == 1)
+        try engine.close()
+    }
+
     /// Ingest times never fall along the log, even when the clock steps back, so `--until TIME` replays
     /// exactly the events ingested by then.
     /// With 200-byte segments the third batch rolls the log, so the reopen finds an empty last segment and
