@@ -190,6 +190,23 @@ import TallyTestSupport
         #expect(verify.code == .failure && verify.err.contains("no store at \(file): it is a file, not a directory"), "\(verify.err)")
     }
 
+    /// An import whose closing checkpoint fails says its events are stored (so nobody imports them again
+    /// and counts the old ones twice), exits 1, and the next open replays them.
+    @Test func anImportWhoseCheckpointFailsSaysItsEventsAreStored() throws {
+        let directory = TemporaryDirectory()
+        // A directory where the checkpoint's temporary file must go makes writing it fail.
+        try FileManager.default.createDirectory(atPath: directory.appending("checkpoints/00000000000000000012.ckpt.partial"),
+                                                withIntermediateDirectories: true)
+        let result = runTally(["import", "--data", directory.path, "-"], input: sample())
+        #expect(result.code == .failure, "\(result)")
+        #expect(result.out.contains("imported 12 events"), "\(result.out)")
+        #expect(result.err.contains("the 12 imported events are in the log: each batch was synced before it was counted; do not import them again"),
+                "\(result.err)")
+        try FileManager.default.removeItem(atPath: directory.appending("checkpoints/00000000000000000012.ckpt.partial"))
+        let stats = runTally(["stats", "--data", directory.path, Self.tenant])
+        #expect(stats.code == .ok && stats.out.contains(#""total": 2"#) && stats.out.contains(#""admins": 1"#), "\(stats)")
+    }
+
     /// A directory named like a segment is named as what is wrong, by every command: verify reports it
     /// (and checks the real segments), opens refuse naming it rather than the healthy segment before it,
     /// and salvage copies every record around it.

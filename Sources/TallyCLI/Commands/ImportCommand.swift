@@ -111,7 +111,17 @@ struct ImportCommand {
             (pipeline.imported, pipeline.duplicates, pipeline.firstOffset, pipeline.lastOffset)
         let offsets = firstOffset.map { first in " (offsets \(first)-\(lastOffset ?? first))" } ?? ""
         io.print("imported \(imported) events\(offsets); \(duplicates) duplicates; rejected \(rejected + failed) of \(lineCount) lines")
-        if let closeFailure { throw closeFailure }
+        if let closeFailure {
+            // Say where the imported events stand, so that nobody imports them again to be safe: events older
+            // than the dedup window would then be counted twice.
+            if imported > 0 {
+                let where_ = configuration.durability == .always
+                    ? "are in the log: each batch was synced before it was counted"
+                    : "were written to the log, but the close that syncs them under durability \(configuration.durability) failed: run `tally verify --data \(directory)` to see what is there"
+                io.printError("tally import: the \(imported) imported events \(where_); do not import them again (events older than the dedup window would be counted twice)")
+            }
+            throw closeFailure
+        }
         return rejected + failed == 0 ? .ok : .failure
     }
 }

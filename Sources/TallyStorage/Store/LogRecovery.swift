@@ -2,8 +2,9 @@ import TallyCore
 
 /// Opens the segments of a store: checks them, truncates a torn tail, and refuses any other damage.
 ///
-/// A torn tail is a damaged region that runs to the end of the last segment, is no larger than one frame,
-/// and contains no valid frame: the mark of a crash in the middle of a write. Everything else (a bad frame
+/// A torn tail is a damaged region that runs to the end of the last segment, is no larger than the largest
+/// frame, and contains no valid frame: the mark of a crash in the middle of a write. Damage among the
+/// records the newest checkpoint covers is never one (``StoreConfiguration/acknowledgedOffset``). Everything else (a bad frame
 /// followed by good ones, a bad byte in a sealed segment, a gap in offsets, a missing segment) is an error
 /// naming the file and byte, and nothing is skipped.
 struct LogRecovery {
