@@ -3,6 +3,7 @@ import Testing
 @testable import TallyCLI
 import TallyCore
 import TallyEngine
+import TallyStorage
 import TallyTestSupport
 
 /// import through the engine, stats, key-stats and replay, end to end in a temporary store.
@@ -205,6 +206,28 @@ import TallyTestSupport
         try FileManager.default.removeItem(atPath: directory.appending("checkpoints/00000000000000000012.ckpt.partial"))
         let stats = runTally(["stats", "--data", directory.path, Self.tenant])
         #expect(stats.code == .ok && stats.out.contains(#""total": 2"#) && stats.out.contains(#""admins": 1"#), "\(stats)")
+    }
+
+    /// Records whose frames check out but which this build cannot decode (a newer record format, after a
+    /// downgrade) are damage to `verify`, as they are to a replay, which stops at the first.
+    @Test func verifyDecodesEveryRecordAsAReplayWould() throws {
+        let directory = TemporaryDirectory()
+        let store = try SegmentStore(directory: directory.path, configuration: StoreTestSupport.configuration())
+        let event = Event(id: "a", tenantId: try #require(TenantID(Self.tenant)), time: Timestamp.now(),
+                          payload: .apiCall(APICall(keyId: "k", status: 200)))
+        var batch = RecordBatch()
+        batch.appendRecord { EventCodec.encode(event, ingestTime: Timestamp.now(), voidTarget: nil, into: &$0) }
+        batch.appendRecord { bytes in
+            let first = bytes.count
+            EventCodec.encode(event, ingestTime: Timestamp.now(), voidTarget: nil, into: &bytes)
+            bytes[first] = 9  // the record's first byte: its format version
+        }
+        _ = try store.append(batch)
+        try store.close()
+        let verify = runTally(["verify", "--data", directory.path])
+        #expect(verify.code == .damagedStore, "\(verify)")
+        #expect(verify.out.contains("DAMAGED: 1 record in valid frames cannot be decoded by this build, the first at offset 1"), "\(verify.out)")
+        #expect(runTally(["replay", "--data", directory.path]).code == .damagedStore)
     }
 
     /// A directory named like a segment is named as what is wrong, by every command: verify reports it

@@ -9,7 +9,8 @@ struct VerifyCommand {
         usage: "[options]",
         details: """
             Reads the store without changing it (it may run while a server writes the store). Every header,
-            frame checksum, record framing, offset sequence and seal is checked.
+            frame checksum, record framing, offset sequence and seal is checked, and every record decoded as a
+            replay decodes it.
             A torn tail (an interrupted final write, which the next writer truncates) is reported but is not
             damage. Every checkpoint is read whole: its checksums, its projection version, and the log holding
             every event it covers. A damaged checkpoint is damage (an open ignores it and uses an older one or
@@ -31,6 +32,10 @@ struct VerifyCommand {
         let checkpointOffsets = try Engine.checkpointOffsets(directory: directory)
         let report = try StoreVerifier(directory: directory, acknowledgedOffset: Engine.acknowledgedOffset(directory: directory)).verify()
         for segment in report.segments {
+            if let undecodable = segment.undecodable {
+                io.print("\(segment.fileName): DAMAGED: \(undecodable.count) record\(undecodable.count == 1 ? "" : "s") in valid frames cannot be decoded by this build, "
+                         + "the first at offset \(undecodable.firstOffset): \(undecodable.reason) (a replay stops there; if a newer tally wrote the store, use it)")
+            }
             let range = segment.nextOffset > segment.firstOffset
                 ? "offsets \(segment.firstOffset)-\(segment.nextOffset - 1)" : "no records"
             let state = segment.sealed ? "sealed" : "open"

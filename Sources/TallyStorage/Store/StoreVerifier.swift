@@ -1,4 +1,7 @@
-/// Checks every byte of every segment without changing anything, and reports all it finds.
+import TallyCore
+
+/// Checks every byte of every segment without changing anything, and reports all it finds: frames and
+/// their checksums, and every record in them decoded as a replay decodes it.
 ///
 /// Unlike opening a store, which stops at the first problem, verification carries on: it reports each
 /// segment's state, every gap between segments, and where valid frames resume after damage.
@@ -17,6 +20,19 @@ public struct StoreVerifier: Sendable {
         public var resumesAtByte: Int64?
         /// Whether the damage is a torn tail that the next writer will truncate (not an error).
         public var isTornTail: Bool
+        /// Records in valid frames that this build cannot decode (a replay would stop at the first), if any.
+        public var undecodable: UndecodableRecords? = nil
+    }
+
+    /// Records whose frames check out but which do not decode: written by a newer build (a record format
+    /// this one does not know), or by a defect; a replay stops at the first.
+    public struct UndecodableRecords: Sendable, Equatable {
+        /// The first one's offset.
+        public var firstOffset: UInt64
+        /// Why the first one does not decode.
+        public var reason: String
+        /// How many there are in the segment.
+        public var count: Int
     }
 
     /// The outcome of a verification.
@@ -29,7 +45,7 @@ public struct StoreVerifier: Sendable {
 
         /// Whether anything is damaged (a torn tail alone does not count).
         public var isDamaged: Bool {
-            !storeProblems.isEmpty || segments.contains { $0.damage != nil && !$0.isTornTail }
+            !storeProblems.isEmpty || segments.contains { ($0.damage != nil && !$0.isTornTail) || $0.undecodable != nil }
         }
     }
 
@@ -82,10 +98,24 @@ public struct StoreVerifier: Sendable {
                     : "gap: \(item.name) starts at offset \(item.firstOffset) but the previous segment ends at \(expected)")
             }
             let path = segmentsDirectory + "/" + item.name
-            let scan = try scanner.scan(path: path, expectedFirstOffset: item.firstOffset)
+            var undecodable: UndecodableRecords?
+            let scan = try scanner.scan(path: path, expectedFirstOffset: item.firstOffset) { frame in
+                RecordFraming.forEachRecord(in: frame.payload) { index, record in
+                    do throws(CodecError) {
+                        _ = try EventCodec.decodeStored(record, offset: frame.firstOffset + UInt64(index))
+                    } catch {
+                        if undecodable == nil {
+                            undecodable = UndecodableRecords(firstOffset: frame.firstOffset + UInt64(index), reason: error.reason, count: 0)
+                        }
+                        undecodable?.count += 1
+                    }
+                    return true
+                }
+                return true
+            }
             var segment = SegmentReport(fileName: item.name, firstOffset: item.firstOffset, nextOffset: scan.nextOffset,
                                         sealed: scan.sealed, sizeBytes: scan.fileSize, damage: scan.damage,
-                                        resumesAtByte: nil, isTornTail: false)
+                                        resumesAtByte: nil, isTornTail: false, undecodable: undecodable)
             if let damage = scan.damage {
                 let salt = scan.header?.salt ?? 0
                 segment.resumesAtByte = scan.header == nil ? nil
