@@ -122,6 +122,7 @@ import TallyTestSupport
         try FileManager.default.removeItem(atPath: fixture.path(missing))
         var bytes = try StoreTestSupport.bytes(fixture.path(damagedHeader))
         bytes[3] ^= 0xFF
+        bytes[13] ^= 0x01  // the salt too: then no frame of the segment can be checked
         try StoreTestSupport.write(bytes, to: fixture.path(damagedHeader))
 
         let (report, events) = try salvage(fixture)
@@ -131,6 +132,22 @@ import TallyTestSupport
         #expect(second.file == damagedHeader && second.offsets == span(headerOffsets), "\(second)")
         let lost = Set(missingOffsets.flatMap { Array($0) } + headerOffsets.flatMap { Array($0) })
         #expect(events == fixture.events.enumerated().filter { !lost.contains(UInt64($0.offset)) }.map(\.element))
+    }
+
+    /// A damaged header whose salt still checks the frames after it costs no record: every frame of the
+    /// segment is copied, and the header is listed as damage that held none.
+    @Test(arguments: [3, 20, 29])  // the magic, the first offset, the header's own checksum
+    func aDamagedHeaderWhoseSaltChecksTheFramesLosesNothing(byte: Int) throws {
+        let fixture = try Fixture()
+        let file = try #require(Array(Set(fixture.frames.map(\.file))).sorted().dropFirst().first)
+        var bytes = try StoreTestSupport.bytes(fixture.path(file))
+        bytes[byte] ^= 0x40
+        try StoreTestSupport.write(bytes, to: fixture.path(file))
+        let (report, events) = try salvage(fixture)
+        #expect(report.losses.count == 1 && report.losses.first?.bytes == 0..<32, "\(report.losses)")
+        #expect(report.losses.first?.reason.contains("its salt still checks its frames") == true, "\(report.losses)")
+        #expect(!report.lostData, "\(report.losses)")
+        #expect(events == fixture.events)
     }
 
     func span(_ ranges: [Range<UInt64>]) -> Range<UInt64>? {

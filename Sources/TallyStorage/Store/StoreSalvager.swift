@@ -188,13 +188,25 @@ public struct StoreSalvager {
         case .success(let decoded)? where decoded.firstOffset == firstOffset:
             salt = decoded.salt
         case .success(let decoded)?:
-            walk.lose(&report, Loss(file: file, bytes: 0..<size, offsets: nil,
-                                    reason: "the header says offset \(decoded.firstOffset) but the name says \(firstOffset)", isTornTail: false))
-            return
+            guard let confirmed = Self.saltConfirmedByFrames(bytes) else {
+                walk.lose(&report, Loss(file: file, bytes: 0..<size, offsets: nil,
+                                        reason: "the header says offset \(decoded.firstOffset) but the name says \(firstOffset)", isTornTail: false))
+                return
+            }
+            salt = confirmed
+            walk.lose(&report, Loss(file: file, bytes: 0..<Int64(SegmentFormat.headerSize), offsets: nil,
+                                    reason: "the header says offset \(decoded.firstOffset) but the name says \(firstOffset); its salt still checks its frames", isTornTail: false))
         case .failure(let problem)?:
-            walk.lose(&report, Loss(file: file, bytes: 0..<size, offsets: nil,
-                                    reason: "\(problem.description), so its frames cannot be checked", isTornTail: false))
-            return
+            // A damaged header byte need not cost the segment: if the salt it holds checks the frames after
+            // it, the salt is sound (a wrong one matches a frame's CRC-32C about once in 2^32), and so are they.
+            guard let confirmed = Self.saltConfirmedByFrames(bytes) else {
+                walk.lose(&report, Loss(file: file, bytes: 0..<size, offsets: nil,
+                                        reason: "\(problem.description), so its frames cannot be checked", isTornTail: false))
+                return
+            }
+            salt = confirmed
+            walk.lose(&report, Loss(file: file, bytes: 0..<Int64(SegmentFormat.headerSize), offsets: nil,
+                                    reason: "the segment header: \(problem.description); its salt still checks its frames", isTornTail: false))
         case nil:
             walk.lose(&report, Loss(file: file, bytes: 0..<size, offsets: nil,
                                     reason: "the segment header is truncated (\(size) bytes)", isTornTail: false))
@@ -237,6 +249,15 @@ public struct StoreSalvager {
             }
         }
         for batch in batches { try output.append(batch) }
+    }
+
+    /// The salt a damaged header still holds, when the frame right after the header checks out with it.
+    static func saltConfirmedByFrames(_ bytes: [UInt8]) -> UInt32? {
+        guard bytes.count >= SegmentFormat.headerSize + SegmentFormat.frameHeaderSize else { return nil }
+        return bytes.withUnsafeBytes { raw -> UInt32? in
+            let salt = raw.loadUnaligned(fromByteOffset: 12, as: UInt32.self).littleEndian
+            return validFrame(raw, at: SegmentFormat.headerSize, salt: salt) != nil ? salt : nil
+        }
     }
 
     /// The frame at `position` if its header, checksum and record framing all hold.
