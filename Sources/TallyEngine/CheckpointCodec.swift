@@ -4,15 +4,16 @@ import TallyCore
 ///
 /// File layout: magic `TALLYCKP` | projection version `u32` | next offset `u64` | payload length `u64` |
 /// payload CRC32C `u32` | dedup window `i64` (microseconds: the backdate limit the index was kept for) |
-/// header CRC32C `u32` | payload: tenant count (varint), each tenant's id and
+/// log salt `u32` (the salt of the segment holding the last event covered, which ties the checkpoint to its
+/// log: segment salts are random) | header CRC32C `u32` | payload: tenant count (varint), each tenant's id and
 /// projection, the dedup entries (21 bytes each), dedup entry count `u64` (last, so that a checkpoint can be
 /// written as it is encoded, its header last of all). A checkpoint whose checksums fail, or whose version
 /// differs from ``projectionVersion``, is ignored (with a warning) in favour of an older one or a full replay.
 enum CheckpointCodec {
     static let magic: [UInt8] = Array("TALLYCKP".utf8)
     /// Bump whenever the projection rules or this encoding change: older checkpoints are then rebuilt.
-    static let projectionVersion: UInt32 = 9
-    static let headerSize = 8 + 4 + 8 + 8 + 4 + 8 + 4
+    static let projectionVersion: UInt32 = 10
+    static let headerSize = 8 + 4 + 8 + 8 + 4 + 8 + 4 + 4
 
     /// A decoded checkpoint.
     struct Decoded {
@@ -20,6 +21,8 @@ enum CheckpointCodec {
         var dedup: DedupIndex
         /// The dedup window (backdate limit) the index was kept for: it remembers no id older than that.
         var dedupWindowMicroseconds: Int64
+        /// The salt of the segment holding the last event covered (0 when it covers none).
+        var logSalt: UInt32
     }
 
     /// The fields of a checkpoint's header.
@@ -28,14 +31,16 @@ enum CheckpointCodec {
         var payloadLength: UInt64
         var payloadChecksum: UInt32
         var dedupWindowMicroseconds: Int64
+        var logSalt: UInt32
     }
 
     static func encode(_ state: ProjectionState, dedup: DedupIndex,
-                       dedupWindowMicroseconds: Int64 = EngineConfiguration().backdateLimitMicroseconds) -> [UInt8] {
+                       dedupWindowMicroseconds: Int64 = EngineConfiguration().backdateLimitMicroseconds,
+                       logSalt: UInt32 = 0) -> [UInt8] {
         var bytes = [UInt8](repeating: 0, count: headerSize)
         func keep(_ part: UnsafeRawBufferPointer) { bytes.append(contentsOf: part.assumingMemoryBound(to: UInt8.self)) }
         var encoder = Encoder(nextOffset: state.nextOffset, tenantCount: state.tenants.count,
-                              dedupWindowMicroseconds: dedupWindowMicroseconds)
+                              dedupWindowMicroseconds: dedupWindowMicroseconds, logSalt: logSalt)
         for (tenant, projection) in state.tenants {
             encoder.append(tenant, projection)
             if encoder.wantsFlush { encoder.flush(to: keep) }
@@ -70,6 +75,7 @@ enum CheckpointCodec {
         private let nextOffset: UInt64
         private let tenantCount: Int
         private let dedupWindowMicroseconds: Int64
+        private let logSalt: UInt32
         private var tenantsWritten = 0
         private var inDedup = false
         private var dedupCount: UInt64 = 0
@@ -81,10 +87,12 @@ enum CheckpointCodec {
         /// Bytes gathered before ``wantsFlush``.
         static let flushThreshold = 1 << 20
 
-        init(nextOffset: UInt64, tenantCount: Int, dedupWindowMicroseconds: Int64) {
+        /// - Parameter logSalt: The salt of the segment holding the last event covered (0 for none).
+        init(nextOffset: UInt64, tenantCount: Int, dedupWindowMicroseconds: Int64, logSalt: UInt32) {
             self.nextOffset = nextOffset
             self.tenantCount = tenantCount
             self.dedupWindowMicroseconds = dedupWindowMicroseconds
+            self.logSalt = logSalt
             pending.bytes.reserveCapacity(Encoder.flushThreshold + Encoder.entriesPerPart * dedupEntrySize)
             pending.writeVarint(UInt64(tenantCount))
         }
@@ -156,6 +164,7 @@ enum CheckpointCodec {
             header.writeUInt64(payloadLength)
             header.writeUInt32(payloadChecksum)
             header.writeInt64(dedupWindowMicroseconds)
+            header.writeUInt32(logSalt)
             header.writeUInt32(CRC32C.checksum(header.bytes))
             return header.bytes
         }
@@ -189,7 +198,8 @@ enum CheckpointCodec {
             _ = try reader.readBytes(8)
             let version = try reader.readUInt32()
             let header = Header(nextOffset: try reader.readUInt64(), payloadLength: try reader.readUInt64(),
-                                payloadChecksum: try reader.readUInt32(), dedupWindowMicroseconds: try reader.readInt64())
+                                payloadChecksum: try reader.readUInt32(), dedupWindowMicroseconds: try reader.readInt64(),
+                                logSalt: try reader.readUInt32())
             let headerChecksum = try reader.readUInt32()
             guard CRC32C.checksum(UnsafeRawBufferPointer(rebasing: buffer[0..<(headerSize - 4)])) == headerChecksum else {
                 throw Problem(description: "header checksum mismatch")
@@ -248,7 +258,8 @@ enum CheckpointCodec {
             }
             _ = try reader.readUInt64()
             guard reader.remaining == 0 else { throw Problem(description: "\(reader.remaining) bytes left over") }
-            return Decoded(state: state, dedup: dedup, dedupWindowMicroseconds: header.dedupWindowMicroseconds)
+            return Decoded(state: state, dedup: dedup, dedupWindowMicroseconds: header.dedupWindowMicroseconds,
+                           logSalt: header.logSalt)
         } catch let problem as Problem {
             throw problem
         } catch {

@@ -40,9 +40,12 @@ struct CheckpointStore {
     }
 
     /// Writes a checkpoint durably and keeps only the newest `keep`.
-    /// - Parameter dedupWindowMicroseconds: The backdate limit the dedup index was kept for.
-    func write(_ state: ProjectionState, dedup: DedupIndex, dedupWindowMicroseconds: Int64, keep: Int) throws(StorageError) {
-        let bytes = CheckpointCodec.encode(state, dedup: dedup, dedupWindowMicroseconds: dedupWindowMicroseconds)
+    /// - Parameters:
+    ///   - dedupWindowMicroseconds: The backdate limit the dedup index was kept for.
+    ///   - logSalt: The salt of the segment holding the last event covered.
+    func write(_ state: ProjectionState, dedup: DedupIndex, dedupWindowMicroseconds: Int64, logSalt: UInt32,
+               keep: Int) throws(StorageError) {
+        let bytes = CheckpointCodec.encode(state, dedup: dedup, dedupWindowMicroseconds: dedupWindowMicroseconds, logSalt: logSalt)
         let file = try begin(offset: state.nextOffset)
         do throws(StorageError) {
             // In slices, so the file is synced as it is written (see ``syncEveryBytes``).
@@ -157,9 +160,13 @@ struct CheckpointStore {
     }
 
     /// The newest checkpoint that passes its checks, or `nil` (then everything is replayed).
-    /// - Parameter logEnd: The number of records in the log.
+    /// - Parameters:
+    ///   - logEnd: The number of records in the log.
+    ///   - logSalt: The salt of the log's segment holding an offset (`nil` when it cannot be told): a
+    ///     checkpoint whose recorded salt differs was taken of another log (a file copied between stores)
+    ///     and is ignored.
     /// - Throws: ``StorageError/Code/corrupt`` when a valid checkpoint claims more events than the log holds.
-    func loadNewest(logEnd: UInt64) throws(StorageError) -> CheckpointCodec.Decoded? {
+    func loadNewest(logEnd: UInt64, logSalt: (UInt64) -> UInt32?) throws(StorageError) -> CheckpointCodec.Decoded? {
         for offset in try offsets() {
             let path = directory + "/" + CheckpointStore.fileName(offset)
             let bytes: [UInt8]
@@ -184,6 +191,10 @@ struct CheckpointStore {
                 throw StorageError(.corrupt,
                     "checkpoints/\(CheckpointStore.fileName(offset)) covers \(offset) events but the log holds only \(logEnd): log data is missing; run `tally verify`",
                     path: path)
+            }
+            if let problem = CheckpointStore.foreignLog(offset: offset, recorded: decoded.logSalt, logSalt: logSalt) {
+                log("checkpoints/\(CheckpointStore.fileName(offset)): \(problem); ignored, using an older checkpoint or a full replay")
+                continue
             }
             return decoded
         }
@@ -233,7 +244,14 @@ struct CheckpointStore {
     ///   - offsets: The checkpoints to check (from ``offsets()``, listed before the log was measured, so a
     ///     checkpoint a running server commits meanwhile is not judged against a log measured before it).
     ///   - logEnd: The number of records in the log.
-    func check(_ offsets: [UInt64], logEnd: UInt64) -> [Check] {
+    /// Why a checkpoint covering `offset` events with `recorded` as its log salt was taken of another log
+    /// than this one, or `nil` when it matches (or the log's salt cannot be told).
+    static func foreignLog(offset: UInt64, recorded: UInt32, logSalt: (UInt64) -> UInt32?) -> String? {
+        guard offset > 0, let actual = logSalt(offset - 1), actual != recorded else { return nil }
+        return "taken of another log: the segment holding offset \(offset - 1) has salt \(actual), the checkpoint recorded \(recorded) (a file copied from another store?)"
+    }
+
+    func check(_ offsets: [UInt64], logEnd: UInt64, logSalt: (UInt64) -> UInt32?) -> [Check] {
         offsets.map { offset in
             let name = CheckpointStore.fileName(offset)
             let bytes: [UInt8]
@@ -256,6 +274,9 @@ struct CheckpointStore {
             guard offset <= logEnd else {
                 return Check(name: name, problem: "covers \(offset) events but the log holds only \(logEnd)",
                              isBeyondLog: true)
+            }
+            if let problem = CheckpointStore.foreignLog(offset: offset, recorded: decoded.logSalt, logSalt: logSalt) {
+                return Check(name: name, problem: problem)
             }
             return Check(name: name, covered: (offset, decoded.dedupWindowMicroseconds, decoded.state.tenants.count, decoded.dedup.count))
         }

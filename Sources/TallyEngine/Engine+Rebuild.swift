@@ -58,6 +58,7 @@ extension Engine {
                                           log: configuration.store.log, syncEveryBytes: configuration.checkpointSyncBytes)
         checkpoints.removeLeftovers()
         try checkpoints.write(rebuilt.state, dedup: rebuilt.dedup, dedupWindowMicroseconds: configuration.backdateLimitMicroseconds,
+                              logSalt: rebuilt.state.nextOffset > 0 ? store.salt(ofSegmentHolding: rebuilt.state.nextOffset - 1) ?? 0 : 0,
                               keep: configuration.checkpointsKept)
         return rebuilt.state
     }
@@ -87,9 +88,12 @@ extension Engine {
     ///   - offsets: The checkpoints to check, as ``checkpointOffsets(directory:)`` listed them before the log
     ///     was measured: a server running meanwhile only adds later ones, which are left out.
     ///   - logEnd: The number of records in the log.
-    public static func checkCheckpoints(directory: String, offsets: [UInt64], logEnd: UInt64) -> [CheckpointCheck] {
+    ///   - logSalt: The salt of the log's segment holding an offset, or `nil` when it cannot be told: a
+    ///     checkpoint that recorded another was taken of another log.
+    public static func checkCheckpoints(directory: String, offsets: [UInt64], logEnd: UInt64,
+                                        logSalt: (UInt64) -> UInt32?) -> [CheckpointCheck] {
         CheckpointStore(storeDirectory: directory, fileSystem: PosixFileSystem(), log: { _ in })
-            .check(offsets, logEnd: logEnd)
+            .check(offsets, logEnd: logEnd, logSalt: logSalt)
             .map { CheckpointCheck(name: $0.name, offset: $0.covered?.offset, dedupWindowMicroseconds: $0.covered?.dedupWindowMicroseconds,
                                    tenants: $0.covered?.tenants, rememberedIds: $0.covered?.rememberedIds, problem: $0.problem,
                                    isOutdated: $0.isOutdated, isBeyondLog: $0.isBeyondLog, isSuperseded: $0.isSuperseded,
@@ -154,7 +158,7 @@ extension Engine {
             let checkpoints = CheckpointStore(storeDirectory: directory, fileSystem: store.fileSystem, log: configuration.store.log)
             let loaded: CheckpointCodec.Decoded?
             do {
-                loaded = try checkpoints.loadNewest(logEnd: store.nextOffset)
+                loaded = try checkpoints.loadNewest(logEnd: store.nextOffset, logSalt: { store.salt(ofSegmentHolding: $0) })
             } catch {
                 guard error.code == .corrupt, attempts < 2 else { throw error }
                 attempts += 1

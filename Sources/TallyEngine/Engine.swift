@@ -76,7 +76,7 @@ public final class Engine: Sendable {
         var decision: DecisionState
         var checkpointOffset: UInt64 = 0
         do {
-            if let loaded = try checkpoints.loadNewest(logEnd: store.nextOffset) {
+            if let loaded = try checkpoints.loadNewest(logEnd: store.nextOffset, logSalt: { [store] in store.salt(ofSegmentHolding: $0) }) {
                 if loaded.dedupWindowMicroseconds < configuration.backdateLimitMicroseconds {
                     // Its index forgot ids this engine must still remember: only the log has them all.
                     configuration.store.log("checkpoints/\(CheckpointStore.fileName(loaded.state.nextOffset)): its dedup index remembers ids for \(EngineConfiguration.describe(loaded.dedupWindowMicroseconds)), this engine's backdate limit is \(EngineConfiguration.describe(configuration.backdateLimitMicroseconds)); rebuilding from the log so that every id within it is remembered")
@@ -531,7 +531,8 @@ public final class Engine: Sendable {
             position += part.count
         }
         var encoder = CheckpointCodec.Encoder(nextOffset: offset, tenantCount: tenantCount,
-                                              dedupWindowMicroseconds: configuration.backdateLimitMicroseconds)
+                                              dedupWindowMicroseconds: configuration.backdateLimitMicroseconds,
+                                              logSalt: store.salt(ofSegmentHolding: offset - 1) ?? 0)
         let header: [UInt8]
         do {
             while let chunk = projections.withLock({ $0.tenants.nextCapturedChunk() }) {

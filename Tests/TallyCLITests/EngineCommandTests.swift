@@ -90,11 +90,11 @@ import TallyTestSupport
         let acme = Array("Acme".utf8)
         let at = try #require((0..<(bytes.count - 4)).first { Array(bytes[$0..<$0 + 4]) == acme })
         bytes[at] = UInt8(ascii: "X")
-        // Header: magic 8, version 4, offset 8, length 8, payload CRC 4, dedup window 8, header CRC 4.
-        let payloadChecksum = CRC32C.checksum(Array(bytes[44...]))
+        // Header: magic 8, version 4, offset 8, length 8, payload CRC 4, dedup window 8, log salt 4, header CRC 4.
+        let payloadChecksum = CRC32C.checksum(Array(bytes[48...]))
         withUnsafeBytes(of: payloadChecksum.littleEndian) { for i in 0..<4 { bytes[28 + i] = $0[i] } }
-        let headerChecksum = CRC32C.checksum(Array(bytes[0..<40]))
-        withUnsafeBytes(of: headerChecksum.littleEndian) { for i in 0..<4 { bytes[40 + i] = $0[i] } }
+        let headerChecksum = CRC32C.checksum(Array(bytes[0..<44]))
+        withUnsafeBytes(of: headerChecksum.littleEndian) { for i in 0..<4 { bytes[44 + i] = $0[i] } }
         try StoreTestSupport.write(bytes, to: checkpoints + "/" + name)
         let different = runTally(["replay", "--data", directory.path, "--verify"])
         #expect(different.code == .failure)
@@ -118,8 +118,8 @@ import TallyTestSupport
         // Another projection version, with a header checksum that matches it: outdated, not damaged.
         var outdated = original
         outdated[8] &-= 1
-        let headerChecksum = CRC32C.checksum(Array(outdated[0..<40]))
-        withUnsafeBytes(of: headerChecksum.littleEndian) { for i in 0..<4 { outdated[40 + i] = $0[i] } }
+        let headerChecksum = CRC32C.checksum(Array(outdated[0..<44]))
+        withUnsafeBytes(of: headerChecksum.littleEndian) { for i in 0..<4 { outdated[44 + i] = $0[i] } }
         try StoreTestSupport.write(outdated, to: checkpoints + "/" + name)
         let old = runTally(["verify", "--data", directory.path])
         #expect(old.code == .ok)
@@ -228,6 +228,30 @@ import TallyTestSupport
         #expect(verify.code == .damagedStore, "\(verify)")
         #expect(verify.out.contains("DAMAGED: 1 record in valid frames cannot be decoded by this build, the first at offset 1"), "\(verify.out)")
         #expect(runTally(["replay", "--data", directory.path]).code == .damagedStore)
+    }
+
+    /// A checkpoint copied in from another store is not taken for this log's (segment salts are random, and
+    /// a checkpoint records the salt of the segment holding its last event): opens ignore it and replay
+    /// this log, and `verify` calls it damage, so no stats come from another store's events.
+    @Test func aCheckpointFromAnotherStoreIsNotLoaded() throws {
+        let one = TemporaryDirectory(), other = TemporaryDirectory()
+        #expect(runTally(["import", "--data", one.path, "-"], input: sample()).code == .failure)
+        let stranger = "9b2d4c1e-8f3a-4b6d-a1c2-7e5f9d0b3a48"
+        let strangers = sample().replacingOccurrences(of: Self.tenant, with: stranger)
+            + "\n" + (0..<5).map { #"{"id":"x\#($0)","type":"api.call","tenantId":"\#(stranger)","data":{"keyId":"k","status":200}}"# }.joined(separator: "\n")
+        #expect(runTally(["import", "--data", other.path, "-"], input: strangers).code == .failure)
+        let ours = try #require(try FileManager.default.contentsOfDirectory(atPath: other.appending("checkpoints")).first)
+        try FileManager.default.removeItem(atPath: other.appending("checkpoints/" + ours))
+        let name = try #require(try FileManager.default.contentsOfDirectory(atPath: one.appending("checkpoints")).first)
+        try FileManager.default.copyItem(atPath: one.appending("checkpoints/" + name), toPath: other.appending("checkpoints/" + name))
+
+        let stats = runTally(["stats", "--data", other.path, Self.tenant])
+        #expect(stats.code == .failure, "no event of that tenant is in this log: \(stats)")
+        #expect(stats.err.contains("taken of another log"), "\(stats.err)")
+        #expect(runTally(["stats", "--data", other.path, stranger]).out.contains(#""apiCallsThisMonth": 7"#))
+        let verify = runTally(["verify", "--data", other.path])
+        #expect(verify.code == .damagedStore, "\(verify)")
+        #expect(verify.out.contains("checkpoints/\(name): DAMAGED: taken of another log: the segment holding offset 11 has salt"), "\(verify.out)")
     }
 
     /// A directory named like a segment is named as what is wrong, by every command: verify reports it

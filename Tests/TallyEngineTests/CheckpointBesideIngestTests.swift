@@ -92,7 +92,8 @@ import TallyTestSupport
         let state = engine.projectionSnapshot
         let dedup = engine.decisions.withLock { $0.dedup }
         #expect(bytes.count > 3 * CheckpointCodec.Encoder.flushThreshold, "the file was written in several parts")
-        #expect(bytes == CheckpointCodec.encode(state, dedup: dedup))
+        let salt = try #require(engine.store.salt(ofSegmentHolding: offset - 1))
+        #expect(bytes == CheckpointCodec.encode(state, dedup: dedup, logSalt: salt))
         let decoded = try CheckpointCodec.decode(bytes)
         #expect(decoded.state == state)
         #expect(decoded.dedup == dedup)

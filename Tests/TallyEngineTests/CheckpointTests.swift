@@ -119,7 +119,7 @@ import TallyTestSupport
         try engine.close()
         let listed = try Engine.checkpointOffsets(directory: directory.path)
         #expect(listed == [40])
-        let checks = Engine.checkCheckpoints(directory: directory.path, offsets: [90] + listed, logEnd: 40)
+        let checks = Engine.checkCheckpoints(directory: directory.path, offsets: [90] + listed, logEnd: 40) { _ in nil }
         #expect(checks.map(\.name) == ["00000000000000000090.ckpt", "00000000000000000040.ckpt"])
         #expect(checks[0].isSuperseded && checks[0].problem == nil && checks[0].offset == nil)
         #expect(!checks[1].isSuperseded && checks[1].problem == nil && checks[1].offset == 40 && checks[1].tenants == 1)
@@ -268,11 +268,11 @@ import TallyTestSupport
         let other = TemporaryDirectory()
         let checkpoints = CheckpointStore(storeDirectory: other.path, fileSystem: fileSystem, log: { _ in }, syncEveryBytes: 512)
         let before = fileSystem.syncCount
-        try checkpoints.write(rebuilt.state, dedup: rebuilt.dedup, dedupWindowMicroseconds: 1, keep: 2)
+        try checkpoints.write(rebuilt.state, dedup: rebuilt.dedup, dedupWindowMicroseconds: 1, logSalt: 0, keep: 2)
         #expect(fileSystem.syncCount - before >= 4, "a sync every 512 bytes of a file over 2 KB, then the commit's")
         fileSystem.update { $0.failSyncsOfPathsContaining = ".partial" }
         let failing = CheckpointStore(storeDirectory: directory.path, fileSystem: fileSystem, log: { _ in }, syncEveryBytes: 512)
-        #expect(throws: StorageError.self) { try failing.write(rebuilt.state, dedup: rebuilt.dedup, dedupWindowMicroseconds: 1, keep: 2) }
+        #expect(throws: StorageError.self) { try failing.write(rebuilt.state, dedup: rebuilt.dedup, dedupWindowMicroseconds: 1, logSalt: 0, keep: 2) }
         #expect(try checkpointFiles(directory) == ["00000000000000000050.ckpt", "00000000000000000210.ckpt"])
         #expect(fileSystem.openFileCount == 0)
     }

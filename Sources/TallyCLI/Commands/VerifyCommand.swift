@@ -52,7 +52,9 @@ struct VerifyCommand {
             io.print(line)
         }
         for problem in report.storeProblems { io.print("store: DAMAGED: \(problem)") }
-        let checkpoints = Engine.checkCheckpoints(directory: directory, offsets: checkpointOffsets, logEnd: report.recordCount)
+        let checkpoints = Engine.checkCheckpoints(directory: directory, offsets: checkpointOffsets, logEnd: report.recordCount) { offset in
+            report.segments.last { $0.firstOffset <= offset && offset < $0.nextOffset }?.salt
+        }
         var damagedCheckpoints = 0
         var unreadableCheckpoints = 0
         for checkpoint in checkpoints {

@@ -45,6 +45,19 @@ extension SegmentStore {
         }
     }
 
+    /// The salt of the segment holding `offset` (segment salts are random, so it tells one log from
+    /// another), or `nil` when no segment holds it or its header cannot be read.
+    public func salt(ofSegmentHolding offset: UInt64) -> UInt32? {
+        guard let segment = state.segments.last(where: { $0.firstOffset <= offset }), offset < segment.nextOffset,
+              let file = try? fileSystem.open(segmentsDirectory + "/" + segment.fileName, mode: .readOnly) else { return nil }
+        defer { fileSystem.close(file) }
+        var header = [UInt8](repeating: 0, count: SegmentFormat.headerSize)
+        let read = header.withUnsafeMutableBytes { (try? fileSystem.readFully(file, into: $0, at: 0)) ?? 0 }
+        guard read == SegmentFormat.headerSize,
+              case .success(let decoded) = header.withUnsafeBytes({ SegmentFormat.decodeHeader($0) }) else { return nil }
+        return decoded.salt
+    }
+
     /// Bytes between the frame boundaries ``event(at:)`` remembers: a lookup reads at most about this much
     /// before the frame it wants, once its segment has been looked into.
     static let frameIndexSpacing: Int64 = 256 << 10

@@ -22,6 +22,8 @@ public struct StoreVerifier: Sendable {
         public var isTornTail: Bool
         /// Records in valid frames that this build cannot decode (a replay would stop at the first), if any.
         public var undecodable: UndecodableRecords? = nil
+        /// The salt in its header, when the header is sound (it ties checkpoints to this log).
+        public var salt: UInt32? = nil
     }
 
     /// Records whose frames check out but which do not decode: written by a newer build (a record format
@@ -115,7 +117,7 @@ public struct StoreVerifier: Sendable {
             }
             var segment = SegmentReport(fileName: item.name, firstOffset: item.firstOffset, nextOffset: scan.nextOffset,
                                         sealed: scan.sealed, sizeBytes: scan.fileSize, damage: scan.damage,
-                                        resumesAtByte: nil, isTornTail: false, undecodable: undecodable)
+                                        resumesAtByte: nil, isTornTail: false, undecodable: undecodable, salt: scan.header?.salt)
             if let damage = scan.damage {
                 let salt = scan.header?.salt ?? 0
                 segment.resumesAtByte = scan.header == nil ? nil
