@@ -187,7 +187,11 @@ enum CheckpointCodec {
         return try result.get()
     }
 
-    /// Reads and checks a header: the magic, the header's checksum and the projection version.
+    /// Reads and checks a header: the magic, the projection version and the header's checksum.
+    ///
+    /// The version is read first: another version's header may have another size (version 9's was 4 bytes
+    /// shorter), so its checksum cannot be checked with this layout, and an upgraded store's checkpoints
+    /// are outdated, not damaged.
     /// - Parameter buffer: At least the header's bytes (the payload is not read).
     static func header(_ buffer: UnsafeRawBufferPointer) throws(Problem) -> Header {
         guard buffer.count >= headerSize, buffer.prefix(8).elementsEqual(magic) else {
@@ -197,6 +201,10 @@ enum CheckpointCodec {
         do {
             _ = try reader.readBytes(8)
             let version = try reader.readUInt32()
+            guard version == projectionVersion else {
+                throw Problem(description: "written by projection version \(version); this build uses \(projectionVersion)",
+                              isOutdated: true)
+            }
             let header = Header(nextOffset: try reader.readUInt64(), payloadLength: try reader.readUInt64(),
                                 payloadChecksum: try reader.readUInt32(), dedupWindowMicroseconds: try reader.readInt64(),
                                 logSalt: try reader.readUInt32())
@@ -204,16 +212,29 @@ enum CheckpointCodec {
             guard CRC32C.checksum(UnsafeRawBufferPointer(rebasing: buffer[0..<(headerSize - 4)])) == headerChecksum else {
                 throw Problem(description: "header checksum mismatch")
             }
-            guard version == projectionVersion else {
-                throw Problem(description: "written by projection version \(version); this build uses \(projectionVersion)",
-                              isOutdated: true)
-            }
             return header
         } catch let problem as Problem {
             throw problem
         } catch {
             throw Problem(description: "undecodable header: \(error)")
         }
+    }
+
+    /// The header fields a checkpoint of this version, or of version 9 (44 bytes: no log salt), vouches for
+    /// with its header checksum, or `nil`. Across an upgrade, an outdated checkpoint's offset still bounds
+    /// the events acknowledged, and its window the ids the server kept.
+    static func vouchedHeader(_ buffer: UnsafeRawBufferPointer) -> Header? {
+        do throws(Problem) { return try header(buffer) } catch {}
+        let legacySize = 44
+        guard buffer.count >= legacySize, buffer.prefix(8).elementsEqual(magic),
+              buffer.loadUnaligned(fromByteOffset: 8, as: UInt32.self).littleEndian == 9,
+              CRC32C.checksum(UnsafeRawBufferPointer(rebasing: buffer[0..<(legacySize - 4)]))
+                == buffer.loadUnaligned(fromByteOffset: legacySize - 4, as: UInt32.self).littleEndian else { return nil }
+        return Header(nextOffset: buffer.loadUnaligned(fromByteOffset: 12, as: UInt64.self).littleEndian,
+                      payloadLength: buffer.loadUnaligned(fromByteOffset: 20, as: UInt64.self).littleEndian,
+                      payloadChecksum: buffer.loadUnaligned(fromByteOffset: 28, as: UInt32.self).littleEndian,
+                      dedupWindowMicroseconds: buffer.loadUnaligned(fromByteOffset: 32, as: Int64.self).littleEndian,
+                      logSalt: 0)
     }
 
     private static func decode(_ buffer: UnsafeRawBufferPointer) throws(Problem) -> Decoded {

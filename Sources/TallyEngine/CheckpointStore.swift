@@ -202,7 +202,8 @@ struct CheckpointStore {
     }
 
     /// The header of the newest checkpoint whose header passes its checks and matches its name (the payload
-    /// is not read), or `nil` when there is none.
+    /// is not read; a version 9 header counts, see ``CheckpointCodec/vouchedHeader(_:)``), or `nil` when
+    /// there is none.
     func newestHeader() -> CheckpointCodec.Header? {
         guard let offsets = try? offsets() else { return nil }
         for offset in offsets {
@@ -212,9 +213,7 @@ struct CheckpointStore {
             var bytes = [UInt8](repeating: 0, count: CheckpointCodec.headerSize)
             let read = bytes.withUnsafeMutableBytes { buffer in (try? fileSystem.readFully(file, into: buffer, at: 0)) ?? 0 }
             guard read == bytes.count else { continue }
-            let header = bytes.withUnsafeBytes { buffer -> CheckpointCodec.Header? in
-                do throws(CheckpointCodec.Problem) { return try CheckpointCodec.header(buffer) } catch { return nil }
-            }
+            let header = bytes.withUnsafeBytes { CheckpointCodec.vouchedHeader($0) }
             if let header, header.nextOffset == offset { return header }
         }
         return nil
@@ -238,18 +237,20 @@ struct CheckpointStore {
         var isUnreadable = false
     }
 
-    /// Checks checkpoint files in full: readable, their checksums, their version, their contents matching
-    /// their names, and the log holding every event they cover.
-    /// - Parameters:
-    ///   - offsets: The checkpoints to check (from ``offsets()``, listed before the log was measured, so a
-    ///     checkpoint a running server commits meanwhile is not judged against a log measured before it).
-    ///   - logEnd: The number of records in the log.
     /// Why a checkpoint covering `offset` events with `recorded` as its log salt was taken of another log
     /// than this one, or `nil` when it matches (or the log's salt cannot be told).
     static func foreignLog(offset: UInt64, recorded: UInt32, logSalt: (UInt64) -> UInt32?) -> String? {
         guard offset > 0, let actual = logSalt(offset - 1), actual != recorded else { return nil }
         return "taken of another log: the segment holding offset \(offset - 1) has salt \(actual), the checkpoint recorded \(recorded) (a file copied from another store?)"
     }
+
+    /// Checks checkpoint files in full: readable, their checksums, their version, their contents matching
+    /// their names, the log holding every event they cover, and the log being the one they were taken of.
+    /// - Parameters:
+    ///   - offsets: The checkpoints to check (from ``offsets()``, listed before the log was measured, so a
+    ///     checkpoint a running server commits meanwhile is not judged against a log measured before it).
+    ///   - logEnd: The number of records in the log.
+    ///   - logSalt: The salt of the log's segment holding an offset, or `nil` when it cannot be told.
 
     func check(_ offsets: [UInt64], logEnd: UInt64, logSalt: (UInt64) -> UInt32?) -> [Check] {
         offsets.map { offset in

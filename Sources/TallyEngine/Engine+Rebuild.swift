@@ -57,8 +57,16 @@ extension Engine {
         let checkpoints = CheckpointStore(storeDirectory: directory, fileSystem: store.fileSystem,
                                           log: configuration.store.log, syncEveryBytes: configuration.checkpointSyncBytes)
         checkpoints.removeLeftovers()
+        var logSalt: UInt32 = 0
+        if rebuilt.state.nextOffset > 0 {
+            // A checkpoint without its log's salt would later look like another store's: none is written then.
+            guard let salt = store.salt(ofSegmentHolding: rebuilt.state.nextOffset - 1) else {
+                throw StorageError(.io, "no checkpoint written: the header of the segment holding offset \(rebuilt.state.nextOffset - 1) could not be read")
+            }
+            logSalt = salt
+        }
         try checkpoints.write(rebuilt.state, dedup: rebuilt.dedup, dedupWindowMicroseconds: configuration.backdateLimitMicroseconds,
-                              logSalt: rebuilt.state.nextOffset > 0 ? store.salt(ofSegmentHolding: rebuilt.state.nextOffset - 1) ?? 0 : 0,
+                              logSalt: logSalt,
                               keep: configuration.checkpointsKept)
         return rebuilt.state
     }
@@ -78,7 +86,7 @@ extension Engine {
     }
 
     /// The store's checkpoints, newest first, by the offsets they cover (list them before measuring the log,
-    /// for ``checkCheckpoints(directory:offsets:logEnd:)``).
+    /// for ``checkCheckpoints(directory:offsets:logEnd:logSalt:)``).
     public static func checkpointOffsets(directory: String) throws -> [UInt64] {
         try CheckpointStore(storeDirectory: directory, fileSystem: PosixFileSystem(), log: { _ in }).offsets()
     }

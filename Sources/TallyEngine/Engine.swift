@@ -44,10 +44,11 @@ public final class Engine: Sendable {
         /// an event time may lie ahead: then none can still be in the window. Hours are kept modulo 2^14
         /// (about 341 days each way), so after an idle spell that long an old id's hour would wrap round and
         /// look current, and a new event reusing it would be taken for a duplicate; no prune could tell
-        /// either. Skipped while a checkpoint reads the index in place (it cannot happen then: a checkpoint
-        /// needs new events).
+        /// either. Skipped while a checkpoint reads the index in place: a checkpoint starts only once events
+        /// arrived after the last one, and a spell this long would have to begin with one that is still
+        /// running at its end.
         mutating func forgetIdsIfIdle(now: Timestamp, configuration: EngineConfiguration) {
-            guard lastIngestTime.microseconds != .min, dedup.count > 0, !dedup.isPinned else { return }
+            guard lastIngestTime.microseconds != .min, !dedup.isPinned else { return }
             let idle = now.microseconds.subtractingReportingOverflow(lastIngestTime.microseconds)
             guard !idle.overflow, idle.partialValue > configuration.backdateLimitMicroseconds
                 + EngineConfiguration.maximumFutureLimitMicroseconds else { return }
@@ -530,9 +531,13 @@ public final class Engine: Sendable {
             try file.write(part, at: position)
             position += part.count
         }
+        // A checkpoint without its log's salt would later look like another store's: none is written then.
+        guard let logSalt = store.salt(ofSegmentHolding: offset - 1) else {
+            throw StorageError(.io, "no checkpoint written: the header of the segment holding offset \(offset - 1) could not be read")
+        }
         var encoder = CheckpointCodec.Encoder(nextOffset: offset, tenantCount: tenantCount,
                                               dedupWindowMicroseconds: configuration.backdateLimitMicroseconds,
-                                              logSalt: store.salt(ofSegmentHolding: offset - 1) ?? 0)
+                                              logSalt: logSalt)
         let header: [UInt8]
         do {
             while let chunk = projections.withLock({ $0.tenants.nextCapturedChunk() }) {
@@ -582,9 +587,12 @@ public final class Engine: Sendable {
     private func beginCapture(after last: UInt64) -> (offset: UInt64, tenants: Int)? {
         decisions.withLock { decisions -> (UInt64, Int)? in
             while true {
-                if store.failure != nil || projectionGap.withLock({ $0 != nil }) { return nil }
+                if store.failure != nil { return nil }
                 enum Outcome { case applying, upToDate, begun(UInt64, Int) }
                 let outcome = projections.withLock { state -> Outcome in
+                    // Checked under the projections lock: `apply` records a gap before it takes that lock
+                    // to apply the batch, so no capture can cover a batch whose gap it did not see.
+                    if projectionGap.withLock({ $0 != nil }) { return .upToDate }
                     guard state.nextOffset == decisions.nextOffset else { return .applying }
                     guard state.nextOffset > last else { return .upToDate }
                     return .begun(state.nextOffset, state.tenants.beginCapture())

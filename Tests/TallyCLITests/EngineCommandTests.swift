@@ -115,15 +115,24 @@ import TallyTestSupport
         #expect(verify.out.contains("12 records, 1 checkpoints checked"))
 
         let original = try StoreTestSupport.bytes(checkpoints + "/" + name)
-        // Another projection version, with a header checksum that matches it: outdated, not damaged.
-        var outdated = original
-        outdated[8] &-= 1
-        let headerChecksum = CRC32C.checksum(Array(outdated[0..<44]))
-        withUnsafeBytes(of: headerChecksum.littleEndian) { for i in 0..<4 { outdated[44 + i] = $0[i] } }
+        // A checkpoint of the previous projection version, in its own layout (a 44-byte header, no log
+        // salt), as an upgraded store holds: outdated, not damaged.
+        var outdated = Array(original[0..<8]) + [9, 0, 0, 0] + Array(original[12..<40])
+        outdated += withUnsafeBytes(of: CRC32C.checksum(outdated).littleEndian) { Array($0) }
+        outdated += Array(original[48...])
         try StoreTestSupport.write(outdated, to: checkpoints + "/" + name)
         let old = runTally(["verify", "--data", directory.path])
-        #expect(old.code == .ok)
-        #expect(old.out.contains("checkpoints/\(name): outdated: written by projection version"), "\(old.out)")
+        #expect(old.code == .ok, "\(old.out)")
+        #expect(old.out.contains("checkpoints/\(name): outdated: written by projection version 9; this build uses 10"), "\(old.out)")
+        // Its header still vouches for the events it covers: damage among them is not cut off as a torn tail.
+        let segment = try #require(try StoreTestSupport.segmentPaths(directory.path).last)
+        let log = try StoreTestSupport.bytes(segment)
+        var torn = log
+        torn[torn.count - 10] ^= 0x40
+        try StoreTestSupport.write(torn, to: segment)
+        let refused = runTally(["stats", "--data", directory.path, Self.tenant])
+        #expect(refused.code == .damagedStore && refused.err.contains("a checkpoint covers 12 events"), "\(refused)")
+        try StoreTestSupport.write(log, to: segment)
 
         var damaged = original
         damaged[original.count / 2] ^= 0x40
@@ -179,6 +188,17 @@ import TallyTestSupport
             let refused = runTally([command[0], "--data", directory.path] + command.dropFirst())
             #expect(refused.code == .damagedStore, "\(command): \(refused)")
             #expect(refused.err.contains("no segments/ directory, yet a checkpoint covers 12 events"), "\(command): \(refused.err)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: directory.appending("segments")), "no empty log was started")
+
+        // The same when the checkpoint's header does not vouch for it (damaged): its name still tells.
+        let name = try #require(try FileManager.default.contentsOfDirectory(atPath: directory.appending("checkpoints")).first)
+        var checkpoint = try StoreTestSupport.bytes(directory.appending("checkpoints/" + name))
+        checkpoint[14] ^= 0x01
+        try StoreTestSupport.write(checkpoint, to: directory.appending("checkpoints/" + name))
+        for command in [["import", "-"], ["serve", "--port", "0"]] {
+            let refused = runTally([command[0], "--data", directory.path] + command.dropFirst())
+            #expect(refused.code == .damagedStore, "\(command): \(refused)")
         }
         #expect(!FileManager.default.fileExists(atPath: directory.appending("segments")), "no empty log was started")
     }

@@ -42,9 +42,6 @@ import TallyTestSupport
         try reopened.close()
     }
 
-    /// A checkpoint whose file cannot be written or synced fails alone: it closes its file once (a second
-    /// close could shut a segment or socket that reused the number), leaves no partial file, keeps ingest
-    /// going, and the next checkpoint succeeds.
     /// A void whose target cannot be read from the log leaves the live projections short of it: then no
     /// checkpoint may cover them (a reopen replays only after the last one, so the void would be lost for
     /// good). The close says so, and the reopen applies the void.
@@ -76,6 +73,31 @@ import TallyTestSupport
         try reopened.close()
     }
 
+    /// A checkpoint that cannot read its log's salt is not written (one with a made-up salt would later
+    /// look like another store's); the next one, once the segment reads again, is, and a reopen loads it.
+    @Test func aCheckpointThatCannotReadItsLogsSaltIsNotWritten() throws {
+        let directory = TemporaryDirectory()
+        let fileSystem = FaultyFileSystem()
+        var configuration = ReferenceModelTests.configuration()
+        let logged = Mutex<[String]>([])
+        configuration.store = StoreTestSupport.configuration(durability: .always)
+        configuration.store.log = { line in logged.withLock { $0.append(line) } }
+        let engine = try Engine(directory: directory.path, configuration: configuration, fileSystem: fileSystem)
+        _ = engine.ingest(events(0..<5))
+        fileSystem.update { $0.failReadOpensOfPathsContaining = ".seg" }
+        #expect(throws: StorageError.self) { try engine.checkpoint() }
+        fileSystem.update { $0.failReadOpensOfPathsContaining = nil }
+        #expect(try Engine.checkpointOffsets(directory: directory.path).isEmpty)
+        #expect(try engine.checkpoint() == 5)
+        try engine.close()
+        let reopened = try Engine(directory: directory.path, configuration: configuration)
+        #expect(!logged.withLock { $0 }.contains { $0.contains("taken of another log") }, "\(logged.withLock { $0 })")
+        try reopened.close()
+    }
+
+    /// A checkpoint whose file cannot be written or synced fails alone: it closes its file once (a second
+    /// close could shut a segment or socket that reused the number), leaves no partial file, keeps ingest
+    /// going, and the next checkpoint succeeds.
     @Test(arguments: ["write", "sync"])
     func aFailedCheckpointClosesItsFileOnceAndLeavesNothingBehind(failing: String) throws {
         let directory = TemporaryDirectory()

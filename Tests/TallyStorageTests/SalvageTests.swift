@@ -150,6 +150,23 @@ import TallyTestSupport
         #expect(events == fixture.events)
     }
 
+    /// A sound header naming another first offset than the file name (re-checksummed, so only the offset
+    /// disagrees) keeps the frames its salt checks too.
+    @Test func aHeaderNamingAnotherOffsetKeepsTheFramesItsSaltChecks() throws {
+        let fixture = try Fixture()
+        let file = try #require(Array(Set(fixture.frames.map(\.file))).sorted().dropFirst().first)
+        var bytes = try StoreTestSupport.bytes(fixture.path(file))
+        bytes[16] ^= 0x40
+        let checksum = CRC32C.checksum(Array(bytes[0..<28]))
+        withUnsafeBytes(of: checksum.littleEndian) { for index in 0..<4 { bytes[28 + index] = $0[index] } }
+        try StoreTestSupport.write(bytes, to: fixture.path(file))
+        let (report, events) = try salvage(fixture)
+        #expect(report.losses.count == 1 && report.losses.first?.bytes == 0..<32, "\(report.losses)")
+        #expect(report.losses.first?.reason.contains("but the name says") == true, "\(report.losses)")
+        #expect(!report.lostData)
+        #expect(events == fixture.events)
+    }
+
     func span(_ ranges: [Range<UInt64>]) -> Range<UInt64>? {
         guard let first = ranges.first, let last = ranges.last else { return nil }
         return first.lowerBound..<last.upperBound

@@ -198,6 +198,10 @@ public final class FaultyFileSystem: FileSystem {
         try base.remove(path)
     }
 
+    public func isDirectory(_ path: String) -> Bool {
+        base.isDirectory(path)
+    }
+
     public func exists(_ path: String) -> Bool {
         base.exists(path)
     }

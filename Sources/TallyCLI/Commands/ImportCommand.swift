@@ -115,10 +115,10 @@ struct ImportCommand {
             // Say where the imported events stand, so that nobody imports them again to be safe: events older
             // than the dedup window would then be counted twice.
             if imported > 0 {
-                let where_ = configuration.durability == .always
+                let standing = configuration.durability == .always
                     ? "are in the log: each batch was synced before it was counted"
-                    : "were written to the log, but the close that syncs them under durability \(configuration.durability) failed: run `tally verify --data \(directory)` to see what is there"
-                io.printError("tally import: the \(imported) imported events \(where_); do not import them again (events older than the dedup window would be counted twice)")
+                    : "were written to the log; under durability \(configuration.durability) the close syncs them, and it failed (below): run `tally verify --data \(directory)` to see what is there"
+                io.printError("tally import: the \(imported) imported events \(standing); do not import them again (events older than the dedup window would be counted twice)")
             }
             throw closeFailure
         }

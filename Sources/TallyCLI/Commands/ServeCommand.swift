@@ -95,7 +95,13 @@ struct ServeCommand {
         configuration.store.log = { io.printError("tally: \($0)") }
 
         let engine = try Engine(directory: directory, configuration: configuration)
-        let secret = try JWTSecret.load(arguments, storeDirectory: directory, create: true)
+        let secret: (secret: [UInt8], source: String, created: Bool)
+        do {
+            secret = try JWTSecret.load(arguments, storeDirectory: directory, create: true)
+        } catch {
+            try? engine.close()
+            throw error
+        }
         if secret.created {
             io.printError("tally: no JWT secret was configured; created \(secret.source) (mode 0600)")
         } else if let warning = JWTSecret.permissionWarning(secret.source) {

@@ -35,6 +35,7 @@ struct VerifyCommand {
             if let undecodable = segment.undecodable {
                 io.print("\(segment.fileName): DAMAGED: \(undecodable.count) record\(undecodable.count == 1 ? "" : "s") in valid frames cannot be decoded by this build, "
                          + "the first at offset \(undecodable.firstOffset): \(undecodable.reason) (a replay stops there; if a newer tally wrote the store, use it)")
+                if segment.damage == nil { continue }
             }
             let range = segment.nextOffset > segment.firstOffset
                 ? "offsets \(segment.firstOffset)-\(segment.nextOffset - 1)" : "no records"

@@ -31,7 +31,19 @@ enum StoreLocation {
             throw StorageError(.invalidArgument, "cannot keep a store at \(directory): it is a file, not a directory; pass --data with a directory (new or holding a store)",
                                path: directory)
         }
+        try refuseLostLog(directory)
         return directory
+    }
+
+    /// Throws when the store has checkpoints of events but no `segments/` directory: it lost its log, and
+    /// neither a read nor a new, empty log may pass for it. Goes by the checkpoints' file names, so a
+    /// damaged or outdated checkpoint counts too.
+    private static func refuseLostLog(_ directory: String) throws {
+        var status = stat()
+        guard stat(directory + "/segments", &status) != 0,
+              let offset = try? Engine.checkpointOffsets(directory: directory).first, offset > 0 else { return }
+        throw StorageError(.corrupt, "the store at \(directory) has no segments/ directory, yet a checkpoint covers \(offset) events: acknowledged log data is missing; restore segments/ from a backup",
+                           path: directory)
     }
 
     /// The store directory for a command that reads or rebuilds an existing store (it never creates one).
@@ -48,10 +60,7 @@ enum StoreLocation {
         }
         guard stat(directory + "/segments", &status) == 0, status.st_mode & S_IFMT == S_IFDIR else {
             // Checkpoints without a log are a store that lost its log, not a directory holding none.
-            if let offset = try? Engine.checkpointOffsets(directory: directory).first, offset > 0 {
-                throw StorageError(.corrupt, "the store at \(directory) has no segments/ directory, yet a checkpoint covers \(offset) events: acknowledged log data is missing; restore segments/ from a backup",
-                                   path: directory)
-            }
+            try refuseLostLog(directory)
             throw StorageError(.invalidArgument, "no store at \(directory): it has no segments/ directory", path: directory)
         }
         return directory

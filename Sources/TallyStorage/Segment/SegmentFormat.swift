@@ -73,6 +73,9 @@ public enum SegmentFormat {
     /// Decodes and checks a segment header.
     /// - Parameter bytes: At least ``headerSize`` bytes.
     /// - Returns: The header, or a reason it is invalid.
+    /// Where a header holds the segment's salt.
+    public static let saltByteOffset = 12
+
     public static func decodeHeader(_ bytes: UnsafeRawBufferPointer) -> Result<Header, HeaderProblem> {
         guard bytes.count >= headerSize else { return .failure(.truncated) }
         guard bytes.prefix(8).elementsEqual(magic) else { return .failure(.badMagic) }
@@ -82,7 +85,7 @@ public enum SegmentFormat {
         }
         let version = bytes.loadUnaligned(fromByteOffset: 8, as: UInt32.self).littleEndian
         guard version == SegmentFormat.version else { return .failure(.unsupportedVersion(version)) }
-        let salt = bytes.loadUnaligned(fromByteOffset: 12, as: UInt32.self).littleEndian
+        let salt = bytes.loadUnaligned(fromByteOffset: saltByteOffset, as: UInt32.self).littleEndian
         let first = bytes.loadUnaligned(fromByteOffset: 16, as: UInt64.self).littleEndian
         return .success(Header(version: version, salt: salt, firstOffset: first))
     }

@@ -47,7 +47,7 @@ extension SegmentStore {
 
     /// The salt of the segment holding `offset` (segment salts are random, so it tells one log from
     /// another), or `nil` when no segment holds it or its header cannot be read.
-    public func salt(ofSegmentHolding offset: UInt64) -> UInt32? {
+    package func salt(ofSegmentHolding offset: UInt64) -> UInt32? {
         guard let segment = state.segments.last(where: { $0.firstOffset <= offset }), offset < segment.nextOffset,
               let file = try? fileSystem.open(segmentsDirectory + "/" + segment.fileName, mode: .readOnly) else { return nil }
         defer { fileSystem.close(file) }

@@ -255,7 +255,7 @@ public struct StoreSalvager {
     static func saltConfirmedByFrames(_ bytes: [UInt8]) -> UInt32? {
         guard bytes.count >= SegmentFormat.headerSize + SegmentFormat.frameHeaderSize else { return nil }
         return bytes.withUnsafeBytes { raw -> UInt32? in
-            let salt = raw.loadUnaligned(fromByteOffset: 12, as: UInt32.self).littleEndian
+            let salt = raw.loadUnaligned(fromByteOffset: SegmentFormat.saltByteOffset, as: UInt32.self).littleEndian
             return validFrame(raw, at: SegmentFormat.headerSize, salt: salt) != nil ? salt : nil
         }
     }
