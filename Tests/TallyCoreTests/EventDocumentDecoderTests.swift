@@ -34,10 +34,11 @@ struct EventDocumentDecoderTests {
         var value: JSONValue
         var repeats = false
         do {
-            value = try JSONParser().parse(bytes)
+            // Events read whole numbers as integers, however written (`200.0`, `2e2`).
+            value = try JSONParser(limits: .init(wholeNumbersAsIntegers: true)).parse(bytes)
         } catch where error.kind == .duplicateKey {
             do {
-                value = try JSONParser(limits: .init(rejectDuplicateKeys: false)).parse(bytes)
+                value = try JSONParser(limits: .init(rejectDuplicateKeys: false, wholeNumbersAsIntegers: true)).parse(bytes)
                 repeats = true
             } catch {
                 return .malformed(error)
@@ -110,6 +111,43 @@ struct EventDocumentDecoderTests {
             }
         }
         return nil
+    }
+
+    /// Integer fields take whole numbers however written, exactly, and refuse what is not whole, even when
+    /// a Double would round it to a whole number (`0.99999999999999999`, `1e-400`), and what is out of range
+    /// however written.
+    @Test func integerFieldsTakeWholeNumbersExactlyAndNothingRoundedToThem() throws {
+        func storage(_ literal: String) -> Answer {
+            Self.decoded(Array(#"{"id":"s","type":"storage.changed","tenantId":"\#(Self.tenant)","data":{"deltaBytes":\#(literal)}}"#.utf8), single: true)
+        }
+        func call(_ status: String) -> Answer {
+            Self.decoded(Array(#"{"id":"c","type":"api.call","tenantId":"\#(Self.tenant)","data":{"keyId":"k","status":\#(status)}}"#.utf8), single: true)
+        }
+        guard case .events(let exact) = storage("9007199254740993.0"), case .success(let event)? = exact.first else {
+            Issue.record("9007199254740993.0 was refused")
+            return
+        }
+        #expect(event.payload == .storageChanged(deltaBytes: 9_007_199_254_740_993))
+        for literal in ["1.152921504606847e18", "0.5", "1e-400", "-1e-400"] {
+            guard case .events(let refused) = storage(literal), case .failure(let error)? = refused.first else {
+                Issue.record("\(literal) was accepted")
+                continue
+            }
+            #expect(error.field == "data.deltaBytes", "\(literal)")
+        }
+        for status in ["200.0", "2e2", "2.00E2"] {
+            guard case .events(let accepted) = call(status), case .success(let event)? = accepted.first else {
+                Issue.record("status \(status) was refused")
+                continue
+            }
+            #expect(event.payload == .apiCall(APICall(keyId: "k", status: 200)), "\(status)")
+        }
+        for status in ["199.99999999999999999", "200.5"] {
+            guard case .events(let refused) = call(status), case .failure? = refused.first else {
+                Issue.record("status \(status) was accepted")
+                continue
+            }
+        }
     }
 
     @Test func theScannerReadsEveryCommonShapeAsTheDecoderDoes() throws {

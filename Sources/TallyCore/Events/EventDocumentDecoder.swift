@@ -18,10 +18,13 @@ public struct EventDocumentDecoder: Sendable {
 
     /// Creates a decoder.
     /// - Parameter parser: The JSON parser whose limits and errors apply; by default 64 levels and no
-    ///   repeated keys.
+    ///   repeated keys. Whole numbers are always read as integers, exactly (events hold counts).
     public init(parser: JSONParser = JSONParser()) {
+        var parser = parser
+        parser.limits.wholeNumbersAsIntegers = true
         self.parser = parser
-        self.lenient = JSONParser(limits: .init(maxDepth: parser.limits.maxDepth, rejectDuplicateKeys: false))
+        self.lenient = JSONParser(limits: .init(maxDepth: parser.limits.maxDepth, rejectDuplicateKeys: false,
+                                                wholeNumbersAsIntegers: true))
         self.fastPathAllowed = parser.limits.maxDepth >= 3
     }
 

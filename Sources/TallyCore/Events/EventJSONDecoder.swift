@@ -220,10 +220,9 @@ struct FieldReader {
     mutating func optionalInt(_ key: String, in range: ClosedRange<Int64>, rule: String) throws(EventValidationError) -> Int64? {
         switch take(key) {
         case nil, .null?: return nil
+        // The parser reads every whole number, however written (`200.0`, `2e2`), as an integer; a double
+        // here is a fraction or beyond 64 bits, never rounded into a count.
         case .int(let number)? where range.contains(number): return number
-        case .double(let number)? where number.rounded() == number && number >= -9.2e18 && number <= 9.2e18
-            && range.contains(Int64(number)):
-            return Int64(number)
         default: throw error(key, rule)
         }
     }

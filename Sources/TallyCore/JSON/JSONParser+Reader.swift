@@ -8,6 +8,7 @@ extension JSONParser {
         private let count: Int
         private let maxDepth: Int
         private let rejectDuplicateKeys: Bool
+        private let wholeNumbersAsIntegers: Bool
         private var index = 0
         private var depth = 0
         /// Decoded bytes of the string being unescaped.
@@ -33,6 +34,7 @@ extension JSONParser {
             self.count = input.count
             self.maxDepth = max(0, limits.maxDepth)
             self.rejectDuplicateKeys = limits.rejectDuplicateKeys
+            self.wholeNumbersAsIntegers = limits.wholeNumbersAsIntegers
         }
 
         // MARK: - Document and values
@@ -577,6 +579,12 @@ extension JSONParser {
                     return .int(Int64(truncatingIfNeeded: 0 &- significand))
                 }
             }
+            // A whole number written with a fraction or exponent (`5000.0`, `5e3`, `-0.0`) is an integer, read
+            // exactly from its digits: through a Double, `9007199254740993.0` would lose its last unit and
+            // `0.99999999999999999` would round to a whole 1.
+            if wholeNumbersAsIntegers, let whole = wholeNumber(from: start, to: index) {
+                return .int(whole)
+            }
             let value: Double
             if let fast = Reader.exactDouble(significand, overflowed: significandOverflowed,
                                              exponent: exponent &- fractionDigits) {
@@ -617,6 +625,77 @@ extension JSONParser {
                 }
                 index &+= 1
             }
+        }
+
+        /// The value of the number literal in `start..<end` (already validated) when it is a whole number
+        /// within `Int64`, whatever its form; otherwise `nil`.
+        @inline(never)
+        private func wholeNumber(from start: Int, to end: Int) -> Int64? {
+            var position = start
+            let negative = input[position] == UInt8(ascii: "-")
+            if negative { position &+= 1 }
+            // First pass: where the significant digits run (from the first non-zero digit), how many there
+            // are, the zeros they end with, and how many digits follow the point.
+            var firstSignificant: Int?
+            var significantDigits = 0
+            var trailingZeros = 0
+            var fractionDigits = 0
+            var inFraction = false
+            while position < end {
+                let byte = input[position]
+                if byte == UInt8(ascii: ".") {
+                    inFraction = true
+                } else if Reader.isDigit(byte) {
+                    if inFraction { fractionDigits &+= 1 }
+                    if firstSignificant == nil && byte != UInt8(ascii: "0") { firstSignificant = position }
+                    if firstSignificant != nil {
+                        significantDigits &+= 1
+                        trailingZeros = byte == UInt8(ascii: "0") ? trailingZeros &+ 1 : 0
+                    }
+                } else {
+                    break
+                }
+                position &+= 1
+            }
+            var exponent = 0
+            if position < end {
+                // `e` or `E`, an optional sign, digits (saturated: only small exponents can give an Int64).
+                position &+= 1
+                var exponentNegative = false
+                if input[position] == UInt8(ascii: "-") || input[position] == UInt8(ascii: "+") {
+                    exponentNegative = input[position] == UInt8(ascii: "-")
+                    position &+= 1
+                }
+                while position < end {
+                    if exponent < 100_000 { exponent = exponent &* 10 &+ Int(input[position] &- UInt8(ascii: "0")) }
+                    position &+= 1
+                }
+                if exponentNegative { exponent = -exponent }
+            }
+            guard let first = firstSignificant else { return 0 }
+            // value = (significant digits without their trailing zeros) × 10^scale
+            let digits = significantDigits - trailingZeros
+            let scale = exponent - fractionDigits + trailingZeros
+            guard scale >= 0, digits + scale <= 19 else { return nil }
+            var magnitude: UInt64 = 0
+            var taken = 0
+            position = first
+            while taken < digits {
+                let byte = input[position]
+                position &+= 1
+                guard byte != UInt8(ascii: ".") else { continue }
+                magnitude = magnitude &* 10 &+ UInt64(byte &- UInt8(ascii: "0"))
+                taken &+= 1
+            }
+            for _ in 0..<scale {
+                let (product, overflow) = magnitude.multipliedReportingOverflow(by: 10)
+                guard !overflow else { return nil }
+                magnitude = product
+            }
+            if negative {
+                return magnitude <= Int64.min.magnitude ? Int64(truncatingIfNeeded: 0 &- magnitude) : nil
+            }
+            return magnitude <= UInt64(Int64.max) ? Int64(magnitude) : nil
         }
 
         /// Powers of ten that are exact in a `Double`.

@@ -13,15 +13,22 @@ public struct JSONParser: Sendable {
         /// Whether an object repeating a key throws ``JSONParseError/Kind/duplicateKey``. When `false`,
         /// every member is kept in ``JSONObject/members``.
         public var rejectDuplicateKeys: Bool
+        /// Whether a whole number written with a fraction or exponent (`5000.0`, `5e3`, `-0.0`) within
+        /// `Int64` is read as ``JSONValue/int(_:)``, exactly from its digits, rather than as a Double (which
+        /// would turn `9007199254740993.0` into `…992` and `0.99999999999999999` into a whole 1). For
+        /// documents whose numbers are counts; off by default, so a Double written `1.0` stays one.
+        public var wholeNumbersAsIntegers: Bool
 
         /// Creates limits.
         ///
         /// - Parameters:
         ///   - maxDepth: The deepest allowed nesting of arrays and objects.
         ///   - rejectDuplicateKeys: Whether a repeated object key is an error.
-        public init(maxDepth: Int = 64, rejectDuplicateKeys: Bool = true) {
+        ///   - wholeNumbersAsIntegers: Whether whole numbers written with a fraction or exponent are integers.
+        public init(maxDepth: Int = 64, rejectDuplicateKeys: Bool = true, wholeNumbersAsIntegers: Bool = false) {
             self.maxDepth = maxDepth
             self.rejectDuplicateKeys = rejectDuplicateKeys
+            self.wholeNumbersAsIntegers = wholeNumbersAsIntegers
         }
     }
 
