@@ -70,11 +70,13 @@ public struct EventDocumentDecoder: Sendable {
     /// - Parameters:
     ///   - bytes: The UTF-8 JSON text.
     ///   - receivedAt: The time of events without `time`.
-    /// - Returns: Each event, or why it is invalid, in document order.
+    ///   - limit: The most events the caller takes: decoding stops once an array has given one more than
+    ///     that (so the caller can refuse it without decoding, or holding, the rest).
+    /// - Returns: Each event, or why it is invalid, in document order (at most `limit + 1` of them).
     /// - Throws: ``JSONParseError`` when the document is not JSON, as ``JSONParser/parse(_:)-(UnsafeRawBufferPointer)``
     ///   reports it.
     public func decodeEvents(
-        _ bytes: UnsafeRawBufferPointer, receivedAt: Timestamp
+        _ bytes: UnsafeRawBufferPointer, receivedAt: Timestamp, limit: Int = .max
     ) throws(JSONParseError) -> [Result<Event, EventValidationError>] {
         let start = Self.skipWhitespace(bytes, from: 0)
         if fastPathAllowed, start < bytes.count {
@@ -82,13 +84,13 @@ public struct EventDocumentDecoder: Sendable {
                 return [try decodeEvent(bytes, receivedAt: receivedAt)]
             }
             if bytes[start] == UInt8(ascii: "["),
-                let events = try decodeArray(bytes, from: start, receivedAt: receivedAt) {
+                let events = try decodeArray(bytes, from: start, receivedAt: receivedAt, limit: limit) {
                 return events
             }
         }
         let (value, repeatsKeys) = try parseDocument(bytes)
         if case .array(let items) = value {
-            return items.map { decode($0, receivedAt: receivedAt, checkRepeats: repeatsKeys) }
+            return items.prefix(limit == .max ? .max : limit + 1).map { decode($0, receivedAt: receivedAt, checkRepeats: repeatsKeys) }
         }
         return [decode(value, receivedAt: receivedAt, checkRepeats: repeatsKeys)]
     }
@@ -120,7 +122,7 @@ public struct EventDocumentDecoder: Sendable {
     /// - Throws: The parser's error for the first malformed element: the whole-document parse would stop at
     ///   the same place, since everything before it was read and found well-formed.
     private func decodeArray(
-        _ bytes: UnsafeRawBufferPointer, from start: Int, receivedAt: Timestamp
+        _ bytes: UnsafeRawBufferPointer, from start: Int, receivedAt: Timestamp, limit: Int
     ) throws(JSONParseError) -> [Result<Event, EventValidationError>]? {
         var index = Self.skipWhitespace(bytes, from: start &+ 1)
         var events: [Result<Event, EventValidationError>] = []
@@ -144,6 +146,8 @@ public struct EventDocumentDecoder: Sendable {
                 events.append(decode(value, receivedAt: receivedAt, checkRepeats: repeatsKeys))
                 index = end
             }
+            // One past the limit is enough for the caller to refuse the body: the rest is not read.
+            if events.count > limit { return events }
             index = Self.skipWhitespace(bytes, from: index)
             guard index < bytes.count else { return nil }
             let separator = bytes[index]
