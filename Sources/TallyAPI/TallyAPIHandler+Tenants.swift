@@ -288,9 +288,9 @@ extension TallyAPIHandler {
                 return
             }
         }
-        // A deleted tenant's record changes only together with a new status (the restore); anything else
-        // would be a no-op answered as a success.
-        if current == .deleted && body.status == nil {
+        // A deleted tenant's record changes only together with a status other than deleted (the restore);
+        // anything else would be a no-op answered as a success (`"status": "deleted"` restores nothing).
+        if current == .deleted && (body.status == nil || body.status == .deleted) {
             respond(APIResponse.error(409, "tenant_deleted",
                                       "tenant \(tenant) is deleted: send \"status\": \"active\" to restore it", now: now))
             return

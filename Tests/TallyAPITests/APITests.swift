@@ -413,7 +413,15 @@ func json(_ response: LoopbackClient.Response) throws -> JSONObject {
         let refused = try api.call("PATCH", path, token: admin, body: #"{"name":"Renamed"}"#)
         #expect(refused.status == 409)
         #expect(refused.text.contains(#""code":"tenant_deleted""#) && refused.text.contains("restore"))
+        // "deleted" is no restore: the record stays as it was.
+        let stillDeleted = try api.call("PATCH", path, token: admin, body: #"{"status":"deleted","name":"Edited","partner_id":"P"}"#)
+        #expect(stillDeleted.status == 409 && stillDeleted.text.contains(#""code":"tenant_deleted""#), "\(stillDeleted.text)")
         #expect(api.engine.eventCount == eventsBefore)
+        // Nor through ingest: a tenant.updated that keeps a deleted tenant deleted changes nothing.
+        let sneaky = try api.call("POST", "/api/v1/events", token: admin,
+                                  body: #"{"id":"u","type":"tenant.updated","tenantId":"\#(APIFixture.tenant)","data":{"name":"Edited","status":"deleted"}}"#)
+        #expect(sneaky.status == 200)
+        #expect(try api.call("GET", path, token: admin).text.contains(#""name":"Acme""#))
         let restored = try api.call("PATCH", path, token: admin, body: #"{"status":"active","name":"Renamed"}"#)
         #expect(restored.status == 200)
         #expect(restored.text.contains(#""status":"active""#) && restored.text.contains(#""name":"Renamed""#))

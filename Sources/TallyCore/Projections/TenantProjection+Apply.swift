@@ -103,7 +103,8 @@ extension TenantProjection {
             updatedAt = event.time
             if creation.status == .deleted { deletedAt = event.time }
         case .tenantUpdated(let update):
-            guard isRegistered, status != .deleted || update.status != nil else { return }
+            // A deleted tenant changes only when restored: together with a status other than deleted.
+            guard isRegistered, status != .deleted || (update.status != nil && update.status != .deleted) else { return }
             if let newName = update.name { name = newName }
             if let newStatus = update.status {
                 deletedAt = newStatus == .deleted ? (status == .deleted ? deletedAt : event.time) : nil
