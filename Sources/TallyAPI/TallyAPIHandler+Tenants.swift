@@ -106,7 +106,7 @@ extension TallyAPIHandler {
                 throw IngestBody.Failure(status: 415, code: "unsupported_media_type",
                                          message: "Content-Type \(type) is not supported here; send application/json")
             }
-            body = try ContentDecoding.decode(request.body, header: request.headers["Content-Encoding"], maxBytes: limits.maxBodyBytes)
+            body = try ContentDecoding.decode(request.body, header: request.headers.combined("Content-Encoding"), maxBytes: limits.maxBodyBytes)
         } catch {
             return .failure(RejectedRequest(APIResponse.error(error.status, error.code, error.message, now: now, headers: error.headers)))
         }

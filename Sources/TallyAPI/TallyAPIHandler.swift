@@ -119,6 +119,13 @@ public final class TallyAPIHandler: HTTPHandler {
     /// Checks the bearer token and the `x-tenantid` header.
     private func authenticate(_ request: HTTPRequest) -> Result<Principal, RejectedRequest> {
         let now = clock()
+        // Neither may repeat (RFC 9110 §5.3): which copy counts would be a guess, and the answer could depend
+        // on a proxy's choice of the other.
+        let repeated = request.headers.occurrences("Authorization") > 1 ? "Authorization"
+            : request.headers.occurrences("x-tenantid") > 1 ? "x-tenantid" : nil
+        if let repeated {
+            return .failure(RejectedRequest(APIResponse.error(400, "duplicate_header", "the \(repeated) header appears more than once; send it once", now: now)))
+        }
         let principal: Principal
         switch authenticator.authenticate(authorization: request.headers["Authorization"]) {
         case .success(let who): principal = who
@@ -184,7 +191,7 @@ public final class TallyAPIHandler: HTTPHandler {
         var events: [Result<Event, EventValidationError>]
         var lines: [Int] = []
         do throws(IngestBody.Failure) {
-            let body = try ContentDecoding.decode(request.body, header: request.headers["Content-Encoding"],
+            let body = try ContentDecoding.decode(request.body, header: request.headers.combined("Content-Encoding"),
                                                   maxBytes: limits.maxBodyBytes)
             events = try IngestBody.events(body: body, contentType: request.headers["Content-Type"], receivedAt: now,
                                            lines: &lines)

@@ -52,6 +52,19 @@ public struct HTTPHeaders: Sendable, Equatable, Sequence, ExpressibleByDictionar
         fields.filter { Self.namesMatch($0.name, name) }.map(\.value)
     }
 
+    /// How many field lines are named `name` (ASCII case-insensitive), without collecting their values.
+    public func occurrences(_ name: String) -> Int {
+        var found = 0
+        for field in fields where Self.namesMatch(field.name, name) { found += 1 }
+        return found
+    }
+
+    /// A list-valued field's lines joined into one value, as RFC 9110 §5.3 reads them (`gzip` and `br` on
+    /// two lines mean `gzip, br`), or `nil` when there is none.
+    public func combined(_ name: String) -> String? {
+        occurrences(name) > 1 ? values(name).joined(separator: ", ") : self[name]
+    }
+
     /// The number of field lines.
     public var count: Int { fields.count }
 

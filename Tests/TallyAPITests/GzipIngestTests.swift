@@ -112,6 +112,21 @@ import Testing
         #expect(api.engine.eventCount == 0)
     }
 
+    /// `Content-Encoding` on two lines is one list (RFC 9110 §5.3): `gzip` then `br` is refused as `gzip, br`
+    /// is, and `identity` then `gzip` decodes as `identity, gzip` does.
+    @Test func contentEncodingOnTwoLinesIsOneList() throws {
+        let api = try APIFixture()
+        let body = DeflateTestEncoder.gzip(Array(#"{"id":"two-lines","type":"api.call","tenantId":"\#(APIFixture.tenant)","data":{"keyId":"k","status":200}}"#.utf8))
+        func post(_ codings: [String]) throws -> LoopbackClient.Response {
+            try api.client().request("POST", "/api/v1/events", headers: [
+                ("Authorization", "Bearer \(GzipIngestTests.admin)"), ("x-tenantid", APIFixture.tenant),
+                ("Content-Type", "application/x-ndjson"),
+            ] + codings.map { ("Content-Encoding", $0) }, body: body)
+        }
+        #expect(try post(["gzip", "br"]).status == 415)
+        #expect(try post(["identity", "gzip"]).status == 200)
+    }
+
     /// A body may carry at most 100,000 events, in any format: a small gzip body of empty objects once drew
     /// an 88 MB answer. One more is refused with 413 before the rest is read; exactly the cap is answered.
     @Test func aBodyOfMoreEventsThanTheCapIsRefused() throws {

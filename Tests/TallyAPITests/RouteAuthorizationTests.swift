@@ -154,6 +154,23 @@ import Testing
         #expect(try api.call("GET", "/api/v1/admin/tenants/\(victim)", token: admin).text.contains(Self.ownName))
     }
 
+    /// `Authorization` and `x-tenantid` may not repeat: which copy counts would be a guess (a proxy may
+    /// pick the other), so a request with two is refused with 400, whatever the copies hold.
+    @Test func aRepeatedAuthorizationOrTenantHeaderIsRefused() throws {
+        let api = try APIFixture()
+        let admin = APIFixture.token(["super_admin"])
+        let tenantAdmin = APIFixture.token(["tenant_admin"], tenant: APIFixture.tenant)
+        let path = "/api/v1/admin/tenants/\(APIFixture.other)/stats"
+        for headers in [[("Authorization", "Bearer \(tenantAdmin)"), ("Authorization", "Bearer \(admin)"), ("x-tenantid", APIFixture.tenant)],
+                        [("Authorization", "Bearer \(admin)"), ("x-tenantid", APIFixture.tenant), ("X-TenantId", APIFixture.other)]] {
+            let response = try api.client().request("GET", path, headers: headers)
+            #expect(response.status == 400, "\(headers.map(\.0))")
+            #expect(response.text.contains(#""code":"duplicate_header""#), "\(response.text)")
+        }
+        let once = try api.client().request("GET", path, headers: [("Authorization", "Bearer \(admin)"), ("x-tenantid", APIFixture.tenant)])
+        #expect(once.status != 400, "\(once.text)")
+    }
+
     /// A tenant admin runs its own tenant's name and security settings; status, partner and storage quota
     /// stay with super_admin, so a suspended tenant cannot lift its own suspension or raise its quota.
     @Test func aTenantAdminMayRenameAndSetSettingsButNotStatusPartnerOrQuota() throws {
