@@ -151,9 +151,10 @@ enum CloudEvents {
             if let field = object[name] { converted.set(name, field) }
         }
         // The extension attribute wins; a null one is as good as absent.
-        if let tenant = [object["tenantid"], object["subject"]].compactMap({ $0 }).first(where: { $0 != .null }) {
-            converted.set("tenantId", tenant)
+        guard let tenant = [object["tenantid"], object["subject"]].compactMap({ $0 }).first(where: { $0 != .null }) else {
+            return .failure(EventValidationError(field: "tenantid", rule: "is required: the tenant's UUID as the tenantid extension attribute (CloudEvents attribute names are lowercase) or as subject"))
         }
+        converted.set("tenantId", tenant)
         // Context attributes that carry no metering meaning are accepted and dropped.
         return Result { () throws(EventValidationError) in
             try EventJSONDecoder().decode(.object(converted), receivedAt: receivedAt)

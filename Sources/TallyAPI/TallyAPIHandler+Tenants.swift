@@ -116,7 +116,15 @@ extension TallyAPIHandler {
         }
         let value: JSONValue
         do throws(JSONParseError) {
-            value = try IngestBody.decoder.parser.parse(body)
+            let parsed = try body.withUnsafeBytes { bytes in
+                Result { () throws(JSONParseError) in try IngestBody.decoder.parseDocument(bytes) }
+            }.get()
+            // A repeated member is well-formed JSON, but which copy counts would be a guess: a 422 naming it.
+            if parsed.repeatsKeys, let repeated = EventDocumentDecoder.repeatedKey(in: parsed.value) {
+                let location = ["body"] + repeated.field.split(separator: ".").map(String.init)
+                return .failure(RejectedRequest(APIResponse.validation([.init(location: location, message: repeated.rule, type: "value_error")])))
+            }
+            value = parsed.value
         } catch {
             return .failure(RejectedRequest(APIResponse.error(400, "malformed_json", "malformed JSON: \(error.message)", now: now)))
         }

@@ -198,6 +198,8 @@ func json(_ response: LoopbackClient.Response) throws -> JSONObject {
             (cloud("c4", #""source":"/gw","subject":"\#(tenant)","datacontenttype":"application/xml""#), "datacontenttype: must be application/json"),
             (cloud("c5", #""source":"/gw","tenantid":null,"subject":"\#(tenant)""#), nil),
             (cloud("c6", #""source":"/gw","subject":"\#(tenant)","datacontenttype":"application/vnd.acme+json; charset=utf-8""#), nil),
+            // Attribute names are lowercase: a camel-case tenantId is not the extension, and the answer says so.
+            (cloud("c7", #""source":"/gw","tenantId":"\#(tenant)""#), "tenantid: is required: the tenant's UUID as the tenantid extension attribute (CloudEvents attribute names are lowercase)"),
         ]
         for (event, error) in cases {
             let response = try api.call("POST", "/api/v1/events", token: ingest, contentType: "application/cloudevents+json", body: event)
@@ -381,6 +383,9 @@ func json(_ response: LoopbackClient.Response) throws -> JSONObject {
         let missing = try api.call("POST", "/api/v1/admin/tenants/", token: admin, body: " \n")
         #expect(missing.status == 422 && missing.text == #"{"detail":[{"loc":["body"],"msg":"Field required","type":"missing"}]}"#,
                 "\(missing.text)")
+        let repeated = try api.call("POST", "/api/v1/admin/tenants/", token: admin, body: #"{"name":"A","settings":{"mfa_required":true,"mfa_required":false}}"#)
+        #expect(repeated.status == 422 && repeated.text.contains(#""loc":["body","settings","mfa_required"],"msg":"appears more than once"#),
+                "\(repeated.text)")
         let nameless = try api.call("POST", "/api/v1/admin/tenants/", token: admin, body: "{}")
         #expect(nameless.status == 422 && nameless.text == #"{"detail":[{"loc":["body","name"],"msg":"Field required","type":"missing"}]}"#,
                 "\(nameless.text)")
