@@ -131,6 +131,12 @@ enum CloudEvents {
         guard object["specversion"] == .string("1.0") else {
             return .failure(EventValidationError(field: "specversion", rule: "must be \"1.0\""))
         }
+        // CloudEvents 1.0 §3.1.1: attribute names are lowercase ASCII letters and digits (`data_base64` is the
+        // structured mode's own member, refused below with its reason).
+        for member in object where member.key != "data_base64"
+            && !(!member.key.isEmpty && member.key.utf8.allSatisfy({ ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) })) {
+            return .failure(EventValidationError(field: member.key, rule: "is not a CloudEvents attribute name: those are lowercase letters and digits only (such as tenantid)"))
+        }
         guard case .string(let source)? = object["source"], !source.isEmpty else {
             return .failure(EventValidationError(field: "source", rule: "is required: a non-empty URI-reference naming the producer"))
         }

@@ -199,7 +199,9 @@ func json(_ response: LoopbackClient.Response) throws -> JSONObject {
             (cloud("c5", #""source":"/gw","tenantid":null,"subject":"\#(tenant)""#), nil),
             (cloud("c6", #""source":"/gw","subject":"\#(tenant)","datacontenttype":"application/vnd.acme+json; charset=utf-8""#), nil),
             // Attribute names are lowercase: a camel-case tenantId is not the extension, and the answer says so.
-            (cloud("c7", #""source":"/gw","tenantId":"\#(tenant)""#), "tenantid: is required: the tenant's UUID as the tenantid extension attribute (CloudEvents attribute names are lowercase)"),
+            (cloud("c7", #""source":"/gw","tenantId":"\#(tenant)""#), "tenantId: is not a CloudEvents attribute name: those are lowercase letters and digits only"),
+            (cloud("c8", #""source":"/gw","subject":"\#(tenant)","my-ext":"v""#), "my-ext: is not a CloudEvents attribute name"),
+            (cloud("c9", #""source":"/gw""#), "tenantid: is required: the tenant's UUID as the tenantid extension attribute (CloudEvents attribute names are lowercase)"),
         ]
         for (event, error) in cases {
             let response = try api.call("POST", "/api/v1/events", token: ingest, contentType: "application/cloudevents+json", body: event)
