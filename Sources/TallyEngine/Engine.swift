@@ -524,16 +524,17 @@ public final class Engine: Sendable {
             _ = consume leftovers
             _ = consume retired
         }
+        // A checkpoint without its log's salt would later look like another store's: none is written then
+        // (asked before the file is opened, so nothing is left to close).
+        guard let logSalt = store.salt(ofSegmentHolding: offset - 1) else {
+            throw StorageError(.io, "no checkpoint written: the header of the segment holding offset \(offset - 1) could not be read")
+        }
         // Written to the file as it is encoded: the file is not visible until it is committed, whole.
         let file = try checkpoints.begin(offset: offset)
         var position = CheckpointCodec.headerSize
         func write(_ part: UnsafeRawBufferPointer) throws(StorageError) {
             try file.write(part, at: position)
             position += part.count
-        }
-        // A checkpoint without its log's salt would later look like another store's: none is written then.
-        guard let logSalt = store.salt(ofSegmentHolding: offset - 1) else {
-            throw StorageError(.io, "no checkpoint written: the header of the segment holding offset \(offset - 1) could not be read")
         }
         var encoder = CheckpointCodec.Encoder(nextOffset: offset, tenantCount: tenantCount,
                                               dedupWindowMicroseconds: configuration.backdateLimitMicroseconds,

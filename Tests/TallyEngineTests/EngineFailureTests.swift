@@ -85,9 +85,12 @@ import TallyTestSupport
         let engine = try Engine(directory: directory.path, configuration: configuration, fileSystem: fileSystem)
         _ = engine.ingest(events(0..<5))
         fileSystem.update { $0.failReadOpensOfPathsContaining = ".seg" }
+        let openBefore = fileSystem.openFileCount
         #expect(throws: StorageError.self) { try engine.checkpoint() }
+        #expect(fileSystem.openFileCount == openBefore, "the failed checkpoint left no file open")
         fileSystem.update { $0.failReadOpensOfPathsContaining = nil }
         #expect(try Engine.checkpointOffsets(directory: directory.path).isEmpty)
+        #expect(((try? FileManager.default.contentsOfDirectory(atPath: directory.appending("checkpoints"))) ?? []).isEmpty, "no partial file")
         #expect(try engine.checkpoint() == 5)
         try engine.close()
         let reopened = try Engine(directory: directory.path, configuration: configuration)
