@@ -251,7 +251,6 @@ struct CheckpointStore {
     ///     checkpoint a running server commits meanwhile is not judged against a log measured before it).
     ///   - logEnd: The number of records in the log.
     ///   - logSalt: The salt of the log's segment holding an offset, or `nil` when it cannot be told.
-
     func check(_ offsets: [UInt64], logEnd: UInt64, logSalt: (UInt64) -> UInt32?) -> [Check] {
         offsets.map { offset in
             let name = CheckpointStore.fileName(offset)

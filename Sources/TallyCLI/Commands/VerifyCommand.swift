@@ -15,8 +15,9 @@ struct VerifyCommand {
             damage. Every checkpoint is read whole: its checksums, its projection version, and the log holding
             every event it covers. A damaged checkpoint is damage (an open ignores it and uses an older one or
             a full replay); an intact one that covers more events than the log holds means the log is missing
-            or damaged acknowledged events, also damage, and every open refuses the store; one written by another projection version (after an upgrade) is reported, not
-            counted as damage.
+            or damaged acknowledged events, also damage, and every open refuses the store; one taken of
+            another store's log is damage; one written by another projection version (after an upgrade) is
+            reported, not counted as damage.
 
             Exit codes: 0 no damage; 1 the store, or a checkpoint, cannot be read (so it was not all checked);
             2 usage; 3 damage found.
