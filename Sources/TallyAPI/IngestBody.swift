@@ -57,6 +57,9 @@ enum IngestBody {
             let (value, repeatsKeys) = try parse(body)
             return [cloudEvent(value, receivedAt: receivedAt, checkRepeats: repeatsKeys)]
         case "application/cloudevents-batch+json":
+            // Counted before the batch is parsed whole: a 16 KB gzip body of `{}` would otherwise build
+            // millions of values first.
+            guard !topLevelCommas(in: body, reach: maxEvents) else { throw tooManyEvents }
             let (value, repeatsKeys) = try parse(body)
             guard case .array(let items) = value else {
                 throw Failure(status: 400, code: "invalid_body", message: "a CloudEvents batch must be a JSON array")
@@ -67,6 +70,40 @@ enum IngestBody {
             throw Failure(status: 415, code: "unsupported_media_type",
                           message: "Content-Type \(type) is not supported; use application/json (or text/json), application/x-ndjson (or application/jsonl), application/cloudevents+json or application/cloudevents-batch+json")
         }
+    }
+
+    /// Whether a JSON array holds at least `limit` commas at its top level (so more than `limit` elements),
+    /// counted in one pass over the bytes without parsing: strings (with their escapes) and nested values
+    /// are skipped. A body that is not JSON is left for the parser to name.
+    static func topLevelCommas(in body: [UInt8], reach limit: Int) -> Bool {
+        var depth = 0
+        var inString = false
+        var escaped = false
+        var commas = 0
+        for byte in body {
+            if inString {
+                if escaped {
+                    escaped = false
+                } else if byte == UInt8(ascii: "\\") {
+                    escaped = true
+                } else if byte == UInt8(ascii: "\"") {
+                    inString = false
+                }
+                continue
+            }
+            switch byte {
+            case UInt8(ascii: "\""): inString = true
+            case UInt8(ascii: "["), UInt8(ascii: "{"): depth += 1
+            case UInt8(ascii: "]"), UInt8(ascii: "}"): depth -= 1
+            case UInt8(ascii: ","):
+                if depth == 1 {
+                    commas += 1
+                    if commas >= limit { return true }
+                }
+            default: break
+            }
+        }
+        return false
     }
 
     /// One event per line; a line that is not JSON is an invalid event, not a malformed body.
@@ -124,6 +161,13 @@ enum IngestBody {
 /// `source` a non-empty string, as the specification requires; `data` must be JSON (no `data_base64`, and a
 /// `datacontenttype`, when given, must be `application/json` or end in `+json`).
 enum CloudEvents {
+    /// Whether `name` is a valid attribute name: lowercase ASCII letters and digits (CloudEvents 1.0 §3.1.1).
+    static func isAttributeName(_ name: String) -> Bool {
+        !name.isEmpty && name.utf8.allSatisfy { byte in
+            (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
+        }
+    }
+
     static func event(_ value: JSONValue, receivedAt: Timestamp) -> Result<Event, EventValidationError> {
         guard case .object(let object) = value else {
             return .failure(EventValidationError(field: "event", rule: "must be a JSON object"))
@@ -133,8 +177,7 @@ enum CloudEvents {
         }
         // CloudEvents 1.0 §3.1.1: attribute names are lowercase ASCII letters and digits (`data_base64` is the
         // structured mode's own member, refused below with its reason).
-        for member in object where member.key != "data_base64"
-            && !(!member.key.isEmpty && member.key.utf8.allSatisfy({ ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) })) {
+        for member in object where member.key != "data_base64" && !isAttributeName(member.key) {
             return .failure(EventValidationError(field: member.key, rule: "is not a CloudEvents attribute name: those are lowercase letters and digits only (such as tenantid)"))
         }
         guard case .string(let source)? = object["source"], !source.isEmpty else {

@@ -56,7 +56,7 @@ enum OpenAPIDocument {
             case ("DELETE", _): responses = [("204", object([("description", .string("Deleted (soft)"))]))]
             case ("POST", "/api/v1/events"):
                 responses += [("207", object([("description", .string("Some events rejected"))])),
-                              ("413", object([("description", .string("Body too large, before or after gzip decompression, or more than 100,000 events (too_many_events)"))])),
+                              ("413", object([("description", .string("Body too large, before or after gzip decompression, or more than \(IngestBody.maxEvents) events (too_many_events)"))])),
                               ("415", object([("description", .string("Unsupported Content-Type or Content-Encoding"))])),
                               ("422", object([("description", .string("Every event rejected"))])),
                               ("503", object([("description", .string("Storage failed; nothing acknowledged"))]))]

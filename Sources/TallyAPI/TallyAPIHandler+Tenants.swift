@@ -120,9 +120,16 @@ extension TallyAPIHandler {
                 Result { () throws(JSONParseError) in try IngestBody.decoder.parseDocument(bytes) }
             }.get()
             // A repeated member is well-formed JSON, but which copy counts would be a guess: a 422 naming it.
-            if parsed.repeatsKeys, let repeated = EventDocumentDecoder.repeatedKey(in: parsed.value) {
-                let location = ["body"] + repeated.field.split(separator: ".").map(String.init)
-                return .failure(RejectedRequest(APIResponse.validation([.init(location: location, message: repeated.rule, type: "value_error")])))
+            if parsed.repeatsKeys, let path = EventDocumentDecoder.repeatedKeyPath(in: parsed.value) {
+                let location = ["body"] + path.map { step in
+                    switch step {
+                    case .key(let key): key
+                    case .index(let position): String(position)
+                    }
+                }
+                return .failure(RejectedRequest(APIResponse.validation([
+                    .init(location: location, message: EventDocumentDecoder.repeatedKeyRule, type: "value_error"),
+                ])))
             }
             value = parsed.value
         } catch {

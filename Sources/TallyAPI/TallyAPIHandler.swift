@@ -121,8 +121,12 @@ public final class TallyAPIHandler: HTTPHandler {
         let now = clock()
         // Neither may repeat (RFC 9110 §5.3): which copy counts would be a guess, and the answer could depend
         // on a proxy's choice of the other.
-        let repeated = request.headers.occurrences("Authorization") > 1 ? "Authorization"
-            : request.headers.occurrences("x-tenantid") > 1 ? "x-tenantid" : nil
+        var repeated: String?
+        if request.headers.occurrences("Authorization") > 1 {
+            repeated = "Authorization"
+        } else if request.headers.occurrences("x-tenantid") > 1 {
+            repeated = "x-tenantid"
+        }
         if let repeated {
             return .failure(RejectedRequest(APIResponse.error(400, "duplicate_header", "the \(repeated) header appears more than once; send it once", now: now)))
         }

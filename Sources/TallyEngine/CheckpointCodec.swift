@@ -12,7 +12,7 @@ import TallyCore
 enum CheckpointCodec {
     static let magic: [UInt8] = Array("TALLYCKP".utf8)
     /// Bump whenever the projection rules or this encoding change: older checkpoints are then rebuilt.
-    static let projectionVersion: UInt32 = 10
+    static let projectionVersion: UInt32 = 11
     static let headerSize = 8 + 4 + 8 + 8 + 4 + 8 + 4 + 4
 
     /// A decoded checkpoint.
@@ -187,54 +187,54 @@ enum CheckpointCodec {
         return try result.get()
     }
 
-    /// Reads and checks a header: the magic, the projection version and the header's checksum.
+    /// Reads and checks a header: the magic, the header's checksum and the projection version.
     ///
-    /// The version is read first: another version's header may have another size (version 9's was 4 bytes
-    /// shorter), so its checksum cannot be checked with this layout, and an upgraded store's checkpoints
-    /// are outdated, not damaged.
+    /// Each version's header is checked with its own layout (version 9's was 4 bytes shorter, without the
+    /// log salt), so an upgraded store's checkpoints read as outdated, not damaged, while a damaged version
+    /// field fails the checksum like any other damaged byte.
     /// - Parameter buffer: At least the header's bytes (the payload is not read).
     static func header(_ buffer: UnsafeRawBufferPointer) throws(Problem) -> Header {
-        guard buffer.count >= headerSize, buffer.prefix(8).elementsEqual(magic) else {
+        let (version, header) = try checkedHeader(buffer)
+        guard version == projectionVersion else {
+            throw Problem(description: "written by projection version \(version); this build uses \(projectionVersion)",
+                          isOutdated: true)
+        }
+        return header
+    }
+
+    /// The header fields a checkpoint vouches for with its header checksum, whatever its version (from 9 on),
+    /// or `nil`. Across an upgrade, an outdated checkpoint's offset still bounds the events acknowledged, and
+    /// its window the ids the server kept.
+    static func vouchedHeader(_ buffer: UnsafeRawBufferPointer) -> Header? {
+        do throws(Problem) { return try checkedHeader(buffer).header } catch { return nil }
+    }
+
+    /// Bytes of a version 9 header: this layout without the log salt.
+    private static let version9HeaderSize = headerSize - 4
+
+    /// The version and fields of a header whose checksum holds for its version's layout.
+    private static func checkedHeader(_ buffer: UnsafeRawBufferPointer) throws(Problem) -> (version: UInt32, header: Header) {
+        guard buffer.count >= version9HeaderSize, buffer.prefix(8).elementsEqual(magic) else {
             throw Problem(description: "not a checkpoint (bad magic or truncated header)")
         }
-        var reader = BinaryReader(UnsafeRawBufferPointer(rebasing: buffer[0..<headerSize]))
+        let version = buffer.loadUnaligned(fromByteOffset: magic.count, as: UInt32.self).littleEndian
+        let size = version == 9 ? version9HeaderSize : headerSize
+        guard buffer.count >= size else { throw Problem(description: "not a checkpoint (truncated header)") }
+        var reader = BinaryReader(UnsafeRawBufferPointer(rebasing: buffer[(magic.count + 4)..<size]))
         do {
-            _ = try reader.readBytes(8)
-            let version = try reader.readUInt32()
-            guard version == projectionVersion else {
-                throw Problem(description: "written by projection version \(version); this build uses \(projectionVersion)",
-                              isOutdated: true)
-            }
             let header = Header(nextOffset: try reader.readUInt64(), payloadLength: try reader.readUInt64(),
                                 payloadChecksum: try reader.readUInt32(), dedupWindowMicroseconds: try reader.readInt64(),
-                                logSalt: try reader.readUInt32())
+                                logSalt: version == 9 ? 0 : try reader.readUInt32())
             let headerChecksum = try reader.readUInt32()
-            guard CRC32C.checksum(UnsafeRawBufferPointer(rebasing: buffer[0..<(headerSize - 4)])) == headerChecksum else {
+            guard CRC32C.checksum(UnsafeRawBufferPointer(rebasing: buffer[0..<(size - 4)])) == headerChecksum else {
                 throw Problem(description: "header checksum mismatch")
             }
-            return header
+            return (version, header)
         } catch let problem as Problem {
             throw problem
         } catch {
             throw Problem(description: "undecodable header: \(error)")
         }
-    }
-
-    /// The header fields a checkpoint of this version, or of version 9 (44 bytes: no log salt), vouches for
-    /// with its header checksum, or `nil`. Across an upgrade, an outdated checkpoint's offset still bounds
-    /// the events acknowledged, and its window the ids the server kept.
-    static func vouchedHeader(_ buffer: UnsafeRawBufferPointer) -> Header? {
-        do throws(Problem) { return try header(buffer) } catch {}
-        let legacySize = 44
-        guard buffer.count >= legacySize, buffer.prefix(8).elementsEqual(magic),
-              buffer.loadUnaligned(fromByteOffset: 8, as: UInt32.self).littleEndian == 9,
-              CRC32C.checksum(UnsafeRawBufferPointer(rebasing: buffer[0..<(legacySize - 4)]))
-                == buffer.loadUnaligned(fromByteOffset: legacySize - 4, as: UInt32.self).littleEndian else { return nil }
-        return Header(nextOffset: buffer.loadUnaligned(fromByteOffset: 12, as: UInt64.self).littleEndian,
-                      payloadLength: buffer.loadUnaligned(fromByteOffset: 20, as: UInt64.self).littleEndian,
-                      payloadChecksum: buffer.loadUnaligned(fromByteOffset: 28, as: UInt32.self).littleEndian,
-                      dedupWindowMicroseconds: buffer.loadUnaligned(fromByteOffset: 32, as: Int64.self).littleEndian,
-                      logSalt: 0)
     }
 
     private static func decode(_ buffer: UnsafeRawBufferPointer) throws(Problem) -> Decoded {

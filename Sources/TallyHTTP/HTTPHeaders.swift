@@ -52,7 +52,11 @@ public struct HTTPHeaders: Sendable, Equatable, Sequence, ExpressibleByDictionar
         fields.filter { Self.namesMatch($0.name, name) }.map(\.value)
     }
 
-    /// How many field lines are named `name` (ASCII case-insensitive), without collecting their values.
+    /// How many field lines are named `name`, without collecting their values.
+    ///
+    /// - Parameters:
+    ///   - name: The field name to count (ASCII case-insensitive).
+    /// - Returns: The number of matching field lines.
     public func occurrences(_ name: String) -> Int {
         var found = 0
         for field in fields where Self.namesMatch(field.name, name) { found += 1 }
@@ -60,7 +64,11 @@ public struct HTTPHeaders: Sendable, Equatable, Sequence, ExpressibleByDictionar
     }
 
     /// A list-valued field's lines joined into one value, as RFC 9110 §5.3 reads them (`gzip` and `br` on
-    /// two lines mean `gzip, br`), or `nil` when there is none.
+    /// two lines mean `gzip, br`).
+    ///
+    /// - Parameters:
+    ///   - name: The field name to look up (ASCII case-insensitive).
+    /// - Returns: The values joined with `", "`, or `nil` when there is none.
     public func combined(_ name: String) -> String? {
         occurrences(name) > 1 ? values(name).joined(separator: ", ") : self[name]
     }

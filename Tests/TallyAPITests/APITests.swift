@@ -388,6 +388,8 @@ func json(_ response: LoopbackClient.Response) throws -> JSONObject {
         let repeated = try api.call("POST", "/api/v1/admin/tenants/", token: admin, body: #"{"name":"A","settings":{"mfa_required":true,"mfa_required":false}}"#)
         #expect(repeated.status == 422 && repeated.text.contains(#""loc":["body","settings","mfa_required"],"msg":"appears more than once"#),
                 "\(repeated.text)")
+        let dotted = try api.call("POST", "/api/v1/admin/tenants/", token: admin, body: #"{"name":"A","settings":{"a.b":1,"a.b":2}}"#)
+        #expect(dotted.status == 422 && dotted.text.contains(#""loc":["body","settings","a.b"]"#), "\(dotted.text)")
         let nameless = try api.call("POST", "/api/v1/admin/tenants/", token: admin, body: "{}")
         #expect(nameless.status == 422 && nameless.text == #"{"detail":[{"loc":["body","name"],"msg":"Field required","type":"missing"}]}"#,
                 "\(nameless.text)")

@@ -145,7 +145,19 @@ import Testing
         let answered = try post(api, DeflateTestEncoder.gzip(atTheCap), encoding: "gzip", contentType: "application/json")
         #expect(answered.status == 422)
         #expect(try totals(answered)?["rejected"] == .int(Int64(cap)))
+        // At the cap, the whole body is still read: what follows the last event must be JSON.
+        let malformed = Array("[".utf8) + empties(cap, separator: ",") + Array(",x]".utf8)
+        #expect(try post(api, DeflateTestEncoder.gzip(malformed), encoding: "gzip", contentType: "application/json").status == 400)
         #expect(api.engine.eventCount == 0)
+    }
+
+    /// The count that refuses an oversized CloudEvents batch before it is parsed skips strings (escapes
+    /// and all) and nested values.
+    @Test func topLevelCommasSkipStringsAndNesting() {
+        let text = #"[{"a":"x,\",y","b":[1,2,{"c":3}]} , "s,t" ,[4,5]]"#
+        #expect(IngestBody.topLevelCommas(in: Array(text.utf8), reach: 2))
+        #expect(!IngestBody.topLevelCommas(in: Array(text.utf8), reach: 3))
+        #expect(!IngestBody.topLevelCommas(in: Array("[]".utf8), reach: 1))
     }
 
     @Test func theDecompressedSizeIsLimitedByMaxBodyBytes() throws {

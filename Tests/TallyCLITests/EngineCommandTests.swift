@@ -123,7 +123,7 @@ import TallyTestSupport
         try StoreTestSupport.write(outdated, to: checkpoints + "/" + name)
         let old = runTally(["verify", "--data", directory.path])
         #expect(old.code == .ok, "\(old.out)")
-        #expect(old.out.contains("checkpoints/\(name): outdated: written by projection version 9; this build uses 10"), "\(old.out)")
+        #expect(old.out.contains("checkpoints/\(name): outdated: written by projection version 9; this build uses 11"), "\(old.out)")
         // Its header still vouches for the events it covers: damage among them is not cut off as a torn tail.
         let segment = try #require(try StoreTestSupport.segmentPaths(directory.path).last)
         let log = try StoreTestSupport.bytes(segment)
@@ -133,6 +133,13 @@ import TallyTestSupport
         let refused = runTally(["stats", "--data", directory.path, Self.tenant])
         #expect(refused.code == .damagedStore && refused.err.contains("a checkpoint covers 12 events"), "\(refused)")
         try StoreTestSupport.write(log, to: segment)
+
+        // A damaged version field is damage, not another version: the header's checksum fails.
+        var version = original
+        version[8] ^= 0x01
+        try StoreTestSupport.write(version, to: checkpoints + "/" + name)
+        let flipped = runTally(["verify", "--data", directory.path])
+        #expect(flipped.code == .damagedStore && flipped.out.contains("checkpoints/\(name): DAMAGED: header checksum mismatch"), "\(flipped.out)")
 
         var damaged = original
         damaged[original.count / 2] ^= 0x40

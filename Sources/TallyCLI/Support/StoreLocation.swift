@@ -40,8 +40,15 @@ enum StoreLocation {
     /// damaged or outdated checkpoint counts too.
     private static func refuseLostLog(_ directory: String) throws {
         var status = stat()
-        guard stat(directory + "/segments", &status) != 0,
-              let offset = try? Engine.checkpointOffsets(directory: directory).first, offset > 0 else { return }
+        guard stat(directory + "/segments", &status) != 0 else { return }
+        let offsets: [UInt64]
+        do {
+            offsets = try Engine.checkpointOffsets(directory: directory)
+        } catch {
+            // Checkpoints that cannot be listed may cover events: never start an empty log beside them.
+            throw StorageError(.io, "the store at \(directory) has no segments/ directory and its checkpoints/ cannot be read (\(error)); fix its permissions first")
+        }
+        guard let offset = offsets.first, offset > 0 else { return }
         throw StorageError(.corrupt, "the store at \(directory) has no segments/ directory, yet a checkpoint covers \(offset) events: acknowledged log data is missing; restore segments/ from a backup",
                            path: directory)
     }

@@ -42,28 +42,46 @@ public struct EventDocumentDecoder: Sendable {
 
     /// Why an event repeats a key, naming the first repeated one by its path (`data.status`), or `nil`.
     public static func repeatedKey(in value: JSONValue) -> EventValidationError? {
-        func search(_ value: JSONValue, _ path: String) -> String? {
-            switch value {
-            case .object(let object):
-                var seen: Set<String> = []
-                for member in object {
-                    let memberPath = path.isEmpty ? member.key : path + "." + member.key
-                    if !seen.insert(member.key).inserted { return memberPath }
+        repeatedKeyPath(in: value).map { path in
+            let field = path.enumerated().map { index, step in
+                switch step {
+                case .key(let key): index == 0 ? key : "." + key
+                case .index(let position): "[\(position)]"
                 }
-                for member in object {
-                    if let found = search(member.value, path.isEmpty ? member.key : path + "." + member.key) { return found }
-                }
-                return nil
-            case .array(let items):
-                for (index, item) in items.enumerated() {
-                    if let found = search(item, "\(path)[\(index)]") { return found }
-                }
-                return nil
-            default:
-                return nil
-            }
+            }.joined()
+            return EventValidationError(field: field, rule: Self.repeatedKeyRule)
         }
-        return search(value, "").map { EventValidationError(field: $0, rule: "appears more than once (give each key once)") }
+    }
+
+    /// What ``repeatedKey(in:)`` says of a repeated key.
+    public static let repeatedKeyRule = "appears more than once (give each key once)"
+
+    /// One step of a path into a JSON value.
+    public enum PathStep: Sendable, Equatable {
+        /// An object member.
+        case key(String)
+        /// An array element.
+        case index(Int)
+    }
+
+    /// The path of the first key an object in `value` repeats (depth first, in document order), or `nil`.
+    public static func repeatedKeyPath(in value: JSONValue) -> [PathStep]? {
+        switch value {
+        case .object(let object):
+            var seen: Set<String> = []
+            for member in object where !seen.insert(member.key).inserted { return [.key(member.key)] }
+            for member in object {
+                if let found = repeatedKeyPath(in: member.value) { return [.key(member.key)] + found }
+            }
+            return nil
+        case .array(let items):
+            for (index, item) in items.enumerated() {
+                if let found = repeatedKeyPath(in: item) { return [.index(index)] + found }
+            }
+            return nil
+        default:
+            return nil
+        }
     }
 
     /// Decodes a document holding one event or an array of events.
@@ -90,7 +108,7 @@ public struct EventDocumentDecoder: Sendable {
         }
         let (value, repeatsKeys) = try parseDocument(bytes)
         if case .array(let items) = value {
-            return items.prefix(limit == .max ? .max : limit + 1).map { decode($0, receivedAt: receivedAt, checkRepeats: repeatsKeys) }
+            return items.prefix(limit == .max ? .max : max(0, limit) + 1).map { decode($0, receivedAt: receivedAt, checkRepeats: repeatsKeys) }
         }
         return [decode(value, receivedAt: receivedAt, checkRepeats: repeatsKeys)]
     }

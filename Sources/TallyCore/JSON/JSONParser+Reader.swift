@@ -667,7 +667,10 @@ extension JSONParser {
                     position &+= 1
                 }
                 while position < end {
-                    if exponent < 100_000 { exponent = exponent &* 10 &+ Int(input[position] &- UInt8(ascii: "0")) }
+                    exponent = exponent &* 10 &+ Int(input[position] &- UInt8(ascii: "0"))
+                    // An exponent this large is far from any Int64 unless as many digits offset it, and a
+                    // saturated one would no longer tell which: leave such a literal to the Double path.
+                    guard exponent < 100_000_000 else { return nil }
                     position &+= 1
                 }
                 if exponentNegative { exponent = -exponent }

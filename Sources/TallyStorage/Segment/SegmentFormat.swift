@@ -70,12 +70,12 @@ public enum SegmentFormat {
         return writer.bytes
     }
 
-    /// Decodes and checks a segment header.
-    /// - Parameter bytes: At least ``headerSize`` bytes.
-    /// - Returns: The header, or a reason it is invalid.
     /// Where a header holds the segment's salt.
     public static let saltByteOffset = 12
 
+    /// Decodes and checks a segment header.
+    /// - Parameter bytes: At least ``headerSize`` bytes.
+    /// - Returns: The header, or a reason it is invalid.
     public static func decodeHeader(_ bytes: UnsafeRawBufferPointer) -> Result<Header, HeaderProblem> {
         guard bytes.count >= headerSize else { return .failure(.truncated) }
         guard bytes.prefix(8).elementsEqual(magic) else { return .failure(.badMagic) }

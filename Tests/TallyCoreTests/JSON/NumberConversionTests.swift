@@ -18,6 +18,24 @@ struct NumberConversionTests {
         ("10e-2", .double(0.1)), ("1.5", .double(1.5)), ("5", .int(5)),
     ])
     func wholeNumbersAreExactIntegersWhenAsked(literal: String, expected: JSONValue) throws {
+        try checkWhole(literal, expected)
+    }
+
+    /// Exponents are not saturated into a wrong count: 10^900000 written as a tiny fraction times a huge
+    /// power is no integer of 64 bits, and 1 written with ten million zeros is still 1.
+    @Test func hugeExponentsNeverGiveAWrongInteger() throws {
+        let parser = JSONParser(limits: .init(wholeNumbersAsIntegers: true))
+        // Beyond any Double too: refused as out of range, never an integer.
+        let huge = "0." + String(repeating: "0", count: 99_999) + "1e1000000"
+        #expect(throws: JSONParseError.self) { try parser.parse(huge) }
+        #expect(try parser.parse("1" + String(repeating: "0", count: 100_000) + "e-100000") == .int(1))
+        guard case .double = try parser.parse("-1" + String(repeating: "0", count: 100_000) + "e-1000000") else {
+            Issue.record("-10^-900000 read as an integer")
+            return
+        }
+    }
+
+    private func checkWhole(_ literal: String, _ expected: JSONValue) throws {
         #expect(try JSONParser(limits: .init(wholeNumbersAsIntegers: true)).parse(literal) == expected, "\(literal)")
         if literal.contains(".") || literal.lowercased().contains("e") {
             guard case .double = try JSONParser().parse(literal) else {
