@@ -29,13 +29,20 @@ let package = Package(
         // SHA-256, HMAC-SHA256, base64url and HS256 JWTs, written by hand.
         .target(name: "TallyAuth"),
         // The metering API: routes, JSON shapes, auth, metrics, OpenAPI.
-        .target(name: "TallyAPI", dependencies: ["TallyCore", "TallyEngine", "TallyHTTP", "TallyStorage", "TallyAuth", "TallyCompression"]),
+        .target(
+            name: "TallyAPI",
+            dependencies: ["TallyCore", "TallyEngine", "TallyHTTP", "TallyStorage", "TallyAuth", "TallyCompression"]),
         // The `tally` subcommands, kept in a library so tests can drive them in-process.
-        .target(name: "TallyCLI", dependencies: ["TallyCore", "TallyStorage", "TallyEngine", "TallyHTTP", "TallyAPI", "TallyAuth"]),
+        .target(
+            name: "TallyCLI",
+            dependencies: ["TallyCore", "TallyStorage", "TallyEngine", "TallyHTTP", "TallyAPI", "TallyAuth"]),
         .executableTarget(name: "tally", dependencies: ["TallyCLI"]),
         .executableTarget(
             name: "TallyBenchmarks",
-            dependencies: ["TallyCore", "TallyStorage", "TallyEngine", "TallyHTTP", "TallyAPI", "TallyAuth", "TallyCompression", "TallyTestSupport", "TallyLoad"],
+            dependencies: [
+                "TallyCore", "TallyStorage", "TallyEngine", "TallyHTTP", "TallyAPI", "TallyAuth", "TallyCompression",
+                "TallyTestSupport", "TallyLoad",
+            ],
             path: "Benchmarks/TallyBenchmarks"
         ),
         // Drivers of a real `tally serve` process over loopback: SIGKILL crash cycles and the soak load.
@@ -52,9 +59,12 @@ let package = Package(
         ),
         .testTarget(name: "TallyCoreTests", dependencies: ["TallyCore", "TallyTestSupport"]),
         .testTarget(name: "TallyStorageTests", dependencies: ["TallyCore", "TallyStorage", "TallyTestSupport"]),
-        .testTarget(name: "TallyEngineTests", dependencies: ["TallyCore", "TallyStorage", "TallyEngine", "TallyTestSupport"]),
+        .testTarget(
+            name: "TallyEngineTests", dependencies: ["TallyCore", "TallyStorage", "TallyEngine", "TallyTestSupport"]),
         .testTarget(name: "TallyHTTPTests", dependencies: ["TallyHTTP", "TallyCore", "TallyTestSupport"]),
-        .testTarget(name: "TallyAPITests", dependencies: ["TallyAPI", "TallyAuth", "TallyHTTP", "TallyEngine", "TallyCore", "TallyTestSupport"]),
+        .testTarget(
+            name: "TallyAPITests",
+            dependencies: ["TallyAPI", "TallyAuth", "TallyHTTP", "TallyEngine", "TallyCore", "TallyTestSupport"]),
         .testTarget(
             name: "TallyCompressionTests",
             dependencies: ["TallyCompression", "TallyTestSupport"],
@@ -62,7 +72,9 @@ let package = Package(
             resources: [.copy("Fixtures")]
         ),
         .testTarget(name: "TallyAuthTests", dependencies: ["TallyAuth", "TallyTestSupport"]),
-        .testTarget(name: "TallyCLITests", dependencies: ["TallyCLI", "TallyCore", "TallyStorage", "TallyTestSupport", "TallyLoad"]),
+        .testTarget(
+            name: "TallyCLITests",
+            dependencies: ["TallyCLI", "TallyCore", "TallyStorage", "TallyTestSupport", "TallyLoad"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -20,20 +20,32 @@ enum BenchmarkSuite {
         var index = 0
         while index < arguments.count {
             switch arguments[index] {
-            case "--quick": options.quick = true; options.repetitions = 3
+            case "--quick":
+                options.quick = true
+                options.repetitions = 3
             case "--no-header": options.header = false
-            case "--dir" where index + 1 < arguments.count: index += 1; options.directory = arguments[index]
-            case "--only" where index + 1 < arguments.count: index += 1; options.only = arguments[index]
+            case "--dir" where index + 1 < arguments.count:
+                index += 1
+                options.directory = arguments[index]
+            case "--only" where index + 1 < arguments.count:
+                index += 1
+                options.only = arguments[index]
             default:
-                print("usage: TallyBenchmarks [--quick] [--dir DIR] [--only crc|codec|append|read|engine|ingest-replay|stats-reads|memory-latency|memory|dedup-memory|http|http-single|http-batch|http-stats|http-handler|http-ceiling|gzip|restart-large|checkpoint-stall|tenant-list]")
-                print("       TallyBenchmarks crash [--cycles N] [--clients N] [--max-life-ms MS] [--seed S] [--tally PATH] [--data DIR]")
-                print("       TallyBenchmarks soak [--seconds N] [--interval N] [--ingest-clients N] [--stats-clients N] [--batch N] [--tenants N] [--backdate-limit 35d] [--server-log FILE] [--tally PATH] [--data DIR]")
+                print(
+                    "usage: TallyBenchmarks [--quick] [--dir DIR] [--only crc|codec|append|read|engine|ingest-replay|stats-reads|memory-latency|memory|dedup-memory|http|http-single|http-batch|http-stats|http-handler|http-ceiling|gzip|restart-large|checkpoint-stall|tenant-list]"
+                )
+                print(
+                    "       TallyBenchmarks crash [--cycles N] [--clients N] [--max-life-ms MS] [--seed S] [--tally PATH] [--data DIR]"
+                )
+                print(
+                    "       TallyBenchmarks soak [--seconds N] [--interval N] [--ingest-clients N] [--stats-clients N] [--batch N] [--tenants N] [--backdate-limit 35d] [--server-log FILE] [--tally PATH] [--data DIR]"
+                )
                 exit(2)
             }
             index += 1
         }
         #if DEBUG
-        print("warning: this is a debug build; run `swift run -c release TallyBenchmarks` for real figures")
+            print("warning: this is a debug build; run `swift run -c release TallyBenchmarks` for real figures")
         #endif
         if options.header {
             print("| benchmark | median | unit | notes |")
@@ -47,7 +59,9 @@ enum BenchmarkSuite {
             if options.only == nil || options.only == "engine" { try EngineBenchmarks.run(options) }
             if options.only == nil || options.only == "http" { try HTTPBenchmarks.run(options) }
             if options.only == nil || options.only == "gzip" { CompressionBenchmarks.run(options) }
-            if options.only == nil || options.only == "http" || options.only == "http-ceiling" { try HTTPBenchmarks.ceiling(options) }
+            if options.only == nil || options.only == "http" || options.only == "http-ceiling" {
+                try HTTPBenchmarks.ceiling(options)
+            }
             if let only = options.only, ["http-single", "http-batch", "http-stats", "http-handler"].contains(only) {
                 try HTTPBenchmarks.run(options, part: String(only.dropFirst(5)))
             }

@@ -26,7 +26,9 @@ enum CheckpointBenchmarks {
             next += 10_000
         }
         // Batches to send while measuring, made in advance so that building them is not timed.
-        let batches = (0..<3_000).map { number in EngineBenchmarks.calls(1_000, tenants: tenants, start: filled + number * 1_000) }
+        let batches = (0..<3_000).map { number in
+            EngineBenchmarks.calls(1_000, tenants: tenants, start: filled + number * 1_000)
+        }
         var sent = 0
         func latencies(while running: () -> Bool) -> [UInt64] {
             var samples: [UInt64] = []
@@ -56,18 +58,26 @@ enum CheckpointBenchmarks {
         func describe(_ samples: [UInt64]) -> (p50: Double, p99: Double, max: Double) {
             guard !samples.isEmpty else { return (0, 0, 0) }
             let sorted = samples.sorted()
-            return (Double(sorted[sorted.count / 2]) / 1e6, Double(sorted[sorted.count * 99 / 100]) / 1e6,
-                    Double(sorted[sorted.count - 1]) / 1e6)
+            return (
+                Double(sorted[sorted.count / 2]) / 1e6, Double(sorted[sorted.count * 99 / 100]) / 1e6,
+                Double(sorted[sorted.count - 1]) / 1e6
+            )
         }
         let before = describe(quiet)
-        let while_ = describe(during)
+        let duringCheckpoint = describe(during)
         let state = "\(tenants) tenants, \(engine.rememberedIds) dedup ids; batches of 1,000, one at a time"
-        Measure.row("ingest batch latency p50 / max, no checkpoint, `\(durability)`", before.p50, "ms",
-                    "max \(String(format: "%.2f", before.max)) ms, p99 \(String(format: "%.2f", before.p99)) ms over \(quiet.count) batches; \(state)")
-        Measure.row("ingest batch latency p50 / max, during a checkpoint, `\(durability)`", while_.p50, "ms",
-                    "max \(String(format: "%.2f", while_.max)) ms, p99 \(String(format: "%.2f", while_.p99)) ms over \(during.count) batches")
-        Measure.row("checkpoint write, beside ingest, `\(durability)`", checkpointSeconds * 1000, "ms",
-                    "peak RSS grew by \((max(peakAfter, peakBefore) - max(peakBefore, residentBefore)) / 1_000_000) MB over the \(residentBefore / 1_000_000) MB resident before it")
+        Measure.row(
+            "ingest batch latency p50 / max, no checkpoint, `\(durability)`", before.p50, "ms",
+            "max \(String(format: "%.2f", before.max)) ms, p99 \(String(format: "%.2f", before.p99)) ms over \(quiet.count) batches; \(state)"
+        )
+        Measure.row(
+            "ingest batch latency p50 / max, during a checkpoint, `\(durability)`", duringCheckpoint.p50, "ms",
+            "max \(String(format: "%.2f", duringCheckpoint.max)) ms, p99 \(String(format: "%.2f", duringCheckpoint.p99)) ms over \(during.count) batches"
+        )
+        Measure.row(
+            "checkpoint write, beside ingest, `\(durability)`", checkpointSeconds * 1000, "ms",
+            "peak RSS grew by \((max(peakAfter, peakBefore) - max(peakBefore, residentBefore)) / 1_000_000) MB over the \(residentBefore / 1_000_000) MB resident before it"
+        )
         try engine.close()
     }
 }

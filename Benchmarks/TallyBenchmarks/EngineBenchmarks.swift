@@ -23,10 +23,14 @@ enum EngineBenchmarks {
     static func calls(_ count: Int, tenants: Int, start: Int = 0) -> [Result<Event, EventValidationError>] {
         (start..<start + count).map { index in
             let tenant = UInt64(index % tenants)
-            return .success(Event(id: "c-\(index)", tenantId: TenantID(high: 0x5EED_0000_0000_0000 | tenant, low: tenant),
-                                  time: Timestamp(microseconds: now.microseconds - Int64(index % 86_400) * 1_000_000),
-                                  payload: .apiCall(APICall(keyId: "key-\(index % 10)", status: index % 25 == 0 ? 429 : 200,
-                                                            bytes: 512, durationMs: 3.5))))
+            return .success(
+                Event(
+                    id: "c-\(index)", tenantId: TenantID(high: 0x5EED_0000_0000_0000 | tenant, low: tenant),
+                    time: Timestamp(microseconds: now.microseconds - Int64(index % 86_400) * 1_000_000),
+                    payload: .apiCall(
+                        APICall(
+                            keyId: "key-\(index % 10)", status: index % 25 == 0 ? 429 : 200,
+                            bytes: 512, durationMs: 3.5))))
         }
     }
 
@@ -82,7 +86,9 @@ enum EngineBenchmarks {
             return Double(count) / seconds
         }
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        Measure.row("engine ingest, batch 1000, always", rate, "events/s", "\(count) api.call events, 1,000 tenants; one batch at a time")
+        Measure.row(
+            "engine ingest, batch 1000, always", rate, "events/s",
+            "\(count) api.call events, 1,000 tenants; one batch at a time")
         // As the server drives it: batches from several connections in flight at once, so one fsync
         // covers several (group commit).
         let inFlight = 4
@@ -102,14 +108,17 @@ enum EngineBenchmarks {
             try engine.close()
             return Double(count) / seconds
         }
-        Measure.row("engine ingest, batch 1000, always, \(inFlight) in flight", pipelined, "events/s",
-                    "the same events, up to \(inFlight) batches awaiting durability at once")
+        Measure.row(
+            "engine ingest, batch 1000, always, \(inFlight) in flight", pipelined, "events/s",
+            "the same events, up to \(inFlight) batches awaiting durability at once")
         // The runs above deleted gigabytes of segments and left writeback behind: let the kernel finish that
         // first, so its work on the two cores is not counted as replay's.
         sync()
         Thread.sleep(forTimeInterval: 2)
         let replay = try Measure.median(options.repetitions) {
-            let seconds = try Measure.seconds { _ = try Engine.rebuild(directory: directory, configuration: configuration(.never)) }
+            let seconds = try Measure.seconds {
+                _ = try Engine.rebuild(directory: directory, configuration: configuration(.never))
+            }
             return Double(count) / seconds
         }
         Measure.row("replay from offset 0", replay, "events/s", "\(count) events, projections and dedup index rebuilt")
@@ -119,8 +128,9 @@ enum EngineBenchmarks {
                 try engine.close()
             }
         }
-        Measure.row("restart from checkpoint", restart * 1000, "ms",
-                    "\(count) events in the log, \(count) ids in the dedup window")
+        Measure.row(
+            "restart from checkpoint", restart * 1000, "ms",
+            "\(count) events in the log, \(count) ids in the dedup window")
     }
 
     /// Restart of a large store (100M events by default, `--quick` 10M) from its checkpoint. The events
@@ -140,9 +150,11 @@ enum EngineBenchmarks {
                     let tenant = UInt64(index % 1000)
                     // Spread over the year so that time grows with the offset (like a real log).
                     let age = yearMicroseconds - Int64(Double(index) / Double(count) * Double(yearMicroseconds))
-                    return .success(Event(id: "c-\(index)", tenantId: TenantID(high: 0x5EED_0000_0000_0000 | tenant, low: tenant),
-                                          time: Timestamp(microseconds: now.microseconds - age),
-                                          payload: .apiCall(APICall(keyId: "key-\(index % 10)", status: 200))))
+                    return .success(
+                        Event(
+                            id: "c-\(index)", tenantId: TenantID(high: 0x5EED_0000_0000_0000 | tenant, low: tenant),
+                            time: Timestamp(microseconds: now.microseconds - age),
+                            payload: .apiCall(APICall(keyId: "key-\(index % 10)", status: 200))))
                 }
                 _ = engine.ingest(batch, mode: .backfill)
                 start += size
@@ -159,8 +171,9 @@ enum EngineBenchmarks {
         let remembered = engine.rememberedIds
         let events = engine.eventCount
         try engine.close()
-        Measure.row("restart from checkpoint, large store", restart * 1000, "ms",
-                    "\(events) events over a year, \(remembered) ids in the dedup window; filled in \(Int(fill)) s")
+        Measure.row(
+            "restart from checkpoint, large store", restart * 1000, "ms",
+            "\(events) events over a year, \(remembered) ids in the dedup window; filled in \(Int(fill)) s")
     }
 
     static func reads(_ options: BenchmarkSuite.Options, tenants: Int) throws {
@@ -199,7 +212,9 @@ enum EngineBenchmarks {
         }
         p50s.sort()
         p99s.sort()
-        Measure.row("stats read p50, \(tenants) tenants", p50s[p50s.count / 2], "ns", "engine.tenantStats, clock overhead included")
+        Measure.row(
+            "stats read p50, \(tenants) tenants", p50s[p50s.count / 2], "ns",
+            "engine.tenantStats, clock overhead included")
         Measure.row("stats read p99, \(tenants) tenants", p99s[p99s.count / 2], "ns", "200,000 random tenants per run")
         try engine.close()
     }
@@ -211,31 +226,39 @@ enum EngineBenchmarks {
         var offset: UInt64 = 0
         for tenant in 0..<tenants {
             let id = TenantID(high: 0xFACE_0000_0000_0000 | UInt64(tenant), low: UInt64(tenant))
-            state.apply(Event(id: "t\(tenant)", tenantId: id, time: now,
-                              payload: .tenantCreated(TenantCreation(name: "Tenant \(tenant)"))),
-                        offset: offset, voidedTarget: nil)
+            state.apply(
+                Event(
+                    id: "t\(tenant)", tenantId: id, time: now,
+                    payload: .tenantCreated(TenantCreation(name: "Tenant \(tenant)"))),
+                offset: offset, voidedTarget: nil)
             offset += 1
         }
         let afterTenants = residentBytes()
         for tenant in 0..<tenants {
             let id = TenantID(high: 0xFACE_0000_0000_0000 | UInt64(tenant), low: UInt64(tenant))
             for key in 0..<10 {
-                state.apply(Event(id: "k\(tenant)-\(key)", tenantId: id, time: now,
-                                  payload: .keyCreated(keyId: "key_live_\(key)", name: "Key \(key)", expiresAt: nil)),
-                            offset: offset, voidedTarget: nil)
-                state.apply(Event(id: "c\(tenant)-\(key)", tenantId: id, time: now,
-                                  payload: .apiCall(APICall(keyId: "key_live_\(key)", status: 200))),
-                            offset: offset + 1, voidedTarget: nil)
+                state.apply(
+                    Event(
+                        id: "k\(tenant)-\(key)", tenantId: id, time: now,
+                        payload: .keyCreated(keyId: "key_live_\(key)", name: "Key \(key)", expiresAt: nil)),
+                    offset: offset, voidedTarget: nil)
+                state.apply(
+                    Event(
+                        id: "c\(tenant)-\(key)", tenantId: id, time: now,
+                        payload: .apiCall(APICall(keyId: "key_live_\(key)", status: 200))),
+                    offset: offset + 1, voidedTarget: nil)
                 offset += 2
             }
         }
         let afterKeys = residentBytes()
         let perTenant = Double(afterTenants - before) / Double(tenants)
         let perKey = Double(afterKeys - afterTenants) / Double(tenants * 10)
-        Measure.row("memory per tenant (projection)", perTenant, "bytes", "\(tenants) tenants, RSS delta in a fresh process")
+        Measure.row(
+            "memory per tenant (projection)", perTenant, "bytes", "\(tenants) tenants, RSS delta in a fresh process")
         Measure.row("memory per API key", perKey, "bytes", "10 keys per tenant, each used once, RSS delta")
-        Measure.row("total for \(tenants) tenants x 10 keys", Double(afterKeys - before) / 1e6, "MB",
-                    "peak RSS of the process so far \(peakResidentBytes() / 1_000_000) MB")
+        Measure.row(
+            "total for \(tenants) tenants x 10 keys", Double(afterKeys - before) / 1e6, "MB",
+            "peak RSS of the process so far \(peakResidentBytes() / 1_000_000) MB")
         if state.tenants.count == -1 { print("") }
     }
 
@@ -245,11 +268,13 @@ enum EngineBenchmarks {
         var index = DedupIndex()
         let tenant = TenantID(high: 1, low: 2)
         for number in 0..<count {
-            index.insert(IdentityHash(tenant: tenant, id: "evt-\(number)"), offset: UInt64(number), time: now, voidable: true)
+            index.insert(
+                IdentityHash(tenant: tenant, id: "evt-\(number)"), offset: UInt64(number), time: now, voidable: true)
         }
         let after = residentBytes()
-        Measure.row("dedup index bytes per remembered id", Double(after - before) / Double(count), "bytes",
-                    "\(count) ids, RSS delta; table \(index.memoryBytes / count) bytes/id at this fill; aim <= 32")
+        Measure.row(
+            "dedup index bytes per remembered id", Double(after - before) / Double(count), "bytes",
+            "\(count) ids, RSS delta; table \(index.memoryBytes / count) bytes/id at this fill; aim <= 32")
         index = DedupIndex()
         // As the engine holds it: old tables are freed after the ingest lock is released, not in an insert.
         index.defersFrees = true
@@ -265,14 +290,21 @@ enum EngineBenchmarks {
             if number & 1023 == 0 { _ = index.takeDropped() }
         }
         let total = MonotonicClock.nanoseconds() - start
-        Measure.row("dedup insert of a new id, growth included", Double(total) / Double(count), "ns",
-                    "\(count) ids into an empty table, growing as it fills; the longest single insert took \(String(format: "%.1f", Double(longest) / 1e6)) ms")
+        Measure.row(
+            "dedup insert of a new id, growth included", Double(total) / Double(count), "ns",
+            "\(count) ids into an empty table, growing as it fills; the longest single insert took \(String(format: "%.1f", Double(longest) / 1e6)) ms"
+        )
         // What a prune's count of the expired ids costs when done in one pass (bulk loads still do that; live
         // ingest counts a few slots per insert instead).
-        while index.isBusy { _ = index.insertIfAbsent(IdentityHash(tenant: tenant, id: "extra-\(index.count)"), offset: 0, time: now, voidable: true) }
+        while index.isBusy {
+            _ = index.insertIfAbsent(
+                IdentityHash(tenant: tenant, id: "extra-\(index.count)"), offset: 0, time: now, voidable: true)
+        }
         let pass = Measure.seconds { index.prune(before: Timestamp(microseconds: now.microseconds - 86_400_000_000)) }
-        Measure.row("dedup prune count in one pass", pass * 1000, "ms",
-                    "\(index.count) ids, \(index.memoryBytes >> 20) MiB of table, nothing expired: what one insert waited for before the count was spread over inserts")
+        Measure.row(
+            "dedup prune count in one pass", pass * 1000, "ms",
+            "\(index.count) ids, \(index.memoryBytes >> 20) MiB of table, nothing expired: what one insert waited for before the count was spread over inserts"
+        )
         if index.count == -1 { print("") }
     }
 

@@ -35,11 +35,14 @@ enum HTTPBenchmarks {
         http.log = { _ in }
         let server = try HTTPServer(configuration: http, handler: FixedAnswer())
         defer { server.shutdown() }
-        let read = Array("GET /api/v1/admin/tenants/\(tenant)/stats HTTP/1.1\r\nHost: x\r\nx-tenantid: \(tenant)\r\n\r\n".utf8)
+        let read = Array(
+            "GET /api/v1/admin/tenants/\(tenant)/stats HTTP/1.1\r\nHost: x\r\nx-tenantid: \(tenant)\r\n\r\n".utf8)
         let reads = [[UInt8]](repeating: read, count: options.quick ? 50_000 : 200_000)
         let result = try LoadGenerator.run(port: server.port, connections: 32, requests: reads)
-        Measure.row("HTTP GET, fixed answer (ceiling), 32 connections", result.requestsPerSecond, "requests/s",
-                    String(format: "p50 %.0f µs, p99 %.0f µs; no routing, auth or engine", result.p50, result.p99) + failures(result))
+        Measure.row(
+            "HTTP GET, fixed answer (ceiling), 32 connections", result.requestsPerSecond, "requests/s",
+            String(format: "p50 %.0f µs, p99 %.0f µs; no routing, auth or engine", result.p50, result.p99)
+                + failures(result))
     }
 
     /// Runs the three loads and the in-process stats GET, or only `single`, `batch`, `stats` or `handler`.
@@ -54,7 +57,9 @@ enum HTTPBenchmarks {
         var http = HTTPServerConfiguration()
         http.port = 0
         http.log = { _ in }
-        let server = try HTTPServer(configuration: http, handler: TallyAPIHandler(engine: engine, authenticator: JWTAuthenticator(secret: secret)))
+        let server = try HTTPServer(
+            configuration: http,
+            handler: TallyAPIHandler(engine: engine, authenticator: JWTAuthenticator(secret: secret)))
         defer {
             server.shutdown()
             try? engine.close()
@@ -63,7 +68,9 @@ enum HTTPBenchmarks {
         let token = JWTSigner(secret: secret).sign(JWTClaims(roles: ["super_admin"], expiresAt: now + 3600))
         let headers = "Authorization: Bearer \(token)\r\nx-tenantid: \(tenant)\r\nContent-Type: application/json\r\n"
         func post(_ body: String) -> [UInt8] {
-            Array("POST /api/v1/events HTTP/1.1\r\nHost: x\r\n\(headers)Content-Length: \(body.utf8.count)\r\n\r\n\(body)".utf8)
+            Array(
+                "POST /api/v1/events HTTP/1.1\r\nHost: x\r\n\(headers)Content-Length: \(body.utf8.count)\r\n\r\n\(body)"
+                    .utf8)
         }
 
         if part == nil || part == "single" { try single(port: server.port, options: options, post: post) }
@@ -74,8 +81,12 @@ enum HTTPBenchmarks {
         }
         let read = Array("GET /api/v1/admin/tenants/\(tenant)/stats HTTP/1.1\r\nHost: x\r\n\(headers)\r\n".utf8)
         if part == nil || part == "stats" { try stats(port: server.port, options: options, read: read) }
-        if part == "handler" { _ = try LoadGenerator.run(port: server.port, connections: 1, requests: [post(event(0))]) }
-        if part == nil || part == "handler" { try handlerOnly(options: options, engine: engine, secret: secret, read: read) }
+        if part == "handler" {
+            _ = try LoadGenerator.run(port: server.port, connections: 1, requests: [post(event(0))])
+        }
+        if part == nil || part == "handler" {
+            try handlerOnly(options: options, engine: engine, secret: secret, read: read)
+        }
     }
 
     /// Single-event POSTs: many connections, so that group commit has requests to share each fsync; then
@@ -86,8 +97,10 @@ enum HTTPBenchmarks {
             let singles = (next..<next + (options.quick ? 20_000 : 100_000)).map { post(event($0)) }
             next += singles.count
             let single = try LoadGenerator.run(port: port, connections: connections, requests: singles)
-            Measure.row("HTTP single-event POST, \(connections) connections", single.requestsPerSecond, "requests/s",
-                        String(format: "p50 %.0f µs, p99 %.0f µs; durability always", single.p50, single.p99) + failures(single))
+            Measure.row(
+                "HTTP single-event POST, \(connections) connections", single.requestsPerSecond, "requests/s",
+                String(format: "p50 %.0f µs, p99 %.0f µs; durability always", single.p50, single.p99) + failures(single)
+            )
         }
     }
 
@@ -99,8 +112,10 @@ enum HTTPBenchmarks {
             return post("[" + (first..<(first + 1000)).map(event).joined(separator: ",") + "]")
         }
         let batched = try LoadGenerator.run(port: port, connections: 8, requests: batches)
-        Measure.row("HTTP batched POST of 1000 events, 8 connections", batched.requestsPerSecond * 1000, "events/s",
-                    String(format: "p50 %.1f ms, p99 %.1f ms per batch", batched.p50 / 1000, batched.p99 / 1000) + failures(batched))
+        Measure.row(
+            "HTTP batched POST of 1000 events, 8 connections", batched.requestsPerSecond * 1000, "events/s",
+            String(format: "p50 %.1f ms, p99 %.1f ms per batch", batched.p50 / 1000, batched.p99 / 1000)
+                + failures(batched))
     }
 
     /// What one stats GET costs the application, without sockets, the kernel or the event loop: the request
@@ -124,16 +139,18 @@ enum HTTPBenchmarks {
             return seconds / Double(count) * 1e9
         }
         let ok = answered.withLock { $0 } == count * options.repetitions
-        Measure.row("stats GET in process (parse, route, auth, engine, JSON)", nanoseconds, "ns per request",
-                    "one thread, no sockets" + (ok ? "" : "; NOT EVERY REQUEST ANSWERED 200"))
+        Measure.row(
+            "stats GET in process (parse, route, auth, engine, JSON)", nanoseconds, "ns per request",
+            "one thread, no sockets" + (ok ? "" : "; NOT EVERY REQUEST ANSWERED 200"))
     }
 
     /// Stats reads of one tenant.
     static func stats(port: Int, options: BenchmarkSuite.Options, read: [UInt8]) throws {
         let reads = [[UInt8]](repeating: read, count: options.quick ? 50_000 : 200_000)
         let stats = try LoadGenerator.run(port: port, connections: 32, requests: reads)
-        Measure.row("HTTP stats GET, 32 connections", stats.requestsPerSecond, "requests/s",
-                    String(format: "p50 %.0f µs, p99 %.0f µs", stats.p50, stats.p99) + failures(stats))
+        Measure.row(
+            "HTTP stats GET, 32 connections", stats.requestsPerSecond, "requests/s",
+            String(format: "p50 %.0f µs, p99 %.0f µs", stats.p50, stats.p99) + failures(stats))
     }
 
     static func failures(_ result: LoadGenerator.Result) -> String {
@@ -153,24 +170,33 @@ enum TenantListBenchmarks {
         var next = 0
         while next < tenants {
             let batch = (next..<min(next + 10_000, tenants)).map { number -> Result<Event, EventValidationError> in
-                .success(Event(id: "t\(number)", tenantId: TenantID(high: 0x7E4A_0000_0000_0000 | UInt64(number), low: UInt64(number)),
-                               time: EngineBenchmarks.now,
-                               payload: .tenantCreated(TenantCreation(name: "Tenant \(number * 7_919 % tenants)"))))
+                .success(
+                    Event(
+                        id: "t\(number)",
+                        tenantId: TenantID(high: 0x7E4A_0000_0000_0000 | UInt64(number), low: UInt64(number)),
+                        time: EngineBenchmarks.now,
+                        payload: .tenantCreated(TenantCreation(name: "Tenant \(number * 7_919 % tenants)"))))
             }
             _ = engine.ingest(batch)
             next += batch.count
         }
         let secret = Array("benchmark-secret-0123456789".utf8)
         let handler = TallyAPIHandler(engine: engine, authenticator: JWTAuthenticator(secret: secret))
-        let token = JWTSigner(secret: secret).sign(JWTClaims(roles: ["super_admin"], expiresAt: Timestamp.now().seconds + 3600))
+        let token = JWTSigner(secret: secret).sign(
+            JWTClaims(roles: ["super_admin"], expiresAt: Timestamp.now().seconds + 3600))
         let someTenant = TenantID(high: 0x7E4A_0000_0000_0000 | 5, low: 5)
         func request(_ target: String) throws -> HTTPRequest? {
             var parser = HTTPRequestParser()
-            parser.feed(Array("GET \(target) HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(token)\r\nx-tenantid: \(someTenant)\r\n\r\n".utf8))
+            parser.feed(
+                Array(
+                    "GET \(target) HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(token)\r\nx-tenantid: \(someTenant)\r\n\r\n"
+                        .utf8))
             return try parser.next()
         }
-        for (label, target) in [("first page", "/api/v1/admin/tenants/?page=1&per_page=20"),
-                                ("page 500 of a search", "/api/v1/admin/tenants/?page=500&per_page=20&search=tenant%201")] {
+        for (label, target) in [
+            ("first page", "/api/v1/admin/tenants/?page=1&per_page=20"),
+            ("page 500 of a search", "/api/v1/admin/tenants/?page=500&per_page=20&search=tenant%201"),
+        ] {
             guard let list = try request(target) else { return }
             let statuses = Mutex<Set<Int>>([])
             // A stats read beside each list request: how long the list holds reads back.
@@ -186,12 +212,16 @@ enum TenantListBenchmarks {
                 }
                 reader.start()
                 usleep(20_000)
-                let seconds = Measure.seconds { handler.handle(list) { response in statuses.withLock { _ = $0.insert(response.status) } } }
+                let seconds = Measure.seconds {
+                    handler.handle(list) { response in statuses.withLock { _ = $0.insert(response.status) } }
+                }
                 usleep(300_000)
                 return seconds * 1000
             }
-            Measure.row("tenants list, \(label), \(tenants) tenants", milliseconds, "ms per request",
-                        "in process; longest stats read beside it \(String(format: "%.1f", Double(longestRead.load(ordering: .relaxed)) / 1e6)) ms; statuses \(statuses.withLock { $0.sorted() })")
+            Measure.row(
+                "tenants list, \(label), \(tenants) tenants", milliseconds, "ms per request",
+                "in process; longest stats read beside it \(String(format: "%.1f", Double(longestRead.load(ordering: .relaxed)) / 1e6)) ms; statuses \(statuses.withLock { $0.sorted() })"
+            )
         }
     }
 }

@@ -15,7 +15,9 @@ enum LoadModes {
         }
         func number(_ name: String, _ fallback: Int) -> Int {
             guard let text = values.removeValue(forKey: name) else { return fallback }
-            guard let value = Int(text), value > 0 else { usage(mode, "--\(name) needs a positive number, got \(text)") }
+            guard let value = Int(text), value > 0 else {
+                usage(mode, "--\(name) needs a positive number, got \(text)")
+            }
             return value
         }
         let binary = values.removeValue(forKey: "tally") ?? defaultBinary()
@@ -23,7 +25,8 @@ enum LoadModes {
             usage(mode, "no tally executable at \(binary); build it (`swift build -c release`) or pass --tally PATH")
         }
         let given = values.removeValue(forKey: "data")
-        let directory = given ?? NSTemporaryDirectory() + "tally-\(mode)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let directory =
+            given ?? NSTemporaryDirectory() + "tally-\(mode)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         /// A store this run made up is removed, unless a failed crash run left it for inspection.
         func cleanUp(keep: Bool) {
             if given == nil && !keep { try? FileManager.default.removeItem(atPath: directory) }
@@ -38,7 +41,10 @@ enum LoadModes {
                 options.seed = UInt64(number("seed", Int(options.seed)))
                 guard values.isEmpty else { usage(mode, "unknown option --\(values.keys.sorted()[0])") }
                 print("store: \(directory)")
-                let report = try CrashCycles(options).run { print($0); fflush(nil) }
+                let report = try CrashCycles(options).run {
+                    print($0)
+                    fflush(nil)
+                }
                 print(report)
                 cleanUp(keep: !report.passed)
                 exit(report.passed ? 0 : 1)
@@ -50,16 +56,31 @@ enum LoadModes {
                 options.statsClients = number("stats-clients", options.statsClients)
                 options.batchSize = number("batch", options.batchSize)
                 options.tenants = number("tenants", options.tenants)
-                if let window = values.removeValue(forKey: "backdate-limit") { options.serverArguments = ["--backdate-limit", window] }
+                if let window = values.removeValue(forKey: "backdate-limit") {
+                    options.serverArguments = ["--backdate-limit", window]
+                }
                 options.serverLog = values.removeValue(forKey: "server-log")
                 guard values.isEmpty else { usage(mode, "unknown option --\(values.keys.sorted()[0])") }
-                print("store: \(directory); \(options.seconds) s, \(options.ingestClients) ingest clients (batches of \(options.batchSize)), \(options.statsClients) stats clients, \(options.tenants) tenants")
-                let report = try SoakRun(options).run { print($0); fflush(nil) }
-                let start = Double(report.residentAtStart) / 1_048_576, end = Double(report.residentAtEnd) / 1_048_576
-                print(String(format: "soak: %d events, %d stats reads, %d errors; server RSS %.1f MiB at start, %.1f MiB at the end",
-                             report.events, report.statsReads, report.errors, start, end))
-                for (kind, count) in report.errorKinds.sorted(by: { $0.value > $1.value }) { print("  \(count)× \(kind)") }
-                for failure in report.firstErrors { print("  sent \(failure.sent.rfc3339(fractionDigits: 3)): \(failure.kind)") }
+                print(
+                    "store: \(directory); \(options.seconds) s, \(options.ingestClients) ingest clients (batches of \(options.batchSize)), \(options.statsClients) stats clients, \(options.tenants) tenants"
+                )
+                let report = try SoakRun(options).run {
+                    print($0)
+                    fflush(nil)
+                }
+                let start = Double(report.residentAtStart) / 1_048_576
+                let end = Double(report.residentAtEnd) / 1_048_576
+                print(
+                    String(
+                        format:
+                            "soak: %d events, %d stats reads, %d errors; server RSS %.1f MiB at start, %.1f MiB at the end",
+                        report.events, report.statsReads, report.errors, start, end))
+                for (kind, count) in report.errorKinds.sorted(by: { $0.value > $1.value }) {
+                    print("  \(count)× \(kind)")
+                }
+                for failure in report.firstErrors {
+                    print("  sent \(failure.sent.rfc3339(fractionDigits: 3)): \(failure.kind)")
+                }
                 cleanUp(keep: false)
                 exit(report.errors == 0 ? 0 : 1)
             }

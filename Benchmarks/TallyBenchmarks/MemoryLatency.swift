@@ -11,8 +11,9 @@ import TallyTestSupport
 enum MemoryLatency {
     static func run(_ options: BenchmarkSuite.Options) {
         for megabytes in [1, options.quick ? 64 : 512] {
-            Measure.row("random memory read, \(megabytes) MiB working set", chase(bytes: megabytes << 20), "ns",
-                        "dependent loads in one random cycle (64-byte strides), huge pages advised")
+            Measure.row(
+                "random memory read, \(megabytes) MiB working set", chase(bytes: megabytes << 20), "ns",
+                "dependent loads in one random cycle (64-byte strides), huge pages advised")
         }
     }
 
@@ -21,7 +22,8 @@ enum MemoryLatency {
         let step = 64 / MemoryLayout<Int>.stride
         let count = bytes / 64
         guard let raw = mmap(nil, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
-              raw != MAP_FAILED else { return .nan }
+            raw != MAP_FAILED
+        else { return .nan }
         defer { munmap(raw, bytes) }
         _ = madvise(raw, bytes, MADV_HUGEPAGE)
         let slots = raw.bindMemory(to: Int.self, capacity: count * step)

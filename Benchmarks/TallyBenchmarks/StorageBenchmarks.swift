@@ -10,10 +10,13 @@ enum StorageBenchmarks {
         let base = Timestamp(microseconds: 1_790_000_000_000_000)
         return (0..<count).map { index in
             let tenant = UInt64(index % 1000)
-            return Event(id: "evt-\(index)-\(tenant)", tenantId: TenantID(high: 0x3FA8_5F64_5717_4562 ^ tenant, low: tenant),
-                         time: Timestamp(microseconds: base.microseconds + Int64(index)),
-                         payload: .apiCall(APICall(keyId: "key-\(index % 10)", status: index % 20 == 0 ? 429 : 200,
-                                                   bytes: Int64(index % 5000), durationMs: 12.5)))
+            return Event(
+                id: "evt-\(index)-\(tenant)", tenantId: TenantID(high: 0x3FA8_5F64_5717_4562 ^ tenant, low: tenant),
+                time: Timestamp(microseconds: base.microseconds + Int64(index)),
+                payload: .apiCall(
+                    APICall(
+                        keyId: "key-\(index % 10)", status: index % 20 == 0 ? 429 : 200,
+                        bytes: Int64(index % 5000), durationMs: 12.5)))
         }
     }
 
@@ -48,7 +51,8 @@ enum StorageBenchmarks {
             if sink == 1 { print("") }
             return Double(frame.count * 2_000) / seconds / 1e9
         }
-        Measure.row("CRC32C, one frame", inCache, "GB/s", "77 KiB buffer (in cache, as replay checks frames), \(method)")
+        Measure.row(
+            "CRC32C, one frame", inCache, "GB/s", "77 KiB buffer (in cache, as replay checks frames), \(method)")
         let portable = Measure.median(options.repetitions) {
             var sink: UInt32 = 0
             let seconds = Measure.seconds { sink ^= bytes.withUnsafeBytes { CRC32C.portableChecksum($0) } }
@@ -70,13 +74,16 @@ enum StorageBenchmarks {
             encodedBytes = buffer.count
             return Double(sample.count) / seconds
         }
-        Measure.row("encode api.call records", encodeRate, "events/s",
-                    "\(encodedBytes / sample.count) bytes per record")
+        Measure.row(
+            "encode api.call records", encodeRate, "events/s",
+            "\(encodedBytes / sample.count) bytes per record")
         let records = sample.map { EventCodec.encode($0, ingestTime: .min) }
         let decodeRate = Measure.median(options.repetitions) {
             var sink = 0
             let seconds = Measure.seconds {
-                for record in records { if let decoded = try? EventCodec.decode(record) { sink &+= decoded.event.id.utf8.count } }
+                for record in records {
+                    if let decoded = try? EventCodec.decode(record) { sink &+= decoded.event.id.utf8.count }
+                }
             }
             if sink == 0 { print("") }
             return Double(records.count) / seconds
@@ -104,8 +111,9 @@ enum StorageBenchmarks {
                 }
                 rates.sort()
                 let seconds = rates[rates.count / 2]
-                Measure.row("append, batch \(batchSize), \(policy)", Double(count) / seconds, "events/s",
-                            String(format: "%.1f MB/s; %d events, one appender", Double(bytes) / seconds / 1e6, count))
+                Measure.row(
+                    "append, batch \(batchSize), \(policy)", Double(count) / seconds, "events/s",
+                    String(format: "%.1f MB/s; %d events, one appender", Double(bytes) / seconds / 1e6, count))
             }
         }
         // Group commit: many appenders of single events share each fdatasync.
@@ -144,11 +152,12 @@ enum StorageBenchmarks {
         let chunk = 100_000
         var totalBytes = 0
         for start in stride(from: 0, to: count, by: chunk) {
-            let part = batches(events(chunk).enumerated().map { index, event in
-                var event = event
-                event.id = "evt-\(start + index)"
-                return event
-            }, size: 1000)
+            let part = batches(
+                events(chunk).enumerated().map { index, event in
+                    var event = event
+                    event.id = "evt-\(start + index)"
+                    return event
+                }, size: 1000)
             for batch in part {
                 totalBytes += batch.payload.count
                 try store.append(batch)
@@ -161,26 +170,38 @@ enum StorageBenchmarks {
         let rawSeconds = try Measure.median(options.repetitions) {
             var seen = 0
             let seconds = try Measure.seconds {
-                try reader.forEachRecord { _, record in seen &+= record.count; return true }
+                try reader.forEachRecord { _, record in
+                    seen &+= record.count
+                    return true
+                }
             }
             return seconds
         }
-        Measure.row("full read, records (checksummed)", Double(count) / rawSeconds, "events/s",
-                    String(format: "%.2f GB/s; %d events, %d segments, %.0f MB", Double(fileBytes) / rawSeconds / 1e9,
-                           count, segments.count, Double(fileBytes) / 1e6))
+        Measure.row(
+            "full read, records (checksummed)", Double(count) / rawSeconds, "events/s",
+            String(
+                format: "%.2f GB/s; %d events, %d segments, %.0f MB", Double(fileBytes) / rawSeconds / 1e9,
+                count, segments.count, Double(fileBytes) / 1e6))
         let decodedSeconds = try Measure.median(options.repetitions) {
             var seen = 0
             return try Measure.seconds {
-                try reader.forEachEvent { stored in seen &+= Int(stored.offset & 1); return true }
+                try reader.forEachEvent { stored in
+                    seen &+= Int(stored.offset & 1)
+                    return true
+                }
             }
         }
-        Measure.row("full read, decoded events", Double(count) / decodedSeconds, "events/s",
-                    String(format: "%.2f GB/s", Double(fileBytes) / decodedSeconds / 1e9))
+        Measure.row(
+            "full read, decoded events", Double(count) / decodedSeconds, "events/s",
+            String(format: "%.2f GB/s", Double(fileBytes) / decodedSeconds / 1e9))
         let reopen = try Measure.median(options.repetitions) {
-            try Measure.seconds { _ = try SegmentStore(directory: directory, configuration: quiet(.never), readOnly: true) }
+            try Measure.seconds {
+                _ = try SegmentStore(directory: directory, configuration: quiet(.never), readOnly: true)
+            }
         }
-        Measure.row("open with full verification", reopen * 1000, "ms",
-                    String(format: "%.2f GB/s", Double(fileBytes) / reopen / 1e9))
+        Measure.row(
+            "open with full verification", reopen * 1000, "ms",
+            String(format: "%.2f GB/s", Double(fileBytes) / reopen / 1e9))
     }
 
     private static func eventCount(batchSize: Int, policy: DurabilityPolicy, quick: Bool) -> Int {

@@ -86,15 +86,16 @@ public struct CrashCycles {
 
     struct Shared: Sendable {
         var stopping = false
-        var acknowledged: [String: Int] = [:]   // id -> tenant index
+        var acknowledged: [String: Int] = [:]  // id -> tenant index
         var retried = 0
         var deduplicated = 0
     }
 
     /// Runs the cycles and the final checks.
     public func run(progress: (String) -> Void = { _ in }) throws -> Report {
-        let (server, token) = ServerProcess.withAdminToken(binary: options.binary, directory: options.directory,
-                                                           validFor: 86_400)
+        let (server, token) = ServerProcess.withAdminToken(
+            binary: options.binary, directory: options.directory,
+            validFor: 86_400)
         try server.start()
         let port = server.port
         let board = Board()
@@ -113,7 +114,8 @@ public struct CrashCycles {
             usleep(UInt32(100_000 + random.below(max(1, options.maxLifeMilliseconds - 100)) * 1_000))
             server.stop(signal: SIGKILL)
             let soFar = board.state.withLock { $0.acknowledged.count }
-            progress("cycle \(cycle)/\(options.cycles): killed the server with SIGKILL; \(soFar) events acknowledged so far")
+            progress(
+                "cycle \(cycle)/\(options.cycles): killed the server with SIGKILL; \(soFar) events acknowledged so far")
             try server.start()
             report.cycles = cycle
         }
@@ -148,16 +150,21 @@ public struct CrashCycles {
         try server.start()
         var statsMatch = true
         for (index, tenant) in Self.tenants.enumerated() {
-            let response = try LoopbackClient(port: server.port).request("GET", "/api/v1/admin/tenants/\(tenant)/stats", headers: [
-                ("Authorization", "Bearer \(token)"), ("x-tenantid", tenant),
-            ])
-            let counted = (Self.intField("apiCallsThisMonth", in: response.text) ?? -1)
+            let response = try LoopbackClient(port: server.port).request(
+                "GET", "/api/v1/admin/tenants/\(tenant)/stats",
+                headers: [
+                    ("Authorization", "Bearer \(token)"), ("x-tenantid", tenant),
+                ])
+            let counted =
+                (Self.intField("apiCallsThisMonth", in: response.text) ?? -1)
                 + (Self.intField("apiCallsLastMonth", in: response.text) ?? 0)
             let acknowledgedHere = state.acknowledged.values.filter { $0 == index }.count
             if counted != perTenant[index] || counted != acknowledgedHere {
                 statsMatch = false
                 report.doubleCounted += 1
-                progress("tenant \(tenant): HTTP stats count \(counted), the log holds \(perTenant[index]), clients were acknowledged \(acknowledgedHere)")
+                progress(
+                    "tenant \(tenant): HTTP stats count \(counted), the log holds \(perTenant[index]), clients were acknowledged \(acknowledgedHere)"
+                )
             }
         }
         report.statsMatch = statsMatch
@@ -178,18 +185,27 @@ public struct CrashCycles {
             let tenant = tenants[tenantIndex]
             let ids = (0..<batchSize).map { "c\(client)-\(sequence + $0)" }
             sequence += batchSize
-            let body = "[" + ids.map { #"{"id":"\#($0)","type":"api.call","tenantId":"\#(tenant)","data":{"keyId":"key-\#(client)","status":200}}"# }
+            let body =
+                "["
+                + ids.map {
+                    #"{"id":"\#($0)","type":"api.call","tenantId":"\#(tenant)","data":{"keyId":"key-\#(client)","status":200}}"#
+                }
                 .joined(separator: ",") + "]"
             var attempts = 0
             while true {
                 attempts += 1
                 do {
                     if connection == nil { connection = try LoopbackClient(port: port) }
-                    let response = try connection?.request("POST", "/api/v1/events", headers: [
-                        ("Authorization", "Bearer \(token)"), ("x-tenantid", tenant), ("Content-Type", "application/json"),
-                    ], body: Array(body.utf8))
+                    let response = try connection?.request(
+                        "POST", "/api/v1/events",
+                        headers: [
+                            ("Authorization", "Bearer \(token)"), ("x-tenantid", tenant),
+                            ("Content-Type", "application/json"),
+                        ], body: Array(body.utf8))
                     if let response, response.status == 200,
-                       (intField("accepted", in: response.text) ?? 0) + (intField("duplicates", in: response.text) ?? 0) == ids.count {
+                        (intField("accepted", in: response.text) ?? 0)
+                            + (intField("duplicates", in: response.text) ?? 0) == ids.count
+                    {
                         let duplicates = intField("duplicates", in: response.text) ?? 0
                         board.state.withLock { state in
                             for id in ids { state.acknowledged[id] = tenantIndex }

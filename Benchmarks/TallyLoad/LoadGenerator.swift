@@ -71,13 +71,16 @@ public struct LoadGenerator {
             while open[index].sent < request.count {
                 let count = request.withUnsafeBytes { bytes -> Int in
                     guard let base = bytes.baseAddress else { return 0 }
-                    return Glibc.send(open[index].descriptor, base + open[index].sent, bytes.count - open[index].sent, Int32(MSG_NOSIGNAL))
+                    return Glibc.send(
+                        open[index].descriptor, base + open[index].sent, bytes.count - open[index].sent,
+                        Int32(MSG_NOSIGNAL))
                 }
                 if count < 0 {
                     guard errno == EAGAIN else { throw Failure(description: "send failed: errno \(errno)") }
                     if !open[index].writing {
                         open[index].writing = true
-                        _ = tally_epoll_ctl(epoll, Self.modify, open[index].descriptor, tally_epollin | tally_epollout, UInt64(index))
+                        _ = tally_epoll_ctl(
+                            epoll, Self.modify, open[index].descriptor, tally_epollin | tally_epollout, UInt64(index))
                     }
                     return
                 }
@@ -99,7 +102,9 @@ public struct LoadGenerator {
                 if errno == EINTR { continue }
                 throw Failure(description: "epoll_wait failed: errno \(errno)")
             }
-            guard ready > 0 else { throw Failure(description: "no response within 10 s (\(inFlight) requests in flight)") }
+            guard ready > 0 else {
+                throw Failure(description: "no response within 10 s (\(inFlight) requests in flight)")
+            }
             for slot in 0..<Int(ready) {
                 let index = Int(datas[slot])
                 if events[slot] & tally_epollout != 0, open[index].writing { try send(index) }
@@ -120,8 +125,9 @@ public struct LoadGenerator {
         let seconds = Double(MonotonicClock.nanoseconds() - start) / 1e9
         latencies.sort()
         guard !latencies.isEmpty else { throw Failure(description: "no requests") }
-        return Result(requestsPerSecond: Double(latencies.count) / seconds, p50: latencies[latencies.count / 2],
-                      p99: latencies[min(latencies.count - 1, latencies.count * 99 / 100)], failures: failures)
+        return Result(
+            requestsPerSecond: Double(latencies.count) / seconds, p50: latencies[latencies.count / 2],
+            p99: latencies[min(latencies.count - 1, latencies.count * 99 / 100)], failures: failures)
     }
 
     /// The status and total length of the complete response at the start of `bytes`, if there is one.
@@ -139,8 +145,10 @@ public struct LoadGenerator {
             var length = 0
             var line = 0
             while line < end {
-                if line + 15 < end, buffer[line] | 0x20 == UInt8(ascii: "c"), buffer[line + 8] | 0x20 == UInt8(ascii: "l"),
-                   buffer[line + 14] == UInt8(ascii: ":"), buffer[line + 7] == UInt8(ascii: "-") {
+                if line + 15 < end, buffer[line] | 0x20 == UInt8(ascii: "c"),
+                    buffer[line + 8] | 0x20 == UInt8(ascii: "l"),
+                    buffer[line + 14] == UInt8(ascii: ":"), buffer[line + 7] == UInt8(ascii: "-")
+                {
                     var position = line + 15
                     while buffer[position] == 32 { position += 1 }
                     while position < end, buffer[position] >= 48, buffer[position] <= 57 {

@@ -28,8 +28,10 @@ public final class ServerProcess {
     ///   - directory: The store (`--data`).
     ///   - port: The port, or `nil` to pick a free one at the first start.
     ///   - environment: Variables added to the child processes' environment (such as `TALLY_JWT_SECRET`).
-    public init(binary: String, directory: String, port: Int? = nil, extraArguments: [String] = [],
-                environment: [String: String] = [:]) {
+    public init(
+        binary: String, directory: String, port: Int? = nil, extraArguments: [String] = [],
+        environment: [String: String] = [:]
+    ) {
         self.environment = environment
         self.binary = binary
         self.directory = directory
@@ -39,13 +41,16 @@ public final class ServerProcess {
 
     /// A server given a fixed JWT secret through `TALLY_JWT_SECRET`, and a `super_admin` token signed with it
     /// that stays valid for `validFor` seconds.
-    public static func withAdminToken(binary: String, directory: String, extraArguments: [String] = [],
-                                      validFor: Int64) -> (server: ServerProcess, token: String) {
+    public static func withAdminToken(
+        binary: String, directory: String, extraArguments: [String] = [],
+        validFor: Int64
+    ) -> (server: ServerProcess, token: String) {
         let secret = "tally-load-secret-0123456789abcdef"
         let token = JWTSigner(secret: Array(secret.utf8))
             .sign(JWTClaims(roles: ["super_admin"], expiresAt: Timestamp.now().seconds + validFor))
-        let server = ServerProcess(binary: binary, directory: directory, extraArguments: extraArguments,
-                                   environment: ["TALLY_JWT_SECRET": secret])
+        let server = ServerProcess(
+            binary: binary, directory: directory, extraArguments: extraArguments,
+            environment: ["TALLY_JWT_SECRET": secret])
         return (server, token)
     }
 
@@ -67,7 +72,8 @@ public final class ServerProcess {
             for _ in 0..<400 {
                 if !process.isRunning { break }
                 if let client = try? LoopbackClient(port: port), let response = try? client.request("GET", "/healthz"),
-                   response.status == 200 {
+                    response.status == 200
+                {
                     self.process = process
                     hasStarted = true
                     return
@@ -113,7 +119,8 @@ public final class ServerProcess {
     /// The server's resident memory in bytes (from `/proc/PID/status`), or `nil` when not running.
     public var residentBytes: Int? {
         guard let pid = processIdentifier,
-              let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return nil }
+            let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
+        else { return nil }
         for line in status.split(separator: "\n") where line.hasPrefix("VmRSS:") {
             let digits = line.split(separator: " ").dropFirst().first.flatMap { Int($0) }
             return digits.map { $0 * 1024 }

@@ -114,8 +114,9 @@ public struct SoakRun {
 
     /// Runs the soak; `line` receives each interval's report line as it completes.
     public func run(line: (String) -> Void = { _ in }) throws -> Report {
-        let (server, token) = ServerProcess.withAdminToken(binary: options.binary, directory: options.directory,
-                                                           extraArguments: options.serverArguments, validFor: 7 * 86_400)
+        let (server, token) = ServerProcess.withAdminToken(
+            binary: options.binary, directory: options.directory,
+            extraArguments: options.serverArguments, validFor: 7 * 86_400)
         server.logPath = options.serverLog
         try server.start()
         defer { server.stop(signal: SIGTERM) }
@@ -132,8 +133,9 @@ public struct SoakRun {
             group.enter()
             let batchSize = options.batchSize
             Thread {
-                Self.ingest(client: client, port: port, token: token, tenants: tenants, batchSize: batchSize,
-                            board: board)
+                Self.ingest(
+                    client: client, port: port, token: token, tenants: tenants, batchSize: batchSize,
+                    board: board)
                 group.leave()
             }.start()
         }
@@ -144,7 +146,9 @@ public struct SoakRun {
                 group.leave()
             }.start()
         }
-        line("| second | ingest events/s | ingest p99 ms | stats reads/s | stats p99 ms | server RSS MiB | dedup ids | dedup table MiB | RSS - dedup MiB | errors |")
+        line(
+            "| second | ingest events/s | ingest p99 ms | stats reads/s | stats p99 ms | server RSS MiB | dedup ids | dedup table MiB | RSS - dedup MiB | errors |"
+        )
         line("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         var elapsed = 0
         while elapsed < options.seconds {
@@ -157,13 +161,14 @@ public struct SoakRun {
             }
             let seconds = Double(MonotonicClock.nanoseconds() - started) / 1e9
             elapsed += step
-            let interval = Interval(endSecond: elapsed, eventsPerSecond: Double(taken.events) / seconds,
-                                    ingestP99Milliseconds: Self.p99(taken.ingestLatencies),
-                                    statsPerSecond: Double(taken.statsLatencies.count) / seconds,
-                                    statsP99Milliseconds: Self.p99(taken.statsLatencies),
-                                    residentBytes: server.residentBytes ?? 0,
-                                    dedupTableBytes: Self.gauge("tally_dedup_table_bytes", port: port),
-                                    rememberedIds: Self.gauge("tally_dedup_remembered_ids", port: port), errors: taken.errors)
+            let interval = Interval(
+                endSecond: elapsed, eventsPerSecond: Double(taken.events) / seconds,
+                ingestP99Milliseconds: Self.p99(taken.ingestLatencies),
+                statsPerSecond: Double(taken.statsLatencies.count) / seconds,
+                statsP99Milliseconds: Self.p99(taken.statsLatencies),
+                residentBytes: server.residentBytes ?? 0,
+                dedupTableBytes: Self.gauge("tally_dedup_table_bytes", port: port),
+                rememberedIds: Self.gauge("tally_dedup_remembered_ids", port: port), errors: taken.errors)
             report.intervals.append(interval)
             report.events += taken.events
             report.statsReads += taken.statsLatencies.count
@@ -171,11 +176,13 @@ public struct SoakRun {
             report.errorKinds.merge(taken.errorKinds, uniquingKeysWith: +)
             report.firstErrors += taken.firstErrors.prefix(Window.keptErrors - report.firstErrors.count)
             let mebibytes = { (bytes: Int) in Double(bytes) / 1_048_576 }
-            line(String(format: "| %d | %.0f | %.2f | %.0f | %.2f | %.1f | %d | %.1f | %.1f | %d |", interval.endSecond,
-                        interval.eventsPerSecond, interval.ingestP99Milliseconds, interval.statsPerSecond,
-                        interval.statsP99Milliseconds, mebibytes(interval.residentBytes), interval.rememberedIds,
-                        mebibytes(interval.dedupTableBytes), mebibytes(interval.residentBytes - interval.dedupTableBytes),
-                        interval.errors))
+            line(
+                String(
+                    format: "| %d | %.0f | %.2f | %.0f | %.2f | %.1f | %d | %.1f | %.1f | %d |", interval.endSecond,
+                    interval.eventsPerSecond, interval.ingestP99Milliseconds, interval.statsPerSecond,
+                    interval.statsP99Milliseconds, mebibytes(interval.residentBytes), interval.rememberedIds,
+                    mebibytes(interval.dedupTableBytes), mebibytes(interval.residentBytes - interval.dedupTableBytes),
+                    interval.errors))
         }
         board.stopping.store(true, ordering: .relaxed)
         group.wait()
@@ -195,7 +202,8 @@ public struct SoakRun {
     /// A gauge from the server's `/metrics`, or 0 when it cannot be read.
     static func gauge(_ name: String, port: Int) -> Int {
         guard let client = try? LoopbackClient(port: port), let response = try? client.request("GET", "/metrics"),
-              let range = response.text.range(of: "\n\(name) ") else { return 0 }
+            let range = response.text.range(of: "\n\(name) ")
+        else { return 0 }
         return Int(response.text[range.upperBound...].prefix { $0.isNumber }) ?? 0
     }
 
@@ -205,8 +213,10 @@ public struct SoakRun {
         return sorted[min(sorted.count - 1, sorted.count * 99 / 100)]
     }
 
-    static func ingest(client: Int, port: Int, token: String, tenants: [String], batchSize: Int,
-                       board: Board) {
+    static func ingest(
+        client: Int, port: Int, token: String, tenants: [String], batchSize: Int,
+        board: Board
+    ) {
         var connection: LoopbackClient?
         var sequence = 0
         var random = SplitMix64(seed: UInt64(client) &+ 99)
@@ -223,7 +233,8 @@ public struct SoakRun {
             for index in 0..<batchSize {
                 if index > 0 { body += "," }
                 let status = random.chance(1, in: 50) ? 429 : random.chance(1, in: 40) ? 500 : 200
-                body += #"{"id":"s\#(client)-\#(sequence)","type":"api.call","tenantId":"\#(tenant)","data":{"keyId":"key-\#(random.below(10))","status":\#(status)}}"#
+                body +=
+                    #"{"id":"s\#(client)-\#(sequence)","type":"api.call","tenantId":"\#(tenant)","data":{"keyId":"key-\#(random.below(10))","status":\#(status)}}"#
                 sequence += 1
             }
             body += "]"
@@ -231,15 +242,19 @@ public struct SoakRun {
             let sent = Timestamp.now()
             do {
                 if connection == nil { connection = try LoopbackClient(port: port) }
-                let response = try connection?.request("POST", "/api/v1/events", headers: [
-                    ("Authorization", "Bearer \(token)"), ("x-tenantid", tenant), ("Content-Type", "application/json"),
-                ], body: Array(body.utf8))
+                let response = try connection?.request(
+                    "POST", "/api/v1/events",
+                    headers: [
+                        ("Authorization", "Bearer \(token)"), ("x-tenantid", tenant),
+                        ("Content-Type", "application/json"),
+                    ], body: Array(body.utf8))
                 let milliseconds = Double(MonotonicClock.nanoseconds() - started) / 1e6
                 if response?.status == 200 {
                     local.events += batchSize
                     local.ingestLatencies.append(milliseconds)
                 } else {
-                    local.fail("ingest status \(response?.status ?? 0): \(response?.text.prefix(120) ?? "")", sent: sent)
+                    local.fail(
+                        "ingest status \(response?.status ?? 0): \(response?.text.prefix(120) ?? "")", sent: sent)
                 }
             } catch {
                 connection = nil
@@ -260,16 +275,23 @@ public struct SoakRun {
                 lastFlush = MonotonicClock.nanoseconds()
             }
             let tenant = random.pick(tenants)
-            let path = random.chance(1, in: 2) ? "/api/v1/admin/tenants/\(tenant)/stats" : "/api/organizations/\(tenant)/api-keys/stats"
+            let path =
+                random.chance(1, in: 2)
+                ? "/api/v1/admin/tenants/\(tenant)/stats" : "/api/organizations/\(tenant)/api-keys/stats"
             let started = MonotonicClock.nanoseconds()
             let sent = Timestamp.now()
             do {
                 if connection == nil { connection = try LoopbackClient(port: port) }
-                let response = try connection?.request("GET", path, headers: [("Authorization", "Bearer \(token)"), ("x-tenantid", tenant)])
+                let response = try connection?.request(
+                    "GET", path, headers: [("Authorization", "Bearer \(token)"), ("x-tenantid", tenant)])
                 let milliseconds = Double(MonotonicClock.nanoseconds() - started) / 1e6
                 // 404 is a valid answer for a tenant that has no events yet.
                 let ok = response?.status == 200 || response?.status == 404
-                if ok { local.statsLatencies.append(milliseconds) } else { local.fail("stats status \(response?.status ?? 0)", sent: sent) }
+                if ok {
+                    local.statsLatencies.append(milliseconds)
+                } else {
+                    local.fail("stats status \(response?.status ?? 0)", sent: sent)
+                }
             } catch {
                 connection = nil
                 local.fail("stats: \(error)", sent: sent)

@@ -18,7 +18,9 @@ final class APIMetrics: Sendable {
 
     /// Cumulative buckets in seconds.
     struct Histogram {
-        static let bounds: [Double] = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5]
+        static let bounds: [Double] = [
+            0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5,
+        ]
         var counts = [Int](repeating: 0, count: bounds.count)
         var total = 0
         var sum = 0.0
@@ -48,8 +50,11 @@ final class APIMetrics: Sendable {
     /// number) maps to a fixed label, so requests cannot add series without bound.
     static let knownFields: Set<String> = Set(
         ["event", "id", "type", "tenantId", "time", "data", "specversion", "source", "datacontenttype", "data_base64"]
-        + ["bytes", "clientId", "credentialId", "deltaBytes", "durationMs", "eventId", "expiresAt", "keyId", "name",
-           "oauthClientId", "partnerId", "reason", "role", "settings", "status", "usedBytes", "userId"].map { "data." + $0 })
+            + [
+                "bytes", "clientId", "credentialId", "deltaBytes", "durationMs", "eventId", "expiresAt", "keyId",
+                "name",
+                "oauthClientId", "partnerId", "reason", "role", "settings", "status", "usedBytes", "userId",
+            ].map { "data." + $0 })
 
     /// The `reason` label of a rejection: the field at fault when Tally knows it; `invalid_json` for an
     /// NDJSON line that does not parse; `data.settings` for any setting; `unknown_field` or `other` else.
@@ -75,44 +80,54 @@ final class APIMetrics: Sendable {
         text += "tally_events_total{outcome=\"duplicate\"} \(duplicates.load(ordering: .relaxed))\n"
         text += "tally_events_total{outcome=\"failed\"} \(failed.load(ordering: .relaxed))\n"
         let snapshot = state.withLock { $0 }
-        text += "# HELP tally_events_rejected_total Rejected events by the field at fault (a fixed set; unknown_field, invalid_json, other).\n# TYPE tally_events_rejected_total counter\n"
+        text +=
+            "# HELP tally_events_rejected_total Rejected events by the field at fault (a fixed set; unknown_field, invalid_json, other).\n# TYPE tally_events_rejected_total counter\n"
         for (reason, count) in snapshot.rejectedByReason.sorted(by: { $0.key < $1.key }) {
             text += "tally_events_rejected_total{reason=\"\(Self.escape(reason))\"} \(count)\n"
         }
-        text += "# HELP tally_ingest_bytes_total Request body bytes received on the ingest route.\n# TYPE tally_ingest_bytes_total counter\n"
+        text +=
+            "# HELP tally_ingest_bytes_total Request body bytes received on the ingest route.\n# TYPE tally_ingest_bytes_total counter\n"
         text += "tally_ingest_bytes_total \(ingestedBytes.load(ordering: .relaxed))\n"
-        text += "# HELP tally_http_request_duration_seconds Request latency by route.\n# TYPE tally_http_request_duration_seconds histogram\n"
+        text +=
+            "# HELP tally_http_request_duration_seconds Request latency by route.\n# TYPE tally_http_request_duration_seconds histogram\n"
         for (route, histogram) in snapshot.requests.sorted(by: { $0.key < $1.key }) {
             for (index, bound) in Histogram.bounds.enumerated() {
-                text += "tally_http_request_duration_seconds_bucket{route=\"\(route)\",le=\"\(bound)\"} \(histogram.counts[index])\n"
+                text +=
+                    "tally_http_request_duration_seconds_bucket{route=\"\(route)\",le=\"\(bound)\"} \(histogram.counts[index])\n"
             }
             text += "tally_http_request_duration_seconds_bucket{route=\"\(route)\",le=\"+Inf\"} \(histogram.total)\n"
             text += "tally_http_request_duration_seconds_sum{route=\"\(route)\"} \(histogram.sum)\n"
             text += "tally_http_request_duration_seconds_count{route=\"\(route)\"} \(histogram.total)\n"
         }
-        text += "# HELP tally_http_responses_total Responses by route and status.\n# TYPE tally_http_responses_total counter\n"
+        text +=
+            "# HELP tally_http_responses_total Responses by route and status.\n# TYPE tally_http_responses_total counter\n"
         for (route, histogram) in snapshot.requests.sorted(by: { $0.key < $1.key }) {
             for (status, count) in histogram.statuses.sorted(by: { $0.key < $1.key }) {
                 text += "tally_http_responses_total{route=\"\(route)\",status=\"\(status)\"} \(count)\n"
             }
         }
-        text += "# HELP tally_fsync_duration_seconds Duration of the log's fsyncs (data, seals, new segments).\n# TYPE tally_fsync_duration_seconds histogram\n"
+        text +=
+            "# HELP tally_fsync_duration_seconds Duration of the log's fsyncs (data, seals, new segments).\n# TYPE tally_fsync_duration_seconds histogram\n"
         for (index, bound) in SyncStatistics.bounds.enumerated() {
             text += "tally_fsync_duration_seconds_bucket{le=\"\(bound)\"} \(syncs.cumulativeCounts[index])\n"
         }
         text += "tally_fsync_duration_seconds_bucket{le=\"+Inf\"} \(syncs.count)\n"
-        text += "tally_fsync_duration_seconds_sum \(syncs.sumSeconds)\ntally_fsync_duration_seconds_count \(syncs.count)\n"
+        text +=
+            "tally_fsync_duration_seconds_sum \(syncs.sumSeconds)\ntally_fsync_duration_seconds_count \(syncs.count)\n"
         text += "# HELP tally_open_connections Open client connections.\n# TYPE tally_open_connections gauge\n"
         text += "tally_open_connections \(openConnections)\n"
         text += "# HELP tally_log_events Events in the log that the projections cover.\n# TYPE tally_log_events gauge\n"
         text += "tally_log_events \(engine.events)\n"
         text += "# HELP tally_tenants Tenants with at least one event.\n# TYPE tally_tenants gauge\n"
         text += "tally_tenants \(engine.tenants)\n"
-        text += "# HELP tally_dedup_remembered_ids Ids the dedup index remembers (the dedup window).\n# TYPE tally_dedup_remembered_ids gauge\n"
+        text +=
+            "# HELP tally_dedup_remembered_ids Ids the dedup index remembers (the dedup window).\n# TYPE tally_dedup_remembered_ids gauge\n"
         text += "tally_dedup_remembered_ids \(engine.rememberedIds)\n"
-        text += "# HELP tally_dedup_table_bytes Bytes of the dedup index's table.\n# TYPE tally_dedup_table_bytes gauge\n"
+        text +=
+            "# HELP tally_dedup_table_bytes Bytes of the dedup index's table.\n# TYPE tally_dedup_table_bytes gauge\n"
         text += "tally_dedup_table_bytes \(engine.dedupTableBytes)\n"
-        text += "# HELP tally_read_only 1 when a write failure made the engine read-only (restart after fixing the disk).\n# TYPE tally_read_only gauge\n"
+        text +=
+            "# HELP tally_read_only 1 when a write failure made the engine read-only (restart after fixing the disk).\n# TYPE tally_read_only gauge\n"
         text += "tally_read_only \(engine.readOnly ? 1 : 0)\n"
         return text
     }

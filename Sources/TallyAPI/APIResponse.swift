@@ -5,15 +5,19 @@ import TallyHTTP
 /// shows, the same shape with `"success": false` and an `error` object for errors, and FastAPI's
 /// `HTTPValidationError` (`{"detail": [{"loc", "msg", "type"}]}`) for the tenants API's 422s.
 enum APIResponse {
-    static func success(_ status: Int = 200, message: String, data: JSONValue, now: Timestamp,
-                        headers: [(String, String)] = []) -> HTTPResponse {
+    static func success(
+        _ status: Int = 200, message: String, data: JSONValue, now: Timestamp,
+        headers: [(String, String)] = []
+    ) -> HTTPResponse {
         success(status, message: message, now: now, headers: headers) { $0.write(data) }
     }
 
     /// The success envelope with `data` written straight to bytes by `writeData` (no ``JSONValue`` tree).
     /// `succeeded` is the envelope's `success` flag: by default, whether the status is below 300.
-    static func success(_ status: Int = 200, message: String, now: Timestamp, headers: [(String, String)] = [],
-                        succeeded: Bool? = nil, writeData: (inout JSONWriter) -> Void) -> HTTPResponse {
+    static func success(
+        _ status: Int = 200, message: String, now: Timestamp, headers: [(String, String)] = [],
+        succeeded: Bool? = nil, writeData: (inout JSONWriter) -> Void
+    ) -> HTTPResponse {
         var writer = JSONWriter(reservingCapacity: 1024)
         writer.beginObject()
         writer.writeKey("success")
@@ -28,8 +32,10 @@ enum APIResponse {
         return .json(status, writer.bytes, headers: headers)
     }
 
-    static func error(_ status: Int, _ code: String, _ message: String, now: Timestamp,
-                      headers: [(String, String)] = []) -> HTTPResponse {
+    static func error(
+        _ status: Int, _ code: String, _ message: String, now: Timestamp,
+        headers: [(String, String)] = []
+    ) -> HTTPResponse {
         var writer = JSONWriter(reservingCapacity: 256)
         writer.beginObject()
         writer.writeKey("success")

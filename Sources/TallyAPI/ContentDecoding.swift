@@ -32,7 +32,7 @@ enum ContentDecoding {
         for coding in codings.reversed() where coding != "identity" {
             do throws(InflateError) {
                 decoded = try GzipDecoder(maxOutputBytes: maxBytes).decode(decoded)
-            } catch where error.code == .outputLimitExceeded {
+            } catch  where error.code == .outputLimitExceeded {
                 throw IngestBody.Failure(
                     status: 413, code: "payload_too_large",
                     message:

@@ -21,25 +21,34 @@ enum IngestBody {
 
     /// The answer to a body with more than ``maxEvents`` events.
     static var tooManyEvents: Failure {
-        Failure(status: 413, code: "too_many_events",
-                message: "the body holds more than \(maxEvents) events; send at most \(maxEvents) per request (split the batch, or backfill with `tally import`)")
+        Failure(
+            status: 413, code: "too_many_events",
+            message:
+                "the body holds more than \(maxEvents) events; send at most \(maxEvents) per request (split the batch, or backfill with `tally import`)"
+        )
     }
 
     /// The events, each validated or with the reason it is invalid.
-    static func events(body: [UInt8], contentType: String?, receivedAt: Timestamp) throws(Failure) -> [Result<Event, EventValidationError>] {
+    static func events(body: [UInt8], contentType: String?, receivedAt: Timestamp) throws(Failure) -> [Result<
+        Event, EventValidationError
+    >] {
         var lines: [Int] = []
         return try events(body: body, contentType: contentType, receivedAt: receivedAt, lines: &lines)
     }
 
     /// The events, each validated or with the reason it is invalid; for an NDJSON body, `lines` receives
     /// each event's line number (blank lines hold none), and stays empty for the other formats.
-    static func events(body: [UInt8], contentType: String?, receivedAt: Timestamp,
-                       lines: inout [Int]) throws(Failure) -> [Result<Event, EventValidationError>] {
+    static func events(
+        body: [UInt8], contentType: String?, receivedAt: Timestamp,
+        lines: inout [Int]
+    ) throws(Failure) -> [Result<Event, EventValidationError>] {
         let type = HeaderValue.mediaType(contentType ?? "application/json")
         switch type {
         case "application/json", "text/json":
             let decoded = body.withUnsafeBytes { bytes in
-                Result { () throws(JSONParseError) in try decoder.decodeEvents(bytes, receivedAt: receivedAt, limit: maxEvents) }
+                Result { () throws(JSONParseError) in
+                    try decoder.decodeEvents(bytes, receivedAt: receivedAt, limit: maxEvents)
+                }
             }
             let events: [Result<Event, EventValidationError>]
             do throws(JSONParseError) {
@@ -67,8 +76,11 @@ enum IngestBody {
             guard items.count <= maxEvents else { throw tooManyEvents }
             return items.map { cloudEvent($0, receivedAt: receivedAt, checkRepeats: repeatsKeys) }
         default:
-            throw Failure(status: 415, code: "unsupported_media_type",
-                          message: "Content-Type \(type) is not supported; use application/json (or text/json), application/x-ndjson (or application/jsonl), application/cloudevents+json or application/cloudevents-batch+json")
+            throw Failure(
+                status: 415, code: "unsupported_media_type",
+                message:
+                    "Content-Type \(type) is not supported; use application/json (or text/json), application/x-ndjson (or application/jsonl), application/cloudevents+json or application/cloudevents-batch+json"
+            )
         }
     }
 
@@ -107,8 +119,10 @@ enum IngestBody {
     }
 
     /// One event per line; a line that is not JSON is an invalid event, not a malformed body.
-    private static func ndjson(_ body: UnsafeRawBufferPointer, receivedAt: Timestamp,
-                               lines: inout [Int]) -> [Result<Event, EventValidationError>] {
+    private static func ndjson(
+        _ body: UnsafeRawBufferPointer, receivedAt: Timestamp,
+        lines: inout [Int]
+    ) -> [Result<Event, EventValidationError>] {
         var results: [Result<Event, EventValidationError>] = []
         var lineNumber = 0
         var lineStart = 0
@@ -126,7 +140,8 @@ enum IngestBody {
             do throws(JSONParseError) {
                 results.append(try decoder.decodeEvent(line, receivedAt: receivedAt))
             } catch {
-                results.append(.failure(EventValidationError(field: "line \(lineNumber)", rule: "invalid JSON: \(error.message)")))
+                results.append(
+                    .failure(EventValidationError(field: "line \(lineNumber)", rule: "invalid JSON: \(error.message)")))
             }
         }
         return results
@@ -146,7 +161,9 @@ enum IngestBody {
     }
 
     /// One CloudEvent, invalid when it repeats a key.
-    private static func cloudEvent(_ value: JSONValue, receivedAt: Timestamp, checkRepeats: Bool) -> Result<Event, EventValidationError> {
+    private static func cloudEvent(_ value: JSONValue, receivedAt: Timestamp, checkRepeats: Bool) -> Result<
+        Event, EventValidationError
+    > {
         if checkRepeats, let repeated = EventDocumentDecoder.repeatedKey(in: value) { return .failure(repeated) }
         return CloudEvents.event(value, receivedAt: receivedAt)
     }
@@ -163,9 +180,11 @@ enum IngestBody {
 enum CloudEvents {
     /// Whether `name` is a valid attribute name: lowercase ASCII letters and digits (CloudEvents 1.0 §3.1.1).
     static func isAttributeName(_ name: String) -> Bool {
-        !name.isEmpty && name.utf8.allSatisfy { byte in
-            (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
-        }
+        !name.isEmpty
+            && name.utf8.allSatisfy { byte in
+                (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte)
+                    || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
+            }
     }
 
     static func event(_ value: JSONValue, receivedAt: Timestamp) -> Result<Event, EventValidationError> {
@@ -178,13 +197,22 @@ enum CloudEvents {
         // CloudEvents 1.0 §3.1.1: attribute names are lowercase ASCII letters and digits (`data_base64` is the
         // structured mode's own member, refused below with its reason).
         for member in object where member.key != "data_base64" && !isAttributeName(member.key) {
-            return .failure(EventValidationError(field: member.key, rule: "is not a CloudEvents attribute name: those are lowercase letters and digits only (such as tenantid)"))
+            return .failure(
+                EventValidationError(
+                    field: member.key,
+                    rule:
+                        "is not a CloudEvents attribute name: those are lowercase letters and digits only (such as tenantid)"
+                ))
         }
         guard case .string(let source)? = object["source"], !source.isEmpty else {
-            return .failure(EventValidationError(field: "source", rule: "is required: a non-empty URI-reference naming the producer"))
+            return .failure(
+                EventValidationError(
+                    field: "source", rule: "is required: a non-empty URI-reference naming the producer"))
         }
         if object["data_base64"] != nil {
-            return .failure(EventValidationError(field: "data_base64", rule: "is not supported: send the event's data as JSON in data"))
+            return .failure(
+                EventValidationError(
+                    field: "data_base64", rule: "is not supported: send the event's data as JSON in data"))
         }
         if let declared = object["datacontenttype"] {
             guard case .string(let text) = declared else {
@@ -192,7 +220,10 @@ enum CloudEvents {
             }
             let media = HeaderValue.mediaType(text)
             guard media == "application/json" || media.hasSuffix("+json") else {
-                return .failure(EventValidationError(field: "datacontenttype", rule: "must be application/json (or a +json type): data is read as JSON"))
+                return .failure(
+                    EventValidationError(
+                        field: "datacontenttype",
+                        rule: "must be application/json (or a +json type): data is read as JSON"))
             }
         }
         var converted = JSONObject()
@@ -200,8 +231,14 @@ enum CloudEvents {
             if let field = object[name] { converted.set(name, field) }
         }
         // The extension attribute wins; a null one is as good as absent.
-        guard let tenant = [object["tenantid"], object["subject"]].compactMap({ $0 }).first(where: { $0 != .null }) else {
-            return .failure(EventValidationError(field: "tenantid", rule: "is required: the tenant's UUID as the tenantid extension attribute (CloudEvents attribute names are lowercase) or as subject"))
+        guard let tenant = [object["tenantid"], object["subject"]].compactMap({ $0 }).first(where: { $0 != .null })
+        else {
+            return .failure(
+                EventValidationError(
+                    field: "tenantid",
+                    rule:
+                        "is required: the tenant's UUID as the tenantid extension attribute (CloudEvents attribute names are lowercase) or as subject"
+                ))
         }
         converted.set("tenantId", tenant)
         // Context attributes that carry no metering meaning are accepted and dropped.

@@ -33,7 +33,9 @@ public struct JWTAuthenticator: RequestAuthenticator {
         /// Whether a remembered token's text is `token`'s, compared in place (``ByteEquality``).
         static func same(_ known: String, _ token: Substring) -> Bool {
             let result = known.utf8.withContiguousStorageIfAvailable { known in
-                token.utf8.withContiguousStorageIfAvailable { ByteEquality.equal(UnsafeRawBufferPointer(known), UnsafeRawBufferPointer($0)) }
+                token.utf8.withContiguousStorageIfAvailable {
+                    ByteEquality.equal(UnsafeRawBufferPointer(known), UnsafeRawBufferPointer($0))
+                }
             }
             if let result, let inPlace = result { return inPlace }
             return known.utf8.elementsEqual(token.utf8)
@@ -42,7 +44,9 @@ public struct JWTAuthenticator: RequestAuthenticator {
         /// The key a token is filed under: ``IdentityHash/hash(_:seed:)`` of its text.
         static func key(_ token: Substring) -> UInt64 {
             let seed: UInt64 = 0x7A11_70CE
-            if let key = token.utf8.withContiguousStorageIfAvailable({ IdentityHash.hash(UnsafeRawBufferPointer($0), seed: seed) }) {
+            if let key = token.utf8.withContiguousStorageIfAvailable({
+                IdentityHash.hash(UnsafeRawBufferPointer($0), seed: seed)
+            }) {
                 return key
             }
             return Array(token.utf8).withUnsafeBytes { IdentityHash.hash($0, seed: seed) }
@@ -53,7 +57,9 @@ public struct JWTAuthenticator: RequestAuthenticator {
     ///   - secret: The HMAC key.
     ///   - leewaySeconds: Clock skew allowed on `exp` and `nbf`.
     ///   - clock: The current time.
-    public init(secret: [UInt8], leewaySeconds: Int64 = 30, clock: @escaping @Sendable () -> Timestamp = { Timestamp.now() }) {
+    public init(
+        secret: [UInt8], leewaySeconds: Int64 = 30, clock: @escaping @Sendable () -> Timestamp = { Timestamp.now() }
+    ) {
         verifier = JWTVerifier(secret: secret, leewaySeconds: leewaySeconds)
         self.leewaySeconds = max(0, leewaySeconds)
         self.clock = clock
@@ -62,7 +68,7 @@ public struct JWTAuthenticator: RequestAuthenticator {
     /// Whether the first six bytes spell `bearer` in any case.
     private static func isBearer(_ scheme: Substring.UTF8View) -> Bool {
         var index = scheme.startIndex
-        for expected: UInt8 in [0x62, 0x65, 0x61, 0x72, 0x65, 0x72] { // b e a r e r
+        for expected: UInt8 in [0x62, 0x65, 0x61, 0x72, 0x65, 0x72] {  // b e a r e r
             guard scheme[index] | 0x20 == expected else { return false }
             index = scheme.index(after: index)
         }
@@ -70,7 +76,9 @@ public struct JWTAuthenticator: RequestAuthenticator {
     }
 
     public func authenticate(authorization: String?) -> Result<Principal, AuthenticationFailure> {
-        guard let authorization else { return .failure(AuthenticationFailure("missing Authorization header (Bearer token)")) }
+        guard let authorization else {
+            return .failure(AuthenticationFailure("missing Authorization header (Bearer token)"))
+        }
         // The scheme is case-insensitive (RFC 9110 §11.1); checked byte by byte, as on every request.
         let scheme = authorization.utf8.prefix(7)
         guard scheme.count == 7, scheme.last == UInt8(ascii: " "), Self.isBearer(scheme) else {
@@ -80,7 +88,8 @@ public struct JWTAuthenticator: RequestAuthenticator {
         let now = clock().seconds
         let key = VerifiedTokens.key(token)
         if let known = cache.entries.withLock({ $0[key] }), VerifiedTokens.same(known.token, token),
-           known.validFrom <= now, now < known.validUntil {
+            known.validFrom <= now, now < known.validUntil
+        {
             return .success(known.principal)
         }
         let claims: JWTClaims
@@ -91,7 +100,9 @@ public struct JWTAuthenticator: RequestAuthenticator {
         }
         var tenant: TenantID?
         if let text = claims.tenantId {
-            guard let parsed = TenantID(text) else { return .failure(AuthenticationFailure("the tenant_id claim is not a UUID")) }
+            guard let parsed = TenantID(text) else {
+                return .failure(AuthenticationFailure("the tenant_id claim is not a UUID"))
+            }
             tenant = parsed
         }
         // A genuine token whose roles Tally does not know is authenticated yet allowed nothing: every route
@@ -102,8 +113,12 @@ public struct JWTAuthenticator: RequestAuthenticator {
         let entry = VerifiedTokens.Entry(
             token: String(token),
             principal: principal,
-            validFrom: claims.notBefore.map { $0.subtractingReportingOverflow(leewaySeconds).overflow ? .min : $0 - leewaySeconds } ?? .min,
-            validUntil: claims.expiresAt.map { $0.addingReportingOverflow(leewaySeconds).overflow ? .max : $0 + leewaySeconds } ?? .max)
+            validFrom: claims.notBefore.map {
+                $0.subtractingReportingOverflow(leewaySeconds).overflow ? .min : $0 - leewaySeconds
+            } ?? .min,
+            validUntil: claims.expiresAt.map {
+                $0.addingReportingOverflow(leewaySeconds).overflow ? .max : $0 + leewaySeconds
+            } ?? .max)
         cache.entries.withLock { entries in
             if entries.count >= Self.cacheCapacity { entries.removeAll(keepingCapacity: true) }
             entries[key] = entry

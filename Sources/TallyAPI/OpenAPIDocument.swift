@@ -11,8 +11,12 @@ enum OpenAPIDocument {
 
     /// A stable operation id from the route's method and path: `get_api_v1_admin_tenants_tenantId_stats`.
     static func operationId(_ route: Route) -> String {
-        let words = route.pattern.split(separator: "/").map { $0.trimmingPrefix("{").dropLast($0.hasSuffix("}") ? 1 : 0) }
-        return ([route.method.lowercased()] + words.map { $0.replacingOccurrences(of: "-", with: "_").replacingOccurrences(of: ".", with: "_") })
+        let words = route.pattern.split(separator: "/").map {
+            $0.trimmingPrefix("{").dropLast($0.hasSuffix("}") ? 1 : 0)
+        }
+        return
+            ([route.method.lowercased()]
+            + words.map { $0.replacingOccurrences(of: "-", with: "_").replacingOccurrences(of: ".", with: "_") })
             .joined(separator: "_")
     }
 
@@ -20,78 +24,165 @@ enum OpenAPIDocument {
         var paths = JSONObject()
         for route in Route.all {
             var operations: JSONObject
-            if case .object(let existing)? = paths[route.pattern] { operations = existing } else { operations = JSONObject() }
+            if case .object(let existing)? = paths[route.pattern] {
+                operations = existing
+            } else {
+                operations = JSONObject()
+            }
             var parameters: [JSONValue] = []
             for part in route.pattern.split(separator: "/") where part.hasPrefix("{") {
-                parameters.append(object([
-                    ("name", .string(String(part.dropFirst().dropLast()))), ("in", .string("path")), ("required", .bool(true)),
-                    ("schema", object([("type", .string("string")), ("format", .string("uuid"))])),
-                ]))
+                parameters.append(
+                    object([
+                        ("name", .string(String(part.dropFirst().dropLast()))), ("in", .string("path")),
+                        ("required", .bool(true)),
+                        ("schema", object([("type", .string("string")), ("format", .string("uuid"))])),
+                    ]))
             }
             if route.authenticated {
-                parameters.append(object([("name", .string("x-tenantid")), ("in", .string("header")), ("required", .bool(true)),
-                                          ("schema", object([("type", .string("string")), ("format", .string("uuid"))]))]))
+                parameters.append(
+                    object([
+                        ("name", .string("x-tenantid")), ("in", .string("header")), ("required", .bool(true)),
+                        ("schema", object([("type", .string("string")), ("format", .string("uuid"))])),
+                    ]))
             }
             if route.pattern == "/api/v1/events" && route.method == "POST" {
-                parameters.append(object([
-                    ("name", .string("Content-Encoding")), ("in", .string("header")), ("required", .bool(false)),
-                    ("description", .string("gzip (or x-gzip) to send a gzip-compressed body; identity or absent for none. The decompressed body is limited like an uncompressed one (--max-body-bytes).")),
-                    ("schema", object([("type", .string("string")), ("enum", .array(ContentDecoding.supported.map { .string($0) }))])),
-                ]))
+                parameters.append(
+                    object([
+                        ("name", .string("Content-Encoding")), ("in", .string("header")), ("required", .bool(false)),
+                        (
+                            "description",
+                            .string(
+                                "gzip (or x-gzip) to send a gzip-compressed body; identity or absent for none. The decompressed body is limited like an uncompressed one (--max-body-bytes)."
+                            )
+                        ),
+                        (
+                            "schema",
+                            object([
+                                ("type", .string("string")),
+                                ("enum", .array(ContentDecoding.supported.map { .string($0) })),
+                            ])
+                        ),
+                    ]))
             }
             if route.pattern == "/api/v1/admin/tenants/" && route.method == "GET" {
                 for name in ["page", "per_page"] {
-                    parameters.append(object([("name", .string(name)), ("in", .string("query")), ("schema", object([("type", .string("integer"))]))]))
+                    parameters.append(
+                        object([
+                            ("name", .string(name)), ("in", .string("query")),
+                            ("schema", object([("type", .string("integer"))])),
+                        ]))
                 }
                 for name in ["search", "status", "partner_id"] {
-                    parameters.append(object([("name", .string(name)), ("in", .string("query")), ("schema", object([("type", .string("string"))]))]))
+                    parameters.append(
+                        object([
+                            ("name", .string(name)), ("in", .string("query")),
+                            ("schema", object([("type", .string("string"))])),
+                        ]))
                 }
             }
             var responses: [(String, JSONValue)] = [("200", object([("description", .string("Success"))]))]
             if route.endpoint == .health {
-                responses.append(("503", object([("description", .string("The store failed: the server is read-only"))])))
+                responses.append(
+                    ("503", object([("description", .string("The store failed: the server is read-only"))])))
             }
             switch (route.method, route.pattern) {
-            case ("POST", "/api/v1/admin/tenants/"): responses = [("201", object([("description", .string("Created"))]))]
+            case ("POST", "/api/v1/admin/tenants/"):
+                responses = [("201", object([("description", .string("Created"))]))]
             case ("DELETE", _): responses = [("204", object([("description", .string("Deleted (soft)"))]))]
             case ("POST", "/api/v1/events"):
-                responses += [("207", object([("description", .string("Some events rejected"))])),
-                              ("413", object([("description", .string("Body too large, before or after gzip decompression, or more than \(IngestBody.maxEvents) events (too_many_events)"))])),
-                              ("415", object([("description", .string("Unsupported Content-Type or Content-Encoding"))])),
-                              ("422", object([("description", .string("Every event rejected"))])),
-                              ("503", object([("description", .string("Storage failed; nothing acknowledged"))]))]
+                responses += [
+                    ("207", object([("description", .string("Some events rejected"))])),
+                    (
+                        "413",
+                        object([
+                            (
+                                "description",
+                                .string(
+                                    "Body too large, before or after gzip decompression, or more than \(IngestBody.maxEvents) events (too_many_events)"
+                                )
+                            )
+                        ])
+                    ),
+                    ("415", object([("description", .string("Unsupported Content-Type or Content-Encoding"))])),
+                    ("422", object([("description", .string("Every event rejected"))])),
+                    ("503", object([("description", .string("Storage failed; nothing acknowledged"))])),
+                ]
             default: break
             }
             if ["POST", "PATCH"].contains(route.method) && route.pattern.hasPrefix("/api/v1/admin/tenants/") {
-                responses += [("413", object([("description", .string("Body too large, before or after gzip decompression"))])),
-                              ("415", object([("description", .string("Content-Type other than application/json, or an unsupported Content-Encoding"))]))]
+                responses += [
+                    ("413", object([("description", .string("Body too large, before or after gzip decompression"))])),
+                    (
+                        "415",
+                        object([
+                            (
+                                "description",
+                                .string("Content-Type other than application/json, or an unsupported Content-Encoding")
+                            )
+                        ])
+                    ),
+                ]
             }
             if route.authenticated {
                 let tenantsAPI = route.pattern.hasPrefix("/api/v1/admin/tenants/") && !route.pattern.hasSuffix("/stats")
-                let badRequest = route.pattern == "/api/v1/events"
+                let badRequest =
+                    route.pattern == "/api/v1/events"
                     ? "Invalid x-tenantid, malformed JSON or a corrupt gzip body"
-                    : tenantsAPI ? (["POST", "PATCH"].contains(route.method) ? "Invalid x-tenantid, malformed JSON or a corrupt gzip body" : "Invalid x-tenantid")
-                    : "Invalid id or x-tenantid"
-                responses += [("400", object([("description", .string(badRequest))])),
-                              ("401", object([("description", .string("Missing, expired or invalid bearer token"))])),
-                              ("403", object([("description", .string("Insufficient permissions"))]))]
-                if route.pattern.contains("{") { responses.append(("404", object([("description", .string("Not found"))]))) }
+                    : tenantsAPI
+                        ? (["POST", "PATCH"].contains(route.method)
+                            ? "Invalid x-tenantid, malformed JSON or a corrupt gzip body" : "Invalid x-tenantid")
+                        : "Invalid id or x-tenantid"
+                responses += [
+                    ("400", object([("description", .string(badRequest))])),
+                    ("401", object([("description", .string("Missing, expired or invalid bearer token"))])),
+                    ("403", object([("description", .string("Insufficient permissions"))])),
+                ]
+                if route.pattern.contains("{") {
+                    responses.append(("404", object([("description", .string("Not found"))])))
+                }
                 switch (route.method, route.pattern) {
                 case ("POST", "/api/v1/admin/tenants/"):
-                    responses.append(("409", object([("description", .string("A tenant with this id exists (tenant_exists)"))])))
+                    responses.append(
+                        ("409", object([("description", .string("A tenant with this id exists (tenant_exists)"))])))
                 case ("PATCH", _):
-                    responses.append(("409", object([("description", .string("The tenant is deleted and the body does not restore it (tenant_deleted)"))])))
+                    responses.append(
+                        (
+                            "409",
+                            object([
+                                (
+                                    "description",
+                                    .string("The tenant is deleted and the body does not restore it (tenant_deleted)")
+                                )
+                            ])
+                        ))
                 default: break
                 }
                 // The seed's validation failures, on every tenants API route: bodies (POST, PATCH), the list's
                 // query parameters and a `tenant_id` that is not a UUID.
                 if tenantsAPI {
-                    responses.append(("422", object([
-                        ("description", .string("Validation Error")),
-                        ("content", object([("application/json", object([
-                            ("schema", object([("$ref", .string("#/components/schemas/HTTPValidationError"))])),
-                        ]))])),
-                    ])))
+                    responses.append(
+                        (
+                            "422",
+                            object([
+                                ("description", .string("Validation Error")),
+                                (
+                                    "content",
+                                    object([
+                                        (
+                                            "application/json",
+                                            object([
+                                                (
+                                                    "schema",
+                                                    object([
+                                                        ("$ref", .string("#/components/schemas/HTTPValidationError"))
+                                                    ])
+                                                )
+                                            ])
+                                        )
+                                    ])
+                                ),
+                            ])
+                        ))
                 }
             }
             var operation: [(String, JSONValue)] = [
@@ -104,18 +195,53 @@ enum OpenAPIDocument {
             operation.append(("security", .array(route.authenticated ? [object([("bearer", .array([]))])] : [])))
             if route.endpoint == .ingest {
                 let event = object([("type", .string("object"))])
-                let events = object([("oneOf", .array([event, object([("type", .string("array")), ("items", event)])]))])
-                operation.append(("requestBody", object([("required", .bool(true)), ("content", object([
-                    ("application/json", object([("schema", events)])),
-                    ("application/x-ndjson", object([("schema", object([("type", .string("string")),
-                        ("description", .string("One event per line"))]))])),
-                    ("application/cloudevents+json", object([("schema", event)])),
-                    ("application/cloudevents-batch+json", object([("schema", object([("type", .string("array")), ("items", event)]))])),
-                ]))])))
+                let events = object([
+                    ("oneOf", .array([event, object([("type", .string("array")), ("items", event)])]))
+                ])
+                operation.append(
+                    (
+                        "requestBody",
+                        object([
+                            ("required", .bool(true)),
+                            (
+                                "content",
+                                object([
+                                    ("application/json", object([("schema", events)])),
+                                    (
+                                        "application/x-ndjson",
+                                        object([
+                                            (
+                                                "schema",
+                                                object([
+                                                    ("type", .string("string")),
+                                                    ("description", .string("One event per line")),
+                                                ])
+                                            )
+                                        ])
+                                    ),
+                                    ("application/cloudevents+json", object([("schema", event)])),
+                                    (
+                                        "application/cloudevents-batch+json",
+                                        object([("schema", object([("type", .string("array")), ("items", event)]))])
+                                    ),
+                                ])
+                            ),
+                        ])
+                    ))
             } else if ["POST", "PATCH"].contains(route.method) {
-                operation.append(("requestBody", object([("required", .bool(true)), ("content", object([
-                    ("application/json", object([("schema", object([("type", .string("object"))]))])),
-                ]))])))
+                operation.append(
+                    (
+                        "requestBody",
+                        object([
+                            ("required", .bool(true)),
+                            (
+                                "content",
+                                object([
+                                    ("application/json", object([("schema", object([("type", .string("object"))]))]))
+                                ])
+                            ),
+                        ])
+                    ))
             }
             operations.set(route.method.lowercased(), object(operation))
             paths.set(route.pattern, .object(operations))
@@ -125,34 +251,93 @@ enum OpenAPIDocument {
             ("info", object([("title", .string("Tally metering API")), ("version", .string("1.0"))])),
             // Relative: resolved against wherever the document was fetched from, so it is right for any
             // --host and --port, and behind a proxy.
-            ("servers", .array([object([("url", .string("/")),
-                                       ("description", .string("the server this document was fetched from"))])])),
+            (
+                "servers",
+                .array([
+                    object([
+                        ("url", .string("/")),
+                        ("description", .string("the server this document was fetched from")),
+                    ])
+                ])
+            ),
             ("paths", .object(paths)),
-            ("components", object([
-                ("securitySchemes", object([("bearer", object([
-                    ("type", .string("http")), ("scheme", .string("bearer")), ("bearerFormat", .string("JWT")),
-                ]))])),
-                ("schemas", object([
-                    ("HTTPValidationError", object([
-                        ("type", .string("object")),
-                        ("properties", object([("detail", object([
-                            ("type", .string("array")),
-                            ("items", object([("$ref", .string("#/components/schemas/ValidationError"))])),
-                        ]))])),
-                    ])),
-                    ("ValidationError", object([
-                        ("type", .string("object")),
-                        ("required", .array([.string("loc"), .string("msg"), .string("type")])),
-                        ("properties", object([
-                            ("loc", object([("type", .string("array")), ("items", object([
-                                ("anyOf", .array([object([("type", .string("string"))]), object([("type", .string("integer"))])])),
-                            ]))])),
-                            ("msg", object([("type", .string("string"))])),
-                            ("type", object([("type", .string("string"))])),
-                        ])),
-                    ])),
-                ])),
-            ])),
+            (
+                "components",
+                object([
+                    (
+                        "securitySchemes",
+                        object([
+                            (
+                                "bearer",
+                                object([
+                                    ("type", .string("http")), ("scheme", .string("bearer")),
+                                    ("bearerFormat", .string("JWT")),
+                                ])
+                            )
+                        ])
+                    ),
+                    (
+                        "schemas",
+                        object([
+                            (
+                                "HTTPValidationError",
+                                object([
+                                    ("type", .string("object")),
+                                    (
+                                        "properties",
+                                        object([
+                                            (
+                                                "detail",
+                                                object([
+                                                    ("type", .string("array")),
+                                                    (
+                                                        "items",
+                                                        object([
+                                                            ("$ref", .string("#/components/schemas/ValidationError"))
+                                                        ])
+                                                    ),
+                                                ])
+                                            )
+                                        ])
+                                    ),
+                                ])
+                            ),
+                            (
+                                "ValidationError",
+                                object([
+                                    ("type", .string("object")),
+                                    ("required", .array([.string("loc"), .string("msg"), .string("type")])),
+                                    (
+                                        "properties",
+                                        object([
+                                            (
+                                                "loc",
+                                                object([
+                                                    ("type", .string("array")),
+                                                    (
+                                                        "items",
+                                                        object([
+                                                            (
+                                                                "anyOf",
+                                                                .array([
+                                                                    object([("type", .string("string"))]),
+                                                                    object([("type", .string("integer"))]),
+                                                                ])
+                                                            )
+                                                        ])
+                                                    ),
+                                                ])
+                                            ),
+                                            ("msg", object([("type", .string("string"))])),
+                                            ("type", object([("type", .string("string"))])),
+                                        ])
+                                    ),
+                                ])
+                            ),
+                        ])
+                    ),
+                ])
+            ),
         ])
     }
 }

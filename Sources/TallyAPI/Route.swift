@@ -32,7 +32,9 @@ final class Route: Sendable, Equatable {
         self.summary = summary
         self.authenticated = authenticated
         verb = HTTPMethod(name: method)
-        parts = pattern.split(separator: "/", omittingEmptySubsequences: false).map { $0.first == "{" ? nil : Array($0.utf8) }
+        parts = pattern.split(separator: "/", omittingEmptySubsequences: false).map {
+            $0.first == "{" ? nil : Array($0.utf8)
+        }
         label = "\(method) \(pattern)"
     }
 
@@ -43,13 +45,27 @@ final class Route: Sendable, Equatable {
 
     static let all: [Route] = [
         Route(.ingest, method: "POST", pattern: "/api/v1/events", summary: "Ingest events", authenticated: true),
-        Route(.tenantStats, method: "GET", pattern: "/api/v1/admin/tenants/{tenantId}/stats", summary: "Get tenant statistics", authenticated: true),
-        Route(.keyStats, method: "GET", pattern: "/api/organizations/{organizationId}/api-keys/stats", summary: "Get API key statistics", authenticated: true),
-        Route(.listTenants, method: "GET", pattern: "/api/v1/admin/tenants/", summary: "List tenants", authenticated: true),
-        Route(.createTenant, method: "POST", pattern: "/api/v1/admin/tenants/", summary: "Create tenant", authenticated: true),
-        Route(.getTenant, method: "GET", pattern: "/api/v1/admin/tenants/{tenant_id}", summary: "Get tenant", authenticated: true),
-        Route(.updateTenant, method: "PATCH", pattern: "/api/v1/admin/tenants/{tenant_id}", summary: "Update tenant", authenticated: true),
-        Route(.deleteTenant, method: "DELETE", pattern: "/api/v1/admin/tenants/{tenant_id}", summary: "Delete tenant (soft)", authenticated: true),
+        Route(
+            .tenantStats, method: "GET", pattern: "/api/v1/admin/tenants/{tenantId}/stats",
+            summary: "Get tenant statistics", authenticated: true),
+        Route(
+            .keyStats, method: "GET", pattern: "/api/organizations/{organizationId}/api-keys/stats",
+            summary: "Get API key statistics", authenticated: true),
+        Route(
+            .listTenants, method: "GET", pattern: "/api/v1/admin/tenants/", summary: "List tenants", authenticated: true
+        ),
+        Route(
+            .createTenant, method: "POST", pattern: "/api/v1/admin/tenants/", summary: "Create tenant",
+            authenticated: true),
+        Route(
+            .getTenant, method: "GET", pattern: "/api/v1/admin/tenants/{tenant_id}", summary: "Get tenant",
+            authenticated: true),
+        Route(
+            .updateTenant, method: "PATCH", pattern: "/api/v1/admin/tenants/{tenant_id}", summary: "Update tenant",
+            authenticated: true),
+        Route(
+            .deleteTenant, method: "DELETE", pattern: "/api/v1/admin/tenants/{tenant_id}",
+            summary: "Delete tenant (soft)", authenticated: true),
         Route(.health, method: "GET", pattern: "/healthz", summary: "Health check", authenticated: false),
         Route(.metrics, method: "GET", pattern: "/metrics", summary: "Prometheus metrics", authenticated: false),
         Route(.openAPI, method: "GET", pattern: "/openapi.json", summary: "This API description", authenticated: false),

@@ -19,12 +19,17 @@ extension TallyAPIHandler {
 
     func listTenants(_ request: HTTPRequest, principal: Principal?) -> HTTPResponse {
         let now = clock()
-        guard principal?.isSuperAdmin == true else { return APIResponse.error(403, "forbidden", "listing tenants requires super_admin", now: now) }
+        guard principal?.isSuperAdmin == true else {
+            return APIResponse.error(403, "forbidden", "listing tenants requires super_admin", now: now)
+        }
         var issues: [APIResponse.ValidationIssue] = []
         func positive(_ name: String, default value: Int, max limit: Int) -> Int {
             guard let text = request.queryValue(name) else { return value }
             guard let number = Int(text), number >= 1, number <= limit else {
-                issues.append(.init(location: ["query", name], message: "must be an integer from 1 to \(limit)", type: "value_error"))
+                issues.append(
+                    .init(
+                        location: ["query", name], message: "must be an integer from 1 to \(limit)", type: "value_error"
+                    ))
                 return value
             }
             return number
@@ -36,7 +41,10 @@ extension TallyAPIHandler {
             if let status = TenantStatus(rawValue: text) {
                 statusFilter = status
             } else {
-                issues.append(.init(location: ["query", "status"], message: "must be active, suspended or deleted", type: "value_error"))
+                issues.append(
+                    .init(
+                        location: ["query", "status"], message: "must be active, suspended or deleted",
+                        type: "value_error"))
             }
         }
         guard issues.isEmpty else { return APIResponse.validation(issues) }
@@ -88,7 +96,9 @@ extension TallyAPIHandler {
             return APIResponse.error(403, "forbidden", "requires super_admin, or tenant_admin of this tenant", now: now)
         }
         let record = engine.read { state -> JSONValue? in
-            guard let index = state.tenants.index(forKey: tenant), state.tenants[position: index].isRegistered else { return nil }
+            guard let index = state.tenants.index(forKey: tenant), state.tenants[position: index].isRegistered else {
+                return nil
+            }
             return TallyAPIHandler.record(tenant, state.tenants[position: index])
         }
         guard let record else { return APIResponse.error(404, "tenant_not_found", "no tenant \(tenant)", now: now) }
@@ -97,22 +107,32 @@ extension TallyAPIHandler {
 
     /// Reads a tenant body: `name`, `status`, `partner_id` (`null` clears), `settings`.
     private func tenantBody(_ request: HTTPRequest, requireName: Bool)
-        -> Result<(name: String?, status: TenantStatus?, partner: String??, settings: JSONObject?, id: TenantID?), RejectedRequest> {
+        -> Result<
+            (name: String?, status: TenantStatus?, partner: String??, settings: JSONObject?, id: TenantID?),
+            RejectedRequest
+        >
+    {
         let now = clock()
         let body: [UInt8]
         do throws(IngestBody.Failure) {
             let type = HeaderValue.mediaType(request.headers["Content-Type"] ?? "application/json")
             guard type == "application/json" || type == "text/json" else {
-                throw IngestBody.Failure(status: 415, code: "unsupported_media_type",
-                                         message: "Content-Type \(type) is not supported here; send application/json")
+                throw IngestBody.Failure(
+                    status: 415, code: "unsupported_media_type",
+                    message: "Content-Type \(type) is not supported here; send application/json")
             }
-            body = try ContentDecoding.decode(request.body, header: request.headers.combined("Content-Encoding"), maxBytes: limits.maxBodyBytes)
+            body = try ContentDecoding.decode(
+                request.body, header: request.headers.combined("Content-Encoding"), maxBytes: limits.maxBodyBytes)
         } catch {
-            return .failure(RejectedRequest(APIResponse.error(error.status, error.code, error.message, now: now, headers: error.headers)))
+            return .failure(
+                RejectedRequest(
+                    APIResponse.error(error.status, error.code, error.message, now: now, headers: error.headers)))
         }
         // The body is required (seed 002): a missing one is a 422 naming it, as the seed's FastAPI answers.
         guard body.contains(where: { $0 != 0x20 && $0 != 0x09 && $0 != 0x0A && $0 != 0x0D }) else {
-            return .failure(RejectedRequest(APIResponse.validation([.init(location: ["body"], message: "Field required", type: "missing")])))
+            return .failure(
+                RejectedRequest(
+                    APIResponse.validation([.init(location: ["body"], message: "Field required", type: "missing")])))
         }
         let value: JSONValue
         do throws(JSONParseError) {
@@ -121,46 +141,71 @@ extension TallyAPIHandler {
             }.get()
             // A repeated member is well-formed JSON, but which copy counts would be a guess: a 422 naming it.
             if parsed.repeatsKeys, let path = EventDocumentDecoder.repeatedKeyPath(in: parsed.value) {
-                let location = ["body"] + path.map { step in
-                    switch step {
-                    case .key(let key): key
-                    case .index(let position): String(position)
+                let location =
+                    ["body"]
+                    + path.map { step in
+                        switch step {
+                        case .key(let key): key
+                        case .index(let position): String(position)
+                        }
                     }
-                }
-                return .failure(RejectedRequest(APIResponse.validation([
-                    .init(location: location, message: EventDocumentDecoder.repeatedKeyRule, type: "value_error"),
-                ])))
+                return .failure(
+                    RejectedRequest(
+                        APIResponse.validation([
+                            .init(
+                                location: location, message: EventDocumentDecoder.repeatedKeyRule, type: "value_error")
+                        ])))
             }
             value = parsed.value
         } catch {
-            return .failure(RejectedRequest(APIResponse.error(400, "malformed_json", "malformed JSON: \(error.message)", now: now)))
+            return .failure(
+                RejectedRequest(APIResponse.error(400, "malformed_json", "malformed JSON: \(error.message)", now: now)))
         }
         guard case .object(let object) = value else {
-            return .failure(RejectedRequest(APIResponse.validation([.init(location: ["body"], message: "must be a JSON object", type: "type_error")])))
+            return .failure(
+                RejectedRequest(
+                    APIResponse.validation([
+                        .init(location: ["body"], message: "must be a JSON object", type: "type_error")
+                    ])))
         }
         var issues: [APIResponse.ValidationIssue] = []
         var name: String?
         switch object["name"] {
-        case .string(let text)? where !text.allSatisfy(\.isWhitespace) && text.unicodeScalars.count <= EventJSONDecoder.maxNameLength:
+        case .string(let text)?
+        where !text.allSatisfy(\.isWhitespace) && text.unicodeScalars.count <= EventJSONDecoder.maxNameLength:
             // Counted in Unicode scalars, as the event decoder counts: what the API stores, an import takes back.
             name = text
         case nil where !requireName: break
         case nil: issues.append(.init(location: ["body", "name"], message: "Field required", type: "missing"))
-        default: issues.append(.init(location: ["body", "name"], message: "must be a non-empty string of at most 256 characters", type: "value_error"))
+        default:
+            issues.append(
+                .init(
+                    location: ["body", "name"], message: "must be a non-empty string of at most 256 characters",
+                    type: "value_error"))
         }
         var status: TenantStatus?
         if let field = object["status"] {
-            if case .string(let text) = field, let parsed = TenantStatus(rawValue: text) { status = parsed } else {
-                issues.append(.init(location: ["body", "status"], message: "must be active, suspended or deleted", type: "value_error"))
+            if case .string(let text) = field, let parsed = TenantStatus(rawValue: text) {
+                status = parsed
+            } else {
+                issues.append(
+                    .init(
+                        location: ["body", "status"], message: "must be active, suspended or deleted",
+                        type: "value_error"))
             }
         }
         var partner: String??
         if let field = object["partner_id"] {
             switch field {
             case .null: partner = .some(nil)
-            case .string(let text) where !text.isEmpty && text.utf8.count <= 128 && text.utf8.allSatisfy({ $0 >= 0x20 && $0 <= 0x7E }):
+            case .string(let text)
+            where !text.isEmpty && text.utf8.count <= 128 && text.utf8.allSatisfy({ $0 >= 0x20 && $0 <= 0x7E }):
                 partner = .some(text)
-            default: issues.append(.init(location: ["body", "partner_id"], message: "must be 1-128 printable ASCII characters or null", type: "value_error"))
+            default:
+                issues.append(
+                    .init(
+                        location: ["body", "partner_id"], message: "must be 1-128 printable ASCII characters or null",
+                        type: "value_error"))
             }
         }
         var settings: JSONObject?
@@ -170,8 +215,11 @@ extension TallyAPIHandler {
                 let problems = TenantSettings.problems(given, field: "settings", allowNull: !requireName)
                 if problems.isEmpty { settings = given }
                 for problem in problems {
-                    issues.append(.init(location: ["body"] + problem.field.split(separator: ".").map(String.init), message: problem.rule,
-                                        type: "value_error"))
+                    issues.append(
+                        .init(
+                            location: ["body"] + problem.field.split(separator: ".").map(String.init),
+                            message: problem.rule,
+                            type: "value_error"))
                 }
             } else {
                 issues.append(.init(location: ["body", "settings"], message: "must be an object", type: "type_error"))
@@ -179,7 +227,9 @@ extension TallyAPIHandler {
         }
         var id: TenantID?
         if let field = object["id"] {
-            if case .string(let text) = field, let parsed = TenantID(text) { id = parsed } else {
+            if case .string(let text) = field, let parsed = TenantID(text) {
+                id = parsed
+            } else {
                 issues.append(.init(location: ["body", "id"], message: "must be a UUID", type: "value_error"))
             }
         }
@@ -191,7 +241,9 @@ extension TallyAPIHandler {
     }
 
     /// Appends one tenant event and answers with the tenant's record (or the failure).
-    private func applyTenantEvent(_ event: Event, status: Int, message: String, respond: @escaping @Sendable (HTTPResponse) -> Void) {
+    private func applyTenantEvent(
+        _ event: Event, status: Int, message: String, respond: @escaping @Sendable (HTTPResponse) -> Void
+    ) {
         let engine = self.engine
         let clock = self.clock
         let metrics = self.metrics
@@ -201,7 +253,8 @@ extension TallyAPIHandler {
             switch outcomes.first {
             case .accepted?: metrics.recordIngest(accepted: 1, duplicates: 0, failed: 0, rejectedReasons: [], bytes: 0)
             case .duplicate?: metrics.recordIngest(accepted: 0, duplicates: 1, failed: 0, rejectedReasons: [], bytes: 0)
-            case .rejected(let reason)?: metrics.recordIngest(accepted: 0, duplicates: 0, failed: 0, rejectedReasons: [reason], bytes: 0)
+            case .rejected(let reason)?:
+                metrics.recordIngest(accepted: 0, duplicates: 0, failed: 0, rejectedReasons: [reason], bytes: 0)
             case .failed?: metrics.recordIngest(accepted: 0, duplicates: 0, failed: 1, rejectedReasons: [], bytes: 0)
             case nil: break
             }
@@ -212,7 +265,9 @@ extension TallyAPIHandler {
                     return
                 }
                 let record = engine.read { state -> JSONValue? in
-                    state.tenants.index(forKey: event.tenantId).map { TallyAPIHandler.record(event.tenantId, state.tenants[position: $0]) }
+                    state.tenants.index(forKey: event.tenantId).map {
+                        TallyAPIHandler.record(event.tenantId, state.tenants[position: $0])
+                    }
                 }
                 respond(APIResponse.success(status, message: message, data: record ?? .null, now: now))
             case .rejected(let reason)?:
@@ -229,7 +284,9 @@ extension TallyAPIHandler {
         "tenants-api-\(action)-\(TenantID(high: UInt64.random(in: 0...UInt64.max), low: UInt64.random(in: 0...UInt64.max)))"
     }
 
-    func createTenant(_ request: HTTPRequest, principal: Principal?, respond: @escaping @Sendable (HTTPResponse) -> Void) {
+    func createTenant(
+        _ request: HTTPRequest, principal: Principal?, respond: @escaping @Sendable (HTTPResponse) -> Void
+    ) {
         let now = clock()
         guard principal?.isSuperAdmin == true else {
             respond(APIResponse.error(403, "forbidden", "creating tenants requires super_admin", now: now))
@@ -242,8 +299,11 @@ extension TallyAPIHandler {
             respond(rejected.response)
             return
         }
-        let tenant = body.id ?? TenantID(high: UInt64.random(in: 0...UInt64.max) & 0xFFFF_FFFF_FFFF_0FFF | 0x4000,
-                                         low: UInt64.random(in: 0...UInt64.max) & 0x3FFF_FFFF_FFFF_FFFF | 0x8000_0000_0000_0000)
+        let tenant =
+            body.id
+            ?? TenantID(
+                high: UInt64.random(in: 0...UInt64.max) & 0xFFFF_FFFF_FFFF_0FFF | 0x4000,
+                low: UInt64.random(in: 0...UInt64.max) & 0x3FFF_FFFF_FFFF_FFFF | 0x8000_0000_0000_0000)
         // Claimed first, then checked: a create of the same id that is still being stored holds the claim.
         let claimed = creating.withLock { $0.insert(tenant).inserted }
         guard claimed, !engine.read({ state in state.tenants[tenant]?.isRegistered == true }) else {
@@ -251,25 +311,31 @@ extension TallyAPIHandler {
             respond(APIResponse.error(409, "tenant_exists", "tenant \(tenant) already exists", now: now))
             return
         }
-        let creation = TenantCreation(name: body.name ?? "", status: body.status ?? .active, partnerId: body.partner ?? nil,
-                                      settings: body.settings ?? JSONObject())
+        let creation = TenantCreation(
+            name: body.name ?? "", status: body.status ?? .active, partnerId: body.partner ?? nil,
+            settings: body.settings ?? JSONObject())
         // The claim is released once the event is applied (or refused), so a later create sees the tenant.
-        applyTenantEvent(Event(id: newEventId("create"), tenantId: tenant, time: now, payload: .tenantCreated(creation)),
-                         status: 201, message: "Tenant created successfully") { response in
+        applyTenantEvent(
+            Event(id: newEventId("create"), tenantId: tenant, time: now, payload: .tenantCreated(creation)),
+            status: 201, message: "Tenant created successfully"
+        ) { response in
             _ = self.creating.withLock { $0.remove(tenant) }
             respond(response)
         }
     }
 
-    func updateTenant(_ text: String, _ request: HTTPRequest, principal: Principal?,
-                      respond: @escaping @Sendable (HTTPResponse) -> Void) {
+    func updateTenant(
+        _ text: String, _ request: HTTPRequest, principal: Principal?,
+        respond: @escaping @Sendable (HTTPResponse) -> Void
+    ) {
         let now = clock()
         guard let tenant = TenantID(text) else {
             respond(TallyAPIHandler.invalidTenantPath)
             return
         }
         guard principal?.mayAdminister(tenant) == true else {
-            respond(APIResponse.error(403, "forbidden", "requires super_admin, or tenant_admin of this tenant", now: now))
+            respond(
+                APIResponse.error(403, "forbidden", "requires super_admin, or tenant_admin of this tenant", now: now))
             return
         }
         let current = engine.read { state -> TenantStatus? in
@@ -289,46 +355,64 @@ extension TallyAPIHandler {
             return
         }
         if body.id != nil && body.id != tenant {
-            respond(APIResponse.validation([.init(location: ["body", "id"], message: "cannot change a tenant's id", type: "value_error")]))
+            respond(
+                APIResponse.validation([
+                    .init(location: ["body", "id"], message: "cannot change a tenant's id", type: "value_error")
+                ]))
             return
         }
         // A tenant admin runs its tenant (name, security settings); whether it is active, which partner it
         // belongs to and how much storage it is sold are the platform's to change.
         if principal?.isSuperAdmin != true {
-            let reserved = [("status", body.status != nil), ("partner_id", body.partner != nil),
-                            ("settings.storage_quota_mb", body.settings?["storage_quota_mb"] != nil)]
-                .filter(\.1).map(\.0)
+            let reserved = [
+                ("status", body.status != nil), ("partner_id", body.partner != nil),
+                ("settings.storage_quota_mb", body.settings?["storage_quota_mb"] != nil),
+            ]
+            .filter(\.1).map(\.0)
             guard reserved.isEmpty else {
-                respond(APIResponse.error(403, "forbidden", "changing \(reserved.joined(separator: ", ")) requires super_admin", now: now))
+                respond(
+                    APIResponse.error(
+                        403, "forbidden", "changing \(reserved.joined(separator: ", ")) requires super_admin", now: now)
+                )
                 return
             }
         }
         // A deleted tenant's record changes only together with a status other than deleted (the restore);
         // anything else would be a no-op answered as a success (`"status": "deleted"` restores nothing).
         if current == .deleted && (body.status == nil || body.status == .deleted) {
-            respond(APIResponse.error(409, "tenant_deleted",
-                                      "tenant \(tenant) is deleted: send \"status\": \"active\" to restore it", now: now))
+            respond(
+                APIResponse.error(
+                    409, "tenant_deleted",
+                    "tenant \(tenant) is deleted: send \"status\": \"active\" to restore it", now: now))
             return
         }
-        let update = TenantUpdate(name: body.name, status: body.status, partnerId: body.partner, settings: body.settings)
+        let update = TenantUpdate(
+            name: body.name, status: body.status, partnerId: body.partner, settings: body.settings)
         guard !update.isEmpty else {
-            respond(APIResponse.validation([.init(location: ["body"], message: "no field to change", type: "value_error")]))
+            respond(
+                APIResponse.validation([.init(location: ["body"], message: "no field to change", type: "value_error")]))
             return
         }
         let engine = self.engine
         let clock = self.clock
-        applyTenantEvent(Event(id: newEventId("update"), tenantId: tenant, time: now, payload: .tenantUpdated(update)),
-                         status: 200, message: "Tenant updated successfully") { response in
+        applyTenantEvent(
+            Event(id: newEventId("update"), tenantId: tenant, time: now, payload: .tenantUpdated(update)),
+            status: 200, message: "Tenant updated successfully"
+        ) { response in
             // A delete that landed between the check above and this update made the update a no-op: say so,
             // as the check would have.
-            let deletedMeanwhile = body.status == nil && response.status == 200
+            let deletedMeanwhile =
+                body.status == nil && response.status == 200
                 && engine.read { $0.tenants[tenant]?.status == .deleted }
             guard deletedMeanwhile else {
                 respond(response)
                 return
             }
-            respond(APIResponse.error(409, "tenant_deleted",
-                                      "tenant \(tenant) was deleted before this change: send \"status\": \"active\" to restore it", now: clock()))
+            respond(
+                APIResponse.error(
+                    409, "tenant_deleted",
+                    "tenant \(tenant) was deleted before this change: send \"status\": \"active\" to restore it",
+                    now: clock()))
         }
     }
 
@@ -351,7 +435,8 @@ extension TallyAPIHandler {
             respond(HTTPResponse(status: 204))
             return
         }
-        applyTenantEvent(Event(id: newEventId("delete"), tenantId: tenant, time: now, payload: .tenantDeleted),
-                         status: 204, message: "", respond: respond)
+        applyTenantEvent(
+            Event(id: newEventId("delete"), tenantId: tenant, time: now, payload: .tenantDeleted),
+            status: 204, message: "", respond: respond)
     }
 }

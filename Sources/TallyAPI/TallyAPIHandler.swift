@@ -27,8 +27,10 @@ public final class TallyAPIHandler: HTTPHandler {
     ///   - authenticator: Checks bearer tokens.
     ///   - limits: The HTTP server's limits: a gzip body may decompress to at most `limits.maxBodyBytes`.
     ///   - connectionCount: Reports open connections for `/metrics`.
-    public init(engine: Engine, authenticator: any RequestAuthenticator, limits: HTTPLimits = HTTPLimits(),
-                connectionCount: @escaping @Sendable () -> Int = { 0 }) {
+    public init(
+        engine: Engine, authenticator: any RequestAuthenticator, limits: HTTPLimits = HTTPLimits(),
+        connectionCount: @escaping @Sendable () -> Int = { 0 }
+    ) {
         self.engine = engine
         self.authenticator = authenticator
         self.limits = limits
@@ -52,21 +54,26 @@ public final class TallyAPIHandler: HTTPHandler {
             if candidates.isEmpty {
                 response = APIResponse.error(404, "not_found", "no route for \(path)", now: now)
             } else {
-                let allowed = Array(Set(candidates.map(\.method) + (candidates.contains { $0.method == "GET" } ? ["HEAD"] : []))).sorted()
-                response = APIResponse.error(405, "method_not_allowed", "\(request.method.name) is not allowed on \(path)",
-                                             now: now, headers: [("Allow", allowed.joined(separator: ", "))])
+                let allowed = Array(
+                    Set(candidates.map(\.method) + (candidates.contains { $0.method == "GET" } ? ["HEAD"] : []))
+                ).sorted()
+                response = APIResponse.error(
+                    405, "method_not_allowed", "\(request.method.name) is not allowed on \(path)",
+                    now: now, headers: [("Allow", allowed.joined(separator: ", "))])
             }
             // Counted under one label, whatever the path: scans and wrong methods show in the metrics
             // without a series per path.
-            metrics.recordRequest(route: "unmatched", status: response.status,
-                                  seconds: Double(MonotonicClock.nanoseconds() - started) / 1e9)
+            metrics.recordRequest(
+                route: "unmatched", status: response.status,
+                seconds: Double(MonotonicClock.nanoseconds() - started) / 1e9)
             respond(response)
             return
         }
         let metrics = self.metrics
         let finish: @Sendable (HTTPResponse) -> Void = { response in
-            metrics.recordRequest(route: route.label, status: response.status,
-                                  seconds: Double(MonotonicClock.nanoseconds() - started) / 1e9)
+            metrics.recordRequest(
+                route: route.label, status: response.status,
+                seconds: Double(MonotonicClock.nanoseconds() - started) / 1e9)
             respond(response)
         }
         // The route's one placeholder, where it has one.
@@ -102,13 +109,20 @@ public final class TallyAPIHandler: HTTPHandler {
             data.set("status", .string(engine.store.failure == nil ? "ok" : "read-only"))
             data.set("events", .int(Int64(engine.eventCount)))
             let healthy = engine.store.failure == nil
-            finish(APIResponse.success(healthy ? 200 : 503, message: healthy ? "healthy" : "storage failed: the server is read-only",
-                                       data: .object(data), now: clock()))
+            finish(
+                APIResponse.success(
+                    healthy ? 200 : 503, message: healthy ? "healthy" : "storage failed: the server is read-only",
+                    data: .object(data), now: clock()))
         case .metrics:
-            finish(HTTPResponse(status: 200, headers: [("Content-Type", "text/plain; version=0.0.4")],
-                                body: Array(metrics.render(openConnections: connectionCount(),
-                                                            syncs: engine.store.syncStatistics.snapshot,
-                                                            engine: engine.gauges).utf8)))
+            finish(
+                HTTPResponse(
+                    status: 200, headers: [("Content-Type", "text/plain; version=0.0.4")],
+                    body: Array(
+                        metrics.render(
+                            openConnections: connectionCount(),
+                            syncs: engine.store.syncStatistics.snapshot,
+                            engine: engine.gauges
+                        ).utf8)))
         case .openAPI:
             finish(.json(200, OpenAPIDocument.json.jsonBytes))
         }
@@ -128,23 +142,35 @@ public final class TallyAPIHandler: HTTPHandler {
             repeated = "x-tenantid"
         }
         if let repeated {
-            return .failure(RejectedRequest(APIResponse.error(400, "duplicate_header", "the \(repeated) header appears more than once; send it once", now: now)))
+            return .failure(
+                RejectedRequest(
+                    APIResponse.error(
+                        400, "duplicate_header", "the \(repeated) header appears more than once; send it once", now: now
+                    )))
         }
         let principal: Principal
         switch authenticator.authenticate(authorization: request.headers["Authorization"]) {
         case .success(let who): principal = who
         case .failure(let failure):
-            return .failure(RejectedRequest(APIResponse.error(401, "unauthorized", "authentication failed: \(failure.message)",
-                                                              now: now, headers: [("WWW-Authenticate", "Bearer")])))
+            return .failure(
+                RejectedRequest(
+                    APIResponse.error(
+                        401, "unauthorized", "authentication failed: \(failure.message)",
+                        now: now, headers: [("WWW-Authenticate", "Bearer")])))
         }
         guard let header = request.headers["x-tenantid"] else {
-            return .failure(RejectedRequest(APIResponse.error(400, "missing_tenant_header", "the x-tenantid header is required", now: now)))
+            return .failure(
+                RejectedRequest(
+                    APIResponse.error(400, "missing_tenant_header", "the x-tenantid header is required", now: now)))
         }
         guard let tenant = TenantID(header) else {
-            return .failure(RejectedRequest(APIResponse.error(400, "invalid_tenant_header", "x-tenantid must be a UUID", now: now)))
+            return .failure(
+                RejectedRequest(APIResponse.error(400, "invalid_tenant_header", "x-tenantid must be a UUID", now: now)))
         }
         if !principal.isSuperAdmin, let bound = principal.tenantId, bound != tenant {
-            return .failure(RejectedRequest(APIResponse.error(403, "forbidden", "x-tenantid does not match the token's tenant", now: now)))
+            return .failure(
+                RejectedRequest(
+                    APIResponse.error(403, "forbidden", "x-tenantid does not match the token's tenant", now: now)))
         }
         return .success(principal)
     }
@@ -166,7 +192,8 @@ public final class TallyAPIHandler: HTTPHandler {
         guard let stats = engine.tenantStats(tenant, now: now) else {
             return APIResponse.error(404, "tenant_not_found", "no tenant \(tenant)", now: now)
         }
-        return APIResponse.success(message: "Tenant statistics retrieved successfully", now: now, writeData: stats.writeJSON)
+        return APIResponse.success(
+            message: "Tenant statistics retrieved successfully", now: now, writeData: stats.writeJSON)
     }
 
     private func keyStats(_ text: String, principal: Principal?) -> HTTPResponse {
@@ -185,7 +212,9 @@ public final class TallyAPIHandler: HTTPHandler {
 
     // MARK: - Ingest
 
-    private func ingest(_ request: HTTPRequest, principal: Principal?, respond: @escaping @Sendable (HTTPResponse) -> Void) {
+    private func ingest(
+        _ request: HTTPRequest, principal: Principal?, respond: @escaping @Sendable (HTTPResponse) -> Void
+    ) {
         let now = clock()
         // The role first: a caller that may not ingest never makes the server decompress or parse a body.
         guard let principal, principal.isSuperAdmin || principal.roles.contains(.ingest) else {
@@ -195,10 +224,12 @@ public final class TallyAPIHandler: HTTPHandler {
         var events: [Result<Event, EventValidationError>]
         var lines: [Int] = []
         do throws(IngestBody.Failure) {
-            let body = try ContentDecoding.decode(request.body, header: request.headers.combined("Content-Encoding"),
-                                                  maxBytes: limits.maxBodyBytes)
-            events = try IngestBody.events(body: body, contentType: request.headers["Content-Type"], receivedAt: now,
-                                           lines: &lines)
+            let body = try ContentDecoding.decode(
+                request.body, header: request.headers.combined("Content-Encoding"),
+                maxBytes: limits.maxBodyBytes)
+            events = try IngestBody.events(
+                body: body, contentType: request.headers["Content-Type"], receivedAt: now,
+                lines: &lines)
         } catch {
             respond(APIResponse.error(error.status, error.code, error.message, now: now, headers: error.headers))
             return
@@ -210,10 +241,12 @@ public final class TallyAPIHandler: HTTPHandler {
         for index in events.indices {
             guard case .success(let event) = events[index] else { continue }
             if !principal.mayIngest(for: event.tenantId) {
-                events[index] = .failure(EventValidationError(field: "tenantId", rule: "this token may not ingest for another tenant"))
+                events[index] = .failure(
+                    EventValidationError(field: "tenantId", rule: "this token may not ingest for another tenant"))
             } else if !principal.mayIngest(event.payload.type) {
-                events[index] = .failure(EventValidationError(
-                    field: "type", rule: "tenant.* events need the super_admin role (as the tenants API does)"))
+                events[index] = .failure(
+                    EventValidationError(
+                        field: "type", rule: "tenant.* events need the super_admin role (as the tenants API does)"))
             }
         }
         let metrics = self.metrics
@@ -229,7 +262,9 @@ public final class TallyAPIHandler: HTTPHandler {
 /// The ingest response: a result per event and totals.
 enum IngestResponse {
     /// - Parameter lines: For an NDJSON body, each event's line number (written as `line` beside `index`).
-    static func make(_ outcomes: [IngestOutcome], lines: [Int] = [], metrics: APIMetrics, bytes: Int, now: Timestamp) -> HTTPResponse {
+    static func make(_ outcomes: [IngestOutcome], lines: [Int] = [], metrics: APIMetrics, bytes: Int, now: Timestamp)
+        -> HTTPResponse
+    {
         var accepted = 0
         var duplicates = 0
         var rejected = 0
@@ -269,7 +304,8 @@ enum IngestResponse {
             results.endObject()
         }
         results.endArray()
-        metrics.recordIngest(accepted: accepted, duplicates: duplicates, failed: failed, rejectedReasons: reasons, bytes: bytes)
+        metrics.recordIngest(
+            accepted: accepted, duplicates: duplicates, failed: failed, rejectedReasons: reasons, bytes: bytes)
         let status: Int
         let message: String
         if failed > 0 {

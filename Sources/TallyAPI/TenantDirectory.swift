@@ -41,10 +41,12 @@ struct TenantDirectory: Sendable {
                 while position < end {
                     // Field by field, in place: binding the projection would copy all of it.
                     if state.tenants[position: position].isRegistered {
-                        part.append(Entry(id: state.tenants.key(at: position),
-                                             name: state.tenants[position: position].name ?? "",
-                                             status: state.tenants[position: position].status,
-                                             partnerId: state.tenants[position: position].partnerId))
+                        part.append(
+                            Entry(
+                                id: state.tenants.key(at: position),
+                                name: state.tenants[position: position].name ?? "",
+                                status: state.tenants[position: position].status,
+                                partnerId: state.tenants[position: position].partnerId))
                     }
                     position += 1
                 }

@@ -46,7 +46,8 @@ public enum Base64URL {
                 var inputIndex = 0
                 var outputIndex = 0
                 for _ in 0..<fullGroups {
-                    let group = UInt32(bytes[inputIndex]) << 16 | UInt32(bytes[inputIndex + 1]) << 8
+                    let group =
+                        UInt32(bytes[inputIndex]) << 16 | UInt32(bytes[inputIndex + 1]) << 8
                         | UInt32(bytes[inputIndex + 2])
                     output[outputIndex] = symbols[Int(group >> 18 & 0x3F)]
                     output[outputIndex + 1] = symbols[Int(group >> 12 & 0x3F)]

@@ -205,7 +205,8 @@ struct JWTJSONParser {
         for position in start..<end {
             let digit = Int64(bytes[position] &- UInt8(ascii: "0"))
             let (scaled, scaleOverflow) = value.multipliedReportingOverflow(by: 10)
-            let (next, addOverflow) = negative
+            let (next, addOverflow) =
+                negative
                 ? scaled.subtractingReportingOverflow(digit)
                 : scaled.addingReportingOverflow(digit)
             guard !scaleOverflow, !addOverflow else { return nil }
@@ -323,12 +324,20 @@ struct JWTJSONParser {
         switch lead {
         case 0x00...0x7F: return 1
         case 0xC2...0xDF: continuationCount = 1
-        case 0xE0: continuationCount = 2; secondRange = 0xA0...0xBF
+        case 0xE0:
+            continuationCount = 2
+            secondRange = 0xA0...0xBF
         case 0xE1...0xEC, 0xEE...0xEF: continuationCount = 2
-        case 0xED: continuationCount = 2; secondRange = 0x80...0x9F
-        case 0xF0: continuationCount = 3; secondRange = 0x90...0xBF
+        case 0xED:
+            continuationCount = 2
+            secondRange = 0x80...0x9F
+        case 0xF0:
+            continuationCount = 3
+            secondRange = 0x90...0xBF
         case 0xF1...0xF3: continuationCount = 3
-        case 0xF4: continuationCount = 3; secondRange = 0x80...0x8F
+        case 0xF4:
+            continuationCount = 3
+            secondRange = 0x80...0x8F
         default: return nil
         }
         guard bytes.count - index > continuationCount else { return nil }

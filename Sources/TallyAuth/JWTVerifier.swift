@@ -46,7 +46,8 @@ public struct JWTVerifier: Sendable {
         }
         var token = token
         token.makeContiguousUTF8()
-        let result = token.utf8.withContiguousStorageIfAvailable { verify(bytes: $0, now: now) }
+        let result =
+            token.utf8.withContiguousStorageIfAvailable { verify(bytes: $0, now: now) }
             ?? Array(token.utf8).withUnsafeBufferPointer { verify(bytes: $0, now: now) }
         return try result.get()
     }

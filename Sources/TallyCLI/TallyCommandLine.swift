@@ -29,7 +29,8 @@ public enum TallyCommandLine {
             """
         let width = commands.map(\.spec.name.count).max() ?? 0
         for command in commands {
-            text += "  \(command.spec.name)" + String(repeating: " ", count: width - command.spec.name.count + 2)
+            text +=
+                "  \(command.spec.name)" + String(repeating: " ", count: width - command.spec.name.count + 2)
                 + command.spec.summary + "\n"
         }
         text += """
@@ -76,7 +77,9 @@ public enum TallyCommandLine {
                 return arguments.count == 1 ? .ok : .usage
             }
             guard arguments.count == 2, let command = commands.first(where: { $0.spec.name == arguments[1] }) else {
-                io.printError("tally help: no command \"\(arguments.dropFirst().joined(separator: " "))\"; run `tally --help` for the list")
+                io.printError(
+                    "tally help: no command \"\(arguments.dropFirst().joined(separator: " "))\"; run `tally --help` for the list"
+                )
                 return .usage
             }
             io.writeOut(Array(command.spec.helpText.utf8))

@@ -34,13 +34,16 @@ enum CheckpointCodec {
         var logSalt: UInt32
     }
 
-    static func encode(_ state: ProjectionState, dedup: DedupIndex,
-                       dedupWindowMicroseconds: Int64 = EngineConfiguration().backdateLimitMicroseconds,
-                       logSalt: UInt32 = 0) -> [UInt8] {
+    static func encode(
+        _ state: ProjectionState, dedup: DedupIndex,
+        dedupWindowMicroseconds: Int64 = EngineConfiguration().backdateLimitMicroseconds,
+        logSalt: UInt32 = 0
+    ) -> [UInt8] {
         var bytes = [UInt8](repeating: 0, count: headerSize)
         func keep(_ part: UnsafeRawBufferPointer) { bytes.append(contentsOf: part.assumingMemoryBound(to: UInt8.self)) }
-        var encoder = Encoder(nextOffset: state.nextOffset, tenantCount: state.tenants.count,
-                              dedupWindowMicroseconds: dedupWindowMicroseconds, logSalt: logSalt)
+        var encoder = Encoder(
+            nextOffset: state.nextOffset, tenantCount: state.tenants.count,
+            dedupWindowMicroseconds: dedupWindowMicroseconds, logSalt: logSalt)
         for (tenant, projection) in state.tenants {
             encoder.append(tenant, projection)
             if encoder.wantsFlush { encoder.flush(to: keep) }
@@ -107,7 +110,8 @@ enum CheckpointCodec {
 
         /// Ends the tenants and starts the dedup entries.
         mutating func beginDedup() {
-            precondition(tenantsWritten == tenantCount && !inDedup, "a checkpoint needs every tenant before the dedup entries")
+            precondition(
+                tenantsWritten == tenantCount && !inDedup, "a checkpoint needs every tenant before the dedup entries")
             inDedup = true
         }
 
@@ -129,7 +133,9 @@ enum CheckpointCodec {
                     written += 1
                 }
                 // Typed, so the append is one copy rather than a byte-by-byte loop.
-                pending.bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[0..<position]).assumingMemoryBound(to: UInt8.self))
+                pending.bytes.append(
+                    contentsOf: UnsafeRawBufferPointer(rebasing: buffer[0..<position]).assumingMemoryBound(
+                        to: UInt8.self))
             }
             dedupCount += UInt64(written)
         }
@@ -153,7 +159,9 @@ enum CheckpointCodec {
 
         /// Ends the payload (the dedup count goes last), hands the rest of it to `sink`, and returns the
         /// header, which goes in front of the payload.
-        mutating func finish<Failure: Error>(to sink: (UnsafeRawBufferPointer) throws(Failure) -> Void) throws(Failure) -> [UInt8] {
+        mutating func finish<Failure: Error>(to sink: (UnsafeRawBufferPointer) throws(Failure) -> Void) throws(Failure)
+            -> [UInt8]
+        {
             if !inDedup { beginDedup() }
             pending.writeUInt64(dedupCount)
             try flush(to: sink)
@@ -196,8 +204,9 @@ enum CheckpointCodec {
     static func header(_ buffer: UnsafeRawBufferPointer) throws(Problem) -> Header {
         let (version, header) = try checkedHeader(buffer)
         guard version == projectionVersion else {
-            throw Problem(description: "written by projection version \(version); this build uses \(projectionVersion)",
-                          isOutdated: true)
+            throw Problem(
+                description: "written by projection version \(version); this build uses \(projectionVersion)",
+                isOutdated: true)
         }
         return header
     }
@@ -213,7 +222,9 @@ enum CheckpointCodec {
     private static let version9HeaderSize = headerSize - 4
 
     /// The version and fields of a header whose checksum holds for its version's layout.
-    private static func checkedHeader(_ buffer: UnsafeRawBufferPointer) throws(Problem) -> (version: UInt32, header: Header) {
+    private static func checkedHeader(_ buffer: UnsafeRawBufferPointer) throws(Problem) -> (
+        version: UInt32, header: Header
+    ) {
         guard buffer.count >= version9HeaderSize, buffer.prefix(8).elementsEqual(magic) else {
             throw Problem(description: "not a checkpoint (bad magic or truncated header)")
         }
@@ -222,9 +233,10 @@ enum CheckpointCodec {
         guard buffer.count >= size else { throw Problem(description: "not a checkpoint (truncated header)") }
         var reader = BinaryReader(UnsafeRawBufferPointer(rebasing: buffer[(magic.count + 4)..<size]))
         do {
-            let header = Header(nextOffset: try reader.readUInt64(), payloadLength: try reader.readUInt64(),
-                                payloadChecksum: try reader.readUInt32(), dedupWindowMicroseconds: try reader.readInt64(),
-                                logSalt: version == 9 ? 0 : try reader.readUInt32())
+            let header = Header(
+                nextOffset: try reader.readUInt64(), payloadLength: try reader.readUInt64(),
+                payloadChecksum: try reader.readUInt32(), dedupWindowMicroseconds: try reader.readInt64(),
+                logSalt: version == 9 ? 0 : try reader.readUInt32())
             let headerChecksum = try reader.readUInt32()
             guard CRC32C.checksum(UnsafeRawBufferPointer(rebasing: buffer[0..<(size - 4)])) == headerChecksum else {
                 throw Problem(description: "header checksum mismatch")
@@ -245,11 +257,15 @@ enum CheckpointCodec {
                 throw Problem(description: "payload is \(reader.remaining) bytes, header says \(header.payloadLength)")
             }
             let payload = UnsafeRawBufferPointer(rebasing: buffer[headerSize...])
-            guard CRC32C.checksum(payload) == header.payloadChecksum else { throw Problem(description: "payload checksum mismatch") }
+            guard CRC32C.checksum(payload) == header.payloadChecksum else {
+                throw Problem(description: "payload checksum mismatch")
+            }
             var state = ProjectionState()
             state.nextOffset = header.nextOffset
             let tenantCount = try reader.readVarint()
-            guard tenantCount <= UInt64(reader.remaining / 16) else { throw Problem(description: "tenant count exceeds file") }
+            guard tenantCount <= UInt64(reader.remaining / 16) else {
+                throw Problem(description: "tenant count exceeds file")
+            }
             state.tenants.reserveCapacity(Int(tenantCount))
             for _ in 0..<tenantCount {
                 let tenant = TenantID(high: try reader.readUInt64(), low: try reader.readUInt64())
@@ -257,10 +273,13 @@ enum CheckpointCodec {
             }
             // The count is the payload's last 8 bytes; the entries fill the rest exactly.
             guard reader.remaining >= 8 else { throw Problem(description: "no dedup count") }
-            let dedupCount = UInt64(littleEndian: buffer.loadUnaligned(fromByteOffset: buffer.count - 8, as: UInt64.self))
+            let dedupCount = UInt64(
+                littleEndian: buffer.loadUnaligned(fromByteOffset: buffer.count - 8, as: UInt64.self))
             guard dedupCount <= UInt64((reader.remaining - 8) / dedupEntrySize),
-                  Int(dedupCount) * dedupEntrySize == reader.remaining - 8 else {
-                throw Problem(description: "\(reader.remaining - 8) bytes of dedup entries for a count of \(dedupCount)")
+                Int(dedupCount) * dedupEntrySize == reader.remaining - 8
+            else {
+                throw Problem(
+                    description: "\(reader.remaining - 8) bytes of dedup entries for a count of \(dedupCount)")
             }
             var dedup = DedupIndex(minimumCapacity: Int(dedupCount))
             // Stored in runs, so the table's cache misses overlap.
@@ -270,8 +289,13 @@ enum CheckpointCodec {
             while left > 0 {
                 for _ in 0..<min(left, 1024) {
                     let key = IdentityHash(try reader.readUInt64())
-                    run.append((key, DedupIndex.Entry(offset: try reader.readUInt64(), hour: try reader.readUInt32(),
-                                                      flags: try reader.readUInt8())))
+                    run.append(
+                        (
+                            key,
+                            DedupIndex.Entry(
+                                offset: try reader.readUInt64(), hour: try reader.readUInt32(),
+                                flags: try reader.readUInt8())
+                        ))
                 }
                 left -= UInt64(run.count)
                 run.withUnsafeBufferPointer { dedup.store(contentsOf: $0) }
@@ -279,8 +303,9 @@ enum CheckpointCodec {
             }
             _ = try reader.readUInt64()
             guard reader.remaining == 0 else { throw Problem(description: "\(reader.remaining) bytes left over") }
-            return Decoded(state: state, dedup: dedup, dedupWindowMicroseconds: header.dedupWindowMicroseconds,
-                           logSalt: header.logSalt)
+            return Decoded(
+                state: state, dedup: dedup, dedupWindowMicroseconds: header.dedupWindowMicroseconds,
+                logSalt: header.logSalt)
         } catch let problem as Problem {
             throw problem
         } catch {
@@ -378,8 +403,10 @@ enum CheckpointCodec {
         writer.writeUInt8(projection.storageMeasuredAt == nil ? 0 : 1)
         if let measured = projection.storageMeasuredAt { writer.writeUInt64(measured) }
         let months = projection.recentMonths
-        for (month, calls) in [(months.months.0, months.calls.0), (months.months.1, months.calls.1),
-                               (months.months.2, months.calls.2)] {
+        for (month, calls) in [
+            (months.months.0, months.calls.0), (months.months.1, months.calls.1),
+            (months.months.2, months.calls.2),
+        ] {
             writer.writeInt64(Int64(month))
             writer.writeInt64(calls)
         }
@@ -400,7 +427,9 @@ enum CheckpointCodec {
 
     private static func boundedCount(_ reader: inout BinaryReader, minimumBytes: Int) throws -> Int {
         let count = try reader.readVarint()
-        guard count <= UInt64(reader.remaining / minimumBytes) else { throw Problem(description: "count \(count) exceeds file") }
+        guard count <= UInt64(reader.remaining / minimumBytes) else {
+            throw Problem(description: "count \(count) exceeds file")
+        }
         return Int(count)
     }
 
@@ -426,7 +455,9 @@ enum CheckpointCodec {
         projection.adminUsers = try readCount(&reader)
         for _ in 0..<(try boundedCount(&reader, minimumBytes: 3)) {
             let id = try reader.readString()
-            guard let state = CredentialState(rawValue: try reader.readUInt8()) else { throw Problem(description: "bad credential state") }
+            guard let state = CredentialState(rawValue: try reader.readUInt8()) else {
+                throw Problem(description: "bad credential state")
+            }
             projection.credentials[id] = CredentialEntry(state: state, expiresAt: try readTime(&reader))
         }
         projection.activeCredentials = try readCount(&reader)
@@ -435,7 +466,9 @@ enum CheckpointCodec {
         for _ in 0..<(try boundedCount(&reader, minimumBytes: 30)) {
             let id = try reader.readString()
             var key = KeyEntry()
-            guard let state = KeyState(rawValue: try reader.readUInt8()) else { throw Problem(description: "bad key state") }
+            guard let state = KeyState(rawValue: try reader.readUInt8()) else {
+                throw Problem(description: "bad key state")
+            }
             key.state = state
             key.name = try readText(&reader)
             key.expiresAt = try readTime(&reader)

@@ -17,8 +17,10 @@ struct CheckpointStore {
     /// synced as it goes.
     let syncEveryBytes: Int
 
-    init(storeDirectory: String, fileSystem: any FileSystem, log: @escaping @Sendable (String) -> Void,
-         syncEveryBytes: Int = EngineConfiguration().checkpointSyncBytes) {
+    init(
+        storeDirectory: String, fileSystem: any FileSystem, log: @escaping @Sendable (String) -> Void,
+        syncEveryBytes: Int = EngineConfiguration().checkpointSyncBytes
+    ) {
         self.fileSystem = fileSystem
         self.directory = storeDirectory + "/checkpoints"
         self.log = log
@@ -43,9 +45,12 @@ struct CheckpointStore {
     /// - Parameters:
     ///   - dedupWindowMicroseconds: The backdate limit the dedup index was kept for.
     ///   - logSalt: The salt of the segment holding the last event covered.
-    func write(_ state: ProjectionState, dedup: DedupIndex, dedupWindowMicroseconds: Int64, logSalt: UInt32,
-               keep: Int) throws(StorageError) {
-        let bytes = CheckpointCodec.encode(state, dedup: dedup, dedupWindowMicroseconds: dedupWindowMicroseconds, logSalt: logSalt)
+    func write(
+        _ state: ProjectionState, dedup: DedupIndex, dedupWindowMicroseconds: Int64, logSalt: UInt32,
+        keep: Int
+    ) throws(StorageError) {
+        let bytes = CheckpointCodec.encode(
+            state, dedup: dedup, dedupWindowMicroseconds: dedupWindowMicroseconds, logSalt: logSalt)
         let file = try begin(offset: state.nextOffset)
         do throws(StorageError) {
             // In slices, so the file is synced as it is written (see ``syncEveryBytes``).
@@ -74,8 +79,9 @@ struct CheckpointStore {
         let final = directory + "/" + CheckpointStore.fileName(offset)
         let temporary = final + ".partial"
         if fileSystem.exists(temporary) { try fileSystem.remove(temporary) }
-        return PartialFile(store: self, final: final, temporary: temporary,
-                           file: try fileSystem.open(temporary, mode: .createNew))
+        return PartialFile(
+            store: self, final: final, temporary: temporary,
+            file: try fileSystem.open(temporary, mode: .createNew))
     }
 
     /// A checkpoint being written to its temporary file; only ``commit(header:keep:)`` makes it visible.
@@ -118,7 +124,9 @@ struct CheckpointStore {
             let fileSystem = store.fileSystem
             do throws(StorageError) {
                 try header.withUnsafeBytes { buffer -> Result<Void, StorageError> in
-                    do throws(StorageError) { try fileSystem.writeAll(file, buffer, at: 0) } catch { return .failure(error) }
+                    do throws(StorageError) { try fileSystem.writeAll(file, buffer, at: 0) } catch {
+                        return .failure(error)
+                    }
                     return .success(())
                 }.get()
                 try fileSystem.sync(file, dataOnly: false)
@@ -173,27 +181,36 @@ struct CheckpointStore {
             do {
                 bytes = try fileSystem.readFile(path)
             } catch {
-                log("checkpoints/\(CheckpointStore.fileName(offset)): unreadable (\(error.message)); trying an older one")
+                log(
+                    "checkpoints/\(CheckpointStore.fileName(offset)): unreadable (\(error.message)); trying an older one"
+                )
                 continue
             }
             let decoded: CheckpointCodec.Decoded
             do throws(CheckpointCodec.Problem) {
                 decoded = try CheckpointCodec.decode(bytes)
             } catch {
-                log("checkpoints/\(CheckpointStore.fileName(offset)): \(error.description); ignored, using an older checkpoint or a full replay")
+                log(
+                    "checkpoints/\(CheckpointStore.fileName(offset)): \(error.description); ignored, using an older checkpoint or a full replay"
+                )
                 continue
             }
             guard decoded.state.nextOffset == offset else {
-                log("checkpoints/\(CheckpointStore.fileName(offset)): its contents cover offset \(decoded.state.nextOffset), not its name; ignored")
+                log(
+                    "checkpoints/\(CheckpointStore.fileName(offset)): its contents cover offset \(decoded.state.nextOffset), not its name; ignored"
+                )
                 continue
             }
             guard offset <= logEnd else {
-                throw StorageError(.corrupt,
+                throw StorageError(
+                    .corrupt,
                     "checkpoints/\(CheckpointStore.fileName(offset)) covers \(offset) events but the log holds only \(logEnd): log data is missing; run `tally verify`",
                     path: path)
             }
             if let problem = CheckpointStore.foreignLog(offset: offset, recorded: decoded.logSalt, logSalt: logSalt) {
-                log("checkpoints/\(CheckpointStore.fileName(offset)): \(problem); ignored, using an older checkpoint or a full replay")
+                log(
+                    "checkpoints/\(CheckpointStore.fileName(offset)): \(problem); ignored, using an older checkpoint or a full replay"
+                )
                 continue
             }
             return decoded
@@ -211,7 +228,9 @@ struct CheckpointStore {
             guard let file = try? fileSystem.open(path, mode: .readOnly) else { continue }
             defer { fileSystem.close(file) }
             var bytes = [UInt8](repeating: 0, count: CheckpointCodec.headerSize)
-            let read = bytes.withUnsafeMutableBytes { buffer in (try? fileSystem.readFully(file, into: buffer, at: 0)) ?? 0 }
+            let read = bytes.withUnsafeMutableBytes { buffer in
+                (try? fileSystem.readFully(file, into: buffer, at: 0)) ?? 0
+            }
             guard read == bytes.count else { continue }
             let header = bytes.withUnsafeBytes { CheckpointCodec.vouchedHeader($0) }
             if let header, header.nextOffset == offset { return header }
@@ -241,7 +260,8 @@ struct CheckpointStore {
     /// than this one, or `nil` when it matches (or the log's salt cannot be told).
     static func foreignLog(offset: UInt64, recorded: UInt32, logSalt: (UInt64) -> UInt32?) -> String? {
         guard offset > 0, let actual = logSalt(offset - 1), actual != recorded else { return nil }
-        return "taken of another log: the segment holding offset \(offset - 1) has salt \(actual), the checkpoint recorded \(recorded) (a file copied from another store?)"
+        return
+            "taken of another log: the segment holding offset \(offset - 1) has salt \(actual), the checkpoint recorded \(recorded) (a file copied from another store?)"
     }
 
     /// Checks checkpoint files in full: readable, their checksums, their version, their contents matching
@@ -269,16 +289,20 @@ struct CheckpointStore {
                 return Check(name: name, problem: error.description, isOutdated: error.isOutdated)
             }
             guard decoded.state.nextOffset == offset else {
-                return Check(name: name, problem: "its contents cover offset \(decoded.state.nextOffset), not its name's")
+                return Check(
+                    name: name, problem: "its contents cover offset \(decoded.state.nextOffset), not its name's")
             }
             guard offset <= logEnd else {
-                return Check(name: name, problem: "covers \(offset) events but the log holds only \(logEnd)",
-                             isBeyondLog: true)
+                return Check(
+                    name: name, problem: "covers \(offset) events but the log holds only \(logEnd)",
+                    isBeyondLog: true)
             }
             if let problem = CheckpointStore.foreignLog(offset: offset, recorded: decoded.logSalt, logSalt: logSalt) {
                 return Check(name: name, problem: problem)
             }
-            return Check(name: name, covered: (offset, decoded.dedupWindowMicroseconds, decoded.state.tenants.count, decoded.dedup.count))
+            return Check(
+                name: name,
+                covered: (offset, decoded.dedupWindowMicroseconds, decoded.state.tenants.count, decoded.dedup.count))
         }
     }
 }

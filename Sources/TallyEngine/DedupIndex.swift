@@ -215,8 +215,10 @@ package struct DedupIndex: Sendable, Equatable {
     package mutating func pin() {
         var tables = [PinnedTable(base: UnsafePointer(memory.base), count: memory.count, start: 0, expiryLimit: nil)]
         if let draining {
-            tables.append(PinnedTable(base: UnsafePointer(draining.base), count: draining.count, start: drained,
-                                      expiryLimit: expiryLimit))
+            tables.append(
+                PinnedTable(
+                    base: UnsafePointer(draining.base), count: draining.count, start: drained,
+                    expiryLimit: expiryLimit))
         }
         pinned = tables
         retained = []
@@ -239,7 +241,9 @@ package struct DedupIndex: Sendable, Equatable {
                 // Moved here from the older table after the pin: read there, as it was.
                 if let older, DedupIndex.isUnmoved(slot.key, in: older) { continue }
                 var entry = DedupIndex.unpack(slot.packed)
-                if entry.flags & Entry.voided != 0, voidedWhilePinned.contains(slot.key) { entry.flags &= ~Entry.voided }
+                if entry.flags & Entry.voided != 0, voidedWhilePinned.contains(slot.key) {
+                    entry.flags &= ~Entry.voided
+                }
                 body(IdentityHash(slot.key), entry)
             }
             left -= end - start
@@ -473,8 +477,10 @@ package struct DedupIndex: Sendable, Equatable {
 
     /// Remembers `key` unless it is already known.
     /// - Returns: The existing entry when `key` was already remembered (nothing changes), else `nil`.
-    package mutating func insertIfAbsent(_ key: IdentityHash, offset: UInt64, time: Timestamp,
-                                         voidable: Bool) -> Entry? {
+    package mutating func insertIfAbsent(
+        _ key: IdentityHash, offset: UInt64, time: Timestamp,
+        voidable: Bool
+    ) -> Entry? {
         let existing = locate(key)
         if existing.found { return DedupIndex.unpack(slot(existing).pointee.packed) }
         makeUnique()
@@ -505,7 +511,9 @@ package struct DedupIndex: Sendable, Equatable {
             // A prune's count already read this slot as expired, and it no longer is: uncount it. (While a
             // prune counts, nothing drains, so the slot is in the current table.)
             if var scan = pruneScan, !existing.inDraining, existing.index < scan.next,
-               DedupIndex.expired(target.pointee, limit: scan.limit), !DedupIndex.expired(replacement, limit: scan.limit) {
+                DedupIndex.expired(target.pointee, limit: scan.limit),
+                !DedupIndex.expired(replacement, limit: scan.limit)
+            {
                 scan.expired -= 1
                 pruneScan = scan
             }

@@ -16,16 +16,21 @@ extension Engine {
     ///   - configuration: Clock and windows (its store settings' log receives warnings).
     ///   - limit: Where to stop; `nil` for the end of the log.
     ///   - progress: Called every 65,536 events or so with the offset reached and the log's size.
-    public static func rebuild(directory: String, configuration: EngineConfiguration = EngineConfiguration(),
-                               limit: ReplayLimit? = nil,
-                               progress: ((UInt64, UInt64) -> Void)? = nil) throws -> Rebuilt {
-        let store = try SegmentStore(directory: directory, configuration: replayedStoreConfiguration(configuration.store, directory: directory),
-                                     readOnly: true)
+    public static func rebuild(
+        directory: String, configuration: EngineConfiguration = EngineConfiguration(),
+        limit: ReplayLimit? = nil,
+        progress: ((UInt64, UInt64) -> Void)? = nil
+    ) throws -> Rebuilt {
+        let store = try SegmentStore(
+            directory: directory, configuration: replayedStoreConfiguration(configuration.store, directory: directory),
+            readOnly: true)
         return try rebuild(store: store, configuration: configuration, limit: limit, progress: progress)
     }
 
-    static func rebuild(store: SegmentStore, configuration: EngineConfiguration, limit: ReplayLimit?,
-                        progress: ((UInt64, UInt64) -> Void)?) throws -> Rebuilt {
+    static func rebuild(
+        store: SegmentStore, configuration: EngineConfiguration, limit: ReplayLimit?,
+        progress: ((UInt64, UInt64) -> Void)?
+    ) throws -> Rebuilt {
         var state = ProjectionState()
         var dedup = DedupIndex()
         let total = store.nextOffset
@@ -47,27 +52,35 @@ extension Engine {
     ///   - progress: Called every 65,536 events or so with the offset reached and the log's size.
     ///   - replayed: Called once the replay is done, before the checkpoint is written (to time them apart).
     /// - Returns: The rebuilt state.
-    public static func rebuildAndCheckpoint(directory: String, configuration: EngineConfiguration = EngineConfiguration(),
-                                            progress: ((UInt64, UInt64) -> Void)? = nil,
-                                            replayed: (() -> Void)? = nil) throws -> ProjectionState {
-        let store = try SegmentStore(directory: directory, configuration: replayedStoreConfiguration(configuration.store, directory: directory))
+    public static func rebuildAndCheckpoint(
+        directory: String, configuration: EngineConfiguration = EngineConfiguration(),
+        progress: ((UInt64, UInt64) -> Void)? = nil,
+        replayed: (() -> Void)? = nil
+    ) throws -> ProjectionState {
+        let store = try SegmentStore(
+            directory: directory, configuration: replayedStoreConfiguration(configuration.store, directory: directory))
         defer { try? store.close() }
         let rebuilt = try rebuild(store: store, configuration: configuration, limit: nil, progress: progress)
         replayed?()
-        let checkpoints = CheckpointStore(storeDirectory: directory, fileSystem: store.fileSystem,
-                                          log: configuration.store.log, syncEveryBytes: configuration.checkpointSyncBytes)
+        let checkpoints = CheckpointStore(
+            storeDirectory: directory, fileSystem: store.fileSystem,
+            log: configuration.store.log, syncEveryBytes: configuration.checkpointSyncBytes)
         checkpoints.removeLeftovers()
         var logSalt: UInt32 = 0
         if rebuilt.state.nextOffset > 0 {
             // A checkpoint without its log's salt would later look like another store's: none is written then.
             guard let salt = store.salt(ofSegmentHolding: rebuilt.state.nextOffset - 1) else {
-                throw StorageError(.io, "no checkpoint written: the header of the segment holding offset \(rebuilt.state.nextOffset - 1) could not be read")
+                throw StorageError(
+                    .io,
+                    "no checkpoint written: the header of the segment holding offset \(rebuilt.state.nextOffset - 1) could not be read"
+                )
             }
             logSalt = salt
         }
-        try checkpoints.write(rebuilt.state, dedup: rebuilt.dedup, dedupWindowMicroseconds: configuration.backdateLimitMicroseconds,
-                              logSalt: logSalt,
-                              keep: configuration.checkpointsKept)
+        try checkpoints.write(
+            rebuilt.state, dedup: rebuilt.dedup, dedupWindowMicroseconds: configuration.backdateLimitMicroseconds,
+            logSalt: logSalt,
+            keep: configuration.checkpointsKept)
         return rebuilt.state
     }
 
@@ -75,14 +88,16 @@ extension Engine {
     /// header alone; `nil` without one. Commands other than `tally serve` adopt it, so that a checkpoint they
     /// write remembers the ids the server's window holds (a narrower one would make the server rebuild).
     public static func recordedDedupWindow(directory: String) -> Int64? {
-        CheckpointStore(storeDirectory: directory, fileSystem: PosixFileSystem(), log: { _ in }).newestHeader()?.dedupWindowMicroseconds
+        CheckpointStore(storeDirectory: directory, fileSystem: PosixFileSystem(), log: { _ in }).newestHeader()?
+            .dedupWindowMicroseconds
     }
 
     /// The number of events the store's newest checkpoint covers, read from its header alone (0 without
     /// one): those were acknowledged, so damage among them is never a torn tail (see
     /// ``StoreConfiguration/acknowledgedOffset``).
     public static func acknowledgedOffset(directory: String, fileSystem: any FileSystem = PosixFileSystem()) -> UInt64 {
-        CheckpointStore(storeDirectory: directory, fileSystem: fileSystem, log: { _ in }).newestHeader()?.nextOffset ?? 0
+        CheckpointStore(storeDirectory: directory, fileSystem: fileSystem, log: { _ in }).newestHeader()?.nextOffset
+            ?? 0
     }
 
     /// The store's checkpoints, newest first, by the offsets they cover (list them before measuring the log,
@@ -98,14 +113,20 @@ extension Engine {
     ///   - logEnd: The number of records in the log.
     ///   - logSalt: The salt of the log's segment holding an offset, or `nil` when it cannot be told: a
     ///     checkpoint that recorded another was taken of another log.
-    public static func checkCheckpoints(directory: String, offsets: [UInt64], logEnd: UInt64,
-                                        logSalt: (UInt64) -> UInt32?) -> [CheckpointCheck] {
+    public static func checkCheckpoints(
+        directory: String, offsets: [UInt64], logEnd: UInt64,
+        logSalt: (UInt64) -> UInt32?
+    ) -> [CheckpointCheck] {
         CheckpointStore(storeDirectory: directory, fileSystem: PosixFileSystem(), log: { _ in })
             .check(offsets, logEnd: logEnd, logSalt: logSalt)
-            .map { CheckpointCheck(name: $0.name, offset: $0.covered?.offset, dedupWindowMicroseconds: $0.covered?.dedupWindowMicroseconds,
-                                   tenants: $0.covered?.tenants, rememberedIds: $0.covered?.rememberedIds, problem: $0.problem,
-                                   isOutdated: $0.isOutdated, isBeyondLog: $0.isBeyondLog, isSuperseded: $0.isSuperseded,
-                                   isUnreadable: $0.isUnreadable) }
+            .map {
+                CheckpointCheck(
+                    name: $0.name, offset: $0.covered?.offset,
+                    dedupWindowMicroseconds: $0.covered?.dedupWindowMicroseconds,
+                    tenants: $0.covered?.tenants, rememberedIds: $0.covered?.rememberedIds, problem: $0.problem,
+                    isOutdated: $0.isOutdated, isBeyondLog: $0.isBeyondLog, isSuperseded: $0.isSuperseded,
+                    isUnreadable: $0.isUnreadable)
+            }
     }
 
     /// One checkpoint file as `tally verify` reports it.
@@ -135,7 +156,9 @@ extension Engine {
     }
 
     /// The state the newest valid checkpoint holds, read without the write lock.
-    public static func newestCheckpoint(directory: String, configuration: EngineConfiguration = EngineConfiguration()) throws -> ProjectionState? {
+    public static func newestCheckpoint(directory: String, configuration: EngineConfiguration = EngineConfiguration())
+        throws -> ProjectionState?
+    {
         // Only the log's length is needed, so sealed segments are not read.
         var state: ProjectionState?
         var dedup = DedupIndex()
@@ -144,7 +167,9 @@ extension Engine {
     }
 
     /// The current state, read without the write lock: the newest checkpoint plus the log after it.
-    public static func currentState(directory: String, configuration: EngineConfiguration = EngineConfiguration()) throws -> ProjectionState {
+    public static func currentState(directory: String, configuration: EngineConfiguration = EngineConfiguration())
+        throws -> ProjectionState
+    {
         var loaded: ProjectionState?
         var dedup = DedupIndex()
         let store = try openReadOnly(directory: directory, configuration: configuration, state: &loaded, dedup: &dedup)
@@ -157,16 +182,22 @@ extension Engine {
     /// `nil` without one). A server running meanwhile may append and then checkpoint past the end this
     /// open saw: then the store is opened again, and only a checkpoint still beyond the log is the error it
     /// means (log data missing).
-    private static func openReadOnly(directory: String, configuration: EngineConfiguration,
-                                     state: inout ProjectionState?, dedup: inout DedupIndex) throws -> SegmentStore {
+    private static func openReadOnly(
+        directory: String, configuration: EngineConfiguration,
+        state: inout ProjectionState?, dedup: inout DedupIndex
+    ) throws -> SegmentStore {
         var attempts = 0
         while true {
-            let store = try SegmentStore(directory: directory, configuration: replayedStoreConfiguration(configuration.store, directory: directory),
-                                         readOnly: true)
-            let checkpoints = CheckpointStore(storeDirectory: directory, fileSystem: store.fileSystem, log: configuration.store.log)
+            let store = try SegmentStore(
+                directory: directory,
+                configuration: replayedStoreConfiguration(configuration.store, directory: directory),
+                readOnly: true)
+            let checkpoints = CheckpointStore(
+                storeDirectory: directory, fileSystem: store.fileSystem, log: configuration.store.log)
             let loaded: CheckpointCodec.Decoded?
             do {
-                loaded = try checkpoints.loadNewest(logEnd: store.nextOffset, logSalt: { store.salt(ofSegmentHolding: $0) })
+                loaded = try checkpoints.loadNewest(
+                    logEnd: store.nextOffset, logSalt: { store.salt(ofSegmentHolding: $0) })
             } catch {
                 guard error.code == .corrupt, attempts < 2 else { throw error }
                 attempts += 1
@@ -185,7 +216,9 @@ extension Engine {
 extension ProjectionState {
     /// The first difference between two states, naming the tenant and the field, or `nil` when equal.
     public func firstDifference(from other: ProjectionState) -> String? {
-        if nextOffset != other.nextOffset { return "they cover different offsets (\(nextOffset) and \(other.nextOffset))" }
+        if nextOffset != other.nextOffset {
+            return "they cover different offsets (\(nextOffset) and \(other.nextOffset))"
+        }
         for tenant in Set(tenants.keys).union(Set(other.tenants.keys)).sorted() {
             guard let mine = tenants[tenant] else { return "tenant \(tenant) exists only in the second state" }
             guard let theirs = other.tenants[tenant] else { return "tenant \(tenant) exists only in the first state" }
@@ -197,7 +230,8 @@ extension ProjectionState {
                 let b = ProjectionState.describe(right[index].value)
                 if a != b {
                     let shorten = { (text: String) in text.count > 120 ? String(text.prefix(117)) + "..." : text }
-                    return "tenant \(tenant): \(child.label ?? "field \(index)") differs: \(shorten(a)) vs \(shorten(b))"
+                    return
+                        "tenant \(tenant): \(child.label ?? "field \(index)") differs: \(shorten(a)) vs \(shorten(b))"
                 }
             }
             return "tenant \(tenant) differs"

@@ -50,8 +50,10 @@ public final class Engine: Sendable {
         mutating func forgetIdsIfIdle(now: Timestamp, configuration: EngineConfiguration) {
             guard lastIngestTime.microseconds != .min, !dedup.isPinned else { return }
             let idle = now.microseconds.subtractingReportingOverflow(lastIngestTime.microseconds)
-            guard !idle.overflow, idle.partialValue > configuration.backdateLimitMicroseconds
-                + EngineConfiguration.maximumFutureLimitMicroseconds else { return }
+            guard !idle.overflow,
+                idle.partialValue > configuration.backdateLimitMicroseconds
+                    + EngineConfiguration.maximumFutureLimitMicroseconds
+            else { return }
             let defersFrees = dedup.defersFrees
             dedup = DedupIndex()
             dedup.defersFrees = defersFrees
@@ -62,29 +64,40 @@ public final class Engine: Sendable {
     /// Opens the store at `directory` and rebuilds the projections (from a checkpoint, when one exists).
     /// - Throws: ``EngineConfiguration/InvalidSetting`` for a setting out of range, ``StorageError`` from
     ///   opening the store, or a corrupt record.
-    public init(directory: String, configuration: EngineConfiguration = EngineConfiguration(),
-                fileSystem: any FileSystem = PosixFileSystem()) throws {
+    public init(
+        directory: String, configuration: EngineConfiguration = EngineConfiguration(),
+        fileSystem: any FileSystem = PosixFileSystem()
+    ) throws {
         try configuration.validate()
         self.configuration = configuration
-        checkpoints = CheckpointStore(storeDirectory: directory, fileSystem: fileSystem, log: configuration.store.log,
-                                      syncEveryBytes: configuration.checkpointSyncBytes)
-        store = try SegmentStore(directory: directory,
-                                 configuration: Engine.replayedStoreConfiguration(configuration.store, directory: directory, fileSystem: fileSystem),
-                                 fileSystem: fileSystem)
+        checkpoints = CheckpointStore(
+            storeDirectory: directory, fileSystem: fileSystem, log: configuration.store.log,
+            syncEveryBytes: configuration.checkpointSyncBytes)
+        store = try SegmentStore(
+            directory: directory,
+            configuration: Engine.replayedStoreConfiguration(
+                configuration.store, directory: directory, fileSystem: fileSystem),
+            fileSystem: fileSystem)
         checkpoints.removeLeftovers()
         var state = ProjectionState()
         var dedup = DedupIndex()
         var decision: DecisionState
         var checkpointOffset: UInt64 = 0
         do {
-            if let loaded = try checkpoints.loadNewest(logEnd: store.nextOffset, logSalt: { [store] in store.salt(ofSegmentHolding: $0) }) {
+            if let loaded = try checkpoints.loadNewest(
+                logEnd: store.nextOffset, logSalt: { [store] in store.salt(ofSegmentHolding: $0) })
+            {
                 if loaded.dedupWindowMicroseconds < configuration.backdateLimitMicroseconds {
                     // Its index forgot ids this engine must still remember: only the log has them all.
-                    configuration.store.log("checkpoints/\(CheckpointStore.fileName(loaded.state.nextOffset)): its dedup index remembers ids for \(EngineConfiguration.describe(loaded.dedupWindowMicroseconds)), this engine's backdate limit is \(EngineConfiguration.describe(configuration.backdateLimitMicroseconds)); rebuilding from the log so that every id within it is remembered")
+                    configuration.store.log(
+                        "checkpoints/\(CheckpointStore.fileName(loaded.state.nextOffset)): its dedup index remembers ids for \(EngineConfiguration.describe(loaded.dedupWindowMicroseconds)), this engine's backdate limit is \(EngineConfiguration.describe(configuration.backdateLimitMicroseconds)); rebuilding from the log so that every id within it is remembered"
+                    )
                 } else {
                     state = loaded.state
                     dedup = loaded.dedup
-                    dedup.prune(before: Timestamp(microseconds: configuration.clock().microseconds - configuration.backdateLimitMicroseconds))
+                    dedup.prune(
+                        before: Timestamp(
+                            microseconds: configuration.clock().microseconds - configuration.backdateLimitMicroseconds))
                 }
             }
             checkpointOffset = state.nextOffset
@@ -121,12 +134,15 @@ public final class Engine: Sendable {
     /// (`tally verify` checks their bytes). The last segment is always scanned whole, for a torn tail.
     /// Damage among the records the newest checkpoint covers is refused, never cut off as a torn tail, and a
     /// log shorter than it is refused as missing data (see ``StoreConfiguration/acknowledgedOffset``).
-    static func replayedStoreConfiguration(_ configuration: StoreConfiguration, directory: String,
-                                           fileSystem: any FileSystem = PosixFileSystem()) -> StoreConfiguration {
+    static func replayedStoreConfiguration(
+        _ configuration: StoreConfiguration, directory: String,
+        fileSystem: any FileSystem = PosixFileSystem()
+    ) -> StoreConfiguration {
         var configuration = configuration
         configuration.fullyVerifyFromOffset = .max
-        configuration.acknowledgedOffset = max(configuration.acknowledgedOffset,
-                                               acknowledgedOffset(directory: directory, fileSystem: fileSystem))
+        configuration.acknowledgedOffset = max(
+            configuration.acknowledgedOffset,
+            acknowledgedOffset(directory: directory, fileSystem: fileSystem))
         return configuration
     }
 
@@ -134,12 +150,16 @@ public final class Engine: Sendable {
     /// - Parameters:
     ///   - limit: Where to stop; `nil` for the end of the log.
     ///   - progress: Called every 65,536 events with the offset reached.
-    static func replay(store: SegmentStore, into state: inout ProjectionState, dedup: inout DedupIndex,
-                       configuration: EngineConfiguration, limit: ReplayLimit? = nil,
-                       progress: ((UInt64) -> Void)? = nil) throws {
-        let cutoff = Timestamp(microseconds: configuration.clock().microseconds - configuration.backdateLimitMicroseconds)
+    static func replay(
+        store: SegmentStore, into state: inout ProjectionState, dedup: inout DedupIndex,
+        configuration: EngineConfiguration, limit: ReplayLimit? = nil,
+        progress: ((UInt64) -> Void)? = nil
+    ) throws {
+        let cutoff = Timestamp(
+            microseconds: configuration.clock().microseconds - configuration.backdateLimitMicroseconds)
         // Size the dedup table for the events to come (up to 4M), so it rarely grows during the replay.
-        dedup.reserveCapacity(dedup.count + Int(min(store.nextOffset - min(state.nextOffset, store.nextOffset), 1 << 22)))
+        dedup.reserveCapacity(
+            dedup.count + Int(min(store.nextOffset - min(state.nextOffset, store.nextOffset), 1 << 22)))
         var end: UInt64?
         var latestIngest: Timestamp?
         switch limit {
@@ -162,7 +182,8 @@ public final class Engine: Sendable {
                 // dedup window by now. It is confirmed by tenant and id, since a salvaged store renumbers its
                 // records; when it does not match (or the void predates that field), the window finds it.
                 if let offset = stored.voidTarget, let found = try Engine.readEvent(store, at: offset),
-                   found.tenantId == event.tenantId, found.id == eventId {
+                    found.tenantId == event.tenantId, found.id == eventId
+                {
                     (target, targetOffset) = (found, offset)
                 } else if let offset = entry?.offset {
                     (target, targetOffset) = (try Engine.readEvent(store, at: offset), offset)
@@ -181,7 +202,8 @@ public final class Engine: Sendable {
                 if entry.isCall {
                     runs.remember(entry.identity, offset: entry.offset, time: entry.time, type: .apiCall, into: &dedup)
                     let start = Int(entry.start)
-                    state.applyCall(entry, keyId: UnsafeRawBufferPointer(rebasing: keyBytes[start..<start + Int(entry.length)]))
+                    state.applyCall(
+                        entry, keyId: UnsafeRawBufferPointer(rebasing: keyBytes[start..<start + Int(entry.length)]))
                 } else {
                     try handle(chunk.events[Int(entry.start)], key: entry.identity, runs: &runs)
                 }
@@ -204,11 +226,18 @@ public final class Engine: Sendable {
             pending.reserveCapacity(512)
         }
 
-        mutating func remember(_ key: IdentityHash, offset: UInt64, time: Timestamp, type: EventType,
-                               into dedup: inout DedupIndex) {
+        mutating func remember(
+            _ key: IdentityHash, offset: UInt64, time: Timestamp, type: EventType,
+            into dedup: inout DedupIndex
+        ) {
             guard DedupIndex.remembers(time, cutoff: cutoff) else { return }
-            pending.append((key, DedupIndex.Entry(offset: offset, hour: DedupIndex.hour(time),
-                                                  flags: TenantProjection.isVoidable(type) ? DedupIndex.Entry.voidable : 0)))
+            pending.append(
+                (
+                    key,
+                    DedupIndex.Entry(
+                        offset: offset, hour: DedupIndex.hour(time),
+                        flags: TenantProjection.isVoidable(type) ? DedupIndex.Entry.voidable : 0)
+                ))
             if pending.count == pending.capacity { flush(into: &dedup) }
         }
 
@@ -244,15 +273,20 @@ public final class Engine: Sendable {
     /// Ingests a batch without blocking: `completion` receives one outcome per input element once the accepted
     /// events are durable and applied (on the log's writer thread, so it must not block), or at once when
     /// nothing was accepted.
-    public func ingest(_ batch: [Result<Event, EventValidationError>], mode: IngestMode = .live,
-                       completion: @escaping @Sendable ([IngestOutcome]) -> Void) {
+    public func ingest(
+        _ batch: [Result<Event, EventValidationError>], mode: IngestMode = .live,
+        completion: @escaping @Sendable ([IngestOutcome]) -> Void
+    ) {
         var outcomes = [IngestOutcome](repeating: .rejected(reason: ""), count: batch.count)
         if let failure = store.failure {
             // Read-only after a write failure: refuse before remembering anything.
-            completion(batch.map { item in
-                if case .failure(let error) = item { return .rejected(reason: error.description) }
-                return .failed(reason: "the store refuses appends after a write failure until it is reopened: \(failure.message)")
-            })
+            completion(
+                batch.map { item in
+                    if case .failure(let error) = item { return .rejected(reason: error.description) }
+                    return .failed(
+                        reason:
+                            "the store refuses appends after a write failure until it is reopened: \(failure.message)")
+                })
             return
         }
         var accepted: [PendingEvent] = []
@@ -287,11 +321,17 @@ public final class Engine: Sendable {
                     event = valid
                 }
                 if event.time > latest {
-                    outcomes[index] = .rejected(reason: "time: more than \(EngineConfiguration.describe(configuration.futureLimitMicroseconds)) ahead of the server clock (\(now.rfc3339(fractionDigits: 3)))")
+                    outcomes[index] = .rejected(
+                        reason:
+                            "time: more than \(EngineConfiguration.describe(configuration.futureLimitMicroseconds)) ahead of the server clock (\(now.rfc3339(fractionDigits: 3)))"
+                    )
                     continue
                 }
                 if mode == .live && event.time < earliest {
-                    outcomes[index] = .rejected(reason: "time: older than the backdate limit (\(EngineConfiguration.describe(configuration.backdateLimitMicroseconds))); use `tally import` to backfill")
+                    outcomes[index] = .rejected(
+                        reason:
+                            "time: older than the backdate limit (\(EngineConfiguration.describe(configuration.backdateLimitMicroseconds))); use `tally import` to backfill"
+                    )
                     continue
                 }
                 let key = keys[index]
@@ -306,11 +346,17 @@ public final class Engine: Sendable {
                     }
                     let targetKey = IdentityHash(tenant: event.tenantId, id: eventId)
                     guard let target = state.dedup[targetKey], !DedupIndex.isExpired(target, before: earliest) else {
-                        outcomes[index] = .rejected(reason: "data.eventId: no accepted event \"\(eventId)\" of this tenant within the dedup window (\(EngineConfiguration.describe(configuration.backdateLimitMicroseconds)))")
+                        outcomes[index] = .rejected(
+                            reason:
+                                "data.eventId: no accepted event \"\(eventId)\" of this tenant within the dedup window (\(EngineConfiguration.describe(configuration.backdateLimitMicroseconds)))"
+                        )
                         continue
                     }
                     guard target.flags & DedupIndex.Entry.voidable != 0 else {
-                        outcomes[index] = .rejected(reason: "data.eventId: \"\(eventId)\" cannot be voided: only api.call and storage.changed events can be; send the compensating lifecycle event instead")
+                        outcomes[index] = .rejected(
+                            reason:
+                                "data.eventId: \"\(eventId)\" cannot be voided: only api.call and storage.changed events can be; send the compensating lifecycle event instead"
+                        )
                         continue
                     }
                     guard target.flags & DedupIndex.Entry.voided == 0 else {
@@ -322,11 +368,15 @@ public final class Engine: Sendable {
                     if remembered { state.dedup.insert(key, offset: offset, time: event.time, voidable: false) }
                 } else if remembered {
                     // One probe both checks for a duplicate and remembers the event.
-                    if let original = state.dedup.insertIfAbsent(key, offset: offset, time: event.time,
-                                                                  voidable: TenantProjection.isVoidable(event.type)) {
+                    if let original = state.dedup.insertIfAbsent(
+                        key, offset: offset, time: event.time,
+                        voidable: TenantProjection.isVoidable(event.type))
+                    {
                         if DedupIndex.isExpired(original, before: earliest) {
                             // The id left the window (no prune has dropped it yet): the event is new.
-                            state.dedup.insert(key, offset: offset, time: event.time, voidable: TenantProjection.isVoidable(event.type))
+                            state.dedup.insert(
+                                key, offset: offset, time: event.time, voidable: TenantProjection.isVoidable(event.type)
+                            )
                         } else {
                             outcomes[index] = .duplicate(offset: original.offset)
                             hasDuplicates = true
@@ -351,8 +401,10 @@ public final class Engine: Sendable {
             // Pruning counts the expired ids, then moves the rest into a new table, both a few slots per
             // insert, so it runs once inserts reach the table's size: amortised constant time. It waits for
             // a growth under way to end (within an eighth of the table's size in inserts).
-            if !state.dedup.isBusy, state.insertsSincePrune > max(1_000_000, state.dedup.count)
-                || now.microseconds &- state.lastPrune.microseconds > 86_400_000_000 || state.dedup.isPruneOwed {
+            if !state.dedup.isBusy,
+                state.insertsSincePrune > max(1_000_000, state.dedup.count)
+                    || now.microseconds &- state.lastPrune.microseconds > 86_400_000_000 || state.dedup.isPruneOwed
+            {
                 state.dedup.beginPrune(before: earliest)
                 state.insertsSincePrune = 0
                 state.lastPrune = now
@@ -377,12 +429,13 @@ public final class Engine: Sendable {
                 case .failure(let error):
                     // Nothing of the batch is acknowledged: every accepted event, and every duplicate (whose
                     // original may have failed with it), becomes a failure the client should retry.
-                    completion(decided.map { outcome in
-                        switch outcome {
-                        case .accepted, .duplicate: return .failed(reason: error.message)
-                        case .rejected, .failed: return outcome
-                        }
-                    })
+                    completion(
+                        decided.map { outcome in
+                            switch outcome {
+                            case .accepted, .duplicate: return .failed(reason: error.message)
+                            case .rejected, .failed: return outcome
+                            }
+                        })
                 }
             }
             return (true, dropped)
@@ -411,7 +464,9 @@ public final class Engine: Sendable {
             // A second try outlasts a passing failure (a file descriptor briefly short, say).
             for attempt in 0..<2 {
                 do {
-                    if let target = try Engine.readEvent(store, at: targetOffset) { earlierTargets[targetOffset] = target }
+                    if let target = try Engine.readEvent(store, at: targetOffset) {
+                        earlierTargets[targetOffset] = target
+                    }
                     failure = nil
                     break
                 } catch {
@@ -423,9 +478,12 @@ public final class Engine: Sendable {
                 // The void is in the log; only the live projections miss it. No checkpoint may cover them
                 // now: a reopen replays from the last checkpoint and applies it (or fails on the same damage,
                 // loudly).
-                let reason = "the target (offset \(targetOffset)) of the void at offset \(pending.offset) could not be read: \(failure)"
+                let reason =
+                    "the target (offset \(targetOffset)) of the void at offset \(pending.offset) could not be read: \(failure)"
                 projectionGap.withLock { gap in if gap == nil { gap = reason } }
-                configuration.store.log("\(reason); the live stats miss this void, and no checkpoint is written until the engine is reopened (the reopen applies it)")
+                configuration.store.log(
+                    "\(reason); the live stats miss this void, and no checkpoint is written until the engine is reopened (the reopen applies it)"
+                )
             }
         }
         projections.withLock { state in
@@ -435,12 +493,15 @@ public final class Engine: Sendable {
                 if let targetOffset = pending.voidTargetOffset {
                     // Offsets within a batch are consecutive, so an in-batch target is found by position.
                     if targetOffset >= first {
-                        if case .success(let inBatch) = batch[events[Int(targetOffset - first)].index] { target = inBatch }
+                        if case .success(let inBatch) = batch[events[Int(targetOffset - first)].index] {
+                            target = inBatch
+                        }
                     } else {
                         target = earlierTargets[targetOffset]
                     }
                 }
-                state.apply(event, offset: pending.offset, voidedTarget: target, voidedTargetOffset: pending.voidTargetOffset)
+                state.apply(
+                    event, offset: pending.offset, voidedTarget: target, voidedTargetOffset: pending.voidTargetOffset)
             }
         }
     }
@@ -496,7 +557,9 @@ public final class Engine: Sendable {
     public var gauges: Gauges {
         let (ids, bytes) = decisions.withLock { ($0.dedup.count, $0.dedup.memoryBytes) }
         let (events, tenants) = projections.withLock { ($0.nextOffset, $0.tenants.count) }
-        return Gauges(events: events, tenants: tenants, rememberedIds: ids, dedupTableBytes: bytes, readOnly: store.failure != nil)
+        return Gauges(
+            events: events, tenants: tenants, rememberedIds: ids, dedupTableBytes: bytes, readOnly: store.failure != nil
+        )
     }
 
     /// Writes a checkpoint of the projections and the dedup index, if any event arrived since the last one.
@@ -527,7 +590,8 @@ public final class Engine: Sendable {
         // A checkpoint without its log's salt would later look like another store's: none is written then
         // (asked before the file is opened, so nothing is left to close).
         guard let logSalt = store.salt(ofSegmentHolding: offset - 1) else {
-            throw StorageError(.io, "no checkpoint written: the header of the segment holding offset \(offset - 1) could not be read")
+            throw StorageError(
+                .io, "no checkpoint written: the header of the segment holding offset \(offset - 1) could not be read")
         }
         // Written to the file as it is encoded: the file is not visible until it is committed, whole.
         let file = try checkpoints.begin(offset: offset)
@@ -536,9 +600,10 @@ public final class Engine: Sendable {
             try file.write(part, at: position)
             position += part.count
         }
-        var encoder = CheckpointCodec.Encoder(nextOffset: offset, tenantCount: tenantCount,
-                                              dedupWindowMicroseconds: configuration.backdateLimitMicroseconds,
-                                              logSalt: logSalt)
+        var encoder = CheckpointCodec.Encoder(
+            nextOffset: offset, tenantCount: tenantCount,
+            dedupWindowMicroseconds: configuration.backdateLimitMicroseconds,
+            logSalt: logSalt)
         let header: [UInt8]
         do {
             while let chunk = projections.withLock({ $0.tenants.nextCapturedChunk() }) {
@@ -589,7 +654,10 @@ public final class Engine: Sendable {
         decisions.withLock { decisions -> (UInt64, Int)? in
             while true {
                 if store.failure != nil { return nil }
-                enum Outcome { case applying, upToDate, begun(UInt64, Int) }
+                enum Outcome {
+                    case applying, upToDate
+                    case begun(UInt64, Int)
+                }
                 let outcome = projections.withLock { state -> Outcome in
                     // Checked under the projections lock: `apply` records a gap before it takes that lock
                     // to apply the batch, so no capture can cover a batch whose gap it did not see.
@@ -620,8 +688,10 @@ public final class Engine: Sendable {
     /// many events: waiting for as many keeps checkpointing a constant cost per event however large the
     /// window grows); else by time once ``EngineConfiguration/checkpointEverySeconds`` passed with any
     /// event since.
-    static func checkpointDue(pending: UInt64, rememberedIds: Int, elapsedSeconds: Int64,
-                              configuration: EngineConfiguration) -> CheckpointReason? {
+    static func checkpointDue(
+        pending: UInt64, rememberedIds: Int, elapsedSeconds: Int64,
+        configuration: EngineConfiguration
+    ) -> CheckpointReason? {
         if pending >= max(configuration.checkpointEveryEvents, UInt64(max(0, rememberedIds))) { return .count }
         if pending > 0 && elapsedSeconds >= configuration.checkpointEverySeconds { return .time }
         return nil
@@ -637,17 +707,22 @@ public final class Engine: Sendable {
             let pending = applied - min(applied, lastOffset)
             let elapsed = Int64((MonotonicClock.nanoseconds() - lastTime) / 1_000_000_000)
             let ids = rememberedIds
-            if let reason = Engine.checkpointDue(pending: pending, rememberedIds: ids, elapsedSeconds: elapsed,
-                                                 configuration: configuration) {
+            if let reason = Engine.checkpointDue(
+                pending: pending, rememberedIds: ids, elapsedSeconds: elapsed,
+                configuration: configuration)
+            {
                 do {
                     let started = MonotonicClock.nanoseconds()
                     if let offset = try checkpoint() {
                         let milliseconds = (MonotonicClock.nanoseconds() - started) / 1_000_000
-                        configuration.store.log("checkpoint at offset \(offset) written in \(milliseconds) ms (due by \(reason): "
-                            + "\(offset - min(offset, lastOffset)) events after offset \(lastOffset); \(ids) ids in the dedup window)")
+                        configuration.store.log(
+                            "checkpoint at offset \(offset) written in \(milliseconds) ms (due by \(reason): "
+                                + "\(offset - min(offset, lastOffset)) events after offset \(lastOffset); \(ids) ids in the dedup window)"
+                        )
                     }
                 } catch {
-                    configuration.store.log("checkpoint failed: \(error); the log is unaffected, the next open replays more")
+                    configuration.store.log(
+                        "checkpoint failed: \(error); the log is unaffected, the next open replays more")
                 }
             }
         }
@@ -672,11 +747,13 @@ public final class Engine: Sendable {
         try store.close()
         if let checkpointError { throw checkpointError }
         if let gap = projectionGap.withLock({ $0 }) {
-            throw StorageError(.failed, "no checkpoint was written, since the live projections missed a void (\(gap)); every event is in the log, and the next open replays it from the last checkpoint")
+            throw StorageError(
+                .failed,
+                "no checkpoint was written, since the live projections missed a void (\(gap)); every event is in the log, and the next open replays it from the last checkpoint"
+            )
         }
         // A store that failed wrote no checkpoint and synced nothing more: the close was not clean.
         if let failure = store.failure { throw failure }
     }
 
 }
-

@@ -49,17 +49,26 @@ public struct EngineConfiguration: Sendable {
     /// - Throws: ``InvalidSetting`` naming the first setting out of range.
     public func validate() throws(InvalidSetting) {
         guard backdateLimitMicroseconds > 0, backdateLimitMicroseconds <= Self.maximumBackdateLimitMicroseconds else {
-            throw InvalidSetting(setting: "backdateLimitMicroseconds", description: "the backdate limit must be more than 0 and at most \(Self.describe(Self.maximumBackdateLimitMicroseconds)), got \(Self.describe(backdateLimitMicroseconds))")
+            throw InvalidSetting(
+                setting: "backdateLimitMicroseconds",
+                description:
+                    "the backdate limit must be more than 0 and at most \(Self.describe(Self.maximumBackdateLimitMicroseconds)), got \(Self.describe(backdateLimitMicroseconds))"
+            )
         }
         guard futureLimitMicroseconds >= 0, futureLimitMicroseconds <= Self.maximumFutureLimitMicroseconds else {
-            throw InvalidSetting(setting: "futureLimitMicroseconds", description: "the future limit must be from 0 to \(Self.describe(Self.maximumFutureLimitMicroseconds)), got \(Self.describe(futureLimitMicroseconds))")
+            throw InvalidSetting(
+                setting: "futureLimitMicroseconds",
+                description:
+                    "the future limit must be from 0 to \(Self.describe(Self.maximumFutureLimitMicroseconds)), got \(Self.describe(futureLimitMicroseconds))"
+            )
         }
     }
 
     /// A duration for messages, in the largest whole unit: "35 days", "5 minutes", "90 seconds".
     public static func describe(_ microseconds: Int64) -> String {
         let seconds = microseconds / 1_000_000
-        for (unit, length) in [("day", Int64(86_400)), ("hour", 3_600), ("minute", 60)] where seconds >= length && seconds % length == 0 {
+        for (unit, length) in [("day", Int64(86_400)), ("hour", 3_600), ("minute", 60)]
+        where seconds >= length && seconds % length == 0 {
             let count = seconds / length
             return "\(count) \(unit)\(count == 1 ? "" : "s")"
         }

@@ -23,8 +23,9 @@ struct PageMemory: @unchecked Sendable {
         // A mapping that fails (address space or map count exhausted) falls back to malloc, which fails
         // the way every other allocation does.
         guard bytes >= PageMemory.mapThreshold,
-              let raw = mmap(nil, rounded, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
-              raw != MAP_FAILED else {
+            let raw = mmap(nil, rounded, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
+            raw != MAP_FAILED
+        else {
             base = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
             base.initializeMemory(as: UInt8.self, repeating: 0, count: bytes)
             mappedBytes = 0
@@ -46,7 +47,8 @@ struct PageMemory: @unchecked Sendable {
     /// kernel refused; then this memory is unchanged. On success this value must no longer be used.
     func remapped(byteCount: Int) -> PageMemory? {
         guard mappedBytes > 0 else { return nil }
-        let rounded = (max(byteCount, mappedBytes) + PageMemory.hugePage - 1) / PageMemory.hugePage * PageMemory.hugePage
+        let rounded =
+            (max(byteCount, mappedBytes) + PageMemory.hugePage - 1) / PageMemory.hugePage * PageMemory.hugePage
         guard let moved = tally_mremap_move(base, mappedBytes, rounded) else { return nil }
         _ = madvise(moved, rounded, MADV_HUGEPAGE)
         return PageMemory(mapping: moved, mappedBytes: rounded)

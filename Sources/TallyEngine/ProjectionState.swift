@@ -19,7 +19,8 @@ public struct ProjectionState: Sendable, Equatable {
     }
 
     /// Applies one event at its offset (with, for a void, its target and the target's offset).
-    public mutating func apply(_ event: Event, offset: UInt64, voidedTarget: Event?, voidedTargetOffset: UInt64? = nil) {
+    public mutating func apply(_ event: Event, offset: UInt64, voidedTarget: Event?, voidedTargetOffset: UInt64? = nil)
+    {
         tenants.modify(event.tenantId) {
             $0.apply(event, offset: offset, voidedTarget: voidedTarget, voidedTargetOffset: voidedTargetOffset)
         }

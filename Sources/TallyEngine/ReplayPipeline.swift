@@ -84,21 +84,24 @@ struct ReplayPipeline {
                     let time = call.header.time
                     if time < month.start || time >= month.end { month = time.calendarMonth }
                     let keyStart = storeKey(call.keyId)
-                    (storage.baseAddress.unsafelyUnwrapped + count).initialize(to: Entry(
-                        offset: offset, time: time, tenant: call.header.tenantId,
-                        identity: IdentityHash(tenant: call.header.tenantId, utf8: call.id),
-                        keyHash: KeyTable.hash(utf8: call.keyId), month: month.index, start: UInt32(truncatingIfNeeded: keyStart),
-                        length: UInt32(truncatingIfNeeded: call.keyId.count), status: call.status))
+                    (storage.baseAddress.unsafelyUnwrapped + count).initialize(
+                        to: Entry(
+                            offset: offset, time: time, tenant: call.header.tenantId,
+                            identity: IdentityHash(tenant: call.header.tenantId, utf8: call.id),
+                            keyHash: KeyTable.hash(utf8: call.keyId), month: month.index,
+                            start: UInt32(truncatingIfNeeded: keyStart),
+                            length: UInt32(truncatingIfNeeded: call.keyId.count), status: call.status))
                     count += 1
                     return true
                 }
                 let stored = try EventCodec.decodeStored(record, offset: offset)
                 let event = stored.event
                 if let latestIngest, stored.ingestTime > latestIngest { return false }
-                (storage.baseAddress.unsafelyUnwrapped + count).initialize(to: Entry(
-                    offset: offset, time: event.time, tenant: event.tenantId,
-                    identity: IdentityHash(tenant: event.tenantId, id: event.id), keyHash: 0, month: 0,
-                    start: UInt32(truncatingIfNeeded: events.count), length: 0, status: 0))
+                (storage.baseAddress.unsafelyUnwrapped + count).initialize(
+                    to: Entry(
+                        offset: offset, time: event.time, tenant: event.tenantId,
+                        identity: IdentityHash(tenant: event.tenantId, id: event.id), keyHash: 0, month: 0,
+                        start: UInt32(truncatingIfNeeded: events.count), length: 0, status: 0))
                 count += 1
                 events.append(stored)
                 return true
@@ -113,8 +116,9 @@ struct ReplayPipeline {
         private func storeKey(_ bytes: UnsafeRawBufferPointer) -> Int {
             let start = keyCount
             if keyStorage.count - start < bytes.count {
-                let grown = UnsafeMutableRawBufferPointer.allocate(byteCount: max(keyStorage.count * 2, start + bytes.count),
-                                                                   alignment: 8)
+                let grown = UnsafeMutableRawBufferPointer.allocate(
+                    byteCount: max(keyStorage.count * 2, start + bytes.count),
+                    alignment: 8)
                 grown.copyMemory(from: UnsafeRawBufferPointer(rebasing: keyStorage[0..<start]))
                 keyStorage.deallocate()
                 keyStorage = grown
@@ -233,7 +237,10 @@ struct ReplayPipeline {
     func forEachChunk(threaded: Bool, _ body: (Chunk) throws -> Void) throws {
         guard threaded else {
             let chunk = Chunk()
-            try read(next: { chunk.removeAll(); return chunk }) { chunk in
+            try read(next: {
+                chunk.removeAll()
+                return chunk
+            }) { chunk in
                 try body(chunk)
                 return true
             }

@@ -123,7 +123,9 @@ public struct TenantTable: Sendable {
     /// Runs `body` with a pointer to `tenant`'s projection in place, or returns `nil` when it has none.
     /// Reading fields through the pointer copies only those fields; the pointer is valid only in `body`.
     @inline(__always)
-    public func withProjection<T>(_ tenant: TenantID, _ body: (UnsafePointer<TenantProjection>) throws -> T) rethrows -> T? {
+    public func withProjection<T>(_ tenant: TenantID, _ body: (UnsafePointer<TenantProjection>) throws -> T) rethrows
+        -> T?
+    {
         guard let position = slot(of: tenant).position else { return nil }
         return try body(projections.base + position)
     }
@@ -279,7 +281,8 @@ public struct TenantTable: Sendable {
     /// Keeps the projection at `position` as it stands, if a capture still needs it and has no copy yet.
     private func saveForCapture(_ position: Int) {
         guard let current = capture, position >= current.next, position < current.count,
-              current.savedIndex.base[position] == 0 else { return }
+            current.savedIndex.base[position] == 0
+        else { return }
         current.saved.append(projections.base[position])
         current.savedIndex.base[position] = UInt32(truncatingIfNeeded: current.saved.count)
     }
@@ -317,7 +320,8 @@ extension TenantTable: Equatable {
         guard lhs.count == rhs.count else { return false }
         for position in 0..<lhs.count {
             guard let other = rhs.index(forKey: lhs.ids.base[position]),
-                  lhs.projections.base[position] == rhs.projections.base[other] else { return false }
+                lhs.projections.base[position] == rhs.projections.base[other]
+            else { return false }
         }
         return true
     }

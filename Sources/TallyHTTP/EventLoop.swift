@@ -48,7 +48,10 @@ final class EventLoop: @unchecked Sendable {
         guard wakeDescriptor >= 0 else { throw HTTPServerError.system("eventfd", errno) }
         _ = tally_epoll_ctl(epoll, 1, wakeDescriptor, tally_epollin, EventLoop.wakeToken)
         // Every loop waits on the listener; EPOLLEXCLUSIVE wakes one of them per connection.
-        guard tally_epoll_ctl(epoll, 1, server.listener, tally_epollin | tally_epollexclusive, EventLoop.listenerToken) == 0 else {
+        guard
+            tally_epoll_ctl(epoll, 1, server.listener, tally_epollin | tally_epollexclusive, EventLoop.listenerToken)
+                == 0
+        else {
             throw HTTPServerError.system("epoll_ctl(listener)", errno)
         }
     }
@@ -132,14 +135,16 @@ final class EventLoop: @unchecked Sendable {
     func logRequest(method: String, path: String, status: Int, milliseconds: Double) {
         guard isCurrentThread else {
             var line: [UInt8] = []
-            HTTPServerCore.appendLogLine(time: Timestamp.now(), method: method, path: path, status: status,
-                                         milliseconds: milliseconds, to: &line)
+            HTTPServerCore.appendLogLine(
+                time: Timestamp.now(), method: method, path: path, status: status,
+                milliseconds: milliseconds, to: &line)
             server.configuration.log(String(decoding: line, as: UTF8.self))
             return
         }
         if !pendingLog.isEmpty { pendingLog.append(UInt8(ascii: "\n")) }
-        HTTPServerCore.appendLogLine(time: Timestamp.now(), method: method, path: path, status: status,
-                                     milliseconds: milliseconds, to: &pendingLog)
+        HTTPServerCore.appendLogLine(
+            time: Timestamp.now(), method: method, path: path, status: status,
+            milliseconds: milliseconds, to: &pendingLog)
         // A long wake-up (many pipelined requests) writes its lines in batches rather than holding them all.
         if pendingLog.count >= EventLoop.logFlushBytes { flushLog() }
     }
@@ -172,7 +177,10 @@ final class EventLoop: @unchecked Sendable {
                 if code == EINTR || code == ECONNABORTED { continue }
                 return
             }
-            guard server.openConnections.wrappingAdd(1, ordering: .relaxed).newValue <= server.configuration.maxConnections else {
+            guard
+                server.openConnections.wrappingAdd(1, ordering: .relaxed).newValue
+                    <= server.configuration.maxConnections
+            else {
                 server.openConnections.wrappingSubtract(1, ordering: .relaxed)
                 Glibc.close(descriptor)
                 continue
@@ -180,7 +188,8 @@ final class EventLoop: @unchecked Sendable {
             Socket.setNoDelay(descriptor)
             let connection = HTTPConnection(descriptor: descriptor, loop: self)
             connections[descriptor] = connection
-            guard tally_epoll_ctl(epoll, 1, descriptor, tally_epollin | tally_epollrdhup, UInt64(descriptor)) == 0 else {
+            guard tally_epoll_ctl(epoll, 1, descriptor, tally_epollin | tally_epollrdhup, UInt64(descriptor)) == 0
+            else {
                 connection.close()
                 continue
             }

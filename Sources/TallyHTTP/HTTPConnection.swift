@@ -174,15 +174,20 @@ final class HTTPConnection {
             let request: HTTPRequest?
             do throws(HTTPParseError) {
                 request = try parser.next()
-                if let request, let problem = HTTPConnection.hostProblem(request) { throw HTTPParseError.badRequest(problem) }
+                if let request, let problem = HTTPConnection.hostProblem(request) {
+                    throw HTTPParseError.badRequest(problem)
+                }
             } catch {
                 // A malformed stream cannot be resynchronised: answer the error and close.
                 stopReading = true
                 failedStream = true
                 let body = HTTPErrorBody.json(status: error.status, message: error.message)
                 loop.server.handler.answeredByServer(status: error.status)
-                dispatchResponse(sequence: allocateSequence(), response: HTTPResponse(status: error.status,
-                    headers: [("Content-Type", "application/json")], body: body, closeConnection: true),
+                dispatchResponse(
+                    sequence: allocateSequence(),
+                    response: HTTPResponse(
+                        status: error.status,
+                        headers: [("Content-Type", "application/json")], body: body, closeConnection: true),
                     keepAlive: false, head: false, method: "-", path: "-", started: MonotonicClock.nanoseconds())
                 return
             }
@@ -232,14 +237,16 @@ final class HTTPConnection {
             // A response given on the loop's own thread (while the handler runs, say) needs no hand-off.
             if loop.isCurrentThread {
                 bound.value.handlerFinished(unsafe: unsafe, closing: !keepAlive || response.closeConnection)
-                bound.value.dispatchResponse(sequence: sequence, response: response, keepAlive: keepAlive,
-                                             head: head, legacy: legacy, method: method, path: path, started: started)
+                bound.value.dispatchResponse(
+                    sequence: sequence, response: response, keepAlive: keepAlive,
+                    head: head, legacy: legacy, method: method, path: path, started: started)
                 return
             }
             loop.execute {
                 bound.value.handlerFinished(unsafe: unsafe, closing: !keepAlive || response.closeConnection)
-                bound.value.dispatchResponse(sequence: sequence, response: response, keepAlive: keepAlive,
-                                             head: head, legacy: legacy, method: method, path: path, started: started)
+                bound.value.dispatchResponse(
+                    sequence: sequence, response: response, keepAlive: keepAlive,
+                    head: head, legacy: legacy, method: method, path: path, started: started)
             }
         }
     }
@@ -288,8 +295,10 @@ final class HTTPConnection {
     }
 
     /// Records a finished response and writes every response that is now next in order.
-    private func dispatchResponse(sequence: Int, response: HTTPResponse, keepAlive: Bool, head: Bool, legacy: Bool = false,
-                                  method: String, path: String, started: UInt64) {
+    private func dispatchResponse(
+        sequence: Int, response: HTTPResponse, keepAlive: Bool, head: Bool, legacy: Bool = false,
+        method: String, path: String, started: UInt64
+    ) {
         guard !closed else { return }
         let elapsed = Double(MonotonicClock.nanoseconds() - started) / 1e6
         loop.logRequest(method: method, path: path, status: response.status, milliseconds: elapsed)
@@ -298,7 +307,9 @@ final class HTTPConnection {
             // The usual case: the response is next in order, so it skips the reordering table.
             if emit(response, keepAlive: keepsAlive, head: head, legacy: legacy) {
                 while let next = ready.removeValue(forKey: nextToSend) {
-                    guard emit(next.response, keepAlive: next.keepAlive, head: next.head, legacy: next.legacy) else { break }
+                    guard emit(next.response, keepAlive: next.keepAlive, head: next.head, legacy: next.legacy) else {
+                        break
+                    }
                 }
             }
         } else {
@@ -319,7 +330,8 @@ final class HTTPConnection {
     private func emit(_ response: HTTPResponse, keepAlive: Bool, head: Bool, legacy: Bool) -> Bool {
         let lastBeforeDrain = loop.server.draining && stopReading && nextToSend + 1 == nextSequence
         let keepAlive = keepAlive && !lastBeforeDrain
-        response.serialize(into: &output, keepAlive: keepAlive, confirmKeepAlive: legacy, headOnly: head, date: loop.httpDate)
+        response.serialize(
+            into: &output, keepAlive: keepAlive, confirmKeepAlive: legacy, headOnly: head, date: loop.httpDate)
         nextToSend += 1
         unsentResponses += 1
         guard keepAlive else {
@@ -338,7 +350,9 @@ final class HTTPConnection {
         while outputOffset < output.count {
             // `send` with MSG_NOSIGNAL: a peer that vanished is an error here, never a SIGPIPE that ends the process.
             let count = output.withUnsafeBytes { bytes in
-                Glibc.send(descriptor, bytes.baseAddress.map { $0 + outputOffset }, output.count - outputOffset, Int32(MSG_NOSIGNAL))
+                Glibc.send(
+                    descriptor, bytes.baseAddress.map { $0 + outputOffset }, output.count - outputOffset,
+                    Int32(MSG_NOSIGNAL))
             }
             if count > 0 {
                 outputOffset += count
@@ -404,7 +418,8 @@ final class HTTPConnection {
             return
         }
         if inFlight == 0, headStarted == nil, bodyStarted == nil,
-           now - lastActivity > configuration.idleTimeout.nanoseconds {
+            now - lastActivity > configuration.idleTimeout.nanoseconds
+        {
             close()
         }
     }
@@ -416,11 +431,13 @@ final class HTTPConnection {
         headStarted = nil
         bodyStarted = nil
         loop.server.handler.answeredByServer(status: 408)
-        dispatchResponse(sequence: allocateSequence(),
-                         response: HTTPResponse(status: 408, headers: [("Content-Type", "application/json")],
-                                                body: HTTPErrorBody.json(status: 408, message: message),
-                                                closeConnection: true),
-                         keepAlive: false, head: false, method: "-", path: "-", started: now)
+        dispatchResponse(
+            sequence: allocateSequence(),
+            response: HTTPResponse(
+                status: 408, headers: [("Content-Type", "application/json")],
+                body: HTTPErrorBody.json(status: 408, message: message),
+                closeConnection: true),
+            keepAlive: false, head: false, method: "-", path: "-", started: now)
     }
 
     func close() {

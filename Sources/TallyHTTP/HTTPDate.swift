@@ -3,7 +3,9 @@ import TallyCore
 /// The `Date` header's value, in the IMF-fixdate form RFC 9110 §5.6.7 requires: `Sun, 06 Nov 1994 08:49:37 GMT`.
 enum HTTPDate {
     private static let weekdays: [StaticString] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"]
-    private static let months: [StaticString] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+    private static let months: [StaticString] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ]
 
     /// The 29 bytes of the date at `seconds` since the Unix epoch (UTC).
     static func format(secondsSinceEpoch seconds: Int64) -> [UInt8] {

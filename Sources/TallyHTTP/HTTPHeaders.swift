@@ -106,7 +106,8 @@ public struct HTTPHeaders: Sendable, Equatable, Sequence, ExpressibleByDictionar
         // request scans the fields this way).
         let inPlace = left.withContiguousStorageIfAvailable { left in
             right.withContiguousStorageIfAvailable { right in
-                for index in 0..<left.count where HTTPGrammar.lowercased(left[index]) != HTTPGrammar.lowercased(right[index]) {
+                for index in 0..<left.count
+                where HTTPGrammar.lowercased(left[index]) != HTTPGrammar.lowercased(right[index]) {
                     return false
                 }
                 return true

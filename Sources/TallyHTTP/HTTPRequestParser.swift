@@ -177,9 +177,10 @@ public struct HTTPRequestParser: Sendable {
                 return try finishPending(body: body)
 
             case .chunkSize:
-                guard let (content, total) = try locateLine(
-                    maxLength: limits.maxHeaderBytes,
-                    tooLong: .badRequest("chunk-size line too long"))
+                guard
+                    let (content, total) = try locateLine(
+                        maxLength: limits.maxHeaderBytes,
+                        tooLong: .badRequest("chunk-size line too long"))
                 else { return nil }
                 let size = try withBuffered(count: content) { (line) throws(HTTPParseError) in
                     try ChunkSizeParser.parse(line)
@@ -221,9 +222,10 @@ public struct HTTPRequestParser: Sendable {
                 phase = .chunkSize
 
             case .trailers:
-                guard let (content, total) = try locateLine(
-                    maxLength: limits.maxHeaderBytes - trailerBytes,
-                    tooLong: HTTPParseError(code: .headersTooLarge, message: "trailer section too large"))
+                guard
+                    let (content, total) = try locateLine(
+                        maxLength: limits.maxHeaderBytes - trailerBytes,
+                        tooLong: HTTPParseError(code: .headersTooLarge, message: "trailer section too large"))
                 else { return nil }
                 if content == 0 {
                     readIndex += total

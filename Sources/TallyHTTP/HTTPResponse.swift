@@ -29,8 +29,10 @@ public struct HTTPResponse: Sendable {
     ///     clients, which otherwise wait for the server to close.
     ///   - headOnly: Leaves out the body (an answer to `HEAD`).
     ///   - date: The `Date` header's value (see ``HTTPDate``), or empty for none.
-    func serialize(into output: inout [UInt8], keepAlive: Bool, confirmKeepAlive: Bool = false, headOnly: Bool = false,
-                   date: [UInt8] = []) {
+    func serialize(
+        into output: inout [UInt8], keepAlive: Bool, confirmKeepAlive: Bool = false, headOnly: Bool = false,
+        date: [UInt8] = []
+    ) {
         func append(_ text: StaticString) {
             text.withUTF8Buffer { output.append(contentsOf: $0) }
         }

@@ -23,15 +23,19 @@ final class HTTPServerCore: Sendable {
     /// Appends the JSON log line of one request: when its response was ready (UTC, milliseconds), method,
     /// path (escaped), status and duration in milliseconds with three decimals. Written as bytes: one line
     /// per request on the hottest path.
-    static func appendLogLine(time: Timestamp, method: String, path: String, status: Int, milliseconds: Double,
-                              to line: inout [UInt8]) {
+    static func appendLogLine(
+        time: Timestamp, method: String, path: String, status: Int, milliseconds: Double,
+        to line: inout [UInt8]
+    ) {
         line.append(contentsOf: #"{"time":""#.utf8)
         time.appendRFC3339(to: &line, fractionDigits: 3)
         line.append(contentsOf: #"","method":""#.utf8)
         line.append(contentsOf: method.utf8)
         line.append(contentsOf: #"","path":""#.utf8)
         // Quotes and backslashes are escaped; control characters (which a decoded path may hold) dropped.
-        if path.utf8.withContiguousStorageIfAvailable({ $0.contains { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C } }) == false {
+        if path.utf8.withContiguousStorageIfAvailable({ $0.contains { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C } })
+            == false
+        {
             line.append(contentsOf: path.utf8)
         } else {
             for byte in path.utf8 where byte >= 0x20 {

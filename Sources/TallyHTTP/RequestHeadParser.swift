@@ -72,8 +72,9 @@ enum RequestHeadParser {
         // A request the server will refuse for its Host (see `HTTPConnection.hostProblem`) is not invited to
         // send its body.
         let oneHost = request.headers.values("Host").count == 1
-        return Head(request: request, framing: framing,
-                    expectsContinue: request.minorVersion == 1 && fields.expectContinue && hasBody && oneHost)
+        return Head(
+            request: request, framing: framing,
+            expectsContinue: request.minorVersion == 1 && fields.expectContinue && hasBody && oneHost)
     }
 
     /// Returns the content range of the line starting at `cursor` (without its CR LF) and advances `cursor` past it.
@@ -142,11 +143,15 @@ enum RequestHeadParser {
         var pathEnd = 0
         while pathEnd < targetBytes.count && targetBytes[pathEnd] != UInt8(ascii: "?") { pathEnd += 1 }
         // Decoded, `%2F` would be a separator here and data to a proxy in front (or the other way round).
-        if pathEnd >= 3, (0..<(pathEnd - 2)).contains(where: { index in
-            targetBytes[index] == UInt8(ascii: "%") && targetBytes[index + 1] == UInt8(ascii: "2")
-                && (targetBytes[index + 2] | 0x20) == UInt8(ascii: "f")
-        }) {
-            throw .badRequest("an encoded slash (%2F) in the path is refused: it would split the path differently here and in a proxy")
+        if pathEnd >= 3,
+            (0..<(pathEnd - 2)).contains(where: { index in
+                targetBytes[index] == UInt8(ascii: "%") && targetBytes[index + 1] == UInt8(ascii: "2")
+                    && (targetBytes[index + 2] | 0x20) == UInt8(ascii: "f")
+            })
+        {
+            throw .badRequest(
+                "an encoded slash (%2F) in the path is refused: it would split the path differently here and in a proxy"
+            )
         }
         guard
             let path = PercentDecoder.decode(
@@ -165,12 +170,15 @@ enum RequestHeadParser {
         var schemeEnd = 0
         while schemeEnd < target.count, schemeEnd < 6, target[schemeEnd] != UInt8(ascii: ":") { schemeEnd += 1 }
         guard schemeEnd < target.count, target[schemeEnd] == UInt8(ascii: ":"),
-              HTTPGrammar.equalsIgnoringCase(UnsafeBufferPointer(rebasing: target[0..<schemeEnd]), "http")
+            HTTPGrammar.equalsIgnoringCase(UnsafeBufferPointer(rebasing: target[0..<schemeEnd]), "http")
                 || HTTPGrammar.equalsIgnoringCase(UnsafeBufferPointer(rebasing: target[0..<schemeEnd]), "https"),
-              target.count >= schemeEnd + 3, target[schemeEnd + 1] == UInt8(ascii: "/"), target[schemeEnd + 2] == UInt8(ascii: "/")
+            target.count >= schemeEnd + 3, target[schemeEnd + 1] == UInt8(ascii: "/"),
+            target[schemeEnd + 2] == UInt8(ascii: "/")
         else { return nil }
         var index = schemeEnd + 3
-        while index < target.count, target[index] != UInt8(ascii: "/"), target[index] != UInt8(ascii: "?") { index += 1 }
+        while index < target.count, target[index] != UInt8(ascii: "/"), target[index] != UInt8(ascii: "?") {
+            index += 1
+        }
         guard index > schemeEnd + 3 else { return nil }
         return index
     }

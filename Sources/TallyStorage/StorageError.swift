@@ -34,8 +34,10 @@ public struct StorageError: Error, Sendable, Equatable, CustomStringConvertible 
     public var errno: Int32?
 
     /// Creates a storage error.
-    public init(_ code: Code, _ message: String, path: String? = nil, byteOffset: Int64? = nil,
-                errno: Int32? = nil) {
+    public init(
+        _ code: Code, _ message: String, path: String? = nil, byteOffset: Int64? = nil,
+        errno: Int32? = nil
+    ) {
         self.code = code
         self.message = message
         self.path = path

@@ -1,2 +1,3 @@
 import TallyCLI
+
 TallyCommandLine.main()

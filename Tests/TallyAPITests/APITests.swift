@@ -1,12 +1,14 @@
 import Foundation
 import Synchronization
-import Testing
-@testable import TallyAPI
 import TallyAuth
 import TallyCore
 import TallyEngine
 import TallyHTTP
+import TallyStorage
 import TallyTestSupport
+import Testing
+
+@testable import TallyAPI
 
 /// End to end: the real server on a free loopback port, a real store in a temporary directory.
 final class APIFixture {
@@ -26,9 +28,12 @@ final class APIFixture {
         http.eventLoops = 2
         http.log = { _ in }
         http.limits.maxBodyBytes = maxBodyBytes
-        server = try HTTPServer(configuration: http, handler: TallyAPIHandler(engine: engine,
-                                                                              authenticator: JWTAuthenticator(secret: APIFixture.secret),
-                                                                              limits: http.limits))
+        server = try HTTPServer(
+            configuration: http,
+            handler: TallyAPIHandler(
+                engine: engine,
+                authenticator: JWTAuthenticator(secret: APIFixture.secret),
+                limits: http.limits))
     }
 
     deinit {
@@ -36,29 +41,38 @@ final class APIFixture {
         try? engine.close()
     }
 
-    static func token(_ roles: [String], tenant: String? = nil, expiresIn: Int64 = 3600, secret: [UInt8] = secret) -> String {
+    static func token(_ roles: [String], tenant: String? = nil, expiresIn: Int64 = 3600, secret: [UInt8] = secret)
+        -> String
+    {
         let now = Timestamp.now().seconds
-        return JWTSigner(secret: secret).sign(JWTClaims(subject: "test", roles: roles, tenantId: tenant, expiresAt: now + expiresIn, issuedAt: now))
+        return JWTSigner(secret: secret).sign(
+            JWTClaims(subject: "test", roles: roles, tenantId: tenant, expiresAt: now + expiresIn, issuedAt: now))
     }
 
     func client() throws -> LoopbackClient { try LoopbackClient(port: server.port) }
 
-    func call(_ method: String, _ path: String, token: String?, tenantHeader: String? = APIFixture.tenant,
-              contentType: String = "application/json", body: String = "") throws -> LoopbackClient.Response {
+    func call(
+        _ method: String, _ path: String, token: String?, tenantHeader: String? = APIFixture.tenant,
+        contentType: String = "application/json", body: String = ""
+    ) throws -> LoopbackClient.Response {
         var headers: [(String, String)] = [("Content-Type", contentType)]
         if let token { headers.append(("Authorization", "Bearer \(token)")) }
         if let tenantHeader { headers.append(("x-tenantid", tenantHeader)) }
         return try client().request(method, path, headers: headers, body: Array(body.utf8))
     }
 
-    static func event(_ id: String, _ type: String = "api.call", tenant: String = tenant,
-                      data: String = #"{"keyId":"k1","status":200}"#) -> String {
+    static func event(
+        _ id: String, _ type: String = "api.call", tenant: String = tenant,
+        data: String = #"{"keyId":"k1","status":200}"#
+    ) -> String {
         #"{"id":"\#(id)","type":"\#(type)","tenantId":"\#(tenant)","data":\#(data)}"#
     }
 }
 
 func json(_ response: LoopbackClient.Response) throws -> JSONObject {
-    guard case .object(let object) = try JSONParser().parse(response.body) else { throw LoopbackClient.ClientError(message: "not an object") }
+    guard case .object(let object) = try JSONParser().parse(response.body) else {
+        throw LoopbackClient.ClientError(message: "not an object")
+    }
     return object
 }
 
@@ -66,8 +80,9 @@ func json(_ response: LoopbackClient.Response) throws -> JSONObject {
     @Test func ingestThenReadBothStatsEndpoints() throws {
         let api = try APIFixture()
         let admin = APIFixture.token(["super_admin"])
-        let create = try api.call("POST", "/api/v1/admin/tenants/", token: admin,
-                                  body: #"{"id":"\#(APIFixture.tenant)","name":"Acme Corporation","settings":{"storage_quota_mb":2048}}"#)
+        let create = try api.call(
+            "POST", "/api/v1/admin/tenants/", token: admin,
+            body: #"{"id":"\#(APIFixture.tenant)","name":"Acme Corporation","settings":{"storage_quota_mb":2048}}"#)
         #expect(create.status == 201)
         let events = [
             APIFixture.event("u1", "user.created", data: #"{"userId":"alice","role":"admin"}"#),
@@ -76,7 +91,8 @@ func json(_ response: LoopbackClient.Response) throws -> JSONObject {
             APIFixture.event("c1"),
             APIFixture.event("x", "api.calls"),
         ]
-        let ingest = try api.call("POST", "/api/v1/events", token: admin, body: "[" + events.joined(separator: ",") + "]")
+        let ingest = try api.call(
+            "POST", "/api/v1/events", token: admin, body: "[" + events.joined(separator: ",") + "]")
         #expect(ingest.status == 207)
         let data = try json(ingest)["data"]
         guard case .object(let body)? = data, case .object(let totals)? = body["totals"] else {
@@ -117,10 +133,11 @@ func json(_ response: LoopbackClient.Response) throws -> JSONObject {
         }
         let tenantPath = "/api/v1/admin/tenants/\(APIFixture.tenant)"
         let client = try api.client()
-        try client.send(request("POST", "/api/v1/admin/tenants/", #"{"id":"\#(APIFixture.tenant)","name":"Pipe"}"#)
-                        + request("PATCH", tenantPath, #"{"name":"Pipe 2"}"#) + request("GET", tenantPath)
-                        + request("POST", "/api/v1/events", APIFixture.event("p1")) + request("GET", tenantPath + "/stats")
-                        + request("POST", "/api/v1/events", APIFixture.event("p2")) + request("GET", tenantPath + "/stats"))
+        try client.send(
+            request("POST", "/api/v1/admin/tenants/", #"{"id":"\#(APIFixture.tenant)","name":"Pipe"}"#)
+                + request("PATCH", tenantPath, #"{"name":"Pipe 2"}"#) + request("GET", tenantPath)
+                + request("POST", "/api/v1/events", APIFixture.event("p1")) + request("GET", tenantPath + "/stats")
+                + request("POST", "/api/v1/events", APIFixture.event("p2")) + request("GET", tenantPath + "/stats"))
         #expect(try client.readResponse().status == 201)
         #expect(try client.readResponse().status == 200)
         let read = try client.readResponse()
@@ -135,13 +152,21 @@ func json(_ response: LoopbackClient.Response) throws -> JSONObject {
     @Test func ndjsonAndCloudEventsBodiesAreAccepted() throws {
         let api = try APIFixture()
         let ingest = APIFixture.token(["ingest"], tenant: APIFixture.tenant)
-        let ndjson = try api.call("POST", "/api/v1/events", token: ingest, contentType: "application/x-ndjson",
-                                  body: APIFixture.event("n1") + "\n" + APIFixture.event("n2") + "\n\n")
+        let ndjson = try api.call(
+            "POST", "/api/v1/events", token: ingest, contentType: "application/x-ndjson",
+            body: APIFixture.event("n1") + "\n" + APIFixture.event("n2") + "\n\n")
         #expect(ndjson.status == 200)
-        let cloud = #"{"specversion":"1.0","id":"ce1","type":"api.call","source":"/gw","subject":"\#(APIFixture.tenant)","data":{"keyId":"k","status":201}}"#
-        #expect(try api.call("POST", "/api/v1/events", token: ingest, contentType: "application/cloudevents+json", body: cloud).status == 200)
-        #expect(try api.call("POST", "/api/v1/events", token: ingest, contentType: "application/cloudevents-batch+json",
-                             body: "[\(cloud)]").text.contains(#""duplicates":1"#))
+        let cloud =
+            #"{"specversion":"1.0","id":"ce1","type":"api.call","source":"/gw","subject":"\#(APIFixture.tenant)","data":{"keyId":"k","status":201}}"#
+        #expect(
+            try api.call(
+                "POST", "/api/v1/events", token: ingest, contentType: "application/cloudevents+json", body: cloud
+            ).status == 200)
+        #expect(
+            try api.call(
+                "POST", "/api/v1/events", token: ingest, contentType: "application/cloudevents-batch+json",
+                body: "[\(cloud)]"
+            ).text.contains(#""duplicates":1"#))
         #expect(api.engine.tenantStats(TenantID(APIFixture.tenant)!)?.usage.apiCallsThisMonth == 3)
     }
 
@@ -150,30 +175,40 @@ func json(_ response: LoopbackClient.Response) throws -> JSONObject {
     @Test func anEventRepeatingAKeyNeverBlocksItsNeighbours() throws {
         let api = try APIFixture()
         let ingest = APIFixture.token(["ingest"], tenant: APIFixture.tenant)
-        let repeated = #"{"id":"r1","type":"api.call","tenantId":"\#(APIFixture.tenant)","data":{"keyId":"k","status":200,"status":500}}"#
-        let array = try api.call("POST", "/api/v1/events", token: ingest,
-                                 body: "[" + APIFixture.event("n1") + "," + repeated + "," + APIFixture.event("n2") + "]")
+        let repeated =
+            #"{"id":"r1","type":"api.call","tenantId":"\#(APIFixture.tenant)","data":{"keyId":"k","status":200,"status":500}}"#
+        let array = try api.call(
+            "POST", "/api/v1/events", token: ingest,
+            body: "[" + APIFixture.event("n1") + "," + repeated + "," + APIFixture.event("n2") + "]")
         #expect(array.status == 207, "\(array.text)")
         #expect(array.text.contains(#""accepted":2"#) && array.text.contains(#""rejected":1"#), "\(array.text)")
         #expect(array.text.contains("data.status: appears more than once"), "\(array.text)")
         let single = try api.call("POST", "/api/v1/events", token: ingest, body: repeated)
         #expect(single.status == 422 && single.text.contains("data.status: appears more than once"), "\(single.text)")
-        let cloud = #"{"specversion":"1.0","id":"ce-ok","type":"api.call","source":"/gw","subject":"\#(APIFixture.tenant)","data":{"keyId":"k","status":201}}"#
-        let cloudRepeated = #"{"specversion":"1.0","id":"ce-r","id":"ce-r2","type":"api.call","source":"/gw","subject":"\#(APIFixture.tenant)","data":{"keyId":"k","status":201}}"#
-        let batch = try api.call("POST", "/api/v1/events", token: ingest, contentType: "application/cloudevents-batch+json",
-                                 body: "[\(cloud),\(cloudRepeated)]")
+        let cloud =
+            #"{"specversion":"1.0","id":"ce-ok","type":"api.call","source":"/gw","subject":"\#(APIFixture.tenant)","data":{"keyId":"k","status":201}}"#
+        let cloudRepeated =
+            #"{"specversion":"1.0","id":"ce-r","id":"ce-r2","type":"api.call","source":"/gw","subject":"\#(APIFixture.tenant)","data":{"keyId":"k","status":201}}"#
+        let batch = try api.call(
+            "POST", "/api/v1/events", token: ingest, contentType: "application/cloudevents-batch+json",
+            body: "[\(cloud),\(cloudRepeated)]")
         #expect(batch.status == 207 && batch.text.contains("id: appears more than once"), "\(batch.text)")
         #expect(api.engine.tenantStats(TenantID(APIFixture.tenant)!)?.usage.apiCallsThisMonth == 3)
         // Malformed JSON is still the whole body's error.
-        #expect(try api.call("POST", "/api/v1/events", token: ingest, body: "[" + APIFixture.event("n3") + ",{\"id\":}]").status == 400)
+        #expect(
+            try api.call("POST", "/api/v1/events", token: ingest, body: "[" + APIFixture.event("n3") + ",{\"id\":}]")
+                .status == 400)
     }
 
     /// NDJSON results name each event's line (blank lines hold none), so a client can find what failed.
     @Test func ndjsonResultsCarryTheirLineNumbers() throws {
         let api = try APIFixture()
         let ingest = APIFixture.token(["ingest"], tenant: APIFixture.tenant)
-        let body = "\n\n" + APIFixture.event("l3") + "\r\n\n" + APIFixture.event("l5", data: #"{"keyId":"k","status":99}"#) + "\n{bad"
-        let response = try api.call("POST", "/api/v1/events", token: ingest, contentType: "application/x-ndjson", body: body)
+        let body =
+            "\n\n" + APIFixture.event("l3") + "\r\n\n" + APIFixture.event("l5", data: #"{"keyId":"k","status":99}"#)
+            + "\n{bad"
+        let response = try api.call(
+            "POST", "/api/v1/events", token: ingest, contentType: "application/x-ndjson", body: body)
         #expect(response.status == 207)
         #expect(response.text.contains(#"{"index":0,"line":3,"status":"accepted""#), "\(response.text)")
         #expect(response.text.contains(#"{"index":1,"line":5,"status":"rejected","error":"data.status"#))
@@ -194,25 +229,47 @@ func json(_ response: LoopbackClient.Response) throws -> JSONObject {
         let cases: [(String, String?)] = [
             (cloud("c1", #""subject":"\#(tenant)""#), "source: is required"),
             (cloud("c2", #""source":"","subject":"\#(tenant)""#), "source: is required"),
-            (cloud("c3", #""source":"/gw","subject":"\#(tenant)","data_base64":"e30=""#), "data_base64: is not supported"),
-            (cloud("c4", #""source":"/gw","subject":"\#(tenant)","datacontenttype":"application/xml""#), "datacontenttype: must be application/json"),
+            (
+                cloud("c3", #""source":"/gw","subject":"\#(tenant)","data_base64":"e30=""#),
+                "data_base64: is not supported"
+            ),
+            (
+                cloud("c4", #""source":"/gw","subject":"\#(tenant)","datacontenttype":"application/xml""#),
+                "datacontenttype: must be application/json"
+            ),
             (cloud("c5", #""source":"/gw","tenantid":null,"subject":"\#(tenant)""#), nil),
-            (cloud("c6", #""source":"/gw","subject":"\#(tenant)","datacontenttype":"application/vnd.acme+json; charset=utf-8""#), nil),
+            (
+                cloud(
+                    "c6",
+                    #""source":"/gw","subject":"\#(tenant)","datacontenttype":"application/vnd.acme+json; charset=utf-8""#
+                ), nil
+            ),
             // Attribute names are lowercase: a camel-case tenantId is not the extension, and the answer says so.
-            (cloud("c7", #""source":"/gw","tenantId":"\#(tenant)""#), "tenantId: is not a CloudEvents attribute name: those are lowercase letters and digits only"),
-            (cloud("c8", #""source":"/gw","subject":"\#(tenant)","my-ext":"v""#), "my-ext: is not a CloudEvents attribute name"),
-            (cloud("c9", #""source":"/gw""#), "tenantid: is required: the tenant's UUID as the tenantid extension attribute (CloudEvents attribute names are lowercase)"),
+            (
+                cloud("c7", #""source":"/gw","tenantId":"\#(tenant)""#),
+                "tenantId: is not a CloudEvents attribute name: those are lowercase letters and digits only"
+            ),
+            (
+                cloud("c8", #""source":"/gw","subject":"\#(tenant)","my-ext":"v""#),
+                "my-ext: is not a CloudEvents attribute name"
+            ),
+            (
+                cloud("c9", #""source":"/gw""#),
+                "tenantid: is required: the tenant's UUID as the tenantid extension attribute (CloudEvents attribute names are lowercase)"
+            ),
         ]
         for (event, error) in cases {
-            let response = try api.call("POST", "/api/v1/events", token: ingest, contentType: "application/cloudevents+json", body: event)
+            let response = try api.call(
+                "POST", "/api/v1/events", token: ingest, contentType: "application/cloudevents+json", body: event)
             if let error {
                 #expect(response.status == 422 && response.text.contains(error), "\(event): \(response.text)")
             } else {
                 #expect(response.status == 200, "\(event): \(response.text)")
             }
         }
-        let sequence = try api.call("POST", "/api/v1/events", token: ingest, contentType: "application/json-seq",
-                                    body: "\u{1E}" + APIFixture.event("s1") + "\n")
+        let sequence = try api.call(
+            "POST", "/api/v1/events", token: ingest, contentType: "application/json-seq",
+            body: "\u{1E}" + APIFixture.event("s1") + "\n")
         #expect(sequence.status == 415, "RFC 7464 record separators are not NDJSON")
     }
 
@@ -221,9 +278,14 @@ func json(_ response: LoopbackClient.Response) throws -> JSONObject {
     @Test func rejectionLabelsAreAFixedSet() throws {
         let api = try APIFixture()
         let ingest = APIFixture.token(["ingest"], tenant: APIFixture.tenant)
-        let unknown = (0..<20).map { #"{"id":"u\#($0)","type":"api.call","tenantId":"\#(APIFixture.tenant)","data":{"keyId":"k","status":200},"zz\#($0)":1}"# }
-        let body = (unknown + ["{bad", "{worse", APIFixture.event("b", data: #"{"keyId":"k","status":99}"#)]).joined(separator: "\n")
-        #expect(try api.call("POST", "/api/v1/events", token: ingest, contentType: "application/x-ndjson", body: body).status == 422)
+        let unknown = (0..<20).map {
+            #"{"id":"u\#($0)","type":"api.call","tenantId":"\#(APIFixture.tenant)","data":{"keyId":"k","status":200},"zz\#($0)":1}"#
+        }
+        let body = (unknown + ["{bad", "{worse", APIFixture.event("b", data: #"{"keyId":"k","status":99}"#)]).joined(
+            separator: "\n")
+        #expect(
+            try api.call("POST", "/api/v1/events", token: ingest, contentType: "application/x-ndjson", body: body)
+                .status == 422)
         let metrics = try api.call("GET", "/metrics", token: nil).text
         #expect(metrics.contains(#"tally_events_rejected_total{reason="unknown_field"} 20"#))
         #expect(metrics.contains(#"tally_events_rejected_total{reason="invalid_json"} 2"#))
@@ -243,8 +305,11 @@ func json(_ response: LoopbackClient.Response) throws -> JSONObject {
         let admin = APIFixture.token(["super_admin"])
         #expect(try api.call("POST", "/api/v1/events", token: admin, body: "{oops").status == 400)
         #expect(try api.call("POST", "/api/v1/events", token: admin, body: "[]").status == 400)
-        #expect(try api.call("POST", "/api/v1/events", token: admin, contentType: "text/plain", body: "x").status == 415)
-        #expect(try api.call("POST", "/api/v1/events", token: admin, body: "[" + APIFixture.event("z", "bogus") + "]").status == 422)
+        #expect(
+            try api.call("POST", "/api/v1/events", token: admin, contentType: "text/plain", body: "x").status == 415)
+        #expect(
+            try api.call("POST", "/api/v1/events", token: admin, body: "[" + APIFixture.event("z", "bogus") + "]")
+                .status == 422)
         #expect(try api.call("GET", "/api/v1/admin/tenants/not-a-uuid/stats", token: admin).status == 400)
         #expect(try api.call("GET", "/api/v1/admin/tenants/\(APIFixture.other)/stats", token: admin).status == 404)
         #expect(try api.call("GET", "/nope", token: nil).status == 404)
@@ -252,9 +317,12 @@ func json(_ response: LoopbackClient.Response) throws -> JSONObject {
         #expect(wrongMethod.status == 405 && wrongMethod.header("Allow") == "POST")
         let deep = String(repeating: "[", count: 10_000)
         #expect(try api.call("POST", "/api/v1/events", token: admin, body: deep).status == 400)
-        let invalidUTF8 = try api.client().request("POST", "/api/v1/events", headers: [
-            ("Authorization", "Bearer \(admin)"), ("x-tenantid", APIFixture.tenant), ("Content-Type", "application/json"),
-        ], body: [0x22, 0xC3, 0x28, 0x22])
+        let invalidUTF8 = try api.client().request(
+            "POST", "/api/v1/events",
+            headers: [
+                ("Authorization", "Bearer \(admin)"), ("x-tenantid", APIFixture.tenant),
+                ("Content-Type", "application/json"),
+            ], body: [0x22, 0xC3, 0x28, 0x22])
         #expect(invalidUTF8.status == 400)
         #expect(try api.call("GET", "/healthz", token: nil).status == 200)
     }
@@ -262,27 +330,40 @@ func json(_ response: LoopbackClient.Response) throws -> JSONObject {
     @Test func theAuthMatrixRefusesEveryBadToken() throws {
         let api = try APIFixture()
         let path = "/api/v1/admin/tenants/\(APIFixture.tenant)/stats"
-        _ = try api.call("POST", "/api/v1/events", token: APIFixture.token(["super_admin"]), body: APIFixture.event("seed"))
+        _ = try api.call(
+            "POST", "/api/v1/events", token: APIFixture.token(["super_admin"]), body: APIFixture.event("seed"))
         let good = APIFixture.token(["tenant_admin"], tenant: APIFixture.tenant)
         #expect(try api.call("GET", path, token: good).status == 200)
         #expect(try api.call("GET", path, token: nil).status == 401, "missing")
         #expect(try api.call("GET", path, token: "not.a.jwt").status == 401, "malformed")
-        #expect(try api.call("GET", path, token: APIFixture.token(["super_admin"], secret: Array("another-secret-entirely!".utf8))).status == 401, "wrong signature")
+        #expect(
+            try api.call(
+                "GET", path, token: APIFixture.token(["super_admin"], secret: Array("another-secret-entirely!".utf8))
+            ).status == 401, "wrong signature")
         let parts = good.split(separator: ".")
         let none = Base64URL.encode(Array(#"{"alg":"none","typ":"JWT"}"#.utf8)) + "." + parts[1] + "."
         #expect(try api.call("GET", path, token: none).status == 401, "alg none")
-        #expect(try api.call("GET", path, token: APIFixture.token(["super_admin"], expiresIn: -3600)).status == 401, "expired")
-        let tampered = parts[0] + "." + Base64URL.encode(Array(#"{"roles":["super_admin"],"exp":9999999999}"#.utf8)) + "." + parts[2]
+        #expect(
+            try api.call("GET", path, token: APIFixture.token(["super_admin"], expiresIn: -3600)).status == 401,
+            "expired")
+        let tampered =
+            parts[0] + "." + Base64URL.encode(Array(#"{"roles":["super_admin"],"exp":9999999999}"#.utf8)) + "."
+            + parts[2]
         #expect(try api.call("GET", path, token: String(tampered)).status == 401, "tampered payload")
         #expect(try api.call("GET", path, token: good, tenantHeader: nil).status == 400, "missing x-tenantid")
-        #expect(try api.call("GET", path, token: good, tenantHeader: APIFixture.other).status == 403, "x-tenantid of another tenant")
+        #expect(
+            try api.call("GET", path, token: good, tenantHeader: APIFixture.other).status == 403,
+            "x-tenantid of another tenant")
         let otherAdmin = APIFixture.token(["tenant_admin"], tenant: APIFixture.other)
-        #expect(try api.call("GET", path, token: otherAdmin, tenantHeader: APIFixture.other).status == 403, "wrong tenant")
+        #expect(
+            try api.call("GET", path, token: otherAdmin, tenantHeader: APIFixture.other).status == 403, "wrong tenant")
         let member = APIFixture.token(["member"], tenant: APIFixture.tenant)
         #expect(try api.call("GET", path, token: member).status == 403, "wrong role")
         #expect(try api.call("GET", "/api/v1/admin/tenants/", token: good).status == 403, "list needs super_admin")
         let ingestOther = APIFixture.token(["ingest"], tenant: APIFixture.other)
-        let cross = try api.call("POST", "/api/v1/events", token: ingestOther, tenantHeader: APIFixture.other, body: APIFixture.event("cross"))
+        let cross = try api.call(
+            "POST", "/api/v1/events", token: ingestOther, tenantHeader: APIFixture.other,
+            body: APIFixture.event("cross"))
         #expect(cross.status == 422 && cross.text.contains("may not ingest for another tenant"))
     }
 
@@ -294,7 +375,9 @@ func json(_ response: LoopbackClient.Response) throws -> JSONObject {
         let admin = APIFixture.token(["super_admin"])
         func names(_ query: String = "") throws -> [String] {
             let list = try api.call("GET", "/api/v1/admin/tenants/?per_page=100" + query, token: admin)
-            guard case .object(let data)? = try json(list)["data"], case .array(let items)? = data["items"] else { return [] }
+            guard case .object(let data)? = try json(list)["data"], case .array(let items)? = data["items"] else {
+                return []
+            }
             return items.compactMap { item in
                 guard case .object(let record) = item, case .string(let name)? = record["name"] else { return nil }
                 return name
@@ -303,12 +386,16 @@ func json(_ response: LoopbackClient.Response) throws -> JSONObject {
         var ids: [String: String] = [:]
         for name in ["Beta", "Alpha", "Ärzte Nord"] {
             let created = try api.call("POST", "/api/v1/admin/tenants", token: admin, body: #"{"name":"\#(name)"}"#)
-            guard case .object(let data)? = try json(created)["data"], case .string(let id)? = data["id"] else { return }
+            guard case .object(let data)? = try json(created)["data"], case .string(let id)? = data["id"] else {
+                return
+            }
             ids[name] = id
         }
         #expect(try names() == ["Alpha", "Beta", "Ärzte Nord"])
         #expect(try names() == ["Alpha", "Beta", "Ärzte Nord"], "the same list again")
-        #expect(try api.call("PATCH", "/api/v1/admin/tenants/\(ids["Beta"]!)", token: admin, body: #"{"name":"Aardvark"}"#).status == 200)
+        #expect(
+            try api.call("PATCH", "/api/v1/admin/tenants/\(ids["Beta"]!)", token: admin, body: #"{"name":"Aardvark"}"#)
+                .status == 200)
         #expect(try names() == ["Aardvark", "Alpha", "Ärzte Nord"])
         #expect(try api.call("DELETE", "/api/v1/admin/tenants/\(ids["Alpha"]!)", token: admin).status == 204)
         #expect(try names() == ["Aardvark", "Ärzte Nord"])
@@ -343,13 +430,15 @@ func json(_ response: LoopbackClient.Response) throws -> JSONObject {
             Issue.record("no id")
             return
         }
-        let badSettings = try api.call("PATCH", "/api/v1/admin/tenants/\(id)", token: admin,
-                                       body: #"{"settings":{"mfa_required":"yes","mfa_methods":["fax"],"session_timeout":0}}"#)
+        let badSettings = try api.call(
+            "PATCH", "/api/v1/admin/tenants/\(id)", token: admin,
+            body: #"{"settings":{"mfa_required":"yes","mfa_methods":["fax"],"session_timeout":0}}"#)
         #expect(badSettings.status == 422)
         #expect(badSettings.text.contains(#""loc":["body","settings","mfa_required"]"#))
         #expect(badSettings.text.contains(#""detail":["#))
-        let patched = try api.call("PATCH", "/api/v1/admin/tenants/\(id)", token: admin,
-                                   body: #"{"name":"Delta Corp","settings":{"mfa_required":true,"storage_quota_mb":300}}"#)
+        let patched = try api.call(
+            "PATCH", "/api/v1/admin/tenants/\(id)", token: admin,
+            body: #"{"name":"Delta Corp","settings":{"mfa_required":true,"storage_quota_mb":300}}"#)
         #expect(patched.status == 200 && patched.text.contains("Delta Corp"))
         #expect(try api.call("DELETE", "/api/v1/admin/tenants/\(id)", token: admin).status == 204)
         let after = try api.call("GET", "/api/v1/admin/tenants/\(id)", token: admin)
@@ -368,42 +457,67 @@ func json(_ response: LoopbackClient.Response) throws -> JSONObject {
     @Test func tenantsAPIBodiesAreCheckedLikeIngestBodies() throws {
         let api = try APIFixture()
         let admin = APIFixture.token(["super_admin"])
-        let plain = try api.call("POST", "/api/v1/admin/tenants/", token: admin, contentType: "text/plain", body: #"{"name":"Zeta"}"#)
+        let plain = try api.call(
+            "POST", "/api/v1/admin/tenants/", token: admin, contentType: "text/plain", body: #"{"name":"Zeta"}"#)
         #expect(plain.status == 415 && plain.text.contains("unsupported_media_type"), "\(plain.text)")
-        var headers: [(String, String)] = [("Content-Type", "application/json; charset=utf-8"), ("Authorization", "Bearer \(admin)"),
-                                           ("x-tenantid", APIFixture.tenant)]
-        let brotli = try api.client().request("POST", "/api/v1/admin/tenants/", headers: headers + [("Content-Encoding", "br")],
-                                              body: Array(#"{"name":"Br"}"#.utf8))
+        var headers: [(String, String)] = [
+            ("Content-Type", "application/json; charset=utf-8"), ("Authorization", "Bearer \(admin)"),
+            ("x-tenantid", APIFixture.tenant),
+        ]
+        let brotli = try api.client().request(
+            "POST", "/api/v1/admin/tenants/", headers: headers + [("Content-Encoding", "br")],
+            body: Array(#"{"name":"Br"}"#.utf8))
         #expect(brotli.status == 415 && brotli.header("Accept-Encoding") == "gzip, identity")
         headers.append(("Content-Encoding", "gzip"))
-        let gzipped = try api.client().request("POST", "/api/v1/admin/tenants/", headers: headers,
-                                               body: DeflateTestEncoder.gzip(Array(#"{"name":"Gzipped"}"#.utf8)))
+        let gzipped = try api.client().request(
+            "POST", "/api/v1/admin/tenants/", headers: headers,
+            body: DeflateTestEncoder.gzip(Array(#"{"name":"Gzipped"}"#.utf8)))
         #expect(gzipped.status == 201 && gzipped.text.contains(#""name":"Gzipped""#), "\(gzipped.text)")
         #expect(try api.call("GET", "/api/v1/admin/tenants/", token: admin).text.contains("Gzipped"))
         #expect(!(try api.call("GET", "/api/v1/admin/tenants/", token: admin).text.contains("Zeta")))
 
         let missing = try api.call("POST", "/api/v1/admin/tenants/", token: admin, body: " \n")
-        #expect(missing.status == 422 && missing.text == #"{"detail":[{"loc":["body"],"msg":"Field required","type":"missing"}]}"#,
-                "\(missing.text)")
-        let repeated = try api.call("POST", "/api/v1/admin/tenants/", token: admin, body: #"{"name":"A","settings":{"mfa_required":true,"mfa_required":false}}"#)
-        #expect(repeated.status == 422 && repeated.text.contains(#""loc":["body","settings","mfa_required"],"msg":"appears more than once"#),
-                "\(repeated.text)")
-        let dotted = try api.call("POST", "/api/v1/admin/tenants/", token: admin, body: #"{"name":"A","settings":{"a.b":1,"a.b":2}}"#)
+        #expect(
+            missing.status == 422
+                && missing.text == #"{"detail":[{"loc":["body"],"msg":"Field required","type":"missing"}]}"#,
+            "\(missing.text)")
+        let repeated = try api.call(
+            "POST", "/api/v1/admin/tenants/", token: admin,
+            body: #"{"name":"A","settings":{"mfa_required":true,"mfa_required":false}}"#)
+        #expect(
+            repeated.status == 422
+                && repeated.text.contains(#""loc":["body","settings","mfa_required"],"msg":"appears more than once"#),
+            "\(repeated.text)")
+        let dotted = try api.call(
+            "POST", "/api/v1/admin/tenants/", token: admin, body: #"{"name":"A","settings":{"a.b":1,"a.b":2}}"#)
         #expect(dotted.status == 422 && dotted.text.contains(#""loc":["body","settings","a.b"]"#), "\(dotted.text)")
         let nameless = try api.call("POST", "/api/v1/admin/tenants/", token: admin, body: "{}")
-        #expect(nameless.status == 422 && nameless.text == #"{"detail":[{"loc":["body","name"],"msg":"Field required","type":"missing"}]}"#,
-                "\(nameless.text)")
-        let settings = try api.call("POST", "/api/v1/admin/tenants/", token: admin,
-                                    body: #"{"name":"B","settings":{"mfa_required":"yes","mfa_methods":["fax"],"session_timeout":0,"storage_quota_mb":-1,"password_policy":"x"}}"#)
+        #expect(
+            nameless.status == 422
+                && nameless.text == #"{"detail":[{"loc":["body","name"],"msg":"Field required","type":"missing"}]}"#,
+            "\(nameless.text)")
+        let settings = try api.call(
+            "POST", "/api/v1/admin/tenants/", token: admin,
+            body:
+                #"{"name":"B","settings":{"mfa_required":"yes","mfa_methods":["fax"],"session_timeout":0,"storage_quota_mb":-1,"password_policy":"x"}}"#
+        )
         #expect(settings.status == 422)
         for field in ["mfa_required", "mfa_methods", "session_timeout", "storage_quota_mb", "password_policy"] {
             #expect(settings.text.contains(#""loc":["body","settings","\#(field)"]"#), "\(field): \(settings.text)")
         }
-        let whole = try api.call("POST", "/api/v1/admin/tenants/", token: admin, body: #"{"name":"Whole","settings":{"storage_quota_mb":2048.0}}"#)
-        #expect(whole.status == 201 && whole.text.contains(#""storage_quota_mb":2048"#) && !whole.text.contains("2048.0"), "\(whole.text)")
+        let whole = try api.call(
+            "POST", "/api/v1/admin/tenants/", token: admin,
+            body: #"{"name":"Whole","settings":{"storage_quota_mb":2048.0}}"#)
+        #expect(
+            whole.status == 201 && whole.text.contains(#""storage_quota_mb":2048"#) && !whole.text.contains("2048.0"),
+            "\(whole.text)")
         for method in ["GET", "PATCH", "DELETE"] {
-            let notUUID = try api.call(method, "/api/v1/admin/tenants/not-a-uuid", token: admin, body: method == "PATCH" ? #"{"name":"x"}"# : "")
-            #expect(notUUID.status == 422 && notUUID.text.contains(#""loc":["path","tenant_id"]"#), "\(method): \(notUUID.text)")
+            let notUUID = try api.call(
+                method, "/api/v1/admin/tenants/not-a-uuid", token: admin,
+                body: method == "PATCH" ? #"{"name":"x"}"# : "")
+            #expect(
+                notUUID.status == 422 && notUUID.text.contains(#""loc":["path","tenant_id"]"#),
+                "\(method): \(notUUID.text)")
         }
         // The two tenants created are two events in the log, and in the metrics.
         let metrics = try api.call("GET", "/metrics", token: nil).text
@@ -416,19 +530,28 @@ func json(_ response: LoopbackClient.Response) throws -> JSONObject {
         let api = try APIFixture()
         let admin = APIFixture.token(["super_admin"])
         let path = "/api/v1/admin/tenants/\(APIFixture.tenant)"
-        #expect(try api.call("POST", "/api/v1/admin/tenants/", token: admin, body: #"{"id":"\#(APIFixture.tenant)","name":"Acme"}"#).status == 201)
+        #expect(
+            try api.call(
+                "POST", "/api/v1/admin/tenants/", token: admin, body: #"{"id":"\#(APIFixture.tenant)","name":"Acme"}"#
+            ).status == 201)
         #expect(try api.call("DELETE", path, token: admin).status == 204)
         let eventsBefore = api.engine.eventCount
         let refused = try api.call("PATCH", path, token: admin, body: #"{"name":"Renamed"}"#)
         #expect(refused.status == 409)
         #expect(refused.text.contains(#""code":"tenant_deleted""#) && refused.text.contains("restore"))
         // "deleted" is no restore: the record stays as it was.
-        let stillDeleted = try api.call("PATCH", path, token: admin, body: #"{"status":"deleted","name":"Edited","partner_id":"P"}"#)
-        #expect(stillDeleted.status == 409 && stillDeleted.text.contains(#""code":"tenant_deleted""#), "\(stillDeleted.text)")
+        let stillDeleted = try api.call(
+            "PATCH", path, token: admin, body: #"{"status":"deleted","name":"Edited","partner_id":"P"}"#)
+        #expect(
+            stillDeleted.status == 409 && stillDeleted.text.contains(#""code":"tenant_deleted""#),
+            "\(stillDeleted.text)")
         #expect(api.engine.eventCount == eventsBefore)
         // Nor through ingest: a tenant.updated that keeps a deleted tenant deleted changes nothing.
-        let sneaky = try api.call("POST", "/api/v1/events", token: admin,
-                                  body: #"{"id":"u","type":"tenant.updated","tenantId":"\#(APIFixture.tenant)","data":{"name":"Edited","status":"deleted"}}"#)
+        let sneaky = try api.call(
+            "POST", "/api/v1/events", token: admin,
+            body:
+                #"{"id":"u","type":"tenant.updated","tenantId":"\#(APIFixture.tenant)","data":{"name":"Edited","status":"deleted"}}"#
+        )
         #expect(sneaky.status == 200)
         #expect(try api.call("GET", path, token: admin).text.contains(#""name":"Acme""#))
         let restored = try api.call("PATCH", path, token: admin, body: #"{"status":"active","name":"Renamed"}"#)
@@ -462,13 +585,17 @@ func json(_ response: LoopbackClient.Response) throws -> JSONObject {
         let api = try APIFixture()
         let admin = APIFixture.token(["super_admin"])
         let tenant = APIFixture.tenant
-        #expect(try api.call("POST", "/api/v1/admin/tenants/", token: admin, body: #"{"id":"\#(tenant)","name":"Acme"}"#).status == 201)
+        #expect(
+            try api.call("POST", "/api/v1/admin/tenants/", token: admin, body: #"{"id":"\#(tenant)","name":"Acme"}"#)
+                .status == 201)
         let body = #"{"name":"Renamed"}"#
         let client = try api.client()
-        try client.send("DELETE /api/v1/admin/tenants/\(tenant) HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer \(admin)\r\n"
-                        + "x-tenantid: \(tenant)\r\n\r\n"
-                        + "PATCH /api/v1/admin/tenants/\(tenant) HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer \(admin)\r\n"
-                        + "x-tenantid: \(tenant)\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)")
+        try client.send(
+            "DELETE /api/v1/admin/tenants/\(tenant) HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer \(admin)\r\n"
+                + "x-tenantid: \(tenant)\r\n\r\n"
+                + "PATCH /api/v1/admin/tenants/\(tenant) HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer \(admin)\r\n"
+                + "x-tenantid: \(tenant)\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
+        )
         #expect(try client.readResponse().status == 204)
         let patched = try client.readResponse()
         #expect(patched.status == 409 && patched.text.contains("tenant_deleted"), "\(patched.text)")
@@ -484,7 +611,9 @@ func json(_ response: LoopbackClient.Response) throws -> JSONObject {
         let refused = try api.call("POST", "/api/v1/admin/tenants/", token: admin, body: #"{"name":"\#(combining)"}"#)
         #expect(refused.status == 422 && refused.text.contains(#""loc":["body","name"]"#))
         let longest = String(repeating: "e\u{301}", count: 128)  // 256 scalars
-        #expect(try api.call("POST", "/api/v1/admin/tenants/", token: admin, body: #"{"name":"\#(longest)"}"#).status == 201)
+        #expect(
+            try api.call("POST", "/api/v1/admin/tenants/", token: admin, body: #"{"name":"\#(longest)"}"#).status == 201
+        )
     }
 
     @Test func openAPIDocumentsEveryRoute() throws {
@@ -506,21 +635,26 @@ func json(_ response: LoopbackClient.Response) throws -> JSONObject {
         // list's query or the path's tenant_id), and 409 where a create or a patch can conflict.
         func responses(_ method: String, _ pattern: String) -> JSONObject? {
             guard case .object(let operations)? = paths[pattern], case .object(let operation)? = operations[method],
-                  case .object(let responses)? = operation["responses"] else { return nil }
+                case .object(let responses)? = operation["responses"]
+            else { return nil }
             return responses
         }
         let reference = ##""$ref":"#/components/schemas/HTTPValidationError""##
-        for (method, pattern) in [("get", "/api/v1/admin/tenants/"), ("post", "/api/v1/admin/tenants/"),
-                                  ("get", "/api/v1/admin/tenants/{tenant_id}"), ("patch", "/api/v1/admin/tenants/{tenant_id}"),
-                                  ("delete", "/api/v1/admin/tenants/{tenant_id}")] {
+        for (method, pattern) in [
+            ("get", "/api/v1/admin/tenants/"), ("post", "/api/v1/admin/tenants/"),
+            ("get", "/api/v1/admin/tenants/{tenant_id}"), ("patch", "/api/v1/admin/tenants/{tenant_id}"),
+            ("delete", "/api/v1/admin/tenants/{tenant_id}"),
+        ] {
             let validation = responses(method, pattern)?["422"]
-            #expect(validation.map { $0.jsonString.contains(reference) } == true,
-                    "\(method) \(pattern)")
+            #expect(
+                validation.map { $0.jsonString.contains(reference) } == true,
+                "\(method) \(pattern)")
         }
         #expect(responses("post", "/api/v1/admin/tenants/")?["409"] != nil)
         #expect(responses("patch", "/api/v1/admin/tenants/{tenant_id}")?["409"] != nil)
         guard case .object(let components)? = try json(response)["components"],
-              case .object(let schemas)? = components["schemas"] else {
+            case .object(let schemas)? = components["schemas"]
+        else {
             Issue.record("no component schemas")
             return
         }
@@ -528,8 +662,10 @@ func json(_ response: LoopbackClient.Response) throws -> JSONObject {
         // Every operation has a unique id and says whether it needs the bearer token.
         var ids: Set<String> = []
         for route in Route.all {
-            guard case .object(let operations)? = paths[route.pattern], case .object(let operation)? = operations[route.method.lowercased()],
-                  case .string(let id)? = operation["operationId"], case .array(let security)? = operation["security"] else {
+            guard case .object(let operations)? = paths[route.pattern],
+                case .object(let operation)? = operations[route.method.lowercased()],
+                case .string(let id)? = operation["operationId"], case .array(let security)? = operation["security"]
+            else {
                 Issue.record("\(route.method) \(route.pattern) lacks an operationId or security")
                 continue
             }
@@ -538,16 +674,20 @@ func json(_ response: LoopbackClient.Response) throws -> JSONObject {
         }
         #expect(ids.contains("get_api_v1_admin_tenants_tenantId_stats"))
         // Relative, so it holds for any --host and --port.
-        #expect(try json(response)["servers"]?.jsonString == #"[{"url":"/","description":"the server this document was fetched from"}]"#)
+        #expect(
+            try json(response)["servers"]?.jsonString
+                == #"[{"url":"/","description":"the server this document was fetched from"}]"#)
     }
 
     /// Requests the HTTP layer refuses before routing (413 from `Content-Length`, 400 for a broken request
     /// line, 431 for oversized headers) show in the metrics under `route="protocol"`.
     @Test func requestsRefusedBeforeRoutingAreCounted() throws {
         let api = try APIFixture(maxBodyBytes: 1000)
-        for raw in ["POST /api/v1/events HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n\r\n",
-                    "GET /a b c HTTP/1.1\r\nHost: x\r\n\r\n",
-                    "GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + String(repeating: "a", count: 20_000) + "\r\n\r\n"] {
+        for raw in [
+            "POST /api/v1/events HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n\r\n",
+            "GET /a b c HTTP/1.1\r\nHost: x\r\n\r\n",
+            "GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + String(repeating: "a", count: 20_000) + "\r\n\r\n",
+        ] {
             let client = try api.client()
             try client.send(raw)
             _ = try client.readResponse()
@@ -555,7 +695,8 @@ func json(_ response: LoopbackClient.Response) throws -> JSONObject {
         let metrics = try api.call("GET", "/metrics", token: nil).text
         #expect(metrics.contains(#"tally_events_total{outcome="accepted"} 0"#), "nothing was stored")
         for status in [400, 413, 431] {
-            #expect(metrics.contains(#"tally_http_responses_total{route="protocol",status="\#(status)"} 1"#), "\(status)")
+            #expect(
+                metrics.contains(#"tally_http_responses_total{route="protocol",status="\#(status)"} 1"#), "\(status)")
         }
     }
 
@@ -564,7 +705,9 @@ func json(_ response: LoopbackClient.Response) throws -> JSONObject {
         do {
             let api = try APIFixture()
             let admin = APIFixture.token(["super_admin"])
-            _ = try api.call("POST", "/api/v1/events", token: admin, body: "[" + (0..<5).map { APIFixture.event("m\($0)") }.joined(separator: ",") + "]")
+            _ = try api.call(
+                "POST", "/api/v1/events", token: admin,
+                body: "[" + (0..<5).map { APIFixture.event("m\($0)") }.joined(separator: ",") + "]")
             _ = try api.call("POST", "/api/v1/events", token: admin, body: APIFixture.event("m1"))
             let metrics = try api.call("GET", "/metrics", token: nil)
             #expect(metrics.text.contains(#"tally_events_total{outcome="accepted"} 5"#))
@@ -573,7 +716,8 @@ func json(_ response: LoopbackClient.Response) throws -> JSONObject {
             #expect(metrics.text.contains("tally_fsync_duration_seconds_count "))
             #expect(!metrics.text.contains("tally_fsync_duration_seconds_count 0\n"), "the ingests were synced")
             #expect(metrics.text.contains("tally_log_events 5\n") && metrics.text.contains("tally_tenants 1\n"))
-            #expect(metrics.text.contains("tally_dedup_remembered_ids 5\n") && metrics.text.contains("tally_read_only 0\n"))
+            #expect(
+                metrics.text.contains("tally_dedup_remembered_ids 5\n") && metrics.text.contains("tally_read_only 0\n"))
             #expect(metrics.text.contains("tally_dedup_table_bytes 32768\n"), "the initial 2,048 slots of 16 bytes")
             directory = api.directory.path
             try StoreTestSupport.copyStore(directory, to: directory + "-copy")
@@ -586,8 +730,6 @@ func json(_ response: LoopbackClient.Response) throws -> JSONObject {
         try? FileManager.default.removeItem(atPath: directory + "-copy")
     }
 }
-
-import TallyStorage
 
 enum SegmentStoreReader {
     static func open(_ directory: String) throws -> SegmentStore {

@@ -116,12 +116,17 @@ import Testing
     /// is, and `identity` then `gzip` decodes as `identity, gzip` does.
     @Test func contentEncodingOnTwoLinesIsOneList() throws {
         let api = try APIFixture()
-        let body = DeflateTestEncoder.gzip(Array(#"{"id":"two-lines","type":"api.call","tenantId":"\#(APIFixture.tenant)","data":{"keyId":"k","status":200}}"#.utf8))
+        let body = DeflateTestEncoder.gzip(
+            Array(
+                #"{"id":"two-lines","type":"api.call","tenantId":"\#(APIFixture.tenant)","data":{"keyId":"k","status":200}}"#
+                    .utf8))
         func post(_ codings: [String]) throws -> LoopbackClient.Response {
-            try api.client().request("POST", "/api/v1/events", headers: [
-                ("Authorization", "Bearer \(GzipIngestTests.admin)"), ("x-tenantid", APIFixture.tenant),
-                ("Content-Type", "application/x-ndjson"),
-            ] + codings.map { ("Content-Encoding", $0) }, body: body)
+            try api.client().request(
+                "POST", "/api/v1/events",
+                headers: [
+                    ("Authorization", "Bearer \(GzipIngestTests.admin)"), ("x-tenantid", APIFixture.tenant),
+                    ("Content-Type", "application/x-ndjson"),
+                ] + codings.map { ("Content-Encoding", $0) }, body: body)
         }
         #expect(try post(["gzip", "br"]).status == 415)
         #expect(try post(["identity", "gzip"]).status == 200)
@@ -132,22 +137,32 @@ import Testing
     @Test func aBodyOfMoreEventsThanTheCapIsRefused() throws {
         let api = try APIFixture()
         let cap = IngestBody.maxEvents
-        func empties(_ count: Int, separator: String) -> [UInt8] { Array(Array(repeating: "{}", count: count).joined(separator: separator).utf8) }
-        for (contentType, body) in [("application/json", Array("[".utf8) + empties(cap + 1, separator: ",") + Array("]".utf8)),
-                                    ("application/x-ndjson", empties(cap + 1, separator: "\n")),
-                                    ("application/cloudevents-batch+json", Array("[".utf8) + empties(cap + 1, separator: ",") + Array("]".utf8))] {
+        func empties(_ count: Int, separator: String) -> [UInt8] {
+            Array(Array(repeating: "{}", count: count).joined(separator: separator).utf8)
+        }
+        for (contentType, body) in [
+            ("application/json", Array("[".utf8) + empties(cap + 1, separator: ",") + Array("]".utf8)),
+            ("application/x-ndjson", empties(cap + 1, separator: "\n")),
+            (
+                "application/cloudevents-batch+json",
+                Array("[".utf8) + empties(cap + 1, separator: ",") + Array("]".utf8)
+            ),
+        ] {
             let response = try post(api, DeflateTestEncoder.gzip(body), encoding: "gzip", contentType: contentType)
             #expect(response.status == 413, "\(contentType)")
             #expect(try errorCode(response) == .string("too_many_events"), "\(contentType)")
             #expect(response.text.contains("more than 100000 events"), "\(contentType)")
         }
         let atTheCap = Array("[".utf8) + empties(cap, separator: ",") + Array("]".utf8)
-        let answered = try post(api, DeflateTestEncoder.gzip(atTheCap), encoding: "gzip", contentType: "application/json")
+        let answered = try post(
+            api, DeflateTestEncoder.gzip(atTheCap), encoding: "gzip", contentType: "application/json")
         #expect(answered.status == 422)
         #expect(try totals(answered)?["rejected"] == .int(Int64(cap)))
         // At the cap, the whole body is still read: what follows the last event must be JSON.
         let malformed = Array("[".utf8) + empties(cap, separator: ",") + Array(",x]".utf8)
-        #expect(try post(api, DeflateTestEncoder.gzip(malformed), encoding: "gzip", contentType: "application/json").status == 400)
+        #expect(
+            try post(api, DeflateTestEncoder.gzip(malformed), encoding: "gzip", contentType: "application/json").status
+                == 400)
         #expect(api.engine.eventCount == 0)
     }
 
@@ -173,10 +188,12 @@ import Testing
 
         // A caller without the ingest role is refused before anything is decompressed.
         let member = APIFixture.token(["member"], tenant: APIFixture.tenant)
-        let refused = try api.client().request("POST", "/api/v1/events", headers: [
-            ("Authorization", "Bearer \(member)"), ("x-tenantid", APIFixture.tenant),
-            ("Content-Type", "application/x-ndjson"), ("Content-Encoding", "gzip"),
-        ], body: bomb)
+        let refused = try api.client().request(
+            "POST", "/api/v1/events",
+            headers: [
+                ("Authorization", "Bearer \(member)"), ("x-tenantid", APIFixture.tenant),
+                ("Content-Type", "application/x-ndjson"), ("Content-Encoding", "gzip"),
+            ], body: bomb)
         #expect(refused.status == 403, "\(refused.text)")
 
         // Real events: a batch one byte over the limit is refused, one at the limit is taken.

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import TallyAPI
 
 /// Header lists are split, trimmed and lowercased byte by byte.
@@ -17,7 +18,10 @@ struct HeaderValueTests {
     }
 
     @Test func itemsKeepEmptyOnesAndTrimSpacesAndTabsOnly() {
-        #expect(HeaderValue.items("gzip, X-GZIP,,\tidentity ", separator: UInt8(ascii: ",")) == ["gzip", "x-gzip", "", "identity"])
+        #expect(
+            HeaderValue.items("gzip, X-GZIP,,\tidentity ", separator: UInt8(ascii: ",")) == [
+                "gzip", "x-gzip", "", "identity",
+            ])
         #expect(HeaderValue.items("a\u{A0}", separator: UInt8(ascii: ",")) == ["a\u{A0}"])
         #expect(HeaderValue.items("   ", separator: UInt8(ascii: ",")) == [""])
     }

@@ -1,8 +1,9 @@
-import Testing
-@testable import TallyAPI
 import TallyAuth
 import TallyCore
 import TallyTestSupport
+import Testing
+
+@testable import TallyAPI
 
 /// The authenticator remembers verified tokens, but never past their `exp` or before their `nbf`, and
 /// never for a different token text.
@@ -24,7 +25,10 @@ import TallyTestSupport
                 Issue.record("\(accepted)<token> was refused: \(failure.message)")
             }
         }
-        for refused in ["Basic " + token, "Bearer" + token, "Bearer", "Bearer ", "Bearer    ", "Bea", "", "Bearez " + token, " Bearer " + token] {
+        for refused in [
+            "Basic " + token, "Bearer" + token, "Bearer", "Bearer ", "Bearer    ", "Bea", "", "Bearez " + token,
+            " Bearer " + token,
+        ] {
             if case .success = authenticator.authenticate(authorization: refused) {
                 Issue.record("\(refused) was accepted")
             }
@@ -56,10 +60,12 @@ import TallyTestSupport
 
     @Test func onlyTheExactTextIsRemembered() {
         let authenticator = JWTAuthenticator(secret: secret)
-        let token = JWTSigner(secret: secret).sign(JWTClaims(roles: ["super_admin"], expiresAt: Timestamp.now().seconds + 600))
+        let token = JWTSigner(secret: secret).sign(
+            JWTClaims(roles: ["super_admin"], expiresAt: Timestamp.now().seconds + 600))
         #expect(accepts(authenticator, token))
         var tampered = Array(token.utf8)
-        tampered[tampered.count - 2] = tampered[tampered.count - 2] == UInt8(ascii: "A") ? UInt8(ascii: "B") : UInt8(ascii: "A")
+        tampered[tampered.count - 2] =
+            tampered[tampered.count - 2] == UInt8(ascii: "A") ? UInt8(ascii: "B") : UInt8(ascii: "A")
         #expect(!accepts(authenticator, String(decoding: tampered, as: UTF8.self)))
         #expect(!accepts(authenticator, token + "x"))
         #expect(!accepts(authenticator, String(token.dropLast())))
@@ -71,7 +77,8 @@ import TallyTestSupport
         let signer = JWTSigner(secret: secret)
         let expiry = Timestamp.now().seconds + 600
         let tokens = (0..<(JWTAuthenticator.cacheCapacity + 10)).map { index in
-            signer.sign(JWTClaims(subject: "user-\(index)", roles: [index % 2 == 0 ? "member" : "ingest"], expiresAt: expiry))
+            signer.sign(
+                JWTClaims(subject: "user-\(index)", roles: [index % 2 == 0 ? "member" : "ingest"], expiresAt: expiry))
         }
         for (index, token) in tokens.enumerated() {
             guard case .success(let principal) = authenticator.authenticate(authorization: "Bearer " + token) else {
@@ -93,7 +100,9 @@ import TallyTestSupport
             for index in 0..<length {
                 var changed = Array(text.utf8)
                 changed[index] ^= 0x20
-                #expect(!JWTAuthenticator.VerifiedTokens.same(String(decoding: changed, as: UTF8.self), token), "\(length) \(index)")
+                #expect(
+                    !JWTAuthenticator.VerifiedTokens.same(String(decoding: changed, as: UTF8.self), token),
+                    "\(length) \(index)")
             }
         }
     }

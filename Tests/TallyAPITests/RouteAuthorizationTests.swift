@@ -161,13 +161,22 @@ import Testing
         let admin = APIFixture.token(["super_admin"])
         let tenantAdmin = APIFixture.token(["tenant_admin"], tenant: APIFixture.tenant)
         let path = "/api/v1/admin/tenants/\(APIFixture.other)/stats"
-        for headers in [[("Authorization", "Bearer \(tenantAdmin)"), ("Authorization", "Bearer \(admin)"), ("x-tenantid", APIFixture.tenant)],
-                        [("Authorization", "Bearer \(admin)"), ("x-tenantid", APIFixture.tenant), ("X-TenantId", APIFixture.other)]] {
+        for headers in [
+            [
+                ("Authorization", "Bearer \(tenantAdmin)"), ("Authorization", "Bearer \(admin)"),
+                ("x-tenantid", APIFixture.tenant),
+            ],
+            [
+                ("Authorization", "Bearer \(admin)"), ("x-tenantid", APIFixture.tenant),
+                ("X-TenantId", APIFixture.other),
+            ],
+        ] {
             let response = try api.client().request("GET", path, headers: headers)
             #expect(response.status == 400, "\(headers.map(\.0))")
             #expect(response.text.contains(#""code":"duplicate_header""#), "\(response.text)")
         }
-        let once = try api.client().request("GET", path, headers: [("Authorization", "Bearer \(admin)"), ("x-tenantid", APIFixture.tenant)])
+        let once = try api.client().request(
+            "GET", path, headers: [("Authorization", "Bearer \(admin)"), ("x-tenantid", APIFixture.tenant)])
         #expect(once.status != 400, "\(once.text)")
     }
 
@@ -177,9 +186,14 @@ import Testing
         let api = try APIFixture()
         let admin = APIFixture.token(["super_admin"])
         let own = APIFixture.tenant
-        #expect(try api.call("POST", "/api/v1/admin/tenants/", token: admin, body: #"{"id":"\#(own)","name":"Acme"}"#).status == 201)
-        #expect(try api.call("PATCH", "/api/v1/admin/tenants/\(own)", token: admin,
-                             body: #"{"status":"suspended","partner_id":"p-1"}"#).status == 200)
+        #expect(
+            try api.call("POST", "/api/v1/admin/tenants/", token: admin, body: #"{"id":"\#(own)","name":"Acme"}"#)
+                .status == 201)
+        #expect(
+            try api.call(
+                "PATCH", "/api/v1/admin/tenants/\(own)", token: admin,
+                body: #"{"status":"suspended","partner_id":"p-1"}"#
+            ).status == 200)
         let tenantAdmin = APIFixture.token(["tenant_admin"], tenant: own)
         let path = "/api/v1/admin/tenants/\(own)"
         for (body, named) in [
@@ -196,8 +210,9 @@ import Testing
         let unchanged = try #require(api.engine.read { state in state.tenants[TenantID(own)!] })
         #expect(unchanged.status == .suspended && unchanged.partnerId == "p-1" && unchanged.storageQuotaMB == 10_000)
         #expect(unchanged.name == "Acme" && unchanged.settings == JSONObject())
-        let allowed = try api.call("PATCH", path, token: tenantAdmin,
-                                   body: #"{"name":"Acme Corp","settings":{"mfa_required":true,"session_timeout":15}}"#)
+        let allowed = try api.call(
+            "PATCH", path, token: tenantAdmin,
+            body: #"{"name":"Acme Corp","settings":{"mfa_required":true,"session_timeout":15}}"#)
         #expect(allowed.status == 200, "\(allowed.text)")
         #expect(allowed.text.contains(#""name":"Acme Corp""#) && allowed.text.contains(#""status":"suspended""#))
         #expect(allowed.text.contains(#""session_timeout":15"#))
@@ -215,14 +230,18 @@ import Testing
             APIFixture.event("td", "tenant.deleted", data: "{}"),
         ]
         for (serial, token) in [APIFixture.token(["ingest"], tenant: own), APIFixture.token(["ingest"])].enumerated() {
-            let response = try api.call("POST", "/api/v1/events", token: token,
-                                        body: "[" + (tenantEvents + [APIFixture.event("call-\(serial)")]).joined(separator: ",") + "]")
+            let response = try api.call(
+                "POST", "/api/v1/events", token: token,
+                body: "[" + (tenantEvents + [APIFixture.event("call-\(serial)")]).joined(separator: ",") + "]")
             #expect(response.status == 207, "\(response.text)")
             #expect(response.text.components(separatedBy: "type: tenant.* events need the super_admin role").count == 4)
             #expect(response.text.contains(#""index":3,"status":"accepted""#), "\(response.text)")
         }
-        #expect(try api.call("GET", "/api/v1/admin/tenants/\(own)", token: admin).status == 404, "no tenant record was made")
-        let response = try api.call("POST", "/api/v1/events", token: admin, body: "[" + tenantEvents.joined(separator: ",") + "]")
+        #expect(
+            try api.call("GET", "/api/v1/admin/tenants/\(own)", token: admin).status == 404, "no tenant record was made"
+        )
+        let response = try api.call(
+            "POST", "/api/v1/events", token: admin, body: "[" + tenantEvents.joined(separator: ",") + "]")
         #expect(response.status == 200, "\(response.text)")
         let record = try api.call("GET", "/api/v1/admin/tenants/\(own)", token: admin)
         #expect(record.text.contains(#""status":"deleted""#) && record.text.contains(#""storage_quota_mb":1"#))

@@ -1,7 +1,7 @@
-import TallyTestSupport
 import Foundation
-import Testing
 import TallyAuth
+import TallyTestSupport
+import Testing
 
 @Suite("Base64URL")
 struct Base64URLTests {

@@ -1,5 +1,5 @@
-import Testing
 import TallyAuth
+import Testing
 
 @Suite("ConstantTime")
 struct ConstantTimeTests {

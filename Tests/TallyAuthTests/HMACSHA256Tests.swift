@@ -1,6 +1,6 @@
+import TallyAuth
 import TallyTestSupport
 import Testing
-import TallyAuth
 
 @Suite("HMAC-SHA256")
 struct HMACSHA256Tests {

@@ -1,6 +1,7 @@
-import Testing
-@testable import TallyAuth
 import TallyTestSupport
+import Testing
+
+@testable import TallyAuth
 
 /// Seeded fuzzing of the JWT verifier (see ``JWTFuzzTarget`` for the properties checked on every input).
 @Suite("JWT fuzzing")
@@ -9,9 +10,12 @@ struct JWTFuzzTests {
     static let signer = JWTSigner(secret: JWTFuzzTarget.secret)
 
     /// Valid tokens with claims of every kind.
-    static let tokens: [String] = JWTFuzzTarget.seeds().filter { $0.first == 0 }.map { String(decoding: $0.dropFirst(), as: UTF8.self) }
-        + [JWTClaims(subject: "x", roles: (0..<20).map { "role-\($0)" }, expiresAt: Int64.max),
-           JWTClaims(tenantId: "\"quoted\\\u{1}", notBefore: Int64.min, issuedAt: -1)].map(signer.sign)
+    static let tokens: [String] =
+        JWTFuzzTarget.seeds().filter { $0.first == 0 }.map { String(decoding: $0.dropFirst(), as: UTF8.self) }
+        + [
+            JWTClaims(subject: "x", roles: (0..<20).map { "role-\($0)" }, expiresAt: Int64.max),
+            JWTClaims(tenantId: "\"quoted\\\u{1}", notBefore: Int64.min, issuedAt: -1),
+        ].map(signer.sign)
 
     @Test func seedsAreAccepted() {
         for seed in JWTFuzzTarget.seeds().prefix(2) {
@@ -64,14 +68,18 @@ struct JWTFuzzTests {
     @Test(arguments: [1, 2, 3] as [UInt64])
     func resignedRandomHeadersAndPayloadsAreNeverRefusedForTheirSignature(seed: UInt64) {
         var random = SplitMix64(seed: seed)
-        let pairs = JWTFuzzTarget.seeds().filter { $0.first == 1 }.map { Array($0.dropFirst()) }
+        let pairs =
+            JWTFuzzTarget.seeds().filter { $0.first == 1 }.map { Array($0.dropFirst()) }
             + Self.tokens.compactMap { token -> [UInt8]? in
                 let segments = token.split(separator: ".")
-                guard let header = Base64URL.decode(segments[0]), let payload = Base64URL.decode(segments[1]) else { return nil }
+                guard let header = Base64URL.decode(segments[0]), let payload = Base64URL.decode(segments[1]) else {
+                    return nil
+                }
                 return header + [0x0A] + payload
             }
-        let mutator = FuzzMutator(interesting: Array(#"{}[]":,\ 0123456789-.eEtrufalsn"#.utf8) + [0x80, 0xC3],
-                                  corpus: pairs)
+        let mutator = FuzzMutator(
+            interesting: Array(#"{}[]":,\ 0123456789-.eEtrufalsn"#.utf8) + [0x80, 0xC3],
+            corpus: pairs)
         var tally = FuzzTally()
         for _ in 0..<1500 {
             let input = [1] + mutator.mutate(random.pick(pairs), &random, maximum: 3)
@@ -89,22 +97,30 @@ struct JWTFuzzTests {
         let texts = ["", "a", "ü", "😀", "\"", "\\", "\u{0}", "\u{1F}", "\u{7F}", "\u{2028}", "é", "e\u{301}", "admin"]
         func text() -> String { (0..<random.below(4)).map { _ in random.pick(texts) }.joined() }
         func time() -> Int64? {
-            random.chance(1, in: 3) ? nil : random.pick([Int64.min, -1, 0, JWTFuzzTarget.now - 31, JWTFuzzTarget.now - 30,
-                                                         JWTFuzzTarget.now, JWTFuzzTarget.now + 30, JWTFuzzTarget.now + 31, Int64.max])
+            random.chance(1, in: 3)
+                ? nil
+                : random.pick([
+                    Int64.min, -1, 0, JWTFuzzTarget.now - 31, JWTFuzzTarget.now - 30,
+                    JWTFuzzTarget.now, JWTFuzzTarget.now + 30, JWTFuzzTarget.now + 31, Int64.max,
+                ])
         }
         var outcomes: [String: Int] = [:]
         for _ in 0..<1000 {
-            let claims = JWTClaims(subject: random.chance(1, in: 2) ? text() : nil, roles: (0..<random.below(4)).map { _ in text() },
-                                   tenantId: random.chance(1, in: 2) ? text() : nil, expiresAt: time(), notBefore: time(),
-                                   issuedAt: time())
+            let claims = JWTClaims(
+                subject: random.chance(1, in: 2) ? text() : nil, roles: (0..<random.below(4)).map { _ in text() },
+                tenantId: random.chance(1, in: 2) ? text() : nil, expiresAt: time(), notBefore: time(),
+                issuedAt: time())
             let token = Self.signer.sign(claims)
             var expected = claims
-            expected.roles = claims.roles.reduce(into: []) { unique, role in if !unique.contains(role) { unique.append(role) } }
+            expected.roles = claims.roles.reduce(into: []) { unique, role in
+                if !unique.contains(role) { unique.append(role) }
+            }
             let leeway: Int64 = 30
-            let expired = claims.expiresAt.map { exp in
-                let (deadline, overflow) = exp.addingReportingOverflow(leeway)
-                return !overflow && JWTFuzzTarget.now >= deadline
-            } ?? false
+            let expired =
+                claims.expiresAt.map { exp in
+                    let (deadline, overflow) = exp.addingReportingOverflow(leeway)
+                    return !overflow && JWTFuzzTarget.now >= deadline
+                } ?? false
             let early = claims.notBefore.map { JWTFuzzTarget.now + leeway < $0 } ?? false
             do throws(JWTError) {
                 let verified = try JWTFuzzTarget.verifier.verify(token[...], now: JWTFuzzTarget.now)

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import TallyAuth
 
 @Suite("JWTJSON parser")

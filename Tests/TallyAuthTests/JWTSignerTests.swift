@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TallyAuth
+import Testing
 
 @Suite("JWTSigner")
 struct JWTSignerTests {

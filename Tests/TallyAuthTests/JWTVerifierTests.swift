@@ -1,5 +1,5 @@
-import Testing
 import TallyAuth
+import Testing
 
 @Suite("JWTVerifier")
 struct JWTVerifierTests {
@@ -30,7 +30,8 @@ struct JWTVerifierTests {
 
     @Test("verifies the jwt.io HS256 example with its published secret")
     func verifiesJwtIoExample() throws {
-        let token = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9"
+        let token =
+            "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9"
             + ".eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ"
             + ".SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c"
         let verifier = JWTVerifier(secret: utf8("your-256-bit-secret"))
@@ -165,7 +166,8 @@ struct JWTVerifierTests {
 
     @Test("rejects alg none tokens without a signature part")
     func rejectsAlgNoneUnsigned() {
-        let signingInput = Base64URL.encode(utf8(#"{"alg":"none","typ":"JWT"}"#)) + "."
+        let signingInput =
+            Base64URL.encode(utf8(#"{"alg":"none","typ":"JWT"}"#)) + "."
             + Base64URL.encode(utf8(#"{"sub":"admin"}"#))
         #expect(Self.failure(signingInput + ".")?.code == .malformed)
         #expect(Self.failure(signingInput)?.code == .malformed)
@@ -257,7 +259,8 @@ struct JWTVerifierTests {
             parts[0] + "=." + parts[1] + "." + parts[2],
             parts[0] + "." + parts[1] + "==." + parts[2],
             parts[0] + "." + parts[1] + "." + parts[2] + "=",
-            parts[0] + "." + parts[1] + "." + parts[2].replacingOccurrences(of: "_", with: "/")
+            parts[0] + "." + parts[1] + "."
+                + parts[2].replacingOccurrences(of: "_", with: "/")
                 .replacingOccurrences(of: "-", with: "+") + "+",
             parts[0] + "." + parts[1] + "." + parts[2] + "AA",
             " " + token,

@@ -1,6 +1,7 @@
-import TallyTestSupport
 import Foundation
+import TallyTestSupport
 import Testing
+
 @testable import TallyAuth
 
 @Suite("SHA-256")

@@ -1,15 +1,17 @@
 import Foundation
-import Testing
 import TallyCLI
 import TallyCore
 import TallyStorage
 import TallyTestSupport
+import Testing
 
 @Suite struct CLITests {
     static let tenant = "3fa85f64-5717-4562-b3fc-2c963f66afa6"
 
-    func event(_ id: String, _ type: String = "api.call", time: String = "2026-11-02T10:00:00Z",
-               data: String = #"{"keyId":"k1","status":200}"#, tenant: String = tenant) -> String {
+    func event(
+        _ id: String, _ type: String = "api.call", time: String = "2026-11-02T10:00:00Z",
+        data: String = #"{"keyId":"k1","status":200}"#, tenant: String = tenant
+    ) -> String {
         #"{"id":"\#(id)","type":"\#(type)","tenantId":"\#(tenant)","time":"\#(time)","data":\#(data)}"#
     }
 
@@ -58,7 +60,8 @@ import TallyTestSupport
                 input.append(event("e\(number)"))
             }
         }
-        let result = runTally(["import", "--data", directory.path, "--batch-size", "3", "-"], input: input.joined(separator: "\n"))
+        let result = runTally(
+            ["import", "--data", directory.path, "--batch-size", "3", "-"], input: input.joined(separator: "\n"))
         #expect(result.code == .failure)
         let reported = result.err.split(separator: "\n").compactMap { line -> Int? in
             guard line.hasPrefix("line ") else { return nil }
@@ -67,7 +70,10 @@ import TallyTestSupport
         #expect(reported == expectedErrors)
         let duplicates = (1...60).filter { $0 % 7 == 6 }.count
         let accepted = 60 - expectedErrors.count - duplicates
-        #expect(result.out.contains("imported \(accepted) events (offsets 0-\(accepted - 1)); \(duplicates) duplicates; rejected \(expectedErrors.count) of 60 lines"))
+        #expect(
+            result.out.contains(
+                "imported \(accepted) events (offsets 0-\(accepted - 1)); \(duplicates) duplicates; rejected \(expectedErrors.count) of 60 lines"
+            ))
     }
 
     @Test func importFromAFileInSmallBatchesThenDumpRoundTrips() throws {
@@ -85,8 +91,12 @@ import TallyTestSupport
         #expect(runTally(["import", "--data", copy, "-"], input: dump).code == .ok)
         let again = runTally(["dump", "--data", copy]).out
         func withoutIngestTime(_ text: String) -> [String] {
-            text.split(separator: "\n").map { String($0.replacingOccurrences(of: #""ingestTime":"[^"]*""#, with: "",
-                                                                           options: .regularExpression)) }
+            text.split(separator: "\n").map {
+                String(
+                    $0.replacingOccurrences(
+                        of: #""ingestTime":"[^"]*""#, with: "",
+                        options: .regularExpression))
+            }
         }
         #expect(withoutIngestTime(again) == withoutIngestTime(dump))
     }
@@ -105,7 +115,9 @@ import TallyTestSupport
         func ids(_ arguments: [String]) -> [String] {
             let result = runTally(["dump", "--data", directory.path] + arguments)
             return result.out.split(separator: "\n").compactMap { line in
-                line.range(of: #""id":"[a-z]""#, options: .regularExpression).map { String(line[$0].dropFirst(6).dropLast()) }
+                line.range(of: #""id":"[a-z]""#, options: .regularExpression).map {
+                    String(line[$0].dropFirst(6).dropLast())
+                }
             }
         }
         #expect(ids([]) == ["a", "b", "c", "d", "e"])
@@ -125,17 +137,23 @@ import TallyTestSupport
         ["serve", "--max-connections", "0"], ["serve", "--backdate-limit", "35"], ["serve", "--future-limit", "5x"],
         ["serve", "--backdate-limit", "0d"], ["token", "--role", "member", "--ttl", "forever"], ["salvage", "--out"],
         // Past the dedup index's reach (hours kept modulo 2^14) and past a day ahead.
-        ["serve", "--backdate-limit", "331d"], ["serve", "--backdate-limit", "8000h"], ["serve", "--future-limit", "25h"],
+        ["serve", "--backdate-limit", "331d"], ["serve", "--backdate-limit", "8000h"],
+        ["serve", "--future-limit", "25h"],
         ["serve", "--durability", "interval:3600001"], ["import", "--durability", "interval:20000000000000", "-"],
         // An empty store path would put the store at the root.
         ["import", "--data", "", "-"], ["salvage", "--out", ""], ["token", "--data", "", "--role", "member"],
         // Options that do not apply together, an address that is not one, help for no command.
         ["replay", "--tenant", "3fa85f64-5717-4562-b3fc-2c963f66afa6"], ["replay", "--verify", "--until", "1"],
         ["serve", "--host", "notanip"], ["help", "nosuch"], ["serve", "--max-body-bytes", "33554433"],
-        ["serve", "--checkpoint-every", "0"], ["serve", "--checkpoint-interval", "0s"], ["serve", "--checkpoint-interval", "300"],
+        ["serve", "--checkpoint-every", "0"], ["serve", "--checkpoint-interval", "0s"],
+        ["serve", "--checkpoint-interval", "300"],
         // One value given twice ("the last wins" would silently drop a filter), no type at all, absurd loops.
-        ["dump", "--tenant", "3fa85f64-5717-4562-b3fc-2c963f66afa6", "--tenant", "9b2d4c1e-8f3a-4b6d-a1c2-7e5f9d0b3a48"],
-        ["dump", "--data", "a", "--data", "b"], ["stats", "--at=2026-01-01T00:00:00Z", "--at", "2026-02-01T00:00:00Z", "3fa85f64-5717-4562-b3fc-2c963f66afa6"],
+        [
+            "dump", "--tenant", "3fa85f64-5717-4562-b3fc-2c963f66afa6", "--tenant",
+            "9b2d4c1e-8f3a-4b6d-a1c2-7e5f9d0b3a48",
+        ],
+        ["dump", "--data", "a", "--data", "b"],
+        ["stats", "--at=2026-01-01T00:00:00Z", "--at", "2026-02-01T00:00:00Z", "3fa85f64-5717-4562-b3fc-2c963f66afa6"],
         ["dump", "--type", ""], ["dump", "--type", ","], ["serve", "--event-loops", "100000"],
     ])
     func usageErrorsExitWithTwo(arguments: [String]) {
@@ -155,7 +173,9 @@ import TallyTestSupport
         #expect(runTally(["--help"]).out.contains("Commands:"))
         #expect(runTally(["help", "dump"]).out.contains("--from-offset"))
         let serve = runTally(["serve", "--help"]).out
-        for option in ["--header-timeout SECONDS", "--body-timeout SECONDS", "--idle-timeout SECONDS", "--max-connections N"] {
+        for option in [
+            "--header-timeout SECONDS", "--body-timeout SECONDS", "--idle-timeout SECONDS", "--max-connections N",
+        ] {
             #expect(serve.contains(option))
         }
     }
@@ -216,8 +236,9 @@ import TallyTestSupport
         #expect(stats.code == .ok && stats.out.contains(Self.tenant), "\(stats.err)")
 
         #expect(runTally(["salvage", "--data", directory.path]).code == .usage)
-        #expect(runTally(["salvage", "--data", directory.path, "--out", out.appending("salvaged")]).code == .failure,
-                "an existing, non-empty output is refused")
+        #expect(
+            runTally(["salvage", "--data", directory.path, "--out", out.appending("salvaged")]).code == .failure,
+            "an existing, non-empty output is refused")
     }
 
     @Test func verifyCallsATornTailRecoverableNotDamage() throws {
@@ -249,16 +270,24 @@ import TallyTestSupport
         for command in [["import", "--data", file, "-"], ["serve", "--data", file, "--port", "0"]] {
             let result = runTally(command, input: event("b"))
             #expect(result.code == .failure, "\(command)")
-            #expect(result.err.contains("cannot keep a store at \(file): it is a file, not a directory"), "\(command): \(result.err)")
+            #expect(
+                result.err.contains("cannot keep a store at \(file): it is a file, not a directory"),
+                "\(command): \(result.err)")
         }
         #expect(try StoreTestSupport.bytes(file) == Array(event("a").utf8), "the file is untouched")
         let store = directory.appending("store")
-        #expect(runTally(["import", "--data", store, "-"], input: event("a") + "\n" + event("b", "key.created", data: #"{"keyId":"k1"}"#) + "\n" + event("c")).code == .ok)
+        #expect(
+            runTally(
+                ["import", "--data", store, "-"],
+                input: event("a") + "\n" + event("b", "key.created", data: #"{"keyId":"k1"}"#) + "\n" + event("c")
+            ).code == .ok)
         let both = runTally(["dump", "--data", store, "--type", "api.call", "--type", "key.created"])
         #expect(both.code == .ok && both.out.split(separator: "\n").count == 3, "\(both.err)")
         let one = runTally(["dump", "--data", store, "--type", "key.created"])
         #expect(one.code == .ok && one.out.split(separator: "\n").count == 1, "\(one.err)")
-        #expect(runTally(["token", "--data", store, "--jwt-secret-file", file, "--role", "member", "--role", "ingest"]).code == .ok)
+        #expect(
+            runTally(["token", "--data", store, "--jwt-secret-file", file, "--role", "member", "--role", "ingest"]).code
+                == .ok)
     }
 
     /// A secret shorter than 16 bytes is refused wherever it comes from (a file named by the option, the
@@ -279,7 +308,9 @@ import TallyTestSupport
         try StoreTestSupport.write(Array("0123456789abcdef".utf8), to: store + "/jwt-secret")
         #expect(runTally(["token", "--role", "member", "--data", store]).code == .ok, "16 bytes is enough")
         let folder = runTally(["token", "--role", "member", "--jwt-secret-file", directory.path])
-        #expect(folder.code == .failure && folder.err.contains("cannot read \(directory.path): Is a directory"), "\(folder.err)")
+        #expect(
+            folder.code == .failure && folder.err.contains("cannot read \(directory.path): Is a directory"),
+            "\(folder.err)")
 
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try #require(Self.executable()))
@@ -291,12 +322,16 @@ import TallyTestSupport
         try process.run()
         let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
-        #expect(process.terminationStatus == 1 && message.contains("TALLY_JWT_SECRET must be at least 16 bytes"), "\(message)")
+        #expect(
+            process.terminationStatus == 1 && message.contains("TALLY_JWT_SECRET must be at least 16 bytes"),
+            "\(message)")
     }
 
     /// Commands that read or rebuild a store refuse a directory that holds none, and create nothing there.
-    @Test(arguments: [["replay"], ["replay", "--verify"], ["replay", "--until", "5"], ["verify"], ["dump"],
-                      ["stats", "3fa85f64-5717-4562-b3fc-2c963f66afa6"], ["salvage", "--out", "OUT"]])
+    @Test(arguments: [
+        ["replay"], ["replay", "--verify"], ["replay", "--until", "5"], ["verify"], ["dump"],
+        ["stats", "3fa85f64-5717-4562-b3fc-2c963f66afa6"], ["salvage", "--out", "OUT"],
+    ])
     func commandsThatNeedAStoreRefuseADirectoryWithout(command: [String]) throws {
         let scratch = TemporaryDirectory()
         for directory in [scratch.appending("missing"), scratch.path] {
@@ -316,7 +351,9 @@ import TallyTestSupport
         let now = Timestamp.now()
         var latest = Timestamp(microseconds: .min)
         for line in generated.out.split(separator: "\n") {
-            guard case .object(let object) = try JSONParser().parse(Array(line.utf8)), case .string(let text)? = object["time"] else {
+            guard case .object(let object) = try JSONParser().parse(Array(line.utf8)),
+                case .string(let text)? = object["time"]
+            else {
                 Issue.record("no time in \(line)")
                 continue
             }
@@ -349,7 +386,9 @@ import TallyTestSupport
             return process.terminationStatus
         }
         #expect(try launch(["import", "-"], stdin: event("a")) == 0)
-        #expect(FileManager.default.fileExists(atPath: directory.appending("data/store/segments")), "default store is data/store")
+        #expect(
+            FileManager.default.fileExists(atPath: directory.appending("data/store/segments")),
+            "default store is data/store")
         #expect(try launch(["import", "-"], stdin: "garbage") == 1)
         #expect(try launch(["dump", "--what"]) == 2)
         #expect(try launch(["verify"]) == 0)

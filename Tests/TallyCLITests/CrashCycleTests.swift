@@ -1,7 +1,7 @@
 import Foundation
-import Testing
 import TallyLoad
 import TallyTestSupport
+import Testing
 
 /// The short mode of `Benchmarks/crash-test.sh` in the normal test run: the real `tally serve`, SIGKILLed
 /// three times under concurrent ingest with retries, loses and double-counts nothing.

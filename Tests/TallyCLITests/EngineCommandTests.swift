@@ -1,10 +1,11 @@
 import Foundation
-import Testing
-@testable import TallyCLI
 import TallyCore
 import TallyEngine
 import TallyStorage
 import TallyTestSupport
+import Testing
+
+@testable import TallyCLI
 
 /// import through the engine, stats, key-stats and replay, end to end in a temporary store.
 @Suite struct EngineCommandTests {
@@ -13,7 +14,9 @@ import TallyTestSupport
     /// Recent events (times relative to now, so they are inside the dedup window and this month counts).
     func sample() -> String {
         let now = Timestamp.now()
-        func time(_ secondsAgo: Int64) -> String { Timestamp(microseconds: now.microseconds - secondsAgo * 1_000_000).rfc3339() }
+        func time(_ secondsAgo: Int64) -> String {
+            Timestamp(microseconds: now.microseconds - secondsAgo * 1_000_000).rfc3339()
+        }
         let t = Self.tenant
         return [
             #"{"id":"t1","type":"tenant.created","tenantId":"\#(t)","time":"\#(time(500))","data":{"name":"Acme","settings":{"storage_quota_mb":2048}}}"#,
@@ -57,7 +60,8 @@ import TallyTestSupport
         }
         #expect(usage["storageUsedMB"] == .int(100))
         #expect(usage["storageQuotaMB"] == .int(2048))
-        let calls = (usage["apiCallsThisMonth"].flatMap { if case .int(let n) = $0 { n } else { nil } } ?? 0)
+        let calls =
+            (usage["apiCallsThisMonth"].flatMap { if case .int(let n) = $0 { n } else { nil } } ?? 0)
             + (usage["apiCallsLastMonth"].flatMap { if case .int(let n) = $0 { n } else { nil } } ?? 0)
         #expect(calls == 2, "the voided call is not counted")
 
@@ -110,8 +114,10 @@ import TallyTestSupport
         let name = try #require(try FileManager.default.contentsOfDirectory(atPath: checkpoints).sorted().last)
         let verify = runTally(["verify", "--data", directory.path])
         #expect(verify.code == .ok, "\(verify.out)")
-        #expect(verify.out.contains("checkpoints/\(name): ok, covers 12 events, 1 tenants, 12 remembered ids, dedup window 35 days"),
-                "\(verify.out)")
+        #expect(
+            verify.out.contains(
+                "checkpoints/\(name): ok, covers 12 events, 1 tenants, 12 remembered ids, dedup window 35 days"),
+            "\(verify.out)")
         #expect(verify.out.contains("12 records, 1 checkpoints checked"))
 
         let original = try StoreTestSupport.bytes(checkpoints + "/" + name)
@@ -123,7 +129,9 @@ import TallyTestSupport
         try StoreTestSupport.write(outdated, to: checkpoints + "/" + name)
         let old = runTally(["verify", "--data", directory.path])
         #expect(old.code == .ok, "\(old.out)")
-        #expect(old.out.contains("checkpoints/\(name): outdated: written by projection version 9; this build uses 11"), "\(old.out)")
+        #expect(
+            old.out.contains("checkpoints/\(name): outdated: written by projection version 9; this build uses 11"),
+            "\(old.out)")
         // Its header still vouches for the events it covers: damage among them is not cut off as a torn tail.
         let segment = try #require(try StoreTestSupport.segmentPaths(directory.path).last)
         let log = try StoreTestSupport.bytes(segment)
@@ -139,7 +147,9 @@ import TallyTestSupport
         version[8] ^= 0x01
         try StoreTestSupport.write(version, to: checkpoints + "/" + name)
         let flipped = runTally(["verify", "--data", directory.path])
-        #expect(flipped.code == .damagedStore && flipped.out.contains("checkpoints/\(name): DAMAGED: header checksum mismatch"), "\(flipped.out)")
+        #expect(
+            flipped.code == .damagedStore
+                && flipped.out.contains("checkpoints/\(name): DAMAGED: header checksum mismatch"), "\(flipped.out)")
 
         var damaged = original
         damaged[original.count / 2] ^= 0x40
@@ -151,11 +161,15 @@ import TallyTestSupport
 
         // One that cannot be read was not checked: a failure to check (1), not damage (3).
         try StoreTestSupport.write(original, to: checkpoints + "/" + name)
-        try FileManager.default.createDirectory(atPath: checkpoints + "/00000000000000000005.ckpt", withIntermediateDirectories: false)
+        try FileManager.default.createDirectory(
+            atPath: checkpoints + "/00000000000000000005.ckpt", withIntermediateDirectories: false)
         let unreadable = runTally(["verify", "--data", directory.path])
         #expect(unreadable.code == .failure, "\(unreadable.out)")
-        #expect(unreadable.out.contains("checkpoints/00000000000000000005.ckpt: CANNOT BE READ: unreadable:"), "\(unreadable.out)")
-        #expect(unreadable.out.contains("INCOMPLETE: 1 segments, 12 records, 2 checkpoints checked"), "\(unreadable.out)")
+        #expect(
+            unreadable.out.contains("checkpoints/00000000000000000005.ckpt: CANNOT BE READ: unreadable:"),
+            "\(unreadable.out)")
+        #expect(
+            unreadable.out.contains("INCOMPLETE: 1 segments, 12 records, 2 checkpoints checked"), "\(unreadable.out)")
     }
 
     /// Damage among the records a checkpoint covers was acknowledged: no command cuts it off as a torn tail
@@ -171,18 +185,27 @@ import TallyTestSupport
         for command in [["import", "-"], ["replay"], ["stats", Self.tenant], ["dump"]] {
             let refused = runTally([command[0], "--data", directory.path] + command.dropFirst())
             #expect(refused.code == .damagedStore, "\(command): \(refused)")
-            #expect(refused.err.contains("a checkpoint covers 12 events, so acknowledged records are damaged"), "\(command): \(refused.err)")
+            #expect(
+                refused.err.contains("a checkpoint covers 12 events, so acknowledged records are damaged"),
+                "\(command): \(refused.err)")
         }
         #expect(try StoreTestSupport.bytes(segment) == bytes, "nothing was cut off")
         let verify = runTally(["verify", "--data", directory.path])
-        #expect(verify.code == .damagedStore && verify.out.contains("DAMAGED at byte") && !verify.out.contains("torn tail"), "\(verify.out)")
+        #expect(
+            verify.code == .damagedStore && verify.out.contains("DAMAGED at byte") && !verify.out.contains("torn tail"),
+            "\(verify.out)")
         // The checkpoint is intact: the log is what lacks its events, and verify says so.
-        #expect(verify.out.contains(".ckpt: intact, yet it covers 12 events but the log holds only 0: the log's damage above hides the rest"),
-                "\(verify.out)")
+        #expect(
+            verify.out.contains(
+                ".ckpt: intact, yet it covers 12 events but the log holds only 0: the log's damage above hides the rest"
+            ),
+            "\(verify.out)")
         let out = TemporaryDirectory()
         let salvage = runTally(["salvage", "--data", directory.path, "--out", out.path + "/new"])
         #expect(salvage.code == .damagedStore, "\(salvage.out)")
-        #expect(salvage.out.contains("offsets 0-11 (12 records)") && salvage.out.contains("so these were acknowledged"), "\(salvage.out)")
+        #expect(
+            salvage.out.contains("offsets 0-11 (12 records)") && salvage.out.contains("so these were acknowledged"),
+            "\(salvage.out)")
     }
 
     /// A store whose segments/ directory is gone but whose checkpoints remain has lost its log: every
@@ -194,12 +217,15 @@ import TallyTestSupport
         for command in [["verify"], ["import", "-"], ["stats", Self.tenant], ["replay"], ["dump"]] {
             let refused = runTally([command[0], "--data", directory.path] + command.dropFirst())
             #expect(refused.code == .damagedStore, "\(command): \(refused)")
-            #expect(refused.err.contains("no segments/ directory, yet a checkpoint covers 12 events"), "\(command): \(refused.err)")
+            #expect(
+                refused.err.contains("no segments/ directory, yet a checkpoint covers 12 events"),
+                "\(command): \(refused.err)")
         }
         #expect(!FileManager.default.fileExists(atPath: directory.appending("segments")), "no empty log was started")
 
         // The same when the checkpoint's header does not vouch for it (damaged): its name still tells.
-        let name = try #require(try FileManager.default.contentsOfDirectory(atPath: directory.appending("checkpoints")).first)
+        let name = try #require(
+            try FileManager.default.contentsOfDirectory(atPath: directory.appending("checkpoints")).first)
         var checkpoint = try StoreTestSupport.bytes(directory.appending("checkpoints/" + name))
         checkpoint[14] ^= 0x01
         try StoreTestSupport.write(checkpoint, to: directory.appending("checkpoints/" + name))
@@ -215,7 +241,9 @@ import TallyTestSupport
         let file = directory.appending("not-a-store")
         try StoreTestSupport.write([1], to: file)
         let verify = runTally(["verify", "--data", file])
-        #expect(verify.code == .failure && verify.err.contains("no store at \(file): it is a file, not a directory"), "\(verify.err)")
+        #expect(
+            verify.code == .failure && verify.err.contains("no store at \(file): it is a file, not a directory"),
+            "\(verify.err)")
     }
 
     /// An import whose closing checkpoint fails says its events are stored (so nobody imports them again
@@ -223,16 +251,21 @@ import TallyTestSupport
     @Test func anImportWhoseCheckpointFailsSaysItsEventsAreStored() throws {
         let directory = TemporaryDirectory()
         // A directory where the checkpoint's temporary file must go makes writing it fail.
-        try FileManager.default.createDirectory(atPath: directory.appending("checkpoints/00000000000000000012.ckpt.partial"),
-                                                withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            atPath: directory.appending("checkpoints/00000000000000000012.ckpt.partial"),
+            withIntermediateDirectories: true)
         let result = runTally(["import", "--data", directory.path, "-"], input: sample())
         #expect(result.code == .failure, "\(result)")
         #expect(result.out.contains("imported 12 events"), "\(result.out)")
-        #expect(result.err.contains("the 12 imported events are in the log: each batch was synced before it was counted; do not import them again"),
-                "\(result.err)")
+        #expect(
+            result.err.contains(
+                "the 12 imported events are in the log: each batch was synced before it was counted; do not import them again"
+            ),
+            "\(result.err)")
         try FileManager.default.removeItem(atPath: directory.appending("checkpoints/00000000000000000012.ckpt.partial"))
         let stats = runTally(["stats", "--data", directory.path, Self.tenant])
-        #expect(stats.code == .ok && stats.out.contains(#""total": 2"#) && stats.out.contains(#""admins": 1"#), "\(stats)")
+        #expect(
+            stats.code == .ok && stats.out.contains(#""total": 2"#) && stats.out.contains(#""admins": 1"#), "\(stats)")
     }
 
     /// Records whose frames check out but which this build cannot decode (a newer record format, after a
@@ -240,8 +273,9 @@ import TallyTestSupport
     @Test func verifyDecodesEveryRecordAsAReplayWould() throws {
         let directory = TemporaryDirectory()
         let store = try SegmentStore(directory: directory.path, configuration: StoreTestSupport.configuration())
-        let event = Event(id: "a", tenantId: try #require(TenantID(Self.tenant)), time: Timestamp.now(),
-                          payload: .apiCall(APICall(keyId: "k", status: 200)))
+        let event = Event(
+            id: "a", tenantId: try #require(TenantID(Self.tenant)), time: Timestamp.now(),
+            payload: .apiCall(APICall(keyId: "k", status: 200)))
         var batch = RecordBatch()
         batch.appendRecord { EventCodec.encode(event, ingestTime: Timestamp.now(), voidTarget: nil, into: &$0) }
         batch.appendRecord { bytes in
@@ -253,7 +287,10 @@ import TallyTestSupport
         try store.close()
         let verify = runTally(["verify", "--data", directory.path])
         #expect(verify.code == .damagedStore, "\(verify)")
-        #expect(verify.out.contains("DAMAGED: 1 record in valid frames cannot be decoded by this build, the first at offset 1"), "\(verify.out)")
+        #expect(
+            verify.out.contains(
+                "DAMAGED: 1 record in valid frames cannot be decoded by this build, the first at offset 1"),
+            "\(verify.out)")
         #expect(runTally(["replay", "--data", directory.path]).code == .damagedStore)
     }
 
@@ -261,16 +298,23 @@ import TallyTestSupport
     /// a checkpoint records the salt of the segment holding its last event): opens ignore it and replay
     /// this log, and `verify` calls it damage, so no stats come from another store's events.
     @Test func aCheckpointFromAnotherStoreIsNotLoaded() throws {
-        let one = TemporaryDirectory(), other = TemporaryDirectory()
+        let one = TemporaryDirectory()
+        let other = TemporaryDirectory()
         #expect(runTally(["import", "--data", one.path, "-"], input: sample()).code == .failure)
         let stranger = "9b2d4c1e-8f3a-4b6d-a1c2-7e5f9d0b3a48"
-        let strangers = sample().replacingOccurrences(of: Self.tenant, with: stranger)
-            + "\n" + (0..<5).map { #"{"id":"x\#($0)","type":"api.call","tenantId":"\#(stranger)","data":{"keyId":"k","status":200}}"# }.joined(separator: "\n")
+        let strangers =
+            sample().replacingOccurrences(of: Self.tenant, with: stranger)
+            + "\n"
+            + (0..<5).map {
+                #"{"id":"x\#($0)","type":"api.call","tenantId":"\#(stranger)","data":{"keyId":"k","status":200}}"#
+            }.joined(separator: "\n")
         #expect(runTally(["import", "--data", other.path, "-"], input: strangers).code == .failure)
-        let ours = try #require(try FileManager.default.contentsOfDirectory(atPath: other.appending("checkpoints")).first)
+        let ours = try #require(
+            try FileManager.default.contentsOfDirectory(atPath: other.appending("checkpoints")).first)
         try FileManager.default.removeItem(atPath: other.appending("checkpoints/" + ours))
         let name = try #require(try FileManager.default.contentsOfDirectory(atPath: one.appending("checkpoints")).first)
-        try FileManager.default.copyItem(atPath: one.appending("checkpoints/" + name), toPath: other.appending("checkpoints/" + name))
+        try FileManager.default.copyItem(
+            atPath: one.appending("checkpoints/" + name), toPath: other.appending("checkpoints/" + name))
 
         let stats = runTally(["stats", "--data", other.path, Self.tenant])
         #expect(stats.code == .failure, "no event of that tenant is in this log: \(stats)")
@@ -278,7 +322,10 @@ import TallyTestSupport
         #expect(runTally(["stats", "--data", other.path, stranger]).out.contains(#""apiCallsThisMonth": 7"#))
         let verify = runTally(["verify", "--data", other.path])
         #expect(verify.code == .damagedStore, "\(verify)")
-        #expect(verify.out.contains("checkpoints/\(name): DAMAGED: taken of another log: the segment holding offset 11 has salt"), "\(verify.out)")
+        #expect(
+            verify.out.contains(
+                "checkpoints/\(name): DAMAGED: taken of another log: the segment holding offset 11 has salt"),
+            "\(verify.out)")
     }
 
     /// A directory named like a segment is named as what is wrong, by every command: verify reports it
@@ -288,15 +335,19 @@ import TallyTestSupport
         let directory = TemporaryDirectory()
         #expect(runTally(["import", "--data", directory.path, "-"], input: sample()).code == .failure)
         let stray = "00000000000000000900.seg"
-        try FileManager.default.createDirectory(atPath: directory.appending("segments/" + stray), withIntermediateDirectories: false)
+        try FileManager.default.createDirectory(
+            atPath: directory.appending("segments/" + stray), withIntermediateDirectories: false)
         let verify = runTally(["verify", "--data", directory.path])
         #expect(verify.code == .damagedStore, "\(verify)")
-        #expect(verify.out.contains("store: DAMAGED: segments/\(stray): a directory, not a segment file"), "\(verify.out)")
+        #expect(
+            verify.out.contains("store: DAMAGED: segments/\(stray): a directory, not a segment file"), "\(verify.out)")
         #expect(verify.out.contains("00000000000000000000.seg: ok, offsets 0-11"), "\(verify.out)")
         for command in [["stats", Self.tenant], ["import", "-"], ["dump"]] {
             let refused = runTally([command[0], "--data", directory.path] + command.dropFirst())
             #expect(refused.code == .damagedStore, "\(command): \(refused)")
-            #expect(refused.err.contains("segments/\(stray): a directory, not a segment file; move it out of segments/"), "\(command): \(refused.err)")
+            #expect(
+                refused.err.contains("segments/\(stray): a directory, not a segment file; move it out of segments/"),
+                "\(command): \(refused.err)")
         }
         let out = TemporaryDirectory()
         let salvage = runTally(["salvage", "--data", directory.path, "--out", out.appending("new")])
@@ -312,14 +363,17 @@ import TallyTestSupport
         server.store.log = { _ in }
         server.backdateLimitMicroseconds = 100 * day
         let tenant = try #require(TenantID(Self.tenant))
-        let old = Event(id: "fifty-days-old", tenantId: tenant, time: Timestamp(microseconds: Timestamp.now().microseconds - 50 * day),
-                        payload: .apiCall(APICall(keyId: "k", status: 200)))
+        let old = Event(
+            id: "fifty-days-old", tenantId: tenant,
+            time: Timestamp(microseconds: Timestamp.now().microseconds - 50 * day),
+            payload: .apiCall(APICall(keyId: "k", status: 200)))
         do {
             let engine = try Engine(directory: directory.path, configuration: server)
             #expect(engine.ingest([.success(old)]) == [.accepted(offset: 0)])
             try engine.close()
         }
-        let recent = #"{"id":"recent","type":"api.call","tenantId":"\#(Self.tenant)","data":{"keyId":"k","status":200}}"#
+        let recent =
+            #"{"id":"recent","type":"api.call","tenantId":"\#(Self.tenant)","data":{"keyId":"k","status":200}}"#
         let imported = runTally(["import", "--data", directory.path, "-"], input: recent)
         #expect(imported.code == .ok, "\(imported.err)")
         #expect(Engine.recordedDedupWindow(directory: directory.path) == 100 * day)
@@ -339,9 +393,13 @@ import TallyTestSupport
         #expect(early.out.contains(#""total": 2"#) && early.out.contains(#""inactive": 0"#))
         let later = runTally(["replay", "--data", directory.path, "--until", "4", "--tenant", Self.tenant])
         #expect(later.out.contains(#""inactive": 1"#))
-        let unknown = runTally(["replay", "--data", directory.path, "--until", "4", "--tenant", "9b2d4c1e-8f3a-4b6d-a1c2-7e5f9d0b3a48"])
-        #expect(unknown.code == .failure && unknown.err.contains("no events for tenant 9b2d4c1e-8f3a-4b6d-a1c2-7e5f9d0b3a48 up to 4"),
-                "\(unknown)")
+        let unknown = runTally([
+            "replay", "--data", directory.path, "--until", "4", "--tenant", "9b2d4c1e-8f3a-4b6d-a1c2-7e5f9d0b3a48",
+        ])
+        #expect(
+            unknown.code == .failure
+                && unknown.err.contains("no events for tenant 9b2d4c1e-8f3a-4b6d-a1c2-7e5f9d0b3a48 up to 4"),
+            "\(unknown)")
         #expect(!FileManager.default.fileExists(atPath: directory.appending("checkpoints/00000000000000000003.ckpt")))
         #expect(runTally(["replay", "--data", directory.path, "--until", "yesterday"]).code == .usage)
     }
@@ -354,10 +412,14 @@ import TallyTestSupport
         let lines = first.out.split(separator: "\n")
         #expect(lines.filter { $0.contains(#""type":"api.call""#) }.count == 800)
         #expect(lines.filter { $0.contains(#""type":"tenant.created""#) }.count == 4)
-        let again = runTally(["generate", "--tenants", "4", "--events", "800", "--seed", "7"]).out.split(separator: "\n")
-        let other = runTally(["generate", "--tenants", "4", "--events", "800", "--seed", "8"]).out.split(separator: "\n")
+        let again = runTally(["generate", "--tenants", "4", "--events", "800", "--seed", "7"]).out.split(
+            separator: "\n")
+        let other = runTally(["generate", "--tenants", "4", "--events", "800", "--seed", "8"]).out.split(
+            separator: "\n")
         func withoutTimes(_ lines: [Substring]) -> [String] {
-            lines.map { $0.replacingOccurrences(of: #""(time|expiresAt)":"[^"]*""#, with: "", options: .regularExpression) }
+            lines.map {
+                $0.replacingOccurrences(of: #""(time|expiresAt)":"[^"]*""#, with: "", options: .regularExpression)
+            }
         }
         #expect(withoutTimes(again) == withoutTimes(lines), "the same seed gives the same stream")
         #expect(withoutTimes(other) != withoutTimes(lines), "another seed gives another stream")
@@ -365,9 +427,12 @@ import TallyTestSupport
         let directory = TemporaryDirectory()
         let imported = runTally(["import", "--data", directory.path, "-"], input: first.out)
         #expect(imported.code == .ok, "\(imported.err)")
-        let tenant = try #require(lines.first.flatMap { line in
-            line.range(of: #""tenantId":"[^"]*""#, options: .regularExpression).map { String(line[$0].dropFirst(12).dropLast()) }
-        })
+        let tenant = try #require(
+            lines.first.flatMap { line in
+                line.range(of: #""tenantId":"[^"]*""#, options: .regularExpression).map {
+                    String(line[$0].dropFirst(12).dropLast())
+                }
+            })
         let stats = runTally(["stats", "--data", directory.path, tenant])
         #expect(stats.code == .ok)
         #expect(!stats.out.contains(#""apiCallsThisMonth": 0"#) || !stats.out.contains(#""apiCallsLastMonth": 0"#))

@@ -1,9 +1,9 @@
 import Foundation
 import Glibc
-import Testing
 import TallyAuth
 import TallyCore
 import TallyTestSupport
+import Testing
 
 /// The real `tally serve` process: every acknowledged event survives SIGKILL and a restart, and SIGTERM
 /// stops it cleanly with exit code 0.
@@ -32,7 +32,8 @@ import TallyTestSupport
             try process.run()
             for _ in 0..<100 {
                 if let client = try? LoopbackClient(port: port), let response = try? client.request("GET", "/healthz"),
-                   response.status == 200 {
+                    response.status == 200
+                {
                     return (process, port)
                 }
                 usleep(50_000)
@@ -51,11 +52,17 @@ import TallyTestSupport
     }
 
     func post(_ port: Int, _ token: String, ids: Range<Int>) throws -> LoopbackClient.Response {
-        let body = "[" + ids.map { #"{"id":"e\#($0)","type":"api.call","tenantId":"\#(Self.tenant)","data":{"keyId":"k","status":200}}"# }
+        let body =
+            "["
+            + ids.map {
+                #"{"id":"e\#($0)","type":"api.call","tenantId":"\#(Self.tenant)","data":{"keyId":"k","status":200}}"#
+            }
             .joined(separator: ",") + "]"
-        return try LoopbackClient(port: port).request("POST", "/api/v1/events", headers: [
-            ("Authorization", "Bearer \(token)"), ("x-tenantid", Self.tenant), ("Content-Type", "application/json"),
-        ], body: Array(body.utf8))
+        return try LoopbackClient(port: port).request(
+            "POST", "/api/v1/events",
+            headers: [
+                ("Authorization", "Bearer \(token)"), ("x-tenantid", Self.tenant), ("Content-Type", "application/json"),
+            ], body: Array(body.utf8))
     }
 
     @Test func acknowledgedEventsSurviveSIGKILLAndRetriesAreDeduplicated() throws {
@@ -72,16 +79,19 @@ import TallyTestSupport
         // Every acknowledged event is counted once; re-sending them all is deduplicated.
         let retry = try post(port, token, ids: 0..<500)
         #expect(retry.text.contains(#""duplicates":500"#))
-        let stats = try LoopbackClient(port: port).request("GET", "/api/v1/admin/tenants/\(Self.tenant)/stats", headers: [
-            ("Authorization", "Bearer \(token)"), ("x-tenantid", Self.tenant),
-        ])
+        let stats = try LoopbackClient(port: port).request(
+            "GET", "/api/v1/admin/tenants/\(Self.tenant)/stats",
+            headers: [
+                ("Authorization", "Bearer \(token)"), ("x-tenantid", Self.tenant),
+            ])
         #expect(stats.text.contains(#""apiCallsThisMonth":500"#))
 
         kill(process.processIdentifier, SIGTERM)
         process.waitUntilExit()
         #expect(process.terminationStatus == 0, "SIGTERM stops cleanly")
-        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.appending("checkpoints"))
-            .contains("00000000000000000500.ckpt"), "a clean stop writes a checkpoint")
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: directory.appending("checkpoints"))
+                .contains("00000000000000000500.ckpt"), "a clean stop writes a checkpoint")
     }
 
     /// A secret file other users may read is used, with a warning naming its mode and the fix; a server
@@ -99,7 +109,8 @@ import TallyTestSupport
         let text = String(decoding: try StoreTestSupport.bytes(log), as: UTF8.self)
         #expect(text.contains("tally: warning: \(secret) is open to other users (mode 0644)"), "\(text)")
         #expect(text.contains("tally: stopped; no events, so no checkpoint"), "\(text)")
-        #expect(!FileManager.default.fileExists(atPath: directory.appending("store/checkpoints/00000000000000000000.ckpt")))
+        #expect(
+            !FileManager.default.fileExists(atPath: directory.appending("store/checkpoints/00000000000000000000.ckpt")))
     }
 
     /// A second server on a port already in use exits 1 naming the address, and prints no command for
@@ -146,7 +157,8 @@ import TallyTestSupport
         var written = false
         for _ in 0..<400 where !written {
             usleep(50_000)
-            written = (try? FileManager.default.contentsOfDirectory(atPath: directory.appending("checkpoints")))?
+            written =
+                (try? FileManager.default.contentsOfDirectory(atPath: directory.appending("checkpoints")))?
                 .contains("00000000000000000150.ckpt") == true
         }
         #expect(written, "a checkpoint within seconds, while the server runs")

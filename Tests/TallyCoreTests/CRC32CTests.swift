@@ -1,6 +1,6 @@
-import Testing
 import TallyCore
 import TallyTestSupport
+import Testing
 
 @Suite struct CRC32CTests {
     /// Published CRC-32C check values: the "123456789" check value and the iSCSI vectors of RFC 3720 §B.4.

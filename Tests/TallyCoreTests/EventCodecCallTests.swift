@@ -1,6 +1,7 @@
-import Testing
-@testable import TallyCore
 import TallyTestSupport
+import Testing
+
+@testable import TallyCore
 
 /// The pointer-based `api.call` encoder must write exactly the bytes of the field-by-field one, and replay's
 /// single-pass reader must read exactly what the checked reader reads.
@@ -13,14 +14,17 @@ import TallyTestSupport
         let lengths = [1, 7, 15, 16, 127, 128, 200]
         for round in 0..<2_000 {
             var call = APICall(keyId: text(random.pick(lengths)), status: UInt16(100 + random.below(500)))
-            if random.chance(1, in: 2) { call.bytes = random.chance(1, in: 4) ? Int64.max : Int64(random.below(1 << 20)) }
+            if random.chance(1, in: 2) {
+                call.bytes = random.chance(1, in: 4) ? Int64.max : Int64(random.below(1 << 20))
+            }
             if random.chance(1, in: 2) { call.durationMs = Double(random.below(100_000)) / 8 }
             if random.chance(1, in: 3) { call.oauthClientId = text(random.pick(lengths)) }
             if round % 100 == 0 { call.keyId = "ключ-\(round)" }
-            let event = Event(id: text(random.pick(lengths)),
-                              tenantId: TenantID(high: random.next(), low: random.next()),
-                              time: Timestamp(microseconds: Int64(bitPattern: random.next() >> 1)),
-                              payload: .apiCall(call))
+            let event = Event(
+                id: text(random.pick(lengths)),
+                tenantId: TenantID(high: random.next(), low: random.next()),
+                time: Timestamp(microseconds: Int64(bitPattern: random.next() >> 1)),
+                payload: .apiCall(call))
             let ingestTime = Timestamp(microseconds: Int64(random.below(1 << 40)))
             var prefix: [UInt8] = round % 2 == 0 ? [] : [9, 9, 9]
             var expected = prefix
@@ -40,9 +44,13 @@ import TallyTestSupport
             String(decoding: (0..<length).map { _ in UInt8(0x21 + random.below(94)) }, as: UTF8.self)
         }
         func parts(_ view: EventCodec.CallView) -> [[UInt8]] {
-            [Array(view.id), Array(view.keyId), [UInt8(view.status & 0xFF), UInt8(view.status >> 8)],
-             EventCodec.encode(Event(id: "x", tenantId: view.header.tenantId, time: view.header.time,
-                                     payload: .storageChanged(deltaBytes: 0)), ingestTime: view.header.ingestTime)]
+            [
+                Array(view.id), Array(view.keyId), [UInt8(view.status & 0xFF), UInt8(view.status >> 8)],
+                EventCodec.encode(
+                    Event(
+                        id: "x", tenantId: view.header.tenantId, time: view.header.time,
+                        payload: .storageChanged(deltaBytes: 0)), ingestTime: view.header.ingestTime),
+            ]
         }
         let lengths = [0, 1, 3, 4, 7, 8, 9, 15, 16, 17, 127, 128]
         var scanned = 0
@@ -50,13 +58,18 @@ import TallyTestSupport
             var call = APICall(keyId: text(random.pick(lengths)), status: UInt16(100 + random.below(500)))
             if random.chance(1, in: 2) { call.bytes = Int64(random.below(1 << 20)) }
             if random.chance(1, in: 2) { call.durationMs = Double(random.below(100_000)) / 8 }
-            if random.chance(1, in: 3) { call.oauthClientId = random.chance(1, in: 8) ? "clé-\(round)" : text(random.pick(lengths)) }
+            if random.chance(1, in: 3) {
+                call.oauthClientId = random.chance(1, in: 8) ? "clé-\(round)" : text(random.pick(lengths))
+            }
             if random.chance(1, in: 10) { call.keyId = "ключ-\(round)" }
             let id = random.chance(1, in: 10) ? "événement-\(round)" : text(random.pick(lengths))
-            let event = Event(id: id, tenantId: TenantID(high: random.next(), low: random.next()),
-                              time: Timestamp(microseconds: Int64(bitPattern: random.next() >> 1)), payload: .apiCall(call))
+            let event = Event(
+                id: id, tenantId: TenantID(high: random.next(), low: random.next()),
+                time: Timestamp(microseconds: Int64(bitPattern: random.next() >> 1)), payload: .apiCall(call))
             var record = EventCodec.encode(event, ingestTime: Timestamp(microseconds: Int64(random.below(1 << 40))))
-            let plain = [id, call.keyId, call.oauthClientId ?? ""].allSatisfy { $0.utf8.count < 128 && $0.utf8.allSatisfy { $0 < 0x80 } }
+            let plain = [id, call.keyId, call.oauthClientId ?? ""].allSatisfy {
+                $0.utf8.count < 128 && $0.utf8.allSatisfy { $0 < 0x80 }
+            }
             try record.withUnsafeBytes { bytes in
                 let checked = try EventCodec.readCall(bytes)
                 let fast = EventCodec.scanCall(bytes)
@@ -73,7 +86,9 @@ import TallyTestSupport
             default: record.append(UInt8(truncatingIfNeeded: random.next()))
             }
             record.withUnsafeBytes { bytes in
-                guard bytes.count > 1, bytes[1] == EventType.apiCall.code, let fast = EventCodec.scanCall(bytes) else { return }
+                guard bytes.count > 1, bytes[1] == EventType.apiCall.code, let fast = EventCodec.scanCall(bytes) else {
+                    return
+                }
                 let checked = Result { () throws(CodecError) in try EventCodec.readCall(bytes) }
                 guard case .success(let view) = checked else {
                     Issue.record("round \(round): scanned a record the checked reader refuses: \(checked)")

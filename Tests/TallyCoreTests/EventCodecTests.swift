@@ -1,6 +1,6 @@
-import Testing
 import TallyCore
 import TallyTestSupport
+import Testing
 
 @Suite struct EventCodecTests {
     @Test func roundTripsEveryEventType() throws {
@@ -18,8 +18,11 @@ import TallyTestSupport
         let event = EventFixtures.everyType()[1]
         let record = EventCodec.encode(event, ingestTime: Timestamp(microseconds: 9))
         let header = try record.withUnsafeBytes { try EventCodec.decodeHeader($0) }
-        #expect(header == EventCodec.Header(type: .apiCall, ingestTime: Timestamp(microseconds: 9), time: event.time,
-                                            tenantId: event.tenantId))
+        #expect(
+            header
+                == EventCodec.Header(
+                    type: .apiCall, ingestTime: Timestamp(microseconds: 9), time: event.time,
+                    tenantId: event.tenantId))
     }
 
     @Test func everyTruncationIsAnErrorNotACrash() {
@@ -39,7 +42,10 @@ import TallyTestSupport
             var bytes: [UInt8]
             if round % 2 == 0 {
                 bytes = (0..<Int(random.next() % 64)).map { _ in UInt8(truncatingIfNeeded: random.next()) }
-                if bytes.count > 1, round % 4 == 0 { bytes[0] = 1; bytes[1] = UInt8(1 + random.next() % 19) }
+                if bytes.count > 1, round % 4 == 0 {
+                    bytes[0] = 1
+                    bytes[1] = UInt8(1 + random.next() % 19)
+                }
             } else {
                 bytes = records[Int(random.next() % UInt64(records.count))]
                 for _ in 0..<Int(1 + random.next() % 3) {
@@ -69,8 +75,9 @@ import TallyTestSupport
     /// A void's record carries its target's offset; records written before that field decode with none,
     /// and the offset is the only difference between the two.
     @Test func aVoidRecordCarriesItsTargetsOffset() throws {
-        let void = Event(id: "v", tenantId: EventFixtures.tenant, time: Timestamp(microseconds: 1_794_744_000_000_000),
-                         payload: .eventVoided(eventId: "c-1", reason: "refund"))
+        let void = Event(
+            id: "v", tenantId: EventFixtures.tenant, time: Timestamp(microseconds: 1_794_744_000_000_000),
+            payload: .eventVoided(eventId: "c-1", reason: "refund"))
         let ingest = Timestamp(microseconds: 1_794_744_000_000_001)
         for target in [UInt64(0), 41, UInt64.max] {
             let bytes = EventCodec.encode(void, ingestTime: ingest, voidTarget: target)
@@ -83,6 +90,7 @@ import TallyTestSupport
         #expect(EventCodec.encode(void, ingestTime: ingest, voidTarget: 41).count == older.count + 8)
         // Other types ignore a target.
         let call = EventFixtures.apiCalls(count: 1)[0]
-        #expect(EventCodec.encode(call, ingestTime: ingest, voidTarget: 3) == EventCodec.encode(call, ingestTime: ingest))
+        #expect(
+            EventCodec.encode(call, ingestTime: ingest, voidTarget: 3) == EventCodec.encode(call, ingestTime: ingest))
     }
 }

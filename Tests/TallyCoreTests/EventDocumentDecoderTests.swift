@@ -1,6 +1,7 @@
-import Testing
-@testable import TallyCore
 import TallyTestSupport
+import Testing
+
+@testable import TallyCore
 
 /// ``EventDocumentDecoder`` must answer exactly as parsing the whole document and decoding each event does,
 /// while reading the common `api.call` shape itself (``APICallScanner``).
@@ -36,9 +37,10 @@ struct EventDocumentDecoderTests {
         do {
             // Events read whole numbers as integers, however written (`200.0`, `2e2`).
             value = try JSONParser(limits: .init(wholeNumbersAsIntegers: true)).parse(bytes)
-        } catch where error.kind == .duplicateKey {
+        } catch  where error.kind == .duplicateKey {
             do {
-                value = try JSONParser(limits: .init(rejectDuplicateKeys: false, wholeNumbersAsIntegers: true)).parse(bytes)
+                value = try JSONParser(limits: .init(rejectDuplicateKeys: false, wholeNumbersAsIntegers: true)).parse(
+                    bytes)
                 repeats = true
             } catch {
                 return .malformed(error)
@@ -54,7 +56,9 @@ struct EventDocumentDecoderTests {
                     return path.isEmpty ? key : "\(path).\(key)"
                 }
                 for member in object {
-                    if let found = repeated(member.value, path.isEmpty ? member.key : "\(path).\(member.key)") { return found }
+                    if let found = repeated(member.value, path.isEmpty ? member.key : "\(path).\(member.key)") {
+                        return found
+                    }
                 }
                 return nil
             case .array(let items):
@@ -70,7 +74,9 @@ struct EventDocumentDecoderTests {
             if repeats, let path = repeated(value, "") {
                 return .failure(EventValidationError(field: path, rule: "appears more than once (give each key once)"))
             }
-            return Result { () throws(EventValidationError) in try EventJSONDecoder().decode(value, receivedAt: receivedAt) }
+            return Result { () throws(EventValidationError) in
+                try EventJSONDecoder().decode(value, receivedAt: receivedAt)
+            }
         }
         if !single, case .array(let items) = value {
             return .events(items.map(decode))
@@ -118,10 +124,16 @@ struct EventDocumentDecoderTests {
     /// however written.
     @Test func integerFieldsTakeWholeNumbersExactlyAndNothingRoundedToThem() throws {
         func storage(_ literal: String) -> Answer {
-            Self.decoded(Array(#"{"id":"s","type":"storage.changed","tenantId":"\#(Self.tenant)","data":{"deltaBytes":\#(literal)}}"#.utf8), single: true)
+            Self.decoded(
+                Array(
+                    #"{"id":"s","type":"storage.changed","tenantId":"\#(Self.tenant)","data":{"deltaBytes":\#(literal)}}"#
+                        .utf8), single: true)
         }
         func call(_ status: String) -> Answer {
-            Self.decoded(Array(#"{"id":"c","type":"api.call","tenantId":"\#(Self.tenant)","data":{"keyId":"k","status":\#(status)}}"#.utf8), single: true)
+            Self.decoded(
+                Array(
+                    #"{"id":"c","type":"api.call","tenantId":"\#(Self.tenant)","data":{"keyId":"k","status":\#(status)}}"#
+                        .utf8), single: true)
         }
         guard case .events(let exact) = storage("9007199254740993.0"), case .success(let event)? = exact.first else {
             Issue.record("9007199254740993.0 was refused")
@@ -158,7 +170,9 @@ struct EventDocumentDecoderTests {
         let full = try #require(Self.scanned(Self.calls[3]))
         #expect(full.tenantId.description == Self.tenant)
         #expect(full.time == (try Timestamp(rfc3339: "2025-07-10T14:30:00Z")))
-        #expect(full.payload == .apiCall(APICall(keyId: "k", status: 100, bytes: 0, durationMs: 0, oauthClientId: "client-1")))
+        #expect(
+            full.payload
+                == .apiCall(APICall(keyId: "k", status: 100, bytes: 0, durationMs: 0, oauthClientId: "client-1")))
         #expect(Self.scanned(Self.calls[0])?.time == Self.receivedAt)
         #expect(Self.scanned(Self.calls[4])?.payload == .apiCall(APICall(keyId: "k", status: 599, durationMs: 12.125)))
     }
@@ -195,7 +209,8 @@ struct EventDocumentDecoderTests {
     @Test func arraysMixScannedAndGeneralEventsInOrder() throws {
         let key = #"{"id":"k1","type":"key.created","tenantId":"\#(Self.tenant)","data":{"keyId":"k1","name":"CI"}}"#
         let invalid = #"{"id":"bad","type":"api.call","tenantId":"\#(Self.tenant)","data":{"keyId":"k1","status":700}}"#
-        let text = "[" + [Self.calls[0], key, invalid, Self.calls[1], "7", Self.calls[2]].joined(separator: ",\n") + "]"
+        let text =
+            "[" + [Self.calls[0], key, invalid, Self.calls[1], "7", Self.calls[2]].joined(separator: ",\n") + "]"
         guard case .events(let events) = Self.decoded(Array(text.utf8)) else {
             Issue.record("the document was rejected")
             return
@@ -208,8 +223,11 @@ struct EventDocumentDecoderTests {
     }
 
     /// Malformed arrays and elements give the whole-document parser's error, at the same offset.
-    @Test(arguments: ["[", "[,]", "[1,]", "[{},", "[{}]x", "[{} {}]", "[]]", "[\(calls[0])", "[\(calls[0]),", "[\(calls[0]),{\"a\":}]",
-                      "[\(calls[0]) \(calls[1])]", "[\(calls[0])]]", "[\(calls[0]),\"\u{1}\"]", "", "  ", "{", "[1,[2,{\"a\":[}]]"])
+    @Test(arguments: [
+        "[", "[,]", "[1,]", "[{},", "[{}]x", "[{} {}]", "[]]", "[\(calls[0])", "[\(calls[0]),",
+        "[\(calls[0]),{\"a\":}]",
+        "[\(calls[0]) \(calls[1])]", "[\(calls[0])]]", "[\(calls[0]),\"\u{1}\"]", "", "  ", "{", "[1,[2,{\"a\":[}]]",
+    ])
     func malformedDocumentsGiveTheParsersError(_ text: String) {
         guard case .malformed = Self.reference(Array(text.utf8)) else {
             Issue.record("\(text) is not malformed")
@@ -226,9 +244,12 @@ struct EventDocumentDecoderTests {
             do {
                 let value = try parser.parse(Array(deep.utf8))
                 guard case .array(let items) = value else { return }
-                expected = .events(items.map { item in
-                    Result { () throws(EventValidationError) in try EventJSONDecoder().decode(item, receivedAt: Self.receivedAt) }
-                })
+                expected = .events(
+                    items.map { item in
+                        Result { () throws(EventValidationError) in
+                            try EventJSONDecoder().decode(item, receivedAt: Self.receivedAt)
+                        }
+                    })
             } catch {
                 expected = .malformed(error)
             }
@@ -247,7 +268,9 @@ struct EventDocumentDecoderTests {
             var input = mutator.mutate(random.pick(Array(corpus.prefix(Self.calls.count))), &random)
             if round % 2 == 1 {
                 let others = (0..<random.below(4)).map { _ in random.pick(corpus) }
-                input = Array("[".utf8) + ([input] + others).shuffled(using: &random).joined(separator: Array(",".utf8)) + Array("]".utf8)
+                input =
+                    Array("[".utf8) + ([input] + others).shuffled(using: &random).joined(separator: Array(",".utf8))
+                    + Array("]".utf8)
             }
             if let mismatch = Self.mismatch(input) {
                 Issue.record("\(mismatch)")
@@ -271,7 +294,9 @@ struct EventDocumentDecoderTests {
                 var writer = JSONWriter()
                 writer.write(.array((0..<random.below(3)).map { _ in random.pick(others) }))
                 let list = writer.bytes
-                input = list.count == 2 ? Array("[".utf8) + input + Array("]".utf8)
+                input =
+                    list.count == 2
+                    ? Array("[".utf8) + input + Array("]".utf8)
                     : Array("[".utf8) + input + Array(",".utf8) + list.dropFirst()
             }
             if let mismatch = Self.mismatch(input) {

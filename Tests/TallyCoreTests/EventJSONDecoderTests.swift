@@ -1,6 +1,6 @@
-import Testing
 import TallyCore
 import TallyTestSupport
+import Testing
 
 @Suite struct EventJSONDecoderTests {
     let decoder = EventJSONDecoder()
@@ -21,14 +21,17 @@ import TallyTestSupport
     }
 
     @Test func decodesAnAPICallWithEveryField() throws {
-        let event = try decode("""
+        let event = try decode(
+            """
             {"id":"e-1","type":"api.call","tenantId":"\(Self.tenant)","time":"2025-07-10T14:30:00Z",
              "data":{"keyId":"k1","status":429,"bytes":512,"durationMs":12.5,"oauthClientId":"oc"}}
             """)
         #expect(event.id == "e-1")
         #expect(event.tenantId.description == Self.tenant.lowercased())
         #expect(event.time == (try Timestamp(rfc3339: "2025-07-10T14:30:00Z")))
-        #expect(event.payload == .apiCall(APICall(keyId: "k1", status: 429, bytes: 512, durationMs: 12.5, oauthClientId: "oc")))
+        #expect(
+            event.payload
+                == .apiCall(APICall(keyId: "k1", status: 429, bytes: 512, durationMs: 12.5, oauthClientId: "oc")))
     }
 
     @Test func timeDefaultsToReceiveTimeAndRoleToMember() throws {
@@ -56,32 +59,92 @@ import TallyTestSupport
         (#"{"id":"a","type":"api.cal","tenantId":"T"}"#, "type: unknown event type \"api.cal\""),
         (#"{"id":"a","type":"api.call","tenantId":"nope"}"#, "tenantId: must be a UUID"),
         (#"{"id":"a","type":"api.call","tenantId":"T","time":"yesterday"}"#, "time: must be RFC 3339"),
-        (#"{"id":"a","type":"api.call","tenantId":"T","data":{"keyId":"k"}}"#, "data.status: is required; must be an integer from 100 to 599"),
-        (#"{"id":"a","type":"api.call","tenantId":"T","data":{"keyId":"k","status":99}}"#, "data.status: must be an integer from 100 to 599"),
-        (#"{"id":"a","type":"api.call","tenantId":"T","data":{"keyId":"k","status":"200"}}"#, "data.status: must be an integer from 100 to 599"),
-        (#"{"id":"a","type":"api.call","tenantId":"T","data":{"keyId":"k","status":200.5}}"#, "data.status: must be an integer from 100 to 599"),
-        (#"{"id":"a","type":"api.call","tenantId":"T","data":{"keyId":"k","status":200,"bytes":-1}}"#, "data.bytes: must be an integer of at least 0"),
-        (#"{"id":"a","type":"api.call","tenantId":"T","data":{"keyId":"k","status":200,"extra":1}}"#, "data.extra: unknown field for api.call"),
+        (
+            #"{"id":"a","type":"api.call","tenantId":"T","data":{"keyId":"k"}}"#,
+            "data.status: is required; must be an integer from 100 to 599"
+        ),
+        (
+            #"{"id":"a","type":"api.call","tenantId":"T","data":{"keyId":"k","status":99}}"#,
+            "data.status: must be an integer from 100 to 599"
+        ),
+        (
+            #"{"id":"a","type":"api.call","tenantId":"T","data":{"keyId":"k","status":"200"}}"#,
+            "data.status: must be an integer from 100 to 599"
+        ),
+        (
+            #"{"id":"a","type":"api.call","tenantId":"T","data":{"keyId":"k","status":200.5}}"#,
+            "data.status: must be an integer from 100 to 599"
+        ),
+        (
+            #"{"id":"a","type":"api.call","tenantId":"T","data":{"keyId":"k","status":200,"bytes":-1}}"#,
+            "data.bytes: must be an integer of at least 0"
+        ),
+        (
+            #"{"id":"a","type":"api.call","tenantId":"T","data":{"keyId":"k","status":200,"extra":1}}"#,
+            "data.extra: unknown field for api.call"
+        ),
         (#"{"id":"a","type":"api.call","tenantId":"T","color":"red"}"#, "color: unknown field for event"),
-        (#"{"id":"a","type":"api.call","tenantId":"T","":1}"#, "event: has a field with an empty name, which no event has"),
-        (#"{"id":"a","type":"api.call","tenantId":"T","data":{"keyId":"k","status":200,"":1}}"#, "data: has a field with an empty name, which no api.call has"),
+        (
+            #"{"id":"a","type":"api.call","tenantId":"T","":1}"#,
+            "event: has a field with an empty name, which no event has"
+        ),
+        (
+            #"{"id":"a","type":"api.call","tenantId":"T","data":{"keyId":"k","status":200,"":1}}"#,
+            "data: has a field with an empty name, which no api.call has"
+        ),
         (#"{"id":"a","type":"api.call","tenantId":"T","data":[]}"#, "data: must be an object"),
         (#"{"id":"a","type":"user.role_changed","tenantId":"T","data":{"userId":"u"}}"#, "data.role: is required"),
-        (#"{"id":"a","type":"user.created","tenantId":"T","data":{"userId":"u","role":"owner"}}"#, "data.role: must be member or admin"),
-        (#"{"id":"a","type":"storage.measured","tenantId":"T","data":{"usedBytes":-5}}"#, "data.usedBytes: must be an integer of bytes from 0 to 2^60"),
-        (#"{"id":"a","type":"storage.measured","tenantId":"T","data":{"usedBytes":1152921504606846977}}"#, "data.usedBytes: must be an integer of bytes from 0 to 2^60"),
-        (#"{"id":"a","type":"storage.measured","tenantId":"T","data":{"usedBytes":9223372036854775807}}"#, "data.usedBytes: must be an integer of bytes from 0 to 2^60"),
-        (#"{"id":"a","type":"storage.changed","tenantId":"T","data":{"deltaBytes":-1152921504606846977}}"#, "data.deltaBytes: must be an integer of bytes from -2^60 to 2^60"),
-        (#"{"id":"a","type":"storage.changed","tenantId":"T","data":{"deltaBytes":9223372036854775807}}"#, "data.deltaBytes: must be an integer of bytes from -2^60 to 2^60"),
+        (
+            #"{"id":"a","type":"user.created","tenantId":"T","data":{"userId":"u","role":"owner"}}"#,
+            "data.role: must be member or admin"
+        ),
+        (
+            #"{"id":"a","type":"storage.measured","tenantId":"T","data":{"usedBytes":-5}}"#,
+            "data.usedBytes: must be an integer of bytes from 0 to 2^60"
+        ),
+        (
+            #"{"id":"a","type":"storage.measured","tenantId":"T","data":{"usedBytes":1152921504606846977}}"#,
+            "data.usedBytes: must be an integer of bytes from 0 to 2^60"
+        ),
+        (
+            #"{"id":"a","type":"storage.measured","tenantId":"T","data":{"usedBytes":9223372036854775807}}"#,
+            "data.usedBytes: must be an integer of bytes from 0 to 2^60"
+        ),
+        (
+            #"{"id":"a","type":"storage.changed","tenantId":"T","data":{"deltaBytes":-1152921504606846977}}"#,
+            "data.deltaBytes: must be an integer of bytes from -2^60 to 2^60"
+        ),
+        (
+            #"{"id":"a","type":"storage.changed","tenantId":"T","data":{"deltaBytes":9223372036854775807}}"#,
+            "data.deltaBytes: must be an integer of bytes from -2^60 to 2^60"
+        ),
         (#"{"id":"a","type":"tenant.created","tenantId":"T","data":{}}"#, "data.name: is required"),
-        (#"{"id":"a","type":"tenant.created","tenantId":"T","data":{"name":"x","status":"gone"}}"#, "data.status: must be active, suspended or deleted"),
-        (#"{"id":"a","type":"tenant.created","tenantId":"T","data":{"name":"x","settings":{"mfa_required":"yes"}}}"#, "data.settings.mfa_required: must be a boolean"),
-        (#"{"id":"a","type":"tenant.created","tenantId":"T","data":{"name":"x","settings":{"mfa_methods":["sms","pigeon"]}}}"#, "data.settings.mfa_methods: may only contain"),
-        (#"{"id":"a","type":"tenant.created","tenantId":"T","data":{"name":"x","settings":{"session_timeout":0}}}"#, "data.settings.session_timeout: must be a whole number of minutes greater than 0"),
-        (#"{"id":"a","type":"tenant.created","tenantId":"T","data":{"name":"x","settings":{"storage_quota_mb":-1}}}"#, "data.settings.storage_quota_mb: must be an integer number of megabytes greater than 0"),
+        (
+            #"{"id":"a","type":"tenant.created","tenantId":"T","data":{"name":"x","status":"gone"}}"#,
+            "data.status: must be active, suspended or deleted"
+        ),
+        (
+            #"{"id":"a","type":"tenant.created","tenantId":"T","data":{"name":"x","settings":{"mfa_required":"yes"}}}"#,
+            "data.settings.mfa_required: must be a boolean"
+        ),
+        (
+            #"{"id":"a","type":"tenant.created","tenantId":"T","data":{"name":"x","settings":{"mfa_methods":["sms","pigeon"]}}}"#,
+            "data.settings.mfa_methods: may only contain"
+        ),
+        (
+            #"{"id":"a","type":"tenant.created","tenantId":"T","data":{"name":"x","settings":{"session_timeout":0}}}"#,
+            "data.settings.session_timeout: must be a whole number of minutes greater than 0"
+        ),
+        (
+            #"{"id":"a","type":"tenant.created","tenantId":"T","data":{"name":"x","settings":{"storage_quota_mb":-1}}}"#,
+            "data.settings.storage_quota_mb: must be an integer number of megabytes greater than 0"
+        ),
         (#"{"id":"a","type":"tenant.updated","tenantId":"T","data":{}}"#, "data: must change at least one of"),
         (#"{"id":"a","type":"event.voided","tenantId":"T","data":{}}"#, "data.eventId: is required"),
-        (#"{"id":"a","type":"key.created","tenantId":"T","data":{"keyId":"k","expiresAt":"2025-02-30T00:00:00Z"}}"#, "data.expiresAt: day 30 does not exist"),
+        (
+            #"{"id":"a","type":"key.created","tenantId":"T","data":{"keyId":"k","expiresAt":"2025-02-30T00:00:00Z"}}"#,
+            "data.expiresAt: day 30 does not exist"
+        ),
     ])
     func rejectsInvalidEventsNamingFieldAndRule(text: String, expected: String) throws {
         let message = try rejection(text.replacingOccurrences(of: "\"T\"", with: "\"\(Self.tenant)\""))
@@ -90,10 +153,12 @@ import TallyTestSupport
 
     @Test func storageFiguresUpToOneExbibyteEitherWayAreAccepted() throws {
         let limit: Int64 = 1 << 60
-        let measured = try decode(#"{"id":"a","type":"storage.measured","tenantId":"\#(Self.tenant)","data":{"usedBytes":\#(limit)}}"#)
+        let measured = try decode(
+            #"{"id":"a","type":"storage.measured","tenantId":"\#(Self.tenant)","data":{"usedBytes":\#(limit)}}"#)
         #expect(measured.payload == .storageMeasured(usedBytes: limit))
         for delta in [limit, -limit] {
-            let changed = try decode(#"{"id":"a","type":"storage.changed","tenantId":"\#(Self.tenant)","data":{"deltaBytes":\#(delta)}}"#)
+            let changed = try decode(
+                #"{"id":"a","type":"storage.changed","tenantId":"\#(Self.tenant)","data":{"deltaBytes":\#(delta)}}"#)
             #expect(changed.payload == .storageChanged(deltaBytes: delta))
         }
     }
@@ -101,19 +166,28 @@ import TallyTestSupport
     /// Integer settings take whole numbers written with a fraction or exponent, as event fields do, and keep
     /// them as integers (so the quota reads as given); a fraction is still refused.
     @Test func integerSettingsTakeWholeNumbersInAnyNotation() throws {
-        let event = try decode(#"{"id":"a","type":"tenant.created","tenantId":"\#(Self.tenant)","data":{"name":"x","settings":{"storage_quota_mb":5000.0,"session_timeout":3e1}}}"#)
+        let event = try decode(
+            #"{"id":"a","type":"tenant.created","tenantId":"\#(Self.tenant)","data":{"name":"x","settings":{"storage_quota_mb":5000.0,"session_timeout":3e1}}}"#
+        )
         guard case .tenantCreated(let creation) = event.payload else {
             Issue.record("wrong payload \(event.payload)")
             return
         }
-        #expect(creation.settings == JSONObject([.init(key: "storage_quota_mb", value: .int(5000)), .init(key: "session_timeout", value: .int(30))]))
+        #expect(
+            creation.settings
+                == JSONObject([
+                    .init(key: "storage_quota_mb", value: .int(5000)), .init(key: "session_timeout", value: .int(30)),
+                ]))
         #expect(TenantSettings.storageQuotaMB(creation.settings) == 5000)
-        let fraction = try rejection(#"{"id":"a","type":"tenant.created","tenantId":"\#(Self.tenant)","data":{"name":"x","settings":{"storage_quota_mb":5000.5}}}"#)
+        let fraction = try rejection(
+            #"{"id":"a","type":"tenant.created","tenantId":"\#(Self.tenant)","data":{"name":"x","settings":{"storage_quota_mb":5000.5}}}"#
+        )
         #expect(fraction == "data.settings.storage_quota_mb: must be an integer number of megabytes greater than 0")
     }
 
     @Test func tenantUpdateCanClearPartnerAndRemoveSettings() throws {
-        let event = try decode("""
+        let event = try decode(
+            """
             {"id":"a","type":"tenant.updated","tenantId":"\(Self.tenant)",
              "data":{"partnerId":null,"settings":{"mfa_required":null,"storage_quota_mb":500}}}
             """)

@@ -1,7 +1,7 @@
 import Foundation
-import Testing
 import TallyCore
 import TallyTestSupport
+import Testing
 
 /// Seeded fuzzing of the JSON event decoder: random bytes, byte-level mutations of real events, and
 /// structure-aware mutations. Every input must be malformed JSON, a typed validation error, or an event that

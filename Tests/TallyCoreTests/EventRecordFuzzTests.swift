@@ -1,14 +1,16 @@
-import Testing
 import TallyCore
 import TallyTestSupport
+import Testing
 
 /// Seeded fuzzing of the binary record decoder: every input is a ``CodecError`` or an event that re-encodes to
 /// exactly the input bytes (see ``EventRecordFuzzTarget``).
 @Suite("Event record fuzzing")
 struct EventRecordFuzzTests {
-    static let corpus = EventRecordFuzzTarget.seeds() + EventFixtures.apiCalls(count: 20).map {
-        EventCodec.encode($0, ingestTime: EventFixtures.time)
-    }
+    static let corpus =
+        EventRecordFuzzTarget.seeds()
+        + EventFixtures.apiCalls(count: 20).map {
+            EventCodec.encode($0, ingestTime: EventFixtures.time)
+        }
 
     @Test func corpusRecordsAreAccepted() {
         for record in Self.corpus {
@@ -19,8 +21,10 @@ struct EventRecordFuzzTests {
     /// Found by the fuzzer: status 124 written as the two-byte varint `FC 00` decoded, so two different
     /// records read as the same event. Padded varints are now refused.
     @Test func paddedVarintIsRefused() throws {
-        let padded: [UInt8] = [1, 1, 64, 76, 68, 7, 148, 57, 6, 0, 128, 107, 68, 7, 148, 57, 6, 0, 2, 16, 0, 0, 0, 0, 8, 0,
-                               2, 0, 0, 0, 0, 0, 0, 0, 6, 99, 97, 108, 108, 45, 56, 5, 107, 101, 0, 0, 0, 252, 0, 0]
+        let padded: [UInt8] = [
+            1, 1, 64, 76, 68, 7, 148, 57, 6, 0, 128, 107, 68, 7, 148, 57, 6, 0, 2, 16, 0, 0, 0, 0, 8, 0,
+            2, 0, 0, 0, 0, 0, 0, 0, 6, 99, 97, 108, 108, 45, 56, 5, 107, 101, 0, 0, 0, 252, 0, 0,
+        ]
         #expect(throws: CodecError("varint is not in its shortest form at byte 48")) { try EventCodec.decode(padded) }
         var canonical = padded
         canonical.replaceSubrange(47...48, with: [124])
@@ -32,7 +36,9 @@ struct EventRecordFuzzTests {
             }
         }
         #expect(throws: CodecError.self) { try varint([0x80, 0x80, 0x00]).get() }
-        #expect(throws: CodecError.self) { try varint([0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x00]).get() }
+        #expect(throws: CodecError.self) {
+            try varint([0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x00]).get()
+        }
         #expect(try varint([0x00]).get() == 0)
         #expect(try varint([0x80, 0x01]).get() == 128)
         #expect(try varint([0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x01]).get() == UInt64.max)

@@ -1,6 +1,6 @@
-import Testing
 import TallyCore
 import TallyTestSupport
+import Testing
 
 /// Identity hashes are stored in checkpoints, so their values must not change within a projection version:
 /// the implementation, which reads words in place, is checked against a plain byte-by-byte transcription of
@@ -9,8 +9,10 @@ import TallyTestSupport
     /// The algorithm written out plainly: words gathered byte by byte, the last 1-16 bytes as two words that
     /// together hold each byte.
     static func reference(_ tenant: TenantID, _ bytes: [UInt8], seed: UInt64) -> UInt64 {
-        let c0: UInt64 = 0xA076_1D64_78BD_642F, c1: UInt64 = 0xE703_7ED1_A0B4_28DB
-        let c2: UInt64 = 0x8EBC_6AF0_9C88_C6E3, c3: UInt64 = 0x5899_65CC_7537_4CC3
+        let c0: UInt64 = 0xA076_1D64_78BD_642F
+        let c1: UInt64 = 0xE703_7ED1_A0B4_28DB
+        let c2: UInt64 = 0x8EBC_6AF0_9C88_C6E3
+        let c3: UInt64 = 0x5899_65CC_7537_4CC3
         func fold(_ a: UInt64, _ b: UInt64) -> UInt64 {
             let product = a.multipliedFullWidth(by: b)
             return product.high ^ product.low
@@ -59,7 +61,8 @@ import TallyTestSupport
         // Pinned for projection version 5: a change here needs a new projection version.
         #expect(hash == IdentityHash(0xBFB6_5622_03CD_0EE8))
         #expect(hash != IdentityHash(tenant: tenant, id: "evt-2026-11-23-0002"))
-        #expect(hash != IdentityHash(tenant: TenantID(high: tenant.high, low: tenant.low ^ 1), id: "evt-2026-11-23-0001"))
+        #expect(
+            hash != IdentityHash(tenant: TenantID(high: tenant.high, low: tenant.low ^ 1), id: "evt-2026-11-23-0001"))
     }
 
     /// Ids as real streams make them (a prefix and a counter) over a few tenants: no two hashes are equal,

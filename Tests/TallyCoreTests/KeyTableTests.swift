@@ -1,6 +1,6 @@
-import Testing
 import TallyCore
 import TallyTestSupport
+import Testing
 
 /// The per-tenant key table: lookups by `String` and by UTF-8 bytes agree, below and above the size
 /// where it starts indexing, and equality ignores order.

@@ -1,6 +1,6 @@
-import Testing
 import TallyCore
 import TallyTestSupport
+import Testing
 
 @Suite struct RecentMonthsTests {
     /// Calls in random months, in random order, with retractions: every month's count read through the
@@ -14,15 +14,18 @@ import TallyTestSupport
         for index in 0..<5_000 {
             if !counted.isEmpty, random.chance(1, in: 6) {
                 let target = counted.remove(at: random.below(counted.count))
-                projection.apply(Event(id: "v\(index)", tenantId: target.tenantId, time: target.time,
-                                       payload: .eventVoided(eventId: target.id, reason: nil)), voidedTarget: target)
+                projection.apply(
+                    Event(
+                        id: "v\(index)", tenantId: target.tenantId, time: target.time,
+                        payload: .eventVoided(eventId: target.id, reason: nil)), voidedTarget: target)
                 reference[target.time.monthIndex, default: 0] -= 1
                 continue
             }
             let days = Int64(random.below(400))
             let time = Timestamp(microseconds: base.microseconds + days * 86_400_000_000)
-            let event = Event(id: "c\(index)", tenantId: TenantID(high: 1, low: 1), time: time,
-                              payload: .apiCall(APICall(keyId: "k", status: 200)))
+            let event = Event(
+                id: "c\(index)", tenantId: TenantID(high: 1, low: 1), time: time,
+                payload: .apiCall(APICall(keyId: "k", status: 200)))
             projection.apply(event)
             counted.append(event)
             reference[time.monthIndex, default: 0] += 1
@@ -32,7 +35,9 @@ import TallyTestSupport
             #expect(projection.callsIn(month: month) == reference[month, default: 0], "month \(month)")
         }
         // Months held inline are never also in the full record.
-        for month in [projection.recentMonths.months.0, projection.recentMonths.months.1, projection.recentMonths.months.2] {
+        for month in [
+            projection.recentMonths.months.0, projection.recentMonths.months.1, projection.recentMonths.months.2,
+        ] {
             #expect(projection.apiCallsByMonth[month] == nil)
         }
     }

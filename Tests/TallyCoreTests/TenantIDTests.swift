@@ -1,6 +1,6 @@
-import Testing
 import TallyCore
 import TallyTestSupport
+import Testing
 
 @Suite struct TenantIDTests {
     @Test func parsesAnyCaseAndPrintsLowercase() throws {
@@ -12,8 +12,10 @@ import TallyTestSupport
     }
 
     @Test(arguments: [
-        "", "3fa85f64571745 62b3fc2c963f66afa6", "3fa85f64-5717-4562-b3fc-2c963f66afa", "3fa85f64-5717-4562-b3fc-2c963f66afa6a",
-        "3fa85f6445717-4562-b3fc-2c963f66afa6", "3fa85f64-5717-4562-b3fc-2c963f66afg6", "{3fa85f64-5717-4562-b3fc-2c963f66afa6}",
+        "", "3fa85f64571745 62b3fc2c963f66afa6", "3fa85f64-5717-4562-b3fc-2c963f66afa",
+        "3fa85f64-5717-4562-b3fc-2c963f66afa6a",
+        "3fa85f6445717-4562-b3fc-2c963f66afa6", "3fa85f64-5717-4562-b3fc-2c963f66afg6",
+        "{3fa85f64-5717-4562-b3fc-2c963f66afa6}",
     ])
     func rejectsMalformedText(text: String) {
         #expect(TenantID(text) == nil)

@@ -1,6 +1,7 @@
-import Testing
-@testable import TallyCore
 import TallyTestSupport
+import Testing
+
+@testable import TallyCore
 
 /// Reading stats from a projection: figures derived at read time.
 @Suite struct TenantStatsTests {
@@ -8,18 +9,21 @@ import TallyTestSupport
 
     static func stats(storedBytes: Int64) -> TenantStats {
         var projection = TenantProjection()
-        projection.apply(Event(id: "s", tenantId: EventFixtures.tenant, time: now, payload: .storageMeasured(usedBytes: storedBytes)))
+        projection.apply(
+            Event(id: "s", tenantId: EventFixtures.tenant, time: now, payload: .storageMeasured(usedBytes: storedBytes))
+        )
         return TenantStats(projection, tenantId: EventFixtures.tenant, now: now)
     }
 
     /// Storage is shown in whole megabytes (MiB), rounded up: never below what is stored.
-    @Test(arguments: [
-        (0, 0), (1, 1), (524_288, 1), (1_048_576, 1), (1_048_577, 2), (1_572_863, 2),
-        (1 << 60, 1 << 40),
-        // Values no live event may carry, but a log may hold (an older version, `tally import` of a dump):
-        // the read must not trap at the top of the range.
-        (Int64.max, 1 << 43), (Int64.max - (1 << 20) + 2, 1 << 43), (Int64.max - (1 << 20) + 1, (1 << 43) - 1),
-    ] as [(Int64, Int64)])
+    @Test(
+        arguments: [
+            (0, 0), (1, 1), (524_288, 1), (1_048_576, 1), (1_048_577, 2), (1_572_863, 2),
+            (1 << 60, 1 << 40),
+            // Values no live event may carry, but a log may hold (an older version, `tally import` of a dump):
+            // the read must not trap at the top of the range.
+            (Int64.max, 1 << 43), (Int64.max - (1 << 20) + 2, 1 << 43), (Int64.max - (1 << 20) + 1, (1 << 43) - 1),
+        ] as [(Int64, Int64)])
     func storageRoundsUpToWholeMegabytesWithoutOverflow(bytes: Int64, megabytes: Int64) {
         #expect(Self.stats(storedBytes: bytes).usage.storageUsedMB == megabytes)
     }
@@ -31,9 +35,13 @@ import TallyTestSupport
         let past = Timestamp(microseconds: Self.now.microseconds - 86_400_000_000)
         let future = Timestamp(microseconds: Self.now.microseconds + 86_400_000_000)
         for (id, expiry) in [("k1", nil), ("k2", past), ("k3", future), ("k4", past)] as [(String, Timestamp?)] {
-            projection.apply(Event(id: "c-" + id, tenantId: EventFixtures.tenant, time: past, payload: .keyCreated(keyId: id, name: nil, expiresAt: expiry)))
+            projection.apply(
+                Event(
+                    id: "c-" + id, tenantId: EventFixtures.tenant, time: past,
+                    payload: .keyCreated(keyId: id, name: nil, expiresAt: expiry)))
         }
-        projection.apply(Event(id: "r-k4", tenantId: EventFixtures.tenant, time: past, payload: .keyRevoked(keyId: "k4")))
+        projection.apply(
+            Event(id: "r-k4", tenantId: EventFixtures.tenant, time: past, payload: .keyRevoked(keyId: "k4")))
         let keys = TenantStats(projection, tenantId: EventFixtures.tenant, now: Self.now).apiKeys
         #expect(keys == TenantStats.APIKeys(total: 3, active: 2, revoked: 1))
         #expect(KeyStats(projection, tenantId: EventFixtures.tenant, now: Self.now).expiredKeys == 1)
@@ -45,10 +53,15 @@ import TallyTestSupport
         var projection = TenantProjection()
         let exbibyte: Int64 = 1 << 60
         for index in 0..<9 {
-            projection.apply(Event(id: "s\(index)", tenantId: EventFixtures.tenant, time: Self.now, payload: .storageChanged(deltaBytes: exbibyte)))
+            projection.apply(
+                Event(
+                    id: "s\(index)", tenantId: EventFixtures.tenant, time: Self.now,
+                    payload: .storageChanged(deltaBytes: exbibyte)))
         }
         #expect(projection.storageBytes == .max)
-        #expect(TenantStats(projection, tenantId: EventFixtures.tenant, now: Self.now).usage.storageUsedMB == Int64.max / (1 << 20) + 1)
+        #expect(
+            TenantStats(projection, tenantId: EventFixtures.tenant, now: Self.now).usage.storageUsedMB == Int64.max
+                / (1 << 20) + 1)
         #expect(TenantProjection.saturating(.min + 5, plus: -exbibyte) == .min)
         #expect(TenantProjection.saturating(.max - 5, minus: -exbibyte) == .max)
         #expect(TenantProjection.saturating(.min, minus: exbibyte) == .min)
@@ -58,7 +71,10 @@ import TallyTestSupport
 
     @Test func negativeStorageReadsAsZero() {
         var projection = TenantProjection()
-        projection.apply(Event(id: "d", tenantId: EventFixtures.tenant, time: Self.now, payload: .storageChanged(deltaBytes: -5_000_000)))
+        projection.apply(
+            Event(
+                id: "d", tenantId: EventFixtures.tenant, time: Self.now,
+                payload: .storageChanged(deltaBytes: -5_000_000)))
         #expect(TenantStats(projection, tenantId: EventFixtures.tenant, now: Self.now).usage.storageUsedMB == 0)
     }
 }

@@ -1,7 +1,7 @@
 import Foundation
-import Testing
 import TallyCore
 import TallyTestSupport
+import Testing
 
 @Suite struct TimestampTests {
     @Test(arguments: [
@@ -47,8 +47,9 @@ import TallyTestSupport
         for _ in 0..<2000 {
             let seconds = Int64(random.next() % 8_000_000_000) - 2_000_000_000
             let time = Timestamp(seconds: seconds)
-            let parts = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second],
-                                                from: Date(timeIntervalSince1970: TimeInterval(seconds)))
+            let parts = calendar.dateComponents(
+                [.year, .month, .day, .hour, .minute, .second],
+                from: Date(timeIntervalSince1970: TimeInterval(seconds)))
             let civil = time.civil
             #expect(civil.date.year == parts.year && civil.date.month == parts.month && civil.date.day == parts.day)
             #expect(civil.hour == parts.hour && civil.minute == parts.minute && civil.second == parts.second)
@@ -70,8 +71,9 @@ import TallyTestSupport
         var random = SplitMix64(seed: 0xCA1)
         for _ in 0..<2_000 {
             // Any time from 1900 to 2200, before and after the epoch, leap Februaries included.
-            let time = Timestamp(microseconds: Int64(random.below(300 * 365 * 86_400)) * 1_000_000 - 70 * 365 * 86_400_000_000
-                                 + Int64(random.below(1_000_000)))
+            let time = Timestamp(
+                microseconds: Int64(random.below(300 * 365 * 86_400)) * 1_000_000 - 70 * 365 * 86_400_000_000
+                    + Int64(random.below(1_000_000)))
             let month = time.calendarMonth
             #expect(month.start <= time && time < month.end)
             #expect(month.index == time.monthIndex)
@@ -94,14 +96,19 @@ import TallyTestSupport
             return String(repeating: "0", count: Swift.max(0, width - text.count)) + text
         }
         for round in 0..<5_000 {
-            let microseconds = round < 4_000
-                ? Timestamp.min.microseconds + Int64(random.next() % UInt64(Timestamp.max.microseconds - Timestamp.min.microseconds))
+            let microseconds =
+                round < 4_000
+                ? Timestamp.min.microseconds
+                    + Int64(random.next() % UInt64(Timestamp.max.microseconds - Timestamp.min.microseconds))
                 : Int64(bitPattern: random.next()) / 2
             let time = Timestamp(microseconds: microseconds)
             let civil = time.civil
-            let whole = padded(civil.date.year, 4) + "-" + padded(civil.date.month, 2) + "-" + padded(civil.date.day, 2)
+            let whole =
+                padded(civil.date.year, 4) + "-" + padded(civil.date.month, 2) + "-" + padded(civil.date.day, 2)
                 + "T" + padded(civil.hour, 2) + ":" + padded(civil.minute, 2) + ":" + padded(civil.second, 2)
-            for (digits, fraction) in [(0, ""), (3, "." + padded(civil.microsecond / 1000, 3)), (6, "." + padded(civil.microsecond, 6))] {
+            for (digits, fraction) in [
+                (0, ""), (3, "." + padded(civil.microsecond / 1000, 3)), (6, "." + padded(civil.microsecond, 6)),
+            ] {
                 var bytes = Array("x:".utf8)
                 time.appendRFC3339(to: &bytes, fractionDigits: digits)
                 #expect(String(decoding: bytes, as: UTF8.self) == "x:" + whole + fraction + "Z", "\(microseconds)")

@@ -1,10 +1,11 @@
 import Foundation
 import Synchronization
-import Testing
 import TallyCore
-@testable import TallyEngine
 import TallyStorage
 import TallyTestSupport
+import Testing
+
+@testable import TallyEngine
 
 @Suite struct CheckpointBesideIngestTests {
     static let now = ReferenceModelTests.now
@@ -20,8 +21,10 @@ import TallyTestSupport
                 // A void of a call of the same tenant from the batch before.
                 let earlier = sequence - size - (sequence - size) % 9
                 let target = TenantID(high: 0xBE51_DE00_0000_0000 | UInt64(earlier * 7919 % tenants), low: 3)
-                return .success(Event(id: "v\(sequence)", tenantId: target, time: time,
-                                      payload: .eventVoided(eventId: "e\(earlier)", reason: nil)))
+                return .success(
+                    Event(
+                        id: "v\(sequence)", tenantId: target, time: time,
+                        payload: .eventVoided(eventId: "e\(earlier)", reason: nil)))
             } else if sequence % 13 == 5 {
                 payload = .storageChanged(deltaBytes: Int64(sequence % 1_000))
             } else {
@@ -43,7 +46,9 @@ import TallyTestSupport
         for number in 0..<6 { _ = engine.ingest(Self.batch(number, size: 500, tenants: 3_000)) }
         let done = Atomic<Bool>(false)
         let ingester = Thread {
-            for number in 6..<60 { _ = engine.ingest(Self.batch(number, size: 500, tenants: number < 30 ? 3_000 : 4_000)) }
+            for number in 6..<60 {
+                _ = engine.ingest(Self.batch(number, size: 500, tenants: number < 30 ? 3_000 : 4_000))
+            }
             done.store(true, ordering: .releasing)
         }
         ingester.start()
@@ -58,9 +63,11 @@ import TallyTestSupport
         let checkpoints = CheckpointStore(storeDirectory: directory.path, fileSystem: PosixFileSystem(), log: { _ in })
         // Up to six of them, spread over the run (each is checked against a replay).
         for offset in offsets.enumerated().filter({ $0.offset % max(1, offsets.count / 6) == 0 }).map(\.element) {
-            let bytes = try StoreTestSupport.bytes(directory.appending("checkpoints/" + CheckpointStore.fileName(offset)))
+            let bytes = try StoreTestSupport.bytes(
+                directory.appending("checkpoints/" + CheckpointStore.fileName(offset)))
             let decoded = try CheckpointCodec.decode(bytes)
-            let replayed = try Engine.rebuild(directory: directory.path, configuration: configuration, limit: .offset(offset))
+            let replayed = try Engine.rebuild(
+                directory: directory.path, configuration: configuration, limit: .offset(offset))
             #expect(decoded.state.nextOffset == offset)
             #expect(decoded.state == replayed.state, "projections at \(offset)")
             #expect(decoded.dedup == replayed.dedup, "dedup index at \(offset)")
@@ -70,7 +77,8 @@ import TallyTestSupport
         // Reopen from the first checkpoint taken beside ingest alone.
         let first = try #require(offsets.first)
         for offset in try checkpoints.offsets() where offset != first {
-            try FileManager.default.removeItem(atPath: directory.appending("checkpoints/" + CheckpointStore.fileName(offset)))
+            try FileManager.default.removeItem(
+                atPath: directory.appending("checkpoints/" + CheckpointStore.fileName(offset)))
         }
         let full = try Engine.rebuild(directory: directory.path, configuration: configuration)
         let reopened = try Engine(directory: directory.path, configuration: configuration)

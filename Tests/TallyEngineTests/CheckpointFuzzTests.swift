@@ -1,7 +1,8 @@
-import Testing
 import TallyCore
-@testable import TallyEngine
 import TallyTestSupport
+import Testing
+
+@testable import TallyEngine
 
 /// Seeded fuzzing of the checkpoint decoder (see ``CheckpointFuzzTarget``): a damaged checkpoint is always
 /// refused, and one altered behind repaired checksums is refused or decodes to a state that re-encodes.
@@ -40,7 +41,8 @@ struct CheckpointFuzzTests {
         var tally = FuzzTally()
         for _ in 0..<1000 {
             // Mutate the payload only: header mutations would mostly change the version.
-            var mutated = Array(Self.original.prefix(CheckpointCodec.headerSize))
+            var mutated =
+                Array(Self.original.prefix(CheckpointCodec.headerSize))
                 + mutator.mutate(Array(Self.original.dropFirst(CheckpointCodec.headerSize)), &random, maximum: 2)
             CheckpointFuzzTarget.repairChecksums(&mutated)
             tally.record(CheckpointFuzzTarget.check(checkpoint: mutated), input: mutated)

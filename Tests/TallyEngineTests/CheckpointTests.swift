@@ -1,9 +1,10 @@
 import Foundation
-import Testing
 import TallyCore
-@testable import TallyEngine
 import TallyStorage
 import TallyTestSupport
+import Testing
+
+@testable import TallyEngine
 
 @Suite struct CheckpointTests {
     static let now = ReferenceModelTests.now
@@ -16,9 +17,11 @@ import TallyTestSupport
 
     func events(_ range: Range<Int>) -> [Result<Event, EventValidationError>] {
         range.map { index in
-            .success(Event(id: "e\(index)", tenantId: EventFixtures.tenant,
-                           time: Timestamp(microseconds: Self.now.microseconds - Int64(index) * 1_000_000),
-                           payload: .apiCall(APICall(keyId: "k\(index % 3)", status: index % 4 == 0 ? 429 : 200))))
+            .success(
+                Event(
+                    id: "e\(index)", tenantId: EventFixtures.tenant,
+                    time: Timestamp(microseconds: Self.now.microseconds - Int64(index) * 1_000_000),
+                    payload: .apiCall(APICall(keyId: "k\(index % 3)", status: index % 4 == 0 ? 429 : 200))))
         }
     }
 
@@ -81,7 +84,8 @@ import TallyTestSupport
         #expect {
             try makeStore(directory)
         } throws: { error in
-            (error as? StorageError)?.code == .corrupt && "\(error)".contains("the log ends at offset 0 but a checkpoint covers 40 events")
+            (error as? StorageError)?.code == .corrupt
+                && "\(error)".contains("the log ends at offset 0 but a checkpoint covers 40 events")
         }
     }
 
@@ -151,17 +155,20 @@ import TallyTestSupport
 
     /// When a checkpoint is due: by count (the configured number, and at least as many events as ids), by
     /// time (any event and the interval passed), or not at all.
-    @Test(arguments: [
-        // pending, ids, elapsed seconds, due
-        (UInt64(49), 10, Int64(0), nil), (50, 10, 0, "count"), (50, 60, 0, nil), (60, 60, 0, "count"),
-        (0, 0, 1_000, nil), (1, 500, 300, "time"), (1, 500, 299, nil), (1_000, 100, 300, "count"),
-    ] as [(UInt64, Int, Int64, String?)])
+    @Test(
+        arguments: [
+            // pending, ids, elapsed seconds, due
+            (UInt64(49), 10, Int64(0), nil), (50, 10, 0, "count"), (50, 60, 0, nil), (60, 60, 0, "count"),
+            (0, 0, 1_000, nil), (1, 500, 300, "time"), (1, 500, 299, nil), (1_000, 100, 300, "count"),
+        ] as [(UInt64, Int, Int64, String?)])
     func aCheckpointIsDueByCountOrByTime(pending: UInt64, ids: Int, elapsed: Int64, due: String?) {
         var configuration = EngineConfiguration()
         configuration.checkpointEveryEvents = 50
         configuration.checkpointEverySeconds = 300
-        #expect(Engine.checkpointDue(pending: pending, rememberedIds: ids, elapsedSeconds: elapsed,
-                                     configuration: configuration)?.rawValue == due)
+        #expect(
+            Engine.checkpointDue(
+                pending: pending, rememberedIds: ids, elapsedSeconds: elapsed,
+                configuration: configuration)?.rawValue == due)
     }
 
     /// By count, the checkpointer waits for the configured number of events and for at least as many events
@@ -179,8 +186,14 @@ import TallyTestSupport
         #expect(try checkpointFiles(directory).isEmpty, "40 events are fewer than 50")
         _ = engine.ingest(events(40..<100))
         #expect(try eventually { try checkpointFiles(directory) == ["00000000000000000100.ckpt"] })
-        #expect(eventually { log.all.contains { $0.hasPrefix("checkpoint at offset 100 written in ") && $0.hasSuffix("ms (due by count: 100 events after offset 0; 100 ids in the dedup window)") } },
-                "\(log.all)")
+        #expect(
+            eventually {
+                log.all.contains {
+                    $0.hasPrefix("checkpoint at offset 100 written in ")
+                        && $0.hasSuffix("ms (due by count: 100 events after offset 0; 100 ids in the dedup window)")
+                }
+            },
+            "\(log.all)")
         // 60 more events reach 50, but not the 160 ids the window now holds (writing them all again would
         // cost more than replaying the 60).
         _ = engine.ingest(events(100..<160))
@@ -202,8 +215,14 @@ import TallyTestSupport
         let engine = try Engine(directory: directory.path, configuration: configuration)
         _ = engine.ingest(events(0..<3))
         #expect(try eventually { try checkpointFiles(directory) == ["00000000000000000003.ckpt"] })
-        #expect(eventually { log.all.contains { $0.hasPrefix("checkpoint at offset 3 written in ") && $0.contains("(due by time: 3 events after offset 0;") } },
-                "\(log.all)")
+        #expect(
+            eventually {
+                log.all.contains {
+                    $0.hasPrefix("checkpoint at offset 3 written in ")
+                        && $0.contains("(due by time: 3 events after offset 0;")
+                }
+            },
+            "\(log.all)")
         sleep(2)
         #expect(log.all.filter { $0.hasPrefix("checkpoint at") }.count == 1, "no event, no checkpoint: \(log.all)")
         try engine.close()
@@ -215,7 +234,8 @@ import TallyTestSupport
     @Test func aCheckpointFileIsSyncedAsItIsWritten() throws {
         let directory = TemporaryDirectory()
         let fileSystem = FaultyFileSystem()
-        let store = CheckpointStore(storeDirectory: directory.path, fileSystem: fileSystem, log: { _ in }, syncEveryBytes: 10_000)
+        let store = CheckpointStore(
+            storeDirectory: directory.path, fileSystem: fileSystem, log: { _ in }, syncEveryBytes: 10_000)
         let part = [UInt8](repeating: 0xAB, count: 4_000)
         func writeParts(_ file: CheckpointStore.PartialFile, count: Int) throws {
             for index in 0..<count {
@@ -266,13 +286,17 @@ import TallyTestSupport
         // `tally replay` writes its checkpoint whole, through `CheckpointStore.write`: in slices, synced as well.
         let rebuilt = try Engine.rebuild(directory: directory.path, configuration: configuration)
         let other = TemporaryDirectory()
-        let checkpoints = CheckpointStore(storeDirectory: other.path, fileSystem: fileSystem, log: { _ in }, syncEveryBytes: 512)
+        let checkpoints = CheckpointStore(
+            storeDirectory: other.path, fileSystem: fileSystem, log: { _ in }, syncEveryBytes: 512)
         let before = fileSystem.syncCount
         try checkpoints.write(rebuilt.state, dedup: rebuilt.dedup, dedupWindowMicroseconds: 1, logSalt: 0, keep: 2)
         #expect(fileSystem.syncCount - before >= 4, "a sync every 512 bytes of a file over 2 KB, then the commit's")
         fileSystem.update { $0.failSyncsOfPathsContaining = ".partial" }
-        let failing = CheckpointStore(storeDirectory: directory.path, fileSystem: fileSystem, log: { _ in }, syncEveryBytes: 512)
-        #expect(throws: StorageError.self) { try failing.write(rebuilt.state, dedup: rebuilt.dedup, dedupWindowMicroseconds: 1, logSalt: 0, keep: 2) }
+        let failing = CheckpointStore(
+            storeDirectory: directory.path, fileSystem: fileSystem, log: { _ in }, syncEveryBytes: 512)
+        #expect(throws: StorageError.self) {
+            try failing.write(rebuilt.state, dedup: rebuilt.dedup, dedupWindowMicroseconds: 1, logSalt: 0, keep: 2)
+        }
         #expect(try checkpointFiles(directory) == ["00000000000000000050.ckpt", "00000000000000000210.ckpt"])
         #expect(fileSystem.openFileCount == 0)
     }

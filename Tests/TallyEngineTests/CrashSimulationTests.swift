@@ -1,8 +1,9 @@
-import Testing
-@testable import TallyEngine
 import TallyCore
 import TallyStorage
 import TallyTestSupport
+import Testing
+
+@testable import TallyEngine
 
 /// Records every file-system change of a seeded workload (ingest, segment rolls, checkpoints, reopens), then
 /// crashes the disk after every change in every ``CrashMode`` and reopens the engine on what is left.
@@ -74,8 +75,11 @@ import TallyTestSupport
 
     /// Reopens the engine on every crashed state of a recording and checks the guarantees.
     /// - Returns: How many states were checked, and how many of them open refused.
-    static func check(_ recording: Recording, durability: DurabilityPolicy, seed: UInt64) throws -> (checked: Int, refused: Int) {
-        var checked = 0, refused = 0
+    static func check(_ recording: Recording, durability: DurabilityPolicy, seed: UInt64) throws -> (
+        checked: Int, refused: Int
+    ) {
+        var checked = 0
+        var refused = 0
         for (index, snapshot) in recording.snapshots.enumerated() {
             let changes = index + 1
             let required = recording.acknowledged.filter { $0.changes <= changes }.flatMap(\.ids)
@@ -86,8 +90,9 @@ import TallyTestSupport
                 checked += 1
                 let engine: Engine
                 do {
-                    engine = try Engine(directory: directory, configuration: configuration(durability),
-                                        fileSystem: SimulatedFileSystem(disk: disk))
+                    engine = try Engine(
+                        directory: directory, configuration: configuration(durability),
+                        fileSystem: SimulatedFileSystem(disk: disk))
                 } catch let error as StorageError {
                     // Only a disk that reorders unsynced writes can leave damage that looks like corruption.
                     #expect(mode == .keepRandomUnsynced, "\(context): open refused: \(error)")
@@ -107,16 +112,18 @@ import TallyTestSupport
                 for (id, count) in copies where count > 1 {
                     Issue.record("\(context): event \(id) is in the log \(count) times")
                 }
-                let rebuilt = try Engine.rebuild(store: engine.store, configuration: configuration(durability),
-                                                 limit: nil, progress: nil)
+                let rebuilt = try Engine.rebuild(
+                    store: engine.store, configuration: configuration(durability),
+                    limit: nil, progress: nil)
                 let live = engine.projectionSnapshot
                 if let difference = rebuilt.state.firstDifference(from: live) {
                     Issue.record("\(context): projections differ from a full replay: \(difference)")
                 }
                 let dedup = engine.decisions.withLock { $0.dedup }
                 #expect(dedup == rebuilt.dedup, "\(context): the dedup index differs from a full replay")
-                let fresh = Event(id: "after-crash", tenantId: EventFixtures.tenant, time: ReferenceModelTests.now,
-                                  payload: .apiCall(APICall(keyId: "k", status: 200)))
+                let fresh = Event(
+                    id: "after-crash", tenantId: EventFixtures.tenant, time: ReferenceModelTests.now,
+                    payload: .apiCall(APICall(keyId: "k", status: 200)))
                 let outcome = engine.ingest([.success(fresh)])
                 #expect(outcome == [.accepted(offset: live.nextOffset)], "\(context): \(outcome)")
             }
@@ -137,8 +144,14 @@ import TallyTestSupport
         // Crash points inside a checkpoint (a temporary file; renamed but the directory not yet synced) and
         // inside a roll (the new segment created but its directory entry not yet synced).
         #expect(recording.snapshots.contains { $0.paths.contains { $0.hasSuffix(".partial") } })
-        #expect(recording.snapshots.contains { disk in disk.paths.contains { $0.hasSuffix(".ckpt") && !disk.durablePaths.contains($0) } })
-        #expect(recording.snapshots.contains { disk in disk.paths.contains { $0.hasSuffix(".seg") && !disk.durablePaths.contains($0) } })
+        #expect(
+            recording.snapshots.contains { disk in
+                disk.paths.contains { $0.hasSuffix(".ckpt") && !disk.durablePaths.contains($0) }
+            })
+        #expect(
+            recording.snapshots.contains { disk in
+                disk.paths.contains { $0.hasSuffix(".seg") && !disk.durablePaths.contains($0) }
+            })
         let result = try Self.check(recording, durability: .always, seed: seed)
         #expect(result.checked == recording.snapshots.count * CrashMode.allCases.count)
     }

@@ -1,7 +1,8 @@
-import Testing
 import TallyCore
-@testable import TallyEngine
 import TallyTestSupport
+import Testing
+
+@testable import TallyEngine
 
 @Suite struct DedupIndexTests {
     /// The open-addressing table must agree with a plain dictionary through inserts, growth, voids and prunes.
@@ -12,7 +13,8 @@ import TallyTestSupport
         let base = DedupIndexFixtures.base
         let hour = DedupIndexFixtures.hour
         for offset in 0..<20_000 as Range<UInt64> {
-            let key = IdentityHash(tenant: TenantID(high: 1, low: UInt64(random.below(4))), id: "e\(random.below(15_000))")
+            let key = IdentityHash(
+                tenant: TenantID(high: 1, low: UInt64(random.below(4))), id: "e\(random.below(15_000))")
             let time = Timestamp(microseconds: base.microseconds + Int64(random.below(60 * 24)) * hour)
             if reference[key] == nil {
                 index.insert(key, offset: offset, time: time, voidable: true)
@@ -49,8 +51,10 @@ import TallyTestSupport
     @Test func runsEqualOneByOneStores() {
         var random = SplitMix64(seed: 23)
         let entries = (0..<60_000 as Range<UInt64>).map { offset -> (key: IdentityHash, entry: DedupIndex.Entry) in
-            (IdentityHash(tenant: TenantID(high: 2, low: UInt64(random.below(3))), id: "x\(random.below(40_000))"),
-             DedupIndex.Entry(offset: offset, hour: UInt32(offset % 900), flags: UInt8(offset % 2)))
+            (
+                IdentityHash(tenant: TenantID(high: 2, low: UInt64(random.below(3))), id: "x\(random.below(40_000))"),
+                DedupIndex.Entry(offset: offset, hour: UInt32(offset % 900), flags: UInt8(offset % 2))
+            )
         }
         var single = DedupIndex()
         for item in entries { single.store(item.key, item.entry) }
@@ -73,8 +77,9 @@ import TallyTestSupport
         var index = DedupIndex()
         var inserted = 0
         func insert(_ id: Int, hoursLater: Int64) {
-            index.insert(IdentityHash(tenant: TenantID(high: 3, low: 3), id: "m\(id)"), offset: UInt64(id),
-                         time: Timestamp(microseconds: time.microseconds + hoursLater * 3_600_000_000), voidable: true)
+            index.insert(
+                IdentityHash(tenant: TenantID(high: 3, low: 3), id: "m\(id)"), offset: UInt64(id),
+                time: Timestamp(microseconds: time.microseconds + hoursLater * 3_600_000_000), voidable: true)
         }
         if move == "growing" {
             while !index.isGrowing {
@@ -88,8 +93,10 @@ import TallyTestSupport
             #expect(index.isGrowing && index.count == 2_000)
         }
         let entries = (0..<2 * inserted).map { id -> (key: IdentityHash, entry: DedupIndex.Entry) in
-            (IdentityHash(tenant: TenantID(high: 3, low: 3), id: "m\(id * 3 / 2)"),
-             DedupIndex.Entry(offset: UInt64(100_000 + id), hour: 7, flags: 0))
+            (
+                IdentityHash(tenant: TenantID(high: 3, low: 3), id: "m\(id * 3 / 2)"),
+                DedupIndex.Entry(offset: UInt64(100_000 + id), hour: 7, flags: 0)
+            )
         }
         var single = index
         for item in entries { single.store(item.key, item.entry) }
@@ -120,7 +127,9 @@ import TallyTestSupport
                 // An id from anywhere in the history: found, and a second insert is a duplicate.
                 let earlier = IdentityHash(tenant: TenantID(high: 3, low: 4), id: "g\(random.below(Int(offset) + 1))")
                 #expect(index[earlier]?.offset == offsets[earlier])
-                #expect(index.insertIfAbsent(earlier, offset: 999_999, time: time, voidable: true)?.offset == offsets[earlier])
+                #expect(
+                    index.insertIfAbsent(earlier, offset: 999_999, time: time, voidable: true)?.offset
+                        == offsets[earlier])
                 if random.chance(1, in: 8) {
                     index.markVoided(earlier)
                     voided.insert(earlier)
@@ -171,7 +180,9 @@ import TallyTestSupport
             #expect(entry.offset % 2 == 1)
         }
         #expect(seen == 10_000)
-        #expect(index.insertIfAbsent(key(4), offset: 40_004, time: base, voidable: true) == nil, "expired ids can come back")
+        #expect(
+            index.insertIfAbsent(key(4), offset: 40_004, time: base, voidable: true) == nil, "expired ids can come back"
+        )
         #expect(index.insertIfAbsent(key(5), offset: 40_005, time: base, voidable: true)?.offset == 5)
         for number in 20_000..<25_000 {
             _ = index.insertIfAbsent(key(number), offset: UInt64(number), time: base, voidable: true)
@@ -184,7 +195,9 @@ import TallyTestSupport
 }
 
 @Suite struct DedupIndexPinTests {
-    private func key(_ number: Int) -> IdentityHash { IdentityHash(tenant: TenantID(high: 7, low: 8), id: "pin\(number)") }
+    private func key(_ number: Int) -> IdentityHash {
+        IdentityHash(tenant: TenantID(high: 7, low: 8), id: "pin\(number)")
+    }
 
     /// A checkpoint reads a pinned index a part at a time while inserts go on, the table grows twice (its
     /// old tables freed in between but for the pin) and ids are voided: every entry present at the pin is
@@ -299,7 +312,9 @@ import TallyTestSupport
             number += 1
         }
         #expect(number == 114_689, "the growth came with the id past 7/8")
-        #expect(progress.count >= 3 && progress == progress.sorted() && progress.first! < progress.last!, "written a little at a time")
+        #expect(
+            progress.count >= 3 && progress == progress.sorted() && progress.first! < progress.last!,
+            "written a little at a time")
         #expect(index.spareProgress == nil, "the growth took the spare")
         for checked in stride(from: 0, to: number, by: 97) { #expect(index[key(checked)]?.offset == UInt64(checked)) }
     }
@@ -316,7 +331,8 @@ import TallyTestSupport
         #expect(index.isGrowing, "draining")
         // Expired even ids come back before the pin: new entries in the current table.
         for number in stride(from: 0, to: 2_000, by: 2) {
-            #expect(index.insertIfAbsent(key(number), offset: UInt64(30_000 + number), time: base, voidable: true) == nil)
+            #expect(
+                index.insertIfAbsent(key(number), offset: UInt64(30_000 + number), time: base, voidable: true) == nil)
         }
         var atPin: [IdentityHash: DedupIndex.Entry] = [:]
         index.forEach { atPin[$0] = $1 }
@@ -405,8 +421,9 @@ enum DedupIndexFixtures {
         var number = 0
         var grew = false
         while !(grew && !index.isGrowing) {
-            _ = index.insertIfAbsent(IdentityHash(tenant: TenantID(high: 4, low: 4), id: "d\(number)"),
-                                     offset: UInt64(number), time: time, voidable: false)
+            _ = index.insertIfAbsent(
+                IdentityHash(tenant: TenantID(high: 4, low: 4), id: "d\(number)"),
+                offset: UInt64(number), time: time, voidable: false)
             grew = grew || index.isGrowing
             number += 1
         }

@@ -1,17 +1,19 @@
-import Foundation
 import Dispatch
+import Foundation
 import Synchronization
-import Testing
 import TallyCore
 import TallyEngine
 import TallyStorage
 import TallyTestSupport
+import Testing
 
 @Suite struct EngineFailureTests {
     func events(_ range: Range<Int>) -> [Result<Event, EventValidationError>] {
         range.map { index in
-            .success(Event(id: "e\(index)", tenantId: EventFixtures.tenant, time: ReferenceModelTests.now,
-                           payload: .apiCall(APICall(keyId: "k", status: 200))))
+            .success(
+                Event(
+                    id: "e\(index)", tenantId: EventFixtures.tenant, time: ReferenceModelTests.now,
+                    payload: .apiCall(APICall(keyId: "k", status: 200))))
         }
     }
 
@@ -56,20 +58,26 @@ import TallyTestSupport
         #expect(engine.ingest(events(0..<5)).allSatisfy { if case .accepted = $0 { true } else { false } })
         #expect(try engine.checkpoint() == 5)
         fileSystem.update { $0.failReadOpensOfPathsContaining = ".seg" }
-        let void = Event(id: "v", tenantId: EventFixtures.tenant, time: ReferenceModelTests.now,
-                         payload: .eventVoided(eventId: "e2", reason: nil))
+        let void = Event(
+            id: "v", tenantId: EventFixtures.tenant, time: ReferenceModelTests.now,
+            payload: .eventVoided(eventId: "e2", reason: nil))
         #expect(engine.ingest([.success(void)]).allSatisfy { if case .accepted = $0 { true } else { false } })
         fileSystem.update { $0.failReadOpensOfPathsContaining = nil }
-        #expect(logged.withLock { $0 }.contains { $0.contains("the target (offset 2) of the void at offset 5 could not be read") })
-        #expect(engine.tenantStats(EventFixtures.tenant, now: ReferenceModelTests.now)?.usage.apiCallsThisMonth == 5,
-                "the live projections miss the void")
+        #expect(
+            logged.withLock { $0 }.contains {
+                $0.contains("the target (offset 2) of the void at offset 5 could not be read")
+            })
+        #expect(
+            engine.tenantStats(EventFixtures.tenant, now: ReferenceModelTests.now)?.usage.apiCallsThisMonth == 5,
+            "the live projections miss the void")
         #expect(try engine.checkpoint() == nil, "no checkpoint covers the gap")
         #expect(throws: StorageError.self) { try engine.close() }
         #expect(try Engine.checkpointOffsets(directory: directory.path) == [5])
 
         let reopened = try Engine(directory: directory.path, configuration: configuration)
-        #expect(reopened.tenantStats(EventFixtures.tenant, now: ReferenceModelTests.now)?.usage.apiCallsThisMonth == 4,
-                "the reopen replays the void")
+        #expect(
+            reopened.tenantStats(EventFixtures.tenant, now: ReferenceModelTests.now)?.usage.apiCallsThisMonth == 4,
+            "the reopen replays the void")
         try reopened.close()
     }
 
@@ -90,7 +98,9 @@ import TallyTestSupport
         #expect(fileSystem.openFileCount == openBefore, "the failed checkpoint left no file open")
         fileSystem.update { $0.failReadOpensOfPathsContaining = nil }
         #expect(try Engine.checkpointOffsets(directory: directory.path).isEmpty)
-        #expect(((try? FileManager.default.contentsOfDirectory(atPath: directory.appending("checkpoints"))) ?? []).isEmpty, "no partial file")
+        #expect(
+            ((try? FileManager.default.contentsOfDirectory(atPath: directory.appending("checkpoints"))) ?? []).isEmpty,
+            "no partial file")
         #expect(try engine.checkpoint() == 5)
         try engine.close()
         let reopened = try Engine(directory: directory.path, configuration: configuration)
@@ -105,10 +115,15 @@ import TallyTestSupport
     func aFailedCheckpointClosesItsFileOnceAndLeavesNothingBehind(failing: String) throws {
         let directory = TemporaryDirectory()
         let fileSystem = FaultyFileSystem()
-        let engine = try Engine(directory: directory.path, configuration: ReferenceModelTests.configuration(), fileSystem: fileSystem)
+        let engine = try Engine(
+            directory: directory.path, configuration: ReferenceModelTests.configuration(), fileSystem: fileSystem)
         _ = engine.ingest(events(0..<50))
         fileSystem.update { plan in
-            if failing == "write" { plan.failWritesToPathsContaining = ".partial" } else { plan.failSyncsOfPathsContaining = ".partial" }
+            if failing == "write" {
+                plan.failWritesToPathsContaining = ".partial"
+            } else {
+                plan.failSyncsOfPathsContaining = ".partial"
+            }
         }
         #expect(throws: StorageError.self) { try engine.checkpoint() }
         #expect(fileSystem.closesOfClosedFiles == 0)
@@ -142,10 +157,12 @@ import TallyTestSupport
             guard let error = error as? StorageError else { return false }
             return error.code == .corrupt && error.message.contains(name)
         }
-        #expect(performing: { _ = try Engine.rebuild(directory: directory.path, configuration: configuration) },
-                throws: isCorruptNamingTheSegment)
-        #expect(performing: { _ = try Engine(directory: directory.path, configuration: configuration) },
-                throws: isCorruptNamingTheSegment)
+        #expect(
+            performing: { _ = try Engine.rebuild(directory: directory.path, configuration: configuration) },
+            throws: isCorruptNamingTheSegment)
+        #expect(
+            performing: { _ = try Engine(directory: directory.path, configuration: configuration) },
+            throws: isCorruptNamingTheSegment)
         #expect(try StoreTestSupport.bytes(segments[1]) == bytes)
     }
 
@@ -193,8 +210,9 @@ import TallyTestSupport
         }
         for _ in 0..<4 { done.wait() }
         for (attempt, outcomes) in answers.withLock({ $0 }).sorted(by: { $0.key < $1.key }) {
-            #expect(outcomes.count == 5 && outcomes.allSatisfy { if case .failed = $0 { true } else { false } },
-                    "attempt \(attempt): \(outcomes)")
+            #expect(
+                outcomes.count == 5 && outcomes.allSatisfy { if case .failed = $0 { true } else { false } },
+                "attempt \(attempt): \(outcomes)")
         }
         fileSystem.update { $0.syncsBeforeFailure = nil }
         try? engine.close()
@@ -209,10 +227,12 @@ import TallyTestSupport
         #expect(outcomes == (0..<100).map { IngestOutcome.accepted(offset: UInt64($0)) })
         #expect(engine.ingest(events(0..<100)).allSatisfy { if case .duplicate = $0 { true } else { false } })
         try engine.close()
-        let store = try SegmentStore(directory: directory.path, configuration: StoreTestSupport.configuration(), readOnly: true)
+        let store = try SegmentStore(
+            directory: directory.path, configuration: StoreTestSupport.configuration(), readOnly: true)
         #expect(try StoreTestSupport.readAll(store).map(\.event.id) == (0..<100).map { "e\($0)" })
         let reopened = try Engine(directory: directory.path, configuration: configuration)
-        #expect(reopened.tenantStats(EventFixtures.tenant, now: ReferenceModelTests.now)?.usage.apiCallsThisMonth == 100)
+        #expect(
+            reopened.tenantStats(EventFixtures.tenant, now: ReferenceModelTests.now)?.usage.apiCallsThisMonth == 100)
         try reopened.close()
         // Walk the frames of the segment: several data frames, none with more than 1,000 bytes of records
         // beyond the one record that crosses the limit.
@@ -220,7 +240,9 @@ import TallyTestSupport
         var position = SegmentFormat.headerSize
         var counts: [UInt32] = []
         while position + SegmentFormat.frameHeaderSize <= bytes.count {
-            let header = bytes.withUnsafeBytes { SegmentFormat.decodeFrameHeader(UnsafeRawBufferPointer(rebasing: $0[position...])) }
+            let header = bytes.withUnsafeBytes {
+                SegmentFormat.decodeFrameHeader(UnsafeRawBufferPointer(rebasing: $0[position...]))
+            }
             if header.kind == .data { counts.append(header.count) }
             #expect(Int(header.payloadLength) < 1_000 + 200)
             position += header.frameSize

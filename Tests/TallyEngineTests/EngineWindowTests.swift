@@ -1,10 +1,10 @@
 import Foundation
 import Synchronization
-import Testing
 import TallyCore
 import TallyEngine
 import TallyStorage
 import TallyTestSupport
+import Testing
 
 /// The backdate and future limits are configurable; the dedup window follows the backdate limit.
 @Suite struct EngineWindowTests {
@@ -20,7 +20,9 @@ import TallyTestSupport
     }
 
     /// An event of the fixture tenant.
-    static func event(_ id: String, _ payload: EventPayload = call, at time: Timestamp = now) -> Result<Event, EventValidationError> {
+    static func event(_ id: String, _ payload: EventPayload = call, at time: Timestamp = now) -> Result<
+        Event, EventValidationError
+    > {
         .success(Event(id: id, tenantId: EventFixtures.tenant, time: time, payload: payload))
     }
 
@@ -32,11 +34,18 @@ import TallyTestSupport
         let now = ReferenceModelTests.now
         let engine = try Engine(directory: directory.path, configuration: configuration)
         func call(_ id: String, secondsAgo: Int64) -> Result<Event, EventValidationError> {
-            .success(Event(id: id, tenantId: EventFixtures.tenant, time: Timestamp(microseconds: now.microseconds - secondsAgo * 1_000_000),
-                           payload: .apiCall(APICall(keyId: "k", status: 200))))
+            .success(
+                Event(
+                    id: id, tenantId: EventFixtures.tenant,
+                    time: Timestamp(microseconds: now.microseconds - secondsAgo * 1_000_000),
+                    payload: .apiCall(APICall(keyId: "k", status: 200))))
         }
-        let outcomes = engine.ingest([call("old", secondsAgo: 121), call("edge", secondsAgo: 119), call("ahead", secondsAgo: -91)])
-        #expect(outcomes[0] == .rejected(reason: "time: older than the backdate limit (2 minutes); use `tally import` to backfill"))
+        let outcomes = engine.ingest([
+            call("old", secondsAgo: 121), call("edge", secondsAgo: 119), call("ahead", secondsAgo: -91),
+        ])
+        #expect(
+            outcomes[0]
+                == .rejected(reason: "time: older than the backdate limit (2 minutes); use `tally import` to backfill"))
         #expect(outcomes[1] == .accepted(offset: 0))
         if case .rejected(let reason) = outcomes[2] {
             #expect(reason.hasPrefix("time: more than 90 seconds ahead of the server clock"))
@@ -57,12 +66,16 @@ import TallyTestSupport
         configuration.futureLimitMicroseconds = EngineConfiguration.maximumFutureLimitMicroseconds
         let now = ReferenceModelTests.now
         let hour: Int64 = 3_600_000_000
-        let ages = [configuration.backdateLimitMicroseconds - hour, 200 * 24 * hour, hour, 0,
-                    -(configuration.futureLimitMicroseconds - hour)]
+        let ages = [
+            configuration.backdateLimitMicroseconds - hour, 200 * 24 * hour, hour, 0,
+            -(configuration.futureLimitMicroseconds - hour),
+        ]
         let events = ages.enumerated().map { index, age in
-            Result<Event, EventValidationError>.success(Event(
-                id: "edge-\(index)", tenantId: EventFixtures.tenant, time: Timestamp(microseconds: now.microseconds - age),
-                payload: .apiCall(APICall(keyId: "k", status: 200))))
+            Result<Event, EventValidationError>.success(
+                Event(
+                    id: "edge-\(index)", tenantId: EventFixtures.tenant,
+                    time: Timestamp(microseconds: now.microseconds - age),
+                    payload: .apiCall(APICall(keyId: "k", status: 200))))
         }
         var engine = try Engine(directory: directory.path, configuration: configuration)
         #expect(engine.ingest(events) == (0..<UInt64(ages.count)).map { .accepted(offset: $0) })
@@ -81,12 +94,18 @@ import TallyTestSupport
         let configuration = Self.configuration(clock)
         let event = { (id: String, payload: EventPayload) in Self.event(id, payload) }
         var engine = try Engine(directory: directory.path, configuration: configuration)
-        #expect(engine.ingest([event("c1", .apiCall(APICall(keyId: "k", status: 200))),
-                               event("c2", .apiCall(APICall(keyId: "k", status: 500))),
-                               event("s1", .storageChanged(deltaBytes: 3 << 20))]) == [.accepted(offset: 0), .accepted(offset: 1), .accepted(offset: 2)])
+        #expect(
+            engine.ingest([
+                event("c1", .apiCall(APICall(keyId: "k", status: 200))),
+                event("c2", .apiCall(APICall(keyId: "k", status: 500))),
+                event("s1", .storageChanged(deltaBytes: 3 << 20)),
+            ]) == [.accepted(offset: 0), .accepted(offset: 1), .accepted(offset: 2)])
         clock.set(Timestamp(microseconds: now.microseconds + hour))
-        #expect(engine.ingest([event("v1", .eventVoided(eventId: "c2", reason: "test traffic")),
-                               event("v2", .eventVoided(eventId: "s1", reason: nil))]) == [.accepted(offset: 3), .accepted(offset: 4)])
+        #expect(
+            engine.ingest([
+                event("v1", .eventVoided(eventId: "c2", reason: "test traffic")),
+                event("v2", .eventVoided(eventId: "s1", reason: nil)),
+            ]) == [.accepted(offset: 3), .accepted(offset: 4)])
         let live = try #require(engine.tenantStats(tenant, now: now))
         #expect(live.usage.apiCallsThisMonth == 1 && live.usage.storageUsedMB == 0)
         try engine.close()
@@ -120,8 +139,10 @@ import TallyTestSupport
         #expect(engine.ingest([event("c1", call)]) == [.duplicate(offset: 0)])
         clock.set(Timestamp(microseconds: now.microseconds + window + 3 * hour))
         #expect(engine.ingest([event("c1", call)]) == [.accepted(offset: 2)])
-        let outcomes = engine.ingest([event("v2", .eventVoided(eventId: "c2", reason: nil)),
-                                      event("v1", .eventVoided(eventId: "c1", reason: nil))])
+        let outcomes = engine.ingest([
+            event("v2", .eventVoided(eventId: "c2", reason: nil)),
+            event("v1", .eventVoided(eventId: "c1", reason: nil)),
+        ])
         #expect(outcomes[1] == .accepted(offset: 3))
         guard case .rejected(let reason) = outcomes[0] else {
             Issue.record("a void of an id out of the window was \(outcomes[0])")
@@ -153,7 +174,8 @@ import TallyTestSupport
         let salvaged = TemporaryDirectory()
         let report = try StoreSalvager(from: directory.path, to: salvaged.appending("store")).salvage()
         #expect(report.recordsCopied == 3)
-        let reopened = try Engine(directory: salvaged.appending("store"), configuration: ReferenceModelTests.configuration())
+        let reopened = try Engine(
+            directory: salvaged.appending("store"), configuration: ReferenceModelTests.configuration())
         #expect(reopened.tenantStats(tenant, now: now)?.usage.apiCallsThisMonth == 1, "c stays voided, x counts")
         try reopened.close()
     }
@@ -197,7 +219,8 @@ import TallyTestSupport
             try engine.close()
             engine = try Engine(directory: directory.path, configuration: configuration)
         }
-        #expect(engine.ingest([Self.event("reused", at: clock.now)]) == [.accepted(offset: 2)], "a year on, the id is new")
+        #expect(
+            engine.ingest([Self.event("reused", at: clock.now)]) == [.accepted(offset: 2)], "a year on, the id is new")
         #expect(engine.ingest([Self.event("reused", at: clock.now)]) == [.duplicate(offset: 2)])
         #expect(engine.rememberedIds == 1)
         try engine.close()
@@ -227,10 +250,13 @@ import TallyTestSupport
         let reopened = try Engine(directory: directory.path, configuration: configuration)
         _ = reopened.ingest([call("d")])
         try reopened.close()
-        let store = try SegmentStore(directory: directory.path, configuration: StoreTestSupport.configuration(), readOnly: true)
+        let store = try SegmentStore(
+            directory: directory.path, configuration: StoreTestSupport.configuration(), readOnly: true)
         let times = try StoreTestSupport.readAll(store).map(\.ingestTime.microseconds)
-        #expect(times == [now.microseconds, now.microseconds, now.microseconds + 5_000_000, now.microseconds + 5_000_000])
-        let untilNow = try Engine.rebuild(directory: directory.path, configuration: configuration, limit: .ingestTime(now))
+        #expect(
+            times == [now.microseconds, now.microseconds, now.microseconds + 5_000_000, now.microseconds + 5_000_000])
+        let untilNow = try Engine.rebuild(
+            directory: directory.path, configuration: configuration, limit: .ingestTime(now))
         #expect(untilNow.state.nextOffset == 2)
     }
 
@@ -252,7 +278,9 @@ import TallyTestSupport
             }
         }
         #expect(throws: Never.self) { try ReferenceModelTests.configuration().validate() }
-        #expect((try? FileManager.default.contentsOfDirectory(atPath: directory.path))?.isEmpty == true, "nothing was created")
+        #expect(
+            (try? FileManager.default.contentsOfDirectory(atPath: directory.path))?.isEmpty == true,
+            "nothing was created")
     }
 
     /// An id at the window's edge is remembered alike by the live engine, by an engine reopened from its
@@ -318,8 +346,11 @@ import TallyTestSupport
         let engine = try Engine(directory: directory.path, configuration: wide)
         #expect(engine.ingest([old]) == [.duplicate(offset: 0)])
         try engine.close()
-        #expect(log.all.contains { $0.contains("its dedup index remembers ids for 35 days, this engine's backdate limit is 100 days") },
-                "\(log.all)")
+        #expect(
+            log.all.contains {
+                $0.contains("its dedup index remembers ids for 35 days, this engine's backdate limit is 100 days")
+            },
+            "\(log.all)")
         #expect(Engine.recordedDedupWindow(directory: directory.path) == wide.backdateLimitMicroseconds)
     }
 

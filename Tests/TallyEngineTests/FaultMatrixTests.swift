@@ -1,8 +1,9 @@
-import Testing
-@testable import TallyEngine
 import TallyCore
 import TallyStorage
 import TallyTestSupport
+import Testing
+
+@testable import TallyEngine
 
 /// Injects an I/O error, a full disk and a short write at every file-system change a seeded workload makes
 /// (data frames, seals, new segments, checkpoints, directory syncs), one run per change and fault.
@@ -74,7 +75,8 @@ import TallyTestSupport
                 }
             }
             if failedHere || observed.ingestFailed {
-                #expect(acknowledgedHere == 0, "\(context): batch \(index) acknowledged events during or after a failure")
+                #expect(
+                    acknowledgedHere == 0, "\(context): batch \(index) acknowledged events during or after a failure")
             }
             observed.ingestFailed = observed.ingestFailed || failedHere
             if workload.checkpoints.contains(index) {
@@ -88,13 +90,17 @@ import TallyTestSupport
         for tenant in tenants {
             #expect(engine.tenantStats(tenant) != nil, "\(context): no stats for tenant \(tenant)")
         }
-        if observed.ingestFailed { #expect(engine.store.failure != nil, "\(context): failed ingest, yet the store is not read-only") }
+        if observed.ingestFailed {
+            #expect(engine.store.failure != nil, "\(context): failed ingest, yet the store is not read-only")
+        }
         try? engine.close()
         return observed
     }
 
     /// Restarts on `disk` without faults, checks the acknowledged events, retries the whole workload.
-    static func restartAndRetry(_ disk: SimulatedFileSystem, _ observed: Observed, context: String) throws -> ProjectionState {
+    static func restartAndRetry(_ disk: SimulatedFileSystem, _ observed: Observed, context: String) throws
+        -> ProjectionState
+    {
         let engine = try Engine(directory: directory, configuration: configuration(), fileSystem: disk)
         defer { try? engine.close() }
         var copies: [String: Int] = [:]
@@ -105,7 +111,9 @@ import TallyTestSupport
         for id in observed.acknowledged where copies[id] != 1 {
             Issue.record("\(context): acknowledged event \(id) is in the log \(copies[id] ?? 0) times after a restart")
         }
-        for (id, count) in copies where count > 1 { Issue.record("\(context): event \(id) is in the log \(count) times") }
+        for (id, count) in copies where count > 1 {
+            Issue.record("\(context): event \(id) is in the log \(count) times")
+        }
         for batch in workload.batches {
             let outcomes = engine.ingest(batch.map { .success($0) })
             #expect(!outcomes.contains { if case .failed = $0 { true } else { false } }, "\(context): retry failed")
@@ -136,14 +144,20 @@ import TallyTestSupport
                 if fault == .shortWrite {
                     #expect(!observed.ingestFailed && !observed.checkpointFailed && !observed.openFailed, "\(context)")
                 }
-                tally[observed.openFailed ? "open" : observed.ingestFailed ? "ingest" : observed.checkpointFailed ? "checkpoint" : "none", default: 0] += 1
+                tally[
+                    observed.openFailed
+                        ? "open" : observed.ingestFailed ? "ingest" : observed.checkpointFailed ? "checkpoint" : "none",
+                    default: 0] += 1
                 let final = try Self.restartAndRetry(disk, observed, context: context)
                 if let difference = final.firstDifference(from: expectedState) {
-                    Issue.record("\(context): after the retry the state differs from a run without faults: \(difference)")
+                    Issue.record(
+                        "\(context): after the retry the state differs from a run without faults: \(difference)")
                 }
             }
         }
         // Every consequence was exercised: a refused open, a read-only engine, a failed checkpoint.
-        #expect(tally["open", default: 0] > 0 && tally["ingest", default: 0] > 20 && tally["checkpoint", default: 0] > 5, "\(tally)")
+        #expect(
+            tally["open", default: 0] > 0 && tally["ingest", default: 0] > 20 && tally["checkpoint", default: 0] > 5,
+            "\(tally)")
     }
 }

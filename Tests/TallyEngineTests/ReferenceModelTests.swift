@@ -1,9 +1,9 @@
 import Foundation
-import Testing
 import TallyCore
 import TallyEngine
 import TallyStorage
 import TallyTestSupport
+import Testing
 
 /// A long random stream applied to the engine gives exactly the counters of a recomputation over the list.
 @Suite struct ReferenceModelTests {
@@ -34,33 +34,62 @@ import TallyTestSupport
                 events.append(earlier)  // an exact retry
                 continue
             }
-            let key = "k\(random.below(7))", user = "u\(random.below(6))", credential = "c\(random.below(5))"
-            let expiry = random.chance(1, in: 2) ? nil
+            let key = "k\(random.below(7))"
+            let user = "u\(random.below(6))"
+            let credential = "c\(random.below(5))"
+            let expiry =
+                random.chance(1, in: 2)
+                ? nil
                 : Timestamp(microseconds: now.microseconds + Int64(random.below(20)) * day - 10 * day)
             let payload: EventPayload
             switch random.below(20) {
             case 0..<7:
-                payload = .apiCall(APICall(keyId: key, status: random.pick([200, 201, 204, 400, 404, 429, 500]),
-                                           bytes: Int64(random.below(1000))))
+                payload = .apiCall(
+                    APICall(
+                        keyId: key, status: random.pick([200, 201, 204, 400, 404, 429, 500]),
+                        bytes: Int64(random.below(1000))))
             case 7: payload = .keyCreated(keyId: key, name: "key \(key)", expiresAt: expiry)
             case 8: payload = .keyRevoked(keyId: key)
             case 9: payload = .userCreated(userId: user, role: random.chance(1, in: 3) ? .admin : .member)
             case 10: payload = .userRoleChanged(userId: user, role: random.chance(1, in: 2) ? .admin : .member)
-            case 11: payload = random.pick([.userDeactivated(userId: user), .userActivated(userId: user), .userDeleted(userId: user)])
+            case 11:
+                payload = random.pick([
+                    .userDeactivated(userId: user), .userActivated(userId: user), .userDeleted(userId: user),
+                ])
             case 12: payload = .credentialCreated(credentialId: credential, expiresAt: expiry)
-            case 13: payload = random.pick([.credentialExpired(credentialId: credential), .credentialRevoked(credentialId: credential)])
-            case 14: payload = random.pick([.oauthClientCreated(clientId: "o\(random.below(3))"), .oauthClientDisabled(clientId: "o\(random.below(3))")])
-            case 15: payload = random.chance(1, in: 4) ? .storageMeasured(usedBytes: Int64(random.below(5000)) << 20)
-                : .storageChanged(deltaBytes: Int64(random.below(400) - 150) << 20)
+            case 13:
+                payload = random.pick([
+                    .credentialExpired(credentialId: credential), .credentialRevoked(credentialId: credential),
+                ])
+            case 14:
+                payload = random.pick([
+                    .oauthClientCreated(clientId: "o\(random.below(3))"),
+                    .oauthClientDisabled(clientId: "o\(random.below(3))"),
+                ])
+            case 15:
+                payload =
+                    random.chance(1, in: 4)
+                    ? .storageMeasured(usedBytes: Int64(random.below(5000)) << 20)
+                    : .storageChanged(deltaBytes: Int64(random.below(400) - 150) << 20)
             case 16:
                 payload = random.pick([
-                    .tenantCreated(TenantCreation(name: "Tenant \(random.below(100))",
-                                                  settings: JSONObject([.init(key: "storage_quota_mb", value: .int(Int64(1 + random.below(9000))))]))),
+                    .tenantCreated(
+                        TenantCreation(
+                            name: "Tenant \(random.below(100))",
+                            settings: JSONObject([
+                                .init(key: "storage_quota_mb", value: .int(Int64(1 + random.below(9000))))
+                            ]))),
                     .tenantUpdated(TenantUpdate(name: "Renamed \(random.below(100))")),
-                    .tenantUpdated(TenantUpdate(settings: JSONObject([.init(key: "storage_quota_mb", value: .int(Int64(1 + random.below(9000))))]))),
+                    .tenantUpdated(
+                        TenantUpdate(
+                            settings: JSONObject([
+                                .init(key: "storage_quota_mb", value: .int(Int64(1 + random.below(9000))))
+                            ]))),
                 ])
             default:
-                let target = events.isEmpty || random.chance(1, in: 8) ? "missing-\(index)"
+                let target =
+                    events.isEmpty || random.chance(1, in: 8)
+                    ? "missing-\(index)"
                     : events[random.below(events.count)].id
                 payload = .eventVoided(eventId: target, reason: nil)
             }
@@ -92,7 +121,9 @@ import TallyTestSupport
     @Test func aStorageVoidRetractsOnlyWhatNoLaterMeasurementReplaced() throws {
         let directory = TemporaryDirectory()
         let tenant = EventFixtures.tenant
-        func event(_ id: String, _ payload: EventPayload) -> Event { Event(id: id, tenantId: tenant, time: Self.now, payload: payload) }
+        func event(_ id: String, _ payload: EventPayload) -> Event {
+            Event(id: id, tenantId: tenant, time: Self.now, payload: payload)
+        }
         let megabyte: Int64 = 1 << 20
         let steps: [(Event, Int64)] = [
             (event("s1", .storageChanged(deltaBytes: 100 * megabyte)), 100),
@@ -136,8 +167,12 @@ import TallyTestSupport
             for (event, outcome) in zip(slice, outcomes) {
                 let expected = model.ingest(event)
                 switch (outcome, expected) {
-                case (.accepted(let a), .accepted(let b)): #expect(a == b); counts.accepted += 1
-                case (.duplicate(let a), .duplicate(let b)): #expect(a == b); counts.duplicate += 1
+                case (.accepted(let a), .accepted(let b)):
+                    #expect(a == b)
+                    counts.accepted += 1
+                case (.duplicate(let a), .duplicate(let b)):
+                    #expect(a == b)
+                    counts.duplicate += 1
                 case (.rejected, .rejected): counts.rejected += 1
                 default: Issue.record("event \(event.id): engine \(outcome), model \(expected)")
                 }

@@ -1,9 +1,10 @@
 import Synchronization
-import Testing
 import TallyCore
-@testable import TallyEngine
 import TallyStorage
 import TallyTestSupport
+import Testing
+
+@testable import TallyEngine
 
 /// Replays long enough to run on two threads (``ReplayPipeline``) give exactly the state of live ingest,
 /// stop where asked, and stop cleanly when the consumer fails.
@@ -27,12 +28,19 @@ import TallyTestSupport
             let tenant = TenantID(high: 0x1234, low: UInt64(index % 50))
             let time = Timestamp(microseconds: now.microseconds - Int64(index % 5_000) * 1_000_000)
             if index % 97 == 96 {
-                return .success(Event(id: "v\(index)", tenantId: TenantID(high: 0x1234, low: UInt64((index - 50) % 50)),
-                                      time: time, payload: .eventVoided(eventId: "c\(index - 50)", reason: nil)))
+                return .success(
+                    Event(
+                        id: "v\(index)", tenantId: TenantID(high: 0x1234, low: UInt64((index - 50) % 50)),
+                        time: time, payload: .eventVoided(eventId: "c\(index - 50)", reason: nil)))
             }
-            return .success(Event(id: "c\(index)", tenantId: tenant, time: time,
-                                  payload: .apiCall(APICall(keyId: index % 7 < 5 ? "k\(index % 7)" : "key-" + String(repeating: "x", count: index % 200),
-                                                            status: index % 13 == 0 ? 500 : 200))))
+            return .success(
+                Event(
+                    id: "c\(index)", tenantId: tenant, time: time,
+                    payload: .apiCall(
+                        APICall(
+                            keyId: index % 7 < 5
+                                ? "k\(index % 7)" : "key-" + String(repeating: "x", count: index % 200),
+                            status: index % 13 == 0 ? 500 : 200))))
         }
     }
 
@@ -69,8 +77,9 @@ import TallyTestSupport
         let second = try Engine(directory: directory.path, configuration: Self.configuration(clock: later))
         Self.ingest(second, 40_000..<Self.long)
         try second.close()
-        let rebuilt = try Engine.rebuild(directory: directory.path, configuration: Self.configuration(clock: later),
-                                         limit: .ingestTime(Self.now))
+        let rebuilt = try Engine.rebuild(
+            directory: directory.path, configuration: Self.configuration(clock: later),
+            limit: .ingestTime(Self.now))
         #expect(rebuilt.state.nextOffset == 40_000)
         #expect(rebuilt.state == before)
     }
@@ -81,11 +90,13 @@ import TallyTestSupport
         let engine = try Engine(directory: directory.path, configuration: Self.configuration())
         Self.ingest(engine, 0..<Self.long)
         try engine.close()
-        let store = try SegmentStore(directory: directory.path, configuration: Self.configuration().store, readOnly: true)
+        let store = try SegmentStore(
+            directory: directory.path, configuration: Self.configuration().store, readOnly: true)
         for stopAt in [0, 1, ReplayPipeline.chunkSize * 3 + 17, Self.long - 1] {
             var seen = 0
             #expect(throws: Stop.self) {
-                try ReplayPipeline(store: store, start: 0, end: nil, latestIngest: nil).forEachChunk(threaded: true) { chunk in
+                try ReplayPipeline(store: store, start: 0, end: nil, latestIngest: nil).forEachChunk(threaded: true) {
+                    chunk in
                     for entry in chunk.entries {
                         #expect(entry.offset == UInt64(seen))
                         if seen == stopAt { throw Stop() }
@@ -98,7 +109,9 @@ import TallyTestSupport
         for threaded in [true, false] {
             var offsets: [UInt64] = []
             var calls = 0
-            try ReplayPipeline(store: store, start: 100, end: 20_100, latestIngest: nil).forEachChunk(threaded: threaded) { chunk in
+            try ReplayPipeline(store: store, start: 100, end: 20_100, latestIngest: nil).forEachChunk(
+                threaded: threaded
+            ) { chunk in
                 offsets += chunk.entries.map(\.offset)
                 calls += chunk.entries.filter(\.isCall).count
                 #expect(chunk.entries.count - chunk.entries.filter(\.isCall).count == chunk.events.count)

@@ -1,10 +1,13 @@
-import Testing
 import TallyCore
-@testable import TallyEngine
 import TallyTestSupport
+import Testing
+
+@testable import TallyEngine
 
 @Suite struct TenantTableTests {
-    private func tenant(_ number: UInt64) -> TenantID { TenantID(high: 0xABCD_0000_0000_0000 | number, low: number &* 31) }
+    private func tenant(_ number: UInt64) -> TenantID {
+        TenantID(high: 0xABCD_0000_0000_0000 | number, low: number &* 31)
+    }
 
     /// Through index rebuilds and storage growth (past the 1 MiB point where storage is mapped), every
     /// tenant is found with its own projection, and iteration is in insertion order.
@@ -78,7 +81,9 @@ import TallyTestSupport
         var forward = TenantTable()
         var backward = TenantTable()
         for number in 0..<100 as Range<UInt64> { forward.modify(tenant(number)) { $0.adminUsers = 1 } }
-        for number in (0..<100 as Range<UInt64>).reversed() { backward.set(forward[tenant(number)] ?? TenantProjection(), for: tenant(number)) }
+        for number in (0..<100 as Range<UInt64>).reversed() {
+            backward.set(forward[tenant(number)] ?? TenantProjection(), for: tenant(number))
+        }
         #expect(forward == backward)
         backward.modify(tenant(3)) { $0.adminUsers = 2 }
         #expect(forward != backward)
@@ -90,7 +95,9 @@ import TallyTestSupport
 }
 
 @Suite struct TenantTableCaptureTests {
-    private func tenant(_ number: Int) -> TenantID { TenantID(high: 0xCAFE_0000_0000_0000 | UInt64(number), low: UInt64(number)) }
+    private func tenant(_ number: Int) -> TenantID {
+        TenantID(high: 0xCAFE_0000_0000_0000 | UInt64(number), low: UInt64(number))
+    }
 
     /// A checkpoint takes the table a chunk at a time while the writer changes it and adds tenants: the
     /// chunks hold every tenant of the capture's start, in order, as it was then, and no later one.

@@ -1,6 +1,6 @@
+import TallyHTTP
 import TallyTestSupport
 import Testing
-import TallyHTTP
 
 @Suite("Mutation fuzzing")
 struct FuzzTests {
@@ -37,8 +37,10 @@ struct FuzzTests {
             case 5:
                 data = Array(data[..<position])
             default:
-                data.insert(contentsOf: bytes(["chunked", "Content-Length: 3\r\n", "\r\n\r\n", "FFFF"]
-                    .randomElement(using: &random) ?? ""), at: position)
+                data.insert(
+                    contentsOf: bytes(
+                        ["chunked", "Content-Length: 3\r\n", "\r\n\r\n", "FFFF"]
+                            .randomElement(using: &random) ?? ""), at: position)
             }
         }
         return data

@@ -1,13 +1,14 @@
-import Testing
-@testable import TallyHTTP
 import TallyTestSupport
+import Testing
+
+@testable import TallyHTTP
 
 @Suite struct HTTPRequestParserTests {
-    static let stream = Array((
-        "POST /api/v1/events?x=1&y=a%20b+c HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nhello"
-        + "GET /a%2Cb HTTP/1.1\r\nConnection: close\r\n\r\n"
-        + "PATCH /t HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3;ext=1\r\nabc\r\n2\r\nde\r\n0\r\nX-Trailer: 1\r\n\r\n"
-    ).utf8)
+    static let stream = Array(
+        ("POST /api/v1/events?x=1&y=a%20b+c HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nhello"
+            + "GET /a%2Cb HTTP/1.1\r\nConnection: close\r\n\r\n"
+            + "PATCH /t HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3;ext=1\r\nabc\r\n2\r\nde\r\n0\r\nX-Trailer: 1\r\n\r\n")
+            .utf8)
 
     func parseAll(_ pieces: [ArraySlice<UInt8>]) throws -> [HTTPRequest] {
         var parser = HTTPRequestParser()
@@ -20,16 +21,19 @@ import TallyTestSupport
     }
 
     func summary(_ requests: [HTTPRequest]) -> [String] {
-        requests.map { "\($0.method.name) \($0.path) \($0.query.map { "\($0.name)=\($0.value)" }) \(String(decoding: $0.body, as: UTF8.self)) \($0.keepAlive)" }
+        requests.map {
+            "\($0.method.name) \($0.path) \($0.query.map { "\($0.name)=\($0.value)" }) \(String(decoding: $0.body, as: UTF8.self)) \($0.keepAlive)"
+        }
     }
 
     @Test func parsesAPipelinedStream() throws {
         let requests = try parseAll([Self.stream[...]])
-        #expect(summary(requests) == [
-            "POST /api/v1/events [\"x=1\", \"y=a b c\"] hello true",
-            "GET /a,b []  false",
-            "PATCH /t [] abcde true",
-        ])
+        #expect(
+            summary(requests) == [
+                "POST /api/v1/events [\"x=1\", \"y=a b c\"] hello true",
+                "GET /a,b []  false",
+                "PATCH /t [] abcde true",
+            ])
         #expect(requests[0].headers["content-length"] == "5")
     }
 
@@ -130,14 +134,17 @@ import TallyTestSupport
         parser.feed(Array("c".utf8))
         #expect(try parser.next()?.body == Array("abc".utf8))
         #expect(!take(&parser))
-        for head in ["POST /b HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nContent-Length: 0\r\n\r\n",
-                     "GET /c HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\n\r\n"] {
+        for head in [
+            "POST /b HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nContent-Length: 0\r\n\r\n",
+            "GET /c HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\n\r\n",
+        ] {
             parser.feed(Array(head.utf8))
             #expect(try parser.next() != nil)
             #expect(!take(&parser), "no body: \(head)")
         }
         // A body that arrives before the server asked settles the debt.
-        parser.feed(Array("POST /d HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nTransfer-Encoding: chunked\r\n\r\n".utf8))
+        parser.feed(
+            Array("POST /d HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nTransfer-Encoding: chunked\r\n\r\n".utf8))
         #expect(try parser.next() == nil)
         parser.feed(Array("1\r\nz\r\n0\r\n\r\n".utf8))
         #expect(try parser.next()?.body == Array("z".utf8))
@@ -158,7 +165,9 @@ import TallyTestSupport
     func anExpectationOtherThanContinueFailsWith417(value: String) {
         var parser = HTTPRequestParser()
         parser.feed(Array("POST /a HTTP/1.1\r\nExpect: \(value)\r\nContent-Length: 1\r\n\r\nx".utf8))
-        #expect(throws: HTTPParseError(code: .expectationFailed, message: "the only expectation supported is 100-continue")) {
+        #expect(
+            throws: HTTPParseError(code: .expectationFailed, message: "the only expectation supported is 100-continue")
+        ) {
             try parser.next()
         }
     }

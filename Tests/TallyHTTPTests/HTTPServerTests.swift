@@ -1,12 +1,13 @@
-import Foundation
 import Dispatch
+import Foundation
 import Glibc
 import Synchronization
-import Testing
-@testable import TallyHTTP
 import TallyCore
 import TallyStorage
 import TallyTestSupport
+import Testing
+
+@testable import TallyHTTP
 
 /// Echoes method, path and body length; `/slow` answers from another thread after a delay, so pipelined
 /// responses must be reordered into request order.
@@ -82,15 +83,20 @@ final class RecordingHandler: HTTPHandler {
             let response = try client.request("GET", path)
             let after = Int64(time(nil))
             let date = try #require(response.header("Date"), "\(path)")
-            #expect((before...after).contains { String(decoding: HTTPDate.format(secondsSinceEpoch: $0), as: UTF8.self) == date },
-                    "\(path): \(date)")
+            #expect(
+                (before...after).contains {
+                    String(decoding: HTTPDate.format(secondsSinceEpoch: $0), as: UTF8.self) == date
+                },
+                "\(path): \(date)")
         }
     }
 
     /// IMF-fixdate against RFC 9110's own example and edge days (epoch, a leap day, before 1970, year end).
-    @Test(arguments: [(Int64(784_111_777), "Sun, 06 Nov 1994 08:49:37 GMT"), (0, "Thu, 01 Jan 1970 00:00:00 GMT"),
-                      (1_709_164_800, "Thu, 29 Feb 2024 00:00:00 GMT"), (-1, "Wed, 31 Dec 1969 23:59:59 GMT"),
-                      (1_798_761_599, "Thu, 31 Dec 2026 23:59:59 GMT"), (951_782_400, "Tue, 29 Feb 2000 00:00:00 GMT")])
+    @Test(arguments: [
+        (Int64(784_111_777), "Sun, 06 Nov 1994 08:49:37 GMT"), (0, "Thu, 01 Jan 1970 00:00:00 GMT"),
+        (1_709_164_800, "Thu, 29 Feb 2024 00:00:00 GMT"), (-1, "Wed, 31 Dec 1969 23:59:59 GMT"),
+        (1_798_761_599, "Thu, 31 Dec 2026 23:59:59 GMT"), (951_782_400, "Tue, 29 Feb 2000 00:00:00 GMT"),
+    ])
     func datesAreFormattedAsIMFFixdate(seconds: Int64, expected: String) {
         #expect(String(decoding: HTTPDate.format(secondsSinceEpoch: seconds), as: UTF8.self) == expected)
     }
@@ -99,7 +105,9 @@ final class RecordingHandler: HTTPHandler {
         let server = try startServer()
         defer { server.shutdown() }
         let client = try LoopbackClient(port: server.port)
-        try client.send("GET /slow HTTP/1.1\r\nHost: x\r\n\r\nGET /fast HTTP/1.1\r\nHost: x\r\n\r\nPOST /b HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc")
+        try client.send(
+            "GET /slow HTTP/1.1\r\nHost: x\r\n\r\nGET /fast HTTP/1.1\r\nHost: x\r\n\r\nPOST /b HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc"
+        )
         #expect(try client.readResponse().text == "GET /slow 0 -")
         #expect(try client.readResponse().text == "GET /fast 0 -")
         #expect(try client.readResponse().text == "POST /b 3 -")
@@ -116,16 +124,18 @@ final class RecordingHandler: HTTPHandler {
         let server = try HTTPServer(configuration: configuration, handler: handler)
         defer { server.shutdown() }
         let client = try LoopbackClient(port: server.port)
-        try client.send("POST /slow-write HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\nx"
-                        + "GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /slow-b HTTP/1.1\r\nHost: x\r\n\r\n"
-                        + "GET /slow-c HTTP/1.1\r\nHost: x\r\n\r\nDELETE /d HTTP/1.1\r\nHost: x\r\n\r\n")
+        try client.send(
+            "POST /slow-write HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\nx"
+                + "GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /slow-b HTTP/1.1\r\nHost: x\r\n\r\n"
+                + "GET /slow-c HTTP/1.1\r\nHost: x\r\n\r\nDELETE /d HTTP/1.1\r\nHost: x\r\n\r\n")
         for expected in ["POST /slow-write", "GET /a", "GET /slow-b", "GET /slow-c", "DELETE /d"] {
             #expect(try client.readResponse().text == expected)
         }
         let events = handler.events.withLock { $0 }
         #expect(handler.position("end POST /slow-write") < handler.position("start GET /a"), "\(events)")
-        #expect(handler.position("start GET /slow-c") < handler.position("end GET /slow-b"),
-                "safe requests behind safe ones overlap: \(events)")
+        #expect(
+            handler.position("start GET /slow-c") < handler.position("end GET /slow-b"),
+            "safe requests behind safe ones overlap: \(events)")
         #expect(handler.position("end GET /slow-b") < handler.position("start DELETE /d"), "\(events)")
         #expect(handler.position("end GET /slow-c") < handler.position("start DELETE /d"), "\(events)")
         #expect(try client.request("GET", "/after").text == "GET /after")
@@ -142,8 +152,9 @@ final class RecordingHandler: HTTPHandler {
         try client.send("hello")
         #expect(try client.readResponse().text == "POST /a 5 -")
         // Behind a slow response the invitation waits for it.
-        try client.send("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n"
-                        + "POST /b HTTP/1.1\r\nHost: x\r\nExpect: 100-Continue\r\nTransfer-Encoding: chunked\r\n\r\n")
+        try client.send(
+            "GET /slow HTTP/1.1\r\nHost: x\r\n\r\n"
+                + "POST /b HTTP/1.1\r\nHost: x\r\nExpect: 100-Continue\r\nTransfer-Encoding: chunked\r\n\r\n")
         #expect(try client.readResponse().text == "GET /slow 0 -")
         #expect(try client.readResponse().status == 100)
         try client.send("3\r\nabc\r\n0\r\n\r\n")
@@ -155,8 +166,9 @@ final class RecordingHandler: HTTPHandler {
         #expect(response.text == "POST /c 2 -")
         #expect(try client.request("GET", "/after").text == "GET /after 0 -")
         // Owed behind a slow response, then the body comes anyway: the debt is dropped with it.
-        try client.send("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n"
-                        + "POST /d HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n")
+        try client.send(
+            "GET /slow HTTP/1.1\r\nHost: x\r\n\r\n"
+                + "POST /d HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n")
         usleep(10_000)
         try client.send("hi")
         #expect(try client.readResponse().text == "GET /slow 0 -")
@@ -167,14 +179,17 @@ final class RecordingHandler: HTTPHandler {
         #expect(try client.request("GET", "/later").text == "GET /later 0 -")
         // No body, or HTTP/1.0: nothing to invite.
         #expect(try client.request("POST", "/empty", headers: [("Expect", "100-continue")]).text == "POST /empty 0 -")
-        try client.send("POST /old HTTP/1.0\r\nConnection: keep-alive\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n")
+        try client.send(
+            "POST /old HTTP/1.0\r\nConnection: keep-alive\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n")
         try client.send("xyz")
         #expect(try client.readResponse().text == "POST /old 3 -")
     }
 
     /// A head the server refuses gets its final answer at once, without the body: 413 for a declared length
     /// over the limit, 417 for an expectation other than 100-continue.
-    @Test(arguments: [("Expect: 100-continue\r\nContent-Length: 101", 413), ("Expect: teapot\r\nContent-Length: 3", 417)])
+    @Test(arguments: [
+        ("Expect: 100-continue\r\nContent-Length: 101", 413), ("Expect: teapot\r\nContent-Length: 3", 417),
+    ])
     func aRefusedHeadIsAnsweredBeforeTheBody(fields: String, status: Int) throws {
         let server = try startServer { $0.limits.maxBodyBytes = 100 }
         defer { server.shutdown() }
@@ -206,7 +221,8 @@ final class RecordingHandler: HTTPHandler {
         defer { server.shutdown() }
         let client = try LoopbackClient(port: server.port)
         let paths = ["/fast0", "/fast1", "/q%22x", "/fast3", "/slow"]
-        try client.send(paths.map { "GET \($0) HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer secret-token\r\n\r\n" }.joined())
+        try client.send(
+            paths.map { "GET \($0) HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer secret-token\r\n\r\n" }.joined())
         for _ in paths { #expect(try client.readResponse().status == 200) }
         var lines: [String] = []
         for _ in 0..<200 {
@@ -216,8 +232,11 @@ final class RecordingHandler: HTTPHandler {
         }
         #expect(lines.count == paths.count)
         for path in ["/fast0", "/fast1", #"/q\"x"#, "/fast3", "/slow"] {
-            #expect(lines.contains { $0.contains(#""method":"GET","path":"\#(path)","status":200,"durationMs":"#) && $0.hasSuffix("}") },
-                    "\(path) in \(lines)")
+            #expect(
+                lines.contains {
+                    $0.contains(#""method":"GET","path":"\#(path)","status":200,"durationMs":"#) && $0.hasSuffix("}")
+                },
+                "\(path) in \(lines)")
         }
         #expect(!calls.withLock { $0 }.joined().contains("secret-token"))
         #expect(calls.withLock { $0 }.contains { $0.contains("\n") }, "the pipelined requests' lines came in one call")
@@ -227,7 +246,9 @@ final class RecordingHandler: HTTPHandler {
         let server = try startServer()
         defer { server.shutdown() }
         let client = try LoopbackClient(port: server.port)
-        try client.send("POST /c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n4;ext=1\r\nabcd\r\n3\r\nefg\r\n0\r\nTrailer: x\r\n\r\n")
+        try client.send(
+            "POST /c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n4;ext=1\r\nabcd\r\n3\r\nefg\r\n0\r\nTrailer: x\r\n\r\n"
+        )
         #expect(try client.readResponse().text == "POST /c 7 -")
     }
 
@@ -307,12 +328,16 @@ final class RecordingHandler: HTTPHandler {
         let slow = try LoopbackClient(port: server.port)
         let upload = try LoopbackClient(port: server.port)
         try slow.send("GET /slower HTTP/1.1\r\nHost: x\r\n\r\nGET /slower?q=2 HTTP/1.1\r\nHost: x\r\n\r\n")
-        try upload.send("POST /up HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n" + String(repeating: "a", count: 50))
+        try upload.send(
+            "POST /up HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n" + String(repeating: "a", count: 50))
         // Both requests have reached the server (the upload's head is in) before the drain begins.
         #expect(try LoopbackClient(port: server.port).request("GET", "/ping").status == 200)
         usleep(20_000)
         let stopped = DispatchSemaphore(value: 0)
-        Thread { server.shutdown(); stopped.signal() }.start()
+        Thread {
+            server.shutdown()
+            stopped.signal()
+        }.start()
         var waited = 0
         while !server.core.draining && waited < 5_000 {
             usleep(1_000)
@@ -338,11 +363,15 @@ final class RecordingHandler: HTTPHandler {
     @Test func aDrainAnswersARequestHeldBehindAnUnsafeOne() throws {
         let server = try startServer()
         let client = try LoopbackClient(port: server.port)
-        try client.send("POST /slower HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhiGET /after HTTP/1.1\r\nHost: x\r\n\r\n")
+        try client.send(
+            "POST /slower HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhiGET /after HTTP/1.1\r\nHost: x\r\n\r\n")
         #expect(try LoopbackClient(port: server.port).request("GET", "/ping").status == 200)
         usleep(20_000)
         let stopped = DispatchSemaphore(value: 0)
-        Thread { server.shutdown(); stopped.signal() }.start()
+        Thread {
+            server.shutdown()
+            stopped.signal()
+        }.start()
         let first = try client.readResponse()
         #expect(first.text == "POST /slower 2 -")
         #expect(first.header("Connection") == nil)
@@ -354,8 +383,10 @@ final class RecordingHandler: HTTPHandler {
     }
 
     /// An HTTP/1.1 request names its host exactly once (RFC 9112 §3.2); HTTP/1.0 needs none.
-    @Test(arguments: ["GET /a HTTP/1.1\r\n\r\n", "GET /a HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
-                      "POST /a HTTP/1.1\r\nContent-Length: 2\r\n\r\nhi"])
+    @Test(arguments: [
+        "GET /a HTTP/1.1\r\n\r\n", "GET /a HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
+        "POST /a HTTP/1.1\r\nContent-Length: 2\r\n\r\nhi",
+    ])
     func http11RequestsWithoutExactlyOneHostAreRefused(request: String) throws {
         let server = try startServer()
         defer { server.shutdown() }
@@ -392,7 +423,8 @@ final class RecordingHandler: HTTPHandler {
         setsockopt(server.core.listener, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
         let flood = try LoopbackClient(port: server.port)
         let stop = Atomic<Bool>(false)
-        let request = Array("GET /busy HTTP/1.1\r\nHost: x\r\nX-Pad: \(String(repeating: "a", count: 4000))\r\n\r\n".utf8)
+        let request = Array(
+            "GET /busy HTTP/1.1\r\nHost: x\r\nX-Pad: \(String(repeating: "a", count: 4000))\r\n\r\n".utf8)
         let burst = Array((0..<64).map { _ in request }.joined())
         let descriptor = flood.descriptor
         let reader = Thread {
@@ -406,7 +438,9 @@ final class RecordingHandler: HTTPHandler {
             while !stop.load(ordering: .relaxed) {
                 var sent = 0
                 while sent < burst.count {
-                    let count = burst.withUnsafeBytes { Glibc.send(descriptor, $0.baseAddress! + sent, burst.count - sent, Int32(MSG_NOSIGNAL)) }
+                    let count = burst.withUnsafeBytes {
+                        Glibc.send(descriptor, $0.baseAddress! + sent, burst.count - sent, Int32(MSG_NOSIGNAL))
+                    }
                     if count <= 0 { return }
                     sent += count
                 }
@@ -440,15 +474,18 @@ final class RecordingHandler: HTTPHandler {
         let time = #"{"time":"2026-11-24T08:15:27.042Z","#
         func line(_ path: String, _ status: Int, _ milliseconds: Double) -> String {
             var bytes: [UInt8] = []
-            HTTPServerCore.appendLogLine(time: Timestamp(microseconds: 1_795_508_127_042_999), method: "GET", path: path,
-                                         status: status, milliseconds: milliseconds, to: &bytes)
+            HTTPServerCore.appendLogLine(
+                time: Timestamp(microseconds: 1_795_508_127_042_999), method: "GET", path: path,
+                status: status, milliseconds: milliseconds, to: &bytes)
             let text = String(decoding: bytes, as: UTF8.self)
             #expect(text.hasPrefix(time))
             return "{" + text.dropFirst(time.count)
         }
         #expect(line("/healthz", 200, 12.5) == #"{"method":"GET","path":"/healthz","status":200,"durationMs":12.500}"#)
         #expect(line(#"/a"b\c"#, 404, 0.0004) == #"{"method":"GET","path":"/a\"b\\c","status":404,"durationMs":0.000}"#)
-        #expect(line("/x\u{1}\ny/ünï", 500, 0.0006) == #"{"method":"GET","path":"/xy/ünï","status":500,"durationMs":0.001}"#)
+        #expect(
+            line("/x\u{1}\ny/ünï", 500, 0.0006) == #"{"method":"GET","path":"/xy/ünï","status":500,"durationMs":0.001}"#
+        )
         #expect(line("/", 201, 1500.25) == #"{"method":"GET","path":"/","status":201,"durationMs":1500.250}"#)
         #expect(line("/", 200, -3) == #"{"method":"GET","path":"/","status":200,"durationMs":0.000}"#)
         #expect(line("/", 200, .nan) == #"{"method":"GET","path":"/","status":200,"durationMs":0.000}"#)

@@ -154,7 +154,9 @@ final class HostileTestHandler: HTTPHandler {
 
     // MARK: - Half-open connections
 
-    @Test(arguments: ["GET /half HTTP/1.1\r\nHost: a", "POST /half HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc"])
+    @Test(arguments: [
+        "GET /half HTTP/1.1\r\nHost: a", "POST /half HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc",
+    ])
     func aClientThatShutsItsWriteSideMidRequestIsClosedWithoutAnAnswer(partial: String) throws {
         let server = try startServer()
         defer { server.shutdown() }
@@ -211,7 +213,9 @@ final class HostileTestHandler: HTTPHandler {
         let server = try startServer(handler)
         defer { server.shutdown() }
         let client = try LoopbackClient(port: server.port)
-        try client.send("GET /hold HTTP/1.1\r\nHost: x\r\n\r\nGET /hold HTTP/1.1\r\nHost: x\r\n\r\nGET /hold HTTP/1.1\r\nHost: x\r\n\r\n")
+        try client.send(
+            "GET /hold HTTP/1.1\r\nHost: x\r\n\r\nGET /hold HTTP/1.1\r\nHost: x\r\n\r\nGET /hold HTTP/1.1\r\nHost: x\r\n\r\n"
+        )
         #expect(eventually { handler.heldCount == 3 })
         // Gone without reading: the first response written makes the client's kernel answer with a reset, so
         // the later writes hit a dead socket.
@@ -319,7 +323,8 @@ final class HostileTestHandler: HTTPHandler {
         // A surplus that happens to be a request is a pipelined request of its own, never part of the body.
         let smuggler = try LoopbackClient(port: server.port)
         try smuggler.send(
-            "POST /b HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhelloPOST /smuggled HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\nx")
+            "POST /b HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhelloPOST /smuggled HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\nx"
+        )
         #expect(try smuggler.readResponse().text == "POST /b 5")
         #expect(try smuggler.readResponse().text == "POST /smuggled 1")
         expectServerAnswers(server)

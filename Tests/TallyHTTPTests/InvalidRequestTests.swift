@@ -1,5 +1,5 @@
-import Testing
 import TallyHTTP
+import Testing
 
 /// An invalid input and the status it must be rejected with.
 struct InvalidCase: Sendable, CustomTestStringConvertible {
@@ -86,10 +86,14 @@ enum InvalidCases {
         InvalidCase("invalid percent escape in query", "GET /?a=%G1 HTTP/1.1\r\n\r\n", 400),
         InvalidCase("invalid UTF-8 in query", "GET /?a=%FF HTTP/1.1\r\n\r\n", 400),
         // Framing.
-        InvalidCase("Transfer-Encoding and Content-Length", "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n"
-            + "Content-Length: 5\r\n\r\n0\r\n\r\n", 400),
-        InvalidCase("Content-Length and Transfer-Encoding", "POST / HTTP/1.1\r\nContent-Length: 5\r\n"
-            + "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400),
+        InvalidCase(
+            "Transfer-Encoding and Content-Length",
+            "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n"
+                + "Content-Length: 5\r\n\r\n0\r\n\r\n", 400),
+        InvalidCase(
+            "Content-Length and Transfer-Encoding",
+            "POST / HTTP/1.1\r\nContent-Length: 5\r\n"
+                + "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400),
         InvalidCase(
             "conflicting Content-Length", "POST / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n", 400),
         InvalidCase("Content-Length list", "POST / HTTP/1.1\r\nContent-Length: 5, 5\r\n\r\nhello", 400),
@@ -101,16 +105,20 @@ enum InvalidCases {
         InvalidCase("unsupported transfer-coding", "POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n", 501),
         InvalidCase("gzip then chunked", "POST / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n", 501),
         InvalidCase("chunked not last", "POST / HTTP/1.1\r\nTransfer-Encoding: chunked, gzip\r\n\r\n", 400),
-        InvalidCase("chunked not last across lines", "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n"
-            + "Transfer-Encoding: identity\r\n\r\n", 400),
+        InvalidCase(
+            "chunked not last across lines",
+            "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n"
+                + "Transfer-Encoding: identity\r\n\r\n", 400),
         InvalidCase("chunked twice", "POST / HTTP/1.1\r\nTransfer-Encoding: chunked, chunked\r\n\r\n0\r\n\r\n", 400),
         InvalidCase("empty Transfer-Encoding", "POST / HTTP/1.1\r\nTransfer-Encoding: \r\n\r\n", 400),
         InvalidCase("chunked with parameter", "POST / HTTP/1.1\r\nTransfer-Encoding: chunked;q=1\r\n\r\n", 400),
         InvalidCase(
             "Transfer-Encoding in HTTP/1.0", "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400),
-        InvalidCase("POST without framing when required", "POST / HTTP/1.1\r\nHost: a\r\n\r\n", 411,
+        InvalidCase(
+            "POST without framing when required", "POST / HTTP/1.1\r\nHost: a\r\n\r\n", 411,
             limits: HTTPLimits(requireExplicitBodyLength: true)),
-        InvalidCase("PUT without framing when required", "PUT / HTTP/1.1\r\n\r\n", 411,
+        InvalidCase(
+            "PUT without framing when required", "PUT / HTTP/1.1\r\n\r\n", 411,
             limits: HTTPLimits(requireExplicitBodyLength: true)),
         // Chunked bodies.
         InvalidCase("non-hex chunk size", chunkedHead + "zz\r\n", 400),
@@ -126,21 +134,33 @@ enum InvalidCases {
         InvalidCase("invalid trailer line", chunkedHead + "0\r\nno colon\r\n\r\n", 400),
         // Limits.
         InvalidCase("huge Content-Length", "POST / HTTP/1.1\r\nContent-Length: 99999999999999999999999\r\n\r\n", 413),
-        InvalidCase("Content-Length above maxBodyBytes", "POST / HTTP/1.1\r\nContent-Length: 1025\r\n\r\n", 413,
+        InvalidCase(
+            "Content-Length above maxBodyBytes", "POST / HTTP/1.1\r\nContent-Length: 1025\r\n\r\n", 413,
             limits: small),
-        InvalidCase("chunked total above maxBodyBytes", chunkedHead + "200\r\n" + String(repeating: "a", count: 512)
-            + "\r\n201\r\n", 413, limits: small),
+        InvalidCase(
+            "chunked total above maxBodyBytes",
+            chunkedHead + "200\r\n" + String(repeating: "a", count: 512)
+                + "\r\n201\r\n", 413, limits: small),
         InvalidCase("single chunk above maxBodyBytes", chunkedHead + "FFFFFFFF\r\n", 413),
-        InvalidCase("too many headers", "GET / HTTP/1.1\r\n" + (0..<5).map { "X-\($0): v\r\n" }.joined() + "\r\n", 431,
+        InvalidCase(
+            "too many headers", "GET / HTTP/1.1\r\n" + (0..<5).map { "X-\($0): v\r\n" }.joined() + "\r\n", 431,
             limits: small),
-        InvalidCase("default header count limit", "GET / HTTP/1.1\r\n" + (0..<101).map { "X-\($0): v\r\n" }.joined()
-            + "\r\n", 431),
-        InvalidCase("complete header section over the limit", "GET / HTTP/1.1\r\nX-Big: "
-            + String(repeating: "b", count: 300) + "\r\n\r\n", 431, limits: small),
-        InvalidCase("header section one byte over the limit", "GET / HTTP/1.1\r\nX: "
-            + String(repeating: "b", count: 256 - 19 - 2 + 1) + "\r\n\r\n", 431, limits: small),
-        InvalidCase("incomplete header section over the limit", "GET / HTTP/1.1\r\nX-Big: "
-            + String(repeating: "b", count: 300), 431, limits: small),
+        InvalidCase(
+            "default header count limit",
+            "GET / HTTP/1.1\r\n" + (0..<101).map { "X-\($0): v\r\n" }.joined()
+                + "\r\n", 431),
+        InvalidCase(
+            "complete header section over the limit",
+            "GET / HTTP/1.1\r\nX-Big: "
+                + String(repeating: "b", count: 300) + "\r\n\r\n", 431, limits: small),
+        InvalidCase(
+            "header section one byte over the limit",
+            "GET / HTTP/1.1\r\nX: "
+                + String(repeating: "b", count: 256 - 19 - 2 + 1) + "\r\n\r\n", 431, limits: small),
+        InvalidCase(
+            "incomplete header section over the limit",
+            "GET / HTTP/1.1\r\nX-Big: "
+                + String(repeating: "b", count: 300), 431, limits: small),
         InvalidCase(
             "long chunk extension", chunkedHead + "5;" + String(repeating: "e", count: 300), 400, limits: small),
         InvalidCase(
@@ -148,7 +168,8 @@ enum InvalidCases {
             chunkedHead + "0\r\n" + (0..<2).map { "X-T\($0): " + String(repeating: "v", count: 200) + "\r\n" }.joined()
                 + "\r\n",
             431, limits: small),
-        InvalidCase("too many trailers", chunkedHead + "0\r\n" + (0..<5).map { "T\($0): v\r\n" }.joined() + "\r\n", 431,
+        InvalidCase(
+            "too many trailers", chunkedHead + "0\r\n" + (0..<5).map { "T\($0): v\r\n" }.joined() + "\r\n", 431,
             limits: small),
     ]
 }

@@ -1,5 +1,5 @@
-import Testing
 import TallyHTTP
+import Testing
 
 @Suite("Model types")
 struct ModelTests {
@@ -45,8 +45,10 @@ struct ModelTests {
 
     @Test("parsed well-known methods use their dedicated cases")
     func parsedMethods() throws {
-        for (name, method) in [("GET", HTTPMethod.get), ("HEAD", .head), ("POST", .post), ("PUT", .put),
-            ("PATCH", .patch), ("DELETE", .delete), ("OPTIONS", .options), ("TRACE", .other("TRACE"))] {
+        for (name, method) in [
+            ("GET", HTTPMethod.get), ("HEAD", .head), ("POST", .post), ("PUT", .put),
+            ("PATCH", .patch), ("DELETE", .delete), ("OPTIONS", .options), ("TRACE", .other("TRACE")),
+        ] {
             var parser = HTTPRequestParser()
             parser.feed(bytes("\(name) / HTTP/1.1\r\n\r\n"))
             #expect(try parser.next()?.method == method)

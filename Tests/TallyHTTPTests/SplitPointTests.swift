@@ -1,5 +1,5 @@
-import Testing
 import TallyHTTP
+import Testing
 
 @Suite("Split points")
 struct SplitPointTests {

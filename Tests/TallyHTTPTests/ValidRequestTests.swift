@@ -1,5 +1,5 @@
-import Testing
 import TallyHTTP
+import Testing
 
 /// A valid input and the exact requests it must produce.
 struct ValidCase: Sendable, CustomTestStringConvertible {
@@ -55,9 +55,10 @@ enum ValidCases {
             ]),
         ValidCase(
             name: "chunked with extensions and trailers",
-            raw: bytes("POST /upload HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
-                + "5;name=value\r\nhello\r\n6 ; ext ; q=\"x y\"\r\n world\r\nA\r\n0123456789\r\n"
-                + "0;last\r\nX-Checksum: abc\r\nX-Other: 1\r\n\r\n"),
+            raw: bytes(
+                "POST /upload HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+                    + "5;name=value\r\nhello\r\n6 ; ext ; q=\"x y\"\r\n world\r\nA\r\n0123456789\r\n"
+                    + "0;last\r\nX-Checksum: abc\r\nX-Other: 1\r\n\r\n"),
             expected: [
                 HTTPRequest(
                     method: .post, target: "/upload", path: "/upload",
@@ -65,8 +66,9 @@ enum ValidCases {
             ]),
         ValidCase(
             name: "chunked coding name is case-insensitive, upper-case hex size",
-            raw: bytes("PUT /x HTTP/1.1\r\nTransfer-Encoding: ChUnKeD\r\n\r\n1F\r\n" + String(repeating: "z", count: 31)
-                + "\r\n0\r\n\r\n"),
+            raw: bytes(
+                "PUT /x HTTP/1.1\r\nTransfer-Encoding: ChUnKeD\r\n\r\n1F\r\n" + String(repeating: "z", count: 31)
+                    + "\r\n0\r\n\r\n"),
             expected: [
                 HTTPRequest(
                     method: .put, target: "/x", path: "/x", headers: ["Transfer-Encoding": "ChUnKeD"],

@@ -1,10 +1,10 @@
 import Dispatch
 import Foundation
 import Synchronization
-import Testing
 import TallyCore
 import TallyStorage
 import TallyTestSupport
+import Testing
 
 /// Failed syncs, full disks and short writes: nothing acknowledged is lost, and a failed store refuses appends.
 @Suite struct FaultInjectionTests {
@@ -12,9 +12,10 @@ import TallyTestSupport
     func failedSyncLosesNoAcknowledgedBatchAndStopsAppends(syncsBeforeFailure: Int) throws {
         let directory = TemporaryDirectory()
         let fileSystem = FaultyFileSystem()
-        let store = try SegmentStore(directory: directory.path,
-                                     configuration: StoreTestSupport.configuration(durability: .always, segmentSize: 2048),
-                                     fileSystem: fileSystem)
+        let store = try SegmentStore(
+            directory: directory.path,
+            configuration: StoreTestSupport.configuration(durability: .always, segmentSize: 2048),
+            fileSystem: fileSystem)
         fileSystem.update { $0.syncsBeforeFailure = syncsBeforeFailure }
         var acknowledged: [Event] = []
         var stream = EventFixtures.apiCalls(count: 400).makeIterator()
@@ -33,7 +34,9 @@ import TallyTestSupport
         #expect(error.code == .failed)
         #expect(error.message.contains("injected I/O error"))
         #expect(store.failure != nil)
-        #expect(throws: StorageError.self) { try store.append(StoreTestSupport.batch(EventFixtures.apiCalls(count: 1))) }
+        #expect(throws: StorageError.self) {
+            try store.append(StoreTestSupport.batch(EventFixtures.apiCalls(count: 1)))
+        }
         #expect(store.nextOffset == UInt64(acknowledged.count), "readers see acknowledged records only")
         try? store.close()
 
@@ -47,9 +50,10 @@ import TallyTestSupport
     func fullDiskLeavesTheLogExactlyAsItWasBeforeTheBatch(roomLeft: Int64) throws {
         let directory = TemporaryDirectory()
         let fileSystem = FaultyFileSystem()
-        let store = try SegmentStore(directory: directory.path,
-                                     configuration: StoreTestSupport.configuration(durability: .always),
-                                     fileSystem: fileSystem)
+        let store = try SegmentStore(
+            directory: directory.path,
+            configuration: StoreTestSupport.configuration(durability: .always),
+            fileSystem: fileSystem)
         let first = EventFixtures.apiCalls(count: 20)
         try store.append(StoreTestSupport.batch(first))
         let segment = try #require(try StoreTestSupport.segmentPaths(directory.path).last)
@@ -61,11 +65,14 @@ import TallyTestSupport
             (error as? StorageError)?.code == .noSpace
         }
         #expect(try StoreTestSupport.bytes(segment) == before)
-        #expect(throws: StorageError.self) { try store.append(StoreTestSupport.batch(EventFixtures.apiCalls(count: 1))) }
+        #expect(throws: StorageError.self) {
+            try store.append(StoreTestSupport.batch(EventFixtures.apiCalls(count: 1)))
+        }
         try? store.close()
         fileSystem.update { $0.bytesBeforeFull = nil }
-        let reopened = try SegmentStore(directory: directory.path, configuration: StoreTestSupport.configuration(),
-                                        fileSystem: fileSystem)
+        let reopened = try SegmentStore(
+            directory: directory.path, configuration: StoreTestSupport.configuration(),
+            fileSystem: fileSystem)
         #expect(try StoreTestSupport.readAll(reopened).map(\.event) == first)
     }
 
@@ -74,25 +81,31 @@ import TallyTestSupport
     @Test func aFullDiskStillSyncsWhatWasAcknowledgedBeforeIt() throws {
         let directory = TemporaryDirectory()
         let fileSystem = FaultyFileSystem()
-        let store = try SegmentStore(directory: directory.path,
-                                     configuration: StoreTestSupport.configuration(durability: .interval(milliseconds: 3_600_000)),
-                                     fileSystem: fileSystem)
+        let store = try SegmentStore(
+            directory: directory.path,
+            configuration: StoreTestSupport.configuration(durability: .interval(milliseconds: 3_600_000)),
+            fileSystem: fileSystem)
         // The first batch is synced at once (no sync yet); the next waits for the hour.
         try store.append(StoreTestSupport.batch(EventFixtures.apiCalls(count: 5)))
         try store.append(StoreTestSupport.batch(EventFixtures.apiCalls(count: 5, seed: 3)))
         let syncsBefore = fileSystem.syncCount
         fileSystem.update { $0.bytesBeforeFull = 0 }
-        #expect(throws: StorageError.self) { try store.append(StoreTestSupport.batch(EventFixtures.apiCalls(count: 5, seed: 2))) }
+        #expect(throws: StorageError.self) {
+            try store.append(StoreTestSupport.batch(EventFixtures.apiCalls(count: 5, seed: 2)))
+        }
         try? store.close()
         #expect(fileSystem.syncCount == syncsBefore + 1, "the acknowledged batch was synced on close")
 
         let failing = TemporaryDirectory()
         let broken = FaultyFileSystem()
-        let other = try SegmentStore(directory: failing.path,
-                                     configuration: StoreTestSupport.configuration(durability: .always),
-                                     fileSystem: broken)
+        let other = try SegmentStore(
+            directory: failing.path,
+            configuration: StoreTestSupport.configuration(durability: .always),
+            fileSystem: broken)
         broken.update { $0.syncsBeforeFailure = 0 }
-        #expect(throws: StorageError.self) { try other.append(StoreTestSupport.batch(EventFixtures.apiCalls(count: 5))) }
+        #expect(throws: StorageError.self) {
+            try other.append(StoreTestSupport.batch(EventFixtures.apiCalls(count: 5)))
+        }
         let syncsAfterFailure = broken.syncCount
         try? other.close()
         #expect(broken.syncCount == syncsAfterFailure, "no sync after a failed one")
@@ -102,9 +115,10 @@ import TallyTestSupport
         let directory = TemporaryDirectory()
         let fileSystem = FaultyFileSystem()
         fileSystem.update { $0.maxBytesPerWrite = 7 }
-        let store = try SegmentStore(directory: directory.path,
-                                     configuration: StoreTestSupport.configuration(durability: .always, segmentSize: 1024),
-                                     fileSystem: fileSystem)
+        let store = try SegmentStore(
+            directory: directory.path,
+            configuration: StoreTestSupport.configuration(durability: .always, segmentSize: 1024),
+            fileSystem: fileSystem)
         let events = EventFixtures.apiCalls(count: 60)
         for chunk in stride(from: 0, to: 60, by: 6) {
             try store.append(StoreTestSupport.batch(Array(events[chunk..<chunk + 6])))
@@ -117,9 +131,10 @@ import TallyTestSupport
     @Test func failureWhileStartingTheNextSegmentLosesNothingAcknowledged() throws {
         let directory = TemporaryDirectory()
         let fileSystem = FaultyFileSystem()
-        let store = try SegmentStore(directory: directory.path,
-                                     configuration: StoreTestSupport.configuration(durability: .always, segmentSize: 600),
-                                     fileSystem: fileSystem)
+        let store = try SegmentStore(
+            directory: directory.path,
+            configuration: StoreTestSupport.configuration(durability: .always, segmentSize: 600),
+            fileSystem: fileSystem)
         var stream = EventFixtures.apiCalls(count: 200).makeIterator()
         var acknowledged = (0..<3).compactMap { _ in stream.next() }
         try store.append(StoreTestSupport.batch(acknowledged))
@@ -149,9 +164,10 @@ import TallyTestSupport
     @Test func appendsGoOnWhileASyncFlushes() throws {
         let directory = TemporaryDirectory()
         let fileSystem = FaultyFileSystem()
-        let store = try SegmentStore(directory: directory.path,
-                                     configuration: StoreTestSupport.configuration(durability: .never, segmentSize: 8 << 10),
-                                     fileSystem: fileSystem)
+        let store = try SegmentStore(
+            directory: directory.path,
+            configuration: StoreTestSupport.configuration(durability: .never, segmentSize: 8 << 10),
+            fileSystem: fileSystem)
         var stream = EventFixtures.apiCalls(count: 2_000).makeIterator()
         func next(_ count: Int) -> [Event] { (0..<count).compactMap { _ in stream.next() } }
         var written = next(10)
@@ -200,13 +216,16 @@ import TallyTestSupport
     @Test func aFailedSyncOutsideTheLockStopsAppends() throws {
         let directory = TemporaryDirectory()
         let fileSystem = FaultyFileSystem()
-        let store = try SegmentStore(directory: directory.path, configuration: StoreTestSupport.configuration(durability: .never),
-                                     fileSystem: fileSystem)
+        let store = try SegmentStore(
+            directory: directory.path, configuration: StoreTestSupport.configuration(durability: .never),
+            fileSystem: fileSystem)
         try store.append(StoreTestSupport.batch(EventFixtures.apiCalls(count: 5)))
         fileSystem.update { $0.failSyncsOfPathsContaining = "segments" }
         #expect(throws: StorageError.self) { try store.sync() }
         #expect(store.failure != nil)
-        #expect(throws: StorageError.self) { try store.append(StoreTestSupport.batch(EventFixtures.apiCalls(count: 1, seed: 3))) }
+        #expect(throws: StorageError.self) {
+            try store.append(StoreTestSupport.batch(EventFixtures.apiCalls(count: 1, seed: 3)))
+        }
         try? store.close()
     }
 

@@ -1,8 +1,8 @@
 import Foundation
-import Testing
 import TallyCore
 import TallyStorage
 import TallyTestSupport
+import Testing
 
 /// Crash recovery: torn tails are truncated to exactly the batches before them; every other kind of damage
 /// refuses to open with the file and byte named.
@@ -15,8 +15,9 @@ import TallyTestSupport
         var events: [Event] = []
 
         init(batchSizes: [Int], segmentSize: Int64 = 128 << 20) throws {
-            let store = try SegmentStore(directory: directory.path,
-                                         configuration: StoreTestSupport.configuration(segmentSize: segmentSize))
+            let store = try SegmentStore(
+                directory: directory.path,
+                configuration: StoreTestSupport.configuration(segmentSize: segmentSize))
             var stream = EventFixtures.apiCalls(count: batchSizes.reduce(0, +)).makeIterator()
             for size in batchSizes {
                 let batch = (0..<size).compactMap { _ in stream.next() }
@@ -67,7 +68,8 @@ import TallyTestSupport
         }
         try StoreTestSupport.write(bytes, to: fixture.lastSegment)
         let log = LogCollector()
-        let store = try SegmentStore(directory: fixture.directory.path, configuration: StoreTestSupport.configuration(log: log))
+        let store = try SegmentStore(
+            directory: fixture.directory.path, configuration: StoreTestSupport.configuration(log: log))
         #expect(store.nextOffset == 5)
         #expect(try StoreTestSupport.readAll(store).map(\.event) == fixture.events)
         #expect(log.all.count == 1)
@@ -95,8 +97,9 @@ import TallyTestSupport
                 try StoreTestSupport.write(damaged, to: path)
                 let log = LogCollector()
                 do {
-                    let store = try SegmentStore(directory: copy, configuration: StoreTestSupport.configuration(log: log),
-                                                 readOnly: true)
+                    let store = try SegmentStore(
+                        directory: copy, configuration: StoreTestSupport.configuration(log: log),
+                        readOnly: true)
                     if isLast && original.count == SegmentFormat.headerSize {
                         // A segment with no frames yet whose header is damaged is a torn segment creation.
                         #expect(store.nextOffset == 13)
@@ -153,7 +156,8 @@ import TallyTestSupport
             #expect(error.message.contains("byte \(fixture.boundaries[0])"))
             #expect(error.message.contains("followed by a valid frame"))
         }
-        #expect(try StoreTestSupport.bytes(fixture.lastSegment) == original, "refusing to open must not modify the file")
+        #expect(
+            try StoreTestSupport.bytes(fixture.lastSegment) == original, "refusing to open must not modify the file")
     }
 
     @Test(arguments: ["data", "seal", "header"])
@@ -162,11 +166,12 @@ import TallyTestSupport
         let paths = try StoreTestSupport.segmentPaths(fixture.directory.path)
         try #require(paths.count >= 2)
         var bytes = try StoreTestSupport.bytes(paths[0])
-        let position = switch place {
-        case "data": bytes.count - SegmentFormat.sealFrameSize - 5
-        case "seal": bytes.count - 3
-        default: 10
-        }
+        let position =
+            switch place {
+            case "data": bytes.count - SegmentFormat.sealFrameSize - 5
+            case "seal": bytes.count - 3
+            default: 10
+            }
         bytes[position] ^= 0x01
         try StoreTestSupport.write(bytes, to: paths[0])
         #expect {
@@ -209,7 +214,8 @@ import TallyTestSupport
             try StoreTestSupport.write([0x54, 0x41, 0x4C], to: torn)
         }
         let log = LogCollector()
-        let reopened = try SegmentStore(directory: fixture.directory.path, configuration: StoreTestSupport.configuration(log: log))
+        let reopened = try SegmentStore(
+            directory: fixture.directory.path, configuration: StoreTestSupport.configuration(log: log))
         #expect(reopened.nextOffset == 9)
         #expect(log.all.contains { $0.contains("header was never completed") })
         #expect(try reopened.append(StoreTestSupport.batch(EventFixtures.apiCalls(count: 1))) == 9..<10)
@@ -252,8 +258,10 @@ import TallyTestSupport
         let segmentSize: Int64 = 128 << 20
         let directory = "/store"
         let first = SimulatedFileSystem()
-        let store = try SegmentStore(directory: directory, configuration: StoreTestSupport.configuration(durability: .never, segmentSize: segmentSize),
-                                     fileSystem: first)
+        let store = try SegmentStore(
+            directory: directory,
+            configuration: StoreTestSupport.configuration(durability: .never, segmentSize: segmentSize),
+            fileSystem: first)
         let events = EventFixtures.apiCalls(count: 12)
         for batch in stride(from: 0, to: events.count, by: 3) {
             _ = try store.append(StoreTestSupport.batch(Array(events[batch..<batch + 3])))
@@ -261,17 +269,21 @@ import TallyTestSupport
         // SIGKILL: no close, the page cache (what the process wrote) survives.
         var random = SplitMix64(seed: 9)
         let afterKill = first.disk
-        let lost = try SegmentStore(directory: directory, configuration: StoreTestSupport.configuration(segmentSize: segmentSize),
-                                    fileSystem: SimulatedFileSystem(disk: afterKill.crashed(.loseUnsynced, random: &random)))
+        let lost = try SegmentStore(
+            directory: directory, configuration: StoreTestSupport.configuration(segmentSize: segmentSize),
+            fileSystem: SimulatedFileSystem(disk: afterKill.crashed(.loseUnsynced, random: &random)))
         #expect(lost.nextOffset < 12, "the writes were never synced: a power loss now would take them")
         let second = SimulatedFileSystem(disk: afterKill)
-        let reopened = try SegmentStore(directory: directory, configuration: StoreTestSupport.configuration(durability: .never, segmentSize: segmentSize),
-                                        fileSystem: second)
+        let reopened = try SegmentStore(
+            directory: directory,
+            configuration: StoreTestSupport.configuration(durability: .never, segmentSize: segmentSize),
+            fileSystem: second)
         #expect(reopened.nextOffset == 12)
         // Then the power goes, before anything else is written or synced.
         let afterPowerLoss = SimulatedFileSystem(disk: second.disk.crashed(.loseUnsynced, random: &random))
-        let third = try SegmentStore(directory: directory, configuration: StoreTestSupport.configuration(segmentSize: segmentSize),
-                                     fileSystem: afterPowerLoss)
+        let third = try SegmentStore(
+            directory: directory, configuration: StoreTestSupport.configuration(segmentSize: segmentSize),
+            fileSystem: afterPowerLoss)
         #expect(third.nextOffset == 12)
         #expect(try StoreTestSupport.readAll(third).map(\.event) == events)
     }

@@ -1,8 +1,8 @@
 import Foundation
-import Testing
 import TallyCore
 import TallyStorage
 import TallyTestSupport
+import Testing
 
 /// `StoreSalvager`: every valid frame is copied in order, every lost region is reported with the offsets it
 /// held, and the damaged store is never modified.
@@ -14,15 +14,22 @@ import TallyTestSupport
         var frames: [(file: String, bytes: Range<Int64>, offsets: Range<UInt64>)] = []
 
         init() throws {
-            let store = try SegmentStore(directory: directory.path, configuration: StoreTestSupport.configuration(segmentSize: 4_000))
+            let store = try SegmentStore(
+                directory: directory.path, configuration: StoreTestSupport.configuration(segmentSize: 4_000))
             let all = EventFixtures.apiCalls(count: 200)
             for start in stride(from: 0, to: all.count, by: 5) {
                 let batch = Array(all[start..<(start + 5)])
                 let before = store.state.segments.last
                 let offsets = try store.append(StoreTestSupport.batch(batch))
-                let after = try #require(store.state.segments.first { $0.firstOffset <= offsets.lowerBound && offsets.upperBound <= $0.nextOffset })
-                let startByte = after.fileName == before?.fileName && before?.sealed == false ? before?.readableBytes ?? 32 : 32
-                let endByte = startByte + Int64(SegmentFormat.frameHeaderSize) + Int64(StoreTestSupport.batch(batch).payload.count)
+                let after = try #require(
+                    store.state.segments.first {
+                        $0.firstOffset <= offsets.lowerBound && offsets.upperBound <= $0.nextOffset
+                    })
+                let startByte =
+                    after.fileName == before?.fileName && before?.sealed == false ? before?.readableBytes ?? 32 : 32
+                let endByte =
+                    startByte + Int64(SegmentFormat.frameHeaderSize)
+                    + Int64(StoreTestSupport.batch(batch).payload.count)
                 frames.append(("segments/" + after.fileName, startByte..<endByte, offsets))
                 events += batch
             }
@@ -116,7 +123,8 @@ import TallyTestSupport
         let fixture = try Fixture()
         let files = Array(Set(fixture.frames.map(\.file))).sorted()
         try #require(files.count >= 4)
-        let missing = files[1], damagedHeader = files[2]
+        let missing = files[1]
+        let damagedHeader = files[2]
         let missingOffsets = fixture.frames.filter { $0.file == missing }.map(\.offsets)
         let headerOffsets = fixture.frames.filter { $0.file == damagedHeader }.map(\.offsets)
         try FileManager.default.removeItem(atPath: fixture.path(missing))
@@ -127,7 +135,8 @@ import TallyTestSupport
 
         let (report, events) = try salvage(fixture)
         #expect(report.losses.count == 2, "\(report.losses)")
-        let first = try #require(report.losses.first), second = try #require(report.losses.last)
+        let first = try #require(report.losses.first)
+        let second = try #require(report.losses.last)
         #expect(first.offsets == span(missingOffsets), "\(first)")
         #expect(second.file == damagedHeader && second.offsets == span(headerOffsets), "\(second)")
         let lost = Set(missingOffsets.flatMap { Array($0) } + headerOffsets.flatMap { Array($0) })

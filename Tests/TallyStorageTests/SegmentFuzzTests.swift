@@ -1,7 +1,7 @@
-import Testing
 import TallyCore
 import TallyStorage
 import TallyTestSupport
+import Testing
 
 /// Seeded fuzzing of segment files: real segments written by a store, mutated, and opened both ways (see
 /// ``SegmentFuzzTarget``). Without repaired checksums a store must read a prefix of what was written; with
@@ -34,7 +34,9 @@ struct SegmentFuzzTests {
             let outcome = target.run(segments)
             tally.record(outcome.verdict, input: segments[victim].bytes)
             if let events = outcome.events {
-                #expect(Self.events.starts(with: events), "segment \(victim) read \(events.count) events that are not a prefix")
+                #expect(
+                    Self.events.starts(with: events),
+                    "segment \(victim) read \(events.count) events that are not a prefix")
                 if events.count < Self.events.count { partial += 1 }
             }
         }
@@ -59,7 +61,8 @@ struct SegmentFuzzTests {
             if random.chance(1, in: 4) {
                 mutated = mutator.mutate(bytes, &random, maximum: 2)
             } else {
-                mutated = Array(bytes.prefix(SegmentFormat.headerSize))
+                mutated =
+                    Array(bytes.prefix(SegmentFormat.headerSize))
                     + mutator.mutate(Array(bytes.dropFirst(SegmentFormat.headerSize)), &random, maximum: 2)
             }
             SegmentFuzzTarget.repairChecksums(&mutated)

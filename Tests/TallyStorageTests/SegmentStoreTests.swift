@@ -1,8 +1,8 @@
 import Foundation
-import Testing
 import TallyCore
 import TallyStorage
 import TallyTestSupport
+import Testing
 
 @Suite struct SegmentStoreTests {
     @Test func appendReturnsDenseOffsetsAndReopenReadsEverythingAcrossRolls() throws {
@@ -10,8 +10,9 @@ import TallyTestSupport
         let events = EventFixtures.apiCalls(count: 1500)
         var ranges: [Range<UInt64>] = []
         do {
-            let store = try SegmentStore(directory: directory.path,
-                                         configuration: StoreTestSupport.configuration(segmentSize: 8 << 10))
+            let store = try SegmentStore(
+                directory: directory.path,
+                configuration: StoreTestSupport.configuration(segmentSize: 8 << 10))
             var index = 0
             var size = 1
             while index < events.count {
@@ -32,8 +33,9 @@ import TallyTestSupport
         #expect(paths.count > 5)
         #expect(paths.first?.hasSuffix("00000000000000000000.seg") == true)
 
-        let reopened = try SegmentStore(directory: directory.path,
-                                        configuration: StoreTestSupport.configuration(segmentSize: 8 << 10))
+        let reopened = try SegmentStore(
+            directory: directory.path,
+            configuration: StoreTestSupport.configuration(segmentSize: 8 << 10))
         #expect(reopened.nextOffset == UInt64(events.count))
         let stored = try StoreTestSupport.readAll(reopened)
         #expect(stored.map(\.event) == events)
@@ -43,7 +45,10 @@ import TallyTestSupport
             #expect(try StoreTestSupport.readAll(reopened, from: start).map(\.offset) == Array(start..<1500))
         }
         var window: [UInt64] = []
-        try reopened.forEachRecord(from: 700, to: 705) { offset, _ in window.append(offset); return true }
+        try reopened.forEachRecord(from: 700, to: 705) { offset, _ in
+            window.append(offset)
+            return true
+        }
         #expect(window == [700, 701, 702, 703, 704])
 
         let more = EventFixtures.everyType()
@@ -63,9 +68,10 @@ import TallyTestSupport
     @Test func concurrentAppendersGetDistinctDenseOffsetsUnderGroupCommit() async throws {
         let directory = TemporaryDirectory()
         let fileSystem = FaultyFileSystem()
-        let store = try SegmentStore(directory: directory.path,
-                                     configuration: StoreTestSupport.configuration(durability: .always, segmentSize: 64 << 10),
-                                     fileSystem: fileSystem)
+        let store = try SegmentStore(
+            directory: directory.path,
+            configuration: StoreTestSupport.configuration(durability: .always, segmentSize: 64 << 10),
+            fileSystem: fileSystem)
         let ranges = try await withThrowingTaskGroup(of: [Range<UInt64>].self) { group in
             for worker in 0..<6 {
                 group.addTask {
@@ -131,10 +137,13 @@ import TallyTestSupport
             #expect(error.code == .locked)
             #expect(error.message.contains("LOCK"))
         }
-        let reader = try SegmentStore(directory: directory.path, configuration: StoreTestSupport.configuration(),
-                                      readOnly: true)
+        let reader = try SegmentStore(
+            directory: directory.path, configuration: StoreTestSupport.configuration(),
+            readOnly: true)
         #expect(try StoreTestSupport.readAll(reader).count == 4)
-        #expect(throws: StorageError.self) { try reader.append(StoreTestSupport.batch(EventFixtures.apiCalls(count: 1))) }
+        #expect(throws: StorageError.self) {
+            try reader.append(StoreTestSupport.batch(EventFixtures.apiCalls(count: 1)))
+        }
         try store.close()
         let next = try SegmentStore(directory: directory.path, configuration: StoreTestSupport.configuration())
         #expect(next.nextOffset == 4)
@@ -143,9 +152,10 @@ import TallyTestSupport
     @Test func intervalPolicySyncsWithoutFurtherAppends() async throws {
         let directory = TemporaryDirectory()
         let fileSystem = FaultyFileSystem()
-        let store = try SegmentStore(directory: directory.path,
-                                     configuration: StoreTestSupport.configuration(durability: .interval(milliseconds: 20)),
-                                     fileSystem: fileSystem)
+        let store = try SegmentStore(
+            directory: directory.path,
+            configuration: StoreTestSupport.configuration(durability: .interval(milliseconds: 20)),
+            fileSystem: fileSystem)
         let syncsAfterCreate = fileSystem.syncCount
         try store.append(StoreTestSupport.batch(EventFixtures.apiCalls(count: 10)))
         var waited = 0
@@ -159,17 +169,21 @@ import TallyTestSupport
     /// Under `never` and `interval`, what is written goes to the kernel's writeback in steps of at least
     /// `writebackBytes`, in order and without gaps, in every segment (so a seal's fsync has little left to
     /// flush); under `always` (each append is synced) and with a step of 0, none is requested.
-    @Test(arguments: [("never", Int64(64 << 10)), ("interval:3600000", Int64(64 << 10)), ("always", Int64(64 << 10)),
-                      ("never", Int64(0))])
+    @Test(arguments: [
+        ("never", Int64(64 << 10)), ("interval:3600000", Int64(64 << 10)), ("always", Int64(64 << 10)),
+        ("never", Int64(0)),
+    ])
     func writtenBytesGoToWritebackInSteps(policy: String, step: Int64) throws {
         let directory = TemporaryDirectory()
         let fileSystem = FaultyFileSystem()
-        var configuration = StoreTestSupport.configuration(durability: try #require(DurabilityPolicy(parsing: policy)),
-                                                           segmentSize: 300 << 10)
+        var configuration = StoreTestSupport.configuration(
+            durability: try #require(DurabilityPolicy(parsing: policy)),
+            segmentSize: 300 << 10)
         configuration.writebackBytes = step
         let events = EventFixtures.apiCalls(count: 6_000)
         do {
-            let store = try SegmentStore(directory: directory.path, configuration: configuration, fileSystem: fileSystem)
+            let store = try SegmentStore(
+                directory: directory.path, configuration: configuration, fileSystem: fileSystem)
             for start in stride(from: 0, to: events.count, by: 20) {
                 try store.append(StoreTestSupport.batch(Array(events[start..<start + 20])))
             }
@@ -186,7 +200,9 @@ import TallyTestSupport
                 let ranges = requests.filter { $0.path == path }
                 // Under `interval`, the first interval's sync comes with the first append; requests start after it.
                 let firstOffset = try #require(ranges.first?.offset, "\(path)")
-                #expect(firstOffset == Int64(SegmentFormat.headerSize) || policy != "never" && path == paths[0] && firstOffset < 4096)
+                #expect(
+                    firstOffset == Int64(SegmentFormat.headerSize)
+                        || policy != "never" && path == paths[0] && firstOffset < 4096)
                 for (earlier, later) in zip(ranges, ranges.dropFirst()) {
                     #expect(later.offset == earlier.offset + earlier.count, "no gap and no overlap in \(path)")
                 }
@@ -206,8 +222,10 @@ import TallyTestSupport
         #expect(DurabilityPolicy(parsing: text)?.description.hasPrefix(text.prefix(5)) == true)
     }
 
-    @Test(arguments: ["", "sometimes", "interval:", "interval:0", "interval:-5", "interval:3600001",
-                      "interval:20000000000000"])
+    @Test(arguments: [
+        "", "sometimes", "interval:", "interval:0", "interval:-5", "interval:3600001",
+        "interval:20000000000000",
+    ])
     func invalidDurabilityPolicyIsRejected(text: String) {
         #expect(DurabilityPolicy(parsing: text) == nil)
     }
@@ -218,7 +236,8 @@ import TallyTestSupport
 @Suite struct EventLookupTests {
     @Test func everyOffsetReadsAsTheFullReadDoesAcrossSegments() throws {
         let directory = TemporaryDirectory()
-        let store = try SegmentStore(directory: directory.path, configuration: StoreTestSupport.configuration(segmentSize: 4_000))
+        let store = try SegmentStore(
+            directory: directory.path, configuration: StoreTestSupport.configuration(segmentSize: 4_000))
         let events = EventFixtures.apiCalls(count: 300)
         for start in stride(from: 0, to: events.count, by: 7) {
             try store.append(StoreTestSupport.batch(Array(events[start..<min(start + 7, events.count)])))

@@ -45,8 +45,9 @@ public enum EventFixtures {
             .eventVoided(eventId: "evt-2", reason: "billed twice — see ticket #42"),
         ]
         return payloads.enumerated().map { index, payload in
-            Event(id: "evt-\(index)", tenantId: tenant, time: Timestamp(microseconds: time.microseconds + Int64(index)),
-                  payload: payload)
+            Event(
+                id: "evt-\(index)", tenantId: tenant, time: Timestamp(microseconds: time.microseconds + Int64(index)),
+                payload: payload)
         }
     }
 
@@ -56,10 +57,13 @@ public enum EventFixtures {
         return (0..<count).map { index in
             let tenantNumber = UInt64(index % max(tenants, 1))
             let status: UInt16 = [200, 201, 404, 429, 500][Int(random.next() % 5)]
-            return Event(id: "call-\(index)", tenantId: TenantID(high: 0x1000 + tenantNumber, low: tenantNumber),
-                         time: Timestamp(microseconds: time.microseconds + Int64(index) * 1000),
-                         payload: .apiCall(APICall(keyId: "key-\(random.next() % 10)", status: status,
-                                                   bytes: Int64(random.next() % 10_000))))
+            return Event(
+                id: "call-\(index)", tenantId: TenantID(high: 0x1000 + tenantNumber, low: tenantNumber),
+                time: Timestamp(microseconds: time.microseconds + Int64(index) * 1000),
+                payload: .apiCall(
+                    APICall(
+                        keyId: "key-\(random.next() % 10)", status: status,
+                        bytes: Int64(random.next() % 10_000))))
         }
     }
 }

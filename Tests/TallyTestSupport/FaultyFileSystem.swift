@@ -80,7 +80,8 @@ public final class FaultyFileSystem: FileSystem {
     public var syncCount: Int { state.withLock { $0.syncs } }
 
     public func open(_ path: String, mode: FileOpenMode) throws(StorageError) -> FileHandle {
-        if mode == .readOnly, let text = state.withLock({ $0.plan.failReadOpensOfPathsContaining }), path.contains(text) {
+        if mode == .readOnly, let text = state.withLock({ $0.plan.failReadOpensOfPathsContaining }), path.contains(text)
+        {
             throw StorageError(.io, "open \(path) failed: Too many open files (injected)", path: path, errno: EMFILE)
         }
         let file = try base.open(path, mode: mode)
@@ -105,14 +106,18 @@ public final class FaultyFileSystem: FileSystem {
         base.close(file)
     }
 
-    public func read(_ file: FileHandle, into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) throws(StorageError) -> Int {
+    public func read(_ file: FileHandle, into buffer: UnsafeMutableRawBufferPointer, at offset: Int64)
+        throws(StorageError) -> Int
+    {
         try base.read(file, into: buffer, at: offset)
     }
 
-    public func write(_ file: FileHandle, _ bytes: UnsafeRawBufferPointer, at offset: Int64) throws(StorageError) -> Int {
+    public func write(_ file: FileHandle, _ bytes: UnsafeRawBufferPointer, at offset: Int64) throws(StorageError) -> Int
+    {
         let (allowed, failure) = state.withLock { state -> (Int, StorageError?) in
             if let needle = state.plan.failWritesToPathsContaining, let path = state.paths[file.descriptor],
-               path.contains(needle) {
+                path.contains(needle)
+            {
                 return (0, StorageError(.io, "pwrite failed: injected I/O error", errno: EIO))
             }
             if state.doomed.contains(file.descriptor) {
@@ -136,7 +141,9 @@ public final class FaultyFileSystem: FileSystem {
 
     public func sync(_ file: FileHandle, dataOnly: Bool) throws(StorageError) {
         let held = state.withLock { state -> Bool in
-            guard let text = state.plan.holdNextSyncOfPathContaining, state.paths[file.descriptor]?.contains(text) == true else {
+            guard let text = state.plan.holdNextSyncOfPathContaining,
+                state.paths[file.descriptor]?.contains(text) == true
+            else {
                 return false
             }
             state.plan.holdNextSyncOfPathContaining = nil
@@ -150,7 +157,9 @@ public final class FaultyFileSystem: FileSystem {
         }
         let fail = state.withLock { state -> Bool in
             state.syncs += 1
-            if let text = state.plan.failSyncsOfPathsContaining, state.paths[file.descriptor]?.contains(text) == true { return true }
+            if let text = state.plan.failSyncsOfPathsContaining, state.paths[file.descriptor]?.contains(text) == true {
+                return true
+            }
             guard let remaining = state.plan.syncsBeforeFailure else { return false }
             if remaining <= 0 { return true }
             state.plan.syncsBeforeFailure = remaining - 1

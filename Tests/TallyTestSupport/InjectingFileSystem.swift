@@ -80,11 +80,14 @@ public final class InjectingFileSystem: FileSystem {
 
     public func close(_ file: FileHandle) { base.close(file) }
 
-    public func read(_ file: FileHandle, into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) throws(StorageError) -> Int {
+    public func read(_ file: FileHandle, into buffer: UnsafeMutableRawBufferPointer, at offset: Int64)
+        throws(StorageError) -> Int
+    {
         try base.read(file, into: buffer, at: offset)
     }
 
-    public func write(_ file: FileHandle, _ bytes: UnsafeRawBufferPointer, at offset: Int64) throws(StorageError) -> Int {
+    public func write(_ file: FileHandle, _ bytes: UnsafeRawBufferPointer, at offset: Int64) throws(StorageError) -> Int
+    {
         let (fault, first) = injection(.write)
         switch fault {
         case nil:

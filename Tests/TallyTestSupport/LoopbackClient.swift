@@ -104,7 +104,9 @@ public final class LoopbackClient {
     public func send(_ bytes: [UInt8]) throws {
         var done = 0
         while done < bytes.count {
-            let count = bytes.withUnsafeBytes { Glibc.send(descriptor, $0.baseAddress! + done, bytes.count - done, Int32(MSG_NOSIGNAL)) }
+            let count = bytes.withUnsafeBytes {
+                Glibc.send(descriptor, $0.baseAddress! + done, bytes.count - done, Int32(MSG_NOSIGNAL))
+            }
             if count <= 0 { throw ClientError(message: "send failed: errno \(errno)") }
             done += count
         }
@@ -115,7 +117,9 @@ public final class LoopbackClient {
     }
 
     /// Sends a request with a Content-Length body and the given headers.
-    public func request(_ method: String, _ path: String, headers: [(String, String)] = [], body: [UInt8] = []) throws -> Response {
+    public func request(_ method: String, _ path: String, headers: [(String, String)] = [], body: [UInt8] = []) throws
+        -> Response
+    {
         var head = "\(method) \(path) HTTP/1.1\r\nHost: localhost\r\n"
         for (name, value) in headers { head += "\(name): \(value)\r\n" }
         if !body.isEmpty || method == "POST" || method == "PATCH" { head += "Content-Length: \(body.count)\r\n" }
@@ -138,7 +142,8 @@ public final class LoopbackClient {
                 var headers: [(String, String)] = []
                 for line in lines.dropFirst() where !line.isEmpty {
                     if let colon = line.firstIndex(of: ":") {
-                        headers.append((String(line[..<colon]), String(line[line.index(after: colon)...].drop { $0 == " " })))
+                        headers.append(
+                            (String(line[..<colon]), String(line[line.index(after: colon)...].drop { $0 == " " })))
                     }
                 }
                 let length = Int(headers.first { $0.0.lowercased() == "content-length" }?.1 ?? "0") ?? 0
@@ -175,7 +180,9 @@ public final class LoopbackClient {
     private func fill() throws {
         var chunk = [UInt8](repeating: 0, count: 65536)
         let count = chunk.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, 65536, 0) }
-        guard count > 0 else { throw ClientError(message: count == 0 ? "connection closed by server" : "recv failed: errno \(errno)") }
+        guard count > 0 else {
+            throw ClientError(message: count == 0 ? "connection closed by server" : "recv failed: errno \(errno)")
+        }
         buffer += chunk[0..<count]
     }
 }

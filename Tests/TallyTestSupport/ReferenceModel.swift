@@ -31,8 +31,9 @@ public struct ReferenceModel {
         if case .eventVoided(let target, _) = event.payload {
             let targetKey = Self.identity(event.tenantId, target)
             guard let original = accepted.first(where: { Self.identity($0.tenantId, $0.id) == targetKey }),
-                  original.type == .apiCall || original.type == .storageChanged,
-                  !voided.contains(targetKey) else { return .rejected(reason: "void") }
+                original.type == .apiCall || original.type == .storageChanged,
+                !voided.contains(targetKey)
+            else { return .rejected(reason: "void") }
             voided.insert(targetKey)
         }
         accepted.append(event)
@@ -59,8 +60,10 @@ public struct ReferenceModel {
             case .userDeactivated(let id): if users[id] != nil { users[id]?.active = false }
             case .userActivated(let id): if users[id] != nil { users[id]?.active = true }
             case .userDeleted(let id): users[id] = nil
-            case .credentialCreated(let id, let expires): if credentials[id] == nil { credentials[id] = ("active", expires) }
-            case .credentialExpired(let id): if credentials[id]?.state == "active" { credentials[id]?.state = "expired" }
+            case .credentialCreated(let id, let expires):
+                if credentials[id] == nil { credentials[id] = ("active", expires) }
+            case .credentialExpired(let id):
+                if credentials[id]?.state == "active" { credentials[id]?.state = "expired" }
             case .credentialRevoked(let id): if credentials[id] != nil { credentials[id]?.state = "revoked" }
             case .keyCreated(let id, _, let expires): if keys[id] == nil { keys[id] = ("active", expires) }
             case .keyRevoked(let id): if keys[id]?.state == "active" { keys[id]?.state = "revoked" }
@@ -84,25 +87,31 @@ public struct ReferenceModel {
         }
         let expired = { (expires: Timestamp?) in expires.map { $0 <= now } ?? false }
         let activeCredentials = credentials.values.filter { $0.state == "active" && !expired($0.expires) }.count
-        let expiredCredentials = credentials.values.filter { $0.state == "expired" || ($0.state == "active" && expired($0.expires)) }.count
+        let expiredCredentials = credentials.values.filter {
+            $0.state == "expired" || ($0.state == "active" && expired($0.expires))
+        }.count
         let calls = events.filter { $0.type == .apiCall && !isVoided($0) }
         let month = now.monthIndex
         let megabyte: Int64 = 1 << 20
         var stats = TenantStats(projection, tenantId: tenant, now: now)
         stats.status = .active
-        stats.users = .init(total: users.count, active: users.values.filter(\.active).count,
-                            inactive: users.values.filter { !$0.active }.count,
-                            admins: users.values.filter { $0.role == .admin }.count)
-        stats.credentials = .init(total: activeCredentials + expiredCredentials, active: activeCredentials,
-                                  expired: expiredCredentials)
-        stats.apiKeys = .init(total: keys.values.filter { !($0.state == "active" && expired($0.expires)) }.count,
-                              active: keys.values.filter { $0.state == "active" && !expired($0.expires) }.count,
-                              revoked: keys.values.filter { $0.state == "revoked" }.count)
+        stats.users = .init(
+            total: users.count, active: users.values.filter(\.active).count,
+            inactive: users.values.filter { !$0.active }.count,
+            admins: users.values.filter { $0.role == .admin }.count)
+        stats.credentials = .init(
+            total: activeCredentials + expiredCredentials, active: activeCredentials,
+            expired: expiredCredentials)
+        stats.apiKeys = .init(
+            total: keys.values.filter { !($0.state == "active" && expired($0.expires)) }.count,
+            active: keys.values.filter { $0.state == "active" && !expired($0.expires) }.count,
+            revoked: keys.values.filter { $0.state == "revoked" }.count)
         stats.oauthClients = .init(total: clients.count, active: clients.values.filter { $0 }.count)
-        stats.usage = .init(apiCallsThisMonth: Int64(calls.filter { $0.time.monthIndex == month }.count),
-                            apiCallsLastMonth: Int64(calls.filter { $0.time.monthIndex == month - 1 }.count),
-                            storageUsedMB: (max(0, storage) + megabyte - 1) / megabyte,
-                            storageQuotaMB: TenantSettings.storageQuotaMB(projection.settings))
+        stats.usage = .init(
+            apiCallsThisMonth: Int64(calls.filter { $0.time.monthIndex == month }.count),
+            apiCallsLastMonth: Int64(calls.filter { $0.time.monthIndex == month - 1 }.count),
+            storageUsedMB: (max(0, storage) + megabyte - 1) / megabyte,
+            storageQuotaMB: TenantSettings.storageQuotaMB(projection.settings))
         stats.lastActivity = events.map(\.time).max()
         return stats
     }
@@ -116,8 +125,11 @@ public struct ReferenceModel {
         let counted = calls.filter { !isVoided($0.0) }.map(\.1)
         var lastUsed: [String: Timestamp] = [:]
         for (event, call) in calls { lastUsed[call.keyId] = max(lastUsed[call.keyId] ?? .min, event.time) }
-        let recent = lastUsed.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.prefix(5).map(\.key)
-        return (Int64(counted.count), Int64(counted.filter { $0.status == 429 }.count),
-                Int64(counted.filter { $0.status >= 400 && $0.status != 429 }.count), recent)
+        let recent = lastUsed.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.prefix(5).map(
+            \.key)
+        return (
+            Int64(counted.count), Int64(counted.filter { $0.status == 429 }.count),
+            Int64(counted.filter { $0.status >= 400 && $0.status != 429 }.count), recent
+        )
     }
 }

@@ -123,7 +123,9 @@ public struct SimulatedDisk: Sendable {
                 // The changes reach the disk in order until one of them is cut short.
                 let reached = random.below(node.pending.count + 1)
                 for change in node.pending.prefix(reached) { Self.apply(change, to: &bytes) }
-                if reached < node.pending.count, case .write(let offset, let data) = node.pending[reached], !data.isEmpty {
+                if reached < node.pending.count, case .write(let offset, let data) = node.pending[reached],
+                    !data.isEmpty
+                {
                     let kept = random.below(data.count)
                     Self.apply(.write(offset: offset, bytes: Array(data.prefix(kept))), to: &bytes)
                 }

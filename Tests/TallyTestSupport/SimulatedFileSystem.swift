@@ -91,7 +91,9 @@ public final class SimulatedFileSystem: FileSystem {
         _ = state.withLock { $0.handles.removeValue(forKey: file.descriptor) }
     }
 
-    public func read(_ file: FileHandle, into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) throws(StorageError) -> Int {
+    public func read(_ file: FileHandle, into buffer: UnsafeMutableRawBufferPointer, at offset: Int64)
+        throws(StorageError) -> Int
+    {
         let bytes = try state.withLock { state throws(StorageError) in
             try state.disk.inodes[Self.inode(state, file)]?.current ?? []
         }
@@ -103,7 +105,8 @@ public final class SimulatedFileSystem: FileSystem {
         return count
     }
 
-    public func write(_ file: FileHandle, _ bytes: UnsafeRawBufferPointer, at offset: Int64) throws(StorageError) -> Int {
+    public func write(_ file: FileHandle, _ bytes: UnsafeRawBufferPointer, at offset: Int64) throws(StorageError) -> Int
+    {
         let data = [UInt8](bytes)
         return try change { state throws(StorageError) in
             state.disk.write(try Self.inode(state, file), data, at: Int(offset))

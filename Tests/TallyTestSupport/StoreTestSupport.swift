@@ -17,13 +17,18 @@ public enum StoreTestSupport {
     /// Every acknowledged event, in order.
     public static func readAll(_ store: SegmentStore, from start: UInt64 = 0) throws -> [StoredEvent] {
         var events: [StoredEvent] = []
-        try store.forEachEvent(from: start) { events.append($0); return true }
+        try store.forEachEvent(from: start) {
+            events.append($0)
+            return true
+        }
         return events
     }
 
     /// A configuration with the given policy and segment size whose log lines are collected in `log`.
-    public static func configuration(durability: DurabilityPolicy = .never, segmentSize: Int64 = 128 << 20,
-                                     log: LogCollector = LogCollector()) -> StoreConfiguration {
+    public static func configuration(
+        durability: DurabilityPolicy = .never, segmentSize: Int64 = 128 << 20,
+        log: LogCollector = LogCollector()
+    ) -> StoreConfiguration {
         var configuration = StoreConfiguration(durability: durability, segmentSizeLimit: segmentSize)
         configuration.log = { log.append($0) }
         return configuration

@@ -9,7 +9,9 @@ public final class TemporaryDirectory: Sendable {
         let template = NSTemporaryDirectory() + "/\(label)-XXXXXX"
         var bytes = Array(template.utf8CString)
         path = bytes.withUnsafeMutableBufferPointer { buffer in
-            guard let base = buffer.baseAddress, mkdtemp(base) != nil else { fatalError("mkdtemp failed for \(template)") }
+            guard let base = buffer.baseAddress, mkdtemp(base) != nil else {
+                fatalError("mkdtemp failed for \(template)")
+            }
             return String(cString: base)
         }
     }

@@ -31,9 +31,10 @@ struct CommandSpec: Sendable {
         var text = "\(summary)\n\nUsage: tally \(name) \(usage)\n"
         if !details.isEmpty { text += "\n\(details)\n" }
         text += "\nOptions:\n"
-        let rows = options.map { option in
-            ("--\(option.name)" + (option.valueName.map { " \($0)" } ?? ""), option.help)
-        } + [("-h, --help", "Show this help.")]
+        let rows =
+            options.map { option in
+                ("--\(option.name)" + (option.valueName.map { " \($0)" } ?? ""), option.help)
+            } + [("-h, --help", "Show this help.")]
         let width = rows.map(\.0.count).max() ?? 0
         for (left, right) in rows {
             text += "  " + left + String(repeating: " ", count: width - left.count + 2) + right + "\n"
@@ -98,7 +99,9 @@ struct ParsedArguments: Sendable {
                     index += 1
                 }
                 if !option.repeatable, let earlier = values[name]?.first {
-                    throw UsageError("--\(name) given twice (\"\(earlier)\", then \"\(value)\"); it takes one value", command: spec.name)
+                    throw UsageError(
+                        "--\(name) given twice (\"\(earlier)\", then \"\(value)\"); it takes one value",
+                        command: spec.name)
                 }
                 values[name, default: []].append(value)
             } else {
@@ -107,8 +110,10 @@ struct ParsedArguments: Sendable {
             }
         }
         if !wantsHelp && !spec.positionalCount.contains(positionals.count) {
-            let expected = spec.positionalCount.lowerBound == spec.positionalCount.upperBound
-                ? "\(spec.positionalCount.lowerBound)" : "\(spec.positionalCount.lowerBound)-\(spec.positionalCount.upperBound)"
+            let expected =
+                spec.positionalCount.lowerBound == spec.positionalCount.upperBound
+                ? "\(spec.positionalCount.lowerBound)"
+                : "\(spec.positionalCount.lowerBound)-\(spec.positionalCount.upperBound)"
             throw UsageError("expected \(expected) argument(s), got \(positionals.count)", command: spec.name)
         }
     }

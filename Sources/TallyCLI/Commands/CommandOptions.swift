@@ -4,8 +4,10 @@ import TallyStorage
 
 /// Parsing of option values shared by several commands.
 enum CommandOptions {
-    static func positiveInt(_ arguments: ParsedArguments, _ name: String, default value: Int,
-                            command: String) throws(UsageError) -> Int {
+    static func positiveInt(
+        _ arguments: ParsedArguments, _ name: String, default value: Int,
+        command: String
+    ) throws(UsageError) -> Int {
         guard let text = arguments.value(name) else { return value }
         guard let number = Int(text), number > 0 else {
             throw UsageError("--\(name) must be a positive integer, got \"\(text)\"", command: command)
@@ -32,17 +34,21 @@ enum CommandOptions {
 
     /// A duration option such as `90s`, `30m`, `12h` or `7d` (at most `maximum` seconds, ten years unless
     /// given), in seconds.
-    static func duration(_ arguments: ParsedArguments, _ name: String, default value: Int64,
-                         maximum: Int64 = 3650 * 86_400, command: String) throws(UsageError) -> Int64 {
+    static func duration(
+        _ arguments: ParsedArguments, _ name: String, default value: Int64,
+        maximum: Int64 = 3650 * 86_400, command: String
+    ) throws(UsageError) -> Int64 {
         guard let text = arguments.value(name) else { return value }
         let units: [Character: Int64] = ["s": 1, "m": 60, "h": 3600, "d": 86_400]
         guard let unit = text.last, let multiplier = units[unit], let count = Int64(text.dropLast()), count > 0,
-              count <= 3650 * 86_400 / multiplier else {
+            count <= 3650 * 86_400 / multiplier
+        else {
             throw UsageError("--\(name) must look like 90s, 30m, 12h or 7d, got \"\(text)\"", command: command)
         }
         guard count * multiplier <= maximum else {
-            throw UsageError("--\(name) must be at most \(EngineConfiguration.describe(maximum * 1_000_000)), got \"\(text)\"",
-                             command: command)
+            throw UsageError(
+                "--\(name) must be at most \(EngineConfiguration.describe(maximum * 1_000_000)), got \"\(text)\"",
+                command: command)
         }
         return count * multiplier
     }
@@ -50,7 +56,9 @@ enum CommandOptions {
     static func durability(_ arguments: ParsedArguments, command: String) throws(UsageError) -> DurabilityPolicy {
         guard let text = arguments.value("durability") else { return .always }
         guard let policy = DurabilityPolicy(parsing: text) else {
-            throw UsageError("--durability must be always, interval, interval:MS (1 to 3600000) or never, got \"\(text)\"", command: command)
+            throw UsageError(
+                "--durability must be always, interval, interval:MS (1 to 3600000) or never, got \"\(text)\"",
+                command: command)
         }
         return policy
     }

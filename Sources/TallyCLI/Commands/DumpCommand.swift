@@ -18,7 +18,9 @@ struct DumpCommand {
         options: [
             StoreLocation.option,
             .init(name: "tenant", valueName: "UUID", help: "Only this tenant's events."),
-            .init(name: "type", valueName: "TYPE", help: "Only events of this type (repeat or comma-separate for several).", repeatable: true),
+            .init(
+                name: "type", valueName: "TYPE",
+                help: "Only events of this type (repeat or comma-separate for several).", repeatable: true),
             .init(name: "from", valueName: "TIME", help: "Only events at or after this RFC 3339 time."),
             .init(name: "to", valueName: "TIME", help: "Only events before this RFC 3339 time."),
             .init(name: "from-offset", valueName: "N", help: "Start at this offset."),
@@ -40,13 +42,16 @@ struct DumpCommand {
             var selected: Set<EventType> = []
             for name in values.flatMap({ $0.split(separator: ",") }) {
                 guard let type = EventType(rawValue: String(name)) else {
-                    throw UsageError("--type: unknown event type \"\(name)\" (expected one of: \(EventType.wireNames))",
-                                     command: spec.name)
+                    throw UsageError(
+                        "--type: unknown event type \"\(name)\" (expected one of: \(EventType.wireNames))",
+                        command: spec.name)
                 }
                 selected.insert(type)
             }
             guard !selected.isEmpty else {
-                throw UsageError("--type needs at least one event type (expected one of: \(EventType.wireNames))", command: spec.name)
+                throw UsageError(
+                    "--type needs at least one event type (expected one of: \(EventType.wireNames))", command: spec.name
+                )
             }
             types = selected
         }
@@ -81,8 +86,9 @@ struct DumpCommand {
             } catch {
                 throw StorageError.undecodable(at: offset, error.reason)
             }
-            EventJSONEncoder.write(StoredEvent(offset: offset, ingestTime: decoded.ingestTime, event: decoded.event),
-                                   to: &writer)
+            EventJSONEncoder.write(
+                StoredEvent(offset: offset, ingestTime: decoded.ingestTime, event: decoded.event),
+                to: &writer)
             writer.writeRaw("\n")
             if writer.bytes.count >= 1 << 20 {
                 io.writeOut(writer.bytes)

@@ -81,21 +81,32 @@ struct GenerateCommand {
         var keysByTenant: [[String]] = []
         var tenantIds: [TenantID] = []
         for index in 0..<tenants {
-            let tenant = TenantID(high: random.next() & 0xFFFF_FFFF_FFFF_0FFF | 0x4000,
-                                  low: random.next() & 0x3FFF_FFFF_FFFF_FFFF | 0x8000_0000_0000_0000)
+            let tenant = TenantID(
+                high: random.next() & 0xFFFF_FFFF_FFFF_0FFF | 0x4000,
+                low: random.next() & 0x3FFF_FFFF_FFFF_FFFF | 0x8000_0000_0000_0000)
             tenantIds.append(tenant)
-            var time = Timestamp(microseconds: start.microseconds + callOffset(index, of: tenants, span: span / 4) - span / 4 / Int64(tenants))
+            var time = Timestamp(
+                microseconds: start.microseconds + callOffset(index, of: tenants, span: span / 4) - span / 4
+                    / Int64(tenants))
             func step() -> Timestamp {
-                time = Timestamp(microseconds: min(now.microseconds,
-                                                   time.microseconds + Int64(random.next() % UInt64(setupStep)) * 1_000_000))
+                time = Timestamp(
+                    microseconds: min(
+                        now.microseconds,
+                        time.microseconds + Int64(random.next() % UInt64(setupStep)) * 1_000_000))
                 return time
             }
             let quota = [5_000, 10_000, 50_000][Int(random.next() % 3)]
-            let settings = JSONObject([.init(key: "storage_quota_mb", value: .int(Int64(quota))),
-                                       .init(key: "mfa_required", value: .bool(random.next() % 2 == 0))])
+            let settings = JSONObject([
+                .init(key: "storage_quota_mb", value: .int(Int64(quota))),
+                .init(key: "mfa_required", value: .bool(random.next() % 2 == 0)),
+            ])
             let name = names[index % names.count] + (index >= names.count ? " \(index / names.count + 1)" : "")
-            emit(tenant, step(), .tenantCreated(TenantCreation(name: name, partnerId: index % 2 == 0 ? "partner-north" : nil,
-                                                               settings: settings)))
+            emit(
+                tenant, step(),
+                .tenantCreated(
+                    TenantCreation(
+                        name: name, partnerId: index % 2 == 0 ? "partner-north" : nil,
+                        settings: settings)))
             let users = 5 + Int(random.next() % 40)
             for user in 0..<users {
                 emit(tenant, step(), .userCreated(userId: "user-\(user + 1)", role: user < 2 ? .admin : .member))
@@ -113,7 +124,9 @@ struct GenerateCommand {
             }
             emit(tenant, step(), .keyRevoked(keyId: keys[keys.count - 1]))
             keysByTenant.append(Array(keys.dropLast()))
-            for client in 0..<(1 + Int(random.next() % 3)) { emit(tenant, step(), .oauthClientCreated(clientId: "oauth-\(client + 1)")) }
+            for client in 0..<(1 + Int(random.next() % 3)) {
+                emit(tenant, step(), .oauthClientCreated(clientId: "oauth-\(client + 1)"))
+            }
             emit(tenant, step(), .storageMeasured(usedBytes: Int64(100 + random.next() % 4000) << 20))
         }
         // Calls in time order, spread evenly up to now.
@@ -122,11 +135,16 @@ struct GenerateCommand {
             let keys = keysByTenant[tenantIndex]
             let time = Timestamp(microseconds: start.microseconds + callOffset(index, of: events, span: span))
             let roll = random.next() % 100
-            let status: UInt16 = roll < 85 ? 200 : roll < 90 ? 201 : roll < 95 ? 429 : [400, 401, 404, 500, 503][Int(roll % 5)]
+            let status: UInt16 =
+                roll < 85 ? 200 : roll < 90 ? 201 : roll < 95 ? 429 : [400, 401, 404, 500, 503][Int(roll % 5)]
             let key = keys[Int(random.next() % UInt64(keys.count))]
-            emit(tenantIds[tenantIndex], time, .apiCall(APICall(keyId: key, status: status, bytes: Int64(200 + random.next() % 50_000),
-                                                                durationMs: Double(2 + random.next() % 300),
-                                                                oauthClientId: random.next() % 5 == 0 ? "oauth-1" : nil)))
+            emit(
+                tenantIds[tenantIndex], time,
+                .apiCall(
+                    APICall(
+                        keyId: key, status: status, bytes: Int64(200 + random.next() % 50_000),
+                        durationMs: Double(2 + random.next() % 300),
+                        oauthClientId: random.next() % 5 == 0 ? "oauth-1" : nil)))
         }
         io.writeOut(writer.bytes)
         return .ok

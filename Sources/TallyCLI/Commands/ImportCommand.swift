@@ -59,7 +59,9 @@ struct ImportCommand {
         engineConfiguration.store = configuration
         // The server's dedup window, as its newest checkpoint records it: a narrower one would forget ids the
         // server remembers, in the checkpoint this import leaves behind.
-        if let window = Engine.recordedDedupWindow(directory: directory) { engineConfiguration.backdateLimitMicroseconds = window }
+        if let window = Engine.recordedDedupWindow(directory: directory) {
+            engineConfiguration.backdateLimitMicroseconds = window
+        }
         let engine = try Engine(directory: directory, configuration: engineConfiguration)
         defer { try? engine.close() }
 
@@ -110,15 +112,20 @@ struct ImportCommand {
         let (imported, duplicates, firstOffset, lastOffset) =
             (pipeline.imported, pipeline.duplicates, pipeline.firstOffset, pipeline.lastOffset)
         let offsets = firstOffset.map { first in " (offsets \(first)-\(lastOffset ?? first))" } ?? ""
-        io.print("imported \(imported) events\(offsets); \(duplicates) duplicates; rejected \(rejected + failed) of \(lineCount) lines")
+        io.print(
+            "imported \(imported) events\(offsets); \(duplicates) duplicates; rejected \(rejected + failed) of \(lineCount) lines"
+        )
         if let closeFailure {
             // Say where the imported events stand, so that nobody imports them again to be safe: events older
             // than the dedup window would then be counted twice.
             if imported > 0 {
-                let standing = configuration.durability == .always
+                let standing =
+                    configuration.durability == .always
                     ? "are in the log: each batch was synced before it was counted"
                     : "were written to the log; under durability \(configuration.durability) the close syncs them, and it failed (below): run `tally verify --data \(directory)` to see what is there"
-                io.printError("tally import: the \(imported) imported events \(standing); do not import them again (events older than the dedup window would be counted twice)")
+                io.printError(
+                    "tally import: the \(imported) imported events \(standing); do not import them again (events older than the dedup window would be counted twice)"
+                )
             }
             throw closeFailure
         }

@@ -27,7 +27,8 @@ struct ReplayCommand {
         options: [
             StoreLocation.option,
             .init(name: "verify", valueName: nil, help: "Compare a rebuild with the newest checkpoint."),
-            .init(name: "until", valueName: "TIME|OFFSET", help: "Rebuild the state as of a time or offset and print it."),
+            .init(
+                name: "until", valueName: "TIME|OFFSET", help: "Rebuild the state as of a time or offset and print it."),
             .init(name: "tenant", valueName: "UUID", help: "With --until: print only this tenant."),
         ],
         positionalCount: 0...0
@@ -44,7 +45,9 @@ struct ReplayCommand {
         var configuration = EngineConfiguration()
         configuration.store.log = { io.printError("tally: \($0)") }
         // The server's dedup window, as its newest checkpoint records it (see `tally import`).
-        if let window = Engine.recordedDedupWindow(directory: directory) { configuration.backdateLimitMicroseconds = window }
+        if let window = Engine.recordedDedupWindow(directory: directory) {
+            configuration.backdateLimitMicroseconds = window
+        }
         let progress = Progress(io: io)
         let started = MonotonicClock.nanoseconds()
 
@@ -59,13 +62,20 @@ struct ReplayCommand {
             }
             var only: TenantID?
             if let text = arguments.value("tenant") {
-                guard let tenant = TenantID(text) else { throw UsageError("--tenant must be a UUID", command: spec.name) }
+                guard let tenant = TenantID(text) else {
+                    throw UsageError("--tenant must be a UUID", command: spec.name)
+                }
                 only = tenant
             }
-            let rebuilt = try Engine.rebuild(directory: directory, configuration: configuration, limit: limit, progress: progress.report)
+            let rebuilt = try Engine.rebuild(
+                directory: directory, configuration: configuration, limit: limit, progress: progress.report)
             progress.finish()
             let asOf: Timestamp
-            if case .ingestTime(let time) = limit { asOf = time } else { asOf = rebuilt.lastIngestTime ?? Timestamp.now() }
+            if case .ingestTime(let time) = limit {
+                asOf = time
+            } else {
+                asOf = rebuilt.lastIngestTime ?? Timestamp.now()
+            }
             if let only, rebuilt.state.tenants[only] == nil {
                 io.printError("tally replay: no events for tenant \(only) up to \(until)")
                 return .failure
@@ -84,31 +94,39 @@ struct ReplayCommand {
         }
 
         if arguments.flags.contains("verify") {
-            guard let checkpoint = try Engine.newestCheckpoint(directory: directory, configuration: configuration) else {
-                io.printError("tally replay: no checkpoint to verify against (run `tally replay` or stop a server cleanly first)")
+            guard let checkpoint = try Engine.newestCheckpoint(directory: directory, configuration: configuration)
+            else {
+                io.printError(
+                    "tally replay: no checkpoint to verify against (run `tally replay` or stop a server cleanly first)")
                 return .failure
             }
-            let rebuilt = try Engine.rebuild(directory: directory, configuration: configuration,
-                                             limit: .offset(checkpoint.nextOffset), progress: progress.report)
+            let rebuilt = try Engine.rebuild(
+                directory: directory, configuration: configuration,
+                limit: .offset(checkpoint.nextOffset), progress: progress.report)
             progress.finish()
             if let difference = rebuilt.state.firstDifference(from: checkpoint) {
                 io.print("DIFFERENT: rebuilt state vs checkpoint at offset \(checkpoint.nextOffset): \(difference)")
                 return .failure
             }
-            io.print("verified: a rebuild of \(checkpoint.nextOffset) events matches the checkpoint (\(checkpoint.tenants.count) tenants)")
+            io.print(
+                "verified: a rebuild of \(checkpoint.nextOffset) events matches the checkpoint (\(checkpoint.tenants.count) tenants)"
+            )
             return .ok
         }
 
         var replayed = started
-        let state = try Engine.rebuildAndCheckpoint(directory: directory, configuration: configuration, progress: progress.report) {
+        let state = try Engine.rebuildAndCheckpoint(
+            directory: directory, configuration: configuration, progress: progress.report
+        ) {
             replayed = MonotonicClock.nanoseconds()
             progress.finish()
         }
         let seconds = Double(replayed - started) / 1e9
         let checkpointSeconds = Double(MonotonicClock.nanoseconds() - replayed) / 1e9
         let rate = seconds > 0 ? Double(state.nextOffset) / seconds : 0
-        io.print("replayed \(state.nextOffset) events for \(state.tenants.count) tenants in \(Int(seconds * 1000)) ms (\(Int(rate)) events/s); "
-                 + "wrote checkpoint at offset \(state.nextOffset) in \(Int(checkpointSeconds * 1000)) ms")
+        io.print(
+            "replayed \(state.nextOffset) events for \(state.tenants.count) tenants in \(Int(seconds * 1000)) ms (\(Int(rate)) events/s); "
+                + "wrote checkpoint at offset \(state.nextOffset) in \(Int(checkpointSeconds * 1000)) ms")
         return .ok
     }
 
@@ -132,7 +150,8 @@ struct ReplayCommand {
             let rate = seconds > 0 ? Double(offset) / seconds : 0
             let percent = total > 0 ? Double(offset) * 100 / Double(total) : 100
             let eta = rate > 0 ? Double(total - min(offset, total)) / rate : 0
-            let line = "replay: \(offset)/\(total) events (\(Int(percent))%), \(Int(rate)) events/s, ETA \(Int(eta.rounded()))s"
+            let line =
+                "replay: \(offset)/\(total) events (\(Int(percent))%), \(Int(rate)) events/s, ETA \(Int(eta.rounded()))s"
             if terminal {
                 StandardError.write("\r" + line + "   ")
                 printedOnTerminal = true

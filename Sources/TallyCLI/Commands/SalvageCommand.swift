@@ -23,7 +23,9 @@ struct SalvageCommand {
             """,
         options: [
             StoreLocation.option,
-            .init(name: "out", valueName: "DIR", help: "Where to write the new store: a new or empty directory (required)."),
+            .init(
+                name: "out", valueName: "DIR",
+                help: "Where to write the new store: a new or empty directory (required)."),
         ],
         positionalCount: 0...0
     )
@@ -34,25 +36,32 @@ struct SalvageCommand {
         }
         let source = try StoreLocation.existingStore(arguments)
         // The events the newest checkpoint covers were acknowledged: none of them is a torn tail.
-        let report = try StoreSalvager(from: source, to: out, acknowledgedOffset: Engine.acknowledgedOffset(directory: source)).salvage { name in
+        let report = try StoreSalvager(
+            from: source, to: out, acknowledgedOffset: Engine.acknowledgedOffset(directory: source)
+        ).salvage { name in
             io.printError("tally salvage: read segments/\(name)")
         }
         let copiedSecret = try JWTSecret.copy(fromStore: source, toStore: out)
         for loss in report.losses { io.print("NOT COPIED: \(loss)") }
-        io.print("copied \(report.recordsCopied) records in \(report.framesCopied) frames from \(report.segmentsRead) segments of \(source) into \(out)"
-                 + (copiedSecret ? " (with its jwt-secret)" : ""))
+        io.print(
+            "copied \(report.recordsCopied) records in \(report.framesCopied) frames from \(report.segmentsRead) segments of \(source) into \(out)"
+                + (copiedSecret ? " (with its jwt-secret)" : ""))
         let lost = report.losses.filter(\.losesRecords)
         if lost.isEmpty {
             let harmless = report.losses.filter { !$0.isTornTail }.count
-            io.print((harmless == 0 ? "nothing was lost" : "no records were lost (the \(harmless) damaged region\(harmless == 1 ? "" : "s") held none)")
-                     + "; check the new store with `tally verify --data \(out)`")
+            io.print(
+                (harmless == 0
+                    ? "nothing was lost"
+                    : "no records were lost (the \(harmless) damaged region\(harmless == 1 ? "" : "s") held none)")
+                    + "; check the new store with `tally verify --data \(out)`")
             return .ok
         }
         let known = lost.compactMap(\.offsets).reduce(0) { $0 + $1.count }
         let unknown = lost.contains { $0.offsets == nil }
-        io.print("LOST: \(lost.count) damaged region\(lost.count == 1 ? "" : "s"), \(known) records"
-                 + (unknown ? " plus an unknown number at the end of the log" : "")
-                 + "; check the new store with `tally verify --data \(out)`, then `tally replay --data \(out)`")
+        io.print(
+            "LOST: \(lost.count) damaged region\(lost.count == 1 ? "" : "s"), \(known) records"
+                + (unknown ? " plus an unknown number at the end of the log" : "")
+                + "; check the new store with `tally verify --data \(out)`, then `tally replay --data \(out)`")
         return .damagedStore
     }
 }

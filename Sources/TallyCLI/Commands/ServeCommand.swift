@@ -26,22 +26,42 @@ struct ServeCommand {
             .init(name: "host", valueName: "ADDRESS", help: "IPv4 address to listen on (default 127.0.0.1)."),
             .init(name: "port", valueName: "PORT", help: "TCP port (default 8080; 0 picks a free one)."),
             .init(name: "durability", valueName: "POLICY", help: "always (default), interval[:MS] or never."),
-            .init(name: "event-loops", valueName: "N", help: "Event-loop threads (default: one per core; at most 256)."),
-            .init(name: "max-body-bytes", valueName: "N", help: "Largest request body, and largest gzip body once decompressed (default 16777216, at most 33554432)."),
-            .init(name: "header-timeout", valueName: "SECONDS",
-                  help: "Time to send a request's headers from its first byte, else 408 (default 10)."),
-            .init(name: "body-timeout", valueName: "SECONDS",
-                  help: "Time to send the whole body once the headers are in, else 408 (default 60)."),
-            .init(name: "idle-timeout", valueName: "SECONDS",
-                  help: "Close a connection with no request and no write progress this long (default 60)."),
-            .init(name: "max-connections", valueName: "N", help: "Open connections; more are closed at once (default 10000)."),
-            .init(name: "backdate-limit", valueName: "DURATION",
-                  help: "Oldest event time accepted, and the dedup window (default 35d, at most 330d; such as 90s, 30m, 12h, 7d)."),
-            .init(name: "future-limit", valueName: "DURATION", help: "How far ahead of the clock an event may be (default 5m, at most 1d)."),
-            .init(name: "checkpoint-every", valueName: "N",
-                  help: "Write a checkpoint once N events arrived since the last, and at least as many as the dedup window holds ids (default 5000000)."),
-            .init(name: "checkpoint-interval", valueName: "DURATION",
-                  help: "Write a checkpoint this long after the last if any event arrived (default 5m; such as 90s, 30m)."),
+            .init(
+                name: "event-loops", valueName: "N", help: "Event-loop threads (default: one per core; at most 256)."),
+            .init(
+                name: "max-body-bytes", valueName: "N",
+                help:
+                    "Largest request body, and largest gzip body once decompressed (default 16777216, at most 33554432)."
+            ),
+            .init(
+                name: "header-timeout", valueName: "SECONDS",
+                help: "Time to send a request's headers from its first byte, else 408 (default 10)."),
+            .init(
+                name: "body-timeout", valueName: "SECONDS",
+                help: "Time to send the whole body once the headers are in, else 408 (default 60)."),
+            .init(
+                name: "idle-timeout", valueName: "SECONDS",
+                help: "Close a connection with no request and no write progress this long (default 60)."),
+            .init(
+                name: "max-connections", valueName: "N",
+                help: "Open connections; more are closed at once (default 10000)."),
+            .init(
+                name: "backdate-limit", valueName: "DURATION",
+                help:
+                    "Oldest event time accepted, and the dedup window (default 35d, at most 330d; such as 90s, 30m, 12h, 7d)."
+            ),
+            .init(
+                name: "future-limit", valueName: "DURATION",
+                help: "How far ahead of the clock an event may be (default 5m, at most 1d)."),
+            .init(
+                name: "checkpoint-every", valueName: "N",
+                help:
+                    "Write a checkpoint once N events arrived since the last, and at least as many as the dedup window holds ids (default 5000000)."
+            ),
+            .init(
+                name: "checkpoint-interval", valueName: "DURATION",
+                help: "Write a checkpoint this long after the last if any event arrived (default 5m; such as 90s, 30m)."
+            ),
         ],
         positionalCount: 0...0
     )
@@ -53,43 +73,60 @@ struct ServeCommand {
         // Checked before the store is opened or a secret created: a typo changes nothing on disk.
         var address = in_addr()
         guard inet_pton(AF_INET, http.host, &address) == 1 else {
-            throw UsageError("--host must be an IPv4 address such as 127.0.0.1 or 0.0.0.0, got \"\(http.host)\"", command: spec.name)
+            throw UsageError(
+                "--host must be an IPv4 address such as 127.0.0.1 or 0.0.0.0, got \"\(http.host)\"", command: spec.name)
         }
         if let text = arguments.value("port") {
-            guard let port = Int(text), (0...65535).contains(port) else { throw UsageError("--port must be 0-65535", command: spec.name) }
+            guard let port = Int(text), (0...65535).contains(port) else {
+                throw UsageError("--port must be 0-65535", command: spec.name)
+            }
             http.port = port
         }
-        http.eventLoops = try CommandOptions.positiveInt(arguments, "event-loops", default: http.eventLoops, command: spec.name)
+        http.eventLoops = try CommandOptions.positiveInt(
+            arguments, "event-loops", default: http.eventLoops, command: spec.name)
         guard http.eventLoops <= 256 else {
-            throw UsageError("--event-loops must be at most 256 (one per core is the default), got \(http.eventLoops)", command: spec.name)
+            throw UsageError(
+                "--event-loops must be at most 256 (one per core is the default), got \(http.eventLoops)",
+                command: spec.name)
         }
-        http.limits.maxBodyBytes = try CommandOptions.positiveInt(arguments, "max-body-bytes", default: http.limits.maxBodyBytes,
-                                                                   command: spec.name)
+        http.limits.maxBodyBytes = try CommandOptions.positiveInt(
+            arguments, "max-body-bytes", default: http.limits.maxBodyBytes,
+            command: spec.name)
         // One event's record must fit a frame of the log (half its 64 MiB cap, as the engine writes them),
         // and a body bounds its largest event.
         let largestBody = Int(SegmentFormat.maxFramePayload) / 2
         guard http.limits.maxBodyBytes <= largestBody else {
-            throw UsageError("--max-body-bytes must be at most \(largestBody) (32 MiB), got \(http.limits.maxBodyBytes)", command: spec.name)
+            throw UsageError(
+                "--max-body-bytes must be at most \(largestBody) (32 MiB), got \(http.limits.maxBodyBytes)",
+                command: spec.name)
         }
-        for (name, timeout) in [("header-timeout", \HTTPServerConfiguration.headerTimeout),
-                                ("body-timeout", \HTTPServerConfiguration.bodyTimeout),
-                                ("idle-timeout", \HTTPServerConfiguration.idleTimeout)] {
+        for (name, timeout) in [
+            ("header-timeout", \HTTPServerConfiguration.headerTimeout),
+            ("body-timeout", \HTTPServerConfiguration.bodyTimeout),
+            ("idle-timeout", \HTTPServerConfiguration.idleTimeout),
+        ] {
             if arguments.value(name) != nil {
-                http[keyPath: timeout] = .seconds(try CommandOptions.positiveInt(arguments, name, default: 1, command: spec.name))
+                http[keyPath: timeout] = .seconds(
+                    try CommandOptions.positiveInt(arguments, name, default: 1, command: spec.name))
             }
         }
-        http.maxConnections = try CommandOptions.positiveInt(arguments, "max-connections", default: http.maxConnections,
-                                                              command: spec.name)
+        http.maxConnections = try CommandOptions.positiveInt(
+            arguments, "max-connections", default: http.maxConnections,
+            command: spec.name)
         var configuration = EngineConfiguration()
         configuration.store.durability = try CommandOptions.durability(arguments, command: spec.name)
-        configuration.backdateLimitMicroseconds = try CommandOptions.duration(
-            arguments, "backdate-limit", default: configuration.backdateLimitMicroseconds / 1_000_000,
-            maximum: EngineConfiguration.maximumBackdateLimitMicroseconds / 1_000_000, command: spec.name) * 1_000_000
-        configuration.futureLimitMicroseconds = try CommandOptions.duration(
-            arguments, "future-limit", default: configuration.futureLimitMicroseconds / 1_000_000,
-            maximum: EngineConfiguration.maximumFutureLimitMicroseconds / 1_000_000, command: spec.name) * 1_000_000
-        configuration.checkpointEveryEvents = UInt64(try CommandOptions.positiveInt(
-            arguments, "checkpoint-every", default: Int(configuration.checkpointEveryEvents), command: spec.name))
+        configuration.backdateLimitMicroseconds =
+            try CommandOptions.duration(
+                arguments, "backdate-limit", default: configuration.backdateLimitMicroseconds / 1_000_000,
+                maximum: EngineConfiguration.maximumBackdateLimitMicroseconds / 1_000_000, command: spec.name)
+            * 1_000_000
+        configuration.futureLimitMicroseconds =
+            try CommandOptions.duration(
+                arguments, "future-limit", default: configuration.futureLimitMicroseconds / 1_000_000,
+                maximum: EngineConfiguration.maximumFutureLimitMicroseconds / 1_000_000, command: spec.name) * 1_000_000
+        configuration.checkpointEveryEvents = UInt64(
+            try CommandOptions.positiveInt(
+                arguments, "checkpoint-every", default: Int(configuration.checkpointEveryEvents), command: spec.name))
         configuration.checkpointEverySeconds = try CommandOptions.duration(
             arguments, "checkpoint-interval", default: configuration.checkpointEverySeconds, command: spec.name)
         configuration.store.log = { io.printError("tally: \($0)") }
@@ -108,8 +145,9 @@ struct ServeCommand {
             io.printError("tally: warning: \(warning)")
         }
         let connections = ConnectionCounter()
-        let handler = TallyAPIHandler(engine: engine, authenticator: JWTAuthenticator(secret: secret.secret),
-                                      limits: http.limits, connectionCount: { connections.count })
+        let handler = TallyAPIHandler(
+            engine: engine, authenticator: JWTAuthenticator(secret: secret.secret),
+            limits: http.limits, connectionCount: { connections.count })
         let server: HTTPServer
         do {
             server = try HTTPServer(configuration: http, handler: handler)
@@ -130,14 +168,18 @@ struct ServeCommand {
         }
         // Printed once the server listens: a start that fails (port in use) names no command to use.
         io.printError("tally: mint an admin token with: tally token --role super_admin \(source)")
-        io.printError("tally: listening on http://\(http.host):\(server.port) (store \(directory), durability \(configuration.store.durability), \(engine.eventCount) events)")
+        io.printError(
+            "tally: listening on http://\(http.host):\(server.port) (store \(directory), durability \(configuration.store.durability), \(engine.eventCount) events)"
+        )
         io.flush()
         SignalWaiter.waitForTermination()
         io.printError("tally: stopping: finishing requests in flight")
         server.shutdown()
         try engine.close()
-        io.printError(engine.eventCount == 0 ? "tally: stopped; no events, so no checkpoint"
-                      : "tally: stopped; a checkpoint covers all \(engine.eventCount) events")
+        io.printError(
+            engine.eventCount == 0
+                ? "tally: stopped; no events, so no checkpoint"
+                : "tally: stopped; a checkpoint covers all \(engine.eventCount) events")
         return .ok
     }
 }

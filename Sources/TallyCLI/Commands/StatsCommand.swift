@@ -14,13 +14,17 @@ struct StatsCommand {
 
             Exit codes: 0 ok; 1 no such tenant or the store cannot be read; 2 usage; 3 the store is damaged.
             """,
-        options: [StoreLocation.option, .init(name: "at", valueName: "TIME", help: "Read as of this RFC 3339 time (default now).")],
+        options: [
+            StoreLocation.option,
+            .init(name: "at", valueName: "TIME", help: "Read as of this RFC 3339 time (default now)."),
+        ],
         positionalCount: 1...1
     )
 
     static let keySpec = CommandSpec(
         name: "key-stats",
-        summary: "Print a tenant's API-key statistics as JSON (GET /api/organizations/{organizationId}/api-keys/stats).",
+        summary:
+            "Print a tenant's API-key statistics as JSON (GET /api/organizations/{organizationId}/api-keys/stats).",
         usage: "[options] TENANT",
         details: """
             Totals, active, revoked and expired keys, requests, rate-limit hits (429) and errors (other
@@ -28,27 +32,37 @@ struct StatsCommand {
 
             Exit codes: 0 ok; 1 no such tenant or the store cannot be read; 2 usage; 3 the store is damaged.
             """,
-        options: [StoreLocation.option, .init(name: "at", valueName: "TIME", help: "Read as of this RFC 3339 time (default now).")],
+        options: [
+            StoreLocation.option,
+            .init(name: "at", valueName: "TIME", help: "Read as of this RFC 3339 time (default now)."),
+        ],
         positionalCount: 1...1
     )
 
     static func run(_ arguments: ParsedArguments, io: CommandIO) throws -> ExitCode {
-        try run(arguments, io: io, spec: spec) { projection, tenant, now in TenantStats(projection, tenantId: tenant, now: now).json }
+        try run(arguments, io: io, spec: spec) { projection, tenant, now in
+            TenantStats(projection, tenantId: tenant, now: now).json
+        }
     }
 
     static func runKeys(_ arguments: ParsedArguments, io: CommandIO) throws -> ExitCode {
-        try run(arguments, io: io, spec: keySpec) { projection, tenant, now in KeyStats(projection, tenantId: tenant, now: now).json }
+        try run(arguments, io: io, spec: keySpec) { projection, tenant, now in
+            KeyStats(projection, tenantId: tenant, now: now).json
+        }
     }
 
-    private static func run(_ arguments: ParsedArguments, io: CommandIO, spec: CommandSpec,
-                            render: (TenantProjection, TenantID, Timestamp) -> JSONValue) throws -> ExitCode {
+    private static func run(
+        _ arguments: ParsedArguments, io: CommandIO, spec: CommandSpec,
+        render: (TenantProjection, TenantID, Timestamp) -> JSONValue
+    ) throws -> ExitCode {
         guard let tenant = TenantID(arguments.positionals[0]) else {
             throw UsageError("TENANT must be a UUID, got \"\(arguments.positionals[0])\"", command: spec.name)
         }
         let now = try CommandOptions.time(arguments, "at", command: spec.name) ?? Timestamp.now()
         var configuration = EngineConfiguration()
         configuration.store.log = { io.printError("tally: \($0)") }
-        let state = try Engine.currentState(directory: try StoreLocation.existingStore(arguments), configuration: configuration)
+        let state = try Engine.currentState(
+            directory: try StoreLocation.existingStore(arguments), configuration: configuration)
         guard let projection = state.tenants[tenant] else {
             io.printError("tally \(spec.name): no events for tenant \(tenant)")
             return .failure
@@ -68,9 +82,10 @@ enum PrettyJSON {
             return "[\n" + items.map { inner + format($0, indent: inner) }.joined(separator: ",\n") + "\n\(indent)]"
         case .object(let object):
             guard object.count > 0 else { return "{}" }
-            return "{\n" + object.members.map { member in
-                inner + JSONValue.string(member.key).jsonString + ": " + format(member.value, indent: inner)
-            }.joined(separator: ",\n") + "\n\(indent)}"
+            return "{\n"
+                + object.members.map { member in
+                    inner + JSONValue.string(member.key).jsonString + ": " + format(member.value, indent: inner)
+                }.joined(separator: ",\n") + "\n\(indent)}"
         default:
             return value.jsonString
         }

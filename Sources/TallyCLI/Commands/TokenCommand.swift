@@ -29,7 +29,8 @@ struct TokenCommand {
         guard !roles.isEmpty else { throw UsageError("--role is required", command: spec.name) }
         let known = ["super_admin", "tenant_admin", "member", "ingest"]
         for role in roles where !known.contains(role) {
-            throw UsageError("unknown role \(role) (expected one of: \(known.joined(separator: ", ")))", command: spec.name)
+            throw UsageError(
+                "unknown role \(role) (expected one of: \(known.joined(separator: ", ")))", command: spec.name)
         }
         var tenant: String?
         if let text = arguments.value("tenant") {
@@ -37,10 +38,13 @@ struct TokenCommand {
             tenant = parsed.description
         }
         let ttl = try CommandOptions.duration(arguments, "ttl", default: 3600, command: spec.name)
-        let secret = try JWTSecret.load(arguments, storeDirectory: try StoreLocation.directory(arguments), create: false).secret
+        let secret = try JWTSecret.load(
+            arguments, storeDirectory: try StoreLocation.directory(arguments), create: false
+        ).secret
         let now = Timestamp.now().seconds
-        let claims = JWTClaims(subject: arguments.value("subject") ?? "tally-cli", roles: roles, tenantId: tenant,
-                               expiresAt: now + ttl, issuedAt: now)
+        let claims = JWTClaims(
+            subject: arguments.value("subject") ?? "tally-cli", roles: roles, tenantId: tenant,
+            expiresAt: now + ttl, issuedAt: now)
         io.print(JWTSigner(secret: secret).sign(claims))
         return .ok
     }

@@ -31,14 +31,19 @@ struct VerifyCommand {
         // Checkpoints are listed before the log is measured: one a running server commits meanwhile covers
         // events the measurement may not include, and is left for the next run.
         let checkpointOffsets = try Engine.checkpointOffsets(directory: directory)
-        let report = try StoreVerifier(directory: directory, acknowledgedOffset: Engine.acknowledgedOffset(directory: directory)).verify()
+        let report = try StoreVerifier(
+            directory: directory, acknowledgedOffset: Engine.acknowledgedOffset(directory: directory)
+        ).verify()
         for segment in report.segments {
             if let undecodable = segment.undecodable {
-                io.print("\(segment.fileName): DAMAGED: \(undecodable.count) record\(undecodable.count == 1 ? "" : "s") in valid frames cannot be decoded by this build, "
-                         + "the first at offset \(undecodable.firstOffset): \(undecodable.reason) (a replay stops there; if a newer tally wrote the store, use it)")
+                io.print(
+                    "\(segment.fileName): DAMAGED: \(undecodable.count) record\(undecodable.count == 1 ? "" : "s") in valid frames cannot be decoded by this build, "
+                        + "the first at offset \(undecodable.firstOffset): \(undecodable.reason) (a replay stops there; if a newer tally wrote the store, use it)"
+                )
                 if segment.damage == nil { continue }
             }
-            let range = segment.nextOffset > segment.firstOffset
+            let range =
+                segment.nextOffset > segment.firstOffset
                 ? "offsets \(segment.firstOffset)-\(segment.nextOffset - 1)" : "no records"
             let state = segment.sealed ? "sealed" : "open"
             guard let damage = segment.damage else {
@@ -46,15 +51,20 @@ struct VerifyCommand {
                 continue
             }
             if segment.isTornTail {
-                io.print("\(segment.fileName): torn tail at byte \(damage.byteOffset) (\(segment.sizeBytes - damage.byteOffset) bytes of an interrupted write; the next writer truncates it), \(range) intact")
+                io.print(
+                    "\(segment.fileName): torn tail at byte \(damage.byteOffset) (\(segment.sizeBytes - damage.byteOffset) bytes of an interrupted write; the next writer truncates it), \(range) intact"
+                )
                 continue
             }
-            var line = "\(segment.fileName): DAMAGED at byte \(damage.byteOffset): \(damage.reason); \(range) readable before it"
+            var line =
+                "\(segment.fileName): DAMAGED at byte \(damage.byteOffset): \(damage.reason); \(range) readable before it"
             if let resume = segment.resumesAtByte { line += "; valid frames resume at byte \(resume)" }
             io.print(line)
         }
         for problem in report.storeProblems { io.print("store: DAMAGED: \(problem)") }
-        let checkpoints = Engine.checkCheckpoints(directory: directory, offsets: checkpointOffsets, logEnd: report.recordCount) { offset in
+        let checkpoints = Engine.checkCheckpoints(
+            directory: directory, offsets: checkpointOffsets, logEnd: report.recordCount
+        ) { offset in
             report.segments.last { $0.firstOffset <= offset && offset < $0.nextOffset }?.salt
         }
         var damagedCheckpoints = 0
@@ -68,27 +78,34 @@ struct VerifyCommand {
                     io.print("\(name): outdated: \(problem) (ignored on open; the next checkpoint supersedes it)")
                 } else if checkpoint.isUnreadable {
                     unreadableCheckpoints += 1
-                    io.print("\(name): CANNOT BE READ: \(problem) (check its permissions; its contents were not checked)")
+                    io.print(
+                        "\(name): CANNOT BE READ: \(problem) (check its permissions; its contents were not checked)")
                 } else if checkpoint.isBeyondLog {
                     // The checkpoint is intact: the log is what lacks the events it covers.
                     damagedCheckpoints += 1
-                    let cause = report.isDamaged ? "the log's damage above hides the rest" : "acknowledged log data is missing"
-                    io.print("\(name): intact, yet it \(problem): \(cause) "
-                             + "(every open refuses the store: `tally salvage --out DIR` copies what the log still holds)")
+                    let cause =
+                        report.isDamaged ? "the log's damage above hides the rest" : "acknowledged log data is missing"
+                    io.print(
+                        "\(name): intact, yet it \(problem): \(cause) "
+                            + "(every open refuses the store: `tally salvage --out DIR` copies what the log still holds)"
+                    )
                 } else {
                     damagedCheckpoints += 1
-                    io.print("\(name): DAMAGED: \(problem) (ignored on open: an older checkpoint or a full replay is used)")
+                    io.print(
+                        "\(name): DAMAGED: \(problem) (ignored on open: an older checkpoint or a full replay is used)")
                 }
             } else if let offset = checkpoint.offset {
-                io.print("\(name): ok, covers \(offset) events, \(checkpoint.tenants ?? 0) tenants, "
-                         + "\(checkpoint.rememberedIds ?? 0) remembered ids, dedup window "
-                         + EngineConfiguration.describe(checkpoint.dedupWindowMicroseconds ?? 0))
+                io.print(
+                    "\(name): ok, covers \(offset) events, \(checkpoint.tenants ?? 0) tenants, "
+                        + "\(checkpoint.rememberedIds ?? 0) remembered ids, dedup window "
+                        + EngineConfiguration.describe(checkpoint.dedupWindowMicroseconds ?? 0))
             }
         }
         let damaged = report.isDamaged || damagedCheckpoints > 0
         let verdict = damaged ? "DAMAGED" : unreadableCheckpoints > 0 ? "INCOMPLETE" : "ok"
-        io.print("\(verdict): \(report.segments.count) segments, \(report.recordCount) records, "
-                 + "\(checkpoints.count) checkpoints checked in \(directory)")
+        io.print(
+            "\(verdict): \(report.segments.count) segments, \(report.recordCount) records, "
+                + "\(checkpoints.count) checkpoints checked in \(directory)")
         // Damage found is damage (3) even if something else could not be read; what could not be read,
         // alone, is a failure to check (1), not a finding.
         return damaged ? .damagedStore : unreadableCheckpoints > 0 ? .failure : .ok

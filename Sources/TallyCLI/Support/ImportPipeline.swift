@@ -32,8 +32,10 @@ struct ImportPipeline {
     }
 
     /// Hands a batch to the engine (waiting while the window is full) and reports every batch answered so far.
-    mutating func submit(_ batch: [Result<Event, EventValidationError>], lines: [Int],
-                         notes: [(line: Int, message: String)]) {
+    mutating func submit(
+        _ batch: [Result<Event, EventValidationError>], lines: [Int],
+        notes: [(line: Int, message: String)]
+    ) {
         guard !batch.isEmpty || !notes.isEmpty else { return }
         let number = submitted
         submitted += 1

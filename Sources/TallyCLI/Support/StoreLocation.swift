@@ -28,8 +28,10 @@ enum StoreLocation {
         let directory = try directory(arguments)
         var status = stat()
         if stat(directory, &status) == 0, status.st_mode & S_IFMT != S_IFDIR {
-            throw StorageError(.invalidArgument, "cannot keep a store at \(directory): it is a file, not a directory; pass --data with a directory (new or holding a store)",
-                               path: directory)
+            throw StorageError(
+                .invalidArgument,
+                "cannot keep a store at \(directory): it is a file, not a directory; pass --data with a directory (new or holding a store)",
+                path: directory)
         }
         try refuseLostLog(directory)
         return directory
@@ -46,11 +48,16 @@ enum StoreLocation {
             offsets = try Engine.checkpointOffsets(directory: directory)
         } catch {
             // Checkpoints that cannot be listed may cover events: never start an empty log beside them.
-            throw StorageError(.io, "the store at \(directory) has no segments/ directory and its checkpoints/ cannot be read (\(error)); fix its permissions first")
+            throw StorageError(
+                .io,
+                "the store at \(directory) has no segments/ directory and its checkpoints/ cannot be read (\(error)); fix its permissions first"
+            )
         }
         guard let offset = offsets.first, offset > 0 else { return }
-        throw StorageError(.corrupt, "the store at \(directory) has no segments/ directory, yet a checkpoint covers \(offset) events: acknowledged log data is missing; restore segments/ from a backup",
-                           path: directory)
+        throw StorageError(
+            .corrupt,
+            "the store at \(directory) has no segments/ directory, yet a checkpoint covers \(offset) events: acknowledged log data is missing; restore segments/ from a backup",
+            path: directory)
     }
 
     /// The store directory for a command that reads or rebuilds an existing store (it never creates one).
@@ -60,20 +67,24 @@ enum StoreLocation {
         let directory = try directory(arguments)
         var status = stat()
         guard stat(directory, &status) == 0 else {
-            throw StorageError(.invalidArgument, "no store at \(directory): the directory does not exist", path: directory)
+            throw StorageError(
+                .invalidArgument, "no store at \(directory): the directory does not exist", path: directory)
         }
         guard status.st_mode & S_IFMT == S_IFDIR else {
-            throw StorageError(.invalidArgument, "no store at \(directory): it is a file, not a directory", path: directory)
+            throw StorageError(
+                .invalidArgument, "no store at \(directory): it is a file, not a directory", path: directory)
         }
         guard stat(directory + "/segments", &status) == 0, status.st_mode & S_IFMT == S_IFDIR else {
             // Checkpoints without a log are a store that lost its log, not a directory holding none.
             try refuseLostLog(directory)
-            throw StorageError(.invalidArgument, "no store at \(directory): it has no segments/ directory", path: directory)
+            throw StorageError(
+                .invalidArgument, "no store at \(directory): it has no segments/ directory", path: directory)
         }
         return directory
     }
 
     /// The shared `--data` option.
-    static let option = CommandSpec.Option(name: "data", valueName: "DIR",
-                                           help: "The store directory (default: $TALLY_DATA or data/store).")
+    static let option = CommandSpec.Option(
+        name: "data", valueName: "DIR",
+        help: "The store directory (default: $TALLY_DATA or data/store).")
 }

@@ -16,14 +16,18 @@ public struct BinaryWriter: Sendable {
 
     @inlinable
     public mutating func writeUInt32(_ value: UInt32) {
-        withUnsafeBytes(of: value.littleEndian) { $0.withMemoryRebound(to: UInt8.self) { bytes.append(contentsOf: $0) } }
+        withUnsafeBytes(of: value.littleEndian) {
+            $0.withMemoryRebound(to: UInt8.self) { bytes.append(contentsOf: $0) }
+        }
     }
 
     /// Appends the value's 8 bytes. (Through a typed buffer: appending a raw buffer takes the generic,
     /// element-by-element path.)
     @inlinable
     public mutating func writeUInt64(_ value: UInt64) {
-        withUnsafeBytes(of: value.littleEndian) { $0.withMemoryRebound(to: UInt8.self) { bytes.append(contentsOf: $0) } }
+        withUnsafeBytes(of: value.littleEndian) {
+            $0.withMemoryRebound(to: UInt8.self) { bytes.append(contentsOf: $0) }
+        }
     }
 
     @inlinable

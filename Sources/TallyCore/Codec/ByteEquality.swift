@@ -8,8 +8,10 @@ public enum ByteEquality {
         guard count == right.count else { return false }
         var index = 0
         while count - index >= 8 {
-            guard left.loadUnaligned(fromByteOffset: index, as: UInt64.self)
-                    == right.loadUnaligned(fromByteOffset: index, as: UInt64.self) else { return false }
+            guard
+                left.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+                    == right.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+            else { return false }
             index += 8
         }
         while index < count {

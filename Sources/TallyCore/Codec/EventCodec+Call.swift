@@ -82,11 +82,13 @@ extension EventCodec {
             position += 1 + clientCount
         }
         guard position == count, ascii & 0x8080_8080_8080_8080 == 0 else { return nil }
-        let header = Header(type: .apiCall, ingestTime: Timestamp(microseconds: Int64(bitPattern: word(2))),
-                            time: Timestamp(microseconds: Int64(bitPattern: word(10))),
-                            tenantId: TenantID(high: word(18), low: word(26)))
-        return CallView(header: header, id: UnsafeRawBufferPointer(start: base + idStart, count: idCount),
-                        keyId: UnsafeRawBufferPointer(start: base + keyStart, count: keyCount), status: UInt16(status))
+        let header = Header(
+            type: .apiCall, ingestTime: Timestamp(microseconds: Int64(bitPattern: word(2))),
+            time: Timestamp(microseconds: Int64(bitPattern: word(10))),
+            tenantId: TenantID(high: word(18), low: word(26)))
+        return CallView(
+            header: header, id: UnsafeRawBufferPointer(start: base + idStart, count: idCount),
+            keyId: UnsafeRawBufferPointer(start: base + keyStart, count: keyCount), status: UInt16(status))
     }
 
     /// The bytes `start..<start + count` ored together eight at a time: ASCII when no byte's high bit is set.
@@ -115,7 +117,8 @@ extension EventCodec {
             keyId.withUTF8 { keyId in
                 client.withUTF8 { client in
                     var flags: UInt8 = 0
-                    var size = fixedHeaderSize + varintSize(UInt64(id.count)) + id.count
+                    var size =
+                        fixedHeaderSize + varintSize(UInt64(id.count)) + id.count
                         + varintSize(UInt64(keyId.count)) + keyId.count + varintSize(UInt64(call.status)) + 1
                     if call.bytes != nil {
                         flags |= Flag.first

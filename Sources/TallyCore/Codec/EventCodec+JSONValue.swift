@@ -48,10 +48,14 @@ extension EventCodec {
 
     /// Reads a JSON object written by ``encodeObject(_:into:)``.
     public static func decodeObject(from reader: inout BinaryReader, depth: Int = 0) throws(CodecError) -> JSONObject {
-        guard depth < maxStoredJSONDepth else { throw CodecError("stored JSON nests deeper than \(maxStoredJSONDepth)") }
+        guard depth < maxStoredJSONDepth else {
+            throw CodecError("stored JSON nests deeper than \(maxStoredJSONDepth)")
+        }
         let count = try reader.readVarint()
         // Every member takes at least two bytes, so a count beyond that is corrupt, not a reason to allocate.
-        guard count <= UInt64(reader.remaining / 2) else { throw CodecError("object member count \(count) exceeds record") }
+        guard count <= UInt64(reader.remaining / 2) else {
+            throw CodecError("object member count \(count) exceeds record")
+        }
         var members: [JSONObject.Member] = []
         members.reserveCapacity(Int(count))
         for _ in 0..<count {
@@ -62,7 +66,9 @@ extension EventCodec {
     }
 
     static func decodeValue(from reader: inout BinaryReader, depth: Int) throws(CodecError) -> JSONValue {
-        guard depth < maxStoredJSONDepth else { throw CodecError("stored JSON nests deeper than \(maxStoredJSONDepth)") }
+        guard depth < maxStoredJSONDepth else {
+            throw CodecError("stored JSON nests deeper than \(maxStoredJSONDepth)")
+        }
         switch try reader.readUInt8() {
         case JSONTag.null: return .null
         case JSONTag.falseValue: return .bool(false)

@@ -72,14 +72,18 @@ extension EventCodec {
 
     /// Reads the type's fields; an `event.voided` written with its target's offset sets `voidTarget` (records
     /// written before that field existed leave it `nil`).
-    static func decodePayload(_ type: EventType, from reader: inout BinaryReader,
-                              voidTarget: inout UInt64?) throws(CodecError) -> EventPayload {
+    static func decodePayload(
+        _ type: EventType, from reader: inout BinaryReader,
+        voidTarget: inout UInt64?
+    ) throws(CodecError) -> EventPayload {
         switch type {
         case .apiCall:
             let fields = try readCallFields(&reader)
-            return .apiCall(APICall(keyId: String(decoding: fields.keyId, as: UTF8.self), status: fields.status,
-                                    bytes: fields.bytes, durationMs: fields.durationMs,
-                                    oauthClientId: fields.oauthClientId.map { String(decoding: $0, as: UTF8.self) }))
+            return .apiCall(
+                APICall(
+                    keyId: String(decoding: fields.keyId, as: UTF8.self), status: fields.status,
+                    bytes: fields.bytes, durationMs: fields.durationMs,
+                    oauthClientId: fields.oauthClientId.map { String(decoding: $0, as: UTF8.self) }))
         case .keyCreated:
             let keyId = try reader.readString()
             let flags = try readFlags(&reader, allowed: Flag.first | Flag.second)
@@ -99,7 +103,8 @@ extension EventCodec {
             let roleByte = try reader.readUInt8()
             guard roleByte <= 1 else { throw CodecError("unknown user role code \(roleByte)") }
             let role: UserRole = roleByte == 1 ? .admin : .member
-            return type == .userCreated ? .userCreated(userId: userId, role: role)
+            return type == .userCreated
+                ? .userCreated(userId: userId, role: role)
                 : .userRoleChanged(userId: userId, role: role)
         case .credentialCreated:
             let credentialId = try reader.readString()
@@ -116,7 +121,8 @@ extension EventCodec {
             let settings = try decodeObject(from: &reader, depth: 0)
             return .tenantCreated(TenantCreation(name: name, status: status, partnerId: partner, settings: settings))
         case .tenantUpdated:
-            let flags = try readFlags(&reader, allowed: Flag.first | Flag.second | Flag.third | Flag.fourth | Flag.fifth)
+            let flags = try readFlags(
+                &reader, allowed: Flag.first | Flag.second | Flag.third | Flag.fourth | Flag.fifth)
             guard flags & (Flag.third | Flag.fourth) != (Flag.third | Flag.fourth) else {
                 throw CodecError("tenant.updated both sets and clears partnerId")
             }
@@ -155,12 +161,15 @@ extension EventCodec {
         let bytes = flags & Flag.first != 0 ? try reader.readInt64() : nil
         let duration = flags & Flag.second != 0 ? Double(bitPattern: try reader.readUInt64()) : nil
         let client = flags & Flag.third != 0 ? try reader.readUTF8() : nil
-        return CallFields(keyId: keyId, status: UInt16(status), bytes: bytes, durationMs: duration, oauthClientId: client)
+        return CallFields(
+            keyId: keyId, status: UInt16(status), bytes: bytes, durationMs: duration, oauthClientId: client)
     }
 
     private static func readFlags(_ reader: inout BinaryReader, allowed: UInt8) throws(CodecError) -> UInt8 {
         let flags = try reader.readUInt8()
-        guard flags & ~allowed == 0 else { throw CodecError("unknown field flags \(flags) at byte \(reader.position - 1)") }
+        guard flags & ~allowed == 0 else {
+            throw CodecError("unknown field flags \(flags) at byte \(reader.position - 1)")
+        }
         return flags
     }
 

@@ -17,7 +17,9 @@ public enum EventCodec {
     ///   - voidTarget: For an `event.voided`, the offset of the event it retracts (see
     ///     ``StoredEvent/voidTarget``); ignored for other types.
     ///   - bytes: The buffer to append to.
-    public static func encode(_ event: Event, ingestTime: Timestamp, voidTarget: UInt64? = nil, into bytes: inout [UInt8]) {
+    public static func encode(
+        _ event: Event, ingestTime: Timestamp, voidTarget: UInt64? = nil, into bytes: inout [UInt8]
+    ) {
         if case .apiCall(let call) = event.payload {
             encodeCall(event, call, ingestTime: ingestTime, into: &bytes)
         } else {
@@ -27,7 +29,9 @@ public enum EventCodec {
 
     /// The record written field by field through a ``BinaryWriter``: every event type (``encodeCall`` writes
     /// the same bytes for an `api.call`, faster).
-    static func encodeFields(_ event: Event, ingestTime: Timestamp, voidTarget: UInt64? = nil, into bytes: inout [UInt8]) {
+    static func encodeFields(
+        _ event: Event, ingestTime: Timestamp, voidTarget: UInt64? = nil, into bytes: inout [UInt8]
+    ) {
         var writer = BinaryWriter(bytes: [])
         swap(&writer.bytes, &bytes)
         writer.writeUInt8(formatVersion)
@@ -59,7 +63,9 @@ public enum EventCodec {
     /// - Returns: The event and its ingest time.
     /// - Throws: ``CodecError`` when the bytes are truncated, carry an unknown version or type, or have
     ///   bytes left over.
-    public static func decode(_ record: UnsafeRawBufferPointer) throws(CodecError) -> (event: Event, ingestTime: Timestamp) {
+    public static func decode(_ record: UnsafeRawBufferPointer) throws(CodecError) -> (
+        event: Event, ingestTime: Timestamp
+    ) {
         let stored = try decodeStored(record, offset: 0)
         return (stored.event, stored.ingestTime)
     }
@@ -71,7 +77,8 @@ public enum EventCodec {
     ///   - offset: The record's offset in the log (from its frame).
     /// - Returns: The stored event.
     /// - Throws: ``CodecError`` as ``decode(_:)-(UnsafeRawBufferPointer)`` does.
-    public static func decodeStored(_ record: UnsafeRawBufferPointer, offset: UInt64) throws(CodecError) -> StoredEvent {
+    public static func decodeStored(_ record: UnsafeRawBufferPointer, offset: UInt64) throws(CodecError) -> StoredEvent
+    {
         var reader = BinaryReader(record)
         let header = try readHeader(&reader)
         let id = try reader.readString()

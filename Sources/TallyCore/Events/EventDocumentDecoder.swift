@@ -23,8 +23,10 @@ public struct EventDocumentDecoder: Sendable {
         var parser = parser
         parser.limits.wholeNumbersAsIntegers = true
         self.parser = parser
-        self.lenient = JSONParser(limits: .init(maxDepth: parser.limits.maxDepth, rejectDuplicateKeys: false,
-                                                wholeNumbersAsIntegers: true))
+        self.lenient = JSONParser(
+            limits: .init(
+                maxDepth: parser.limits.maxDepth, rejectDuplicateKeys: false,
+                wholeNumbersAsIntegers: true))
         self.fastPathAllowed = parser.limits.maxDepth >= 3
     }
 
@@ -32,10 +34,12 @@ public struct EventDocumentDecoder: Sendable {
     /// key, again with repeated keys kept (then `repeatsKeys` is `true`, and each event must be checked with
     /// ``repeatedKey(in:)``).
     /// - Throws: ``JSONParseError`` for anything but a repeated key.
-    public func parseDocument(_ bytes: UnsafeRawBufferPointer) throws(JSONParseError) -> (value: JSONValue, repeatsKeys: Bool) {
+    public func parseDocument(_ bytes: UnsafeRawBufferPointer) throws(JSONParseError) -> (
+        value: JSONValue, repeatsKeys: Bool
+    ) {
         do throws(JSONParseError) {
             return (try parser.parse(bytes), false)
-        } catch where error.kind == .duplicateKey && parser.limits.rejectDuplicateKeys {
+        } catch  where error.kind == .duplicateKey && parser.limits.rejectDuplicateKeys {
             return (try lenient.parse(bytes), true)
         }
     }
@@ -102,13 +106,16 @@ public struct EventDocumentDecoder: Sendable {
                 return [try decodeEvent(bytes, receivedAt: receivedAt)]
             }
             if bytes[start] == UInt8(ascii: "["),
-                let events = try decodeArray(bytes, from: start, receivedAt: receivedAt, limit: limit) {
+                let events = try decodeArray(bytes, from: start, receivedAt: receivedAt, limit: limit)
+            {
                 return events
             }
         }
         let (value, repeatsKeys) = try parseDocument(bytes)
         if case .array(let items) = value {
-            return items.prefix(limit == .max ? .max : max(0, limit) + 1).map { decode($0, receivedAt: receivedAt, checkRepeats: repeatsKeys) }
+            return items.prefix(limit == .max ? .max : max(0, limit) + 1).map {
+                decode($0, receivedAt: receivedAt, checkRepeats: repeatsKeys)
+            }
         }
         return [decode(value, receivedAt: receivedAt, checkRepeats: repeatsKeys)]
     }
@@ -126,7 +133,8 @@ public struct EventDocumentDecoder: Sendable {
         if fastPathAllowed {
             var scanner = APICallScanner(input: bytes, index: Self.skipWhitespace(bytes, from: 0))
             if let event = scanner.scanEvent(receivedAt: receivedAt),
-                Self.skipWhitespace(bytes, from: scanner.index) == bytes.count {
+                Self.skipWhitespace(bytes, from: scanner.index) == bytes.count
+            {
                 return .success(event)
             }
         }
@@ -176,7 +184,9 @@ public struct EventDocumentDecoder: Sendable {
         return index == bytes.count ? events : nil
     }
 
-    private func decode(_ value: JSONValue, receivedAt: Timestamp, checkRepeats: Bool = false) -> Result<Event, EventValidationError> {
+    private func decode(_ value: JSONValue, receivedAt: Timestamp, checkRepeats: Bool = false) -> Result<
+        Event, EventValidationError
+    > {
         if checkRepeats, let repeated = Self.repeatedKey(in: value) { return .failure(repeated) }
         return Result { () throws(EventValidationError) in try decoder.decode(value, receivedAt: receivedAt) }
     }

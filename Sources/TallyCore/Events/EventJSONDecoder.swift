@@ -28,11 +28,13 @@ public struct EventJSONDecoder: Sendable {
         let id = try fields.identifier("id")
         let typeName = try fields.requiredString("type")
         guard let type = EventType(rawValue: typeName) else {
-            throw EventValidationError(field: "type", rule: "unknown event type \"\(typeName)\" (expected one of: \(EventType.wireNames))")
+            throw EventValidationError(
+                field: "type", rule: "unknown event type \"\(typeName)\" (expected one of: \(EventType.wireNames))")
         }
         let tenantText = try fields.requiredString("tenantId")
         guard let tenantId = TenantID(tenantText) else {
-            throw EventValidationError(field: "tenantId", rule: "must be a UUID such as 3fa85f64-5717-4562-b3fc-2c963f66afa6")
+            throw EventValidationError(
+                field: "tenantId", rule: "must be a UUID such as 3fa85f64-5717-4562-b3fc-2c963f66afa6")
         }
         let time = try fields.optionalTimestamp("time") ?? receivedAt
         let data: JSONObject
@@ -50,7 +52,9 @@ public struct EventJSONDecoder: Sendable {
         return Event(id: id, tenantId: tenantId, time: time, payload: payload)
     }
 
-    private func decodePayload(_ type: EventType, _ data: inout FieldReader) throws(EventValidationError) -> EventPayload {
+    private func decodePayload(_ type: EventType, _ data: inout FieldReader) throws(EventValidationError)
+        -> EventPayload
+    {
         switch type {
         case .apiCall:
             let keyId = try data.identifier("keyId")
@@ -58,11 +62,14 @@ public struct EventJSONDecoder: Sendable {
             let bytes = try data.optionalInt("bytes", in: 0...Int64.max, rule: "must be an integer of at least 0")
             let duration = try data.optionalNumber("durationMs", rule: "must be a number of at least 0")
             let client = try data.optionalIdentifier("oauthClientId")
-            return .apiCall(APICall(keyId: keyId, status: UInt16(status), bytes: bytes, durationMs: duration,
-                                    oauthClientId: client))
+            return .apiCall(
+                APICall(
+                    keyId: keyId, status: UInt16(status), bytes: bytes, durationMs: duration,
+                    oauthClientId: client))
         case .keyCreated:
-            return .keyCreated(keyId: try data.identifier("keyId"), name: try data.optionalName("name"),
-                               expiresAt: try data.optionalTimestamp("expiresAt"))
+            return .keyCreated(
+                keyId: try data.identifier("keyId"), name: try data.optionalName("name"),
+                expiresAt: try data.optionalTimestamp("expiresAt"))
         case .keyRevoked: return .keyRevoked(keyId: try data.identifier("keyId"))
         case .userCreated:
             return .userCreated(userId: try data.identifier("userId"), role: try data.optionalRole("role") ?? .member)
@@ -76,18 +83,23 @@ public struct EventJSONDecoder: Sendable {
         case .userActivated: return .userActivated(userId: try data.identifier("userId"))
         case .userDeleted: return .userDeleted(userId: try data.identifier("userId"))
         case .credentialCreated:
-            return .credentialCreated(credentialId: try data.identifier("credentialId"),
-                                      expiresAt: try data.optionalTimestamp("expiresAt"))
+            return .credentialCreated(
+                credentialId: try data.identifier("credentialId"),
+                expiresAt: try data.optionalTimestamp("expiresAt"))
         case .credentialExpired: return .credentialExpired(credentialId: try data.identifier("credentialId"))
         case .credentialRevoked: return .credentialRevoked(credentialId: try data.identifier("credentialId"))
         case .oauthClientCreated: return .oauthClientCreated(clientId: try data.identifier("clientId"))
         case .oauthClientDisabled: return .oauthClientDisabled(clientId: try data.identifier("clientId"))
         case .storageChanged:
-            return .storageChanged(deltaBytes: try data.requiredInt("deltaBytes", in: -EventJSONDecoder.maxStorageBytes...EventJSONDecoder.maxStorageBytes,
-                                                                     rule: "must be an integer of bytes from -2^60 to 2^60 (1 EiB)"))
+            return .storageChanged(
+                deltaBytes: try data.requiredInt(
+                    "deltaBytes", in: -EventJSONDecoder.maxStorageBytes...EventJSONDecoder.maxStorageBytes,
+                    rule: "must be an integer of bytes from -2^60 to 2^60 (1 EiB)"))
         case .storageMeasured:
-            return .storageMeasured(usedBytes: try data.requiredInt("usedBytes", in: 0...EventJSONDecoder.maxStorageBytes,
-                                                                     rule: "must be an integer of bytes from 0 to 2^60 (1 EiB)"))
+            return .storageMeasured(
+                usedBytes: try data.requiredInt(
+                    "usedBytes", in: 0...EventJSONDecoder.maxStorageBytes,
+                    rule: "must be an integer of bytes from 0 to 2^60 (1 EiB)"))
         case .tenantCreated:
             guard let name = try data.optionalName("name") else {
                 throw EventValidationError(field: "data.name", rule: "is required")
@@ -110,7 +122,8 @@ public struct EventJSONDecoder: Sendable {
             }
             update.settings = try data.optionalSettings(allowNull: true)
             guard !update.isEmpty else {
-                throw EventValidationError(field: "data", rule: "must change at least one of name, status, partnerId, settings")
+                throw EventValidationError(
+                    field: "data", rule: "must change at least one of name, status, partnerId, settings")
             }
             return .tenantUpdated(update)
         case .tenantDeleted:
@@ -154,8 +167,9 @@ struct FieldReader {
         where position >= 64 || taken & (1 << UInt64(position)) == 0 {
             guard !member.key.isEmpty else {
                 // An empty name would make the message start with ": ".
-                throw EventValidationError(field: prefix.isEmpty ? "event" : String(prefix.dropLast()),
-                                           rule: "has a field with an empty name, which no \(context) has")
+                throw EventValidationError(
+                    field: prefix.isEmpty ? "event" : String(prefix.dropLast()),
+                    rule: "has a field with an empty name, which no \(context) has")
             }
             throw EventValidationError(field: prefix + member.key, rule: "unknown field for \(context)")
         }
@@ -177,7 +191,9 @@ struct FieldReader {
         switch take(key) {
         case nil, .null?: return nil
         case .string(let text)?:
-            guard text.unicodeScalars.count <= maxLength else { throw error(key, "must be at most \(maxLength) characters") }
+            guard text.unicodeScalars.count <= maxLength else {
+                throw error(key, "must be at most \(maxLength) characters")
+            }
             return text
         default: throw error(key, "must be a string")
         }
@@ -185,7 +201,8 @@ struct FieldReader {
 
     static func isIdentifier(_ text: String) -> Bool {
         let utf8 = text.utf8
-        return !utf8.isEmpty && utf8.count <= EventJSONDecoder.maxIdLength && utf8.allSatisfy { $0 >= 0x20 && $0 <= 0x7E }
+        return !utf8.isEmpty && utf8.count <= EventJSONDecoder.maxIdLength
+            && utf8.allSatisfy { $0 >= 0x20 && $0 <= 0x7E }
     }
 
     mutating func identifier(_ key: String) throws(EventValidationError) -> String {
@@ -212,12 +229,16 @@ struct FieldReader {
         return name
     }
 
-    mutating func requiredInt(_ key: String, in range: ClosedRange<Int64>, rule: String) throws(EventValidationError) -> Int64 {
+    mutating func requiredInt(_ key: String, in range: ClosedRange<Int64>, rule: String) throws(EventValidationError)
+        -> Int64
+    {
         guard let value = try optionalInt(key, in: range, rule: rule) else { throw error(key, "is required; \(rule)") }
         return value
     }
 
-    mutating func optionalInt(_ key: String, in range: ClosedRange<Int64>, rule: String) throws(EventValidationError) -> Int64? {
+    mutating func optionalInt(_ key: String, in range: ClosedRange<Int64>, rule: String) throws(EventValidationError)
+        -> Int64?
+    {
         switch take(key) {
         case nil, .null?: return nil
         // The parser reads every whole number, however written (`200.0`, `2e2`), as an integer; a double
@@ -257,7 +278,9 @@ struct FieldReader {
 
     mutating func optionalStatus(_ key: String) throws(EventValidationError) -> TenantStatus? {
         guard let text = try optionalString(key, maxLength: 16) else { return nil }
-        guard let status = TenantStatus(rawValue: text) else { throw error(key, "must be active, suspended or deleted") }
+        guard let status = TenantStatus(rawValue: text) else {
+            throw error(key, "must be active, suspended or deleted")
+        }
         return status
     }
 

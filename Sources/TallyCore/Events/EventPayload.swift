@@ -60,8 +60,10 @@ public struct APICall: Sendable, Equatable {
     public var oauthClientId: String?
 
     /// Creates an API call record.
-    public init(keyId: String, status: UInt16, bytes: Int64? = nil, durationMs: Double? = nil,
-                oauthClientId: String? = nil) {
+    public init(
+        keyId: String, status: UInt16, bytes: Int64? = nil, durationMs: Double? = nil,
+        oauthClientId: String? = nil
+    ) {
         self.keyId = keyId
         self.status = status
         self.bytes = bytes
@@ -95,8 +97,10 @@ public struct TenantCreation: Sendable, Equatable {
     public var settings: JSONObject
 
     /// Creates the fields of a `tenant.created` event.
-    public init(name: String, status: TenantStatus = .active, partnerId: String? = nil,
-                settings: JSONObject = JSONObject()) {
+    public init(
+        name: String, status: TenantStatus = .active, partnerId: String? = nil,
+        settings: JSONObject = JSONObject()
+    ) {
         self.name = name
         self.status = status
         self.partnerId = partnerId
@@ -116,8 +120,10 @@ public struct TenantUpdate: Sendable, Equatable {
     public var settings: JSONObject?
 
     /// Creates the fields of a `tenant.updated` event.
-    public init(name: String? = nil, status: TenantStatus? = nil, partnerId: String?? = nil,
-                settings: JSONObject? = nil) {
+    public init(
+        name: String? = nil, status: TenantStatus? = nil, partnerId: String?? = nil,
+        settings: JSONObject? = nil
+    ) {
         self.name = name
         self.status = status
         self.partnerId = partnerId

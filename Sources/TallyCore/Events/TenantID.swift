@@ -27,11 +27,13 @@ public struct TenantID: Sendable, BitwiseCopyable, Hashable, Comparable, CustomS
     /// - Returns: `nil` when the bytes are not a UUID.
     public init?(utf8 bytes: UnsafeRawBufferPointer) {
         guard bytes.count == 36,
-              bytes[8] == 0x2D, bytes[13] == 0x2D, bytes[18] == 0x2D, bytes[23] == 0x2D else { return nil }
+            bytes[8] == 0x2D, bytes[13] == 0x2D, bytes[18] == 0x2D, bytes[23] == 0x2D
+        else { return nil }
         // The five groups, each read without branches; any byte that is not a hex digit sets a high bit
         // of `invalid`.
         var invalid: UInt8 = 0
-        let high = TenantID.hex(bytes, 0, 8, &invalid) << 32 | TenantID.hex(bytes, 9, 4, &invalid) << 16
+        let high =
+            TenantID.hex(bytes, 0, 8, &invalid) << 32 | TenantID.hex(bytes, 9, 4, &invalid) << 16
             | TenantID.hex(bytes, 14, 4, &invalid)
         let low = TenantID.hex(bytes, 19, 4, &invalid) << 48 | TenantID.hex(bytes, 24, 12, &invalid)
         guard invalid & 0xF0 == 0 else { return nil }
@@ -41,7 +43,9 @@ public struct TenantID: Sendable, BitwiseCopyable, Hashable, Comparable, CustomS
     /// The value of the `count` hex digits at `start`, in any case; a byte that is not a hex digit ORs a
     /// value above 15 into `invalid`.
     @inline(__always)
-    private static func hex(_ bytes: UnsafeRawBufferPointer, _ start: Int, _ count: Int, _ invalid: inout UInt8) -> UInt64 {
+    private static func hex(_ bytes: UnsafeRawBufferPointer, _ start: Int, _ count: Int, _ invalid: inout UInt8)
+        -> UInt64
+    {
         var value: UInt64 = 0
         for index in start..<(start &+ count) {
             let byte = bytes[index]

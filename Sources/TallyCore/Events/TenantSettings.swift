@@ -13,7 +13,9 @@ public enum TenantSettings {
     public static func normalized(_ settings: JSONObject) -> JSONObject {
         var result = settings
         for key in ["session_timeout", "storage_quota_mb"] {
-            if case .double(let number)? = settings[key], let whole = Int64(exactly: number) { result.set(key, .int(whole)) }
+            if case .double(let number)? = settings[key], let whole = Int64(exactly: number) {
+                result.set(key, .int(whole))
+            }
         }
         return result
     }
@@ -62,7 +64,9 @@ public enum TenantSettings {
         case "password_policy":
             guard case .object = value else { return "must be an object" }
         case "session_timeout":
-            guard case .int(let minutes) = value, minutes > 0 else { return "must be a whole number of minutes greater than 0" }
+            guard case .int(let minutes) = value, minutes > 0 else {
+                return "must be a whole number of minutes greater than 0"
+            }
         case "storage_quota_mb":
             guard case .int(let megabytes) = value, megabytes > 0 else {
                 return "must be an integer number of megabytes greater than 0"

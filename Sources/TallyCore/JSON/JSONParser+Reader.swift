@@ -50,7 +50,9 @@ extension JSONParser {
 
         /// Parses the value at `offset` of a document whose enclosing containers are `depth` deep, returning
         /// it with the offset just after it, or the first error.
-        mutating func parseEmbeddedValueResult(at offset: Int, depth: Int) -> Result<(value: JSONValue, end: Int), JSONParseError> {
+        mutating func parseEmbeddedValueResult(at offset: Int, depth: Int) -> Result<
+            (value: JSONValue, end: Int), JSONParseError
+        > {
             index = offset
             self.depth = depth
             do throws(JSONParseError) {
@@ -157,7 +159,8 @@ extension JSONParser {
         }
 
         /// After an element: consumes `,` (another element follows: `true`) or the closing byte (`false`).
-        private mutating func moreElements(closedBy close: UInt8, _ expectation: String) throws(JSONParseError) -> Bool {
+        private mutating func moreElements(closedBy close: UInt8, _ expectation: String) throws(JSONParseError) -> Bool
+        {
             skipWhitespace()
             guard index < count else { throw error(.unexpectedEnd, at: index, expectation) }
             let byte = input[index]
@@ -586,8 +589,10 @@ extension JSONParser {
                 return .int(whole)
             }
             let value: Double
-            if let fast = Reader.exactDouble(significand, overflowed: significandOverflowed,
-                                             exponent: exponent &- fractionDigits) {
+            if let fast = Reader.exactDouble(
+                significand, overflowed: significandOverflowed,
+                exponent: exponent &- fractionDigits)
+            {
                 value = negative ? -fast : fast
             } else {
                 value = slowDouble(from: start, to: index)

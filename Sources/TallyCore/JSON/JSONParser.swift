@@ -86,7 +86,9 @@ public struct JSONParser: Sendable {
     ///   - offset: Where the value starts (not whitespace).
     ///   - depth: How many arrays and objects enclose the value.
     /// - Returns: The value and the offset just after it, or the first problem.
-    func parseValue(in bytes: UnsafeRawBufferPointer, at offset: Int, depth: Int) -> Result<(value: JSONValue, end: Int), JSONParseError> {
+    func parseValue(in bytes: UnsafeRawBufferPointer, at offset: Int, depth: Int) -> Result<
+        (value: JSONValue, end: Int), JSONParseError
+    > {
         withReader(bytes) { reader in reader.parseEmbeddedValueResult(at: offset, depth: depth) }
     }
 

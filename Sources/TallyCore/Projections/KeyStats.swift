@@ -41,8 +41,9 @@ public struct KeyStats: Sendable, Equatable, JSONWritable {
             case .revoked: status = "revoked"
             case .active: status = entry.expiresAt.map { $0 <= now } == true ? "expired" : "active"
             }
-            return RecentKey(keyId: keyId, name: entry.name, status: status, requests: entry.requests,
-                             rateLimitHits: entry.rateLimitHits, errors: entry.errors, lastUsedAt: entry.lastUsed)
+            return RecentKey(
+                keyId: keyId, name: entry.name, status: status, requests: entry.requests,
+                rateLimitHits: entry.rateLimitHits, errors: entry.errors, lastUsedAt: entry.lastUsed)
         }
         generatedAt = now
     }

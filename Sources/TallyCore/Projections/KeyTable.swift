@@ -84,7 +84,9 @@ public struct KeyTable: Sendable, Equatable, Sequence {
 
     public static func == (lhs: KeyTable, rhs: KeyTable) -> Bool {
         guard lhs.count == rhs.count else { return false }
-        return lhs.stored.allSatisfy { key in rhs.position(of: key.id).map { rhs.stored[$0].entry == key.entry } ?? false }
+        return lhs.stored.allSatisfy { key in
+            rhs.position(of: key.id).map { rhs.stored[$0].entry == key.entry } ?? false
+        }
     }
 
     /// Iterates the keys in the order they were first seen.

@@ -35,9 +35,18 @@ public struct RecentMonths: Sendable, Equatable {
     /// - Returns: The month and total that now belong in the full record: the month pushed out of the
     ///   slots by a newer one, or `month` itself when it is older than every slot; `nil` when none.
     public mutating func update(month: Int, total: Int64) -> (month: Int, calls: Int64)? {
-        if months.0 == month { calls.0 = total; return nil }
-        if months.1 == month { calls.1 = total; return nil }
-        if months.2 == month { calls.2 = total; return nil }
+        if months.0 == month {
+            calls.0 = total
+            return nil
+        }
+        if months.1 == month {
+            calls.1 = total
+            return nil
+        }
+        if months.2 == month {
+            calls.2 = total
+            return nil
+        }
         guard month > oldest else { return (month, total) }
         var evicted: (month: Int, calls: Int64)
         if months.0 <= months.1 && months.0 <= months.2 {

@@ -7,8 +7,10 @@ extension TenantProjection {
     ///     can tell whether the measurement replaced what its target added.
     ///   - voidedTarget: For `event.voided`, the event it retracts (found by the engine); ignored otherwise.
     ///   - voidedTargetOffset: The offset of `voidedTarget`, when known.
-    public mutating func apply(_ event: Event, offset: UInt64? = nil, voidedTarget: Event? = nil,
-                               voidedTargetOffset: UInt64? = nil) {
+    public mutating func apply(
+        _ event: Event, offset: UInt64? = nil, voidedTarget: Event? = nil,
+        voidedTargetOffset: UInt64? = nil
+    ) {
         if lastActivity.map({ event.time > $0 }) ?? true { lastActivity = event.time }
         switch event.payload {
         case .apiCall(let call):
@@ -104,7 +106,9 @@ extension TenantProjection {
             if creation.status == .deleted { deletedAt = event.time }
         case .tenantUpdated(let update):
             // A deleted tenant changes only when restored: together with a status other than deleted.
-            guard isRegistered, status != .deleted || (update.status != nil && update.status != .deleted) else { return }
+            guard isRegistered, status != .deleted || (update.status != nil && update.status != .deleted) else {
+                return
+            }
             if let newName = update.name { name = newName }
             if let newStatus = update.status {
                 deletedAt = newStatus == .deleted ? (status == .deleted ? deletedAt : event.time) : nil
@@ -161,16 +165,20 @@ extension TenantProjection {
     ///   - status: The call's HTTP status.
     ///   - time: The event time.
     ///   - month: `time.monthIndex`.
-    public mutating func applyCall(keyId: UnsafeRawBufferPointer, keyHash: UInt64, status: UInt16,
-                                   at time: Timestamp, month: Int) {
+    public mutating func applyCall(
+        keyId: UnsafeRawBufferPointer, keyHash: UInt64, status: UInt16,
+        at time: Timestamp, month: Int
+    ) {
         if lastActivity.map({ time > $0 }) ?? true { lastActivity = time }
-        recordCall(status: status, at: time, month: month, sign: 1,
-                   keyAt: keys.positionInserting(utf8: keyId, hash: keyHash))
+        recordCall(
+            status: status, at: time, month: month, sign: 1,
+            keyAt: keys.positionInserting(utf8: keyId, hash: keyHash))
     }
 
     private mutating func recordCall(_ call: APICall, at time: Timestamp, sign: Int64) {
-        recordCall(status: call.status, at: time, month: time.monthIndex, sign: sign,
-                   keyAt: keys.positionInserting(call.keyId))
+        recordCall(
+            status: call.status, at: time, month: time.monthIndex, sign: sign,
+            keyAt: keys.positionInserting(call.keyId))
     }
 
     /// Counts (sign 1) or retracts (sign -1) one call in its month, its key and the status counters; a
@@ -186,15 +194,18 @@ extension TenantProjection {
         totalRequests = max(0, totalRequests + sign)
         if limited { totalRateLimitHits = max(0, totalRateLimitHits + sign) }
         if failed { totalErrors = max(0, totalErrors + sign) }
-        let movedForward = TenantProjection.count(sign, limited: limited, failed: failed, at: time,
-                                                  in: &keys[position: position])
+        let movedForward = TenantProjection.count(
+            sign, limited: limited, failed: failed, at: time,
+            in: &keys[position: position])
         if movedForward { touchRecent(keyAt: position, at: time) }
     }
 
     /// Counts or retracts a call in a key's entry; `true` when its last-used time moved forward.
     @inline(__always)
-    private static func count(_ sign: Int64, limited: Bool, failed: Bool, at time: Timestamp,
-                              in entry: inout KeyEntry) -> Bool {
+    private static func count(
+        _ sign: Int64, limited: Bool, failed: Bool, at time: Timestamp,
+        in entry: inout KeyEntry
+    ) -> Bool {
         entry.requests = max(0, entry.requests + sign)
         if limited { entry.rateLimitHits = max(0, entry.rateLimitHits + sign) }
         if failed { entry.errors = max(0, entry.errors + sign) }
@@ -221,8 +232,10 @@ extension TenantProjection {
         var position = 0
         while position < limit {
             let other = recentKeys[position]
-            guard other.lastUsed > time
-                || (other.lastUsed == time && keys.id(at: other.keyPosition) < keys.id(at: keyPosition)) else { break }
+            guard
+                other.lastUsed > time
+                    || (other.lastUsed == time && keys.id(at: other.keyPosition) < keys.id(at: keyPosition))
+            else { break }
             position += 1
         }
         guard position < TenantProjection.recentKeyLimit else { return }

@@ -61,30 +61,34 @@ public struct TenantStats: Sendable, Equatable, JSONWritable {
         status = pointer.pointee.status
         let userTotal = pointer.pointee.userCount
         let activeUsers = pointer.pointee.activeUsers
-        users = Users(total: userTotal, active: activeUsers, inactive: userTotal - activeUsers,
-                      admins: pointer.pointee.adminUsers)
+        users = Users(
+            total: userTotal, active: activeUsers, inactive: userTotal - activeUsers,
+            admins: pointer.pointee.adminUsers)
         let credentialsExpiredNow = pointer.pointee.credentialExpiries.countExpired(at: now)
         let activeCredentials = pointer.pointee.activeCredentials
         let expiredCredentials = pointer.pointee.expiredCredentials
-        credentials = Credentials(total: activeCredentials + expiredCredentials,
-                                  active: activeCredentials - credentialsExpiredNow,
-                                  expired: expiredCredentials + credentialsExpiredNow)
+        credentials = Credentials(
+            total: activeCredentials + expiredCredentials,
+            active: activeCredentials - credentialsExpiredNow,
+            expired: expiredCredentials + credentialsExpiredNow)
         // The total is the sum of the buckets shown (active + revoked), as for credentials (active +
         // expired). A key past its expiresAt is in neither bucket, so it leaves this total; the API-key
         // stats show it as expiredKeys, and their totalKeys counts every registered key.
         let keysExpiredNow = pointer.pointee.keyExpiries.countExpired(at: now)
-        apiKeys = APIKeys(total: pointer.pointee.registeredKeys - keysExpiredNow, active: pointer.pointee.activeKeys - keysExpiredNow,
-                          revoked: pointer.pointee.revokedKeys)
+        apiKeys = APIKeys(
+            total: pointer.pointee.registeredKeys - keysExpiredNow, active: pointer.pointee.activeKeys - keysExpiredNow,
+            revoked: pointer.pointee.revokedKeys)
         oauthClients = OAuthClients(total: pointer.pointee.oauthClientCount, active: pointer.pointee.activeOAuthClients)
         let month = now.monthIndex
         let megabyte: Int64 = 1 << 20
         // Whole megabytes (MiB), rounded up: usage is never shown below what is stored, so 1.4 MB against a
         // 1 MB quota reads as over it. Computed without adding to the bytes first: any stored value reads safely.
         let storedBytes = max(0, pointer.pointee.storageBytes)
-        usage = Usage(apiCallsThisMonth: pointer.pointee.callsIn(month: month),
-                      apiCallsLastMonth: pointer.pointee.callsIn(month: month - 1),
-                      storageUsedMB: storedBytes / megabyte + (storedBytes % megabyte > 0 ? 1 : 0),
-                      storageQuotaMB: pointer.pointee.storageQuotaMB)
+        usage = Usage(
+            apiCallsThisMonth: pointer.pointee.callsIn(month: month),
+            apiCallsLastMonth: pointer.pointee.callsIn(month: month - 1),
+            storageUsedMB: storedBytes / megabyte + (storedBytes % megabyte > 0 ? 1 : 0),
+            storageQuotaMB: pointer.pointee.storageQuotaMB)
         lastActivity = pointer.pointee.lastActivity
         generatedAt = now
     }

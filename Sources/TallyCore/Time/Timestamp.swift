@@ -73,8 +73,10 @@ public struct Timestamp: Sendable, BitwiseCopyable, Hashable, Comparable, Custom
         let date = civil.date
         let first = CivilDate(year: date.year, month: date.month, day: 1).daysSinceEpoch
         let days = Int64(CivilDate.daysInMonth(year: date.year, month: date.month))
-        return (date.year * 12 + (date.month - 1), Timestamp(microseconds: first * 86_400_000_000),
-                Timestamp(microseconds: (first + days) * 86_400_000_000))
+        return (
+            date.year * 12 + (date.month - 1), Timestamp(microseconds: first * 86_400_000_000),
+            Timestamp(microseconds: (first + days) * 86_400_000_000)
+        )
     }
 
     /// Formats the timestamp as RFC 3339 in UTC, such as `2025-07-10T14:30:00.000000Z`.

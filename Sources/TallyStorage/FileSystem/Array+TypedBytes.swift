@@ -8,7 +8,9 @@ extension Array where Element == UInt8 {
     }
 
     /// `withUnsafeMutableBytes` for closures that throw ``StorageError``, keeping the error type.
-    mutating func withMutableBytes<R>(_ body: (UnsafeMutableRawBufferPointer) throws(StorageError) -> R) throws(StorageError) -> R {
+    mutating func withMutableBytes<R>(_ body: (UnsafeMutableRawBufferPointer) throws(StorageError) -> R)
+        throws(StorageError) -> R
+    {
         let result = withUnsafeMutableBytes { bytes -> Result<R, StorageError> in
             do throws(StorageError) { return .success(try body(bytes)) } catch { return .failure(error) }
         }

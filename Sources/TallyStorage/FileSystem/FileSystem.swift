@@ -32,7 +32,8 @@ public protocol FileSystem: Sendable {
     /// Closes a handle; errors are ignored because nothing useful can be done with them.
     func close(_ file: FileHandle)
     /// Reads up to `buffer.count` bytes at `offset`; returns the number read (0 at end of file).
-    func read(_ file: FileHandle, into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) throws(StorageError) -> Int
+    func read(_ file: FileHandle, into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) throws(StorageError)
+        -> Int
     /// Writes up to `bytes.count` bytes at `offset`; returns the number written, which may be fewer.
     func write(_ file: FileHandle, _ bytes: UnsafeRawBufferPointer, at offset: Int64) throws(StorageError) -> Int
     /// Flushes a file to stable storage (`fdatasync` when `dataOnly`, else `fsync`).
@@ -83,7 +84,9 @@ extension FileSystem {
 
     /// Reads exactly `buffer.count` bytes at `offset`, or fewer only at end of file.
     /// - Returns: The number of bytes read.
-    public func readFully(_ file: FileHandle, into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) throws(StorageError) -> Int {
+    public func readFully(_ file: FileHandle, into buffer: UnsafeMutableRawBufferPointer, at offset: Int64)
+        throws(StorageError) -> Int
+    {
         var done = 0
         while done < buffer.count {
             let rest = UnsafeMutableRawBufferPointer(rebasing: buffer[done...])

@@ -22,11 +22,14 @@ public struct PosixFileSystem: FileSystem {
         _ = Glibc.close(file.descriptor)
     }
 
-    public func read(_ file: FileHandle, into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) throws(StorageError) -> Int {
+    public func read(_ file: FileHandle, into buffer: UnsafeMutableRawBufferPointer, at offset: Int64)
+        throws(StorageError) -> Int
+    {
         try Syscall.retrying("pread") { pread(file.descriptor, buffer.baseAddress, buffer.count, off_t(offset)) }
     }
 
-    public func write(_ file: FileHandle, _ bytes: UnsafeRawBufferPointer, at offset: Int64) throws(StorageError) -> Int {
+    public func write(_ file: FileHandle, _ bytes: UnsafeRawBufferPointer, at offset: Int64) throws(StorageError) -> Int
+    {
         try Syscall.retrying("pwrite") { pwrite(file.descriptor, bytes.baseAddress, bytes.count, off_t(offset)) }
     }
 
@@ -94,7 +97,9 @@ public struct PosixFileSystem: FileSystem {
     }
 
     public func syncDirectory(_ path: String) throws(StorageError) {
-        let descriptor = try Syscall.retrying("open", path: path) { Glibc.open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
+        let descriptor = try Syscall.retrying("open", path: path) {
+            Glibc.open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        }
         defer { _ = Glibc.close(descriptor) }
         _ = try Syscall.retrying("fsync", path: path) { fsync(descriptor) }
     }

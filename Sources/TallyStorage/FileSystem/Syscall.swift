@@ -9,8 +9,10 @@ enum Syscall {
     ///   - call: The system call; a negative result means failure with `errno` set.
     /// - Returns: The call's non-negative result.
     @inline(__always)
-    static func retrying<T: BinaryInteger>(_ operation: String, path: String? = nil,
-                                           _ call: () -> T) throws(StorageError) -> T {
+    static func retrying<T: BinaryInteger>(
+        _ operation: String, path: String? = nil,
+        _ call: () -> T
+    ) throws(StorageError) -> T {
         while true {
             let result = call()
             if result >= 0 { return result }
@@ -25,8 +27,9 @@ enum Syscall {
         let reason = String(cString: strerror(code))
         let place = path.map { " on \($0)" } ?? ""
         if code == ENOSPC {
-            return StorageError(.noSpace, "\(operation)\(place) failed: the disk is full (\(reason)); free space and retry",
-                                path: path, errno: code)
+            return StorageError(
+                .noSpace, "\(operation)\(place) failed: the disk is full (\(reason)); free space and retry",
+                path: path, errno: code)
         }
         return StorageError(.io, "\(operation)\(place) failed: \(reason) (errno \(code))", path: path, errno: code)
     }

@@ -41,8 +41,9 @@ struct SegmentFileReader: ~Copyable {
             buffer.deallocate()
             buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: wanted, alignment: 16)
         }
-        let got = try fileSystem.readFully(file, into: UnsafeMutableRawBufferPointer(rebasing: buffer[kept..<wanted]),
-                                           at: position + Int64(kept))
+        let got = try fileSystem.readFully(
+            file, into: UnsafeMutableRawBufferPointer(rebasing: buffer[kept..<wanted]),
+            at: position + Int64(kept))
         bufferStart = position
         bufferCount = kept + got
         guard bufferCount >= count else { return nil }

@@ -102,7 +102,8 @@ public enum SegmentFormat {
             case .truncated: "header is truncated"
             case .badMagic: "header does not start with TALLYSEG"
             case .checksumMismatch: "header checksum mismatch"
-            case .unsupportedVersion(let version): "segment format version \(version) is not supported (this build reads \(SegmentFormat.version))"
+            case .unsupportedVersion(let version):
+                "segment format version \(version) is not supported (this build reads \(SegmentFormat.version))"
             }
         }
     }
@@ -150,7 +151,8 @@ public enum SegmentFormat {
         guard position >= 0, bytes.count - position >= frameHeaderSize else { return nil }
         let header = decodeFrameHeader(UnsafeRawBufferPointer(rebasing: bytes[position...]))
         guard header.kind != nil, header.payloadLength <= maxFramePayload,
-              header.frameSize <= bytes.count - position else { return nil }
+            header.frameSize <= bytes.count - position
+        else { return nil }
         let frame = UnsafeRawBufferPointer(rebasing: bytes[position..<(position + header.frameSize)])
         return frameChecksum(frame, salt: salt) == header.checksum ? header : nil
     }
@@ -163,8 +165,10 @@ public enum SegmentFormat {
     ///   - payload: The payload bytes.
     ///   - salt: The segment's salt.
     ///   - bytes: The buffer to append to.
-    public static func appendFrame(kind: FrameKind, firstOffset: UInt64, count: UInt32,
-                                   payload: UnsafeRawBufferPointer, salt: UInt32, to bytes: inout [UInt8]) {
+    public static func appendFrame(
+        kind: FrameKind, firstOffset: UInt64, count: UInt32,
+        payload: UnsafeRawBufferPointer, salt: UInt32, to bytes: inout [UInt8]
+    ) {
         let start = bytes.count
         var writer = BinaryWriter()
         swap(&writer.bytes, &bytes)
@@ -175,7 +179,9 @@ public enum SegmentFormat {
         writer.writeUInt32(kind.rawValue)
         writer.bytes.append(contentsOf: payload)
         swap(&writer.bytes, &bytes)
-        let checksum = bytes.withUnsafeBytes { frameChecksum(UnsafeRawBufferPointer(rebasing: $0[start...]), salt: salt) }
+        let checksum = bytes.withUnsafeBytes {
+            frameChecksum(UnsafeRawBufferPointer(rebasing: $0[start...]), salt: salt)
+        }
         withUnsafeBytes(of: checksum.littleEndian) { raw in
             for index in 0..<4 { bytes[start + 4 + index] = raw[index] }
         }

@@ -61,21 +61,26 @@ struct SegmentScanner {
     ///   - resume: Start at this frame boundary instead of the first frame (the header is still read, for its
     ///     salt); only with `verifySeal` false, since the whole-file checksum then cannot be kept.
     ///   - visit: Called with each valid data frame in order; return `false` to stop early.
-    func scan(path: String, expectedFirstOffset: UInt64, limit: Int64? = nil, verifySeal: Bool = true,
-              resume: Resume? = nil, visit: (Frame) throws -> Bool = { _ in true }) throws -> SegmentScan {
+    func scan(
+        path: String, expectedFirstOffset: UInt64, limit: Int64? = nil, verifySeal: Bool = true,
+        resume: Resume? = nil, visit: (Frame) throws -> Bool = { _ in true }
+    ) throws -> SegmentScan {
         let file = try fileSystem.open(path, mode: .readOnly)
         defer { fileSystem.close(file) }
         let fileSize = try limit ?? fileSystem.size(file)
         var reader = SegmentFileReader(fileSystem: fileSystem, file: file, limit: fileSize, chunkSize: chunkSize)
-        var scan = SegmentScan(header: nil, nextOffset: expectedFirstOffset, validEnd: 0, fileChecksum: 0,
-                               sealed: false, fileSize: fileSize, damage: nil)
+        var scan = SegmentScan(
+            header: nil, nextOffset: expectedFirstOffset, validEnd: 0, fileChecksum: 0,
+            sealed: false, fileSize: fileSize, damage: nil)
         func damage(_ at: Int64, _ reason: String) -> SegmentScan {
             scan.damage = SegmentDamage(byteOffset: at, reason: reason, expectedOffset: scan.nextOffset)
             return scan
         }
         // The header, decoded, and its checksum. A resumed scan reads the header's bytes alone: a chunk from
         // byte 0 would double what it reads.
-        func readHeader(_ bytes: UnsafeRawBufferPointer) -> (Result<SegmentFormat.Header, SegmentFormat.HeaderProblem>, UInt32) {
+        func readHeader(_ bytes: UnsafeRawBufferPointer) -> (
+            Result<SegmentFormat.Header, SegmentFormat.HeaderProblem>, UInt32
+        ) {
             (SegmentFormat.decodeHeader(bytes), CRC32C.checksum(bytes))
         }
         let headerRead: (Result<SegmentFormat.Header, SegmentFormat.HeaderProblem>, UInt32)?
@@ -83,8 +88,11 @@ struct SegmentScanner {
             headerRead = try reader.window(at: 0, count: SegmentFormat.headerSize).map(readHeader)
         } else {
             var bytes = [UInt8](repeating: 0, count: SegmentFormat.headerSize)
-            let got = try bytes.withUnsafeMutableBytes { buffer throws(StorageError) in try fileSystem.readFully(file, into: buffer, at: 0) }
-            headerRead = got == SegmentFormat.headerSize && fileSize >= Int64(got) ? bytes.withUnsafeBytes(readHeader) : nil
+            let got = try bytes.withUnsafeMutableBytes { buffer throws(StorageError) in
+                try fileSystem.readFully(file, into: buffer, at: 0)
+            }
+            headerRead =
+                got == SegmentFormat.headerSize && fileSize >= Int64(got) ? bytes.withUnsafeBytes(readHeader) : nil
         }
         guard let (decodedHeader, headerChecksum) = headerRead else {
             return damage(0, "segment header is truncated (\(fileSize) of \(SegmentFormat.headerSize) bytes)")
@@ -95,7 +103,8 @@ struct SegmentScanner {
         case .failure(let problem): return damage(0, problem.description)
         }
         guard header.firstOffset == expectedFirstOffset else {
-            return damage(0, "header says the segment starts at offset \(header.firstOffset), expected \(expectedFirstOffset)")
+            return damage(
+                0, "header says the segment starts at offset \(header.firstOffset), expected \(expectedFirstOffset)")
         }
         scan.header = header
         scan.fileChecksum = headerChecksum
@@ -112,10 +121,13 @@ struct SegmentScanner {
             let frame = SegmentFormat.decodeFrameHeader(headerWindow)
             guard let kind = frame.kind else { return damage(position, "unknown frame kind \(frame.rawKind)") }
             guard frame.payloadLength <= SegmentFormat.maxFramePayload else {
-                return damage(position, "frame length \(frame.payloadLength) exceeds the \(SegmentFormat.maxFramePayload)-byte cap")
+                return damage(
+                    position,
+                    "frame length \(frame.payloadLength) exceeds the \(SegmentFormat.maxFramePayload)-byte cap")
             }
             guard let frameBytes = try reader.window(at: position, count: frame.frameSize) else {
-                return damage(position, "truncated frame: \(frame.frameSize) bytes declared, \(fileSize - position) left")
+                return damage(
+                    position, "truncated frame: \(frame.frameSize) bytes declared, \(fileSize - position) left")
             }
             guard SegmentFormat.frameChecksum(frameBytes, salt: header.salt) == frame.checksum else {
                 return damage(position, "checksum mismatch in frame for offsets \(describe(frame))")
@@ -124,19 +136,24 @@ struct SegmentScanner {
             switch kind {
             case .seal:
                 guard frame.firstOffset == scan.nextOffset, frame.count == 0,
-                      Int(frame.payloadLength) == SegmentFormat.sealPayloadSize else {
+                    Int(frame.payloadLength) == SegmentFormat.sealPayloadSize
+                else {
                     return damage(position, "malformed seal frame")
                 }
                 let lastOffset = payload.loadUnaligned(fromByteOffset: 0, as: UInt64.self).littleEndian
                 let checksum = payload.loadUnaligned(fromByteOffset: 8, as: UInt32.self).littleEndian
                 guard scan.nextOffset > header.firstOffset, lastOffset == scan.nextOffset - 1 else {
-                    return damage(position, "seal names last offset \(lastOffset) but the frames end at \(Int64(scan.nextOffset) - 1)")
+                    return damage(
+                        position,
+                        "seal names last offset \(lastOffset) but the frames end at \(Int64(scan.nextOffset) - 1)")
                 }
                 guard !verifySeal || checksum == scan.fileChecksum else {
                     return damage(position, "whole-segment checksum mismatch recorded in the seal")
                 }
                 guard position + Int64(frame.frameSize) == fileSize else {
-                    return damage(position + Int64(frame.frameSize), "\(fileSize - position - Int64(frame.frameSize)) bytes after the seal frame")
+                    return damage(
+                        position + Int64(frame.frameSize),
+                        "\(fileSize - position - Int64(frame.frameSize)) bytes after the seal frame")
                 }
                 scan.sealed = true
                 scan.validEnd = fileSize
@@ -146,15 +163,19 @@ struct SegmentScanner {
                     return damage(position, "frame starts at offset \(frame.firstOffset), expected \(scan.nextOffset)")
                 }
                 guard frame.count > 0, RecordFraming.countRecords(in: payload) == Int(frame.count) else {
-                    return damage(position, "frame for offsets \(describe(frame)) does not hold \(frame.count) well-formed records")
+                    return damage(
+                        position,
+                        "frame for offsets \(describe(frame)) does not hold \(frame.count) well-formed records")
                 }
                 if verifySeal { scan.fileChecksum = CRC32C.checksum(frameBytes, seed: scan.fileChecksum) }
                 let start = position
                 position += Int64(frame.frameSize)
                 scan.validEnd = position
                 scan.nextOffset += UInt64(frame.count)
-                let keepGoing = try visit(Frame(firstOffset: frame.firstOffset, count: Int(frame.count), payload: payload,
-                                                position: start))
+                let keepGoing = try visit(
+                    Frame(
+                        firstOffset: frame.firstOffset, count: Int(frame.count), payload: payload,
+                        position: start))
                 if !keepGoing { return scan }
             }
         }
@@ -170,12 +191,16 @@ struct SegmentScanner {
         let tailLength = Int(fileSize - start)
         guard tailLength > SegmentFormat.frameHeaderSize else { return nil }
         var tail = [UInt8](repeating: 0, count: tailLength)
-        let got = try tail.withMutableBytes { buffer throws(StorageError) in try fileSystem.readFully(file, into: buffer, at: start) }
+        let got = try tail.withMutableBytes { buffer throws(StorageError) in
+            try fileSystem.readFully(file, into: buffer, at: start)
+        }
         return tail.withUnsafeBytes { all -> Int64? in
             let bytes = UnsafeRawBufferPointer(rebasing: all[..<got])
             var candidate = 1
             while candidate + SegmentFormat.frameHeaderSize <= got {
-                if SegmentFormat.checkedFrame(in: bytes, at: candidate, salt: salt) != nil { return start + Int64(candidate) }
+                if SegmentFormat.checkedFrame(in: bytes, at: candidate, salt: salt) != nil {
+                    return start + Int64(candidate)
+                }
                 candidate += 1
             }
             return nil
@@ -184,7 +209,8 @@ struct SegmentScanner {
 
     private func describe(_ frame: SegmentFormat.FrameHeader) -> String {
         // A damaged header may declare any offset and count: the last offset is worked out without trapping.
-        frame.count == 0 ? "\(frame.firstOffset)" : "\(frame.firstOffset)–\(frame.firstOffset &+ (UInt64(frame.count) &- 1))"
+        frame.count == 0
+            ? "\(frame.firstOffset)" : "\(frame.firstOffset)–\(frame.firstOffset &+ (UInt64(frame.count) &- 1))"
     }
 }
 
@@ -212,8 +238,10 @@ public enum RecordFraming {
     ///   - body: Receives each record's index in the frame and its bytes; return `false` to stop.
     /// - Returns: `false` if `body` stopped early.
     @discardableResult
-    public static func forEachRecord(in payload: UnsafeRawBufferPointer,
-                                     _ body: (Int, UnsafeRawBufferPointer) throws -> Bool) rethrows -> Bool {
+    public static func forEachRecord(
+        in payload: UnsafeRawBufferPointer,
+        _ body: (Int, UnsafeRawBufferPointer) throws -> Bool
+    ) rethrows -> Bool {
         var position = 0
         var index = 0
         while position + SegmentFormat.recordLengthSize <= payload.count {

@@ -49,8 +49,10 @@ struct SegmentWriter {
     /// Set when the writer was done with ``detachedSyncFile`` before the sync ended: the sync's end closes it.
     private var closeAfterDetachedSync = false
 
-    init(fileSystem: any FileSystem, segmentsDirectory: String, configuration: StoreConfiguration,
-         active: ActiveSegment?, nextOffset: UInt64, segments: [SegmentEntry], syncStatistics: SyncStatistics) {
+    init(
+        fileSystem: any FileSystem, segmentsDirectory: String, configuration: StoreConfiguration,
+        active: ActiveSegment?, nextOffset: UInt64, segments: [SegmentEntry], syncStatistics: SyncStatistics
+    ) {
         self.syncStatistics = syncStatistics
         self.fileSystem = fileSystem
         self.segmentsDirectory = segmentsDirectory
@@ -78,8 +80,9 @@ struct SegmentWriter {
                 guard let salt = active?.salt, let size = active?.size else { break }
                 let first = nextOffset
                 batch.payload.withUnsafeBytes { payload in
-                    SegmentFormat.appendFrame(kind: .data, firstOffset: first, count: UInt32(batch.count),
-                                              payload: payload, salt: salt, to: &buffer)
+                    SegmentFormat.appendFrame(
+                        kind: .data, firstOffset: first, count: UInt32(batch.count),
+                        payload: payload, salt: salt, to: &buffer)
                 }
                 nextOffset += UInt64(batch.count)
                 ranges.append(first..<nextOffset)
@@ -99,7 +102,9 @@ struct SegmentWriter {
 
     /// Syncs when the interval policy's deadline has passed.
     mutating func syncIfDue(nowNanoseconds: UInt64) {
-        guard !syncFailed, case .interval(let milliseconds) = configuration.durability, hasUnsyncedWrites else { return }
+        guard !syncFailed, case .interval(let milliseconds) = configuration.durability, hasUnsyncedWrites else {
+            return
+        }
         let (interval, overflow) = UInt64(clamping: milliseconds).multipliedReportingOverflow(by: 1_000_000)
         guard nowNanoseconds &- lastSyncNanoseconds >= (overflow ? .max : interval) else { return }
         do { try syncIfNeeded() } catch { failure = failure ?? error }
@@ -230,8 +235,9 @@ struct SegmentWriter {
         let payload = SegmentFormat.sealPayload(lastOffset: nextOffset - 1, fileChecksum: segment.fileChecksum)
         var frame: [UInt8] = []
         payload.withUnsafeBytes { bytes in
-            SegmentFormat.appendFrame(kind: .seal, firstOffset: nextOffset, count: 0, payload: bytes,
-                                      salt: segment.salt, to: &frame)
+            SegmentFormat.appendFrame(
+                kind: .seal, firstOffset: nextOffset, count: 0, payload: bytes,
+                salt: segment.salt, to: &frame)
         }
         do throws(StorageError) {
             try frame.withBytes { bytes throws(StorageError) in
@@ -265,22 +271,29 @@ struct SegmentWriter {
         do throws(StorageError) {
             try header.withBytes { bytes throws(StorageError) in try fileSystem.writeAll(file, bytes, at: 0) }
             try sync(file, named: name, dataOnly: false)
-            try syncStatistics.time("segments/") { () throws(StorageError) in try fileSystem.syncDirectory(segmentsDirectory) }
+            try syncStatistics.time("segments/") { () throws(StorageError) in
+                try fileSystem.syncDirectory(segmentsDirectory)
+            }
         } catch {
             fileSystem.close(file)
             try? fileSystem.remove(path)
             throw error
         }
-        active = ActiveSegment(file: file, fileName: name, firstOffset: nextOffset, salt: salt,
-                               size: Int64(header.count), fileChecksum: CRC32C.checksum(header),
-                               writtenBack: Int64(header.count))
-        segments.append(SegmentEntry(firstOffset: nextOffset, fileName: name, readableBytes: Int64(header.count),
-                                     nextOffset: nextOffset, sealed: false))
+        active = ActiveSegment(
+            file: file, fileName: name, firstOffset: nextOffset, salt: salt,
+            size: Int64(header.count), fileChecksum: CRC32C.checksum(header),
+            writtenBack: Int64(header.count))
+        segments.append(
+            SegmentEntry(
+                firstOffset: nextOffset, fileName: name, readableBytes: Int64(header.count),
+                nextOffset: nextOffset, sealed: false))
     }
 
     /// Syncs a segment file, timing it (see ``SyncStatistics``).
     private func sync(_ file: FileHandle, named name: String, dataOnly: Bool) throws(StorageError) {
-        try syncStatistics.time("segments/\(name)") { () throws(StorageError) in try fileSystem.sync(file, dataOnly: dataOnly) }
+        try syncStatistics.time("segments/\(name)") { () throws(StorageError) in
+            try fileSystem.sync(file, dataOnly: dataOnly)
+        }
     }
 
     private mutating func updateLastEntry(readableBytes: Int64, nextOffset: UInt64, sealed: Bool) {

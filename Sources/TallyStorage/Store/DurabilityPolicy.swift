@@ -21,7 +21,8 @@ public enum DurabilityPolicy: Sendable, Equatable, CustomStringConvertible {
         case "interval": self = .interval(milliseconds: 100)
         default:
             guard text.hasPrefix("interval:"), let milliseconds = Int(text.dropFirst(9)),
-                  milliseconds > 0, milliseconds <= DurabilityPolicy.maximumIntervalMilliseconds else {
+                milliseconds > 0, milliseconds <= DurabilityPolicy.maximumIntervalMilliseconds
+            else {
                 return nil
             }
             self = .interval(milliseconds: milliseconds)

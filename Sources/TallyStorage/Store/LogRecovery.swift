@@ -35,12 +35,15 @@ struct LogRecovery {
             let isLast = index == names.count - 1
             let path = segmentsDirectory + "/" + item.name
             guard item.firstOffset == nextOffset else {
-                let message = index == 0
+                let message =
+                    index == 0
                     ? "segment \(item.name): the log starts at offset \(item.firstOffset), not 0: earlier segments are missing"
                     : "segment \(item.name): starts at offset \(item.firstOffset) but the previous segment ends at \(nextOffset): a segment is missing or overlaps"
-                throw StorageError(.corrupt, message + "; run `tally verify` for a full report", path: path, byteOffset: 0)
+                throw StorageError(
+                    .corrupt, message + "; run `tally verify` for a full report", path: path, byteOffset: 0)
             }
-            if !isLast, let entry = try trustedSealedSegment(name: item.name, path: path, firstOffset: item.firstOffset) {
+            if !isLast, let entry = try trustedSealedSegment(name: item.name, path: path, firstOffset: item.firstOffset)
+            {
                 entries.append(entry)
                 nextOffset = entry.nextOffset
                 continue
@@ -69,13 +72,19 @@ struct LogRecovery {
                 guard isLast else { throw corrupt(item.name, path, damage) }
                 // Records a checkpoint covers were acknowledged: damage among them is never an interrupted write.
                 guard damage.expectedOffset >= configuration.acknowledgedOffset else {
-                    throw StorageError(.corrupt, "segment \(item.name): \(damage.reason) at byte \(damage.byteOffset), where offset \(damage.expectedOffset) should start; a checkpoint covers \(configuration.acknowledgedOffset) events, so acknowledged records are damaged (not an interrupted write); run `tally verify`, then `tally salvage --out DIR` to copy what is readable",
-                                       path: path, byteOffset: damage.byteOffset)
+                    throw StorageError(
+                        .corrupt,
+                        "segment \(item.name): \(damage.reason) at byte \(damage.byteOffset), where offset \(damage.expectedOffset) should start; a checkpoint covers \(configuration.acknowledgedOffset) events, so acknowledged records are damaged (not an interrupted write); run `tally verify`, then `tally salvage --out DIR` to copy what is readable",
+                        path: path, byteOffset: damage.byteOffset)
                 }
                 if scan.header == nil {
                     // A crash while creating the segment: its header never became durable.
-                    guard scan.fileSize <= Int64(SegmentFormat.headerSize) else { throw corrupt(item.name, path, damage) }
-                    configuration.log("segment \(item.name): removing a segment whose header was never completed (\(scan.fileSize) bytes)")
+                    guard scan.fileSize <= Int64(SegmentFormat.headerSize) else {
+                        throw corrupt(item.name, path, damage)
+                    }
+                    configuration.log(
+                        "segment \(item.name): removing a segment whose header was never completed (\(scan.fileSize) bytes)"
+                    )
                     if !readOnly {
                         try fileSystem.remove(path)
                         try fileSystem.syncDirectory(segmentsDirectory)
@@ -85,20 +94,27 @@ struct LogRecovery {
                 try checkTornTail(name: item.name, path: path, scan: scan, damage: damage)
                 let dropped = scan.fileSize - damage.byteOffset
                 if readOnly {
-                    configuration.log("segment \(item.name): ignoring \(dropped) bytes of torn tail at byte \(damage.byteOffset) (read-only; the next writer truncates it)")
+                    configuration.log(
+                        "segment \(item.name): ignoring \(dropped) bytes of torn tail at byte \(damage.byteOffset) (read-only; the next writer truncates it)"
+                    )
                 } else {
                     let file = try fileSystem.open(path, mode: .readWrite)
                     defer { fileSystem.close(file) }
                     try fileSystem.truncate(file, to: damage.byteOffset)
                     try fileSystem.sync(file, dataOnly: false)
-                    configuration.log("segment \(item.name): dropped \(dropped) bytes of torn tail at byte \(damage.byteOffset) (an interrupted write; no acknowledged batch is lost)")
+                    configuration.log(
+                        "segment \(item.name): dropped \(dropped) bytes of torn tail at byte \(damage.byteOffset) (an interrupted write; no acknowledged batch is lost)"
+                    )
                 }
             } else if !isLast, !scan.sealed {
-                throw StorageError(.corrupt, "segment \(item.name): not sealed, yet followed by another segment; run `tally verify` for a full report",
-                                   path: path, byteOffset: scan.validEnd)
+                throw StorageError(
+                    .corrupt,
+                    "segment \(item.name): not sealed, yet followed by another segment; run `tally verify` for a full report",
+                    path: path, byteOffset: scan.validEnd)
             }
-            let entry = SegmentEntry(firstOffset: item.firstOffset, fileName: item.name, readableBytes: scan.validEnd,
-                                     nextOffset: scan.nextOffset, sealed: scan.sealed)
+            let entry = SegmentEntry(
+                firstOffset: item.firstOffset, fileName: item.name, readableBytes: scan.validEnd,
+                nextOffset: scan.nextOffset, sealed: scan.sealed)
             entries.append(entry)
             nextOffset = scan.nextOffset
             if isLast, !readOnly {
@@ -114,8 +130,9 @@ struct LogRecovery {
                     throw error
                 }
                 if !scan.sealed, let header = scan.header {
-                    active = ActiveSegment(file: file, fileName: item.name, firstOffset: item.firstOffset, salt: header.salt,
-                                           size: scan.validEnd, fileChecksum: scan.fileChecksum, writtenBack: scan.validEnd)
+                    active = ActiveSegment(
+                        file: file, fileName: item.name, firstOffset: item.firstOffset, salt: header.salt,
+                        size: scan.validEnd, fileChecksum: scan.fileChecksum, writtenBack: scan.validEnd)
                 } else {
                     fileSystem.close(file)
                 }
@@ -123,8 +140,10 @@ struct LogRecovery {
         }
         guard nextOffset >= configuration.acknowledgedOffset else {
             if let active { fileSystem.close(active.file) }
-            throw StorageError(.corrupt, "the log ends at offset \(nextOffset) but a checkpoint covers \(configuration.acknowledgedOffset) events: acknowledged log data is missing; run `tally verify`, then `tally salvage --out DIR` to copy what is left",
-                               path: segmentsDirectory)
+            throw StorageError(
+                .corrupt,
+                "the log ends at offset \(nextOffset) but a checkpoint covers \(configuration.acknowledgedOffset) events: acknowledged log data is missing; run `tally verify`, then `tally salvage --out DIR` to copy what is left",
+                path: segmentsDirectory)
         }
         return Recovered(segments: entries, nextOffset: nextOffset, active: active, lastIngestTime: lastIngestTime)
     }
@@ -136,13 +155,15 @@ struct LogRecovery {
         for name in try fileSystem.contentsOfDirectory(segmentsDirectory) {
             if let offset = SegmentFormat.firstOffset(fromFileName: name) {
                 guard !fileSystem.isDirectory(segmentsDirectory + "/" + name) else {
-                    throw StorageError(.corrupt, "segments/\(name): a directory, not a segment file; move it out of segments/",
-                                       path: segmentsDirectory + "/" + name)
+                    throw StorageError(
+                        .corrupt, "segments/\(name): a directory, not a segment file; move it out of segments/",
+                        path: segmentsDirectory + "/" + name)
                 }
                 found.append((name, offset))
             } else if name.hasSuffix(".seg") {
-                throw StorageError(.corrupt, "segments/\(name): not a valid segment name (want 20 digits and .seg)",
-                                   path: segmentsDirectory + "/" + name)
+                throw StorageError(
+                    .corrupt, "segments/\(name): not a valid segment name (want 20 digits and .seg)",
+                    path: segmentsDirectory + "/" + name)
             }
         }
         return found.sorted { $0.firstOffset < $1.firstOffset }
@@ -150,7 +171,9 @@ struct LogRecovery {
 
     /// Checks a sealed segment by its header and seal frame only, when it lies wholly before
     /// ``StoreConfiguration/fullyVerifyFromOffset``. Returns `nil` when it must be scanned in full.
-    private func trustedSealedSegment(name: String, path: String, firstOffset: UInt64) throws(StorageError) -> SegmentEntry? {
+    private func trustedSealedSegment(name: String, path: String, firstOffset: UInt64) throws(StorageError)
+        -> SegmentEntry?
+    {
         guard configuration.fullyVerifyFromOffset > firstOffset else { return nil }
         let file = try fileSystem.open(path, mode: .readOnly)
         defer { fileSystem.close(file) }
@@ -158,43 +181,56 @@ struct LogRecovery {
         guard size >= Int64(SegmentFormat.headerSize + SegmentFormat.sealFrameSize) else { return nil }
         var header = [UInt8](repeating: 0, count: SegmentFormat.headerSize)
         var seal = [UInt8](repeating: 0, count: SegmentFormat.sealFrameSize)
-        _ = try header.withMutableBytes { buffer throws(StorageError) in try fileSystem.readFully(file, into: buffer, at: 0) }
+        _ = try header.withMutableBytes { buffer throws(StorageError) in
+            try fileSystem.readFully(file, into: buffer, at: 0)
+        }
         _ = try seal.withMutableBytes { buffer throws(StorageError) in
             try fileSystem.readFully(file, into: buffer, at: size - Int64(SegmentFormat.sealFrameSize))
         }
         return header.withUnsafeBytes { headerBytes -> SegmentEntry? in
             guard case .success(let decoded) = SegmentFormat.decodeHeader(headerBytes),
-                  decoded.firstOffset == firstOffset else { return nil }
+                decoded.firstOffset == firstOffset
+            else { return nil }
             return seal.withUnsafeBytes { sealBytes -> SegmentEntry? in
                 let frame = SegmentFormat.decodeFrameHeader(sealBytes)
                 guard frame.kind == .seal, Int(frame.payloadLength) == SegmentFormat.sealPayloadSize,
-                      SegmentFormat.frameChecksum(sealBytes, salt: decoded.salt) == frame.checksum,
-                      frame.firstOffset > firstOffset,
-                      frame.firstOffset <= configuration.fullyVerifyFromOffset else { return nil }
-                return SegmentEntry(firstOffset: firstOffset, fileName: name, readableBytes: size,
-                                    nextOffset: frame.firstOffset, sealed: true)
+                    SegmentFormat.frameChecksum(sealBytes, salt: decoded.salt) == frame.checksum,
+                    frame.firstOffset > firstOffset,
+                    frame.firstOffset <= configuration.fullyVerifyFromOffset
+                else { return nil }
+                return SegmentEntry(
+                    firstOffset: firstOffset, fileName: name, readableBytes: size,
+                    nextOffset: frame.firstOffset, sealed: true)
             }
         }
     }
 
     /// Throws unless the damage in the last segment is a torn tail.
-    private func checkTornTail(name: String, path: String, scan: SegmentScan, damage: SegmentDamage) throws(StorageError) {
+    private func checkTornTail(name: String, path: String, scan: SegmentScan, damage: SegmentDamage)
+        throws(StorageError)
+    {
         let tailLength = scan.fileSize - damage.byteOffset
         let limit = Int64(SegmentFormat.frameHeaderSize) + Int64(SegmentFormat.maxFramePayload)
         guard tailLength <= limit else {
-            throw StorageError(.corrupt, "segment \(name): \(damage.reason) at byte \(damage.byteOffset), and the damaged region (\(tailLength) bytes) is larger than any frame, so it is not an interrupted write; run `tally verify` for a full report",
-                               path: path, byteOffset: damage.byteOffset)
+            throw StorageError(
+                .corrupt,
+                "segment \(name): \(damage.reason) at byte \(damage.byteOffset), and the damaged region (\(tailLength) bytes) is larger than any frame, so it is not an interrupted write; run `tally verify` for a full report",
+                path: path, byteOffset: damage.byteOffset)
         }
         let scanner = SegmentScanner(fileSystem: fileSystem, chunkSize: configuration.readChunkSize)
         let salt = scan.header?.salt ?? 0
         if let valid = try scanner.containsValidFrame(path: path, after: damage.byteOffset, salt: salt) {
-            throw StorageError(.corrupt, "segment \(name): \(damage.reason) at byte \(damage.byteOffset), followed by a valid frame at byte \(valid); refusing to drop it; run `tally verify` for a full report",
-                               path: path, byteOffset: damage.byteOffset)
+            throw StorageError(
+                .corrupt,
+                "segment \(name): \(damage.reason) at byte \(damage.byteOffset), followed by a valid frame at byte \(valid); refusing to drop it; run `tally verify` for a full report",
+                path: path, byteOffset: damage.byteOffset)
         }
     }
 
     private func corrupt(_ name: String, _ path: String, _ damage: SegmentDamage) -> StorageError {
-        StorageError(.corrupt, "segment \(name): \(damage.reason) at byte \(damage.byteOffset) (expected offset \(damage.expectedOffset) next); run `tally verify` for a full report",
-                     path: path, byteOffset: damage.byteOffset)
+        StorageError(
+            .corrupt,
+            "segment \(name): \(damage.reason) at byte \(damage.byteOffset) (expected offset \(damage.expectedOffset) next); run `tally verify` for a full report",
+            path: path, byteOffset: damage.byteOffset)
     }
 }

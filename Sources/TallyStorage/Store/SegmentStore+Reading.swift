@@ -11,8 +11,10 @@ extension SegmentStore {
     ///   - body: Receives each record's offset and bytes (valid only during the call); return `false` to stop.
     /// - Throws: ``StorageError/Code/corrupt`` if stored bytes changed since they were checked, or what
     ///   `body` throws.
-    public func forEachRecord(from start: UInt64 = 0, to end: UInt64? = nil,
-                              _ body: (UInt64, UnsafeRawBufferPointer) throws -> Bool) throws {
+    public func forEachRecord(
+        from start: UInt64 = 0, to end: UInt64? = nil,
+        _ body: (UInt64, UnsafeRawBufferPointer) throws -> Bool
+    ) throws {
         let snapshot = state
         let stop = min(end ?? snapshot.nextOffset, snapshot.nextOffset)
         guard start < stop else { return }
@@ -20,8 +22,10 @@ extension SegmentStore {
         for segment in snapshot.segments where segment.nextOffset > start && segment.firstOffset < stop {
             var finished = false
             let path = segmentsDirectory + "/" + segment.fileName
-            let scan = try scanner.scan(path: path, expectedFirstOffset: segment.firstOffset,
-                                        limit: segment.readableBytes, verifySeal: false) { frame in
+            let scan = try scanner.scan(
+                path: path, expectedFirstOffset: segment.firstOffset,
+                limit: segment.readableBytes, verifySeal: false
+            ) { frame in
                 let frameEnd = frame.firstOffset + UInt64(frame.count)
                 if frameEnd <= start { return true }
                 let keepGoing = try RecordFraming.forEachRecord(in: frame.payload) { index, record in
@@ -38,7 +42,8 @@ extension SegmentStore {
             }
             if finished { return }
             if let damage = scan.damage, scan.validEnd < segment.readableBytes {
-                throw StorageError(.corrupt,
+                throw StorageError(
+                    .corrupt,
                     "segment \(segment.fileName): \(damage.reason) at byte \(damage.byteOffset) while reading; run `tally verify` for a full report",
                     path: path, byteOffset: damage.byteOffset)
             }
@@ -49,12 +54,14 @@ extension SegmentStore {
     /// another), or `nil` when no segment holds it or its header cannot be read.
     package func salt(ofSegmentHolding offset: UInt64) -> UInt32? {
         guard let segment = state.segments.last(where: { $0.firstOffset <= offset }), offset < segment.nextOffset,
-              let file = try? fileSystem.open(segmentsDirectory + "/" + segment.fileName, mode: .readOnly) else { return nil }
+            let file = try? fileSystem.open(segmentsDirectory + "/" + segment.fileName, mode: .readOnly)
+        else { return nil }
         defer { fileSystem.close(file) }
         var header = [UInt8](repeating: 0, count: SegmentFormat.headerSize)
         let read = header.withUnsafeMutableBytes { (try? fileSystem.readFully(file, into: $0, at: 0)) ?? 0 }
         guard read == SegmentFormat.headerSize,
-              case .success(let decoded) = header.withUnsafeBytes({ SegmentFormat.decodeHeader($0) }) else { return nil }
+            case .success(let decoded) = header.withUnsafeBytes({ SegmentFormat.decodeHeader($0) })
+        else { return nil }
         return decoded.salt
     }
 
@@ -72,7 +79,7 @@ extension SegmentStore {
     public func event(at offset: UInt64) throws -> StoredEvent? {
         let snapshot = state
         guard offset < snapshot.nextOffset,
-              let segment = snapshot.segments.last(where: { $0.firstOffset <= offset }), offset < segment.nextOffset
+            let segment = snapshot.segments.last(where: { $0.firstOffset <= offset }), offset < segment.nextOffset
         else { return nil }
         let resume = frameIndex.withLock { $0[segment.fileName]?.last { $0.nextOffset <= offset } }
         let path = segmentsDirectory + "/" + segment.fileName
@@ -82,8 +89,10 @@ extension SegmentStore {
         var seen: [SegmentScanner.Resume] = []
         var lastRemembered = resume?.position ?? 0
         var frames = 0
-        let scan = try scanner.scan(path: path, expectedFirstOffset: segment.firstOffset, limit: segment.readableBytes,
-                                    verifySeal: false, resume: resume) { frame in
+        let scan = try scanner.scan(
+            path: path, expectedFirstOffset: segment.firstOffset, limit: segment.readableBytes,
+            verifySeal: false, resume: resume
+        ) { frame in
             frames += 1
             if frame.position - lastRemembered >= SegmentStore.frameIndexSpacing {
                 seen.append(SegmentScanner.Resume(position: frame.position, nextOffset: frame.firstOffset))
@@ -114,7 +123,8 @@ extension SegmentStore {
         }
         if let decodeFailure { throw StorageError.undecodable(at: offset, decodeFailure.reason) }
         if found == nil, let damage = scan.damage {
-            throw StorageError(.corrupt,
+            throw StorageError(
+                .corrupt,
                 "segment \(segment.fileName): \(damage.reason) at byte \(damage.byteOffset) while reading; run `tally verify` for a full report",
                 path: path, byteOffset: damage.byteOffset)
         }
@@ -128,8 +138,10 @@ extension SegmentStore {
     ///   - body: Receives each stored event; return `false` to stop.
     /// - Throws: ``StorageError`` as ``forEachRecord(from:to:_:)`` does, ``StorageError/undecodable(at:_:)``
     ///   (code `corrupt`) for a record that does not decode, or what `body` throws.
-    public func forEachEvent(from start: UInt64 = 0, to end: UInt64? = nil,
-                             _ body: (StoredEvent) throws -> Bool) throws {
+    public func forEachEvent(
+        from start: UInt64 = 0, to end: UInt64? = nil,
+        _ body: (StoredEvent) throws -> Bool
+    ) throws {
         try forEachRecord(from: start, to: end) { offset, record in
             let decoded: StoredEvent
             do throws(CodecError) {

@@ -64,8 +64,10 @@ public final class SegmentStore: Sendable {
     ///   - fileSystem: The file system to use; tests pass a fault-injecting one.
     /// - Throws: ``StorageError`` with ``StorageError/Code/locked`` when another process writes the store, or
     ///   ``StorageError/Code/corrupt`` naming the file and byte of any damage other than a torn tail.
-    public init(directory: String, configuration: StoreConfiguration = StoreConfiguration(), readOnly: Bool = false,
-                fileSystem: any FileSystem = PosixFileSystem()) throws(StorageError) {
+    public init(
+        directory: String, configuration: StoreConfiguration = StoreConfiguration(), readOnly: Bool = false,
+        fileSystem: any FileSystem = PosixFileSystem()
+    ) throws(StorageError) {
         self.directory = directory
         self.configuration = configuration
         self.isReadOnly = readOnly
@@ -74,20 +76,24 @@ public final class SegmentStore: Sendable {
         self.syncStatistics = SyncStatistics(slowAfter: configuration.slowSyncWarning, log: configuration.log)
         if readOnly {
             guard fileSystem.exists(directory) else {
-                throw StorageError(.invalidArgument, "no store at \(directory): the directory does not exist", path: directory)
+                throw StorageError(
+                    .invalidArgument, "no store at \(directory): the directory does not exist", path: directory)
             }
             lock = nil
         } else {
             // A store whose checkpoints cover events has had a log: never start an empty one in its place.
             guard configuration.acknowledgedOffset == 0 || fileSystem.exists(segmentsDirectory) else {
-                throw StorageError(.corrupt, "the store at \(directory) has no segments/ directory, yet a checkpoint covers \(configuration.acknowledgedOffset) events: acknowledged log data is missing; restore segments/ from a backup",
-                                   path: segmentsDirectory)
+                throw StorageError(
+                    .corrupt,
+                    "the store at \(directory) has no segments/ directory, yet a checkpoint covers \(configuration.acknowledgedOffset) events: acknowledged log data is missing; restore segments/ from a backup",
+                    path: segmentsDirectory)
             }
             try fileSystem.createDirectory(segmentsDirectory)
             lock = try StoreLock(directory: directory, fileSystem: fileSystem, wait: configuration.lockWait)
         }
-        let recovery = LogRecovery(fileSystem: fileSystem, segmentsDirectory: segmentsDirectory,
-                                   configuration: configuration, readOnly: readOnly)
+        let recovery = LogRecovery(
+            fileSystem: fileSystem, segmentsDirectory: segmentsDirectory,
+            configuration: configuration, readOnly: readOnly)
         let recovered: LogRecovery.Recovered
         do throws(StorageError) {
             recovered = try recovery.recover()
@@ -102,10 +108,12 @@ public final class SegmentStore: Sendable {
         if readOnly {
             writer = Mutex(nil)
         } else {
-            writer = Mutex(SegmentWriter(fileSystem: fileSystem, segmentsDirectory: segmentsDirectory,
-                                         configuration: configuration, active: recovered.active,
-                                         nextOffset: recovered.nextOffset, segments: recovered.segments,
-                                         syncStatistics: syncStatistics))
+            writer = Mutex(
+                SegmentWriter(
+                    fileSystem: fileSystem, segmentsDirectory: segmentsDirectory,
+                    configuration: configuration, active: recovered.active,
+                    nextOffset: recovered.nextOffset, segments: recovered.segments,
+                    syncStatistics: syncStatistics))
             BackgroundThread.start(name: "tally-log-writer") { [self] in runWriter() }
         }
     }
@@ -146,11 +154,17 @@ public final class SegmentStore: Sendable {
     /// - Parameters:
     ///   - batch: The records to append as one frame.
     ///   - completion: Receives the offsets or the failure. It must not block on the store.
-    public func submit(_ batch: RecordBatch,
-                       completion: @escaping @Sendable (Result<Range<UInt64>, StorageError>) -> Void) {
+    public func submit(
+        _ batch: RecordBatch,
+        completion: @escaping @Sendable (Result<Range<UInt64>, StorageError>) -> Void
+    ) {
         guard batch.payload.count <= Int(SegmentFormat.maxFramePayload), batch.count <= Int(UInt32.max) else {
-            completion(.failure(StorageError(.invalidArgument,
-                "batch of \(batch.payload.count) bytes exceeds the \(SegmentFormat.maxFramePayload)-byte frame cap; split it")))
+            completion(
+                .failure(
+                    StorageError(
+                        .invalidArgument,
+                        "batch of \(batch.payload.count) bytes exceeds the \(SegmentFormat.maxFramePayload)-byte frame cap; split it"
+                    )))
             return
         }
         let accepted = queue.withLock { queue -> Bool in
@@ -175,10 +189,15 @@ public final class SegmentStore: Sendable {
     public func sync() throws(StorageError) {
         try detachedSyncs.withLock { _ throws(StorageError) in
             let begun: Result<SegmentWriter.DetachedSync?, StorageError> = writer.withLock { writer in
-                do throws(StorageError) { return .success(try writer?.beginDetachedSync()) } catch { return .failure(error) }
+                do throws(StorageError) { return .success(try writer?.beginDetachedSync()) } catch {
+                    return .failure(error)
+                }
             }
             guard case .success(let sync) = begun else {
-                if case .failure(let error) = begun { publishFailure(error); throw error }
+                if case .failure(let error) = begun {
+                    publishFailure(error)
+                    throw error
+                }
                 return
             }
             guard let sync else { return }
@@ -189,7 +208,9 @@ public final class SegmentStore: Sendable {
                 }
             } catch { failure = error }
             let ended: Result<Void, StorageError> = writer.withLock { writer in
-                do throws(StorageError) { try writer?.endDetachedSync(sync, error: failure) } catch { return .failure(error) }
+                do throws(StorageError) { try writer?.endDetachedSync(sync, error: failure) } catch {
+                    return .failure(error)
+                }
                 return .success(())
             }
             if case .failure(let error) = ended { publishFailure(error) }
@@ -252,10 +273,11 @@ public final class SegmentStore: Sendable {
             }
             if !group.isEmpty { commit(group) }
             if interval != nil {
-                publishFailure(writer.withLock { writer -> StorageError? in
-                    writer?.syncIfDue(nowNanoseconds: MonotonicClock.nanoseconds())
-                    return writer?.failure
-                })
+                publishFailure(
+                    writer.withLock { writer -> StorageError? in
+                        writer?.syncIfDue(nowNanoseconds: MonotonicClock.nanoseconds())
+                        return writer?.failure
+                    })
             }
             if stopping {
                 let drained = queue.withLock { queue -> Bool in
@@ -281,7 +303,8 @@ public final class SegmentStore: Sendable {
             for (pending, range) in zip(group, ranges) { pending.completion(.success(range)) }
         case .failure(let error):
             publishFailure(error)
-            let failure = StorageError(error.code == .noSpace ? .noSpace : .failed,
+            let failure = StorageError(
+                error.code == .noSpace ? .noSpace : .failed,
                 "append failed and the store now refuses appends until it is reopened: \(error.message)",
                 path: error.path, errno: error.errno)
             for pending in group { pending.completion(.failure(failure)) }

@@ -27,7 +27,8 @@ final class StoreLock: Sendable {
         }
         guard acquired else {
             fileSystem.close(file)
-            throw StorageError(.locked,
+            throw StorageError(
+                .locked,
                 "the store at \(directory) is open for writing by another process (\(path) is locked); stop it, or read with a read-only command",
                 path: path)
         }

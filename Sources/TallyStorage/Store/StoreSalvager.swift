@@ -25,11 +25,15 @@ public struct StoreSalvager {
         public var losesRecords: Bool { !isTornTail && offsets?.isEmpty != true }
 
         public var description: String {
-            let lost = offsets.map { $0.isEmpty ? "no records" : "offsets \($0.lowerBound)-\($0.upperBound - 1) (\($0.count) records)" }
+            let lost =
+                offsets.map {
+                    $0.isEmpty ? "no records" : "offsets \($0.lowerBound)-\($0.upperBound - 1) (\($0.count) records)"
+                }
                 ?? "an unknown number of records at the end of the log"
             if bytes.isEmpty { return "before \(file): \(reason)" }
             if isTornTail {
-                return "\(file) bytes \(bytes.lowerBound)-\(bytes.upperBound - 1): torn tail (\(bytes.count) bytes of an interrupted write that was never acknowledged)"
+                return
+                    "\(file) bytes \(bytes.lowerBound)-\(bytes.upperBound - 1): torn tail (\(bytes.count) bytes of an interrupted write that was never acknowledged)"
             }
             return "\(file) bytes \(bytes.lowerBound)-\(bytes.upperBound - 1): \(reason); lost \(lost)"
         }
@@ -64,8 +68,10 @@ public struct StoreSalvager {
     ///   - fileSystem: The file system of both.
     ///   - acknowledgedOffset: The number of records the damaged store's newest checkpoint covers (0 when
     ///     unknown).
-    public init(from source: String, to destination: String, fileSystem: any FileSystem = PosixFileSystem(),
-                acknowledgedOffset: UInt64 = 0) {
+    public init(
+        from source: String, to destination: String, fileSystem: any FileSystem = PosixFileSystem(),
+        acknowledgedOffset: UInt64 = 0
+    ) {
         self.source = source
         self.destination = destination
         self.acknowledgedOffset = acknowledgedOffset
@@ -82,11 +88,14 @@ public struct StoreSalvager {
             throw StorageError(.invalidArgument, "no store at \(source): it has no segments/ directory", path: source)
         }
         guard Self.normalized(source) != Self.normalized(destination) else {
-            throw StorageError(.invalidArgument, "--out must be a new directory, not the damaged store itself", path: destination)
+            throw StorageError(
+                .invalidArgument, "--out must be a new directory, not the damaged store itself", path: destination)
         }
         if fileSystem.exists(destination), !(try fileSystem.contentsOfDirectory(destination)).isEmpty {
-            throw StorageError(.invalidArgument, "\(destination) is not empty; salvage writes a new store into a new or empty directory",
-                               path: destination)
+            throw StorageError(
+                .invalidArgument,
+                "\(destination) is not empty; salvage writes a new store into a new or empty directory",
+                path: destination)
         }
         var configuration = StoreConfiguration(durability: .never)
         configuration.log = { _ in }
@@ -101,8 +110,11 @@ public struct StoreSalvager {
                 guard let firstOffset = SegmentFormat.firstOffset(fromFileName: name) else {
                     if name.hasSuffix(".seg") {
                         let size = Int64((try? fileSystem.readFile(segments + "/" + name).count) ?? 0)
-                        walk.lose(&report, Loss(file: file, bytes: 0..<size, offsets: nil,
-                                                reason: "not a valid segment name (want 20 digits and .seg)", isTornTail: false))
+                        walk.lose(
+                            &report,
+                            Loss(
+                                file: file, bytes: 0..<size, offsets: nil,
+                                reason: "not a valid segment name (want 20 digits and .seg)", isTornTail: false))
                     }
                     continue
                 }
@@ -135,15 +147,19 @@ public struct StoreSalvager {
                 report.losses[open].offsets = expected..<max(expected, offset)
                 self.open = nil
             } else if offset > expected {
-                report.losses.append(Loss(file: file, bytes: byte..<byte, offsets: expected..<offset,
-                                          reason: "offsets \(expected)-\(offset - 1) are missing (no segment or frame holds them)",
-                                          isTornTail: false))
+                report.losses.append(
+                    Loss(
+                        file: file, bytes: byte..<byte, offsets: expected..<offset,
+                        reason: "offsets \(expected)-\(offset - 1) are missing (no segment or frame holds them)",
+                        isTornTail: false))
             }
             expected = max(expected, offset)
         }
 
         mutating func lose(_ report: inout Report, _ loss: Loss) {
-            if let open, report.losses[open].file == loss.file, report.losses[open].bytes.upperBound == loss.bytes.lowerBound {
+            if let open, report.losses[open].file == loss.file,
+                report.losses[open].bytes.upperBound == loss.bytes.lowerBound
+            {
                 report.losses[open].bytes = report.losses[open].bytes.lowerBound..<loss.bytes.upperBound
                 return
             }
@@ -157,59 +173,89 @@ public struct StoreSalvager {
         mutating func finish(_ report: inout Report, acknowledged: UInt64) {
             guard let open else {
                 if expected < acknowledged {
-                    report.losses.append(Loss(file: "the end of the log", bytes: 0..<0, offsets: expected..<acknowledged,
-                                              reason: "offsets \(expected)-\(acknowledged - 1) are missing: the log ends at \(expected) but a checkpoint covers \(acknowledged) events",
-                                              isTornTail: false))
+                    report.losses.append(
+                        Loss(
+                            file: "the end of the log", bytes: 0..<0, offsets: expected..<acknowledged,
+                            reason:
+                                "offsets \(expected)-\(acknowledged - 1) are missing: the log ends at \(expected) but a checkpoint covers \(acknowledged) events",
+                            isTornTail: false))
                 }
                 return
             }
             let loss = report.losses[open]
             let limit = Int64(SegmentFormat.frameHeaderSize) + Int64(SegmentFormat.maxFramePayload)
             if open == report.losses.count - 1, loss.file.hasSuffix(".seg"), loss.bytes.count <= limit,
-               loss.bytes.lowerBound >= Int64(SegmentFormat.headerSize) || loss.bytes.count <= Int64(SegmentFormat.headerSize) {
+                loss.bytes.lowerBound >= Int64(SegmentFormat.headerSize)
+                    || loss.bytes.count <= Int64(SegmentFormat.headerSize)
+            {
                 if expected >= acknowledged {
                     report.losses[open].isTornTail = true
                 } else {
                     report.losses[open].offsets = expected..<acknowledged
-                    report.losses[open].reason += "; a checkpoint covers \(acknowledged) events, so these were acknowledged"
+                    report.losses[open].reason +=
+                        "; a checkpoint covers \(acknowledged) events, so these were acknowledged"
                 }
             }
         }
     }
 
-    private func copy(_ bytes: [UInt8], file: String, firstOffset: UInt64, into output: SegmentStore,
-                      report: inout Report, walk: inout Walk) throws(StorageError) {
+    private func copy(
+        _ bytes: [UInt8], file: String, firstOffset: UInt64, into output: SegmentStore,
+        report: inout Report, walk: inout Walk
+    ) throws(StorageError) {
         let size = Int64(bytes.count)
         let salt: UInt32
-        let header: Result<SegmentFormat.Header, SegmentFormat.HeaderProblem>? = bytes.count >= SegmentFormat.headerSize
-            ? bytes.withUnsafeBytes { SegmentFormat.decodeHeader(UnsafeRawBufferPointer(rebasing: $0[..<SegmentFormat.headerSize])) }
+        let header: Result<SegmentFormat.Header, SegmentFormat.HeaderProblem>? =
+            bytes.count >= SegmentFormat.headerSize
+            ? bytes.withUnsafeBytes {
+                SegmentFormat.decodeHeader(UnsafeRawBufferPointer(rebasing: $0[..<SegmentFormat.headerSize]))
+            }
             : nil
         switch header {
         case .success(let decoded)? where decoded.firstOffset == firstOffset:
             salt = decoded.salt
         case .success(let decoded)?:
             guard let confirmed = Self.saltConfirmedByFrames(bytes) else {
-                walk.lose(&report, Loss(file: file, bytes: 0..<size, offsets: nil,
-                                        reason: "the header says offset \(decoded.firstOffset) but the name says \(firstOffset)", isTornTail: false))
+                walk.lose(
+                    &report,
+                    Loss(
+                        file: file, bytes: 0..<size, offsets: nil,
+                        reason: "the header says offset \(decoded.firstOffset) but the name says \(firstOffset)",
+                        isTornTail: false))
                 return
             }
             salt = confirmed
-            walk.lose(&report, Loss(file: file, bytes: 0..<Int64(SegmentFormat.headerSize), offsets: nil,
-                                    reason: "the header says offset \(decoded.firstOffset) but the name says \(firstOffset); its salt still checks its frames", isTornTail: false))
+            walk.lose(
+                &report,
+                Loss(
+                    file: file, bytes: 0..<Int64(SegmentFormat.headerSize), offsets: nil,
+                    reason:
+                        "the header says offset \(decoded.firstOffset) but the name says \(firstOffset); its salt still checks its frames",
+                    isTornTail: false))
         case .failure(let problem)?:
             // A damaged header byte need not cost the segment: if the salt it holds checks the frames after
             // it, the salt is sound (a wrong one matches a frame's CRC-32C about once in 2^32), and so are they.
             guard let confirmed = Self.saltConfirmedByFrames(bytes) else {
-                walk.lose(&report, Loss(file: file, bytes: 0..<size, offsets: nil,
-                                        reason: "\(problem.description), so its frames cannot be checked", isTornTail: false))
+                walk.lose(
+                    &report,
+                    Loss(
+                        file: file, bytes: 0..<size, offsets: nil,
+                        reason: "\(problem.description), so its frames cannot be checked", isTornTail: false))
                 return
             }
             salt = confirmed
-            walk.lose(&report, Loss(file: file, bytes: 0..<Int64(SegmentFormat.headerSize), offsets: nil,
-                                    reason: "the segment header: \(problem.description); its salt still checks its frames", isTornTail: false))
+            walk.lose(
+                &report,
+                Loss(
+                    file: file, bytes: 0..<Int64(SegmentFormat.headerSize), offsets: nil,
+                    reason: "the segment header: \(problem.description); its salt still checks its frames",
+                    isTornTail: false))
         case nil:
-            walk.lose(&report, Loss(file: file, bytes: 0..<size, offsets: nil,
-                                    reason: "the segment header is truncated (\(size) bytes)", isTornTail: false))
+            walk.lose(
+                &report,
+                Loss(
+                    file: file, bytes: 0..<size, offsets: nil,
+                    reason: "the segment header is truncated (\(size) bytes)", isTornTail: false))
             return
         }
         var position = SegmentFormat.headerSize
@@ -218,20 +264,26 @@ public struct StoreSalvager {
             while position < bytes.count {
                 guard let frame = Self.validFrame(raw, at: position, salt: salt) else {
                     let next = Self.nextValidFrame(raw, after: position, salt: salt)
-                    walk.lose(&report, Loss(file: file, bytes: Int64(position)..<Int64(next ?? bytes.count), offsets: nil,
-                                            reason: Self.problem(raw, at: position, salt: salt), isTornTail: false))
+                    walk.lose(
+                        &report,
+                        Loss(
+                            file: file, bytes: Int64(position)..<Int64(next ?? bytes.count), offsets: nil,
+                            reason: Self.problem(raw, at: position, salt: salt), isTornTail: false))
                     guard let next else { break }
                     position = next
                     continue
                 }
-                let payload = UnsafeRawBufferPointer(rebasing: raw[(position + SegmentFormat.frameHeaderSize)..<(position + frame.frameSize)])
+                let payload = UnsafeRawBufferPointer(
+                    rebasing: raw[(position + SegmentFormat.frameHeaderSize)..<(position + frame.frameSize)])
                 if frame.kind == .data {
                     if frame.firstOffset < walk.expected {
                         // Offsets already copied (or passed): keeping them would break the order of the log.
                         let range = frame.firstOffset..<(frame.firstOffset + UInt64(frame.count))
-                        report.losses.append(Loss(file: file, bytes: Int64(position)..<Int64(position + frame.frameSize), offsets: range,
-                                                  reason: "a valid frame repeating or going back to earlier offsets, skipped",
-                                                  isTornTail: false))
+                        report.losses.append(
+                            Loss(
+                                file: file, bytes: Int64(position)..<Int64(position + frame.frameSize), offsets: range,
+                                reason: "a valid frame repeating or going back to earlier offsets, skipped",
+                                isTornTail: false))
                     } else {
                         walk.resume(at: frame.firstOffset, &report, file: file, byte: Int64(position))
                         var batch = RecordBatch(reservingCapacity: payload.count)
@@ -261,10 +313,13 @@ public struct StoreSalvager {
     }
 
     /// The frame at `position` if its header, checksum and record framing all hold.
-    static func validFrame(_ bytes: UnsafeRawBufferPointer, at position: Int, salt: UInt32) -> SegmentFormat.FrameHeader? {
+    static func validFrame(_ bytes: UnsafeRawBufferPointer, at position: Int, salt: UInt32) -> SegmentFormat
+        .FrameHeader?
+    {
         guard let header = SegmentFormat.checkedFrame(in: bytes, at: position, salt: salt) else { return nil }
         if header.kind == .data {
-            let payload = UnsafeRawBufferPointer(rebasing: bytes[(position + SegmentFormat.frameHeaderSize)..<(position + header.frameSize)])
+            let payload = UnsafeRawBufferPointer(
+                rebasing: bytes[(position + SegmentFormat.frameHeaderSize)..<(position + header.frameSize)])
             guard header.count > 0, RecordFraming.countRecords(in: payload) == Int(header.count) else { return nil }
         }
         return header

@@ -47,7 +47,8 @@ public struct StoreVerifier: Sendable {
 
         /// Whether anything is damaged (a torn tail alone does not count).
         public var isDamaged: Bool {
-            !storeProblems.isEmpty || segments.contains { ($0.damage != nil && !$0.isTornTail) || $0.undecodable != nil }
+            !storeProblems.isEmpty
+                || segments.contains { ($0.damage != nil && !$0.isTornTail) || $0.undecodable != nil }
         }
     }
 
@@ -59,8 +60,10 @@ public struct StoreVerifier: Sendable {
     let acknowledgedOffset: UInt64
 
     /// Creates a verifier for the store at `directory`.
-    public init(directory: String, fileSystem: any FileSystem = PosixFileSystem(), chunkSize: Int = 4 << 20,
-                acknowledgedOffset: UInt64 = 0) {
+    public init(
+        directory: String, fileSystem: any FileSystem = PosixFileSystem(), chunkSize: Int = 4 << 20,
+        acknowledgedOffset: UInt64 = 0
+    ) {
         self.directory = directory
         self.fileSystem = fileSystem
         self.chunkSize = chunkSize
@@ -73,14 +76,16 @@ public struct StoreVerifier: Sendable {
         var report = Report()
         let segmentsDirectory = directory + "/segments"
         guard fileSystem.exists(directory) else {
-            throw StorageError(.invalidArgument, "no store at \(directory): the directory does not exist", path: directory)
+            throw StorageError(
+                .invalidArgument, "no store at \(directory): the directory does not exist", path: directory)
         }
         var names: [(name: String, firstOffset: UInt64)] = []
         if fileSystem.exists(segmentsDirectory) {
             for name in try fileSystem.contentsOfDirectory(segmentsDirectory) {
                 if let offset = SegmentFormat.firstOffset(fromFileName: name) {
                     guard !fileSystem.isDirectory(segmentsDirectory + "/" + name) else {
-                        report.storeProblems.append("segments/\(name): a directory, not a segment file; move it out of segments/")
+                        report.storeProblems.append(
+                            "segments/\(name): a directory, not a segment file; move it out of segments/")
                         continue
                     }
                     names.append((name, offset))
@@ -95,9 +100,11 @@ public struct StoreVerifier: Sendable {
         for (index, item) in names.enumerated() {
             let isLast = index == names.count - 1
             if item.firstOffset != expected {
-                report.storeProblems.append(index == 0
-                    ? "the log starts at offset \(item.firstOffset) (\(item.name)), not 0: earlier segments are missing"
-                    : "gap: \(item.name) starts at offset \(item.firstOffset) but the previous segment ends at \(expected)")
+                report.storeProblems.append(
+                    index == 0
+                        ? "the log starts at offset \(item.firstOffset) (\(item.name)), not 0: earlier segments are missing"
+                        : "gap: \(item.name) starts at offset \(item.firstOffset) but the previous segment ends at \(expected)"
+                )
             }
             let path = segmentsDirectory + "/" + item.name
             var undecodable: UndecodableRecords?
@@ -107,7 +114,8 @@ public struct StoreVerifier: Sendable {
                         _ = try EventCodec.decodeStored(record, offset: frame.firstOffset + UInt64(index))
                     } catch {
                         if undecodable == nil {
-                            undecodable = UndecodableRecords(firstOffset: frame.firstOffset + UInt64(index), reason: error.reason, count: 0)
+                            undecodable = UndecodableRecords(
+                                firstOffset: frame.firstOffset + UInt64(index), reason: error.reason, count: 0)
                         }
                         undecodable?.count += 1
                     }
@@ -115,16 +123,20 @@ public struct StoreVerifier: Sendable {
                 }
                 return true
             }
-            var segment = SegmentReport(fileName: item.name, firstOffset: item.firstOffset, nextOffset: scan.nextOffset,
-                                        sealed: scan.sealed, sizeBytes: scan.fileSize, damage: scan.damage,
-                                        resumesAtByte: nil, isTornTail: false, undecodable: undecodable, salt: scan.header?.salt)
+            var segment = SegmentReport(
+                fileName: item.name, firstOffset: item.firstOffset, nextOffset: scan.nextOffset,
+                sealed: scan.sealed, sizeBytes: scan.fileSize, damage: scan.damage,
+                resumesAtByte: nil, isTornTail: false, undecodable: undecodable, salt: scan.header?.salt)
             if let damage = scan.damage {
                 let salt = scan.header?.salt ?? 0
-                segment.resumesAtByte = scan.header == nil ? nil
+                segment.resumesAtByte =
+                    scan.header == nil
+                    ? nil
                     : try scanner.containsValidFrame(path: path, after: damage.byteOffset, salt: salt)
                 let tail = scan.fileSize - damage.byteOffset
                 let tornHeader = scan.header == nil && scan.fileSize <= Int64(SegmentFormat.headerSize)
-                let tornFrame = scan.header != nil && segment.resumesAtByte == nil
+                let tornFrame =
+                    scan.header != nil && segment.resumesAtByte == nil
                     && tail <= Int64(SegmentFormat.frameHeaderSize) + Int64(SegmentFormat.maxFramePayload)
                 // Records a checkpoint covers were acknowledged: damage among them is never a torn tail.
                 segment.isTornTail = isLast && (tornHeader || tornFrame) && damage.expectedOffset >= acknowledgedOffset

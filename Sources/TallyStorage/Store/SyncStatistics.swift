@@ -5,8 +5,10 @@ import TallyCore
 /// takes longer than a threshold (a stalling disk shows there, not only as slow requests).
 public final class SyncStatistics: Sendable {
     /// Upper bounds of the buckets, in seconds.
-    public static let bounds: [Double] = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5,
-                                          1, 2.5, 5, 10, 30]
+    public static let bounds: [Double] = [
+        0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5,
+        1, 2.5, 5, 10, 30,
+    ]
 
     /// A snapshot: cumulative counts per bound, the total count and the sum of seconds.
     public struct Snapshot: Sendable {
@@ -15,8 +17,10 @@ public final class SyncStatistics: Sendable {
         public var sumSeconds: Double
     }
 
-    private let state = Mutex(Snapshot(cumulativeCounts: [Int](repeating: 0, count: SyncStatistics.bounds.count),
-                                       count: 0, sumSeconds: 0))
+    private let state = Mutex(
+        Snapshot(
+            cumulativeCounts: [Int](repeating: 0, count: SyncStatistics.bounds.count),
+            count: 0, sumSeconds: 0))
 
     private let slowNanoseconds: UInt64
     private let log: @Sendable (String) -> Void
@@ -39,7 +43,9 @@ public final class SyncStatistics: Sendable {
         record(nanoseconds: elapsed)
         if elapsed >= slowNanoseconds {
             let seconds = (Double(elapsed) / 1e7).rounded() / 100
-            log("slow fsync: \(path()) took \(seconds) s (the disk stalled; under `always`, ingest waits for every fsync of the log)")
+            log(
+                "slow fsync: \(path()) took \(seconds) s (the disk stalled; under `always`, ingest waits for every fsync of the log)"
+            )
         }
     }
 

@@ -1,7 +1,8 @@
 import Foundation
-@testable import TallyAPI
 import TallyCore
 import TallyTestSupport
+
+@testable import TallyAPI
 
 /// Fuzz target: bytes as an ingest request body under each `Content-Type` the API reads (one JSON event, a
 /// JSON array, NDJSON, CloudEvents structured and batch).
@@ -29,13 +30,17 @@ enum IngestBodyFuzzTarget {
 
     /// Splits and decodes one body and checks the results.
     static func check(body: [UInt8], contentType: String?) -> FuzzVerdict {
-        let type = contentType?.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased()
+        let type =
+            contentType?.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased()
             ?? "application/json"
         let results: [Result<Event, EventValidationError>]
         do throws(IngestBody.Failure) {
-            results = try IngestBody.events(body: body, contentType: contentType, receivedAt: EventJSONFuzzTarget.receivedAt)
+            results = try IngestBody.events(
+                body: body, contentType: contentType, receivedAt: EventJSONFuzzTarget.receivedAt)
         } catch {
-            guard error.status == (supportedTypes.contains(type) ? 400 : 415), !error.code.isEmpty, !error.message.isEmpty else {
+            guard error.status == (supportedTypes.contains(type) ? 400 : 415), !error.code.isEmpty,
+                !error.message.isEmpty
+            else {
                 return .violated("body refused with \(error.status) \(error.code) for \(type)")
             }
             return .rejected(stage: "body")
@@ -78,13 +83,16 @@ enum IngestBodyFuzzTarget {
     static func seeds() -> [[UInt8]] {
         let events = EventJSONFuzzTarget.seeds()
         let tenant = "3fa85f64-5717-4562-b3fc-2c963f66afa6"
-        let cloudEvent = #"{"specversion":"1.0","id":"ce-1","source":"/billing","type":"api.call","subject":"\#(tenant)","time":"2025-07-10T14:30:00Z","data":{"keyId":"k","status":200}}"#
+        let cloudEvent =
+            #"{"specversion":"1.0","id":"ce-1","source":"/billing","type":"api.call","subject":"\#(tenant)","time":"2025-07-10T14:30:00Z","data":{"keyId":"k","status":200}}"#
         func input(_ type: String, _ body: [UInt8]) -> [UInt8] {
             [UInt8(contentTypes.firstIndex(of: type) ?? 0)] + body
         }
         return [
             input("application/json", events[0]),
-            input("application/json", Array("[".utf8) + Array(events.prefix(4).joined(separator: Array(",".utf8))) + Array("]".utf8)),
+            input(
+                "application/json",
+                Array("[".utf8) + Array(events.prefix(4).joined(separator: Array(",".utf8))) + Array("]".utf8)),
             input("application/x-ndjson", Array(events.prefix(6).joined(separator: [0x0A]))),
             input("application/cloudevents+json", Array(cloudEvent.utf8)),
             input("application/cloudevents-batch+json", Array("[\(cloudEvent),\(cloudEvent)]".utf8)),

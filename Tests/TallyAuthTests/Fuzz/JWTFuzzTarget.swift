@@ -1,5 +1,6 @@
-@testable import TallyAuth
 import TallyTestSupport
+
+@testable import TallyAuth
 
 /// Fuzz target: strings through ``JWTVerifier``, either as received tokens or as header and payload JSON
 /// signed with the right secret (so claim parsing runs behind a valid signature).
@@ -36,7 +37,8 @@ enum JWTFuzzTarget {
     /// The compact token for `header` and `payload` under the verifier's secret.
     static func sign(header: [UInt8], payload: [UInt8]) -> String {
         let signingInput = Base64URL.encode(header) + "." + Base64URL.encode(payload)
-        return signingInput + "." + Base64URL.encode(HMACSHA256.authenticationCode(key: secret, message: Array(signingInput.utf8)))
+        return signingInput + "."
+            + Base64URL.encode(HMACSHA256.authenticationCode(key: secret, message: Array(signingInput.utf8)))
     }
 
     /// Verifies one token and checks the outcome.
@@ -45,9 +47,12 @@ enum JWTFuzzTarget {
             _ = try verifier.verify(token[...], now: now)
         } catch {
             for segment in token.split(separator: ".") where segment.utf8.count >= 12 {
-                if error.message.contains(segment) { return .violated("the error message \"\(error.message)\" repeats token content") }
+                if error.message.contains(segment) {
+                    return .violated("the error message \"\(error.message)\" repeats token content")
+                }
             }
-            return error.message.isEmpty ? .violated("\(error.code) without a message") : .rejected(stage: error.code.rawValue)
+            return error.message.isEmpty
+                ? .violated("\(error.code) without a message") : .rejected(stage: error.code.rawValue)
         }
         return acceptedTokenViolation(token).map(FuzzVerdict.violated) ?? .accepted
     }
@@ -57,11 +62,13 @@ enum JWTFuzzTarget {
     private static func acceptedTokenViolation(_ token: String) -> String? {
         let segments = token.split(separator: ".", omittingEmptySubsequences: false)
         guard segments.count == 3, let headerBytes = Base64URL.decode(segments[0]),
-              let signature = Base64URL.decode(segments[2]) else {
+            let signature = Base64URL.decode(segments[2])
+        else {
             return "accepted a token that is not three base64url segments: \(token)"
         }
         guard case .object(let header)? = JWTJSON.parse(headerBytes), header["alg"] == .string("HS256"),
-              header["crit"] == nil else {
+            header["crit"] == nil
+        else {
             return "accepted a token whose header is not HS256 without crit: \(token)"
         }
         let signingInput = Array(token.utf8.prefix(segments[0].utf8.count + 1 + segments[1].utf8.count))
@@ -76,13 +83,15 @@ enum JWTFuzzTarget {
         let signer = JWTSigner(secret: secret)
         let claims = [
             JWTClaims(subject: "user-1", roles: ["admin"], expiresAt: now + 3600),
-            JWTClaims(subject: "ü", roles: ["a", "b", "a"], tenantId: "3fa85f64-5717-4562-b3fc-2c963f66afa6",
-                      expiresAt: now + 60, notBefore: now - 60, issuedAt: now - 60),
+            JWTClaims(
+                subject: "ü", roles: ["a", "b", "a"], tenantId: "3fa85f64-5717-4562-b3fc-2c963f66afa6",
+                expiresAt: now + 60, notBefore: now - 60, issuedAt: now - 60),
             JWTClaims(),
         ]
         let tokens = claims.map { [0] + Array(signer.sign($0).utf8) }
         let pairs = [
-            #"{"alg":"HS256","typ":"JWT"}"# + "\n" + #"{"sub":"s","roles":["r"],"realm_access":{"roles":["x"]},"exp":1.5e9,"nbf":0}"#,
+            #"{"alg":"HS256","typ":"JWT"}"# + "\n"
+                + #"{"sub":"s","roles":["r"],"realm_access":{"roles":["x"]},"exp":1.5e9,"nbf":0}"#,
             #"{"alg":"HS256"}"# + "\n" + #"{"exp":"soon","tenant_id":7}"#,
             #"{"alg":"none","crit":["b64"]}"# + "\n" + "{}",
         ]

@@ -1,7 +1,7 @@
 import Foundation
-import Testing
 import TallyCore
 import TallyTestSupport
+import Testing
 
 // Differential testing against Foundation's JSONSerialization (with .fragmentsAllowed).
 //
@@ -31,7 +31,8 @@ private struct Disagreement: CustomStringConvertible {
 
 @Suite("Differential against JSONSerialization")
 struct DifferentialTests {
-    @Test("Agrees with JSONSerialization on valid and corrupted documents", arguments: [101, 102, 103, 104] as [UInt64])
+    @Test(
+        "Agrees with JSONSerialization on valid and corrupted documents", arguments: [101, 102, 103, 104] as [UInt64])
     func agreesWithJSONSerialization(_ seed: UInt64) {
         var random = RandomJSON(seed: seed)
         var disagreements: [Disagreement] = []
@@ -57,13 +58,15 @@ struct DifferentialTests {
         #expect(bothRejected > 300)
     }
 
-    @Test("Agrees with JSONSerialization on hand-picked edge cases", arguments: [
-        "0", "-0", "1.0", "1e5", "1E-5", "0.1", "123456789012345678901234567890", "-9223372036854775808",
-        "18446744073709551615", "18446744073709551616", "1e400", "-1e400", "1e-400", "01", "1.", ".5", "+1", "-",
-        "--1", "0x10", "\"\\uD800\"", "\"\\uDC00\"", "\"\\uD800\\u0041\"", "\"\\u0000\"", "\"\\/\"", "\"\u{7F}\"",
-        "\"a\tb\"", "\"\\x\"", "[1]x", "1 2", "nul", "NaN", "\u{C}1", "[1\u{B}]", "{\"a\" :1}", "[]", "{}",
-        "\"é😀\"", "[[[[1]]]]", "{\"a\":{\"b\":[true,false,null]}}",
-    ])
+    @Test(
+        "Agrees with JSONSerialization on hand-picked edge cases",
+        arguments: [
+            "0", "-0", "1.0", "1e5", "1E-5", "0.1", "123456789012345678901234567890", "-9223372036854775808",
+            "18446744073709551615", "18446744073709551616", "1e400", "-1e400", "1e-400", "01", "1.", ".5", "+1", "-",
+            "--1", "0x10", "\"\\uD800\"", "\"\\uDC00\"", "\"\\uD800\\u0041\"", "\"\\u0000\"", "\"\\/\"", "\"\u{7F}\"",
+            "\"a\tb\"", "\"\\x\"", "[1]x", "1 2", "nul", "NaN", "\u{C}1", "[1\u{B}]", "{\"a\" :1}", "[]", "{}",
+            "\"é😀\"", "[[[[1]]]]", "{\"a\":{\"b\":[true,false,null]}}",
+        ])
     func agreesOnEdgeCases(_ text: String) {
         let outcome = compare(Array(text.utf8))
         if case .disagreement(let reason) = outcome {
@@ -72,7 +75,8 @@ struct DifferentialTests {
     }
 
     private enum Outcome {
-        case bothAccepted, bothRejected, knownDivergence, disagreement(String)
+        case bothAccepted, bothRejected, knownDivergence
+        case disagreement(String)
     }
 
     private func compare(_ input: [UInt8]) -> Outcome {
@@ -102,11 +106,13 @@ struct DifferentialTests {
             return true
         }
         if input.contains(0) || input.starts(with: [0xEF, 0xBB, 0xBF]) || input.starts(with: [0xFE, 0xFF])
-            || input.starts(with: [0xFF, 0xFE]) {
+            || input.starts(with: [0xFF, 0xFE])
+        {
             return true
         }
         if error.kind == .unexpectedByte, error.offset < input.count,
-           input[error.offset] == UInt8(ascii: "]") || input[error.offset] == UInt8(ascii: "}") {
+            input[error.offset] == UInt8(ascii: "]") || input[error.offset] == UInt8(ascii: "}")
+        {
             let before = input[..<error.offset].last { ![0x20, 0x09, 0x0A, 0x0D].contains($0) }
             return before == UInt8(ascii: ",")
         }
@@ -125,7 +131,8 @@ struct DifferentialTests {
             return object is NSNull ? nil : "expected null, got \(object)"
         case .bool(let flag):
             guard let number = object as? NSNumber, String(cString: number.objCType) == "c",
-                  number.boolValue == flag else {
+                number.boolValue == flag
+            else {
                 return "expected \(flag), got \(object)"
             }
             return nil
@@ -134,7 +141,8 @@ struct DifferentialTests {
                 return decimal.decimalValue == Decimal(integer) ? nil : "expected \(integer), got \(decimal)"
             }
             guard let number = object as? NSNumber, String(cString: number.objCType) != "c",
-                  number.int64Value == integer, String(cString: number.objCType) != "d" else {
+                number.int64Value == integer, String(cString: number.objCType) != "d"
+            else {
                 return "expected int \(integer), got \(object)"
             }
             return nil
@@ -185,7 +193,8 @@ struct DifferentialTests {
             }
             for member in members {
                 let bomFreeKey = withoutBOM(member.key)
-                let other = dictionary[member.key]
+                let other =
+                    dictionary[member.key]
                     ?? dictionary.first { withoutBOM($0.key).elementsEqual(bomFreeKey) }?.value
                 guard let other else {
                     return "missing key \(member.key.debugDescription)"

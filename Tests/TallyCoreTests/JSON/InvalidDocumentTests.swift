@@ -1,6 +1,6 @@
-import Testing
 import TallyCore
 import TallyTestSupport
+import Testing
 
 /// A JSON text the parser must reject, with the expected error kind and byte offset.
 struct InvalidCase: Sendable, CustomTestStringConvertible {
@@ -155,12 +155,15 @@ struct InvalidDocumentTests {
         #expect(error?.message == "unexpected byte 0xFF at line 1, column 2 (byte 1): expected a JSON value")
     }
 
-    @Test("Messages describe every kind of failure", arguments: [
-        ("", "empty input"), ("[1,", "unexpected end of input"), ("01", "invalid number"),
-        ("1e999", "number out of range"), (#""\q""#, "invalid escape sequence"), (#""\uD800""#, "invalid \\u escape"),
-        ("\"\u{1}\"", "unescaped control character 0x01 in string"), (#"{"a":1,"a":1}"#, "duplicate key"),
-        ("1 1", "unexpected data after the value"),
-    ])
+    @Test(
+        "Messages describe every kind of failure",
+        arguments: [
+            ("", "empty input"), ("[1,", "unexpected end of input"), ("01", "invalid number"),
+            ("1e999", "number out of range"), (#""\q""#, "invalid escape sequence"),
+            (#""\uD800""#, "invalid \\u escape"),
+            ("\"\u{1}\"", "unescaped control character 0x01 in string"), (#"{"a":1,"a":1}"#, "duplicate key"),
+            ("1 1", "unexpected data after the value"),
+        ])
     func messagesDescribeEveryKind(_ text: String, _ prefix: String) {
         let message = parseError(text)?.message ?? ""
         #expect(message.hasPrefix(prefix), "\(message)")

@@ -1,22 +1,26 @@
-import Testing
 import TallyCore
 import TallyTestSupport
+import Testing
 
 @Suite("Number conversion")
 struct NumberConversionTests {
     /// With `wholeNumbersAsIntegers`, a literal whose exact decimal value is a whole number within Int64 is
     /// an integer, read from its digits (no rounding through a Double); any other stays a Double. Without
     /// it, every fraction or exponent gives a Double.
-    @Test("Whole numbers written with a fraction or exponent are exact integers when asked", arguments: [
-        ("5000.0", JSONValue.int(5000)), ("5e3", .int(5000)), ("5E+3", .int(5000)), ("-0.0", .int(0)), ("0e7", .int(0)),
-        ("0.000e5", .int(0)), ("12.50e1", .int(125)), ("100e-2", .int(1)), ("-2.0", .int(-2)),
-        ("9007199254740993.0", .int(9_007_199_254_740_993)), ("1.152921504606847e18", .int(1_152_921_504_606_847_000)),
-        ("9223372036854775807.000", .int(.max)), ("-9223372036854775808.0", .int(.min)),
-        ("0.0000000000000000000000000000000000000000012e43", .int(12)),
-        ("9223372036854775808.0", .double(9_223_372_036_854_775_808)), ("1e19", .double(1e19)),
-        ("0.99999999999999999", .double(1)), ("199.99999999999999999", .double(200)), ("1e-400", .double(0)),
-        ("10e-2", .double(0.1)), ("1.5", .double(1.5)), ("5", .int(5)),
-    ])
+    @Test(
+        "Whole numbers written with a fraction or exponent are exact integers when asked",
+        arguments: [
+            ("5000.0", JSONValue.int(5000)), ("5e3", .int(5000)), ("5E+3", .int(5000)), ("-0.0", .int(0)),
+            ("0e7", .int(0)),
+            ("0.000e5", .int(0)), ("12.50e1", .int(125)), ("100e-2", .int(1)), ("-2.0", .int(-2)),
+            ("9007199254740993.0", .int(9_007_199_254_740_993)),
+            ("1.152921504606847e18", .int(1_152_921_504_606_847_000)),
+            ("9223372036854775807.000", .int(.max)), ("-9223372036854775808.0", .int(.min)),
+            ("0.0000000000000000000000000000000000000000012e43", .int(12)),
+            ("9223372036854775808.0", .double(9_223_372_036_854_775_808)), ("1e19", .double(1e19)),
+            ("0.99999999999999999", .double(1)), ("199.99999999999999999", .double(200)), ("1e-400", .double(0)),
+            ("10e-2", .double(0.1)), ("1.5", .double(1.5)), ("5", .int(5)),
+        ])
     func wholeNumbersAreExactIntegersWhenAsked(literal: String, expected: JSONValue) throws {
         try checkWhole(literal, expected)
     }
@@ -84,17 +88,19 @@ struct NumberConversionTests {
         }
     }
 
-    @Test("Integral literals at the Int64 boundaries choose the right case", arguments: [
-        ("9223372036854775806", JSONValue.int(9_223_372_036_854_775_806)),
-        ("9223372036854775807", .int(.max)),
-        ("9223372036854775808", .double(9_223_372_036_854_775_808)),
-        ("-9223372036854775807", .int(-9_223_372_036_854_775_807)),
-        ("-9223372036854775808", .int(.min)),
-        ("-9223372036854775809", .double(-9_223_372_036_854_775_808)),
-        ("99999999999999999999", .double(1e20)),
-        ("18446744073709551615", .double(18_446_744_073_709_551_615)),
-        ("18446744073709551616", .double(18_446_744_073_709_551_616)),
-    ])
+    @Test(
+        "Integral literals at the Int64 boundaries choose the right case",
+        arguments: [
+            ("9223372036854775806", JSONValue.int(9_223_372_036_854_775_806)),
+            ("9223372036854775807", .int(.max)),
+            ("9223372036854775808", .double(9_223_372_036_854_775_808)),
+            ("-9223372036854775807", .int(-9_223_372_036_854_775_807)),
+            ("-9223372036854775808", .int(.min)),
+            ("-9223372036854775809", .double(-9_223_372_036_854_775_808)),
+            ("99999999999999999999", .double(1e20)),
+            ("18446744073709551615", .double(18_446_744_073_709_551_615)),
+            ("18446744073709551616", .double(18_446_744_073_709_551_616)),
+        ])
     func integralBoundaries(_ literal: String, _ expected: JSONValue) throws {
         #expect(identical(try JSONParser().parse(literal), expected))
     }

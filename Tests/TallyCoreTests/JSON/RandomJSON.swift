@@ -51,8 +51,10 @@ struct RandomJSON {
             let mantissa = Double(rng.below(200_001) - 100_000)
             return mantissa / rng.pick([1, 10, 100, 1000, 1e6])
         case 1:
-            return rng.pick([0.0, -0.0, 0.1, 2.0, 1e22, 1e23, 5e-324, 2.2250738585072014e-308,
-                             1.7976931348623157e308, -1.5, 9007199254740993, 123456789.125])
+            return rng.pick([
+                0.0, -0.0, 0.1, 2.0, 1e22, 1e23, 5e-324, 2.2250738585072014e-308,
+                1.7976931348623157e308, -1.5, 9_007_199_254_740_993, 123456789.125,
+            ])
         default:
             // Any finite bit pattern: exercises shortest round-trip printing at every magnitude.
             while true {
@@ -219,7 +221,8 @@ struct RandomJSON {
     // MARK: - Corruption
 
     /// Bytes likely to change the meaning of a JSON text.
-    private static let mutationBytes: [UInt8] = Array("{}[]:,\"\\ 0123456789-+.eEtfnu/\t\n".utf8)
+    private static let mutationBytes: [UInt8] =
+        Array("{}[]:,\"\\ 0123456789-+.eEtfnu/\t\n".utf8)
         + [0x00, 0x01, 0x1F, 0x7F, 0x80, 0xBF, 0xC0, 0xC2, 0xE2, 0xED, 0xEF, 0xF0, 0xF4, 0xF5, 0xFF]
 
     /// `bytes` with one to three random byte-level edits: bit flips, insertions, deletions, replacements.

@@ -1,6 +1,6 @@
-import Testing
 import TallyCore
 import TallyTestSupport
+import Testing
 
 @Suite("Robustness")
 struct RobustnessTests {
@@ -23,7 +23,8 @@ struct RobustnessTests {
     func depthLimitIsExact(_ maxDepth: Int) {
         let limits = JSONParser.Limits(maxDepth: maxDepth)
         let levels = maxDepth + 1
-        let mixed = (0..<levels).map { $0 % 2 == 0 ? "[" : #"{"k":"# }.joined()
+        let mixed =
+            (0..<levels).map { $0 % 2 == 0 ? "[" : #"{"k":"# }.joined()
             + "0" + (0..<levels).reversed().map { $0 % 2 == 0 ? "]" : "}" }.joined()
         let error = parseError(mixed, limits: limits)
         #expect(error?.kind == .tooDeep)

@@ -1,6 +1,6 @@
-import Testing
 import TallyCore
 import TallyTestSupport
+import Testing
 
 @Suite("Round trip")
 struct RoundTripTests {

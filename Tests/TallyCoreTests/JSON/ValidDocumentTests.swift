@@ -1,6 +1,6 @@
-import Testing
 import TallyCore
 import TallyTestSupport
+import Testing
 
 /// A JSON text and the value it must parse to.
 struct ValidCase: Sendable, CustomTestStringConvertible {
@@ -62,8 +62,9 @@ struct ValidDocumentTests {
         // Strings
         ValidCase(#""""#, .string("")),
         ValidCase(#""abc""#, .string("abc")),
-        ValidCase(#""a longer ASCII string that spans several words""#,
-                  .string("a longer ASCII string that spans several words")),
+        ValidCase(
+            #""a longer ASCII string that spans several words""#,
+            .string("a longer ASCII string that spans several words")),
         ValidCase(#""\"\\\/\b\f\n\r\t""#, .string("\"\\/\u{8}\u{C}\n\r\t")),
         ValidCase(#""\u0041\u00e9\u20AC\uFFFF""#, .string("A\u{E9}\u{20AC}\u{FFFF}")),
         ValidCase(#""\ud83d\ude00 \uD83D\uDE00""#, .string("😀 😀")),
@@ -84,9 +85,16 @@ struct ValidDocumentTests {
         ValidCase("[[[]]]", .array([.array([.array([])])])),
         ValidCase(#"{"a":1}"#, object(["a": .int(1)])),
         ValidCase(#"{"b":1,"a":2}"#, object(["b": .int(1), "a": .int(2)])),
-        ValidCase(#"{"a":{"b":[null,true,false,"x",1.5,-3]}}"#,
-                  object(["a": object(["b": .array([.null, .bool(true), .bool(false), .string("x"), .double(1.5),
-                                                    .int(-3)])])])),
+        ValidCase(
+            #"{"a":{"b":[null,true,false,"x",1.5,-3]}}"#,
+            object([
+                "a": object([
+                    "b": .array([
+                        .null, .bool(true), .bool(false), .string("x"), .double(1.5),
+                        .int(-3),
+                    ])
+                ])
+            ])),
         ValidCase(#"{"":""}"#, object(["": .string("")])),
         ValidCase(#"{"\u0061":1,"a\u0000":2}"#, object(["a": .int(1), "a\u{0}": .int(2)])),
         ValidCase("{\"\u{E9}\":1,\"e\u{301}\":2}", object(["\u{E9}": .int(1), "e\u{301}": .int(2)])),
@@ -136,9 +144,14 @@ struct ValidDocumentTests {
     func duplicateKeysAreKeptWhenAllowed() throws {
         let parser = JSONParser(limits: .init(rejectDuplicateKeys: false))
         let value = try parser.parse(#"{"a":1,"b":2,"a":3}"#)
-        #expect(identical(value, .object(JSONObject([
-            .init(key: "a", value: .int(1)), .init(key: "b", value: .int(2)), .init(key: "a", value: .int(3)),
-        ]))))
+        #expect(
+            identical(
+                value,
+                .object(
+                    JSONObject([
+                        .init(key: "a", value: .int(1)), .init(key: "b", value: .int(2)),
+                        .init(key: "a", value: .int(3)),
+                    ]))))
     }
 
     @Test("Large objects and arrays parse completely")

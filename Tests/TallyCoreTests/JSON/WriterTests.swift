@@ -1,6 +1,6 @@
-import Testing
 import TallyCore
 import TallyTestSupport
+import Testing
 
 @Suite("Writer")
 struct WriterTests {
@@ -46,9 +46,10 @@ struct WriterTests {
         writer.writeKey("tenant")
         writer.writeTenantID(try #require(TenantID("3FA85F64-5717-4562-B3FC-2C963F66AFA6")))
         writer.endObject()
-        #expect(writer.string == #"{"empty":{},"list":[{"n":1,"none":null},{"n":2,"none":null},{"n":3,"none":null}],"#
-            + #""noList":[],"name":"a\"b","at":"2025-07-10T14:30:00.123Z","never":null,"#
-            + #""tenant":"3fa85f64-5717-4562-b3fc-2c963f66afa6"}"#)
+        #expect(
+            writer.string == #"{"empty":{},"list":[{"n":1,"none":null},{"n":2,"none":null},{"n":3,"none":null}],"#
+                + #""noList":[],"name":"a\"b","at":"2025-07-10T14:30:00.123Z","never":null,"#
+                + #""tenant":"3fa85f64-5717-4562-b3fc-2c963f66afa6"}"#)
         #expect(try JSONParser().parse(writer.bytes) != .null)
     }
 
@@ -66,10 +67,12 @@ struct WriterTests {
         #expect(writer.string == "\"a\\u2028b\\u2029c\u{2027}\"")
     }
 
-    @Test("Integers are written in decimal", arguments: [
-        (Int64.min, "-9223372036854775808"), (Int64.max, "9223372036854775807"), (0, "0"), (-7, "-7"),
-        (1_000_000, "1000000"),
-    ])
+    @Test(
+        "Integers are written in decimal",
+        arguments: [
+            (Int64.min, "-9223372036854775808"), (Int64.max, "9223372036854775807"), (0, "0"), (-7, "-7"),
+            (1_000_000, "1000000"),
+        ])
     func integersAreWrittenInDecimal(_ number: Int64, _ expected: String) {
         var writer = JSONWriter()
         writer.writeInt(number)
@@ -85,10 +88,12 @@ struct WriterTests {
         #expect(writer.string == "18446744073709551615,0")
     }
 
-    @Test("Doubles use the shortest valid JSON form", arguments: [
-        (2.0, "2.0"), (0.1, "0.1"), (-0.0, "-0.0"), (1e-5, "1e-05"), (1e16, "1e+16"), (5e-324, "5e-324"),
-        (1.7976931348623157e308, "1.7976931348623157e+308"), (123.456, "123.456"),
-    ])
+    @Test(
+        "Doubles use the shortest valid JSON form",
+        arguments: [
+            (2.0, "2.0"), (0.1, "0.1"), (-0.0, "-0.0"), (1e-5, "1e-05"), (1e16, "1e+16"), (5e-324, "5e-324"),
+            (1.7976931348623157e308, "1.7976931348623157e+308"), (123.456, "123.456"),
+        ])
     func doublesUseShortestForm(_ number: Double, _ expected: String) {
         var writer = JSONWriter()
         writer.writeDouble(number)

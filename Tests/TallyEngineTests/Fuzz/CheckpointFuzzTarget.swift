@@ -1,6 +1,7 @@
 import TallyCore
-@testable import TallyEngine
 import TallyTestSupport
+
+@testable import TallyEngine
 
 /// Fuzz target: bytes as a checkpoint file, through ``CheckpointCodec``.
 ///
@@ -28,8 +29,10 @@ enum CheckpointFuzzTarget {
         }
         let again: CheckpointCodec.Decoded
         do throws(CheckpointCodec.Problem) {
-            again = try CheckpointCodec.decode(CheckpointCodec.encode(decoded.state, dedup: decoded.dedup,
-                                                                      dedupWindowMicroseconds: decoded.dedupWindowMicroseconds))
+            again = try CheckpointCodec.decode(
+                CheckpointCodec.encode(
+                    decoded.state, dedup: decoded.dedup,
+                    dedupWindowMicroseconds: decoded.dedupWindowMicroseconds))
         } catch {
             return .violated("a decoded checkpoint re-encodes to bytes that do not decode: \(error)")
         }
@@ -75,8 +78,9 @@ enum CheckpointFuzzTarget {
         let events = EventFixtures.everyType() + EventFixtures.apiCalls(count: 30)
         for (offset, event) in events.enumerated() {
             state.apply(event, offset: UInt64(offset), voidedTarget: nil)
-            dedup.insert(IdentityHash(tenant: event.tenantId, id: event.id), offset: UInt64(offset), time: event.time,
-                         voidable: event.type == .apiCall)
+            dedup.insert(
+                IdentityHash(tenant: event.tenantId, id: event.id), offset: UInt64(offset), time: event.time,
+                voidable: event.type == .apiCall)
         }
         return CheckpointCodec.encode(state, dedup: dedup)
     }

@@ -21,7 +21,9 @@ public enum EventRecordFuzzTarget {
     public static func check(_ input: [UInt8]) -> FuzzVerdict {
         let call = input.withUnsafeBytes { bytes in
             Result { () throws(CodecError) in
-                try EventCodec.decodeCall(bytes).map { CallParts(header: $0.header, id: Array($0.id), keyId: Array($0.keyId), status: $0.status) }
+                try EventCodec.decodeCall(bytes).map {
+                    CallParts(header: $0.header, id: Array($0.id), keyId: Array($0.keyId), status: $0.status)
+                }
             }
         }
         let decoded: (event: Event, ingestTime: Timestamp)
@@ -29,14 +31,18 @@ public enum EventRecordFuzzTarget {
             decoded = try EventCodec.decode(input)
         } catch {
             guard !error.reason.isEmpty else { return .violated("codec error without a reason") }
-            if case .success(let parts?) = call { return .violated("decodeCall accepted \(parts), decode refused: \(error)") }
+            if case .success(let parts?) = call {
+                return .violated("decodeCall accepted \(parts), decode refused: \(error)")
+            }
             return .rejected(stage: "codec")
         }
         switch (decoded.event.payload, call) {
         case (.apiCall(let expected), .success(let parts?)):
-            let wanted = CallParts(header: EventCodec.Header(type: .apiCall, ingestTime: decoded.ingestTime, time: decoded.event.time,
-                                                             tenantId: decoded.event.tenantId),
-                                   id: Array(decoded.event.id.utf8), keyId: Array(expected.keyId.utf8), status: expected.status)
+            let wanted = CallParts(
+                header: EventCodec.Header(
+                    type: .apiCall, ingestTime: decoded.ingestTime, time: decoded.event.time,
+                    tenantId: decoded.event.tenantId),
+                id: Array(decoded.event.id.utf8), keyId: Array(expected.keyId.utf8), status: expected.status)
             guard parts == wanted else { return .violated("decodeCall gave \(parts), decode gave \(wanted)") }
         case (.apiCall, _):
             return .violated("decodeCall gave \(call) for an api.call that decodes")
@@ -47,11 +53,15 @@ public enum EventRecordFuzzTarget {
         }
         let again = EventCodec.encode(decoded.event, ingestTime: decoded.ingestTime)
         guard again == input else {
-            return .violated("\(decoded.event) decoded from \(input.count) bytes re-encodes to different bytes \(again)")
+            return .violated(
+                "\(decoded.event) decoded from \(input.count) bytes re-encodes to different bytes \(again)")
         }
-        let header = input.withUnsafeBytes { bytes in Result { () throws(CodecError) in try EventCodec.decodeHeader(bytes) } }
-        let expected = EventCodec.Header(type: decoded.event.type, ingestTime: decoded.ingestTime,
-                                         time: decoded.event.time, tenantId: decoded.event.tenantId)
+        let header = input.withUnsafeBytes { bytes in
+            Result { () throws(CodecError) in try EventCodec.decodeHeader(bytes) }
+        }
+        let expected = EventCodec.Header(
+            type: decoded.event.type, ingestTime: decoded.ingestTime,
+            time: decoded.event.time, tenantId: decoded.event.tenantId)
         guard case .success(expected) = header else {
             return .violated("decodeHeader gave \(header), decode gave \(expected)")
         }

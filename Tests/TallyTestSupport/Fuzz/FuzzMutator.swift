@@ -9,14 +9,18 @@ public struct FuzzMutator {
     public var corpus: [[UInt8]]
 
     /// Creates a mutator.
-    public init(interesting: [UInt8] = [0x00, 0x01, 0x7F, 0x80, 0xBF, 0xC0, 0xC3, 0xED, 0xF4, 0xFF], corpus: [[UInt8]] = []) {
+    public init(
+        interesting: [UInt8] = [0x00, 0x01, 0x7F, 0x80, 0xBF, 0xC0, 0xC3, 0xED, 0xF4, 0xFF], corpus: [[UInt8]] = []
+    ) {
         self.interesting = interesting
         self.corpus = corpus
     }
 
     /// Integers at the edges of ranges, written little-endian over the input by ``mutate(_:_:)``.
-    static let boundaries: [UInt64] = [0, 1, 0x7F, 0x80, 0xFF, 0x7FFF, 0xFFFF, 0x7FFF_FFFF, 0xFFFF_FFFF,
-                                       0x0400_0000, 0x7FFF_FFFF_FFFF_FFFF, 0x8000_0000_0000_0000, UInt64.max]
+    static let boundaries: [UInt64] = [
+        0, 1, 0x7F, 0x80, 0xFF, 0x7FFF, 0xFFFF, 0x7FFF_FFFF, 0xFFFF_FFFF,
+        0x0400_0000, 0x7FFF_FFFF_FFFF_FFFF, 0x8000_0000_0000_0000, UInt64.max,
+    ]
 
     /// Applies between one and `maximum` random mutations to `input`.
     public func mutate(_ input: [UInt8], _ random: inout SplitMix64, maximum: Int = 4) -> [UInt8] {

@@ -34,8 +34,9 @@ public final class SegmentFuzzTarget {
     private let configuration: StoreConfiguration
     private let fileSystem = UnsyncedFileSystem()
     /// The event appended after a read-write open.
-    static let probe = Event(id: "fuzz-probe", tenantId: EventFixtures.tenant, time: EventFixtures.time,
-                             payload: .apiCall(APICall(keyId: "probe", status: 200)))
+    static let probe = Event(
+        id: "fuzz-probe", tenantId: EventFixtures.tenant, time: EventFixtures.time,
+        payload: .apiCall(APICall(keyId: "probe", status: 200)))
 
     /// Creates a target that works in its own temporary directory.
     /// - Parameter readChunkSize: The store's read size; small values exercise reads across buffer edges.
@@ -80,7 +81,8 @@ public final class SegmentFuzzTarget {
             }
             return Outcome(verdict: .accepted, events: events)
         default:
-            return Outcome(verdict: .violated("read-only open gave \(readOnly), read-write open gave \(readWrite)"), events: nil)
+            return Outcome(
+                verdict: .violated("read-only open gave \(readOnly), read-write open gave \(readWrite)"), events: nil)
         }
     }
 
@@ -101,8 +103,9 @@ public final class SegmentFuzzTarget {
     private func read(_ directory: String, readOnly: Bool) -> Read {
         let store: SegmentStore
         do throws(StorageError) {
-            store = try SegmentStore(directory: directory, configuration: configuration, readOnly: readOnly,
-                                     fileSystem: fileSystem)
+            store = try SegmentStore(
+                directory: directory, configuration: configuration, readOnly: readOnly,
+                fileSystem: fileSystem)
         } catch {
             return error.message.isEmpty ? .violated("open failed without a message") : .failed(stage: "open")
         }
@@ -114,7 +117,8 @@ public final class SegmentFuzzTarget {
             }
             return .read(events)
         } catch let error as StorageError {
-            return error.code == .corrupt ? .failed(stage: "read") : .violated("read failed with \(error.code): \(error)")
+            return error.code == .corrupt
+                ? .failed(stage: "read") : .violated("read failed with \(error.code): \(error)")
         } catch {
             return .violated("read threw a \(type(of: error)), not a StorageError: \(error)")
         }
@@ -128,11 +132,13 @@ public final class SegmentFuzzTarget {
             guard offsets == UInt64(recovered.count)..<UInt64(recovered.count + 1) else {
                 return "the append after recovery got offsets \(offsets), expected \(recovered.count)"
             }
-            let reopened = try SegmentStore(directory: directory, configuration: configuration, readOnly: true,
-                                            fileSystem: fileSystem)
+            let reopened = try SegmentStore(
+                directory: directory, configuration: configuration, readOnly: true,
+                fileSystem: fileSystem)
             let events = try StoreTestSupport.readAll(reopened).map(\.event)
             guard events == recovered + [Self.probe] else {
-                return "after recovery and one append the store holds \(events.count) events, not the \(recovered.count) recovered plus one"
+                return
+                    "after recovery and one append the store holds \(events.count) events, not the \(recovered.count) recovered plus one"
             }
             return nil
         } catch {
@@ -172,9 +178,10 @@ public final class SegmentFuzzTarget {
     /// and several segments (the last one unsealed).
     public static func seedStore() throws -> [SegmentFile] {
         let directory = TemporaryDirectory("tally-segment-seed")
-        let store = try SegmentStore(directory: directory.path,
-                                     configuration: StoreTestSupport.configuration(durability: .never, segmentSize: 600),
-                                     fileSystem: UnsyncedFileSystem())
+        let store = try SegmentStore(
+            directory: directory.path,
+            configuration: StoreTestSupport.configuration(durability: .never, segmentSize: 600),
+            fileSystem: UnsyncedFileSystem())
         let events = EventFixtures.everyType()
         for start in stride(from: 0, to: events.count, by: 4) {
             try store.append(StoreTestSupport.batch(Array(events[start..<min(start + 4, events.count)])))
