@@ -211,6 +211,6 @@ enum SignalWaiter {
             return source
         }
         done.wait()
-        sources.forEach { $0.cancel() }
+        for source in sources { source.cancel() }
     }
 }
