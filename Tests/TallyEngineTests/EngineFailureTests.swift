@@ -44,16 +44,29 @@ import Testing
         try reopened.close()
     }
 
+    /// Log lines an engine wrote, gathered across threads.
+    final class CollectedLines: Sendable {
+        private let lines = Mutex<[String]>([])
+        func append(_ line: String) { lines.withLock { $0.append(line) } }
+        var all: [String] { lines.withLock { $0 } }
+    }
+
+    /// The reference configuration under `always`, its store's log lines collected in `lines`.
+    func loggingConfiguration(into lines: CollectedLines) -> EngineConfiguration {
+        var configuration = ReferenceModelTests.configuration()
+        configuration.store = StoreTestSupport.configuration(durability: .always)
+        configuration.store.log = { line in lines.append(line) }
+        return configuration
+    }
+
     /// A void whose target cannot be read from the log leaves the live projections short of it: then no
     /// checkpoint may cover them (a reopen replays only after the last one, so the void would be lost for
     /// good). The close says so, and the reopen applies the void.
     @Test func aVoidWhoseTargetCannotBeReadIsNeverCheckpointedOver() throws {
         let directory = TemporaryDirectory()
         let fileSystem = FaultyFileSystem()
-        var configuration = ReferenceModelTests.configuration()
-        let logged = Mutex<[String]>([])
-        configuration.store = StoreTestSupport.configuration(durability: .always)
-        configuration.store.log = { line in logged.withLock { $0.append(line) } }
+        let logged = CollectedLines()
+        let configuration = loggingConfiguration(into: logged)
         let engine = try Engine(directory: directory.path, configuration: configuration, fileSystem: fileSystem)
         #expect(engine.ingest(events(0..<5)).allSatisfy { if case .accepted = $0 { true } else { false } })
         #expect(try engine.checkpoint() == 5)
@@ -64,7 +77,7 @@ import Testing
         #expect(engine.ingest([.success(void)]).allSatisfy { if case .accepted = $0 { true } else { false } })
         fileSystem.update { $0.failReadOpensOfPathsContaining = nil }
         #expect(
-            logged.withLock { $0 }.contains {
+            logged.all.contains {
                 $0.contains("the target (offset 2) of the void at offset 5 could not be read")
             })
         #expect(
@@ -86,10 +99,8 @@ import Testing
     @Test func aCheckpointThatCannotReadItsLogsSaltIsNotWritten() throws {
         let directory = TemporaryDirectory()
         let fileSystem = FaultyFileSystem()
-        var configuration = ReferenceModelTests.configuration()
-        let logged = Mutex<[String]>([])
-        configuration.store = StoreTestSupport.configuration(durability: .always)
-        configuration.store.log = { line in logged.withLock { $0.append(line) } }
+        let logged = CollectedLines()
+        let configuration = loggingConfiguration(into: logged)
         let engine = try Engine(directory: directory.path, configuration: configuration, fileSystem: fileSystem)
         _ = engine.ingest(events(0..<5))
         fileSystem.update { $0.failReadOpensOfPathsContaining = ".seg" }
@@ -104,7 +115,7 @@ import Testing
         #expect(try engine.checkpoint() == 5)
         try engine.close()
         let reopened = try Engine(directory: directory.path, configuration: configuration)
-        #expect(!logged.withLock { $0 }.contains { $0.contains("taken of another log") }, "\(logged.withLock { $0 })")
+        #expect(!logged.all.contains { $0.contains("taken of another log") }, "\(logged.all)")
         try reopened.close()
     }
 

@@ -204,6 +204,26 @@ public struct StoreSalvager {
         report: inout Report, walk: inout Walk
     ) throws(StorageError) {
         let size = Int64(bytes.count)
+        // A damaged header need not cost the segment: if the salt it holds checks the frame after it, the salt
+        // is sound (a wrong one matches a frame's CRC-32C about once in 2^32), and so are the frames. Then only
+        // the header is listed; otherwise the whole file is, since none of its frames can be checked.
+        func confirmedSalt(despite problem: String) -> UInt32? {
+            guard let confirmed = Self.saltConfirmedByFrames(bytes) else {
+                walk.lose(
+                    &report,
+                    Loss(
+                        file: file, bytes: 0..<size, offsets: nil,
+                        reason: "\(problem), so its frames cannot be checked",
+                        isTornTail: false))
+                return nil
+            }
+            walk.lose(
+                &report,
+                Loss(
+                    file: file, bytes: 0..<Int64(SegmentFormat.headerSize), offsets: nil,
+                    reason: "\(problem); its salt still checks its frames", isTornTail: false))
+            return confirmed
+        }
         let salt: UInt32
         let header: Result<SegmentFormat.Header, SegmentFormat.HeaderProblem>? =
             bytes.count >= SegmentFormat.headerSize
@@ -215,41 +235,14 @@ public struct StoreSalvager {
         case .success(let decoded)? where decoded.firstOffset == firstOffset:
             salt = decoded.salt
         case .success(let decoded)?:
-            guard let confirmed = Self.saltConfirmedByFrames(bytes) else {
-                walk.lose(
-                    &report,
-                    Loss(
-                        file: file, bytes: 0..<size, offsets: nil,
-                        reason: "the header says offset \(decoded.firstOffset) but the name says \(firstOffset)",
-                        isTornTail: false))
-                return
-            }
+            guard
+                let confirmed = confirmedSalt(
+                    despite: "the header says offset \(decoded.firstOffset) but the name says \(firstOffset)")
+            else { return }
             salt = confirmed
-            walk.lose(
-                &report,
-                Loss(
-                    file: file, bytes: 0..<Int64(SegmentFormat.headerSize), offsets: nil,
-                    reason:
-                        "the header says offset \(decoded.firstOffset) but the name says \(firstOffset); its salt still checks its frames",
-                    isTornTail: false))
         case .failure(let problem)?:
-            // A damaged header byte need not cost the segment: if the salt it holds checks the frames after
-            // it, the salt is sound (a wrong one matches a frame's CRC-32C about once in 2^32), and so are they.
-            guard let confirmed = Self.saltConfirmedByFrames(bytes) else {
-                walk.lose(
-                    &report,
-                    Loss(
-                        file: file, bytes: 0..<size, offsets: nil,
-                        reason: "\(problem.description), so its frames cannot be checked", isTornTail: false))
-                return
-            }
+            guard let confirmed = confirmedSalt(despite: "the segment header: \(problem.description)") else { return }
             salt = confirmed
-            walk.lose(
-                &report,
-                Loss(
-                    file: file, bytes: 0..<Int64(SegmentFormat.headerSize), offsets: nil,
-                    reason: "the segment header: \(problem.description); its salt still checks its frames",
-                    isTornTail: false))
         case nil:
             walk.lose(
                 &report,
