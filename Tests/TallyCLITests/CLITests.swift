@@ -312,19 +312,9 @@ import Testing
             folder.code == .failure && folder.err.contains("cannot read \(directory.path): Is a directory"),
             "\(folder.err)")
 
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try #require(Self.executable()))
-        process.arguments = ["token", "--role", "member", "--data", store]
-        process.environment = ["TALLY_JWT_SECRET": "too-short"]
-        process.standardOutput = FileHandle.nullDevice
-        let errors = Pipe()
-        process.standardError = errors
-        try process.run()
-        let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(
-            process.terminationStatus == 1 && message.contains("TALLY_JWT_SECRET must be at least 16 bytes"),
-            "\(message)")
+        let (status, message) = try Self.launch(
+            ["token", "--role", "member", "--data", store], environment: ["TALLY_JWT_SECRET": "too-short"])
+        #expect(status == 1 && message.contains("TALLY_JWT_SECRET must be at least 16 bytes"), "\(message)")
     }
 
     /// Commands that read or rebuild a store refuse a directory that holds none, and create nothing there.
@@ -411,6 +401,27 @@ import Testing
         #expect(full.terminationStatus == 1)
         let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         #expect(message.contains("cannot write to standard output"))
+    }
+
+    /// Runs the real executable to its end.
+    /// - Parameters:
+    ///   - arguments: The command line after `tally`.
+    ///   - environment: The whole environment it gets (`nil`: this process's).
+    /// - Returns: Its exit status and what it wrote to standard error.
+    static func launch(_ arguments: [String], environment: [String: String]? = nil) throws -> (
+        status: Int32, errors: String
+    ) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try #require(executable(), "tally executable not found"))
+        process.arguments = arguments
+        if let environment { process.environment = environment }
+        process.standardOutput = FileHandle.nullDevice
+        let errors = Pipe()
+        process.standardError = errors
+        try process.run()
+        let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return (process.terminationStatus, message)
     }
 
     static func executable() -> String? {

@@ -123,16 +123,8 @@ import Testing
             running.waitUntilExit()
         }
         let second = TemporaryDirectory()
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try #require(CLITests.executable()))
-        process.arguments = ["serve", "--data", second.path, "--port", String(port)]
-        process.standardOutput = FileHandle.nullDevice
-        let errors = Pipe()
-        process.standardError = errors
-        try process.run()
-        let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 1, "\(message)")
+        let (status, message) = try CLITests.launch(["serve", "--data", second.path, "--port", String(port)])
+        #expect(status == 1, "\(message)")
         #expect(message.contains("bind to 127.0.0.1:\(port) failed: Address already in use"), "\(message)")
         #expect(message.contains("choose another --port"), "\(message)")
         #expect(!message.contains("mint an admin token"), "\(message)")
