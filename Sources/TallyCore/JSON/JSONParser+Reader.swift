@@ -664,7 +664,7 @@ extension JSONParser {
             }
             var exponent = 0
             if position < end {
-                // `e` or `E`, an optional sign, digits (saturated: only small exponents can give an Int64).
+                // `e` or `E`, an optional sign, digits.
                 position &+= 1
                 var exponentNegative = false
                 if input[position] == UInt8(ascii: "-") || input[position] == UInt8(ascii: "+") {
