@@ -198,7 +198,7 @@ enum CheckpointCodec {
     /// Reads and checks a header: the magic, the header's checksum and the projection version.
     ///
     /// Each version's header is checked with its own layout (version 9's was 4 bytes shorter, without the
-    /// log salt), so an upgraded store's checkpoints read as outdated, not damaged, while a damaged version
+    /// log salt; earlier ones 12 bytes shorter, without the dedup window too), so an upgraded store's checkpoints read as outdated, not damaged, while a damaged version
     /// field fails the checksum like any other damaged byte.
     /// - Parameter buffer: At least the header's bytes (the payload is not read).
     static func header(_ buffer: UnsafeRawBufferPointer) throws(Problem) -> Header {
@@ -211,7 +211,7 @@ enum CheckpointCodec {
         return header
     }
 
-    /// The header fields a checkpoint vouches for with its header checksum, whatever its version (from 9 on),
+    /// The header fields a checkpoint vouches for with its header checksum, whatever its version,
     /// or `nil`. Across an upgrade, an outdated checkpoint's offset still bounds the events acknowledged, and
     /// its window the ids the server kept.
     static func vouchedHeader(_ buffer: UnsafeRawBufferPointer) -> Header? {
@@ -220,23 +220,29 @@ enum CheckpointCodec {
 
     /// Bytes of a version 9 header: this layout without the log salt.
     private static let version9HeaderSize = headerSize - 4
+    /// Bytes of a header before version 9: no dedup window and no log salt either.
+    private static let version8HeaderSize = headerSize - 12
 
     /// The version and fields of a header whose checksum holds for its version's layout.
     private static func checkedHeader(_ buffer: UnsafeRawBufferPointer) throws(Problem) -> (
         version: UInt32, header: Header
     ) {
-        guard buffer.count >= version9HeaderSize, buffer.prefix(8).elementsEqual(magic) else {
+        guard buffer.count >= version8HeaderSize, buffer.prefix(8).elementsEqual(magic) else {
             throw Problem(description: "not a checkpoint (bad magic or truncated header)")
         }
         let version = buffer.loadUnaligned(fromByteOffset: magic.count, as: UInt32.self).littleEndian
-        let size = version == 9 ? version9HeaderSize : headerSize
+        let size = version < 9 ? version8HeaderSize : version == 9 ? version9HeaderSize : headerSize
         guard buffer.count >= size else { throw Problem(description: "not a checkpoint (truncated header)") }
         var reader = BinaryReader(UnsafeRawBufferPointer(rebasing: buffer[(magic.count + 4)..<size]))
         do {
             let header = Header(
                 nextOffset: try reader.readUInt64(), payloadLength: try reader.readUInt64(),
-                payloadChecksum: try reader.readUInt32(), dedupWindowMicroseconds: try reader.readInt64(),
-                logSalt: version == 9 ? 0 : try reader.readUInt32())
+                payloadChecksum: try reader.readUInt32(),
+                // Before version 9 no window was recorded: it was the default backdate limit unless the
+                // server was started with another.
+                dedupWindowMicroseconds: version < 9
+                    ? EngineConfiguration().backdateLimitMicroseconds : try reader.readInt64(),
+                logSalt: version <= 9 ? 0 : try reader.readUInt32())
             let headerChecksum = try reader.readUInt32()
             guard CRC32C.checksum(UnsafeRawBufferPointer(rebasing: buffer[0..<(size - 4)])) == headerChecksum else {
                 throw Problem(description: "header checksum mismatch")

@@ -141,6 +141,21 @@ import Testing
         let refused = runTally(["stats", "--data", directory.path, Self.tenant])
         #expect(refused.code == .damagedStore && refused.err.contains("a checkpoint covers 12 events"), "\(refused)")
         try StoreTestSupport.write(log, to: segment)
+        // So does one from before version 9, in its 36-byte layout (no window, no log salt).
+        var older = Array(original[0..<8]) + [8, 0, 0, 0] + Array(original[12..<32])
+        older += withUnsafeBytes(of: CRC32C.checksum(older).littleEndian) { Array($0) }
+        older += Array(original[48...])
+        try StoreTestSupport.write(older, to: checkpoints + "/" + name)
+        let eight = runTally(["verify", "--data", directory.path])
+        #expect(
+            eight.code == .ok && eight.out.contains("outdated: written by projection version 8; this build uses 11"),
+            "\(eight.out)")
+        try StoreTestSupport.write(torn, to: segment)
+        let refusedToo = runTally(["stats", "--data", directory.path, Self.tenant])
+        #expect(
+            refusedToo.code == .damagedStore && refusedToo.err.contains("a checkpoint covers 12 events"),
+            "\(refusedToo)")
+        try StoreTestSupport.write(log, to: segment)
 
         // A damaged version field is damage, not another version: the header's checksum fails.
         var version = original
