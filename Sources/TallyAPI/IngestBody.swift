@@ -88,11 +88,15 @@ enum IngestBody {
     /// counted in one pass over the bytes without parsing: strings (with their escapes) and nested values
     /// are skipped. A body that is not JSON is left for the parser to name.
     static func topLevelCommas(in body: [UInt8], reach limit: Int) -> Bool {
+        // Only an array is counted: anything else is left for the parser to name.
+        guard let first = body.firstIndex(where: { $0 != 0x20 && $0 != 0x09 && $0 != 0x0A && $0 != 0x0D }),
+            body[first] == UInt8(ascii: "[")
+        else { return false }
         var depth = 0
         var inString = false
         var escaped = false
         var commas = 0
-        for byte in body {
+        for byte in body[first...] {
             if inString {
                 if escaped {
                     escaped = false
@@ -106,7 +110,10 @@ enum IngestBody {
             switch byte {
             case UInt8(ascii: "\""): inString = true
             case UInt8(ascii: "["), UInt8(ascii: "{"): depth += 1
-            case UInt8(ascii: "]"), UInt8(ascii: "}"): depth -= 1
+            case UInt8(ascii: "]"), UInt8(ascii: "}"):
+                depth -= 1
+                // The array ended: what follows is not its elements (the parser names any of it).
+                if depth == 0 { return false }
             case UInt8(ascii: ","):
                 if depth == 1 {
                     commas += 1

@@ -197,9 +197,11 @@ enum CheckpointCodec {
 
     /// Reads and checks a header: the magic, the header's checksum and the projection version.
     ///
-    /// Each version's header is checked with its own layout (version 9's was 4 bytes shorter, without the
-    /// log salt; earlier ones 12 bytes shorter, without the dedup window too), so an upgraded store's checkpoints read as outdated, not damaged, while a damaged version
-    /// field fails the checksum like any other damaged byte.
+    /// Each earlier version's header is checked with its own layout (version 9's was 4 bytes shorter, without
+    /// the log salt; earlier ones 12 bytes shorter, without the dedup window too), so an upgraded store's
+    /// checkpoints read as outdated, not damaged, while a damaged version field fails the checksum like any
+    /// other damaged byte. A later version's layout is unknown: its header is outdated when this layout's
+    /// checksum holds, and otherwise reported as a mismatch that names the version.
     /// - Parameter buffer: At least the header's bytes (the payload is not read).
     static func header(_ buffer: UnsafeRawBufferPointer) throws(Problem) -> Header {
         let (version, header) = try checkedHeader(buffer)
@@ -211,9 +213,10 @@ enum CheckpointCodec {
         return header
     }
 
-    /// The header fields a checkpoint vouches for with its header checksum, whatever its version,
-    /// or `nil`. Across an upgrade, an outdated checkpoint's offset still bounds the events acknowledged, and
-    /// its window the ids the server kept.
+    /// The header fields a checkpoint vouches for with its header checksum, whatever its version, or `nil`.
+    /// Across an upgrade, an outdated checkpoint's offset still bounds the events acknowledged, and its
+    /// window the ids the server kept (before version 9 none was recorded: the default backdate limit is
+    /// given, as for a store without checkpoints).
     static func vouchedHeader(_ buffer: UnsafeRawBufferPointer) -> Header? {
         do throws(Problem) { return try checkedHeader(buffer).header } catch { return nil }
     }
@@ -245,7 +248,10 @@ enum CheckpointCodec {
                 logSalt: version <= 9 ? 0 : try reader.readUInt32())
             let headerChecksum = try reader.readUInt32()
             guard CRC32C.checksum(UnsafeRawBufferPointer(rebasing: buffer[0..<(size - 4)])) == headerChecksum else {
-                throw Problem(description: "header checksum mismatch")
+                throw Problem(
+                    description: version > projectionVersion
+                        ? "header checksum mismatch for projection version \(version) (damaged, or written by a later build with another layout)"
+                        : "header checksum mismatch")
             }
             return (version, header)
         } catch let problem as Problem {

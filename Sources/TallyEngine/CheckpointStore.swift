@@ -219,8 +219,8 @@ struct CheckpointStore {
     }
 
     /// The header of the newest checkpoint whose header passes its checks and matches its name (the payload
-    /// is not read; a version 9 header counts, see ``CheckpointCodec/vouchedHeader(_:)``), or `nil` when
-    /// there is none.
+    /// is not read; an earlier version's header counts, see ``CheckpointCodec/vouchedHeader(_:)``), or `nil`
+    /// when there is none.
     func newestHeader() -> CheckpointCodec.Header? {
         guard let offsets = try? offsets() else { return nil }
         for offset in offsets {

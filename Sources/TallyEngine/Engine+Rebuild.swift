@@ -85,8 +85,9 @@ extension Engine {
     }
 
     /// The dedup window (backdate limit, in microseconds) of the store's newest checkpoint, read from its
-    /// header alone; `nil` without one. Commands other than `tally serve` adopt it, so that a checkpoint they
-    /// write remembers the ids the server's window holds (a narrower one would make the server rebuild).
+    /// header alone (the default for a checkpoint from before version 9, which recorded none); `nil` without
+    /// one. Commands other than `tally serve` adopt it, so that a checkpoint they write remembers the ids the
+    /// server's window holds (a narrower one would make the server rebuild).
     public static func recordedDedupWindow(directory: String) -> Int64? {
         CheckpointStore(storeDirectory: directory, fileSystem: PosixFileSystem(), log: { _ in }).newestHeader()?
             .dedupWindowMicroseconds

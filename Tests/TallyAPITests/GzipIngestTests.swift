@@ -173,6 +173,9 @@ import Testing
         #expect(IngestBody.topLevelCommas(in: Array(text.utf8), reach: 2))
         #expect(!IngestBody.topLevelCommas(in: Array(text.utf8), reach: 3))
         #expect(!IngestBody.topLevelCommas(in: Array("[]".utf8), reach: 1))
+        // Not an array, or commas after it ends: left for the parser to name.
+        #expect(!IngestBody.topLevelCommas(in: Array(#"{"a":1,"b":2,"c":3}"#.utf8), reach: 1))
+        #expect(!IngestBody.topLevelCommas(in: Array("[1],,,,".utf8), reach: 1))
     }
 
     @Test func theDecompressedSizeIsLimitedByMaxBodyBytes() throws {

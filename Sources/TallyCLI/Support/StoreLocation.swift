@@ -50,8 +50,8 @@ enum StoreLocation {
             // Checkpoints that cannot be listed may cover events: never start an empty log beside them.
             throw StorageError(
                 .io,
-                "the store at \(directory) has no segments/ directory and its checkpoints/ cannot be read (\(error)); fix its permissions first"
-            )
+                "the store at \(directory) has no segments/ directory and its checkpoints/ cannot be listed (\(error)); make checkpoints/ a readable directory first",
+                path: directory + "/checkpoints")
         }
         guard let offset = offsets.first, offset > 0 else { return }
         throw StorageError(

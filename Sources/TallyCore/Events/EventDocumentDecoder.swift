@@ -68,7 +68,8 @@ public struct EventDocumentDecoder: Sendable {
         case index(Int)
     }
 
-    /// The path of the first key an object in `value` repeats (depth first, in document order), or `nil`.
+    /// The path of a key that an object in `value` repeats, or `nil`: an object's own repeated member comes
+    /// before any repeat inside its members' values, and members are searched in document order.
     public static func repeatedKeyPath(in value: JSONValue) -> [PathStep]? {
         switch value {
         case .object(let object):

@@ -663,6 +663,7 @@ extension JSONParser {
                 position &+= 1
             }
             var exponent = 0
+            var exponentTooLarge = false
             if position < end {
                 // `e` or `E`, an optional sign, digits.
                 position &+= 1
@@ -674,13 +675,18 @@ extension JSONParser {
                 while position < end {
                     exponent = exponent &* 10 &+ Int(input[position] &- UInt8(ascii: "0"))
                     // An exponent this large is far from any Int64 unless as many digits offset it, and a
-                    // saturated one would no longer tell which: leave such a literal to the Double path.
-                    guard exponent < 100_000_000 else { return nil }
+                    // saturated one would no longer tell which: such a literal (unless zero) is left to the
+                    // Double path.
+                    if exponent >= 100_000_000 {
+                        exponentTooLarge = true
+                        break
+                    }
                     position &+= 1
                 }
                 if exponentNegative { exponent = -exponent }
             }
             guard let first = firstSignificant else { return 0 }
+            guard !exponentTooLarge else { return nil }
             // value = (significant digits without their trailing zeros) × 10^scale
             let digits = significantDigits - trailingZeros
             let scale = exponent - fractionDigits + trailingZeros

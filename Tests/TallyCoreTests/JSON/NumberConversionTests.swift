@@ -26,13 +26,17 @@ struct NumberConversionTests {
     }
 
     /// Exponents are not saturated into a wrong count: 10^900000 written as a tiny fraction times a huge
-    /// power is no integer of 64 bits, and 1 written with ten million zeros is still 1.
+    /// power is no integer of 64 bits, 1 written with 100,000 zeros is still 1, and zero stays zero whatever
+    /// its exponent.
     @Test func hugeExponentsNeverGiveAWrongInteger() throws {
         let parser = JSONParser(limits: .init(wholeNumbersAsIntegers: true))
         // Beyond any Double too: refused as out of range, never an integer.
         let huge = "0." + String(repeating: "0", count: 99_999) + "1e1000000"
         #expect(throws: JSONParseError.self) { try parser.parse(huge) }
         #expect(try parser.parse("1" + String(repeating: "0", count: 100_000) + "e-100000") == .int(1))
+        #expect(try parser.parse("0e100000000") == .int(0))
+        #expect(try parser.parse("-0.0e100000000") == .int(0))
+        #expect(throws: JSONParseError.self) { try parser.parse("1e100000000") }
         guard case .double = try parser.parse("-1" + String(repeating: "0", count: 100_000) + "e-1000000") else {
             Issue.record("-10^-900000 read as an integer")
             return
