@@ -128,13 +128,36 @@ public final class ServerProcess {
         return nil
     }
 
-    /// A port nothing listens on right now (the kernel's choice for an ephemeral bind).
+    /// A port nothing listens on right now, outside the kernel's ephemeral range (`ip_local_port_range`)
+    /// when it leaves room below it: a restart keeps its port, and while the server is down no client
+    /// socket of this or another process can take that port as its local one.
     static func freePort() -> Int {
+        let range = ephemeralPorts()
+        if range.lowerBound > 11_024 {
+            for _ in 0..<100 {
+                let port = Int.random(in: 10_000..<range.lowerBound)
+                if bound(port) != nil { return port }
+            }
+        }
+        return bound(0) ?? Int.random(in: 20_000...30_000)
+    }
+
+    /// The kernel's ephemeral port range, or Linux's default when it cannot be read.
+    static func ephemeralPorts() -> ClosedRange<Int> {
+        let text = (try? String(contentsOfFile: "/proc/sys/net/ipv4/ip_local_port_range", encoding: .utf8)) ?? ""
+        let bounds = text.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" }).compactMap { Int($0) }
+        guard bounds.count == 2, bounds[0] <= bounds[1] else { return 32_768...60_999 }
+        return bounds[0]...bounds[1]
+    }
+
+    /// Binds a socket to `port` on 127.0.0.1 (0: the kernel's choice) and closes it.
+    /// - Returns: The port bound, or `nil` when the bind failed.
+    static func bound(_ port: Int) -> Int? {
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(descriptor) }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = 0
+        address.sin_port = UInt16(port).bigEndian
         inet_pton(AF_INET, "127.0.0.1", &address.sin_addr)
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         let bound = withUnsafeMutablePointer(to: &address) { pointer in
@@ -142,7 +165,7 @@ public final class ServerProcess {
                 bind(descriptor, raw, length) == 0 && getsockname(descriptor, raw, &length) == 0
             }
         }
-        return bound ? Int(UInt16(bigEndian: address.sin_port)) : Int.random(in: 20_000...60_000)
+        return bound ? Int(UInt16(bigEndian: address.sin_port)) : nil
     }
 
     /// Runs another `tally` command to completion; returns its exit code and standard output.

@@ -27,6 +27,9 @@ public final class Engine: Sendable {
     let projectionGap = Mutex<String?>(nil)
     private let checkpointerStopped = DispatchSemaphore(value: 0)
     private let checkpointerWake = DispatchSemaphore(value: 0)
+    /// How many times the checkpointer has decided whether a checkpoint was due (tests wait on it to know
+    /// a decision not to write one was taken, rather than sleeping and hoping it was).
+    let checkpointerRounds = Atomic<Int>(0)
 
     struct DecisionState: Sendable {
         var dedup = DedupIndex()
@@ -725,6 +728,7 @@ public final class Engine: Sendable {
                         "checkpoint failed: \(error); the log is unaffected, the next open replays more")
                 }
             }
+            checkpointerRounds.add(1, ordering: .releasing)
         }
         checkpointerStopped.signal()
     }

@@ -45,8 +45,9 @@ public struct HTTPRequestParser: Sendable {
     private var storage: [UInt8] = []
     /// Index of the first unconsumed byte in `storage`.
     private var readIndex = 0
-    /// Where the current line or header-end search resumes, relative to `readIndex`.
-    private var scanOffset = 0
+    /// Where the current line or header-end search resumes, relative to `readIndex` (read by tests that check
+    /// a head delivered a byte at a time is never rescanned).
+    private(set) var scanOffset = 0
     /// What the parser is waiting for.
     private var phase: Phase = .head
     /// The parsed head of a request whose body is still arriving.

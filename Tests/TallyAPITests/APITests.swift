@@ -19,10 +19,14 @@ final class APIFixture {
     let engine: Engine
     let server: HTTPServer
 
-    init(maxBodyBytes: Int = HTTPLimits().maxBodyBytes) throws {
+    /// - Parameters:
+    ///   - maxBodyBytes: The server's body limit.
+    ///   - fileSystem: The store's file system (a ``FaultyFileSystem`` to hold or fail a sync).
+    init(maxBodyBytes: Int = HTTPLimits().maxBodyBytes, fileSystem: any FileSystem = PosixFileSystem()) throws {
         var configuration = EngineConfiguration()
         configuration.store = StoreTestSupport.configuration(durability: .always)
-        engine = try Engine(directory: directory.path, configuration: configuration)
+        configuration.clock = TestClock.midMonth()
+        engine = try Engine(directory: directory.path, configuration: configuration, fileSystem: fileSystem)
         var http = HTTPServerConfiguration()
         http.port = 0
         http.eventLoops = 2
@@ -387,6 +391,7 @@ func json(_ response: LoopbackClient.Response) throws -> JSONObject {
         for name in ["Beta", "Alpha", "Ärzte Nord"] {
             let created = try api.call("POST", "/api/v1/admin/tenants", token: admin, body: #"{"name":"\#(name)"}"#)
             guard case .object(let data)? = try json(created)["data"], case .string(let id)? = data["id"] else {
+                Issue.record("no id in \(created.status) \(created.text)")
                 return
             }
             ids[name] = id
@@ -559,11 +564,12 @@ func json(_ response: LoopbackClient.Response) throws -> JSONObject {
         #expect(restored.text.contains(#""status":"active""#) && restored.text.contains(#""name":"Renamed""#))
     }
 
-    /// Creates of one id racing each other: exactly one is created, every other answers 409. Pipelined on
-    /// one connection, the later creates are routed while the first still waits for its fsync, when the
-    /// tenant is not in the projections yet.
+    /// Creates of one id racing each other: exactly one is created, every other answers 409. The first
+    /// create's fsync is held, so the others arrive on their own connections while its event is not yet in
+    /// the projections, when the existence check alone would let them all through.
     @Test func racingCreatesOfOneIdCreateItOnce() throws {
-        let api = try APIFixture()
+        let fileSystem = FaultyFileSystem()
+        let api = try APIFixture(fileSystem: fileSystem)
         let admin = APIFixture.token(["super_admin"])
         func create(_ name: String) -> String {
             let body = #"{"id":"\#(APIFixture.other)","name":"\#(name)"}"#
@@ -571,33 +577,59 @@ func json(_ response: LoopbackClient.Response) throws -> JSONObject {
                 + "x-tenantid: \(APIFixture.tenant)\r\nContent-Type: application/json\r\n"
                 + "Content-Length: \(body.utf8.count)\r\n\r\n\(body)"
         }
-        let client = try api.client()
-        try client.send((0..<4).map { create("Pipelined \($0)") }.joined())
-        let statuses = try (0..<4).map { _ in try client.readResponse().status }
-        #expect(statuses == [201, 409, 409, 409], "\(statuses)")
+        fileSystem.update { $0.holdNextSyncOfPathContaining = "/segments/" }
+        // Released on every path, before the server shuts down: its drain waits for the held request.
+        defer { withExtendedLifetime(api) { fileSystem.releaseHeldSync() } }
+        let first = try api.client()
+        try first.send(create("First"))
+        for _ in 0..<2_000 where !fileSystem.isHoldingSync { usleep(5_000) }
+        #expect(fileSystem.isHoldingSync, "the first create waits in its fsync")
+        // Answered while the first still waits (a create let through would wait behind it, and time out).
+        for index in 1..<4 {
+            let racer = try api.client()
+            try racer.send(create("Racer \(index)"))
+            let response = try racer.readResponse()
+            #expect(response.status == 409 && response.text.contains("tenant_exists"), "\(response.text)")
+        }
+        fileSystem.releaseHeldSync()
+        let created = try first.readResponse()
+        #expect(created.status == 201 && created.text.contains(#""name":"First""#), "\(created.text)")
         let types = try StoreTestSupport.readAll(SegmentStoreReader.open(api.directory.path)).map(\.event.type)
         #expect(types == [.tenantCreated])
     }
 
-    /// A delete that lands between a PATCH's check and its event (pipelined here, so the PATCH is routed while
-    /// the delete waits for its fsync) turns the PATCH into the same 409 the check gives.
+    /// A delete that lands between a PATCH's check and its event turns the PATCH into the same 409 the
+    /// check gives. The delete's fsync is held; the PATCH, on another connection, passes its check (the
+    /// tenant still reads active) and queues its event behind the delete's.
     @Test func aPatchOvertakenByADeleteAnswers409() throws {
-        let api = try APIFixture()
+        let fileSystem = FaultyFileSystem()
+        let api = try APIFixture(fileSystem: fileSystem)
         let admin = APIFixture.token(["super_admin"])
         let tenant = APIFixture.tenant
         #expect(
             try api.call("POST", "/api/v1/admin/tenants/", token: admin, body: #"{"id":"\#(tenant)","name":"Acme"}"#)
                 .status == 201)
-        let body = #"{"name":"Renamed"}"#
-        let client = try api.client()
-        try client.send(
+        fileSystem.update { $0.holdNextSyncOfPathContaining = "/segments/" }
+        // Released on every path, before the server shuts down: its drain waits for the held request.
+        defer { withExtendedLifetime(api) { fileSystem.releaseHeldSync() } }
+        let deleting = try api.client()
+        try deleting.send(
             "DELETE /api/v1/admin/tenants/\(tenant) HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer \(admin)\r\n"
-                + "x-tenantid: \(tenant)\r\n\r\n"
-                + "PATCH /api/v1/admin/tenants/\(tenant) HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer \(admin)\r\n"
-                + "x-tenantid: \(tenant)\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
-        )
-        #expect(try client.readResponse().status == 204)
-        let patched = try client.readResponse()
+                + "x-tenantid: \(tenant)\r\n\r\n")
+        for _ in 0..<2_000 where !fileSystem.isHoldingSync { usleep(5_000) }
+        #expect(fileSystem.isHoldingSync, "the delete waits in its fsync")
+        let body = #"{"name":"Renamed"}"#
+        let patching = try api.client()
+        try patching.send(
+            "PATCH /api/v1/admin/tenants/\(tenant) HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer \(admin)\r\n"
+                + "x-tenantid: \(tenant)\r\nContent-Type: application/json\r\n"
+                + "Content-Length: \(body.utf8.count)\r\n\r\n\(body)")
+        // The PATCH's event has been given its offset (its id is remembered) behind the delete's.
+        for _ in 0..<2_000 where api.engine.rememberedIds < 3 { usleep(5_000) }
+        #expect(api.engine.rememberedIds == 3, "create, delete and the PATCH's update")
+        fileSystem.releaseHeldSync()
+        #expect(try deleting.readResponse().status == 204)
+        let patched = try patching.readResponse()
         #expect(patched.status == 409 && patched.text.contains("tenant_deleted"), "\(patched.text)")
         #expect(try api.call("GET", "/api/v1/admin/tenants/\(tenant)", token: admin).text.contains(#""name":"Acme""#))
     }
@@ -701,7 +733,7 @@ func json(_ response: LoopbackClient.Response) throws -> JSONObject {
     }
 
     @Test func metricsCountOutcomesAndARestartKeepsAcknowledgedEvents() throws {
-        let directory: String
+        let copy = TemporaryDirectory()
         do {
             let api = try APIFixture()
             let admin = APIFixture.token(["super_admin"])
@@ -719,15 +751,13 @@ func json(_ response: LoopbackClient.Response) throws -> JSONObject {
             #expect(
                 metrics.text.contains("tally_dedup_remembered_ids 5\n") && metrics.text.contains("tally_read_only 0\n"))
             #expect(metrics.text.contains("tally_dedup_table_bytes 32768\n"), "the initial 2,048 slots of 16 bytes")
-            directory = api.directory.path
-            try StoreTestSupport.copyStore(directory, to: directory + "-copy")
+            try StoreTestSupport.copyStore(api.directory.path, to: copy.path)
         }
         var configuration = EngineConfiguration()
         configuration.store = StoreTestSupport.configuration()
-        let reopened = try Engine(directory: directory + "-copy", configuration: configuration)
+        let reopened = try Engine(directory: copy.path, configuration: configuration)
         #expect(reopened.eventCount == 5)
         try reopened.close()
-        try? FileManager.default.removeItem(atPath: directory + "-copy")
     }
 }
 

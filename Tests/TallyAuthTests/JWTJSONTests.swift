@@ -58,9 +58,11 @@ struct JWTJSONTests {
     @Test("accepts nesting up to depth 16")
     func acceptsDepth16() {
         let text = String(repeating: "[", count: 16) + String(repeating: "]", count: 16)
-        #expect(JWTJSON.parse(utf8(text)) != nil)
+        let arrays = (0..<15).reduce(JWTJSON.array([])) { inner, _ in .array([inner]) }
+        #expect(JWTJSON.parse(utf8(text)) == arrays)
         let objects = String(repeating: #"{"a":"#, count: 15) + "{}" + String(repeating: "}", count: 15)
-        #expect(JWTJSON.parse(utf8(objects)) != nil)
+        let nested = (0..<15).reduce(JWTJSON.object([:])) { inner, _ in .object(["a": inner]) }
+        #expect(JWTJSON.parse(utf8(objects)) == nested)
     }
 
     /// Documents the strict parser must reject.

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import TallyCore
 import TallyStorage
 import TallyTestSupport
@@ -145,6 +146,14 @@ import Testing
     }
 
     /// Waits up to twenty seconds (a busy machine) for `condition`; the checkpointer looks once a second.
+    /// Waits (at most 20 s, a hang guard) until the checkpointer has twice decided whether a checkpoint is
+    /// due since now: once may have begun before the events just ingested were applied.
+    func decidedTwice(_ engine: Engine) -> Bool {
+        let start = engine.checkpointerRounds.load(ordering: .acquiring)
+        for _ in 0..<400 where engine.checkpointerRounds.load(ordering: .acquiring) < start + 2 { usleep(50_000) }
+        return engine.checkpointerRounds.load(ordering: .acquiring) >= start + 2
+    }
+
     func eventually(_ condition: () throws -> Bool) rethrows -> Bool {
         for _ in 0..<400 {
             if try condition() { return true }
@@ -182,7 +191,7 @@ import Testing
         configuration.checkpointEverySeconds = .max
         let engine = try Engine(directory: directory.path, configuration: configuration)
         _ = engine.ingest(events(0..<40))
-        sleep(2)
+        #expect(decidedTwice(engine))
         #expect(try checkpointFiles(directory).isEmpty, "40 events are fewer than 50")
         _ = engine.ingest(events(40..<100))
         #expect(try eventually { try checkpointFiles(directory) == ["00000000000000000100.ckpt"] })
@@ -197,7 +206,7 @@ import Testing
         // 60 more events reach 50, but not the 160 ids the window now holds (writing them all again would
         // cost more than replaying the 60).
         _ = engine.ingest(events(100..<160))
-        sleep(2)
+        #expect(decidedTwice(engine))
         #expect(try checkpointFiles(directory) == ["00000000000000000100.ckpt"])
         try engine.close()
         #expect(try checkpointFiles(directory) == ["00000000000000000100.ckpt", "00000000000000000160.ckpt"])
@@ -223,7 +232,7 @@ import Testing
                 }
             },
             "\(log.all)")
-        sleep(2)
+        #expect(decidedTwice(engine), "the second decision comes a second or more after the checkpoint")
         #expect(log.all.filter { $0.hasPrefix("checkpoint at") }.count == 1, "no event, no checkpoint: \(log.all)")
         try engine.close()
     }

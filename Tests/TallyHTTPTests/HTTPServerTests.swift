@@ -12,7 +12,11 @@ import Testing
 /// Echoes method, path and body length; `/slow` answers from another thread after a delay, so pipelined
 /// responses must be reordered into request order.
 struct EchoHandler: HTTPHandler {
+    /// Each request's path and `q` value, noted when its handling starts.
+    let started = StartedRequests()
+
     func handle(_ request: HTTPRequest, respond: @escaping @Sendable (HTTPResponse) -> Void) {
+        started.note("\(request.path) \(request.queryValue("q") ?? "-")")
         let text = "\(request.method.name) \(request.path) \(request.body.count) \(request.queryValue("q") ?? "-")"
         let response = HTTPResponse(status: 200, headers: [("Content-Type", "text/plain")], body: Array(text.utf8))
         if request.path == "/busy" {
@@ -33,16 +37,46 @@ struct EchoHandler: HTTPHandler {
     }
 }
 
+/// The requests a handler has begun, so a test can wait for the server to reach one instead of sleeping.
+final class StartedRequests: Sendable {
+    private let names = Mutex<[String]>([])
+
+    func note(_ name: String) {
+        names.withLock { $0.append(name) }
+    }
+
+    /// Waits (at most 10 s, a hang guard) until every one of `names` has begun.
+    /// - Returns: Whether they all did.
+    func wait(for expected: [String]) -> Bool {
+        for _ in 0..<10_000 {
+            if names.withLock({ seen in expected.allSatisfy { seen.contains($0) } }) { return true }
+            usleep(1_000)
+        }
+        return false
+    }
+}
+
 /// Notes when the handling of each request starts and ends; paths starting `/slow` are answered from
-/// another thread 50 ms later, the rest from another thread at once.
+/// another thread 50 ms later, the rest from another thread at once. A path in `holds` is answered only
+/// once the event it maps to has been noted (or after 10 s, a hang guard), so a test of overlap needs no
+/// lucky timing.
 final class RecordingHandler: HTTPHandler {
     let events = Mutex<[String]>([])
+    let holds: [String: String]
+
+    init(holds: [String: String] = [:]) {
+        self.holds = holds
+    }
 
     func handle(_ request: HTTPRequest, respond: @escaping @Sendable (HTTPResponse) -> Void) {
         let name = "\(request.method.name) \(request.path)"
         events.withLock { $0.append("start \(name)") }
         let delay = request.path.hasPrefix("/slow") ? 50 : 0
+        let hold = holds[request.path]
         DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(delay)) { [self] in
+            if let hold {
+                for _ in 0..<10_000 where position(hold) == .max { usleep(1_000) }
+            }
             self.events.withLock { $0.append("end \(name)") }
             respond(HTTPResponse(status: 200, body: Array(name.utf8)))
         }
@@ -53,13 +87,15 @@ final class RecordingHandler: HTTPHandler {
 }
 
 @Suite(.serialized) struct HTTPServerTests {
-    func startServer(_ change: (inout HTTPServerConfiguration) -> Void = { _ in }) throws -> HTTPServer {
+    func startServer(
+        handler: EchoHandler = EchoHandler(), _ change: (inout HTTPServerConfiguration) -> Void = { _ in }
+    ) throws -> HTTPServer {
         var configuration = HTTPServerConfiguration()
         configuration.port = 0
         configuration.eventLoops = 2
         configuration.log = { _ in }
         change(&configuration)
-        return try HTTPServer(configuration: configuration, handler: EchoHandler())
+        return try HTTPServer(configuration: configuration, handler: handler)
     }
 
     @Test func answersKeepAliveRequestsOnOneConnection() throws {
@@ -120,7 +156,8 @@ final class RecordingHandler: HTTPHandler {
         var configuration = HTTPServerConfiguration()
         configuration.port = 0
         configuration.log = { _ in }
-        let handler = RecordingHandler()
+        // /slow-b ends only once /slow-c has started: a server that waited for it would hold it 10 s.
+        let handler = RecordingHandler(holds: ["/slow-b": "start GET /slow-c"])
         let server = try HTTPServer(configuration: configuration, handler: handler)
         defer { server.shutdown() }
         let client = try LoopbackClient(port: server.port)
@@ -324,15 +361,16 @@ final class RecordingHandler: HTTPHandler {
     /// Shutdown answers what is in flight, each answer saying `Connection: close`, including a request whose
     /// body is still arriving: it is read to its end, not cut off.
     @Test func aDrainAnswersInFlightRequestsAndTheirUnfinishedBodiesWithClose() throws {
-        let server = try startServer()
+        let handler = EchoHandler()
+        let server = try startServer(handler: handler)
         let slow = try LoopbackClient(port: server.port)
         let upload = try LoopbackClient(port: server.port)
         try slow.send("GET /slower HTTP/1.1\r\nHost: x\r\n\r\nGET /slower?q=2 HTTP/1.1\r\nHost: x\r\n\r\n")
-        try upload.send(
-            "POST /up HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n" + String(repeating: "a", count: 50))
-        // Both requests have reached the server (the upload's head is in) before the drain begins.
-        #expect(try LoopbackClient(port: server.port).request("GET", "/ping").status == 200)
-        usleep(20_000)
+        // The upload's head is in once the server invites its body; both slow requests are being handled.
+        try upload.send("POST /up HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 100\r\n\r\n")
+        #expect(try upload.readResponse().status == 100)
+        try upload.send(String(repeating: "a", count: 50))
+        #expect(handler.started.wait(for: ["/slower -", "/slower 2"]))
         let stopped = DispatchSemaphore(value: 0)
         Thread {
             server.shutdown()
@@ -361,12 +399,13 @@ final class RecordingHandler: HTTPHandler {
     /// A request pipelined behind an unsafe one waits for it, but it was read whole: a drain that begins
     /// meanwhile still answers it (with `Connection: close`), not only the request before it.
     @Test func aDrainAnswersARequestHeldBehindAnUnsafeOne() throws {
-        let server = try startServer()
+        let handler = EchoHandler()
+        let server = try startServer(handler: handler)
         let client = try LoopbackClient(port: server.port)
+        // One write: by the time the POST is being handled, the GET behind it has been read with it.
         try client.send(
             "POST /slower HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhiGET /after HTTP/1.1\r\nHost: x\r\n\r\n")
-        #expect(try LoopbackClient(port: server.port).request("GET", "/ping").status == 200)
-        usleep(20_000)
+        #expect(handler.started.wait(for: ["/slower -"]))
         let stopped = DispatchSemaphore(value: 0)
         Thread {
             server.shutdown()

@@ -23,6 +23,16 @@ public final class TestClock: Sendable {
         time.withLock { $0 = Timestamp(microseconds: $0.microseconds + microseconds) }
     }
 
+    /// The wall clock moved to the middle of its UTC month: it reads the 15th at noon when called first and
+    /// runs on in real time from there, so a test counting "this month" cannot see the month turn while it
+    /// runs, yet tokens and windows stamped from the wall clock stay within days of it.
+    public static func midMonth() -> @Sendable () -> Timestamp {
+        let now = Timestamp.now()
+        let middle = now.calendarMonth.start.microseconds + (14 * 24 + 12) * 3_600_000_000
+        let offset = middle - now.microseconds
+        return { Timestamp(microseconds: Timestamp.now().microseconds + offset) }
+    }
+
     /// The clock as the closure a configuration takes.
     public var reading: @Sendable () -> Timestamp { { [self] in now } }
 }
