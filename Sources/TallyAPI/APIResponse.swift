@@ -32,6 +32,25 @@ enum APIResponse {
         return .json(status, writer.bytes, headers: headers)
     }
 
+    /// An error's envelope `message`: the name seed 000's error table gives it ("Invalid tenant ID",
+    /// "Authentication failed", "Insufficient permissions", "Tenant not found", "Server error"), the same
+    /// style for the key-stats route's organization, else the status's reason phrase. The detail, which
+    /// says what to do, is the `error.message`.
+    static func title(status: Int, code: String) -> String {
+        switch (status, code) {
+        case (_, "invalid_tenant_id"): "Invalid tenant ID"
+        case (_, "invalid_organization_id"): "Invalid organization ID"
+        case (_, "tenant_not_found"): "Tenant not found"
+        case (_, "organization_not_found"): "Organization not found"
+        case (401, _): "Authentication failed"
+        case (403, _): "Insufficient permissions"
+        case (500, _): "Server error"
+        default: HTTPResponse.reason(status).description
+        }
+    }
+
+    /// The error envelope: `message` is the error's name (``title(status:code:)``), `error.message` the
+    /// detail.
     static func error(
         _ status: Int, _ code: String, _ message: String, now: Timestamp,
         headers: [(String, String)] = []
@@ -41,7 +60,7 @@ enum APIResponse {
         writer.writeKey("success")
         writer.writeRaw("false")
         writer.writeKey("message")
-        writer.writeString(message)
+        writer.writeString(title(status: status, code: code))
         writer.writeKey("error")
         writer.beginObject()
         writer.writeKey("status")

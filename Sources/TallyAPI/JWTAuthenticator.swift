@@ -98,6 +98,12 @@ public struct JWTAuthenticator: RequestAuthenticator {
         } catch {
             return .failure(AuthenticationFailure(error.message))
         }
+        // RFC 7519 makes `exp` optional; a metering API does not take credentials that never expire (a
+        // leaked one would be good for ever, short of rotating the secret).
+        guard claims.expiresAt != nil else {
+            return .failure(
+                AuthenticationFailure("the token has no exp claim: Tally accepts only tokens that expire"))
+        }
         var tenant: TenantID?
         if let text = claims.tenantId {
             guard let parsed = TenantID(text) else {

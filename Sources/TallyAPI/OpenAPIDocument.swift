@@ -9,8 +9,11 @@ enum OpenAPIDocument {
         .object(JSONObject(pairs.map { JSONObject.Member(key: $0.0, value: $0.1) }))
     }
 
-    /// A stable operation id from the route's method and path: `get_api_v1_admin_tenants_tenantId_stats`.
+    /// A stable operation id: the seed's where it names one (`ApiKeysController_getStats`, seed 001), so
+    /// clients generated from the seed keep their method names; else one from the route's method and path,
+    /// `get_api_v1_admin_tenants_tenantId_stats`.
     static func operationId(_ route: Route) -> String {
+        if route.endpoint == .keyStats { return "ApiKeysController_getStats" }
         let words = route.pattern.split(separator: "/").map {
             $0.trimmingPrefix("{").dropLast($0.hasSuffix("}") ? 1 : 0)
         }
@@ -18,6 +21,24 @@ enum OpenAPIDocument {
             ([route.method.lowercased()]
             + words.map { $0.replacingOccurrences(of: "-", with: "_").replacingOccurrences(of: ".", with: "_") })
             .joined(separator: "_")
+    }
+
+    /// The tags operations are grouped by, with their descriptions; `api-keys` is the seed's.
+    static let tags: [(name: String, description: String)] = [
+        ("events", "Usage event ingest"),
+        ("tenants", "Tenant statistics and the tenants admin API"),
+        ("api-keys", "API Keys management and validation"),
+        ("operations", "Health, metrics and this description"),
+    ]
+
+    /// The tag of a route's operation.
+    static func tag(_ route: Route) -> String {
+        switch route.endpoint {
+        case .ingest: "events"
+        case .keyStats: "api-keys"
+        case .tenantStats, .listTenants, .createTenant, .getTenant, .updateTenant, .deleteTenant: "tenants"
+        case .health, .metrics, .openAPI: "operations"
+        }
     }
 
     private static func build() -> JSONValue {
@@ -132,11 +153,38 @@ enum OpenAPIDocument {
                         ? (["POST", "PATCH"].contains(route.method)
                             ? "Invalid x-tenantid, malformed JSON or a corrupt gzip body" : "Invalid x-tenantid")
                         : "Invalid id or x-tenantid"
+                // The key-stats route keeps seed 001's wording.
+                let keyStats = route.endpoint == .keyStats
                 responses += [
                     ("400", object([("description", .string(badRequest))])),
-                    ("401", object([("description", .string("Missing, expired or invalid bearer token"))])),
-                    ("403", object([("description", .string("Insufficient permissions"))])),
+                    (
+                        "401",
+                        object([
+                            (
+                                "description",
+                                .string(
+                                    keyStats
+                                        ? "Authentication required. Provide a valid bearer token."
+                                        : "Missing, expired or invalid bearer token")
+                            )
+                        ])
+                    ),
+                    (
+                        "403",
+                        object([
+                            (
+                                "description",
+                                .string(
+                                    keyStats
+                                        ? "Access denied. User is not a member of this organization."
+                                        : "Insufficient permissions")
+                            )
+                        ])
+                    ),
                 ]
+                if keyStats {
+                    responses[0] = ("200", object([("description", .string("Statistics retrieved successfully"))]))
+                }
                 if route.pattern.contains("{") {
                     responses.append(("404", object([("description", .string("Not found"))])))
                 }
@@ -187,6 +235,7 @@ enum OpenAPIDocument {
             }
             var operation: [(String, JSONValue)] = [
                 ("operationId", .string(operationId(route))),
+                ("tags", .array([.string(tag(route))])),
                 ("summary", .string(route.summary)),
                 ("parameters", .array(parameters)),
                 ("responses", object(responses)),
@@ -259,6 +308,10 @@ enum OpenAPIDocument {
                         ("description", .string("the server this document was fetched from")),
                     ])
                 ])
+            ),
+            (
+                "tags",
+                .array(tags.map { object([("name", .string($0.name)), ("description", .string($0.description))]) })
             ),
             ("paths", .object(paths)),
             (

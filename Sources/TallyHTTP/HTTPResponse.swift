@@ -75,7 +75,8 @@ public struct HTTPResponse: Sendable {
         if !headOnly && !noContent { output.append(contentsOf: body) }
     }
 
-    static func reason(_ status: Int) -> StaticString {
+    /// The reason phrase of `status` (RFC 9110 §15), `Status` for one this server never sends.
+    public static func reason(_ status: Int) -> StaticString {
         switch status {
         case 200: "OK"
         case 201: "Created"

@@ -648,6 +648,41 @@ func json(_ response: LoopbackClient.Response) throws -> JSONObject {
         )
     }
 
+    /// An error's `message` is the name seed 000's error table gives it; the detail is `error.message`.
+    @Test func errorsAreNamedAsTheSeedNamesThem() throws {
+        let api = try APIFixture()
+        let admin = APIFixture.token(["super_admin"])
+        let member = APIFixture.token(["member"], tenant: APIFixture.tenant)
+        let stats = "/api/v1/admin/tenants/\(APIFixture.tenant)/stats"
+        let cases: [(LoopbackClient.Response, Int, String, String)] = [
+            (
+                try api.call("GET", "/api/v1/admin/tenants/not-a-uuid/stats", token: admin), 400, "Invalid tenant ID",
+                "tenantId must be a UUID"
+            ),
+            (try api.call("GET", stats, token: nil), 401, "Authentication failed", "missing Authorization header"),
+            (try api.call("GET", stats, token: member), 403, "Insufficient permissions", "requires super_admin"),
+            (try api.call("GET", stats, token: admin), 404, "Tenant not found", "no tenant \(APIFixture.tenant)"),
+            (
+                try api.call("GET", "/api/organizations/\(APIFixture.tenant)/api-keys/stats", token: admin), 404,
+                "Organization not found", "no organization"
+            ),
+            (
+                try api.call("POST", "/api/v1/events", token: admin, body: "{"), 400, "Bad Request",
+                "malformed JSON"
+            ),
+        ]
+        for (response, status, name, detail) in cases {
+            let object = try json(response)
+            #expect(response.status == status, "\(response.text)")
+            #expect(object["message"] == .string(name), "\(response.text)")
+            guard case .object(let error)? = object["error"], case .string(let message)? = error["message"] else {
+                Issue.record("no error.message: \(response.text)")
+                continue
+            }
+            #expect(message.contains(detail), "\(response.text)")
+        }
+    }
+
     @Test func openAPIDocumentsEveryRoute() throws {
         let api = try APIFixture()
         let response = try api.call("GET", "/openapi.json", token: nil)
@@ -705,6 +740,29 @@ func json(_ response: LoopbackClient.Response) throws -> JSONObject {
             #expect(security.isEmpty == !route.authenticated)
         }
         #expect(ids.contains("get_api_v1_admin_tenants_tenantId_stats"))
+        // Seed 001's operation keeps its id, tag and wording, so clients generated from the seed still fit.
+        guard case .object(let keyOperations)? = paths["/api/organizations/{organizationId}/api-keys/stats"],
+            case .object(let keyStats)? = keyOperations["get"]
+        else {
+            Issue.record("no key-stats operation")
+            return
+        }
+        #expect(keyStats["operationId"] == .string("ApiKeysController_getStats"))
+        #expect(keyStats["tags"] == .array([.string("api-keys")]))
+        #expect(
+            responses("get", "/api/organizations/{organizationId}/api-keys/stats")?["403"]?.jsonString
+                == #"{"description":"Access denied. User is not a member of this organization."}"#)
+        let tagNames = try json(response)["tags"]?.jsonString ?? ""
+        for route in Route.all {
+            guard case .object(let operations)? = paths[route.pattern],
+                case .object(let operation)? = operations[route.method.lowercased()],
+                case .array(let tags)? = operation["tags"], tags.count == 1, case .string(let tag) = tags[0]
+            else {
+                Issue.record("\(route.method) \(route.pattern) has no tag")
+                continue
+            }
+            #expect(tagNames.contains(#""name":"\#(tag)""#), "\(tag) is declared")
+        }
         // Relative, so it holds for any --host and --port.
         #expect(
             try json(response)["servers"]?.jsonString

@@ -19,7 +19,8 @@ import Testing
 
     @Test func theSchemeIsBearerInAnyCaseFollowedByASpace() {
         let authenticator = JWTAuthenticator(secret: secret)
-        let token = JWTSigner(secret: secret).sign(JWTClaims(roles: ["member"]))
+        let token = JWTSigner(secret: secret).sign(
+            JWTClaims(roles: ["member"], expiresAt: Timestamp.now().seconds + 600))
         for accepted in ["Bearer ", "bearer ", "BEARER ", "bEaReR   "] {
             if case .failure(let failure) = authenticator.authenticate(authorization: accepted + token) {
                 Issue.record("\(accepted)<token> was refused: \(failure.message)")
@@ -33,6 +34,24 @@ import Testing
                 Issue.record("\(refused) was accepted")
             }
         }
+    }
+
+    /// A genuine token without `exp` would be good for ever: it is refused, saying why.
+    @Test func aTokenWithoutExpiryIsRefused() {
+        let authenticator = JWTAuthenticator(secret: secret)
+        let now = Timestamp.now().seconds
+        for claims in [
+            JWTClaims(roles: ["super_admin"]), JWTClaims(roles: ["super_admin"], notBefore: now - 60, issuedAt: now),
+        ] {
+            let token = JWTSigner(secret: secret).sign(claims)
+            guard case .failure(let failure) = authenticator.authenticate(authorization: "Bearer " + token) else {
+                Issue.record("a token without exp was accepted: \(claims)")
+                continue
+            }
+            #expect(failure.message == "the token has no exp claim: Tally accepts only tokens that expire")
+        }
+        let expiring = JWTSigner(secret: secret).sign(JWTClaims(roles: ["super_admin"], expiresAt: now + 60))
+        #expect(accepts(authenticator, expiring))
     }
 
     @Test func aRememberedTokenExpiresOnTime() {
@@ -50,7 +69,8 @@ import Testing
     @Test func aRememberedTokenIsNotValidBeforeItsNotBefore() {
         let clock = TestClock(Self.at(1_800_000_000))
         let authenticator = JWTAuthenticator(secret: secret, leewaySeconds: 30) { clock.now }
-        let token = JWTSigner(secret: secret).sign(JWTClaims(roles: ["member"], notBefore: 1_800_000_000))
+        let token = JWTSigner(secret: secret).sign(
+            JWTClaims(roles: ["member"], expiresAt: 1_800_000_600, notBefore: 1_800_000_000))
         #expect(accepts(authenticator, token))
         clock.set(Self.at(1_799_999_970))
         #expect(accepts(authenticator, token), "within the leeway")
