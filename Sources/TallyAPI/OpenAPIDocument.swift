@@ -151,7 +151,8 @@ enum OpenAPIDocument {
                     ? "Invalid x-tenantid, malformed JSON or a corrupt gzip body"
                     : tenantsAPI
                         ? (["POST", "PATCH"].contains(route.method)
-                            ? "Invalid x-tenantid, malformed JSON or a corrupt gzip body" : "Invalid x-tenantid")
+                            ? "Invalid x-tenantid or a corrupt gzip body (a body that is not JSON is a 422)"
+                            : "Invalid x-tenantid")
                         : "Invalid id or x-tenantid"
                 // The key-stats route keeps seed 001's wording.
                 let keyStats = route.endpoint == .keyStats

@@ -158,8 +158,14 @@ extension TallyAPIHandler {
             }
             value = parsed.value
         } catch {
+            // As the seed's FastAPI answers a body that is not JSON: a 422 at the byte where it breaks.
             return .failure(
-                RejectedRequest(APIResponse.error(400, "malformed_json", "malformed JSON: \(error.message)", now: now)))
+                RejectedRequest(
+                    APIResponse.validation([
+                        .init(
+                            location: ["body", String(error.offset)], message: "JSON decode error: \(error.message)",
+                            type: "json_invalid")
+                    ])))
         }
         guard case .object(let object) = value else {
             return .failure(

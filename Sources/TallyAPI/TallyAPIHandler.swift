@@ -202,6 +202,11 @@ public final class TallyAPIHandler: HTTPHandler {
             return APIResponse.error(400, "invalid_organization_id", "organizationId must be a UUID", now: now)
         }
         guard principal?.mayReadKeys(of: tenant) == true else {
+            // Seed 001's 403 is about membership; a token of this organization with another role is told
+            // which roles read key statistics instead.
+            if principal?.tenantId == tenant {
+                return forbidden("access denied: key statistics need the member or tenant_admin role (or super_admin)")
+            }
             return forbidden("access denied: not a member of this organization")
         }
         guard let stats = engine.keyStats(tenant, now: now) else {

@@ -481,6 +481,22 @@ func json(_ response: LoopbackClient.Response) throws -> JSONObject {
         #expect(try api.call("GET", "/api/v1/admin/tenants/", token: admin).text.contains("Gzipped"))
         #expect(!(try api.call("GET", "/api/v1/admin/tenants/", token: admin).text.contains("Zeta")))
 
+        // Not JSON: a 422 at the byte where it breaks, as FastAPI's json_invalid, on POST and PATCH alike.
+        let broken = try api.call("POST", "/api/v1/admin/tenants/", token: admin, body: #"{"name":"A",}"#)
+        #expect(
+            broken.status == 422
+                && broken.text.hasPrefix(#"{"detail":[{"loc":["body","12"],"msg":"JSON decode error: "#)
+                && broken.text.hasSuffix(#"","type":"json_invalid"}]}"#),
+            "\(broken.text)")
+        #expect(
+            try api.call(
+                "POST", "/api/v1/admin/tenants/", token: admin,
+                body: #"{"id":"\#(APIFixture.other)","name":"Patchable"}"#
+            ).status == 201)
+        let brokenPatch = try api.call(
+            "PATCH", "/api/v1/admin/tenants/\(APIFixture.other)", token: admin, body: "notjson")
+        #expect(
+            brokenPatch.status == 422 && brokenPatch.text.contains(#""type":"json_invalid""#), "\(brokenPatch.text)")
         let missing = try api.call("POST", "/api/v1/admin/tenants/", token: admin, body: " \n")
         #expect(
             missing.status == 422
@@ -524,9 +540,9 @@ func json(_ response: LoopbackClient.Response) throws -> JSONObject {
                 notUUID.status == 422 && notUUID.text.contains(#""loc":["path","tenant_id"]"#),
                 "\(method): \(notUUID.text)")
         }
-        // The two tenants created are two events in the log, and in the metrics.
+        // The three tenants created are three events in the log, and in the metrics.
         let metrics = try api.call("GET", "/metrics", token: nil).text
-        #expect(metrics.contains(#"tally_events_total{outcome="accepted"} 2"#), "\(metrics)")
+        #expect(metrics.contains(#"tally_events_total{outcome="accepted"} 3"#), "\(metrics)")
     }
 
     /// A deleted tenant's record changes only with the status that restores it; anything else is a 409,
@@ -669,6 +685,18 @@ func json(_ response: LoopbackClient.Response) throws -> JSONObject {
             (
                 try api.call("POST", "/api/v1/events", token: admin, body: "{"), 400, "Bad Request",
                 "malformed JSON"
+            ),
+            (
+                try api.call(
+                    "GET", "/api/organizations/\(APIFixture.tenant)/api-keys/stats",
+                    token: APIFixture.token(["ingest"], tenant: APIFixture.tenant)), 403, "Insufficient permissions",
+                "key statistics need the member or tenant_admin role"
+            ),
+            (
+                try api.call(
+                    "GET", "/api/organizations/\(APIFixture.other)/api-keys/stats", token: member,
+                    tenantHeader: APIFixture.tenant), 403, "Insufficient permissions",
+                "not a member of this organization"
             ),
         ]
         for (response, status, name, detail) in cases {
