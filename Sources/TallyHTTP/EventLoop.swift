@@ -117,7 +117,7 @@ final class EventLoop: @unchecked Sendable {
                     break
                 }
             }
-            if now - lastSweep >= sweepInterval {
+            if now &- lastSweep >= sweepInterval {
                 lastSweep = now
                 for connection in Array(connections.values) { connection.checkTimeouts(now: now) }
             }

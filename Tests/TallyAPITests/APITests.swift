@@ -664,6 +664,104 @@ func json(_ response: LoopbackClient.Response) throws -> JSONObject {
         )
     }
 
+    /// The key-stats contract over HTTP: expired keys counted at read time, revoked and unregistered keys,
+    /// the status counters, and the most recently used keys newest first, at most five.
+    @Test func keyStatsCountEveryKindOfKeyAndListTheLatestUsedFirst() throws {
+        let api = try APIFixture()
+        let admin = APIFixture.token(["super_admin"])
+        let now = api.engine.configuration.clock()
+        func at(_ secondsAgo: Int64) -> String {
+            Timestamp(microseconds: now.microseconds - secondsAgo * 1_000_000).rfc3339()
+        }
+        func event(_ id: String, _ type: String, _ secondsAgo: Int64, _ data: String) -> String {
+            #"{"id":"\#(id)","type":"\#(type)","tenantId":"\#(APIFixture.tenant)","time":"\#(at(secondsAgo))","data":\#(data)}"#
+        }
+        let events = [
+            event("c-old", "key.created", 600, #"{"keyId":"old","name":"Old","expiresAt":"\#(at(60))"}"#),
+            event("c-live", "key.created", 600, #"{"keyId":"live","name":"Live"}"#),
+            event("c-gone", "key.created", 600, #"{"keyId":"gone"}"#),
+            event("r-gone", "key.revoked", 500, #"{"keyId":"gone"}"#),
+        ]
+        let calls = [
+            ("old", 200, 400), ("gone", 429, 300), ("stray", 500, 200), ("live", 200, 100), ("a", 200, 90),
+            ("b", 404, 80), ("live", 200, 70),
+        ]
+        let body =
+            events
+            + calls.enumerated().map { index, call in
+                event("call-\(index)", "api.call", Int64(call.2), #"{"keyId":"\#(call.0)","status":\#(call.1)}"#)
+            }
+        #expect(
+            try api.call("POST", "/api/v1/events", token: admin, body: "[" + body.joined(separator: ",") + "]")
+                .status == 200)
+        let response = try api.call("GET", "/api/organizations/\(APIFixture.tenant)/api-keys/stats", token: admin)
+        #expect(response.status == 200)
+        guard case .object(let object) = try JSONParser().parse(response.body),
+            case .object(let data)? = object["data"],
+            case .array(let recent)? = data["mostRecentlyUsed"]
+        else {
+            Issue.record("no key stats: \(response.text)")
+            return
+        }
+        #expect(data["totalKeys"] == .int(3) && data["activeKeys"] == .int(1), "\(response.text)")
+        #expect(data["revokedKeys"] == .int(1) && data["expiredKeys"] == .int(1), "\(response.text)")
+        #expect(data["totalRequests"] == .int(7) && data["rateLimitHits"] == .int(1), "\(response.text)")
+        #expect(data["errors"] == .int(2), "404 and 500; a 429 is a rate-limit hit: \(response.text)")
+        let order = recent.compactMap { entry -> String? in
+            guard case .object(let key) = entry, case .string(let id)? = key["keyId"] else { return nil }
+            return id
+        }
+        #expect(order == ["live", "b", "a", "stray", "gone"], "\(response.text)")
+        let statuses = recent.compactMap { entry -> String? in
+            guard case .object(let key) = entry, case .string(let status)? = key["status"] else { return nil }
+            return status
+        }
+        #expect(statuses == ["active", "unregistered", "unregistered", "unregistered", "revoked"], "\(response.text)")
+        guard case .object(let live) = recent.first else { return }
+        #expect(live["requests"] == .int(2) && live["name"] == .string("Live"), "\(response.text)")
+        #expect(
+            live["lastUsedAt"]
+                == .string(Timestamp(microseconds: now.microseconds - 70_000_000).rfc3339(fractionDigits: 3)))
+    }
+
+    /// After a failed fsync the API is read-only, as the README says: the ingest that hit it answers 503
+    /// with nothing acknowledged, every later ingest fails at once (even once the disk would take writes
+    /// again: a failed fsync is never retried), stats reads go on showing what was acknowledged, and
+    /// `/healthz` and `tally_read_only` say so.
+    @Test func aFailedFsyncMakesTheAPIReadOnlyWhileStatsReadsGoOn() throws {
+        let fileSystem = FaultyFileSystem()
+        let api = try APIFixture(fileSystem: fileSystem)
+        let admin = APIFixture.token(["super_admin"])
+        let stats = "/api/v1/admin/tenants/\(APIFixture.tenant)/stats"
+        #expect(try api.call("POST", "/api/v1/events", token: admin, body: APIFixture.event("kept")).status == 200)
+        #expect(try api.call("GET", "/healthz", token: nil).status == 200)
+
+        fileSystem.update { $0.failSyncsOfPathsContaining = "/segments/" }
+        let failed = try api.call(
+            "POST", "/api/v1/events", token: admin,
+            body: "[" + APIFixture.event("lost-1") + "," + APIFixture.event("lost-2") + "]")
+        #expect(failed.status == 503, "\(failed.text)")
+        #expect(
+            failed.text.contains(#""totals":{"received":2,"accepted":0,"duplicates":0,"rejected":0,"failed":2}"#),
+            "nothing acknowledged: \(failed.text)")
+        fileSystem.update { $0.failSyncsOfPathsContaining = nil }
+        let later = try api.call("POST", "/api/v1/events", token: admin, body: APIFixture.event("later"))
+        #expect(later.status == 503, "\(later.text)")
+        #expect(later.text.contains("refuses appends after a write failure"), "\(later.text)")
+
+        let read = try api.call("GET", stats, token: admin)
+        #expect(read.status == 200, "\(read.text)")
+        guard case .object(let object) = try JSONParser().parse(read.body), let data = object["data"],
+            case .object(let fields) = data, case .object(let usage)? = fields["usage"]
+        else {
+            Issue.record("no stats: \(read.text)")
+            return
+        }
+        #expect(usage["apiCallsThisMonth"] == .int(1), "only the acknowledged call: \(read.text)")
+        #expect(try api.call("GET", "/healthz", token: nil).status == 503)
+        #expect(try api.call("GET", "/metrics", token: nil).text.contains("tally_read_only 1\n"))
+    }
+
     /// An error's `message` is the name seed 000's error table gives it; the detail is `error.message`.
     @Test func errorsAreNamedAsTheSeedNamesThem() throws {
         let api = try APIFixture()
