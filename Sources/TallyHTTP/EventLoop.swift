@@ -31,6 +31,13 @@ final class EventLoop: @unchecked Sendable {
     private var pendingLog: [UInt8] = []
     /// The `Date` header's value and the second it shows (loop thread only): formatted once a second.
     private var date: (second: Int64, value: [UInt8]) = (.min, [])
+    /// A descriptor held in reserve (on `/dev/null`): out of descriptors, the loop closes it to accept a
+    /// waiting connection and close that at once, then takes it back (loop thread only; -1 when given up).
+    private var spare: Int32
+    /// When the loop, out of descriptors and without its spare, watches the listener again (loop thread only).
+    private var listenerPausedUntil: UInt64?
+    /// When the loop last warned that descriptors ran out, so a long shortage is one line per 10 s.
+    private var lastDescriptorWarning: UInt64?
 
     /// The `Date` header's value for a response written now (RFC 9110 §6.6.1: an origin server with a clock
     /// sends one). Loop thread only.
@@ -42,6 +49,7 @@ final class EventLoop: @unchecked Sendable {
 
     init(server: HTTPServerCore) throws(HTTPServerError) {
         self.server = server
+        spare = Glibc.open("/dev/null", O_RDONLY | O_CLOEXEC)
         epoll = tally_epoll_create()
         guard epoll >= 0 else { throw HTTPServerError.system("epoll_create1", errno) }
         wakeDescriptor = tally_eventfd()
@@ -121,9 +129,18 @@ final class EventLoop: @unchecked Sendable {
                 lastSweep = now
                 for connection in Array(connections.values) { connection.checkTimeouts(now: now) }
             }
+            if let until = listenerPausedUntil, now >= until {
+                listenerPausedUntil = nil
+                if spare < 0 { spare = Glibc.open("/dev/null", O_RDONLY | O_CLOEXEC) }
+                if listening {
+                    _ = tally_epoll_ctl(
+                        epoll, 1, server.listener, tally_epollin | tally_epollexclusive, EventLoop.listenerToken)
+                }
+            }
         }
         runTasks()
         flushLog()
+        if spare >= 0 { Glibc.close(spare) }
         Glibc.close(epoll)
         Glibc.close(wakeDescriptor)
         readBuffer.deallocate()
@@ -175,11 +192,12 @@ final class EventLoop: @unchecked Sendable {
             if descriptor < 0 {
                 let code = errno
                 if code == EINTR || code == ECONNABORTED { continue }
+                if code == EMFILE || code == ENFILE { shedWithoutDescriptors(code) }
                 return
             }
             guard
                 server.openConnections.wrappingAdd(1, ordering: .relaxed).newValue
-                    <= server.configuration.maxConnections
+                    <= server.connectionLimit
             else {
                 server.openConnections.wrappingSubtract(1, ordering: .relaxed)
                 Glibc.close(descriptor)
@@ -194,6 +212,31 @@ final class EventLoop: @unchecked Sendable {
                 continue
             }
             return
+        }
+    }
+
+    /// Out of descriptors (`EMFILE`, `ENFILE`), the listener stays readable with nothing accepted, and every
+    /// `epoll_wait` would return at once: the loop would spin. It gives up its spare descriptor to accept the
+    /// waiting connection and close it at once (the client sees a close, not a hang), then takes the spare
+    /// back; failing that, it stops watching the listener for 100 ms. Warns at most once per 10 s.
+    private func shedWithoutDescriptors(_ code: Int32) {
+        let now = MonotonicClock.nanoseconds()
+        if lastDescriptorWarning.map({ now &- $0 >= 10_000_000_000 }) ?? true {
+            lastDescriptorWarning = now
+            server.configuration.log(
+                "tally: warning: out of file descriptors (\(String(cString: strerror(code)))): new connections are "
+                    + "closed at once until some close; raise `ulimit -n` or lower --max-connections")
+        }
+        if spare >= 0 {
+            Glibc.close(spare)
+            let shed = tally_accept(server.listener)
+            if shed >= 0 { Glibc.close(shed) }
+            spare = Glibc.open("/dev/null", O_RDONLY | O_CLOEXEC)
+            if shed >= 0 && spare >= 0 { return }
+        }
+        if listenerPausedUntil == nil {
+            _ = tally_epoll_ctl(epoll, 2, server.listener, 0, 0)
+            listenerPausedUntil = now + 100_000_000
         }
     }
 

@@ -9,12 +9,18 @@ final class HTTPServerCore: Sendable {
     let configuration: HTTPServerConfiguration
     let handler: any HTTPHandler
     let openConnections = Atomic<Int>(0)
+    /// ``HTTPServerConfiguration/maxConnections``, lowered to what the open-file limit leaves room for
+    /// (``DescriptorLimit``).
+    let connectionLimit: Int
     private let drainingFlag = Atomic<Bool>(false)
 
     init(listener: Int32, configuration: HTTPServerConfiguration, handler: any HTTPHandler) {
         self.listener = listener
         self.configuration = configuration
         self.handler = handler
+        connectionLimit = min(
+            configuration.maxConnections,
+            DescriptorLimit.current.map(DescriptorLimit.connectionCapacity) ?? configuration.maxConnections)
     }
 
     var draining: Bool { drainingFlag.load(ordering: .relaxed) }
@@ -93,6 +99,10 @@ public final class HTTPServer: Sendable {
 
     /// Open client connections.
     public var openConnections: Int { core.openConnections.load(ordering: .relaxed) }
+
+    /// The most connections served at once: ``HTTPServerConfiguration/maxConnections``, or fewer when the
+    /// open-file limit leaves room for fewer (see ``DescriptorLimit``); more are closed as soon as accepted.
+    public var maxConnections: Int { core.connectionLimit }
 
     /// How many times the event loops were woken with events to handle, in total.
     var loopWakeups: Int { loops.reduce(0) { $0 + $1.wakeups.load(ordering: .relaxed) } }

@@ -18,14 +18,24 @@ final class ServeProcess {
     ///   - directory: The store (`--data`).
     ///   - arguments: Extra `serve` options.
     ///   - log: A file to receive the server's standard error; a temporary one when `nil`.
-    init(_ directory: String, arguments: [String] = [], log: String? = nil) throws {
+    ///   - descriptorLimit: Soft and hard `RLIMIT_NOFILE` to start the server under (through `sh`'s
+    ///     `ulimit`), or `nil` for this process's.
+    init(_ directory: String, arguments: [String] = [], log: String? = nil, descriptorLimit: Int? = nil) throws {
         let binary = try #require(CLITests.executable(), "tally executable not found")
         self.log = log ?? NSTemporaryDirectory() + "tally-serve-\(UUID().uuidString).log"
         ownsLog = log == nil
         _ = FileManager.default.createFile(atPath: self.log, contents: nil)
         process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = ["serve", "--data", directory, "--port", "0"] + arguments
+        let serve = ["serve", "--data", directory, "--port", "0"] + arguments
+        if let descriptorLimit {
+            process.executableURL = URL(fileURLWithPath: "/bin/sh")
+            process.arguments =
+                ["-c", "ulimit -Sn \(descriptorLimit) && ulimit -Hn \(descriptorLimit) && exec \"$0\" \"$@\"", binary]
+                + serve
+        } else {
+            process.executableURL = URL(fileURLWithPath: binary)
+            process.arguments = serve
+        }
         process.standardOutput = FileHandle.nullDevice
         process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: self.log))
         try process.run()

@@ -61,6 +61,51 @@ import Testing
                 .contains("00000000000000000500.ckpt"), "a clean stop writes a checkpoint")
     }
 
+    /// Connections cannot take the descriptors the store needs: under a limit of 200 open files the server
+    /// serves 136 connections (64 kept back), says so at start, and closes the rest at once. A fresh store
+    /// then still opens its first segment, so an ingest on a held connection is stored, and the server
+    /// keeps answering once the crowd leaves. (Taking every descriptor would leave the store read-only.)
+    @Test func connectionsBeyondTheOpenFileLimitAreClosedAndTheStoreKeepsItsDescriptors() throws {
+        let directory = TemporaryDirectory()
+        let server = try ServeProcess(directory.path, descriptorLimit: 200)
+        let token = try token(directory.path)
+        let first = try LoopbackClient(port: server.port)
+        #expect(try first.request("GET", "/healthz").status == 200)
+        var crowd: [LoopbackClient] = []
+        for _ in 0..<300 { crowd.append(try LoopbackClient(port: server.port)) }
+        var served = 0
+        var closed = 0
+        for client in crowd {
+            if let response = try? client.request("GET", "/healthz"), response.status == 200 {
+                served += 1
+            } else {
+                closed += 1
+            }
+        }
+        #expect(served == 135 && closed == 165, "served \(served), closed \(closed)")
+        let body =
+            #"{"id":"fd-1","type":"api.call","tenantId":"\#(Self.tenant)","data":{"keyId":"k","status":200}}"#
+        let ingest = try first.request(
+            "POST", "/api/v1/events",
+            headers: [
+                ("Authorization", "Bearer \(token)"), ("x-tenantid", Self.tenant), ("Content-Type", "application/json"),
+            ], body: Array(body.utf8))
+        #expect(ingest.status == 200, "\(ingest.text)")
+        for client in crowd { client.close() }
+        var healthy = false
+        for _ in 0..<100 where !healthy {
+            healthy = (try? LoopbackClient(port: server.port).request("GET", "/healthz").status) == 200
+            if !healthy { usleep(50_000) }
+        }
+        #expect(healthy, "a new connection is served once the crowd left")
+        let log = String(decoding: try StoreTestSupport.bytes(server.log), as: UTF8.self)
+        #expect(
+            log.contains(
+                "tally: warning: the open-file limit (ulimit -n 200) leaves room for 136 connections, not --max-connections 10000, after 64 kept for the store"
+            ), "\(log)")
+        #expect(server.stop(SIGTERM) == 0)
+    }
+
     /// A secret file other users may read is used, with a warning naming its mode and the fix; a server
     /// stopped before any event says it wrote no checkpoint (and writes none).
     @Test func aSecretOthersCanReadIsWarnedAboutAndAnEmptyStopSaysSo() throws {

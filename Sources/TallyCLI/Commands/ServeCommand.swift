@@ -131,6 +131,8 @@ struct ServeCommand {
             arguments, "checkpoint-interval", default: configuration.checkpointEverySeconds, command: spec.name)
         configuration.store.log = { io.printError("tally: \($0)") }
 
+        // Connections and the store share the open-file limit: take all the hard limit allows.
+        DescriptorLimit.raise()
         let engine = try Engine(directory: directory, configuration: configuration)
         let secret: (secret: [UInt8], source: String, created: Bool)
         do {
@@ -165,6 +167,13 @@ struct ServeCommand {
             source = "--data \(directory) (with the same TALLY_JWT_SECRET set)"
         } else {
             source = "--data \(directory)"
+        }
+        if server.maxConnections < http.maxConnections, let limit = DescriptorLimit.current {
+            io.printError(
+                "tally: warning: the open-file limit (ulimit -n \(limit)) leaves room for \(server.maxConnections) "
+                    + "connections, not --max-connections \(http.maxConnections), after "
+                    + "\(DescriptorLimit.reserved(limit: limit)) kept for the store; more are closed at once "
+                    + "(raise the hard limit to serve more)")
         }
         // Printed once the server listens: a start that fails (port in use) names no command to use.
         io.printError("tally: mint an admin token with: tally token --role super_admin \(source)")

@@ -45,19 +45,13 @@ enum JWTSecret {
                     "no JWT secret: pass --jwt-secret-file, set TALLY_JWT_SECRET, or start `tally serve` once to create \(path)"
             )
         }
-        mkdir(storeDirectory, 0o755)
+        if mkdir(storeDirectory, 0o755) != 0 && errno != EEXIST {
+            throw Failure(description: "cannot create \(storeDirectory): \(String(cString: strerror(errno)))")
+        }
         var random = SystemRandomNumberGenerator()
         let hex = (0..<32).map { _ in String(UInt8.random(in: 0...255, using: &random), radix: 16) }
             .map { $0.count == 1 ? "0" + $0 : $0 }.joined()
-        let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-        guard descriptor >= 0 else {
-            throw Failure(description: "cannot create \(path): \(String(cString: strerror(errno)))")
-        }
-        defer { close(descriptor) }
-        let written = hex.withCString { write(descriptor, $0, hex.utf8.count) }
-        guard written == hex.utf8.count, fsync(descriptor) == 0 else {
-            throw Failure(description: "cannot write \(path)")
-        }
+        try writeNew(path, Array(hex.utf8), directory: storeDirectory)
         return (Array(hex.utf8), path, true)
     }
 
@@ -79,14 +73,45 @@ enum JWTSecret {
         let to = destination + "/jwt-secret"
         guard access(from, F_OK) == 0 else { return false }
         let secret = try readTrimmed(from)
-        let descriptor = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-        guard descriptor >= 0 else {
-            throw Failure(description: "cannot create \(to): \(String(cString: strerror(errno)))")
-        }
-        defer { close(descriptor) }
-        let written = secret.withUnsafeBytes { write(descriptor, $0.baseAddress, secret.count) }
-        guard written == secret.count, fsync(descriptor) == 0 else { throw Failure(description: "cannot write \(to)") }
+        try writeNew(to, secret, directory: destination)
         return true
+    }
+
+    /// Creates `path` (mode 0600) holding `bytes`, whole or not at all as far as a crash can tell: written to
+    /// a temporary file and synced, linked into place (which fails, as `O_EXCL` would, if `path` appeared
+    /// meanwhile), then the directory synced. A crash never leaves a short secret that the next start would
+    /// refuse, nor a created secret that a power cut takes back after tokens were minted with it.
+    private static func writeNew(_ path: String, _ bytes: [UInt8], directory: String) throws {
+        let temporary = path + ".partial"
+        unlink(temporary)
+        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else {
+            throw Failure(description: "cannot create \(temporary): \(String(cString: strerror(errno)))")
+        }
+        var failure: String?
+        var done = 0
+        while done < bytes.count {
+            let count = bytes[done...].withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
+            if count < 0 && errno == EINTR { continue }
+            guard count > 0 else {
+                failure = count < 0 ? String(cString: strerror(errno)) : "no bytes written"
+                break
+            }
+            done += count
+        }
+        if failure == nil && fsync(descriptor) != 0 { failure = String(cString: strerror(errno)) }
+        close(descriptor)
+        if failure == nil && link(temporary, path) != 0 { failure = String(cString: strerror(errno)) }
+        unlink(temporary)
+        if let failure { throw Failure(description: "cannot write \(path): \(failure)") }
+        let folder = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard folder >= 0 else {
+            throw Failure(description: "cannot sync \(directory): \(String(cString: strerror(errno)))")
+        }
+        defer { close(folder) }
+        guard fsync(folder) == 0 else {
+            throw Failure(description: "cannot sync \(directory): \(String(cString: strerror(errno)))")
+        }
     }
 
     private static func readTrimmed(_ path: String) throws -> [UInt8] {
