@@ -8,11 +8,13 @@ public struct HTTPParseError: Error, Sendable, Equatable, CustomStringConvertibl
         case badRequest
         /// Request line plus headers, header count or trailers exceed the limits (431).
         case headersTooLarge
+        /// The request line alone exceeds ``HTTPLimits/maxHeaderBytes``: its target is too long to parse (414).
+        case targetTooLong
         /// The body exceeds ``HTTPLimits/maxBodyBytes`` (413).
         case bodyTooLarge
         /// A well-formed HTTP version other than 1.0 or 1.1 (505).
         case versionNotSupported
-        /// A transfer-coding other than `chunked` (501).
+        /// A transfer-coding other than `chunked`, before a final `chunked` (501).
         case notImplemented
         /// A body-carrying method without framing while ``HTTPLimits/requireExplicitBodyLength`` is set (411).
         case lengthRequired
@@ -35,11 +37,12 @@ public struct HTTPParseError: Error, Sendable, Equatable, CustomStringConvertibl
         self.message = message
     }
 
-    /// The HTTP status code matching ``code``: 400, 431, 413, 505, 501, 411 or 417.
+    /// The HTTP status code matching ``code``: 400, 431, 414, 413, 505, 501, 411 or 417.
     public var status: Int {
         switch code {
         case .badRequest: return 400
         case .headersTooLarge: return 431
+        case .targetTooLong: return 414
         case .bodyTooLarge: return 413
         case .versionNotSupported: return 505
         case .notImplemented: return 501
@@ -53,6 +56,7 @@ public struct HTTPParseError: Error, Sendable, Equatable, CustomStringConvertibl
         switch code {
         case .badRequest: return "Bad Request"
         case .headersTooLarge: return "Request Header Fields Too Large"
+        case .targetTooLong: return "URI Too Long"
         case .bodyTooLarge: return "Content Too Large"
         case .versionNotSupported: return "HTTP Version Not Supported"
         case .notImplemented: return "Not Implemented"

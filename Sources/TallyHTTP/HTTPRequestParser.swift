@@ -37,6 +37,8 @@ public struct HTTPRequestParser: Sendable {
         case needMore(resumeAt: Int)
         /// The header section cannot end within the limit.
         case tooLarge
+        /// Not even the request line ends within the limit.
+        case targetTooLong
     }
 
     /// The limits this parser enforces.
@@ -311,7 +313,10 @@ public struct HTTPRequestParser: Sendable {
                 }
                 index += 1
             }
-            return count > maxBytes ? .tooLarge : .needMore(resumeAt: limit)
+            guard count > maxBytes else { return .needMore(resumeAt: limit) }
+            // No line end in the whole allowance: the request line alone is too long (RFC 9112 §3: 414).
+            let lineEnded = HTTPGrammar.index(of: HTTPGrammar.lf, in: bytes, from: 0, to: maxBytes) < maxBytes
+            return lineEnded ? .tooLarge : .targetTooLong
         }
         switch scan {
         case .found(let section, let total):
@@ -322,6 +327,8 @@ public struct HTTPRequestParser: Sendable {
             return nil
         case .tooLarge:
             throw HTTPParseError(code: .headersTooLarge, message: "header section exceeds \(maxBytes) bytes")
+        case .targetTooLong:
+            throw HTTPParseError(code: .targetTooLong, message: "request line exceeds \(maxBytes) bytes")
         }
     }
 

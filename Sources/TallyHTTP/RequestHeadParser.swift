@@ -71,7 +71,7 @@ enum RequestHeadParser {
         }
         // A request the server will refuse for its Host (see `HTTPConnection.hostProblem`) is not invited to
         // send its body.
-        let oneHost = request.headers.values("Host").count == 1
+        let oneHost = HTTPConnection.hostProblem(request) == nil && request.headers.values("Host").count == 1
         return Head(
             request: request, framing: framing,
             expectsContinue: request.minorVersion == 1 && fields.expectContinue && hasBody && oneHost)
@@ -384,7 +384,11 @@ enum RequestHeadParser {
             }
             guard request.minorVersion == 1 else { throw .badRequest("Transfer-Encoding in an HTTP/1.0 request") }
             guard fields.codingCount > 0 else { throw .badRequest("empty Transfer-Encoding") }
-            guard !fields.chunkedNotLast else { throw .badRequest("chunked must be the final transfer-coding") }
+            // Without chunked last the body's length cannot be known: 400 (RFC 9112 §6.3), before the 501 an
+            // unknown coding otherwise draws (§6.1).
+            guard !fields.chunkedNotLast && fields.lastIsChunked else {
+                throw .badRequest("chunked must be the final transfer-coding")
+            }
             guard !fields.unsupportedCoding else {
                 throw HTTPParseError(code: .notImplemented, message: "unsupported transfer-coding")
             }

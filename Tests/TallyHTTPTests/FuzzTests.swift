@@ -57,7 +57,7 @@ struct FuzzTests {
             let input = Self.mutate(base, &random)
             let whole = ParseOutcome.parse([input], limits: limits)
             if let error = whole.error {
-                #expect([400, 411, 413, 431, 501, 505].contains(error.status))
+                #expect([400, 411, 413, 414, 431, 501, 505].contains(error.status))
                 #expect(!error.message.isEmpty)
                 statuses[error.status, default: 0] += 1
             } else {

@@ -293,7 +293,8 @@ final class RecordingHandler: HTTPHandler {
         ("GARBAGE\r\n\r\n", 400),
         ("GET /x HTTP/2.0\r\n\r\n", 505),
         ("GET /x HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n", 400),
-        ("POST /x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n", 501),
+        ("POST /x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n", 400),
+        ("POST /x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", 501),
         ("POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999\r\n\r\n", 413),
         ("POST /x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 400),
         ("GET /%zz HTTP/1.1\r\nHost: x\r\n\r\n", 400),
@@ -421,10 +422,15 @@ final class RecordingHandler: HTTPHandler {
         stopped.wait()
     }
 
-    /// An HTTP/1.1 request names its host exactly once (RFC 9112 §3.2); HTTP/1.0 needs none.
+    /// An HTTP/1.1 request names its host exactly once (RFC 9112 §3.2); HTTP/1.0 needs none, but no request
+    /// may name two, or a host that is not `host[:port]`.
     @Test(arguments: [
         "GET /a HTTP/1.1\r\n\r\n", "GET /a HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
-        "POST /a HTTP/1.1\r\nContent-Length: 2\r\n\r\nhi",
+        "POST /a HTTP/1.1\r\nContent-Length: 2\r\n\r\nhi", "GET /a HTTP/1.0\r\nHost: a\r\nHost: b\r\n\r\n",
+        "GET /a HTTP/1.1\r\nHost: a b\r\n\r\n", "GET /a HTTP/1.1\r\nHost: a/b@c\r\n\r\n",
+        "GET /a HTTP/1.1\r\nHost: a:xyz\r\n\r\n", "GET /a HTTP/1.1\r\nHost: a, b\r\n\r\n",
+        "GET /a HTTP/1.1\r\nHost: [::1\r\n\r\n", "GET /a HTTP/1.1\r\nHost: a%2\r\n\r\n",
+        "GET /a HTTP/1.0\r\nHost: user@a\r\n\r\n",
     ])
     func http11RequestsWithoutExactlyOneHostAreRefused(request: String) throws {
         let server = try startServer()
@@ -437,6 +443,22 @@ final class RecordingHandler: HTTPHandler {
         let old = try LoopbackClient(port: server.port)
         try old.send("GET /old HTTP/1.0\r\n\r\n")
         #expect(try old.readResponse().text == "GET /old 0 -")
+    }
+
+    /// Hosts as RFC 3986 writes them are accepted: names, IPv4, bracketed IPv6, ports, percent-encoding, and
+    /// an empty value (a target without an authority).
+    @Test func validHostsAreAccepted() throws {
+        let server = try startServer()
+        defer { server.shutdown() }
+        let client = try LoopbackClient(port: server.port)
+        for host in [
+            "localhost", "localhost:8080", "127.0.0.1:1", "[::1]:8080", "[fe80::1%25eth0]", "a.b-c_d~e", "x%41y",
+            "", "host:",
+        ] {
+            try client.send("GET /h HTTP/1.1\r\nHost: \(host)\r\n\r\n")
+            let response = try client.readResponse()
+            #expect(response.status == 200, "\(host): \(response.text)")
+        }
     }
 
     /// 204 (like 1xx and 304) has no content: no body and no Content-Length (RFC 9110 §8.6), and the next

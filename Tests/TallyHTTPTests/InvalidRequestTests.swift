@@ -102,7 +102,8 @@ enum InvalidCases {
         InvalidCase("hex Content-Length", "POST / HTTP/1.1\r\nContent-Length: 0x5\r\n\r\nhello", 400),
         InvalidCase("empty Content-Length", "POST / HTTP/1.1\r\nContent-Length:\r\n\r\n", 400),
         InvalidCase("Content-Length with inner space", "POST / HTTP/1.1\r\nContent-Length: 1 2\r\n\r\n", 400),
-        InvalidCase("unsupported transfer-coding", "POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n", 501),
+        InvalidCase("a coding other than chunked last", "POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n", 400),
+        InvalidCase("only identity", "POST / HTTP/1.1\r\nTransfer-Encoding: identity\r\n\r\n", 400),
         InvalidCase("gzip then chunked", "POST / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n", 501),
         InvalidCase("chunked not last", "POST / HTTP/1.1\r\nTransfer-Encoding: chunked, gzip\r\n\r\n", 400),
         InvalidCase(
@@ -157,6 +158,12 @@ enum InvalidCases {
             "header section one byte over the limit",
             "GET / HTTP/1.1\r\nX: "
                 + String(repeating: "b", count: 256 - 19 - 2 + 1) + "\r\n\r\n", 431, limits: small),
+        InvalidCase(
+            "request line over the limit, complete",
+            "GET /" + String(repeating: "a", count: 300) + " HTTP/1.1\r\nHost: x\r\n\r\n", 414, limits: small),
+        InvalidCase(
+            "request line over the limit, still arriving", "GET /" + String(repeating: "a", count: 300), 414,
+            limits: small),
         InvalidCase(
             "incomplete header section over the limit",
             "GET / HTTP/1.1\r\nX-Big: "
@@ -247,7 +254,7 @@ struct InvalidRequestTests {
         #expect(parser.bufferedByteCount == 0)
     }
 
-    @Test("a header section without any line break fails at the limit")
+    @Test("a request line without any line break fails at the limit, as too long a target (414)")
     func endlessRequestLine() {
         var parser = HTTPRequestParser(limits: HTTPLimits(maxHeaderBytes: 1024))
         var thrown: HTTPParseError?
@@ -257,7 +264,7 @@ struct InvalidRequestTests {
             fed += 100
             do { _ = try parser.next() } catch { thrown = error }
         }
-        #expect(thrown?.code == .headersTooLarge)
+        #expect(thrown?.code == .targetTooLong && thrown?.status == 414)
         #expect(fed <= 1200)
     }
 

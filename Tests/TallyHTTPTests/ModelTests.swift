@@ -28,7 +28,7 @@ struct ModelTests {
     @Test(
         "error codes map to statuses",
         arguments: [
-            (HTTPParseError.Code.badRequest, 400), (.headersTooLarge, 431), (.bodyTooLarge, 413),
+            (HTTPParseError.Code.badRequest, 400), (.headersTooLarge, 431), (.targetTooLong, 414), (.bodyTooLarge, 413),
             (.versionNotSupported, 505), (.notImplemented, 501), (.lengthRequired, 411),
         ])
     func errorStatus(code: HTTPParseError.Code, status: Int) {
