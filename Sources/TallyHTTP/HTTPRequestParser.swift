@@ -185,6 +185,10 @@ public struct HTTPRequestParser: Sendable {
                         maxLength: limits.maxHeaderBytes,
                         tooLong: .badRequest("chunk-size line too long"))
                 else { return nil }
+                // Chunk framing ends its lines with CRLF only (RFC 9112 §7.1; a bare LF is tolerated in the
+                // start line and fields alone, §2.2): a parser that differs from a proxy's here is how bodies
+                // get smuggled.
+                guard total == content + 2 else { throw .badRequest("chunk-size line must end with CRLF") }
                 let size = try withBuffered(count: content) { (line) throws(HTTPParseError) in
                     try ChunkSizeParser.parse(line)
                 }
@@ -210,18 +214,14 @@ public struct HTTPRequestParser: Sendable {
 
             case .chunkDataEnd:
                 guard bufferedByteCount >= 1 else { return nil }
-                let first = storage[readIndex]
-                if first == HTTPGrammar.lf {
-                    readIndex += 1
-                } else if first == HTTPGrammar.cr {
-                    guard bufferedByteCount >= 2 else { return nil }
-                    guard storage[readIndex + 1] == HTTPGrammar.lf else {
-                        throw .badRequest("missing line break after chunk data")
-                    }
-                    readIndex += 2
-                } else {
-                    throw .badRequest("missing line break after chunk data")
+                guard storage[readIndex] == HTTPGrammar.cr else {
+                    throw .badRequest("missing CRLF after chunk data")
                 }
+                guard bufferedByteCount >= 2 else { return nil }
+                guard storage[readIndex + 1] == HTTPGrammar.lf else {
+                    throw .badRequest("missing CRLF after chunk data")
+                }
+                readIndex += 2
                 phase = .chunkSize
 
             case .trailers:

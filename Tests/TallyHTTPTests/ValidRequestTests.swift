@@ -132,8 +132,8 @@ enum ValidCases {
                     body: bytes("ok"))
             ]),
         ValidCase(
-            name: "bare LF in chunked body",
-            raw: bytes("POST /lf HTTP/1.1\nTransfer-Encoding: chunked\n\n2\nok\n0\n\n"),
+            name: "bare LF in the head and trailers of a chunked body (chunk framing itself needs CRLF)",
+            raw: bytes("POST /lf HTTP/1.1\nTransfer-Encoding: chunked\n\n2\r\nok\r\n0\r\nT: v\n\n"),
             expected: [
                 HTTPRequest(
                     method: .post, target: "/lf", path: "/lf", headers: ["Transfer-Encoding": "chunked"],
