@@ -1,4 +1,5 @@
 import Glibc
+import Synchronization
 import TallyCore
 import TallyEngine
 import TallyStorage
@@ -130,13 +131,14 @@ struct ReplayCommand {
         return .ok
     }
 
-    /// Progress on standard error: a rewritten line on a terminal, periodic plain lines otherwise.
-    final class Progress: @unchecked Sendable {
+    /// Progress on standard error: a rewritten line on a terminal, periodic plain lines otherwise. Reports
+    /// come from the replay's threads, so the printing state sits behind a lock.
+    final class Progress: Sendable {
         let io: CommandIO
         let terminal = isatty(2) == 1
         let start = MonotonicClock.nanoseconds()
-        var lastPrint: UInt64 = 0
-        var printedOnTerminal = false
+        /// When a line was last printed, and whether one is left unfinished on the terminal.
+        private let printed = Mutex<(last: UInt64, onTerminal: Bool)>((0, false))
 
         init(io: CommandIO) {
             self.io = io
@@ -144,8 +146,13 @@ struct ReplayCommand {
 
         func report(_ offset: UInt64, _ total: UInt64) {
             let now = MonotonicClock.nanoseconds()
-            guard now - lastPrint >= (terminal ? 200_000_000 : 5_000_000_000) else { return }
-            lastPrint = now
+            let due = printed.withLock { state -> Bool in
+                guard now &- state.last >= (terminal ? 200_000_000 : 5_000_000_000) else { return false }
+                state.last = now
+                state.onTerminal = state.onTerminal || terminal
+                return true
+            }
+            guard due else { return }
             let seconds = Double(now - start) / 1e9
             let rate = seconds > 0 ? Double(offset) / seconds : 0
             let percent = total > 0 ? Double(offset) * 100 / Double(total) : 100
@@ -154,15 +161,17 @@ struct ReplayCommand {
                 "replay: \(offset)/\(total) events (\(Int(percent))%), \(Int(rate)) events/s, ETA \(Int(eta.rounded()))s"
             if terminal {
                 StandardError.write("\r" + line + "   ")
-                printedOnTerminal = true
             } else {
                 io.printError(line)
             }
         }
 
         func finish() {
-            if printedOnTerminal { StandardError.write("\n") }
-            printedOnTerminal = false
+            let unfinished = printed.withLock { state -> Bool in
+                defer { state.onTerminal = false }
+                return state.onTerminal
+            }
+            if unfinished { StandardError.write("\n") }
         }
     }
 }
