@@ -23,6 +23,127 @@ enum OpenAPIDocument {
             .joined(separator: "_")
     }
 
+    /// An object schema whose properties are all required.
+    private static func objectSchema(_ properties: [(String, JSONValue)]) -> JSONValue {
+        object([
+            ("type", .string("object")), ("required", .array(properties.map { .string($0.0) })),
+            ("properties", object(properties)),
+        ])
+    }
+
+    /// A schema of `type` (and `format`), or `null` when `nullable`.
+    private static func scalar(_ type: String, format: String? = nil, nullable: Bool = false) -> JSONValue {
+        var pairs: [(String, JSONValue)] = [
+            ("type", nullable ? .array([.string(type), .string("null")]) : .string(type))
+        ]
+        if let format { pairs.append(("format", .string(format))) }
+        return object(pairs)
+    }
+
+    /// An object of integer counters.
+    private static func counters(_ names: [String]) -> JSONValue {
+        objectSchema(names.map { ($0, scalar("integer", format: "int64")) })
+    }
+
+    /// The success envelope around `data`.
+    private static func envelope(_ data: JSONValue) -> JSONValue {
+        objectSchema([
+            ("success", scalar("boolean")), ("message", scalar("string")), ("data", data),
+            ("timestamp", scalar("string", format: "date-time")),
+        ])
+    }
+
+    /// Response schemas by name: the stats answers in seed 000's shape (and the key-stats route's, which
+    /// seed 001 leaves open) and the error envelope.
+    static let responseSchemas: [(String, JSONValue)] = [
+        (
+            "TenantStatsResponse",
+            envelope(
+                objectSchema([
+                    ("tenantId", scalar("string", format: "uuid")),
+                    ("tenantName", scalar("string", nullable: true)),
+                    ("users", counters(["total", "active", "inactive", "admins"])),
+                    ("credentials", counters(["total", "active", "expired"])),
+                    ("apiKeys", counters(["total", "active", "revoked"])),
+                    ("oauthClients", counters(["total", "active"])),
+                    ("usage", counters(["apiCallsThisMonth", "apiCallsLastMonth", "storageUsedMB", "storageQuotaMB"])),
+                    ("lastActivity", scalar("string", format: "date-time", nullable: true)),
+                    ("generatedAt", scalar("string", format: "date-time")),
+                ]))
+        ),
+        (
+            "KeyStatsResponse",
+            envelope(
+                objectSchema(
+                    [("organizationId", scalar("string", format: "uuid"))]
+                        + [
+                            "totalKeys", "activeKeys", "revokedKeys", "expiredKeys", "totalRequests", "rateLimitHits",
+                            "errors",
+                        ].map { ($0, scalar("integer", format: "int64")) }
+                        + [
+                            (
+                                "mostRecentlyUsed",
+                                object([
+                                    ("type", .string("array")), ("maxItems", .int(5)),
+                                    (
+                                        "items",
+                                        objectSchema([
+                                            ("keyId", scalar("string")), ("name", scalar("string", nullable: true)),
+                                            (
+                                                "status",
+                                                object([
+                                                    ("type", .string("string")),
+                                                    (
+                                                        "enum",
+                                                        .array(
+                                                            ["active", "expired", "revoked", "unregistered"].map {
+                                                                .string($0)
+                                                            })
+                                                    ),
+                                                ])
+                                            ),
+                                            ("requests", scalar("integer", format: "int64")),
+                                            ("rateLimitHits", scalar("integer", format: "int64")),
+                                            ("errors", scalar("integer", format: "int64")),
+                                            ("lastUsedAt", scalar("string", format: "date-time", nullable: true)),
+                                        ])
+                                    ),
+                                ])
+                            ),
+                            ("generatedAt", scalar("string", format: "date-time")),
+                        ]))
+        ),
+        (
+            "ErrorResponse",
+            objectSchema([
+                ("success", scalar("boolean")), ("message", scalar("string")),
+                (
+                    "error",
+                    objectSchema([
+                        ("status", scalar("integer")), ("code", scalar("string")), ("message", scalar("string")),
+                    ])
+                ),
+                ("timestamp", scalar("string", format: "date-time")),
+            ])
+        ),
+    ]
+
+    /// A JSON response described by the component schema `name`.
+    private static func jsonResponse(_ description: String, schema name: String) -> JSONValue {
+        object([
+            ("description", .string(description)),
+            (
+                "content",
+                object([
+                    (
+                        "application/json",
+                        object([("schema", object([("$ref", .string("#/components/schemas/\(name)"))]))])
+                    )
+                ])
+            ),
+        ])
+    }
+
     /// The tags operations are grouped by, with their descriptions; `api-keys` is the seed's.
     static let tags: [(name: String, description: String)] = [
         ("events", "Usage event ingest"),
@@ -234,6 +355,19 @@ enum OpenAPIDocument {
                         ))
                 }
             }
+            // The stats answers and every error envelope carry their schemas (the tenants API's 422 has its own).
+            responses = responses.map { status, response in
+                guard case .object(let fields) = response, case .string(let description)? = fields["description"],
+                    fields["content"] == nil
+                else { return (status, response) }
+                switch (status, route.endpoint) {
+                case ("200", .tenantStats): return (status, jsonResponse(description, schema: "TenantStatsResponse"))
+                case ("200", .keyStats): return (status, jsonResponse(description, schema: "KeyStatsResponse"))
+                case ("400", _), ("401", _), ("403", _), ("404", _), ("409", _), ("413", _), ("415", _):
+                    return (status, jsonResponse(description, schema: "ErrorResponse"))
+                default: return (status, response)
+                }
+            }
             var operation: [(String, JSONValue)] = [
                 ("operationId", .string(operationId(route))),
                 ("tags", .array([.string(tag(route))])),
@@ -332,63 +466,67 @@ enum OpenAPIDocument {
                     ),
                     (
                         "schemas",
-                        object([
-                            (
-                                "HTTPValidationError",
-                                object([
-                                    ("type", .string("object")),
-                                    (
-                                        "properties",
-                                        object([
-                                            (
-                                                "detail",
-                                                object([
-                                                    ("type", .string("array")),
-                                                    (
-                                                        "items",
-                                                        object([
-                                                            ("$ref", .string("#/components/schemas/ValidationError"))
-                                                        ])
-                                                    ),
-                                                ])
-                                            )
-                                        ])
-                                    ),
-                                ])
-                            ),
-                            (
-                                "ValidationError",
-                                object([
-                                    ("type", .string("object")),
-                                    ("required", .array([.string("loc"), .string("msg"), .string("type")])),
-                                    (
-                                        "properties",
-                                        object([
-                                            (
-                                                "loc",
-                                                object([
-                                                    ("type", .string("array")),
-                                                    (
-                                                        "items",
-                                                        object([
-                                                            (
-                                                                "anyOf",
-                                                                .array([
-                                                                    object([("type", .string("string"))]),
-                                                                    object([("type", .string("integer"))]),
-                                                                ])
-                                                            )
-                                                        ])
-                                                    ),
-                                                ])
-                                            ),
-                                            ("msg", object([("type", .string("string"))])),
-                                            ("type", object([("type", .string("string"))])),
-                                        ])
-                                    ),
-                                ])
-                            ),
-                        ])
+                        object(
+                            responseSchemas + [
+                                (
+                                    "HTTPValidationError",
+                                    object([
+                                        ("type", .string("object")),
+                                        (
+                                            "properties",
+                                            object([
+                                                (
+                                                    "detail",
+                                                    object([
+                                                        ("type", .string("array")),
+                                                        (
+                                                            "items",
+                                                            object([
+                                                                (
+                                                                    "$ref",
+                                                                    .string("#/components/schemas/ValidationError")
+                                                                )
+                                                            ])
+                                                        ),
+                                                    ])
+                                                )
+                                            ])
+                                        ),
+                                    ])
+                                ),
+                                (
+                                    "ValidationError",
+                                    object([
+                                        ("type", .string("object")),
+                                        ("required", .array([.string("loc"), .string("msg"), .string("type")])),
+                                        (
+                                            "properties",
+                                            object([
+                                                (
+                                                    "loc",
+                                                    object([
+                                                        ("type", .string("array")),
+                                                        (
+                                                            "items",
+                                                            object([
+                                                                (
+                                                                    "anyOf",
+                                                                    .array([
+                                                                        object([("type", .string("string"))]),
+                                                                        object([("type", .string("integer"))]),
+                                                                    ])
+                                                                )
+                                                            ])
+                                                        ),
+                                                    ])
+                                                ),
+                                                ("msg", object([("type", .string("string"))])),
+                                                ("type", object([("type", .string("string"))])),
+                                            ])
+                                        ),
+                                    ])
+                                ),
+                            ])
                     ),
                 ])
             ),
