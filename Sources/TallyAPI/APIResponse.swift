@@ -78,7 +78,25 @@ enum APIResponse {
 
     /// One entry of a validation error: where (`["body", "settings", "mfa_required"]`), what, and its type.
     struct ValidationIssue {
-        var location: [String]
+        /// One step of a location: a member name, or a position (an array index, a byte offset), which
+        /// FastAPI writes as a number.
+        enum Step: ExpressibleByStringLiteral, Equatable {
+            case name(String)
+            case index(Int)
+
+            init(stringLiteral value: String) {
+                self = .name(value)
+            }
+
+            var json: JSONValue {
+                switch self {
+                case .name(let name): .string(name)
+                case .index(let index): .int(Int64(index))
+                }
+            }
+        }
+
+        var location: [Step]
         var message: String
         var type: String
     }
@@ -86,7 +104,7 @@ enum APIResponse {
     static func validation(_ issues: [ValidationIssue]) -> HTTPResponse {
         let detail = issues.map { issue -> JSONValue in
             var object = JSONObject()
-            object.set("loc", .array(issue.location.map { .string($0) }))
+            object.set("loc", .array(issue.location.map(\.json)))
             object.set("msg", .string(issue.message))
             object.set("type", .string(issue.type))
             return .object(object)

@@ -3,7 +3,8 @@ import TallyAuth
 import TallyCore
 
 /// Authenticates `Authorization: Bearer <JWT>` with HS256 and maps claims to a ``Principal``: roles from
-/// `roles` or Keycloak's `realm_access.roles`, the tenant from `tenant_id`. Unknown roles are ignored.
+/// `roles` or Keycloak's `realm_access.roles`, the tenant from `tenant_id`. Unknown roles are ignored. A
+/// token must carry `exp`: one without would never expire.
 ///
 /// Verified tokens are remembered (up to ``cacheCapacity``) with the window in which they are valid, so a
 /// client that sends the same token on every request pays for its HMAC once. A remembered token is used
@@ -100,7 +101,7 @@ public struct JWTAuthenticator: RequestAuthenticator {
         }
         // RFC 7519 makes `exp` optional; a metering API does not take credentials that never expire (a
         // leaked one would be good for ever, short of rotating the secret).
-        guard claims.expiresAt != nil else {
+        guard let expiresAt = claims.expiresAt else {
             return .failure(
                 AuthenticationFailure("the token has no exp claim: Tally accepts only tokens that expire"))
         }
@@ -122,9 +123,7 @@ public struct JWTAuthenticator: RequestAuthenticator {
             validFrom: claims.notBefore.map {
                 $0.subtractingReportingOverflow(leewaySeconds).overflow ? .min : $0 - leewaySeconds
             } ?? .min,
-            validUntil: claims.expiresAt.map {
-                $0.addingReportingOverflow(leewaySeconds).overflow ? .max : $0 + leewaySeconds
-            } ?? .max)
+            validUntil: expiresAt.addingReportingOverflow(leewaySeconds).overflow ? .max : expiresAt + leewaySeconds)
         cache.entries.withLock { entries in
             if entries.count >= Self.cacheCapacity { entries.removeAll(keepingCapacity: true) }
             entries[key] = entry

@@ -114,6 +114,13 @@ enum OpenAPIDocument {
                         ]))
         ),
         (
+            "ProtocolErrorResponse",
+            objectSchema([
+                ("success", scalar("boolean")),
+                ("error", objectSchema([("status", scalar("integer")), ("message", scalar("string"))])),
+            ])
+        ),
+        (
             "ErrorResponse",
             objectSchema([
                 ("success", scalar("boolean")), ("message", scalar("string")),
@@ -128,19 +135,15 @@ enum OpenAPIDocument {
         ),
     ]
 
-    /// A JSON response described by the component schema `name`.
-    private static func jsonResponse(_ description: String, schema name: String) -> JSONValue {
-        object([
+    /// A JSON response described by the component schema `name`, or by any of `names`.
+    private static func jsonResponse(_ description: String, schema name: String, or names: [String] = [])
+        -> JSONValue
+    {
+        let references = ([name] + names).map { object([("$ref", .string("#/components/schemas/\($0)"))]) }
+        let schema = references.count == 1 ? references[0] : object([("oneOf", .array(references))])
+        return object([
             ("description", .string(description)),
-            (
-                "content",
-                object([
-                    (
-                        "application/json",
-                        object([("schema", object([("$ref", .string("#/components/schemas/\(name)"))]))])
-                    )
-                ])
-            ),
+            ("content", object([("application/json", object([("schema", schema)]))])),
         ])
     }
 
@@ -363,7 +366,10 @@ enum OpenAPIDocument {
                 switch (status, route.endpoint) {
                 case ("200", .tenantStats): return (status, jsonResponse(description, schema: "TenantStatsResponse"))
                 case ("200", .keyStats): return (status, jsonResponse(description, schema: "KeyStatsResponse"))
-                case ("400", _), ("401", _), ("403", _), ("404", _), ("409", _), ("413", _), ("415", _):
+                // A 400 or 413 may come from the HTTP layer, before any route, in its shorter shape.
+                case ("400", _), ("413", _):
+                    return (status, jsonResponse(description, schema: "ErrorResponse", or: ["ProtocolErrorResponse"]))
+                case ("401", _), ("403", _), ("404", _), ("409", _), ("415", _):
                     return (status, jsonResponse(description, schema: "ErrorResponse"))
                 default: return (status, response)
                 }

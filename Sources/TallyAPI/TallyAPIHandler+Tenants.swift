@@ -28,7 +28,8 @@ extension TallyAPIHandler {
             guard let number = Int(text), number >= 1, number <= limit else {
                 issues.append(
                     .init(
-                        location: ["query", name], message: "must be an integer from 1 to \(limit)", type: "value_error"
+                        location: ["query", .name(name)], message: "must be an integer from 1 to \(limit)",
+                        type: "value_error"
                     ))
                 return value
             }
@@ -141,12 +142,12 @@ extension TallyAPIHandler {
             }.get()
             // A repeated member is well-formed JSON, but which copy counts would be a guess: a 422 naming it.
             if parsed.repeatsKeys, let path = EventDocumentDecoder.repeatedKeyPath(in: parsed.value) {
-                let location =
+                let location: [APIResponse.ValidationIssue.Step] =
                     ["body"]
                     + path.map { step in
                         switch step {
-                        case .key(let key): key
-                        case .index(let position): String(position)
+                        case .key(let key): .name(key)
+                        case .index(let position): .index(position)
                         }
                     }
                 return .failure(
@@ -163,7 +164,7 @@ extension TallyAPIHandler {
                 RejectedRequest(
                     APIResponse.validation([
                         .init(
-                            location: ["body", String(error.offset)], message: "JSON decode error: \(error.message)",
+                            location: ["body", .index(error.offset)], message: "JSON decode error: \(error.message)",
                             type: "json_invalid")
                     ])))
         }
@@ -223,7 +224,7 @@ extension TallyAPIHandler {
                 for problem in problems {
                     issues.append(
                         .init(
-                            location: ["body"] + problem.field.split(separator: ".").map(String.init),
+                            location: ["body"] + problem.field.split(separator: ".").map { .name(String($0)) },
                             message: problem.rule,
                             type: "value_error"))
                 }
@@ -240,7 +241,8 @@ extension TallyAPIHandler {
             }
         }
         for member in object where !["name", "status", "partner_id", "settings", "id"].contains(member.key) {
-            issues.append(.init(location: ["body", member.key], message: "unknown field", type: "extra_forbidden"))
+            issues.append(
+                .init(location: ["body", .name(member.key)], message: "unknown field", type: "extra_forbidden"))
         }
         guard issues.isEmpty else { return .failure(RejectedRequest(APIResponse.validation(issues))) }
         return .success((name, status, partner, settings, id))

@@ -49,7 +49,7 @@ final class EventLoop: @unchecked Sendable {
 
     init(server: HTTPServerCore) throws(HTTPServerError) {
         self.server = server
-        spare = Glibc.open("/dev/null", O_RDONLY | O_CLOEXEC)
+        spare = -1
         epoll = tally_epoll_create()
         guard epoll >= 0 else { throw HTTPServerError.system("epoll_create1", errno) }
         wakeDescriptor = tally_eventfd()
@@ -62,6 +62,8 @@ final class EventLoop: @unchecked Sendable {
         else {
             throw HTTPServerError.system("epoll_ctl(listener)", errno)
         }
+        // Taken last, so a failed init leaves it nothing to leak.
+        spare = Glibc.open("/dev/null", O_RDONLY | O_CLOEXEC)
     }
 
     /// Whether the caller runs on the loop's own thread.
@@ -132,9 +134,13 @@ final class EventLoop: @unchecked Sendable {
             if let until = listenerPausedUntil, now >= until {
                 listenerPausedUntil = nil
                 if spare < 0 { spare = Glibc.open("/dev/null", O_RDONLY | O_CLOEXEC) }
-                if listening {
-                    _ = tally_epoll_ctl(
-                        epoll, 1, server.listener, tally_epollin | tally_epollexclusive, EventLoop.listenerToken)
+                if listening
+                    && tally_epoll_ctl(
+                        epoll, 1, server.listener, tally_epollin | tally_epollexclusive, EventLoop.listenerToken) != 0
+                {
+                    server.configuration.log(
+                        "tally: warning: an event loop could not watch the listener again "
+                            + "(\(String(cString: strerror(errno)))); the other loops go on accepting")
                 }
             }
         }
@@ -230,9 +236,12 @@ final class EventLoop: @unchecked Sendable {
         if spare >= 0 {
             Glibc.close(spare)
             let shed = tally_accept(server.listener)
+            let shedError = errno
             if shed >= 0 { Glibc.close(shed) }
             spare = Glibc.open("/dev/null", O_RDONLY | O_CLOEXEC)
-            if shed >= 0 && spare >= 0 { return }
+            // Shed, or nothing left to shed (another loop took it): either way no reason to stop listening.
+            let outOfDescriptors = shed < 0 && (shedError == EMFILE || shedError == ENFILE)
+            if spare >= 0 && !outOfDescriptors { return }
         }
         if listenerPausedUntil == nil {
             _ = tally_epoll_ctl(epoll, 2, server.listener, 0, 0)

@@ -174,7 +174,7 @@ final class HTTPConnection {
             let request: HTTPRequest?
             do throws(HTTPParseError) {
                 request = try parser.next()
-                if let request, let problem = HTTPConnection.hostProblem(request) {
+                if let request, let problem = HostHeader.problem(in: request) {
                     throw HTTPParseError.badRequest(problem)
                 }
             } catch {
@@ -268,72 +268,6 @@ final class HTTPConnection {
         guard !closed, let held = heldRequest, mayStart(held) else { return }
         heldRequest = nil
         start(held)
-    }
-
-    /// Why a request's `Host` makes it invalid, or `nil` (RFC 9112 §3.2: an HTTP/1.1 request needs one;
-    /// no request may have two, or one whose value is not `host[:port]`).
-    static func hostProblem(_ request: HTTPRequest) -> String? {
-        let values = request.headers.values("Host")
-        switch values.count {
-        case 0: return request.minorVersion == 1 ? "an HTTP/1.1 request needs a Host header" : nil
-        case 1: return isValidHost(values[0]) ? nil : "the Host header is not host[:port]"
-        default: return "more than one Host header"
-        }
-    }
-
-    /// Whether `value` is `uri-host [ ":" port ]` (RFC 3986 §3.2.2–3.2.3): an IP literal in brackets (its
-    /// characters checked, not its form; `%25` for a zone, RFC 6874), or a registered name or IPv4 address of unreserved, sub-delimiter
-    /// and percent-encoded characters; then optionally a colon and digits. Empty is valid (RFC 9112 §3.2: a
-    /// target without an authority).
-    static func isValidHost(_ value: String) -> Bool {
-        let bytes = Array(value.utf8)
-        var index = 0
-        if bytes.first == UInt8(ascii: "[") {
-            guard let close = bytes.firstIndex(of: UInt8(ascii: "]")), close > 1,
-                bytes[1..<close].allSatisfy({ isUnreserved($0) || isSubDelimiter($0) || ":%".utf8.contains($0) })
-            else { return false }
-            index = close + 1
-        } else {
-            while index < bytes.count, bytes[index] != UInt8(ascii: ":") {
-                let byte = bytes[index]
-                if byte == UInt8(ascii: "%") {
-                    guard index + 2 < bytes.count, isHexDigit(bytes[index + 1]), isHexDigit(bytes[index + 2])
-                    else { return false }
-                    index += 3
-                    continue
-                }
-                guard isUnreserved(byte) || isSubDelimiter(byte) else { return false }
-                index += 1
-            }
-        }
-        guard index < bytes.count else { return true }
-        guard bytes[index] == UInt8(ascii: ":") else { return false }
-        return bytes[(index + 1)...].allSatisfy { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }
-    }
-
-    /// RFC 3986 `unreserved`: letters, digits, `-`, `.`, `_`, `~`.
-    private static func isUnreserved(_ byte: UInt8) -> Bool {
-        switch byte {
-        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-            UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"),
-            UInt8(ascii: "~"):
-            true
-        default: false
-        }
-    }
-
-    private static func isHexDigit(_ byte: UInt8) -> Bool {
-        switch byte {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "a")...UInt8(ascii: "f"),
-            UInt8(ascii: "A")...UInt8(ascii: "F"):
-            true
-        default: false
-        }
-    }
-
-    /// RFC 3986 `sub-delims`: `!$&'()*+,;=`.
-    private static func isSubDelimiter(_ byte: UInt8) -> Bool {
-        "!$&'()*+,;=".utf8.contains(byte)
     }
 
     /// Writes the owed `100 Continue` once no earlier response is outstanding.

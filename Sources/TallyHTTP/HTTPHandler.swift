@@ -4,7 +4,7 @@ public protocol HTTPHandler: Sendable {
     func handle(_ request: HTTPRequest, respond: @escaping @Sendable (HTTPResponse) -> Void)
 
     /// Notes a response the server gave itself, before any request reached ``handle(_:respond:)``: a
-    /// malformed or oversized request (400, 413, 431, 501, 505, ...) or one too slow to arrive (408). Called
+    /// malformed or oversized request (400, 413, 414, 431, 501, 505, ...) or one too slow to arrive (408). Called
     /// on an event loop's thread; keep it short. The default does nothing.
     func answeredByServer(status: Int)
 }

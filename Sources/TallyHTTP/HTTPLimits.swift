@@ -3,7 +3,8 @@
 /// All limits live in this one configuration value so a server can tune them in a single place.
 public struct HTTPLimits: Sendable, Equatable {
     /// Maximum number of bytes in the request line plus header fields, counted up to (not including) the blank
-    /// line that ends the header section. Exceeding it yields ``HTTPParseError/Code/headersTooLarge`` (431).
+    /// line that ends the header section. Exceeding it yields ``HTTPParseError/Code/headersTooLarge`` (431),
+    /// or ``HTTPParseError/Code/targetTooLong`` (414) when the request line alone does.
     ///
     /// The same limit bounds a chunk-size line (400 when exceeded) and the chunked trailer section (431).
     public var maxHeaderBytes: Int

@@ -230,6 +230,9 @@ public struct HTTPRequestParser: Sendable {
                         maxLength: limits.maxHeaderBytes - trailerBytes,
                         tooLong: HTTPParseError(code: .headersTooLarge, message: "trailer section too large"))
                 else { return nil }
+                // The trailer lines and the blank line ending the body are chunk framing too (RFC 9112 §7.1):
+                // CRLF only, or `0\r\n\n` would end a body where a proxy sees a trailer line.
+                guard total == content + 2 else { throw .badRequest("a chunked body's lines must end with CRLF") }
                 if content == 0 {
                     readIndex += total
                     phase = .head

@@ -76,7 +76,7 @@ public struct HTTPResponse: Sendable {
     }
 
     /// The reason phrase of `status` (RFC 9110 §15), `Status` for one this server never sends.
-    public static func reason(_ status: Int) -> StaticString {
+    package static func reason(_ status: Int) -> StaticString {
         switch status {
         case 200: "OK"
         case 201: "Created"

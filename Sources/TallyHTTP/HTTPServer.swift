@@ -20,7 +20,9 @@ final class HTTPServerCore: Sendable {
         self.handler = handler
         connectionLimit = min(
             configuration.maxConnections,
-            DescriptorLimit.current.map(DescriptorLimit.connectionCapacity) ?? configuration.maxConnections)
+            DescriptorLimit.current.map {
+                DescriptorLimit.connectionCapacity(limit: $0, eventLoops: configuration.eventLoops)
+            } ?? configuration.maxConnections)
     }
 
     var draining: Bool { drainingFlag.load(ordering: .relaxed) }

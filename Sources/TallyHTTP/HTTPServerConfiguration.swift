@@ -24,7 +24,8 @@ public struct HTTPServerConfiguration: Sendable {
     /// After an error response the server reads and drops input for this long before closing, so the client
     /// reads the response rather than a reset (default 2 s).
     public var lingerTimeout: Duration = .seconds(2)
-    /// Connections beyond this many are closed as soon as they are accepted (default 10,000).
+    /// Connections beyond this many are closed as soon as they are accepted (default 10,000); fewer when the
+    /// open-file limit leaves room for fewer (see ``HTTPServer/maxConnections``).
     public var maxConnections = 10_000
     /// Requests read ahead on one connection while earlier ones are still being answered (default 64).
     public var maxPipelinedRequests = 64

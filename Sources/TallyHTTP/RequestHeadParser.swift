@@ -69,12 +69,12 @@ enum RequestHeadParser {
         case .contentLength(let length): hasBody = length > 0
         case .chunked: hasBody = true
         }
-        // A request the server will refuse for its Host (see `HTTPConnection.hostProblem`) is not invited to
-        // send its body.
-        let oneHost = HTTPConnection.hostProblem(request) == nil && request.headers.values("Host").count == 1
+        // A request the server will refuse for its Host (see ``HostHeader``) is not invited to send its body;
+        // checked last, so only requests that would be invited pay for a second check.
         return Head(
             request: request, framing: framing,
-            expectsContinue: request.minorVersion == 1 && fields.expectContinue && hasBody && oneHost)
+            expectsContinue: request.minorVersion == 1 && fields.expectContinue && hasBody
+                && HostHeader.problem(in: request) == nil)
     }
 
     /// Returns the content range of the line starting at `cursor` (without its CR LF) and advances `cursor` past it.

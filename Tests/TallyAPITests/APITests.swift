@@ -485,7 +485,7 @@ func json(_ response: LoopbackClient.Response) throws -> JSONObject {
         let broken = try api.call("POST", "/api/v1/admin/tenants/", token: admin, body: #"{"name":"A",}"#)
         #expect(
             broken.status == 422
-                && broken.text.hasPrefix(#"{"detail":[{"loc":["body","12"],"msg":"JSON decode error: "#)
+                && broken.text.hasPrefix(#"{"detail":[{"loc":["body",12],"msg":"JSON decode error: "#)
                 && broken.text.hasSuffix(#"","type":"json_invalid"}]}"#),
             "\(broken.text)")
         #expect(
@@ -819,6 +819,7 @@ func json(_ response: LoopbackClient.Response) throws -> JSONObject {
             ("/api/v1/admin/tenants/\(APIFixture.tenant)/stats", "TenantStatsResponse"),
             ("/api/organizations/\(APIFixture.tenant)/api-keys/stats", "KeyStatsResponse"),
             ("/api/v1/admin/tenants/not-a-uuid/stats", "ErrorResponse"),
+            ("/api/v1/admin/tenants/\(APIFixture.tenant)%2Fstats", "ProtocolErrorResponse"),
         ]
         for (path, name) in cases {
             let answer = try JSONParser().parse(api.call("GET", path, token: admin).body)

@@ -145,7 +145,6 @@ import Testing
         try reopened.close()
     }
 
-    /// Waits up to twenty seconds (a busy machine) for `condition`; the checkpointer looks once a second.
     /// Waits (at most 20 s, a hang guard) until the checkpointer has twice decided whether a checkpoint is
     /// due since now: once may have begun before the events just ingested were applied.
     func decidedTwice(_ engine: Engine) -> Bool {
@@ -154,6 +153,7 @@ import Testing
         return engine.checkpointerRounds.load(ordering: .acquiring) >= start + 2
     }
 
+    /// Waits up to twenty seconds (a busy machine) for `condition`; the checkpointer looks once a second.
     func eventually(_ condition: () throws -> Bool) rethrows -> Bool {
         for _ in 0..<400 {
             if try condition() { return true }

@@ -430,9 +430,12 @@ final class RecordingHandler: HTTPHandler {
         "GET /a HTTP/1.1\r\nHost: a b\r\n\r\n", "GET /a HTTP/1.1\r\nHost: a/b@c\r\n\r\n",
         "GET /a HTTP/1.1\r\nHost: a:xyz\r\n\r\n", "GET /a HTTP/1.1\r\nHost: a, b\r\n\r\n",
         "GET /a HTTP/1.1\r\nHost: [::1\r\n\r\n", "GET /a HTTP/1.1\r\nHost: a%2\r\n\r\n",
-        "GET /a HTTP/1.0\r\nHost: user@a\r\n\r\n",
+        "GET /a HTTP/1.0\r\nHost: user@a\r\n\r\n", "GET /a HTTP/1.1\r\nHost: [zzz]\r\n\r\n",
+        "GET /a HTTP/1.1\r\nHost: [%]\r\n\r\n", "GET /a HTTP/1.1\r\nHost: [::1%]\r\n\r\n",
+        "GET /a HTTP/1.1\r\nHost: [::1%25]\r\n\r\n", "GET /a HTTP/1.1\r\nHost: [v1.]\r\n\r\n",
+        "GET /a HTTP/1.1\r\nHost: []\r\n\r\n", "GET /a HTTP/1.1\r\nHost: [::1]x\r\n\r\n",
     ])
-    func http11RequestsWithoutExactlyOneHostAreRefused(request: String) throws {
+    func requestsWithoutExactlyOneValidHostAreRefused(request: String) throws {
         let server = try startServer()
         defer { server.shutdown() }
         let client = try LoopbackClient(port: server.port)
@@ -453,7 +456,7 @@ final class RecordingHandler: HTTPHandler {
         let client = try LoopbackClient(port: server.port)
         for host in [
             "localhost", "localhost:8080", "127.0.0.1:1", "[::1]:8080", "[fe80::1%25eth0]", "a.b-c_d~e", "x%41y",
-            "", "host:",
+            "", "host:", "[2001:db8::ff00:42:8329]", "[::ffff:192.0.2.1]", "[v1.fe:x]", "[fe80::1%25en%30]",
         ] {
             try client.send("GET /h HTTP/1.1\r\nHost: \(host)\r\n\r\n")
             let response = try client.readResponse()

@@ -133,6 +133,8 @@ enum InvalidCases {
         InvalidCase("bare LF after a chunk size", chunkedHead + "5\nhello\r\n0\r\n\r\n", 400),
         InvalidCase("bare LF after chunk data", chunkedHead + "5\r\nhello\n0\r\n\r\n", 400),
         InvalidCase("bare LF after the last chunk size", chunkedHead + "5\r\nhello\r\n0\n\r\n", 400),
+        InvalidCase("bare LF ending a chunked body", chunkedHead + "5\r\nhello\r\n0\r\n\n", 400),
+        InvalidCase("bare LF ending a trailer line", chunkedHead + "5\r\nhello\r\n0\r\nT: v\n\r\n", 400),
         InvalidCase("bare LF ending a chunk extension", chunkedHead + "5;a=b\nhello\r\n0\r\n\r\n", 400),
         InvalidCase("whitespace after a chunk size with no extension", chunkedHead + "5  \r\nhello\r\n0\r\n\r\n", 400),
         InvalidCase("CR without LF after chunk data", chunkedHead + "5\r\nhello\rX0\r\n\r\n", 400),

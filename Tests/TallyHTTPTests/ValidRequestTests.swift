@@ -132,8 +132,8 @@ enum ValidCases {
                     body: bytes("ok"))
             ]),
         ValidCase(
-            name: "bare LF in the head and trailers of a chunked body (chunk framing itself needs CRLF)",
-            raw: bytes("POST /lf HTTP/1.1\nTransfer-Encoding: chunked\n\n2\r\nok\r\n0\r\nT: v\n\n"),
+            name: "bare LF in the head of a chunked body (its framing and trailers need CRLF)",
+            raw: bytes("POST /lf HTTP/1.1\nTransfer-Encoding: chunked\n\n2\r\nok\r\n0\r\nT: v\r\n\r\n"),
             expected: [
                 HTTPRequest(
                     method: .post, target: "/lf", path: "/lf", headers: ["Transfer-Encoding": "chunked"],

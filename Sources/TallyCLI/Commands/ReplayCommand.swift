@@ -147,7 +147,10 @@ struct ReplayCommand {
         func report(_ offset: UInt64, _ total: UInt64) {
             let now = MonotonicClock.nanoseconds()
             let due = printed.withLock { state -> Bool in
-                guard now &- state.last >= (terminal ? 200_000_000 : 5_000_000_000) else { return false }
+                // A report whose clock reading is older than the last line's (threads race) is skipped.
+                guard now > state.last, now - state.last >= (terminal ? 200_000_000 : 5_000_000_000) else {
+                    return false
+                }
                 state.last = now
                 state.onTerminal = state.onTerminal || terminal
                 return true

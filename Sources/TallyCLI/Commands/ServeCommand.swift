@@ -172,7 +172,8 @@ struct ServeCommand {
             io.printError(
                 "tally: warning: the open-file limit (ulimit -n \(limit)) leaves room for \(server.maxConnections) "
                     + "connections, not --max-connections \(http.maxConnections), after "
-                    + "\(DescriptorLimit.reserved(limit: limit)) kept for the store; more are closed at once "
+                    + "\(DescriptorLimit.reserved(limit: limit, eventLoops: http.eventLoops)) kept for the store "
+                    + "and the event loops; more are closed at once "
                     + "(raise the hard limit to serve more)")
         }
         // Printed once the server listens: a start that fails (port in use) names no command to use.

@@ -79,11 +79,11 @@ enum JWTSecret {
 
     /// Creates `path` (mode 0600) holding `bytes`, whole or not at all as far as a crash can tell: written to
     /// a temporary file and synced, linked into place (which fails, as `O_EXCL` would, if `path` appeared
-    /// meanwhile), then the directory synced. A crash never leaves a short secret that the next start would
+    /// meanwhile; renamed where the file system has no hard links, the store's lock keeping other writers
+    /// out), then the directory synced. A crash never leaves a short secret that the next start would
     /// refuse, nor a created secret that a power cut takes back after tokens were minted with it.
     private static func writeNew(_ path: String, _ bytes: [UInt8], directory: String) throws {
-        let temporary = path + ".partial"
-        unlink(temporary)
+        let temporary = path + ".partial-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else {
             throw Failure(description: "cannot create \(temporary): \(String(cString: strerror(errno)))")
@@ -94,16 +94,28 @@ enum JWTSecret {
             let count = bytes[done...].withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
             if count < 0 && errno == EINTR { continue }
             guard count > 0 else {
-                failure = count < 0 ? String(cString: strerror(errno)) : "no bytes written"
+                failure =
+                    "cannot write \(temporary): " + (count < 0 ? String(cString: strerror(errno)) : "no bytes written")
                 break
             }
             done += count
         }
-        if failure == nil && fsync(descriptor) != 0 { failure = String(cString: strerror(errno)) }
+        if failure == nil && fsync(descriptor) != 0 {
+            failure = "cannot sync \(temporary): \(String(cString: strerror(errno)))"
+        }
         close(descriptor)
-        if failure == nil && link(temporary, path) != 0 { failure = String(cString: strerror(errno)) }
+        if failure == nil && link(temporary, path) != 0 {
+            let code = errno
+            if [EPERM, ENOTSUP, EOPNOTSUPP, ENOSYS].contains(code) {
+                if rename(temporary, path) != 0 {
+                    failure = "cannot rename \(temporary) to \(path): \(String(cString: strerror(errno)))"
+                }
+            } else {
+                failure = "cannot link \(temporary) to \(path): \(String(cString: strerror(code)))"
+            }
+        }
         unlink(temporary)
-        if let failure { throw Failure(description: "cannot write \(path): \(failure)") }
+        if let failure { throw Failure(description: failure) }
         let folder = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard folder >= 0 else {
             throw Failure(description: "cannot sync \(directory): \(String(cString: strerror(errno)))")
