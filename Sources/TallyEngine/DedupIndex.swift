@@ -28,6 +28,7 @@ package struct DedupIndex: Sendable, Equatable {
         package var offset: UInt64
         /// The event's time in whole hours since the epoch (rounded up), modulo 2^14.
         package var hour: UInt32
+        /// Flags: 1 when the event can be voided (an `api.call` or `storage.changed`), 2 once it has been.
         package var flags: UInt8
 
         static let voidable: UInt8 = 1
@@ -81,6 +82,7 @@ package struct DedupIndex: Sendable, Equatable {
         /// Expired ids among the slots read.
         var expired = 0
     }
+    /// The number of ids remembered.
     private(set) package var count = 0
     /// While a checkpoint reads the table (see ``pin()``): the tables it reads, tables dropped meanwhile
     /// (kept until ``unpin()``, since the checkpoint still reads them), and the ids voided meanwhile.
@@ -102,9 +104,11 @@ package struct DedupIndex: Sendable, Equatable {
         var table = 0
         var slot: Int?
 
+        /// A cursor at the start of the first pinned table, nothing read yet.
         package init() {}
     }
 
+    /// Creates an empty index with room for `minimumCapacity` ids before it first grows.
     package init(minimumCapacity: Int = 1024) {
         var capacity = 1024
         while capacity * 7 / 8 < minimumCapacity { capacity *= 2 }
@@ -113,6 +117,7 @@ package struct DedupIndex: Sendable, Equatable {
 
     private var capacity: Int { memory.count }
 
+    /// Equal when both remember the same ids with equal entries, however their tables are laid out.
     package static func == (lhs: DedupIndex, rhs: DedupIndex) -> Bool {
         guard lhs.count == rhs.count else { return false }
         var equal = true
@@ -368,11 +373,18 @@ package struct DedupIndex: Sendable, Equatable {
         (location.inDraining ? draining ?? memory : memory).base + location.index
     }
 
+    /// The entry for `key`; `nil` when the id was never remembered or has been pruned.
     package subscript(key: IdentityHash) -> Entry? {
         let location = locate(key)
         return location.found ? DedupIndex.unpack(slot(location).pointee.packed) : nil
     }
 
+    /// Remembers an accepted event's id, replacing any entry it has.
+    /// - Parameters:
+    ///   - key: The ``IdentityHash`` of the event's tenant and id.
+    ///   - offset: The event's offset in the log.
+    ///   - time: The event time, which decides when a prune forgets the id.
+    ///   - voidable: Whether an `event.voided` may retract the event.
     package mutating func insert(_ key: IdentityHash, offset: UInt64, time: Timestamp, voidable: Bool) {
         store(key, Entry(offset: offset, hour: DedupIndex.hour(time), flags: voidable ? Entry.voidable : 0))
     }

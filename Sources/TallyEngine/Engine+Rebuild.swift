@@ -4,6 +4,7 @@ import TallyStorage
 extension Engine {
     /// The result of rebuilding projections from the log.
     public struct Rebuilt: Sendable {
+        /// Every tenant's projection, as of where the replay stopped.
         public var state: ProjectionState
         /// The ingest time of the last event applied, if any.
         public var lastIngestTime: Timestamp?

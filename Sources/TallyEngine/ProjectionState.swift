@@ -11,6 +11,7 @@ public struct ProjectionState: Sendable, Equatable {
     /// not compared: it only orders changes within one process.
     public private(set) var tenantRecordsVersion: UInt64 = 0
 
+    /// Creates the state of an empty log: no tenants, nothing applied.
     public init() {}
 
     /// Equal when the projections and the offset they cover are.

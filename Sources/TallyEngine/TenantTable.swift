@@ -230,7 +230,9 @@ public struct TenantTable: Sendable {
 
     /// Tenants and projections in insertion order, as they stood when a capture began.
     public struct CapturedTenants: Sendable {
+        /// The chunk's tenant ids, in insertion order.
         public var ids: [TenantID]
+        /// Their projections as they stood when the capture began, at the same positions.
         public var projections: [TenantProjection]
     }
 

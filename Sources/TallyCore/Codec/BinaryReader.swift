@@ -37,6 +37,7 @@ public struct BinaryReader {
         CodecError("truncated: needed \(count) bytes at byte \(position), \(buffer.count - position) left")
     }
 
+    /// Reads one byte; throws ``CodecError`` when none is left, leaving ``position`` unchanged.
     @inline(__always)
     public mutating func readUInt8() throws(CodecError) -> UInt8 {
         try need(1)
@@ -44,12 +45,14 @@ public struct BinaryReader {
         return buffer[position]
     }
 
+    /// Reads a little-endian `UInt32` (4 bytes); throws ``CodecError`` when fewer are left.
     public mutating func readUInt32() throws(CodecError) -> UInt32 {
         try need(4)
         defer { position += 4 }
         return UInt32(littleEndian: buffer.loadUnaligned(fromByteOffset: position, as: UInt32.self))
     }
 
+    /// Reads a little-endian `UInt64` (8 bytes); throws ``CodecError`` when fewer are left.
     @inline(__always)
     public mutating func readUInt64() throws(CodecError) -> UInt64 {
         try need(8)
@@ -57,6 +60,7 @@ public struct BinaryReader {
         return UInt64(littleEndian: buffer.loadUnaligned(fromByteOffset: position, as: UInt64.self))
     }
 
+    /// Reads a little-endian two's-complement `Int64` (8 bytes); throws ``CodecError`` when fewer are left.
     @inline(__always)
     public mutating func readInt64() throws(CodecError) -> Int64 {
         Int64(bitPattern: try readUInt64())

@@ -9,11 +9,13 @@ public struct BinaryWriter: Sendable {
         self.bytes = bytes
     }
 
+    /// Appends one byte.
     @inlinable
     public mutating func writeUInt8(_ value: UInt8) {
         bytes.append(value)
     }
 
+    /// Appends the value's 4 bytes, little-endian.
     @inlinable
     public mutating func writeUInt32(_ value: UInt32) {
         withUnsafeBytes(of: value.littleEndian) {
@@ -30,6 +32,7 @@ public struct BinaryWriter: Sendable {
         }
     }
 
+    /// Appends the value's 8 bytes, little-endian two's complement.
     @inlinable
     public mutating func writeInt64(_ value: Int64) {
         writeUInt64(UInt64(bitPattern: value))

@@ -101,9 +101,13 @@ public enum EventCodec {
 
     /// The fixed fields at the front of every record, readable without decoding the rest.
     public struct Header: Sendable, Equatable {
+        /// The event's type, from its stored type code.
         public var type: EventType
+        /// When Tally accepted the event.
         public var ingestTime: Timestamp
+        /// When the event happened.
         public var time: Timestamp
+        /// The tenant the event belongs to.
         public var tenantId: TenantID
 
         /// Creates a header value.

@@ -3,9 +3,11 @@
 /// Wire form: `{"id", "type", "tenantId", "time"?, "data"?}`. `offset` and `ingestTime` (as `tally dump`
 /// prints them) are accepted and ignored, so a dump can be imported again. Any other field is rejected.
 public struct EventJSONDecoder: Sendable {
-    /// Limits on string fields.
+    /// Longest identifier (`id`, `keyId`, `userId` and the like), in bytes: printable ASCII only.
     public static let maxIdLength = 128
+    /// Longest key or tenant `name`, in Unicode scalars.
     public static let maxNameLength = 256
+    /// Longest `reason` of an `event.voided`, in Unicode scalars.
     public static let maxReasonLength = 1024
     /// Largest storage figure one event may carry, either way (2^60 bytes, 1 EiB): far beyond any tenant,
     /// and small enough that the counters built from such events stay readable.

@@ -59,6 +59,7 @@ public struct TenantID: Sendable, BitwiseCopyable, Hashable, Comparable, CustomS
         return value
     }
 
+    /// Orders by the 128-bit value, which is also the order of the canonical lowercase strings.
     public static func < (lhs: TenantID, rhs: TenantID) -> Bool {
         (lhs.high, lhs.low) < (rhs.high, rhs.low)
     }

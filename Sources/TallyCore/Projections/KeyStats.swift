@@ -2,17 +2,29 @@
 public struct KeyStats: Sendable, Equatable, JSONWritable {
     /// One recently used key.
     public struct RecentKey: Sendable, Equatable {
+        /// The key's id, as its events name it.
         public var keyId: String
+        /// The name given by `key.created`; `nil` for an unnamed or unregistered key.
         public var name: String?
+        /// `active`, `expired` (past its `expiresAt` at read time), `revoked`, or `unregistered` (seen only in calls).
         public var status: String
+        /// The key's calls: all of them, those answered 429, and other errors (status 400 or more).
         public var requests, rateLimitHits, errors: Int64
+        /// The time of the key's latest call (a void does not move it back).
         public var lastUsedAt: Timestamp?
     }
 
+    /// The tenant the statistics describe.
     public var organizationId: TenantID
+    /// Keys registered by `key.created` (revoked and expired ones included), then those neither revoked
+    /// nor past `expiresAt` at read time, those revoked, and those past `expiresAt` but not revoked.
     public var totalKeys, activeKeys, revokedKeys, expiredKeys: Int
+    /// Calls across all keys, unregistered ones included: all of them, those answered 429, and other
+    /// errors (status 400 or more).
     public var totalRequests, rateLimitHits, errors: Int64
+    /// Up to ``TenantProjection/recentKeyLimit`` keys, most recently used first (ties by key id).
     public var mostRecentlyUsed: [RecentKey]
+    /// The read time, which decided which keys count as expired.
     public var generatedAt: Timestamp
 
     /// Reads the key statistics from a projection in constant time.

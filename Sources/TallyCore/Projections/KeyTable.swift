@@ -82,6 +82,7 @@ public struct KeyTable: Sendable, Equatable, Sequence {
         stored[position].entry = entry
     }
 
+    /// Equal when both hold the same ids with equal entries, in any order.
     public static func == (lhs: KeyTable, rhs: KeyTable) -> Bool {
         guard lhs.count == rhs.count else { return false }
         return lhs.stored.allSatisfy { key in

@@ -11,8 +11,10 @@ public struct RecentMonths: Sendable, Equatable {
     /// Calls in the month at the same position.
     public var calls: (Int64, Int64, Int64) = (0, 0, 0)
 
+    /// Creates an empty record: no month seen yet.
     public init() {}
 
+    /// Equal when the same months and counts sit in the same slots.
     public static func == (lhs: RecentMonths, rhs: RecentMonths) -> Bool {
         lhs.months == rhs.months && lhs.calls == rhs.calls
     }

@@ -5,15 +5,26 @@
 public struct TenantProjection: Sendable, Equatable {
     // What a stats read touches, first and together, so a read costs a few adjacent cache lines whatever
     // the number of tenants. The tables further down are the full record.
+    /// Users created and not deleted.
     public var userCount = 0
+    /// Of those, the ones not deactivated.
     public var activeUsers = 0
+    /// Of those, the admins, active or not.
     public var adminUsers = 0
+    /// Credentials neither expired by event nor revoked; some may be past `expiresAt` (see
+    /// ``credentialExpiries``).
     public var activeCredentials = 0
+    /// Credentials expired by `credential.expired` and not revoked since.
     public var expiredCredentials = 0
+    /// Keys registered by `key.created`, revoked ones included.
     public var registeredKeys = 0
+    /// Registered keys not revoked; some may be past `expiresAt` (see ``keyExpiries``).
     public var activeKeys = 0
+    /// Registered keys revoked since.
     public var revokedKeys = 0
+    /// OAuth clients ever created, disabled ones included.
     public var oauthClientCount = 0
+    /// OAuth clients not disabled.
     public var activeOAuthClients = 0
     /// Storage in bytes as reported; shown clamped at zero, kept exact so voids can be undone.
     public var storageBytes: Int64 = 0
@@ -26,35 +37,52 @@ public struct TenantProjection: Sendable, Equatable {
     public var recentMonths = RecentMonths()
     /// The latest event time of any event of the tenant.
     public var lastActivity: Timestamp?
+    /// The lifecycle status; `active` until a `tenant.created` sets it.
     public var status: TenantStatus = .active
     /// Whether a `tenant.created` has been applied.
     public var isRegistered = false
+    /// The tenant's name; `nil` until a `tenant.created` is applied.
     public var name: String?
     /// Active credentials and keys with an expiry, sorted, so expiries count at read time.
     public var credentialExpiries = ExpiryIndex()
+    /// The expiry times of active keys that have one, sorted.
     public var keyExpiries = ExpiryIndex()
     /// Requests, rate-limit hits (429) and other errors (status >= 400) across all keys.
     public var totalRequests: Int64 = 0
+    /// Calls answered 429 (rate-limited), across all keys.
     public var totalRateLimitHits: Int64 = 0
+    /// Calls answered 400 or more other than 429, across all keys.
     public var totalErrors: Int64 = 0
     /// The most recently used keys with their last-used times, newest first, at most ``recentKeyLimit``.
     public var recentKeys: [RecentKey] = []
+    /// The most keys ``recentKeys`` holds.
     public static let recentKeyLimit = 5
 
     // The rest of the tenant record.
+    /// The partner that resells this tenant; `nil` when none.
     public var partnerId: String?
+    /// The tenant's settings, as created and then merged by each `tenant.updated`.
     public var settings = JSONObject()
+    /// The event time of the `tenant.created`; `nil` until one is applied.
     public var createdAt: Timestamp?
+    /// The event time of the latest change to the record (its creation, update or deletion).
     public var updatedAt: Timestamp?
+    /// When the status became `deleted`; `nil` while it is not `deleted`.
     public var deletedAt: Timestamp?
 
     // Entity tables: users, credentials, keys (including keys seen only in calls), OAuth clients (`true`
     // while active), and calls per UTC month keyed by ``Timestamp/monthIndex`` for the months older than
     // those in `recentMonths` (read both through ``callsIn(month:)``).
+    /// Users by id; a deleted user is removed.
     public var users: [String: UserEntry] = [:]
+    /// Credentials by id in every state, revoked ones included.
     public var credentials: [String: CredentialEntry] = [:]
+    /// Keys by id in first-seen order, including keys seen only in `api.call` events.
     public var keys = KeyTable()
+    /// OAuth clients by id: `true` while active, `false` once disabled.
     public var oauthClients: [String: Bool] = [:]
+    /// Calls per UTC month (``Timestamp/monthIndex``) for the months older than those in
+    /// ``recentMonths``; a month without calls is absent.
     public var apiCallsByMonth: [Int: Int64] = [:]
 
     /// Creates an empty projection.
@@ -74,8 +102,10 @@ public struct TenantProjection: Sendable, Equatable {
 public struct RecentKey: Sendable, Equatable, BitwiseCopyable {
     /// The key's position in ``TenantProjection/keys``; its id is `keys.id(at: keyPosition)`.
     public var keyPosition: Int
+    /// The time of the key's latest call.
     public var lastUsed: Timestamp
 
+    /// Creates an entry for the key at `keyPosition`, last used at `lastUsed`.
     public init(keyPosition: Int, lastUsed: Timestamp) {
         self.keyPosition = keyPosition
         self.lastUsed = lastUsed
@@ -84,9 +114,12 @@ public struct RecentKey: Sendable, Equatable, BitwiseCopyable {
 
 /// A user's state.
 public struct UserEntry: Sendable, Equatable {
+    /// The user's role; admins count in ``TenantProjection/adminUsers``.
     public var role: UserRole
+    /// `false` after `user.deactivated`, until a `user.activated`.
     public var isActive: Bool
 
+    /// Creates a user's state.
     public init(role: UserRole, isActive: Bool) {
         self.role = role
         self.isActive = isActive
@@ -95,14 +128,19 @@ public struct UserEntry: Sendable, Equatable {
 
 /// A credential's lifecycle state.
 public enum CredentialState: UInt8, Sendable {
+    /// Active until `credential.expired` makes it expired; `credential.revoked` revokes it from
+    /// either.
     case active, expired, revoked
 }
 
 /// A credential's state and expiry.
 public struct CredentialEntry: Sendable, Equatable {
+    /// Where the credential is in its lifecycle.
     public var state: CredentialState
+    /// When the credential, while active, counts as expired at read time; `nil` if never.
     public var expiresAt: Timestamp?
 
+    /// Creates a credential's state.
     public init(state: CredentialState, expiresAt: Timestamp?) {
         self.state = state
         self.expiresAt = expiresAt
@@ -113,20 +151,31 @@ public struct CredentialEntry: Sendable, Equatable {
 public enum KeyState: UInt8, Sendable {
     /// Seen in `api.call` events but never created.
     case unregistered
+    /// Registered by `key.created` and not revoked (it may be past its `expiresAt`).
     case active
+    /// Revoked by `key.revoked`; it keeps its counters.
     case revoked
 }
 
 /// An API key's state and usage counters.
 public struct KeyEntry: Sendable, Equatable {
+    /// The key's lifecycle state; ``KeyState/unregistered`` until a `key.created`.
     public var state: KeyState = .unregistered
+    /// The name given by `key.created`, if any.
     public var name: String?
+    /// The expiry given by `key.created`; `nil` for a key that never expires or is unregistered.
     public var expiresAt: Timestamp?
+    /// The event time of the `key.created`; `nil` while unregistered.
     public var createdAt: Timestamp?
+    /// Calls made with the key, less voided ones.
     public var requests: Int64 = 0
+    /// Of those, the calls answered 429.
     public var rateLimitHits: Int64 = 0
+    /// Of those, the calls answered 400 or more other than 429.
     public var errors: Int64 = 0
+    /// The time of the key's latest call, `nil` before any; a void does not move it back.
     public var lastUsed: Timestamp?
 
+    /// Creates the entry of a key not seen before: unregistered, with no calls.
     public init() {}
 }

@@ -1,47 +1,77 @@
 /// A tenant's statistics at one instant: the `data` of `GET /api/v1/admin/tenants/{tenantId}/stats`.
 public struct TenantStats: Sendable, Equatable, JSONWritable {
+    /// The tenant's users; deleted users are in no count.
     public struct Users: Sendable, Equatable {
+        /// All users, then the active and the deactivated ones (together the total), and admins whether
+        /// active or not.
         public var total, active, inactive, admins: Int
+        /// Creates the user counts.
         public init(total: Int, active: Int, inactive: Int, admins: Int) {
             (self.total, self.active, self.inactive, self.admins) = (total, active, inactive, admins)
         }
     }
+    /// The tenant's credentials; revoked ones are in no count.
     public struct Credentials: Sendable, Equatable {
+        /// Active plus expired, then those still valid at read time, and those expired by event or past
+        /// their `expiresAt`.
         public var total, active, expired: Int
+        /// Creates the credential counts.
         public init(total: Int, active: Int, expired: Int) {
             (self.total, self.active, self.expired) = (total, active, expired)
         }
     }
+    /// The tenant's registered API keys; a key past its `expiresAt` is in no count here (``KeyStats``
+    /// shows it as expired).
     public struct APIKeys: Sendable, Equatable {
+        /// Active plus revoked, then the keys neither revoked nor past `expiresAt`, and the revoked ones.
         public var total, active, revoked: Int
+        /// Creates the API-key counts.
         public init(total: Int, active: Int, revoked: Int) {
             (self.total, self.active, self.revoked) = (total, active, revoked)
         }
     }
+    /// The tenant's OAuth clients.
     public struct OAuthClients: Sendable, Equatable {
+        /// Clients ever created (disabled ones included), and those not disabled.
         public var total, active: Int
+        /// Creates the OAuth-client counts.
         public init(total: Int, active: Int) {
             (self.total, self.active) = (total, active)
         }
     }
+    /// API calls by UTC calendar month, and storage against its quota.
     public struct Usage: Sendable, Equatable {
+        /// API calls in the UTC month of the read time, and in the month before it.
         public var apiCallsThisMonth, apiCallsLastMonth: Int64
+        /// Storage in use in MiB, rounded up and never below 0, and the quota in MiB (`storage_quota_mb` or
+        /// the default).
         public var storageUsedMB, storageQuotaMB: Int64
+        /// Creates the usage figures.
         public init(apiCallsThisMonth: Int64, apiCallsLastMonth: Int64, storageUsedMB: Int64, storageQuotaMB: Int64) {
             (self.apiCallsThisMonth, self.apiCallsLastMonth) = (apiCallsThisMonth, apiCallsLastMonth)
             (self.storageUsedMB, self.storageQuotaMB) = (storageUsedMB, storageQuotaMB)
         }
     }
 
+    /// The tenant the statistics describe.
     public var tenantId: TenantID
+    /// The tenant's name; `nil` until a `tenant.created` is applied.
     public var tenantName: String?
+    /// The tenant's lifecycle status (`active` before any `tenant.created`); ``writeJSON(to:)`` leaves it out.
     public var status: TenantStatus
+    /// User counts: the `users` object.
     public var users: Users
+    /// Credential counts: the `credentials` object.
     public var credentials: Credentials
+    /// API-key counts: the `apiKeys` object.
     public var apiKeys: APIKeys
+    /// OAuth-client counts: the `oauthClients` object.
     public var oauthClients: OAuthClients
+    /// Calls and storage: the `usage` object.
     public var usage: Usage
+    /// The latest event time among the tenant's events; `nil` when it has none.
     public var lastActivity: Timestamp?
+    /// The read time the figures were computed for.
     public var generatedAt: Timestamp
 
     /// Reads the statistics from a projection in constant time (two binary searches for expiries).

@@ -6,6 +6,7 @@ public struct PosixFileSystem: FileSystem {
     /// Creates the file system.
     public init() {}
 
+    /// Opens with `open(2)` and `O_CLOEXEC`; a created file gets mode 0644.
     public func open(_ path: String, mode: FileOpenMode) throws(StorageError) -> FileHandle {
         let flags: Int32
         switch mode {
@@ -18,43 +19,51 @@ public struct PosixFileSystem: FileSystem {
         return FileHandle(descriptor: descriptor)
     }
 
+    /// Closes with `close(2)`, ignoring its result.
     public func close(_ file: FileHandle) {
         _ = Glibc.close(file.descriptor)
     }
 
+    /// Reads with `pread(2)`, retried on `EINTR`.
     public func read(_ file: FileHandle, into buffer: UnsafeMutableRawBufferPointer, at offset: Int64)
         throws(StorageError) -> Int
     {
         try Syscall.retrying("pread") { pread(file.descriptor, buffer.baseAddress, buffer.count, off_t(offset)) }
     }
 
+    /// Writes with `pwrite(2)`, retried on `EINTR`.
     public func write(_ file: FileHandle, _ bytes: UnsafeRawBufferPointer, at offset: Int64) throws(StorageError) -> Int
     {
         try Syscall.retrying("pwrite") { pwrite(file.descriptor, bytes.baseAddress, bytes.count, off_t(offset)) }
     }
 
+    /// `fdatasync(2)` when `dataOnly`, else `fsync(2)`.
     public func sync(_ file: FileHandle, dataOnly: Bool) throws(StorageError) {
         _ = try Syscall.retrying(dataOnly ? "fdatasync" : "fsync") {
             dataOnly ? fdatasync(file.descriptor) : fsync(file.descriptor)
         }
     }
 
+    /// `sync_file_range(2)` with `SYNC_FILE_RANGE_WRITE`; its result is ignored.
     public func startWriteback(_ file: FileHandle, offset: Int64, count: Int64) {
         // sync_file_range(SYNC_FILE_RANGE_WRITE): neither waits for the pages nor takes their errors, which
         // the next fsync of the file still reports.
         _ = tally_start_writeback(file.descriptor, offset, count)
     }
 
+    /// Sets the length with `ftruncate(2)`.
     public func truncate(_ file: FileHandle, to length: Int64) throws(StorageError) {
         _ = try Syscall.retrying("ftruncate") { ftruncate(file.descriptor, off_t(length)) }
     }
 
+    /// The length `fstat(2)` reports.
     public func size(_ file: FileHandle) throws(StorageError) -> Int64 {
         var info = stat()
         _ = try Syscall.retrying("fstat") { fstat(file.descriptor, &info) }
         return Int64(info.st_size)
     }
 
+    /// `flock(2)` with `LOCK_EX | LOCK_NB`: `false` on `EWOULDBLOCK`, retried on `EINTR`.
     public func tryLock(_ file: FileHandle) throws(StorageError) -> Bool {
         while true {
             if flock(file.descriptor, LOCK_EX | LOCK_NB) == 0 { return true }
@@ -65,6 +74,7 @@ public struct PosixFileSystem: FileSystem {
         }
     }
 
+    /// Lists with `readdir(3)`, in the directory's own order (not sorted).
     public func contentsOfDirectory(_ path: String) throws(StorageError) -> [String] {
         guard let directory = opendir(path) else { throw Syscall.error("opendir", path: path, errno: errno) }
         defer { closedir(directory) }
@@ -80,6 +90,7 @@ public struct PosixFileSystem: FileSystem {
         return names
     }
 
+    /// Creates each missing component with mode 0755, syncing its parent; existing ones are kept.
     public func createDirectory(_ path: String) throws(StorageError) {
         var prefix = path.hasPrefix("/") ? "/" : ""
         for component in path.split(separator: "/") {
@@ -96,6 +107,7 @@ public struct PosixFileSystem: FileSystem {
         }
     }
 
+    /// Opens the directory and `fsync(2)`s it.
     public func syncDirectory(_ path: String) throws(StorageError) {
         let descriptor = try Syscall.retrying("open", path: path) {
             Glibc.open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
@@ -104,18 +116,22 @@ public struct PosixFileSystem: FileSystem {
         _ = try Syscall.retrying("fsync", path: path) { fsync(descriptor) }
     }
 
+    /// `rename(2)`: atomic within one file system.
     public func rename(_ source: String, to destination: String) throws(StorageError) {
         _ = try Syscall.retrying("rename", path: source) { Glibc.rename(source, destination) }
     }
 
+    /// Removes with `unlink(2)`.
     public func remove(_ path: String) throws(StorageError) {
         _ = try Syscall.retrying("unlink", path: path) { unlink(path) }
     }
 
+    /// `access(2)` with `F_OK`: follows symbolic links, so a dangling link does not exist.
     public func exists(_ path: String) -> Bool {
         access(path, F_OK) == 0
     }
 
+    /// `stat(2)`, following symbolic links; `false` when `path` cannot be stat'ed.
     public func isDirectory(_ path: String) -> Bool {
         var status = stat()
         return stat(path, &status) == 0 && status.st_mode & S_IFMT == S_IFDIR

@@ -52,8 +52,11 @@ public enum SegmentFormat {
 
     /// A decoded segment header.
     public struct Header: Sendable, Equatable {
+        /// The segment format version (``SegmentFormat/version`` for a header that decodes).
         public var version: UInt32
+        /// The segment's salt, which seeds every frame checksum in it.
         public var salt: UInt32
+        /// The offset of the segment's first record.
         public var firstOffset: UInt64
     }
 
@@ -92,9 +95,13 @@ public enum SegmentFormat {
 
     /// Why a segment header is invalid.
     public enum HeaderProblem: Error, Sendable, Equatable, CustomStringConvertible {
+        /// Fewer than ``SegmentFormat/headerSize`` bytes.
         case truncated
+        /// The file does not start with `TALLYSEG`.
         case badMagic
+        /// The header's CRC32C does not match its first 28 bytes.
         case checksumMismatch
+        /// A format version this build does not read.
         case unsupportedVersion(UInt32)
 
         public var description: String {
@@ -110,12 +117,18 @@ public enum SegmentFormat {
 
     /// A decoded frame header (its checksum not yet verified).
     public struct FrameHeader: Sendable, Equatable {
+        /// Bytes of payload after the frame header.
         public var payloadLength: UInt32
+        /// The stored CRC32C, seeded with the segment's salt.
         public var checksum: UInt32
+        /// The offset of the frame's first record; for a seal, the segment's next offset.
         public var firstOffset: UInt64
+        /// Records in the frame; 0 for a seal.
         public var count: UInt32
+        /// The stored kind, possibly one this build does not know.
         public var rawKind: UInt32
 
+        /// The kind, or `nil` for one this build does not know.
         public var kind: FrameKind? { FrameKind(rawValue: rawKind) }
         /// Bytes of the whole frame.
         public var frameSize: Int { frameHeaderSize + Int(payloadLength) }

@@ -29,6 +29,7 @@ public enum DurabilityPolicy: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// The text ``init(parsing:)`` reads back: `always`, `never` or `interval:N`.
     public var description: String {
         switch self {
         case .always: "always"

@@ -8,11 +8,15 @@ import TallyCore
 public struct StoreVerifier: Sendable {
     /// What one segment looks like.
     public struct SegmentReport: Sendable, Equatable {
+        /// The segment's file name, such as `00000000000000004096.seg`.
         public var fileName: String
+        /// The offset of its first record, as its file name gives it.
         public var firstOffset: UInt64
         /// One past the last offset of its valid frames.
         public var nextOffset: UInt64
+        /// Whether it ends with a valid seal frame (a full segment).
         public var sealed: Bool
+        /// The file's length in bytes.
         public var sizeBytes: Int64
         /// The first damage, if any.
         public var damage: SegmentDamage?
@@ -39,6 +43,7 @@ public struct StoreVerifier: Sendable {
 
     /// The outcome of a verification.
     public struct Report: Sendable, Equatable {
+        /// One report per segment file, in offset order.
         public var segments: [SegmentReport] = []
         /// Problems outside any one segment: gaps, missing or misnamed segments.
         public var storeProblems: [String] = []

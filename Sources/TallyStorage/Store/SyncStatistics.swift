@@ -12,8 +12,11 @@ public final class SyncStatistics: Sendable {
 
     /// A snapshot: cumulative counts per bound, the total count and the sum of seconds.
     public struct Snapshot: Sendable {
+        /// For each of ``SyncStatistics/bounds``: the syncs that took at most that long.
         public var cumulativeCounts: [Int]
+        /// All syncs recorded.
         public var count: Int
+        /// Their total duration, in seconds.
         public var sumSeconds: Double
     }
 
@@ -61,5 +64,6 @@ public final class SyncStatistics: Sendable {
         }
     }
 
+    /// The figures so far, read together under the lock.
     public var snapshot: Snapshot { state.withLock { $0 } }
 }
