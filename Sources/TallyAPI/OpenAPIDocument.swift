@@ -96,8 +96,8 @@ enum OpenAPIDocument {
                                                     (
                                                         "enum",
                                                         .array(
-                                                            ["active", "expired", "revoked", "unregistered"].map {
-                                                                .string($0)
+                                                            KeyStats.RecentKey.Status.allCases.map {
+                                                                .string($0.rawValue)
                                                             })
                                                     ),
                                                 ])

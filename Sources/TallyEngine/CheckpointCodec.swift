@@ -301,13 +301,17 @@ enum CheckpointCodec {
             while left > 0 {
                 for _ in 0..<min(left, 1024) {
                     let key = IdentityHash(try reader.readUInt64())
-                    run.append(
-                        (
-                            key,
-                            DedupIndex.Entry(
-                                offset: try reader.readUInt64(), hour: try reader.readUInt32(),
-                                flags: try reader.readUInt8())
-                        ))
+                    let entry = DedupIndex.Entry(
+                        offset: try reader.readUInt64(), hour: try reader.readUInt32(), flags: try reader.readUInt8())
+                    // An id is remembered for an event the checkpoint covers, never beyond it (nor beyond what a
+                    // packed entry holds).
+                    guard entry.offset < min(header.nextOffset, 1 << DedupIndex.offsetBits) else {
+                        throw Problem(
+                            description:
+                                "a dedup entry names offset \(entry.offset), beyond the \(header.nextOffset) events covered"
+                        )
+                    }
+                    run.append((key, entry))
                 }
                 left -= UInt64(run.count)
                 run.withUnsafeBufferPointer { dedup.store(contentsOf: $0) }

@@ -43,7 +43,9 @@ package struct DedupIndex: Sendable, Equatable {
         static let empty = Slot(key: 0, packed: 0)
     }
 
+    /// Bits of an entry's offset in a packed slot: 2^48 events, about nine years at a million a second.
     static let offsetBits: UInt64 = 48
+    /// Bits of an entry's hour (kept modulo 2^14, about 683 days).
     static let hourBits: UInt64 = 14
     static let hourMask: UInt64 = (1 << hourBits) - 1
 
@@ -690,7 +692,8 @@ package struct DedupIndex: Sendable, Equatable {
 
     @inline(__always)
     private static func pack(_ entry: Entry) -> UInt64 {
-        (entry.offset << (hourBits + 2)) | (UInt64(entry.hour) & hourMask) << 2 | UInt64(entry.flags & 3)
+        assert(entry.offset < 1 << offsetBits, "offset \(entry.offset) does not fit a packed dedup entry")
+        return (entry.offset << (hourBits + 2)) | (UInt64(entry.hour) & hourMask) << 2 | UInt64(entry.flags & 3)
     }
 
     @inline(__always)

@@ -74,6 +74,26 @@ import Testing
         try reopened.close()
     }
 
+    /// A remembered id names an event the checkpoint covers: an entry at or beyond its offset (only a
+    /// checkpoint damaged behind an intact checksum could hold one) is refused as damage, not stored (an
+    /// offset past 2^48 would not even fit a packed entry).
+    @Test(arguments: [UInt64(5), 6, 1 << 40])
+    func aDedupEntryBeyondTheCoveredOffsetIsDamage(offset: UInt64) throws {
+        var state = ProjectionState()
+        state.nextOffset = 5
+        var dedup = DedupIndex()
+        let tenant = TenantID(high: 1, low: 2)
+        dedup.store(IdentityHash(tenant: tenant, id: "ok"), DedupIndex.Entry(offset: 4, hour: 1, flags: 0))
+        #expect(try CheckpointCodec.decode(CheckpointCodec.encode(state, dedup: dedup)).dedup.count == 1)
+        dedup.store(IdentityHash(tenant: tenant, id: "beyond"), DedupIndex.Entry(offset: offset, hour: 1, flags: 0))
+        do {
+            _ = try CheckpointCodec.decode(CheckpointCodec.encode(state, dedup: dedup))
+            Issue.record("an entry at offset \(offset) was accepted")
+        } catch {
+            #expect(error.description.contains("a dedup entry names offset \(offset), beyond the 5 events covered"))
+        }
+    }
+
     @Test func aCheckpointClaimingMoreThanTheLogHoldsRefusesToOpen() throws {
         let directory = TemporaryDirectory()
         let engine = try makeStore(directory)

@@ -2,12 +2,24 @@
 public struct KeyStats: Sendable, Equatable, JSONWritable {
     /// One recently used key.
     public struct RecentKey: Sendable, Equatable {
+        /// Where a key stands at read time, as the answer names it.
+        public enum Status: String, Sendable, Equatable, CaseIterable {
+            /// Registered, not revoked, not past its `expiresAt`.
+            case active
+            /// Registered, not revoked, past its `expiresAt` at read time.
+            case expired
+            /// Revoked by `key.revoked`.
+            case revoked
+            /// Seen only in calls: no `key.created` yet.
+            case unregistered
+        }
+
         /// The key's id, as its events name it.
         public var keyId: String
         /// The name given by `key.created`; `nil` for an unnamed or unregistered key.
         public var name: String?
-        /// `active`, `expired` (past its `expiresAt` at read time), `revoked`, or `unregistered` (seen only in calls).
-        public var status: String
+        /// Where the key stands at read time.
+        public var status: Status
         /// The key's calls: all of them, those answered 429, and other errors (status 400 or more).
         public var requests, rateLimitHits, errors: Int64
         /// The time of the key's latest call (a void does not move it back).
@@ -47,11 +59,11 @@ public struct KeyStats: Sendable, Equatable, JSONWritable {
         mostRecentlyUsed = pointer.pointee.recentKeys.map { recent in
             let keyId = pointer.pointee.keys.id(at: recent.keyPosition)
             let entry = pointer.pointee.keys[position: recent.keyPosition]
-            let status: String
+            let status: RecentKey.Status
             switch entry.state {
-            case .unregistered: status = "unregistered"
-            case .revoked: status = "revoked"
-            case .active: status = entry.expiresAt.map { $0 <= now } == true ? "expired" : "active"
+            case .unregistered: status = .unregistered
+            case .revoked: status = .revoked
+            case .active: status = entry.expiresAt.map { $0 <= now } == true ? .expired : .active
             }
             return RecentKey(
                 keyId: keyId, name: entry.name, status: status, requests: entry.requests,
@@ -83,7 +95,7 @@ public struct KeyStats: Sendable, Equatable, JSONWritable {
             writer.writeKey("name")
             writer.writeString(orNull: key.name)
             writer.writeKey("status")
-            writer.writeString(key.status)
+            writer.writeString(key.status.rawValue)
             writer.writeMember("requests", key.requests)
             writer.writeMember("rateLimitHits", key.rateLimitHits)
             writer.writeMember("errors", key.errors)
