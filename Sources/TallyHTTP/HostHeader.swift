@@ -116,6 +116,6 @@ enum HostHeader {
     }
 
     private static func isHexDigit(_ byte: UInt8) -> Bool {
-        isDigit(byte) || (byte | 0x20 >= UInt8(ascii: "a") && byte | 0x20 <= UInt8(ascii: "f"))
+        HTTPGrammar.hexValue(byte) != nil
     }
 }
