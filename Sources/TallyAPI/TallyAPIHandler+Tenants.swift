@@ -86,8 +86,10 @@ extension TallyAPIHandler {
 
     /// A `tenant_id` in the path that is not a UUID: a validation error in the seed's shape (422), as its
     /// FastAPI answers for a path parameter that fails validation.
-    static var invalidTenantPath: HTTPResponse {
-        APIResponse.validation([.init(location: ["path", "tenant_id"], message: "must be a UUID", type: "value_error")])
+    static var invalidTenantPath: HTTPResponse { APIResponse.validation(invalidTenantPathIssues) }
+
+    static var invalidTenantPathIssues: [APIResponse.ValidationIssue] {
+        [.init(location: ["path", "tenant_id"], message: "must be a UUID", type: "value_error")]
     }
 
     func getTenant(_ text: String, principal: Principal?) -> HTTPResponse {
@@ -106,13 +108,32 @@ extension TallyAPIHandler {
         return APIResponse.success(message: "Tenant retrieved successfully", data: record, now: now)
     }
 
+    /// A tenant body as the create and update routes read it.
+    struct TenantBody {
+        var name: String?
+        var status: TenantStatus?
+        /// `.some(nil)` when the body clears it with `null`.
+        var partner: String??
+        var settings: JSONObject?
+        var id: TenantID?
+    }
+
+    /// Why a tenant body was refused: a response of its own (415, 413, a body that is not JSON), or
+    /// validation issues that a bad path parameter's issue goes in front of, as FastAPI lists them together.
+    enum TenantBodyFailure: Error {
+        case rejected(HTTPResponse)
+        case invalid([APIResponse.ValidationIssue])
+
+        var response: HTTPResponse {
+            switch self {
+            case .rejected(let response): response
+            case .invalid(let issues): APIResponse.validation(issues)
+            }
+        }
+    }
+
     /// Reads a tenant body: `name`, `status`, `partner_id` (`null` clears), `settings`.
-    private func tenantBody(_ request: HTTPRequest, requireName: Bool)
-        -> Result<
-            (name: String?, status: TenantStatus?, partner: String??, settings: JSONObject?, id: TenantID?),
-            RejectedRequest
-        >
-    {
+    private func tenantBody(_ request: HTTPRequest, requireName: Bool) -> Result<TenantBody, TenantBodyFailure> {
         let now = clock()
         let body: [UInt8]
         do throws(IngestBody.Failure) {
@@ -126,14 +147,11 @@ extension TallyAPIHandler {
                 request.body, header: request.headers.combined("Content-Encoding"), maxBytes: limits.maxBodyBytes)
         } catch {
             return .failure(
-                RejectedRequest(
-                    APIResponse.error(error.status, error.code, error.message, now: now, headers: error.headers)))
+                .rejected(APIResponse.error(error.status, error.code, error.message, now: now, headers: error.headers)))
         }
         // The body is required (seed 002): a missing one is a 422 naming it, as the seed's FastAPI answers.
         guard body.contains(where: { $0 != 0x20 && $0 != 0x09 && $0 != 0x0A && $0 != 0x0D }) else {
-            return .failure(
-                RejectedRequest(
-                    APIResponse.validation([.init(location: ["body"], message: "Field required", type: "missing")])))
+            return .failure(.invalid([.init(location: ["body"], message: "Field required", type: "missing")]))
         }
         let value: JSONValue
         do throws(JSONParseError) {
@@ -151,17 +169,16 @@ extension TallyAPIHandler {
                         }
                     }
                 return .failure(
-                    RejectedRequest(
-                        APIResponse.validation([
-                            .init(
-                                location: location, message: EventDocumentDecoder.repeatedKeyRule, type: "value_error")
-                        ])))
+                    .invalid([
+                        .init(location: location, message: EventDocumentDecoder.repeatedKeyRule, type: "value_error")
+                    ]))
             }
             value = parsed.value
         } catch {
-            // As the seed's FastAPI answers a body that is not JSON: a 422 at the byte where it breaks.
+            // As the seed's FastAPI answers a body that is not JSON: a 422 at the byte where it breaks, alone
+            // (FastAPI reports it before it validates any parameter).
             return .failure(
-                RejectedRequest(
+                .rejected(
                     APIResponse.validation([
                         .init(
                             location: ["body", .index(error.offset)], message: "JSON decode error: \(error.message)",
@@ -169,11 +186,7 @@ extension TallyAPIHandler {
                     ])))
         }
         guard case .object(let object) = value else {
-            return .failure(
-                RejectedRequest(
-                    APIResponse.validation([
-                        .init(location: ["body"], message: "must be a JSON object", type: "type_error")
-                    ])))
+            return .failure(.invalid([.init(location: ["body"], message: "must be a JSON object", type: "type_error")]))
         }
         var issues: [APIResponse.ValidationIssue] = []
         var name: String?
@@ -244,8 +257,8 @@ extension TallyAPIHandler {
             issues.append(
                 .init(location: ["body", .name(member.key)], message: "unknown field", type: "extra_forbidden"))
         }
-        guard issues.isEmpty else { return .failure(RejectedRequest(APIResponse.validation(issues))) }
-        return .success((name, status, partner, settings, id))
+        guard issues.isEmpty else { return .failure(.invalid(issues)) }
+        return .success(TenantBody(name: name, status: status, partner: partner, settings: settings, id: id))
     }
 
     /// Appends one tenant event and answers with the tenant's record (or the failure).
@@ -300,7 +313,7 @@ extension TallyAPIHandler {
             respond(APIResponse.error(403, "forbidden", "creating tenants requires super_admin", now: now))
             return
         }
-        let body: (name: String?, status: TenantStatus?, partner: String??, settings: JSONObject?, id: TenantID?)
+        let body: TenantBody
         switch tenantBody(request, requireName: true) {
         case .success(let parsed): body = parsed
         case .failure(let rejected):
@@ -338,7 +351,12 @@ extension TallyAPIHandler {
     ) {
         let now = clock()
         guard let tenant = TenantID(text) else {
-            respond(TallyAPIHandler.invalidTenantPath)
+            // As FastAPI validates the path and the body together: the body's issues follow the path's.
+            if case .failure(.invalid(let issues)) = tenantBody(request, requireName: false) {
+                respond(APIResponse.validation(TallyAPIHandler.invalidTenantPathIssues + issues))
+            } else {
+                respond(TallyAPIHandler.invalidTenantPath)
+            }
             return
         }
         guard principal?.mayAdminister(tenant) == true else {
@@ -355,7 +373,7 @@ extension TallyAPIHandler {
             respond(APIResponse.error(404, "tenant_not_found", "no tenant \(tenant)", now: now))
             return
         }
-        let body: (name: String?, status: TenantStatus?, partner: String??, settings: JSONObject?, id: TenantID?)
+        let body: TenantBody
         switch tenantBody(request, requireName: false) {
         case .success(let parsed): body = parsed
         case .failure(let rejected):

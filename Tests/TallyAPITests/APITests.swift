@@ -540,6 +540,14 @@ func json(_ response: LoopbackClient.Response) throws -> JSONObject {
                 notUUID.status == 422 && notUUID.text.contains(#""loc":["path","tenant_id"]"#),
                 "\(method): \(notUUID.text)")
         }
+        // A bad path and a bad body: both reported, the path first, as FastAPI validates them together.
+        let both = try api.call(
+            "PATCH", "/api/v1/admin/tenants/not-a-uuid", token: admin, body: #"{"name":5,"bogus":1}"#)
+        #expect(both.status == 422, "\(both.text)")
+        let locations = ["[\"path\",\"tenant_id\"]", "[\"body\",\"name\"]", "[\"body\",\"bogus\"]"].map {
+            both.text.range(of: "\"loc\":\($0)")?.lowerBound
+        }
+        #expect(locations.allSatisfy { $0 != nil } && locations == locations.sorted { ($0!) < ($1!) }, "\(both.text)")
         // The three tenants created are three events in the log, and in the metrics.
         let metrics = try api.call("GET", "/metrics", token: nil).text
         #expect(metrics.contains(#"tally_events_total{outcome="accepted"} 3"#), "\(metrics)")
