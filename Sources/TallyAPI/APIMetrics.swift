@@ -1,5 +1,6 @@
 import Synchronization
 import TallyEngine
+import TallyHTTP
 import TallyStorage
 
 /// Counters and histograms for `GET /metrics`, in the Prometheus text format.
@@ -73,7 +74,7 @@ final class APIMetrics: Sendable {
     }
 
     /// The exposition text.
-    func render(openConnections: Int, syncs: SyncStatistics.Snapshot, engine: Engine.Gauges) -> String {
+    func render(server: HTTPServerGauges, syncs: SyncStatistics.Snapshot, engine: Engine.Gauges) -> String {
         var text = ""
         text += "# HELP tally_events_total Events by outcome.\n# TYPE tally_events_total counter\n"
         text += "tally_events_total{outcome=\"accepted\"} \(accepted.load(ordering: .relaxed))\n"
@@ -115,7 +116,10 @@ final class APIMetrics: Sendable {
         text +=
             "tally_fsync_duration_seconds_sum \(syncs.sumSeconds)\ntally_fsync_duration_seconds_count \(syncs.count)\n"
         text += "# HELP tally_open_connections Open client connections.\n# TYPE tally_open_connections gauge\n"
-        text += "tally_open_connections \(openConnections)\n"
+        text += "tally_open_connections \(server.openConnections)\n"
+        text +=
+            "# HELP tally_http_buffered_body_bytes Request body bytes held in memory, against the server's limit.\n# TYPE tally_http_buffered_body_bytes gauge\n"
+        text += "tally_http_buffered_body_bytes \(server.bufferedBodyBytes)\n"
         text += "# HELP tally_log_events Events in the log that the projections cover.\n# TYPE tally_log_events gauge\n"
         text += "tally_log_events \(engine.events)\n"
         text += "# HELP tally_tenants Tenants with at least one event.\n# TYPE tally_tenants gauge\n"

@@ -11,8 +11,8 @@ public final class TallyAPIHandler: HTTPHandler {
     let authenticator: any RequestAuthenticator
     let metrics = APIMetrics()
     let clock: @Sendable () -> Timestamp
-    /// Reports open connections for `/metrics` (set once the server is running).
-    let connectionCount: @Sendable () -> Int
+    /// Reports the server's open connections and held body bytes for `/metrics`.
+    let serverGauges: @Sendable () -> HTTPServerGauges
     /// The server's limits; ``HTTPLimits/maxBodyBytes`` also bounds a body after its content coding is undone.
     let limits: HTTPLimits
     /// Tenants whose creation through the tenants API is in flight, so two creates of one id cannot both
@@ -26,16 +26,17 @@ public final class TallyAPIHandler: HTTPHandler {
     ///   - engine: The metering engine behind the API.
     ///   - authenticator: Checks bearer tokens.
     ///   - limits: The HTTP server's limits: a gzip body may decompress to at most `limits.maxBodyBytes`.
-    ///   - connectionCount: Reports open connections for `/metrics`.
+    ///   - serverGauges: Reports the server's open connections and held body bytes for `/metrics` (the
+    ///     handler is made before the server, so this asks it once it runs).
     public init(
         engine: Engine, authenticator: any RequestAuthenticator, limits: HTTPLimits = HTTPLimits(),
-        connectionCount: @escaping @Sendable () -> Int = { 0 }
+        serverGauges: @escaping @Sendable () -> HTTPServerGauges = { HTTPServerGauges() }
     ) {
         self.engine = engine
         self.authenticator = authenticator
         self.limits = limits
         self.clock = engine.configuration.clock
-        self.connectionCount = connectionCount
+        self.serverGauges = serverGauges
     }
 
     /// Requests the HTTP layer refused before routing (malformed, oversized, too slow) count under one
@@ -119,7 +120,7 @@ public final class TallyAPIHandler: HTTPHandler {
                     status: 200, headers: [("Content-Type", "text/plain; version=0.0.4")],
                     body: Array(
                         metrics.render(
-                            openConnections: connectionCount(),
+                            server: serverGauges(),
                             syncs: engine.store.syncStatistics.snapshot,
                             engine: engine.gauges
                         ).utf8)))

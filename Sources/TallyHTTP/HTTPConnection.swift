@@ -53,6 +53,11 @@ final class HTTPConnection {
     private var unsafeHandling = 0
     /// A parsed request that waits for the requests before it to be answered (see the type's notes).
     private var heldRequest: HTTPRequest?
+    /// Body bytes taken from the server's budget (``HTTPServerConfiguration/maxBufferedBodyBytes``) for the
+    /// request now arriving, and for the held request. A started request's bytes go back when its handler
+    /// answers; these when the connection closes or abandons the request.
+    private var arrivingReservation = 0
+    private var heldReservation = 0
     /// Full reads (of the loop's 64 KiB buffer) one connection may make per wake-up.
     static let readsPerWakeUp = 16
 
@@ -193,6 +198,8 @@ final class HTTPConnection {
             }
             guard let request else {
                 if parser.isReceivingBody {
+                    // Reserved before more of the body is read, and before it is invited.
+                    guard reserveArrivingBody(parser.announcedBodyBytes) else { return }
                     bodyStarted = bodyStarted ?? MonotonicClock.nanoseconds()
                     headStarted = nil
                 } else {
@@ -205,6 +212,10 @@ final class HTTPConnection {
                 }
                 return
             }
+            // A body read whole in one go is reserved here, as it completes.
+            guard reserveArrivingBody(request.body.count) else { return }
+            let reservation = arrivingReservation
+            arrivingReservation = 0
             headStarted = nil
             bodyStarted = nil
             // A body that arrived uninvited needs no invitation; one sent after this request's response would
@@ -212,14 +223,46 @@ final class HTTPConnection {
             owesContinue = false
             guard mayStart(request) else {
                 heldRequest = request
+                heldReservation = reservation
                 return
             }
-            start(request)
+            start(request, reservation: reservation)
         }
     }
 
-    /// Gives a request to the handler, with the next sequence number.
-    private func start(_ request: HTTPRequest) {
+    /// Takes from the server's body budget what the arriving request's body needs beyond what it holds;
+    /// when the budget has no room, answers 503 and closes after it (the rest of the body is never read).
+    private func reserveArrivingBody(_ bytes: Int) -> Bool {
+        guard bytes > arrivingReservation else { return true }
+        if loop.server.reserveBodyBytes(bytes - arrivingReservation) {
+            arrivingReservation = bytes
+            return true
+        }
+        loop.server.releaseBodyBytes(arrivingReservation)
+        arrivingReservation = 0
+        stopReading = true
+        failedStream = true
+        owesContinue = false
+        headStarted = nil
+        bodyStarted = nil
+        let limit = loop.server.configuration.maxBufferedBodyBytes
+        loop.server.handler.answeredByServer(status: 503)
+        dispatchResponse(
+            sequence: allocateSequence(),
+            response: HTTPResponse(
+                status: 503, headers: [("Content-Type", "application/json"), ("Retry-After", "1")],
+                body: HTTPErrorBody.json(
+                    status: 503,
+                    message:
+                        "the server holds as many request bodies as it may (\(limit) bytes); retry in a moment"),
+                closeConnection: true),
+            keepAlive: false, head: false, method: "-", path: "-", started: MonotonicClock.nanoseconds())
+        return false
+    }
+
+    /// Gives a request to the handler, with the next sequence number; `reservation` body bytes go back to
+    /// the server's budget when the handler answers.
+    private func start(_ request: HTTPRequest, reservation: Int) {
         let sequence = allocateSequence()
         let keepAlive = request.keepAlive && !loop.server.draining
         let head = request.method == .head
@@ -234,6 +277,7 @@ final class HTTPConnection {
         handling += 1
         if unsafe { unsafeHandling += 1 }
         loop.server.handler.handle(request) { response in
+            loop.server.releaseBodyBytes(reservation)
             // A response given on the loop's own thread (while the handler runs, say) needs no hand-off.
             if loop.isCurrentThread {
                 bound.value.handlerFinished(unsafe: unsafe, closing: !keepAlive || response.closeConnection)
@@ -267,7 +311,9 @@ final class HTTPConnection {
     private func startHeldRequestIfDue() {
         guard !closed, let held = heldRequest, mayStart(held) else { return }
         heldRequest = nil
-        start(held)
+        let reservation = heldReservation
+        heldReservation = 0
+        start(held, reservation: reservation)
     }
 
     /// Writes the owed `100 Continue` once no earlier response is outstanding.
@@ -330,6 +376,8 @@ final class HTTPConnection {
             // Later requests are abandoned with the connection: none is in flight any more.
             ready.removeAll()
             heldRequest = nil
+            loop.server.releaseBodyBytes(heldReservation)
+            heldReservation = 0
             nextToSend = nextSequence
             return false
         }
@@ -433,6 +481,9 @@ final class HTTPConnection {
     func close() {
         guard !closed else { return }
         closed = true
+        loop.server.releaseBodyBytes(arrivingReservation + heldReservation)
+        arrivingReservation = 0
+        heldReservation = 0
         _ = Glibc.close(descriptor)
         loop.forget(descriptor)
     }

@@ -109,6 +109,19 @@ public struct HTTPRequestParser: Sendable {
         failure == nil && phase != .head
     }
 
+    /// The bytes the body now arriving will hold, as far as the framing has told: its `Content-Length`, or
+    /// for a chunked body the bytes decoded so far plus the rest of the chunk being read. Zero while no body
+    /// is arriving. The server reserves this much of its memory budget before it reads on.
+    public var announcedBodyBytes: Int {
+        guard failure == nil else { return 0 }
+        switch phase {
+        case .head: return 0
+        case .fixedBody(let length): return length
+        case .chunkData(let remaining): return pendingBody.count + remaining
+        case .chunkSize, .chunkDataEnd, .trailers: return pendingBody.count
+        }
+    }
+
     /// Whether the request whose body is arriving sent `Expect: 100-continue` and still waits for the interim
     /// `100 Continue` (RFC 9110 §10.1.1); true once per such request, until its body completes. The head has
     /// passed every check by then (a `Content-Length` over the limit, say, fails it first), so the server

@@ -9,6 +9,8 @@ final class HTTPServerCore: Sendable {
     let configuration: HTTPServerConfiguration
     let handler: any HTTPHandler
     let openConnections = Atomic<Int>(0)
+    /// Request body bytes reserved by connections (see ``HTTPServerConfiguration/maxBufferedBodyBytes``).
+    let bufferedBodyBytes = Atomic<Int>(0)
     /// ``HTTPServerConfiguration/maxConnections``, lowered to what the open-file limit leaves room for
     /// (``DescriptorLimit``).
     let connectionLimit: Int
@@ -27,6 +29,25 @@ final class HTTPServerCore: Sendable {
 
     var draining: Bool { drainingFlag.load(ordering: .relaxed) }
     func beginDraining() { drainingFlag.store(true, ordering: .relaxed) }
+
+    /// Takes `count` bytes of the body budget; false (taking nothing) when that would go beyond
+    /// ``HTTPServerConfiguration/maxBufferedBodyBytes`` while other bodies are held.
+    func reserveBodyBytes(_ count: Int) -> Bool {
+        var current = bufferedBodyBytes.load(ordering: .relaxed)
+        while true {
+            guard current == 0 || count <= configuration.maxBufferedBodyBytes - current else { return false }
+            let (exchanged, original) = bufferedBodyBytes.compareExchange(
+                expected: current, desired: current + count, ordering: .relaxed)
+            if exchanged { return true }
+            current = original
+        }
+    }
+
+    /// Gives back bytes taken with ``reserveBodyBytes(_:)``.
+    func releaseBodyBytes(_ count: Int) {
+        guard count > 0 else { return }
+        bufferedBodyBytes.subtract(count, ordering: .relaxed)
+    }
 
     /// Appends the JSON log line of one request: when its response was ready (UTC, milliseconds), method,
     /// path (escaped), status and duration in milliseconds with three decimals. Written as bytes: one line
@@ -101,6 +122,14 @@ public final class HTTPServer: Sendable {
 
     /// Open client connections.
     public var openConnections: Int { core.openConnections.load(ordering: .relaxed) }
+
+    /// Request body bytes held now, against ``HTTPServerConfiguration/maxBufferedBodyBytes``.
+    public var bufferedBodyBytes: Int { core.bufferedBodyBytes.load(ordering: .relaxed) }
+
+    /// The server's gauges for a metrics page.
+    public var gauges: HTTPServerGauges {
+        HTTPServerGauges(openConnections: openConnections, bufferedBodyBytes: bufferedBodyBytes)
+    }
 
     /// The most connections served at once: ``HTTPServerConfiguration/maxConnections``, or fewer when the
     /// open-file limit leaves room for fewer (see ``DescriptorLimit``); more are closed as soon as accepted.

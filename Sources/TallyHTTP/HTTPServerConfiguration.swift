@@ -29,6 +29,12 @@ public struct HTTPServerConfiguration: Sendable {
     public var maxConnections = 10_000
     /// Requests read ahead on one connection while earlier ones are still being answered (default 64).
     public var maxPipelinedRequests = 64
+    /// Request body bytes held in memory at once across all connections, from a request's head until the
+    /// handler has answered it (default 1 GiB). A body that would go beyond it is refused with 503 and
+    /// `Retry-After: 1` before it is read (the connection closes after the answer); a body that arrives while
+    /// nothing else is held is always taken, however large. Without it, 10,000 connections sending 16 MiB
+    /// bodies at once could hold 160 GiB.
+    public var maxBufferedBodyBytes = 1 << 30
     /// Receives one JSON line per request (method, path, status, duration) and server messages. An event
     /// loop gathers the request lines of one wake-up and passes them in one call, separated by newlines
     /// (one write instead of one per request under load); each call's text ends without a newline.

@@ -10,6 +10,13 @@ import Testing
 
 @testable import TallyAPI
 
+/// The server a handler reports gauges of, once it exists (the handler is made first).
+final class ServerReference: Sendable {
+    let server = Mutex<HTTPServer?>(nil)
+
+    var gauges: HTTPServerGauges { server.withLock { $0?.gauges } ?? HTTPServerGauges() }
+}
+
 /// End to end: the real server on a free loopback port, a real store in a temporary directory.
 final class APIFixture {
     static let secret = Array("test-secret-0123456789abcdef".utf8)
@@ -32,12 +39,14 @@ final class APIFixture {
         http.eventLoops = 2
         http.log = { _ in }
         http.limits.maxBodyBytes = maxBodyBytes
+        let reference = ServerReference()
         server = try HTTPServer(
             configuration: http,
             handler: TallyAPIHandler(
                 engine: engine,
                 authenticator: JWTAuthenticator(secret: APIFixture.secret),
-                limits: http.limits))
+                limits: http.limits, serverGauges: { reference.gauges }))
+        reference.server.withLock { $0 = server }
     }
 
     deinit {
@@ -615,6 +624,10 @@ func json(_ response: LoopbackClient.Response) throws -> JSONObject {
             let response = try racer.readResponse()
             #expect(response.status == 409 && response.text.contains("tenant_exists"), "\(response.text)")
         }
+        // The held create's body is all the server holds, and its gauges say so.
+        let metrics = try api.call("GET", "/metrics", token: nil).text
+        let heldBody = #"{"id":"\#(APIFixture.other)","name":"First"}"#.utf8.count
+        #expect(metrics.contains("tally_http_buffered_body_bytes \(heldBody)\n"), "\(metrics)")
         fileSystem.releaseHeldSync()
         let created = try first.readResponse()
         #expect(created.status == 201 && created.text.contains(#""name":"First""#), "\(created.text)")

@@ -427,6 +427,58 @@ final class HostileTestHandler: HTTPHandler {
         #expect(try keeper.request("GET", "/after").status == 200)
     }
 
+    /// Bodies held across connections stay within `maxBufferedBodyBytes`: one beyond it is refused with 503
+    /// and `Retry-After` before it is read, and the budget comes back when the handler answers or the client
+    /// goes away.
+    @Test func bodiesBeyondTheMemoryBudgetAreRefusedUntilEarlierOnesAreAnswered() throws {
+        let handler = HostileTestHandler()
+        let server = try startServer(handler) {
+            $0.maxBufferedBodyBytes = 100_000
+            $0.bodyTimeout = .seconds(30)
+        }
+        defer { server.shutdown() }
+        // Alone, a body larger than the budget is taken.
+        let alone = try LoopbackClient(port: server.port)
+        let large = try alone.request("POST", "/alone", body: Array(repeating: 0x61, count: 150_000))
+        #expect(large.text == "POST /alone 150000")
+        #expect(server.bufferedBodyBytes == 0)
+        let held = try LoopbackClient(port: server.port)
+        try held.send(
+            "POST /hold HTTP/1.1\r\nHost: x\r\nContent-Length: 80000\r\n\r\n" + String(repeating: "a", count: 80_000))
+        #expect(eventually { handler.heldCount == 1 })
+        #expect(server.bufferedBodyBytes == 80_000)
+        // A declared length beyond what is left: 503 at once, before its body is sent.
+        let refused = try LoopbackClient(port: server.port)
+        try refused.send("POST /more HTTP/1.1\r\nHost: x\r\nContent-Length: 40000\r\n\r\n")
+        let answer = try refused.readResponse()
+        #expect(answer.status == 503 && answer.header("Retry-After") == "1", "\(answer.text)")
+        #expect(answer.header("Connection") == "close")
+        // A chunked body is counted chunk by chunk: 16 KiB fits, the 36 KiB chunk after it does not.
+        let chunked = try LoopbackClient(port: server.port)
+        try chunked.send(
+            "POST /chunks HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n4000\r\n"
+                + String(repeating: "c", count: 0x4000) + "\r\n")
+        #expect(eventually { server.bufferedBodyBytes == 80_000 + 0x4000 })
+        try chunked.send("9000\r\n")
+        #expect(try chunked.readResponse().status == 503)
+        #expect(eventually { server.bufferedBodyBytes == 80_000 })
+        // Requests without a body go on; once the held one is answered, its bytes are free again.
+        let other = try LoopbackClient(port: server.port)
+        #expect(try other.request("GET", "/meanwhile").status == 200)
+        #expect(handler.releaseOne())
+        #expect(try held.readResponse().text == "held")
+        #expect(server.bufferedBodyBytes == 0)
+        #expect(
+            try other.request("POST", "/more", body: Array(repeating: 0x62, count: 40_000)).text == "POST /more 40000")
+        // A client that goes away mid-body gives its bytes back.
+        let leaving = try LoopbackClient(port: server.port)
+        try leaving.send("POST /partial HTTP/1.1\r\nHost: x\r\nContent-Length: 50000\r\n\r\nabc")
+        #expect(eventually { server.bufferedBodyBytes == 50_000 })
+        leaving.close()
+        #expect(eventually { server.bufferedBodyBytes == 0 })
+        expectServerAnswers(server)
+    }
+
     @Test func thousandsOfIdleConnectionsAreClosedByTheIdleTimeout() throws {
         let count = Self.manyConnections
         let server = try startServer { $0.idleTimeout = .seconds(1) }

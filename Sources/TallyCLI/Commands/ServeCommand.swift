@@ -46,6 +46,11 @@ struct ServeCommand {
                 name: "max-connections", valueName: "N",
                 help: "Open connections; more are closed at once (default 10000)."),
             .init(
+                name: "max-buffered-body-bytes", valueName: "N",
+                help:
+                    "Request body bytes held in memory across all connections; a body beyond it gets 503 and Retry-After (default 1073741824)."
+            ),
+            .init(
                 name: "backdate-limit", valueName: "DURATION",
                 help:
                     "Oldest event time accepted, and the dedup window (default 35d, at most 330d; such as 90s, 30m, 12h, 7d)."
@@ -113,6 +118,8 @@ struct ServeCommand {
         http.maxConnections = try CommandOptions.positiveInt(
             arguments, "max-connections", default: http.maxConnections,
             command: spec.name)
+        http.maxBufferedBodyBytes = try CommandOptions.positiveInt(
+            arguments, "max-buffered-body-bytes", default: http.maxBufferedBodyBytes, command: spec.name)
         var configuration = EngineConfiguration()
         configuration.store.durability = try CommandOptions.durability(arguments, command: spec.name)
         configuration.backdateLimitMicroseconds =
@@ -146,10 +153,10 @@ struct ServeCommand {
         } else if let warning = JWTSecret.permissionWarning(secret.source) {
             io.printError("tally: warning: \(warning)")
         }
-        let connections = ConnectionCounter()
+        let running = RunningServer()
         let handler = TallyAPIHandler(
             engine: engine, authenticator: JWTAuthenticator(secret: secret.secret),
-            limits: http.limits, connectionCount: { connections.count })
+            limits: http.limits, serverGauges: { running.gauges })
         let server: HTTPServer
         do {
             server = try HTTPServer(configuration: http, handler: handler)
@@ -158,7 +165,7 @@ struct ServeCommand {
             io.printError("tally serve: \(error)")
             return .failure
         }
-        connections.server = server
+        running.server = server
         // The command names the secret the server uses, so the token it mints is one the server accepts.
         let source: String
         if let file = arguments.value("jwt-secret-file") {
@@ -194,8 +201,8 @@ struct ServeCommand {
     }
 }
 
-/// Reports the server's open connections once it exists (the handler is built before the server).
-final class ConnectionCounter: Sendable {
+/// Reports the server's gauges once it exists (the handler is built before the server).
+final class RunningServer: Sendable {
     private let current = Mutex<HTTPServer?>(nil)
 
     var server: HTTPServer? {
@@ -203,7 +210,7 @@ final class ConnectionCounter: Sendable {
         set { current.withLock { $0 = newValue } }
     }
 
-    var count: Int { server?.openConnections ?? 0 }
+    var gauges: HTTPServerGauges { server?.gauges ?? HTTPServerGauges() }
 }
 
 /// Blocks until SIGINT or SIGTERM.
