@@ -15,7 +15,14 @@ final class EventLoop: @unchecked Sendable {
     let epoll: Int32
     let wakeDescriptor: Int32
     let server: HTTPServerCore
-    private let tasks = Mutex<[@Sendable () -> Void]>([])
+    /// Closures handed to the loop by other threads, and whether the loop has finished.
+    private struct Inbox {
+        var tasks: [@Sendable () -> Void] = []
+        /// Set, under the lock, as the wake descriptor closes: later closures are dropped, since that
+        /// descriptor's number may by then belong to a store file that a wake-up would write 8 bytes into.
+        var closed = false
+    }
+    private let inbox = Mutex(Inbox())
     private let stopping = Atomic<Bool>(false)
     /// Connections owned by this loop, by descriptor (loop thread only).
     private var connections: [Int32: HTTPConnection] = [:]
@@ -51,19 +58,44 @@ final class EventLoop: @unchecked Sendable {
         self.server = server
         spare = -1
         epoll = tally_epoll_create()
-        guard epoll >= 0 else { throw HTTPServerError.system("epoll_create1", errno) }
+        guard epoll >= 0 else {
+            let code = errno
+            readBuffer.deallocate()
+            throw HTTPServerError.system("epoll_create1", code)
+        }
         wakeDescriptor = tally_eventfd()
-        guard wakeDescriptor >= 0 else { throw HTTPServerError.system("eventfd", errno) }
-        _ = tally_epoll_ctl(epoll, 1, wakeDescriptor, tally_epollin, EventLoop.wakeToken)
+        guard wakeDescriptor >= 0 else {
+            let code = errno
+            Glibc.close(epoll)
+            readBuffer.deallocate()
+            throw HTTPServerError.system("eventfd", code)
+        }
         // Every loop waits on the listener; EPOLLEXCLUSIVE wakes one of them per connection.
         guard
+            tally_epoll_ctl(epoll, 1, wakeDescriptor, tally_epollin, EventLoop.wakeToken) == 0,
             tally_epoll_ctl(epoll, 1, server.listener, tally_epollin | tally_epollexclusive, EventLoop.listenerToken)
                 == 0
         else {
-            throw HTTPServerError.system("epoll_ctl(listener)", errno)
+            let code = errno
+            Glibc.close(epoll)
+            Glibc.close(wakeDescriptor)
+            readBuffer.deallocate()
+            throw HTTPServerError.system("epoll_ctl", code)
         }
-        // Taken last, so a failed init leaves it nothing to leak.
+        // Taken last, so a failed init has no spare to give back.
         spare = Glibc.open("/dev/null", O_RDONLY | O_CLOEXEC)
+    }
+
+    /// Gives back what ``init(server:)`` took, for a loop that will never run (another loop of the server
+    /// failed to start).
+    func releaseUnstarted() {
+        if spare >= 0 { Glibc.close(spare) }
+        Glibc.close(epoll)
+        inbox.withLock { inbox in
+            inbox.closed = true
+            Glibc.close(wakeDescriptor)
+        }
+        readBuffer.deallocate()
     }
 
     /// Whether the caller runs on the loop's own thread.
@@ -71,11 +103,15 @@ final class EventLoop: @unchecked Sendable {
         thread.load(ordering: .relaxed) == UInt(pthread_self())
     }
 
-    /// Runs `task` on the loop's thread.
+    /// Runs `task` on the loop's thread; once the loop has finished, drops it (what it would touch is gone).
     func execute(_ task: @escaping @Sendable () -> Void) {
-        tasks.withLock { $0.append(task) }
-        var one: UInt64 = 1
-        _ = Glibc.write(wakeDescriptor, &one, 8)
+        // The wake-up is written under the lock, so the descriptor cannot close between the check and it.
+        inbox.withLock { inbox in
+            guard !inbox.closed else { return }
+            inbox.tasks.append(task)
+            var one: UInt64 = 1
+            _ = Glibc.write(wakeDescriptor, &one, 8)
+        }
     }
 
     func stop() {
@@ -119,7 +155,7 @@ final class EventLoop: @unchecked Sendable {
                 if listening {
                     listening = false
                     _ = tally_epoll_ctl(epoll, 2, server.listener, 0, 0)
-                    drainDeadline = now + 10_000_000_000
+                    drainDeadline = now + server.configuration.drainTimeout.nanoseconds
                     for connection in connections.values { connection.beginDrain() }
                 }
                 if connections.isEmpty || now >= (drainDeadline ?? now) {
@@ -146,9 +182,15 @@ final class EventLoop: @unchecked Sendable {
         }
         runTasks()
         flushLog()
+        // No thread is this loop's any more: a new thread given the same id must not pass for it.
+        thread.store(0, ordering: .relaxed)
         if spare >= 0 { Glibc.close(spare) }
         Glibc.close(epoll)
-        Glibc.close(wakeDescriptor)
+        inbox.withLock { inbox in
+            inbox.closed = true
+            inbox.tasks.removeAll()
+            Glibc.close(wakeDescriptor)
+        }
         readBuffer.deallocate()
         finished.withLock { $0 = true }
     }
@@ -182,9 +224,9 @@ final class EventLoop: @unchecked Sendable {
     }
 
     private func runTasks() {
-        let pending = tasks.withLock { tasks -> [@Sendable () -> Void] in
-            defer { tasks.removeAll(keepingCapacity: true) }
-            return tasks
+        let pending = inbox.withLock { inbox -> [@Sendable () -> Void] in
+            defer { inbox.tasks.removeAll(keepingCapacity: true) }
+            return inbox.tasks
         }
         for task in pending { task() }
     }

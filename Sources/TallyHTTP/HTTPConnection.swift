@@ -116,14 +116,21 @@ final class HTTPConnection {
     private func readAvailable() {
         let buffer = loop.readBuffer
         if lingeringSince != nil {
-            while true {
+            // Dropped input gets the same share of the loop as read input: a client streaming on after its
+            // error answer cannot hold the loop (its linger deadline is checked between wake-ups).
+            var reads = 0
+            while reads < HTTPConnection.readsPerWakeUp {
                 let count = Glibc.read(descriptor, buffer.baseAddress, buffer.count)
-                if count > 0 { continue }
+                if count > 0 {
+                    reads += 1
+                    continue
+                }
                 if count < 0 && errno == EINTR { continue }
                 if count < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) { return }
                 close()
                 return
             }
+            return
         }
         var reads = 0
         while !closed && !stopReading && !inputPaused {

@@ -111,8 +111,15 @@ public final class HTTPServer: Sendable {
         self.port = port
         core = HTTPServerCore(listener: listener, configuration: configuration, handler: handler)
         var loops: [EventLoop] = []
-        for _ in 0..<max(1, configuration.eventLoops) {
-            loops.append(try EventLoop(server: core))
+        do {
+            for _ in 0..<max(1, configuration.eventLoops) {
+                loops.append(try EventLoop(server: core))
+            }
+        } catch {
+            // Nothing runs yet: give back the port and the loops made so far.
+            for loop in loops { loop.releaseUnstarted() }
+            Glibc.close(listener)
+            throw error
         }
         self.loops = loops
         for (index, loop) in loops.enumerated() {
@@ -138,8 +145,9 @@ public final class HTTPServer: Sendable {
     /// How many times the event loops were woken with events to handle, in total.
     var loopWakeups: Int { loops.reduce(0) { $0 + $1.wakeups.load(ordering: .relaxed) } }
 
-    /// Stops accepting, answers requests already received (up to 10 s), closes every connection, and
-    /// returns when the loops have finished.
+    /// Stops accepting, answers requests already received (for up to
+    /// ``HTTPServerConfiguration/drainTimeout``), closes every connection, and returns when the loops have
+    /// finished.
     public func shutdown() {
         core.beginDraining()
         // New connections are refused from now on rather than queued in the kernel until the drain ends

@@ -24,6 +24,9 @@ public struct HTTPServerConfiguration: Sendable {
     /// After an error response the server reads and drops input for this long before closing, so the client
     /// reads the response rather than a reset (default 2 s).
     public var lingerTimeout: Duration = .seconds(2)
+    /// How long ``HTTPServer/shutdown()`` waits for requests in flight (and bodies still arriving) to be
+    /// answered before it closes their connections (default 10 s). An answer given later is dropped.
+    public var drainTimeout: Duration = .seconds(10)
     /// Connections beyond this many are closed as soon as they are accepted (default 10,000); fewer when the
     /// open-file limit leaves room for fewer (see ``HTTPServer/maxConnections``).
     public var maxConnections = 10_000

@@ -5,6 +5,9 @@ import Glibc
 enum Socket {
     /// Creates a non-blocking listening TCP socket bound to `host:port` (IPv4). Port 0 picks a free port.
     static func listen(host: String, port: Int, backlog: Int32 = 1024) throws(HTTPServerError) -> (Int32, Int) {
+        guard let port16 = UInt16(exactly: port) else {
+            throw HTTPServerError(message: "cannot listen on port \(port): a port is 0-65535 (0 picks a free one)")
+        }
         let descriptor = Glibc.socket(
             AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard descriptor >= 0 else { throw HTTPServerError.system("socket", errno) }
@@ -12,7 +15,7 @@ enum Socket {
         setsockopt(descriptor, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_port = in_port_t(port16.bigEndian)
         guard inet_pton(AF_INET, host, &address.sin_addr) == 1 else {
             Glibc.close(descriptor)
             throw HTTPServerError(message: "cannot listen on \(host): not an IPv4 address such as 127.0.0.1 or 0.0.0.0")

@@ -520,6 +520,53 @@ final class RecordingHandler: HTTPHandler {
         #expect(flooding, "the flood was still running")
     }
 
+    /// A client that streams on after its error answer is read and dropped a share at a time, like any
+    /// other input: another client on the loop is answered, and the linger deadline closes the flood.
+    @Test func aClientFloodingAfterItsErrorIsClosedAndDoesNotStarveTheLoop() throws {
+        let server = try startServer {
+            $0.eventLoops = 1
+            $0.lingerTimeout = .milliseconds(300)
+        }
+        defer { server.shutdown() }
+        var size: Int32 = 8 << 20
+        setsockopt(server.core.listener, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        let flood = try LoopbackClient(port: server.port)
+        try flood.send("BROKEN\r\n\r\n")
+        #expect(try flood.readResponse().status == 400)
+        let stop = Atomic<Bool>(false)
+        let finished = Atomic<Bool>(false)
+        let junk = [UInt8](repeating: 0x78, count: 1 << 20)
+        let descriptor = flood.descriptor
+        let writer = Thread {
+            while !stop.load(ordering: .relaxed) {
+                let count = junk.withUnsafeBytes {
+                    Glibc.send(descriptor, $0.baseAddress, junk.count, Int32(MSG_NOSIGNAL))
+                }
+                if count <= 0 { break }
+            }
+            finished.store(true, ordering: .relaxed)
+        }
+        writer.start()
+        defer { stop.store(true, ordering: .relaxed) }
+        usleep(100_000)
+        let other = try LoopbackClient(port: server.port)
+        #expect(try other.request("GET", "/other").text == "GET /other 0 -", "answered while the flood goes on")
+        // The linger deadline ends the flood: the server closes, and the writer's sends fail.
+        for _ in 0..<500 where !finished.load(ordering: .relaxed) { usleep(10_000) }
+        let closed = finished.load(ordering: .relaxed)
+        #expect(closed, "the flooding connection was closed")
+    }
+
+    /// A port outside 0-65535 is an error saying so, not a trap (the configuration is public API).
+    @Test(arguments: [-1, 65536, Int.max])
+    func aPortOutOfRangeIsAnError(port: Int) throws {
+        #expect {
+            _ = try startServer { $0.port = port }
+        } throws: { error in
+            "\(error)".contains("cannot listen on port \(port): a port is 0-65535")
+        }
+    }
+
     @Test func connectionsBeyondTheCapAreClosed() throws {
         let server = try startServer { $0.maxConnections = 2 }
         defer { server.shutdown() }

@@ -479,6 +479,31 @@ final class HostileTestHandler: HTTPHandler {
         expectServerAnswers(server)
     }
 
+    /// An answer that comes after the drain deadline is dropped: the loop's wake descriptor is closed by
+    /// then, and its number may belong to a file opened since (a store's next segment, say), which a
+    /// wake-up would write 8 bytes into.
+    @Test func anAnswerAfterTheDrainDeadlineWritesIntoNoDescriptor() throws {
+        let handler = HostileTestHandler()
+        let server = try startServer(handler) { $0.drainTimeout = .milliseconds(50) }
+        let client = try LoopbackClient(port: server.port)
+        try client.send("GET /hold HTTP/1.1\r\nHost: x\r\n\r\n")
+        #expect(eventually { handler.heldCount == 1 })
+        server.shutdown()
+        // The lowest free numbers, those the loops just closed among them, now name these files.
+        let directory = TemporaryDirectory()
+        let files = (0..<64).map { index in
+            Glibc.open("\(directory.path)/file-\(index)", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        }
+        defer { for file in files where file >= 0 { Glibc.close(file) } }
+        #expect(files.allSatisfy { $0 >= 0 })
+        #expect(handler.releaseOne())
+        for (index, file) in files.enumerated() where file >= 0 {
+            var status = stat()
+            fstat(file, &status)
+            #expect(status.st_size == 0, "file-\(index) (descriptor \(file)) was written into")
+        }
+    }
+
     @Test func thousandsOfIdleConnectionsAreClosedByTheIdleTimeout() throws {
         let count = Self.manyConnections
         let server = try startServer { $0.idleTimeout = .seconds(1) }
