@@ -4,11 +4,14 @@ import TallyCore
 /// Undoes a request body's `Content-Encoding` before the body is parsed.
 ///
 /// Supported codings: `gzip` (also its alias `x-gzip`) and `identity`. A list such as `gzip, gzip` is undone
-/// from last to first. Each decoded body is limited to the server's largest body size, so a small compressed
-/// body cannot expand into more memory than an uncompressed one could take.
+/// from last to first, at most ``maxCodings`` of them. Each decoded body is limited to the server's largest
+/// body size, so a small compressed body cannot expand into more memory than an uncompressed one could take.
 enum ContentDecoding {
     /// The codings this server can undo, as named in the 415 answer and its `Accept-Encoding` header.
     static let supported = ["gzip", "x-gzip", "identity"]
+    /// The most gzip codings one body may list: each is a full pass over up to `--max-body-bytes`, and a
+    /// 16 KiB header could otherwise list thousands of them.
+    static let maxCodings = 2
 
     /// The body with every listed content coding undone.
     ///
@@ -28,8 +31,16 @@ enum ContentDecoding {
                 message: "Content-Encoding \(coding) is not supported; use gzip (or x-gzip) or identity",
                 headers: [("Accept-Encoding", "gzip, identity")])
         }
+        let passes = codings.reversed().filter { $0 != "identity" }
+        guard passes.count <= maxCodings else {
+            throw IngestBody.Failure(
+                status: 415, code: "unsupported_content_encoding",
+                message:
+                    "Content-Encoding lists \(passes.count) gzip codings; at most \(maxCodings) are undone: compress once",
+                headers: [("Accept-Encoding", "gzip, identity")])
+        }
         var decoded = body
-        for coding in codings.reversed() where coding != "identity" {
+        for _ in passes {
             do throws(InflateError) {
                 decoded = try GzipDecoder(maxOutputBytes: maxBytes).decode(decoded)
             } catch  where error.code == .outputLimitExceeded {

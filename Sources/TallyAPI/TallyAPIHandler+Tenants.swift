@@ -351,8 +351,10 @@ extension TallyAPIHandler {
     ) {
         let now = clock()
         guard let tenant = TenantID(text) else {
-            // As FastAPI validates the path and the body together: the body's issues follow the path's.
-            if case .failure(.invalid(let issues)) = tenantBody(request, requireName: false) {
+            // As FastAPI validates the path and the body together: the body's issues follow the path's. Only
+            // for a caller who may change some tenant record: no one else's body is decoded.
+            let administers = principal.map { $0.isSuperAdmin || $0.roles.contains(.tenantAdmin) } ?? false
+            if administers, case .failure(.invalid(let issues)) = tenantBody(request, requireName: false) {
                 respond(APIResponse.validation(TallyAPIHandler.invalidTenantPathIssues + issues))
             } else {
                 respond(TallyAPIHandler.invalidTenantPath)

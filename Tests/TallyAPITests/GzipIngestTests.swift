@@ -130,6 +130,9 @@ import Testing
         }
         #expect(try post(["gzip", "br"]).status == 415)
         #expect(try post(["identity", "gzip"]).status == 200)
+        // Each gzip coding is a full pass over the body: more than two are refused before any is undone.
+        let stacked = try post(["gzip, gzip", "identity, gzip"])
+        #expect(stacked.status == 415 && stacked.text.contains("lists 3 gzip codings"), "\(stacked.text)")
     }
 
     /// A body may carry at most 100,000 events, in any format: a small gzip body of empty objects once drew
