@@ -27,7 +27,9 @@ import Testing
         ].joined(separator: "\n")
         let result = runTally(["import", "--data", directory.path, "-"], input: input)
         #expect(result.code == .failure)
-        #expect(result.out.contains("imported 2 events (offsets 0-1); 0 duplicates; rejected 3 of 6 lines"))
+        #expect(
+            result.out.contains(
+                "imported 2 events (offsets 0-1); 0 duplicates; rejected 3 of 5 lines; 1 blank line skipped"))
         #expect(result.err.contains("line 2: invalid JSON"))
         #expect(result.err.contains("line 3: type: unknown event type \"api.calls\""))
         #expect(result.err.contains("line 5: data.status: must be an integer from 100 to 599"))

@@ -125,7 +125,8 @@ import Testing
     }
 
     /// A second server on a port already in use exits 1 naming the address, and prints no command for
-    /// minting tokens, since nothing listens that would accept them.
+    /// minting tokens, since nothing listens that would accept them; nor does it leave a secret it made,
+    /// which a token minted before the next start would be signed with.
     @Test func aPortInUseExitsOneWithoutOfferingAToken() throws {
         let first = TemporaryDirectory()
         let running = try ServeProcess(first.path)
@@ -136,6 +137,8 @@ import Testing
         #expect(message.contains("bind to 127.0.0.1:\(port) failed: Address already in use"), "\(message)")
         #expect(message.contains("choose another --port"), "\(message)")
         #expect(!message.contains("mint an admin token"), "\(message)")
+        #expect(!message.contains("created"), "\(message)")
+        #expect(!FileManager.default.fileExists(atPath: second.appending("jwt-secret")))
     }
 
     /// `--checkpoint-interval` (after new events) and `--checkpoint-every` (after enough of them) each have

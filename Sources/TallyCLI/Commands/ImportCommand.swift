@@ -72,7 +72,9 @@ struct ImportCommand {
         // they fall in.
         var notes: [(line: Int, message: String)] = []
         var rejected = 0
+        // Lines that hold (or should hold) an event; blank ones are skipped and counted apart.
         var lineCount = 0
+        var blankLines = 0
         var pipeline = ImportPipeline(engine: engine, io: io)
         while let line = try lines.next() {
             lineCount += 1
@@ -81,7 +83,11 @@ struct ImportCommand {
                 rejected += 1
                 notes.append((number, "longer than \(LineReader.maxLineLength) bytes"))
             case .text(let number, let bytes):
-                if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
+                if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) {
+                    lineCount -= 1
+                    blankLines += 1
+                    continue
+                }
                 do {
                     let event = try bytes.withUnsafeBytes { buffer throws(JSONParseError) in
                         try decoder.decodeEvent(buffer, receivedAt: Timestamp.now())
@@ -114,6 +120,7 @@ struct ImportCommand {
         let offsets = firstOffset.map { first in " (offsets \(first)-\(lastOffset ?? first))" } ?? ""
         io.print(
             "imported \(imported) events\(offsets); \(duplicates) duplicates; rejected \(rejected + failed) of \(lineCount) lines"
+                + (blankLines == 0 ? "" : "; \(blankLines) blank \(blankLines == 1 ? "line" : "lines") skipped")
         )
         if let closeFailure {
             // Say where the imported events stand, so that nobody imports them again to be safe: events older

@@ -39,7 +39,7 @@ struct SalvageCommand {
         let report = try StoreSalvager(
             from: source, to: out, acknowledgedOffset: Engine.acknowledgedOffset(directory: source)
         ).salvage { name in
-            io.printError("tally salvage: read segments/\(name)")
+            io.printError("tally salvage: reading segments/\(name)")
         }
         let copiedSecret = try JWTSecret.copy(fromStore: source, toStore: out)
         for loss in report.losses { io.print("NOT COPIED: \(loss)") }

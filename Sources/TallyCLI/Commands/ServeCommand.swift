@@ -148,9 +148,7 @@ struct ServeCommand {
             try? engine.close()
             throw error
         }
-        if secret.created {
-            io.printError("tally: no JWT secret was configured; created \(secret.source) (mode 0600)")
-        } else if let warning = JWTSecret.permissionWarning(secret.source) {
+        if !secret.created, let warning = JWTSecret.permissionWarning(secret.source) {
             io.printError("tally: warning: \(warning)")
         }
         let running = RunningServer()
@@ -162,10 +160,16 @@ struct ServeCommand {
             server = try HTTPServer(configuration: http, handler: handler)
         } catch {
             try? engine.close()
+            // A start that fails (the port in use) leaves no secret it made: the next start's is the one
+            // whose minting command it prints.
+            if secret.created { unlink(secret.source) }
             io.printError("tally serve: \(error)")
             return .failure
         }
         running.server = server
+        if secret.created {
+            io.printError("tally: no JWT secret was configured; created \(secret.source) (mode 0600)")
+        }
         // The command names the secret the server uses, so the token it mints is one the server accepts.
         let source: String
         if let file = arguments.value("jwt-secret-file") {

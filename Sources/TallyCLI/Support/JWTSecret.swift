@@ -1,7 +1,9 @@
 import Glibc
 
 /// Where the JWT signing secret comes from: `--jwt-secret-file`, else `$TALLY_JWT_SECRET`, else
-/// `<store>/jwt-secret` (created with 32 random bytes, mode 0600, when the server starts without one).
+/// `<store>/jwt-secret` (created with 32 random bytes written as 64 hexadecimal characters, mode 0600, when
+/// the server starts without one). A file's key is its text, trailing whitespace trimmed: the 64 characters,
+/// not the bytes they spell.
 enum JWTSecret {
     static let option = CommandSpec.Option(
         name: "jwt-secret-file", valueName: "FILE",
