@@ -53,7 +53,7 @@ enum APIResponse {
     /// detail.
     static func error(
         _ status: Int, _ code: String, _ message: String, now: Timestamp,
-        headers: [(String, String)] = []
+        headers: [(String, String)] = [], writeData: ((inout JSONWriter) -> Void)? = nil
     ) -> HTTPResponse {
         var writer = JSONWriter(reservingCapacity: 256)
         writer.beginObject()
@@ -70,6 +70,11 @@ enum APIResponse {
         writer.writeKey("message")
         writer.writeString(message)
         writer.endObject()
+        // An error that still has an answer per item (an ingest whose every event was rejected) carries it.
+        if let writeData {
+            writer.writeKey("data")
+            writeData(&writer)
+        }
         writer.writeKey("timestamp")
         writer.writeTimestamp(now)
         writer.endObject()

@@ -238,8 +238,8 @@ enum CloudEvents {
             if let field = object[name] { converted.set(name, field) }
         }
         // The extension attribute wins; a null one is as good as absent.
-        guard let tenant = [object["tenantid"], object["subject"]].compactMap({ $0 }).first(where: { $0 != .null })
-        else {
+        let tenantAttribute = ["tenantid", "subject"].first { name in object[name].map { $0 != .null } ?? false }
+        guard let tenantAttribute, let tenant = object[tenantAttribute] else {
             return .failure(
                 EventValidationError(
                     field: "tenantid",
@@ -251,6 +251,9 @@ enum CloudEvents {
         // Context attributes that carry no metering meaning are accepted and dropped.
         return Result { () throws(EventValidationError) in
             try EventJSONDecoder().decode(.object(converted), receivedAt: receivedAt)
+        }.mapError { error in
+            // Named as the client sent it: the tenant came in an attribute the event decoder calls tenantId.
+            error.field == "tenantId" ? EventValidationError(field: tenantAttribute, rule: error.rule) : error
         }
     }
 }

@@ -358,6 +358,22 @@ enum OpenAPIDocument {
                         ))
                 }
             }
+            // Seed 000's last row; and a write refused once the store has failed (the server is read-only then).
+            if route.authenticated {
+                responses.append(("500", object([("description", .string("Server error"))])))
+                if route.method != "GET" && !responses.contains(where: { $0.0 == "503" }) {
+                    responses.append(
+                        (
+                            "503",
+                            object([
+                                (
+                                    "description",
+                                    .string("The store has failed: the server is read-only (storage_failed)")
+                                )
+                            ])
+                        ))
+                }
+            }
             // The stats answers and every error envelope carry their schemas (the tenants API's 422 has its own).
             responses = responses.map { status, response in
                 guard case .object(let fields) = response, case .string(let description)? = fields["description"],
@@ -369,7 +385,7 @@ enum OpenAPIDocument {
                 // A 400 or 413 may come from the HTTP layer, before any route, in its shorter shape.
                 case ("400", _), ("413", _):
                     return (status, jsonResponse(description, schema: "ErrorResponse", or: ["ProtocolErrorResponse"]))
-                case ("401", _), ("403", _), ("404", _), ("409", _), ("415", _):
+                case ("401", _), ("403", _), ("404", _), ("409", _), ("415", _), ("500", _), ("503", _):
                     return (status, jsonResponse(description, schema: "ErrorResponse"))
                 default: return (status, response)
                 }

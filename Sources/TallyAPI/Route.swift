@@ -109,8 +109,14 @@ final class Route: Sendable, Equatable {
         return nil
     }
 
-    /// Treats `/api/v1/admin/tenants` like `/api/v1/admin/tenants/` (the list and create routes end in `/`).
+    /// Serves a path with or without its trailing slash alike, where FastAPI would redirect (307) to the
+    /// other: `/api/v1/admin/tenants` is the list and create routes' `/api/v1/admin/tenants/`, and any other
+    /// path loses one trailing slash (`/api/v1/admin/tenants/{id}/`, `/healthz/`).
     static func normalize(_ path: String) -> String {
-        path == "/api/v1/admin/tenants" ? "/api/v1/admin/tenants/" : path
+        if path == "/api/v1/admin/tenants" { return "/api/v1/admin/tenants/" }
+        if path.utf8.count > 1, path.utf8.last == UInt8(ascii: "/"), path != "/api/v1/admin/tenants/" {
+            return String(path.dropLast())
+        }
+        return path
     }
 }

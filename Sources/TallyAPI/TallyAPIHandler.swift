@@ -244,11 +244,19 @@ public final class TallyAPIHandler: HTTPHandler {
             respond(APIResponse.error(400, "empty_batch", "the body holds no events", now: now))
             return
         }
+        // A CloudEvent's tenant comes in its tenantid attribute (else subject): named as the client sent it.
+        let tenantField =
+            HeaderValue.mediaType(request.headers["Content-Type"] ?? "").hasPrefix("application/cloudevents")
+            ? "tenantid" : "tenantId"
         for index in events.indices {
             guard case .success(let event) = events[index] else { continue }
             if !principal.mayIngest(for: event.tenantId) {
                 events[index] = .failure(
-                    EventValidationError(field: "tenantId", rule: "this token may not ingest for another tenant"))
+                    EventValidationError(
+                        field: tenantField,
+                        rule: tenantField == "tenantId"
+                            ? "this token may not ingest for another tenant"
+                            : "this token may not ingest for another tenant (given by tenantid, else subject)"))
             } else if !principal.mayIngest(event.payload.type) {
                 events[index] = .failure(
                     EventValidationError(
@@ -319,7 +327,7 @@ enum IngestResponse {
             message = "storage failed; nothing of this request was acknowledged: retry later"
         } else if rejected == outcomes.count {
             status = 422
-            message = "every event was rejected"
+            message = "every event was rejected: data.results gives each one's reason"
         } else if rejected > 0 {
             status = 207
             message = "some events were rejected"
@@ -327,8 +335,7 @@ enum IngestResponse {
             status = 200
             message = "events ingested"
         }
-        // A partial success (207) is not a success: some events need the client's attention.
-        return APIResponse.success(status, message: message, now: now, succeeded: status == 200) { writer in
+        let writeData = { (writer: inout JSONWriter) in
             writer.beginObject()
             writer.writeKey("totals")
             writer.beginObject()
@@ -342,5 +349,12 @@ enum IngestResponse {
             writer.writeRaw(results.bytes)
             writer.endObject()
         }
+        // The errors (422, 503) are the error envelope with the results as its data; a partial success (207)
+        // is the success envelope, yet `success` is false: some events need the client's attention.
+        if status >= 400 {
+            return APIResponse.error(
+                status, status == 503 ? "storage_failed" : "events_rejected", message, now: now, writeData: writeData)
+        }
+        return APIResponse.success(status, message: message, now: now, succeeded: status == 200, writeData: writeData)
     }
 }

@@ -53,8 +53,9 @@ public struct HTTPRequest: Sendable, Equatable {
 }
 
 extension HTTPRequest {
-    /// The first value of a query parameter.
+    /// The value of a query parameter; the last one when it is given more than once (`?per_page=1&per_page=50`
+    /// reads 50), as Starlette's query dictionary reads it.
     public func queryValue(_ name: String) -> String? {
-        query.first { $0.name == name }?.value
+        query.last { $0.name == name }?.value
     }
 }

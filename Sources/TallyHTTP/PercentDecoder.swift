@@ -1,4 +1,4 @@
-/// Strict percent-decoding of request-target components into UTF-8 strings.
+/// Percent-decoding of request-target components into UTF-8 strings: strict for paths, lenient for queries.
 enum PercentDecoder {
     /// Decodes `%XX` escapes (and optionally `+` as space) and validates the result as UTF-8.
     ///
@@ -42,5 +42,32 @@ enum PercentDecoder {
             return nil
         }
         return String(validating: decoded, as: UTF8.self)
+    }
+
+    /// Decodes `%XX` escapes (and optionally `+` as space) without refusing anything: a `%` not followed by
+    /// two hex digits is kept as it is, and bytes that are not UTF-8 become U+FFFD.
+    ///
+    /// - Parameters:
+    ///   - bytes: The encoded component.
+    ///   - plusAsSpace: Whether `+` decodes to a space (query components).
+    /// - Returns: The decoded string.
+    static func decodeLeniently(_ bytes: UnsafeBufferPointer<UInt8>, plusAsSpace: Bool) -> String {
+        var decoded: [UInt8] = []
+        decoded.reserveCapacity(bytes.count)
+        var index = 0
+        while index < bytes.count {
+            let byte = bytes[index]
+            if byte == UInt8(ascii: "%"), index + 2 < bytes.count,
+                let high = HTTPGrammar.hexValue(bytes[index + 1]),
+                let low = HTTPGrammar.hexValue(bytes[index + 2])
+            {
+                decoded.append(UInt8(truncatingIfNeeded: high << 4 | low))
+                index += 3
+            } else {
+                decoded.append(plusAsSpace && byte == UInt8(ascii: "+") ? HTTPGrammar.space : byte)
+                index += 1
+            }
+        }
+        return String(decoding: decoded, as: UTF8.self)
     }
 }

@@ -123,6 +123,11 @@ enum RequestHeadParser {
         // Absolute-form (`http://host/path?query`, as proxies send): the server must accept it (RFC 9112
         // §3.2.2); routing uses what follows the authority, and `/` when nothing does.
         if let afterAuthority = absoluteFormPathStart(targetBytes) {
+            // RFC 9110 §4.2.4: user information in an `http` URI is an error (it is how phishing hides a
+            // host), as it is in `Host`.
+            if targetBytes[0..<afterAuthority].contains(UInt8(ascii: "@")) {
+                throw .badRequest("user information (user@) in the request target is refused (RFC 9110 §4.2.4)")
+            }
             if afterAuthority == targetBytes.count {
                 return HTTPRequest(method: method, target: target, path: "/", minorVersion: minorVersion)
             }
@@ -205,11 +210,13 @@ enum RequestHeadParser {
     }
 
     /// Splits a query on `&` and `=`, percent-decoding each part with `+` as space. Empty pairs are skipped.
+    /// Decoded leniently, as web frameworks do (Python's `unquote_plus` behind Starlette): a `%` not followed by
+    /// two hex digits stays as it is, and bytes that are not UTF-8 become U+FFFD. A search for `100%` is a
+    /// question with an answer, not a broken request.
     ///
     /// - Parameters:
     ///   - bytes: The query bytes after `?`.
     /// - Returns: The decoded items in order.
-    /// - Throws: `badRequest` for invalid percent-encoding or invalid UTF-8.
     private static func parseQuery(_ bytes: UnsafeBufferPointer<UInt8>) throws(HTTPParseError) -> [QueryItem] {
         var items: [QueryItem] = []
         var start = 0
@@ -223,12 +230,10 @@ enum RequestHeadParser {
             if end > start {
                 let nameEnd = equals >= 0 ? equals : end
                 let valueStart = equals >= 0 ? equals + 1 : end
-                guard
-                    let name = PercentDecoder.decode(
-                        UnsafeBufferPointer(rebasing: bytes[start..<nameEnd]), plusAsSpace: true, allowNUL: true),
-                    let value = PercentDecoder.decode(
-                        UnsafeBufferPointer(rebasing: bytes[valueStart..<end]), plusAsSpace: true, allowNUL: true)
-                else { throw .badRequest("invalid percent-encoding in query") }
+                let name = PercentDecoder.decodeLeniently(
+                    UnsafeBufferPointer(rebasing: bytes[start..<nameEnd]), plusAsSpace: true)
+                let value = PercentDecoder.decodeLeniently(
+                    UnsafeBufferPointer(rebasing: bytes[valueStart..<end]), plusAsSpace: true)
                 items.append(QueryItem(name: name, value: value))
             }
             start = end + 1

@@ -198,6 +198,10 @@ func json(_ response: LoopbackClient.Response) throws -> JSONObject {
         #expect(array.text.contains("data.status: appears more than once"), "\(array.text)")
         let single = try api.call("POST", "/api/v1/events", token: ingest, body: repeated)
         #expect(single.status == 422 && single.text.contains("data.status: appears more than once"), "\(single.text)")
+        #expect(
+            single.text.contains(
+                #""success":false,"message":"Unprocessable Content","error":{"status":422,"code":"events_rejected""#),
+            "every event rejected is an error envelope, with the results as its data: \(single.text)")
         let cloud =
             #"{"specversion":"1.0","id":"ce-ok","type":"api.call","source":"/gw","subject":"\#(APIFixture.tenant)","data":{"keyId":"k","status":201}}"#
         let cloudRepeated =
@@ -269,6 +273,13 @@ func json(_ response: LoopbackClient.Response) throws -> JSONObject {
             (
                 cloud("c9", #""source":"/gw""#),
                 "tenantid: is required: the tenant's UUID as the tenantid extension attribute (CloudEvents attribute names are lowercase)"
+            ),
+            // Errors about the tenant name the attribute it came in, not the decoder's tenantId.
+            (cloud("c10", #""source":"/gw","tenantid":"nope""#), #""error":"tenantid: must be a UUID"#),
+            (cloud("c11", #""source":"/gw","subject":"nope""#), #""error":"subject: must be a UUID"#),
+            (
+                cloud("c12", #""source":"/gw","subject":"\#(APIFixture.other)""#),
+                #""error":"tenantid: this token may not ingest for another tenant (given by tenantid, else subject)"#
             ),
         ]
         for (event, error) in cases {
@@ -438,6 +449,11 @@ func json(_ response: LoopbackClient.Response) throws -> JSONObject {
         #expect(try api.call("GET", "/api/v1/admin/tenants/?search=alp", token: admin).text.contains(#""total":1"#))
         let invalid = try api.call("GET", "/api/v1/admin/tenants/?per_page=0&status=gone", token: admin)
         #expect(invalid.status == 422 && invalid.text.contains(#""loc":["query","per_page"]"#))
+        // As Starlette reads a query: the last of repeated values, and a stray `%` as itself.
+        let repeated = try api.call("GET", "/api/v1/admin/tenants/?per_page=1&per_page=50", token: admin)
+        #expect(repeated.status == 200 && repeated.text.contains(#""per_page":50"#), "\(repeated.text)")
+        let percent = try api.call("GET", "/api/v1/admin/tenants/?search=100%&per_page=5", token: admin)
+        #expect(percent.status == 200 && percent.text.contains(#""total":0"#), "\(percent.text)")
 
         let created = try api.call("POST", "/api/v1/admin/tenants/", token: admin, body: #"{"name":"Delta"}"#)
         guard case .object(let data)? = try json(created)["data"], case .string(let id)? = data["id"] else {
@@ -455,8 +471,8 @@ func json(_ response: LoopbackClient.Response) throws -> JSONObject {
             body: #"{"name":"Delta Corp","settings":{"mfa_required":true,"storage_quota_mb":300}}"#)
         #expect(patched.status == 200 && patched.text.contains("Delta Corp"))
         #expect(try api.call("DELETE", "/api/v1/admin/tenants/\(id)", token: admin).status == 204)
-        let after = try api.call("GET", "/api/v1/admin/tenants/\(id)", token: admin)
-        #expect(after.status == 200 && after.text.contains(#""status":"deleted""#))
+        let after = try api.call("GET", "/api/v1/admin/tenants/\(id)/", token: admin)
+        #expect(after.status == 200 && after.text.contains(#""status":"deleted""#), "with a trailing slash too")
         #expect(!(try api.call("GET", "/api/v1/admin/tenants/", token: admin).text.contains("Delta")))
         #expect(try api.call("DELETE", "/api/v1/admin/tenants/\(APIFixture.other)", token: admin).status == 404)
         // Every change is a tenant.* event in the log.
@@ -770,6 +786,9 @@ func json(_ response: LoopbackClient.Response) throws -> JSONObject {
         #expect(
             failed.text.contains(#""totals":{"received":2,"accepted":0,"duplicates":0,"rejected":0,"failed":2}"#),
             "nothing acknowledged: \(failed.text)")
+        #expect(
+            failed.text.contains(#""message":"Service Unavailable","error":{"status":503,"code":"storage_failed""#),
+            "the error envelope, with the results as its data: \(failed.text)")
         fileSystem.update { $0.failSyncsOfPathsContaining = nil }
         let later = try api.call("POST", "/api/v1/events", token: admin, body: APIFixture.event("later"))
         #expect(later.status == 503, "\(later.text)")
@@ -940,6 +959,11 @@ func json(_ response: LoopbackClient.Response) throws -> JSONObject {
         }
         #expect(responses("post", "/api/v1/admin/tenants/")?["409"] != nil)
         #expect(responses("patch", "/api/v1/admin/tenants/{tenant_id}")?["409"] != nil)
+        // Seed 000's 500 row on every authenticated route; 503 where a write meets a failed store.
+        #expect(responses("get", "/api/v1/admin/tenants/{tenantId}/stats")?["500"] != nil)
+        #expect(responses("get", "/api/v1/admin/tenants/{tenantId}/stats")?["503"] == nil)
+        #expect(responses("post", "/api/v1/events")?["503"] != nil)
+        #expect(responses("get", "/healthz")?["500"] == nil)
         guard case .object(let components)? = try json(response)["components"],
             case .object(let schemas)? = components["schemas"]
         else {

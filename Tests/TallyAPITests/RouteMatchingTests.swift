@@ -28,6 +28,17 @@ import Testing
         #expect(list.match("/api/v1/admin/tenants/x") == nil)
     }
 
+    /// A path is served with or without its trailing slash, where FastAPI redirects to the other.
+    @Test func pathsAreServedWithOrWithoutTheirTrailingSlash() {
+        #expect(Route.normalize("/api/v1/admin/tenants") == "/api/v1/admin/tenants/")
+        #expect(Route.normalize("/api/v1/admin/tenants/") == "/api/v1/admin/tenants/")
+        #expect(Route.normalize("/api/v1/admin/tenants/t1/") == "/api/v1/admin/tenants/t1")
+        #expect(Route.normalize("/api/v1/admin/tenants/t1/stats/") == "/api/v1/admin/tenants/t1/stats")
+        #expect(Route.normalize("/healthz/") == "/healthz")
+        #expect(Route.normalize("/") == "/")
+        #expect(Route.normalize("/healthz//") == "/healthz/", "one slash, not every one")
+    }
+
     /// The router picks by method and path, serves HEAD as GET, and matches the standard split's answer for
     /// odd paths (empty segments, non-ASCII, a decomposed accent).
     @Test(arguments: [

@@ -124,6 +124,19 @@ enum ValidCases {
                     query: [QueryItem(name: "q", value: "a+b c"), QueryItem(name: "a b=", value: "=&")])
             ]),
         ValidCase(
+            // As Starlette reads them: a `%` without two hex digits stays, bytes that are not UTF-8 become U+FFFD.
+            name: "query decoded leniently",
+            raw: bytes("GET /s?search=100%&a=%G1&b=%FF%41&c=%&d=%4 HTTP/1.1\r\n\r\n"),
+            expected: [
+                HTTPRequest(
+                    method: .get, target: "/s?search=100%&a=%G1&b=%FF%41&c=%&d=%4", path: "/s",
+                    query: [
+                        QueryItem(name: "search", value: "100%"), QueryItem(name: "a", value: "%G1"),
+                        QueryItem(name: "b", value: "\u{FFFD}A"), QueryItem(name: "c", value: "%"),
+                        QueryItem(name: "d", value: "%4"),
+                    ])
+            ]),
+        ValidCase(
             name: "bare LF line endings",
             raw: bytes("POST /lf HTTP/1.1\nHost: a\nContent-Length: 2\n\nok"),
             expected: [
