@@ -126,6 +126,25 @@ import Testing
         try next.close()
     }
 
+    /// Deleting `LOCK` while a writer holds it (an operator clearing a "stale" lock) lets no second writer in:
+    /// the store's directory is locked too, and that cannot be deleted from under it.
+    @Test func aDeletedLockFileLetsNoSecondWriterIn() throws {
+        let directory = TemporaryDirectory()
+        let store = try SegmentStore(directory: directory.path, configuration: StoreTestSupport.configuration())
+        defer { try? store.close() }
+        try store.append(StoreTestSupport.batch(EventFixtures.apiCalls(count: 2)))
+        #expect(unlink(directory.appending("LOCK")) == 0)
+        #expect(throws: StorageError.self) {
+            _ = try SegmentStore(directory: directory.path, configuration: StoreTestSupport.configuration())
+        }
+        try store.append(StoreTestSupport.batch(EventFixtures.apiCalls(count: 1)))
+        try store.close()
+        // Once the writer is gone, the next one opens (and makes a new LOCK).
+        let next = try SegmentStore(directory: directory.path, configuration: StoreTestSupport.configuration())
+        #expect(next.nextOffset == 3)
+        try next.close()
+    }
+
     @Test func secondWriterIsRefusedByTheLockButReadersAreNot() throws {
         let directory = TemporaryDirectory()
         let store = try SegmentStore(directory: directory.path, configuration: StoreTestSupport.configuration())

@@ -187,6 +187,12 @@ public final class FaultyFileSystem: FileSystem {
         try base.tryLock(file)
     }
 
+    public func tryLockDirectory(_ path: String) throws(StorageError) -> FileHandle? {
+        guard let handle = try base.tryLockDirectory(path) else { return nil }
+        state.withLock { $0.paths[handle.descriptor] = path }
+        return handle
+    }
+
     public func contentsOfDirectory(_ path: String) throws(StorageError) -> [String] {
         try base.contentsOfDirectory(path)
     }

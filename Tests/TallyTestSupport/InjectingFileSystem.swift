@@ -126,6 +126,10 @@ public final class InjectingFileSystem: FileSystem {
 
     public func tryLock(_ file: FileHandle) throws(StorageError) -> Bool { try base.tryLock(file) }
 
+    public func tryLockDirectory(_ path: String) throws(StorageError) -> FileHandle? {
+        try base.tryLockDirectory(path)
+    }
+
     public func contentsOfDirectory(_ path: String) throws(StorageError) -> [String] {
         try base.contentsOfDirectory(path)
     }

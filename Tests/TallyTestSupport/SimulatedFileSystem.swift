@@ -134,6 +134,15 @@ public final class SimulatedFileSystem: FileSystem {
 
     public func tryLock(_ file: FileHandle) throws(StorageError) -> Bool { true }
 
+    /// One process: the lock is always free; the handle names no file.
+    public func tryLockDirectory(_ path: String) throws(StorageError) -> FileHandle? {
+        try state.withLock { state throws(StorageError) in
+            guard state.disk.directories.contains(path) else { throw Self.missing("open", path) }
+            defer { state.nextHandle += 1 }
+            return FileHandle(descriptor: state.nextHandle)
+        }
+    }
+
     public func contentsOfDirectory(_ path: String) throws(StorageError) -> [String] {
         try state.withLock { state throws(StorageError) in
             guard state.disk.directories.contains(path) else { throw Self.missing("opendir", path) }

@@ -48,6 +48,10 @@ public protocol FileSystem: Sendable {
     func size(_ file: FileHandle) throws(StorageError) -> Int64
     /// Takes an exclusive advisory lock without blocking; returns `false` if someone else holds it.
     func tryLock(_ file: FileHandle) throws(StorageError) -> Bool
+    /// Takes an exclusive advisory lock on the directory at `path` itself, without blocking: a handle that
+    /// holds it until closed, or `nil` when someone else holds it. Unlike a lock file's, it cannot be lost by
+    /// deleting a file: a directory that holds a store cannot be removed from under its lock.
+    func tryLockDirectory(_ path: String) throws(StorageError) -> FileHandle?
     /// Names in a directory, excluding `.` and `..`.
     func contentsOfDirectory(_ path: String) throws(StorageError) -> [String]
     /// Creates a directory and any missing parents, durably: each new entry's parent directory is synced.

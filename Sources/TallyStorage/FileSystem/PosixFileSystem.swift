@@ -74,6 +74,24 @@ public struct PosixFileSystem: FileSystem {
         }
     }
 
+    /// `flock(2)` on the directory, opened `O_RDONLY | O_DIRECTORY`.
+    public func tryLockDirectory(_ path: String) throws(StorageError) -> FileHandle? {
+        let handle = FileHandle(
+            descriptor: try Syscall.retrying("open", path: path) {
+                Glibc.open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            })
+        let acquired: Bool
+        do throws(StorageError) {
+            acquired = try tryLock(handle)
+        } catch {
+            close(handle)
+            throw error
+        }
+        if acquired { return handle }
+        close(handle)
+        return nil
+    }
+
     /// Lists with `readdir(3)`, in the directory's own order (not sorted).
     public func contentsOfDirectory(_ path: String) throws(StorageError) -> [String] {
         guard let directory = opendir(path) else { throw Syscall.error("opendir", path: path, errno: errno) }

@@ -1,20 +1,38 @@
 import Glibc
 import Synchronization
 
-/// The store's single-writer lock: an exclusive `flock` on `<store>/LOCK`, held while the store is open.
+/// The store's single-writer lock, held while the store is open: an exclusive `flock` on the store's
+/// directory itself, and one on `<store>/LOCK`.
+///
+/// The directory's lock is the one that cannot be lost: deleting a "stale" `LOCK` (a common operator move)
+/// would let a second writer lock a new file of that name, and two writers appending at the same offsets
+/// destroy each other's acknowledged events. `LOCK` is still taken, so a build that locks only it is
+/// kept out too.
 final class StoreLock: Sendable {
     private let fileSystem: any FileSystem
-    private let file: FileHandle
+    private let files: [FileHandle]
     private let released = Mutex(false)
 
     /// Takes the lock, retrying every 10 ms for up to `wait` while another holder lets go.
     /// - Throws: ``StorageError/Code/locked`` when another process (or another open store) still holds it.
     init(directory: String, fileSystem: any FileSystem, wait: Duration) throws(StorageError) {
         let path = directory + "/LOCK"
-        let file = try fileSystem.open(path, mode: .createOrOpen)
-        var acquired = false
         let clock = ContinuousClock()
         let deadline = clock.now + wait
+        var directoryLock = try fileSystem.tryLockDirectory(directory)
+        while directoryLock == nil && clock.now < deadline {
+            usleep(10_000)
+            directoryLock = try fileSystem.tryLockDirectory(directory)
+        }
+        guard let directoryLock else { throw StoreLock.heldElsewhere(directory, lockPath: path) }
+        let file: FileHandle
+        do throws(StorageError) {
+            file = try fileSystem.open(path, mode: .createOrOpen)
+        } catch {
+            fileSystem.close(directoryLock)
+            throw error
+        }
+        var acquired = false
         do throws(StorageError) {
             acquired = try fileSystem.tryLock(file)
             while !acquired && clock.now < deadline {
@@ -23,25 +41,33 @@ final class StoreLock: Sendable {
             }
         } catch {
             fileSystem.close(file)
+            fileSystem.close(directoryLock)
             throw error
         }
         guard acquired else {
             fileSystem.close(file)
-            throw StorageError(
-                .locked,
-                "the store at \(directory) is open for writing by another process (\(path) is locked); stop it, or read with a read-only command",
-                path: path)
+            fileSystem.close(directoryLock)
+            throw StoreLock.heldElsewhere(directory, lockPath: path)
         }
         self.fileSystem = fileSystem
-        self.file = file
+        self.files = [directoryLock, file]
     }
 
-    /// Releases the lock by closing its descriptor.
+    private static func heldElsewhere(_ directory: String, lockPath: String) -> StorageError {
+        StorageError(
+            .locked,
+            "the store at \(directory) is open for writing by another process (\(lockPath) is locked); stop it, or read with a read-only command",
+            path: lockPath)
+    }
+
+    /// Releases the lock by closing its descriptors.
     func release() {
         let first = released.withLock { released in
             defer { released = true }
             return !released
         }
-        if first { fileSystem.close(file) }
+        if first {
+            for file in files { fileSystem.close(file) }
+        }
     }
 }

@@ -27,6 +27,9 @@ public struct UnsyncedFileSystem: FileSystem {
     }
     public func size(_ file: FileHandle) throws(StorageError) -> Int64 { try base.size(file) }
     public func tryLock(_ file: FileHandle) throws(StorageError) -> Bool { try base.tryLock(file) }
+    public func tryLockDirectory(_ path: String) throws(StorageError) -> FileHandle? {
+        try base.tryLockDirectory(path)
+    }
     public func contentsOfDirectory(_ path: String) throws(StorageError) -> [String] {
         try base.contentsOfDirectory(path)
     }
