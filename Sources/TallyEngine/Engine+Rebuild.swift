@@ -94,12 +94,19 @@ extension Engine {
             .dedupWindowMicroseconds
     }
 
-    /// The number of events the store's newest checkpoint covers, read from its header alone (0 without
-    /// one): those were acknowledged, so damage among them is never a torn tail (see
-    /// ``StoreConfiguration/acknowledgedOffset``).
+    /// The number of events the store's newest checkpoint covers (0 without one): those were acknowledged,
+    /// so damage among them is never a torn tail (see ``StoreConfiguration/acknowledgedOffset``). Read from
+    /// the newest header that vouches for itself, and from the newest checkpoint file's name: a checkpoint
+    /// gets its name only once it is whole and synced, so one whose header is damaged or cannot be read
+    /// still says how many events were acknowledged, and a damaged tail among them is not cut off.
     public static func acknowledgedOffset(directory: String, fileSystem: any FileSystem = PosixFileSystem()) -> UInt64 {
-        CheckpointStore(storeDirectory: directory, fileSystem: fileSystem, log: { _ in }).newestHeader()?.nextOffset
-            ?? 0
+        let checkpoints = CheckpointStore(storeDirectory: directory, fileSystem: fileSystem, log: { _ in })
+        let vouched = checkpoints.newestHeader()?.nextOffset ?? 0
+        let named =
+            (try? checkpoints.offsets())?.first { offset in
+                !fileSystem.isDirectory(checkpoints.directory + "/" + CheckpointStore.fileName(offset))
+            } ?? 0
+        return max(vouched, named)
     }
 
     /// The store's checkpoints, newest first, by the offsets they cover (list them before measuring the log,

@@ -219,6 +219,17 @@ import Testing
                 "\(command): \(refused.err)")
         }
         #expect(try StoreTestSupport.bytes(segment) == bytes, "nothing was cut off")
+        // A checkpoint whose header is damaged, or that cannot be read, still names the events it covered.
+        let checkpoint = directory.appending("checkpoints/00000000000000000012.ckpt")
+        let original = try StoreTestSupport.bytes(checkpoint)
+        var damagedHeader = original
+        damagedHeader[20] ^= 0xFF
+        try StoreTestSupport.write(damagedHeader, to: checkpoint)
+        let stillRefused = runTally(["import", "--data", directory.path, "-"])
+        #expect(stillRefused.code == .damagedStore, "\(stillRefused)")
+        #expect(stillRefused.err.contains("a checkpoint covers 12 events"), "\(stillRefused.err)")
+        #expect(try StoreTestSupport.bytes(segment) == bytes, "nothing was cut off")
+        try StoreTestSupport.write(original, to: checkpoint)
         let verify = runTally(["verify", "--data", directory.path])
         #expect(
             verify.code == .damagedStore && verify.out.contains("DAMAGED at byte") && !verify.out.contains("torn tail"),
