@@ -293,7 +293,7 @@ extension TallyAPIHandler {
                 respond(APIResponse.success(status, message: message, data: record ?? .null, now: now))
             case .rejected(let reason)?:
                 respond(APIResponse.validation([.init(location: ["body"], message: reason, type: "value_error")]))
-            case .failed(let reason)?:
+            case .failed(let reason, _)?:
                 respond(APIResponse.error(503, "storage_failed", reason, now: now))
             case nil:
                 respond(APIResponse.error(500, "internal_error", "no outcome", now: now))

@@ -309,7 +309,7 @@ enum IngestResponse {
                 results.writeRaw(#""rejected""#)
                 results.writeKey("error")
                 results.writeString(reason)
-            case .failed(let reason):
+            case .failed(let reason, _):
                 failed += 1
                 results.writeRaw(#""failed""#)
                 results.writeKey("error")

@@ -435,7 +435,8 @@ public final class Engine: Sendable {
                     completion(
                         decided.map { outcome in
                             switch outcome {
-                            case .accepted, .duplicate: return .failed(reason: error.message)
+                            case .accepted(let offset): return .failed(reason: error.message, offset: offset)
+                            case .duplicate: return .failed(reason: error.message)
                             case .rejected, .failed: return outcome
                             }
                         })

@@ -9,7 +9,11 @@ public enum IngestOutcome: Sendable, Equatable {
     /// Refused; the reason names the field and rule, or the window or void rule broken.
     case rejected(reason: String)
     /// Valid, but the store failed before it became durable; nothing is acknowledged. Retry after restart.
-    case failed(reason: String)
+    /// `offset` is the one it was given, when it was accepted before the failure (`nil` for a duplicate, or
+    /// once the store refuses appends): a write can fail after some frames of the batch reached the log, so
+    /// the event may be there, and only the log's end after a reopen tells (``Engine`` live ingest
+    /// deduplicates a retry either way; `tally import` of old events must not import those again).
+    case failed(reason: String, offset: UInt64? = nil)
 }
 
 /// Where events come from, which decides the time window they must fall in.

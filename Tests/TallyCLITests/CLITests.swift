@@ -15,6 +15,16 @@ import Testing
         #"{"id":"\#(id)","type":"\#(type)","tenantId":"\#(tenant)","time":"\#(time)","data":\#(data)}"#
     }
 
+    /// A directory given as the input is refused by name before any store is created for it.
+    @Test func importOfADirectoryIsRefusedBeforeAStoreIsMade() throws {
+        let directory = TemporaryDirectory()
+        let store = directory.appending("new-store")
+        let result = runTally(["import", "--data", store, directory.path])
+        #expect(result.code == .failure)
+        #expect(result.err.contains("tally import: \(directory.path) is a directory"), "\(result.err)")
+        #expect(!FileManager.default.fileExists(atPath: store))
+    }
+
     @Test func importReportsBadLinesByNumberAndKeepsTheGoodOnes() throws {
         let directory = TemporaryDirectory()
         let input = [

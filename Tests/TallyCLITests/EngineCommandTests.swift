@@ -201,6 +201,23 @@ import Testing
             unreadable.out.contains("INCOMPLETE: 1 segments, 12 records, 2 checkpoints checked"), "\(unreadable.out)")
     }
 
+    /// Lines the store failed to confirm are told apart by the log's end once it is closed: those whose frames
+    /// reached it are in it (and counted by the next open), so the advice never imports them twice.
+    @Test func unconfirmedLinesAreReportedByWhetherTheLogHoldsThem() throws {
+        let directory = TemporaryDirectory()
+        #expect(runTally(["import", "--data", directory.path, "-"], input: sample()).code == .failure)
+        let io = CommandIO.captured(input: "")
+        ImportCommand.reportUnconfirmed(
+            [(14, 12, "disk full"), (13, 11, "disk full"), (15, nil, "disk full"), (16, 13, "disk full")],
+            directory: directory.path, io: io)
+        let lines = io.errorOutput.split(separator: "\n").map(String.init)
+        #expect(lines.count == 5, "\(lines)")
+        #expect(lines.first?.hasPrefix("line 13: in the log at offset 11, though not confirmed") == true, "\(lines)")
+        #expect(lines.dropFirst().first == "line 14: not stored: disk full", "\(lines)")
+        #expect(lines.last?.contains("its log ends at offset 12, holding 1 of the 4 events") == true, "\(lines)")
+        #expect(lines.last?.contains("import again from line 14") == true, "\(lines)")
+    }
+
     /// Damage among the records a checkpoint covers was acknowledged: no command cuts it off as a torn tail
     /// (which once dropped it, claiming nothing acknowledged was lost). Opens refuse and leave the bytes,
     /// `verify` calls it damage, and `salvage` reports the records as lost.

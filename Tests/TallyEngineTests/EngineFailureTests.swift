@@ -27,9 +27,16 @@ import Testing
         fileSystem.update { $0.syncsBeforeFailure = 0 }
         let failed = engine.ingest(events(10..<20))
         #expect(failed.allSatisfy { if case .failed = $0 { true } else { false } })
+        // Each names the offset it was given: its frame may have reached the log before the sync failed.
+        #expect(
+            failed.enumerated().allSatisfy { index, outcome in
+                if case .failed(_, let offset) = outcome { offset == UInt64(10 + index) } else { false }
+            }, "\(failed)")
         #expect(engine.tenantStats(EventFixtures.tenant, now: ReferenceModelTests.now)?.usage.apiCallsThisMonth == 10)
         let after = engine.ingest(events(20..<21))
-        #expect(after.allSatisfy { if case .failed = $0 { true } else { false } }, "the store refuses appends")
+        #expect(
+            after.allSatisfy { if case .failed(_, nil) = $0 { true } else { false } },
+            "the store refuses appends, giving no offset")
         fileSystem.update { $0.syncsBeforeFailure = nil }
         // Closing a failed engine is not a clean stop (no checkpoint, nothing more synced): it says so.
         #expect(throws: StorageError.self) { try engine.close() }

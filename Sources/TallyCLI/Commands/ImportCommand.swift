@@ -52,6 +52,13 @@ struct ImportCommand {
                 io.printError("tally import: cannot open \(source): \(String(cString: strerror(errno)))")
                 return .failure
             }
+            // Refused before a store is created for it.
+            var status = stat()
+            if fstat(descriptor, &status) == 0 && status.st_mode & S_IFMT == S_IFDIR {
+                Glibc.close(descriptor)
+                io.printError("tally import: \(source) is a directory: give an NDJSON file, or - for standard input")
+                return .failure
+            }
             lines = LineReader(descriptor: descriptor, closeWhenDone: true)
         }
         let directory = try StoreLocation.storeToWrite(arguments)
@@ -122,6 +129,9 @@ struct ImportCommand {
             "imported \(imported) events\(offsets); \(duplicates) duplicates; rejected \(rejected + failed) of \(lineCount) lines"
                 + (blankLines == 0 ? "" : "; \(blankLines) blank \(blankLines == 1 ? "line" : "lines") skipped")
         )
+        if !pipeline.failures.isEmpty {
+            reportUnconfirmed(pipeline.failures, directory: directory, io: io)
+        }
         if let closeFailure {
             // Say where the imported events stand, so that nobody imports them again to be safe: events older
             // than the dedup window would then be counted twice.
@@ -137,5 +147,54 @@ struct ImportCommand {
             throw closeFailure
         }
         return rejected + failed == 0 ? .ok : .failure
+    }
+
+    /// Reports the lines the store failed to confirm. A write can fail after some of a batch's frames
+    /// reached the log (a full disk, say), and those events are counted by the next open: calling them "not
+    /// stored" would have them imported twice, since old events are not deduplicated. The log's end, read
+    /// once the store is closed, tells which are in it.
+    static func reportUnconfirmed(
+        _ failures: [(line: Int, offset: UInt64?, reason: String)], directory: String, io: CommandIO
+    ) {
+        let logEnd: UInt64?
+        do {
+            let reader = try SegmentStore(directory: directory, readOnly: true)
+            logEnd = reader.nextOffset
+            try? reader.close()
+        } catch {
+            logEnd = nil
+        }
+        let failures = failures.sorted { $0.line < $1.line }
+        guard let logEnd else {
+            let first = failures.compactMap(\.offset).min()
+            for failure in failures {
+                io.printError("line \(failure.line): not confirmed: \(failure.reason)")
+            }
+            io.printError(
+                "tally import: the store failed and its log cannot be read to tell which of these \(failures.count) lines reached it"
+                    + (first.map { "; `tally dump --data \(directory) --from-offset \($0)` shows what did" } ?? "")
+                    + "; import only the lines whose events are missing")
+            return
+        }
+        let inLog = failures.filter { $0.offset.map { $0 < logEnd } ?? false }
+        for failure in failures {
+            if let offset = failure.offset, offset < logEnd {
+                io.printError(
+                    "line \(failure.line): in the log at offset \(offset), though not confirmed when the store failed (\(failure.reason)): do not import it again"
+                )
+            } else {
+                io.printError("line \(failure.line): not stored: \(failure.reason)")
+            }
+        }
+        let lastInLog = inLog.last?.line ?? 0
+        if let resume = failures.first(where: { $0.line > lastInLog })?.line {
+            io.printError(
+                "tally import: the store failed; its log ends at offset \(logEnd), holding \(inLog.count) of the \(failures.count) events not confirmed: once the cause is fixed, import again from line \(resume) (`tail -n +\(resume) FILE`)"
+            )
+        } else {
+            io.printError(
+                "tally import: the store failed, yet its log holds all \(failures.count) events not confirmed (it ends at offset \(logEnd)): import none of them again"
+            )
+        }
     }
 }

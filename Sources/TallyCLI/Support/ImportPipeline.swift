@@ -23,6 +23,9 @@ struct ImportPipeline {
     private(set) var duplicates = 0
     private(set) var rejected = 0
     private(set) var failed = 0
+    /// Lines whose events the store failed to confirm, with the offset each was given (if any): reported
+    /// once the store is closed and its log's end can tell which of them reached it.
+    private(set) var failures: [(line: Int, offset: UInt64?, reason: String)] = []
     private(set) var firstOffset: UInt64?
     private(set) var lastOffset: UInt64?
 
@@ -77,9 +80,9 @@ struct ImportPipeline {
                 case .rejected(let reason):
                     rejected += 1
                     messages.append((line, reason))
-                case .failed(let reason):
+                case .failed(let reason, let offset):
                     failed += 1
-                    messages.append((line, "not stored: \(reason)"))
+                    failures.append((line, offset, reason))
                 }
             }
             for message in messages.sorted(by: { $0.line < $1.line }) {

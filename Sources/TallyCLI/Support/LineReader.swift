@@ -11,7 +11,9 @@ struct LineReader: ~Copyable {
         case tooLong(number: Int)
     }
 
-    static let maxLineLength = 16 << 20
+    /// The longest line taken: a frame of the log (64 MiB), twice the largest event a server may store (its
+    /// body is at most 32 MiB), so any event a `tally dump` wrote imports again.
+    static let maxLineLength = Int(SegmentFormat.maxFramePayload)
     private let descriptor: Int32?
     private var buffer: [UInt8]
     private var start = 0
