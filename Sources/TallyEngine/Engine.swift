@@ -750,7 +750,13 @@ public final class Engine: Sendable {
         var checkpointError: (any Error)?
         do { try checkpoint() } catch { checkpointError = error }
         try store.close()
-        if let checkpointError { throw checkpointError }
+        if let checkpointError {
+            // Said as what it is: the log is whole, only the next open's head start is missing.
+            throw StorageError(
+                .failed,
+                "the final checkpoint could not be written (\(checkpointError)); every event is in the log, synced, and the next open replays it from the last checkpoint: fix the cause (permissions, a full disk) for a quick start"
+            )
+        }
         if let gap = projectionGap.withLock({ $0 }) {
             throw StorageError(
                 .failed,

@@ -201,6 +201,25 @@ import Testing
             unreadable.out.contains("INCOMPLETE: 1 segments, 12 records, 2 checkpoints checked"), "\(unreadable.out)")
     }
 
+    /// `replay --verify` compares with the newest checkpoint it can use; a newer one that is damaged fails the
+    /// verification (exit 3) even when the rebuild matches the older one, so a script sees the damage.
+    @Test func replayVerifyFailsWhenTheNewestCheckpointIsDamaged() throws {
+        let directory = TemporaryDirectory()
+        #expect(runTally(["import", "--data", directory.path, "-"], input: sample()).code == .failure)
+        let more = #"{"id":"c9","type":"api.call","tenantId":"\#(Self.tenant)","data":{"keyId":"key-a","status":200}}"#
+        #expect(runTally(["import", "--data", directory.path, "-"], input: more).code == .ok)
+        let newest = directory.appending("checkpoints/00000000000000000013.ckpt")
+        var bytes = try StoreTestSupport.bytes(newest)
+        bytes[bytes.count / 2] ^= 0x40
+        try StoreTestSupport.write(bytes, to: newest)
+        let verify = runTally(["replay", "--data", directory.path, "--verify"])
+        #expect(verify.code == .damagedStore, "\(verify)")
+        #expect(verify.out.contains("verified: a rebuild of 12 events matches the checkpoint"), "\(verify.out)")
+        #expect(
+            verify.out.contains("DAMAGED: checkpoints/00000000000000000013.ckpt: payload checksum mismatch"),
+            "\(verify.out)")
+    }
+
     /// Lines the store failed to confirm are told apart by the log's end once it is closed: those whose frames
     /// reached it are in it (and counted by the next open), so the advice never imports them twice.
     @Test func unconfirmedLinesAreReportedByWhetherTheLogHoldsThem() throws {

@@ -51,6 +51,28 @@ import Testing
         try reopened.close()
     }
 
+    /// A final checkpoint that cannot be written makes `close` throw, saying so, and that the log is whole:
+    /// the next open finds every event.
+    @Test func aFailedFinalCheckpointSaysTheLogIsWhole() throws {
+        let directory = TemporaryDirectory()
+        let fileSystem = FaultyFileSystem()
+        var configuration = ReferenceModelTests.configuration()
+        configuration.store = StoreTestSupport.configuration(durability: .always)
+        let engine = try Engine(directory: directory.path, configuration: configuration, fileSystem: fileSystem)
+        #expect(engine.ingest(events(0..<5)).allSatisfy { if case .accepted = $0 { true } else { false } })
+        fileSystem.update { $0.failWritesToNewFiles = true }
+        #expect {
+            try engine.close()
+        } throws: { error in
+            let message = "\(error)"
+            return message.contains("the final checkpoint could not be written")
+                && message.contains("every event is in the log, synced")
+        }
+        let reopened = try Engine(directory: directory.path, configuration: configuration)
+        #expect(reopened.tenantStats(EventFixtures.tenant, now: ReferenceModelTests.now)?.usage.apiCallsThisMonth == 5)
+        try reopened.close()
+    }
+
     /// Log lines an engine wrote, gathered across threads.
     final class CollectedLines: Sendable {
         private let lines = Mutex<[String]>([])

@@ -112,6 +112,23 @@ struct ReplayCommand {
             io.print(
                 "verified: a rebuild of \(checkpoint.nextOffset) events matches the checkpoint (\(checkpoint.tenants.count) tenants)"
             )
+            // The match was with the newest checkpoint that could be used: a newer one that is damaged (not
+            // merely written by another projection version) fails the verification all the same.
+            let newer = try Engine.checkpointOffsets(directory: directory).filter { $0 > checkpoint.nextOffset }
+            let damaged = Engine.checkCheckpoints(
+                directory: directory, offsets: newer, logEnd: .max, logSalt: { _ in nil }
+            ).filter { $0.problem != nil && !$0.isOutdated && !$0.isSuperseded }
+            for check in damaged {
+                io.print(
+                    "DAMAGED: checkpoints/\(check.name): \(check.problem ?? "")"
+                        + (check.isUnreadable ? " (it could not be read)" : ""))
+            }
+            if !damaged.isEmpty {
+                io.printError(
+                    "tally replay: the newest checkpoint could not be used, so the rebuild was compared with an older one; run `tally verify`"
+                )
+                return damaged.allSatisfy(\.isUnreadable) ? .failure : .damagedStore
+            }
             return .ok
         }
 
