@@ -52,6 +52,21 @@ import Testing
         }
     }
 
+    /// Damage in the middle of an early segment hides its later records from the verifier's count, not from
+    /// the log: the log still ends where its last segment does, so a checkpoint covering it all is not
+    /// "beyond the log".
+    @Test func damageInAnEarlySegmentDoesNotShortenTheLog() throws {
+        let fixture = try Fixture()
+        let frame = fixture.frames[1]
+        var bytes = try StoreTestSupport.bytes(fixture.path(frame.file))
+        bytes[Int(frame.bytes.lowerBound) + 20] ^= 0x40
+        try StoreTestSupport.write(bytes, to: fixture.path(frame.file))
+        let report = try StoreVerifier(directory: fixture.directory.path).verify()
+        #expect(report.isDamaged)
+        #expect(report.logEnd == 200)
+        #expect(report.recordCount < 200, "the damaged segment's records after the damage are not read")
+    }
+
     /// Salvages `fixture` into a new directory; returns the report and the events of the new store.
     func salvage(_ fixture: Fixture) throws -> (StoreSalvager.Report, [Event]) {
         let before = try fixture.snapshot()

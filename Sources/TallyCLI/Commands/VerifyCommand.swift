@@ -63,7 +63,7 @@ struct VerifyCommand {
         }
         for problem in report.storeProblems { io.print("store: DAMAGED: \(problem)") }
         let checkpoints = Engine.checkCheckpoints(
-            directory: directory, offsets: checkpointOffsets, logEnd: report.recordCount
+            directory: directory, offsets: checkpointOffsets, logEnd: report.logEnd
         ) { offset in
             report.segments.last { $0.firstOffset <= offset && offset < $0.nextOffset }?.salt
         }
@@ -104,8 +104,9 @@ struct VerifyCommand {
         let damaged = report.isDamaged || damagedCheckpoints > 0
         let verdict = damaged ? "DAMAGED" : unreadableCheckpoints > 0 ? "INCOMPLETE" : "ok"
         io.print(
-            "\(verdict): \(report.segments.count) segments, \(report.recordCount) records, "
-                + "\(checkpoints.count) checkpoints checked in \(directory)")
+            "\(verdict): \(report.segments.count) segments, \(report.recordCount) records"
+                + (report.logEnd != report.recordCount ? " readable (the log runs to offset \(report.logEnd))" : "")
+                + ", \(checkpoints.count) checkpoints checked in \(directory)")
         // Damage found is damage (3) even if something else could not be read; what could not be read,
         // alone, is a failure to check (1), not a finding.
         return damaged ? .damagedStore : unreadableCheckpoints > 0 ? .failure : .ok

@@ -47,8 +47,11 @@ public struct StoreVerifier: Sendable {
         public var segments: [SegmentReport] = []
         /// Problems outside any one segment: gaps, missing or misnamed segments.
         public var storeProblems: [String] = []
-        /// The number of records in valid frames.
+        /// The number of records in valid frames read before any damage of their segment.
         public var recordCount: UInt64 = 0
+        /// Where the log ends: the offset after the last segment's last readable record. Damage in an
+        /// earlier segment hides records from ``recordCount`` but does not shorten the log.
+        public var logEnd: UInt64 = 0
 
         /// Whether anything is damaged (a torn tail alone does not count).
         public var isDamaged: Bool {
@@ -153,6 +156,7 @@ public struct StoreVerifier: Sendable {
             // After damage the segment's own end is unknown; judge the next one against its name, not again.
             expected = scan.damage != nil && !isLast ? names[index + 1].firstOffset : scan.nextOffset
         }
+        report.logEnd = expected
         return report
     }
 }
