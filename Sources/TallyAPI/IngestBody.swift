@@ -148,7 +148,7 @@ enum IngestBody {
                 results.append(try decoder.decodeEvent(line, receivedAt: receivedAt))
             } catch {
                 results.append(
-                    .failure(EventValidationError(field: "line \(lineNumber)", rule: "invalid JSON: \(error.message)")))
+                    .failure(EventValidationError(field: "line \(lineNumber)", rule: "invalid JSON: \(error.messageWithinLine)")))
             }
         }
         return results

@@ -40,7 +40,7 @@ import Testing
         #expect(
             result.out.contains(
                 "imported 2 events (offsets 0-1); 0 duplicates; rejected 3 of 5 lines; 1 blank line skipped"))
-        #expect(result.err.contains("line 2: invalid JSON"))
+        #expect(result.err.contains("line 2: invalid JSON: unexpected byte 'n' at column 2 (byte 1)"), "\(result.err)")
         #expect(result.err.contains("line 3: type: unknown event type \"api.calls\""))
         #expect(result.err.contains("line 5: data.status: must be an integer from 100 to 599"))
         let dump = runTally(["dump", "--data", directory.path])

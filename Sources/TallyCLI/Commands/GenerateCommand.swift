@@ -15,7 +15,7 @@ struct GenerateCommand {
 
             --days is at most 36500.
 
-            Exit codes: 0 ok; 2 usage.
+            Exit codes: 0 ok; 1 output could not be written (a full disk, a closed pipe); 2 usage.
             """,
         options: [
             .init(name: "tenants", valueName: "N", help: "Number of tenants (default 3)."),

@@ -102,7 +102,7 @@ struct ImportCommand {
                     batch.append(event)
                 } catch let error as JSONParseError {
                     rejected += 1
-                    notes.append((number, "invalid JSON: \(error.message)"))
+                    notes.append((number, "invalid JSON: \(error.messageWithinLine)"))
                     continue
                 }
                 batchLines.append(number)

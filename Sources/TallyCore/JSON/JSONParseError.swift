@@ -48,6 +48,12 @@ public struct JSONParseError: Error, Sendable, Equatable, CustomStringConvertibl
         message
     }
 
+    /// The message for a document that is one line of a larger input (an NDJSON line, named by its number
+    /// beside it): the position is its column alone, since "line 1" would read as the input's first line.
+    public var messageWithinLine: String {
+        line == 1 ? String(message.replacing("at line 1, column ", with: "at column ", maxReplacements: 1)) : message
+    }
+
     /// Creates an error from its parts.
     ///
     /// - Parameters:
