@@ -119,12 +119,3 @@ enum APIResponse {
         return .json(422, JSONValue.object(object).jsonBytes)
     }
 }
-
-/// A request refused before it reached its route, carrying the response to send.
-struct RejectedRequest: Error {
-    var response: HTTPResponse
-
-    init(_ response: HTTPResponse) {
-        self.response = response
-    }
-}

@@ -76,6 +76,7 @@ public struct JWTAuthenticator: RequestAuthenticator {
         return true
     }
 
+    /// Verifies a `Bearer` token (HS256, `exp` required, `nbf` honoured) and reads its roles and tenant.
     public func authenticate(authorization: String?) -> Result<Principal, AuthenticationFailure> {
         guard let authorization else {
             return .failure(AuthenticationFailure("missing Authorization header (Bearer token)"))

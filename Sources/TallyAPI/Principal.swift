@@ -4,21 +4,28 @@ import TallyCore
 public struct Principal: Sendable, Equatable {
     /// The roles Tally understands.
     public enum Role: String, Sendable, CaseIterable {
+        /// Everything, for every tenant.
         case superAdmin = "super_admin"
+        /// Its own tenant's stats, API-key stats and tenant record.
         case tenantAdmin = "tenant_admin"
+        /// Its own organization's API-key stats.
         case member
+        /// Ingest events (for its tenant, or any tenant without a `tenant_id` claim).
         case ingest
     }
 
+    /// The token's roles Tally understands (others are ignored).
     public var roles: Set<Role>
     /// The tenant the token is bound to (`tenant_id` claim), if any.
     public var tenantId: TenantID?
 
+    /// Creates a principal.
     public init(roles: Set<Role>, tenantId: TenantID?) {
         self.roles = roles
         self.tenantId = tenantId
     }
 
+    /// Whether the principal may do everything.
     public var isSuperAdmin: Bool { roles.contains(.superAdmin) }
 
     /// Whether the principal may read `tenant`'s stats and tenant record, and change the record's name and
@@ -49,8 +56,10 @@ public struct Principal: Sendable, Equatable {
 
 /// Why a request was not authenticated (401).
 public struct AuthenticationFailure: Error, Sendable, Equatable {
+    /// What is wrong with the credentials (never the token itself), for the 401's `error.message`.
     public var message: String
 
+    /// Creates a failure with its message.
     public init(_ message: String) {
         self.message = message
     }
@@ -58,5 +67,6 @@ public struct AuthenticationFailure: Error, Sendable, Equatable {
 
 /// Turns an `Authorization` header into a principal.
 public protocol RequestAuthenticator: Sendable {
+    /// The principal the `Authorization` header's value proves, or why it proves none (`nil`: no header).
     func authenticate(authorization: String?) -> Result<Principal, AuthenticationFailure>
 }

@@ -200,7 +200,8 @@ extension TallyAPIHandler {
         default:
             issues.append(
                 .init(
-                    location: ["body", "name"], message: "must be a non-empty string of at most 256 characters",
+                    location: ["body", "name"],
+                    message: "must be a non-empty string of at most \(EventJSONDecoder.maxNameLength) characters",
                     type: "value_error"))
         }
         var status: TenantStatus?

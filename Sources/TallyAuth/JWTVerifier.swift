@@ -42,7 +42,8 @@ public struct JWTVerifier: Sendable {
     /// - Throws: ``JWTError`` describing the first failed check; its message never contains token content.
     public func verify(_ token: Substring, now: Int64) throws(JWTError) -> JWTClaims {
         guard token.utf8.count <= Self.maximumTokenByteCount else {
-            throw JWTError(code: .malformed, message: "token exceeds the maximum size of 8192 bytes")
+            throw JWTError(
+                code: .malformed, message: "token exceeds the maximum size of \(Self.maximumTokenByteCount) bytes")
         }
         var token = token
         token.makeContiguousUTF8()

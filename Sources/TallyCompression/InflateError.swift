@@ -62,5 +62,6 @@ public struct InflateError: Error, Sendable, Equatable, CustomStringConvertible 
         self.offset = offset
     }
 
+    /// The message with the compressed byte it refers to.
     public var description: String { "\(message) (at compressed byte \(offset))" }
 }

@@ -495,19 +495,3 @@ final class HTTPConnection {
         loop.forget(descriptor)
     }
 }
-
-/// The JSON body of errors the server itself produces (before any route sees the request).
-enum HTTPErrorBody {
-    static func json(status: Int, message: String) -> [UInt8] {
-        var escaped = ""
-        for scalar in message.unicodeScalars {
-            switch scalar {
-            case "\"": escaped += "\\\""
-            case "\\": escaped += "\\\\"
-            case _ where scalar.value < 0x20: escaped += " "
-            default: escaped.unicodeScalars.append(scalar)
-            }
-        }
-        return Array(#"{"success":false,"error":{"status":\#(status),"message":"\#(escaped)"}}"#.utf8)
-    }
-}

@@ -1,6 +1,7 @@
 /// Answers requests. `respond` may be called on any thread, once, now or later (after an fsync, say); the
 /// server writes responses of one connection in request order.
 public protocol HTTPHandler: Sendable {
+    /// Handles one request, calling `respond` exactly once (from any thread, now or later).
     func handle(_ request: HTTPRequest, respond: @escaping @Sendable (HTTPResponse) -> Void)
 
     /// Notes a response the server gave itself, before any request reached ``handle(_:respond:)``: a
@@ -10,5 +11,6 @@ public protocol HTTPHandler: Sendable {
 }
 
 extension HTTPHandler {
+    /// Does nothing.
     public func answeredByServer(status: Int) {}
 }

@@ -1,11 +1,15 @@
 /// A response to send: status, headers and body.
 public struct HTTPResponse: Sendable {
+    /// The status code, such as 200 or 404.
     public var status: Int
+    /// Header fields in the order written; the server adds `Date`, `Content-Length` and `Connection`.
     public var headers: [(String, String)]
+    /// The body bytes (not written for a `HEAD` request, nor for a status that has no content).
     public var body: [UInt8]
     /// Close the connection after sending (set for errors that leave the stream unusable).
     public var closeConnection: Bool
 
+    /// Creates a response.
     public init(status: Int, headers: [(String, String)] = [], body: [UInt8] = [], closeConnection: Bool = false) {
         self.status = status
         self.headers = headers

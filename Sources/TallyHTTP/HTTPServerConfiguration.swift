@@ -43,6 +43,7 @@ public struct HTTPServerConfiguration: Sendable {
     /// (one write instead of one per request under load); each call's text ends without a newline.
     public var log: @Sendable (String) -> Void = { StandardError.write($0 + "\n") }
 
+    /// The defaults above.
     public init() {}
 
     /// How often each event loop checks its connections' deadlines: a quarter of the shortest timeout, between

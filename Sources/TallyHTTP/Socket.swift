@@ -56,18 +56,3 @@ enum Socket {
         setsockopt(descriptor, Int32(IPPROTO_TCP), TCP_NODELAY, &yes, socklen_t(MemoryLayout<Int32>.size))
     }
 }
-
-/// Why the server could not start or stopped.
-public struct HTTPServerError: Error, Sendable, CustomStringConvertible {
-    public var message: String
-
-    public init(message: String) {
-        self.message = message
-    }
-
-    static func system(_ operation: String, _ code: Int32) -> HTTPServerError {
-        HTTPServerError(message: "\(operation) failed: \(String(cString: strerror(code))) (errno \(code))")
-    }
-
-    public var description: String { message }
-}

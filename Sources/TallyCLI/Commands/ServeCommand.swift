@@ -204,34 +204,3 @@ struct ServeCommand {
         return .ok
     }
 }
-
-/// Reports the server's gauges once it exists (the handler is built before the server).
-final class RunningServer: Sendable {
-    private let current = Mutex<HTTPServer?>(nil)
-
-    var server: HTTPServer? {
-        get { current.withLock { $0 } }
-        set { current.withLock { $0 = newValue } }
-    }
-
-    var gauges: HTTPServerGauges { server?.gauges ?? HTTPServerGauges() }
-}
-
-/// Blocks until SIGINT or SIGTERM.
-enum SignalWaiter {
-    static func waitForTermination() {
-        signal(SIGINT, SIG_IGN)
-        signal(SIGTERM, SIG_IGN)
-        signal(SIGPIPE, SIG_IGN)
-        let done = DispatchSemaphore(value: 0)
-        let queue = DispatchQueue(label: "tally-signals")
-        let sources = [SIGINT, SIGTERM].map { number -> DispatchSourceSignal in
-            let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
-            source.setEventHandler { done.signal() }
-            source.resume()
-            return source
-        }
-        done.wait()
-        for source in sources { source.cancel() }
-    }
-}

@@ -1,0 +1,79 @@
+import TallyCore
+
+/// CloudEvents 1.0 structured mode: `id`, `type` (a Tally event type such as `api.call`), `time`, `data`,
+/// and the tenant from the `tenantid` extension attribute or else `subject`. `specversion` must be "1.0" and
+/// `source` a non-empty string, as the specification requires; `data` must be JSON (no `data_base64`, and a
+/// `datacontenttype`, when given, must be `application/json` or end in `+json`).
+enum CloudEvents {
+    /// Whether `name` is a valid attribute name: lowercase ASCII letters and digits (CloudEvents 1.0 §3.1.1).
+    static func isAttributeName(_ name: String) -> Bool {
+        !name.isEmpty
+            && name.utf8.allSatisfy { byte in
+                (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte)
+                    || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
+            }
+    }
+
+    static func event(_ value: JSONValue, receivedAt: Timestamp) -> Result<Event, EventValidationError> {
+        guard case .object(let object) = value else {
+            return .failure(EventValidationError(field: "event", rule: "must be a JSON object"))
+        }
+        guard object["specversion"] == .string("1.0") else {
+            return .failure(EventValidationError(field: "specversion", rule: "must be \"1.0\""))
+        }
+        // CloudEvents 1.0 §3.1.1: attribute names are lowercase ASCII letters and digits (`data_base64` is the
+        // structured mode's own member, refused below with its reason).
+        for member in object where member.key != "data_base64" && !isAttributeName(member.key) {
+            return .failure(
+                EventValidationError(
+                    field: member.key,
+                    rule:
+                        "is not a CloudEvents attribute name: those are lowercase letters and digits only (such as tenantid)"
+                ))
+        }
+        guard case .string(let source)? = object["source"], !source.isEmpty else {
+            return .failure(
+                EventValidationError(
+                    field: "source", rule: "is required: a non-empty URI-reference naming the producer"))
+        }
+        if object["data_base64"] != nil {
+            return .failure(
+                EventValidationError(
+                    field: "data_base64", rule: "is not supported: send the event's data as JSON in data"))
+        }
+        if let declared = object["datacontenttype"] {
+            guard case .string(let text) = declared else {
+                return .failure(EventValidationError(field: "datacontenttype", rule: "must be a string"))
+            }
+            let media = HeaderValue.mediaType(text)
+            guard media == "application/json" || media.hasSuffix("+json") else {
+                return .failure(
+                    EventValidationError(
+                        field: "datacontenttype",
+                        rule: "must be application/json (or a +json type): data is read as JSON"))
+            }
+        }
+        var converted = JSONObject()
+        for name in ["id", "type", "time", "data"] {
+            if let field = object[name] { converted.set(name, field) }
+        }
+        // The extension attribute wins; a null one is as good as absent.
+        let tenantAttribute = ["tenantid", "subject"].first { name in object[name].map { $0 != .null } ?? false }
+        guard let tenantAttribute, let tenant = object[tenantAttribute] else {
+            return .failure(
+                EventValidationError(
+                    field: "tenantid",
+                    rule:
+                        "is required: the tenant's UUID as the tenantid extension attribute (CloudEvents attribute names are lowercase) or as subject"
+                ))
+        }
+        converted.set("tenantId", tenant)
+        // Context attributes that carry no metering meaning are accepted and dropped.
+        return Result { () throws(EventValidationError) in
+            try EventJSONDecoder().decode(.object(converted), receivedAt: receivedAt)
+        }.mapError { error in
+            // Named as the client sent it: the tenant came in an attribute the event decoder calls tenantId.
+            error.field == "tenantId" ? EventValidationError(field: tenantAttribute, rule: error.rule) : error
+        }
+    }
+}
