@@ -750,6 +750,10 @@ public final class Engine: Sendable {
         var checkpointError: (any Error)?
         do { try checkpoint() } catch { checkpointError = error }
         try store.close()
+        // A store that failed wrote no checkpoint and synced nothing more: the close was not clean. A
+        // checkpoint that failed because the log itself did (its sync, say) is that failure, not a
+        // checkpoint's: the log is then not known to be synced.
+        if let failure = store.failure { throw failure }
         if let checkpointError {
             // Said as what it is: the log is whole, only the next open's head start is missing.
             throw StorageError(
@@ -763,8 +767,6 @@ public final class Engine: Sendable {
                 "no checkpoint was written, since the live projections missed a void (\(gap)); every event is in the log, and the next open replays it from the last checkpoint"
             )
         }
-        // A store that failed wrote no checkpoint and synced nothing more: the close was not clean.
-        if let failure = store.failure { throw failure }
     }
 
 }

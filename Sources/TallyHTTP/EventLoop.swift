@@ -155,7 +155,9 @@ final class EventLoop: @unchecked Sendable {
                 if listening {
                     listening = false
                     _ = tally_epoll_ctl(epoll, 2, server.listener, 0, 0)
-                    drainDeadline = now + server.configuration.drainTimeout.nanoseconds
+                    let (deadline, overflow) = now.addingReportingOverflow(
+                        server.configuration.drainTimeout.nanoseconds)
+                    drainDeadline = overflow ? .max : deadline
                     for connection in connections.values { connection.beginDrain() }
                 }
                 if connections.isEmpty || now >= (drainDeadline ?? now) {

@@ -205,8 +205,10 @@ final class HTTPConnection {
             }
             guard let request else {
                 if parser.isReceivingBody {
-                    // Reserved before more of the body is read, and before it is invited.
-                    guard reserveArrivingBody(parser.announcedBodyBytes) else { return }
+                    // Checked before more of the body is read, and before it is invited.
+                    guard
+                        reserveArrivingBody(received: parser.receivedBodyBytes, announced: parser.announcedBodyBytes)
+                    else { return }
                     bodyStarted = bodyStarted ?? MonotonicClock.nanoseconds()
                     headStarted = nil
                 } else {
@@ -220,7 +222,7 @@ final class HTTPConnection {
                 return
             }
             // A body read whole in one go is reserved here, as it completes.
-            guard reserveArrivingBody(request.body.count) else { return }
+            guard reserveArrivingBody(received: request.body.count, announced: request.body.count) else { return }
             let reservation = arrivingReservation
             arrivingReservation = 0
             headStarted = nil
@@ -237,12 +239,20 @@ final class HTTPConnection {
         }
     }
 
-    /// Takes from the server's body budget what the arriving request's body needs beyond what it holds;
-    /// when the budget has no room, answers 503 and closes after it (the rest of the body is never read).
-    private func reserveArrivingBody(_ bytes: Int) -> Bool {
-        guard bytes > arrivingReservation else { return true }
-        if loop.server.reserveBodyBytes(bytes - arrivingReservation) {
-            arrivingReservation = bytes
+    /// Charges the server's body budget with the arriving body's `received` bytes, once the rest of what it
+    /// `announced` would still fit; when it would not, answers 503 and closes after it (the rest of the body
+    /// is never read). Announced bytes are only checked, never held: a client that announces a large body
+    /// and sends nothing takes no room from others.
+    private func reserveArrivingBody(received: Int, announced: Int) -> Bool {
+        let fits =
+            announced <= arrivingReservation
+            || loop.server.hasRoomForBody(announced - arrivingReservation, holding: arrivingReservation)
+        if fits && received > arrivingReservation {
+            if loop.server.reserveBodyBytes(received - arrivingReservation, holding: arrivingReservation) {
+                arrivingReservation = received
+                return true
+            }
+        } else if fits {
             return true
         }
         loop.server.releaseBodyBytes(arrivingReservation)

@@ -111,7 +111,7 @@ public struct HTTPRequestParser: Sendable {
 
     /// The bytes the body now arriving will hold, as far as the framing has told: its `Content-Length`, or
     /// for a chunked body the bytes decoded so far plus the rest of the chunk being read. Zero while no body
-    /// is arriving. The server reserves this much of its memory budget before it reads on.
+    /// is arriving. The server refuses a body whose announced size its memory budget has no room for.
     public var announcedBodyBytes: Int {
         guard failure == nil else { return 0 }
         switch phase {
@@ -119,6 +119,18 @@ public struct HTTPRequestParser: Sendable {
         case .fixedBody(let length): return length
         case .chunkData(let remaining): return pendingBody.count + remaining
         case .chunkSize, .chunkDataEnd, .trailers: return pendingBody.count
+        }
+    }
+
+    /// The bytes of the body now arriving that are held so far: buffered (`Content-Length`) or decoded
+    /// (chunked). Zero while no body is arriving. The server charges its memory budget with these, so a
+    /// client that announces a large body and sends nothing holds none of it.
+    public var receivedBodyBytes: Int {
+        guard failure == nil else { return 0 }
+        switch phase {
+        case .head: return 0
+        case .fixedBody(let length): return min(bufferedByteCount, length)
+        case .chunkSize, .chunkData, .chunkDataEnd, .trailers: return pendingBody.count
         }
     }
 

@@ -30,12 +30,20 @@ final class HTTPServerCore: Sendable {
     var draining: Bool { drainingFlag.load(ordering: .relaxed) }
     func beginDraining() { drainingFlag.store(true, ordering: .relaxed) }
 
-    /// Takes `count` bytes of the body budget; false (taking nothing) when that would go beyond
-    /// ``HTTPServerConfiguration/maxBufferedBodyBytes`` while other bodies are held.
-    func reserveBodyBytes(_ count: Int) -> Bool {
+    /// Whether `count` more bytes of a body fit the budget now, for a connection that holds `own` already:
+    /// they do within ``HTTPServerConfiguration/maxBufferedBodyBytes``, and always when no other body is held.
+    func hasRoomForBody(_ count: Int, holding own: Int) -> Bool {
+        let current = bufferedBodyBytes.load(ordering: .relaxed)
+        return current - own <= 0 || count <= configuration.maxBufferedBodyBytes - current
+    }
+
+    /// Takes `count` bytes of the body budget for a connection that holds `own` already; false (taking
+    /// nothing) when they would go beyond ``HTTPServerConfiguration/maxBufferedBodyBytes`` while other
+    /// bodies are held.
+    func reserveBodyBytes(_ count: Int, holding own: Int = 0) -> Bool {
         var current = bufferedBodyBytes.load(ordering: .relaxed)
         while true {
-            guard current == 0 || count <= configuration.maxBufferedBodyBytes - current else { return false }
+            guard current - own <= 0 || count <= configuration.maxBufferedBodyBytes - current else { return false }
             let (exchanged, original) = bufferedBodyBytes.compareExchange(
                 expected: current, desired: current + count, ordering: .relaxed)
             if exchanged { return true }

@@ -329,6 +329,29 @@ import Testing
         #expect(status == 1 && message.contains("TALLY_JWT_SECRET must be at least 16 bytes"), "\(message)")
     }
 
+    /// A store's `jwt-secret` that is a link to nowhere is named as such, by `token` and `serve` alike, rather
+    /// than failing to create a secret where a name already is.
+    @Test func aDanglingSecretLinkIsNamed() throws {
+        let directory = TemporaryDirectory()
+        let store = directory.appending("store")
+        try FileManager.default.createDirectory(atPath: store, withIntermediateDirectories: true)
+        #expect(symlink(directory.appending("gone"), store + "/jwt-secret") == 0)
+        for command in [["token", "--role", "member"], ["serve", "--port", "0"]] {
+            let result = runTally(command + ["--data", store])
+            #expect(result.code == .failure, "\(command): \(result)")
+            #expect(
+                result.err.contains("\(store)/jwt-secret is a symbolic link to a file that does not exist"),
+                "\(command): \(result.err)")
+        }
+    }
+
+    /// Roles outside the server's set are refused by name.
+    @Test func tokenRefusesRolesTheServerDoesNotKnow() {
+        let result = runTally(["token", "--role", "admin", "--jwt-secret-file", "/dev/null"])
+        #expect(result.code == .usage)
+        #expect(result.err.contains("unknown role admin (expected one of: super_admin, tenant_admin, member, ingest)"))
+    }
+
     /// Commands that read or rebuild a store refuse a directory that holds none, and create nothing there.
     @Test(arguments: [
         ["replay"], ["replay", "--verify"], ["replay", "--until", "5"], ["verify"], ["dump"],

@@ -225,16 +225,28 @@ import Testing
     @Test func unconfirmedLinesAreReportedByWhetherTheLogHoldsThem() throws {
         let directory = TemporaryDirectory()
         #expect(runTally(["import", "--data", directory.path, "-"], input: sample()).code == .failure)
-        let io = CommandIO.captured(input: "")
-        ImportCommand.reportUnconfirmed(
-            [(14, 12, "disk full"), (13, 11, "disk full"), (15, nil, "disk full"), (16, 13, "disk full")],
-            directory: directory.path, io: io)
-        let lines = io.errorOutput.split(separator: "\n").map(String.init)
+        let failures: [(line: Int, offset: UInt64?, reason: String)] = [
+            (14, 12, "disk full"), (13, 11, "disk full"), (15, nil, "disk full"), (16, 13, "disk full"),
+        ]
+        // A full disk: the frames before the failed write are whole, and the next open syncs them.
+        let full = CommandIO.captured(input: "")
+        ImportCommand.reportUnconfirmed(failures, directory: directory.path, writeFailedOnly: true, io: full)
+        let lines = full.errorOutput.split(separator: "\n").map(String.init)
         #expect(lines.count == 5, "\(lines)")
-        #expect(lines.first?.hasPrefix("line 13: in the log at offset 11, though not confirmed") == true, "\(lines)")
+        #expect(
+            lines.first
+                == "line 13: in the log at offset 11, written before the disk filled (the next open syncs it): do not import it again",
+            "\(lines)")
         #expect(lines.dropFirst().first == "line 14: not stored: disk full", "\(lines)")
         #expect(lines.last?.contains("its log ends at offset 12, holding 1 of the 4 events") == true, "\(lines)")
-        #expect(lines.last?.contains("import again from line 14") == true, "\(lines)")
+        #expect(lines.last?.hasSuffix("import again from line 14 (`tail -n +14 FILE`)") == true, "\(lines)")
+        // A failed sync: what the log holds as read now may not survive a restart, so it is to be checked.
+        let sync = CommandIO.captured(input: "")
+        ImportCommand.reportUnconfirmed(failures, directory: directory.path, writeFailedOnly: false, io: sync)
+        let synced = sync.errorOutput.split(separator: "\n").map(String.init)
+        #expect(synced.first?.contains("line 13: in the log at offset 11 as read now, though its sync failed") == true)
+        #expect(synced.first?.contains("--from-offset 11` before importing it again") == true, "\(synced)")
+        #expect(synced.last?.contains("and check the lines before it with") == true, "\(synced)")
     }
 
     /// Damage among the records a checkpoint covers was acknowledged: no command cuts it off as a torn tail
@@ -265,6 +277,11 @@ import Testing
         #expect(stillRefused.code == .damagedStore, "\(stillRefused)")
         #expect(stillRefused.err.contains("a checkpoint covers 12 events"), "\(stillRefused.err)")
         #expect(try StoreTestSupport.bytes(segment) == bytes, "nothing was cut off")
+        let verifyHeader = runTally(["verify", "--data", directory.path])
+        #expect(verifyHeader.code == .damagedStore, "\(verifyHeader.out)")
+        #expect(
+            verifyHeader.out.contains("but the newest checkpoint's name says 12 events were acknowledged: offsets"),
+            "verify says what the opens say: \(verifyHeader.out)")
         try StoreTestSupport.write(original, to: checkpoint)
         let verify = runTally(["verify", "--data", directory.path])
         #expect(

@@ -73,6 +73,24 @@ import Testing
         try reopened.close()
     }
 
+    /// A final checkpoint that fails because the log's own sync did is reported as the log's failure: the
+    /// log is then not known to be synced, and `close` must not say it is.
+    @Test func aFinalCheckpointFailedByTheLogsSyncIsTheLogsFailure() throws {
+        let directory = TemporaryDirectory()
+        let fileSystem = FaultyFileSystem()
+        var configuration = ReferenceModelTests.configuration()
+        configuration.store = StoreTestSupport.configuration(durability: .never)
+        let engine = try Engine(directory: directory.path, configuration: configuration, fileSystem: fileSystem)
+        #expect(engine.ingest(events(0..<5)).allSatisfy { if case .accepted = $0 { true } else { false } })
+        fileSystem.update { $0.syncsBeforeFailure = 0 }
+        #expect {
+            try engine.close()
+        } throws: { error in
+            !"\(error)".contains("every event is in the log, synced")
+        }
+        fileSystem.update { $0.syncsBeforeFailure = nil }
+    }
+
     /// Log lines an engine wrote, gathered across threads.
     final class CollectedLines: Sendable {
         private let lines = Mutex<[String]>([])

@@ -427,9 +427,9 @@ final class HostileTestHandler: HTTPHandler {
         #expect(try keeper.request("GET", "/after").status == 200)
     }
 
-    /// Bodies held across connections stay within `maxBufferedBodyBytes`: one beyond it is refused with 503
-    /// and `Retry-After` before it is read, and the budget comes back when the handler answers or the client
-    /// goes away.
+    /// Bodies held across connections stay within `maxBufferedBodyBytes`: the bytes received are charged,
+    /// one whose announced size no longer fits is refused with 503 and `Retry-After` before more of it is
+    /// read, and the budget comes back when the handler answers or the client goes away.
     @Test func bodiesBeyondTheMemoryBudgetAreRefusedUntilEarlierOnesAreAnswered() throws {
         let handler = HostileTestHandler()
         let server = try startServer(handler) {
@@ -441,6 +441,12 @@ final class HostileTestHandler: HTTPHandler {
         let alone = try LoopbackClient(port: server.port)
         let large = try alone.request("POST", "/alone", body: Array(repeating: 0x61, count: 150_000))
         #expect(large.text == "POST /alone 150000")
+        #expect(server.bufferedBodyBytes == 0)
+        let chunk = String(repeating: "d", count: 50_000)
+        try alone.send(
+            "POST /alone-chunked HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                + "C350\r\n\(chunk)\r\nC350\r\n\(chunk)\r\nC350\r\n\(chunk)\r\n0\r\n\r\n")
+        #expect(try alone.readResponse().text == "POST /alone-chunked 150000", "chunked, alone, too")
         #expect(server.bufferedBodyBytes == 0)
         let held = try LoopbackClient(port: server.port)
         try held.send(
@@ -470,10 +476,23 @@ final class HostileTestHandler: HTTPHandler {
         #expect(server.bufferedBodyBytes == 0)
         #expect(
             try other.request("POST", "/more", body: Array(repeating: 0x62, count: 40_000)).text == "POST /more 40000")
-        // A client that goes away mid-body gives its bytes back.
+        // Announcing is not holding: connections that announce large bodies and send nothing take no room,
+        // so a handful of them cannot shut every other body out.
+        var announcers: [LoopbackClient] = []
+        for _ in 0..<3 {
+            let announcer = try LoopbackClient(port: server.port)
+            try announcer.send("POST /never HTTP/1.1\r\nHost: x\r\nContent-Length: 99000\r\n\r\n")
+            announcers.append(announcer)
+        }
+        #expect(
+            try other.request("POST", "/again", body: Array(repeating: 0x62, count: 40_000)).text
+                == "POST /again 40000")
+        #expect(announcers.allSatisfy { !$0.isReadable }, "none of them was refused either")
+        announcers.removeAll()
+        // A client that goes away mid-body gives back what it sent.
         let leaving = try LoopbackClient(port: server.port)
         try leaving.send("POST /partial HTTP/1.1\r\nHost: x\r\nContent-Length: 50000\r\n\r\nabc")
-        #expect(eventually { server.bufferedBodyBytes == 50_000 })
+        #expect(eventually { server.bufferedBodyBytes == 3 })
         leaving.close()
         #expect(eventually { server.bufferedBodyBytes == 0 })
         expectServerAnswers(server)

@@ -126,11 +126,15 @@ struct ImportCommand {
             (pipeline.imported, pipeline.duplicates, pipeline.firstOffset, pipeline.lastOffset)
         let offsets = firstOffset.map { first in " (offsets \(first)-\(lastOffset ?? first))" } ?? ""
         io.print(
-            "imported \(imported) events\(offsets); \(duplicates) duplicates; rejected \(rejected + failed) of \(lineCount) lines"
+            "imported \(imported) events\(offsets); \(duplicates) duplicates; rejected \(rejected) of \(lineCount) lines"
+                + (failed == 0 ? "" : "; \(failed) not confirmed (see below)")
                 + (blankLines == 0 ? "" : "; \(blankLines) blank \(blankLines == 1 ? "line" : "lines") skipped")
         )
         if !pipeline.failures.isEmpty {
-            reportUnconfirmed(pipeline.failures, directory: directory, io: io)
+            // A full disk fails a write and leaves the frames before it whole; any other failure (a sync's)
+            // leaves them unknown.
+            let full = (closeFailure as? StorageError)?.code == .noSpace
+            reportUnconfirmed(pipeline.failures, directory: directory, writeFailedOnly: full, io: io)
         }
         if let closeFailure {
             // Say where the imported events stand, so that nobody imports them again to be safe: events older
@@ -150,11 +154,15 @@ struct ImportCommand {
     }
 
     /// Reports the lines the store failed to confirm. A write can fail after some of a batch's frames
-    /// reached the log (a full disk, say), and those events are counted by the next open: calling them "not
-    /// stored" would have them imported twice, since old events are not deduplicated. The log's end, read
-    /// once the store is closed, tells which are in it.
+    /// reached the log, and those events are counted by the next open: calling them "not stored" would have
+    /// them imported twice, since old events are not deduplicated. The log's end, read once the store is
+    /// closed, tells which frames are there. When the disk filled (`writeFailedOnly`), those were written
+    /// whole and the next open syncs them; after a failed sync, the kernel may have dropped their pages from
+    /// the write-back, so they are there as read now but may not survive a machine restart: checked, not
+    /// counted on.
     static func reportUnconfirmed(
-        _ failures: [(line: Int, offset: UInt64?, reason: String)], directory: String, io: CommandIO
+        _ failures: [(line: Int, offset: UInt64?, reason: String)], directory: String, writeFailedOnly: Bool,
+        io: CommandIO
     ) {
         let logEnd: UInt64?
         do {
@@ -165,36 +173,40 @@ struct ImportCommand {
             logEnd = nil
         }
         let failures = failures.sorted { $0.line < $1.line }
+        let firstOffset = failures.compactMap(\.offset).min()
+        let dump = firstOffset.map { "`tally dump --data \(directory) --from-offset \($0)`" } ?? "`tally dump`"
         guard let logEnd else {
-            let first = failures.compactMap(\.offset).min()
             for failure in failures {
                 io.printError("line \(failure.line): not confirmed: \(failure.reason)")
             }
             io.printError(
-                "tally import: the store failed and its log cannot be read to tell which of these \(failures.count) lines reached it"
-                    + (first.map { "; `tally dump --data \(directory) --from-offset \($0)` shows what did" } ?? "")
-                    + "; import only the lines whose events are missing")
+                "tally import: the store failed and its log cannot be read to tell which of these \(failures.count) lines reached it; \(dump) shows what did: import only the lines whose events are missing"
+            )
             return
         }
         let inLog = failures.filter { $0.offset.map { $0 < logEnd } ?? false }
         for failure in failures {
-            if let offset = failure.offset, offset < logEnd {
-                io.printError(
-                    "line \(failure.line): in the log at offset \(offset), though not confirmed when the store failed (\(failure.reason)): do not import it again"
-                )
-            } else {
+            guard let offset = failure.offset, offset < logEnd else {
                 io.printError("line \(failure.line): not stored: \(failure.reason)")
+                continue
             }
+            io.printError(
+                writeFailedOnly
+                    ? "line \(failure.line): in the log at offset \(offset), written before the disk filled (the next open syncs it): do not import it again"
+                    : "line \(failure.line): in the log at offset \(offset) as read now, though its sync failed (\(failure.reason)): it may not survive a machine restart, so check it with \(dump) before importing it again"
+            )
         }
         let lastInLog = inLog.last?.line ?? 0
-        if let resume = failures.first(where: { $0.line > lastInLog })?.line {
-            io.printError(
-                "tally import: the store failed; its log ends at offset \(logEnd), holding \(inLog.count) of the \(failures.count) events not confirmed: once the cause is fixed, import again from line \(resume) (`tail -n +\(resume) FILE`)"
-            )
+        let resume = failures.first(where: { $0.line > lastInLog })?.line
+        var summary =
+            "tally import: the store failed; its log ends at offset \(logEnd), holding \(inLog.count) of the \(failures.count) events not confirmed"
+        if let resume {
+            summary += ": once the cause is fixed, import again from line \(resume) (`tail -n +\(resume) FILE`)"
+            if !inLog.isEmpty && !writeFailedOnly { summary += ", and check the lines before it with \(dump)" }
         } else {
-            io.printError(
-                "tally import: the store failed, yet its log holds all \(failures.count) events not confirmed (it ends at offset \(logEnd)): import none of them again"
-            )
+            summary +=
+                writeFailedOnly ? ": import none of them again" : ": check them with \(dump) before importing any again"
         }
+        io.printError(summary)
     }
 }

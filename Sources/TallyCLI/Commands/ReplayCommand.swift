@@ -117,10 +117,13 @@ struct ReplayCommand {
             let newer = try Engine.checkpointOffsets(directory: directory).filter { $0 > checkpoint.nextOffset }
             let damaged = Engine.checkCheckpoints(
                 directory: directory, offsets: newer, logEnd: .max, logSalt: { _ in nil }
-            ).filter { $0.problem != nil && !$0.isOutdated && !$0.isSuperseded }
+            ).filter { !$0.isOutdated && !$0.isSuperseded }
+            // Any newer one the open passed over is unusable, whether or not this check names why (one
+            // taken of another log, say, which needs the log's salts to tell).
             for check in damaged {
                 io.print(
-                    "DAMAGED: checkpoints/\(check.name): \(check.problem ?? "")"
+                    "DAMAGED: checkpoints/\(check.name): "
+                        + (check.problem ?? "an open could not use it (see the warning above)")
                         + (check.isUnreadable ? " (it could not be read)" : ""))
             }
             if !damaged.isEmpty {

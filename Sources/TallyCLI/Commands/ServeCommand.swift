@@ -141,7 +141,7 @@ struct ServeCommand {
         // Connections and the store share the open-file limit: take all the hard limit allows.
         DescriptorLimit.raise()
         let engine = try Engine(directory: directory, configuration: configuration)
-        let secret: (secret: [UInt8], source: String, created: Bool)
+        let secret: (secret: [UInt8], source: JWTSecret.Source, created: Bool)
         do {
             secret = try JWTSecret.load(arguments, storeDirectory: directory, create: true)
         } catch {
@@ -162,7 +162,7 @@ struct ServeCommand {
             try? engine.close()
             // A start that fails (the port in use) leaves no secret it made: the next start's is the one
             // whose minting command it prints.
-            if secret.created { unlink(secret.source) }
+            if secret.created, let path = secret.source.path { unlink(path) }
             io.printError("tally serve: \(error)")
             return .failure
         }
@@ -174,7 +174,7 @@ struct ServeCommand {
         let source: String
         if let file = arguments.value("jwt-secret-file") {
             source = "--jwt-secret-file \(file)"
-        } else if secret.source == "$TALLY_JWT_SECRET" {
+        } else if secret.source == .environment {
             source = "--data \(directory) (with the same TALLY_JWT_SECRET set)"
         } else {
             source = "--data \(directory)"

@@ -1,3 +1,4 @@
+import TallyAPI
 import TallyAuth
 import TallyCore
 
@@ -27,8 +28,9 @@ struct TokenCommand {
     static func run(_ arguments: ParsedArguments, io: CommandIO) throws -> ExitCode {
         let roles = arguments.values["role"] ?? []
         guard !roles.isEmpty else { throw UsageError("--role is required", command: spec.name) }
-        let known = ["super_admin", "tenant_admin", "member", "ingest"]
-        for role in roles where !known.contains(role) {
+        // The roles the server understands: a token with another would grant nothing.
+        let known = Principal.Role.allCases.map(\.rawValue)
+        for role in roles where Principal.Role(rawValue: role) == nil {
             throw UsageError(
                 "unknown role \(role) (expected one of: \(known.joined(separator: ", ")))", command: spec.name)
         }

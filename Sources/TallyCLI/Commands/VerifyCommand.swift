@@ -101,6 +101,15 @@ struct VerifyCommand {
                         + EngineConfiguration.describe(checkpoint.dedupWindowMicroseconds ?? 0))
             }
         }
+        // The newest checkpoint's name says how many events were acknowledged even when its header cannot
+        // be read: a log that ends before that has lost them, as every open says.
+        let floor = Engine.acknowledgedOffset(directory: directory)
+        if report.logEnd < floor && !checkpoints.contains(where: \.isBeyondLog) {
+            damagedCheckpoints += 1
+            io.print(
+                "store: DAMAGED: the log ends at offset \(report.logEnd), but the newest checkpoint's name says \(floor) events were acknowledged: offsets \(report.logEnd)-\(floor - 1) are missing (every open refuses the store: `tally salvage --out DIR` copies what the log still holds)"
+            )
+        }
         let damaged = report.isDamaged || damagedCheckpoints > 0
         let verdict = damaged ? "DAMAGED" : unreadableCheckpoints > 0 ? "INCOMPLETE" : "ok"
         io.print(

@@ -15,22 +15,50 @@ enum JWTSecret {
         var description: String
     }
 
+    /// Where a secret came from.
+    enum Source: Equatable, CustomStringConvertible {
+        /// `--jwt-secret-file`.
+        case file(String)
+        /// `$TALLY_JWT_SECRET`, holding the secret itself.
+        case environment
+        /// `<store>/jwt-secret`.
+        case store(path: String)
+
+        /// The file it was read from, if any.
+        var path: String? {
+            switch self {
+            case .file(let path), .store(let path): path
+            case .environment: nil
+            }
+        }
+
+        var description: String { path ?? "$TALLY_JWT_SECRET" }
+    }
+
     /// The secret, and where it came from.
     static func load(_ arguments: ParsedArguments, storeDirectory: String, create: Bool) throws -> (
-        secret: [UInt8], source: String, created: Bool
+        secret: [UInt8], source: Source, created: Bool
     ) {
         if let file = arguments.value("jwt-secret-file") {
             let bytes = try readTrimmed(file)
             guard bytes.count >= 16 else { throw Failure(description: "\(file): the secret must be at least 16 bytes") }
-            return (bytes, file, false)
+            return (bytes, .file(file), false)
         }
         if let value = getenv("TALLY_JWT_SECRET"), let text = String(validatingCString: value), !text.isEmpty {
             guard text.utf8.count >= 16 else {
                 throw Failure(description: "TALLY_JWT_SECRET must be at least 16 bytes")
             }
-            return (Array(text.utf8), "$TALLY_JWT_SECRET", false)
+            return (Array(text.utf8), .environment, false)
         }
         let path = storeDirectory + "/jwt-secret"
+        // A link to nowhere is neither a secret to read nor a name to create one under: say which.
+        var linkStatus = stat()
+        if lstat(path, &linkStatus) == 0 && access(path, F_OK) != 0 {
+            throw Failure(
+                description:
+                    "\(path) is a symbolic link to a file that does not exist: restore its target, or remove the link to have `tally serve` create a new secret"
+            )
+        }
         if access(path, F_OK) == 0 {
             let bytes = try readTrimmed(path)
             guard bytes.count >= 16 else {
@@ -39,7 +67,7 @@ enum JWTSecret {
                         "\(path): the secret must be at least 16 bytes (remove the file and start `tally serve` to create a new one)"
                 )
             }
-            return (bytes, path, false)
+            return (bytes, .store(path: path), false)
         }
         guard create else {
             throw Failure(
@@ -54,15 +82,15 @@ enum JWTSecret {
         let hex = (0..<32).map { _ in String(UInt8.random(in: 0...255, using: &random), radix: 16) }
             .map { $0.count == 1 ? "0" + $0 : $0 }.joined()
         try writeNew(path, Array(hex.utf8), directory: storeDirectory)
-        return (Array(hex.utf8), path, true)
+        return (Array(hex.utf8), .store(path: path), true)
     }
 
     /// A warning when the secret's file lets other users read or write it (anyone who reads it can mint any
     /// token; anyone who writes it can swap the key), or `nil` (also for `$TALLY_JWT_SECRET`, not a file).
     /// Not refused: mounted secrets are often 0644 inside a container that runs nothing else.
-    static func permissionWarning(_ path: String) -> String? {
+    static func permissionWarning(_ source: Source) -> String? {
         var status = stat()
-        guard !path.hasPrefix("$"), stat(path, &status) == 0, status.st_mode & 0o077 != 0 else { return nil }
+        guard let path = source.path, stat(path, &status) == 0, status.st_mode & 0o077 != 0 else { return nil }
         let mode = String(status.st_mode & 0o777, radix: 8)
         return
             "\(path) is open to other users (mode 0\(mode)): anyone who can read it can mint tokens; `chmod 600 \(path)`"

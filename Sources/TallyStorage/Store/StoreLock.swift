@@ -50,7 +50,8 @@ final class StoreLock: Sendable {
             throw StoreLock.heldElsewhere(directory, lockPath: path)
         }
         self.fileSystem = fileSystem
-        self.files = [directoryLock, file]
+        // Released in the reverse order: a writer waiting for the directory then finds LOCK free as well.
+        self.files = [file, directoryLock]
     }
 
     private static func heldElsewhere(_ directory: String, lockPath: String) -> StorageError {
