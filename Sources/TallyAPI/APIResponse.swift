@@ -36,12 +36,12 @@ enum APIResponse {
     /// "Authentication failed", "Insufficient permissions", "Tenant not found", "Server error"), the same
     /// style for the key-stats route's organization, else the status's reason phrase. The detail, which
     /// says what to do, is the `error.message`.
-    static func title(status: Int, code: String) -> String {
+    static func title(status: Int, code: APIErrorCode) -> String {
         switch (status, code) {
-        case (_, "invalid_tenant_id"): "Invalid tenant ID"
-        case (_, "invalid_organization_id"): "Invalid organization ID"
-        case (_, "tenant_not_found"): "Tenant not found"
-        case (_, "organization_not_found"): "Organization not found"
+        case (_, .invalidTenantId): "Invalid tenant ID"
+        case (_, .invalidOrganizationId): "Invalid organization ID"
+        case (_, .tenantNotFound): "Tenant not found"
+        case (_, .organizationNotFound): "Organization not found"
         case (401, _): "Authentication failed"
         case (403, _): "Insufficient permissions"
         case (500, _): "Server error"
@@ -52,7 +52,7 @@ enum APIResponse {
     /// The error envelope: `message` is the error's name (``title(status:code:)``), `error.message` the
     /// detail.
     static func error(
-        _ status: Int, _ code: String, _ message: String, now: Timestamp,
+        _ status: Int, _ code: APIErrorCode, _ message: String, now: Timestamp,
         headers: [(String, String)] = [], writeData: ((inout JSONWriter) -> Void)? = nil
     ) -> HTTPResponse {
         var writer = JSONWriter(reservingCapacity: 256)
@@ -66,7 +66,7 @@ enum APIResponse {
         writer.writeKey("status")
         writer.writeInt(Int64(status))
         writer.writeKey("code")
-        writer.writeString(code)
+        writer.writeString(code.rawValue)
         writer.writeKey("message")
         writer.writeString(message)
         writer.endObject()
@@ -103,7 +103,21 @@ enum APIResponse {
 
         var location: [Step]
         var message: String
-        var type: String
+        var type: Kind
+
+        /// The `type` of an entry, as pydantic names them.
+        enum Kind: String, Sendable {
+            /// A value that breaks a rule of its field.
+            case valueError = "value_error"
+            /// A value of the wrong JSON type.
+            case typeError = "type_error"
+            /// A required field, or the body, is absent.
+            case missing
+            /// A member the schema does not have.
+            case extraForbidden = "extra_forbidden"
+            /// A body that is not JSON.
+            case jsonInvalid = "json_invalid"
+        }
     }
 
     static func validation(_ issues: [ValidationIssue]) -> HTTPResponse {
@@ -111,7 +125,7 @@ enum APIResponse {
             var object = JSONObject()
             object.set("loc", .array(issue.location.map(\.json)))
             object.set("msg", .string(issue.message))
-            object.set("type", .string(issue.type))
+            object.set("type", .string(issue.type.rawValue))
             return .object(object)
         }
         var object = JSONObject()

@@ -27,14 +27,14 @@ enum ContentDecoding {
         let codings = HeaderValue.items(header, separator: UInt8(ascii: ",")).filter { !$0.isEmpty }
         for coding in codings where !supported.contains(coding) {
             throw IngestBody.Failure(
-                status: 415, code: "unsupported_content_encoding",
+                status: 415, code: .unsupportedContentEncoding,
                 message: "Content-Encoding \(coding) is not supported; use gzip (or x-gzip) or identity",
                 headers: [("Accept-Encoding", "gzip, identity")])
         }
         let passes = codings.reversed().filter { $0 != "identity" }
         guard passes.count <= maxCodings else {
             throw IngestBody.Failure(
-                status: 415, code: "unsupported_content_encoding",
+                status: 415, code: .unsupportedContentEncoding,
                 message:
                     "Content-Encoding lists \(passes.count) gzip codings; at most \(maxCodings) are undone: compress once",
                 headers: [("Accept-Encoding", "gzip, identity")])
@@ -45,14 +45,14 @@ enum ContentDecoding {
                 decoded = try GzipDecoder(maxOutputBytes: maxBytes).decode(decoded)
             } catch  where error.code == .outputLimitExceeded {
                 throw IngestBody.Failure(
-                    status: 413, code: "payload_too_large",
+                    status: 413, code: .payloadTooLarge,
                     message:
                         "the decompressed body exceeds the server's limit of \(maxBytes) bytes (--max-body-bytes);"
                         + " send smaller batches"
                 )
             } catch {
                 throw IngestBody.Failure(
-                    status: 400, code: "invalid_gzip",
+                    status: 400, code: .invalidGzip,
                     message: "the gzip body is corrupt: \(error.description)")
             }
         }

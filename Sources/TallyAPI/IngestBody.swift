@@ -6,7 +6,7 @@ enum IngestBody {
     /// Why the body as a whole cannot be read (400, 413 or 415).
     struct Failure: Error {
         var status: Int
-        var code: String
+        var code: APIErrorCode
         var message: String
         /// Extra response headers (such as `Accept-Encoding` on a 415 for an unknown content coding).
         var headers: [(String, String)] = []
@@ -22,7 +22,7 @@ enum IngestBody {
     /// The answer to a body with more than ``maxEvents`` events.
     static var tooManyEvents: Failure {
         Failure(
-            status: 413, code: "too_many_events",
+            status: 413, code: .tooManyEvents,
             message:
                 "the body holds more than \(maxEvents) events; send at most \(maxEvents) per request (split the batch, or backfill with `tally import`)"
         )
@@ -71,13 +71,13 @@ enum IngestBody {
             guard !topLevelCommas(in: body, reach: maxEvents) else { throw tooManyEvents }
             let (value, repeatsKeys) = try parse(body)
             guard case .array(let items) = value else {
-                throw Failure(status: 400, code: "invalid_body", message: "a CloudEvents batch must be a JSON array")
+                throw Failure(status: 400, code: .invalidBody, message: "a CloudEvents batch must be a JSON array")
             }
             guard items.count <= maxEvents else { throw tooManyEvents }
             return items.map { cloudEvent($0, receivedAt: receivedAt, checkRepeats: repeatsKeys) }
         default:
             throw Failure(
-                status: 415, code: "unsupported_media_type",
+                status: 415, code: .unsupportedMediaType,
                 message:
                     "Content-Type \(type) is not supported; use application/json (or text/json), application/x-ndjson (or application/jsonl), application/cloudevents+json or application/cloudevents-batch+json"
             )
@@ -178,6 +178,6 @@ enum IngestBody {
     }
 
     private static func malformed(_ error: JSONParseError) -> Failure {
-        Failure(status: 400, code: "malformed_json", message: "malformed JSON: \(error.message)")
+        Failure(status: 400, code: .malformedJson, message: "malformed JSON: \(error.message)")
     }
 }

@@ -82,7 +82,7 @@ enum IngestResponse {
         // is the success envelope, yet `success` is false: some events need the client's attention.
         if status >= 400 {
             return APIResponse.error(
-                status, status == 503 ? "storage_failed" : "events_rejected", message, now: now, writeData: writeData)
+                status, status == 503 ? .storageFailed : .eventsRejected, message, now: now, writeData: writeData)
         }
         return APIResponse.success(status, message: message, now: now, succeeded: status == 200, writeData: writeData)
     }

@@ -20,7 +20,7 @@ extension TallyAPIHandler {
     func listTenants(_ request: HTTPRequest, principal: Principal?) -> HTTPResponse {
         let now = clock()
         guard principal?.isSuperAdmin == true else {
-            return APIResponse.error(403, "forbidden", "listing tenants requires super_admin", now: now)
+            return APIResponse.error(403, .forbidden, "listing tenants requires super_admin", now: now)
         }
         var issues: [APIResponse.ValidationIssue] = []
         func positive(_ name: String, default value: Int, max limit: Int) -> Int {
@@ -29,7 +29,7 @@ extension TallyAPIHandler {
                 issues.append(
                     .init(
                         location: ["query", .name(name)], message: "must be an integer from 1 to \(limit)",
-                        type: "value_error"
+                        type: .valueError
                     ))
                 return value
             }
@@ -45,7 +45,7 @@ extension TallyAPIHandler {
                 issues.append(
                     .init(
                         location: ["query", "status"], message: "must be active, suspended or deleted",
-                        type: "value_error"))
+                        type: .valueError))
             }
         }
         guard issues.isEmpty else { return APIResponse.validation(issues) }
@@ -89,14 +89,14 @@ extension TallyAPIHandler {
     static var invalidTenantPath: HTTPResponse { APIResponse.validation(invalidTenantPathIssues) }
 
     static var invalidTenantPathIssues: [APIResponse.ValidationIssue] {
-        [.init(location: ["path", "tenant_id"], message: "must be a UUID", type: "value_error")]
+        [.init(location: ["path", "tenant_id"], message: "must be a UUID", type: .valueError)]
     }
 
     func getTenant(_ text: String, principal: Principal?) -> HTTPResponse {
         let now = clock()
         guard let tenant = TenantID(text) else { return TallyAPIHandler.invalidTenantPath }
         guard principal?.mayAdminister(tenant) == true else {
-            return APIResponse.error(403, "forbidden", "requires super_admin, or tenant_admin of this tenant", now: now)
+            return APIResponse.error(403, .forbidden, "requires super_admin, or tenant_admin of this tenant", now: now)
         }
         let record = engine.read { state -> JSONValue? in
             guard let index = state.tenants.index(forKey: tenant), state.tenants[position: index].isRegistered else {
@@ -104,7 +104,7 @@ extension TallyAPIHandler {
             }
             return TallyAPIHandler.record(tenant, state.tenants[position: index])
         }
-        guard let record else { return APIResponse.error(404, "tenant_not_found", "no tenant \(tenant)", now: now) }
+        guard let record else { return APIResponse.error(404, .tenantNotFound, "no tenant \(tenant)", now: now) }
         return APIResponse.success(message: "Tenant retrieved successfully", data: record, now: now)
     }
 
@@ -140,7 +140,7 @@ extension TallyAPIHandler {
             let type = HeaderValue.mediaType(request.headers["Content-Type"] ?? "application/json")
             guard type == "application/json" || type == "text/json" else {
                 throw IngestBody.Failure(
-                    status: 415, code: "unsupported_media_type",
+                    status: 415, code: .unsupportedMediaType,
                     message: "Content-Type \(type) is not supported here; send application/json")
             }
             body = try ContentDecoding.decode(
@@ -151,7 +151,7 @@ extension TallyAPIHandler {
         }
         // The body is required (seed 002): a missing one is a 422 naming it, as the seed's FastAPI answers.
         guard body.contains(where: { $0 != 0x20 && $0 != 0x09 && $0 != 0x0A && $0 != 0x0D }) else {
-            return .failure(.invalid([.init(location: ["body"], message: "Field required", type: "missing")]))
+            return .failure(.invalid([.init(location: ["body"], message: "Field required", type: .missing)]))
         }
         let value: JSONValue
         do throws(JSONParseError) {
@@ -170,7 +170,7 @@ extension TallyAPIHandler {
                     }
                 return .failure(
                     .invalid([
-                        .init(location: location, message: EventDocumentDecoder.repeatedKeyRule, type: "value_error")
+                        .init(location: location, message: EventDocumentDecoder.repeatedKeyRule, type: .valueError)
                     ]))
             }
             value = parsed.value
@@ -182,11 +182,11 @@ extension TallyAPIHandler {
                     APIResponse.validation([
                         .init(
                             location: ["body", .index(error.offset)], message: "JSON decode error: \(error.message)",
-                            type: "json_invalid")
+                            type: .jsonInvalid)
                     ])))
         }
         guard case .object(let object) = value else {
-            return .failure(.invalid([.init(location: ["body"], message: "must be a JSON object", type: "type_error")]))
+            return .failure(.invalid([.init(location: ["body"], message: "must be a JSON object", type: .typeError)]))
         }
         var issues: [APIResponse.ValidationIssue] = []
         var name: String?
@@ -196,13 +196,13 @@ extension TallyAPIHandler {
             // Counted in Unicode scalars, as the event decoder counts: what the API stores, an import takes back.
             name = text
         case nil where !requireName: break
-        case nil: issues.append(.init(location: ["body", "name"], message: "Field required", type: "missing"))
+        case nil: issues.append(.init(location: ["body", "name"], message: "Field required", type: .missing))
         default:
             issues.append(
                 .init(
                     location: ["body", "name"],
                     message: "must be a non-empty string of at most \(EventJSONDecoder.maxNameLength) characters",
-                    type: "value_error"))
+                    type: .valueError))
         }
         var status: TenantStatus?
         if let field = object["status"] {
@@ -212,7 +212,7 @@ extension TallyAPIHandler {
                 issues.append(
                     .init(
                         location: ["body", "status"], message: "must be active, suspended or deleted",
-                        type: "value_error"))
+                        type: .valueError))
             }
         }
         var partner: String??
@@ -226,7 +226,7 @@ extension TallyAPIHandler {
                 issues.append(
                     .init(
                         location: ["body", "partner_id"], message: "must be 1-128 printable ASCII characters or null",
-                        type: "value_error"))
+                        type: .valueError))
             }
         }
         var settings: JSONObject?
@@ -240,10 +240,10 @@ extension TallyAPIHandler {
                         .init(
                             location: ["body"] + problem.field.split(separator: ".").map { .name(String($0)) },
                             message: problem.rule,
-                            type: "value_error"))
+                            type: .valueError))
                 }
             } else {
-                issues.append(.init(location: ["body", "settings"], message: "must be an object", type: "type_error"))
+                issues.append(.init(location: ["body", "settings"], message: "must be an object", type: .typeError))
             }
         }
         var id: TenantID?
@@ -251,12 +251,12 @@ extension TallyAPIHandler {
             if case .string(let text) = field, let parsed = TenantID(text) {
                 id = parsed
             } else {
-                issues.append(.init(location: ["body", "id"], message: "must be a UUID", type: "value_error"))
+                issues.append(.init(location: ["body", "id"], message: "must be a UUID", type: .valueError))
             }
         }
         for member in object where !["name", "status", "partner_id", "settings", "id"].contains(member.key) {
             issues.append(
-                .init(location: ["body", .name(member.key)], message: "unknown field", type: "extra_forbidden"))
+                .init(location: ["body", .name(member.key)], message: "unknown field", type: .extraForbidden))
         }
         guard issues.isEmpty else { return .failure(.invalid(issues)) }
         return .success(TenantBody(name: name, status: status, partner: partner, settings: settings, id: id))
@@ -293,11 +293,11 @@ extension TallyAPIHandler {
                 }
                 respond(APIResponse.success(status, message: message, data: record ?? .null, now: now))
             case .rejected(let reason)?:
-                respond(APIResponse.validation([.init(location: ["body"], message: reason, type: "value_error")]))
+                respond(APIResponse.validation([.init(location: ["body"], message: reason, type: .valueError)]))
             case .failed(let reason, _)?:
-                respond(APIResponse.error(503, "storage_failed", reason, now: now))
+                respond(APIResponse.error(503, .storageFailed, reason, now: now))
             case nil:
-                respond(APIResponse.error(500, "internal_error", "no outcome", now: now))
+                respond(APIResponse.error(500, .internalError, "no outcome", now: now))
             }
         }
     }
@@ -311,7 +311,7 @@ extension TallyAPIHandler {
     ) {
         let now = clock()
         guard principal?.isSuperAdmin == true else {
-            respond(APIResponse.error(403, "forbidden", "creating tenants requires super_admin", now: now))
+            respond(APIResponse.error(403, .forbidden, "creating tenants requires super_admin", now: now))
             return
         }
         let body: TenantBody
@@ -330,7 +330,7 @@ extension TallyAPIHandler {
         let claimed = creating.withLock { $0.insert(tenant).inserted }
         guard claimed, !engine.read({ state in state.tenants[tenant]?.isRegistered == true }) else {
             if claimed { _ = creating.withLock { $0.remove(tenant) } }
-            respond(APIResponse.error(409, "tenant_exists", "tenant \(tenant) already exists", now: now))
+            respond(APIResponse.error(409, .tenantExists, "tenant \(tenant) already exists", now: now))
             return
         }
         let creation = TenantCreation(
@@ -364,7 +364,7 @@ extension TallyAPIHandler {
         }
         guard principal?.mayAdminister(tenant) == true else {
             respond(
-                APIResponse.error(403, "forbidden", "requires super_admin, or tenant_admin of this tenant", now: now))
+                APIResponse.error(403, .forbidden, "requires super_admin, or tenant_admin of this tenant", now: now))
             return
         }
         let current = engine.read { state -> TenantStatus? in
@@ -373,7 +373,7 @@ extension TallyAPIHandler {
             }
         }
         guard let current else {
-            respond(APIResponse.error(404, "tenant_not_found", "no tenant \(tenant)", now: now))
+            respond(APIResponse.error(404, .tenantNotFound, "no tenant \(tenant)", now: now))
             return
         }
         let body: TenantBody
@@ -386,7 +386,7 @@ extension TallyAPIHandler {
         if body.id != nil && body.id != tenant {
             respond(
                 APIResponse.validation([
-                    .init(location: ["body", "id"], message: "cannot change a tenant's id", type: "value_error")
+                    .init(location: ["body", "id"], message: "cannot change a tenant's id", type: .valueError)
                 ]))
             return
         }
@@ -401,7 +401,7 @@ extension TallyAPIHandler {
             guard reserved.isEmpty else {
                 respond(
                     APIResponse.error(
-                        403, "forbidden", "changing \(reserved.joined(separator: ", ")) requires super_admin", now: now)
+                        403, .forbidden, "changing \(reserved.joined(separator: ", ")) requires super_admin", now: now)
                 )
                 return
             }
@@ -411,7 +411,7 @@ extension TallyAPIHandler {
         if current == .deleted && (body.status == nil || body.status == .deleted) {
             respond(
                 APIResponse.error(
-                    409, "tenant_deleted",
+                    409, .tenantDeleted,
                     "tenant \(tenant) is deleted: send \"status\": \"active\" to restore it", now: now))
             return
         }
@@ -419,7 +419,7 @@ extension TallyAPIHandler {
             name: body.name, status: body.status, partnerId: body.partner, settings: body.settings)
         guard !update.isEmpty else {
             respond(
-                APIResponse.validation([.init(location: ["body"], message: "no field to change", type: "value_error")]))
+                APIResponse.validation([.init(location: ["body"], message: "no field to change", type: .valueError)]))
             return
         }
         let engine = self.engine
@@ -439,7 +439,7 @@ extension TallyAPIHandler {
             }
             respond(
                 APIResponse.error(
-                    409, "tenant_deleted",
+                    409, .tenantDeleted,
                     "tenant \(tenant) was deleted before this change: send \"status\": \"active\" to restore it",
                     now: clock()))
         }
@@ -452,12 +452,12 @@ extension TallyAPIHandler {
             return
         }
         guard principal?.isSuperAdmin == true else {
-            respond(APIResponse.error(403, "forbidden", "deleting tenants requires super_admin", now: now))
+            respond(APIResponse.error(403, .forbidden, "deleting tenants requires super_admin", now: now))
             return
         }
         let state = engine.read { state in state.tenants[tenant].map { ($0.isRegistered, $0.status) } }
         guard let state, state.0 else {
-            respond(APIResponse.error(404, "tenant_not_found", "no tenant \(tenant)", now: now))
+            respond(APIResponse.error(404, .tenantNotFound, "no tenant \(tenant)", now: now))
             return
         }
         if state.1 == .deleted {

@@ -55,13 +55,13 @@ public final class TallyAPIHandler: HTTPHandler {
             let now = clock()
             let response: HTTPResponse
             if candidates.isEmpty {
-                response = APIResponse.error(404, "not_found", "no route for \(path)", now: now)
+                response = APIResponse.error(404, .notFound, "no route for \(path)", now: now)
             } else {
                 let allowed = Array(
                     Set(candidates.map(\.method) + (candidates.contains { $0.method == "GET" } ? ["HEAD"] : []))
                 ).sorted()
                 response = APIResponse.error(
-                    405, "method_not_allowed", "\(request.method.name) is not allowed on \(path)",
+                    405, .methodNotAllowed, "\(request.method.name) is not allowed on \(path)",
                     now: now, headers: [("Allow", allowed.joined(separator: ", "))])
             }
             // Counted under one label, whatever the path: scans and wrong methods show in the metrics
@@ -148,7 +148,7 @@ public final class TallyAPIHandler: HTTPHandler {
             return .failure(
                 RejectedRequest(
                     APIResponse.error(
-                        400, "duplicate_header", "the \(repeated) header appears more than once; send it once", now: now
+                        400, .duplicateHeader, "the \(repeated) header appears more than once; send it once", now: now
                     )))
         }
         let principal: Principal
@@ -158,28 +158,28 @@ public final class TallyAPIHandler: HTTPHandler {
             return .failure(
                 RejectedRequest(
                     APIResponse.error(
-                        401, "unauthorized", "authentication failed: \(failure.message)",
+                        401, .unauthorized, "authentication failed: \(failure.message)",
                         now: now, headers: [("WWW-Authenticate", "Bearer")])))
         }
         guard let header = request.headers["x-tenantid"] else {
             return .failure(
                 RejectedRequest(
-                    APIResponse.error(400, "missing_tenant_header", "the x-tenantid header is required", now: now)))
+                    APIResponse.error(400, .missingTenantHeader, "the x-tenantid header is required", now: now)))
         }
         guard let tenant = TenantID(header) else {
             return .failure(
-                RejectedRequest(APIResponse.error(400, "invalid_tenant_header", "x-tenantid must be a UUID", now: now)))
+                RejectedRequest(APIResponse.error(400, .invalidTenantHeader, "x-tenantid must be a UUID", now: now)))
         }
         if !principal.isSuperAdmin, let bound = principal.tenantId, bound != tenant {
             return .failure(
                 RejectedRequest(
-                    APIResponse.error(403, "forbidden", "x-tenantid does not match the token's tenant", now: now)))
+                    APIResponse.error(403, .forbidden, "x-tenantid does not match the token's tenant", now: now)))
         }
         return .success(principal)
     }
 
     private func forbidden(_ message: String) -> HTTPResponse {
-        APIResponse.error(403, "forbidden", message, now: clock())
+        APIResponse.error(403, .forbidden, message, now: clock())
     }
 
     // MARK: - Stats
@@ -187,13 +187,13 @@ public final class TallyAPIHandler: HTTPHandler {
     private func tenantStats(_ text: String, principal: Principal?) -> HTTPResponse {
         let now = clock()
         guard let tenant = TenantID(text) else {
-            return APIResponse.error(400, "invalid_tenant_id", "tenantId must be a UUID", now: now)
+            return APIResponse.error(400, .invalidTenantId, "tenantId must be a UUID", now: now)
         }
         guard principal?.mayAdminister(tenant) == true else {
             return forbidden("requires super_admin, or tenant_admin of this tenant")
         }
         guard let stats = engine.tenantStats(tenant, now: now) else {
-            return APIResponse.error(404, "tenant_not_found", "no tenant \(tenant)", now: now)
+            return APIResponse.error(404, .tenantNotFound, "no tenant \(tenant)", now: now)
         }
         return APIResponse.success(
             message: "Tenant statistics retrieved successfully", now: now, writeData: stats.writeJSON)
@@ -202,7 +202,7 @@ public final class TallyAPIHandler: HTTPHandler {
     private func keyStats(_ text: String, principal: Principal?) -> HTTPResponse {
         let now = clock()
         guard let tenant = TenantID(text) else {
-            return APIResponse.error(400, "invalid_organization_id", "organizationId must be a UUID", now: now)
+            return APIResponse.error(400, .invalidOrganizationId, "organizationId must be a UUID", now: now)
         }
         guard principal?.mayReadKeys(of: tenant) == true else {
             // Seed 001's 403 is about membership; a token of this organization with another role is told
@@ -213,7 +213,7 @@ public final class TallyAPIHandler: HTTPHandler {
             return forbidden("access denied: not a member of this organization")
         }
         guard let stats = engine.keyStats(tenant, now: now) else {
-            return APIResponse.error(404, "organization_not_found", "no organization \(tenant)", now: now)
+            return APIResponse.error(404, .organizationNotFound, "no organization \(tenant)", now: now)
         }
         return APIResponse.success(message: "Statistics retrieved successfully", now: now, writeData: stats.writeJSON)
     }
@@ -243,7 +243,7 @@ public final class TallyAPIHandler: HTTPHandler {
             return
         }
         guard !events.isEmpty else {
-            respond(APIResponse.error(400, "empty_batch", "the body holds no events", now: now))
+            respond(APIResponse.error(400, .emptyBatch, "the body holds no events", now: now))
             return
         }
         // A CloudEvent's tenant comes in its tenantid attribute (else subject): named as the client sent it.

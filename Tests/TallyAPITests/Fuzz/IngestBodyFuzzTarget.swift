@@ -38,7 +38,9 @@ enum IngestBodyFuzzTarget {
             results = try IngestBody.events(
                 body: body, contentType: contentType, receivedAt: EventJSONFuzzTarget.receivedAt)
         } catch {
-            guard error.status == (supportedTypes.contains(type) ? 400 : 415), !error.code.isEmpty,
+            let codes: [APIErrorCode] =
+                supportedTypes.contains(type) ? [.malformedJson, .invalidBody] : [.unsupportedMediaType]
+            guard error.status == (supportedTypes.contains(type) ? 400 : 415), codes.contains(error.code),
                 !error.message.isEmpty
             else {
                 return .violated("body refused with \(error.status) \(error.code) for \(type)")
