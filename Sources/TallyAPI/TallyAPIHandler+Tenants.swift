@@ -150,7 +150,7 @@ extension TallyAPIHandler {
                 .rejected(APIResponse.error(error.status, error.code, error.message, now: now, headers: error.headers)))
         }
         // The body is required (seed 002): a missing one is a 422 naming it, as the seed's FastAPI answers.
-        guard body.contains(where: { $0 != 0x20 && $0 != 0x09 && $0 != 0x0A && $0 != 0x0D }) else {
+        guard body.contains(where: { !IngestBody.isWhitespace($0) }) else {
             return .failure(.invalid([.init(location: ["body"], message: "Field required", type: .missing)]))
         }
         let value: JSONValue
@@ -220,12 +220,13 @@ extension TallyAPIHandler {
             switch field {
             case .null: partner = .some(nil)
             case .string(let text)
-            where !text.isEmpty && text.utf8.count <= 128 && text.utf8.allSatisfy({ $0 >= 0x20 && $0 <= 0x7E }):
+            where EventJSONDecoder.isIdentifier(text):
                 partner = .some(text)
             default:
                 issues.append(
                     .init(
-                        location: ["body", "partner_id"], message: "must be 1-128 printable ASCII characters or null",
+                        location: ["body", "partner_id"],
+                        message: "must be 1-\(EventJSONDecoder.maxIdLength) printable ASCII characters or null",
                         type: .valueError))
             }
         }

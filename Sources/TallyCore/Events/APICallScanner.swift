@@ -298,7 +298,7 @@ struct APICallScanner {
         return memcmp(base + range.lowerBound, name.utf8Start, range.count) == 0
     }
 
-    /// ``FieldReader/isIdentifier(_:)`` for a plain string: 1–128 bytes, none of them DEL (the scan already
+    /// ``EventJSONDecoder/isIdentifier(_:)`` for a plain string: 1–128 bytes, none of them DEL (the scan already
     /// ruled out controls, non-ASCII, quotes and backslashes).
     private func isIdentifier(_ range: Range<Int>) -> Bool {
         guard !range.isEmpty, range.count <= EventJSONDecoder.maxIdLength else { return false }

@@ -5,6 +5,14 @@
 public struct EventJSONDecoder: Sendable {
     /// Longest identifier (`id`, `keyId`, `userId` and the like), in bytes: printable ASCII only.
     public static let maxIdLength = 128
+
+    /// Whether `text` is a valid identifier (an event id, key id, partner id...): 1 to ``maxIdLength``
+    /// printable ASCII characters.
+    package static func isIdentifier(_ text: String) -> Bool {
+        let utf8 = text.utf8
+        return !utf8.isEmpty && utf8.count <= EventJSONDecoder.maxIdLength
+            && utf8.allSatisfy { $0 >= 0x20 && $0 <= 0x7E }
+    }
     /// Longest key or tenant `name`, in Unicode scalars.
     public static let maxNameLength = 256
     /// Longest `reason` of an `event.voided`, in Unicode scalars.
@@ -201,16 +209,12 @@ struct FieldReader {
         }
     }
 
-    static func isIdentifier(_ text: String) -> Bool {
-        let utf8 = text.utf8
-        return !utf8.isEmpty && utf8.count <= EventJSONDecoder.maxIdLength
-            && utf8.allSatisfy { $0 >= 0x20 && $0 <= 0x7E }
-    }
-
     mutating func identifier(_ key: String) throws(EventValidationError) -> String {
         switch take(key) {
         case .string(let text)?:
-            guard FieldReader.isIdentifier(text) else { throw error(key, "must be 1-128 printable ASCII characters") }
+            guard EventJSONDecoder.isIdentifier(text) else {
+                throw error(key, "must be 1-128 printable ASCII characters")
+            }
             return text
         case nil, .null?: throw error(key, "is required")
         default: throw error(key, "must be a string of 1-128 printable ASCII characters")
