@@ -14,6 +14,12 @@ enum CloudEvents {
             }
     }
 
+    /// The attribute an event's tenant comes in: the `tenantid` extension, else `subject` (a null one is as
+    /// good as absent); `nil` when neither is there.
+    static func tenantAttribute(of object: JSONObject) -> String? {
+        ["tenantid", "subject"].first { name in object[name].map { $0 != .null } ?? false }
+    }
+
     static func event(_ value: JSONValue, receivedAt: Timestamp) -> Result<Event, EventValidationError> {
         guard case .object(let object) = value else {
             return .failure(EventValidationError(field: "event", rule: "must be a JSON object"))
@@ -58,8 +64,7 @@ enum CloudEvents {
             if let field = object[name] { converted.set(name, field) }
         }
         // The extension attribute wins; a null one is as good as absent.
-        let tenantAttribute = ["tenantid", "subject"].first { name in object[name].map { $0 != .null } ?? false }
-        guard let tenantAttribute, let tenant = object[tenantAttribute] else {
+        guard let tenantAttribute = tenantAttribute(of: object), let tenant = object[tenantAttribute] else {
             return .failure(
                 EventValidationError(
                     field: "tenantid",

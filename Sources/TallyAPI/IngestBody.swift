@@ -38,14 +38,18 @@ enum IngestBody {
         Event, EventValidationError
     >] {
         var lines: [Int] = []
-        return try events(body: body, contentType: contentType, receivedAt: receivedAt, lines: &lines)
+        var tenantFields: [String] = []
+        return try events(
+            body: body, contentType: contentType, receivedAt: receivedAt, lines: &lines, tenantFields: &tenantFields)
     }
 
     /// The events, each validated or with the reason it is invalid; for an NDJSON body, `lines` receives
-    /// each event's line number (blank lines hold none), and stays empty for the other formats.
+    /// each event's line number (blank lines hold none), and stays empty for the other formats. For a
+    /// CloudEvents body, `tenantFields` receives the attribute each event's tenant came in (`tenantid` or
+    /// `subject`), so an error about it names what the client sent; it stays empty for the other formats.
     static func events(
         body: [UInt8], contentType: String?, receivedAt: Timestamp,
-        lines: inout [Int]
+        lines: inout [Int], tenantFields: inout [String]
     ) throws(Failure) -> [Result<Event, EventValidationError>] {
         let type = HeaderValue.mediaType(contentType ?? "application/json")
         switch type {
@@ -69,6 +73,7 @@ enum IngestBody {
             return events
         case "application/cloudevents+json":
             let (value, repeatsKeys) = try parse(body)
+            tenantFields = [tenantField(of: value)]
             return [cloudEvent(value, receivedAt: receivedAt, checkRepeats: repeatsKeys)]
         case "application/cloudevents-batch+json":
             // Counted before the batch is parsed whole: a 16 KB gzip body of `{}` would otherwise build
@@ -79,6 +84,7 @@ enum IngestBody {
                 throw Failure(status: 400, code: .invalidBody, message: "a CloudEvents batch must be a JSON array")
             }
             guard items.count <= maxEvents else { throw tooManyEvents }
+            tenantFields = items.map(tenantField(of:))
             return items.map { cloudEvent($0, receivedAt: receivedAt, checkRepeats: repeatsKeys) }
         default:
             throw Failure(
@@ -175,6 +181,12 @@ enum IngestBody {
     }
 
     /// One CloudEvent, invalid when it repeats a key.
+    /// The attribute a CloudEvent's tenant came in (`tenantid` when it has none, as its error says).
+    private static func tenantField(of value: JSONValue) -> String {
+        guard case .object(let object) = value else { return "tenantid" }
+        return CloudEvents.tenantAttribute(of: object) ?? "tenantid"
+    }
+
     private static func cloudEvent(_ value: JSONValue, receivedAt: Timestamp, checkRepeats: Bool) -> Result<
         Event, EventValidationError
     > {

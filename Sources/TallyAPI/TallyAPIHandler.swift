@@ -231,13 +231,15 @@ public final class TallyAPIHandler: HTTPHandler {
         }
         var events: [Result<Event, EventValidationError>]
         var lines: [Int] = []
+        // A CloudEvent's tenant attribute, per event: an error about the tenant names what the client sent.
+        var tenantFields: [String] = []
         do throws(IngestBody.Failure) {
             let body = try ContentDecoding.decode(
                 request.body, header: request.headers.combined("Content-Encoding"),
                 maxBytes: limits.maxBodyBytes)
             events = try IngestBody.events(
                 body: body, contentType: request.headers["Content-Type"], receivedAt: now,
-                lines: &lines)
+                lines: &lines, tenantFields: &tenantFields)
         } catch {
             respond(APIResponse.error(error.status, error.code, error.message, now: now, headers: error.headers))
             return
@@ -246,19 +248,13 @@ public final class TallyAPIHandler: HTTPHandler {
             respond(APIResponse.error(400, .emptyBatch, "the body holds no events", now: now))
             return
         }
-        // A CloudEvent's tenant comes in its tenantid attribute (else subject): named as the client sent it.
-        let tenantField =
-            HeaderValue.mediaType(request.headers["Content-Type"] ?? "").hasPrefix("application/cloudevents")
-            ? "tenantid" : "tenantId"
         for index in events.indices {
             guard case .success(let event) = events[index] else { continue }
             if !principal.mayIngest(for: event.tenantId) {
                 events[index] = .failure(
                     EventValidationError(
-                        field: tenantField,
-                        rule: tenantField == "tenantId"
-                            ? "this token may not ingest for another tenant"
-                            : "this token may not ingest for another tenant (given by tenantid, else subject)"))
+                        field: index < tenantFields.count ? tenantFields[index] : "tenantId",
+                        rule: "this token may not ingest for another tenant"))
             } else if !principal.mayIngest(event.payload.type) {
                 events[index] = .failure(
                     EventValidationError(

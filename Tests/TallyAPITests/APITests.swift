@@ -282,7 +282,11 @@ func json(_ response: LoopbackClient.Response) throws -> JSONObject {
             (cloud("c11", #""source":"/gw","subject":"nope""#), #""error":"subject: must be a UUID"#),
             (
                 cloud("c12", #""source":"/gw","subject":"\#(APIFixture.other)""#),
-                #""error":"tenantid: this token may not ingest for another tenant (given by tenantid, else subject)"#
+                #""error":"subject: this token may not ingest for another tenant"#
+            ),
+            (
+                cloud("c13", #""source":"/gw","tenantid":"\#(APIFixture.other)","subject":"\#(tenant)""#),
+                #""error":"tenantid: this token may not ingest for another tenant"#
             ),
         ]
         for (event, error) in cases {

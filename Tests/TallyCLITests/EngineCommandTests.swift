@@ -218,6 +218,15 @@ import Testing
         #expect(
             verify.out.contains("DAMAGED: checkpoints/00000000000000000013.ckpt: payload checksum mismatch"),
             "\(verify.out)")
+        // With every checkpoint damaged there is nothing to compare with: still damage (3), not "none yet".
+        let older = directory.appending("checkpoints/00000000000000000012.ckpt")
+        var olderBytes = try StoreTestSupport.bytes(older)
+        olderBytes[olderBytes.count / 2] ^= 0x40
+        try StoreTestSupport.write(olderBytes, to: older)
+        let none = runTally(["replay", "--data", directory.path, "--verify"])
+        #expect(none.code == .damagedStore, "\(none)")
+        #expect(none.out.contains("DAMAGED: checkpoints/00000000000000000012.ckpt"), "\(none.out)")
+        #expect(none.err.contains("no checkpoint could be used to verify against"), "\(none.err)")
     }
 
     /// Lines the store failed to confirm are told apart by the log's end once it is closed: those whose frames

@@ -97,6 +97,13 @@ struct ReplayCommand {
         if arguments.flags.contains("verify") {
             guard let checkpoint = try Engine.newestCheckpoint(directory: directory, configuration: configuration)
             else {
+                // None could be used: damaged ones are damage (3), not a store that has none yet.
+                if let unusable = try reportUnusableCheckpoints(newerThan: nil, directory: directory, io: io) {
+                    io.printError(
+                        "tally replay: no checkpoint could be used to verify against; run `tally verify` (`tally replay` would replace them)"
+                    )
+                    return unusable
+                }
                 io.printError(
                     "tally replay: no checkpoint to verify against (run `tally replay` or stop a server cleanly first)")
                 return .failure
@@ -114,23 +121,13 @@ struct ReplayCommand {
             )
             // The match was with the newest checkpoint that could be used: a newer one that is damaged (not
             // merely written by another projection version) fails the verification all the same.
-            let newer = try Engine.checkpointOffsets(directory: directory).filter { $0 > checkpoint.nextOffset }
-            let damaged = Engine.checkCheckpoints(
-                directory: directory, offsets: newer, logEnd: .max, logSalt: { _ in nil }
-            ).filter { !$0.isOutdated && !$0.isSuperseded }
-            // Any newer one the open passed over is unusable, whether or not this check names why (one
-            // taken of another log, say, which needs the log's salts to tell).
-            for check in damaged {
-                io.print(
-                    "DAMAGED: checkpoints/\(check.name): "
-                        + (check.problem ?? "an open could not use it (see the warning above)")
-                        + (check.isUnreadable ? " (it could not be read)" : ""))
-            }
-            if !damaged.isEmpty {
+            if let unusable = try reportUnusableCheckpoints(
+                newerThan: checkpoint.nextOffset, directory: directory, io: io)
+            {
                 io.printError(
                     "tally replay: the newest checkpoint could not be used, so the rebuild was compared with an older one; run `tally verify`"
                 )
-                return damaged.allSatisfy(\.isUnreadable) ? .failure : .damagedStore
+                return unusable
             }
             return .ok
         }
@@ -149,6 +146,30 @@ struct ReplayCommand {
             "replayed \(state.nextOffset) events for \(state.tenants.count) tenants in \(Int(seconds * 1000)) ms (\(Int(rate)) events/s); "
                 + "wrote checkpoint at offset \(state.nextOffset) in \(Int(checkpointSeconds * 1000)) ms")
         return .ok
+    }
+
+    /// Prints `DAMAGED: checkpoints/…: reason` for each checkpoint newer than `offset` (every one, for `nil`)
+    /// that an open passed over, other than one merely written by another projection version; returns the
+    /// exit code they call for (3 for damage, 1 when they only could not be read), or `nil` when there is none.
+    private static func reportUnusableCheckpoints(newerThan offset: UInt64?, directory: String, io: CommandIO)
+        throws -> ExitCode?
+    {
+        let newer = try Engine.checkpointOffsets(directory: directory).filter { candidate in
+            offset.map { candidate > $0 } ?? true
+        }
+        let unusable = Engine.checkCheckpoints(
+            directory: directory, offsets: newer, logEnd: .max, logSalt: { _ in nil }
+        ).filter { !$0.isOutdated && !$0.isSuperseded }
+        // Any one the open passed over is unusable, whether or not this check names why (one taken of
+        // another log, say, which needs the log's salts to tell).
+        for check in unusable {
+            io.print(
+                "DAMAGED: checkpoints/\(check.name): "
+                    + (check.problem ?? "an open could not use it (see the warning above)")
+                    + (check.isUnreadable ? " (it could not be read)" : ""))
+        }
+        guard !unusable.isEmpty else { return nil }
+        return unusable.allSatisfy(\.isUnreadable) ? .failure : .damagedStore
     }
 
     /// Progress on standard error: a rewritten line on a terminal, periodic plain lines otherwise. Reports
