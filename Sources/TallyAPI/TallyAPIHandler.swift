@@ -45,25 +45,53 @@ public final class TallyAPIHandler: HTTPHandler {
         metrics.recordRequest(route: "protocol", status: status, seconds: 0)
     }
 
+    /// Refuses on its head alone what would be refused whatever the body: an unknown route or method (404,
+    /// 405), a missing or bad token (401, 400 for the tenant header), and an ingest by a caller without the
+    /// role (403). A client that may not send a body is then neither read for it nor held in memory for
+    /// it; everything else is decided once the body is in.
+    public func refusal(beforeBody head: HTTPRequest) -> HTTPResponse? {
+        let path = Route.normalize(head.path)
+        guard let (route, _) = Route.find(head.method, path) else {
+            let response = unmatched(head.method, path)
+            metrics.recordRequest(route: "unmatched", status: response.status, seconds: 0)
+            return response
+        }
+        guard route.authenticated else { return nil }
+        let response: HTTPResponse
+        switch authenticate(head) {
+        case .failure(let rejected): response = rejected.response
+        case .success(let principal):
+            guard route.endpoint == .ingest, !principal.isSuperAdmin, !principal.roles.contains(.ingest) else {
+                return nil
+            }
+            response = forbidden("ingesting events requires the ingest or super_admin role")
+        }
+        metrics.recordRequest(route: route.label, status: response.status, seconds: 0)
+        return response
+    }
+
+    /// The answer for a path no route matches (404), or a method its routes do not take (405, with `Allow`).
+    private func unmatched(_ method: HTTPMethod, _ path: String) -> HTTPResponse {
+        let candidates = Route.all.filter { $0.match(path) != nil }
+        let now = clock()
+        if candidates.isEmpty {
+            return APIResponse.error(404, .notFound, "no route for \(path)", now: now)
+        }
+        let allowed = Array(
+            Set(candidates.map(\.method) + (candidates.contains { $0.method == "GET" } ? ["HEAD"] : []))
+        ).sorted()
+        return APIResponse.error(
+            405, .methodNotAllowed, "\(method.name) is not allowed on \(path)",
+            now: now, headers: [("Allow", allowed.joined(separator: ", "))])
+    }
+
     /// Routes the request, checks its token and role, and answers in the seeds' shapes; ingest answers once
     /// its events are durable.
     public func handle(_ request: HTTPRequest, respond: @escaping @Sendable (HTTPResponse) -> Void) {
         let started = MonotonicClock.nanoseconds()
         let path = Route.normalize(request.path)
         guard let (route, values) = Route.find(request.method, path) else {
-            let candidates = Route.all.filter { $0.match(path) != nil }
-            let now = clock()
-            let response: HTTPResponse
-            if candidates.isEmpty {
-                response = APIResponse.error(404, .notFound, "no route for \(path)", now: now)
-            } else {
-                let allowed = Array(
-                    Set(candidates.map(\.method) + (candidates.contains { $0.method == "GET" } ? ["HEAD"] : []))
-                ).sorted()
-                response = APIResponse.error(
-                    405, .methodNotAllowed, "\(request.method.name) is not allowed on \(path)",
-                    now: now, headers: [("Allow", allowed.joined(separator: ", "))])
-            }
+            let response = unmatched(request.method, path)
             // Counted under one label, whatever the path: scans and wrong methods show in the metrics
             // without a series per path.
             metrics.recordRequest(

@@ -58,6 +58,9 @@ final class HTTPConnection {
     /// answers; these when the connection closes or abandons the request.
     private var arrivingReservation = 0
     private var heldReservation = 0
+    /// Whether the handler has looked at the head of the request whose body is arriving
+    /// (``HTTPHandler/refusal(beforeBody:)``).
+    private var headChecked = false
     /// Full reads (of the loop's 64 KiB buffer) one connection may make per wake-up.
     static let readsPerWakeUp = 16
 
@@ -205,6 +208,14 @@ final class HTTPConnection {
             }
             guard let request else {
                 if parser.isReceivingBody {
+                    // The handler may refuse it on its head alone: before the body is read or invited.
+                    if !headChecked, let head = parser.headAwaitingBody {
+                        headChecked = true
+                        if let refusal = loop.server.handler.refusal(beforeBody: head) {
+                            refuseBody(refusal, method: head.method.name, path: head.path)
+                            return
+                        }
+                    }
                     // Checked before more of the body is read, and before it is invited.
                     guard
                         reserveArrivingBody(received: parser.receivedBodyBytes, announced: parser.announcedBodyBytes)
@@ -221,6 +232,7 @@ final class HTTPConnection {
                 }
                 return
             }
+            headChecked = false
             // A body read whole in one go is reserved here, as it completes.
             guard reserveArrivingBody(received: request.body.count, announced: request.body.count) else { return }
             let reservation = arrivingReservation
@@ -255,26 +267,34 @@ final class HTTPConnection {
         } else if fits {
             return true
         }
+        let limit = loop.server.configuration.maxBufferedBodyBytes
+        loop.server.handler.answeredByServer(status: 503)
+        refuseBody(
+            HTTPResponse(
+                status: 503, headers: [("Content-Type", "application/json"), ("Retry-After", "1")],
+                body: HTTPErrorBody.json(
+                    status: 503,
+                    message: "the server holds as many request bodies as it may (\(limit) bytes); retry in a moment")),
+            method: "-", path: "-")
+        return false
+    }
+
+    /// Answers the request whose body is arriving with `response` instead, reads no more of it, and closes
+    /// after the answer (lingering, so the client sees it rather than a reset).
+    private func refuseBody(_ response: HTTPResponse, method: String, path: String) {
         loop.server.releaseBodyBytes(arrivingReservation)
         arrivingReservation = 0
+        headChecked = false
         stopReading = true
         failedStream = true
         owesContinue = false
         headStarted = nil
         bodyStarted = nil
-        let limit = loop.server.configuration.maxBufferedBodyBytes
-        loop.server.handler.answeredByServer(status: 503)
+        var response = response
+        response.closeConnection = true
         dispatchResponse(
-            sequence: allocateSequence(),
-            response: HTTPResponse(
-                status: 503, headers: [("Content-Type", "application/json"), ("Retry-After", "1")],
-                body: HTTPErrorBody.json(
-                    status: 503,
-                    message:
-                        "the server holds as many request bodies as it may (\(limit) bytes); retry in a moment"),
-                closeConnection: true),
-            keepAlive: false, head: false, method: "-", path: "-", started: MonotonicClock.nanoseconds())
-        return false
+            sequence: allocateSequence(), response: response, keepAlive: false, head: false, method: method,
+            path: path, started: MonotonicClock.nanoseconds())
     }
 
     /// Gives a request to the handler, with the next sequence number; `reservation` body bytes go back to

@@ -4,6 +4,13 @@ public protocol HTTPHandler: Sendable {
     /// Handles one request, calling `respond` exactly once (from any thread, now or later).
     func handle(_ request: HTTPRequest, respond: @escaping @Sendable (HTTPResponse) -> Void)
 
+    /// Looks at the head of a request whose body has not all arrived yet: a response to send instead (the
+    /// connection closes after it, unread body and all), or `nil` to read the body. A handler answers here
+    /// what it would answer whatever the body (a missing token, an unknown route), so a client that may not
+    /// send a body is not read for it, nor held in memory. Called on an event loop's thread, once per such
+    /// request; keep it short. The default reads every body.
+    func refusal(beforeBody head: HTTPRequest) -> HTTPResponse?
+
     /// Notes a response the server gave itself, before any request reached ``handle(_:respond:)``: a
     /// malformed or oversized request (400, 413, 414, 431, 501, 505, ...) or one too slow to arrive (408). Called
     /// on an event loop's thread; keep it short. The default does nothing.
@@ -11,6 +18,9 @@ public protocol HTTPHandler: Sendable {
 }
 
 extension HTTPHandler {
+    /// Reads every body.
+    public func refusal(beforeBody head: HTTPRequest) -> HTTPResponse? { nil }
+
     /// Does nothing.
     public func answeredByServer(status: Int) {}
 }

@@ -122,6 +122,11 @@ public struct HTTPRequestParser: Sendable {
         }
     }
 
+    /// The head (request line and fields, no body) of the request whose body is arriving, or `nil`.
+    public var headAwaitingBody: HTTPRequest? {
+        failure == nil && phase != .head ? pendingRequest : nil
+    }
+
     /// The bytes of the body now arriving that are held so far: buffered (`Content-Length`) or decoded
     /// (chunked). Zero while no body is arriving. The server charges its memory budget with these, so a
     /// client that announces a large body and sends nothing holds none of it.

@@ -1042,6 +1042,44 @@ func json(_ response: LoopbackClient.Response) throws -> JSONObject {
         }
     }
 
+    /// What would be refused whatever the body is refused on its head: a client without a valid token, with
+    /// a role that may not ingest, or on no route is answered before it sends its body (and never invited
+    /// to), so it is neither read for it nor held in memory for it. A caller who may send one is read.
+    @Test func bodiesAreRefusedOnTheirHeadWhenNoBodyCouldHelp() throws {
+        let api = try APIFixture()
+        let tenant = APIFixture.tenant
+        func head(_ target: String, _ fields: String) -> String {
+            "POST \(target) HTTP/1.1\r\nHost: t\r\nx-tenantid: \(tenant)\r\nContent-Type: application/json\r\n"
+                + "Content-Length: 1000000\r\n\(fields)\r\n"
+        }
+        let member = APIFixture.token(["member"], tenant: tenant)
+        for (request, status) in [
+            (head("/api/v1/events", ""), 401),
+            (head("/api/v1/events", "Authorization: Bearer not.a.token\r\nExpect: 100-continue\r\n"), 401),
+            (head("/api/v1/events", "Authorization: Bearer \(member)\r\n"), 403),
+            (head("/api/v1/nowhere", ""), 404),
+            (head("/api/v1/admin/tenants/\(tenant)/stats", ""), 405),
+        ] {
+            let client = try api.client()
+            try client.send(request + "{\"id\":")
+            let response = try client.readResponse()
+            #expect(response.status == status, "\(request): \(response.text)")
+            #expect(response.header("Connection") == "close")
+            #expect(api.server.bufferedBodyBytes == 0)
+        }
+        // A caller who may ingest is read, and answered once the body is in.
+        let ingest = APIFixture.token(["ingest"], tenant: tenant)
+        let body = APIFixture.event("head-ok")
+        let client = try api.client()
+        try client.send(
+            "POST /api/v1/events HTTP/1.1\r\nHost: t\r\nx-tenantid: \(tenant)\r\nAuthorization: Bearer \(ingest)\r\n"
+                + "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n")
+        usleep(20_000)
+        #expect(!client.isReadable, "no answer before the body")
+        try client.send(body)
+        #expect(try client.readResponse().status == 200)
+    }
+
     @Test func metricsCountOutcomesAndARestartKeepsAcknowledgedEvents() throws {
         let copy = TemporaryDirectory()
         do {
