@@ -211,8 +211,8 @@ final class HTTPConnection {
                     // The handler may refuse it on its head alone: before the body is read or invited.
                     if !headChecked, let head = parser.headAwaitingBody {
                         headChecked = true
-                        if let refusal = loop.server.handler.refusal(beforeBody: head) {
-                            refuseBody(refusal, method: head.method.name, path: head.path)
+                        if let refusal = headRefusal(head) {
+                            refuseBody(refusal, for: head)
                             return
                         }
                     }
@@ -232,8 +232,17 @@ final class HTTPConnection {
                 }
                 return
             }
+            // A body read whole in one go is reserved here, as it completes. When the budget has no room for
+            // it, a refusal on its head comes first, as it would have had the body come in pieces: a client
+            // that cannot succeed is not told to retry.
+            if !headChecked, request.body.count > arrivingReservation,
+                !loop.server.hasRoomForBody(request.body.count - arrivingReservation, holding: arrivingReservation),
+                let refusal = headRefusal(request)
+            {
+                refuseBody(refusal, for: request)
+                return
+            }
             headChecked = false
-            // A body read whole in one go is reserved here, as it completes.
             guard reserveArrivingBody(received: request.body.count, announced: request.body.count) else { return }
             let reservation = arrivingReservation
             arrivingReservation = 0
@@ -275,13 +284,26 @@ final class HTTPConnection {
                 body: HTTPErrorBody.json(
                     status: 503,
                     message: "the server holds as many request bodies as it may (\(limit) bytes); retry in a moment")),
-            method: "-", path: "-")
+            for: nil)
         return false
     }
 
-    /// Answers the request whose body is arriving with `response` instead, reads no more of it, and closes
-    /// after the answer (lingering, so the client sees it rather than a reset).
-    private func refuseBody(_ response: HTTPResponse, method: String, path: String) {
+    /// The answer to a head that no body could change: the server's own 400 for a bad `Host` (checked
+    /// first, as for any request), else the handler's refusal; `nil` to read the body.
+    private func headRefusal(_ head: HTTPRequest) -> HTTPResponse? {
+        if let problem = HostHeader.problem(in: head) {
+            loop.server.handler.answeredByServer(status: 400)
+            return HTTPResponse(
+                status: 400, headers: [("Content-Type", "application/json")],
+                body: HTTPErrorBody.json(status: 400, message: problem))
+        }
+        return loop.server.handler.refusal(beforeBody: head)
+    }
+
+    /// Answers the request whose body is arriving (`head`, when its head is known) with `response` instead,
+    /// reads no more of it, and closes after the answer (lingering, so the client sees it rather than a
+    /// reset). A `HEAD` request gets the answer's head alone.
+    private func refuseBody(_ response: HTTPResponse, for head: HTTPRequest?) {
         loop.server.releaseBodyBytes(arrivingReservation)
         arrivingReservation = 0
         headChecked = false
@@ -293,8 +315,8 @@ final class HTTPConnection {
         var response = response
         response.closeConnection = true
         dispatchResponse(
-            sequence: allocateSequence(), response: response, keepAlive: false, head: false, method: method,
-            path: path, started: MonotonicClock.nanoseconds())
+            sequence: allocateSequence(), response: response, keepAlive: false, head: head?.method == .head,
+            method: head?.method.name ?? "-", path: head?.path ?? "-", started: MonotonicClock.nanoseconds())
     }
 
     /// Gives a request to the handler, with the next sequence number; `reservation` body bytes go back to

@@ -29,7 +29,11 @@ final class APIFixture {
     /// - Parameters:
     ///   - maxBodyBytes: The server's body limit.
     ///   - fileSystem: The store's file system (a ``FaultyFileSystem`` to hold or fail a sync).
-    init(maxBodyBytes: Int = HTTPLimits().maxBodyBytes, fileSystem: any FileSystem = PosixFileSystem()) throws {
+    ///   - maxBufferedBodyBytes: The server's cap on body bytes held across connections.
+    init(
+        maxBodyBytes: Int = HTTPLimits().maxBodyBytes, fileSystem: any FileSystem = PosixFileSystem(),
+        maxBufferedBodyBytes: Int = HTTPServerConfiguration().maxBufferedBodyBytes
+    ) throws {
         var configuration = EngineConfiguration()
         configuration.store = StoreTestSupport.configuration(durability: .always)
         configuration.clock = TestClock.midMonth()
@@ -39,6 +43,7 @@ final class APIFixture {
         http.eventLoops = 2
         http.log = { _ in }
         http.limits.maxBodyBytes = maxBodyBytes
+        http.maxBufferedBodyBytes = maxBufferedBodyBytes
         let reference = ServerReference()
         server = try HTTPServer(
             configuration: http,
@@ -1065,8 +1070,23 @@ func json(_ response: LoopbackClient.Response) throws -> JSONObject {
             let response = try client.readResponse()
             #expect(response.status == status, "\(request): \(response.text)")
             #expect(response.header("Connection") == "close")
-            #expect(api.server.bufferedBodyBytes == 0)
+            #expect(client.isClosedByServer(), "nothing more is read from it")
         }
+        // A bad Host is the server's 400, as it is for any request, before the handler is asked.
+        let twoHosts = try api.client()
+        try twoHosts.send(head("/api/v1/events", "Host: u\r\n") + "{")
+        #expect(try twoHosts.readResponse().status == 400)
+        // A HEAD refused on its head gets the answer's head alone.
+        let headOnly = try api.client()
+        try headOnly.send(
+            "HEAD /api/v1/admin/tenants/ HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\n{")
+        var received: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while case let count = recv(headOnly.descriptor, &chunk, chunk.count, 0), count > 0 {
+            received += chunk[0..<count]
+        }
+        let text = String(decoding: received, as: UTF8.self)
+        #expect(text.hasPrefix("HTTP/1.1 401") && text.hasSuffix("\r\n\r\n"), "no body: \(text)")
         // A caller who may ingest is read, and answered once the body is in.
         let ingest = APIFixture.token(["ingest"], tenant: tenant)
         let body = APIFixture.event("head-ok")
@@ -1078,6 +1098,33 @@ func json(_ response: LoopbackClient.Response) throws -> JSONObject {
         #expect(!client.isReadable, "no answer before the body")
         try client.send(body)
         #expect(try client.readResponse().status == 200)
+    }
+
+    /// A request that cannot succeed is told why even when the body budget is full and its body came in one
+    /// read with its head: a 401, not a 503 that would have it retry in vain.
+    @Test func aRequestThatCannotSucceedIsToldWhyWhenTheBudgetIsFull() throws {
+        let api = try APIFixture(maxBufferedBodyBytes: 1_000)
+        let tenant = APIFixture.tenant
+        let ingest = APIFixture.token(["ingest"], tenant: tenant)
+        // An admitted body, 800 of its 900 bytes sent, fills most of the budget.
+        let filling = try api.client()
+        try filling.send(
+            "POST /api/v1/events HTTP/1.1\r\nHost: t\r\nx-tenantid: \(tenant)\r\nAuthorization: Bearer \(ingest)\r\n"
+                + "Content-Type: application/json\r\nContent-Length: 900\r\n\r\n" + String(repeating: " ", count: 800))
+        for _ in 0..<1_000 where api.server.bufferedBodyBytes < 800 { usleep(5_000) }
+        #expect(api.server.bufferedBodyBytes == 800)
+        let body = String(repeating: " ", count: 500)
+        let anonymous = try api.client()
+        try anonymous.send(
+            "POST /api/v1/events HTTP/1.1\r\nHost: t\r\nx-tenantid: \(tenant)\r\nContent-Type: application/json\r\n"
+                + "Content-Length: 500\r\n\r\n\(body)")
+        #expect(try anonymous.readResponse().status == 401)
+        let authorized = try api.client()
+        try authorized.send(
+            "POST /api/v1/events HTTP/1.1\r\nHost: t\r\nx-tenantid: \(tenant)\r\nAuthorization: Bearer \(ingest)\r\n"
+                + "Content-Type: application/json\r\nContent-Length: 500\r\n\r\n\(body)")
+        let busy = try authorized.readResponse()
+        #expect(busy.status == 503 && busy.header("Retry-After") == "1", "one that could succeed is asked to retry")
     }
 
     @Test func metricsCountOutcomesAndARestartKeepsAcknowledgedEvents() throws {

@@ -478,10 +478,13 @@ final class HostileTestHandler: HTTPHandler {
             try other.request("POST", "/more", body: Array(repeating: 0x62, count: 40_000)).text == "POST /more 40000")
         // Announcing is not holding: connections that announce large bodies and send nothing take no room,
         // so a handful of them cannot shut every other body out.
+        // Each one's invitation proves its head passed the budget's check before the next one is sent.
         var announcers: [LoopbackClient] = []
         for _ in 0..<3 {
             let announcer = try LoopbackClient(port: server.port)
-            try announcer.send("POST /never HTTP/1.1\r\nHost: x\r\nContent-Length: 99000\r\n\r\n")
+            try announcer.send(
+                "POST /never HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 99000\r\n\r\n")
+            #expect(try announcer.readResponse().status == 100)
             announcers.append(announcer)
         }
         #expect(
