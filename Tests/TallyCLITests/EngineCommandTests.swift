@@ -208,10 +208,13 @@ import Testing
         #expect(runTally(["import", "--data", directory.path, "-"], input: sample()).code == .failure)
         let more = #"{"id":"c9","type":"api.call","tenantId":"\#(Self.tenant)","data":{"keyId":"key-a","status":200}}"#
         #expect(runTally(["import", "--data", directory.path, "-"], input: more).code == .ok)
-        let newest = directory.appending("checkpoints/00000000000000000013.ckpt")
-        var bytes = try StoreTestSupport.bytes(newest)
-        bytes[bytes.count / 2] ^= 0x40
-        try StoreTestSupport.write(bytes, to: newest)
+        func damage(_ name: String) throws {
+            let path = directory.appending("checkpoints/" + name)
+            var bytes = try StoreTestSupport.bytes(path)
+            bytes[bytes.count / 2] ^= 0x40
+            try StoreTestSupport.write(bytes, to: path)
+        }
+        try damage("00000000000000000013.ckpt")
         let verify = runTally(["replay", "--data", directory.path, "--verify"])
         #expect(verify.code == .damagedStore, "\(verify)")
         #expect(verify.out.contains("verified: a rebuild of 12 events matches the checkpoint"), "\(verify.out)")
@@ -219,10 +222,7 @@ import Testing
             verify.out.contains("DAMAGED: checkpoints/00000000000000000013.ckpt: payload checksum mismatch"),
             "\(verify.out)")
         // With every checkpoint damaged there is nothing to compare with: still damage (3), not "none yet".
-        let older = directory.appending("checkpoints/00000000000000000012.ckpt")
-        var olderBytes = try StoreTestSupport.bytes(older)
-        olderBytes[olderBytes.count / 2] ^= 0x40
-        try StoreTestSupport.write(olderBytes, to: older)
+        try damage("00000000000000000012.ckpt")
         let none = runTally(["replay", "--data", directory.path, "--verify"])
         #expect(none.code == .damagedStore, "\(none)")
         #expect(none.out.contains("DAMAGED: checkpoints/00000000000000000012.ckpt"), "\(none.out)")
