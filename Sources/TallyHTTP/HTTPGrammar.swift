@@ -1,5 +1,16 @@
 /// Byte-level character classes and helpers from RFC 9110 / RFC 9112 used by the parser.
 enum HTTPGrammar {
+    /// Appends a non-negative integer's decimal digits (status codes, lengths, log figures), building no
+    /// string.
+    static func appendDecimal(_ value: Int, to output: inout [UInt8]) {
+        var divisor = 1
+        while value / divisor >= 10 { divisor *= 10 }
+        while divisor > 0 {
+            output.append(UInt8(ascii: "0") + UInt8(truncatingIfNeeded: value / divisor % 10))
+            divisor /= 10
+        }
+    }
+
     /// Carriage return.
     static let cr = UInt8(ascii: "\r")
     /// Line feed.

@@ -40,16 +40,8 @@ public struct HTTPResponse: Sendable {
         func append(_ text: StaticString) {
             text.withUTF8Buffer { output.append(contentsOf: $0) }
         }
-        func append(_ number: Int) {
-            var divisor = 1
-            while number / divisor >= 10 { divisor *= 10 }
-            while divisor > 0 {
-                output.append(UInt8(ascii: "0") + UInt8(truncatingIfNeeded: number / divisor % 10))
-                divisor /= 10
-            }
-        }
         append("HTTP/1.1 ")
-        append(max(0, status))
+        HTTPGrammar.appendDecimal(max(0, status), to: &output)
         output.append(UInt8(ascii: " "))
         append(HTTPResponse.reason(status))
         append("\r\n")
@@ -67,7 +59,7 @@ public struct HTTPResponse: Sendable {
         let noContent = hasNoContent
         if !noContent {
             append("Content-Length: ")
-            append(body.count)
+            HTTPGrammar.appendDecimal(body.count, to: &output)
             append("\r\n")
         }
         if !keepAlive {

@@ -81,26 +81,16 @@ final class HTTPServerCore: Sendable {
             }
         }
         line.append(contentsOf: #"","status":"#.utf8)
-        appendDecimal(max(0, status), to: &line)
+        HTTPGrammar.appendDecimal(max(0, status), to: &line)
         line.append(contentsOf: #","durationMs":"#.utf8)
         let microseconds = milliseconds.isFinite ? Int(max(0, min((milliseconds * 1000).rounded(), 1e15))) : 0
-        appendDecimal(microseconds / 1000, to: &line)
+        HTTPGrammar.appendDecimal(microseconds / 1000, to: &line)
         line.append(UInt8(ascii: "."))
         let fraction = microseconds % 1000
         line.append(UInt8(ascii: "0") + UInt8(fraction / 100))
         line.append(UInt8(ascii: "0") + UInt8(fraction / 10 % 10))
         line.append(UInt8(ascii: "0") + UInt8(fraction % 10))
         line.append(UInt8(ascii: "}"))
-    }
-
-    /// Appends a non-negative integer's decimal digits.
-    private static func appendDecimal(_ value: Int, to line: inout [UInt8]) {
-        var divisor = 1
-        while value / divisor >= 10 { divisor *= 10 }
-        while divisor > 0 {
-            line.append(UInt8(ascii: "0") + UInt8(truncatingIfNeeded: value / divisor % 10))
-            divisor /= 10
-        }
     }
 }
 
