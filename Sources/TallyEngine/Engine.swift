@@ -12,6 +12,10 @@ import TallyStorage
 /// applied to the projections in offset order on the writer thread, under the projections lock. A read
 /// therefore sees only durable events and never half of a batch.
 public final class Engine: Sendable {
+    /// The largest record one event may take: half a frame of the log, so that a frame, closed once it
+    /// holds this much, never outgrows the frame cap with the record that closes it.
+    public static let maxRecordBytes = Int(SegmentFormat.maxFramePayload) / 2 - 64
+
     /// The engine's settings.
     public let configuration: EngineConfiguration
     /// The underlying log.
@@ -294,7 +298,7 @@ public final class Engine: Sendable {
         }
         var accepted: [PendingEvent] = []
         accepted.reserveCapacity(batch.count)
-        let frameBytes = min(max(1, configuration.maxFrameBytes), Int(SegmentFormat.maxFramePayload) / 2)
+        let frameBytes = min(max(1, configuration.maxFrameBytes), Engine.maxRecordBytes)
         // Identity hashes are computed before taking the lock, so concurrent batches hash in parallel.
         let keys = batch.map { item -> IdentityHash in
             guard case .success(let event) = item else { return IdentityHash(0) }
@@ -322,6 +326,20 @@ public final class Engine: Sendable {
                     continue
                 case .success(let valid):
                     event = valid
+                }
+                // A tenant record's settings are JSON of any size, and stored values can take more bytes than
+                // their text (`1` is nine): one whose record would not fit a frame of the log is refused here,
+                // before it takes an offset, rather than lost with its frame once acknowledged.
+                if event.payload.carriesSettings {
+                    var scratch: [UInt8] = []
+                    EventCodec.encode(event, ingestTime: now, voidTarget: nil, into: &scratch)
+                    if scratch.count > Engine.maxRecordBytes {
+                        outcomes[index] = .rejected(
+                            reason:
+                                "data.settings: the event's stored record would be \(scratch.count) bytes; at most \(Engine.maxRecordBytes) fit the log (send smaller settings)"
+                        )
+                        continue
+                    }
                 }
                 if event.time > latest {
                     outcomes[index] = .rejected(

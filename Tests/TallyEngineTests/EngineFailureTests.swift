@@ -91,6 +91,39 @@ import Testing
         fileSystem.update { $0.syncsBeforeFailure = nil }
     }
 
+    /// Settings whose stored record would not fit a frame of the log are rejected, naming why, before they
+    /// take an offset: such an event was once answered "accepted" while its frame was refused, and lost.
+    /// Stored values can outgrow their text (`1` takes nine bytes), so the check is on the record.
+    @Test func aRecordTooLargeForTheLogIsRejectedNotLost() throws {
+        let directory = TemporaryDirectory()
+        var configuration = ReferenceModelTests.configuration()
+        configuration.store = StoreTestSupport.configuration(durability: .always)
+        let engine = try Engine(directory: directory.path, configuration: configuration)
+        var huge = JSONObject()
+        huge.set("ones", .array(Array(repeating: .int(1), count: 4_000_000)))
+        var large = JSONObject()
+        large.set("blob", .string(String(repeating: "x", count: 20 << 20)))
+        func created(_ id: String, _ settings: JSONObject) -> Result<Event, EventValidationError> {
+            .success(
+                Event(
+                    id: id, tenantId: EventFixtures.tenant, time: ReferenceModelTests.now,
+                    payload: .tenantCreated(TenantCreation(name: id, settings: settings))))
+        }
+        let outcomes = engine.ingest(
+            [created("huge", huge), created("large-1", large), created("large-2", large)] + events(0..<2))
+        guard case .rejected(let reason) = outcomes[0] else {
+            Issue.record("the oversized record was not rejected: \(outcomes[0])")
+            return
+        }
+        #expect(reason.contains("at most \(Engine.maxRecordBytes) fit the log"), "\(reason)")
+        #expect(outcomes.dropFirst().allSatisfy { if case .accepted = $0 { true } else { false } }, "\(outcomes)")
+        try engine.close()
+        // Everything acknowledged is in the log, two 20 MiB records included.
+        let reader = try SegmentStore(directory: directory.path, readOnly: true)
+        #expect(reader.nextOffset == 4)
+        try reader.close()
+    }
+
     /// Log lines an engine wrote, gathered across threads.
     final class CollectedLines: Sendable {
         private let lines = Mutex<[String]>([])

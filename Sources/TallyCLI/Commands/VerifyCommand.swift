@@ -114,7 +114,9 @@ struct VerifyCommand {
         let verdict = damaged ? "DAMAGED" : unreadableCheckpoints > 0 ? "INCOMPLETE" : "ok"
         io.print(
             "\(verdict): \(report.segments.count) segments, \(report.recordCount) records"
-                + (report.logEnd != report.recordCount ? " readable (the log runs to offset \(report.logEnd))" : "")
+                + (report.logEnd != report.recordCount
+                    ? " read before any damage (the log runs to offset \(report.logEnd); `tally salvage` copies the readable frames after damage too)"
+                    : "")
                 + ", \(checkpoints.count) checkpoints checked in \(directory)")
         // Damage found is damage (3) even if something else could not be read; what could not be read,
         // alone, is a failure to check (1), not a finding.

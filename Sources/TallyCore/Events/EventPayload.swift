@@ -156,4 +156,16 @@ public struct TenantUpdate: Sendable, Equatable {
 
     /// Whether the update changes nothing.
     public var isEmpty: Bool { name == nil && status == nil && partnerId == nil && settings == nil }
+
+}
+
+extension EventPayload {
+    /// Whether the payload holds tenant settings: JSON of any size, the one field whose stored record is not
+    /// bounded by the fields' own limits.
+    public var carriesSettings: Bool {
+        switch self {
+        case .tenantCreated, .tenantUpdated: true
+        default: false
+        }
+    }
 }

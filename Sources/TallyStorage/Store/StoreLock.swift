@@ -57,7 +57,7 @@ final class StoreLock: Sendable {
     private static func heldElsewhere(_ directory: String, lockPath: String) -> StorageError {
         StorageError(
             .locked,
-            "the store at \(directory) is open for writing by another process (\(lockPath) is locked); stop it, or read with a read-only command",
+            "the store at \(directory) is open for writing by another process (it holds the store's lock: the directory's and \(lockPath)'s); stop it, or read with a read-only command",
             path: lockPath)
     }
 
