@@ -39,9 +39,12 @@ public struct Principal: Sendable, Equatable {
         isSuperAdmin || ((roles.contains(.member) || roles.contains(.tenantAdmin)) && tenantId == tenant)
     }
 
+    /// Whether the principal may ingest events at all (for some tenant): the `ingest` or `super_admin` role.
+    var mayIngest: Bool { isSuperAdmin || roles.contains(.ingest) }
+
     /// Whether the principal may ingest events for `tenant`.
     func mayIngest(for tenant: TenantID) -> Bool {
-        isSuperAdmin || (roles.contains(.ingest) && (tenantId == nil || tenantId == tenant))
+        isSuperAdmin || (mayIngest && (tenantId == nil || tenantId == tenant))
     }
 
     /// Whether the principal may ingest an event of this type: `tenant.*` events create, change and delete

@@ -61,14 +61,15 @@ public final class TallyAPIHandler: HTTPHandler {
         switch authenticate(head) {
         case .failure(let rejected): response = rejected.response
         case .success(let principal):
-            guard route.endpoint == .ingest, !principal.isSuperAdmin, !principal.roles.contains(.ingest) else {
-                return nil
-            }
-            response = forbidden("ingesting events requires the ingest or super_admin role")
+            guard route.endpoint == .ingest, !principal.mayIngest else { return nil }
+            response = forbidden(TallyAPIHandler.ingestRoleRequired)
         }
         metrics.recordRequest(route: route.label, status: response.status, seconds: 0)
         return response
     }
+
+    /// The 403's detail for a caller who may not ingest at all.
+    static let ingestRoleRequired = "ingesting events requires the ingest or super_admin role"
 
     /// The answer for a path no route matches (404), or a method its routes do not take (405, with `Allow`).
     private func unmatched(_ method: HTTPMethod, _ path: String) -> HTTPResponse {
@@ -253,8 +254,8 @@ public final class TallyAPIHandler: HTTPHandler {
     ) {
         let now = clock()
         // The role first: a caller that may not ingest never makes the server decompress or parse a body.
-        guard let principal, principal.isSuperAdmin || principal.roles.contains(.ingest) else {
-            respond(forbidden("ingesting events requires the ingest or super_admin role"))
+        guard let principal, principal.mayIngest else {
+            respond(forbidden(TallyAPIHandler.ingestRoleRequired))
             return
         }
         var events: [Result<Event, EventValidationError>]

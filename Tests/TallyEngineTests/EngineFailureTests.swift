@@ -17,11 +17,17 @@ import Testing
         }
     }
 
+    /// The reference configuration with its store under `durability`.
+    func configuration(_ durability: DurabilityPolicy) -> EngineConfiguration {
+        var configuration = ReferenceModelTests.configuration()
+        configuration.store = StoreTestSupport.configuration(durability: durability)
+        return configuration
+    }
+
     @Test func aFailedSyncAcknowledgesNothingAndReadsStayAtTheDurablePrefix() throws {
         let directory = TemporaryDirectory()
         let fileSystem = FaultyFileSystem()
-        var configuration = ReferenceModelTests.configuration()
-        configuration.store = StoreTestSupport.configuration(durability: .always)
+        let configuration = self.configuration(.always)
         let engine = try Engine(directory: directory.path, configuration: configuration, fileSystem: fileSystem)
         #expect(engine.ingest(events(0..<10)).allSatisfy { if case .accepted = $0 { true } else { false } })
         fileSystem.update { $0.syncsBeforeFailure = 0 }
@@ -56,8 +62,7 @@ import Testing
     @Test func aFailedFinalCheckpointSaysTheLogIsWhole() throws {
         let directory = TemporaryDirectory()
         let fileSystem = FaultyFileSystem()
-        var configuration = ReferenceModelTests.configuration()
-        configuration.store = StoreTestSupport.configuration(durability: .always)
+        let configuration = self.configuration(.always)
         let engine = try Engine(directory: directory.path, configuration: configuration, fileSystem: fileSystem)
         #expect(engine.ingest(events(0..<5)).allSatisfy { if case .accepted = $0 { true } else { false } })
         fileSystem.update { $0.failWritesToNewFiles = true }
@@ -78,8 +83,7 @@ import Testing
     @Test func aFinalCheckpointFailedByTheLogsSyncIsTheLogsFailure() throws {
         let directory = TemporaryDirectory()
         let fileSystem = FaultyFileSystem()
-        var configuration = ReferenceModelTests.configuration()
-        configuration.store = StoreTestSupport.configuration(durability: .never)
+        let configuration = self.configuration(.never)
         let engine = try Engine(directory: directory.path, configuration: configuration, fileSystem: fileSystem)
         #expect(engine.ingest(events(0..<5)).allSatisfy { if case .accepted = $0 { true } else { false } })
         fileSystem.update { $0.syncsBeforeFailure = 0 }
@@ -96,8 +100,7 @@ import Testing
     /// Stored values can outgrow their text (`1` takes nine bytes), so the check is on the record.
     @Test func aRecordTooLargeForTheLogIsRejectedNotLost() throws {
         let directory = TemporaryDirectory()
-        var configuration = ReferenceModelTests.configuration()
-        configuration.store = StoreTestSupport.configuration(durability: .always)
+        let configuration = self.configuration(.always)
         let engine = try Engine(directory: directory.path, configuration: configuration)
         var huge = JSONObject()
         huge.set("ones", .array(Array(repeating: .int(1), count: 4_000_000)))
@@ -133,8 +136,7 @@ import Testing
 
     /// The reference configuration under `always`, its store's log lines collected in `lines`.
     func loggingConfiguration(into lines: CollectedLines) -> EngineConfiguration {
-        var configuration = ReferenceModelTests.configuration()
-        configuration.store = StoreTestSupport.configuration(durability: .always)
+        var configuration = self.configuration(.always)
         configuration.store.log = { line in lines.append(line) }
         return configuration
     }
@@ -287,8 +289,7 @@ import Testing
     @Test func aRetryOfAnInFlightBatchIsAnsweredOnlyOnceTheOriginalIsDurable() throws {
         let directory = TemporaryDirectory()
         let fileSystem = FaultyFileSystem()
-        var configuration = ReferenceModelTests.configuration()
-        configuration.store = StoreTestSupport.configuration(durability: .always)
+        let configuration = self.configuration(.always)
         let engine = try Engine(directory: directory.path, configuration: configuration, fileSystem: fileSystem)
         fileSystem.update { $0.syncsBeforeFailure = 0 }
         let answers = Mutex<[Int: [IngestOutcome]]>([:])
