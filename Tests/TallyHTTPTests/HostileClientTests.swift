@@ -526,6 +526,27 @@ final class HostileTestHandler: HTTPHandler {
         }
     }
 
+    /// A drain timeout too long to add to the clock (an operator's "wait for ever") is a deadline at the
+    /// end of time, not a trap: shutdown still ends as soon as the last connection has its answer.
+    @Test func aDrainTimeoutBeyondTheClocksRangeStillDrains() throws {
+        let handler = HostileTestHandler()
+        let server = try startServer(handler) { $0.drainTimeout = .seconds(Int64.max) }
+        let client = try LoopbackClient(port: server.port)
+        try client.send("GET /hold HTTP/1.1\r\nHost: x\r\n\r\n")
+        #expect(eventually { handler.heldCount == 1 })
+        let finished = DispatchSemaphore(value: 0)
+        DispatchQueue.global().async {
+            server.shutdown()
+            finished.signal()
+        }
+        #expect(
+            finished.wait(timeout: .now() + 0.2) == .timedOut, "the drain ended before the held request was answered")
+        #expect(handler.releaseOne())
+        let response = try client.readResponse()
+        #expect(response.status == 200 && response.text == "held")
+        #expect(finished.wait(timeout: .now() + 10) == .success)
+    }
+
     @Test func thousandsOfIdleConnectionsAreClosedByTheIdleTimeout() throws {
         let count = Self.manyConnections
         let server = try startServer { $0.idleTimeout = .seconds(1) }
