@@ -36,11 +36,16 @@ final class APIMetrics: Sendable {
         }
     }
 
-    func recordIngest(accepted: Int, duplicates: Int, failed: Int, rejectedReasons: [String], bytes: Int) {
+    /// Counts the body of a request the ingest route took in, whatever its answer (a malformed or
+    /// oversized body too).
+    func recordIngestBody(bytes: Int) {
+        ingestedBytes.wrappingAdd(bytes, ordering: .relaxed)
+    }
+
+    func recordIngest(accepted: Int, duplicates: Int, failed: Int, rejectedReasons: [String]) {
         self.accepted.wrappingAdd(accepted, ordering: .relaxed)
         self.duplicates.wrappingAdd(duplicates, ordering: .relaxed)
         self.failed.wrappingAdd(failed, ordering: .relaxed)
-        ingestedBytes.wrappingAdd(bytes, ordering: .relaxed)
         guard !rejectedReasons.isEmpty else { return }
         state.withLock { state in
             for reason in rejectedReasons { state.rejectedByReason[Self.reasonLabel(reason), default: 0] += 1 }
@@ -50,7 +55,10 @@ final class APIMetrics: Sendable {
     /// Every field a rejection can name, as labels: anything else a client sends (a made-up field, a line
     /// number) maps to a fixed label, so requests cannot add series without bound.
     static let knownFields: Set<String> = Set(
-        ["event", "id", "type", "tenantId", "time", "data", "specversion", "source", "datacontenttype", "data_base64"]
+        [
+            "event", "id", "type", "tenantId", "time", "data", "specversion", "source", "datacontenttype",
+            "data_base64", "tenantid", "subject",
+        ]
             + [
                 "bytes", "clientId", "credentialId", "deltaBytes", "durationMs", "eventId", "expiresAt", "keyId",
                 "name",
@@ -87,7 +95,7 @@ final class APIMetrics: Sendable {
             text += "tally_events_rejected_total{reason=\"\(Self.escape(reason))\"} \(count)\n"
         }
         text +=
-            "# HELP tally_ingest_bytes_total Request body bytes received on the ingest route.\n# TYPE tally_ingest_bytes_total counter\n"
+            "# HELP tally_ingest_bytes_total Request body bytes received on the ingest route (as sent: compressed bodies count compressed), whatever the answer.\n# TYPE tally_ingest_bytes_total counter\n"
         text += "tally_ingest_bytes_total \(ingestedBytes.load(ordering: .relaxed))\n"
         text +=
             "# HELP tally_http_request_duration_seconds Request latency by route.\n# TYPE tally_http_request_duration_seconds histogram\n"

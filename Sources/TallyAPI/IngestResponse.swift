@@ -5,7 +5,7 @@ import TallyHTTP
 /// The ingest response: a result per event and totals.
 enum IngestResponse {
     /// - Parameter lines: For an NDJSON body, each event's line number (written as `line` beside `index`).
-    static func make(_ outcomes: [IngestOutcome], lines: [Int] = [], metrics: APIMetrics, bytes: Int, now: Timestamp)
+    static func make(_ outcomes: [IngestOutcome], lines: [Int] = [], metrics: APIMetrics, now: Timestamp)
         -> HTTPResponse
     {
         var accepted = 0
@@ -48,7 +48,7 @@ enum IngestResponse {
         }
         results.endArray()
         metrics.recordIngest(
-            accepted: accepted, duplicates: duplicates, failed: failed, rejectedReasons: reasons, bytes: bytes)
+            accepted: accepted, duplicates: duplicates, failed: failed, rejectedReasons: reasons)
         let status: Int
         let message: String
         if failed > 0 {

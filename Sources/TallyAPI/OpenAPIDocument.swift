@@ -23,13 +23,36 @@ enum OpenAPIDocument {
             .joined(separator: "_")
     }
 
-    /// An object schema whose properties are all required.
-    private static func objectSchema(_ properties: [(String, JSONValue)]) -> JSONValue {
+    /// An object schema whose properties are all required, except those named in `optional`.
+    private static func objectSchema(_ properties: [(String, JSONValue)], optional: Set<String> = []) -> JSONValue {
         object([
-            ("type", .string("object")), ("required", .array(properties.map { .string($0.0) })),
+            ("type", .string("object")),
+            ("required", .array(properties.map(\.0).filter { !optional.contains($0) }.map(JSONValue.string))),
             ("properties", object(properties)),
         ])
     }
+
+    /// A reference to the component schema `name`.
+    private static func reference(_ name: String) -> JSONValue {
+        object([("$ref", .string("#/components/schemas/\(name)"))])
+    }
+
+    /// A string schema limited to `values`.
+    private static func enumeration(_ values: [String]) -> JSONValue {
+        object([("type", .string("string")), ("enum", .array(values.map(JSONValue.string)))])
+    }
+
+    /// The error envelope's fields; `data` follows them where an error carries results.
+    private static let errorFields: [(String, JSONValue)] = [
+        ("success", scalar("boolean")), ("message", scalar("string")),
+        (
+            "error",
+            objectSchema([
+                ("status", scalar("integer")), ("code", scalar("string")), ("message", scalar("string")),
+            ])
+        ),
+        ("timestamp", scalar("string", format: "date-time")),
+    ]
 
     /// A schema of `type` (and `format`), or `null` when `nullable`.
     private static func scalar(_ type: String, format: String? = nil, nullable: Bool = false) -> JSONValue {
@@ -54,7 +77,7 @@ enum OpenAPIDocument {
     }
 
     /// Response schemas by name: the stats answers in seed 000's shape (and the key-stats route's, which
-    /// seed 001 leaves open) and the error envelope.
+    /// seed 001 leaves open), the error envelopes, and the ingest, tenants, health and document answers.
     static let responseSchemas: [(String, JSONValue)] = [
         (
             "TenantStatsResponse",
@@ -120,31 +143,99 @@ enum OpenAPIDocument {
                 ("error", objectSchema([("status", scalar("integer")), ("message", scalar("string"))])),
             ])
         ),
+        ("ErrorResponse", objectSchema(errorFields)),
+        // An ingest that stored nothing (every event rejected, 422; storage failed, 503): the error envelope
+        // with the per-event results as its data.
+        ("IngestErrorResponse", objectSchema(errorFields + [("data", reference("IngestResult"))])),
+        ("IngestResponse", envelope(reference("IngestResult"))),
         (
-            "ErrorResponse",
+            "IngestResult",
             objectSchema([
-                ("success", scalar("boolean")), ("message", scalar("string")),
+                ("totals", counters(["received", "accepted", "duplicates", "rejected", "failed"])),
                 (
-                    "error",
-                    objectSchema([
-                        ("status", scalar("integer")), ("code", scalar("string")), ("message", scalar("string")),
+                    "results",
+                    object([
+                        ("type", .string("array")),
+                        (
+                            "items",
+                            objectSchema(
+                                [
+                                    ("index", scalar("integer")), ("line", scalar("integer")),
+                                    ("status", enumeration(["accepted", "duplicate", "rejected", "failed"])),
+                                    ("offset", scalar("integer", format: "int64")), ("error", scalar("string")),
+                                ],
+                                // `line` for NDJSON bodies; `offset` when stored, `error` when not.
+                                optional: ["line", "offset", "error"])
+                        ),
                     ])
                 ),
-                ("timestamp", scalar("string", format: "date-time")),
             ])
+        ),
+        (
+            "Tenant",
+            objectSchema([
+                ("id", scalar("string", format: "uuid")), ("name", scalar("string", nullable: true)),
+                ("status", enumeration(TenantStatus.allCases.map(\.rawValue))),
+                ("partner_id", scalar("string", nullable: true)),
+                ("settings", object([("type", .string("object")), ("additionalProperties", .bool(true))])),
+                ("created_at", scalar("string", format: "date-time", nullable: true)),
+                ("updated_at", scalar("string", format: "date-time", nullable: true)),
+                ("deleted_at", scalar("string", format: "date-time", nullable: true)),
+            ])
+        ),
+        ("TenantResponse", envelope(reference("Tenant"))),
+        (
+            "TenantListResponse",
+            envelope(
+                objectSchema([
+                    ("items", object([("type", .string("array")), ("items", reference("Tenant"))])),
+                    ("total", scalar("integer")), ("page", scalar("integer")), ("per_page", scalar("integer")),
+                    ("pages", scalar("integer")),
+                ]))
+        ),
+        (
+            "OpenAPIDocument",
+            object([
+                ("type", .string("object")), ("required", .array([.string("openapi"), .string("paths")])),
+                (
+                    "properties",
+                    object([("openapi", scalar("string")), ("paths", object([("type", .string("object"))]))])
+                ),
+                ("additionalProperties", .bool(true)),
+            ])
+        ),
+        (
+            "HealthResponse",
+            envelope(
+                objectSchema([
+                    ("status", enumeration(["ok", "read-only"])), ("events", scalar("integer", format: "int64")),
+                ]))
         ),
     ]
 
-    /// A JSON response described by the component schema `name`, or by any of `names`.
-    private static func jsonResponse(_ description: String, schema name: String, or names: [String] = [])
-        -> JSONValue
-    {
-        let references = ([name] + names).map { object([("$ref", .string("#/components/schemas/\($0)"))]) }
-        let schema = references.count == 1 ? references[0] : object([("oneOf", .array(references))])
-        return object([
+    /// A JSON response described by the component schema `name`, or by any of `names` (`anyOf`: the error
+    /// envelope also satisfies the shorter protocol error's schema, so `oneOf` would match neither), with
+    /// `headers` (name and description).
+    private static func jsonResponse(
+        _ description: String, schema name: String, or names: [String] = [], headers: [(String, String)] = []
+    ) -> JSONValue {
+        let references = ([name] + names).map(reference)
+        let schema = references.count == 1 ? references[0] : object([("anyOf", .array(references))])
+        var fields: [(String, JSONValue)] = [
             ("description", .string(description)),
             ("content", object([("application/json", object([("schema", schema)]))])),
-        ])
+        ]
+        if !headers.isEmpty {
+            fields.append(
+                (
+                    "headers",
+                    object(
+                        headers.map { header, about in
+                            (header, object([("description", .string(about)), ("schema", scalar("string"))]))
+                        })
+                ))
+        }
+        return object(fields)
     }
 
     /// The tags operations are grouped by, with their descriptions; `api-keys` is the seed's.
@@ -236,7 +327,15 @@ enum OpenAPIDocument {
             case ("DELETE", _): responses = [("204", object([("description", .string("Deleted (soft)"))]))]
             case ("POST", "/api/v1/events"):
                 responses += [
-                    ("207", object([("description", .string("Some events rejected"))])),
+                    (
+                        "207",
+                        object([
+                            (
+                                "description",
+                                .string("Some events rejected: success is false, and data.results gives each reason")
+                            )
+                        ])
+                    ),
                     (
                         "413",
                         object([
@@ -379,13 +478,52 @@ enum OpenAPIDocument {
                 guard case .object(let fields) = response, case .string(let description)? = fields["description"],
                     fields["content"] == nil
                 else { return (status, response) }
+                // A body the server has no memory for is refused by the HTTP layer in its shorter shape.
+                let bodyBudget = ["POST", "PATCH"].contains(route.method) ? ["ProtocolErrorResponse"] : []
+                let retryAfter =
+                    bodyBudget.isEmpty
+                    ? [] : [("Retry-After", "Seconds to wait, when the server's memory for request bodies is full")]
                 switch (status, route.endpoint) {
                 case ("200", .tenantStats): return (status, jsonResponse(description, schema: "TenantStatsResponse"))
                 case ("200", .keyStats): return (status, jsonResponse(description, schema: "KeyStatsResponse"))
+                case ("200", .ingest), ("207", .ingest):
+                    return (status, jsonResponse(description, schema: "IngestResponse"))
+                case ("422", .ingest): return (status, jsonResponse(description, schema: "IngestErrorResponse"))
+                case ("503", .ingest):
+                    return (
+                        status,
+                        jsonResponse(description, schema: "IngestErrorResponse", or: bodyBudget, headers: retryAfter)
+                    )
+                case ("200", .listTenants): return (status, jsonResponse(description, schema: "TenantListResponse"))
+                case ("200", .getTenant), ("200", .updateTenant), ("201", .createTenant):
+                    return (status, jsonResponse(description, schema: "TenantResponse"))
+                case ("200", .health), ("503", .health):
+                    return (status, jsonResponse(description, schema: "HealthResponse"))
+                case ("200", .openAPI):
+                    return (status, jsonResponse(description, schema: "OpenAPIDocument"))
+                case ("200", .metrics):
+                    return (
+                        status,
+                        object([
+                            ("description", .string("Prometheus text exposition format 0.0.4")),
+                            ("content", object([("text/plain", object([("schema", scalar("string"))]))])),
+                        ])
+                    )
                 // A 400 or 413 may come from the HTTP layer, before any route, in its shorter shape.
                 case ("400", _), ("413", _):
                     return (status, jsonResponse(description, schema: "ErrorResponse", or: ["ProtocolErrorResponse"]))
-                case ("401", _), ("403", _), ("404", _), ("409", _), ("415", _), ("500", _), ("503", _):
+                case ("401", _):
+                    return (
+                        status,
+                        jsonResponse(
+                            description, schema: "ErrorResponse",
+                            headers: [("WWW-Authenticate", "Bearer: the scheme the server expects")])
+                    )
+                case ("503", _):
+                    return (
+                        status, jsonResponse(description, schema: "ErrorResponse", or: bodyBudget, headers: retryAfter)
+                    )
+                case ("403", _), ("404", _), ("409", _), ("415", _), ("500", _):
                     return (status, jsonResponse(description, schema: "ErrorResponse"))
                 default: return (status, response)
                 }

@@ -274,11 +274,11 @@ extension TallyAPIHandler {
             let now = clock()
             // Counted with the ingest route's events, so `tally_events_total` adds up to the log.
             switch outcomes.first {
-            case .accepted?: metrics.recordIngest(accepted: 1, duplicates: 0, failed: 0, rejectedReasons: [], bytes: 0)
-            case .duplicate?: metrics.recordIngest(accepted: 0, duplicates: 1, failed: 0, rejectedReasons: [], bytes: 0)
+            case .accepted?: metrics.recordIngest(accepted: 1, duplicates: 0, failed: 0, rejectedReasons: [])
+            case .duplicate?: metrics.recordIngest(accepted: 0, duplicates: 1, failed: 0, rejectedReasons: [])
             case .rejected(let reason)?:
-                metrics.recordIngest(accepted: 0, duplicates: 0, failed: 0, rejectedReasons: [reason], bytes: 0)
-            case .failed?: metrics.recordIngest(accepted: 0, duplicates: 0, failed: 1, rejectedReasons: [], bytes: 0)
+                metrics.recordIngest(accepted: 0, duplicates: 0, failed: 0, rejectedReasons: [reason])
+            case .failed?: metrics.recordIngest(accepted: 0, duplicates: 0, failed: 1, rejectedReasons: [])
             case nil: break
             }
             switch outcomes.first {

@@ -258,6 +258,7 @@ public final class TallyAPIHandler: HTTPHandler {
             respond(forbidden(TallyAPIHandler.ingestRoleRequired))
             return
         }
+        metrics.recordIngestBody(bytes: request.body.count)
         var events: [Result<Event, EventValidationError>]
         var lines: [Int] = []
         // A CloudEvent's tenant attribute, per event: an error about the tenant names what the client sent.
@@ -292,10 +293,9 @@ public final class TallyAPIHandler: HTTPHandler {
         }
         let metrics = self.metrics
         let eventLines = lines
-        let bytes = request.body.count
         let clock = self.clock
         engine.ingest(events) { outcomes in
-            respond(IngestResponse.make(outcomes, lines: eventLines, metrics: metrics, bytes: bytes, now: clock()))
+            respond(IngestResponse.make(outcomes, lines: eventLines, metrics: metrics, now: clock()))
         }
     }
 }

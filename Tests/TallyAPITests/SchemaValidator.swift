@@ -1,0 +1,119 @@
+import TallyCore
+
+/// The subset of JSON Schema (2020-12) that Tally's OpenAPI document uses, to check real answers against
+/// it: `$ref` into `#/components/schemas/`, `type` (one or a list), `enum`, `required`, `properties`,
+/// `additionalProperties` (a boolean), `items`, `maxItems`, `anyOf`, `oneOf` and the formats `uuid` and
+/// `date-time`. A keyword it does not know is reported, so the document cannot outgrow the check unseen.
+struct SchemaValidator {
+    /// The document's `components.schemas`.
+    let schemas: JSONObject
+    /// Whether an object member that no `properties` names is a mismatch (unless `additionalProperties` is
+    /// true): the document must then name every field the server sends, not merely allow it.
+    var strict = false
+
+    static let knownKeywords: Set<String> = [
+        "$ref", "type", "enum", "required", "properties", "additionalProperties", "items", "maxItems", "anyOf",
+        "oneOf", "format", "description",
+    ]
+
+    /// Every way `value` fails `schema`, each as `path: problem`; empty when it conforms.
+    func mismatches(_ value: JSONValue, _ schema: JSONValue, at path: String = "$") -> [String] {
+        guard case .object(let rules) = schema else { return ["\(path): the schema is not an object"] }
+        var found: [String] = []
+        for member in rules where !Self.knownKeywords.contains(member.key) {
+            found.append("\(path): unknown keyword \(member.key)")
+        }
+        if case .string(let target)? = rules["$ref"] {
+            let prefix = "#/components/schemas/"
+            guard target.hasPrefix(prefix), let resolved = schemas[String(target.dropFirst(prefix.count))] else {
+                return found + ["\(path): unresolved $ref \(target)"]
+            }
+            found += mismatches(value, resolved, at: path)
+        }
+        if let types = rules["type"] {
+            let allowed: [String]
+            switch types {
+            case .string(let type): allowed = [type]
+            case .array(let list): allowed = list.compactMap { if case .string(let type) = $0 { type } else { nil } }
+            default: allowed = []
+            }
+            if !allowed.contains(where: { Self.value(value, hasType: $0) }) {
+                found.append("\(path): \(Self.typeName(value)) where the schema allows \(allowed)")
+            }
+        }
+        if case .array(let allowed)? = rules["enum"], !allowed.contains(value) {
+            found.append("\(path): \(value) is not one of \(allowed)")
+        }
+        if case .string(let format)? = rules["format"], case .string(let text) = value {
+            let fits =
+                switch format {
+                case "uuid": TenantID(text) != nil
+                case "date-time": (try? Timestamp(rfc3339: text)) != nil
+                default: true
+                }
+            if !fits { found.append("\(path): \"\(text)\" is not a \(format)") }
+        }
+        if case .object(let members) = value {
+            if case .array(let required)? = rules["required"] {
+                for case .string(let name) in required where members[name] == nil {
+                    found.append("\(path): the required \(name) is missing")
+                }
+            }
+            let properties: JSONObject
+            if case .object(let named)? = rules["properties"] { properties = named } else { properties = JSONObject() }
+            for member in members {
+                if let rule = properties[member.key] {
+                    found += mismatches(member.value, rule, at: "\(path).\(member.key)")
+                } else if rules["additionalProperties"] == .bool(false)
+                    || (strict && rules["additionalProperties"] != .bool(true) && rules["properties"] != nil)
+                {
+                    found.append("\(path): \(member.key) is not in the schema")
+                }
+            }
+        }
+        if case .array(let elements) = value {
+            if let item = rules["items"] {
+                for (index, element) in elements.enumerated() {
+                    found += mismatches(element, item, at: "\(path)[\(index)]")
+                }
+            }
+            if case .int(let most)? = rules["maxItems"], elements.count > most {
+                found.append("\(path): \(elements.count) items, at most \(most) allowed")
+            }
+        }
+        if case .array(let branches)? = rules["anyOf"],
+            !branches.contains(where: { mismatches(value, $0, at: path).isEmpty })
+        {
+            found.append("\(path): matches none of anyOf's \(branches.count) schemas")
+        }
+        if case .array(let branches)? = rules["oneOf"] {
+            // oneOf is judged as any validator judges it: extra members are allowed within each branch.
+            let loose = SchemaValidator(schemas: schemas, strict: false)
+            let matching = branches.filter { loose.mismatches(value, $0, at: path).isEmpty }.count
+            if matching != 1 { found.append("\(path): matches \(matching) of oneOf's schemas, not exactly one") }
+        }
+        return found
+    }
+
+    static func value(_ value: JSONValue, hasType type: String) -> Bool {
+        switch (value, type) {
+        case (.null, "null"), (.bool, "boolean"), (.int, "integer"), (.int, "number"), (.double, "number"),
+            (.string, "string"), (.array, "array"), (.object, "object"):
+            true
+        case (.double(let number), "integer"): number.rounded() == number
+        default: false
+        }
+    }
+
+    static func typeName(_ value: JSONValue) -> String {
+        switch value {
+        case .null: "null"
+        case .bool: "boolean"
+        case .int: "integer"
+        case .double: "number"
+        case .string: "string"
+        case .array: "array"
+        case .object: "object"
+        }
+    }
+}
