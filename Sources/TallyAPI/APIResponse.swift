@@ -120,8 +120,22 @@ enum APIResponse {
         }
     }
 
+    /// The most issues a validation answer lists; a body with more is told how many were left out, so that a
+    /// small body (a gzip of a million unknown members) cannot make an answer of hundreds of megabytes.
+    static let maxListedIssues = 100
+
+    /// The seed's 422: `HTTPValidationError` listing `issues`, the first ``maxListedIssues`` of them and then
+    /// one saying how many more there are.
     static func validation(_ issues: [ValidationIssue]) -> HTTPResponse {
-        let detail = issues.map { issue -> JSONValue in
+        var listed = Array(issues.prefix(maxListedIssues))
+        if issues.count > maxListedIssues {
+            listed.append(
+                ValidationIssue(
+                    location: ["body"],
+                    message: "and \(issues.count - maxListedIssues) more issues, not listed: fix these and send again",
+                    type: .valueError))
+        }
+        let detail = listed.map { issue -> JSONValue in
             var object = JSONObject()
             object.set("loc", .array(issue.location.map(\.json)))
             object.set("msg", .string(issue.message))

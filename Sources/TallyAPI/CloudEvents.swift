@@ -3,7 +3,8 @@ import TallyCore
 /// CloudEvents 1.0 structured mode: `id`, `type` (a Tally event type such as `api.call`), `time`, `data`,
 /// and the tenant from the `tenantid` extension attribute or else `subject`. `specversion` must be "1.0" and
 /// `source` a non-empty string, as the specification requires; `data` must be JSON (no `data_base64`, and a
-/// `datacontenttype`, when given, must be `application/json` or end in `+json`).
+/// `datacontenttype`, when given, must be a JSON type: `application/json`, `text/json` or one ending in `+json`).
+/// A null attribute is as good as absent (the JSON format, §2.2).
 enum CloudEvents {
     /// Whether `name` is a valid attribute name: lowercase ASCII letters and digits (CloudEvents 1.0 §3.1.1).
     static func isAttributeName(_ name: String) -> Bool {
@@ -21,9 +22,11 @@ enum CloudEvents {
     }
 
     static func event(_ value: JSONValue, receivedAt: Timestamp) -> Result<Event, EventValidationError> {
-        guard case .object(let object) = value else {
+        guard case .object(let given) = value else {
             return .failure(EventValidationError(field: "event", rule: "must be a JSON object"))
         }
+        // The JSON format (§2.2): a null attribute is treated as unset, whichever attribute it is.
+        let object = given.contains { $0.value == .null } ? JSONObject(given.filter { $0.value != .null }) : given
         guard object["specversion"] == .string("1.0") else {
             return .failure(EventValidationError(field: "specversion", rule: "must be \"1.0\""))
         }
@@ -52,11 +55,12 @@ enum CloudEvents {
                 return .failure(EventValidationError(field: "datacontenttype", rule: "must be a string"))
             }
             let media = HeaderValue.mediaType(text)
-            guard media == "application/json" || media.hasSuffix("+json") else {
+            guard media.hasSuffix("/json") || media.hasSuffix("+json") else {
                 return .failure(
                     EventValidationError(
                         field: "datacontenttype",
-                        rule: "must be application/json (or a +json type): data is read as JSON"))
+                        rule: "must be a JSON type (application/json, text/json or a +json type): data is read as JSON")
+                )
             }
         }
         var converted = JSONObject()

@@ -84,6 +84,12 @@ extension TallyAPIHandler {
         return APIResponse.success(message: "Tenants retrieved successfully", data: .object(data), now: now)
     }
 
+    /// The tenants API's body parser: one level of nesting fewer than an event's, because a body's `settings`
+    /// sit one level higher than in the stored event (under `data`). So whatever the API stores, an event, a
+    /// dump and an import carry back.
+    static let tenantBodyDecoder = EventDocumentDecoder(
+        parser: JSONParser(limits: .init(maxDepth: JSONParser.Limits().maxDepth - 1)))
+
     /// A `tenant_id` in the path that is not a UUID: a validation error in the seed's shape (422), as its
     /// FastAPI answers for a path parameter that fails validation.
     static var invalidTenantPath: HTTPResponse { APIResponse.validation(invalidTenantPathIssues) }
@@ -156,7 +162,7 @@ extension TallyAPIHandler {
         let value: JSONValue
         do throws(JSONParseError) {
             let parsed = try body.withUnsafeBytes { bytes in
-                Result { () throws(JSONParseError) in try IngestBody.decoder.parseDocument(bytes) }
+                Result { () throws(JSONParseError) in try TallyAPIHandler.tenantBodyDecoder.parseDocument(bytes) }
             }.get()
             // A repeated member is well-formed JSON, but which copy counts would be a guess: a 422 naming it.
             if parsed.repeatsKeys, let path = EventDocumentDecoder.repeatedKeyPath(in: parsed.value) {

@@ -51,9 +51,10 @@ struct EventDocumentDecoderTests {
         func repeated(_ value: JSONValue, _ path: String) -> String? {
             switch value {
             case .object(let object):
-                let keys = object.map(\.key)
+                let keys = object.map { Array($0.key.utf8) }
                 for (index, key) in keys.enumerated() where keys[..<index].contains(key) {
-                    return path.isEmpty ? key : "\(path).\(key)"
+                    let name = String(decoding: key, as: UTF8.self)
+                    return path.isEmpty ? name : "\(path).\(name)"
                 }
                 for member in object {
                     if let found = repeated(member.value, path.isEmpty ? member.key : "\(path).\(member.key)") {
@@ -220,6 +221,27 @@ struct EventDocumentDecoderTests {
         #expect(Self.mismatch(Array(text.utf8)) == nil)
         #expect(Self.decoded(Array("[]".utf8)) == .events([]))
         #expect(Self.decoded(Array(" [ ] \n".utf8)) == .events([]))
+    }
+
+    /// Keys are told apart by their bytes, as the parser and decoder tell them: canonically equivalent keys
+    /// (which Swift's `String` compares equal) are two keys, so an event that holds them is not refused
+    /// because another event of the document repeats a key.
+    @Test func canonicallyEquivalentKeysAreDistinct() throws {
+        let composed =
+            #"{"id":"a","type":"tenant.updated","tenantId":"\#(Self.tenant)","data":{"settings":{"caf\#u{E9}":1,"cafe\#u{301}":2,"\#u{212A}":3,"K":4}}}"#
+        let repeating =
+            #"{"id":"b","type":"api.call","tenantId":"\#(Self.tenant)","data":{"keyId":"k","status":200},"id":"c"}"#
+        guard case .events(let events) = Self.decoded(Array("[\(composed),\(repeating)]".utf8)) else {
+            Issue.record("the document was rejected")
+            return
+        }
+        #expect(events.count == 2)
+        #expect((try? events[0].get())?.id == "a", "\(events[0])")
+        #expect(throws: EventValidationError.self) { try events[1].get() }
+        let path = EventDocumentDecoder.repeatedKeyPath(
+            in: try JSONParser(limits: .init(rejectDuplicateKeys: false)).parse(
+                Array(#"{"s":{"caf\#u{E9}":1,"cafe\#u{301}":2,"x":1,"x":2}}"#.utf8)))
+        #expect(path == [.key("s"), .key("x")])
     }
 
     /// Malformed arrays and elements give the whole-document parser's error, at the same offset.

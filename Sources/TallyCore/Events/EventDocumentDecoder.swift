@@ -73,8 +73,10 @@ public struct EventDocumentDecoder: Sendable {
     public static func repeatedKeyPath(in value: JSONValue) -> [PathStep]? {
         switch value {
         case .object(let object):
-            var seen: Set<String> = []
-            for member in object where !seen.insert(member.key).inserted { return [.key(member.key)] }
+            // By bytes, as the parser and the decoder tell keys apart: Swift's `String` equality is canonical
+            // equivalence, under which "caf\u{E9}" and "cafe\u{301}" would be one key.
+            var seen: Set<[UInt8]> = []
+            for member in object where !seen.insert(Array(member.key.utf8)).inserted { return [.key(member.key)] }
             for member in object {
                 if let found = repeatedKeyPath(in: member.value) { return [.key(member.key)] + found }
             }
