@@ -12,7 +12,7 @@ import TallyCore
 enum CheckpointCodec {
     static let magic: [UInt8] = Array("TALLYCKP".utf8)
     /// Bump whenever the projection rules or this encoding change: older checkpoints are then rebuilt.
-    static let projectionVersion: UInt32 = 11
+    static let projectionVersion: UInt32 = 12
     static let headerSize = 8 + 4 + 8 + 8 + 4 + 8 + 4 + 4
 
     /// A decoded checkpoint.
@@ -418,6 +418,7 @@ enum CheckpointCodec {
         writer.writeInt64(projection.storageBytes)
         writer.writeUInt8(projection.storageMeasuredAt == nil ? 0 : 1)
         if let measured = projection.storageMeasuredAt { writer.writeUInt64(measured) }
+        writeTime(projection.storageMeasuredTime, &writer)
         let months = projection.recentMonths
         for (month, calls) in [
             (months.months.0, months.calls.0), (months.months.1, months.calls.1),
@@ -515,6 +516,7 @@ enum CheckpointCodec {
         projection.totalErrors = try reader.readInt64()
         projection.storageBytes = try reader.readInt64()
         projection.storageMeasuredAt = try reader.readUInt8() == 0 ? nil : try reader.readUInt64()
+        projection.storageMeasuredTime = try readTime(&reader)
         var months = RecentMonths()
         months.months.0 = Int(try reader.readInt64())
         months.calls.0 = try reader.readInt64()

@@ -1,11 +1,11 @@
 import Foundation
 import TallyCore
-import TallyEngine
 import TallyStorage
 import TallyTestSupport
 import Testing
 
 @testable import TallyCLI
+@testable import TallyEngine
 
 /// import through the engine, stats, key-stats and replay, end to end in a temporary store.
 @Suite struct EngineCommandTests {
@@ -144,7 +144,9 @@ import Testing
         let old = runTally(["verify", "--data", directory.path])
         #expect(old.code == .ok, "\(old.out)")
         #expect(
-            old.out.contains("checkpoints/\(name): outdated: written by projection version 9; this build uses 11"),
+            old.out.contains(
+                "checkpoints/\(name): outdated: written by projection version 9; this build uses \(CheckpointCodec.projectionVersion)"
+            ),
             "\(old.out)")
         // Its header still vouches for the events it covers: damage among them is not cut off as a torn tail.
         let segment = try #require(try StoreTestSupport.segmentPaths(directory.path).last)
@@ -162,7 +164,9 @@ import Testing
         try StoreTestSupport.write(older, to: checkpoints + "/" + name)
         let eight = runTally(["verify", "--data", directory.path])
         #expect(
-            eight.code == .ok && eight.out.contains("outdated: written by projection version 8; this build uses 11"),
+            eight.code == .ok
+                && eight.out.contains(
+                    "outdated: written by projection version 8; this build uses \(CheckpointCodec.projectionVersion)"),
             "\(eight.out)")
         try StoreTestSupport.write(torn, to: segment)
         let refusedToo = runTally(["stats", "--data", directory.path, Self.tenant])

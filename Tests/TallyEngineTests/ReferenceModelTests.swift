@@ -150,6 +150,72 @@ import Testing
         #expect(try Engine.rebuild(directory: directory.path, configuration: Self.configuration()).state == live)
     }
 
+    /// Storage events that arrive late (timed before the latest measurement applied) change nothing: the
+    /// measurement covers them, an older measurement included, and voiding such a change takes nothing
+    /// back. Live, from a checkpoint and in a full replay, as the model recomputes it.
+    @Test func lateStorageEventsDoNotUndoALaterMeasurement() throws {
+        let directory = TemporaryDirectory()
+        let tenant = EventFixtures.tenant
+        func event(_ id: String, hoursAgo: Int64, _ payload: EventPayload) -> Event {
+            Event(
+                id: id, tenantId: tenant,
+                time: Timestamp(microseconds: Self.now.microseconds - hoursAgo * 3_600_000_000), payload: payload)
+        }
+        let megabyte: Int64 = 1 << 20
+        let steps: [(Event, Int64)] = [
+            (event("m-now", hoursAgo: 1, .storageMeasured(usedBytes: 5120 * megabyte)), 5120),
+            (event("m-old", hoursAgo: 48, .storageMeasured(usedBytes: 1024 * megabyte)), 5120),
+            (event("c-old", hoursAgo: 24, .storageChanged(deltaBytes: 100 * megabyte)), 5120),
+            (event("v-old", hoursAgo: 0, .eventVoided(eventId: "c-old", reason: nil)), 5120),
+            (event("c-new", hoursAgo: 0, .storageChanged(deltaBytes: 10 * megabyte)), 5130),
+            (event("m-mid", hoursAgo: 1, .storageMeasured(usedBytes: 2048 * megabyte)), 2048),
+            (event("v-new", hoursAgo: 0, .eventVoided(eventId: "c-new", reason: nil)), 2048),
+        ]
+        var model = ReferenceModel(now: Self.now)
+        let engine = try Engine(directory: directory.path, configuration: Self.configuration())
+        for (index, (step, megabytes)) in steps.enumerated() {
+            #expect(engine.ingest([.success(step)]) == [model.ingest(step)])
+            #expect(engine.tenantStats(tenant, now: Self.now)?.usage.storageUsedMB == megabytes, "after \(step.id)")
+            #expect(model.tenantStats(tenant)?.usage.storageUsedMB == megabytes, "model after \(step.id)")
+            if index == 2 { try engine.checkpoint() }
+        }
+        let live = engine.projectionSnapshot
+        try engine.close()
+        let reopened = try Engine(directory: directory.path, configuration: Self.configuration())
+        #expect(reopened.projectionSnapshot == live)
+        try reopened.close()
+        #expect(try Engine.rebuild(directory: directory.path, configuration: Self.configuration()).state == live)
+    }
+
+    /// A tenant record's times never run backwards: changes that arrive late (timed before the record's
+    /// latest change) still apply, but `updated_at` stays at the latest time and `deleted_at` is no earlier
+    /// than it.
+    @Test func aTenantRecordsTimesNeverRunBackwards() throws {
+        let directory = TemporaryDirectory()
+        let tenant = EventFixtures.tenant
+        func event(_ id: String, daysAgo: Int64, _ payload: EventPayload) -> Event {
+            Event(
+                id: id, tenantId: tenant,
+                time: Timestamp(microseconds: Self.now.microseconds - daysAgo * 86_400_000_000), payload: payload)
+        }
+        let engine = try Engine(directory: directory.path, configuration: Self.configuration())
+        defer { try? engine.close() }
+        let created = event("tc", daysAgo: 4, .tenantCreated(TenantCreation(name: "Acme")))
+        let renamed = event("tu", daysAgo: 14, .tenantUpdated(TenantUpdate(name: "Acme Two")))
+        let deleted = event("td", daysAgo: 19, .tenantDeleted)
+        for step in [created, renamed, deleted] {
+            #expect(engine.ingest([.success(step)]).allSatisfy { if case .accepted = $0 { true } else { false } })
+        }
+        let record = engine.read { state in
+            state.tenants.index(forKey: tenant).map { state.tenants[position: $0] }
+        }
+        #expect(record?.name == "Acme Two", "a late change still applies")
+        #expect(record?.status == .deleted)
+        #expect(record?.createdAt == created.time)
+        #expect(record?.updatedAt == created.time, "not the late changes' earlier times")
+        #expect(record?.deletedAt == created.time)
+    }
+
     @Test(arguments: [1, 2, 3] as [UInt64])
     func randomStreamMatchesRecomputation(seed: UInt64) throws {
         let directory = TemporaryDirectory()

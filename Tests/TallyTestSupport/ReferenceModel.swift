@@ -53,6 +53,8 @@ public struct ReferenceModel {
         var keys: [String: (state: String, expires: Timestamp?)] = [:]
         var clients: [String: Bool] = [:]
         var storage: Int64 = 0
+        // Storage events older than the latest measurement taken arrive late: it already covers them.
+        var measuredTime: Timestamp?
         for event in events {
             switch event.payload {
             case .userCreated(let id, let role): if users[id] == nil { users[id] = (role, true) }
@@ -69,8 +71,13 @@ public struct ReferenceModel {
             case .keyRevoked(let id): if keys[id]?.state == "active" { keys[id]?.state = "revoked" }
             case .oauthClientCreated(let id): if clients[id] == nil { clients[id] = true }
             case .oauthClientDisabled(let id): if clients[id] == true { clients[id] = false }
-            case .storageMeasured(let used): storage = used
-            case .storageChanged(let delta): if !isVoided(event) { storage += delta }
+            case .storageMeasured(let used):
+                if measuredTime.map({ event.time >= $0 }) ?? true {
+                    storage = used
+                    measuredTime = event.time
+                }
+            case .storageChanged(let delta):
+                if !isVoided(event) && (measuredTime.map { event.time >= $0 } ?? true) { storage += delta }
             case .tenantCreated(let creation):
                 if !projection.isRegistered {
                     projection.isRegistered = true

@@ -89,10 +89,15 @@ extension TenantProjection {
             oauthClients[clientId] = false
             activeOAuthClients -= 1
         case .storageChanged(let delta):
+            // A change timed before the latest measurement is already in it.
+            guard !isCoveredByMeasurement(event.time) else { return }
             storageBytes = TenantProjection.saturating(storageBytes, plus: delta)
         case .storageMeasured(let used):
+            // Measurements are absolute: one older than the latest applied arrives late and changes nothing.
+            guard !isCoveredByMeasurement(event.time) else { return }
             storageBytes = used
             storageMeasuredAt = offset
+            storageMeasuredTime = event.time
         case .tenantCreated(let creation):
             guard !isRegistered else { return }
             isRegistered = true
@@ -111,7 +116,7 @@ extension TenantProjection {
             }
             if let newName = update.name { name = newName }
             if let newStatus = update.status {
-                deletedAt = newStatus == .deleted ? (status == .deleted ? deletedAt : event.time) : nil
+                deletedAt = newStatus == .deleted ? (status == .deleted ? deletedAt : recordTime(event.time)) : nil
                 status = newStatus
             }
             if let partner = update.partnerId { partnerId = partner }
@@ -119,12 +124,12 @@ extension TenantProjection {
                 TenantSettings.merge(changes, into: &settings)
                 storageQuotaMB = TenantSettings.storageQuotaMB(settings)
             }
-            updatedAt = event.time
+            updatedAt = recordTime(event.time)
         case .tenantDeleted:
             guard isRegistered, status != .deleted else { return }
             status = .deleted
-            deletedAt = event.time
-            updatedAt = event.time
+            deletedAt = recordTime(event.time)
+            updatedAt = recordTime(event.time)
         case .eventVoided:
             guard let target = voidedTarget else { return }
             switch target.payload {
@@ -133,10 +138,23 @@ extension TenantProjection {
                 // A measurement after the change already replaced what it added: retracting it then changes
                 // nothing. Before any measurement (or when offsets are unknown), the delta comes off.
                 if let measured = storageMeasuredAt, let target = voidedTargetOffset, target < measured { break }
+                // A change that arrived after a later-timed measurement added nothing: nothing to take back.
+                if isCoveredByMeasurement(target.time) { break }
                 storageBytes = TenantProjection.saturating(storageBytes, minus: delta)
             default: break
             }
         }
+    }
+
+    /// Whether a storage event at `time` is older than the latest measurement applied, which covers it.
+    func isCoveredByMeasurement(_ time: Timestamp) -> Bool {
+        storageMeasuredTime.map { time < $0 } ?? false
+    }
+
+    /// The time a change of the record at `time` stamps it with: never before the record's latest change
+    /// (or its creation), so `updated_at` and `deleted_at` never run backwards when events arrive late.
+    func recordTime(_ time: Timestamp) -> Timestamp {
+        max(time, updatedAt ?? time)
     }
 
     /// `bytes + delta`, held at `Int64`'s bounds (±8 EiB) instead of wrapping: eight deltas of 1 EiB must not

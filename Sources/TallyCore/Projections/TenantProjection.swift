@@ -28,9 +28,12 @@ public struct TenantProjection: Sendable, Equatable {
     public var activeOAuthClients = 0
     /// Storage in bytes as reported; shown clamped at zero, kept exact so voids can be undone.
     public var storageBytes: Int64 = 0
-    /// The log offset of the latest `storage.measured`, if any: a void of a `storage.changed` from before it
-    /// leaves the measured figure alone.
+    /// The log offset of the latest `storage.measured` applied, if any: a void of a `storage.changed` from
+    /// before it leaves the measured figure alone.
     public var storageMeasuredAt: UInt64?
+    /// The event time of the latest `storage.measured` applied, if any: a measurement or change timed before
+    /// it arrives late (the measurement already covers it) and changes nothing.
+    public var storageMeasuredTime: Timestamp?
     /// `settings.storage_quota_mb`, or the default.
     public var storageQuotaMB = TenantSettings.defaultStorageQuotaMB
     /// The three latest months' calls, without a hash lookup.
