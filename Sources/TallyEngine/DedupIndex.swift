@@ -9,7 +9,8 @@ import TallyCore
 /// An open-addressing table with linear probing and 16-byte slots: the 64-bit ``IdentityHash`` and one word
 /// packing the offset (48 bits), the event's hour modulo 2^14 (for pruning) and two flags. The hash is already
 /// uniform, so its low bits pick the bucket directly, with no per-lookup hashing. The table is between 7/16
-/// and 7/8 full, so it holds 18 to 37 bytes per id (26 on average over its growth).
+/// and 7/8 full, so it holds 18 to 37 bytes per id; with the next table written ahead of a growth and the old
+/// one drained after it, 26 to 55, 29 on average over a doubling (`--only dedup-memory`).
 ///
 /// The table grows incrementally: when it is 7/8 full, a table twice the size takes new ids, and every
 /// insert moves a few of the old table's slots across until it is empty, so no insert waits for the whole
@@ -58,10 +59,12 @@ package struct DedupIndex: Sendable, Equatable {
     /// dropped instead of moved, and lookups and iteration no longer see them.
     private var expiryLimit: UInt64?
     /// Old slots moved per insert while growing: the old table must be empty before the new one is 7/8
-    /// full, which takes at least 8/7 moves per insert.
-    private static let slotsMovedPerInsert = 8
-    /// The table the next growth moves into, mapped once the table is 5/8 full and written a page at a
-    /// time as inserts bring it to 7/8 (`spareTouched` bytes so far): the kernel zeroes a fresh page on its
+    /// full, which takes at least 8/7 moves per insert. The more per insert, the sooner the old table is
+    /// freed: both are held meanwhile (55 bytes per id at the doubling, against 26-32 with one table), and
+    /// 32 moves keep them for 1/64 of the new table's size in inserts, a few microseconds each.
+    private static let slotsMovedPerInsert = 32
+    /// The table the next growth moves into, mapped once the table is 13/16 full and written a page at a
+    /// time as inserts bring it to 7/8 (late, so that it is held only briefly beside the table) (`spareTouched` bytes so far): the kernel zeroes a fresh page on its
     /// first write, and a new table written all at once by random inserts made the batch after a growth wait
     /// for all of it (637 ms for the 512 MiB table of 13M ids). A prune takes it when its new table has the
     /// same size (twice the table: few ids expired), and drops it otherwise.
@@ -147,19 +150,19 @@ package struct DedupIndex: Sendable, Equatable {
         }
     }
 
-    /// Maps the spare table once the table is 5/8 full, and writes as many of its pages as the fill since
+    /// Maps the spare table once the table is 13/16 full, and writes as many of its pages as the fill since
     /// then calls for, so that all are written by the time it is 7/8 full.
     @inline(__always)
     private mutating func prepareSpare() {
-        guard draining == nil, count * 8 > capacity * 5 else { return }
+        guard draining == nil, count * 16 > capacity * 13 else { return }
         if spare == nil {
             spare = SlotMemory(count: capacity * 2)
             spareTouched = 0
         }
         guard let spare else { return }
-        // The spare's bytes are 32 × capacity; the fill goes from 5/8 to 7/8 over 2/8 × capacity ids.
+        // The spare's bytes are 32 × capacity; the fill goes from 13/16 to 7/8 over 1/16 × capacity ids.
         let bytes = spare.count * MemoryLayout<Slot>.stride
-        let wanted = min(bytes, MemoryLayout<Slot>.stride * (count * 8 - capacity * 5) + 4096)
+        let wanted = min(bytes, MemoryLayout<Slot>.stride * 2 * (count * 16 - capacity * 13) + 4096)
         let raw = UnsafeMutableRawPointer(spare.base)
         while spareTouched < wanted {
             raw.storeBytes(of: 0, toByteOffset: spareTouched, as: UInt8.self)
@@ -499,7 +502,7 @@ package struct DedupIndex: Sendable, Equatable {
         if existing.found { return DedupIndex.unpack(slot(existing).pointee.packed) }
         makeUnique()
         var index = existing.index
-        if draining != nil || pruneScan != nil || count * 8 > capacity * 5 {
+        if draining != nil || pruneScan != nil || count * 16 > capacity * 13 {
             let wasDraining = draining != nil
             let table = memory.base
             prepareInsert()

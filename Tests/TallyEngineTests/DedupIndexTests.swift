@@ -292,7 +292,7 @@ import Testing
 }
 
 @Suite struct DedupIndexSpareTests {
-    /// The table a growth moves into is mapped once the table is 5/8 full and written a page at a time as it
+    /// The table a growth moves into is mapped once the table is 13/16 full and written a page at a time as it
     /// fills, all of it by the growth; the growth then takes it, and every id stays found.
     @Test func theNextTableIsWrittenAheadOfTheGrowth() {
         var index = DedupIndex()
@@ -303,8 +303,8 @@ import Testing
         var number = 0
         var progress: [Int] = []
         while !index.isGrowing {
-            if number == 81_920 { #expect(index.spareProgress == nil, "no spare below 5/8") }
-            if number % 8_192 == 0, let spare = index.spareProgress { progress.append(spare.written) }
+            if number == 106_496 { #expect(index.spareProgress == nil, "no spare up to 13/16") }
+            if number % 1_024 == 0, let spare = index.spareProgress { progress.append(spare.written) }
             if let spare = index.spareProgress, (number + 1) * 8 > (1 << 17) * 7 {
                 #expect(spare.written >= spare.bytes, "every page of the spare was written before the growth")
             }
