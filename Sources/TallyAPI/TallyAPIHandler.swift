@@ -137,10 +137,11 @@ public final class TallyAPIHandler: HTTPHandler {
         case .deleteTenant:
             deleteTenant(parameter, principal: principal, respond: finish)
         case .health:
-            var data = JSONObject()
-            data.set("status", .string(engine.store.failure == nil ? "ok" : "read-only"))
-            data.set("events", .int(Int64(engine.eventCount)))
+            // The failure is read once, so the status and the body cannot disagree.
             let healthy = engine.store.failure == nil
+            var data = JSONObject()
+            data.set("status", .string(healthy ? "ok" : "read-only"))
+            data.set("events", .int(Int64(engine.eventCount)))
             finish(
                 APIResponse.success(
                     healthy ? 200 : 503, message: healthy ? "healthy" : "storage failed: the server is read-only",

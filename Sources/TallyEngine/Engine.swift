@@ -46,6 +46,9 @@ public final class Engine: Sendable {
         /// When the dedup index was last pruned: it is pruned at least daily, so an id's hour (kept modulo
         /// 2^14) never wraps round to look current on a server that runs long with few inserts.
         var lastPrune = Timestamp(microseconds: .min)
+        /// Set by ``Engine/close()`` under this lock: later batches are failed before they take an offset
+        /// (the store would refuse them, and its answer would come back while this lock is held).
+        var isClosing = false
 
         /// Forgets every remembered id when no event arrived for longer than the window plus the furthest
         /// an event time may lie ahead: then none can still be in the window. Hours are kept modulo 2^14
@@ -306,6 +309,16 @@ public final class Engine: Sendable {
         }
         let prefetchDistance = 8
         let (submitted, dropped) = decisions.withLock { state -> (Bool, DedupIndex.Retired) in
+            guard !state.isClosing else {
+                for index in batch.indices {
+                    if case .failure(let error) = batch[index] {
+                        outcomes[index] = .rejected(reason: error.description)
+                    } else {
+                        outcomes[index] = .failed(reason: "the engine is closing: nothing of this batch was stored")
+                    }
+                }
+                return (false, state.dedup.takeDropped())
+            }
             // The clock is read under the lock: batches take offsets in the order of their ingest times.
             let now = max(configuration.clock(), state.lastIngestTime)
             state.forgetIdsIfIdle(now: now, configuration: configuration)
@@ -763,6 +776,7 @@ public final class Engine: Sendable {
             return !state.stopping
         }
         guard first else { return }
+        decisions.withLock { $0.isClosing = true }
         checkpointerWake.signal()
         checkpointerStopped.wait()
         var checkpointError: (any Error)?

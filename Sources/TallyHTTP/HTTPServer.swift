@@ -101,6 +101,8 @@ public final class HTTPServer: Sendable {
     public let port: Int
     let core: HTTPServerCore
     private let loops: [EventLoop]
+    /// Set by the first ``shutdown()``: the listener's descriptor is closed once, never a number reused since.
+    private let isShutDown = Atomic<Bool>(false)
 
     /// Binds and starts serving.
     /// - Throws: ``HTTPServerError`` when the address cannot be bound.
@@ -145,8 +147,9 @@ public final class HTTPServer: Sendable {
 
     /// Stops accepting, answers requests already received (for up to
     /// ``HTTPServerConfiguration/drainTimeout``), closes every connection, and returns when the loops have
-    /// finished.
+    /// finished. Later calls return at once.
     public func shutdown() {
+        guard !isShutDown.exchange(true, ordering: .acquiringAndReleasing) else { return }
         core.beginDraining()
         // New connections are refused from now on rather than queued in the kernel until the drain ends
         // and reset then. (The descriptor stays open until the loops have let go of it.)

@@ -134,6 +134,33 @@ import Testing
         var all: [String] { lines.withLock { $0 } }
     }
 
+    /// A batch given to a closed engine is failed before it takes an offset or a remembered id, and its
+    /// completion comes once the engine's locks are released: one that ingests again from its completion
+    /// (as a server's next pipelined request does) must not find the decision lock held.
+    @Test func aBatchAfterCloseFailsWithoutTakingAnOffset() throws {
+        let directory = TemporaryDirectory()
+        let engine = try Engine(directory: directory.path, configuration: configuration(.always))
+        #expect(engine.ingest(events(0..<3)).allSatisfy { if case .accepted = $0 { true } else { false } })
+        try engine.close()
+        let answered = DispatchSemaphore(value: 0)
+        let again = Mutex<[IngestOutcome]>([])
+        engine.ingest(events(3..<5)) { first in
+            // Re-entering the engine from the completion: a deadlock (or a trap) if the lock were held.
+            let second = engine.ingest(events(5..<6))
+            again.withLock { $0 = first + second }
+            answered.signal()
+        }
+        #expect(answered.wait(timeout: .now() + 10) == .success, "the completion never came")
+        let outcomes = again.withLock { $0 }
+        #expect(outcomes.count == 3)
+        #expect(outcomes.allSatisfy { if case .failed(_, nil) = $0 { true } else { false } }, "\(outcomes)")
+        #expect(engine.eventCount == 3)
+        let reopened = try Engine(directory: directory.path, configuration: configuration(.always))
+        #expect(reopened.eventCount == 3)
+        #expect(reopened.ingest(events(3..<4)).allSatisfy { if case .accepted(3) = $0 { true } else { false } })
+        try reopened.close()
+    }
+
     /// The reference configuration under `always`, its store's log lines collected in `lines`.
     func loggingConfiguration(into lines: CollectedLines) -> EngineConfiguration {
         var configuration = self.configuration(.always)

@@ -526,6 +526,20 @@ final class HostileTestHandler: HTTPHandler {
         }
     }
 
+    /// A second shutdown does nothing: closing the listener's number again would close whatever file holds
+    /// that number by then.
+    @Test func aSecondShutdownClosesNoDescriptor() throws {
+        let server = try startServer()
+        server.shutdown()
+        let directory = TemporaryDirectory()
+        let files = (0..<64).map { index in
+            Glibc.open("\(directory.path)/file-\(index)", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        }
+        defer { for file in files where file >= 0 { Glibc.close(file) } }
+        server.shutdown()
+        for file in files { #expect(fcntl(file, F_GETFD) >= 0, "descriptor \(file) was closed") }
+    }
+
     /// A drain timeout too long to add to the clock (an operator's "wait for ever") is a deadline at the
     /// end of time, not a trap: shutdown still ends as soon as the last connection has its answer.
     @Test func aDrainTimeoutBeyondTheClocksRangeStillDrains() throws {
