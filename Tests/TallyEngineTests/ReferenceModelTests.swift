@@ -115,11 +115,38 @@ import Testing
         }
     }
 
+    /// Ingests `steps` one by one into a fresh engine and the model, expecting each one's storage (MB) after
+    /// it from both, with a checkpoint after the third; then the same projections after a reopen and a full
+    /// replay.
+    func expectStorage(after steps: [(Event, Int64)], sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let directory = TemporaryDirectory()
+        var model = ReferenceModel(now: Self.now)
+        let engine = try Engine(directory: directory.path, configuration: Self.configuration())
+        for (index, (step, megabytes)) in steps.enumerated() {
+            let tenant = step.tenantId
+            #expect(engine.ingest([.success(step)]) == [model.ingest(step)], sourceLocation: sourceLocation)
+            #expect(
+                engine.tenantStats(tenant, now: Self.now)?.usage.storageUsedMB == megabytes, "after \(step.id)",
+                sourceLocation: sourceLocation)
+            #expect(
+                model.tenantStats(tenant)?.usage.storageUsedMB == megabytes, "model after \(step.id)",
+                sourceLocation: sourceLocation)
+            if index == 2 { try engine.checkpoint() }
+        }
+        let live = engine.projectionSnapshot
+        try engine.close()
+        let reopened = try Engine(directory: directory.path, configuration: Self.configuration())
+        #expect(reopened.projectionSnapshot == live, sourceLocation: sourceLocation)
+        try reopened.close()
+        #expect(
+            try Engine.rebuild(directory: directory.path, configuration: Self.configuration()).state == live,
+            sourceLocation: sourceLocation)
+    }
+
     /// A void retracts exactly what its `storage.changed` still contributes: nothing once a later
     /// `storage.measured` has replaced the figure, the whole delta otherwise. Live, from a checkpoint and
     /// in a full replay, as the model recomputes it.
     @Test func aStorageVoidRetractsOnlyWhatNoLaterMeasurementReplaced() throws {
-        let directory = TemporaryDirectory()
         let tenant = EventFixtures.tenant
         func event(_ id: String, _ payload: EventPayload) -> Event {
             Event(id: id, tenantId: tenant, time: Self.now, payload: payload)
@@ -134,27 +161,13 @@ import Testing
             (event("s3", .storageChanged(deltaBytes: -20 * megabyte)), 480),
             (event("v3", .eventVoided(eventId: "s3", reason: nil)), 500),
         ]
-        var model = ReferenceModel(now: Self.now)
-        let engine = try Engine(directory: directory.path, configuration: Self.configuration())
-        for (index, (step, megabytes)) in steps.enumerated() {
-            #expect(engine.ingest([.success(step)]) == [model.ingest(step)])
-            #expect(engine.tenantStats(tenant, now: Self.now)?.usage.storageUsedMB == megabytes, "after \(step.id)")
-            #expect(model.tenantStats(tenant)?.usage.storageUsedMB == megabytes, "model after \(step.id)")
-            if index == 2 { try engine.checkpoint() }
-        }
-        let live = engine.projectionSnapshot
-        try engine.close()
-        let reopened = try Engine(directory: directory.path, configuration: Self.configuration())
-        #expect(reopened.projectionSnapshot == live)
-        try reopened.close()
-        #expect(try Engine.rebuild(directory: directory.path, configuration: Self.configuration()).state == live)
+        try expectStorage(after: steps)
     }
 
     /// Storage events that arrive late (timed before the latest measurement applied) change nothing: the
     /// measurement covers them, an older measurement included, and voiding such a change takes nothing
     /// back. Live, from a checkpoint and in a full replay, as the model recomputes it.
     @Test func lateStorageEventsDoNotUndoALaterMeasurement() throws {
-        let directory = TemporaryDirectory()
         let tenant = EventFixtures.tenant
         func event(_ id: String, hoursAgo: Int64, _ payload: EventPayload) -> Event {
             Event(
@@ -171,20 +184,7 @@ import Testing
             (event("m-mid", hoursAgo: 1, .storageMeasured(usedBytes: 2048 * megabyte)), 2048),
             (event("v-new", hoursAgo: 0, .eventVoided(eventId: "c-new", reason: nil)), 2048),
         ]
-        var model = ReferenceModel(now: Self.now)
-        let engine = try Engine(directory: directory.path, configuration: Self.configuration())
-        for (index, (step, megabytes)) in steps.enumerated() {
-            #expect(engine.ingest([.success(step)]) == [model.ingest(step)])
-            #expect(engine.tenantStats(tenant, now: Self.now)?.usage.storageUsedMB == megabytes, "after \(step.id)")
-            #expect(model.tenantStats(tenant)?.usage.storageUsedMB == megabytes, "model after \(step.id)")
-            if index == 2 { try engine.checkpoint() }
-        }
-        let live = engine.projectionSnapshot
-        try engine.close()
-        let reopened = try Engine(directory: directory.path, configuration: Self.configuration())
-        #expect(reopened.projectionSnapshot == live)
-        try reopened.close()
-        #expect(try Engine.rebuild(directory: directory.path, configuration: Self.configuration()).state == live)
+        try expectStorage(after: steps)
     }
 
     /// A tenant record's times never run backwards: changes that arrive late (timed before the record's
