@@ -63,10 +63,10 @@ package struct DedupIndex: Sendable, Equatable {
     /// freed: both are held meanwhile (55 bytes per id at the doubling, against 26-32 with one table), and
     /// 32 moves keep them for 1/64 of the new table's size in inserts, a few microseconds each.
     private static let slotsMovedPerInsert = 32
-    /// The table the next growth moves into, mapped once the table is 13/16 full and written a page at a
-    /// time as inserts bring it to 7/8 (late, so that it is held only briefly beside the table) (`spareTouched` bytes so far): the kernel zeroes a fresh page on its
-    /// first write, and a new table written all at once by random inserts made the batch after a growth wait
-    /// for all of it (637 ms for the 512 MiB table of 13M ids). A prune takes it when its new table has the
+    /// The table the next growth moves into, mapped once the table is 13/16 full (late, so that it is held
+    /// beside the table only briefly) and written a page at a time as inserts bring it to 7/8 (`spareTouched`
+    /// bytes so far): the kernel zeroes a fresh page on its first write, and a new table written all at once
+    /// by random inserts made the batch after a growth wait for all of it (637 ms for the 512 MiB table of 13M ids). A prune takes it when its new table has the
     /// same size (twice the table: few ids expired), and drops it otherwise.
     private var spare: SlotMemory<Slot>?
     private var spareTouched = 0
