@@ -112,19 +112,7 @@ enum OpenAPIDocument {
                                         "items",
                                         objectSchema([
                                             ("keyId", scalar("string")), ("name", scalar("string", nullable: true)),
-                                            (
-                                                "status",
-                                                object([
-                                                    ("type", .string("string")),
-                                                    (
-                                                        "enum",
-                                                        .array(
-                                                            KeyStats.RecentKey.Status.allCases.map {
-                                                                .string($0.rawValue)
-                                                            })
-                                                    ),
-                                                ])
-                                            ),
+                                            ("status", enumeration(KeyStats.RecentKey.Status.allCases.map(\.rawValue))),
                                             ("requests", scalar("integer", format: "int64")),
                                             ("rateLimitHits", scalar("integer", format: "int64")),
                                             ("errors", scalar("integer", format: "int64")),
