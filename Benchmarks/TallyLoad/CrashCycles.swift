@@ -52,17 +52,20 @@ public struct CrashCycles {
         public var replayVerified = false
         /// Whether every tenant's HTTP stats equal the count in the log.
         public var statsMatch = false
+        /// The first answer that no retry could change (a 4xx other than 408 or 429), which ended the run.
+        public var refusal: String?
 
         /// Whether every guarantee held.
         public var passed: Bool {
             cycles > 0 && acknowledged > 0 && lost == 0 && doubleCounted == 0 && unacknowledgedStored == 0
-                && replayVerified && statsMatch
+                && replayVerified && statsMatch && refusal == nil
         }
 
         public var description: String {
             "crash test: \(cycles) cycles, \(acknowledged) events acknowledged, \(lost) lost, \(doubleCounted) double-counted"
                 + " (\(retriedRequests) requests retried, \(deduplicated) retried events deduplicated, \(unacknowledgedStored) stored unacknowledged);"
                 + " replay --verify \(replayVerified ? "agrees" : "DISAGREES"); HTTP stats \(statsMatch ? "match" : "DO NOT MATCH")"
+                + (refusal.map { "; the run ended early: \($0)" } ?? "")
                 + (passed ? " — PASS" : " — FAIL")
         }
     }
@@ -89,6 +92,7 @@ public struct CrashCycles {
         var acknowledged: [String: Int] = [:]  // id -> tenant index
         var retried = 0
         var deduplicated = 0
+        var refusal: String?
     }
 
     /// Runs the cycles and the final checks.
@@ -111,6 +115,7 @@ public struct CrashCycles {
         var random = SplitMix64(seed: options.seed)
         var report = Report()
         for cycle in 1...options.cycles {
+            if board.state.withLock({ $0.refusal != nil }) { break }
             usleep(UInt32(100_000 + random.below(max(1, options.maxLifeMilliseconds - 100)) * 1_000))
             server.stop(signal: SIGKILL)
             let soFar = board.state.withLock { $0.acknowledged.count }
@@ -130,6 +135,7 @@ public struct CrashCycles {
         report.acknowledged = state.acknowledged.count
         report.retriedRequests = state.retried
         report.deduplicated = state.deduplicated
+        report.refusal = state.refusal
 
         // The log, through `tally dump`.
         let dump = try server.run(["dump", "--data", options.directory])
@@ -176,7 +182,8 @@ public struct CrashCycles {
     }
 
     /// One client: posts batches of new events; on any failure reconnects and re-sends the same batch
-    /// until the server acknowledges it, then records its ids.
+    /// until the server acknowledges it, then records its ids. An answer no retry can change (a 4xx other
+    /// than 408 or 429: a bad token or body) stops every client instead of retrying it forever.
     static func drive(client: Int, batchSize: Int, token: String, port: Int, board: Board) {
         var connection: LoopbackClient?
         var sequence = 0
@@ -213,6 +220,17 @@ public struct CrashCycles {
                             if attempts > 1 { state.retried += attempts - 1 }
                         }
                         break
+                    }
+                    if let response, (400..<500).contains(response.status), response.status != 408,
+                        response.status != 429
+                    {
+                        board.state.withLock { state in
+                            if state.refusal == nil {
+                                state.refusal = "HTTP \(response.status) to a POST: \(response.text.prefix(300))"
+                            }
+                            state.stopping = true
+                        }
+                        return
                     }
                     connection = nil
                 } catch {
