@@ -31,6 +31,8 @@ public final class Engine: Sendable {
     let projectionGap = Mutex<String?>(nil)
     private let checkpointerStopped = DispatchSemaphore(value: 0)
     private let checkpointerWake = DispatchSemaphore(value: 0)
+    /// Entered by the first ``close()`` until it is over; later calls wait on it.
+    private let closing = DispatchGroup()
     /// How many times the checkpointer has decided whether a checkpoint was due (tests wait on it to know
     /// a decision not to write one was taken, rather than sleeping and hoping it was).
     let checkpointerRounds = Atomic<Int>(0)
@@ -770,12 +772,19 @@ public final class Engine: Sendable {
     /// - Throws: The checkpoint's or the store's error; after an earlier write failure, that failure (no
     ///   checkpoint was written and nothing more synced, so the stop was not clean); after a void whose
     ///   target could not be read, ``StorageError/Code/failed`` (no checkpoint was written; the log is whole).
+    ///   A later call, from any thread, waits until the first is over and throws nothing: the first reports.
     public func close() throws {
         let first = checkpointState.withLock { state -> Bool in
             defer { state.stopping = true }
+            // Entered under the lock, so that no later call can find `stopping` set before it can wait.
+            if !state.stopping { closing.enter() }
             return !state.stopping
         }
-        guard first else { return }
+        guard first else {
+            closing.wait()
+            return
+        }
+        defer { closing.leave() }
         decisions.withLock { $0.isClosing = true }
         checkpointerWake.signal()
         checkpointerStopped.wait()

@@ -33,6 +33,35 @@ import Testing
         return try FileManager.default.contentsOfDirectory(atPath: folder).sorted()
     }
 
+    /// A second `close()` while the first is still writing its checkpoint returns only once the store is
+    /// closed: a caller that then reopens the store (or exits) finds the close over.
+    @Test func aSecondCloseWaitsForTheFirst() throws {
+        let directory = TemporaryDirectory()
+        let engine = try makeStore(directory)
+        // Enough tenants and ids that the final checkpoint takes a while.
+        for number in 0..<30 {
+            _ = engine.ingest(CheckpointBesideIngestTests.batch(number, size: 1_000, tenants: 20_000))
+        }
+        let first = Thread { try? engine.close() }
+        first.start()
+        // The first close has begun once a batch is refused as closing.
+        var probe = 0
+        while true {
+            probe += 1
+            let outcome = engine.ingest(events(100_000 + probe..<100_001 + probe))
+            if case .failed(let reason, _) = outcome[0], reason.contains("closing") { break }
+            usleep(100)
+        }
+        try engine.close()
+        // Without waiting, the store would still be open here: the reopen would find it locked.
+        var configuration = ReferenceModelTests.configuration()
+        configuration.store = StoreTestSupport.configuration(log: LogCollector())
+        configuration.store.lockWait = .zero
+        let reopened = try Engine(directory: directory.path, configuration: configuration)
+        #expect(reopened.eventCount >= 30_000)
+        try reopened.close()
+    }
+
     @Test func closeWritesACheckpointThatReopenUsesAndDedupSurvives() throws {
         let directory = TemporaryDirectory()
         let engine = try makeStore(directory)
