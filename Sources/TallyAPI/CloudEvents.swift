@@ -4,8 +4,40 @@ import TallyCore
 /// and the tenant from the `tenantid` extension attribute or else `subject`. `specversion` must be "1.0" and
 /// `source` a non-empty string, as the specification requires; `data` must be JSON (no `data_base64`, and a
 /// `datacontenttype`, when given, must be a JSON type: `application/json`, `text/json` or one ending in `+json`).
-/// A null attribute is as good as absent (the JSON format, §2.2).
+/// A null attribute is as good as absent (the JSON format, §2.2). Other extension attributes are accepted and
+/// ignored, as the specification lets a consumer do, except one a letter away from an attribute Tally knows
+/// (`tenantd`, `tiem`): that is a typo that would otherwise drop the tenant or the time unseen.
 enum CloudEvents {
+    /// The context attributes of CloudEvents 1.0 and the `tenantid` extension: the names a typo is checked
+    /// against.
+    static let knownAttributes = [
+        "tenantid", "subject", "time", "type", "source", "specversion", "datacontenttype", "dataschema", "data",
+    ]
+
+    /// The known attribute `name` is a letter away from (one letter added, dropped, changed, or two adjacent
+    /// ones swapped), if it is not itself known and has four letters or more; `nil` else. Shorter names
+    /// (`ip`, `ts`) are too close to `id` by chance to be called typos.
+    static func likelyTypo(of name: String) -> String? {
+        let letters = Array(name.utf8)
+        guard letters.count >= 4, !knownAttributes.contains(name), name != "id" else { return nil }
+        return knownAttributes.first { isOneEditAway(letters, Array($0.utf8)) }
+    }
+
+    /// Whether `a` becomes `b` by exactly one insertion, deletion, substitution or swap of adjacent letters.
+    static func isOneEditAway(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        if a.count == b.count {
+            let differences = a.indices.filter { a[$0] != b[$0] }
+            if differences.count == 1 { return true }
+            return differences.count == 2 && differences[1] == differences[0] + 1
+                && a[differences[0]] == b[differences[1]] && a[differences[1]] == b[differences[0]]
+        }
+        let (short, long) = a.count < b.count ? (a, b) : (b, a)
+        guard long.count == short.count + 1 else { return false }
+        // The first difference is the inserted letter; the rest must then match shifted by one.
+        let first = short.indices.first { short[$0] != long[$0] } ?? short.count
+        return short[first...].elementsEqual(long[(first + 1)...])
+    }
+
     /// Whether `name` is a valid attribute name: lowercase ASCII letters and digits (CloudEvents 1.0 §3.1.1).
     static func isAttributeName(_ name: String) -> Bool {
         !name.isEmpty
@@ -32,13 +64,23 @@ enum CloudEvents {
         }
         // CloudEvents 1.0 §3.1.1: attribute names are lowercase ASCII letters and digits (`data_base64` is the
         // structured mode's own member, refused below with its reason).
-        for member in object where member.key != "data_base64" && !isAttributeName(member.key) {
-            return .failure(
-                EventValidationError(
-                    field: member.key,
-                    rule:
-                        "is not a CloudEvents attribute name: those are lowercase letters and digits only (such as tenantid)"
-                ))
+        for member in object where member.key != "data_base64" {
+            if !isAttributeName(member.key) {
+                return .failure(
+                    EventValidationError(
+                        field: member.key,
+                        rule:
+                            "unknown field: not a CloudEvents attribute name, which are lowercase letters and digits only (such as tenantid)"
+                    ))
+            }
+            if let meant = likelyTypo(of: member.key) {
+                return .failure(
+                    EventValidationError(
+                        field: member.key,
+                        rule:
+                            "unknown field, a letter away from \(meant): send \(meant) (other extension attributes are accepted and ignored)"
+                    ))
+            }
         }
         guard case .string(let source)? = object["source"], !source.isEmpty else {
             return .failure(

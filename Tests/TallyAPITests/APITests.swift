@@ -276,11 +276,28 @@ func json(_ response: LoopbackClient.Response) throws -> JSONObject {
             // Attribute names are lowercase: a camel-case tenantId is not the extension, and the answer says so.
             (
                 cloud("c7", #""source":"/gw","tenantId":"\#(tenant)""#),
-                "tenantId: is not a CloudEvents attribute name: those are lowercase letters and digits only"
+                "tenantId: unknown field: not a CloudEvents attribute name, which are lowercase letters and digits only"
             ),
             (
                 cloud("c8", #""source":"/gw","subject":"\#(tenant)","my-ext":"v""#),
-                "my-ext: is not a CloudEvents attribute name"
+                "my-ext: unknown field: not a CloudEvents attribute name"
+            ),
+            // Extension attributes are accepted and ignored, but one a letter away from an attribute Tally
+            // reads is a typo that would drop the tenant (here billing the subject instead) or the time.
+            (
+                cloud("c8t", #""source":"/gw","tenantd":"\#(APIFixture.other)","subject":"\#(tenant)""#),
+                "tenantd: unknown field, a letter away from tenantid: send tenantid"
+            ),
+            (
+                cloud("c8s", #""source":"/gw","subject":"\#(tenant)","tiem":"2026-01-01T00:00:00Z""#),
+                "tiem: unknown field, a letter away from time"
+            ),
+            (
+                cloud(
+                    "c8x",
+                    #""source":"/gw","subject":"\#(tenant)","traceparent":"00-ab-cd-01","knativearrivaltime":"x","ip":"1""#
+                ),
+                nil
             ),
             (
                 cloud("c9", #""source":"/gw""#),
@@ -323,7 +340,9 @@ func json(_ response: LoopbackClient.Response) throws -> JSONObject {
         }
         let batch =
             "[" + cloud("a", #""tenantid":"not-a-uuid","#) + "," + cloud("b", #""subject":"nope","#) + ","
-            + cloud("c", "") + "," + cloud("d", #""tenantid":"\#(APIFixture.other)","#) + "]"
+            + cloud("c", "") + "," + cloud("d", #""tenantid":"\#(APIFixture.other)","#) + ","
+            + cloud("e", #""subject":"\#(APIFixture.tenant)","my-ext":1,"#) + ","
+            + cloud("f", #""tenantd":"\#(APIFixture.tenant)","subject":"\#(APIFixture.tenant)","#) + "]"
         let rejected = try api.call(
             "POST", "/api/v1/events", token: ingest, contentType: "application/cloudevents-batch+json", body: batch)
         #expect(rejected.status == 422, "\(rejected.text)")
@@ -333,6 +352,8 @@ func json(_ response: LoopbackClient.Response) throws -> JSONObject {
         let metrics = try api.call("GET", "/metrics", token: nil).text
         #expect(metrics.contains(#"tally_events_rejected_total{reason="tenantid"} 3"#), "\(metrics)")
         #expect(metrics.contains(#"tally_events_rejected_total{reason="subject"} 1"#))
+        // A made-up attribute name and a typo of a known one are unknown fields, as in a plain event.
+        #expect(metrics.contains(#"tally_events_rejected_total{reason="unknown_field"} 2"#), "\(metrics)")
         #expect(!metrics.contains(#"reason="other""#))
         #expect(metrics.contains("tally_ingest_bytes_total \(batch.utf8.count + 4)\n"))
     }
