@@ -490,6 +490,33 @@ import Testing
         try engine.close()
     }
 
+    /// A record whose checksum holds but whose time no event can carry (`Int64.max`, `Int64.min`: bytes not
+    /// written by Tally) is damage that `verify` finds, and every command that reads it refuses the store
+    /// (exit 3) instead of trapping on the arithmetic.
+    @Test(arguments: [Int64.max, Int64.min])
+    func aRecordWithAnImpossibleTimeIsDamageNotACrash(time: Int64) throws {
+        let directory = TemporaryDirectory()
+        #expect(runTally(["import", "--data", directory.path, "-"], input: sample()).code == .failure)
+        let event = Event(
+            id: "forged", tenantId: TenantID(Self.tenant)!, time: Timestamp.now(),
+            payload: .apiCall(APICall(keyId: "k", status: 200)))
+        var record = EventCodec.encode(event, ingestTime: Timestamp.now())
+        // The event time: after the version, the type and the ingest time.
+        withUnsafeBytes(of: time.littleEndian) { for i in 0..<8 { record[10 + i] = $0[i] } }
+        let store = try SegmentStore(directory: directory.path, configuration: StoreTestSupport.configuration())
+        var batch = RecordBatch()
+        batch.append(record)
+        try store.append(batch)
+        try store.close()
+        let verify = runTally(["verify", "--data", directory.path])
+        #expect(verify.code == .damagedStore, "\(verify)")
+        #expect(verify.out.contains("event time \(time) µs lies outside the years 0001-9999"), "\(verify.out)")
+        for command in [["stats", Self.tenant], ["replay"], ["replay", "--until", "100"], ["dump"]] {
+            let result = runTally([command[0], "--data", directory.path] + command.dropFirst())
+            #expect(result.code == .damagedStore, "\(command): \(result)")
+        }
+    }
+
     @Test func replayUntilShowsTheStateAsItStoodThen() throws {
         let directory = TemporaryDirectory()
         #expect(runTally(["import", "--data", directory.path, "-"], input: sample()).code == .failure)

@@ -23,7 +23,7 @@ import Testing
             let event = Event(
                 id: text(random.pick(lengths)),
                 tenantId: TenantID(high: random.next(), low: random.next()),
-                time: Timestamp(microseconds: Int64(bitPattern: random.next() >> 1)),
+                time: Timestamp(microseconds: Int64(random.below(Int(Timestamp.max.microseconds)))),
                 payload: .apiCall(call))
             let ingestTime = Timestamp(microseconds: Int64(random.below(1 << 40)))
             var prefix: [UInt8] = round % 2 == 0 ? [] : [9, 9, 9]
@@ -33,6 +33,68 @@ import Testing
             #expect(prefix == expected, "round \(round)")
             let decoded = try EventCodec.decode(Array(prefix.dropFirst(round % 2 == 0 ? 0 : 3)))
             #expect(decoded.event == event && decoded.ingestTime == ingestTime)
+        }
+    }
+
+    /// A record whose checksum holds can still carry values no event is given (a record not written by
+    /// Tally): times outside the years 0001-9999, negative bytes, a duration that is not a finite number of
+    /// at least 0. Both readers refuse them, so a replay never computes with them.
+    @Test func valuesNoEventCarriesAreRefusedByBothReaders() throws {
+        let call = Event(
+            id: "c", tenantId: TenantID(high: 1, low: 2), time: Timestamp(microseconds: 1_700_000_000_000_000),
+            payload: .apiCall(APICall(keyId: "k", status: 200, bytes: 10, durationMs: 1.5)))
+        let record = EventCodec.encode(call, ingestTime: Timestamp(microseconds: 1_700_000_000_000_001))
+        #expect(record.withUnsafeBytes { EventCodec.scanCall($0) } != nil)
+        func patched(at offset: Int, _ value: UInt64) -> [UInt8] {
+            var bytes = record
+            withUnsafeBytes(of: value.littleEndian) { for i in 0..<8 { bytes[offset + i] = $0[i] } }
+            return bytes
+        }
+        let badTimes: [Int64] = [
+            .max, .min, Timestamp.max.microseconds + 1, Timestamp.min.microseconds - 1,
+        ]
+        var refused: [[UInt8]] = []
+        for time in badTimes {
+            refused.append(patched(at: 2, UInt64(bitPattern: time)))  // ingest time
+            refused.append(patched(at: 10, UInt64(bitPattern: time)))  // event time
+        }
+        // The two fixed fields end the record: bytes, then duration.
+        refused.append(patched(at: record.count - 16, UInt64(bitPattern: -1)))
+        for duration in [Double.nan, .infinity, -1, -.infinity] {
+            refused.append(patched(at: record.count - 8, duration.bitPattern))
+        }
+        for bytes in refused {
+            #expect(bytes.withUnsafeBytes { EventCodec.scanCall($0) } == nil)
+            #expect(throws: CodecError.self) { try bytes.withUnsafeBytes { try EventCodec.readCall($0) } }
+            #expect(throws: CodecError.self) { try EventCodec.decode(bytes) }
+        }
+        // The extremes themselves are events' times.
+        for time in [Timestamp.max.microseconds, Timestamp.min.microseconds] {
+            let bytes = patched(at: 10, UInt64(bitPattern: time))
+            #expect(bytes.withUnsafeBytes { EventCodec.scanCall($0)?.header.time.microseconds } == time)
+            #expect(try EventCodec.decode(bytes).event.time.microseconds == time)
+        }
+        // Other types: expiry times and storage figures out of the JSON decoder's bounds.
+        let tenant = TenantID(high: 1, low: 2)
+        let now = Timestamp(microseconds: 1_700_000_000_000_000)
+        for payload: EventPayload in [
+            .keyCreated(keyId: "k", name: nil, expiresAt: Timestamp(microseconds: .max)),
+            .credentialCreated(credentialId: "c", expiresAt: Timestamp(microseconds: .min)),
+            .storageChanged(deltaBytes: .max), .storageChanged(deltaBytes: .min),
+            .storageChanged(deltaBytes: (1 << 60) + 1), .storageMeasured(usedBytes: -1),
+            .storageMeasured(usedBytes: (1 << 60) + 1),
+        ] {
+            let bytes = EventCodec.encode(
+                Event(id: "e", tenantId: tenant, time: now, payload: payload), ingestTime: now)
+            #expect(throws: CodecError.self, "\(payload)") { try EventCodec.decode(bytes) }
+        }
+        for payload: EventPayload in [
+            .storageChanged(deltaBytes: -(1 << 60)), .storageChanged(deltaBytes: 1 << 60),
+            .storageMeasured(usedBytes: 1 << 60),
+        ] {
+            let bytes = EventCodec.encode(
+                Event(id: "e", tenantId: tenant, time: now, payload: payload), ingestTime: now)
+            #expect(try EventCodec.decode(bytes).event.payload == payload)
         }
     }
 
@@ -65,7 +127,7 @@ import Testing
             let id = random.chance(1, in: 10) ? "événement-\(round)" : text(random.pick(lengths))
             let event = Event(
                 id: id, tenantId: TenantID(high: random.next(), low: random.next()),
-                time: Timestamp(microseconds: Int64(bitPattern: random.next() >> 1)), payload: .apiCall(call))
+                time: Timestamp(microseconds: Int64(random.below(Int(Timestamp.max.microseconds)))), payload: .apiCall(call))
             var record = EventCodec.encode(event, ingestTime: Timestamp(microseconds: Int64(random.below(1 << 40))))
             let plain = [id, call.keyId, call.oauthClientId ?? ""].allSatisfy {
                 $0.utf8.count < 128 && $0.utf8.allSatisfy { $0 < 0x80 }

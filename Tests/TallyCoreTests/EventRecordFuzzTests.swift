@@ -63,8 +63,13 @@ struct EventRecordFuzzTests {
         let mutator = FuzzMutator()
         var tally = FuzzTally()
         for _ in 0..<4000 {
-            // A valid version and type code, so the bytes reach the payload decoders.
-            let header = [EventCodec.formatVersion, UInt8(random.below(EventType.allCases.count + 1))]
+            // A valid version and type code and two times an event can carry, so the bytes reach the
+            // payload decoders.
+            var header = [EventCodec.formatVersion, UInt8(random.below(EventType.allCases.count + 1))]
+            for _ in 0..<2 {
+                let time = Timestamp.min.microseconds + Int64(random.below(Int(Timestamp.max.microseconds)))
+                withUnsafeBytes(of: time.littleEndian) { header += $0 }
+            }
             let input = header + mutator.randomBytes(random.below(80), &random)
             tally.record(EventRecordFuzzTarget.check(input), input: input)
         }

@@ -123,6 +123,30 @@ import Testing
         #expect(events == expected)
     }
 
+    /// A frame whose checksum holds but whose offsets run past `UInt64.max` (not written by Tally) is skipped
+    /// and reported, not an overflow trap that leaves a half-made copy behind.
+    @Test func aFrameWhoseOffsetsOverflowIsSkipped() throws {
+        let fixture = try Fixture()
+        let victim = try #require(fixture.frames.last)
+        var bytes = try StoreTestSupport.bytes(fixture.path(victim.file))
+        let start = Int(victim.bytes.lowerBound)
+        withUnsafeBytes(of: (UInt64.max - 2).littleEndian) { for i in 0..<8 { bytes[start + 8 + i] = $0[i] } }
+        let salt = bytes[SegmentFormat.saltByteOffset..<SegmentFormat.saltByteOffset + 4].reversed().reduce(UInt32(0)) {
+            $0 << 8 | UInt32($1)
+        }
+        let checksum = bytes.withUnsafeBytes {
+            SegmentFormat.frameChecksum(
+                UnsafeRawBufferPointer(rebasing: $0[start..<Int(victim.bytes.upperBound)]), salt: salt)
+        }
+        withUnsafeBytes(of: checksum.littleEndian) { for i in 0..<4 { bytes[start + 4 + i] = $0[i] } }
+        try StoreTestSupport.write(bytes, to: fixture.path(victim.file))
+        let (report, events) = try salvage(fixture)
+        #expect(
+            report.losses.contains { $0.reason.contains("run past the largest offset") && $0.bytes == victim.bytes },
+            "\(report.losses)")
+        #expect(events == Array(fixture.events.dropLast(5)))
+    }
+
     @Test func aTornTailIsReportedButNothingIsLost() throws {
         let fixture = try Fixture()
         let last = try #require(fixture.frames.last)

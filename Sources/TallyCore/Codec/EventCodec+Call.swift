@@ -71,8 +71,15 @@ extension EventCodec {
         let flags = UInt8(byte(position + 1))
         position += 2
         guard flags & ~(Flag.first | Flag.second | Flag.third) == 0 else { return nil }
-        if flags & Flag.first != 0 { position += 8 }
-        if flags & Flag.second != 0 { position += 8 }
+        // Bytes and duration are checked as ``readCallFields(_:)`` checks them, so both paths agree.
+        if flags & Flag.first != 0 {
+            guard position + 8 <= count, Int64(bitPattern: word(position)) >= 0 else { return nil }
+            position += 8
+        }
+        if flags & Flag.second != 0 {
+            guard position + 8 <= count, isDuration(Double(bitPattern: word(position))) else { return nil }
+            position += 8
+        }
         var ascii = asciiBits(base, from: idStart, count: idCount) | asciiBits(base, from: keyStart, count: keyCount)
         if flags & Flag.third != 0 {
             guard position < count else { return nil }
@@ -82,9 +89,12 @@ extension EventCodec {
             position += 1 + clientCount
         }
         guard position == count, ascii & 0x8080_8080_8080_8080 == 0 else { return nil }
+        let ingestTime = Int64(bitPattern: word(2))
+        let time = Int64(bitPattern: word(10))
+        guard isTimestamp(ingestTime), isTimestamp(time) else { return nil }
         let header = Header(
-            type: .apiCall, ingestTime: Timestamp(microseconds: Int64(bitPattern: word(2))),
-            time: Timestamp(microseconds: Int64(bitPattern: word(10))),
+            type: .apiCall, ingestTime: Timestamp(microseconds: ingestTime),
+            time: Timestamp(microseconds: time),
             tenantId: TenantID(high: word(18), low: word(26)))
         return CallView(
             header: header, id: UnsafeRawBufferPointer(start: base + idStart, count: idCount),

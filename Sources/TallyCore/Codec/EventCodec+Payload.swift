@@ -88,7 +88,7 @@ extension EventCodec {
             let keyId = try reader.readString()
             let flags = try readFlags(&reader, allowed: Flag.first | Flag.second)
             let name = flags & Flag.first != 0 ? try reader.readString() : nil
-            let expires = flags & Flag.second != 0 ? Timestamp(microseconds: try reader.readInt64()) : nil
+            let expires = flags & Flag.second != 0 ? try readTimestamp(&reader, "expiresAt") : nil
             return .keyCreated(keyId: keyId, name: name, expiresAt: expires)
         case .keyRevoked: return .keyRevoked(keyId: try reader.readString())
         case .userDeactivated: return .userDeactivated(userId: try reader.readString())
@@ -109,10 +109,21 @@ extension EventCodec {
         case .credentialCreated:
             let credentialId = try reader.readString()
             let flags = try readFlags(&reader, allowed: Flag.first)
-            let expires = flags & Flag.first != 0 ? Timestamp(microseconds: try reader.readInt64()) : nil
+            let expires = flags & Flag.first != 0 ? try readTimestamp(&reader, "expiresAt") : nil
             return .credentialCreated(credentialId: credentialId, expiresAt: expires)
-        case .storageChanged: return .storageChanged(deltaBytes: try reader.readInt64())
-        case .storageMeasured: return .storageMeasured(usedBytes: try reader.readInt64())
+        // The JSON decoder's bounds, so no sum of them can overflow a projection.
+        case .storageChanged:
+            let delta = try reader.readInt64()
+            guard delta >= -EventJSONDecoder.maxStorageBytes && delta <= EventJSONDecoder.maxStorageBytes else {
+                throw CodecError("storage.changed deltaBytes \(delta) lies outside ±2^60")
+            }
+            return .storageChanged(deltaBytes: delta)
+        case .storageMeasured:
+            let used = try reader.readInt64()
+            guard used >= 0 && used <= EventJSONDecoder.maxStorageBytes else {
+                throw CodecError("storage.measured usedBytes \(used) lies outside 0...2^60")
+            }
+            return .storageMeasured(usedBytes: used)
         case .tenantCreated:
             let name = try reader.readString()
             let status = try readStatus(&reader)
@@ -160,10 +171,18 @@ extension EventCodec {
         let flags = try readFlags(&reader, allowed: Flag.first | Flag.second | Flag.third)
         let bytes = flags & Flag.first != 0 ? try reader.readInt64() : nil
         let duration = flags & Flag.second != 0 ? Double(bitPattern: try reader.readUInt64()) : nil
+        if let bytes, bytes < 0 { throw CodecError("api.call bytes \(bytes) is negative") }
+        if let duration, !isDuration(duration) {
+            throw CodecError("api.call durationMs \(duration) is not a finite number of at least 0")
+        }
         let client = flags & Flag.third != 0 ? try reader.readUTF8() : nil
         return CallFields(
             keyId: keyId, status: UInt16(status), bytes: bytes, durationMs: duration, oauthClientId: client)
     }
+
+    /// Whether `value` is a duration the JSON decoder accepts: finite and at least 0.
+    @inline(__always)
+    static func isDuration(_ value: Double) -> Bool { value.isFinite && value >= 0 }
 
     private static func readFlags(_ reader: inout BinaryReader, allowed: UInt8) throws(CodecError) -> UInt8 {
         let flags = try reader.readUInt8()

@@ -127,6 +127,23 @@ public enum EventCodec {
         return try readHeader(&reader)
     }
 
+    /// Reads a time, refusing one outside the years 0001-9999 that no event can be given (RFC 3339's range):
+    /// a record with one passed its checksum but was not written by Tally, and a replay must not compute
+    /// with it (months, hours and seconds of `Int64.max` overflow).
+    static func readTimestamp(_ reader: inout BinaryReader, _ what: String) throws(CodecError) -> Timestamp {
+        let microseconds = try reader.readInt64()
+        guard isTimestamp(microseconds) else {
+            throw CodecError("\(what) \(microseconds) µs lies outside the years 0001-9999")
+        }
+        return Timestamp(microseconds: microseconds)
+    }
+
+    /// Whether `microseconds` lies within ``Timestamp/min`` ... ``Timestamp/max``.
+    @inline(__always)
+    static func isTimestamp(_ microseconds: Int64) -> Bool {
+        microseconds >= Timestamp.min.microseconds && microseconds <= Timestamp.max.microseconds
+    }
+
     static func readHeader(_ reader: inout BinaryReader) throws(CodecError) -> Header {
         let version = try reader.readUInt8()
         guard version == formatVersion else {
@@ -134,8 +151,8 @@ public enum EventCodec {
         }
         let code = try reader.readUInt8()
         guard let type = EventType(code: code) else { throw CodecError("unknown event type code \(code)") }
-        let ingestTime = Timestamp(microseconds: try reader.readInt64())
-        let time = Timestamp(microseconds: try reader.readInt64())
+        let ingestTime = try readTimestamp(&reader, "ingest time")
+        let time = try readTimestamp(&reader, "event time")
         let tenantId = TenantID(high: try reader.readUInt64(), low: try reader.readUInt64())
         return Header(type: type, ingestTime: ingestTime, time: time, tenantId: tenantId)
     }

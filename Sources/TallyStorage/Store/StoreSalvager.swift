@@ -269,9 +269,18 @@ public struct StoreSalvager {
                 let payload = UnsafeRawBufferPointer(
                     rebasing: raw[(position + SegmentFormat.frameHeaderSize)..<(position + frame.frameSize)])
                 if frame.kind == .data {
-                    if frame.firstOffset < walk.expected {
+                    let (end, overflows) = frame.firstOffset.addingReportingOverflow(UInt64(frame.count))
+                    if overflows {
+                        // No log reaches such offsets: the frame's header checks out but was not written by Tally.
+                        report.losses.append(
+                            Loss(
+                                file: file, bytes: Int64(position)..<Int64(position + frame.frameSize),
+                                offsets: frame.firstOffset..<UInt64.max,
+                                reason: "a valid frame whose offsets run past the largest offset, skipped",
+                                isTornTail: false))
+                    } else if frame.firstOffset < walk.expected {
                         // Offsets already copied (or passed): keeping them would break the order of the log.
-                        let range = frame.firstOffset..<(frame.firstOffset + UInt64(frame.count))
+                        let range = frame.firstOffset..<end
                         report.losses.append(
                             Loss(
                                 file: file, bytes: Int64(position)..<Int64(position + frame.frameSize), offsets: range,
@@ -285,7 +294,7 @@ public struct StoreSalvager {
                             return true
                         }
                         batches.append(batch)
-                        walk.expected = frame.firstOffset + UInt64(frame.count)
+                        walk.expected = end
                         report.framesCopied += 1
                         report.recordsCopied += UInt64(frame.count)
                     }
