@@ -95,10 +95,13 @@ struct ReplayCommand {
         }
 
         if arguments.flags.contains("verify") {
+            // Listed before the open picks one: a server running meanwhile only commits later ones, which
+            // are no concern of this check (and which the open may not have seen).
+            let listed = try Engine.checkpointOffsets(directory: directory)
             guard let checkpoint = try Engine.newestCheckpoint(directory: directory, configuration: configuration)
             else {
                 // None could be used: damaged ones are damage (3), not a store that has none yet.
-                if let unusable = try reportUnusableCheckpoints(newerThan: nil, directory: directory, io: io) {
+                if let unusable = reportUnusableCheckpoints(listed, newerThan: nil, directory: directory, io: io) {
                     io.printError(
                         "tally replay: no checkpoint could be used to verify against; run `tally verify` (`tally replay` would replace them)"
                     )
@@ -121,8 +124,8 @@ struct ReplayCommand {
             )
             // The match was with the newest checkpoint that could be used: a newer one that is damaged (not
             // merely written by another projection version) fails the verification all the same.
-            if let unusable = try reportUnusableCheckpoints(
-                newerThan: checkpoint.nextOffset, directory: directory, io: io)
+            if let unusable = reportUnusableCheckpoints(
+                listed, newerThan: checkpoint.nextOffset, directory: directory, io: io)
             {
                 io.printError(
                     "tally replay: the newest checkpoint could not be used, so the rebuild was compared with an older one; run `tally verify`"
@@ -148,15 +151,14 @@ struct ReplayCommand {
         return .ok
     }
 
-    /// Prints `DAMAGED: checkpoints/…: reason` for each checkpoint newer than `offset` (every one, for `nil`)
-    /// that an open passed over, other than one merely written by another projection version; returns the
-    /// exit code they call for (3 for damage, 1 when they only could not be read), or `nil` when there is none.
-    private static func reportUnusableCheckpoints(newerThan offset: UInt64?, directory: String, io: CommandIO)
-        throws -> ExitCode?
-    {
-        let newer = try Engine.checkpointOffsets(directory: directory).filter { candidate in
-            offset.map { candidate > $0 } ?? true
-        }
+    /// Prints `DAMAGED: checkpoints/…: reason` (or `CANNOT BE READ: …`) for each of the `listed` checkpoints
+    /// newer than `offset` (every one, for `nil`) that an open passed over, other than one merely written by
+    /// another projection version; returns the exit code they call for (3 for damage, 1 when they only could
+    /// not be read), or `nil` when there is none.
+    private static func reportUnusableCheckpoints(
+        _ listed: [UInt64], newerThan offset: UInt64?, directory: String, io: CommandIO
+    ) -> ExitCode? {
+        let newer = listed.filter { candidate in offset.map { candidate > $0 } ?? true }
         let unusable = Engine.checkCheckpoints(
             directory: directory, offsets: newer, logEnd: .max, logSalt: { _ in nil }
         ).filter { !$0.isOutdated && !$0.isSuperseded }
@@ -164,9 +166,8 @@ struct ReplayCommand {
         // another log, say, which needs the log's salts to tell).
         for check in unusable {
             io.print(
-                "DAMAGED: checkpoints/\(check.name): "
-                    + (check.problem ?? "an open could not use it (see the warning above)")
-                    + (check.isUnreadable ? " (it could not be read)" : ""))
+                (check.isUnreadable ? "CANNOT BE READ" : "DAMAGED") + ": checkpoints/\(check.name): "
+                    + (check.problem ?? "an open could not use it (see the warning above)"))
         }
         guard !unusable.isEmpty else { return nil }
         return unusable.allSatisfy(\.isUnreadable) ? .failure : .damagedStore

@@ -31,9 +31,10 @@ struct VerifyCommand {
         // Checkpoints are listed before the log is measured: one a running server commits meanwhile covers
         // events the measurement may not include, and is left for the next run.
         let checkpointOffsets = try Engine.checkpointOffsets(directory: directory)
-        let report = try StoreVerifier(
-            directory: directory, acknowledgedOffset: Engine.acknowledgedOffset(directory: directory)
-        ).verify()
+        // Read once, before the log is measured, for the same reason: a later reading may name a checkpoint
+        // committed after the measurement, a floor the measured log cannot meet.
+        let floor = Engine.acknowledgedOffset(directory: directory)
+        let report = try StoreVerifier(directory: directory, acknowledgedOffset: floor).verify()
         for segment in report.segments {
             if let undecodable = segment.undecodable {
                 io.print(
@@ -103,7 +104,6 @@ struct VerifyCommand {
         }
         // The newest checkpoint's name says how many events were acknowledged even when its header cannot
         // be read: a log that ends before that has lost them, as every open says.
-        let floor = Engine.acknowledgedOffset(directory: directory)
         if report.logEnd < floor && !checkpoints.contains(where: \.isBeyondLog) {
             damagedCheckpoints += 1
             io.print(

@@ -184,10 +184,14 @@ struct SegmentScanner {
 
     /// Whether a valid frame (checksum and all) starts anywhere in `(start, end)` of the file: the test that
     /// separates a torn tail from corruption followed by good data.
-    func containsValidFrame(path: String, after start: Int64, salt: UInt32) throws(StorageError) -> Int64? {
+    /// - Parameter end: The file's size as the scan measured it. A writer may append meanwhile: the frame
+    ///   it was writing at `start` is then whole by now, and must not pass for good data after damage.
+    func containsValidFrame(path: String, after start: Int64, before end: Int64, salt: UInt32)
+        throws(StorageError) -> Int64?
+    {
         let file = try fileSystem.open(path, mode: .readOnly)
         defer { fileSystem.close(file) }
-        let fileSize = try fileSystem.size(file)
+        let fileSize = min(end, try fileSystem.size(file))
         let tailLength = Int(fileSize - start)
         guard tailLength > SegmentFormat.frameHeaderSize else { return nil }
         var tail = [UInt8](repeating: 0, count: tailLength)

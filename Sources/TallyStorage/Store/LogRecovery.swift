@@ -219,7 +219,9 @@ struct LogRecovery {
         }
         let scanner = SegmentScanner(fileSystem: fileSystem, chunkSize: configuration.readChunkSize)
         let salt = scan.header?.salt ?? 0
-        if let valid = try scanner.containsValidFrame(path: path, after: damage.byteOffset, salt: salt) {
+        if let valid = try scanner.containsValidFrame(
+            path: path, after: damage.byteOffset, before: scan.fileSize, salt: salt)
+        {
             throw StorageError(
                 .corrupt,
                 "segment \(name): \(damage.reason) at byte \(damage.byteOffset), followed by a valid frame at byte \(valid); refusing to drop it; run `tally verify` for a full report",

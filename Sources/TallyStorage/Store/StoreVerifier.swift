@@ -140,7 +140,8 @@ public struct StoreVerifier: Sendable {
                 segment.resumesAtByte =
                     scan.header == nil
                     ? nil
-                    : try scanner.containsValidFrame(path: path, after: damage.byteOffset, salt: salt)
+                    : try scanner.containsValidFrame(
+                        path: path, after: damage.byteOffset, before: scan.fileSize, salt: salt)
                 let tail = scan.fileSize - damage.byteOffset
                 let tornHeader = scan.header == nil && scan.fileSize <= Int64(SegmentFormat.headerSize)
                 let tornFrame =
