@@ -355,6 +355,10 @@ enum OpenAPIDocument {
                     ),
                 ]
             }
+            if !route.takesBody {
+                responses.append(
+                    ("413", object([("description", .string("A request body was sent: this route reads none"))])))
+            }
             if route.authenticated {
                 let tenantsAPI = route.pattern.hasPrefix("/api/v1/admin/tenants/") && !route.pattern.hasSuffix("/stats")
                 let badRequest =

@@ -25,6 +25,10 @@ final class Route: Sendable, Equatable {
     /// `METHOD pattern`: the route's label in metrics.
     let label: String
 
+    /// Whether the route reads a request body: ingest, and the tenants API's create and update. The others
+    /// answer 413 to a body (see ``TallyAPIHandler/bodyNotTaken(_:_:)``).
+    var takesBody: Bool { [.ingest, .createTenant, .updateTenant].contains(endpoint) }
+
     init(_ endpoint: Endpoint, method: String, pattern: String, summary: String, authenticated: Bool) {
         self.endpoint = endpoint
         self.method = method

@@ -46,14 +46,21 @@ public final class TallyAPIHandler: HTTPHandler {
     }
 
     /// Refuses on its head alone what would be refused whatever the body: an unknown route or method (404,
-    /// 405), a missing or bad token (401, 400 for the tenant header), and an ingest by a caller without the
-    /// role (403). A client that may not send a body is then neither read for it nor held in memory for
-    /// it; everything else is decided once the body is in.
+    /// 405), a body for a route that reads none (413, before any token is asked for: `/healthz` and
+    /// `/metrics` need none, and their bodies would otherwise fill the server's memory for bodies), a missing
+    /// or bad token (401, 400 for the tenant header), and an ingest by a caller without the role (403). A
+    /// client that may not send a body is then neither read for it nor held in memory for it; everything
+    /// else is decided once the body is in.
     public func refusal(beforeBody head: HTTPRequest) -> HTTPResponse? {
         let path = Route.normalize(head.path)
         guard let (route, _) = Route.find(head.method, path) else {
             let response = unmatched(head.method, path)
             metrics.recordRequest(route: "unmatched", status: response.status, seconds: 0)
+            return response
+        }
+        guard route.takesBody else {
+            let response = bodyNotTaken(head.method, path)
+            metrics.recordRequest(route: route.label, status: response.status, seconds: 0)
             return response
         }
         guard route.authenticated else { return nil }
@@ -66,6 +73,13 @@ public final class TallyAPIHandler: HTTPHandler {
         }
         metrics.recordRequest(route: route.label, status: response.status, seconds: 0)
         return response
+    }
+
+    /// The 413 for a body sent to a route that reads none (GET, HEAD, DELETE): refused rather than ignored,
+    /// since such a body has no meaning (RFC 9110 §9.3.1, §9.3.5) and only takes the server's memory.
+    func bodyNotTaken(_ method: HTTPMethod, _ path: String) -> HTTPResponse {
+        APIResponse.error(
+            413, .payloadTooLarge, "\(method.name) \(path) takes no request body: send none", now: clock())
     }
 
     /// The 403's detail for a caller who may not ingest at all.
@@ -107,6 +121,11 @@ public final class TallyAPIHandler: HTTPHandler {
                 route: route.label, status: response.status,
                 seconds: Double(MonotonicClock.nanoseconds() - started) / 1e9)
             respond(response)
+        }
+        // A body short enough to arrive with its head was not refused before it: it is here.
+        if !route.takesBody && !request.body.isEmpty {
+            finish(bodyNotTaken(request.method, path))
+            return
         }
         // The route's one placeholder, where it has one.
         let parameter = values.first ?? ""

@@ -187,9 +187,13 @@ final class HTTPConnection {
                 continue
             }
             let request: HTTPRequest?
+            // A whole request refused for its `Host`: its answer is logged under its method and path, and a
+            // HEAD gets the head alone (RFC 9110 §9.3.2), as when the refusal comes before its body.
+            var refused: HTTPRequest?
             do throws(HTTPParseError) {
                 request = try parser.next()
                 if let request, let problem = HostHeader.problem(in: request) {
+                    refused = request
                     throw HTTPParseError.badRequest(problem)
                 }
             } catch {
@@ -203,7 +207,8 @@ final class HTTPConnection {
                     response: HTTPResponse(
                         status: error.status,
                         headers: [("Content-Type", "application/json")], body: body, closeConnection: true),
-                    keepAlive: false, head: false, method: "-", path: "-", started: MonotonicClock.nanoseconds())
+                    keepAlive: false, head: refused?.method == .head, method: refused?.method.name ?? "-",
+                    path: refused?.path ?? "-", started: MonotonicClock.nanoseconds())
                 return
             }
             guard let request else {

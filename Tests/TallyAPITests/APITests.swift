@@ -1085,6 +1085,11 @@ func json(_ response: LoopbackClient.Response) throws -> JSONObject {
             (head("/api/v1/events", "Authorization: Bearer \(member)\r\n"), 403),
             (head("/api/v1/nowhere", ""), 404),
             (head("/api/v1/admin/tenants/\(tenant)/stats", ""), 405),
+            // A route that reads no body refuses one before any token is asked for: `/healthz` needs none,
+            // and its bodies would otherwise fill the server's memory for bodies.
+            (head("/healthz", "").replacingOccurrences(of: "POST", with: "GET"), 413),
+            (head("/api/v1/admin/tenants/\(tenant)/stats", "").replacingOccurrences(of: "POST", with: "GET"), 413),
+            (head("/api/v1/admin/tenants/\(tenant)", "").replacingOccurrences(of: "POST", with: "DELETE"), 413),
         ] {
             let client = try api.client()
             try client.send(request + "{\"id\":")
@@ -1107,7 +1112,11 @@ func json(_ response: LoopbackClient.Response) throws -> JSONObject {
             received += chunk[0..<count]
         }
         let text = String(decoding: received, as: UTF8.self)
-        #expect(text.hasPrefix("HTTP/1.1 401") && text.hasSuffix("\r\n\r\n"), "no body: \(text)")
+        #expect(text.hasPrefix("HTTP/1.1 413") && text.hasSuffix("\r\n\r\n"), "no body: \(text)")
+        // A short body that arrived with its head is refused all the same, naming the route.
+        let short = try api.call("GET", "/metrics", token: nil, body: "x")
+        #expect(short.status == 413 && short.text.contains("GET /metrics takes no request body"), "\(short.text)")
+        #expect(try api.call("GET", "/metrics", token: nil).text.contains("tally_http_buffered_body_bytes 0"))
         // A caller who may ingest is read, and answered once the body is in.
         let ingest = APIFixture.token(["ingest"], tenant: tenant)
         let body = APIFixture.event("head-ok")

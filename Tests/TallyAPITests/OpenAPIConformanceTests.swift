@@ -146,6 +146,10 @@ import Testing
         try check("GET", "/healthz", token: nil, 200)
         try check("GET", "/metrics", token: nil, 200)
         try check("GET", "/openapi.json", token: nil, 200)
+        // A body where none is read.
+        try check("GET", "/healthz", token: nil, body: "{}", 413)
+        try check("GET", "/api/v1/admin/tenants/\(APIFixture.other)/stats", token: admin, body: "{}", 413)
+        try check("DELETE", tenants + APIFixture.other, token: admin, body: "{}", 413)
 
         // Every route was reached, and with most of its documented statuses.
         for route in Route.all {

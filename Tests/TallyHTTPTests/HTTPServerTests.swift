@@ -448,6 +448,23 @@ final class RecordingHandler: HTTPHandler {
         #expect(try old.readResponse().text == "GET /old 0 -")
     }
 
+    /// A HEAD refused for its `Host` gets the 400's head alone (RFC 9110 §9.3.2): its length, no content.
+    @Test(arguments: ["HEAD /a HTTP/1.1\r\n\r\n", "HEAD /a HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n"])
+    func aHeadRefusedForItsHostGetsNoContent(request: String) throws {
+        let server = try startServer()
+        defer { server.shutdown() }
+        let client = try LoopbackClient(port: server.port)
+        try client.send(request)
+        var received: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while case let count = recv(client.descriptor, &chunk, chunk.count, 0), count > 0 {
+            received += chunk[0..<count]
+        }
+        let text = String(decoding: received, as: UTF8.self)
+        #expect(text.hasPrefix("HTTP/1.1 400") && text.hasSuffix("\r\n\r\n"), "no content: \(text)")
+        #expect(text.contains("Content-Length: "), "the length the GET's answer would have")
+    }
+
     /// Hosts as RFC 3986 writes them are accepted: names, IPv4, bracketed IPv6, ports, percent-encoding, and
     /// an empty value (a target without an authority).
     @Test func validHostsAreAccepted() throws {
