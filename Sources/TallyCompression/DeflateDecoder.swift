@@ -11,7 +11,7 @@ final class DeflateDecoder {
     var bitCount = 0
     let output: OutputBuffer
     /// The output index where this stream began: matches may not reach before it.
-    let windowStart: Int
+    private(set) var windowStart: Int
 
     let literalLengthTable = HuffmanTable(rootBits: 10, maxSymbols: 288, maxCodeLength: 15)
     let distanceTable = HuffmanTable(rootBits: 8, maxSymbols: 32, maxCodeLength: 15)
@@ -28,6 +28,16 @@ final class DeflateDecoder {
         self.position = start
         self.output = output
         self.windowStart = output.count
+    }
+
+    /// Makes the decoder ready for another stream at `start` in the same input (the next gzip member),
+    /// writing after what the output holds now. The tables are kept: a body of many small members, each
+    /// with fixed codes, builds them once rather than once a member.
+    func restart(at start: Int) {
+        position = start
+        bitBuffer = 0
+        bitCount = 0
+        windowStart = output.count
     }
 
     /// Decodes blocks up to and including the final one.

@@ -60,4 +60,47 @@ import Testing
             try GzipDecoder(maxOutputBytes: FixtureInputs.ndjson.count).decode(members)
         }
     }
+
+    /// Members of every kind (stored, fixed, dynamic, with header fields) one after another decode as each
+    /// does alone: the decoder that goes from member to member keeps no state but its tables.
+    @Test func membersOfEveryKindDecodeAsTheyDoAlone() throws {
+        let names = [
+            "ndjson-fixed.gz", "random-level0.gz", "repetitive-level9.gz", "empty-fixed.gz", "ndjson-fixed.gz",
+            "all-header-fields.gz", "one-byte-huffman.gz", "long-distance-level6.gz", "empty-level0.gz",
+            "ndjson-rle.gz", "one-byte-fixed.gz",
+        ]
+        var joined: [UInt8] = []
+        var expected: [UInt8] = []
+        for name in names {
+            let member = try Fixture.bytes(name)
+            joined += member
+            expected += try GzipDecoder(maxOutputBytes: 1 << 26).decode(member)
+        }
+        #expect(try GzipDecoder(maxOutputBytes: 1 << 26).decode(joined) == expected)
+    }
+
+    /// Each member is a stream of its own: a match may not reach back into the member before it.
+    @Test func aMatchMayNotReachIntoThePreviousMember() throws {
+        func member(_ deflate: [UInt8], output: [UInt8]) -> [UInt8] {
+            var crc = CRC32()
+            output.withUnsafeBytes { crc.update($0) }
+            var bytes: [UInt8] = [0x1F, 0x8B, 8, 0, 0, 0, 0, 0, 0, 255] + deflate
+            withUnsafeBytes(of: crc.value.littleEndian) { bytes += $0 }
+            withUnsafeBytes(of: UInt32(output.count).littleEndian) { bytes += $0 }
+            return bytes
+        }
+        let first = member(
+            CraftedStreams.fixed { writer in
+                for byte in "abc".utf8 { writer.writeFixedLiteralLength(Int(byte)) }
+                writer.writeFixedLiteralLength(256)
+            }, output: Array("abc".utf8))
+        let reaching = member(
+            CraftedStreams.fixed { writer in
+                writer.writeFixedMatch(length: 3, distance: 3)
+                writer.writeFixedLiteralLength(256)
+            }, output: Array("abc".utf8))
+        #expect(try GzipDecoder(maxOutputBytes: 100).decode(first + first) == Array("abcabc".utf8))
+        let error = #expect(throws: InflateError.self) { try GzipDecoder(maxOutputBytes: 100).decode(first + reaching) }
+        #expect(error?.code == .distanceTooFarBack)
+    }
 }
