@@ -344,12 +344,33 @@ extension TallyAPIHandler {
             name: body.name ?? "", status: body.status ?? .active, partnerId: body.partner ?? nil,
             settings: body.settings ?? JSONObject())
         // The claim is released once the event is applied (or refused), so a later create sees the tenant.
+        let engine = self.engine
+        let clock = self.clock
         applyTenantEvent(
             Event(id: newEventId("create"), tenantId: tenant, time: now, payload: .tenantCreated(creation)),
             status: 201, message: "Tenant created successfully"
         ) { response in
             _ = self.creating.withLock { $0.remove(tenant) }
-            respond(response)
+            // A `tenant.created` for the same id ingested through the events route between the check above and
+            // this event registered the tenant first, and this one changed nothing (lifecycle events apply in
+            // log order): the record must be the one this request made, or the answer is the check's 409.
+            let createdMeanwhile =
+                response.status == 201
+                && !engine.read { state in
+                    state.tenants[tenant].map { record in
+                        record.createdAt == now && record.name == creation.name && record.status == creation.status
+                            && record.partnerId == creation.partnerId && record.settings == creation.settings
+                    } ?? false
+                }
+            guard createdMeanwhile else {
+                respond(response)
+                return
+            }
+            respond(
+                APIResponse.error(
+                    409, .tenantExists,
+                    "tenant \(tenant) was created by another request meanwhile; this one changed nothing",
+                    now: clock()))
         }
     }
 

@@ -794,6 +794,41 @@ func json(_ response: LoopbackClient.Response) throws -> JSONObject {
         #expect(try api.call("GET", "/api/v1/admin/tenants/\(tenant)", token: admin).text.contains(#""name":"Acme""#))
     }
 
+    /// A `tenant.created` for the same id that lands through the events route between a create's check and
+    /// its event registers the tenant first; the create then changed nothing and answers the check's 409,
+    /// not a 201 showing the other event's record. The event's fsync is held, so the create passes its check.
+    @Test func aCreateOvertakenByACreatedEventAnswers409() throws {
+        let fileSystem = FaultyFileSystem()
+        let api = try APIFixture(fileSystem: fileSystem)
+        let admin = APIFixture.token(["super_admin"])
+        let tenant = APIFixture.other
+        fileSystem.update { $0.holdNextSyncOfPathContaining = "/segments/" }
+        defer { withExtendedLifetime(api) { fileSystem.releaseHeldSync() } }
+        let event = #"{"id":"tc-1","type":"tenant.created","tenantId":"\#(tenant)","data":{"name":"From event"}}"#
+        let ingesting = try api.client()
+        try ingesting.send(
+            "POST /api/v1/events HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer \(admin)\r\n"
+                + "x-tenantid: \(APIFixture.tenant)\r\nContent-Type: application/json\r\n"
+                + "Content-Length: \(event.utf8.count)\r\n\r\n\(event)")
+        for _ in 0..<2_000 where !fileSystem.isHoldingSync { usleep(5_000) }
+        #expect(fileSystem.isHoldingSync, "the event waits in its fsync")
+        let body = #"{"id":"\#(tenant)","name":"From API"}"#
+        let creating = try api.client()
+        try creating.send(
+            "POST /api/v1/admin/tenants/ HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer \(admin)\r\n"
+                + "x-tenantid: \(APIFixture.tenant)\r\nContent-Type: application/json\r\n"
+                + "Content-Length: \(body.utf8.count)\r\n\r\n\(body)")
+        // The create's event has its offset, behind the held one.
+        for _ in 0..<2_000 where api.engine.rememberedIds < 2 { usleep(5_000) }
+        #expect(api.engine.rememberedIds == 2, "the event and the create's")
+        fileSystem.releaseHeldSync()
+        #expect(try ingesting.readResponse().status == 200)
+        let created = try creating.readResponse()
+        #expect(created.status == 409 && created.text.contains("tenant_exists"), "\(created.text)")
+        #expect(
+            try api.call("GET", "/api/v1/admin/tenants/\(tenant)", token: admin).text.contains(#""name":"From event""#))
+    }
+
     /// Names are limited in Unicode scalars, as events count them, so every record the API stores survives
     /// `tally dump` and `tally import`.
     @Test func tenantNamesAreLimitedInUnicodeScalarsAsEventsAre() throws {
