@@ -91,7 +91,8 @@ public enum TenantSettings {
     /// proportion to both sizes, not to their product: it runs under the projections' lock, where 100,000
     /// keys merged one scan at a time held every reader back for a minute.
     public static func merge(_ changes: JSONObject, into settings: inout JSONObject) {
-        if changes.count * settings.count <= 4_096 || !mergeIndexed(changes, into: &settings) {
+        // Each change scans the settings as they grow by the changes before it.
+        if changes.count * (settings.count + changes.count) <= 4_096 || !mergeIndexed(changes, into: &settings) {
             for member in changes {
                 if case .null = member.value {
                     settings.remove(member.key)
