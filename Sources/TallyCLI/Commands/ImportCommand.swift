@@ -44,6 +44,11 @@ struct ImportCommand {
             if let input = io.standardInput {
                 lines = LineReader(bytes: input)
             } else {
+                var status = stat()
+                if fstat(0, &status) == 0 && status.st_mode & S_IFMT == S_IFDIR {
+                    io.printError("tally import: standard input is a directory: give an NDJSON file, or pipe one in")
+                    return .failure
+                }
                 lines = LineReader(descriptor: 0, closeWhenDone: false)
             }
         } else {
@@ -83,12 +88,23 @@ struct ImportCommand {
         var lineCount = 0
         var blankLines = 0
         var pipeline = ImportPipeline(engine: engine, io: io)
-        while let line = try lines.next() {
+        // A read that fails midway (a reset socket, an I/O error) ends the input there: the lines read whole
+        // before it are still imported and summed up, so that nobody imports them again to be safe.
+        var readFailure: StorageError?
+        while true {
+            let next: LineReader.Line?
+            do throws(StorageError) {
+                next = try lines.next()
+            } catch {
+                readFailure = error
+                break
+            }
+            guard let line = next else { break }
             lineCount += 1
             switch line {
             case .tooLong(let number):
                 rejected += 1
-                notes.append((number, "longer than \(LineReader.maxLineLength) bytes"))
+                notes.append((number, "longer than \(lines.maxLineLength) bytes"))
             case .text(let number, let bytes):
                 if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) {
                     lineCount -= 1
@@ -136,6 +152,12 @@ struct ImportCommand {
             let full = (closeFailure as? StorageError)?.code == .noSpace
             reportUnconfirmed(pipeline.failures, directory: directory, writeFailedOnly: full, io: io)
         }
+        if let readFailure {
+            let resume = lines.lineNumber + 1
+            io.printError(
+                "tally import: \(readFailure.message) after line \(lines.lineNumber): the lines before it are accounted for above; once the cause is fixed, import the rest from line \(resume) (`tail -n +\(resume) FILE`)"
+            )
+        }
         if let closeFailure {
             // Say where the imported events stand, so that nobody imports them again to be safe: events older
             // than the dedup window would then be counted twice.
@@ -150,7 +172,7 @@ struct ImportCommand {
             }
             throw closeFailure
         }
-        return rejected + failed == 0 ? .ok : .failure
+        return rejected + failed == 0 && readFailure == nil ? .ok : .failure
     }
 
     /// Reports the lines the store failed to confirm. A write can fail after some of a batch's frames

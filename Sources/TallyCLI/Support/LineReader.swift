@@ -14,28 +14,43 @@ struct LineReader: ~Copyable {
     /// The longest line taken: a frame of the log (64 MiB), twice the largest event a server may store (its
     /// body is at most 32 MiB), so any event a `tally dump` wrote imports again.
     static let maxLineLength = Int(SegmentFormat.maxFramePayload)
+    /// The longest line this reader takes (``maxLineLength`` but in tests).
+    let maxLineLength: Int
+    /// Bytes asked of the descriptor per read.
+    private let chunkSize: Int
     private let descriptor: Int32?
     private var buffer: [UInt8]
     private var start = 0
+    /// Where the search for the next newline goes on: bytes before it, from `start`, hold none. Without it,
+    /// each read of a long line searched the whole line again (64 reads of a 64 MiB line, 2 GiB searched).
+    private var scanned = 0
     private var finished: Bool
-    private var lineNumber = 0
+    /// The number of the last line returned (0 before the first).
+    private(set) var lineNumber = 0
     private var skippingLongLine = false
     private let closeWhenDone: Bool
 
     /// Reads from an open descriptor (it is closed at the end when `closeWhenDone`).
-    init(descriptor: Int32, closeWhenDone: Bool) {
+    init(
+        descriptor: Int32, closeWhenDone: Bool, maxLineLength: Int = LineReader.maxLineLength,
+        chunkSize: Int = 1 << 20
+    ) {
         self.descriptor = descriptor
         self.buffer = []
         self.finished = false
         self.closeWhenDone = closeWhenDone
+        self.maxLineLength = maxLineLength
+        self.chunkSize = chunkSize
     }
 
     /// Reads from bytes already in memory.
-    init(bytes: [UInt8]) {
+    init(bytes: [UInt8], maxLineLength: Int = LineReader.maxLineLength) {
         self.descriptor = nil
         self.buffer = bytes
         self.finished = true
         self.closeWhenDone = false
+        self.maxLineLength = maxLineLength
+        self.chunkSize = 0
     }
 
     deinit {
@@ -45,18 +60,22 @@ struct LineReader: ~Copyable {
     /// The next line, or `nil` at the end.
     mutating func next() throws(StorageError) -> Line? {
         while true {
-            if let newline = buffer[start...].firstIndex(of: 0x0A) {
+            if let newline = buffer[max(start, scanned)...].firstIndex(of: 0x0A) {
                 lineNumber += 1
                 var end = newline
                 let lineStart = start
                 start = newline + 1
+                scanned = start
                 if skippingLongLine {
                     skippingLongLine = false
                     return .tooLong(number: lineNumber)
                 }
                 if end > lineStart, buffer[end - 1] == 0x0D { end -= 1 }
+                // A line that arrived with its newline in one read is whole in the buffer: still too long.
+                if end - lineStart > maxLineLength { return .tooLong(number: lineNumber) }
                 return .text(number: lineNumber, bytes: buffer[lineStart..<end])
             }
+            scanned = buffer.count
             if finished {
                 guard start < buffer.count || skippingLongLine else { return nil }
                 lineNumber += 1
@@ -68,6 +87,7 @@ struct LineReader: ~Copyable {
                 }
                 var end = buffer.count
                 if end > lineStart, buffer[end - 1] == 0x0D { end -= 1 }
+                if end - lineStart > maxLineLength { return .tooLong(number: lineNumber) }
                 return .text(number: lineNumber, bytes: buffer[lineStart..<end])
             }
             try refill()
@@ -80,12 +100,15 @@ struct LineReader: ~Copyable {
             return
         }
         buffer.removeSubrange(0..<start)
+        scanned -= start
         start = 0
-        if buffer.count > LineReader.maxLineLength {
+        // One byte more may be the carriage return of a line of the longest length.
+        if buffer.count > maxLineLength + 1 {
             skippingLongLine = true
             buffer.removeAll(keepingCapacity: true)
+            scanned = 0
         }
-        let chunk = 1 << 20
+        let chunk = chunkSize
         let oldCount = buffer.count
         buffer.append(contentsOf: repeatElement(0, count: chunk))
         var got = 0

@@ -1,0 +1,107 @@
+import Foundation
+import Glibc
+import TallyCore
+import TallyTestSupport
+import Testing
+
+@testable import TallyCLI
+
+/// What `tally import` reads: lines up to the 64 MiB limit (longer ones rejected, however they arrive), and
+/// an input that fails midway, whose lines read before the failure are imported and summed up.
+@Suite struct ImportInputTests {
+    /// The lines of `reader`, as `(number, length)` with `-1` for a line reported too long.
+    static func lines(_ reader: inout LineReader) throws -> [(Int, Int)] {
+        var lines: [(Int, Int)] = []
+        while let line = try reader.next() {
+            switch line {
+            case .tooLong(let number): lines.append((number, -1))
+            case .text(let number, let bytes): lines.append((number, bytes.count))
+            }
+        }
+        return lines
+    }
+
+    /// A line over the limit is too long however it arrives: whole in memory, spread over many reads, or
+    /// ending (with its newline) in the read that takes it past the limit. A small limit and small reads
+    /// stand in for 64 MiB and 1 MiB.
+    @Test func aLineOverTheLimitIsTooLongHoweverItArrives() throws {
+        #expect(LineReader.maxLineLength == 64 << 20, "the README's limit")
+        let limit = 1_000
+        let over = [UInt8](repeating: 0x20, count: limit + 10)
+        let exact = [UInt8](repeating: 0x20, count: limit)
+        let far = [UInt8](repeating: 0x20, count: limit * 5)
+        let bytes =
+            exact + [0x0A] + over + [0x0D, 0x0A] + Array("ok".utf8) + [0x0A] + far + [0x0A] + exact
+            + [0x0D] + [0x0A] + over
+        let expected = [(1, limit), (2, -1), (3, 2), (4, -1), (5, limit), (6, -1)]
+        var inMemory = LineReader(bytes: bytes, maxLineLength: limit)
+        #expect(try Self.lines(&inMemory).elementsEqual(expected, by: ==))
+        let directory = TemporaryDirectory()
+        let path = directory.appending("long.ndjson")
+        try StoreTestSupport.write(bytes, to: path)
+        for chunk in [1, 7, 64, 999, 1_000, 1_001, 4_096] {
+            let descriptor = open(path, O_RDONLY)
+            try #require(descriptor >= 0)
+            var fromFile = LineReader(
+                descriptor: descriptor, closeWhenDone: true, maxLineLength: limit, chunkSize: chunk)
+            let read = try Self.lines(&fromFile)
+            #expect(read.elementsEqual(expected, by: ==), "reads of \(chunk): \(read)")
+        }
+    }
+
+    /// Standard input is a TCP connection that sends 250 events and is then reset: the import takes the 250
+    /// (its last batch was not yet full), says so, names the line to resume from, and exits 1.
+    @Test func anInputThatFailsMidwayKeepsAndReportsWhatWasRead() throws {
+        let binary = try #require(CLITests.executable(), "tally executable not found next to the tests")
+        let directory = TemporaryDirectory()
+        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(listener) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        try withUnsafeMutablePointer(to: &address) { pointer in
+            try pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { raw in
+                try #require(bind(listener, raw, length) == 0 && listen(listener, 1) == 0)
+                try #require(getsockname(listener, raw, &length) == 0)
+            }
+        }
+        let client = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let connected = withUnsafePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(client, $0, length) }
+        }
+        try #require(connected == 0)
+        let server = accept(listener, nil, nil)
+        try #require(server >= 0)
+
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = ["import", "--data", directory.appending("store"), "--batch-size", "100", "-"]
+        process.standardInput = FileHandle(fileDescriptor: server, closeOnDealloc: true)
+        let output = Pipe()
+        let errors = Pipe()
+        process.standardOutput = output
+        process.standardError = errors
+        try process.run()
+        let now = Int64(Date().timeIntervalSince1970)
+        let lines = (0..<250).map { index in
+            #"{"id":"r\#(index)","type":"api.call","tenantId":"3fa85f64-5717-4562-b3fc-2c963f66afa6","time":"\#(Timestamp(seconds: now - 60).rfc3339())","data":{"keyId":"k","status":200}}"#
+                + "\n"
+        }.joined()
+        _ = lines.withCString { send(client, $0, strlen($0), 0) }
+        // Time for the import to read them; then a reset, not an end of input.
+        usleep(1_000_000)
+        var linger = linger(l_onoff: 1, l_linger: 0)
+        setsockopt(client, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<linger>.size))
+        close(client)
+        let printed = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 1, "\(message)")
+        #expect(printed.contains("imported 250 events (offsets 0-249)"), "\(printed)")
+        #expect(message.contains("read failed") && message.contains("after line 250"), "\(message)")
+        #expect(message.contains("import the rest from line 251"), "\(message)")
+        let dump = runTally(["dump", "--data", directory.appending("store")])
+        #expect(dump.out.split(separator: "\n").count == 250)
+    }
+}
