@@ -104,4 +104,26 @@ import Testing
         let dump = runTally(["dump", "--data", directory.appending("store")])
         #expect(dump.out.split(separator: "\n").count == 250)
     }
+
+    /// `tally generate | head -1`: once the pipe closes, the run ends (exit 1, the output could not be
+    /// written) instead of writing 100 million events nobody reads. Waited for a minute at most.
+    @Test func aClosedPipeEndsTheRun() throws {
+        let binary = try #require(CLITests.executable(), "tally executable not found next to the tests")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = ["generate", "--events", "100000000"]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let first = output.fileHandleForReading.readData(ofLength: 100)
+        #expect(!first.isEmpty)
+        try output.fileHandleForReading.close()
+        for _ in 0..<600 where process.isRunning { usleep(100_000) }
+        let ended = !process.isRunning
+        if !ended { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+        #expect(ended, "still writing a minute after the pipe closed")
+        #expect(process.terminationStatus == 1)
+    }
 }

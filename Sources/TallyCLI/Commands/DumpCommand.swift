@@ -93,6 +93,8 @@ struct DumpCommand {
             if writer.bytes.count >= 1 << 20 {
                 io.writeOut(writer.bytes)
                 writer = JSONWriter(reservingCapacity: 1 << 20)
+                // A closed pipe (`| head`) ends the dump; the failure is reported on the way out.
+                if io.outputFailure != nil { return false }
             }
             return true
         }

@@ -67,6 +67,7 @@ struct GenerateCommand {
         let setupStep = max(1, min(600, span / 1_000_000 / 4 / 100))
         var writer = JSONWriter(reservingCapacity: 1 << 20)
         var serial = 0
+        var stopped = false
         func emit(_ tenant: TenantID, _ time: Timestamp, _ payload: EventPayload) {
             serial += 1
             let event = Event(id: "gen-\(seed)-\(serial)", tenantId: tenant, time: time, payload: payload)
@@ -75,12 +76,14 @@ struct GenerateCommand {
             if writer.bytes.count >= 1 << 20 {
                 io.writeOut(writer.bytes)
                 writer = JSONWriter(reservingCapacity: 1 << 20)
+                // A closed pipe (`| head`) ends the run; the failure is reported on the way out.
+                stopped = io.outputFailure != nil
             }
         }
         let names = ["Acme", "Globex", "Initech", "Umbrella", "Hooli", "Stark", "Wayne", "Wonka", "Tyrell", "Soylent"]
         var keysByTenant: [[String]] = []
         var tenantIds: [TenantID] = []
-        for index in 0..<tenants {
+        for index in 0..<tenants where !stopped {
             let tenant = TenantID(
                 high: random.next() & 0xFFFF_FFFF_FFFF_0FFF | 0x4000,
                 low: random.next() & 0x3FFF_FFFF_FFFF_FFFF | 0x8000_0000_0000_0000)
@@ -130,7 +133,7 @@ struct GenerateCommand {
             emit(tenant, step(), .storageMeasured(usedBytes: Int64(100 + random.next() % 4000) << 20))
         }
         // Calls in time order, spread evenly up to now.
-        for index in 0..<events {
+        for index in 0..<events where !stopped {
             let tenantIndex = Int(random.next() % UInt64(tenants))
             let keys = keysByTenant[tenantIndex]
             let time = Timestamp(microseconds: start.microseconds + callOffset(index, of: events, span: span))
