@@ -455,12 +455,7 @@ final class RecordingHandler: HTTPHandler {
         defer { server.shutdown() }
         let client = try LoopbackClient(port: server.port)
         try client.send(request)
-        var received: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 4096)
-        while case let count = recv(client.descriptor, &chunk, chunk.count, 0), count > 0 {
-            received += chunk[0..<count]
-        }
-        let text = String(decoding: received, as: UTF8.self)
+        let text = client.readUntilClosed()
         #expect(text.hasPrefix("HTTP/1.1 400") && text.hasSuffix("\r\n\r\n"), "no content: \(text)")
         #expect(text.contains("Content-Length: "), "the length the GET's answer would have")
     }

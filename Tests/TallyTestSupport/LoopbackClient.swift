@@ -158,6 +158,18 @@ public final class LoopbackClient {
         }
     }
 
+    /// Every byte the server sends until it closes the connection (or the read times out), as text: for
+    /// answers whose framing is itself under test, such as a HEAD's.
+    public func readUntilClosed() -> String {
+        var received = buffer
+        buffer.removeAll()
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while case let count = recv(descriptor, &chunk, chunk.count, 0), count > 0 {
+            received += chunk[0..<count]
+        }
+        return String(decoding: received, as: UTF8.self)
+    }
+
     /// Whether the server closed the connection (reads end of stream within the timeout).
     public func isClosedByServer() -> Bool {
         var byte: UInt8 = 0
