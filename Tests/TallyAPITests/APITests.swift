@@ -79,6 +79,18 @@ final class APIFixture {
         return try client().request(method, path, headers: headers, body: Array(body.utf8))
     }
 
+    /// Opens a connection and sends one request on it without waiting for the answer (for requests held
+    /// in a fsync while others race them); read it with ``LoopbackClient/readResponse()``.
+    func send(_ method: String, _ path: String, token: String, body: String? = nil) throws -> LoopbackClient {
+        let client = try client()
+        var head =
+            "\(method) \(path) HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer \(token)\r\n"
+            + "x-tenantid: \(APIFixture.tenant)\r\n"
+        if let body { head += "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n" }
+        try client.send(head + "\r\n" + (body ?? ""))
+        return client
+    }
+
     static func event(
         _ id: String, _ type: String = "api.call", tenant: String = tenant,
         data: String = #"{"keyId":"k1","status":200}"#
@@ -727,23 +739,20 @@ func json(_ response: LoopbackClient.Response) throws -> JSONObject {
         let fileSystem = FaultyFileSystem()
         let api = try APIFixture(fileSystem: fileSystem)
         let admin = APIFixture.token(["super_admin"])
-        func create(_ name: String) -> String {
-            let body = #"{"id":"\#(APIFixture.other)","name":"\#(name)"}"#
-            return "POST /api/v1/admin/tenants/ HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer \(admin)\r\n"
-                + "x-tenantid: \(APIFixture.tenant)\r\nContent-Type: application/json\r\n"
-                + "Content-Length: \(body.utf8.count)\r\n\r\n\(body)"
+        func create(_ name: String) throws -> LoopbackClient {
+            try api.send(
+                "POST", "/api/v1/admin/tenants/", token: admin,
+                body: #"{"id":"\#(APIFixture.other)","name":"\#(name)"}"#)
         }
         fileSystem.update { $0.holdNextSyncOfPathContaining = "/segments/" }
         // Released on every path, before the server shuts down: its drain waits for the held request.
         defer { withExtendedLifetime(api) { fileSystem.releaseHeldSync() } }
-        let first = try api.client()
-        try first.send(create("First"))
+        let first = try create("First")
         for _ in 0..<2_000 where !fileSystem.isHoldingSync { usleep(5_000) }
         #expect(fileSystem.isHoldingSync, "the first create waits in its fsync")
         // Answered while the first still waits (a create let through would wait behind it, and time out).
         for index in 1..<4 {
-            let racer = try api.client()
-            try racer.send(create("Racer \(index)"))
+            let racer = try create("Racer \(index)")
             let response = try racer.readResponse()
             #expect(response.status == 409 && response.text.contains("tenant_exists"), "\(response.text)")
         }
@@ -772,18 +781,11 @@ func json(_ response: LoopbackClient.Response) throws -> JSONObject {
         fileSystem.update { $0.holdNextSyncOfPathContaining = "/segments/" }
         // Released on every path, before the server shuts down: its drain waits for the held request.
         defer { withExtendedLifetime(api) { fileSystem.releaseHeldSync() } }
-        let deleting = try api.client()
-        try deleting.send(
-            "DELETE /api/v1/admin/tenants/\(tenant) HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer \(admin)\r\n"
-                + "x-tenantid: \(tenant)\r\n\r\n")
+        let deleting = try api.send("DELETE", "/api/v1/admin/tenants/\(tenant)", token: admin)
         for _ in 0..<2_000 where !fileSystem.isHoldingSync { usleep(5_000) }
         #expect(fileSystem.isHoldingSync, "the delete waits in its fsync")
-        let body = #"{"name":"Renamed"}"#
-        let patching = try api.client()
-        try patching.send(
-            "PATCH /api/v1/admin/tenants/\(tenant) HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer \(admin)\r\n"
-                + "x-tenantid: \(tenant)\r\nContent-Type: application/json\r\n"
-                + "Content-Length: \(body.utf8.count)\r\n\r\n\(body)")
+        let patching = try api.send(
+            "PATCH", "/api/v1/admin/tenants/\(tenant)", token: admin, body: #"{"name":"Renamed"}"#)
         // The PATCH's event has been given its offset (its id is remembered) behind the delete's.
         for _ in 0..<2_000 where api.engine.rememberedIds < 3 { usleep(5_000) }
         #expect(api.engine.rememberedIds == 3, "create, delete and the PATCH's update")
@@ -805,19 +807,11 @@ func json(_ response: LoopbackClient.Response) throws -> JSONObject {
         fileSystem.update { $0.holdNextSyncOfPathContaining = "/segments/" }
         defer { withExtendedLifetime(api) { fileSystem.releaseHeldSync() } }
         let event = #"{"id":"tc-1","type":"tenant.created","tenantId":"\#(tenant)","data":{"name":"From event"}}"#
-        let ingesting = try api.client()
-        try ingesting.send(
-            "POST /api/v1/events HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer \(admin)\r\n"
-                + "x-tenantid: \(APIFixture.tenant)\r\nContent-Type: application/json\r\n"
-                + "Content-Length: \(event.utf8.count)\r\n\r\n\(event)")
+        let ingesting = try api.send("POST", "/api/v1/events", token: admin, body: event)
         for _ in 0..<2_000 where !fileSystem.isHoldingSync { usleep(5_000) }
         #expect(fileSystem.isHoldingSync, "the event waits in its fsync")
-        let body = #"{"id":"\#(tenant)","name":"From API"}"#
-        let creating = try api.client()
-        try creating.send(
-            "POST /api/v1/admin/tenants/ HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer \(admin)\r\n"
-                + "x-tenantid: \(APIFixture.tenant)\r\nContent-Type: application/json\r\n"
-                + "Content-Length: \(body.utf8.count)\r\n\r\n\(body)")
+        let creating = try api.send(
+            "POST", "/api/v1/admin/tenants/", token: admin, body: #"{"id":"\#(tenant)","name":"From API"}"#)
         // The create's event has its offset, behind the held one.
         for _ in 0..<2_000 where api.engine.rememberedIds < 2 { usleep(5_000) }
         #expect(api.engine.rememberedIds == 2, "the event and the create's")
