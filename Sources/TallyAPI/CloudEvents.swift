@@ -18,8 +18,9 @@ enum CloudEvents {
     /// ones swapped), if it is not itself known and has four letters or more; `nil` else. Shorter names
     /// (`ip`, `ts`) are too close to `id` by chance to be called typos.
     static func likelyTypo(of name: String) -> String? {
+        // Checked before any copy: every member of every CloudEvent passes through here.
+        guard name.utf8.count >= 4, !knownAttributes.contains(name) else { return nil }
         let letters = Array(name.utf8)
-        guard letters.count >= 4, !knownAttributes.contains(name), name != "id" else { return nil }
         return knownAttributes.first { isOneEditAway(letters, Array($0.utf8)) }
     }
 
