@@ -253,6 +253,20 @@ import Testing
             "an existing, non-empty output is refused")
     }
 
+    /// A salvage that cannot finish (here: the store's JWT secret cannot be read) exits 1 and leaves nothing
+    /// at --out, neither a store missing its secret nor a partial directory beside it.
+    @Test func aFailedSalvageLeavesNoStoreAtOut() throws {
+        let directory = TemporaryDirectory()
+        #expect(runTally(["import", "--data", directory.path, "-"], input: event("a")).code == .ok)
+        try FileManager.default.createDirectory(
+            atPath: directory.appending("jwt-secret"), withIntermediateDirectories: false)
+        let out = TemporaryDirectory()
+        let result = runTally(["salvage", "--data", directory.path, "--out", out.appending("salvaged")])
+        #expect(result.code == .failure)
+        #expect(result.err.contains("cannot copy the JWT secret"), "\(result.err)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: out.path).isEmpty)
+    }
+
     @Test func verifyCallsATornTailRecoverableNotDamage() throws {
         let directory = TemporaryDirectory()
         #expect(runTally(["import", "--data", directory.path, "-"], input: event("a")).code == .ok)

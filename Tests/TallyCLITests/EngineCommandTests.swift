@@ -314,6 +314,32 @@ import Testing
             "\(salvage.out)")
     }
 
+    /// A file named `segments` is no log: a directory holding one is refused by every command with a message
+    /// that says so (1), and as damage (3) when a checkpoint says the log held events.
+    @Test func aSegmentsFileIsNamedAndNeverOpenedAsALog() throws {
+        let directory = TemporaryDirectory()
+        try StoreTestSupport.write([1, 2, 3], to: directory.appending("segments"))
+        let commands = [
+            ["verify"], ["import", "-"], ["stats", Self.tenant], ["replay"], ["dump"], ["key-stats", Self.tenant],
+        ]
+        for command in commands {
+            let refused = runTally([command[0], "--data", directory.path] + command.dropFirst(), input: "")
+            #expect(refused.code == .failure, "\(command): \(refused)")
+            #expect(refused.err.contains("its segments/ is a file, not a directory"), "\(command): \(refused.err)")
+        }
+        #expect(try StoreTestSupport.bytes(directory.appending("segments")) == [1, 2, 3])
+
+        let store = TemporaryDirectory()
+        #expect(runTally(["import", "--data", store.path, "-"], input: sample()).code == .failure)
+        try FileManager.default.removeItem(atPath: store.appending("segments"))
+        try StoreTestSupport.write([1, 2, 3], to: store.appending("segments"))
+        for command in commands {
+            let refused = runTally([command[0], "--data", store.path] + command.dropFirst(), input: "")
+            #expect(refused.code == .damagedStore, "\(command): \(refused)")
+            #expect(refused.err.contains("yet a checkpoint covers 12 events"), "\(command): \(refused.err)")
+        }
+    }
+
     /// A store whose segments/ directory is gone but whose checkpoints remain has lost its log: every
     /// command calls it damage (3), and none starts an empty log in its place.
     @Test func checkpointsWithoutTheirLogAreDamageNotAnEmptyStore() throws {

@@ -139,6 +139,24 @@ import Testing
         #expect(!message.contains("mint an admin token"), "\(message)")
         #expect(!message.contains("created"), "\(message)")
         #expect(!FileManager.default.fileExists(atPath: second.appending("jwt-secret")))
+
+        // A store the failed start created is removed again: the mistyped start leaves no directory.
+        let fresh = second.appending("new-store")
+        let (freshStatus, freshMessage) = try CLITests.launch(["serve", "--data", fresh, "--port", String(port)])
+        #expect(freshStatus == 1, "\(freshMessage)")
+        #expect(!FileManager.default.fileExists(atPath: fresh), "\(freshMessage)")
+    }
+
+    /// A `--jwt-secret-file` that cannot be read stops the start before any store is created.
+    @Test func anUnreadableSecretFileCreatesNoStore() throws {
+        let directory = TemporaryDirectory()
+        let store = directory.appending("store")
+        let (status, message) = try CLITests.launch([
+            "serve", "--data", store, "--port", "0", "--jwt-secret-file", directory.appending("missing"),
+        ])
+        #expect(status == 1, "\(message)")
+        #expect(message.contains("cannot read \(directory.appending("missing")): No such file or directory"))
+        #expect(!FileManager.default.fileExists(atPath: store), "\(message)")
     }
 
     /// `--checkpoint-interval` (after new events) and `--checkpoint-every` (after enough of them) each have

@@ -230,4 +230,35 @@ import Testing
         #expect(throws: StorageError.self) { try StoreSalvager(from: fixture.directory.path, to: busy.path).salvage() }
         #expect(throws: StorageError.self) { try StoreSalvager(from: busy.path, to: busy.appending("out")).salvage() }
     }
+
+    /// An empty directory given as the destination is replaced by the new store, and nothing is left beside it.
+    @Test func fillsAnEmptyDestinationAndLeavesNoPartialDirectory() throws {
+        let fixture = try Fixture()
+        let out = TemporaryDirectory()
+        let target = out.appending("empty")
+        try FileManager.default.createDirectory(atPath: target, withIntermediateDirectories: false)
+        let report = try StoreSalvager(from: fixture.directory.path, to: target + "/").salvage()
+        #expect(report.recordsCopied == 200)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: out.path) == ["empty"])
+        #expect(try StoreVerifier(directory: target).verify().recordCount == 200)
+    }
+
+    /// A salvage that fails after writing the log leaves no store at the destination, whole-looking or not,
+    /// and removes the partial directory it wrote.
+    @Test func aFailedSalvageLeavesNothingBehind() throws {
+        let fixture = try Fixture()
+        let out = TemporaryDirectory()
+        let target = out.appending("salvaged")
+        var partial: String?
+        #expect(throws: StorageError.self) {
+            try StoreSalvager(from: fixture.directory.path, to: target).salvage(beforePublishing: {
+                directory throws(StorageError) in
+                partial = directory
+                #expect(FileManager.default.fileExists(atPath: directory + "/segments"))
+                throw StorageError(.io, "refused by the test", path: directory)
+            })
+        }
+        #expect(partial?.hasPrefix(target + ".partial-") == true)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: out.path).isEmpty)
+    }
 }

@@ -14,6 +14,10 @@ struct SalvageCommand {
             the new store's projections are rebuilt from its log when it is first opened (or by
             `tally replay --data DIR`). The JWT secret file is copied when the store has one.
 
+            The new store is written to a sibling directory (DIR.partial-N) and renamed to DIR once it is
+            complete and synced: a failed salvage leaves nothing at DIR, and a killed one leaves only the
+            DIR.partial-N directory, which can be removed.
+
             Every region that could not be copied is printed with its file, bytes, the original offsets it
             held (when the frames around it tell) and why. A torn tail (an interrupted write that was never
             acknowledged) is listed but is not a loss.
@@ -36,12 +40,19 @@ struct SalvageCommand {
         }
         let source = try StoreLocation.existingStore(arguments)
         // The events the newest checkpoint covers were acknowledged: none of them is a torn tail.
+        var copiedSecret = false
         let report = try StoreSalvager(
             from: source, to: out, acknowledgedOffset: Engine.acknowledgedOffset(directory: source)
-        ).salvage { name in
-            io.printError("tally salvage: reading segments/\(name)")
-        }
-        let copiedSecret = try JWTSecret.copy(fromStore: source, toStore: out)
+        ).salvage(
+            progress: { name in io.printError("tally salvage: reading segments/\(name)") },
+            beforePublishing: { partial throws(StorageError) in
+                // Copied before the new store appears at --out, so it never appears without its secret.
+                do {
+                    copiedSecret = try JWTSecret.copy(fromStore: source, toStore: partial)
+                } catch {
+                    throw StorageError(.io, "cannot copy the JWT secret: \(error)", path: source + "/jwt-secret")
+                }
+            })
         for loss in report.losses { io.print("NOT COPIED: \(loss)") }
         io.print(
             "copied \(report.recordsCopied) records in \(report.framesCopied) frames from \(report.segmentsRead) segments of \(source) into \(out)"

@@ -140,12 +140,18 @@ struct ServeCommand {
 
         // Connections and the store share the open-file limit: take all the hard limit allows.
         DescriptorLimit.raise()
+        // A configured secret that cannot be read stops the start before a store is opened or created.
+        let configuredSecret = try JWTSecret.configured(arguments)
+        let storeExisted = access(directory, F_OK) == 0
         let engine = try Engine(directory: directory, configuration: configuration)
         let secret: (secret: [UInt8], source: JWTSecret.Source, created: Bool)
         do {
-            secret = try JWTSecret.load(arguments, storeDirectory: directory, create: true)
+            secret =
+                try configuredSecret.map { ($0.secret, $0.source, false) }
+                ?? JWTSecret.load(arguments, storeDirectory: directory, create: true)
         } catch {
             try? engine.close()
+            if !storeExisted { removeUnusedStore(directory) }
             throw error
         }
         if !secret.created, let warning = JWTSecret.permissionWarning(secret.source) {
@@ -163,6 +169,7 @@ struct ServeCommand {
             // A start that fails (the port in use) leaves no secret it made: the next start's is the one
             // whose minting command it prints.
             if secret.created, let path = secret.source.path { unlink(path) }
+            if !storeExisted { removeUnusedStore(directory) }
             io.printError("tally serve: \(error)")
             return .failure
         }
@@ -202,5 +209,15 @@ struct ServeCommand {
                 ? "tally: stopped; no events, so no checkpoint"
                 : "tally: stopped; a checkpoint covers all \(engine.eventCount) events")
         return .ok
+    }
+
+    /// Removes the store a failed start created, so a mistyped `--port` leaves no directory behind. Only the
+    /// entries a new store starts with are removed, and only while empty (`rmdir` refuses otherwise): a
+    /// store that holds anything is never touched.
+    private static func removeUnusedStore(_ directory: String) {
+        unlink(directory + "/LOCK")
+        rmdir(directory + "/segments")
+        rmdir(directory + "/checkpoints")
+        rmdir(directory)
     }
 }

@@ -35,21 +35,28 @@ enum JWTSecret {
         var description: String { path ?? "$TALLY_JWT_SECRET" }
     }
 
-    /// The secret, and where it came from.
-    static func load(_ arguments: ParsedArguments, storeDirectory: String, create: Bool) throws -> (
-        secret: [UInt8], source: Source, created: Bool
-    ) {
+    /// The secret given by `--jwt-secret-file` or `$TALLY_JWT_SECRET`, or `nil` when neither is: then the
+    /// store's own secret is the one to use. Needs no store, so a wrong path is reported before one is opened.
+    static func configured(_ arguments: ParsedArguments) throws -> (secret: [UInt8], source: Source)? {
         if let file = arguments.value("jwt-secret-file") {
             let bytes = try readTrimmed(file)
             guard bytes.count >= 16 else { throw Failure(description: "\(file): the secret must be at least 16 bytes") }
-            return (bytes, .file(file), false)
+            return (bytes, .file(file))
         }
         if let value = getenv("TALLY_JWT_SECRET"), let text = String(validatingCString: value), !text.isEmpty {
             guard text.utf8.count >= 16 else {
                 throw Failure(description: "TALLY_JWT_SECRET must be at least 16 bytes")
             }
-            return (Array(text.utf8), .environment, false)
+            return (Array(text.utf8), .environment)
         }
+        return nil
+    }
+
+    /// The secret, and where it came from.
+    static func load(_ arguments: ParsedArguments, storeDirectory: String, create: Bool) throws -> (
+        secret: [UInt8], source: Source, created: Bool
+    ) {
+        if let (secret, source) = try configured(arguments) { return (secret, source, false) }
         let path = storeDirectory + "/jwt-secret"
         // A link to nowhere is neither a secret to read nor a name to create one under: say which.
         var linkStatus = stat()

@@ -34,7 +34,18 @@ enum StoreLocation {
                 path: directory)
         }
         try refuseLostLog(directory)
+        try refuseSegmentsFile(directory)
         return directory
+    }
+
+    /// Throws when `segments` is there but is not a directory: no log can be read from or added to it.
+    private static func refuseSegmentsFile(_ directory: String) throws {
+        var status = stat()
+        guard stat(directory + "/segments", &status) == 0, status.st_mode & S_IFMT != S_IFDIR else { return }
+        throw StorageError(
+            .invalidArgument,
+            "no store at \(directory): its segments/ is a file, not a directory; move the file away, or pass --data with another directory",
+            path: directory + "/segments")
     }
 
     /// Throws when the store has checkpoints of events but no `segments/` directory: it lost its log, and
@@ -42,7 +53,8 @@ enum StoreLocation {
     /// damaged or outdated checkpoint counts too.
     private static func refuseLostLog(_ directory: String) throws {
         var status = stat()
-        guard stat(directory + "/segments", &status) != 0 else { return }
+        // A file named `segments` is no log either.
+        guard stat(directory + "/segments", &status) != 0 || status.st_mode & S_IFMT != S_IFDIR else { return }
         let offsets: [UInt64]
         do {
             offsets = try Engine.checkpointOffsets(directory: directory)
@@ -77,6 +89,7 @@ enum StoreLocation {
         guard stat(directory + "/segments", &status) == 0, status.st_mode & S_IFMT == S_IFDIR else {
             // Checkpoints without a log are a store that lost its log, not a directory holding none.
             try refuseLostLog(directory)
+            try refuseSegmentsFile(directory)
             throw StorageError(
                 .invalidArgument, "no store at \(directory): it has no segments/ directory", path: directory)
         }

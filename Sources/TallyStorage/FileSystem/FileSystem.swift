@@ -62,6 +62,8 @@ public protocol FileSystem: Sendable {
     func rename(_ source: String, to destination: String) throws(StorageError)
     /// Removes a file.
     func remove(_ path: String) throws(StorageError)
+    /// Removes an empty directory.
+    func removeDirectory(_ path: String) throws(StorageError)
     /// Whether anything exists at `path`.
     func exists(_ path: String) -> Bool
     /// Whether `path` is a directory (a directory named like a segment is not one).
@@ -71,6 +73,9 @@ public protocol FileSystem: Sendable {
 extension FileSystem {
     /// Simulated file systems hold files only.
     public func isDirectory(_ path: String) -> Bool { false }
+
+    /// Where a file system has no way to remove directories: removes the name as it would a file.
+    public func removeDirectory(_ path: String) throws(StorageError) { try remove(path) }
 
     /// Writes all of `bytes` at `offset`, continuing after short writes.
     /// - Throws: The first error; bytes before it may have been written.

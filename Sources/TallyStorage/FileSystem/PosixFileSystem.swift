@@ -144,6 +144,11 @@ public struct PosixFileSystem: FileSystem {
         _ = try Syscall.retrying("unlink", path: path) { unlink(path) }
     }
 
+    /// Removes with `rmdir(2)`.
+    public func removeDirectory(_ path: String) throws(StorageError) {
+        _ = try Syscall.retrying("rmdir", path: path) { rmdir(path) }
+    }
+
     /// `access(2)` with `F_OK`: follows symbolic links, so a dangling link does not exist.
     public func exists(_ path: String) -> Bool {
         access(path, F_OK) == 0

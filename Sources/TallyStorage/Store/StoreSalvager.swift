@@ -79,10 +79,22 @@ public struct StoreSalvager {
     }
 
     /// Copies every valid frame.
-    /// - Parameter progress: Called after each segment with its file name.
+    ///
+    /// The new store is built in a sibling directory (`<destination>.partial-<random>`), synced, and only
+    /// then renamed to `destination`: a salvage that fails or is killed never leaves a store there that
+    /// looks whole but lacks records. A failed salvage removes its partial directory; one that was killed
+    /// leaves it under that name, plainly unfinished.
+    /// - Parameters:
+    ///   - progress: Called after each segment with its file name.
+    ///   - beforePublishing: Called with the partial directory once the log is written and synced, before
+    ///     it is renamed: where to add files the new store should hold from the start.
     /// - Throws: ``StorageError``: `invalidArgument` when the source has no segments directory, the
-    ///   destination is the source or is not empty; otherwise any error writing the new store.
-    public func salvage(progress: (String) -> Void = { _ in }) throws(StorageError) -> Report {
+    ///   destination is the source or is not empty; otherwise any error writing the new store (nothing is
+    ///   then left at `destination`).
+    public func salvage(
+        progress: (String) -> Void = { _ in },
+        beforePublishing: (String) throws(StorageError) -> Void = { _ in }
+    ) throws(StorageError) -> Report {
         let segments = source + "/segments"
         guard fileSystem.exists(segments) else {
             throw StorageError(.invalidArgument, "no store at \(source): it has no segments/ directory", path: source)
@@ -97,9 +109,29 @@ public struct StoreSalvager {
                 "\(destination) is not empty; salvage writes a new store into a new or empty directory",
                 path: destination)
         }
+        let target = Self.normalized(destination)
+        let staging = target + ".partial-\(UInt32.random(in: 0...UInt32.max))"
+        do throws(StorageError) {
+            let report = try copyAll(into: staging, progress: progress)
+            try beforePublishing(staging)
+            try fileSystem.syncDirectory(staging)
+            // Renaming onto an empty directory replaces it; onto one that filled meanwhile fails.
+            try fileSystem.rename(staging, to: target)
+            try fileSystem.syncDirectory(Self.parent(of: target))
+            return report
+        } catch {
+            removeTree(staging)
+            throw error
+        }
+    }
+
+    /// Copies every segment's valid frames into a new store at `directory`, closed (and so synced) on return.
+    private func copyAll(into directory: String, progress: (String) -> Void) throws(StorageError) -> Report {
+        let segments = source + "/segments"
+        // Synced once at the end (close syncs the last segment; each sealed one was synced at its seal).
         var configuration = StoreConfiguration(durability: .never)
         configuration.log = { _ in }
-        let output = try SegmentStore(directory: destination, configuration: configuration, fileSystem: fileSystem)
+        let output = try SegmentStore(directory: directory, configuration: configuration, fileSystem: fileSystem)
         var report = Report()
         var walk = Walk()
         do throws(StorageError) {
@@ -351,6 +383,23 @@ public struct StoreSalvager {
         let frame = UnsafeRawBufferPointer(rebasing: bytes[position..<(position + header.frameSize)])
         guard SegmentFormat.frameChecksum(frame, salt: salt) == header.checksum else { return "a checksum mismatch" }
         return "a frame whose records are malformed"
+    }
+
+    /// The directory holding `path` (normalized, so without a trailing slash).
+    static func parent(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        return slash == path.startIndex ? "/" : String(path[..<slash])
+    }
+
+    /// Removes a directory this salvage made, with everything in it; best effort, as it runs on a failure
+    /// already being reported.
+    private func removeTree(_ path: String) {
+        guard fileSystem.isDirectory(path) else { return }
+        for name in (try? fileSystem.contentsOfDirectory(path)) ?? [] {
+            let child = path + "/" + name
+            if fileSystem.isDirectory(child) { removeTree(child) } else { try? fileSystem.remove(child) }
+        }
+        try? fileSystem.removeDirectory(path)
     }
 
     static func normalized(_ path: String) -> String {
