@@ -35,7 +35,9 @@ let package = Package(
         // The `tally` subcommands, kept in a library so tests can drive them in-process.
         .target(
             name: "TallyCLI",
-            dependencies: ["TallyCore", "TallyStorage", "TallyEngine", "TallyHTTP", "TallyAPI", "TallyAuth"]),
+            dependencies: [
+                "CTallyShims", "TallyCore", "TallyStorage", "TallyEngine", "TallyHTTP", "TallyAPI", "TallyAuth",
+            ]),
         .executableTarget(name: "tally", dependencies: ["TallyCLI"]),
         .executableTarget(
             name: "TallyBenchmarks",

@@ -7,6 +7,10 @@
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <fcntl.h>
+#include <errno.h>
+#include <signal.h>
+#include <pthread.h>
+#include <unistd.h>
 
 const uint32_t tally_epollin = EPOLLIN;
 const uint32_t tally_epollout = EPOLLOUT;
@@ -145,3 +149,47 @@ uint32_t tally_crc32c_hardware_update(uint32_t crc, const void *bytes, size_t le
     return crc;
 }
 #endif
+
+static volatile sig_atomic_t interrupt_signal = 0;
+static int interrupt_pipe[2] = {-1, -1};
+
+static void interrupt_handler(int number) {
+    if (interrupt_signal != 0) {
+        // The second signal: the user insists. Only async-signal-safe calls here.
+        signal(number, SIG_DFL);
+        raise(number);
+        return;
+    }
+    interrupt_signal = number;
+    int saved = errno;
+    ssize_t ignored = write(interrupt_pipe[1], "!", 1);
+    (void)ignored;
+    errno = saved;
+}
+
+int tally_interrupt_install(void) {
+    if (interrupt_pipe[0] < 0 && pipe2(interrupt_pipe, O_CLOEXEC | O_NONBLOCK) != 0) return -1;
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_handler = interrupt_handler;
+    sigemptyset(&action.sa_mask);
+    // Restarted: a read or write in progress goes on; waiters learn of the signal through the pipe.
+    action.sa_flags = SA_RESTART;
+    const int numbers[2] = {SIGINT, SIGTERM};
+    sigset_t unblock;
+    sigemptyset(&unblock);
+    for (int index = 0; index < 2; index++) {
+        struct sigaction previous;
+        if (sigaction(numbers[index], NULL, &previous) != 0) return -1;
+        // A signal ignored from the start (a background job of a script) stays ignored, as shells expect.
+        if (previous.sa_handler == SIG_IGN) continue;
+        if (sigaction(numbers[index], &action, NULL) != 0) return -1;
+        sigaddset(&unblock, numbers[index]);
+    }
+    // A parent may have left them blocked (a mask survives exec): one that asked to stop must be heard.
+    return pthread_sigmask(SIG_UNBLOCK, &unblock, NULL) == 0 ? 0 : -1;
+}
+
+int tally_interrupt_received(void) { return interrupt_signal; }
+
+int tally_interrupt_descriptor(void) { return interrupt_pipe[0]; }

@@ -36,7 +36,7 @@ public enum TallyCommandLine {
         text += """
 
             Run `tally COMMAND --help` for a command's options.
-            Exit codes: 0 ok, 1 failure, 2 usage error, 3 damaged store.
+            Exit codes: 0 ok, 1 failure, 2 usage error, 3 damaged store, 130 stopped by SIGINT or SIGTERM.
 
             """
         return text

@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import TallyCore
+import TallyStorage
 import TallyTestSupport
 import Testing
 
@@ -103,6 +104,82 @@ import Testing
         #expect(message.contains("import the rest from line 251"), "\(message)")
         let dump = runTally(["dump", "--data", directory.appending("store")])
         #expect(dump.out.split(separator: "\n").count == 250)
+    }
+
+    /// A reader waiting on a pipe stops when its interrupt descriptor turns readable: the whole lines it
+    /// read are returned first, and a line whose newline never came is dropped.
+    @Test func anInterruptStopsAWaitingReaderAfterItsWholeLines() throws {
+        var input: [Int32] = [-1, -1]
+        var interrupt: [Int32] = [-1, -1]
+        try #require(pipe(&input) == 0 && pipe(&interrupt) == 0)
+        defer { for descriptor in input + interrupt { close(descriptor) } }
+        _ = "one\ntwo\npar".withCString { write(input[1], $0, strlen($0)) }
+        var reader = LineReader(descriptor: input[0], closeWhenDone: false, interruptDescriptor: interrupt[0])
+        var taken: [String] = []
+        for _ in 0..<2 {
+            if case .text(_, let bytes) = try reader.next() { taken.append(String(decoding: bytes, as: UTF8.self)) }
+        }
+        #expect(taken == ["one", "two"])
+        _ = write(interrupt[1], "!", 1)
+        let last = try reader.next()
+        let (interrupted, lineNumber) = (reader.interrupted, reader.lineNumber)
+        #expect(last == nil)
+        #expect(interrupted)
+        #expect(lineNumber == 2)
+    }
+
+    /// SIGINT or SIGTERM while `tally import` waits for input: the lines read are imported and summed up,
+    /// the line to resume from is named, and the exit code is 130.
+    @Test(arguments: [SIGINT, SIGTERM])
+    func aSignalStopsAnImportWithItsSummary(signal: Int32) throws {
+        let binary = try #require(CLITests.executable(), "tally executable not found next to the tests")
+        let directory = TemporaryDirectory()
+        let store = directory.appending("store")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = ["import", "--data", store, "--batch-size", "1", "-"]
+        let input = Pipe()
+        let output = Pipe()
+        let errors = Pipe()
+        process.standardInput = input
+        process.standardOutput = output
+        process.standardError = errors
+        try process.run()
+        let now = Int64(Date().timeIntervalSince1970)
+        let lines =
+            (0..<3).map { index in
+                #"{"id":"s\#(index)","type":"api.call","tenantId":"3fa85f64-5717-4562-b3fc-2c963f66afa6","time":"\#(Timestamp(seconds: now - 60).rfc3339())","data":{"keyId":"k","status":200}}"#
+                    + "\n"
+            }.joined() + #"{"id":"half"#
+        input.fileHandleForWriting.write(Data(lines.utf8))
+        // Each line is its own batch: once three are in the log, the import waits for more input.
+        var stored = 0
+        for _ in 0..<600 where stored < 3 {
+            usleep(50_000)
+            stored =
+                (try? SegmentStore(directory: store, readOnly: true)).map { reader in
+                    defer { try? reader.close() }
+                    return Int(reader.nextOffset)
+                } ?? 0
+        }
+        #expect(stored == 3)
+        kill(process.processIdentifier, signal)
+        var ended = false
+        for _ in 0..<600 where !ended {
+            usleep(50_000)
+            ended = !process.isRunning
+        }
+        if !ended { kill(process.processIdentifier, SIGKILL) }
+        let printed = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(ended, "still running 30 s after the signal")
+        #expect(process.terminationReason == .exit && process.terminationStatus == 130, "\(message)")
+        #expect(printed.contains("imported 3 events (offsets 0-2); 0 duplicates; rejected 0 of 3 lines"), "\(printed)")
+        let name = signal == SIGINT ? "SIGINT" : "SIGTERM"
+        #expect(message.contains("stopped by \(name) after line 3"), "\(message)")
+        #expect(message.contains("import the rest from line 4 (`tail -n +4 FILE`)"), "\(message)")
+        #expect(runTally(["dump", "--data", store]).out.split(separator: "\n").count == 3)
     }
 
     /// `tally generate | head -1`: once the pipe closes, the run ends (exit 1, the output could not be

@@ -39,6 +39,17 @@ int tally_start_writeback(int fd, int64_t offset, int64_t count);
 /// faults and changes no result. Inline, so a call costs one instruction.
 static inline void tally_prefetch_for_write(const void *address) { __builtin_prefetch(address, 1, 3); }
 
+/// Installs handlers for SIGINT and SIGTERM that record the first signal and make
+/// tally_interrupt_descriptor() readable, so a thread waiting in poll(2) on it wakes whichever thread the
+/// signal landed on. A second signal gets the default action (the process ends at once). A signal ignored
+/// when the process started stays ignored; both are unblocked in the calling thread (and so in threads it
+/// starts afterwards). Returns 0, or -1 with errno set.
+int tally_interrupt_install(void);
+/// The first signal received since tally_interrupt_install (SIGINT or SIGTERM), or 0.
+int tally_interrupt_received(void);
+/// A descriptor that becomes readable once a signal was received; -1 before tally_interrupt_install.
+int tally_interrupt_descriptor(void);
+
 /// The EPOLL* constants, for Swift.
 extern const uint32_t tally_epollin;
 extern const uint32_t tally_epollout;

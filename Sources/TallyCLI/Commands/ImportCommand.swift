@@ -22,8 +22,12 @@ struct ImportCommand {
             twice. The window is the one the newest checkpoint records (the server's --backdate-limit), else
             35 days.
 
+            SIGINT (Ctrl-C) or SIGTERM stops the import at the line it has reached: the lines read before it
+            are imported and summed up, and the line to resume from is named (a second signal ends the
+            process at once; every batch already acknowledged is in the log either way).
+
             Exit codes: 0 no line rejected (duplicates are fine); 1 some lines rejected or the import failed;
-            2 usage; 3 the store is damaged.
+            2 usage; 3 the store is damaged; 130 stopped by SIGINT or SIGTERM.
             """,
         options: [
             StoreLocation.option,
@@ -39,6 +43,10 @@ struct ImportCommand {
         configuration.durability = try CommandOptions.durability(arguments, command: spec.name)
         configuration.log = { io.printError("tally: \($0)") }
         let source = arguments.positionals[0]
+        // SIGINT or SIGTERM ends the input where it stands: what was read is imported and summed up, and the
+        // line to resume from is named (exit 130), instead of the import dying between two batches.
+        let interruptible = io.isProcess && Interruption.install()
+        let interruptDescriptor = interruptible ? Interruption.descriptor : nil
         var lines: LineReader
         if source == "-" {
             if let input = io.standardInput {
@@ -49,7 +57,7 @@ struct ImportCommand {
                     io.printError("tally import: standard input is a directory: give an NDJSON file, or pipe one in")
                     return .failure
                 }
-                lines = LineReader(descriptor: 0, closeWhenDone: false)
+                lines = LineReader(descriptor: 0, closeWhenDone: false, interruptDescriptor: interruptDescriptor)
             }
         } else {
             let descriptor = open(source, O_RDONLY | O_CLOEXEC)
@@ -64,7 +72,7 @@ struct ImportCommand {
                 io.printError("tally import: \(source) is a directory: give an NDJSON file, or - for standard input")
                 return .failure
             }
-            lines = LineReader(descriptor: descriptor, closeWhenDone: true)
+            lines = LineReader(descriptor: descriptor, closeWhenDone: true, interruptDescriptor: interruptDescriptor)
         }
         let directory = try StoreLocation.storeToWrite(arguments)
         var engineConfiguration = EngineConfiguration()
@@ -91,6 +99,8 @@ struct ImportCommand {
         // A read that fails midway (a reset socket, an I/O error) ends the input there: the lines read whole
         // before it are still imported and summed up, so that nobody imports them again to be safe.
         var readFailure: StorageError?
+        // The signal that stopped the input early, and the first line not taken.
+        var stoppedBy: (signal: Int32, resume: Int)?
         while true {
             let next: LineReader.Line?
             do throws(StorageError) {
@@ -100,6 +110,12 @@ struct ImportCommand {
                 break
             }
             guard let line = next else { break }
+            // A file never makes the reader wait, so the signal is looked for here too.
+            if interruptible, let signal = Interruption.signal {
+                // This line is not taken: the import resumes at it.
+                stoppedBy = (signal, resume: lines.lineNumber)
+                break
+            }
             lineCount += 1
             switch line {
             case .tooLong(let number):
@@ -130,6 +146,9 @@ struct ImportCommand {
                 }
             }
         }
+        if lines.interrupted, let signal = Interruption.signal {
+            stoppedBy = (signal, resume: lines.lineNumber + 1)
+        }
         pipeline.submit(batch, lines: batchLines, notes: notes)
         pipeline.finish()
         // Synced and checkpointed before the summary: a failure here is the command's, reported after the
@@ -158,6 +177,11 @@ struct ImportCommand {
                 "tally import: \(readFailure.message) after line \(lines.lineNumber): the lines before it are accounted for above; once the cause is fixed, import the rest from line \(resume) (`tail -n +\(resume) FILE`)"
             )
         }
+        if let stoppedBy {
+            io.printError(
+                "tally import: stopped by \(Interruption.name(stoppedBy.signal)) after line \(stoppedBy.resume - 1): the lines before it are accounted for above; import the rest from line \(stoppedBy.resume) (`tail -n +\(stoppedBy.resume) FILE`)"
+            )
+        }
         if let closeFailure {
             // Say where the imported events stand, so that nobody imports them again to be safe: events older
             // than the dedup window would then be counted twice.
@@ -172,6 +196,7 @@ struct ImportCommand {
             }
             throw closeFailure
         }
+        if stoppedBy != nil { return .interrupted }
         return rejected + failed == 0 && readFailure == nil ? .ok : .failure
     }
 

@@ -25,6 +25,10 @@ public final class CommandIO: Sendable {
         CommandIO(target: .captured, standardInput: Array(input.utf8))
     }
 
+    /// Whether this is the process's own input and output (not a test's buffers): only then may a command
+    /// change process-wide state such as signal handlers.
+    var isProcess: Bool { target == .process }
+
     private init(target: Target, standardInput: [UInt8]?) {
         self.target = target
         self.standardInput = standardInput

@@ -8,4 +8,7 @@ public enum ExitCode: Int32, Sendable {
     case usage = 2
     /// The store is damaged (anything but a torn tail); run `tally verify`.
     case damagedStore = 3
+    /// A long-running command stopped early by SIGINT or SIGTERM, after reporting what it did (128 + SIGINT,
+    /// as shells report an interrupted command).
+    case interrupted = 130
 }

@@ -29,12 +29,19 @@ struct LineReader: ~Copyable {
     private(set) var lineNumber = 0
     private var skippingLongLine = false
     private let closeWhenDone: Bool
+    /// A descriptor whose turning readable stops the reading (see ``Interruption``), or `nil`.
+    private let interruptDescriptor: Int32?
+    /// Whether the reading stopped because ``interruptDescriptor`` turned readable: ``next()`` then returns
+    /// `nil`, dropping a line whose newline had not arrived.
+    private(set) var interrupted = false
 
-    /// Reads from an open descriptor (it is closed at the end when `closeWhenDone`).
+    /// Reads from an open descriptor (it is closed at the end when `closeWhenDone`). A read that would wait
+    /// for input waits on `interruptDescriptor` too, and stops when it turns readable.
     init(
         descriptor: Int32, closeWhenDone: Bool, maxLineLength: Int = LineReader.maxLineLength,
-        chunkSize: Int = 1 << 20
+        chunkSize: Int = 1 << 20, interruptDescriptor: Int32? = nil
     ) {
+        self.interruptDescriptor = interruptDescriptor
         self.descriptor = descriptor
         self.buffer = []
         self.finished = false
@@ -46,6 +53,7 @@ struct LineReader: ~Copyable {
     /// Reads from bytes already in memory.
     init(bytes: [UInt8], maxLineLength: Int = LineReader.maxLineLength) {
         self.descriptor = nil
+        self.interruptDescriptor = nil
         self.buffer = bytes
         self.finished = true
         self.closeWhenDone = false
@@ -76,6 +84,7 @@ struct LineReader: ~Copyable {
                 return .text(number: lineNumber, bytes: buffer[lineStart..<end])
             }
             scanned = buffer.count
+            if interrupted { return nil }
             if finished {
                 guard start < buffer.count || skippingLongLine else { return nil }
                 lineNumber += 1
@@ -108,6 +117,10 @@ struct LineReader: ~Copyable {
             buffer.removeAll(keepingCapacity: true)
             scanned = 0
         }
+        if let interruptDescriptor, !waitForInput(descriptor, interruptDescriptor) {
+            interrupted = true
+            return
+        }
         let chunk = chunkSize
         let oldCount = buffer.count
         buffer.append(contentsOf: repeatElement(0, count: chunk))
@@ -126,5 +139,22 @@ struct LineReader: ~Copyable {
         }
         buffer.removeSubrange((oldCount + got)...)
         if got == 0 { finished = true }
+    }
+
+    /// Waits until `descriptor` has input (or its end, or an error a read will report) or `interrupt` turns
+    /// readable. Returns `false` for the interruption. A regular file is always ready, so only pipes,
+    /// sockets and terminals wait here.
+    private func waitForInput(_ descriptor: Int32, _ interrupt: Int32) -> Bool {
+        var descriptors = [
+            pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0),
+            pollfd(fd: interrupt, events: Int16(POLLIN), revents: 0),
+        ]
+        while true {
+            let ready = poll(&descriptors, 2, -1)
+            if ready < 0 && errno == EINTR { continue }
+            // A descriptor poll cannot watch is read as before: the read reports what is wrong with it.
+            guard ready > 0 else { return true }
+            return descriptors[1].revents == 0
+        }
     }
 }
