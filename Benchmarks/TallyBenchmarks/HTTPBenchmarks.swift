@@ -240,5 +240,29 @@ enum TenantListBenchmarks {
                 "in process; longest stats read beside it \(String(format: "%.1f", Double(longestRead.load(ordering: .relaxed)) / 1e6)) ms; statuses \(statuses.withLock { $0.sorted() })"
             )
         }
+        // The first request after a change: one tenant renamed, then the first page, which must show it.
+        guard let first = try request("/api/v1/admin/tenants/?page=1&per_page=20") else { return }
+        var renames = 0
+        var shown = 0
+        let afterChange = Measure.median(options.repetitions) {
+            renames += 1
+            let renamed = TenantID(high: 0x7E4A_0000_0000_0000 | UInt64(renames), low: UInt64(renames))
+            let result = engine.ingest([
+                .success(
+                    Event(
+                        id: "rename-\(renames)", tenantId: renamed, time: EngineBenchmarks.now,
+                        payload: .tenantUpdated(TenantUpdate(name: "AAA renamed \(renames)"))))
+            ])
+            guard case .accepted = result.first else { return Double.nan }
+            let body = Mutex<[UInt8]>([])
+            let seconds = Measure.seconds { handler.handle(first) { response in body.withLock { $0 = response.body } } }
+            if body.withLock({ String(decoding: $0, as: UTF8.self) }).contains("AAA renamed \(renames)\"") {
+                shown += 1
+            }
+            return seconds * 1000
+        }
+        Measure.row(
+            "tenants list, first page after one tenant.updated, \(tenants) tenants", afterChange, "ms per request",
+            "in process; the renamed tenant on the page in \(shown) of \(renames) requests")
     }
 }
