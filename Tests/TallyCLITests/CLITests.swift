@@ -174,6 +174,25 @@ import Testing
         #expect(!result.err.isEmpty || result.out.contains("Usage"))
     }
 
+    /// A well-formed duration past the limit is told the limit, not the format; any 64-bit seed is taken.
+    @Test func durationsPastTheLimitNameItAndEverySeedIsTaken() {
+        let long = runTally(["token", "--role", "member", "--ttl", "3651d"])
+        #expect(long.code == .usage)
+        #expect(long.err.contains("--ttl must be at most 3650 days, got \"3651d\""), "\(long.err)")
+        let hours = runTally(["serve", "--backdate-limit", "8000h"])
+        #expect(hours.err.contains("--backdate-limit must be at most 330 days"), "\(hours.err)")
+        let malformed = runTally(["token", "--role", "member", "--ttl", "0s"])
+        #expect(malformed.err.contains("must be a positive whole number with a unit, like 90s"), "\(malformed.err)")
+        for seed in ["0", "18446744073709551615"] {
+            let generated = runTally(["generate", "--tenants", "1", "--events", "1", "--seed", seed])
+            #expect(generated.code == .ok, "\(generated.err)")
+            #expect(generated.out.contains("\"id\":\"gen-\(seed)-1\""))
+        }
+        let negative = runTally(["generate", "--seed", "-1"])
+        #expect(negative.code == .usage)
+        #expect(negative.err.contains("--seed must be a whole number from 0 to 18446744073709551615"))
+    }
+
     @Test func everyCommandHasHelp() {
         for command in ["import", "verify", "dump", "stats", "key-stats", "replay"] {
             let result = runTally([command, "--help"])

@@ -40,12 +40,14 @@ enum CommandOptions {
     ) throws(UsageError) -> Int64 {
         guard let text = arguments.value(name) else { return value }
         let units: [Character: Int64] = ["s": 1, "m": 60, "h": 3600, "d": 86_400]
-        guard let unit = text.last, let multiplier = units[unit], let count = Int64(text.dropLast()), count > 0,
-            count <= 3650 * 86_400 / multiplier
+        guard let unit = text.last, let multiplier = units[unit],
+            let count = Int64(text.dropLast()), count > 0
         else {
-            throw UsageError("--\(name) must look like 90s, 30m, 12h or 7d, got \"\(text)\"", command: command)
+            throw UsageError(
+                "--\(name) must be a positive whole number with a unit, like 90s, 30m, 12h or 7d, got \"\(text)\"",
+                command: command)
         }
-        guard count * multiplier <= maximum else {
+        guard count <= maximum / multiplier else {
             throw UsageError(
                 "--\(name) must be at most \(EngineConfiguration.describe(maximum * 1_000_000)), got \"\(text)\"",
                 command: command)

@@ -56,7 +56,14 @@ struct GenerateCommand {
         guard days <= maximumDays else {
             throw UsageError("--days must be at most \(maximumDays) (100 years), got \(days)", command: spec.name)
         }
-        let seed = UInt64(try CommandOptions.positiveInt(arguments, "seed", default: 1, command: spec.name))
+        var seed: UInt64 = 1
+        if let text = arguments.value("seed") {
+            guard let number = UInt64(text) else {
+                throw UsageError(
+                    "--seed must be a whole number from 0 to \(UInt64.max), got \"\(text)\"", command: spec.name)
+            }
+            seed = number
+        }
         var random = Generator(state: seed)
         // Whole seconds: two runs with the same seed in the same second write the same bytes.
         let now = Timestamp(microseconds: Timestamp.now().microseconds / 1_000_000 * 1_000_000)
