@@ -63,6 +63,111 @@ enum OpenAPIDocument {
         return object(pairs)
     }
 
+    /// The tenant `settings` rules (``TenantSettings``): known settings are checked, any other key is kept
+    /// as given. In an update, `null` removes a setting.
+    private static func settingsSchema(update: Bool) -> JSONValue {
+        func value(_ schema: [(String, JSONValue)]) -> JSONValue {
+            update
+                ? object([("anyOf", .array([object(schema), object([("type", .string("null"))])]))]) : object(schema)
+        }
+        return object([
+            ("type", .string("object")),
+            (
+                "description",
+                .string(
+                    "Known settings are checked; any other key is kept as given."
+                        + (update
+                            ? " Merged into the tenant's settings: each member replaces the setting of that name, and null removes it."
+                            : "")
+                )
+            ),
+            (
+                "properties",
+                object([
+                    ("mfa_required", value([("type", .string("boolean"))])),
+                    (
+                        "mfa_methods",
+                        value([
+                            ("type", .string("array")), ("uniqueItems", .bool(true)),
+                            ("items", enumeration(TenantSettings.mfaMethods.sorted())),
+                        ])
+                    ),
+                    ("password_policy", value([("type", .string("object"))])),
+                    (
+                        "session_timeout",
+                        value([
+                            ("type", .string("integer")), ("minimum", .int(1)), ("description", .string("Minutes")),
+                        ])
+                    ),
+                    (
+                        "storage_quota_mb",
+                        value([
+                            ("type", .string("integer")), ("minimum", .int(1)),
+                            (
+                                "description",
+                                .string(
+                                    "Megabytes (2^20 bytes); \(TenantSettings.defaultStorageQuotaMB) when not set. Only super_admin may change it."
+                                )
+                            ),
+                        ])
+                    ),
+                ])
+            ),
+            ("additionalProperties", .bool(true)),
+        ])
+    }
+
+    /// The body of a tenant create (`name` required) or update (every field optional; `{}` changes nothing).
+    /// Members other than these are refused (422 `extra_forbidden`).
+    private static func tenantBodySchema(update: Bool) -> JSONValue {
+        var properties: [(String, JSONValue)] = [
+            (
+                "name",
+                object([
+                    ("type", .string("string")), ("minLength", .int(1)),
+                    ("maxLength", .int(Int64(EventJSONDecoder.maxNameLength))),
+                    ("pattern", .string("\\S")), ("description", .string("Not only whitespace")),
+                ])
+            ),
+            (
+                "id",
+                object([
+                    ("type", .string("string")), ("format", .string("uuid")),
+                    (
+                        "description",
+                        .string(
+                            update
+                                ? "If given, the path's tenant_id: an id cannot change"
+                                : "Chosen by the server when absent")
+                    ),
+                ])
+            ),
+            ("status", enumeration(TenantStatus.allCases.map(\.rawValue))),
+            (
+                "partner_id",
+                object([
+                    ("type", .array([.string("string"), .string("null")])), ("minLength", .int(1)),
+                    ("maxLength", .int(Int64(EventJSONDecoder.maxIdLength))), ("pattern", .string("^[ -~]+$")),
+                    ("description", .string("Printable ASCII" + (update ? "; null clears it" : ""))),
+                ])
+            ),
+            ("settings", reference(update ? "TenantSettingsUpdate" : "TenantSettings")),
+        ]
+        if update {
+            properties[2].1 = object([
+                ("type", .string("string")), ("enum", .array(TenantStatus.allCases.map { .string($0.rawValue) })),
+                (
+                    "description",
+                    .string("Only super_admin may change it; a deleted tenant is restored by another status")
+                ),
+            ])
+        }
+        var pairs: [(String, JSONValue)] = [("type", .string("object"))]
+        if !update { pairs.append(("required", .array([.string("name")]))) }
+        pairs += [("properties", object(properties)), ("additionalProperties", .bool(false))]
+        return object(pairs)
+    }
+
     /// An object of integer counters.
     private static func counters(_ names: [String]) -> JSONValue {
         objectSchema(names.map { ($0, scalar("integer", format: "int64")) })
@@ -171,6 +276,10 @@ enum OpenAPIDocument {
                 ("deleted_at", scalar("string", format: "date-time", nullable: true)),
             ])
         ),
+        ("TenantSettings", settingsSchema(update: false)),
+        ("TenantSettingsUpdate", settingsSchema(update: true)),
+        ("TenantCreate", tenantBodySchema(update: false)),
+        ("TenantUpdate", tenantBodySchema(update: true)),
         ("TenantResponse", envelope(reference("Tenant"))),
         (
             "TenantListResponse",
@@ -289,20 +398,46 @@ enum OpenAPIDocument {
                     ]))
             }
             if route.pattern == "/api/v1/admin/tenants/" && route.method == "GET" {
-                for name in ["page", "per_page"] {
+                for (name, fallback, maximum) in [("page", 1, 1_000_000), ("per_page", 20, 100)] {
                     parameters.append(
                         object([
                             ("name", .string(name)), ("in", .string("query")),
-                            ("schema", object([("type", .string("integer"))])),
+                            (
+                                "schema",
+                                object([
+                                    ("type", .string("integer")), ("minimum", .int(1)),
+                                    ("maximum", .int(Int64(maximum))),
+                                    ("default", .int(Int64(fallback))),
+                                ])
+                            ),
                         ]))
                 }
-                for name in ["search", "status", "partner_id"] {
+                let filters: [(String, JSONValue, String)] = [
+                    ("search", object([("type", .string("string"))]), "Part of the name, ignoring case"),
+                    (
+                        "status", enumeration(TenantStatus.allCases.map(\.rawValue)),
+                        "Only tenants of this status; deleted tenants are listed only when asked for"
+                    ),
+                    ("partner_id", object([("type", .string("string"))]), "Only this partner's tenants"),
+                ]
+                for (name, schema, description) in filters {
                     parameters.append(
                         object([
-                            ("name", .string(name)), ("in", .string("query")),
-                            ("schema", object([("type", .string("string"))])),
+                            ("name", .string(name)), ("in", .string("query")), ("description", .string(description)),
+                            ("schema", schema),
                         ]))
                 }
+            }
+            if route.endpoint == .tenantStats {
+                parameters.append(
+                    object([
+                        ("name", .string("realmname")), ("in", .string("header")), ("required", .bool(false)),
+                        (
+                            "description",
+                            .string("Accepted, as seed 000 lists it, and not used: the tenant is the path's")
+                        ),
+                        ("schema", object([("type", .string("string"))])),
+                    ]))
             }
             var responses: [(String, JSONValue)] = [("200", object([("description", .string("Success"))]))]
             if route.endpoint == .health {
@@ -565,17 +700,13 @@ enum OpenAPIDocument {
                         ])
                     ))
             } else if ["POST", "PATCH"].contains(route.method) {
+                let schema = reference(route.method == "POST" ? "TenantCreate" : "TenantUpdate")
                 operation.append(
                     (
                         "requestBody",
                         object([
                             ("required", .bool(true)),
-                            (
-                                "content",
-                                object([
-                                    ("application/json", object([("schema", object([("type", .string("object"))]))]))
-                                ])
-                            ),
+                            ("content", object([("application/json", object([("schema", schema)]))])),
                         ])
                     ))
             }

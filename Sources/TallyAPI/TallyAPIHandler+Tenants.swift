@@ -446,8 +446,14 @@ extension TallyAPIHandler {
         let update = TenantUpdate(
             name: body.name, status: body.status, partnerId: body.partner, settings: body.settings)
         guard !update.isEmpty else {
+            // Nothing to change (`{}`, which FastAPI takes for a body whose fields are all optional): the record
+            // as it stands, and no event in the log.
+            let record = engine.read { state -> JSONValue? in
+                state.tenants.index(forKey: tenant).map { TallyAPIHandler.record(tenant, state.tenants[position: $0]) }
+            }
             respond(
-                APIResponse.validation([.init(location: ["body"], message: "no field to change", type: .valueError)]))
+                APIResponse.success(
+                    message: "Tenant unchanged: the body changes nothing", data: record ?? .null, now: now))
             return
         }
         let engine = self.engine

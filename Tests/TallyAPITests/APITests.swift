@@ -543,6 +543,14 @@ func json(_ response: LoopbackClient.Response) throws -> JSONObject {
             "PATCH", "/api/v1/admin/tenants/\(id)", token: admin,
             body: #"{"name":"Delta Corp","settings":{"mfa_required":true,"storage_quota_mb":300}}"#)
         #expect(patched.status == 200 && patched.text.contains("Delta Corp"))
+        // A body that changes nothing answers the record as it stands, and writes no event.
+        let eventsBefore = api.engine.read { $0.nextOffset }
+        for body in ["{}", #"{"id":"\#(id)"}"#] {
+            let unchanged = try api.call("PATCH", "/api/v1/admin/tenants/\(id)", token: admin, body: body)
+            #expect(unchanged.status == 200, "\(body): \(unchanged.text)")
+            #expect(unchanged.text.contains(#""name":"Delta Corp""#) && unchanged.text.contains("Tenant unchanged"))
+        }
+        #expect(api.engine.read { $0.nextOffset } == eventsBefore)
         #expect(try api.call("DELETE", "/api/v1/admin/tenants/\(id)", token: admin).status == 204)
         let after = try api.call("GET", "/api/v1/admin/tenants/\(id)/", token: admin)
         #expect(after.status == 200 && after.text.contains(#""status":"deleted""#), "with a trailing slash too")

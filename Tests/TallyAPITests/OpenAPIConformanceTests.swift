@@ -174,4 +174,83 @@ import Testing
             api, "POST", "/api/v1/admin/tenants/", token: admin,
             body: #"{"id":"\#(APIFixture.other)","name":"Late"}"#, expecting: 503)
     }
+
+    /// The document's request schemas say what the server takes: each body or query below is accepted by its
+    /// documented schema exactly when the server accepts it (2xx) rather than answering 422, so a client
+    /// generated from the document does not send what the server refuses.
+    @Test func requestSchemasAgreeWithTheServer() throws {
+        let api = try APIFixture()
+        let conformance = try Conformance(api)
+        let admin = APIFixture.token(["super_admin"])
+        guard case .object(let document) = try JSONParser().parse(try api.call("GET", "/openapi.json", token: nil).body)
+        else { throw LoopbackClient.ClientError(message: "no document") }
+        func operation(_ path: String, _ method: String) -> JSONObject? {
+            guard case .object(let paths)? = document["paths"], case .object(let operations)? = paths[path],
+                case .object(let operation)? = operations[method]
+            else { return nil }
+            return operation
+        }
+        func bodySchema(_ path: String, _ method: String) -> JSONValue? {
+            guard case .object(let body)? = operation(path, method)?["requestBody"],
+                case .object(let content)? = body["content"], case .object(let json)? = content["application/json"]
+            else { return nil }
+            return json["schema"]
+        }
+        let createSchema = try #require(bodySchema("/api/v1/admin/tenants/", "post"))
+        let updateSchema = try #require(bodySchema("/api/v1/admin/tenants/{tenant_id}", "patch"))
+        let long = String(repeating: "n", count: 257)
+        let creates = [
+            #"{"name":"Acme"}"#, #"{"name":"Acme","status":"suspended","partner_id":"p-1"}"#,
+            #"{"name":"Acme","settings":{"mfa_required":true,"mfa_methods":["totp","sms"],"session_timeout":30,"storage_quota_mb":5000,"custom":{"a":1}}}"#,
+            #"{"name":"  "}"#, #"{"name":""}"#, #"{"name":"\#(long)"}"#, "{}", #"{"name":"A","tenantName":"x"}"#,
+            #"{"name":"A","status":"Active"}"#, #"{"name":"A","partner_id":""}"#, #"{"name":"A","partner_id":"é"}"#,
+            #"{"name":"A","settings":{"mfa_required":"yes"}}"#, #"{"name":"A","settings":{"mfa_methods":["fax"]}}"#,
+            #"{"name":"A","settings":{"mfa_methods":["sms","sms"]}}"#,
+            #"{"name":"A","settings":{"session_timeout":0}}"#,
+            #"{"name":"A","settings":{"storage_quota_mb":1.5}}"#, #"{"name":"A","settings":{"password_policy":[]}}"#,
+            #"{"name":"A","settings":{"mfa_required":null}}"#, #"{"name":"A","id":"not-a-uuid"}"#,
+        ]
+        for body in creates {
+            let documented = conformance.validator.mismatches(try JSONParser().parse(Array(body.utf8)), createSchema)
+            let answer = try api.call("POST", "/api/v1/admin/tenants/", token: admin, body: body)
+            #expect(answer.status == 201 || answer.status == 422, "\(body): \(answer.text)")
+            #expect(documented.isEmpty == (answer.status == 201), "\(body): \(documented); \(answer.text)")
+        }
+        let created = try api.call("POST", "/api/v1/admin/tenants/", token: admin, body: #"{"name":"Target"}"#)
+        guard case .object(let envelope) = try JSONParser().parse(created.body),
+            case .object(let data)? = envelope["data"],
+            case .string(let id)? = data["id"]
+        else { throw LoopbackClient.ClientError(message: "no id in \(created.text)") }
+        let updates = [
+            "{}", #"{"name":"B"}"#, #"{"partner_id":null}"#, #"{"settings":{"mfa_required":null,"x":1}}"#,
+            #"{"id":"\#(id)"}"#, #"{"name":null}"#, #"{"status":"gone"}"#, #"{"extra":1}"#,
+            #"{"settings":{"session_timeout":-1}}"#, #"{"settings":[]}"#,
+        ]
+        for body in updates {
+            let documented = conformance.validator.mismatches(try JSONParser().parse(Array(body.utf8)), updateSchema)
+            let answer = try api.call("PATCH", "/api/v1/admin/tenants/\(id)", token: admin, body: body)
+            #expect(answer.status == 200 || answer.status == 422, "\(body): \(answer.text)")
+            #expect(documented.isEmpty == (answer.status == 200), "\(body): \(documented); \(answer.text)")
+        }
+        // The list's query parameters, value by value.
+        guard case .array(let parameters)? = operation("/api/v1/admin/tenants/", "get")?["parameters"] else {
+            Issue.record("the list documents no parameters")
+            return
+        }
+        let queries: [(String, JSONValue, String)] = [
+            ("page", .int(1), "1"), ("page", .int(0), "0"), ("page", .int(1_000_000), "1000000"),
+            ("page", .int(1_000_001), "1000001"), ("per_page", .int(100), "100"), ("per_page", .int(101), "101"),
+            ("status", .string("deleted"), "deleted"), ("status", .string("Active"), "Active"),
+        ]
+        for (name, value, text) in queries {
+            let schema = try #require(
+                parameters.lazy.compactMap { parameter -> JSONValue? in
+                    guard case .object(let fields) = parameter, fields["name"] == .string(name) else { return nil }
+                    return fields["schema"]
+                }.first)
+            let documented = conformance.validator.mismatches(value, schema)
+            let answer = try api.call("GET", "/api/v1/admin/tenants/?\(name)=\(text)", token: admin)
+            #expect(documented.isEmpty == (answer.status == 200), "\(name)=\(text): \(documented); \(answer.text)")
+        }
+    }
 }

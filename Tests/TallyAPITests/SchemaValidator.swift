@@ -2,8 +2,10 @@ import TallyCore
 
 /// The subset of JSON Schema (2020-12) that Tally's OpenAPI document uses, to check real answers against
 /// it: `$ref` into `#/components/schemas/`, `type` (one or a list), `enum`, `required`, `properties`,
-/// `additionalProperties` (a boolean), `items`, `maxItems`, `anyOf`, `oneOf` and the formats `uuid` and
-/// `date-time`. A keyword it does not know is reported, so the document cannot outgrow the check unseen.
+/// `additionalProperties` (a boolean), `items`, `maxItems`, `uniqueItems`, `minimum`, `maximum`,
+/// `minLength`, `maxLength` (in Unicode scalars, as JSON Schema counts code points), `pattern` (searched,
+/// not anchored), `anyOf`, `oneOf` and the formats `uuid` and `date-time`; `default` and `description` are
+/// annotations. A keyword it does not know is reported, so the document cannot outgrow the check unseen.
 struct SchemaValidator {
     /// The document's `components.schemas`.
     let schemas: JSONObject
@@ -13,7 +15,8 @@ struct SchemaValidator {
 
     static let knownKeywords: Set<String> = [
         "$ref", "type", "enum", "required", "properties", "additionalProperties", "items", "maxItems", "anyOf",
-        "oneOf", "format", "description",
+        "oneOf", "format", "description", "default", "minimum", "maximum", "minLength", "maxLength", "pattern",
+        "uniqueItems",
     ]
 
     /// Every way `value` fails `schema`, each as `path: problem`; empty when it conforms.
@@ -53,6 +56,32 @@ struct SchemaValidator {
                 }
             if !fits { found.append("\(path): \"\(text)\" is not a \(format)") }
         }
+        if let number = Self.number(value) {
+            if let minimum = rules["minimum"].flatMap(Self.number), number < minimum {
+                found.append("\(path): \(number) is below the minimum \(minimum)")
+            }
+            if let maximum = rules["maximum"].flatMap(Self.number), number > maximum {
+                found.append("\(path): \(number) is above the maximum \(maximum)")
+            }
+        }
+        if case .string(let text) = value {
+            let length = text.unicodeScalars.count
+            if case .int(let least)? = rules["minLength"], length < least {
+                found.append("\(path): \(length) characters, at least \(least) needed")
+            }
+            if case .int(let most)? = rules["maxLength"], length > most {
+                found.append("\(path): \(length) characters, at most \(most) allowed")
+            }
+            if case .string(let pattern)? = rules["pattern"] {
+                if let regex = try? Regex(pattern) {
+                    if text.firstMatch(of: regex) == nil {
+                        found.append("\(path): \"\(text)\" does not match \(pattern)")
+                    }
+                } else {
+                    found.append("\(path): the pattern \(pattern) is not a regular expression")
+                }
+            }
+        }
         if case .object(let members) = value {
             if case .array(let required)? = rules["required"] {
                 for case .string(let name) in required where members[name] == nil {
@@ -80,6 +109,9 @@ struct SchemaValidator {
             if case .int(let most)? = rules["maxItems"], elements.count > most {
                 found.append("\(path): \(elements.count) items, at most \(most) allowed")
             }
+            if rules["uniqueItems"] == .bool(true), Set(elements.map { "\($0)" }).count != elements.count {
+                found.append("\(path): items repeat, and they must be unique")
+            }
         }
         if case .array(let branches)? = rules["anyOf"],
             !branches.contains(where: { mismatches(value, $0, at: path).isEmpty })
@@ -102,6 +134,14 @@ struct SchemaValidator {
             true
         case (.double(let number), "integer"): number.rounded() == number
         default: false
+        }
+    }
+
+    static func number(_ value: JSONValue) -> Double? {
+        switch value {
+        case .int(let number): Double(number)
+        case .double(let number): number
+        default: nil
         }
     }
 
