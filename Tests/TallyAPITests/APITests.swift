@@ -756,8 +756,7 @@ func json(_ response: LoopbackClient.Response) throws -> JSONObject {
         // Released on every path, before the server shuts down: its drain waits for the held request.
         defer { withExtendedLifetime(api) { fileSystem.releaseHeldSync() } }
         let first = try create("First")
-        for _ in 0..<2_000 where !fileSystem.isHoldingSync { usleep(5_000) }
-        #expect(fileSystem.isHoldingSync, "the first create waits in its fsync")
+        #expect(fileSystem.waitForHeldSync(), "the first create waits in its fsync")
         // Answered while the first still waits (a create let through would wait behind it, and time out).
         for index in 1..<4 {
             let racer = try create("Racer \(index)")
@@ -790,8 +789,7 @@ func json(_ response: LoopbackClient.Response) throws -> JSONObject {
         // Released on every path, before the server shuts down: its drain waits for the held request.
         defer { withExtendedLifetime(api) { fileSystem.releaseHeldSync() } }
         let deleting = try api.send("DELETE", "/api/v1/admin/tenants/\(tenant)", token: admin)
-        for _ in 0..<2_000 where !fileSystem.isHoldingSync { usleep(5_000) }
-        #expect(fileSystem.isHoldingSync, "the delete waits in its fsync")
+        #expect(fileSystem.waitForHeldSync(), "the delete waits in its fsync")
         let patching = try api.send(
             "PATCH", "/api/v1/admin/tenants/\(tenant)", token: admin, body: #"{"name":"Renamed"}"#)
         // The PATCH's event has been given its offset (its id is remembered) behind the delete's.
@@ -816,8 +814,7 @@ func json(_ response: LoopbackClient.Response) throws -> JSONObject {
         defer { withExtendedLifetime(api) { fileSystem.releaseHeldSync() } }
         let event = #"{"id":"tc-1","type":"tenant.created","tenantId":"\#(tenant)","data":{"name":"From event"}}"#
         let ingesting = try api.send("POST", "/api/v1/events", token: admin, body: event)
-        for _ in 0..<2_000 where !fileSystem.isHoldingSync { usleep(5_000) }
-        #expect(fileSystem.isHoldingSync, "the event waits in its fsync")
+        #expect(fileSystem.waitForHeldSync(), "the event waits in its fsync")
         let creating = try api.send(
             "POST", "/api/v1/admin/tenants/", token: admin, body: #"{"id":"\#(tenant)","name":"From API"}"#)
         // The create's event has its offset, behind the held one.

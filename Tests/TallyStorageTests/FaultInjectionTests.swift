@@ -180,8 +180,7 @@ import Testing
             synced.withLock { $0 = result }
         }
         thread.start()
-        for _ in 0..<2_000 where !fileSystem.isHoldingSync { usleep(5_000) }
-        #expect(fileSystem.isHoldingSync)
+        #expect(fileSystem.waitForHeldSync())
 
         // Enough to seal the first segment and more.
         let acknowledged = DispatchGroup()
@@ -244,8 +243,7 @@ import Testing
         fileSystem.update { $0.holdNextSyncOfPathContaining = segment }
         let thread = Thread { _ = try? store.append(StoreTestSupport.batch(EventFixtures.apiCalls(count: 5, seed: 2))) }
         thread.start()
-        for _ in 0..<2_000 where !fileSystem.isHoldingSync { usleep(5_000) }
-        #expect(fileSystem.isHoldingSync)
+        #expect(fileSystem.waitForHeldSync())
         usleep(200_000)
         fileSystem.releaseHeldSync()
         for _ in 0..<2_000 where store.nextOffset < 10 { usleep(5_000) }

@@ -38,6 +38,13 @@ import Testing
 
         func path(_ file: String) -> String { directory.path + "/" + file }
 
+        /// Flips the bits of `mask` in byte `byte` of `file`.
+        func flip(_ file: String, byte: Int, mask: UInt8) throws {
+            var bytes = try StoreTestSupport.bytes(path(file))
+            bytes[byte] ^= mask
+            try StoreTestSupport.write(bytes, to: path(file))
+        }
+
         /// Every file of the store with its bytes, to show it was not modified.
         func snapshot() throws -> [String: [UInt8]] {
             var files: [String: [UInt8]] = [:]
@@ -58,9 +65,7 @@ import Testing
     @Test func damageInAnEarlySegmentDoesNotShortenTheLog() throws {
         let fixture = try Fixture()
         let frame = fixture.frames[1]
-        var bytes = try StoreTestSupport.bytes(fixture.path(frame.file))
-        bytes[Int(frame.bytes.lowerBound) + 20] ^= 0x40
-        try StoreTestSupport.write(bytes, to: fixture.path(frame.file))
+        try fixture.flip(frame.file, byte: Int(frame.bytes.lowerBound) + 20, mask: 0x40)
         let report = try StoreVerifier(directory: fixture.directory.path).verify()
         #expect(report.isDamaged)
         #expect(report.logEnd == 200)
@@ -107,9 +112,7 @@ import Testing
     @Test func aCorruptFrameInTheMiddleLosesExactlyItsOffsets() throws {
         let fixture = try Fixture()
         let victim = fixture.frames[13]
-        var bytes = try StoreTestSupport.bytes(fixture.path(victim.file))
-        bytes[Int(victim.bytes.lowerBound) + 30] ^= 0x10
-        try StoreTestSupport.write(bytes, to: fixture.path(victim.file))
+        try fixture.flip(victim.file, byte: Int(victim.bytes.lowerBound) + 30, mask: 0x10)
         #expect(throws: StorageError.self) { try SegmentStore(directory: fixture.directory.path, readOnly: true) }
 
         let (report, events) = try salvage(fixture)
@@ -188,9 +191,7 @@ import Testing
     func aDamagedHeaderWhoseSaltChecksTheFramesLosesNothing(byte: Int) throws {
         let fixture = try Fixture()
         let file = try #require(Array(Set(fixture.frames.map(\.file))).sorted().dropFirst().first)
-        var bytes = try StoreTestSupport.bytes(fixture.path(file))
-        bytes[byte] ^= 0x40
-        try StoreTestSupport.write(bytes, to: fixture.path(file))
+        try fixture.flip(file, byte: byte, mask: 0x40)
         let (report, events) = try salvage(fixture)
         #expect(report.losses.count == 1 && report.losses.first?.bytes == 0..<32, "\(report.losses)")
         #expect(report.losses.first?.reason.contains("its salt still checks its frames") == true, "\(report.losses)")

@@ -61,6 +61,12 @@ public final class FaultyFileSystem: FileSystem {
     /// Whether a sync is waiting in the hold set by ``Plan/holdNextSyncOfPathContaining``.
     public var isHoldingSync: Bool { hold.load(ordering: .acquiring) == 1 }
 
+    /// Waits up to ten seconds for a sync to reach the hold; returns whether one did.
+    public func waitForHeldSync() -> Bool {
+        for _ in 0..<2_000 where !isHoldingSync { usleep(5_000) }
+        return isHoldingSync
+    }
+
     /// Closes of the held sync's file while it was held: each would have left the sync on a number that
     /// another file could take.
     public var closesDuringHeldSync: Int { heldFileClosed.load(ordering: .relaxed) }
