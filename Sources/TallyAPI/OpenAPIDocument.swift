@@ -120,7 +120,14 @@ enum OpenAPIDocument {
     /// The body of a tenant create (`name` required) or update (every field optional; `{}` changes nothing).
     /// Members other than these are refused (422 `extra_forbidden`).
     private static func tenantBodySchema(update: Bool) -> JSONValue {
-        var properties: [(String, JSONValue)] = [
+        var status = enumeration(TenantStatus.allCases.map(\.rawValue))
+        if update, case .object(var fields) = status {
+            fields.set(
+                "description",
+                .string("Only super_admin may change it; a deleted tenant is restored by another status"))
+            status = .object(fields)
+        }
+        let properties: [(String, JSONValue)] = [
             (
                 "name",
                 object([
@@ -142,7 +149,7 @@ enum OpenAPIDocument {
                     ),
                 ])
             ),
-            ("status", enumeration(TenantStatus.allCases.map(\.rawValue))),
+            ("status", status),
             (
                 "partner_id",
                 object([
@@ -153,15 +160,6 @@ enum OpenAPIDocument {
             ),
             ("settings", reference(update ? "TenantSettingsUpdate" : "TenantSettings")),
         ]
-        if update {
-            properties[2].1 = object([
-                ("type", .string("string")), ("enum", .array(TenantStatus.allCases.map { .string($0.rawValue) })),
-                (
-                    "description",
-                    .string("Only super_admin may change it; a deleted tenant is restored by another status")
-                ),
-            ])
-        }
         var pairs: [(String, JSONValue)] = [("type", .string("object"))]
         if !update { pairs.append(("required", .array([.string("name")]))) }
         pairs += [("properties", object(properties)), ("additionalProperties", .bool(false))]
