@@ -12,7 +12,7 @@ import TallyCore
 enum CheckpointCodec {
     static let magic: [UInt8] = Array("TALLYCKP".utf8)
     /// Bump whenever the projection rules or this encoding change: older checkpoints are then rebuilt.
-    static let projectionVersion: UInt32 = 12
+    static let projectionVersion: UInt32 = 13
     static let headerSize = 8 + 4 + 8 + 8 + 4 + 8 + 4 + 4
 
     /// A decoded checkpoint.
@@ -416,9 +416,14 @@ enum CheckpointCodec {
         writer.writeInt64(projection.totalRateLimitHits)
         writer.writeInt64(projection.totalErrors)
         writer.writeInt64(projection.storageBytes)
-        writer.writeUInt8(projection.storageMeasuredAt == nil ? 0 : 1)
-        if let measured = projection.storageMeasuredAt { writer.writeUInt64(measured) }
-        writeTime(projection.storageMeasuredTime, &writer)
+        writeTime(projection.storage.measuredTime, &writer)
+        writeTime(projection.storage.coveredBefore, &writer)
+        writer.writeVarint(UInt64(projection.storage.buckets.count))
+        for bucket in projection.storage.buckets {
+            writer.writeInt64(bucket.first.microseconds)
+            writer.writeInt64(bucket.last.microseconds)
+            writer.writeInt64(bucket.sum)
+        }
         let months = projection.recentMonths
         for (month, calls) in [
             (months.months.0, months.calls.0), (months.months.1, months.calls.1),
@@ -515,8 +520,20 @@ enum CheckpointCodec {
         projection.totalRateLimitHits = try reader.readInt64()
         projection.totalErrors = try reader.readInt64()
         projection.storageBytes = try reader.readInt64()
-        projection.storageMeasuredAt = try reader.readUInt8() == 0 ? nil : try reader.readUInt64()
-        projection.storageMeasuredTime = try readTime(&reader)
+        let measuredTime = try readTime(&reader)
+        let coveredBefore = try readTime(&reader)
+        var buckets: [StorageHistory.Bucket] = []
+        for _ in 0..<(try boundedCount(&reader, minimumBytes: 24)) {
+            let first = Timestamp(microseconds: try reader.readInt64())
+            let last = Timestamp(microseconds: try reader.readInt64())
+            // Buckets are kept in time order with disjoint spans, and never more than the limit.
+            guard first <= last, buckets.last.map({ $0.last < first }) ?? true,
+                buckets.count < StorageHistory.bucketLimit
+            else { throw Problem(description: "storage buckets out of order or too many") }
+            buckets.append(StorageHistory.Bucket(first: first, last: last, sum: try reader.readInt64()))
+        }
+        projection.storage = StorageHistory(
+            buckets: buckets, measuredTime: measuredTime, coveredBefore: coveredBefore)
         var months = RecentMonths()
         months.months.0 = Int(try reader.readInt64())
         months.calls.0 = try reader.readInt64()

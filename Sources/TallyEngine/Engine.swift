@@ -185,7 +185,6 @@ public final class Engine: Sendable {
         func handle(_ stored: StoredEvent, key: IdentityHash, runs: inout DedupRuns) throws {
             let event = stored.event
             var target: Event?
-            var targetOffset: UInt64?
             if case .eventVoided(let eventId, _) = event.payload {
                 runs.flush(into: &dedup)
                 let targetKey = IdentityHash(tenant: event.tenantId, id: eventId)
@@ -196,14 +195,14 @@ public final class Engine: Sendable {
                 if let offset = stored.voidTarget, let found = try Engine.readEvent(store, at: offset),
                     found.tenantId == event.tenantId, found.id == eventId
                 {
-                    (target, targetOffset) = (found, offset)
+                    target = found
                 } else if let offset = entry?.offset {
-                    (target, targetOffset) = (try Engine.readEvent(store, at: offset), offset)
+                    target = try Engine.readEvent(store, at: offset)
                 }
                 if entry != nil { dedup.markVoided(targetKey) }
             }
             runs.remember(key, offset: stored.offset, time: event.time, type: event.type, into: &dedup)
-            state.apply(event, offset: stored.offset, voidedTarget: target, voidedTargetOffset: targetOffset)
+            state.apply(event, offset: stored.offset, voidedTarget: target)
         }
         let remaining = store.nextOffset - min(state.nextOffset, store.nextOffset)
         // Long replays read and decode on a second thread.
@@ -537,8 +536,7 @@ public final class Engine: Sendable {
                         target = earlierTargets[targetOffset]
                     }
                 }
-                state.apply(
-                    event, offset: pending.offset, voidedTarget: target, voidedTargetOffset: pending.voidTargetOffset)
+                state.apply(event, offset: pending.offset, voidedTarget: target)
             }
         }
     }

@@ -26,12 +26,9 @@ public struct ProjectionState: Sendable, Equatable {
         lhs.nextOffset == rhs.nextOffset && lhs.tenants == rhs.tenants
     }
 
-    /// Applies one event at its offset (with, for a void, its target and the target's offset).
-    public mutating func apply(_ event: Event, offset: UInt64, voidedTarget: Event?, voidedTargetOffset: UInt64? = nil)
-    {
-        tenants.modify(event.tenantId) {
-            $0.apply(event, offset: offset, voidedTarget: voidedTarget, voidedTargetOffset: voidedTargetOffset)
-        }
+    /// Applies one event at its offset (with, for a void, its target).
+    public mutating func apply(_ event: Event, offset: UInt64, voidedTarget: Event?) {
+        tenants.modify(event.tenantId) { $0.apply(event, voidedTarget: voidedTarget) }
         switch event.type {
         case .tenantCreated, .tenantUpdated, .tenantDeleted:
             tenantRecordsVersion &+= 1

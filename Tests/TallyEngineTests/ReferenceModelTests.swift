@@ -143,46 +143,59 @@ import Testing
             sourceLocation: sourceLocation)
     }
 
-    /// A void retracts exactly what its `storage.changed` still contributes: nothing once a later
-    /// `storage.measured` has replaced the figure, the whole delta otherwise. Live, from a checkpoint and
-    /// in a full replay, as the model recomputes it.
-    @Test func aStorageVoidRetractsOnlyWhatNoLaterMeasurementReplaced() throws {
-        let tenant = EventFixtures.tenant
-        func event(_ id: String, _ payload: EventPayload) -> Event {
-            Event(id: id, tenantId: tenant, time: Self.now, payload: payload)
-        }
+    /// A void retracts exactly what its `storage.changed` still contributes: nothing when the latest
+    /// measurement is timed after it, the whole delta otherwise (a change at the measurement's own time counts
+    /// on top of it). Live, from a checkpoint and in a full replay, as the model recomputes it.
+    @Test func aStorageVoidRetractsOnlyWhatTheLatestMeasurementDoesNotCover() throws {
         let megabyte: Int64 = 1 << 20
         let steps: [(Event, Int64)] = [
-            (event("s1", .storageChanged(deltaBytes: 100 * megabyte)), 100),
-            (event("m1", .storageMeasured(usedBytes: 500 * megabyte)), 500),
-            (event("s2", .storageChanged(deltaBytes: 30 * megabyte)), 530),
-            (event("v1", .eventVoided(eventId: "s1", reason: nil)), 530),
-            (event("v2", .eventVoided(eventId: "s2", reason: nil)), 500),
-            (event("s3", .storageChanged(deltaBytes: -20 * megabyte)), 480),
-            (event("v3", .eventVoided(eventId: "s3", reason: nil)), 500),
+            (storageEvent("s1", hoursAgo: 3, .storageChanged(deltaBytes: 100 * megabyte)), 100),
+            (storageEvent("m1", hoursAgo: 2, .storageMeasured(usedBytes: 500 * megabyte)), 500),
+            (storageEvent("s2", hoursAgo: 1, .storageChanged(deltaBytes: 30 * megabyte)), 530),
+            (storageEvent("v1", hoursAgo: 0, .eventVoided(eventId: "s1", reason: nil)), 530),
+            (storageEvent("v2", hoursAgo: 0, .eventVoided(eventId: "s2", reason: nil)), 500),
+            (storageEvent("s3", hoursAgo: 2, .storageChanged(deltaBytes: -20 * megabyte)), 480),
+            (storageEvent("v3", hoursAgo: 0, .eventVoided(eventId: "s3", reason: nil)), 500),
         ]
         try expectStorage(after: steps)
     }
 
-    /// Storage events that arrive late (timed before the latest measurement applied) change nothing: the
-    /// measurement covers them, an older measurement included, and voiding such a change takes nothing
-    /// back. Live, from a checkpoint and in a full replay, as the model recomputes it.
-    @Test func lateStorageEventsDoNotUndoALaterMeasurement() throws {
-        let tenant = EventFixtures.tenant
-        func event(_ id: String, hoursAgo: Int64, _ payload: EventPayload) -> Event {
-            Event(
-                id: id, tenantId: tenant,
-                time: Timestamp(microseconds: Self.now.microseconds - hoursAgo * 3_600_000_000), payload: payload)
-        }
+    /// A storage event of the test tenant, `hoursAgo` hours before now.
+    func storageEvent(_ id: String, hoursAgo: Int64, _ payload: EventPayload) -> Event {
+        Event(
+            id: id, tenantId: EventFixtures.tenant,
+            time: Timestamp(microseconds: Self.now.microseconds - hoursAgo * 3_600_000_000), payload: payload)
+    }
+
+    /// Storage events timed before the latest measurement change nothing, whenever they arrive: the
+    /// measurement covers them, an older measurement included, and voiding such a change takes nothing back.
+    /// A measurement that arrives after changes timed later than it keeps them on top. Live, from a checkpoint
+    /// and in a full replay, as the model recomputes it.
+    @Test func storageIsTheLatestMeasurementPlusTheChangesTimedAfterIt() throws {
         let megabyte: Int64 = 1 << 20
         let steps: [(Event, Int64)] = [
-            (event("m-now", hoursAgo: 1, .storageMeasured(usedBytes: 5120 * megabyte)), 5120),
-            (event("m-old", hoursAgo: 48, .storageMeasured(usedBytes: 1024 * megabyte)), 5120),
-            (event("c-old", hoursAgo: 24, .storageChanged(deltaBytes: 100 * megabyte)), 5120),
-            (event("v-old", hoursAgo: 0, .eventVoided(eventId: "c-old", reason: nil)), 5120),
-            (event("c-new", hoursAgo: 0, .storageChanged(deltaBytes: 10 * megabyte)), 5130),
-            (event("m-mid", hoursAgo: 1, .storageMeasured(usedBytes: 2048 * megabyte)), 2048),
-            (event("v-new", hoursAgo: 0, .eventVoided(eventId: "c-new", reason: nil)), 2048),
+            (storageEvent("m-now", hoursAgo: 1, .storageMeasured(usedBytes: 5120 * megabyte)), 5120),
+            (storageEvent("m-old", hoursAgo: 48, .storageMeasured(usedBytes: 1024 * megabyte)), 5120),
+            (storageEvent("c-old", hoursAgo: 24, .storageChanged(deltaBytes: 100 * megabyte)), 5120),
+            (storageEvent("v-old", hoursAgo: 0, .eventVoided(eventId: "c-old", reason: nil)), 5120),
+            (storageEvent("c-new", hoursAgo: 0, .storageChanged(deltaBytes: 10 * megabyte)), 5130),
+            (storageEvent("m-mid", hoursAgo: 1, .storageMeasured(usedBytes: 2048 * megabyte)), 2058),
+            (storageEvent("v-new", hoursAgo: 0, .eventVoided(eventId: "c-new", reason: nil)), 2048),
+        ]
+        try expectStorage(after: steps)
+    }
+
+    /// The backfill case: a measurement of 30 days ago arriving after a change of an hour ago keeps the change
+    /// on top, and later changes between them count too. Live, from a checkpoint and in a full replay.
+    @Test func aBackfilledMeasurementKeepsTheLaterChanges() throws {
+        let megabyte: Int64 = 1 << 20
+        let steps: [(Event, Int64)] = [
+            (storageEvent("c-recent", hoursAgo: 1, .storageChanged(deltaBytes: 5120 * megabyte)), 5120),
+            (storageEvent("m-backfill", hoursAgo: 30 * 24, .storageMeasured(usedBytes: 1024 * megabyte)), 6144),
+            (storageEvent("c-between", hoursAgo: 10 * 24, .storageChanged(deltaBytes: 100 * megabyte)), 6244),
+            (storageEvent("c-before", hoursAgo: 32 * 24, .storageChanged(deltaBytes: 7 * megabyte)), 6244),
+            (storageEvent("v-recent", hoursAgo: 0, .eventVoided(eventId: "c-recent", reason: nil)), 1124),
+            (storageEvent("m-newer", hoursAgo: 5 * 24, .storageMeasured(usedBytes: 2000 * megabyte)), 2000),
         ]
         try expectStorage(after: steps)
     }

@@ -52,9 +52,22 @@ public struct ReferenceModel {
         var credentials: [String: (state: String, expires: Timestamp?)] = [:]
         var keys: [String: (state: String, expires: Timestamp?)] = [:]
         var clients: [String: Bool] = [:]
-        var storage: Int64 = 0
-        // Storage events older than the latest measurement taken arrive late: it already covers them.
-        var measuredTime: Timestamp?
+        // Storage: the latest measurement by event time (the later stored on a tie), plus every change not
+        // voided timed at or after it; whatever order they arrived in.
+        var measured: (time: Timestamp, used: Int64)?
+        for event in events {
+            if case .storageMeasured(let used) = event.payload, measured.map({ event.time >= $0.time }) ?? true {
+                measured = (event.time, used)
+            }
+        }
+        var storage = measured?.used ?? 0
+        for event in events {
+            if case .storageChanged(let delta) = event.payload, !isVoided(event),
+                measured.map({ event.time >= $0.time }) ?? true
+            {
+                storage += delta
+            }
+        }
         for event in events {
             switch event.payload {
             case .userCreated(let id, let role): if users[id] == nil { users[id] = (role, true) }
@@ -71,13 +84,6 @@ public struct ReferenceModel {
             case .keyRevoked(let id): if keys[id]?.state == "active" { keys[id]?.state = "revoked" }
             case .oauthClientCreated(let id): if clients[id] == nil { clients[id] = true }
             case .oauthClientDisabled(let id): if clients[id] == true { clients[id] = false }
-            case .storageMeasured(let used):
-                if measuredTime.map({ event.time >= $0 }) ?? true {
-                    storage = used
-                    measuredTime = event.time
-                }
-            case .storageChanged(let delta):
-                if !isVoided(event) && (measuredTime.map { event.time >= $0 } ?? true) { storage += delta }
             case .tenantCreated(let creation):
                 if !projection.isRegistered {
                     projection.isRegistered = true

@@ -3,14 +3,8 @@ extension TenantProjection {
     ///
     /// - Parameters:
     ///   - event: The event.
-    ///   - offset: The event's offset in the log, when known: a `storage.measured` records it, so a later void
-    ///     can tell whether the measurement replaced what its target added.
     ///   - voidedTarget: For `event.voided`, the event it retracts (found by the engine); ignored otherwise.
-    ///   - voidedTargetOffset: The offset of `voidedTarget`, when known.
-    public mutating func apply(
-        _ event: Event, offset: UInt64? = nil, voidedTarget: Event? = nil,
-        voidedTargetOffset: UInt64? = nil
-    ) {
+    public mutating func apply(_ event: Event, voidedTarget: Event? = nil) {
         if lastActivity.map({ event.time > $0 }) ?? true { lastActivity = event.time }
         switch event.payload {
         case .apiCall(let call):
@@ -90,14 +84,12 @@ extension TenantProjection {
             activeOAuthClients -= 1
         case .storageChanged(let delta):
             // A change timed before the latest measurement is already in it.
-            guard !isCoveredByMeasurement(event.time) else { return }
+            guard storage.recordChange(at: event.time, delta: delta) else { return }
             storageBytes = TenantProjection.saturating(storageBytes, plus: delta)
         case .storageMeasured(let used):
-            // Measurements are absolute: one older than the latest applied arrives late and changes nothing.
-            guard !isCoveredByMeasurement(event.time) else { return }
-            storageBytes = used
-            storageMeasuredAt = offset
-            storageMeasuredTime = event.time
+            // The measurement plus the changes timed at or after it; one older than the latest changes nothing.
+            guard let figure = storage.recordMeasurement(at: event.time, usedBytes: used) else { return }
+            storageBytes = figure
         case .tenantCreated(let creation):
             guard !isRegistered else { return }
             isRegistered = true
@@ -135,20 +127,12 @@ extension TenantProjection {
             switch target.payload {
             case .apiCall(let call): recordCall(call, at: target.time, sign: -1)
             case .storageChanged(let delta):
-                // A measurement after the change already replaced what it added: retracting it then changes
-                // nothing. Before any measurement (or when offsets are unknown), the delta comes off.
-                if let measured = storageMeasuredAt, let target = voidedTargetOffset, target < measured { break }
-                // A change that arrived after a later-timed measurement added nothing: nothing to take back.
-                if isCoveredByMeasurement(target.time) { break }
+                // A change timed before the latest measurement is not in the figure: nothing to take back.
+                guard storage.retractChange(at: target.time, delta: delta) else { break }
                 storageBytes = TenantProjection.saturating(storageBytes, minus: delta)
             default: break
             }
         }
-    }
-
-    /// Whether a storage event at `time` is older than the latest measurement applied, which covers it.
-    func isCoveredByMeasurement(_ time: Timestamp) -> Bool {
-        storageMeasuredTime.map { time < $0 } ?? false
     }
 
     /// The time a change of the record at `time` stamps it with: never before the record's latest change

@@ -28,12 +28,6 @@ public struct TenantProjection: Sendable, Equatable {
     public var activeOAuthClients = 0
     /// Storage in bytes as reported; shown clamped at zero, kept exact so voids can be undone.
     public var storageBytes: Int64 = 0
-    /// The log offset of the latest `storage.measured` applied, if any: a void of a `storage.changed` from
-    /// before it leaves the measured figure alone.
-    public var storageMeasuredAt: UInt64?
-    /// The event time of the latest `storage.measured` applied, if any: a measurement or change timed before
-    /// it arrives late (the measurement already covers it) and changes nothing.
-    public var storageMeasuredTime: Timestamp?
     /// `settings.storage_quota_mb`, or the default.
     public var storageQuotaMB = TenantSettings.defaultStorageQuotaMB
     /// The three latest months' calls, without a hash lookup.
@@ -72,6 +66,9 @@ public struct TenantProjection: Sendable, Equatable {
     public var updatedAt: Timestamp?
     /// When the status became `deleted`; `nil` while it is not `deleted`.
     public var deletedAt: Timestamp?
+    /// The latest storage measurement's time and the changes timed at or after it, which make up
+    /// ``storageBytes`` whatever order they arrived in.
+    public var storage = StorageHistory()
 
     // Entity tables: users, credentials, keys (including keys seen only in calls), OAuth clients (`true`
     // while active), and calls per UTC month keyed by ``Timestamp/monthIndex`` for the months older than
