@@ -39,6 +39,8 @@ public final class Engine: Sendable {
 
     struct DecisionState: Sendable {
         var dedup = DedupIndex()
+        /// The ids of old events backfills accepted, kept for the engine's lifetime.
+        var backfillIds = BackfillIds()
         /// The offset the next accepted event will get.
         var nextOffset: UInt64 = 0
         var insertsSincePrune = 0
@@ -281,6 +283,12 @@ public final class Engine: Sendable {
         return result.withLock { $0 }
     }
 
+    /// Ends a backfill: forgets the ids of events older than the dedup window that backfills accepted, so the
+    /// next backfill starts as a new `tally import` would (the window's ids are still remembered).
+    public func forgetBackfilledIds() {
+        decisions.withLock { $0.backfillIds = BackfillIds() }
+    }
+
     /// Ingests a batch without blocking: `completion` receives one outcome per input element once the accepted
     /// events are durable and applied (on the log's writer thread, so it must not block), or at once when
     /// nothing was accepted.
@@ -332,7 +340,10 @@ public final class Engine: Sendable {
             // By index, reading each event in place: an iterator would copy each one (and retain its strings).
             for index in batch.indices {
                 // In a large table nearly every probe misses the cache: start the miss a few events early.
-                if index + prefetchDistance < keys.count { state.dedup.prefetch(keys[index + prefetchDistance]) }
+                if index + prefetchDistance < keys.count {
+                    state.dedup.prefetch(keys[index + prefetchDistance])
+                    if mode == .backfill { state.backfillIds.prefetch(keys[index + prefetchDistance]) }
+                }
                 let event: Event
                 switch batch[index] {
                 case .failure(let error):
@@ -372,6 +383,15 @@ public final class Engine: Sendable {
                 let key = keys[index]
                 let offset = state.nextOffset
                 let remembered = DedupIndex.remembers(event.time, cutoff: earliest)
+                // A backfill also remembers the events it accepts that the window does not (or will not
+                // within a day), for the rest of the engine's life (one `tally import`): the latest millions.
+                let backfill = mode == .backfill
+                let keptForRun = backfill && event.time.microseconds < earliest.microseconds &+ BackfillIds.margin
+                if backfill, !state.backfillIds.isEmpty, let original = state.backfillIds[key] {
+                    outcomes[index] = .duplicate(offset: original.offset)
+                    hasDuplicates = true
+                    continue
+                }
                 var targetOffset: UInt64?
                 if case .eventVoided(let eventId, _) = event.payload {
                     if let original = state.dedup[key], !DedupIndex.isExpired(original, before: earliest) {
@@ -380,25 +400,36 @@ public final class Engine: Sendable {
                         continue
                     }
                     let targetKey = IdentityHash(tenant: event.tenantId, id: eventId)
-                    guard let target = state.dedup[targetKey], !DedupIndex.isExpired(target, before: earliest) else {
+                    let target: BackfillIds.Entry
+                    let targetInWindow: Bool
+                    if let entry = state.dedup[targetKey], !DedupIndex.isExpired(entry, before: earliest) {
+                        target = BackfillIds.Entry(
+                            offset: entry.offset, isVoidable: entry.flags & DedupIndex.Entry.voidable != 0,
+                            isVoided: entry.flags & DedupIndex.Entry.voided != 0)
+                        targetInWindow = true
+                    } else if backfill, let entry = state.backfillIds[targetKey] {
+                        (target, targetInWindow) = (entry, false)
+                    } else {
+                        let imported = backfill ? " or imported earlier in this run" : ""
                         outcomes[index] = .rejected(
                             reason:
-                                "data.eventId: no accepted event \"\(eventId)\" of this tenant within the dedup window (\(EngineConfiguration.describe(configuration.backdateLimitMicroseconds)))"
+                                "data.eventId: no accepted event \"\(eventId)\" of this tenant within the dedup window (\(EngineConfiguration.describe(configuration.backdateLimitMicroseconds)))\(imported)"
                         )
                         continue
                     }
-                    guard target.flags & DedupIndex.Entry.voidable != 0 else {
+                    guard target.isVoidable else {
                         outcomes[index] = .rejected(
                             reason:
                                 "data.eventId: \"\(eventId)\" cannot be voided: only api.call and storage.changed events can be; send the compensating lifecycle event instead"
                         )
                         continue
                     }
-                    guard target.flags & DedupIndex.Entry.voided == 0 else {
+                    guard !target.isVoided else {
                         outcomes[index] = .rejected(reason: "data.eventId: \"\(eventId)\" is already voided")
                         continue
                     }
-                    state.dedup.markVoided(targetKey)
+                    if targetInWindow { state.dedup.markVoided(targetKey) }
+                    if backfill, !state.backfillIds.isEmpty { state.backfillIds.markVoided(targetKey) }
                     targetOffset = target.offset
                     if remembered { state.dedup.insert(key, offset: offset, time: event.time, voidable: false) }
                 } else if remembered {
@@ -422,6 +453,9 @@ public final class Engine: Sendable {
                     outcomes[index] = .duplicate(offset: original.offset)
                     hasDuplicates = true
                     continue
+                }
+                if keptForRun {
+                    state.backfillIds.insert(key, offset: offset, voidable: TenantProjection.isVoidable(event.type))
                 }
                 state.nextOffset += 1
                 if remembered { state.insertsSincePrune += 1 }

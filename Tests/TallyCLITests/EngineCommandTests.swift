@@ -91,6 +91,57 @@ import Testing
         #expect(runTally(["stats", "--data", directory.path, "not-a-uuid"]).code == .usage)
     }
 
+    /// Events older than the dedup window are remembered for the rest of one import: a repeat is a
+    /// duplicate and a void finds its target, so a dump of such events imports again with the same counts.
+    /// A later import (another run) no longer knows them.
+    @Test func anImportRemembersItsOldEventsSoADumpImportsAgainWithItsVoids() throws {
+        let directory = TemporaryDirectory()
+        let t = Self.tenant
+        func line(_ id: String, _ type: String, _ data: String, daysAgo: Int64 = 60) -> String {
+            let time = Timestamp(microseconds: Timestamp.now().microseconds - daysAgo * 86_400_000_000)
+            return #"{"id":"\#(id)","type":"\#(type)","tenantId":"\#(t)","time":"\#(time.rfc3339())","data":\#(data)}"#
+        }
+        let lines = [
+            line("c1", "api.call", #"{"keyId":"key-a","status":200}"#),
+            line("c2", "api.call", #"{"keyId":"key-a","status":500}"#),
+            line("c1", "api.call", #"{"keyId":"key-a","status":200}"#),
+            line("v1", "event.voided", #"{"eventId":"c2"}"#),
+            line("v2", "event.voided", #"{"eventId":"c2"}"#, daysAgo: 0),
+            line("v3", "event.voided", #"{"eventId":"never-sent"}"#),
+            line("v4", "event.voided", #"{"eventId":"c1"}"#, daysAgo: 0),
+            line("v1", "event.voided", #"{"eventId":"c2"}"#),
+        ]
+        let store = directory.appending("store")
+        let first = runTally(["import", "--data", store, "-"], input: lines.joined(separator: "\n"))
+        #expect(first.code == .failure)
+        #expect(
+            first.out.contains("imported 4 events (offsets 0-3); 2 duplicates; rejected 2 of 8 lines"), "\(first.out)")
+        #expect(first.err.contains("line 5: data.eventId: \"c2\" is already voided"), "\(first.err)")
+        #expect(
+            first.err.contains(
+                "line 6: data.eventId: no accepted event \"never-sent\" of this tenant within the dedup window (35 days) or imported earlier in this run"
+            ), "\(first.err)")
+        let keys = runTally(["key-stats", "--data", store, t])
+        #expect(keys.out.contains(#""totalRequests": 0"#), "both calls are voided: \(keys.out)")
+        #expect(keys.out.contains(#""errors": 0"#))
+
+        // The dump imports into a new store with the same counts: each void finds its 60-day-old target.
+        let dump = runTally(["dump", "--data", store]).out
+        let copy = directory.appending("copy")
+        let imported = runTally(["import", "--data", copy, "-"], input: dump)
+        #expect(imported.code == .ok, "\(imported.err)")
+        #expect(imported.out.contains("imported 4 events (offsets 0-3); 0 duplicates"))
+        func withoutGeneratedAt(_ text: String) -> [Substring] {
+            text.split(separator: "\n").filter { !$0.contains("generatedAt") }
+        }
+        #expect(withoutGeneratedAt(runTally(["key-stats", "--data", copy, t]).out) == withoutGeneratedAt(keys.out))
+        #expect(runTally(["replay", "--data", copy, "--verify"]).code == .ok)
+
+        // Another run no longer remembers the old events: the old call is new to it.
+        let later = runTally(["import", "--data", store, "-"], input: lines[1])
+        #expect(later.out.contains("imported 1 events (offsets 4-4); 0 duplicates"), "\(later.out)")
+    }
+
     @Test func replayRebuildsVerifiesAndReportsTheFirstDifference() throws {
         let directory = TemporaryDirectory()
         #expect(runTally(["import", "--data", directory.path, "-"], input: sample()).code == .failure)

@@ -308,6 +308,9 @@ import Testing
         func duplicates(_ outcomes: [IngestOutcome]) -> [Bool] {
             outcomes.map { if case .duplicate = $0 { true } else { false } }
         }
+        // A backfill remembers its own events of any age: a new one starts afresh, as after a reopen.
+        #expect(duplicates(engine.ingest(events, mode: .backfill)) == [true, true, true, true, true])
+        engine.forgetBackfilledIds()
         let liveAnswers = duplicates(engine.ingest(events, mode: .backfill))
         try engine.close()
         for directory in [fromCheckpoint, replayed] {
