@@ -5,7 +5,7 @@ import TallyCore
 enum OpenAPIDocument {
     static let json: JSONValue = build()
 
-    private static func object(_ pairs: [(String, JSONValue)]) -> JSONValue {
+    static func object(_ pairs: [(String, JSONValue)]) -> JSONValue {
         .object(JSONObject(pairs.map { JSONObject.Member(key: $0.0, value: $0.1) }))
     }
 
@@ -33,12 +33,12 @@ enum OpenAPIDocument {
     }
 
     /// A reference to the component schema `name`.
-    private static func reference(_ name: String) -> JSONValue {
+    static func reference(_ name: String) -> JSONValue {
         object([("$ref", .string("#/components/schemas/\(name)"))])
     }
 
     /// A string schema limited to `values`.
-    private static func enumeration(_ values: [String]) -> JSONValue {
+    static func enumeration(_ values: [String]) -> JSONValue {
         object([("type", .string("string")), ("enum", .array(values.map(JSONValue.string)))])
     }
 
@@ -55,7 +55,7 @@ enum OpenAPIDocument {
     ]
 
     /// A schema of `type` (and `format`), or `null` when `nullable`.
-    private static func scalar(_ type: String, format: String? = nil, nullable: Bool = false) -> JSONValue {
+    static func scalar(_ type: String, format: String? = nil, nullable: Bool = false) -> JSONValue {
         var pairs: [(String, JSONValue)] = [
             ("type", nullable ? .array([.string(type), .string("null")]) : .string(type))
         ]
@@ -663,7 +663,7 @@ enum OpenAPIDocument {
             // Open routes say so, rather than leave the bearer requirement undefined.
             operation.append(("security", .array(route.authenticated ? [object([("bearer", .array([]))])] : [])))
             if route.endpoint == .ingest {
-                let event = object([("type", .string("object"))])
+                let event = reference("Event")
                 let events = object([
                     ("oneOf", .array([event, object([("type", .string("array")), ("items", event)])]))
                 ])
@@ -688,10 +688,15 @@ enum OpenAPIDocument {
                                             )
                                         ])
                                     ),
-                                    ("application/cloudevents+json", object([("schema", event)])),
+                                    ("application/cloudevents+json", object([("schema", reference("CloudEvent"))])),
                                     (
                                         "application/cloudevents-batch+json",
-                                        object([("schema", object([("type", .string("array")), ("items", event)]))])
+                                        object([
+                                            (
+                                                "schema",
+                                                object([("type", .string("array")), ("items", reference("CloudEvent"))])
+                                            )
+                                        ])
                                     ),
                                 ])
                             ),
@@ -748,7 +753,7 @@ enum OpenAPIDocument {
                     (
                         "schemas",
                         object(
-                            responseSchemas + [
+                            responseSchemas + eventSchemas + [
                                 (
                                     "HTTPValidationError",
                                     object([

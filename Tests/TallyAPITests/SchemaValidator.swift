@@ -56,12 +56,12 @@ struct SchemaValidator {
                 }
             if !fits { found.append("\(path): \"\(text)\" is not a \(format)") }
         }
-        if let number = Self.number(value) {
-            if let minimum = rules["minimum"].flatMap(Self.number), number < minimum {
-                found.append("\(path): \(number) is below the minimum \(minimum)")
+        if Self.number(value) != nil {
+            if let minimum = rules["minimum"], Self.compare(value, minimum) ?? 0 < 0 {
+                found.append("\(path): \(value) is below the minimum \(minimum)")
             }
-            if let maximum = rules["maximum"].flatMap(Self.number), number > maximum {
-                found.append("\(path): \(number) is above the maximum \(maximum)")
+            if let maximum = rules["maximum"], Self.compare(value, maximum) ?? 0 > 0 {
+                found.append("\(path): \(value) is above the maximum \(maximum)")
             }
         }
         if case .string(let text) = value {
@@ -135,6 +135,14 @@ struct SchemaValidator {
         case (.double(let number), "integer"): number.rounded() == number
         default: false
         }
+    }
+
+    /// How two numbers compare (negative, zero or positive): exactly when both are integers (2^60 + 1 is
+    /// above 2^60, though not as Doubles), else as Doubles; `nil` when either is not a number.
+    static func compare(_ lhs: JSONValue, _ rhs: JSONValue) -> Int? {
+        if case .int(let left) = lhs, case .int(let right) = rhs { return left < right ? -1 : left > right ? 1 : 0 }
+        guard let left = number(lhs), let right = number(rhs) else { return nil }
+        return left < right ? -1 : left > right ? 1 : 0
     }
 
     static func number(_ value: JSONValue) -> Double? {

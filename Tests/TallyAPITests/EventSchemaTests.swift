@@ -1,0 +1,129 @@
+import TallyCore
+import TallyTestSupport
+import Testing
+
+@testable import TallyAPI
+
+/// The `Event` schema of `/openapi.json` against the decoder the server runs: each body is valid by the
+/// schema exactly when ``EventJSONDecoder`` accepts it, so a client validating against the document never
+/// sends an event the server rejects, nor holds back one it would take.
+@Suite struct EventSchemaTests {
+    static let tenant = "3fa85f64-5717-4562-b3fc-2c963f66afa6"
+
+    static func schemas() throws -> JSONObject {
+        guard case .object(let document) = OpenAPIDocument.json, case .object(let components)? = document["components"],
+            case .object(let schemas)? = components["schemas"]
+        else {
+            Issue.record("the document has no components.schemas")
+            return JSONObject()
+        }
+        return schemas
+    }
+
+    /// An event of `type` with `data` (a JSON text, or none), and any other top-level members.
+    static func event(_ type: String, _ data: String?, extra: String = "") -> String {
+        #"{"id":"e-1","type":"\#(type)","tenantId":"\#(tenant)"\#(data.map { #","data":\#($0)"# } ?? "")\#(extra)}"#
+    }
+
+    @Test func theEventSchemaAcceptsExactlyWhatTheDecoderAccepts() throws {
+        let validator = SchemaValidator(schemas: try Self.schemas())
+        let schema = JSONValue.object(JSONObject([.init(key: "$ref", value: .string("#/components/schemas/Event"))]))
+        let long = String(repeating: "x", count: 129)
+        let longName = String(repeating: "n", count: 257)
+        let longReason = String(repeating: "r", count: 1025)
+        var bodies = EventFixtures.everyType().map { event in
+            var writer = JSONWriter()
+            writer.write(EventJSONEncoder.jsonValue(event))
+            return writer.string
+        }
+        bodies += [
+            Self.event("api.call", #"{"keyId":"k","status":200}"#),
+            Self.event("api.call", #"{"keyId":"k","status":200.0,"bytes":null,"durationMs":1.5,"oauthClientId":null}"#),
+            Self.event("api.call", #"{"keyId":"k","status":99}"#),
+            Self.event("api.call", #"{"keyId":"k","status":600}"#),
+            Self.event("api.call", #"{"keyId":"k","status":"200"}"#),
+            Self.event("api.call", #"{"keyId":"k","status":200.5}"#),
+            Self.event("api.call", #"{"keyId":"k","status":200,"bytes":-1}"#),
+            Self.event("api.call", #"{"keyId":"k","status":200,"durationMs":-1}"#),
+            Self.event("api.call", #"{"keyId":"","status":200}"#),
+            Self.event("api.call", #"{"keyId":"\#(long)","status":200}"#),
+            Self.event("api.call", #"{"keyId":"é","status":200}"#),
+            Self.event("api.call", #"{"keyId":"k","status":200,"extra":1}"#),
+            Self.event("api.call", nil), Self.event("api.call", "null"), Self.event("api.call", "[]"),
+            Self.event("api.calls", #"{"keyId":"k","status":200}"#),
+            Self.event("api.call", #"{"keyId":"k","status":200}"#, extra: #","offset":3,"ingestTime":"x""#),
+            Self.event("api.call", #"{"keyId":"k","status":200}"#, extra: #","time":"2026-11-01T10:00:00Z""#),
+            Self.event("api.call", #"{"keyId":"k","status":200}"#, extra: #","time":null"#),
+            Self.event("api.call", #"{"keyId":"k","status":200}"#, extra: #","time":"yesterday""#),
+            Self.event("api.call", #"{"keyId":"k","status":200}"#, extra: #","source":"x""#),
+            #"{"type":"api.call","tenantId":"\#(Self.tenant)","data":{"keyId":"k","status":200}}"#,
+            #"{"id":"e","type":"api.call","tenantId":"acme","data":{"keyId":"k","status":200}}"#,
+            #"{"id":"e","type":"api.call","data":{"keyId":"k","status":200}}"#, "[]", #""event""#,
+            Self.event("key.created", #"{"keyId":"k","name":"Prod","expiresAt":"2027-01-01T00:00:00Z"}"#),
+            Self.event("key.created", #"{"keyId":"k","name":"  "}"#),
+            Self.event("key.created", #"{"keyId":"k","name":"\#(longName)"}"#),
+            Self.event("key.created", #"{"keyId":"k","expiresAt":"soon"}"#),
+            Self.event("key.revoked", #"{"keyId":"k","name":"x"}"#),
+            Self.event("user.created", #"{"userId":"u"}"#), Self.event("user.created", #"{"userId":"u","role":null}"#),
+            Self.event("user.created", #"{"userId":"u","role":"owner"}"#),
+            Self.event("user.role_changed", #"{"userId":"u"}"#),
+            Self.event("user.role_changed", #"{"userId":"u","role":"admin"}"#),
+            Self.event("user.deleted", #"{"userId":"u","role":"admin"}"#),
+            Self.event("credential.expired", #"{"credentialId":"c"}"#),
+            Self.event("oauth_client.disabled", #"{"clientId":"o"}"#), Self.event("oauth_client.created", "{}"),
+            Self.event("storage.changed", #"{"deltaBytes":1152921504606846976}"#),
+            Self.event("storage.changed", #"{"deltaBytes":-1152921504606846976}"#),
+            Self.event("storage.changed", #"{"deltaBytes":1152921504606846977}"#),
+            Self.event("storage.measured", #"{"usedBytes":-1}"#), Self.event("storage.measured", #"{"usedBytes":0}"#),
+            Self.event("tenant.created", #"{"name":"Acme","status":"suspended","partnerId":"p","settings":{"x":1}}"#),
+            Self.event("tenant.created", #"{"name":"  "}"#), Self.event("tenant.created", #"{"status":"active"}"#),
+            Self.event("tenant.created", #"{"name":"A","status":"gone"}"#),
+            Self.event("tenant.created", #"{"name":"A","partnerId":""}"#),
+            Self.event("tenant.created", #"{"name":"A","settings":{"mfa_required":"x"}}"#),
+            Self.event("tenant.created", #"{"name":"A","settings":{"mfa_required":null}}"#),
+            Self.event("tenant.created", #"{"name":"A","settings":null}"#),
+            Self.event("tenant.updated", "{}"), Self.event("tenant.updated", #"{"name":null}"#),
+            Self.event("tenant.updated", #"{"partnerId":null}"#), Self.event("tenant.updated", #"{"settings":null}"#),
+            Self.event("tenant.updated", #"{"settings":{"x":null,"session_timeout":null}}"#),
+            Self.event("tenant.updated", #"{"settings":{"session_timeout":0}}"#),
+            Self.event("tenant.updated", #"{"name":null,"status":"deleted"}"#),
+            Self.event("tenant.updated", #"{"name":"  "}"#), Self.event("tenant.updated", #"{"partnerId":"é"}"#),
+            Self.event("tenant.deleted", nil), Self.event("tenant.deleted", "{}"), Self.event("tenant.deleted", "null"),
+            Self.event("tenant.deleted", #"{"reason":"x"}"#),
+            Self.event("event.voided", #"{"eventId":"e-0","reason":null}"#),
+            Self.event("event.voided", #"{"eventId":"e-0","reason":"\#(longReason)"}"#),
+            Self.event("event.voided", #"{"reason":"x"}"#),
+        ]
+        var accepted = 0
+        for body in bodies {
+            let value = try JSONParser().parse(Array(body.utf8))
+            // The server's own entry point (an NDJSON line's), fast path and all.
+            var refusal: String?
+            let result = try Array(body.utf8).withUnsafeBytes {
+                try EventDocumentDecoder().decodeEvent($0, receivedAt: EventFixtures.time)
+            }
+            if case .failure(let error) = result { refusal = error.description }
+            let decoded = refusal == nil
+            let documented = validator.mismatches(value, schema)
+            #expect(documented.isEmpty == decoded, "\(body): \(documented); \(refusal ?? "accepted")")
+            if decoded { accepted += 1 }
+        }
+        #expect(accepted > 20 && accepted < bodies.count - 20, "both verdicts are exercised")
+    }
+
+    /// CloudEvents bodies the server takes conform to the `CloudEvent` schema.
+    @Test func cloudEventsConformToTheirSchema() throws {
+        let validator = SchemaValidator(schemas: try Self.schemas())
+        let schema = JSONValue.object(
+            JSONObject([.init(key: "$ref", value: .string("#/components/schemas/CloudEvent"))]))
+        let bodies = [
+            #"{"specversion":"1.0","id":"c1","source":"/gateway","type":"api.call","tenantid":"\#(Self.tenant)","data":{"keyId":"k","status":200},"traceparent":"00-x"}"#,
+            #"{"specversion":"1.0","id":"c2","source":"s","type":"tenant.deleted","subject":"\#(Self.tenant)","time":"2026-11-01T10:00:00Z"}"#,
+        ]
+        for body in bodies {
+            #expect(validator.mismatches(try JSONParser().parse(Array(body.utf8)), schema).isEmpty, "\(body)")
+        }
+        let wrong = #"{"specversion":"0.3","id":"c1","source":"","type":"api.call"}"#
+        #expect(validator.mismatches(try JSONParser().parse(Array(wrong.utf8)), schema).count == 2)
+    }
+}
