@@ -7,12 +7,14 @@ import TallyCore
 /// finds such a target, as importing a `tally dump` needs.
 ///
 /// Bounded: the latest ``capacity`` ids are kept and the oldest are forgotten first. An open-addressing table
-/// (linear probing, at most half full, 16 bytes a slot) indexed by the identity hash itself, which is already
-/// mixed, plus the ids in the order they came (8 bytes each): at most about 160 MB at the default capacity.
+/// (linear probing, at most half full, 24 bytes a slot) indexed by the identity hash itself, which is already
+/// mixed, plus the ids and offsets in the order they came (16 bytes each): about 260 MB at most at the
+/// default capacity, and about 300 MB for the moment the table doubles.
 struct BackfillIds: Sendable {
-    /// What is kept per id: the event's offset and whether it can be, or was, voided.
+    /// What is kept per id: the event's offset and time, and whether it can be, or was, voided.
     struct Entry: Sendable, Equatable {
         var offset: UInt64
+        var time: Timestamp
         var isVoidable: Bool
         var isVoided: Bool
     }
@@ -25,10 +27,12 @@ struct BackfillIds: Sendable {
 
     /// The most ids kept.
     let capacity: Int
-    /// Slots of (key, packed entry); key 0 marks an empty slot (an id hashing to 0 is kept as 1).
-    private var slots: [(key: UInt64, packed: UInt64)] = []
-    /// The ids (as stored keys) in the order they were kept, as a ring once full.
-    private var order: [UInt64] = []
+    /// Slots of (key, packed offset and flags, event time); key 0 marks an empty slot (an id hashing to 0 is
+    /// kept as 1).
+    private var slots: [(key: UInt64, packed: UInt64, time: Int64)] = []
+    /// The ids (as stored keys) with their offsets, in the order they were kept, as a ring once full. An id
+    /// kept again (a new event reusing it) appears twice; only the entry with its offset is forgotten.
+    private var order: [(key: UInt64, offset: UInt64)] = []
     /// Where the next id goes in `order` once it is full: the oldest one.
     private var oldest = 0
     /// How many ids are kept.
@@ -77,26 +81,36 @@ struct BackfillIds: Sendable {
     subscript(key: IdentityHash) -> Entry? {
         let (index, found) = position(of: Self.storedKey(key))
         guard found else { return nil }
-        let packed = slots[index].packed
+        let slot = slots[index]
         return Entry(
-            offset: packed & Self.offsetMask, isVoidable: packed & Self.voidableBit != 0,
-            isVoided: packed & Self.voidedBit != 0)
+            offset: slot.packed & Self.offsetMask, time: Timestamp(microseconds: slot.time),
+            isVoidable: slot.packed & Self.voidableBit != 0, isVoided: slot.packed & Self.voidedBit != 0)
     }
 
-    /// Keeps an id not kept yet (the caller looked it up first), forgetting the oldest one when full.
-    mutating func insert(_ key: IdentityHash, offset: UInt64, voidable: Bool) {
+    /// Keeps an id with its event, replacing what was kept for it (an id reused by a later event), and
+    /// forgets the oldest id when full.
+    /// - Parameters:
+    ///   - key: The event's identity.
+    ///   - offset: Its offset.
+    ///   - time: Its event time.
+    ///   - voidable: Whether it can be voided.
+    mutating func insert(_ key: IdentityHash, offset: UInt64, time: Timestamp, voidable: Bool) {
         let stored = Self.storedKey(key)
         if order.count == capacity {
-            remove(order[oldest])
-            order[oldest] = stored
+            let evicted = order[oldest]
+            let (index, found) = position(of: evicted.key)
+            if found && slots[index].packed & Self.offsetMask == evicted.offset & Self.offsetMask {
+                remove(at: index)
+            }
+            order[oldest] = (stored, offset)
             oldest = (oldest + 1) % capacity
         } else {
-            order.append(stored)
+            order.append((stored, offset))
         }
         if (count + 1) * 2 > slots.count { grow() }
         let (index, found) = position(of: stored)
         if !found { count += 1 }
-        slots[index] = (stored, offset & Self.offsetMask | (voidable ? Self.voidableBit : 0))
+        slots[index] = (stored, offset & Self.offsetMask | (voidable ? Self.voidableBit : 0), time.microseconds)
     }
 
     /// Records that the event kept for `key` was voided.
@@ -108,18 +122,18 @@ struct BackfillIds: Sendable {
     /// Doubles the table (from a few thousand slots), placing every kept id again.
     private mutating func grow() {
         let old = slots
-        slots = Array(repeating: (0, 0), count: max(Self.initialSlots, old.count * 2))
+        slots = Array(repeating: (0, 0, 0), count: max(Self.initialSlots, old.count * 2))
         for slot in old where slot.key != 0 {
             slots[position(of: slot.key).index] = slot
         }
     }
 
-    /// Forgets a stored key, shifting later slots of its probe run back so every lookup still finds its id.
-    private mutating func remove(_ key: UInt64) {
-        var (hole, found) = position(of: key)
-        guard found else { return }
+    /// Empties the slot at `index`, shifting later slots of its probe run back so every lookup still finds
+    /// its id.
+    private mutating func remove(at index: Int) {
         count -= 1
         let mask = slots.count - 1
+        var hole = index
         var next = hole
         while true {
             next = (next + 1) & mask
@@ -133,6 +147,6 @@ struct BackfillIds: Sendable {
                 hole = next
             }
         }
-        slots[hole] = (0, 0)
+        slots[hole] = (0, 0, 0)
     }
 }

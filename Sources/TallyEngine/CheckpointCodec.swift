@@ -532,6 +532,11 @@ enum CheckpointCodec {
             else { throw Problem(description: "storage buckets out of order or too many") }
             buckets.append(StorageHistory.Bucket(first: first, last: last, sum: try reader.readInt64()))
         }
+        // A measurement covers changes from its own time or the start of the bucket it fell inside.
+        guard (measuredTime == nil) == (coveredBefore == nil),
+            measuredTime.map({ measured in coveredBefore.map { $0 <= measured } ?? false }) ?? true,
+            coveredBefore.map({ covered in buckets.first.map { $0.first >= covered } ?? true }) ?? true
+        else { throw Problem(description: "storage buckets disagree with the latest measurement") }
         projection.storage = StorageHistory(
             buckets: buckets, measuredTime: measuredTime, coveredBefore: coveredBefore)
         var months = RecentMonths()

@@ -284,9 +284,14 @@ public final class Engine: Sendable {
     }
 
     /// Ends a backfill: forgets the ids of events older than the dedup window that backfills accepted, so the
-    /// next backfill starts as a new `tally import` would (the window's ids are still remembered).
-    public func forgetBackfilledIds() {
-        decisions.withLock { $0.backfillIds = BackfillIds() }
+    /// next backfill starts as a new `tally import` would (the window's ids are still remembered). The table
+    /// is freed after the lock is released.
+    package func forgetBackfilledIds() {
+        let forgotten = decisions.withLock { state in
+            defer { state.backfillIds = BackfillIds() }
+            return state.backfillIds
+        }
+        withExtendedLifetime(forgotten) {}
     }
 
     /// Ingests a batch without blocking: `completion` receives one outcome per input element once the accepted
@@ -387,7 +392,12 @@ public final class Engine: Sendable {
                 // within a day), for the rest of the engine's life (one `tally import`): the latest millions.
                 let backfill = mode == .backfill
                 let keptForRun = backfill && event.time.microseconds < earliest.microseconds &+ BackfillIds.margin
-                if backfill, !state.backfillIds.isEmpty, let original = state.backfillIds[key] {
+                // A repeat is one of an id kept within a window's width of its time (farther apart, the id
+                // had left the window before it was reused, as live ingest would have found).
+                if backfill, !state.backfillIds.isEmpty, let original = state.backfillIds[key],
+                    original.time.microseconds.distance(to: event.time.microseconds).magnitude
+                        < UInt64(configuration.backdateLimitMicroseconds)
+                {
                     outcomes[index] = .duplicate(offset: original.offset)
                     hasDuplicates = true
                     continue
@@ -400,17 +410,21 @@ public final class Engine: Sendable {
                         continue
                     }
                     let targetKey = IdentityHash(tenant: event.tenantId, id: eventId)
-                    let target: BackfillIds.Entry
+                    let target: (offset: UInt64, isVoidable: Bool, isVoided: Bool)
                     let targetInWindow: Bool
                     if let entry = state.dedup[targetKey], !DedupIndex.isExpired(entry, before: earliest) {
-                        target = BackfillIds.Entry(
-                            offset: entry.offset, isVoidable: entry.flags & DedupIndex.Entry.voidable != 0,
-                            isVoided: entry.flags & DedupIndex.Entry.voided != 0)
+                        target = (
+                            entry.offset, entry.flags & DedupIndex.Entry.voidable != 0,
+                            entry.flags & DedupIndex.Entry.voided != 0
+                        )
                         targetInWindow = true
                     } else if backfill, let entry = state.backfillIds[targetKey] {
-                        (target, targetInWindow) = (entry, false)
+                        (target, targetInWindow) = ((entry.offset, entry.isVoidable, entry.isVoided), false)
                     } else {
-                        let imported = backfill ? " or imported earlier in this run" : ""
+                        let imported =
+                            backfill
+                            ? " or among the latest \(state.backfillIds.capacity) older events imported in this run"
+                            : ""
                         outcomes[index] = .rejected(
                             reason:
                                 "data.eventId: no accepted event \"\(eventId)\" of this tenant within the dedup window (\(EngineConfiguration.describe(configuration.backdateLimitMicroseconds)))\(imported)"
@@ -429,7 +443,7 @@ public final class Engine: Sendable {
                         continue
                     }
                     if targetInWindow { state.dedup.markVoided(targetKey) }
-                    if backfill, !state.backfillIds.isEmpty { state.backfillIds.markVoided(targetKey) }
+                    if !state.backfillIds.isEmpty { state.backfillIds.markVoided(targetKey) }
                     targetOffset = target.offset
                     if remembered { state.dedup.insert(key, offset: offset, time: event.time, voidable: false) }
                 } else if remembered {
@@ -455,7 +469,8 @@ public final class Engine: Sendable {
                     continue
                 }
                 if keptForRun {
-                    state.backfillIds.insert(key, offset: offset, voidable: TenantProjection.isVoidable(event.type))
+                    state.backfillIds.insert(
+                        key, offset: offset, time: event.time, voidable: TenantProjection.isVoidable(event.type))
                 }
                 state.nextOffset += 1
                 if remembered { state.insertsSincePrune += 1 }

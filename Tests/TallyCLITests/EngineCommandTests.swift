@@ -110,27 +110,30 @@ import Testing
             line("v3", "event.voided", #"{"eventId":"never-sent"}"#),
             line("v4", "event.voided", #"{"eventId":"c1"}"#, daysAgo: 0),
             line("v1", "event.voided", #"{"eventId":"c2"}"#),
+            // The id again, 60 days before its first use: it had left the window, so this is a new event.
+            line("c1", "api.call", #"{"keyId":"key-a","status":429}"#, daysAgo: 120),
         ]
         let store = directory.appending("store")
         let first = runTally(["import", "--data", store, "-"], input: lines.joined(separator: "\n"))
         #expect(first.code == .failure)
         #expect(
-            first.out.contains("imported 4 events (offsets 0-3); 2 duplicates; rejected 2 of 8 lines"), "\(first.out)")
+            first.out.contains("imported 5 events (offsets 0-4); 2 duplicates; rejected 2 of 9 lines"), "\(first.out)")
         #expect(first.err.contains("line 5: data.eventId: \"c2\" is already voided"), "\(first.err)")
         #expect(
             first.err.contains(
-                "line 6: data.eventId: no accepted event \"never-sent\" of this tenant within the dedup window (35 days) or imported earlier in this run"
+                "line 6: data.eventId: no accepted event \"never-sent\" of this tenant within the dedup window (35 days) or among the latest 4194304 older events imported in this run"
             ), "\(first.err)")
         let keys = runTally(["key-stats", "--data", store, t])
-        #expect(keys.out.contains(#""totalRequests": 0"#), "both calls are voided: \(keys.out)")
+        #expect(keys.out.contains(#""totalRequests": 1"#), "two calls voided, one left: \(keys.out)")
         #expect(keys.out.contains(#""errors": 0"#))
+        #expect(keys.out.contains(#""rateLimitHits": 1"#))
 
         // The dump imports into a new store with the same counts: each void finds its 60-day-old target.
         let dump = runTally(["dump", "--data", store]).out
         let copy = directory.appending("copy")
         let imported = runTally(["import", "--data", copy, "-"], input: dump)
         #expect(imported.code == .ok, "\(imported.err)")
-        #expect(imported.out.contains("imported 4 events (offsets 0-3); 0 duplicates"))
+        #expect(imported.out.contains("imported 5 events (offsets 0-4); 0 duplicates"))
         func withoutGeneratedAt(_ text: String) -> [Substring] {
             text.split(separator: "\n").filter { !$0.contains("generatedAt") }
         }
@@ -139,7 +142,7 @@ import Testing
 
         // Another run no longer remembers the old events: the old call is new to it.
         let later = runTally(["import", "--data", store, "-"], input: lines[1])
-        #expect(later.out.contains("imported 1 events (offsets 4-4); 0 duplicates"), "\(later.out)")
+        #expect(later.out.contains("imported 1 events (offsets 5-5); 0 duplicates"), "\(later.out)")
     }
 
     @Test func replayRebuildsVerifiesAndReportsTheFirstDifference() throws {

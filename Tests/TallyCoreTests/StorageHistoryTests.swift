@@ -102,6 +102,50 @@ import Testing
         }
     }
 
+    /// Random changes over many more times than the limit, and measurements that drop the buckets before
+    /// them: the buckets are always those of a plain model (insert the change's bucket, then merge the two
+    /// closest neighbours, the earliest pair on a tie), in time order, and the array never holds more than the
+    /// limit's worth of storage.
+    @Test func mergingMatchesAPlainModelAndNeverGrowsTheArray() {
+        var random = SplitMix64(seed: 61)
+        for round in 0..<200 {
+            var history = StorageHistory()
+            var model: [StorageHistory.Bucket] = []
+            var covered: Timestamp?
+            for _ in 0..<(20 + random.below(80)) {
+                let time = Self.at(hours: Int64(random.below(400)))
+                if random.chance(1, in: 12) {
+                    _ = history.recordMeasurement(at: time, usedBytes: 1)
+                    guard covered.map({ time >= $0 }) ?? true else { continue }
+                    let start = model.first { $0.first < time && time <= $0.last }?.first ?? time
+                    model.removeAll { $0.first < start }
+                    covered = start
+                    continue
+                }
+                let delta = Int64(random.below(1000)) - 300
+                _ = history.recordChange(at: time, delta: delta)
+                if let covered, time < covered { continue }
+                if let index = model.firstIndex(where: { $0.first <= time && time <= $0.last }) {
+                    model[index].sum += delta
+                    continue
+                }
+                model.append(StorageHistory.Bucket(first: time, last: time, sum: delta))
+                model.sort { $0.first < $1.first }
+                if model.count > StorageHistory.bucketLimit {
+                    let gaps = (0..<(model.count - 1)).map {
+                        model[$0 + 1].first.microseconds - model[$0].last.microseconds
+                    }
+                    let closest = gaps.firstIndex(of: gaps.min() ?? 0) ?? 0
+                    model[closest].last = model[closest + 1].last
+                    model[closest].sum += model[closest + 1].sum
+                    model.remove(at: closest + 1)
+                }
+                #expect(history.buckets == model, "round \(round)")
+                #expect(history.buckets.capacity <= StorageHistory.bucketLimit + 2, "round \(round)")
+            }
+        }
+    }
+
     /// A measurement that arrives after changes timed later than it keeps them on top (the backfill case);
     /// changes timed before it, arriving before or after it, are covered; a void of a covered change takes
     /// nothing back.

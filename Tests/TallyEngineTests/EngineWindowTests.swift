@@ -322,6 +322,27 @@ import Testing
         #expect(liveAnswers.last == false, "an id 100 hours older than the window is not remembered")
     }
 
+    /// A backfilled event near the window's edge is remembered by both the window and the backfill's own
+    /// ids: a live void marks it voided in both, so once the event has left the window a backfilled void of
+    /// it is refused as already voided, not counted a second time.
+    @Test func aVoidMarksABackfilledEventInBothIndexes() throws {
+        let clock = TestClock(Self.now)
+        let configuration = Self.configuration(clock)
+        let directory = TemporaryDirectory()
+        let engine = try Engine(directory: directory.path, configuration: configuration)
+        let nearEdge = Timestamp(
+            microseconds: Self.now.microseconds - configuration.backdateLimitMicroseconds + Self.hour)
+        #expect(engine.ingest([Self.event("edge", at: nearEdge)], mode: .backfill) == [.accepted(offset: 0)])
+        #expect(
+            engine.ingest([Self.event("v1", .eventVoided(eventId: "edge", reason: nil))]) == [.accepted(offset: 1)])
+        clock.set(Timestamp(microseconds: Self.now.microseconds + 5 * Self.hour))
+        let again = engine.ingest(
+            [Self.event("v2", .eventVoided(eventId: "edge", reason: nil), at: clock.reading())], mode: .backfill)
+        #expect(again == [.rejected(reason: "data.eventId: \"edge\" is already voided")])
+        #expect(engine.keyStats(EventFixtures.tenant, now: clock.reading())?.totalRequests == 0)
+        try engine.close()
+    }
+
     /// A checkpoint whose dedup index was kept for a narrower window than the engine's (written by a
     /// command run with another backdate limit) is not used: the engine rebuilds from the log, and an id
     /// inside its own window is still a duplicate.

@@ -200,6 +200,36 @@ import Testing
         try expectStorage(after: steps)
     }
 
+    /// Past the bucket limit, a late measurement inside a merged bucket counts from the bucket's start; the
+    /// buckets and both times survive a checkpoint and a full replay unchanged.
+    @Test func mergedStorageBucketsSurviveACheckpointAndAReplay() throws {
+        let directory = TemporaryDirectory()
+        let engine = try Engine(directory: directory.path, configuration: Self.configuration())
+        var events = (0..<Int64(StorageHistory.bucketLimit)).map {
+            storageEvent("c\($0)", hoursAgo: 200 - 10 * $0, .storageChanged(deltaBytes: 1 << 20))
+        }
+        events.append(storageEvent("c-near", hoursAgo: 200 - 10 * 5 - 1, .storageChanged(deltaBytes: 1 << 20)))
+        // Inside the bucket of c5 and c-near: counts as taken at c5's time, keeping both.
+        events.append(storageEvent("m-late", hoursAgo: 200 - 10 * 5 - 1, .storageMeasured(usedBytes: 100 << 20)))
+        #expect(
+            engine.ingest(events.map { .success($0) }).allSatisfy { if case .accepted = $0 { true } else { false } })
+        let storage = try #require(engine.projectionSnapshot.tenants[EventFixtures.tenant]?.storage)
+        #expect(storage.measuredTime != storage.coveredBefore, "the measurement fell inside a merged bucket")
+        #expect(engine.tenantStats(EventFixtures.tenant, now: Self.now)?.usage.storageUsedMB == Int64(100 + 12))
+        _ = try engine.checkpoint()
+        let live = engine.projectionSnapshot
+        try engine.close()
+        // Reopened from the checkpoint itself (none ignored), then rebuilt without it.
+        let logs = LogCollector()
+        var logged = Self.configuration()
+        logged.store.log = { logs.append($0) }
+        let reopened = try Engine(directory: directory.path, configuration: logged)
+        #expect(reopened.projectionSnapshot == live)
+        #expect(logs.all.isEmpty, "\(logs.all)")
+        try reopened.close()
+        #expect(try Engine.rebuild(directory: directory.path, configuration: Self.configuration()).state == live)
+    }
+
     /// A tenant record's times never run backwards: changes that arrive late (timed before the record's
     /// latest change) still apply, but `updated_at` stays at the latest time and `deleted_at` is no earlier
     /// than it.

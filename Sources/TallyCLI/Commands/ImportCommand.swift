@@ -17,11 +17,11 @@ struct ImportCommand {
 
             Import is the backfill path: it accepts event times of any age (live ingest only those within the
             server's backdate limit, 35 days by default). Duplicates are caught exactly as in live ingest for
-            events whose time is inside the dedup window. Within one import, every event it accepted is
-            remembered too, whatever its time (the latest 4,194,304): a repeat later in the file is a
-            duplicate, and an event.voided finds its target imported earlier, so a `tally dump` imports again
-            with its voids. Across imports, events older than the window are not remembered: importing the
-            same old events twice counts them twice. The window is the one the newest checkpoint records (the
+            events whose time is inside the dedup window. Within one import, the events it accepted that are
+            older than the window are remembered too (the latest 4,194,304): a repeat later in the file (the
+            same id, with a time less than the window away) is a duplicate, and an event.voided finds its
+            target imported earlier, so a `tally dump` imports again with its voids. Across imports, events
+            older than the window are not remembered: importing the same old events twice counts them twice. The window is the one the newest checkpoint records (the
             server's --backdate-limit), else 35 days.
 
             SIGINT (Ctrl-C) or SIGTERM stops the import at the line it has reached: the lines read before it

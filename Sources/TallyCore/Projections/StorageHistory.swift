@@ -48,7 +48,7 @@ public struct StorageHistory: Sendable, Equatable {
     ///   - buckets: Buckets in time order with disjoint spans, at most ``bucketLimit``.
     ///   - measuredTime: The latest measurement's event time.
     ///   - coveredBefore: The time before which changes are covered.
-    public init(buckets: [Bucket], measuredTime: Timestamp?, coveredBefore: Timestamp?) {
+    package init(buckets: [Bucket], measuredTime: Timestamp?, coveredBefore: Timestamp?) {
         self.buckets = buckets
         self.measuredTime = measuredTime
         self.coveredBefore = coveredBefore
@@ -60,6 +60,9 @@ public struct StorageHistory: Sendable, Equatable {
     }
 
     /// Records a `storage.changed`.
+    /// - Parameters:
+    ///   - time: The change's event time.
+    ///   - delta: The change in bytes.
     /// - Returns: `true` when the change moves the figure by its delta; `false` when a measurement covers it.
     public mutating func recordChange(at time: Timestamp, delta: Int64) -> Bool {
         guard !isCovered(time) else { return false }
@@ -69,12 +72,53 @@ public struct StorageHistory: Sendable, Equatable {
             buckets[index - 1].sum = TenantProjection.saturating(buckets[index - 1].sum, plus: delta)
             return true
         }
-        buckets.insert(Bucket(first: time, last: time, sum: delta), at: index)
-        if buckets.count > Self.bucketLimit { mergeClosestPair() }
+        let added = Bucket(first: time, last: time, sum: delta)
+        if buckets.count < Self.bucketLimit {
+            buckets.insert(added, at: index)
+        } else {
+            insertMerging(added, at: index)
+        }
         return true
     }
 
+    /// Inserts `added` at `index` into full buckets, merging the two neighbours with the shortest gap between
+    /// them among all of them, `added` included (the earliest pair on a tie), so the sparse spans stay apart.
+    /// Nothing is inserted before something is merged, so the array never grows past the limit.
+    private mutating func insertMerging(_ added: Bucket, at index: Int) {
+        // The buckets as they would stand with `added` inserted.
+        func bucket(_ position: Int) -> Bucket {
+            position < index ? buckets[position] : position == index ? added : buckets[position - 1]
+        }
+        var closest = 0
+        var shortest = Int64.max
+        for position in 0..<buckets.count {
+            let (gap, overflow) = bucket(position + 1).first.microseconds.subtractingReportingOverflow(
+                bucket(position).last.microseconds)
+            if !overflow && gap < shortest {
+                shortest = gap
+                closest = position
+            }
+        }
+        if closest == index - 1 {
+            buckets[index - 1].last = added.last
+            buckets[index - 1].sum = TenantProjection.saturating(buckets[index - 1].sum, plus: added.sum)
+        } else if closest == index {
+            buckets[index].first = added.first
+            buckets[index].sum = TenantProjection.saturating(buckets[index].sum, plus: added.sum)
+        } else {
+            // Two existing buckets merge; `added` then takes the place freed.
+            let left = closest < index ? closest : closest - 1
+            let later = buckets.remove(at: left + 1)
+            buckets[left].last = later.last
+            buckets[left].sum = TenantProjection.saturating(buckets[left].sum, plus: later.sum)
+            buckets.insert(added, at: closest < index ? index - 1 : index)
+        }
+    }
+
     /// Records a `storage.measured`.
+    /// - Parameters:
+    ///   - time: The measurement's event time.
+    ///   - usedBytes: The bytes measured.
     /// - Returns: The new figure (the measurement plus the changes timed at or after it), or `nil` when a
     ///   later measurement was already recorded and this one changes nothing.
     public mutating func recordMeasurement(at time: Timestamp, usedBytes: Int64) -> Int64? {
@@ -83,13 +127,20 @@ public struct StorageHistory: Sendable, Equatable {
         if let straddled = buckets.first(where: { $0.first < time && time <= $0.last }) {
             covered = straddled.first
         }
-        buckets.removeAll { $0.first < covered }
+        if buckets.last.map({ $0.first < covered }) ?? true {
+            buckets = []  // frees the storage too
+        } else {
+            buckets.removeAll { $0.first < covered }
+        }
         measuredTime = time
         coveredBefore = covered
         return buckets.reduce(usedBytes) { TenantProjection.saturating($0, plus: $1.sum) }
     }
 
-    /// Records the void of a `storage.changed` at `time` with `delta`.
+    /// Records the void of a `storage.changed`.
+    /// - Parameters:
+    ///   - time: The voided change's event time.
+    ///   - delta: The voided change in bytes.
     /// - Returns: `true` when the figure drops by the delta; `false` when a measurement covers the change, so it
     ///   is no longer in the figure.
     public mutating func retractChange(at time: Timestamp, delta: Int64) -> Bool {
@@ -98,23 +149,5 @@ public struct StorageHistory: Sendable, Equatable {
             buckets[index].sum = TenantProjection.saturating(buckets[index].sum, minus: delta)
         }
         return true
-    }
-
-    /// Merges the two neighbouring buckets with the shortest gap between them (the earliest pair on a tie),
-    /// keeping the spans where changes are sparse apart.
-    private mutating func mergeClosestPair() {
-        var closest = 0
-        var shortest = Int64.max
-        for index in 0..<(buckets.count - 1) {
-            let (gap, overflow) = buckets[index + 1].first.microseconds.subtractingReportingOverflow(
-                buckets[index].last.microseconds)
-            if !overflow && gap < shortest {
-                shortest = gap
-                closest = index
-            }
-        }
-        let later = buckets.remove(at: closest + 1)
-        buckets[closest].last = later.last
-        buckets[closest].sum = TenantProjection.saturating(buckets[closest].sum, plus: later.sum)
     }
 }
