@@ -142,7 +142,7 @@ import Testing
 
         // Another run no longer remembers the old events: the old call is new to it.
         let later = runTally(["import", "--data", store, "-"], input: lines[1])
-        #expect(later.out.contains("imported 1 events (offsets 5-5); 0 duplicates"), "\(later.out)")
+        #expect(later.out.contains("imported 1 event (offset 5); 0 duplicates"), "\(later.out)")
     }
 
     @Test func replayRebuildsVerifiesAndReportsTheFirstDifference() throws {

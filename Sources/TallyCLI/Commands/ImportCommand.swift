@@ -161,9 +161,14 @@ struct ImportCommand {
         let failed = pipeline.failed
         let (imported, duplicates, firstOffset, lastOffset) =
             (pipeline.imported, pipeline.duplicates, pipeline.firstOffset, pipeline.lastOffset)
-        let offsets = firstOffset.map { first in " (offsets \(first)-\(lastOffset ?? first))" } ?? ""
+        let offsets =
+            firstOffset.map { first in
+                let last = lastOffset ?? first
+                return last == first ? " (offset \(first))" : " (offsets \(first)-\(last))"
+            } ?? ""
+        func counted(_ count: Int, _ noun: String) -> String { "\(count) \(noun)\(count == 1 ? "" : "s")" }
         io.print(
-            "imported \(imported) events\(offsets); \(duplicates) duplicates; rejected \(rejected) of \(lineCount) lines"
+            "imported \(counted(imported, "event"))\(offsets); \(counted(duplicates, "duplicate")); rejected \(rejected) of \(counted(lineCount, "line"))"
                 + (failed == 0 ? "" : "; \(failed) not confirmed (see below)")
                 + (blankLines == 0 ? "" : "; \(blankLines) blank \(blankLines == 1 ? "line" : "lines") skipped")
         )
