@@ -156,6 +156,8 @@ import Testing
             (storageEvent("v2", hoursAgo: 0, .eventVoided(eventId: "s2", reason: nil)), 500),
             (storageEvent("s3", hoursAgo: 2, .storageChanged(deltaBytes: -20 * megabyte)), 480),
             (storageEvent("v3", hoursAgo: 0, .eventVoided(eventId: "s3", reason: nil)), 500),
+            (storageEvent("s4", hoursAgo: 2, .storageChanged(deltaBytes: 7 * megabyte)), 507),
+            (storageEvent("v4", hoursAgo: 0, .eventVoided(eventId: "s4", reason: nil)), 500),
         ]
         try expectStorage(after: steps)
     }
