@@ -9,7 +9,8 @@ import TallyCore
 /// Bounded: the latest ``capacity`` ids are kept and the oldest are forgotten first. An open-addressing table
 /// (linear probing, at most half full, 24 bytes a slot) indexed by the identity hash itself, which is already
 /// mixed, plus the ids and offsets in the order they came (16 bytes each): about 260 MB at most at the
-/// default capacity, and about 300 MB for the moment the table doubles.
+/// default capacity (``EngineConfiguration/backfillRememberedIds``), and about 300 MB for the moment the
+/// table doubles.
 struct BackfillIds: Sendable {
     /// What is kept per id: the event's offset and time, and whether it can be, or was, voided.
     struct Entry: Sendable, Equatable {
@@ -19,8 +20,6 @@ struct BackfillIds: Sendable {
         var isVoided: Bool
     }
 
-    /// The most ids kept by default: 4,194,304.
-    static let defaultCapacity = 1 << 22
     /// How far inside the window an event is still kept, in microseconds (a day): the dedup index forgets it
     /// only once the clock has moved on that far, longer than an import runs.
     static let margin: Int64 = 86_400_000_000
@@ -44,7 +43,7 @@ struct BackfillIds: Sendable {
     private static let initialSlots = 1 << 12
 
     /// An empty set keeping at most `capacity` ids (at least one).
-    init(capacity: Int = BackfillIds.defaultCapacity) {
+    init(capacity: Int) {
         self.capacity = max(1, capacity)
     }
 

@@ -40,7 +40,7 @@ public final class Engine: Sendable {
     struct DecisionState: Sendable {
         var dedup = DedupIndex()
         /// The ids of old events backfills accepted, kept for the engine's lifetime.
-        var backfillIds = BackfillIds()
+        var backfillIds: BackfillIds
         /// The offset the next accepted event will get.
         var nextOffset: UInt64 = 0
         var insertsSincePrune = 0
@@ -116,7 +116,9 @@ public final class Engine: Sendable {
             }
             checkpointOffset = state.nextOffset
             try Engine.replay(store: store, into: &state, dedup: &dedup, configuration: configuration)
-            decision = DecisionState(dedup: dedup, nextOffset: state.nextOffset)
+            decision = DecisionState(
+                dedup: dedup, backfillIds: BackfillIds(capacity: configuration.backfillRememberedIds),
+                nextOffset: state.nextOffset)
             // Ingest times go on from the log's last one, even when the clock stepped back while the engine
             // was down. Recovery read it with the last segment; only a segment just begun by a roll needs a
             // read of the record before it.
@@ -288,7 +290,7 @@ public final class Engine: Sendable {
     /// is freed after the lock is released.
     package func forgetBackfilledIds() {
         let forgotten = decisions.withLock { state in
-            defer { state.backfillIds = BackfillIds() }
+            defer { state.backfillIds = BackfillIds(capacity: configuration.backfillRememberedIds) }
             return state.backfillIds
         }
         withExtendedLifetime(forgotten) {}
@@ -423,7 +425,7 @@ public final class Engine: Sendable {
                     } else {
                         let imported =
                             backfill
-                            ? " or among the latest \(state.backfillIds.capacity) older events imported in this run"
+                            ? " or among the latest \(EngineConfiguration.describe(count: state.backfillIds.capacity)) older events imported in this run"
                             : ""
                         outcomes[index] = .rejected(
                             reason:

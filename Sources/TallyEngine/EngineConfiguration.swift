@@ -31,6 +31,10 @@ public struct EngineConfiguration: Sendable {
     /// A batch whose records exceed this many bytes is written as several frames (default 32 MiB, half the
     /// store's frame limit; at most that limit).
     public var maxFrameBytes = Int(SegmentFormat.maxFramePayload) / 2
+    /// How many events older than the window one backfill (`tally import`) remembers so that a repeat is a
+    /// duplicate and a void finds its target (default 4,194,304, about 260 MB at most; at least 1). The
+    /// oldest are forgotten first.
+    public var backfillRememberedIds = 1 << 22
     /// The clock for time windows and reads; tests substitute a fixed one.
     public var clock: @Sendable () -> Timestamp = { Timestamp.now() }
 
@@ -62,6 +66,23 @@ public struct EngineConfiguration: Sendable {
                     "the future limit must be from 0 to \(Self.describe(Self.maximumFutureLimitMicroseconds)), got \(Self.describe(futureLimitMicroseconds))"
             )
         }
+        guard backfillRememberedIds >= 1 else {
+            throw InvalidSetting(
+                setting: "backfillRememberedIds",
+                description: "a backfill must remember at least 1 older event, got \(backfillRememberedIds)"
+            )
+        }
+    }
+
+    /// A count for messages, with thousands separated by commas: "4,194,304".
+    public static func describe(count: Int) -> String {
+        let digits = String(count.magnitude)
+        var grouped = ""
+        for (index, digit) in digits.enumerated() {
+            if index > 0, (digits.count - index) % 3 == 0 { grouped.append(",") }
+            grouped.append(digit)
+        }
+        return count < 0 ? "-" + grouped : grouped
     }
 
     /// A duration for messages, in the largest whole unit: "35 days", "5 minutes", "90 seconds".

@@ -121,7 +121,7 @@ import Testing
         #expect(first.err.contains("line 5: data.eventId: \"c2\" is already voided"), "\(first.err)")
         #expect(
             first.err.contains(
-                "line 6: data.eventId: no accepted event \"never-sent\" of this tenant within the dedup window (35 days) or among the latest 4194304 older events imported in this run"
+                "line 6: data.eventId: no accepted event \"never-sent\" of this tenant within the dedup window (35 days) or among the latest 4,194,304 older events imported in this run"
             ), "\(first.err)")
         let keys = runTally(["key-stats", "--data", store, t])
         #expect(keys.out.contains(#""totalRequests": 1"#), "two calls voided, one left: \(keys.out)")
@@ -143,6 +143,38 @@ import Testing
         // Another run no longer remembers the old events: the old call is new to it.
         let later = runTally(["import", "--data", store, "-"], input: lines[1])
         #expect(later.out.contains("imported 1 event (offset 5); 0 duplicates"), "\(later.out)")
+    }
+
+    @Test func anImportRemembersAsManyOldEventsAsItIsTold() throws {
+        let directory = TemporaryDirectory()
+        let t = "11111111-1111-1111-1111-111111111111"
+        let time = Timestamp(microseconds: Timestamp.now().microseconds - 60 * 86_400_000_000).rfc3339()
+        func line(_ id: String, _ type: String, _ data: String) -> String {
+            #"{"id":"\#(id)","type":"\#(type)","tenantId":"\#(t)","time":"\#(time)","data":\#(data)}"#
+        }
+        let lines = [
+            line("c1", "api.call", #"{"keyId":"key-a","status":200}"#),
+            line("c2", "api.call", #"{"keyId":"key-a","status":200}"#),
+            line("c3", "api.call", #"{"keyId":"key-a","status":200}"#),
+            // c1 was the oldest of three and is forgotten by a run remembering two; c2 is still known.
+            line("v1", "event.voided", #"{"eventId":"c2"}"#),
+            line("v2", "event.voided", #"{"eventId":"c1"}"#),
+        ].joined(separator: "\n")
+        let small = runTally(["import", "--data", directory.appending("small"), "--remember", "2", "-"], input: lines)
+        #expect(small.code == .failure)
+        #expect(
+            small.out.contains("imported 4 events (offsets 0-3); 0 duplicates; rejected 1 of 5 lines"), "\(small.out)")
+        #expect(
+            small.err.contains(
+                "line 5: data.eventId: no accepted event \"c1\" of this tenant within the dedup window (35 days) or among the latest 2 older events imported in this run"
+            ), "\(small.err)")
+        let whole = runTally(["import", "--data", directory.appending("whole"), "-"], input: lines)
+        #expect(whole.code == .ok, "\(whole.err)")
+        #expect(whole.out.contains("imported 5 events (offsets 0-4)"), "\(whole.out)")
+
+        let zero = runTally(["import", "--data", directory.appending("zero"), "--remember", "0", "-"], input: lines)
+        #expect(zero.code == .usage)
+        #expect(zero.err.contains("--remember must be a positive integer, got \"0\""), "\(zero.err)")
     }
 
     @Test func replayRebuildsVerifiesAndReportsTheFirstDifference() throws {

@@ -268,13 +268,18 @@ import Testing
         tooFar.futureLimitMicroseconds = EngineConfiguration.maximumFutureLimitMicroseconds + 1_000_000
         var empty = ReferenceModelTests.configuration()
         empty.backdateLimitMicroseconds = 0
-        for (configuration, setting) in [(tooLong, "backdate"), (tooFar, "future"), (empty, "backdate")] {
+        var forgetful = ReferenceModelTests.configuration()
+        forgetful.backfillRememberedIds = 0
+        for (configuration, setting) in [
+            (tooLong, "the backdate limit must be"), (tooFar, "the future limit must be"),
+            (empty, "the backdate limit must be"), (forgetful, "a backfill must remember at least 1"),
+        ] {
             #expect(throws: EngineConfiguration.InvalidSetting.self) { try configuration.validate() }
             do {
                 _ = try Engine(directory: directory.path, configuration: configuration)
-                Issue.record("opened with the \(setting) limit out of range")
+                Issue.record("opened with a setting out of range: \(setting)")
             } catch {
-                #expect("\(error)".contains("the \(setting) limit must be"))
+                #expect("\(error)".contains(setting), "\(error)")
             }
         }
         #expect(throws: Never.self) { try ReferenceModelTests.configuration().validate() }
@@ -385,5 +390,14 @@ import Testing
         #expect(EngineConfiguration.describe(90_000_000) == "90 seconds")
         #expect(EngineConfiguration.describe(7_200_000_000) == "2 hours")
         #expect(EngineConfiguration.describe(1_000_000) == "1 second")
+    }
+
+    @Test func countsAreDescribedWithTheirThousandsSeparated() {
+        #expect(EngineConfiguration.describe(count: 0) == "0")
+        #expect(EngineConfiguration.describe(count: 999) == "999")
+        #expect(EngineConfiguration.describe(count: 1000) == "1,000")
+        #expect(EngineConfiguration.describe(count: 4_194_304) == "4,194,304")
+        #expect(EngineConfiguration.describe(count: -123_456) == "-123,456")
+        #expect(EngineConfiguration.describe(count: Int.min) == "-9,223,372,036,854,775,808")
     }
 }

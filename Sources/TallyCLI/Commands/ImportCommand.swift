@@ -18,11 +18,12 @@ struct ImportCommand {
             Import is the backfill path: it accepts event times of any age (live ingest only those within the
             server's backdate limit, 35 days by default). Duplicates are caught exactly as in live ingest for
             events whose time is inside the dedup window. Within one import, the events it accepted that are
-            older than the window are remembered too (the latest 4,194,304): a repeat later in the file (the
-            same id, with a time less than the window away) is a duplicate, and an event.voided finds its
-            target imported earlier, so a `tally dump` imports again with its voids. Across imports, events
-            older than the window are not remembered: importing the same old events twice counts them twice. The window is the one the newest checkpoint records (the
-            server's --backdate-limit), else 35 days.
+            older than the window are remembered too (the latest 4,194,304, or --remember N): a repeat later in
+            the file (the same id, with a time less than the window away) is a duplicate, and an event.voided
+            finds its target imported earlier, so a `tally dump` imports again with its voids. Across imports,
+            events older than the window are not remembered: importing the same old events twice counts them
+            twice. The window is the one the newest checkpoint records (the server's --backdate-limit), else
+            35 days.
 
             SIGINT (Ctrl-C) or SIGTERM stops the import at the line it has reached: the lines read before it
             are imported and summed up, and the line to resume from is named (a second signal ends the
@@ -35,12 +36,19 @@ struct ImportCommand {
             StoreLocation.option,
             .init(name: "batch-size", valueName: "N", help: "Events per appended batch (default 1000)."),
             .init(name: "durability", valueName: "POLICY", help: "always (default), interval[:MS] or never."),
+            .init(
+                name: "remember", valueName: "N",
+                help:
+                    "Older-than-window events remembered for duplicates and voids (default 4194304; about 64 bytes each)."
+            ),
         ],
         positionalCount: 1...1
     )
 
     static func run(_ arguments: ParsedArguments, io: CommandIO) throws -> ExitCode {
         let batchSize = try CommandOptions.positiveInt(arguments, "batch-size", default: 1000, command: spec.name)
+        let remembered = try CommandOptions.positiveInt(
+            arguments, "remember", default: EngineConfiguration().backfillRememberedIds, command: spec.name)
         var configuration = StoreConfiguration()
         configuration.durability = try CommandOptions.durability(arguments, command: spec.name)
         configuration.log = { io.printError("tally: \($0)") }
@@ -79,6 +87,7 @@ struct ImportCommand {
         let directory = try StoreLocation.storeToWrite(arguments)
         var engineConfiguration = EngineConfiguration()
         engineConfiguration.store = configuration
+        engineConfiguration.backfillRememberedIds = remembered
         // The server's dedup window, as its newest checkpoint records it: a narrower one would forget ids the
         // server remembers, in the checkpoint this import leaves behind.
         if let window = Engine.recordedDedupWindow(directory: directory) {
