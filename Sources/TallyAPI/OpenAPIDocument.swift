@@ -4,6 +4,8 @@ import TallyCore
 /// route can be missing from it.
 enum OpenAPIDocument {
     static let json: JSONValue = build()
+    /// ``json`` serialized once: the document never changes while the process runs.
+    static let bytes: [UInt8] = json.jsonBytes
 
     static func object(_ pairs: [(String, JSONValue)]) -> JSONValue {
         .object(JSONObject(pairs.map { JSONObject.Member(key: $0.0, value: $0.1) }))

@@ -176,7 +176,7 @@ public final class TallyAPIHandler: HTTPHandler {
                             engine: engine.gauges
                         ).utf8)))
         case .openAPI:
-            finish(.json(200, OpenAPIDocument.json.jsonBytes))
+            finish(.json(200, OpenAPIDocument.bytes))
         }
     }
 

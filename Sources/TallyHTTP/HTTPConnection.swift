@@ -197,9 +197,12 @@ final class HTTPConnection {
                     throw HTTPParseError.badRequest(problem)
                 }
             } catch {
-                // A malformed stream cannot be resynchronised: answer the error and close.
+                // A malformed stream cannot be resynchronised: answer the error and close. The request's
+                // timers stop with it: its answer is this one, never a 408 on top of it.
                 stopReading = true
                 failedStream = true
+                headStarted = nil
+                bodyStarted = nil
                 let body = HTTPErrorBody.json(status: error.status, message: error.message)
                 loop.server.handler.answeredByServer(status: error.status)
                 dispatchResponse(

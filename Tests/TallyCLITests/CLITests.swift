@@ -147,13 +147,15 @@ import Testing
         ["import", "--durability", "sometimes", "-"], ["verify", "--nope"], ["verify", "extra"], ["frobnicate"], [],
         ["serve", "--body-timeout", "0"], ["serve", "--header-timeout", "soon"], ["serve", "--idle-timeout", "-5"],
         ["serve", "--max-connections", "0"], ["serve", "--backdate-limit", "35"], ["serve", "--future-limit", "5x"],
-        ["serve", "--backdate-limit", "0d"], ["token", "--role", "member", "--ttl", "forever"], ["salvage", "--out"],
+        ["serve", "--backdate-limit", "0d"], ["token", "--role", "ingest", "--ttl", "forever"], ["salvage", "--out"],
         // Past the dedup index's reach (hours kept modulo 2^14) and past a day ahead.
         ["serve", "--backdate-limit", "331d"], ["serve", "--backdate-limit", "8000h"],
         ["serve", "--future-limit", "25h"],
         ["serve", "--durability", "interval:3600001"], ["import", "--durability", "interval:20000000000000", "-"],
         // An empty store path would put the store at the root.
-        ["import", "--data", "", "-"], ["salvage", "--out", ""], ["token", "--data", "", "--role", "member"],
+        ["import", "--data", "", "-"], ["salvage", "--out", ""], ["token", "--data", "", "--role", "ingest"],
+        ["token", "--role", "member"],
+        ["token", "--role", "ingest", "--role", "tenant_admin"],
         // Options that do not apply together, an address that is not one, help for no command.
         ["replay", "--tenant", "3fa85f64-5717-4562-b3fc-2c963f66afa6"], ["replay", "--verify", "--until", "1"],
         ["serve", "--host", "notanip"], ["help", "nosuch"], ["serve", "--max-body-bytes", "33554433"],
@@ -176,12 +178,12 @@ import Testing
 
     /// A well-formed duration past the limit is told the limit, not the format; any 64-bit seed is taken.
     @Test func durationsPastTheLimitNameItAndEverySeedIsTaken() {
-        let long = runTally(["token", "--role", "member", "--ttl", "3651d"])
+        let long = runTally(["token", "--role", "ingest", "--ttl", "3651d"])
         #expect(long.code == .usage)
         #expect(long.err.contains("--ttl must be at most 3650 days, got \"3651d\""), "\(long.err)")
         let hours = runTally(["serve", "--backdate-limit", "8000h"])
         #expect(hours.err.contains("--backdate-limit must be at most 330 days"), "\(hours.err)")
-        let malformed = runTally(["token", "--role", "member", "--ttl", "0s"])
+        let malformed = runTally(["token", "--role", "ingest", "--ttl", "0s"])
         #expect(malformed.err.contains("must be a positive whole number with a unit, like 90s"), "\(malformed.err)")
         for seed in ["0", "18446744073709551615"] {
             let generated = runTally(["generate", "--tenants", "1", "--events", "1", "--seed", seed])
@@ -330,9 +332,20 @@ import Testing
         #expect(both.code == .ok && both.out.split(separator: "\n").count == 3, "\(both.err)")
         let one = runTally(["dump", "--data", store, "--type", "key.created"])
         #expect(one.code == .ok && one.out.split(separator: "\n").count == 1, "\(one.err)")
+        // A member role with no tenant would grant nothing: refused, even beside a role that would.
+        let unbound = runTally([
+            "token", "--data", store, "--jwt-secret-file", file, "--role", "member", "--role", "ingest",
+        ])
+        #expect(unbound.code == .usage)
+        #expect(unbound.err.contains("--role member needs --tenant UUID"), "\(unbound.err)")
         #expect(
-            runTally(["token", "--data", store, "--jwt-secret-file", file, "--role", "member", "--role", "ingest"]).code
-                == .ok)
+            runTally([
+                "token", "--data", store, "--jwt-secret-file", file, "--role", "member", "--role", "ingest", "--tenant",
+                Self.tenant,
+            ]).code == .ok)
+        #expect(
+            runTally(["token", "--data", store, "--jwt-secret-file", file, "--role", "member", "--role", "super_admin"])
+                .code == .ok)
     }
 
     /// A secret shorter than 16 bytes is refused wherever it comes from (a file named by the option, the
@@ -341,24 +354,24 @@ import Testing
         let directory = TemporaryDirectory()
         let file = directory.appending("secret")
         try StoreTestSupport.write(Array("short\n".utf8), to: file)
-        let named = runTally(["token", "--role", "member", "--jwt-secret-file", file])
+        let named = runTally(["token", "--role", "ingest", "--jwt-secret-file", file])
         #expect(named.code == .failure && named.out.isEmpty)
         #expect(named.err.contains("\(file): the secret must be at least 16 bytes"), "\(named.err)")
         let store = directory.appending("store")
         try FileManager.default.createDirectory(atPath: store, withIntermediateDirectories: true)
         try StoreTestSupport.write(Array("0123456789abcde".utf8), to: store + "/jwt-secret")
-        let stored = runTally(["token", "--role", "member", "--data", store])
+        let stored = runTally(["token", "--role", "ingest", "--data", store])
         #expect(stored.code == .failure && stored.out.isEmpty)
         #expect(stored.err.contains("\(store)/jwt-secret: the secret must be at least 16 bytes"), "\(stored.err)")
         try StoreTestSupport.write(Array("0123456789abcdef".utf8), to: store + "/jwt-secret")
-        #expect(runTally(["token", "--role", "member", "--data", store]).code == .ok, "16 bytes is enough")
-        let folder = runTally(["token", "--role", "member", "--jwt-secret-file", directory.path])
+        #expect(runTally(["token", "--role", "ingest", "--data", store]).code == .ok, "16 bytes is enough")
+        let folder = runTally(["token", "--role", "ingest", "--jwt-secret-file", directory.path])
         #expect(
             folder.code == .failure && folder.err.contains("cannot read \(directory.path): Is a directory"),
             "\(folder.err)")
 
         let (status, message) = try Self.launch(
-            ["token", "--role", "member", "--data", store], environment: ["TALLY_JWT_SECRET": "too-short"])
+            ["token", "--role", "ingest", "--data", store], environment: ["TALLY_JWT_SECRET": "too-short"])
         #expect(status == 1 && message.contains("TALLY_JWT_SECRET must be at least 16 bytes"), "\(message)")
     }
 
@@ -369,7 +382,7 @@ import Testing
         let store = directory.appending("store")
         try FileManager.default.createDirectory(atPath: store, withIntermediateDirectories: true)
         #expect(symlink(directory.appending("gone"), store + "/jwt-secret") == 0)
-        for command in [["token", "--role", "member"], ["serve", "--port", "0"]] {
+        for command in [["token", "--role", "ingest"], ["serve", "--port", "0"]] {
             let result = runTally(command + ["--data", store])
             #expect(result.code == .failure, "\(command): \(result)")
             #expect(

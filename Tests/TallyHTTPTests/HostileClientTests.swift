@@ -12,6 +12,12 @@ final class HostileTestHandler: HTTPHandler {
     static let bigBody = [UInt8](repeating: UInt8(ascii: "b"), count: 128 * 1024)
     let handled = Atomic<Int>(0)
     private let held = Mutex<[@Sendable () -> Void]>([])
+    /// The statuses the server answered by itself, in order.
+    let serverAnswers = Mutex<[Int]>([])
+
+    func answeredByServer(status: Int) {
+        serverAnswers.withLock { $0.append(status) }
+    }
 
     func handle(_ request: HTTPRequest, respond: @escaping @Sendable (HTTPResponse) -> Void) {
         handled.add(1, ordering: .relaxed)
@@ -106,6 +112,28 @@ final class HostileTestHandler: HTTPHandler {
         #expect(sent < head.count, "the server waited for all \(head.count) bytes")
         #expect(try client.readResponse().status == 408)
         #expect(client.isClosedByServer())
+        expectServerAnswers(server)
+    }
+
+    @Test func aMalformedHeadThatCameInPiecesIsAnsweredOnceNotTimedOutAfterwards() throws {
+        // The bad head's 400 waits behind a held request, past the header timeout: the timer its first piece
+        // started must stop with the 400, not answer 408 on top of it.
+        let handler = HostileTestHandler()
+        let server = try startServer(handler)
+        defer { server.shutdown() }
+        let client = try LoopbackClient(port: server.port)
+        try client.send("GET /hold HTTP/1.1\r\nHost: x\r\n\r\n")
+        #expect(eventually { handler.heldCount == 1 })
+        try client.send("GET /next HTTP/1.1\r\nHo")
+        usleep(100_000)
+        try client.send("st: x\r\nno colon in this line\r\n\r\n")
+        #expect(eventually { handler.serverAnswers.withLock { $0 } == [400] })
+        usleep(1_000_000)
+        handler.releaseOne()
+        #expect(try client.readResponse().text == "held")
+        #expect(try client.readResponse().status == 400)
+        #expect(client.isClosedByServer())
+        #expect(handler.serverAnswers.withLock { $0 } == [400], "only the 400 was answered")
         expectServerAnswers(server)
     }
 

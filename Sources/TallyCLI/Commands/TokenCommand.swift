@@ -11,6 +11,8 @@ struct TokenCommand {
         details: """
             Roles: super_admin (everything), tenant_admin (its tenant's stats and record), member (its
             organization's API-key stats), ingest (POST events, for its tenant or any tenant without --tenant).
+            tenant_admin and member need --tenant (without one they would grant nothing), unless super_admin
+            is granted too.
             The secret is the one `tally serve` uses (see --jwt-secret-file). Prints the token on one line.
 
             Exit codes: 0 ok; 1 no secret; 2 usage.
@@ -38,6 +40,16 @@ struct TokenCommand {
         if let text = arguments.value("tenant") {
             guard let parsed = TenantID(text) else { throw UsageError("--tenant must be a UUID", command: spec.name) }
             tenant = parsed.description
+        }
+        // A tenant role is only ever granted on its tenant: without one, the token would be refused everywhere.
+        if tenant == nil, !roles.contains(Principal.Role.superAdmin.rawValue),
+            let bound = roles.first(where: {
+                $0 == Principal.Role.tenantAdmin.rawValue || $0 == Principal.Role.member.rawValue
+            })
+        {
+            throw UsageError(
+                "--role \(bound) needs --tenant UUID: a \(bound) token is bound to its tenant and grants nothing without one",
+                command: spec.name)
         }
         let ttl = try CommandOptions.duration(arguments, "ttl", default: 3600, command: spec.name)
         let secret = try JWTSecret.load(
