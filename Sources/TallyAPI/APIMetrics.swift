@@ -128,6 +128,9 @@ final class APIMetrics: Sendable {
         text +=
             "# HELP tally_http_buffered_body_bytes Request body bytes held in memory, against the server's limit.\n# TYPE tally_http_buffered_body_bytes gauge\n"
         text += "tally_http_buffered_body_bytes \(server.bufferedBodyBytes)\n"
+        text +=
+            "# HELP tally_http_unsent_response_bytes Response bytes written that clients have not read yet, against the server's limit.\n# TYPE tally_http_unsent_response_bytes gauge\n"
+        text += "tally_http_unsent_response_bytes \(server.unsentResponseBytes)\n"
         text += "# HELP tally_log_events Events in the log that the projections cover.\n# TYPE tally_log_events gauge\n"
         text += "tally_log_events \(engine.events)\n"
         text += "# HELP tally_tenants Tenants with at least one event.\n# TYPE tally_tenants gauge\n"

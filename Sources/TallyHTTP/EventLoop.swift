@@ -168,6 +168,7 @@ final class EventLoop: @unchecked Sendable {
             if now &- lastSweep >= sweepInterval {
                 lastSweep = now
                 for connection in Array(connections.values) { connection.checkTimeouts(now: now) }
+                shedStalledClients(now: now)
             }
             if let until = listenerPausedUntil, now >= until {
                 listenerPausedUntil = nil
@@ -290,6 +291,29 @@ final class EventLoop: @unchecked Sendable {
         if listenerPausedUntil == nil {
             _ = tally_epoll_ctl(epoll, 2, server.listener, 0, 0)
             listenerPausedUntil = now + 100_000_000
+        }
+    }
+
+    /// While the server holds more unsent response bytes than
+    /// ``HTTPServerConfiguration/maxUnsentResponseBytes``, closes this loop's connections whose clients have
+    /// left their answers unread for longer than ``HTTPServerConfiguration/stalledClientGrace``, the longest
+    /// stalled first, until the rest fit. Each loop sheds its own; a client reading its answers is never
+    /// stalled that long.
+    private func shedStalledClients(now: UInt64) {
+        let limit = server.configuration.maxUnsentResponseBytes
+        guard server.unsentResponseBytes.load(ordering: .relaxed) > limit else { return }
+        let grace = server.configuration.stalledClientGrace.nanoseconds
+        let stalled = connections.values.compactMap { connection in
+            connection.stalledSince.flatMap { now &- $0 > grace ? (connection, $0) : nil }
+        }.sorted { $0.1 < $1.1 }
+        for (connection, since) in stalled {
+            let held = server.unsentResponseBytes.load(ordering: .relaxed)
+            guard held > limit else { return }
+            server.configuration.log(
+                "tally: warning: closed a connection whose client left \(connection.unsentBytes) bytes of answers "
+                    + "unread for \((now &- since) / 1_000_000) ms while the server held \(held) unsent bytes, over "
+                    + "its limit of \(limit) (--max-unsent-response-bytes)")
+            connection.close()
         }
     }
 

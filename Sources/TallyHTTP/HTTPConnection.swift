@@ -44,6 +44,11 @@ final class HTTPConnection {
     private var parsing = false
     /// Responses in the output that are not yet wholly sent.
     private var unsentResponses = 0
+    /// The output's unsent bytes as last added to the server's count
+    /// (``HTTPServerConfiguration/maxUnsentResponseBytes``).
+    private var countedOutput = 0
+    /// Since when the socket has not taken all of the output (the client is not reading it fast enough).
+    private(set) var stalledSince: UInt64?
     /// Whether the request whose body is arriving waits for `100 Continue`, which goes out once every earlier
     /// response has (an interim response must not overtake them).
     private var owesContinue = false
@@ -71,6 +76,17 @@ final class HTTPConnection {
     }
 
     private var inFlight: Int { nextSequence - nextToSend }
+
+    /// Output bytes not sent yet.
+    var unsentBytes: Int { output.count - outputOffset }
+
+    /// Brings the server's count of unsent response bytes up to date with this connection's output.
+    private func countOutput() {
+        let unsent = closed ? 0 : unsentBytes
+        guard unsent != countedOutput else { return }
+        loop.server.unsentResponseBytes.add(unsent - countedOutput, ordering: .relaxed)
+        countedOutput = unsent
+    }
 
     /// Whether new requests must wait: enough are awaiting responses, or the client is not reading its responses.
     private var inputPaused: Bool {
@@ -468,6 +484,8 @@ final class HTTPConnection {
             if count < 0 && code == EINTR { continue }
             if count < 0 && (code == EAGAIN || code == EWOULDBLOCK) {
                 waitingForWritable = true
+                stalledSince = stalledSince ?? MonotonicClock.nanoseconds()
+                countOutput()
                 refreshInterest()
                 return
             }
@@ -477,6 +495,8 @@ final class HTTPConnection {
         output.removeAll(keepingCapacity: output.capacity <= 1 << 20)
         outputOffset = 0
         unsentResponses = 0
+        stalledSince = nil
+        countOutput()
         let resumed = waitingForWritable
         waitingForWritable = false
         lastActivity = MonotonicClock.nanoseconds()
@@ -548,6 +568,7 @@ final class HTTPConnection {
     func close() {
         guard !closed else { return }
         closed = true
+        countOutput()
         loop.server.releaseBodyBytes(arrivingReservation + heldReservation)
         arrivingReservation = 0
         heldReservation = 0

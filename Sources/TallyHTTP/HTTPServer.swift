@@ -11,6 +11,9 @@ final class HTTPServerCore: Sendable {
     let openConnections = Atomic<Int>(0)
     /// Request body bytes reserved by connections (see ``HTTPServerConfiguration/maxBufferedBodyBytes``).
     let bufferedBodyBytes = Atomic<Int>(0)
+    /// Response bytes in connections' output, not yet sent (see
+    /// ``HTTPServerConfiguration/maxUnsentResponseBytes``).
+    let unsentResponseBytes = Atomic<Int>(0)
     /// ``HTTPServerConfiguration/maxConnections``, lowered to what the open-file limit leaves room for
     /// (``DescriptorLimit``).
     let connectionLimit: Int
@@ -133,9 +136,15 @@ public final class HTTPServer: Sendable {
     /// Request body bytes held now, against ``HTTPServerConfiguration/maxBufferedBodyBytes``.
     public var bufferedBodyBytes: Int { core.bufferedBodyBytes.load(ordering: .relaxed) }
 
+    /// Response bytes waiting for their clients to read them, against
+    /// ``HTTPServerConfiguration/maxUnsentResponseBytes``.
+    public var unsentResponseBytes: Int { core.unsentResponseBytes.load(ordering: .relaxed) }
+
     /// The server's gauges for a metrics page.
     public var gauges: HTTPServerGauges {
-        HTTPServerGauges(openConnections: openConnections, bufferedBodyBytes: bufferedBodyBytes)
+        HTTPServerGauges(
+            openConnections: openConnections, bufferedBodyBytes: bufferedBodyBytes,
+            unsentResponseBytes: unsentResponseBytes)
     }
 
     /// The most connections served at once: ``HTTPServerConfiguration/maxConnections``, or fewer when the

@@ -38,6 +38,16 @@ public struct HTTPServerConfiguration: Sendable {
     /// nothing else is held is always taken, however large. Without it, 10,000 connections sending 16 MiB
     /// bodies at once could hold 160 GiB.
     public var maxBufferedBodyBytes = 1 << 30
+    /// Response bytes written by the server and not yet read by their clients, across all connections
+    /// (default 1 GiB). While more are held, the connections whose clients have left their answers unread for
+    /// longer than ``stalledClientGrace`` (the socket would take no more) are closed, the longest stalled
+    /// first, until the rest fit; a client that reads its answers is not cut off for it. Without it, 10,000
+    /// clients that never read the answer to an ingest of 100,000 bad events (some 30 MB each) could hold
+    /// 300 GB.
+    public var maxUnsentResponseBytes = 1 << 30
+    /// How long a client may leave its answer unread before ``maxUnsentResponseBytes`` may close its
+    /// connection (default 1 s).
+    public var stalledClientGrace: Duration = .seconds(1)
     /// Receives one JSON line per request (method, path, status, duration) and server messages. An event
     /// loop gathers the request lines of one wake-up and passes them in one call, separated by newlines
     /// (one write instead of one per request under load); each call's text ends without a newline.

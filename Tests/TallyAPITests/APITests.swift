@@ -1145,7 +1145,10 @@ func json(_ response: LoopbackClient.Response) throws -> JSONObject {
         // A short body that arrived with its head is refused all the same, naming the route.
         let short = try api.call("GET", "/metrics", token: nil, body: "x")
         #expect(short.status == 413 && short.text.contains("GET /metrics takes no request body"), "\(short.text)")
-        #expect(try api.call("GET", "/metrics", token: nil).text.contains("tally_http_buffered_body_bytes 0"))
+        let metrics = try api.call("GET", "/metrics", token: nil).text
+        #expect(metrics.contains("tally_http_buffered_body_bytes 0"))
+        // Every answer so far was read whole: none is held.
+        #expect(metrics.contains("tally_http_unsent_response_bytes 0\n"), "\(metrics)")
         // A caller who may ingest is read, and answered once the body is in.
         let ingest = APIFixture.token(["ingest"], tenant: tenant)
         let body = APIFixture.event("head-ok")

@@ -6,10 +6,12 @@ import Testing
 
 @testable import TallyHTTP
 
-/// Echoes like ``EchoHandler``, answers `/big` with 128 KiB, and holds `/hold` until the test releases it;
+/// Echoes like ``EchoHandler``, answers `/big` with 128 KiB and `/huge` with 32 MiB, and holds `/hold` until the test releases it;
 /// counts every request it is given.
 final class HostileTestHandler: HTTPHandler {
     static let bigBody = [UInt8](repeating: UInt8(ascii: "b"), count: 128 * 1024)
+    /// `/huge`'s answer: far more than loopback's socket buffers take.
+    static let hugeBody = [UInt8](repeating: UInt8(ascii: "h"), count: 32 << 20)
     let handled = Atomic<Int>(0)
     private let held = Mutex<[@Sendable () -> Void]>([])
     /// The statuses the server answered by itself, in order.
@@ -24,6 +26,8 @@ final class HostileTestHandler: HTTPHandler {
         switch request.path {
         case "/big":
             respond(HTTPResponse(status: 200, headers: [("Content-Type", "text/plain")], body: Self.bigBody))
+        case "/huge":
+            respond(HTTPResponse(status: 200, headers: [("Content-Type", "text/plain")], body: Self.hugeBody))
         case "/hold":
             let response = HTTPResponse(
                 status: 200, headers: [("Content-Type", "text/plain")], body: Array("held".utf8))
@@ -134,6 +138,32 @@ final class HostileTestHandler: HTTPHandler {
         #expect(try client.readResponse().status == 400)
         #expect(client.isClosedByServer())
         #expect(handler.serverAnswers.withLock { $0 } == [400], "only the 400 was answered")
+        expectServerAnswers(server)
+    }
+
+    @Test func clientsLeavingTheirAnswersUnreadAreClosedWhenTheServerHoldsTooMuch() throws {
+        let logged = Mutex<[String]>([])
+        let server = try startServer {
+            $0.maxUnsentResponseBytes = 8 << 20
+            $0.stalledClientGrace = .milliseconds(200)
+            $0.log = { line in logged.withLock { $0.append(line) } }
+        }
+        defer { server.shutdown() }
+        // A reader takes its whole answer, and leaves nothing held.
+        let reader = try LoopbackClient(port: server.port)
+        #expect(try reader.request("GET", "/huge").body.count == HostileTestHandler.hugeBody.count)
+        #expect(eventually { server.unsentResponseBytes == 0 })
+        #expect(!logged.withLock { $0.contains { $0.contains("closed a connection") } })
+
+        // A client that reads nothing leaves most of its 32 MiB with the server: over the limit, it is closed.
+        let stalled = try LoopbackClient(port: server.port)
+        try stalled.send("GET /huge HTTP/1.1\r\nHost: x\r\n\r\n")
+        #expect(eventually { logged.withLock { $0.contains { $0.contains("closed a connection") } } })
+        #expect(server.unsentResponseBytes == 0)
+        let received = stalled.readUntilClosed().utf8.count
+        #expect(received < HostileTestHandler.hugeBody.count, "the answer was cut short: \(received) bytes")
+        let warning = logged.withLock { $0.first { $0.contains("closed a connection") } } ?? ""
+        #expect(warning.contains("over its limit of 8388608 (--max-unsent-response-bytes)"), "\(warning)")
         expectServerAnswers(server)
     }
 

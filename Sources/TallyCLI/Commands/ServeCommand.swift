@@ -51,6 +51,11 @@ struct ServeCommand {
                     "Request body bytes held in memory across all connections; a body beyond it gets 503 and Retry-After (default 1073741824)."
             ),
             .init(
+                name: "max-unsent-response-bytes", valueName: "N",
+                help:
+                    "Response bytes held for clients that do not read them; beyond it, connections stalled over a second are closed (default 1073741824)."
+            ),
+            .init(
                 name: "backdate-limit", valueName: "DURATION",
                 help:
                     "Oldest event time accepted, and the dedup window (default 35d, at most 330d; such as 90s, 30m, 12h, 7d)."
@@ -120,6 +125,8 @@ struct ServeCommand {
             command: spec.name)
         http.maxBufferedBodyBytes = try CommandOptions.positiveInt(
             arguments, "max-buffered-body-bytes", default: http.maxBufferedBodyBytes, command: spec.name)
+        http.maxUnsentResponseBytes = try CommandOptions.positiveInt(
+            arguments, "max-unsent-response-bytes", default: http.maxUnsentResponseBytes, command: spec.name)
         var configuration = EngineConfiguration()
         configuration.store.durability = try CommandOptions.durability(arguments, command: spec.name)
         configuration.backdateLimitMicroseconds =
