@@ -1,3 +1,4 @@
+import Dispatch
 import Synchronization
 import TallyCore
 import TallyEngine
@@ -20,6 +21,11 @@ public final class TallyAPIHandler: HTTPHandler {
     let creating = Mutex<Set<TenantID>>([])
     /// The tenants list's sorted directory, rebuilt when a tenant record changed (see ``TenantDirectory``).
     let tenantDirectory = Mutex<TenantDirectory?>(nil)
+    /// Where tenants lists are answered, one at a time, off the event loops: filtering a million tenants
+    /// takes milliseconds, and bringing the directory up to date after many changes far longer, which on a
+    /// loop's thread would hold up every connection of that loop (and, waiting on the directory's lock,
+    /// the other loops' lists too).
+    let tenantLists = DispatchQueue(label: "tally-tenant-list")
 
     /// Creates the handler.
     /// - Parameters:
@@ -146,7 +152,8 @@ public final class TallyAPIHandler: HTTPHandler {
         case .keyStats:
             finish(keyStats(parameter, principal: principal))
         case .listTenants:
-            finish(listTenants(request, principal: principal))
+            let caller = principal
+            tenantLists.async { finish(self.listTenants(request, principal: caller)) }
         case .createTenant:
             createTenant(request, principal: principal, respond: finish)
         case .getTenant:

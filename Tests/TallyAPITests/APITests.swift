@@ -25,14 +25,16 @@ final class APIFixture {
     let directory = TemporaryDirectory()
     let engine: Engine
     let server: HTTPServer
+    let handler: TallyAPIHandler
 
     /// - Parameters:
     ///   - maxBodyBytes: The server's body limit.
     ///   - fileSystem: The store's file system (a ``FaultyFileSystem`` to hold or fail a sync).
     ///   - maxBufferedBodyBytes: The server's cap on body bytes held across connections.
+    ///   - eventLoops: The server's event-loop threads.
     init(
         maxBodyBytes: Int = HTTPLimits().maxBodyBytes, fileSystem: any FileSystem = PosixFileSystem(),
-        maxBufferedBodyBytes: Int = HTTPServerConfiguration().maxBufferedBodyBytes
+        maxBufferedBodyBytes: Int = HTTPServerConfiguration().maxBufferedBodyBytes, eventLoops: Int = 2
     ) throws {
         var configuration = EngineConfiguration()
         configuration.store = StoreTestSupport.configuration(durability: .always)
@@ -40,17 +42,15 @@ final class APIFixture {
         engine = try Engine(directory: directory.path, configuration: configuration, fileSystem: fileSystem)
         var http = HTTPServerConfiguration()
         http.port = 0
-        http.eventLoops = 2
+        http.eventLoops = eventLoops
         http.log = { _ in }
         http.limits.maxBodyBytes = maxBodyBytes
         http.maxBufferedBodyBytes = maxBufferedBodyBytes
         let reference = ServerReference()
-        server = try HTTPServer(
-            configuration: http,
-            handler: TallyAPIHandler(
-                engine: engine,
-                authenticator: JWTAuthenticator(secret: APIFixture.secret),
-                limits: http.limits, serverGauges: { reference.gauges }))
+        handler = TallyAPIHandler(
+            engine: engine, authenticator: JWTAuthenticator(secret: APIFixture.secret), limits: http.limits,
+            serverGauges: { reference.gauges })
+        server = try HTTPServer(configuration: http, handler: handler)
         reference.server.withLock { $0 = server }
     }
 
@@ -505,6 +505,37 @@ func json(_ response: LoopbackClient.Response) throws -> JSONObject {
         #expect(try names("&search=AARD") == ["Aardvark"])
         #expect(try names("&search=%C3%A4rzte") == ["Ärzte Nord"], "ärzte finds Ärzte")
         #expect(try names("&search=zul") == ["Zulu"])
+    }
+
+    @Test func aTenantsListWaitingForItsDirectoryHoldsUpNoOtherRequest() throws {
+        // One event loop: a list answered on it would stop it while the directory's lock is held, as a long
+        // rebuild of the directory holds it.
+        let api = try APIFixture(eventLoops: 1)
+        let admin = APIFixture.token(["super_admin"])
+        let locked = DispatchSemaphore(value: 0)
+        let release = DispatchSemaphore(value: 0)
+        let handler = api.handler
+        let holder = Thread {
+            handler.tenantDirectory.withLock { _ in
+                locked.signal()
+                release.wait()
+            }
+        }
+        holder.start()
+        locked.wait()
+        // Let go however the test ends, or the server could not shut down.
+        var released = false
+        defer { if !released { release.signal() } }
+        let list = try api.send("GET", "/api/v1/admin/tenants/", token: admin)
+        usleep(200_000)
+        // The loop answers others meanwhile, a tenants API read included.
+        #expect(try api.call("GET", "/healthz", token: nil).status == 200)
+        #expect(try api.call("GET", "/api/v1/admin/tenants/\(APIFixture.tenant)", token: admin).status == 404)
+        release.signal()
+        released = true
+        let answer = try list.readResponse()
+        #expect(answer.status == 200, "\(answer.text)")
+        #expect(answer.text.contains(#""total":0"#), "\(answer.text)")
     }
 
     @Test func tenantsAPIListsCreatesUpdatesAndSoftDeletes() throws {
