@@ -398,7 +398,7 @@ enum OpenAPIDocument {
                     ]))
             }
             if route.pattern == "/api/v1/admin/tenants/" && route.method == "GET" {
-                for (name, fallback, maximum) in [("page", 1, 1_000_000), ("per_page", 20, 100)] {
+                for (name, fallback, maximum) in TallyAPIHandler.pagingParameters {
                     parameters.append(
                         object([
                             ("name", .string(name)), ("in", .string("query")),

@@ -17,6 +17,15 @@ extension TallyAPIHandler {
         return .object(object)
     }
 
+    /// The 403 message of a tenant's own routes (its stats and its record) to a caller who may not.
+    static let requiresTenantAdmin = "requires super_admin, or tenant_admin of this tenant"
+
+    /// The tenants list's paging parameters: name, default and largest value (the smallest is 1). The
+    /// OpenAPI document reads them here, so it cannot drift from what the route takes.
+    static let pagingParameters: [(name: String, fallback: Int, maximum: Int)] = [
+        ("page", 1, 1_000_000), ("per_page", 20, 100),
+    ]
+
     func listTenants(_ request: HTTPRequest, principal: Principal?) -> HTTPResponse {
         let now = clock()
         guard principal?.isSuperAdmin == true else {
@@ -35,8 +44,8 @@ extension TallyAPIHandler {
             }
             return number
         }
-        let page = positive("page", default: 1, max: 1_000_000)
-        let perPage = positive("per_page", default: 20, max: 100)
+        let paging = TallyAPIHandler.pagingParameters.map { positive($0.name, default: $0.fallback, max: $0.maximum) }
+        let (page, perPage) = (paging[0], paging[1])
         var statusFilter: TenantStatus?
         if let text = request.queryValue("status"), !text.isEmpty {
             if let status = TenantStatus(rawValue: text) {
@@ -102,7 +111,7 @@ extension TallyAPIHandler {
         let now = clock()
         guard let tenant = TenantID(text) else { return TallyAPIHandler.invalidTenantPath }
         guard principal?.mayAdminister(tenant) == true else {
-            return APIResponse.error(403, .forbidden, "requires super_admin, or tenant_admin of this tenant", now: now)
+            return APIResponse.error(403, .forbidden, Self.requiresTenantAdmin, now: now)
         }
         let record = engine.read { state -> JSONValue? in
             guard let index = state.tenants.index(forKey: tenant), state.tenants[position: index].isRegistered else {
@@ -330,9 +339,8 @@ extension TallyAPIHandler {
         }
         let tenant =
             body.id
-            ?? TenantID(
-                high: UInt64.random(in: 0...UInt64.max) & 0xFFFF_FFFF_FFFF_0FFF | 0x4000,
-                low: UInt64.random(in: 0...UInt64.max) & 0x3FFF_FFFF_FFFF_FFFF | 0x8000_0000_0000_0000)
+            ?? TenantID.version4(
+                randomHigh: UInt64.random(in: 0...UInt64.max), randomLow: UInt64.random(in: 0...UInt64.max))
         // Claimed first, then checked: a create of the same id that is still being stored holds the claim.
         let claimed = creating.withLock { $0.insert(tenant).inserted }
         guard claimed, !engine.read({ state in state.tenants[tenant]?.isRegistered == true }) else {
@@ -392,7 +400,7 @@ extension TallyAPIHandler {
         }
         guard principal?.mayAdminister(tenant) == true else {
             respond(
-                APIResponse.error(403, .forbidden, "requires super_admin, or tenant_admin of this tenant", now: now))
+                APIResponse.error(403, .forbidden, Self.requiresTenantAdmin, now: now))
             return
         }
         let current = engine.read { state -> TenantStatus? in

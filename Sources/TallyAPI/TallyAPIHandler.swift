@@ -246,7 +246,7 @@ public final class TallyAPIHandler: HTTPHandler {
             return APIResponse.error(400, .invalidTenantId, "tenantId must be a UUID", now: now)
         }
         guard principal?.mayAdminister(tenant) == true else {
-            return forbidden("requires super_admin, or tenant_admin of this tenant")
+            return forbidden(Self.requiresTenantAdmin)
         }
         guard let stats = engine.tenantStats(tenant, now: now) else {
             return APIResponse.error(404, .tenantNotFound, "no tenant \(tenant)", now: now)

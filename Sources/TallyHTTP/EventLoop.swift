@@ -325,8 +325,9 @@ final class EventLoop: @unchecked Sendable {
     }
 
     /// Changes which events (EPOLLIN, EPOLLOUT, ...) a connection waits for; errors and hang-ups are always
-    /// reported.
-    func watch(_ descriptor: Int32, events: UInt32) {
-        _ = tally_epoll_ctl(epoll, 3, descriptor, events, UInt64(descriptor))
+    /// reported. Returns false when epoll refused the change (out of kernel memory, say): the descriptor
+    /// would then not wake the loop as it needs to, so the caller closes it.
+    func watch(_ descriptor: Int32, events: UInt32) -> Bool {
+        tally_epoll_ctl(epoll, 3, descriptor, events, UInt64(descriptor)) == 0
     }
 }

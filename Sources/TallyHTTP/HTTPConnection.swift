@@ -129,10 +129,12 @@ final class HTTPConnection {
         let wanted = (wantsInput ? tally_epollin | tally_epollrdhup : 0) | (waitingForWritable ? tally_epollout : 0)
         guard wanted != registeredEvents else { return }
         registeredEvents = wanted
-        loop.watch(descriptor, events: wanted)
+        // A connection whose wake-ups cannot be changed would hang or spin: it is closed instead.
+        if !loop.watch(descriptor, events: wanted) { close() }
     }
 
     private func readAvailable() {
+        guard !closed else { return }
         let buffer = loop.readBuffer
         if lingeringSince != nil {
             // Dropped input gets the same share of the loop as read input: a client streaming on after its
@@ -468,6 +470,8 @@ final class HTTPConnection {
     }
 
     private func writePending() {
+        // A closed descriptor's number may already be another connection's.
+        guard !closed else { return }
         while outputOffset < output.count {
             // `send` with MSG_NOSIGNAL: a peer that vanished is an error here, never a SIGPIPE that ends the process.
             let count = output.withUnsafeBytes { bytes in

@@ -1,7 +1,8 @@
 import CTallyShims
 import Glibc
 
-/// Socket system calls, retried on `EINTR`, failing with ``HTTPServerError``.
+/// Socket system calls for the listener (none of them blocks, so none is interrupted), failing with
+/// ``HTTPServerError``.
 enum Socket {
     /// Creates a non-blocking listening TCP socket bound to `host:port` (IPv4). Port 0 picks a free port.
     static func listen(host: String, port: Int, backlog: Int32 = 1024) throws(HTTPServerError) -> (Int32, Int) {

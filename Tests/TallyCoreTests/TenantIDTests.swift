@@ -11,6 +11,15 @@ import Testing
         #expect(upper.high == 0x3FA8_5F64_5717_4562 && upper.low == 0xB3FC_2C96_3F66_AFA6)
     }
 
+    @Test func version4KeepsTheRandomBitsAndSetsVersionAndVariant() {
+        let all = TenantID.version4(randomHigh: .max, randomLow: .max)
+        #expect(all.description == "ffffffff-ffff-4fff-bfff-ffffffffffff")
+        let none = TenantID.version4(randomHigh: 0, randomLow: 0)
+        #expect(none.description == "00000000-0000-4000-8000-000000000000")
+        let mixed = TenantID.version4(randomHigh: 0x3FA8_5F64_5717_E562, randomLow: 0x73FC_2C96_3F66_AFA6)
+        #expect(mixed.description == "3fa85f64-5717-4562-b3fc-2c963f66afa6")
+    }
+
     @Test(arguments: [
         "", "3fa85f64571745 62b3fc2c963f66afa6", "3fa85f64-5717-4562-b3fc-2c963f66afa",
         "3fa85f64-5717-4562-b3fc-2c963f66afa6a",

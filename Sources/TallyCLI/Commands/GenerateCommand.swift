@@ -91,9 +91,7 @@ struct GenerateCommand {
         var keysByTenant: [[String]] = []
         var tenantIds: [TenantID] = []
         for index in 0..<tenants where !stopped {
-            let tenant = TenantID(
-                high: random.next() & 0xFFFF_FFFF_FFFF_0FFF | 0x4000,
-                low: random.next() & 0x3FFF_FFFF_FFFF_FFFF | 0x8000_0000_0000_0000)
+            let tenant = TenantID.version4(randomHigh: random.next(), randomLow: random.next())
             tenantIds.append(tenant)
             var time = Timestamp(
                 microseconds: start.microseconds + callOffset(index, of: tenants, span: span / 4) - span / 4

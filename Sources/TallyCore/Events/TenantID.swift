@@ -13,6 +13,17 @@ public struct TenantID: Sendable, BitwiseCopyable, Hashable, Comparable, CustomS
         self.low = low
     }
 
+    /// A version 4 (random) UUID made of 122 of the given bits, with the version and variant bits set
+    /// (RFC 9562 §5.4).
+    /// - Parameters:
+    ///   - randomHigh: Random bits for the first half.
+    ///   - randomLow: Random bits for the second half.
+    public static func version4(randomHigh: UInt64, randomLow: UInt64) -> TenantID {
+        TenantID(
+            high: randomHigh & 0xFFFF_FFFF_FFFF_0FFF | 0x4000,
+            low: randomLow & 0x3FFF_FFFF_FFFF_FFFF | 0x8000_0000_0000_0000)
+    }
+
     /// Parses the 36-character `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx` form, in any case.
     /// - Parameter text: The UUID text.
     /// - Returns: `nil` when the text is not a UUID.
