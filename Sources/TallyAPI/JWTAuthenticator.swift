@@ -54,6 +54,7 @@ public struct JWTAuthenticator: RequestAuthenticator {
         }
     }
 
+    /// Creates an authenticator that accepts HS256 tokens signed with `secret`.
     /// - Parameters:
     ///   - secret: The HMAC key.
     ///   - leewaySeconds: Clock skew allowed on `exp` and `nbf`.

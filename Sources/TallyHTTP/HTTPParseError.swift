@@ -3,7 +3,7 @@
 /// The ``status`` is the response status a server should send before closing the connection.
 public struct HTTPParseError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The category of failure, each mapping to one response status.
-    public enum Code: Sendable, Equatable, Hashable {
+    public enum Code: Sendable, Equatable, Hashable, CaseIterable {
         /// Malformed syntax or framing (400).
         case badRequest
         /// Request line plus headers, header count or trailers exceed the limits (431).
@@ -52,18 +52,8 @@ public struct HTTPParseError: Error, Sendable, Equatable, CustomStringConvertibl
     }
 
     /// The standard reason phrase for ``status``, e.g. `"Bad Request"`.
-    public var reasonPhrase: String {
-        switch code {
-        case .badRequest: return "Bad Request"
-        case .headersTooLarge: return "Request Header Fields Too Large"
-        case .targetTooLong: return "URI Too Long"
-        case .bodyTooLarge: return "Content Too Large"
-        case .versionNotSupported: return "HTTP Version Not Supported"
-        case .notImplemented: return "Not Implemented"
-        case .lengthRequired: return "Length Required"
-        case .expectationFailed: return "Expectation Failed"
-        }
-    }
+    /// (The response's own table: one list of phrases for every status the server sends.)
+    public var reasonPhrase: String { HTTPResponse.reason(status).description }
 
     /// A description such as `"400 Bad Request: invalid request line"`.
     public var description: String {

@@ -217,6 +217,16 @@ struct InvalidRequestTests {
         #expect(second == first)
     }
 
+    @Test("every parse error has its status's own reason phrase")
+    func everyErrorHasAReasonPhrase() {
+        let phrases = HTTPParseError.Code.allCases.map { HTTPParseError(code: $0, message: "m").reasonPhrase }
+        #expect(!phrases.contains("Status"), "\(phrases)")
+        #expect(
+            HTTPParseError(code: .headersTooLarge, message: "m").description == "431 Request Header Fields Too Large: m"
+        )
+        #expect(Set(phrases).count == phrases.count)
+    }
+
     @Test("obs-fold is reported as such", arguments: ["X-A: a\r\n folded", "X-A: a\n\tfolded", " Host: a"])
     func obsFoldMessage(lines: String) {
         let outcome = ParseOutcome.parse([bytes("GET / HTTP/1.1\r\n" + lines + "\r\n\r\n")])
