@@ -58,7 +58,7 @@ extension TallyAPIHandler {
             }
         }
         guard issues.isEmpty else { return APIResponse.validation(issues) }
-        let search = request.queryValue("search")?.lowercased()
+        let search = request.queryValue("search").map(TenantDirectory.lowercased)
         let partner = request.queryValue("partner_id")
         // Filtered and paged with no lock held; only the page's records are read under it.
         let directory = tenantDirectory.withLock { cached in
@@ -448,20 +448,24 @@ extension TallyAPIHandler {
             respond(
                 APIResponse.error(
                     409, .tenantDeleted,
-                    "tenant \(tenant) is deleted: send \"status\": \"active\" to restore it", now: now))
+                    principal?.isSuperAdmin == true
+                        ? "tenant \(tenant) is deleted: send \"status\": \"active\" to restore it"
+                        : "tenant \(tenant) is deleted: only a super_admin can restore it", now: now))
             return
         }
         let update = TenantUpdate(
             name: body.name, status: body.status, partnerId: body.partner, settings: body.settings)
-        guard !update.isEmpty else {
-            // Nothing to change (`{}`, which FastAPI takes for a body whose fields are all optional): the record
-            // as it stands, and no event in the log.
-            let record = engine.read { state -> JSONValue? in
-                state.tenants.index(forKey: tenant).map { TallyAPIHandler.record(tenant, state.tenants[position: $0]) }
-            }
+        // A body that changes nothing (`{}`, which FastAPI takes for a body whose fields are all optional, or
+        // one that sets each field to what it is): the record as it stands, and no event in the log.
+        let unchanged = engine.read { state -> JSONValue? in
+            guard let position = state.tenants.index(forKey: tenant),
+                update.isEmpty || !state.tenants[position: position].isChanged(by: update)
+            else { return nil }
+            return TallyAPIHandler.record(tenant, state.tenants[position: position])
+        }
+        if let unchanged {
             respond(
-                APIResponse.success(
-                    message: "Tenant unchanged: the body changes nothing", data: record ?? .null, now: now))
+                APIResponse.success(message: "Tenant unchanged: the body changes nothing", data: unchanged, now: now))
             return
         }
         let engine = self.engine

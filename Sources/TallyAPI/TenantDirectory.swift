@@ -115,7 +115,35 @@ struct TenantDirectory: Sendable {
         left.name != right.name ? left.name < right.name : left.id < right.id
     }
 
-    /// Whether `name` contains `search` (already lowercased) when both are lowercased: byte by byte for an
+    /// `text` lowercased as Python's `str.lower()` lowercases it: each scalar's full lowercase mapping (`İ`
+    /// gives `i` and a combining dot), and a capital sigma that ends a word gives the final sigma `ς`, the
+    /// one rule of context Python applies (Unicode's Final_Sigma: a cased letter before it, case-ignorable
+    /// scalars such as accents and apostrophes skipped, and none after it). Swift's `lowercased()` gives `σ`
+    /// there, so `ΟΔΥΣΣΕΑΣ` would not find `Οδυσσεας` as seed 002's FastAPI finds it.
+    static func lowercased(_ text: String) -> String {
+        let scalars = Array(text.unicodeScalars)
+        var result = String.UnicodeScalarView()
+        for index in scalars.indices {
+            if scalars[index] == "\u{03A3}" {
+                result.append(isFinalSigma(scalars, at: index) ? "\u{03C2}" : "\u{03C3}")
+            } else {
+                result.append(contentsOf: scalars[index].properties.lowercaseMapping.unicodeScalars)
+            }
+        }
+        return String(result)
+    }
+
+    /// Whether the capital sigma at `index` ends a word (Unicode's Final_Sigma condition, as Python tests it).
+    private static func isFinalSigma(_ scalars: [Unicode.Scalar], at index: Int) -> Bool {
+        var before = index - 1
+        while before >= 0 && scalars[before].properties.isCaseIgnorable { before -= 1 }
+        guard before >= 0, scalars[before].properties.isCased else { return false }
+        var after = index + 1
+        while after < scalars.count && scalars[after].properties.isCaseIgnorable { after += 1 }
+        return after == scalars.count || !scalars[after].properties.isCased
+    }
+
+    /// Whether `name` contains `search` (already lowercased by ``lowercased(_:)``) when both are lowercased: byte by byte for an
     /// ASCII name, the common case (a million `lowercased()` strings took half a second per search), and
     /// Unicode scalar by scalar otherwise, as Python's `in` compares code points: `cafe` is found in
     /// `Cafe\u{301}` (an `e` and a combining accent), and a lone accent only where one is written.
@@ -143,7 +171,7 @@ struct TenantDirectory: Sendable {
             }
         }
         if let ascii { return ascii }
-        let haystack = Array(name.lowercased().unicodeScalars)
+        let haystack = Array(TenantDirectory.lowercased(name).unicodeScalars)
         let needle = Array(search.unicodeScalars)
         guard needle.count <= haystack.count else { return false }
         return (0...(haystack.count - needle.count)).contains { start in

@@ -374,9 +374,12 @@ public final class Engine: Sendable {
                     }
                 }
                 if event.time > latest {
+                    let limit = EngineConfiguration.describe(configuration.futureLimitMicroseconds)
+                    let clock = now.rfc3339(fractionDigits: 3)
                     outcomes[index] = .rejected(
-                        reason:
-                            "time: more than \(EngineConfiguration.describe(configuration.futureLimitMicroseconds)) ahead of the server clock (\(now.rfc3339(fractionDigits: 3)))"
+                        reason: mode == .backfill
+                            ? "time: more than \(limit) ahead of the clock (\(clock)); tally import --future-limit takes times further ahead (at most \(EngineConfiguration.describe(EngineConfiguration.maximumFutureLimitMicroseconds)))"
+                            : "time: more than \(limit) ahead of the server clock (\(clock))"
                     )
                     continue
                 }

@@ -576,12 +576,22 @@ func json(_ response: LoopbackClient.Response) throws -> JSONObject {
         #expect(patched.status == 200 && patched.text.contains("Delta Corp"))
         // A body that changes nothing answers the record as it stands, and writes no event.
         let eventsBefore = api.engine.read { $0.nextOffset }
-        for body in ["{}", #"{"id":"\#(id)"}"#] {
+        for body in [
+            "{}", #"{"id":"\#(id)"}"#, #"{"name":"Delta Corp"}"#, #"{"status":"active"}"#, #"{"partner_id":null}"#,
+            #"{"settings":{}}"#, #"{"settings":{"mfa_required":true}}"#, #"{"settings":{"session_timeout":null}}"#,
+            #"{"name":"Delta Corp","settings":{"storage_quota_mb":300,"mfa_required":true}}"#,
+        ] {
             let unchanged = try api.call("PATCH", "/api/v1/admin/tenants/\(id)", token: admin, body: body)
             #expect(unchanged.status == 200, "\(body): \(unchanged.text)")
             #expect(unchanged.text.contains(#""name":"Delta Corp""#) && unchanged.text.contains("Tenant unchanged"))
         }
         #expect(api.engine.read { $0.nextOffset } == eventsBefore)
+        // One field that differs is a change.
+        let renamed = try api.call(
+            "PATCH", "/api/v1/admin/tenants/\(id)", token: admin,
+            body: #"{"name":"Delta Corp","settings":{"mfa_required":false}}"#)
+        #expect(renamed.status == 200 && renamed.text.contains("Tenant updated successfully"), "\(renamed.text)")
+        #expect(api.engine.read { $0.nextOffset } == eventsBefore + 1)
         #expect(try api.call("DELETE", "/api/v1/admin/tenants/\(id)", token: admin).status == 204)
         let after = try api.call("GET", "/api/v1/admin/tenants/\(id)/", token: admin)
         #expect(after.status == 200 && after.text.contains(#""status":"deleted""#), "with a trailing slash too")
@@ -751,6 +761,12 @@ func json(_ response: LoopbackClient.Response) throws -> JSONObject {
         let refused = try api.call("PATCH", path, token: admin, body: #"{"name":"Renamed"}"#)
         #expect(refused.status == 409)
         #expect(refused.text.contains(#""code":"tenant_deleted""#) && refused.text.contains("restore"))
+        #expect(refused.text.contains(#"send \"status\": \"active\" to restore it"#), "\(refused.text)")
+        // Its own tenant_admin is not told to send what it may not: only a super_admin restores.
+        let own = APIFixture.token(["tenant_admin"], tenant: APIFixture.tenant)
+        let ownRefused = try api.call("PATCH", path, token: own, body: #"{"name":"Renamed"}"#)
+        #expect(ownRefused.status == 409)
+        #expect(ownRefused.text.contains("is deleted: only a super_admin can restore it"), "\(ownRefused.text)")
         // "deleted" is no restore: the record stays as it was.
         let stillDeleted = try api.call(
             "PATCH", path, token: admin, body: #"{"status":"deleted","name":"Edited","partner_id":"P"}"#)

@@ -13,9 +13,25 @@ import Testing
         ("Acme", "", true), ("", "a", false), ("Ärzte Süd", "süd", true), ("ÄRZTE", "ärz", true),
         ("Cafe\u{301} Zeta", "cafe", true), ("Cafe\u{301} Zeta", "caf", true), ("Café", "cafe", false),
         ("Café", "\u{301}", false), ("Cafe\u{301}", "\u{301}", true), ("Straße", "strasse", false),
+        // A word-final capital sigma lowercases to ς, in the name and in the search alike.
+        ("Οδυσσέας", "ΟΔΥΣΣΈΑΣ", true), ("Οδυσσέας", "ΈΑΣ", true), ("Οδυσσέας", "ΣΣΈΑΣ", true),
+        ("ΣΊΣΥΦΟΣ", "σίσυφος", true), ("ΣΊΣΥΦΟΣ", "σίσυφοσ", false), ("Οδυσσέας", "σσέασ", false),
     ])
     func searchMatchesAsPythonDoes(name: String, search: String, expected: Bool) {
-        #expect(TenantDirectory.name(name, contains: search) == expected, "\(name) ∋ \(search)")
+        let lowered = TenantDirectory.lowercased(search)
+        #expect(TenantDirectory.name(name, contains: lowered) == expected, "\(name) ∋ \(search)")
+    }
+
+    /// Python's `str.lower()` of each (CPython 3.11), final sigma and full mappings included.
+    @Test(arguments: [
+        ("ΟΔΥΣΣΈΑΣ", "οδυσσέας"), ("Σ", "σ"), ("ΑΣ", "ας"), ("ΑΣ.", "ας."), ("ΑΣ.Β", "ασ.β"), ("ΑΣ1", "ας1"),
+        ("Α'Σ", "α'ς"), ("ΑΣ\u{301}", "ας\u{301}"), ("ΑΣ\u{301}Β", "ασ\u{301}β"), ("1Σ", "1σ"),
+        ("İ", "i\u{307}"), ("ACME Straße", "acme straße"), ("ΣΑΣ ΣΑΣ", "σας σας"),
+    ])
+    func lowercasesAsPythonDoes(text: String, expected: String) {
+        #expect(
+            Array(TenantDirectory.lowercased(text).unicodeScalars) == Array(expected.unicodeScalars),
+            "\(text)")
     }
 }
 

@@ -177,6 +177,29 @@ import Testing
         #expect(zero.err.contains("--remember must be a positive integer, got \"0\""), "\(zero.err)")
     }
 
+    @Test func anImportTakesTimesAsFarAheadAsItsFutureLimit() {
+        let directory = TemporaryDirectory()
+        let ahead = Timestamp(microseconds: Timestamp.now().microseconds + 2 * 3_600_000_000).rfc3339()
+        // As a server run with --future-limit 1d stored it, and dumped.
+        let line =
+            #"{"id":"ahead","type":"api.call","tenantId":"11111111-1111-1111-1111-111111111111","time":"\#(ahead)","data":{"keyId":"k","status":200}}"#
+        let refused = runTally(["import", "--data", directory.appending("a"), "-"], input: line)
+        #expect(refused.code == .failure)
+        #expect(
+            refused.err.contains(
+                "line 1: time: more than 5 minutes ahead of the clock ("),
+            "\(refused.err)")
+        #expect(
+            refused.err.contains("tally import --future-limit takes times further ahead (at most 1 day)"),
+            "\(refused.err)")
+        let taken = runTally(["import", "--data", directory.appending("b"), "--future-limit", "3h", "-"], input: line)
+        #expect(taken.code == .ok, "\(taken.err)")
+        #expect(taken.out.contains("imported 1 event (offset 0)"), "\(taken.out)")
+        let tooFar = runTally(["import", "--data", directory.appending("c"), "--future-limit", "2d", "-"], input: line)
+        #expect(tooFar.code == .usage)
+        #expect(tooFar.err.contains("--future-limit must be at most 1 day"), "\(tooFar.err)")
+    }
+
     @Test func replayRebuildsVerifiesAndReportsTheFirstDifference() throws {
         let directory = TemporaryDirectory()
         #expect(runTally(["import", "--data", directory.path, "-"], input: sample()).code == .failure)

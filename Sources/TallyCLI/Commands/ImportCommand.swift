@@ -37,6 +37,11 @@ struct ImportCommand {
             .init(name: "batch-size", valueName: "N", help: "Events per appended batch (default 1000)."),
             .init(name: "durability", valueName: "POLICY", help: "always (default), interval[:MS] or never."),
             .init(
+                name: "future-limit", valueName: "DURATION",
+                help:
+                    "How far ahead of the clock an event may be (default 5m, at most 1d): a dump of a server run with a wider --future-limit needs as much."
+            ),
+            .init(
                 name: "remember", valueName: "N",
                 help:
                     "Older-than-window events remembered for duplicates and voids (default 4194304; about 64 bytes each)."
@@ -47,6 +52,10 @@ struct ImportCommand {
 
     static func run(_ arguments: ParsedArguments, io: CommandIO) throws -> ExitCode {
         let batchSize = try CommandOptions.positiveInt(arguments, "batch-size", default: 1000, command: spec.name)
+        let futureLimit =
+            try CommandOptions.duration(
+                arguments, "future-limit", default: EngineConfiguration().futureLimitMicroseconds / 1_000_000,
+                maximum: EngineConfiguration.maximumFutureLimitMicroseconds / 1_000_000, command: spec.name) * 1_000_000
         let remembered = try CommandOptions.positiveInt(
             arguments, "remember", default: EngineConfiguration().backfillRememberedIds, command: spec.name)
         var configuration = StoreConfiguration()
@@ -88,6 +97,7 @@ struct ImportCommand {
         var engineConfiguration = EngineConfiguration()
         engineConfiguration.store = configuration
         engineConfiguration.backfillRememberedIds = remembered
+        engineConfiguration.futureLimitMicroseconds = futureLimit
         // The server's dedup window, as its newest checkpoint records it: a narrower one would forget ids the
         // server remembers, in the checkpoint this import leaves behind.
         if let window = Engine.recordedDedupWindow(directory: directory) {

@@ -135,6 +135,20 @@ extension TenantProjection {
         }
     }
 
+    /// Whether `update` would change the record's name, status, partner or settings: one that sets each to
+    /// what it already is changes nothing (the tenants API then stores no event, and `updated_at` stays).
+    public func isChanged(by update: TenantUpdate) -> Bool {
+        if let newName = update.name, newName != name { return true }
+        if let newStatus = update.status, newStatus != status { return true }
+        if let partner = update.partnerId, partner != partnerId { return true }
+        if let changes = update.settings {
+            var merged = settings
+            TenantSettings.merge(changes, into: &merged)
+            if merged != settings { return true }
+        }
+        return false
+    }
+
     /// The time a change of the record at `time` stamps it with: never before the record's latest change
     /// (or its creation), so `updated_at` and `deleted_at` never run backwards when events arrive late.
     func recordTime(_ time: Timestamp) -> Timestamp {
