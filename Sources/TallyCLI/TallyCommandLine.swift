@@ -96,7 +96,9 @@ public enum TallyCommandLine {
                 return .ok
             }
             return try command.run(parsed, io)
-        } catch let error as UsageError {
+        } catch var error as UsageError {
+            // A shared option's check (such as --data's) names no command: this one's help is the one to read.
+            error.command = error.command ?? name
             io.printError("tally \(name): \(error)")
             return .usage
         } catch let error as StorageError {

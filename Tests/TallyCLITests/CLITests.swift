@@ -176,6 +176,18 @@ import Testing
         #expect(!result.err.isEmpty || result.out.contains("Usage"))
     }
 
+    /// A shared option's usage error points at the command's own help, as every other usage error does.
+    @Test func anEmptyStorePathPointsAtTheCommandsHelp() {
+        for command in ["serve", "verify", "dump"] {
+            let result = runTally([command, "--data", ""])
+            #expect(result.code == .usage)
+            #expect(
+                result.err.contains(
+                    "tally \(command): --data must name a directory, got an empty value; run `tally \(command) --help`"),
+                "\(result.err)")
+        }
+    }
+
     /// A well-formed duration past the limit is told the limit, not the format; any 64-bit seed is taken.
     @Test func durationsPastTheLimitNameItAndEverySeedIsTaken() {
         let long = runTally(["token", "--role", "ingest", "--ttl", "3651d"])
@@ -235,6 +247,29 @@ import Testing
         let append = runTally(["import", "--data", directory.path, "-"], input: event("z"))
         #expect(append.code == .damagedStore)
         #expect(try StoreTestSupport.bytes(segment) == bytes, "a refused open changes nothing")
+    }
+
+    /// With its first segment gone, the records read come after the loss, not before it: the summary says
+    /// how many of the log's offsets are missing or behind damage.
+    @Test func verifyCountsTheRecordsMissingFromALogThatLostItsFirstSegment() throws {
+        let directory = TemporaryDirectory()
+        let store = try SegmentStore(
+            directory: directory.path, configuration: StoreTestSupport.configuration(segmentSize: 2048))
+        let events = EventFixtures.apiCalls(count: 200)
+        for start in stride(from: 0, to: events.count, by: 10) {
+            try store.append(StoreTestSupport.batch(Array(events[start..<(start + 10)])))
+        }
+        try store.close()
+        let segments = try StoreTestSupport.segmentPaths(directory.path)
+        #expect(segments.count > 2)
+        try FileManager.default.removeItem(atPath: try #require(segments.first))
+        let result = runTally(["verify", "--data", directory.path])
+        #expect(result.code == .damagedStore)
+        #expect(result.out.contains("the log starts at offset"), "\(result.out)")
+        let summary = try #require(result.out.split(separator: "\n").last)
+        #expect(summary.hasPrefix("DAMAGED: \(segments.count - 1) segments, "), "\(summary)")
+        #expect(summary.contains(" records readable of the log's 200 ("), "\(summary)")
+        #expect(summary.contains(" missing or behind damage; "), "\(summary)")
     }
 
     @Test func salvageCopiesAroundTheDamageAndTheCopyServesStats() throws {

@@ -134,7 +134,7 @@ import Testing
             Issue.record("opened a store whose frame header was damaged")
         } catch {
             #expect(error.code == .corrupt)
-            #expect(error.message.contains("checksum mismatch in frame for offsets \(firstOffset)–"))
+            #expect(error.message.contains("checksum mismatch in frame for offsets \(firstOffset)-"))
         }
         #expect(try StoreTestSupport.bytes(fixture.lastSegment) == bytes, "refusing to open must not modify the file")
     }

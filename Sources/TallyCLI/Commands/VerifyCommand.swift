@@ -115,7 +115,7 @@ struct VerifyCommand {
         io.print(
             "\(verdict): \(report.segments.count) segments, \(report.recordCount) records"
                 + (report.logEnd != report.recordCount
-                    ? " read before any damage (the log runs to offset \(report.logEnd); `tally salvage` copies the readable frames after damage too)"
+                    ? " readable of the log's \(report.logEnd) (\(report.logEnd - min(report.recordCount, report.logEnd)) missing or behind damage; `tally salvage` copies every readable frame)"
                     : "")
                 + ", \(checkpoints.count) checkpoints checked in \(directory)")
         // Damage found is damage (3) even if something else could not be read; what could not be read,

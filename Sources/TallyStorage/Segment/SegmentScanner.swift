@@ -214,7 +214,7 @@ struct SegmentScanner {
     private func describe(_ frame: SegmentFormat.FrameHeader) -> String {
         // A damaged header may declare any offset and count: the last offset is worked out without trapping.
         frame.count == 0
-            ? "\(frame.firstOffset)" : "\(frame.firstOffset)–\(frame.firstOffset &+ (UInt64(frame.count) &- 1))"
+            ? "\(frame.firstOffset)" : "\(frame.firstOffset)-\(frame.firstOffset &+ (UInt64(frame.count) &- 1))"
     }
 }
 
