@@ -143,9 +143,9 @@ struct TenantDirectory: Sendable {
         return after == scalars.count || !scalars[after].properties.isCased
     }
 
-    /// Whether `name` contains `search` (already lowercased by ``lowercased(_:)``) when both are lowercased: byte by byte for an
-    /// ASCII name, the common case (a million `lowercased()` strings took half a second per search), and
-    /// Unicode scalar by scalar otherwise, as Python's `in` compares code points: `cafe` is found in
+    /// Whether `name` contains `search` (already lowercased by ``lowercased(_:)``) when both are lowercased:
+    /// byte by byte for an ASCII name, the common case (a million `lowercased()` strings took half a second
+    /// per search), and Unicode scalar by scalar otherwise, as Python's `in` compares code points: `cafe` is found in
     /// `Cafe\u{301}` (an `e` and a combining accent), and a lone accent only where one is written.
     static func name(_ name: String, contains search: String) -> Bool {
         guard !search.isEmpty else { return true }

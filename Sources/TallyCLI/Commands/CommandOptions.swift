@@ -34,6 +34,18 @@ enum CommandOptions {
 
     /// A duration option such as `90s`, `30m`, `12h` or `7d` (at most `maximum` seconds, ten years unless
     /// given), in seconds.
+    /// `--future-limit DURATION`, as `serve` and `import` take it.
+    static let futureLimitOption = CommandSpec.Option(
+        name: "future-limit", valueName: "DURATION",
+        help: "How far ahead of the clock an event may be (default 5m, at most 1d).")
+
+    /// `--future-limit` in microseconds: the engine's default when not given, at most its maximum.
+    static func futureLimit(_ arguments: ParsedArguments, command: String) throws(UsageError) -> Int64 {
+        try duration(
+            arguments, "future-limit", default: EngineConfiguration().futureLimitMicroseconds / 1_000_000,
+            maximum: EngineConfiguration.maximumFutureLimitMicroseconds / 1_000_000, command: command) * 1_000_000
+    }
+
     static func duration(
         _ arguments: ParsedArguments, _ name: String, default value: Int64,
         maximum: Int64 = 3650 * 86_400, command: String

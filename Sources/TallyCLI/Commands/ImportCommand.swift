@@ -23,7 +23,8 @@ struct ImportCommand {
             finds its target imported earlier, so a `tally dump` imports again with its voids. Across imports,
             events older than the window are not remembered: importing the same old events twice counts them
             twice. The window is the one the newest checkpoint records (the server's --backdate-limit), else
-            35 days.
+            35 days. An event more than 5 minutes ahead of the clock is rejected unless --future-limit takes it
+            (a dump of a server run with a wider --future-limit needs as wide a one).
 
             SIGINT (Ctrl-C) or SIGTERM stops the import at the line it has reached: the lines read before it
             are imported and summed up, and the line to resume from is named (a second signal ends the
@@ -36,11 +37,7 @@ struct ImportCommand {
             StoreLocation.option,
             .init(name: "batch-size", valueName: "N", help: "Events per appended batch (default 1000)."),
             .init(name: "durability", valueName: "POLICY", help: "always (default), interval[:MS] or never."),
-            .init(
-                name: "future-limit", valueName: "DURATION",
-                help:
-                    "How far ahead of the clock an event may be (default 5m, at most 1d): a dump of a server run with a wider --future-limit needs as much."
-            ),
+            CommandOptions.futureLimitOption,
             .init(
                 name: "remember", valueName: "N",
                 help:
@@ -52,10 +49,7 @@ struct ImportCommand {
 
     static func run(_ arguments: ParsedArguments, io: CommandIO) throws -> ExitCode {
         let batchSize = try CommandOptions.positiveInt(arguments, "batch-size", default: 1000, command: spec.name)
-        let futureLimit =
-            try CommandOptions.duration(
-                arguments, "future-limit", default: EngineConfiguration().futureLimitMicroseconds / 1_000_000,
-                maximum: EngineConfiguration.maximumFutureLimitMicroseconds / 1_000_000, command: spec.name) * 1_000_000
+        let futureLimit = try CommandOptions.futureLimit(arguments, command: spec.name)
         let remembered = try CommandOptions.positiveInt(
             arguments, "remember", default: EngineConfiguration().backfillRememberedIds, command: spec.name)
         var configuration = StoreConfiguration()

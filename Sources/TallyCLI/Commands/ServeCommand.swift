@@ -60,9 +60,7 @@ struct ServeCommand {
                 help:
                     "Oldest event time accepted, and the dedup window (default 35d, at most 330d; such as 90s, 30m, 12h, 7d)."
             ),
-            .init(
-                name: "future-limit", valueName: "DURATION",
-                help: "How far ahead of the clock an event may be (default 5m, at most 1d)."),
+            CommandOptions.futureLimitOption,
             .init(
                 name: "checkpoint-every", valueName: "N",
                 help:
@@ -134,10 +132,7 @@ struct ServeCommand {
                 arguments, "backdate-limit", default: configuration.backdateLimitMicroseconds / 1_000_000,
                 maximum: EngineConfiguration.maximumBackdateLimitMicroseconds / 1_000_000, command: spec.name)
             * 1_000_000
-        configuration.futureLimitMicroseconds =
-            try CommandOptions.duration(
-                arguments, "future-limit", default: configuration.futureLimitMicroseconds / 1_000_000,
-                maximum: EngineConfiguration.maximumFutureLimitMicroseconds / 1_000_000, command: spec.name) * 1_000_000
+        configuration.futureLimitMicroseconds = try CommandOptions.futureLimit(arguments, command: spec.name)
         configuration.checkpointEveryEvents = UInt64(
             try CommandOptions.positiveInt(
                 arguments, "checkpoint-every", default: Int(configuration.checkpointEveryEvents), command: spec.name))
