@@ -256,9 +256,7 @@ import Testing
         let store = try SegmentStore(
             directory: directory.path, configuration: StoreTestSupport.configuration(segmentSize: 2048))
         let events = EventFixtures.apiCalls(count: 200)
-        for start in stride(from: 0, to: events.count, by: 10) {
-            try store.append(StoreTestSupport.batch(Array(events[start..<(start + 10)])))
-        }
+        try StoreTestSupport.append(events, to: store, batchesOf: 10)
         try store.close()
         let segments = try StoreTestSupport.segmentPaths(directory.path)
         #expect(segments.count > 2)

@@ -263,9 +263,7 @@ import Testing
             configuration: StoreTestSupport.configuration(durability: .never, segmentSize: segmentSize),
             fileSystem: first)
         let events = EventFixtures.apiCalls(count: 12)
-        for batch in stride(from: 0, to: events.count, by: 3) {
-            _ = try store.append(StoreTestSupport.batch(Array(events[batch..<batch + 3])))
-        }
+        try StoreTestSupport.append(events, to: store, batchesOf: 3)
         // SIGKILL: no close, the page cache (what the process wrote) survives.
         var random = SplitMix64(seed: 9)
         let afterKill = first.disk

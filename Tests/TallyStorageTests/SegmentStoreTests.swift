@@ -203,9 +203,7 @@ import Testing
         do {
             let store = try SegmentStore(
                 directory: directory.path, configuration: configuration, fileSystem: fileSystem)
-            for start in stride(from: 0, to: events.count, by: 20) {
-                try store.append(StoreTestSupport.batch(Array(events[start..<start + 20])))
-            }
+            try StoreTestSupport.append(events, to: store, batchesOf: 20)
             try store.close()
         }
         let paths = try StoreTestSupport.segmentPaths(directory.path)
@@ -258,9 +256,7 @@ import Testing
         let store = try SegmentStore(
             directory: directory.path, configuration: StoreTestSupport.configuration(segmentSize: 4_000))
         let events = EventFixtures.apiCalls(count: 300)
-        for start in stride(from: 0, to: events.count, by: 7) {
-            try store.append(StoreTestSupport.batch(Array(events[start..<min(start + 7, events.count)])))
-        }
+        try StoreTestSupport.append(events, to: store, batchesOf: 7)
         #expect(try StoreTestSupport.segmentPaths(directory.path).count > 3)
         let all = try StoreTestSupport.readAll(store)
         var random = SplitMix64(seed: 11)

@@ -14,6 +14,13 @@ public enum StoreTestSupport {
         return batch
     }
 
+    /// Appends `events` to `store` in batches of `size` (the last may be shorter), one frame each.
+    public static func append(_ events: [Event], to store: SegmentStore, batchesOf size: Int) throws {
+        for start in stride(from: 0, to: events.count, by: size) {
+            _ = try store.append(batch(Array(events[start..<min(start + size, events.count)])))
+        }
+    }
+
     /// Every acknowledged event, in order.
     public static func readAll(_ store: SegmentStore, from start: UInt64 = 0) throws -> [StoredEvent] {
         var events: [StoredEvent] = []

@@ -183,9 +183,7 @@ public final class SegmentFuzzTarget {
             configuration: StoreTestSupport.configuration(durability: .never, segmentSize: 600),
             fileSystem: UnsyncedFileSystem())
         let events = EventFixtures.everyType()
-        for start in stride(from: 0, to: events.count, by: 4) {
-            try store.append(StoreTestSupport.batch(Array(events[start..<min(start + 4, events.count)])))
-        }
+        try StoreTestSupport.append(events, to: store, batchesOf: 4)
         try store.close()
         return try StoreTestSupport.segmentPaths(directory.path).map { path in
             SegmentFile(name: String(path.split(separator: "/").last ?? ""), bytes: try StoreTestSupport.bytes(path))
