@@ -1,0 +1,352 @@
+import Dispatch
+import Glibc
+import Synchronization
+import TallyCore
+import TallyStorage
+
+extension Engine {
+    /// Ingests a batch: each element is an event that passed field validation, or the reason it did not.
+    ///
+    /// Blocks until the accepted events are durable under the store's policy.
+    /// - Returns: One outcome per input element, in order.
+    public func ingest(_ batch: [Result<Event, EventValidationError>], mode: IngestMode = .live) -> [IngestOutcome] {
+        let done = DispatchSemaphore(value: 0)
+        let result = Mutex<[IngestOutcome]>([])
+        ingest(batch, mode: mode) { outcomes in
+            result.withLock { $0 = outcomes }
+            done.signal()
+        }
+        done.wait()
+        return result.withLock { $0 }
+    }
+
+    /// Ends a backfill: forgets the ids of events older than the dedup window that backfills accepted, so the
+    /// next backfill starts as a new `tally import` would (the window's ids are still remembered). The table
+    /// is freed after the lock is released.
+    package func forgetBackfilledIds() {
+        let forgotten = decisions.withLock { state in
+            defer { state.backfillIds = BackfillIds(capacity: configuration.backfillRememberedIds) }
+            return state.backfillIds
+        }
+        withExtendedLifetime(forgotten) {}
+    }
+
+    /// Ingests a batch without blocking: `completion` receives one outcome per input element once the accepted
+    /// events are durable and applied (on the log's writer thread, so it must not block), or at once when
+    /// nothing was accepted.
+    public func ingest(
+        _ batch: [Result<Event, EventValidationError>], mode: IngestMode = .live,
+        completion: @escaping @Sendable ([IngestOutcome]) -> Void
+    ) {
+        var outcomes = [IngestOutcome](repeating: .rejected(reason: ""), count: batch.count)
+        if let failure = store.failure {
+            // Read-only after a write failure: refuse before remembering anything.
+            completion(
+                batch.map { item in
+                    if case .failure(let error) = item { return .rejected(reason: error.description) }
+                    return .failed(
+                        reason:
+                            "the store refuses appends after a write failure until it is reopened: \(failure.message)")
+                })
+            return
+        }
+        var accepted: [PendingEvent] = []
+        accepted.reserveCapacity(batch.count)
+        let frameBytes = min(max(1, configuration.maxFrameBytes), Engine.maxRecordBytes)
+        // Identity hashes are computed before taking the lock, so concurrent batches hash in parallel.
+        let keys = batch.map { item -> IdentityHash in
+            guard case .success(let event) = item else { return IdentityHash(0) }
+            return IdentityHash(tenant: event.tenantId, id: event.id)
+        }
+        let prefetchDistance = 8
+        let (submitted, dropped) = decisions.withLock { state -> (Bool, DedupIndex.Retired) in
+            guard !state.isClosing else {
+                for index in batch.indices {
+                    if case .failure(let error) = batch[index] {
+                        outcomes[index] = .rejected(reason: error.description)
+                    } else {
+                        outcomes[index] = .failed(reason: "the engine is closing: nothing of this batch was stored")
+                    }
+                }
+                return (false, state.dedup.takeDropped())
+            }
+            // The clock is read under the lock: batches take offsets in the order of their ingest times.
+            let now = max(configuration.clock(), state.lastIngestTime)
+            state.forgetIdsIfIdle(now: now, configuration: configuration)
+            state.lastIngestTime = now
+            let earliest = Timestamp(microseconds: now.microseconds - configuration.backdateLimitMicroseconds)
+            let latest = Timestamp(microseconds: now.microseconds + configuration.futureLimitMicroseconds)
+            var records = RecordBatch(reservingCapacity: batch.count * 96)
+            var fullFrames: [RecordBatch] = []
+            var hasDuplicates = false
+            // By index, reading each event in place: an iterator would copy each one (and retain its strings).
+            for index in batch.indices {
+                // In a large table nearly every probe misses the cache: start the miss a few events early.
+                if index + prefetchDistance < keys.count {
+                    state.dedup.prefetch(keys[index + prefetchDistance])
+                    if mode == .backfill { state.backfillIds.prefetch(keys[index + prefetchDistance]) }
+                }
+                let event: Event
+                switch batch[index] {
+                case .failure(let error):
+                    outcomes[index] = .rejected(reason: error.description)
+                    continue
+                case .success(let valid):
+                    event = valid
+                }
+                // A tenant record's settings are JSON of any size, and stored values can take more bytes than
+                // their text (`1` is nine): one whose record would not fit a frame of the log is refused here,
+                // before it takes an offset, rather than lost with its frame once acknowledged.
+                if event.payload.carriesSettings {
+                    var scratch: [UInt8] = []
+                    EventCodec.encode(event, ingestTime: now, voidTarget: nil, into: &scratch)
+                    if scratch.count > Engine.maxRecordBytes {
+                        outcomes[index] = .rejected(
+                            reason:
+                                "data.settings: the event's stored record would be \(scratch.count) bytes; at most \(Engine.maxRecordBytes) fit the log (send smaller settings)"
+                        )
+                        continue
+                    }
+                }
+                if event.time > latest {
+                    let limit = EngineConfiguration.describe(configuration.futureLimitMicroseconds)
+                    let clock = now.rfc3339(fractionDigits: 3)
+                    outcomes[index] = .rejected(
+                        reason: mode == .backfill
+                            ? "time: more than \(limit) ahead of the clock (\(clock)); tally import --future-limit takes times further ahead (at most \(EngineConfiguration.describe(EngineConfiguration.maximumFutureLimitMicroseconds)))"
+                            : "time: more than \(limit) ahead of the server clock (\(clock))"
+                    )
+                    continue
+                }
+                if mode == .live && event.time < earliest {
+                    outcomes[index] = .rejected(
+                        reason:
+                            "time: older than the backdate limit (\(EngineConfiguration.describe(configuration.backdateLimitMicroseconds))); use `tally import` to backfill"
+                    )
+                    continue
+                }
+                let key = keys[index]
+                let offset = state.nextOffset
+                let remembered = DedupIndex.remembers(event.time, cutoff: earliest)
+                // A backfill also remembers the events it accepts that the window does not (or will not
+                // within a day), for the rest of the engine's life (one `tally import`): the latest millions.
+                let backfill = mode == .backfill
+                let keptForRun = backfill && event.time.microseconds < earliest.microseconds &+ BackfillIds.margin
+                // A repeat is one of an id kept within a window's width of its time (farther apart, the id
+                // had left the window before it was reused, as live ingest would have found).
+                if backfill, !state.backfillIds.isEmpty, let original = state.backfillIds[key],
+                    original.time.microseconds.distance(to: event.time.microseconds).magnitude
+                        < UInt64(configuration.backdateLimitMicroseconds)
+                {
+                    outcomes[index] = .duplicate(offset: original.offset)
+                    hasDuplicates = true
+                    continue
+                }
+                var targetOffset: UInt64?
+                if case .eventVoided(let eventId, _) = event.payload {
+                    if let original = state.dedup[key], !DedupIndex.isExpired(original, before: earliest) {
+                        outcomes[index] = .duplicate(offset: original.offset)
+                        hasDuplicates = true
+                        continue
+                    }
+                    switch state.claimVoidTarget(
+                        eventId, tenant: event.tenantId, earliest: earliest, backfill: backfill,
+                        configuration: configuration)
+                    {
+                    case .claimed(let target): targetOffset = target
+                    case .refused(let reason):
+                        outcomes[index] = .rejected(reason: reason)
+                        continue
+                    }
+                    if remembered { state.dedup.insert(key, offset: offset, time: event.time, voidable: false) }
+                } else if remembered {
+                    // One probe both checks for a duplicate and remembers the event.
+                    if let original = state.dedup.insertIfAbsent(
+                        key, offset: offset, time: event.time,
+                        voidable: TenantProjection.isVoidable(event.type))
+                    {
+                        if DedupIndex.isExpired(original, before: earliest) {
+                            // The id left the window (no prune has dropped it yet): the event is new.
+                            state.dedup.insert(
+                                key, offset: offset, time: event.time, voidable: TenantProjection.isVoidable(event.type)
+                            )
+                        } else {
+                            outcomes[index] = .duplicate(offset: original.offset)
+                            hasDuplicates = true
+                            continue
+                        }
+                    }
+                } else if let original = state.dedup[key], !DedupIndex.isExpired(original, before: earliest) {
+                    outcomes[index] = .duplicate(offset: original.offset)
+                    hasDuplicates = true
+                    continue
+                }
+                if keptForRun {
+                    state.backfillIds.insert(
+                        key, offset: offset, time: event.time, voidable: TenantProjection.isVoidable(event.type))
+                }
+                state.nextOffset += 1
+                if remembered { state.insertsSincePrune += 1 }
+                outcomes[index] = .accepted(offset: offset)
+                accepted.append(PendingEvent(index: index, offset: offset, voidTargetOffset: targetOffset))
+                records.appendRecord { EventCodec.encode(event, ingestTime: now, voidTarget: targetOffset, into: &$0) }
+                if records.payload.count >= frameBytes {
+                    fullFrames.append(records)
+                    records = RecordBatch(reservingCapacity: records.payload.count)
+                }
+            }
+            // Pruning counts the expired ids, then moves the rest into a new table, both a few slots per
+            // insert, so it runs once inserts reach the table's size: amortised constant time. It waits for
+            // a growth under way to end (within an eighth of the table's size in inserts).
+            if !state.dedup.isBusy,
+                state.insertsSincePrune > max(1_000_000, state.dedup.count)
+                    || now.microseconds &- state.lastPrune.microseconds > 86_400_000_000 || state.dedup.isPruneOwed
+            {
+                state.dedup.beginPrune(before: earliest)
+                state.insertsSincePrune = 0
+                state.lastPrune = now
+            } else {
+                // Each batch also moves a prune's count on, so it ends however few ids arrive.
+                state.dedup.advancePrune(4_096)
+            }
+            // A duplicate's original may still be on its way to the disk (an earlier batch, or this one), so
+            // even a batch of duplicates only is answered through the writer, after everything before it.
+            // Tables the index stopped using are unmapped after the lock is released.
+            let dropped = state.dedup.takeDropped()
+            guard !accepted.isEmpty || hasDuplicates else { return (false, dropped) }
+            let events = accepted
+            let decided = outcomes
+            // The writer fails every batch after a failure, so the last frame's result speaks for them all.
+            for frame in fullFrames { store.submit(frame) { _ in } }
+            store.submit(records) { [self] result in
+                switch result {
+                case .success:
+                    apply(events, from: batch)
+                    completion(decided)
+                case .failure(let error):
+                    // Nothing of the batch is acknowledged: every accepted event, and every duplicate (whose
+                    // original may have failed with it), becomes a failure the client should retry.
+                    completion(
+                        decided.map { outcome in
+                            switch outcome {
+                            case .accepted(let offset): return .failed(reason: error.message, offset: offset)
+                            case .duplicate: return .failed(reason: error.message)
+                            case .rejected, .failed: return outcome
+                            }
+                        })
+                }
+            }
+            return (true, dropped)
+        }
+        _ = consume dropped
+        if !submitted { completion(outcomes) }
+    }
+
+    /// An accepted event on its way to the log: its place in the batch (the event is read from there, not
+    /// copied while the decision lock is held), its offset, and the offset of the event it voids.
+    struct PendingEvent: Sendable, BitwiseCopyable {
+        var index: Int
+        var offset: UInt64
+        var voidTargetOffset: UInt64?
+    }
+
+    /// Applies durable events in offset order (writer thread).
+    private func apply(_ events: [PendingEvent], from batch: [Result<Event, EventValidationError>]) {
+        guard let first = events.first?.offset else { return }
+        // Targets of voids in earlier batches are read from the log before the projections are locked: the
+        // read scans the target's segment, and stats reads must not wait for it.
+        var earlierTargets: [UInt64: Event] = [:]
+        for pending in events {
+            guard let targetOffset = pending.voidTargetOffset, targetOffset < first else { continue }
+            var failure: (any Error)?
+            // A second try outlasts a passing failure (a file descriptor briefly short, say).
+            for attempt in 0..<2 {
+                do {
+                    if let target = try Engine.readEvent(store, at: targetOffset) {
+                        earlierTargets[targetOffset] = target
+                    }
+                    failure = nil
+                    break
+                } catch {
+                    failure = error
+                    if attempt == 0 { usleep(1_000) }
+                }
+            }
+            if let failure {
+                // The void is in the log; only the live projections miss it. No checkpoint may cover them
+                // now: a reopen replays from the last checkpoint and applies it (or fails on the same damage,
+                // loudly).
+                let reason =
+                    "the target (offset \(targetOffset)) of the void at offset \(pending.offset) could not be read: \(failure)"
+                projectionGap.withLock { gap in if gap == nil { gap = reason } }
+                configuration.store.log(
+                    "\(reason); the live stats miss this void, and no checkpoint is written until the engine is reopened (the reopen applies it)"
+                )
+            }
+        }
+        projections.withLock { state in
+            for pending in events {
+                guard case .success(let event) = batch[pending.index] else { continue }
+                var target: Event?
+                if let targetOffset = pending.voidTargetOffset {
+                    // Offsets within a batch are consecutive, so an in-batch target is found by position.
+                    if targetOffset >= first {
+                        if case .success(let inBatch) = batch[events[Int(targetOffset - first)].index] {
+                            target = inBatch
+                        }
+                    } else {
+                        target = earlierTargets[targetOffset]
+                    }
+                }
+                state.apply(event, offset: pending.offset, voidedTarget: target)
+            }
+        }
+    }
+}
+
+extension Engine.DecisionState {
+    /// What ``claimVoidTarget(_:tenant:earliest:backfill:configuration:)`` found.
+    enum VoidClaim {
+        /// The target, at this offset, is now marked voided.
+        case claimed(UInt64)
+        /// The void is rejected, for this reason.
+        case refused(String)
+    }
+
+    /// Finds the event a void retracts (in the dedup window, or among the older events this backfill
+    /// remembers) and marks it voided, or says why the void is rejected: no such event, one that cannot be
+    /// voided, or one already voided.
+    mutating func claimVoidTarget(
+        _ eventId: String, tenant: TenantID, earliest: Timestamp, backfill: Bool,
+        configuration: EngineConfiguration
+    ) -> VoidClaim {
+        let targetKey = IdentityHash(tenant: tenant, id: eventId)
+        let target: (offset: UInt64, isVoidable: Bool, isVoided: Bool)
+        let targetInWindow: Bool
+        if let entry = dedup[targetKey], !DedupIndex.isExpired(entry, before: earliest) {
+            target = (
+                entry.offset, entry.flags & DedupIndex.Entry.voidable != 0, entry.flags & DedupIndex.Entry.voided != 0
+            )
+            targetInWindow = true
+        } else if backfill, let entry = backfillIds[targetKey] {
+            (target, targetInWindow) = ((entry.offset, entry.isVoidable, entry.isVoided), false)
+        } else {
+            let imported =
+                backfill
+                ? " or among the latest \(EngineConfiguration.describe(count: backfillIds.capacity)) older events imported in this run"
+                : ""
+            return .refused(
+                "data.eventId: no accepted event \"\(eventId)\" of this tenant within the dedup window (\(EngineConfiguration.describe(configuration.backdateLimitMicroseconds)))\(imported)"
+            )
+        }
+        guard target.isVoidable else {
+            return .refused(
+                "data.eventId: \"\(eventId)\" cannot be voided: only api.call and storage.changed events can be; send the compensating lifecycle event instead"
+            )
+        }
+        guard !target.isVoided else { return .refused("data.eventId: \"\(eventId)\" is already voided") }
+        if targetInWindow { dedup.markVoided(targetKey) }
+        if !backfillIds.isEmpty { backfillIds.markVoided(targetKey) }
+        return .claimed(target.offset)
+    }
+}
