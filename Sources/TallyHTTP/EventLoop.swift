@@ -239,11 +239,12 @@ final class EventLoop: @unchecked Sendable {
     /// over the loops instead of landing on the one that woke first.
     private func acceptConnections() {
         while listening {
-            let descriptor = tally_accept(server.listener)
-            if descriptor < 0 {
-                let code = errno
-                if code == EINTR || code == ECONNABORTED { continue }
-                if code == EMFILE || code == ENFILE { shedWithoutDescriptors(code) }
+            let descriptor: Int32
+            switch Syscall.uninterrupted({ tally_accept(server.listener) }) {
+            case .success(let accepted): descriptor = accepted
+            case .failure(let failure) where failure.code == ECONNABORTED: continue
+            case .failure(let failure):
+                if failure.code == EMFILE || failure.code == ENFILE { shedWithoutDescriptors(failure.code) }
                 return
             }
             guard

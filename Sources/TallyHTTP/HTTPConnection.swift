@@ -141,21 +141,25 @@ final class HTTPConnection {
             // error answer cannot hold the loop (its linger deadline is checked between wake-ups).
             var reads = 0
             while reads < HTTPConnection.readsPerWakeUp {
-                let count = Glibc.read(descriptor, buffer.baseAddress, buffer.count)
-                if count > 0 {
-                    reads += 1
-                    continue
+                switch Syscall.uninterrupted({ Glibc.read(descriptor, buffer.baseAddress, buffer.count) }) {
+                case .success(let count) where count > 0: reads += 1
+                case .failure(let failure) where failure.wouldBlock: return
+                default:
+                    close()
+                    return
                 }
-                if count < 0 && errno == EINTR { continue }
-                if count < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) { return }
-                close()
-                return
             }
             return
         }
         var reads = 0
         while !closed && !stopReading && !inputPaused {
-            let count = Glibc.read(descriptor, buffer.baseAddress, buffer.count)
+            let count: Int
+            switch Syscall.uninterrupted({ Glibc.read(descriptor, buffer.baseAddress, buffer.count) }) {
+            case .success(let read): count = read
+            case .failure(let failure):
+                if !failure.wouldBlock { close() }
+                return
+            }
             if count > 0 {
                 lastActivity = MonotonicClock.nanoseconds()
                 parser.feed(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
@@ -167,17 +171,10 @@ final class HTTPConnection {
                 if reads == HTTPConnection.readsPerWakeUp { return }
                 continue
             }
-            if count == 0 {
-                // The client finished sending: answer what it asked, then close.
-                stopReading = true
-                closeAfterWrite = true
-                if inFlight == 0 && output.count == outputOffset { close() }
-                return
-            }
-            let code = errno
-            if code == EINTR { continue }
-            if code == EAGAIN || code == EWOULDBLOCK { return }
-            close()
+            // The client finished sending: answer what it asked, then close.
+            stopReading = true
+            closeAfterWrite = true
+            if inFlight == 0 && output.count == outputOffset { close() }
             return
         }
     }
@@ -474,19 +471,19 @@ final class HTTPConnection {
         guard !closed else { return }
         while outputOffset < output.count {
             // `send` with MSG_NOSIGNAL: a peer that vanished is an error here, never a SIGPIPE that ends the process.
-            let count = output.withUnsafeBytes { bytes in
-                Glibc.send(
-                    descriptor, bytes.baseAddress.map { $0 + outputOffset }, output.count - outputOffset,
-                    Int32(MSG_NOSIGNAL))
+            let sent = output.withUnsafeBytes { bytes in
+                Syscall.uninterrupted {
+                    Glibc.send(
+                        descriptor, bytes.baseAddress.map { $0 + outputOffset }, output.count - outputOffset,
+                        Int32(MSG_NOSIGNAL))
+                }
             }
-            if count > 0 {
+            if case .success(let count) = sent, count > 0 {
                 outputOffset += count
                 lastActivity = MonotonicClock.nanoseconds()
                 continue
             }
-            let code = errno
-            if count < 0 && code == EINTR { continue }
-            if count < 0 && (code == EAGAIN || code == EWOULDBLOCK) {
+            if case .failure(let failure) = sent, failure.wouldBlock {
                 waitingForWritable = true
                 stalledSince = stalledSince ?? MonotonicClock.nanoseconds()
                 countOutput()

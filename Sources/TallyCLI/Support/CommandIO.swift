@@ -1,4 +1,3 @@
-import Glibc
 import Synchronization
 import TallyStorage
 
@@ -63,21 +62,13 @@ public final class CommandIO: Sendable {
     /// Why standard output could not be written, once a write to it failed: output was lost, so the
     /// command must not report success.
     public var outputFailure: (code: Int32, reason: String)? {
-        outputError.withLock { code in code.map { ($0, String(cString: strerror($0))) } }
+        outputError.withLock { code in code.map { ($0, Errno($0).description) } }
     }
 
     private func writeStandardOutput(_ bytes: [UInt8]) {
         guard outputError.withLock({ $0 == nil }) else { return }
-        var done = 0
-        while done < bytes.count {
-            let count = bytes.withUnsafeBytes { Glibc.write(1, $0.baseAddress.map { $0 + done }, bytes.count - done) }
-            if count < 0 && errno == EINTR { continue }
-            if count <= 0 {
-                let code = count < 0 ? errno : EIO
-                outputError.withLock { $0 = $0 ?? code }
-                return
-            }
-            done += count
+        if let failure = bytes.withUnsafeBytes({ Syscall.writeAll(1, $0) }) {
+            outputError.withLock { $0 = $0 ?? failure.code }
         }
     }
 
@@ -87,7 +78,8 @@ public final class CommandIO: Sendable {
         let bytes = Array((text + "\n").utf8)
         switch target {
         case .captured: captured.withLock { $0.err += bytes }
-        case .process: CommandIO.writeAll(2, bytes)
+        // A failure is dropped: standard error is where it would be reported.
+        case .process: _ = bytes.withUnsafeBytes { Syscall.writeAll(2, $0) }
         }
     }
 
@@ -99,9 +91,5 @@ public final class CommandIO: Sendable {
             return pending
         }
         if !bytes.isEmpty { writeStandardOutput(bytes) }
-    }
-
-    private static func writeAll(_ descriptor: Int32, _ bytes: [UInt8]) {
-        bytes.withUnsafeBytes { StandardError.writeAll(descriptor, $0) }
     }
 }

@@ -1,4 +1,5 @@
 import Glibc
+import TallyStorage
 
 /// Where the JWT signing secret comes from: `--jwt-secret-file`, else `$TALLY_JWT_SECRET`, else
 /// `<store>/jwt-secret` (created with 32 random bytes written as 64 hexadecimal characters, mode 0600, when
@@ -82,8 +83,9 @@ enum JWTSecret {
                     "no JWT secret: pass --jwt-secret-file, set TALLY_JWT_SECRET, or start `tally serve` once to create \(path)"
             )
         }
-        if mkdir(storeDirectory, 0o755) != 0 && errno != EEXIST {
-            throw Failure(description: "cannot create \(storeDirectory): \(String(cString: strerror(errno)))")
+        if case .failure(let failure) = Syscall.uninterrupted({ mkdir(storeDirectory, 0o755) }), failure.code != EEXIST
+        {
+            throw Failure(description: "cannot create \(storeDirectory): \(failure)")
         }
         var random = SystemRandomNumberGenerator()
         let hex = (0..<32).map { _ in String(UInt8.random(in: 0...255, using: &random), radix: 16) }
@@ -119,64 +121,44 @@ enum JWTSecret {
     /// meanwhile; renamed where the file system has no hard links, the store's lock keeping other writers
     /// out), then the directory synced. A crash never leaves a short secret that the next start would
     /// refuse, nor a created secret that a power cut takes back after tokens were minted with it.
-    private static func writeNew(_ path: String, _ bytes: [UInt8], directory: String) throws {
+    private static func writeNew(_ path: String, _ bytes: [UInt8], directory: String) throws(Failure) {
         let temporary = path + ".partial-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-        guard descriptor >= 0 else {
-            throw Failure(description: "cannot create \(temporary): \(String(cString: strerror(errno)))")
+        let descriptor = try check("create \(temporary)") {
+            open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         }
-        var failure: String?
-        var done = 0
-        while done < bytes.count {
-            let count = bytes[done...].withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
-            if count < 0 && errno == EINTR { continue }
-            guard count > 0 else {
-                failure =
-                    "cannot write \(temporary): " + (count < 0 ? String(cString: strerror(errno)) : "no bytes written")
-                break
+        do throws(Failure) {
+            defer { close(descriptor) }
+            if let failure = bytes.withUnsafeBytes({ Syscall.writeAll(descriptor, $0) }) {
+                throw Failure(description: "cannot write \(temporary): \(failure)")
             }
-            done += count
-        }
-        if failure == nil && fsync(descriptor) != 0 {
-            failure = "cannot sync \(temporary): \(String(cString: strerror(errno)))"
-        }
-        close(descriptor)
-        if failure == nil && link(temporary, path) != 0 {
-            let code = errno
-            if [EPERM, ENOTSUP, EOPNOTSUPP, ENOSYS].contains(code) {
-                if rename(temporary, path) != 0 {
-                    failure = "cannot rename \(temporary) to \(path): \(String(cString: strerror(errno)))"
-                }
-            } else {
-                failure = "cannot link \(temporary) to \(path): \(String(cString: strerror(code)))"
+            _ = try check("sync \(temporary)") { fsync(descriptor) }
+            switch Syscall.uninterrupted({ link(temporary, path) }) {
+            case .success: break
+            case .failure(let failure) where [EPERM, ENOTSUP, EOPNOTSUPP, ENOSYS].contains(failure.code):
+                _ = try check("rename \(temporary) to \(path)") { rename(temporary, path) }
+            case .failure(let failure):
+                throw Failure(description: "cannot link \(temporary) to \(path): \(failure)")
             }
+        } catch {
+            unlink(temporary)
+            throw error
         }
+        // Removed before the directory is synced, so no crash leaves it behind once the secret is in place.
         unlink(temporary)
-        if let failure { throw Failure(description: failure) }
-        let folder = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard folder >= 0 else {
-            throw Failure(description: "cannot sync \(directory): \(String(cString: strerror(errno)))")
-        }
+        let folder = try check("sync \(directory)") { open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
         defer { close(folder) }
-        guard fsync(folder) == 0 else {
-            throw Failure(description: "cannot sync \(directory): \(String(cString: strerror(errno)))")
-        }
+        _ = try check("sync \(directory)") { fsync(folder) }
     }
 
-    private static func readTrimmed(_ path: String) throws -> [UInt8] {
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else {
-            throw Failure(description: "cannot read \(path): \(String(cString: strerror(errno)))")
-        }
+    private static func readTrimmed(_ path: String) throws(Failure) -> [UInt8] {
+        let descriptor = try check("read \(path)") { open(path, O_RDONLY | O_CLOEXEC) }
         defer { close(descriptor) }
         var bytes: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 4096)
         while true {
-            let count = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, 4096) }
-            if count < 0 {
-                if errno == EINTR { continue }
-                // A directory opens but cannot be read: never take that for an empty secret.
-                throw Failure(description: "cannot read \(path): \(String(cString: strerror(errno)))")
+            // A directory opens but cannot be read: never take that for an empty secret.
+            let count = try check("read \(path)") {
+                chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, 4096) }
             }
             if count == 0 { break }
             bytes += chunk[0..<count]
@@ -184,5 +166,15 @@ enum JWTSecret {
         }
         while let last = bytes.last, last == 0x0A || last == 0x0D || last == 0x20 { bytes.removeLast() }
         return bytes
+    }
+
+    /// Runs a system call through ``Syscall``, failing with "cannot `action`: reason".
+    private static func check<T: BinaryInteger>(_ action: @autoclosure () -> String, _ call: () -> T) throws(Failure)
+        -> T
+    {
+        switch Syscall.uninterrupted(call) {
+        case .success(let result): return result
+        case .failure(let failure): throw Failure(description: "cannot \(action()): \(failure)")
+        }
     }
 }

@@ -124,18 +124,14 @@ struct LineReader: ~Copyable {
         let chunk = chunkSize
         let oldCount = buffer.count
         buffer.append(contentsOf: repeatElement(0, count: chunk))
-        var got = 0
-        while true {
-            got = buffer.withUnsafeMutableBytes { raw in
-                Glibc.read(descriptor, raw.baseAddress.map { $0 + oldCount }, chunk)
-            }
-            if got < 0 && errno == EINTR { continue }
-            break
-        }
-        if got < 0 {
-            let code = errno
+        let got: Int
+        switch buffer.withUnsafeMutableBytes({ raw in
+            Syscall.uninterrupted { Glibc.read(descriptor, raw.baseAddress.map { $0 + oldCount }, chunk) }
+        }) {
+        case .success(let count): got = count
+        case .failure(let failure):
             buffer.removeSubrange(oldCount...)
-            throw StorageError(.io, "read failed: \(String(cString: strerror(code)))", errno: code)
+            throw Syscall.error("read", path: nil, errno: failure.code)
         }
         buffer.removeSubrange((oldCount + got)...)
         if got == 0 { finished = true }
@@ -149,12 +145,10 @@ struct LineReader: ~Copyable {
             pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0),
             pollfd(fd: interrupt, events: Int16(POLLIN), revents: 0),
         ]
-        while true {
-            let ready = poll(&descriptors, 2, -1)
-            if ready < 0 && errno == EINTR { continue }
-            // A descriptor poll cannot watch is read as before: the read reports what is wrong with it.
-            guard ready > 0 else { return true }
-            return descriptors[1].revents == 0
+        // A descriptor poll cannot watch is read as before: the read reports what is wrong with it.
+        guard case .success(let ready) = Syscall.uninterrupted({ poll(&descriptors, 2, -1) }), ready > 0 else {
+            return true
         }
+        return descriptors[1].revents == 0
     }
 }

@@ -65,12 +65,10 @@ public struct PosixFileSystem: FileSystem {
 
     /// `flock(2)` with `LOCK_EX | LOCK_NB`: `false` on `EWOULDBLOCK`, retried on `EINTR`.
     public func tryLock(_ file: FileHandle) throws(StorageError) -> Bool {
-        while true {
-            if flock(file.descriptor, LOCK_EX | LOCK_NB) == 0 { return true }
-            let code = errno
-            if code == EINTR { continue }
-            if code == EWOULDBLOCK { return false }
-            throw Syscall.error("flock", path: nil, errno: code)
+        switch Syscall.uninterrupted({ flock(file.descriptor, LOCK_EX | LOCK_NB) }) {
+        case .success: return true
+        case .failure(let failure) where failure.wouldBlock: return false
+        case .failure(let failure): throw Syscall.error("flock", path: nil, errno: failure.code)
         }
     }
 
