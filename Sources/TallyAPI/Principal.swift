@@ -56,20 +56,3 @@ public struct Principal: Sendable, Equatable {
         }
     }
 }
-
-/// Why a request was not authenticated (401).
-public struct AuthenticationFailure: Error, Sendable, Equatable {
-    /// What is wrong with the credentials (never the token itself), for the 401's `error.message`.
-    public var message: String
-
-    /// Creates a failure with its message.
-    public init(_ message: String) {
-        self.message = message
-    }
-}
-
-/// Turns an `Authorization` header into a principal.
-public protocol RequestAuthenticator: Sendable {
-    /// The principal the `Authorization` header's value proves, or why it proves none (`nil`: no header).
-    func authenticate(authorization: String?) -> Result<Principal, AuthenticationFailure>
-}

@@ -1,0 +1,78 @@
+/// The options and arguments of one invocation, checked against a ``CommandSpec``.
+struct ParsedArguments: Sendable {
+    /// Positional arguments in order.
+    var positionals: [String] = []
+    /// Option values by name; repeated options keep every value in order.
+    var values: [String: [String]] = [:]
+    /// Flags that were given.
+    var flags: Set<String> = []
+    /// Whether `--help` or `-h` was given.
+    var wantsHelp = false
+
+    /// Parses `arguments` (after the subcommand name).
+    /// - Throws: ``UsageError`` for an unknown option, a missing value, an option given twice that takes one
+    ///   value, or the wrong number of arguments.
+    init(_ arguments: [String], spec: CommandSpec) throws(UsageError) {
+        var index = 0
+        var onlyPositionals = false
+        while index < arguments.count {
+            let argument = arguments[index]
+            index += 1
+            if onlyPositionals || argument == "-" || !argument.hasPrefix("-") {
+                positionals.append(argument)
+                continue
+            }
+            if argument == "--" {
+                onlyPositionals = true
+                continue
+            }
+            if argument == "-h" || argument == "--help" {
+                wantsHelp = true
+                continue
+            }
+            guard argument.hasPrefix("--") else {
+                throw UsageError("unknown option \(argument)", command: spec.name)
+            }
+            var name = String(argument.dropFirst(2))
+            var inlineValue: String?
+            if let equals = name.firstIndex(of: "=") {
+                inlineValue = String(name[name.index(after: equals)...])
+                name = String(name[..<equals])
+            }
+            guard let option = spec.options.first(where: { $0.name == name }) else {
+                throw UsageError("unknown option --\(name)", command: spec.name)
+            }
+            if let valueName = option.valueName {
+                let value: String
+                if let inlineValue {
+                    value = inlineValue
+                } else {
+                    guard index < arguments.count else {
+                        throw UsageError("--\(name) needs a value (\(valueName))", command: spec.name)
+                    }
+                    value = arguments[index]
+                    index += 1
+                }
+                if !option.repeatable, let earlier = values[name]?.first {
+                    throw UsageError(
+                        "--\(name) given twice (\"\(earlier)\", then \"\(value)\"); it takes one value",
+                        command: spec.name)
+                }
+                values[name, default: []].append(value)
+            } else {
+                guard inlineValue == nil else { throw UsageError("--\(name) takes no value", command: spec.name) }
+                flags.insert(name)
+            }
+        }
+        if !wantsHelp && !spec.positionalCount.contains(positionals.count) {
+            let expected =
+                spec.positionalCount.lowerBound == spec.positionalCount.upperBound
+                ? "\(spec.positionalCount.lowerBound)"
+                : "\(spec.positionalCount.lowerBound)-\(spec.positionalCount.upperBound)"
+            throw UsageError("expected \(expected) argument(s), got \(positionals.count)", command: spec.name)
+        }
+    }
+
+    /// The last value of an option.
+    func value(_ name: String) -> String? { values[name]?.last }
+}

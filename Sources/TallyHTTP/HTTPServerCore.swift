@@ -1,0 +1,98 @@
+import Glibc
+import Synchronization
+import TallyCore
+import TallyStorage
+
+/// State shared by the event loops.
+final class HTTPServerCore: Sendable {
+    let listener: Int32
+    let configuration: HTTPServerConfiguration
+    let handler: any HTTPHandler
+    let openConnections = Atomic<Int>(0)
+    /// Request body bytes reserved by connections (see ``HTTPServerConfiguration/maxBufferedBodyBytes``).
+    let bufferedBodyBytes = Atomic<Int>(0)
+    /// Response bytes in connections' output, not yet sent (see
+    /// ``HTTPServerConfiguration/maxUnsentResponseBytes``).
+    let unsentResponseBytes = Atomic<Int>(0)
+    /// ``HTTPServerConfiguration/maxConnections``, lowered to what the open-file limit leaves room for
+    /// (``DescriptorLimit``).
+    let connectionLimit: Int
+    private let drainingFlag = Atomic<Bool>(false)
+
+    init(listener: Int32, configuration: HTTPServerConfiguration, handler: any HTTPHandler) {
+        self.listener = listener
+        self.configuration = configuration
+        self.handler = handler
+        connectionLimit = min(
+            configuration.maxConnections,
+            DescriptorLimit.current.map {
+                DescriptorLimit.connectionCapacity(limit: $0, eventLoops: configuration.eventLoops)
+            } ?? configuration.maxConnections)
+    }
+
+    var draining: Bool { drainingFlag.load(ordering: .relaxed) }
+    func beginDraining() { drainingFlag.store(true, ordering: .relaxed) }
+
+    /// Whether `count` more bytes of a body fit the budget now, for a connection that holds `own` already:
+    /// they do within ``HTTPServerConfiguration/maxBufferedBodyBytes``, and always when no other body is held.
+    func hasRoomForBody(_ count: Int, holding own: Int) -> Bool {
+        let current = bufferedBodyBytes.load(ordering: .relaxed)
+        return current - own <= 0 || count <= configuration.maxBufferedBodyBytes - current
+    }
+
+    /// Takes `count` bytes of the body budget for a connection that holds `own` already; false (taking
+    /// nothing) when they would go beyond ``HTTPServerConfiguration/maxBufferedBodyBytes`` while other
+    /// bodies are held.
+    func reserveBodyBytes(_ count: Int, holding own: Int = 0) -> Bool {
+        var current = bufferedBodyBytes.load(ordering: .relaxed)
+        while true {
+            guard current - own <= 0 || count <= configuration.maxBufferedBodyBytes - current else { return false }
+            let (exchanged, original) = bufferedBodyBytes.compareExchange(
+                expected: current, desired: current + count, ordering: .relaxed)
+            if exchanged { return true }
+            current = original
+        }
+    }
+
+    /// Gives back bytes taken with ``reserveBodyBytes(_:)``.
+    func releaseBodyBytes(_ count: Int) {
+        guard count > 0 else { return }
+        bufferedBodyBytes.subtract(count, ordering: .relaxed)
+    }
+
+    /// Appends the JSON log line of one request: when its response was ready (UTC, milliseconds), method,
+    /// path (escaped), status and duration in milliseconds with three decimals. Written as bytes: one line
+    /// per request on the hottest path.
+    static func appendLogLine(
+        time: Timestamp, method: String, path: String, status: Int, milliseconds: Double,
+        to line: inout [UInt8]
+    ) {
+        line.append(contentsOf: #"{"time":""#.utf8)
+        time.appendRFC3339(to: &line, fractionDigits: 3)
+        line.append(contentsOf: #"","method":""#.utf8)
+        line.append(contentsOf: method.utf8)
+        line.append(contentsOf: #"","path":""#.utf8)
+        // Quotes and backslashes are escaped; control characters (which a decoded path may hold) dropped.
+        if path.utf8.withContiguousStorageIfAvailable({ $0.contains { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C } })
+            == false
+        {
+            line.append(contentsOf: path.utf8)
+        } else {
+            for byte in path.utf8 where byte >= 0x20 {
+                if byte == 0x22 || byte == 0x5C { line.append(0x5C) }
+                line.append(byte)
+            }
+        }
+        line.append(contentsOf: #"","status":"#.utf8)
+        HTTPGrammar.appendDecimal(max(0, status), to: &line)
+        line.append(contentsOf: #","durationMs":"#.utf8)
+        let microseconds = milliseconds.isFinite ? Int(max(0, min((milliseconds * 1000).rounded(), 1e15))) : 0
+        HTTPGrammar.appendDecimal(microseconds / 1000, to: &line)
+        line.append(UInt8(ascii: "."))
+        let fraction = microseconds % 1000
+        line.append(UInt8(ascii: "0") + UInt8(fraction / 100))
+        line.append(UInt8(ascii: "0") + UInt8(fraction / 10 % 10))
+        line.append(UInt8(ascii: "0") + UInt8(fraction % 10))
+        line.append(UInt8(ascii: "}"))
+    }
+}
