@@ -1,16 +1,3 @@
-/// Why bytes could not be decoded as a record.
-public struct CodecError: Error, Sendable, Equatable, CustomStringConvertible {
-    /// What is wrong, such as "truncated: needed 8 bytes at byte 12, 3 left".
-    public var reason: String
-
-    /// Creates a codec error.
-    public init(_ reason: String) {
-        self.reason = reason
-    }
-
-    public var description: String { reason }
-}
-
 /// Bounds-checked little-endian reads from a byte buffer. Every read throws rather than trapping.
 public struct BinaryReader {
     @usableFromInline let buffer: UnsafeRawBufferPointer
