@@ -249,6 +249,57 @@ import Testing
         #expect(store.nextOffset == 12)
         #expect(throws: StorageError.self) { try StoreTestSupport.readAll(store) }
     }
+
+    /// A segment made by hand: a header for `first` and one data frame of `events` with a valid checksum.
+    static func craftedSegment(first: UInt64, events: [Event], salt: UInt32 = 7) -> [UInt8] {
+        var bytes = SegmentFormat.encodeHeader(firstOffset: first, salt: salt)
+        let batch = StoreTestSupport.batch(events)
+        batch.payload.withUnsafeBytes { payload in
+            SegmentFormat.appendFrame(
+                kind: .data, firstOffset: first, count: UInt32(batch.count), payload: payload, salt: salt, to: &bytes)
+        }
+        return bytes
+    }
+
+    /// Offsets no log can reach (past 2^48, the most the dedup index and checkpoints can hold) are damage
+    /// in a file Tally did not write: verify and open report them, never trap on an overflow.
+    @Test(arguments: [UInt64.max - 1, UInt64(1) << 48])
+    func aSegmentWithUnreachableOffsetsIsDamageNotACrash(first: UInt64) throws {
+        let directory = TemporaryDirectory()
+        let segments = directory.appending("segments")
+        try FileManager.default.createDirectory(atPath: segments, withIntermediateDirectories: true)
+        let events = Array(EventFixtures.apiCalls(count: 2))
+        try StoreTestSupport.write(
+            RecoveryTests.craftedSegment(first: first, events: events),
+            to: segments + "/" + SegmentFormat.fileName(firstOffset: first))
+        let report = try StoreVerifier(directory: directory.path).verify()
+        #expect(report.isDamaged)
+        #expect(throws: StorageError.self) {
+            try SegmentStore(directory: directory.path, configuration: StoreTestSupport.configuration())
+        }
+    }
+
+    /// A sealed segment whose seal claims the log goes on past 2^48 is not trusted (open reads it whole and
+    /// refuses it), nor is the segment named after that offset.
+    @Test(arguments: [UInt64.max - 1, UInt64(1) << 48 + 5])
+    func aSealClaimingUnreachableOffsetsIsNotTrusted(claimed: UInt64) throws {
+        let directory = TemporaryDirectory()
+        let segments = directory.appending("segments")
+        try FileManager.default.createDirectory(atPath: segments, withIntermediateDirectories: true)
+        var sealed = RecoveryTests.craftedSegment(first: 0, events: Array(EventFixtures.apiCalls(count: 2)))
+        let payload = SegmentFormat.sealPayload(lastOffset: claimed - 1, fileChecksum: CRC32C.checksum(sealed))
+        payload.withUnsafeBytes {
+            SegmentFormat.appendFrame(kind: .seal, firstOffset: claimed, count: 0, payload: $0, salt: 7, to: &sealed)
+        }
+        try StoreTestSupport.write(sealed, to: segments + "/" + SegmentFormat.fileName(firstOffset: 0))
+        try StoreTestSupport.write(
+            RecoveryTests.craftedSegment(first: claimed, events: Array(EventFixtures.apiCalls(count: 2))),
+            to: segments + "/" + SegmentFormat.fileName(firstOffset: claimed))
+        #expect(throws: StorageError.self) {
+            try SegmentStore(directory: directory.path, configuration: StoreTestSupport.configuration())
+        }
+        #expect(try StoreVerifier(directory: directory.path).verify().isDamaged)
+    }
 }
 
 /// A process crash leaves written but unsynced frames in the page cache, where a restarted writer finds
@@ -285,4 +336,5 @@ import Testing
         #expect(third.nextOffset == 12)
         #expect(try StoreTestSupport.readAll(third).map(\.event) == events)
     }
+
 }

@@ -26,6 +26,9 @@ public enum SegmentFormat {
     public static let sealFrameSize = frameHeaderSize + sealPayloadSize
     /// Bytes of length prefix before each record inside a data frame.
     public static let recordLengthSize = 4
+    /// One past the largest offset a log can reach: 2^48 events, as many as the dedup index and checkpoints
+    /// can name. A header, frame or seal that claims offsets beyond it was not written by Tally and is damage.
+    public static let offsetLimit: UInt64 = 1 << 48
 
     /// What a frame holds.
     public enum FrameKind: UInt32, Sendable {
@@ -90,6 +93,7 @@ public enum SegmentFormat {
         guard version == SegmentFormat.version else { return .failure(.unsupportedVersion(version)) }
         let salt = bytes.loadUnaligned(fromByteOffset: saltByteOffset, as: UInt32.self).littleEndian
         let first = bytes.loadUnaligned(fromByteOffset: 16, as: UInt64.self).littleEndian
+        guard first < offsetLimit else { return .failure(.unreachableOffset(first)) }
         return .success(Header(version: version, salt: salt, firstOffset: first))
     }
 
@@ -103,6 +107,8 @@ public enum SegmentFormat {
         case checksumMismatch
         /// A format version this build does not read.
         case unsupportedVersion(UInt32)
+        /// A first offset at or past ``SegmentFormat/offsetLimit``, which no log reaches.
+        case unreachableOffset(UInt64)
 
         public var description: String {
             switch self {
@@ -111,6 +117,8 @@ public enum SegmentFormat {
             case .checksumMismatch: "header checksum mismatch"
             case .unsupportedVersion(let version):
                 "segment format version \(version) is not supported (this build reads \(SegmentFormat.version))"
+            case .unreachableOffset(let offset):
+                "header names first offset \(offset), past the largest a log reaches (\(SegmentFormat.offsetLimit - 1))"
             }
         }
     }

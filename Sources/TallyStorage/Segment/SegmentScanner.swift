@@ -162,6 +162,12 @@ struct SegmentScanner {
                 guard frame.firstOffset == scan.nextOffset else {
                     return damage(position, "frame starts at offset \(frame.firstOffset), expected \(scan.nextOffset)")
                 }
+                guard frame.firstOffset + UInt64(frame.count) <= SegmentFormat.offsetLimit else {
+                    return damage(
+                        position,
+                        "frame for offsets \(describe(frame)) runs past the largest offset a log reaches (\(SegmentFormat.offsetLimit - 1))"
+                    )
+                }
                 guard frame.count > 0, RecordFraming.countRecords(in: payload) == Int(frame.count) else {
                     return damage(
                         position,

@@ -195,7 +195,7 @@ struct LogRecovery {
                 let frame = SegmentFormat.decodeFrameHeader(sealBytes)
                 guard frame.kind == .seal, Int(frame.payloadLength) == SegmentFormat.sealPayloadSize,
                     SegmentFormat.frameChecksum(sealBytes, salt: decoded.salt) == frame.checksum,
-                    frame.firstOffset > firstOffset,
+                    frame.firstOffset > firstOffset, frame.firstOffset <= SegmentFormat.offsetLimit,
                     frame.firstOffset <= configuration.fullyVerifyFromOffset
                 else { return nil }
                 return SegmentEntry(
