@@ -229,8 +229,11 @@ struct SegmentWriter {
         segment.writtenBack = segment.size
     }
 
-    /// Writes the seal frame, fsyncs and closes the segment, then starts the next one.
+    /// Syncs the segment's frames, writes the seal frame, fsyncs and closes the segment, then starts the
+    /// next one. The frames are synced first so that no crash can keep the seal but lose a frame it follows:
+    /// that would read as damage before a valid frame, which open refuses as corruption.
     private mutating func seal() throws(StorageError) {
+        try syncIfNeeded()
         guard let segment = active else { return }
         let payload = SegmentFormat.sealPayload(lastOffset: nextOffset - 1, fileChecksum: segment.fileChecksum)
         var frame: [UInt8] = []
