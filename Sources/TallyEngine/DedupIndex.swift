@@ -719,6 +719,19 @@ package struct DedupIndex: Sendable, Equatable {
         hoursRoundedUp(cutoff) - hoursRoundedUp(time) <= 1
     }
 
+    /// Whether `entry`'s event time lies less than `width` microseconds from `time`, to the hour: how a
+    /// backfill tells a repeat of an id in the window (near) from an older event whose id was reused after
+    /// it left the window (far, so a new event, as live ingest would have found). `entry` must not be
+    /// expired before `cutoff`: its hour, kept modulo 2^14, is read as the one within 2^13 hours of the
+    /// cutoff's, where every unexpired entry lies (the window is at most 330 days, 7,920 hours).
+    package static func isNear(_ entry: Entry, _ time: Timestamp, width: Int64, cutoff: Timestamp) -> Bool {
+        let reference = hoursRoundedUp(cutoff)
+        let span = Int64(hourMask) + 1
+        let delta = (Int64(entry.hour) - reference % span + span + span / 2) % span - span / 2
+        let hours = (reference + delta).subtractingReportingOverflow(hoursRoundedUp(time))
+        return !hours.overflow && hours.partialValue.magnitude < UInt64(width.magnitude / 3_600_000_000)
+    }
+
     static func hour(_ time: Timestamp) -> UInt32 {
         UInt32(truncatingIfNeeded: hoursRoundedUp(time)) & UInt32(hourMask)
     }

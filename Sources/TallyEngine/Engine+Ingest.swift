@@ -142,16 +142,23 @@ extension Engine {
                     hasDuplicates = true
                     continue
                 }
+                // An event older than the window repeats an id in it only when the two are less than a window
+                // apart: a backfill may bring an old event whose id a recent one reused.
+                let nearOnly = backfill && !remembered
                 var targetOffset: UInt64?
                 if case .eventVoided(let eventId, _) = event.payload {
-                    if let original = state.dedup[key], !DedupIndex.isExpired(original, before: earliest) {
+                    if let original = state.dedup[key], !DedupIndex.isExpired(original, before: earliest),
+                        !nearOnly
+                            || DedupIndex.isNear(
+                                original, event.time, width: configuration.backdateLimitMicroseconds, cutoff: earliest)
+                    {
                         outcomes[index] = .duplicate(offset: original.offset)
                         hasDuplicates = true
                         continue
                     }
                     switch state.claimVoidTarget(
-                        eventId, tenant: event.tenantId, earliest: earliest, backfill: backfill,
-                        configuration: configuration)
+                        eventId, tenant: event.tenantId, time: event.time, earliest: earliest, backfill: backfill,
+                        nearOnly: nearOnly, configuration: configuration)
                     {
                     case .claimed(let target): targetOffset = target
                     case .refused(let reason):
@@ -176,7 +183,11 @@ extension Engine {
                             continue
                         }
                     }
-                } else if let original = state.dedup[key], !DedupIndex.isExpired(original, before: earliest) {
+                } else if let original = state.dedup[key], !DedupIndex.isExpired(original, before: earliest),
+                    !nearOnly
+                        || DedupIndex.isNear(
+                            original, event.time, width: configuration.backdateLimitMicroseconds, cutoff: earliest)
+                {
                     outcomes[index] = .duplicate(offset: original.offset)
                     hasDuplicates = true
                     continue
@@ -316,20 +327,26 @@ extension Engine.DecisionState {
     /// Finds the event a void retracts (in the dedup window, or among the older events this backfill
     /// remembers) and marks it voided, or says why the void is rejected: no such event, one that cannot be
     /// voided, or one already voided.
+    /// - Parameters:
+    ///   - time: The void's event time.
+    ///   - nearOnly: Whether the void is a backfilled one older than the window: then an event in the window
+    ///     is its target only when less than a window from it (farther, it is a recent event that reused the
+    ///     id, and the target is among the backfill's own).
     mutating func claimVoidTarget(
-        _ eventId: String, tenant: TenantID, earliest: Timestamp, backfill: Bool,
+        _ eventId: String, tenant: TenantID, time: Timestamp, earliest: Timestamp, backfill: Bool, nearOnly: Bool,
         configuration: EngineConfiguration
     ) -> VoidClaim {
         let targetKey = IdentityHash(tenant: tenant, id: eventId)
         let target: (offset: UInt64, isVoidable: Bool, isVoided: Bool)
-        let targetInWindow: Bool
-        if let entry = dedup[targetKey], !DedupIndex.isExpired(entry, before: earliest) {
+        if let entry = dedup[targetKey], !DedupIndex.isExpired(entry, before: earliest),
+            !nearOnly
+                || DedupIndex.isNear(entry, time, width: configuration.backdateLimitMicroseconds, cutoff: earliest)
+        {
             target = (
                 entry.offset, entry.flags & DedupIndex.Entry.voidable != 0, entry.flags & DedupIndex.Entry.voided != 0
             )
-            targetInWindow = true
         } else if backfill, let entry = backfillIds[targetKey] {
-            (target, targetInWindow) = ((entry.offset, entry.isVoidable, entry.isVoided), false)
+            target = (entry.offset, entry.isVoidable, entry.isVoided)
         } else {
             let imported =
                 backfill
@@ -345,8 +362,14 @@ extension Engine.DecisionState {
             )
         }
         guard !target.isVoided else { return .refused("data.eventId: \"\(eventId)\" is already voided") }
-        if targetInWindow { dedup.markVoided(targetKey) }
-        if !backfillIds.isEmpty { backfillIds.markVoided(targetKey) }
+        // The target is marked in each index that remembers it (one near the window's edge is in both), and
+        // only there: another event under the same id (one that reused it) stays voidable.
+        if let entry = dedup[targetKey], entry.offset == target.offset, !DedupIndex.isExpired(entry, before: earliest) {
+            dedup.markVoided(targetKey)
+        }
+        if !backfillIds.isEmpty, let entry = backfillIds[targetKey], entry.offset == target.offset {
+            backfillIds.markVoided(targetKey)
+        }
         return .claimed(target.offset)
     }
 }

@@ -36,14 +36,16 @@ extension Engine {
                 // First the offset decided at ingest, stored with the void: the target may be older than the
                 // dedup window by now. It is confirmed by tenant and id, since a salvaged store renumbers its
                 // records; when it does not match (or the void predates that field), the window finds it.
+                var targetOffset: UInt64?
                 if let offset = stored.voidTarget, let found = try Engine.readEvent(store, at: offset),
                     found.tenantId == event.tenantId, found.id == eventId
                 {
-                    target = found
+                    (target, targetOffset) = (found, offset)
                 } else if let offset = entry?.offset {
-                    target = try Engine.readEvent(store, at: offset)
+                    (target, targetOffset) = (try Engine.readEvent(store, at: offset), offset)
                 }
-                if entry != nil { dedup.markVoided(targetKey) }
+                // As at ingest, only the target itself is marked, not a later event that reused its id.
+                if let entry, entry.offset == targetOffset { dedup.markVoided(targetKey) }
             }
             runs.remember(key, offset: stored.offset, time: event.time, type: event.type, into: &dedup)
             state.apply(event, offset: stored.offset, voidedTarget: target)

@@ -431,4 +431,25 @@ enum DedupIndexFixtures {
         #expect(dropped.count == (deferred ? 1 : 0), "the drained table")
         #expect(index.takeDropped().count == 0, "taken once")
     }
+
+    /// An entry's hour, kept modulo 2^14, is read back as the one nearest the window's start, wherever the
+    /// cutoff falls against the wrap: an entry up to the widest window after it, and an event any distance
+    /// before it, are near exactly when less than `width` apart, to the hour.
+    @Test(arguments: [24_575, 24_576, 32_767, 32_768, 32_769, 40_959, 40_960, 500_000] as [Int64])
+    func nearnessReadsWrappedHoursAgainstTheCutoff(cutoffHour: Int64) {
+        let hour: Int64 = 3_600_000_000
+        let cutoff = Timestamp(microseconds: cutoffHour * hour)
+        let width = 35 * 24 * hour
+        for entryAfter in [-1, 0, 5, 839, 840, 7_920] as [Int64] {
+            let entryTime = Timestamp(microseconds: (cutoffHour + entryAfter) * hour)
+            let entry = DedupIndex.Entry(offset: 1, hour: DedupIndex.hour(entryTime), flags: 0)
+            for eventBefore in [0, 1, 100, 839, 840, 841, 20_000] as [Int64] {
+                let time = Timestamp(microseconds: (cutoffHour - eventBefore) * hour)
+                let near = DedupIndex.isNear(entry, time, width: width, cutoff: cutoff)
+                #expect(
+                    near == ((entryAfter + eventBefore).magnitude < 840),
+                    "cutoff hour \(cutoffHour), entry \(entryAfter) h after it, event \(eventBefore) h before")
+            }
+        }
+    }
 }

@@ -348,6 +348,43 @@ import Testing
         try engine.close()
     }
 
+    /// A backfilled event older than the window whose id a recent event reused is a new event, not a repeat
+    /// of the recent one (live ingest would have taken both, in either order); one less than a window from
+    /// the recent event is a repeat. A backfilled void of the old event retracts it, not the recent one, and
+    /// an engine reopened from its checkpoint or replaying the whole log agrees on what is voided.
+    @Test func anOldEventWhoseIdARecentOneReusedIsNewToABackfill() throws {
+        let clock = TestClock(Self.now)
+        let configuration = Self.configuration(clock)
+        let live = TemporaryDirectory()
+        let engine = try Engine(directory: live.path, configuration: configuration)
+        func daysAgo(_ days: Int64) -> Timestamp {
+            Timestamp(microseconds: Self.now.microseconds - days * 24 * Self.hour)
+        }
+        let void = { (id: String, time: Timestamp) in
+            Self.event(id, .eventVoided(eventId: "inv-7", reason: nil), at: time)
+        }
+        #expect(engine.ingest([Self.event("inv-7", at: daysAgo(2))]) == [.accepted(offset: 0)])
+        #expect(engine.ingest([Self.event("inv-7", at: daysAgo(300))], mode: .backfill) == [.accepted(offset: 1)])
+        #expect(engine.ingest([Self.event("inv-7", at: daysAgo(36))], mode: .backfill) == [.duplicate(offset: 0)])
+        #expect(engine.ingest([void("void-old", daysAgo(299))], mode: .backfill) == [.accepted(offset: 2)])
+        #expect(engine.keyStats(EventFixtures.tenant)?.totalRequests == 1)
+        _ = try engine.checkpoint()
+        try engine.close()
+        let replayed = TemporaryDirectory()
+        try StoreTestSupport.copyStore(live.path, to: replayed.path)
+        try FileManager.default.removeItem(atPath: replayed.path + "/checkpoints")
+        for directory in [live, replayed] {
+            let reopened = try Engine(directory: directory.path, configuration: configuration)
+            #expect(reopened.ingest([void("void-new", daysAgo(1))]) == [.accepted(offset: 3)], "\(directory.path)")
+            #expect(
+                reopened.ingest([void("void-again", daysAgo(1))])
+                    == [.rejected(reason: "data.eventId: \"inv-7\" is already voided")], "\(directory.path)")
+            #expect(reopened.ingest([Self.event("inv-7", at: daysAgo(2))]) == [.duplicate(offset: 0)])
+            #expect(reopened.keyStats(EventFixtures.tenant)?.totalRequests == 0)
+            try reopened.close()
+        }
+    }
+
     /// A checkpoint whose dedup index was kept for a narrower window than the engine's (written by a
     /// command run with another backdate limit) is not used: the engine rebuilds from the log, and an id
     /// inside its own window is still a duplicate.
