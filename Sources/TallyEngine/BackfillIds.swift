@@ -56,7 +56,7 @@ struct BackfillIds: Sendable {
     private func position(of key: UInt64) -> (index: Int, found: Bool) {
         guard !slots.isEmpty else { return (0, false) }
         let mask = slots.count - 1
-        var index = Int(truncatingIfNeeded: key) & mask
+        var index = HomeSlot.index(of: key, mask: mask)
         while true {
             let slotKey = slots[index].key
             if slotKey == key { return (index, true) }
@@ -70,7 +70,7 @@ struct BackfillIds: Sendable {
     @inline(__always)
     func prefetch(_ key: IdentityHash) {
         guard !slots.isEmpty else { return }
-        let index = Int(truncatingIfNeeded: Self.storedKey(key)) & (slots.count - 1)
+        let index = HomeSlot.index(of: Self.storedKey(key), mask: slots.count - 1)
         slots.withUnsafeBufferPointer { buffer in
             if let base = buffer.baseAddress { tally_prefetch_for_write(base + index) }
         }
@@ -139,7 +139,7 @@ struct BackfillIds: Sendable {
             let moving = slots[next]
             if moving.key == 0 { break }
             // An id may fill the hole when its home slot is not in the stretch (hole, next].
-            let home = Int(truncatingIfNeeded: moving.key) & mask
+            let home = HomeSlot.index(of: moving.key, mask: mask)
             let homeAfterHole = hole <= next ? (home > hole && home <= next) : (home > hole || home <= next)
             if !homeAfterHole {
                 slots[hole] = moving

@@ -272,7 +272,7 @@ package struct DedupIndex: Sendable, Equatable {
     /// in the current table is its own entry). A pinned table loses no entry, so its probe runs as at the pin.
     private static func isUnmoved(_ key: UInt64, in table: PinnedTable) -> Bool {
         let mask = table.count - 1
-        var index = Int(truncatingIfNeeded: key) & mask
+        var index = HomeSlot.index(of: key, mask: mask)
         while true {
             let slot = table.base[index]
             if slot.isEmpty { return false }
@@ -325,7 +325,7 @@ package struct DedupIndex: Sendable, Equatable {
     @inline(__always)
     private static func position(of key: UInt64, in table: SlotMemory<Slot>) -> (index: Int, found: Bool) {
         let mask = table.count - 1
-        var index = Int(truncatingIfNeeded: key) & mask
+        var index = HomeSlot.index(of: key, mask: mask)
         let slots = table.base
         while true {
             let slot = slots[index]
@@ -398,7 +398,7 @@ package struct DedupIndex: Sendable, Equatable {
     /// little later finds it in cache. Changes nothing.
     @inline(__always)
     package func prefetch(_ key: IdentityHash) {
-        let index = Int(truncatingIfNeeded: DedupIndex.normalized(key)) & (capacity - 1)
+        let index = HomeSlot.index(of: DedupIndex.normalized(key), mask: capacity - 1)
         tally_prefetch_for_write(memory.base + index)
     }
 
@@ -459,7 +459,7 @@ package struct DedupIndex: Sendable, Equatable {
                 for position in drained..<end {
                     let slot = old.base[position]
                     guard !slot.isEmpty, !isExpired(slot) else { continue }
-                    tally_prefetch_for_write(slots + (Int(truncatingIfNeeded: slot.key) & mask))
+                    tally_prefetch_for_write(slots + HomeSlot.index(of: slot.key, mask: mask))
                     if queued == distance {
                         DedupIndex.place(queue[head], in: slots, mask: mask)
                         queue[head] = slot
@@ -483,7 +483,7 @@ package struct DedupIndex: Sendable, Equatable {
     /// Stores a slot whose key is in no slot of `slots` at the first empty place of its probe.
     @inline(__always)
     private static func place(_ slot: Slot, in slots: UnsafeMutablePointer<Slot>, mask: Int) {
-        var index = Int(truncatingIfNeeded: slot.key) & mask
+        var index = HomeSlot.index(of: slot.key, mask: mask)
         while !slots[index].isEmpty { index = (index + 1) & mask }
         slots[index] = slot
     }
@@ -563,7 +563,7 @@ package struct DedupIndex: Sendable, Equatable {
             if index + distance < entries.count { prefetch(entries[index + distance].key) }
             let key = DedupIndex.normalized(entries[index].key)
             let packed = DedupIndex.pack(entries[index].entry)
-            var position = Int(truncatingIfNeeded: key) & mask
+            var position = HomeSlot.index(of: key, mask: mask)
             while true {
                 let slot = slots[position]
                 if slot.isEmpty {
@@ -673,6 +673,18 @@ package struct DedupIndex: Sendable, Equatable {
                 body(IdentityHash(slot.key), DedupIndex.unpack(slot.packed))
             }
         }
+    }
+
+    /// The longest run of occupied slots in the current table: how far a probe may have to walk (for tests
+    /// of the table's spread).
+    var longestProbeRun: Int {
+        var longest = 0
+        var run = 0
+        for index in 0..<memory.count {
+            run = memory.base[index].isEmpty ? 0 : run + 1
+            longest = max(longest, run)
+        }
+        return longest
     }
 
     /// Bytes the tables occupy (both while the table grows).

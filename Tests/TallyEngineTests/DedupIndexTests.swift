@@ -432,6 +432,18 @@ enum DedupIndexFixtures {
         #expect(index.takeDropped().count == 0, "taken once")
     }
 
+    /// Ids whose hashes share their low 32 bits (a client searching ids offline could make them) do not
+    /// pile up in one probe run: the index places them by ``HomeSlot``.
+    @Test func hashesSharingTheirLowBitsDoNotFormOneProbeRun() {
+        var index = DedupIndex()
+        let time = Timestamp(microseconds: 1_000 * 3_600_000_000)
+        for id in 1...20_000 as ClosedRange<UInt64> {
+            index.insert(IdentityHash(id << 32 | 0x77), offset: id, time: time, voidable: false)
+        }
+        #expect(index.count == 20_000)
+        #expect(index.longestProbeRun < 400, "longest run of occupied slots: \(index.longestProbeRun)")
+    }
+
     /// An entry's hour, kept modulo 2^14, is read back as the one nearest the window's start, wherever the
     /// cutoff falls against the wrap: an entry up to the widest window after it, and an event any distance
     /// before it, are near exactly when less than `width` apart, to the hour.

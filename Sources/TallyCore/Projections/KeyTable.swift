@@ -115,7 +115,7 @@ public struct KeyTable: Sendable, Equatable, Sequence {
             return found
         }
         let mask = index.count - 1
-        var bucket = Int(truncatingIfNeeded: hash) & mask
+        var bucket = HomeSlot.index(of: hash, mask: mask)
         while true {
             let entry = index[bucket]
             if entry == 0 { return nil }
@@ -149,7 +149,7 @@ public struct KeyTable: Sendable, Equatable, Sequence {
 
     private mutating func place(_ position: Int) {
         let mask = index.count - 1
-        var bucket = Int(truncatingIfNeeded: hashes[position]) & mask
+        var bucket = HomeSlot.index(of: hashes[position], mask: mask)
         while index[bucket] != 0 { bucket = (bucket + 1) & mask }
         index[bucket] = UInt32(position + 1)
     }
