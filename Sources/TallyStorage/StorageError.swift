@@ -50,7 +50,22 @@ public struct StorageError: Error, Sendable, Equatable, CustomStringConvertible 
     ///   - offset: The record's log offset.
     ///   - reason: What the codec found wrong.
     public static func undecodable(at offset: UInt64, _ reason: String) -> StorageError {
-        StorageError(.corrupt, "record at offset \(offset) cannot be decoded: \(reason)")
+        StorageError(
+            .corrupt,
+            "record at offset \(offset) cannot be decoded: \(reason); run `tally verify` for a full report, and `tally salvage --out DIR` to copy every readable record"
+        )
+    }
+
+    /// This error with the file it happened to named first ("segments/….seg: fdatasync failed: …"), when it
+    /// names none yet: a file system call on an open file knows its descriptor, not its name.
+    /// - Parameter file: The file, as the operator finds it under the store.
+    /// - Returns: The error, naming `file` (unchanged when it already named a path).
+    package func naming(_ file: String) -> StorageError {
+        guard path == nil else { return self }
+        var named = self
+        named.path = file
+        named.message = "\(file): \(message)"
+        return named
     }
 
     public var description: String { message }

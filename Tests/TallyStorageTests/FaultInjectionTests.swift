@@ -228,6 +228,24 @@ import Testing
         try? store.close()
     }
 
+    /// A failed write or sync of a segment names the segment file, which the file system call alone cannot.
+    @Test func aFailedSegmentSyncNamesTheSegment() throws {
+        let directory = TemporaryDirectory()
+        let fileSystem = FaultyFileSystem()
+        let store = try SegmentStore(
+            directory: directory.path, configuration: StoreTestSupport.configuration(durability: .always),
+            fileSystem: fileSystem)
+        try store.append(StoreTestSupport.batch(EventFixtures.apiCalls(count: 5)))
+        fileSystem.update { $0.failSyncsOfPathsContaining = "segments" }
+        let error = #expect(throws: StorageError.self) {
+            try store.append(StoreTestSupport.batch(EventFixtures.apiCalls(count: 1, seed: 3)))
+        }
+        let name = SegmentFormat.fileName(firstOffset: 0)
+        #expect(error?.message.contains("segments/\(name): fdatasync failed") == true, "\(String(describing: error))")
+        #expect(error?.path == "segments/\(name)")
+        try? store.close()
+    }
+
     /// An fsync of the log that takes longer than `slowSyncWarning` is logged with the file it synced, and
     /// counted in the histogram's upper buckets: a stalling disk is told apart from a slow server.
     @Test func aSlowFsyncIsLoggedWithItsFile() throws {

@@ -194,7 +194,7 @@ struct SegmentWriter {
         } catch {
             // Put the file back exactly as it was before this write (ENOSPC leaves no partial frame).
             try? fileSystem.truncate(segment.file, to: segment.size)
-            throw error
+            throw error.naming("segments/\(segment.fileName)")
         }
         segment.fileChecksum = CRC32C.checksum(buffer, seed: segment.fileChecksum)
         segment.size += Int64(buffer.count)
@@ -248,7 +248,7 @@ struct SegmentWriter {
             }
         } catch {
             try? fileSystem.truncate(segment.file, to: segment.size)
-            throw error
+            throw error.naming("segments/\(segment.fileName)")
         }
         do throws(StorageError) {
             try sync(segment.file, named: segment.fileName, dataOnly: false)
@@ -272,7 +272,11 @@ struct SegmentWriter {
         let header = SegmentFormat.encodeHeader(firstOffset: nextOffset, salt: salt)
         let file = try fileSystem.open(path, mode: .createNew)
         do throws(StorageError) {
-            try header.withBytes { bytes throws(StorageError) in try fileSystem.writeAll(file, bytes, at: 0) }
+            do throws(StorageError) {
+                try header.withBytes { bytes throws(StorageError) in try fileSystem.writeAll(file, bytes, at: 0) }
+            } catch {
+                throw error.naming("segments/\(name)")
+            }
             try sync(file, named: name, dataOnly: false)
             try syncStatistics.time("segments/") { () throws(StorageError) in
                 try fileSystem.syncDirectory(segmentsDirectory)
@@ -295,7 +299,9 @@ struct SegmentWriter {
     /// Syncs a segment file, timing it (see ``SyncStatistics``).
     private func sync(_ file: FileHandle, named name: String, dataOnly: Bool) throws(StorageError) {
         try syncStatistics.time("segments/\(name)") { () throws(StorageError) in
-            try fileSystem.sync(file, dataOnly: dataOnly)
+            do throws(StorageError) { try fileSystem.sync(file, dataOnly: dataOnly) } catch {
+                throw error.naming("segments/\(name)")
+            }
         }
     }
 
