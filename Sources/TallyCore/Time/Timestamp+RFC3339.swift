@@ -1,11 +1,3 @@
-/// Why a piece of text is not an RFC 3339 timestamp.
-public struct TimestampParseError: Error, Sendable, Equatable, CustomStringConvertible {
-    /// What is wrong, such as "month must be 01-12".
-    public var reason: String
-
-    public var description: String { reason }
-}
-
 extension Timestamp {
     /// Parses an RFC 3339 date-time with an offset, such as `2025-07-10T14:30:00Z` or
     /// `2025-07-10T16:30:00.123456+02:00`.

@@ -1,26 +1,3 @@
-/// An open file, as handed out by a ``FileSystem``.
-public struct FileHandle: Sendable, Hashable {
-    /// The underlying descriptor (or a fake one, for test file systems).
-    public var descriptor: Int32
-
-    /// Wraps a descriptor.
-    public init(descriptor: Int32) {
-        self.descriptor = descriptor
-    }
-}
-
-/// How to open a file.
-public enum FileOpenMode: Sendable, Equatable {
-    /// Read only; the file must exist.
-    case readOnly
-    /// Read and write; the file must exist.
-    case readWrite
-    /// Read and write; the file must not exist yet.
-    case createNew
-    /// Read and write; created when missing, never truncated.
-    case createOrOpen
-}
-
 /// Every file operation the store performs. Production uses ``PosixFileSystem``; tests substitute
 /// implementations that inject failed fsyncs, short writes, `ENOSPC` and crash points.
 ///

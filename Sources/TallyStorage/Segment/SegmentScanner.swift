@@ -1,17 +1,5 @@
 import TallyCore
 
-/// Where and why a segment stops being valid.
-public struct SegmentDamage: Sendable, Equatable, CustomStringConvertible {
-    /// The byte position where the first invalid frame (or header) starts.
-    public var byteOffset: Int64
-    /// What is wrong there.
-    public var reason: String
-    /// The offset the next valid frame should have started with.
-    public var expectedOffset: UInt64
-
-    public var description: String { "\(reason) at byte \(byteOffset)" }
-}
-
 /// The result of walking one segment file from its header to its end (or first damage).
 struct SegmentScan: Sendable {
     /// The header, when it is valid.
@@ -221,47 +209,5 @@ struct SegmentScanner {
         // A damaged header may declare any offset and count: the last offset is worked out without trapping.
         frame.count == 0
             ? "\(frame.firstOffset)" : "\(frame.firstOffset)-\(frame.firstOffset &+ (UInt64(frame.count) &- 1))"
-    }
-}
-
-/// Splits a data frame's payload into its length-prefixed records.
-public enum RecordFraming {
-    /// Counts the records in a payload.
-    /// - Returns: The count, or `nil` when the lengths do not tile the payload exactly.
-    public static func countRecords(in payload: UnsafeRawBufferPointer) -> Int? {
-        var position = 0
-        var count = 0
-        while position < payload.count {
-            guard payload.count - position >= SegmentFormat.recordLengthSize else { return nil }
-            let length = Int(payload.loadUnaligned(fromByteOffset: position, as: UInt32.self).littleEndian)
-            position += SegmentFormat.recordLengthSize
-            guard length <= payload.count - position else { return nil }
-            position += length
-            count += 1
-        }
-        return count
-    }
-
-    /// Calls `body` with each record of a payload already checked by ``countRecords(in:)``.
-    /// - Parameters:
-    ///   - payload: The frame payload.
-    ///   - body: Receives each record's index in the frame and its bytes; return `false` to stop.
-    /// - Returns: `false` if `body` stopped early.
-    @discardableResult
-    public static func forEachRecord(
-        in payload: UnsafeRawBufferPointer,
-        _ body: (Int, UnsafeRawBufferPointer) throws -> Bool
-    ) rethrows -> Bool {
-        var position = 0
-        var index = 0
-        while position + SegmentFormat.recordLengthSize <= payload.count {
-            let length = Int(payload.loadUnaligned(fromByteOffset: position, as: UInt32.self).littleEndian)
-            position += SegmentFormat.recordLengthSize
-            let end = min(position + length, payload.count)
-            if try !body(index, UnsafeRawBufferPointer(rebasing: payload[position..<end])) { return false }
-            position = end
-            index += 1
-        }
-        return true
     }
 }
