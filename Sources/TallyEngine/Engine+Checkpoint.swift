@@ -11,6 +11,8 @@ extension Engine {
     /// the checkpoint reads them a chunk at a time under short holds of their locks while ingest and reads
     /// go on (see ``TenantTable/beginCapture()`` and ``DedupIndex/pin()``), and writes the file holding none.
     /// - Returns: The offset the checkpoint covers, or `nil` when none was needed (or one is being written).
+    /// - Throws: ``StorageError`` when the file cannot be written or synced, or the log cannot be synced under it (the
+    ///   log is unaffected; the next open replays more).
     @discardableResult
     public func checkpoint() throws -> UInt64? {
         let proceed = checkpointState.withLock { state -> Bool in

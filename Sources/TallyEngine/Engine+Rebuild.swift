@@ -17,6 +17,8 @@ extension Engine {
     ///   - configuration: Clock and windows (its store settings' log receives warnings).
     ///   - limit: Where to stop; `nil` for the end of the log.
     ///   - progress: Called every 65,536 events or so with the offset reached and the log's size.
+    /// - Throws: ``StorageError`` when the store cannot be opened or read (``StorageError/Code/corrupt`` for damage,
+    ///   naming the file and byte), or a record fails to decode.
     public static func rebuild(
         directory: String, configuration: EngineConfiguration = EngineConfiguration(),
         limit: ReplayLimit? = nil,
@@ -53,6 +55,8 @@ extension Engine {
     ///   - progress: Called every 65,536 events or so with the offset reached and the log's size.
     ///   - replayed: Called once the replay is done, before the checkpoint is written (to time them apart).
     /// - Returns: The rebuilt state.
+    /// - Throws: ``StorageError`` when the store cannot be opened or read (``StorageError/Code/corrupt`` for damage,
+    ///   naming the file and byte), or a record fails to decode.
     public static func rebuildAndCheckpoint(
         directory: String, configuration: EngineConfiguration = EngineConfiguration(),
         progress: ((UInt64, UInt64) -> Void)? = nil,
@@ -111,6 +115,7 @@ extension Engine {
 
     /// The store's checkpoints, newest first, by the offsets they cover (list them before measuring the log,
     /// for ``checkCheckpoints(directory:offsets:logEnd:logSalt:)``).
+    /// - Throws: ``StorageError`` when the checkpoints directory exists but cannot be listed.
     public static func checkpointOffsets(directory: String) throws -> [UInt64] {
         try CheckpointStore(storeDirectory: directory, fileSystem: PosixFileSystem(), log: { _ in }).offsets()
     }
@@ -165,6 +170,8 @@ extension Engine {
     }
 
     /// The state the newest valid checkpoint holds, read without the write lock.
+    /// - Throws: ``StorageError`` when the store cannot be opened or read (``StorageError/Code/corrupt`` for damage,
+    ///   naming the file and byte), or a record fails to decode.
     public static func newestCheckpoint(directory: String, configuration: EngineConfiguration = EngineConfiguration())
         throws -> ProjectionState?
     {
@@ -176,6 +183,8 @@ extension Engine {
     }
 
     /// The current state, read without the write lock: the newest checkpoint plus the log after it.
+    /// - Throws: ``StorageError`` when the store cannot be opened or read (``StorageError/Code/corrupt`` for damage,
+    ///   naming the file and byte), or a record fails to decode.
     public static func currentState(directory: String, configuration: EngineConfiguration = EngineConfiguration())
         throws -> ProjectionState
     {

@@ -25,6 +25,7 @@ public struct BinaryReader {
     }
 
     /// Reads one byte; throws ``CodecError`` when none is left, leaving ``position`` unchanged.
+    /// - Throws: ``CodecError`` when the bytes end before the value, or do not hold a valid one.
     @inline(__always)
     public mutating func readUInt8() throws(CodecError) -> UInt8 {
         try need(1)
@@ -33,6 +34,7 @@ public struct BinaryReader {
     }
 
     /// Reads a little-endian `UInt32` (4 bytes); throws ``CodecError`` when fewer are left.
+    /// - Throws: ``CodecError`` when the bytes end before the value, or do not hold a valid one.
     public mutating func readUInt32() throws(CodecError) -> UInt32 {
         try need(4)
         defer { position += 4 }
@@ -40,6 +42,7 @@ public struct BinaryReader {
     }
 
     /// Reads a little-endian `UInt64` (8 bytes); throws ``CodecError`` when fewer are left.
+    /// - Throws: ``CodecError`` when the bytes end before the value, or do not hold a valid one.
     @inline(__always)
     public mutating func readUInt64() throws(CodecError) -> UInt64 {
         try need(8)
@@ -48,6 +51,7 @@ public struct BinaryReader {
     }
 
     /// Reads a little-endian two's-complement `Int64` (8 bytes); throws ``CodecError`` when fewer are left.
+    /// - Throws: ``CodecError`` when the bytes end before the value, or do not hold a valid one.
     @inline(__always)
     public mutating func readInt64() throws(CodecError) -> Int64 {
         Int64(bitPattern: try readUInt64())
@@ -55,6 +59,7 @@ public struct BinaryReader {
 
     /// Reads an unsigned LEB128 varint of at most 10 bytes, in its shortest form only: a varint padded with
     /// trailing zero groups is refused, so each value has one encoding and a record re-encodes to its own bytes.
+    /// - Throws: ``CodecError`` when the bytes end before the value, or do not hold a valid one.
     @inline(__always)
     public mutating func readVarint() throws(CodecError) -> UInt64 {
         // One byte (values below 128: lengths of ids, flags) is by far the most common form.
@@ -80,6 +85,7 @@ public struct BinaryReader {
     }
 
     /// Reads a varint-length-prefixed UTF-8 string, rejecting invalid UTF-8.
+    /// - Throws: ``CodecError`` when the bytes end before the value, or do not hold a valid one.
     public mutating func readString() throws(CodecError) -> String {
         let (bytes, ascii) = try readStringBytes()
         // Ids and names are nearly always ASCII: that needs no validation and no generic decoding path.
@@ -92,6 +98,7 @@ public struct BinaryReader {
 
     /// Reads a varint-length-prefixed string's bytes without building a `String`, rejecting invalid
     /// UTF-8 exactly as ``readString()`` does.
+    /// - Throws: ``CodecError`` when the bytes end before the value, or do not hold a valid one.
     @inline(__always)
     public mutating func readUTF8() throws(CodecError) -> UnsafeRawBufferPointer {
         let (bytes, ascii) = try readStringBytes()
@@ -119,6 +126,7 @@ public struct BinaryReader {
     }
 
     /// Reads `count` raw bytes.
+    /// - Throws: ``CodecError`` when the bytes end before the value, or do not hold a valid one.
     public mutating func readBytes(_ count: Int) throws(CodecError) -> UnsafeRawBufferPointer {
         try need(count)
         defer { position += count }

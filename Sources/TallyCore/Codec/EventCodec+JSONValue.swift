@@ -47,6 +47,7 @@ extension EventCodec {
     }
 
     /// Reads a JSON object written by ``encodeObject(_:into:)``.
+    /// - Throws: ``CodecError`` for a truncated or malformed value, or one nested deeper than stored JSON may be.
     public static func decodeObject(from reader: inout BinaryReader, depth: Int = 0) throws(CodecError) -> JSONObject {
         guard depth < maxStoredJSONDepth else {
             throw CodecError("stored JSON nests deeper than \(maxStoredJSONDepth)")

@@ -92,6 +92,8 @@ public enum EventCodec {
     }
 
     /// Decodes a record from a byte array.
+    /// - Throws: ``CodecError`` naming what is wrong with the record (truncated, an unknown version or type, a
+    ///   malformed field).
     public static func decode(_ record: [UInt8]) throws(CodecError) -> (event: Event, ingestTime: Timestamp) {
         let result = record.withUnsafeBytes { buffer -> Result<(event: Event, ingestTime: Timestamp), CodecError> in
             do throws(CodecError) { return .success(try decode(buffer)) } catch { return .failure(error) }
@@ -122,6 +124,8 @@ public enum EventCodec {
     /// Decodes only the fixed header, for cheap filtering.
     /// - Parameter record: A record's bytes.
     /// - Returns: Its type, times and tenant.
+    /// - Throws: ``CodecError`` naming what is wrong with the record (truncated, an unknown version or type, a
+    ///   malformed field).
     public static func decodeHeader(_ record: UnsafeRawBufferPointer) throws(CodecError) -> Header {
         var reader = BinaryReader(record)
         return try readHeader(&reader)

@@ -52,6 +52,8 @@ extension FileSystem {
     public func isDirectory(_ path: String) -> Bool { false }
 
     /// Where a file system has no way to remove directories: removes the name as it would a file.
+    /// - Throws: ``StorageError`` with code ``StorageError/Code/io`` (``StorageError/Code/noSpace`` for `ENOSPC`) and
+    ///   the call's `errno`.
     public func removeDirectory(_ path: String) throws(StorageError) { try remove(path) }
 
     /// Writes all of `bytes` at `offset`, continuing after short writes.
@@ -70,6 +72,8 @@ extension FileSystem {
 
     /// Reads exactly `buffer.count` bytes at `offset`, or fewer only at end of file.
     /// - Returns: The number of bytes read.
+    /// - Throws: ``StorageError`` with code ``StorageError/Code/io`` (``StorageError/Code/noSpace`` for `ENOSPC`) and
+    ///   the call's `errno`.
     public func readFully(_ file: FileHandle, into buffer: UnsafeMutableRawBufferPointer, at offset: Int64)
         throws(StorageError) -> Int
     {
@@ -84,6 +88,8 @@ extension FileSystem {
     }
 
     /// Reads a whole small file.
+    /// - Throws: ``StorageError`` with code ``StorageError/Code/io`` (``StorageError/Code/noSpace`` for `ENOSPC`) and
+    ///   the call's `errno`.
     public func readFile(_ path: String) throws(StorageError) -> [UInt8] {
         let file = try open(path, mode: .readOnly)
         defer { close(file) }

@@ -7,6 +7,8 @@ public struct PosixFileSystem: FileSystem {
     public init() {}
 
     /// Opens with `open(2)` and `O_CLOEXEC`; a created file gets mode 0644.
+    /// - Throws: ``StorageError`` with code ``StorageError/Code/io`` (``StorageError/Code/noSpace`` for `ENOSPC`) and
+    ///   the call's `errno`.
     public func open(_ path: String, mode: FileOpenMode) throws(StorageError) -> FileHandle {
         let flags: Int32
         switch mode {
@@ -25,6 +27,8 @@ public struct PosixFileSystem: FileSystem {
     }
 
     /// Reads with `pread(2)`, retried on `EINTR`.
+    /// - Throws: ``StorageError`` with code ``StorageError/Code/io`` (``StorageError/Code/noSpace`` for `ENOSPC`) and
+    ///   the call's `errno`.
     public func read(_ file: FileHandle, into buffer: UnsafeMutableRawBufferPointer, at offset: Int64)
         throws(StorageError) -> Int
     {
@@ -32,12 +36,16 @@ public struct PosixFileSystem: FileSystem {
     }
 
     /// Writes with `pwrite(2)`, retried on `EINTR`.
+    /// - Throws: ``StorageError`` with code ``StorageError/Code/io`` (``StorageError/Code/noSpace`` for `ENOSPC`) and
+    ///   the call's `errno`.
     public func write(_ file: FileHandle, _ bytes: UnsafeRawBufferPointer, at offset: Int64) throws(StorageError) -> Int
     {
         try Syscall.retrying("pwrite") { pwrite(file.descriptor, bytes.baseAddress, bytes.count, off_t(offset)) }
     }
 
     /// `fdatasync(2)` when `dataOnly`, else `fsync(2)`.
+    /// - Throws: ``StorageError`` with code ``StorageError/Code/io`` (``StorageError/Code/noSpace`` for `ENOSPC`) and
+    ///   the call's `errno`.
     public func sync(_ file: FileHandle, dataOnly: Bool) throws(StorageError) {
         _ = try Syscall.retrying(dataOnly ? "fdatasync" : "fsync") {
             dataOnly ? fdatasync(file.descriptor) : fsync(file.descriptor)
@@ -52,11 +60,15 @@ public struct PosixFileSystem: FileSystem {
     }
 
     /// Sets the length with `ftruncate(2)`.
+    /// - Throws: ``StorageError`` with code ``StorageError/Code/io`` (``StorageError/Code/noSpace`` for `ENOSPC`) and
+    ///   the call's `errno`.
     public func truncate(_ file: FileHandle, to length: Int64) throws(StorageError) {
         _ = try Syscall.retrying("ftruncate") { ftruncate(file.descriptor, off_t(length)) }
     }
 
     /// The length `fstat(2)` reports.
+    /// - Throws: ``StorageError`` with code ``StorageError/Code/io`` (``StorageError/Code/noSpace`` for `ENOSPC`) and
+    ///   the call's `errno`.
     public func size(_ file: FileHandle) throws(StorageError) -> Int64 {
         var info = stat()
         _ = try Syscall.retrying("fstat") { fstat(file.descriptor, &info) }
@@ -64,6 +76,8 @@ public struct PosixFileSystem: FileSystem {
     }
 
     /// `flock(2)` with `LOCK_EX | LOCK_NB`: `false` on `EWOULDBLOCK`, retried on `EINTR`.
+    /// - Throws: ``StorageError`` with code ``StorageError/Code/io`` (``StorageError/Code/noSpace`` for `ENOSPC`) and
+    ///   the call's `errno`.
     public func tryLock(_ file: FileHandle) throws(StorageError) -> Bool {
         switch Syscall.uninterrupted({ flock(file.descriptor, LOCK_EX | LOCK_NB) }) {
         case .success: return true
@@ -73,6 +87,8 @@ public struct PosixFileSystem: FileSystem {
     }
 
     /// `flock(2)` on the directory, opened `O_RDONLY | O_DIRECTORY`.
+    /// - Throws: ``StorageError`` with code ``StorageError/Code/io`` (``StorageError/Code/noSpace`` for `ENOSPC`) and
+    ///   the call's `errno`.
     public func tryLockDirectory(_ path: String) throws(StorageError) -> FileHandle? {
         let handle = FileHandle(
             descriptor: try Syscall.retrying("open", path: path) {
@@ -91,6 +107,8 @@ public struct PosixFileSystem: FileSystem {
     }
 
     /// Lists with `readdir(3)`, in the directory's own order (not sorted).
+    /// - Throws: ``StorageError`` with code ``StorageError/Code/io`` (``StorageError/Code/noSpace`` for `ENOSPC`) and
+    ///   the call's `errno`.
     public func contentsOfDirectory(_ path: String) throws(StorageError) -> [String] {
         guard let directory = opendir(path) else { throw Syscall.error("opendir", path: path, errno: errno) }
         defer { closedir(directory) }
@@ -107,6 +125,8 @@ public struct PosixFileSystem: FileSystem {
     }
 
     /// Creates each missing component with mode 0755, syncing its parent; existing ones are kept.
+    /// - Throws: ``StorageError`` with code ``StorageError/Code/io`` (``StorageError/Code/noSpace`` for `ENOSPC`) and
+    ///   the call's `errno`.
     public func createDirectory(_ path: String) throws(StorageError) {
         var prefix = path.hasPrefix("/") ? "/" : ""
         for component in path.split(separator: "/") {
@@ -124,6 +144,8 @@ public struct PosixFileSystem: FileSystem {
     }
 
     /// Opens the directory and `fsync(2)`s it.
+    /// - Throws: ``StorageError`` with code ``StorageError/Code/io`` (``StorageError/Code/noSpace`` for `ENOSPC`) and
+    ///   the call's `errno`.
     public func syncDirectory(_ path: String) throws(StorageError) {
         let descriptor = try Syscall.retrying("open", path: path) {
             Glibc.open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
@@ -133,16 +155,22 @@ public struct PosixFileSystem: FileSystem {
     }
 
     /// `rename(2)`: atomic within one file system.
+    /// - Throws: ``StorageError`` with code ``StorageError/Code/io`` (``StorageError/Code/noSpace`` for `ENOSPC`) and
+    ///   the call's `errno`.
     public func rename(_ source: String, to destination: String) throws(StorageError) {
         _ = try Syscall.retrying("rename", path: source) { Glibc.rename(source, destination) }
     }
 
     /// Removes with `unlink(2)`.
+    /// - Throws: ``StorageError`` with code ``StorageError/Code/io`` (``StorageError/Code/noSpace`` for `ENOSPC`) and
+    ///   the call's `errno`.
     public func remove(_ path: String) throws(StorageError) {
         _ = try Syscall.retrying("unlink", path: path) { unlink(path) }
     }
 
     /// Removes with `rmdir(2)`.
+    /// - Throws: ``StorageError`` with code ``StorageError/Code/io`` (``StorageError/Code/noSpace`` for `ENOSPC`) and
+    ///   the call's `errno`.
     public func removeDirectory(_ path: String) throws(StorageError) {
         _ = try Syscall.retrying("rmdir", path: path) { rmdir(path) }
     }

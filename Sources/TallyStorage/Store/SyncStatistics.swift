@@ -39,6 +39,7 @@ public final class SyncStatistics: Sendable {
     /// Runs `sync`, the fsync of `path`, and records how long it took; logs it when slow. A sync that
     /// fails is not recorded (its failure is reported on its own).
     /// - Parameter path: What is synced, for the log line (such as `segments/00000000000000000000.seg`).
+    /// - Throws: What `sync` throws, after it is timed.
     public func time(_ path: @autoclosure () -> String, _ sync: () throws(StorageError) -> Void) throws(StorageError) {
         let started = MonotonicClock.nanoseconds()
         try sync()
