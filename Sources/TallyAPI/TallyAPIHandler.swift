@@ -60,7 +60,7 @@ public final class TallyAPIHandler: HTTPHandler {
     public func refusal(beforeBody head: HTTPRequest) -> HTTPResponse? {
         let path = Route.normalize(head.path)
         guard let (route, _) = Route.find(head.method, path) else {
-            let response = unmatched(head.method, path)
+            let response = unmatched(head.method, path, asSent: head.path)
             metrics.recordRequest(route: "unmatched", status: response.status, seconds: 0)
             return response
         }
@@ -92,17 +92,20 @@ public final class TallyAPIHandler: HTTPHandler {
     static let ingestRoleRequired = "ingesting events requires the ingest or super_admin role"
 
     /// The answer for a path no route matches (404), or a method its routes do not take (405, with `Allow`).
-    private func unmatched(_ method: HTTPMethod, _ path: String) -> HTTPResponse {
+    /// - Parameters:
+    ///   - path: The path as routes match it (``Route/normalize(_:)``).
+    ///   - asSent: The path as the request gave it, which the answer quotes.
+    private func unmatched(_ method: HTTPMethod, _ path: String, asSent: String) -> HTTPResponse {
         let candidates = Route.all.filter { $0.match(path) != nil }
         let now = clock()
         if candidates.isEmpty {
-            return APIResponse.error(404, .notFound, "no route for \(path)", now: now)
+            return APIResponse.error(404, .notFound, "no route for \(asSent)", now: now)
         }
         let allowed = Array(
             Set(candidates.map(\.method) + (candidates.contains { $0.method == "GET" } ? ["HEAD"] : []))
         ).sorted()
         return APIResponse.error(
-            405, .methodNotAllowed, "\(method.name) is not allowed on \(path)",
+            405, .methodNotAllowed, "\(method.name) is not allowed on \(asSent)",
             now: now, headers: [("Allow", allowed.joined(separator: ", "))])
     }
 
@@ -112,7 +115,7 @@ public final class TallyAPIHandler: HTTPHandler {
         let started = MonotonicClock.nanoseconds()
         let path = Route.normalize(request.path)
         guard let (route, values) = Route.find(request.method, path) else {
-            let response = unmatched(request.method, path)
+            let response = unmatched(request.method, path, asSent: request.path)
             // Counted under one label, whatever the path: scans and wrong methods show in the metrics
             // without a series per path.
             metrics.recordRequest(

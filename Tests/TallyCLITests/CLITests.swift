@@ -517,6 +517,32 @@ import Testing
         #expect(message.contains("cannot write to standard output"))
     }
 
+    /// `tally import -` started with standard input closed (`<&-`, as cron or a service manager may)
+    /// fails at once, naming it, instead of waiting forever on whatever took descriptor 0; no store is made.
+    @Test func importFromAClosedStandardInputFailsInsteadOfHanging() throws {
+        let binary = try #require(Self.executable(), "tally executable not found next to the tests")
+        let directory = TemporaryDirectory()
+        let store = directory.appending("store")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", "exec \"$0\" import --data \"$1\" - <&-", binary, store]
+        process.standardOutput = FileHandle.nullDevice
+        let errors = Pipe()
+        process.standardError = errors
+        let finished = DispatchSemaphore(value: 0)
+        process.terminationHandler = { _ in finished.signal() }
+        try process.run()
+        if finished.wait(timeout: .now() + 20) == .timedOut {
+            process.terminate()
+            Issue.record("tally import - with standard input closed did not finish")
+            return
+        }
+        let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(process.terminationStatus == 1)
+        #expect(message.contains("standard input is closed"), "\(message)")
+        #expect(!FileManager.default.fileExists(atPath: store))
+    }
+
     /// Runs the real executable to its end.
     /// - Parameters:
     ///   - arguments: The command line after `tally`.

@@ -670,6 +670,23 @@ import Testing
             "\(unknown)")
         #expect(!FileManager.default.fileExists(atPath: directory.appending("checkpoints/00000000000000000003.ckpt")))
         #expect(runTally(["replay", "--data", directory.path, "--until", "yesterday"]).code == .usage)
+        // A malformed argument is a usage error wherever the store is, even where there is none.
+        let nowhere = directory.appending("missing")
+        #expect(runTally(["replay", "--data", nowhere, "--until", "yesterday"]).code == .usage)
+        #expect(runTally(["replay", "--data", nowhere, "--until", "3", "--tenant", "nope"]).code == .usage)
+        // `asOf` keeps the microseconds of the last event's ingest time: given back as `--until`, it selects
+        // the same events (here, the first import's three; the second import's come later).
+        let twice = TemporaryDirectory()
+        let lines = sample().split(separator: "\n", omittingEmptySubsequences: true)
+        for part in [lines.prefix(3), lines.dropFirst(3)] {
+            _ = runTally(["import", "--data", twice.path, "-"], input: part.joined(separator: "\n") + "\n")
+        }
+        let first = runTally(["replay", "--data", twice.path, "--until", "3"])
+        #expect(first.out.contains(#""events": 3"#), "\(first)")
+        let asOf = try #require(first.out.firstMatch(of: /"asOf": "([^"]+)"/).map { String($0.1) })
+        #expect(asOf.count == "2026-01-01T00:00:00.000000Z".count, "\(asOf)")
+        let again = runTally(["replay", "--data", twice.path, "--until", asOf])
+        #expect(again.out.contains(#""events": 3"#), "\(asOf): \(again.out.prefix(200))")
     }
 }
 

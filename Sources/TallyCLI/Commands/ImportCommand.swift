@@ -65,6 +65,10 @@ struct ImportCommand {
             if let input = io.standardInput {
                 lines = LineReader(bytes: input)
             } else {
+                guard !io.standardInputWasClosed else {
+                    io.printError("tally import: standard input is closed: pipe the NDJSON in, or give a file")
+                    return .failure
+                }
                 var status = stat()
                 if fstat(0, &status) == 0 && status.st_mode & S_IFMT == S_IFDIR {
                     io.printError("tally import: standard input is a directory: give an NDJSON file, or pipe one in")

@@ -42,6 +42,22 @@ struct ReplayCommand {
         if arguments.flags.contains("verify") && arguments.value("until") != nil {
             throw UsageError("--verify and --until do different things: give one of them", command: spec.name)
         }
+        // Arguments are checked before the store: a malformed one is a usage error (exit 2) wherever the store is.
+        var limit: ReplayLimit?
+        if let until = arguments.value("until") {
+            if let offset = UInt64(until) {
+                limit = .offset(offset)
+            } else if let time = try? Timestamp(rfc3339: until) {
+                limit = .ingestTime(time)
+            } else {
+                throw UsageError("--until must be an RFC 3339 time or an offset, got \"\(until)\"", command: spec.name)
+            }
+        }
+        var only: TenantID?
+        if let text = arguments.value("tenant") {
+            guard let tenant = TenantID(text) else { throw UsageError("--tenant must be a UUID", command: spec.name) }
+            only = tenant
+        }
         let directory = try StoreLocation.existingStore(arguments)
         var configuration = EngineConfiguration()
         configuration.store.log = { io.printError("tally: \($0)") }
@@ -52,22 +68,7 @@ struct ReplayCommand {
         let progress = Progress(io: io)
         let started = MonotonicClock.nanoseconds()
 
-        if let until = arguments.value("until") {
-            let limit: ReplayLimit
-            if let offset = UInt64(until) {
-                limit = .offset(offset)
-            } else if let time = try? Timestamp(rfc3339: until) {
-                limit = .ingestTime(time)
-            } else {
-                throw UsageError("--until must be an RFC 3339 time or an offset, got \"\(until)\"", command: spec.name)
-            }
-            var only: TenantID?
-            if let text = arguments.value("tenant") {
-                guard let tenant = TenantID(text) else {
-                    throw UsageError("--tenant must be a UUID", command: spec.name)
-                }
-                only = tenant
-            }
+        if let until = arguments.value("until"), let limit {
             let rebuilt = try Engine.rebuild(
                 directory: directory, configuration: configuration, limit: limit, progress: progress.report)
             progress.finish()
@@ -87,7 +88,7 @@ struct ReplayCommand {
             }
             var object = JSONObject()
             object.set("until", .string(until))
-            object.set("asOf", .string(asOf.rfc3339(fractionDigits: 3)))
+            object.set("asOf", .string(asOf.rfc3339(fractionDigits: 6)))
             object.set("events", .int(Int64(rebuilt.state.nextOffset)))
             object.set("tenants", .array(stats))
             io.print(PrettyJSON.format(.object(object)))

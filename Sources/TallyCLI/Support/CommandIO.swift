@@ -1,3 +1,4 @@
+import Glibc
 import Synchronization
 import TallyStorage
 
@@ -15,22 +16,39 @@ public final class CommandIO: Sendable {
     private let outputError = Mutex<Int32?>(nil)
     /// Text given as standard input, for tests.
     let standardInput: [UInt8]?
+    /// Whether the process started with standard input closed (`<&-` under cron or a service manager):
+    /// descriptor 0 then holds `/dev/null`, set there by ``process()`` before any file could take it.
+    let standardInputWasClosed: Bool
 
-    /// Output to the real standard output and error.
-    public static func process() -> CommandIO { CommandIO(target: .process, standardInput: nil) }
+    /// Output to the real standard output and error. Any of descriptors 0, 1 and 2 the process started
+    /// without is opened on `/dev/null` first: else the next file or pipe opened would take its number,
+    /// and standard input would read, or standard output write, that file instead.
+    public static func process() -> CommandIO {
+        var closed: [Int32] = []
+        for descriptor: Int32 in 0...2 {
+            guard case .failure(let failure) = Syscall.uninterrupted({ fcntl(descriptor, F_GETFD) }),
+                failure.code == EBADF
+            else { continue }
+            // The lowest free number: `descriptor` itself, since the ones below it are open by now.
+            _ = Syscall.uninterrupted { open("/dev/null", descriptor == 0 ? O_RDONLY : O_WRONLY) }
+            closed.append(descriptor)
+        }
+        return CommandIO(target: .process, standardInput: nil, standardInputWasClosed: closed.contains(0))
+    }
 
     /// Output captured in memory, with `input` as standard input.
     public static func captured(input: String = "") -> CommandIO {
-        CommandIO(target: .captured, standardInput: Array(input.utf8))
+        CommandIO(target: .captured, standardInput: Array(input.utf8), standardInputWasClosed: false)
     }
 
     /// Whether this is the process's own input and output (not a test's buffers): only then may a command
     /// change process-wide state such as signal handlers.
     var isProcess: Bool { target == .process }
 
-    private init(target: Target, standardInput: [UInt8]?) {
+    private init(target: Target, standardInput: [UInt8]?, standardInputWasClosed: Bool) {
         self.target = target
         self.standardInput = standardInput
+        self.standardInputWasClosed = standardInputWasClosed
     }
 
     /// Everything written to standard output (captured mode).
