@@ -168,6 +168,34 @@ import Testing
         return configuration
     }
 
+    /// A bad byte inside a checkpointed sealed segment is not read on open; a void whose target lies in it
+    /// is the first to find it, and the log says the log is damaged there and what to run, since the next
+    /// open refuses the store.
+    @Test func aVoidWhoseTargetLiesInDamageSaysTheLogIsDamaged() throws {
+        let directory = TemporaryDirectory()
+        let logged = CollectedLines()
+        var configuration = loggingConfiguration(into: logged)
+        configuration.store.segmentSizeLimit = 1_500
+        let engine = try Engine(directory: directory.path, configuration: configuration)
+        for index in 0..<30 { _ = engine.ingest(events(index..<index + 1)) }
+        #expect(try engine.checkpoint() == 30)
+        let segments = try StoreTestSupport.segmentPaths(directory.path)
+        #expect(segments.count >= 2)
+        let first = try #require(segments.first)
+        var bytes = try StoreTestSupport.bytes(first)
+        bytes[SegmentFormat.headerSize + SegmentFormat.frameHeaderSize + 12] ^= 0x40
+        try StoreTestSupport.write(bytes, to: first)
+        let void = Event(
+            id: "v", tenantId: EventFixtures.tenant, time: ReferenceModelTests.now,
+            payload: .eventVoided(eventId: "e0", reason: nil))
+        #expect(engine.ingest([.success(void)]) == [.accepted(offset: 30)])
+        #expect(
+            logged.all.contains { $0.contains("the log is damaged there") && $0.contains("tally verify") },
+            "\(logged.all)")
+        #expect(throws: StorageError.self) { try engine.close() }
+        #expect(throws: StorageError.self) { try Engine(directory: directory.path, configuration: configuration) }
+    }
+
     /// A void whose target cannot be read from the log leaves the live projections short of it: then no
     /// checkpoint may cover them (a reopen replays only after the last one, so the void would be lost for
     /// good). The close says so, and the reopen applies the void.
