@@ -103,7 +103,7 @@ struct LogRecovery {
                     try fileSystem.truncate(file, to: damage.byteOffset)
                     try fileSystem.sync(file, dataOnly: false)
                     configuration.log(
-                        "segment \(item.name): dropped \(dropped) bytes of torn tail at byte \(damage.byteOffset) (an interrupted write; no acknowledged batch is lost)"
+                        "segment \(item.name): dropped \(dropped) bytes of torn tail at byte \(damage.byteOffset) (taken for an interrupted write: under `always` it holds no acknowledged batch unless the disk lost bytes it had confirmed as synced; under `interval` or `never`, batches answered since the last sync may have been in it)"
                     )
                 }
             } else if !isLast, !scan.sealed {
