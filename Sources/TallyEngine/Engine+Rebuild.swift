@@ -86,6 +86,17 @@ extension Engine {
             rebuilt.state, dedup: rebuilt.dedup, dedupWindowMicroseconds: configuration.backdateLimitMicroseconds,
             logSalt: logSalt,
             keep: configuration.checkpointsKept)
+        // A damaged older checkpoint kept beside the fresh one would leave `tally verify` reporting damage
+        // that the replay, as its message promised, has replaced: it goes. One that merely could not be read
+        // (permissions, I/O) is left alone.
+        let older = (try? checkpoints.offsets())?.filter { $0 != rebuilt.state.nextOffset } ?? []
+        let checks = checkpoints.check(
+            older, logEnd: store.nextOffset, logSalt: { [store] in store.salt(ofSegmentHolding: $0) })
+        for check in checks where check.problem != nil && !check.isUnreadable && !check.isSuperseded {
+            try? store.fileSystem.remove(checkpoints.directory + "/" + check.name)
+            configuration.store.log(
+                "checkpoints/\(check.name): removed (\(check.problem ?? "damaged")); the fresh checkpoint replaces it")
+        }
         return rebuilt.state
     }
 

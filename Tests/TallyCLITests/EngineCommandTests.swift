@@ -340,6 +340,13 @@ import Testing
         #expect(none.code == .damagedStore, "\(none)")
         #expect(none.out.contains("DAMAGED: checkpoints/00000000000000000012.ckpt"), "\(none.out)")
         #expect(none.err.contains("no checkpoint could be used to verify against"), "\(none.err)")
+        // `tally replay` replaces them, as that message says: its fresh checkpoint, and no damaged one kept
+        // beside it for `tally verify` to go on reporting.
+        let replay = runTally(["replay", "--data", directory.path])
+        #expect(replay.code == .ok, "\(replay)")
+        #expect(replay.err.contains("checkpoints/00000000000000000012.ckpt: removed"), "\(replay.err)")
+        let verified = runTally(["verify", "--data", directory.path])
+        #expect(verified.code == .ok, "\(verified.out)")
     }
 
     /// Lines the store failed to confirm are told apart by the log's end once it is closed: those whose frames
