@@ -145,6 +145,12 @@ import Testing
         let (freshStatus, freshMessage) = try CLITests.launch(["serve", "--data", fresh, "--port", String(port)])
         #expect(freshStatus == 1, "\(freshMessage)")
         #expect(!FileManager.default.fileExists(atPath: fresh), "\(freshMessage)")
+        // So are the parent directories it created on the way.
+        let nested = second.appending("parent/child/deeper")
+        let (nestedStatus, nestedMessage) = try CLITests.launch(["serve", "--data", nested, "--port", String(port)])
+        #expect(nestedStatus == 1, "\(nestedMessage)")
+        #expect(!FileManager.default.fileExists(atPath: second.appending("parent")), "\(nestedMessage)")
+        #expect(FileManager.default.fileExists(atPath: second.path))
     }
 
     /// A `--jwt-secret-file` that cannot be read stops the start before any store is created.

@@ -144,7 +144,9 @@ struct ServeCommand {
         DescriptorLimit.raise()
         // A configured secret that cannot be read stops the start before a store is opened or created.
         let configuredSecret = try JWTSecret.configured(arguments)
-        let storeExisted = access(directory, F_OK) == 0
+        // The directories the store's open is about to create (the store's and any parent missing): a failed
+        // start removes them again.
+        let created = missingDirectories(directory)
         let engine = try Engine(directory: directory, configuration: configuration)
         let secret: (secret: [UInt8], source: JWTSecret.Source, created: Bool)
         do {
@@ -153,7 +155,7 @@ struct ServeCommand {
                 ?? JWTSecret.load(arguments, storeDirectory: directory, create: true)
         } catch {
             try? engine.close()
-            if !storeExisted { removeUnusedStore(directory) }
+            removeUnusedStore(created)
             throw error
         }
         if !secret.created, let warning = JWTSecret.permissionWarning(secret.source) {
@@ -171,7 +173,7 @@ struct ServeCommand {
             // A start that fails (the port in use) leaves no secret it made: the next start's is the one
             // whose minting command it prints.
             if secret.created, let path = secret.source.path { unlink(path) }
-            if !storeExisted { removeUnusedStore(directory) }
+            removeUnusedStore(created)
             io.printError("tally serve: \(error)")
             return .failure
         }
@@ -213,13 +215,27 @@ struct ServeCommand {
         return .ok
     }
 
-    /// Removes the store a failed start created, so a mistyped `--port` leaves no directory behind. Only the
+    /// `directory` and its parents up to the first that exists, deepest first; empty when `directory` exists.
+    private static func missingDirectories(_ directory: String) -> [String] {
+        var missing: [String] = []
+        var path = directory
+        while !path.isEmpty, path != "/", access(path, F_OK) != 0 {
+            missing.append(path)
+            guard let slash = path.lastIndex(of: "/") else { break }
+            path = String(path[..<slash])
+        }
+        return missing
+    }
+
+    /// Removes the store a failed start created, and the parents it created on the way (`created`, deepest
+    /// first, from ``missingDirectories(_:)``), so a mistyped `--port` leaves no directory behind. Only the
     /// entries a new store starts with are removed, and only while empty (`rmdir` refuses otherwise): a
-    /// store that holds anything is never touched.
-    private static func removeUnusedStore(_ directory: String) {
+    /// store that holds anything is never touched, nor is a directory that existed before.
+    private static func removeUnusedStore(_ created: [String]) {
+        guard let directory = created.first else { return }
         unlink(directory + "/LOCK")
         rmdir(directory + "/segments")
         rmdir(directory + "/checkpoints")
-        rmdir(directory)
+        for path in created { rmdir(path) }
     }
 }
