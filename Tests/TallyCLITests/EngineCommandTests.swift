@@ -744,4 +744,42 @@ import Testing
         let offsets = (0..<1000).map { GenerateCommand.callOffset($0 * 5000, of: 5_000_000, span: span) }
         #expect(offsets == offsets.sorted())
     }
+
+    /// However short the span, every setup ends by half-way, and the expiring credential expires after its
+    /// creation and before now (never created already expired).
+    @Test(arguments: [1, 10, 45])
+    func setupsEndByHalfWayAndCredentialsExpireAfterTheirCreation(days: Int) throws {
+        let run = runTally(["generate", "--tenants", "200", "--events", "10", "--days", String(days)])
+        #expect(run.code == .ok)
+        var earliest = Int64.max
+        var latestSetup = Int64.min
+        var latestCall = Int64.min
+        var expiring = 0
+        var latestExpiry = Int64.min
+        for line in run.out.split(separator: "\n") {
+            guard case .object(let event) = try JSONParser().parse(String(line)),
+                case .string(let type) = event["type"], case .string(let text) = event["time"]
+            else { continue }
+            let time = try Timestamp(rfc3339: text).microseconds
+            earliest = min(earliest, time)
+            if type == "api.call" {
+                latestCall = max(latestCall, time)
+                continue
+            }
+            latestSetup = max(latestSetup, time)
+            if type == "credential.created", case .object(let data) = event["data"],
+                case .string(let expiresText) = data["expiresAt"]
+            {
+                let expires = try Timestamp(rfc3339: expiresText).microseconds
+                #expect(expires > time, "\(line)")
+                latestExpiry = max(latestExpiry, expires)
+                expiring += 1
+            }
+        }
+        #expect(expiring == 200)
+        // The last call is timed now.
+        #expect(latestExpiry < latestCall)
+        let span = Int64(days) * 86_400_000_000
+        #expect(latestSetup - earliest <= span / 2, "setups end \(latestSetup - earliest) µs into a \(span) µs span")
+    }
 }

@@ -121,8 +121,14 @@ struct GenerateCommand {
             }
             for user in 0..<(users / 10) { emit(tenant, step(), .userDeactivated(userId: "user-\(users - user)")) }
             for credential in 0..<(2 + Int(random.next() % 6)) {
-                let expires = credential == 0 ? Timestamp(microseconds: now.microseconds - 86_400_000_000) : nil
-                emit(tenant, step(), .credentialCreated(credentialId: "cred-\(credential + 1)", expiresAt: expires))
+                let created = step()
+                // The first credential expires half-way from its creation to now: expired when read, never
+                // created already expired (with a span of a day, a fixed day ago would come before it).
+                let expires =
+                    credential == 0
+                    ? Timestamp(microseconds: created.microseconds + (now.microseconds - created.microseconds) / 2)
+                    : nil
+                emit(tenant, created, .credentialCreated(credentialId: "cred-\(credential + 1)", expiresAt: expires))
             }
             let keyCount = 3 + Int(random.next() % 6)
             let keyNames = ["Production", "Staging", "CI", "Mobile", "Partner sync", "Analytics", "Batch", "Support"]
