@@ -147,10 +147,8 @@ extension Engine {
                 let nearOnly = backfill && !remembered
                 var targetOffset: UInt64?
                 if case .eventVoided(let eventId, _) = event.payload {
-                    if let original = state.dedup[key], !DedupIndex.isExpired(original, before: earliest),
-                        !nearOnly
-                            || DedupIndex.isNear(
-                                original, event.time, width: configuration.backdateLimitMicroseconds, cutoff: earliest)
+                    if let original = state.windowEntry(
+                        key, near: event.time, earliest: earliest, nearOnly: nearOnly, configuration: configuration)
                     {
                         outcomes[index] = .duplicate(offset: original.offset)
                         hasDuplicates = true
@@ -183,10 +181,8 @@ extension Engine {
                             continue
                         }
                     }
-                } else if let original = state.dedup[key], !DedupIndex.isExpired(original, before: earliest),
-                    !nearOnly
-                        || DedupIndex.isNear(
-                            original, event.time, width: configuration.backdateLimitMicroseconds, cutoff: earliest)
+                } else if let original = state.windowEntry(
+                    key, near: event.time, earliest: earliest, nearOnly: nearOnly, configuration: configuration)
                 {
                     outcomes[index] = .duplicate(offset: original.offset)
                     hasDuplicates = true
@@ -324,6 +320,20 @@ extension Engine {
 }
 
 extension Engine.DecisionState {
+    /// The entry the dedup window holds for `key`, if it still counts: not expired before `earliest`, and,
+    /// when `nearOnly` (a backfilled event older than the window), less than a window from `time`.
+    func windowEntry(
+        _ key: IdentityHash, near time: Timestamp, earliest: Timestamp, nearOnly: Bool,
+        configuration: EngineConfiguration
+    ) -> DedupIndex.Entry? {
+        guard let entry = dedup[key], !DedupIndex.isExpired(entry, before: earliest) else { return nil }
+        guard
+            !nearOnly
+                || DedupIndex.isNear(entry, time, width: configuration.backdateLimitMicroseconds, cutoff: earliest)
+        else { return nil }
+        return entry
+    }
+
     /// What ``claimVoidTarget(_:tenant:earliest:backfill:configuration:)`` found.
     enum VoidClaim {
         /// The target, at this offset, is now marked voided.
@@ -346,9 +356,8 @@ extension Engine.DecisionState {
     ) -> VoidClaim {
         let targetKey = IdentityHash(tenant: tenant, id: eventId)
         let target: (offset: UInt64, isVoidable: Bool, isVoided: Bool)
-        if let entry = dedup[targetKey], !DedupIndex.isExpired(entry, before: earliest),
-            !nearOnly
-                || DedupIndex.isNear(entry, time, width: configuration.backdateLimitMicroseconds, cutoff: earliest)
+        if let entry = windowEntry(
+            targetKey, near: time, earliest: earliest, nearOnly: nearOnly, configuration: configuration)
         {
             target = (
                 entry.offset, entry.flags & DedupIndex.Entry.voidable != 0, entry.flags & DedupIndex.Entry.voided != 0
