@@ -144,6 +144,9 @@ final class APIMetrics: Sendable {
         text +=
             "# HELP tally_read_only 1 when a write failure made the engine read-only (restart after fixing the disk).\n# TYPE tally_read_only gauge\n"
         text += "tally_read_only \(engine.readOnly ? 1 : 0)\n"
+        text +=
+            "# HELP tally_projection_gap 1 when the live stats miss a void whose target could not be read (see /healthz).\n# TYPE tally_projection_gap gauge\n"
+        text += "tally_projection_gap \(engine.projectionGap ? 1 : 0)\n"
         return text
     }
 

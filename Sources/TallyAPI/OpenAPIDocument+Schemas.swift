@@ -243,7 +243,8 @@ extension OpenAPIDocument {
             "HealthResponse",
             envelope(
                 objectSchema([
-                    ("status", enumeration(["ok", "read-only"])), ("events", scalar("integer", format: "int64")),
+                    ("status", enumeration(["ok", "read-only", "degraded"])),
+                    ("events", scalar("integer", format: "int64")),
                 ]))
         ),
     ]

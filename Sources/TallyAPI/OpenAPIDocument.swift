@@ -172,7 +172,17 @@ enum OpenAPIDocument {
             var responses: [(String, JSONValue)] = [("200", object([("description", .string("Success"))]))]
             if route.endpoint == .health {
                 responses.append(
-                    ("503", object([("description", .string("The store failed: the server is read-only"))])))
+                    (
+                        "503",
+                        object([
+                            (
+                                "description",
+                                .string(
+                                    "The store failed (status read-only), or the live stats miss a void whose target could not be read (status degraded)"
+                                )
+                            )
+                        ])
+                    ))
             }
             switch (route.method, route.pattern) {
             case ("POST", "/api/v1/admin/tenants/"):

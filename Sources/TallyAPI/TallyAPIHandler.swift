@@ -166,15 +166,21 @@ public final class TallyAPIHandler: HTTPHandler {
         case .deleteTenant:
             deleteTenant(parameter, principal: principal, respond: finish)
         case .health:
-            // The failure is read once, so the status and the body cannot disagree.
-            let healthy = engine.store.failure == nil
+            // Each condition is read once, so the status and the body cannot disagree.
+            let readOnly = engine.store.failure != nil
+            let gap = engine.projectionGapReason
             var data = JSONObject()
-            data.set("status", .string(healthy ? "ok" : "read-only"))
+            data.set("status", .string(readOnly ? "read-only" : gap != nil ? "degraded" : "ok"))
             data.set("events", .int(Int64(engine.eventCount)))
+            let message =
+                readOnly
+                ? "storage failed: the server is read-only"
+                : gap.map {
+                    "the live stats miss a void: \($0); every event is in the log: restart the server (the reopen applies the void), and if it refuses the store, run `tally verify`"
+                } ?? "healthy"
             finish(
                 APIResponse.success(
-                    healthy ? 200 : 503, message: healthy ? "healthy" : "storage failed: the server is read-only",
-                    data: .object(data), now: clock()))
+                    readOnly || gap != nil ? 503 : 200, message: message, data: .object(data), now: clock()))
         case .metrics:
             finish(
                 HTTPResponse(

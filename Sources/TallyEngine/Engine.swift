@@ -209,15 +209,24 @@ public final class Engine: Sendable {
         public var dedupTableBytes: Int
         /// Whether a write failure made the engine read-only.
         public var readOnly: Bool
+        /// Whether the live projections miss a void whose target could not be read (see
+        /// ``projectionGapReason``).
+        public var projectionGap: Bool = false
     }
+
+    /// Why the live projections miss a void (its target could not be read from the log), or `nil` while they
+    /// match the log. No checkpoint is written meanwhile; a reopen applies the void, or refuses a log damaged
+    /// there.
+    public var projectionGapReason: String? { projectionGap.withLock { $0 } }
 
     /// The current ``Gauges``.
     public var gauges: Gauges {
         let (ids, bytes) = decisions.withLock { ($0.dedup.count, $0.dedup.memoryBytes) }
         let (events, tenants) = projections.withLock { ($0.nextOffset, $0.tenants.count) }
         return Gauges(
-            events: events, tenants: tenants, rememberedIds: ids, dedupTableBytes: bytes, readOnly: store.failure != nil
-        )
+            events: events, tenants: tenants, rememberedIds: ids, dedupTableBytes: bytes,
+            readOnly: store.failure != nil,
+            projectionGap: projectionGapReason != nil)
     }
 
     /// Stops the checkpointer, writes a final checkpoint, and closes the store. Call it before dropping the

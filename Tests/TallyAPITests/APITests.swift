@@ -993,6 +993,26 @@ func json(_ response: LoopbackClient.Response) throws -> JSONObject {
         #expect(try api.call("GET", "/metrics", token: nil).text.contains("tally_read_only 1\n"))
     }
 
+    /// A void whose target cannot be read leaves the live stats short of it: `/healthz` answers 503
+    /// `degraded` with the reason and what to do, and `tally_projection_gap` is 1, so the gap is seen before
+    /// a restart.
+    @Test func aVoidWhoseTargetCannotBeReadMakesHealthDegraded() throws {
+        let fileSystem = FaultyFileSystem()
+        let api = try APIFixture(fileSystem: fileSystem)
+        let admin = APIFixture.token(["super_admin"])
+        #expect(try api.call("POST", "/api/v1/events", token: admin, body: APIFixture.event("target")).status == 200)
+        #expect(try api.call("GET", "/metrics", token: nil).text.contains("tally_projection_gap 0\n"))
+        fileSystem.update { $0.failReadOpensOfPathsContaining = ".seg" }
+        let void = APIFixture.event("void", "event.voided", data: #"{"eventId":"target"}"#)
+        #expect(try api.call("POST", "/api/v1/events", token: admin, body: void).status == 200)
+        fileSystem.update { $0.failReadOpensOfPathsContaining = nil }
+        let health = try api.call("GET", "/healthz", token: nil)
+        #expect(health.status == 503, "\(health.text)")
+        #expect(health.text.contains(#""status":"degraded""#), "\(health.text)")
+        #expect(health.text.contains("the live stats miss a void"), "\(health.text)")
+        #expect(try api.call("GET", "/metrics", token: nil).text.contains("tally_projection_gap 1\n"))
+    }
+
     /// An error's `message` is the name seed 000's error table gives it; the detail is `error.message`.
     @Test func errorsAreNamedAsTheSeedNamesThem() throws {
         let api = try APIFixture()
