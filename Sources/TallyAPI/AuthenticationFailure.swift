@@ -1,5 +1,3 @@
-import TallyCore
-
 /// Why a request was not authenticated (401).
 public struct AuthenticationFailure: Error, Sendable, Equatable {
     /// What is wrong with the credentials (never the token itself), for the 401's `error.message`.

@@ -1,5 +1,3 @@
-import TallyCore
-
 /// Turns an `Authorization` header into a principal.
 public protocol RequestAuthenticator: Sendable {
     /// The principal the `Authorization` header's value proves, or why it proves none (`nil`: no header).

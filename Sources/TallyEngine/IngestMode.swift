@@ -1,5 +1,3 @@
-import TallyCore
-
 /// Where events come from, which decides the time window they must fall in.
 public enum IngestMode: Sendable {
     /// Live traffic: event times from the backdate limit in the past to the future limit ahead.

@@ -1,5 +1,3 @@
-import Glibc
-
 /// A date in the proleptic Gregorian calendar.
 public struct CivilDate: Sendable, Hashable {
     /// The year, 1–9999 for representable timestamps.

@@ -1,5 +1,3 @@
-import Glibc
-
 /// A UTC calendar date and time of day.
 public struct CivilDateTime: Sendable, Hashable {
     /// The UTC calendar date.

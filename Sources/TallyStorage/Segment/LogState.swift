@@ -1,5 +1,3 @@
-import TallyCore
-
 /// What readers may see: the segments and the end of the acknowledged log.
 public struct LogState: Sendable, Equatable {
     /// Every segment, oldest first.

@@ -1,5 +1,3 @@
-import TallyCore
-
 /// Where and why a segment stops being valid.
 public struct SegmentDamage: Sendable, Equatable, CustomStringConvertible {
     /// The byte position where the first invalid frame (or header) starts.

@@ -1,5 +1,3 @@
-import TallyCore
-
 /// One segment as readers see it.
 public struct SegmentEntry: Sendable, Equatable {
     /// The offset of its first record.
