@@ -147,6 +147,20 @@ final class APIMetrics: Sendable {
         text +=
             "# HELP tally_projection_gap 1 when the live stats miss a void whose target could not be read (see /healthz).\n# TYPE tally_projection_gap gauge\n"
         text += "tally_projection_gap \(engine.projectionGap ? 1 : 0)\n"
+        text +=
+            "# HELP tally_log_damage 1 when the last background scrub found damage in the log (see /healthz).\n# TYPE tally_log_damage gauge\n"
+        text += "tally_log_damage \(engine.logDamage ? 1 : 0)\n"
+        text +=
+            "# HELP tally_scrub_passes_total Background scrub passes that read the whole log.\n# TYPE tally_scrub_passes_total counter\n"
+        text += "tally_scrub_passes_total \(engine.scrubPasses)\n"
+        text +=
+            "# HELP tally_scrub_read_bytes_total Bytes of the log the background scrub has read and checked.\n# TYPE tally_scrub_read_bytes_total counter\n"
+        text += "tally_scrub_read_bytes_total \(engine.scrubBytes)\n"
+        if let last = engine.lastScrub {
+            text +=
+                "# HELP tally_scrub_last_pass_timestamp_seconds When the last complete background scrub pass ended (Unix time).\n# TYPE tally_scrub_last_pass_timestamp_seconds gauge\n"
+            text += "tally_scrub_last_pass_timestamp_seconds \(last.microseconds / 1_000_000)\n"
+        }
         return text
     }
 

@@ -245,6 +245,18 @@ extension OpenAPIDocument {
                 objectSchema([
                     ("status", enumeration(["ok", "read-only", "degraded"])),
                     ("events", scalar("integer", format: "int64")),
+                    (
+                        "logDamage",
+                        object([
+                            ("type", .string("array")), ("items", scalar("string")),
+                            (
+                                "description",
+                                .string(
+                                    "What the last background scrub found damaged in the log, one entry per segment (empty when nothing)"
+                                )
+                            ),
+                        ])
+                    ),
                 ]))
         ),
     ]

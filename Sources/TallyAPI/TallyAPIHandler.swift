@@ -169,18 +169,27 @@ public final class TallyAPIHandler: HTTPHandler {
             // Each condition is read once, so the status and the body cannot disagree.
             let readOnly = engine.store.failure != nil
             let gap = engine.projectionGapReason
+            let damage = engine.logDamage
+            let degraded = gap != nil || !damage.isEmpty
             var data = JSONObject()
-            data.set("status", .string(readOnly ? "read-only" : gap != nil ? "degraded" : "ok"))
+            data.set("status", .string(readOnly ? "read-only" : degraded ? "degraded" : "ok"))
             data.set("events", .int(Int64(engine.eventCount)))
-            let message =
-                readOnly
-                ? "storage failed: the server is read-only"
-                : gap.map {
-                    "the live stats miss a void: \($0); every event is in the log: restart the server (the reopen applies the void), and if it refuses the store, run `tally verify`"
-                } ?? "healthy"
+            data.set("logDamage", .array(damage.map { .string($0) }))
+            let message: String
+            if readOnly {
+                message = "storage failed: the server is read-only"
+            } else if let gap {
+                message =
+                    "the live stats miss a void: \(gap); every event is in the log: restart the server (the reopen applies the void), and if it refuses the store, run `tally verify`"
+            } else if !damage.isEmpty {
+                message =
+                    "the background scrub found the log damaged: \(damage.joined(separator: "; ")). \(LogScrubber.remedy)"
+            } else {
+                message = "healthy"
+            }
             finish(
                 APIResponse.success(
-                    readOnly || gap != nil ? 503 : 200, message: message, data: .object(data), now: clock()))
+                    readOnly || degraded ? 503 : 200, message: message, data: .object(data), now: clock()))
         case .metrics:
             finish(
                 HTTPResponse(

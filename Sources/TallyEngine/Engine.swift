@@ -28,6 +28,8 @@ public final class Engine: Sendable {
     /// While set, no checkpoint is written: one would make the gap permanent, since a reopen replays only
     /// the log after the last checkpoint. The reopen applies what the live projections missed.
     let projectionGap = Mutex<String?>(nil)
+    /// Re-reads the log in the background, when ``EngineConfiguration/scrub`` is set.
+    let scrubber: LogScrubber?
     let checkpointerStopped = DispatchSemaphore(value: 0)
     let checkpointerWake = DispatchSemaphore(value: 0)
     /// Entered by the first ``close()`` until it is over; later calls wait on it.
@@ -140,7 +142,10 @@ public final class Engine: Sendable {
         decisions = Mutex(decision)
         projections = Mutex(state)
         checkpointState = Mutex((checkpointOffset, MonotonicClock.nanoseconds(), false, false))
+        let opened = store
+        scrubber = configuration.scrub.map { LogScrubber(store: opened, configuration: $0) }
         BackgroundThread.start(name: "tally-checkpointer") { [self] in runCheckpointer() }
+        scrubber?.start()
     }
 
     /// How a store is opened when a replay follows: sealed segments get structural checks only (header and
@@ -212,7 +217,19 @@ public final class Engine: Sendable {
         /// Whether the live projections miss a void whose target could not be read (see
         /// ``projectionGapReason``).
         public var projectionGap: Bool = false
+        /// Whether the last background scrub found damage in the log (see ``logDamage``).
+        public var logDamage: Bool = false
+        /// Background scrub passes that reached the log's end.
+        public var scrubPasses: Int = 0
+        /// Bytes the background scrub has read.
+        public var scrubBytes: Int64 = 0
+        /// When the last complete scrub pass ended.
+        public var lastScrub: Timestamp? = nil
     }
+
+    /// What the last complete background scrub found wrong with the log (one line per damaged segment), or
+    /// an empty list: none found, or no scrub configured or finished yet.
+    public var logDamage: [String] { scrubber?.status.problems ?? [] }
 
     /// Why the live projections miss a void (its target could not be read from the log), or `nil` while they
     /// match the log. No checkpoint is written meanwhile; a reopen applies the void, or refuses a log damaged
@@ -223,10 +240,12 @@ public final class Engine: Sendable {
     public var gauges: Gauges {
         let (ids, bytes) = decisions.withLock { ($0.dedup.count, $0.dedup.memoryBytes) }
         let (events, tenants) = projections.withLock { ($0.nextOffset, $0.tenants.count) }
+        let scrub = scrubber?.status
         return Gauges(
             events: events, tenants: tenants, rememberedIds: ids, dedupTableBytes: bytes,
             readOnly: store.failure != nil,
-            projectionGap: projectionGapReason != nil)
+            projectionGap: projectionGapReason != nil, logDamage: !(scrub?.problems.isEmpty ?? true),
+            scrubPasses: scrub?.passes ?? 0, scrubBytes: scrub?.bytesChecked ?? 0, lastScrub: scrub?.lastPassEnded)
     }
 
     /// Stops the checkpointer, writes a final checkpoint, and closes the store. Call it before dropping the
@@ -247,6 +266,7 @@ public final class Engine: Sendable {
             return
         }
         defer { closing.leave() }
+        scrubber?.stop()
         decisions.withLock { $0.isClosing = true }
         checkpointerWake.signal()
         checkpointerStopped.wait()

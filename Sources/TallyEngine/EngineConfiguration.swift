@@ -35,6 +35,9 @@ public struct EngineConfiguration: Sendable {
     /// duplicate and a void finds its target (default 4,194,304, about 260 MB at most; at least 1). The
     /// oldest are forgotten first.
     public var backfillRememberedIds = 1 << 22
+    /// How the log is re-read in the background to find damage after open (see ``LogScrubber``), or `nil`
+    /// for no background scrub (the default; `tally serve` scrubs daily unless told not to).
+    public var scrub: LogScrubber.Configuration? = nil
     /// The clock for time windows and reads; tests substitute a fixed one.
     public var clock: @Sendable () -> Timestamp = { Timestamp.now() }
 

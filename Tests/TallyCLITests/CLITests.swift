@@ -161,6 +161,9 @@ import Testing
         ["serve", "--host", "notanip"], ["help", "nosuch"], ["serve", "--max-body-bytes", "33554433"],
         ["serve", "--checkpoint-every", "0"], ["serve", "--checkpoint-interval", "0s"],
         ["serve", "--checkpoint-interval", "300"],
+        ["serve", "--scrub-interval", "0s"], ["serve", "--scrub-interval", "never"], ["serve", "--scrub-rate", "0"],
+        ["serve", "--scrub-rate", "1048577"], ["serve", "--scrub-interval", "off", "--scrub-rate", "8"],
+        ["serve", "--scrub-interval", "366d"],
         // One value given twice ("the last wins" would silently drop a filter), no type at all, absurd loops.
         [
             "dump", "--tenant", "3fa85f64-5717-4562-b3fc-2c963f66afa6", "--tenant",

@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 import TallyAuth
 import TallyCore
+import TallyStorage
 import TallyTestSupport
 import Testing
 
@@ -195,5 +196,58 @@ import Testing
         #expect(text.contains("tally: checkpoint at offset 150 written in "), "\(text)")
         #expect(text.contains(line), "\(text)")
         #expect(text.contains(#""method":"POST","path":"/api/v1/events","status":200"#), "\(text)")
+    }
+
+    /// The server's `tally_scrub_passes_total`, or -1 when it cannot be read.
+    func scrubPasses(_ client: LoopbackClient) -> Int {
+        let text = (try? client.request("GET", "/metrics").text) ?? ""
+        guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix("tally_scrub_passes_total ") }),
+            let value = line.split(separator: " ").last.flatMap({ Int($0) })
+        else { return -1 }
+        return value
+    }
+
+    /// The background scrub of a running server: its first pass reads the log at start and finds nothing;
+    /// once a byte of an acknowledged frame changes on disk, a later pass finds it, `/healthz` answers 503
+    /// `degraded` naming the segment and byte, `tally_log_damage` is 1, and the log says what to do.
+    @Test func theBackgroundScrubFindsABadByteWhileTheServerRuns() throws {
+        let directory = TemporaryDirectory()
+        let log = directory.appending("serve.log")
+        let server = try ServeProcess(directory.path, arguments: ["--scrub-interval", "1s"], log: log)
+        let token = try token(directory.path)
+        #expect(try post(server.port, token, ids: 0..<200).status == 200)
+        let client = try LoopbackClient(port: server.port)
+        // The first pass began at start, maybe before the post: the second read the posted events.
+        #expect(Polling.until { scrubPasses(client) >= 2 }, "passes repeat every second")
+        let healthy = try client.request("GET", "/healthz")
+        #expect(healthy.status == 200, "\(healthy.text)")
+        #expect(healthy.text.contains(#""logDamage":[]"#), "\(healthy.text)")
+        #expect(String(decoding: try StoreTestSupport.bytes(log), as: UTF8.self).contains(": no damage"))
+
+        let segment = try #require(try StoreTestSupport.segmentPaths(directory.path).first)
+        let name = try #require(segment.split(separator: "/").last.map(String.init))
+        var bytes = try StoreTestSupport.bytes(segment)
+        bytes[SegmentFormat.headerSize + SegmentFormat.frameHeaderSize + 30] ^= 0x01
+        let descriptor = open(segment, O_WRONLY)
+        try #require(descriptor >= 0)
+        let position = SegmentFormat.headerSize + SegmentFormat.frameHeaderSize + 30
+        #expect(pwrite(descriptor, &bytes[position], 1, off_t(position)) == 1)
+        close(descriptor)
+
+        var health = try client.request("GET", "/healthz")
+        #expect(
+            Polling.until {
+                health = (try? client.request("GET", "/healthz")) ?? health
+                return health.status == 503
+            })
+        #expect(health.text.contains(#""status":"degraded""#), "\(health.text)")
+        #expect(health.text.contains("segments/\(name): checksum mismatch in frame for offsets 0-"), "\(health.text)")
+        #expect(health.text.contains("at byte \(SegmentFormat.headerSize)"), "\(health.text)")
+        #expect(health.text.contains("tally salvage --out DIR"), "\(health.text)")
+        #expect(try client.request("GET", "/metrics").text.contains("tally_log_damage 1\n"))
+        let text = String(decoding: try StoreTestSupport.bytes(log), as: UTF8.self)
+        #expect(text.contains("tally: log scrub: read 1 segment ("), "\(text)")
+        #expect(text.contains("the log is damaged: segments/\(name)"), "\(text)")
+        #expect(server.stop(SIGTERM) == 0, "a scrub's finding does not stop the server, nor its clean stop")
     }
 }

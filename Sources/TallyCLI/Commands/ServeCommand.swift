@@ -70,6 +70,14 @@ struct ServeCommand {
                 name: "checkpoint-interval", valueName: "DURATION",
                 help: "Write a checkpoint this long after the last if any event arrived (default 5m; such as 90s, 30m)."
             ),
+            .init(
+                name: "scrub-interval", valueName: "DURATION",
+                help:
+                    "Re-read the whole log in the background to find damage: first at start, then this long after each pass ends (default 24h; off for none)."
+            ),
+            .init(
+                name: "scrub-rate", valueName: "MIB",
+                help: "The most MiB per second the background scrub reads (default 64)."),
         ],
         positionalCount: 0...0
     )
@@ -138,6 +146,7 @@ struct ServeCommand {
                 arguments, "checkpoint-every", default: Int(configuration.checkpointEveryEvents), command: spec.name))
         configuration.checkpointEverySeconds = try CommandOptions.duration(
             arguments, "checkpoint-interval", default: configuration.checkpointEverySeconds, command: spec.name)
+        configuration.scrub = try scrubConfiguration(arguments)
         configuration.store.log = { io.printError("tally: \($0)") }
 
         // Connections and the store share the open-file limit: take all the hard limit allows.
@@ -213,6 +222,27 @@ struct ServeCommand {
                 ? "tally: stopped; no events, so no checkpoint"
                 : "tally: stopped; a checkpoint covers all \(engine.eventCount) events")
         return .ok
+    }
+
+    /// The background scrub `--scrub-interval` and `--scrub-rate` ask for, or `nil` for `--scrub-interval off`.
+    static func scrubConfiguration(_ arguments: ParsedArguments) throws(UsageError) -> LogScrubber.Configuration? {
+        var scrub = LogScrubber.Configuration()
+        if arguments.value("scrub-interval") == "off" {
+            guard arguments.value("scrub-rate") == nil else {
+                throw UsageError("--scrub-rate has no effect with --scrub-interval off", command: spec.name)
+            }
+            return nil
+        }
+        scrub.intervalSeconds = try CommandOptions.duration(
+            arguments, "scrub-interval", default: scrub.intervalSeconds, maximum: 365 * 86_400, command: spec.name)
+        let mebibytes = try CommandOptions.positiveInt(
+            arguments, "scrub-rate", default: Int(scrub.bytesPerSecond >> 20), command: spec.name)
+        guard mebibytes <= 1 << 20 else {
+            throw UsageError(
+                "--scrub-rate must be at most 1048576 (MiB per second), got \(mebibytes)", command: spec.name)
+        }
+        scrub.bytesPerSecond = Int64(mebibytes) << 20
+        return scrub
     }
 
     /// `directory` and its parents up to the first that exists, deepest first; empty when `directory` exists.
