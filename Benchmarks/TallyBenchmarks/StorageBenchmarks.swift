@@ -204,6 +204,21 @@ enum StorageBenchmarks {
         Measure.row(
             "full read, decoded events", Double(count) / decodedSeconds, "events/s",
             String(format: "%.2f GB/s", Double(fileBytes) / decodedSeconds / 1e9))
+        // The background scrub's pass with no pace: what `--scrub-rate` leaves room under.
+        let scrubSeconds = try Measure.median(options.repetitions) {
+            var report: SegmentStore.ScrubReport?
+            let seconds = Measure.seconds { report = reader.scrub { _ in true } }
+            guard let report, report.problems.isEmpty, report.bytesChecked == fileBytes else {
+                print("scrub: \(String(describing: report)) of \(fileBytes) bytes; no figure reported")
+                exit(1)
+            }
+            return seconds
+        }
+        Measure.row(
+            "scrub pass, unpaced", Double(count) / scrubSeconds, "events/s",
+            String(
+                format: "%.2f GB/s; the default pace, 64 MiB/s, is %.1f%% of it",
+                Double(fileBytes) / scrubSeconds / 1e9, Double(64 << 20) / (Double(fileBytes) / scrubSeconds) * 100))
         let reopen = try Measure.median(options.repetitions) {
             try Measure.seconds {
                 _ = try SegmentStore(directory: directory, configuration: quiet(.never), readOnly: true)
