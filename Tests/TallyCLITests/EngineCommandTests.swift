@@ -733,6 +733,39 @@ import Testing
         #expect(runTally(["generate", "--days", "99999999999999"]).code == .usage)
     }
 
+    /// Every call comes from a key its tenant created before the call, and never from the revoked one:
+    /// calls once began at the span's start, before most tenants' setups.
+    @Test(arguments: [1, 45])
+    func everyCallUsesAKeyItsTenantCreatedBeforeIt(days: Int) throws {
+        let run = runTally(["generate", "--tenants", "40", "--events", "3000", "--days", String(days), "--seed", "3"])
+        #expect(run.code == .ok)
+        var created: [String: Int64] = [:]
+        var revoked: Set<String> = []
+        var calls = 0
+        var tenantsCalled: Set<String> = []
+        for line in run.out.split(separator: "\n") {
+            guard case .object(let event) = try JSONParser().parse(String(line)),
+                case .string(let type) = event["type"], case .string(let text) = event["time"],
+                case .string(let tenant) = event["tenantId"], case .object(let data) = event["data"],
+                case .string(let key) = data["keyId"]
+            else { continue }
+            let time = try Timestamp(rfc3339: text).microseconds
+            switch type {
+            case "key.created": created[tenant + "/" + key] = time
+            case "key.revoked": revoked.insert(tenant + "/" + key)
+            case "api.call":
+                calls += 1
+                tenantsCalled.insert(tenant)
+                let made = created[tenant + "/" + key]
+                #expect(made.map { $0 <= time } == true, "\(line)")
+                #expect(!revoked.contains(tenant + "/" + key), "\(line)")
+            default: break
+            }
+        }
+        #expect(calls == 3000)
+        #expect(tenantsCalled.count == 40, "every tenant gets calls")
+    }
+
     /// 5M calls over 30 days once overflowed 64 bits (span × index) and crashed the generator.
     @Test func callTimesSpreadExactlyOverLongSpansOfManyEvents() {
         let span: Int64 = 30 * 86_400_000_000

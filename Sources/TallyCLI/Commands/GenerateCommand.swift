@@ -8,8 +8,9 @@ struct GenerateCommand {
         usage: "[--tenants N] [--events M] [--days D] [--seed S]",
         details: """
             Each tenant gets a tenant.created, users (some admins, some deactivated), credentials (some
-            expiring), 3-8 API keys (one revoked), OAuth clients and storage events; then M api.call events
-            spread over the last D days (default 45) up to now, so "this month" is never empty. Statuses are
+            expiring), 3-8 API keys (one revoked), OAuth clients and storage events, all in the first half of
+            the last D days (default 45); then M api.call events spread evenly up to now, so "this month" is
+            never empty, each from a key its tenant created before the call. Statuses are
             mostly 2xx with some 429s and errors. The same seed gives the same stream (times shift with today).
             Events older than 35 days are outside live ingest's window: load them with `tally import`.
 
@@ -90,6 +91,8 @@ struct GenerateCommand {
         let names = ["Acme", "Globex", "Initech", "Umbrella", "Hooli", "Stark", "Wayne", "Wonka", "Tyrell", "Soylent"]
         var keysByTenant: [[String]] = []
         var tenantIds: [TenantID] = []
+        // When each tenant's setup ended: it gets calls only from then on, so no call precedes its key.
+        var readyAt: [Int64] = []
         for index in 0..<tenants where !stopped {
             let tenant = TenantID.version4(randomHigh: random.next(), randomLow: random.next())
             tenantIds.append(tenant)
@@ -142,12 +145,19 @@ struct GenerateCommand {
                 emit(tenant, step(), .oauthClientCreated(clientId: "oauth-\(client + 1)"))
             }
             emit(tenant, step(), .storageMeasured(usedBytes: Int64(100 + random.next() % 4000) << 20))
+            readyAt.append(time.microseconds)
         }
-        // Calls in time order, spread evenly up to now.
+        // Calls in time order, spread evenly from the first setup's end up to now, each to a tenant whose
+        // setup is over by then (`ready` of them, in the order they got ready).
+        let callsStart = readyAt.min() ?? now.microseconds
+        let readiness = readyAt.indices.sorted { (readyAt[$0], $0) < (readyAt[$1], $1) }
+        var ready = 0
         for index in 0..<events where !stopped {
-            let tenantIndex = Int(random.next() % UInt64(tenants))
+            let time = Timestamp(
+                microseconds: callsStart + callOffset(index, of: events, span: now.microseconds - callsStart))
+            while ready < readiness.count, readyAt[readiness[ready]] <= time.microseconds { ready += 1 }
+            let tenantIndex = readiness[Int(random.next() % UInt64(max(1, ready)))]
             let keys = keysByTenant[tenantIndex]
-            let time = Timestamp(microseconds: start.microseconds + callOffset(index, of: events, span: span))
             let roll = random.next() % 100
             let status: UInt16 =
                 roll < 85 ? 200 : roll < 90 ? 201 : roll < 95 ? 429 : [400, 401, 404, 500, 503][Int(roll % 5)]
