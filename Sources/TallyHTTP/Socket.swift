@@ -7,7 +7,8 @@ enum Socket {
     /// Creates a non-blocking listening TCP socket bound to `host:port` (IPv4). Port 0 picks a free port.
     static func listen(host: String, port: Int, backlog: Int32 = 1024) throws(HTTPServerError) -> (Int32, Int) {
         guard let port16 = UInt16(exactly: port) else {
-            throw HTTPServerError(message: "cannot listen on port \(port): a port is 0-65535 (0 picks a free one)")
+            throw HTTPServerError(
+                .invalidAddress, message: "cannot listen on port \(port): a port is 0-65535 (0 picks a free one)")
         }
         let descriptor = Glibc.socket(
             AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
@@ -19,7 +20,8 @@ enum Socket {
         address.sin_port = in_port_t(port16.bigEndian)
         guard inet_pton(AF_INET, host, &address.sin_addr) == 1 else {
             Glibc.close(descriptor)
-            throw HTTPServerError(message: "cannot listen on \(host): not an IPv4 address such as 127.0.0.1 or 0.0.0.0")
+            throw HTTPServerError(
+                .invalidAddress, message: "cannot listen on \(host): not an IPv4 address such as 127.0.0.1 or 0.0.0.0")
         }
         let bound = withUnsafePointer(to: &address) { pointer in
             pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
@@ -29,15 +31,7 @@ enum Socket {
         guard bound == 0 else {
             let code = errno
             Glibc.close(descriptor)
-            var error = HTTPServerError.system("bind to \(host):\(port)", code)
-            if code == EADDRINUSE {
-                error.message += "; another process listens there: stop it or choose another --port"
-            } else if code == EACCES {
-                error.message += "; ports below 1024 need privileges: choose a port of 1024 or more"
-            } else if code == EADDRNOTAVAIL {
-                error.message += "; no interface of this machine has that address: use 127.0.0.1 or 0.0.0.0"
-            }
-            throw error
+            throw HTTPServerError.system("bind to \(host):\(port)", code)
         }
         guard Glibc.listen(descriptor, backlog) == 0 else {
             let code = errno

@@ -149,6 +149,39 @@ final class RecordingHandler: HTTPHandler {
         #expect(try client.readResponse().text == "POST /b 3 -")
     }
 
+    /// A server that cannot listen says why in its code, the system call and `errno`, and what to do.
+    @Test func startFailuresCarryTheirCodeAndTheFailedCall() throws {
+        let running = try startServer()
+        defer { running.shutdown() }
+        func failure(_ change: (inout HTTPServerConfiguration) -> Void) -> HTTPServerError? {
+            var configuration = HTTPServerConfiguration()
+            configuration.port = 0
+            configuration.eventLoops = 1
+            configuration.log = { _ in }
+            change(&configuration)
+            do throws(HTTPServerError) {
+                let server = try HTTPServer(configuration: configuration, handler: EchoHandler())
+                server.shutdown()
+                return nil
+            } catch {
+                return error
+            }
+        }
+        let inUse = failure { $0.port = running.port }
+        #expect(inUse?.code == .addressInUse)
+        #expect(inUse?.operation == "bind to 127.0.0.1:\(running.port)")
+        #expect(inUse?.errorNumber == EADDRINUSE)
+        #expect(inUse?.message.hasSuffix("another process listens there: stop it or choose another --port") == true)
+        let notAnAddress = failure { $0.host = "localhost" }
+        #expect(notAnAddress?.code == .invalidAddress)
+        #expect(notAnAddress?.errorNumber == nil)
+        #expect(failure { $0.port = 65536 }?.code == .invalidAddress)
+        // 192.0.2.1 (TEST-NET-1, RFC 5737) belongs to no interface here.
+        let foreign = failure { $0.host = "192.0.2.1" }
+        #expect(foreign?.code == .addressNotAvailable)
+        #expect(foreign?.message.contains("use 127.0.0.1 or 0.0.0.0") == true)
+    }
+
     /// Pipelined requests are handled in order where order can matter (RFC 9112 §9.3.2): a request behind an
     /// unsafe one, or an unsafe one behind any, starts only once those before it are answered; safe requests
     /// behind safe ones are handled at the same time.
