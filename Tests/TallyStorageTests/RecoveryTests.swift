@@ -14,10 +14,12 @@ import Testing
         var counts: [UInt64] = []
         var events: [Event] = []
 
-        init(batchSizes: [Int], segmentSize: Int64 = 128 << 20) throws {
+        /// Appends one batch per size; under `always` (the default) each is synced before the next is
+        /// written, so damage in one frame is never taken for the same interrupted write as a later frame.
+        init(batchSizes: [Int], segmentSize: Int64 = 128 << 20, durability: DurabilityPolicy = .always) throws {
             let store = try SegmentStore(
                 directory: directory.path,
-                configuration: StoreTestSupport.configuration(segmentSize: segmentSize))
+                configuration: StoreTestSupport.configuration(durability: durability, segmentSize: segmentSize))
             var stream = EventFixtures.apiCalls(count: batchSizes.reduce(0, +)).makeIterator()
             for size in batchSizes {
                 let batch = (0..<size).compactMap { _ in stream.next() }
@@ -158,6 +160,71 @@ import Testing
         }
         #expect(
             try StoreTestSupport.bytes(fixture.lastSegment) == original, "refusing to open must not modify the file")
+    }
+
+    /// Frames written after the last sync all belong to one unsynced write as far as a crash can tell: a torn
+    /// earlier frame with whole later ones is an interrupted group write, truncated with a log line that
+    /// says so. Once a sync came between the damaged frame and a later one, the same damage is refused.
+    @Test func aTornFrameFollowedByWholeFramesOfTheSameUnsyncedWriteIsTruncated() throws {
+        let fixture = try Fixture(batchSizes: [3, 2, 2, 4], durability: .never)
+        var bytes = try StoreTestSupport.bytes(fixture.lastSegment)
+        // The second frame (offsets 3-4) torn: the third and fourth were written without a sync between.
+        bytes[Int(fixture.boundaries[0]) + 30] ^= 0xFF
+        try StoreTestSupport.write(bytes, to: fixture.lastSegment)
+        let log = LogCollector()
+        let store = try SegmentStore(
+            directory: fixture.directory.path, configuration: StoreTestSupport.configuration(log: log))
+        #expect(store.nextOffset == 3)
+        #expect(try StoreTestSupport.readAll(store).map(\.event) == Array(fixture.events.prefix(3)))
+        #expect(
+            log.all.contains {
+                $0.contains(
+                    "dropped \(fixture.boundaries[3] - fixture.boundaries[0]) bytes of torn tail at byte \(fixture.boundaries[0]), an interrupted group write: whole frames of the same unsynced write follow the torn one from byte \(fixture.boundaries[1])"
+                )
+            }, "\(log.all)")
+        #expect(try StoreTestSupport.bytes(fixture.lastSegment).count == Int(fixture.boundaries[0]))
+        // The store goes on from there.
+        _ = try store.append(StoreTestSupport.batch(EventFixtures.apiCalls(count: 2)))
+        #expect(store.nextOffset == 5)
+        try store.close()
+
+        // The same damage where the writer synced after each frame.
+        let synced = try Fixture(batchSizes: [3, 2, 2, 4], durability: .always)
+        var syncedBytes = try StoreTestSupport.bytes(synced.lastSegment)
+        syncedBytes[Int(synced.boundaries[0]) + 30] ^= 0xFF
+        try StoreTestSupport.write(syncedBytes, to: synced.lastSegment)
+        #expect(throws: StorageError.self) {
+            _ = try SegmentStore(directory: synced.directory.path, configuration: StoreTestSupport.configuration())
+        }
+    }
+
+    /// A frame after the damage whose `unsynced` count shows the damaged bytes were synced before it was
+    /// written (here, one written by a later process: open syncs what it finds) makes the damage corruption,
+    /// even under `never`.
+    @Test func aFrameWrittenAfterASyncMakesEarlierDamageCorruption() throws {
+        let fixture = try Fixture(batchSizes: [3, 2], durability: .never)
+        do {
+            let store = try SegmentStore(
+                directory: fixture.directory.path, configuration: StoreTestSupport.configuration(durability: .never))
+            _ = try store.append(StoreTestSupport.batch(EventFixtures.apiCalls(count: 2)))
+            try store.close()
+        }
+        var bytes = try StoreTestSupport.bytes(fixture.lastSegment)
+        bytes[Int(fixture.boundaries[0]) + 30] ^= 0xFF
+        try StoreTestSupport.write(bytes, to: fixture.lastSegment)
+        do {
+            _ = try SegmentStore(directory: fixture.directory.path, configuration: StoreTestSupport.configuration())
+            Issue.record("opened a store whose synced frame was damaged")
+        } catch {
+            #expect(error.code == .corrupt)
+            #expect(
+                error.message.contains(
+                    "followed by a valid frame at byte \(fixture.boundaries[1]) written after the damaged bytes were synced"
+                ),
+                "\(error)")
+        }
+        let report = try StoreVerifier(directory: fixture.directory.path).verify()
+        #expect(report.isDamaged)
     }
 
     @Test(arguments: ["data", "seal", "header"])

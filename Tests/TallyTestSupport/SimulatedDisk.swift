@@ -131,6 +131,24 @@ public struct SimulatedDisk: Sendable {
                 }
             case .keepRandomUnsynced:
                 for change in node.pending where random.chance(1, in: 2) { Self.apply(change, to: &bytes) }
+            case .keepRandomUnsyncedSectors:
+                for change in node.pending {
+                    guard case .write(let offset, let data) = change else {
+                        if random.chance(1, in: 2) { Self.apply(change, to: &bytes) }
+                        continue
+                    }
+                    // Each 512-byte sector the write touches reached the disk or did not.
+                    var start = offset
+                    while start < offset + data.count {
+                        let end = min(offset + data.count, (start / 512 + 1) * 512)
+                        if random.chance(1, in: 2) {
+                            Self.apply(
+                                .write(offset: start, bytes: Array(data[(start - offset)..<(end - offset)])),
+                                to: &bytes)
+                        }
+                        start = end
+                    }
+                }
             }
             after.inodes[inode] = Inode(durable: bytes, current: bytes, pending: [])
         }
@@ -153,10 +171,13 @@ public enum CrashMode: String, Sendable, CaseIterable {
     case loseDirectoryChanges
     /// Each unsynced write independently did or did not reach the disk (a disk that reorders writes).
     case keepRandomUnsynced
+    /// Each 512-byte sector of each unsynced write independently did or did not reach the disk: one write of
+    /// several frames (a group commit) can keep a later frame whole and tear an earlier one.
+    case keepRandomUnsyncedSectors
 
     var keepsUnsyncedNames: Bool {
         switch self {
-        case .keepEverything, .tearUnsynced, .keepRandomUnsynced: return true
+        case .keepEverything, .tearUnsynced, .keepRandomUnsynced, .keepRandomUnsyncedSectors: return true
         case .loseUnsynced, .loseDirectoryChanges: return false
         }
     }

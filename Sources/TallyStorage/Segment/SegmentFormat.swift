@@ -4,8 +4,11 @@ import TallyCore
 ///
 /// ```
 /// header (32 bytes): magic "TALLYSEG" | version u32 | salt u32 | first offset u64 | reserved u32 | CRC32C u32
-/// frame:             payload length u32 | CRC32C u32 | first offset u64 | count u32 | kind u32 | payload
+/// frame:             payload length u32 | CRC32C u32 | first offset u64 | count u32 | kind u8 | unsynced u24 | payload
 /// ```
+/// `unsynced` (format version 2) counts the records written after the log's last completed sync and before
+/// the frame, saturating at 2^24 - 1; version 1 frames hold 0 there. It lets open tell an interrupted group
+/// write (a later frame whole, an earlier one of the same unsynced write torn) from damage to synced data.
 /// A frame's CRC32C is seeded with the segment's salt and covers the length, first offset, count, kind and
 /// payload, so a frame copied from another segment, or one whose offsets were altered, fails its check.
 /// A data frame's payload is `count` records, each a `u32` length followed by the record's bytes.
@@ -14,8 +17,12 @@ import TallyCore
 public enum SegmentFormat {
     /// The first eight bytes of every segment.
     public static let magic: [UInt8] = Array("TALLYSEG".utf8)
-    /// The segment format this build writes and reads.
-    public static let version: UInt32 = 1
+    /// The segment format this build writes.
+    public static let version: UInt32 = 2
+    /// The segment formats this build reads: version 1 lacks the frames' `unsynced` count (it reads as 0).
+    public static let readableVersions: ClosedRange<UInt32> = 1...2
+    /// The largest `unsynced` count a frame holds; larger counts are stored as this.
+    public static let maxUnsyncedRecords: UInt32 = (1 << 24) - 1
     /// Bytes in the segment header.
     public static let headerSize = 32
     /// Bytes in a frame header, before the payload.
@@ -55,7 +62,7 @@ public enum SegmentFormat {
 
     /// A decoded segment header.
     public struct Header: Sendable, Equatable {
-        /// The segment format version (``SegmentFormat/version`` for a header that decodes).
+        /// The segment format version (one of ``SegmentFormat/readableVersions`` for a header that decodes).
         public var version: UInt32
         /// The segment's salt, which seeds every frame checksum in it.
         public var salt: UInt32
@@ -90,7 +97,7 @@ public enum SegmentFormat {
             return .failure(.checksumMismatch)
         }
         let version = bytes.loadUnaligned(fromByteOffset: 8, as: UInt32.self).littleEndian
-        guard version == SegmentFormat.version else { return .failure(.unsupportedVersion(version)) }
+        guard readableVersions.contains(version) else { return .failure(.unsupportedVersion(version)) }
         let salt = bytes.loadUnaligned(fromByteOffset: saltByteOffset, as: UInt32.self).littleEndian
         let first = bytes.loadUnaligned(fromByteOffset: 16, as: UInt64.self).littleEndian
         guard first < offsetLimit else { return .failure(.unreachableOffset(first)) }
@@ -116,7 +123,7 @@ public enum SegmentFormat {
             case .badMagic: "header does not start with TALLYSEG"
             case .checksumMismatch: "header checksum mismatch"
             case .unsupportedVersion(let version):
-                "segment format version \(version) is not supported (this build reads \(SegmentFormat.version))"
+                "segment format version \(version) is not supported (this build reads \(SegmentFormat.readableVersions.lowerBound) to \(SegmentFormat.readableVersions.upperBound)): written by a newer build"
             case .unreachableOffset(let offset):
                 "header names first offset \(offset), past the largest a log reaches (\(SegmentFormat.offsetLimit - 1))"
             }
@@ -133,11 +140,17 @@ public enum SegmentFormat {
         public var firstOffset: UInt64
         /// Records in the frame; 0 for a seal.
         public var count: UInt32
-        /// The stored kind, possibly one this build does not know.
-        public var rawKind: UInt32
+        /// The stored kind word: the kind in its low byte, the `unsynced` count above it.
+        public var kindWord: UInt32
 
+        /// The stored kind, possibly one this build does not know.
+        public var rawKind: UInt32 { kindWord & 0xFF }
         /// The kind, or `nil` for one this build does not know.
         public var kind: FrameKind? { FrameKind(rawValue: rawKind) }
+        /// Records written after the log's last completed sync and before this frame (saturating at
+        /// ``SegmentFormat/maxUnsyncedRecords``; 0 in version 1 segments and in seals). The frame's write
+        /// began no earlier than offset `firstOffset - unsyncedRecordsBefore` was last known durable.
+        public var unsyncedRecordsBefore: UInt32 { kindWord >> 8 }
         /// Bytes of the whole frame.
         public var frameSize: Int { frameHeaderSize + Int(payloadLength) }
     }
@@ -150,7 +163,7 @@ public enum SegmentFormat {
             checksum: bytes.loadUnaligned(fromByteOffset: 4, as: UInt32.self).littleEndian,
             firstOffset: bytes.loadUnaligned(fromByteOffset: 8, as: UInt64.self).littleEndian,
             count: bytes.loadUnaligned(fromByteOffset: 16, as: UInt32.self).littleEndian,
-            rawKind: bytes.loadUnaligned(fromByteOffset: 20, as: UInt32.self).littleEndian
+            kindWord: bytes.loadUnaligned(fromByteOffset: 20, as: UInt32.self).littleEndian
         )
     }
 
@@ -183,11 +196,13 @@ public enum SegmentFormat {
     ///   - kind: Data or seal.
     ///   - firstOffset: The offset of the frame's first record (for a seal: the segment's next offset).
     ///   - count: The number of records.
+    ///   - unsyncedRecordsBefore: Records written after the last completed sync and before this frame
+    ///     (stored saturating at ``maxUnsyncedRecords``); 0 for a seal and in version 1 segments.
     ///   - payload: The payload bytes.
     ///   - salt: The segment's salt.
     ///   - bytes: The buffer to append to.
     public static func appendFrame(
-        kind: FrameKind, firstOffset: UInt64, count: UInt32,
+        kind: FrameKind, firstOffset: UInt64, count: UInt32, unsyncedRecordsBefore: UInt64 = 0,
         payload: UnsafeRawBufferPointer, salt: UInt32, to bytes: inout [UInt8]
     ) {
         let start = bytes.count
@@ -197,7 +212,7 @@ public enum SegmentFormat {
         writer.writeUInt32(0)
         writer.writeUInt64(firstOffset)
         writer.writeUInt32(count)
-        writer.writeUInt32(kind.rawValue)
+        writer.writeUInt32(kind.rawValue | UInt32(min(unsyncedRecordsBefore, UInt64(maxUnsyncedRecords))) << 8)
         writer.bytes.append(contentsOf: payload)
         swap(&writer.bytes, &bytes)
         let checksum = bytes.withUnsafeBytes {

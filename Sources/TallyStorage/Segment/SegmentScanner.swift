@@ -123,7 +123,7 @@ struct SegmentScanner {
             let payload = UnsafeRawBufferPointer(rebasing: frameBytes[SegmentFormat.frameHeaderSize...])
             switch kind {
             case .seal:
-                guard frame.firstOffset == scan.nextOffset, frame.count == 0,
+                guard frame.firstOffset == scan.nextOffset, frame.count == 0, frame.unsyncedRecordsBefore == 0,
                     Int(frame.payloadLength) == SegmentFormat.sealPayloadSize
                 else {
                     return damage(position, "malformed seal frame")
@@ -174,35 +174,6 @@ struct SegmentScanner {
             }
         }
         return scan
-    }
-
-    /// Whether a valid frame (checksum and all) starts anywhere in `(start, end)` of the file: the test that
-    /// separates a torn tail from corruption followed by good data.
-    /// - Parameter end: The file's size as the scan measured it. A writer may append meanwhile: the frame
-    ///   it was writing at `start` is then whole by now, and must not pass for good data after damage.
-    func containsValidFrame(path: String, after start: Int64, before end: Int64, salt: UInt32)
-        throws(StorageError) -> Int64?
-    {
-        let file = try fileSystem.open(path, mode: .readOnly)
-        defer { fileSystem.close(file) }
-        let fileSize = min(end, try fileSystem.size(file))
-        let tailLength = Int(fileSize - start)
-        guard tailLength > SegmentFormat.frameHeaderSize else { return nil }
-        var tail = [UInt8](repeating: 0, count: tailLength)
-        let got = try tail.withMutableBytes { buffer throws(StorageError) in
-            try fileSystem.readFully(file, into: buffer, at: start)
-        }
-        return tail.withUnsafeBytes { all -> Int64? in
-            let bytes = UnsafeRawBufferPointer(rebasing: all[..<got])
-            var candidate = 1
-            while candidate + SegmentFormat.frameHeaderSize <= got {
-                if SegmentFormat.checkedFrame(in: bytes, at: candidate, salt: salt) != nil {
-                    return start + Int64(candidate)
-                }
-                candidate += 1
-            }
-            return nil
-        }
     }
 
     private func describe(_ frame: SegmentFormat.FrameHeader) -> String {

@@ -13,6 +13,9 @@ struct ActiveSegment {
     /// Bytes before this were synced or handed to the kernel's writeback (see
     /// ``StoreConfiguration/writebackBytes``).
     var writtenBack: Int64
+    /// Whether its frames carry their `unsynced` count: a segment of format version 2 or later. A version 1
+    /// segment continued by this build keeps 0 there, so that each file reads as its version says.
+    var marksUnsyncedRecords: Bool
 }
 
 /// Writes frames, seals and rolls segments. Owned by the store's single writer thread.
@@ -33,6 +36,10 @@ struct SegmentWriter {
     var failure: StorageError?
     /// Whether bytes were written since the last sync.
     var hasUnsyncedWrites = false
+    /// Records before this offset were synced (on open the store syncs what it found). Each data frame
+    /// records how many records lie between it and this point (see
+    /// ``SegmentFormat/FrameHeader/unsyncedRecordsBefore``).
+    private var syncedOffset: UInt64
     /// Whether a sync failed. After a failed write (a full disk, say) the frames written before it are
     /// still synced when due and on close, since they may have been acknowledged already; after a failed
     /// sync nothing more is attempted (the kernel may have dropped the dirty pages and cleared the error).
@@ -60,6 +67,7 @@ struct SegmentWriter {
         self.active = active
         self.nextOffset = nextOffset
         self.segments = segments
+        syncedOffset = nextOffset
     }
 
     /// Appends a group of batches, one frame each, in order, and makes them durable per the policy.
@@ -79,10 +87,11 @@ struct SegmentWriter {
                 if active == nil { try startSegment() }
                 guard let salt = active?.salt, let size = active?.size else { break }
                 let first = nextOffset
+                let unsynced = active?.marksUnsyncedRecords == true ? first - min(first, syncedOffset) : 0
                 batch.payload.withUnsafeBytes { payload in
                     SegmentFormat.appendFrame(
                         kind: .data, firstOffset: first, count: UInt32(batch.count),
-                        payload: payload, salt: salt, to: &buffer)
+                        unsyncedRecordsBefore: unsynced, payload: payload, salt: salt, to: &buffer)
                 }
                 nextOffset += UInt64(batch.count)
                 ranges.append(first..<nextOffset)
@@ -115,6 +124,8 @@ struct SegmentWriter {
         let file: FileHandle
         let fileName: String
         let size: Int64
+        /// The offset after the records written when it began: all of them are durable once it succeeds.
+        let nextOffset: UInt64
     }
 
     /// Begins a sync of everything written so far that runs outside the writer's lock, so appends go on
@@ -132,7 +143,7 @@ struct SegmentWriter {
         guard hasUnsyncedWrites, let active else { return nil }
         detachedSyncFile = active.file
         closeAfterDetachedSync = false
-        return DetachedSync(file: active.file, fileName: active.fileName, size: active.size)
+        return DetachedSync(file: active.file, fileName: active.fileName, size: active.size, nextOffset: nextOffset)
     }
 
     /// Ends a detached sync: closes its file if the writer is done with it, and records the outcome. After
@@ -148,6 +159,7 @@ struct SegmentWriter {
             failure = failure ?? error
             throw error
         }
+        syncedOffset = max(syncedOffset, sync.nextOffset)
         // Writes that came during the sync still wait for theirs.
         if let active, active.file == sync.file, active.size == sync.size {
             hasUnsyncedWrites = false
@@ -214,6 +226,7 @@ struct SegmentWriter {
             throw error
         }
         hasUnsyncedWrites = false
+        syncedOffset = nextOffset
         lastSyncNanoseconds = MonotonicClock.nanoseconds()
         active?.writtenBack = segment.size
     }
@@ -259,6 +272,7 @@ struct SegmentWriter {
         release(segment.file)
         active = nil
         hasUnsyncedWrites = false
+        syncedOffset = nextOffset
         lastSyncNanoseconds = MonotonicClock.nanoseconds()
         updateLastEntry(readableBytes: segment.size + Int64(frame.count), nextOffset: nextOffset, sealed: true)
         try startSegment()
@@ -289,7 +303,7 @@ struct SegmentWriter {
         active = ActiveSegment(
             file: file, fileName: name, firstOffset: nextOffset, salt: salt,
             size: Int64(header.count), fileChecksum: CRC32C.checksum(header),
-            writtenBack: Int64(header.count))
+            writtenBack: Int64(header.count), marksUnsyncedRecords: true)
         segments.append(
             SegmentEntry(
                 firstOffset: nextOffset, fileName: name, readableBytes: Int64(header.count),

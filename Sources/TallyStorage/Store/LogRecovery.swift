@@ -2,8 +2,9 @@ import TallyCore
 
 /// Opens the segments of a store: checks them, truncates a torn tail, and refuses any other damage.
 ///
-/// A torn tail is a damaged region that runs to the end of the last segment, is no larger than the largest
-/// frame, and contains no valid frame: the mark of a crash in the middle of a write. Damage among the
+/// A torn tail is a damaged region that runs to the end of the last segment and reads as one interrupted
+/// write (see ``DamagedTail``): no larger than the largest frame with no valid frame in it, or followed only
+/// by whole frames of the same unsynced group write. Damage among the
 /// records the newest checkpoint covers is never one (``StoreConfiguration/acknowledgedOffset``). Everything else (a bad frame
 /// followed by good ones, a bad byte in a sealed segment, a gap in offsets, a missing segment) is an error
 /// naming the file and byte, and nothing is skipped.
@@ -91,11 +92,16 @@ struct LogRecovery {
                     }
                     continue
                 }
-                try checkTornTail(name: item.name, path: path, scan: scan, damage: damage)
+                let tail = try checkTornTail(name: item.name, path: path, scan: scan, damage: damage)
                 let dropped = scan.fileSize - damage.byteOffset
+                // Frames of the interrupted write that reached the disk whole, after a torn one.
+                let group =
+                    tail.firstValidFrame.map {
+                        ", an interrupted group write: whole frames of the same unsynced write follow the torn one from byte \($0)"
+                    } ?? ""
                 if readOnly {
                     configuration.log(
-                        "segment \(item.name): ignoring \(dropped) bytes of torn tail at byte \(damage.byteOffset) (read-only; the next writer truncates it)"
+                        "segment \(item.name): ignoring \(dropped) bytes of torn tail at byte \(damage.byteOffset)\(group) (read-only; the next writer truncates it)"
                     )
                 } else {
                     let file = try fileSystem.open(path, mode: .readWrite)
@@ -103,7 +109,7 @@ struct LogRecovery {
                     try fileSystem.truncate(file, to: damage.byteOffset)
                     try fileSystem.sync(file, dataOnly: false)
                     configuration.log(
-                        "segment \(item.name): dropped \(dropped) bytes of torn tail at byte \(damage.byteOffset) (taken for an interrupted write: under `always` it holds no acknowledged batch unless the disk lost bytes it had confirmed as synced; under `interval` or `never`, batches answered since the last sync may have been in it)"
+                        "segment \(item.name): dropped \(dropped) bytes of torn tail at byte \(damage.byteOffset)\(group) (taken for an interrupted write: under `always` it holds no acknowledged batch unless the disk lost bytes it had confirmed as synced; under `interval` or `never`, batches answered since the last sync may have been in it)"
                     )
                 }
             } else if !isLast, !scan.sealed {
@@ -132,7 +138,8 @@ struct LogRecovery {
                 if !scan.sealed, let header = scan.header {
                     active = ActiveSegment(
                         file: file, fileName: item.name, firstOffset: item.firstOffset, salt: header.salt,
-                        size: scan.validEnd, fileChecksum: scan.fileChecksum, writtenBack: scan.validEnd)
+                        size: scan.validEnd, fileChecksum: scan.fileChecksum, writtenBack: scan.validEnd,
+                        marksUnsyncedRecords: header.version >= 2)
                 } else {
                     fileSystem.close(file)
                 }
@@ -205,28 +212,21 @@ struct LogRecovery {
         }
     }
 
-    /// Throws unless the damage in the last segment is a torn tail.
+    /// Throws unless the damage in the last segment is an interrupted write (see ``DamagedTail``).
+    /// - Returns: What lies after the damage.
     private func checkTornTail(name: String, path: String, scan: SegmentScan, damage: SegmentDamage)
-        throws(StorageError)
+        throws(StorageError) -> DamagedTail
     {
-        let tailLength = scan.fileSize - damage.byteOffset
-        let limit = Int64(SegmentFormat.frameHeaderSize) + Int64(SegmentFormat.maxFramePayload)
-        guard tailLength <= limit else {
-            throw StorageError(
-                .corrupt,
-                "segment \(name): \(damage.reason) at byte \(damage.byteOffset), and the damaged region (\(tailLength) bytes) is larger than any frame, so it is not an interrupted write; run `tally verify` for a full report",
-                path: path, byteOffset: damage.byteOffset)
-        }
         let scanner = SegmentScanner(fileSystem: fileSystem, chunkSize: configuration.readChunkSize)
-        let salt = scan.header?.salt ?? 0
-        if let valid = try scanner.containsValidFrame(
-            path: path, after: damage.byteOffset, before: scan.fileSize, salt: salt)
-        {
+        let tail = try scanner.damagedTail(
+            path: path, damage: damage, before: scan.fileSize, salt: scan.header?.salt ?? 0)
+        if let reason = tail.reasonNotInterrupted {
             throw StorageError(
                 .corrupt,
-                "segment \(name): \(damage.reason) at byte \(damage.byteOffset), followed by a valid frame at byte \(valid); refusing to drop it; run `tally verify` for a full report",
+                "segment \(name): \(damage.reason) at byte \(damage.byteOffset), \(reason), so it is not an interrupted write; refusing to drop it; run `tally verify` for a full report",
                 path: path, byteOffset: damage.byteOffset)
         }
+        return tail
     }
 
     private func corrupt(_ name: String, _ path: String, _ damage: SegmentDamage) -> StorageError {

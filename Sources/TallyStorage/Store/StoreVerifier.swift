@@ -136,17 +136,13 @@ public struct StoreVerifier: Sendable {
                 sealed: scan.sealed, sizeBytes: scan.fileSize, damage: scan.damage,
                 resumesAtByte: nil, isTornTail: false, undecodable: undecodable, salt: scan.header?.salt)
             if let damage = scan.damage {
-                let salt = scan.header?.salt ?? 0
-                segment.resumesAtByte =
-                    scan.header == nil
-                    ? nil
-                    : try scanner.containsValidFrame(
-                        path: path, after: damage.byteOffset, before: scan.fileSize, salt: salt)
-                let tail = scan.fileSize - damage.byteOffset
+                let tail =
+                    try scan.header.map { header throws(StorageError) in
+                        try scanner.damagedTail(path: path, damage: damage, before: scan.fileSize, salt: header.salt)
+                    }
+                segment.resumesAtByte = tail?.firstValidFrame
                 let tornHeader = scan.header == nil && scan.fileSize <= Int64(SegmentFormat.headerSize)
-                let tornFrame =
-                    scan.header != nil && segment.resumesAtByte == nil
-                    && tail <= Int64(SegmentFormat.frameHeaderSize) + Int64(SegmentFormat.maxFramePayload)
+                let tornFrame = tail?.isInterruptedWrite ?? false
                 // Records a checkpoint covers were acknowledged: damage among them is never a torn tail.
                 segment.isTornTail = isLast && (tornHeader || tornFrame) && damage.expectedOffset >= acknowledgedOffset
             } else if !isLast && !scan.sealed {
