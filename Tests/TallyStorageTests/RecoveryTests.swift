@@ -227,6 +227,76 @@ import Testing
         #expect(report.isDamaged)
     }
 
+    /// A segment of format version 1 (written before frames carried their unsynced count) still opens and
+    /// takes appends, which keep 0 there so the file reads as its version says; a version this build does
+    /// not know is refused by name, not taken for damage.
+    @Test func aVersionOneSegmentOpensAndKeepsItsFormatAndANewerVersionIsRefusedByName() throws {
+        let fixture = try Fixture(batchSizes: [3, 2], durability: .never)
+        func rewriteVersion(_ version: UInt32) throws {
+            var bytes = try StoreTestSupport.bytes(fixture.lastSegment)
+            withUnsafeBytes(of: version.littleEndian) { bytes.replaceSubrange(8..<12, with: $0) }
+            let checksum = CRC32C.checksum(Array(bytes[0..<28]))
+            withUnsafeBytes(of: checksum.littleEndian) { bytes.replaceSubrange(28..<32, with: $0) }
+            try StoreTestSupport.write(bytes, to: fixture.lastSegment)
+        }
+        try rewriteVersion(1)
+        do {
+            let store = try SegmentStore(
+                directory: fixture.directory.path, configuration: StoreTestSupport.configuration(durability: .never))
+            #expect(store.nextOffset == 5)
+            _ = try store.append(StoreTestSupport.batch(EventFixtures.apiCalls(count: 2)))
+            _ = try store.append(StoreTestSupport.batch(EventFixtures.apiCalls(count: 2)))
+            try store.close()
+        }
+        let bytes = try StoreTestSupport.bytes(fixture.lastSegment)
+        let counts = bytes.withUnsafeBytes { raw -> [UInt32] in
+            var position = SegmentFormat.headerSize
+            var counts: [UInt32] = []
+            while position + SegmentFormat.frameHeaderSize <= raw.count {
+                let frame = SegmentFormat.decodeFrameHeader(UnsafeRawBufferPointer(rebasing: raw[position...]))
+                counts.append(frame.unsyncedRecordsBefore)
+                position += frame.frameSize
+            }
+            return counts
+        }
+        // The fixture's own two frames were written as version 2; the two appended to the version 1 file
+        // count 0, where version 2 would have counted the first's 2 records before the second.
+        #expect(counts == [0, 3, 0, 0])
+        try rewriteVersion(3)
+        do {
+            _ = try SegmentStore(directory: fixture.directory.path, configuration: StoreTestSupport.configuration())
+            Issue.record("opened a segment of an unknown format version")
+        } catch {
+            #expect(error.code == .corrupt)
+            #expect(error.message.contains("segment format version 3 is not supported (this build reads 1 to 2)"))
+        }
+    }
+
+    /// In a version 2 segment, each frame counts the records written since the last sync: under `never`, all
+    /// those of the process so far; after a reopen (which syncs what it finds), from there.
+    @Test func framesCountTheRecordsWrittenSinceTheLastSync() throws {
+        let fixture = try Fixture(batchSizes: [3, 2, 4], durability: .never)
+        do {
+            let store = try SegmentStore(
+                directory: fixture.directory.path, configuration: StoreTestSupport.configuration(durability: .never))
+            _ = try store.append(StoreTestSupport.batch(EventFixtures.apiCalls(count: 2)))
+            _ = try store.append(StoreTestSupport.batch(EventFixtures.apiCalls(count: 1)))
+            try store.close()
+        }
+        let bytes = try StoreTestSupport.bytes(fixture.lastSegment)
+        let counts = bytes.withUnsafeBytes { raw -> [UInt32] in
+            var position = SegmentFormat.headerSize
+            var counts: [UInt32] = []
+            while position + SegmentFormat.frameHeaderSize <= raw.count {
+                let frame = SegmentFormat.decodeFrameHeader(UnsafeRawBufferPointer(rebasing: raw[position...]))
+                counts.append(frame.unsyncedRecordsBefore)
+                position += frame.frameSize
+            }
+            return counts
+        }
+        #expect(counts == [0, 3, 5, 0, 2])
+    }
+
     @Test(arguments: ["data", "seal", "header"])
     func damageInASealedSegmentRefusesToOpen(place: String) throws {
         let fixture = try Fixture(batchSizes: [3, 3, 3, 3], segmentSize: 700)
