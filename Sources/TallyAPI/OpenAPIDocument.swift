@@ -178,7 +178,7 @@ enum OpenAPIDocument {
                             (
                                 "description",
                                 .string(
-                                    "The store failed (status read-only); or the live stats miss a void whose target could not be read, or the background scrub found the log damaged (status degraded)"
+                                    "The store failed (status read-only), or the live stats miss a void whose target could not be read (status degraded). Damage the background scrub found answers 200 with status degraded and the damage in logDamage"
                                 )
                             )
                         ])

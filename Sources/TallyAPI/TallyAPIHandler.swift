@@ -171,6 +171,10 @@ public final class TallyAPIHandler: HTTPHandler {
             let gap = engine.projectionGapReason
             let damage = engine.logDamage
             let degraded = gap != nil || !damage.isEmpty
+            // A gap makes the stats wrong: 503, so a balancer stops routing reads here. Damage the scrub found
+            // leaves them whole, and a restart could refuse the store: 200, so a liveness probe does not
+            // restart the server; `status` and the `tally_log_damage` gauge say it.
+            let unavailable = readOnly || gap != nil
             var data = JSONObject()
             data.set("status", .string(readOnly ? "read-only" : degraded ? "degraded" : "ok"))
             data.set("events", .int(Int64(engine.eventCount)))
@@ -189,7 +193,7 @@ public final class TallyAPIHandler: HTTPHandler {
             }
             finish(
                 APIResponse.success(
-                    readOnly || degraded ? 503 : 200, message: message, data: .object(data), now: clock()))
+                    unavailable ? 503 : 200, message: message, data: .object(data), now: clock()))
         case .metrics:
             finish(
                 HTTPResponse(

@@ -19,6 +19,9 @@ public protocol FileSystem: Sendable {
     /// that spreads the disk's work out, so that a later sync finds little left to flush. It makes nothing
     /// durable and reports no failure: a write error shows at the next sync, which is what acknowledges.
     func startWriteback(_ file: FileHandle, offset: Int64, count: Int64)
+    /// Asks the kernel to drop a file's clean cached pages, so that the next reads come from the disk (a
+    /// scrub checks the disk, not memory). A hint: dirty pages stay, and nothing is reported.
+    func dropCachedPages(_ file: FileHandle)
     /// Sets a file's length.
     func truncate(_ file: FileHandle, to length: Int64) throws(StorageError)
     /// The file's current length in bytes.
@@ -50,6 +53,9 @@ public protocol FileSystem: Sendable {
 extension FileSystem {
     /// Simulated file systems hold files only.
     public func isDirectory(_ path: String) -> Bool { false }
+
+    /// Simulated file systems have no cache to drop.
+    public func dropCachedPages(_ file: FileHandle) {}
 
     /// Where a file system has no way to remove directories: removes the name as it would a file.
     /// - Throws: ``StorageError`` with code ``StorageError/Code/io`` (``StorageError/Code/noSpace`` for `ENOSPC`) and

@@ -59,6 +59,11 @@ public struct PosixFileSystem: FileSystem {
         _ = tally_start_writeback(file.descriptor, offset, count)
     }
 
+    /// Drops the file's clean cached pages with `posix_fadvise(POSIX_FADV_DONTNEED)`.
+    public func dropCachedPages(_ file: FileHandle) {
+        _ = posix_fadvise(file.descriptor, 0, 0, POSIX_FADV_DONTNEED)
+    }
+
     /// Sets the length with `ftruncate(2)`.
     /// - Throws: ``StorageError`` with code ``StorageError/Code/io`` (``StorageError/Code/noSpace`` for `ENOSPC`) and
     ///   the call's `errno`.

@@ -10,9 +10,10 @@ import TallyCore
 public final class LogScrubber: Sendable {
     /// How often and how fast the log is re-read.
     public struct Configuration: Sendable, Equatable {
-        /// Seconds from the end of one pass to the start of the next (default a day; at least 1).
+        /// Seconds from the end of one pass to the start of the next (default a day; taken as at least 1 and
+        /// at most a year).
         public var intervalSeconds: Int64
-        /// The most bytes read per second (default 64 MiB; at least 1).
+        /// The most bytes read per second (default 64 MiB; taken as at least 1).
         public var bytesPerSecond: Int64
 
         /// A configuration; the defaults re-read the log daily at up to 64 MiB/s.
@@ -45,7 +46,11 @@ public final class LogScrubber: Sendable {
     private let finished = DispatchSemaphore(value: 0)
     private let log: @Sendable (String) -> Void
 
-    /// A scrubber of `store`, not yet started; it logs through `log` (by default the store's).
+    /// A scrubber, not yet started.
+    /// - Parameters:
+    ///   - store: The store whose log it reads.
+    ///   - configuration: How often and how fast.
+    ///   - log: Where its lines go; by default the store's log.
     public init(
         store: SegmentStore, configuration: Configuration = Configuration(),
         log: (@Sendable (String) -> Void)? = nil
@@ -64,52 +69,61 @@ public final class LogScrubber: Sendable {
         BackgroundThread.start(name: "tally-scrubber") { [self] in run() }
     }
 
-    /// Stops the pass under way, if any, and waits for the thread to end. Safe to call more than once, and
-    /// without ``start()``.
+    /// Stops the pass under way, if any, and waits for the thread to end. Safe to call more than once, from
+    /// any thread, and without ``start()``: every call returns once the thread has ended.
     public func stop() {
-        guard !stopping.exchange(true, ordering: .acquiringAndReleasing) else { return }
-        wake.signal()
-        if started.load(ordering: .acquiring) { finished.wait() }
+        let first = !stopping.exchange(true, ordering: .acquiringAndReleasing)
+        if first { wake.signal() }
+        guard started.load(ordering: .acquiring) else { return }
+        // Each waiter passes the signal on to the next.
+        finished.wait()
+        finished.signal()
     }
 
     /// Whether `stop()` was called: it is checked after each frame and in every wait.
     private var isStopping: Bool { stopping.load(ordering: .acquiring) }
 
+    /// The longest wait between passes (a year): a longer interval would overflow the semaphore's deadline.
+    static let longestIntervalSeconds: Int64 = 365 * 86_400
+
     private func run() {
         defer { finished.signal() }
         while !isStopping {
             let began = MonotonicClock.nanoseconds()
-            var pacer = ScrubPacer(bytesPerSecond: configuration.bytesPerSecond)
+            var pacer = ScrubPacer(bytesPerSecond: max(1, configuration.bytesPerSecond))
             let report = store.scrub { [self] bytes in
                 current.withLock { $0.bytesChecked += bytes }
                 let wait = pacer.wait(afterReading: bytes, elapsedNanoseconds: MonotonicClock.nanoseconds() - began)
-                if wait > 0 { _ = wake.wait(timeout: .now() + .nanoseconds(Int(min(wait, 60_000_000_000)))) }
+                if wait > 0 { _ = wake.wait(timeout: .now() + .nanoseconds(Int(wait))) }
                 return !isStopping
             }
             if report.interrupted { break }
-            let previous = current.withLock { status -> [String] in
-                defer {
-                    status.passes += 1
-                    status.lastPassEnded = Timestamp.now()
-                    status.problems = report.problems
-                }
-                return status.problems
-            }
+            let previous = current.withLock { $0.problems }
             let seconds = Double(MonotonicClock.nanoseconds() - began) / 1e9
-            let summary =
-                "log scrub: read \(report.segmentsChecked) segment\(report.segmentsChecked == 1 ? "" : "s") (\(report.bytesChecked) bytes) in \(Int(seconds.rounded())) s"
+            let segments = "\(report.segmentsChecked) segment\(report.segmentsChecked == 1 ? "" : "s")"
+            let summary = "log scrub: read \(segments) (\(report.bytesChecked) bytes) in \(Int(seconds.rounded())) s"
+            // Logged before the status changes: whoever sees the new status finds the line already written.
             if report.problems.isEmpty {
                 log(previous.isEmpty ? "\(summary): no damage" : "\(summary): the damage found before is gone")
             } else if report.problems != previous {
-                log(
-                    "\(summary): the log is damaged: \(report.problems.joined(separator: "; ")). "
-                        + LogScrubber.remedy)
+                log("\(summary): the log is damaged: \(report.problems.joined(separator: "; ")). \(Self.remedy)")
             }
-            _ = wake.wait(timeout: .now() + .seconds(Int(min(configuration.intervalSeconds, 86_400 * 365))))
+            if !report.unreadable.isEmpty {
+                log(
+                    "log scrub: could not read \(report.unreadable.joined(separator: "; ")); not taken for damage, the next pass reads them again"
+                )
+            }
+            current.withLock { status in
+                status.passes += 1
+                status.lastPassEnded = Timestamp.now()
+                status.problems = report.problems
+            }
+            let interval = min(max(1, configuration.intervalSeconds), Self.longestIntervalSeconds)
+            _ = wake.wait(timeout: .now() + .seconds(Int(interval)))
         }
     }
 
     /// What an operator does about damage a pass found.
     public static let remedy =
-        "The live stats are whole, but a full replay, or an open whose checkpoint does not cover the damage, stops there: stop the server, run `tally verify` for the full report, then `tally salvage --out DIR` and serve the salvaged store"
+        "The live stats are whole and the server keeps serving, but a full replay stops at the damage, and so can a restart: before restarting, run `tally verify` for the full report, then stop the server, run `tally salvage --out DIR` and serve the salvaged store"
 }
