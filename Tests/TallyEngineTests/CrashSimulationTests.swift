@@ -42,14 +42,10 @@ import Testing
             var count = 0
             for path in disk.paths where path.hasSuffix(".seg") {
                 guard let bytes = disk.contents(path) else { continue }
-                var position = SegmentFormat.headerSize
-                bytes.withUnsafeBytes { raw in
-                    while position + SegmentFormat.frameHeaderSize <= raw.count {
-                        let frame = SegmentFormat.decodeFrameHeader(UnsafeRawBufferPointer(rebasing: raw[position...]))
-                        if frame.kind == .data, frame.unsyncedRecordsBefore > 0 { count += 1 }
-                        position += frame.frameSize
-                    }
-                }
+                count +=
+                    StoreTestSupport.frameHeaders(bytes).filter {
+                        $0.kind == .data && $0.unsyncedRecordsBefore > 0
+                    }.count
             }
             return count
         }

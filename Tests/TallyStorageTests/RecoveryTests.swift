@@ -249,16 +249,7 @@ import Testing
             try store.close()
         }
         let bytes = try StoreTestSupport.bytes(fixture.lastSegment)
-        let counts = bytes.withUnsafeBytes { raw -> [UInt32] in
-            var position = SegmentFormat.headerSize
-            var counts: [UInt32] = []
-            while position + SegmentFormat.frameHeaderSize <= raw.count {
-                let frame = SegmentFormat.decodeFrameHeader(UnsafeRawBufferPointer(rebasing: raw[position...]))
-                counts.append(frame.unsyncedRecordsBefore)
-                position += frame.frameSize
-            }
-            return counts
-        }
+        let counts = StoreTestSupport.frameHeaders(bytes).map(\.unsyncedRecordsBefore)
         // The fixture's own two frames were written as version 2; the two appended to the version 1 file
         // count 0, where version 2 would have counted the first's 2 records before the second.
         #expect(counts == [0, 3, 0, 0])
@@ -284,16 +275,7 @@ import Testing
             try store.close()
         }
         let bytes = try StoreTestSupport.bytes(fixture.lastSegment)
-        let counts = bytes.withUnsafeBytes { raw -> [UInt32] in
-            var position = SegmentFormat.headerSize
-            var counts: [UInt32] = []
-            while position + SegmentFormat.frameHeaderSize <= raw.count {
-                let frame = SegmentFormat.decodeFrameHeader(UnsafeRawBufferPointer(rebasing: raw[position...]))
-                counts.append(frame.unsyncedRecordsBefore)
-                position += frame.frameSize
-            }
-            return counts
-        }
+        let counts = StoreTestSupport.frameHeaders(bytes).map(\.unsyncedRecordsBefore)
         #expect(counts == [0, 3, 5, 0, 2])
     }
 

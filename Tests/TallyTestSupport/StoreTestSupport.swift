@@ -57,6 +57,21 @@ public enum StoreTestSupport {
         try Data(bytes).write(to: URL(fileURLWithPath: path))
     }
 
+    /// The headers of a segment file's frames, in order, from its header to its end or to the first frame
+    /// header that runs past it (checksums are not checked).
+    public static func frameHeaders(_ bytes: [UInt8]) -> [SegmentFormat.FrameHeader] {
+        bytes.withUnsafeBytes { raw in
+            var headers: [SegmentFormat.FrameHeader] = []
+            var position = SegmentFormat.headerSize
+            while position + SegmentFormat.frameHeaderSize <= raw.count {
+                let frame = SegmentFormat.decodeFrameHeader(UnsafeRawBufferPointer(rebasing: raw[position...]))
+                headers.append(frame)
+                position += frame.frameSize
+            }
+            return headers
+        }
+    }
+
     /// Copies a store directory.
     public static func copyStore(_ source: String, to destination: String) throws {
         try? FileManager.default.removeItem(atPath: destination)
