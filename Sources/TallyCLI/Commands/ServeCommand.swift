@@ -234,7 +234,8 @@ struct ServeCommand {
             return nil
         }
         scrub.intervalSeconds = try CommandOptions.duration(
-            arguments, "scrub-interval", default: scrub.intervalSeconds, maximum: 365 * 86_400, command: spec.name)
+            arguments, "scrub-interval", default: scrub.intervalSeconds, maximum: LogScrubber.longestIntervalSeconds,
+            command: spec.name)
         let mebibytes = try CommandOptions.positiveInt(
             arguments, "scrub-rate", default: Int(scrub.bytesPerSecond >> 20), command: spec.name)
         guard mebibytes <= 1 << 20 else {

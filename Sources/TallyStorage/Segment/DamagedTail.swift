@@ -8,10 +8,6 @@
 /// damaged bytes were still unsynced when it was written. A seal after the damage always shows they were
 /// synced: a segment's frames are synced before its seal is written.
 struct DamagedTail: Sendable, Equatable {
-    /// Where the damage starts in the file.
-    var damageByte: Int64
-    /// The offset the damaged frame should have started at.
-    var damagedOffset: UInt64
     /// Bytes from the damage to the end of the file (as far as it was measured).
     var length: Int64
     /// The first valid frame after the damage, if any.
@@ -63,7 +59,7 @@ extension SegmentScanner {
         let start = damage.byteOffset
         let fileSize = min(end, try fileSystem.size(file))
         var tail = DamagedTail(
-            damageByte: start, damagedOffset: damage.expectedOffset, length: max(0, fileSize - start),
+            length: max(0, fileSize - start),
             firstValidFrame: nil, firstFrameAfterSync: nil, longestGap: max(0, fileSize - start))
         let tailLength = Int(tail.length)
         guard tailLength > SegmentFormat.frameHeaderSize else { return tail }

@@ -84,7 +84,7 @@ public final class LogScrubber: Sendable {
     private var isStopping: Bool { stopping.load(ordering: .acquiring) }
 
     /// The longest wait between passes (a year): a longer interval would overflow the semaphore's deadline.
-    static let longestIntervalSeconds: Int64 = 365 * 86_400
+    package static let longestIntervalSeconds: Int64 = 365 * 86_400
 
     private func run() {
         defer { finished.signal() }
