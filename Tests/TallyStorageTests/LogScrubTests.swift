@@ -1,5 +1,7 @@
+import Dispatch
 import Foundation
 import Glibc
+import Synchronization
 import TallyCore
 import TallyStorage
 import TallyTestSupport
@@ -129,6 +131,46 @@ import Testing
         #expect(
             report.problems.first?.contains("2 records that do not decode, the first at offset 3") == true,
             "\(report.problems)")
+    }
+
+    /// Passes beside a writer that keeps appending, sealing and starting segments mid-pass never report
+    /// damage on a sound log: each pass reads the state published when it began.
+    @Test func passesBesideAWriterThatRollsSegmentsFindNothing() throws {
+        let directory = TemporaryDirectory()
+        let store = try SegmentStore(
+            directory: directory.path, configuration: StoreTestSupport.configuration(segmentSize: 4 << 10))
+        defer { try? store.close() }
+        let writing = Atomic<Bool>(true)
+        let failures = Mutex<[String]>([])
+        let done = DispatchSemaphore(value: 0)
+        let writer = Thread {
+            defer { done.signal() }
+            var batch = 0
+            while writing.load(ordering: .acquiring) {
+                do {
+                    _ = try store.append(StoreTestSupport.batch(EventFixtures.apiCalls(count: 1 + batch % 7)))
+                } catch {
+                    failures.withLock { $0.append("\(error)") }
+                    return
+                }
+                batch += 1
+            }
+        }
+        writer.start()
+        var passes = 0
+        var checked = 0
+        while passes < 200 || store.state.segments.count < 20 {
+            let report = store.scrub { _ in true }
+            #expect(report.problems == [] && report.unreadable == [], "pass \(passes): \(report)")
+            checked = max(checked, report.segmentsChecked)
+            passes += 1
+            if passes > 100_000 { break }
+        }
+        writing.store(false, ordering: .releasing)
+        done.wait()
+        #expect(failures.withLock { $0 } == [])
+        #expect(store.state.segments.count >= 20, "the writer rolled segments during the passes")
+        #expect(checked > 1)
     }
 
     @Test func aPassStopsWhenItsPaceSaysSo() throws {
