@@ -172,7 +172,12 @@ import Testing
         bytes[SegmentFormat.headerSize + SegmentFormat.frameHeaderSize + 3] ^= 0xFF
         try StoreTestSupport.write(bytes, to: segment)
         let salvaged = TemporaryDirectory()
-        let report = try StoreSalvager(from: directory.path, to: salvaged.appending("store")).salvage()
+        // As `tally salvage` does: the checkpoint written at close says the damaged records were acknowledged,
+        // though no sync came between the frames of this `never` store (else the damage is a torn group write).
+        let report = try StoreSalvager(
+            from: directory.path, to: salvaged.appending("store"),
+            acknowledgedOffset: Engine.acknowledgedOffset(directory: directory.path)
+        ).salvage()
         #expect(report.recordsCopied == 3)
         let reopened = try Engine(
             directory: salvaged.appending("store"), configuration: ReferenceModelTests.configuration())

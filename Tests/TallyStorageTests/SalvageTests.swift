@@ -13,9 +13,11 @@ import Testing
         var events: [Event] = []
         var frames: [(file: String, bytes: Range<Int64>, offsets: Range<UInt64>)] = []
 
-        init() throws {
+        /// Under `never`, the frames of a segment after its first are one unsynced write (a seal syncs).
+        init(durability: DurabilityPolicy = .never) throws {
             let store = try SegmentStore(
-                directory: directory.path, configuration: StoreTestSupport.configuration(segmentSize: 4_000))
+                directory: directory.path,
+                configuration: StoreTestSupport.configuration(durability: durability, segmentSize: 4_000))
             let all = EventFixtures.apiCalls(count: 200)
             for start in stride(from: 0, to: all.count, by: 5) {
                 let batch = Array(all[start..<(start + 5)])
@@ -73,11 +75,13 @@ import Testing
     }
 
     /// Salvages `fixture` into a new directory; returns the report and the events of the new store.
-    func salvage(_ fixture: Fixture) throws -> (StoreSalvager.Report, [Event]) {
+    func salvage(_ fixture: Fixture, acknowledgedOffset: UInt64 = 0) throws -> (StoreSalvager.Report, [Event]) {
         let before = try fixture.snapshot()
         let out = TemporaryDirectory()
         let target = out.appending("salvaged")
-        let report = try StoreSalvager(from: fixture.directory.path, to: target).salvage()
+        let report = try StoreSalvager(
+            from: fixture.directory.path, to: target, acknowledgedOffset: acknowledgedOffset
+        ).salvage()
         #expect(try fixture.snapshot() == before, "the damaged store was modified")
         let store = try SegmentStore(directory: target, configuration: StoreTestSupport.configuration(), readOnly: true)
         let events = try StoreTestSupport.readAll(store).map(\.event)
@@ -159,6 +163,44 @@ import Testing
         #expect(report.losses.count == 1 && report.losses.first?.isTornTail == true, "\(report.losses)")
         #expect(!report.lostData)
         #expect(events == Array(fixture.events.dropLast(5)))
+    }
+
+    /// A torn frame followed by whole frames of the same unsynced write is what open truncates: salvage
+    /// agrees, lists it as a torn tail that lost nothing, and copies none of that write (its records were
+    /// never acknowledged, and a batch split over frames must not come back in part). Where the writer synced
+    /// between the frames, or a checkpoint covers the torn frame, the same damage loses its records.
+    @Test func aTornGroupWriteIsATornTailAsOpenTreatsIt() throws {
+        func damage(_ fixture: Fixture) throws -> (victim: Range<Int64>, offsets: Range<UInt64>) {
+            let last = try #require(fixture.frames.last)
+            let victim = fixture.frames[fixture.frames.count - 2]
+            #expect(victim.file == last.file, "the fixture's last two frames share a segment")
+            try fixture.flip(victim.file, byte: Int(victim.bytes.lowerBound) + 30, mask: 0x10)
+            return (victim.bytes, victim.offsets)
+        }
+        let unsynced = try Fixture(durability: .never)
+        let (torn, _) = try damage(unsynced)
+        let (report, events) = try salvage(unsynced)
+        #expect(report.losses.count == 1, "\(report.losses)")
+        let loss = try #require(report.losses.first)
+        #expect(loss.isTornTail && !report.lostData && loss.bytes.lowerBound == torn.lowerBound, "\(loss)")
+        #expect(loss.description.contains("an interrupted group write"), "\(loss)")
+        #expect(events == Array(unsynced.events.dropLast(10)))
+        // Open agrees: the same records remain.
+        let opened = try SegmentStore(
+            directory: unsynced.directory.path, configuration: StoreTestSupport.configuration())
+        #expect(opened.nextOffset == 190)
+        try opened.close()
+
+        let synced = try Fixture(durability: .always)
+        let (_, lostOffsets) = try damage(synced)
+        let (syncedReport, syncedEvents) = try salvage(synced)
+        #expect(syncedReport.lostData && syncedReport.losses.first?.offsets == lostOffsets, "\(syncedReport.losses)")
+        #expect(syncedEvents == Array(synced.events.dropLast(10)) + Array(synced.events.suffix(5)))
+
+        let acknowledged = try Fixture(durability: .never)
+        _ = try damage(acknowledged)
+        let (coveredReport, _) = try salvage(acknowledged, acknowledgedOffset: 200)
+        #expect(coveredReport.lostData && coveredReport.losses.first?.isTornTail == false, "\(coveredReport.losses)")
     }
 
     @Test func aMissingSegmentAndADamagedHeaderAreReportedWithTheirOffsets() throws {

@@ -44,6 +44,43 @@ struct DamagedTail: Sendable, Equatable {
     }
 }
 
+extension DamagedTail {
+    /// Finds every valid frame (checksum and all) in `window`, the bytes from the damage to the end of the file.
+    /// - Parameters:
+    ///   - window: The bytes from the damaged frame on.
+    ///   - start: The byte of the file the window starts at.
+    ///   - expectedOffset: The offset the damaged frame should have started at.
+    ///   - salt: The segment's salt.
+    init(scanning window: UnsafeRawBufferPointer, from start: Int64, expectedOffset: UInt64, salt: UInt32) {
+        let length = window.count
+        self.init(length: Int64(length), firstValidFrame: nil, firstFrameAfterSync: nil, longestGap: Int64(length))
+        guard length > SegmentFormat.frameHeaderSize else { return }
+        var longestGap = 0
+        var gapStart = 0
+        var candidate = 1
+        while candidate + SegmentFormat.frameHeaderSize <= length {
+            guard let frame = SegmentFormat.checkedFrame(in: window, at: candidate, salt: salt) else {
+                candidate += 1
+                continue
+            }
+            let position = start + Int64(candidate)
+            if firstValidFrame == nil { firstValidFrame = position }
+            // The write of a data frame began when offset `firstOffset - unsynced` was the last known
+            // durable one: at or before the damaged frame, the damaged bytes were not synced yet.
+            let began = frame.firstOffset.subtractingReportingOverflow(UInt64(frame.unsyncedRecordsBefore))
+            let writtenAfterSync =
+                frame.kind != .data || frame.firstOffset < expectedOffset || began.overflow
+                || began.partialValue > expectedOffset
+            if writtenAfterSync, firstFrameAfterSync == nil { firstFrameAfterSync = position }
+            longestGap = max(longestGap, candidate - gapStart)
+            candidate += frame.frameSize
+            gapStart = candidate
+        }
+        longestGap = max(longestGap, length - min(gapStart, length))
+        self.longestGap = Int64(longestGap)
+    }
+}
+
 extension SegmentScanner {
     /// Reads the file from `damage` to `end` and finds every valid frame in it (checksum and all).
     /// - Parameters:
@@ -58,41 +95,18 @@ extension SegmentScanner {
         defer { fileSystem.close(file) }
         let start = damage.byteOffset
         let fileSize = min(end, try fileSystem.size(file))
-        var tail = DamagedTail(
-            length: max(0, fileSize - start),
-            firstValidFrame: nil, firstFrameAfterSync: nil, longestGap: max(0, fileSize - start))
-        let tailLength = Int(tail.length)
-        guard tailLength > SegmentFormat.frameHeaderSize else { return tail }
-        var bytes = [UInt8](repeating: 0, count: tailLength)
+        let length = Int(max(0, fileSize - start))
+        var bytes = [UInt8](repeating: 0, count: length)
         let got = try bytes.withMutableBytes { buffer throws(StorageError) in
             try fileSystem.readFully(file, into: buffer, at: start)
         }
-        bytes.withUnsafeBytes { all in
-            let window = UnsafeRawBufferPointer(rebasing: all[..<got])
-            var longestGap = 0
-            var gapStart = 0
-            var candidate = 1
-            while candidate + SegmentFormat.frameHeaderSize <= got {
-                guard let frame = SegmentFormat.checkedFrame(in: window, at: candidate, salt: salt) else {
-                    candidate += 1
-                    continue
-                }
-                let position = start + Int64(candidate)
-                if tail.firstValidFrame == nil { tail.firstValidFrame = position }
-                // The write of a data frame began when offset `firstOffset - unsynced` was the last known
-                // durable one: at or before the damaged frame, the damaged bytes were not synced yet.
-                let began = frame.firstOffset.subtractingReportingOverflow(UInt64(frame.unsyncedRecordsBefore))
-                let writtenAfterSync =
-                    frame.kind != .data || frame.firstOffset < damage.expectedOffset || began.overflow
-                    || began.partialValue > damage.expectedOffset
-                if writtenAfterSync, tail.firstFrameAfterSync == nil { tail.firstFrameAfterSync = position }
-                longestGap = max(longestGap, candidate - gapStart)
-                candidate += frame.frameSize
-                gapStart = candidate
-            }
-            longestGap = max(longestGap, got - min(gapStart, got))
-            tail.longestGap = Int64(longestGap)
+        var tail = bytes.withUnsafeBytes { all in
+            DamagedTail(
+                scanning: UnsafeRawBufferPointer(rebasing: all[..<got]), from: start,
+                expectedOffset: damage.expectedOffset, salt: salt)
         }
+        // Bytes the file lost while being read still count to the damage's length.
+        tail.length = Int64(length)
         return tail
     }
 }

@@ -33,7 +33,7 @@ public struct StoreSalvager {
             if bytes.isEmpty { return "before \(file): \(reason)" }
             if isTornTail {
                 return
-                    "\(file) bytes \(bytes.lowerBound)-\(bytes.upperBound - 1): torn tail (\(bytes.count) bytes of an interrupted write that was never acknowledged)"
+                    "\(file) bytes \(bytes.lowerBound)-\(bytes.upperBound - 1): torn tail (\(bytes.count) bytes of an interrupted write that was never acknowledged: \(reason))"
             }
             return "\(file) bytes \(bytes.lowerBound)-\(bytes.upperBound - 1): \(reason); lost \(lost)"
         }
@@ -135,7 +135,12 @@ public struct StoreSalvager {
         var report = Report()
         var walk = Walk()
         do throws(StorageError) {
-            for name in try fileSystem.contentsOfDirectory(segments).sorted() {
+            let names = try fileSystem.contentsOfDirectory(segments).sorted()
+            // Only the log's last segment can end in an interrupted write.
+            let lastSegment = names.last {
+                SegmentFormat.firstOffset(fromFileName: $0) != nil && !fileSystem.isDirectory(segments + "/" + $0)
+            }
+            for name in names {
                 let file = "segments/" + name
                 // A directory named like a segment holds no frames: the segments around it are read as usual.
                 if fileSystem.isDirectory(segments + "/" + name) { continue }
@@ -154,7 +159,9 @@ public struct StoreSalvager {
                 walk.resume(at: firstOffset, &report, file: file, byte: 0)
                 let bytes = try fileSystem.readFile(segments + "/" + name)
                 report.segmentsRead += 1
-                try copy(bytes, file: file, firstOffset: firstOffset, into: output, report: &report, walk: &walk)
+                try copy(
+                    bytes, file: file, firstOffset: firstOffset, isLast: name == lastSegment, into: output,
+                    report: &report, walk: &walk)
                 progress(name)
             }
             walk.finish(&report, acknowledged: acknowledgedOffset)
@@ -215,6 +222,8 @@ public struct StoreSalvager {
                 return
             }
             let loss = report.losses[open]
+            // Already judged against the frames after it (see `interruptedWrite`).
+            if loss.isTornTail { return }
             let limit = Int64(SegmentFormat.frameHeaderSize) + Int64(SegmentFormat.maxFramePayload)
             if open == report.losses.count - 1, loss.file.hasSuffix(".seg"), loss.bytes.count <= limit,
                 loss.bytes.lowerBound >= Int64(SegmentFormat.headerSize)
@@ -232,14 +241,18 @@ public struct StoreSalvager {
     }
 
     private func copy(
-        _ bytes: [UInt8], file: String, firstOffset: UInt64, into output: SegmentStore,
+        _ bytes: [UInt8], file: String, firstOffset: UInt64, isLast: Bool, into output: SegmentStore,
         report: inout Report, walk: inout Walk
     ) throws(StorageError) {
         let size = Int64(bytes.count)
+        // Damage already seen in this segment: later damage is then never an interrupted write (open refuses
+        // the first damage it meets unless that one is).
+        var damaged = false
         // A damaged header need not cost the segment: if the salt it holds checks the frame after it, the salt
         // is sound (a wrong one matches a frame's CRC-32C about once in 2^32), and so are the frames. Then only
         // the header is listed; otherwise the whole file is, since none of its frames can be checked.
         func confirmedSalt(despite problem: String) -> UInt32? {
+            damaged = true
             guard let confirmed = Self.saltConfirmedByFrames(bytes) else {
                 walk.lose(
                     &report,
@@ -288,6 +301,16 @@ public struct StoreSalvager {
         bytes.withUnsafeBytes { raw in
             while position < bytes.count {
                 guard let frame = Self.validFrame(raw, at: position, salt: salt) else {
+                    if isLast, !damaged, let torn = interruptedWrite(raw, at: position, salt: salt, walk: walk) {
+                        // Open truncates it, whole frames of the same write included: none was acknowledged.
+                        walk.lose(
+                            &report,
+                            Loss(
+                                file: file, bytes: Int64(position)..<size, offsets: nil, reason: torn,
+                                isTornTail: true))
+                        break
+                    }
+                    damaged = true
                     let next = Self.nextValidFrame(raw, after: position, salt: salt)
                     walk.lose(
                         &report,
@@ -335,6 +358,22 @@ public struct StoreSalvager {
             }
         }
         for batch in batches { try output.append(batch) }
+    }
+
+    /// Why the damage at `position` of the log's last segment is an interrupted write that open would
+    /// truncate (see ``DamagedTail``), or `nil` when it is not one, or when a checkpoint covers the offsets it
+    /// should hold (they were acknowledged).
+    private func interruptedWrite(_ bytes: UnsafeRawBufferPointer, at position: Int, salt: UInt32, walk: Walk)
+        -> String?
+    {
+        guard walk.expected >= acknowledgedOffset else { return nil }
+        let tail = DamagedTail(
+            scanning: UnsafeRawBufferPointer(rebasing: bytes[position...]), from: Int64(position),
+            expectedOffset: walk.expected, salt: salt)
+        guard tail.isInterruptedWrite else { return nil }
+        guard let whole = tail.firstValidFrame else { return Self.problem(bytes, at: position, salt: salt) }
+        return
+            "an interrupted group write: whole frames of the same unsynced write follow the torn one from byte \(whole), and are not copied, as open drops them too"
     }
 
     /// The salt a damaged header still holds, when the frame right after the header checks out with it.
