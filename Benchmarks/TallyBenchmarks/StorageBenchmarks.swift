@@ -205,7 +205,7 @@ enum StorageBenchmarks {
             "full read, decoded events", Double(count) / decodedSeconds, "events/s",
             String(format: "%.2f GB/s", Double(fileBytes) / decodedSeconds / 1e9))
         // The background scrub's pass with no pace: what `--scrub-rate` leaves room under.
-        let scrubSeconds = try Measure.median(options.repetitions) {
+        let scrubSeconds = Measure.median(options.repetitions) {
             var report: SegmentStore.ScrubReport?
             let seconds = Measure.seconds { report = reader.scrub { _ in true } }
             guard let report, report.problems.isEmpty, report.bytesChecked == fileBytes else {

@@ -50,68 +50,42 @@ package struct DedupIndex: Sendable, Equatable {
     static let hourBits: UInt64 = 14
     static let hourMask: UInt64 = (1 << hourBits) - 1
 
-    private var memory: SlotMemory<Slot>
+    var memory: SlotMemory<Slot>
     /// The table being emptied into `memory` while the table grows, or `nil`.
-    private var draining: SlotMemory<Slot>?
+    var draining: SlotMemory<Slot>?
     /// The next slot of `draining` to move; the ones before it have moved.
-    private var drained = 0
+    var drained = 0
     /// While pruning: the hour (``hour(_:)``) before which the draining table's ids have expired; they are
     /// dropped instead of moved, and lookups and iteration no longer see them.
-    private var expiryLimit: UInt64?
+    var expiryLimit: UInt64?
     /// Old slots moved per insert while growing: the old table must be empty before the new one is 7/8
     /// full, which takes at least 8/7 moves per insert. The more per insert, the sooner the old table is
     /// freed: both are held meanwhile (55 bytes per id at the doubling, against 26-32 with one table), and
     /// 32 moves keep them for 1/64 of the new table's size in inserts, a few microseconds each.
-    private static let slotsMovedPerInsert = 32
+    static let slotsMovedPerInsert = 32
     /// The table the next growth moves into, mapped once the table is 13/16 full (late, so that it is held
     /// beside the table only briefly) and written a page at a time as inserts bring it to 7/8 (`spareTouched`
     /// bytes so far): the kernel zeroes a fresh page on its first write, and a new table written all at once
     /// by random inserts made the batch after a growth wait for all of it (637 ms for the 512 MiB table of 13M ids). A prune takes it when its new table has the
     /// same size (twice the table: few ids expired), and drops it otherwise.
-    private var spare: SlotMemory<Slot>?
-    private var spareTouched = 0
+    var spare: SlotMemory<Slot>?
+    var spareTouched = 0
     /// Whether a growth cancelled a prune that was still counting: the engine begins another as soon as the
     /// index is no longer busy, rather than at its next turn (up to a day later).
-    private(set) var isPruneOwed = false
+    var isPruneOwed = false
     /// A prune begun by ``beginPrune(before:)`` counting the expired ids, a few slots per insert.
-    private var pruneScan: PruneScan?
+    var pruneScan: PruneScan?
     /// Slots a prune's count reads per insert: reading the whole table at once (256 MiB at 13M ids) held
     /// ingest for as long.
-    private static let slotsScannedPerInsert = 32
+    static let slotsScannedPerInsert = 32
 
-    private struct PruneScan: Sendable {
-        /// The hour (``hour(_:)``) before which ids have expired.
-        let limit: UInt64
-        /// The next slot to read; the ones before it are counted.
-        var next = 0
-        /// Expired ids among the slots read.
-        var expired = 0
-    }
     /// The number of ids remembered.
-    private(set) package var count = 0
+    package internal(set) var count = 0
     /// While a checkpoint reads the table (see ``pin()``): the tables it reads, tables dropped meanwhile
     /// (kept until ``unpin()``, since the checkpoint still reads them), and the ids voided meanwhile.
-    private var pinned: [PinnedTable]?
-    private var retained: [SlotMemory<Slot>] = []
-    private var voidedWhilePinned: Set<UInt64> = []
-
-    /// A table a checkpoint reads: its slots from `start` on, less those `expiryLimit` expires. Kept alive
-    /// by the index (in `memory`, `draining` or `retained`) until ``unpin()``.
-    private struct PinnedTable: @unchecked Sendable {
-        let base: UnsafePointer<Slot>
-        let count: Int
-        let start: Int
-        let expiryLimit: UInt64?
-    }
-
-    /// Where a reading of pinned tables stands: the table, and the next slot in it.
-    package struct PinCursor: Sendable {
-        var table = 0
-        var slot: Int?
-
-        /// A cursor at the start of the first pinned table, nothing read yet.
-        package init() {}
-    }
+    var pinned: [PinnedTable]?
+    var retained: [SlotMemory<Slot>] = []
+    var voidedWhilePinned: Set<UInt64> = []
 
     /// Creates an empty index with room for `minimumCapacity` ids before it first grows.
     package init(minimumCapacity: Int = 1024) {
@@ -120,7 +94,7 @@ package struct DedupIndex: Sendable, Equatable {
         memory = SlotMemory(count: capacity)
     }
 
-    private var capacity: Int { memory.count }
+    var capacity: Int { memory.count }
 
     /// Equal when both remember the same ids with equal entries, however their tables are laid out.
     package static func == (lhs: DedupIndex, rhs: DedupIndex) -> Bool {
@@ -134,7 +108,7 @@ package struct DedupIndex: Sendable, Equatable {
 
     /// Copies the tables first when another value shares them (copy on write).
     @inline(__always)
-    private mutating func makeUnique() {
+    mutating func makeUnique() {
         if !isKnownUniquelyReferenced(&memory) {
             retire(memory)
             memory = memory.copy()
@@ -150,39 +124,9 @@ package struct DedupIndex: Sendable, Equatable {
         }
     }
 
-    /// Maps the spare table once the table is 13/16 full, and writes as many of its pages as the fill since
-    /// then calls for, so that all are written by the time it is 7/8 full.
-    @inline(__always)
-    private mutating func prepareSpare() {
-        guard draining == nil, count * 16 > capacity * 13 else { return }
-        if spare == nil {
-            spare = SlotMemory(count: capacity * 2)
-            spareTouched = 0
-        }
-        guard let spare else { return }
-        // The spare's bytes are 32 × capacity; the fill goes from 13/16 to 7/8 over 1/16 × capacity ids.
-        let bytes = spare.count * MemoryLayout<Slot>.stride
-        let wanted = min(bytes, MemoryLayout<Slot>.stride * 2 * (count * 16 - capacity * 13) + 4096)
-        let raw = UnsafeMutableRawPointer(spare.base)
-        while spareTouched < wanted {
-            raw.storeBytes(of: 0, toByteOffset: spareTouched, as: UInt8.self)
-            spareTouched += 4096
-        }
-    }
-
-    /// A zeroed table of `count` slots: the spare when it has that size, else a new one.
-    private mutating func freshTable(count: Int) -> SlotMemory<Slot> {
-        defer {
-            spare = nil
-            spareTouched = 0
-        }
-        if let spare, spare.count == count { return spare }
-        return SlotMemory(count: count)
-    }
-
     /// Keeps a table this index stops using alive while a checkpoint may still read it.
     @inline(__always)
-    private mutating func retire(_ table: SlotMemory<Slot>) {
+    mutating func retire(_ table: SlotMemory<Slot>) {
         if pinned != nil {
             retained.append(table)
         } else if defersFrees {
@@ -196,7 +140,7 @@ package struct DedupIndex: Sendable, Equatable {
     package var defersFrees = false {
         didSet { if !defersFrees { dropped = [] } }
     }
-    private var dropped: [SlotMemory<Slot>] = []
+    var dropped: [SlotMemory<Slot>] = []
 
     /// The tables this index stopped using since the last call (see ``defersFrees``): drop the result after
     /// releasing the lock.
@@ -206,110 +150,9 @@ package struct DedupIndex: Sendable, Equatable {
         return Retired(tables: dropped)
     }
 
-    // MARK: - Reading for a checkpoint
-
-    /// Starts a checkpoint's reading of the index as it stands, without copying it.
-    ///
-    /// Copying the table (copy on write, as a snapshot would) made the first insert after a checkpoint
-    /// began copy the whole table, hundreds of megabytes, while ingest waited. A pinned index is instead read
-    /// in place, a part at a time under the caller's lock, through ``readPinned(_:limit:_:)``, while inserts
-    /// go on. That works because no entry is ever moved out of a table or a table freed while pinned: slots
-    /// are only filled, or have their entry replaced; a growth or prune still copies entries into a new
-    /// table, and tables dropped meanwhile are kept until ``unpin()``. So a reading sees every entry present
-    /// when the pin began, perhaps twice (once in each table), and some added later. The caller drops
-    /// those by their offset. An entry present at the pin can change in two ways only: an id whose event
-    /// left the window is replaced by a new event's (the caller drops it by its offset, and it had expired
-    /// anyway); and a void marks its target voided, which the reading undoes for ids voided while pinned
-    /// (by hash: an expired id replaced and then voided may read as not voided; it had expired). Entries
-    /// moved into the current table while pinned are read from the old one only, once.
-    package mutating func pin() {
-        var tables = [PinnedTable(base: UnsafePointer(memory.base), count: memory.count, start: 0, expiryLimit: nil)]
-        if let draining {
-            tables.append(
-                PinnedTable(
-                    base: UnsafePointer(draining.base), count: draining.count, start: drained,
-                    expiryLimit: expiryLimit))
-        }
-        pinned = tables
-        retained = []
-        voidedWhilePinned = []
-    }
-
-    /// Calls `body` with up to `limit` slots' worth of the entries pinned by ``pin()``, from `cursor` on, as
-    /// they stood at the pin (apart from what ``pin()`` says), and moves the cursor past them.
-    /// - Returns: Whether entries remain to be read.
-    package func readPinned(_ cursor: inout PinCursor, limit: Int, _ body: (IdentityHash, Entry) -> Void) -> Bool {
-        guard let pinned else { return false }
-        var left = max(1, limit)
-        while cursor.table < pinned.count, left > 0 {
-            let table = pinned[cursor.table]
-            let start = cursor.slot ?? table.start
-            let end = min(table.count, start + left)
-            let older = cursor.table + 1 < pinned.count ? pinned[cursor.table + 1] : nil
-            for slot in UnsafeBufferPointer(start: table.base + start, count: end - start) where !slot.isEmpty {
-                if let limit = table.expiryLimit, DedupIndex.expired(slot, limit: limit) { continue }
-                // Moved here from the older table after the pin: read there, as it was.
-                if let older, DedupIndex.isUnmoved(slot.key, in: older) { continue }
-                var entry = DedupIndex.unpack(slot.packed)
-                if entry.flags & Entry.voided != 0, voidedWhilePinned.contains(slot.key) {
-                    entry.flags &= ~Entry.voided
-                }
-                body(IdentityHash(slot.key), entry)
-            }
-            left -= end - start
-            if end == table.count {
-                cursor.table += 1
-                cursor.slot = nil
-            } else {
-                cursor.slot = end
-            }
-        }
-        return cursor.table < pinned.count
-    }
-
-    /// Whether `key` is in the pinned `table` at or after the slot its reading starts at (not yet moved out
-    /// when the pin began), and not expired there (then it is not read from there: an id remembered again
-    /// in the current table is its own entry). A pinned table loses no entry, so its probe runs as at the pin.
-    private static func isUnmoved(_ key: UInt64, in table: PinnedTable) -> Bool {
-        let mask = table.count - 1
-        var index = HomeSlot.index(of: key, mask: mask)
-        while true {
-            let slot = table.base[index]
-            if slot.isEmpty { return false }
-            if slot.key == key {
-                if let limit = table.expiryLimit, DedupIndex.expired(slot, limit: limit) { return false }
-                return index >= table.start
-            }
-            index = (index + 1) & mask
-        }
-    }
-
-    /// The number of pinned slots from `cursor` on: at most as many entries as ``readPinned(_:limit:_:)``
-    /// still passes.
-    package func pinnedSlotsLeft(after cursor: PinCursor) -> Int {
-        guard let pinned else { return 0 }
-        var left = 0
-        for (number, table) in pinned.enumerated() where number >= cursor.table {
-            left += table.count - (number == cursor.table ? cursor.slot ?? table.start : table.start)
-        }
-        return left
-    }
-
-    /// Ends the reading begun by ``pin()``.
-    /// - Returns: The tables kept for it: drop them after releasing the lock (unmapping hundreds of
-    ///   megabytes takes a while).
-    package mutating func unpin() -> Retired {
-        defer {
-            pinned = nil
-            retained = []
-            voidedWhilePinned = []
-        }
-        return Retired(tables: retained)
-    }
-
     /// Tables a pinned index no longer uses, freed with this value.
     package struct Retired: Sendable {
-        fileprivate let tables: [SlotMemory<Slot>]
+        let tables: [SlotMemory<Slot>]
 
         /// The number of tables held.
         package var count: Int { tables.count }
@@ -317,13 +160,13 @@ package struct DedupIndex: Sendable, Equatable {
 
     /// The slot key for a hash; the zero key marks empty slots, so it is nudged.
     @inline(__always)
-    private static func normalized(_ key: IdentityHash) -> UInt64 {
+    static func normalized(_ key: IdentityHash) -> UInt64 {
         key.value == 0 ? 1 : key.value
     }
 
     /// The slot holding `key` in `table`, or the empty slot where it would go.
     @inline(__always)
-    private static func position(of key: UInt64, in table: SlotMemory<Slot>) -> (index: Int, found: Bool) {
+    static func position(of key: UInt64, in table: SlotMemory<Slot>) -> (index: Int, found: Bool) {
         let mask = table.count - 1
         var index = HomeSlot.index(of: key, mask: mask)
         let slots = table.base
@@ -339,7 +182,7 @@ package struct DedupIndex: Sendable, Equatable {
     /// an id a prune has expired no longer counts); when it is in neither, `found` is false and `index` is the
     /// empty slot of the current table where it goes.
     @inline(__always)
-    private func locate(_ key: IdentityHash) -> (index: Int, found: Bool, inDraining: Bool) {
+    func locate(_ key: IdentityHash) -> (index: Int, found: Bool, inDraining: Bool) {
         let wanted = DedupIndex.normalized(key)
         let (index, found) = DedupIndex.position(of: wanted, in: memory)
         if found { return (index, true, false) }
@@ -352,7 +195,7 @@ package struct DedupIndex: Sendable, Equatable {
 
     /// Whether a slot of the draining table holds an id the running prune has expired.
     @inline(__always)
-    private func isExpired(_ slot: Slot) -> Bool {
+    func isExpired(_ slot: Slot) -> Bool {
         guard let expiryLimit else { return false }
         return DedupIndex.expired(slot, limit: expiryLimit)
     }
@@ -360,21 +203,21 @@ package struct DedupIndex: Sendable, Equatable {
     /// Whether `slot`'s event hour is before `limit`. Hours wrap every 2^14 (about 1.9 years); the window
     /// is far shorter, so "before" is the wrapped difference being positive and small.
     @inline(__always)
-    private static func expired(_ slot: Slot, limit: UInt64) -> Bool {
+    static func expired(_ slot: Slot, limit: UInt64) -> Bool {
         hour((slot.packed >> 2) & DedupIndex.hourMask, isBefore: limit)
     }
 
     /// Whether `hour` (modulo 2^14) is before `limit` by more than an hour's rounding: the wrapped difference
     /// is positive and less than half the cycle.
     @inline(__always)
-    private static func hour(_ hour: UInt64, isBefore limit: UInt64) -> Bool {
+    static func hour(_ hour: UInt64, isBefore limit: UInt64) -> Bool {
         let age = (limit &- hour) & DedupIndex.hourMask
         return age > 1 && age < (1 << (DedupIndex.hourBits - 1))
     }
 
     /// The slot of a located key.
     @inline(__always)
-    private func slot(_ location: (index: Int, found: Bool, inDraining: Bool)) -> UnsafeMutablePointer<Slot> {
+    func slot(_ location: (index: Int, found: Bool, inDraining: Bool)) -> UnsafeMutablePointer<Slot> {
         (location.inDraining ? draining ?? memory : memory).base + location.index
     }
 
@@ -400,96 +243,6 @@ package struct DedupIndex: Sendable, Equatable {
     package func prefetch(_ key: IdentityHash) {
         let index = HomeSlot.index(of: DedupIndex.normalized(key), mask: capacity - 1)
         tally_prefetch_for_write(memory.base + index)
-    }
-
-    /// Grows the table at once (no incremental growth) so `capacity` ids fit without further growth: for
-    /// bulk loads, where nobody waits for single inserts.
-    package mutating func reserveCapacity(_ capacity: Int) {
-        guard capacity * 8 > self.capacity * 7 else { return }
-        makeUnique()
-        finishDraining()
-        while capacity * 8 > self.capacity * 7 { grow() }
-    }
-
-    /// Makes room for one more id: starts growing when the table is 7/8 full, and moves a few old slots
-    /// while it grows.
-    @inline(__always)
-    private mutating func prepareInsert() {
-        if draining != nil { drainSome(DedupIndex.slotsMovedPerInsert) }
-        if pruneScan != nil { scanSome(DedupIndex.slotsScannedPerInsert) }
-        prepareSpare()
-        if (count + 1) * 8 > capacity * 7 {
-            // (`count` leaves out the expired ids a prune has yet to drop: they never reach this table.)
-            // Growing again before the last growth finished (it cannot, at 8 moves per insert, but a bulk
-            // store may) first finishes it. A prune still counting gives way, and is owed.
-            if pruneScan != nil { isPruneOwed = true }
-            pruneScan = nil
-            finishDraining()
-            beginGrowth()
-        }
-    }
-
-    /// Starts moving the table into one twice the size (an earlier move must be finished).
-    private mutating func beginGrowth() {
-        if let old = draining { retire(old) }
-        draining = memory
-        memory = freshTable(count: capacity * 2)
-        drained = 0
-    }
-
-    /// Moves up to `limit` slots of the draining table into the current one (dropping ids a prune has
-    /// expired). The old slots are read in order and land at random; a long run (a whole table moved at
-    /// once) fetches each landing slot 16 entries ahead, which took a third off its time.
-    private mutating func drainSome(_ limit: Int) {
-        guard let old = draining else { return }
-        let end = min(old.count, drained + limit)
-        let mask = memory.count - 1
-        let slots = memory.base
-        let distance = 16
-        if end - drained <= 4 * distance {
-            for position in drained..<end {
-                let slot = old.base[position]
-                if !slot.isEmpty && !isExpired(slot) { DedupIndex.place(slot, in: slots, mask: mask) }
-            }
-        } else {
-            withUnsafeTemporaryAllocation(of: Slot.self, capacity: distance) { queue in
-                // A ring of the last `distance` slots whose landing place has been asked for.
-                var head = 0
-                var queued = 0
-                for position in drained..<end {
-                    let slot = old.base[position]
-                    guard !slot.isEmpty, !isExpired(slot) else { continue }
-                    tally_prefetch_for_write(slots + HomeSlot.index(of: slot.key, mask: mask))
-                    if queued == distance {
-                        DedupIndex.place(queue[head], in: slots, mask: mask)
-                        queue[head] = slot
-                        head = (head + 1) % distance
-                    } else {
-                        queue[queued] = slot
-                        queued += 1
-                    }
-                }
-                for offset in 0..<queued { DedupIndex.place(queue[(head + offset) % distance], in: slots, mask: mask) }
-            }
-        }
-        drained = end
-        if end == old.count {
-            retire(old)
-            draining = nil
-            expiryLimit = nil
-        }
-    }
-
-    /// Stores a slot whose key is in no slot of `slots` at the first empty place of its probe.
-    @inline(__always)
-    private static func place(_ slot: Slot, in slots: UnsafeMutablePointer<Slot>, mask: Int) {
-        var index = HomeSlot.index(of: slot.key, mask: mask)
-        while !slots[index].isEmpty { index = (index + 1) & mask }
-        slots[index] = slot
-    }
-
-    private mutating func finishDraining() {
-        if let old = draining { drainSome(old.count) }
     }
 
     /// Remembers `key` unless it is already known.
@@ -591,76 +344,8 @@ package struct DedupIndex: Sendable, Equatable {
         target.pointee.packed |= UInt64(Entry.voided)
     }
 
-    /// Forgets ids whose event time is before `cutoff`. A sequential pass counts them; when there are some,
-    /// the table drains into one sized for the rest (at most 7/16 full), dropping them as it goes, a few
-    /// slots per insert like growth. They are gone from lookups, iteration and ``count`` at once.
-    package mutating func prune(before cutoff: Timestamp) {
-        makeUnique()
-        pruneScan = nil
-        isPruneOwed = false
-        finishDraining()
-        let limit = UInt64(DedupIndex.hour(cutoff))
-        let slots = UnsafeBufferPointer(start: memory.base, count: capacity)
-        let expiredCount = slots.reduce(0) { $0 + (!$1.isEmpty && DedupIndex.expired($1, limit: limit) ? 1 : 0) }
-        beginDraining(expired: expiredCount, limit: limit)
-    }
-
-    /// Begins a prune that counts the expired ids a few slots per insert (``slotsScannedPerInsert``), then
-    /// drains as ``prune(before:)`` does: for live ingest, where no insert may wait for a pass over the
-    /// whole table. Ids stay until the count is done, a 32nd of the table's size in inserts (sooner with
-    /// ``advancePrune(_:)``); ingest checks each hit's hour meanwhile. Does nothing while the table grows or
-    /// a prune is under way.
-    /// A table of up to 65,536 slots (1 MiB, read in tens of microseconds) is pruned at once.
-    mutating func beginPrune(before cutoff: Timestamp) {
-        guard draining == nil, pruneScan == nil else { return }
-        isPruneOwed = false
-        if capacity <= 1 << 16 {
-            prune(before: cutoff)
-        } else {
-            pruneScan = PruneScan(limit: UInt64(DedupIndex.hour(cutoff)))
-        }
-    }
-
-    /// Counts up to `slots` more slots for a prune counting its expired ids (besides those each insert
-    /// counts), so that it finishes even when few ids arrive.
-    mutating func advancePrune(_ slots: Int) {
-        if pruneScan != nil { scanSome(slots) }
-    }
-
     /// Whether the table grows, or a prune counts or drains.
     package var isBusy: Bool { draining != nil || pruneScan != nil }
-    /// Whether a checkpoint is reading the index in place (between ``pin()`` and ``unpin()``).
-    package var isPinned: Bool { pinned != nil }
-
-    /// Counts up to `limit` more slots for the prune under way; at the end, begins its drain.
-    private mutating func scanSome(_ limit: Int) {
-        guard var scan = pruneScan else { return }
-        let end = min(capacity, scan.next + limit)
-        for slot in UnsafeBufferPointer(start: memory.base + scan.next, count: end - scan.next)
-        where !slot.isEmpty && DedupIndex.expired(slot, limit: scan.limit) {
-            scan.expired += 1
-        }
-        scan.next = end
-        guard end == capacity else {
-            pruneScan = scan
-            return
-        }
-        pruneScan = nil
-        beginDraining(expired: scan.expired, limit: scan.limit)
-    }
-
-    /// Drains the table into one sized for the ids that remain, dropping the `expired` ids before `limit`.
-    private mutating func beginDraining(expired expiredCount: Int, limit: UInt64) {
-        guard expiredCount > 0 else { return }
-        var size = 1024
-        while size * 7 / 16 < count - expiredCount { size *= 2 }
-        if let old = draining { retire(old) }
-        draining = memory
-        memory = freshTable(count: size)
-        drained = 0
-        expiryLimit = limit
-        count -= expiredCount
-    }
 
     /// Calls `body` with every remembered id and its entry, in table order.
     package func forEach(_ body: (IdentityHash, Entry) -> Void) {
@@ -690,29 +375,14 @@ package struct DedupIndex: Sendable, Equatable {
     /// Bytes the tables occupy (both while the table grows).
     package var memoryBytes: Int { (capacity + (draining?.count ?? 0)) * MemoryLayout<Slot>.stride + spareTouched }
 
-    /// The spare table's bytes written so far and its size, if one is mapped (tests).
-    var spareProgress: (written: Int, bytes: Int)? {
-        spare.map { (spareTouched, $0.count * MemoryLayout<Slot>.stride) }
-    }
-
-    /// Whether the table is moving slots into a larger one (tests).
-    var isGrowing: Bool { draining != nil }
-
-    /// Doubles the table at once (bulk loads).
-    private mutating func grow() {
-        finishDraining()
-        beginGrowth()
-        finishDraining()
-    }
-
     @inline(__always)
-    private static func pack(_ entry: Entry) -> UInt64 {
+    static func pack(_ entry: Entry) -> UInt64 {
         assert(entry.offset < 1 << offsetBits, "offset \(entry.offset) does not fit a packed dedup entry")
         return (entry.offset << (hourBits + 2)) | (UInt64(entry.hour) & hourMask) << 2 | UInt64(entry.flags & 3)
     }
 
     @inline(__always)
-    private static func unpack(_ packed: UInt64) -> Entry {
+    static func unpack(_ packed: UInt64) -> Entry {
         Entry(offset: packed >> (hourBits + 2), hour: UInt32((packed >> 2) & hourMask), flags: UInt8(packed & 3))
     }
 
@@ -748,7 +418,7 @@ package struct DedupIndex: Sendable, Equatable {
         UInt32(truncatingIfNeeded: hoursRoundedUp(time)) & UInt32(hourMask)
     }
 
-    private static func hoursRoundedUp(_ time: Timestamp) -> Int64 {
+    static func hoursRoundedUp(_ time: Timestamp) -> Int64 {
         (time.microseconds + 3_599_999_999) / 3_600_000_000
     }
 }
