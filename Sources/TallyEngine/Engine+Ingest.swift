@@ -223,9 +223,9 @@ extension Engine {
             guard !accepted.isEmpty || hasDuplicates else { return (false, dropped) }
             let events = accepted
             let decided = outcomes
-            // The writer fails every batch after a failure, so the last frame's result speaks for them all.
-            for frame in fullFrames { store.submit(frame) { _ in } }
-            store.submit(records) { [self] result in
+            // All the frames go in one submission: written in one group commit, and one result for them all.
+            fullFrames.append(records)
+            store.submit(frames: fullFrames) { [self] result in
                 switch result {
                 case .success:
                     apply(events, from: batch)

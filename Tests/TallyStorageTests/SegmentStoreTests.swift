@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import TallyCore
 import TallyStorage
 import TallyTestSupport
@@ -105,6 +106,54 @@ import Testing
         huge.append([UInt8](repeating: 7, count: Int(SegmentFormat.maxFramePayload)))
         #expect(throws: StorageError.self) { try store.append(huge) }
         #expect(try store.append(StoreTestSupport.batch(EventFixtures.apiCalls(count: 3))) == 0..<3)
+    }
+
+    /// The frames of one submission are written in one group commit with one sync, whenever the writer
+    /// wakes (each frame after the first counts the records before it as unsynced), and one completion gets
+    /// the offsets of them all. A submission with an oversized frame queues none of its frames.
+    @Test func aSubmissionOfSeveralFramesIsWrittenAsOneGroup() throws {
+        let directory = TemporaryDirectory()
+        let fileSystem = FaultyFileSystem()
+        let store = try SegmentStore(
+            directory: directory.path, configuration: StoreTestSupport.configuration(durability: .always),
+            fileSystem: fileSystem)
+        func submit(_ frames: [RecordBatch]) -> Result<Range<UInt64>, StorageError>? {
+            let done = DispatchSemaphore(value: 0)
+            let outcome = Mutex<Result<Range<UInt64>, StorageError>?>(nil)
+            store.submit(frames: frames) { result in
+                outcome.withLock { $0 = result }
+                done.signal()
+            }
+            done.wait()
+            return outcome.withLock { $0 }
+        }
+        let events = EventFixtures.apiCalls(count: 9)
+        var syncsBefore = 0
+        for round in 0..<20 {
+            let frames = [
+                StoreTestSupport.batch(Array(events[0..<2])), StoreTestSupport.batch(Array(events[2..<5])),
+                StoreTestSupport.batch(Array(events[5..<9])),
+            ]
+            let offsets = store.nextOffset
+            #expect(try submit(frames)?.get() == offsets..<(offsets + 9))
+            // (The first also syncs the new segment's directory entry.)
+            #expect(round == 0 || fileSystem.syncCount == syncsBefore + 1, "one sync per submission")
+            syncsBefore = fileSystem.syncCount
+        }
+        let bytes = try StoreTestSupport.bytes(try #require(try StoreTestSupport.segmentPaths(directory.path).last))
+        let counts = StoreTestSupport.frameHeaders(bytes).map(\.unsyncedRecordsBefore)
+        #expect(counts == Array(repeating: [0, 2, 5] as [UInt32], count: 20).flatMap { $0 })
+
+        var huge = RecordBatch()
+        huge.append([UInt8](repeating: 7, count: Int(SegmentFormat.maxFramePayload)))
+        for frames in [[StoreTestSupport.batch(Array(events[0..<2])), huge], []] {
+            guard case .failure(let error)? = submit(frames), error.code == .invalidArgument else {
+                Issue.record("a submission of \(frames.count) frames, one oversized or none, was not refused")
+                continue
+            }
+        }
+        #expect(store.nextOffset == 180, "nothing of a refused submission was queued")
+        try store.close()
     }
 
     /// A writer that finds the lock held waits a little for it: a holder that closes meanwhile hands it over.

@@ -45,7 +45,10 @@ public final class SegmentStore: Sendable {
     /// A batch waiting for the writer.
     struct PendingAppend: Sendable {
         var batch: RecordBatch
-        var completion: @Sendable (Result<Range<UInt64>, StorageError>) -> Void
+        /// Called for the last frame of a submission only, with the offsets of all its frames.
+        var completion: (@Sendable (Result<Range<UInt64>, StorageError>) -> Void)?
+        /// The frames of the same submission queued before this one.
+        var framesBefore = 0
     }
 
     struct WriterQueue: Sendable {
@@ -158,18 +161,41 @@ public final class SegmentStore: Sendable {
         _ batch: RecordBatch,
         completion: @escaping @Sendable (Result<Range<UInt64>, StorageError>) -> Void
     ) {
-        guard batch.payload.count <= Int(SegmentFormat.maxFramePayload), batch.count <= Int(UInt32.max) else {
+        submit(frames: [batch], completion: completion)
+    }
+
+    /// Queues batches as consecutive frames that the writer takes together: written in one group commit
+    /// with one sync (or none of them, after a failure), however the writer's wake-ups fall. `completion`
+    /// runs once, on the writer thread, in offset order, when all are acknowledged or have failed.
+    /// - Parameters:
+    ///   - frames: The records to append, one frame per batch, at least one.
+    ///   - completion: Receives the offsets of all the frames, or the failure. It must not block on the store.
+    public func submit(
+        frames: [RecordBatch],
+        completion: @escaping @Sendable (Result<Range<UInt64>, StorageError>) -> Void
+    ) {
+        guard !frames.isEmpty else {
+            completion(.failure(StorageError(.invalidArgument, "a submission needs at least one frame")))
+            return
+        }
+        if let oversized = frames.first(where: {
+            $0.payload.count > Int(SegmentFormat.maxFramePayload) || $0.count > Int(UInt32.max)
+        }) {
             completion(
                 .failure(
                     StorageError(
                         .invalidArgument,
-                        "batch of \(batch.payload.count) bytes exceeds the \(SegmentFormat.maxFramePayload)-byte frame cap; split it"
+                        "batch of \(oversized.payload.count) bytes exceeds the \(SegmentFormat.maxFramePayload)-byte frame cap; split it"
                     )))
             return
         }
         let accepted = queue.withLock { queue -> Bool in
             guard !queue.stopping, !queue.stopped else { return false }
-            queue.pending.append(PendingAppend(batch: batch, completion: completion))
+            for (index, frame) in frames.enumerated() {
+                let isLast = index == frames.count - 1
+                queue.pending.append(
+                    PendingAppend(batch: frame, completion: isLast ? completion : nil, framesBefore: index))
+            }
             return true
         }
         guard accepted else {
@@ -300,14 +326,17 @@ public final class SegmentStore: Sendable {
         switch result {
         case .success(let ranges):
             if let snapshot { published.withLock { $0 = snapshot } }
-            for (pending, range) in zip(group, ranges) { pending.completion(.success(range)) }
+            for (index, (pending, range)) in zip(group, ranges).enumerated() {
+                // A submission's frames are queued together, so the writer takes all of them in one group.
+                pending.completion?(.success(ranges[index - pending.framesBefore].lowerBound..<range.upperBound))
+            }
         case .failure(let error):
             publishFailure(error)
             let failure = StorageError(
                 error.code == .noSpace ? .noSpace : .failed,
                 "append failed and the store now refuses appends until it is reopened: \(error.message)",
                 path: error.path, errno: error.errno)
-            for pending in group { pending.completion(.failure(failure)) }
+            for pending in group { pending.completion?(.failure(failure)) }
         }
     }
 }
