@@ -198,6 +198,42 @@ import Testing
         }
     }
 
+    /// The bytes after damage are read a chunk at a time (`readChunkSize`, or a frame's size), not whole: a
+    /// damaged tail can be gigabytes. Frames that span chunks are found whatever the chunk size: a torn group
+    /// write is truncated, and a synced frame beyond 64 KiB of zeros is found and makes the damage corruption.
+    @Test(arguments: [7, 100, 4096])
+    func aDamagedTailIsReadAChunkAtATime(chunk: Int) throws {
+        var configuration = StoreTestSupport.configuration()
+        configuration.readChunkSize = chunk
+        let unsynced = try Fixture(batchSizes: [3, 2, 2, 4], durability: .never)
+        var bytes = try StoreTestSupport.bytes(unsynced.lastSegment)
+        bytes[Int(unsynced.boundaries[0]) + 30] ^= 0xFF
+        try StoreTestSupport.write(bytes, to: unsynced.lastSegment)
+        let store = try SegmentStore(
+            directory: unsynced.directory.path, configuration: configuration, fileSystem: FaultyFileSystem())
+        #expect(store.nextOffset == 3)
+        try store.close()
+
+        let synced = try Fixture(batchSizes: [3, 2, 2], durability: .always)
+        var syncedBytes = try StoreTestSupport.bytes(synced.lastSegment)
+        syncedBytes[Int(synced.boundaries[0]) + 30] ^= 0xFF
+        let gap = 64 << 10
+        syncedBytes.insert(contentsOf: [UInt8](repeating: 0, count: gap), at: Int(synced.boundaries[1]))
+        try StoreTestSupport.write(syncedBytes, to: synced.lastSegment)
+        let fileSystem = FaultyFileSystem()
+        do {
+            _ = try SegmentStore(directory: synced.directory.path, configuration: configuration, fileSystem: fileSystem)
+            Issue.record("opened a store whose synced frame was damaged")
+        } catch {
+            #expect(
+                error.message.contains(
+                    "followed by a valid frame at byte \(Int(synced.boundaries[1]) + gap) written after the damaged bytes were synced"
+                ),
+                "\(error)")
+        }
+        #expect(fileSystem.largestReadBytes < gap, "read \(fileSystem.largestReadBytes) bytes at once")
+    }
+
     /// A frame after the damage whose `unsynced` count shows the damaged bytes were synced before it was
     /// written (here, one written by a later process: open syncs what it finds) makes the damage corruption,
     /// even under `never`.

@@ -203,6 +203,27 @@ import Testing
         #expect(coveredReport.lostData && coveredReport.losses.first?.isTornTail == false, "\(coveredReport.losses)")
     }
 
+    /// A sealed segment can be the log's last (a crash before the next segment's header was durable): damage
+    /// to its last frame is followed by the seal, which was written after the frames were synced, so it is a
+    /// loss of exactly that frame's offsets, never a torn tail, as open and verify find.
+    @Test func damageBeforeTheSealOfTheLastSegmentLosesItsOffsets() throws {
+        let fixture = try Fixture()
+        let sealed = try #require(fixture.frames.first?.file)
+        for file in Set(fixture.frames.map(\.file)) where file != sealed {
+            try FileManager.default.removeItem(atPath: fixture.path(file))
+        }
+        let victim = try #require(fixture.frames.last { $0.file == sealed })
+        try fixture.flip(sealed, byte: Int(victim.bytes.lowerBound) + 30, mask: 0x10)
+        #expect(throws: StorageError.self) {
+            try SegmentStore(directory: fixture.directory.path, configuration: StoreTestSupport.configuration())
+        }
+        let (report, events) = try salvage(fixture)
+        #expect(report.losses.count == 1, "\(report.losses)")
+        let loss = try #require(report.losses.first)
+        #expect(!loss.isTornTail && report.lostData && loss.offsets == victim.offsets, "\(loss)")
+        #expect(events == Array(fixture.events[..<Int(victim.offsets.lowerBound)]))
+    }
+
     @Test func aMissingSegmentAndADamagedHeaderAreReportedWithTheirOffsets() throws {
         let fixture = try Fixture()
         let files = Array(Set(fixture.frames.map(\.file))).sorted()

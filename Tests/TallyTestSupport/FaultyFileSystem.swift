@@ -44,6 +44,7 @@ public final class FaultyFileSystem: FileSystem {
     /// The descriptor of the held sync's file (-1 when none), and closes of it while the sync was held.
     private let heldDescriptor = Atomic<Int32>(-1)
     private let heldFileClosed = Atomic<Int>(0)
+    private let largestRead = Atomic<Int>(0)
 
     public init(plan: Plan = Plan()) {
         state = Mutex((plan, [:], 0, 0, []))
@@ -115,8 +116,12 @@ public final class FaultyFileSystem: FileSystem {
     public func read(_ file: FileHandle, into buffer: UnsafeMutableRawBufferPointer, at offset: Int64)
         throws(StorageError) -> Int
     {
-        try base.read(file, into: buffer, at: offset)
+        _ = largestRead.max(buffer.count, ordering: .relaxed)
+        return try base.read(file, into: buffer, at: offset)
     }
+
+    /// The most bytes one read has asked for.
+    public var largestReadBytes: Int { largestRead.load(ordering: .relaxed) }
 
     public func write(_ file: FileHandle, _ bytes: UnsafeRawBufferPointer, at offset: Int64) throws(StorageError) -> Int
     {

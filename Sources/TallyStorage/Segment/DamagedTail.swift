@@ -45,6 +45,63 @@ struct DamagedTail: Sendable, Equatable {
 }
 
 extension DamagedTail {
+    /// The verdict being gathered as a scan finds the valid frames after the damage, in file order.
+    struct Scan {
+        private(set) var tail: DamagedTail
+        private let start: Int64
+        private let expectedOffset: UInt64
+        private var gapStart: Int64
+        private var longestGap: Int64 = 0
+
+        /// A scan of the `length` bytes from byte `start` of the file, where damage was found at a frame
+        /// that should have started at `expectedOffset`.
+        init(start: Int64, length: Int64, expectedOffset: UInt64) {
+            tail = DamagedTail(length: length, firstValidFrame: nil, firstFrameAfterSync: nil, longestGap: length)
+            self.start = start
+            self.expectedOffset = expectedOffset
+            gapStart = start
+        }
+
+        /// Whether a valid frame written after a sync has been found: nothing after it changes the verdict.
+        var isSettled: Bool { tail.firstFrameAfterSync != nil }
+
+        /// Whether `header`, at a candidate position, could be a frame Tally wrote: worth its checksum. Most
+        /// positions of random bytes fail here, so a large damaged tail is not checksummed a frame at a time.
+        static func isPlausible(_ header: SegmentFormat.FrameHeader) -> Bool {
+            guard header.payloadLength <= SegmentFormat.maxFramePayload else { return false }
+            switch header.kind {
+            // Every record takes its length prefix at least.
+            case .data?:
+                return header.count > 0
+                    && header.count <= header.payloadLength / UInt32(SegmentFormat.recordLengthSize)
+            case .seal?: return header.count == 0 && header.payloadLength == UInt32(SegmentFormat.sealPayloadSize)
+            case nil: return false
+            }
+        }
+
+        /// Notes a valid frame at byte `position` of the file.
+        mutating func found(_ frame: SegmentFormat.FrameHeader, at position: Int64) {
+            if tail.firstValidFrame == nil { tail.firstValidFrame = position }
+            // The write of a data frame began when offset `firstOffset - unsynced` was the last known
+            // durable one: at or before the damaged frame, the damaged bytes were not synced yet.
+            let began = frame.firstOffset.subtractingReportingOverflow(UInt64(frame.unsyncedRecordsBefore))
+            let writtenAfterSync =
+                frame.kind != .data || frame.firstOffset < expectedOffset || began.overflow
+                || began.partialValue > expectedOffset
+            if writtenAfterSync, tail.firstFrameAfterSync == nil { tail.firstFrameAfterSync = position }
+            // The damaged frame itself is the first gap's start: its first byte holds no valid frame.
+            longestGap = max(longestGap, position - gapStart)
+            gapStart = position + Int64(frame.frameSize)
+        }
+
+        /// The verdict, once the scan has reached `end` (or settled).
+        func finished(at end: Int64) -> DamagedTail {
+            var result = tail
+            if result.firstValidFrame != nil { result.longestGap = max(longestGap, end - min(gapStart, end)) }
+            return result
+        }
+    }
+
     /// Finds every valid frame (checksum and all) in `window`, the bytes from the damage to the end of the file.
     /// - Parameters:
     ///   - window: The bytes from the damaged frame on.
@@ -52,37 +109,27 @@ extension DamagedTail {
     ///   - expectedOffset: The offset the damaged frame should have started at.
     ///   - salt: The segment's salt.
     init(scanning window: UnsafeRawBufferPointer, from start: Int64, expectedOffset: UInt64, salt: UInt32) {
-        let length = window.count
-        self.init(length: Int64(length), firstValidFrame: nil, firstFrameAfterSync: nil, longestGap: Int64(length))
-        guard length > SegmentFormat.frameHeaderSize else { return }
-        var longestGap = 0
-        var gapStart = 0
+        var scan = Scan(start: start, length: Int64(window.count), expectedOffset: expectedOffset)
         var candidate = 1
-        while candidate + SegmentFormat.frameHeaderSize <= length {
-            guard let frame = SegmentFormat.checkedFrame(in: window, at: candidate, salt: salt) else {
+        while candidate + SegmentFormat.frameHeaderSize <= window.count, !scan.isSettled {
+            let header = SegmentFormat.decodeFrameHeader(UnsafeRawBufferPointer(rebasing: window[candidate...]))
+            guard Scan.isPlausible(header),
+                let frame = SegmentFormat.checkedFrame(in: window, at: candidate, salt: salt)
+            else {
                 candidate += 1
                 continue
             }
-            let position = start + Int64(candidate)
-            if firstValidFrame == nil { firstValidFrame = position }
-            // The write of a data frame began when offset `firstOffset - unsynced` was the last known
-            // durable one: at or before the damaged frame, the damaged bytes were not synced yet.
-            let began = frame.firstOffset.subtractingReportingOverflow(UInt64(frame.unsyncedRecordsBefore))
-            let writtenAfterSync =
-                frame.kind != .data || frame.firstOffset < expectedOffset || began.overflow
-                || began.partialValue > expectedOffset
-            if writtenAfterSync, firstFrameAfterSync == nil { firstFrameAfterSync = position }
-            longestGap = max(longestGap, candidate - gapStart)
+            scan.found(frame, at: start + Int64(candidate))
             candidate += frame.frameSize
-            gapStart = candidate
         }
-        longestGap = max(longestGap, length - min(gapStart, length))
-        self.longestGap = Int64(longestGap)
+        self = scan.finished(at: start + Int64(window.count))
     }
 }
 
 extension SegmentScanner {
-    /// Reads the file from `damage` to `end` and finds every valid frame in it (checksum and all).
+    /// Reads the file from `damage` to `end` and finds every valid frame in it (checksum and all),
+    /// ``chunkSize`` bytes at a time (or a frame's size, for a larger frame): a damaged tail can be gigabytes (a bad copy, a file extended by mistake), and open must
+    /// refuse it, not run out of memory reading it. Stops at the first frame written after a sync.
     /// - Parameters:
     ///   - damage: Where the scan found damage, and the offset the damaged frame should have started at.
     ///   - end: The file's size as the scan measured it. A writer may append meanwhile: the frame it was
@@ -94,19 +141,51 @@ extension SegmentScanner {
         let file = try fileSystem.open(path, mode: .readOnly)
         defer { fileSystem.close(file) }
         let start = damage.byteOffset
-        let fileSize = min(end, try fileSystem.size(file))
-        let length = Int(max(0, fileSize - start))
-        var bytes = [UInt8](repeating: 0, count: length)
-        let got = try bytes.withMutableBytes { buffer throws(StorageError) in
-            try fileSystem.readFully(file, into: buffer, at: start)
+        let fileEnd = max(start, min(end, try fileSystem.size(file)))
+        var scan = DamagedTail.Scan(start: start, length: fileEnd - start, expectedOffset: damage.expectedOffset)
+        let headerSize = Int64(SegmentFormat.frameHeaderSize)
+        // The window holds bytes `windowStart ..< windowStart + windowBytes` of the file.
+        var window = [UInt8]()
+        var windowStart = start
+        var windowBytes = 0
+        func load(at position: Int64, atLeast wanted: Int) throws(StorageError) {
+            let size = Int(min(Int64(max(wanted, chunkSize, SegmentFormat.frameHeaderSize)), fileEnd - position))
+            if window.count < size { window = [UInt8](repeating: 0, count: size) }
+            windowBytes = try window.withMutableBytes { buffer throws(StorageError) in
+                try fileSystem.readFully(
+                    file, into: UnsafeMutableRawBufferPointer(rebasing: buffer[..<size]), at: position)
+            }
+            windowStart = position
         }
-        var tail = bytes.withUnsafeBytes { all in
-            DamagedTail(
-                scanning: UnsafeRawBufferPointer(rebasing: all[..<got]), from: start,
-                expectedOffset: damage.expectedOffset, salt: salt)
+        var candidate = start + 1
+        while candidate + headerSize <= fileEnd, !scan.isSettled {
+            if candidate + headerSize > windowStart + Int64(windowBytes) {
+                try load(at: candidate, atLeast: SegmentFormat.frameHeaderSize)
+                // The file ended early (it shrank while read): what is left holds no frame.
+                if windowBytes < SegmentFormat.frameHeaderSize { break }
+            }
+            let header = window.withUnsafeBytes {
+                SegmentFormat.decodeFrameHeader(UnsafeRawBufferPointer(rebasing: $0[Int(candidate - windowStart)...]))
+            }
+            guard DamagedTail.Scan.isPlausible(header), candidate + Int64(header.frameSize) <= fileEnd else {
+                candidate += 1
+                continue
+            }
+            if candidate + Int64(header.frameSize) > windowStart + Int64(windowBytes) {
+                try load(at: candidate, atLeast: header.frameSize)
+            }
+            let frame = window.withUnsafeBytes { all in
+                SegmentFormat.checkedFrame(
+                    in: UnsafeRawBufferPointer(rebasing: all[..<windowBytes]), at: Int(candidate - windowStart),
+                    salt: salt)
+            }
+            guard let frame else {
+                candidate += 1
+                continue
+            }
+            scan.found(frame, at: candidate)
+            candidate += Int64(frame.frameSize)
         }
-        // Bytes the file lost while being read still count to the damage's length.
-        tail.length = Int64(length)
-        return tail
+        return scan.finished(at: fileEnd)
     }
 }

@@ -164,7 +164,7 @@ public struct StoreSalvager {
                     report: &report, walk: &walk)
                 progress(name)
             }
-            walk.finish(&report, acknowledged: acknowledgedOffset)
+            walk.finish(&report, acknowledged: acknowledgedOffset, lastFile: lastSegment.map { "segments/" + $0 })
             try output.close()
         } catch {
             try? output.close()
@@ -206,10 +206,11 @@ public struct StoreSalvager {
             if open == nil { open = report.losses.count - 1 }
         }
 
-        /// Damage with no valid frame after it loses an unknown number of records; a lone small region at the
-        /// very end of the last segment is a torn tail, unless it lies among the records a checkpoint covers
-        /// (`acknowledged`), which were acknowledged. A log that ends before those lost them too.
-        mutating func finish(_ report: inout Report, acknowledged: UInt64) {
+        /// Damage with no valid frame after it loses an unknown number of records: at least those up to what a
+        /// checkpoint covers (`acknowledged`) when it ends the last segment (`lastFile`). Otherwise a torn header
+        /// of the last segment (no longer than a header) is a torn tail; damage to its frames was judged where
+        /// it was met (see `interruptedWrite`). A log that ends before the checkpoint's records lost them too.
+        mutating func finish(_ report: inout Report, acknowledged: UInt64, lastFile: String?) {
             guard let open else {
                 if expected < acknowledged {
                     report.losses.append(
@@ -224,18 +225,13 @@ public struct StoreSalvager {
             let loss = report.losses[open]
             // Already judged against the frames after it (see `interruptedWrite`).
             if loss.isTornTail { return }
-            let limit = Int64(SegmentFormat.frameHeaderSize) + Int64(SegmentFormat.maxFramePayload)
-            if open == report.losses.count - 1, loss.file.hasSuffix(".seg"), loss.bytes.count <= limit,
-                loss.bytes.lowerBound >= Int64(SegmentFormat.headerSize)
-                    || loss.bytes.count <= Int64(SegmentFormat.headerSize)
-            {
-                if expected >= acknowledged {
-                    report.losses[open].isTornTail = true
-                } else {
-                    report.losses[open].offsets = expected..<acknowledged
-                    report.losses[open].reason +=
-                        "; a checkpoint covers \(acknowledged) events, so these were acknowledged"
-                }
+            guard open == report.losses.count - 1, loss.file == lastFile else { return }
+            if expected < acknowledged {
+                // The log's readable end is before what a checkpoint covers: those records were lost at least.
+                report.losses[open].offsets = expected..<acknowledged
+                report.losses[open].reason += "; a checkpoint covers \(acknowledged) events, so these were acknowledged"
+            } else if loss.bytes.lowerBound == 0, loss.bytes.count <= Int64(SegmentFormat.headerSize) {
+                report.losses[open].isTornTail = true
             }
         }
     }
@@ -245,14 +241,10 @@ public struct StoreSalvager {
         report: inout Report, walk: inout Walk
     ) throws(StorageError) {
         let size = Int64(bytes.count)
-        // Damage already seen in this segment: later damage is then never an interrupted write (open refuses
-        // the first damage it meets unless that one is).
-        var damaged = false
         // A damaged header need not cost the segment: if the salt it holds checks the frame after it, the salt
         // is sound (a wrong one matches a frame's CRC-32C about once in 2^32), and so are the frames. Then only
         // the header is listed; otherwise the whole file is, since none of its frames can be checked.
         func confirmedSalt(despite problem: String) -> UInt32? {
-            damaged = true
             guard let confirmed = Self.saltConfirmedByFrames(bytes) else {
                 walk.lose(
                     &report,
@@ -301,7 +293,9 @@ public struct StoreSalvager {
         bytes.withUnsafeBytes { raw in
             while position < bytes.count {
                 guard let frame = Self.validFrame(raw, at: position, salt: salt) else {
-                    if isLast, !damaged, let torn = interruptedWrite(raw, at: position, salt: salt, walk: walk) {
+                    // Each damaged region of the last segment is judged by the frames after it, as open judges
+                    // the first (open refuses the whole log at any other).
+                    if isLast, let torn = interruptedWrite(raw, at: position, salt: salt, walk: walk) {
                         // Open truncates it, whole frames of the same write included: none was acknowledged.
                         walk.lose(
                             &report,
@@ -310,7 +304,6 @@ public struct StoreSalvager {
                                 isTornTail: true))
                         break
                     }
-                    damaged = true
                     let next = Self.nextValidFrame(raw, after: position, salt: salt)
                     walk.lose(
                         &report,
@@ -353,6 +346,12 @@ public struct StoreSalvager {
                         report.framesCopied += 1
                         report.recordsCopied += UInt64(frame.count)
                     }
+                } else if walk.open != nil, frame.firstOffset >= walk.expected,
+                    frame.firstOffset <= SegmentFormat.offsetLimit
+                {
+                    // A seal says where its segment's offsets end: damage before it lost the offsets up to there
+                    // (and its frames were synced before it was written, so that damage is no torn tail).
+                    walk.resume(at: frame.firstOffset, &report, file: file, byte: Int64(position))
                 }
                 position += frame.frameSize
             }
