@@ -124,6 +124,9 @@ extension Engine {
     /// Why a checkpoint is due, if it is.
     enum CheckpointReason: String, Sendable {
         case count, time
+        /// A scrub found damage: a checkpoint that covers the damaged records makes every later open refuse
+        /// them rather than cut them off as a torn tail (when they end the log).
+        case damage
     }
 
     /// Whether the checkpointer writes a checkpoint now: by count once `pending` events arrived since the
@@ -143,6 +146,8 @@ extension Engine {
 
     /// Checks once a second whether a checkpoint is due.
     func runCheckpointer() {
+        // The scrub's findings a checkpoint has answered (see `CheckpointReason.damage`).
+        var answeredDamage: [String] = []
         while true {
             _ = checkpointerWake.wait(timeout: .now() + .seconds(1))
             let (stopping, lastOffset, lastTime) = checkpointState.withLock { ($0.stopping, $0.offset, $0.nanoseconds) }
@@ -151,9 +156,16 @@ extension Engine {
             let pending = applied - min(applied, lastOffset)
             let elapsed = Int64((MonotonicClock.nanoseconds() - lastTime) / 1_000_000_000)
             let ids = rememberedIds
-            if let reason = Engine.checkpointDue(
-                pending: pending, rememberedIds: ids, elapsedSeconds: elapsed,
-                configuration: configuration)
+            let damage = scrubber?.status.problems ?? []
+            // Once per finding, whether the checkpoint succeeds or not (a failure is logged; the next due one
+            // tries again).
+            let newDamage = !damage.isEmpty && damage != answeredDamage
+            if newDamage { answeredDamage = damage }
+            if let reason = newDamage && pending > 0
+                ? .damage
+                : Engine.checkpointDue(
+                    pending: pending, rememberedIds: ids, elapsedSeconds: elapsed,
+                    configuration: configuration)
             {
                 do {
                     let started = MonotonicClock.nanoseconds()

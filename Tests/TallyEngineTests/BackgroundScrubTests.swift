@@ -58,6 +58,51 @@ import Testing
         #expect(engine.ingest(events(2000..<2001)).allSatisfy { if case .accepted = $0 { true } else { false } })
     }
 
+    /// Damage to the last frames of the log, past the newest checkpoint, reads to an open like a torn tail
+    /// and would be cut off after a crash. Once a scrub finds it, the engine writes a checkpoint that covers
+    /// it, so a restart after a crash refuses the damage (exit 3, then `tally salvage`) instead. The crash is a
+    /// copy of the store taken while the engine runs; without a scrub the same copy opens with the damaged
+    /// records cut off.
+    @Test(arguments: [true, false])
+    func damageAtTheLogsEndFoundByAScrubIsCheckpointedSoARestartRefusesIt(scrubbed: Bool) throws {
+        let directory = TemporaryDirectory()
+        let log = LogCollector()
+        var configuration = configuration(
+            log: log, scrub: scrubbed ? LogScrubber.Configuration(intervalSeconds: 1, bytesPerSecond: 1 << 30) : nil)
+        configuration.store.durability = .always
+        configuration.store.segmentSizeLimit = 1 << 20
+        configuration.checkpointEveryEvents = .max
+        configuration.checkpointEverySeconds = .max
+        let engine = try Engine(directory: directory.path, configuration: configuration)
+        defer { try? engine.close() }
+        for start in stride(from: 0, to: 200, by: 20) { _ = engine.ingest(events(start..<start + 20)) }
+        let segment = try #require(try StoreTestSupport.segmentPaths(directory.path).last)
+        var bytes = try StoreTestSupport.bytes(segment)
+        let lastFrame = bytes.count - Int(try #require(StoreTestSupport.frameHeaders(bytes).last).frameSize)
+        bytes[lastFrame + 40] ^= 0x40
+        try StoreTestSupport.write(bytes, to: segment)
+        let covering = directory.appending("checkpoints/00000000000000000200.ckpt")
+        if scrubbed {
+            #expect(Polling.until { !engine.logDamage.isEmpty && FileManager.default.fileExists(atPath: covering) })
+            #expect(log.all.contains { $0.contains("(due by damage:") }, "\(log.all)")
+        } else {
+            #expect(!FileManager.default.fileExists(atPath: covering))
+        }
+        let crashed = TemporaryDirectory()
+        try StoreTestSupport.copyStore(directory.path, to: crashed.appending("store"))
+        var reopening = ReferenceModelTests.configuration()
+        reopening.store = StoreTestSupport.configuration(durability: .always, segmentSize: 1 << 20)
+        do {
+            let reopened = try Engine(directory: crashed.appending("store"), configuration: reopening)
+            #expect(!scrubbed, "a restart cut off damage a scrub had found")
+            #expect(reopened.eventCount == 180, "the damaged last frame (one batch) was cut off as a torn tail")
+            try reopened.close()
+        } catch {
+            #expect(scrubbed, "\(error)")
+            #expect("\(error)".contains("a checkpoint covers 200 events"), "\(error)")
+        }
+    }
+
     @Test func aSoundLogScrubsClean() throws {
         let directory = TemporaryDirectory()
         let log = LogCollector()
