@@ -12,6 +12,7 @@ enum JWTSecret {
             "File holding the HS256 secret (default: the secret itself in $TALLY_JWT_SECRET, not a path; else <store>/jwt-secret)."
     )
 
+    /// Why no secret could be had: what is wrong and what to do, as one line for the terminal.
     struct Failure: Error, CustomStringConvertible {
         var description: String
     }
@@ -38,7 +39,7 @@ enum JWTSecret {
 
     /// The secret given by `--jwt-secret-file` or `$TALLY_JWT_SECRET`, or `nil` when neither is: then the
     /// store's own secret is the one to use. Needs no store, so a wrong path is reported before one is opened.
-    static func configured(_ arguments: ParsedArguments) throws -> (secret: [UInt8], source: Source)? {
+    static func configured(_ arguments: ParsedArguments) throws(Failure) -> (secret: [UInt8], source: Source)? {
         if let file = arguments.value("jwt-secret-file") {
             let bytes = try readTrimmed(file)
             guard bytes.count >= 16 else { throw Failure(description: "\(file): the secret must be at least 16 bytes") }
@@ -54,7 +55,7 @@ enum JWTSecret {
     }
 
     /// The secret, and where it came from.
-    static func load(_ arguments: ParsedArguments, storeDirectory: String, create: Bool) throws -> (
+    static func load(_ arguments: ParsedArguments, storeDirectory: String, create: Bool) throws(Failure) -> (
         secret: [UInt8], source: Source, created: Bool
     ) {
         if let (secret, source) = try configured(arguments) { return (secret, source, false) }
@@ -107,7 +108,7 @@ enum JWTSecret {
 
     /// Copies `<source>/jwt-secret` to `<destination>/jwt-secret` (mode 0600), so tokens stay valid for a
     /// store salvaged from another. Returns whether there was one to copy.
-    static func copy(fromStore source: String, toStore destination: String) throws -> Bool {
+    static func copy(fromStore source: String, toStore destination: String) throws(Failure) -> Bool {
         let from = source + "/jwt-secret"
         let to = destination + "/jwt-secret"
         guard access(from, F_OK) == 0 else { return false }
