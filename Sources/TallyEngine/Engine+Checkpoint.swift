@@ -157,10 +157,11 @@ extension Engine {
             let elapsed = Int64((MonotonicClock.nanoseconds() - lastTime) / 1_000_000_000)
             let ids = rememberedIds
             let damage = scrubber?.status.problems ?? []
-            // Once per finding, whether the checkpoint succeeds or not (a failure is logged; the next due one
-            // tries again).
+            // Answered once a checkpoint is written after the finding, or fails (logged; the next due one tries
+            // again). Not while nothing is pending: the newest checkpoint then covers every applied record (an
+            // acknowledged one not yet applied makes it pending within the second), nor while another
+            // checkpoint is being written, which may have captured its offset before the damaged records.
             let newDamage = !damage.isEmpty && damage != answeredDamage
-            if newDamage { answeredDamage = damage }
             if let reason = newDamage && pending > 0
                 ? .damage
                 : Engine.checkpointDue(
@@ -170,6 +171,7 @@ extension Engine {
                 do {
                     let started = MonotonicClock.nanoseconds()
                     if let offset = try checkpoint() {
+                        if reason == .damage { answeredDamage = damage }
                         let milliseconds = (MonotonicClock.nanoseconds() - started) / 1_000_000
                         configuration.store.log(
                             "checkpoint at offset \(offset) written in \(milliseconds) ms (due by \(reason): "
@@ -177,6 +179,7 @@ extension Engine {
                         )
                     }
                 } catch {
+                    if reason == .damage { answeredDamage = damage }
                     configuration.store.log(
                         "checkpoint failed: \(error); the log is unaffected, the next open replays more")
                 }

@@ -166,8 +166,8 @@ import Testing
     }
 
     /// A torn frame followed by whole frames of the same unsynced write is what open truncates: salvage
-    /// agrees, lists it as a torn tail that lost nothing, and copies none of that write (its records were
-    /// never acknowledged, and a batch split over frames must not come back in part). Where the writer synced
+    /// agrees, lists it as a torn tail that lost nothing, and copies nothing of that write from the torn frame
+    /// on (its records were never acknowledged), as open keeps nothing of it. Where the writer synced
     /// between the frames, or a checkpoint covers the torn frame, the same damage loses its records.
     @Test func aTornGroupWriteIsATornTailAsOpenTreatsIt() throws {
         func damage(_ fixture: Fixture) throws -> (victim: Range<Int64>, offsets: Range<UInt64>) {
