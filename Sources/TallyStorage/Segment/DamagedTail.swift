@@ -47,8 +47,7 @@ struct DamagedTail: Sendable, Equatable {
 extension DamagedTail {
     /// The verdict being gathered as a scan finds the valid frames after the damage, in file order.
     struct Scan {
-        private(set) var tail: DamagedTail
-        private let start: Int64
+        private var tail: DamagedTail
         private let expectedOffset: UInt64
         private var gapStart: Int64
         private var longestGap: Int64 = 0
@@ -57,7 +56,6 @@ extension DamagedTail {
         /// that should have started at `expectedOffset`.
         init(start: Int64, length: Int64, expectedOffset: UInt64) {
             tail = DamagedTail(length: length, firstValidFrame: nil, firstFrameAfterSync: nil, longestGap: length)
-            self.start = start
             self.expectedOffset = expectedOffset
             gapStart = start
         }
@@ -128,8 +126,9 @@ extension DamagedTail {
 
 extension SegmentScanner {
     /// Reads the file from `damage` to `end` and finds every valid frame in it (checksum and all),
-    /// ``chunkSize`` bytes at a time (or a frame's size, for a larger frame): a damaged tail can be gigabytes (a bad copy, a file extended by mistake), and open must
-    /// refuse it, not run out of memory reading it. Stops at the first frame written after a sync.
+    /// ``chunkSize`` bytes at a time (or a frame's size, for a larger frame): a damaged tail can be gigabytes
+    /// (a bad copy, a file extended by mistake), and open must refuse it, not run out of memory reading it.
+    /// Stops at the first frame written after a sync.
     /// - Parameters:
     ///   - damage: Where the scan found damage, and the offset the damaged frame should have started at.
     ///   - end: The file's size as the scan measured it. A writer may append meanwhile: the frame it was
