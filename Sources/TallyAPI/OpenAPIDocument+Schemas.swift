@@ -285,4 +285,66 @@ extension OpenAPIDocument {
         }
         return object(fields)
     }
+
+    /// Seed 002's validation failure: `HTTPValidationError`, a list of `ValidationError`s.
+    static let validationSchemas: [(String, JSONValue)] = [
+        (
+            "HTTPValidationError",
+            object([
+                ("type", .string("object")),
+                (
+                    "properties",
+                    object([
+                        (
+                            "detail",
+                            object([
+                                ("type", .string("array")),
+                                (
+                                    "items",
+                                    object([
+                                        (
+                                            "$ref",
+                                            .string("#/components/schemas/ValidationError")
+                                        )
+                                    ])
+                                ),
+                            ])
+                        )
+                    ])
+                ),
+            ])
+        ),
+        (
+            "ValidationError",
+            object([
+                ("type", .string("object")),
+                ("required", .array([.string("loc"), .string("msg"), .string("type")])),
+                (
+                    "properties",
+                    object([
+                        (
+                            "loc",
+                            object([
+                                ("type", .string("array")),
+                                (
+                                    "items",
+                                    object([
+                                        (
+                                            "anyOf",
+                                            .array([
+                                                object([("type", .string("string"))]),
+                                                object([("type", .string("integer"))]),
+                                            ])
+                                        )
+                                    ])
+                                ),
+                            ])
+                        ),
+                        ("msg", object([("type", .string("string"))])),
+                        ("type", object([("type", .string("string"))])),
+                    ])
+                ),
+            ])
+        ),
+    ]
 }
