@@ -1,0 +1,218 @@
+import Foundation
+import Synchronization
+import TallyAuth
+import TallyCore
+import TallyEngine
+import TallyHTTP
+import TallyStorage
+import TallyTestSupport
+import Testing
+
+@testable import TallyAPI
+
+/// Refusals: error statuses and their seed names, the auth matrix, and bodies refused on their head.
+extension APITests {
+    @Test func errorsHaveTheRightStatus() throws {
+        let api = try APIFixture()
+        let admin = APIFixture.token(["super_admin"])
+        #expect(try api.call("POST", "/api/v1/events", token: admin, body: "{oops").status == 400)
+        #expect(try api.call("POST", "/api/v1/events", token: admin, body: "[]").status == 400)
+        #expect(
+            try api.call("POST", "/api/v1/events", token: admin, contentType: "text/plain", body: "x").status == 415)
+        #expect(
+            try api.call("POST", "/api/v1/events", token: admin, body: "[" + APIFixture.event("z", "bogus") + "]")
+                .status == 422)
+        #expect(try api.call("GET", "/api/v1/admin/tenants/not-a-uuid/stats", token: admin).status == 400)
+        #expect(try api.call("GET", "/api/v1/admin/tenants/\(APIFixture.other)/stats", token: admin).status == 404)
+        #expect(try api.call("GET", "/nope", token: nil).status == 404)
+        // The answer quotes the path as sent, not as routes match it (one trailing slash dropped).
+        let doubled = try api.call("GET", "/healthz//", token: nil)
+        #expect(doubled.status == 404 && doubled.text.contains("no route for /healthz//"), "\(doubled.text)")
+        let wrongMethod = try api.call("DELETE", "/api/v1/events", token: admin)
+        #expect(wrongMethod.status == 405 && wrongMethod.header("Allow") == "POST")
+        let deep = String(repeating: "[", count: 10_000)
+        #expect(try api.call("POST", "/api/v1/events", token: admin, body: deep).status == 400)
+        let invalidUTF8 = try api.client().request(
+            "POST", "/api/v1/events",
+            headers: [
+                ("Authorization", "Bearer \(admin)"), ("x-tenantid", APIFixture.tenant),
+                ("Content-Type", "application/json"),
+            ], body: [0x22, 0xC3, 0x28, 0x22])
+        #expect(invalidUTF8.status == 400)
+        #expect(try api.call("GET", "/healthz", token: nil).status == 200)
+    }
+
+    @Test func theAuthMatrixRefusesEveryBadToken() throws {
+        let api = try APIFixture()
+        let path = "/api/v1/admin/tenants/\(APIFixture.tenant)/stats"
+        _ = try api.call(
+            "POST", "/api/v1/events", token: APIFixture.token(["super_admin"]), body: APIFixture.event("seed"))
+        let good = APIFixture.token(["tenant_admin"], tenant: APIFixture.tenant)
+        #expect(try api.call("GET", path, token: good).status == 200)
+        #expect(try api.call("GET", path, token: nil).status == 401, "missing")
+        #expect(try api.call("GET", path, token: "not.a.jwt").status == 401, "malformed")
+        #expect(
+            try api.call(
+                "GET", path, token: APIFixture.token(["super_admin"], secret: Array("another-secret-entirely!".utf8))
+            ).status == 401, "wrong signature")
+        let parts = good.split(separator: ".")
+        let none = Base64URL.encode(Array(#"{"alg":"none","typ":"JWT"}"#.utf8)) + "." + parts[1] + "."
+        #expect(try api.call("GET", path, token: none).status == 401, "alg none")
+        #expect(
+            try api.call("GET", path, token: APIFixture.token(["super_admin"], expiresIn: -3600)).status == 401,
+            "expired")
+        let tampered =
+            parts[0] + "." + Base64URL.encode(Array(#"{"roles":["super_admin"],"exp":9999999999}"#.utf8)) + "."
+            + parts[2]
+        #expect(try api.call("GET", path, token: String(tampered)).status == 401, "tampered payload")
+        #expect(try api.call("GET", path, token: good, tenantHeader: nil).status == 400, "missing x-tenantid")
+        #expect(
+            try api.call("GET", path, token: good, tenantHeader: APIFixture.other).status == 403,
+            "x-tenantid of another tenant")
+        let otherAdmin = APIFixture.token(["tenant_admin"], tenant: APIFixture.other)
+        #expect(
+            try api.call("GET", path, token: otherAdmin, tenantHeader: APIFixture.other).status == 403, "wrong tenant")
+        let member = APIFixture.token(["member"], tenant: APIFixture.tenant)
+        #expect(try api.call("GET", path, token: member).status == 403, "wrong role")
+        #expect(try api.call("GET", "/api/v1/admin/tenants/", token: good).status == 403, "list needs super_admin")
+        let ingestOther = APIFixture.token(["ingest"], tenant: APIFixture.other)
+        let cross = try api.call(
+            "POST", "/api/v1/events", token: ingestOther, tenantHeader: APIFixture.other,
+            body: APIFixture.event("cross"))
+        #expect(cross.status == 422 && cross.text.contains("may not ingest for another tenant"))
+    }
+
+    /// An error's `message` is the name seed 000's error table gives it; the detail is `error.message`.
+    @Test func errorsAreNamedAsTheSeedNamesThem() throws {
+        let api = try APIFixture()
+        let admin = APIFixture.token(["super_admin"])
+        let member = APIFixture.token(["member"], tenant: APIFixture.tenant)
+        let stats = "/api/v1/admin/tenants/\(APIFixture.tenant)/stats"
+        let cases: [(LoopbackClient.Response, Int, String, String)] = [
+            (
+                try api.call("GET", "/api/v1/admin/tenants/not-a-uuid/stats", token: admin), 400, "Invalid tenant ID",
+                "tenantId must be a UUID"
+            ),
+            (try api.call("GET", stats, token: nil), 401, "Authentication failed", "missing Authorization header"),
+            (try api.call("GET", stats, token: member), 403, "Insufficient permissions", "requires super_admin"),
+            (try api.call("GET", stats, token: admin), 404, "Tenant not found", "no tenant \(APIFixture.tenant)"),
+            (
+                try api.call("GET", "/api/organizations/\(APIFixture.tenant)/api-keys/stats", token: admin), 404,
+                "Organization not found", "no organization"
+            ),
+            (
+                try api.call("POST", "/api/v1/events", token: admin, body: "{"), 400, "Bad Request",
+                "malformed JSON"
+            ),
+            (
+                try api.call(
+                    "GET", "/api/organizations/\(APIFixture.tenant)/api-keys/stats",
+                    token: APIFixture.token(["ingest"], tenant: APIFixture.tenant)), 403, "Insufficient permissions",
+                "key statistics need the member or tenant_admin role"
+            ),
+            (
+                try api.call(
+                    "GET", "/api/organizations/\(APIFixture.other)/api-keys/stats", token: member,
+                    tenantHeader: APIFixture.tenant), 403, "Insufficient permissions",
+                "not a member of this organization"
+            ),
+        ]
+        for (response, status, name, detail) in cases {
+            let object = try json(response)
+            #expect(response.status == status, "\(response.text)")
+            #expect(object["message"] == .string(name), "\(response.text)")
+            guard case .object(let error)? = object["error"], case .string(let message)? = error["message"] else {
+                Issue.record("no error.message: \(response.text)")
+                continue
+            }
+            #expect(message.contains(detail), "\(response.text)")
+        }
+    }
+
+    /// What would be refused whatever the body is refused on its head: a client without a valid token, with
+    /// a role that may not ingest, or on no route is answered before it sends its body (and never invited
+    /// to), so it is neither read for it nor held in memory for it. A caller who may send one is read.
+    @Test func bodiesAreRefusedOnTheirHeadWhenNoBodyCouldHelp() throws {
+        let api = try APIFixture()
+        let tenant = APIFixture.tenant
+        func head(_ target: String, _ fields: String) -> String {
+            "POST \(target) HTTP/1.1\r\nHost: t\r\nx-tenantid: \(tenant)\r\nContent-Type: application/json\r\n"
+                + "Content-Length: 1000000\r\n\(fields)\r\n"
+        }
+        let member = APIFixture.token(["member"], tenant: tenant)
+        for (request, status) in [
+            (head("/api/v1/events", ""), 401),
+            (head("/api/v1/events", "Authorization: Bearer not.a.token\r\nExpect: 100-continue\r\n"), 401),
+            (head("/api/v1/events", "Authorization: Bearer \(member)\r\n"), 403),
+            (head("/api/v1/nowhere", ""), 404),
+            (head("/api/v1/admin/tenants/\(tenant)/stats", ""), 405),
+            // A route that reads no body refuses one before any token is asked for: `/healthz` needs none,
+            // and its bodies would otherwise fill the server's memory for bodies.
+            (head("/healthz", "").replacingOccurrences(of: "POST", with: "GET"), 413),
+            (head("/api/v1/admin/tenants/\(tenant)/stats", "").replacingOccurrences(of: "POST", with: "GET"), 413),
+            (head("/api/v1/admin/tenants/\(tenant)", "").replacingOccurrences(of: "POST", with: "DELETE"), 413),
+        ] {
+            let client = try api.client()
+            try client.send(request + "{\"id\":")
+            let response = try client.readResponse()
+            #expect(response.status == status, "\(request): \(response.text)")
+            #expect(response.header("Connection") == "close")
+            #expect(client.isClosedByServer(), "nothing more is read from it")
+        }
+        // A bad Host is the server's 400, as it is for any request, before the handler is asked.
+        let twoHosts = try api.client()
+        try twoHosts.send(head("/api/v1/events", "Host: u\r\n") + "{")
+        #expect(try twoHosts.readResponse().status == 400)
+        // A HEAD refused on its head gets the answer's head alone.
+        let headOnly = try api.client()
+        try headOnly.send(
+            "HEAD /api/v1/admin/tenants/ HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\n{")
+        let text = headOnly.readUntilClosed()
+        #expect(text.hasPrefix("HTTP/1.1 413") && text.hasSuffix("\r\n\r\n"), "no body: \(text)")
+        // A short body that arrived with its head is refused all the same, naming the route.
+        let short = try api.call("GET", "/metrics", token: nil, body: "x")
+        #expect(short.status == 413 && short.text.contains("GET /metrics takes no request body"), "\(short.text)")
+        let metrics = try api.call("GET", "/metrics", token: nil).text
+        #expect(metrics.contains("tally_http_buffered_body_bytes 0"))
+        // Every answer so far was read whole: none is held.
+        #expect(metrics.contains("tally_http_unsent_response_bytes 0\n"), "\(metrics)")
+        // A caller who may ingest is read, and answered once the body is in.
+        let ingest = APIFixture.token(["ingest"], tenant: tenant)
+        let body = APIFixture.event("head-ok")
+        let client = try api.client()
+        try client.send(
+            "POST /api/v1/events HTTP/1.1\r\nHost: t\r\nx-tenantid: \(tenant)\r\nAuthorization: Bearer \(ingest)\r\n"
+                + "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n")
+        usleep(20_000)
+        #expect(!client.isReadable, "no answer before the body")
+        try client.send(body)
+        #expect(try client.readResponse().status == 200)
+    }
+
+    /// A request that cannot succeed is told why even when the body budget is full and its body came in one
+    /// read with its head: a 401, not a 503 that would have it retry in vain.
+    @Test func aRequestThatCannotSucceedIsToldWhyWhenTheBudgetIsFull() throws {
+        let api = try APIFixture(maxBufferedBodyBytes: 1_000)
+        let tenant = APIFixture.tenant
+        let ingest = APIFixture.token(["ingest"], tenant: tenant)
+        // An admitted body, 800 of its 900 bytes sent, fills most of the budget.
+        let filling = try api.client()
+        try filling.send(
+            "POST /api/v1/events HTTP/1.1\r\nHost: t\r\nx-tenantid: \(tenant)\r\nAuthorization: Bearer \(ingest)\r\n"
+                + "Content-Type: application/json\r\nContent-Length: 900\r\n\r\n" + String(repeating: " ", count: 800))
+        for _ in 0..<1_000 where api.server.bufferedBodyBytes < 800 { usleep(5_000) }
+        #expect(api.server.bufferedBodyBytes == 800)
+        let body = String(repeating: " ", count: 500)
+        let anonymous = try api.client()
+        try anonymous.send(
+            "POST /api/v1/events HTTP/1.1\r\nHost: t\r\nx-tenantid: \(tenant)\r\nContent-Type: application/json\r\n"
+                + "Content-Length: 500\r\n\r\n\(body)")
+        #expect(try anonymous.readResponse().status == 401)
+        let authorized = try api.client()
+        try authorized.send(
+            "POST /api/v1/events HTTP/1.1\r\nHost: t\r\nx-tenantid: \(tenant)\r\nAuthorization: Bearer \(ingest)\r\n"
+                + "Content-Type: application/json\r\nContent-Length: 500\r\n\r\n\(body)")
+        let busy = try authorized.readResponse()
+        #expect(busy.status == 503 && busy.header("Retry-After") == "1", "one that could succeed is asked to retry")
+    }
+}

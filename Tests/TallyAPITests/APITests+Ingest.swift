@@ -1,0 +1,259 @@
+import Foundation
+import Synchronization
+import TallyAuth
+import TallyCore
+import TallyEngine
+import TallyHTTP
+import TallyStorage
+import TallyTestSupport
+import Testing
+
+@testable import TallyAPI
+
+/// Ingest bodies: NDJSON, CloudEvents and JSON arrays, per-event results, pipelining and the ingest metrics.
+extension APITests {
+    /// Requests pipelined on one connection see the effects of those before them: a tenant created, then
+    /// renamed, then read; events posted, then counted.
+    @Test func pipelinedRequestsSeeTheWritesBeforeThem() throws {
+        let api = try APIFixture()
+        let admin = APIFixture.token(["super_admin"])
+        func request(_ method: String, _ path: String, _ body: String = "") -> String {
+            "\(method) \(path) HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(admin)\r\nx-tenantid: \(APIFixture.tenant)\r\n"
+                + "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
+        }
+        let tenantPath = "/api/v1/admin/tenants/\(APIFixture.tenant)"
+        let client = try api.client()
+        try client.send(
+            request("POST", "/api/v1/admin/tenants/", #"{"id":"\#(APIFixture.tenant)","name":"Pipe"}"#)
+                + request("PATCH", tenantPath, #"{"name":"Pipe 2"}"#) + request("GET", tenantPath)
+                + request("POST", "/api/v1/events", APIFixture.event("p1")) + request("GET", tenantPath + "/stats")
+                + request("POST", "/api/v1/events", APIFixture.event("p2")) + request("GET", tenantPath + "/stats"))
+        #expect(try client.readResponse().status == 201)
+        #expect(try client.readResponse().status == 200)
+        let read = try client.readResponse()
+        #expect(read.status == 200 && read.text.contains(#""name":"Pipe 2""#), "\(read.text)")
+        for expected in [1, 2] {
+            #expect(try client.readResponse().status == 200)
+            let stats = try client.readResponse()
+            #expect(stats.text.contains(#""apiCallsThisMonth":\#(expected)"#), "\(stats.text)")
+        }
+    }
+
+    @Test func ndjsonAndCloudEventsBodiesAreAccepted() throws {
+        let api = try APIFixture()
+        let ingest = APIFixture.token(["ingest"], tenant: APIFixture.tenant)
+        let ndjson = try api.call(
+            "POST", "/api/v1/events", token: ingest, contentType: "application/x-ndjson",
+            body: APIFixture.event("n1") + "\n" + APIFixture.event("n2") + "\n\n")
+        #expect(ndjson.status == 200)
+        let cloud =
+            #"{"specversion":"1.0","id":"ce1","type":"api.call","source":"/gw","subject":"\#(APIFixture.tenant)","data":{"keyId":"k","status":201}}"#
+        #expect(
+            try api.call(
+                "POST", "/api/v1/events", token: ingest, contentType: "application/cloudevents+json", body: cloud
+            ).status == 200)
+        #expect(
+            try api.call(
+                "POST", "/api/v1/events", token: ingest, contentType: "application/cloudevents-batch+json",
+                body: "[\(cloud)]"
+            ).text.contains(#""duplicates":1"#))
+        #expect(api.engine.tenantStats(TenantID(APIFixture.tenant)!)?.usage.apiCallsThisMonth == 3)
+    }
+
+    /// An event that repeats a key is rejected on its own (naming the key); the events beside it are stored,
+    /// in a JSON array, a CloudEvents batch and as a single event alike.
+    @Test func anEventRepeatingAKeyNeverBlocksItsNeighbours() throws {
+        let api = try APIFixture()
+        let ingest = APIFixture.token(["ingest"], tenant: APIFixture.tenant)
+        let repeated =
+            #"{"id":"r1","type":"api.call","tenantId":"\#(APIFixture.tenant)","data":{"keyId":"k","status":200,"status":500}}"#
+        let array = try api.call(
+            "POST", "/api/v1/events", token: ingest,
+            body: "[" + APIFixture.event("n1") + "," + repeated + "," + APIFixture.event("n2") + "]")
+        #expect(array.status == 207, "\(array.text)")
+        #expect(array.text.contains(#""accepted":2"#) && array.text.contains(#""rejected":1"#), "\(array.text)")
+        #expect(array.text.contains("data.status: appears more than once"), "\(array.text)")
+        let single = try api.call("POST", "/api/v1/events", token: ingest, body: repeated)
+        #expect(single.status == 422 && single.text.contains("data.status: appears more than once"), "\(single.text)")
+        #expect(
+            single.text.contains(
+                #""success":false,"message":"Unprocessable Content","error":{"status":422,"code":"events_rejected""#),
+            "every event rejected is an error envelope, with the results as its data: \(single.text)")
+        let cloud =
+            #"{"specversion":"1.0","id":"ce-ok","type":"api.call","source":"/gw","subject":"\#(APIFixture.tenant)","data":{"keyId":"k","status":201}}"#
+        let cloudRepeated =
+            #"{"specversion":"1.0","id":"ce-r","id":"ce-r2","type":"api.call","source":"/gw","subject":"\#(APIFixture.tenant)","data":{"keyId":"k","status":201}}"#
+        let batch = try api.call(
+            "POST", "/api/v1/events", token: ingest, contentType: "application/cloudevents-batch+json",
+            body: "[\(cloud),\(cloudRepeated)]")
+        #expect(batch.status == 207 && batch.text.contains("id: appears more than once"), "\(batch.text)")
+        #expect(api.engine.tenantStats(TenantID(APIFixture.tenant)!)?.usage.apiCallsThisMonth == 3)
+        // Malformed JSON is still the whole body's error.
+        #expect(
+            try api.call("POST", "/api/v1/events", token: ingest, body: "[" + APIFixture.event("n3") + ",{\"id\":}]")
+                .status == 400)
+    }
+
+    /// NDJSON results name each event's line (blank lines hold none), so a client can find what failed.
+    @Test func ndjsonResultsCarryTheirLineNumbers() throws {
+        let api = try APIFixture()
+        let ingest = APIFixture.token(["ingest"], tenant: APIFixture.tenant)
+        let body =
+            "\n\n" + APIFixture.event("l3") + "\r\n\n" + APIFixture.event("l5", data: #"{"keyId":"k","status":99}"#)
+            + "\n{bad"
+        let response = try api.call(
+            "POST", "/api/v1/events", token: ingest, contentType: "application/x-ndjson", body: body)
+        #expect(response.status == 207)
+        #expect(response.text.contains(#"{"index":0,"line":3,"status":"accepted""#), "\(response.text)")
+        #expect(response.text.contains(#"{"index":1,"line":5,"status":"rejected","error":"data.status"#))
+        #expect(
+            response.text.contains(
+                #"{"index":2,"line":6,"status":"rejected","error":"line 6: invalid JSON: unexpected byte 'b' at column 2 (byte 1)"#
+            ), "\(response.text)")
+        let array = try api.call("POST", "/api/v1/events", token: ingest, body: "[" + APIFixture.event("a1") + "]")
+        #expect(!array.text.contains(#""line""#), "only NDJSON has lines")
+    }
+
+    /// CloudEvents' own rules: a non-empty `source`, JSON `data` (no `data_base64`, a JSON
+    /// `datacontenttype`), the `tenantid` extension before `subject` unless it is null, and any null
+    /// attribute as good as absent.
+    @Test func cloudEventsAttributesAreChecked() throws {
+        let api = try APIFixture()
+        let ingest = APIFixture.token(["ingest"], tenant: APIFixture.tenant)
+        func cloud(_ id: String, _ attributes: String) -> String {
+            #"{"specversion":"1.0","id":"\#(id)","type":"api.call",\#(attributes),"data":{"keyId":"k","status":200}}"#
+        }
+        let tenant = APIFixture.tenant
+        let cases: [(String, String?)] = [
+            (cloud("c1", #""subject":"\#(tenant)""#), "source: is required"),
+            (cloud("c2", #""source":"","subject":"\#(tenant)""#), "source: is required"),
+            (
+                cloud("c3", #""source":"/gw","subject":"\#(tenant)","data_base64":"e30=""#),
+                "data_base64: is not supported"
+            ),
+            (
+                cloud("c4", #""source":"/gw","subject":"\#(tenant)","datacontenttype":"application/xml""#),
+                "datacontenttype: must be a JSON type"
+            ),
+            (cloud("c5", #""source":"/gw","tenantid":null,"subject":"\#(tenant)""#), nil),
+            // A null attribute is unset (JSON format §2.2), whichever attribute it is.
+            (cloud("c5n", #""source":"/gw","subject":"\#(tenant)","datacontenttype":null,"data_base64":null"#), nil),
+            (cloud("c5t", #""source":"/gw","subject":"\#(tenant)","datacontenttype":"text/json""#), nil),
+            (
+                cloud(
+                    "c6",
+                    #""source":"/gw","subject":"\#(tenant)","datacontenttype":"application/vnd.acme+json; charset=utf-8""#
+                ), nil
+            ),
+            // Attribute names are lowercase: a camel-case tenantId is not the extension, and the answer says so.
+            (
+                cloud("c7", #""source":"/gw","tenantId":"\#(tenant)""#),
+                "tenantId: unknown field: not a CloudEvents attribute name, which are lowercase letters and digits only"
+            ),
+            (
+                cloud("c8", #""source":"/gw","subject":"\#(tenant)","my-ext":"v""#),
+                "my-ext: unknown field: not a CloudEvents attribute name"
+            ),
+            // Extension attributes are accepted and ignored, but one a letter away from an attribute Tally
+            // reads is a typo that would drop the tenant (here billing the subject instead) or the time.
+            (
+                cloud("c8t", #""source":"/gw","tenantd":"\#(APIFixture.other)","subject":"\#(tenant)""#),
+                "tenantd: unknown field, a letter away from tenantid: send tenantid"
+            ),
+            (
+                cloud("c8s", #""source":"/gw","subject":"\#(tenant)","tiem":"2026-01-01T00:00:00Z""#),
+                "tiem: unknown field, a letter away from time"
+            ),
+            (
+                cloud(
+                    "c8x",
+                    #""source":"/gw","subject":"\#(tenant)","traceparent":"00-ab-cd-01","knativearrivaltime":"x","ip":"1""#
+                ),
+                nil
+            ),
+            (
+                cloud("c9", #""source":"/gw""#),
+                "tenantid: is required: the tenant's UUID as the tenantid extension attribute (CloudEvents attribute names are lowercase)"
+            ),
+            // Errors about the tenant name the attribute it came in, not the decoder's tenantId.
+            (cloud("c10", #""source":"/gw","tenantid":"nope""#), #""error":"tenantid: must be a UUID"#),
+            (cloud("c11", #""source":"/gw","subject":"nope""#), #""error":"subject: must be a UUID"#),
+            (
+                cloud("c12", #""source":"/gw","subject":"\#(APIFixture.other)""#),
+                #""error":"subject: this token may not ingest for another tenant"#
+            ),
+            (
+                cloud("c13", #""source":"/gw","tenantid":"\#(APIFixture.other)","subject":"\#(tenant)""#),
+                #""error":"tenantid: this token may not ingest for another tenant"#
+            ),
+        ]
+        for (event, error) in cases {
+            let response = try api.call(
+                "POST", "/api/v1/events", token: ingest, contentType: "application/cloudevents+json", body: event)
+            if let error {
+                #expect(response.status == 422 && response.text.contains(error), "\(event): \(response.text)")
+            } else {
+                #expect(response.status == 200, "\(event): \(response.text)")
+            }
+        }
+        let sequence = try api.call(
+            "POST", "/api/v1/events", token: ingest, contentType: "application/json-seq",
+            body: "\u{1E}" + APIFixture.event("s1") + "\n")
+        #expect(sequence.status == 415, "RFC 7464 record separators are not NDJSON")
+    }
+
+    /// A CloudEvent's tenant fault is labelled with the attribute it came in (not `other`), and every ingest
+    /// body counts towards `tally_ingest_bytes_total`, a malformed or refused one too.
+    @Test func ingestMetricsNameCloudEventAttributesAndCountEveryBody() throws {
+        let api = try APIFixture()
+        let ingest = APIFixture.token(["ingest"], tenant: APIFixture.tenant)
+        let cloud = { (id: String, tenant: String) in
+            #"{"specversion":"1.0","id":"\#(id)","source":"/gw","type":"api.call",\#(tenant)"data":{"keyId":"k","status":200}}"#
+        }
+        let batch =
+            "[" + cloud("a", #""tenantid":"not-a-uuid","#) + "," + cloud("b", #""subject":"nope","#) + ","
+            + cloud("c", "") + "," + cloud("d", #""tenantid":"\#(APIFixture.other)","#) + ","
+            + cloud("e", #""subject":"\#(APIFixture.tenant)","my-ext":1,"#) + ","
+            + cloud("f", #""tenantd":"\#(APIFixture.tenant)","subject":"\#(APIFixture.tenant)","#) + "]"
+        let rejected = try api.call(
+            "POST", "/api/v1/events", token: ingest, contentType: "application/cloudevents-batch+json", body: batch)
+        #expect(rejected.status == 422, "\(rejected.text)")
+        for (body, status) in [("[{", 400), ("[]", 400)] {
+            #expect(try api.call("POST", "/api/v1/events", token: ingest, body: body).status == status)
+        }
+        let metrics = try api.call("GET", "/metrics", token: nil).text
+        #expect(metrics.contains(#"tally_events_rejected_total{reason="tenantid"} 3"#), "\(metrics)")
+        #expect(metrics.contains(#"tally_events_rejected_total{reason="subject"} 1"#))
+        // A made-up attribute name and a typo of a known one are unknown fields, as in a plain event.
+        #expect(metrics.contains(#"tally_events_rejected_total{reason="unknown_field"} 2"#), "\(metrics)")
+        #expect(!metrics.contains(#"reason="other""#))
+        #expect(metrics.contains("tally_ingest_bytes_total \(batch.utf8.count + 4)\n"))
+    }
+
+    /// Rejection reasons label a metric: made-up fields and line numbers map to fixed labels, so no client
+    /// can add series without bound.
+    @Test func rejectionLabelsAreAFixedSet() throws {
+        let api = try APIFixture()
+        let ingest = APIFixture.token(["ingest"], tenant: APIFixture.tenant)
+        let unknown = (0..<20).map {
+            #"{"id":"u\#($0)","type":"api.call","tenantId":"\#(APIFixture.tenant)","data":{"keyId":"k","status":200},"zz\#($0)":1}"#
+        }
+        let body = (unknown + ["{bad", "{worse", APIFixture.event("b", data: #"{"keyId":"k","status":99}"#)]).joined(
+            separator: "\n")
+        #expect(
+            try api.call("POST", "/api/v1/events", token: ingest, contentType: "application/x-ndjson", body: body)
+                .status == 422)
+        let metrics = try api.call("GET", "/metrics", token: nil).text
+        #expect(metrics.contains(#"tally_events_rejected_total{reason="unknown_field"} 20"#))
+        #expect(metrics.contains(#"tally_events_rejected_total{reason="invalid_json"} 2"#))
+        #expect(metrics.contains(#"tally_events_rejected_total{reason="data.status"} 1"#))
+        #expect(!metrics.contains("zz") && !metrics.contains(#"reason="line"#))
+        // Unknown paths and wrong methods are counted too, under one label whatever the path.
+        for path in ["/nope", "/also/nope"] { _ = try api.call("GET", path, token: nil) }
+        _ = try api.call("PUT", "/healthz", token: nil)
+        let after = try api.call("GET", "/metrics", token: nil).text
+        #expect(after.contains(#"tally_http_responses_total{route="unmatched",status="404"} 2"#))
+        #expect(after.contains(#"tally_http_responses_total{route="unmatched",status="405"} 1"#))
+        #expect(!after.contains("nope"))
+    }
+}

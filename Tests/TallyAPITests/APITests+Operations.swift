@@ -1,0 +1,215 @@
+import Foundation
+import Synchronization
+import TallyAuth
+import TallyCore
+import TallyEngine
+import TallyHTTP
+import TallyStorage
+import TallyTestSupport
+import Testing
+
+@testable import TallyAPI
+
+/// Operating the server: the OpenAPI document, metrics, health, a failed store and a restart.
+extension APITests {
+    @Test func openAPIDocumentsEveryRoute() throws {
+        let api = try APIFixture()
+        let response = try api.call("GET", "/openapi.json", token: nil)
+        #expect(response.status == 200)
+        guard case .object(let paths)? = try json(response)["paths"] else {
+            Issue.record("no paths")
+            return
+        }
+        for route in Route.all {
+            guard case .object(let operations)? = paths[route.pattern] else {
+                Issue.record("\(route.pattern) missing from openapi.json")
+                continue
+            }
+            #expect(operations[route.method.lowercased()] != nil, "\(route.method) \(route.pattern)")
+        }
+        // The seed's error rows: 422 in the HTTPValidationError shape on every tenants API route (a body, the
+        // list's query or the path's tenant_id), and 409 where a create or a patch can conflict.
+        func responses(_ method: String, _ pattern: String) -> JSONObject? {
+            guard case .object(let operations)? = paths[pattern], case .object(let operation)? = operations[method],
+                case .object(let responses)? = operation["responses"]
+            else { return nil }
+            return responses
+        }
+        let reference = ##""$ref":"#/components/schemas/HTTPValidationError""##
+        for (method, pattern) in [
+            ("get", "/api/v1/admin/tenants/"), ("post", "/api/v1/admin/tenants/"),
+            ("get", "/api/v1/admin/tenants/{tenant_id}"), ("patch", "/api/v1/admin/tenants/{tenant_id}"),
+            ("delete", "/api/v1/admin/tenants/{tenant_id}"),
+        ] {
+            let validation = responses(method, pattern)?["422"]
+            #expect(
+                validation.map { $0.jsonString.contains(reference) } == true,
+                "\(method) \(pattern)")
+        }
+        #expect(responses("post", "/api/v1/admin/tenants/")?["409"] != nil)
+        #expect(responses("patch", "/api/v1/admin/tenants/{tenant_id}")?["409"] != nil)
+        // Seed 000's 500 row on every authenticated route; 503 where a write meets a failed store.
+        #expect(responses("get", "/api/v1/admin/tenants/{tenantId}/stats")?["500"] != nil)
+        #expect(responses("get", "/api/v1/admin/tenants/{tenantId}/stats")?["503"] == nil)
+        #expect(responses("post", "/api/v1/events")?["503"] != nil)
+        #expect(responses("get", "/healthz")?["500"] == nil)
+        guard case .object(let components)? = try json(response)["components"],
+            case .object(let schemas)? = components["schemas"]
+        else {
+            Issue.record("no component schemas")
+            return
+        }
+        #expect(schemas["HTTPValidationError"] != nil && schemas["ValidationError"] != nil)
+        // Every operation has a unique id and says whether it needs the bearer token.
+        var ids: Set<String> = []
+        for route in Route.all {
+            guard case .object(let operations)? = paths[route.pattern],
+                case .object(let operation)? = operations[route.method.lowercased()],
+                case .string(let id)? = operation["operationId"], case .array(let security)? = operation["security"]
+            else {
+                Issue.record("\(route.method) \(route.pattern) lacks an operationId or security")
+                continue
+            }
+            #expect(ids.insert(id).inserted, "\(id) repeats")
+            #expect(security.isEmpty == !route.authenticated)
+        }
+        #expect(ids.contains("get_api_v1_admin_tenants_tenantId_stats"))
+        // Seed 001's operation keeps its id, tag and wording, so clients generated from the seed still fit.
+        guard case .object(let keyOperations)? = paths["/api/organizations/{organizationId}/api-keys/stats"],
+            case .object(let keyStats)? = keyOperations["get"]
+        else {
+            Issue.record("no key-stats operation")
+            return
+        }
+        #expect(keyStats["operationId"] == .string("ApiKeysController_getStats"))
+        #expect(keyStats["tags"] == .array([.string("api-keys")]))
+        #expect(
+            responses("get", "/api/organizations/{organizationId}/api-keys/stats")?["403"]?.jsonString.hasPrefix(
+                #"{"description":"Access denied. User is not a member of this organization.""#) == true)
+        let tagNames = try json(response)["tags"]?.jsonString ?? ""
+        for route in Route.all {
+            guard case .object(let operations)? = paths[route.pattern],
+                case .object(let operation)? = operations[route.method.lowercased()],
+                case .array(let tags)? = operation["tags"], tags.count == 1, case .string(let tag) = tags[0]
+            else {
+                Issue.record("\(route.method) \(route.pattern) has no tag")
+                continue
+            }
+            #expect(tagNames.contains(#""name":"\#(tag)""#), "\(tag) is declared")
+        }
+        // Relative, so it holds for any --host and --port.
+        #expect(
+            try json(response)["servers"]?.jsonString
+                == #"[{"url":"/","description":"the server this document was fetched from"}]"#)
+    }
+
+    /// Requests the HTTP layer refuses before routing (413 from `Content-Length`, 400 for a broken request
+    /// line, 431 for oversized headers) show in the metrics under `route="protocol"`.
+    @Test func requestsRefusedBeforeRoutingAreCounted() throws {
+        let api = try APIFixture(maxBodyBytes: 1000)
+        for raw in [
+            "POST /api/v1/events HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n\r\n",
+            "GET /a b c HTTP/1.1\r\nHost: x\r\n\r\n",
+            "GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + String(repeating: "a", count: 20_000) + "\r\n\r\n",
+        ] {
+            let client = try api.client()
+            try client.send(raw)
+            _ = try client.readResponse()
+        }
+        let metrics = try api.call("GET", "/metrics", token: nil).text
+        #expect(metrics.contains(#"tally_events_total{outcome="accepted"} 0"#), "nothing was stored")
+        for status in [400, 413, 431] {
+            #expect(
+                metrics.contains(#"tally_http_responses_total{route="protocol",status="\#(status)"} 1"#), "\(status)")
+        }
+    }
+
+    @Test func metricsCountOutcomesAndARestartKeepsAcknowledgedEvents() throws {
+        let copy = TemporaryDirectory()
+        do {
+            let api = try APIFixture()
+            let admin = APIFixture.token(["super_admin"])
+            _ = try api.call(
+                "POST", "/api/v1/events", token: admin,
+                body: "[" + (0..<5).map { APIFixture.event("m\($0)") }.joined(separator: ",") + "]")
+            _ = try api.call("POST", "/api/v1/events", token: admin, body: APIFixture.event("m1"))
+            let metrics = try api.call("GET", "/metrics", token: nil)
+            #expect(metrics.text.contains(#"tally_events_total{outcome="accepted"} 5"#))
+            #expect(metrics.text.contains(#"tally_events_total{outcome="duplicate"} 1"#))
+            #expect(metrics.text.contains("tally_http_request_duration_seconds_bucket"))
+            #expect(metrics.text.contains("tally_fsync_duration_seconds_count "))
+            #expect(!metrics.text.contains("tally_fsync_duration_seconds_count 0\n"), "the ingests were synced")
+            #expect(metrics.text.contains("tally_log_events 5\n") && metrics.text.contains("tally_tenants 1\n"))
+            #expect(
+                metrics.text.contains("tally_dedup_remembered_ids 5\n") && metrics.text.contains("tally_read_only 0\n"))
+            #expect(metrics.text.contains("tally_dedup_table_bytes 32768\n"), "the initial 2,048 slots of 16 bytes")
+            try StoreTestSupport.copyStore(api.directory.path, to: copy.path)
+        }
+        var configuration = EngineConfiguration()
+        configuration.store = StoreTestSupport.configuration()
+        let reopened = try Engine(directory: copy.path, configuration: configuration)
+        #expect(reopened.eventCount == 5)
+        try reopened.close()
+    }
+
+    /// After a failed fsync the API is read-only, as the README says: the ingest that hit it answers 503
+    /// with nothing acknowledged, every later ingest fails at once (even once the disk would take writes
+    /// again: a failed fsync is never retried), stats reads go on showing what was acknowledged, and
+    /// `/healthz` and `tally_read_only` say so.
+    @Test func aFailedFsyncMakesTheAPIReadOnlyWhileStatsReadsGoOn() throws {
+        let fileSystem = FaultyFileSystem()
+        let api = try APIFixture(fileSystem: fileSystem)
+        let admin = APIFixture.token(["super_admin"])
+        let stats = "/api/v1/admin/tenants/\(APIFixture.tenant)/stats"
+        #expect(try api.call("POST", "/api/v1/events", token: admin, body: APIFixture.event("kept")).status == 200)
+        #expect(try api.call("GET", "/healthz", token: nil).status == 200)
+
+        fileSystem.update { $0.failSyncsOfPathsContaining = "/segments/" }
+        let failed = try api.call(
+            "POST", "/api/v1/events", token: admin,
+            body: "[" + APIFixture.event("lost-1") + "," + APIFixture.event("lost-2") + "]")
+        #expect(failed.status == 503, "\(failed.text)")
+        #expect(
+            failed.text.contains(#""totals":{"received":2,"accepted":0,"duplicates":0,"rejected":0,"failed":2}"#),
+            "nothing acknowledged: \(failed.text)")
+        #expect(
+            failed.text.contains(#""message":"Service Unavailable","error":{"status":503,"code":"storage_failed""#),
+            "the error envelope, with the results as its data: \(failed.text)")
+        fileSystem.update { $0.failSyncsOfPathsContaining = nil }
+        let later = try api.call("POST", "/api/v1/events", token: admin, body: APIFixture.event("later"))
+        #expect(later.status == 503, "\(later.text)")
+        #expect(later.text.contains("refuses appends after a write failure"), "\(later.text)")
+
+        let read = try api.call("GET", stats, token: admin)
+        #expect(read.status == 200, "\(read.text)")
+        guard case .object(let object) = try JSONParser().parse(read.body), let data = object["data"],
+            case .object(let fields) = data, case .object(let usage)? = fields["usage"]
+        else {
+            Issue.record("no stats: \(read.text)")
+            return
+        }
+        #expect(usage["apiCallsThisMonth"] == .int(1), "only the acknowledged call: \(read.text)")
+        #expect(try api.call("GET", "/healthz", token: nil).status == 503)
+        #expect(try api.call("GET", "/metrics", token: nil).text.contains("tally_read_only 1\n"))
+    }
+
+    /// A void whose target cannot be read leaves the live stats short of it: `/healthz` answers 503
+    /// `degraded` with the reason and what to do, and `tally_projection_gap` is 1, so the gap is seen before
+    /// a restart.
+    @Test func aVoidWhoseTargetCannotBeReadMakesHealthDegraded() throws {
+        let fileSystem = FaultyFileSystem()
+        let api = try APIFixture(fileSystem: fileSystem)
+        let admin = APIFixture.token(["super_admin"])
+        #expect(try api.call("POST", "/api/v1/events", token: admin, body: APIFixture.event("target")).status == 200)
+        #expect(try api.call("GET", "/metrics", token: nil).text.contains("tally_projection_gap 0\n"))
+        fileSystem.update { $0.failReadOpensOfPathsContaining = ".seg" }
+        let void = APIFixture.event("void", "event.voided", data: #"{"eventId":"target"}"#)
+        #expect(try api.call("POST", "/api/v1/events", token: admin, body: void).status == 200)
+        fileSystem.update { $0.failReadOpensOfPathsContaining = nil }
+        let health = try api.call("GET", "/healthz", token: nil)
+        #expect(health.status == 503, "\(health.text)")
+        #expect(health.text.contains(#""status":"degraded""#), "\(health.text)")
+        #expect(health.text.contains("the live stats miss a void"), "\(health.text)")
+        #expect(try api.call("GET", "/metrics", token: nil).text.contains("tally_projection_gap 1\n"))
+    }
+}

@@ -1,0 +1,439 @@
+import Foundation
+import Synchronization
+import TallyAuth
+import TallyCore
+import TallyEngine
+import TallyHTTP
+import TallyStorage
+import TallyTestSupport
+import Testing
+
+@testable import TallyAPI
+
+/// The tenants API (seed 002): list, create, update, soft delete, validation and racing writes.
+extension APITests {
+    /// The list is built once and reused until a tenant record changes: each change (a create, a rename, a
+    /// delete, a `tenant.created` event) shows in the very next list, in order; searches ignore case, also
+    /// beyond ASCII.
+    @Test func theTenantsListFollowsEveryChangeAtOnce() throws {
+        let api = try APIFixture()
+        let admin = APIFixture.token(["super_admin"])
+        func names(_ query: String = "") throws -> [String] {
+            let list = try api.call("GET", "/api/v1/admin/tenants/?per_page=100" + query, token: admin)
+            guard case .object(let data)? = try json(list)["data"], case .array(let items)? = data["items"] else {
+                return []
+            }
+            return items.compactMap { item in
+                guard case .object(let record) = item, case .string(let name)? = record["name"] else { return nil }
+                return name
+            }
+        }
+        var ids: [String: String] = [:]
+        for name in ["Beta", "Alpha", "Ärzte Nord"] {
+            let created = try api.call("POST", "/api/v1/admin/tenants", token: admin, body: #"{"name":"\#(name)"}"#)
+            guard case .object(let data)? = try json(created)["data"], case .string(let id)? = data["id"] else {
+                Issue.record("no id in \(created.status) \(created.text)")
+                return
+            }
+            ids[name] = id
+        }
+        #expect(try names() == ["Alpha", "Beta", "Ärzte Nord"])
+        #expect(try names() == ["Alpha", "Beta", "Ärzte Nord"], "the same list again")
+        #expect(
+            try api.call("PATCH", "/api/v1/admin/tenants/\(ids["Beta"]!)", token: admin, body: #"{"name":"Aardvark"}"#)
+                .status == 200)
+        #expect(try names() == ["Aardvark", "Alpha", "Ärzte Nord"])
+        #expect(try api.call("DELETE", "/api/v1/admin/tenants/\(ids["Alpha"]!)", token: admin).status == 204)
+        #expect(try names() == ["Aardvark", "Ärzte Nord"])
+        #expect(try names("&status=deleted") == ["Alpha"])
+        let event = #"{"id":"t-new","type":"tenant.created","tenantId":"\#(APIFixture.other)","data":{"name":"Zulu"}}"#
+        let posted = try api.call("POST", "/api/v1/events", token: admin, tenantHeader: APIFixture.other, body: event)
+        #expect(posted.status == 200 && posted.text.contains(#""accepted":1"#), "\(posted.text)")
+        #expect(try names() == ["Aardvark", "Zulu", "Ärzte Nord"], "by Unicode scalar: Ä after Z")
+        #expect(try names("&search=AARD") == ["Aardvark"])
+        #expect(try names("&search=%C3%A4rzte") == ["Ärzte Nord"], "ärzte finds Ärzte")
+        #expect(try names("&search=zul") == ["Zulu"])
+    }
+
+    @Test func aTenantsListWaitingForItsDirectoryHoldsUpNoOtherRequest() throws {
+        // One event loop: a list answered on it would stop it while the directory's lock is held, as a long
+        // rebuild of the directory holds it.
+        let api = try APIFixture(eventLoops: 1)
+        let admin = APIFixture.token(["super_admin"])
+        let locked = DispatchSemaphore(value: 0)
+        let release = DispatchSemaphore(value: 0)
+        let handler = api.handler
+        let holder = Thread {
+            handler.tenantDirectory.withLock { _ in
+                locked.signal()
+                release.wait()
+            }
+        }
+        holder.start()
+        locked.wait()
+        // Let go however the test ends, or the server could not shut down.
+        var released = false
+        defer { if !released { release.signal() } }
+        let list = try api.send("GET", "/api/v1/admin/tenants/", token: admin)
+        usleep(200_000)
+        // The loop answers others meanwhile, a tenants API read included.
+        #expect(try api.call("GET", "/healthz", token: nil).status == 200)
+        #expect(try api.call("GET", "/api/v1/admin/tenants/\(APIFixture.tenant)", token: admin).status == 404)
+        release.signal()
+        released = true
+        let answer = try list.readResponse()
+        #expect(answer.status == 200, "\(answer.text)")
+        #expect(answer.text.contains(#""total":0"#), "\(answer.text)")
+    }
+
+    @Test func tenantsAPIListsCreatesUpdatesAndSoftDeletes() throws {
+        let api = try APIFixture()
+        let admin = APIFixture.token(["super_admin"])
+        for (index, name) in ["Beta", "Alpha", "Gamma"].enumerated() {
+            let body = #"{"name":"\#(name)","partner_id":"\#(index == 2 ? "p2" : "p1")"}"#
+            #expect(try api.call("POST", "/api/v1/admin/tenants", token: admin, body: body).status == 201)
+        }
+        let list = try api.call("GET", "/api/v1/admin/tenants/?per_page=2&page=1", token: admin)
+        #expect(list.status == 200)
+        #expect(list.text.contains(#""total":3"#) && list.text.contains(#""pages":2"#))
+        #expect(list.text.range(of: "Alpha")!.lowerBound < list.text.range(of: "Beta")!.lowerBound)
+        #expect(try api.call("GET", "/api/v1/admin/tenants/?partner_id=p2", token: admin).text.contains(#""total":1"#))
+        #expect(try api.call("GET", "/api/v1/admin/tenants/?search=alp", token: admin).text.contains(#""total":1"#))
+        let invalid = try api.call("GET", "/api/v1/admin/tenants/?per_page=0&status=gone", token: admin)
+        #expect(invalid.status == 422 && invalid.text.contains(#""loc":["query","per_page"]"#))
+        // As Starlette reads a query: the last of repeated values, and a stray `%` as itself.
+        let repeated = try api.call("GET", "/api/v1/admin/tenants/?per_page=1&per_page=50", token: admin)
+        #expect(repeated.status == 200 && repeated.text.contains(#""per_page":50"#), "\(repeated.text)")
+        let percent = try api.call("GET", "/api/v1/admin/tenants/?search=100%&per_page=5", token: admin)
+        #expect(percent.status == 200 && percent.text.contains(#""total":0"#), "\(percent.text)")
+
+        let created = try api.call("POST", "/api/v1/admin/tenants/", token: admin, body: #"{"name":"Delta"}"#)
+        guard case .object(let data)? = try json(created)["data"], case .string(let id)? = data["id"] else {
+            Issue.record("no id")
+            return
+        }
+        let badSettings = try api.call(
+            "PATCH", "/api/v1/admin/tenants/\(id)", token: admin,
+            body: #"{"settings":{"mfa_required":"yes","mfa_methods":["fax"],"session_timeout":0}}"#)
+        #expect(badSettings.status == 422)
+        #expect(badSettings.text.contains(#""loc":["body","settings","mfa_required"]"#))
+        #expect(badSettings.text.contains(#""detail":["#))
+        let patched = try api.call(
+            "PATCH", "/api/v1/admin/tenants/\(id)", token: admin,
+            body: #"{"name":"Delta Corp","settings":{"mfa_required":true,"storage_quota_mb":300}}"#)
+        #expect(patched.status == 200 && patched.text.contains("Delta Corp"))
+        // A body that changes nothing answers the record as it stands, and writes no event.
+        let eventsBefore = api.engine.read { $0.nextOffset }
+        for body in [
+            "{}", #"{"id":"\#(id)"}"#, #"{"name":"Delta Corp"}"#, #"{"status":"active"}"#, #"{"partner_id":null}"#,
+            #"{"settings":{}}"#, #"{"settings":{"mfa_required":true}}"#, #"{"settings":{"session_timeout":null}}"#,
+            #"{"name":"Delta Corp","settings":{"storage_quota_mb":300,"mfa_required":true}}"#,
+        ] {
+            let unchanged = try api.call("PATCH", "/api/v1/admin/tenants/\(id)", token: admin, body: body)
+            #expect(unchanged.status == 200, "\(body): \(unchanged.text)")
+            #expect(unchanged.text.contains(#""name":"Delta Corp""#) && unchanged.text.contains("Tenant unchanged"))
+        }
+        #expect(api.engine.read { $0.nextOffset } == eventsBefore)
+        // One field that differs is a change.
+        let renamed = try api.call(
+            "PATCH", "/api/v1/admin/tenants/\(id)", token: admin,
+            body: #"{"name":"Delta Corp","settings":{"mfa_required":false}}"#)
+        #expect(renamed.status == 200 && renamed.text.contains("Tenant updated successfully"), "\(renamed.text)")
+        #expect(api.engine.read { $0.nextOffset } == eventsBefore + 1)
+        #expect(try api.call("DELETE", "/api/v1/admin/tenants/\(id)", token: admin).status == 204)
+        let after = try api.call("GET", "/api/v1/admin/tenants/\(id)/", token: admin)
+        #expect(after.status == 200 && after.text.contains(#""status":"deleted""#), "with a trailing slash too")
+        #expect(!(try api.call("GET", "/api/v1/admin/tenants/", token: admin).text.contains("Delta")))
+        #expect(try api.call("DELETE", "/api/v1/admin/tenants/\(APIFixture.other)", token: admin).status == 404)
+        // Every change is a tenant.* event in the log.
+        let types = try StoreTestSupport.readAll(SegmentStoreReader.open(api.directory.path)).map(\.event.type)
+        #expect(types.filter { $0 == .tenantCreated }.count == 4)
+        #expect(types.contains(.tenantUpdated) && types.contains(.tenantDeleted))
+    }
+
+    /// Tenants API bodies are JSON, by `Content-Type`, and may be gzip-compressed as ingest bodies may; a
+    /// missing body, every invalid setting and a `tenant_id` that is not a UUID are validation errors in the
+    /// seed's shape.
+    @Test func tenantsAPIBodiesAreCheckedLikeIngestBodies() throws {
+        let api = try APIFixture()
+        let admin = APIFixture.token(["super_admin"])
+        let plain = try api.call(
+            "POST", "/api/v1/admin/tenants/", token: admin, contentType: "text/plain", body: #"{"name":"Zeta"}"#)
+        #expect(plain.status == 415 && plain.text.contains("unsupported_media_type"), "\(plain.text)")
+        var headers: [(String, String)] = [
+            ("Content-Type", "application/json; charset=utf-8"), ("Authorization", "Bearer \(admin)"),
+            ("x-tenantid", APIFixture.tenant),
+        ]
+        let brotli = try api.client().request(
+            "POST", "/api/v1/admin/tenants/", headers: headers + [("Content-Encoding", "br")],
+            body: Array(#"{"name":"Br"}"#.utf8))
+        #expect(brotli.status == 415 && brotli.header("Accept-Encoding") == "gzip, identity")
+        headers.append(("Content-Encoding", "gzip"))
+        let gzipped = try api.client().request(
+            "POST", "/api/v1/admin/tenants/", headers: headers,
+            body: DeflateTestEncoder.gzip(Array(#"{"name":"Gzipped"}"#.utf8)))
+        #expect(gzipped.status == 201 && gzipped.text.contains(#""name":"Gzipped""#), "\(gzipped.text)")
+        #expect(try api.call("GET", "/api/v1/admin/tenants/", token: admin).text.contains("Gzipped"))
+        #expect(!(try api.call("GET", "/api/v1/admin/tenants/", token: admin).text.contains("Zeta")))
+
+        // Not JSON: a 422 at the byte where it breaks, as FastAPI's json_invalid, on POST and PATCH alike.
+        let broken = try api.call("POST", "/api/v1/admin/tenants/", token: admin, body: #"{"name":"A",}"#)
+        #expect(
+            broken.status == 422
+                && broken.text.hasPrefix(#"{"detail":[{"loc":["body",12],"msg":"JSON decode error: "#)
+                && broken.text.hasSuffix(#"","type":"json_invalid"}]}"#),
+            "\(broken.text)")
+        #expect(
+            try api.call(
+                "POST", "/api/v1/admin/tenants/", token: admin,
+                body: #"{"id":"\#(APIFixture.other)","name":"Patchable"}"#
+            ).status == 201)
+        let brokenPatch = try api.call(
+            "PATCH", "/api/v1/admin/tenants/\(APIFixture.other)", token: admin, body: "notjson")
+        #expect(
+            brokenPatch.status == 422 && brokenPatch.text.contains(#""type":"json_invalid""#), "\(brokenPatch.text)")
+        let missing = try api.call("POST", "/api/v1/admin/tenants/", token: admin, body: " \n")
+        #expect(
+            missing.status == 422
+                && missing.text == #"{"detail":[{"loc":["body"],"msg":"Field required","type":"missing"}]}"#,
+            "\(missing.text)")
+        let repeated = try api.call(
+            "POST", "/api/v1/admin/tenants/", token: admin,
+            body: #"{"name":"A","settings":{"mfa_required":true,"mfa_required":false}}"#)
+        #expect(
+            repeated.status == 422
+                && repeated.text.contains(#""loc":["body","settings","mfa_required"],"msg":"appears more than once"#),
+            "\(repeated.text)")
+        let dotted = try api.call(
+            "POST", "/api/v1/admin/tenants/", token: admin, body: #"{"name":"A","settings":{"a.b":1,"a.b":2}}"#)
+        #expect(dotted.status == 422 && dotted.text.contains(#""loc":["body","settings","a.b"]"#), "\(dotted.text)")
+        let nameless = try api.call("POST", "/api/v1/admin/tenants/", token: admin, body: "{}")
+        #expect(
+            nameless.status == 422
+                && nameless.text == #"{"detail":[{"loc":["body","name"],"msg":"Field required","type":"missing"}]}"#,
+            "\(nameless.text)")
+        let settings = try api.call(
+            "POST", "/api/v1/admin/tenants/", token: admin,
+            body:
+                #"{"name":"B","settings":{"mfa_required":"yes","mfa_methods":["fax"],"session_timeout":0,"storage_quota_mb":-1,"password_policy":"x"}}"#
+        )
+        #expect(settings.status == 422)
+        for field in ["mfa_required", "mfa_methods", "session_timeout", "storage_quota_mb", "password_policy"] {
+            #expect(settings.text.contains(#""loc":["body","settings","\#(field)"]"#), "\(field): \(settings.text)")
+        }
+        let whole = try api.call(
+            "POST", "/api/v1/admin/tenants/", token: admin,
+            body: #"{"name":"Whole","settings":{"storage_quota_mb":2048.0}}"#)
+        #expect(
+            whole.status == 201 && whole.text.contains(#""storage_quota_mb":2048"#) && !whole.text.contains("2048.0"),
+            "\(whole.text)")
+        for method in ["GET", "PATCH", "DELETE"] {
+            let notUUID = try api.call(
+                method, "/api/v1/admin/tenants/not-a-uuid", token: admin,
+                body: method == "PATCH" ? #"{"name":"x"}"# : "")
+            #expect(
+                notUUID.status == 422 && notUUID.text.contains(#""loc":["path","tenant_id"]"#),
+                "\(method): \(notUUID.text)")
+        }
+        // A bad path and a bad body: both reported, the path first, as FastAPI validates them together.
+        let both = try api.call(
+            "PATCH", "/api/v1/admin/tenants/not-a-uuid", token: admin, body: #"{"name":5,"bogus":1}"#)
+        #expect(both.status == 422, "\(both.text)")
+        let locations = ["[\"path\",\"tenant_id\"]", "[\"body\",\"name\"]", "[\"body\",\"bogus\"]"].map {
+            both.text.range(of: "\"loc\":\($0)")?.lowerBound
+        }
+        #expect(locations.allSatisfy { $0 != nil } && locations == locations.sorted { ($0!) < ($1!) }, "\(both.text)")
+        // A caller who may change no tenant record has its body left unread: the path's issue alone.
+        let ingestOnly = try api.call(
+            "PATCH", "/api/v1/admin/tenants/not-a-uuid", token: APIFixture.token(["ingest"]),
+            body: #"{"name":5,"bogus":1}"#)
+        #expect(ingestOnly.status == 422 && !ingestOnly.text.contains(#"["body""#), "\(ingestOnly.text)")
+        // The three tenants created are three events in the log, and in the metrics.
+        let metrics = try api.call("GET", "/metrics", token: nil).text
+        #expect(metrics.contains(#"tally_events_total{outcome="accepted"} 3"#), "\(metrics)")
+    }
+
+    /// A deleted tenant's record changes only with the status that restores it; anything else is a 409,
+    /// not a 200 that changed nothing, and writes nothing to the log.
+    /// The tenants API takes settings exactly as deep as a `tenant.created` event can carry them (one level
+    /// less in the body, where `settings` sit one level higher than under the event's `data`), so a record
+    /// it stored always travels back through an event, a dump and an import.
+    @Test func tenantSettingsAreAsDeepAsAnEventCarries() throws {
+        let api = try APIFixture()
+        let admin = APIFixture.token(["super_admin"])
+        for (depth, tenant) in [(61, APIFixture.tenant), (62, APIFixture.other)] {
+            let nested = String(repeating: "[", count: depth) + String(repeating: "]", count: depth)
+            let created = try api.call(
+                "POST", "/api/v1/admin/tenants/", token: admin,
+                body: #"{"id":"\#(tenant)","name":"Deep","settings":{"x":\#(nested)}}"#)
+            let event = try api.call(
+                "POST", "/api/v1/events", token: admin,
+                body: APIFixture.event(
+                    "deep-\(depth)", "tenant.created", tenant: "00000000-0000-4000-8000-0000000000\(depth)",
+                    data: #"{"name":"Deep","settings":{"x":\#(nested)}}"#))
+            #expect(
+                (created.status == 201) == (event.status == 200),
+                "\(depth) levels: the API answered \(created.status), an event \(event.status): \(created.text)")
+            if depth == 62 { #expect(created.status == 422 && created.text.contains("nest"), "\(created.text)") }
+        }
+    }
+
+    /// A validation answer lists at most 100 issues and says how many more there were: a small (gzip) body
+    /// of a million unknown members cannot make an answer of a hundred megabytes.
+    @Test func validationAnswersListAtMostAHundredIssues() throws {
+        let api = try APIFixture()
+        let admin = APIFixture.token(["super_admin"])
+        let members = (0..<5_000).map { #""u\#($0)":0"# }.joined(separator: ",")
+        let answer = try api.call(
+            "POST", "/api/v1/admin/tenants/", token: admin,
+            body: #"{"id":"\#(APIFixture.tenant)","name":"Wide",\#(members)}"#)
+        #expect(answer.status == 422)
+        guard case .array(let detail)? = try json(answer)["detail"] else {
+            Issue.record("no detail: \(answer.text.prefix(300))")
+            return
+        }
+        #expect(detail.count == 101)
+        #expect(answer.text.contains("and 4900 more issues, not listed"), "\(answer.text.suffix(300))")
+    }
+
+    @Test func aDeletedTenantIsPatchedOnlyByRestoringIt() throws {
+        let api = try APIFixture()
+        let admin = APIFixture.token(["super_admin"])
+        let path = "/api/v1/admin/tenants/\(APIFixture.tenant)"
+        #expect(
+            try api.call(
+                "POST", "/api/v1/admin/tenants/", token: admin, body: #"{"id":"\#(APIFixture.tenant)","name":"Acme"}"#
+            ).status == 201)
+        #expect(try api.call("DELETE", path, token: admin).status == 204)
+        let eventsBefore = api.engine.eventCount
+        let refused = try api.call("PATCH", path, token: admin, body: #"{"name":"Renamed"}"#)
+        #expect(refused.status == 409)
+        #expect(refused.text.contains(#""code":"tenant_deleted""#) && refused.text.contains("restore"))
+        #expect(refused.text.contains(#"send \"status\": \"active\" to restore it"#), "\(refused.text)")
+        // Its own tenant_admin is not told to send what it may not: only a super_admin restores.
+        let own = APIFixture.token(["tenant_admin"], tenant: APIFixture.tenant)
+        let ownRefused = try api.call("PATCH", path, token: own, body: #"{"name":"Renamed"}"#)
+        #expect(ownRefused.status == 409)
+        #expect(ownRefused.text.contains("is deleted: only a super_admin can restore it"), "\(ownRefused.text)")
+        // "deleted" is no restore: the record stays as it was.
+        let stillDeleted = try api.call(
+            "PATCH", path, token: admin, body: #"{"status":"deleted","name":"Edited","partner_id":"P"}"#)
+        #expect(
+            stillDeleted.status == 409 && stillDeleted.text.contains(#""code":"tenant_deleted""#),
+            "\(stillDeleted.text)")
+        #expect(api.engine.eventCount == eventsBefore)
+        // Nor through ingest: a tenant.updated that keeps a deleted tenant deleted changes nothing.
+        let sneaky = try api.call(
+            "POST", "/api/v1/events", token: admin,
+            body:
+                #"{"id":"u","type":"tenant.updated","tenantId":"\#(APIFixture.tenant)","data":{"name":"Edited","status":"deleted"}}"#
+        )
+        #expect(sneaky.status == 200)
+        #expect(try api.call("GET", path, token: admin).text.contains(#""name":"Acme""#))
+        let restored = try api.call("PATCH", path, token: admin, body: #"{"status":"active","name":"Renamed"}"#)
+        #expect(restored.status == 200)
+        #expect(restored.text.contains(#""status":"active""#) && restored.text.contains(#""name":"Renamed""#))
+    }
+
+    /// Creates of one id racing each other: exactly one is created, every other answers 409. The first
+    /// create's fsync is held, so the others arrive on their own connections while its event is not yet in
+    /// the projections, when the existence check alone would let them all through.
+    @Test func racingCreatesOfOneIdCreateItOnce() throws {
+        let fileSystem = FaultyFileSystem()
+        let api = try APIFixture(fileSystem: fileSystem)
+        let admin = APIFixture.token(["super_admin"])
+        func create(_ name: String) throws -> LoopbackClient {
+            try api.send(
+                "POST", "/api/v1/admin/tenants/", token: admin,
+                body: #"{"id":"\#(APIFixture.other)","name":"\#(name)"}"#)
+        }
+        fileSystem.update { $0.holdNextSyncOfPathContaining = "/segments/" }
+        // Released on every path, before the server shuts down: its drain waits for the held request.
+        defer { withExtendedLifetime(api) { fileSystem.releaseHeldSync() } }
+        let first = try create("First")
+        #expect(fileSystem.waitForHeldSync(), "the first create waits in its fsync")
+        // Answered while the first still waits (a create let through would wait behind it, and time out).
+        for index in 1..<4 {
+            let racer = try create("Racer \(index)")
+            let response = try racer.readResponse()
+            #expect(response.status == 409 && response.text.contains("tenant_exists"), "\(response.text)")
+        }
+        // The held create's body is all the server holds, and its gauges say so.
+        let metrics = try api.call("GET", "/metrics", token: nil).text
+        let heldBody = #"{"id":"\#(APIFixture.other)","name":"First"}"#.utf8.count
+        #expect(metrics.contains("tally_http_buffered_body_bytes \(heldBody)\n"), "\(metrics)")
+        fileSystem.releaseHeldSync()
+        let created = try first.readResponse()
+        #expect(created.status == 201 && created.text.contains(#""name":"First""#), "\(created.text)")
+        let types = try StoreTestSupport.readAll(SegmentStoreReader.open(api.directory.path)).map(\.event.type)
+        #expect(types == [.tenantCreated])
+    }
+
+    /// A delete that lands between a PATCH's check and its event turns the PATCH into the same 409 the
+    /// check gives. The delete's fsync is held; the PATCH, on another connection, passes its check (the
+    /// tenant still reads active) and queues its event behind the delete's.
+    @Test func aPatchOvertakenByADeleteAnswers409() throws {
+        let fileSystem = FaultyFileSystem()
+        let api = try APIFixture(fileSystem: fileSystem)
+        let admin = APIFixture.token(["super_admin"])
+        let tenant = APIFixture.tenant
+        #expect(
+            try api.call("POST", "/api/v1/admin/tenants/", token: admin, body: #"{"id":"\#(tenant)","name":"Acme"}"#)
+                .status == 201)
+        fileSystem.update { $0.holdNextSyncOfPathContaining = "/segments/" }
+        // Released on every path, before the server shuts down: its drain waits for the held request.
+        defer { withExtendedLifetime(api) { fileSystem.releaseHeldSync() } }
+        let deleting = try api.send("DELETE", "/api/v1/admin/tenants/\(tenant)", token: admin)
+        #expect(fileSystem.waitForHeldSync(), "the delete waits in its fsync")
+        let patching = try api.send(
+            "PATCH", "/api/v1/admin/tenants/\(tenant)", token: admin, body: #"{"name":"Renamed"}"#)
+        // The PATCH's event has been given its offset (its id is remembered) behind the delete's.
+        for _ in 0..<2_000 where api.engine.rememberedIds < 3 { usleep(5_000) }
+        #expect(api.engine.rememberedIds == 3, "create, delete and the PATCH's update")
+        fileSystem.releaseHeldSync()
+        #expect(try deleting.readResponse().status == 204)
+        let patched = try patching.readResponse()
+        #expect(patched.status == 409 && patched.text.contains("tenant_deleted"), "\(patched.text)")
+        #expect(try api.call("GET", "/api/v1/admin/tenants/\(tenant)", token: admin).text.contains(#""name":"Acme""#))
+    }
+
+    /// A `tenant.created` for the same id that lands through the events route between a create's check and
+    /// its event registers the tenant first; the create then changed nothing and answers the check's 409,
+    /// not a 201 showing the other event's record. The event's fsync is held, so the create passes its check.
+    @Test func aCreateOvertakenByACreatedEventAnswers409() throws {
+        let fileSystem = FaultyFileSystem()
+        let api = try APIFixture(fileSystem: fileSystem)
+        let admin = APIFixture.token(["super_admin"])
+        let tenant = APIFixture.other
+        fileSystem.update { $0.holdNextSyncOfPathContaining = "/segments/" }
+        defer { withExtendedLifetime(api) { fileSystem.releaseHeldSync() } }
+        let event = #"{"id":"tc-1","type":"tenant.created","tenantId":"\#(tenant)","data":{"name":"From event"}}"#
+        let ingesting = try api.send("POST", "/api/v1/events", token: admin, body: event)
+        #expect(fileSystem.waitForHeldSync(), "the event waits in its fsync")
+        let creating = try api.send(
+            "POST", "/api/v1/admin/tenants/", token: admin, body: #"{"id":"\#(tenant)","name":"From API"}"#)
+        // The create's event has its offset, behind the held one.
+        for _ in 0..<2_000 where api.engine.rememberedIds < 2 { usleep(5_000) }
+        #expect(api.engine.rememberedIds == 2, "the event and the create's")
+        fileSystem.releaseHeldSync()
+        #expect(try ingesting.readResponse().status == 200)
+        let created = try creating.readResponse()
+        #expect(created.status == 409 && created.text.contains("tenant_exists"), "\(created.text)")
+        #expect(
+            try api.call("GET", "/api/v1/admin/tenants/\(tenant)", token: admin).text.contains(#""name":"From event""#))
+    }
+
+    /// Names are limited in Unicode scalars, as events count them, so every record the API stores survives
+    /// `tally dump` and `tally import`.
+    @Test func tenantNamesAreLimitedInUnicodeScalarsAsEventsAre() throws {
+        let api = try APIFixture()
+        let admin = APIFixture.token(["super_admin"])
+        let combining = String(repeating: "e\u{301}", count: 200)  // 200 characters, 400 scalars
+        let refused = try api.call("POST", "/api/v1/admin/tenants/", token: admin, body: #"{"name":"\#(combining)"}"#)
+        #expect(refused.status == 422 && refused.text.contains(#""loc":["body","name"]"#))
+        let longest = String(repeating: "e\u{301}", count: 128)  // 256 scalars
+        #expect(
+            try api.call("POST", "/api/v1/admin/tenants/", token: admin, body: #"{"name":"\#(longest)"}"#).status == 201
+        )
+    }
+}
