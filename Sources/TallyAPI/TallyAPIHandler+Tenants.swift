@@ -205,7 +205,8 @@ extension TallyAPIHandler {
                 response.status == 201
                 && !engine.read { state in
                     state.tenants[tenant].map { record in
-                        record.createdAt == now && record.name == creation.name && record.status == creation.status
+                        record.createdAt == now && record.name.map { $0.hasSameUTF8(as: creation.name) } == true
+                            && record.status == creation.status
                             && record.partnerId == creation.partnerId && record.settings == creation.settings
                     } ?? false
                 }
@@ -227,13 +228,15 @@ extension TallyAPIHandler {
     ) {
         let now = clock()
         guard let tenant = TenantID(text) else {
-            // As FastAPI validates the path and the body together: the body's issues follow the path's. Only
+            // As FastAPI validates the path and the body together: the body's issues follow the path's, and a
+            // body it cannot read at all (not JSON, a 415 or 413) is answered alone, before any parameter. Only
             // for a caller who may change some tenant record: no one else's body is decoded.
             let administers = principal.map { $0.isSuperAdmin || $0.roles.contains(.tenantAdmin) } ?? false
-            if administers, case .failure(.invalid(let issues)) = tenantBody(request, requireName: false) {
+            switch administers ? tenantBody(request, requireName: false) : nil {
+            case .failure(.invalid(let issues))?:
                 respond(APIResponse.validation(TallyAPIHandler.invalidTenantPathIssues + issues))
-            } else {
-                respond(TallyAPIHandler.invalidTenantPath)
+            case .failure(.rejected(let response))?: respond(response)
+            case .success?, nil: respond(TallyAPIHandler.invalidTenantPath)
             }
             return
         }

@@ -110,9 +110,12 @@ struct TenantDirectory: Sendable {
         return TenantDirectory(version: read.version, entries: merged)
     }
 
-    /// The list's order: by name, then id.
+    /// The list's order: by name, Unicode scalar by scalar (the order of their UTF-8 bytes, as Python orders
+    /// strings: Swift's `<` orders canonically equivalent forms, so `"e\u0301f"` would sort after `"f"`),
+    /// then id.
     static func precedes(_ left: Entry, _ right: Entry) -> Bool {
-        left.name != right.name ? left.name < right.name : left.id < right.id
+        left.name.hasSameUTF8(as: right.name)
+            ? left.id < right.id : left.name.utf8.lexicographicallyPrecedes(right.name.utf8)
     }
 
     /// `text` lowercased as Python's `str.lower()` lowercases it: each scalar's full lowercase mapping (`İ`

@@ -140,6 +140,18 @@ extension APITests {
             body: #"{"name":"Delta Corp","settings":{"mfa_required":false}}"#)
         #expect(renamed.status == 200 && renamed.text.contains("Tenant updated successfully"), "\(renamed.text)")
         #expect(api.engine.read { $0.nextOffset } == eventsBefore + 1)
+        // Names and settings compare by their bytes: the same text in the other normalization form is a change.
+        for body in [#"{"name":"Cr\u00e8me","settings":{"label":"\u00e9"}}"#, #"{"name":"Cre\u0300me"}"#] {
+            let renormalized = try api.call("PATCH", "/api/v1/admin/tenants/\(id)", token: admin, body: body)
+            #expect(renormalized.text.contains("Tenant updated successfully"), "\(body): \(renormalized.text)")
+        }
+        let relabeled = try api.call(
+            "PATCH", "/api/v1/admin/tenants/\(id)", token: admin, body: #"{"settings":{"label":"e\u0301"}}"#)
+        #expect(relabeled.text.contains("Tenant updated successfully"), "\(relabeled.text)")
+        #expect(api.engine.read { $0.nextOffset } == eventsBefore + 4)
+        let tenantID = try #require(TenantID(id))
+        let stored = api.engine.read { $0.tenants[tenantID]?.name }
+        #expect(stored.map { Array($0.unicodeScalars) } == Array("Cre\u{300}me".unicodeScalars))
         #expect(try api.call("DELETE", "/api/v1/admin/tenants/\(id)", token: admin).status == 204)
         let after = try api.call("GET", "/api/v1/admin/tenants/\(id)/", token: admin)
         #expect(after.status == 200 && after.text.contains(#""status":"deleted""#), "with a trailing slash too")
@@ -248,13 +260,20 @@ extension APITests {
             "PATCH", "/api/v1/admin/tenants/not-a-uuid", token: APIFixture.token(["ingest"]),
             body: #"{"name":5,"bogus":1}"#)
         #expect(ingestOnly.status == 422 && !ingestOnly.text.contains(#"["body""#), "\(ingestOnly.text)")
+        // A body that is not JSON is answered alone, at the byte where it breaks, before any parameter is
+        // validated (as FastAPI answers it); so is one of a type the route does not read.
+        let notJSON = try api.call("PATCH", "/api/v1/admin/tenants/not-a-uuid", token: admin, body: #"{"name":"#)
+        #expect(
+            notJSON.status == 422 && notJSON.text.contains(#""type":"json_invalid""#)
+                && !notJSON.text.contains(#""path""#), "\(notJSON.text)")
+        let plainText = try api.call(
+            "PATCH", "/api/v1/admin/tenants/not-a-uuid", token: admin, contentType: "text/plain", body: "name")
+        #expect(plainText.status == 415, "\(plainText.text)")
         // The three tenants created are three events in the log, and in the metrics.
         let metrics = try api.call("GET", "/metrics", token: nil).text
         #expect(metrics.contains(#"tally_events_total{outcome="accepted"} 3"#), "\(metrics)")
     }
 
-    /// A deleted tenant's record changes only with the status that restores it; anything else is a 409,
-    /// not a 200 that changed nothing, and writes nothing to the log.
     /// The tenants API takes settings exactly as deep as a `tenant.created` event can carry them (one level
     /// less in the body, where `settings` sit one level higher than under the event's `data`), so a record
     /// it stored always travels back through an event, a dump and an import.
@@ -296,6 +315,8 @@ extension APITests {
         #expect(answer.text.contains("and 4900 more issues, not listed"), "\(answer.text.suffix(300))")
     }
 
+    /// A deleted tenant's record changes only with the status that restores it; anything else is a 409,
+    /// not a 200 that changed nothing, and writes nothing to the log.
     @Test func aDeletedTenantIsPatchedOnlyByRestoringIt() throws {
         let api = try APIFixture()
         let admin = APIFixture.token(["super_admin"])

@@ -22,6 +22,20 @@ import Testing
         #expect(TenantDirectory.name(name, contains: lowered) == expected, "\(name) ∋ \(search)")
     }
 
+    /// The list's order is by Unicode scalar, as Python's `sorted` orders names, not by Swift's `<` (which
+    /// compares canonically equivalent forms alike); canonically equivalent names are told apart the same way,
+    /// not by id.
+    @Test func namesAreOrderedScalarByScalar() {
+        let names = ["Ärger", "f", "e\u{301}f", "ef", "\u{E9}f", "Zulu"]
+        let entries = names.enumerated().map { index, name in
+            TenantDirectory.Entry(
+                id: TenantID(high: 0, low: UInt64(names.count - index)), name: name, status: .active, partnerId: nil)
+        }
+        let sorted = entries.sorted(by: TenantDirectory.precedes).map { Array($0.name.unicodeScalars) }
+        let expected = ["Zulu", "ef", "e\u{301}f", "f", "Ärger", "\u{E9}f"].map { Array($0.unicodeScalars) }
+        #expect(sorted == expected)
+    }
+
     /// Python's `str.lower()` of each (CPython 3.11), final sigma and full mappings included.
     @Test(arguments: [
         ("ΟΔΥΣΣΈΑΣ", "οδυσσέας"), ("Σ", "σ"), ("ΑΣ", "ας"), ("ΑΣ.", "ας."), ("ΑΣ.Β", "ασ.β"), ("ΑΣ1", "ας1"),

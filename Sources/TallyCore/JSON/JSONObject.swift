@@ -8,6 +8,11 @@ import Glibc
 public struct JSONObject: Sendable, Equatable, Sequence {
     /// One `"key": value` pair of an object.
     public struct Member: Sendable, Equatable {
+        /// Whether both have the same key bytes and equal values (see ``JSONValue``'s equality).
+        public static func == (lhs: Member, rhs: Member) -> Bool {
+            JSONObject.keysEqual(lhs.key, rhs.key) && lhs.value == rhs.value
+        }
+
         /// The member's name.
         public var key: String
         /// The member's value.
@@ -87,15 +92,6 @@ public struct JSONObject: Sendable, Equatable, Sequence {
     /// Whether two keys have identical UTF-8 bytes.
     @inline(__always)
     static func keysEqual(_ lhs: String, _ rhs: String) -> Bool {
-        guard lhs.utf8.count == rhs.utf8.count else { return false }
-        // Native and small strings lend their bytes: compare them as buffers, not through the UTF-8 view's
-        // iterator (the decoder compares a key per field of every event it reads).
-        let compared = lhs.utf8.withContiguousStorageIfAvailable { left in
-            rhs.utf8.withContiguousStorageIfAvailable { right in
-                guard let leftBase = left.baseAddress, let rightBase = right.baseAddress else { return true }
-                return memcmp(leftBase, rightBase, left.count) == 0
-            }
-        }
-        return (compared ?? nil) ?? lhs.utf8.elementsEqual(rhs.utf8)
+        lhs.hasSameUTF8(as: rhs)
     }
 }

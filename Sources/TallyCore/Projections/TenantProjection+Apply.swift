@@ -137,8 +137,9 @@ extension TenantProjection {
 
     /// Whether `update` would change the record's name, status, partner or settings: one that sets each to
     /// what it already is changes nothing (the tenants API then stores no event, and `updated_at` stays).
+    /// Names and settings compare by their bytes: `"e\u0301"` over a stored `"\u00e9"` is a change.
     public func isChanged(by update: TenantUpdate) -> Bool {
-        if let newName = update.name, newName != name { return true }
+        if let newName = update.name, !(name.map { newName.hasSameUTF8(as: $0) } ?? false) { return true }
         if let newStatus = update.status, newStatus != status { return true }
         if let partner = update.partnerId, partner != partnerId { return true }
         if let changes = update.settings {

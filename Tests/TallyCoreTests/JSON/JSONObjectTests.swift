@@ -64,4 +64,18 @@ struct JSONObjectTests {
         #expect(ab != ba)
         #expect(ab == JSONObject(ab.members))
     }
+
+    @Test("Equality compares strings and keys by bytes, as lookups do")
+    func equalityComparesBytes() {
+        #expect(JSONValue.string("\u{E9}") != .string("e\u{301}"))
+        #expect(JSONValue.string("e\u{301}") == .string("e\u{301}"))
+        let composedKey = JSONObject([.init(key: "\u{E9}", value: .null)])
+        let decomposedKey = JSONObject([.init(key: "e\u{301}", value: .null)])
+        #expect(composedKey != decomposedKey)
+        let composedValue = JSONValue.object(JSONObject([.init(key: "a", value: .array([.string("\u{E9}")]))]))
+        let decomposedValue = JSONValue.object(JSONObject([.init(key: "a", value: .array([.string("e\u{301}")]))]))
+        #expect(composedValue != decomposedValue)
+        #expect(composedValue == .object(JSONObject([.init(key: "a", value: .array([.string("\u{E9}")]))])))
+        #expect(JSONValue.int(1) != .double(1))
+    }
 }
