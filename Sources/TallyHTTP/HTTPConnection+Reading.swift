@@ -103,8 +103,12 @@ extension HTTPConnection {
             }
             guard let request else {
                 if parser.isReceivingBody {
-                    // The handler may refuse it on its head alone: before the body is read or invited.
-                    if !headChecked, let head = parser.headAwaitingBody {
+                    // The handler may refuse it on its head alone: before the body is read or invited. A
+                    // chunked body is judged once its first chunk tells whether it is empty (an empty one is
+                    // no body: a route that reads none answers it as it answers a request without one), or
+                    // at once when the client waits for an invitation that must not come first.
+                    if !headChecked, let head = parser.headAwaitingBody, !parser.awaitsFirstChunk || parser.owesContinue
+                    {
                         headChecked = true
                         if let refusal = headRefusal(head) {
                             refuseBody(refusal, for: head)

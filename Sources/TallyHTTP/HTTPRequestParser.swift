@@ -122,6 +122,18 @@ public struct HTTPRequestParser: Sendable {
         }
     }
 
+    /// Whether the body arriving is chunked and no chunk of it has been read: its size is not known yet, and
+    /// it may turn out empty.
+    public var awaitsFirstChunk: Bool {
+        failure == nil && phase == .chunkSize && pendingBody.isEmpty
+    }
+
+    /// Whether the request whose body is arriving waits for `100 Continue` before it sends it; unlike
+    /// ``takeContinueRequest()``, asking does not answer it.
+    public var owesContinue: Bool {
+        continueOwed && failure == nil && phase != .head
+    }
+
     /// The head (request line and fields, no body) of the request whose body is arriving, or `nil`.
     public var headAwaitingBody: HTTPRequest? {
         failure == nil && phase != .head ? pendingRequest : nil

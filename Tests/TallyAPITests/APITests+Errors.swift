@@ -172,6 +172,23 @@ extension APITests {
         // A short body that arrived with its head is refused all the same, naming the route.
         let short = try api.call("GET", "/metrics", token: nil, body: "x")
         #expect(short.status == 413 && short.text.contains("GET /metrics takes no request body"), "\(short.text)")
+        // A chunked body is judged once its first chunk tells whether it is empty: an empty one is no body,
+        // however its bytes are split; a first chunk with data is refused before the rest is read.
+        for (last, status) in [("0\r\n\r\n", 200), ("5\r\nhello\r\n", 413)] {
+            let chunked = try api.client()
+            try chunked.send("GET /healthz HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n")
+            usleep(30_000)
+            #expect(!chunked.isReadable, "no answer before the first chunk")
+            try chunked.send(last)
+            #expect(try chunked.readResponse().status == status, "\(last)")
+        }
+        // A client that waits for `100 Continue` is refused on its head, not invited first.
+        let waiting = try api.client()
+        try waiting.send(
+            "POST /api/v1/events HTTP/1.1\r\nHost: t\r\nx-tenantid: \(tenant)\r\nTransfer-Encoding: chunked\r\n"
+                + "Expect: 100-continue\r\n\r\n")
+        let refusedWaiting = try waiting.readResponse()
+        #expect(refusedWaiting.status == 401, "\(refusedWaiting.text)")
         let metrics = try api.call("GET", "/metrics", token: nil).text
         #expect(metrics.contains("tally_http_buffered_body_bytes 0"))
         // Every answer so far was read whole: none is held.
