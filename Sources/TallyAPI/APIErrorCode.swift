@@ -28,6 +28,8 @@ enum APIErrorCode: String, Sendable, CaseIterable {
     case missingTenantHeader = "missing_tenant_header"
     /// No route for the path (404).
     case notFound = "not_found"
+    /// A method HTTP does not define, on any path (501).
+    case notImplemented = "not_implemented"
     /// An organization with no events (404).
     case organizationNotFound = "organization_not_found"
     /// A body, or a decompressed one, over the limit (413).

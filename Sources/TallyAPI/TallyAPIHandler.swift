@@ -91,13 +91,20 @@ public final class TallyAPIHandler: HTTPHandler {
     /// The 403's detail for a caller who may not ingest at all.
     static let ingestRoleRequired = "ingesting events requires the ingest or super_admin role"
 
-    /// The answer for a path no route matches (404), or a method its routes do not take (405, with `Allow`).
+    /// The answer for a method HTTP does not define (501, whatever the path), a path no route matches (404),
+    /// or a method its routes do not take (405, with `Allow`).
     /// - Parameters:
     ///   - path: The path as routes match it (``Route/normalize(_:)``).
     ///   - asSent: The path as the request gave it, which the answer quotes.
     private func unmatched(_ method: HTTPMethod, _ path: String, asSent: String) -> HTTPResponse {
-        let candidates = Route.all.filter { $0.match(path) != nil }
         let now = clock()
+        guard method.isStandard else {
+            return APIResponse.error(
+                501, .notImplemented,
+                "\(method.name) is not an HTTP method this server implements: use GET, HEAD, POST, PATCH or DELETE",
+                now: now)
+        }
+        let candidates = Route.all.filter { $0.match(path) != nil }
         if candidates.isEmpty {
             return APIResponse.error(404, .notFound, "no route for \(asSent)", now: now)
         }

@@ -61,6 +61,16 @@ public enum HTTPMethod: Equatable, Hashable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// Whether the method is one HTTP defines: RFC 9110 §9's (`GET`, `HEAD`, `POST`, `PUT`, `DELETE`,
+    /// `CONNECT`, `OPTIONS`, `TRACE`) or RFC 5789's `PATCH`. A server answers any other 501 (RFC 9110 §9.1),
+    /// and one it knows but a resource does not take 405.
+    public var isStandard: Bool {
+        switch self {
+        case .get, .head, .post, .put, .patch, .delete, .options: return true
+        case .other(let name): return name == "CONNECT" || name == "TRACE"
+        }
+    }
+
     /// The method token, same as ``name``.
     public var description: String { name }
 

@@ -30,6 +30,15 @@ extension APITests {
         #expect(doubled.status == 404 && doubled.text.contains("no route for /healthz//"), "\(doubled.text)")
         let wrongMethod = try api.call("DELETE", "/api/v1/events", token: admin)
         #expect(wrongMethod.status == 405 && wrongMethod.header("Allow") == "POST")
+        // A method HTTP defines but the path does not take is a 405; one HTTP does not define (methods are
+        // case-sensitive) is a 501 on any path (RFC 9110 §9.1).
+        #expect(try api.call("TRACE", "/healthz", token: nil).header("Allow") == "GET, HEAD")
+        for (method, path) in [("BREW", "/healthz"), ("get", "/healthz"), ("BREW", "/nope")] {
+            let unknown = try api.call(method, path, token: nil)
+            #expect(
+                unknown.status == 501 && unknown.text.contains(#""code":"not_implemented""#)
+                    && unknown.text.contains("\(method) is not an HTTP method"), "\(method) \(path): \(unknown.text)")
+        }
         let deep = String(repeating: "[", count: 10_000)
         #expect(try api.call("POST", "/api/v1/events", token: admin, body: deep).status == 400)
         let invalidUTF8 = try api.client().request(
