@@ -27,6 +27,12 @@ enum HeaderValue {
         items(value, separator: UInt8(ascii: ";"))[0]
     }
 
+    /// How an answer names a media type it refuses: `Content-Type text/plain`, or `An empty Content-Type`
+    /// for a header sent with no value.
+    static func naming(mediaType type: String) -> String {
+        type.isEmpty ? "An empty Content-Type" : "Content-Type \(type)"
+    }
+
     private static func trimmed(_ bytes: [UInt8]) -> String {
         let isSpace = { (byte: UInt8) in byte == 0x20 || byte == 0x09 }
         guard let first = bytes.firstIndex(where: { !isSpace($0) }),

@@ -90,7 +90,7 @@ enum IngestBody {
             throw Failure(
                 status: 415, code: .unsupportedMediaType,
                 message:
-                    "Content-Type \(type) is not supported; use application/json (or text/json), application/x-ndjson (or application/jsonl), application/cloudevents+json or application/cloudevents-batch+json"
+                    "\(HeaderValue.naming(mediaType: type)) is not supported; use application/json (or text/json), application/x-ndjson (or application/jsonl), application/cloudevents+json or application/cloudevents-batch+json"
             )
         }
     }

@@ -44,7 +44,7 @@ extension TallyAPIHandler {
             guard type == "application/json" || type == "text/json" else {
                 throw IngestBody.Failure(
                     status: 415, code: .unsupportedMediaType,
-                    message: "Content-Type \(type) is not supported here; send application/json")
+                    message: "\(HeaderValue.naming(mediaType: type)) is not supported here; send application/json")
             }
             body = try ContentDecoding.decode(
                 request.body, header: request.headers.combined("Content-Encoding"), maxBytes: limits.maxBodyBytes)

@@ -221,14 +221,9 @@ public final class TallyAPIHandler: HTTPHandler {
     /// Checks the bearer token and the `x-tenantid` header.
     private func authenticate(_ request: HTTPRequest) -> Result<Principal, RejectedRequest> {
         let now = clock()
-        // Neither may repeat (RFC 9110 §5.3): which copy counts would be a guess, and the answer could depend
+        // None may repeat (RFC 9110 §5.3): which copy counts would be a guess, and the answer could depend
         // on a proxy's choice of the other.
-        var repeated: String?
-        if request.headers.occurrences("Authorization") > 1 {
-            repeated = "Authorization"
-        } else if request.headers.occurrences("x-tenantid") > 1 {
-            repeated = "x-tenantid"
-        }
+        let repeated = ["Authorization", "x-tenantid", "Content-Type"].first { request.headers.occurrences($0) > 1 }
         if let repeated {
             return .failure(
                 RejectedRequest(

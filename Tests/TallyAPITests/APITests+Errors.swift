@@ -19,6 +19,11 @@ extension APITests {
         #expect(try api.call("POST", "/api/v1/events", token: admin, body: "[]").status == 400)
         #expect(
             try api.call("POST", "/api/v1/events", token: admin, contentType: "text/plain", body: "x").status == 415)
+        for path in ["/api/v1/events", "/api/v1/admin/tenants/"] {
+            let empty = try api.call("POST", path, token: admin, contentType: "", body: "{}")
+            #expect(
+                empty.status == 415 && empty.text.contains("An empty Content-Type is not supported"), "\(empty.text)")
+        }
         #expect(
             try api.call("POST", "/api/v1/events", token: admin, body: "[" + APIFixture.event("z", "bogus") + "]")
                 .status == 422)

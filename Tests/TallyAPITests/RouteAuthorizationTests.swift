@@ -154,9 +154,9 @@ import Testing
         #expect(try api.call("GET", "/api/v1/admin/tenants/\(victim)", token: admin).text.contains(Self.ownName))
     }
 
-    /// `Authorization` and `x-tenantid` may not repeat: which copy counts would be a guess (a proxy may
-    /// pick the other), so a request with two is refused with 400, whatever the copies hold.
-    @Test func aRepeatedAuthorizationOrTenantHeaderIsRefused() throws {
+    /// `Authorization`, `x-tenantid` and `Content-Type` may not repeat: which copy counts would be a guess
+    /// (a proxy may pick the other), so a request with two is refused with 400, whatever the copies hold.
+    @Test func aRepeatedAuthorizationTenantOrContentTypeHeaderIsRefused() throws {
         let api = try APIFixture()
         let admin = APIFixture.token(["super_admin"])
         let tenantAdmin = APIFixture.token(["tenant_admin"], tenant: APIFixture.tenant)
@@ -169,6 +169,10 @@ import Testing
             [
                 ("Authorization", "Bearer \(admin)"), ("x-tenantid", APIFixture.tenant),
                 ("X-TenantId", APIFixture.other),
+            ],
+            [
+                ("Authorization", "Bearer \(admin)"), ("x-tenantid", APIFixture.tenant),
+                ("Content-Type", "text/plain"), ("content-type", "application/json"),
             ],
         ] {
             let response = try api.client().request("GET", path, headers: headers)
