@@ -47,6 +47,29 @@ import Testing
         #expect(KeyStats(projection, tenantId: EventFixtures.tenant, now: Self.now).expiredKeys == 1)
     }
 
+    /// A key or credential is expired from its `expiresAt` on, that very microsecond included (as a JWT's
+    /// `exp` is read), and active one microsecond before it; both stats read the same instant alike.
+    @Test(arguments: [(0, true), (1, false), (-1, true)] as [(Int64, Bool)])
+    func expiryCountsFromItsVeryMicrosecond(offset: Int64, expired: Bool) {
+        var projection = TenantProjection()
+        let expiry = Timestamp(microseconds: Self.now.microseconds + offset)
+        let created = Timestamp(microseconds: Self.now.microseconds - 86_400_000_000)
+        projection.apply(
+            Event(
+                id: "k", tenantId: EventFixtures.tenant, time: created,
+                payload: .keyCreated(keyId: "k1", name: nil, expiresAt: expiry)))
+        projection.apply(
+            Event(
+                id: "c", tenantId: EventFixtures.tenant, time: created,
+                payload: .credentialCreated(credentialId: "c1", expiresAt: expiry)))
+        let stats = TenantStats(projection, tenantId: EventFixtures.tenant, now: Self.now)
+        let keyStats = KeyStats(projection, tenantId: EventFixtures.tenant, now: Self.now)
+        #expect(
+            stats.credentials == TenantStats.Credentials(total: 1, active: expired ? 0 : 1, expired: expired ? 1 : 0))
+        #expect(stats.apiKeys.active == (expired ? 0 : 1))
+        #expect(keyStats.expiredKeys == (expired ? 1 : 0) && keyStats.activeKeys == (expired ? 0 : 1))
+    }
+
     /// Storage used holds at 8 EiB instead of wrapping round to a negative figure that reads as 0 MB, and a
     /// void's retraction holds at the bounds too.
     @Test func storageSaturatesInsteadOfWrapping() {
