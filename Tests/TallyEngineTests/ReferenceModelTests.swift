@@ -162,6 +162,61 @@ import Testing
         try expectStorage(after: steps)
     }
 
+    /// A void never moves a key's last use back while the key has other calls; a key whose every call is
+    /// voided has not been used, so it leaves the recent keys and the next most recent takes its place. Live,
+    /// as the model recomputes it, from a checkpoint and in a full replay.
+    @Test func aKeyWhoseEveryCallIsVoidedLeavesTheRecentKeys() throws {
+        let directory = TemporaryDirectory()
+        var model = ReferenceModel(now: Self.now)
+        let engine = try Engine(directory: directory.path, configuration: Self.configuration())
+        let tenant = EventFixtures.tenant
+        func minutesAgo(_ minutes: Int64) -> Timestamp {
+            Timestamp(microseconds: Self.now.microseconds - minutes * 60_000_000)
+        }
+        func call(_ id: String, _ key: String, _ minutes: Int64) -> Event {
+            Event(
+                id: id, tenantId: tenant, time: minutesAgo(minutes), payload: .apiCall(APICall(keyId: key, status: 200))
+            )
+        }
+        func void(_ target: String) -> Event {
+            Event(
+                id: "v-" + target, tenantId: tenant, time: Self.now, payload: .eventVoided(eventId: target, reason: nil)
+            )
+        }
+        let steps: [(Event, [String])] = [
+            (call("c1", "k1", 60), ["k1"]), (call("c2", "k2", 50), ["k2", "k1"]),
+            (call("c3", "k3", 40), ["k3", "k2", "k1"]), (call("c4", "k4", 30), ["k4", "k3", "k2", "k1"]),
+            (call("c5", "k5", 20), ["k5", "k4", "k3", "k2", "k1"]),
+            (call("c6", "k6", 10), ["k6", "k5", "k4", "k3", "k2"]),
+            (call("c7", "k5", 5), ["k5", "k6", "k4", "k3", "k2"]),
+            // k5 still has a call: its last use stays where the voided one put it.
+            (void("c7"), ["k5", "k6", "k4", "k3", "k2"]),
+            // k6 has none left: k1 takes its place at the end.
+            (void("c6"), ["k5", "k4", "k3", "k2", "k1"]),
+            // A call older than every listed key's last use does not make the list.
+            (call("c8", "k6", 90), ["k5", "k4", "k3", "k2", "k1"]),
+            // k6 fills the place k2 frees; then a list with no key left to fill a freed place closes up.
+            (void("c2"), ["k5", "k4", "k3", "k1", "k6"]), (void("c5"), ["k4", "k3", "k1", "k6"]),
+        ]
+        for (index, (event, recent)) in steps.enumerated() {
+            #expect(engine.ingest([.success(event)]) == [model.ingest(event)], "\(event.id)")
+            let keys = engine.keyStats(tenant, now: Self.now)
+            #expect(keys?.mostRecentlyUsed.map(\.keyId) == recent, "after \(event.id)")
+            #expect(model.keyUsage(tenant).recent == recent, "model after \(event.id)")
+            if index == 5 { try engine.checkpoint() }
+        }
+        func lastUse(_ key: String) -> Timestamp? { engine.read { $0.tenants[tenant]?.keys[key]?.lastUsed } }
+        #expect(lastUse("k6") == minutesAgo(90), "its one call left")
+        #expect(lastUse("k2") == nil && engine.read { $0.tenants[tenant]?.keys["k2"]?.requests } == 0, "no call left")
+        #expect(lastUse("k5") == nil, "both its calls voided")
+        let live = engine.projectionSnapshot
+        try engine.close()
+        let reopened = try Engine(directory: directory.path, configuration: Self.configuration())
+        #expect(reopened.projectionSnapshot == live)
+        try reopened.close()
+        #expect(try Engine.rebuild(directory: directory.path, configuration: Self.configuration()).state == live)
+    }
+
     /// A storage event of the test tenant, `hoursAgo` hours before now.
     func storageEvent(_ id: String, hoursAgo: Int64, _ payload: EventPayload) -> Event {
         Event(

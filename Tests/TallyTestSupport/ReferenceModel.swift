@@ -136,8 +136,22 @@ public struct ReferenceModel {
             return nil
         }
         let counted = calls.filter { !isVoided($0.0) }.map(\.1)
+        // In log order: a call moves its key's last use forward, a void never moves it back, but a key left
+        // with no calls has no last use (and leaves the recent keys).
         var lastUsed: [String: Timestamp] = [:]
-        for (event, call) in calls { lastUsed[call.keyId] = max(lastUsed[call.keyId] ?? .min, event.time) }
+        var live: [String: Int] = [:]
+        for event in accepted where event.tenantId == tenant {
+            switch event.payload {
+            case .apiCall(let call):
+                live[call.keyId, default: 0] += 1
+                lastUsed[call.keyId] = max(lastUsed[call.keyId] ?? .min, event.time)
+            case .eventVoided(let target, _):
+                guard let (_, call) = calls.first(where: { $0.0.id == target }) else { continue }
+                live[call.keyId, default: 0] -= 1
+                if live[call.keyId] == 0 { lastUsed[call.keyId] = nil }
+            default: continue
+            }
+        }
         let recent = lastUsed.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.prefix(5).map(
             \.key)
         return (

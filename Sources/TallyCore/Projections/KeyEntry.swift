@@ -14,7 +14,8 @@ public struct KeyEntry: Sendable, Equatable {
     public var rateLimitHits: Int64 = 0
     /// Of those, the calls answered 400 or more other than 429.
     public var errors: Int64 = 0
-    /// The time of the key's latest call, `nil` before any; a void does not move it back.
+    /// The time of the key's latest call, `nil` before any; a void does not move it back, but a key whose
+    /// every call is voided has none again.
     public var lastUsed: Timestamp?
 
     /// Creates the entry of a key not seen before: unregistered, with no calls.

@@ -22,7 +22,8 @@ public struct KeyStats: Sendable, Equatable, JSONWritable {
         public var status: Status
         /// The key's calls: all of them, those answered 429, and other errors (status 400 or more).
         public var requests, rateLimitHits, errors: Int64
-        /// The time of the key's latest call (a void does not move it back).
+        /// The time of the key's latest call (a void does not move it back; a key whose every call is voided
+        /// has none).
         public var lastUsedAt: Timestamp?
     }
 

@@ -215,6 +215,33 @@ extension TenantProjection {
             sign, limited: limited, failed: failed, at: time,
             in: &keys[position: position])
         if movedForward { touchRecent(keyAt: position, at: time) }
+        // A key whose every call is voided has not been used: its last-used time goes, and so does its place
+        // among the recent keys. (While it has other calls, the time stays: the one before is not kept.)
+        if sign < 0 && keys[position: position].requests == 0 && keys[position: position].lastUsed != nil {
+            keys[position: position].lastUsed = nil
+            dropRecent(keyAt: position)
+        }
+    }
+
+    /// Takes the key at `keyPosition` out of the recent-keys list, and fills a full list's freed place with the
+    /// most recently used key not listed (a scan of the tenant's keys, only when a void leaves a listed key
+    /// with no calls).
+    private mutating func dropRecent(keyAt keyPosition: Int) {
+        guard let index = recentKeys.firstIndex(where: { $0.keyPosition == keyPosition }) else { return }
+        let wasFull = recentKeys.count == TenantProjection.recentKeyLimit
+        recentKeys.remove(at: index)
+        guard wasFull else { return }
+        var next: RecentKey?
+        for position in 0..<keys.count where !recentKeys.contains(where: { $0.keyPosition == position }) {
+            guard let used = keys[position: position].lastUsed else { continue }
+            if let best = next,
+                used < best.lastUsed || (used == best.lastUsed && keys.id(at: best.keyPosition) < keys.id(at: position))
+            {
+                continue
+            }
+            next = RecentKey(keyPosition: position, lastUsed: used)
+        }
+        if let next { recentKeys.append(next) }
     }
 
     /// Counts or retracts a call in a key's entry; `true` when its last-used time moved forward.
