@@ -63,9 +63,9 @@ enum CloudEvents {
         guard object["specversion"] == .string("1.0") else {
             return .failure(EventValidationError(field: "specversion", rule: "must be \"1.0\""))
         }
-        // CloudEvents 1.0 §3.1.1: attribute names are lowercase ASCII letters and digits (`data_base64` is the
-        // structured mode's own member, refused below with its reason).
-        for member in object where member.key != "data_base64" {
+        // CloudEvents 1.0 §3.1.1: attribute names are lowercase ASCII letters and digits, whatever their value
+        // (`data_base64` is the structured mode's own member, refused below with its reason).
+        for member in given where member.key != "data_base64" {
             if !isAttributeName(member.key) {
                 return .failure(
                     EventValidationError(
@@ -97,8 +97,9 @@ enum CloudEvents {
             guard case .string(let text) = declared else {
                 return .failure(EventValidationError(field: "datacontenttype", rule: "must be a string"))
             }
-            let media = HeaderValue.mediaType(text)
-            guard media.hasSuffix("/json") || media.hasSuffix("+json") else {
+            // `type/json` or `type/anything+json`: a type and a subtype, one slash between them.
+            let parts = HeaderValue.mediaType(text).split(separator: "/", omittingEmptySubsequences: false)
+            guard parts.count == 2, !parts[0].isEmpty, parts[1] == "json" || parts[1].hasSuffix("+json") else {
                 return .failure(
                     EventValidationError(
                         field: "datacontenttype",

@@ -235,7 +235,7 @@ extension OpenAPIDocument {
             (
                 "description",
                 .string(
-                    "CloudEvents 1.0 structured mode: the tenant is the tenantid extension, else subject; data is the event's data. Other lowercase extension attributes are accepted and ignored."
+                    "CloudEvents 1.0 structured mode: the tenant is the tenantid extension, else subject; data is the event's data, as JSON (data_base64 is refused). A null attribute counts as absent. Other extension attributes (lowercase letters and digits) are accepted and ignored, except one a letter away from an attribute Tally reads (tiem, tenantd): that is refused as a typo."
                 )
             ),
             (
@@ -258,11 +258,38 @@ extension OpenAPIDocument {
                         ])
                     ),
                     ("time", scalar("string", format: "date-time", nullable: true)),
-                    ("datacontenttype", scalar("string")),
+                    (
+                        "datacontenttype",
+                        object([
+                            ("type", .array([.string("string"), .string("null")])),
+                            ("pattern", .string(#"^[^/;]+/([^/;]*\+)?[Jj][Ss][Oo][Nn][ \t]*(;.*)?$"#)),
+                            ("description", .string("A JSON type: application/json, text/json or one ending in +json")),
+                        ])
+                    ),
                     ("data", object([("type", .array([.string("object"), .string("null")]))])),
+                    (
+                        "data_base64",
+                        object([("type", .string("null")), ("description", .string("Refused: send data as JSON"))])
+                    ),
                 ])
             ),
+            ("propertyNames", object([("pattern", .string("^([a-z0-9]+|data_base64)$"))])),
             ("additionalProperties", .bool(true)),
+            // The tenant: a tenantid, else a subject that is a UUID.
+            (
+                "anyOf",
+                .array([
+                    object([
+                        ("required", .array([.string("tenantid")])),
+                        ("properties", object([("tenantid", scalar("string"))])),
+                    ]),
+                    object([
+                        ("required", .array([.string("subject")])),
+                        ("properties", object([("subject", scalar("string", format: "uuid"))])),
+                    ]),
+                ])
+            ),
+            ("oneOf", .array(branches)),
         ])
         return [("Event", event), ("CloudEvent", cloudEvent)] + eventData.map { ($0.name, $0.schema) }
     }

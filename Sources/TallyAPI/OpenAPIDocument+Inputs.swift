@@ -91,7 +91,10 @@ extension OpenAPIDocument {
         if route.endpoint == .ingest {
             let event = reference("Event")
             let events = object([
-                ("oneOf", .array([event, object([("type", .string("array")), ("items", event)])]))
+                (
+                    "oneOf",
+                    .array([event, object([("type", .string("array")), ("items", event), ("minItems", .int(1))])])
+                )
             ])
             return object([
                 ("required", .bool(true)),
@@ -106,7 +109,12 @@ extension OpenAPIDocument {
                                     "schema",
                                     object([
                                         ("type", .string("string")),
-                                        ("description", .string("One event per line")),
+                                        (
+                                            "description",
+                                            .string(
+                                                "One event per line; blank lines are skipped, and at least one event is needed"
+                                            )
+                                        ),
                                     ])
                                 )
                             ])
@@ -117,7 +125,10 @@ extension OpenAPIDocument {
                             object([
                                 (
                                     "schema",
-                                    object([("type", .string("array")), ("items", reference("CloudEvent"))])
+                                    object([
+                                        ("type", .string("array")), ("items", reference("CloudEvent")),
+                                        ("minItems", .int(1)),
+                                    ])
                                 )
                             ])
                         ),

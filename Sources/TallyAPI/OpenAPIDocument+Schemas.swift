@@ -53,7 +53,8 @@ extension OpenAPIDocument {
                     ),
                 ])
             ),
-            ("additionalProperties", .bool(true)),
+            // Any other setting is kept as given; only an update's `null` (removal) may be null.
+            ("additionalProperties", update ? .bool(true) : object([("not", object([("type", .string("null"))]))])),
         ])
     }
 

@@ -137,14 +137,13 @@ extension TallyAPIHandler {
         if let field = object["settings"] {
             if case .object(let written) = field {
                 let given = TenantSettings.normalized(written)
-                let problems = TenantSettings.problems(given, field: "settings", allowNull: !requireName)
+                let problems = TenantSettings.invalidSettings(given, allowNull: !requireName)
                 if problems.isEmpty { settings = given }
                 for problem in problems {
                     issues.append(
                         .init(
-                            location: ["body"] + problem.field.split(separator: ".").map { .name(String($0)) },
-                            message: problem.rule,
-                            type: .valueError))
+                            location: ["body", "settings", .name(problem.key)], message: problem.rule, type: .valueError
+                        ))
                 }
             } else {
                 issues.append(.init(location: ["body", "settings"], message: "must be an object", type: .typeError))

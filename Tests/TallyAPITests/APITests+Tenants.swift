@@ -219,6 +219,15 @@ extension APITests {
         let dotted = try api.call(
             "POST", "/api/v1/admin/tenants/", token: admin, body: #"{"name":"A","settings":{"a.b":1,"a.b":2}}"#)
         #expect(dotted.status == 422 && dotted.text.contains(#""loc":["body","settings","a.b"]"#), "\(dotted.text)")
+        // A setting's name is one step of the location, whole, however many dots it holds, or none at all.
+        for name in ["a.b", "", "."] {
+            let invalid = try api.call(
+                "POST", "/api/v1/admin/tenants/", token: admin, body: #"{"name":"A","settings":{"\#(name)":null}}"#)
+            #expect(
+                invalid.status == 422
+                    && invalid.text.contains(#""loc":["body","settings","\#(name)"],"msg":"must not be null""#),
+                "\(name): \(invalid.text)")
+        }
         let nameless = try api.call("POST", "/api/v1/admin/tenants/", token: admin, body: "{}")
         #expect(
             nameless.status == 422

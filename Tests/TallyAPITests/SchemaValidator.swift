@@ -2,9 +2,10 @@ import TallyCore
 
 /// The subset of JSON Schema (2020-12) that Tally's OpenAPI document uses, to check real answers against
 /// it: `$ref` into `#/components/schemas/`, `type` (one or a list), `enum`, `required`, `properties`,
-/// `additionalProperties` (a boolean), `items`, `maxItems`, `uniqueItems`, `minimum`, `maximum`,
-/// `minLength`, `maxLength` (in Unicode scalars, as JSON Schema counts code points), `pattern` (searched,
-/// not anchored), `anyOf`, `oneOf` and the formats `uuid` and `date-time`; `default` and `description` are
+/// `additionalProperties` (a boolean or a schema), `propertyNames`, `items`, `minItems`, `maxItems`,
+/// `uniqueItems`, `minimum`, `maximum`, `minLength`, `maxLength` (in Unicode scalars, as JSON Schema counts
+/// code points), `pattern` (searched, not anchored), `anyOf`, `oneOf`, `not` and the formats `uuid` and
+/// `date-time`; `default` and `description` are
 /// annotations. A keyword it does not know is reported, so the document cannot outgrow the check unseen.
 struct SchemaValidator {
     /// The document's `components.schemas`.
@@ -16,7 +17,7 @@ struct SchemaValidator {
     static let knownKeywords: Set<String> = [
         "$ref", "type", "enum", "required", "properties", "additionalProperties", "items", "maxItems", "anyOf",
         "oneOf", "format", "description", "default", "minimum", "maximum", "minLength", "maxLength", "pattern",
-        "uniqueItems",
+        "uniqueItems", "minItems", "propertyNames", "not",
     ]
 
     /// Every way `value` fails `schema`, each as `path: problem`; empty when it conforms.
@@ -91,7 +92,12 @@ struct SchemaValidator {
             let properties: JSONObject
             if case .object(let named)? = rules["properties"] { properties = named } else { properties = JSONObject() }
             for member in members {
+                if let names = rules["propertyNames"] {
+                    found += mismatches(.string(member.key), names, at: "\(path) member name \(member.key)")
+                }
                 if let rule = properties[member.key] {
+                    found += mismatches(member.value, rule, at: "\(path).\(member.key)")
+                } else if case .object? = rules["additionalProperties"], let rule = rules["additionalProperties"] {
                     found += mismatches(member.value, rule, at: "\(path).\(member.key)")
                 } else if rules["additionalProperties"] == .bool(false)
                     || (strict && rules["additionalProperties"] != .bool(true) && rules["properties"] != nil)
@@ -106,6 +112,9 @@ struct SchemaValidator {
                     found += mismatches(element, item, at: "\(path)[\(index)]")
                 }
             }
+            if case .int(let least)? = rules["minItems"], elements.count < least {
+                found.append("\(path): \(elements.count) items, at least \(least) needed")
+            }
             if case .int(let most)? = rules["maxItems"], elements.count > most {
                 found.append("\(path): \(elements.count) items, at most \(most) allowed")
             }
@@ -117,6 +126,9 @@ struct SchemaValidator {
             !branches.contains(where: { mismatches(value, $0, at: path).isEmpty })
         {
             found.append("\(path): matches none of anyOf's \(branches.count) schemas")
+        }
+        if let excluded = rules["not"], mismatches(value, excluded, at: path).isEmpty {
+            found.append("\(path): matches the schema it must not")
         }
         if case .array(let branches)? = rules["oneOf"] {
             // oneOf is judged as any validator judges it: extra members are allowed within each branch.

@@ -36,14 +36,20 @@ public enum TenantSettings {
     ///   - field: Its path, for messages (`settings`).
     ///   - allowNull: Whether `null` values (removal, in an update) are allowed.
     public static func problems(_ settings: JSONObject, field: String, allowNull: Bool) -> [EventValidationError] {
-        var found: [EventValidationError] = []
-        for member in settings {
-            let path = "\(field).\(member.key)"
-            if let rule = problem(member.key, member.value, allowNull: allowNull) {
-                found.append(EventValidationError(field: path, rule: rule))
-            }
+        invalidSettings(settings, allowNull: allowNull).map {
+            EventValidationError(field: "\(field).\($0.key)", rule: $0.rule)
         }
-        return found
+    }
+
+    /// Every invalid setting of a settings object by its key, whole (a key may hold dots, or be empty), in
+    /// the object's order.
+    /// - Parameters:
+    ///   - settings: The object to check.
+    ///   - allowNull: Whether `null` values (removal, in an update) are allowed.
+    public static func invalidSettings(_ settings: JSONObject, allowNull: Bool) -> [(key: String, rule: String)] {
+        settings.compactMap { member in
+            problem(member.key, member.value, allowNull: allowNull).map { (member.key, $0) }
+        }
     }
 
     /// What is wrong with one setting, or `nil`.
