@@ -172,6 +172,12 @@ import Testing
         ["dump", "--data", "a", "--data", "b"],
         ["stats", "--at=2026-01-01T00:00:00Z", "--at", "2026-02-01T00:00:00Z", "3fa85f64-5717-4562-b3fc-2c963f66afa6"],
         ["dump", "--type", ""], ["dump", "--type", ","], ["serve", "--event-loops", "100000"],
+        // Ranges that select nothing, and values past any use.
+        ["dump", "--from", "2026-11-02T00:00:00Z", "--to", "2026-11-01T00:00:00Z"],
+        ["dump", "--from", "2026-11-01T00:00:00Z", "--to", "2026-11-01T00:00:00Z"],
+        ["dump", "--from-offset", "10", "--to-offset", "5"], ["import", "--batch-size", "1000001", "-"],
+        ["import", "--remember", "268435457", "-"], ["serve", "--header-timeout", "86401"],
+        ["serve", "--idle-timeout", "9223372036854775807"], ["token", "--jwt-secret-file", "", "--role", "ingest"],
     ])
     func usageErrorsExitWithTwo(arguments: [String]) {
         let result = runTally(arguments)
@@ -189,6 +195,56 @@ import Testing
                     "tally \(command): --data must name a directory, got an empty value; run `tally \(command) --help`"),
                 "\(result.err)")
         }
+    }
+
+    /// A usage error names the value it refuses, and the command's usage line when the arguments are wrong.
+    @Test(arguments: [
+        (["stats", "--tenant", "x"], "unknown option --tenant (usage: tally stats [options] TENANT)"),
+        (["stats"], "expected 1 argument(s), got 0 (usage: tally stats [options] TENANT)"),
+        (["serve", "--port", "99999"], #"--port must be 0-65535, got "99999""#),
+        (["serve", "--scrub-interval", "never"], #"like 90s, 30m, 12h or 7d (or off), got "never""#),
+        (["dump", "--from", "monday"], #"--from: must be RFC 3339, such as 2025-07-10T14:30:00Z, got "monday""#),
+        (["replay", "--until", "1", "--tenant", "xyz"], #"--tenant must be a UUID, got "xyz""#),
+        (["token", "--role", "ingest", "--tenant", "xyz"], #"--tenant must be a UUID, got "xyz""#),
+        (["replay", "--until", "yesterday"], "an RFC 3339 time, such as 2025-07-10T14:30:00Z, or an offset"),
+        (["serve", "--body-timeout", "99999999999999999999"], "must be a whole number from 1 to 86400"),
+        (["salvage", "--out", ""], "--out must name a directory, got an empty value"),
+        (
+            ["token", "--role", "ingest", "--jwt-secret-file", ""],
+            "--jwt-secret-file must name a file, got an empty value"
+        ),
+        (["dump", "--from-offset", "3", "--to-offset", "3"], "selects nothing"),
+    ])
+    func usageErrorsNameWhatTheyRefuse(arguments: [String], message: String) {
+        let result = runTally(arguments)
+        #expect(result.code == .usage)
+        #expect(result.err.contains(message), "\(result.err)")
+    }
+
+    /// A store that is there but cannot be looked into is not called missing, and no command starts a new
+    /// store inside it; a relative path that is missing says what it is relative to.
+    @Test func aStoreThatCannotBeReadIsNotCalledMissing() throws {
+        let directory = TemporaryDirectory()
+        // A link to itself: any lookup through it fails with ELOOP (as one through a directory this user may
+        // not search fails with EACCES, which root, running the tests, never meets).
+        let loop = directory.path + "/loop"
+        #expect(symlink(loop, loop) == 0)
+        for arguments in [
+            ["stats", "--data", loop, "3fa85f64-5717-4562-b3fc-2c963f66afa6"], ["verify", "--data", loop],
+            ["import", "--data", loop, "-"],
+        ] {
+            let result = runTally(arguments)
+            #expect(result.code == .failure, "\(arguments)")
+            #expect(
+                result.err.contains("cannot read the store at \(loop): Too many levels of symbolic links"),
+                "\(result.err)")
+        }
+        let token = runTally(["token", "--role", "ingest", "--data", loop])
+        #expect(token.code == .failure && token.err.contains("cannot read \(loop)/jwt-secret"), "\(token.err)")
+        let relative = runTally(["verify", "--data", "no/such/store"])
+        #expect(relative.code == .failure)
+        #expect(relative.err.contains("no/such/store is relative to the current directory, /"), "\(relative.err)")
+        #expect(!FileManager.default.fileExists(atPath: loop + "/segments"))
     }
 
     /// A well-formed duration past the limit is told the limit, not the format; any 64-bit seed is taken.

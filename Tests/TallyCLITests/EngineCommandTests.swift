@@ -174,7 +174,7 @@ import Testing
 
         let zero = runTally(["import", "--data", directory.appending("zero"), "--remember", "0", "-"], input: lines)
         #expect(zero.code == .usage)
-        #expect(zero.err.contains("--remember must be a positive integer, got \"0\""), "\(zero.err)")
+        #expect(zero.err.contains("--remember must be a whole number from 1 to 268435456, got \"0\""), "\(zero.err)")
     }
 
     @Test func anImportTakesTimesAsFarAheadAsItsFutureLimit() {

@@ -178,7 +178,9 @@ import Testing
         #expect(printed.contains("imported 3 events (offsets 0-2); 0 duplicates; rejected 0 of 3 lines"), "\(printed)")
         let name = signal == SIGINT ? "SIGINT" : "SIGTERM"
         #expect(message.contains("stopped by \(name) after line 3"), "\(message)")
-        #expect(message.contains("import the rest from line 4 (`tail -n +4 FILE`)"), "\(message)")
+        #expect(
+            message.contains("import the rest from line 4 (`tail -n +4` of the same input, piped to `tally import -`)"),
+            "\(message)")
         #expect(runTally(["dump", "--data", store]).out.split(separator: "\n").count == 3)
     }
 

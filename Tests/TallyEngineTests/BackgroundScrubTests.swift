@@ -83,8 +83,12 @@ import Testing
         try StoreTestSupport.write(bytes, to: segment)
         let covering = directory.appending("checkpoints/00000000000000000200.ckpt")
         if scrubbed {
-            #expect(Polling.until { !engine.logDamage.isEmpty && FileManager.default.fileExists(atPath: covering) })
-            #expect(log.all.contains { $0.contains("(due by damage:") }, "\(log.all)")
+            // The checkpoint is logged once its file is in place: wait for the line, not only the file.
+            #expect(
+                Polling.until {
+                    !engine.logDamage.isEmpty && FileManager.default.fileExists(atPath: covering)
+                        && log.all.contains { $0.contains("(due by damage:") }
+                }, "\(log.all)")
         } else {
             #expect(!FileManager.default.fileExists(atPath: covering))
         }

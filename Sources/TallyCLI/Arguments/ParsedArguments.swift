@@ -40,7 +40,8 @@ struct ParsedArguments: Sendable {
                 name = String(name[..<equals])
             }
             guard let option = spec.options.first(where: { $0.name == name }) else {
-                throw UsageError("unknown option --\(name)", command: spec.name)
+                throw UsageError(
+                    "unknown option --\(name) (usage: tally \(spec.name) \(spec.usage))", command: spec.name)
             }
             if let valueName = option.valueName {
                 let value: String
@@ -52,6 +53,12 @@ struct ParsedArguments: Sendable {
                     }
                     value = arguments[index]
                     index += 1
+                }
+                // An empty path would name the current directory, or the root once a file name is added to it.
+                if value.isEmpty && (valueName == "FILE" || valueName == "DIR") {
+                    throw UsageError(
+                        "--\(name) must name a \(valueName == "DIR" ? "directory" : "file"), got an empty value",
+                        command: spec.name)
                 }
                 if !option.repeatable, let earlier = values[name]?.first {
                     throw UsageError(
@@ -69,7 +76,9 @@ struct ParsedArguments: Sendable {
                 spec.positionalCount.lowerBound == spec.positionalCount.upperBound
                 ? "\(spec.positionalCount.lowerBound)"
                 : "\(spec.positionalCount.lowerBound)-\(spec.positionalCount.upperBound)"
-            throw UsageError("expected \(expected) argument(s), got \(positionals.count)", command: spec.name)
+            throw UsageError(
+                "expected \(expected) argument(s), got \(positionals.count) (usage: tally \(spec.name) \(spec.usage))",
+                command: spec.name)
         }
     }
 

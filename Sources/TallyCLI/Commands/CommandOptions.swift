@@ -4,13 +4,15 @@ import TallyStorage
 
 /// Parsing of option values shared by several commands.
 enum CommandOptions {
+    /// A whole-number option from 1 to `maximum`.
     static func positiveInt(
-        _ arguments: ParsedArguments, _ name: String, default value: Int,
+        _ arguments: ParsedArguments, _ name: String, default value: Int, maximum: Int = .max,
         command: String
     ) throws(UsageError) -> Int {
         guard let text = arguments.value(name) else { return value }
-        guard let number = Int(text), number > 0 else {
-            throw UsageError("--\(name) must be a positive integer, got \"\(text)\"", command: command)
+        guard let number = Int(text), number > 0, number <= maximum else {
+            let range = maximum == .max ? "a positive integer" : "a whole number from 1 to \(maximum)"
+            throw UsageError("--\(name) must be \(range), got \"\(text)\"", command: command)
         }
         return number
     }
@@ -28,7 +30,7 @@ enum CommandOptions {
         do {
             return try Timestamp(rfc3339: text)
         } catch {
-            throw UsageError("--\(name): \(error.reason)", command: command)
+            throw UsageError("--\(name): \(error.reason), got \"\(text)\"", command: command)
         }
     }
 
@@ -46,17 +48,19 @@ enum CommandOptions {
             maximum: EngineConfiguration.maximumFutureLimitMicroseconds / 1_000_000, command: command) * 1_000_000
     }
 
+    ///   - word: A word the option also takes instead of a duration (`off`), named in the error.
     static func duration(
         _ arguments: ParsedArguments, _ name: String, default value: Int64,
-        maximum: Int64 = 3650 * 86_400, command: String
+        maximum: Int64 = 3650 * 86_400, or word: String? = nil, command: String
     ) throws(UsageError) -> Int64 {
         guard let text = arguments.value(name) else { return value }
         let units: [Character: Int64] = ["s": 1, "m": 60, "h": 3600, "d": 86_400]
         guard let unit = text.last, let multiplier = units[unit],
             let count = Int64(text.dropLast()), count > 0
         else {
+            let alternative = word.map { " (or \($0))" } ?? ""
             throw UsageError(
-                "--\(name) must be a positive whole number with a unit, like 90s, 30m, 12h or 7d, got \"\(text)\"",
+                "--\(name) must be a positive whole number with a unit, like 90s, 30m, 12h or 7d\(alternative), got \"\(text)\"",
                 command: command)
         }
         guard count <= maximum / multiplier else {

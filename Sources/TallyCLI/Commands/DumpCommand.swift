@@ -59,6 +59,16 @@ struct DumpCommand {
         let to = try CommandOptions.time(arguments, "to", command: spec.name)
         let fromOffset = try CommandOptions.offset(arguments, "from-offset", command: spec.name) ?? 0
         let toOffset = try CommandOptions.offset(arguments, "to-offset", command: spec.name)
+        // An empty range is a mistake (the bounds swapped, most likely), not a question whose answer is nothing.
+        if let from, let to, from >= to {
+            throw UsageError(
+                "--from \(from) is not before --to \(to): FROM <= time < TO selects nothing", command: spec.name)
+        }
+        if let toOffset, fromOffset >= toOffset {
+            throw UsageError(
+                "--from-offset \(fromOffset) is not below --to-offset \(toOffset): FROM <= offset < TO selects nothing",
+                command: spec.name)
+        }
 
         let directory = try StoreLocation.existingStore(arguments)
         var configuration = StoreConfiguration()

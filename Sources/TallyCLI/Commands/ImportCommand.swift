@@ -35,23 +35,26 @@ struct ImportCommand {
             """,
         options: [
             StoreLocation.option,
-            .init(name: "batch-size", valueName: "N", help: "Events per appended batch (default 1000)."),
+            .init(
+                name: "batch-size", valueName: "N", help: "Events per appended batch (default 1000, at most 1000000)."),
             .init(name: "durability", valueName: "POLICY", help: "always (default), interval[:MS] or never."),
             CommandOptions.futureLimitOption,
             .init(
                 name: "remember", valueName: "N",
                 help:
-                    "Older-than-window events remembered for duplicates and voids (default 4194304; about 64 bytes each)."
+                    "Older-than-window events remembered for duplicates and voids (default 4194304, at most 268435456; about 64 bytes each)."
             ),
         ],
         positionalCount: 1...1
     )
 
     static func run(_ arguments: ParsedArguments, io: CommandIO) throws -> ExitCode {
-        let batchSize = try CommandOptions.positiveInt(arguments, "batch-size", default: 1000, command: spec.name)
+        let batchSize = try CommandOptions.positiveInt(
+            arguments, "batch-size", default: 1000, maximum: 1_000_000, command: spec.name)
         let futureLimit = try CommandOptions.futureLimit(arguments, command: spec.name)
         let remembered = try CommandOptions.positiveInt(
-            arguments, "remember", default: EngineConfiguration().backfillRememberedIds, command: spec.name)
+            arguments, "remember", default: EngineConfiguration().backfillRememberedIds, maximum: 1 << 28,
+            command: spec.name)
         var configuration = StoreConfiguration()
         configuration.durability = try CommandOptions.durability(arguments, command: spec.name)
         configuration.log = { io.printError("tally: \($0)") }
@@ -193,17 +196,17 @@ struct ImportCommand {
             // A full disk fails a write and leaves the frames before it whole; any other failure (a sync's)
             // leaves them unknown.
             let full = (closeFailure as? StorageError)?.code == .noSpace
-            reportUnconfirmed(pipeline.failures, directory: directory, writeFailedOnly: full, io: io)
+            reportUnconfirmed(pipeline.failures, directory: directory, source: source, writeFailedOnly: full, io: io)
         }
         if let readFailure {
             let resume = lines.lineNumber + 1
             io.printError(
-                "tally import: \(readFailure.message) after line \(lines.lineNumber): the lines before it are accounted for above; once the cause is fixed, import the rest from line \(resume) (`tail -n +\(resume) FILE`)"
+                "tally import: \(readFailure.message) after line \(lines.lineNumber): the lines before it are accounted for above; once the cause is fixed, import the rest from line \(resume) \(resumeHint(line: resume, source: source))"
             )
         }
         if let stoppedBy {
             io.printError(
-                "tally import: stopped by \(Interruption.name(stoppedBy.signal)) after line \(stoppedBy.resume - 1): the lines before it are accounted for above; import the rest from line \(stoppedBy.resume) (`tail -n +\(stoppedBy.resume) FILE`)"
+                "tally import: stopped by \(Interruption.name(stoppedBy.signal)) after line \(stoppedBy.resume - 1): the lines before it are accounted for above; import the rest from line \(stoppedBy.resume) \(resumeHint(line: stoppedBy.resume, source: source))"
             )
         }
         if let closeFailure {
@@ -224,6 +227,13 @@ struct ImportCommand {
         return rejected + failed == 0 && readFailure == nil ? .ok : .failure
     }
 
+    /// The command that imports the rest of `source` (a file, or `-` for standard input) from `line` on.
+    static func resumeHint(line: Int, source: String) -> String {
+        guard source != "-" else { return "(`tail -n +\(line)` of the same input, piped to `tally import -`)" }
+        let quoted = "'" + source.replacingOccurrences(of: "'", with: #"'\''"#) + "'"
+        return "(`tail -n +\(line) \(quoted) | tally import -`)"
+    }
+
     /// Reports the lines the store failed to confirm. A write can fail after some of a batch's frames
     /// reached the log, and those events are counted by the next open: calling them "not stored" would have
     /// them imported twice, since old events are not deduplicated. The log's end, read once the store is
@@ -232,8 +242,8 @@ struct ImportCommand {
     /// the write-back, so they are there as read now but may not survive a machine restart: checked, not
     /// counted on.
     static func reportUnconfirmed(
-        _ failures: [(line: Int, offset: UInt64?, reason: String)], directory: String, writeFailedOnly: Bool,
-        io: CommandIO
+        _ failures: [(line: Int, offset: UInt64?, reason: String)], directory: String, source: String,
+        writeFailedOnly: Bool, io: CommandIO
     ) {
         let logEnd: UInt64?
         do {
@@ -272,7 +282,8 @@ struct ImportCommand {
         var summary =
             "tally import: the store failed; its log ends at offset \(logEnd), holding \(inLog.count) of the \(failures.count) events not confirmed"
         if let resume {
-            summary += ": once the cause is fixed, import again from line \(resume) (`tail -n +\(resume) FILE`)"
+            summary +=
+                ": once the cause is fixed, import again from line \(resume) \(resumeHint(line: resume, source: source))"
             if !inLog.isEmpty && !writeFailedOnly { summary += ", and check the lines before it with \(dump)" }
         } else {
             summary +=

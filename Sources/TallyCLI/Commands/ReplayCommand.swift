@@ -50,12 +50,16 @@ struct ReplayCommand {
             } else if let time = try? Timestamp(rfc3339: until) {
                 limit = .ingestTime(time)
             } else {
-                throw UsageError("--until must be an RFC 3339 time or an offset, got \"\(until)\"", command: spec.name)
+                throw UsageError(
+                    "--until must be an RFC 3339 time, such as 2025-07-10T14:30:00Z, or an offset, got \"\(until)\"",
+                    command: spec.name)
             }
         }
         var only: TenantID?
         if let text = arguments.value("tenant") {
-            guard let tenant = TenantID(text) else { throw UsageError("--tenant must be a UUID", command: spec.name) }
+            guard let tenant = TenantID(text) else {
+                throw UsageError("--tenant must be a UUID, got \"\(text)\"", command: spec.name)
+            }
             only = tenant
         }
         let directory = try StoreLocation.existingStore(arguments)

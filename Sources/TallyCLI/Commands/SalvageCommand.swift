@@ -22,7 +22,7 @@ struct SalvageCommand {
             held (when the frames around it tell) and why. A torn tail (an interrupted write that was never
             acknowledged) is listed but is not a loss.
 
-            Exit codes: 0 everything was copied; 1 the new store could not be written; 2 usage;
+            Exit codes: 0 everything was copied; 1 no store at --data, or the new store could not be written; 2 usage;
             3 some records could not be copied (listed).
             """,
         options: [

@@ -35,13 +35,13 @@ struct ServeCommand {
             ),
             .init(
                 name: "header-timeout", valueName: "SECONDS",
-                help: "Time to send a request's headers from its first byte, else 408 (default 10)."),
+                help: "Time to send a request's headers from its first byte, else 408 (default 10, at most 86400)."),
             .init(
                 name: "body-timeout", valueName: "SECONDS",
-                help: "Time to send the whole body once the headers are in, else 408 (default 60)."),
+                help: "Time to send the whole body once the headers are in, else 408 (default 60, at most 86400)."),
             .init(
                 name: "idle-timeout", valueName: "SECONDS",
-                help: "Close a connection with no request and no write progress this long (default 60)."),
+                help: "Close a connection with no request and no write progress this long (default 60, at most 86400)."),
             .init(
                 name: "max-connections", valueName: "N",
                 help: "Open connections; more are closed at once (default 10000)."),
@@ -94,7 +94,7 @@ struct ServeCommand {
         }
         if let text = arguments.value("port") {
             guard let port = Int(text), (0...65535).contains(port) else {
-                throw UsageError("--port must be 0-65535", command: spec.name)
+                throw UsageError("--port must be 0-65535, got \"\(text)\"", command: spec.name)
             }
             http.port = port
         }
@@ -123,7 +123,7 @@ struct ServeCommand {
         ] {
             if arguments.value(name) != nil {
                 http[keyPath: timeout] = .seconds(
-                    try CommandOptions.positiveInt(arguments, name, default: 1, command: spec.name))
+                    try CommandOptions.positiveInt(arguments, name, default: 1, maximum: 86_400, command: spec.name))
             }
         }
         http.maxConnections = try CommandOptions.positiveInt(
@@ -191,13 +191,15 @@ struct ServeCommand {
             io.printError("tally: no JWT secret was configured; created \(secret.source) (mode 0600)")
         }
         // The command names the secret the server uses, so the token it mints is one the server accepts.
+        // Paths are absolute, so the command works from any directory.
         let source: String
+        let store = absolute(directory)
         if let file = arguments.value("jwt-secret-file") {
-            source = "--jwt-secret-file \(file)"
+            source = "--jwt-secret-file \(absolute(file))"
         } else if secret.source == .environment {
-            source = "--data \(directory) (with the same TALLY_JWT_SECRET set)"
+            source = "--data \(store) (with the same TALLY_JWT_SECRET set)"
         } else {
-            source = "--data \(directory)"
+            source = "--data \(store)"
         }
         if server.maxConnections < http.maxConnections, let limit = DescriptorLimit.current {
             io.printError(
@@ -208,7 +210,7 @@ struct ServeCommand {
                     + "(raise the hard limit to serve more)")
         }
         // Printed once the server listens: a start that fails (port in use) names no command to use.
-        io.printError("tally: mint an admin token with: tally token --role super_admin \(source)")
+        io.printError("tally: mint an admin token with: \(invokedAs()) token --role super_admin \(source)")
         io.printError(
             "tally: listening on http://\(http.host):\(server.port) (store \(directory), durability \(configuration.store.durability), \(engine.eventCount) events)"
         )
@@ -224,6 +226,20 @@ struct ServeCommand {
         return .ok
     }
 
+    /// `path` made absolute (links resolved), or as given when it cannot be resolved.
+    static func absolute(_ path: String) -> String {
+        guard let resolved = realpath(path, nil) else { return path }
+        defer { free(resolved) }
+        return String(cString: resolved)
+    }
+
+    /// How to run this `tally` again: the path it was started by, made absolute, when it names one (a build
+    /// directory's binary, or `swift run`'s); `tally` when it was found on `PATH`.
+    static func invokedAs() -> String {
+        guard let first = CommandLine.arguments.first, first.contains("/") else { return "tally" }
+        return absolute(first)
+    }
+
     /// The background scrub `--scrub-interval` and `--scrub-rate` ask for, or `nil` for `--scrub-interval off`.
     static func scrubConfiguration(_ arguments: ParsedArguments) throws(UsageError) -> LogScrubber.Configuration? {
         var scrub = LogScrubber.Configuration()
@@ -235,7 +251,7 @@ struct ServeCommand {
         }
         scrub.intervalSeconds = try CommandOptions.duration(
             arguments, "scrub-interval", default: scrub.intervalSeconds, maximum: LogScrubber.longestIntervalSeconds,
-            command: spec.name)
+            or: "off", command: spec.name)
         let mebibytes = try CommandOptions.positiveInt(
             arguments, "scrub-rate", default: Int(scrub.bytesPerSecond >> 20), command: spec.name)
         guard mebibytes <= 1 << 20 else {

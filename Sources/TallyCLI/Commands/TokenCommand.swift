@@ -38,7 +38,9 @@ struct TokenCommand {
         }
         var tenant: String?
         if let text = arguments.value("tenant") {
-            guard let parsed = TenantID(text) else { throw UsageError("--tenant must be a UUID", command: spec.name) }
+            guard let parsed = TenantID(text) else {
+                throw UsageError("--tenant must be a UUID, got \"\(text)\"", command: spec.name)
+            }
             tenant = parsed.description
         }
         // A tenant role is only ever granted on its tenant: without one, the token would be refused everywhere.

@@ -68,7 +68,16 @@ enum JWTSecret {
                     "\(path) is a symbolic link to a file that does not exist: restore its target, or remove the link to have `tally serve` create a new secret"
             )
         }
-        if access(path, F_OK) == 0 {
+        let found = access(path, F_OK) == 0
+        let lookup = errno
+        // A secret that cannot be looked for (a store directory this user may not search) is not a missing one.
+        if !found && lookup != ENOENT && lookup != ENOTDIR {
+            throw Failure(
+                description:
+                    "cannot read \(path): \(String(cString: strerror(lookup))); run as a user who may read the store, or pass --jwt-secret-file"
+            )
+        }
+        if found {
             let bytes = try readTrimmed(path)
             guard bytes.count >= 16 else {
                 throw Failure(

@@ -33,6 +33,11 @@ enum StoreLocation {
                 "cannot keep a store at \(directory): it is a file, not a directory; pass --data with a directory (new or holding a store)",
                 path: directory)
         }
+        // A store that cannot be looked into is not a missing one: never start a new log inside it.
+        for path in [directory, directory + "/segments"] where stat(path, &status) != 0 {
+            let code = errno
+            if code != ENOENT && code != ENOTDIR { throw unreadable(directory, code) }
+        }
         try refuseLostLog(directory)
         try refuseSegmentsFile(directory)
         return directory
@@ -79,14 +84,20 @@ enum StoreLocation {
         let directory = try directory(arguments)
         var status = stat()
         guard stat(directory, &status) == 0 else {
+            let code = errno
+            guard code == ENOENT || code == ENOTDIR else { throw unreadable(directory, code) }
             throw StorageError(
-                .invalidArgument, "no store at \(directory): the directory does not exist", path: directory)
+                .invalidArgument, "no store at \(directory): the directory does not exist\(relativeHint(directory))",
+                path: directory)
         }
         guard status.st_mode & S_IFMT == S_IFDIR else {
             throw StorageError(
                 .invalidArgument, "no store at \(directory): it is a file, not a directory", path: directory)
         }
-        guard stat(directory + "/segments", &status) == 0, status.st_mode & S_IFMT == S_IFDIR else {
+        let segmentsFound = stat(directory + "/segments", &status) == 0
+        let lookup = errno
+        if !segmentsFound && lookup != ENOENT && lookup != ENOTDIR { throw unreadable(directory, lookup) }
+        guard segmentsFound, status.st_mode & S_IFMT == S_IFDIR else {
             // Checkpoints without a log are a store that lost its log, not a directory holding none.
             try refuseLostLog(directory)
             try refuseSegmentsFile(directory)
@@ -94,6 +105,28 @@ enum StoreLocation {
                 .invalidArgument, "no store at \(directory): it has no segments/ directory", path: directory)
         }
         return directory
+    }
+
+    /// The error for a store that is there but cannot be looked into (`EACCES`, say): not "no store".
+    private static func unreadable(_ directory: String, _ code: Int32) -> StorageError {
+        StorageError(
+            .io,
+            "cannot read the store at \(directory): \(String(cString: strerror(code))); run as a user who may read it, or pass --data with another store",
+            path: directory)
+    }
+
+    /// For a relative store path that is missing: where it was looked for, and how to point elsewhere.
+    static func relativeHint(_ directory: String) -> String {
+        guard !directory.hasPrefix("/"), let here = currentDirectory() else { return "" }
+        return
+            " (\(directory) is relative to the current directory, \(here): run from the directory that holds it, or pass --data)"
+    }
+
+    /// The current directory, or `nil` when it cannot be read.
+    static func currentDirectory() -> String? {
+        guard let path = getcwd(nil, 0) else { return nil }
+        defer { free(path) }
+        return String(cString: path)
     }
 
     /// The shared `--data` option.
