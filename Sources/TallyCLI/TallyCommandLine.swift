@@ -1,4 +1,5 @@
 import Glibc
+import TallyEngine
 import TallyStorage
 
 /// The `tally` command line: dispatches to subcommands and maps errors to exit codes.
@@ -35,11 +36,17 @@ public enum TallyCommandLine {
         }
         text += """
 
-            Run `tally COMMAND --help` for a command's options.
+            Run `tally COMMAND --help` for a command's options, `tally --version` for the store formats.
             Exit codes: 0 ok, 1 failure, 2 usage error, 3 damaged store, 130 stopped by SIGINT or SIGTERM.
 
             """
         return text
+    }
+
+    /// What `tally --version` prints: the versions of the formats a store is written in, which decide what
+    /// this build reads (the log) and what it rebuilds (checkpoints of another projection version).
+    static var versionText: String {
+        "tally: segment format \(SegmentFormat.version) (reads \(SegmentFormat.readableVersions.lowerBound)-\(SegmentFormat.readableVersions.upperBound)), projection version \(Engine.projectionVersion)"
     }
 
     /// Runs the process's command line and exits.
@@ -69,6 +76,14 @@ public enum TallyCommandLine {
         guard let name = arguments.first else {
             io.writeOut(Array(helpText.utf8))
             return .usage
+        }
+        if name == "--version" || name == "version" {
+            guard arguments.count == 1 else {
+                io.printError("tally: \(name) takes no arguments; run `tally --help` for the list")
+                return .usage
+            }
+            io.print(versionText)
+            return .ok
         }
         if ["--help", "-h", "help"].contains(name) {
             // `tally help` and `tally help COMMAND`.

@@ -4,6 +4,10 @@ import TallyCore
 import TallyStorage
 
 extension Engine {
+    /// The version of the projection rules and checkpoint encoding this build writes: a checkpoint of any
+    /// other version is ignored (with a warning) and the projections are rebuilt from the log.
+    public static var projectionVersion: UInt32 { CheckpointCodec.projectionVersion }
+
     /// Writes a checkpoint of the projections and the dedup index, if any event arrived since the last one.
     ///
     /// Briefly holds new ingests back until every accepted batch has been applied, so the checkpoint is

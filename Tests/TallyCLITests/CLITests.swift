@@ -1,6 +1,7 @@
 import Foundation
 import TallyCLI
 import TallyCore
+import TallyEngine
 import TallyStorage
 import TallyTestSupport
 import Testing
@@ -264,6 +265,16 @@ import Testing
         let negative = runTally(["generate", "--seed", "-1"])
         #expect(negative.code == .usage)
         #expect(negative.err.contains("--seed must be a whole number from 0 to 18446744073709551615"))
+    }
+
+    /// `tally --version` names the store formats this build writes and reads.
+    @Test func theVersionNamesTheStoreFormats() {
+        for arguments in [["--version"], ["version"]] {
+            let result = runTally(arguments)
+            #expect(result.code == .ok)
+            #expect(result.out == "tally: segment format 2 (reads 1-2), projection version \(Engine.projectionVersion)\n")
+        }
+        #expect(runTally(["--version", "x"]).code == .usage)
     }
 
     @Test func everyCommandHasHelp() {
