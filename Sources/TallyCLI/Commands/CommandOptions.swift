@@ -34,8 +34,6 @@ enum CommandOptions {
         }
     }
 
-    /// A duration option such as `90s`, `30m`, `12h` or `7d` (at most `maximum` seconds, ten years unless
-    /// given), in seconds.
     /// `--future-limit DURATION`, as `serve` and `import` take it.
     static let futureLimitOption = CommandSpec.Option(
         name: "future-limit", valueName: "DURATION",
@@ -48,7 +46,11 @@ enum CommandOptions {
             maximum: EngineConfiguration.maximumFutureLimitMicroseconds / 1_000_000, command: command) * 1_000_000
     }
 
-    ///   - word: A word the option also takes instead of a duration (`off`), named in the error.
+    /// A duration option such as `90s`, `30m`, `12h` or `7d` (at most `maximum` seconds, ten years unless
+    /// given), in seconds.
+    /// - Parameters:
+    ///   - word: A word the option also takes instead of a duration (`off`), named in the error; the caller
+    ///     reads it before asking for the duration.
     static func duration(
         _ arguments: ParsedArguments, _ name: String, default value: Int64,
         maximum: Int64 = 3650 * 86_400, or word: String? = nil, command: String

@@ -74,7 +74,7 @@ enum JWTSecret {
         if !found && lookup != ENOENT && lookup != ENOTDIR {
             throw Failure(
                 description:
-                    "cannot read \(path): \(String(cString: strerror(lookup))); run as a user who may read the store, or pass --jwt-secret-file"
+                    "cannot read \(path): \(String(cString: strerror(lookup))); fix its permissions or path, or pass --jwt-secret-file"
             )
         }
         if found {

@@ -111,7 +111,7 @@ enum StoreLocation {
     private static func unreadable(_ directory: String, _ code: Int32) -> StorageError {
         StorageError(
             .io,
-            "cannot read the store at \(directory): \(String(cString: strerror(code))); run as a user who may read it, or pass --data with another store",
+            "cannot read the store at \(directory): \(String(cString: strerror(code))); fix its permissions or path, or pass --data with another store",
             path: directory)
     }
 
