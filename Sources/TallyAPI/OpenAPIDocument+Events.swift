@@ -253,8 +253,10 @@ extension OpenAPIDocument {
                     (
                         "subject",
                         object([
-                            ("type", .array([.string("string"), .string("null")])),
-                            ("description", .string("The tenant's UUID when there is no tenantid")),
+                            (
+                                "description",
+                                .string("The tenant's UUID when there is no tenantid; ignored when there is one")
+                            )
                         ])
                     ),
                     ("time", scalar("string", format: "date-time", nullable: true)),
@@ -262,7 +264,7 @@ extension OpenAPIDocument {
                         "datacontenttype",
                         object([
                             ("type", .array([.string("string"), .string("null")])),
-                            ("pattern", .string(#"^[^/;]+/([^/;]*\+)?[Jj][Ss][Oo][Nn][ \t]*(;.*)?$"#)),
+                            ("pattern", .string(#"^[ \t]*[^ \t/;][^/;]*/([^/;]*\+)?[Jj][Ss][Oo][Nn][ \t]*(;.*)?$"#)),
                             ("description", .string("A JSON type: application/json, text/json or one ending in +json")),
                         ])
                     ),

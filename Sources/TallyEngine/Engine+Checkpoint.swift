@@ -6,7 +6,7 @@ import TallyStorage
 extension Engine {
     /// The version of the projection rules and checkpoint encoding this build writes: a checkpoint of any
     /// other version is ignored (with a warning) and the projections are rebuilt from the log.
-    public static var projectionVersion: UInt32 { CheckpointCodec.projectionVersion }
+    package static var projectionVersion: UInt32 { CheckpointCodec.projectionVersion }
 
     /// Writes a checkpoint of the projections and the dedup index, if any event arrived since the last one.
     ///

@@ -122,15 +122,16 @@ public struct HTTPRequestParser: Sendable {
         }
     }
 
-    /// Whether the body arriving is chunked and no chunk of it has been read: its size is not known yet, and
-    /// it may turn out empty.
-    public var awaitsFirstChunk: Bool {
-        failure == nil && phase == .chunkSize && pendingBody.isEmpty
+    /// Whether the body arriving is chunked and holds no data so far: its first chunk's size is not known yet,
+    /// or it was the last chunk (size 0) and the trailer section is still arriving. Such a body may turn out
+    /// empty, however its bytes are split.
+    var awaitsFirstChunk: Bool {
+        failure == nil && pendingBody.isEmpty && (phase == .chunkSize || phase == .trailers)
     }
 
     /// Whether the request whose body is arriving waits for `100 Continue` before it sends it; unlike
     /// ``takeContinueRequest()``, asking does not answer it.
-    public var owesContinue: Bool {
+    var owesContinue: Bool {
         continueOwed && failure == nil && phase != .head
     }
 

@@ -139,6 +139,8 @@ import Testing
             cloud(tenant + #","datacontenttype":"application/cloudevents+json; charset=utf-8""#),
             cloud(tenant + #","datacontenttype":"Text/JSON""#), cloud(tenant + #","datacontenttype":"text/plain""#),
             cloud(tenant + #","datacontenttype":"/json""#), cloud(tenant + #","datacontenttype":"a/b/json""#),
+            cloud(tenant + #","datacontenttype":" /json""#), cloud(tenant + #","datacontenttype":" text/json ; x=1""#),
+            cloud(tenant + #","subject":5"#), cloud(#","subject":5"#),
             cloud(tenant + #","datacontenttype":"application/jsonx""#), cloud(tenant + #","datacontenttype":null"#),
             cloud(tenant + #","data_base64":"e30=""#), cloud(tenant + #","data_base64":null"#),
             cloud(tenant + #","N":1"#), cloud(tenant + #","N":null"#), cloud(tenant + #","trace_id":"x""#),

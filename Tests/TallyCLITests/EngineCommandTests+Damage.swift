@@ -142,7 +142,11 @@ extension EngineCommandTests {
         // A full disk: the frames before the failed write are whole, and the next open syncs them.
         let full = CommandIO.captured(input: "")
         ImportCommand.reportUnconfirmed(
-            failures, directory: directory.path, source: "it's.ndjson", writeFailedOnly: true, io: full)
+            failures, directory: directory.path,
+            rest: ImportCommand.Resume(
+                source: "it's.ndjson", directory: directory.path,
+                options: [("batch-size", "10"), ("durability", "interval:5")]),
+            writeFailedOnly: true, io: full)
         let lines = full.errorOutput.split(separator: "\n").map(String.init)
         #expect(lines.count == 5, "\(lines)")
         #expect(
@@ -151,14 +155,18 @@ extension EngineCommandTests {
             "\(lines)")
         #expect(lines.dropFirst().first == "line 14: not stored: disk full", "\(lines)")
         #expect(lines.last?.contains("its log ends at offset 12, holding 1 of the 4 events") == true, "\(lines)")
+        // The command to resume with names the same input, store and options, quoted for the shell.
+        let store = ShellCommand.quoted(ShellCommand.absolute(directory.path))
         #expect(
-            lines.last?.hasSuffix(#"import again from line 14 (`tail -n +14 'it'\''s.ndjson' | tally import -`)"#)
-                == true,
+            lines.last?.contains(#"import again from line 14 (`tail -n +14 'it'\''s.ndjson' | "#) == true, "\(lines)")
+        #expect(
+            lines.last?.hasSuffix(" import --data \(store) --batch-size 10 --durability interval:5 -`)") == true,
             "\(lines)")
         // A failed sync: what the log holds as read now may not survive a restart, so it is to be checked.
         let sync = CommandIO.captured(input: "")
         ImportCommand.reportUnconfirmed(
-            failures, directory: directory.path, source: "-", writeFailedOnly: false, io: sync)
+            failures, directory: directory.path, rest: ImportCommand.Resume(source: "-", directory: directory.path),
+            writeFailedOnly: false, io: sync)
         let synced = sync.errorOutput.split(separator: "\n").map(String.init)
         #expect(synced.first?.contains("line 13: in the log at offset 11 as read now, though its sync failed") == true)
         #expect(synced.first?.contains("--from-offset 11` before importing it again") == true, "\(synced)")

@@ -95,6 +95,7 @@ struct ImportCommand {
             lines = LineReader(descriptor: descriptor, closeWhenDone: true, interruptDescriptor: interruptDescriptor)
         }
         let directory = try StoreLocation.storeToWrite(arguments)
+        let rest = Resume(source: source, directory: directory, options: Resume.options(arguments))
         var engineConfiguration = EngineConfiguration()
         engineConfiguration.store = configuration
         engineConfiguration.backfillRememberedIds = remembered
@@ -196,17 +197,17 @@ struct ImportCommand {
             // A full disk fails a write and leaves the frames before it whole; any other failure (a sync's)
             // leaves them unknown.
             let full = (closeFailure as? StorageError)?.code == .noSpace
-            reportUnconfirmed(pipeline.failures, directory: directory, source: source, writeFailedOnly: full, io: io)
+            reportUnconfirmed(pipeline.failures, directory: directory, rest: rest, writeFailedOnly: full, io: io)
         }
         if let readFailure {
             let resume = lines.lineNumber + 1
             io.printError(
-                "tally import: \(readFailure.message) after line \(lines.lineNumber): the lines before it are accounted for above; once the cause is fixed, import the rest from line \(resume) \(resumeHint(line: resume, source: source))"
+                "tally import: \(readFailure.message) after line \(lines.lineNumber): the lines before it are accounted for above; once the cause is fixed, import the rest from line \(resume) \(rest.hint(from: resume))"
             )
         }
         if let stoppedBy {
             io.printError(
-                "tally import: stopped by \(Interruption.name(stoppedBy.signal)) after line \(stoppedBy.resume - 1): the lines before it are accounted for above; import the rest from line \(stoppedBy.resume) \(resumeHint(line: stoppedBy.resume, source: source))"
+                "tally import: stopped by \(Interruption.name(stoppedBy.signal)) after line \(stoppedBy.resume - 1): the lines before it are accounted for above; import the rest from line \(stoppedBy.resume) \(rest.hint(from: stoppedBy.resume))"
             )
         }
         if let closeFailure {
@@ -227,11 +228,31 @@ struct ImportCommand {
         return rejected + failed == 0 && readFailure == nil ? .ok : .failure
     }
 
-    /// The command that imports the rest of `source` (a file, or `-` for standard input) from `line` on.
-    static func resumeHint(line: Int, source: String) -> String {
-        guard source != "-" else { return "(`tail -n +\(line)` of the same input, piped to `tally import -`)" }
-        let quoted = "'" + source.replacingOccurrences(of: "'", with: #"'\''"#) + "'"
-        return "(`tail -n +\(line) \(quoted) | tally import -`)"
+    /// How to import the rest of an input from a given line: the same input, store and options.
+    struct Resume {
+        /// The input: a file, or `-` for standard input.
+        var source: String
+        /// The store imported into.
+        var directory: String
+        /// The options given that shape the import (`--batch-size`, `--durability`, `--future-limit`,
+        /// `--remember`), as name and value.
+        var options: [(name: String, value: String)] = []
+
+        /// The options `arguments` gave that the rest of the import must repeat.
+        static func options(_ arguments: ParsedArguments) -> [(name: String, value: String)] {
+            ["batch-size", "durability", "future-limit", "remember"].compactMap { name in
+                arguments.value(name).map { (name, $0) }
+            }
+        }
+
+        /// The command, in backquotes and parentheses, that imports the input from `line` on.
+        func hint(from line: Int) -> String {
+            let flags = options.map { " --\($0.name) \(ShellCommand.quoted($0.value))" }.joined()
+            let importing =
+                "\(ShellCommand.tally) import --data \(ShellCommand.quoted(ShellCommand.absolute(directory)))\(flags) -"
+            guard source != "-" else { return "(`tail -n +\(line)` of the same input, piped to `\(importing)`)" }
+            return "(`tail -n +\(line) \(ShellCommand.quoted(source)) | \(importing)`)"
+        }
     }
 
     /// Reports the lines the store failed to confirm. A write can fail after some of a batch's frames
@@ -242,7 +263,7 @@ struct ImportCommand {
     /// the write-back, so they are there as read now but may not survive a machine restart: checked, not
     /// counted on.
     static func reportUnconfirmed(
-        _ failures: [(line: Int, offset: UInt64?, reason: String)], directory: String, source: String,
+        _ failures: [(line: Int, offset: UInt64?, reason: String)], directory: String, rest: Resume,
         writeFailedOnly: Bool, io: CommandIO
     ) {
         let logEnd: UInt64?
@@ -283,7 +304,7 @@ struct ImportCommand {
             "tally import: the store failed; its log ends at offset \(logEnd), holding \(inLog.count) of the \(failures.count) events not confirmed"
         if let resume {
             summary +=
-                ": once the cause is fixed, import again from line \(resume) \(resumeHint(line: resume, source: source))"
+                ": once the cause is fixed, import again from line \(resume) \(rest.hint(from: resume))"
             if !inLog.isEmpty && !writeFailedOnly { summary += ", and check the lines before it with \(dump)" }
         } else {
             summary +=

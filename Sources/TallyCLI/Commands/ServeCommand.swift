@@ -191,11 +191,11 @@ struct ServeCommand {
             io.printError("tally: no JWT secret was configured; created \(secret.source) (mode 0600)")
         }
         // The command names the secret the server uses, so the token it mints is one the server accepts.
-        // Paths are absolute, so the command works from any directory.
+        // Paths are absolute and quoted, so the command works as printed from any directory.
         let source: String
-        let store = absolute(directory)
+        let store = ShellCommand.quoted(ShellCommand.absolute(directory))
         if let file = arguments.value("jwt-secret-file") {
-            source = "--jwt-secret-file \(absolute(file))"
+            source = "--jwt-secret-file \(ShellCommand.quoted(ShellCommand.absolute(file)))"
         } else if secret.source == .environment {
             source = "--data \(store) (with the same TALLY_JWT_SECRET set)"
         } else {
@@ -210,7 +210,7 @@ struct ServeCommand {
                     + "(raise the hard limit to serve more)")
         }
         // Printed once the server listens: a start that fails (port in use) names no command to use.
-        io.printError("tally: mint an admin token with: \(invokedAs()) token --role super_admin \(source)")
+        io.printError("tally: mint an admin token with: \(ShellCommand.tally) token --role super_admin \(source)")
         io.printError(
             "tally: listening on http://\(http.host):\(server.port) (store \(directory), durability \(configuration.store.durability), \(engine.eventCount) events)"
         )
@@ -224,20 +224,6 @@ struct ServeCommand {
                 ? "tally: stopped; no events, so no checkpoint"
                 : "tally: stopped; a checkpoint covers all \(engine.eventCount) events")
         return .ok
-    }
-
-    /// `path` made absolute (links resolved), or as given when it cannot be resolved.
-    static func absolute(_ path: String) -> String {
-        guard let resolved = realpath(path, nil) else { return path }
-        defer { free(resolved) }
-        return String(cString: resolved)
-    }
-
-    /// How to run this `tally` again: the path it was started by, made absolute, when it names one (a build
-    /// directory's binary, or `swift run`'s); `tally` when it was found on `PATH`.
-    static func invokedAs() -> String {
-        guard let first = CommandLine.arguments.first, first.contains("/") else { return "tally" }
-        return absolute(first)
     }
 
     /// The background scrub `--scrub-interval` and `--scrub-rate` ask for, or `nil` for `--scrub-interval off`.

@@ -60,17 +60,18 @@ enum JWTSecret {
     ) {
         if let (secret, source) = try configured(arguments) { return (secret, source, false) }
         let path = storeDirectory + "/jwt-secret"
+        let found = access(path, F_OK) == 0
+        let lookup = errno
         // A link to nowhere is neither a secret to read nor a name to create one under: say which.
         var linkStatus = stat()
-        if lstat(path, &linkStatus) == 0 && access(path, F_OK) != 0 {
+        if !found && lookup == ENOENT && lstat(path, &linkStatus) == 0 && linkStatus.st_mode & S_IFMT == S_IFLNK {
             throw Failure(
                 description:
                     "\(path) is a symbolic link to a file that does not exist: restore its target, or remove the link to have `tally serve` create a new secret"
             )
         }
-        let found = access(path, F_OK) == 0
-        let lookup = errno
-        // A secret that cannot be looked for (a store directory this user may not search) is not a missing one.
+        // A secret that cannot be looked for (a store directory this user may not search, a link that loops)
+        // is not a missing one.
         if !found && lookup != ENOENT && lookup != ENOTDIR {
             throw Failure(
                 description:
@@ -120,7 +121,15 @@ enum JWTSecret {
     static func copy(fromStore source: String, toStore destination: String) throws(Failure) -> Bool {
         let from = source + "/jwt-secret"
         let to = destination + "/jwt-secret"
-        guard access(from, F_OK) == 0 else { return false }
+        guard access(from, F_OK) == 0 else {
+            let code = errno
+            // A secret that is there but cannot be read must not be left behind unsaid: the copy's next
+            // start would make a new one, and every token minted so far would stop working.
+            guard code == ENOENT || code == ENOTDIR else {
+                throw Failure(description: "cannot read \(from): \(String(cString: strerror(code)))")
+            }
+            return false
+        }
         let secret = try readTrimmed(from)
         try writeNew(to, secret, directory: destination)
         return true

@@ -46,7 +46,8 @@ public enum TenantSettings {
     /// - Parameters:
     ///   - settings: The object to check.
     ///   - allowNull: Whether `null` values (removal, in an update) are allowed.
-    public static func invalidSettings(_ settings: JSONObject, allowNull: Bool) -> [(key: String, rule: String)] {
+    /// - Returns: Each invalid setting's key and the rule its value breaks; empty when all are valid.
+    package static func invalidSettings(_ settings: JSONObject, allowNull: Bool) -> [(key: String, rule: String)] {
         settings.compactMap { member in
             problem(member.key, member.value, allowNull: allowNull).map { (member.key, $0) }
         }

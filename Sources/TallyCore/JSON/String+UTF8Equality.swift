@@ -10,7 +10,7 @@ extension String {
     /// - Parameter other: The string to compare with.
     /// - Returns: `true` when both have the same UTF-8 bytes.
     @inline(__always)
-    public func hasSameUTF8(as other: String) -> Bool {
+    package func hasSameUTF8(as other: String) -> Bool {
         guard utf8.count == other.utf8.count else { return false }
         // Native and small strings lend their bytes: compare them as buffers, not through the UTF-8 view's
         // iterator (the decoder compares a key per field of every event it reads).
