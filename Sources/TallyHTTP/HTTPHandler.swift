@@ -8,9 +8,9 @@ public protocol HTTPHandler: Sendable {
     /// connection closes after it, unread body and all), or `nil` to read the body. A handler answers here
     /// what it would answer whatever the body (a missing token, an unknown route), so a client that may not
     /// send a body is not read for it, nor held in memory. Called on an event loop's thread, once per such
-    /// request; keep it short. For a chunked body it is called once the first chunk's size is known (an empty
-    /// chunked body reaches ``handle(_:respond:)`` as if none had been sent), or at once when the client
-    /// waits for `100 Continue`. The default reads every body.
+    /// request; keep it short. For a chunked body it is called once its first chunk turns out to hold data
+    /// (an empty chunked body, trailers and all, reaches ``handle(_:respond:)`` as if none had been sent), or
+    /// at once when the client waits for `100 Continue`. The default reads every body.
     func refusal(beforeBody head: HTTPRequest) -> HTTPResponse?
 
     /// Notes a response the server gave itself, before any request reached ``handle(_:respond:)``: a
