@@ -169,7 +169,10 @@ extension EngineCommandTests {
             writeFailedOnly: false, io: sync)
         let synced = sync.errorOutput.split(separator: "\n").map(String.init)
         #expect(synced.first?.contains("line 13: in the log at offset 11 as read now, though its sync failed") == true)
-        #expect(synced.first?.contains("--from-offset 11` before importing it again") == true, "\(synced)")
+        #expect(
+            synced.first?.contains(
+                "`tally dump --data \(ShellCommand.quoted(directory.path)) --from-offset 11` before importing it again")
+                == true, "\(synced)")
         #expect(synced.last?.contains("and check the lines before it with") == true, "\(synced)")
     }
 

@@ -217,7 +217,7 @@ struct ImportCommand {
                 let standing =
                     configuration.durability == .always
                     ? "are in the log: each batch was synced before it was counted"
-                    : "were written to the log; under durability \(configuration.durability) the close syncs them, and it failed (below): run `tally verify --data \(directory)` to see what is there"
+                    : "were written to the log; under durability \(configuration.durability) the close syncs them, and it failed (below): run `tally verify --data \(ShellCommand.quoted(directory))` to see what is there"
                 io.printError(
                     "tally import: the \(imported) imported events \(standing); do not import them again (events older than the dedup window would be counted twice)"
                 )
@@ -276,7 +276,9 @@ struct ImportCommand {
         }
         let failures = failures.sorted { $0.line < $1.line }
         let firstOffset = failures.compactMap(\.offset).min()
-        let dump = firstOffset.map { "`tally dump --data \(directory) --from-offset \($0)`" } ?? "`tally dump`"
+        let store = ShellCommand.quoted(directory)
+        let dump =
+            firstOffset.map { "`tally dump --data \(store) --from-offset \($0)`" } ?? "`tally dump --data \(store)`"
         guard let logEnd else {
             for failure in failures {
                 io.printError("line \(failure.line): not confirmed: \(failure.reason)")

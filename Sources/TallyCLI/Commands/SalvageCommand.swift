@@ -64,7 +64,7 @@ struct SalvageCommand {
                 (harmless == 0
                     ? "nothing was lost"
                     : "no records were lost (the \(harmless) damaged region\(harmless == 1 ? "" : "s") held none)")
-                    + "; check the new store with `tally verify --data \(out)`")
+                    + "; check the new store with `tally verify --data \(ShellCommand.quoted(out))`")
             return .ok
         }
         let known = lost.compactMap(\.offsets).reduce(0) { $0 + $1.count }
@@ -72,7 +72,8 @@ struct SalvageCommand {
         io.print(
             "LOST: \(lost.count) damaged region\(lost.count == 1 ? "" : "s"), \(known) records"
                 + (unknown ? " plus an unknown number at the end of the log" : "")
-                + "; check the new store with `tally verify --data \(out)`, then `tally replay --data \(out)`")
+                + "; check the new store with `tally verify --data \(ShellCommand.quoted(out))`, then `tally replay --data \(ShellCommand.quoted(out))`"
+        )
         return .damagedStore
     }
 }
