@@ -1,0 +1,181 @@
+import Foundation
+import TallyCore
+import TallyTestSupport
+import Testing
+
+extension CLITests {
+    /// A directory given as the input is refused by name before any store is created for it.
+    @Test func importOfADirectoryIsRefusedBeforeAStoreIsMade() throws {
+        let directory = TemporaryDirectory()
+        let store = directory.appending("new-store")
+        let result = runTally(["import", "--data", store, directory.path])
+        #expect(result.code == .failure)
+        #expect(result.err.contains("tally import: \(directory.path) is a directory"), "\(result.err)")
+        #expect(!FileManager.default.fileExists(atPath: store))
+    }
+
+    @Test func importReportsBadLinesByNumberAndKeepsTheGoodOnes() throws {
+        let directory = TemporaryDirectory()
+        let input = [
+            event("a"),
+            "{not json",
+            event("b", "api.calls"),
+            "",
+            event("c", data: #"{"keyId":"k1","status":700}"#),
+            event("d", "key.created", data: #"{"keyId":"k9","name":"CI"}"#),
+        ].joined(separator: "\n")
+        let result = runTally(["import", "--data", directory.path, "-"], input: input)
+        #expect(result.code == .failure)
+        #expect(
+            result.out.contains(
+                "imported 2 events (offsets 0-1); 0 duplicates; rejected 3 of 5 lines; 1 blank line skipped"))
+        #expect(result.err.contains("line 2: invalid JSON: unexpected byte 'n' at column 2 (byte 1)"), "\(result.err)")
+        #expect(result.err.contains("line 3: type: unknown event type \"api.calls\""))
+        #expect(result.err.contains("line 5: data.status: must be an integer from 100 to 599"))
+        let dump = runTally(["dump", "--data", directory.path])
+        #expect(dump.code == .ok)
+        let lines = dump.out.split(separator: "\n")
+        #expect(lines.count == 2)
+        #expect(lines[0].hasPrefix(#"{"offset":0,"ingestTime":""#))
+        #expect(lines[0].contains(#""id":"a","type":"api.call""#))
+        #expect(lines[1].contains(#""offset":1"#) && lines[1].contains(#""name":"CI""#))
+    }
+
+    /// With several batches in the engine at once, rejected lines are still reported in line order, and
+    /// repeats across batches are still caught as duplicates.
+    @Test func importReportsLinesInOrderWithBatchesInFlight() throws {
+        let directory = TemporaryDirectory()
+        var input: [String] = []
+        var expectedErrors: [Int] = []
+        for number in 1...60 {
+            switch number % 7 {
+            case 3:
+                input.append("{broken \(number)")
+                expectedErrors.append(number)
+            case 5:
+                input.append(event("x\(number)", data: #"{"keyId":"k1","status":99}"#))
+                expectedErrors.append(number)
+            case 6:
+                input.append(event("e\(number - 2)"))
+            default:
+                input.append(event("e\(number)"))
+            }
+        }
+        let result = runTally(
+            ["import", "--data", directory.path, "--batch-size", "3", "-"], input: input.joined(separator: "\n"))
+        #expect(result.code == .failure)
+        let reported = result.err.split(separator: "\n").compactMap { line -> Int? in
+            guard line.hasPrefix("line ") else { return nil }
+            return Int(line.dropFirst(5).prefix { $0 != ":" })
+        }
+        #expect(reported == expectedErrors)
+        let duplicates = (1...60).filter { $0 % 7 == 6 }.count
+        let accepted = 60 - expectedErrors.count - duplicates
+        #expect(
+            result.out.contains(
+                "imported \(accepted) events (offsets 0-\(accepted - 1)); \(duplicates) duplicates; rejected \(expectedErrors.count) of 60 lines"
+            ))
+    }
+
+    @Test func importFromAFileInSmallBatchesThenDumpRoundTrips() throws {
+        let directory = TemporaryDirectory()
+        let file = directory.appending("events.ndjson")
+        let events = (0..<25).map { event("e\($0)", time: "2026-11-0\($0 % 9 + 1)T10:00:00Z") }
+        try events.joined(separator: "\r\n").write(toFile: file, atomically: true, encoding: .utf8)
+        let store = directory.appending("store")
+        let first = runTally(["import", "--data", store, "--batch-size", "4", file])
+        #expect(first.code == .ok, "\(first.err)")
+        #expect(first.out.contains("imported 25 events (offsets 0-24)"))
+        // A dump imports again as the same events.
+        let dump = runTally(["dump", "--data", store]).out
+        let copy = directory.appending("copy")
+        #expect(runTally(["import", "--data", copy, "-"], input: dump).code == .ok)
+        let again = runTally(["dump", "--data", copy]).out
+        func withoutIngestTime(_ text: String) -> [String] {
+            text.split(separator: "\n").map {
+                String(
+                    $0.replacingOccurrences(
+                        of: #""ingestTime":"[^"]*""#, with: "",
+                        options: .regularExpression))
+            }
+        }
+        #expect(withoutIngestTime(again) == withoutIngestTime(dump))
+    }
+
+    @Test func dumpFiltersByTenantTypeTimeAndOffset() throws {
+        let directory = TemporaryDirectory()
+        let other = "9b2d4c1e-8f3a-4b6d-a1c2-7e5f9d0b3a48"
+        let input = [
+            event("a", time: "2026-11-01T00:00:00Z"),
+            event("b", time: "2026-11-02T00:00:00Z", tenant: other),
+            event("c", "key.revoked", time: "2026-11-03T00:00:00Z", data: #"{"keyId":"k1"}"#),
+            event("d", time: "2026-11-04T00:00:00Z"),
+            event("e", "key.created", time: "2026-11-05T00:00:00Z", data: #"{"keyId":"k2"}"#),
+        ].joined(separator: "\n")
+        #expect(runTally(["import", "--data", directory.path, "-"], input: input).code == .ok)
+        func ids(_ arguments: [String]) -> [String] {
+            let result = runTally(["dump", "--data", directory.path] + arguments)
+            return result.out.split(separator: "\n").compactMap { line in
+                line.range(of: #""id":"[a-z]""#, options: .regularExpression).map {
+                    String(line[$0].dropFirst(6).dropLast())
+                }
+            }
+        }
+        #expect(ids([]) == ["a", "b", "c", "d", "e"])
+        #expect(ids(["--tenant", other.uppercased()]) == ["b"])
+        #expect(ids(["--type", "key.revoked,key.created"]) == ["c", "e"])
+        #expect(ids(["--type", "key.revoked", "--type", "api.call"]) == ["a", "b", "c", "d"])
+        #expect(ids(["--from", "2026-11-02T00:00:00Z", "--to", "2026-11-04T00:00:00Z"]) == ["b", "c"])
+        #expect(ids(["--from-offset", "1", "--to-offset", "3"]) == ["b", "c"])
+        #expect(ids(["--tenant", Self.tenant, "--from-offset", "2"]) == ["c", "d", "e"])
+    }
+
+    /// However many tenants a short span holds, no generated event lies in the future, and the stream
+    /// imports with nothing rejected.
+    @Test func generateKeepsEveryTimeInThePastForManyTenants() throws {
+        let generated = runTally(["generate", "--tenants", "600", "--events", "200", "--days", "1", "--seed", "4"])
+        #expect(generated.code == .ok)
+        let now = Timestamp.now()
+        var latest = Timestamp(microseconds: .min)
+        for line in generated.out.split(separator: "\n") {
+            guard case .object(let object) = try JSONParser().parse(Array(line.utf8)),
+                case .string(let text)? = object["time"]
+            else {
+                Issue.record("no time in \(line)")
+                continue
+            }
+            latest = max(latest, try Timestamp(rfc3339: text))
+        }
+        #expect(latest <= now)
+        let directory = TemporaryDirectory()
+        let imported = runTally(["import", "--data", directory.path, "-"], input: generated.out)
+        #expect(imported.code == .ok, "\(imported.err.prefix(300))")
+        #expect(imported.out.contains("rejected 0 of"))
+    }
+
+    /// `tally import -` started with standard input closed (`<&-`, as cron or a service manager may)
+    /// fails at once, naming it, instead of waiting forever on whatever took descriptor 0; no store is made.
+    @Test func importFromAClosedStandardInputFailsInsteadOfHanging() throws {
+        let binary = try #require(Self.executable(), "tally executable not found next to the tests")
+        let directory = TemporaryDirectory()
+        let store = directory.appending("store")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", "exec \"$0\" import --data \"$1\" - <&-", binary, store]
+        process.standardOutput = FileHandle.nullDevice
+        let errors = Pipe()
+        process.standardError = errors
+        let finished = DispatchSemaphore(value: 0)
+        process.terminationHandler = { _ in finished.signal() }
+        try process.run()
+        if finished.wait(timeout: .now() + 20) == .timedOut {
+            process.terminate()
+            Issue.record("tally import - with standard input closed did not finish")
+            return
+        }
+        let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(process.terminationStatus == 1)
+        #expect(message.contains("standard input is closed"), "\(message)")
+        #expect(!FileManager.default.fileExists(atPath: store))
+    }
+}

@@ -1,0 +1,68 @@
+import Foundation
+import TallyTestSupport
+import Testing
+
+extension CLITests {
+    /// A secret shorter than 16 bytes is refused wherever it comes from (a file named by the option, the
+    /// store's own file, the environment), with exit 1 and where it came from; no token is minted with it.
+    @Test func aShortSecretIsRefusedWhereverItComesFrom() throws {
+        let directory = TemporaryDirectory()
+        let file = directory.appending("secret")
+        try StoreTestSupport.write(Array("short\n".utf8), to: file)
+        let named = runTally(["token", "--role", "ingest", "--jwt-secret-file", file])
+        #expect(named.code == .failure && named.out.isEmpty)
+        #expect(named.err.contains("\(file): the secret must be at least 16 bytes"), "\(named.err)")
+        let store = directory.appending("store")
+        try FileManager.default.createDirectory(atPath: store, withIntermediateDirectories: true)
+        try StoreTestSupport.write(Array("0123456789abcde".utf8), to: store + "/jwt-secret")
+        let stored = runTally(["token", "--role", "ingest", "--data", store])
+        #expect(stored.code == .failure && stored.out.isEmpty)
+        #expect(stored.err.contains("\(store)/jwt-secret: the secret must be at least 16 bytes"), "\(stored.err)")
+        try StoreTestSupport.write(Array("0123456789abcdef".utf8), to: store + "/jwt-secret")
+        #expect(runTally(["token", "--role", "ingest", "--data", store]).code == .ok, "16 bytes is enough")
+        let folder = runTally(["token", "--role", "ingest", "--jwt-secret-file", directory.path])
+        #expect(
+            folder.code == .failure && folder.err.contains("cannot read \(directory.path): Is a directory"),
+            "\(folder.err)")
+
+        let (status, message) = try Self.launch(
+            ["token", "--role", "ingest", "--data", store], environment: ["TALLY_JWT_SECRET": "too-short"])
+        #expect(status == 1 && message.contains("TALLY_JWT_SECRET must be at least 16 bytes"), "\(message)")
+    }
+
+    /// A store's `jwt-secret` that is a link to nowhere is named as such, by `token` and `serve` alike, rather
+    /// than failing to create a secret where a name already is.
+    @Test func aDanglingSecretLinkIsNamed() throws {
+        let directory = TemporaryDirectory()
+        let store = directory.appending("store")
+        try FileManager.default.createDirectory(atPath: store, withIntermediateDirectories: true)
+        #expect(symlink(directory.appending("gone"), store + "/jwt-secret") == 0)
+        for command in [["token", "--role", "ingest"], ["serve", "--port", "0"]] {
+            let result = runTally(command + ["--data", store])
+            #expect(result.code == .failure, "\(command): \(result)")
+            #expect(
+                result.err.contains("\(store)/jwt-secret is a symbolic link to a file that does not exist"),
+                "\(command): \(result.err)")
+        }
+        // A link that loops cannot be read: it is named as such, not as missing, and salvage will not leave
+        // it behind unsaid (its copy would start with a new secret, and every token would stop working).
+        #expect(unlink(store + "/jwt-secret") == 0 && symlink(store + "/jwt-secret", store + "/jwt-secret") == 0)
+        _ = runTally(["import", "--data", store, "-"], input: "")
+        let looped = runTally(["token", "--role", "ingest", "--data", store])
+        #expect(
+            looped.code == .failure
+                && looped.err.contains("cannot read \(store)/jwt-secret: Too many levels of symbolic links"),
+            "\(looped.err)")
+        let salvaged = runTally(["salvage", "--data", store, "--out", directory.appending("copy")])
+        #expect(
+            salvaged.code == .failure && salvaged.err.contains("cannot read \(store)/jwt-secret"), "\(salvaged.err)")
+        #expect(!FileManager.default.fileExists(atPath: directory.appending("copy")))
+    }
+
+    /// Roles outside the server's set are refused by name.
+    @Test func tokenRefusesRolesTheServerDoesNotKnow() {
+        let result = runTally(["token", "--role", "admin", "--jwt-secret-file", "/dev/null"])
+        #expect(result.code == .usage)
+        #expect(result.err.contains("unknown role admin (expected one of: super_admin, tenant_admin, member, ingest)"))
+    }
+}

@@ -1,0 +1,204 @@
+import Foundation
+import Glibc
+import Synchronization
+import TallyTestSupport
+import Testing
+
+@testable import TallyHTTP
+
+extension HTTPServerTests {
+    @Test(arguments: [
+        ("GARBAGE\r\n\r\n", 400),
+        ("GET /x HTTP/2.0\r\n\r\n", 505),
+        ("GET /x HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n", 400),
+        ("POST /x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n", 400),
+        ("POST /x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", 501),
+        ("POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999\r\n\r\n", 413),
+        ("POST /x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 400),
+        ("GET /%zz HTTP/1.1\r\nHost: x\r\n\r\n", 400),
+        ("GET /x HTTP/1.1\r\nHost: x\r\nBad Header: 1\r\n\r\n", 400),
+        ("GET /x HTTP/1.1\r\nHost: x\r\nA: 1\r\n folded\r\n\r\n", 400),
+    ])
+    func malformedRequestsGetTheirStatusAndTheServerKeepsServing(request: String, status: Int) throws {
+        let server = try startServer()
+        defer { server.shutdown() }
+        let bad = try LoopbackClient(port: server.port)
+        try bad.send(request)
+        let response = try bad.readResponse()
+        #expect(response.status == status)
+        #expect(response.text.contains(#""success":false"#))
+        #expect(bad.isClosedByServer())
+        let good = try LoopbackClient(port: server.port)
+        #expect(try good.request("GET", "/ok").status == 200)
+    }
+
+    @Test func oversizedHeadersAreCutOffAt431WithoutBufferingThemAll() throws {
+        let server = try startServer()
+        defer { server.shutdown() }
+        let client = try LoopbackClient(port: server.port)
+        try client.send("GET /x HTTP/1.1\r\nHost: x\r\n")
+        // 1 MB of headers in 1 KB lines: the server answers 431 after 16 KiB and drops the rest unread.
+        let line = "X-Filler: " + String(repeating: "a", count: 1000) + "\r\n"
+        for _ in 0..<1000 {
+            do { try client.send(line) } catch { break }
+        }
+        #expect(try client.readResponse().status == 431)
+        #expect(try LoopbackClient(port: server.port).request("GET", "/ok").status == 200)
+    }
+
+    @Test func aSlowHeaderIsTimedOutWith408() throws {
+        let server = try startServer { $0.headerTimeout = .milliseconds(300) }
+        defer { server.shutdown() }
+        let client = try LoopbackClient(port: server.port)
+        try client.send("GET /x HTTP/1.1\r\nHost: a")
+        let response = try client.readResponse()
+        #expect(response.status == 408)
+    }
+
+    /// An HTTP/1.1 request names its host exactly once (RFC 9112 §3.2); HTTP/1.0 needs none, but no request
+    /// may name two, or a host that is not `host[:port]`.
+    @Test(arguments: [
+        "GET /a HTTP/1.1\r\n\r\n", "GET /a HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
+        "POST /a HTTP/1.1\r\nContent-Length: 2\r\n\r\nhi", "GET /a HTTP/1.0\r\nHost: a\r\nHost: b\r\n\r\n",
+        "GET /a HTTP/1.1\r\nHost: a b\r\n\r\n", "GET /a HTTP/1.1\r\nHost: a/b@c\r\n\r\n",
+        "GET /a HTTP/1.1\r\nHost: a:xyz\r\n\r\n", "GET /a HTTP/1.1\r\nHost: a, b\r\n\r\n",
+        "GET /a HTTP/1.1\r\nHost: [::1\r\n\r\n", "GET /a HTTP/1.1\r\nHost: a%2\r\n\r\n",
+        "GET /a HTTP/1.0\r\nHost: user@a\r\n\r\n", "GET /a HTTP/1.1\r\nHost: [zzz]\r\n\r\n",
+        "GET /a HTTP/1.1\r\nHost: [%]\r\n\r\n", "GET /a HTTP/1.1\r\nHost: [::1%]\r\n\r\n",
+        "GET /a HTTP/1.1\r\nHost: [::1%25]\r\n\r\n", "GET /a HTTP/1.1\r\nHost: [v1.]\r\n\r\n",
+        "GET /a HTTP/1.1\r\nHost: []\r\n\r\n", "GET /a HTTP/1.1\r\nHost: [::1]x\r\n\r\n",
+    ])
+    func requestsWithoutExactlyOneValidHostAreRefused(request: String) throws {
+        let server = try startServer()
+        defer { server.shutdown() }
+        let client = try LoopbackClient(port: server.port)
+        try client.send(request)
+        let response = try client.readResponse()
+        #expect(response.status == 400 && response.text.contains("Host"), "\(response.text)")
+        #expect(client.isClosedByServer())
+        let old = try LoopbackClient(port: server.port)
+        try old.send("GET /old HTTP/1.0\r\n\r\n")
+        #expect(try old.readResponse().text == "GET /old 0 -")
+    }
+
+    /// A HEAD refused for its `Host` gets the 400's head alone (RFC 9110 §9.3.2): its length, no content.
+    @Test(arguments: ["HEAD /a HTTP/1.1\r\n\r\n", "HEAD /a HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n"])
+    func aHeadRefusedForItsHostGetsNoContent(request: String) throws {
+        let server = try startServer()
+        defer { server.shutdown() }
+        let client = try LoopbackClient(port: server.port)
+        try client.send(request)
+        let text = client.readUntilClosed()
+        #expect(text.hasPrefix("HTTP/1.1 400") && text.hasSuffix("\r\n\r\n"), "no content: \(text)")
+        #expect(text.contains("Content-Length: "), "the length the GET's answer would have")
+    }
+
+    /// Hosts as RFC 3986 writes them are accepted: names, IPv4, bracketed IPv6, ports, percent-encoding, and
+    /// an empty value (a target without an authority).
+    @Test func validHostsAreAccepted() throws {
+        let server = try startServer()
+        defer { server.shutdown() }
+        let client = try LoopbackClient(port: server.port)
+        for host in [
+            "localhost", "localhost:8080", "127.0.0.1:1", "[::1]:8080", "[fe80::1%25eth0]", "a.b-c_d~e", "x%41y",
+            "", "host:", "[2001:db8::ff00:42:8329]", "[::ffff:192.0.2.1]", "[v1.fe:x]", "[fe80::1%25en%30]",
+        ] {
+            try client.send("GET /h HTTP/1.1\r\nHost: \(host)\r\n\r\n")
+            let response = try client.readResponse()
+            #expect(response.status == 200, "\(host): \(response.text)")
+        }
+    }
+
+    /// A client that keeps its socket full of pipelined requests (reading the answers as they come) gets a
+    /// share of its event loop, not all of it: another client on the same loop is answered meanwhile.
+    @Test func aFloodingClientDoesNotStarveTheOthersOnItsLoop() throws {
+        let server = try startServer { $0.eventLoops = 1 }
+        defer { server.shutdown() }
+        // Accepted sockets inherit the listener's receive buffer: a large one holds megabytes of requests,
+        // so every read of the flood fills the loop's buffer.
+        var size: Int32 = 8 << 20
+        setsockopt(server.core.listener, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        let flood = try LoopbackClient(port: server.port)
+        let stop = Atomic<Bool>(false)
+        let request = Array(
+            "GET /busy HTTP/1.1\r\nHost: x\r\nX-Pad: \(String(repeating: "a", count: 4000))\r\n\r\n".utf8)
+        let burst = Array((0..<64).map { _ in request }.joined())
+        let descriptor = flood.descriptor
+        let reader = Thread {
+            var sink = [UInt8](repeating: 0, count: 1 << 16)
+            while !stop.load(ordering: .relaxed) {
+                if recv(descriptor, &sink, sink.count, 0) <= 0 { break }
+            }
+        }
+        let writer = Thread {
+            // Whole requests only, blocking: the server reads as fast as it answers.
+            while !stop.load(ordering: .relaxed) {
+                var sent = 0
+                while sent < burst.count {
+                    let count = burst.withUnsafeBytes {
+                        Glibc.send(descriptor, $0.baseAddress! + sent, burst.count - sent, Int32(MSG_NOSIGNAL))
+                    }
+                    if count <= 0 { return }
+                    sent += count
+                }
+            }
+        }
+        reader.start()
+        writer.start()
+        defer { stop.store(true, ordering: .relaxed) }
+        usleep(200_000)
+        let other = try LoopbackClient(port: server.port)
+        #expect(try other.request("GET", "/other").text == "GET /other 0 -", "answered while the flood goes on")
+        let flooding = !stop.load(ordering: .relaxed) && writer.isExecuting
+        #expect(flooding, "the flood was still running")
+    }
+
+    /// A client that streams on after its error answer is read and dropped a share at a time, like any
+    /// other input: another client on the loop is answered, and the linger deadline closes the flood.
+    @Test func aClientFloodingAfterItsErrorIsClosedAndDoesNotStarveTheLoop() throws {
+        let server = try startServer {
+            $0.eventLoops = 1
+            $0.lingerTimeout = .milliseconds(300)
+        }
+        defer { server.shutdown() }
+        var size: Int32 = 8 << 20
+        setsockopt(server.core.listener, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        let flood = try LoopbackClient(port: server.port)
+        try flood.send("BROKEN\r\n\r\n")
+        #expect(try flood.readResponse().status == 400)
+        let stop = Atomic<Bool>(false)
+        let finished = Atomic<Bool>(false)
+        let junk = [UInt8](repeating: 0x78, count: 1 << 20)
+        let descriptor = flood.descriptor
+        let writer = Thread {
+            while !stop.load(ordering: .relaxed) {
+                let count = junk.withUnsafeBytes {
+                    Glibc.send(descriptor, $0.baseAddress, junk.count, Int32(MSG_NOSIGNAL))
+                }
+                if count <= 0 { break }
+            }
+            finished.store(true, ordering: .relaxed)
+        }
+        writer.start()
+        defer { stop.store(true, ordering: .relaxed) }
+        usleep(100_000)
+        let other = try LoopbackClient(port: server.port)
+        #expect(try other.request("GET", "/other").text == "GET /other 0 -", "answered while the flood goes on")
+        // The linger deadline ends the flood: the server closes, and the writer's sends fail.
+        for _ in 0..<500 where !finished.load(ordering: .relaxed) { usleep(10_000) }
+        let closed = finished.load(ordering: .relaxed)
+        #expect(closed, "the flooding connection was closed")
+    }
+
+    @Test func connectionsBeyondTheCapAreClosed() throws {
+        let server = try startServer { $0.maxConnections = 2 }
+        defer { server.shutdown() }
+        let first = try LoopbackClient(port: server.port)
+        let second = try LoopbackClient(port: server.port)
+        #expect(try first.request("GET", "/1").status == 200)
+        #expect(try second.request("GET", "/2").status == 200)
+        let third = try LoopbackClient(port: server.port)
+        #expect(third.isClosedByServer())
+        #expect(try first.request("GET", "/again").status == 200)
+    }
+}
