@@ -31,20 +31,24 @@ public struct JWTAuthenticator: RequestAuthenticator {
 
         let entries = Mutex<[UInt64: Entry]>([:])
 
-        /// Whether a remembered token's text is `token`'s, compared in place (``ByteEquality``).
+        /// The seed of this process's token hashes: random, so which texts share a key cannot be worked out
+        /// from outside.
+        let seed = UInt64.random(in: .min ... .max)
+
+        /// Whether a remembered token's text is `token`'s, compared in constant time (``ConstantTime``): the
+        /// time a guess takes tells nothing of how much of a remembered token it got right.
         static func same(_ known: String, _ token: Substring) -> Bool {
             let result = known.utf8.withContiguousStorageIfAvailable { known in
                 token.utf8.withContiguousStorageIfAvailable {
-                    ByteEquality.equal(UnsafeRawBufferPointer(known), UnsafeRawBufferPointer($0))
+                    ConstantTime.equals(UnsafeRawBufferPointer(known), UnsafeRawBufferPointer($0))
                 }
             }
             if let result, let inPlace = result { return inPlace }
-            return known.utf8.elementsEqual(token.utf8)
+            return ConstantTime.equals(Array(known.utf8), Array(token.utf8))
         }
 
-        /// The key a token is filed under: ``IdentityHash/hash(_:seed:)`` of its text.
-        static func key(_ token: Substring) -> UInt64 {
-            let seed: UInt64 = 0x7A11_70CE
+        /// The key a token is filed under: ``IdentityHash/hash(_:seed:)`` of its text with this process's seed.
+        func key(_ token: Substring) -> UInt64 {
             if let key = token.utf8.withContiguousStorageIfAvailable({
                 IdentityHash.hash(UnsafeRawBufferPointer($0), seed: seed)
             }) {
@@ -89,7 +93,7 @@ public struct JWTAuthenticator: RequestAuthenticator {
         }
         let token = Substring(authorization.utf8.dropFirst(7)).drop { $0 == " " }
         let now = clock().seconds
-        let key = VerifiedTokens.key(token)
+        let key = cache.key(token)
         if let known = cache.entries.withLock({ $0[key] }), VerifiedTokens.same(known.token, token),
             known.validFrom <= now, now < known.validUntil
         {

@@ -126,4 +126,14 @@ import Testing
             }
         }
     }
+
+    /// Each authenticator files its tokens under hashes seeded at random, so which token texts share a key
+    /// cannot be worked out from outside.
+    @Test func eachAuthenticatorHashesWithASeedOfItsOwn() {
+        let seeds = Set((0..<4).map { _ in JWTAuthenticator(secret: secret).cache.seed })
+        #expect(seeds.count == 4)
+        let one = JWTAuthenticator(secret: secret)
+        let other = JWTAuthenticator(secret: secret)
+        #expect(one.cache.key("a.b.c") != other.cache.key("a.b.c"))
+    }
 }

@@ -26,4 +26,19 @@ struct ConstantTimeTests {
         #expect(!ConstantTime.equals([], [0]))
         #expect(!ConstantTime.equals([0], []))
     }
+
+    @Test("compares buffers, wherever in memory they start, by length and every byte")
+    func buffers() {
+        let bytes: [UInt8] = Array("xxBearer-tokenBearer-token".utf8)
+        bytes.withUnsafeBytes { all in
+            let first = UnsafeRawBufferPointer(rebasing: all[2..<14])
+            let second = UnsafeRawBufferPointer(rebasing: all[14..<26])
+            #expect(ConstantTime.equals(first, second))
+            #expect(!ConstantTime.equals(first, UnsafeRawBufferPointer(rebasing: all[14..<25])))
+            #expect(!ConstantTime.equals(UnsafeRawBufferPointer(rebasing: all[1..<13]), second))
+            #expect(
+                ConstantTime.equals(
+                    UnsafeRawBufferPointer(rebasing: all[0..<0]), UnsafeRawBufferPointer(rebasing: all[3..<3])))
+        }
+    }
 }

@@ -1,4 +1,6 @@
 import Foundation
+import TallyAuth
+import TallyCore
 import TallyTestSupport
 import Testing
 
@@ -25,7 +27,7 @@ extension CLITests {
             folder.code == .failure && folder.err.contains("cannot read \(directory.path): Is a directory"),
             "\(folder.err)")
 
-        let (status, message) = try Self.launch(
+        let (status, message, _) = try Self.launch(
             ["token", "--role", "ingest", "--data", store], environment: ["TALLY_JWT_SECRET": "too-short"])
         #expect(status == 1 && message.contains("TALLY_JWT_SECRET must be at least 16 bytes"), "\(message)")
     }
@@ -57,6 +59,47 @@ extension CLITests {
         #expect(
             salvaged.code == .failure && salvaged.err.contains("cannot read \(store)/jwt-secret"), "\(salvaged.err)")
         #expect(!FileManager.default.fileExists(atPath: directory.appending("copy")))
+    }
+
+    /// A secret's trailing whitespace is not part of it, whichever kind (tab, vertical tab, form feed, CR, LF,
+    /// space) and wherever the secret comes from: the token verifies with the trimmed text, and a secret that
+    /// trimming leaves short is refused.
+    @Test func aSecretIsItsTextWithoutTrailingWhitespace() throws {
+        let directory = TemporaryDirectory()
+        let file = directory.appending("secret")
+        let key = "0123456789abcdef"
+        let verifier = JWTVerifier(secret: Array(key.utf8))
+        func verifies(_ printed: String) -> Bool {
+            (try? verifier.verify(Substring(printed.trimmingCharacters(in: .newlines)), now: Timestamp.now().seconds))
+                != nil
+        }
+        try StoreTestSupport.write(Array((key + " \t\u{0B}\u{0C}\r\n").utf8), to: file)
+        let trimmed = runTally(["token", "--role", "ingest", "--jwt-secret-file", file])
+        #expect(trimmed.code == .ok && verifies(trimmed.out), "\(trimmed.err)")
+        try StoreTestSupport.write(Array("0123456789abcde\t".utf8), to: file)
+        let short = runTally(["token", "--role", "ingest", "--jwt-secret-file", file])
+        #expect(short.code == .failure && short.err.contains("the secret must be at least 16 bytes"), "\(short.err)")
+
+        let fromEnvironment = try Self.launch(
+            ["token", "--role", "ingest", "--data", directory.path], environment: ["TALLY_JWT_SECRET": key + "\t\n"])
+        #expect(fromEnvironment.status == 0 && verifies(fromEnvironment.output), "\(fromEnvironment.errors)")
+        // Empty is unset: the store's own secret is used, and here there is none to use.
+        let empty = try Self.launch(
+            ["token", "--role", "ingest", "--data", directory.path], environment: ["TALLY_JWT_SECRET": ""])
+        #expect(empty.status == 1 && empty.errors.contains("jwt-secret"), "\(empty.errors)")
+    }
+
+    /// `tally token` never prints a token longer than the server reads: a long `--subject` is a usage error.
+    @Test func aTokenTheServerWouldRefuseForItsSizeIsNotMinted() throws {
+        let directory = TemporaryDirectory()
+        let file = directory.appending("secret")
+        try StoreTestSupport.write(Array("0123456789abcdef".utf8), to: file)
+        let fits = runTally(["token", "--role", "ingest", "--jwt-secret-file", file, "--subject", "s"])
+        #expect(fits.code == .ok)
+        let long = String(repeating: "s", count: JWTVerifier.maximumTokenByteCount)
+        let tooLong = runTally(["token", "--role", "ingest", "--jwt-secret-file", file, "--subject", long])
+        #expect(tooLong.code == .usage && tooLong.out.isEmpty)
+        #expect(tooLong.err.contains("over the 8192 the server accepts: shorten --subject"), "\(tooLong.err)")
     }
 
     /// Roles outside the server's set are refused by name.

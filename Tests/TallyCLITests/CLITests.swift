@@ -193,20 +193,29 @@ import Testing
     ///   - arguments: The command line after `tally`.
     ///   - environment: The whole environment it gets (`nil`: this process's).
     /// - Returns: Its exit status and what it wrote to standard error.
+    /// Runs the `tally` executable with `environment` in place of this process's, for what ``runTally(_:input:)``
+    /// cannot give: a real exit status and environment variables.
+    /// - Returns: The exit status, standard error and standard output.
     static func launch(_ arguments: [String], environment: [String: String]? = nil) throws -> (
-        status: Int32, errors: String
+        status: Int32, errors: String, output: String
     ) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try #require(executable(), "tally executable not found"))
         process.arguments = arguments
         if let environment { process.environment = environment }
-        process.standardOutput = FileHandle.nullDevice
+        let scratch = TemporaryDirectory()
+        let output = scratch.appending("stdout")
+        _ = FileManager.default.createFile(atPath: output, contents: nil)
+        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: output))
         let errors = Pipe()
         process.standardError = errors
         try process.run()
         let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
-        return (process.terminationStatus, message)
+        let printed = withExtendedLifetime(scratch) {
+            String(decoding: FileManager.default.contents(atPath: output) ?? Data(), as: UTF8.self)
+        }
+        return (process.terminationStatus, message, printed)
     }
 
     static func executable() -> String? {

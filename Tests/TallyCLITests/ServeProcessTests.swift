@@ -133,7 +133,7 @@ import Testing
         let running = try ServeProcess(first.path)
         let port = running.port
         let second = TemporaryDirectory()
-        let (status, message) = try CLITests.launch(["serve", "--data", second.path, "--port", String(port)])
+        let (status, message, _) = try CLITests.launch(["serve", "--data", second.path, "--port", String(port)])
         #expect(status == 1, "\(message)")
         #expect(message.contains("bind to 127.0.0.1:\(port) failed: Address already in use"), "\(message)")
         #expect(message.contains("choose another --port"), "\(message)")
@@ -143,12 +143,12 @@ import Testing
 
         // A store the failed start created is removed again: the mistyped start leaves no directory.
         let fresh = second.appending("new-store")
-        let (freshStatus, freshMessage) = try CLITests.launch(["serve", "--data", fresh, "--port", String(port)])
+        let (freshStatus, freshMessage, _) = try CLITests.launch(["serve", "--data", fresh, "--port", String(port)])
         #expect(freshStatus == 1, "\(freshMessage)")
         #expect(!FileManager.default.fileExists(atPath: fresh), "\(freshMessage)")
         // So are the parent directories it created on the way.
         let nested = second.appending("parent/child/deeper")
-        let (nestedStatus, nestedMessage) = try CLITests.launch(["serve", "--data", nested, "--port", String(port)])
+        let (nestedStatus, nestedMessage, _) = try CLITests.launch(["serve", "--data", nested, "--port", String(port)])
         #expect(nestedStatus == 1, "\(nestedMessage)")
         #expect(!FileManager.default.fileExists(atPath: second.appending("parent")), "\(nestedMessage)")
         #expect(FileManager.default.fileExists(atPath: second.path))
@@ -158,7 +158,7 @@ import Testing
     @Test func anUnreadableSecretFileCreatesNoStore() throws {
         let directory = TemporaryDirectory()
         let store = directory.appending("store")
-        let (status, message) = try CLITests.launch([
+        let (status, message, _) = try CLITests.launch([
             "serve", "--data", store, "--port", "0", "--jwt-secret-file", directory.appending("missing"),
         ])
         #expect(status == 1, "\(message)")

@@ -61,7 +61,14 @@ struct TokenCommand {
         let claims = JWTClaims(
             subject: arguments.value("subject") ?? "tally-cli", roles: roles, tenantId: tenant,
             expiresAt: now + ttl, issuedAt: now)
-        io.print(JWTSigner(secret: secret).sign(claims))
+        let token = JWTSigner(secret: secret).sign(claims)
+        // The server refuses longer tokens before reading them: never print one it would always turn away.
+        guard token.utf8.count <= JWTVerifier.maximumTokenByteCount else {
+            throw UsageError(
+                "the token would be \(token.utf8.count) bytes, over the \(JWTVerifier.maximumTokenByteCount) the server accepts: shorten --subject",
+                command: spec.name)
+        }
+        io.print(token)
         return .ok
     }
 }

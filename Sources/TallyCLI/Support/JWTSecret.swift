@@ -45,11 +45,14 @@ enum JWTSecret {
             guard bytes.count >= 16 else { throw Failure(description: "\(file): the secret must be at least 16 bytes") }
             return (bytes, .file(file))
         }
+        // Unset and empty are alike (`TALLY_JWT_SECRET= tally serve` uses the store's secret); otherwise the
+        // variable is read as a file is: its text, trailing whitespace trimmed.
         if let value = getenv("TALLY_JWT_SECRET"), let text = String(validatingCString: value), !text.isEmpty {
-            guard text.utf8.count >= 16 else {
+            let bytes = trimmingTrailingWhitespace(Array(text.utf8))
+            guard bytes.count >= 16 else {
                 throw Failure(description: "TALLY_JWT_SECRET must be at least 16 bytes")
             }
-            return (Array(text.utf8), .environment)
+            return (bytes, .environment)
         }
         return nil
     }
@@ -183,8 +186,15 @@ enum JWTSecret {
             bytes += chunk[0..<count]
             if bytes.count > 1 << 16 { throw Failure(description: "\(path) is too large for a secret") }
         }
-        while let last = bytes.last, last == 0x0A || last == 0x0D || last == 0x20 { bytes.removeLast() }
-        return bytes
+        return trimmingTrailingWhitespace(bytes)
+    }
+
+    /// `bytes` without its trailing ASCII whitespace (space, tab, line feed, vertical tab, form feed, carriage
+    /// return), as a shell's `$(cat file)` or another service reading the same file would take it.
+    static func trimmingTrailingWhitespace(_ bytes: [UInt8]) -> [UInt8] {
+        var end = bytes.count
+        while end > 0, bytes[end - 1] == 0x20 || (0x09...0x0D).contains(bytes[end - 1]) { end -= 1 }
+        return Array(bytes[0..<end])
     }
 
     /// Runs a system call through ``Syscall``, failing with "cannot `action`: reason".
