@@ -74,6 +74,7 @@ enum CompressionBenchmarks {
                 "gzip decode, NDJSON, \(source)", rate, "MB/s",
                 "\(size) of sample events, ratio \(ratio):1, CRC-32 and ISIZE checked")
         }
+        emptyBlocks(options)
         let crcRate = Measure.median(options.repetitions) {
             var sink: UInt32 = 0
             let seconds = Measure.seconds { sink ^= CRC32.checksum(data) }
@@ -81,5 +82,33 @@ enum CompressionBenchmarks {
             return Double(data.count) / seconds / 1e6
         }
         Measure.row("CRC-32 (gzip)", crcRate, "MB/s", "\(size), slice-by-8")
+    }
+
+    /// About 16 MiB of gzip holding nothing but empty dynamic-Huffman blocks, each with a table header to
+    /// build: the costliest input per byte a client can send, since each 11.5 bytes rebuild three tables.
+    static func emptyDynamicBlocks() -> (gzip: [UInt8], blocks: Int) {
+        let blocks = Int(Double(16 << 20) / 11.5)
+        return (DeflateTestEncoder.wrapGzip(DeflateTestEncoder.emptyDynamicBlocks(blocks), crc: 0, length: 0), blocks)
+    }
+
+    /// Decodes ``emptyDynamicBlocks()`` under a 16 MiB limit, reporting the time a request of it would hold
+    /// an event loop; a body the decoder refuses reports how soon it refused.
+    static func emptyBlocks(_ options: BenchmarkSuite.Options) {
+        let (gzip, blocks) = emptyDynamicBlocks()
+        let decoder = GzipDecoder(maxOutputBytes: 16 << 20)
+        var outcome = ""
+        let milliseconds = Measure.median(options.repetitions) {
+            let seconds = Measure.seconds {
+                do throws(InflateError) {
+                    outcome = "decoded, \(try decoder.decode(gzip).count) bytes"
+                } catch {
+                    outcome = "refused: \(error.code)"
+                }
+            }
+            return seconds * 1e3
+        }
+        Measure.row(
+            "gzip decode, empty dynamic blocks", milliseconds, "ms",
+            "\(blocks) blocks in \(String(format: "%.1f MiB", Double(gzip.count) / 1_048_576)); \(outcome)")
     }
 }

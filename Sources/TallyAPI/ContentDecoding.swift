@@ -53,7 +53,9 @@ enum ContentDecoding {
             } catch {
                 throw IngestBody.Failure(
                     status: 400, code: .invalidGzip,
-                    message: "the gzip body is corrupt: \(error.description)")
+                    message:
+                        "the gzip body is \(error.code == .tooManyBlocks ? "refused" : "corrupt"): \(error.description)"
+                )
             }
         }
         return decoded

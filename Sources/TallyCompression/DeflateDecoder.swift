@@ -16,8 +16,19 @@ final class DeflateDecoder {
     let literalLengthTable = HuffmanTable(rootBits: 10, maxSymbols: 288, maxCodeLength: 15)
     let distanceTable = HuffmanTable(rootBits: 8, maxSymbols: 32, maxCodeLength: 15)
     private let codeLengthTable = HuffmanTable(rootBits: 7, maxSymbols: 19, maxCodeLength: 7)
+    /// The most dynamic-Huffman blocks this decoder takes, over every stream it decodes.
+    let dynamicBlockLimit: Int
+    /// The dynamic-Huffman blocks begun so far, over every stream.
+    private var dynamicBlocks = 0
     /// Whether the tables hold the fixed code, so consecutive fixed blocks skip the rebuild.
     private var tablesAreFixed = false
+    /// A dynamic block header's code lengths: 19 for the code-length code, then up to 286 + 30 for the
+    /// literal/length and distance codes. Allocated once, as the tables are.
+    private let headerLengths: UnsafeMutablePointer<UInt8> = {
+        let lengths = UnsafeMutablePointer<UInt8>.allocate(capacity: 19 + 286 + 30)
+        lengths.initialize(repeating: 0, count: 19 + 286 + 30)
+        return lengths
+    }()
 
     /// - Parameters:
     ///   - input: The whole compressed input.
@@ -28,6 +39,23 @@ final class DeflateDecoder {
         self.position = start
         self.output = output
         self.windowStart = output.count
+        dynamicBlockLimit = Self.dynamicBlockLimit(outputLimit: output.limit)
+    }
+
+    /// The most dynamic-Huffman blocks data decoding to at most `outputLimit` bytes may hold: one per 32
+    /// bytes of the limit, and at least 1,024.
+    ///
+    /// Each such block builds three tables from its header, most of a microsecond of work for 11.5 bytes of
+    /// input, so 16 MiB of empty blocks would hold a thread for a second and more (against some 20 ms for
+    /// 16 MiB of real data). Compressors write far larger blocks: zlib ends one every 16,383 symbols by
+    /// default and every 127 at its smallest setting (`memLevel` 1); a client that flushes after each event
+    /// ends one per event, some 100 bytes or more.
+    static func dynamicBlockLimit(outputLimit: Int) -> Int {
+        max(1024, outputLimit / 32)
+    }
+
+    deinit {
+        headerLengths.deallocate()
     }
 
     /// Makes the decoder ready for another stream at `start` in the same input (the next gzip member),
@@ -51,13 +79,25 @@ final class DeflateDecoder {
             case 0: try copyStoredBlock()
             case 1:
                 if !tablesAreFixed {
-                    try buildTables(
-                        literalLengths: DeflateAlphabet.fixedLiteralLengths[...],
-                        distances: DeflateAlphabet.fixedDistanceLengths[...])
+                    try DeflateAlphabet.fixedLiteralLengths.withUnsafeBufferPointer {
+                        (literalLengths) throws(InflateError) in
+                        try DeflateAlphabet.fixedDistanceLengths.withUnsafeBufferPointer {
+                            (distances) throws(InflateError) in
+                            try buildTables(literalLengths: literalLengths, distances: distances)
+                        }
+                    }
                     tablesAreFixed = true
                 }
                 try decodeHuffmanBlock()
             case 2:
+                dynamicBlocks += 1
+                guard dynamicBlocks <= dynamicBlockLimit else {
+                    throw failure(
+                        .tooManyBlocks,
+                        "the data holds more than \(dynamicBlockLimit) dynamic Huffman blocks, one per 32 bytes of"
+                            + " its \(output.limit)-byte limit: no compressor writes blocks that small, so it is"
+                            + " refused as a decompression bomb")
+                }
                 tablesAreFixed = false
                 try readDynamicTables()
                 try decodeHuffmanBlock()
@@ -135,7 +175,9 @@ final class DeflateDecoder {
         position += length
     }
 
-    private func buildTables(literalLengths: ArraySlice<UInt8>, distances: ArraySlice<UInt8>) throws(InflateError) {
+    private func buildTables(
+        literalLengths: UnsafeBufferPointer<UInt8>, distances: UnsafeBufferPointer<UInt8>
+    ) throws(InflateError) {
         do throws(HuffmanCodeDefect) {
             try literalLengthTable.build(
                 lengths: literalLengths, symbols: DeflateAlphabet.literalLength,
@@ -163,19 +205,21 @@ final class DeflateDecoder {
                     + " (at most 286 and 30)"
             )
         }
-        var codeLengthLengths = [UInt8](repeating: 0, count: 19)
+        let codeLengthLengths = headerLengths
+        codeLengthLengths.update(repeating: 0, count: 19)
         for index in 0..<codeLengthCount {
             codeLengthLengths[DeflateAlphabet.codeLengthOrder[index]] = UInt8(try take(3))
         }
         do throws(HuffmanCodeDefect) {
             try codeLengthTable.build(
-                lengths: codeLengthLengths[...], symbols: DeflateAlphabet.codeLength,
+                lengths: UnsafeBufferPointer(start: codeLengthLengths, count: 19), symbols: DeflateAlphabet.codeLength,
                 allowsSingleCode: false)
         } catch {
             throw failure(error.code, "the code-length Huffman code is \(error.adjective)")
         }
         let total = literalCount + distanceCount
-        var lengths = [UInt8](repeating: 0, count: total)
+        // Every one of the `total` lengths is written below before it is read.
+        let lengths = headerLengths + 19
         var index = 0
         while index < total {
             refill()
@@ -215,6 +259,8 @@ final class DeflateDecoder {
         guard lengths[256] != 0 else {
             throw failure(.missingEndOfBlock, "the literal/length code has no end-of-block symbol")
         }
-        try buildTables(literalLengths: lengths[0..<literalCount], distances: lengths[literalCount...])
+        try buildTables(
+            literalLengths: UnsafeBufferPointer(start: lengths, count: literalCount),
+            distances: UnsafeBufferPointer(start: lengths + literalCount, count: distanceCount))
     }
 }

@@ -6,7 +6,9 @@
 /// ```
 ///
 /// The header's optional fields (FEXTRA, FNAME, FCOMMENT) are skipped and FHCRC is verified. The size limit
-/// covers all members together and stops decoding before anything beyond it is written.
+/// covers all members together and stops decoding before anything beyond it is written; so does the bound on
+/// dynamic-Huffman blocks, one per 32 bytes of the limit (at least 1,024), which keeps the time a small body
+/// costs in proportion to the limit too.
 public struct GzipDecoder: Sendable {
     /// The most decompressed bytes a call may produce, over all members.
     public var maxOutputBytes: Int

@@ -28,6 +28,9 @@ public struct InflateError: Error, Sendable, Equatable, CustomStringConvertible 
         case distanceTooFarBack
         /// The decompressed output would exceed the caller's limit.
         case outputLimitExceeded
+        /// More dynamic-Huffman blocks than the output limit allows (one per 32 bytes of it, at least 1,024):
+        /// blocks far smaller than any compressor writes, each costing a table rebuild.
+        case tooManyBlocks
         /// The gzip header's magic bytes are not `1f 8b`.
         case notGzip
         /// The gzip header names a compression method other than 8 (deflate).

@@ -6,7 +6,9 @@
 ///
 /// Decoding stops with ``InflateError/Code/outputLimitExceeded`` as soon as the output would pass
 /// ``maxOutputBytes``, before anything beyond the limit is written, so a small "zip bomb" costs at most the
-/// limit in memory and time. Every malformed or truncated input ends in an ``InflateError``.
+/// limit in memory and time. So that it costs at most about that in time too, the data may hold one
+/// dynamic-Huffman block per 32 bytes of the limit (at least 1,024; ``InflateError/Code/tooManyBlocks``
+/// beyond). Every malformed or truncated input ends in an ``InflateError``.
 public struct Inflater: Sendable {
     /// The most decompressed bytes a call may produce.
     public var maxOutputBytes: Int

@@ -112,6 +112,27 @@ import Testing
         #expect(api.engine.eventCount == 0)
     }
 
+    /// A body may hold one dynamic-Huffman block per 32 bytes of the body limit (at least 1,024): 2,048
+    /// under a 64 KiB limit. One block more, however small the body, is a 400 that names the bound, and
+    /// stores nothing.
+    @Test func aBodyOfTooManyHuffmanBlocksIsRefusedAndStoresNothing() throws {
+        let api = try APIFixture(maxBodyBytes: 64 << 10)
+        let events = DeflateTestEncoder.gzip(GzipIngestTests.ndjson(0..<5))
+        func blocks(_ count: Int) -> [UInt8] {
+            DeflateTestEncoder.wrapGzip(DeflateTestEncoder.emptyDynamicBlocks(count), crc: 0, length: 0)
+        }
+        let refused = try post(api, blocks(2049) + events, encoding: "gzip")
+        #expect(refused.status == 400, "\(refused.text)")
+        #expect(try errorCode(refused) == .string("invalid_gzip"))
+        #expect(
+            refused.text.contains("the gzip body is refused: the data holds more than 2048 dynamic Huffman blocks"),
+            "\(refused.text)")
+        #expect(api.engine.eventCount == 0)
+        let taken = try post(api, blocks(2048) + events, encoding: "gzip")
+        #expect(taken.status == 200, "\(taken.text)")
+        #expect(try totals(taken)?["accepted"] == .int(5))
+    }
+
     /// `Content-Encoding` on two lines is one list (RFC 9110 §5.3): `gzip` then `br` is refused as `gzip, br`
     /// is, and `identity` then `gzip` decodes as `identity, gzip` does.
     @Test func contentEncodingOnTwoLinesIsOneList() throws {

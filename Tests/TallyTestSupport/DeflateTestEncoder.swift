@@ -163,4 +163,34 @@ public enum DeflateTestEncoder {
             + [UInt8(crc & 0xFF), UInt8((crc >> 8) & 0xFF), UInt8((crc >> 16) & 0xFF), UInt8(crc >> 24)]
             + [UInt8(size & 0xFF), UInt8((size >> 8) & 0xFF), UInt8((size >> 16) & 0xFF), UInt8(size >> 24)]
     }
+
+    /// `count` empty dynamic-Huffman blocks, then an empty final fixed block: the most table building a
+    /// stream can ask for per byte (11.5 bytes a block). Each header's code-length code gives symbols 0, 1
+    /// and 18 lengths 1, 2 and 2; the literal/length code holds end-of-block alone (one bit) and the
+    /// distance code nothing.
+    public static func emptyDynamicBlocks(_ count: Int) -> [UInt8] {
+        var writer = DeflateBitWriter()
+        for _ in 0..<count {
+            writer.write(0, bits: 1)  // not final
+            writer.write(2, bits: 2)  // dynamic
+            writer.write(0, bits: 5)  // 257 literal/length codes
+            writer.write(0, bits: 5)  // 1 distance code
+            writer.write(18 - 4, bits: 4)  // 18 code-length code lengths, through symbol 1's
+            // In the order 16 17 18 0 8 7 9 6 10 5 11 4 12 3 13 2 14 1.
+            for length in [0, 0, 2, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2] { writer.write(length, bits: 3) }
+            // Codes: 0 is `0`, 1 is `10`, 18 is `11`. 256 zero lengths as 138 + 118, then end-of-block's 1,
+            // then the distance code's one 0.
+            writer.writeCode(0b11, length: 2)
+            writer.write(138 - 11, bits: 7)
+            writer.writeCode(0b11, length: 2)
+            writer.write(118 - 11, bits: 7)
+            writer.writeCode(0b10, length: 2)
+            writer.writeCode(0b0, length: 1)
+            writer.writeCode(0b0, length: 1)  // end of block
+        }
+        writer.write(1, bits: 1)
+        writer.write(1, bits: 2)
+        writer.write(0, bits: 7)
+        return writer.finished()
+    }
 }
