@@ -47,8 +47,8 @@ public final class TallyAPIHandler: HTTPHandler {
 
     /// Requests the HTTP layer refused before routing (malformed, oversized, too slow) count under one
     /// label, `protocol`, by status.
-    public func answeredByServer(status: Int) {
-        metrics.recordRequest(route: "protocol", status: status, seconds: 0)
+    public func answeredByServer(status: Int, seconds: Double) {
+        metrics.recordRequest(route: "protocol", status: status, seconds: seconds)
     }
 
     /// Refuses on its head alone what would be refused whatever the body: an unknown route or method (404,
@@ -61,12 +61,12 @@ public final class TallyAPIHandler: HTTPHandler {
         let path = Route.normalize(head.path)
         guard let (route, _) = Route.find(head.method, path) else {
             let response = unmatched(head.method, path, asSent: head.path)
-            metrics.recordRequest(route: "unmatched", status: response.status, seconds: 0)
+            metrics.recordRequest(route: "unmatched", status: response.status, seconds: head.secondsSinceArrival)
             return response
         }
         guard route.takesBody else {
             let response = bodyNotTaken(head.method, path)
-            metrics.recordRequest(route: route.label, status: response.status, seconds: 0)
+            metrics.recordRequest(route: route.label, status: response.status, seconds: head.secondsSinceArrival)
             return response
         }
         guard route.authenticated else { return nil }
@@ -77,7 +77,7 @@ public final class TallyAPIHandler: HTTPHandler {
             guard route.endpoint == .ingest, !principal.mayIngest else { return nil }
             response = forbidden(TallyAPIHandler.ingestRoleRequired)
         }
-        metrics.recordRequest(route: route.label, status: response.status, seconds: 0)
+        metrics.recordRequest(route: route.label, status: response.status, seconds: head.secondsSinceArrival)
         return response
     }
 
@@ -119,7 +119,7 @@ public final class TallyAPIHandler: HTTPHandler {
     /// Routes the request, checks its token and role, and answers in the seeds' shapes; ingest answers once
     /// its events are durable.
     public func handle(_ request: HTTPRequest, respond: @escaping @Sendable (HTTPResponse) -> Void) {
-        let started = MonotonicClock.nanoseconds()
+        let started = request.arrivedAt ?? MonotonicClock.nanoseconds()
         let path = Route.normalize(request.path)
         guard let (route, values) = Route.find(request.method, path) else {
             let response = unmatched(request.method, path, asSent: request.path)

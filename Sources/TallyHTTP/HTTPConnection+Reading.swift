@@ -34,6 +34,7 @@ extension HTTPConnection {
             }
             if count > 0 {
                 lastActivity = MonotonicClock.nanoseconds()
+                readAt = lastActivity
                 parser.feed(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
                 parseRequests()
                 if count < buffer.count { return }
@@ -77,6 +78,8 @@ extension HTTPConnection {
             // A whole request refused for its `Host`: its answer is logged under its method and path, and a
             // HEAD gets the head alone (RFC 9110 §9.3.2), as when the refusal comes before its body.
             var refused: HTTPRequest?
+            // The head of a request whose body is arriving, to log an error in its body under its name.
+            let arriving = parser.isReceivingBody ? parser.headAwaitingBody : nil
             do throws(HTTPParseError) {
                 request = try parser.next()
                 if let request, let problem = HostHeader.problem(in: request) {
@@ -91,25 +94,31 @@ extension HTTPConnection {
                 headStarted = nil
                 bodyStarted = nil
                 let body = HTTPErrorBody.json(status: error.status, message: error.message)
-                loop.server.handler.answeredByServer(status: error.status)
+                let began = requestStarted ?? readAt
+                requestStarted = nil
+                let named = refused ?? arriving
+                loop.server.handler.answeredByServer(status: error.status, seconds: Self.seconds(since: began))
                 dispatchResponse(
                     sequence: allocateSequence(),
                     response: HTTPResponse(
                         status: error.status,
                         headers: [("Content-Type", "application/json")], body: body, closeConnection: true),
-                    keepAlive: false, head: refused?.method == .head, method: refused?.method.name ?? "-",
-                    path: refused?.path ?? "-", started: MonotonicClock.nanoseconds())
+                    keepAlive: false, head: named?.method == .head, method: named?.method.name ?? "-",
+                    path: named?.path ?? "-", started: began)
                 return
             }
-            guard let request else {
+            guard var request else {
+                requestStarted = parser.isMidRequest ? (requestStarted ?? readAt) : nil
                 if parser.isReceivingBody {
                     // The handler may refuse it on its head alone: before the body is read or invited. A
                     // chunked body is judged once its first chunk tells whether it is empty (an empty one is
                     // no body: a route that reads none answers it as it answers a request without one), or
                     // at once when the client waits for an invitation that must not come first.
-                    if !headChecked, let head = parser.headAwaitingBody, !parser.awaitsFirstChunk || parser.owesContinue
+                    if !headChecked, var head = parser.headAwaitingBody,
+                        !parser.awaitsFirstChunk || parser.owesContinue
                     {
                         headChecked = true
+                        head.arrivedAt = requestStarted
                         if let refusal = headRefusal(head) {
                             refuseBody(refusal, for: head)
                             return
@@ -131,6 +140,8 @@ extension HTTPConnection {
                 }
                 return
             }
+            request.arrivedAt = requestStarted ?? readAt
+            requestStarted = request.arrivedAt
             // A body read whole in one go is reserved here, as it completes. When the budget has no room for
             // it, a refusal on its head comes first, as it would have had the body come in pieces: a client
             // that cannot succeed is not told to retry.
@@ -150,6 +161,7 @@ extension HTTPConnection {
             // A body that arrived uninvited needs no invitation; one sent after this request's response would
             // read as the next request's.
             owesContinue = false
+            requestStarted = nil
             guard mayStart(request) else {
                 heldRequest = request
                 heldReservation = reservation
@@ -176,7 +188,8 @@ extension HTTPConnection {
             return true
         }
         let limit = loop.server.configuration.maxBufferedBodyBytes
-        loop.server.handler.answeredByServer(status: 503)
+        loop.server.handler.answeredByServer(
+            status: 503, seconds: Self.seconds(since: requestStarted ?? MonotonicClock.nanoseconds()))
         refuseBody(
             HTTPResponse(
                 status: 503, headers: [("Content-Type", "application/json"), ("Retry-After", "1")],
@@ -191,7 +204,7 @@ extension HTTPConnection {
     /// first, as for any request), else the handler's refusal; `nil` to read the body.
     func headRefusal(_ head: HTTPRequest) -> HTTPResponse? {
         if let problem = HostHeader.problem(in: head) {
-            loop.server.handler.answeredByServer(status: 400)
+            loop.server.handler.answeredByServer(status: 400, seconds: head.secondsSinceArrival)
             return HTTPResponse(
                 status: 400, headers: [("Content-Type", "application/json")],
                 body: HTTPErrorBody.json(status: 400, message: problem))
@@ -215,6 +228,14 @@ extension HTTPConnection {
         response.closeConnection = true
         dispatchResponse(
             sequence: allocateSequence(), response: response, keepAlive: false, head: head?.method == .head,
-            method: head?.method.name ?? "-", path: head?.path ?? "-", started: MonotonicClock.nanoseconds())
+            method: head?.method.name ?? "-", path: head?.path ?? "-",
+            started: head?.arrivedAt ?? requestStarted ?? MonotonicClock.nanoseconds())
+        requestStarted = nil
+    }
+
+    /// The seconds from `start` (``MonotonicClock`` nanoseconds) to now.
+    static func seconds(since start: UInt64) -> Double {
+        let now = MonotonicClock.nanoseconds()
+        return now > start ? Double(now - start) / 1e9 : 0
     }
 }

@@ -15,9 +15,11 @@ extension HTTPConnection {
         sequence: Int, response: HTTPResponse, keepAlive: Bool, head: Bool, legacy: Bool = false,
         method: String, path: String, started: UInt64
     ) {
-        guard !closed else { return }
-        let elapsed = Double(MonotonicClock.nanoseconds() - started) / 1e6
+        // Logged even when the client has gone: the request was handled (an ingest stored) all the same.
+        let now = MonotonicClock.nanoseconds()
+        let elapsed = Double(now - min(started, now)) / 1e6
         loop.logRequest(method: method, path: path, status: response.status, milliseconds: elapsed)
+        guard !closed else { return }
         let keepsAlive = keepAlive && !response.closeConnection
         if sequence == nextToSend {
             // The usual case: the response is next in order, so it skips the reordering table.

@@ -32,6 +32,12 @@ final class HTTPConnection {
     /// The epoll events registered for the descriptor (the loop registers input interest on accept).
     var registeredEvents = tally_epollin | tally_epollrdhup
     var lastActivity = MonotonicClock.nanoseconds()
+    /// When the last read that brought bytes returned.
+    var readAt = MonotonicClock.nanoseconds()
+    /// When the first byte of the request now arriving was read (or the empty lines before it): its answer's
+    /// duration counts from here, whether it is the handler's or the server's own (400, 408, 413). `nil`
+    /// between requests.
+    var requestStarted: UInt64?
     /// When the head of the request now arriving began (its first byte, or the empty lines before it).
     var headStarted: UInt64?
     /// When the head of the request whose body is now arriving was complete.
@@ -140,7 +146,7 @@ final class HTTPConnection {
         let keepAlive = request.keepAlive && !loop.server.draining
         let head = request.method == .head
         let legacy = request.minorVersion == 0
-        let started = MonotonicClock.nanoseconds()
+        let started = request.arrivedAt ?? MonotonicClock.nanoseconds()
         let method = request.method.name
         let path = request.path
         let bound = LoopBound(self)
@@ -239,14 +245,17 @@ final class HTTPConnection {
         failedStream = true
         headStarted = nil
         bodyStarted = nil
-        loop.server.handler.answeredByServer(status: 408)
+        let head = parser.headAwaitingBody
+        let began = requestStarted ?? now
+        loop.server.handler.answeredByServer(status: 408, seconds: Double(now - min(began, now)) / 1e9)
         dispatchResponse(
             sequence: allocateSequence(),
             response: HTTPResponse(
                 status: 408, headers: [("Content-Type", "application/json")],
                 body: HTTPErrorBody.json(status: 408, message: message),
                 closeConnection: true),
-            keepAlive: false, head: false, method: "-", path: "-", started: now)
+            keepAlive: false, head: head?.method == .head, method: head?.method.name ?? "-", path: head?.path ?? "-",
+            started: began)
     }
 
     func close() {

@@ -16,7 +16,10 @@ public protocol HTTPHandler: Sendable {
     /// Notes a response the server gave itself, before any request reached ``handle(_:respond:)``: a
     /// malformed or oversized request (400, 413, 414, 431, 501, 505, ...) or one too slow to arrive (408). Called
     /// on an event loop's thread; keep it short. The default does nothing.
-    func answeredByServer(status: Int)
+    /// - Parameters:
+    ///   - status: The response's status.
+    ///   - seconds: The time since the request's first byte was read (for a timeout, the time it was given).
+    func answeredByServer(status: Int, seconds: Double)
 }
 
 extension HTTPHandler {
@@ -24,5 +27,5 @@ extension HTTPHandler {
     public func refusal(beforeBody head: HTTPRequest) -> HTTPResponse? { nil }
 
     /// Does nothing.
-    public func answeredByServer(status: Int) {}
+    public func answeredByServer(status: Int, seconds: Double) {}
 }

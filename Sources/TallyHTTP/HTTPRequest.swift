@@ -1,3 +1,5 @@
+import TallyStorage
+
 /// A complete, parsed HTTP/1.x request.
 public struct HTTPRequest: Sendable, Equatable {
     /// The request method.
@@ -19,6 +21,10 @@ public struct HTTPRequest: Sendable, Equatable {
     /// HTTP/1.1 defaults to `true` unless `Connection: close`; HTTP/1.0 defaults to `false` unless
     /// `Connection: keep-alive`. `close` wins when both appear.
     public var keepAlive: Bool
+    /// When the request's first byte was read, in ``MonotonicClock`` nanoseconds, as the server sets it
+    /// (`nil` for a request made by hand): durations are measured from here, so a request that took long to
+    /// arrive, or waited behind an earlier one, says so.
+    public var arrivedAt: UInt64?
 
     /// Creates a request.
     ///
@@ -57,5 +63,14 @@ extension HTTPRequest {
     /// reads 50), as Starlette's query dictionary reads it.
     public func queryValue(_ name: String) -> String? {
         query.last { $0.name == name }?.value
+    }
+}
+
+extension HTTPRequest {
+    /// The seconds since ``arrivedAt``, or 0 when it is not known.
+    public var secondsSinceArrival: Double {
+        guard let arrivedAt else { return 0 }
+        let now = MonotonicClock.nanoseconds()
+        return now > arrivedAt ? Double(now - arrivedAt) / 1e9 : 0
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import Synchronization
 import TallyAuth
 import TallyCore
@@ -122,6 +123,31 @@ extension APITests {
             #expect(
                 metrics.contains(#"tally_http_responses_total{route="protocol",status="\#(status)"} 1"#), "\(status)")
         }
+    }
+
+    /// A refusal's time in the latency histograms counts from the request's first byte, as the log's does:
+    /// a head that took 200 ms to arrive and was refused for its token before its body adds 0.2 s or more to
+    /// its route's sum, and a 400 for a head broken after a pause adds as much under `protocol`.
+    @Test func refusalsAreTimedFromTheRequestsFirstByte() throws {
+        let api = try APIFixture()
+        func sum(_ route: String) throws -> Double {
+            let metrics = try api.call("GET", "/metrics", token: nil).text
+            let prefix = #"tally_http_request_duration_seconds_sum{route="\#(route)"} "#
+            guard let line = metrics.split(separator: "\n").first(where: { $0.hasPrefix(prefix) }) else { return -1 }
+            return Double(line.dropFirst(prefix.count)) ?? -1
+        }
+        let refused = try api.client()
+        try refused.send("POST /api/v1/events HTTP/1.1\r\nHost: x\r\n")
+        usleep(200_000)
+        try refused.send("Content-Type: application/json\r\nContent-Length: 10\r\n\r\n")
+        #expect(try refused.readResponse().status == 401)
+        #expect(try sum("POST /api/v1/events") >= 0.2)
+        let broken = try api.client()
+        try broken.send("GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        usleep(200_000)
+        try broken.send("no colon\r\n\r\n")
+        #expect(try broken.readResponse().status == 400)
+        #expect(try sum("protocol") >= 0.2)
     }
 
     @Test func metricsCountOutcomesAndARestartKeepsAcknowledgedEvents() throws {

@@ -55,6 +55,73 @@ extension HTTPServerTests {
         #expect(response.status == 408)
     }
 
+    /// The durations the server logs for its own answers count from the request's first byte: a 408 after
+    /// the header timeout, a 400 for a head finished badly after a pause, a 408 for a body too slow (logged
+    /// under its method and path, which were known by then), and a 413 for a chunked body that grew too
+    /// large after a pause.
+    @Test func theServersOwnAnswersAreTimedFromTheRequestsFirstByte() throws {
+        let lines = Mutex<[String]>([])
+        let server = try startServer {
+            $0.headerTimeout = .milliseconds(300)
+            $0.bodyTimeout = .milliseconds(300)
+            $0.limits.maxBodyBytes = 100
+            $0.log = { text in lines.withLock { $0 += text.split(separator: "\n").map(String.init) } }
+        }
+        defer { server.shutdown() }
+        func line(status: Int, containing text: String) -> String? {
+            var found: String?
+            _ = Polling.until { () -> Bool in
+                found = lines.withLock { $0.first { $0.contains(#""status":\#(status)"#) && $0.contains(text) } }
+                return found != nil
+            }
+            return found
+        }
+        func milliseconds(_ line: String?) -> Double {
+            guard let line, let range = line.range(of: #""durationMs":"#) else { return -1 }
+            return Double(line[range.upperBound...].prefix { $0 != "," && $0 != "}" }) ?? -1
+        }
+        let slowHead = try LoopbackClient(port: server.port)
+        try slowHead.send("GET /x HTTP/1.1\r\nHost: a")
+        #expect(try slowHead.readResponse().status == 408)
+        #expect(milliseconds(line(status: 408, containing: #""path":"-""#)) >= 300)
+
+        let badHead = try LoopbackClient(port: server.port)
+        try badHead.send("GET /y HTTP/1.1\r\nHost: a\r\n")
+        usleep(150_000)
+        try badHead.send("no colon here\r\n\r\n")
+        #expect(try badHead.readResponse().status == 400)
+        #expect(milliseconds(line(status: 400, containing: #""path":"-""#)) >= 150)
+
+        let slowBody = try LoopbackClient(port: server.port)
+        try slowBody.send("POST /slow-body HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nabc")
+        #expect(try slowBody.readResponse().status == 408)
+        #expect(milliseconds(line(status: 408, containing: #""method":"POST","path":"/slow-body""#)) >= 300)
+
+        let growing = try LoopbackClient(port: server.port)
+        try growing.send(
+            "POST /grows HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n10\r\n0123456789abcdef\r\n")
+        usleep(150_000)
+        try growing.send("100\r\n")
+        #expect(try growing.readResponse().status == 413)
+        #expect(milliseconds(line(status: 413, containing: #""method":"POST","path":"/grows""#)) >= 150)
+    }
+
+    /// A request whose client resets the connection before its answer is ready is logged all the same: it
+    /// was handled (an ingest stored) whether or not the answer could be sent.
+    @Test func aRequestIsLoggedEvenWhenItsClientIsGoneBeforeTheAnswer() throws {
+        let lines = Mutex<[String]>([])
+        let handler = EchoHandler()
+        let server = try startServer(handler: handler) { $0.log = { text in lines.withLock { $0.append(text) } } }
+        defer { server.shutdown() }
+        let client = try LoopbackClient(port: server.port)
+        try client.send("GET /slower HTTP/1.1\r\nHost: a\r\n\r\n")
+        #expect(handler.started.wait(for: ["/slower -"]))
+        client.abort()
+        #expect(
+            Polling.until { lines.withLock { $0.contains { $0.contains(#""path":"/slower","status":200"#) } } },
+            "\(lines.withLock { $0 })")
+    }
+
     /// An HTTP/1.1 request names its host exactly once (RFC 9112 §3.2); HTTP/1.0 needs none, but no request
     /// may name two, or a host that is not `host[:port]`.
     @Test(arguments: [

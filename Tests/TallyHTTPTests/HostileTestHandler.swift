@@ -12,7 +12,7 @@ final class HostileTestHandler: HTTPHandler {
     /// The statuses the server answered by itself, in order.
     let serverAnswers = Mutex<[Int]>([])
 
-    func answeredByServer(status: Int) {
+    func answeredByServer(status: Int, seconds: Double) {
         serverAnswers.withLock { $0.append(status) }
     }
 
