@@ -70,6 +70,8 @@ public struct SoakRun {
     final class Board: Sendable {
         let window = Mutex(Window())
         let stopping = Atomic<Bool>(false)
+        /// The tenants with an acknowledged ingest: their stats must be found from then on.
+        let stored = Mutex<Set<String>>([])
 
         /// Adds a client's figures to the shared window and empties them; clients call it every 50 ms, so
         /// the lock is never contended enough to starve one of them.
@@ -219,6 +221,7 @@ public struct SoakRun {
     ) {
         var connection: LoopbackClient?
         var sequence = 0
+        var marked = Set<String>()
         var random = SplitMix64(seed: UInt64(client) &+ 99)
         var local = Window()
         var lastFlush = MonotonicClock.nanoseconds()
@@ -252,6 +255,7 @@ public struct SoakRun {
                 if response?.status == 200 {
                     local.events += batchSize
                     local.ingestLatencies.append(milliseconds)
+                    if marked.insert(tenant).inserted { board.stored.withLock { _ = $0.insert(tenant) } }
                 } else {
                     local.fail(
                         "ingest status \(response?.status ?? 0): \(response?.text.prefix(120) ?? "")", sent: sent)
@@ -278,6 +282,8 @@ public struct SoakRun {
             let path =
                 random.chance(1, in: 2)
                 ? "/api/v1/admin/tenants/\(tenant)/stats" : "/api/organizations/\(tenant)/api-keys/stats"
+            // Known before the request goes: an ingest acknowledged after it was answered may be missing.
+            let stored = board.stored.withLock { $0.contains(tenant) }
             let started = MonotonicClock.nanoseconds()
             let sent = Timestamp.now()
             do {
@@ -285,10 +291,13 @@ public struct SoakRun {
                 let response = try connection?.request(
                     "GET", path, headers: [("Authorization", "Bearer \(token)"), ("x-tenantid", tenant)])
                 let milliseconds = Double(MonotonicClock.nanoseconds() - started) / 1e6
-                // 404 is a valid answer for a tenant that has no events yet.
-                let ok = response?.status == 200 || response?.status == 404
+                // A 404 is the answer for a tenant with no events yet, and only for one: once an ingest of it
+                // was acknowledged, its stats must be there.
+                let ok = response?.status == 200 || (response?.status == 404 && !stored)
                 if ok {
                     local.statsLatencies.append(milliseconds)
+                } else if response?.status == 404 {
+                    local.fail("stats 404 for a tenant with acknowledged events", sent: sent)
                 } else {
                     local.fail("stats status \(response?.status ?? 0)", sent: sent)
                 }
