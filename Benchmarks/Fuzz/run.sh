@@ -42,7 +42,7 @@ swift build "${flags[@]}" --target TallyTestSupport
 
 products=$build/release
 objects=()
-for module in CTallyShims TallyCore TallyStorage TallyEngine TallyHTTP TallyAuth TallyAPI TallyTestSupport; do
+for module in CTallyShims TallyCore TallyStorage TallyEngine TallyHTTP TallyAuth TallyCompression TallyAPI TallyTestSupport; do
     objects+=("$products/$module.build"/*.o)
 done
 mkdir -p "$build/bin" "$build/corpus/$target" "$build/artifacts/$target" "$build/tmp"
