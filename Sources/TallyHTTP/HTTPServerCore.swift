@@ -72,13 +72,21 @@ final class HTTPServerCore: Sendable {
         line.append(contentsOf: #"","method":""#.utf8)
         line.append(contentsOf: method.utf8)
         line.append(contentsOf: #"","path":""#.utf8)
-        // Quotes and backslashes are escaped; control characters (which a decoded path may hold) dropped.
+        // Quotes, backslashes and control characters (which a decoded path may hold) are escaped, so the line
+        // stays one line and `/a%0Ab` is told apart from `/ab`.
         if path.utf8.withContiguousStorageIfAvailable({ $0.contains { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C } })
             == false
         {
             line.append(contentsOf: path.utf8)
         } else {
-            for byte in path.utf8 where byte >= 0x20 {
+            let hex = Array("0123456789abcdef".utf8)
+            for byte in path.utf8 {
+                if byte < 0x20 {
+                    line.append(contentsOf: #"\u00"#.utf8)
+                    line.append(hex[Int(byte >> 4)])
+                    line.append(hex[Int(byte & 0xF)])
+                    continue
+                }
                 if byte == 0x22 || byte == 0x5C { line.append(0x5C) }
                 line.append(byte)
             }

@@ -190,7 +190,8 @@ import Testing
         #expect(line("/healthz", 200, 12.5) == #"{"method":"GET","path":"/healthz","status":200,"durationMs":12.500}"#)
         #expect(line(#"/a"b\c"#, 404, 0.0004) == #"{"method":"GET","path":"/a\"b\\c","status":404,"durationMs":0.000}"#)
         #expect(
-            line("/x\u{1}\ny/ünï", 500, 0.0006) == #"{"method":"GET","path":"/xy/ünï","status":500,"durationMs":0.001}"#
+            line("/x\u{1}\ny\u{1F}/ünï", 500, 0.0006)
+                == #"{"method":"GET","path":"/x\u0001\u000ay\u001f/ünï","status":500,"durationMs":0.001}"#
         )
         #expect(line("/", 201, 1500.25) == #"{"method":"GET","path":"/","status":201,"durationMs":1500.250}"#)
         #expect(line("/", 200, -3) == #"{"method":"GET","path":"/","status":200,"durationMs":0.000}"#)
