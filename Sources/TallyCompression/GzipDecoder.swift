@@ -104,9 +104,11 @@ public struct GzipDecoder: Sendable {
     }
 
     /// The last member's ISIZE, which for the usual single member is the output size: a hint for the first
-    /// allocation only, since it is untrusted (the buffer grows or the limit stops it either way).
+    /// allocation only, since it is untrusted (the buffer grows or the limit stops it either way). It is
+    /// capped at what the input could hold, 1,032 bytes of output per byte of DEFLATE at most (a 258-byte
+    /// match in under two bits), so a 20-byte body that claims 16 MiB is not given 16 MiB at once.
     static func sizeHint(_ input: UnsafeBufferPointer<UInt8>) -> Int {
         guard input.count >= 18 else { return 0 }
-        return Int(littleEndian32(input, at: input.count - 4))
+        return min(Int(littleEndian32(input, at: input.count - 4)), input.count * 1032)
     }
 }
