@@ -76,6 +76,31 @@ import Testing
         #expect(try StoreTestSupport.readAll(reopened).map(\.event) == first)
     }
 
+    /// The store says on its log, once, that it refuses writes from now on, with the reason and what to do:
+    /// the refused appends after it add no line.
+    @Test func aFailedWriteIsLoggedOnce() throws {
+        let directory = TemporaryDirectory()
+        let fileSystem = FaultyFileSystem()
+        let log = LogCollector()
+        let store = try SegmentStore(
+            directory: directory.path, configuration: StoreTestSupport.configuration(durability: .always, log: log),
+            fileSystem: fileSystem)
+        try store.append(StoreTestSupport.batch(EventFixtures.apiCalls(count: 5)))
+        #expect(!log.all.contains { $0.contains("refuses writes") })
+        fileSystem.update { $0.bytesBeforeFull = 0 }
+        for seed in 2...4 {
+            #expect(throws: StorageError.self) {
+                try store.append(StoreTestSupport.batch(EventFixtures.apiCalls(count: 5, seed: UInt64(seed))))
+            }
+        }
+        let lines = log.all.filter { $0.contains("refuses writes") }
+        #expect(lines.count == 1, "\(log.all)")
+        #expect(
+            lines.first?.hasPrefix("tally: the store refuses writes from now on: ") == true
+                && lines.first?.contains("restart the server") == true, "\(lines)")
+        try? store.close()
+    }
+
     /// A full disk stops appends, not syncs: batches acknowledged before it (written, not yet synced under
     /// `interval`) still get their sync on close. A failed sync, by contrast, is never retried.
     @Test func aFullDiskStillSyncsWhatWasAcknowledgedBeforeIt() throws {

@@ -251,10 +251,21 @@ public final class SegmentStore: Sendable {
         failed.withLock { $0 }
     }
 
-    /// Copies the writer's failure, if any, to where ``failure`` reads it.
+    /// Copies the writer's failure, if any, to where ``failure`` reads it, and says once, on the store's log,
+    /// that the store refuses writes from now on: an operator learns it from the log, not only from a
+    /// stream of refused requests.
     private func publishFailure(_ failure: StorageError?) {
         guard let failure else { return }
-        failed.withLock { if $0 == nil { $0 = failure } }
+        let first = failed.withLock { published -> Bool in
+            guard published == nil else { return false }
+            published = failure
+            return true
+        }
+        if first {
+            configuration.log(
+                "tally: the store refuses writes from now on: \(failure.message). What was acknowledged is kept;"
+                    + " fix the cause (a full disk, a failing one) and reopen the store (restart the server)")
+        }
     }
 
     /// Stops the writer after it finishes queued batches, syncs, closes files and releases the lock.
