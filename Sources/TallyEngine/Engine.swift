@@ -145,6 +145,12 @@ public final class Engine: Sendable {
         let opened = store
         scrubber = configuration.scrub.map { LogScrubber(store: opened, configuration: $0) }
         BackgroundThread.start(name: "tally-checkpointer") { [self] in runCheckpointer() }
+        if configuration.scrubStartsWhenOpened { scrubber?.start() }
+    }
+
+    /// Starts the background scrub of ``EngineConfiguration/scrub`` if it has not started yet (see
+    /// ``EngineConfiguration/scrubStartsWhenOpened``); does nothing without one, or once the engine is closed.
+    public func startScrubbing() {
         scrubber?.start()
     }
 

@@ -38,6 +38,10 @@ public struct EngineConfiguration: Sendable {
     /// How the log is re-read in the background to find damage after open (see ``LogScrubber``), or `nil`
     /// for no background scrub (the default; `tally serve` scrubs daily unless told not to).
     public var scrub: LogScrubber.Configuration? = nil
+    /// Whether the background scrub begins as the engine opens; when `false` it waits for
+    /// ``Engine/startScrubbing()`` (`tally serve` calls it once it listens, so a start that fails, on a port in
+    /// use say, reports no scrub).
+    public var scrubStartsWhenOpened = true
     /// The clock for time windows and reads; tests substitute a fixed one.
     public var clock: @Sendable () -> Timestamp = { Timestamp.now() }
 

@@ -125,7 +125,7 @@ import Testing
             !FileManager.default.fileExists(atPath: directory.appending("store/checkpoints/00000000000000000000.ckpt")))
     }
 
-    /// A second server on a port already in use exits 1 naming the address, and prints no command for
+    /// A second server on a port already in use exits 1 naming the address, reports no scrub, and prints no command for
     /// minting tokens, since nothing listens that would accept them; nor does it leave a secret it made,
     /// which a token minted before the next start would be signed with.
     @Test func aPortInUseExitsOneWithoutOfferingAToken() throws {
@@ -139,6 +139,8 @@ import Testing
         #expect(message.contains("choose another --port"), "\(message)")
         #expect(!message.contains("mint an admin token"), "\(message)")
         #expect(!message.contains("created"), "\(message)")
+        // Nor a word on the log's health: the scrub starts once the server listens.
+        #expect(!message.contains("log scrub"), "\(message)")
         #expect(!FileManager.default.fileExists(atPath: second.appending("jwt-secret")))
 
         // A store the failed start created is removed again: the mistyped start leaves no directory.

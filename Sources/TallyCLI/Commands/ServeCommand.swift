@@ -147,6 +147,8 @@ struct ServeCommand {
         configuration.checkpointEverySeconds = try CommandOptions.duration(
             arguments, "checkpoint-interval", default: configuration.checkpointEverySeconds, command: spec.name)
         configuration.scrub = try scrubConfiguration(arguments)
+        // Scrubbed once the server listens: a start that fails says why, and nothing about the log's health.
+        configuration.scrubStartsWhenOpened = false
         configuration.store.log = { io.printError("tally: \($0)") }
 
         // Connections and the store share the open-file limit: take all the hard limit allows.
@@ -187,6 +189,7 @@ struct ServeCommand {
             return .failure
         }
         running.server = server
+        engine.startScrubbing()
         if secret.created {
             io.printError("tally: no JWT secret was configured; created \(secret.source) (mode 0600)")
         }
