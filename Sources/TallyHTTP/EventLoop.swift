@@ -18,6 +18,8 @@ final class EventLoop: @unchecked Sendable {
     /// Closures handed to the loop by other threads, and whether the loop has finished.
     private struct Inbox {
         var tasks: [@Sendable () -> Void] = []
+        /// Connections another loop accepted for this one, to watch.
+        var adoptions: [Int32] = []
         /// Set, under the lock, as the wake descriptor closes: later closures are dropped, since that
         /// descriptor's number may by then belong to a store file that a wake-up would write 8 bytes into.
         var closed = false
@@ -32,6 +34,9 @@ final class EventLoop: @unchecked Sendable {
     let finished = Mutex<Bool>(false)
     /// The thread running ``run()`` (0 until it starts).
     private let thread = Atomic<UInt>(0)
+    /// The connections this loop owns or is about to adopt: a new connection goes to the loop with the
+    /// fewest, whichever accepted it.
+    let load = Atomic<Int>(0)
     /// How many times epoll reported events (tests use it to tell a sleeping loop from a spinning one).
     let wakeups = Atomic<Int>(0)
     /// Request log lines of the current wake-up, newline-separated, passed on at its end (loop thread only).
@@ -189,10 +194,17 @@ final class EventLoop: @unchecked Sendable {
         thread.store(0, ordering: .relaxed)
         if spare >= 0 { Glibc.close(spare) }
         Glibc.close(epoll)
-        inbox.withLock { inbox in
+        let unadopted = inbox.withLock { inbox -> [Int32] in
             inbox.closed = true
             inbox.tasks.removeAll()
             Glibc.close(wakeDescriptor)
+            return inbox.adoptions
+        }
+        // Connections handed over as the loop ended: never watched, closed here.
+        for descriptor in unadopted {
+            load.subtract(1, ordering: .relaxed)
+            server.openConnections.wrappingSubtract(1, ordering: .relaxed)
+            Glibc.close(descriptor)
         }
         readBuffer.deallocate()
         finished.withLock { $0 = true }
@@ -227,10 +239,14 @@ final class EventLoop: @unchecked Sendable {
     }
 
     private func runTasks() {
-        let pending = inbox.withLock { inbox -> [@Sendable () -> Void] in
-            defer { inbox.tasks.removeAll(keepingCapacity: true) }
-            return inbox.tasks
+        let (pending, adoptions) = inbox.withLock { inbox -> ([@Sendable () -> Void], [Int32]) in
+            defer {
+                inbox.tasks.removeAll(keepingCapacity: true)
+                inbox.adoptions.removeAll(keepingCapacity: true)
+            }
+            return (inbox.tasks, inbox.adoptions)
         }
+        for descriptor in adoptions { adopt(descriptor) }
         for task in pending { task() }
     }
 
@@ -256,13 +272,46 @@ final class EventLoop: @unchecked Sendable {
                 continue
             }
             Socket.setNoDelay(descriptor)
-            let connection = HTTPConnection(descriptor: descriptor, loop: self)
-            connections[descriptor] = connection
-            guard tally_epoll_ctl(epoll, 1, descriptor, tally_epollin | tally_epollrdhup, UInt64(descriptor)) == 0
-            else {
-                connection.close()
-                continue
+            // The loop woken for a connection is not always the idlest: the kernel wakes the same waiting
+            // loop while it is free, and clients that connect one after another would all land on it.
+            let target = server.leastLoadedLoop(besides: self)
+            target.load.add(1, ordering: .relaxed)
+            if target === self {
+                adopt(descriptor)
+            } else if !target.handOver(descriptor) {
+                target.load.subtract(1, ordering: .relaxed)
+                server.openConnections.wrappingSubtract(1, ordering: .relaxed)
+                Glibc.close(descriptor)
             }
+            return
+        }
+    }
+
+    /// Queues a connection another loop accepted for this one and wakes it.
+    /// - Returns: `false` when this loop has finished: the caller closes the connection.
+    private func handOver(_ descriptor: Int32) -> Bool {
+        inbox.withLock { inbox in
+            guard !inbox.closed else { return false }
+            inbox.adoptions.append(descriptor)
+            var one: UInt64 = 1
+            _ = Glibc.write(wakeDescriptor, &one, 8)
+            return true
+        }
+    }
+
+    /// Takes a connection accepted for this loop (counted in ``load`` and the server's open connections
+    /// already): watches it, or closes it when the loop no longer takes connections (a drain has begun).
+    private func adopt(_ descriptor: Int32) {
+        guard listening else {
+            load.subtract(1, ordering: .relaxed)
+            server.openConnections.wrappingSubtract(1, ordering: .relaxed)
+            Glibc.close(descriptor)
+            return
+        }
+        let connection = HTTPConnection(descriptor: descriptor, loop: self)
+        connections[descriptor] = connection
+        guard tally_epoll_ctl(epoll, 1, descriptor, tally_epollin | tally_epollrdhup, UInt64(descriptor)) == 0 else {
+            connection.close()
             return
         }
     }
@@ -322,6 +371,7 @@ final class EventLoop: @unchecked Sendable {
     func forget(_ descriptor: Int32) {
         if connections.removeValue(forKey: descriptor) != nil {
             server.openConnections.wrappingSubtract(1, ordering: .relaxed)
+            load.subtract(1, ordering: .relaxed)
         }
     }
 

@@ -31,6 +31,7 @@ public final class HTTPServer: Sendable {
             throw error
         }
         self.loops = loops
+        core.loops.withLock { $0 = loops }
         for (index, loop) in loops.enumerated() {
             BackgroundThread.start(name: "tally-http-\(index)") { loop.run() }
         }
@@ -57,6 +58,9 @@ public final class HTTPServer: Sendable {
     /// open-file limit leaves room for fewer (see ``DescriptorLimit``); more are closed as soon as accepted.
     public var maxConnections: Int { core.connectionLimit }
 
+    /// How many connections each event loop holds (tests check that new ones spread over the loops).
+    var connectionsPerLoop: [Int] { loops.map { $0.load.load(ordering: .relaxed) } }
+
     /// How many times the event loops were woken with events to handle, in total.
     var loopWakeups: Int { loops.reduce(0) { $0 + $1.wakeups.load(ordering: .relaxed) } }
 
@@ -71,6 +75,7 @@ public final class HTTPServer: Sendable {
         _ = Glibc.shutdown(core.listener, Int32(SHUT_RD))
         for loop in loops { loop.stop() }
         while !loops.allSatisfy({ $0.finished.withLock { $0 } }) { usleep(1000) }
+        core.loops.withLock { $0 = [] }
         Glibc.close(core.listener)
     }
 }

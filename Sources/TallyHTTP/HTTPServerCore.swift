@@ -18,6 +18,9 @@ final class HTTPServerCore: Sendable {
     /// (``DescriptorLimit``).
     let connectionLimit: Int
     private let drainingFlag = Atomic<Bool>(false)
+    /// The server's event loops, so the one that accepts a connection can hand it to the least busy; emptied
+    /// once they have finished (they hold this core too).
+    let loops = Mutex<[EventLoop]>([])
 
     init(listener: Int32, configuration: HTTPServerConfiguration, handler: any HTTPHandler) {
         self.listener = listener
@@ -31,6 +34,22 @@ final class HTTPServerCore: Sendable {
     }
 
     var draining: Bool { drainingFlag.load(ordering: .relaxed) }
+
+    /// The loop with the fewest connections, `accepting` itself on a tie (no hand-off needed).
+    func leastLoadedLoop(besides accepting: EventLoop) -> EventLoop {
+        loops.withLock { loops in
+            var best = accepting
+            var fewest = accepting.load.load(ordering: .relaxed)
+            for loop in loops where loop !== accepting {
+                let load = loop.load.load(ordering: .relaxed)
+                if load < fewest {
+                    best = loop
+                    fewest = load
+                }
+            }
+            return best
+        }
+    }
     func beginDraining() { drainingFlag.store(true, ordering: .relaxed) }
 
     /// Whether `count` more bytes of a body fit the budget now, for a connection that holds `own` already:

@@ -106,6 +106,22 @@ extension HTTPServerTests {
         #expect(milliseconds(line(status: 413, containing: #""method":"POST","path":"/grows""#)) >= 150)
     }
 
+    /// Clients that connect one after another spread over the event loops: the kernel wakes the same idle
+    /// loop for each, and it hands every connection to the loop holding the fewest.
+    @Test func connectionsSpreadOverTheLoops() throws {
+        let server = try startServer { $0.eventLoops = 2 }
+        defer { server.shutdown() }
+        var clients: [LoopbackClient] = []
+        for _ in 0..<8 {
+            let client = try LoopbackClient(port: server.port)
+            #expect(try client.request("GET", "/a").status == 200)
+            clients.append(client)
+        }
+        #expect(server.connectionsPerLoop == [4, 4])
+        for client in clients { client.close() }
+        #expect(Polling.until { server.connectionsPerLoop == [0, 0] }, "\(server.connectionsPerLoop)")
+    }
+
     /// A request whose client resets the connection before its answer is ready is logged all the same: it
     /// was handled (an ingest stored) whether or not the answer could be sent.
     @Test func aRequestIsLoggedEvenWhenItsClientIsGoneBeforeTheAnswer() throws {
