@@ -116,10 +116,17 @@ public final class TallyAPIHandler: HTTPHandler {
             now: now, headers: [("Allow", allowed.joined(separator: ", "))])
     }
 
+    /// The seconds from `start` (``MonotonicClock`` nanoseconds) to now, never negative.
+    static func seconds(since start: UInt64) -> Double {
+        let now = MonotonicClock.nanoseconds()
+        return now > start ? Double(now - start) / 1e9 : 0
+    }
+
     /// Routes the request, checks its token and role, and answers in the seeds' shapes; ingest answers once
     /// its events are durable.
     public func handle(_ request: HTTPRequest, respond: @escaping @Sendable (HTTPResponse) -> Void) {
-        let started = request.arrivedAt ?? MonotonicClock.nanoseconds()
+        // The arrival time is the server's; one set by hand in the future counts as now.
+        let started = min(request.arrivedAt ?? .max, MonotonicClock.nanoseconds())
         let path = Route.normalize(request.path)
         guard let (route, values) = Route.find(request.method, path) else {
             let response = unmatched(request.method, path, asSent: request.path)
@@ -127,7 +134,7 @@ public final class TallyAPIHandler: HTTPHandler {
             // without a series per path.
             metrics.recordRequest(
                 route: "unmatched", status: response.status,
-                seconds: Double(MonotonicClock.nanoseconds() - started) / 1e9)
+                seconds: TallyAPIHandler.seconds(since: started))
             respond(response)
             return
         }
@@ -135,7 +142,7 @@ public final class TallyAPIHandler: HTTPHandler {
         let finish: @Sendable (HTTPResponse) -> Void = { response in
             metrics.recordRequest(
                 route: route.label, status: response.status,
-                seconds: Double(MonotonicClock.nanoseconds() - started) / 1e9)
+                seconds: TallyAPIHandler.seconds(since: started))
             respond(response)
         }
         // A body short enough to arrive with its head was not refused before it: it is here.

@@ -25,8 +25,9 @@ final class DeflateDecoder {
     /// A dynamic block header's code lengths: 19 for the code-length code, then up to 286 + 30 for the
     /// literal/length and distance codes. Allocated once, as the tables are.
     private let headerLengths: UnsafeMutablePointer<UInt8> = {
-        let lengths = UnsafeMutablePointer<UInt8>.allocate(capacity: 19 + 286 + 30)
-        lengths.initialize(repeating: 0, count: 19 + 286 + 30)
+        let count = 19 + 286 + 30
+        let lengths = UnsafeMutablePointer<UInt8>.allocate(capacity: count)
+        lengths.initialize(repeating: 0, count: count)
         return lengths
     }()
 
@@ -45,7 +46,7 @@ final class DeflateDecoder {
     /// The most dynamic-Huffman blocks data decoding to at most `outputLimit` bytes may hold: one per 32
     /// bytes of the limit, and at least 1,024.
     ///
-    /// Each such block builds three tables from its header, most of a microsecond of work for 11.5 bytes of
+    /// Each such block builds three tables from its header, most of a microsecond of work for 11.6 bytes of
     /// input, so 16 MiB of empty blocks would hold a thread for a second and more (against some 20 ms for
     /// 16 MiB of real data). Compressors write far larger blocks: zlib ends one every 16,383 symbols by
     /// default and every 127 at its smallest setting (`memLevel` 1); a client that flushes after each event
@@ -94,9 +95,9 @@ final class DeflateDecoder {
                 guard dynamicBlocks <= dynamicBlockLimit else {
                     throw failure(
                         .tooManyBlocks,
-                        "the data holds more than \(dynamicBlockLimit) dynamic Huffman blocks, one per 32 bytes of"
-                            + " its \(output.limit)-byte limit: no compressor writes blocks that small, so it is"
-                            + " refused as a decompression bomb")
+                        "the data holds more than \(dynamicBlockLimit) dynamic Huffman blocks (one per 32 bytes of"
+                            + " its \(output.limit)-byte limit, and at least 1,024): no compressor writes blocks that"
+                            + " small, so it is refused as a decompression bomb")
                 }
                 tablesAreFixed = false
                 try readDynamicTables()

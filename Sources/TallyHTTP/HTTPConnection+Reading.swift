@@ -126,7 +126,9 @@ extension HTTPConnection {
                     }
                     // Checked before more of the body is read, and before it is invited.
                     guard
-                        reserveArrivingBody(received: parser.receivedBodyBytes, announced: parser.announcedBodyBytes)
+                        reserveArrivingBody(
+                            received: parser.receivedBodyBytes, announced: parser.announcedBodyBytes,
+                            head: parser.headAwaitingBody)
                     else { return }
                     bodyStarted = bodyStarted ?? MonotonicClock.nanoseconds()
                     headStarted = nil
@@ -153,7 +155,8 @@ extension HTTPConnection {
                 return
             }
             headChecked = false
-            guard reserveArrivingBody(received: request.body.count, announced: request.body.count) else { return }
+            guard reserveArrivingBody(received: request.body.count, announced: request.body.count, head: request)
+            else { return }
             let reservation = arrivingReservation
             arrivingReservation = 0
             headStarted = nil
@@ -175,7 +178,7 @@ extension HTTPConnection {
     /// `announced` would still fit; when it would not, answers 503 and closes after it (the rest of the body
     /// is never read). Announced bytes are only checked, never held: a client that announces a large body
     /// and sends nothing takes no room from others.
-    func reserveArrivingBody(received: Int, announced: Int) -> Bool {
+    func reserveArrivingBody(received: Int, announced: Int, head: HTTPRequest?) -> Bool {
         let fits =
             announced <= arrivingReservation
             || loop.server.hasRoomForBody(announced - arrivingReservation, holding: arrivingReservation)
@@ -196,7 +199,7 @@ extension HTTPConnection {
                 body: HTTPErrorBody.json(
                     status: 503,
                     message: "the server holds as many request bodies as it may (\(limit) bytes); retry in a moment")),
-            for: nil)
+            for: head)
         return false
     }
 

@@ -18,7 +18,8 @@ public protocol HTTPHandler: Sendable {
     /// on an event loop's thread; keep it short. The default does nothing.
     /// - Parameters:
     ///   - status: The response's status.
-    ///   - seconds: The time since the request's first byte was read (for a timeout, the time it was given).
+    ///   - seconds: The time since the request's first byte was read (for a 408, the head's time and the
+    ///     timeout's).
     func answeredByServer(status: Int, seconds: Double)
 }
 

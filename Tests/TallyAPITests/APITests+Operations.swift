@@ -126,7 +126,7 @@ extension APITests {
     }
 
     /// A refusal's time in the latency histograms counts from the request's first byte, as the log's does:
-    /// a head that took 200 ms to arrive and was refused for its token before its body adds 0.2 s or more to
+    /// a head that took 400 ms to arrive and was refused for its token before its body adds 0.2 s or more to
     /// its route's sum, and a 400 for a head broken after a pause adds as much under `protocol`.
     @Test func refusalsAreTimedFromTheRequestsFirstByte() throws {
         let api = try APIFixture()
@@ -138,13 +138,13 @@ extension APITests {
         }
         let refused = try api.client()
         try refused.send("POST /api/v1/events HTTP/1.1\r\nHost: x\r\n")
-        usleep(200_000)
+        usleep(400_000)
         try refused.send("Content-Type: application/json\r\nContent-Length: 10\r\n\r\n")
         #expect(try refused.readResponse().status == 401)
         #expect(try sum("POST /api/v1/events") >= 0.2)
         let broken = try api.client()
         try broken.send("GET /healthz HTTP/1.1\r\nHost: x\r\n")
-        usleep(200_000)
+        usleep(400_000)
         try broken.send("no colon\r\n\r\n")
         #expect(try broken.readResponse().status == 400)
         #expect(try sum("protocol") >= 0.2)

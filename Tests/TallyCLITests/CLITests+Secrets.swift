@@ -99,7 +99,7 @@ extension CLITests {
         let long = String(repeating: "s", count: JWTVerifier.maximumTokenByteCount)
         let tooLong = runTally(["token", "--role", "ingest", "--jwt-secret-file", file, "--subject", long])
         #expect(tooLong.code == .usage && tooLong.out.isEmpty)
-        #expect(tooLong.err.contains("over the 8192 the server accepts: shorten --subject"), "\(tooLong.err)")
+        #expect(tooLong.err.contains("over the 8192 bytes the server accepts: shorten --subject"), "\(tooLong.err)")
     }
 
     /// Roles outside the server's set are refused by name.

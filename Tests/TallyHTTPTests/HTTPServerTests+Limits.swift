@@ -87,7 +87,7 @@ extension HTTPServerTests {
 
         let badHead = try LoopbackClient(port: server.port)
         try badHead.send("GET /y HTTP/1.1\r\nHost: a\r\n")
-        usleep(150_000)
+        usleep(300_000)
         try badHead.send("no colon here\r\n\r\n")
         #expect(try badHead.readResponse().status == 400)
         #expect(milliseconds(line(status: 400, containing: #""path":"-""#)) >= 150)
@@ -100,7 +100,7 @@ extension HTTPServerTests {
         let growing = try LoopbackClient(port: server.port)
         try growing.send(
             "POST /grows HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n10\r\n0123456789abcdef\r\n")
-        usleep(150_000)
+        usleep(300_000)
         try growing.send("100\r\n")
         #expect(try growing.readResponse().status == 413)
         #expect(milliseconds(line(status: 413, containing: #""method":"POST","path":"/grows""#)) >= 150)

@@ -1,4 +1,5 @@
 import Glibc
+import Synchronization
 import TallyTestSupport
 import Testing
 
@@ -51,9 +52,11 @@ extension HostileClientTests {
     /// read, and the budget comes back when the handler answers or the client goes away.
     @Test func bodiesBeyondTheMemoryBudgetAreRefusedUntilEarlierOnesAreAnswered() throws {
         let handler = HostileTestHandler()
+        let lines = Mutex<[String]>([])
         let server = try startServer(handler) {
             $0.maxBufferedBodyBytes = 100_000
             $0.bodyTimeout = .seconds(30)
+            $0.log = { text in lines.withLock { $0.append(text) } }
         }
         defer { server.shutdown() }
         // Alone, a body larger than the budget is taken.
@@ -87,6 +90,14 @@ extension HostileClientTests {
         try chunked.send("9000\r\n")
         #expect(try chunked.readResponse().status == 503)
         #expect(eventually { server.bufferedBodyBytes == 80_000 })
+        // Each refusal is logged under the request it refused.
+        for path in ["/more", "/chunks"] {
+            #expect(
+                eventually {
+                    lines.withLock { $0.joined().contains(#""method":"POST","path":"\#(path)","status":503"#) }
+                },
+                "\(lines.withLock { $0 })")
+        }
         // Requests without a body go on; once the held one is answered, its bytes are free again.
         let other = try LoopbackClient(port: server.port)
         #expect(try other.request("GET", "/meanwhile").status == 200)

@@ -96,7 +96,7 @@ import Testing
         let lines = log.all.filter { $0.contains("refuses writes") }
         #expect(lines.count == 1, "\(log.all)")
         #expect(
-            lines.first?.hasPrefix("tally: the store refuses writes from now on: ") == true
+            lines.first?.hasPrefix("the store refuses writes from now on: ") == true
                 && lines.first?.contains("restart the server") == true, "\(lines)")
         try? store.close()
     }

@@ -165,7 +165,7 @@ public enum DeflateTestEncoder {
     }
 
     /// `count` empty dynamic-Huffman blocks, then an empty final fixed block: the most table building a
-    /// stream can ask for per byte (11.5 bytes a block). Each header's code-length code gives symbols 0, 1
+    /// stream can ask for per byte (11.6 bytes a block). Each header's code-length code gives symbols 0, 1
     /// and 18 lengths 1, 2 and 2; the literal/length code holds end-of-block alone (one bit) and the
     /// distance code nothing.
     public static func emptyDynamicBlocks(_ count: Int) -> [UInt8] {

@@ -65,7 +65,7 @@ struct TokenCommand {
         // The server refuses longer tokens before reading them: never print one it would always turn away.
         guard token.utf8.count <= JWTVerifier.maximumTokenByteCount else {
             throw UsageError(
-                "the token would be \(token.utf8.count) bytes, over the \(JWTVerifier.maximumTokenByteCount) the server accepts: shorten --subject",
+                "the token would be \(token.utf8.count) bytes, over the \(JWTVerifier.maximumTokenByteCount) bytes the server accepts: shorten --subject",
                 command: spec.name)
         }
         io.print(token)

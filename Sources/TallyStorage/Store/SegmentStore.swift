@@ -263,8 +263,9 @@ public final class SegmentStore: Sendable {
         }
         if first {
             configuration.log(
-                "tally: the store refuses writes from now on: \(failure.message). What was acknowledged is kept;"
-                    + " fix the cause (a full disk, a failing one) and reopen the store (restart the server)")
+                "the store refuses writes from now on: \(failure.message). What was acknowledged is kept;"
+                    + " fix the cause (a full disk, a failing one), then reopen the store: restart the server, or"
+                    + " run the command again")
         }
     }
 
