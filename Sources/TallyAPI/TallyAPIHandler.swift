@@ -116,12 +116,6 @@ public final class TallyAPIHandler: HTTPHandler {
             now: now, headers: [("Allow", allowed.joined(separator: ", "))])
     }
 
-    /// The seconds from `start` (``MonotonicClock`` nanoseconds) to now, never negative.
-    static func seconds(since start: UInt64) -> Double {
-        let now = MonotonicClock.nanoseconds()
-        return now > start ? Double(now - start) / 1e9 : 0
-    }
-
     /// Routes the request, checks its token and role, and answers in the seeds' shapes; ingest answers once
     /// its events are durable.
     public func handle(_ request: HTTPRequest, respond: @escaping @Sendable (HTTPResponse) -> Void) {
@@ -134,7 +128,7 @@ public final class TallyAPIHandler: HTTPHandler {
             // without a series per path.
             metrics.recordRequest(
                 route: "unmatched", status: response.status,
-                seconds: TallyAPIHandler.seconds(since: started))
+                seconds: MonotonicClock.seconds(since: started))
             respond(response)
             return
         }
@@ -142,7 +136,7 @@ public final class TallyAPIHandler: HTTPHandler {
         let finish: @Sendable (HTTPResponse) -> Void = { response in
             metrics.recordRequest(
                 route: route.label, status: response.status,
-                seconds: TallyAPIHandler.seconds(since: started))
+                seconds: MonotonicClock.seconds(since: started))
             respond(response)
         }
         // A body short enough to arrive with its head was not refused before it: it is here.

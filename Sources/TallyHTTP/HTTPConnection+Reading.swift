@@ -97,7 +97,8 @@ extension HTTPConnection {
                 let began = requestStarted ?? readAt
                 requestStarted = nil
                 let named = refused ?? arriving
-                loop.server.handler.answeredByServer(status: error.status, seconds: Self.seconds(since: began))
+                loop.server.handler.answeredByServer(
+                    status: error.status, seconds: MonotonicClock.seconds(since: began))
                 dispatchResponse(
                     sequence: allocateSequence(),
                     response: HTTPResponse(
@@ -192,7 +193,7 @@ extension HTTPConnection {
         }
         let limit = loop.server.configuration.maxBufferedBodyBytes
         loop.server.handler.answeredByServer(
-            status: 503, seconds: Self.seconds(since: requestStarted ?? MonotonicClock.nanoseconds()))
+            status: 503, seconds: MonotonicClock.seconds(since: requestStarted ?? MonotonicClock.nanoseconds()))
         refuseBody(
             HTTPResponse(
                 status: 503, headers: [("Content-Type", "application/json"), ("Retry-After", "1")],
@@ -236,9 +237,4 @@ extension HTTPConnection {
         requestStarted = nil
     }
 
-    /// The seconds from `start` (``MonotonicClock`` nanoseconds) to now.
-    static func seconds(since start: UInt64) -> Double {
-        let now = MonotonicClock.nanoseconds()
-        return now > start ? Double(now - start) / 1e9 : 0
-    }
 }

@@ -16,9 +16,9 @@ extension HTTPConnection {
         method: String, path: String, started: UInt64
     ) {
         // Logged even when the client has gone: the request was handled (an ingest stored) all the same.
-        let now = MonotonicClock.nanoseconds()
-        let elapsed = Double(now - min(started, now)) / 1e6
-        loop.logRequest(method: method, path: path, status: response.status, milliseconds: elapsed)
+        loop.logRequest(
+            method: method, path: path, status: response.status,
+            milliseconds: MonotonicClock.seconds(since: started) * 1e3)
         guard !closed else { return }
         let keepsAlive = keepAlive && !response.closeConnection
         if sequence == nextToSend {

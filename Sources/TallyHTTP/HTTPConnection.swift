@@ -247,7 +247,7 @@ final class HTTPConnection {
         bodyStarted = nil
         let head = parser.headAwaitingBody
         let began = requestStarted ?? now
-        loop.server.handler.answeredByServer(status: 408, seconds: Double(now - min(began, now)) / 1e9)
+        loop.server.handler.answeredByServer(status: 408, seconds: MonotonicClock.seconds(since: began))
         dispatchResponse(
             sequence: allocateSequence(),
             response: HTTPResponse(

@@ -69,8 +69,6 @@ extension HTTPRequest {
 extension HTTPRequest {
     /// The seconds since ``arrivedAt``, or 0 when it is not known.
     public var secondsSinceArrival: Double {
-        guard let arrivedAt else { return 0 }
-        let now = MonotonicClock.nanoseconds()
-        return now > arrivedAt ? Double(now - arrivedAt) / 1e9 : 0
+        arrivedAt.map(MonotonicClock.seconds(since:)) ?? 0
     }
 }

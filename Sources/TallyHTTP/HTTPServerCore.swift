@@ -35,6 +35,8 @@ final class HTTPServerCore: Sendable {
 
     var draining: Bool { drainingFlag.load(ordering: .relaxed) }
 
+    func beginDraining() { drainingFlag.store(true, ordering: .relaxed) }
+
     /// The loop with the fewest connections, `accepting` itself on a tie (no hand-off needed).
     func leastLoadedLoop(besides accepting: EventLoop) -> EventLoop {
         loops.withLock { loops in
@@ -50,7 +52,6 @@ final class HTTPServerCore: Sendable {
             return best
         }
     }
-    func beginDraining() { drainingFlag.store(true, ordering: .relaxed) }
 
     /// Whether `count` more bytes of a body fit the budget now, for a connection that holds `own` already:
     /// they do within ``HTTPServerConfiguration/maxBufferedBodyBytes``, and always when no other body is held.
