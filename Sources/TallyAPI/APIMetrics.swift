@@ -42,6 +42,9 @@ final class APIMetrics: Sendable {
         ingestedBytes.wrappingAdd(bytes, ordering: .relaxed)
     }
 
+    /// The bytes of every body the ingest route has taken in so far.
+    var ingestBodyBytes: Int { ingestedBytes.load(ordering: .relaxed) }
+
     func recordIngest(accepted: Int, duplicates: Int, failed: Int, rejectedReasons: [String]) {
         self.accepted.wrappingAdd(accepted, ordering: .relaxed)
         self.duplicates.wrappingAdd(duplicates, ordering: .relaxed)

@@ -26,6 +26,12 @@ public final class TallyAPIHandler: HTTPHandler {
     /// loop's thread would hold up every connection of that loop (and, waiting on the directory's lock,
     /// the other loops' lists too).
     let tenantLists = DispatchQueue(label: "tally-tenant-list")
+    /// Where large or compressed bodies (an ingest's, a tenant record's) are decoded and parsed, and their
+    /// requests answered, off the event loops (see
+    /// ``decodesOnLoop(_:)``). Concurrent: two large batches parse on two cores at once. The server's cap on
+    /// body bytes held across connections bounds what waits here, since a body's bytes stay counted until
+    /// its response is written.
+    let bodyWork = DispatchQueue(label: "tally-bodies", attributes: .concurrent)
 
     /// Creates the handler.
     /// - Parameters:
@@ -155,7 +161,38 @@ public final class TallyAPIHandler: HTTPHandler {
                 return
             }
         }
-        switch route.endpoint {
+        guard !route.takesBody || TallyAPIHandler.decodesOnLoop(request) else {
+            let caller = principal
+            bodyWork.async {
+                self.answer(route.endpoint, parameter: parameter, request, principal: caller, respond: finish)
+            }
+            return
+        }
+        answer(route.endpoint, parameter: parameter, request, principal: principal, respond: finish)
+    }
+
+    /// Whether a request's body is small enough to decode and parse on the event loop that read it: it is
+    /// uncompressed and at most ``inlineBodyBytes`` long. A larger or compressed body takes milliseconds to
+    /// seconds (a gzip body may inflate to the whole body limit), which on a loop's thread would hold up
+    /// every other connection of that loop; a small one takes microseconds, less than the hop to a worker.
+    static func decodesOnLoop(_ request: HTTPRequest) -> Bool {
+        request.body.count <= inlineBodyBytes && request.headers["Content-Encoding"] == nil
+    }
+
+    /// The largest uncompressed body parsed on an event loop's thread (64 KiB: a few hundred events).
+    static let inlineBodyBytes = 64 << 10
+
+    /// Answers a routed and authenticated request.
+    /// - Parameters:
+    ///   - endpoint: The request's route.
+    ///   - parameter: The route's one placeholder (a tenant id), or empty.
+    ///   - principal: The caller, for a route that needs a token.
+    ///   - finish: Sends the response and records it in the metrics.
+    private func answer(
+        _ endpoint: Route.Endpoint, parameter: String, _ request: HTTPRequest, principal: Principal?,
+        respond finish: @escaping @Sendable (HTTPResponse) -> Void
+    ) {
+        switch endpoint {
         case .ingest:
             ingest(request, principal: principal, respond: finish)
         case .tenantStats:
@@ -304,13 +341,14 @@ public final class TallyAPIHandler: HTTPHandler {
     private func ingest(
         _ request: HTTPRequest, principal: Principal?, respond: @escaping @Sendable (HTTPResponse) -> Void
     ) {
-        let now = clock()
         // The role first: a caller that may not ingest never makes the server decompress or parse a body.
         guard let principal, principal.mayIngest else {
             respond(forbidden(TallyAPIHandler.ingestRoleRequired))
             return
         }
         metrics.recordIngestBody(bytes: request.body.count)
+
+        let now = clock()
         var events: [Result<Event, EventValidationError>]
         var lines: [Int] = []
         // A CloudEvent's tenant attribute, per event: an error about the tenant names what the client sent.
