@@ -32,7 +32,7 @@ enum BenchmarkSuite {
                 options.only = arguments[index]
             default:
                 print(
-                    "usage: TallyBenchmarks [--quick] [--dir DIR] [--only crc|codec|append|read|engine|ingest-replay|stats-reads|memory-latency|memory|dedup-memory|http|http-single|http-batch|http-stats|http-handler|http-ceiling|gzip|restart-large|checkpoint-stall|tenant-list]"
+                    "usage: TallyBenchmarks [--quick] [--dir DIR] [--only crc|codec|append|read|engine|ingest-replay|stats-reads|memory-latency|memory|dedup-memory|http|http-single|http-batch|http-stats|http-handler|http-mixed|http-ceiling|gzip|restart-large|checkpoint-stall|tenant-list]"
                 )
                 print(
                     "       TallyBenchmarks crash [--cycles N] [--clients N] [--max-life-ms MS] [--seed S] [--tally PATH] [--data DIR]"
@@ -62,7 +62,7 @@ enum BenchmarkSuite {
             if options.only == nil || options.only == "http" || options.only == "http-ceiling" {
                 try HTTPBenchmarks.ceiling(options)
             }
-            if let only = options.only, ["http-single", "http-batch", "http-stats", "http-handler"].contains(only) {
+            if let only = options.only, ["http-single", "http-batch", "http-stats", "http-handler", "http-mixed"].contains(only) {
                 try HTTPBenchmarks.run(options, part: String(only.dropFirst(5)))
             }
             if options.only == "ingest-replay" { try EngineBenchmarks.ingestAndReplay(options) }

@@ -67,7 +67,7 @@ enum HTTPBenchmarks {
         let now = Timestamp.now().seconds
         let token = JWTSigner(secret: secret).sign(JWTClaims(roles: ["super_admin"], expiresAt: now + 3600))
         let headers = "Authorization: Bearer \(token)\r\nx-tenantid: \(tenant)\r\nContent-Type: application/json\r\n"
-        func post(_ body: String) -> [UInt8] {
+        @Sendable func post(_ body: String) -> [UInt8] {
             Array(
                 "POST /api/v1/events HTTP/1.1\r\nHost: x\r\n\(headers)Content-Length: \(body.utf8.count)\r\n\r\n\(body)"
                     .utf8)
@@ -96,6 +96,65 @@ enum HTTPBenchmarks {
         if part == nil || part == "handler" {
             try handlerOnly(options: options, engine: engine, secret: secret, read: read)
         }
+        if part == nil || part == "mixed" {
+            try statsDuringBulkIngest(port: server.port, options: options, read: read, post: post)
+        }
+    }
+
+    /// Stats reads while two connections post batches of 20,000 events (2.6 MB each) without pause: what a
+    /// dashboard sees during a backfill. The batches are parsed off the event loops, so a read waits for a
+    /// core, not for a batch to be parsed on its loop.
+    static func statsDuringBulkIngest(
+        port: Int, options: BenchmarkSuite.Options, read: [UInt8], post: @escaping @Sendable (String) -> [UInt8]
+    ) throws {
+        let batchEvents = 20_000
+        let readsDone = Atomic<Bool>(false)
+        let bulk = Mutex<(events: Int, seconds: Double, failures: Int, error: String?)>((0, 0, 0, nil))
+        let writer = Thread {
+            var round = 0
+            let started = MonotonicClock.nanoseconds()
+            while !readsDone.load(ordering: .acquiring) {
+                let batches = (0..<4).map { index in
+                    let first = 10_000_000 + (round * 4 + index) * batchEvents
+                    return post("[" + (first..<(first + batchEvents)).map(event).joined(separator: ",") + "]")
+                }
+                round += 1
+                do {
+                    let result = try LoadGenerator.run(port: port, connections: 2, requests: batches)
+                    bulk.withLock {
+                        $0.events += batches.count * batchEvents
+                        $0.failures += result.failures
+                    }
+                } catch {
+                    bulk.withLock { $0.error = "\(error)" }
+                    break
+                }
+            }
+            bulk.withLock { $0.seconds = MonotonicClock.seconds(since: started) }
+        }
+        writer.start()
+        // The writer's first batches are built before they are posted: the reads start once they are flowing.
+        while bulk.withLock({ $0.events == 0 && $0.error == nil }) { usleep(1_000) }
+        let reads = [[UInt8]](repeating: read, count: options.quick ? 50_000 : 200_000)
+        let stats = try LoadGenerator.run(port: port, connections: 32, requests: reads)
+        readsDone.store(true, ordering: .releasing)
+        while bulk.withLock({ $0.seconds == 0 }) { usleep(1_000) }
+        let written = bulk.withLock { $0 }
+        if let error = written.error {
+            print("the batch writer failed: \(error): no figure is reported")
+            exit(1)
+        }
+        guard written.failures == 0 else {
+            print("\(written.failures) batches were not answered 200 OK: no figure is reported")
+            exit(1)
+        }
+        Measure.row(
+            "HTTP stats GET during batched POSTs of 20,000 events, 32 + 2 connections", stats.requestsPerSecond,
+            "requests/s",
+            String(
+                format: "p50 %.0f µs, p99 %.0f µs; batches %.0f events/s", stats.p50, stats.p99,
+                Double(written.events) / written.seconds)
+                + failures(stats))
     }
 
     /// Single-event POSTs: many connections, so that group commit has requests to share each fsync; then
@@ -246,7 +305,9 @@ enum TenantListBenchmarks {
                 return seconds * 1000
             }
             guard statuses.withLock({ $0 }) == [200] else {
-                print("tenants list, \(label): statuses \(statuses.withLock { $0.sorted() }), not 200: no figure is reported")
+                print(
+                    "tenants list, \(label): statuses \(statuses.withLock { $0.sorted() }), not 200: no figure is reported"
+                )
                 exit(1)
             }
             Measure.row(
@@ -287,7 +348,9 @@ enum TenantListBenchmarks {
         }
         // The page must show each rename: an answer from before the change would be no measure of this.
         guard shown == renames else {
-            print("tenants list: the renamed tenant was on the page in \(shown) of \(renames) requests: no figure is reported")
+            print(
+                "tenants list: the renamed tenant was on the page in \(shown) of \(renames) requests: no figure is reported"
+            )
             exit(1)
         }
         Measure.row(
