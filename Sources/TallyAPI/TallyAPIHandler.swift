@@ -27,11 +27,10 @@ public final class TallyAPIHandler: HTTPHandler {
     /// the other loops' lists too).
     let tenantLists = DispatchQueue(label: "tally-tenant-list")
     /// Where large or compressed bodies (an ingest's, a tenant record's) are decoded and parsed, and their
-    /// requests answered, off the event loops (see
-    /// ``decodesOnLoop(_:)``). Concurrent: two large batches parse on two cores at once. The server's cap on
-    /// body bytes held across connections bounds what waits here, since a body's bytes stay counted until
-    /// its response is written.
-    let bodyWork = DispatchQueue(label: "tally-bodies", attributes: .concurrent)
+    /// requests answered, off the event loops (see ``decodesOnLoop(_:)``): as many at once as there are
+    /// cores, in the order they came. The server's cap on body bytes held across connections bounds what
+    /// waits here, since a body's bytes stay counted until its response is written.
+    let bodyWork: BoundedWorkQueue
 
     /// Creates the handler.
     /// - Parameters:
@@ -40,15 +39,19 @@ public final class TallyAPIHandler: HTTPHandler {
     ///   - limits: The HTTP server's limits: a gzip body may decompress to at most `limits.maxBodyBytes`.
     ///   - serverGauges: Reports the server's open connections and held body bytes for `/metrics` (the
     ///     handler is made before the server, so this asks it once it runs).
+    ///   - bodyWorkers: How many large or compressed bodies are decoded at once, off the event loops
+    ///     (default: one per core, as many as the event loops by default).
     public init(
         engine: Engine, authenticator: any RequestAuthenticator, limits: HTTPLimits = HTTPLimits(),
-        serverGauges: @escaping @Sendable () -> HTTPServerGauges = { HTTPServerGauges() }
+        serverGauges: @escaping @Sendable () -> HTTPServerGauges = { HTTPServerGauges() },
+        bodyWorkers: Int = HTTPServerConfiguration().eventLoops
     ) {
         self.engine = engine
         self.authenticator = authenticator
         self.limits = limits
         self.clock = engine.configuration.clock
         self.serverGauges = serverGauges
+        bodyWork = BoundedWorkQueue(label: "tally-bodies", width: bodyWorkers)
     }
 
     /// Requests the HTTP layer refused before routing (malformed, oversized, too slow) count under one
@@ -163,7 +166,7 @@ public final class TallyAPIHandler: HTTPHandler {
         }
         guard !route.takesBody || TallyAPIHandler.decodesOnLoop(request) else {
             let caller = principal
-            bodyWork.async {
+            bodyWork.submit {
                 self.answer(route.endpoint, parameter: parameter, request, principal: caller, respond: finish)
             }
             return

@@ -175,7 +175,7 @@ struct ServeCommand {
         let running = RunningServer()
         let handler = TallyAPIHandler(
             engine: engine, authenticator: JWTAuthenticator(secret: secret.secret),
-            limits: http.limits, serverGauges: { running.gauges })
+            limits: http.limits, serverGauges: { running.gauges }, bodyWorkers: http.eventLoops)
         let server: HTTPServer
         do {
             server = try HTTPServer(configuration: http, handler: handler)
