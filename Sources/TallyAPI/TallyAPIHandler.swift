@@ -27,9 +27,9 @@ public final class TallyAPIHandler: HTTPHandler {
     /// the other loops' lists too).
     let tenantLists = DispatchQueue(label: "tally-tenant-list")
     /// Where large or compressed bodies (an ingest's, a tenant record's) are decoded and parsed, and their
-    /// requests answered, off the event loops (see ``decodesOnLoop(_:)``): as many at once as there are
-    /// cores, in the order they came. The server's cap on body bytes held across connections bounds what
-    /// waits here, since a body's bytes stay counted until its response is written.
+    /// requests answered, off the event loops (see ``decodesOnLoop(_:)``): at most `bodyWorkers` at once
+    /// (one per event loop), in the order they came. The server's cap on body bytes held across connections
+    /// bounds what waits here, since a body's bytes stay counted until its response is written.
     let bodyWork: BoundedWorkQueue
 
     /// Creates the handler.
@@ -189,6 +189,7 @@ public final class TallyAPIHandler: HTTPHandler {
     /// - Parameters:
     ///   - endpoint: The request's route.
     ///   - parameter: The route's one placeholder (a tenant id), or empty.
+    ///   - request: The request, body and all.
     ///   - principal: The caller, for a route that needs a token.
     ///   - finish: Sends the response and records it in the metrics.
     private func answer(
@@ -344,14 +345,13 @@ public final class TallyAPIHandler: HTTPHandler {
     private func ingest(
         _ request: HTTPRequest, principal: Principal?, respond: @escaping @Sendable (HTTPResponse) -> Void
     ) {
+        let now = clock()
         // The role first: a caller that may not ingest never makes the server decompress or parse a body.
         guard let principal, principal.mayIngest else {
             respond(forbidden(TallyAPIHandler.ingestRoleRequired))
             return
         }
         metrics.recordIngestBody(bytes: request.body.count)
-
-        let now = clock()
         var events: [Result<Event, EventValidationError>]
         var lines: [Int] = []
         // A CloudEvent's tenant attribute, per event: an error about the tenant names what the client sent.
