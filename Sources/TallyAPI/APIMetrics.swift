@@ -85,7 +85,14 @@ final class APIMetrics: Sendable {
     }
 
     /// The exposition text.
-    func render(server: HTTPServerGauges, syncs: SyncStatistics.Snapshot, engine: Engine.Gauges) -> String {
+    /// - Parameters:
+    ///   - server: The HTTP server's gauges.
+    ///   - syncs: The log's fsync durations.
+    ///   - engine: The engine's gauges.
+    ///   - bodiesWaiting: Large or compressed bodies waiting to be decoded off the event loops.
+    func render(
+        server: HTTPServerGauges, syncs: SyncStatistics.Snapshot, engine: Engine.Gauges, bodiesWaiting: Int
+    ) -> String {
         var text = ""
         text += "# HELP tally_events_total Events by outcome.\n# TYPE tally_events_total counter\n"
         text += "tally_events_total{outcome=\"accepted\"} \(accepted.load(ordering: .relaxed))\n"
@@ -134,6 +141,9 @@ final class APIMetrics: Sendable {
         text +=
             "# HELP tally_http_unsent_response_bytes Response bytes written that clients have not read yet, against the server's limit.\n# TYPE tally_http_unsent_response_bytes gauge\n"
         text += "tally_http_unsent_response_bytes \(server.unsentResponseBytes)\n"
+        text +=
+            "# HELP tally_http_bodies_waiting Large or compressed request bodies waiting for a worker to decode them (one per event loop decodes at a time).\n# TYPE tally_http_bodies_waiting gauge\n"
+        text += "tally_http_bodies_waiting \(bodiesWaiting)\n"
         text += "# HELP tally_log_events Events in the log that the projections cover.\n# TYPE tally_log_events gauge\n"
         text += "tally_log_events \(engine.events)\n"
         text += "# HELP tally_tenants Tenants with at least one event.\n# TYPE tally_tenants gauge\n"

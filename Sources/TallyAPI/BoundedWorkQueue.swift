@@ -1,7 +1,9 @@
-import Dispatch
 import Synchronization
+import TallyStorage
 
-/// Runs submitted work in the order it came, at most `width` items at once, on the threads of a Dispatch queue.
+/// Runs submitted work in the order it came, at most `width` items at once, each drain on a thread of its own:
+/// started when work arrives and fewer than `width` run, ended when none waits. Not Dispatch's shared threads:
+/// on a busy machine Dispatch ran such CPU-bound work one item at a time, whatever the width.
 ///
 /// A body decoded off the event loops can inflate a 16 KB gzip body to the whole body limit and parse it
 /// into several times that: with no bound on how many run at once, a burst of such bodies would hold all of
@@ -23,15 +25,18 @@ final class BoundedWorkQueue: Sendable {
     /// The most items run at once.
     let width: Int
     private let state = Mutex(State())
-    private let queue: DispatchQueue
+    private let label: String
 
     /// - Parameters:
-    ///   - label: Names the Dispatch queue the work runs on.
+    ///   - label: Names the threads the work runs on.
     ///   - width: The most items run at once (at least 1).
     init(label: String, width: Int) {
-        queue = DispatchQueue(label: label, attributes: .concurrent)
+        self.label = label
         self.width = max(1, width)
     }
+
+    /// How many submitted items wait for their turn (not counting those running).
+    var waitingCount: Int { state.withLock { $0.waiting.count - $0.head } }
 
     /// Queues `work`; it runs once every item submitted before it has started and fewer than ``width`` run.
     func submit(_ work: @escaping Work) {
@@ -42,7 +47,7 @@ final class BoundedWorkQueue: Sendable {
             return true
         }
         guard startsDrain else { return }
-        queue.async { self.drain() }
+        BackgroundThread.start(name: label) { self.drain() }
     }
 
     /// Runs waiting items one after another until none is left.

@@ -251,7 +251,8 @@ public final class TallyAPIHandler: HTTPHandler {
                         metrics.render(
                             server: serverGauges(),
                             syncs: engine.store.syncStatistics.snapshot,
-                            engine: engine.gauges
+                            engine: engine.gauges,
+                            bodiesWaiting: bodyWork.waitingCount
                         ).utf8)))
         case .openAPI:
             finish(.json(200, OpenAPIDocument.bytes))

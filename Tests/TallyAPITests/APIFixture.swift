@@ -32,9 +32,11 @@ final class APIFixture {
     ///   - fileSystem: The store's file system (a ``FaultyFileSystem`` to hold or fail a sync).
     ///   - maxBufferedBodyBytes: The server's cap on body bytes held across connections.
     ///   - eventLoops: The server's event-loop threads.
+    ///   - bodyWorkers: How many large or compressed bodies are decoded at once.
     init(
         maxBodyBytes: Int = HTTPLimits().maxBodyBytes, fileSystem: any FileSystem = PosixFileSystem(),
-        maxBufferedBodyBytes: Int = HTTPServerConfiguration().maxBufferedBodyBytes, eventLoops: Int = 2
+        maxBufferedBodyBytes: Int = HTTPServerConfiguration().maxBufferedBodyBytes, eventLoops: Int = 2,
+        bodyWorkers: Int = 2
     ) throws {
         var configuration = EngineConfiguration()
         configuration.store = StoreTestSupport.configuration(durability: .always)
@@ -49,7 +51,7 @@ final class APIFixture {
         let reference = ServerReference()
         handler = TallyAPIHandler(
             engine: engine, authenticator: JWTAuthenticator(secret: APIFixture.secret), limits: http.limits,
-            serverGauges: { reference.gauges })
+            serverGauges: { reference.gauges }, bodyWorkers: bodyWorkers)
         server = try HTTPServer(configuration: http, handler: handler)
         reference.server.withLock { $0 = server }
     }

@@ -91,4 +91,30 @@ import Testing
         #expect(refused.text.contains("invalid_gzip"), "\(refused.text)")
         #expect(api.engine.eventCount == 0)
     }
+
+    /// With one body worker, a second slow body waits for the first to be decoded: `/metrics` shows it
+    /// waiting, its decoding has not begun (its bytes are not counted yet), and both are answered in turn.
+    @Test func bodiesBeyondTheWorkersWaitTheirTurn() throws {
+        let limit = 4 << 20
+        let api = try APIFixture(maxBodyBytes: limit, bodyWorkers: 1)
+        let body = DeflateTestEncoder.wrapGzip(
+            DeflateTestEncoder.emptyDynamicBlocks(limit / 32 + 1), crc: 0, length: 0)
+        let request = IngestOffloadTests.head(length: body.count, contentType: "application/x-ndjson", encoding: "gzip")
+        func waiting() throws -> String? {
+            let text = try api.client().request("GET", "/metrics").text
+            return text.split(separator: "\n").first { $0.hasPrefix("tally_http_bodies_waiting ") }.map(String.init)
+        }
+        #expect(try waiting() == "tally_http_bodies_waiting 0")
+        let first = try api.client()
+        try first.send(request + body)
+        #expect(Polling.until { api.handler.metrics.ingestBodyBytes == body.count })
+        let second = try api.client()
+        try second.send(request + body)
+        #expect(try Polling.until(seconds: 10) { try waiting() == "tally_http_bodies_waiting 1" })
+        #expect(api.handler.metrics.ingestBodyBytes == body.count, "the second body was decoded beside the first")
+        #expect(try first.readResponse().status == 400)
+        #expect(try second.readResponse().status == 400)
+        #expect(api.handler.metrics.ingestBodyBytes == 2 * body.count)
+        #expect(try waiting() == "tally_http_bodies_waiting 0")
+    }
 }
