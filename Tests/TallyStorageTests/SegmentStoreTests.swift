@@ -333,4 +333,58 @@ import Testing
         #expect(try store.event(at: 10)?.event == events[10])
         try store.close()
     }
+
+    /// Offsets asked together, in any order and with repeats, read as the full read does, across segments;
+    /// offsets past the log are left out.
+    @Test func manyOffsetsReadTogetherAsTheFullReadDoes() throws {
+        let directory = TemporaryDirectory()
+        let store = try SegmentStore(
+            directory: directory.path, configuration: StoreTestSupport.configuration(segmentSize: 4_000))
+        let events = EventFixtures.apiCalls(count: 300)
+        try StoreTestSupport.append(events, to: store, batchesOf: 7)
+        #expect(try StoreTestSupport.segmentPaths(directory.path).count > 3)
+        let all = try StoreTestSupport.readAll(store)
+        var random = SplitMix64(seed: 12)
+        for round in 0..<20 {
+            var offsets = (0..<(round * 15)).map { _ in UInt64(random.below(all.count)) }
+            offsets += [UInt64(all.count), .max] + offsets.prefix(3)
+            let found = try store.events(at: offsets)
+            #expect(Set(found.keys) == Set(offsets.filter { $0 < all.count }))
+            for (offset, event) in found { #expect(event == all[Int(offset)]) }
+        }
+        #expect(try store.events(at: []).isEmpty)
+        try store.close()
+    }
+
+    /// Every offset of a segment asked at once, in random order, costs one pass over its frames, where one
+    /// lookup each would read up to 256 KiB apiece.
+    @Test func offsetsReadTogetherReadEachFrameOnce() throws {
+        let directory = TemporaryDirectory()
+        let store = try SegmentStore(directory: directory.path, configuration: StoreTestSupport.configuration())
+        let events = EventFixtures.apiCalls(count: 6_000)
+        for event in events { try store.append(StoreTestSupport.batch([event])) }
+        var random = SplitMix64(seed: 13)
+        var offsets = (0..<UInt64(events.count)).map { $0 }
+        for index in offsets.indices.reversed() { offsets.swapAt(index, random.below(index + 1)) }
+        let found = try store.events(at: offsets)
+        #expect(found.count == events.count)
+        #expect(found[4_321]?.event == events[4_321])
+        #expect(store.framesReadByLookups.load(ordering: .relaxed) == events.count)
+    }
+
+    /// Two offsets far apart in a segment whose boundaries are remembered: the read jumps from the first to
+    /// the boundary before the second instead of reading everything between.
+    @Test func offsetsFarApartJumpToARememberedBoundary() throws {
+        let directory = TemporaryDirectory()
+        let store = try SegmentStore(directory: directory.path, configuration: StoreTestSupport.configuration())
+        let events = EventFixtures.apiCalls(count: 6_000)
+        for event in events { try store.append(StoreTestSupport.batch([event])) }
+        let last = UInt64(events.count - 1)
+        _ = try store.event(at: last)
+        let before = store.framesReadByLookups.load(ordering: .relaxed)
+        let found = try store.events(at: [last, 10])
+        #expect(found[10]?.event == events[10] && found[last]?.event == events.last)
+        let read = store.framesReadByLookups.load(ordering: .relaxed) - before
+        #expect(read < 4_000, "read \(read) frames of \(events.count): the stretch between was not jumped")
+    }
 }

@@ -77,58 +77,115 @@ extension SegmentStore {
     /// - Throws: ``StorageError/Code/corrupt`` when the bytes on the way are damaged, or the record does not
     ///   decode.
     public func event(at offset: UInt64) throws -> StoredEvent? {
+        try events(at: [offset])[offset]
+    }
+
+    /// The acknowledged events at `offsets` (in any order, repeats allowed), by offset; an offset the log
+    /// holds no event at is left out.
+    ///
+    /// Each segment is read once in offset order, as ``event(at:)`` reads for one: from the nearest
+    /// remembered boundary before the first wanted offset, then on through the frames, every wanted record
+    /// in a frame decoded as it passes. A remembered boundary more than 256 KiB ahead of the frame just read
+    /// is jumped to. So the targets of a batch of voids cost one pass over the stretch of log they fall in,
+    /// however many there are, rather than up to 256 KiB each.
+    /// - Throws: ``StorageError/Code/corrupt`` when the bytes on the way are damaged, or a wanted record
+    ///   does not decode.
+    public func events(at offsets: [UInt64]) throws -> [UInt64: StoredEvent] {
         let snapshot = state
-        guard offset < snapshot.nextOffset,
-            let segment = snapshot.segments.last(where: { $0.firstOffset <= offset }), offset < segment.nextOffset
-        else { return nil }
-        let resume = frameIndex.withLock { $0[segment.fileName]?.last { $0.nextOffset <= offset } }
-        let path = segmentsDirectory + "/" + segment.fileName
-        let scanner = SegmentScanner(fileSystem: fileSystem, chunkSize: configuration.readChunkSize)
-        var found: StoredEvent?
-        var decodeFailure: CodecError?
-        var seen: [SegmentScanner.Resume] = []
-        var lastRemembered = resume?.position ?? 0
-        var frames = 0
-        let scan = try scanner.scan(
-            path: path, expectedFirstOffset: segment.firstOffset, limit: segment.readableBytes,
-            verifySeal: false, resume: resume
-        ) { frame in
-            frames += 1
-            if frame.position - lastRemembered >= SegmentStore.frameIndexSpacing {
-                seen.append(SegmentScanner.Resume(position: frame.position, nextOffset: frame.firstOffset))
-                lastRemembered = frame.position
+        var wanted = offsets.filter { $0 < snapshot.nextOffset }
+        wanted.sort()
+        var found: [UInt64: StoredEvent] = [:]
+        var next = 0
+        while next < wanted.count {
+            guard let segment = snapshot.segments.last(where: { $0.firstOffset <= wanted[next] }) else {
+                next += 1
+                continue
             }
-            guard offset < frame.firstOffset + UInt64(frame.count) else { return true }
-            let wanted = Int(offset - frame.firstOffset)
-            RecordFraming.forEachRecord(in: frame.payload) { index, record in
-                guard index == wanted else { return true }
-                do throws(CodecError) {
-                    found = try EventCodec.decodeStored(record, offset: offset)
-                } catch {
-                    decodeFailure = error
-                }
-                return false
+            var end = next
+            while end < wanted.count && wanted[end] < segment.nextOffset { end += 1 }
+            if end == next {
+                next += 1
+                continue
             }
-            return false
-        }
-        framesReadByLookups.wrappingAdd(frames, ordering: .relaxed)
-        if !seen.isEmpty {
-            frameIndex.withLock { index in
-                var entries = index[segment.fileName, default: []] + seen
-                entries.sort { $0.position < $1.position }
-                var unique: [SegmentScanner.Resume] = []
-                for entry in entries where unique.last?.position != entry.position { unique.append(entry) }
-                index[segment.fileName] = unique
-            }
-        }
-        if let decodeFailure { throw StorageError.undecodable(at: offset, decodeFailure.reason) }
-        if found == nil, let damage = scan.damage {
-            throw StorageError(
-                .corrupt,
-                "segment \(segment.fileName): \(damage.reason) at byte \(damage.byteOffset) while reading; run `tally verify` for a full report",
-                path: path, byteOffset: damage.byteOffset)
+            try read(Array(wanted[next..<end]), in: segment, into: &found)
+            next = end
         }
         return found
+    }
+
+    /// Reads the records at `wanted` (sorted, all within `segment`) into `found`.
+    private func read(_ wanted: [UInt64], in segment: SegmentEntry, into found: inout [UInt64: StoredEvent]) throws {
+        let path = segmentsDirectory + "/" + segment.fileName
+        let scanner = SegmentScanner(fileSystem: fileSystem, chunkSize: configuration.readChunkSize)
+        var next = 0
+        while next < wanted.count {
+            let remembered = frameIndex.withLock { $0[segment.fileName] ?? [] }
+            let target = wanted[next]
+            let resume = remembered.last { $0.nextOffset <= target }
+            var decodeFailure: (offset: UInt64, error: CodecError)?
+            var seen: [SegmentScanner.Resume] = []
+            var lastRemembered = resume?.position ?? 0
+            var frames = 0
+            // Set when the scan stops to start again at a remembered boundary further on.
+            var jumps = false
+            let scan = try scanner.scan(
+                path: path, expectedFirstOffset: segment.firstOffset, limit: segment.readableBytes,
+                verifySeal: false, resume: resume
+            ) { frame in
+                frames += 1
+                if frame.position - lastRemembered >= SegmentStore.frameIndexSpacing {
+                    seen.append(SegmentScanner.Resume(position: frame.position, nextOffset: frame.firstOffset))
+                    lastRemembered = frame.position
+                }
+                let frameEnd = frame.firstOffset + UInt64(frame.count)
+                guard wanted[next] < frameEnd else { return true }
+                RecordFraming.forEachRecord(in: frame.payload) { index, record in
+                    let offset = frame.firstOffset + UInt64(index)
+                    guard offset == wanted[next] else { return true }
+                    do throws(CodecError) {
+                        found[offset] = try EventCodec.decodeStored(record, offset: offset)
+                    } catch {
+                        decodeFailure = (offset, error)
+                        return false
+                    }
+                    // Repeated offsets were all answered by this record.
+                    while next < wanted.count && wanted[next] == offset { next += 1 }
+                    return next < wanted.count && wanted[next] < frameEnd
+                }
+                guard decodeFailure == nil, next < wanted.count else { return false }
+                // A remembered boundary well ahead, before the next wanted offset, is quicker to start at.
+                if let ahead = remembered.last(where: { $0.nextOffset <= wanted[next] }),
+                    ahead.position - frame.position > SegmentStore.frameIndexSpacing
+                {
+                    jumps = true
+                    return false
+                }
+                return true
+            }
+            framesReadByLookups.wrappingAdd(frames, ordering: .relaxed)
+            if !seen.isEmpty {
+                frameIndex.withLock { index in
+                    var entries = index[segment.fileName, default: []] + seen
+                    entries.sort { $0.position < $1.position }
+                    var unique: [SegmentScanner.Resume] = []
+                    for entry in entries where unique.last?.position != entry.position { unique.append(entry) }
+                    index[segment.fileName] = unique
+                }
+            }
+            if let decodeFailure {
+                throw StorageError.undecodable(at: decodeFailure.offset, decodeFailure.error.reason)
+            }
+            if jumps { continue }
+            guard next < wanted.count else { return }
+            if let damage = scan.damage {
+                throw StorageError(
+                    .corrupt,
+                    "segment \(segment.fileName): \(damage.reason) at byte \(damage.byteOffset) while reading; run `tally verify` for a full report",
+                    path: path, byteOffset: damage.byteOffset)
+            }
+            // The segment ended before the rest: the log holds no events there.
+            return
+        }
     }
 
     /// Calls `body` with every acknowledged event in `[start, end)`, decoded, in offset order.
