@@ -12,7 +12,7 @@ import TallyCore
 enum CheckpointCodec {
     static let magic: [UInt8] = Array("TALLYCKP".utf8)
     /// Bump whenever the projection rules or this encoding change: older checkpoints are then rebuilt.
-    static let projectionVersion: UInt32 = 14
+    static let projectionVersion: UInt32 = 15
     static let headerSize = 8 + 4 + 8 + 8 + 4 + 8 + 4 + 4
 
     /// A decoded checkpoint.

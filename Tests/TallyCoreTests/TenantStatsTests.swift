@@ -40,11 +40,34 @@ import Testing
                     id: "c-" + id, tenantId: EventFixtures.tenant, time: past,
                     payload: .keyCreated(keyId: id, name: nil, expiresAt: expiry)))
         }
+        // Revoked before its expiry: revoked, whenever the revocation arrives.
+        let beforeExpiry = Timestamp(microseconds: past.microseconds - 1)
         projection.apply(
-            Event(id: "r-k4", tenantId: EventFixtures.tenant, time: past, payload: .keyRevoked(keyId: "k4")))
+            Event(id: "r-k4", tenantId: EventFixtures.tenant, time: beforeExpiry, payload: .keyRevoked(keyId: "k4")))
         let keys = TenantStats(projection, tenantId: EventFixtures.tenant, now: Self.now).apiKeys
         #expect(keys == TenantStats.APIKeys(total: 3, active: 2, revoked: 1))
         #expect(KeyStats(projection, tenantId: EventFixtures.tenant, now: Self.now).expiredKeys == 1)
+    }
+
+    /// A key revoked at or after its expiry (by the revocation's time) had expired already: it stays expired,
+    /// out of the tenant's key counts, as an expired credential revoked leaves the credential counts.
+    @Test(arguments: [0, 1, 86_400_000_000] as [Int64])
+    func revokingAnExpiredKeyLeavesItExpired(after: Int64) {
+        var projection = TenantProjection()
+        let expiry = Timestamp(microseconds: Self.now.microseconds - 86_400_000_000)
+        let created = Timestamp(microseconds: expiry.microseconds - 86_400_000_000)
+        projection.apply(
+            Event(
+                id: "c-k1", tenantId: EventFixtures.tenant, time: created,
+                payload: .keyCreated(keyId: "k1", name: nil, expiresAt: expiry)))
+        projection.apply(
+            Event(
+                id: "r-k1", tenantId: EventFixtures.tenant, time: Timestamp(microseconds: expiry.microseconds + after),
+                payload: .keyRevoked(keyId: "k1")))
+        let keys = TenantStats(projection, tenantId: EventFixtures.tenant, now: Self.now).apiKeys
+        #expect(keys == TenantStats.APIKeys(total: 0, active: 0, revoked: 0))
+        let keyStats = KeyStats(projection, tenantId: EventFixtures.tenant, now: Self.now)
+        #expect(keyStats.totalKeys == 1 && keyStats.expiredKeys == 1 && keyStats.revokedKeys == 0)
     }
 
     /// A key or credential is expired from its `expiresAt` on, that very microsecond included (as a JWT's

@@ -81,7 +81,10 @@ public struct ReferenceModel {
                 if credentials[id]?.state == "active" { credentials[id]?.state = "expired" }
             case .credentialRevoked(let id): if credentials[id] != nil { credentials[id]?.state = "revoked" }
             case .keyCreated(let id, _, let expires): if keys[id] == nil { keys[id] = ("active", expires) }
-            case .keyRevoked(let id): if keys[id]?.state == "active" { keys[id]?.state = "revoked" }
+            case .keyRevoked(let id):
+                if let key = keys[id], key.state == "active", key.expires.map({ event.time < $0 }) ?? true {
+                    keys[id]?.state = "revoked"
+                }
             case .oauthClientCreated(let id): if clients[id] == nil { clients[id] = true }
             case .oauthClientDisabled(let id): if clients[id] == true { clients[id] = false }
             case .tenantCreated(let creation):

@@ -21,6 +21,9 @@ extension TenantProjection {
             if let expiresAt { keyExpiries.insert(expiresAt) }
         case .keyRevoked(let keyId):
             guard let position = keys.position(of: keyId), keys[position: position].state == .active else { return }
+            // A key already past its expiry when revoked (by the revocation's time) stays expired: revoking it
+            // changes nothing, as a second revocation does not.
+            if let expiresAt = keys[position: position].expiresAt, event.time >= expiresAt { return }
             keys[position: position].state = .revoked
             activeKeys -= 1
             revokedKeys += 1
