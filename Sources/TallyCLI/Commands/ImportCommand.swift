@@ -251,7 +251,7 @@ struct ImportCommand {
             let importing =
                 "\(ShellCommand.tally) import --data \(ShellCommand.quoted(ShellCommand.absolute(directory)))\(flags) -"
             guard source != "-" else { return "(`tail -n +\(line)` of the same input, piped to `\(importing)`)" }
-            return "(`tail -n +\(line) \(ShellCommand.quoted(source)) | \(importing)`)"
+            return "(`tail -n +\(line) \(ShellCommand.quoted(ShellCommand.absolute(source))) | \(importing)`)"
         }
     }
 

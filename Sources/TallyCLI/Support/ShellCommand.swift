@@ -16,9 +16,14 @@ enum ShellCommand {
         return plain ? text : "'" + text.replacingOccurrences(of: "'", with: #"'\''"#) + "'"
     }
 
-    /// `path` made absolute (links resolved), or as given when it cannot be resolved.
+    /// `path` made absolute (links resolved); when it cannot be resolved (it does not exist, say), a relative
+    /// path is joined to the working directory, and an absolute one is returned as given.
     static func absolute(_ path: String) -> String {
-        guard let resolved = realpath(path, nil) else { return path }
+        guard let resolved = realpath(path, nil) else {
+            guard !path.hasPrefix("/"), let directory = getcwd(nil, 0) else { return path }
+            defer { free(directory) }
+            return String(cString: directory) + "/" + path
+        }
         defer { free(resolved) }
         return String(cString: resolved)
     }
