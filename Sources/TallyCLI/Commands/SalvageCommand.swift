@@ -1,3 +1,4 @@
+import Glibc
 import TallyEngine
 import TallyStorage
 
@@ -29,7 +30,9 @@ struct SalvageCommand {
             StoreLocation.option,
             .init(
                 name: "out", valueName: "DIR",
-                help: "Where to write the new store: a new or empty directory (required)."),
+                help:
+                    "Where to write the new store: a new or empty directory, outside the damaged store and not a mount point (required)."
+            ),
         ],
         positionalCount: 0...0
     )
@@ -39,10 +42,11 @@ struct SalvageCommand {
             throw UsageError("--out DIR is required: the directory for the new store", command: spec.name)
         }
         let source = try StoreLocation.existingStore(arguments)
+        let destination = try Self.destination(out, source: source)
         // The events the newest checkpoint covers were acknowledged: none of them is a torn tail.
         var copiedSecret = false
         let report = try StoreSalvager(
-            from: source, to: out, acknowledgedOffset: Engine.acknowledgedOffset(directory: source)
+            from: source, to: destination, acknowledgedOffset: Engine.acknowledgedOffset(directory: source)
         ).salvage(
             progress: { name in io.printError("tally salvage: reading segments/\(name)") },
             beforePublishing: { partial throws(StorageError) in
@@ -75,5 +79,58 @@ struct SalvageCommand {
                 + "; check the new store with `tally verify --data \(ShellCommand.quoted(out))`, then `tally replay --data \(ShellCommand.quoted(out))`"
         )
         return .damagedStore
+    }
+
+    /// Where the new store goes, links resolved, checked before anything is read: not inside the damaged store
+    /// (which salvage only reads: a store written into its `segments/` would leave it unopenable), and, when it
+    /// exists, a directory that is not a mount point (the new store is built beside it and renamed onto it,
+    /// which a mount point cannot take).
+    /// - Throws: ``UsageError`` naming what is wrong and what to give instead.
+    static func destination(_ out: String, source: String) throws -> String {
+        let resolved = resolvedPath(out)
+        let store = ShellCommand.absolute(source)
+        if resolved == store || resolved.hasPrefix(store == "/" ? "/" : store + "/") {
+            throw UsageError(
+                "--out \(out) is \(resolved == store ? "the damaged store itself" : "inside the damaged store \(source)"): salvage only reads that store; give a new directory outside it",
+                command: spec.name)
+        }
+        var status = stat()
+        guard stat(resolved, &status) == 0 else { return resolved }
+        guard status.st_mode & S_IFMT == S_IFDIR else {
+            throw UsageError(
+                "--out \(out) exists and is not a directory: give a new or empty directory", command: spec.name)
+        }
+        var parent = stat()
+        if stat(resolved + "/..", &parent) == 0, parent.st_dev != status.st_dev {
+            throw UsageError(
+                "--out \(out) is a mount point: salvage builds the new store beside it and renames it into place, which a mount point cannot take; give a new directory inside it, such as \(ShellCommand.quoted(out + "/store"))",
+                command: spec.name)
+        }
+        return resolved
+    }
+
+    /// `path` absolute with every link resolved, as far as it exists; the components that do not exist yet
+    /// follow as given.
+    static func resolvedPath(_ path: String) -> String {
+        var head = path
+        var rest: [Substring] = []
+        while true {
+            if let resolved = realpath(head.isEmpty ? "." : head, nil) {
+                defer { free(resolved) }
+                let base = String(cString: resolved)
+                return rest.reversed().reduce(base) { $0 == "/" ? "/" + $1 : $0 + "/" + $1 }
+            }
+            // Not even the working directory resolves (it was removed, say): the path as given.
+            guard !head.isEmpty && head != "/" else { return path }
+            var trimmed = Substring(head)
+            while trimmed.count > 1 && trimmed.hasSuffix("/") { trimmed = trimmed.dropLast() }
+            guard let slash = trimmed.lastIndex(of: "/") else {
+                rest.append(trimmed)
+                head = ""
+                continue
+            }
+            rest.append(trimmed[trimmed.index(after: slash)...])
+            head = slash == trimmed.startIndex ? "/" : String(trimmed[..<slash])
+        }
     }
 }

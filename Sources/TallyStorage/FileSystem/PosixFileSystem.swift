@@ -6,19 +6,46 @@ public struct PosixFileSystem: FileSystem {
     /// Creates the file system.
     public init() {}
 
-    /// Opens with `open(2)` and `O_CLOEXEC`; a created file gets mode 0644.
+    /// Opens with `open(2)` and `O_CLOEXEC`; a created file gets mode 0644. Only regular files (and, read-only,
+    /// directories) are opened: a FIFO, socket or device where the store keeps a file is refused, not waited
+    /// on (opening a FIFO blocks until something writes to it, so it is opened with `O_NONBLOCK`, which
+    /// regular files ignore, and checked before it is used).
     /// - Throws: ``StorageError`` with code ``StorageError/Code/io`` (``StorageError/Code/noSpace`` for `ENOSPC`) and
-    ///   the call's `errno`.
+    ///   the call's `errno`; ``StorageError/Code/invalidArgument`` for a file of another kind.
     public func open(_ path: String, mode: FileOpenMode) throws(StorageError) -> FileHandle {
         let flags: Int32
         switch mode {
-        case .readOnly: flags = O_RDONLY | O_CLOEXEC
-        case .readWrite: flags = O_RDWR | O_CLOEXEC
+        case .readOnly: flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK
+        case .readWrite: flags = O_RDWR | O_CLOEXEC | O_NONBLOCK
         case .createNew: flags = O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC
-        case .createOrOpen: flags = O_RDWR | O_CREAT | O_CLOEXEC
+        case .createOrOpen: flags = O_RDWR | O_CREAT | O_CLOEXEC | O_NONBLOCK
         }
         let descriptor = try Syscall.retrying("open", path: path) { Glibc.open(path, flags, 0o644) }
+        var status = stat()
+        if fstat(descriptor, &status) == 0 {
+            let kind = status.st_mode & S_IFMT
+            guard kind == S_IFREG || (kind == S_IFDIR && mode == .readOnly) else {
+                _ = Glibc.close(descriptor)
+                throw StorageError(
+                    .invalidArgument,
+                    "\(path) is not a regular file but a \(Self.kindName(kind)): the store keeps only files there; move it away",
+                    path: path)
+            }
+        }
         return FileHandle(descriptor: descriptor)
+    }
+
+    /// What a file that is not a regular file is, for a message.
+    static func kindName(_ kind: mode_t) -> String {
+        switch kind {
+        case S_IFIFO: "FIFO"
+        case S_IFSOCK: "socket"
+        case S_IFCHR: "character device"
+        case S_IFBLK: "block device"
+        case S_IFDIR: "directory"
+        case S_IFLNK: "symbolic link"
+        default: "file of another kind"
+        }
     }
 
     /// Closes with `close(2)`, ignoring its result.
