@@ -22,6 +22,22 @@ import Testing
         return lines
     }
 
+    /// A UTF-8 byte order mark before the first line is dropped, so its event imports; one anywhere else is
+    /// left for the parser to name (it is not whitespace in JSON).
+    @Test func aByteOrderMarkBeforeTheFirstLineIsDropped() throws {
+        let directory = TemporaryDirectory()
+        let event = { (id: String) in
+            #"{"id":"\#(id)","type":"api.call","tenantId":"\#(CLITests.tenant)","time":"2026-11-02T10:00:00Z","data":{"keyId":"k1","status":200}}"#
+        }
+        let input = "\u{FEFF}" + event("first") + "\r\n" + "\u{FEFF}" + event("second") + "\n" + event("third")
+        let result = runTally(["import", "--data", directory.path, "-"], input: input)
+        #expect(result.code == .failure, "\(result.err)")
+        #expect(result.out.contains("imported 2 events"), "\(result.out)")
+        #expect(result.err.contains("line 2: invalid JSON: unexpected byte 0xEF at column 1"), "\(result.err)")
+        var reader = LineReader(bytes: Array(("\u{FEFF}ab\n" + "\u{FEFF}cd").utf8))
+        #expect(try Self.lines(&reader).map(\.1) == [2, 5])
+    }
+
     /// A line over the limit is too long however it arrives: whole in memory, spread over many reads, or
     /// ending (with its newline) in the read that takes it past the limit. A small limit and small reads
     /// stand in for 64 MiB and 1 MiB.

@@ -81,7 +81,7 @@ struct LineReader: ~Copyable {
                 if end > lineStart, buffer[end - 1] == 0x0D { end -= 1 }
                 // A line that arrived with its newline in one read is whole in the buffer: still too long.
                 if end - lineStart > maxLineLength { return .tooLong(number: lineNumber) }
-                return .text(number: lineNumber, bytes: buffer[lineStart..<end])
+                return Self.text(lineNumber, buffer[lineStart..<end])
             }
             scanned = buffer.count
             if interrupted { return nil }
@@ -97,10 +97,18 @@ struct LineReader: ~Copyable {
                 var end = buffer.count
                 if end > lineStart, buffer[end - 1] == 0x0D { end -= 1 }
                 if end - lineStart > maxLineLength { return .tooLong(number: lineNumber) }
-                return .text(number: lineNumber, bytes: buffer[lineStart..<end])
+                return Self.text(lineNumber, buffer[lineStart..<end])
             }
             try refill()
         }
+    }
+
+    /// A line of text; the first without a UTF-8 byte order mark, which some editors and Windows tools put
+    /// at the start of a file (JSON allows a parser to ignore it, RFC 8259 §8.1), so the first event is not
+    /// rejected as invalid JSON for it.
+    private static func text(_ number: Int, _ bytes: ArraySlice<UInt8>) -> Line {
+        guard number == 1, bytes.starts(with: [0xEF, 0xBB, 0xBF]) else { return .text(number: number, bytes: bytes) }
+        return .text(number: number, bytes: bytes.dropFirst(3))
     }
 
     private mutating func refill() throws(StorageError) {
