@@ -102,6 +102,28 @@ extension CLITests {
         #expect(tooLong.err.contains("over the 8192 bytes the server accepts: shorten --subject"), "\(tooLong.err)")
     }
 
+    /// A role given twice is granted once, and an empty `--subject` is a usage error.
+    @Test func tokenGrantsARepeatedRoleOnceAndNeedsASubject() throws {
+        let directory = TemporaryDirectory()
+        let file = directory.appending("secret")
+        let key = "0123456789abcdef"
+        try StoreTestSupport.write(Array(key.utf8), to: file)
+        let twice = runTally([
+            "token", "--role", "ingest", "--role", "member", "--role", "ingest", "--jwt-secret-file", file, "--tenant",
+            CLITests.tenant,
+        ])
+        #expect(twice.code == .ok, "\(twice.err)")
+        let token = twice.out.trimmingCharacters(in: .newlines)
+        #expect(
+            (try? JWTVerifier(secret: Array(key.utf8)).verify(Substring(token), now: Timestamp.now().seconds)) != nil)
+        // The payload as minted (the verifier drops repeats itself).
+        let payload = try #require(token.split(separator: ".").dropFirst().first.flatMap { Base64URL.decode($0) })
+        #expect(String(decoding: payload, as: UTF8.self).contains(#""roles":["ingest","member"]"#))
+        let empty = runTally(["token", "--role", "ingest", "--jwt-secret-file", file, "--subject", ""])
+        #expect(empty.code == .usage && empty.out.isEmpty)
+        #expect(empty.err.contains("--subject must not be empty"), "\(empty.err)")
+    }
+
     /// Roles outside the server's set are refused by name.
     @Test func tokenRefusesRolesTheServerDoesNotKnow() {
         let result = runTally(["token", "--role", "admin", "--jwt-secret-file", "/dev/null"])

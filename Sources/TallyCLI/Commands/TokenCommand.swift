@@ -28,8 +28,14 @@ struct TokenCommand {
     )
 
     static func run(_ arguments: ParsedArguments, io: CommandIO) throws -> ExitCode {
-        let roles = arguments.values["role"] ?? []
+        // A role given twice is granted once.
+        var roles: [String] = []
+        for role in arguments.values["role"] ?? [] where !roles.contains(role) { roles.append(role) }
         guard !roles.isEmpty else { throw UsageError("--role is required", command: spec.name) }
+        let subject = arguments.value("subject") ?? "tally-cli"
+        guard !subject.isEmpty else {
+            throw UsageError("--subject must not be empty: it names who the token is for", command: spec.name)
+        }
         // The roles the server understands: a token with another would grant nothing.
         let known = Principal.Role.allCases.map(\.rawValue)
         for role in roles where Principal.Role(rawValue: role) == nil {
@@ -59,7 +65,7 @@ struct TokenCommand {
         ).secret
         let now = Timestamp.now().seconds
         let claims = JWTClaims(
-            subject: arguments.value("subject") ?? "tally-cli", roles: roles, tenantId: tenant,
+            subject: subject, roles: roles, tenantId: tenant,
             expiresAt: now + ttl, issuedAt: now)
         let token = JWTSigner(secret: secret).sign(claims)
         // The server refuses longer tokens before reading them: never print one it would always turn away.
