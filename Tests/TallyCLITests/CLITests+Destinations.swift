@@ -19,7 +19,8 @@ extension CLITests {
         let before = try FileManager.default.contentsOfDirectory(atPath: directory.appending("segments")).sorted()
         for out in [
             directory.appending("segments/00000000000000004390.seg"), directory.appending("inner"),
-            directory.path + "/segments/../new", link + "/x",
+            directory.path + "/segments/../new", link + "/x", outside.appending("nope/../link/segments/x"),
+            directory.path + "/../" + (directory.path as NSString).lastPathComponent + "/new/./../segments/y",
         ] {
             let result = runTally(["salvage", "--data", directory.path, "--out", out])
             #expect(result.code == .usage, "\(out): \(result.err)")
@@ -53,7 +54,7 @@ extension CLITests {
 
     /// A FIFO where the store keeps a segment or a checkpoint is named and refused, not waited on: opening it
     /// for reading would block until something wrote to it.
-    @Test func aFIFOInTheStoreIsRefusedNotWaitedOn() throws {
+    @Test(.timeLimit(.minutes(1))) func aFIFOInTheStoreIsRefusedNotWaitedOn() throws {
         let directory = TemporaryDirectory()
         #expect(runTally(["import", "--data", directory.path, "-"], input: event("a")).code == .ok)
         let fifo = directory.appending("segments/00000000000000002116.seg")

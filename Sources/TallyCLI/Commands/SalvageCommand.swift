@@ -110,15 +110,32 @@ struct SalvageCommand {
     }
 
     /// `path` absolute with every link resolved, as far as it exists; the components that do not exist yet
-    /// follow as given.
+    /// follow with `.` dropped and `..` taking off the component before it, as creating them one by one
+    /// would (`new/../x` inside an existing directory is `x` there, though `new` does not exist yet), and a
+    /// component that exists again after a `..` resolved as a link.
     static func resolvedPath(_ path: String) -> String {
         var head = path
         var rest: [Substring] = []
         while true {
             if let resolved = realpath(head.isEmpty ? "." : head, nil) {
                 defer { free(resolved) }
-                let base = String(cString: resolved)
-                return rest.reversed().reduce(base) { $0 == "/" ? "/" + $1 : $0 + "/" + $1 }
+                var current = String(cString: resolved)
+                for component in rest.reversed() {
+                    switch component {
+                    case "", ".": continue
+                    case "..":
+                        let parent = current.split(separator: "/").dropLast()
+                        current = "/" + parent.joined(separator: "/")
+                    default:
+                        current = (current == "/" ? "" : current) + "/" + component
+                        // Back in existing directories (after a `..`), links count again.
+                        if let linked = realpath(current, nil) {
+                            current = String(cString: linked)
+                            free(linked)
+                        }
+                    }
+                }
+                return current
             }
             // Not even the working directory resolves (it was removed, say): the path as given.
             guard !head.isEmpty && head != "/" else { return path }
