@@ -1,9 +1,10 @@
 import Foundation
 import Synchronization
 import TallyCore
-import TallyStorage
 import TallyTestSupport
 import Testing
+
+@testable import TallyStorage
 
 @Suite struct SegmentStoreTests {
     @Test func appendReturnsDenseOffsetsAndReopenReadsEverythingAcrossRolls() throws {
@@ -370,6 +371,29 @@ import Testing
         #expect(found.count == events.count)
         #expect(found[4_321]?.event == events[4_321])
         #expect(store.framesReadByLookups.load(ordering: .relaxed) == events.count)
+    }
+
+    /// Damage between two wanted records, short of the boundary the second is read from alone: the one pass
+    /// stops at it, and the segment's records are then read one by one, so the call fails only where a
+    /// lookup of one record would.
+    @Test func damageBetweenTwoWantedRecordsFailsOnlyWhereOneLookupWould() throws {
+        let directory = TemporaryDirectory()
+        let store = try SegmentStore(directory: directory.path, configuration: StoreTestSupport.configuration())
+        let events = EventFixtures.apiCalls(count: 6_000)
+        for event in events { try store.append(StoreTestSupport.batch([event])) }
+        _ = try store.event(at: UInt64(events.count - 1))
+        let segment = try #require(try StoreTestSupport.segmentPaths(directory.path).first)
+        let name = (segment as NSString).lastPathComponent
+        let boundary = try #require(store.frameIndex.withLock { $0[name]?.first { $0.nextOffset > 100 } })
+        // A byte of the frame just before the boundary: records before and after it are whole.
+        var bytes = try StoreTestSupport.bytes(segment)
+        bytes[Int(boundary.position) - 20] ^= 0xFF
+        try StoreTestSupport.write(bytes, to: segment)
+        let (before, after) = (boundary.nextOffset - 10, boundary.nextOffset + 5)
+        let found = try store.events(at: [after, before])
+        #expect(found[before]?.event == events[Int(before)] && found[after]?.event == events[Int(after)])
+        #expect(throws: StorageError.self) { try store.event(at: boundary.nextOffset - 1) }
+        #expect(throws: StorageError.self) { try store.events(at: [before, boundary.nextOffset - 1, after]) }
     }
 
     /// Two offsets far apart in a segment whose boundaries are remembered: the read jumps from the first to

@@ -87,9 +87,13 @@ extension SegmentStore {
     /// remembered boundary before the first wanted offset, then on through the frames, every wanted record
     /// in a frame decoded as it passes. A remembered boundary more than 256 KiB ahead of the frame just read
     /// is jumped to. So the targets of a batch of voids cost one pass over the stretch of log they fall in,
-    /// however many there are, rather than up to 256 KiB each.
-    /// - Throws: ``StorageError/Code/corrupt`` when the bytes on the way are damaged, or a wanted record
-    ///   does not decode.
+    /// however many there are, rather than up to 256 KiB each. Should a segment's pass fail (damage between
+    /// two wanted records, say), that segment's wanted records are read one by one, so the call fails only
+    /// where ``event(at:)`` would.
+    /// - Parameter offsets: The offsets wanted.
+    /// - Returns: The events found, by offset.
+    /// - Throws: ``StorageError/Code/corrupt`` when the bytes before a wanted record are damaged, or it does
+    ///   not decode.
     public func events(at offsets: [UInt64]) throws -> [UInt64: StoredEvent] {
         let snapshot = state
         var wanted = offsets.filter { $0 < snapshot.nextOffset }
@@ -107,7 +111,12 @@ extension SegmentStore {
                 next += 1
                 continue
             }
-            try read(Array(wanted[next..<end]), in: segment, into: &found)
+            let group = Array(wanted[next..<end])
+            do {
+                try read(group, in: segment, into: &found)
+            } catch {
+                for offset in group where found[offset] == nil { try read([offset], in: segment, into: &found) }
+            }
             next = end
         }
         return found
