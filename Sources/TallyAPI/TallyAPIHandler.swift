@@ -164,14 +164,20 @@ public final class TallyAPIHandler: HTTPHandler {
                 return
             }
         }
+        // Read before any wait for a worker: an ingested event without a time takes this one.
+        let receivedAt = clock()
         guard !route.takesBody || TallyAPIHandler.decodesOnLoop(request) else {
             let caller = principal
             bodyWork.submit {
-                self.answer(route.endpoint, parameter: parameter, request, principal: caller, respond: finish)
+                self.answer(
+                    route.endpoint, parameter: parameter, request, principal: caller, receivedAt: receivedAt,
+                    respond: finish)
             }
             return
         }
-        answer(route.endpoint, parameter: parameter, request, principal: principal, respond: finish)
+        answer(
+            route.endpoint, parameter: parameter, request, principal: principal, receivedAt: receivedAt,
+            respond: finish)
     }
 
     /// Whether a request's body is small enough to decode and parse on the event loop that read it: it is
@@ -191,14 +197,15 @@ public final class TallyAPIHandler: HTTPHandler {
     ///   - parameter: The route's one placeholder (a tenant id), or empty.
     ///   - request: The request, body and all.
     ///   - principal: The caller, for a route that needs a token.
+    ///   - receivedAt: When the request was routed: the time of an ingested event that gives none.
     ///   - finish: Sends the response and records it in the metrics.
     private func answer(
         _ endpoint: Route.Endpoint, parameter: String, _ request: HTTPRequest, principal: Principal?,
-        respond finish: @escaping @Sendable (HTTPResponse) -> Void
+        receivedAt: Timestamp, respond finish: @escaping @Sendable (HTTPResponse) -> Void
     ) {
         switch endpoint {
         case .ingest:
-            ingest(request, principal: principal, respond: finish)
+            ingest(request, principal: principal, receivedAt: receivedAt, respond: finish)
         case .tenantStats:
             finish(tenantStats(parameter, principal: principal))
         case .keyStats:
@@ -344,9 +351,9 @@ public final class TallyAPIHandler: HTTPHandler {
     // MARK: - Ingest
 
     private func ingest(
-        _ request: HTTPRequest, principal: Principal?, respond: @escaping @Sendable (HTTPResponse) -> Void
+        _ request: HTTPRequest, principal: Principal?, receivedAt now: Timestamp,
+        respond: @escaping @Sendable (HTTPResponse) -> Void
     ) {
-        let now = clock()
         // The role first: a caller that may not ingest never makes the server decompress or parse a body.
         guard let principal, principal.mayIngest else {
             respond(forbidden(TallyAPIHandler.ingestRoleRequired))
