@@ -142,7 +142,7 @@ final class APIMetrics: Sendable {
             "# HELP tally_http_unsent_response_bytes Response bytes written that clients have not read yet, against the server's limit.\n# TYPE tally_http_unsent_response_bytes gauge\n"
         text += "tally_http_unsent_response_bytes \(server.unsentResponseBytes)\n"
         text +=
-            "# HELP tally_http_bodies_waiting Large or compressed request bodies waiting for a worker to decode them (one per event loop decodes at a time).\n# TYPE tally_http_bodies_waiting gauge\n"
+            "# HELP tally_http_bodies_waiting Large or compressed request bodies waiting for a worker to decode them (the handler's body workers, one per event loop by default, decode one each at a time).\n# TYPE tally_http_bodies_waiting gauge\n"
         text += "tally_http_bodies_waiting \(bodiesWaiting)\n"
         text += "# HELP tally_log_events Events in the log that the projections cover.\n# TYPE tally_log_events gauge\n"
         text += "tally_log_events \(engine.events)\n"

@@ -34,13 +34,13 @@ import Testing
         for _ in 0..<items {
             queue.submit {
                 overlap.enter()
-                // Long enough for every drain to be running an item of its own.
-                usleep(5_000)
+                // Each waits (up to 10 s) until `width` items run at once, so they overlap however late their
+                // threads start; a queue that ran fewer at once would leave the most below the width.
+                for _ in 0..<10_000 where overlap.state.withLock({ $0.running + $0.done }) < width { usleep(1_000) }
                 overlap.leave()
             }
         }
         #expect(Polling.until { overlap.state.withLock { $0.done } == items })
-        // At most the width, and, with items waiting, exactly the width: they do run side by side.
         #expect(overlap.state.withLock { $0.most } == width)
     }
 
@@ -59,19 +59,29 @@ import Testing
         #expect(Polling.until { order.withLock { $0.last } == -1 })
     }
 
-    /// A request's body is held by its item only until the item has run, however long the queue then idles.
+    /// A request's body is held by its item only until the item has run, even while later items still wait
+    /// (the list of waiting items is not emptied then).
     @Test func anItemsCapturesAreFreedOnceItHasRun() throws {
         final class Body: Sendable {}
         let queue = BoundedWorkQueue(label: "test", width: 1)
         weak var weakBody: Body?
-        let ran = Atomic<Bool>(false)
+        let gate = DispatchSemaphore(value: 0)
+        let blocked = Atomic<Bool>(false)
         do {
             let body = Body()
             weakBody = body
-            queue.submit { withExtendedLifetime(body) { ran.store(true, ordering: .releasing) } }
+            queue.submit { withExtendedLifetime(body) {} }
         }
-        #expect(Polling.until { ran.load(ordering: .acquiring) })
-        #expect(Polling.until { weakBody == nil })
+        queue.submit {
+            blocked.store(true, ordering: .releasing)
+            gate.wait()
+        }
+        queue.submit {}
+        #expect(Polling.until { blocked.load(ordering: .acquiring) })
+        #expect(queue.waitingCount == 1)
+        #expect(weakBody == nil)
+        gate.signal()
+        #expect(Polling.until { queue.waitingCount == 0 })
     }
 
     @Test func aWidthBelowOneMeansOne() {
