@@ -128,4 +128,36 @@ import Testing
         #expect(api.handler.metrics.ingestBodyBytes == 2 * body.count)
         #expect(try waiting() == "tally_http_bodies_waiting 0")
     }
+
+    /// An event sent without a time takes the time its request was routed, not the time a worker took it up:
+    /// a large body that waited behind a slow one is stamped with a time from before the slow one was done.
+    @Test func anEventWithoutATimeTakesTheTimeItsRequestWasRouted() throws {
+        let limit = 4 << 20
+        let api = try APIFixture(maxBodyBytes: limit, bodyWorkers: 1)
+        let slowBody = IngestOffloadTests.tooManyBlocks(limit: limit)
+        let slow = try api.client()
+        try slow.send(
+            IngestOffloadTests.head(length: slowBody.count, contentType: "application/x-ndjson", encoding: "gzip")
+                + slowBody)
+        #expect(Polling.until { api.handler.metrics.ingestBodyBytes == slowBody.count })
+        // Over 64 KiB, so it is parsed by the (busy) worker; no event has a time.
+        let body = Array(
+            (0..<600).map {
+                #"{"id":"untimed-\#($0)","type":"api.call","tenantId":"\#(APIFixture.tenant)","data":{"keyId":"k","status":200}}"#
+                    + "\n"
+            }
+            .joined().utf8)
+        #expect(body.count > TallyAPIHandler.inlineBodyBytes)
+        let waiting = try api.client()
+        try waiting.send(
+            IngestOffloadTests.head(length: body.count, contentType: "application/x-ndjson", encoding: nil) + body)
+        #expect(try Polling.until(seconds: 10) { try IngestOffloadTests.waiting(api) == "tally_http_bodies_waiting 1" })
+        // Routed by now (it waits on the queue), while the worker has a second or so of the slow body left.
+        let routedBy = api.engine.configuration.clock()
+        #expect(try slow.readResponse().status == 400)
+        #expect(try waiting.readResponse().status == 200)
+        let stored = try #require(try api.engine.store.event(at: 0))
+        #expect(stored.event.id == "untimed-0")
+        #expect(stored.event.time <= routedBy, "stamped when a worker took it up")
+    }
 }
