@@ -295,6 +295,26 @@ import Testing
         #expect(throws: StorageError.self) { try StoreSalvager(from: busy.path, to: busy.appending("out")).salvage() }
     }
 
+    /// A rename onto the destination that fails as it does onto a mount point (a bind mount the command's own
+    /// check cannot see) says so and what to do, and leaves nothing behind.
+    @Test(arguments: [EBUSY, EXDEV])
+    func aDestinationThatCannotTakeTheRenameIsExplained(code: Int32) throws {
+        let fixture = try Fixture()
+        let out = TemporaryDirectory()
+        var plan = FaultyFileSystem.Plan()
+        plan.failRenamesWithErrno = code
+        let salvager = StoreSalvager(
+            from: fixture.directory.path, to: out.appending("store"), fileSystem: FaultyFileSystem(plan: plan))
+        do {
+            _ = try salvager.salvage()
+            Issue.record("the salvage succeeded")
+        } catch {
+            #expect(error.message.contains("it is a mount point, or on another file system than its parent"))
+            #expect(error.errno == code)
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: out.path).isEmpty)
+    }
+
     /// An empty directory given as the destination is replaced by the new store, and nothing is left beside it.
     @Test func fillsAnEmptyDestinationAndLeavesNoPartialDirectory() throws {
         let fixture = try Fixture()

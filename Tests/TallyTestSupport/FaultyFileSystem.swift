@@ -24,6 +24,8 @@ public final class FaultyFileSystem: FileSystem {
         /// Opens for reading of files whose path contains this text fail with `EMFILE` (as when the process
         /// runs out of file descriptors).
         public var failReadOpensOfPathsContaining: String?
+        /// Renames fail with this `errno` (`EBUSY` as onto a mount point, `EXDEV` across file systems).
+        public var failRenamesWithErrno: Int32?
 
         public init() {}
     }
@@ -217,11 +219,18 @@ public final class FaultyFileSystem: FileSystem {
     }
 
     public func rename(_ source: String, to destination: String) throws(StorageError) {
+        if let code = state.withLock({ $0.plan.failRenamesWithErrno }) {
+            throw StorageError(.io, "rename on \(source) failed: errno \(code)", path: source, errno: code)
+        }
         try base.rename(source, to: destination)
     }
 
     public func remove(_ path: String) throws(StorageError) {
         try base.remove(path)
+    }
+
+    public func removeDirectory(_ path: String) throws(StorageError) {
+        try base.removeDirectory(path)
     }
 
     public func isDirectory(_ path: String) -> Bool {

@@ -1,3 +1,5 @@
+import Glibc
+
 /// Copies every valid frame of a damaged store into a new store, and reports exactly what it could not copy.
 ///
 /// The damaged store is only read (no lock, no truncation, no recovery). Each segment is walked frame by
@@ -115,8 +117,16 @@ public struct StoreSalvager {
             let report = try copyAll(into: staging, progress: progress)
             try beforePublishing(staging)
             try fileSystem.syncDirectory(staging)
-            // Renaming onto an empty directory replaces it; onto one that filled meanwhile fails.
-            try fileSystem.rename(staging, to: target)
+            // Renaming onto an empty directory replaces it; onto one that filled meanwhile fails, and so does
+            // one onto a mount point (a bind mount the command's own check cannot tell from its parent).
+            do throws(StorageError) {
+                try fileSystem.rename(staging, to: target)
+            } catch  where error.errno == EBUSY || error.errno == EXDEV {
+                throw StorageError(
+                    error.code,
+                    "cannot move the new store onto \(target) (\(error.message)): it is a mount point, or on another file system than its parent; give a new directory inside it",
+                    path: target, errno: error.errno)
+            }
             try fileSystem.syncDirectory(Self.parent(of: target))
             return report
         } catch {
