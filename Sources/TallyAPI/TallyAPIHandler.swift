@@ -164,10 +164,10 @@ public final class TallyAPIHandler: HTTPHandler {
                 return
             }
         }
-        // Read before any wait for a worker: an ingested event without a time takes this one.
-        let receivedAt = clock()
         guard !route.takesBody || TallyAPIHandler.decodesOnLoop(request) else {
             let caller = principal
+            // Read before the wait for a worker: an ingested event without a time takes this one.
+            let receivedAt = clock()
             bodyWork.submit {
                 self.answer(
                     route.endpoint, parameter: parameter, request, principal: caller, receivedAt: receivedAt,
@@ -175,9 +175,7 @@ public final class TallyAPIHandler: HTTPHandler {
             }
             return
         }
-        answer(
-            route.endpoint, parameter: parameter, request, principal: principal, receivedAt: receivedAt,
-            respond: finish)
+        answer(route.endpoint, parameter: parameter, request, principal: principal, receivedAt: nil, respond: finish)
     }
 
     /// Whether a request's body is small enough to decode and parse on the event loop that read it: it is
@@ -197,11 +195,12 @@ public final class TallyAPIHandler: HTTPHandler {
     ///   - parameter: The route's one placeholder (a tenant id), or empty.
     ///   - request: The request, body and all.
     ///   - principal: The caller, for a route that needs a token.
-    ///   - receivedAt: When the request was routed: the time of an ingested event that gives none.
+    ///   - receivedAt: When the request was routed, for one that waited for a worker (`nil`: now), the time of
+    ///     an ingested event that gives none.
     ///   - finish: Sends the response and records it in the metrics.
     private func answer(
         _ endpoint: Route.Endpoint, parameter: String, _ request: HTTPRequest, principal: Principal?,
-        receivedAt: Timestamp, respond finish: @escaping @Sendable (HTTPResponse) -> Void
+        receivedAt: Timestamp?, respond finish: @escaping @Sendable (HTTPResponse) -> Void
     ) {
         switch endpoint {
         case .ingest:
@@ -351,9 +350,10 @@ public final class TallyAPIHandler: HTTPHandler {
     // MARK: - Ingest
 
     private func ingest(
-        _ request: HTTPRequest, principal: Principal?, receivedAt now: Timestamp,
+        _ request: HTTPRequest, principal: Principal?, receivedAt: Timestamp?,
         respond: @escaping @Sendable (HTTPResponse) -> Void
     ) {
+        let now = receivedAt ?? clock()
         // The role first: a caller that may not ingest never makes the server decompress or parse a body.
         guard let principal, principal.mayIngest else {
             respond(forbidden(TallyAPIHandler.ingestRoleRequired))
