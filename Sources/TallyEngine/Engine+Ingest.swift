@@ -267,10 +267,12 @@ extension Engine {
         let earlierOffsets = events.compactMap { pending in pending.voidTargetOffset.flatMap { $0 < first ? $0 : nil } }
         var earlierTargets: [UInt64: Event] = [:]
         var readTogether = earlierOffsets.isEmpty
+        let readStarted = MonotonicClock.nanoseconds()
         if !readTogether, let read = try? store.events(at: earlierOffsets) {
             earlierTargets = read.mapValues(\.event)
             readTogether = true
         }
+
         for pending in events where !readTogether {
             guard let targetOffset = pending.voidTargetOffset, targetOffset < first else { continue }
             var failure: (any Error)?
@@ -306,6 +308,14 @@ extension Engine {
                     )
                 }
             }
+        }
+        if !earlierOffsets.isEmpty,
+            MonotonicClock.nanoseconds() &- readStarted >= configuration.slowVoidReadWarning.nanoseconds
+        {
+            let seconds = MonotonicClock.seconds(since: readStarted)
+            configuration.store.log(
+                "slow void targets: reading the targets of \(earlierOffsets.count) voids took \(seconds) s on the log's writer thread, and later batches waited for it (voids of events far apart in the log cost up to 256 KiB of reading each)"
+            )
         }
         projections.withLock { state in
             for pending in events {

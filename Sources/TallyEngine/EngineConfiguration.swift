@@ -35,6 +35,9 @@ public struct EngineConfiguration: Sendable {
     /// duplicate and a void finds its target (default 4,194,304, about 260 MB at most; at least 1). The
     /// oldest are forgotten first.
     public var backfillRememberedIds = 1 << 22
+    /// Reading the targets of a batch's voids from the log (on the log's writer thread, so later batches
+    /// wait) logs a warning when it takes this long or longer (default 1 s).
+    public var slowVoidReadWarning: Duration = .seconds(1)
     /// How the log is re-read in the background to find damage after open (see ``LogScrubber``), or `nil`
     /// for no background scrub (the default; `tally serve` scrubs daily unless told not to).
     public var scrub: LogScrubber.Configuration? = nil

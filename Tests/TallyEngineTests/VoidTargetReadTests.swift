@@ -51,4 +51,35 @@ import Testing
         #expect(reopened.tenantStats(EventFixtures.tenant, now: now)?.usage.apiCallsThisMonth == 1_500)
         try reopened.close()
     }
+
+    /// Reading a batch's void targets past `slowVoidReadWarning` is logged, with how many and how long, since
+    /// later batches wait for it; voids whose targets are in their own batch read nothing and log nothing.
+    @Test func aSlowReadOfVoidTargetsIsLogged() throws {
+        let directory = TemporaryDirectory()
+        let log = LogCollector()
+        var configuration = ReferenceModelTests.configuration()
+        configuration.store.log = { log.append($0) }
+        configuration.slowVoidReadWarning = .zero
+        let engine = try Engine(directory: directory.path, configuration: configuration)
+        _ = engine.ingest((0..<10).map { EngineWindowTests.event("call-\($0)") })
+        let void = { (target: String) in
+            EngineWindowTests.event("void-\(target)", .eventVoided(eventId: target, reason: nil))
+        }
+        #expect(engine.ingest([EngineWindowTests.event("own"), void("own")]).count == 2)
+        #expect(!log.all.contains { $0.hasPrefix("slow void targets") }, "\(log.all)")
+        _ = engine.ingest((0..<3).map { void("call-\($0)") })
+        #expect(
+            log.all.contains { $0.hasPrefix("slow void targets: reading the targets of 3 voids took ") },
+            "\(log.all)")
+        try engine.close()
+
+        // At the default, one second, a read this small says nothing.
+        let quiet = LogCollector()
+        var defaults = ReferenceModelTests.configuration()
+        defaults.store.log = { quiet.append($0) }
+        let reopened = try Engine(directory: directory.path, configuration: defaults)
+        _ = reopened.ingest((3..<6).map { void("call-\($0)") })
+        #expect(!quiet.all.contains { $0.hasPrefix("slow void targets") }, "\(quiet.all)")
+        try reopened.close()
+    }
 }
