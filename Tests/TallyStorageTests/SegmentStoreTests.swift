@@ -301,6 +301,15 @@ import Testing
 /// Single events read by offset (a void's target): the same as a full read, and, once a segment has been
 /// looked into, started near the wanted frame rather than at the segment's start.
 @Suite struct EventLookupTests {
+    /// A store of 6,000 `api.call` events, each in a frame of its own (about 660 KB: boundaries are
+    /// remembered every 256 KiB once a lookup has read the segment).
+    static func singleEventFrames(in directory: TemporaryDirectory) throws -> (SegmentStore, [Event]) {
+        let store = try SegmentStore(directory: directory.path, configuration: StoreTestSupport.configuration())
+        let events = EventFixtures.apiCalls(count: 6_000)
+        for event in events { try store.append(StoreTestSupport.batch([event])) }
+        return (store, events)
+    }
+
     @Test func everyOffsetReadsAsTheFullReadDoesAcrossSegments() throws {
         let directory = TemporaryDirectory()
         let store = try SegmentStore(
@@ -321,9 +330,7 @@ import Testing
 
     @Test func aSecondLookupStartsAtTheNearestRememberedFrame() throws {
         let directory = TemporaryDirectory()
-        let store = try SegmentStore(directory: directory.path, configuration: StoreTestSupport.configuration())
-        let events = EventFixtures.apiCalls(count: 6_000)
-        for event in events { try store.append(StoreTestSupport.batch([event])) }
+        let (store, events) = try Self.singleEventFrames(in: directory)
         let last = UInt64(events.count - 1)
         #expect(try store.event(at: last)?.event == events.last)
         let firstRead = store.framesReadByLookups.load(ordering: .relaxed)
@@ -361,9 +368,7 @@ import Testing
     /// lookup each would read up to 256 KiB apiece.
     @Test func offsetsReadTogetherReadEachFrameOnce() throws {
         let directory = TemporaryDirectory()
-        let store = try SegmentStore(directory: directory.path, configuration: StoreTestSupport.configuration())
-        let events = EventFixtures.apiCalls(count: 6_000)
-        for event in events { try store.append(StoreTestSupport.batch([event])) }
+        let (store, events) = try Self.singleEventFrames(in: directory)
         var random = SplitMix64(seed: 13)
         var offsets = (0..<UInt64(events.count)).map { $0 }
         for index in offsets.indices.reversed() { offsets.swapAt(index, random.below(index + 1)) }
@@ -378,9 +383,7 @@ import Testing
     /// lookup of one record would.
     @Test func damageBetweenTwoWantedRecordsFailsOnlyWhereOneLookupWould() throws {
         let directory = TemporaryDirectory()
-        let store = try SegmentStore(directory: directory.path, configuration: StoreTestSupport.configuration())
-        let events = EventFixtures.apiCalls(count: 6_000)
-        for event in events { try store.append(StoreTestSupport.batch([event])) }
+        let (store, events) = try Self.singleEventFrames(in: directory)
         _ = try store.event(at: UInt64(events.count - 1))
         let segment = try #require(try StoreTestSupport.segmentPaths(directory.path).first)
         let name = (segment as NSString).lastPathComponent
@@ -400,9 +403,7 @@ import Testing
     /// the boundary before the second instead of reading everything between.
     @Test func offsetsFarApartJumpToARememberedBoundary() throws {
         let directory = TemporaryDirectory()
-        let store = try SegmentStore(directory: directory.path, configuration: StoreTestSupport.configuration())
-        let events = EventFixtures.apiCalls(count: 6_000)
-        for event in events { try store.append(StoreTestSupport.batch([event])) }
+        let (store, events) = try Self.singleEventFrames(in: directory)
         let last = UInt64(events.count - 1)
         _ = try store.event(at: last)
         let before = store.framesReadByLookups.load(ordering: .relaxed)
