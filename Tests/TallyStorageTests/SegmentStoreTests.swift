@@ -310,14 +310,19 @@ import Testing
         return (store, events)
     }
 
-    @Test func everyOffsetReadsAsTheFullReadDoesAcrossSegments() throws {
-        let directory = TemporaryDirectory()
+    /// A store of 300 `api.call` events in frames of 7 over more than three segments of 4,000 bytes, and
+    /// what a full read gives.
+    static func severalSegments(in directory: TemporaryDirectory) throws -> (SegmentStore, [StoredEvent]) {
         let store = try SegmentStore(
             directory: directory.path, configuration: StoreTestSupport.configuration(segmentSize: 4_000))
-        let events = EventFixtures.apiCalls(count: 300)
-        try StoreTestSupport.append(events, to: store, batchesOf: 7)
+        try StoreTestSupport.append(EventFixtures.apiCalls(count: 300), to: store, batchesOf: 7)
         #expect(try StoreTestSupport.segmentPaths(directory.path).count > 3)
-        let all = try StoreTestSupport.readAll(store)
+        return (store, try StoreTestSupport.readAll(store))
+    }
+
+    @Test func everyOffsetReadsAsTheFullReadDoesAcrossSegments() throws {
+        let directory = TemporaryDirectory()
+        let (store, all) = try Self.severalSegments(in: directory)
         var random = SplitMix64(seed: 11)
         for _ in 0..<600 {
             let offset = UInt64(random.below(all.count))
@@ -346,12 +351,7 @@ import Testing
     /// offsets past the log are left out.
     @Test func manyOffsetsReadTogetherAsTheFullReadDoes() throws {
         let directory = TemporaryDirectory()
-        let store = try SegmentStore(
-            directory: directory.path, configuration: StoreTestSupport.configuration(segmentSize: 4_000))
-        let events = EventFixtures.apiCalls(count: 300)
-        try StoreTestSupport.append(events, to: store, batchesOf: 7)
-        #expect(try StoreTestSupport.segmentPaths(directory.path).count > 3)
-        let all = try StoreTestSupport.readAll(store)
+        let (store, all) = try Self.severalSegments(in: directory)
         var random = SplitMix64(seed: 12)
         for round in 0..<20 {
             var offsets = (0..<(round * 15)).map { _ in UInt64(random.below(all.count)) }
