@@ -357,22 +357,29 @@ import Testing
 
     @Test func aSegmentWhoseHeaderNeverCompletedIsRemoved() throws {
         let fixture = try Fixture(batchSizes: [3, 3, 3], segmentSize: 500)
-        let paths = try StoreTestSupport.segmentPaths(fixture.directory.path)
         let store = try SegmentStore(directory: fixture.directory.path, configuration: StoreTestSupport.configuration())
         let next = store.nextOffset
         try store.close()
         // A crash between creating the next segment and its header reaching disk.
-        let torn = fixture.directory.appending("segments/" + SegmentFormat.fileName(firstOffset: next + 0))
-        if !paths.contains(torn) {
-            try StoreTestSupport.write([0x54, 0x41, 0x4C], to: torn)
-        } else {
-            try StoreTestSupport.write([0x54, 0x41, 0x4C], to: torn)
-        }
+        let torn = fixture.directory.appending("segments/" + SegmentFormat.fileName(firstOffset: next))
+        // The roll may have created it already; either way its header is now torn.
+        try StoreTestSupport.write([0x54, 0x41, 0x4C], to: torn)
+        // A reader leaves the file for the next writer, and says so rather than claiming to remove it.
+        let readerLog = LogCollector()
+        let reader = try SegmentStore(
+            directory: fixture.directory.path, configuration: StoreTestSupport.configuration(log: readerLog),
+            readOnly: true)
+        #expect(reader.nextOffset == 9)
+        try reader.close()
+        #expect(readerLog.all.contains { $0.contains("ignoring a segment whose header was never completed") })
+        #expect(!readerLog.all.contains { $0.contains("removing") })
+        #expect(FileManager.default.fileExists(atPath: torn))
         let log = LogCollector()
         let reopened = try SegmentStore(
             directory: fixture.directory.path, configuration: StoreTestSupport.configuration(log: log))
         #expect(reopened.nextOffset == 9)
-        #expect(log.all.contains { $0.contains("header was never completed") })
+        #expect(log.all.contains { $0.contains("removing a segment whose header was never completed") })
+        #expect(!FileManager.default.fileExists(atPath: torn))
         #expect(try reopened.append(StoreTestSupport.batch(EventFixtures.apiCalls(count: 1))) == 9..<10)
         #expect(try StoreTestSupport.readAll(reopened).count == 10)
     }

@@ -83,10 +83,14 @@ struct LogRecovery {
                     guard scan.fileSize <= Int64(SegmentFormat.headerSize) else {
                         throw corrupt(item.name, path, damage)
                     }
-                    configuration.log(
-                        "segment \(item.name): removing a segment whose header was never completed (\(scan.fileSize) bytes)"
-                    )
-                    if !readOnly {
+                    if readOnly {
+                        configuration.log(
+                            "segment \(item.name): ignoring a segment whose header was never completed (\(scan.fileSize) bytes; read-only; the next writer removes it)"
+                        )
+                    } else {
+                        configuration.log(
+                            "segment \(item.name): removing a segment whose header was never completed (\(scan.fileSize) bytes)"
+                        )
                         try fileSystem.remove(path)
                         try fileSystem.syncDirectory(segmentsDirectory)
                     }
