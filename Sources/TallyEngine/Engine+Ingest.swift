@@ -25,7 +25,10 @@ extension Engine {
     /// is freed after the lock is released.
     package func forgetBackfilledIds() {
         let forgotten = decisions.withLock { state in
-            defer { state.backfillIds = BackfillIds(capacity: configuration.backfillRememberedIds) }
+            defer {
+                state.backfillIds = BackfillIds(
+                    capacity: configuration.backfillRememberedIds, firstOffset: state.nextOffset)
+            }
             return state.backfillIds
         }
         withExtendedLifetime(forgotten) {}
@@ -134,9 +137,9 @@ extension Engine {
                 let keptForRun = backfill && event.time.microseconds < earliest.microseconds &+ BackfillIds.margin
                 // A repeat is one of an id kept within a window's width of its time (farther apart, the id
                 // had left the window before it was reused, as live ingest would have found).
-                if backfill, !state.backfillIds.isEmpty, let original = state.backfillIds[key],
-                    original.time.microseconds.distance(to: event.time.microseconds).magnitude
-                        < UInt64(configuration.backdateLimitMicroseconds)
+                if backfill, !state.backfillIds.isEmpty,
+                    let original = state.backfillIds.entry(
+                        key, within: configuration.backdateLimitMicroseconds, of: event.time)
                 {
                     outcomes[index] = .duplicate(offset: original.offset)
                     hasDuplicates = true
@@ -352,7 +355,7 @@ extension Engine.DecisionState {
         return entry
     }
 
-    /// What ``claimVoidTarget(_:tenant:earliest:backfill:configuration:)`` found.
+    /// What ``claimVoidTarget(_:tenant:time:earliest:backfill:nearOnly:configuration:)`` found.
     enum VoidClaim {
         /// The target, at this offset, is now marked voided.
         case claimed(UInt64)
@@ -361,27 +364,39 @@ extension Engine.DecisionState {
     }
 
     /// Finds the event a void retracts (in the dedup window, or among the older events this backfill
-    /// remembers) and marks it voided, or says why the void is rejected: no such event, one that cannot be
-    /// voided, or one already voided.
+    /// remembers: the one nearest the void's time) and marks it voided, or says why the void is rejected: no
+    /// such event, one that cannot be voided, or one already voided.
     /// - Parameters:
     ///   - time: The void's event time.
     ///   - nearOnly: Whether the void is a backfilled one older than the window: then an event in the window
-    ///     is its target only when less than a window from it (farther, it is a recent event that reused the
-    ///     id, and the target is among the backfill's own).
+    ///     is its target only when less than a window from it, or when no older event under the id is kept
+    ///     and this run imported it (farther, it is a recent event that reused the id, and the target is among
+    ///     the backfill's own).
     mutating func claimVoidTarget(
         _ eventId: String, tenant: TenantID, time: Timestamp, earliest: Timestamp, backfill: Bool, nearOnly: Bool,
         configuration: EngineConfiguration
     ) -> VoidClaim {
         let targetKey = IdentityHash(tenant: tenant, id: eventId)
         let target: (offset: UInt64, isVoidable: Bool, isVoided: Bool)
-        if let entry = windowEntry(
-            targetKey, near: time, earliest: earliest, nearOnly: nearOnly, configuration: configuration)
-        {
-            target = (
-                entry.offset, entry.flags & DedupIndex.Entry.voidable != 0, entry.flags & DedupIndex.Entry.voided != 0
-            )
-        } else if backfill, let entry = backfillIds[targetKey] {
+        func windowTarget(nearOnly: Bool) -> (offset: UInt64, isVoidable: Bool, isVoided: Bool)? {
+            windowEntry(targetKey, near: time, earliest: earliest, nearOnly: nearOnly, configuration: configuration)
+                .map { entry in
+                    (
+                        entry.offset, entry.flags & DedupIndex.Entry.voidable != 0,
+                        entry.flags & DedupIndex.Entry.voided != 0
+                    )
+                }
+        }
+        if let entry = windowTarget(nearOnly: nearOnly) {
+            target = entry
+        } else if backfill, let entry = backfillIds.nearest(targetKey, to: time) {
+            // Of the older events this run kept under the id (several, when it was reused after leaving the
+            // window), the one nearest the void's time.
             target = (entry.offset, entry.isVoidable, entry.isVoided)
+        } else if backfill, let entry = windowTarget(nearOnly: false), entry.offset >= backfillIds.firstOffset {
+            // An old void of an event in the window further than a window from it: that event is its target
+            // when this run imported it (a recent event of another run reusing the id is not).
+            target = entry
         } else {
             let imported =
                 backfill
@@ -402,9 +417,7 @@ extension Engine.DecisionState {
         if let entry = dedup[targetKey], entry.offset == target.offset, !DedupIndex.isExpired(entry, before: earliest) {
             dedup.markVoided(targetKey)
         }
-        if !backfillIds.isEmpty, let entry = backfillIds[targetKey], entry.offset == target.offset {
-            backfillIds.markVoided(targetKey)
-        }
+        if !backfillIds.isEmpty { backfillIds.markVoided(targetKey, offset: target.offset) }
         return .claimed(target.offset)
     }
 }

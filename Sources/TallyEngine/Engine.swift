@@ -118,7 +118,8 @@ public final class Engine: Sendable {
             checkpointOffset = state.nextOffset
             try Engine.replay(store: store, into: &state, dedup: &dedup, configuration: configuration)
             decision = DecisionState(
-                dedup: dedup, backfillIds: BackfillIds(capacity: configuration.backfillRememberedIds),
+                dedup: dedup,
+                backfillIds: BackfillIds(capacity: configuration.backfillRememberedIds, firstOffset: state.nextOffset),
                 nextOffset: state.nextOffset)
             // Ingest times go on from the log's last one, even when the clock stepped back while the engine
             // was down. Recovery read it with the last segment; only a segment just begun by a roll needs a

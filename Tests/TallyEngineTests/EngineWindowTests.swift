@@ -390,6 +390,81 @@ import Testing
         }
     }
 
+    /// One import may bring several old events under one id, each more than a window from the others (the
+    /// id was reused after leaving the window): a resend of any of them is a duplicate, not only of the
+    /// latest, and a void retracts the one nearest its own time; a reopened engine agrees.
+    @Test func oldEventsReusingAnIdAreEachRememberedByTheImport() throws {
+        let directory = TemporaryDirectory()
+        let configuration = Self.configuration(TestClock(Self.now))
+        let engine = try Engine(directory: directory.path, configuration: configuration)
+        func daysAgo(_ days: Int64) -> Timestamp {
+            Timestamp(microseconds: Self.now.microseconds - days * 24 * Self.hour)
+        }
+        func call(_ key: String, _ days: Int64) -> Result<Event, EventValidationError> {
+            Self.event("X1", .apiCall(APICall(keyId: key, status: 200)), at: daysAgo(days))
+        }
+        func void(_ id: String, _ days: Int64) -> Result<Event, EventValidationError> {
+            Self.event(id, .eventVoided(eventId: "X1", reason: nil), at: daysAgo(days))
+        }
+        #expect(
+            engine.ingest([call("june", 300), call("sept", 208)], mode: .backfill) == [
+                .accepted(offset: 0), .accepted(offset: 1),
+            ])
+        #expect(
+            engine.ingest([call("june", 300), call("sept", 208)], mode: .backfill) == [
+                .duplicate(offset: 0), .duplicate(offset: 1),
+            ])
+        #expect(engine.ingest([void("v-june", 299)], mode: .backfill) == [.accepted(offset: 2)])
+        func requests(_ engine: Engine) -> [String: Int64] {
+            Dictionary(
+                uniqueKeysWithValues: (engine.keyStats(EventFixtures.tenant)?.mostRecentlyUsed ?? []).map {
+                    ($0.keyId, $0.requests)
+                })
+        }
+        // A key whose calls are all voided leaves the list.
+        #expect(requests(engine) == ["sept": 1])
+        #expect(engine.ingest([void("v-sept", 207)], mode: .backfill) == [.accepted(offset: 3)])
+        #expect(
+            engine.ingest([void("v-again", 206)], mode: .backfill)
+                == [.rejected(reason: "data.eventId: \"X1\" is already voided")])
+        #expect(requests(engine) == [:])
+        #expect(engine.keyStats(EventFixtures.tenant)?.totalRequests == 0)
+        try engine.close()
+        let reopened = try Engine(directory: directory.path, configuration: configuration)
+        #expect(requests(reopened) == [:])
+        #expect(reopened.keyStats(EventFixtures.tenant)?.totalRequests == 0)
+        try reopened.close()
+    }
+
+    /// A backfilled void older than the window finds an event in the window further than a window from it
+    /// when the same import brought that event ("a target of any age imported earlier in it"), but not one
+    /// an earlier run stored: that is a recent event that reused the id of an event this run never saw.
+    @Test func anOldVoidFindsAFarTargetOnlyWhenTheImportBroughtIt() throws {
+        let directory = TemporaryDirectory()
+        let configuration = Self.configuration(TestClock(Self.now))
+        func daysAgo(_ days: Int64) -> Timestamp {
+            Timestamp(microseconds: Self.now.microseconds - days * 24 * Self.hour)
+        }
+        let engine = try Engine(directory: directory.path, configuration: configuration)
+        #expect(engine.ingest([Self.event("N1", at: daysAgo(5))], mode: .backfill) == [.accepted(offset: 0)])
+        #expect(
+            engine.ingest(
+                [Self.event("VN", .eventVoided(eventId: "N1", reason: nil), at: daysAgo(55))], mode: .backfill)
+                == [.accepted(offset: 1)])
+        #expect(engine.keyStats(EventFixtures.tenant)?.totalRequests == 0)
+        #expect(engine.ingest([Self.event("N2", at: daysAgo(5))], mode: .backfill) == [.accepted(offset: 2)])
+        engine.forgetBackfilledIds()
+        let refused = engine.ingest(
+            [Self.event("VN2", .eventVoided(eventId: "N2", reason: nil), at: daysAgo(55))], mode: .backfill)
+        guard case .rejected(let reason) = refused.first else {
+            Issue.record("the void was not rejected: \(refused)")
+            return
+        }
+        #expect(reason.hasPrefix("data.eventId: no accepted event \"N2\""))
+        #expect(engine.keyStats(EventFixtures.tenant)?.totalRequests == 1)
+        try engine.close()
+    }
+
     /// A checkpoint whose dedup index was kept for a narrower window than the engine's (written by a
     /// command run with another backdate limit) is not used: the engine rebuilds from the log, and an id
     /// inside its own window is still a duplicate.
