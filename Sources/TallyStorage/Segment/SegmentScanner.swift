@@ -118,7 +118,12 @@ struct SegmentScanner {
                     position, "truncated frame: \(frame.frameSize) bytes declared, \(fileSize - position) left")
             }
             guard SegmentFormat.frameChecksum(frameBytes, salt: header.salt) == frame.checksum else {
-                return damage(position, "checksum mismatch in frame for offsets \(describe(frame))")
+                // A seal holds no records: its header's offset is the next segment's first, not one of this one's.
+                return damage(
+                    position,
+                    kind == .seal
+                        ? "checksum mismatch in the seal frame (the segment's records end before offset \(scan.nextOffset))"
+                        : "checksum mismatch in frame for offsets \(describe(frame))")
             }
             let payload = UnsafeRawBufferPointer(rebasing: frameBytes[SegmentFormat.frameHeaderSize...])
             switch kind {
