@@ -16,7 +16,8 @@ extension Engine {
     ///   - directory: The store.
     ///   - configuration: Clock and windows (its store settings' log receives warnings).
     ///   - limit: Where to stop; `nil` for the end of the log.
-    ///   - progress: Called every 65,536 events or so with the offset reached and the log's size.
+    ///   - progress: Called every 65,536 events or so with the offset reached and the events the replay
+    ///     applies up to `limit` (see ``replayedEvents(_:limit:)``).
     /// - Throws: ``StorageError`` when the store cannot be opened or read (``StorageError/Code/corrupt`` for damage,
     ///   naming the file and byte), or a record fails to decode.
     public static func rebuild(
@@ -36,7 +37,7 @@ extension Engine {
     ) throws -> Rebuilt {
         var state = ProjectionState()
         var dedup = DedupIndex()
-        let total = store.nextOffset
+        let total = replayedEvents(store, limit: limit)
         try replay(store: store, into: &state, dedup: &dedup, configuration: configuration, limit: limit) { offset in
             progress?(offset, total)
         }
@@ -48,6 +49,32 @@ extension Engine {
             }
         }
         return Rebuilt(state: state, lastIngestTime: lastIngest, dedup: dedup)
+    }
+
+    /// How many events a replay from offset 0 up to `limit` applies, as its progress counts towards: exact for
+    /// an offset; for an ingest time, the events before the first segment whose first event was ingested
+    /// after it (found by reading one frame per segment tried, in a binary search), so at most a segment
+    /// more than the replay applies.
+    static func replayedEvents(_ store: SegmentStore, limit: ReplayLimit?) -> UInt64 {
+        let log = store.state
+        switch limit {
+        case nil: return log.nextOffset
+        case .offset(let end)?: return min(end, log.nextOffset)
+        case .ingestTime(let time)?:
+            let segments = log.segments.filter { $0.firstOffset < min($0.nextOffset, log.nextOffset) }
+            var (low, high) = (0, segments.count)
+            while low < high {
+                let middle = (low + high) / 2
+                // A segment whose first event cannot be read counts as before the time: the bound stays an
+                // upper one, and the replay reports the damage when it gets there.
+                if let first = try? store.event(at: segments[middle].firstOffset), first.ingestTime > time {
+                    high = middle
+                } else {
+                    low = middle + 1
+                }
+            }
+            return low < segments.count ? segments[low].firstOffset : log.nextOffset
+        }
     }
 
     /// Rebuilds from offset 0 with the store's write lock held and writes the result as a fresh checkpoint.

@@ -84,6 +84,35 @@ import Testing
         #expect(rebuilt.state == before)
     }
 
+    /// A replay up to a limit counts its progress towards the events it applies, not the whole log: exactly
+    /// for an offset, and for an ingest time up to the end of the segment the last applied event lies in.
+    @Test func progressCountsTowardsTheLimitNotTheWholeLog() throws {
+        let directory = TemporaryDirectory()
+        let first = try Engine(directory: directory.path, configuration: Self.configuration())
+        Self.ingest(first, 0..<66_000)
+        try first.close()
+        let later = Timestamp(microseconds: Self.now.microseconds + 1_000_000)
+        let second = try Engine(directory: directory.path, configuration: Self.configuration(clock: later))
+        Self.ingest(second, 66_000..<120_000)
+        try second.close()
+        func replay(_ limit: ReplayLimit?) throws -> (totals: Set<UInt64>, applied: UInt64) {
+            let totals = Mutex<Set<UInt64>>([])
+            let rebuilt = try Engine.rebuild(
+                directory: directory.path, configuration: Self.configuration(clock: later), limit: limit
+            ) { _, total in totals.withLock { _ = $0.insert(total) } }
+            return (totals.withLock { $0 }, rebuilt.state.nextOffset)
+        }
+        #expect(try replay(nil) == ([120_000], 120_000))
+        #expect(try replay(.offset(70_000)) == ([70_000], 70_000))
+        #expect(try replay(.offset(500_000)) == ([120_000], 120_000))
+        let byTime = try replay(.ingestTime(Self.now))
+        #expect(byTime.applied == 66_000)
+        // A 1 MiB segment holds about 14,000 of these events.
+        #expect(byTime.totals.count == 1)
+        #expect(byTime.totals.allSatisfy { $0 >= 66_000 && $0 < 86_000 }, "\(byTime.totals)")
+        #expect(try replay(.ingestTime(later)).totals == [120_000])
+    }
+
     @Test func aFailingConsumerStopsTheReaderAndRethrows() throws {
         struct Stop: Error {}
         let directory = TemporaryDirectory()
