@@ -33,8 +33,9 @@ extension OpenAPIDocument {
     private static func name(nullable: Bool) -> JSONValue {
         object([
             ("type", nullable ? .array([.string("string"), .string("null")]) : .string("string")),
-            ("maxLength", .int(Int64(EventJSONDecoder.maxNameLength))), ("pattern", .string("\\S")),
-            ("description", .string("Not only whitespace")),
+            ("maxLength", .int(Int64(EventJSONDecoder.maxNameLength))),
+            ("pattern", .string(EventJSONDecoder.nonBlankPattern)),
+            ("description", .string("Not only whitespace (Unicode White_Space scalars)")),
         ])
     }
 

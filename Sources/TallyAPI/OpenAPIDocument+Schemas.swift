@@ -74,7 +74,8 @@ extension OpenAPIDocument {
                 object([
                     ("type", .string("string")), ("minLength", .int(1)),
                     ("maxLength", .int(Int64(EventJSONDecoder.maxNameLength))),
-                    ("pattern", .string("\\S")), ("description", .string("Not only whitespace")),
+                    ("pattern", .string(EventJSONDecoder.nonBlankPattern)),
+                    ("description", .string("Not only whitespace (Unicode White_Space scalars)")),
                 ])
             ),
             (

@@ -57,25 +57,14 @@ extension TallyAPIHandler {
             return .failure(.invalid([.init(location: ["body"], message: "Field required", type: .missing)]))
         }
         let value: JSONValue
+        var repeats: [[EventDocumentDecoder.PathStep]] = []
         do throws(JSONParseError) {
             let parsed = try body.withUnsafeBytes { bytes in
                 Result { () throws(JSONParseError) in try TallyAPIHandler.tenantBodyDecoder.parseDocument(bytes) }
             }.get()
-            // A repeated member is well-formed JSON, but which copy counts would be a guess: a 422 naming it.
-            if parsed.repeatsKeys, let path = EventDocumentDecoder.repeatedKeyPath(in: parsed.value) {
-                let location: [APIResponse.ValidationIssue.Step] =
-                    ["body"]
-                    + path.map { step in
-                        switch step {
-                        case .key(let key): .name(key)
-                        case .index(let position): .index(position)
-                        }
-                    }
-                return .failure(
-                    .invalid([
-                        .init(location: location, message: EventDocumentDecoder.repeatedKeyRule, type: .valueError)
-                    ]))
-            }
+            // A repeated member is well-formed JSON, but which copy counts would be a guess: a 422 entry naming
+            // it, beside the entries of the other members.
+            if parsed.repeatsKeys { repeats = EventDocumentDecoder.repeatedKeyPaths(in: parsed.value) }
             value = parsed.value
         } catch {
             // As the seed's FastAPI answers a body that is not JSON: a 422 at the byte where it breaks, alone
@@ -88,17 +77,42 @@ extension TallyAPIHandler {
                             type: .jsonInvalid)
                     ])))
         }
-        guard case .object(let object) = value else {
+        guard case .object(var object) = value else {
             return .failure(.invalid([.init(location: ["body"], message: "must be a JSON object", type: .typeError)]))
         }
-        var issues: [APIResponse.ValidationIssue] = []
+        var issues = repeats.map { path in
+            APIResponse.ValidationIssue(
+                location: ["body"]
+                    + path.map { step in
+                        switch step {
+                        case .key(let key): .name(key)
+                        case .index(let position): .index(position)
+                        }
+                    },
+                message: EventDocumentDecoder.repeatedKeyRule, type: .valueError)
+        }
+        // A member with a repeat in it is reported by that alone: a repeated member, or one holding a repeat
+        // deeper down, is left out, except that a repeated setting leaves out only that setting.
+        var repeated: Set<String> = []
+        for path in repeats {
+            guard case .key(let member) = path[0] else { continue }
+            repeated.insert(member)
+            if path.count >= 2, member == "settings", case .key(let setting) = path[1],
+                case .object(var written)? = object["settings"]
+            {
+                written.remove(setting)
+                object.set("settings", .object(written))
+            } else {
+                object.remove(member)
+            }
+        }
         var name: String?
         switch object["name"] {
         case .string(let text)?
-        where !text.allSatisfy(\.isWhitespace) && text.unicodeScalars.count <= EventJSONDecoder.maxNameLength:
+        where !EventJSONDecoder.isBlank(text) && text.unicodeScalars.count <= EventJSONDecoder.maxNameLength:
             // Counted in Unicode scalars, as the event decoder counts: what the API stores, an import takes back.
             name = text
-        case nil where !requireName: break
+        case nil where !requireName || repeated.contains("name"): break
         case nil: issues.append(.init(location: ["body", "name"], message: "Field required", type: .missing))
         default:
             issues.append(

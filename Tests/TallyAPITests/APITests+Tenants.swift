@@ -216,6 +216,30 @@ extension APITests {
             repeated.status == 422
                 && repeated.text.contains(#""loc":["body","settings","mfa_required"],"msg":"appears more than once"#),
             "\(repeated.text)")
+        // A repeat hides none of the body's other problems: each is an entry of its own.
+        let several = try api.call(
+            "POST", "/api/v1/admin/tenants/", token: admin,
+            body:
+                #"{"name":"x","name":"y","status":"bogus","settings":{"mfa_required":1,"x":1,"x":2},"colour":"red","colour":"blue"}"#
+        )
+        let repeatRule = #""msg":"appears more than once (give each key once)","type":"value_error"}"#
+        let expected = [
+            #"{"loc":["body","name"],"# + repeatRule,
+            #"{"loc":["body","colour"],"# + repeatRule,
+            #"{"loc":["body","settings","x"],"# + repeatRule,
+            #"{"loc":["body","status"],"msg":"must be active, suspended or deleted","type":"value_error"}"#,
+            #"{"loc":["body","settings","mfa_required"],"msg":"must be a boolean","type":"value_error"}"#,
+        ]
+        #expect(
+            several.status == 422 && several.text == #"{"detail":["# + expected.joined(separator: ",") + "]}",
+            "\(several.text)")
+        // Blank by Unicode White_Space, scalar by scalar, as the document's pattern says.
+        let blank = try api.call(
+            "POST", "/api/v1/admin/tenants/", token: admin, body: #"{"name":"\u0085\u3000"}"#)
+        #expect(blank.status == 422 && blank.text.contains(#""loc":["body","name"]"#), "\(blank.text)")
+        let byteOrderMark = try api.call(
+            "POST", "/api/v1/admin/tenants/", token: admin, body: #"{"name":"\ufeff"}"#)
+        #expect(byteOrderMark.status == 201, "\(byteOrderMark.text)")
         let dotted = try api.call(
             "POST", "/api/v1/admin/tenants/", token: admin, body: #"{"name":"A","settings":{"a.b":1,"a.b":2}}"#)
         #expect(dotted.status == 422 && dotted.text.contains(#""loc":["body","settings","a.b"]"#), "\(dotted.text)")
@@ -278,9 +302,9 @@ extension APITests {
         let plainText = try api.call(
             "PATCH", "/api/v1/admin/tenants/not-a-uuid", token: admin, contentType: "text/plain", body: "name")
         #expect(plainText.status == 415, "\(plainText.text)")
-        // The three tenants created are three events in the log, and in the metrics.
+        // The four tenants created (one named U+FEFF) are four events in the log, and in the metrics.
         let metrics = try api.call("GET", "/metrics", token: nil).text
-        #expect(metrics.contains(#"tally_events_total{outcome="accepted"} 3"#), "\(metrics)")
+        #expect(metrics.contains(#"tally_events_total{outcome="accepted"} 4"#), "\(metrics)")
     }
 
     /// The tenants API takes settings exactly as deep as a `tenant.created` event can carry them (one level

@@ -74,7 +74,14 @@ struct SchemaValidator {
                 found.append("\(path): \(length) characters, at most \(most) allowed")
             }
             if case .string(let pattern)? = rules["pattern"] {
-                if let regex = try? Regex(pattern) {
+                // Class escapes whose sets differ between ECMA-262 (JSON Schema's dialect) and Swift's regexes
+                // (`\s` adds U+FEFF there and leaves out U+0085) would let this check agree with the server
+                // while a client's validator does not: the document lists its sets instead.
+                for escape in ["\\s", "\\S", "\\w", "\\W", "\\d", "\\D", "\\b", "\\B"] where pattern.contains(escape) {
+                    found.append("\(path): the pattern \(pattern) uses \(escape), which ECMA-262 reads differently")
+                }
+                // Scalar by scalar, as ECMA-262 matches, not by Swift's characters.
+                if let regex = try? Regex(pattern).matchingSemantics(.unicodeScalar) {
                     if text.firstMatch(of: regex) == nil {
                         found.append("\(path): \"\(text)\" does not match \(pattern)")
                     }

@@ -71,23 +71,48 @@ public struct EventDocumentDecoder: Sendable {
     /// The path of a key that an object in `value` repeats, or `nil`: an object's own repeated member comes
     /// before any repeat inside its members' values, and members are searched in document order.
     public static func repeatedKeyPath(in value: JSONValue) -> [PathStep]? {
+        repeatedKeyPaths(in: value, limit: 1).first
+    }
+
+    /// The paths of the keys that objects in `value` repeat, each repeated key once per object, in the order
+    /// ``repeatedKeyPath(in:)`` searches: an object's own repeated members (in document order, by their
+    /// first repeat), then the repeats inside its members' values.
+    /// - Parameter limit: The most paths wanted: the search stops once it has found them.
+    public static func repeatedKeyPaths(in value: JSONValue, limit: Int = .max) -> [[PathStep]] {
+        var found: [[PathStep]] = []
+        var path: [PathStep] = []
+        collectRepeats(in: value, path: &path, into: &found, limit: limit)
+        return found
+    }
+
+    private static func collectRepeats(
+        in value: JSONValue, path: inout [PathStep], into found: inout [[PathStep]], limit: Int
+    ) {
         switch value {
         case .object(let object):
             // By bytes, as the parser and the decoder tell keys apart: Swift's `String` equality is canonical
             // equivalence, under which "caf\u{E9}" and "cafe\u{301}" would be one key.
             var seen: Set<[UInt8]> = []
-            for member in object where !seen.insert(Array(member.key.utf8)).inserted { return [.key(member.key)] }
-            for member in object {
-                if let found = repeatedKeyPath(in: member.value) { return [.key(member.key)] + found }
+            var reported: Set<[UInt8]> = []
+            for member in object where found.count < limit {
+                let key = Array(member.key.utf8)
+                if !seen.insert(key).inserted, reported.insert(key).inserted {
+                    found.append(path + [.key(member.key)])
+                }
             }
-            return nil
+            for member in object where found.count < limit {
+                path.append(.key(member.key))
+                collectRepeats(in: member.value, path: &path, into: &found, limit: limit)
+                path.removeLast()
+            }
         case .array(let items):
-            for (index, item) in items.enumerated() {
-                if let found = repeatedKeyPath(in: item) { return [.index(index)] + found }
+            for (index, item) in items.enumerated() where found.count < limit {
+                path.append(.index(index))
+                collectRepeats(in: item, path: &path, into: &found, limit: limit)
+                path.removeLast()
             }
-            return nil
         default:
-            return nil
+            break
         }
     }
 

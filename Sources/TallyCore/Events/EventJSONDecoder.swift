@@ -15,6 +15,30 @@ public struct EventJSONDecoder: Sendable {
     }
     /// Longest key or tenant `name`, in Unicode scalars.
     public static let maxNameLength = 256
+    /// The Unicode scalars with the `White_Space` property: a name made of these only is refused.
+    public static let whitespaceScalars: [Unicode.Scalar] =
+        (0x09...0x0D).map { Unicode.Scalar(UInt8($0)) }
+        + [" ", "\u{85}", "\u{A0}", "\u{1680}"]
+        + (0x2000...0x200A).compactMap(Unicode.Scalar.init(_:))
+        + ["\u{2028}", "\u{2029}", "\u{202F}", "\u{205F}", "\u{3000}"]
+
+    /// Whether `name` is blank: empty, or only scalars with the Unicode `White_Space` property (counted scalar
+    /// by scalar, so a space carrying a combining mark is not blank, and U+FEFF, which is not `White_Space`,
+    /// is not either).
+    public static func isBlank(_ name: String) -> Bool {
+        name.unicodeScalars.allSatisfy(\.properties.isWhitespace)
+    }
+
+    /// The JSON Schema (ECMA-262) `pattern` of a name that is not blank: a scalar outside
+    /// ``whitespaceScalars``, each listed as a `\uHHHH` escape (not ECMA-262's `\S`, whose whitespace adds
+    /// U+FEFF and leaves out U+0085).
+    public static let nonBlankPattern =
+        "[^"
+        + whitespaceScalars.map { scalar in
+            let digits = String(scalar.value, radix: 16, uppercase: true)
+            return "\\u" + String(repeating: "0", count: 4 - digits.count) + digits
+        }.joined() + "]"
+
     /// Longest `reason` of an `event.voided`, in Unicode scalars.
     public static let maxReasonLength = 1024
     /// Largest storage figure one event may carry, either way (2^60 bytes, 1 EiB): far beyond any tenant,
@@ -231,7 +255,7 @@ struct FieldReader {
 
     mutating func optionalName(_ key: String) throws(EventValidationError) -> String? {
         guard let name = try optionalString(key, maxLength: EventJSONDecoder.maxNameLength) else { return nil }
-        guard !name.allSatisfy(\.isWhitespace) else { throw error(key, "must not be empty") }
+        guard !EventJSONDecoder.isBlank(name) else { throw error(key, "must not be empty") }
         return name
     }
 
