@@ -12,7 +12,7 @@ public struct HTTPParseError: Error, Sendable, Equatable, CustomStringConvertibl
         case targetTooLong
         /// The body exceeds ``HTTPLimits/maxBodyBytes`` (413).
         case bodyTooLarge
-        /// A well-formed HTTP version other than 1.0 or 1.1 (505).
+        /// A well-formed HTTP version whose major version is not 1 (505); a later HTTP/1 minor version is read as 1.1.
         case versionNotSupported
         /// A transfer-coding other than `chunked`, before a final `chunked` (501).
         case notImplemented

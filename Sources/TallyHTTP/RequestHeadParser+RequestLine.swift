@@ -101,8 +101,9 @@ extension RequestHeadParser {
     ///
     /// - Parameters:
     ///   - bytes: The version bytes.
-    /// - Returns: The minor version, 0 or 1.
-    /// - Throws: `badRequest` when malformed, `versionNotSupported` for any other well-formed version.
+    /// - Returns: The minor version, 0 or 1: a later HTTP/1 minor version is read as 1, as RFC 9110 §2.5 asks
+    ///   of a recipient that implements the major version (the answer says `HTTP/1.1`).
+    /// - Throws: `badRequest` when malformed, `versionNotSupported` for another major version.
     static func parseVersion(_ bytes: UnsafeBufferPointer<UInt8>) throws(HTTPParseError) -> Int {
         guard bytes.count == 8,
             bytes[0] == UInt8(ascii: "H"), bytes[1] == UInt8(ascii: "T"), bytes[2] == UInt8(ascii: "T"),
@@ -112,10 +113,10 @@ extension RequestHeadParser {
         else { throw .badRequest("invalid HTTP version") }
         let major = bytes[5] - UInt8(ascii: "0")
         let minor = bytes[7] - UInt8(ascii: "0")
-        guard major == 1, minor <= 1 else {
+        guard major == 1 else {
             throw HTTPParseError(code: .versionNotSupported, message: "HTTP/\(major).\(minor) is not supported")
         }
-        return Int(minor)
+        return Int(min(minor, 1))
     }
 
     /// Splits a query on `&` and `=`, percent-decoding each part with `+` as space. Empty pairs are skipped.

@@ -37,6 +37,14 @@ import Testing
         #expect(requests[0].headers["content-length"] == "5")
     }
 
+    /// A later HTTP/1 minor version is read as HTTP/1.1 (RFC 9110 §2.5): persistent by default.
+    @Test func aLaterMinorVersionIsReadAsHTTP11() throws {
+        for version in ["1.2", "1.9"] {
+            let requests = try parseAll([Array("GET /x HTTP/\(version)\r\nHost: h\r\n\r\n".utf8)[...]])
+            #expect(requests.map(\.minorVersion) == [1] && requests.map(\.keepAlive) == [true], "\(version)")
+        }
+    }
+
     /// Every split point, and one byte at a time, give exactly the same requests.
     @Test func everySplitPointGivesTheSameRequests() throws {
         let expected = summary(try parseAll([Self.stream[...]]))

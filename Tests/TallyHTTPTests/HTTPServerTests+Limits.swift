@@ -10,6 +10,8 @@ extension HTTPServerTests {
     @Test(arguments: [
         ("GARBAGE\r\n\r\n", 400),
         ("GET /x HTTP/2.0\r\n\r\n", 505),
+        // A later HTTP/1 minor version is HTTP/1.1 (RFC 9110 §2.5), which needs a Host header.
+        ("GET /x HTTP/1.2\r\n\r\n", 400),
         ("GET /x HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n", 400),
         ("POST /x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n", 400),
         ("POST /x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", 501),
@@ -30,6 +32,16 @@ extension HTTPServerTests {
         #expect(bad.isClosedByServer())
         let good = try LoopbackClient(port: server.port)
         #expect(try good.request("GET", "/ok").status == 200)
+    }
+
+    /// A request of a later HTTP/1 minor version is served as HTTP/1.1, on a connection kept open.
+    @Test func aLaterMinorVersionIsServedAsHTTP11() throws {
+        let server = try startServer()
+        defer { server.shutdown() }
+        let client = try LoopbackClient(port: server.port)
+        try client.send("GET /ok HTTP/1.2\r\nHost: x\r\n\r\n")
+        #expect(try client.readResponse().status == 200)
+        #expect(try client.request("GET", "/ok").status == 200)
     }
 
     @Test func oversizedHeadersAreCutOffAt431WithoutBufferingThemAll() throws {

@@ -51,7 +51,6 @@ enum InvalidCases {
         InvalidCase("control byte in target", "GET /a\u{7F}b HTTP/1.1\r\n\r\n", 400),
         // Version.
         InvalidCase("HTTP/2.0", "GET / HTTP/2.0\r\n\r\n", 505),
-        InvalidCase("HTTP/1.2", "GET / HTTP/1.2\r\n\r\n", 505),
         InvalidCase("HTTP/0.9 with version", "GET / HTTP/0.9\r\n\r\n", 505),
         InvalidCase("lower-case protocol name", "GET / http/1.1\r\n\r\n", 400),
         InvalidCase("two-digit minor", "GET / HTTP/1.10\r\n\r\n", 400),
