@@ -302,6 +302,11 @@ extension APITests {
         let plainText = try api.call(
             "PATCH", "/api/v1/admin/tenants/not-a-uuid", token: admin, contentType: "text/plain", body: "name")
         #expect(plainText.status == 415, "\(plainText.text)")
+        // text/json is read as the ingest route reads it: this body is parsed, and refused for its name.
+        let textJSON = try api.call(
+            "POST", "/api/v1/admin/tenants/", token: admin, contentType: "text/json; charset=utf-8",
+            body: #"{"name":1}"#)
+        #expect(textJSON.status == 422 && textJSON.text.contains(#""loc":["body","name"]"#), "\(textJSON.text)")
         // The four tenants created (one named U+FEFF) are four events in the log, and in the metrics.
         let metrics = try api.call("GET", "/metrics", token: nil).text
         #expect(metrics.contains(#"tally_events_total{outcome="accepted"} 4"#), "\(metrics)")
