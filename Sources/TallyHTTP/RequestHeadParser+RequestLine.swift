@@ -67,10 +67,13 @@ extension RequestHeadParser {
                 "an encoded slash (%2F) in the path is refused: it would split the path differently here and in a proxy"
             )
         }
-        guard
-            let path = PercentDecoder.decode(
-                UnsafeBufferPointer(rebasing: targetBytes[0..<pathEnd]), plusAsSpace: false, allowNUL: false)
-        else { throw .badRequest("invalid percent-encoding in path") }
+        let path: String
+        switch PercentDecoder.decode(
+            UnsafeBufferPointer(rebasing: targetBytes[0..<pathEnd]), plusAsSpace: false, allowNUL: false)
+        {
+        case .success(let decoded): path = decoded
+        case .failure(let failure): throw .badRequest(failure.message(in: "path"))
+        }
         var query: [QueryItem] = []
         if pathEnd < targetBytes.count {
             query = try parseQuery(UnsafeBufferPointer(rebasing: targetBytes[(pathEnd + 1)...]))

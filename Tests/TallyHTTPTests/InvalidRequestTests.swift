@@ -233,6 +233,19 @@ struct InvalidRequestTests {
         #expect(outcome.error?.message.contains("folding") == true)
     }
 
+    @Test(
+        "a path that does not decode says why",
+        arguments: [
+            ("/%zz", "% must be followed by two hex digits"), ("/a%0", "% must be followed by two hex digits"),
+            ("/a%00b", "encoded NUL (%00)"), ("/%E9", "percent-encoded bytes are not UTF-8"),
+            ("/%C3", "percent-encoded bytes are not UTF-8"),
+        ])
+    func undecodablePathMessage(path: String, reason: String) {
+        let outcome = ParseOutcome.parse([bytes("GET \(path) HTTP/1.1\r\n\r\n")])
+        #expect(outcome.error?.status == 400)
+        #expect(outcome.error?.message.contains(reason) == true, "\(outcome.error?.message ?? "no error")")
+    }
+
     @Test("a valid request before an invalid one is still returned")
     func validThenInvalid() {
         let outcome = ParseOutcome.parse([bytes("GET /ok HTTP/1.1\r\n\r\nGET /bad HTTP/3.0\r\n\r\n")])
