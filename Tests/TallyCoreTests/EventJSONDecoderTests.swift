@@ -77,7 +77,11 @@ import Testing
         ),
         (
             #"{"id":"a","type":"api.call","tenantId":"T","data":{"keyId":"k","status":200,"bytes":-1}}"#,
-            "data.bytes: must be an integer of at least 0"
+            "data.bytes: must be an integer from 0 to 9223372036854775807 (2^63 - 1)"
+        ),
+        (
+            #"{"id":"a","type":"api.call","tenantId":"T","data":{"keyId":"k","status":200,"bytes":18446744073709551616}}"#,
+            "data.bytes: must be an integer from 0 to 9223372036854775807 (2^63 - 1)"
         ),
         (
             #"{"id":"a","type":"api.call","tenantId":"T","data":{"keyId":"k","status":200,"extra":1}}"#,

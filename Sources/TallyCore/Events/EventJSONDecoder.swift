@@ -93,7 +93,8 @@ public struct EventJSONDecoder: Sendable {
         case .apiCall:
             let keyId = try data.identifier("keyId")
             let status = try data.requiredInt("status", in: 100...599, rule: "must be an integer from 100 to 599")
-            let bytes = try data.optionalInt("bytes", in: 0...Int64.max, rule: "must be an integer of at least 0")
+            let bytes = try data.optionalInt(
+                "bytes", in: 0...Int64.max, rule: "must be an integer from 0 to 9223372036854775807 (2^63 - 1)")
             let duration = try data.optionalNumber("durationMs", rule: "must be a number of at least 0")
             let client = try data.optionalIdentifier("oauthClientId")
             return .apiCall(
