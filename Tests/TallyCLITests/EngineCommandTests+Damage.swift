@@ -380,6 +380,21 @@ extension EngineCommandTests {
         #expect(salvage.code == .ok && salvage.out.contains("copied 12 records"), "\(salvage)")
     }
 
+    /// A file in `segments/` that is not named as a segment (no `.seg`) is named by verify as ignored, and
+    /// is not damage: the store never reads it.
+    @Test func aFileThatIsNotASegmentIsNamedAsIgnored() throws {
+        let directory = TemporaryDirectory()
+        #expect(runTally(["import", "--data", directory.path, "-"], input: sample()).code == .failure)
+        try StoreTestSupport.write(Array("hi\n".utf8), to: directory.appending("segments/notes.txt"))
+        let verify = runTally(["verify", "--data", directory.path])
+        #expect(verify.code == .ok, "\(verify)")
+        #expect(
+            verify.out.contains(
+                "segments/notes.txt: ignored: not a segment file (no .seg name), so no command reads it"),
+            "\(verify.out)")
+        #expect(runTally(["stats", "--data", directory.path, Self.tenant]).code == .ok)
+    }
+
     /// A record whose checksum holds but whose time no event can carry (`Int64.max`, `Int64.min`: bytes not
     /// written by Tally) is damage that `verify` finds, and every command that reads it refuses the store
     /// (exit 3) instead of trapping on the arithmetic.

@@ -63,6 +63,9 @@ struct VerifyCommand {
             io.print(line)
         }
         for problem in report.storeProblems { io.print("store: DAMAGED: \(problem)") }
+        for name in report.ignoredNames {
+            io.print("segments/\(name): ignored: not a segment file (no .seg name), so no command reads it")
+        }
         let checkpoints = Engine.checkCheckpoints(
             directory: directory, offsets: checkpointOffsets, logEnd: report.logEnd
         ) { offset in

@@ -47,6 +47,9 @@ public struct StoreVerifier: Sendable {
         public var segments: [SegmentReport] = []
         /// Problems outside any one segment: gaps, missing or misnamed segments.
         public var storeProblems: [String] = []
+        /// Names in `segments/` that are not segments (nor meant to be: no `.seg` suffix), which the store
+        /// never reads: not damage, but worth knowing about.
+        public var ignoredNames: [String] = []
         /// The number of records in valid frames read before any damage of their segment.
         public var recordCount: UInt64 = 0
         /// Where the log ends: the offset after the last segment's last readable record. Damage in an
@@ -99,8 +102,11 @@ public struct StoreVerifier: Sendable {
                     names.append((name, offset))
                 } else if name.hasSuffix(".seg") {
                     report.storeProblems.append("segments/\(name): not a valid segment name")
+                } else {
+                    report.ignoredNames.append(name)
                 }
             }
+            report.ignoredNames.sort()
         }
         names.sort { $0.firstOffset < $1.firstOffset }
         let scanner = SegmentScanner(fileSystem: fileSystem, chunkSize: chunkSize)
