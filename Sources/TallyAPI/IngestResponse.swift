@@ -53,7 +53,8 @@ enum IngestResponse {
         let message: String
         if failed > 0 {
             status = 503
-            message = "storage failed; nothing of this request was acknowledged: retry later"
+            message =
+                "storage failed; nothing of this request was acknowledged: the server takes no writes until it is restarted (GET /healthz says why); send the request again once it is back"
         } else if rejected == outcomes.count {
             status = 422
             message = "every event was rejected: data.results gives each one's reason"

@@ -222,7 +222,8 @@ public final class TallyAPIHandler: HTTPHandler {
             deleteTenant(parameter, principal: principal, respond: finish)
         case .health:
             // Each condition is read once, so the status and the body cannot disagree.
-            let readOnly = engine.store.failure != nil
+            let storeFailure = engine.store.failure
+            let readOnly = storeFailure != nil
             let gap = engine.projectionGapReason
             let damage = engine.logDamage
             let degraded = gap != nil || !damage.isEmpty
@@ -235,8 +236,9 @@ public final class TallyAPIHandler: HTTPHandler {
             data.set("events", .int(Int64(engine.eventCount)))
             data.set("logDamage", .array(damage.map { .string($0) }))
             let message: String
-            if readOnly {
-                message = "storage failed: the server is read-only"
+            if let storeFailure {
+                message =
+                    "storage failed: the server is read-only (\(storeFailure.message)); stats reads still work; fix the cause, then restart the server"
             } else if let gap {
                 message =
                     "the live stats miss a void: \(gap); every event is in the log: restart the server (the reopen applies the void), and if it refuses the store, run `tally verify`"

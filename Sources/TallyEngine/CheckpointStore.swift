@@ -159,6 +159,16 @@ struct CheckpointStore {
     }
 
     /// Removes temporary files left by a crash during a checkpoint.
+    /// The size of the newest checkpoint file, in bytes, or `nil` when there is none (or it cannot be read).
+    func newestSize() -> Int64? {
+        guard let newest = try? offsets().max() else { return nil }
+        guard let file = try? fileSystem.open(directory + "/" + Self.fileName(newest), mode: .readOnly) else {
+            return nil
+        }
+        defer { fileSystem.close(file) }
+        return try? fileSystem.size(file)
+    }
+
     func removeLeftovers() {
         guard fileSystem.exists(directory), let names = try? fileSystem.contentsOfDirectory(directory) else { return }
         for name in names where name.hasSuffix(".partial") {

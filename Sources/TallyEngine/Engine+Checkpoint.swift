@@ -148,14 +148,46 @@ extension Engine {
         return nil
     }
 
+    /// Why no checkpoint should be written now for lack of disk space, if so: the disk holding the store has
+    /// less free than the newest checkpoint's size (the next one's estimate) plus
+    /// ``EngineConfiguration/checkpointDiskReserve``, which is left for the log.
+    func checkpointSpaceShortfall() -> String? {
+        guard let available = store.fileSystem.availableBytes(at: checkpoints.directory) else { return nil }
+        let estimate = checkpoints.newestSize() ?? 0
+        guard available < estimate.addingReportingOverflow(configuration.checkpointDiskReserve).partialValue else {
+            return nil
+        }
+        return
+            "the disk holding \(checkpoints.directory) has \(Self.mebibytes(available)) free, and a checkpoint needs about \(Self.mebibytes(estimate)) (the newest one's size) with \(Self.mebibytes(configuration.checkpointDiskReserve)) left for the log"
+    }
+
+    /// Bytes in whole mebibytes (rounded up), for messages.
+    static func mebibytes(_ bytes: Int64) -> String {
+        "\(bytes / (1 << 20) + (bytes % (1 << 20) > 0 ? 1 : 0)) MiB"
+    }
+
     /// Checks once a second whether a checkpoint is due.
     func runCheckpointer() {
         // The scrub's findings a checkpoint has answered (see `CheckpointReason.damage`).
         var answeredDamage: [String] = []
+        // After a checkpoint fails (or is skipped for space), none is tried before `retryAt` (monotonic
+        // nanoseconds), and the wait doubles with each further failure: a checkpoint that cannot be written
+        // must not be rewritten every second, filling the disk the log needs each time.
+        var retryAt: UInt64 = 0
+        var retryDelay: Duration = .zero
+        func deferRetry() -> String {
+            retryDelay =
+                retryDelay == .zero
+                ? configuration.checkpointRetryDelay : min(retryDelay * 2, configuration.checkpointRetryLimit)
+            retryAt = MonotonicClock.nanoseconds() &+ retryDelay.nanoseconds
+            return "the next try in \(retryDelay.components.seconds) s"
+        }
         while true {
             _ = checkpointerWake.wait(timeout: .now() + .seconds(1))
             let (stopping, lastOffset, lastTime) = checkpointState.withLock { ($0.stopping, $0.offset, $0.nanoseconds) }
             if stopping { break }
+            // A store moved or deleted while open is found within the second, even while no event arrives.
+            store.checkLocation()
             let applied = projections.withLock { $0.nextOffset }
             let pending = applied - min(applied, lastOffset)
             let elapsed = Int64((MonotonicClock.nanoseconds() - lastTime) / 1_000_000_000)
@@ -172,20 +204,31 @@ extension Engine {
                     pending: pending, rememberedIds: ids, elapsedSeconds: elapsed,
                     configuration: configuration)
             {
-                do {
-                    let started = MonotonicClock.nanoseconds()
-                    if let offset = try checkpoint() {
-                        if reason == .damage { answeredDamage = damage }
-                        let milliseconds = (MonotonicClock.nanoseconds() - started) / 1_000_000
-                        configuration.store.log(
-                            "checkpoint at offset \(offset) written in \(milliseconds) ms (due by \(reason): "
-                                + "\(offset - min(offset, lastOffset)) events after offset \(lastOffset); \(ids) ids in the dedup window)"
-                        )
-                    }
-                } catch {
+                if MonotonicClock.nanoseconds() < retryAt {
+                    // Waiting after a failure.
+                } else if let shortfall = checkpointSpaceShortfall() {
                     if reason == .damage { answeredDamage = damage }
                     configuration.store.log(
-                        "checkpoint failed: \(error); the log is unaffected, the next open replays more")
+                        "checkpoint skipped: \(shortfall); the log is unaffected, the next open replays more; free space (\(deferRetry()))"
+                    )
+                } else {
+                    do {
+                        let started = MonotonicClock.nanoseconds()
+                        if let offset = try checkpoint() {
+                            retryDelay = .zero
+                            if reason == .damage { answeredDamage = damage }
+                            let milliseconds = (MonotonicClock.nanoseconds() - started) / 1_000_000
+                            configuration.store.log(
+                                "checkpoint at offset \(offset) written in \(milliseconds) ms (due by \(reason): "
+                                    + "\(offset - min(offset, lastOffset)) events after offset \(lastOffset); \(ids) ids in the dedup window)"
+                            )
+                        }
+                    } catch {
+                        if reason == .damage { answeredDamage = damage }
+                        configuration.store.log(
+                            "checkpoint failed: \(error); the log is unaffected, the next open replays more (\(deferRetry()))"
+                        )
+                    }
                 }
             }
             checkpointerRounds.add(1, ordering: .releasing)

@@ -277,6 +277,8 @@ public final class Engine: Sendable {
         decisions.withLock { $0.isClosing = true }
         checkpointerWake.signal()
         checkpointerStopped.wait()
+        // A store moved or deleted in the last second is not reported as safely stopped.
+        store.checkLocation()
         var checkpointError: (any Error)?
         do { try checkpoint() } catch { checkpointError = error }
         try store.close()

@@ -23,6 +23,15 @@ public struct EngineConfiguration: Sendable {
     public var checkpointEveryEvents: UInt64 = 5_000_000
     /// Write a checkpoint when this many seconds have passed with new events (default 300).
     public var checkpointEverySeconds: Int64 = 300
+    /// Disk space a checkpoint leaves free for the log (default 64 MiB): the checkpointer writes none while
+    /// the disk holding the store has less free than the newest checkpoint's size plus this, so a checkpoint
+    /// never fills the disk the log's next append needs.
+    public var checkpointDiskReserve: Int64 = 64 << 20
+    /// After a checkpoint fails or is skipped for space, the checkpointer waits this long before the next try
+    /// (default 10 s), twice as long after each further one, up to ``checkpointRetryLimit``.
+    public var checkpointRetryDelay: Duration = .seconds(10)
+    /// The longest wait between checkpoint tries (default 10 minutes).
+    public var checkpointRetryLimit: Duration = .seconds(600)
     /// Checkpoints kept on disk (default 2).
     public var checkpointsKept = 2
     /// A checkpoint file is synced whenever this many bytes were written to it since its last sync (default

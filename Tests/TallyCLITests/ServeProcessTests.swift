@@ -200,6 +200,30 @@ import Testing
         #expect(text.contains(#""method":"POST","path":"/api/v1/events","status":200"#), "\(text)")
     }
 
+    /// A store deleted under a running server: the next post is refused, not acknowledged into a file no
+    /// later open finds, `/healthz` turns read-only, and the stop says what was lost and how to copy it out
+    /// rather than that every event is in the log.
+    @Test func aStoreDeletedUnderTheServerAcknowledgesNothingMore() throws {
+        let scratch = TemporaryDirectory()
+        let store = scratch.appending("store")
+        let log = scratch.appending("serve.log")
+        let server = try ServeProcess(store, log: log)
+        let token = try token(store)
+        #expect(try post(server.port, token, ids: 0..<100).status == 200)
+        try FileManager.default.removeItem(atPath: store)
+        let refused = try post(server.port, token, ids: 100..<200)
+        #expect(refused.status == 503, "\(refused.text)")
+        #expect(refused.text.contains("was deleted while the store had it open"), "\(refused.text)")
+        let health = try LoopbackClient(port: server.port).request("GET", "/healthz")
+        #expect(health.status == 503 && health.text.contains(#""status":"read-only""#), "\(health.text)")
+        #expect(health.text.contains("was deleted while the store had it open"), "the reason: \(health.text)")
+        #expect(refused.text.contains("takes no writes until it is restarted"), "\(refused.text)")
+        #expect(server.stop(SIGTERM) != 0, "not a clean stop")
+        let text = String(decoding: try StoreTestSupport.bytes(log), as: UTF8.self)
+        #expect(text.contains("copy /proc/"), "\(text)")
+        #expect(!text.contains("every event is in the log"), "\(text)")
+    }
+
     /// The server's `tally_scrub_passes_total`, or -1 when it cannot be read.
     func scrubPasses(_ client: LoopbackClient) -> Int {
         let text = (try? client.request("GET", "/metrics").text) ?? ""

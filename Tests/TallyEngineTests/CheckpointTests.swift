@@ -194,6 +194,49 @@ import Testing
         try reopened.close()
     }
 
+    /// A checkpoint that fails is not tried again every second (each try would write a whole checkpoint
+    /// again, filling the disk the log needs): the next try waits the retry delay, and the log says when.
+    @Test func aFailedCheckpointWaitsBeforeItsNextTry() throws {
+        let directory = TemporaryDirectory()
+        let log = LogCollector()
+        let fileSystem = FaultyFileSystem()
+        fileSystem.update { $0.failWritesToPathsContaining = "checkpoints/" }
+        var configuration = ReferenceModelTests.configuration()
+        configuration.store = StoreTestSupport.configuration(log: log)
+        configuration.checkpointEverySeconds = 0
+        let engine = try Engine(directory: directory.path, configuration: configuration, fileSystem: fileSystem)
+        _ = engine.ingest(events(0..<10))
+        let failures = { log.all.filter { $0.hasPrefix("checkpoint failed: ") } }
+        #expect(eventually { !failures().isEmpty }, "\(log.all)")
+        #expect(decidedTwice(engine) && decidedTwice(engine))
+        #expect(failures().count == 1, "due every second, yet tried once in four: \(failures())")
+        #expect(failures().first?.hasSuffix("(the next try in 10 s)") == true, "\(failures())")
+        fileSystem.update { $0.failWritesToPathsContaining = nil }
+        try engine.close()
+        #expect(try checkpointFiles(directory) == ["00000000000000000010.ckpt"], "the final one is written")
+    }
+
+    /// No checkpoint is written while the disk has less free than the newest checkpoint plus the reserve
+    /// left for the log: the checkpointer says so and waits; ingest goes on.
+    @Test func noCheckpointIsWrittenIntoTheLogsLastSpace() throws {
+        let directory = TemporaryDirectory()
+        let log = LogCollector()
+        let fileSystem = FaultyFileSystem()
+        fileSystem.update { $0.availableBytes = 3 << 20 }
+        var configuration = ReferenceModelTests.configuration()
+        configuration.store = StoreTestSupport.configuration(log: log)
+        configuration.checkpointEverySeconds = 0
+        let engine = try Engine(directory: directory.path, configuration: configuration, fileSystem: fileSystem)
+        _ = engine.ingest(events(0..<10))
+        #expect(eventually { log.all.contains { $0.hasPrefix("checkpoint skipped: ") } }, "\(log.all)")
+        let skipped = log.all.first { $0.hasPrefix("checkpoint skipped: ") } ?? ""
+        #expect(skipped.contains("has 3 MiB free, and a checkpoint needs about 0 MiB"), "\(skipped)")
+        #expect(skipped.contains("with 64 MiB left for the log"), "\(skipped)")
+        #expect(try checkpointFiles(directory).isEmpty)
+        #expect(engine.ingest(events(10..<20)).allSatisfy { if case .accepted = $0 { true } else { false } })
+        try engine.close()
+    }
+
     /// Waits (at most 20 s, a hang guard) until the checkpointer has twice decided whether a checkpoint is
     /// due since now: once may have begun before the events just ingested were applied.
     func decidedTwice(_ engine: Engine) -> Bool {

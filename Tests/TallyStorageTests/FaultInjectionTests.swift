@@ -136,6 +136,55 @@ import Testing
         #expect(broken.syncCount == syncsAfterFailure, "no sync after a failed one")
     }
 
+    /// A store whose directory is deleted while open acknowledges nothing more: the next append fails,
+    /// naming the deleted segment and where its bytes can still be copied from, and so does every later one.
+    @Test func aStoreDeletedWhileOpenAcknowledgesNothingMore() throws {
+        let scratch = TemporaryDirectory()
+        let directory = scratch.appending("store")
+        let store = try SegmentStore(
+            directory: directory, configuration: StoreTestSupport.configuration(durability: .always))
+        try store.append(StoreTestSupport.batch(EventFixtures.apiCalls(count: 3)))
+        #expect(store.checkLocation() == nil)
+        try FileManager.default.removeItem(atPath: directory)
+        #expect {
+            try store.append(StoreTestSupport.batch(EventFixtures.apiCalls(count: 3)))
+        } throws: { error in
+            "\(error)".contains("was deleted while the store had it open") && "\(error)".contains("/proc/")
+        }
+        #expect(store.failure != nil)
+        #expect(throws: StorageError.self) {
+            try store.append(StoreTestSupport.batch(EventFixtures.apiCalls(count: 1)))
+        }
+        #expect(store.nextOffset == 3)
+    }
+
+    /// An idle store finds out too: a store directory moved away, or replaced by another, fails the store
+    /// (``SegmentStore/checkLocation()``), and appends are refused after it.
+    @Test(arguments: [false, true])
+    func aStoreMovedWhileOpenFailsWhenChecked(replaced: Bool) throws {
+        let scratch = TemporaryDirectory()
+        let directory = scratch.appending("store")
+        let log = LogCollector()
+        let store = try SegmentStore(
+            directory: directory, configuration: StoreTestSupport.configuration(durability: .always, log: log))
+        try store.append(StoreTestSupport.batch(EventFixtures.apiCalls(count: 3)))
+        try FileManager.default.moveItem(atPath: directory, toPath: scratch.appending("moved"))
+        if replaced { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false) }
+        let failure = try #require(store.checkLocation())
+        #expect(
+            failure.message.contains(
+                replaced ? "is no longer the store directory this process opened" : "is gone (deleted or moved"),
+            "\(failure)")
+        #expect(log.all.contains { $0.contains("the store refuses writes from now on") })
+        #expect(throws: StorageError.self) {
+            try store.append(StoreTestSupport.batch(EventFixtures.apiCalls(count: 1)))
+        }
+        // Nothing was lost: the moved store holds every acknowledged event.
+        try store.close()
+        let moved = try SegmentStore(directory: scratch.appending("moved"), readOnly: true)
+        #expect(moved.nextOffset == 3)
+    }
+
     @Test func shortWritesAreContinuedUntilTheFrameIsWhole() throws {
         let directory = TemporaryDirectory()
         let fileSystem = FaultyFileSystem()

@@ -26,6 +26,8 @@ public final class FaultyFileSystem: FileSystem {
         public var failReadOpensOfPathsContaining: String?
         /// Renames fail with this `errno` (`EBUSY` as onto a mount point, `EXDEV` across file systems).
         public var failRenamesWithErrno: Int32?
+        /// When set, the free space reported for every path (a nearly full disk), in bytes.
+        public var availableBytes: Int64?
 
         public init() {}
     }
@@ -239,5 +241,17 @@ public final class FaultyFileSystem: FileSystem {
 
     public func exists(_ path: String) -> Bool {
         base.exists(path)
+    }
+
+    public func linkCount(_ file: FileHandle) -> Int? {
+        base.linkCount(file)
+    }
+
+    public func identity(of path: String) -> FileIdentity? {
+        base.identity(of: path)
+    }
+
+    public func availableBytes(at path: String) -> Int64? {
+        state.withLock { $0.plan.availableBytes } ?? base.availableBytes(at: path)
     }
 }

@@ -48,6 +48,14 @@ public protocol FileSystem: Sendable {
     func exists(_ path: String) -> Bool
     /// Whether `path` is a directory (a directory named like a segment is not one).
     func isDirectory(_ path: String) -> Bool
+    /// How many names an open file has: 0 once it was deleted (its data then goes with the last handle);
+    /// `nil` when that cannot be told.
+    func linkCount(_ file: FileHandle) -> Int?
+    /// What `path` names (following links), or `nil` when nothing does or it cannot be told.
+    func identity(of path: String) -> FileIdentity?
+    /// The bytes an unprivileged writer may still write on the file system holding `path`, or `nil` when that
+    /// cannot be told.
+    func availableBytes(at path: String) -> Int64?
 }
 
 extension FileSystem {
@@ -56,6 +64,15 @@ extension FileSystem {
 
     /// Simulated file systems have no cache to drop.
     public func dropCachedPages(_ file: FileHandle) {}
+
+    /// Simulated file systems cannot tell a deleted open file.
+    public func linkCount(_ file: FileHandle) -> Int? { nil }
+
+    /// Simulated file systems have no inodes.
+    public func identity(of path: String) -> FileIdentity? { nil }
+
+    /// Simulated file systems never fill.
+    public func availableBytes(at path: String) -> Int64? { nil }
 
     /// Where a file system has no way to remove directories: removes the name as it would a file.
     /// - Throws: ``StorageError`` with code ``StorageError/Code/io`` (``StorageError/Code/noSpace`` for `ENOSPC`) and

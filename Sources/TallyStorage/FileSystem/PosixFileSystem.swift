@@ -217,4 +217,26 @@ public struct PosixFileSystem: FileSystem {
         var status = stat()
         return stat(path, &status) == 0 && status.st_mode & S_IFMT == S_IFDIR
     }
+
+    /// `st_nlink` from `fstat(2)`; `nil` when the call fails.
+    public func linkCount(_ file: FileHandle) -> Int? {
+        var status = stat()
+        guard fstat(file.descriptor, &status) == 0 else { return nil }
+        return Int(status.st_nlink)
+    }
+
+    /// `st_dev` and `st_ino` from `stat(2)`, following symbolic links; `nil` when the call fails.
+    public func identity(of path: String) -> FileIdentity? {
+        var status = stat()
+        guard stat(path, &status) == 0 else { return nil }
+        return FileIdentity(device: UInt64(status.st_dev), inode: UInt64(status.st_ino))
+    }
+
+    /// `f_bavail` blocks of `f_frsize` bytes from `statvfs(3)`; `nil` when the call fails.
+    public func availableBytes(at path: String) -> Int64? {
+        var status = statvfs()
+        guard statvfs(path, &status) == 0 else { return nil }
+        let (bytes, overflow) = UInt64(status.f_bavail).multipliedReportingOverflow(by: UInt64(status.f_frsize))
+        return overflow ? .max : Int64(clamping: bytes)
+    }
 }

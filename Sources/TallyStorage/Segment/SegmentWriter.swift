@@ -1,3 +1,4 @@
+import Glibc
 import TallyCore
 
 /// The segment being appended to.
@@ -75,7 +76,7 @@ struct SegmentWriter {
     ///   acknowledged unless all of the group is).
     mutating func commit(_ batches: [RecordBatch]) -> Result<[Range<UInt64>], StorageError> {
         if let failure { return .failure(failure) }
-        do {
+        do throws(StorageError) {
             var ranges: [Range<UInt64>] = []
             ranges.reserveCapacity(batches.count)
             buffer.removeAll(keepingCapacity: true)
@@ -102,11 +103,38 @@ struct SegmentWriter {
             }
             try flush()
             if configuration.durability == .always { try syncIfNeeded() }
+            // A segment deleted while open (its store directory removed, say) loses what it holds when its
+            // last handle closes: nothing written to it is acknowledged, and the store refuses more.
+            if let active, fileSystem.linkCount(active.file) == 0 { throw deletedWhileOpen(active) }
             return .success(ranges)
         } catch {
-            failure = error
-            return .failure(error)
+            let reported =
+                error.errno == ENOENT && fileSystem.identity(of: segmentsDirectory) == nil
+                ? StorageError(
+                    .failed,
+                    "\(error.message): the store's segments directory is gone (removed or moved while the store was open); nothing more is acknowledged",
+                    path: error.path, errno: error.errno)
+                : error
+            failure = reported
+            return .failure(reported)
         }
+    }
+
+    /// Fails the writer when the segment it appends to was deleted while open (see ``commit(_:)``), so that
+    /// an idle store finds out too.
+    /// - Returns: The writer's failure, if it has one now.
+    mutating func checkActiveSegment() -> StorageError? {
+        if failure == nil, let active, fileSystem.linkCount(active.file) == 0 { failure = deletedWhileOpen(active) }
+        return failure
+    }
+
+    /// The failure of a write to a segment deleted while open: what it holds can still be copied through
+    /// the process's open handle, until the process exits.
+    private func deletedWhileOpen(_ segment: ActiveSegment) -> StorageError {
+        StorageError(
+            .failed,
+            "segments/\(segment.fileName) was deleted while the store had it open (was the store directory removed?): nothing written since is acknowledged, and the events acknowledged before are only in files this process still holds: copy /proc/\(getpid())/fd/\(segment.file.descriptor) (the open segment) out before stopping it, or they are lost",
+            path: segmentsDirectory + "/" + segment.fileName)
     }
 
     /// Syncs when the interval policy's deadline has passed.

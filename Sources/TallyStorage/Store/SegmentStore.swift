@@ -1,4 +1,5 @@
 import Dispatch
+import Glibc
 import Synchronization
 import TallyCore
 
@@ -34,6 +35,8 @@ public final class SegmentStore: Sendable {
     private let detachedSyncs = Mutex<Void>(())
     /// The writer's first failure, published for readers that must not wait on the writer.
     private let failed = Mutex<StorageError?>(nil)
+    /// What the store directory was when a writable store opened it (see ``checkLocation()``).
+    private let openedIdentity: FileIdentity?
     /// For lookups of single events: per segment file, frame boundaries seen by earlier lookups, about one
     /// per ``SegmentStore/frameIndexSpacing`` bytes, in offset order (see ``event(at:)``).
     let frameIndex = Mutex<[String: [SegmentScanner.Resume]]>([:])
@@ -106,6 +109,7 @@ public final class SegmentStore: Sendable {
         }
         let state = LogState(segments: recovered.segments, nextOffset: recovered.nextOffset)
         lastIngestTimeAtOpen = recovered.lastIngestTime
+        openedIdentity = readOnly ? nil : fileSystem.identity(of: directory)
         published = Mutex(state)
         queue = Mutex(WriterQueue(stopped: readOnly))
         if readOnly {
@@ -242,6 +246,30 @@ public final class SegmentStore: Sendable {
             if case .failure(let error) = ended { publishFailure(error) }
             try ended.get()
         }
+    }
+
+    /// Checks that the store is still where it was opened: its directory the same one (not moved, deleted or
+    /// replaced) and its open segment not deleted. A store found otherwise fails as after a write failure,
+    /// so nothing more is acknowledged into files no later open would find. Commits check the open segment
+    /// themselves; this finds out while the store is idle too. Cheap: two `stat` calls.
+    /// - Returns: The store's failure, if it has failed (this way or another).
+    @discardableResult
+    public func checkLocation() -> StorageError? {
+        guard !isReadOnly else { return nil }
+        if let opened = openedIdentity, fileSystem.identity(of: directory) != opened {
+            let gone = !fileSystem.exists(directory)
+            let error = StorageError(
+                .failed,
+                gone
+                    ? "the store directory \(directory) is gone (deleted or moved while the store was open): nothing more is acknowledged; if it was moved, move it back and restart; if it was deleted, copy the open segment out of /proc/\(getpid())/fd before stopping the server, or the events it holds are lost"
+                    : "\(directory) is no longer the store directory this process opened (it was moved or replaced while the store was open): nothing more is acknowledged; move the store back and restart",
+                path: directory)
+            writer.withLock { writer in
+                if writer?.failure == nil { writer?.failure = error }
+            }
+        }
+        publishFailure(writer.withLock { $0?.checkActiveSegment() })
+        return failure
     }
 
     /// The failure that made the store refuse appends, if any.
