@@ -158,7 +158,6 @@ struct CheckpointStore {
         }
     }
 
-    /// Removes temporary files left by a crash during a checkpoint.
     /// The size of the newest checkpoint file, in bytes, or `nil` when there is none (or it cannot be read).
     func newestSize() -> Int64? {
         guard let newest = try? offsets().max() else { return nil }
@@ -169,6 +168,7 @@ struct CheckpointStore {
         return try? fileSystem.size(file)
     }
 
+    /// Removes temporary files left by a crash during a checkpoint.
     func removeLeftovers() {
         guard fileSystem.exists(directory), let names = try? fileSystem.contentsOfDirectory(directory) else { return }
         for name in names where name.hasSuffix(".partial") {
