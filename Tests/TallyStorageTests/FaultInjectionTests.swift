@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import Glibc
 import Synchronization
 import TallyCore
 import TallyStorage
@@ -183,6 +184,20 @@ import Testing
         try store.close()
         let moved = try SegmentStore(directory: scratch.appending("moved"), readOnly: true)
         #expect(moved.nextOffset == 3)
+    }
+
+    /// A failed call whose usual cause lies outside Tally says where to look: an immutable or append-only
+    /// file, missing permissions, a read-only mount; a full disk, to free space.
+    @Test(arguments: [
+        (EPERM, "the file may be immutable or append-only (see `lsattr`"),
+        (EACCES, "needs read and write permission on the store"), (EROFS, "the file system is mounted read-only"),
+        (ENOSPC, "the disk is full"),
+    ])
+    func aFailedCallSaysWhereToLook(code: Int32, hint: String) {
+        let error = Syscall.error("open", path: "/store/segments/x.seg", errno: code)
+        #expect(error.message.hasPrefix("open on /store/segments/x.seg failed: "), "\(error)")
+        #expect(error.message.contains(hint), "\(error)")
+        #expect(Syscall.error("open", path: nil, errno: EIO).message == "open failed: Input/output error (errno 5)")
     }
 
     @Test func shortWritesAreContinuedUntilTheFrameIsWhole() throws {

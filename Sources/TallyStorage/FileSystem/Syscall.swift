@@ -64,6 +64,17 @@ package enum Syscall {
                 .noSpace, "\(operation)\(place) failed: the disk is full (\(reason)); free space and retry",
                 path: path, errno: code)
         }
-        return StorageError(.io, "\(operation)\(place) failed: \(reason) (errno \(code))", path: path, errno: code)
+        return StorageError(
+            .io, "\(operation)\(place) failed: \(reason) (errno \(code))\(hint(errno: code))", path: path, errno: code)
+    }
+
+    /// What to look at for an `errno` whose usual cause is outside Tally, or nothing.
+    static func hint(errno code: Int32) -> String {
+        switch code {
+        case EPERM: "; the file may be immutable or append-only (see `lsattr`; `chattr -i -a` lifts it)"
+        case EACCES: "; the user running tally needs read and write permission on the store and its files"
+        case EROFS: "; the file system is mounted read-only"
+        default: ""
+        }
     }
 }
