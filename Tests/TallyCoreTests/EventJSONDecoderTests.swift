@@ -20,6 +20,17 @@ import Testing
         }
     }
 
+    /// The listed whitespace (which the OpenAPI pattern spells out) is exactly the scalars `isBlank` treats
+    /// as blank: Unicode's `White_Space` property, every scalar checked.
+    @Test func theListedWhitespaceIsExactlyUnicodesWhiteSpace() {
+        let listed = Set(EventJSONDecoder.whitespaceScalars)
+        let mismatched = (UInt32(0)...0x10FFFF).compactMap(Unicode.Scalar.init).filter {
+            listed.contains($0) != EventJSONDecoder.isBlank(String($0))
+        }
+        #expect(mismatched.isEmpty, "\(mismatched.map { String($0.value, radix: 16) })")
+        #expect(listed.count == 25)
+    }
+
     @Test func decodesAnAPICallWithEveryField() throws {
         let event = try decode(
             """
