@@ -180,45 +180,43 @@ extension TallyAPIHandler {
             body.id
             ?? TenantID.version4(
                 randomHigh: UInt64.random(in: 0...UInt64.max), randomLow: UInt64.random(in: 0...UInt64.max))
-        // Claimed first, then checked: a create of the same id that is still being stored holds the claim.
-        let claimed = creating.withLock { $0.insert(tenant).inserted }
-        guard claimed, !engine.read({ state in state.tenants[tenant]?.isRegistered == true }) else {
-            if claimed { _ = creating.withLock { $0.remove(tenant) } }
-            respond(APIResponse.error(409, .tenantExists, "tenant \(tenant) already exists", now: now))
-            return
-        }
         let creation = TenantCreation(
             name: body.name ?? "", status: body.status ?? .active, partnerId: body.partner ?? nil,
             settings: body.settings ?? JSONObject())
-        // The claim is released once the event is applied (or refused), so a later create sees the tenant.
         let engine = self.engine
         let clock = self.clock
-        applyTenantEvent(
-            Event(id: newEventId("create"), tenantId: tenant, time: now, payload: .tenantCreated(creation)),
-            status: 201, message: "Tenant created successfully"
-        ) { response in
-            _ = self.creating.withLock { $0.remove(tenant) }
-            // A `tenant.created` for the same id ingested through the events route between the check above and
-            // this event registered the tenant first, and this one changed nothing (lifecycle events apply in
-            // log order): the record must be the one this request made, or the answer is the check's 409.
-            let createdMeanwhile =
-                response.status == 201
-                && !engine.read { state in
-                    state.tenants[tenant].map { record in
-                        record.createdAt == now && record.name.map { $0.hasSameUTF8(as: creation.name) } == true
-                            && record.status == creation.status
-                            && record.partnerId == creation.partnerId && record.settings == creation.settings
-                    } ?? false
-                }
-            guard createdMeanwhile else {
-                respond(response)
+        tenantChanges.run(tenant) { finished in
+            let now = clock()
+            guard !engine.read({ state in state.tenants[tenant]?.isRegistered == true }) else {
+                finished()
+                respond(APIResponse.error(409, .tenantExists, "tenant \(tenant) already exists", now: now))
                 return
             }
-            respond(
-                APIResponse.error(
-                    409, .tenantExists,
-                    "tenant \(tenant) was created by another request meanwhile; this one changed nothing",
-                    now: clock()))
+            self.applyTenantEvent(
+                Event(id: self.newEventId("create"), tenantId: tenant, time: now, payload: .tenantCreated(creation)),
+                status: 201, message: "Tenant created successfully"
+            ) { response in
+                // A `tenant.created` for the same id ingested through the events route between the check above
+                // and this event registered the tenant first, and this one changed nothing (lifecycle events
+                // apply in log order): the record must be the one this request made, or the answer is the
+                // check's 409. Read before the next change of the tenant may run.
+                let createdMeanwhile =
+                    response.status == 201
+                    && !engine.read { state in
+                        state.tenants[tenant].map { record in
+                            record.createdAt == now && record.name.map { $0.hasSameUTF8(as: creation.name) } == true
+                                && record.status == creation.status
+                                && record.partnerId == creation.partnerId && record.settings == creation.settings
+                        } ?? false
+                    }
+                finished()
+                respond(
+                    createdMeanwhile
+                        ? APIResponse.error(
+                            409, .tenantExists,
+                            "tenant \(tenant) was created by another request meanwhile; this one changed nothing",
+                            now: clock()) : response)
+            }
         }
     }
 
@@ -245,55 +243,95 @@ extension TallyAPIHandler {
                 APIResponse.error(403, .forbidden, Self.requiresTenantAdmin, now: now))
             return
         }
+        // Parsed before the change waits its turn: the body does not depend on the record.
+        let parsed = tenantBody(request, requireName: false)
+        let isSuperAdmin = principal?.isSuperAdmin == true
+        let engine = self.engine
+        let clock = self.clock
+        tenantChanges.run(tenant) { finished in
+            let now = clock()
+            let update: TenantUpdate
+            switch self.decideUpdate(tenant, parsed, isSuperAdmin: isSuperAdmin, now: now) {
+            case .answer(let response):
+                finished()
+                respond(response)
+                return
+            case .append(let decided): update = decided
+            }
+            self.applyTenantEvent(
+                Event(id: self.newEventId("update"), tenantId: tenant, time: now, payload: .tenantUpdated(update)),
+                status: 200, message: "Tenant updated successfully"
+            ) { response in
+                // A delete ingested through the events route between the check and this update made the
+                // update a no-op: say so, as the check would have. Read before the next change may run.
+                let deletedMeanwhile =
+                    update.status == nil && response.status == 200
+                    && engine.read { $0.tenants[tenant]?.status == .deleted }
+                finished()
+                respond(
+                    deletedMeanwhile
+                        ? APIResponse.error(
+                            409, .tenantDeleted,
+                            "tenant \(tenant) was deleted before this change: send \"status\": \"active\" to restore it",
+                            now: clock()) : response)
+            }
+        }
+    }
+
+    /// What a tenants-API change does: answer at once (appending nothing), or append its event.
+    enum TenantChangeDecision {
+        case answer(HTTPResponse)
+        case append(TenantUpdate)
+    }
+
+    /// Checks a PATCH against the tenant's record as it stands, in the order FastAPI's handler would:
+    /// unknown tenant (404), the body's errors, a changed id (422), fields only a super_admin may set (403),
+    /// a deleted tenant not being restored (409), and a body that changes nothing (200 with the record).
+    private func decideUpdate(
+        _ tenant: TenantID, _ parsed: Result<TenantBody, TenantBodyFailure>, isSuperAdmin: Bool, now: Timestamp
+    ) -> TenantChangeDecision {
         let current = engine.read { state -> TenantStatus? in
             state.tenants.index(forKey: tenant).flatMap { position in
                 state.tenants[position: position].isRegistered ? state.tenants[position: position].status : nil
             }
         }
         guard let current else {
-            respond(APIResponse.error(404, .tenantNotFound, "no tenant \(tenant)", now: now))
-            return
+            return .answer(APIResponse.error(404, .tenantNotFound, "no tenant \(tenant)", now: now))
         }
         let body: TenantBody
-        switch tenantBody(request, requireName: false) {
-        case .success(let parsed): body = parsed
-        case .failure(let rejected):
-            respond(rejected.response)
-            return
+        switch parsed {
+        case .success(let value): body = value
+        case .failure(let rejected): return .answer(rejected.response)
         }
         if body.id != nil && body.id != tenant {
-            respond(
+            return .answer(
                 APIResponse.validation([
                     .init(location: ["body", "id"], message: "cannot change a tenant's id", type: .valueError)
                 ]))
-            return
         }
         // A tenant admin runs its tenant (name, security settings); whether it is active, which partner it
         // belongs to and how much storage it is sold are the platform's to change.
-        if principal?.isSuperAdmin != true {
+        if !isSuperAdmin {
             let reserved = [
                 ("status", body.status != nil), ("partner_id", body.partner != nil),
                 ("settings.storage_quota_mb", body.settings?["storage_quota_mb"] != nil),
             ]
             .filter(\.1).map(\.0)
             guard reserved.isEmpty else {
-                respond(
+                return .answer(
                     APIResponse.error(
-                        403, .forbidden, "changing \(reserved.joined(separator: ", ")) requires super_admin", now: now)
-                )
-                return
+                        403, .forbidden, "changing \(reserved.joined(separator: ", ")) requires super_admin", now: now))
             }
         }
         // A deleted tenant's record changes only together with a status other than deleted (the restore);
         // anything else would be a no-op answered as a success (`"status": "deleted"` restores nothing).
         if current == .deleted && (body.status == nil || body.status == .deleted) {
-            respond(
+            return .answer(
                 APIResponse.error(
                     409, .tenantDeleted,
-                    principal?.isSuperAdmin == true
+                    isSuperAdmin
                         ? "tenant \(tenant) is deleted: send \"status\": \"active\" to restore it"
                         : "tenant \(tenant) is deleted: only a super_admin can restore it", now: now))
-            return
         }
         let update = TenantUpdate(
             name: body.name, status: body.status, partnerId: body.partner, settings: body.settings)
@@ -306,31 +344,10 @@ extension TallyAPIHandler {
             return TallyAPIHandler.record(tenant, state.tenants[position: position])
         }
         if let unchanged {
-            respond(
+            return .answer(
                 APIResponse.success(message: "Tenant unchanged: the body changes nothing", data: unchanged, now: now))
-            return
         }
-        let engine = self.engine
-        let clock = self.clock
-        applyTenantEvent(
-            Event(id: newEventId("update"), tenantId: tenant, time: now, payload: .tenantUpdated(update)),
-            status: 200, message: "Tenant updated successfully"
-        ) { response in
-            // A delete that landed between the check above and this update made the update a no-op: say so,
-            // as the check would have.
-            let deletedMeanwhile =
-                body.status == nil && response.status == 200
-                && engine.read { $0.tenants[tenant]?.status == .deleted }
-            guard deletedMeanwhile else {
-                respond(response)
-                return
-            }
-            respond(
-                APIResponse.error(
-                    409, .tenantDeleted,
-                    "tenant \(tenant) was deleted before this change: send \"status\": \"active\" to restore it",
-                    now: clock()))
-        }
+        return .append(update)
     }
 
     func deleteTenant(_ text: String, principal: Principal?, respond: @escaping @Sendable (HTTPResponse) -> Void) {
@@ -343,17 +360,26 @@ extension TallyAPIHandler {
             respond(APIResponse.error(403, .forbidden, "deleting tenants requires super_admin", now: now))
             return
         }
-        let state = engine.read { state in state.tenants[tenant].map { ($0.isRegistered, $0.status) } }
-        guard let state, state.0 else {
-            respond(APIResponse.error(404, .tenantNotFound, "no tenant \(tenant)", now: now))
-            return
+        let engine = self.engine
+        let clock = self.clock
+        tenantChanges.run(tenant) { finished in
+            let state = engine.read { state in state.tenants[tenant].map { ($0.isRegistered, $0.status) } }
+            guard let state, state.0, state.1 != .deleted else {
+                finished()
+                // Deleting a deleted tenant changes nothing and stores nothing: 204 as for the first delete.
+                respond(
+                    state?.0 == true
+                        ? HTTPResponse(status: 204)
+                        : APIResponse.error(404, .tenantNotFound, "no tenant \(tenant)", now: clock()))
+                return
+            }
+            self.applyTenantEvent(
+                Event(id: self.newEventId("delete"), tenantId: tenant, time: clock(), payload: .tenantDeleted),
+                status: 204, message: ""
+            ) { response in
+                finished()
+                respond(response)
+            }
         }
-        if state.1 == .deleted {
-            respond(HTTPResponse(status: 204))
-            return
-        }
-        applyTenantEvent(
-            Event(id: newEventId("delete"), tenantId: tenant, time: now, payload: .tenantDeleted),
-            status: 204, message: "", respond: respond)
     }
 }

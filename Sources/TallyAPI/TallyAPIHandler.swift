@@ -16,9 +16,9 @@ public final class TallyAPIHandler: HTTPHandler {
     let serverGauges: @Sendable () -> HTTPServerGauges
     /// The server's limits; ``HTTPLimits/maxBodyBytes`` also bounds a body after its content coding is undone.
     let limits: HTTPLimits
-    /// Tenants whose creation through the tenants API is in flight, so two creates of one id cannot both
-    /// pass the existence check: the second answers 409 like any create of an existing tenant.
-    let creating = Mutex<Set<TenantID>>([])
+    /// Runs the tenants API's creates, updates and deletes of one tenant one at a time, each deciding on the
+    /// record the one before left (two creates of one id: the second answers 409).
+    let tenantChanges = TenantChangeQueue()
     /// The tenants list's sorted directory, rebuilt when a tenant record changed (see ``TenantDirectory``).
     let tenantDirectory = Mutex<TenantDirectory?>(nil)
     /// Where tenants lists are answered, one at a time, off the event loops: filtering a million tenants

@@ -394,9 +394,16 @@ extension APITests {
         #expect(restored.text.contains(#""status":"active""#) && restored.text.contains(#""name":"Renamed""#))
     }
 
+    /// Waits until `count` tenants-API changes wait behind a running one.
+    static func waitForQueuedChanges(_ api: APIFixture, _ count: Int) -> Bool {
+        for _ in 0..<2_000 where api.handler.tenantChanges.waitingCount < count { usleep(5_000) }
+        return api.handler.tenantChanges.waitingCount == count
+    }
+
     /// Creates of one id racing each other: exactly one is created, every other answers 409. The first
     /// create's fsync is held, so the others arrive on their own connections while its event is not yet in
-    /// the projections, when the existence check alone would let them all through.
+    /// the projections, when the existence check alone would let them all through: they wait their turn,
+    /// and then find the tenant.
     @Test func racingCreatesOfOneIdCreateItOnce() throws {
         let fileSystem = FaultyFileSystem()
         let api = try APIFixture(fileSystem: fileSystem)
@@ -411,27 +418,67 @@ extension APITests {
         defer { withExtendedLifetime(api) { fileSystem.releaseHeldSync() } }
         let first = try create("First")
         #expect(fileSystem.waitForHeldSync(), "the first create waits in its fsync")
-        // Answered while the first still waits (a create let through would wait behind it, and time out).
-        for index in 1..<4 {
-            let racer = try create("Racer \(index)")
-            let response = try racer.readResponse()
-            #expect(response.status == 409 && response.text.contains("tenant_exists"), "\(response.text)")
-        }
         // The held create's body is all the server holds, and its gauges say so.
         let metrics = try api.call("GET", "/metrics", token: nil).text
         let heldBody = #"{"id":"\#(APIFixture.other)","name":"First"}"#.utf8.count
         #expect(metrics.contains("tally_http_buffered_body_bytes \(heldBody)\n"), "\(metrics)")
+        let racers = try (1..<4).map { try create("Racer \($0)") }
+        #expect(Self.waitForQueuedChanges(api, 3), "the racers wait behind the first create")
         fileSystem.releaseHeldSync()
         let created = try first.readResponse()
         #expect(created.status == 201 && created.text.contains(#""name":"First""#), "\(created.text)")
+        for racer in racers {
+            let response = try racer.readResponse()
+            #expect(response.status == 409 && response.text.contains("tenant_exists"), "\(response.text)")
+        }
         let types = try StoreTestSupport.readAll(SegmentStoreReader.open(api.directory.path)).map(\.event.type)
         #expect(types == [.tenantCreated])
     }
 
-    /// A delete that lands between a PATCH's check and its event turns the PATCH into the same 409 the
-    /// check gives. The delete's fsync is held; the PATCH, on another connection, passes its check (the
-    /// tenant still reads active) and queues its event behind the delete's.
-    @Test func aPatchOvertakenByADeleteAnswers409() throws {
+    /// Changes of one tenant racing each other are decided one after another, each on the record the one
+    /// before left, as if sent one at a time: of four identical PATCHes one updates and three find nothing to
+    /// change, a PATCH behind a DELETE answers 409, and of two DELETEs one stores an event. Only the events
+    /// of changes answered as changes are in the log. The first PATCH's fsync is held while the rest arrive.
+    @Test func racingChangesOfOneTenantAreDecidedInTurn() throws {
+        let fileSystem = FaultyFileSystem()
+        let api = try APIFixture(fileSystem: fileSystem)
+        let admin = APIFixture.token(["super_admin"])
+        let tenant = APIFixture.tenant
+        let path = "/api/v1/admin/tenants/\(tenant)"
+        #expect(
+            try api.call("POST", "/api/v1/admin/tenants/", token: admin, body: #"{"id":"\#(tenant)","name":"Acme"}"#)
+                .status == 201)
+        fileSystem.update { $0.holdNextSyncOfPathContaining = "/segments/" }
+        defer { withExtendedLifetime(api) { fileSystem.releaseHeldSync() } }
+        let same = #"{"name":"Same"}"#
+        let first = try api.send("PATCH", path, token: admin, body: same)
+        #expect(fileSystem.waitForHeldSync(), "the first PATCH waits in its fsync")
+        var racers: [LoopbackClient] = []
+        // One at a time, so they queue in this order.
+        for (count, request) in [("PATCH", same), ("PATCH", same), ("DELETE", nil), ("DELETE", nil), ("PATCH", same)]
+            .enumerated()
+        {
+            racers.append(try api.send(request.0, path, token: admin, body: request.1))
+            #expect(Self.waitForQueuedChanges(api, count + 1))
+        }
+        fileSystem.releaseHeldSync()
+        let updated = try first.readResponse()
+        #expect(updated.status == 200 && updated.text.contains("Tenant updated successfully"), "\(updated.text)")
+        let answers = try racers.map { try $0.readResponse() }
+        for unchanged in answers[0..<2] {
+            #expect(unchanged.status == 200 && unchanged.text.contains("Tenant unchanged"), "\(unchanged.text)")
+        }
+        #expect(answers[2].status == 204 && answers[3].status == 204)
+        #expect(answers[4].status == 409 && answers[4].text.contains("tenant_deleted"), "\(answers[4].text)")
+        let types = try StoreTestSupport.readAll(SegmentStoreReader.open(api.directory.path)).map(\.event.type)
+        #expect(types == [.tenantCreated, .tenantUpdated, .tenantDeleted])
+    }
+
+    /// A `tenant.deleted` ingested through the events route that lands between a PATCH's check and its event
+    /// turns the PATCH into the same 409 the check gives (its event is stored and changes nothing). The
+    /// event's fsync is held; the PATCH, on another connection, passes its check (the tenant still reads
+    /// active) and queues its event behind the delete's.
+    @Test func aPatchOvertakenByADeletedEventAnswers409() throws {
         let fileSystem = FaultyFileSystem()
         let api = try APIFixture(fileSystem: fileSystem)
         let admin = APIFixture.token(["super_admin"])
@@ -442,7 +489,8 @@ extension APITests {
         fileSystem.update { $0.holdNextSyncOfPathContaining = "/segments/" }
         // Released on every path, before the server shuts down: its drain waits for the held request.
         defer { withExtendedLifetime(api) { fileSystem.releaseHeldSync() } }
-        let deleting = try api.send("DELETE", "/api/v1/admin/tenants/\(tenant)", token: admin)
+        let event = #"{"id":"td-1","type":"tenant.deleted","tenantId":"\#(tenant)"}"#
+        let deleting = try api.send("POST", "/api/v1/events", token: admin, body: event)
         #expect(fileSystem.waitForHeldSync(), "the delete waits in its fsync")
         let patching = try api.send(
             "PATCH", "/api/v1/admin/tenants/\(tenant)", token: admin, body: #"{"name":"Renamed"}"#)
@@ -450,7 +498,7 @@ extension APITests {
         for _ in 0..<2_000 where api.engine.rememberedIds < 3 { usleep(5_000) }
         #expect(api.engine.rememberedIds == 3, "create, delete and the PATCH's update")
         fileSystem.releaseHeldSync()
-        #expect(try deleting.readResponse().status == 204)
+        #expect(try deleting.readResponse().status == 200)
         let patched = try patching.readResponse()
         #expect(patched.status == 409 && patched.text.contains("tenant_deleted"), "\(patched.text)")
         #expect(try api.call("GET", "/api/v1/admin/tenants/\(tenant)", token: admin).text.contains(#""name":"Acme""#))
