@@ -105,7 +105,7 @@ final class APIMetrics: Sendable {
             text += "tally_events_rejected_total{reason=\"\(Self.escape(reason))\"} \(count)\n"
         }
         text +=
-            "# HELP tally_ingest_bytes_total Request body bytes received on the ingest route (as sent: compressed bodies count compressed), whatever the answer.\n# TYPE tally_ingest_bytes_total counter\n"
+            "# HELP tally_ingest_bytes_total Request body bytes the ingest route read whole (as sent: compressed bodies count compressed), whatever its answer; not bodies the HTTP layer stopped midway (413, 408).\n# TYPE tally_ingest_bytes_total counter\n"
         text += "tally_ingest_bytes_total \(ingestedBytes.load(ordering: .relaxed))\n"
         text +=
             "# HELP tally_http_request_duration_seconds Request latency by route.\n# TYPE tally_http_request_duration_seconds histogram\n"

@@ -104,8 +104,9 @@ extension HTTPConnection {
                     response: HTTPResponse(
                         status: error.status,
                         headers: [("Content-Type", "application/json")], body: body, closeConnection: true),
-                    keepAlive: false, head: named?.method == .head, method: named?.method.name ?? "-",
-                    path: named?.path ?? "-", started: began)
+                    keepAlive: false, head: (named?.method ?? error.method) == .head,
+                    method: named?.method.name ?? error.method?.name ?? "-", path: named?.path ?? error.path ?? "-",
+                    started: began)
                 return
             }
             guard var request else {

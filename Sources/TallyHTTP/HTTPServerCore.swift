@@ -92,25 +92,7 @@ final class HTTPServerCore: Sendable {
         line.append(contentsOf: #"","method":""#.utf8)
         line.append(contentsOf: method.utf8)
         line.append(contentsOf: #"","path":""#.utf8)
-        // Quotes, backslashes and control characters (which a decoded path may hold) are escaped, so the line
-        // stays one line and `/a%0Ab` is told apart from `/ab`.
-        if path.utf8.withContiguousStorageIfAvailable({ $0.contains { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C } })
-            == false
-        {
-            line.append(contentsOf: path.utf8)
-        } else {
-            let hex = Array("0123456789abcdef".utf8)
-            for byte in path.utf8 {
-                if byte < 0x20 {
-                    line.append(contentsOf: #"\u00"#.utf8)
-                    line.append(hex[Int(byte >> 4)])
-                    line.append(hex[Int(byte & 0xF)])
-                    continue
-                }
-                if byte == 0x22 || byte == 0x5C { line.append(0x5C) }
-                line.append(byte)
-            }
-        }
+        appendLoggedPath(path, to: &line)
         line.append(contentsOf: #"","status":"#.utf8)
         HTTPGrammar.appendDecimal(max(0, status), to: &line)
         line.append(contentsOf: #","durationMs":"#.utf8)
@@ -122,5 +104,73 @@ final class HTTPServerCore: Sendable {
         line.append(UInt8(ascii: "0") + UInt8(fraction / 10 % 10))
         line.append(UInt8(ascii: "0") + UInt8(fraction % 10))
         line.append(UInt8(ascii: "}"))
+    }
+
+    /// Appends a request's path to its log line as a JSON string's contents. Quotes, backslashes and every
+    /// character a line-based reader may take for a line break or a control (U+0000-U+001F, U+007F-U+009F,
+    /// U+2028, U+2029), which a decoded path may hold, are escaped, so the line stays one line and `/a%0Ab` is
+    /// told apart from `/ab`. A JSON Web Token in it (a client that put one in the path by mistake) is
+    /// logged as `<token>`: the log never holds a credential.
+    static func appendLoggedPath(_ path: String, to line: inout [UInt8]) {
+        let plain = path.utf8.withContiguousStorageIfAvailable { bytes in
+            !bytes.contains { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C || $0 >= 0x7F }
+                && tokenRanges(in: bytes).isEmpty
+        }
+        if plain == true {
+            line.append(contentsOf: path.utf8)
+            return
+        }
+        let bytes = Array(path.utf8)
+        var redacted: [UInt8] = []
+        var next = 0
+        for range in bytes.withUnsafeBufferPointer({ tokenRanges(in: $0) }) {
+            redacted += bytes[next..<range.lowerBound]
+            redacted += "<token>".utf8
+            next = range.upperBound
+        }
+        redacted += bytes[next...]
+        let hex = Array("0123456789abcdef".utf8)
+        for scalar in String(decoding: redacted, as: UTF8.self).unicodeScalars {
+            let value = scalar.value
+            if value < 0x20 || (0x7F...0x9F).contains(value) || value == 0x2028 || value == 0x2029 {
+                line.append(contentsOf: #"\u"#.utf8)
+                for shift in [12, 8, 4, 0] { line.append(hex[Int(value >> UInt32(shift) & 0xF)]) }
+                continue
+            }
+            if value == 0x22 || value == 0x5C { line.append(0x5C) }
+            line.append(contentsOf: String(scalar).utf8)
+        }
+    }
+
+    /// The byte ranges of JSON Web Tokens in `bytes`: runs of base64url characters and dots that start
+    /// with `eyJ` (a JSON header's `{"` encoded) and hold two dots (header, payload, signature).
+    static func tokenRanges(in bytes: UnsafeBufferPointer<UInt8>) -> [Range<Int>] {
+        func isTokenByte(_ byte: UInt8) -> Bool {
+            switch byte {
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
+                UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."):
+                true
+            default: false
+            }
+        }
+        var ranges: [Range<Int>] = []
+        var index = 0
+        while index + 3 <= bytes.count {
+            guard bytes[index] == UInt8(ascii: "e"), bytes[index + 1] == UInt8(ascii: "y"),
+                bytes[index + 2] == UInt8(ascii: "J")
+            else {
+                index += 1
+                continue
+            }
+            var end = index
+            var dots = 0
+            while end < bytes.count, isTokenByte(bytes[end]) {
+                if bytes[end] == UInt8(ascii: ".") { dots += 1 }
+                end += 1
+            }
+            if dots == 2 { ranges.append(index..<end) }
+            index = end
+        }
+        return ranges
     }
 }

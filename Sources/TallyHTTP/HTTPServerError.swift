@@ -38,7 +38,11 @@ public struct HTTPServerError: Error, Sendable, Equatable, CustomStringConvertib
     static func system(_ operation: String, _ number: Int32) -> HTTPServerError {
         let (code, advice): (Code, String?) =
             switch number {
-            case EADDRINUSE: (.addressInUse, "another process listens there: stop it or choose another --port")
+            case EADDRINUSE:
+                (
+                    .addressInUse,
+                    "another socket holds the port (a server listening there, or a connection using it as its local end): stop it or choose another --port"
+                )
             case EACCES: (.permissionDenied, "ports below 1024 need privileges: choose a port of 1024 or more")
             case EADDRNOTAVAIL:
                 (.addressNotAvailable, "no interface of this machine has that address: use 127.0.0.1 or 0.0.0.0")

@@ -39,7 +39,18 @@ enum RequestHeadParser {
         }
         request.headers = HTTPHeaders(headers)
 
-        let framing = try resolveFraming(fields, request: request, limits: limits)
+        let framing: BodyFraming
+        do throws(HTTPParseError) {
+            framing = try resolveFraming(fields, request: request, limits: limits)
+        } catch {
+            // Only the body is refused: the answer is logged under the request it refuses.
+            var refusal = error
+            if refusal.code == .bodyTooLarge {
+                refusal.method = request.method
+                refusal.path = request.path
+            }
+            throw refusal
+        }
         if request.minorVersion == 0 {
             request.keepAlive = fields.connectionKeepAlive && !fields.connectionClose
         } else {

@@ -69,8 +69,8 @@ extension HTTPServerTests {
 
     /// The durations the server logs for its own answers count from the request's first byte: a 408 after
     /// the header timeout, a 400 for a head finished badly after a pause, a 408 for a body too slow (logged
-    /// under its method and path, which were known by then), and a 413 for a chunked body that grew too
-    /// large after a pause.
+    /// under its method and path, which were known by then), a 413 for a chunked body that grew too
+    /// large after a pause, and a 413 for a declared length over the limit (under its method and path).
     @Test func theServersOwnAnswersAreTimedFromTheRequestsFirstByte() throws {
         let lines = Mutex<[String]>([])
         let server = try startServer {
@@ -118,6 +118,12 @@ extension HTTPServerTests {
         try growing.send("100\r\n")
         #expect(try growing.readResponse().status == 413)
         #expect(milliseconds(line(status: 413, containing: #""method":"POST","path":"/grows""#)) >= 150)
+
+        // A declared length over the limit is refused on the head alone, under the request's name too.
+        let declared = try LoopbackClient(port: server.port)
+        try declared.send("PUT /declared HTTP/1.1\r\nHost: a\r\nContent-Length: 999999999\r\n\r\n")
+        #expect(try declared.readResponse().status == 413)
+        #expect(line(status: 413, containing: #""method":"PUT","path":"/declared""#) != nil, "\(lines.withLock { $0 })")
     }
 
     /// Clients that connect one after another spread over the event loops: the kernel wakes the same idle

@@ -80,7 +80,10 @@ import Testing
         #expect(inUse?.code == .addressInUse)
         #expect(inUse?.operation == "bind to 127.0.0.1:\(running.port)")
         #expect(inUse?.errorNumber == EADDRINUSE)
-        #expect(inUse?.message.hasSuffix("another process listens there: stop it or choose another --port") == true)
+        #expect(
+            inUse?.message.hasSuffix(
+                "another socket holds the port (a server listening there, or a connection using it as its local end): stop it or choose another --port"
+            ) == true)
         let notAnAddress = failure { $0.host = "localhost" }
         #expect(notAnAddress?.code == .invalidAddress)
         #expect(notAnAddress?.errorNumber == nil)
@@ -174,8 +177,8 @@ import Testing
         }
     }
 
-    /// A request's log line is written as bytes: the time in UTC with milliseconds, quotes and backslashes
-    /// in the path escaped, control characters dropped, non-ASCII kept, the duration with three decimals.
+    /// A request's log line is written as bytes: the time in UTC with milliseconds, quotes, backslashes and
+    /// control characters in the path escaped, other non-ASCII kept, the duration with three decimals.
     @Test func logLinesEscapeThePathAndRoundTheDuration() {
         let time = #"{"time":"2026-11-24T08:15:27.042Z","#
         func line(_ path: String, _ status: Int, _ milliseconds: Double) -> String {
@@ -192,6 +195,22 @@ import Testing
         #expect(
             line("/x\u{1}\ny\u{1F}/ünï", 500, 0.0006)
                 == #"{"method":"GET","path":"/x\u0001\u000ay\u001f/ünï","status":500,"durationMs":0.001}"#
+        )
+        // DEL, C1 controls and the Unicode line and paragraph separators, which line-based readers may take
+        // for line breaks (Python's `splitlines`), are escaped too.
+        #expect(
+            line("/a\u{7F}b\u{85}c\u{9F}\u{A0}\u{2028}\u{2029}\u{2027}", 404, 1)
+                == #"{"method":"GET","path":"/a\u007fb\u0085c\u009f\#u{A0}\u2028\u2029\#u{2027}","status":404,"durationMs":1.000}"#
+        )
+        // A JSON Web Token sent in the path is not logged; a word merely starting `eyJ` is.
+        let token = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl"
+        #expect(
+            line("/api/v1/admin/tenants/\(token);x/\(token)", 404, 1)
+                == #"{"method":"GET","path":"/api/v1/admin/tenants/<token>;x/<token>","status":404,"durationMs":1.000}"#
+        )
+        #expect(
+            line("/eyJ/eyJa.b/eyJ\"\(token)", 404, 1)
+                == #"{"method":"GET","path":"/eyJ/eyJa.b/eyJ\"<token>","status":404,"durationMs":1.000}"#
         )
         #expect(line("/", 201, 1500.25) == #"{"method":"GET","path":"/","status":201,"durationMs":1500.250}"#)
         #expect(line("/", 200, -3) == #"{"method":"GET","path":"/","status":200,"durationMs":0.000}"#)

@@ -301,7 +301,11 @@ struct InvalidRequestTests {
     func bodyTooLargeBeforeBody() {
         var parser = HTTPRequestParser(limits: HTTPLimits(maxBodyBytes: 1000))
         parser.feed(bytes("POST / HTTP/1.1\r\nContent-Length: 1001\r\n\r\n"))
-        #expect(throws: HTTPParseError(code: .bodyTooLarge, message: "Content-Length exceeds 1000")) {
+        // The refusal names the request it refuses, for its log line.
+        var refusal = HTTPParseError(code: .bodyTooLarge, message: "Content-Length exceeds 1000")
+        refusal.method = .post
+        refusal.path = "/"
+        #expect(throws: refusal) {
             try parser.next()
         }
     }

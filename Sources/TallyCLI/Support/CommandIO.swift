@@ -97,7 +97,7 @@ public final class CommandIO: Sendable {
         switch target {
         case .captured: captured.withLock { $0.err += bytes }
         // A failure is dropped: standard error is where it would be reported.
-        case .process: _ = bytes.withUnsafeBytes { Syscall.writeAll(2, $0) }
+        case .process: bytes.withUnsafeBytes { StandardError.write($0) }
         }
     }
 
