@@ -149,8 +149,7 @@ extension TallyAPIHandler {
         }
         var settings: JSONObject?
         if let field = object["settings"] {
-            if case .object(let written) = field {
-                let given = TenantSettings.normalized(written)
+            if case .object(let given) = field {
                 let problems = TenantSettings.invalidSettings(given, allowNull: !requireName)
                 if problems.isEmpty { settings = given }
                 for problem in problems {

@@ -272,6 +272,13 @@ extension APITests {
         #expect(
             whole.status == 201 && whole.text.contains(#""storage_quota_mb":2048"#) && !whole.text.contains("2048.0"),
             "\(whole.text)")
+        // Not whole, though a double would round it to 1: refused, not stored as 1.
+        let nearlyWhole = try api.call(
+            "POST", "/api/v1/admin/tenants/", token: admin,
+            body: #"{"name":"Near","settings":{"session_timeout":0.99999999999999999}}"#)
+        #expect(
+            nearlyWhole.status == 422 && nearlyWhole.text.contains(#""loc":["body","settings","session_timeout"]"#),
+            "\(nearlyWhole.text)")
         for method in ["GET", "PATCH", "DELETE"] {
             let notUUID = try api.call(
                 method, "/api/v1/admin/tenants/not-a-uuid", token: admin,

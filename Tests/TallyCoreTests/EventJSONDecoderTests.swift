@@ -8,7 +8,8 @@ import Testing
     static let tenant = "3FA85F64-5717-4562-B3FC-2C963F66AFA6"
 
     func decode(_ text: String) throws -> Event {
-        try decoder.decode(try JSONParser().parse(text), receivedAt: now)
+        // As every decoder of events parses: whole numbers in any notation are integers, read from their digits.
+        try decoder.decode(try JSONParser(limits: .init(wholeNumbersAsIntegers: true)).parse(text), receivedAt: now)
     }
 
     func rejection(_ text: String) throws -> String? {
@@ -179,7 +180,7 @@ import Testing
     }
 
     /// Integer settings take whole numbers written with a fraction or exponent, as event fields do, and keep
-    /// them as integers (so the quota reads as given); a fraction is still refused.
+    /// them as integers (so the quota reads as given); a fraction is still refused, however close to whole.
     @Test func integerSettingsTakeWholeNumbersInAnyNotation() throws {
         let event = try decode(
             #"{"id":"a","type":"tenant.created","tenantId":"\#(Self.tenant)","data":{"name":"x","settings":{"storage_quota_mb":5000.0,"session_timeout":3e1}}}"#
@@ -198,6 +199,19 @@ import Testing
             #"{"id":"a","type":"tenant.created","tenantId":"\#(Self.tenant)","data":{"name":"x","settings":{"storage_quota_mb":5000.5}}}"#
         )
         #expect(fraction == "data.settings.storage_quota_mb: must be an integer number of megabytes greater than 0")
+        // Judged by the digits, not by the double they round to: these are not whole, though a double would
+        // make 1, 4503599627370496 and 9007199254740994 of them.
+        for number in ["0.99999999999999999", "1.00000000000000001", "4503599627370496.5", "9007199254740993.5"] {
+            for (key, rule) in [
+                ("storage_quota_mb", "must be an integer number of megabytes greater than 0"),
+                ("session_timeout", "must be a whole number of minutes greater than 0"),
+            ] {
+                let refused = try rejection(
+                    #"{"id":"a","type":"tenant.created","tenantId":"\#(Self.tenant)","data":{"name":"x","settings":{"\#(key)":\#(number)}}}"#
+                )
+                #expect(refused == "data.settings.\(key): \(rule)", "\(number)")
+            }
+        }
     }
 
     @Test func tenantUpdateCanClearPartnerAndRemoveSettings() throws {

@@ -50,7 +50,9 @@ public struct EventJSONDecoder: Sendable {
 
     /// Decodes and validates one event.
     /// - Parameters:
-    ///   - value: The parsed JSON.
+    ///   - value: The parsed JSON, read with `JSONParser.Limits.wholeNumbersAsIntegers` (as
+    ///     ``EventDocumentDecoder`` reads it): integer fields and settings take only `.int` values, so a whole
+    ///     number written with a fraction or exponent (`5e3`) must arrive as one.
     ///   - receivedAt: The time to use when the event has no `time`.
     /// - Returns: The event.
     /// - Throws: ``EventValidationError`` for the first rule broken.
@@ -319,9 +321,10 @@ struct FieldReader {
         switch take("settings") {
         case nil, .null?: return nil
         case .object(let given)?:
-            let settings = TenantSettings.normalized(given)
-            try TenantSettings.validate(settings, field: prefix + "settings", allowNull: allowNull)
-            return settings
+            // Whole numbers in any notation (`5000.0`, `5e3`) are integers already: the parser reads them from
+            // their digits, so a fraction that a double would round to a whole number stays a fraction.
+            try TenantSettings.validate(given, field: prefix + "settings", allowNull: allowNull)
+            return given
         default: throw error("settings", "must be an object")
         }
     }

@@ -8,18 +8,6 @@ public enum TenantSettings {
     /// The MFA methods `mfa_methods` may list.
     public static let mfaMethods: Set<String> = ["totp", "sms", "email", "webauthn"]
 
-    /// The settings with whole numbers written with a fraction or exponent (`5000.0`, `5e3`) stored as integers
-    /// in the integer settings (`session_timeout`, `storage_quota_mb`), as event fields take them.
-    public static func normalized(_ settings: JSONObject) -> JSONObject {
-        var result = settings
-        for key in ["session_timeout", "storage_quota_mb"] {
-            if case .double(let number)? = settings[key], let whole = Int64(exactly: number) {
-                result.set(key, .int(whole))
-            }
-        }
-        return result
-    }
-
     /// Checks a settings object.
     /// - Parameters:
     ///   - settings: The object to check.
