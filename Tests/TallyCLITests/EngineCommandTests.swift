@@ -228,6 +228,22 @@ import Testing
         #expect(different.out.contains("tenant \(Self.tenant): name differs: Acme vs Xcme"), "\(different.out)")
     }
 
+    /// A replay's progress (checked every 65,536 events) is first printed one interval after the start, 5 s
+    /// when standard error is not a terminal: a shorter replay prints none. It once printed a line at the
+    /// first check, stuck at that check's percentage, with none after it.
+    @Test func aShortReplayPrintsNoProgressLine() throws {
+        let directory = TemporaryDirectory()
+        let stream = runTally(["generate", "--tenants", "2", "--events", "70000", "--days", "10"])
+        #expect(runTally(["import", "--data", directory.path, "-"], input: stream.out).code == .ok)
+        let started = Date()
+        let replay = runTally(["replay", "--data", directory.path])
+        let seconds = Date().timeIntervalSince(started)
+        #expect(replay.code == .ok, "\(replay.err)")
+        #expect(replay.out.contains("replayed 70"), "\(replay.out)")
+        // A loaded machine may take the 5 s, and then a line is due.
+        #expect(seconds >= 5 || !replay.err.contains("replay: "), "\(seconds) s: \(replay.err)")
+    }
+
     /// An import whose closing checkpoint fails says its events are stored (so nobody imports them again
     /// and counts the old ones twice), exits 1, and the next open replays them.
     @Test func anImportWhoseCheckpointFailsSaysItsEventsAreStored() throws {

@@ -65,9 +65,12 @@ struct DumpCommand {
                 "--from \(from) is not before --to \(to): FROM <= time < TO selects nothing", command: spec.name)
         }
         if let toOffset, fromOffset >= toOffset {
-            throw UsageError(
-                "--from-offset \(fromOffset) is not below --to-offset \(toOffset): FROM <= offset < TO selects nothing",
-                command: spec.name)
+            // Without --from-offset, the range starts at 0: say so rather than name an option not given.
+            let start =
+                arguments.value("from-offset") == nil
+                ? "--to-offset 0 selects nothing (FROM <= offset < TO, and --from-offset is 0 when not given)"
+                : "--from-offset \(fromOffset) is not below --to-offset \(toOffset): FROM <= offset < TO selects nothing"
+            throw UsageError(start, command: spec.name)
         }
 
         let directory = try StoreLocation.existingStore(arguments)

@@ -12,6 +12,9 @@ struct GenerateCommand {
             the last D days (default 45); then M api.call events spread evenly up to now, so "this month" is
             never empty, each from a key its tenant created before the call. Statuses are
             mostly 2xx with some 429s and errors. The same seed gives the same stream (times shift with today).
+            Event ids are gen-SEED-RUN-N, RUN a digest of --tenants, --events and --days: streams made with
+            other options share no ids (their tenants are the seed's all the same), so one store takes them
+            all; a stream sent twice is deduplicated.
             Events older than 35 days are outside live ingest's window: load them with `tally import`.
 
             --days is at most 36500.
@@ -37,6 +40,20 @@ struct GenerateCommand {
             z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
             return z ^ (z >> 31)
         }
+    }
+
+    /// Eight hex digits (FNV-1a, folded to 32 bits) of the options other than the seed that shape a stream.
+    /// They go in every event id (`gen-SEED-RUN-N`), so streams of the same seed's tenants made with other
+    /// options, posted to one store, share no ids, and none of their events is taken for a duplicate of
+    /// another's; the same options give the same ids, so a stream sent twice is deduplicated.
+    static func runTag(tenants: Int, events: Int, days: Int) -> String {
+        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+        for byte in "\(tenants)/\(events)/\(days)".utf8 {
+            hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3
+        }
+        let folded = UInt32(truncatingIfNeeded: hash ^ (hash >> 32))
+        let digits = String(folded, radix: 16)
+        return String(repeating: "0", count: 8 - digits.count) + digits
     }
 
     /// The longest span `--days` accepts.
@@ -66,6 +83,7 @@ struct GenerateCommand {
             seed = number
         }
         var random = Generator(state: seed)
+        let run = runTag(tenants: tenants, events: events, days: days)
         // Whole seconds: two runs with the same seed in the same second write the same bytes.
         let now = Timestamp(microseconds: Timestamp.now().microseconds / 1_000_000 * 1_000_000)
         let span = Int64(days) * 86_400_000_000
@@ -78,7 +96,7 @@ struct GenerateCommand {
         var stopped = false
         func emit(_ tenant: TenantID, _ time: Timestamp, _ payload: EventPayload) {
             serial += 1
-            let event = Event(id: "gen-\(seed)-\(serial)", tenantId: tenant, time: time, payload: payload)
+            let event = Event(id: "gen-\(seed)-\(run)-\(serial)", tenantId: tenant, time: time, payload: payload)
             writer.write(EventJSONEncoder.jsonValue(event))
             writer.writeRaw("\n")
             if writer.bytes.count >= 1 << 20 {

@@ -37,7 +37,9 @@ struct ImportCommand {
             StoreLocation.option,
             .init(
                 name: "batch-size", valueName: "N", help: "Events per appended batch (default 1000, at most 1000000)."),
-            .init(name: "durability", valueName: "POLICY", help: "always (default), interval[:MS] or never."),
+            .init(
+                name: "durability", valueName: "POLICY",
+                help: "always (default), interval[:MS] (MS 1 to 3600000, default 100) or never."),
             CommandOptions.futureLimitOption,
             .init(
                 name: "remember", valueName: "N",

@@ -178,17 +178,22 @@ struct ReplayCommand {
         return unusable.allSatisfy(\.isUnreadable) ? .failure : .damagedStore
     }
 
-    /// Progress on standard error: a rewritten line on a terminal, periodic plain lines otherwise. Reports
-    /// come from the replay's threads, so the printing state sits behind a lock.
+    /// Progress on standard error: a rewritten line on a terminal, periodic plain lines otherwise, the first
+    /// one interval after the start (a replay shorter than that prints none). Reports come from the replay's
+    /// threads, so the printing state sits behind a lock.
     final class Progress: Sendable {
         let io: CommandIO
-        let terminal = isatty(2) == 1
+        let terminal: Bool
         let start = MonotonicClock.nanoseconds()
-        /// When a line was last printed, and whether one is left unfinished on the terminal.
-        private let printed = Mutex<(last: UInt64, onTerminal: Bool)>((0, false))
+        /// When a line was last printed (the start, before the first), and whether one is left unfinished on
+        /// the terminal.
+        private let printed: Mutex<(last: UInt64, onTerminal: Bool)>
 
         init(io: CommandIO) {
             self.io = io
+            // Captured output (tests) is never a terminal, whatever the test process's standard error is.
+            terminal = io.isProcess && isatty(2) == 1
+            printed = Mutex((start, false))
         }
 
         func report(_ offset: UInt64, _ total: UInt64) {

@@ -25,7 +25,9 @@ struct ServeCommand {
             StoreLocation.option, JWTSecret.option,
             .init(name: "host", valueName: "ADDRESS", help: "IPv4 address to listen on (default 127.0.0.1)."),
             .init(name: "port", valueName: "PORT", help: "TCP port (default 8080; 0 picks a free one)."),
-            .init(name: "durability", valueName: "POLICY", help: "always (default), interval[:MS] or never."),
+            .init(
+                name: "durability", valueName: "POLICY",
+                help: "always (default), interval[:MS] (MS 1 to 3600000, default 100) or never."),
             .init(
                 name: "event-loops", valueName: "N", help: "Event-loop threads (default: one per core; at most 256)."),
             .init(
@@ -68,7 +70,8 @@ struct ServeCommand {
             ),
             .init(
                 name: "checkpoint-interval", valueName: "DURATION",
-                help: "Write a checkpoint this long after the last if any event arrived (default 5m; such as 90s, 30m)."
+                help:
+                    "Write a checkpoint this long after the last if any event arrived (default 5m; such as 90s, 30m; at most 3650d)."
             ),
             .init(
                 name: "scrub-interval", valueName: "DURATION",
@@ -77,7 +80,7 @@ struct ServeCommand {
             ),
             .init(
                 name: "scrub-rate", valueName: "MIB",
-                help: "The most MiB per second the background scrub reads (default 64)."),
+                help: "The most MiB per second the background scrub reads (default 64, at most 1048576)."),
         ],
         positionalCount: 0...0
     )

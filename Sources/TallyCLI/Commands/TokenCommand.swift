@@ -21,7 +21,9 @@ struct TokenCommand {
             StoreLocation.option, JWTSecret.option,
             .init(name: "role", valueName: "ROLE", help: "A role to grant (repeatable).", repeatable: true),
             .init(name: "tenant", valueName: "UUID", help: "The tenant the token is bound to (tenant_id claim)."),
-            .init(name: "ttl", valueName: "DURATION", help: "Lifetime such as 90s, 30m, 12h or 7d (default 1h)."),
+            .init(
+                name: "ttl", valueName: "DURATION",
+                help: "Lifetime such as 90s, 30m, 12h or 7d (default 1h, at most 3650d)."),
             .init(name: "subject", valueName: "TEXT", help: "The sub claim (default tally-cli)."),
         ],
         positionalCount: 0...0
