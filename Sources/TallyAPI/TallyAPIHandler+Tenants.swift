@@ -17,6 +17,9 @@ extension TallyAPIHandler {
         return .object(object)
     }
 
+    /// The 403 message of a tenant create by a caller who is not a `super_admin`.
+    static let createRequiresSuperAdmin = "creating tenants requires super_admin"
+
     /// The 403 message of a tenant's own routes (its stats and its record) to a caller who may not.
     static let requiresTenantAdmin = "requires super_admin, or tenant_admin of this tenant"
 
@@ -166,7 +169,7 @@ extension TallyAPIHandler {
     ) {
         let now = clock()
         guard principal?.isSuperAdmin == true else {
-            respond(APIResponse.error(403, .forbidden, "creating tenants requires super_admin", now: now))
+            respond(APIResponse.error(403, .forbidden, TallyAPIHandler.createRequiresSuperAdmin, now: now))
             return
         }
         let body: TenantBody

@@ -68,7 +68,7 @@ public final class TallyAPIHandler: HTTPHandler {
     /// else is decided once the body is in.
     public func refusal(beforeBody head: HTTPRequest) -> HTTPResponse? {
         let path = Route.normalize(head.path)
-        guard let (route, _) = Route.find(head.method, path) else {
+        guard let (route, values) = Route.find(head.method, path) else {
             let response = unmatched(head.method, path, asSent: head.path)
             metrics.recordRequest(route: "unmatched", status: response.status, seconds: head.secondsSinceArrival)
             return response
@@ -83,11 +83,34 @@ public final class TallyAPIHandler: HTTPHandler {
         switch authenticate(head) {
         case .failure(let rejected): response = rejected.response
         case .success(let principal):
-            guard route.endpoint == .ingest, !principal.mayIngest else { return nil }
-            response = forbidden(TallyAPIHandler.ingestRoleRequired)
+            guard let refusal = refusal(route.endpoint, parameter: values.first ?? "", principal) else { return nil }
+            response = refusal
         }
         metrics.recordRequest(route: route.label, status: response.status, seconds: head.secondsSinceArrival)
         return response
+    }
+
+    /// What a route that reads a body answers a caller whatever the body says: an ingest without the role,
+    /// a tenant create by other than a `super_admin`, a tenant PATCH by a caller who may not change that
+    /// tenant (or, with a `tenant_id` that is no UUID, any tenant). The same answers the routes give once
+    /// the body is read; `nil` when the body may matter.
+    private func refusal(_ endpoint: Route.Endpoint, parameter: String, _ principal: Principal) -> HTTPResponse? {
+        switch endpoint {
+        case .ingest where !principal.mayIngest:
+            return forbidden(TallyAPIHandler.ingestRoleRequired)
+        case .createTenant where !principal.isSuperAdmin:
+            return APIResponse.error(403, .forbidden, TallyAPIHandler.createRequiresSuperAdmin, now: clock())
+        case .updateTenant:
+            guard let tenant = TenantID(parameter) else {
+                // The path's issue alone, as the route answers a caller whose body it does not decode.
+                let administers = principal.isSuperAdmin || principal.roles.contains(.tenantAdmin)
+                return administers ? nil : TallyAPIHandler.invalidTenantPath
+            }
+            return principal.mayAdminister(tenant)
+                ? nil : APIResponse.error(403, .forbidden, Self.requiresTenantAdmin, now: clock())
+        default:
+            return nil
+        }
     }
 
     /// The 413 for a body sent to a route that reads none (GET, HEAD, DELETE): refused rather than ignored,

@@ -182,7 +182,8 @@ extension JWTClaims {
         case .number(let seconds):
             // Floor without libm: truncate toward zero, then step down for negative fractions. The range check
             // keeps the conversion from trapping (2^63 itself is not representable as Int64).
-            guard seconds >= -0x1p63, seconds < 0x1p63 else {
+            // -2^63 itself arrives as a double only from a literal beyond Int64 (`-9223372036854775809`).
+            guard seconds > -0x1p63, seconds < 0x1p63 else {
                 throw JWTError(code: .invalidClaims, message: "claim '\(name)' is out of range")
             }
             let truncated = Int64(seconds)

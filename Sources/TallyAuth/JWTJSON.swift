@@ -31,8 +31,17 @@ enum JWTJSON: Sendable, Equatable {
     ///   - bytes: The UTF-8 encoded document.
     /// - Returns: The parsed value, or `nil` if the document is not valid under these rules.
     static func parse(_ bytes: [UInt8]) -> JWTJSON? {
+        parseExplained(bytes).value
+    }
+
+    /// Parses a complete JSON document as ``parse(_:)`` does, saying why a refused one that may be valid
+    /// JSON was refused: it repeats a member, or nests too deep.
+    /// - Parameter bytes: The UTF-8 encoded document.
+    /// - Returns: The value, or `nil` and the reason when one is known.
+    static func parseExplained(_ bytes: [UInt8]) -> (value: JWTJSON?, problem: String?) {
         var parser = JWTJSONParser(bytes: bytes, maximumDepth: maximumDepth)
-        return parser.parseDocument()
+        let value = parser.parseDocument()
+        return (value, value == nil ? parser.problem : nil)
     }
 
     /// The members of a JSON object in document order.

@@ -1,11 +1,14 @@
 /// A strict recursive-descent JSON parser producing ``JWTJSON`` values.
 ///
-/// Recursion is bounded by the depth limit, so hostile input cannot exhaust the stack. All failures yield `nil`; no
-/// diagnostics are kept because callers never echo token content back.
+/// Recursion is bounded by the depth limit, so hostile input cannot exhaust the stack. All failures yield `nil`;
+/// the two that valid JSON can meet, a repeated member and nesting past the limit, are named in ``problem``
+/// (anything else is not JSON).
 struct JWTJSONParser {
     private let bytes: [UInt8]
     private let maximumDepth: Int
     private var index = 0
+    /// Why a document that may be valid JSON was refused, once parsing failed for that reason.
+    private(set) var problem: String?
 
     /// Objects with up to this many members detect duplicate names by linear scan.
     private static let linearDuplicateCheckLimit = 16
@@ -61,10 +64,12 @@ struct JWTJSONParser {
     private mutating func parseValue(depth: Int) -> JWTJSON? {
         guard let byte = current else { return nil }
         switch byte {
-        case UInt8(ascii: "{"):
-            return depth < maximumDepth ? parseObject(depth: depth) : nil
-        case UInt8(ascii: "["):
-            return depth < maximumDepth ? parseArray(depth: depth) : nil
+        case UInt8(ascii: "{"), UInt8(ascii: "["):
+            guard depth < maximumDepth else {
+                problem = "nests objects and arrays deeper than \(maximumDepth) levels"
+                return nil
+            }
+            return byte == UInt8(ascii: "{") ? parseObject(depth: depth) : parseArray(depth: depth)
         case UInt8(ascii: "\""):
             return parseString().map(JWTJSON.string)
         case UInt8(ascii: "t"):
@@ -118,10 +123,13 @@ struct JWTJSONParser {
             if seenNames == nil, members.count >= Self.linearDuplicateCheckLimit {
                 seenNames = Set(members.names)
             }
-            if seenNames != nil {
-                guard seenNames?.insert(name).inserted == true else { return nil }
-            } else {
-                guard !members.names.contains(name) else { return nil }
+            let repeated =
+                seenNames != nil ? seenNames?.insert(name).inserted != true : members.names.contains(name)
+            guard !repeated else {
+                // Named as JSON would spell it, and cut short: the message goes back to the client.
+                let shown = name.unicodeScalars.prefix(64).map { $0.escaped(asASCII: true) }.joined()
+                problem = "repeats the member \"\(shown)\"\(name.unicodeScalars.count > 64 ? "..." : "")"
+                return nil
             }
             members.append(name: name, value: value)
             skipWhitespace()

@@ -91,8 +91,9 @@ public struct JWTVerifier: Sendable {
         }
 
         // 2. Header.
-        guard case .object(let header) = JWTJSON.parse(headerBytes) else {
-            return .failure(Self.malformed("token header is not a JSON object"))
+        let parsedHeader = JWTJSON.parseExplained(headerBytes)
+        guard case .object(let header) = parsedHeader.value else {
+            return .failure(Self.malformed("token header " + (parsedHeader.problem ?? "is not a JSON object")))
         }
         guard let algorithm = header["alg"] else {
             return .failure(JWTError(code: .unsupportedAlgorithm, message: "token header has no 'alg'"))
@@ -119,8 +120,9 @@ public struct JWTVerifier: Sendable {
         }
 
         // 4. Payload.
-        guard case .object(let payload) = JWTJSON.parse(payloadBytes) else {
-            return .failure(Self.malformed("token payload is not a JSON object"))
+        let parsedPayload = JWTJSON.parseExplained(payloadBytes)
+        guard case .object(let payload) = parsedPayload.value else {
+            return .failure(Self.malformed("token payload " + (parsedPayload.problem ?? "is not a JSON object")))
         }
         let claims: JWTClaims
         do {

@@ -142,35 +142,63 @@ final class HTTPServerCore: Sendable {
         }
     }
 
-    /// The byte ranges of JSON Web Tokens in `bytes`: runs of base64url characters and dots that start
-    /// with `eyJ` (a JSON header's `{"` encoded) and hold two dots (header, payload, signature).
+    /// The byte ranges of JSON Web Tokens in `bytes`: runs of base64url characters holding two dots (header,
+    /// payload, signature) whose first part decodes to a JSON object's start (`{`, after any JSON whitespace:
+    /// `eyJ` for `{"`, `ewog` for a header `jq` pretty-printed). A file name such as `report.v1.txt` is no
+    /// token: its first part does not decode to `{`.
     static func tokenRanges(in bytes: UnsafeBufferPointer<UInt8>) -> [Range<Int>] {
-        func isTokenByte(_ byte: UInt8) -> Bool {
-            switch byte {
-            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
-                UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."):
-                true
-            default: false
-            }
-        }
         var ranges: [Range<Int>] = []
         var index = 0
-        while index + 3 <= bytes.count {
-            guard bytes[index] == UInt8(ascii: "e"), bytes[index + 1] == UInt8(ascii: "y"),
-                bytes[index + 2] == UInt8(ascii: "J")
-            else {
+        while index < bytes.count {
+            guard base64URLValue(bytes[index]) != nil else {
                 index += 1
                 continue
             }
             var end = index
-            var dots = 0
-            while end < bytes.count, isTokenByte(bytes[end]) {
-                if bytes[end] == UInt8(ascii: ".") { dots += 1 }
+            var dots: [Int] = []
+            while end < bytes.count, base64URLValue(bytes[end]) != nil || bytes[end] == UInt8(ascii: ".") {
+                if bytes[end] == UInt8(ascii: ".") { dots.append(end) }
                 end += 1
             }
-            if dots == 2 { ranges.append(index..<end) }
+            if dots.count == 2, dots[1] > dots[0] + 1, opensJSONObject(bytes, index..<dots[0]) {
+                ranges.append(index..<end)
+            }
             index = end
         }
         return ranges
+    }
+
+    /// The value of a base64url digit, or `nil`.
+    private static func base64URLValue(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "A")...UInt8(ascii: "Z"): byte - UInt8(ascii: "A")
+        case UInt8(ascii: "a")...UInt8(ascii: "z"): byte - UInt8(ascii: "a") + 26
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0") + 52
+        case UInt8(ascii: "-"): 62
+        case UInt8(ascii: "_"): 63
+        default: nil
+        }
+    }
+
+    /// Whether the base64url text in `range` decodes to bytes whose first one other than JSON whitespace
+    /// is `{` (looking at the first six decoded bytes).
+    private static func opensJSONObject(_ bytes: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) -> Bool {
+        var bits: UInt32 = 0
+        var bitCount = 0
+        for position in range.prefix(8) {
+            guard let value = base64URLValue(bytes[position]) else { return false }
+            bits = bits << 6 | UInt32(value)
+            bitCount += 6
+            guard bitCount >= 8 else { continue }
+            bitCount -= 8
+            let byte = UInt8(truncatingIfNeeded: bits >> UInt32(bitCount))
+            bits &= (1 << UInt32(bitCount)) - 1
+            switch byte {
+            case UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: "\n"), UInt8(ascii: "\r"): continue
+            case UInt8(ascii: "{"): return true
+            default: return false
+            }
+        }
+        return false
     }
 }

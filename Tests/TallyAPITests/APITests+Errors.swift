@@ -229,6 +229,35 @@ extension APITests {
         #expect(try client.readResponse().status == 200)
     }
 
+    /// A tenants-API write that the caller's role refuses whatever the body says is answered on its head,
+    /// not invited (`100 Continue`) and read first: a create by other than a super_admin, a PATCH of
+    /// another tenant, a PATCH whose path is no UUID by a caller who administers no tenant. A caller who
+    /// may write is invited.
+    @Test func tenantWritesTheRoleRefusesAreAnsweredOnTheHead() throws {
+        let api = try APIFixture()
+        let tenant = APIFixture.tenant
+        let other = APIFixture.other
+        func waiting(_ method: String, _ path: String, _ token: String, header: String = tenant) throws -> Int {
+            let client = try api.client()
+            try client.send(
+                "\(method) \(path) HTTP/1.1\r\nHost: t\r\nx-tenantid: \(header)\r\nAuthorization: Bearer \(token)\r\n"
+                    + "Content-Type: application/json\r\nContent-Length: 5000000\r\nExpect: 100-continue\r\n\r\n")
+            return try client.readResponse().status
+        }
+        let member = APIFixture.token(["member"], tenant: tenant)
+        let admin = APIFixture.token(["tenant_admin"], tenant: tenant)
+        let superAdmin = APIFixture.token(["super_admin"])
+        #expect(try waiting("POST", "/api/v1/admin/tenants/", member) == 403)
+        #expect(try waiting("POST", "/api/v1/admin/tenants/", admin) == 403)
+        #expect(try waiting("PATCH", "/api/v1/admin/tenants/\(tenant)", member) == 403)
+        #expect(try waiting("PATCH", "/api/v1/admin/tenants/\(other)", admin) == 403)
+        #expect(try waiting("PATCH", "/api/v1/admin/tenants/not-a-uuid", member) == 422)
+        // Those who may write are invited to send the body.
+        #expect(try waiting("POST", "/api/v1/admin/tenants/", superAdmin) == 100)
+        #expect(try waiting("PATCH", "/api/v1/admin/tenants/\(tenant)", admin) == 100)
+        #expect(try waiting("PATCH", "/api/v1/admin/tenants/not-a-uuid", admin) == 100)
+    }
+
     /// A request that cannot succeed is told why even when the body budget is full and its body came in one
     /// read with its head: a 401, not a 503 that would have it retry in vain.
     @Test func aRequestThatCannotSucceedIsToldWhyWhenTheBudgetIsFull() throws {

@@ -284,6 +284,21 @@ struct JWTVerifierTests {
     func rejectsDuplicateAlg() {
         let token = Self.token(header: #"{"alg":"none","alg":"HS256"}"#, payload: "{}")
         #expect(Self.failure(token)?.code == .malformed)
+        #expect(Self.failure(token)?.message == #"token header repeats the member "alg""#)
+    }
+
+    /// Valid JSON refused for a repeated member (however it is spelt) or for nesting past the limit is told
+    /// why, not called "not a JSON object".
+    @Test("names a repeated member or deep nesting in the payload")
+    func namesRepeatedMembersAndDeepNesting() {
+        #expect(
+            Self.failure(Self.token(payload: #"{"roles":["a"],"r\u006fles":["super_admin"]}"#))?.message
+                == #"token payload repeats the member "roles""#)
+        let deep = #"{"x":"# + String(repeating: "[", count: 16) + String(repeating: "]", count: 16) + "}"
+        #expect(
+            Self.failure(Self.token(payload: deep))?.message
+                == "token payload nests objects and arrays deeper than 16 levels")
+        #expect(Self.failure(Self.token(payload: "not json"))?.message == "token payload is not a JSON object")
     }
 
     @Test(
@@ -301,7 +316,7 @@ struct JWTVerifierTests {
             #"{"realm_access":"admin"}"#, #"{"realm_access":{"roles":"admin"}}"#, #"{"realm_access":{"roles":[null]}}"#,
             #"{"sub":123}"#, #"{"sub":null}"#, #"{"tenant_id":7}"#, #"{"tenant_id":["t"]}"#,
             #"{"exp":"1800000000"}"#, #"{"exp":true}"#, #"{"nbf":[1]}"#, #"{"iat":{}}"#, #"{"exp":1e300}"#,
-            #"{"iat":-1e19}"#,
+            #"{"iat":-1e19}"#, #"{"exp":-9223372036854775809}"#, #"{"exp":9223372036854775808}"#,
         ]
     )
     func rejectsWrongClaimTypes(payload: String) {

@@ -89,6 +89,23 @@ extension CLITests {
         #expect(empty.status == 1 && empty.errors.contains("jwt-secret"), "\(empty.errors)")
     }
 
+    /// `tally token` warns, as `tally serve` does, of a secret file other users may read (anyone who can
+    /// read it can mint tokens), and mints all the same, the token alone on standard output.
+    @Test func aSecretOpenToOtherUsersIsWarnedOfByToken() throws {
+        let directory = TemporaryDirectory()
+        let file = directory.appending("secret")
+        try StoreTestSupport.write(Array("0123456789abcdef".utf8), to: file)
+        #expect(chmod(file, 0o644) == 0)
+        let open = runTally(["token", "--role", "ingest", "--jwt-secret-file", file])
+        #expect(open.code == .ok && open.out.split(separator: "\n").count == 1)
+        #expect(
+            open.err.contains("tally: warning: \(file) is open to other users (mode 0644)")
+                && open.err.contains("chmod 600"), "\(open.err)")
+        #expect(chmod(file, 0o600) == 0)
+        let closed = runTally(["token", "--role", "ingest", "--jwt-secret-file", file])
+        #expect(closed.code == .ok && closed.err.isEmpty, "\(closed.err)")
+    }
+
     /// `tally token` never prints a token longer than the server reads: a long `--subject` is a usage error.
     @Test func aTokenTheServerWouldRefuseForItsSizeIsNotMinted() throws {
         let directory = TemporaryDirectory()

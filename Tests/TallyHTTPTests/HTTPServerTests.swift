@@ -212,6 +212,18 @@ import Testing
             line("/eyJ/eyJa.b/eyJ\"\(token)", 404, 1)
                 == #"{"method":"GET","path":"/eyJ/eyJa.b/eyJ\"<token>","status":404,"durationMs":1.000}"#
         )
+        // Headers with whitespace before the brace (as `jq` prints them) are tokens too; a dotted file name
+        // is not.
+        for header in ["{\n  \"alg\": \"HS256\"\n}", " {\"alg\":\"HS256\"}", "\n{\"alg\":\"HS256\"}", "{ \"alg\":1}"] {
+            let encoded = Data(header.utf8).base64EncodedString().replacingOccurrences(of: "=", with: "")
+                .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+            #expect(
+                line("/t/\(encoded).eyJ4IjoxfQ.sig", 404, 1)
+                    == #"{"method":"GET","path":"/t/<token>","status":404,"durationMs":1.000}"#, "\(header)")
+        }
+        #expect(
+            line("/files/report.v1.txt", 404, 1)
+                == #"{"method":"GET","path":"/files/report.v1.txt","status":404,"durationMs":1.000}"#)
         #expect(line("/", 201, 1500.25) == #"{"method":"GET","path":"/","status":201,"durationMs":1500.250}"#)
         #expect(line("/", 200, -3) == #"{"method":"GET","path":"/","status":200,"durationMs":0.000}"#)
         #expect(line("/", 200, .nan) == #"{"method":"GET","path":"/","status":200,"durationMs":0.000}"#)

@@ -9,8 +9,9 @@ struct TokenCommand {
         summary: "Mint a bearer token (HS256 JWT) for the API.",
         usage: "--role ROLE [--role ROLE] [--tenant UUID] [--ttl 1h] [options]",
         details: """
-            Roles: super_admin (everything), tenant_admin (its tenant's stats and record), member (its
-            organization's API-key stats), ingest (POST events, for its tenant or any tenant without --tenant).
+            Roles: super_admin (everything), tenant_admin (its tenant's stats, API-key stats and record, whose
+            name and settings but storage_quota_mb it may change), member (its organization's API-key stats),
+            ingest (POST events, for its tenant or any tenant without --tenant).
             tenant_admin and member need --tenant (without one they would grant nothing), unless super_admin
             is granted too.
             The secret is the one `tally serve` uses (see --jwt-secret-file). Prints the token on one line.
@@ -62,9 +63,11 @@ struct TokenCommand {
                 command: spec.name)
         }
         let ttl = try CommandOptions.duration(arguments, "ttl", default: 3600, command: spec.name)
-        let secret = try JWTSecret.load(
-            arguments, storeDirectory: try StoreLocation.directory(arguments), create: false
-        ).secret
+        let loaded = try JWTSecret.load(
+            arguments, storeDirectory: try StoreLocation.directory(arguments), create: false)
+        let secret = loaded.secret
+        // As `tally serve` warns: the token is minted all the same (standard output stays the token alone).
+        if let warning = JWTSecret.permissionWarning(loaded.source) { io.printError("tally: warning: \(warning)") }
         let now = Timestamp.now().seconds
         let claims = JWTClaims(
             subject: subject, roles: roles, tenantId: tenant,
