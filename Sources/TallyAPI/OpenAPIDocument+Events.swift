@@ -47,9 +47,22 @@ extension OpenAPIDocument {
         ])
     }
 
+    /// How Tally reads a time it is sent, where that departs from JSON Schema's `date-time` (RFC 3339 §5.6).
+    static let inputTimeRules =
+        "RFC 3339 (a space may stand for T, as RFC 3339 §5.6 allows; a leap second, :60, is refused; digits past "
+        + "the microsecond are dropped; years 0001-9999, also once the offset is applied)"
+
+    /// A time the server reads from a request: a `date-time`, or null, described as Tally reads it.
+    static func inputTime(_ whenNull: String) -> JSONValue {
+        object([
+            ("type", .array([.string("string"), .string("null")])), ("format", .string("date-time")),
+            ("description", .string(inputTimeRules + "; " + whenNull)),
+        ])
+    }
+
     /// Each type's `data`: the schema's name, the types it belongs to, and the schema.
     private static let eventData: [(name: String, types: [EventType], schema: JSONValue)] = {
-        let time = scalar("string", format: "date-time", nullable: true)
+        let time = inputTime("null: no expiry")
         let storage = EventJSONDecoder.maxStorageBytes
         return [
             (
@@ -220,7 +233,11 @@ extension OpenAPIDocument {
                         "time",
                         object([
                             ("type", .array([.string("string"), .string("null")])), ("format", .string("date-time")),
-                            ("description", .string("RFC 3339; the time Tally received the event when absent")),
+                            (
+                                "description",
+                                .string(
+                                    OpenAPIDocument.inputTimeRules + "; the time Tally received the event when absent")
+                            ),
                         ])
                     ),
                     ("data", object([("type", .array([.string("object"), .string("null")]))])),
@@ -260,7 +277,7 @@ extension OpenAPIDocument {
                             )
                         ])
                     ),
-                    ("time", scalar("string", format: "date-time", nullable: true)),
+                    ("time", inputTime("the time Tally received the event when absent")),
                     (
                         "datacontenttype",
                         object([

@@ -59,7 +59,9 @@ extension JWTClaims {
         subject = try Self.string(payload["sub"], name: "sub")
         tenantId = try Self.string(payload["tenant_id"], name: "tenant_id")
         expiresAt = try Self.numericDate(payload["exp"], name: "exp")
-        notBefore = try Self.numericDate(payload["nbf"], name: "nbf")
+        // Rounded up: a token is never taken as valid before its `nbf` (and its `exp`, rounded down, never
+        // after): times are compared in whole seconds.
+        notBefore = try Self.numericDate(payload["nbf"], name: "nbf", roundingUp: true)
         issuedAt = try Self.numericDate(payload["iat"], name: "iat")
 
         var candidates = try Self.stringArray(payload["roles"], name: "roles")
@@ -167,14 +169,18 @@ extension JWTClaims {
         return strings
     }
 
-    /// Reads an optional NumericDate claim (RFC 7519, section 2): seconds since the epoch, fractions floored.
+    /// Reads an optional NumericDate claim (RFC 7519, section 2): seconds since the epoch, fractions floored
+    /// (or, with `roundingUp`, raised to the next second).
     ///
     /// - Parameters:
     ///   - value: The claim value, if present.
     ///   - name: The claim name, used in the error message.
+    ///   - roundingUp: Whether a fraction rounds up rather than down.
     /// - Returns: The whole seconds, or `nil` if the claim is absent.
     /// - Throws: ``JWTError/Code/invalidClaims`` if present but not a number representable as `Int64` seconds.
-    private static func numericDate(_ value: JWTJSON?, name: String) throws(JWTError) -> Int64? {
+    private static func numericDate(_ value: JWTJSON?, name: String, roundingUp: Bool = false) throws(JWTError)
+        -> Int64?
+    {
         guard let value else { return nil }
         switch value {
         case .integer(let seconds):
@@ -187,6 +193,7 @@ extension JWTClaims {
                 throw JWTError(code: .invalidClaims, message: "claim '\(name)' is out of range")
             }
             let truncated = Int64(seconds)
+            if roundingUp { return Double(truncated) < seconds ? truncated + 1 : truncated }
             return Double(truncated) > seconds ? truncated - 1 : truncated
         default:
             throw JWTError(code: .invalidClaims, message: "claim '\(name)' must be a number")

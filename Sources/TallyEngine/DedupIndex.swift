@@ -207,12 +207,13 @@ package struct DedupIndex: Sendable, Equatable {
         hour((slot.packed >> 2) & DedupIndex.hourMask, isBefore: limit)
     }
 
-    /// Whether `hour` (modulo 2^14) is before `limit` by more than an hour's rounding: the wrapped difference
-    /// is positive and less than half the cycle.
+    /// Whether `hour` (modulo 2^14) is before `limit`: the wrapped difference is positive and less than half
+    /// the cycle. Both are hours rounded up, so an event less than an hour older than the time `limit` stands
+    /// for may still be kept (the window holds to the hour), and none at or after that time is dropped.
     @inline(__always)
     static func hour(_ hour: UInt64, isBefore limit: UInt64) -> Bool {
         let age = (limit &- hour) & DedupIndex.hourMask
-        return age > 1 && age < (1 << (DedupIndex.hourBits - 1))
+        return age > 0 && age < (1 << (DedupIndex.hourBits - 1))
     }
 
     /// The slot of a located key.
@@ -398,7 +399,7 @@ package struct DedupIndex: Sendable, Equatable {
     /// a full replay remember exactly the same ids. Counted in whole hours, not modulo 2^14, so an event
     /// years old is never taken for a recent one.
     package static func remembers(_ time: Timestamp, cutoff: Timestamp) -> Bool {
-        hoursRoundedUp(cutoff) - hoursRoundedUp(time) <= 1
+        hoursRoundedUp(cutoff) - hoursRoundedUp(time) <= 0
     }
 
     /// Whether `entry`'s event time lies less than `width` microseconds from `time`, to the hour: how a

@@ -62,7 +62,8 @@ struct JWTVerifierTests {
                     roles: ["reader", "writer"],
                     tenantId: "t-1",
                     expiresAt: 1_700_003_600,
-                    notBefore: 1_699_999_000,
+                    // 1699999000.75, rounded up: never valid before it.
+                    notBefore: 1_699_999_001,
                     issuedAt: 1_699_999_000
                 )
         )
@@ -137,6 +138,18 @@ struct JWTVerifierTests {
     func notBefore(offset: Int64, rejected: Bool) {
         let token = Self.token(payload: #"{"nbf":\#(Self.now + offset)}"#)
         #expect(Self.failure(token)?.code == (rejected ? .notYetValid : nil))
+    }
+
+    /// Times are compared in whole seconds, a fractional `exp` rounded down and `nbf` up: a token is never
+    /// taken as valid outside its leeway, only refused up to a second early. `nbf` was once rounded down, and
+    /// a token 30.3 s ahead was taken.
+    @Test("rounds a fractional exp down and nbf up")
+    func fractionalTimesAreReadConservatively() {
+        #expect(Self.failure(Self.token(payload: #"{"nbf":\#(Self.now + 30).3}"#))?.code == .notYetValid)
+        #expect(Self.failure(Self.token(payload: #"{"nbf":\#(Self.now + 29).9}"#)) == nil)
+        // now - 29.3 and now - 28.3.
+        #expect(Self.failure(Self.token(payload: #"{"exp":\#(Self.now - 30).7}"#))?.code == .expired)
+        #expect(Self.failure(Self.token(payload: #"{"exp":\#(Self.now - 29).7}"#)) == nil)
     }
 
     @Test("uses the configured leeway, clamping negative leeway to zero")

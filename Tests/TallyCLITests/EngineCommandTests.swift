@@ -331,5 +331,12 @@ import Testing
         #expect(asOf.count == "2026-01-01T00:00:00.000000Z".count, "\(asOf)")
         let again = runTally(["replay", "--data", twice.path, "--until", asOf])
         #expect(again.out.contains(#""events": 3"#), "\(asOf): \(again.out.prefix(200))")
+        // With none included, `asOf` is the instant before the first event's ingest time, so it selects none
+        // either (it was now, which selected every event).
+        let none = runTally(["replay", "--data", twice.path, "--until", "0"])
+        #expect(none.out.contains(#""events": 0"#), "\(none)")
+        let noneAsOf = try #require(none.out.firstMatch(of: /"asOf": "([^"]+)"/).map { String($0.1) })
+        let noneAgain = runTally(["replay", "--data", twice.path, "--until", noneAsOf])
+        #expect(noneAgain.out.contains(#""events": 0"#), "\(noneAsOf): \(noneAgain.out.prefix(200))")
     }
 }

@@ -79,8 +79,13 @@ struct ReplayCommand {
             let asOf: Timestamp
             if case .ingestTime(let time) = limit {
                 asOf = time
+            } else if let last = rebuilt.lastIngestTime {
+                asOf = last
             } else {
-                asOf = rebuilt.lastIngestTime ?? Timestamp.now()
+                // None included (`--until 0`): the instant before the first event's ingest time, which given
+                // back as `--until` selects none as well; now, for an empty log.
+                let first = try Engine.rebuild(directory: directory, configuration: configuration, limit: .offset(1))
+                asOf = first.lastIngestTime.map { Timestamp(microseconds: $0.microseconds - 1) } ?? Timestamp.now()
             }
             if let only, rebuilt.state.tenants[only] == nil {
                 io.printError("tally replay: no events for tenant \(only) up to \(until)")
