@@ -75,17 +75,12 @@ extension HTTPConnection {
                 continue
             }
             let request: HTTPRequest?
-            // A whole request refused for its `Host`: its answer is logged under its method and path, and a
-            // HEAD gets the head alone (RFC 9110 §9.3.2), as when the refusal comes before its body.
-            var refused: HTTPRequest?
-            // The head of a request whose body is arriving, to log an error in its body under its name.
+            // The head of a request whose body is arriving, to log an error in its body under its name. A
+            // refusal of the head itself names the request when its request line was read (see
+            // ``HTTPParseError/method``), and a HEAD then gets the answer's head alone (RFC 9110 §9.3.2).
             let arriving = parser.isReceivingBody ? parser.headAwaitingBody : nil
             do throws(HTTPParseError) {
                 request = try parser.next()
-                if let request, let problem = HostHeader.problem(in: request) {
-                    refused = request
-                    throw HTTPParseError.badRequest(problem)
-                }
             } catch {
                 // A malformed stream cannot be resynchronised: answer the error and close. The request's
                 // timers stop with it: its answer is this one, never a 408 on top of it.
@@ -96,7 +91,7 @@ extension HTTPConnection {
                 let body = HTTPErrorBody.json(status: error.status, message: error.message)
                 let began = requestStarted ?? readAt
                 requestStarted = nil
-                let named = refused ?? arriving
+                let named = arriving
                 loop.server.handler.answeredByServer(
                     status: error.status, seconds: MonotonicClock.seconds(since: began))
                 dispatchResponse(

@@ -78,7 +78,7 @@ final class HTTPConnection {
     init(descriptor: Int32, loop: EventLoop) {
         self.descriptor = descriptor
         self.loop = loop
-        self.parser = HTTPRequestParser(limits: loop.server.configuration.limits)
+        self.parser = HTTPRequestParser(limits: loop.server.configuration.limits, checksHost: true)
     }
 
     var inFlight: Int { nextSequence - nextToSend }

@@ -26,8 +26,9 @@ public struct HTTPParseError: Error, Sendable, Equatable, CustomStringConvertibl
     public var code: Code
     /// A short human-readable explanation, safe to log (never echoes more than a few input bytes).
     public var message: String
-    /// The refused request's method and path, when its head was read whole and only its body is refused
-    /// (a declared `Content-Length` over the limit), so its answer is logged under them; `nil` otherwise.
+    /// The refused request's method and path, when its request line was read (a field, its `Host`, its
+    /// framing or its expectation is refused), so its answer is logged under them, and a HEAD gets the
+    /// answer's head alone; `nil` otherwise.
     public var method: HTTPMethod?
     /// See ``method``.
     public var path: String?

@@ -15,8 +15,16 @@ extension HTTPRequestParser {
         // start line and fields alone, §2.2): a parser that differs from a proxy's here is how bodies
         // get smuggled.
         guard total == content + 2 else { throw .badRequest("chunk-size line must end with CRLF") }
-        let size = try withBuffered(count: content) { (line) throws(HTTPParseError) in
+        let line = try withBuffered(count: content) { (line) throws(HTTPParseError) in
             try ChunkSizeParser.parse(line)
+        }
+        let size = line.size
+        // Leading zeros and extensions carry nothing and do not count against the body's limit: bounded in
+        // all, or one-byte chunks each with a long extension would have a 16 MiB body cost gigabytes.
+        chunkLineOverhead += line.overhead
+        guard chunkLineOverhead <= limits.maxHeaderBytes else {
+            throw .badRequest(
+                "chunk extensions and leading zeros exceed \(limits.maxHeaderBytes) bytes in all in this body")
         }
         readIndex += total
         if size == 0 {

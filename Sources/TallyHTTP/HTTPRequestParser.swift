@@ -31,6 +31,8 @@ public struct HTTPRequestParser: Sendable {
 
     /// The limits this parser enforces.
     let limits: HTTPLimits
+    /// Whether heads are refused for their `Host` (see ``init(limits:checksHost:)``).
+    let checksHost: Bool
     /// Received bytes; bytes before `readIndex` are consumed.
     var storage: [UInt8] = []
     /// Index of the first unconsumed byte in `storage`.
@@ -46,6 +48,9 @@ public struct HTTPRequestParser: Sendable {
     var pendingBody: [UInt8] = []
     /// Bytes of trailer lines seen so far.
     var trailerBytes = 0
+    /// Bytes of the current chunked body's chunk-size lines beyond their sizes' digits (see
+    /// ``ChunkSizeParser/Line/overhead``).
+    var chunkLineOverhead = 0
     /// Number of trailer lines seen so far.
     var trailerCount = 0
     /// The error the parser failed with, if any.
@@ -61,7 +66,18 @@ public struct HTTPRequestParser: Sendable {
     /// - Parameters:
     ///   - limits: The size limits and policies to enforce. Defaults to ``HTTPLimits`` with its default values.
     public init(limits: HTTPLimits = .init()) {
+        self.init(limits: limits, checksHost: false)
+    }
+
+    /// Creates a parser that also refuses a head whose `Host` breaks RFC 9112 §3.2 (a 400), before its
+    /// framing or expectation is judged, as the server's connections do.
+    ///
+    /// - Parameters:
+    ///   - limits: The size limits and policies to enforce.
+    ///   - checksHost: Whether to check `Host` (see ``HostHeader``).
+    init(limits: HTTPLimits, checksHost: Bool) {
         self.limits = limits
+        self.checksHost = checksHost
     }
 
     /// Appends bytes received from the connection. Bytes fed after a failure are discarded.
@@ -214,8 +230,9 @@ public struct HTTPRequestParser: Sendable {
     private mutating func readHead() throws(HTTPParseError) -> Step {
         guard let (section, total) = try locateHeadEnd() else { return .needMore }
         let limits = self.limits
+        let checksHost = self.checksHost
         let head = try withBuffered(count: section) { (bytes) throws(HTTPParseError) in
-            try RequestHeadParser.parse(bytes, limits: limits)
+            try RequestHeadParser.parse(bytes, limits: limits, checksHost: checksHost)
         }
         readIndex += total
         scanOffset = 0
@@ -230,6 +247,7 @@ public struct HTTPRequestParser: Sendable {
         case .chunked:
             pendingRequest = head.request
             pendingBody = []
+            chunkLineOverhead = 0
             phase = .chunkSize
         }
         return .proceed

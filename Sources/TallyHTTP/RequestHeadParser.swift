@@ -20,11 +20,34 @@ enum RequestHeadParser {
     /// - Returns: The request (with an empty body) and the framing of its body.
     /// - Throws: ``HTTPParseError`` with code `badRequest`, `headersTooLarge`, `bodyTooLarge`,
     ///   `versionNotSupported`, `notImplemented`, `lengthRequired` or `expectationFailed`.
-    static func parse(_ head: UnsafeBufferPointer<UInt8>, limits: HTTPLimits) throws(HTTPParseError) -> Head {
+    static func parse(_ head: UnsafeBufferPointer<UInt8>, limits: HTTPLimits, checksHost: Bool = false)
+        throws(HTTPParseError) -> Head
+    {
         var cursor = 0
         let requestLine = nextLine(head, from: &cursor)
-        var request = try parseRequestLine(UnsafeBufferPointer(rebasing: head[requestLine]))
+        let request = try parseRequestLine(UnsafeBufferPointer(rebasing: head[requestLine]))
+        do throws(HTTPParseError) {
+            return try parseFields(head, from: cursor, of: request, limits: limits, checksHost: checksHost)
+        } catch {
+            // The request line was read: the answer is logged under the request it refuses, and a HEAD gets
+            // the answer's head alone.
+            var refusal = error
+            refusal.method = request.method
+            refusal.path = request.path
+            throw refusal
+        }
+    }
 
+    /// Parses the field lines after the request line, checks `Host` (when asked), the body's framing and
+    /// `Expect`, in
+    /// that order: a `Host` problem is the 400 RFC 9112 §3.2 asks for, whatever else is wrong with the
+    /// framing (501) or the expectation (417).
+    private static func parseFields(
+        _ head: UnsafeBufferPointer<UInt8>, from start: Int, of requestLine: HTTPRequest, limits: HTTPLimits,
+        checksHost: Bool
+    ) throws(HTTPParseError) -> Head {
+        var cursor = start
+        var request = requestLine
         var headers: [HTTPHeader] = []
         headers.reserveCapacity(12)
         var fields = FramingFields()
@@ -38,19 +61,10 @@ enum RequestHeadParser {
             headers.append(header)
         }
         request.headers = HTTPHeaders(headers)
+        // A request refused for its Host is refused on its head: its body is neither invited nor read.
+        if checksHost, let problem = HostHeader.problem(in: request) { throw .badRequest(problem) }
 
-        let framing: BodyFraming
-        do throws(HTTPParseError) {
-            framing = try resolveFraming(fields, request: request, limits: limits)
-        } catch {
-            // Only the body is refused: the answer is logged under the request it refuses.
-            var refusal = error
-            if refusal.code == .bodyTooLarge {
-                refusal.method = request.method
-                refusal.path = request.path
-            }
-            throw refusal
-        }
+        let framing = try resolveFraming(fields, request: request, limits: limits)
         if request.minorVersion == 0 {
             request.keepAlive = fields.connectionKeepAlive && !fields.connectionClose
         } else {
@@ -66,8 +80,8 @@ enum RequestHeadParser {
         case .contentLength(let length): hasBody = length > 0
         case .chunked: hasBody = true
         }
-        // A request the server will refuse for its Host (see ``HostHeader``) is not invited to send its body;
-        // checked last, so only requests that would be invited pay for a second check.
+        // A request the server will refuse for its Host is not invited to send its body (a parser that does
+        // not check it leaves that to its caller); checked last, so only requests that would be invited pay.
         return Head(
             request: request, framing: framing,
             expectsContinue: request.minorVersion == 1 && fields.expectContinue && hasBody

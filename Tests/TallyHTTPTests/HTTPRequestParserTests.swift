@@ -175,9 +175,12 @@ import Testing
     func anExpectationOtherThanContinueFailsWith417(value: String) {
         var parser = HTTPRequestParser()
         parser.feed(Array("POST /a HTTP/1.1\r\nExpect: \(value)\r\nContent-Length: 1\r\n\r\nx".utf8))
-        #expect(
-            throws: HTTPParseError(code: .expectationFailed, message: "the only expectation supported is 100-continue")
-        ) {
+        // Named after its request, whose request line was read.
+        var refusal = HTTPParseError(
+            code: .expectationFailed, message: "the only expectation supported is 100-continue")
+        refusal.method = .post
+        refusal.path = "/a"
+        #expect(throws: refusal) {
             try parser.next()
         }
     }

@@ -128,6 +128,14 @@ enum InvalidCases {
         InvalidCase("chunk size overflow", chunkedHead + "1FFFFFFFFFFFFFFFF\r\n", 400),
         InvalidCase("chunk size overflow with zeros", chunkedHead + "8000000000000000\r\n", 400),
         InvalidCase("control char in chunk extension", chunkedHead + "5;a=\u{1}\r\nhello\r\n0\r\n\r\n", 400),
+        // RFC 9112 §7.1.1's grammar: a proxy that reads quotes could frame these otherwise.
+        InvalidCase("unclosed quote in chunk extension", chunkedHead + "5;a=\"open\r\nhello\r\n0\r\n\r\n", 400),
+        InvalidCase("space inside a chunk extension value", chunkedHead + "5;a=b c\r\nhello\r\n0\r\n\r\n", 400),
+        InvalidCase("chunk extension without a name", chunkedHead + "5;=b\r\nhello\r\n0\r\n\r\n", 400),
+        InvalidCase("empty chunk extension", chunkedHead + "5;;a\r\nhello\r\n0\r\n\r\n", 400),
+        InvalidCase("non-ASCII token in chunk extension", chunkedHead + "5;a=\u{FF}\r\nhello\r\n0\r\n\r\n", 400),
+        InvalidCase("chunk extension value missing", chunkedHead + "5;a=\r\nhello\r\n0\r\n\r\n", 400),
+        InvalidCase("text after a quoted extension value", chunkedHead + "5;a=\"x\"y\r\nhello\r\n0\r\n\r\n", 400),
         InvalidCase("missing CRLF after chunk data", chunkedHead + "5\r\nhelloXX\r\n0\r\n\r\n", 400),
         InvalidCase("bare LF after a chunk size", chunkedHead + "5\nhello\r\n0\r\n\r\n", 400),
         InvalidCase("bare LF after chunk data", chunkedHead + "5\r\nhello\n0\r\n\r\n", 400),
@@ -176,6 +184,15 @@ enum InvalidCases {
                 + String(repeating: "b", count: 300), 431, limits: small),
         InvalidCase(
             "long chunk extension", chunkedHead + "5;" + String(repeating: "e", count: 300), 400, limits: small),
+        // Extensions and leading zeros are bounded over the whole body, however short each line.
+        InvalidCase(
+            "chunk extensions over the limit in all",
+            chunkedHead + String(repeating: "1;" + String(repeating: "e", count: 60) + "\r\nx\r\n", count: 5), 400,
+            limits: small),
+        InvalidCase(
+            "leading zeros over the limit in all",
+            chunkedHead + String(repeating: String(repeating: "0", count: 60) + "1\r\nx\r\n", count: 5), 400,
+            limits: small),
         InvalidCase(
             "trailers over the limit",
             chunkedHead + "0\r\n" + (0..<2).map { "X-T\($0): " + String(repeating: "v", count: 200) + "\r\n" }.joined()

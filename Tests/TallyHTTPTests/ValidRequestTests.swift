@@ -57,7 +57,7 @@ enum ValidCases {
             name: "chunked with extensions and trailers",
             raw: bytes(
                 "POST /upload HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
-                    + "5;name=value\r\nhello\r\n6 ; ext ; q=\"x y\"\r\n world\r\nA\r\n0123456789\r\n"
+                    + "5;name=value\r\nhello\r\n6 ; ext ; q=\"x y\\\" \u{E9}\" ;t = v\r\n world\r\n00A\r\n0123456789\r\n"
                     + "0;last\r\nX-Checksum: abc\r\nX-Other: 1\r\n\r\n"),
             expected: [
                 HTTPRequest(
