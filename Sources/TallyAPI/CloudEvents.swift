@@ -39,6 +39,55 @@ enum CloudEvents {
         return short[first...].elementsEqual(long[(first + 1)...])
     }
 
+    /// Whether `text` is made of RFC 3986's characters (unreserved, reserved, and `%` with two hex digits):
+    /// what a URI-reference may hold, its parts in any arrangement.
+    static func isURIReference(_ text: String) -> Bool {
+        let bytes = Array(text.utf8)
+        var index = 0
+        while index < bytes.count {
+            let byte = bytes[index]
+            if byte == UInt8(ascii: "%") {
+                guard index + 2 < bytes.count, isHexDigit(bytes[index + 1]), isHexDigit(bytes[index + 2]) else {
+                    return false
+                }
+                index += 3
+                continue
+            }
+            guard isLetterOrDigit(byte) || "-._~:/?#[]@!$&'()*+,;=".utf8.contains(byte) else { return false }
+            index += 1
+        }
+        return true
+    }
+
+    /// Whether `text` is an absolute URI: a scheme (a letter, then letters, digits, `+`, `-` or `.`), a colon,
+    /// and URI characters.
+    static func isAbsoluteURI(_ text: String) -> Bool {
+        guard let colon = text.utf8.firstIndex(of: UInt8(ascii: ":")), isURIReference(text) else { return false }
+        let scheme = text.utf8[..<colon]
+        guard let first = scheme.first, isLetter(first) else { return false }
+        return scheme.allSatisfy {
+            isLetterOrDigit($0) || $0 == UInt8(ascii: "+") || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: ".")
+        }
+    }
+
+    /// Whether `text` is an HTTP token (RFC 9110 §5.6.2), as a media type's type and subtype are.
+    static func isToken(_ text: Substring) -> Bool {
+        !text.isEmpty && text.utf8.allSatisfy { isLetterOrDigit($0) || "!#$%&'*+-.^_`|~".utf8.contains($0) }
+    }
+
+    private static func isLetter(_ byte: UInt8) -> Bool {
+        (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte | 0x20)
+    }
+
+    private static func isLetterOrDigit(_ byte: UInt8) -> Bool {
+        isLetter(byte) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
+    }
+
+    private static func isHexDigit(_ byte: UInt8) -> Bool {
+        (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
+            || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains(byte | 0x20)
+    }
+
     /// Whether `name` is a valid attribute name: lowercase ASCII letters and digits (CloudEvents 1.0 §3.1.1).
     static func isAttributeName(_ name: String) -> Bool {
         !name.isEmpty
@@ -83,10 +132,40 @@ enum CloudEvents {
                     ))
             }
         }
-        guard case .string(let source)? = object["source"], !source.isEmpty else {
+        guard case .string(let source)? = object["source"], !source.isEmpty, isURIReference(source) else {
             return .failure(
                 EventValidationError(
-                    field: "source", rule: "is required: a non-empty URI-reference naming the producer"))
+                    field: "source",
+                    rule:
+                        "is required: a non-empty URI-reference naming the producer (RFC 3986 characters only: percent-encode others)"
+                ))
+        }
+        if let schema = object["dataschema"] {
+            guard case .string(let text) = schema, isAbsoluteURI(text) else {
+                return .failure(
+                    EventValidationError(field: "dataschema", rule: "must be an absolute URI (CloudEvents 1.0 §3.1.2)"))
+            }
+        }
+        if let subject = object["subject"] {
+            guard case .string(let text) = subject, !text.isEmpty else {
+                return .failure(EventValidationError(field: "subject", rule: "must be a non-empty string"))
+            }
+        }
+        // Extension attributes take the CloudEvents types a JSON value can carry: a string, a boolean or an
+        // Integer (32 bits, CloudEvents 1.0 §3.1.1); the JSON format (§2.2) maps nothing else to them.
+        for member in object
+        where !knownAttributes.contains(member.key) && member.key != "id" && member.key != "data_base64" {
+            switch member.value {
+            case .string, .bool: continue
+            case .int(let number) where Int32(exactly: number) != nil: continue
+            default:
+                return .failure(
+                    EventValidationError(
+                        field: member.key,
+                        rule:
+                            "must be a string, a boolean or an integer from -2147483648 to 2147483647: the types a CloudEvents extension attribute takes in JSON"
+                    ))
+            }
         }
         if object["data_base64"] != nil {
             return .failure(
@@ -97,9 +176,11 @@ enum CloudEvents {
             guard case .string(let text) = declared else {
                 return .failure(EventValidationError(field: "datacontenttype", rule: "must be a string"))
             }
-            // `type/json` or `type/anything+json`: a type and a subtype, one slash between them.
+            // `type/json` or `type/anything+json`: a type and a subtype, tokens both, one slash between them.
             let parts = HeaderValue.mediaType(text).split(separator: "/", omittingEmptySubsequences: false)
-            guard parts.count == 2, !parts[0].isEmpty, parts[1] == "json" || parts[1].hasSuffix("+json") else {
+            guard parts.count == 2, isToken(parts[0]), isToken(parts[1]),
+                parts[1] == "json" || parts[1].hasSuffix("+json")
+            else {
                 return .failure(
                     EventValidationError(
                         field: "datacontenttype",

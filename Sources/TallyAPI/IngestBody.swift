@@ -73,6 +73,13 @@ enum IngestBody {
             return events
         case "application/cloudevents+json":
             let (value, repeatsKeys) = try parse(body)
+            if case .array = value {
+                throw Failure(
+                    status: 400, code: .invalidBody,
+                    message:
+                        "a CloudEvent sent as application/cloudevents+json must be a JSON object: send a batch (an array) as application/cloudevents-batch+json"
+                )
+            }
             tenantFields = [tenantField(of: value)]
             return [cloudEvent(value, receivedAt: receivedAt, checkRepeats: repeatsKeys)]
         case "application/cloudevents-batch+json":
@@ -81,7 +88,11 @@ enum IngestBody {
             guard !topLevelCommas(in: body, reach: maxEvents) else { throw tooManyEvents }
             let (value, repeatsKeys) = try parse(body)
             guard case .array(let items) = value else {
-                throw Failure(status: 400, code: .invalidBody, message: "a CloudEvents batch must be a JSON array")
+                throw Failure(
+                    status: 400, code: .invalidBody,
+                    message:
+                        "a CloudEvents batch must be a JSON array: send a single CloudEvent (an object) as application/cloudevents+json"
+                )
             }
             guard items.count <= maxEvents else { throw tooManyEvents }
             tenantFields = items.map(tenantField(of:))

@@ -55,7 +55,7 @@ enum IngestResponse {
             status = 503
             message =
                 "storage failed; nothing of this request was acknowledged: the server takes no writes until it is restarted (GET /healthz says why); send the request again once it is back"
-        } else if rejected == outcomes.count {
+        } else if rejected == outcomes.count && rejected > 0 {
             status = 422
             message = "every event was rejected: data.results gives each one's reason"
         } else if rejected > 0 {

@@ -47,6 +47,10 @@ extension OpenAPIDocument {
         ])
     }
 
+    /// One character of a URI (RFC 3986: unreserved, reserved, or a percent-encoded octet), as a regular
+    /// expression; ECMA-262 and the server's check read it alike (ASCII only).
+    static let uriCharacters = #"([A-Za-z0-9._~:/?#\[\]@!$&'()*+,;=-]|%[0-9A-Fa-f]{2})"#
+
     /// How Tally reads a time it is sent, where that departs from JSON Schema's `date-time` (RFC 3339 §5.6).
     static let inputTimeRules =
         "RFC 3339 (a space may stand for T, as RFC 3339 §5.6 allows; a leap second, :60, is refused; digits past "
@@ -265,16 +269,33 @@ extension OpenAPIDocument {
                 object([
                     ("specversion", enumeration(["1.0"])),
                     ("id", identifier()),
-                    ("source", object([("type", .string("string")), ("minLength", .int(1))])),
+                    (
+                        "source",
+                        object([
+                            ("type", .string("string")), ("pattern", .string("^" + uriCharacters + "+$")),
+                            ("description", .string("A URI-reference (RFC 3986 characters; percent-encode others)")),
+                        ])
+                    ),
+                    (
+                        "dataschema",
+                        object([
+                            ("type", .array([.string("string"), .string("null")])),
+                            ("pattern", .string("^[A-Za-z][A-Za-z0-9+.-]*:" + uriCharacters + "*$")),
+                            ("description", .string("An absolute URI; accepted and ignored")),
+                        ])
+                    ),
                     ("type", enumeration(types)),
                     ("tenantid", scalar("string", format: "uuid", nullable: true)),
                     (
                         "subject",
                         object([
+                            ("type", .array([.string("string"), .string("null")])), ("minLength", .int(1)),
                             (
                                 "description",
-                                .string("The tenant's UUID when there is no tenantid; ignored when there is one")
-                            )
+                                .string(
+                                    "The tenant's UUID when there is no tenantid; any non-empty string when there is one"
+                                )
+                            ),
                         ])
                     ),
                     ("time", inputTime("the time Tally received the event when absent")),
@@ -282,7 +303,12 @@ extension OpenAPIDocument {
                         "datacontenttype",
                         object([
                             ("type", .array([.string("string"), .string("null")])),
-                            ("pattern", .string(#"^[ \t]*[^ \t/;][^/;]*/([^/;]*\+)?[Jj][Ss][Oo][Nn][ \t]*(;.*)?$"#)),
+                            (
+                                "pattern",
+                                .string(
+                                    #"^[ \t]*[!#$%&'*+.^_`|~0-9A-Za-z-]+/([!#$%&'*+.^_`|~0-9A-Za-z-]*\+)?[Jj][Ss][Oo][Nn][ \t]*(;.*)?$"#
+                                )
+                            ),
                             ("description", .string("A JSON type: application/json, text/json or one ending in +json")),
                         ])
                     ),
@@ -294,7 +320,22 @@ extension OpenAPIDocument {
                 ])
             ),
             ("propertyNames", object([("pattern", .string("^([a-z0-9]+|data_base64)$"))])),
-            ("additionalProperties", .bool(true)),
+            // Extension attributes: the CloudEvents types a JSON value carries (String, Boolean, Integer).
+            (
+                "additionalProperties",
+                object([
+                    (
+                        "anyOf",
+                        .array([
+                            scalar("string"), scalar("boolean"), scalar("null"),
+                            object([
+                                ("type", .string("integer")), ("minimum", .int(Int64(Int32.min))),
+                                ("maximum", .int(Int64(Int32.max))),
+                            ]),
+                        ])
+                    )
+                ])
+            ),
             // The tenant: a tenantid, else a subject that is a UUID.
             (
                 "anyOf",

@@ -126,8 +126,8 @@ extension OpenAPIDocument {
                                 (
                                     "schema",
                                     object([
+                                        // Empty is valid CloudEvents (JSON format §4.3): answered 200, no results.
                                         ("type", .string("array")), ("items", reference("CloudEvent")),
-                                        ("minItems", .int(1)),
                                     ])
                                 )
                             ])

@@ -74,7 +74,7 @@ extension OpenAPIDocument {
             let tenantsAPI = route.pattern.hasPrefix("/api/v1/admin/tenants/") && !route.pattern.hasSuffix("/stats")
             let badRequest =
                 route.pattern == "/api/v1/events"
-                ? "Invalid x-tenantid, malformed JSON, a body with no events (empty_batch) or a corrupt gzip body"
+                ? "Invalid x-tenantid, malformed JSON, a body with no events (empty_batch; an empty CloudEvents batch is valid and answered 200) or a corrupt gzip body"
                 : tenantsAPI
                     ? (["POST", "PATCH"].contains(route.method)
                         ? "Invalid x-tenantid or a corrupt gzip body (a body that is not JSON is a 422)"

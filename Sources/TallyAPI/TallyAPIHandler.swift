@@ -83,7 +83,9 @@ public final class TallyAPIHandler: HTTPHandler {
         switch authenticate(head) {
         case .failure(let rejected): response = rejected.response
         case .success(let principal):
-            guard let refusal = refusal(route.endpoint, parameter: values.first ?? "", principal) else { return nil }
+            guard let refusal = refusal(route.endpoint, parameter: values.first ?? "", principal, head) else {
+                return nil
+            }
             response = refusal
         }
         metrics.recordRequest(route: route.label, status: response.status, seconds: head.secondsSinceArrival)
@@ -94,10 +96,14 @@ public final class TallyAPIHandler: HTTPHandler {
     /// a tenant create by other than a `super_admin`, a tenant PATCH by a caller who may not change that
     /// tenant (or, with a `tenant_id` that is no UUID, any tenant). The same answers the routes give once
     /// the body is read; `nil` when the body may matter.
-    private func refusal(_ endpoint: Route.Endpoint, parameter: String, _ principal: Principal) -> HTTPResponse? {
+    private func refusal(_ endpoint: Route.Endpoint, parameter: String, _ principal: Principal, _ head: HTTPRequest)
+        -> HTTPResponse?
+    {
         switch endpoint {
         case .ingest where !principal.mayIngest:
             return forbidden(TallyAPIHandler.ingestRoleRequired)
+        case .ingest:
+            return binaryModeRefusal(head)
         case .createTenant where !principal.isSuperAdmin:
             return APIResponse.error(403, .forbidden, TallyAPIHandler.createRequiresSuperAdmin, now: clock())
         case .updateTenant:
@@ -111,6 +117,17 @@ public final class TallyAPIHandler: HTTPHandler {
         default:
             return nil
         }
+    }
+
+    /// The 415 for a CloudEvent in binary mode (its attributes in `ce-*` headers, its data the body), which
+    /// Tally does not read: taken for an event of Tally's own format, its body would be judged by other rules,
+    /// or stored with its `ce-*` attributes unseen.
+    func binaryModeRefusal(_ request: HTTPRequest) -> HTTPResponse? {
+        guard request.headers["ce-specversion"] != nil else { return nil }
+        return APIResponse.error(
+            415, .unsupportedMediaType,
+            "CloudEvents binary mode (ce-* headers) is not supported: send structured mode, the whole CloudEvent as the body with Content-Type: application/cloudevents+json",
+            now: clock())
     }
 
     /// The 413 for a body sent to a route that reads none (GET, HEAD, DELETE): refused rather than ignored,
@@ -385,6 +402,10 @@ public final class TallyAPIHandler: HTTPHandler {
             return
         }
         metrics.recordIngestBody(bytes: request.body.count)
+        if let refusal = binaryModeRefusal(request) {
+            respond(refusal)
+            return
+        }
         var events: [Result<Event, EventValidationError>]
         var lines: [Int] = []
         // A CloudEvent's tenant attribute, per event: an error about the tenant names what the client sent.
@@ -400,7 +421,11 @@ public final class TallyAPIHandler: HTTPHandler {
             respond(APIResponse.error(error.status, error.code, error.message, now: now, headers: error.headers))
             return
         }
-        guard !events.isEmpty else {
+        // An empty CloudEvents batch is valid (the JSON format, §4.3: `[]`, "also valid in a request"), and
+        // answered with no results; an empty body of Tally's own formats is a client's mistake.
+        let isCloudEventsBatch =
+            HeaderValue.mediaType(request.headers["Content-Type"] ?? "") == "application/cloudevents-batch+json"
+        guard !events.isEmpty || isCloudEventsBatch else {
             respond(APIResponse.error(400, .emptyBatch, "the body holds no events", now: now))
             return
         }

@@ -178,6 +178,45 @@ extension APITests {
             // Errors about the tenant name the attribute it came in, not the decoder's tenantId.
             (cloud("c10", #""source":"/gw","tenantid":"nope""#), #""error":"tenantid: must be a UUID"#),
             (cloud("c11", #""source":"/gw","subject":"nope""#), #""error":"subject: must be a UUID"#),
+            // Attributes Tally does not use are still held to the specification's types.
+            (
+                cloud("c20", #""source":"not a uri","subject":"\#(tenant)""#),
+                "source: is required: a non-empty URI-reference"
+            ),
+            (
+                cloud("c21", #""source":"/gw","subject":"\#(tenant)","dataschema":"/relative""#),
+                "dataschema: must be an absolute URI"
+            ),
+            (
+                cloud("c22", #""source":"/gw","subject":"\#(tenant)","dataschema":5"#),
+                "dataschema: must be an absolute URI"
+            ),
+            (
+                cloud("c23", #""source":"/gw","tenantid":"\#(tenant)","subject":"""#),
+                "subject: must be a non-empty string"
+            ),
+            (
+                cloud("c24", #""source":"/gw","subject":"\#(tenant)","ext":{"a":1}"#),
+                "ext: must be a string, a boolean or an integer"
+            ),
+            (
+                cloud("c25", #""source":"/gw","subject":"\#(tenant)","ext":4.5"#),
+                "ext: must be a string, a boolean or an integer"
+            ),
+            (
+                cloud("c26", #""source":"/gw","subject":"\#(tenant)","ext":2147483648"#),
+                "ext: must be a string, a boolean or an integer"
+            ),
+            (
+                cloud("c27", #""source":"/gw","subject":"\#(tenant)","datacontenttype":"application /json""#),
+                "datacontenttype: must be a JSON type"
+            ),
+            (
+                cloud(
+                    "c28",
+                    #""source":"urn:uuid:6e8bc430-9c3a-11d9-9669-0800200c9a66","subject":"\#(tenant)","dataschema":"https://example.com/s%20v1.json","ext":-2147483648,"flag":true"#
+                ), nil
+            ),
             (
                 cloud("c12", #""source":"/gw","subject":"\#(APIFixture.other)""#),
                 #""error":"subject: this token may not ingest for another tenant"#
@@ -196,6 +235,33 @@ extension APITests {
                 #expect(response.status == 200, "\(event): \(response.text)")
             }
         }
+        // An empty batch is valid CloudEvents (JSON format §4.3), answered with no results; the single-event
+        // and batch types each name the other when given the other's shape.
+        let empty = try api.call(
+            "POST", "/api/v1/events", token: ingest, contentType: "application/cloudevents-batch+json", body: "[]")
+        #expect(empty.status == 200 && empty.text.contains(#""received":0"#), "\(empty.status) \(empty.text)")
+        let arrayAsOne = try api.call(
+            "POST", "/api/v1/events", token: ingest, contentType: "application/cloudevents+json",
+            body: "[" + cloud("c30", #""source":"/gw","subject":"\#(tenant)""#) + "]")
+        #expect(
+            arrayAsOne.status == 400 && arrayAsOne.text.contains("as application/cloudevents-batch+json"),
+            "\(arrayAsOne.text)")
+        let objectAsBatch = try api.call(
+            "POST", "/api/v1/events", token: ingest, contentType: "application/cloudevents-batch+json",
+            body: cloud("c31", #""source":"/gw","subject":"\#(tenant)""#))
+        #expect(
+            objectAsBatch.status == 400 && objectAsBatch.text.contains("as application/cloudevents+json"),
+            "\(objectAsBatch.text)")
+        // Binary mode (attributes in ce-* headers) is refused, not read as an event of Tally's own format.
+        let binary = try api.client()
+        let data = #"{"keyId":"k1","status":200}"#
+        try binary.send(
+            "POST /api/v1/events HTTP/1.1\r\nHost: t\r\nx-tenantid: \(tenant)\r\nAuthorization: Bearer \(ingest)\r\n"
+                + "ce-specversion: 1.0\r\nce-id: b1\r\nce-type: api.call\r\nce-source: /gw\r\n"
+                + "Content-Type: application/json\r\nContent-Length: \(data.utf8.count)\r\n\r\n\(data)")
+        let binaryAnswer = try binary.readResponse()
+        #expect(
+            binaryAnswer.status == 415 && binaryAnswer.text.contains("CloudEvents binary mode"), "\(binaryAnswer.text)")
         let sequence = try api.call(
             "POST", "/api/v1/events", token: ingest, contentType: "application/json-seq",
             body: "\u{1E}" + APIFixture.event("s1") + "\n")
