@@ -1,4 +1,5 @@
 import TallyCore
+import TallyHTTP
 
 /// CloudEvents 1.0 structured mode: `id`, `type` (a Tally event type such as `api.call`), `time`, `data`,
 /// and the tenant from the `tenantid` extension attribute or else `subject`. `specversion` must be "1.0" and
@@ -47,7 +48,9 @@ enum CloudEvents {
         while index < bytes.count {
             let byte = bytes[index]
             if byte == UInt8(ascii: "%") {
-                guard index + 2 < bytes.count, isHexDigit(bytes[index + 1]), isHexDigit(bytes[index + 2]) else {
+                guard index + 2 < bytes.count, HTTPGrammar.hexValue(bytes[index + 1]) != nil,
+                    HTTPGrammar.hexValue(bytes[index + 2]) != nil
+                else {
                     return false
                 }
                 index += 3
@@ -64,7 +67,9 @@ enum CloudEvents {
     static func isAbsoluteURI(_ text: String) -> Bool {
         guard let colon = text.utf8.firstIndex(of: UInt8(ascii: ":")), isURIReference(text) else { return false }
         let scheme = text.utf8[..<colon]
-        guard let first = scheme.first, isLetter(first) else { return false }
+        guard let first = scheme.first, (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(first | 0x20) else {
+            return false
+        }
         return scheme.allSatisfy {
             isLetterOrDigit($0) || $0 == UInt8(ascii: "+") || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: ".")
         }
@@ -72,20 +77,12 @@ enum CloudEvents {
 
     /// Whether `text` is an HTTP token (RFC 9110 §5.6.2), as a media type's type and subtype are.
     static func isToken(_ text: Substring) -> Bool {
-        !text.isEmpty && text.utf8.allSatisfy { isLetterOrDigit($0) || "!#$%&'*+-.^_`|~".utf8.contains($0) }
-    }
-
-    private static func isLetter(_ byte: UInt8) -> Bool {
-        (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte | 0x20)
+        !text.isEmpty && text.utf8.allSatisfy(HTTPGrammar.isTokenChar)
     }
 
     private static func isLetterOrDigit(_ byte: UInt8) -> Bool {
-        isLetter(byte) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
-    }
-
-    private static func isHexDigit(_ byte: UInt8) -> Bool {
-        (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
-            || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains(byte | 0x20)
+        (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte | 0x20)
+            || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
     }
 
     /// Whether `name` is a valid attribute name: lowercase ASCII letters and digits (CloudEvents 1.0 §3.1.1).

@@ -1,5 +1,5 @@
 /// Byte-level character classes and helpers from RFC 9110 / RFC 9112 used by the parser.
-enum HTTPGrammar {
+package enum HTTPGrammar {
     /// Appends a non-negative integer's decimal digits (status codes, lengths, log figures), building no
     /// string.
     static func appendDecimal(_ value: Int, to output: inout [UInt8]) {
@@ -32,7 +32,7 @@ enum HTTPGrammar {
     ///   - byte: The byte to classify.
     /// - Returns: `true` for ALPHA, DIGIT and ``!#$%&'*+-.^_`|~``.
     @inline(__always)
-    static func isTokenChar(_ byte: UInt8) -> Bool {
+    package static func isTokenChar(_ byte: UInt8) -> Bool {
         // Bit n of the masks is set when byte n (low mask: 0..<64, high mask: 64..<128) is a tchar.
         let mask: UInt64 = byte < 64 ? 0x03FF_6CFA_0000_0000 : 0x57FF_FFFF_C7FF_FFFE
         return byte < 128 && (mask >> UInt64(byte & 63)) & 1 == 1
@@ -74,7 +74,7 @@ enum HTTPGrammar {
     ///   - byte: The byte to convert.
     /// - Returns: `0...15`, or `nil` when `byte` is not a hex digit.
     @inline(__always)
-    static func hexValue(_ byte: UInt8) -> Int? {
+    package static func hexValue(_ byte: UInt8) -> Int? {
         switch byte {
         case UInt8(ascii: "0")...UInt8(ascii: "9"): return Int(byte &- UInt8(ascii: "0"))
         case UInt8(ascii: "a")...UInt8(ascii: "f"): return Int(byte &- UInt8(ascii: "a")) + 10
