@@ -154,13 +154,19 @@ final class HTTPServerCore: Sendable {
                 index += 1
                 continue
             }
+            // Counted, not collected: every request's path passes through here.
             var end = index
-            var dots: [Int] = []
+            var dots = 0
+            var firstDot = 0
+            var emptyPart = false
             while end < bytes.count, base64URLValue(bytes[end]) != nil || bytes[end] == UInt8(ascii: ".") {
-                if bytes[end] == UInt8(ascii: ".") { dots.append(end) }
+                if bytes[end] == UInt8(ascii: ".") {
+                    if dots == 0 { firstDot = end } else if bytes[end - 1] == UInt8(ascii: ".") { emptyPart = true }
+                    dots += 1
+                }
                 end += 1
             }
-            if dots.count == 2, dots[1] > dots[0] + 1, opensJSONObject(bytes, index..<dots[0]) {
+            if dots == 2, !emptyPart, opensJSONObject(bytes, index..<firstDot) {
                 ranges.append(index..<end)
             }
             index = end
