@@ -29,7 +29,10 @@ extension HTTPConnection {
             switch Syscall.uninterrupted({ Glibc.read(descriptor, buffer.baseAddress, buffer.count) }) {
             case .success(let read): count = read
             case .failure(let failure):
-                if !failure.wouldBlock { close() }
+                if !failure.wouldBlock {
+                    logAbandonedRequest()
+                    close()
+                }
                 return
             }
             if count > 0 {
@@ -44,7 +47,9 @@ extension HTTPConnection {
                 if reads == HTTPConnection.readsPerWakeUp { return }
                 continue
             }
-            // The client finished sending: answer what it asked, then close.
+            // The client finished sending: answer what it asked, then close. A request it left part-way gets
+            // no answer (it cannot be completed), only its log line.
+            logAbandonedRequest()
             stopReading = true
             closeAfterWrite = true
             if inFlight == 0 && output.count == outputOffset { close() }
@@ -211,6 +216,30 @@ extension HTTPConnection {
         }
         return loop.server.handler.refusal(beforeBody: head)
     }
+
+    /// Logs the request the client left part-way, closing or resetting the connection before its head or
+    /// body arrived whole, with status 499 (nginx's "client closed request"): under its method and path once
+    /// its head arrived, under `-` before, counted as the server's own answer. Nothing is sent; its timers
+    /// stop, so it never gets a 408 on top, and the room its body held is given back at once.
+    func logAbandonedRequest() {
+        guard !failedStream, parser.holdsPartialRequest else { return }
+        let head = parser.headAwaitingBody
+        let began = requestStarted ?? readAt
+        requestStarted = nil
+        headStarted = nil
+        bodyStarted = nil
+        owesContinue = false
+        loop.server.releaseBodyBytes(arrivingReservation)
+        arrivingReservation = 0
+        let seconds = MonotonicClock.seconds(since: began)
+        loop.server.handler.answeredByServer(status: HTTPConnection.abandonedStatus, seconds: seconds)
+        loop.logRequest(
+            method: head?.method.name ?? "-", path: head?.path ?? "-", status: HTTPConnection.abandonedStatus,
+            milliseconds: seconds * 1e3)
+    }
+
+    /// The status logged for a request its client left before it arrived whole (nginx's convention).
+    static let abandonedStatus = 499
 
     /// Answers the request whose body is arriving (`head`, when its head is known) with `response` instead,
     /// reads no more of it, and closes after the answer (lingering, so the client sees it rather than a

@@ -111,6 +111,8 @@ final class HTTPConnection {
 
     func handle(events: UInt32) {
         if events & (tally_epollerr) != 0 {
+            // A reset: a request arriving is abandoned with the connection.
+            logAbandonedRequest()
             close()
             return
         }
@@ -121,6 +123,7 @@ final class HTTPConnection {
                 readAvailable()
             } else if events & tally_epollhup != 0 {
                 // Both directions are gone (a reset, say): nothing more can be read or written.
+                logAbandonedRequest()
                 close()
                 return
             }

@@ -108,6 +108,12 @@ public struct HTTPRequestParser: Sendable {
         failure == nil && (phase != .head || bufferedByteCount > 0 || skippedEmptyLines)
     }
 
+    /// True when part of a request has arrived (bytes of its head, or its head and not all of its body): what
+    /// a client that leaves now abandons. Empty lines skipped before a request are not part of it.
+    public var holdsPartialRequest: Bool {
+        failure == nil && (phase != .head || bufferedByteCount > 0)
+    }
+
     /// True while the body of a request whose head is complete is being received (for the body timeout).
     public var isReceivingBody: Bool {
         failure == nil && phase != .head

@@ -7,6 +7,12 @@ import TallyStorage
 struct EchoHandler: HTTPHandler {
     /// Each request's path and `q` value, noted when its handling starts.
     let started = StartedRequests()
+    /// The status of each answer the server gave itself (``HTTPHandler/answeredByServer(status:seconds:)``).
+    let serverAnswers = StartedRequests()
+
+    func answeredByServer(status: Int, seconds: Double) {
+        serverAnswers.note("\(status)")
+    }
 
     func handle(_ request: HTTPRequest, respond: @escaping @Sendable (HTTPResponse) -> Void) {
         started.note("\(request.path) \(request.queryValue("q") ?? "-")")

@@ -152,6 +152,64 @@ extension HTTPServerTests {
         #expect(line(status: 413, containing: #""method":"PUT","path":"/declared""#) != nil, "\(lines.withLock { $0 })")
     }
 
+    /// A request its client leaves part-way (closing, resetting or half-closing the connection before its
+    /// head or body arrived whole) is logged with status 499, under its method and path once its head
+    /// arrived and under `-` before, and counted as the server's own answer; it never reaches the handler,
+    /// gets no 408 once its timeout passes, and a request answered before it on the connection is still
+    /// answered. A connection closed between requests, or after empty lines alone, logs nothing.
+    @Test func requestsLeftPartWayAreLoggedAs499() throws {
+        let lines = Mutex<[String]>([])
+        let handler = EchoHandler()
+        let server = try startServer(handler: handler) {
+            $0.headerTimeout = .milliseconds(300)
+            $0.bodyTimeout = .milliseconds(300)
+            $0.log = { text in lines.withLock { $0 += text.split(separator: "\n").map(String.init) } }
+        }
+        defer { server.shutdown() }
+        func logged(_ text: String) -> Bool {
+            Polling.until { lines.withLock { $0.contains { $0.contains(text) } } }
+        }
+
+        let body = try LoopbackClient(port: server.port)
+        try body.send("POST /upload HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\nabc")
+        usleep(50_000)
+        body.close()
+        #expect(logged(#""method":"POST","path":"/upload","status":499"#))
+
+        let chunked = try LoopbackClient(port: server.port)
+        try chunked.send("PUT /chunks HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n")
+        usleep(50_000)
+        chunked.abort()
+        #expect(logged(#""method":"PUT","path":"/chunks","status":499"#))
+
+        let head = try LoopbackClient(port: server.port)
+        try head.send("GET /never HTTP/1.1\r\nHost: a\r\n")
+        usleep(50_000)
+        head.close()
+        #expect(logged(#""method":"-","path":"-","status":499"#))
+
+        // Half-closed after a whole request and part of the next: the first is answered, the second logged.
+        let halfClosed = try LoopbackClient(port: server.port)
+        try halfClosed.send(
+            "GET /first HTTP/1.1\r\nHost: a\r\n\r\nPOST /second HTTP/1.1\r\nHost: a\r\nContent-Length: 9\r\n\r\n12")
+        halfClosed.shutdownWrite()
+        #expect(try halfClosed.readResponse().status == 200)
+        #expect(logged(#""method":"POST","path":"/second","status":499"#))
+        #expect(halfClosed.readUntilClosed().isEmpty, "no answer, and no 408, for the request left part-way")
+
+        let idle = try LoopbackClient(port: server.port)
+        try idle.send("GET /whole HTTP/1.1\r\nHost: a\r\n\r\n\r\n")
+        #expect(try idle.readResponse().status == 200)
+        idle.close()
+        #expect(logged(#""path":"/whole","status":200"#))
+        usleep(400_000)
+        let all = lines.withLock { $0 }
+        #expect(all.filter { $0.contains(#""status":499"#) }.count == 4, "\(all)")
+        #expect(!all.contains { $0.contains(#""status":408"#) }, "\(all)")
+        #expect(handler.serverAnswers.all == ["499", "499", "499", "499"])
+        #expect(!handler.started.all.contains { $0.hasPrefix("/upload") || $0.hasPrefix("/second") })
+    }
+
     /// Clients that connect one after another spread over the event loops: the kernel wakes the same idle
     /// loop for each, and it hands every connection to the loop holding the fewest.
     @Test func connectionsSpreadOverTheLoops() throws {

@@ -9,6 +9,9 @@ final class StartedRequests: Sendable {
         names.withLock { $0.append(name) }
     }
 
+    /// Every name noted so far, in order.
+    var all: [String] { names.withLock { $0 } }
+
     /// Waits (at most 10 s, a hang guard) until every one of `names` has begun.
     /// - Returns: Whether they all did.
     func wait(for expected: [String]) -> Bool {
