@@ -84,12 +84,13 @@ public struct JWTAuthenticator: RequestAuthenticator {
     /// Verifies a `Bearer` token (HS256, `exp` required, `nbf` honoured) and reads its roles and tenant.
     public func authenticate(authorization: String?) -> Result<Principal, AuthenticationFailure> {
         guard let authorization else {
-            return .failure(AuthenticationFailure("missing Authorization header (Bearer token)"))
+            return .failure(AuthenticationFailure("missing Authorization header (Bearer token)", refusedToken: false))
         }
         // The scheme is case-insensitive (RFC 9110 §11.1); checked byte by byte, as on every request.
         let scheme = authorization.utf8.prefix(7)
         guard scheme.count == 7, scheme.last == UInt8(ascii: " "), Self.isBearer(scheme) else {
-            return .failure(AuthenticationFailure("the Authorization header must be `Bearer <token>`"))
+            return .failure(
+                AuthenticationFailure("the Authorization header must be `Bearer <token>`", refusedToken: false))
         }
         let token = Substring(authorization.utf8.dropFirst(7)).drop { $0 == " " }
         let now = clock().seconds

@@ -224,7 +224,12 @@ extension OpenAPIDocument {
                 status,
                 jsonResponse(
                     description, schema: "ErrorResponse",
-                    headers: [("WWW-Authenticate", "Bearer: the scheme the server expects")])
+                    headers: [
+                        (
+                            "WWW-Authenticate",
+                            #"`Bearer`, the scheme the server expects; `Bearer error="invalid_token"` when a bearer token was sent and refused (RFC 6750 §3.1)"#
+                        )
+                    ])
             )
         case ("503", _):
             return (

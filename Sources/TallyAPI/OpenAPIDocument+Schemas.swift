@@ -113,6 +113,17 @@ extension OpenAPIDocument {
         objectSchema(names.map { ($0, scalar("integer", format: "int64")) })
     }
 
+    /// `schema` with a `description`.
+    static func described(_ schema: JSONValue, _ text: String) -> JSONValue {
+        guard case .object(var members) = schema else { return schema }
+        members.set("description", .string(text))
+        return .object(members)
+    }
+
+    /// How the stats answers show times: kept to the microsecond, shown to the millisecond.
+    static let shownTime =
+        "An event time as sent (up to the future limit, 5 minutes by default, ahead of `generatedAt`), kept to the microsecond and shown to the millisecond"
+
     /// The success envelope around `data`.
     static func envelope(_ data: JSONValue) -> JSONValue {
         objectSchema([
@@ -129,13 +140,46 @@ extension OpenAPIDocument {
             envelope(
                 objectSchema([
                     ("tenantId", scalar("string", format: "uuid")),
-                    ("tenantName", scalar("string", nullable: true)),
-                    ("users", counters(["total", "active", "inactive", "admins"])),
-                    ("credentials", counters(["total", "active", "expired"])),
-                    ("apiKeys", counters(["total", "active", "revoked"])),
+                    (
+                        "tenantName",
+                        described(
+                            scalar("string", nullable: true),
+                            "null while the tenant has events but no `tenant.created`")
+                    ),
+                    (
+                        "users",
+                        described(
+                            counters(["total", "active", "inactive", "admins"]),
+                            "total = active + inactive; an inactive admin still counts as an admin")
+                    ),
+                    (
+                        "credentials",
+                        described(
+                            counters(["total", "active", "expired"]),
+                            "total = active + expired, expired read from each `expiresAt`; revoked ones leave the counts"
+                        )
+                    ),
+                    (
+                        "apiKeys",
+                        described(
+                            counters(["total", "active", "revoked"]),
+                            "total = active + revoked; a key past its `expiresAt` leaves these counts (see the API-key stats' `expiredKeys`)"
+                        )
+                    ),
                     ("oauthClients", counters(["total", "active"])),
-                    ("usage", counters(["apiCallsThisMonth", "apiCallsLastMonth", "storageUsedMB", "storageQuotaMB"])),
-                    ("lastActivity", scalar("string", format: "date-time", nullable: true)),
+                    (
+                        "usage",
+                        described(
+                            counters(["apiCallsThisMonth", "apiCallsLastMonth", "storageUsedMB", "storageQuotaMB"]),
+                            "API calls per UTC calendar month by event time; storage in MiB (2^20 bytes), rounded up; the quota from `settings.storage_quota_mb` (10000 when unset)"
+                        )
+                    ),
+                    (
+                        "lastActivity",
+                        described(
+                            scalar("string", format: "date-time", nullable: true),
+                            "The latest event time of any event of the tenant. " + shownTime)
+                    ),
                     ("generatedAt", scalar("string", format: "date-time")),
                 ]))
         ),
@@ -161,7 +205,14 @@ extension OpenAPIDocument {
                                             ("requests", scalar("integer", format: "int64")),
                                             ("rateLimitHits", scalar("integer", format: "int64")),
                                             ("errors", scalar("integer", format: "int64")),
-                                            ("lastUsedAt", scalar("string", format: "date-time", nullable: true)),
+                                            (
+                                                "lastUsedAt",
+                                                described(
+                                                    scalar("string", format: "date-time", nullable: true),
+                                                    "The key's latest call. " + shownTime
+                                                        + "; keys are ranked by it to the microsecond, then by `keyId`"
+                                                )
+                                            ),
                                         ])
                                     ),
                                 ])

@@ -83,6 +83,18 @@ enum OpenAPIDocument {
         }
     }
 
+    /// What an operation does beyond its summary, where a client needs it: the stats routes' (seed 001's
+    /// words for the key stats), which any tenant's status is served for.
+    static func description(of route: Route) -> String? {
+        switch route.endpoint {
+        case .keyStats:
+            "Get usage statistics for all API keys in an organization. An organization is a tenant; its stats are served whatever its status (suspended, deleted)."
+        case .tenantStats:
+            "Get a tenant's usage statistics, read from counters kept current on every event. A suspended or deleted tenant's stats are served as any other's; its status is in its record."
+        default: nil
+        }
+    }
+
     private static func build() -> JSONValue {
         var paths = JSONObject()
         for route in Route.all {
@@ -96,6 +108,11 @@ enum OpenAPIDocument {
                 ("operationId", .string(operationId(route))),
                 ("tags", .array([.string(tag(route))])),
                 ("summary", .string(route.summary)),
+            ]
+            if let description = description(of: route) {
+                operation.append(("description", .string(description)))
+            }
+            operation += [
                 ("parameters", .array(parameters(for: route))),
                 ("responses", object(responses(for: route))),
             ]

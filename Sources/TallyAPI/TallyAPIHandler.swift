@@ -330,7 +330,10 @@ public final class TallyAPIHandler: HTTPHandler {
                 RejectedRequest(
                     APIResponse.error(
                         401, .unauthorized, "authentication failed: \(failure.message)",
-                        now: now, headers: [("WWW-Authenticate", "Bearer")])))
+                        now: now,
+                        headers: [
+                            ("WWW-Authenticate", failure.refusedToken ? #"Bearer error="invalid_token""# : "Bearer")
+                        ])))
         }
         guard let header = request.headers["x-tenantid"] else {
             return .failure(

@@ -84,6 +84,16 @@ extension APITests {
         }
         #expect(keyStats["operationId"] == .string("ApiKeysController_getStats"))
         #expect(keyStats["tags"] == .array([.string("api-keys")]))
+        if case .string(let description)? = keyStats["description"] {
+            #expect(description.hasPrefix("Get usage statistics for all API keys in an organization."))
+        } else {
+            Issue.record("the key-stats operation has no description")
+        }
+        // The stats answers' fields say what the seed leaves to the reader: units, months, shown precision.
+        let schemaText = JSONValue.object(schemas).jsonString
+        for phrase in ["MiB (2^20 bytes), rounded up", "per UTC calendar month", "shown to the millisecond"] {
+            #expect(schemaText.contains(phrase), "\(phrase)")
+        }
         #expect(
             responses("get", "/api/organizations/{organizationId}/api-keys/stats")?["403"]?.jsonString.hasPrefix(
                 #"{"description":"Access denied. User is not a member of this organization.""#) == true)

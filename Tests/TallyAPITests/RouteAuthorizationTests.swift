@@ -101,13 +101,19 @@ import Testing
         for (label, token) in forgeries {
             let response = try api.call("GET", path, token: token)
             #expect(response.status == 401, "\(label)")
-            #expect(response.header("WWW-Authenticate") == "Bearer", "\(label)")
+            // A token was sent and refused: RFC 6750 §3.1's code says so.
+            #expect(response.header("WWW-Authenticate") == #"Bearer error="invalid_token""#, "\(label)")
         }
+        // No bearer token sent: the challenge names the scheme alone (RFC 6750 §3.1).
         for scheme in ["Basic \(parts[1])", "Token \(valid)", "Bearer", valid] {
             let response = try api.client().request(
                 "GET", path, headers: [("Authorization", scheme), ("x-tenantid", APIFixture.tenant)])
             #expect(response.status == 401, "Authorization: \(scheme.prefix(12))…")
+            #expect(response.header("WWW-Authenticate") == "Bearer", "Authorization: \(scheme.prefix(12))…")
         }
+        let anonymous = try api.client().request("GET", path, headers: [("x-tenantid", APIFixture.tenant)])
+        #expect(anonymous.status == 401)
+        #expect(anonymous.header("WWW-Authenticate") == "Bearer")
         // A genuine token with no role Tally knows is authenticated but allowed nothing: 403, not 401.
         let unknownRoles = Self.forge(header: hs256, payload: #"{"roles":["admin","root"],"exp":\#(now + 3600)}"#)
         let refused = try api.call("GET", path, token: unknownRoles)
