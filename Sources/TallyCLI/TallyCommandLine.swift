@@ -74,7 +74,8 @@ public enum TallyCommandLine {
     /// - Returns: The exit code.
     public static func run(_ arguments: [String], io: CommandIO) -> ExitCode {
         guard let name = arguments.first else {
-            io.writeOut(Array(helpText.utf8))
+            // A usage error: the help goes where errors go, so `tally > file` does not look like output.
+            io.printError("tally: no command given\n\n" + helpText.dropLast())
             return .usage
         }
         if name == "--version" || name == "version" {
@@ -86,15 +87,25 @@ public enum TallyCommandLine {
             return .ok
         }
         if ["--help", "-h", "help"].contains(name) {
-            // `tally help` and `tally help COMMAND`.
-            guard arguments.count > 1, name == "help" else {
+            // `tally help`, `tally help COMMAND`; `tally help --help` is the help too.
+            let rest = Array(arguments.dropFirst())
+            if rest.isEmpty || (name == "help" && rest.count == 1 && ["--help", "-h"].contains(rest[0])) {
                 io.writeOut(Array(helpText.utf8))
-                return arguments.count == 1 ? .ok : .usage
+                return .ok
             }
-            guard arguments.count == 2, let command = commands.first(where: { $0.spec.name == arguments[1] }) else {
+            guard name == "help" else {
                 io.printError(
-                    "tally help: no command \"\(arguments.dropFirst().joined(separator: " "))\"; run `tally --help` for the list"
+                    "tally \(name): takes no arguments (got \(ShellCommand.quoted(rest[0]))); run `tally help COMMAND` for a command's help"
                 )
+                return .usage
+            }
+            guard rest.count == 1 else {
+                io.printError(
+                    "tally help: takes one command (got \(rest.count) arguments); run `tally --help` for the list")
+                return .usage
+            }
+            guard let command = commands.first(where: { $0.spec.name == rest[0] }) else {
+                io.printError("tally help: no command \(ShellCommand.quoted(rest[0])); run `tally --help` for the list")
                 return .usage
             }
             io.writeOut(Array(command.spec.helpText.utf8))

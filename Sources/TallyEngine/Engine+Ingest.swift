@@ -114,9 +114,15 @@ extension Engine {
                 if event.time > latest {
                     let limit = EngineConfiguration.describe(configuration.futureLimitMicroseconds)
                     let clock = now.rfc3339(fractionDigits: 3)
+                    let maximum = EngineConfiguration.maximumFutureLimitMicroseconds
+                    // The hint only where it helps: an import already at the largest limit can take no more.
+                    let hint =
+                        configuration.futureLimitMicroseconds < maximum
+                        ? "; tally import --future-limit takes times further ahead (at most \(EngineConfiguration.describe(maximum)))"
+                        : " (the largest --future-limit); check the events' times and the clock"
                     outcomes[index] = .rejected(
                         reason: mode == .backfill
-                            ? "time: more than \(limit) ahead of the clock (\(clock)); tally import --future-limit takes times further ahead (at most \(EngineConfiguration.describe(EngineConfiguration.maximumFutureLimitMicroseconds)))"
+                            ? "time: more than \(limit) ahead of the clock (\(clock))\(hint)"
                             : "time: more than \(limit) ahead of the server clock (\(clock))"
                     )
                     continue

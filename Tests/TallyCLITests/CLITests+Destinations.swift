@@ -50,6 +50,15 @@ extension CLITests {
         #expect(mounted.code == .usage, "\(mounted.err)")
         #expect(mounted.err.contains("--out /proc is a mount point"), "\(mounted.err)")
         #expect(mounted.err.contains("such as /proc/store"), "\(mounted.err)")
+
+        // A directory that is not empty, or a file, is a wrong --out alike: a usage error, nothing read.
+        try StoreTestSupport.write([1], to: outside.appending("file"))
+        let full = runTally(["salvage", "--data", directory.path, "--out", outside.path])
+        #expect(full.code == .usage, "\(full.err)")
+        #expect(full.err.contains("--out \(outside.path) is not empty"), "\(full.err)")
+        #expect(!full.err.contains("reading segments/"), "\(full.err)")
+        let file = runTally(["salvage", "--data", directory.path, "--out", outside.appending("file")])
+        #expect(file.code == .usage && file.err.contains("exists and is not a directory"), "\(file.err)")
     }
 
     /// A FIFO where the store keeps a segment or a checkpoint is named and refused, not waited on: opening it

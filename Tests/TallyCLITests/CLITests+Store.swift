@@ -111,7 +111,7 @@ extension CLITests {
 
         #expect(runTally(["salvage", "--data", directory.path]).code == .usage)
         #expect(
-            runTally(["salvage", "--data", directory.path, "--out", out.appending("salvaged")]).code == .failure,
+            runTally(["salvage", "--data", directory.path, "--out", out.appending("salvaged")]).code == .usage,
             "an existing, non-empty output is refused")
     }
 

@@ -79,7 +79,23 @@ import Testing
         (["replay", "--until", "1", "--tenant", "xyz"], #"--tenant must be a UUID, got "xyz""#),
         (["token", "--role", "ingest", "--tenant", "xyz"], #"--tenant must be a UUID, got "xyz""#),
         (["replay", "--until", "yesterday"], "an RFC 3339 time, such as 2025-07-10T14:30:00Z, or an offset"),
-        (["serve", "--body-timeout", "99999999999999999999"], "must be a whole number from 1 to 86400"),
+        (
+            ["serve", "--body-timeout", "99999999999999999999"],
+            #"--body-timeout must be at most 86400, got "99999999999999999999""#
+        ),
+        (["serve", "--body-timeout", "+5"], #"--body-timeout must be a whole number from 1 to 86400, got "+5""#),
+        (["generate", "--tenants", "9999999999999999999"], #"--tenants must be at most 9223372036854775807"#),
+        (["token", "--role", "ingest", "--ttl", "99999999999999999999d"], #"--ttl must be at most 3650 days"#),
+        // A value option followed by another option forgot its value: the option is not taken for it.
+        (
+            ["import", "--data", "--batch-size", "10", "events.ndjson"],
+            "--data needs a value (DIR), got the option --batch-size; a value that starts with -- is given as --data=VALUE"
+        ),
+        (["generate", "--seed", "--tenants", "3"], "--seed needs a value (S), got the option --tenants"),
+        ([], "tally: no command given"),
+        (["--help", "extra"], "tally --help: takes no arguments (got extra)"),
+        (["help", "dump", "extra"], "tally help: takes one command (got 2 arguments)"),
+        (["help", "dump extra"], "tally help: no command 'dump extra'"),
         (["salvage", "--out", ""], "--out must name a directory, got an empty value"),
         (
             ["token", "--role", "ingest", "--jwt-secret-file", ""],
@@ -137,6 +153,13 @@ import Testing
         }
         #expect(runTally(["--help"]).out.contains("Commands:"))
         #expect(runTally(["help", "dump"]).out.contains("--from-offset"))
+        for arguments in [["help", "--help"], ["help", "-h"], ["-h"]] {
+            let help = runTally(arguments)
+            #expect(help.code == .ok && help.out.contains("Commands:"), "\(arguments)")
+        }
+        // No command at all is a usage error: its help goes to standard error, not into `> file`.
+        let bare = runTally([])
+        #expect(bare.code == .usage && bare.out.isEmpty && bare.err.contains("Commands:"))
         let serve = runTally(["serve", "--help"]).out
         for option in [
             "--header-timeout SECONDS", "--body-timeout SECONDS", "--idle-timeout SECONDS", "--max-connections N",
@@ -176,16 +199,22 @@ import Testing
         bytes[5] ^= 1
         try StoreTestSupport.write(bytes, to: segment)
         #expect(try launch(["verify"]) == 3)
-        // Output that cannot be written is a failure, not a success with nothing in the file.
+        // Output that cannot be written is a failure, not a success with nothing in the file; the first failed
+        // write ends the run (a stream of 2^63 events would otherwise be made to the end, unwritten).
         let full = Process()
         full.executableURL = URL(fileURLWithPath: binary)
-        full.arguments = ["generate", "--events", "10"]
+        full.arguments = ["generate", "--events", "9223372036854775807"]
         let devFull = FileHandle(forWritingAtPath: "/dev/full")
         #expect(devFull != nil, "/dev/full is missing")
         full.standardOutput = devFull
         let errors = Pipe()
         full.standardError = errors
         try full.run()
+        // A hang guard, not a timing: without the stop it runs for centuries.
+        if !Polling.until(seconds: 120, { !full.isRunning }) {
+            full.terminate()
+            Issue.record("generate went on after its output failed")
+        }
         full.waitUntilExit()
         #expect(full.terminationStatus == 1)
         let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)

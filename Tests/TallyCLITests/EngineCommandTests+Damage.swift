@@ -292,6 +292,12 @@ extension EngineCommandTests {
         #expect(
             verify.code == .failure && verify.err.contains("no store at \(file): it is a file, not a directory"),
             "\(verify.err)")
+        // A file higher up the path is named as such too, not as a missing directory.
+        let below = runTally(["verify", "--data", file + "/store"])
+        #expect(
+            below.code == .failure
+                && below.err.contains("no store at \(file)/store: a file stands where its path needs a directory"),
+            "\(below.err)")
     }
 
     /// Records whose frames check out but which this build cannot decode (a newer record format, after a

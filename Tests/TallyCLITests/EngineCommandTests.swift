@@ -195,6 +195,15 @@ import Testing
         let taken = runTally(["import", "--data", directory.appending("b"), "--future-limit", "3h", "-"], input: line)
         #expect(taken.code == .ok, "\(taken.err)")
         #expect(taken.out.contains("imported 1 event (offset 0)"), "\(taken.out)")
+        // At the largest limit already, the hint to raise it would lead nowhere.
+        let farther = Timestamp(microseconds: Timestamp.now().microseconds + 25 * 3_600_000_000).rfc3339()
+        let atMost = runTally(
+            ["import", "--data", directory.appending("d"), "--future-limit", "1d", "-"],
+            input: line.replacingOccurrences(of: ahead, with: farther))
+        #expect(atMost.code == .failure)
+        #expect(atMost.err.contains("more than 1 day ahead of the clock ("), "\(atMost.err)")
+        #expect(atMost.err.contains("(the largest --future-limit); check the events' times and the clock"))
+        #expect(!atMost.err.contains("takes times further ahead"), "\(atMost.err)")
         let tooFar = runTally(["import", "--data", directory.appending("c"), "--future-limit", "2d", "-"], input: line)
         #expect(tooFar.code == .usage)
         #expect(tooFar.err.contains("--future-limit must be at most 1 day"), "\(tooFar.err)")

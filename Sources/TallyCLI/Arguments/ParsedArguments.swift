@@ -10,8 +10,9 @@ struct ParsedArguments: Sendable {
     var wantsHelp = false
 
     /// Parses `arguments` (after the subcommand name).
-    /// - Throws: ``UsageError`` for an unknown option, a missing value, an option given twice that takes one
-    ///   value, or the wrong number of arguments.
+    /// - Throws: ``UsageError`` for an unknown option, a missing value (an option's value that starts with
+    ///   `--` must be given inline, `--name=--value`), an option given twice that takes one value, or the
+    ///   wrong number of arguments.
     init(_ arguments: [String], spec: CommandSpec) throws(UsageError) {
         var index = 0
         var onlyPositionals = false
@@ -50,6 +51,13 @@ struct ParsedArguments: Sendable {
                 } else {
                     guard index < arguments.count else {
                         throw UsageError("--\(name) needs a value (\(valueName))", command: spec.name)
+                    }
+                    // The next option is not this one's value: `--data --batch-size 10` forgot the
+                    // directory, and taking `--batch-size` for it would make a store of that name.
+                    guard !arguments[index].hasPrefix("--") else {
+                        throw UsageError(
+                            "--\(name) needs a value (\(valueName)), got the option \(arguments[index]); a value that starts with -- is given as --\(name)=VALUE",
+                            command: spec.name)
                     }
                     value = arguments[index]
                     index += 1

@@ -10,16 +10,25 @@ enum CommandOptions {
         command: String
     ) throws(UsageError) -> Int {
         guard let text = arguments.value(name) else { return value }
-        guard let number = Int(text), number > 0, number <= maximum else {
+        guard isWholeNumber(text), let number = Int(text), number > 0, number <= maximum else {
+            // Digits alone, past the limit: the limit is what to learn, not the format.
+            if isWholeNumber(text), text.contains(where: { $0 != "0" }) {
+                throw UsageError("--\(name) must be at most \(maximum), got \"\(text)\"", command: command)
+            }
             let range = maximum == .max ? "a positive integer" : "a whole number from 1 to \(maximum)"
             throw UsageError("--\(name) must be \(range), got \"\(text)\"", command: command)
         }
         return number
     }
 
+    /// Whether `text` is ASCII digits alone: no sign, no spaces, however long.
+    static func isWholeNumber<Text: StringProtocol>(_ text: Text) -> Bool {
+        !text.isEmpty && text.utf8.allSatisfy { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }
+    }
+
     static func offset(_ arguments: ParsedArguments, _ name: String, command: String) throws(UsageError) -> UInt64? {
         guard let text = arguments.value(name) else { return nil }
-        guard let number = UInt64(text) else {
+        guard isWholeNumber(text), let number = UInt64(text) else {
             throw UsageError("--\(name) must be an offset (a whole number from 0), got \"\(text)\"", command: command)
         }
         return number
@@ -57,15 +66,16 @@ enum CommandOptions {
     ) throws(UsageError) -> Int64 {
         guard let text = arguments.value(name) else { return value }
         let units: [Character: Int64] = ["s": 1, "m": 60, "h": 3600, "d": 86_400]
-        guard let unit = text.last, let multiplier = units[unit],
-            let count = Int64(text.dropLast()), count > 0
+        let digits = text.dropLast()
+        guard let unit = text.last, let multiplier = units[unit], isWholeNumber(digits),
+            digits.contains(where: { $0 != "0" })
         else {
             let alternative = word.map { " (or \($0))" } ?? ""
             throw UsageError(
                 "--\(name) must be a positive whole number with a unit, like 90s, 30m, 12h or 7d\(alternative), got \"\(text)\"",
                 command: command)
         }
-        guard count <= maximum / multiplier else {
+        guard let count = Int64(digits), count <= maximum / multiplier else {
             throw UsageError(
                 "--\(name) must be at most \(EngineConfiguration.describe(maximum * 1_000_000)), got \"\(text)\"",
                 command: command)

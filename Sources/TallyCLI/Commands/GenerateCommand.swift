@@ -76,7 +76,7 @@ struct GenerateCommand {
         }
         var seed: UInt64 = 1
         if let text = arguments.value("seed") {
-            guard let number = UInt64(text) else {
+            guard CommandOptions.isWholeNumber(text), let number = UInt64(text) else {
                 throw UsageError(
                     "--seed must be a whole number from 0 to \(UInt64.max), got \"\(text)\"", command: spec.name)
             }
@@ -111,7 +111,9 @@ struct GenerateCommand {
         var tenantIds: [TenantID] = []
         // When each tenant's setup ended: it gets calls only from then on, so no call precedes its key.
         var readyAt: [Int64] = []
-        for index in 0..<tenants where !stopped {
+        // `where !stopped` would only skip the rest, one iteration at a time: a failed output ends the loops.
+        for index in 0..<tenants {
+            if stopped { break }
             let tenant = TenantID.version4(randomHigh: random.next(), randomLow: random.next())
             tenantIds.append(tenant)
             var time = Timestamp(
@@ -170,7 +172,8 @@ struct GenerateCommand {
         let callsStart = readyAt.min() ?? now.microseconds
         let readiness = readyAt.indices.sorted { (readyAt[$0], $0) < (readyAt[$1], $1) }
         var ready = 0
-        for index in 0..<events where !stopped {
+        for index in 0..<events {
+            if stopped { break }
             let time = Timestamp(
                 microseconds: callsStart + callOffset(index, of: events, span: now.microseconds - callsStart))
             while ready < readiness.count, readyAt[readiness[ready]] <= time.microseconds { ready += 1 }

@@ -76,7 +76,7 @@ struct ServeCommand {
             .init(
                 name: "scrub-interval", valueName: "DURATION",
                 help:
-                    "Re-read the whole log in the background to find damage: first at start, then this long after each pass ends (default 24h; off for none)."
+                    "Re-read the whole log in the background to find damage: first at start, then this long after each pass ends (default 24h, at most 365d; off for none)."
             ),
             .init(
                 name: "scrub-rate", valueName: "MIB",
@@ -96,7 +96,7 @@ struct ServeCommand {
                 "--host must be an IPv4 address such as 127.0.0.1 or 0.0.0.0, got \"\(http.host)\"", command: spec.name)
         }
         if let text = arguments.value("port") {
-            guard let port = Int(text), (0...65535).contains(port) else {
+            guard CommandOptions.isWholeNumber(text), let port = Int(text), (0...65535).contains(port) else {
                 throw UsageError("--port must be 0-65535, got \"\(text)\"", command: spec.name)
             }
             http.port = port

@@ -87,7 +87,10 @@ enum StoreLocation {
             let code = errno
             guard code == ENOENT || code == ENOTDIR else { throw unreadable(directory, code) }
             throw StorageError(
-                .invalidArgument, "no store at \(directory): the directory does not exist\(relativeHint(directory))",
+                .invalidArgument,
+                code == ENOTDIR
+                    ? "no store at \(directory): a file stands where its path needs a directory"
+                    : "no store at \(directory): the directory does not exist\(relativeHint(directory))",
                 path: directory)
         }
         guard status.st_mode & S_IFMT == S_IFDIR else {
@@ -119,7 +122,7 @@ enum StoreLocation {
     static func relativeHint(_ directory: String) -> String {
         guard !directory.hasPrefix("/"), let here = currentDirectory() else { return "" }
         return
-            " (\(directory) is relative to the current directory, \(here): run from the directory that holds it, or pass --data)"
+            " (\(directory) is relative to the current directory, \(here): run from the directory that holds it, or give the store's absolute path with --data)"
     }
 
     /// The current directory, or `nil` when it cannot be read.
