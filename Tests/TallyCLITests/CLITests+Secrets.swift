@@ -145,6 +145,7 @@ extension CLITests {
     @Test func tokenRefusesRolesTheServerDoesNotKnow() {
         let result = runTally(["token", "--role", "admin", "--jwt-secret-file", "/dev/null"])
         #expect(result.code == .usage)
-        #expect(result.err.contains("unknown role admin (expected one of: super_admin, tenant_admin, member, ingest)"))
+        #expect(
+            result.err.contains("unknown role \"admin\" (expected one of: super_admin, tenant_admin, member, ingest)"))
     }
 }

@@ -92,6 +92,8 @@ import Testing
             "--data needs a value (DIR), got the option --batch-size; a value that starts with -- is given as --data=VALUE"
         ),
         (["generate", "--seed", "--tenants", "3"], "--seed needs a value (S), got the option --tenants"),
+        (["dump", "--type", "key.created,"], #"--type: an empty item in "key.created,""#),
+        (["token", "--role", ""], #"unknown role "" (expected"#),
         ([], "tally: no command given"),
         (["--help", "extra"], "tally --help: takes no arguments (got extra)"),
         (["help", "dump", "extra"], "tally help: takes one command (got 2 arguments)"),

@@ -40,7 +40,14 @@ struct DumpCommand {
         var types: Set<EventType>?
         if let values = arguments.values["type"] {
             var selected: Set<EventType> = []
-            for name in values.flatMap({ $0.split(separator: ",") }) {
+            // An empty item (`key.created,`, `a,,b`) is a typo to name, not something to skip.
+            for name in values.flatMap({ $0.split(separator: ",", omittingEmptySubsequences: false) }) {
+                guard !name.isEmpty || values.allSatisfy({ $0.allSatisfy { $0 == "," } }) else {
+                    throw UsageError(
+                        "--type: an empty item in \"\(values.joined(separator: ","))\"; separate event types with single commas",
+                        command: spec.name)
+                }
+                if name.isEmpty { continue }
                 guard let type = EventType(rawValue: String(name)) else {
                     throw UsageError(
                         "--type: unknown event type \"\(name)\" (expected one of: \(EventType.wireNames))",

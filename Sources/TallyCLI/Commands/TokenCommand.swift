@@ -43,7 +43,7 @@ struct TokenCommand {
         let known = Principal.Role.allCases.map(\.rawValue)
         for role in roles where Principal.Role(rawValue: role) == nil {
             throw UsageError(
-                "unknown role \(role) (expected one of: \(known.joined(separator: ", ")))", command: spec.name)
+                "unknown role \"\(role)\" (expected one of: \(known.joined(separator: ", ")))", command: spec.name)
         }
         var tenant: String?
         if let text = arguments.value("tenant") {
