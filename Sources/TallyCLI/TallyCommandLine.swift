@@ -53,6 +53,9 @@ public enum TallyCommandLine {
     public static func main() -> Never {
         // A closed pipe is a write error the command reports (exit 1), not a signal that kills it.
         signal(SIGPIPE, SIG_IGN)
+        // A file-size limit (`ulimit -f`, systemd's `LimitFSIZE=`) is a write that fails with EFBIG, reported
+        // as any failed write is (the server goes read-only and says why), not a signal that kills silently.
+        signal(SIGXFSZ, SIG_IGN)
         let io = CommandIO.process()
         var code = run(Array(CommandLine.arguments.dropFirst()), io: io)
         io.flush()

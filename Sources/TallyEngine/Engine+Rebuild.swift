@@ -26,7 +26,8 @@ extension Engine {
         progress: ((UInt64, UInt64) -> Void)? = nil
     ) throws -> Rebuilt {
         let store = try SegmentStore(
-            directory: directory, configuration: replayedStoreConfiguration(configuration.store, directory: directory),
+            directory: directory,
+            configuration: try replayedStoreConfiguration(configuration.store, directory: directory),
             readOnly: true)
         return try rebuild(store: store, configuration: configuration, limit: limit, progress: progress)
     }
@@ -90,7 +91,8 @@ extension Engine {
         replayed: (() -> Void)? = nil
     ) throws -> ProjectionState {
         let store = try SegmentStore(
-            directory: directory, configuration: replayedStoreConfiguration(configuration.store, directory: directory))
+            directory: directory,
+            configuration: try replayedStoreConfiguration(configuration.store, directory: directory))
         defer { try? store.close() }
         let rebuilt = try rebuild(store: store, configuration: configuration, limit: nil, progress: progress)
         replayed?()
@@ -141,11 +143,17 @@ extension Engine {
     /// the newest header that vouches for itself, and from the newest checkpoint file's name: a checkpoint
     /// gets its name only once it is whole and synced, so one whose header is damaged or cannot be read
     /// still says how many events were acknowledged, and a damaged tail among them is not cut off.
-    public static func acknowledgedOffset(directory: String, fileSystem: any FileSystem = PosixFileSystem()) -> UInt64 {
+    /// - Throws: ``StorageError`` (`io`) when the checkpoints directory is there but cannot be listed (its
+    ///   permissions, a file in its place): without it a damaged end of the log could not be told from an
+    ///   interrupted write, and acknowledged events would be cut off as a torn tail, or a dump come out short.
+    public static func acknowledgedOffset(
+        directory: String, fileSystem: any FileSystem = PosixFileSystem()
+    ) throws(StorageError) -> UInt64 {
         let checkpoints = CheckpointStore(storeDirectory: directory, fileSystem: fileSystem, log: { _ in })
+        let listed = try listed(checkpoints)
         let vouched = checkpoints.newestHeader()?.nextOffset ?? 0
         let named =
-            (try? checkpoints.offsets())?.first { offset in
+            listed.first { offset in
                 !fileSystem.isDirectory(checkpoints.directory + "/" + CheckpointStore.fileName(offset))
             } ?? 0
         return max(vouched, named)
@@ -154,8 +162,21 @@ extension Engine {
     /// The store's checkpoints, newest first, by the offsets they cover (list them before measuring the log,
     /// for ``checkCheckpoints(directory:offsets:logEnd:logSalt:)``).
     /// - Throws: ``StorageError`` when the checkpoints directory exists but cannot be listed.
-    public static func checkpointOffsets(directory: String) throws -> [UInt64] {
-        try CheckpointStore(storeDirectory: directory, fileSystem: PosixFileSystem(), log: { _ in }).offsets()
+    public static func checkpointOffsets(directory: String) throws(StorageError) -> [UInt64] {
+        try listed(CheckpointStore(storeDirectory: directory, fileSystem: PosixFileSystem(), log: { _ in }))
+    }
+
+    /// The offsets of `checkpoints`, newest first, or an error saying why they matter when they cannot be
+    /// listed.
+    private static func listed(_ checkpoints: CheckpointStore) throws(StorageError) -> [UInt64] {
+        do throws(StorageError) {
+            return try checkpoints.offsets()
+        } catch {
+            throw StorageError(
+                .io,
+                "cannot list \(checkpoints.directory) (\(error.message)): its checkpoints say how many events were acknowledged, and without them a damaged end of the log cannot be told from an interrupted write; make checkpoints/ a directory this user can read",
+                path: checkpoints.directory, errno: error.errno)
+        }
     }
 
     /// Checkpoint files of the store, each checked in full (for `tally verify`).
@@ -246,7 +267,7 @@ extension Engine {
         while true {
             let store = try SegmentStore(
                 directory: directory,
-                configuration: replayedStoreConfiguration(configuration.store, directory: directory),
+                configuration: try replayedStoreConfiguration(configuration.store, directory: directory),
                 readOnly: true)
             let checkpoints = CheckpointStore(
                 storeDirectory: directory, fileSystem: store.fileSystem, log: configuration.store.log)

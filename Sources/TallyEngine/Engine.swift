@@ -90,7 +90,7 @@ public final class Engine: Sendable {
             syncEveryBytes: configuration.checkpointSyncBytes)
         store = try SegmentStore(
             directory: directory,
-            configuration: Engine.replayedStoreConfiguration(
+            configuration: try Engine.replayedStoreConfiguration(
                 configuration.store, directory: directory, fileSystem: fileSystem),
             fileSystem: fileSystem)
         checkpoints.removeLeftovers()
@@ -164,12 +164,12 @@ public final class Engine: Sendable {
     static func replayedStoreConfiguration(
         _ configuration: StoreConfiguration, directory: String,
         fileSystem: any FileSystem = PosixFileSystem()
-    ) -> StoreConfiguration {
+    ) throws(StorageError) -> StoreConfiguration {
         var configuration = configuration
         configuration.fullyVerifyFromOffset = .max
         configuration.acknowledgedOffset = max(
             configuration.acknowledgedOffset,
-            acknowledgedOffset(directory: directory, fileSystem: fileSystem))
+            try acknowledgedOffset(directory: directory, fileSystem: fileSystem))
         return configuration
     }
 

@@ -178,4 +178,74 @@ extension CLITests {
         #expect(message.contains("standard input is closed"), "\(message)")
         #expect(!FileManager.default.fileExists(atPath: store))
     }
+
+    /// A file-size limit (`ulimit -f`) fails the write (EFBIG) instead of killing the process with SIGXFSZ,
+    /// and an import whose store failed stops reading its input there: it reports what it has, and the
+    /// command to import the rest from the first line not stored; every event it imported stays.
+    @Test func aFileSizeLimitFailsTheImportWithAResumePointInsteadOfKillingIt() throws {
+        let binary = try #require(Self.executable(), "tally executable not found next to the tests")
+        let directory = TemporaryDirectory()
+        let input = directory.appending("events.ndjson")
+        // About 740 KB of log, against a limit of 256 KB (512 blocks of 512 bytes).
+        let lines = (0..<12_000).map {
+            event("e\($0)", data: #"{"keyId":"key-\#($0 % 50)","status":200,"bytes":\#($0)}"#)
+        }
+        try StoreTestSupport.write(Array((lines.joined(separator: "\n") + "\n").utf8), to: input)
+        let store = directory.appending("store")
+        // Spawned with SIGXFSZ at its default action (this test process may ignore it, and ignored signals
+        // are inherited), as a service manager starts the server.
+        let (status, signal) = try Self.spawnWithDefaultSignals(
+            "/bin/sh",
+            [
+                "sh", "-c", #"ulimit -f 512 && exec "$0" import --data "$1" --batch-size 500 "$2" >"$3" 2>"$4""#,
+                binary, store, input, directory.appending("out"), directory.appending("err"),
+            ])
+        let message = String(decoding: try StoreTestSupport.bytes(directory.appending("err")), as: UTF8.self)
+        let printed = String(decoding: try StoreTestSupport.bytes(directory.appending("out")), as: UTF8.self)
+        #expect(signal == nil, "killed by signal \(signal ?? 0)")
+        #expect(status == 1)
+        #expect(message.contains("File too large"), "\(message.suffix(600))")
+        let resume = try #require(
+            message.firstMatch(of: #/import again from line (\d+) /#).flatMap { Int($0.1) }, "\(message.suffix(600))")
+        let summary = try #require(
+            printed.firstMatch(of: #/imported (\d+) events/#).flatMap { Int($0.1) }, "\(printed)")
+        #expect(resume == summary + 1, "\(printed) \(message.suffix(600))")
+        #expect(message.contains("the input was not read from line"), "\(message.suffix(600))")
+        #expect(
+            message.components(separatedBy: "\n").filter { $0.contains(": not stored: ") }.count < 2_000,
+            "the lines after the failure are not each reported")
+        // What was imported is there, and the rest imports from the line named.
+        let rest = lines[(resume - 1)...].joined(separator: "\n")
+        let resumed = runTally(["import", "--data", store, "-"], input: rest)
+        #expect(resumed.code == .ok, "\(resumed.err.prefix(300))")
+        #expect(runTally(["dump", "--data", store]).out.split(separator: "\n").count == 12_000)
+    }
+
+    /// Runs `path` with `arguments` (the first being its name) to its end, every signal at its default action,
+    /// whatever this process ignores.
+    /// - Returns: Its exit status, or the signal that ended it.
+    static func spawnWithDefaultSignals(_ path: String, _ arguments: [String]) throws -> (
+        status: Int32?, signal: Int32?
+    ) {
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var all = sigset_t()
+        sigfillset(&all)
+        posix_spawnattr_setsigdefault(&attributes, &all)
+        var none = sigset_t()
+        sigemptyset(&none)
+        posix_spawnattr_setsigmask(&attributes, &none)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
+        var pointers: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
+        defer { for pointer in pointers { free(pointer) } }
+        var child: pid_t = 0
+        let started = posix_spawn(&child, path, nil, &attributes, &pointers, environ)
+        guard started == 0 else { throw LoopbackClient.ClientError(message: "posix_spawn failed: \(started)") }
+        var status: Int32 = 0
+        while waitpid(child, &status, 0) < 0 && errno == EINTR {}
+        // WIFSIGNALED / WTERMSIG / WEXITSTATUS, which Swift does not import.
+        let signal = status & 0x7F
+        return signal == 0 ? ((status >> 8) & 0xFF, nil) : (nil, signal)
+    }
 }

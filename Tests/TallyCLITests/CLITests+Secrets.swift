@@ -32,6 +32,22 @@ extension CLITests {
         #expect(status == 1 && message.contains("TALLY_JWT_SECRET must be at least 16 bytes"), "\(message)")
     }
 
+    /// A store's `jwt-secret` that is not a regular file (a FIFO, which a read would wait on for ever) is
+    /// refused by name, by `token` and `serve` alike.
+    @Test(.timeLimit(.minutes(1))) func aSecretThatIsNotAFileIsRefusedNotWaitedOn() throws {
+        let directory = TemporaryDirectory()
+        let store = directory.appending("store")
+        try FileManager.default.createDirectory(atPath: store, withIntermediateDirectories: true)
+        #expect(mkfifo(store + "/jwt-secret", 0o600) == 0)
+        for command in [["token", "--role", "ingest"], ["serve", "--port", "0"]] {
+            let result = runTally(command + ["--data", store])
+            #expect(result.code == .failure, "\(command): \(result)")
+            #expect(
+                result.err.contains("\(store)/jwt-secret is not a regular file but a FIFO"), "\(command): \(result.err)"
+            )
+        }
+    }
+
     /// A store's `jwt-secret` that is a link to nowhere is named as such, by `token` and `serve` alike, rather
     /// than failing to create a secret where a name already is.
     @Test func aDanglingSecretLinkIsNamed() throws {

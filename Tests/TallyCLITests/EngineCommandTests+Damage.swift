@@ -284,6 +284,28 @@ extension EngineCommandTests {
         #expect(!FileManager.default.fileExists(atPath: directory.appending("segments")), "no empty log was started")
     }
 
+    /// Checkpoints that cannot be listed (a file in their place, their permissions) say nothing of how many
+    /// events were acknowledged: no command reads the log without them, since a damaged end would pass for an
+    /// interrupted write, and a dump, a replay or a salvage come out short with exit 0.
+    @Test func checkpointsThatCannotBeListedStopEveryCommandThatReadsTheLog() throws {
+        let directory = TemporaryDirectory()
+        #expect(runTally(["import", "--data", directory.path, "-"], input: sample()).code == .failure)
+        let checkpoints = directory.appending("checkpoints")
+        try FileManager.default.moveItem(atPath: checkpoints, toPath: directory.appending("aside"))
+        try StoreTestSupport.write([1], to: checkpoints)
+        let out = TemporaryDirectory()
+        for command in [
+            ["dump"], ["replay", "--until", "2030-01-01T00:00:00Z"], ["salvage", "--out", out.appending("copy")],
+            ["verify"], ["stats", Self.tenant],
+        ] {
+            let refused = runTally([command[0], "--data", directory.path] + command.dropFirst())
+            #expect(refused.code == .failure, "\(command): \(refused)")
+            #expect(refused.out.isEmpty || command[0] == "verify", "\(command): \(refused.out)")
+            #expect(refused.err.contains("cannot list \(checkpoints)"), "\(command): \(refused.err)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: out.appending("copy")))
+    }
+
     @Test func aStoreThatIsAFileIsNamedAsSuch() throws {
         let directory = TemporaryDirectory()
         let file = directory.appending("not-a-store")

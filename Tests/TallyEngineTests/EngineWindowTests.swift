@@ -177,7 +177,7 @@ import Testing
         // though no sync came between the frames of this `never` store (else the damage is a torn group write).
         let report = try StoreSalvager(
             from: directory.path, to: salvaged.appending("store"),
-            acknowledgedOffset: Engine.acknowledgedOffset(directory: directory.path)
+            acknowledgedOffset: try Engine.acknowledgedOffset(directory: directory.path)
         ).salvage()
         #expect(report.recordsCopied == 3)
         let reopened = try Engine(

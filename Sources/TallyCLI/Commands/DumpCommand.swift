@@ -86,7 +86,7 @@ struct DumpCommand {
         // The events the newest checkpoint covers were acknowledged: damage among them, or a log that ends
         // before them, is refused (exit 3) rather than dumped short as a torn tail. Read before the log is
         // opened: a server that checkpoints meanwhile only covers events already in the log.
-        configuration.acknowledgedOffset = Engine.acknowledgedOffset(directory: directory)
+        configuration.acknowledgedOffset = try Engine.acknowledgedOffset(directory: directory)
         let store = try SegmentStore(directory: directory, configuration: configuration, readOnly: true)
         var writer = JSONWriter(reservingCapacity: 1 << 20)
         try store.forEachRecord(from: fromOffset, to: toOffset) { offset, record in

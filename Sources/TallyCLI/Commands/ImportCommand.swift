@@ -126,7 +126,10 @@ struct ImportCommand {
         var readFailure: StorageError?
         // The signal that stopped the input early, and the first line not taken.
         var stoppedBy: (signal: Int32, resume: Int)?
-        while true {
+        // The first line left unread because the store failed: it takes no more events, and reading the rest
+        // of a large input only to report each line as not stored would help nobody.
+        var unreadFrom: Int?
+        reading: while true {
             let next: LineReader.Line?
             do throws(StorageError) {
                 next = try lines.next()
@@ -168,6 +171,10 @@ struct ImportCommand {
                     batch.removeAll(keepingCapacity: true)
                     batchLines.removeAll(keepingCapacity: true)
                     notes.removeAll(keepingCapacity: true)
+                    if engine.store.failure != nil {
+                        unreadFrom = lines.lineNumber + 1
+                        break reading
+                    }
                 }
             }
         }
@@ -195,11 +202,13 @@ struct ImportCommand {
                 + (failed == 0 ? "" : "; \(failed) not confirmed (see below)")
                 + (blankLines == 0 ? "" : "; \(blankLines) blank \(blankLines == 1 ? "line" : "lines") skipped")
         )
-        if !pipeline.failures.isEmpty {
+        if !pipeline.failures.isEmpty || unreadFrom != nil {
             // A full disk fails a write and leaves the frames before it whole; any other failure (a sync's)
             // leaves them unknown.
             let full = (closeFailure as? StorageError)?.code == .noSpace
-            reportUnconfirmed(pipeline.failures, directory: directory, rest: rest, writeFailedOnly: full, io: io)
+            reportUnconfirmed(
+                pipeline.failures, unreadFrom: unreadFrom, directory: directory, rest: rest, writeFailedOnly: full,
+                io: io)
         }
         if let readFailure {
             let resume = lines.lineNumber + 1
@@ -227,7 +236,7 @@ struct ImportCommand {
             throw closeFailure
         }
         if stoppedBy != nil { return .interrupted }
-        return rejected + failed == 0 && readFailure == nil ? .ok : .failure
+        return rejected + failed == 0 && readFailure == nil && unreadFrom == nil ? .ok : .failure
     }
 
     /// How to import the rest of an input from a given line: the same input, store and options.
@@ -263,10 +272,11 @@ struct ImportCommand {
     /// closed, tells which frames are there. When the disk filled (`writeFailedOnly`), those were written
     /// whole and the next open syncs them; after a failed sync, the kernel may have dropped their pages from
     /// the write-back, so they are there as read now but may not survive a machine restart: checked, not
-    /// counted on.
+    /// counted on. Lines from `unreadFrom` on were left unread once the store failed: the import resumes at
+    /// the first line not in the log, at the latest there.
     static func reportUnconfirmed(
-        _ failures: [(line: Int, offset: UInt64?, reason: String)], directory: String, rest: Resume,
-        writeFailedOnly: Bool, io: CommandIO
+        _ failures: [(line: Int, offset: UInt64?, reason: String)], unreadFrom: Int? = nil, directory: String,
+        rest: Resume, writeFailedOnly: Bool, io: CommandIO
     ) {
         let logEnd: UInt64?
         do {
@@ -287,6 +297,7 @@ struct ImportCommand {
             }
             io.printError(
                 "tally import: the store failed and its log cannot be read to tell which of these \(failures.count) lines reached it; \(dump) shows what did: import only the lines whose events are missing"
+                    + (unreadFrom.map { ", then the rest from line \($0) \(rest.hint(from: $0))" } ?? "")
             )
             return
         }
@@ -303,9 +314,10 @@ struct ImportCommand {
             )
         }
         let lastInLog = inLog.last?.line ?? 0
-        let resume = failures.first(where: { $0.line > lastInLog })?.line
+        let resume = [failures.first(where: { $0.line > lastInLog })?.line, unreadFrom].compactMap { $0 }.min()
         var summary =
             "tally import: the store failed; its log ends at offset \(logEnd), holding \(inLog.count) of the \(failures.count) events not confirmed"
+        if let unreadFrom { summary += ", and the input was not read from line \(unreadFrom) on" }
         if let resume {
             summary +=
                 ": once the cause is fixed, import again from line \(resume) \(rest.hint(from: resume))"

@@ -46,7 +46,7 @@ struct SalvageCommand {
         // The events the newest checkpoint covers were acknowledged: none of them is a torn tail.
         var copiedSecret = false
         let report = try StoreSalvager(
-            from: source, to: destination, acknowledgedOffset: Engine.acknowledgedOffset(directory: source)
+            from: source, to: destination, acknowledgedOffset: try Engine.acknowledgedOffset(directory: source)
         ).salvage(
             progress: { name in io.printError("tally salvage: reading segments/\(name)") },
             beforePublishing: { partial throws(StorageError) in

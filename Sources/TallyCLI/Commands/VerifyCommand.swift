@@ -33,7 +33,7 @@ struct VerifyCommand {
         let checkpointOffsets = try Engine.checkpointOffsets(directory: directory)
         // Read once, before the log is measured, for the same reason: a later reading may name a checkpoint
         // committed after the measurement, a floor the measured log cannot meet.
-        let floor = Engine.acknowledgedOffset(directory: directory)
+        let floor = try Engine.acknowledgedOffset(directory: directory)
         let report = try StoreVerifier(directory: directory, acknowledgedOffset: floor).verify()
         for segment in report.segments {
             if let undecodable = segment.undecodable {

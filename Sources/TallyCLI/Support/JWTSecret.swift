@@ -82,6 +82,15 @@ enum JWTSecret {
             )
         }
         if found {
+            // The store's own secret is a file `tally serve` wrote: anything else (a FIFO would block the read
+            // until something wrote to it) is refused by name.
+            var status = stat()
+            if stat(path, &status) == 0, status.st_mode & S_IFMT != S_IFREG {
+                throw Failure(
+                    description:
+                        "\(path) is not a regular file but a \(PosixFileSystem.kindName(status.st_mode & S_IFMT)): move it away to have `tally serve` create a new secret, or pass --jwt-secret-file"
+                )
+            }
             let bytes = try readTrimmed(path)
             guard bytes.count >= 16 else {
                 throw Failure(

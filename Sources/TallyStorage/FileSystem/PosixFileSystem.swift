@@ -36,7 +36,7 @@ public struct PosixFileSystem: FileSystem {
     }
 
     /// What a file that is not a regular file is, for a message.
-    static func kindName(_ kind: mode_t) -> String {
+    package static func kindName(_ kind: mode_t) -> String {
         switch kind {
         case S_IFIFO: "FIFO"
         case S_IFSOCK: "socket"
