@@ -137,6 +137,14 @@ extension CLITests {
         let result = runTally(["verify", "--data", directory.path])
         #expect(result.code == .ok)
         #expect(result.out.contains("torn tail at byte"))
+        // Taken for an interrupted write, which holds nothing acknowledged only under durability `always`:
+        // neither command states more than it can know.
+        #expect(result.out.contains("under durability `always` held nothing acknowledged"), "\(result.out)")
+        let out = TemporaryDirectory()
+        let salvaged = runTally(["salvage", "--data", directory.path, "--out", out.appending("copy")])
+        #expect(salvaged.code == .ok)
+        #expect(salvaged.out.contains("batches answered since the last sync may have been in it"), "\(salvaged.out)")
+        #expect(salvaged.out.contains("nothing was lost but the torn tail listed above"), "\(salvaged.out)")
     }
 
     @Test func aSecondWriterGetsAClearLockError() throws {

@@ -20,8 +20,9 @@ struct SalvageCommand {
             DIR.partial-N directory, which can be removed.
 
             Every region that could not be copied is printed with its file, bytes, the original offsets it
-            held (when the frames around it tell) and why. A torn tail (an interrupted write that was never
-            acknowledged) is listed but is not a loss.
+            held (when the frames around it tell) and why. A torn tail (taken for an interrupted write, which
+            under durability `always` held nothing acknowledged; under `interval` or `never`, batches answered
+            since the last sync may have been in it) is listed but not counted as a loss.
 
             Exit codes: 0 everything was copied; 1 no store at --data, or the new store could not be written; 2 usage;
             3 some records could not be copied (listed).
@@ -64,10 +65,11 @@ struct SalvageCommand {
         let lost = report.losses.filter(\.losesRecords)
         if lost.isEmpty {
             let harmless = report.losses.filter { !$0.isTornTail }.count
+            let torn = report.losses.contains(where: \.isTornTail) ? " but the torn tail listed above" : ""
             io.print(
                 (harmless == 0
-                    ? "nothing was lost"
-                    : "no records were lost (the \(harmless) damaged region\(harmless == 1 ? "" : "s") held none)")
+                    ? "nothing was lost\(torn)"
+                    : "no records were lost\(torn) (the \(harmless) damaged region\(harmless == 1 ? "" : "s") held none)")
                     + "; check the new store with `tally verify --data \(ShellCommand.quoted(out))`")
             return .ok
         }

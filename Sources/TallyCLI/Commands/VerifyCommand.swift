@@ -53,7 +53,7 @@ struct VerifyCommand {
             }
             if segment.isTornTail {
                 io.print(
-                    "\(segment.fileName): torn tail at byte \(damage.byteOffset) (\(segment.sizeBytes - damage.byteOffset) bytes of an interrupted write; the next writer truncates it), \(range) intact"
+                    "\(segment.fileName): torn tail at byte \(damage.byteOffset) (\(segment.sizeBytes - damage.byteOffset) bytes taken for an interrupted write, which under durability `always` held nothing acknowledged; the next writer truncates it), \(range) intact"
                 )
                 continue
             }

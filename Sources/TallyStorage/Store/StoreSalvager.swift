@@ -19,7 +19,9 @@ public struct StoreSalvager {
         public var offsets: Range<UInt64>?
         /// What was wrong.
         public var reason: String
-        /// Whether this is a torn tail: an interrupted final write, never acknowledged, so nothing was lost.
+        /// Whether this is a torn tail: an interrupted final write, not a loss of anything acknowledged under
+        /// durability `always` (under `interval` or `never`, batches answered since the last sync may have
+        /// been in it).
         public var isTornTail: Bool
 
         /// Whether records were lost with it: not for a torn tail, nor for damage that held none (a damaged
@@ -35,7 +37,7 @@ public struct StoreSalvager {
             if bytes.isEmpty { return "before \(file): \(reason)" }
             if isTornTail {
                 return
-                    "\(file) bytes \(bytes.lowerBound)-\(bytes.upperBound - 1): torn tail (\(bytes.count) bytes of an interrupted write that was never acknowledged: \(reason))"
+                    "\(file) bytes \(bytes.lowerBound)-\(bytes.upperBound - 1): torn tail (\(bytes.count) bytes taken for an interrupted write: \(reason); under durability `always` it held no acknowledged batch, under `interval` or `never` batches answered since the last sync may have been in it)"
             }
             return "\(file) bytes \(bytes.lowerBound)-\(bytes.upperBound - 1): \(reason); lost \(lost)"
         }
