@@ -147,14 +147,16 @@ enum IngestBody {
         return false
     }
 
-    /// One event per line; a line that is not JSON is an invalid event, not a malformed body.
+    /// One event per line; a line that is not JSON is an invalid event, not a malformed body. A UTF-8 byte
+    /// order mark before the first line (a file saved by an editor that adds one) is dropped, as `tally
+    /// import` drops it, so a file that imports posts alike.
     private static func ndjson(
         _ body: UnsafeRawBufferPointer, receivedAt: Timestamp,
         lines: inout [Int]
     ) -> [Result<Event, EventValidationError>] {
         var results: [Result<Event, EventValidationError>] = []
         var lineNumber = 0
-        var lineStart = 0
+        var lineStart = body.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0
         // One past the cap is enough for the caller to refuse the body: the rest is not read.
         while lineStart <= body.count && results.count <= maxEvents {
             lineNumber += 1

@@ -112,6 +112,12 @@ extension APITests {
             ), "\(response.text)")
         let array = try api.call("POST", "/api/v1/events", token: ingest, body: "[" + APIFixture.event("a1") + "]")
         #expect(!array.text.contains(#""line""#), "only NDJSON has lines")
+        // A byte order mark before the first line is dropped, as `tally import` drops it.
+        let marked = try api.call(
+            "POST", "/api/v1/events", token: ingest, contentType: "application/x-ndjson",
+            body: "\u{FEFF}" + APIFixture.event("bom1") + "\n" + APIFixture.event("bom2"))
+        #expect(marked.status == 200, "\(marked.text)")
+        #expect(marked.text.contains(#"{"index":0,"line":1,"status":"accepted""#), "\(marked.text)")
     }
 
     /// CloudEvents' own rules: a non-empty `source`, JSON `data` (no `data_base64`, a JSON
