@@ -10,7 +10,7 @@ public struct AuthenticationFailure: Error, Sendable, Equatable {
     /// - Parameters:
     ///   - message: What is wrong with the credentials.
     ///   - refusedToken: Whether a bearer token was sent and refused.
-    public init(_ message: String, refusedToken: Bool = true) {
+    public init(_ message: String, refusedToken: Bool) {
         self.message = message
         self.refusedToken = refusedToken
     }

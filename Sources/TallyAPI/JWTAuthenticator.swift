@@ -104,18 +104,20 @@ public struct JWTAuthenticator: RequestAuthenticator {
         do throws(JWTError) {
             claims = try verifier.verify(token, now: now)
         } catch {
-            return .failure(AuthenticationFailure(error.message))
+            // `Bearer` and no token after it sent none to refuse (RFC 6750 §3.1: no error code then).
+            return .failure(AuthenticationFailure(error.message, refusedToken: !token.isEmpty))
         }
         // RFC 7519 makes `exp` optional; a metering API does not take credentials that never expire (a
         // leaked one would be good for ever, short of rotating the secret).
         guard let expiresAt = claims.expiresAt else {
             return .failure(
-                AuthenticationFailure("the token has no exp claim: Tally accepts only tokens that expire"))
+                AuthenticationFailure(
+                    "the token has no exp claim: Tally accepts only tokens that expire", refusedToken: true))
         }
         var tenant: TenantID?
         if let text = claims.tenantId {
             guard let parsed = TenantID(text) else {
-                return .failure(AuthenticationFailure("the tenant_id claim is not a UUID"))
+                return .failure(AuthenticationFailure("the tenant_id claim is not a UUID", refusedToken: true))
             }
             tenant = parsed
         }

@@ -54,8 +54,8 @@ public final class TallyAPIHandler: HTTPHandler {
         bodyWork = BoundedWorkQueue(label: "tally-bodies", width: bodyWorkers)
     }
 
-    /// Requests the HTTP layer refused before routing (malformed, oversized, too slow) count under one
-    /// label, `protocol`, by status.
+    /// Requests the HTTP layer refused before routing (malformed, oversized, too slow), and those their
+    /// clients left part-way (499), count under one label, `protocol`, by status.
     public func answeredByServer(status: Int, seconds: Double) {
         metrics.recordRequest(route: "protocol", status: status, seconds: seconds)
     }

@@ -174,7 +174,7 @@ extension Engine {
         } catch {
             throw StorageError(
                 .io,
-                "cannot list \(checkpoints.directory) (\(error.message)): its checkpoints say how many events were acknowledged, and without them a damaged end of the log cannot be told from an interrupted write; make checkpoints/ a directory this user can read",
+                "cannot list \(checkpoints.directory) (\(error.errno.map { Errno($0).description } ?? error.message)): its checkpoints say how many events were acknowledged, and without them a damaged end of the log cannot be told from an interrupted write; make checkpoints/ a directory this user can read",
                 path: checkpoints.directory, errno: error.errno)
         }
     }

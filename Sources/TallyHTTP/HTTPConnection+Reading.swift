@@ -222,7 +222,8 @@ extension HTTPConnection {
     /// its head arrived, under `-` before, counted as the server's own answer. Nothing is sent; its timers
     /// stop, so it never gets a 408 on top, and the room its body held is given back at once.
     func logAbandonedRequest() {
-        guard !failedStream, parser.holdsPartialRequest else { return }
+        guard !failedStream, !loggedAbandonedRequest, parser.holdsPartialRequest else { return }
+        loggedAbandonedRequest = true
         let head = parser.headAwaitingBody
         let began = requestStarted ?? readAt
         requestStarted = nil

@@ -46,6 +46,9 @@ final class HTTPConnection {
     /// client sees the response instead of a reset ("lingering close").
     var lingeringSince: UInt64?
     var failedStream = false
+    /// Whether the request the client left part-way was logged (a half-close, then a reset, must not log it
+    /// twice).
+    var loggedAbandonedRequest = false
     /// Whether ``parseRequests()`` is running: responses given meanwhile are gathered and written once it ends.
     var parsing = false
     /// Responses in the output that are not yet wholly sent.

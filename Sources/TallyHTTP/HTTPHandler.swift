@@ -14,12 +14,13 @@ public protocol HTTPHandler: Sendable {
     func refusal(beforeBody head: HTTPRequest) -> HTTPResponse?
 
     /// Notes a response the server gave itself, before any request reached ``handle(_:respond:)``: a
-    /// malformed or oversized request (400, 413, 414, 431, 501, 505, ...) or one too slow to arrive (408). Called
-    /// on an event loop's thread; keep it short. The default does nothing.
+    /// malformed or oversized request (400, 413, 414, 431, 501, 505, ...) or one too slow to arrive (408); and
+    /// 499 for a request its client left part-way (closing or resetting the connection), which is answered
+    /// with nothing. Called on an event loop's thread; keep it short. The default does nothing.
     /// - Parameters:
-    ///   - status: The response's status.
+    ///   - status: The response's status (499: none was sent).
     ///   - seconds: The time since the request's first byte was read (for a 408, the head's time and the
-    ///     timeout's).
+    ///     timeout's; for a 499, until the client left).
     func answeredByServer(status: Int, seconds: Double)
 }
 

@@ -46,6 +46,13 @@ extension CLITests {
                 result.err.contains("\(store)/jwt-secret is not a regular file but a FIFO"), "\(command): \(result.err)"
             )
         }
+        // Nor does a salvage of the store wait on it: it fails (exit 1) and leaves nothing behind.
+        _ = runTally(["import", "--data", store, "-"], input: "")
+        let out = TemporaryDirectory()
+        let salvaged = runTally(["salvage", "--data", store, "--out", out.appending("copy")])
+        #expect(salvaged.code == .failure, "\(salvaged)")
+        #expect(salvaged.err.contains("is not a regular file but a FIFO"), "\(salvaged.err)")
+        #expect(!FileManager.default.fileExists(atPath: out.appending("copy")))
     }
 
     /// A store's `jwt-secret` that is a link to nowhere is named as such, by `token` and `serve` alike, rather

@@ -85,11 +85,20 @@ import Testing
         ),
         (["serve", "--body-timeout", "+5"], #"--body-timeout must be a whole number from 1 to 86400, got "+5""#),
         (["generate", "--tenants", "9999999999999999999"], #"--tenants must be at most 9223372036854775807"#),
+        (["serve", "--event-loops", "99999999999999999999"], #"--event-loops must be at most 256 (one per core"#),
+        (
+            ["serve", "--event-loops", "257"],
+            #"--event-loops must be at most 256 (one per core is the default), got "257""#
+        ),
+        (["serve", "--max-body-bytes", "99999999999999999999"], "--max-body-bytes must be at most 33554432 (32 MiB)"),
+        (["serve", "--scrub-rate", "1048577"], "--scrub-rate must be at most 1048576 (MiB per second)"),
+        (["generate", "--days", "36501"], "--days must be at most 36500 (100 years)"),
+        (["serve", "--data", "-h"], "--data needs a value (DIR), got the option -h"),
         (["token", "--role", "ingest", "--ttl", "99999999999999999999d"], #"--ttl must be at most 3650 days"#),
         // A value option followed by another option forgot its value: the option is not taken for it.
         (
             ["import", "--data", "--batch-size", "10", "events.ndjson"],
-            "--data needs a value (DIR), got the option --batch-size; a value that starts with -- is given as --data=VALUE"
+            "--data needs a value (DIR), got the option --batch-size; a value that starts with -- (or is -h) is given as --data=VALUE"
         ),
         (["generate", "--seed", "--tenants", "3"], "--seed needs a value (S), got the option --tenants"),
         (["dump", "--type", "key.created,"], #"--type: an empty item in "key.created,""#),

@@ -17,6 +17,25 @@ struct IncrementalTests {
         #expect(!parser.isMidRequest)
     }
 
+    /// What a client that leaves now abandons: any byte of a request, at every split point, but not the
+    /// empty lines before one, nor anything once a request is whole.
+    @Test("a partial request is held at every split, empty lines alone are not")
+    func holdsPartialRequestAtEverySplit() throws {
+        let request = bytes("POST /t HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc")
+        for split in 1..<request.count {
+            var parser = HTTPRequestParser()
+            parser.feed(bytes("\r\n\r\n"))
+            #expect(try parser.next() == nil)
+            #expect(!parser.holdsPartialRequest, "empty lines alone")
+            parser.feed(Array(request[..<split]))
+            #expect(try parser.next() == nil)
+            #expect(parser.holdsPartialRequest, "split at \(split)")
+            parser.feed(Array(request[split...]))
+            #expect(try parser.next()?.body == bytes("abc"))
+            #expect(!parser.holdsPartialRequest, "whole after split at \(split)")
+        }
+    }
+
     @Test("a truncated chunked body needs more bytes")
     func truncatedChunked() throws {
         var parser = HTTPRequestParser()

@@ -53,10 +53,11 @@ struct ParsedArguments: Sendable {
                         throw UsageError("--\(name) needs a value (\(valueName))", command: spec.name)
                     }
                     // The next option is not this one's value: `--data --batch-size 10` forgot the
-                    // directory, and taking `--batch-size` for it would make a store of that name.
-                    guard !arguments[index].hasPrefix("--") else {
+                    // directory, and taking `--batch-size` (or `-h`) for it would make a store of that name.
+                    // A single dash is left to the value's own check: `-` is standard input, `-1` a number.
+                    guard !arguments[index].hasPrefix("--") && arguments[index] != "-h" else {
                         throw UsageError(
-                            "--\(name) needs a value (\(valueName)), got the option \(arguments[index]); a value that starts with -- is given as --\(name)=VALUE",
+                            "--\(name) needs a value (\(valueName)), got the option \(arguments[index]); a value that starts with -- (or is -h) is given as --\(name)=VALUE",
                             command: spec.name)
                     }
                     value = arguments[index]

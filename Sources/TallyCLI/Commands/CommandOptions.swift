@@ -4,16 +4,18 @@ import TallyStorage
 
 /// Parsing of option values shared by several commands.
 enum CommandOptions {
-    /// A whole-number option from 1 to `maximum`.
+    /// A whole-number option from 1 to `maximum`; `about` follows the limit in the error for a larger one
+    /// (such as ` (32 MiB)`).
     static func positiveInt(
-        _ arguments: ParsedArguments, _ name: String, default value: Int, maximum: Int = .max,
+        _ arguments: ParsedArguments, _ name: String, default value: Int, maximum: Int = .max, about: String = "",
         command: String
     ) throws(UsageError) -> Int {
         guard let text = arguments.value(name) else { return value }
         guard isWholeNumber(text), let number = Int(text), number > 0, number <= maximum else {
             // Digits alone, past the limit: the limit is what to learn, not the format.
             if isWholeNumber(text), text.contains(where: { $0 != "0" }) {
-                throw UsageError("--\(name) must be at most \(maximum), got \"\(text)\"", command: command)
+                throw UsageError(
+                    "--\(name) must be at most \(maximum)\(about), got \"\(text)\"", command: command)
             }
             let range = maximum == .max ? "a positive integer" : "a whole number from 1 to \(maximum)"
             throw UsageError("--\(name) must be \(range), got \"\(text)\"", command: command)

@@ -40,14 +40,16 @@ struct DumpCommand {
         var types: Set<EventType>?
         if let values = arguments.values["type"] {
             var selected: Set<EventType> = []
-            // An empty item (`key.created,`, `a,,b`) is a typo to name, not something to skip.
-            for name in values.flatMap({ $0.split(separator: ",", omittingEmptySubsequences: false) }) {
-                guard !name.isEmpty || values.allSatisfy({ $0.allSatisfy { $0 == "," } }) else {
+            // An empty item (`key.created,`, `a,,b`) is a typo to name, not something to skip; a value of
+            // commas alone names no type at all (below).
+            for value in values where !value.allSatisfy({ $0 == "," }) {
+                guard !value.split(separator: ",", omittingEmptySubsequences: false).contains(where: \.isEmpty) else {
                     throw UsageError(
-                        "--type: an empty item in \"\(values.joined(separator: ","))\"; separate event types with single commas",
+                        "--type: an empty item in \"\(value)\"; separate event types with single commas",
                         command: spec.name)
                 }
-                if name.isEmpty { continue }
+            }
+            for name in values.flatMap({ $0.split(separator: ",") }) {
                 guard let type = EventType(rawValue: String(name)) else {
                     throw UsageError(
                         "--type: unknown event type \"\(name)\" (expected one of: \(EventType.wireNames))",

@@ -70,10 +70,8 @@ struct GenerateCommand {
     static func run(_ arguments: ParsedArguments, io: CommandIO) throws -> ExitCode {
         let tenants = try CommandOptions.positiveInt(arguments, "tenants", default: 3, command: spec.name)
         let events = try CommandOptions.positiveInt(arguments, "events", default: 5000, command: spec.name)
-        let days = try CommandOptions.positiveInt(arguments, "days", default: 45, command: spec.name)
-        guard days <= maximumDays else {
-            throw UsageError("--days must be at most \(maximumDays) (100 years), got \(days)", command: spec.name)
-        }
+        let days = try CommandOptions.positiveInt(
+            arguments, "days", default: 45, maximum: maximumDays, about: " (100 years)", command: spec.name)
         var seed: UInt64 = 1
         if let text = arguments.value("seed") {
             guard CommandOptions.isWholeNumber(text), let number = UInt64(text) else {

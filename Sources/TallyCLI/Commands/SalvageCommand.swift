@@ -85,8 +85,8 @@ struct SalvageCommand {
 
     /// Where the new store goes, links resolved, checked before anything is read: not inside the damaged store
     /// (which salvage only reads: a store written into its `segments/` would leave it unopenable), and, when it
-    /// exists, a directory that is not a mount point (the new store is built beside it and renamed onto it,
-    /// which a mount point cannot take).
+    /// exists, an empty directory that is not a mount point (the new store is built beside it and renamed onto
+    /// it, which a mount point cannot take).
     /// - Throws: ``UsageError`` naming what is wrong and what to give instead.
     static func destination(_ out: String, source: String) throws -> String {
         let resolved = resolvedPath(out)
@@ -108,26 +108,13 @@ struct SalvageCommand {
                 "--out \(out) is a mount point: salvage builds the new store beside it and renames it into place, which a mount point cannot take; give a new directory inside it, such as \(ShellCommand.quoted(out + "/store"))",
                 command: spec.name)
         }
-        guard isEmptyDirectory(resolved) else {
+        // One that cannot be listed passes here: the salvage itself then fails on it, saying why.
+        guard (try? PosixFileSystem().contentsOfDirectory(resolved))?.isEmpty ?? true else {
             throw UsageError(
                 "--out \(out) is not empty: salvage writes a new store into a new or empty directory",
                 command: spec.name)
         }
         return resolved
-    }
-
-    /// Whether the directory at `path` holds no entry (`.` and `..` aside). One that cannot be listed counts
-    /// as empty here: the salvage itself then fails on it, saying why.
-    static func isEmptyDirectory(_ path: String) -> Bool {
-        guard let directory = opendir(path) else { return true }
-        defer { closedir(directory) }
-        while let entry = readdir(directory) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { bytes in
-                String(decoding: bytes.prefix { $0 != 0 }, as: UTF8.self)
-            }
-            if name != "." && name != ".." { return false }
-        }
-        return true
     }
 
     /// `path` absolute with every link resolved, as far as it exists; the components that do not exist yet

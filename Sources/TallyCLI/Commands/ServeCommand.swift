@@ -102,23 +102,13 @@ struct ServeCommand {
             http.port = port
         }
         http.eventLoops = try CommandOptions.positiveInt(
-            arguments, "event-loops", default: http.eventLoops, command: spec.name)
-        guard http.eventLoops <= 256 else {
-            throw UsageError(
-                "--event-loops must be at most 256 (one per core is the default), got \(http.eventLoops)",
-                command: spec.name)
-        }
-        http.limits.maxBodyBytes = try CommandOptions.positiveInt(
-            arguments, "max-body-bytes", default: http.limits.maxBodyBytes,
+            arguments, "event-loops", default: http.eventLoops, maximum: 256, about: " (one per core is the default)",
             command: spec.name)
         // One event's record must fit a frame of the log (half its 64 MiB cap, as the engine writes them),
         // and a body bounds its largest event.
-        let largestBody = Int(SegmentFormat.maxFramePayload) / 2
-        guard http.limits.maxBodyBytes <= largestBody else {
-            throw UsageError(
-                "--max-body-bytes must be at most \(largestBody) (32 MiB), got \(http.limits.maxBodyBytes)",
-                command: spec.name)
-        }
+        http.limits.maxBodyBytes = try CommandOptions.positiveInt(
+            arguments, "max-body-bytes", default: http.limits.maxBodyBytes,
+            maximum: Int(SegmentFormat.maxFramePayload) / 2, about: " (32 MiB)", command: spec.name)
         for (name, timeout) in [
             ("header-timeout", \HTTPServerConfiguration.headerTimeout),
             ("body-timeout", \HTTPServerConfiguration.bodyTimeout),
@@ -245,11 +235,8 @@ struct ServeCommand {
             arguments, "scrub-interval", default: scrub.intervalSeconds, maximum: LogScrubber.longestIntervalSeconds,
             or: "off", command: spec.name)
         let mebibytes = try CommandOptions.positiveInt(
-            arguments, "scrub-rate", default: Int(scrub.bytesPerSecond >> 20), command: spec.name)
-        guard mebibytes <= 1 << 20 else {
-            throw UsageError(
-                "--scrub-rate must be at most 1048576 (MiB per second), got \(mebibytes)", command: spec.name)
-        }
+            arguments, "scrub-rate", default: Int(scrub.bytesPerSecond >> 20), maximum: 1 << 20,
+            about: " (MiB per second)", command: spec.name)
         scrub.bytesPerSecond = Int64(mebibytes) << 20
         return scrub
     }

@@ -82,16 +82,7 @@ enum JWTSecret {
             )
         }
         if found {
-            // The store's own secret is a file `tally serve` wrote: anything else (a FIFO would block the read
-            // until something wrote to it) is refused by name.
-            var status = stat()
-            if stat(path, &status) == 0, status.st_mode & S_IFMT != S_IFREG {
-                throw Failure(
-                    description:
-                        "\(path) is not a regular file but a \(PosixFileSystem.kindName(status.st_mode & S_IFMT)): move it away to have `tally serve` create a new secret, or pass --jwt-secret-file"
-                )
-            }
-            let bytes = try readTrimmed(path)
+            let bytes = try readTrimmed(path, storeOwned: true)
             guard bytes.count >= 16 else {
                 throw Failure(
                     description:
@@ -142,7 +133,7 @@ enum JWTSecret {
             }
             return false
         }
-        let secret = try readTrimmed(from)
+        let secret = try readTrimmed(from, storeOwned: true)
         try writeNew(to, secret, directory: destination)
         return true
     }
@@ -181,9 +172,22 @@ enum JWTSecret {
         _ = try check("sync \(directory)") { fsync(folder) }
     }
 
-    private static func readTrimmed(_ path: String) throws(Failure) -> [UInt8] {
-        let descriptor = try check("read \(path)") { open(path, O_RDONLY | O_CLOEXEC) }
+    /// The text of the secret file at `path`, trailing whitespace trimmed. The store's own secret
+    /// (`storeOwned`) is a file `tally serve` wrote: anything else there is refused by name, checked on the
+    /// descriptor opened without waiting (a FIFO would block the open until something wrote to it). A
+    /// `--jwt-secret-file` may be a pipe (`<(vault read …)`), so it is read as it comes.
+    private static func readTrimmed(_ path: String, storeOwned: Bool = false) throws(Failure) -> [UInt8] {
+        let descriptor = try check("read \(path)") {
+            open(path, O_RDONLY | O_CLOEXEC | (storeOwned ? O_NONBLOCK : 0))
+        }
         defer { close(descriptor) }
+        var status = stat()
+        if storeOwned, fstat(descriptor, &status) == 0, status.st_mode & S_IFMT != S_IFREG {
+            throw Failure(
+                description:
+                    "\(path) is not a regular file but a \(PosixFileSystem.kindName(status.st_mode & S_IFMT)): move it away to have `tally serve` create a new secret, or pass --jwt-secret-file"
+            )
+        }
         var bytes: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 4096)
         while true {

@@ -63,7 +63,8 @@ extension StoreSalvager {
                     // Each damaged region of the last segment is judged by the frames after it, as open judges
                     // the first (open refuses the whole log at any other).
                     if isLast, let torn = interruptedWrite(raw, at: position, salt: salt, walk: walk) {
-                        // Open truncates it, whole frames of the same write included: none was acknowledged.
+                        // Open truncates it, whole frames of the same write included: none was acknowledged
+                        // under durability `always` (under `interval` or `never`, answered batches may be).
                         walk.lose(
                             &report,
                             Loss(

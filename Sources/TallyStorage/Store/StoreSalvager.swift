@@ -54,7 +54,8 @@ public struct StoreSalvager {
         /// Everything that could not be copied, in store order.
         public var losses: [Loss] = []
 
-        /// Whether acknowledged data was lost (damage that held records; not a torn tail).
+        /// Whether records were lost (damage that held records; not a torn tail, which holds nothing
+        /// acknowledged under durability `always`).
         public var lostData: Bool { losses.contains { $0.losesRecords } }
     }
 
