@@ -11,7 +11,7 @@ struct ParsedArguments: Sendable {
 
     /// Parses `arguments` (after the subcommand name).
     /// - Throws: ``UsageError`` for an unknown option, a missing value (an option's value that starts with
-    ///   `--` must be given inline, `--name=--value`), an option given twice that takes one value, or the
+    ///   `--`, or is `-h`, must be given inline, `--name=--value`), an option given twice that takes one value, or the
     ///   wrong number of arguments.
     init(_ arguments: [String], spec: CommandSpec) throws(UsageError) {
         var index = 0
