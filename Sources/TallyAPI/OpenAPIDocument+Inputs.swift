@@ -55,13 +55,14 @@ extension OpenAPIDocument {
                         ),
                     ]))
             }
+            // An empty value (`?status=`, as a form's empty choice sends) is no filter, for each of them.
             let filters: [(String, JSONValue, String)] = [
-                ("search", object([("type", .string("string"))]), "Part of the name, ignoring case"),
+                ("search", object([("type", .string("string"))]), "Part of the name, ignoring case; empty: any"),
                 (
-                    "status", enumeration(TenantStatus.allCases.map(\.rawValue)),
-                    "Only tenants of this status; deleted tenants are listed only when asked for"
+                    "status", enumeration(TenantStatus.allCases.map(\.rawValue) + [""]),
+                    "Only tenants of this status; deleted tenants are listed only when asked for; empty: any but deleted"
                 ),
-                ("partner_id", object([("type", .string("string"))]), "Only this partner's tenants"),
+                ("partner_id", object([("type", .string("string"))]), "Only this partner's tenants; empty: any"),
             ]
             for (name, schema, description) in filters {
                 parameters.append(

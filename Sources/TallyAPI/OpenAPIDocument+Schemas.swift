@@ -36,13 +36,14 @@ extension OpenAPIDocument {
                     (
                         "session_timeout",
                         value([
-                            ("type", .string("integer")), ("minimum", .int(1)), ("description", .string("Minutes")),
+                            ("type", .string("integer")), ("minimum", .int(1)), ("maximum", .int(.max)),
+                            ("description", .string("Minutes")),
                         ])
                     ),
                     (
                         "storage_quota_mb",
                         value([
-                            ("type", .string("integer")), ("minimum", .int(1)),
+                            ("type", .string("integer")), ("minimum", .int(1)), ("maximum", .int(.max)),
                             (
                                 "description",
                                 .string(
@@ -258,12 +259,13 @@ extension OpenAPIDocument {
         (
             "Tenant",
             objectSchema([
-                ("id", scalar("string", format: "uuid")), ("name", scalar("string", nullable: true)),
+                // Only registered tenants (a `tenant.created` seen) have a record: name and times are set.
+                ("id", scalar("string", format: "uuid")), ("name", scalar("string")),
                 ("status", enumeration(TenantStatus.allCases.map(\.rawValue))),
                 ("partner_id", scalar("string", nullable: true)),
                 ("settings", object([("type", .string("object")), ("additionalProperties", .bool(true))])),
-                ("created_at", scalar("string", format: "date-time", nullable: true)),
-                ("updated_at", scalar("string", format: "date-time", nullable: true)),
+                ("created_at", scalar("string", format: "date-time")),
+                ("updated_at", scalar("string", format: "date-time")),
                 ("deleted_at", scalar("string", format: "date-time", nullable: true)),
             ])
         ),

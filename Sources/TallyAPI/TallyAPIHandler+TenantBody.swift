@@ -114,6 +114,10 @@ extension TallyAPIHandler {
             name = text
         case nil where !requireName || repeated.contains("name"): break
         case nil: issues.append(.init(location: ["body", "name"], message: "Field required", type: .missing))
+        case .string(let text)? where EventJSONDecoder.isBlank(text):
+            issues.append(
+                .init(
+                    location: ["body", "name"], message: "must not be empty or only whitespace", type: .valueError))
         default:
             issues.append(
                 .init(

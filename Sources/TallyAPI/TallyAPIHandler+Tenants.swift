@@ -120,6 +120,19 @@ extension TallyAPIHandler {
         return APIResponse.success(message: "Tenant retrieved successfully", data: record, now: now)
     }
 
+    /// The validation entry for the engine's rejection of a tenant event the API built from a body: a
+    /// reason about the event's data (`data.settings: …`) is about the body's member of that name
+    /// (`["body", "settings"]`, `partnerId` being the body's `partner_id`), anything else about the body.
+    static func bodyIssue(_ reason: String) -> APIResponse.ValidationIssue {
+        guard reason.hasPrefix("data."), let colon = reason.firstRange(of: ": ") else {
+            return .init(location: ["body"], message: reason, type: .valueError)
+        }
+        let path = reason[reason.index(reason.startIndex, offsetBy: 5)..<colon.lowerBound].split(separator: ".").map {
+            APIResponse.ValidationIssue.Step.name($0 == "partnerId" ? "partner_id" : String($0))
+        }
+        return .init(location: ["body"] + path, message: String(reason[colon.upperBound...]), type: .valueError)
+    }
+
     /// Appends one tenant event and answers with the tenant's record (or the failure).
     private func applyTenantEvent(
         _ event: Event, status: Int, message: String, respond: @escaping @Sendable (HTTPResponse) -> Void
@@ -151,7 +164,7 @@ extension TallyAPIHandler {
                 }
                 respond(APIResponse.success(status, message: message, data: record ?? .null, now: now))
             case .rejected(let reason)?:
-                respond(APIResponse.validation([.init(location: ["body"], message: reason, type: .valueError)]))
+                respond(APIResponse.validation([TallyAPIHandler.bodyIssue(reason)]))
             case .failed(let reason, _)?:
                 respond(APIResponse.error(503, .storageFailed, reason, now: now))
             case nil:
@@ -287,12 +300,18 @@ extension TallyAPIHandler {
         case append(TenantUpdate)
     }
 
-    /// Checks a PATCH against the tenant's record as it stands, in the order FastAPI's handler would:
-    /// unknown tenant (404), the body's errors, a changed id (422), fields only a super_admin may set (403),
-    /// a deleted tenant not being restored (409), and a body that changes nothing (200 with the record).
+    /// Checks a PATCH against the tenant's record as it stands, in the order FastAPI would: the body's
+    /// errors (415, 422: FastAPI validates the body before its handler runs), then, in the handler, unknown
+    /// tenant (404), a changed id (422), fields only a super_admin may set (403), a deleted tenant not being
+    /// restored (409), and a body that changes nothing (200 with the record).
     private func decideUpdate(
         _ tenant: TenantID, _ parsed: Result<TenantBody, TenantBodyFailure>, isSuperAdmin: Bool, now: Timestamp
     ) -> TenantChangeDecision {
+        let body: TenantBody
+        switch parsed {
+        case .success(let value): body = value
+        case .failure(let rejected): return .answer(rejected.response)
+        }
         let current = engine.read { state -> TenantStatus? in
             state.tenants.index(forKey: tenant).flatMap { position in
                 state.tenants[position: position].isRegistered ? state.tenants[position: position].status : nil
@@ -300,11 +319,6 @@ extension TallyAPIHandler {
         }
         guard let current else {
             return .answer(APIResponse.error(404, .tenantNotFound, "no tenant \(tenant)", now: now))
-        }
-        let body: TenantBody
-        switch parsed {
-        case .success(let value): body = value
-        case .failure(let rejected): return .answer(rejected.response)
         }
         if body.id != nil && body.id != tenant {
             return .answer(

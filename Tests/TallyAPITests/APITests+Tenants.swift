@@ -157,6 +157,16 @@ extension APITests {
         #expect(after.status == 200 && after.text.contains(#""status":"deleted""#), "with a trailing slash too")
         #expect(!(try api.call("GET", "/api/v1/admin/tenants/", token: admin).text.contains("Delta")))
         #expect(try api.call("DELETE", "/api/v1/admin/tenants/\(APIFixture.other)", token: admin).status == 404)
+        // A PATCH of an unknown tenant is judged by its body first, as FastAPI validates a body before its
+        // handler looks the tenant up: a bad body is a 422 (or 415), a good one a 404.
+        let unknown = "/api/v1/admin/tenants/\(APIFixture.other)"
+        let badBody = try api.call("PATCH", unknown, token: admin, body: #"{"name":"","bogus":1}"#)
+        #expect(badBody.status == 422 && badBody.text.contains("extra_forbidden"), "\(badBody.text)")
+        #expect(try api.call("PATCH", unknown, token: admin, contentType: "text/plain", body: "x").status == 415)
+        #expect(try api.call("PATCH", unknown, token: admin, body: #"{"name":"Fine"}"#).status == 404)
+        // A name of whitespace alone is told so, not told its length.
+        let blank = try api.call("POST", "/api/v1/admin/tenants/", token: admin, body: #"{"name":"\u3000 "}"#)
+        #expect(blank.status == 422 && blank.text.contains("must not be empty or only whitespace"), "\(blank.text)")
         // Every change is a tenant.* event in the log.
         let types = try StoreTestSupport.readAll(SegmentStoreReader.open(api.directory.path)).map(\.event.type)
         #expect(types.filter { $0 == .tenantCreated }.count == 4)
@@ -539,6 +549,19 @@ extension APITests {
 
     /// Names are limited in Unicode scalars, as events count them, so every record the API stores survives
     /// `tally dump` and `tally import`.
+    /// The engine's rejection of a tenant event built from a body names the body's member, not the event's
+    /// field (a body has no `data.settings`).
+    @Test func eventRejectionsNameTheBodysMember() {
+        let issue = TallyAPIHandler.bodyIssue(
+            "data.settings: the event's stored record would be 37800105 bytes; at most 33554368 fit the log")
+        #expect(issue.location == ["body", "settings"])
+        #expect(issue.message == "the event's stored record would be 37800105 bytes; at most 33554368 fit the log")
+        #expect(TallyAPIHandler.bodyIssue("data.partnerId: too long").location == ["body", "partner_id"])
+        #expect(TallyAPIHandler.bodyIssue("data.settings.x.y: no").location == ["body", "settings", "x", "y"])
+        let other = TallyAPIHandler.bodyIssue("time: more than 5 minutes ahead")
+        #expect(other.location == ["body"] && other.message == "time: more than 5 minutes ahead")
+    }
+
     @Test func tenantNamesAreLimitedInUnicodeScalarsAsEventsAre() throws {
         let api = try APIFixture()
         let admin = APIFixture.token(["super_admin"])

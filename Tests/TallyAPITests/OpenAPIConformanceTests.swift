@@ -209,6 +209,10 @@ import Testing
             #"{"name":"A","settings":{"session_timeout":0}}"#,
             #"{"name":"A","settings":{"storage_quota_mb":1.5}}"#, #"{"name":"A","settings":{"password_policy":[]}}"#,
             #"{"name":"A","settings":{"mfa_required":null}}"#, #"{"name":"A","id":"not-a-uuid"}"#,
+            // Whole, but past 64 bits: the schema's maximum, and the server's.
+            #"{"name":"A","settings":{"session_timeout":9223372036854775808}}"#,
+            #"{"name":"A","settings":{"storage_quota_mb":1e19}}"#,
+            #"{"name":"A","settings":{"storage_quota_mb":9223372036854775807}}"#,
         ]
         for body in creates {
             let documented = conformance.validator.mismatches(try JSONParser().parse(Array(body.utf8)), createSchema)
@@ -241,6 +245,7 @@ import Testing
             ("page", .int(1), "1"), ("page", .int(0), "0"), ("page", .int(1_000_000), "1000000"),
             ("page", .int(1_000_001), "1000001"), ("per_page", .int(100), "100"), ("per_page", .int(101), "101"),
             ("status", .string("deleted"), "deleted"), ("status", .string("Active"), "Active"),
+            ("status", .string(""), ""),
         ]
         for (name, value, text) in queries {
             let schema = try #require(

@@ -160,8 +160,20 @@ struct SchemaValidator {
     /// above 2^60, though not as Doubles), else as Doubles; `nil` when either is not a number.
     static func compare(_ lhs: JSONValue, _ rhs: JSONValue) -> Int? {
         if case .int(let left) = lhs, case .int(let right) = rhs { return left < right ? -1 : left > right ? 1 : 0 }
+        // Exactly, not through a double: 2^63 (a double) is above Int64.max, which a double rounds up to it.
+        if case .int(let left) = lhs, case .double(let right) = rhs { return compare(left, right) }
+        if case .double(let left) = lhs, case .int(let right) = rhs { return -compare(right, left) }
         guard let left = number(lhs), let right = number(rhs) else { return nil }
         return left < right ? -1 : left > right ? 1 : 0
+    }
+
+    /// -1, 0 or 1 as `integer` is below, equal to or above `double`, exactly.
+    static func compare(_ integer: Int64, _ double: Double) -> Int {
+        if double >= 0x1p63 { return -1 }
+        if double < -0x1p63 { return 1 }
+        let floor = Int64(double.rounded(.down))
+        if integer != floor { return integer < floor ? -1 : 1 }
+        return Double(floor) == double ? 0 : -1
     }
 
     static func number(_ value: JSONValue) -> Double? {

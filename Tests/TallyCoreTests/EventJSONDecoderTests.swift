@@ -149,11 +149,11 @@ import Testing
         ),
         (
             #"{"id":"a","type":"tenant.created","tenantId":"T","data":{"name":"x","settings":{"session_timeout":0}}}"#,
-            "data.settings.session_timeout: must be a whole number of minutes greater than 0"
+            "data.settings.session_timeout: must be a whole number of minutes from 1 to 9223372036854775807"
         ),
         (
             #"{"id":"a","type":"tenant.created","tenantId":"T","data":{"name":"x","settings":{"storage_quota_mb":-1}}}"#,
-            "data.settings.storage_quota_mb: must be an integer number of megabytes greater than 0"
+            "data.settings.storage_quota_mb: must be a whole number of megabytes from 1 to 9223372036854775807"
         ),
         (#"{"id":"a","type":"tenant.updated","tenantId":"T","data":{}}"#, "data: must change at least one of"),
         (#"{"id":"a","type":"event.voided","tenantId":"T","data":{}}"#, "data.eventId: is required"),
@@ -198,13 +198,15 @@ import Testing
         let fraction = try rejection(
             #"{"id":"a","type":"tenant.created","tenantId":"\#(Self.tenant)","data":{"name":"x","settings":{"storage_quota_mb":5000.5}}}"#
         )
-        #expect(fraction == "data.settings.storage_quota_mb: must be an integer number of megabytes greater than 0")
+        #expect(
+            fraction
+                == "data.settings.storage_quota_mb: must be a whole number of megabytes from 1 to 9223372036854775807")
         // Judged by the digits, not by the double they round to: these are not whole, though a double would
         // make 1, 4503599627370496 and 9007199254740994 of them.
         for number in ["0.99999999999999999", "1.00000000000000001", "4503599627370496.5", "9007199254740993.5"] {
             for (key, rule) in [
-                ("storage_quota_mb", "must be an integer number of megabytes greater than 0"),
-                ("session_timeout", "must be a whole number of minutes greater than 0"),
+                ("storage_quota_mb", "must be a whole number of megabytes from 1 to 9223372036854775807"),
+                ("session_timeout", "must be a whole number of minutes from 1 to 9223372036854775807"),
             ] {
                 let refused = try rejection(
                     #"{"id":"a","type":"tenant.created","tenantId":"\#(Self.tenant)","data":{"name":"x","settings":{"\#(key)":\#(number)}}}"#

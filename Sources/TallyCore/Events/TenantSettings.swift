@@ -60,16 +60,25 @@ public enum TenantSettings {
             guard case .object = value else { return "must be an object" }
         case "session_timeout":
             guard case .int(let minutes) = value, minutes > 0 else {
-                return "must be a whole number of minutes greater than 0"
+                return wholeNumberProblem(value, of: "minutes")
             }
         case "storage_quota_mb":
             guard case .int(let megabytes) = value, megabytes > 0 else {
-                return "must be an integer number of megabytes greater than 0"
+                return wholeNumberProblem(value, of: "megabytes")
             }
         default:
             break
         }
         return nil
+    }
+
+    /// What is wrong with a whole-number setting that is not an `Int64` above 0: a whole number too large
+    /// for one (read as a double, `1e19`) is told the limit, anything else the rule.
+    private static func wholeNumberProblem(_ value: JSONValue, of unit: String) -> String {
+        if case .double(let number) = value, number >= 0x1p63, number.rounded(.towardZero) == number {
+            return "must be at most \(Int64.max) \(unit)"
+        }
+        return "must be a whole number of \(unit) from 1 to \(Int64.max)"
     }
 
     /// The storage quota a settings object sets, or the default.
