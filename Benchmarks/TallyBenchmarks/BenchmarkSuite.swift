@@ -12,6 +12,13 @@ enum BenchmarkSuite {
         var header = true
     }
 
+    /// Every name `--only` takes.
+    static let names = [
+        "crc", "codec", "append", "read", "engine", "ingest-replay", "stats-reads", "memory-latency", "memory",
+        "dedup-memory", "http", "http-single", "http-batch", "http-stats", "http-handler", "http-mixed",
+        "http-ceiling", "gzip", "restart-large", "checkpoint-stall", "tenant-list",
+    ]
+
     static func main(arguments: [String]) {
         if let mode = arguments.first, mode == "crash" || mode == "soak" {
             LoadModes.main(mode: mode, arguments: Array(arguments.dropFirst()))
@@ -27,13 +34,13 @@ enum BenchmarkSuite {
             case "--dir" where index + 1 < arguments.count:
                 index += 1
                 options.directory = arguments[index]
-            case "--only" where index + 1 < arguments.count:
+            case "--only" where index + 1 < arguments.count && names.contains(arguments[index + 1]):
                 index += 1
                 options.only = arguments[index]
             default:
+                // An unknown `--only` name (a typo) would otherwise run nothing and exit 0.
                 print(
-                    "usage: TallyBenchmarks [--quick] [--dir DIR] [--only crc|codec|append|read|engine|ingest-replay|stats-reads|memory-latency|memory|dedup-memory|http|http-single|http-batch|http-stats|http-handler|http-mixed|http-ceiling|gzip|restart-large|checkpoint-stall|tenant-list]"
-                )
+                    "usage: TallyBenchmarks [--quick] [--dir DIR] [--only \(names.joined(separator: "|"))]")
                 print(
                     "       TallyBenchmarks crash [--cycles N] [--clients N] [--max-life-ms MS] [--seed S] [--tally PATH] [--data DIR]"
                 )
@@ -50,6 +57,8 @@ enum BenchmarkSuite {
         if options.header {
             print("| benchmark | median | unit | notes |")
             print("|---|---:|---|---|")
+            // Before any child process prints its rows below it, when the output is not a terminal.
+            fflush(nil)
         }
         do {
             if options.only == nil || options.only == "crc" { StorageBenchmarks.crc(options) }
@@ -62,7 +71,9 @@ enum BenchmarkSuite {
             if options.only == nil || options.only == "http" || options.only == "http-ceiling" {
                 try HTTPBenchmarks.ceiling(options)
             }
-            if let only = options.only, ["http-single", "http-batch", "http-stats", "http-handler", "http-mixed"].contains(only) {
+            if let only = options.only,
+                ["http-single", "http-batch", "http-stats", "http-handler", "http-mixed"].contains(only)
+            {
                 try HTTPBenchmarks.run(options, part: String(only.dropFirst(5)))
             }
             if options.only == "ingest-replay" { try EngineBenchmarks.ingestAndReplay(options) }

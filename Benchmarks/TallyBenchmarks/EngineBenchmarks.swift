@@ -85,8 +85,17 @@ enum EngineBenchmarks {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0])
         process.arguments = ["--only", name, "--no-header"] + (options.quick ? ["--quick"] : [])
+        // The rows printed so far go out before the child's.
+        fflush(nil)
         try process.run()
         process.waitUntilExit()
+        // A child that failed, or was killed (out of memory, say), reported no figure: neither does the suite.
+        guard process.terminationReason == .exit && process.terminationStatus == 0 else {
+            print(
+                "benchmark failed: --only \(name) ended with \(process.terminationReason == .exit ? "status" : "signal") \(process.terminationStatus)"
+            )
+            exit(1)
+        }
     }
 
     static func ingestAndReplay(_ options: BenchmarkSuite.Options) throws {
@@ -137,8 +146,14 @@ enum EngineBenchmarks {
         sync()
         Thread.sleep(forTimeInterval: 2)
         let replay = try Measure.median(options.repetitions) {
+            var rebuilt: UInt64 = 0
             let seconds = try Measure.seconds {
-                _ = try Engine.rebuild(directory: directory, configuration: configuration(.never))
+                rebuilt = try Engine.rebuild(directory: directory, configuration: configuration(.never)).state
+                    .nextOffset
+            }
+            guard rebuilt == UInt64(count) else {
+                print("replay: rebuilt \(rebuilt) events, not \(count): no figure is reported")
+                exit(1)
             }
             return Double(count) / seconds
         }
@@ -146,6 +161,7 @@ enum EngineBenchmarks {
         let restart = try Measure.median(options.repetitions) {
             try Measure.seconds {
                 let engine = try Engine(directory: directory, configuration: configuration(.never))
+                requireStored(engine, count, "restart")
                 try engine.close()
             }
         }
@@ -190,6 +206,7 @@ enum EngineBenchmarks {
             }
         }
         let engine = try Engine(directory: directory, configuration: configuration(.never))
+        requireStored(engine, count, "restart-large")
         let remembered = engine.rememberedIds
         let events = engine.eventCount
         try engine.close()

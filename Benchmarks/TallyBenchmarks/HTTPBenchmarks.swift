@@ -306,7 +306,10 @@ enum TenantListBenchmarks {
             ("first page", "/api/v1/admin/tenants/?page=1&per_page=20"),
             ("page 500 of a search", "/api/v1/admin/tenants/?page=500&per_page=20&search=tenant%201"),
         ] {
-            guard let list = try request(target) else { return }
+            guard let list = try request(target) else {
+                print("tenant list: the request for \(target) did not parse: no figure is reported")
+                exit(1)
+            }
             let statuses = Mutex<Set<Int>>([])
             // A stats read beside each list request: how long the list holds reads back.
             let longestRead = Atomic<UInt64>(0)
@@ -345,7 +348,10 @@ enum TenantListBenchmarks {
             )
         }
         // The first request after a change: one tenant renamed, then the first page, which must show it.
-        guard let first = try request("/api/v1/admin/tenants/?page=1&per_page=20") else { return }
+        guard let first = try request("/api/v1/admin/tenants/?page=1&per_page=20") else {
+            print("tenant list: the first-page request did not parse: no figure is reported")
+            exit(1)
+        }
         var renames = 0
         var shown = 0
         let afterChange = Measure.median(options.repetitions) {
