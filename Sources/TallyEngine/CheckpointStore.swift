@@ -233,6 +233,12 @@ struct CheckpointStore {
     /// when there is none.
     func newestHeader() -> CheckpointCodec.Header? {
         guard let offsets = try? offsets() else { return nil }
+        return newestHeader(among: offsets)
+    }
+
+    /// ``newestHeader()`` among checkpoints already listed (newest first), so a caller that listed them reads
+    /// the directory once, and both readings are of one listing.
+    func newestHeader(among offsets: [UInt64]) -> CheckpointCodec.Header? {
         for offset in offsets {
             let path = directory + "/" + CheckpointStore.fileName(offset)
             guard let file = try? fileSystem.open(path, mode: .readOnly) else { continue }

@@ -151,7 +151,7 @@ extension Engine {
     ) throws(StorageError) -> UInt64 {
         let checkpoints = CheckpointStore(storeDirectory: directory, fileSystem: fileSystem, log: { _ in })
         let listed = try listed(checkpoints)
-        let vouched = checkpoints.newestHeader()?.nextOffset ?? 0
+        let vouched = checkpoints.newestHeader(among: listed)?.nextOffset ?? 0
         let named =
             listed.first { offset in
                 !fileSystem.isDirectory(checkpoints.directory + "/" + CheckpointStore.fileName(offset))
