@@ -34,6 +34,18 @@ import Testing
                 Issue.record("\(refused) was accepted")
             }
         }
+        // Whether a token was sent to refuse (RFC 6750 §3.1's `invalid_token`): not for no header, another
+        // scheme, or `Bearer` with nothing after it; yes for any text after `Bearer `.
+        for (authorization, refusedToken) in [
+            (nil, false), ("Basic " + token, false), ("Bearer", false), ("Bearer ", false), ("Bearer    ", false),
+            ("Bearer x", true), ("Bearer " + token + "x", true),
+        ] as [(String?, Bool)] {
+            if case .failure(let failure) = authenticator.authenticate(authorization: authorization) {
+                #expect(failure.refusedToken == refusedToken, "\(authorization ?? "no header")")
+            } else {
+                Issue.record("\(authorization ?? "no header") was accepted")
+            }
+        }
     }
 
     /// A genuine token without `exp` would be good for ever: it is refused, saying why.

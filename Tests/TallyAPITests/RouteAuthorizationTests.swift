@@ -105,7 +105,7 @@ import Testing
             #expect(response.header("WWW-Authenticate") == #"Bearer error="invalid_token""#, "\(label)")
         }
         // No bearer token sent: the challenge names the scheme alone (RFC 6750 §3.1).
-        for scheme in ["Basic \(parts[1])", "Token \(valid)", "Bearer", "Bearer  ", valid] {
+        for scheme in ["Basic \(parts[1])", "Token \(valid)", "Bearer", valid] {
             let response = try api.client().request(
                 "GET", path, headers: [("Authorization", scheme), ("x-tenantid", APIFixture.tenant)])
             #expect(response.status == 401, "Authorization: \(scheme.prefix(12))…")
