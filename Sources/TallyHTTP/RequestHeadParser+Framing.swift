@@ -107,7 +107,11 @@ extension RequestHeadParser {
         if limits.requireExplicitBodyLength {
             switch request.method {
             case .post, .put, .patch:
-                throw HTTPParseError(code: .lengthRequired, message: "\(request.method) without Content-Length")
+                throw HTTPParseError(
+                    code: .lengthRequired,
+                    message:
+                        "\(request.method) without Content-Length or Transfer-Encoding: send the body's length in Content-Length (or a chunked body over HTTP/1.1)"
+                )
             default:
                 break
             }

@@ -107,6 +107,31 @@ import Testing
         #expect(server.stop(SIGTERM) == 0)
     }
 
+    /// A POST whose body has no framing (an HTTP/1.0 client that sends no `Content-Length`, or a forgotten
+    /// body) gets 411 naming the missing header and the connection closes, rather than a 400 "empty input"
+    /// followed by the body's bytes read as the next request; nothing is stored, and a GET needs no length.
+    @Test func aPostWithoutContentLengthGets411() throws {
+        let directory = TemporaryDirectory()
+        let server = try ServeProcess(directory.path)
+        let token = try token(directory.path)
+        let event = #"{"id":"nf-1","type":"api.call","tenantId":"\#(Self.tenant)","data":{"keyId":"k","status":200}}"#
+        let client = try LoopbackClient(port: server.port)
+        try client.send(
+            "POST /api/v1/events HTTP/1.0\r\nAuthorization: Bearer \(token)\r\nx-tenantid: \(Self.tenant)\r\n"
+                + "Content-Type: application/json\r\n\r\n" + event)
+        let answer = try client.readResponse()
+        #expect(answer.status == 411, "\(answer.text)")
+        #expect(answer.text.contains("POST without Content-Length or Transfer-Encoding"), "\(answer.text)")
+        #expect(client.readUntilClosed().isEmpty, "the connection closes: the body's end cannot be known")
+
+        let stats = try LoopbackClient(port: server.port).request(
+            "GET", "/api/v1/admin/tenants/\(Self.tenant)/stats",
+            headers: [("Authorization", "Bearer \(token)"), ("x-tenantid", Self.tenant)])
+        #expect(stats.status == 404, "nothing was stored: \(stats.text)")
+        #expect(try post(server.port, token, ids: 0..<1).status == 200, "a framed POST is served")
+        #expect(server.stop(SIGTERM) == 0)
+    }
+
     /// A secret file other users may read is used, with a warning naming its mode and the fix; a server
     /// stopped before any event says it wrote no checkpoint (and writes none).
     @Test func aSecretOthersCanReadIsWarnedAboutAndAnEmptyStopSaysSo() throws {
