@@ -5,8 +5,9 @@ extension HTTPRequestParser {
         case found(section: Int, total: Int)
         /// Not found yet; the next search resumes at this offset.
         case needMore(resumeAt: Int)
-        /// The header section cannot end within the limit.
-        case tooLarge
+        /// The header section cannot end within the limit; its request line, without line end, is `requestLine`
+        /// bytes long.
+        case tooLarge(requestLine: Int)
         /// Not even the request line ends within the limit.
         case targetTooLong
     }
@@ -62,8 +63,9 @@ extension HTTPRequestParser {
             }
             guard count > maxBytes else { return .needMore(resumeAt: limit) }
             // No line end in the whole allowance: the request line alone is too long (RFC 9112 §3: 414).
-            let lineEnded = HTTPGrammar.index(of: HTTPGrammar.lf, in: bytes, from: 0, to: maxBytes) < maxBytes
-            return lineEnded ? .tooLarge : .targetTooLong
+            let lineEnd = HTTPGrammar.index(of: HTTPGrammar.lf, in: bytes, from: 0, to: maxBytes)
+            guard lineEnd < maxBytes else { return .targetTooLong }
+            return .tooLarge(requestLine: lineEnd > 0 && bytes[lineEnd - 1] == HTTPGrammar.cr ? lineEnd - 1 : lineEnd)
         }
         switch scan {
         case .found(let section, let total):
@@ -72,8 +74,19 @@ extension HTTPRequestParser {
             // Byte 0 is never a line feed here, and a non-zero offset also marks the request line as started.
             scanOffset = max(resumeAt, 1)
             return nil
-        case .tooLarge:
-            throw HTTPParseError(code: .headersTooLarge, message: "header section exceeds \(maxBytes) bytes")
+        case .tooLarge(let requestLine):
+            var error = HTTPParseError(code: .headersTooLarge, message: "header section exceeds \(maxBytes) bytes")
+            // A request line that reads is the request refused: its answer is logged under its method and
+            // path, and a HEAD gets the answer's head alone, as for any refusal after the request line.
+            let request = storage.withUnsafeBufferPointer { all in
+                try? RequestHeadParser.parseRequestLine(
+                    UnsafeBufferPointer(rebasing: all[start..<(start + requestLine)]))
+            }
+            if let request {
+                error.method = request.method
+                error.path = request.path
+            }
+            throw error
         case .targetTooLong:
             throw HTTPParseError(code: .targetTooLong, message: "request line exceeds \(maxBytes) bytes")
         }

@@ -101,6 +101,30 @@ import Testing
         #expect(failedAfter > 0 && failedAfter < 20)
     }
 
+    /// A header section over the limit behind a request line that reads is refused as that request (logged
+    /// under its method and path; a HEAD's answer then goes without its body); behind one that does not read,
+    /// or with no line end in the whole allowance (414), as no request.
+    @Test(
+        arguments: [
+            ("HEAD /api/v1/x?q=1 HTTP/1.1\r\n", 431, "HEAD", "/api/v1/x"),
+            ("GET / HTTP/1.1\n", 431, "GET", "/"),
+            ("GET  / HTTP/1.1\r\n", 431, nil, nil),
+            ("GET /" + String(repeating: "a", count: 20_000), 414, nil, nil),
+        ] as [(String, Int, String?, String?)])
+    func anOversizedHeaderSectionNamesItsRequest(start: String, status: Int, method: String?, path: String?) {
+        var parser = HTTPRequestParser()
+        parser.feed(Array(start.utf8))
+        parser.feed(Array(("X: " + String(repeating: "a", count: 20_000) + "\r\n").utf8))
+        do {
+            _ = try parser.next()
+            Issue.record("no error")
+        } catch {
+            #expect(error.status == status)
+            #expect(error.method?.name == method)
+            #expect(error.path == path)
+        }
+    }
+
     /// Random and mutated inputs: no crash, no hang; each gives requests, "need more", or an error.
     @Test func seededFuzzNeverCrashes() {
         var random = SplitMix64(seed: 42)
