@@ -263,19 +263,32 @@ import Testing
         #expect(report.isDamaged)
     }
 
+    /// Rewrites a segment's header as format `version`, its checksum recomputed. (Frames written under
+    /// `always` count 0 unsynced records, as version 1 frames do, so they need no change.)
+    static func rewriteVersion(_ version: UInt32, of path: String) throws {
+        var bytes = try StoreTestSupport.bytes(path)
+        withUnsafeBytes(of: version.littleEndian) { bytes.replaceSubrange(8..<12, with: $0) }
+        let checksum = CRC32C.checksum(Array(bytes[0..<28]))
+        withUnsafeBytes(of: checksum.littleEndian) { bytes.replaceSubrange(28..<32, with: $0) }
+        try StoreTestSupport.write(bytes, to: path)
+    }
+
     /// A segment of format version 1 (written before frames carried their unsynced count) still opens and
-    /// takes appends, which keep 0 there so the file reads as its version says; a version this build does
-    /// not know is refused by name, not taken for damage.
-    @Test func aVersionOneSegmentOpensAndKeepsItsFormatAndANewerVersionIsRefusedByName() throws {
-        let fixture = try Fixture(batchSizes: [3, 2], durability: .never)
-        func rewriteVersion(_ version: UInt32) throws {
-            var bytes = try StoreTestSupport.bytes(fixture.lastSegment)
-            withUnsafeBytes(of: version.littleEndian) { bytes.replaceSubrange(8..<12, with: $0) }
-            let checksum = CRC32C.checksum(Array(bytes[0..<28]))
-            withUnsafeBytes(of: checksum.littleEndian) { bytes.replaceSubrange(28..<32, with: $0) }
-            try StoreTestSupport.write(bytes, to: fixture.lastSegment)
+    /// reads; the first append after the upgrade seals it and starts a segment of this build's format, so no
+    /// frame is added to a file whose frames cannot record the last sync. A version this build does not
+    /// know is refused by name, not taken for damage.
+    @Test func aVersionOneSegmentIsSealedBeforeTheFirstAppendAndANewerVersionIsRefusedByName() throws {
+        let fixture = try Fixture(batchSizes: [3, 2], durability: .always)
+        let original = fixture.lastSegment
+        try Self.rewriteVersion(3, of: original)
+        do {
+            _ = try SegmentStore(directory: fixture.directory.path, configuration: StoreTestSupport.configuration())
+            Issue.record("opened a segment of an unknown format version")
+        } catch {
+            #expect(error.code == .corrupt)
+            #expect(error.message.contains("segment format version 3 is not supported (this build reads 1 to 2)"))
         }
-        try rewriteVersion(1)
+        try Self.rewriteVersion(1, of: original)
         do {
             let store = try SegmentStore(
                 directory: fixture.directory.path, configuration: StoreTestSupport.configuration(durability: .never))
@@ -284,18 +297,62 @@ import Testing
             _ = try store.append(StoreTestSupport.batch(EventFixtures.apiCalls(count: 2)))
             try store.close()
         }
-        let bytes = try StoreTestSupport.bytes(fixture.lastSegment)
-        let counts = StoreTestSupport.frameHeaders(bytes).map(\.unsyncedRecordsBefore)
-        // The fixture's own two frames were written as version 2; the two appended to the version 1 file
-        // count 0, where version 2 would have counted the first's 2 records before the second.
-        #expect(counts == [0, 3, 0, 0])
-        try rewriteVersion(3)
+        let paths = try StoreTestSupport.segmentPaths(fixture.directory.path)
+        #expect(paths == [original, fixture.directory.path + "/segments/" + SegmentFormat.fileName(firstOffset: 5)])
+        let old = try StoreTestSupport.bytes(original)
+        #expect(old[8] == 1, "the version 1 file keeps its version")
+        #expect(StoreTestSupport.frameHeaders(old).map(\.kind) == [.data, .data, .seal])
+        let new = try StoreTestSupport.bytes(paths[paths.count - 1])
+        #expect(new[8] == UInt8(SegmentFormat.version))
+        // Version 2 frames count the records written since the last sync: the seal's sync, then the first's 2.
+        #expect(StoreTestSupport.frameHeaders(new).map(\.unsyncedRecordsBefore) == [0, 2])
+        let reopened = try SegmentStore(
+            directory: fixture.directory.path, configuration: StoreTestSupport.configuration())
+        #expect(try StoreTestSupport.readAll(reopened).count == 9)
+        try reopened.close()
+        #expect(try !StoreVerifier(directory: fixture.directory.path).verify().isDamaged)
+    }
+
+    /// A version 1 segment that holds no records (a roll's new segment, just before an upgrade) is replaced
+    /// by one of this build's format at the same offset on the first append.
+    @Test func anEmptyVersionOneSegmentIsReplacedOnTheFirstAppend() throws {
+        let fixture = try Fixture(batchSizes: [3], segmentSize: 1)
+        let paths = try StoreTestSupport.segmentPaths(fixture.directory.path)
+        try #require(paths.count == 2, "a segment of one byte rolls after each batch: \(paths)")
+        try #require(try StoreTestSupport.bytes(paths[1]).count == SegmentFormat.headerSize)
+        try Self.rewriteVersion(1, of: paths[1])
+        do {
+            let store = try SegmentStore(
+                directory: fixture.directory.path, configuration: StoreTestSupport.configuration())
+            _ = try store.append(StoreTestSupport.batch(EventFixtures.apiCalls(count: 2)))
+            try store.close()
+        }
+        #expect(try StoreTestSupport.segmentPaths(fixture.directory.path) == paths)
+        #expect(try StoreTestSupport.bytes(paths[1])[8] == UInt8(SegmentFormat.version))
+        let reopened = try SegmentStore(
+            directory: fixture.directory.path, configuration: StoreTestSupport.configuration())
+        #expect(try StoreTestSupport.readAll(reopened).count == 5)
+        try reopened.close()
+    }
+
+    /// In a version 1 segment a valid frame after damage cannot show when it was written: the refusal says
+    /// so, rather than that the damaged bytes had been synced.
+    @Test func damageBeforeAValidFrameInAVersionOneSegmentSaysTheFormatCannotTell() throws {
+        let fixture = try Fixture(batchSizes: [3, 2, 4])
+        try Self.rewriteVersion(1, of: fixture.lastSegment)
+        var bytes = try StoreTestSupport.bytes(fixture.lastSegment)
+        bytes[Int(fixture.boundaries[0]) + 30] ^= 0xFF
+        try StoreTestSupport.write(bytes, to: fixture.lastSegment)
         do {
             _ = try SegmentStore(directory: fixture.directory.path, configuration: StoreTestSupport.configuration())
-            Issue.record("opened a segment of an unknown format version")
+            Issue.record("opened a store whose frame was damaged before a valid one")
         } catch {
             #expect(error.code == .corrupt)
-            #expect(error.message.contains("segment format version 3 is not supported (this build reads 1 to 2)"))
+            #expect(
+                error.message.contains(
+                    "followed by a valid frame at byte \(fixture.boundaries[1]) (a segment of format version 1 does not record which frames one write held"
+                ),
+                "\(error)")
         }
     }
 

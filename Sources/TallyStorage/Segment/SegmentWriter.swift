@@ -80,6 +80,9 @@ struct SegmentWriter {
             var ranges: [Range<UInt64>] = []
             ranges.reserveCapacity(batches.count)
             buffer.removeAll(keepingCapacity: true)
+            if active?.marksUnsyncedRecords == false, batches.contains(where: { !$0.isEmpty }) {
+                try retireUnmarkedSegment()
+            }
             for batch in batches {
                 if batch.isEmpty {
                     ranges.append(nextOffset..<nextOffset)
@@ -303,6 +306,30 @@ struct SegmentWriter {
         syncedOffset = nextOffset
         lastSyncNanoseconds = MonotonicClock.nanoseconds()
         updateLastEntry(readableBytes: segment.size + Int64(frame.count), nextOffset: nextOffset, sealed: true)
+        try startSegment()
+    }
+
+    /// Ends a version 1 segment continued after an upgrade before anything is appended to it: its frames
+    /// cannot record the last sync, so an interrupted group write in it could not be told from damage to
+    /// synced data and every open would refuse the store until the segment rolled. Sealed when it holds
+    /// records (a seal names the last one); removed when it holds none. Either way the next segment is
+    /// this build's format.
+    private mutating func retireUnmarkedSegment() throws(StorageError) {
+        guard let segment = active else { return }
+        if nextOffset > segment.firstOffset {
+            try seal()
+            return
+        }
+        release(segment.file)
+        active = nil
+        let path = segmentsDirectory + "/" + segment.fileName
+        do throws(StorageError) {
+            try fileSystem.remove(path)
+            try fileSystem.syncDirectory(segmentsDirectory)
+        } catch {
+            throw error.naming("segments/\(segment.fileName)")
+        }
+        if segments.last?.fileName == segment.fileName { segments.removeLast() }
         try startSegment()
     }
 

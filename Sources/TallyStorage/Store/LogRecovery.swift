@@ -224,7 +224,12 @@ struct LogRecovery {
         let scanner = SegmentScanner(fileSystem: fileSystem, chunkSize: configuration.readChunkSize)
         let tail = try scanner.damagedTail(
             path: path, damage: damage, before: scan.fileSize, salt: scan.header?.salt ?? 0)
-        if let reason = tail.reasonNotInterrupted {
+        if var reason = tail.reasonNotInterrupted {
+            if let header = scan.header, header.version < 2, let after = tail.firstFrameAfterSync {
+                // A version 1 frame records no sync, so it cannot show when it was written.
+                reason =
+                    "followed by a valid frame at byte \(after) (a segment of format version \(header.version) does not record which frames one write held, so an interrupted group write cannot be told from damage to synced data; `tally salvage --out DIR` copies every valid frame)"
+            }
             throw StorageError(
                 .corrupt,
                 "segment \(name): \(damage.reason) at byte \(damage.byteOffset), \(reason), so it is not an interrupted write; refusing to drop it; run `tally verify` for a full report",
