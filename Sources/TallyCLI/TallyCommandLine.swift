@@ -37,7 +37,8 @@ public enum TallyCommandLine {
         text += """
 
             Run `tally COMMAND --help` for a command's options, `tally --version` for the store formats.
-            Exit codes: 0 ok, 1 failure, 2 usage error, 3 damaged store, 130 stopped by SIGINT or SIGTERM.
+            Exit codes: 0 ok, 1 failure, 2 usage error, 3 damaged store, 130 import stopped by SIGINT or SIGTERM
+            (serve stops cleanly with 0; the other commands end by the signal, which a shell reports as 128 + N).
 
             """
         return text

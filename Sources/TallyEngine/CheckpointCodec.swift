@@ -42,6 +42,8 @@ enum CheckpointCodec {
         var description: String
         /// Written by another projection version: not damage, just not usable by this build.
         var isOutdated = false
+        /// Written by a later projection version than this build's (a downgrade), when ``isOutdated``.
+        var isNewer = false
     }
 
     static func decode(_ bytes: [UInt8]) throws(Problem) -> Decoded {
@@ -63,8 +65,9 @@ enum CheckpointCodec {
         let (version, header) = try checkedHeader(buffer)
         guard version == projectionVersion else {
             throw Problem(
-                description: "written by projection version \(version); this build uses \(projectionVersion)",
-                isOutdated: true)
+                description: "written by projection version \(version); this build uses \(projectionVersion)"
+                    + (version > projectionVersion ? " (a later tally wrote it, and this build cannot read it)" : ""),
+                isOutdated: true, isNewer: version > projectionVersion)
         }
         return header
     }

@@ -264,6 +264,8 @@ struct CheckpointStore {
         var problem: String?
         /// Whether the problem is only another projection version (not damage).
         var isOutdated = false
+        /// Whether that other version is a later one (after a downgrade).
+        var isNewer = false
         /// Whether it covers more events than the log holds (log data is missing: opens refuse the store).
         var isBeyondLog = false
         /// Whether it was removed while being checked (a newer checkpoint superseded it): not damage.
@@ -302,7 +304,8 @@ struct CheckpointStore {
             do throws(CheckpointCodec.Problem) {
                 decoded = try CheckpointCodec.decode(bytes)
             } catch {
-                return Check(name: name, problem: error.description, isOutdated: error.isOutdated)
+                return Check(
+                    name: name, problem: error.description, isOutdated: error.isOutdated, isNewer: error.isNewer)
             }
             guard decoded.state.nextOffset == offset else {
                 return Check(

@@ -197,7 +197,8 @@ extension Engine {
                     name: $0.name, offset: $0.covered?.offset,
                     dedupWindowMicroseconds: $0.covered?.dedupWindowMicroseconds,
                     tenants: $0.covered?.tenants, rememberedIds: $0.covered?.rememberedIds, problem: $0.problem,
-                    isOutdated: $0.isOutdated, isBeyondLog: $0.isBeyondLog, isSuperseded: $0.isSuperseded,
+                    isOutdated: $0.isOutdated, isNewer: $0.isNewer, isBeyondLog: $0.isBeyondLog,
+                    isSuperseded: $0.isSuperseded,
                     isUnreadable: $0.isUnreadable)
             }
     }
@@ -219,6 +220,8 @@ extension Engine {
         /// Whether the problem is only that another projection version wrote it (after an upgrade): not
         /// damage; the next checkpoint supersedes it.
         public var isOutdated: Bool
+        /// Whether that other version is later than this build's (after a downgrade).
+        public var isNewer: Bool
         /// Whether it covers more events than the log holds: acknowledged log data is missing, and every open
         /// of the store refuses it until the log is salvaged.
         public var isBeyondLog: Bool

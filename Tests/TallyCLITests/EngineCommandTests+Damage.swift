@@ -66,6 +66,21 @@ extension EngineCommandTests {
             "\(refusedToo)")
         try StoreTestSupport.write(log, to: segment)
 
+        // One of a later version in this layout (after a downgrade) is not called outdated: it is newer, and
+        // this build rebuilds from the log.
+        var newer = original
+        newer.replaceSubrange(
+            8..<12, with: withUnsafeBytes(of: (CheckpointCodec.projectionVersion + 1).littleEndian) { Array($0) })
+        newer.replaceSubrange(
+            44..<48, with: withUnsafeBytes(of: CRC32C.checksum(Array(newer[0..<44])).littleEndian) { Array($0) })
+        try StoreTestSupport.write(newer, to: checkpoints + "/" + name)
+        let later = runTally(["verify", "--data", directory.path])
+        #expect(
+            later.code == .ok
+                && later.out.contains(
+                    "checkpoints/\(name): newer: written by projection version \(CheckpointCodec.projectionVersion + 1); this build uses \(CheckpointCodec.projectionVersion) (a later tally wrote it, and this build cannot read it) (not damage"
+                ), "\(later.out)")
+
         // A damaged version field is damage, not another version: the header's checksum fails.
         var version = original
         version[8] ^= 0x01

@@ -190,7 +190,8 @@ import Testing
     /// file, missing permissions, a read-only mount; a full disk, to free space.
     @Test(arguments: [
         (EPERM, "the file may be immutable or append-only (see `lsattr`"),
-        (EACCES, "needs read and write permission on the store"), (EROFS, "the file system is mounted read-only"),
+        (EACCES, "needs permission to read the store and its files (and to write them, for a command that changes"),
+        (EROFS, "the file system is mounted read-only"),
         (ENOSPC, "the disk is full"),
     ])
     func aFailedCallSaysWhereToLook(code: Int32, hint: String) {

@@ -79,7 +79,9 @@ struct VerifyCommand {
                 io.print("\(name): removed while verify ran (a newer checkpoint superseded it)")
             } else if let problem = checkpoint.problem {
                 if checkpoint.isOutdated {
-                    io.print("\(name): outdated: \(problem) (ignored on open; the next checkpoint supersedes it)")
+                    io.print(
+                        "\(name): \(checkpoint.isNewer ? "newer" : "outdated"): \(problem) (not damage: ignored on open, which rebuilds from the log; the next checkpoint supersedes it)"
+                    )
                 } else if checkpoint.isUnreadable {
                     unreadableCheckpoints += 1
                     io.print(

@@ -72,7 +72,8 @@ package enum Syscall {
     static func hint(errno code: Int32) -> String {
         switch code {
         case EPERM: "; the file may be immutable or append-only (see `lsattr`; `chattr -i -a` lifts it)"
-        case EACCES: "; the user running tally needs read and write permission on the store and its files"
+        case EACCES:
+            "; the user running tally needs permission to read the store and its files (and to write them, for a command that changes the store: serve, import, replay)"
         case EROFS: "; the file system is mounted read-only"
         default: ""
         }
