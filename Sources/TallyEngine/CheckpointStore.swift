@@ -297,7 +297,14 @@ struct CheckpointStore {
                 bytes = try fileSystem.readFile(directory + "/" + name)
             } catch {
                 // A running server keeps the newest two: one listed a moment ago may be gone by now.
-                if error.errno == ENOENT { return Check(name: name, isSuperseded: true) }
+                if error.errno == ENOENT {
+                    let path = directory + "/" + name
+                    guard fileSystem.isDanglingLink(path) else { return Check(name: name, isSuperseded: true) }
+                    return Check(
+                        name: name,
+                        problem: "unreadable: \(StorageError.danglingLink("checkpoints/\(name)", path: path).message)",
+                        isUnreadable: true)
+                }
                 return Check(name: name, problem: "unreadable: \(error.message)", isUnreadable: true)
             }
             let decoded: CheckpointCodec.Decoded

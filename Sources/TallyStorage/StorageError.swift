@@ -56,6 +56,16 @@ public struct StorageError: Error, Sendable, Equatable, CustomStringConvertible 
         )
     }
 
+    /// A file of the store that is a symbolic link to nothing: its contents cannot be read, and may come
+    /// back with its target (a disk mounted again), so it is a failure to read, not damage.
+    /// - Parameter file: The file's path inside the store (`segments/<name>`).
+    package static func danglingLink(_ file: String, path: String) -> StorageError {
+        StorageError(
+            .io,
+            "\(file) is a symbolic link to a file that does not exist (was its target moved, or is its disk not mounted?): restore the target, or remove the link to go on without what it held",
+            path: path)
+    }
+
     /// This error with the file it happened to named first ("segments/….seg: fdatasync failed: …"), when it
     /// names none yet: a file system call on an open file knows its descriptor, not its name.
     /// - Parameter file: The file, as the operator finds it under the store.

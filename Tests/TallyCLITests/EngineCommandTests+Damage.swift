@@ -321,6 +321,42 @@ extension EngineCommandTests {
         #expect(!FileManager.default.fileExists(atPath: out.appending("copy")))
     }
 
+    /// A segment that is a symbolic link to nothing (its target moved, its disk not mounted) is named as
+    /// such by every command, with the same exit code (1: it cannot be read, and may come back), before any
+    /// verdict on the segments around it; a checkpoint that is one is unreadable to `verify`, not "removed".
+    @Test func aDanglingLinkInTheStoreIsNamedAlikeByEveryCommand() throws {
+        let directory = TemporaryDirectory()
+        #expect(runTally(["import", "--data", directory.path, "-"], input: sample()).code == .failure)
+        let link = directory.appending("segments/" + SegmentFormat.fileName(firstOffset: 12))
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: directory.appending("gone.seg"))
+        let out = TemporaryDirectory()
+        for command in [
+            ["dump"], ["replay"], ["replay", "--until", "2030-01-01T00:00:00Z"],
+            ["salvage", "--out", out.appending("copy")],
+            ["verify"], ["stats", Self.tenant], ["import", "-"],
+        ] {
+            let refused = runTally([command[0], "--data", directory.path] + command.dropFirst(), input: "")
+            #expect(refused.code == .failure, "\(command): \(refused)")
+            #expect(
+                refused.err.contains(
+                    "segments/\(SegmentFormat.fileName(firstOffset: 12)) is a symbolic link to a file that does not exist"
+                ),
+                "\(command): \(refused.err)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: out.appending("copy")))
+        try FileManager.default.removeItem(atPath: link)
+
+        let checkpoint = directory.appending("checkpoints/" + CheckpointStore.fileName(5))
+        try FileManager.default.createSymbolicLink(
+            atPath: checkpoint, withDestinationPath: directory.appending("gone.ckpt"))
+        let verify = runTally(["verify", "--data", directory.path])
+        #expect(verify.code == .failure, "\(verify)")
+        #expect(
+            verify.out.contains(
+                "checkpoints/\(CheckpointStore.fileName(5)): CANNOT BE READ: unreadable: checkpoints/\(CheckpointStore.fileName(5)) is a symbolic link to a file that does not exist"
+            ), "\(verify.out)")
+    }
+
     @Test func aStoreThatIsAFileIsNamedAsSuch() throws {
         let directory = TemporaryDirectory()
         let file = directory.appending("not-a-store")

@@ -48,6 +48,8 @@ public protocol FileSystem: Sendable {
     func exists(_ path: String) -> Bool
     /// Whether `path` is a directory (a directory named like a segment is not one).
     func isDirectory(_ path: String) -> Bool
+    /// Whether `path` is a symbolic link whose target does not exist (moved, or on a disk not mounted).
+    func isDanglingLink(_ path: String) -> Bool
     /// How many names an open file has: 0 once it was deleted (its data then goes with the last handle);
     /// `nil` when that cannot be told.
     func linkCount(_ file: FileHandle) -> Int?
@@ -61,6 +63,9 @@ public protocol FileSystem: Sendable {
 extension FileSystem {
     /// Simulated file systems hold files only.
     public func isDirectory(_ path: String) -> Bool { false }
+
+    /// Simulated file systems hold no links.
+    public func isDanglingLink(_ path: String) -> Bool { false }
 
     /// Simulated file systems have no cache to drop.
     public func dropCachedPages(_ file: FileHandle) {}

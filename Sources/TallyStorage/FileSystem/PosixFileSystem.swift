@@ -218,6 +218,13 @@ public struct PosixFileSystem: FileSystem {
         return stat(path, &status) == 0 && status.st_mode & S_IFMT == S_IFDIR
     }
 
+    /// `lstat(2)` finds a symbolic link and `stat(2)`, following it, finds nothing (`ENOENT`).
+    public func isDanglingLink(_ path: String) -> Bool {
+        var status = stat()
+        guard lstat(path, &status) == 0, status.st_mode & S_IFMT == S_IFLNK else { return false }
+        return stat(path, &status) != 0 && errno == ENOENT
+    }
+
     /// `st_nlink` from `fstat(2)`; `nil` when the call fails.
     public func linkCount(_ file: FileHandle) -> Int? {
         var status = stat()

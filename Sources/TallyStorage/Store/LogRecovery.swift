@@ -165,6 +165,9 @@ struct LogRecovery {
         var found: [(name: String, firstOffset: UInt64)] = []
         for name in try fileSystem.contentsOfDirectory(segmentsDirectory) {
             if let offset = SegmentFormat.firstOffset(fromFileName: name) {
+                guard !fileSystem.isDanglingLink(segmentsDirectory + "/" + name) else {
+                    throw .danglingLink("segments/\(name)", path: segmentsDirectory + "/" + name)
+                }
                 guard !fileSystem.isDirectory(segmentsDirectory + "/" + name) else {
                     throw StorageError(
                         .corrupt, "segments/\(name): a directory, not a segment file; move it out of segments/",

@@ -149,6 +149,12 @@ public struct StoreSalvager {
         var walk = Walk()
         do throws(StorageError) {
             let names = try fileSystem.contentsOfDirectory(segments).sorted()
+            // Refused before anything is copied: what it held may come back with its target.
+            if let link = names.first(where: {
+                SegmentFormat.firstOffset(fromFileName: $0) != nil && fileSystem.isDanglingLink(segments + "/" + $0)
+            }) {
+                throw StorageError.danglingLink("segments/\(link)", path: segments + "/" + link)
+            }
             // Only the log's last segment can end in an interrupted write.
             let lastSegment = names.last {
                 SegmentFormat.firstOffset(fromFileName: $0) != nil && !fileSystem.isDirectory(segments + "/" + $0)

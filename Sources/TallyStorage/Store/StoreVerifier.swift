@@ -94,6 +94,9 @@ public struct StoreVerifier: Sendable {
         if fileSystem.exists(segmentsDirectory) {
             for name in try fileSystem.contentsOfDirectory(segmentsDirectory) {
                 if let offset = SegmentFormat.firstOffset(fromFileName: name) {
+                    guard !fileSystem.isDanglingLink(segmentsDirectory + "/" + name) else {
+                        throw StorageError.danglingLink("segments/\(name)", path: segmentsDirectory + "/" + name)
+                    }
                     guard !fileSystem.isDirectory(segmentsDirectory + "/" + name) else {
                         report.storeProblems.append(
                             "segments/\(name): a directory, not a segment file; move it out of segments/")
