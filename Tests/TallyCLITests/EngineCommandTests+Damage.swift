@@ -435,7 +435,7 @@ extension EngineCommandTests {
 
     /// A directory named like a segment is named as what is wrong, by every command: verify reports it
     /// (and checks the real segments), opens refuse naming it rather than the healthy segment before it,
-    /// and salvage copies every record around it.
+    /// and salvage copies every record around it, saying it skipped the directory.
     @Test func aDirectoryNamedLikeASegmentIsNamedAsSuch() throws {
         let directory = TemporaryDirectory()
         #expect(runTally(["import", "--data", directory.path, "-"], input: sample()).code == .failure)
@@ -457,6 +457,30 @@ extension EngineCommandTests {
         let out = TemporaryDirectory()
         let salvage = runTally(["salvage", "--data", directory.path, "--out", out.appending("new")])
         #expect(salvage.code == .ok && salvage.out.contains("copied 12 records"), "\(salvage)")
+        #expect(
+            salvage.out.contains(
+                "SKIPPED: segments/\(stray): a directory, not a segment file (every open of the damaged store refuses it)"
+            ),
+            "\(salvage.out)")
+    }
+
+    /// `verify` names a segment of an older format (written before an upgrade), and only such a one.
+    @Test func verifyNamesASegmentOfAnOlderFormat() throws {
+        let directory = TemporaryDirectory()
+        #expect(runTally(["import", "--data", directory.path, "-"], input: sample()).code == .failure)
+        let segment = try #require(try StoreTestSupport.segmentPaths(directory.path).first)
+        let current = runTally(["verify", "--data", directory.path])
+        #expect(
+            current.out.contains("00000000000000000000.seg: ok, offsets 0-11")
+                && !current.out.contains("format version"))
+        var bytes = try StoreTestSupport.bytes(segment)
+        bytes.replaceSubrange(8..<12, with: [1, 0, 0, 0])
+        bytes.replaceSubrange(
+            28..<32, with: withUnsafeBytes(of: CRC32C.checksum(Array(bytes[0..<28])).littleEndian) { Array($0) })
+        try StoreTestSupport.write(bytes, to: segment)
+        let verify = runTally(["verify", "--data", directory.path])
+        #expect(verify.code == .ok, "\(verify)")
+        #expect(verify.out.contains("bytes, open, format version 1\n"), "\(verify.out)")
     }
 
     /// A file in `segments/` that is not named as a segment (no `.seg`) is named by verify as ignored, and

@@ -310,7 +310,9 @@ import Testing
             directory: fixture.directory.path, configuration: StoreTestSupport.configuration())
         #expect(try StoreTestSupport.readAll(reopened).count == 9)
         try reopened.close()
-        #expect(try !StoreVerifier(directory: fixture.directory.path).verify().isDamaged)
+        let report = try StoreVerifier(directory: fixture.directory.path).verify()
+        #expect(!report.isDamaged)
+        #expect(report.segments.map(\.formatVersion) == [1, SegmentFormat.version], "verify names each one's format")
     }
 
     /// A version 1 segment that holds no records (a roll's new segment, just before an upgrade) is replaced

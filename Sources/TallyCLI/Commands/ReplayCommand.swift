@@ -11,8 +11,8 @@ struct ReplayCommand {
         summary: "Rebuild all projections from the log, write a fresh checkpoint, and print a summary.",
         usage: "[options]",
         details: """
-            Shows progress (events/s, percentage, ETA) on standard error: a live line on a terminal, a line
-            every few seconds otherwise. Takes the write lock (stop the server first).
+            Shows progress (events/s, percentage, ETA) on standard error: a live line on a terminal (erased when it
+            ends), a line every few seconds otherwise. Takes the write lock (stop the server first).
 
             --verify rebuilds up to the newest checkpoint's offset without the lock and compares: exit 1 naming
             the first differing tenant and field when they differ.
@@ -231,7 +231,9 @@ struct ReplayCommand {
                 defer { state.onTerminal = false }
                 return state.onTerminal
             }
-            if unfinished { StandardError.write("\n") }
+            // The live line is erased rather than left at its last percentage (92% of a finished replay):
+            // the summary that follows says what was done.
+            if unfinished { StandardError.write("\r\u{1B}[K") }
         }
     }
 }

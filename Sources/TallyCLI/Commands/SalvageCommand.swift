@@ -59,6 +59,10 @@ struct SalvageCommand {
                 }
             })
         for loss in report.losses { io.print("NOT COPIED: \(loss)") }
+        for directory in report.directoriesSkipped {
+            io.print(
+                "SKIPPED: \(directory): a directory, not a segment file (every open of the damaged store refuses it)")
+        }
         io.print(
             "copied \(report.recordsCopied) records in \(report.framesCopied) frames from \(report.segmentsRead) segments of \(source) into \(out)"
                 + (copiedSecret ? " (with its jwt-secret)" : ""))

@@ -46,7 +46,10 @@ struct VerifyCommand {
             let range =
                 segment.nextOffset > segment.firstOffset
                 ? "offsets \(segment.firstOffset)-\(segment.nextOffset - 1)" : "no records"
-            let state = segment.sealed ? "sealed" : "open"
+            // A segment of an older format is named, so an operator sees which ones predate an upgrade.
+            let format =
+                segment.formatVersion.map { $0 == SegmentFormat.version ? "" : ", format version \($0)" } ?? ""
+            let state = (segment.sealed ? "sealed" : "open") + format
             guard let damage = segment.damage else {
                 io.print("\(segment.fileName): ok, \(range), \(segment.sizeBytes) bytes, \(state)")
                 continue

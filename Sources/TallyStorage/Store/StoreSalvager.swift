@@ -53,6 +53,9 @@ public struct StoreSalvager {
         public var recordsCopied: UInt64 = 0
         /// Everything that could not be copied, in store order.
         public var losses: [Loss] = []
+        /// Directories under `segments/` named like segments: they hold no frames, so the segments around
+        /// them are read as usual, but every open refuses a store that has one.
+        public var directoriesSkipped: [String] = []
 
         /// Whether records were lost (damage that held records; not a torn tail, which holds nothing
         /// acknowledged under durability `always`).
@@ -162,7 +165,10 @@ public struct StoreSalvager {
             for name in names {
                 let file = "segments/" + name
                 // A directory named like a segment holds no frames: the segments around it are read as usual.
-                if fileSystem.isDirectory(segments + "/" + name) { continue }
+                if fileSystem.isDirectory(segments + "/" + name) {
+                    if SegmentFormat.firstOffset(fromFileName: name) != nil { report.directoriesSkipped.append(file) }
+                    continue
+                }
                 guard let firstOffset = SegmentFormat.firstOffset(fromFileName: name) else {
                     if name.hasSuffix(".seg") {
                         let size = Int64((try? fileSystem.readFile(segments + "/" + name).count) ?? 0)

@@ -28,6 +28,8 @@ public struct StoreVerifier: Sendable {
         public var undecodable: UndecodableRecords? = nil
         /// The salt in its header, when the header is sound (it ties checkpoints to this log).
         public var salt: UInt32? = nil
+        /// The segment format version in its header, when the header is sound.
+        public var formatVersion: UInt32? = nil
     }
 
     /// Records whose frames check out but which do not decode: written by a newer build (a record format
@@ -143,7 +145,8 @@ public struct StoreVerifier: Sendable {
             var segment = SegmentReport(
                 fileName: item.name, firstOffset: item.firstOffset, nextOffset: scan.nextOffset,
                 sealed: scan.sealed, sizeBytes: scan.fileSize, damage: scan.damage,
-                resumesAtByte: nil, isTornTail: false, undecodable: undecodable, salt: scan.header?.salt)
+                resumesAtByte: nil, isTornTail: false, undecodable: undecodable, salt: scan.header?.salt,
+                formatVersion: scan.header?.version)
             if let damage = scan.damage {
                 let tail =
                     try scan.header.map { header throws(StorageError) in
