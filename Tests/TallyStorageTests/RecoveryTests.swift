@@ -315,6 +315,16 @@ import Testing
         #expect(report.segments.map(\.formatVersion) == [1, SegmentFormat.version], "verify names each one's format")
     }
 
+    /// `verify` hands over each segment's report as it finishes it, in log order, so a command can show a
+    /// large store's verdicts as they come.
+    @Test func theVerifierReportsEachSegmentAsItIsChecked() throws {
+        let fixture = try Fixture(batchSizes: [3, 3, 3, 3], segmentSize: 700)
+        var seen: [String] = []
+        let report = try StoreVerifier(directory: fixture.directory.path).verify { seen.append($0.fileName) }
+        #expect(seen.count >= 2)
+        #expect(seen == report.segments.map(\.fileName))
+    }
+
     /// A version 1 segment that holds no records (a roll's new segment, just before an upgrade) is replaced
     /// by one of this build's format at the same offset on the first append.
     @Test func anEmptyVersionOneSegmentIsReplacedOnTheFirstAppend() throws {

@@ -34,36 +34,10 @@ struct VerifyCommand {
         // Read once, before the log is measured, for the same reason: a later reading may name a checkpoint
         // committed after the measurement, a floor the measured log cannot meet.
         let floor = try Engine.acknowledgedOffset(directory: directory)
-        let report = try StoreVerifier(directory: directory, acknowledgedOffset: floor).verify()
-        for segment in report.segments {
-            if let undecodable = segment.undecodable {
-                io.print(
-                    "\(segment.fileName): DAMAGED: \(undecodable.count) record\(undecodable.count == 1 ? "" : "s") in valid frames cannot be decoded by this build, "
-                        + "the first at offset \(undecodable.firstOffset): \(undecodable.reason) (a replay stops there; if a newer tally wrote the store, use it)"
-                )
-                if segment.damage == nil { continue }
-            }
-            let range =
-                segment.nextOffset > segment.firstOffset
-                ? "offsets \(segment.firstOffset)-\(segment.nextOffset - 1)" : "no records"
-            // A segment of an older format is named, so an operator sees which ones predate an upgrade.
-            let format =
-                segment.formatVersion.map { $0 == SegmentFormat.version ? "" : ", format version \($0)" } ?? ""
-            let state = (segment.sealed ? "sealed" : "open") + format
-            guard let damage = segment.damage else {
-                io.print("\(segment.fileName): ok, \(range), \(segment.sizeBytes) bytes, \(state)")
-                continue
-            }
-            if segment.isTornTail {
-                io.print(
-                    "\(segment.fileName): torn tail at byte \(damage.byteOffset) (\(segment.sizeBytes - damage.byteOffset) bytes taken for an interrupted write, which under durability `always` held nothing acknowledged; the next writer truncates it), \(range) intact"
-                )
-                continue
-            }
-            var line =
-                "\(segment.fileName): DAMAGED at byte \(damage.byteOffset): \(damage.reason); \(range) readable before it"
-            if let resume = segment.resumesAtByte { line += "; valid frames resume at byte \(resume)" }
-            io.print(line)
+        // Each segment's line is written out as soon as it is checked: a large store takes seconds.
+        let report = try StoreVerifier(directory: directory, acknowledgedOffset: floor).verify { segment in
+            Self.printSegment(segment, io: io)
+            io.flush()
         }
         for problem in report.storeProblems { io.print("store: DAMAGED: \(problem)") }
         for name in report.ignoredNames {
@@ -129,5 +103,38 @@ struct VerifyCommand {
         // Damage found is damage (3) even if something else could not be read; what could not be read,
         // alone, is a failure to check (1), not a finding.
         return damaged ? .damagedStore : unreadableCheckpoints > 0 ? .failure : .ok
+    }
+
+    /// Prints one segment's verdict: ok, a torn tail, damage (and where valid frames resume), records this
+    /// build cannot decode.
+    static func printSegment(_ segment: StoreVerifier.SegmentReport, io: CommandIO) {
+        if let undecodable = segment.undecodable {
+            io.print(
+                "\(segment.fileName): DAMAGED: \(undecodable.count) record\(undecodable.count == 1 ? "" : "s") in valid frames cannot be decoded by this build, "
+                    + "the first at offset \(undecodable.firstOffset): \(undecodable.reason) (a replay stops there; if a newer tally wrote the store, use it)"
+            )
+            if segment.damage == nil { return }
+        }
+        let range =
+            segment.nextOffset > segment.firstOffset
+            ? "offsets \(segment.firstOffset)-\(segment.nextOffset - 1)" : "no records"
+        // A segment of an older format is named, so an operator sees which ones predate an upgrade.
+        let format =
+            segment.formatVersion.map { $0 == SegmentFormat.version ? "" : ", format version \($0)" } ?? ""
+        let state = (segment.sealed ? "sealed" : "open") + format
+        guard let damage = segment.damage else {
+            io.print("\(segment.fileName): ok, \(range), \(segment.sizeBytes) bytes, \(state)")
+            return
+        }
+        if segment.isTornTail {
+            io.print(
+                "\(segment.fileName): torn tail at byte \(damage.byteOffset) (\(segment.sizeBytes - damage.byteOffset) bytes taken for an interrupted write, which under durability `always` held nothing acknowledged; the next writer truncates it), \(range) intact"
+            )
+            return
+        }
+        var line =
+            "\(segment.fileName): DAMAGED at byte \(damage.byteOffset): \(damage.reason); \(range) readable before it"
+        if let resume = segment.resumesAtByte { line += "; valid frames resume at byte \(resume)" }
+        io.print(line)
     }
 }

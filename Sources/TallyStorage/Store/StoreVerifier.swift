@@ -84,8 +84,10 @@ public struct StoreVerifier: Sendable {
     }
 
     /// Scans the whole store.
+    /// - Parameter segmentChecked: Called with each segment's report as soon as it is checked, in log order
+    ///   (a large store takes seconds: what is known can be shown meanwhile).
     /// - Throws: ``StorageError`` only when files cannot be read at all.
-    public func verify() throws -> Report {
+    public func verify(segmentChecked: (SegmentReport) -> Void = { _ in }) throws -> Report {
         var report = Report()
         let segmentsDirectory = directory + "/segments"
         guard fileSystem.exists(directory) else {
@@ -162,6 +164,7 @@ public struct StoreVerifier: Sendable {
             }
             report.recordCount += scan.nextOffset - item.firstOffset
             report.segments.append(segment)
+            segmentChecked(segment)
             // After damage the segment's own end is unknown; judge the next one against its name, not again.
             expected = scan.damage != nil && !isLast ? names[index + 1].firstOffset : scan.nextOffset
         }
