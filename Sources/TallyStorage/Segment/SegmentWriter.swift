@@ -15,7 +15,8 @@ struct ActiveSegment {
     /// ``StoreConfiguration/writebackBytes``).
     var writtenBack: Int64
     /// Whether its frames carry their `unsynced` count: a segment of format version 2 or later. A version 1
-    /// segment continued by this build keeps 0 there, so that each file reads as its version says.
+    /// segment found open is never appended to: the first append retires it (see
+    /// ``SegmentWriter/commit(_:)``) and writes a segment of this build's format.
     var marksUnsyncedRecords: Bool
 }
 
