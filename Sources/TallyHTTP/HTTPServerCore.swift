@@ -90,9 +90,10 @@ final class HTTPServerCore: Sendable {
         line.append(contentsOf: #"{"time":""#.utf8)
         time.appendRFC3339(to: &line, fractionDigits: 3)
         line.append(contentsOf: #"","method":""#.utf8)
-        line.append(contentsOf: method.utf8)
+        // A method is a token of any characters HTTP allows, a JSON Web Token among them.
+        appendLoggedText(method, to: &line)
         line.append(contentsOf: #"","path":""#.utf8)
-        appendLoggedPath(path, to: &line)
+        appendLoggedText(path, to: &line)
         line.append(contentsOf: #"","status":"#.utf8)
         HTTPGrammar.appendDecimal(max(0, status), to: &line)
         line.append(contentsOf: #","durationMs":"#.utf8)
@@ -106,31 +107,22 @@ final class HTTPServerCore: Sendable {
         line.append(UInt8(ascii: "}"))
     }
 
-    /// Appends a request's path to its log line as a JSON string's contents. Quotes, backslashes and every
-    /// character a line-based reader may take for a line break or a control (U+0000-U+001F, U+007F-U+009F,
-    /// U+2028, U+2029), which a decoded path may hold, are escaped, so the line stays one line and `/a%0Ab` is
-    /// told apart from `/ab`. A JSON Web Token in it (a client that put one in the path by mistake) is
-    /// logged as `<token>`: the log never holds a credential.
-    static func appendLoggedPath(_ path: String, to line: inout [UInt8]) {
+    /// Appends a request's path or method to its log line as a JSON string's contents. Quotes, backslashes
+    /// and every character a line-based reader may take for a line break or a control (U+0000-U+001F,
+    /// U+007F-U+009F, U+2028, U+2029), which a decoded path may hold, are escaped, so the line stays one line
+    /// and `/a%0Ab` is told apart from `/ab`. A JSON Web Token in it (a client that put one in the path or
+    /// the method by mistake) is logged as `<token>`: the log never holds a credential.
+    static func appendLoggedText(_ path: String, to line: inout [UInt8]) {
         let plain = path.utf8.withContiguousStorageIfAvailable { bytes in
             !bytes.contains { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C || $0 >= 0x7F }
-                && tokenRanges(in: bytes).isEmpty
+                && TokenRedaction.ranges(in: bytes).isEmpty
         }
         if plain == true {
             line.append(contentsOf: path.utf8)
             return
         }
-        let bytes = Array(path.utf8)
-        var redacted: [UInt8] = []
-        var next = 0
-        for range in bytes.withUnsafeBufferPointer({ tokenRanges(in: $0) }) {
-            redacted += bytes[next..<range.lowerBound]
-            redacted += "<token>".utf8
-            next = range.upperBound
-        }
-        redacted += bytes[next...]
         let hex = Array("0123456789abcdef".utf8)
-        for scalar in String(decoding: redacted, as: UTF8.self).unicodeScalars {
+        for scalar in TokenRedaction.redacted(path).unicodeScalars {
             let value = scalar.value
             if value < 0x20 || (0x7F...0x9F).contains(value) || value == 0x2028 || value == 0x2029 {
                 line.append(contentsOf: #"\u"#.utf8)
@@ -140,71 +132,5 @@ final class HTTPServerCore: Sendable {
             if value == 0x22 || value == 0x5C { line.append(0x5C) }
             line.append(contentsOf: String(scalar).utf8)
         }
-    }
-
-    /// The byte ranges of JSON Web Tokens in `bytes`: runs of base64url characters holding two dots (header,
-    /// payload, signature) whose first part decodes to a JSON object's start (`{`, after any JSON whitespace:
-    /// `eyJ` for `{"`, `ewog` for a header `jq` pretty-printed). A file name such as `report.v1.txt` is no
-    /// token: its first part does not decode to `{`.
-    static func tokenRanges(in bytes: UnsafeBufferPointer<UInt8>) -> [Range<Int>] {
-        var ranges: [Range<Int>] = []
-        var index = 0
-        while index < bytes.count {
-            guard base64URLValue(bytes[index]) != nil else {
-                index += 1
-                continue
-            }
-            // Counted, not collected: every request's path passes through here.
-            var end = index
-            var dots = 0
-            var firstDot = 0
-            var emptyPart = false
-            while end < bytes.count, base64URLValue(bytes[end]) != nil || bytes[end] == UInt8(ascii: ".") {
-                if bytes[end] == UInt8(ascii: ".") {
-                    if dots == 0 { firstDot = end } else if bytes[end - 1] == UInt8(ascii: ".") { emptyPart = true }
-                    dots += 1
-                }
-                end += 1
-            }
-            if dots == 2, !emptyPart, opensJSONObject(bytes, index..<firstDot) {
-                ranges.append(index..<end)
-            }
-            index = end
-        }
-        return ranges
-    }
-
-    /// The value of a base64url digit, or `nil`.
-    private static func base64URLValue(_ byte: UInt8) -> UInt8? {
-        switch byte {
-        case UInt8(ascii: "A")...UInt8(ascii: "Z"): byte - UInt8(ascii: "A")
-        case UInt8(ascii: "a")...UInt8(ascii: "z"): byte - UInt8(ascii: "a") + 26
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0") + 52
-        case UInt8(ascii: "-"): 62
-        case UInt8(ascii: "_"): 63
-        default: nil
-        }
-    }
-
-    /// Whether the base64url text in `range` decodes to bytes whose first one other than JSON whitespace
-    /// is `{` (looking at the first six decoded bytes).
-    private static func opensJSONObject(_ bytes: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) -> Bool {
-        var bits: UInt32 = 0
-        var bitCount = 0
-        for position in range.prefix(8) {
-            guard let value = base64URLValue(bytes[position]) else { return false }
-            bits = bits << 6 | UInt32(value)
-            bitCount += 6
-            guard bitCount >= 8 else { continue }
-            bitCount -= 8
-            let byte = UInt8(truncatingIfNeeded: bits >> UInt32(bitCount))
-            bits &= (1 << UInt32(bitCount)) - 1
-            switch byte {
-            case UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: "\n"), UInt8(ascii: "\r"): continue
-            case UInt8(ascii: "{"): return true
-            default: return false
-            }
-        }
-        return false
     }
 }

@@ -44,6 +44,17 @@ extension APITests {
                 unknown.status == 501 && unknown.text.contains(#""code":"not_implemented""#)
                     && unknown.text.contains("\(method) is not an HTTP method"), "\(method) \(path): \(unknown.text)")
         }
+        // An answer that quotes the path or method never repeats a token sent there: a proxy or the client's
+        // error reporting may keep it.
+        let signature = admin.split(separator: ".").last.map(String.init) ?? admin
+        for (method, path, status) in [
+            ("GET", "/x/\(admin)", 404), ("PUT", "/api/v1/admin/tenants/\(admin)", 405), ("G" + admin, "/healthz", 501),
+            ("DELETE", "/api/v1/admin/tenants/\(admin)/stats", 405),
+        ] {
+            let quoted = try api.call(method, path, token: admin, contentType: "", body: method == "PUT" ? "{}" : "")
+            #expect(quoted.status == status && quoted.text.contains("<token>"), "\(method) \(path): \(quoted.text)")
+            #expect(!quoted.text.contains(signature), "\(method) \(path): \(quoted.text)")
+        }
         let deep = String(repeating: "[", count: 10_000)
         #expect(try api.call("POST", "/api/v1/events", token: admin, body: deep).status == 400)
         let invalidUTF8 = try api.client().request(

@@ -221,6 +221,24 @@ import Testing
                 line("/t/\(encoded).eyJ4IjoxfQ.sig", 404, 1)
                     == #"{"method":"GET","path":"/t/<token>","status":404,"durationMs":1.000}"#, "\(header)")
         }
+        // A token glued to other characters is found all the same, and what is glued to its signature goes
+        // with it.
+        for (path, logged) in [
+            ("/api/v1/admin/tenants/\(token).", "/api/v1/admin/tenants/<token>."),
+            ("/api/x.\(token)", "/api/x.<token>"),
+            ("/api/a-\(token)", "/api/a-<token>"), ("/api/ab\(token)cd", "/api/ab<token>"),
+            ("/a/\(token).\(token)", "/a/<token>.<token>"), ("/a/x.y.\(token)", "/a/x.y.<token>"),
+        ] {
+            #expect(
+                line(path, 404, 1) == #"{"method":"GET","path":""# + logged + #"","status":404,"durationMs":1.000}"#,
+                "\(path)")
+        }
+        // So is one sent as the method (a token is a valid method token).
+        var bytes: [UInt8] = []
+        HTTPServerCore.appendLogLine(
+            time: Timestamp(microseconds: 1_795_508_127_042_999), method: "G" + token, path: "/a", status: 501,
+            milliseconds: 1, to: &bytes)
+        #expect(String(decoding: bytes, as: UTF8.self).contains(#""method":"G<token>","path":"/a""#))
         #expect(
             line("/files/report.v1.txt", 404, 1)
                 == #"{"method":"GET","path":"/files/report.v1.txt","status":404,"durationMs":1.000}"#)
