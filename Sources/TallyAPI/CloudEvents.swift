@@ -96,6 +96,14 @@ enum CloudEvents {
 
     /// The attribute an event's tenant comes in: the `tenantid` extension, else `subject` (a null one is as
     /// good as absent); `nil` when neither is there.
+    /// Whether a CloudEvents String may not hold `scalar`: a control character (U+0000-U+001F,
+    /// U+007F-U+009F) or a noncharacter (U+FDD0-U+FDEF, and the last two code points of every plane).
+    static func isForbidden(_ scalar: Unicode.Scalar) -> Bool {
+        let value = scalar.value
+        return value < 0x20 || (0x7F...0x9F).contains(value) || (0xFDD0...0xFDEF).contains(value)
+            || value & 0xFFFE == 0xFFFE
+    }
+
     static func tenantAttribute(of object: JSONObject) -> String? {
         ["tenantid", "subject"].first { name in object[name].map { $0 != .null } ?? false }
     }
@@ -129,13 +137,25 @@ enum CloudEvents {
                     ))
             }
         }
-        guard case .string(let source)? = object["source"], !source.isEmpty, isURIReference(source) else {
-            return .failure(
-                EventValidationError(
-                    field: "source",
-                    rule:
-                        "is required: a non-empty URI-reference naming the producer (RFC 3986 characters only: percent-encode others)"
-                ))
+        // CloudEvents 1.0's String type (§3.1.1) holds no control characters and no noncharacters, in any
+        // attribute; `data` is the event's own JSON, not an attribute.
+        for member in object where member.key != "data" {
+            if case .string(let text) = member.value, let scalar = text.unicodeScalars.first(where: isForbidden) {
+                let code = String(scalar.value, radix: 16, uppercase: true)
+                return .failure(
+                    EventValidationError(
+                        field: member.key,
+                        rule:
+                            "must not hold U+\(String(repeating: "0", count: max(0, 4 - code.count)) + code): a CloudEvents String holds no control characters or noncharacters"
+                    ))
+            }
+        }
+        let producer = "a non-empty URI-reference naming the producer (RFC 3986 characters only: percent-encode others)"
+        guard let sourceValue = object["source"] else {
+            return .failure(EventValidationError(field: "source", rule: "is required: \(producer)"))
+        }
+        guard case .string(let source) = sourceValue, !source.isEmpty, isURIReference(source) else {
+            return .failure(EventValidationError(field: "source", rule: "must be \(producer)"))
         }
         if let schema = object["dataschema"] {
             guard case .string(let text) = schema, isAbsoluteURI(text) else {

@@ -128,6 +128,16 @@ extension Engine {
                     continue
                 }
                 if mode == .live && event.time < earliest {
+                    // A retry of an event stored while its time was inside the limit (its id is kept to the
+                    // hour past it) is answered as the duplicate it is: "rejected" would tell the client that
+                    // it was not stored.
+                    if let original = state.windowEntry(
+                        keys[index], near: event.time, earliest: earliest, nearOnly: false, configuration: configuration
+                    ) {
+                        outcomes[index] = .duplicate(offset: original.offset)
+                        hasDuplicates = true
+                        continue
+                    }
                     outcomes[index] = .rejected(
                         reason:
                             "time: older than the backdate limit (\(EngineConfiguration.describe(configuration.backdateLimitMicroseconds))); use `tally import` to backfill"

@@ -56,6 +56,26 @@ import Testing
         try engine.close()
     }
 
+    /// A retry of an event stored just inside the backdate limit, arriving once its time has left it, is
+    /// answered as a duplicate of the stored event, not rejected (which would tell the client it was not
+    /// stored); a new id at that time is still rejected.
+    @Test func aRetryPastTheBackdateLimitIsADuplicateNotARejection() throws {
+        let directory = TemporaryDirectory()
+        let clock = TestClock(Self.now)
+        var configuration = Self.configuration(clock)
+        configuration.backdateLimitMicroseconds = 120_000_000
+        let engine = try Engine(directory: directory.path, configuration: configuration)
+        let time = Timestamp(microseconds: Self.now.microseconds - 116_000_000)
+        #expect(engine.ingest([Self.event("edge", at: time)]) == [.accepted(offset: 0)])
+        clock.advance(microseconds: 6_000_000)
+        #expect(
+            engine.ingest([Self.event("edge", at: time), Self.event("new", at: time)]) == [
+                .duplicate(offset: 0),
+                .rejected(reason: "time: older than the backdate limit (2 minutes); use `tally import` to backfill"),
+            ])
+        try engine.close()
+    }
+
     /// At the longest windows allowed, an id from either edge is still a duplicate after a checkpoint and
     /// reopen (which prunes the dedup index). Raising the maxima past what the index's wrapping hours can
     /// tell apart makes the old ids look expired here.
