@@ -88,11 +88,14 @@ enum IngestBody {
             guard !topLevelCommas(in: body, reach: maxEvents) else { throw tooManyEvents }
             let (value, repeatsKeys) = try parse(body)
             guard case .array(let items) = value else {
+                let hint: String
+                if case .object = value {
+                    hint = "send a single CloudEvent (an object) as application/cloudevents+json"
+                } else {
+                    hint = "send the CloudEvents (objects) in a JSON array"
+                }
                 throw Failure(
-                    status: 400, code: .invalidBody,
-                    message:
-                        "a CloudEvents batch must be a JSON array: send a single CloudEvent (an object) as application/cloudevents+json"
-                )
+                    status: 400, code: .invalidBody, message: "a CloudEvents batch must be a JSON array: \(hint)")
             }
             guard items.count <= maxEvents else { throw tooManyEvents }
             tenantFields = items.map(tenantField(of:))

@@ -271,6 +271,12 @@ extension APITests {
         #expect(
             objectAsBatch.status == 400 && objectAsBatch.text.contains("as application/cloudevents+json"),
             "\(objectAsBatch.text)")
+        let nullAsBatch = try api.call(
+            "POST", "/api/v1/events", token: ingest, contentType: "application/cloudevents-batch+json", body: "null")
+        #expect(
+            nullAsBatch.status == 400
+                && nullAsBatch.text.contains("must be a JSON array: send the CloudEvents (objects)"),
+            "\(nullAsBatch.text)")
         // Binary mode (attributes in ce-* headers) is refused, not read as an event of Tally's own format.
         let binary = try api.client()
         let data = #"{"keyId":"k1","status":200}"#
