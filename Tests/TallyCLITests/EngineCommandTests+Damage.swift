@@ -464,6 +464,33 @@ extension EngineCommandTests {
             "\(salvage.out)")
     }
 
+    /// The file of a segment start a crash cut short (its header incomplete, the log's last file) is named
+    /// alike by `verify` and `salvage`, as open names it, and is no loss.
+    @Test func aSegmentWhoseHeaderNeverCompletedIsNamedAlike() throws {
+        let directory = TemporaryDirectory()
+        let store = try SegmentStore(
+            directory: directory.path, configuration: StoreTestSupport.configuration(segmentSize: 500))
+        try StoreTestSupport.append(EventFixtures.apiCalls(count: 9), to: store, batchesOf: 3)
+        let next = store.nextOffset
+        try store.close()
+        let torn = SegmentFormat.fileName(firstOffset: next)
+        try StoreTestSupport.write([0x54, 0x41, 0x4C], to: directory.appending("segments/" + torn))
+        let verify = runTally(["verify", "--data", directory.path])
+        #expect(verify.code == .ok, "\(verify)")
+        #expect(
+            verify.out.contains(
+                "\(torn): header never completed (3 bytes: a crash while the segment was being created, before it held any record; the next writer removes it)"
+            ), "\(verify.out)")
+        let out = TemporaryDirectory()
+        let salvage = runTally(["salvage", "--data", directory.path, "--out", out.appending("new")])
+        #expect(salvage.code == .ok, "\(salvage)")
+        #expect(
+            salvage.out.contains(
+                "the segment's header was never completed (3 bytes): a crash while the segment was being created"),
+            "\(salvage.out)")
+        #expect(salvage.out.contains("copied 9 records"), "\(salvage.out)")
+    }
+
     /// `verify` names a segment of an older format (written before an upgrade), and only such a one.
     @Test func verifyNamesASegmentOfAnOlderFormat() throws {
         let directory = TemporaryDirectory()

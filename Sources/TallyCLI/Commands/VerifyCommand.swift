@@ -126,6 +126,13 @@ struct VerifyCommand {
             io.print("\(segment.fileName): ok, \(range), \(segment.sizeBytes) bytes, \(state)")
             return
         }
+        if segment.isTornTail, damage.byteOffset == 0, segment.sizeBytes <= Int64(SegmentFormat.headerSize) {
+            // As open names it: not a frame cut short, but the file of a segment start a crash cut short.
+            io.print(
+                "\(segment.fileName): header never completed (\(segment.sizeBytes) bytes: a crash while the segment was being created, before it held any record; the next writer removes it)"
+            )
+            return
+        }
         if segment.isTornTail {
             io.print(
                 "\(segment.fileName): torn tail at byte \(damage.byteOffset) (\(segment.sizeBytes - damage.byteOffset) bytes taken for an interrupted write, which under durability `always` held nothing acknowledged; the next writer truncates it), \(range) intact"

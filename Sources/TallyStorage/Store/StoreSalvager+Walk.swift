@@ -59,7 +59,10 @@ extension StoreSalvager {
                 report.losses[open].offsets = expected..<acknowledged
                 report.losses[open].reason += "; a checkpoint covers \(acknowledged) events, so these were acknowledged"
             } else if loss.bytes.lowerBound == 0, loss.bytes.count <= Int64(SegmentFormat.headerSize) {
+                // Named as open and verify name it: the file of a segment start a crash cut short.
                 report.losses[open].isTornTail = true
+                report.losses[open].reason =
+                    "the segment's header was never completed (\(loss.bytes.count) bytes): a crash while the segment was being created, before it held any record"
             }
         }
     }
