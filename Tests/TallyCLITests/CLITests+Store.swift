@@ -85,7 +85,7 @@ extension CLITests {
         let out = TemporaryDirectory()
         let clean = runTally(["salvage", "--data", directory.path, "--out", out.appending("clean")])
         #expect(clean.code == .ok, "\(clean.err)")
-        #expect(clean.out.contains("copied 30 records in 3 frames from 1 segments"))
+        #expect(clean.out.contains("copied 30 records in 3 frames from 1 segment"))
 
         // Damage the second frame (records 10-19).
         let segment = try #require(try StoreTestSupport.segmentPaths(directory.path).first)

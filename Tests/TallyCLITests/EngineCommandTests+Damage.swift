@@ -23,7 +23,7 @@ extension EngineCommandTests {
             verify.out.contains(
                 "checkpoints/\(name): ok, covers 12 events, 1 tenants, 12 remembered ids, dedup window 35 days"),
             "\(verify.out)")
-        #expect(verify.out.contains("12 records, 1 checkpoints checked"))
+        #expect(verify.out.contains("12 records, 1 checkpoint checked"))
 
         let original = try StoreTestSupport.bytes(checkpoints + "/" + name)
         // A checkpoint of the previous projection version, in its own layout (a 44-byte header, no log
@@ -96,7 +96,7 @@ extension EngineCommandTests {
         let bad = runTally(["verify", "--data", directory.path])
         #expect(bad.code == .damagedStore)
         #expect(bad.out.contains("checkpoints/\(name): DAMAGED: payload checksum mismatch"), "\(bad.out)")
-        #expect(bad.out.contains("DAMAGED: 1 segments, 12 records, 1 checkpoints checked"), "\(bad.out)")
+        #expect(bad.out.contains("DAMAGED: 1 segment, 12 records, 1 checkpoint checked"), "\(bad.out)")
 
         // One that cannot be read was not checked: a failure to check (1), not damage (3).
         try StoreTestSupport.write(original, to: checkpoints + "/" + name)
@@ -108,7 +108,7 @@ extension EngineCommandTests {
             unreadable.out.contains("checkpoints/00000000000000000005.ckpt: CANNOT BE READ: unreadable:"),
             "\(unreadable.out)")
         #expect(
-            unreadable.out.contains("INCOMPLETE: 1 segments, 12 records, 2 checkpoints checked"), "\(unreadable.out)")
+            unreadable.out.contains("INCOMPLETE: 1 segment, 12 records, 2 checkpoints checked"), "\(unreadable.out)")
     }
 
     /// `replay --verify` compares with the newest checkpoint it can use; a newer one that is damaged fails the

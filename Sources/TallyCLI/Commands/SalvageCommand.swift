@@ -64,7 +64,7 @@ struct SalvageCommand {
                 "SKIPPED: \(directory): a directory, not a segment file (every open of the damaged store refuses it)")
         }
         io.print(
-            "copied \(report.recordsCopied) records in \(report.framesCopied) frames from \(report.segmentsRead) segments of \(source) into \(out)"
+            "copied \(VerifyCommand.counted(Int(clamping: report.recordsCopied), "record")) in \(VerifyCommand.counted(report.framesCopied, "frame")) from \(VerifyCommand.counted(report.segmentsRead, "segment")) of \(source) into \(out)"
                 + (copiedSecret ? " (with its jwt-secret)" : ""))
         let lost = report.losses.filter(\.losesRecords)
         if lost.isEmpty {

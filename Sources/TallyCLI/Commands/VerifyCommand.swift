@@ -95,14 +95,19 @@ struct VerifyCommand {
         let damaged = report.isDamaged || damagedCheckpoints > 0
         let verdict = damaged ? "DAMAGED" : unreadableCheckpoints > 0 ? "INCOMPLETE" : "ok"
         io.print(
-            "\(verdict): \(report.segments.count) segments, \(report.recordCount) records"
+            "\(verdict): \(Self.counted(report.segments.count, "segment")), \(Self.counted(Int(clamping: report.recordCount), "record"))"
                 + (report.logEnd != report.recordCount
                     ? " readable of the log's \(report.logEnd) (\(report.logEnd - min(report.recordCount, report.logEnd)) missing or behind damage; `tally salvage` copies every readable frame)"
                     : "")
-                + ", \(checkpoints.count) checkpoints checked in \(directory)")
+                + ", \(Self.counted(checkpoints.count, "checkpoint")) checked in \(directory)")
         // Damage found is damage (3) even if something else could not be read; what could not be read,
         // alone, is a failure to check (1), not a finding.
         return damaged ? .damagedStore : unreadableCheckpoints > 0 ? .failure : .ok
+    }
+
+    /// `1 segment`, `2 segments`.
+    static func counted(_ count: Int, _ noun: String) -> String {
+        "\(count) \(noun)\(count == 1 ? "" : "s")"
     }
 
     /// Prints one segment's verdict: ok, a torn tail, damage (and where valid frames resume), records this
