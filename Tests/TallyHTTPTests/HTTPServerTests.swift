@@ -221,13 +221,15 @@ import Testing
                 line("/t/\(encoded).eyJ4IjoxfQ.sig", 404, 1)
                     == #"{"method":"GET","path":"/t/<token>","status":404,"durationMs":1.000}"#, "\(header)")
         }
-        // A token glued to other characters is found all the same, and what is glued to its signature goes
-        // with it.
+        // A token glued to other characters is found all the same, and the rest of its run goes with it, so
+        // no part of it is left whatever precedes it; ordinary dotted names are left alone.
         for (path, logged) in [
-            ("/api/v1/admin/tenants/\(token).", "/api/v1/admin/tenants/<token>."),
-            ("/api/x.\(token)", "/api/x.<token>"),
+            ("/api/v1/admin/tenants/\(token).", "/api/v1/admin/tenants/<token>"), ("/api/x.\(token)", "/api/x.<token>"),
             ("/api/a-\(token)", "/api/a-<token>"), ("/api/ab\(token)cd", "/api/ab<token>"),
-            ("/a/\(token).\(token)", "/a/<token>.<token>"), ("/a/x.y.\(token)", "/a/x.y.<token>"),
+            ("/a/\(token).\(token)", "/a/<token>"), ("/a/x.y.\(token)", "/a/x.y.<token>"),
+            ("/a/new.v1.\(token)", "/a/new.v1.<token>"), ("/index.\(token)", "/index.<token>"),
+            ("/files/index.min.js", "/files/index.min.js"), ("/e2e.test.js", "/e2e.test.js"),
+            ("/key.e1.prod", "/key.e1.prod"), ("/new.v1.txt", "/new.v1.txt"),
         ] {
             #expect(
                 line(path, 404, 1) == #"{"method":"GET","path":""# + logged + #"","status":404,"durationMs":1.000}"#,
