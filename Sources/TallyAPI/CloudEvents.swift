@@ -94,8 +94,6 @@ enum CloudEvents {
             }
     }
 
-    /// The attribute an event's tenant comes in: the `tenantid` extension, else `subject` (a null one is as
-    /// good as absent); `nil` when neither is there.
     /// Whether a CloudEvents String may not hold `scalar`: a control character (U+0000-U+001F,
     /// U+007F-U+009F) or a noncharacter (U+FDD0-U+FDEF, and the last two code points of every plane).
     static func isForbidden(_ scalar: Unicode.Scalar) -> Bool {
@@ -104,6 +102,8 @@ enum CloudEvents {
             || value & 0xFFFE == 0xFFFE
     }
 
+    /// The attribute an event's tenant comes in: the `tenantid` extension, else `subject` (a null one is as
+    /// good as absent); `nil` when neither is there.
     static func tenantAttribute(of object: JSONObject) -> String? {
         ["tenantid", "subject"].first { name in object[name].map { $0 != .null } ?? false }
     }

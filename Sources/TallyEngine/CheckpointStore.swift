@@ -191,9 +191,11 @@ struct CheckpointStore {
             do {
                 bytes = try fileSystem.readFile(path)
             } catch {
-                log(
-                    "checkpoints/\(CheckpointStore.fileName(offset)): unreadable (\(error.message)); trying an older one"
-                )
+                let name = "checkpoints/\(CheckpointStore.fileName(offset))"
+                let reason =
+                    fileSystem.isDanglingLink(path)
+                    ? StorageError.danglingLink(name, path: path).message : "\(name): unreadable (\(error.message))"
+                log("\(reason); trying an older one")
                 continue
             }
             let decoded: CheckpointCodec.Decoded

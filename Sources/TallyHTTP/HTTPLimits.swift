@@ -16,10 +16,10 @@ public struct HTTPLimits: Sendable, Equatable {
     /// Maximum number of header field lines. Exceeding it yields ``HTTPParseError/Code/headersTooLarge`` (431).
     public var maxHeaderCount: Int
 
-    /// When `true`, a `POST`, `PUT` or `PATCH` request carrying neither `Content-Length` nor
-    /// `Transfer-Encoding` is rejected with ``HTTPParseError/Code/lengthRequired`` (411).
-    /// When `false` (the default) such a request is treated as having an empty body.
-    public var requireExplicitBodyLength: Bool
+    /// The methods whose requests must frame a body: one of them carrying neither `Content-Length` nor
+    /// `Transfer-Encoding` is rejected with ``HTTPParseError/Code/lengthRequired`` (411). Any other request
+    /// without framing has an empty body (the default, for every method: none is listed).
+    public var lengthRequiredMethods: Set<HTTPMethod>
 
     /// Creates a set of limits.
     ///
@@ -27,17 +27,17 @@ public struct HTTPLimits: Sendable, Equatable {
     ///   - maxHeaderBytes: Maximum size of request line plus headers, in bytes. Defaults to 16 KiB.
     ///   - maxBodyBytes: Maximum body size, in bytes. Defaults to 16 MiB.
     ///   - maxHeaderCount: Maximum number of header field lines. Defaults to 100.
-    ///   - requireExplicitBodyLength: Whether `POST`/`PUT`/`PATCH` without body framing is rejected with 411.
-    ///     Defaults to `false`.
+    ///   - lengthRequiredMethods: The methods whose requests without body framing are rejected with 411.
+    ///     Defaults to none.
     public init(
         maxHeaderBytes: Int = 16 * 1024,
         maxBodyBytes: Int = 16 * 1024 * 1024,
         maxHeaderCount: Int = 100,
-        requireExplicitBodyLength: Bool = false
+        lengthRequiredMethods: Set<HTTPMethod> = []
     ) {
         self.maxHeaderBytes = maxHeaderBytes
         self.maxBodyBytes = maxBodyBytes
         self.maxHeaderCount = maxHeaderCount
-        self.requireExplicitBodyLength = requireExplicitBodyLength
+        self.lengthRequiredMethods = lengthRequiredMethods
     }
 }

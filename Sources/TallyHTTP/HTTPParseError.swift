@@ -16,7 +16,7 @@ public struct HTTPParseError: Error, Sendable, Equatable, CustomStringConvertibl
         case versionNotSupported
         /// A transfer-coding other than `chunked`, before a final `chunked` (501).
         case notImplemented
-        /// A body-carrying method without framing while ``HTTPLimits/requireExplicitBodyLength`` is set (411).
+        /// A body-carrying method without framing while ``HTTPLimits/lengthRequiredMethods`` lists it (411).
         case lengthRequired
         /// An `Expect` other than `100-continue` on an HTTP/1.1 request (417).
         case expectationFailed

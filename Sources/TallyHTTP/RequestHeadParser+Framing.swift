@@ -104,17 +104,12 @@ extension RequestHeadParser {
             }
             return length == 0 ? .none : .contentLength(length)
         }
-        if limits.requireExplicitBodyLength {
-            switch request.method {
-            case .post, .put, .patch:
-                throw HTTPParseError(
-                    code: .lengthRequired,
-                    message:
-                        "\(request.method) without Content-Length or Transfer-Encoding: send the body's length in Content-Length (or a chunked body over HTTP/1.1)"
-                )
-            default:
-                break
-            }
+        if limits.lengthRequiredMethods.contains(request.method) {
+            throw HTTPParseError(
+                code: .lengthRequired,
+                message:
+                    "\(request.method) without Content-Length or Transfer-Encoding: send the body's length in Content-Length (or a chunked body over HTTP/1.1)"
+            )
         }
         return .none
     }

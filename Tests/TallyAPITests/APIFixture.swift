@@ -47,6 +47,8 @@ final class APIFixture {
         http.eventLoops = eventLoops
         http.log = { _ in }
         http.limits.maxBodyBytes = maxBodyBytes
+        // As `tally serve` sets it: a POST or PATCH without framing is a 411.
+        http.limits.lengthRequiredMethods = [.post, .patch]
         http.maxBufferedBodyBytes = maxBufferedBodyBytes
         let reference = ServerReference()
         handler = TallyAPIHandler(

@@ -355,6 +355,16 @@ extension EngineCommandTests {
             verify.out.contains(
                 "checkpoints/\(CheckpointStore.fileName(5)): CANNOT BE READ: unreadable: checkpoints/\(CheckpointStore.fileName(5)) is a symbolic link to a file that does not exist"
             ), "\(verify.out)")
+        // An open passes over such a checkpoint, as over any it cannot read, saying what it is.
+        let newest = directory.appending("checkpoints/" + CheckpointStore.fileName(12))
+        try FileManager.default.removeItem(atPath: newest)
+        try FileManager.default.createSymbolicLink(atPath: newest, withDestinationPath: directory.appending("gone"))
+        let stats = runTally(["stats", "--data", directory.path, Self.tenant])
+        #expect(stats.code == .ok, "\(stats)")
+        #expect(
+            stats.err.contains(
+                "checkpoints/\(CheckpointStore.fileName(12)) is a symbolic link to a file that does not exist"),
+            "\(stats.err)")
     }
 
     @Test func aStoreThatIsAFileIsNamedAsSuch() throws {

@@ -109,7 +109,8 @@ import Testing
 
     /// A POST whose body has no framing (an HTTP/1.0 client that sends no `Content-Length`, or a forgotten
     /// body) gets 411 naming the missing header and the connection closes, rather than a 400 "empty input"
-    /// followed by the body's bytes read as the next request; nothing is stored, and a GET needs no length.
+    /// followed by the body's bytes read as the next request; nothing is stored, and a GET needs no length,
+    /// nor a PUT, which no route takes (405).
     @Test func aPostWithoutContentLengthGets411() throws {
         let directory = TemporaryDirectory()
         let server = try ServeProcess(directory.path)
@@ -129,6 +130,10 @@ import Testing
             headers: [("Authorization", "Bearer \(token)"), ("x-tenantid", Self.tenant)])
         #expect(stats.status == 404, "nothing was stored: \(stats.text)")
         #expect(try post(server.port, token, ids: 0..<1).status == 200, "a framed POST is served")
+        // A method no route takes a body with is told so, whatever its framing.
+        let put = try LoopbackClient(port: server.port).request(
+            "PUT", "/api/v1/events", headers: [("Authorization", "Bearer \(token)"), ("x-tenantid", Self.tenant)])
+        #expect(put.status == 405 && put.header("Allow") == "POST", "\(put.text)")
         #expect(server.stop(SIGTERM) == 0)
     }
 

@@ -116,10 +116,10 @@ enum InvalidCases {
             "Transfer-Encoding in HTTP/1.0", "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400),
         InvalidCase(
             "POST without framing when required", "POST / HTTP/1.1\r\nHost: a\r\n\r\n", 411,
-            limits: HTTPLimits(requireExplicitBodyLength: true)),
+            limits: HTTPLimits(lengthRequiredMethods: [.post, .put])),
         InvalidCase(
             "PUT without framing when required", "PUT / HTTP/1.1\r\n\r\n", 411,
-            limits: HTTPLimits(requireExplicitBodyLength: true)),
+            limits: HTTPLimits(lengthRequiredMethods: [.post, .put])),
         // Chunked bodies.
         InvalidCase("non-hex chunk size", chunkedHead + "zz\r\n", 400),
         InvalidCase("empty chunk size", chunkedHead + "\r\n", 400),

@@ -61,6 +61,6 @@ struct ModelTests {
         #expect(limits.maxHeaderBytes == 16 * 1024)
         #expect(limits.maxBodyBytes == 16 * 1024 * 1024)
         #expect(limits.maxHeaderCount == 100)
-        #expect(!limits.requireExplicitBodyLength)
+        #expect(limits.lengthRequiredMethods.isEmpty)
     }
 }

@@ -194,7 +194,7 @@ enum ValidCases {
             name: "GET without framing is fine when lengths are required",
             raw: bytes("GET / HTTP/1.1\r\n\r\n"),
             expected: [HTTPRequest(method: .get, target: "/", path: "/")],
-            limits: HTTPLimits(requireExplicitBodyLength: true)),
+            limits: HTTPLimits(lengthRequiredMethods: [.post, .put])),
         ValidCase(
             name: "extra CRLF after a body before the next pipelined request",
             raw: bytes("POST /a HTTP/1.1\r\nContent-Length: 1\r\n\r\nx\r\nGET /b HTTP/1.1\r\n\r\n"),

@@ -315,14 +315,24 @@ import Testing
         #expect(report.segments.map(\.formatVersion) == [1, SegmentFormat.version], "verify names each one's format")
     }
 
-    /// `verify` hands over each segment's report as it finishes it, in log order, so a command can show a
-    /// large store's verdicts as they come.
+    /// `verify` hands over each segment's report as it finishes it, in log order, before it reads the next,
+    /// so a command can show a large store's verdicts as they come: here the first report's handler damages
+    /// the second segment, which the verifier then reads damaged.
     @Test func theVerifierReportsEachSegmentAsItIsChecked() throws {
-        let fixture = try Fixture(batchSizes: [3, 3, 3, 3], segmentSize: 700)
+        let fixture = try Fixture(batchSizes: [3, 3, 3, 3, 3, 3], segmentSize: 300)
+        let paths = try StoreTestSupport.segmentPaths(fixture.directory.path)
+        try #require(paths.count >= 3)
         var seen: [String] = []
-        let report = try StoreVerifier(directory: fixture.directory.path).verify { seen.append($0.fileName) }
-        #expect(seen.count >= 2)
+        let report = try StoreVerifier(directory: fixture.directory.path).verify { segment in
+            if seen.isEmpty, var bytes = try? StoreTestSupport.bytes(paths[1]) {
+                bytes[bytes.count / 2] ^= 0xFF
+                try? StoreTestSupport.write(bytes, to: paths[1])
+            }
+            seen.append(segment.fileName)
+        }
         #expect(seen == report.segments.map(\.fileName))
+        #expect(report.segments[0].damage == nil)
+        #expect(report.segments[1].damage != nil, "read after the first report was handed over")
     }
 
     /// A version 1 segment that holds no records (a roll's new segment, just before an upgrade) is replaced
@@ -341,6 +351,7 @@ import Testing
         }
         #expect(try StoreTestSupport.segmentPaths(fixture.directory.path) == paths)
         #expect(try StoreTestSupport.bytes(paths[1])[8] == UInt8(SegmentFormat.version))
+        #expect(!FileManager.default.fileExists(atPath: paths[1] + ".new"), "written beside it, renamed over it")
         let reopened = try SegmentStore(
             directory: fixture.directory.path, configuration: StoreTestSupport.configuration())
         #expect(try StoreTestSupport.readAll(reopened).count == 5)

@@ -67,6 +67,7 @@ import Testing
         func remove(_ path: String) throws(StorageError) { try base.remove(path) }
         func exists(_ path: String) -> Bool { base.exists(path) }
         func isDirectory(_ path: String) -> Bool { base.isDirectory(path) }
+        func isDanglingLink(_ path: String) -> Bool { base.isDanglingLink(path) }
     }
 
     @Test func aFrameFinishedWhileTheScanRunsIsATornTailNotDamage() throws {

@@ -239,6 +239,10 @@ public final class FaultyFileSystem: FileSystem {
         base.isDirectory(path)
     }
 
+    public func isDanglingLink(_ path: String) -> Bool {
+        base.isDanglingLink(path)
+    }
+
     public func exists(_ path: String) -> Bool {
         base.exists(path)
     }

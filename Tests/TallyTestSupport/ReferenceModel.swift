@@ -23,8 +23,17 @@ public struct ReferenceModel {
     /// Decides one event the way the engine must, and records it if accepted.
     public mutating func ingest(_ event: Event, live: Bool = true) -> IngestOutcome {
         if event.time.microseconds > now.microseconds + future { return .rejected(reason: "future") }
-        if live && event.time.microseconds < now.microseconds - backdate { return .rejected(reason: "past") }
         let key = Self.identity(event.tenantId, event.id)
+        if live && event.time.microseconds < now.microseconds - backdate {
+            // A retry of an event whose id is still remembered (to the hour) is its duplicate, however old.
+            let earliest = Timestamp(microseconds: now.microseconds - backdate)
+            if let index = accepted.firstIndex(where: {
+                Self.identity($0.tenantId, $0.id) == key && DedupIndex.remembers($0.time, cutoff: earliest)
+            }) {
+                return .duplicate(offset: UInt64(index))
+            }
+            return .rejected(reason: "past")
+        }
         if let index = accepted.firstIndex(where: { Self.identity($0.tenantId, $0.id) == key }) {
             return .duplicate(offset: UInt64(index))
         }

@@ -109,10 +109,11 @@ struct ServeCommand {
         http.limits.maxBodyBytes = try CommandOptions.positiveInt(
             arguments, "max-body-bytes", default: http.limits.maxBodyBytes,
             maximum: Int(SegmentFormat.maxFramePayload) / 2, about: " (32 MiB)", command: spec.name)
-        // Every body Tally takes is required (events, a tenant to create or patch): a POST without framing is
-        // an HTTP/1.0 client's body the server cannot delimit, or a forgotten body, and 411 says which header
-        // is missing where reading no body would answer "empty input".
-        http.limits.requireExplicitBodyLength = true
+        // Every body Tally takes is required (events, a tenant to create or patch): a POST or PATCH without
+        // framing is an HTTP/1.0 client's body the server cannot delimit, or a forgotten body, and 411 says
+        // which header is missing where reading no body would answer "empty input". Other methods take no
+        // body here: a PUT is told it is not allowed (405), whatever its framing.
+        http.limits.lengthRequiredMethods = [.post, .patch]
         for (name, timeout) in [
             ("header-timeout", \HTTPServerConfiguration.headerTimeout),
             ("body-timeout", \HTTPServerConfiguration.bodyTimeout),

@@ -313,8 +313,8 @@ struct SegmentWriter {
     /// Ends a version 1 segment continued after an upgrade before anything is appended to it: its frames
     /// cannot record the last sync, so an interrupted group write in it could not be told from damage to
     /// synced data and every open would refuse the store until the segment rolled. Sealed when it holds
-    /// records (a seal names the last one); removed when it holds none. Either way the next segment is
-    /// this build's format.
+    /// records (a seal names the last one); replaced by a segment of this build's format when it holds
+    /// none (renamed over it, so a reader finds one or the other at its name, never neither).
     private mutating func retireUnmarkedSegment() throws(StorageError) {
         guard let segment = active else { return }
         if nextOffset > segment.firstOffset {
@@ -323,24 +323,21 @@ struct SegmentWriter {
         }
         release(segment.file)
         active = nil
-        let path = segmentsDirectory + "/" + segment.fileName
-        do throws(StorageError) {
-            try fileSystem.remove(path)
-            try fileSystem.syncDirectory(segmentsDirectory)
-        } catch {
-            throw error.naming("segments/\(segment.fileName)")
-        }
         if segments.last?.fileName == segment.fileName { segments.removeLast() }
-        try startSegment()
+        try startSegment(replacing: true)
     }
 
     /// Creates the segment that starts at ``nextOffset``: header written and synced, then the directory synced.
-    private mutating func startSegment() throws(StorageError) {
+    /// - Parameter replacing: Whether a file of its name is there already (an empty segment of an older
+    ///   format): the new one is written beside it and renamed over it.
+    private mutating func startSegment(replacing: Bool = false) throws(StorageError) {
         let salt = UInt32.random(in: UInt32.min...UInt32.max)
         let name = SegmentFormat.fileName(firstOffset: nextOffset)
         let path = segmentsDirectory + "/" + name
+        let written = replacing ? path + ".new" : path
+        if replacing { try? fileSystem.remove(written) }
         let header = SegmentFormat.encodeHeader(firstOffset: nextOffset, salt: salt)
-        let file = try fileSystem.open(path, mode: .createNew)
+        let file = try fileSystem.open(written, mode: .createNew)
         do throws(StorageError) {
             do throws(StorageError) {
                 try header.withBytes { bytes throws(StorageError) in try fileSystem.writeAll(file, bytes, at: 0) }
@@ -348,12 +345,13 @@ struct SegmentWriter {
                 throw error.naming("segments/\(name)")
             }
             try sync(file, named: name, dataOnly: false)
+            if replacing { try fileSystem.rename(written, to: path) }
             try syncStatistics.time("segments/") { () throws(StorageError) in
                 try fileSystem.syncDirectory(segmentsDirectory)
             }
         } catch {
             fileSystem.close(file)
-            try? fileSystem.remove(path)
+            try? fileSystem.remove(written)
             throw error
         }
         active = ActiveSegment(
