@@ -77,6 +77,34 @@ extension CLITests {
             ))
     }
 
+    /// An import that stored events older than the dedup window says how many, since no later import
+    /// remembers them: the second import of the same input stores exactly those again, and says so too.
+    @Test func importSaysHowManyEventsAreOlderThanTheWindow() throws {
+        let directory = TemporaryDirectory()
+        let now = Timestamp.now().microseconds
+        let day: Int64 = 86_400_000_000
+        let lines = [(1, "recent"), (40, "old"), (60, "older")].map { days, id in
+            let time = Timestamp(microseconds: now - Int64(days) * day).rfc3339(fractionDigits: 0)
+            return
+                #"{"id":"\#(id)","type":"api.call","tenantId":"\#(Self.tenant)","time":"\#(time)","data":{"keyId":"k","status":200}}"#
+        }
+        let input = lines.joined(separator: "\n") + "\n"
+        let first = runTally(["import", "--data", directory.path, "-"], input: input)
+        #expect(first.code == .ok, "\(first)")
+        #expect(
+            first.err.contains(
+                "tally import: 2 of the 3 events imported are older than the dedup window (35 days): no later import remembers them"
+            ), "\(first.err)")
+        let second = runTally(["import", "--data", directory.path, "-"], input: input)
+        #expect(second.out.contains("imported 2 events (offsets 3-4); 1 duplicate;"), "\(second.out)")
+        #expect(
+            second.err.contains("tally import: all 2 events imported are older than the dedup window"), "\(second.err)")
+        // Nothing old, nothing said.
+        let fresh = TemporaryDirectory()
+        let recent = runTally(["import", "--data", fresh.path, "-"], input: lines[0] + "\n")
+        #expect(recent.code == .ok && !recent.err.contains("older than the dedup window"), "\(recent)")
+    }
+
     @Test func importFromAFileInSmallBatchesThenDumpRoundTrips() throws {
         let directory = TemporaryDirectory()
         let file = directory.appending("events.ndjson")

@@ -120,7 +120,9 @@ struct ImportCommand {
         // Lines that hold (or should hold) an event; blank ones are skipped and counted apart.
         var lineCount = 0
         var blankLines = 0
-        var pipeline = ImportPipeline(engine: engine, io: io)
+        let window = engineConfiguration.backdateLimitMicroseconds
+        var pipeline = ImportPipeline(
+            engine: engine, io: io, windowStart: Timestamp(microseconds: Timestamp.now().microseconds - window))
         // A read that fails midway (a reset socket, an I/O error) ends the input there: the lines read whole
         // before it are still imported and summed up, so that nobody imports them again to be safe.
         var readFailure: StorageError?
@@ -202,6 +204,16 @@ struct ImportCommand {
                 + (failed == 0 ? "" : "; \(failed) not confirmed (see below)")
                 + (blankLines == 0 ? "" : "; \(blankLines) blank \(blankLines == 1 ? "line" : "lines") skipped")
         )
+        if pipeline.importedBeforeWindow > 0 {
+            let count = pipeline.importedBeforeWindow
+            let which =
+                count == imported
+                ? (count == 1 ? "the event imported is" : "all \(count) events imported are")
+                : "\(count) of the \(imported) events imported are"
+            io.printError(
+                "tally import: \(which) older than the dedup window (\(EngineConfiguration.describe(window))): no later import remembers them, so importing them again would store them twice; import each file once per store"
+            )
+        }
         if !pipeline.failures.isEmpty || unreadFrom != nil {
             // A full disk fails a write and leaves the frames before it whole; any other failure (a sync's)
             // leaves them unknown.

@@ -15,7 +15,7 @@ struct ImportPipeline {
     /// Each answered batch's outcomes, by submission number.
     private let answers = Answers()
     /// What each submitted batch needs for its report: its line numbers and the lines rejected before it.
-    private var waiting: [Int: (lines: [Int], notes: [(line: Int, message: String)])] = [:]
+    private var waiting: [Int: (lines: [Int], times: [Timestamp?], notes: [(line: Int, message: String)])] = [:]
     private var submitted = 0
     private var reported = 0
 
@@ -28,10 +28,15 @@ struct ImportPipeline {
     private(set) var failures: [(line: Int, offset: UInt64?, reason: String)] = []
     private(set) var firstOffset: UInt64?
     private(set) var lastOffset: UInt64?
+    /// Accepted events timed before ``windowStart``: the next import of them would store them again.
+    private(set) var importedBeforeWindow = 0
+    /// Where the dedup window starts: events timed before it are not remembered across imports.
+    let windowStart: Timestamp
 
-    init(engine: Engine, io: CommandIO) {
+    init(engine: Engine, io: CommandIO, windowStart: Timestamp) {
         self.engine = engine
         self.io = io
+        self.windowStart = windowStart
     }
 
     /// Hands a batch to the engine (waiting while the window is full) and reports every batch answered so far.
@@ -42,7 +47,7 @@ struct ImportPipeline {
         guard !batch.isEmpty || !notes.isEmpty else { return }
         let number = submitted
         submitted += 1
-        waiting[number] = (lines, notes)
+        waiting[number] = (lines, batch.map { try? $0.get().time }, notes)
         if batch.isEmpty {
             answers.outcomes.withLock { $0[number] = [] }
         } else {
@@ -67,12 +72,13 @@ struct ImportPipeline {
     /// Reports answered batches in submission order, stopping at the first one still in the engine.
     private mutating func reportAnswered() {
         while reported < submitted, let outcomes = answers.outcomes.withLock({ $0.removeValue(forKey: reported) }) {
-            let (lines, notes) = waiting.removeValue(forKey: reported) ?? ([], [])
+            let (lines, times, notes) = waiting.removeValue(forKey: reported) ?? ([], [], [])
             var messages = notes
-            for (line, outcome) in zip(lines, outcomes) {
+            for (index, (line, outcome)) in zip(lines, outcomes).enumerated() {
                 switch outcome {
                 case .accepted(let offset):
                     imported += 1
+                    if let time = times[index], time < windowStart { importedBeforeWindow += 1 }
                     if firstOffset == nil { firstOffset = offset }
                     lastOffset = offset
                 case .duplicate:
