@@ -22,7 +22,7 @@ struct ImportCommand {
             the file (the same id, with a time less than the window away) is a duplicate, and an event.voided
             finds its target imported earlier, so a `tally dump` imports again with its voids. Across imports,
             events older than the window are not remembered: importing the same old events twice counts them
-            twice. The window is the one the newest checkpoint records (the server's --backdate-limit), else
+            twice (the import says how many of the events it stored are that old). The window is the one the newest checkpoint records (the server's --backdate-limit), else
             35 days. An event more than 5 minutes ahead of the clock is rejected unless --future-limit takes it
             (a dump of a server run with a wider --future-limit needs as wide a one).
 
