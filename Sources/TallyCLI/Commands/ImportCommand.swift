@@ -22,9 +22,10 @@ struct ImportCommand {
             the file (the same id, with a time less than the window away) is a duplicate, and an event.voided
             finds its target imported earlier, so a `tally dump` imports again with its voids. Across imports,
             events older than the window are not remembered: importing the same old events twice counts them
-            twice (the import says how many of the events it stored are that old). The window is the one the newest checkpoint records (the server's --backdate-limit), else
-            35 days. An event more than 5 minutes ahead of the clock is rejected unless --future-limit takes it
-            (a dump of a server run with a wider --future-limit needs as wide a one).
+            twice (the import says how many of the events it stored are that old). The window is the one the
+            newest checkpoint records (the server's --backdate-limit), else 35 days. An event more than 5
+            minutes ahead of the clock is rejected unless --future-limit takes it (a dump of a server run with a
+            wider --future-limit needs as wide a one).
 
             SIGINT (Ctrl-C) or SIGTERM stops the import at the line it has reached: the lines read before it
             are imported and summed up, and the line to resume from is named (a second signal ends the
