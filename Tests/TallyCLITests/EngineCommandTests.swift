@@ -322,6 +322,13 @@ import Testing
                 && unknown.err.contains("no events for tenant 9b2d4c1e-8f3a-4b6d-a1c2-7e5f9d0b3a48 up to 4"),
             "\(unknown)")
         #expect(!FileManager.default.fileExists(atPath: directory.appending("checkpoints/00000000000000000003.ckpt")))
+        // An offset past the log's end replays all of it, and says so.
+        let beyond = runTally(["replay", "--data", directory.path, "--until", "1000"])
+        #expect(beyond.code == .ok && beyond.out.contains(#""events": 12"#), "\(beyond)")
+        #expect(
+            beyond.err.contains(
+                "tally replay: the log holds 12 events, fewer than --until 1000: all of them are replayed"),
+            "\(beyond.err)")
         #expect(runTally(["replay", "--data", directory.path, "--until", "yesterday"]).code == .usage)
         // A malformed argument is a usage error wherever the store is, even where there is none.
         let nowhere = directory.appending("missing")

@@ -31,7 +31,9 @@ enum CommandOptions {
     static func offset(_ arguments: ParsedArguments, _ name: String, command: String) throws(UsageError) -> UInt64? {
         guard let text = arguments.value(name) else { return nil }
         guard isWholeNumber(text), let number = UInt64(text) else {
-            throw UsageError("--\(name) must be an offset (a whole number from 0), got \"\(text)\"", command: command)
+            // Digits alone, past the limit: the limit is what to learn, not the format.
+            let range = isWholeNumber(text) ? "at most \(UInt64.max)" : "an offset (a whole number from 0)"
+            throw UsageError("--\(name) must be \(range), got \"\(text)\"", command: command)
         }
         return number
     }

@@ -45,7 +45,12 @@ struct ReplayCommand {
         // Arguments are checked before the store: a malformed one is a usage error (exit 2) wherever the store is.
         var limit: ReplayLimit?
         if let until = arguments.value("until") {
-            if let offset = UInt64(until) {
+            // Plain digits are an offset (no sign, as every number the commands take); a time has a zone.
+            if CommandOptions.isWholeNumber(until) {
+                guard let offset = UInt64(until) else {
+                    throw UsageError(
+                        "--until: an offset is at most \(UInt64.max), got \"\(until)\"", command: spec.name)
+                }
                 limit = .offset(offset)
             } else if let time = try? Timestamp(rfc3339: until) {
                 limit = .ingestTime(time)
@@ -86,6 +91,11 @@ struct ReplayCommand {
                 // back as `--until` selects none as well; now, for an empty log.
                 let first = try Engine.rebuild(directory: directory, configuration: configuration, limit: .offset(1))
                 asOf = first.lastIngestTime.map { Timestamp(microseconds: $0.microseconds - 1) } ?? Timestamp.now()
+            }
+            if case .offset(let offset) = limit, offset > rebuilt.state.nextOffset {
+                io.printError(
+                    "tally replay: the log holds \(rebuilt.state.nextOffset) events, fewer than --until \(offset): all of them are replayed"
+                )
             }
             if let only, rebuilt.state.tenants[only] == nil {
                 io.printError("tally replay: no events for tenant \(only) up to \(until)")
