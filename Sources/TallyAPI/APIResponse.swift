@@ -68,7 +68,9 @@ enum APIResponse {
         writer.writeKey("code")
         writer.writeString(code.rawValue)
         writer.writeKey("message")
-        writer.writeString(message)
+        // A message may quote what the client sent (a path, a method): a token in it is not repeated, since
+        // a proxy or the client's error reporting may keep the answer.
+        writer.writeString(TokenRedaction.redacted(message))
         writer.endObject()
         // An error that still has an answer per item (an ingest whose every event was rejected) carries it.
         if let writeData {

@@ -139,7 +139,7 @@ public final class TallyAPIHandler: HTTPHandler {
     /// since such a body has no meaning (RFC 9110 §9.3.1, §9.3.5) and only takes the server's memory.
     func bodyNotTaken(_ method: HTTPMethod, _ path: String) -> HTTPResponse {
         APIResponse.error(
-            413, .payloadTooLarge, "\(method.name) \(TokenRedaction.redacted(path)) takes no request body: send none",
+            413, .payloadTooLarge, "\(method.name) \(path) takes no request body: send none",
             now: clock())
     }
 
@@ -156,19 +156,18 @@ public final class TallyAPIHandler: HTTPHandler {
         guard method.isStandard else {
             return APIResponse.error(
                 501, .notImplemented,
-                "\(TokenRedaction.redacted(method.name)) is not an HTTP method this server implements: use GET, HEAD, POST, PATCH or DELETE",
+                "\(method.name) is not an HTTP method this server implements: use GET, HEAD, POST, PATCH or DELETE",
                 now: now)
         }
         let candidates = Route.all.filter { $0.match(path) != nil }
         if candidates.isEmpty {
-            // Quoted as sent, but a token in it is not: the answer may be logged by a proxy or the client.
-            return APIResponse.error(404, .notFound, "no route for \(TokenRedaction.redacted(asSent))", now: now)
+            return APIResponse.error(404, .notFound, "no route for \(asSent)", now: now)
         }
         let allowed = Array(
             Set(candidates.map(\.method) + (candidates.contains { $0.method == "GET" } ? ["HEAD"] : []))
         ).sorted()
         return APIResponse.error(
-            405, .methodNotAllowed, "\(method.name) is not allowed on \(TokenRedaction.redacted(asSent))",
+            405, .methodNotAllowed, "\(method.name) is not allowed on \(asSent)",
             now: now, headers: [("Allow", allowed.joined(separator: ", "))])
     }
 
