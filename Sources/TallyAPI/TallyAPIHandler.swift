@@ -184,7 +184,7 @@ public final class TallyAPIHandler: HTTPHandler {
             metrics.recordRequest(
                 route: "unmatched", status: response.status,
                 seconds: MonotonicClock.seconds(since: started))
-            respond(response)
+            respond(Self.uncacheable(response))
             return
         }
         let metrics = self.metrics
@@ -192,7 +192,7 @@ public final class TallyAPIHandler: HTTPHandler {
             metrics.recordRequest(
                 route: route.label, status: response.status,
                 seconds: MonotonicClock.seconds(since: started))
-            respond(response)
+            respond(Self.uncacheable(response))
         }
         // A body short enough to arrive with its head was not refused before it: it is here.
         if !route.takesBody && !request.body.isEmpty {
@@ -222,6 +222,15 @@ public final class TallyAPIHandler: HTTPHandler {
             return
         }
         answer(route.endpoint, parameter: parameter, request, principal: principal, receivedAt: nil, respond: finish)
+    }
+
+    /// `response` with `Cache-Control: no-store`: every answer is live state (stats, records, health, metrics)
+    /// or about one request, so no browser or cache should keep it and guess a freshness of its own (RFC 9111
+    /// §5.2.2.5).
+    static func uncacheable(_ response: HTTPResponse) -> HTTPResponse {
+        var answer = response
+        answer.headers.append(("Cache-Control", "no-store"))
+        return answer
     }
 
     /// Whether a request's body is small enough to decode and parse on the event loop that read it: it is

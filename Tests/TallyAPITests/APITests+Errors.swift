@@ -55,6 +55,12 @@ extension APITests {
             #expect(quoted.status == status && quoted.text.contains("<token>"), "\(method) \(path): \(quoted.text)")
             #expect(!quoted.text.contains(signature), "\(method) \(path): \(quoted.text)")
         }
+        // No answer is for a cache to keep: each is live state or about one request.
+        for (path, token) in [("/healthz", nil), ("/nope", nil), ("/api/v1/admin/tenants/", admin)]
+            as [(String, String?)]
+        {
+            #expect(try api.call("GET", path, token: token).header("Cache-Control") == "no-store", "\(path)")
+        }
         let deep = String(repeating: "[", count: 10_000)
         #expect(try api.call("POST", "/api/v1/events", token: admin, body: deep).status == 400)
         let invalidUTF8 = try api.client().request(
