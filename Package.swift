@@ -25,7 +25,7 @@ let package = Package(
         // of metering (TallyCore only for the clock and RFC 3339 times of its request log).
         .target(name: "TallyHTTP", dependencies: ["CTallyShims", "TallyCore", "TallyStorage"]),
         // DEFLATE and gzip decompression with CRC-32, written by hand: pure logic, no I/O, no dependencies.
-        .target(name: "TallyCompression"),
+        .target(name: "TallyCompression", dependencies: ["CTallyShims"]),
         // SHA-256, HMAC-SHA256, base64url and HS256 JWTs, written by hand.
         .target(name: "TallyAuth"),
         // The metering API: routes, JSON shapes, auth, metrics, OpenAPI.

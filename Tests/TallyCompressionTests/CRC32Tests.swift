@@ -1,6 +1,7 @@
-import TallyCompression
 import TallyTestSupport
 import Testing
+
+@testable import TallyCompression
 
 @Suite struct CRC32Tests {
     /// The bit-at-a-time definition, to check the slice-by-8 table loop against.
@@ -28,6 +29,25 @@ import Testing
         for length in 0..<200 {
             let bytes = (0..<length).map { _ in UInt8.random(in: 0...255, using: &generator) }
             #expect(CRC32.checksum(bytes) == CRC32Tests.reference(bytes), "length \(length)")
+        }
+    }
+
+    /// Runs of 64 bytes and more are folded with carry-less multiplies where the CPU has them: at every
+    /// length to 1,100 bytes (every remainder after the 16-byte blocks), from every alignment, the result is
+    /// the bit-at-a-time definition's; and longer runs agree with the table loop from any starting register.
+    @Test func foldedRunsAgreeWithTheDefinitionAtEveryLengthAndAlignment() {
+        var generator = SplitMix64(seed: 64)
+        let bytes = (0..<1_200).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        for length in 0...1_100 {
+            let offset = length % 16
+            let slice = Array(bytes[offset..<(offset + length)])
+            #expect(CRC32.checksum(slice) == CRC32Tests.reference(slice), "length \(length) at offset \(offset)")
+        }
+        let long = FixtureInputs.randomBytes(1 << 20, seed: 7)
+        for start: UInt32 in [0, 0xFFFF_FFFF, 0x1234_5678] {
+            long.withUnsafeBytes { buffer in
+                #expect(CRC32.advance(start, buffer) == CRC32.advanceByTable(start, buffer))
+            }
         }
     }
 

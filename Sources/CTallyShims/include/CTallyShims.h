@@ -13,6 +13,15 @@ int tally_crc32c_hardware_available(void);
 /// tally_crc32c_hardware_available() returned 1.
 uint32_t tally_crc32c_hardware_update(uint32_t crc, const void *bytes, size_t length);
 
+/// Whether this CPU has the carry-less multiply (PCLMULQDQ) and SSE4.1 instructions that
+/// tally_crc32_fold uses (x86-64 only; 0 elsewhere).
+int tally_crc32_fold_available(void);
+
+/// Advances a raw (non-inverted) CRC-32 register (gzip's polynomial, reflected 0xEDB88320) over `length`
+/// bytes by folding 64 bytes at a time with carry-less multiplies. `length` must be at least 64 and a
+/// multiple of 16. Only call when tally_crc32_fold_available() returned 1.
+uint32_t tally_crc32_fold(uint32_t crc, const void *bytes, size_t length);
+
 /// epoll, eventfd and accept4, which Glibc's Swift module does not expose. Each returns what the system
 /// call returns (-1 with errno set on failure).
 int tally_epoll_create(void);
