@@ -235,6 +235,33 @@ import Testing
         #expect(fileSystem.syncCount > syncsAfterCreate)
     }
 
+    /// Under `interval:MS`, unsynced writes are due MS after the last sync, however many appends came since:
+    /// the writer sleeps until then, so an append just after a sync, followed by a trickle of others, is not
+    /// kept unsynced for up to twice MS (each wake used to restart a whole interval). Nothing is due without
+    /// unsynced writes, or under another policy.
+    @Test func unsyncedWritesAreDueAnIntervalAfterTheLastSync() {
+        func writer(_ durability: DurabilityPolicy) -> SegmentWriter {
+            SegmentWriter(
+                fileSystem: PosixFileSystem(), segmentsDirectory: "/nonexistent",
+                configuration: StoreTestSupport.configuration(durability: durability), active: nil, nextOffset: 0,
+                segments: [], syncStatistics: SyncStatistics())
+        }
+        let millisecond: UInt64 = 1_000_000
+        var interval = writer(.interval(milliseconds: 1_000))
+        interval.lastSyncNanoseconds = 5_000 * millisecond
+        #expect(interval.nanosecondsUntilSyncDue(now: 5_102 * millisecond) == nil, "nothing written since")
+        interval.hasUnsyncedWrites = true
+        #expect(interval.nanosecondsUntilSyncDue(now: 5_102 * millisecond) == 898 * millisecond)
+        #expect(interval.nanosecondsUntilSyncDue(now: 5_903 * millisecond) == 97 * millisecond)
+        #expect(interval.nanosecondsUntilSyncDue(now: 6_000 * millisecond) == 0)
+        #expect(interval.nanosecondsUntilSyncDue(now: 9_000 * millisecond) == 0)
+        for policy in [DurabilityPolicy.always, .never] {
+            var other = writer(policy)
+            other.hasUnsyncedWrites = true
+            #expect(other.nanosecondsUntilSyncDue(now: 9_000 * millisecond) == nil, "\(policy)")
+        }
+    }
+
     /// Under `never` and `interval`, what is written goes to the kernel's writeback in steps of at least
     /// `writebackBytes`, in order and without gaps, in every segment (so a seal's fsync has little left to
     /// flush); under `always` (each append is synced) and with a step of 0, none is requested.

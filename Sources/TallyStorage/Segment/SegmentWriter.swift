@@ -141,6 +141,19 @@ struct SegmentWriter {
             path: segmentsDirectory + "/" + segment.fileName)
     }
 
+    /// Under the interval policy, how long until the writes not yet synced are due: `interval` after the last
+    /// sync, so no acknowledged write waits longer than that (0 when already due); `nil` when nothing waits
+    /// (or another policy, or a failed sync, leaves nothing to schedule). The writer thread sleeps this long,
+    /// not a whole interval from its latest wake, which a trickle of appends would keep pushing back.
+    func nanosecondsUntilSyncDue(now: UInt64) -> UInt64? {
+        guard !syncFailed, case .interval(let milliseconds) = configuration.durability, hasUnsyncedWrites else {
+            return nil
+        }
+        let (interval, overflow) = UInt64(clamping: milliseconds).multipliedReportingOverflow(by: 1_000_000)
+        let elapsed = now &- lastSyncNanoseconds
+        return overflow ? nil : elapsed >= interval ? 0 : interval - elapsed
+    }
+
     /// Syncs when the interval policy's deadline has passed.
     mutating func syncIfDue(nowNanoseconds: UInt64) {
         guard !syncFailed, case .interval(let milliseconds) = configuration.durability, hasUnsyncedWrites else {

@@ -324,11 +324,13 @@ public final class SegmentStore: Sendable {
     // MARK: - The writer thread
 
     private func runWriter() {
-        var interval: DispatchTimeInterval?
-        if case .interval(let milliseconds) = configuration.durability { interval = .milliseconds(milliseconds) }
+        var interval = false
+        if case .interval = configuration.durability { interval = true }
         while true {
-            if let interval {
-                _ = wake.wait(timeout: .now() + interval)
+            // Under `interval`, woken by an append or by the unsynced writes' deadline, whichever comes first.
+            let due = writer.withLock { $0?.nanosecondsUntilSyncDue(now: MonotonicClock.nanoseconds()) }
+            if let due {
+                _ = wake.wait(timeout: .now() + .nanoseconds(Int(clamping: due)))
             } else {
                 wake.wait()
             }
@@ -338,7 +340,7 @@ public final class SegmentStore: Sendable {
                 return (taken, queue.stopping)
             }
             if !group.isEmpty { commit(group) }
-            if interval != nil {
+            if interval {
                 publishFailure(
                     writer.withLock { writer -> StorageError? in
                         writer?.syncIfDue(nowNanoseconds: MonotonicClock.nanoseconds())
