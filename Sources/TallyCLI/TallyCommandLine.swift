@@ -38,7 +38,8 @@ public enum TallyCommandLine {
 
             Run `tally COMMAND --help` for a command's options, `tally --version` for the store formats.
             Exit codes: 0 ok, 1 failure, 2 usage error, 3 damaged store, 130 import stopped by SIGINT or SIGTERM
-            (serve stops cleanly with 0; the other commands end by the signal, which a shell reports as 128 + N).
+            (serve stops cleanly with 0, or at once with 128 + N on a second signal; the other commands end by
+            the signal, which a shell reports as 128 + N).
 
             """
         return text

@@ -166,6 +166,14 @@ final class EventLoop: @unchecked Sendable {
                     for connection in connections.values { connection.beginDrain() }
                 }
                 if connections.isEmpty || now >= (drainDeadline ?? now) {
+                    // Cut off mid-request by the deadline: said once per loop, since such a request leaves no
+                    // line of its own and the stop would otherwise read as clean.
+                    let cut = connections.values.filter(\.isMidRequest).count
+                    if cut > 0 {
+                        server.configuration.log(
+                            "tally: warning: the drain's \(server.configuration.drainTimeout) ran out with \(cut) connection\(cut == 1 ? "" : "s") of an event loop mid-request (a body still arriving, or an answer not yet given or not yet read): closed unanswered"
+                        )
+                    }
                     for connection in Array(connections.values) { connection.close() }
                     break
                 }

@@ -137,6 +137,44 @@ import Testing
         #expect(server.stop(SIGTERM) == 0)
     }
 
+    /// SIGHUP (the terminal went away) stops the server as cleanly as SIGTERM: drained, checkpointed,
+    /// exit 0. During a drain held up by a request in flight, a second signal ends the process at once
+    /// (exit 128 + its number), saying so, instead of waiting out the drain; what was acknowledged is in the
+    /// log, and the next start finds it.
+    @Test func sighupStopsCleanlyAndASecondSignalStopsAtOnce() throws {
+        let directory = TemporaryDirectory()
+        let first = try ServeProcess(directory.path)
+        let token = try token(directory.path)
+        #expect(try post(first.port, token, ids: 0..<5).status == 200)
+        #expect(first.stop(SIGHUP) == 0)
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: directory.appending("checkpoints"))
+                .contains("00000000000000000005.ckpt"))
+
+        let second = try ServeProcess(directory.path)
+        #expect(try post(second.port, token, ids: 5..<8).status == 200)
+        let slow = try LoopbackClient(port: second.port)
+        try slow.send(
+            "POST /api/v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(token)\r\nx-tenantid: \(Self.tenant)\r\n"
+                + "Content-Type: application/json\r\nContent-Length: 100\r\n\r\n[")
+        kill(second.process.processIdentifier, SIGTERM)
+        let log = second.log
+        #expect(
+            Polling.until(seconds: 10) {
+                String(decoding: (try? StoreTestSupport.bytes(log)) ?? [], as: UTF8.self).contains("tally: stopping:")
+            })
+        let started = ContinuousClock.now
+        #expect(second.stop(SIGTERM) == 128 + SIGTERM)
+        #expect(ContinuousClock.now - started < .seconds(5), "not the 10 s drain")
+        let text = String(decoding: try StoreTestSupport.bytes(log), as: UTF8.self)
+        #expect(text.contains("tally: a second signal: stopping at once"), "\(text)")
+
+        let third = try ServeProcess(directory.path)
+        let retry = try post(third.port, token, ids: 0..<8)
+        #expect(retry.text.contains(#""duplicates":8"#), "\(retry.text)")
+        #expect(third.stop(SIGTERM) == 0)
+    }
+
     /// A secret file other users may read is used, with a warning naming its mode and the fix; a server
     /// stopped before any event says it wrote no checkpoint (and writes none).
     @Test func aSecretOthersCanReadIsWarnedAboutAndAnEmptyStopSaysSo() throws {

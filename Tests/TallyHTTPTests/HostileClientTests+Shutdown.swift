@@ -31,6 +31,37 @@ extension HostileClientTests {
         }
     }
 
+    /// A request the drain deadline cuts off is closed unanswered, and the server says so: such a request
+    /// leaves no line of its own, and the stop would otherwise read as clean. A drain that ends with every
+    /// connection idle says nothing.
+    @Test func aRequestTheDrainCutsOffIsReported() throws {
+        let log = LogCollector()
+        let handler = HostileTestHandler()
+        let server = try startServer(handler) {
+            $0.drainTimeout = .milliseconds(200)
+            $0.bodyTimeout = .seconds(30)
+            $0.log = { log.append($0) }
+        }
+        let idle = try LoopbackClient(port: server.port)
+        #expect(try idle.request("GET", "/ok").status == 200)
+        let client = try LoopbackClient(port: server.port)
+        try client.send("POST /slow HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nhalf")
+        usleep(100_000)
+        server.shutdown()
+        #expect(
+            log.all.contains {
+                $0.contains("ran out with 1 connection of an event loop mid-request")
+                    && $0.contains("closed unanswered")
+            }, "\(log.all)")
+        #expect(client.readUntilClosed().isEmpty)
+
+        let quiet = LogCollector()
+        let calm = try startServer(handler) { $0.log = { quiet.append($0) } }
+        #expect(try LoopbackClient(port: calm.port).request("GET", "/ok").status == 200)
+        calm.shutdown()
+        #expect(!quiet.all.contains { $0.contains("mid-request") }, "\(quiet.all)")
+    }
+
     /// A second shutdown does nothing: closing the listener's number again would close whatever file holds
     /// that number by then.
     @Test func aSecondShutdownClosesNoDescriptor() throws {

@@ -16,8 +16,9 @@ struct ServeCommand {
         details: """
             Every endpoint but /healthz, /metrics and /openapi.json needs a bearer token (see `tally token`).
             Without a configured secret, the first start creates <store>/jwt-secret (mode 0600) and prints the
-            command that mints an admin token. SIGINT or SIGTERM stop accepting, finish requests in flight,
-            write a checkpoint and exit 0. One JSON line per request goes to standard error.
+            command that mints an admin token. SIGINT, SIGTERM or SIGHUP stop accepting, finish requests in
+            flight (for up to 10 s), write a checkpoint and exit 0; a second signal stops at once (exit 128 + its
+            number). One JSON line per request goes to standard error.
 
             Exit codes: 0 stopped cleanly; 1 failure (port in use, store locked); 2 usage; 3 damaged store.
             """,
@@ -216,10 +217,14 @@ struct ServeCommand {
             "tally: listening on http://\(http.host):\(server.port) (store \(directory), durability \(configuration.store.durability), \(engine.eventCount) events)"
         )
         io.flush()
-        SignalWaiter.waitForTermination()
-        io.printError("tally: stopping: finishing requests in flight")
+        let watch = SignalWaiter.waitForTermination(
+            secondSignalMessage:
+                "tally: a second signal: stopping at once, without the drain or a checkpoint (every acknowledged event is in the log; the next start replays what no checkpoint covers)"
+        )
+        io.printError("tally: stopping: finishing requests in flight (a second signal stops at once)")
         server.shutdown()
         try engine.close()
+        withExtendedLifetime(watch) {}
         io.printError(
             engine.eventCount == 0
                 ? "tally: stopped; no events, so no checkpoint"
