@@ -324,8 +324,8 @@ public final class SegmentStore: Sendable {
     // MARK: - The writer thread
 
     private func runWriter() {
-        var interval = false
-        if case .interval = configuration.durability { interval = true }
+        let interval: Bool
+        if case .interval = configuration.durability { interval = true } else { interval = false }
         while true {
             // Under `interval`, woken by an append or by the unsynced writes' deadline, whichever comes first.
             let due = writer.withLock { $0?.nanosecondsUntilSyncDue(now: MonotonicClock.nanoseconds()) }
