@@ -210,13 +210,13 @@ final class HTTPConnection {
         bodyStarted = MonotonicClock.nanoseconds()
     }
 
-    /// Stops taking new requests (server shutdown): closes now if idle, else after the in-flight ones. A
-    /// request whose body is arriving is in flight too: it is read to its end (within the drain deadline)
-    /// and answered, with `Connection: close`; so is a pipelined request held behind an unsafe one.
     /// Whether a request is under way: part of one received, one not yet answered, or an answer not yet
     /// written out whole.
     var isMidRequest: Bool { parser.holdsPartialRequest || inFlight > 0 || outputOffset < output.count }
 
+    /// Stops taking new requests (server shutdown): closes now if idle, else after the in-flight ones. A
+    /// request whose body is arriving is in flight too: it is read to its end (within the drain deadline)
+    /// and answered, with `Connection: close`; so is a pipelined request held behind an unsafe one.
     func beginDrain() {
         if parser.isReceivingBody && !stopReading {
             refreshInterest()

@@ -199,7 +199,6 @@ struct ImportCommand {
                 let last = lastOffset ?? first
                 return last == first ? " (offset \(first))" : " (offsets \(first)-\(last))"
             } ?? ""
-        func counted(_ count: Int, _ noun: String) -> String { "\(count) \(noun)\(count == 1 ? "" : "s")" }
         io.print(
             "imported \(counted(imported, "event"))\(offsets); \(counted(duplicates, "duplicate")); rejected \(rejected) of \(counted(lineCount, "line"))"
                 + (failed == 0 ? "" : "; \(failed) not confirmed (see below)")

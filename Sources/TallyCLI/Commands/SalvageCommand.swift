@@ -64,7 +64,7 @@ struct SalvageCommand {
                 "SKIPPED: \(directory): a directory, not a segment file (every open of the damaged store refuses it)")
         }
         io.print(
-            "copied \(VerifyCommand.counted(Int(clamping: report.recordsCopied), "record")) in \(VerifyCommand.counted(report.framesCopied, "frame")) from \(VerifyCommand.counted(report.segmentsRead, "segment")) of \(source) into \(out)"
+            "copied \(counted(Int(clamping: report.recordsCopied), "record")) in \(counted(report.framesCopied, "frame")) from \(counted(report.segmentsRead, "segment")) of \(source) into \(out)"
                 + (copiedSecret ? " (with its jwt-secret)" : ""))
         let lost = report.losses.filter(\.losesRecords)
         if lost.isEmpty {
@@ -73,14 +73,14 @@ struct SalvageCommand {
             io.print(
                 (harmless == 0
                     ? "nothing was lost\(torn)"
-                    : "no records were lost\(torn) (the \(harmless) damaged region\(harmless == 1 ? "" : "s") held none)")
+                    : "no records were lost\(torn) (the \(counted(harmless, "damaged region")) held none)")
                     + "; check the new store with `tally verify --data \(ShellCommand.quoted(out))`")
             return .ok
         }
         let known = lost.compactMap(\.offsets).reduce(0) { $0 + $1.count }
         let unknown = lost.contains { $0.offsets == nil }
         io.print(
-            "LOST: \(lost.count) damaged region\(lost.count == 1 ? "" : "s"), \(known) records"
+            "LOST: \(counted(lost.count, "damaged region")), \(known) records"
                 + (unknown ? " plus an unknown number at the end of the log" : "")
                 + "; check the new store with `tally verify --data \(ShellCommand.quoted(out))`, then `tally replay --data \(ShellCommand.quoted(out))`"
         )

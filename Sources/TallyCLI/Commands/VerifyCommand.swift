@@ -95,19 +95,14 @@ struct VerifyCommand {
         let damaged = report.isDamaged || damagedCheckpoints > 0
         let verdict = damaged ? "DAMAGED" : unreadableCheckpoints > 0 ? "INCOMPLETE" : "ok"
         io.print(
-            "\(verdict): \(Self.counted(report.segments.count, "segment")), \(Self.counted(Int(clamping: report.recordCount), "record"))"
+            "\(verdict): \(counted(report.segments.count, "segment")), \(counted(Int(clamping: report.recordCount), "record"))"
                 + (report.logEnd != report.recordCount
                     ? " readable of the log's \(report.logEnd) (\(report.logEnd - min(report.recordCount, report.logEnd)) missing or behind damage; `tally salvage` copies every readable frame)"
                     : "")
-                + ", \(Self.counted(checkpoints.count, "checkpoint")) checked in \(directory)")
+                + ", \(counted(checkpoints.count, "checkpoint")) checked in \(directory)")
         // Damage found is damage (3) even if something else could not be read; what could not be read,
         // alone, is a failure to check (1), not a finding.
         return damaged ? .damagedStore : unreadableCheckpoints > 0 ? .failure : .ok
-    }
-
-    /// `1 segment`, `2 segments`.
-    static func counted(_ count: Int, _ noun: String) -> String {
-        "\(count) \(noun)\(count == 1 ? "" : "s")"
     }
 
     /// Prints one segment's verdict: ok, a torn tail, damage (and where valid frames resume), records this
@@ -115,7 +110,7 @@ struct VerifyCommand {
     static func printSegment(_ segment: StoreVerifier.SegmentReport, io: CommandIO) {
         if let undecodable = segment.undecodable {
             io.print(
-                "\(segment.fileName): DAMAGED: \(undecodable.count) record\(undecodable.count == 1 ? "" : "s") in valid frames cannot be decoded by this build, "
+                "\(segment.fileName): DAMAGED: \(counted(undecodable.count, "record")) in valid frames cannot be decoded by this build, "
                     + "the first at offset \(undecodable.firstOffset): \(undecodable.reason) (a replay stops there; if a newer tally wrote the store, use it)"
             )
             if segment.damage == nil { return }
