@@ -136,6 +136,11 @@ final class APIMetrics: Sendable {
         text += "# HELP tally_open_connections Open client connections.\n# TYPE tally_open_connections gauge\n"
         text += "tally_open_connections \(server.openConnections)\n"
         text +=
+            "# HELP tally_http_connections_shed_total Connections the server closed to stay within its limits: refused at --max-connections (max_connections), refused out of file descriptors (out_of_descriptors), or closed for leaving answers unread past --max-unsent-response-bytes (stalled_client).\n# TYPE tally_http_connections_shed_total counter\n"
+        text += "tally_http_connections_shed_total{reason=\"max_connections\"} \(server.refusedAtLimit)\n"
+        text += "tally_http_connections_shed_total{reason=\"out_of_descriptors\"} \(server.refusedWithoutDescriptors)\n"
+        text += "tally_http_connections_shed_total{reason=\"stalled_client\"} \(server.closedStalled)\n"
+        text +=
             "# HELP tally_http_buffered_body_bytes Request body bytes held in memory, against the server's limit.\n# TYPE tally_http_buffered_body_bytes gauge\n"
         text += "tally_http_buffered_body_bytes \(server.bufferedBodyBytes)\n"
         text +=

@@ -276,6 +276,7 @@ final class EventLoop: @unchecked Sendable {
                     <= server.connectionLimit
             else {
                 server.openConnections.wrappingSubtract(1, ordering: .relaxed)
+                server.recordRefusalAtLimit()
                 Glibc.close(descriptor)
                 continue
             }
@@ -340,7 +341,10 @@ final class EventLoop: @unchecked Sendable {
             Glibc.close(spare)
             let shed = tally_accept(server.listener)
             let shedError = errno
-            if shed >= 0 { Glibc.close(shed) }
+            if shed >= 0 {
+                server.refusedWithoutDescriptors.add(1, ordering: .relaxed)
+                Glibc.close(shed)
+            }
             spare = Glibc.open("/dev/null", O_RDONLY | O_CLOEXEC)
             // Shed, or nothing left to shed (another loop took it): either way no reason to stop listening.
             let outOfDescriptors = shed < 0 && (shedError == EMFILE || shedError == ENFILE)
@@ -367,6 +371,7 @@ final class EventLoop: @unchecked Sendable {
         for (connection, since) in stalled {
             let held = server.unsentResponseBytes.load(ordering: .relaxed)
             guard held > limit else { return }
+            server.closedStalled.add(1, ordering: .relaxed)
             server.configuration.log(
                 "tally: warning: closed a connection whose client left \(connection.unsentBytes) bytes of answers "
                     + "unread for \((now &- since) / 1_000_000) ms while the server held \(held) unsent bytes, over "

@@ -47,11 +47,14 @@ public final class HTTPServer: Sendable {
     /// ``HTTPServerConfiguration/maxUnsentResponseBytes``.
     public var unsentResponseBytes: Int { core.unsentResponseBytes.load(ordering: .relaxed) }
 
-    /// The server's gauges for a metrics page.
+    /// The server's gauges, and the connections it has shed, for a metrics page.
     public var gauges: HTTPServerGauges {
         HTTPServerGauges(
             openConnections: openConnections, bufferedBodyBytes: bufferedBodyBytes,
-            unsentResponseBytes: unsentResponseBytes)
+            unsentResponseBytes: unsentResponseBytes,
+            refusedAtLimit: core.refusedAtLimit.load(ordering: .relaxed),
+            refusedWithoutDescriptors: core.refusedWithoutDescriptors.load(ordering: .relaxed),
+            closedStalled: core.closedStalled.load(ordering: .relaxed))
     }
 
     /// The most connections served at once: ``HTTPServerConfiguration/maxConnections``, or fewer when the

@@ -17,6 +17,16 @@ final class HTTPServerCore: Sendable {
     /// ``HTTPServerConfiguration/maxConnections``, lowered to what the open-file limit leaves room for
     /// (``DescriptorLimit``).
     let connectionLimit: Int
+    /// Connections closed as soon as accepted because ``connectionLimit`` were open.
+    let refusedAtLimit = Atomic<Int>(0)
+    /// Connections closed as soon as accepted because the process had run out of file descriptors.
+    let refusedWithoutDescriptors = Atomic<Int>(0)
+    /// Connections closed because their clients left answers unread while the server held too many unsent
+    /// bytes (see ``HTTPServerConfiguration/maxUnsentResponseBytes``).
+    let closedStalled = Atomic<Int>(0)
+    /// When a loop last warned that a connection was refused at ``connectionLimit`` (monotonic nanoseconds,
+    /// 0 for never), so a long overload is one line per 10 s whichever loop refuses.
+    private let lastLimitWarning = Atomic<UInt64>(0)
     private let drainingFlag = Atomic<Bool>(false)
     /// The server's event loops, so the one that accepts a connection can hand it to the least busy; emptied
     /// once they have finished (they hold this core too).
@@ -34,6 +44,20 @@ final class HTTPServerCore: Sendable {
     }
 
     var draining: Bool { drainingFlag.load(ordering: .relaxed) }
+
+    /// Counts a connection refused at ``connectionLimit`` and warns of it, at most once per 10 s.
+    func recordRefusalAtLimit() {
+        let refused = refusedAtLimit.wrappingAdd(1, ordering: .relaxed).newValue
+        let now = max(1, MonotonicClock.nanoseconds())
+        let last = lastLimitWarning.load(ordering: .relaxed)
+        guard last == 0 || now &- last >= 10_000_000_000,
+            lastLimitWarning.compareExchange(expected: last, desired: now, ordering: .relaxed).exchanged
+        else { return }
+        configuration.log(
+            "tally: warning: refused a connection: \(connectionLimit) are open, the most this server takes "
+                + "(--max-connections, or what the open-file limit leaves room for); \(refused) refused since it "
+                + "started (tally_http_connections_shed_total), warned at most once per 10 s")
+    }
 
     func beginDraining() { drainingFlag.store(true, ordering: .relaxed) }
 

@@ -63,7 +63,8 @@ import Testing
     }
 
     /// Connections cannot take the descriptors the store needs: under a limit of 200 open files and with two
-    /// event loops the server serves 130 connections (64 kept for the store, 3 per loop), says so at start, and closes the rest at once. A fresh store
+    /// event loops the server serves 130 connections (64 kept for the store, 3 per loop), says so at start, and closes the rest at once,
+    /// counting them in its metrics and warning once. A fresh store
     /// then still opens its first segment, so an ingest on a held connection is stored, and the server
     /// keeps answering once the crowd leaves. (Taking every descriptor would leave the store read-only.)
     @Test func connectionsBeyondTheOpenFileLimitAreClosedAndTheStoreKeepsItsDescriptors() throws {
@@ -92,6 +93,9 @@ import Testing
                 ("Authorization", "Bearer \(token)"), ("x-tenantid", Self.tenant), ("Content-Type", "application/json"),
             ], body: Array(body.utf8))
         #expect(ingest.status == 200, "\(ingest.text)")
+        let metrics = try first.request("GET", "/metrics").text
+        #expect(metrics.contains("tally_http_connections_shed_total{reason=\"max_connections\"} 171\n"), "\(metrics)")
+        #expect(metrics.contains("tally_http_connections_shed_total{reason=\"out_of_descriptors\"} 0\n"))
         for client in crowd { client.close() }
         var healthy = false
         for _ in 0..<100 where !healthy {
@@ -104,6 +108,10 @@ import Testing
             log.contains(
                 "tally: warning: the open-file limit (ulimit -n 200) leaves room for 130 connections, not --max-connections 10000, after 70 kept for the store and the event loops"
             ), "\(log)")
+        let refusals = log.split(separator: "\n").filter {
+            $0.hasPrefix("tally: warning: refused a connection: 130 are open")
+        }
+        #expect(refusals.count == 1, "one warning for the whole crowd: \(log)")
         #expect(server.stop(SIGTERM) == 0)
     }
 

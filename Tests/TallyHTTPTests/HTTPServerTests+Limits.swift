@@ -389,15 +389,31 @@ extension HTTPServerTests {
         #expect(closed, "the flooding connection was closed")
     }
 
+    /// A connection beyond the cap is closed at once, counted, and warned about once per 10 s.
     @Test func connectionsBeyondTheCapAreClosed() throws {
-        let server = try startServer { $0.maxConnections = 2 }
+        let lines = Mutex<[String]>([])
+        let server = try startServer {
+            $0.maxConnections = 2
+            $0.log = { text in lines.withLock { $0.append(text) } }
+        }
         defer { server.shutdown() }
         let first = try LoopbackClient(port: server.port)
         let second = try LoopbackClient(port: server.port)
         #expect(try first.request("GET", "/1").status == 200)
         #expect(try second.request("GET", "/2").status == 200)
+        #expect(server.gauges.refusedAtLimit == 0)
         let third = try LoopbackClient(port: server.port)
         #expect(third.isClosedByServer())
+        #expect(try LoopbackClient(port: server.port).isClosedByServer())
         #expect(try first.request("GET", "/again").status == 200)
+        #expect(server.gauges.refusedAtLimit == 2)
+        #expect(server.gauges.refusedWithoutDescriptors == 0 && server.gauges.closedStalled == 0)
+        let warnings = lines.withLock { $0 }.filter { $0.contains("refused a connection") }
+        #expect(
+            warnings == [
+                "tally: warning: refused a connection: 2 are open, the most this server takes (--max-connections, "
+                    + "or what the open-file limit leaves room for); 1 refused since it started "
+                    + "(tally_http_connections_shed_total), warned at most once per 10 s"
+            ], "\(lines.withLock { $0 })")
     }
 }

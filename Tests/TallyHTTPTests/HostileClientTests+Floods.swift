@@ -19,12 +19,14 @@ extension HostileClientTests {
         #expect(try reader.request("GET", "/huge").body.count == HostileTestHandler.hugeBody.count)
         #expect(eventually { server.unsentResponseBytes == 0 })
         #expect(!logged.withLock { $0.contains { $0.contains("closed a connection") } })
+        #expect(server.gauges.closedStalled == 0)
 
         // A client that reads nothing leaves most of its 32 MiB with the server: over the limit, it is closed.
         let stalled = try LoopbackClient(port: server.port)
         try stalled.send("GET /huge HTTP/1.1\r\nHost: x\r\n\r\n")
         #expect(eventually { logged.withLock { $0.contains { $0.contains("closed a connection") } } })
         #expect(server.unsentResponseBytes == 0)
+        #expect(server.gauges.closedStalled == 1)
         let received = stalled.readUntilClosed().utf8.count
         #expect(received < HostileTestHandler.hugeBody.count, "the answer was cut short: \(received) bytes")
         let warning = logged.withLock { $0.first { $0.contains("closed a connection") } } ?? ""
