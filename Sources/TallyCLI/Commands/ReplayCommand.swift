@@ -195,36 +195,45 @@ struct ReplayCommand {
 
     /// Progress on standard error: a rewritten line on a terminal, periodic plain lines otherwise, the first
     /// one interval after the start (a replay shorter than that prints none). Reports come from the replay's
-    /// threads, so the printing state sits behind a lock.
+    /// threads, so the printing state sits behind a lock. The rate counts from the first report, not from the
+    /// start: opening the store and reading the checkpoint before the first event would otherwise drag the
+    /// first lines' rate down and their ETA up.
     final class Progress: Sendable {
         let io: CommandIO
         let terminal: Bool
-        let start = MonotonicClock.nanoseconds()
-        /// When a line was last printed (the start, before the first), and whether one is left unfinished on
-        /// the terminal.
-        private let printed: Mutex<(last: UInt64, onTerminal: Bool)>
+        let clock: @Sendable () -> UInt64
+        /// When a line was last printed (the start, before the first), whether one is left unfinished on the
+        /// terminal, and the first report's time and offset, which the rate counts from.
+        private let printed: Mutex<(last: UInt64, onTerminal: Bool, first: (time: UInt64, offset: UInt64)?)>
 
-        init(io: CommandIO) {
+        /// - Parameters:
+        ///   - io: Where the lines go: a live line on a terminal, else a line every 5 s.
+        ///   - clock: Monotonic nanoseconds (tests pass their own).
+        init(io: CommandIO, clock: @escaping @Sendable () -> UInt64 = { MonotonicClock.nanoseconds() }) {
             self.io = io
+            self.clock = clock
             // Captured output (tests) is never a terminal, whatever the test process's standard error is.
             terminal = io.isProcess && isatty(2) == 1
-            printed = Mutex((start, false))
+            printed = Mutex((clock(), false, nil))
         }
 
         func report(_ offset: UInt64, _ total: UInt64) {
-            let now = MonotonicClock.nanoseconds()
-            let due = printed.withLock { state -> Bool in
-                // A report whose clock reading is older than the last line's (threads race) is skipped.
-                guard now > state.last, now - state.last >= (terminal ? 200_000_000 : 5_000_000_000) else {
-                    return false
+            let now = clock()
+            let since = printed.withLock { state -> (time: UInt64, offset: UInt64)? in
+                guard let first = state.first else {
+                    state.first = (now, offset)
+                    return nil
                 }
+                // A report whose clock reading is older than the last line's (threads race) is skipped.
+                guard now > state.last, now - state.last >= (terminal ? 200_000_000 : 5_000_000_000),
+                    now > first.time, offset >= first.offset
+                else { return nil }
                 state.last = now
                 state.onTerminal = state.onTerminal || terminal
-                return true
+                return first
             }
-            guard due else { return }
-            let seconds = Double(now - start) / 1e9
-            let rate = seconds > 0 ? Double(offset) / seconds : 0
+            guard let since else { return }
+            let rate = Double(offset - since.offset) / (Double(now - since.time) / 1e9)
             let percent = total > 0 ? Double(offset) * 100 / Double(total) : 100
             let eta = rate > 0 ? Double(total - min(offset, total)) / rate : 0
             let line =
