@@ -118,12 +118,12 @@ extension TallyAPIHandler {
             issues.append(
                 .init(
                     location: ["body", "name"], message: "must not be empty or only whitespace", type: .valueError))
-        default:
+        case let field?:
             issues.append(
                 .init(
                     location: ["body", "name"],
                     message: "must be a non-empty string of at most \(EventJSONDecoder.maxNameLength) characters",
-                    type: .valueError))
+                    type: Self.isString(field) ? .valueError : .typeError))
         }
         var status: TenantStatus?
         if let field = object["status"] {
@@ -133,7 +133,7 @@ extension TallyAPIHandler {
                 issues.append(
                     .init(
                         location: ["body", "status"], message: "must be active, suspended or deleted",
-                        type: .valueError))
+                        type: Self.isString(field) ? .valueError : .typeError))
             }
         }
         var partner: String??
@@ -148,7 +148,7 @@ extension TallyAPIHandler {
                     .init(
                         location: ["body", "partner_id"],
                         message: "must be 1-\(EventJSONDecoder.maxIdLength) printable ASCII characters or null",
-                        type: .valueError))
+                        type: Self.isString(field) ? .valueError : .typeError))
             }
         }
         var settings: JSONObject?
@@ -159,7 +159,8 @@ extension TallyAPIHandler {
                 for problem in problems {
                     issues.append(
                         .init(
-                            location: ["body", "settings", .name(problem.key)], message: problem.rule, type: .valueError
+                            location: ["body", "settings", .name(problem.key)], message: problem.rule,
+                            type: problem.wrongType ? .typeError : .valueError
                         ))
                 }
             } else {
@@ -171,7 +172,10 @@ extension TallyAPIHandler {
             if case .string(let text) = field, let parsed = TenantID(text) {
                 id = parsed
             } else {
-                issues.append(.init(location: ["body", "id"], message: "must be a UUID", type: .valueError))
+                issues.append(
+                    .init(
+                        location: ["body", "id"], message: "must be a UUID",
+                        type: Self.isString(field) ? .valueError : .typeError))
             }
         }
         for member in object where !["name", "status", "partner_id", "settings", "id"].contains(member.key) {
@@ -180,5 +184,12 @@ extension TallyAPIHandler {
         }
         guard issues.isEmpty else { return .failure(.invalid(issues)) }
         return .success(TenantBody(name: name, status: status, partner: partner, settings: settings, id: id))
+    }
+
+    /// Whether a member's value is a JSON string: a string the rule refuses is a `value_error`, a value of
+    /// another type a `type_error`.
+    private static func isString(_ value: JSONValue) -> Bool {
+        if case .string = value { return true }
+        return false
     }
 }

@@ -238,7 +238,7 @@ extension APITests {
             #"{"loc":["body","colour"],"# + repeatRule,
             #"{"loc":["body","settings","x"],"# + repeatRule,
             #"{"loc":["body","status"],"msg":"must be active, suspended or deleted","type":"value_error"}"#,
-            #"{"loc":["body","settings","mfa_required"],"msg":"must be a boolean","type":"value_error"}"#,
+            #"{"loc":["body","settings","mfa_required"],"msg":"must be a boolean","type":"type_error"}"#,
         ]
         #expect(
             several.status == 422 && several.text == #"{"detail":["# + expected.joined(separator: ",") + "]}",
@@ -275,6 +275,54 @@ extension APITests {
         #expect(settings.status == 422)
         for field in ["mfa_required", "mfa_methods", "session_timeout", "storage_quota_mb", "password_policy"] {
             #expect(settings.text.contains(#""loc":["body","settings","\#(field)"]"#), "\(field): \(settings.text)")
+        }
+        // A value of the wrong JSON type is a `type_error`, one of the right type the rule refuses a `value_error`.
+        let kinds: [(body: String, loc: String, type: String)] = [
+            (#"{"name":5}"#, #"["body","name"]"#, "type_error"), (#"{"name":" "}"#, #"["body","name"]"#, "value_error"),
+            (#"{"name":"A","status":5}"#, #"["body","status"]"#, "type_error"),
+            (#"{"name":"A","status":"gone"}"#, #"["body","status"]"#, "value_error"),
+            (#"{"name":"A","partner_id":[]}"#, #"["body","partner_id"]"#, "type_error"),
+            (#"{"name":"A","partner_id":""}"#, #"["body","partner_id"]"#, "value_error"),
+            (#"{"name":"A","id":7}"#, #"["body","id"]"#, "type_error"),
+            (#"{"name":"A","id":"x"}"#, #"["body","id"]"#, "value_error"),
+            (#"{"name":"A","settings":{"mfa_required":"yes"}}"#, #"["body","settings","mfa_required"]"#, "type_error"),
+            (#"{"name":"A","settings":{"mfa_methods":"totp"}}"#, #"["body","settings","mfa_methods"]"#, "type_error"),
+            (#"{"name":"A","settings":{"mfa_methods":[1]}}"#, #"["body","settings","mfa_methods"]"#, "type_error"),
+            (#"{"name":"A","settings":{"mfa_methods":["fax"]}}"#, #"["body","settings","mfa_methods"]"#, "value_error"),
+            (
+                #"{"name":"A","settings":{"mfa_methods":["sms","sms"]}}"#, #"["body","settings","mfa_methods"]"#,
+                "value_error"
+            ),
+            (
+                #"{"name":"A","settings":{"password_policy":"strong"}}"#, #"["body","settings","password_policy"]"#,
+                "type_error"
+            ),
+            (
+                #"{"name":"A","settings":{"session_timeout":"10"}}"#, #"["body","settings","session_timeout"]"#,
+                "type_error"
+            ),
+            (
+                #"{"name":"A","settings":{"session_timeout":1.5}}"#, #"["body","settings","session_timeout"]"#,
+                "value_error"
+            ),
+            (
+                #"{"name":"A","settings":{"storage_quota_mb":true}}"#, #"["body","settings","storage_quota_mb"]"#,
+                "type_error"
+            ),
+            (
+                #"{"name":"A","settings":{"storage_quota_mb":0}}"#, #"["body","settings","storage_quota_mb"]"#,
+                "value_error"
+            ),
+            (
+                #"{"name":"A","settings":{"storage_quota_mb":null}}"#, #"["body","settings","storage_quota_mb"]"#,
+                "type_error"
+            ),
+        ]
+        for kind in kinds {
+            let answer = try api.call("POST", "/api/v1/admin/tenants/", token: admin, body: kind.body)
+            #expect(
+                answer.status == 422 && answer.text.hasPrefix(#"{"detail":[{"loc":\#(kind.loc),"#)
+                    && answer.text.hasSuffix(#","type":"\#(kind.type)"}]}"#), "\(kind.body): \(answer.text)")
         }
         let whole = try api.call(
             "POST", "/api/v1/admin/tenants/", token: admin,

@@ -34,42 +34,61 @@ public enum TenantSettings {
     /// - Parameters:
     ///   - settings: The object to check.
     ///   - allowNull: Whether `null` values (removal, in an update) are allowed.
-    /// - Returns: Each invalid setting's key and the rule its value breaks; empty when all are valid.
-    package static func invalidSettings(_ settings: JSONObject, allowNull: Bool) -> [(key: String, rule: String)] {
+    /// - Returns: Each invalid setting's key, the rule its value breaks, and whether the value is of the wrong
+    ///   JSON type (a string where a boolean belongs) rather than a value the rule refuses (an unknown MFA
+    ///   method, a quota of 0); empty when all are valid.
+    package static func invalidSettings(
+        _ settings: JSONObject, allowNull: Bool
+    ) -> [(key: String, rule: String, wrongType: Bool)] {
         settings.compactMap { member in
-            problem(member.key, member.value, allowNull: allowNull).map { (member.key, $0) }
+            problem(member.key, member.value, allowNull: allowNull).map { (member.key, $0.rule, $0.wrongType) }
         }
     }
 
-    /// What is wrong with one setting, or `nil`.
-    private static func problem(_ key: String, _ value: JSONValue, allowNull: Bool) -> String? {
-        if case .null = value { return allowNull ? nil : "must not be null" }
+    /// What is wrong with one setting, and whether its value is of the wrong JSON type; `nil` when nothing is.
+    private static func problem(_ key: String, _ value: JSONValue, allowNull: Bool) -> (rule: String, wrongType: Bool)?
+    {
+        if case .null = value { return allowNull ? nil : ("must not be null", true) }
         switch key {
         case "mfa_required":
-            guard case .bool = value else { return "must be a boolean" }
+            guard case .bool = value else { return ("must be a boolean", true) }
         case "mfa_methods":
-            guard case .array(let items) = value else { return "must be an array of totp, sms, email, webauthn" }
+            guard case .array(let items) = value else {
+                return ("must be an array of totp, sms, email, webauthn", true)
+            }
             var seen: Set<String> = []
             for item in items {
                 guard case .string(let method) = item, mfaMethods.contains(method) else {
-                    return "may only contain totp, sms, email, webauthn"
+                    return ("may only contain totp, sms, email, webauthn", !isString(item))
                 }
-                guard seen.insert(method).inserted else { return "lists \(method) twice" }
+                guard seen.insert(method).inserted else { return ("lists \(method) twice", false) }
             }
         case "password_policy":
-            guard case .object = value else { return "must be an object" }
+            guard case .object = value else { return ("must be an object", true) }
         case "session_timeout":
             guard case .int(let minutes) = value, minutes > 0 else {
-                return wholeNumberProblem(value, of: "minutes")
+                return (wholeNumberProblem(value, of: "minutes"), !isNumber(value))
             }
         case "storage_quota_mb":
             guard case .int(let megabytes) = value, megabytes > 0 else {
-                return wholeNumberProblem(value, of: "megabytes")
+                return (wholeNumberProblem(value, of: "megabytes"), !isNumber(value))
             }
         default:
             break
         }
         return nil
+    }
+
+    private static func isString(_ value: JSONValue) -> Bool {
+        if case .string = value { return true }
+        return false
+    }
+
+    private static func isNumber(_ value: JSONValue) -> Bool {
+        switch value {
+        case .int, .double: true
+        default: false
+        }
     }
 
     /// What is wrong with a whole-number setting that is not an `Int64` above 0: a whole number too large
