@@ -46,8 +46,9 @@ extension TallyAPIHandler {
                     status: 415, code: .unsupportedMediaType,
                     message: "\(HeaderValue.naming(mediaType: type)) is not supported here; send application/json")
             }
-            body = try ContentDecoding.decode(
-                request.body, header: request.headers.combined("Content-Encoding"), maxBytes: limits.maxBodyBytes)
+            body = IngestBody.droppingByteOrderMark(
+                try ContentDecoding.decode(
+                    request.body, header: request.headers.combined("Content-Encoding"), maxBytes: limits.maxBodyBytes))
         } catch {
             return .failure(
                 .rejected(APIResponse.error(error.status, error.code, error.message, now: now, headers: error.headers)))

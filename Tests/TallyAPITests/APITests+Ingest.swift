@@ -118,6 +118,30 @@ extension APITests {
             body: "\u{FEFF}" + APIFixture.event("bom1") + "\n" + APIFixture.event("bom2"))
         #expect(marked.status == 200, "\(marked.text)")
         #expect(marked.text.contains(#"{"index":0,"line":1,"status":"accepted""#), "\(marked.text)")
+        // So before any JSON body (RFC 8259 §8.1 lets a parser ignore it): one event, an array, CloudEvents.
+        let tenant = APIFixture.tenant
+        let cloud =
+            #"{"specversion":"1.0","id":"bom5","source":"/s","type":"api.call","tenantid":"\#(tenant)","data":{"keyId":"k","status":200}}"#
+        for (type, body) in [
+            ("application/json", APIFixture.event("bom3")),
+            ("application/json", "[" + APIFixture.event("bom4") + "]"),
+            ("application/cloudevents+json", cloud),
+            ("application/cloudevents-batch+json", "[" + cloud.replacing("bom5", with: "bom6") + "]"),
+        ] {
+            let answer = try api.call(
+                "POST", "/api/v1/events", token: ingest, contentType: type, body: "\u{FEFF}" + body)
+            #expect(
+                answer.status == 200 && answer.text.contains(#""results":[{"index":0,"status":"accepted""#),
+                "\(type): \(answer.text)")
+        }
+        // Only before the text: one anywhere else is a byte JSON does not allow there.
+        let inside = try api.call("POST", "/api/v1/events", token: ingest, body: " \u{FEFF}" + APIFixture.event("bom7"))
+        #expect(
+            inside.status == 400 && inside.text.contains("unexpected byte 0xEF at line 1, column 2 (byte 1)"),
+            "\(inside.text)")
+        let twice = try api.call(
+            "POST", "/api/v1/events", token: ingest, body: "\u{FEFF}\u{FEFF}" + APIFixture.event("bom8"))
+        #expect(twice.status == 400 && twice.text.contains("column 1 (byte 0)"), "\(twice.text)")
     }
 
     /// CloudEvents' own rules: a non-empty `source`, JSON `data` (no `data_base64`, a JSON
