@@ -99,6 +99,45 @@ import Testing
         #expect(report.framesCopied == 40)
     }
 
+    /// The copied records were acknowledged, so each frame of the new store is synced before the next is
+    /// written: damage among them later is corruption that every open refuses, not an interrupted write that
+    /// open would truncate with the records after it (as when the copy was one unsynced write).
+    @Test func damageInTheSalvagedStoreIsNeverTakenForATornTail() throws {
+        let fixture = try Fixture()
+        let out = TemporaryDirectory()
+        let target = out.appending("salvaged")
+        let report = try StoreSalvager(from: fixture.directory.path, to: target, frameBytes: 1).salvage()
+        #expect(report.framesCopied == 40 && report.losses.isEmpty)
+        let segments = try FileManager.default.contentsOfDirectory(atPath: target + "/segments").sorted()
+        #expect(segments.count == 1)
+        let file = target + "/segments/" + (segments.first ?? "")
+        var bytes = try StoreTestSupport.bytes(file)
+        // Well inside the 40 frames: whole frames written after it follow.
+        bytes[bytes.count / 2] ^= 0x08
+        try StoreTestSupport.write(bytes, to: file)
+        let verified = try StoreVerifier(directory: target).verify()
+        #expect(verified.isDamaged, "taken for a torn tail")
+        #expect(throws: StorageError.self) { try SegmentStore(directory: target, readOnly: true) }
+    }
+
+    /// A segment's frames gather into frames of at most `frameBytes` (a larger one copied whole), in order.
+    @Test func framesAreMergedUpToTheFrameSize() throws {
+        let fixture = try Fixture()
+        let out = TemporaryDirectory()
+        let target = out.appending("salvaged")
+        let report = try StoreSalvager(from: fixture.directory.path, to: target).salvage()
+        #expect(report.framesCopied == 40)
+        let store = try SegmentStore(directory: target, configuration: StoreTestSupport.configuration(), readOnly: true)
+        #expect(try StoreTestSupport.readAll(store).map(\.event) == fixture.events)
+        let segment = try StoreTestSupport.bytes(target + "/segments/" + (store.state.segments.first?.fileName ?? ""))
+        // The segment header, then one frame per segment copied (each gathers its own frames), not forty.
+        let records = fixture.frames.map { $0.bytes.count - SegmentFormat.frameHeaderSize }.reduce(0, +)
+        let segments = Set(fixture.frames.map(\.file)).count
+        #expect(
+            segment.count == SegmentFormat.headerSize + segments * SegmentFormat.frameHeaderSize + records,
+            "\(segments) frames: \(segment.count) bytes")
+    }
+
     /// A damaged seal holds no records: the region is reported, but nothing counts as lost.
     @Test func aDamagedSealIsReportedButLosesNoRecords() throws {
         let fixture = try Fixture()

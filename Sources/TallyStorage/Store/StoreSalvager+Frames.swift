@@ -104,12 +104,15 @@ extension StoreSalvager {
                                 isTornTail: false))
                     } else {
                         walk.resume(at: frame.firstOffset, &report, file: file, byte: Int64(position))
-                        var batch = RecordBatch(reservingCapacity: payload.count)
+                        // Frames are merged up to `frameBytes`: each batch is synced before the next is
+                        // written (see `copyAll`), and fewer, larger ones cost fewer syncs.
+                        if batches.last.map({ $0.payload.count + payload.count > frameBytes }) ?? true {
+                            batches.append(RecordBatch(reservingCapacity: min(payload.count, frameBytes)))
+                        }
                         RecordFraming.forEachRecord(in: payload) { _, record in
-                            batch.append(record)
+                            batches[batches.count - 1].append(record)
                             return true
                         }
-                        batches.append(batch)
                         walk.expected = end
                         report.framesCopied += 1
                         report.recordsCopied += UInt64(frame.count)

@@ -68,6 +68,9 @@ public struct StoreSalvager {
     /// Records before this original offset are known to have been acknowledged (a checkpoint of the damaged
     /// store covers them): a damaged or missing end before it is a loss, never a torn tail.
     let acknowledgedOffset: UInt64
+    /// The most record bytes a frame of the new store gathers from the old one's frames (a larger frame is
+    /// copied whole): each is synced before the next is written.
+    let frameBytes: Int
 
     /// A salvager from the store at `source` into a new store at `destination`.
     /// - Parameters:
@@ -76,13 +79,16 @@ public struct StoreSalvager {
     ///   - fileSystem: The file system of both.
     ///   - acknowledgedOffset: The number of records the damaged store's newest checkpoint covers (0 when
     ///     unknown).
+    ///   - frameBytes: The most record bytes a frame of the new store gathers from the old one's frames: each
+    ///     frame is synced before the next is written, so 4 MiB frames cost a sync per 4 MiB copied.
     public init(
         from source: String, to destination: String, fileSystem: any FileSystem = PosixFileSystem(),
-        acknowledgedOffset: UInt64 = 0
+        acknowledgedOffset: UInt64 = 0, frameBytes: Int = 4 << 20
     ) {
         self.source = source
         self.destination = destination
         self.acknowledgedOffset = acknowledgedOffset
+        self.frameBytes = max(1, frameBytes)
         self.fileSystem = fileSystem
     }
 
@@ -144,8 +150,10 @@ public struct StoreSalvager {
     /// Copies every segment's valid frames into a new store at `directory`, closed (and so synced) on return.
     private func copyAll(into directory: String, progress: (String) -> Void) throws(StorageError) -> Report {
         let segments = source + "/segments"
-        // Synced once at the end (close syncs the last segment; each sealed one was synced at its seal).
-        var configuration = StoreConfiguration(durability: .never)
+        // Each frame is synced before the next is written, as the records were acknowledged: frames left
+        // unsynced would each record the whole copy as one unsynced write, and damage among them later would
+        // read as an interrupted write that open truncates, the acknowledged records after it with it.
+        var configuration = StoreConfiguration(durability: .always)
         configuration.log = { _ in }
         let output = try SegmentStore(directory: directory, configuration: configuration, fileSystem: fileSystem)
         var report = Report()
