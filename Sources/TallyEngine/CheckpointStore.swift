@@ -80,24 +80,27 @@ struct CheckpointStore {
         let temporary = final + ".partial"
         if fileSystem.exists(temporary) { try fileSystem.remove(temporary) }
         return PartialFile(
-            store: self, final: final, temporary: temporary,
+            store: self, offset: offset, final: final, temporary: temporary,
             file: try fileSystem.open(temporary, mode: .createNew))
     }
 
-    /// A checkpoint being written to its temporary file; only ``commit(header:keep:)`` makes it visible.
+    /// A checkpoint being written to its temporary file; only ``commit(header:keep:replacing:)`` makes it visible.
     final class PartialFile {
         let store: CheckpointStore
+        /// The offset the checkpoint covers up to.
+        let offset: UInt64
         let final: String
         let temporary: String
         let file: FileHandle
         /// Bytes written since the file was last synced.
         private var unsyncedBytes = 0
-        /// Whether ``commit(header:keep:)`` or ``abandon()`` has run: the file is closed, and a second call
+        /// Whether ``commit(header:keep:replacing:)`` or ``abandon()`` has run: the file is closed, and a second call
         /// does nothing.
         private var finished = false
 
-        init(store: CheckpointStore, final: String, temporary: String, file: FileHandle) {
+        init(store: CheckpointStore, offset: UInt64, final: String, temporary: String, file: FileHandle) {
             self.store = store
+            self.offset = offset
             self.final = final
             self.temporary = temporary
             self.file = file
@@ -119,7 +122,11 @@ struct CheckpointStore {
         /// Writes the header in front of the payload, syncs the file, renames it into place, syncs the
         /// directory, and keeps only the newest `keep` checkpoints. Always closes the file: on failure before
         /// the rename the temporary file is removed too; an ``abandon()`` after it does nothing.
-        func commit(header: [UInt8], keep: Int) throws(StorageError) {
+        ///
+        /// - Parameter replacing: Checkpoints found damaged when the store was opened: those older than this
+        ///   one are removed once it is in place, before the newest `keep` are counted, so a damaged file is
+        ///   never kept in place of a sound older one.
+        func commit(header: [UInt8], keep: Int, replacing damaged: [Damaged] = []) throws(StorageError) {
             guard !finished else { throw StorageError(.closed, "the checkpoint file \(temporary) was already closed") }
             let fileSystem = store.fileSystem
             do throws(StorageError) {
@@ -143,6 +150,13 @@ struct CheckpointStore {
                 throw error
             }
             try fileSystem.syncDirectory(store.directory)
+            for damaged in damaged where damaged.offset < offset {
+                guard (try? fileSystem.remove(store.directory + "/" + CheckpointStore.fileName(damaged.offset))) != nil
+                else { continue }
+                store.log(
+                    "checkpoints/\(CheckpointStore.fileName(damaged.offset)): removed (\(damaged.problem)); the fresh checkpoint replaces it"
+                )
+            }
             for old in try store.offsets().dropFirst(max(1, keep)) {
                 try? fileSystem.remove(store.directory + "/" + CheckpointStore.fileName(old))
             }
@@ -177,6 +191,15 @@ struct CheckpointStore {
         }
     }
 
+    /// A checkpoint an open passed over as damaged (not merely unreadable): the next checkpoint written
+    /// replaces it (see ``PartialFile/commit(header:keep:replacing:)``).
+    struct Damaged: Sendable, Equatable {
+        /// The offset its name gives.
+        let offset: UInt64
+        /// What is wrong with it.
+        let problem: String
+    }
+
     /// The newest checkpoint that passes its checks, or `nil` (then everything is replayed).
     /// - Parameters:
     ///   - logEnd: The number of records in the log.
@@ -185,6 +208,15 @@ struct CheckpointStore {
     ///     and is ignored.
     /// - Throws: ``StorageError/Code/corrupt`` when a valid checkpoint claims more events than the log holds.
     func loadNewest(logEnd: UInt64, logSalt: (UInt64) -> UInt32?) throws(StorageError) -> CheckpointCodec.Decoded? {
+        var damaged: [Damaged] = []
+        return try loadNewest(logEnd: logEnd, logSalt: logSalt, damaged: &damaged)
+    }
+
+    /// The newest checkpoint that passes its checks, or `nil`; `damaged` receives each newer one passed
+    /// over because its bytes are wrong (not one that could not be read: permissions, I/O).
+    func loadNewest(
+        logEnd: UInt64, logSalt: (UInt64) -> UInt32?, damaged: inout [Damaged]
+    ) throws(StorageError) -> CheckpointCodec.Decoded? {
         for offset in try offsets() {
             let path = directory + "/" + CheckpointStore.fileName(offset)
             let bytes: [UInt8]
@@ -205,12 +237,16 @@ struct CheckpointStore {
                 log(
                     "checkpoints/\(CheckpointStore.fileName(offset)): \(error.description); ignored, using an older checkpoint or a full replay"
                 )
+                damaged.append(Damaged(offset: offset, problem: error.description))
                 continue
             }
             guard decoded.state.nextOffset == offset else {
                 log(
                     "checkpoints/\(CheckpointStore.fileName(offset)): its contents cover offset \(decoded.state.nextOffset), not its name; ignored"
                 )
+                damaged.append(
+                    Damaged(
+                        offset: offset, problem: "its contents cover offset \(decoded.state.nextOffset), not its name"))
                 continue
             }
             guard offset <= logEnd else {
@@ -223,6 +259,7 @@ struct CheckpointStore {
                 log(
                     "checkpoints/\(CheckpointStore.fileName(offset)): \(problem); ignored, using an older checkpoint or a full replay"
                 )
+                damaged.append(Damaged(offset: offset, problem: problem))
                 continue
             }
             return decoded

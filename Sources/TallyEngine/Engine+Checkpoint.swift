@@ -86,7 +86,9 @@ extension Engine {
             throw error
         }
         // Cleans up after its own failures.
-        try file.commit(header: header, keep: configuration.checkpointsKept)
+        let damaged = damagedCheckpoints.withLock { $0 }
+        try file.commit(header: header, keep: configuration.checkpointsKept, replacing: damaged)
+        if !damaged.isEmpty { damagedCheckpoints.withLock { $0.removeAll { $0.offset < offset } } }
         checkpointState.withLock { checkpoint in
             checkpoint.offset = offset
             checkpoint.nanoseconds = MonotonicClock.nanoseconds()

@@ -28,6 +28,9 @@ public final class Engine: Sendable {
     /// While set, no checkpoint is written: one would make the gap permanent, since a reopen replays only
     /// the log after the last checkpoint. The reopen applies what the live projections missed.
     let projectionGap = Mutex<String?>(nil)
+    /// Checkpoints the open passed over as damaged: the first checkpoint written replaces them (until then
+    /// they hold the floor of acknowledged events their names give).
+    let damagedCheckpoints: Mutex<[CheckpointStore.Damaged]>
     /// Re-reads the log in the background, when ``EngineConfiguration/scrub`` is set.
     let scrubber: LogScrubber?
     let checkpointerStopped = DispatchSemaphore(value: 0)
@@ -98,9 +101,10 @@ public final class Engine: Sendable {
         var dedup = DedupIndex()
         var decision: DecisionState
         var checkpointOffset: UInt64 = 0
+        var damaged: [CheckpointStore.Damaged] = []
         do {
             if let loaded = try checkpoints.loadNewest(
-                logEnd: store.nextOffset, logSalt: { [store] in store.salt(ofSegmentHolding: $0) })
+                logEnd: store.nextOffset, logSalt: { [store] in store.salt(ofSegmentHolding: $0) }, damaged: &damaged)
             {
                 if loaded.dedupWindowMicroseconds < configuration.backdateLimitMicroseconds {
                     // Its index forgot ids this engine must still remember: only the log has them all.
@@ -142,6 +146,7 @@ public final class Engine: Sendable {
         decision.lastPrune = configuration.clock()
         decisions = Mutex(decision)
         projections = Mutex(state)
+        damagedCheckpoints = Mutex(damaged)
         checkpointState = Mutex((checkpointOffset, MonotonicClock.nanoseconds(), false, false))
         let opened = store
         scrubber = configuration.scrub.map { LogScrubber(store: opened, configuration: $0) }

@@ -79,7 +79,7 @@ import Testing
     }
 
     @Test(arguments: ["flip", "truncate", "version"])
-    func aDamagedOrOutdatedCheckpointIsIgnoredForAnOlderOneOrAFullReplay(damage: String) throws {
+    func aDamagedOrOutdatedCheckpointIsIgnoredForAnOlderOneAndReplacedByTheNext(damage: String) throws {
         let directory = TemporaryDirectory()
         let engine = try makeStore(directory)
         _ = engine.ingest(events(0..<50))
@@ -100,7 +100,16 @@ import Testing
         let reopened = try makeStore(directory, log: log)
         #expect(reopened.projectionSnapshot == expected)
         #expect(log.all.contains { $0.contains("00000000000000000080.ckpt") && $0.contains("ignored") })
+        // The next checkpoint replaces the damaged one, and the sound older one stays as the fallback: kept by
+        // age alone, the damaged file would have outlived it.
+        _ = reopened.ingest(events(80..<90))
         try reopened.close()
+        #expect(try checkpointFiles(directory) == ["00000000000000000050.ckpt", "00000000000000000090.ckpt"])
+        #expect(
+            log.all.contains {
+                $0.hasPrefix("checkpoints/00000000000000000080.ckpt: removed (")
+                    && $0.hasSuffix("); the fresh checkpoint replaces it")
+            }, "\(log.all)")
     }
 
     /// A remembered id names an event the checkpoint covers: an entry at or beyond its offset (only a
