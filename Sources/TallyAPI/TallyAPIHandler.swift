@@ -295,8 +295,7 @@ public final class TallyAPIHandler: HTTPHandler {
                 message =
                     "storage failed: the server is read-only (\(storeFailure.message)); stats reads still work; fix the cause, then restart the server"
             } else if let gap {
-                message =
-                    "the live stats miss a void: \(gap); every event is in the log: restart the server (the reopen applies the void), and if it refuses the store, run `tally verify`"
+                message = "the live stats miss a void: \(gap); \(engine.projectionGapRemedy ?? "")"
             } else if !damage.isEmpty {
                 message =
                     "the background scrub found the log damaged: \(damage.joined(separator: "; ")). \(LogScrubber.remedy)"

@@ -314,18 +314,13 @@ extension Engine {
                 // loudly).
                 let reason =
                     "the target (offset \(targetOffset)) of the void at offset \(pending.offset) could not be read: \(failure)"
-                projectionGap.withLock { gap in if gap == nil { gap = reason } }
-                if let storage = failure as? StorageError, storage.code == .corrupt {
-                    // A checkpointed sealed segment is not read on open (`tally verify` reads it): its damage
-                    // shows first here, and the next open, replaying this void, refuses the store.
-                    configuration.store.log(
-                        "\(reason); the log is damaged there: the live stats miss this void, no checkpoint is written, and the next open refuses the store: run `tally verify`, then `tally salvage --out DIR` to copy every readable record"
-                    )
-                } else {
-                    configuration.store.log(
-                        "\(reason); the live stats miss this void, and no checkpoint is written until the engine is reopened (the reopen applies it)"
-                    )
-                }
+                // A checkpointed sealed segment is not read on open (`tally verify` reads it): its damage
+                // shows first here, and the next open, replaying this void, refuses the store.
+                let damaged = (failure as? StorageError)?.code == .corrupt
+                projectionGap.withLock { gap in if gap == nil { gap = (reason, damaged) } }
+                configuration.store.log(
+                    "\(reason); the live stats miss this void, and no checkpoint is written: "
+                        + Engine.remedy(forGapInDamagedLog: damaged))
             }
         }
         if !earlierOffsets.isEmpty,

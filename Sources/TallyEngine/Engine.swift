@@ -27,7 +27,8 @@ public final class Engine: Sendable {
     /// Why the live projections no longer match the log (a void whose target could not be read), or `nil`.
     /// While set, no checkpoint is written: one would make the gap permanent, since a reopen replays only
     /// the log after the last checkpoint. The reopen applies what the live projections missed.
-    let projectionGap = Mutex<String?>(nil)
+    /// Why the live projections miss a void, and whether the log is damaged where its target lies.
+    let projectionGap = Mutex<(reason: String, logDamaged: Bool)?>(nil)
     /// Checkpoints the open passed over as damaged: the first checkpoint written replaces them (until then
     /// they hold the floor of acknowledged events their names give).
     let damagedCheckpoints: Mutex<[CheckpointStore.Damaged]>
@@ -246,7 +247,19 @@ public final class Engine: Sendable {
     /// Why the live projections miss a void (its target could not be read from the log), or `nil` while they
     /// match the log. No checkpoint is written meanwhile; a reopen applies the void, or refuses a log damaged
     /// there.
-    public var projectionGapReason: String? { projectionGap.withLock { $0 } }
+    public var projectionGapReason: String? { projectionGap.withLock { $0?.reason } }
+
+    /// What to do about ``projectionGapReason``, or `nil` while there is none: a restart applies the void,
+    /// unless the log is damaged where its target lies, when a restart would refuse the store.
+    public var projectionGapRemedy: String? {
+        projectionGap.withLock { gap in gap.map { Self.remedy(forGapInDamagedLog: $0.logDamaged) } }
+    }
+
+    static func remedy(forGapInDamagedLog logDamaged: Bool) -> String {
+        logDamaged
+            ? "the log is damaged where the void's target lies, so a restart would refuse the store: keep this server up for reads, run `tally verify` to see the damage, then `tally salvage --out DIR` to copy every readable record into a new store"
+            : "every event is in the log: restart the server (the reopen applies the void)"
+    }
 
     /// The current ``Gauges``.
     public var gauges: Gauges {
@@ -299,10 +312,12 @@ public final class Engine: Sendable {
             )
         }
         if let gap = projectionGap.withLock({ $0 }) {
+            let next =
+                gap.logDamaged
+                ? "the log is damaged where the void's target lies, so the next open refuses the store: run `tally verify` to see the damage, then `tally salvage --out DIR` to copy every readable record into a new store"
+                : "every event is in the log, and the next open replays it from the last checkpoint, applying the void"
             throw StorageError(
-                .failed,
-                "no checkpoint was written, since the live projections missed a void (\(gap)); every event is in the log, and the next open replays it from the last checkpoint"
-            )
+                .failed, "no checkpoint was written, since the live projections missed a void (\(gap.reason)); \(next)")
         }
     }
 

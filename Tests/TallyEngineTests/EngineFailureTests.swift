@@ -189,10 +189,20 @@ import Testing
             id: "v", tenantId: EventFixtures.tenant, time: ReferenceModelTests.now,
             payload: .eventVoided(eventId: "e0", reason: nil))
         #expect(engine.ingest([.success(void)]) == [.accepted(offset: 30)])
+        // The log line, the health check's remedy and the close all say the same: a restart refuses the
+        // store (none says a restart applies the void, which an operator would follow into an outage).
+        let line = logged.all.first { $0.contains("could not be read") } ?? ""
         #expect(
-            logged.all.contains { $0.contains("the log is damaged there") && $0.contains("tally verify") },
-            "\(logged.all)")
-        #expect(throws: StorageError.self) { try engine.close() }
+            line.contains("the log is damaged where the void's target lies, so a restart would refuse the store")
+                && line.contains("`tally salvage --out DIR`"), "\(logged.all)")
+        #expect(engine.projectionGapRemedy?.contains("a restart would refuse the store") == true)
+        do {
+            try engine.close()
+            Issue.record("the close reported no gap")
+        } catch {
+            #expect("\(error)".contains("so the next open refuses the store"), "\(error)")
+            #expect(!"\(error)".contains("applying the void"), "\(error)")
+        }
         #expect(throws: StorageError.self) { try Engine(directory: directory.path, configuration: configuration) }
     }
 
@@ -221,7 +231,14 @@ import Testing
             engine.tenantStats(EventFixtures.tenant, now: ReferenceModelTests.now)?.usage.apiCallsThisMonth == 5,
             "the live projections miss the void")
         #expect(try engine.checkpoint() == nil, "no checkpoint covers the gap")
-        #expect(throws: StorageError.self) { try engine.close() }
+        #expect(
+            engine.projectionGapRemedy == "every event is in the log: restart the server (the reopen applies the void)")
+        #expect {
+            try engine.close()
+        } throws: { error in
+            "\(error)".contains(
+                "every event is in the log, and the next open replays it from the last checkpoint, applying the void")
+        }
         #expect(try Engine.checkpointOffsets(directory: directory.path) == [5])
 
         let reopened = try Engine(directory: directory.path, configuration: configuration)
