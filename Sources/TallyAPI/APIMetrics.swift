@@ -90,22 +90,28 @@ final class APIMetrics: Sendable {
     ///   - syncs: The log's fsync durations.
     ///   - engine: The engine's gauges.
     ///   - bodiesWaiting: Large or compressed bodies waiting to be decoded off the event loops.
+    ///   - process: The process's own figures.
     func render(
-        server: HTTPServerGauges, syncs: SyncStatistics.Snapshot, engine: Engine.Gauges, bodiesWaiting: Int
+        server: HTTPServerGauges, syncs: SyncStatistics.Snapshot, engine: Engine.Gauges, bodiesWaiting: Int,
+        process: ProcessStatistics = .current()
     ) -> String {
         var text = ""
+        text +=
+            "# HELP tally_build_info The formats this build writes: its segment format and projection version (always 1).\n# TYPE tally_build_info gauge\n"
+        text +=
+            "tally_build_info{segment_format=\"\(SegmentFormat.version)\",projection_version=\"\(Engine.projectionVersion)\"} 1\n"
         text += "# HELP tally_events_total Events by outcome.\n# TYPE tally_events_total counter\n"
         text += "tally_events_total{outcome=\"accepted\"} \(accepted.load(ordering: .relaxed))\n"
         text += "tally_events_total{outcome=\"duplicate\"} \(duplicates.load(ordering: .relaxed))\n"
         text += "tally_events_total{outcome=\"failed\"} \(failed.load(ordering: .relaxed))\n"
         let snapshot = state.withLock { $0 }
         text +=
-            "# HELP tally_events_rejected_total Rejected events by the field at fault (a fixed set; unknown_field, invalid_json, other).\n# TYPE tally_events_rejected_total counter\n"
+            "# HELP tally_events_rejected_total Rejected events by the field at fault: the field's path (data.status, time, type, a CloudEvent's attribute as sent; data.settings for any setting), unknown_field, invalid_json (an NDJSON line that does not parse) or other.\n# TYPE tally_events_rejected_total counter\n"
         for (reason, count) in snapshot.rejectedByReason.sorted(by: { $0.key < $1.key }) {
             text += "tally_events_rejected_total{reason=\"\(Self.escape(reason))\"} \(count)\n"
         }
         text +=
-            "# HELP tally_ingest_bytes_total Request body bytes the ingest route read whole (as sent: compressed bodies count compressed), whatever its answer; not bodies the HTTP layer stopped midway (413, 408).\n# TYPE tally_ingest_bytes_total counter\n"
+            "# HELP tally_ingest_bytes_total Request body bytes the ingest route read whole from a caller with the ingest role (as sent: compressed bodies count compressed), whatever its answer then; not bodies refused on their head (401, 403, a bad x-tenantid) nor ones the HTTP layer stopped midway (413, 408).\n# TYPE tally_ingest_bytes_total counter\n"
         text += "tally_ingest_bytes_total \(ingestedBytes.load(ordering: .relaxed))\n"
         text +=
             "# HELP tally_http_request_duration_seconds Request latency by route.\n# TYPE tally_http_request_duration_seconds histogram\n"
@@ -174,6 +180,40 @@ final class APIMetrics: Sendable {
         text +=
             "# HELP tally_scrub_read_bytes_total Bytes of the log the background scrub has read and checked.\n# TYPE tally_scrub_read_bytes_total counter\n"
         text += "tally_scrub_read_bytes_total \(engine.scrubBytes)\n"
+        let checkpoints = engine.checkpoints
+        text +=
+            "# HELP tally_checkpoint_covered_events Events the newest checkpoint covers: a restart replays the log from there (tally_log_events minus this).\n# TYPE tally_checkpoint_covered_events gauge\n"
+        text += "tally_checkpoint_covered_events \(checkpoints.coveredEvents)\n"
+        if let written = checkpoints.lastWritten {
+            text +=
+                "# HELP tally_checkpoint_last_success_timestamp_seconds When the server last wrote a checkpoint (Unix time).\n# TYPE tally_checkpoint_last_success_timestamp_seconds gauge\n"
+            text += "tally_checkpoint_last_success_timestamp_seconds \(written.microseconds / 1_000_000)\n"
+            text +=
+                "# HELP tally_checkpoint_last_duration_seconds How long the last checkpoint took to write.\n# TYPE tally_checkpoint_last_duration_seconds gauge\n"
+            text += "tally_checkpoint_last_duration_seconds \(checkpoints.lastDurationSeconds)\n"
+        }
+        text +=
+            "# HELP tally_checkpoint_failures_total Checkpoints not written: failed (error) or skipped for want of disk space (low_space); the log is unaffected, a restart replays more.\n# TYPE tally_checkpoint_failures_total counter\n"
+        text += "tally_checkpoint_failures_total{reason=\"error\"} \(checkpoints.failures)\n"
+        text += "tally_checkpoint_failures_total{reason=\"low_space\"} \(checkpoints.skippedForSpace)\n"
+        if let resident = process.residentBytes {
+            text +=
+                "# HELP process_resident_memory_bytes Resident memory size in bytes.\n# TYPE process_resident_memory_bytes gauge\n"
+            text += "process_resident_memory_bytes \(resident)\n"
+        }
+        if let open = process.openDescriptors {
+            text += "# HELP process_open_fds Number of open file descriptors.\n# TYPE process_open_fds gauge\n"
+            text += "process_open_fds \(open)\n"
+        }
+        if let limit = process.maxDescriptors {
+            text += "# HELP process_max_fds Maximum number of open file descriptors.\n# TYPE process_max_fds gauge\n"
+            text += "process_max_fds \(limit)\n"
+        }
+        if let start = process.startTimeSeconds {
+            text +=
+                "# HELP process_start_time_seconds Start time of the process since unix epoch in seconds.\n# TYPE process_start_time_seconds gauge\n"
+            text += "process_start_time_seconds \(start)\n"
+        }
         if let last = engine.lastScrub {
             text +=
                 "# HELP tally_scrub_last_pass_timestamp_seconds When the last complete background scrub pass ended (Unix time).\n# TYPE tally_scrub_last_pass_timestamp_seconds gauge\n"

@@ -26,6 +26,7 @@ extension Engine {
         }
         guard proceed else { return nil }
         defer { checkpointState.withLock { $0.writing = false } }
+        let started = MonotonicClock.nanoseconds()
         let last = checkpointState.withLock { $0.offset }
         guard let (offset, tenantCount) = beginCapture(after: last) else { return nil }
         defer {
@@ -89,9 +90,16 @@ extension Engine {
         let damaged = damagedCheckpoints.withLock { $0 }
         try file.commit(header: header, keep: configuration.checkpointsKept, replacing: damaged)
         if !damaged.isEmpty { damagedCheckpoints.withLock { $0.removeAll { $0.offset < offset } } }
+        let finished = MonotonicClock.nanoseconds()
         checkpointState.withLock { checkpoint in
             checkpoint.offset = offset
-            checkpoint.nanoseconds = MonotonicClock.nanoseconds()
+            checkpoint.nanoseconds = finished
+        }
+        let written = configuration.clock()
+        checkpointRecord.withLock { record in
+            record.coveredEvents = offset
+            record.lastWritten = written
+            record.lastDurationSeconds = Double(finished &- started) / 1e9
         }
         return offset
     }
@@ -159,8 +167,13 @@ extension Engine {
         guard available < estimate.addingReportingOverflow(configuration.checkpointDiskReserve).partialValue else {
             return nil
         }
+        let reserve = Self.mebibytes(configuration.checkpointDiskReserve)
+        guard estimate > 0 else {
+            return
+                "the disk holding \(checkpoints.directory) has \(Self.mebibytes(available)) free, under the \(reserve) kept for the log"
+        }
         return
-            "the disk holding \(checkpoints.directory) has \(Self.mebibytes(available)) free, and a checkpoint needs about \(Self.mebibytes(estimate)) (the newest one's size) with \(Self.mebibytes(configuration.checkpointDiskReserve)) left for the log"
+            "the disk holding \(checkpoints.directory) has \(Self.mebibytes(available)) free, and a checkpoint needs about \(Self.mebibytes(estimate)) (the newest one's size) with \(reserve) left for the log"
     }
 
     /// Bytes in whole mebibytes (rounded up), for messages.
@@ -210,6 +223,7 @@ extension Engine {
                     // Waiting after a failure.
                 } else if let shortfall = checkpointSpaceShortfall() {
                     if reason == .damage { answeredDamage = damage }
+                    checkpointRecord.withLock { $0.skippedForSpace += 1 }
                     configuration.store.log(
                         "checkpoint skipped: \(shortfall); the log is unaffected, the next open replays more; free space (\(deferRetry()))"
                     )
@@ -227,6 +241,7 @@ extension Engine {
                         }
                     } catch {
                         if reason == .damage { answeredDamage = damage }
+                        checkpointRecord.withLock { $0.failures += 1 }
                         configuration.store.log(
                             "checkpoint failed: \(error); the log is unaffected, the next open replays more (\(deferRetry()))"
                         )

@@ -32,6 +32,8 @@ public final class Engine: Sendable {
     /// Checkpoints the open passed over as damaged: the first checkpoint written replaces them (until then
     /// they hold the floor of acknowledged events their names give).
     let damagedCheckpoints: Mutex<[CheckpointStore.Damaged]>
+    /// What the checkpoints written since the open took, and how many failed or were skipped, for metrics.
+    let checkpointRecord = Mutex(CheckpointRecord())
     /// Re-reads the log in the background, when ``EngineConfiguration/scrub`` is set.
     let scrubber: LogScrubber?
     let checkpointerStopped = DispatchSemaphore(value: 0)
@@ -148,6 +150,7 @@ public final class Engine: Sendable {
         decisions = Mutex(decision)
         projections = Mutex(state)
         damagedCheckpoints = Mutex(damaged)
+        checkpointRecord.withLock { $0.coveredEvents = checkpointOffset }
         checkpointState = Mutex((checkpointOffset, MonotonicClock.nanoseconds(), false, false))
         let opened = store
         scrubber = configuration.scrub.map { LogScrubber(store: opened, configuration: $0) }
@@ -238,6 +241,25 @@ public final class Engine: Sendable {
         public var scrubBytes: Int64 = 0
         /// When the last complete scrub pass ended.
         public var lastScrub: Timestamp? = nil
+        /// The checkpoints written, failed and skipped since the open.
+        public var checkpoints = CheckpointRecord()
+    }
+
+    /// The checkpoints an engine has written since it opened, for a metrics page.
+    public struct CheckpointRecord: Sendable, Equatable {
+        /// The events the newest checkpoint written or loaded covers (what a restart need not replay).
+        public var coveredEvents: UInt64 = 0
+        /// When the last checkpoint was written (by the engine's clock), or `nil` before the first.
+        public var lastWritten: Timestamp? = nil
+        /// How long the last checkpoint took to write, in seconds.
+        public var lastDurationSeconds: Double = 0
+        /// Checkpoints that failed (the log unaffected; the next due one tries again).
+        public var failures: Int = 0
+        /// Checkpoints skipped because the disk lacked the room for one.
+        public var skippedForSpace: Int = 0
+
+        /// An empty record.
+        public init() {}
     }
 
     /// What the last complete background scrub found wrong with the log (one line per damaged segment), or
@@ -270,7 +292,8 @@ public final class Engine: Sendable {
             events: events, tenants: tenants, rememberedIds: ids, dedupTableBytes: bytes,
             readOnly: store.failure != nil,
             projectionGap: projectionGapReason != nil, logDamage: !(scrub?.problems.isEmpty ?? true),
-            scrubPasses: scrub?.passes ?? 0, scrubBytes: scrub?.bytesChecked ?? 0, lastScrub: scrub?.lastPassEnded)
+            scrubPasses: scrub?.passes ?? 0, scrubBytes: scrub?.bytesChecked ?? 0, lastScrub: scrub?.lastPassEnded,
+            checkpoints: checkpointRecord.withLock { $0 })
     }
 
     /// Stops the checkpointer, writes a final checkpoint, and closes the store. Call it before dropping the

@@ -179,6 +179,33 @@ extension APITests {
             #expect(
                 metrics.text.contains("tally_dedup_remembered_ids 5\n") && metrics.text.contains("tally_read_only 0\n"))
             #expect(metrics.text.contains("tally_dedup_table_bytes 32768\n"), "the initial 2,048 slots of 16 bytes")
+            #expect(metrics.text.contains("tally_checkpoint_covered_events 0\n"))
+            #expect(!metrics.text.contains("tally_checkpoint_last_success_timestamp_seconds"), "none written yet")
+            // A checkpoint moves the covered events and says when it was written, by the engine's clock.
+            #expect(try api.engine.checkpoint() == 5)
+            let after = try api.call("GET", "/metrics", token: nil).text
+            let lines = after.split(separator: "\n").map(String.init)
+            func value(_ name: String) -> Double? {
+                lines.first { $0.hasPrefix(name + " ") }.flatMap { Double($0.dropFirst(name.count + 1)) }
+            }
+            #expect(value("tally_checkpoint_covered_events") == 5)
+            #expect(
+                value("tally_checkpoint_last_success_timestamp_seconds")
+                    == Double(api.engine.configuration.clock().microseconds / 1_000_000), "\(after)")
+            #expect((value("tally_checkpoint_last_duration_seconds") ?? -1) >= 0)
+            #expect(after.contains(#"tally_checkpoint_failures_total{reason="error"} 0"#))
+            #expect(after.contains(#"tally_checkpoint_failures_total{reason="low_space"} 0"#))
+            #expect(
+                after.contains(
+                    #"tally_build_info{segment_format="\#(SegmentFormat.version)",projection_version="\#(Engine.projectionVersion)"} 1"#
+                ))
+            // The process's own figures, as a Prometheus client library names them.
+            #expect((value("process_resident_memory_bytes") ?? 0) > 1_000_000)
+            #expect((value("process_open_fds") ?? 0) >= 4, "standard streams, the store, the listener")
+            #expect((value("process_max_fds") ?? 0) >= (value("process_open_fds") ?? .infinity))
+            let started = value("process_start_time_seconds") ?? 0
+            let now = Double(time(nil))
+            #expect(started <= now + 1 && started > now - 86_400 * 7, "started \(started), now \(now)")
             try StoreTestSupport.copyStore(api.directory.path, to: copy.path)
         }
         var configuration = EngineConfiguration()
