@@ -133,7 +133,9 @@ extension DeflateDecoder {
                 save()
                 throw failure(
                     .distanceTooFarBack,
-                    "a match refers \(distance) bytes back, but only \(produced - windowStart) bytes precede it")
+                    "a match refers \(distance) \(distance == 1 ? "byte" : "bytes") back, but only "
+                        + "\(produced - windowStart) \(produced - windowStart == 1 ? "byte precedes" : "bytes precede") it"
+                )
             }
             if produced + length > capacity {
                 save()

@@ -42,7 +42,9 @@ public struct GzipDecoder: Sendable {
                 var position = 0
                 repeat {
                     position = try decodeMember(buffer, at: position, into: output, decoder: &decoder)
-                } while position < buffer.count
+                    // Zeros after a member are padding (a tape's or a block device's), which gzip and zlib's
+                    // gzip readers skip; any other byte must begin another member.
+                } while position < buffer.count && buffer[position...].contains(where: { $0 != 0 })
                 return output.bytes()
             }
         }
@@ -61,7 +63,8 @@ public struct GzipDecoder: Sendable {
         } catch  where start > 0 && error.code == .notGzip {
             throw InflateError(
                 .trailingData,
-                "\(input.count - start) bytes after the last gzip member are not another member",
+                "\(input.count - start) \(input.count - start == 1 ? "byte" : "bytes") after the last gzip member "
+                    + "\(input.count - start == 1 ? "is" : "are") not another member (only zeros may pad the data)",
                 offset: start)
         }
         let outputStart = output.count

@@ -57,7 +57,7 @@ struct GzipHeader {
             guard stored == UInt16(truncatingIfNeeded: crc.value) else {
                 throw InflateError(
                     .headerChecksumMismatch,
-                    "the gzip header CRC-16 is 0x\(String(stored, radix: 16)) but the header's is"
+                    "the gzip header's CRC-16 field holds 0x\(String(stored, radix: 16)), but the header's bytes give"
                         + " 0x\(String(UInt16(truncatingIfNeeded: crc.value), radix: 16))",
                     offset: position)
             }
