@@ -24,10 +24,10 @@ public final class Engine: Sendable {
     let checkpoints: CheckpointStore
     /// The offset and time of the last checkpoint; `writing` serialises checkpoint writers.
     let checkpointState: Mutex<(offset: UInt64, nanoseconds: UInt64, writing: Bool, stopping: Bool)>
-    /// Why the live projections no longer match the log (a void whose target could not be read), or `nil`.
-    /// While set, no checkpoint is written: one would make the gap permanent, since a reopen replays only
-    /// the log after the last checkpoint. The reopen applies what the live projections missed.
-    /// Why the live projections miss a void, and whether the log is damaged where its target lies.
+    /// Why the live projections no longer match the log (a void whose target could not be read), and
+    /// whether the log is damaged where that target lies; `nil` while they match. While set, no checkpoint is
+    /// written: one would make the gap permanent, since a reopen replays only the log after the last
+    /// checkpoint. The reopen applies what the live projections missed, unless the log is damaged there.
     let projectionGap = Mutex<(reason: String, logDamaged: Bool)?>(nil)
     /// Checkpoints the open passed over as damaged: the first checkpoint written replaces them (until then
     /// they hold the floor of acknowledged events their names give).
