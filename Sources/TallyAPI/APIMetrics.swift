@@ -181,38 +181,34 @@ final class APIMetrics: Sendable {
             "# HELP tally_scrub_read_bytes_total Bytes of the log the background scrub has read and checked.\n# TYPE tally_scrub_read_bytes_total counter\n"
         text += "tally_scrub_read_bytes_total \(engine.scrubBytes)\n"
         let checkpoints = engine.checkpoints
-        text +=
-            "# HELP tally_checkpoint_covered_events Events the newest checkpoint covers: a restart replays the log from there (tally_log_events minus this).\n# TYPE tally_checkpoint_covered_events gauge\n"
-        text += "tally_checkpoint_covered_events \(checkpoints.coveredEvents)\n"
+        text += Self.gauge(
+            "tally_checkpoint_covered_events",
+            "Events the newest checkpoint covers: a restart replays the log from there (tally_log_events minus this).",
+            checkpoints.coveredEvents)
         if let written = checkpoints.lastWritten {
-            text +=
-                "# HELP tally_checkpoint_last_success_timestamp_seconds When the server last wrote a checkpoint (Unix time).\n# TYPE tally_checkpoint_last_success_timestamp_seconds gauge\n"
-            text += "tally_checkpoint_last_success_timestamp_seconds \(written.microseconds / 1_000_000)\n"
-            text +=
-                "# HELP tally_checkpoint_last_duration_seconds How long the last checkpoint took to write.\n# TYPE tally_checkpoint_last_duration_seconds gauge\n"
-            text += "tally_checkpoint_last_duration_seconds \(checkpoints.lastDurationSeconds)\n"
+            text += Self.gauge(
+                "tally_checkpoint_last_success_timestamp_seconds",
+                "When the server last wrote a checkpoint (Unix time).", written.microseconds / 1_000_000)
+            text += Self.gauge(
+                "tally_checkpoint_last_duration_seconds", "How long the last checkpoint took to write.",
+                checkpoints.lastDurationSeconds)
         }
         text +=
             "# HELP tally_checkpoint_failures_total Checkpoints not written: failed (error) or skipped for want of disk space (low_space); the log is unaffected, a restart replays more.\n# TYPE tally_checkpoint_failures_total counter\n"
         text += "tally_checkpoint_failures_total{reason=\"error\"} \(checkpoints.failures)\n"
         text += "tally_checkpoint_failures_total{reason=\"low_space\"} \(checkpoints.skippedForSpace)\n"
-        if let resident = process.residentBytes {
-            text +=
-                "# HELP process_resident_memory_bytes Resident memory size in bytes.\n# TYPE process_resident_memory_bytes gauge\n"
-            text += "process_resident_memory_bytes \(resident)\n"
-        }
-        if let open = process.openDescriptors {
-            text += "# HELP process_open_fds Number of open file descriptors.\n# TYPE process_open_fds gauge\n"
-            text += "process_open_fds \(open)\n"
-        }
-        if let limit = process.maxDescriptors {
-            text += "# HELP process_max_fds Maximum number of open file descriptors.\n# TYPE process_max_fds gauge\n"
-            text += "process_max_fds \(limit)\n"
-        }
-        if let start = process.startTimeSeconds {
-            text +=
-                "# HELP process_start_time_seconds Start time of the process since unix epoch in seconds.\n# TYPE process_start_time_seconds gauge\n"
-            text += "process_start_time_seconds \(start)\n"
+        // Named and described as Prometheus's client libraries name their process collectors' figures.
+        let processGauges: [(String, String, (any Numeric)?)] = [
+            ("process_resident_memory_bytes", "Resident memory size in bytes.", process.residentBytes),
+            ("process_open_fds", "Number of open file descriptors.", process.openDescriptors),
+            ("process_max_fds", "Maximum number of open file descriptors.", process.maxDescriptors),
+            (
+                "process_start_time_seconds", "Start time of the process since unix epoch in seconds.",
+                process.startTimeSeconds
+            ),
+        ]
+        for (name, help, value) in processGauges {
+            if let value { text += Self.gauge(name, help, value) }
         }
         if let last = engine.lastScrub {
             text +=
@@ -220,6 +216,11 @@ final class APIMetrics: Sendable {
             text += "tally_scrub_last_pass_timestamp_seconds \(last.microseconds / 1_000_000)\n"
         }
         return text
+    }
+
+    /// A gauge without labels: its HELP and TYPE lines and its sample.
+    static func gauge(_ name: String, _ help: String, _ value: some Numeric) -> String {
+        "# HELP \(name) \(help)\n# TYPE \(name) gauge\n\(name) \(value)\n"
     }
 
     /// A label value in the exposition format: backslash, double quote and line feed escaped.
