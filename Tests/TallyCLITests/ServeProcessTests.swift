@@ -165,6 +165,13 @@ import Testing
         try slow.send(
             "POST /api/v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(token)\r\nx-tenantid: \(Self.tenant)\r\n"
                 + "Content-Type: application/json\r\nContent-Length: 100\r\n\r\n[")
+        // Stopped only once the server holds the body's first byte: a head not yet read would leave the
+        // connection idle, closed at once by the drain, and the stop clean before the second signal.
+        #expect(
+            Polling.until(seconds: 10) {
+                let metrics = try? LoopbackClient(port: second.port).request("GET", "/metrics").text
+                return metrics?.contains("tally_http_buffered_body_bytes 1\n") == true
+            })
         kill(second.process.processIdentifier, SIGTERM)
         let log = second.log
         #expect(
