@@ -180,6 +180,10 @@ final class APIMetrics: Sendable {
         text +=
             "# HELP tally_scrub_read_bytes_total Bytes of the log the background scrub has read and checked.\n# TYPE tally_scrub_read_bytes_total counter\n"
         text += "tally_scrub_read_bytes_total \(engine.scrubBytes)\n"
+        text += Self.gauge(
+            "tally_log_torn_tail_bytes",
+            "Bytes the server's start cut off the log's end as a torn tail (an interrupted write; 0 when none): under durability always it held nothing acknowledged, unless the disk lost bytes it had confirmed as synced.",
+            engine.tornTailBytesAtOpen)
         let checkpoints = engine.checkpoints
         text += Self.gauge(
             "tally_checkpoint_covered_events",

@@ -243,6 +243,8 @@ public final class Engine: Sendable {
         public var lastScrub: Timestamp? = nil
         /// The checkpoints written, failed and skipped since the open.
         public var checkpoints = CheckpointRecord()
+        /// The bytes the open cut off the log's end as a torn tail (0 when none).
+        public var tornTailBytesAtOpen: Int64 = 0
     }
 
     /// The checkpoints an engine has written since it opened, for a metrics page.
@@ -293,7 +295,7 @@ public final class Engine: Sendable {
             readOnly: store.failure != nil,
             projectionGap: projectionGapReason != nil, logDamage: !(scrub?.problems.isEmpty ?? true),
             scrubPasses: scrub?.passes ?? 0, scrubBytes: scrub?.bytesChecked ?? 0, lastScrub: scrub?.lastPassEnded,
-            checkpoints: checkpointRecord.withLock { $0 })
+            checkpoints: checkpointRecord.withLock { $0 }, tornTailBytesAtOpen: store.tornTailBytesAtOpen)
     }
 
     /// Stops the checkpointer, writes a final checkpoint, and closes the store. Call it before dropping the

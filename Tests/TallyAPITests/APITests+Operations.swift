@@ -180,6 +180,7 @@ extension APITests {
                 metrics.text.contains("tally_dedup_remembered_ids 5\n") && metrics.text.contains("tally_read_only 0\n"))
             #expect(metrics.text.contains("tally_dedup_table_bytes 32768\n"), "the initial 2,048 slots of 16 bytes")
             #expect(metrics.text.contains("tally_checkpoint_covered_events 0\n"))
+            #expect(metrics.text.contains("tally_log_torn_tail_bytes 0\n"), "a fresh store has no torn tail")
             #expect(!metrics.text.contains("tally_checkpoint_last_success_timestamp_seconds"), "none written yet")
             // A checkpoint moves the covered events and says when it was written, by the engine's clock.
             #expect(try api.engine.checkpoint() == 5)

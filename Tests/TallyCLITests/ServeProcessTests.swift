@@ -39,8 +39,13 @@ import Testing
             #expect(try post(first.port, token, ids: (batch * 50)..<(batch * 50 + 50)).status == 200)
         }
         first.stop(SIGKILL)
+        // A write the kill cut short: 37 bytes past the last frame, which the next start cuts off and shows.
+        let segment = try #require(try StoreTestSupport.segmentPaths(directory.path).last)
+        try StoreTestSupport.write(try StoreTestSupport.bytes(segment) + Array(repeating: 0xAB, count: 37), to: segment)
 
         let server = try ServeProcess(directory.path)
+        let metrics = try LoopbackClient(port: server.port).request("GET", "/metrics").text
+        #expect(metrics.contains("tally_log_torn_tail_bytes 37\n"), "\(metrics)")
         // Every acknowledged event is counted once; re-sending them all is deduplicated.
         let retry = try post(server.port, token, ids: 0..<500)
         #expect(retry.text.contains(#""duplicates":500"#))

@@ -51,6 +51,7 @@ import Testing
             if cut > frameStart {
                 #expect(log.all.contains { $0.contains("dropped \(cut - frameStart) bytes of torn tail") })
             }
+            #expect(store.tornTailBytesAtOpen == Int64(cut - frameStart), "kept for the metrics page")
             #expect(try StoreTestSupport.bytes(segment).count == frameStart)
             let more = EventFixtures.everyType()
             #expect(try store.append(StoreTestSupport.batch(more)) == 5..<UInt64(5 + more.count))

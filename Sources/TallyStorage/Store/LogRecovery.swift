@@ -24,6 +24,8 @@ struct LogRecovery {
         /// The ingest time of the last record of the last segment, read while that segment is scanned; `nil`
         /// when it holds none (a fresh log, or a segment just started after a roll).
         var lastIngestTime: Timestamp?
+        /// The bytes cut off (or, read-only, left unread) at the log's end as a torn tail; 0 when none.
+        var tornTailBytes: Int64 = 0
     }
 
     func recover() throws(StorageError) -> Recovered {
@@ -32,6 +34,7 @@ struct LogRecovery {
         var nextOffset: UInt64 = 0
         var active: ActiveSegment?
         var lastIngestTime: Timestamp?
+        var tornTailBytes: Int64 = 0
         for (index, item) in names.enumerated() {
             let isLast = index == names.count - 1
             let path = segmentsDirectory + "/" + item.name
@@ -98,6 +101,7 @@ struct LogRecovery {
                 }
                 let tail = try checkTornTail(name: item.name, path: path, scan: scan, damage: damage)
                 let dropped = scan.fileSize - damage.byteOffset
+                tornTailBytes = dropped
                 // Frames of the interrupted write that reached the disk whole, after a torn one.
                 let group =
                     tail.firstValidFrame.map {
@@ -156,7 +160,9 @@ struct LogRecovery {
                 "the log ends at offset \(nextOffset) but a checkpoint covers \(configuration.acknowledgedOffset) events: acknowledged log data is missing; run `tally verify`, then `tally salvage --out DIR` to copy what is left",
                 path: segmentsDirectory)
         }
-        return Recovered(segments: entries, nextOffset: nextOffset, active: active, lastIngestTime: lastIngestTime)
+        return Recovered(
+            segments: entries, nextOffset: nextOffset, active: active, lastIngestTime: lastIngestTime,
+            tornTailBytes: tornTailBytes)
     }
 
     /// The segment files, sorted by first offset.

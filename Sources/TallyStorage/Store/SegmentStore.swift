@@ -24,6 +24,10 @@ public final class SegmentStore: Sendable {
     /// last segment; `nil` when that segment held no record (an empty log, or a segment begun by a roll).
     public let lastIngestTimeAtOpen: Timestamp?
 
+    /// The bytes the open cut off the log's end as a torn tail (an interrupted write; read-only, left there
+    /// unread), 0 when there was none: logged when it happens, kept for a metrics page.
+    public let tornTailBytesAtOpen: Int64
+
     /// The file system all of the store's I/O goes through (shared with the engine's checkpoints).
     package let fileSystem: any FileSystem
     let segmentsDirectory: String
@@ -109,6 +113,7 @@ public final class SegmentStore: Sendable {
         }
         let state = LogState(segments: recovered.segments, nextOffset: recovered.nextOffset)
         lastIngestTimeAtOpen = recovered.lastIngestTime
+        tornTailBytesAtOpen = recovered.tornTailBytes
         openedIdentity = readOnly ? nil : fileSystem.identity(of: directory)
         published = Mutex(state)
         queue = Mutex(WriterQueue(stopped: readOnly))
