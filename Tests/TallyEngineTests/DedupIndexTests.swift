@@ -433,7 +433,10 @@ enum DedupIndexFixtures {
     }
 
     /// Ids whose hashes share their low 32 bits (a client searching ids offline could make them) do not
-    /// pile up in one probe run: the index places them by ``HomeSlot``.
+    /// pile up in one probe run: the index places them by ``HomeSlot``. Placed by the low bits they would form
+    /// one run of all 20,000; placed at random, as the per-process secret places them, the longest run of a
+    /// linear-probing table up to 13/16 full is some ln(n) / (α − 1 − ln α) ≈ 480 slots (521 was seen), so the
+    /// bound sits well above that and far below the 20,000.
     @Test func hashesSharingTheirLowBitsDoNotFormOneProbeRun() {
         var index = DedupIndex()
         let time = Timestamp(microseconds: 1_000 * 3_600_000_000)
@@ -441,7 +444,7 @@ enum DedupIndexFixtures {
             index.insert(IdentityHash(id << 32 | 0x77), offset: id, time: time, voidable: false)
         }
         #expect(index.count == 20_000)
-        #expect(index.longestProbeRun < 400, "longest run of occupied slots: \(index.longestProbeRun)")
+        #expect(index.longestProbeRun < 2_000, "longest run of occupied slots: \(index.longestProbeRun)")
     }
 
     /// An entry's hour, kept modulo 2^14, is read back as the one nearest the window's start, wherever the
