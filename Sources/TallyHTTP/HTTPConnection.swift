@@ -255,7 +255,9 @@ final class HTTPConnection {
         failedStream = true
         headStarted = nil
         bodyStarted = nil
-        let head = parser.headAwaitingBody
+        // Logged under its method and path once its request line was read, whether its fields or its body
+        // were too slow.
+        let head = parser.headAwaitingBody ?? parser.requestLineOfHeadArriving
         let began = requestStarted ?? now
         loop.server.handler.answeredByServer(status: 408, seconds: MonotonicClock.seconds(since: began))
         dispatchResponse(

@@ -145,6 +145,20 @@ public struct HTTPRequestParser: Sendable {
         continueOwed && failure == nil && phase != .head
     }
 
+    /// The request line of a head still arriving, once that line is whole and reads (its fields are not all
+    /// here yet), or `nil`: a request that times out there is logged under its method and path.
+    public var requestLineOfHeadArriving: HTTPRequest? {
+        guard failure == nil, phase == .head, readIndex < storage.count else { return nil }
+        return storage.withUnsafeBufferPointer { all in
+            let bytes = UnsafeBufferPointer(rebasing: all[readIndex...])
+            let limit = min(bytes.count, limits.maxHeaderBytes)
+            let lineEnd = HTTPGrammar.index(of: HTTPGrammar.lf, in: bytes, from: 0, to: limit)
+            guard lineEnd < limit else { return nil }
+            let end = lineEnd > 0 && bytes[lineEnd - 1] == HTTPGrammar.cr ? lineEnd - 1 : lineEnd
+            return try? RequestHeadParser.parseRequestLine(UnsafeBufferPointer(rebasing: bytes[..<end]))
+        }
+    }
+
     /// The head (request line and fields, no body) of the request whose body is arriving, or `nil`.
     public var headAwaitingBody: HTTPRequest? {
         failure == nil && phase != .head ? pendingRequest : nil

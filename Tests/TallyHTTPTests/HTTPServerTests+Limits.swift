@@ -93,7 +93,7 @@ extension HTTPServerTests {
     }
 
     /// The durations the server logs for its own answers count from the request's first byte: a 408 after
-    /// the header timeout, a 400 for a head finished badly after a pause, a 408 for a body too slow (logged
+    /// the header timeout (under its method and path once its request line was read), a 400 for a head finished badly after a pause, a 408 for a body too slow (logged
     /// under its method and path, which were known by then), a 413 for a chunked body that grew too
     /// large after a pause, and a 413 for a declared length over the limit (under its method and path).
     @Test func theServersOwnAnswersAreTimedFromTheRequestsFirstByte() throws {
@@ -121,10 +121,15 @@ extension HTTPServerTests {
             guard let line, let range = line.range(of: #""durationMs":"#) else { return -1 }
             return Double(line[range.upperBound...].prefix { $0 != "," && $0 != "}" }) ?? -1
         }
+        // Logged under its method and path once the request line was read; before, as "-".
         let slowHead = try LoopbackClient(port: server.port)
         try slowHead.send("GET /x HTTP/1.1\r\nHost: a")
         #expect(try slowHead.readResponse().status == 408)
-        #expect(milliseconds(line(status: 408, containing: #""path":"-""#)) >= 1000)
+        #expect(milliseconds(line(status: 408, containing: #""method":"GET","path":"/x""#)) >= 1000)
+        let slowLine = try LoopbackClient(port: server.port)
+        try slowLine.send("GET /half-a-li")
+        #expect(try slowLine.readResponse().status == 408)
+        #expect(milliseconds(line(status: 408, containing: #""method":"-","path":"-""#)) >= 1000)
 
         let badHead = try LoopbackClient(port: server.port)
         try badHead.send("GET /y HTTP/1.1\r\nHost: a\r\n")
