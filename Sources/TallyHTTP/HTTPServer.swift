@@ -13,11 +13,31 @@ public final class HTTPServer: Sendable {
     /// Set by the first ``shutdown()``: the listener's descriptor is closed once, never a number reused since.
     private let isShutDown = Atomic<Bool>(false)
 
-    /// Binds and starts serving.
+    /// Binds ``HTTPServerConfiguration/host`` and ``HTTPServerConfiguration/port`` and starts serving.
     /// - Throws: ``HTTPServerError`` when the address cannot be bound.
-    public init(configuration: HTTPServerConfiguration, handler: any HTTPHandler) throws(HTTPServerError) {
-        let (listener, port) = try Socket.listen(host: configuration.host, port: configuration.port)
-        self.port = port
+    public convenience init(configuration: HTTPServerConfiguration, handler: any HTTPHandler) throws(HTTPServerError) {
+        try self.init(
+            listener: HTTPListener(host: configuration.host, port: configuration.port), configuration: configuration,
+            handler: handler)
+    }
+
+    /// Starts serving on the address `listener` bound (the configuration's host and port are not used).
+    /// A listener serves one server: handing it to a second is a programming error.
+    /// - Throws: ``HTTPServerError`` when the socket cannot listen (another server started listening on the
+    ///   port since it was bound) or the event loops cannot be made.
+    public init(listener bound: HTTPListener, configuration: HTTPServerConfiguration, handler: any HTTPHandler)
+        throws(HTTPServerError)
+    {
+        guard let listener = bound.take() else {
+            preconditionFailure("the listener on \(bound.host):\(bound.port) already serves another server")
+        }
+        do {
+            try Socket.listen(listener, host: bound.host, port: bound.port)
+        } catch {
+            Glibc.close(listener)
+            throw error
+        }
+        self.port = bound.port
         core = HTTPServerCore(listener: listener, configuration: configuration, handler: handler)
         var loops: [EventLoop] = []
         do {

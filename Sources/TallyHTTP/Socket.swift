@@ -4,8 +4,10 @@ import Glibc
 /// Socket system calls for the listener (none of them blocks, so none is interrupted), failing with
 /// ``HTTPServerError``.
 enum Socket {
-    /// Creates a non-blocking listening TCP socket bound to `host:port` (IPv4). Port 0 picks a free port.
-    static func listen(host: String, port: Int, backlog: Int32 = 1024) throws(HTTPServerError) -> (Int32, Int) {
+    /// Creates a non-blocking TCP socket bound to `host:port` (IPv4), not yet listening: the port is
+    /// taken, and connections to it are refused until ``listen(_:host:port:backlog:)``. Port 0 picks a free
+    /// port. Returns the descriptor and the port bound.
+    static func bind(host: String, port: Int) throws(HTTPServerError) -> (Int32, Int) {
         guard let port16 = UInt16(exactly: port) else {
             throw HTTPServerError(
                 .invalidAddress, message: "cannot listen on port \(port): a port is 0-65535 (0 picks a free one)")
@@ -33,17 +35,20 @@ enum Socket {
             Glibc.close(descriptor)
             throw HTTPServerError.system("bind to \(host):\(port)", code)
         }
-        guard Glibc.listen(descriptor, backlog) == 0 else {
-            let code = errno
-            Glibc.close(descriptor)
-            throw HTTPServerError.system("listen", code)
-        }
         var actual = sockaddr_in()
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         _ = withUnsafeMutablePointer(to: &actual) { pointer in
             pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) }
         }
         return (descriptor, Int(UInt16(bigEndian: actual.sin_port)))
+    }
+
+    /// Has the socket ``bind(host:port:)`` made listen, with room for `backlog` connections not yet
+    /// accepted. (`host` and `port` name it in the error.)
+    static func listen(_ descriptor: Int32, host: String, port: Int, backlog: Int32 = 1024) throws(HTTPServerError) {
+        guard Glibc.listen(descriptor, backlog) == 0 else {
+            throw HTTPServerError.system("listen on \(host):\(port)", errno)
+        }
     }
 
     static func setNoDelay(_ descriptor: Int32) {

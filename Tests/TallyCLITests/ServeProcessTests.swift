@@ -244,6 +244,26 @@ import Testing
         #expect(FileManager.default.fileExists(atPath: second.path))
     }
 
+    /// The port is taken before the store is opened: a start on a port in use changes nothing in the store
+    /// (the torn tail an open would cut off stays) and says nothing of it, however long its open would take.
+    @Test func aPortInUseIsFoundBeforeTheStoreIsOpened() throws {
+        let directory = TemporaryDirectory()
+        let store = directory.appending("store")
+        let first = try ServeProcess(store)
+        #expect(try post(first.port, try token(store), ids: 0..<20).status == 200)
+        first.stop(SIGKILL)
+        let segment = try #require(try StoreTestSupport.segmentPaths(store).last)
+        let torn = try StoreTestSupport.bytes(segment) + Array(repeating: 0xAB, count: 37)
+        try StoreTestSupport.write(torn, to: segment)
+
+        let running = try ServeProcess(directory.appending("other"))
+        let (status, message, _) = try CLITests.launch(["serve", "--data", store, "--port", String(running.port)])
+        #expect(status == 1, "\(message)")
+        #expect(message.contains("bind to 127.0.0.1:\(running.port) failed: Address already in use"), "\(message)")
+        #expect(!message.contains("torn"), "\(message)")
+        #expect(try StoreTestSupport.bytes(segment) == torn, "the store is as the kill left it")
+    }
+
     /// A `--jwt-secret-file` that cannot be read stops the start before any store is created.
     @Test func anUnreadableSecretFileCreatesNoStore() throws {
         let directory = TemporaryDirectory()

@@ -94,6 +94,63 @@ import Testing
         #expect(foreign?.message.contains("use 127.0.0.1 or 0.0.0.0") == true)
     }
 
+    /// A listener takes its port before any server exists: connections are refused (not left waiting) until a
+    /// server serves on it, and a listener no server took gives its port back. Two listeners may bind one
+    /// port while neither listens (both ask for `SO_REUSEADDR`): the second to listen fails as in use.
+    @Test func aListenerHoldsItsPortAndRefusesConnectionsUntilAServerServesOnIt() throws {
+        var configuration = HTTPServerConfiguration()
+        configuration.host = "192.0.2.1"  // Not used: the listener's address is served.
+        configuration.port = 1
+        configuration.eventLoops = 1
+        configuration.log = { _ in }
+        let listener = try HTTPListener(host: "127.0.0.1", port: 0)
+        let port = listener.port
+        #expect(port > 0)
+        #expect(throws: LoopbackClient.ClientError.self) { try LoopbackClient(port: port) }
+        let server = try HTTPServer(listener: listener, configuration: configuration, handler: EchoHandler())
+        #expect(server.port == port)
+        #expect(try LoopbackClient(port: port).request("GET", "/served").status == 200)
+        var inUse: HTTPServerError?
+        do throws(HTTPServerError) { _ = try HTTPListener(host: "127.0.0.1", port: port) } catch { inUse = error }
+        #expect(inUse?.code == .addressInUse, "no listener binds a port a server listens on")
+        server.shutdown()
+
+        let first = try HTTPListener(host: "127.0.0.1", port: 0)
+        let second = try HTTPListener(host: "127.0.0.1", port: first.port)
+        let winner = try HTTPServer(listener: second, configuration: configuration, handler: EchoHandler())
+        defer { winner.shutdown() }
+        var late: HTTPServerError?
+        do throws(HTTPServerError) {
+            _ = try HTTPServer(listener: first, configuration: configuration, handler: EchoHandler())
+        } catch {
+            late = error
+        }
+        #expect(late?.code == .addressInUse)
+        #expect(late?.operation == "listen on 127.0.0.1:\(first.port)")
+
+        // A socket that does not ask for SO_REUSEADDR binds only a port no socket holds.
+        var unused: HTTPListener? = try HTTPListener(host: "127.0.0.1", port: 0)
+        let unusedPort = try #require(unused?.port)
+        #expect(!Self.bindsWithoutReuse(port: unusedPort))
+        unused = nil
+        #expect(Self.bindsWithoutReuse(port: unusedPort), "the listener's port was given back")
+    }
+
+    /// Whether a plain socket (without `SO_REUSEADDR`) can bind 127.0.0.1:`port`; it is closed again.
+    static func bindsWithoutReuse(port: Int) -> Bool {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(descriptor) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = in_addr_t(0x7F00_0001).bigEndian
+        return withUnsafePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
+            }
+        }
+    }
+
     /// One JSON line per request (method, path, status, duration), with no header values such as tokens;
     /// the lines of one wake-up reach the log in one call.
     @Test func logsOneLinePerRequestGatheredPerWakeUp() throws {

@@ -154,6 +154,16 @@ struct ServeCommand {
         DescriptorLimit.raise()
         // A configured secret that cannot be read stops the start before a store is opened or created.
         let configuredSecret = try JWTSecret.configured(arguments)
+        // The address is taken before the store is opened: a port in use stops the start before a long
+        // replay, and before the store is touched (a torn tail cut off, a directory created). Until the
+        // server listens, connections to it are refused.
+        let listener: HTTPListener
+        do {
+            listener = try HTTPListener(host: http.host, port: http.port)
+        } catch {
+            io.printError("tally serve: \(error)")
+            return .failure
+        }
         // The directories the store's open is about to create (the store's and any parent missing): a failed
         // start removes them again.
         let created = missingDirectories(directory)
@@ -177,11 +187,11 @@ struct ServeCommand {
             limits: http.limits, serverGauges: { running.gauges }, bodyWorkers: http.eventLoops)
         let server: HTTPServer
         do {
-            server = try HTTPServer(configuration: http, handler: handler)
+            server = try HTTPServer(listener: listener, configuration: http, handler: handler)
         } catch {
             try? engine.close()
-            // A start that fails (the port in use) leaves no secret it made: the next start's is the one
-            // whose minting command it prints.
+            // A start that fails (another server listening on the port since it was bound) leaves no secret
+            // it made: the next start's is the one whose minting command it prints.
             if secret.created, let path = secret.source.path { unlink(path) }
             removeUnusedStore(created)
             io.printError("tally serve: \(error)")
