@@ -80,7 +80,9 @@ enum APIResponse {
         writer.writeKey("timestamp")
         writer.writeTimestamp(now)
         writer.endObject()
-        return .json(status, writer.bytes, headers: headers)
+        var response = HTTPResponse.json(status, writer.bytes, headers: headers)
+        response.failure = HTTPResponse.Failure(code: code.rawValue, message: message)
+        return response
     }
 
     /// One entry of a validation error: where (`["body", "settings", "mfa_required"]`), what, and its type.
@@ -146,6 +148,25 @@ enum APIResponse {
         }
         var object = JSONObject()
         object.set("detail", .array(detail))
-        return .json(422, JSONValue.object(object).jsonBytes)
+        var response = HTTPResponse.json(422, JSONValue.object(object).jsonBytes)
+        response.failure = failure(of: issues)
+        return response
+    }
+
+    /// What a validation answer's log line says: its first issue, where and what, and how many others.
+    static func failure(of issues: [ValidationIssue]) -> HTTPResponse.Failure {
+        guard let first = issues.first else {
+            return HTTPResponse.Failure(code: "validation_error", message: "the request is not valid")
+        }
+        let location = first.location.map {
+            switch $0 {
+            case .name(let name): name
+            case .index(let index): String(index)
+            }
+        }
+        let more = issues.count > 1 ? " (and \(issues.count - 1) more)" : ""
+        return HTTPResponse.Failure(
+            code: "validation_error",
+            message: "\(location.joined(separator: ".")): \(first.message) [\(first.type.rawValue)]\(more)")
     }
 }

@@ -95,6 +95,50 @@ enum OpenAPIDocument {
         }
     }
 
+    /// The optional `X-Request-Id` every operation reads (see `RequestID` in TallyHTTP).
+    static let requestIdParameter = object([
+        ("name", .string("X-Request-Id")), ("in", .string("header")), ("required", .bool(false)),
+        (
+            "description",
+            .string(
+                "An id for this request, echoed in the answer's X-Request-Id and written in the server's log line; "
+                    + "one that is not 1-128 visible ASCII characters is replaced by the server's own")
+        ),
+        (
+            "schema",
+            object([
+                ("type", .string("string")), ("minLength", .int(1)), ("maxLength", .int(128)),
+                ("pattern", .string("^[!-~]+$")),
+            ])
+        ),
+    ])
+
+    /// The `X-Request-Id` every answer carries.
+    static let requestIdHeader = object([
+        (
+            "description",
+            .string(
+                "The request's id, as its log line names it: the one the request sent, else 16 hexadecimal digits "
+                    + "the server chose")
+        ),
+        ("schema", object([("type", .string("string")), ("minLength", .int(1)), ("maxLength", .int(128))])),
+    ])
+
+    /// A `$ref` to the component parameter `name`.
+    private static func reference(parameter name: String) -> JSONValue {
+        object([("$ref", .string("#/components/parameters/\(name)"))])
+    }
+
+    /// `response` with the `X-Request-Id` header every answer carries added to its headers.
+    private static func withRequestId(_ response: JSONValue) -> JSONValue {
+        guard case .object(var fields) = response else { return response }
+        var headers = JSONObject()
+        if case .object(let existing)? = fields["headers"] { headers = existing }
+        headers.set("X-Request-Id", object([("$ref", .string("#/components/headers/RequestId"))]))
+        fields.set("headers", .object(headers))
+        return .object(fields)
+    }
+
     private static func build() -> JSONValue {
         var paths = JSONObject()
         for route in Route.all {
@@ -113,8 +157,8 @@ enum OpenAPIDocument {
                 operation.append(("description", .string(description)))
             }
             operation += [
-                ("parameters", .array(parameters(for: route))),
-                ("responses", object(responses(for: route))),
+                ("parameters", .array(parameters(for: route) + [reference(parameter: "RequestId")])),
+                ("responses", object(responses(for: route).map { ($0, withRequestId($1)) })),
             ]
             // Open routes say so, rather than leave the bearer requirement undefined.
             operation.append(("security", .array(route.authenticated ? [object([("bearer", .array([]))])] : [])))
@@ -162,6 +206,8 @@ enum OpenAPIDocument {
                         "schemas",
                         object(responseSchemas + eventSchemas + validationSchemas)
                     ),
+                    ("parameters", object([("RequestId", requestIdParameter)])),
+                    ("headers", object([("RequestId", requestIdHeader)])),
                 ])
             ),
         ])

@@ -220,19 +220,15 @@ final class EventLoop: @unchecked Sendable {
 
     /// Logs a finished request: gathered until the end of the wake-up on the loop's thread, at once from
     /// any other.
-    func logRequest(method: String, path: String, status: Int, milliseconds: Double) {
+    func logRequest(_ entry: RequestLogEntry) {
         guard isCurrentThread else {
             var line: [UInt8] = []
-            HTTPServerCore.appendLogLine(
-                time: Timestamp.now(), method: method, path: path, status: status,
-                milliseconds: milliseconds, to: &line)
+            entry.append(time: Timestamp.now(), to: &line)
             server.configuration.log(String(decoding: line, as: UTF8.self))
             return
         }
         if !pendingLog.isEmpty { pendingLog.append(UInt8(ascii: "\n")) }
-        HTTPServerCore.appendLogLine(
-            time: Timestamp.now(), method: method, path: path, status: status,
-            milliseconds: milliseconds, to: &pendingLog)
+        entry.append(time: Timestamp.now(), to: &pendingLog)
         // A long wake-up (many pipelined requests) writes its lines in batches rather than holding them all.
         if pendingLog.count >= EventLoop.logFlushBytes { flushLog() }
     }

@@ -93,7 +93,6 @@ extension HTTPConnection {
                 failedStream = true
                 headStarted = nil
                 bodyStarted = nil
-                let body = HTTPErrorBody.json(status: error.status, message: error.message)
                 let began = requestStarted ?? readAt
                 requestStarted = nil
                 let named = arriving
@@ -101,12 +100,11 @@ extension HTTPConnection {
                     status: error.status, seconds: MonotonicClock.seconds(since: began))
                 dispatchResponse(
                     sequence: allocateSequence(),
-                    response: HTTPResponse(
-                        status: error.status,
-                        headers: [("Content-Type", "application/json")], body: body, closeConnection: true),
+                    response: HTTPErrorBody.response(
+                        status: error.status, message: error.message, closeConnection: true),
                     keepAlive: false, head: (named?.method ?? error.method) == .head,
                     method: named?.method.name ?? error.method?.name ?? "-", path: named?.path ?? error.path ?? "-",
-                    started: began)
+                    started: began, requestId: loop.server.requestIds.id(for: named?.headers))
                 return
             }
             guard var request else {
@@ -196,11 +194,10 @@ extension HTTPConnection {
         loop.server.handler.answeredByServer(
             status: 503, seconds: MonotonicClock.seconds(since: requestStarted ?? MonotonicClock.nanoseconds()))
         refuseBody(
-            HTTPResponse(
-                status: 503, headers: [("Content-Type", "application/json"), ("Retry-After", "1")],
-                body: HTTPErrorBody.json(
-                    status: 503,
-                    message: "the server holds as many request bodies as it may (\(limit) bytes); retry in a moment")),
+            HTTPErrorBody.response(
+                status: 503,
+                message: "the server holds as many request bodies as it may (\(limit) bytes); retry in a moment",
+                headers: [("Retry-After", "1")]),
             for: head)
         return false
     }
@@ -210,9 +207,7 @@ extension HTTPConnection {
     func headRefusal(_ head: HTTPRequest) -> HTTPResponse? {
         if let problem = HostHeader.problem(in: head) {
             loop.server.handler.answeredByServer(status: 400, seconds: head.secondsSinceArrival)
-            return HTTPResponse(
-                status: 400, headers: [("Content-Type", "application/json")],
-                body: HTTPErrorBody.json(status: 400, message: problem))
+            return HTTPErrorBody.response(status: 400, message: problem)
         }
         return loop.server.handler.refusal(beforeBody: head)
     }
@@ -235,8 +230,10 @@ extension HTTPConnection {
         let seconds = MonotonicClock.seconds(since: began)
         loop.server.handler.answeredByServer(status: HTTPConnection.abandonedStatus, seconds: seconds)
         loop.logRequest(
-            method: head?.method.name ?? "-", path: head?.path ?? "-", status: HTTPConnection.abandonedStatus,
-            milliseconds: seconds * 1e3)
+            RequestLogEntry(
+                method: head?.method.name ?? "-", path: head?.path ?? "-", status: HTTPConnection.abandonedStatus,
+                milliseconds: seconds * 1e3, client: clientAddress,
+                requestId: loop.server.requestIds.id(for: head?.headers)))
     }
 
     /// The status logged for a request its client left before it arrived whole (nginx's convention).
@@ -259,7 +256,8 @@ extension HTTPConnection {
         dispatchResponse(
             sequence: allocateSequence(), response: response, keepAlive: false, head: head?.method == .head,
             method: head?.method.name ?? "-", path: head?.path ?? "-",
-            started: head?.arrivedAt ?? requestStarted ?? MonotonicClock.nanoseconds())
+            started: head?.arrivedAt ?? requestStarted ?? MonotonicClock.nanoseconds(),
+            requestId: loop.server.requestIds.id(for: head?.headers))
         requestStarted = nil
     }
 

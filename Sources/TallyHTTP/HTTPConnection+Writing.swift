@@ -10,16 +10,21 @@ extension HTTPConnection {
         return nextSequence
     }
 
-    /// Records a finished response and writes every response that is now next in order.
+    /// Records a finished response and writes every response that is now next in order. The response
+    /// carries the request's id (``RequestID``) in `X-Request-Id`, as its log line does.
     func dispatchResponse(
         sequence: Int, response: HTTPResponse, keepAlive: Bool, head: Bool, legacy: Bool = false,
-        method: String, path: String, started: UInt64
+        method: String, path: String, started: UInt64, requestId: String
     ) {
         // Logged even when the client has gone: the request was handled (an ingest stored) all the same.
         loop.logRequest(
-            method: method, path: path, status: response.status,
-            milliseconds: MonotonicClock.seconds(since: started) * 1e3)
+            RequestLogEntry(
+                method: method, path: path, status: response.status,
+                milliseconds: MonotonicClock.seconds(since: started) * 1e3, failure: response.failure,
+                client: clientAddress, requestId: requestId))
         guard !closed else { return }
+        var response = response
+        response.headers.append((RequestID.headerName, requestId))
         let keepsAlive = keepAlive && !response.closeConnection
         if sequence == nextToSend {
             // The usual case: the response is next in order, so it skips the reordering table.

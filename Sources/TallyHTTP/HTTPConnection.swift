@@ -77,10 +77,14 @@ final class HTTPConnection {
     var headChecked = false
     /// Full reads (of the loop's 64 KiB buffer) one connection may make per wake-up.
     static let readsPerWakeUp = 16
+    /// The client's IPv4 address, for the log (looked up at once: once the connection is closed, its
+    /// descriptor's number may name another).
+    let clientAddress: String
 
     init(descriptor: Int32, loop: EventLoop) {
         self.descriptor = descriptor
         self.loop = loop
+        self.clientAddress = Socket.peerAddress(descriptor)
         self.parser = HTTPRequestParser(limits: loop.server.configuration.limits, checksHost: true)
     }
 
@@ -155,6 +159,7 @@ final class HTTPConnection {
         let started = request.arrivedAt ?? MonotonicClock.nanoseconds()
         let method = request.method.name
         let path = request.path
+        let requestId = loop.server.requestIds.id(for: request.headers)
         let bound = LoopBound(self)
         let loop = self.loop
         if !keepAlive { stopReading = true }
@@ -168,14 +173,16 @@ final class HTTPConnection {
                 bound.value.handlerFinished(unsafe: unsafe, closing: !keepAlive || response.closeConnection)
                 bound.value.dispatchResponse(
                     sequence: sequence, response: response, keepAlive: keepAlive,
-                    head: head, legacy: legacy, method: method, path: path, started: started)
+                    head: head, legacy: legacy, method: method, path: path, started: started,
+                    requestId: requestId)
                 return
             }
             loop.execute {
                 bound.value.handlerFinished(unsafe: unsafe, closing: !keepAlive || response.closeConnection)
                 bound.value.dispatchResponse(
                     sequence: sequence, response: response, keepAlive: keepAlive,
-                    head: head, legacy: legacy, method: method, path: path, started: started)
+                    head: head, legacy: legacy, method: method, path: path, started: started,
+                    requestId: requestId)
             }
         }
     }
@@ -262,12 +269,9 @@ final class HTTPConnection {
         loop.server.handler.answeredByServer(status: 408, seconds: MonotonicClock.seconds(since: began))
         dispatchResponse(
             sequence: allocateSequence(),
-            response: HTTPResponse(
-                status: 408, headers: [("Content-Type", "application/json")],
-                body: HTTPErrorBody.json(status: 408, message: message),
-                closeConnection: true),
+            response: HTTPErrorBody.response(status: 408, message: message, closeConnection: true),
             keepAlive: false, head: head?.method == .head, method: head?.method.name ?? "-", path: head?.path ?? "-",
-            started: began)
+            started: began, requestId: loop.server.requestIds.id(for: head?.headers))
     }
 
     func close() {

@@ -8,6 +8,23 @@ public struct HTTPResponse: Sendable {
     public var body: [UInt8]
     /// Close the connection after sending (set for errors that leave the stream unusable).
     public var closeConnection: Bool
+    /// Why the request failed, for its log line (never sent as such: the body tells the client); `nil` for
+    /// a success.
+    public var failure: Failure?
+
+    /// Why a request failed: a short code and the detail, as its answer gives them.
+    public struct Failure: Sendable, Equatable {
+        /// A stable code, such as `unauthorized` or `malformed_json`.
+        public var code: String
+        /// What went wrong, in the answer's words.
+        public var message: String
+
+        /// Creates a failure of `code` with `message`.
+        public init(code: String, message: String) {
+            self.code = code
+            self.message = message
+        }
+    }
 
     /// Creates a response.
     public init(status: Int, headers: [(String, String)] = [], body: [UInt8] = [], closeConnection: Bool = false) {
@@ -15,6 +32,7 @@ public struct HTTPResponse: Sendable {
         self.headers = headers
         self.body = body
         self.closeConnection = closeConnection
+        self.failure = nil
     }
 
     /// A JSON response.

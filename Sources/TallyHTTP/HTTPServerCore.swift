@@ -28,6 +28,8 @@ final class HTTPServerCore: Sendable {
     /// 0 for never), so a long overload is one line per 10 s whichever loop refuses.
     private let lastLimitWarning = Atomic<UInt64>(0)
     private let drainingFlag = Atomic<Bool>(false)
+    /// The ids of requests that bring none of their own.
+    let requestIds = RequestID()
     /// The server's event loops, so the one that accepts a connection can hand it to the least busy; emptied
     /// once they have finished (they hold this core too).
     let loops = Mutex<[EventLoop]>([])
@@ -102,59 +104,5 @@ final class HTTPServerCore: Sendable {
     func releaseBodyBytes(_ count: Int) {
         guard count > 0 else { return }
         bufferedBodyBytes.subtract(count, ordering: .relaxed)
-    }
-
-    /// Appends the JSON log line of one request: when its response was ready (UTC, milliseconds), method,
-    /// path (escaped), status and duration in milliseconds with three decimals. Written as bytes: one line
-    /// per request on the hottest path.
-    static func appendLogLine(
-        time: Timestamp, method: String, path: String, status: Int, milliseconds: Double,
-        to line: inout [UInt8]
-    ) {
-        line.append(contentsOf: #"{"time":""#.utf8)
-        time.appendRFC3339(to: &line, fractionDigits: 3)
-        line.append(contentsOf: #"","method":""#.utf8)
-        // A method is a token of any characters HTTP allows, a JSON Web Token among them.
-        appendLoggedText(method, to: &line)
-        line.append(contentsOf: #"","path":""#.utf8)
-        appendLoggedText(path, to: &line)
-        line.append(contentsOf: #"","status":"#.utf8)
-        HTTPGrammar.appendDecimal(max(0, status), to: &line)
-        line.append(contentsOf: #","durationMs":"#.utf8)
-        let microseconds = milliseconds.isFinite ? Int(max(0, min((milliseconds * 1000).rounded(), 1e15))) : 0
-        HTTPGrammar.appendDecimal(microseconds / 1000, to: &line)
-        line.append(UInt8(ascii: "."))
-        let fraction = microseconds % 1000
-        line.append(UInt8(ascii: "0") + UInt8(fraction / 100))
-        line.append(UInt8(ascii: "0") + UInt8(fraction / 10 % 10))
-        line.append(UInt8(ascii: "0") + UInt8(fraction % 10))
-        line.append(UInt8(ascii: "}"))
-    }
-
-    /// Appends a request's path or method to its log line as a JSON string's contents. Quotes, backslashes
-    /// and every character a line-based reader may take for a line break or a control (U+0000-U+001F,
-    /// U+007F-U+009F, U+2028, U+2029), which a decoded path may hold, are escaped, so the line stays one line
-    /// and `/a%0Ab` is told apart from `/ab`. A JSON Web Token in it (a client that put one in the path or
-    /// the method by mistake) is logged as `<token>`: the log never holds a credential.
-    static func appendLoggedText(_ path: String, to line: inout [UInt8]) {
-        let plain = path.utf8.withContiguousStorageIfAvailable { bytes in
-            !bytes.contains { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C || $0 >= 0x7F }
-                && TokenRedaction.ranges(in: bytes).isEmpty
-        }
-        if plain == true {
-            line.append(contentsOf: path.utf8)
-            return
-        }
-        let hex = Array("0123456789abcdef".utf8)
-        for scalar in TokenRedaction.redacted(path).unicodeScalars {
-            let value = scalar.value
-            if value < 0x20 || (0x7F...0x9F).contains(value) || value == 0x2028 || value == 0x2029 {
-                line.append(contentsOf: #"\u"#.utf8)
-                for shift in [12, 8, 4, 0] { line.append(hex[Int(value >> UInt32(shift) & 0xF)]) }
-                continue
-            }
-            if value == 0x22 || value == 0x5C { line.append(0x5C) }
-            line.append(contentsOf: String(scalar).utf8)
-        }
     }
 }

@@ -51,6 +51,19 @@ enum Socket {
         }
     }
 
+    /// The dotted IPv4 address of the peer of a connected socket, or `-` when it cannot be had (the client
+    /// reset the connection already).
+    static func peerAddress(_ descriptor: Int32) -> String {
+        var address = sockaddr_in()
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let found = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { getpeername(descriptor, $0, &length) }
+        }
+        guard found == 0, address.sin_family == sa_family_t(AF_INET) else { return "-" }
+        let value = UInt32(bigEndian: address.sin_addr.s_addr)
+        return "\(value >> 24).\(value >> 16 & 0xFF).\(value >> 8 & 0xFF).\(value & 0xFF)"
+    }
+
     static func setNoDelay(_ descriptor: Int32) {
         var yes: Int32 = 1
         setsockopt(descriptor, Int32(IPPROTO_TCP), TCP_NODELAY, &yes, socklen_t(MemoryLayout<Int32>.size))

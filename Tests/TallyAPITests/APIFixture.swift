@@ -26,6 +26,8 @@ final class APIFixture {
     let engine: Engine
     let server: HTTPServer
     let handler: TallyAPIHandler
+    /// The server's log lines, as written.
+    let log = LogCollector()
 
     /// - Parameters:
     ///   - maxBodyBytes: The server's body limit.
@@ -45,7 +47,7 @@ final class APIFixture {
         var http = HTTPServerConfiguration()
         http.port = 0
         http.eventLoops = eventLoops
-        http.log = { _ in }
+        http.log = { [log] in log.append($0) }
         http.limits.maxBodyBytes = maxBodyBytes
         // As `tally serve` sets it: a POST or PATCH without framing is a 411.
         http.limits.lengthRequiredMethods = [.post, .patch]

@@ -116,6 +116,44 @@ extension APITests {
 
     /// Requests the HTTP layer refuses before routing (413 from `Content-Length`, 400 for a broken request
     /// line, 431 for oversized headers) show in the metrics under `route="protocol"`.
+    /// A refused request's log line says why, in its answer's code and words (the detail an on-call engineer
+    /// needs to tell an expired token from a wrong secret), never with the token; a validation failure names
+    /// its first issue; a success names none. Each line carries the request's id, as its answer does.
+    @Test func aRefusedRequestsLogLineSaysWhy() throws {
+        let api = try APIFixture()
+        let stats = "/api/v1/admin/tenants/\(APIFixture.tenant)/stats"
+        let expired = APIFixture.token(["super_admin"], expiresIn: -3600)
+        let answer = try api.call("GET", stats, token: expired)
+        #expect(answer.status == 401)
+        let wrongSecret = APIFixture.token(["super_admin"], secret: Array("another secret of 32 bytes or so".utf8))
+        #expect(try api.call("GET", stats, token: wrongSecret).status == 401)
+        let invalid = try api.call(
+            "POST", "/api/v1/admin/tenants/", token: APIFixture.token(["super_admin"]),
+            body: #"{"name":"Acme","settings":{"mfa_required":"yes","session_timeout":0}}"#)
+        #expect(invalid.status == 422, "\(invalid.text)")
+        #expect(try api.call("GET", "/healthz", token: nil).status == 200)
+        var lines: [String] = []
+        #expect(
+            Polling.until(seconds: 5) {
+                lines = api.log.all.flatMap { $0.split(separator: "\n").map(String.init) }
+                return lines.filter { $0.contains(#""path":"#) }.count >= 4
+            })
+        let refusals = lines.filter { $0.contains(#""status":401,"error":"unauthorized","message":""#) }
+        #expect(refusals.count == 2, "\(lines)")
+        #expect(refusals.contains { $0.contains("expired") }, "\(refusals)")
+        #expect(refusals.contains { $0.contains("signature") }, "\(refusals)")
+        #expect(!lines.joined().contains(expired) && !lines.joined().contains(wrongSecret))
+        let id = try #require(answer.header("X-Request-Id"))
+        #expect(refusals.contains { $0.hasSuffix(#""requestId":"\#(id)"}"#) }, "\(id): \(refusals)")
+        let validation = lines.first { $0.contains(#""status":422"#) } ?? ""
+        #expect(
+            validation.contains(
+                #""error":"validation_error","message":"body.settings.mfa_required: "#), "\(validation)")
+        #expect(validation.contains(#"(and 1 more)""#), "\(validation)")
+        let health = lines.first { $0.contains(#""path":"/healthz""#) } ?? ""
+        #expect(health.contains(#""status":200,"durationMs":"#) && !health.contains(#""error""#), "\(health)")
+    }
+
     @Test func requestsRefusedBeforeRoutingAreCounted() throws {
         let api = try APIFixture(maxBodyBytes: 1000)
         for raw in [

@@ -151,6 +151,61 @@ import Testing
         }
     }
 
+    /// Every answer carries its request's id in `X-Request-Id`, and its log line the same id and the client's
+    /// address: the client's own id when it sent a usable one (visible ASCII, at most 128), else a new one of
+    /// 16 hexadecimal digits, never the same twice. The server's own refusals carry one too, and their lines
+    /// name the failure.
+    @Test func answersAndLogLinesCarryTheRequestIdAndTheClient() throws {
+        let log = LogCollector()
+        let server = try startServer { $0.log = { log.append($0) } }
+        defer { server.shutdown() }
+        let client = try LoopbackClient(port: server.port)
+        var generated: Set<String> = []
+        for index in 0..<20 {
+            let response = try client.request("GET", "/new\(index)")
+            let id = try #require(response.header("X-Request-Id"))
+            #expect(id.utf8.count == 16 && id.allSatisfy(\.isHexDigit) && id == id.lowercased(), "\(id)")
+            generated.insert(id)
+        }
+        #expect(generated.count == 20)
+        let kept = String(repeating: "k", count: 127) + "!"
+        let sent = [
+            ("abc-123", "abc-123"), (kept, kept), (String(repeating: "k", count: 129), nil), ("has space", nil),
+            ("caf\u{E9}", nil),
+        ]
+        for (index, (value, expected)) in sent.enumerated() {
+            let response = try client.request("GET", "/sent\(index)", headers: [("X-Request-Id", value)])
+            let id = try #require(response.header("X-Request-Id"))
+            if let expected {
+                #expect(id == expected)
+            } else {
+                #expect(id.utf8.count == 16 && !generated.contains(id), "\(value) is replaced by a new id, not \(id)")
+            }
+        }
+        let refused = try LoopbackClient(port: server.port)
+        try refused.send(
+            "GET /big HTTP/1.1\r\nHost: x\r\nX-Request-Id: big-1\r\nX-Pad: \(String(repeating: "p", count: 20_000))\r\n\r\n"
+        )
+        let tooLarge = try refused.readResponse()
+        #expect(tooLarge.status == 431)
+        #expect(tooLarge.header("X-Request-Id")?.utf8.count == 16, "a head refused unread keeps no id of the client's")
+
+        var lines: [String] = []
+        #expect(
+            Polling.until(seconds: 5) {
+                lines = log.all.flatMap { $0.split(separator: "\n").map(String.init) }
+                return lines.contains { $0.contains(#""path":"/big""#) || $0.contains(#""status":431"#) }
+            })
+        let abc = lines.first { $0.contains(#""path":"/sent0""#) } ?? ""
+        #expect(abc.hasSuffix(#","client":"127.0.0.1","requestId":"abc-123"}"#), "\(abc)")
+        for (index, id) in generated.enumerated() where index < 3 {
+            #expect(lines.contains { $0.hasSuffix(#""requestId":"\#(id)"}"#) }, "\(id) in \(lines)")
+        }
+        let refusal = lines.first { $0.contains(#""status":431"#) } ?? ""
+        #expect(refusal.contains(#""status":431,"error":"headers_too_large","message":""#), "\(refusal)")
+        #expect(refusal.contains(#""client":"127.0.0.1","requestId":""#), "\(refusal)")
+    }
+
     /// One JSON line per request (method, path, status, duration), with no header values such as tokens;
     /// the lines of one wake-up reach the log in one call.
     @Test func logsOneLinePerRequestGatheredPerWakeUp() throws {
@@ -240,9 +295,8 @@ import Testing
         let time = #"{"time":"2026-11-24T08:15:27.042Z","#
         func line(_ path: String, _ status: Int, _ milliseconds: Double) -> String {
             var bytes: [UInt8] = []
-            HTTPServerCore.appendLogLine(
-                time: Timestamp(microseconds: 1_795_508_127_042_999), method: "GET", path: path,
-                status: status, milliseconds: milliseconds, to: &bytes)
+            RequestLogEntry(method: "GET", path: path, status: status, milliseconds: milliseconds)
+                .append(time: Timestamp(microseconds: 1_795_508_127_042_999), to: &bytes)
             let text = String(decoding: bytes, as: UTF8.self)
             #expect(text.hasPrefix(time))
             return "{" + text.dropFirst(time.count)
@@ -294,9 +348,8 @@ import Testing
         }
         // So is one sent as the method (a token is a valid method token).
         var bytes: [UInt8] = []
-        HTTPServerCore.appendLogLine(
-            time: Timestamp(microseconds: 1_795_508_127_042_999), method: "G" + token, path: "/a", status: 501,
-            milliseconds: 1, to: &bytes)
+        RequestLogEntry(method: "G" + token, path: "/a", status: 501, milliseconds: 1)
+            .append(time: Timestamp(microseconds: 1_795_508_127_042_999), to: &bytes)
         #expect(String(decoding: bytes, as: UTF8.self).contains(#""method":"G<token>","path":"/a""#))
         #expect(
             line("/files/report.v1.txt", 404, 1)
@@ -304,5 +357,39 @@ import Testing
         #expect(line("/", 201, 1500.25) == #"{"method":"GET","path":"/","status":201,"durationMs":1500.250}"#)
         #expect(line("/", 200, -3) == #"{"method":"GET","path":"/","status":200,"durationMs":0.000}"#)
         #expect(line("/", 200, .nan) == #"{"method":"GET","path":"/","status":200,"durationMs":0.000}"#)
+    }
+
+    /// A failed request's line names its error's code and message after the status, cut to 300 bytes of
+    /// whole characters; the client's address and the request's id end the line, escaped and with tokens
+    /// redacted as the path is.
+    @Test func logLinesCarryTheFailureTheClientAndTheRequestId() {
+        func line(_ entry: RequestLogEntry) -> String {
+            var bytes: [UInt8] = []
+            entry.append(time: Timestamp(microseconds: 1_795_508_127_042_999), to: &bytes)
+            return String(decoding: bytes, as: UTF8.self)
+        }
+        let token = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl"
+        #expect(
+            line(
+                RequestLogEntry(
+                    method: "GET", path: "/s", status: 401, milliseconds: 2,
+                    failure: HTTPResponse.Failure(code: "unauthorized", message: "token \"\(token)\" has expired"),
+                    client: "10.1.2.3", requestId: "req-1"))
+                == #"{"time":"2026-11-24T08:15:27.042Z","method":"GET","path":"/s","status":401,"error":"unauthorized","message":"token \"<token>\" has expired","durationMs":2.000,"client":"10.1.2.3","requestId":"req-1"}"#
+        )
+        #expect(
+            line(RequestLogEntry(method: "GET", path: "/", status: 200, milliseconds: 0, requestId: #"a"b\\#(token)"#))
+                .hasSuffix(#","durationMs":0.000,"requestId":"a\"b\\<token>"}"#))
+        let long = String(repeating: "é", count: 200)
+        let logged = line(
+            RequestLogEntry(
+                method: "POST", path: "/", status: 400, milliseconds: 0,
+                failure: HTTPResponse.Failure(code: "malformed_json", message: "x" + long)))
+        #expect(
+            logged.contains(#""message":"x"# + String(repeating: "é", count: 149) + #"…","durationMs""#), "\(logged)")
+        #expect(RequestLogEntry.shortened("short") == "short")
+        #expect(RequestLogEntry.shortened(String(repeating: "a", count: 300)) == String(repeating: "a", count: 300))
+        #expect(
+            RequestLogEntry.shortened(String(repeating: "a", count: 301)) == String(repeating: "a", count: 300) + "…")
     }
 }
