@@ -90,10 +90,11 @@ final class APIMetrics: Sendable {
     ///   - syncs: The log's fsync durations.
     ///   - engine: The engine's gauges.
     ///   - bodiesWaiting: Large or compressed bodies waiting to be decoded off the event loops.
+    ///   - previousSecretUses: Requests authenticated by a token a previous secret signed.
     ///   - process: The process's own figures.
     func render(
         server: HTTPServerGauges, syncs: SyncStatistics.Snapshot, engine: Engine.Gauges, bodiesWaiting: Int,
-        process: ProcessStatistics = .current()
+        previousSecretUses: Int = 0, process: ProcessStatistics = .current()
     ) -> String {
         var text = ""
         text +=
@@ -146,6 +147,9 @@ final class APIMetrics: Sendable {
         text += "tally_http_connections_shed_total{reason=\"max_connections\"} \(server.refusedAtLimit)\n"
         text += "tally_http_connections_shed_total{reason=\"out_of_descriptors\"} \(server.refusedWithoutDescriptors)\n"
         text += "tally_http_connections_shed_total{reason=\"stalled_client\"} \(server.closedStalled)\n"
+        text +=
+            "# HELP tally_auth_previous_secret_requests_total Requests authenticated by a token the previous secret (--jwt-previous-secret-file or $TALLY_JWT_PREVIOUS_SECRET) signed: once it stops rising, drop that secret.\n# TYPE tally_auth_previous_secret_requests_total counter\n"
+        text += "tally_auth_previous_secret_requests_total \(previousSecretUses)\n"
         text +=
             "# HELP tally_http_buffered_body_bytes Request body bytes held in memory, against the server's limit.\n# TYPE tally_http_buffered_body_bytes gauge\n"
         text += "tally_http_buffered_body_bytes \(server.bufferedBodyBytes)\n"

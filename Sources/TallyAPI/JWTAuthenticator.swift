@@ -27,9 +27,13 @@ public struct JWTAuthenticator: RequestAuthenticator {
             var principal: Principal
             var validFrom: Int64
             var validUntil: Int64
+            /// Whether a previous secret signed it (see ``JWTAuthenticator/previousSecretUses``).
+            var signedWithPreviousSecret: Bool
         }
 
         let entries = Mutex<[UInt64: Entry]>([:])
+        /// Requests authenticated by a token a previous secret signed.
+        let previousSecretUses = Atomic<Int>(0)
 
         /// The seed of this process's token hashes: random, so which texts share a key cannot be worked out
         /// from outside.
@@ -58,18 +62,26 @@ public struct JWTAuthenticator: RequestAuthenticator {
         }
     }
 
-    /// Creates an authenticator that accepts HS256 tokens signed with `secret`.
+    /// Creates an authenticator that accepts HS256 tokens signed with `secret`, or with one of
+    /// `previousSecrets` (a rotation's overlap: tokens minted before it keep working until they expire or the
+    /// previous secret is dropped; ``previousSecretUses`` counts them).
     /// - Parameters:
     ///   - secret: The HMAC key.
+    ///   - previousSecrets: Keys still accepted while their tokens are replaced.
     ///   - leewaySeconds: Clock skew allowed on `exp` and `nbf`.
     ///   - clock: The current time.
     public init(
-        secret: [UInt8], leewaySeconds: Int64 = 30, clock: @escaping @Sendable () -> Timestamp = { Timestamp.now() }
+        secret: [UInt8], previousSecrets: [[UInt8]] = [], leewaySeconds: Int64 = 30,
+        clock: @escaping @Sendable () -> Timestamp = { Timestamp.now() }
     ) {
-        verifier = JWTVerifier(secret: secret, leewaySeconds: leewaySeconds)
+        verifier = JWTVerifier(secrets: [secret] + previousSecrets, leewaySeconds: leewaySeconds)
         self.leewaySeconds = max(0, leewaySeconds)
         self.clock = clock
     }
+
+    /// Requests authenticated so far by a token one of the previous secrets signed: once it stops rising,
+    /// no client holds such a token any more and the previous secret can go.
+    public var previousSecretUses: Int { cache.previousSecretUses.load(ordering: .relaxed) }
 
     /// Whether the first six bytes spell `bearer` in any case.
     private static func isBearer(_ scheme: Substring.UTF8View) -> Bool {
@@ -98,11 +110,13 @@ public struct JWTAuthenticator: RequestAuthenticator {
         if let known = cache.entries.withLock({ $0[key] }), VerifiedTokens.same(known.token, token),
             known.validFrom <= now, now < known.validUntil
         {
+            if known.signedWithPreviousSecret { cache.previousSecretUses.add(1, ordering: .relaxed) }
             return .success(known.principal)
         }
         let claims: JWTClaims
+        let secretIndex: Int
         do throws(JWTError) {
-            claims = try verifier.verify(token, now: now)
+            (claims, secretIndex) = try verifier.verifyNamingSecret(token, now: now)
         } catch {
             // `Bearer` and no token after it sent none to refuse (RFC 6750 §3.1: no error code then).
             return .failure(AuthenticationFailure(error.message, refusedToken: !token.isEmpty))
@@ -132,7 +146,9 @@ public struct JWTAuthenticator: RequestAuthenticator {
             validFrom: claims.notBefore.map {
                 $0.subtractingReportingOverflow(leewaySeconds).overflow ? .min : $0 - leewaySeconds
             } ?? .min,
-            validUntil: expiresAt.addingReportingOverflow(leewaySeconds).overflow ? .max : expiresAt + leewaySeconds)
+            validUntil: expiresAt.addingReportingOverflow(leewaySeconds).overflow ? .max : expiresAt + leewaySeconds,
+            signedWithPreviousSecret: secretIndex > 0)
+        if secretIndex > 0 { cache.previousSecretUses.add(1, ordering: .relaxed) }
         cache.entries.withLock { entries in
             if entries.count >= Self.cacheCapacity { entries.removeAll(keepingCapacity: true) }
             entries[key] = entry

@@ -314,7 +314,8 @@ public final class TallyAPIHandler: HTTPHandler {
                             server: serverGauges(),
                             syncs: engine.store.syncStatistics.snapshot,
                             engine: engine.gauges,
-                            bodiesWaiting: bodyWork.waitingCount
+                            bodiesWaiting: bodyWork.waitingCount,
+                            previousSecretUses: authenticator.previousSecretUses
                         ).utf8)))
         case .openAPI:
             finish(.json(200, OpenAPIDocument.bytes))

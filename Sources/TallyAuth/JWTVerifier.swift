@@ -16,7 +16,7 @@ public struct JWTVerifier: Sendable {
     /// The largest accepted token, in UTF-8 bytes (8 KiB).
     public static let maximumTokenByteCount = 8 * 1024
 
-    private let key: HMACSHA256Key
+    private let keys: [HMACSHA256Key]
     private let leewaySeconds: Int64
 
     /// Creates a verifier for tokens signed with a shared secret.
@@ -25,7 +25,19 @@ public struct JWTVerifier: Sendable {
     ///   - secret: The HMAC key. Only derived HMAC states are stored, not the secret itself.
     ///   - leewaySeconds: Clock skew tolerated when checking `exp` and `nbf`; negative values are treated as zero.
     public init(secret: [UInt8], leewaySeconds: Int64 = 30) {
-        key = HMACSHA256Key(secret)
+        self.init(secrets: [secret], leewaySeconds: leewaySeconds)
+    }
+
+    /// Creates a verifier for tokens signed with any of several shared secrets: the current one first, then
+    /// those still accepted while tokens signed with them are replaced (a rotation's overlap). A token's
+    /// signature is checked against each in turn, each comparison in constant time.
+    ///
+    /// - Parameters:
+    ///   - secrets: The HMAC keys, at least one. Only derived HMAC states are stored, not the secrets.
+    ///   - leewaySeconds: Clock skew tolerated when checking `exp` and `nbf`; negative values are treated as zero.
+    public init(secrets: [[UInt8]], leewaySeconds: Int64 = 30) {
+        precondition(!secrets.isEmpty, "a verifier needs a secret")
+        keys = secrets.map { HMACSHA256Key($0) }
         self.leewaySeconds = max(0, leewaySeconds)
     }
 
@@ -41,6 +53,16 @@ public struct JWTVerifier: Sendable {
     /// - Returns: The claims of the token.
     /// - Throws: ``JWTError`` describing the first failed check; its message never contains token content.
     public func verify(_ token: Substring, now: Int64) throws(JWTError) -> JWTClaims {
+        try verifyNamingSecret(token, now: now).claims
+    }
+
+    /// Verifies like ``verify(_:now:)`` and says which secret signed the token: its index in the secrets the
+    /// verifier was made with (0 for the current one).
+    ///
+    /// - Throws: ``JWTError`` describing the first failed check.
+    public func verifyNamingSecret(_ token: Substring, now: Int64) throws(JWTError) -> (
+        claims: JWTClaims, secretIndex: Int
+    ) {
         guard token.utf8.count <= Self.maximumTokenByteCount else {
             throw JWTError(
                 code: .malformed, message: "token exceeds the maximum size of \(Self.maximumTokenByteCount) bytes")
@@ -59,7 +81,9 @@ public struct JWTVerifier: Sendable {
     ///   - bytes: The token bytes.
     ///   - now: The current time in seconds since the Unix epoch.
     /// - Returns: The claims, or the error describing the first failed check.
-    private func verify(bytes: UnsafeBufferPointer<UInt8>, now: Int64) -> Result<JWTClaims, JWTError> {
+    private func verify(bytes: UnsafeBufferPointer<UInt8>, now: Int64) -> Result<
+        (claims: JWTClaims, secretIndex: Int), JWTError
+    > {
         // 1. Structure.
         var firstDot: Int?
         var secondDot: Int?
@@ -114,8 +138,11 @@ public struct JWTVerifier: Sendable {
 
         // 3. Signature over the exact received bytes of "header.payload".
         let signingInput = UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: bytes[0..<secondDot]))
-        let expected = key.authenticationCode(for: signingInput)
-        guard ConstantTime.equals(expected, signature) else {
+        guard
+            let secretIndex = keys.firstIndex(where: {
+                ConstantTime.equals($0.authenticationCode(for: signingInput), signature)
+            })
+        else {
             return .failure(JWTError(code: .badSignature, message: "token signature is invalid"))
         }
 
@@ -144,7 +171,7 @@ public struct JWTVerifier: Sendable {
                 return .failure(JWTError(code: .notYetValid, message: "token is not valid yet"))
             }
         }
-        return .success(claims)
+        return .success((claims, secretIndex))
     }
 
     /// Creates a ``JWTError/Code/malformed`` error.

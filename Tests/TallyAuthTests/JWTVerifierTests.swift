@@ -40,6 +40,24 @@ struct JWTVerifierTests {
         #expect(Self.failure(token, verifier: JWTVerifier(secret: utf8("your-256-bit-secreT")))?.code == .badSignature)
     }
 
+    @Test("accepts a token any of its secrets signed, and names which")
+    func namesTheSecretThatSigned() throws {
+        let previous = utf8("the-previous-secret-0123456789")
+        let verifier = JWTVerifier(secrets: [Self.secret, previous])
+        let payload = #"{"sub":"x","exp":1700000600}"#
+        #expect(try verifier.verifyNamingSecret(Self.token(payload: payload)[...], now: Self.now).secretIndex == 0)
+        let old = Self.token(payload: payload, secret: previous)
+        let verified = try verifier.verifyNamingSecret(old[...], now: Self.now)
+        #expect(verified.secretIndex == 1)
+        #expect(verified.claims == JWTClaims(subject: "x", expiresAt: 1_700_000_600))
+        #expect(Self.failure(old)?.code == .badSignature, "a verifier of the current secret alone refuses it")
+        let other = Self.token(payload: payload, secret: utf8("neither-of-the-two-secrets-0123"))
+        #expect(Self.failure(other, verifier: verifier)?.code == .badSignature)
+        // The previous secret's token is checked as any: expired is expired.
+        let expired = Self.token(payload: #"{"exp":1699990000}"#, secret: previous)
+        #expect(Self.failure(expired, verifier: verifier)?.code == .expired)
+    }
+
     @Test("verifies a token minted independently by python hmac/hashlib/base64")
     func verifiesPythonToken() throws {
         let script = """

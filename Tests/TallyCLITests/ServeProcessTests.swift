@@ -264,6 +264,62 @@ import Testing
         #expect(try StoreTestSupport.bytes(segment) == torn, "the store is as the kill left it")
     }
 
+    /// Rotating the secret with an overlap: started with the new secret and `--jwt-previous-secret-file`, the
+    /// server accepts tokens of either, counts those of the old one in its metrics and says so at start; a
+    /// token of neither gets 401. A previous secret that is the current one stops the start (the rotation
+    /// did not happen), and leaves no store.
+    @Test func aPreviousSecretKeepsItsTokensWorkingDuringARotation() throws {
+        let directory = TemporaryDirectory()
+        let old = directory.appending("old-secret")
+        let new = directory.appending("new-secret")
+        try StoreTestSupport.write(Array("the-old-secret-0123456789\n".utf8), to: old)
+        try StoreTestSupport.write(Array("the-new-secret-9876543210\n".utf8), to: new)
+        chmod(old, 0o600)
+        chmod(new, 0o600)
+        let log = directory.appending("serve.log")
+        let server = try ServeProcess(
+            directory.appending("store"), arguments: ["--jwt-secret-file", new, "--jwt-previous-secret-file", old],
+            log: log)
+        func status(_ secret: String) throws -> Int {
+            let now = Timestamp.now().seconds
+            let token = JWTSigner(secret: Array(secret.utf8)).sign(
+                JWTClaims(roles: ["super_admin"], expiresAt: now + 600))
+            return try LoopbackClient(port: server.port).request(
+                "GET", "/api/v1/admin/tenants/",
+                headers: [("Authorization", "Bearer \(token)"), ("x-tenantid", Self.tenant)]
+            ).status
+        }
+        #expect(try status("the-old-secret-0123456789") == 200)
+        #expect(try status("the-old-secret-0123456789") == 200)
+        #expect(try status("the-new-secret-9876543210") == 200)
+        #expect(try status("a-third-secret-0123456789") == 401)
+        let metrics = try LoopbackClient(port: server.port).request("GET", "/metrics").text
+        #expect(metrics.contains("tally_auth_previous_secret_requests_total 2\n"), "\(metrics)")
+        #expect(server.stop(SIGTERM) == 0)
+        let text = String(decoding: try StoreTestSupport.bytes(log), as: UTF8.self)
+        #expect(
+            text.contains("tally: tokens signed with the previous secret (\(old)) are accepted too"), "\(text)")
+        #expect(
+            text.contains("token --role super_admin --jwt-secret-file /") && text.contains("/new-secret\n"), "\(text)")
+
+        let store = directory.appending("other-store")
+        let (same, message, _) = try CLITests.launch([
+            "serve", "--data", store, "--port", "0", "--jwt-secret-file", new, "--jwt-previous-secret-file", new,
+        ])
+        #expect(same == 1, "\(message)")
+        #expect(message.contains("the previous secret (\(new)) is the current one (\(new))"), "\(message)")
+        #expect(!FileManager.default.fileExists(atPath: store), "\(message)")
+        // A previous secret that cannot serve as one stops the start before a store is made.
+        let short = directory.appending("short")
+        try StoreTestSupport.write(Array("too-short".utf8), to: short)
+        let (shortStatus, shortMessage, _) = try CLITests.launch([
+            "serve", "--data", store, "--port", "0", "--jwt-previous-secret-file", short,
+        ])
+        #expect(shortStatus == 1, "\(shortMessage)")
+        #expect(shortMessage.contains("\(short): the previous secret must be at least 16 bytes"), "\(shortMessage)")
+        #expect(!FileManager.default.fileExists(atPath: store), "\(shortMessage)")
+    }
+
     /// A `--jwt-secret-file` that cannot be read stops the start before any store is created.
     @Test func anUnreadableSecretFileCreatesNoStore() throws {
         let directory = TemporaryDirectory()

@@ -23,7 +23,7 @@ struct ServeCommand {
             Exit codes: 0 stopped cleanly; 1 failure (port in use, store locked); 2 usage; 3 damaged store.
             """,
         options: [
-            StoreLocation.option, JWTSecret.option,
+            StoreLocation.option, JWTSecret.option, JWTSecret.previousOption,
             .init(name: "host", valueName: "ADDRESS", help: "IPv4 address to listen on (default 127.0.0.1)."),
             .init(name: "port", valueName: "PORT", help: "TCP port (default 8080; 0 picks a free one)."),
             .init(
@@ -154,6 +154,7 @@ struct ServeCommand {
         DescriptorLimit.raise()
         // A configured secret that cannot be read stops the start before a store is opened or created.
         let configuredSecret = try JWTSecret.configured(arguments)
+        let previousSecret = try JWTSecret.previous(arguments)
         // The address is taken before the store is opened: a port in use stops the start before a long
         // replay, and before the store is touched (a torn tail cut off, a directory created). Until the
         // server listens, connections to it are refused.
@@ -173,6 +174,14 @@ struct ServeCommand {
             secret =
                 try configuredSecret.map { ($0.secret, $0.source, false) }
                 ?? JWTSecret.load(arguments, storeDirectory: directory, create: true)
+            if let previousSecret {
+                do throws(JWTSecret.Failure) {
+                    try JWTSecret.checkDistinct(previous: previousSecret, current: secret.source, secret: secret.secret)
+                } catch {
+                    if secret.created, let path = secret.source.path { unlink(path) }
+                    throw error
+                }
+            }
         } catch {
             try? engine.close()
             removeUnusedStore(created)
@@ -181,9 +190,14 @@ struct ServeCommand {
         if !secret.created, let warning = JWTSecret.permissionWarning(secret.source) {
             io.printError("tally: warning: \(warning)")
         }
+        if let previousSecret, let warning = JWTSecret.permissionWarning(previousSecret.source) {
+            io.printError("tally: warning: \(warning)")
+        }
         let running = RunningServer()
         let handler = TallyAPIHandler(
-            engine: engine, authenticator: JWTAuthenticator(secret: secret.secret),
+            engine: engine,
+            authenticator: JWTAuthenticator(
+                secret: secret.secret, previousSecrets: previousSecret.map { [$0.secret] } ?? []),
             limits: http.limits, serverGauges: { running.gauges }, bodyWorkers: http.eventLoops)
         let server: HTTPServer
         do {
@@ -220,6 +234,11 @@ struct ServeCommand {
                     + "\(DescriptorLimit.reserved(limit: limit, eventLoops: http.eventLoops)) kept for the store "
                     + "and the event loops; more are closed at once "
                     + "(raise the hard limit to serve more)")
+        }
+        if let previousSecret {
+            io.printError(
+                "tally: tokens signed with the previous secret (\(previousSecret.source)) are accepted too; "
+                    + "tally_auth_previous_secret_requests_total counts them: once it stops rising, restart without it")
         }
         // Printed once the server listens: a start that fails (port in use) names no command to use.
         io.printError("tally: mint an admin token with: \(ShellCommand.tally) token --role super_admin \(source)")

@@ -12,6 +12,12 @@ enum JWTSecret {
             "File holding the HS256 secret (default: the secret itself in $TALLY_JWT_SECRET, not a path; else <store>/jwt-secret)."
     )
 
+    static let previousOption = CommandSpec.Option(
+        name: "jwt-previous-secret-file", valueName: "FILE",
+        help:
+            "File holding the secret being rotated out: tokens it signed are still accepted (default: the secret itself in $TALLY_JWT_PREVIOUS_SECRET, if set)."
+    )
+
     /// Why no secret could be had: what is wrong and what to do, as one line for the terminal.
     struct Failure: Error, CustomStringConvertible {
         var description: String
@@ -25,16 +31,24 @@ enum JWTSecret {
         case environment
         /// `<store>/jwt-secret`.
         case store(path: String)
+        /// `$TALLY_JWT_PREVIOUS_SECRET`, holding the previous secret itself.
+        case previousEnvironment
 
         /// The file it was read from, if any.
         var path: String? {
             switch self {
             case .file(let path), .store(let path): path
-            case .environment: nil
+            case .environment, .previousEnvironment: nil
             }
         }
 
-        var description: String { path ?? "$TALLY_JWT_SECRET" }
+        var description: String {
+            switch self {
+            case .file(let path), .store(let path): path
+            case .environment: "$TALLY_JWT_SECRET"
+            case .previousEnvironment: "$TALLY_JWT_PREVIOUS_SECRET"
+            }
+        }
     }
 
     /// The secret given by `--jwt-secret-file` or `$TALLY_JWT_SECRET`, or `nil` when neither is: then the
@@ -55,6 +69,41 @@ enum JWTSecret {
             return (bytes, .environment)
         }
         return nil
+    }
+
+    /// The secret being rotated out, from `--jwt-previous-secret-file` or `$TALLY_JWT_PREVIOUS_SECRET` (read as
+    /// the current one is), or `nil` when neither is given. Tokens it signed are still accepted, so clients
+    /// can move to tokens of the new secret while the server already runs with it.
+    static func previous(_ arguments: ParsedArguments) throws(Failure) -> (secret: [UInt8], source: Source)? {
+        if let file = arguments.value("jwt-previous-secret-file") {
+            let bytes = try readTrimmed(file)
+            guard bytes.count >= 16 else {
+                throw Failure(description: "\(file): the previous secret must be at least 16 bytes")
+            }
+            return (bytes, .file(file))
+        }
+        if let value = getenv("TALLY_JWT_PREVIOUS_SECRET"), let text = String(validatingCString: value),
+            !text.isEmpty
+        {
+            let bytes = trimmingTrailingWhitespace(Array(text.utf8))
+            guard bytes.count >= 16 else {
+                throw Failure(description: "TALLY_JWT_PREVIOUS_SECRET must be at least 16 bytes")
+            }
+            return (bytes, .previousEnvironment)
+        }
+        return nil
+    }
+
+    /// Refuses a previous secret that is the current one: the rotation it stands for did not happen (the
+    /// new secret was not put in place), and tokens of the old secret would be accepted as current ones.
+    static func checkDistinct(previous: (secret: [UInt8], source: Source), current: Source, secret: [UInt8])
+        throws(Failure)
+    {
+        guard previous.secret == secret else { return }
+        throw Failure(
+            description:
+                "the previous secret (\(previous.source)) is the current one (\(current)): put the new secret in place of the current one, and keep the old one as the previous"
+        )
     }
 
     /// The secret, and where it came from.
