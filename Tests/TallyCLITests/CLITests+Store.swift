@@ -85,7 +85,7 @@ extension CLITests {
         let out = TemporaryDirectory()
         let clean = runTally(["salvage", "--data", directory.path, "--out", out.appending("clean")])
         #expect(clean.code == .ok, "\(clean.err)")
-        #expect(clean.out.contains("copied 30 records in 3 frames from 1 segment"))
+        #expect(clean.out.contains("copied 30 records from 3 frames in 1 segment"))
 
         // Damage the second frame (records 10-19).
         let segment = try #require(try StoreTestSupport.segmentPaths(directory.path).first)
@@ -97,7 +97,7 @@ extension CLITests {
         #expect(damaged.code == .damagedStore)
         #expect(damaged.out.contains("NOT COPIED: segments/00000000000000000000.seg bytes"))
         #expect(damaged.out.contains("lost offsets 10-19 (10 records)"))
-        #expect(damaged.out.contains("copied 20 records in 2 frames"))
+        #expect(damaged.out.contains("copied 20 records from 2 frames"))
         #expect(damaged.out.contains("LOST: 1 damaged region, 10 records"))
         #expect(try StoreTestSupport.bytes(segment) == bytes, "the damaged store is unchanged")
         #expect(runTally(["verify", "--data", out.appending("salvaged")]).code == .ok)

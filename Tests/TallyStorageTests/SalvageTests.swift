@@ -109,7 +109,7 @@ import Testing
         let report = try StoreSalvager(from: fixture.directory.path, to: target, frameBytes: 1).salvage()
         #expect(report.framesCopied == 40 && report.losses.isEmpty)
         let segments = try FileManager.default.contentsOfDirectory(atPath: target + "/segments").sorted()
-        #expect(segments.count == 1)
+        #expect(segments.count == 2, "the copy, sealed, and the empty segment after it")
         let file = target + "/segments/" + (segments.first ?? "")
         var bytes = try StoreTestSupport.bytes(file)
         // Well inside the 40 frames: whole frames written after it follow.
@@ -118,6 +118,40 @@ import Testing
         let verified = try StoreVerifier(directory: target).verify()
         #expect(verified.isDamaged, "taken for a torn tail")
         #expect(throws: StorageError.self) { try SegmentStore(directory: target, readOnly: true) }
+    }
+
+    /// The copy's last segment is sealed: damage to its last frame, which no valid frame follows and no
+    /// checkpoint vouches for, is refused as damage, never cut off as an interrupted write with every record
+    /// in it. (A copy of one frame was wholly exposed.) A store opened for writing after it goes on in the
+    /// empty segment after the seal.
+    @Test func damageToTheLastFrameOfASalvagedStoreIsRefused() throws {
+        let fixture = try Fixture()
+        let out = TemporaryDirectory()
+        let target = out.appending("salvaged")
+        _ = try StoreSalvager(from: fixture.directory.path, to: target, frameBytes: 1 << 20).salvage()
+        let segments = try FileManager.default.contentsOfDirectory(atPath: target + "/segments").sorted()
+        #expect(segments.count == 2, "\(segments)")
+        let copy = try SegmentStore(directory: target, configuration: StoreTestSupport.configuration())
+        #expect(copy.state.segments.first?.sealed == true)
+        #expect(try StoreTestSupport.readAll(copy).map(\.event) == fixture.events)
+        let more = EventFixtures.apiCalls(count: 3, seed: 99)
+        #expect(try copy.append(StoreTestSupport.batch(more)) == 200..<203)
+        try copy.close()
+        #expect(try StoreVerifier(directory: target).verify().isDamaged == false)
+
+        let damaged = out.appending("damaged")
+        _ = try StoreSalvager(from: fixture.directory.path, to: damaged, frameBytes: 1 << 20).salvage()
+        let file = damaged + "/segments/" + (segments.first ?? "")
+        var bytes = try StoreTestSupport.bytes(file)
+        // Inside the one frame of records, before the seal.
+        bytes[bytes.count - SegmentFormat.sealFrameSize - 100] ^= 0x08
+        try StoreTestSupport.write(bytes, to: file)
+        #expect(try StoreVerifier(directory: damaged).verify().isDamaged, "taken for a torn tail")
+        #expect(throws: StorageError.self) { try SegmentStore(directory: damaged, readOnly: true) }
+        #expect(throws: StorageError.self) {
+            try SegmentStore(directory: damaged, configuration: StoreTestSupport.configuration())
+        }
+        #expect(try StoreTestSupport.bytes(file) == bytes, "the damage is refused, not truncated")
     }
 
     /// A segment's frames gather into frames of at most `frameBytes` (a larger one copied whole), in order.
@@ -134,8 +168,10 @@ import Testing
         let records = fixture.frames.map { $0.bytes.count - SegmentFormat.frameHeaderSize }.reduce(0, +)
         let segments = Set(fixture.frames.map(\.file)).count
         #expect(
-            segment.count == SegmentFormat.headerSize + segments * SegmentFormat.frameHeaderSize + records,
-            "\(segments) frames: \(segment.count) bytes")
+            segment.count
+                == SegmentFormat.headerSize + segments * SegmentFormat.frameHeaderSize + records
+                + SegmentFormat.sealFrameSize,
+            "\(segments) frames and a seal: \(segment.count) bytes")
     }
 
     /// A damaged seal holds no records: the region is reported, but nothing counts as lost.

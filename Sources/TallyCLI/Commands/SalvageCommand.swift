@@ -64,7 +64,7 @@ struct SalvageCommand {
                 "SKIPPED: \(directory): a directory, not a segment file (every open of the damaged store refuses it)")
         }
         io.print(
-            "copied \(counted(Int(clamping: report.recordsCopied), "record")) in \(counted(report.framesCopied, "frame")) from \(counted(report.segmentsRead, "segment")) of \(source) into \(out)"
+            "copied \(counted(Int(clamping: report.recordsCopied), "record")) from \(counted(report.framesCopied, "frame")) in \(counted(report.segmentsRead, "segment")) of \(source) into \(out)"
                 + (copiedSecret ? " (with its jwt-secret)" : ""))
         let lost = report.losses.filter(\.losesRecords)
         if lost.isEmpty {
@@ -97,7 +97,7 @@ struct SalvageCommand {
         let store = ShellCommand.absolute(source)
         if resolved == store || resolved.hasPrefix(store == "/" ? "/" : store + "/") {
             throw UsageError(
-                "--out \(out) is \(resolved == store ? "the damaged store itself" : "inside the damaged store \(source)"): salvage only reads that store; give a new directory outside it",
+                "--out \(out) is \(resolved == store ? "the store being copied itself" : "inside the store being copied, \(source)"): salvage only reads that store; give a new directory outside it",
                 command: spec.name)
         }
         var status = stat()

@@ -221,6 +221,16 @@ struct SegmentWriter {
         }
     }
 
+    /// Seals the active segment when it holds records (an empty segment follows it), so that damage to its
+    /// last frame can never be taken for an interrupted write: a seal after the damage shows the bytes were
+    /// synced. For a store written once and then only read, such as a salvaged copy, whose last frame no
+    /// checkpoint vouches for.
+    mutating func sealIfHoldingRecords() throws(StorageError) {
+        if let failure { throw failure }
+        guard let active, active.firstOffset < nextOffset else { return }
+        try seal()
+    }
+
     /// Syncs and closes the active segment (it stays unsealed: the next open continues it).
     mutating func close() throws(StorageError) {
         defer {

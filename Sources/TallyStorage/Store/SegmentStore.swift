@@ -303,13 +303,17 @@ public final class SegmentStore: Sendable {
     }
 
     /// Stops the writer after it finishes queued batches, syncs, closes files and releases the lock.
-    /// - Throws: The error of the final sync, if it failed.
-    public func close() throws(StorageError) {
+    /// - Parameter sealing: Also seal the last segment when it holds records (a new, empty one follows it), so
+    ///   that no damage to its last frame can ever read as an interrupted write that an open truncates: for
+    ///   a store written once to be kept, such as a salvaged copy, which no checkpoint vouches for. (A store
+    ///   that goes on being written is left unsealed: a seal per close would end a segment per restart.)
+    /// - Throws: The error of the final sync or seal, if it failed.
+    public func close(sealing: Bool = false) throws(StorageError) {
         // A sync running outside the writer's lock ends first: the files are not closed under it.
-        try detachedSyncs.withLock { _ throws(StorageError) in try closeWriter() }
+        try detachedSyncs.withLock { _ throws(StorageError) in try closeWriter(sealing: sealing) }
     }
 
-    private func closeWriter() throws(StorageError) {
+    private func closeWriter(sealing: Bool) throws(StorageError) {
         let wasRunning = queue.withLock { queue -> Bool in
             guard !queue.stopping, !queue.stopped else { return false }
             queue.stopping = true
@@ -319,7 +323,13 @@ public final class SegmentStore: Sendable {
         wake.signal()
         finished.wait()
         let result: Result<Void, StorageError> = writer.withLock { writer in
-            do throws(StorageError) { try writer?.close() } catch { return .failure(error) }
+            do throws(StorageError) {
+                if sealing { try writer?.sealIfHoldingRecords() }
+                try writer?.close()
+            } catch {
+                try? writer?.close()
+                return .failure(error)
+            }
             return .success(())
         }
         lock?.release()

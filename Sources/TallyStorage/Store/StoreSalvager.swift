@@ -198,7 +198,9 @@ public struct StoreSalvager {
                 progress(name)
             }
             walk.finish(&report, acknowledged: acknowledgedOffset, lastFile: lastSegment.map { "segments/" + $0 })
-            try output.close()
+            // Sealed: no checkpoint comes with the copy, so damage to its last frame would otherwise read as
+            // an interrupted write that the first open truncates, every record in that frame with it.
+            try output.close(sealing: true)
         } catch {
             try? output.close()
             throw error
