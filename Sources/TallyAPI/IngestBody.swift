@@ -59,6 +59,15 @@ enum IngestBody {
         lines: inout [Int], tenantFields: inout [String]
     ) throws(Failure) -> [Result<Event, EventValidationError>] {
         let body = droppingByteOrderMark(body)
+        // No JSON text starts with 0x1F: a body that starts as gzip does is compressed, and was sent without
+        // saying so (or compressed twice, one coding declared). Each NDJSON line would be rejected alone.
+        if body.starts(with: [0x1F, 0x8B]) {
+            throw Failure(
+                status: 400, code: .invalidBody,
+                message:
+                    "the body is gzip-compressed (it starts with gzip's bytes 1f 8b) but its Content-Encoding does not say so: send `Content-Encoding: gzip` with it"
+            )
+        }
         let type = HeaderValue.mediaType(contentType ?? "application/json")
         switch type {
         case "application/json", "text/json":

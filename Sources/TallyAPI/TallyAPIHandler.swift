@@ -353,7 +353,8 @@ public final class TallyAPIHandler: HTTPHandler {
         guard let header = request.headers["x-tenantid"] else {
             return .failure(
                 RejectedRequest(
-                    APIResponse.error(400, .missingTenantHeader, "the x-tenantid header is required", now: now)))
+                    APIResponse.error(
+                        400, .missingTenantHeader, Self.missingTenantHeaderMessage(request.headers), now: now)))
         }
         guard let tenant = TenantID(header) else {
             return .failure(
@@ -365,6 +366,19 @@ public final class TallyAPIHandler: HTTPHandler {
                     APIResponse.error(403, .forbidden, "x-tenantid does not match the token's tenant", now: now)))
         }
         return .success(principal)
+    }
+
+    /// The 400 for a request without `x-tenantid`, naming a header sent in its place by mistake
+    /// (`x-tenant-id`, `X-Tenant-ID`, `tenant-id`, `x_tenantid`: the name with its dashes and underscores
+    /// dropped is `xtenantid` or `tenantid`).
+    static func missingTenantHeaderMessage(_ headers: HTTPHeaders) -> String {
+        let message = "the x-tenantid header is required"
+        let lookalike = headers.first { header in
+            let squeezed = header.name.lowercased().filter { $0 != "-" && $0 != "_" }
+            return squeezed == "xtenantid" || squeezed == "tenantid"
+        }
+        guard let lookalike else { return message }
+        return message + " (\(lookalike.name) was sent: the header is spelled x-tenantid)"
     }
 
     private func forbidden(_ message: String) -> HTTPResponse {

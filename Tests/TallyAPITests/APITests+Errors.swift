@@ -73,6 +73,29 @@ extension APITests {
         #expect(try api.call("GET", "/healthz", token: nil).status == 200)
     }
 
+    /// A request without `x-tenantid` is told so, and, when it sent the header under a lookalike name, which
+    /// one and how it is spelled.
+    @Test func aMisspelledTenantHeaderIsNamed() throws {
+        let api = try APIFixture()
+        let admin = APIFixture.token(["super_admin"])
+        let stats = "/api/v1/admin/tenants/\(APIFixture.tenant)/stats"
+        let missing = try api.call("GET", stats, token: admin, tenantHeader: nil)
+        #expect(missing.status == 400)
+        #expect(missing.text.contains(#""message":"the x-tenantid header is required""#), "\(missing.text)")
+        for name in ["x-tenant-id", "X-Tenant-ID", "tenant-id", "X_TenantId", "tenantid"] {
+            let answer = try api.client().request(
+                "GET", stats, headers: [("Authorization", "Bearer \(admin)"), (name, APIFixture.tenant)])
+            #expect(answer.status == 400)
+            #expect(
+                answer.text.contains(
+                    "the x-tenantid header is required (\(name) was sent: the header is spelled x-tenantid)"),
+                "\(name): \(answer.text)")
+        }
+        let unrelated = try api.client().request(
+            "GET", stats, headers: [("Authorization", "Bearer \(admin)"), ("x-tenant", APIFixture.tenant)])
+        #expect(unrelated.text.contains(#""message":"the x-tenantid header is required""#), "\(unrelated.text)")
+    }
+
     @Test func theAuthMatrixRefusesEveryBadToken() throws {
         let api = try APIFixture()
         let path = "/api/v1/admin/tenants/\(APIFixture.tenant)/stats"

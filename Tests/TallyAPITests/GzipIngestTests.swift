@@ -65,6 +65,24 @@ import Testing
         #expect(try apiCalls(api) == .int(300))
     }
 
+    /// A gzip body sent without `Content-Encoding` (or compressed twice with one coding declared) is refused
+    /// whole with 400 saying what to send, in every ingest format, rather than each NDJSON line rejected as
+    /// invalid JSON; nothing is stored.
+    @Test func aGzipBodyWithoutItsContentEncodingIsToldSo() throws {
+        let api = try APIFixture()
+        let compressed = DeflateTestEncoder.gzip(GzipIngestTests.ndjson(0..<20))
+        for contentType in ["application/x-ndjson", "application/json", "application/cloudevents-batch+json"] {
+            let answer = try post(api, compressed, encoding: nil, contentType: contentType)
+            #expect(answer.status == 400, "\(contentType): \(answer.text)")
+            #expect(try errorCode(answer) == .string("invalid_body"))
+            #expect(answer.text.contains("but its Content-Encoding does not say so: send `Content-Encoding: gzip`"))
+        }
+        let twice = try post(api, DeflateTestEncoder.gzip(compressed), encoding: "gzip")
+        #expect(twice.status == 400 && twice.text.contains("gzip-compressed"), "\(twice.text)")
+        #expect(api.engine.eventCount == 0)
+        #expect(try post(api, compressed, encoding: "gzip").status == 200)
+    }
+
     @Test func gzipJSONArraysInSeveralMembersAreIngested() throws {
         let api = try APIFixture()
         let events = (0..<40).map { APIFixture.event("arr-\($0)") }
