@@ -141,8 +141,9 @@ extension Engine {
     /// The number of events the store's newest checkpoint covers (0 without one): those were acknowledged,
     /// so damage among them is never a torn tail (see ``StoreConfiguration/acknowledgedOffset``). Read from
     /// the newest header that vouches for itself, and from the newest checkpoint file's name: a checkpoint
-    /// gets its name only once it is whole and synced, so one whose header is damaged or cannot be read
-    /// still says how many events were acknowledged, and a damaged tail among them is not cut off.
+    /// gets its name only once it is whole and synced, so one whose header is damaged or cannot be read (a
+    /// link to nothing, a directory in its place) still says how many events were acknowledged, and a
+    /// damaged tail among them is not cut off.
     /// - Throws: ``StorageError`` (`io`) when the checkpoints directory is there but cannot be listed (its
     ///   permissions, a file in its place): without it a damaged end of the log could not be told from an
     ///   interrupted write, and acknowledged events would be cut off as a torn tail, or a dump come out short.
@@ -152,11 +153,9 @@ extension Engine {
         let checkpoints = CheckpointStore(storeDirectory: directory, fileSystem: fileSystem, log: { _ in })
         let listed = try listed(checkpoints)
         let vouched = checkpoints.newestHeader(among: listed)?.nextOffset ?? 0
-        let named =
-            listed.first { offset in
-                !fileSystem.isDirectory(checkpoints.directory + "/" + CheckpointStore.fileName(offset))
-            } ?? 0
-        return max(vouched, named)
+        // Whatever stands under the newest name (a file, a link to nothing, a directory put there by hand),
+        // the name was given to a whole checkpoint: a shorter log is missing acknowledged events.
+        return max(vouched, listed.first ?? 0)
     }
 
     /// The store's checkpoints, newest first, by the offsets they cover (list them before measuring the log,

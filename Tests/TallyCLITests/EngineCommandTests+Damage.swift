@@ -226,6 +226,18 @@ extension EngineCommandTests {
         #expect(
             verifyHeader.out.contains("but the newest checkpoint's name says 12 events were acknowledged: offsets"),
             "verify says what the opens say: \(verifyHeader.out)")
+        // So does a directory put in its place by hand: the name was given to a whole checkpoint.
+        try FileManager.default.removeItem(atPath: checkpoint)
+        try FileManager.default.createDirectory(atPath: checkpoint, withIntermediateDirectories: false)
+        let underDirectory = runTally(["import", "--data", directory.path, "-"])
+        #expect(underDirectory.code == .damagedStore, "\(underDirectory)")
+        #expect(underDirectory.err.contains("a checkpoint covers 12 events"), "\(underDirectory.err)")
+        #expect(try StoreTestSupport.bytes(segment) == bytes, "nothing was cut off")
+        let verifyDirectory = runTally(["verify", "--data", directory.path])
+        #expect(
+            verifyDirectory.code == .damagedStore && !verifyDirectory.out.contains("torn tail"),
+            "\(verifyDirectory.out)")
+        try FileManager.default.removeItem(atPath: checkpoint)
         try StoreTestSupport.write(original, to: checkpoint)
         let verify = runTally(["verify", "--data", directory.path])
         #expect(
