@@ -174,6 +174,28 @@ import Testing
             "\(segments) frames and a seal: \(segment.count) bytes")
     }
 
+    /// A segment renamed (its name and its sound header disagree) keeps every frame: the segment is read from
+    /// the lower of the two offsets, the frames' own offsets settle the rest, and the mismatch is listed as
+    /// losing no records. (The name was trusted: the segment's first frame was skipped
+    /// as "going back", and twice the records it held were reported lost.)
+    @Test func aRenamedSegmentKeepsItsFrames() throws {
+        let fixture = try Fixture()
+        let files = Array(Set(fixture.frames.map(\.file))).sorted()
+        let second = try #require(files.dropFirst().first)
+        let start = try #require(SegmentFormat.firstOffset(fromFileName: String(second.dropFirst("segments/".count))))
+        try FileManager.default.moveItem(
+            atPath: fixture.path(second),
+            toPath: fixture.path("segments/" + SegmentFormat.fileName(firstOffset: start + 1)))
+        try FileManager.default.moveItem(
+            atPath: fixture.path(files[0]), toPath: fixture.path("segments/" + SegmentFormat.fileName(firstOffset: 3)))
+        let (report, events) = try salvage(fixture)
+        #expect(events == fixture.events)
+        #expect(!report.lostData, "\(report.losses)")
+        #expect(
+            report.losses.count == 2 && report.losses.allSatisfy { $0.offsets?.isEmpty == true }, "\(report.losses)")
+        #expect(report.losses.allSatisfy { $0.reason.contains("but the name says") }, "\(report.losses)")
+    }
+
     /// A damaged seal holds no records: the region is reported, but nothing counts as lost.
     @Test func aDamagedSealIsReportedButLosesNoRecords() throws {
         let fixture = try Fixture()

@@ -188,9 +188,12 @@ public struct StoreSalvager {
                     }
                     continue
                 }
-                // The name tells where the segment starts: offsets before it that no frame held are lost.
-                walk.resume(at: firstOffset, &report, file: file, byte: 0)
                 let bytes = try fileSystem.readFile(segments + "/" + name)
+                // Where the segment starts: offsets before it that no frame held are lost. When its name and a
+                // sound header disagree (a renamed file, a header rewritten), the lower is taken, and the
+                // frames' own offsets, which their checksums vouch for, settle what each held: trusting the
+                // higher would skip the first frames as going back.
+                walk.resume(at: min(firstOffset, Self.headerOffset(bytes) ?? firstOffset), &report, file: file, byte: 0)
                 report.segmentsRead += 1
                 try copy(
                     bytes, file: file, firstOffset: firstOffset, isLast: name == lastSegment, into: output,
@@ -206,6 +209,16 @@ public struct StoreSalvager {
             throw error
         }
         return report
+    }
+
+    /// The first offset a segment's header gives, when the header is whole and its checksum holds.
+    static func headerOffset(_ bytes: [UInt8]) -> UInt64? {
+        guard bytes.count >= SegmentFormat.headerSize else { return nil }
+        let header = bytes.withUnsafeBytes {
+            SegmentFormat.decodeHeader(UnsafeRawBufferPointer(rebasing: $0[..<SegmentFormat.headerSize]))
+        }
+        guard case .success(let decoded) = header else { return nil }
+        return decoded.firstOffset
     }
 
     /// The directory holding `path` (normalized, so without a trailing slash).
