@@ -150,6 +150,9 @@ struct CheckpointStore {
                 throw error
             }
             try fileSystem.syncDirectory(store.directory)
+            for damaged in damaged where damaged.offset == offset {
+                store.log(CheckpointStore.replacedMessage(CheckpointStore.fileName(offset), problem: damaged.problem))
+            }
             for damaged in damaged where damaged.offset < offset {
                 guard (try? fileSystem.remove(store.directory + "/" + CheckpointStore.fileName(damaged.offset))) != nil
                 else { continue }
@@ -189,6 +192,11 @@ struct CheckpointStore {
             try? fileSystem.remove(directory + "/" + name)
             log("checkpoints/\(name): removed an unfinished checkpoint")
         }
+    }
+
+    /// The line saying a damaged checkpoint named `name` was replaced by a fresh one of the same name.
+    static func replacedMessage(_ name: String, problem: String?) -> String {
+        "checkpoints/\(name): replaced (\(problem ?? "damaged")) by the fresh checkpoint of the same name"
     }
 
     /// A checkpoint an open passed over as damaged (not merely unreadable): the next checkpoint written

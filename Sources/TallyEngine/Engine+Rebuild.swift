@@ -111,10 +111,18 @@ extension Engine {
             }
             logSalt = salt
         }
+        // A damaged checkpoint of the same name is replaced by the fresh one's rename: said, as for older ones.
+        let sameName = checkpoints.check(
+            [rebuilt.state.nextOffset], logEnd: store.nextOffset,
+            logSalt: { [store] in store.salt(ofSegmentHolding: $0) }
+        ).first { $0.problem != nil && !$0.isUnreadable }
         try checkpoints.write(
             rebuilt.state, dedup: rebuilt.dedup, dedupWindowMicroseconds: configuration.backdateLimitMicroseconds,
             logSalt: logSalt,
             keep: configuration.checkpointsKept)
+        if let sameName {
+            configuration.store.log(CheckpointStore.replacedMessage(sameName.name, problem: sameName.problem))
+        }
         // A damaged older checkpoint kept beside the fresh one would leave `tally verify` reporting damage
         // that the replay, as its message promised, has replaced: it goes. One that merely could not be read
         // (permissions, I/O) is left alone.

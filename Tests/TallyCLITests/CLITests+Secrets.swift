@@ -84,6 +84,18 @@ extension CLITests {
         #expect(!FileManager.default.fileExists(atPath: directory.appending("copy")))
     }
 
+    /// `token --data` naming a file says the store is no directory, as every other command does, rather than
+    /// advising to start `serve` to create a secret under the file.
+    @Test func tokenWithAFileForItsStoreSaysSo() throws {
+        let directory = TemporaryDirectory()
+        let file = directory.appending("not-a-store")
+        try StoreTestSupport.write(Array("x".utf8), to: file)
+        let result = runTally(["token", "--role", "ingest", "--data", file])
+        #expect(result.code == .failure, "\(result)")
+        #expect(result.err.contains("no store at \(file): it is a file, not a directory"), "\(result.err)")
+        #expect(!result.err.contains("start `tally serve`"), "\(result.err)")
+    }
+
     /// A secret's trailing whitespace is not part of it, whichever kind (tab, vertical tab, form feed, CR, LF,
     /// space) and wherever the secret comes from: the token verifies with the trimmed text, and a secret that
     /// trimming leaves short is refused.

@@ -73,6 +73,11 @@ import Testing
     @Test(arguments: [
         (["stats", "--tenant", "x"], "unknown option --tenant (usage: tally stats [options] TENANT)"),
         (["stats"], "expected 1 argument(s), got 0 (usage: tally stats [options] TENANT)"),
+        // The argument an option took as its value is named: `--batch-size` swallowed the file.
+        (
+            ["import", "--batch-size", "in.ndjson"],
+            #"expected 1 argument(s), got 0; --batch-size took the last argument, "in.ndjson", as its N"#
+        ),
         (["serve", "--port", "99999"], #"--port must be 0-65535, got "99999""#),
         (["serve", "--scrub-interval", "never"], #"like 90s, 30m, 12h or 7d (or off), got "never""#),
         (["dump", "--from", "monday"], #"--from: must be RFC 3339, such as 2025-07-10T14:30:00Z, got "monday""#),
@@ -89,7 +94,8 @@ import Testing
             #"--body-timeout must be at most 86400, got "99999999999999999999""#
         ),
         (["serve", "--body-timeout", "+5"], #"--body-timeout must be a whole number from 1 to 86400, got "+5""#),
-        (["generate", "--tenants", "9999999999999999999"], #"--tenants must be at most 9223372036854775807"#),
+        (["generate", "--tenants", "9999999999999999999"], #"--tenants must be at most 10000000"#),
+        (["generate", "--tenants", "10000001"], #"--tenants must be at most 10000000, got "10000001""#),
         (["serve", "--event-loops", "99999999999999999999"], #"--event-loops must be at most 256 (one per core"#),
         (
             ["serve", "--event-loops", "257"],

@@ -142,6 +142,11 @@ extension EngineCommandTests {
         let replay = runTally(["replay", "--data", directory.path])
         #expect(replay.code == .ok, "\(replay)")
         #expect(replay.err.contains("checkpoints/00000000000000000012.ckpt: removed"), "\(replay.err)")
+        // The newest, of the log's end, is replaced by the fresh one's name: said all the same.
+        #expect(
+            replay.err.contains(
+                "checkpoints/00000000000000000013.ckpt: replaced (payload checksum mismatch) by the fresh checkpoint of the same name"
+            ), "\(replay.err)")
         let verified = runTally(["verify", "--data", directory.path])
         #expect(verified.code == .ok, "\(verified.out)")
     }

@@ -112,6 +112,31 @@ import Testing
             }, "\(log.all)")
     }
 
+    /// A damaged checkpoint at the log's end is replaced by the next one, of the same name, when the engine
+    /// closes with no new event: the line says so.
+    @Test func aDamagedCheckpointOfTheSameNameIsSaidToBeReplaced() throws {
+        let directory = TemporaryDirectory()
+        let engine = try makeStore(directory)
+        _ = engine.ingest(events(0..<50))
+        try engine.checkpoint()
+        _ = engine.ingest(events(50..<80))
+        try engine.close()
+        let newest = directory.appending("checkpoints/00000000000000000080.ckpt")
+        var bytes = try StoreTestSupport.bytes(newest)
+        bytes[bytes.count - 10] ^= 0x40
+        try StoreTestSupport.write(bytes, to: newest)
+        let log = LogCollector()
+        let reopened = try makeStore(directory, log: log)
+        try reopened.close()
+        #expect(try checkpointFiles(directory) == ["00000000000000000050.ckpt", "00000000000000000080.ckpt"])
+        #expect(try StoreTestSupport.bytes(newest) != bytes, "rewritten whole")
+        #expect(
+            log.all.contains {
+                $0.hasPrefix("checkpoints/00000000000000000080.ckpt: replaced (")
+                    && $0.hasSuffix(") by the fresh checkpoint of the same name")
+            }, "\(log.all)")
+    }
+
     /// A remembered id names an event the checkpoint covers: an entry at or beyond its offset (only a
     /// checkpoint damaged behind an intact checksum could hold one) is refused as damage, not stored (an
     /// offset past 2^48 would not even fit a packed entry).

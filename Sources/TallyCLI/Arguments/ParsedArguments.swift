@@ -16,6 +16,8 @@ struct ParsedArguments: Sendable {
     init(_ arguments: [String], spec: CommandSpec) throws(UsageError) {
         var index = 0
         var onlyPositionals = false
+        // The option that took the last argument as its value, if one did.
+        var lastArgumentTakenBy: (name: String, valueName: String, value: String)?
         while index < arguments.count {
             let argument = arguments[index]
             index += 1
@@ -62,6 +64,7 @@ struct ParsedArguments: Sendable {
                     }
                     value = arguments[index]
                     index += 1
+                    if index == arguments.count { lastArgumentTakenBy = (name, valueName, value) }
                 }
                 // An empty path would name the current directory, or the root once a file name is added to it.
                 if value.isEmpty && (valueName == "FILE" || valueName == "DIR") {
@@ -85,8 +88,15 @@ struct ParsedArguments: Sendable {
                 spec.positionalCount.lowerBound == spec.positionalCount.upperBound
                 ? "\(spec.positionalCount.lowerBound)"
                 : "\(spec.positionalCount.lowerBound)-\(spec.positionalCount.upperBound)"
+            // `import --batch-size in.ndjson` gave the file to the option: say so, rather than only that the
+            // file is missing.
+            let taken =
+                positionals.count < spec.positionalCount.lowerBound
+                ? lastArgumentTakenBy.map {
+                    "; --\($0.name) took the last argument, \"\($0.value)\", as its \($0.valueName)"
+                } ?? "" : ""
             throw UsageError(
-                "expected \(expected) argument(s), got \(positionals.count) (usage: tally \(spec.name) \(spec.usage))",
+                "expected \(expected) argument(s), got \(positionals.count)\(taken) (usage: tally \(spec.name) \(spec.usage))",
                 command: spec.name)
         }
     }

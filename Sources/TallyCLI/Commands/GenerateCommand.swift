@@ -22,7 +22,7 @@ struct GenerateCommand {
             Exit codes: 0 ok; 1 output could not be written (a full disk, a closed pipe); 2 usage.
             """,
         options: [
-            .init(name: "tenants", valueName: "N", help: "Number of tenants (default 3)."),
+            .init(name: "tenants", valueName: "N", help: "Number of tenants (default 3, at most 10000000)."),
             .init(name: "events", valueName: "M", help: "Number of api.call events (default 5000)."),
             .init(name: "days", valueName: "D", help: "Spread calls over the last D days (default 45)."),
             .init(name: "seed", valueName: "S", help: "Random seed (default 1)."),
@@ -58,6 +58,9 @@ struct GenerateCommand {
 
     /// The longest span `--days` accepts.
     static let maximumDays = 36_500
+    /// The most tenants a stream sets up: each takes some 50 setup lines, so 10 million make a stream of
+    /// tens of gigabytes before any call; a mistyped count stops at once instead of filling the disk.
+    static let maximumTenants = 10_000_000
 
     /// How far after the start the `index`th of `count` calls lies, the calls spread evenly over `span`
     /// microseconds and the last one at its end. Exact for any count: the product is taken at full width,
@@ -68,7 +71,8 @@ struct GenerateCommand {
     }
 
     static func run(_ arguments: ParsedArguments, io: CommandIO) throws -> ExitCode {
-        let tenants = try CommandOptions.positiveInt(arguments, "tenants", default: 3, command: spec.name)
+        let tenants = try CommandOptions.positiveInt(
+            arguments, "tenants", default: 3, maximum: maximumTenants, command: spec.name)
         let events = try CommandOptions.positiveInt(arguments, "events", default: 5000, command: spec.name)
         let days = try CommandOptions.positiveInt(
             arguments, "days", default: 45, maximum: maximumDays, about: " (100 years)", command: spec.name)

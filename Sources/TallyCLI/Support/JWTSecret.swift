@@ -111,6 +111,13 @@ enum JWTSecret {
         secret: [UInt8], source: Source, created: Bool
     ) {
         if let (secret, source) = try configured(arguments) { return (secret, source, false) }
+        var directoryStatus = stat()
+        if stat(storeDirectory, &directoryStatus) == 0, directoryStatus.st_mode & S_IFMT != S_IFDIR {
+            throw Failure(
+                description:
+                    "no store at \(storeDirectory): it is a file, not a directory; pass --data with the store's directory, or --jwt-secret-file"
+            )
+        }
         let path = storeDirectory + "/jwt-secret"
         let found = access(path, F_OK) == 0
         let lookup = errno
