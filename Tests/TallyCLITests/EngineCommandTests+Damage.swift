@@ -111,6 +111,30 @@ extension EngineCommandTests {
             unreadable.out.contains("INCOMPLETE: 1 segment, 12 records, 2 checkpoints checked"), "\(unreadable.out)")
     }
 
+    /// `replay --verify` past a newest checkpoint a later build wrote compares with the older one, exits 0 (no
+    /// damage), and says on standard output that the events after it were not checked.
+    @Test func replayVerifySaysANewerBuildsCheckpointWasNotCompared() throws {
+        let directory = TemporaryDirectory()
+        #expect(runTally(["import", "--data", directory.path, "-"], input: sample()).code == .failure)
+        let more = #"{"id":"c9","type":"api.call","tenantId":"\#(Self.tenant)","data":{"keyId":"key-a","status":200}}"#
+        #expect(runTally(["import", "--data", directory.path, "-"], input: more).code == .ok)
+        let path = directory.appending("checkpoints/00000000000000000013.ckpt")
+        var newer = try StoreTestSupport.bytes(path)
+        newer.replaceSubrange(
+            8..<12, with: withUnsafeBytes(of: (CheckpointCodec.projectionVersion + 1).littleEndian) { Array($0) })
+        newer.replaceSubrange(
+            44..<48, with: withUnsafeBytes(of: CRC32C.checksum(Array(newer[0..<44])).littleEndian) { Array($0) })
+        try StoreTestSupport.write(newer, to: path)
+        let verify = runTally(["replay", "--data", directory.path, "--verify"])
+        #expect(verify.code == .ok, "\(verify)")
+        #expect(verify.out.contains("verified: a rebuild of 12 events matches the checkpoint"), "\(verify.out)")
+        #expect(
+            verify.out.contains(
+                "NOT COMPARED: checkpoints/00000000000000000013.ckpt: written by projection version"),
+            "\(verify.out)")
+        #expect(verify.out.contains("the events after the checkpoint compared were not checked"), "\(verify.out)")
+    }
+
     /// `replay --verify` compares with the newest checkpoint it can use; a newer one that is damaged fails the
     /// verification (exit 3) even when the rebuild matches the older one, so a script sees the damage.
     @Test func replayVerifyFailsWhenTheNewestCheckpointIsDamaged() throws {

@@ -140,7 +140,7 @@ struct ReplayCommand {
                 return .failure
             }
             io.print(
-                "verified: a rebuild of \(checkpoint.nextOffset) events matches the checkpoint (\(checkpoint.tenants.count) tenants)"
+                "verified: a rebuild of \(checkpoint.nextOffset) events matches the checkpoint (\(counted(checkpoint.tenants.count, "tenant")))"
             )
             // The match was with the newest checkpoint that could be used: a newer one that is damaged (not
             // merely written by another projection version) fails the verification all the same.
@@ -179,9 +179,15 @@ struct ReplayCommand {
         _ listed: [UInt64], newerThan offset: UInt64?, directory: String, io: CommandIO
     ) -> ExitCode? {
         let newer = listed.filter { candidate in offset.map { candidate > $0 } ?? true }
-        let unusable = Engine.checkCheckpoints(
-            directory: directory, offsets: newer, logEnd: .max, logSalt: { _ in nil }
-        ).filter { !$0.isOutdated && !$0.isSuperseded }
+        let checks = Engine.checkCheckpoints(directory: directory, offsets: newer, logEnd: .max, logSalt: { _ in nil })
+        // A newer build's checkpoint is no damage (a rollback leaves one), but the events after the one
+        // compared went unchecked: said on standard output, where the verdict is.
+        for check in checks where check.isNewer {
+            io.print(
+                "NOT COMPARED: checkpoints/\(check.name): \(check.problem ?? "written by a newer projection version"); the events after the checkpoint compared were not checked"
+            )
+        }
+        let unusable = checks.filter { !$0.isOutdated && !$0.isSuperseded }
         // Any one the open passed over is unusable, whether or not this check names why (one taken of
         // another log, say, which needs the log's salts to tell).
         for check in unusable {
