@@ -120,6 +120,23 @@ enum CheckpointCodec {
         }
     }
 
+    /// A checkpoint's header when its bytes hold, judged by the header, the payload's length and the payload
+    /// checksum alone, nothing decoded (cheap beside decoding a large one); else what is wrong with them. The
+    /// caller compares the header's offset with the file's name.
+    static func integrity(_ buffer: UnsafeRawBufferPointer) -> Result<Header, Problem> {
+        let header: Header
+        do throws(Problem) { header = try self.header(buffer) } catch { return .failure(error) }
+        let payload = UnsafeRawBufferPointer(rebasing: buffer[min(headerSize, buffer.count)...])
+        guard header.payloadLength == UInt64(payload.count) else {
+            return .failure(
+                Problem(description: "payload is \(payload.count) bytes, header says \(header.payloadLength)"))
+        }
+        guard CRC32C.checksum(payload) == header.payloadChecksum else {
+            return .failure(Problem(description: "payload checksum mismatch"))
+        }
+        return .success(header)
+    }
+
     static func decode(_ buffer: UnsafeRawBufferPointer) throws(Problem) -> Decoded {
         let header = try header(buffer)
         var reader = BinaryReader(UnsafeRawBufferPointer(rebasing: buffer[headerSize...]))

@@ -194,6 +194,22 @@ struct CheckpointStore {
         }
     }
 
+    /// What is wrong with the checkpoint covering `offset`, judged by its checksums and the offset its header
+    /// names (nothing decoded), or `nil` when it is sound, missing, or cannot be read.
+    func integrityProblem(_ offset: UInt64) -> String? {
+        guard let bytes = try? fileSystem.readFile(directory + "/" + CheckpointStore.fileName(offset)) else {
+            return nil
+        }
+        return bytes.withUnsafeBytes { buffer in
+            switch CheckpointCodec.integrity(buffer) {
+            case .failure(let problem): problem.description
+            case .success(let header) where header.nextOffset != offset:
+                "its contents cover offset \(header.nextOffset), not its name's"
+            case .success: nil
+            }
+        }
+    }
+
     /// The line saying a damaged checkpoint named `name` was replaced by a fresh one of the same name.
     static func replacedMessage(_ name: String, problem: String?) -> String {
         "checkpoints/\(name): replaced (\(problem ?? "damaged")) by the fresh checkpoint of the same name"

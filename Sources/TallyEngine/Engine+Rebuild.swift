@@ -111,17 +111,16 @@ extension Engine {
             }
             logSalt = salt
         }
-        // A damaged checkpoint of the same name is replaced by the fresh one's rename: said, as for older ones.
-        let sameName = checkpoints.check(
-            [rebuilt.state.nextOffset], logEnd: store.nextOffset,
-            logSalt: { [store] in store.salt(ofSegmentHolding: $0) }
-        ).first { $0.problem != nil && !$0.isUnreadable }
+        // A damaged checkpoint of the same name is replaced by the fresh one's rename: said, as for older ones
+        // (judged by its checksums alone: decoding a large one would add to every replay of a stopped store).
+        let sameName = checkpoints.integrityProblem(rebuilt.state.nextOffset)
         try checkpoints.write(
             rebuilt.state, dedup: rebuilt.dedup, dedupWindowMicroseconds: configuration.backdateLimitMicroseconds,
             logSalt: logSalt,
             keep: configuration.checkpointsKept)
         if let sameName {
-            configuration.store.log(CheckpointStore.replacedMessage(sameName.name, problem: sameName.problem))
+            configuration.store.log(
+                CheckpointStore.replacedMessage(CheckpointStore.fileName(rebuilt.state.nextOffset), problem: sameName))
         }
         // A damaged older checkpoint kept beside the fresh one would leave `tally verify` reporting damage
         // that the replay, as its message promised, has replaced: it goes. One that merely could not be read
