@@ -61,10 +61,21 @@ import Testing
         }
         #expect(EngineCommandTests.apiCalls(in: data) == 500, "\(stats.text)")
 
+        // The start said what its open cost: every event replayed, none had a checkpoint.
+        let startLog = String(decoding: try StoreTestSupport.bytes(server.log), as: UTF8.self)
+        #expect(startLog.contains("tally: opening the store \(directory.path)\n"), "\(startLog)")
+        #expect(
+            startLog.contains("events, 0 from a checkpoint and 500 replayed from the log\n")
+                && startLog.contains("tally: store open in "), "\(startLog)")
         #expect(server.stop(SIGTERM) == 0, "SIGTERM stops cleanly")
         #expect(
             try FileManager.default.contentsOfDirectory(atPath: directory.appending("checkpoints"))
                 .contains("00000000000000000500.ckpt"), "a clean stop writes a checkpoint")
+        // The next start takes them all from that checkpoint.
+        let third = try ServeProcess(directory.path)
+        let thirdLog = String(decoding: try StoreTestSupport.bytes(third.log), as: UTF8.self)
+        #expect(thirdLog.contains(": 500 events, 500 from a checkpoint and 0 replayed from the log\n"), "\(thirdLog)")
+        #expect(third.stop(SIGTERM) == 0)
     }
 
     /// Connections cannot take the descriptors the store needs: under a limit of 200 open files and with two

@@ -168,7 +168,16 @@ struct ServeCommand {
         // The directories the store's open is about to create (the store's and any parent missing): a failed
         // start removes them again.
         let created = missingDirectories(directory)
+        // A log long past its last checkpoint takes a while to replay: the wait is announced, then timed.
+        let opening = MonotonicClock.nanoseconds()
+        io.printError("tally: opening the store \(directory)")
+        io.flush()
         let engine = try Engine(directory: directory, configuration: configuration)
+        let covered = engine.gauges.checkpoints.coveredEvents
+        io.printError(
+            "tally: store open in \(Self.milliseconds(since: opening)) ms: \(engine.eventCount) events, "
+                + "\(covered) from a checkpoint and \(engine.eventCount - min(covered, engine.eventCount)) replayed from the log"
+        )
         let secret: (secret: [UInt8], source: JWTSecret.Source, created: Bool)
         do {
             secret =
@@ -259,6 +268,11 @@ struct ServeCommand {
                 ? "tally: stopped; no events, so no checkpoint"
                 : "tally: stopped; a checkpoint covers all \(engine.eventCount) events")
         return .ok
+    }
+
+    /// Whole milliseconds since `start` (monotonic nanoseconds).
+    private static func milliseconds(since start: UInt64) -> UInt64 {
+        (MonotonicClock.nanoseconds() &- start) / 1_000_000
     }
 
     /// The background scrub `--scrub-interval` and `--scrub-rate` ask for, or `nil` for `--scrub-interval off`.
