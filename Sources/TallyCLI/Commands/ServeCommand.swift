@@ -183,13 +183,9 @@ struct ServeCommand {
             secret =
                 try configuredSecret.map { ($0.secret, $0.source, false) }
                 ?? JWTSecret.load(arguments, storeDirectory: directory, create: true)
+            // (A secret this start created is random: only a configured or stored one can equal it.)
             if let previousSecret {
-                do throws(JWTSecret.Failure) {
-                    try JWTSecret.checkDistinct(previous: previousSecret, current: secret.source, secret: secret.secret)
-                } catch {
-                    if secret.created, let path = secret.source.path { unlink(path) }
-                    throw error
-                }
+                try JWTSecret.checkDistinct(previous: previousSecret, current: secret.source, secret: secret.secret)
             }
         } catch {
             try? engine.close()

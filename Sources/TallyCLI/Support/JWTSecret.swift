@@ -54,42 +54,38 @@ enum JWTSecret {
     /// The secret given by `--jwt-secret-file` or `$TALLY_JWT_SECRET`, or `nil` when neither is: then the
     /// store's own secret is the one to use. Needs no store, so a wrong path is reported before one is opened.
     static func configured(_ arguments: ParsedArguments) throws(Failure) -> (secret: [UInt8], source: Source)? {
-        if let file = arguments.value("jwt-secret-file") {
-            let bytes = try readTrimmed(file)
-            guard bytes.count >= 16 else { throw Failure(description: "\(file): the secret must be at least 16 bytes") }
-            return (bytes, .file(file))
-        }
-        // Unset and empty are alike (`TALLY_JWT_SECRET= tally serve` uses the store's secret); otherwise the
-        // variable is read as a file is: its text, trailing whitespace trimmed.
-        if let value = getenv("TALLY_JWT_SECRET"), let text = String(validatingCString: value), !text.isEmpty {
-            let bytes = trimmingTrailingWhitespace(Array(text.utf8))
-            guard bytes.count >= 16 else {
-                throw Failure(description: "TALLY_JWT_SECRET must be at least 16 bytes")
-            }
-            return (bytes, .environment)
-        }
-        return nil
+        try given(
+            file: arguments.value("jwt-secret-file"), variable: "TALLY_JWT_SECRET", source: .environment, noun: "secret"
+        )
     }
 
     /// The secret being rotated out, from `--jwt-previous-secret-file` or `$TALLY_JWT_PREVIOUS_SECRET` (read as
     /// the current one is), or `nil` when neither is given. Tokens it signed are still accepted, so clients
     /// can move to tokens of the new secret while the server already runs with it.
     static func previous(_ arguments: ParsedArguments) throws(Failure) -> (secret: [UInt8], source: Source)? {
-        if let file = arguments.value("jwt-previous-secret-file") {
+        try given(
+            file: arguments.value("jwt-previous-secret-file"), variable: "TALLY_JWT_PREVIOUS_SECRET",
+            source: .previousEnvironment, noun: "previous secret")
+    }
+
+    /// A secret from `file` when one is named, else from the environment `variable` (`source`), else `nil`;
+    /// at least 16 bytes, or the `noun` is refused as too short.
+    private static func given(file: String?, variable: String, source: Source, noun: String) throws(Failure) -> (
+        secret: [UInt8], source: Source
+    )? {
+        if let file {
             let bytes = try readTrimmed(file)
             guard bytes.count >= 16 else {
-                throw Failure(description: "\(file): the previous secret must be at least 16 bytes")
+                throw Failure(description: "\(file): the \(noun) must be at least 16 bytes")
             }
             return (bytes, .file(file))
         }
-        if let value = getenv("TALLY_JWT_PREVIOUS_SECRET"), let text = String(validatingCString: value),
-            !text.isEmpty
-        {
+        // Unset and empty are alike (`TALLY_JWT_SECRET= tally serve` uses the store's secret); otherwise the
+        // variable is read as a file is: its text, trailing whitespace trimmed.
+        if let value = getenv(variable), let text = String(validatingCString: value), !text.isEmpty {
             let bytes = trimmingTrailingWhitespace(Array(text.utf8))
-            guard bytes.count >= 16 else {
-                throw Failure(description: "TALLY_JWT_PREVIOUS_SECRET must be at least 16 bytes")
-            }
-            return (bytes, .previousEnvironment)
+            guard bytes.count >= 16 else { throw Failure(description: "\(variable) must be at least 16 bytes") }
+            return (bytes, source)
         }
         return nil
     }
