@@ -1,9 +1,9 @@
 import Glibc
 import Synchronization
 
-/// A TCP address taken for a server before the server starts: bound, so a port in use is reported at once
-/// and no other server can take it meanwhile, but not yet listening, so connections to it are refused (not
-/// left waiting) until ``HTTPServer/init(listener:configuration:handler:)`` serves on it.
+/// A TCP address taken for a server before the server starts: bound, so a port in use is reported at once,
+/// before any slow start-up work, but not yet listening, so connections to it are refused (not left waiting)
+/// until ``HTTPServer/init(listener:configuration:handler:)`` serves on it.
 ///
 /// `tally serve` binds first and opens its store after: a port in use stops the start before a long replay,
 /// and before the store is touched. (Linux lets two sockets that both ask for `SO_REUSEADDR` bind one
