@@ -19,10 +19,13 @@ enum ContentDecoding {
     ///   - body: The body as received.
     ///   - header: The `Content-Encoding` header value, if any.
     ///   - maxBytes: The most bytes a decoded body may have (the server's `--max-body-bytes`).
+    ///   - remedy: What the 413 for a body that decodes past `maxBytes` tells the client to do.
     /// - Returns: The decoded body (the same bytes when there is no coding).
     /// - Throws: ``IngestBody/Failure``: 415 for an unknown coding, 413 when the decoded body exceeds `maxBytes`,
     ///   400 when the compressed data is corrupt.
-    static func decode(_ body: [UInt8], header: String?, maxBytes: Int) throws(IngestBody.Failure) -> [UInt8] {
+    static func decode(
+        _ body: [UInt8], header: String?, maxBytes: Int, remedy: String
+    ) throws(IngestBody.Failure) -> [UInt8] {
         guard let header else { return body }
         let codings = HeaderValue.items(header, separator: UInt8(ascii: ",")).filter { !$0.isEmpty }
         for coding in codings where !supported.contains(coding) {
@@ -47,8 +50,7 @@ enum ContentDecoding {
                 throw IngestBody.Failure(
                     status: 413, code: .payloadTooLarge,
                     message:
-                        "the decompressed body exceeds the server's limit of \(maxBytes) bytes (--max-body-bytes);"
-                        + " send smaller batches"
+                        "the decompressed body exceeds the server's limit of \(maxBytes) bytes (--max-body-bytes); \(remedy)"
                 )
             } catch {
                 throw IngestBody.Failure(

@@ -21,7 +21,7 @@ extension OpenAPIDocument {
                     ("schema", object([("type", .string("string")), ("format", .string("uuid"))])),
                 ]))
         }
-        if route.pattern == "/api/v1/events" && route.method == "POST" {
+        if route.takesBody {
             parameters.append(
                 object([
                     ("name", .string("Content-Encoding")), ("in", .string("header")), ("required", .bool(false)),
@@ -97,29 +97,22 @@ extension OpenAPIDocument {
                     .array([event, object([("type", .string("array")), ("items", event), ("minItems", .int(1))])])
                 )
             ])
+            let lines = object([
+                ("type", .string("string")),
+                (
+                    "description",
+                    .string("One event per line; blank lines are skipped, and at least one event is needed")
+                ),
+            ])
             return object([
                 ("required", .bool(true)),
                 (
                     "content",
                     object([
                         ("application/json", object([("schema", events)])),
-                        (
-                            "application/x-ndjson",
-                            object([
-                                (
-                                    "schema",
-                                    object([
-                                        ("type", .string("string")),
-                                        (
-                                            "description",
-                                            .string(
-                                                "One event per line; blank lines are skipped, and at least one event is needed"
-                                            )
-                                        ),
-                                    ])
-                                )
-                            ])
-                        ),
+                        ("text/json", object([("schema", events)])),
+                        ("application/x-ndjson", object([("schema", lines)])),
+                        ("application/jsonl", object([("schema", lines)])),
                         ("application/cloudevents+json", object([("schema", reference("CloudEvent"))])),
                         (
                             "application/cloudevents-batch+json",
@@ -140,7 +133,13 @@ extension OpenAPIDocument {
             let schema = reference(route.method == "POST" ? "TenantCreate" : "TenantUpdate")
             return object([
                 ("required", .bool(true)),
-                ("content", object([("application/json", object([("schema", schema)]))])),
+                (
+                    "content",
+                    object([
+                        ("application/json", object([("schema", schema)])),
+                        ("text/json", object([("schema", schema)])),
+                    ])
+                ),
             ])
         }
         return nil

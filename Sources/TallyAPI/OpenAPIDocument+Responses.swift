@@ -60,7 +60,9 @@ extension OpenAPIDocument {
                     object([
                         (
                             "description",
-                            .string("Content-Type other than application/json, or an unsupported Content-Encoding")
+                            .string(
+                                "Content-Type other than application/json (or text/json), or an unsupported Content-Encoding"
+                            )
                         )
                     ])
                 ),
@@ -69,6 +71,12 @@ extension OpenAPIDocument {
         if !route.takesBody {
             responses.append(
                 ("413", object([("description", .string("A request body was sent: this route reads none"))])))
+        }
+        // The open routes' only 400 is the HTTP layer's, for a request it cannot take as sent (no Host, two
+        // of them, a Transfer-Encoding it does not know, …); the other routes list it beside their own.
+        if !route.authenticated {
+            responses.append(
+                ("400", object([("description", .string("A malformed request, refused by the HTTP layer"))])))
         }
         if route.authenticated {
             let tenantsAPI = route.pattern.hasPrefix("/api/v1/admin/tenants/") && !route.pattern.hasSuffix("/stats")
@@ -216,6 +224,8 @@ extension OpenAPIDocument {
                     ("content", object([("text/plain", object([("schema", scalar("string"))]))])),
                 ])
             )
+        case ("400", _) where !route.authenticated:
+            return (status, jsonResponse(description, schema: "ProtocolErrorResponse"))
         // A 400 or 413 may come from the HTTP layer, before any route, in its shorter shape.
         case ("400", _), ("413", _):
             return (status, jsonResponse(description, schema: "ErrorResponse", or: ["ProtocolErrorResponse"]))

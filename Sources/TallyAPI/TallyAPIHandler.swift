@@ -445,7 +445,7 @@ public final class TallyAPIHandler: HTTPHandler {
         do throws(IngestBody.Failure) {
             let body = try ContentDecoding.decode(
                 request.body, header: request.headers.combined("Content-Encoding"),
-                maxBytes: limits.maxBodyBytes)
+                maxBytes: limits.maxBodyBytes, remedy: "send smaller batches")
             events = try IngestBody.events(
                 body: body, contentType: request.headers["Content-Type"], receivedAt: now,
                 lines: &lines, tenantFields: &tenantFields)

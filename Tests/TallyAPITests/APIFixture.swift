@@ -77,9 +77,9 @@ final class APIFixture {
 
     func call(
         _ method: String, _ path: String, token: String?, tenantHeader: String? = APIFixture.tenant,
-        contentType: String = "application/json", body: String = ""
+        contentType: String = "application/json", body: String = "", headers extra: [(String, String)] = []
     ) throws -> LoopbackClient.Response {
-        var headers: [(String, String)] = [("Content-Type", contentType)]
+        var headers: [(String, String)] = [("Content-Type", contentType)] + extra
         if let token { headers.append(("Authorization", "Bearer \(token)")) }
         if let tenantHeader { headers.append(("x-tenantid", tenantHeader)) }
         return try client().request(method, path, headers: headers, body: Array(body.utf8))

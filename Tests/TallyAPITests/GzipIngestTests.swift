@@ -229,7 +229,18 @@ import Testing
         let response = try post(api, bomb, encoding: "gzip")
         #expect(response.status == 413)
         #expect(try errorCode(response) == .string("payload_too_large"))
-        #expect(response.text.contains("\(limit) bytes"))
+        #expect(response.text.contains("\(limit) bytes") && response.text.contains("send smaller batches"))
+        // A tenant's body is refused alike, with advice that fits it.
+        let tenant = try api.client().request(
+            "POST", "/api/v1/admin/tenants/",
+            headers: [
+                ("Authorization", "Bearer \(GzipIngestTests.admin)"), ("x-tenantid", APIFixture.tenant),
+                ("Content-Type", "application/json"), ("Content-Encoding", "gzip"),
+            ], body: bomb)
+        #expect(
+            tenant.status == 413 && tenant.text.contains("\(limit) bytes")
+                && tenant.text.contains("a tenant's body is far smaller") && !tenant.text.contains("batches"),
+            "\(tenant.text)")
 
         // A caller without the ingest role is refused before anything is decompressed.
         let member = APIFixture.token(["member"], tenant: APIFixture.tenant)

@@ -66,7 +66,7 @@ extension JSONParser {
         mutating func parseDocument() throws(JSONParseError) -> JSONValue {
             skipWhitespace()
             guard index < count else {
-                throw error(.emptyInput, at: 0, "expected a JSON value")
+                throw error(.emptyInput, at: index, "expected a JSON value")
             }
             let value = try parseValue()
             skipWhitespace()

@@ -21,7 +21,7 @@ struct InvalidDocumentTests {
     static let cases: [InvalidCase] = [
         // Empty input
         InvalidCase("", .emptyInput, at: 0),
-        InvalidCase(" \t\r\n", .emptyInput, at: 0),
+        InvalidCase(" \t\r\n", .emptyInput, at: 4),
         // Literals must be exact
         InvalidCase("nul", .unexpectedEnd, at: 3),
         InvalidCase("nulx", .unexpectedByte, at: 3),
