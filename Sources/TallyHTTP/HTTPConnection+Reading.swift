@@ -80,31 +80,28 @@ extension HTTPConnection {
                 continue
             }
             let request: HTTPRequest?
-            // The head of a request whose body is arriving, to log an error in its body under its name. A
-            // refusal of the head itself names the request when its request line was read (see
-            // ``HTTPParseError/method``), and a HEAD then gets the answer's head alone (RFC 9110 §9.3.2).
-            let arriving = parser.isReceivingBody ? parser.headAwaitingBody : nil
             do throws(HTTPParseError) {
                 request = try parser.next()
             } catch {
                 // A malformed stream cannot be resynchronised: answer the error and close. The request's
-                // timers stop with it: its answer is this one, never a 408 on top of it.
+                // timers stop with it: its answer is this one, never a 408 on top of it. The refusal names
+                // the request (method, path and id) once its request line was read, whether its head, its
+                // framing or its body was refused (see ``HTTPParseError/method``), and a HEAD then gets the
+                // answer's head alone (RFC 9110 §9.3.2).
                 stopReading = true
                 failedStream = true
                 headStarted = nil
                 bodyStarted = nil
                 let began = requestStarted ?? readAt
                 requestStarted = nil
-                let named = arriving
                 loop.server.handler.answeredByServer(
                     status: error.status, seconds: MonotonicClock.seconds(since: began))
                 dispatchResponse(
                     sequence: allocateSequence(),
                     response: HTTPErrorBody.response(
                         status: error.status, message: error.message, closeConnection: true),
-                    keepAlive: false, head: (named?.method ?? error.method) == .head,
-                    method: named?.method.name ?? error.method?.name ?? "-", path: named?.path ?? error.path ?? "-",
-                    started: began, requestId: loop.server.requestIds.id(for: named?.headers))
+                    keepAlive: false, head: error.method == .head, method: error.method?.name ?? "-",
+                    path: error.path ?? "-", started: began, requestId: loop.server.requestIds.id(for: error))
                 return
             }
             guard var request else {

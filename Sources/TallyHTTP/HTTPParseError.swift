@@ -30,8 +30,13 @@ public struct HTTPParseError: Error, Sendable, Equatable, CustomStringConvertibl
     /// framing or its expectation is refused), so its answer is logged under them, and a HEAD gets the
     /// answer's head alone; `nil` otherwise.
     public var method: HTTPMethod?
-    /// See ``method``.
+    /// See ``method``. A target refused as it stands (an encoded slash, bad percent-encoding, user
+    /// information) is given as sent, up to any `?`.
     public var path: String?
+    /// The first `X-Request-Id` field the refused request sent, as sent, when its head arrived whole: the
+    /// answer and its log line carry it when it is an id the server keeps (see `RequestID`), however early
+    /// in the head the request was refused.
+    public var requestId: String?
 
     /// Creates an error.
     ///

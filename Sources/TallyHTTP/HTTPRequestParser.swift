@@ -200,6 +200,14 @@ public struct HTTPRequestParser: Sendable {
             compact()
             return request
         } catch {
+            var error = error
+            // A body refused (its framing, its size) is its request's: the answer and log line name the
+            // request and its id, whether its head arrived in the same read or an earlier one.
+            if error.method == nil, let head = pendingRequest {
+                error.method = head.method
+                error.path = head.path
+                error.requestId = head.headers[RequestID.headerName]
+            }
             failure = error
             storage = []
             readIndex = 0

@@ -25,9 +25,26 @@ extension RequestHeadParser {
         }
         guard targetEnd > targetStart, targetEnd < line.count else { throw .badRequest("invalid request line") }
 
-        let minorVersion = try parseVersion(UnsafeBufferPointer(rebasing: line[(targetEnd + 1)...]))
         let method = HTTPMethod.parse(UnsafeBufferPointer(rebasing: line[0..<methodEnd]))
-        var targetBytes = UnsafeBufferPointer(rebasing: line[targetStart..<targetEnd])
+        let targetBytes = UnsafeBufferPointer(rebasing: line[targetStart..<targetEnd])
+        do throws(HTTPParseError) {
+            let minorVersion = try parseVersion(UnsafeBufferPointer(rebasing: line[(targetEnd + 1)...]))
+            return try parseTarget(targetBytes, method: method, minorVersion: minorVersion)
+        } catch {
+            // The method and target were read: the refusal is logged under them, the target as sent (it
+            // may not decode), up to any query (which may carry what does not belong in a log).
+            var refusal = error
+            refusal.method = method
+            refusal.path = String(decoding: targetBytes.prefix { $0 != UInt8(ascii: "?") }, as: UTF8.self)
+            throw refusal
+        }
+    }
+
+    /// Parses a request-target of well-formed bytes into its path and query.
+    private static func parseTarget(
+        _ bytes: UnsafeBufferPointer<UInt8>, method: HTTPMethod, minorVersion: Int
+    ) throws(HTTPParseError) -> HTTPRequest {
+        var targetBytes = bytes
         let target = String(decoding: targetBytes, as: UTF8.self)
         // Absolute-form (`http://host/path?query`, as proxies send): the server must accept it (RFC 9112
         // §3.2.2); routing uses what follows the authority, and `/` when nothing does.

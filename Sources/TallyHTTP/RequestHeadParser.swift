@@ -25,17 +25,38 @@ enum RequestHeadParser {
     {
         var cursor = 0
         let requestLine = nextLine(head, from: &cursor)
-        let request = try parseRequestLine(UnsafeBufferPointer(rebasing: head[requestLine]))
         do throws(HTTPParseError) {
-            return try parseFields(head, from: cursor, of: request, limits: limits, checksHost: checksHost)
+            let request = try parseRequestLine(UnsafeBufferPointer(rebasing: head[requestLine]))
+            do throws(HTTPParseError) {
+                return try parseFields(head, from: cursor, of: request, limits: limits, checksHost: checksHost)
+            } catch {
+                // The request line was read: the answer is logged under the request it refuses, and a HEAD
+                // gets the answer's head alone.
+                var refusal = error
+                refusal.method = request.method
+                refusal.path = request.path
+                throw refusal
+            }
         } catch {
-            // The request line was read: the answer is logged under the request it refuses, and a HEAD gets
-            // the answer's head alone.
+            // Whatever was refused, the client's id names the answer, as it names any other.
             var refusal = error
-            refusal.method = request.method
-            refusal.path = request.path
+            refusal.requestId = requestIdField(in: head, from: cursor)
             throw refusal
         }
+    }
+
+    /// The value of the first well-formed `X-Request-Id` field line of a head, from `start` on, or `nil`.
+    /// Read on its own, so a head refused for another of its fields still names its request.
+    private static func requestIdField(in head: UnsafeBufferPointer<UInt8>, from start: Int) -> String? {
+        var cursor = start
+        while cursor < head.count {
+            let line = nextLine(head, from: &cursor)
+            guard let (name, value) = try? splitFieldLine(head, line),
+                HTTPGrammar.equalsIgnoringCase(UnsafeBufferPointer(rebasing: head[name]), "x-request-id")
+            else { continue }
+            return String(decoding: UnsafeBufferPointer(rebasing: head[value]), as: UTF8.self)
+        }
+        return nil
     }
 
     /// Parses the field lines after the request line, checks `Host` (when asked), the body's framing and

@@ -21,7 +21,12 @@ final class RequestID: Sendable {
 
     /// The id a client sent in `headers` (the first `X-Request-Id`), when it is one this server keeps.
     static func sent(in headers: HTTPHeaders?) -> String? {
-        guard let value = headers?[headerName], (1...maxLength).contains(value.utf8.count),
+        kept(headers?[headerName])
+    }
+
+    /// `value` when it is an id this server keeps, else `nil`.
+    static func kept(_ value: String?) -> String? {
+        guard let value, (1...maxLength).contains(value.utf8.count),
             value.utf8.allSatisfy({ (0x21...0x7E).contains($0) })
         else { return nil }
         return value
@@ -30,6 +35,11 @@ final class RequestID: Sendable {
     /// The id for a request that sent `headers`: the client's, else a new one.
     func id(for headers: HTTPHeaders?) -> String {
         Self.sent(in: headers) ?? next()
+    }
+
+    /// The id for a request refused with `error`: the one it sent, when the server keeps it, else a new one.
+    func id(for error: HTTPParseError) -> String {
+        Self.kept(error.requestId) ?? next()
     }
 
     /// A new id: 16 lowercase hexadecimal digits.

@@ -206,6 +206,73 @@ import Testing
         #expect(refusal.contains(#""client":"127.0.0.1","requestId":""#), "\(refusal)")
     }
 
+    /// The server's own refusals of a request whose head arrived whole answer with the client's id and are
+    /// logged under the request's method and path, whatever was refused (a field, the framing, the
+    /// expectation, the target, the version or the body) and however the bytes were split: here each
+    /// arrives in one write, head and body together. A target refused as it stands is logged as sent,
+    /// without its query.
+    @Test func theServersRefusalsKeepTheClientsIdAndNameTheRequest() throws {
+        let log = LogCollector()
+        let server = try startServer { $0.log = { log.append($0) } }
+        defer { server.shutdown() }
+        let cases: [(request: String, status: Int, logged: String)] = [
+            // The id comes after the field that is refused: it is found all the same.
+            (
+                "POST /conflict HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n"
+                    + "X-Request-Id: r-conflict\r\n\r\nab", 400, #""method":"POST","path":"/conflict","status":400"#
+            ),
+            (
+                "GET /expect HTTP/1.1\r\nHost: x\r\nExpect: later\r\nX-Request-Id: r-expect\r\n\r\n", 417,
+                #""method":"GET","path":"/expect","status":417"#
+            ),
+            (
+                "POST /chunks HTTP/1.1\r\nHost: x\r\nX-Request-Id: r-chunk\r\nTransfer-Encoding: chunked\r\n\r\n"
+                    + "zz\r\nabc\r\n0\r\n\r\n", 400, #""method":"POST","path":"/chunks","status":400"#
+            ),
+            (
+                "GET /a%2Fb?key=do-not-log HTTP/1.1\r\nHost: x\r\nX-Request-Id: r-target\r\n\r\n", 400,
+                #""method":"GET","path":"/a%2Fb","status":400"#
+            ),
+            (
+                "GET /later HTTP/2.0\r\nHost: x\r\nX-Request-Id: r-version\r\n\r\n", 505,
+                #""method":"GET","path":"/later","status":505"#
+            ),
+        ]
+        for (request, status, _) in cases {
+            let client = try LoopbackClient(port: server.port)
+            try client.send(request)
+            let answer = try client.readResponse()
+            let sent = Self.requestId(in: request)
+            #expect(answer.status == status && answer.header("X-Request-Id") == String(sent), "\(request)")
+        }
+        var lines: [String] = []
+        #expect(
+            Polling.until(seconds: 5) {
+                lines = log.all.flatMap { $0.split(separator: "\n").map(String.init) }
+                return lines.count >= cases.count
+            })
+        for (request, _, logged) in cases {
+            let sent = Self.requestId(in: request)
+            #expect(
+                lines.contains { $0.contains(logged) && $0.hasSuffix(#""requestId":"\#(sent)"}"#) },
+                "\(logged) in \(lines)")
+        }
+        #expect(!lines.joined().contains("do-not-log"))
+    }
+
+    /// The `X-Request-Id` value a raw request sends.
+    static func requestId(in request: String) -> String {
+        let bytes = Array(request.utf8)
+        let field = Array("X-Request-Id: ".utf8)
+        guard
+            let start = (0...(bytes.count - field.count)).first(where: {
+                bytes[$0..<($0 + field.count)].elementsEqual(field)
+            })
+        else { return "" }
+        let value = bytes[(start + field.count)...].prefix { $0 != 13 }
+        return String(decoding: value, as: UTF8.self)
+    }
+
     /// One JSON line per request (method, path, status, duration), with no header values such as tokens;
     /// the lines of one wake-up reach the log in one call.
     @Test func logsOneLinePerRequestGatheredPerWakeUp() throws {
