@@ -273,7 +273,7 @@ final class EventLoop: @unchecked Sendable {
             else {
                 server.openConnections.wrappingSubtract(1, ordering: .relaxed)
                 server.recordRefusalAtLimit()
-                Glibc.close(descriptor)
+                refuseAtLimit(descriptor)
                 continue
             }
             Socket.setNoDelay(descriptor)
@@ -290,6 +290,34 @@ final class EventLoop: @unchecked Sendable {
             }
             return
         }
+    }
+
+    /// Answers a connection over the limit with a 503 (`Retry-After: 1`) and closes it, so its client reads
+    /// why rather than meeting a reset: what it sent already is read and dropped first (a socket closed with
+    /// input unread sends a reset, which may discard the answer before the client reads it). Best effort, on
+    /// a connection that is never watched: the answer fits the socket's buffer, and a client still sending
+    /// meets the reset all the same. Not logged: the warning and the shed counter say how many there were.
+    private func refuseAtLimit(_ descriptor: Int32) {
+        let buffer = readBuffer
+        for _ in 0..<4 {
+            guard
+                case .success(let count) = Syscall.uninterrupted({
+                    Glibc.read(descriptor, buffer.baseAddress, buffer.count)
+                }), count == buffer.count
+            else { break }
+        }
+        var response = HTTPErrorBody.response(
+            status: 503,
+            message:
+                "the server has as many connections open as it takes (\(server.connectionLimit)); retry in a moment",
+            headers: [("Retry-After", "1"), (RequestID.headerName, server.requestIds.next())])
+        response.closeConnection = true
+        var bytes: [UInt8] = []
+        response.serialize(into: &bytes, keepAlive: false, date: httpDate)
+        _ = bytes.withUnsafeBytes {
+            Glibc.send(descriptor, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT | MSG_NOSIGNAL))
+        }
+        Glibc.close(descriptor)
     }
 
     /// Queues a connection another loop accepted for this one and wakes it.

@@ -394,7 +394,8 @@ extension HTTPServerTests {
         #expect(closed, "the flooding connection was closed")
     }
 
-    /// A connection beyond the cap is closed at once, counted, and warned about once per 10 s.
+    /// A connection beyond the cap is answered 503 with `Retry-After` and closed at once, counted, and warned
+    /// about once per 10 s.
     @Test func connectionsBeyondTheCapAreClosed() throws {
         let lines = Mutex<[String]>([])
         let server = try startServer {
@@ -408,8 +409,15 @@ extension HTTPServerTests {
         #expect(try second.request("GET", "/2").status == 200)
         #expect(server.gauges.refusedAtLimit == 0)
         let third = try LoopbackClient(port: server.port)
+        let refusal = try third.readResponse()
+        #expect(
+            refusal.status == 503 && refusal.header("Retry-After") == "1"
+                && refusal.header("Connection") == "close" && refusal.header("X-Request-Id")?.utf8.count == 16
+                && refusal.text
+                    == #"{"success":false,"error":{"status":503,"message":"the server has as many connections open as it takes (2); retry in a moment"}}"#,
+            "\(refusal.status) \(refusal.headers) \(refusal.text)")
         #expect(third.isClosedByServer())
-        #expect(try LoopbackClient(port: server.port).isClosedByServer())
+        #expect(try LoopbackClient(port: server.port).readResponse().status == 503)
         #expect(try first.request("GET", "/again").status == 200)
         #expect(server.gauges.refusedAtLimit == 2)
         #expect(server.gauges.refusedWithoutDescriptors == 0 && server.gauges.closedStalled == 0)
