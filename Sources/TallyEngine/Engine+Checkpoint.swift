@@ -160,9 +160,14 @@ extension Engine {
 
     /// Why no checkpoint should be written now for lack of disk space, if so: the disk holding the store has
     /// less free than the newest checkpoint's size (the next one's estimate) plus
-    /// ``EngineConfiguration/checkpointDiskReserve``, which is left for the log.
+    /// ``EngineConfiguration/checkpointDiskReserve``, which is left for the log. Measured at `checkpoints/`,
+    /// or at the store's directory before the first checkpoint makes it (a path that does not exist cannot
+    /// be measured).
     func checkpointSpaceShortfall() -> String? {
-        guard let available = store.fileSystem.availableBytes(at: checkpoints.directory) else { return nil }
+        guard
+            let available = store.fileSystem.availableBytes(at: checkpoints.directory)
+                ?? store.fileSystem.availableBytes(at: store.directory)
+        else { return nil }
         let estimate = checkpoints.newestSize() ?? 0
         guard available < estimate.addingReportingOverflow(configuration.checkpointDiskReserve).partialValue else {
             return nil

@@ -106,7 +106,7 @@ extension Engine {
             guard let salt = store.salt(ofSegmentHolding: rebuilt.state.nextOffset - 1) else {
                 throw StorageError(
                     .io,
-                    "no checkpoint written: the header of the segment holding offset \(rebuilt.state.nextOffset - 1) could not be read"
+                    "the header of the segment holding offset \(rebuilt.state.nextOffset - 1) could not be read, and a checkpoint records its salt"
                 )
             }
             logSalt = salt

@@ -328,7 +328,11 @@ public final class Engine: Sendable {
         // A store that failed wrote no checkpoint and synced nothing more: the close was not clean. A
         // checkpoint that failed because the log itself did (its sync, say) is that failure, not a
         // checkpoint's: the log is then not known to be synced.
-        if let failure = store.failure { throw failure }
+        if var failure = store.failure {
+            failure.message +=
+                "; so no final checkpoint was written, and the next open replays the log after the last one"
+            throw failure
+        }
         if let checkpointError {
             // Said as what it is: the log is whole, only the next open's head start is missing.
             throw StorageError(

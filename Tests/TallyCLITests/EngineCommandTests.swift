@@ -275,6 +275,28 @@ import Testing
             stats.code == .ok && stats.out.contains(#""total": 2"#) && stats.out.contains(#""admins": 1"#), "\(stats)")
     }
 
+    /// A replay whose checkpoint cannot be written (a full disk, say) says the rebuild was done and nothing
+    /// was changed, and exits 1: the checkpoint already there is as it was.
+    @Test func aReplayWhoseCheckpointFailsSaysWhatWasLeft() throws {
+        let directory = TemporaryDirectory()
+        // 12 of the 13 lines imported (a second void of one call is rejected), and a checkpoint written.
+        #expect(
+            runTally(["import", "--data", directory.path, "-"], input: sample()).out.contains("imported 12 events"))
+        let checkpoint = directory.appending("checkpoints/00000000000000000012.ckpt")
+        let before = try Data(contentsOf: URL(fileURLWithPath: checkpoint))
+        // A directory that cannot be removed where the fresh checkpoint's temporary file must go.
+        let partial = checkpoint + ".partial"
+        try FileManager.default.createDirectory(atPath: partial, withIntermediateDirectories: true)
+        FileManager.default.createFile(atPath: partial + "/keep", contents: Data([1]))
+        let replay = runTally(["replay", "--data", directory.path])
+        #expect(replay.code == .failure, "\(replay)")
+        #expect(
+            replay.err.contains("tally replay: the log was replayed, but its checkpoint could not be written: ")
+                && replay.err.hasSuffix("; the log and the checkpoints already there are as they were\n"),
+            "\(replay.err)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: checkpoint)) == before)
+    }
+
     /// `tally import` and `tally replay` keep the dedup window the newest checkpoint records (the server's
     /// `--backdate-limit`), so the checkpoints they write still remember every id the server does.
     @Test func importAndReplayKeepTheServersDedupWindow() throws {

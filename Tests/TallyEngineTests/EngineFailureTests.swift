@@ -45,7 +45,11 @@ import Testing
             "the store refuses appends, giving no offset")
         fileSystem.update { $0.syncsBeforeFailure = nil }
         // Closing a failed engine is not a clean stop (no checkpoint, nothing more synced): it says so.
-        #expect(throws: StorageError.self) { try engine.close() }
+        let closing = #expect(throws: StorageError.self) { try engine.close() }
+        #expect(
+            closing?.message.hasSuffix(
+                "; so no final checkpoint was written, and the next open replays the log after the last one") == true,
+            "\(String(describing: closing))")
 
         // After a restart, every acknowledged event is there exactly once, and retries are deduplicated or
         // accepted, never double-counted.

@@ -412,6 +412,31 @@ import Testing
         #expect(try FileManager.default.contentsOfDirectory(atPath: out.path).isEmpty)
     }
 
+    /// A copy that fills the disk says so in the salvage's terms: the copy's write failed, nothing was left
+    /// at the destination and the damaged store was only read (not "reopen the store", which is gone).
+    @Test func aCopyThatFillsTheDiskSaysWhatWasLeft() throws {
+        let fixture = try Fixture()
+        let out = TemporaryDirectory()
+        var plan = FaultyFileSystem.Plan()
+        plan.bytesBeforeFull = 6_000
+        let salvager = StoreSalvager(
+            from: fixture.directory.path, to: out.appending("store"), fileSystem: FaultyFileSystem(plan: plan))
+        do {
+            _ = try salvager.salvage()
+            Issue.record("the salvage succeeded")
+        } catch {
+            #expect(error.code == .noSpace)
+            #expect(
+                error.message.hasPrefix("writing the copy failed: ")
+                    && error.message.contains("the disk is full (injected)")
+                    && !error.message.contains("until it is reopened")
+                    && error.message.hasSuffix(
+                        "; nothing was left at \(out.appending("store")), and the store being copied was only read"),
+                "\(error.message)")
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: out.path).isEmpty)
+    }
+
     /// An empty directory given as the destination is replaced by the new store, and nothing is left beside it.
     @Test func fillsAnEmptyDestinationAndLeavesNoPartialDirectory() throws {
         let fixture = try Fixture()

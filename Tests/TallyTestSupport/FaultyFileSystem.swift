@@ -255,7 +255,10 @@ public final class FaultyFileSystem: FileSystem {
         base.identity(of: path)
     }
 
+    /// The planned free bytes, for a path the real file system can measure (`statvfs` fails for one that
+    /// does not exist); the real figure when none is planned.
     public func availableBytes(at path: String) -> Int64? {
-        state.withLock { $0.plan.availableBytes } ?? base.availableBytes(at: path)
+        guard let real = base.availableBytes(at: path) else { return nil }
+        return state.withLock { $0.plan.availableBytes } ?? real
     }
 }

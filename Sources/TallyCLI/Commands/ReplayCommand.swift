@@ -156,11 +156,19 @@ struct ReplayCommand {
         }
 
         var replayed = started
-        let state = try Engine.rebuildAndCheckpoint(
-            directory: directory, configuration: configuration, progress: progress.report
-        ) {
-            replayed = MonotonicClock.nanoseconds()
-            progress.finish()
+        let state: ProjectionState
+        do {
+            state = try Engine.rebuildAndCheckpoint(
+                directory: directory, configuration: configuration, progress: progress.report
+            ) {
+                replayed = MonotonicClock.nanoseconds()
+                progress.finish()
+            }
+        } catch var failure as StorageError where replayed != started {
+            // The rebuild was done; writing its checkpoint failed (a full disk, say): said as such.
+            failure.message =
+                "the log was replayed, but its checkpoint could not be written: \(failure.message); the log and the checkpoints already there are as they were"
+            throw failure
         }
         let seconds = Double(replayed - started) / 1e9
         let checkpointSeconds = Double(MonotonicClock.nanoseconds() - replayed) / 1e9

@@ -143,7 +143,24 @@ public struct StoreSalvager {
             return report
         } catch {
             removeTree(staging)
-            throw error
+            var failure = error
+            failure.message += "; nothing was left at \(target), and the store being copied was only read"
+            throw failure
+        }
+    }
+
+    /// Runs `body`, a write of the copy, naming what failed in the salvage's terms: the store that refuses
+    /// appends after a failed write is the copy, which is removed, not one to reopen.
+    static func writingTheCopy<T>(_ body: () throws(StorageError) -> T) throws(StorageError) -> T {
+        do {
+            return try body()
+        } catch {
+            var failure = error
+            let cause =
+                error.message.hasPrefix(SegmentStore.appendFailurePrefix)
+                ? String(error.message.dropFirst(SegmentStore.appendFailurePrefix.count)) : error.message
+            failure.message = "writing the copy failed: \(cause)"
+            throw failure
         }
     }
 
@@ -155,7 +172,9 @@ public struct StoreSalvager {
         // read as an interrupted write that open truncates, the acknowledged records after it with it.
         var configuration = StoreConfiguration(durability: .always)
         configuration.log = { _ in }
-        let output = try SegmentStore(directory: directory, configuration: configuration, fileSystem: fileSystem)
+        let output = try Self.writingTheCopy { () throws(StorageError) in
+            try SegmentStore(directory: directory, configuration: configuration, fileSystem: fileSystem)
+        }
         var report = Report()
         var walk = Walk()
         do throws(StorageError) {
@@ -188,6 +207,7 @@ public struct StoreSalvager {
                     }
                     continue
                 }
+                progress(name)
                 let bytes = try fileSystem.readFile(segments + "/" + name)
                 // Where the segment starts: offsets before it that no frame held are lost. When its name and a
                 // sound header disagree (a renamed file, a header rewritten), the lower is taken, and the
@@ -198,12 +218,11 @@ public struct StoreSalvager {
                 try copy(
                     bytes, file: file, firstOffset: firstOffset, isLast: name == lastSegment, into: output,
                     report: &report, walk: &walk)
-                progress(name)
             }
             walk.finish(&report, acknowledged: acknowledgedOffset, lastFile: lastSegment.map { "segments/" + $0 })
             // Sealed: no checkpoint comes with the copy, so damage to its last frame would otherwise read as
             // an interrupted write that the first open truncates, every record in that frame with it.
-            try output.close(sealing: true)
+            try Self.writingTheCopy { () throws(StorageError) in try output.close(sealing: true) }
         } catch {
             try? output.close()
             throw error
