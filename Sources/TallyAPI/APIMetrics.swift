@@ -9,6 +9,7 @@ final class APIMetrics: Sendable {
     private let duplicates = Atomic<Int>(0)
     private let failed = Atomic<Int>(0)
     private let ingestedBytes = Atomic<Int>(0)
+    private let previousSecretRequests = Atomic<Int>(0)
     private let state = Mutex<State>(State())
 
     struct State {
@@ -17,10 +18,12 @@ final class APIMetrics: Sendable {
         var requests: [String: Histogram] = [:]
     }
 
-    /// Cumulative buckets in seconds.
+    /// Cumulative buckets in seconds: up to the slowest answers the server gives on its own (a 408 after
+    /// the 10 s header timeout, the 60 s body timeout), so they land in a bucket of their own, not only in
+    /// `+Inf`.
     struct Histogram {
         static let bounds: [Double] = [
-            0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5,
+            0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60,
         ]
         var counts = [Int](repeating: 0, count: bounds.count)
         var total = 0
@@ -60,7 +63,7 @@ final class APIMetrics: Sendable {
     static let knownFields: Set<String> = Set(
         [
             "event", "id", "type", "tenantId", "time", "data", "specversion", "source", "datacontenttype",
-            "data_base64", "tenantid", "subject",
+            "data_base64", "tenantid", "subject", "dataschema",
         ]
             + [
                 "bytes", "clientId", "credentialId", "deltaBytes", "durationMs", "eventId", "expiresAt", "keyId",
@@ -72,6 +75,8 @@ final class APIMetrics: Sendable {
     /// NDJSON line that does not parse; `data.settings` for any setting; `unknown_field` or `other` else.
     static func reasonLabel(_ reason: String) -> String {
         let field = String(reason.prefix { $0 != ":" })
+        // A member refused as unknown is one whatever its name (a CloudEvent's `tenantId` is no attribute).
+        if reason.dropFirst(field.count).hasPrefix(": unknown field") { return "unknown_field" }
         if knownFields.contains(field) { return field }
         if field.hasPrefix("line ") { return "invalid_json" }
         if field.hasPrefix("data.settings.") { return "data.settings" }
@@ -84,17 +89,22 @@ final class APIMetrics: Sendable {
         }
     }
 
+    /// Counts a request a token of a previous secret authenticated (once per request, however its head and
+    /// body arrived).
+    func recordPreviousSecretRequest() {
+        previousSecretRequests.add(1, ordering: .relaxed)
+    }
+
     /// The exposition text.
     /// - Parameters:
     ///   - server: The HTTP server's gauges.
     ///   - syncs: The log's fsync durations.
     ///   - engine: The engine's gauges.
     ///   - bodiesWaiting: Large or compressed bodies waiting to be decoded off the event loops.
-    ///   - previousSecretUses: Requests authenticated by a token a previous secret signed.
     ///   - process: The process's own figures.
     func render(
         server: HTTPServerGauges, syncs: SyncStatistics.Snapshot, engine: Engine.Gauges, bodiesWaiting: Int,
-        previousSecretUses: Int = 0, process: ProcessStatistics = .current()
+        process: ProcessStatistics = .current()
     ) -> String {
         var text = ""
         text +=
@@ -112,7 +122,7 @@ final class APIMetrics: Sendable {
             text += "tally_events_rejected_total{reason=\"\(Self.escape(reason))\"} \(count)\n"
         }
         text +=
-            "# HELP tally_ingest_bytes_total Request body bytes the ingest route read whole from a caller with the ingest role (as sent: compressed bodies count compressed), whatever its answer then; not bodies refused on their head (401, 403, a bad x-tenantid) nor ones the HTTP layer stopped midway (413, 408).\n# TYPE tally_ingest_bytes_total counter\n"
+            "# HELP tally_ingest_bytes_total Request body bytes the ingest route read whole from a caller allowed to ingest, the ingest or super_admin role (as sent: compressed bodies count compressed), whatever its answer then; not bodies refused on their head (401, 403, a bad x-tenantid) nor ones the HTTP layer stopped midway (413, 408).\n# TYPE tally_ingest_bytes_total counter\n"
         text += "tally_ingest_bytes_total \(ingestedBytes.load(ordering: .relaxed))\n"
         text +=
             "# HELP tally_http_request_duration_seconds Request latency by route.\n# TYPE tally_http_request_duration_seconds histogram\n"
@@ -149,7 +159,7 @@ final class APIMetrics: Sendable {
         text += "tally_http_connections_shed_total{reason=\"stalled_client\"} \(server.closedStalled)\n"
         text +=
             "# HELP tally_auth_previous_secret_requests_total Requests authenticated by a token the previous secret (--jwt-previous-secret-file or $TALLY_JWT_PREVIOUS_SECRET) signed: once it stops rising, drop that secret.\n# TYPE tally_auth_previous_secret_requests_total counter\n"
-        text += "tally_auth_previous_secret_requests_total \(previousSecretUses)\n"
+        text += "tally_auth_previous_secret_requests_total \(previousSecretRequests.load(ordering: .relaxed))\n"
         text +=
             "# HELP tally_http_buffered_body_bytes Request body bytes held in memory, against the server's limit.\n# TYPE tally_http_buffered_body_bytes gauge\n"
         text += "tally_http_buffered_body_bytes \(server.bufferedBodyBytes)\n"
@@ -179,7 +189,7 @@ final class APIMetrics: Sendable {
             "# HELP tally_log_damage 1 when the last background scrub found damage in the log (see /healthz).\n# TYPE tally_log_damage gauge\n"
         text += "tally_log_damage \(engine.logDamage ? 1 : 0)\n"
         text +=
-            "# HELP tally_scrub_passes_total Background scrub passes that read the whole log.\n# TYPE tally_scrub_passes_total counter\n"
+            "# HELP tally_scrub_passes_total Background scrub passes over the whole log (a damaged segment is read up to its damage; tally_log_damage says whether the last pass found any).\n# TYPE tally_scrub_passes_total counter\n"
         text += "tally_scrub_passes_total \(engine.scrubPasses)\n"
         text +=
             "# HELP tally_scrub_read_bytes_total Bytes of the log the background scrub has read and checked.\n# TYPE tally_scrub_read_bytes_total counter\n"
@@ -196,10 +206,13 @@ final class APIMetrics: Sendable {
         if let written = checkpoints.lastWritten {
             text += Self.gauge(
                 "tally_checkpoint_last_success_timestamp_seconds",
-                "When the server last wrote a checkpoint (Unix time).", written.microseconds / 1_000_000)
+                "When the newest checkpoint was written (Unix time): by this server, or, until it writes one, the one it started from (its file's time).",
+                written.microseconds / 1_000_000)
+        }
+        if let seconds = checkpoints.lastDurationSeconds {
             text += Self.gauge(
-                "tally_checkpoint_last_duration_seconds", "How long the last checkpoint took to write.",
-                checkpoints.lastDurationSeconds)
+                "tally_checkpoint_last_duration_seconds", "How long the last checkpoint this server wrote took.",
+                seconds)
         }
         text +=
             "# HELP tally_checkpoint_failures_total Checkpoints not written: failed (error) or skipped for want of disk space (low_space); the log is unaffected, a restart replays more.\n# TYPE tally_checkpoint_failures_total counter\n"
@@ -220,7 +233,7 @@ final class APIMetrics: Sendable {
         }
         if let last = engine.lastScrub {
             text +=
-                "# HELP tally_scrub_last_pass_timestamp_seconds When the last complete background scrub pass ended (Unix time).\n# TYPE tally_scrub_last_pass_timestamp_seconds gauge\n"
+                "# HELP tally_scrub_last_pass_timestamp_seconds When the last background scrub pass over the whole log ended (Unix time), damage found or not.\n# TYPE tally_scrub_last_pass_timestamp_seconds gauge\n"
             text += "tally_scrub_last_pass_timestamp_seconds \(last.microseconds / 1_000_000)\n"
         }
         return text

@@ -27,13 +27,9 @@ public struct JWTAuthenticator: RequestAuthenticator {
             var principal: Principal
             var validFrom: Int64
             var validUntil: Int64
-            /// Whether a previous secret signed it (see ``JWTAuthenticator/previousSecretUses``).
-            var signedWithPreviousSecret: Bool
         }
 
         let entries = Mutex<[UInt64: Entry]>([:])
-        /// Requests authenticated by a token a previous secret signed.
-        let previousSecretUses = Atomic<Int>(0)
 
         /// The seed of this process's token hashes: random, so which texts share a key cannot be worked out
         /// from outside.
@@ -64,7 +60,7 @@ public struct JWTAuthenticator: RequestAuthenticator {
 
     /// Creates an authenticator that accepts HS256 tokens signed with `secret`, or with one of
     /// `previousSecrets` (a rotation's overlap: tokens minted before it keep working until they expire or the
-    /// previous secret is dropped; ``previousSecretUses`` counts them).
+    /// previous secret is dropped; their principals say so, ``Principal/viaPreviousSecret``).
     /// - Parameters:
     ///   - secret: The HMAC key.
     ///   - previousSecrets: Keys still accepted while their tokens are replaced.
@@ -81,7 +77,6 @@ public struct JWTAuthenticator: RequestAuthenticator {
 
     /// Requests authenticated so far by a token one of the previous secrets signed: once it stops rising,
     /// no client holds such a token any more and the previous secret can go.
-    public var previousSecretUses: Int { cache.previousSecretUses.load(ordering: .relaxed) }
 
     /// Whether the first six bytes spell `bearer` in any case.
     private static func isBearer(_ scheme: Substring.UTF8View) -> Bool {
@@ -110,7 +105,6 @@ public struct JWTAuthenticator: RequestAuthenticator {
         if let known = cache.entries.withLock({ $0[key] }), VerifiedTokens.same(known.token, token),
             known.validFrom <= now, now < known.validUntil
         {
-            if known.signedWithPreviousSecret { cache.previousSecretUses.add(1, ordering: .relaxed) }
             return .success(known.principal)
         }
         let claims: JWTClaims
@@ -138,7 +132,7 @@ public struct JWTAuthenticator: RequestAuthenticator {
         // A genuine token whose roles Tally does not know is authenticated yet allowed nothing: every route
         // then answers 403 (the seed's "lacks permission"), not 401.
         let roles = Set(claims.roles.compactMap(Principal.Role.init(rawValue:)))
-        let principal = Principal(roles: roles, tenantId: tenant)
+        let principal = Principal(roles: roles, tenantId: tenant, viaPreviousSecret: secretIndex > 0)
         // A copy of the token's text, so the cache does not keep the whole request alive.
         let entry = VerifiedTokens.Entry(
             token: String(token),
@@ -146,9 +140,7 @@ public struct JWTAuthenticator: RequestAuthenticator {
             validFrom: claims.notBefore.map {
                 $0.subtractingReportingOverflow(leewaySeconds).overflow ? .min : $0 - leewaySeconds
             } ?? .min,
-            validUntil: expiresAt.addingReportingOverflow(leewaySeconds).overflow ? .max : expiresAt + leewaySeconds,
-            signedWithPreviousSecret: secretIndex > 0)
-        if secretIndex > 0 { cache.previousSecretUses.add(1, ordering: .relaxed) }
+            validUntil: expiresAt.addingReportingOverflow(leewaySeconds).overflow ? .max : expiresAt + leewaySeconds)
         cache.entries.withLock { entries in
             if entries.count >= Self.cacheCapacity { entries.removeAll(keepingCapacity: true) }
             entries[key] = entry

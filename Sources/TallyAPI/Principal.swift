@@ -18,11 +18,15 @@ public struct Principal: Sendable, Equatable {
     public var roles: Set<Role>
     /// The tenant the token is bound to (`tenant_id` claim), if any.
     public var tenantId: TenantID?
+    /// Whether a secret kept only for a rotation's overlap signed the token (see `--jwt-previous-secret-file`):
+    /// the requests such tokens make are counted, so the old secret can be dropped once they stop.
+    public var viaPreviousSecret: Bool
 
     /// Creates a principal.
-    public init(roles: Set<Role>, tenantId: TenantID?) {
+    public init(roles: Set<Role>, tenantId: TenantID?, viaPreviousSecret: Bool = false) {
         self.roles = roles
         self.tenantId = tenantId
+        self.viaPreviousSecret = viaPreviousSecret
     }
 
     /// Whether the principal may do everything.

@@ -80,7 +80,10 @@ public final class TallyAPIHandler: HTTPHandler {
         }
         guard route.authenticated else { return nil }
         let response: HTTPResponse
-        switch authenticate(head) {
+        // A previous secret's token is counted when this answers the request, else once the whole request
+        // is handled: once either way.
+        var viaPreviousSecret = false
+        switch authenticate(head, viaPreviousSecret: &viaPreviousSecret) {
         case .failure(let rejected): response = rejected.response
         case .success(let principal):
             guard let refusal = refusal(route.endpoint, parameter: values.first ?? "", principal, head) else {
@@ -88,6 +91,7 @@ public final class TallyAPIHandler: HTTPHandler {
             }
             response = refusal
         }
+        if viaPreviousSecret { metrics.recordPreviousSecretRequest() }
         metrics.recordRequest(route: route.label, status: response.status, seconds: head.secondsSinceArrival)
         return response
     }
@@ -203,7 +207,10 @@ public final class TallyAPIHandler: HTTPHandler {
         let parameter = values.first ?? ""
         var principal: Principal?
         if route.authenticated {
-            switch authenticate(request) {
+            var viaPreviousSecret = false
+            let result = authenticate(request, viaPreviousSecret: &viaPreviousSecret)
+            if viaPreviousSecret { metrics.recordPreviousSecretRequest() }
+            switch result {
             case .success(let who): principal = who
             case .failure(let rejected):
                 finish(rejected.response)
@@ -314,8 +321,7 @@ public final class TallyAPIHandler: HTTPHandler {
                             server: serverGauges(),
                             syncs: engine.store.syncStatistics.snapshot,
                             engine: engine.gauges,
-                            bodiesWaiting: bodyWork.waitingCount,
-                            previousSecretUses: authenticator.previousSecretUses
+                            bodiesWaiting: bodyWork.waitingCount
                         ).utf8)))
         case .openAPI:
             finish(.json(200, OpenAPIDocument.bytes))
@@ -324,8 +330,11 @@ public final class TallyAPIHandler: HTTPHandler {
 
     // MARK: - Authentication
 
-    /// Checks the bearer token and the `x-tenantid` header.
-    private func authenticate(_ request: HTTPRequest) -> Result<Principal, RejectedRequest> {
+    /// Checks the bearer token and the `x-tenantid` header; `viaPreviousSecret` is set when a previous
+    /// secret's token was verified, whether or not the request is then refused.
+    private func authenticate(_ request: HTTPRequest, viaPreviousSecret: inout Bool) -> Result<
+        Principal, RejectedRequest
+    > {
         let now = clock()
         // None may repeat (RFC 9110 §5.3): which copy counts would be a guess, and the answer could depend
         // on a proxy's choice of the other.
@@ -339,7 +348,9 @@ public final class TallyAPIHandler: HTTPHandler {
         }
         let principal: Principal
         switch authenticator.authenticate(authorization: request.headers["Authorization"]) {
-        case .success(let who): principal = who
+        case .success(let who):
+            principal = who
+            viaPreviousSecret = who.viaPreviousSecret
         case .failure(let failure):
             return .failure(
                 RejectedRequest(

@@ -150,7 +150,14 @@ public final class Engine: Sendable {
         decisions = Mutex(decision)
         projections = Mutex(state)
         damagedCheckpoints = Mutex(damaged)
-        checkpointRecord.withLock { $0.coveredEvents = checkpointOffset }
+        // The checkpoint opened from is the newest written: its file's time stands for when, so a dashboard
+        // watching for an old checkpoint sees one after a restart too (how long it took is not known).
+        let openedFrom = checkpoints.directory + "/" + CheckpointStore.fileName(checkpointOffset)
+        let writtenAt = checkpointOffset > 0 ? fileSystem.modificationSeconds(of: openedFrom) : nil
+        checkpointRecord.withLock { record in
+            record.coveredEvents = checkpointOffset
+            record.lastWritten = writtenAt.map { Timestamp(microseconds: $0 &* 1_000_000) }
+        }
         checkpointState = Mutex((checkpointOffset, MonotonicClock.nanoseconds(), false, false))
         let opened = store
         scrubber = configuration.scrub.map { LogScrubber(store: opened, configuration: $0) }
@@ -253,8 +260,8 @@ public final class Engine: Sendable {
         public var coveredEvents: UInt64 = 0
         /// When the last checkpoint was written (by the engine's clock), or `nil` before the first.
         public var lastWritten: Timestamp? = nil
-        /// How long the last checkpoint took to write, in seconds.
-        public var lastDurationSeconds: Double = 0
+        /// How long the last checkpoint this engine wrote took, in seconds; `nil` before it writes one.
+        public var lastDurationSeconds: Double? = nil
         /// Checkpoints that failed (the log unaffected; the next due one tries again).
         public var failures: Int = 0
         /// Checkpoints skipped because the disk lacked the room for one.

@@ -340,7 +340,10 @@ extension APITests {
             "[" + cloud("a", #""tenantid":"not-a-uuid","#) + "," + cloud("b", #""subject":"nope","#) + ","
             + cloud("c", "") + "," + cloud("d", #""tenantid":"\#(APIFixture.other)","#) + ","
             + cloud("e", #""subject":"\#(APIFixture.tenant)","my-ext":1,"#) + ","
-            + cloud("f", #""tenantd":"\#(APIFixture.tenant)","subject":"\#(APIFixture.tenant)","#) + "]"
+            + cloud("f", #""tenantd":"\#(APIFixture.tenant)","subject":"\#(APIFixture.tenant)","#) + ","
+            // A plain event's member is no CloudEvents attribute: an unknown field, not a bad tenantId.
+            + cloud("g", #""tenantId":"\#(APIFixture.tenant)","subject":"\#(APIFixture.tenant)","#) + ","
+            + cloud("h", #""subject":"\#(APIFixture.tenant)","dataschema":"not a uri","#) + "]"
         let rejected = try api.call(
             "POST", "/api/v1/events", token: ingest, contentType: "application/cloudevents-batch+json", body: batch)
         #expect(rejected.status == 422, "\(rejected.text)")
@@ -351,8 +354,9 @@ extension APITests {
         #expect(metrics.contains(#"tally_events_rejected_total{reason="tenantid"} 3"#), "\(metrics)")
         #expect(metrics.contains(#"tally_events_rejected_total{reason="subject"} 1"#))
         // A made-up attribute name and a typo of a known one are unknown fields, as in a plain event.
-        #expect(metrics.contains(#"tally_events_rejected_total{reason="unknown_field"} 2"#), "\(metrics)")
-        #expect(!metrics.contains(#"reason="other""#))
+        #expect(metrics.contains(#"tally_events_rejected_total{reason="unknown_field"} 3"#), "\(metrics)")
+        #expect(metrics.contains(#"tally_events_rejected_total{reason="dataschema"} 1"#), "\(metrics)")
+        #expect(!metrics.contains(#"reason="other""#) && !metrics.contains(#"reason="tenantId""#))
         #expect(metrics.contains("tally_ingest_bytes_total \(batch.utf8.count + 4)\n"))
     }
 

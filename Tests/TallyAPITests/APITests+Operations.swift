@@ -198,6 +198,21 @@ extension APITests {
         #expect(try sum("protocol") >= 0.2)
     }
 
+    /// The latency buckets reach past the server's own slowest answers (a 408 after the 10 s header
+    /// timeout, the 60 s body timeout), so those land in a bucket, not only in `+Inf`.
+    @Test func latencyBucketsReachTheSlowestAnswers() throws {
+        let api = try APIFixture()
+        api.handler.metrics.recordRequest(route: "protocol", status: 408, seconds: 10.2)
+        api.handler.metrics.recordRequest(route: "protocol", status: 408, seconds: 60.5)
+        let metrics = try api.call("GET", "/metrics", token: nil).text
+        for (bound, count) in [("2.5", 0), ("5.0", 0), ("10.0", 0), ("30.0", 1), ("60.0", 1), ("+Inf", 2)] {
+            #expect(
+                metrics.contains(
+                    #"tally_http_request_duration_seconds_bucket{route="protocol",le="\#(bound)"} \#(count)"#),
+                "\(bound)")
+        }
+    }
+
     @Test func metricsCountOutcomesAndARestartKeepsAcknowledgedEvents() throws {
         let copy = TemporaryDirectory()
         do {
@@ -251,6 +266,14 @@ extension APITests {
         configuration.store = StoreTestSupport.configuration()
         let reopened = try Engine(directory: copy.path, configuration: configuration)
         #expect(reopened.eventCount == 5)
+        // The checkpoint it started from stands for the last one written, by its file's time: an alert on an
+        // old checkpoint works across a restart. How long it took is not known.
+        let record = reopened.gauges.checkpoints
+        let now = Int64(time(nil))
+        #expect(record.coveredEvents == 5 && record.lastDurationSeconds == nil, "\(record)")
+        #expect(
+            record.lastWritten.map { now - $0.microseconds / 1_000_000 }.map { (0...60).contains($0) } == true,
+            "\(record), now \(now)")
         try reopened.close()
     }
 

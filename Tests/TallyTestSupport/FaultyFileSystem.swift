@@ -255,6 +255,10 @@ public final class FaultyFileSystem: FileSystem {
         base.identity(of: path)
     }
 
+    public func modificationSeconds(of path: String) -> Int64? {
+        base.modificationSeconds(of: path)
+    }
+
     /// The planned free bytes, for a path the real file system can measure (`statvfs` fails for one that
     /// does not exist); the real figure when none is planned.
     public func availableBytes(at path: String) -> Int64? {

@@ -67,7 +67,7 @@ struct ServeCommand {
             .init(
                 name: "checkpoint-every", valueName: "N",
                 help:
-                    "Write a checkpoint once N events arrived since the last, and at least as many as the dedup window holds ids (default 5000000)."
+                    "Write a checkpoint once N events arrived since the last, and at least as many as the dedup window holds ids (default 5000000; checked every second)."
             ),
             .init(
                 name: "checkpoint-interval", valueName: "DURATION",

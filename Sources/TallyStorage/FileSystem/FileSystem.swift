@@ -58,6 +58,9 @@ public protocol FileSystem: Sendable {
     /// The bytes an unprivileged writer may still write on the file system holding `path`, or `nil` when that
     /// cannot be told.
     func availableBytes(at path: String) -> Int64?
+    /// When the file at `path` was last written, in whole seconds of Unix time, or `nil` when that cannot be
+    /// told.
+    func modificationSeconds(of path: String) -> Int64?
 }
 
 extension FileSystem {
@@ -78,6 +81,9 @@ extension FileSystem {
 
     /// Simulated file systems never fill.
     public func availableBytes(at path: String) -> Int64? { nil }
+
+    /// Simulated file systems keep no times.
+    public func modificationSeconds(of path: String) -> Int64? { nil }
 
     /// Where a file system has no way to remove directories: removes the name as it would a file.
     /// - Throws: ``StorageError`` with code ``StorageError/Code/io`` (``StorageError/Code/noSpace`` for `ENOSPC`) and

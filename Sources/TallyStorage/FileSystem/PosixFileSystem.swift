@@ -239,6 +239,13 @@ public struct PosixFileSystem: FileSystem {
         return FileIdentity(device: UInt64(status.st_dev), inode: UInt64(status.st_ino))
     }
 
+    /// `st_mtim`'s seconds from `stat(2)`, following symbolic links; `nil` when the call fails.
+    public func modificationSeconds(of path: String) -> Int64? {
+        var status = stat()
+        guard stat(path, &status) == 0 else { return nil }
+        return Int64(status.st_mtim.tv_sec)
+    }
+
     /// `f_bavail` blocks of `f_frsize` bytes from `statvfs(3)`; `nil` when the call fails.
     public func availableBytes(at path: String) -> Int64? {
         var status = statvfs()
