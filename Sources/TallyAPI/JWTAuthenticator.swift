@@ -75,9 +75,6 @@ public struct JWTAuthenticator: RequestAuthenticator {
         self.clock = clock
     }
 
-    /// Requests authenticated so far by a token one of the previous secrets signed: once it stops rising,
-    /// no client holds such a token any more and the previous secret can go.
-
     /// Whether the first six bytes spell `bearer` in any case.
     private static func isBearer(_ scheme: Substring.UTF8View) -> Bool {
         var index = scheme.startIndex

@@ -258,7 +258,8 @@ public final class Engine: Sendable {
     public struct CheckpointRecord: Sendable, Equatable {
         /// The events the newest checkpoint written or loaded covers (what a restart need not replay).
         public var coveredEvents: UInt64 = 0
-        /// When the last checkpoint was written (by the engine's clock), or `nil` before the first.
+        /// When the last checkpoint was written (by the engine's clock), or, until the engine writes one, when
+        /// the checkpoint it was opened from was (its file's time); `nil` without either.
         public var lastWritten: Timestamp? = nil
         /// How long the last checkpoint this engine wrote took, in seconds; `nil` before it writes one.
         public var lastDurationSeconds: Double? = nil
