@@ -264,13 +264,14 @@ final class HTTPConnection {
         bodyStarted = nil
         // Logged under its method and path once its request line was read, whether its fields or its body
         // were too slow.
-        let head = parser.headAwaitingBody ?? parser.requestLineOfHeadArriving
+        let head = parser.headAwaitingBody
+        let named = head.map { ($0.method, $0.path) } ?? parser.requestLineOfHeadArriving
         let began = requestStarted ?? now
         loop.server.handler.answeredByServer(status: 408, seconds: MonotonicClock.seconds(since: began))
         dispatchResponse(
             sequence: allocateSequence(),
             response: HTTPErrorBody.response(status: 408, message: message, closeConnection: true),
-            keepAlive: false, head: head?.method == .head, method: head?.method.name ?? "-", path: head?.path ?? "-",
+            keepAlive: false, head: named?.0 == .head, method: named?.0.name ?? "-", path: named?.1 ?? "-",
             started: began, requestId: loop.server.requestIds.id(for: head?.headers))
     }
 

@@ -26,12 +26,12 @@ public struct HTTPParseError: Error, Sendable, Equatable, CustomStringConvertibl
     public var code: Code
     /// A short human-readable explanation, safe to log (never echoes more than a few input bytes).
     public var message: String
-    /// The refused request's method and path, when its request line was read (a field, its `Host`, its
-    /// framing or its expectation is refused), so its answer is logged under them, and a HEAD gets the
-    /// answer's head alone; `nil` otherwise.
+    /// The refused request's method and path, once its method and target were read (its target, version, a
+    /// field, its `Host`, its framing, its expectation or its body is refused), so its answer is logged
+    /// under them, and a HEAD gets the answer's head alone; `nil` otherwise.
     public var method: HTTPMethod?
     /// See ``method``. A target refused as it stands (an encoded slash, bad percent-encoding, user
-    /// information) is given as sent, up to any `?`.
+    /// information) is given as sent, without its query or user information.
     public var path: String?
     /// The first `X-Request-Id` field the refused request sent, as sent, when its head arrived whole: the
     /// answer and its log line carry it when it is an id the server keeps (see `RequestID`), however early

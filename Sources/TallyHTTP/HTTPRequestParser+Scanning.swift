@@ -78,14 +78,11 @@ extension HTTPRequestParser {
             var error = HTTPParseError(code: .headersTooLarge, message: "header section exceeds \(maxBytes) bytes")
             // A request line that reads is the request refused: its answer is logged under its method and
             // path, and a HEAD gets the answer's head alone, as for any refusal after the request line.
-            let request = storage.withUnsafeBufferPointer { all in
-                try? RequestHeadParser.parseRequestLine(
-                    UnsafeBufferPointer(rebasing: all[start..<(start + requestLine)]))
+            let named = storage.withUnsafeBufferPointer { all in
+                RequestHeadParser.naming(UnsafeBufferPointer(rebasing: all[start..<(start + requestLine)]))
             }
-            if let request {
-                error.method = request.method
-                error.path = request.path
-            }
+            error.method = named?.method
+            error.path = named?.path
             throw error
         case .targetTooLong:
             throw HTTPParseError(code: .targetTooLong, message: "request line exceeds \(maxBytes) bytes")

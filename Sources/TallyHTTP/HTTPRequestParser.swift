@@ -147,7 +147,7 @@ public struct HTTPRequestParser: Sendable {
 
     /// The request line of a head still arriving, once that line is whole and reads (its fields are not all
     /// here yet), or `nil`: a request that times out there is logged under its method and path.
-    public var requestLineOfHeadArriving: HTTPRequest? {
+    public var requestLineOfHeadArriving: (method: HTTPMethod, path: String)? {
         guard failure == nil, phase == .head, readIndex < storage.count else { return nil }
         return storage.withUnsafeBufferPointer { all in
             let bytes = UnsafeBufferPointer(rebasing: all[readIndex...])
@@ -155,7 +155,7 @@ public struct HTTPRequestParser: Sendable {
             let lineEnd = HTTPGrammar.index(of: HTTPGrammar.lf, in: bytes, from: 0, to: limit)
             guard lineEnd < limit else { return nil }
             let end = lineEnd > 0 && bytes[lineEnd - 1] == HTTPGrammar.cr ? lineEnd - 1 : lineEnd
-            return try? RequestHeadParser.parseRequestLine(UnsafeBufferPointer(rebasing: bytes[..<end]))
+            return RequestHeadParser.naming(UnsafeBufferPointer(rebasing: bytes[..<end]))
         }
     }
 

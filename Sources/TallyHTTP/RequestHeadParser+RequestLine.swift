@@ -32,11 +32,43 @@ extension RequestHeadParser {
             return try parseTarget(targetBytes, method: method, minorVersion: minorVersion)
         } catch {
             // The method and target were read: the refusal is logged under them, the target as sent (it
-            // may not decode), up to any query (which may carry what does not belong in a log).
+            // may not decode), without what may not belong in a log (see ``loggable(target:)``).
             var refusal = error
             refusal.method = method
-            refusal.path = String(decoding: targetBytes.prefix { $0 != UInt8(ascii: "?") }, as: UTF8.self)
+            refusal.path = loggable(target: targetBytes)
             throw refusal
+        }
+    }
+
+    /// A refused target as it may be logged: as sent, but without its query and without the user
+    /// information of its authority (`http://alice:password@host/x` is `http://host/x`, and
+    /// `alice:password@host` is `host`), either of which may carry a credential.
+    static func loggable(target: UnsafeBufferPointer<UInt8>) -> String {
+        var bytes = Array(target.prefix { $0 != UInt8(ascii: "?") })
+        let slash = UInt8(ascii: "/")
+        // The authority follows `scheme://`, or starts the target when it is not a path.
+        var authority = bytes.first == slash ? bytes.count : 0
+        if let scheme = bytes.indices.first(where: {
+            bytes[$0] == UInt8(ascii: ":") && bytes.count >= $0 + 3 && bytes[$0 + 1] == slash && bytes[$0 + 2] == slash
+        }) {
+            authority = scheme + 3
+        }
+        let end = bytes[authority...].firstIndex(of: slash) ?? bytes.count
+        if let at = bytes[authority..<end].lastIndex(of: UInt8(ascii: "@")) {
+            bytes.removeSubrange(authority...at)
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// The method and path a request line names: those of the request it parses to, or, when its target is
+    /// refused, the ones its refusal names; `nil` for a line that does not read as method, target and version.
+    static func naming(_ line: UnsafeBufferPointer<UInt8>) -> (method: HTTPMethod, path: String)? {
+        do {
+            let request = try parseRequestLine(line)
+            return (request.method, request.path)
+        } catch {
+            guard let method = error.method, let path = error.path else { return nil }
+            return (method, path)
         }
     }
 

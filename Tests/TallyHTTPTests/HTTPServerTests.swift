@@ -237,6 +237,12 @@ import Testing
                 "GET /later HTTP/2.0\r\nHost: x\r\nX-Request-Id: r-version\r\n\r\n", 505,
                 #""method":"GET","path":"/later","status":505"#
             ),
+            // A refused target's user information (a password, maybe) is not logged.
+            (
+                "GET http://alice:s3cret@example.com/x?k=1 HTTP/1.1\r\nHost: example.com\r\n"
+                    + "X-Request-Id: r-userinfo\r\n\r\n", 400,
+                #""method":"GET","path":"http://example.com/x","status":400"#
+            ),
         ]
         for (request, status, _) in cases {
             let client = try LoopbackClient(port: server.port)
@@ -257,7 +263,15 @@ import Testing
                 lines.contains { $0.contains(logged) && $0.hasSuffix(#""requestId":"\#(sent)"}"#) },
                 "\(logged) in \(lines)")
         }
-        #expect(!lines.joined().contains("do-not-log"))
+        #expect(!lines.joined().contains("do-not-log") && !lines.joined().contains("s3cret"))
+        // A refused target behind a head too large to read is named all the same (its id cannot be read).
+        let large = try LoopbackClient(port: server.port)
+        try large.send("GET /c%2Fd HTTP/1.1\r\nHost: x\r\nX-Pad: \(String(repeating: "p", count: 20_000))\r\n\r\n")
+        #expect(try large.readResponse().status == 431)
+        #expect(
+            Polling.until(seconds: 5) {
+                log.all.joined().contains(#""method":"GET","path":"/c%2Fd","status":431"#)
+            }, "\(log.all)")
     }
 
     /// The `X-Request-Id` value a raw request sends.

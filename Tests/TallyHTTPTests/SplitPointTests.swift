@@ -90,4 +90,19 @@ struct SplitPointTests {
         #expect(try parser.next()?.headers["host"] == "x")
         #expect(!parser.isMidRequest)
     }
+
+    /// A refused body names its request (method, path, the id it sent) however its bytes were split: the
+    /// head may come in the read that refuses the body or in an earlier one.
+    @Test("a refused body names its request at every split")
+    func aRefusedBodyNamesItsRequestAtEverySplit() {
+        let stream = bytes(
+            "POST /chunks HTTP/1.1\r\nHost: x\r\nX-Request-Id: r-1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n")
+        for split in 0...stream.count {
+            let outcome = ParseOutcome.parse([Array(stream[..<split]), Array(stream[split...])])
+            #expect(outcome.requests.isEmpty && outcome.error?.code == .badRequest, "split at \(split)")
+            #expect(
+                outcome.error?.method == .post && outcome.error?.path == "/chunks" && outcome.error?.requestId == "r-1",
+                "split at \(split): \(outcome)")
+        }
+    }
 }

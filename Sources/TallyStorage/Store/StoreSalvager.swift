@@ -99,7 +99,7 @@ public struct StoreSalvager {
     /// looks whole but lacks records. A failed salvage removes its partial directory; one that was killed
     /// leaves it under that name, plainly unfinished.
     /// - Parameters:
-    ///   - progress: Called after each segment with its file name.
+    ///   - progress: Called with each segment's file name before it is read.
     ///   - beforePublishing: Called with the partial directory once the log is written and synced, before
     ///     it is renamed: where to add files the new store should hold from the start.
     /// - Throws: ``StorageError``: `invalidArgument` when the source has no segments directory, the
