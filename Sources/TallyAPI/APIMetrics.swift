@@ -18,12 +18,13 @@ final class APIMetrics: Sendable {
         var requests: [String: Histogram] = [:]
     }
 
-    /// Cumulative buckets in seconds: up to the slowest answers the server gives on its own (a 408 after
-    /// the 10 s header timeout, the 60 s body timeout), so they land in a bucket of their own, not only in
-    /// `+Inf`.
+    /// Cumulative buckets in seconds: up to the slowest answers the server gives on its own at its default
+    /// timeouts (a 408 after the 10 s header timeout; after the 60 s body timeout, counted from the first
+    /// byte, so past 60 s), so they land in a bucket of their own, not only in `+Inf`.
     struct Histogram {
         static let bounds: [Double] = [
             0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60,
+            120,
         ]
         var counts = [Int](repeating: 0, count: bounds.count)
         var total = 0

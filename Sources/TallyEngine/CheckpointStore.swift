@@ -160,7 +160,8 @@ struct CheckpointStore {
                     "checkpoints/\(CheckpointStore.fileName(damaged.offset)): removed (\(damaged.problem)); the fresh checkpoint replaces it"
                 )
             }
-            for old in try store.offsets().dropFirst(max(1, keep)) {
+            // Pruning is housekeeping: a listing that fails leaves the old ones for the next checkpoint.
+            for old in ((try? store.offsets()) ?? []).dropFirst(max(1, keep)) {
                 try? fileSystem.remove(store.directory + "/" + CheckpointStore.fileName(old))
             }
         }

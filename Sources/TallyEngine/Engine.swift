@@ -150,13 +150,17 @@ public final class Engine: Sendable {
         decisions = Mutex(decision)
         projections = Mutex(state)
         damagedCheckpoints = Mutex(damaged)
-        // The checkpoint opened from is the newest written: its file's time stands for when, so a dashboard
-        // watching for an old checkpoint sees one after a restart too (how long it took is not known).
+        // The checkpoint opened from (the newest usable one) stands for the last one written, by its file's
+        // time, so a dashboard watching for an old checkpoint sees one after a restart too (how long it took
+        // is not known). A file time from a restore that reset it is later than the write: the alert waits.
         let openedFrom = checkpoints.directory + "/" + CheckpointStore.fileName(checkpointOffset)
         let writtenAt = checkpointOffset > 0 ? fileSystem.modificationSeconds(of: openedFrom) : nil
         checkpointRecord.withLock { record in
             record.coveredEvents = checkpointOffset
-            record.lastWritten = writtenAt.map { Timestamp(microseconds: $0 &* 1_000_000) }
+            record.lastWritten = writtenAt.flatMap { seconds in
+                let (microseconds, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000)
+                return overflow ? nil : Timestamp(microseconds: microseconds)
+            }
         }
         checkpointState = Mutex((checkpointOffset, MonotonicClock.nanoseconds(), false, false))
         let opened = store

@@ -291,8 +291,10 @@ import Testing
         let replay = runTally(["replay", "--data", directory.path])
         #expect(replay.code == .failure, "\(replay)")
         #expect(
-            replay.err.contains("tally replay: the log was replayed, but its checkpoint could not be written: ")
-                && replay.err.hasSuffix("; the log and the checkpoints already there are as they were\n"),
+            replay.err.contains("tally replay: the log was replayed, but its checkpoint could not be written whole: ")
+                && replay.err.hasSuffix(
+                    "; the log is as it was (a replay only reads it), and the next open uses the newest sound checkpoint\n"
+                ),
             "\(replay.err)")
         #expect(try Data(contentsOf: URL(fileURLWithPath: checkpoint)) == before)
     }

@@ -156,18 +156,20 @@ struct ReplayCommand {
         }
 
         var replayed = started
+        var rebuilt = false
         let state: ProjectionState
         do {
             state = try Engine.rebuildAndCheckpoint(
                 directory: directory, configuration: configuration, progress: progress.report
             ) {
                 replayed = MonotonicClock.nanoseconds()
+                rebuilt = true
                 progress.finish()
             }
-        } catch var failure as StorageError where replayed != started {
+        } catch var failure as StorageError where rebuilt {
             // The rebuild was done; writing its checkpoint failed (a full disk, say): said as such.
             failure.message =
-                "the log was replayed, but its checkpoint could not be written: \(failure.message); the log and the checkpoints already there are as they were"
+                "the log was replayed, but its checkpoint could not be written whole: \(failure.message); the log is as it was (a replay only reads it), and the next open uses the newest sound checkpoint"
             throw failure
         }
         let seconds = Double(replayed - started) / 1e9

@@ -373,9 +373,6 @@ public final class SegmentStore: Sendable {
         finished.signal()
     }
 
-    /// How a failed append's error begins, before the failure's own message.
-    static let appendFailurePrefix = "append failed and the store now refuses appends until it is reopened: "
-
     private func commit(_ group: [PendingAppend]) {
         let (result, snapshot) = writer.withLock { writer -> (Result<[Range<UInt64>], StorageError>, LogState?) in
             guard let result = writer?.commit(group.map(\.batch)) else {
@@ -394,7 +391,7 @@ public final class SegmentStore: Sendable {
             publishFailure(error)
             let failure = StorageError(
                 error.code == .noSpace ? .noSpace : .failed,
-                SegmentStore.appendFailurePrefix + error.message,
+                "append failed and the store now refuses appends until it is reopened: \(error.message)",
                 path: error.path, errno: error.errno)
             for pending in group { pending.completion?(.failure(failure)) }
         }

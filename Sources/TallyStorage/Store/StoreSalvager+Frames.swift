@@ -127,7 +127,9 @@ extension StoreSalvager {
                 position += frame.frameSize
             }
         }
-        try Self.writingTheCopy { () throws(StorageError) in for batch in batches { try output.append(batch) } }
+        try Self.writingTheCopy(of: output) { () throws(StorageError) in
+            for batch in batches { try output.append(batch) }
+        }
     }
 
     /// Why the damage at `position` of the log's last segment is an interrupted write that open would

@@ -125,8 +125,9 @@ public struct StoreSalvager {
         }
         let target = Self.normalized(destination)
         let staging = target + ".partial-\(UInt32.random(in: 0...UInt32.max))"
+        let report: Report
         do throws(StorageError) {
-            let report = try copyAll(into: staging, progress: progress)
+            report = try copyAll(into: staging, progress: progress)
             try beforePublishing(staging)
             try fileSystem.syncDirectory(staging)
             // Renaming onto an empty directory replaces it; onto one that filled meanwhile fails, and so does
@@ -139,27 +140,35 @@ public struct StoreSalvager {
                     "cannot move the new store onto \(target) (\(error.message)): it is a mount point, or on another file system than its parent; give a new directory inside it",
                     path: target, errno: error.errno)
             }
-            try fileSystem.syncDirectory(Self.parent(of: target))
-            return report
         } catch {
             removeTree(staging)
             var failure = error
             failure.message += "; nothing was left at \(target), and the store being copied was only read"
             throw failure
         }
+        // The new store is in place: a failure now is of its name's durability alone.
+        do throws(StorageError) {
+            try fileSystem.syncDirectory(Self.parent(of: target))
+        } catch {
+            var failure = error
+            failure.message =
+                "the new store is complete at \(target), but its parent directory could not be synced (\(error.message)): a power loss now could undo the rename; run `sync` before relying on it"
+            throw failure
+        }
+        return report
     }
 
-    /// Runs `body`, a write of the copy, naming what failed in the salvage's terms: the store that refuses
-    /// appends after a failed write is the copy, which is removed, not one to reopen.
-    static func writingTheCopy<T>(_ body: () throws(StorageError) -> T) throws(StorageError) -> T {
+    /// Runs `body`, a write of the copy, naming what failed in the salvage's terms: after a failed append the
+    /// cause is `output`'s own failure, since the store it says refuses appends is the copy, which is
+    /// removed, not one to reopen.
+    static func writingTheCopy<T>(
+        of output: SegmentStore? = nil, _ body: () throws(StorageError) -> T
+    ) throws(StorageError) -> T {
         do {
             return try body()
         } catch {
             var failure = error
-            let cause =
-                error.message.hasPrefix(SegmentStore.appendFailurePrefix)
-                ? String(error.message.dropFirst(SegmentStore.appendFailurePrefix.count)) : error.message
-            failure.message = "writing the copy failed: \(cause)"
+            failure.message = "writing the copy failed: \(output?.failure?.message ?? error.message)"
             throw failure
         }
     }
@@ -222,7 +231,7 @@ public struct StoreSalvager {
             walk.finish(&report, acknowledged: acknowledgedOffset, lastFile: lastSegment.map { "segments/" + $0 })
             // Sealed: no checkpoint comes with the copy, so damage to its last frame would otherwise read as
             // an interrupted write that the first open truncates, every record in that frame with it.
-            try Self.writingTheCopy { () throws(StorageError) in try output.close(sealing: true) }
+            try Self.writingTheCopy(of: output) { () throws(StorageError) in try output.close(sealing: true) }
         } catch {
             try? output.close()
             throw error
