@@ -154,6 +154,11 @@ extension CLITests {
         #expect(ids(["--type", "key.revoked,key.created"]) == ["c", "e"])
         #expect(ids(["--type", "key.revoked", "--type", "api.call"]) == ["a", "b", "c", "d"])
         #expect(ids(["--from", "2026-11-02T00:00:00Z", "--to", "2026-11-04T00:00:00Z"]) == ["b", "c"])
+        // Times are kept to the microsecond: a bound with finer digits keeps FROM <= time < TO exact by moving
+        // up to the next microsecond, whichever bound it is.
+        #expect(ids(["--from", "2026-11-01T23:59:59.9999991Z", "--to", "2026-11-02T00:00:00.0000001Z"]) == ["b"])
+        #expect(ids(["--from", "2026-11-02T00:00:00.0000001Z", "--to", "2026-11-04T00:00:00Z"]) == ["c"])
+        #expect(ids(["--from", "2026-11-03T00:00:00Z", "--to", "2026-11-03T00:00:00.0000001Z"]) == ["c"])
         #expect(ids(["--from-offset", "1", "--to-offset", "3"]) == ["b", "c"])
         #expect(ids(["--tenant", Self.tenant, "--from-offset", "2"]) == ["c", "d", "e"])
     }

@@ -85,7 +85,12 @@ import Testing
         (["token", "--role", "ingest", "--tenant", "xyz"], #"--tenant must be a UUID, got "xyz""#),
         (["replay", "--until", "yesterday"], "an RFC 3339 time, such as 2025-07-10T14:30:00Z, or an offset"),
         // An offset is plain digits, as every number the commands take; one past the largest is told the limit.
-        (["replay", "--until", "+5"], #"or an offset, got "+5""#),
+        (["replay", "--until", "+5"], #"or an offset: "#),
+        // A time that is almost one says what is wrong with it.
+        (
+            ["replay", "--until", "2026-13-01T00:00:00Z"],
+            #"or an offset: month must be 01-12, got "2026-13-01T00:00:00Z""#
+        ),
         (["replay", "--until", "18446744073709551616"], #"--until: an offset is at most 18446744073709551615"#),
         (["dump", "--from-offset", "18446744073709551616"], #"--from-offset must be at most 18446744073709551615"#),
         (["dump", "--to-offset", "-1"], #"--to-offset must be an offset (a whole number from 0), got "-1""#),

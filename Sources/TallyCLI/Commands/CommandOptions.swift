@@ -38,13 +38,25 @@ enum CommandOptions {
         return number
     }
 
-    static func time(_ arguments: ParsedArguments, _ name: String, command: String) throws(UsageError) -> Timestamp? {
+    static func time(
+        _ arguments: ParsedArguments, _ name: String, roundingUp: Bool = false, command: String
+    ) throws(UsageError) -> Timestamp? {
         guard let text = arguments.value(name) else { return nil }
+        let time: Timestamp
         do {
-            return try Timestamp(rfc3339: text)
+            time = try Timestamp(rfc3339: text)
         } catch {
             throw UsageError("--\(name): \(error.reason), got \"\(text)\"", command: command)
         }
+        // Times are kept to the microsecond, finer digits cut: a bound that must keep out the microsecond
+        // it falls inside (`FROM <= time`, `time < TO`) moves up to the next one.
+        return roundingUp && hasSubMicrosecondDigits(text) ? Timestamp(microseconds: time.microseconds + 1) : time
+    }
+
+    /// Whether `text`'s fractional seconds go past the microsecond with a digit other than 0.
+    static func hasSubMicrosecondDigits(_ text: String) -> Bool {
+        guard let dot = text.firstIndex(of: ".") else { return false }
+        return text[text.index(after: dot)...].prefix { $0.isASCII && $0.isNumber }.dropFirst(6).contains { $0 != "0" }
     }
 
     /// `--future-limit DURATION`, as `serve` and `import` take it.

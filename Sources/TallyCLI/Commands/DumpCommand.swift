@@ -64,8 +64,8 @@ struct DumpCommand {
             }
             types = selected
         }
-        let from = try CommandOptions.time(arguments, "from", command: spec.name)
-        let to = try CommandOptions.time(arguments, "to", command: spec.name)
+        let from = try CommandOptions.time(arguments, "from", roundingUp: true, command: spec.name)
+        let to = try CommandOptions.time(arguments, "to", roundingUp: true, command: spec.name)
         let fromOffset = try CommandOptions.offset(arguments, "from-offset", command: spec.name) ?? 0
         let toOffset = try CommandOptions.offset(arguments, "to-offset", command: spec.name)
         // An empty range is a mistake (the bounds swapped, most likely), not a question whose answer is nothing.

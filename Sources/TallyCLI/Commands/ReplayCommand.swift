@@ -52,12 +52,14 @@ struct ReplayCommand {
                         "--until: an offset is at most \(UInt64.max), got \"\(until)\"", command: spec.name)
                 }
                 limit = .offset(offset)
-            } else if let time = try? Timestamp(rfc3339: until) {
-                limit = .ingestTime(time)
             } else {
-                throw UsageError(
-                    "--until must be an RFC 3339 time, such as 2025-07-10T14:30:00Z, or an offset, got \"\(until)\"",
-                    command: spec.name)
+                do {
+                    limit = .ingestTime(try Timestamp(rfc3339: until))
+                } catch {
+                    throw UsageError(
+                        "--until must be an RFC 3339 time, such as 2025-07-10T14:30:00Z, or an offset: \(error.reason), got \"\(until)\"",
+                        command: spec.name)
+                }
             }
         }
         var only: TenantID?
