@@ -265,13 +265,14 @@ final class HTTPConnection {
         // Logged under its method and path once its request line was read, whether its fields or its body
         // were too slow.
         let head = parser.headAwaitingBody
-        let named = head.map { ($0.method, $0.path) } ?? parser.requestLineOfHeadArriving
+        let named = head.map { (method: $0.method, path: $0.path) } ?? parser.requestLineOfHeadArriving
         let began = requestStarted ?? now
         loop.server.handler.answeredByServer(status: 408, seconds: MonotonicClock.seconds(since: began))
         dispatchResponse(
             sequence: allocateSequence(),
             response: HTTPErrorBody.response(status: 408, message: message, closeConnection: true),
-            keepAlive: false, head: named?.0 == .head, method: named?.0.name ?? "-", path: named?.1 ?? "-",
+            keepAlive: false, head: named?.method == .head, method: named?.method.name ?? "-",
+            path: named?.path ?? "-",
             started: began, requestId: loop.server.requestIds.id(for: head?.headers))
     }
 
