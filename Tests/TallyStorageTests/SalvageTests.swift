@@ -396,45 +396,52 @@ import Testing
     /// check cannot see) says so and what to do, and leaves nothing behind.
     @Test(arguments: [EBUSY, EXDEV])
     func aDestinationThatCannotTakeTheRenameIsExplained(code: Int32) throws {
-        let fixture = try Fixture()
-        let out = TemporaryDirectory()
         var plan = FaultyFileSystem.Plan()
         plan.failRenamesWithErrno = code
-        let salvager = StoreSalvager(
-            from: fixture.directory.path, to: out.appending("store"), fileSystem: FaultyFileSystem(plan: plan))
-        do {
-            _ = try salvager.salvage()
-            Issue.record("the salvage succeeded")
-        } catch {
-            #expect(error.message.contains("it is a mount point, or on another file system than its parent"))
-            #expect(error.errno == code)
-        }
-        #expect(try FileManager.default.contentsOfDirectory(atPath: out.path).isEmpty)
+        let error = try failedSalvage(plan).error
+        #expect(error?.message.contains("it is a mount point, or on another file system than its parent") == true)
+        #expect(error?.errno == code)
     }
 
     /// A copy that fills the disk says so in the salvage's terms: the copy's write failed, nothing was left
     /// at the destination and the damaged store was only read (not "reopen the store", which is gone).
     @Test func aCopyThatFillsTheDiskSaysWhatWasLeft() throws {
-        let fixture = try Fixture()
-        let out = TemporaryDirectory()
         var plan = FaultyFileSystem.Plan()
         plan.bytesBeforeFull = 6_000
+        let (failure, target) = try failedSalvage(plan)
+        let error = try #require(failure)
+        #expect(error.code == .noSpace)
+        #expect(
+            error.message.hasPrefix("writing the copy failed: ")
+                && error.message.contains("the disk is full (injected)")
+                && !error.message.contains("until it is reopened")
+                && error.message.hasSuffix("; nothing was left at \(target), and the store being copied was only read"),
+            "\(error.message)")
+    }
+
+    /// Salvages a fresh fixture into a new directory through a file system failing as `plan` says: the
+    /// error (`nil`, recorded as an issue, when the salvage succeeded) and the destination, checking that
+    /// nothing was left beside it.
+    func failedSalvage(_ plan: FaultyFileSystem.Plan, sourceLocation: SourceLocation = #_sourceLocation) throws
+        -> (error: StorageError?, target: String)
+    {
+        let fixture = try Fixture()
+        let out = TemporaryDirectory()
+        let target = out.appending("store")
         let salvager = StoreSalvager(
-            from: fixture.directory.path, to: out.appending("store"), fileSystem: FaultyFileSystem(plan: plan))
+            from: fixture.directory.path, to: target, fileSystem: FaultyFileSystem(plan: plan))
+        defer {
+            #expect(
+                (try? FileManager.default.contentsOfDirectory(atPath: out.path).isEmpty) == true,
+                sourceLocation: sourceLocation)
+        }
         do {
             _ = try salvager.salvage()
-            Issue.record("the salvage succeeded")
+            Issue.record("the salvage succeeded", sourceLocation: sourceLocation)
+            return (nil, target)
         } catch {
-            #expect(error.code == .noSpace)
-            #expect(
-                error.message.hasPrefix("writing the copy failed: ")
-                    && error.message.contains("the disk is full (injected)")
-                    && !error.message.contains("until it is reopened")
-                    && error.message.hasSuffix(
-                        "; nothing was left at \(out.appending("store")), and the store being copied was only read"),
-                "\(error.message)")
+            return (error, target)
         }
-        #expect(try FileManager.default.contentsOfDirectory(atPath: out.path).isEmpty)
     }
 
     /// An empty directory given as the destination is replaced by the new store, and nothing is left beside it.
