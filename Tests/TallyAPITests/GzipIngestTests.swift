@@ -10,15 +10,16 @@ import Testing
 @Suite(.serialized) struct GzipIngestTests {
     static let admin = APIFixture.token(["super_admin"])
 
-    func post(_ api: APIFixture, _ body: [UInt8], encoding: String?, contentType: String = "application/x-ndjson")
-        throws -> LoopbackClient.Response
-    {
+    func post(
+        _ api: APIFixture, _ body: [UInt8], encoding: String?, contentType: String = "application/x-ndjson",
+        to path: String = "/api/v1/events"
+    ) throws -> LoopbackClient.Response {
         var headers = [
             ("Authorization", "Bearer \(GzipIngestTests.admin)"), ("x-tenantid", APIFixture.tenant),
             ("Content-Type", contentType),
         ]
         if let encoding { headers.append(("Content-Encoding", encoding)) }
-        return try api.client().request("POST", "/api/v1/events", headers: headers, body: body)
+        return try api.client().request("POST", path, headers: headers, body: body)
     }
 
     func totals(_ response: LoopbackClient.Response) throws -> JSONObject? {
@@ -231,12 +232,8 @@ import Testing
         #expect(try errorCode(response) == .string("payload_too_large"))
         #expect(response.text.contains("\(limit) bytes") && response.text.contains("send smaller batches"))
         // A tenant's body is refused alike, with advice that fits it.
-        let tenant = try api.client().request(
-            "POST", "/api/v1/admin/tenants/",
-            headers: [
-                ("Authorization", "Bearer \(GzipIngestTests.admin)"), ("x-tenantid", APIFixture.tenant),
-                ("Content-Type", "application/json"), ("Content-Encoding", "gzip"),
-            ], body: bomb)
+        let tenant = try post(
+            api, bomb, encoding: "gzip", contentType: "application/json", to: "/api/v1/admin/tenants/")
         #expect(
             tenant.status == 413 && tenant.text.contains("\(limit) bytes")
                 && tenant.text.contains("a tenant's body is far smaller") && !tenant.text.contains("batches"),
