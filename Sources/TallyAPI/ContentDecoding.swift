@@ -31,7 +31,8 @@ enum ContentDecoding {
         for coding in codings where !supported.contains(coding) {
             throw IngestBody.Failure(
                 status: 415, code: .unsupportedContentEncoding,
-                message: "Content-Encoding \(coding) is not supported; use gzip (or x-gzip) or identity",
+                message:
+                    "Content-Encoding \(HeaderValue.quoted(coding)) is not supported; use gzip (or x-gzip) or identity",
                 headers: [("Accept-Encoding", "gzip, identity")])
         }
         let passes = codings.reversed().filter { $0 != "identity" }

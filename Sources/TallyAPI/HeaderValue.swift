@@ -30,7 +30,25 @@ enum HeaderValue {
     /// How an answer names a media type it refuses: `Content-Type text/plain`, or `An empty Content-Type`
     /// for a header sent with no value.
     static func naming(mediaType type: String) -> String {
-        type.isEmpty ? "An empty Content-Type" : "Content-Type \(type)"
+        type.isEmpty ? "An empty Content-Type" : "Content-Type \(quoted(type))"
+    }
+
+    /// The most bytes of a refused value an answer repeats: a media type or a coding is far shorter, and a
+    /// longer value may be a credential sent in the wrong header (lowercased, which no redaction recognises).
+    static let maxQuotedBytes = 64
+
+    /// `value` as an answer repeats it: whole when at most ``maxQuotedBytes`` bytes, else its first 32 bytes
+    /// (whole characters) and how long it was (`application/vnd.example.a-very…(120 bytes)`).
+    static func quoted(_ value: String) -> String {
+        guard value.utf8.count > maxQuotedBytes else { return value }
+        var kept = ""
+        var bytes = 0
+        for character in value {
+            bytes += character.utf8.count
+            guard bytes <= 32 else { break }
+            kept.append(character)
+        }
+        return kept + "…(\(value.utf8.count) bytes)"
     }
 
     private static func trimmed(_ bytes: [UInt8]) -> String {

@@ -4,7 +4,7 @@ import TallyCore
 
 /// Authenticates `Authorization: Bearer <JWT>` with HS256 and maps claims to a ``Principal``: roles from
 /// `roles` or Keycloak's `realm_access.roles`, the tenant from `tenant_id`. Unknown roles are ignored. A
-/// token must carry `exp`: one without would never expire.
+/// token must carry `exp`, at most 3650 days ahead: one without would never expire.
 ///
 /// Verified tokens are remembered (up to ``cacheCapacity``) with the window in which they are valid, so a
 /// client that sends the same token on every request pays for its HMAC once. A remembered token is used
@@ -14,6 +14,10 @@ public struct JWTAuthenticator: RequestAuthenticator {
     let clock: @Sendable () -> Timestamp
     let leewaySeconds: Int64
     let cache = VerifiedTokens()
+
+    /// The furthest ahead a token's `exp` may be (3650 days, the longest `tally token --ttl`), beyond the
+    /// leeway: a token good for ever, leaked once, would be good for ever.
+    public static let maximumLifetimeSeconds: Int64 = 3650 * 86_400
 
     /// How many verified tokens are remembered; when full, the memory starts over.
     public static let cacheCapacity = 4_096
@@ -118,6 +122,14 @@ public struct JWTAuthenticator: RequestAuthenticator {
             return .failure(
                 AuthenticationFailure(
                     "the token has no exp claim: Tally accepts only tokens that expire", refusedToken: true))
+        }
+        // Nor one that expires so far ahead it may as well not: a leaked one would be good as long. `exp` is
+        // at most as far ahead as `tally token` mints.
+        guard expiresAt <= now + Self.maximumLifetimeSeconds + leewaySeconds else {
+            return .failure(
+                AuthenticationFailure(
+                    "the token's exp is more than 3650 days away: Tally accepts tokens that expire within 3650 days, as `tally token --ttl` mints them",
+                    refusedToken: true))
         }
         var tenant: TenantID?
         if let text = claims.tenantId {

@@ -126,7 +126,7 @@ public final class TallyAPIHandler: HTTPHandler {
     /// The 415 for a CloudEvent in binary mode (its attributes in `ce-*` headers, its data the body), which
     /// Tally does not read: taken for an event of Tally's own format, its body would be judged by other rules,
     /// or stored with its `ce-*` attributes unseen. The `Content-Type` decides the mode (the HTTP binding,
-    /// §3.1): a structured or batched CloudEvent may carry `ce-*` headers too, which are ignored.
+    /// §3): a structured or batched CloudEvent may carry `ce-*` headers too, which are ignored.
     func binaryModeRefusal(_ request: HTTPRequest) -> HTTPResponse? {
         guard request.headers["ce-specversion"] != nil else { return nil }
         switch HeaderValue.mediaType(request.headers["Content-Type"] ?? "") {

@@ -3,7 +3,8 @@
 /// Checks run in this order, and the first failure is thrown:
 /// 1. size (at most ``maximumTokenByteCount`` bytes) and shape: exactly three non-empty, dot-separated, canonical
 ///    base64url segments;
-/// 2. header: a JSON object whose `alg` is exactly `"HS256"`, with no `crit` member and an optional string `typ`;
+/// 2. header: a JSON object whose `alg` is exactly `"HS256"`, with no `crit` member, no `b64` other than `true`
+///    (RFC 7797's unencoded payloads are not read) and an optional string `typ`;
 /// 3. signature: HMAC-SHA256 over the received `header.payload` bytes, compared in constant time;
 /// 4. payload: a JSON object whose understood claims have the right types;
 /// 5. time: `exp` and `nbf` with the configured leeway.
@@ -129,6 +130,14 @@ public struct JWTVerifier: Sendable {
             return .failure(
                 JWTError(code: .unsupportedAlgorithm, message: "token header has critical extensions ('crit')")
             )
+        }
+        // RFC 7797's `b64: false` signs the payload unencoded, which changes what the signature covers; it is
+        // only valid listed in `crit` (refused above), and this verifier reads encoded payloads alone.
+        if let encoded = header["b64"], encoded != .bool(true) {
+            return .failure(
+                JWTError(
+                    code: .unsupportedAlgorithm,
+                    message: "token header 'b64' must be true: unencoded payloads (RFC 7797) are not supported"))
         }
         if let type = header["typ"] {
             guard case .string = type else {

@@ -55,6 +55,23 @@ extension APITests {
             #expect(quoted.status == status && quoted.text.contains("<token>"), "\(method) \(path): \(quoted.text)")
             #expect(!quoted.text.contains(signature), "\(method) \(path): \(quoted.text)")
         }
+        // Nor does one that quotes a refused Content-Type or Content-Encoding, though the media type was
+        // lowercased (which no redaction recognises): a value past 64 bytes is quoted by its first 32 bytes.
+        let tenantsPath = "/api/v1/admin/tenants/"
+        let encoded = [("Content-Encoding", admin)]
+        for (path, contentType, headers) in [
+            ("/api/v1/events", admin, []), (tenantsPath, admin, []), ("/api/v1/events", "application/json", encoded),
+        ] {
+            let refused = try api.call(
+                "POST", path, token: admin, contentType: contentType, body: "{}", headers: headers)
+            #expect(refused.status == 415, "\(refused.text)")
+            #expect(
+                refused.text.contains(admin.prefix(32).lowercased() + "…(\(admin.utf8.count) bytes)"), "\(refused.text)"
+            )
+            #expect(!refused.text.lowercased().contains(signature.lowercased()), "\(refused.text)")
+        }
+        let named = try api.call("POST", "/api/v1/events", token: admin, contentType: "text/plain", body: "{}")
+        #expect(named.text.contains("Content-Type text/plain is not supported"), "\(named.text)")
         // No answer is for a cache to keep: each is live state or about one request.
         for (path, token) in [("/healthz", nil), ("/nope", nil), ("/api/v1/admin/tenants/", admin)]
             as [(String, String?)]

@@ -89,6 +89,24 @@ import Testing
         #expect(accepts(authenticator, expiring))
     }
 
+    /// A token whose `exp` is further ahead than `tally token` mints (3650 days, beyond the leeway) is as good
+    /// as one that never expires: refused, saying why.
+    @Test func aTokenThatExpiresBeyondTenYearsIsRefused() {
+        let now: Int64 = 1_800_000_000
+        let authenticator = JWTAuthenticator(secret: secret, clock: { Timestamp(microseconds: now * 1_000_000) })
+        let limit = now + JWTAuthenticator.maximumLifetimeSeconds + 30
+        for expiresAt in [limit + 1, 1_000_000_000_000_000_000, Int64.max] {
+            let token = JWTSigner(secret: secret).sign(JWTClaims(roles: ["super_admin"], expiresAt: expiresAt))
+            guard case .failure(let failure) = authenticator.authenticate(authorization: "Bearer " + token) else {
+                Issue.record("a token expiring at \(expiresAt) was accepted")
+                continue
+            }
+            #expect(failure.message.hasPrefix("the token's exp is more than 3650 days away"), "\(failure.message)")
+            #expect(failure.refusedToken)
+        }
+        #expect(accepts(authenticator, JWTSigner(secret: secret).sign(JWTClaims(roles: ["member"], expiresAt: limit))))
+    }
+
     @Test func aRememberedTokenExpiresOnTime() {
         let clock = TestClock(Self.at(1_800_000_000))
         let authenticator = JWTAuthenticator(secret: secret, leewaySeconds: 30) { clock.now }

@@ -225,6 +225,20 @@ struct JWTVerifierTests {
         #expect(Self.failure(emptyCrit)?.code == .unsupportedAlgorithm)
     }
 
+    /// RFC 7797's `b64: false` changes what the signature covers: anything but `true` is refused, with or
+    /// without `crit`, even when the signature holds over the encoded payload.
+    @Test("rejects a header whose b64 is not true")
+    func rejectsUnencodedPayloads() {
+        for header in [#"{"alg":"HS256","b64":false}"#, #"{"alg":"HS256","b64":"false"}"#, #"{"alg":"HS256","b64":0}"#]
+        {
+            let failure = Self.failure(Self.token(header: header, payload: #"{"sub":"admin"}"#))
+            #expect(failure?.code == .unsupportedAlgorithm, "\(header)")
+            #expect(
+                failure?.message == "token header 'b64' must be true: unencoded payloads (RFC 7797) are not supported")
+        }
+        #expect(Self.failure(Self.token(header: #"{"alg":"HS256","b64":true}"#, payload: #"{"sub":"admin"}"#)) == nil)
+    }
+
     @Test("rejects a header whose typ is not a string")
     func rejectsNonStringTyp() {
         let token = Self.token(header: #"{"alg":"HS256","typ":1}"#, payload: "{}")

@@ -211,7 +211,7 @@ import Testing
     @Test func aSecretOthersCanReadIsWarnedAboutAndAnEmptyStopSaysSo() throws {
         let directory = TemporaryDirectory()
         let secret = directory.appending("secret")
-        try StoreTestSupport.write(Array("0123456789abcdef0123".utf8), to: secret)
+        try StoreTestSupport.write(Array("0123456789abcdef0123456789abcdef".utf8), to: secret)
         chmod(secret, 0o644)
         let log = directory.appending("serve.log")
         let server = try ServeProcess(
@@ -283,8 +283,8 @@ import Testing
         let directory = TemporaryDirectory()
         let old = directory.appending("old-secret")
         let new = directory.appending("new-secret")
-        try StoreTestSupport.write(Array("the-old-secret-0123456789\n".utf8), to: old)
-        try StoreTestSupport.write(Array("the-new-secret-9876543210\n".utf8), to: new)
+        try StoreTestSupport.write(Array("the-old-secret-0123456789abcdefgh\n".utf8), to: old)
+        try StoreTestSupport.write(Array("the-new-secret-9876543210hgfedcba\n".utf8), to: new)
         chmod(old, 0o600)
         chmod(new, 0o600)
         let log = directory.appending("serve.log")
@@ -300,13 +300,13 @@ import Testing
                 headers: [("Authorization", "Bearer \(token)"), ("x-tenantid", Self.tenant)]
             ).status
         }
-        #expect(try status("the-old-secret-0123456789") == 200)
-        #expect(try status("the-old-secret-0123456789") == 200)
-        #expect(try status("the-new-secret-9876543210") == 200)
+        #expect(try status("the-old-secret-0123456789abcdefgh") == 200)
+        #expect(try status("the-old-secret-0123456789abcdefgh") == 200)
+        #expect(try status("the-new-secret-9876543210hgfedcba") == 200)
         #expect(try status("a-third-secret-0123456789") == 401)
         // A request whose body follows its head in a later read is judged on its head first, then whole:
         // counted once, whether the head check answers it or the whole request does.
-        let oldToken = JWTSigner(secret: Array("the-old-secret-0123456789".utf8)).sign(
+        let oldToken = JWTSigner(secret: Array("the-old-secret-0123456789abcdefgh".utf8)).sign(
             JWTClaims(roles: ["super_admin"], expiresAt: Timestamp.now().seconds + 600))
         for (tenantHeader, expected) in [("x-tenantid: \(Self.tenant)\r\n", 201), ("", 400)] {
             let body = #"{"id":"\#(Self.tenant)","name":"Rotated"}"#
@@ -341,7 +341,7 @@ import Testing
             "serve", "--data", store, "--port", "0", "--jwt-previous-secret-file", short,
         ])
         #expect(shortStatus == 1, "\(shortMessage)")
-        #expect(shortMessage.contains("\(short): the previous secret must be at least 16 bytes"), "\(shortMessage)")
+        #expect(shortMessage.contains("\(short): the previous secret must be at least 32 bytes"), "\(shortMessage)")
         #expect(!FileManager.default.fileExists(atPath: store), "\(shortMessage)")
     }
 

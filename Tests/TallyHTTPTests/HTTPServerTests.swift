@@ -427,6 +427,26 @@ import Testing
                 line(path, 404, 1) == #"{"method":"GET","path":""# + logged + #"","status":404,"durationMs":1.000}"#,
                 "\(path)")
         }
+        // A token split by whitespace or a control (a line wrapped where it was copied; `%20` sent as such in a
+        // target refused as it stands), sent without its header, or with its signature in standard base64,
+        // is found all the same: no part of the signature is left.
+        func split(_ at: Int, by separator: String) -> String {
+            "/x/" + String(token.prefix(at)) + separator + String(token.dropFirst(at))
+        }
+        let signature = "c2lnbmF0dXJl"
+        let cases: [(path: String, logged: String)] = [
+            (split(30, by: " "), "/x/<token>"), (split(12, by: "\n") + "/stats", "/x/<token>"),
+            (split(40, by: "%20"), "/x/<token>"), (split(21, by: "\t\r\n"), "/x/<token>"),
+            ("/x/\(signature).eyJzdWIiOiJ4In0", "/x/<token>"), ("/x/eyJzdWIiOiJ4In0.\(signature)", "/x/<token>"),
+            ("/x/eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln+mF0/XJl==", "/x/<token>"),
+            ("/x/eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln%2BmF0%2FXJl", "/x/<token>"),
+            ("/x/a b.c d/readme.md", "/x/a b.c d/readme.md"), ("/v1/eyJ.json", "/v1/eyJ.json"),
+        ]
+        for (path, logged) in cases {
+            #expect(
+                line(path, 404, 1) == #"{"method":"GET","path":""# + logged + #"","status":404,"durationMs":1.000}"#,
+                "\(path)")
+        }
         // So is one sent as the method (a token is a valid method token).
         var bytes: [UInt8] = []
         RequestLogEntry(method: "G" + token, path: "/a", status: 501, milliseconds: 1)

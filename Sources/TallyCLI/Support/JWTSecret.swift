@@ -18,6 +18,15 @@ enum JWTSecret {
             "File holding the secret being rotated out: tokens it signed are still accepted (default: the secret itself in $TALLY_JWT_PREVIOUS_SECRET, if set)."
     )
 
+    /// The fewest bytes a secret may have: an HS256 key must be at least as long as the hash's output, 256
+    /// bits (RFC 7518 §3.2). A shorter one, or one a person typed, can be guessed offline from a single token
+    /// seen, and the guess mints any token (RFC 8725 §3.5).
+    static let minimumBytes = 32
+
+    /// What a secret too short is told: the rule, and a command that makes one.
+    static let lengthRule =
+        "must be at least \(minimumBytes) bytes (256 bits, as RFC 7518 §3.2 asks of an HS256 key): make one with `head -c 32 /dev/urandom | base64`"
+
     /// Why no secret could be had: what is wrong and what to do, as one line for the terminal.
     struct Failure: Error, CustomStringConvertible {
         var description: String
@@ -69,14 +78,14 @@ enum JWTSecret {
     }
 
     /// A secret from `file` when one is named, else from the environment `variable` (`source`), else `nil`;
-    /// at least 16 bytes, or the `noun` is refused as too short.
+    /// at least ``minimumBytes``, or the `noun` is refused as too short.
     private static func given(file: String?, variable: String, source: Source, noun: String) throws(Failure) -> (
         secret: [UInt8], source: Source
     )? {
         if let file {
             let bytes = try readTrimmed(file)
-            guard bytes.count >= 16 else {
-                throw Failure(description: "\(file): the \(noun) must be at least 16 bytes")
+            guard bytes.count >= minimumBytes else {
+                throw Failure(description: "\(file): the \(noun) \(lengthRule)")
             }
             return (bytes, .file(file))
         }
@@ -84,7 +93,7 @@ enum JWTSecret {
         // variable is read as a file is: its text, trailing whitespace trimmed.
         if let value = getenv(variable), let text = String(validatingCString: value), !text.isEmpty {
             let bytes = trimmingTrailingWhitespace(Array(text.utf8))
-            guard bytes.count >= 16 else { throw Failure(description: "\(variable) must be at least 16 bytes") }
+            guard bytes.count >= minimumBytes else { throw Failure(description: "\(variable) \(lengthRule)") }
             return (bytes, source)
         }
         return nil
@@ -135,10 +144,10 @@ enum JWTSecret {
         }
         if found {
             let bytes = try readTrimmed(path, storeOwned: true)
-            guard bytes.count >= 16 else {
+            guard bytes.count >= minimumBytes else {
                 throw Failure(
                     description:
-                        "\(path): the secret must be at least 16 bytes (remove the file and start `tally serve` to create a new one)"
+                        "\(path): the secret must be at least \(minimumBytes) bytes (256 bits, as RFC 7518 §3.2 asks of an HS256 key): remove the file and start `tally serve` to create a new one"
                 )
             }
             return (bytes, .store(path: path), false)
