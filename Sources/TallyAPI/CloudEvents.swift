@@ -16,13 +16,15 @@ enum CloudEvents {
     ]
 
     /// The known attribute `name` is a letter away from (one letter added, dropped, changed, or two adjacent
-    /// ones swapped), if it is not itself known and has four letters or more; `nil` else. Shorter names
-    /// (`ip`, `ts`) are too close to `id` by chance to be called typos.
-    static func likelyTypo(of name: String) -> String? {
+    /// ones swapped), if it is not itself known, has four letters or more, and the event lacks the attribute
+    /// it is near; `nil` else. Shorter names (`ip`, `ts`) are too close to `id` by chance to be called typos,
+    /// and an extension beside the attribute it resembles (`date` beside `data`, `types` beside `type`) is no
+    /// typo of it.
+    static func likelyTypo(of name: String, in event: JSONObject) -> String? {
         // Checked before any copy: every member of every CloudEvent passes through here.
         guard name.utf8.count >= 4, !knownAttributes.contains(name) else { return nil }
         let letters = Array(name.utf8)
-        return knownAttributes.first { isOneEditAway(letters, Array($0.utf8)) }
+        return knownAttributes.first { event[$0] == nil && isOneEditAway(letters, Array($0.utf8)) }
     }
 
     /// Whether `a` becomes `b` by exactly one insertion, deletion, substitution or swap of adjacent letters.
@@ -115,7 +117,8 @@ enum CloudEvents {
         // The JSON format (§2.2): a null attribute is treated as unset, whichever attribute it is.
         let object = given.contains { $0.value == .null } ? JSONObject(given.filter { $0.value != .null }) : given
         guard object["specversion"] == .string("1.0") else {
-            return .failure(EventValidationError(field: "specversion", rule: "must be \"1.0\""))
+            let rule = object["specversion"] == nil ? "is required: \"1.0\"" : "must be \"1.0\""
+            return .failure(EventValidationError(field: "specversion", rule: rule))
         }
         // CloudEvents 1.0 §3.1.1: attribute names are lowercase ASCII letters and digits, whatever their value
         // (`data_base64` is the structured mode's own member, refused below with its reason).
@@ -128,7 +131,7 @@ enum CloudEvents {
                             "unknown field: not a CloudEvents attribute name, which are lowercase letters and digits only (such as tenantid)"
                     ))
             }
-            if let meant = likelyTypo(of: member.key) {
+            if let meant = likelyTypo(of: member.key, in: object) {
                 return .failure(
                     EventValidationError(
                         field: member.key,
@@ -159,8 +162,9 @@ enum CloudEvents {
         }
         if let schema = object["dataschema"] {
             guard case .string(let text) = schema, isAbsoluteURI(text) else {
+                let kind = if case .string = schema { "an absolute URI" } else { "a string, an absolute URI" }
                 return .failure(
-                    EventValidationError(field: "dataschema", rule: "must be an absolute URI (CloudEvents 1.0 §3.1.2)"))
+                    EventValidationError(field: "dataschema", rule: "must be \(kind) (CloudEvents 1.0 §3.1.2)"))
             }
         }
         if let subject = object["subject"] {

@@ -207,6 +207,26 @@ extension APITests {
                 cloud("c8s", #""source":"/gw","subject":"\#(tenant)","tiem":"2026-01-01T00:00:00Z""#),
                 "tiem: unknown field, a letter away from time"
             ),
+            // An extension beside the attribute it resembles is no typo of it: a producer's `date` beside
+            // `data`, `types` beside `type`, `tenantids` beside `tenantid`.
+            (
+                cloud(
+                    "c8d",
+                    #""source":"/gw","tenantid":"\#(tenant)","date":"x","types":"y","tenantids":"w""#),
+                nil
+            ),
+            (
+                cloud("c8e", #""source":"/gw","subject":"\#(tenant)","times":"2026-01-01T00:00:00Z""#),
+                "times: unknown field, a letter away from time"
+            ),
+            (
+                #"{"id":"c8f","type":"api.call","source":"/gw","subject":"\#(tenant)","data":{"keyId":"k","status":200}}"#,
+                #""error":"specversion: is required: \"1.0\""#
+            ),
+            (
+                #"{"specversion":"1.0.2","id":"c8g","type":"api.call","source":"/gw","subject":"\#(tenant)","data":{"keyId":"k","status":200}}"#,
+                #""error":"specversion: must be \"1.0\""#
+            ),
             (
                 cloud(
                     "c8x",
@@ -232,7 +252,7 @@ extension APITests {
             ),
             (
                 cloud("c22", #""source":"/gw","subject":"\#(tenant)","dataschema":5"#),
-                "dataschema: must be an absolute URI"
+                "dataschema: must be a string, an absolute URI"
             ),
             (
                 cloud("c23", #""source":"/gw","tenantid":"\#(tenant)","subject":"""#),
@@ -277,6 +297,17 @@ extension APITests {
             } else {
                 #expect(response.status == 200, "\(event): \(response.text)")
             }
+        }
+        // A CloudEvent sent as a Tally event is told of the media type, not of a missing tenantId.
+        for contentType in ["application/json", "application/x-ndjson"] {
+            let misfiled = try api.call(
+                "POST", "/api/v1/events", token: ingest, contentType: contentType,
+                body: cloud("c29", #""source":"/gw","subject":"\#(tenant)""#))
+            #expect(
+                misfiled.status == 422
+                    && misfiled.text.contains(
+                        "specversion: unknown field: this is a CloudEvent, which Tally reads as Content-Type: application/cloudevents+json"
+                    ), "\(misfiled.text)")
         }
         // An empty batch is valid CloudEvents (JSON format §4.3), answered with no results; the single-event
         // and batch types each name the other when given the other's shape.

@@ -1,3 +1,4 @@
+import TallyCore
 import Testing
 
 @testable import TallyAPI
@@ -18,7 +19,11 @@ import Testing
         ("dataa", "data"),
     ])
     func aLetterAwayIsATypo(name: String, meant: String) {
-        #expect(CloudEvents.likelyTypo(of: name) == meant)
+        #expect(CloudEvents.likelyTypo(of: name, in: JSONObject()) == meant)
+        // Beside the attribute it resembles, it is an extension of its own.
+        var beside = JSONObject()
+        beside.set(meant, .string("x"))
+        #expect(CloudEvents.likelyTypo(of: name, in: beside) == nil)
     }
 
     @Test(arguments: [
@@ -30,7 +35,7 @@ import Testing
         "tenantidxx",  // two letters added
     ])
     func furtherIsAnExtension(name: String) {
-        #expect(CloudEvents.likelyTypo(of: name) == nil, "\(name)")
+        #expect(CloudEvents.likelyTypo(of: name, in: JSONObject()) == nil, "\(name)")
     }
 
     @Test func oneEditIsSymmetricAndExact() {

@@ -177,7 +177,7 @@ import Testing
         }
         #expect(accepted > 8 && accepted < bodies.count - 8, "both verdicts are exercised")
         // The typo rule: valid by the schema, refused by the server, which names the attribute meant.
-        for typo in [#","tiem":"2026-11-01T10:00:00Z""#, #","tenantd":"x""#] {
+        for typo in [#","tiem":"2026-11-01T10:00:00Z""#, #","subjet":"x""#] {
             let value = try JSONParser().parse(Array(cloud(tenant + typo).utf8))
             #expect(validator.mismatches(value, schema).isEmpty)
             guard case .failure(let error) = CloudEvents.event(value, receivedAt: EventFixtures.time) else {

@@ -60,6 +60,15 @@ public struct EventJSONDecoder: Sendable {
         guard case .object(let object) = value else {
             throw EventValidationError(field: "event", rule: "must be a JSON object")
         }
+        // A CloudEvent sent as a Tally event would fail on its first missing field (`tenantId`), which says
+        // nothing of the mistake: the media type.
+        if object["specversion"] != nil {
+            throw EventValidationError(
+                field: "specversion",
+                rule:
+                    "unknown field: this is a CloudEvent, which Tally reads as Content-Type: application/cloudevents+json (an array as application/cloudevents-batch+json); a Tally event has id, type, tenantId, time and data"
+            )
+        }
         var fields = FieldReader(object: object, prefix: "")
         let id = try fields.identifier("id")
         let typeName = try fields.requiredString("type")
