@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import TallyCore
+import TallyEngine
 import TallyStorage
 import TallyTestSupport
 import Testing
@@ -198,6 +199,73 @@ import Testing
             message.contains("import the rest from line 4 (`tail -n +4` of the same input, piped to `"), "\(message)")
         #expect(message.contains(" import --data \(ShellCommand.absolute(store)) --batch-size 1 -`)"), "\(message)")
         #expect(runTally(["dump", "--data", store]).out.split(separator: "\n").count == 3)
+        // The run did not read its whole input: its marker stays for the import of the rest to take up.
+        #expect(FileManager.default.fileExists(atPath: store + "/" + BackfillMarker.fileName))
+    }
+
+    /// An import killed part-way (SIGKILL: no summary, no line to resume from) leaves its marker, and the
+    /// next import takes up its run: the same input imported again stores none of the old events twice, and
+    /// its voids find targets the killed run stored, as one import of the whole input would. Once an import
+    /// reads its whole input, the marker goes.
+    @Test func aKilledImportIsTakenUpByTheNext() throws {
+        let binary = try #require(CLITests.executable(), "tally executable not found next to the tests")
+        let directory = TemporaryDirectory()
+        let store = directory.appending("store")
+        let marker = store + "/" + BackfillMarker.fileName
+        let old = Timestamp(seconds: Int64(Date().timeIntervalSince1970) - 60 * 86_400).rfc3339()
+        let tenant = "3fa85f64-5717-4562-b3fc-2c963f66afa6"
+        func call(_ id: String) -> String {
+            #"{"id":"\#(id)","type":"api.call","tenantId":"\#(tenant)","time":"\#(old)","data":{"keyId":"k","status":200}}"#
+        }
+        func void(_ id: String) -> String {
+            #"{"id":"v-\#(id)","type":"event.voided","tenantId":"\#(tenant)","time":"\#(old)","data":{"eventId":"\#(id)"}}"#
+        }
+        let calls = (0..<5).map { call("c\($0)") }
+        let input = (calls + [void("c0"), void("c1"), call("c5")]).joined(separator: "\n") + "\n"
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = ["import", "--data", store, "--batch-size", "1", "-"]
+        let pipe = Pipe()
+        process.standardInput = pipe
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        pipe.fileHandleForWriting.write(Data((calls.joined(separator: "\n") + "\n").utf8))
+        var stored = 0
+        for _ in 0..<600 where stored < 5 {
+            usleep(50_000)
+            stored =
+                (try? SegmentStore(directory: store, readOnly: true)).map { reader in
+                    defer { try? reader.close() }
+                    return Int(reader.nextOffset)
+                } ?? 0
+        }
+        #expect(stored == 5)
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        #expect(FileManager.default.fileExists(atPath: marker), "the killed run's marker stays")
+
+        let again = runTally(["import", "--data", store, "-"], input: input)
+        #expect(again.code == .ok, "\(again.err)")
+        #expect(
+            again.err.contains(
+                "an earlier import begun at offset 0 did not read its whole input; this one takes it up: the 5 events stored from that offset on are remembered (5 of them older than the dedup window)"
+            ), "\(again.err)")
+        #expect(
+            again.out.contains("imported 3 events (offsets 5-7); 5 duplicates; rejected 0 of 8 lines"), "\(again.out)")
+        let stats = runTally(["stats", "--data", store, tenant, "--at", old])
+        #expect(stats.out.contains(#""apiCallsThisMonth": 4"#), "\(stats.out)")
+        #expect(!FileManager.default.fileExists(atPath: marker), "a whole input read, the marker goes")
+        // Without a marker, an import begins a run of its own: the old events are stored again, as documented.
+        let third = runTally(["import", "--data", store, "-"], input: call("c0") + "\n")
+        #expect(third.out.contains("imported 1 event"), "\(third.out)")
+        #expect(!third.err.contains("takes it up"), "\(third.err)")
+
+        // A marker that holds no offset is refused by name, the store untouched.
+        try StoreTestSupport.write(Array("twelve\n".utf8), to: marker)
+        let refused = runTally(["import", "--data", store, "-"], input: call("c9") + "\n")
+        #expect(refused.code != .ok && refused.err.contains("\(marker) does not hold an offset"), "\(refused.err)")
+        #expect(runTally(["dump", "--data", store]).out.split(separator: "\n").count == 9)
     }
 
     /// `tally generate | head -1`: once the pipe closes, the run ends (exit 1, the output could not be

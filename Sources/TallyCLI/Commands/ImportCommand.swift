@@ -31,6 +31,11 @@ struct ImportCommand {
             are imported and summed up, and the line to resume from is named (a second signal ends the
             process at once; every batch already acknowledged is in the log either way).
 
+            An import that does not read its whole input (killed, stopped, cut short by a failure) leaves
+            <store>/backfill-unfinished, and the next import takes up its run: the events stored since it
+            began are remembered, so importing the same input again, or the rest of it, stores none of them
+            twice and its voids find their targets. The marker goes once an import reads its whole input.
+
             Exit codes: 0 no line rejected (duplicates are fine); 1 some lines rejected or the import failed;
             2 usage; 3 the store is damaged; 130 stopped by SIGINT or SIGTERM.
             """,
@@ -110,6 +115,14 @@ struct ImportCommand {
         }
         let engine = try Engine(directory: directory, configuration: engineConfiguration)
         defer { try? engine.close() }
+        // An import that did not read its whole input (killed, stopped, cut short) left its marker: this one
+        // takes up its run, so the same input imported again, or the rest of it, is stored once.
+        let start = try engine.beginBackfill()
+        if let resumed = start.resumed {
+            io.printError(
+                "tally import: an earlier import begun at offset \(start.offset) did not read its whole input; this one takes it up: the \(counted(resumed.read, "event")) stored from that offset on are remembered (\(resumed.remembered) of them older than the dedup window), so none is stored twice and voids find their targets"
+            )
+        }
 
         let decoder = EventDocumentDecoder()
         var batch: [Result<Event, EventValidationError>] = []
@@ -189,7 +202,17 @@ struct ImportCommand {
         // Synced and checkpointed before the summary: a failure here is the command's, reported after the
         // summary, which says what the engine took before it.
         var closeFailure: (any Error)?
-        do { try engine.close() } catch { closeFailure = error }
+        // The whole input read and every batch stored: once synced, the run is complete and its marker goes,
+        // before the close gives up the store's lock (so no other import takes up a finished run).
+        if stoppedBy == nil && readFailure == nil && unreadFrom == nil && pipeline.failures.isEmpty {
+            do {
+                try engine.store.sync()
+                try engine.finishBackfill()
+            } catch {
+                closeFailure = error
+            }
+        }
+        do { try engine.close() } catch { closeFailure = closeFailure ?? error }
         rejected += pipeline.rejected
         let failed = pipeline.failed
         let (imported, duplicates, firstOffset, lastOffset) =

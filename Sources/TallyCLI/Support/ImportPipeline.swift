@@ -28,7 +28,8 @@ struct ImportPipeline {
     private(set) var failures: [(line: Int, offset: UInt64?, reason: String)] = []
     private(set) var firstOffset: UInt64?
     private(set) var lastOffset: UInt64?
-    /// Accepted events timed before ``windowStart``: the next import of them would store them again.
+    /// Accepted events timed before ``windowStart``, to the hour, as the dedup index forgets them: the next
+    /// import of them would store them again.
     private(set) var importedBeforeWindow = 0
     /// Where the dedup window starts: events timed before it are not remembered across imports.
     let windowStart: Timestamp
@@ -78,7 +79,11 @@ struct ImportPipeline {
                 switch outcome {
                 case .accepted(let offset):
                     imported += 1
-                    if let time = times[index], time < windowStart { importedBeforeWindow += 1 }
+                    // Counted by the dedup index's own rule (to the hour): an event in the window's first
+                    // hour is still remembered.
+                    if let time = times[index], !DedupIndex.remembers(time, cutoff: windowStart) {
+                        importedBeforeWindow += 1
+                    }
                     if firstOffset == nil { firstOffset = offset }
                     lastOffset = offset
                 case .duplicate:
