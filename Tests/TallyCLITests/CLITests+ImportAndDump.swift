@@ -111,6 +111,34 @@ extension CLITests {
         #expect(recent.code == .ok && !recent.err.contains("older than the dedup window"), "\(recent)")
     }
 
+    /// A gzip file or a JSON array given to import is told what it is and how to import it, on its first
+    /// line, instead of only failing to parse.
+    @Test func anInputThatIsNoNDJSONIsToldWhatItIs() throws {
+        let directory = TemporaryDirectory()
+        let store = directory.appending("store")
+        let events = [event("a1", time: "2026-11-02T10:00:00Z"), event("a2", time: "2026-11-02T10:00:01Z")]
+        let compressed = directory.appending("events.ndjson.gz")
+        try StoreTestSupport.write(
+            DeflateTestEncoder.gzip(Array((events.joined(separator: "\n") + "\n").utf8)), to: compressed)
+        let gzip = runTally(["import", "--data", store, compressed])
+        #expect(gzip.code == .failure)
+        #expect(
+            gzip.err.contains(
+                "line 1: the input is gzip-compressed (it starts with gzip's bytes 1f 8b), and import reads NDJSON text: decompress it first (`gzip -dc \(compressed) | "
+            ), "\(gzip.err)")
+        for array in ["[" + events.joined(separator: ",") + "]", "[\n" + events.joined(separator: ",\n") + "\n]"] {
+            let refused = runTally(["import", "--data", store, "-"], input: array + "\n")
+            #expect(refused.code == .failure)
+            #expect(
+                refused.err.contains(
+                    "line 1: a JSON array, and import reads NDJSON, one event per line: convert it first (`jq -c '.[]' the input | "
+                ), "\(refused.err)")
+        }
+        // Any other first line is judged as an event.
+        let plain = runTally(["import", "--data", store, "-"], input: "{\n")
+        #expect(plain.err.contains("line 1: invalid JSON"), "\(plain.err)")
+    }
+
     @Test func importFromAFileInSmallBatchesThenDumpRoundTrips() throws {
         let directory = TemporaryDirectory()
         let file = directory.appending("events.ndjson")

@@ -171,6 +171,13 @@ struct ImportCommand {
                     blankLines += 1
                     continue
                 }
+                // A first line that shows the input is no NDJSON (gzip, a JSON array) says what it is instead
+                // of only failing to parse.
+                if lineCount == 1, let misfit = Self.misfit(firstLine: bytes, source: source, directory: directory) {
+                    rejected += 1
+                    notes.append((number, misfit))
+                    continue
+                }
                 do {
                     let event = try bytes.withUnsafeBytes { buffer throws(JSONParseError) in
                         try decoder.decodeEvent(buffer, receivedAt: Timestamp.now())
@@ -272,6 +279,22 @@ struct ImportCommand {
         }
         if stoppedBy != nil { return .interrupted }
         return rejected + failed == 0 && readFailure == nil && unreadFrom == nil ? .ok : .failure
+    }
+
+    /// What the input's first line shows it is, when that is not NDJSON: gzip-compressed bytes, or the start
+    /// of a JSON array; `nil` for anything else (a line is then judged as an event).
+    static func misfit(firstLine bytes: ArraySlice<UInt8>, source: String, directory: String) -> String? {
+        let importing = "\(ShellCommand.tally) import --data \(ShellCommand.quoted(ShellCommand.absolute(directory))) -"
+        let input = source == "-" ? "the input" : ShellCommand.quoted(source)
+        if bytes.starts(with: [0x1F, 0x8B]) {
+            return
+                "the input is gzip-compressed (it starts with gzip's bytes 1f 8b), and import reads NDJSON text: decompress it first (`gzip -dc \(input) | \(importing)`)"
+        }
+        if bytes.first(where: { $0 != 0x20 && $0 != 0x09 }) == UInt8(ascii: "[") {
+            return
+                "a JSON array, and import reads NDJSON, one event per line: convert it first (`jq -c '.[]' \(input) | \(importing)`)"
+        }
+        return nil
     }
 
     /// How to import the rest of an input from a given line: the same input, store and options.
