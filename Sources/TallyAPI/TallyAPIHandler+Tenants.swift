@@ -23,6 +23,10 @@ extension TallyAPIHandler {
     /// The 403 message of a tenant's own routes (its stats and its record) to a caller who may not.
     static let requiresTenantAdmin = "requires super_admin, or tenant_admin of this tenant"
 
+    /// How many times a list is made again when tenant records changed between its directory and the read of
+    /// its page; the last time keeps the page's records still as listed.
+    static let listAttempts = 8
+
     /// The tenants list's paging parameters: name, default and largest value (the smallest is 1). The
     /// OpenAPI document reads them here, so it cannot drift from what the route takes.
     static let pagingParameters: [(name: String, fallback: Int, maximum: Int)] = [
@@ -63,28 +67,57 @@ extension TallyAPIHandler {
         guard issues.isEmpty else { return APIResponse.validation(issues) }
         let search = request.queryValue("search").map(TenantDirectory.lowercased)
         let partner = request.queryValue("partner_id")
-        // Filtered and paged with no lock held; only the page's records are read under it.
-        let directory = tenantDirectory.withLock { cached in
-            let directory = TenantDirectory.current(engine, reusing: cached)
-            cached = directory
-            return directory
-        }
+        // Filtered and paged with no lock held; only the page's records are read under it, and only while the
+        // records are as the directory has them: a change in between (a PATCH, a DELETE) would show a record
+        // its filter or place no longer fits, so the list is made again from a directory brought up to date.
         let first = (page - 1) * perPage
         var total = 0
-        var pageIds: [TenantID] = []
-        // By index, reading fields in place: iterating would copy each entry and retain its strings.
-        let entries = directory.entries
-        for index in entries.indices {
-            if let statusFilter, entries[index].status != statusFilter { continue }
-            if statusFilter == nil && entries[index].status == .deleted { continue }
-            if let partner, !partner.isEmpty, entries[index].partnerId != partner { continue }
-            if let search, !search.isEmpty, !TenantDirectory.name(entries[index].name, contains: search) { continue }
-            if total >= first && pageIds.count < perPage { pageIds.append(entries[index].id) }
-            total += 1
-        }
-        let items = engine.read { state in
-            pageIds.compactMap { tenant in
-                state.tenants.index(forKey: tenant).map { TallyAPIHandler.record(tenant, state.tenants[position: $0]) }
+        var items: [JSONValue] = []
+        for attempt in 1...Self.listAttempts {
+            let directory = tenantDirectory.withLock { cached in
+                let directory = TenantDirectory.current(engine, reusing: cached)
+                cached = directory
+                return directory
+            }
+            total = 0
+            var page: [TenantDirectory.Entry] = []
+            // By index, reading fields in place: iterating would copy each entry and retain its strings.
+            let entries = directory.entries
+            for index in entries.indices {
+                if let statusFilter, entries[index].status != statusFilter { continue }
+                if statusFilter == nil && entries[index].status == .deleted { continue }
+                if let partner, !partner.isEmpty, entries[index].partnerId != partner { continue }
+                if let search, !search.isEmpty, !TenantDirectory.name(entries[index].name, contains: search) {
+                    continue
+                }
+                if total >= first && page.count < perPage { page.append(entries[index]) }
+                total += 1
+            }
+            let read = engine.read { state -> [JSONValue]? in
+                if state.tenantRecordsVersion == directory.version {
+                    return page.compactMap { entry in
+                        state.tenants.index(forKey: entry.id).map {
+                            TallyAPIHandler.record(entry.id, state.tenants[position: $0])
+                        }
+                    }
+                }
+                guard attempt == Self.listAttempts else { return nil }
+                // Changes kept racing the list: its page keeps the records still as listed, so none breaks
+                // the filter or the order (`total` is the directory's).
+                return page.compactMap { entry in
+                    // Field by field, in place: binding the projection would copy all of it.
+                    guard let position = state.tenants.index(forKey: entry.id),
+                        state.tenants[position: position].isRegistered,
+                        state.tenants[position: position].status == entry.status,
+                        state.tenants[position: position].partnerId == entry.partnerId,
+                        (state.tenants[position: position].name ?? "").hasSameUTF8(as: entry.name)
+                    else { return nil }
+                    return TallyAPIHandler.record(entry.id, state.tenants[position: position])
+                }
+            }
+            if let read {
+                items = read
+                break
             }
         }
         var data = JSONObject()

@@ -519,6 +519,72 @@ extension APITests {
     /// before left, as if sent one at a time: of four identical PATCHes one updates and three find nothing to
     /// change, a PATCH behind a DELETE answers 409, and of two DELETEs one stores an event. Only the events
     /// of changes answered as changes are in the log. The first PATCH's fsync is held while the rest arrive.
+    /// A list racing changes of its tenants (statuses flipped, names changed by two writers) never shows a
+    /// record its filter or its order does not fit: each page is read from the records the list was made
+    /// from, or made again.
+    @Test func aListRacingChangesShowsOnlyRecordsThatFitIt() throws {
+        let api = try APIFixture()
+        let admin = APIFixture.token(["super_admin"])
+        let ids = (0..<20).map { String(format: "3fa85f64-5717-4562-b3fc-2c963f66a%03d", $0) }
+        for id in ids {
+            let body = #"{"id":"\#(id)","name":"t-\#(id.suffix(3))"}"#
+            #expect(try api.call("POST", "/api/v1/admin/tenants/", token: admin, body: body).status == 201)
+        }
+        let stop = Atomic<Bool>(false)
+        let port = api.server.port
+        let writers = (0..<2).map { writer in
+            Thread {
+                guard let client = try? LoopbackClient(port: port) else { return }
+                var turn = 0
+                while !stop.load(ordering: .relaxed) {
+                    let id = ids[(turn * 7 + writer * 3) % ids.count]
+                    let status = turn % 2 == 0 ? "suspended" : "active"
+                    // A rename moves the tenant within the order: `t-…` and `u-…` sort apart.
+                    let name = (turn / 2) % 2 == 0 ? "u-\(id.suffix(3))" : "t-\(id.suffix(3))"
+                    _ = try? client.request(
+                        "PATCH", "/api/v1/admin/tenants/\(id)",
+                        headers: [
+                            ("Authorization", "Bearer \(admin)"), ("x-tenantid", APIFixture.tenant),
+                            ("Content-Type", "application/json"),
+                        ], body: Array(#"{"status":"\#(status)","name":"\#(name)"}"#.utf8))
+                    turn += 1
+                }
+            }
+        }
+        writers.forEach { $0.start() }
+        defer { stop.store(true, ordering: .relaxed) }
+        var misfits: [String] = []
+        let deadline = Date().addingTimeInterval(3)
+        var lists = 0
+        // One keep-alive connection, as a dashboard polling the list holds.
+        let reader = try api.client()
+        let headers = [("Authorization", "Bearer \(admin)"), ("x-tenantid", APIFixture.tenant)]
+        while Date() < deadline && misfits.isEmpty {
+            lists += 1
+            let list = try reader.request("GET", "/api/v1/admin/tenants/?status=active&per_page=100", headers: headers)
+            guard case .object(let data)? = try json(list)["data"], case .array(let items)? = data["items"] else {
+                misfits.append(list.text)
+                break
+            }
+            let records = items.compactMap { item -> (name: String, id: String, status: String)? in
+                guard case .object(let record) = item, case .string(let name)? = record["name"],
+                    case .string(let id)? = record["id"], case .string(let status)? = record["status"]
+                else { return nil }
+                return (name, id, status)
+            }
+            if records.contains(where: { $0.status != "active" }) {
+                misfits.append("a record not active: \(list.text)")
+            }
+            let order = records.map { [$0.name, $0.id] }
+            if order != order.sorted(by: { $0.lexicographicallyPrecedes($1) }) {
+                misfits.append("out of order: \(records.map(\.name))")
+            }
+        }
+        stop.store(true, ordering: .relaxed)
+        #expect(misfits.isEmpty, "\(misfits.prefix(2)) after \(lists) lists")
+        #expect(lists > 10)
+    }
+
     @Test func racingChangesOfOneTenantAreDecidedInTurn() throws {
         let fileSystem = FaultyFileSystem()
         let api = try APIFixture(fileSystem: fileSystem)
