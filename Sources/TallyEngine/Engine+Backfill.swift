@@ -3,18 +3,13 @@ import TallyStorage
 
 extension Engine {
     /// How a backfill began: the offset it counts from, and what it took up of an unfinished one.
-    package struct BackfillStart: Sendable, Equatable {
+    package struct BackfillStart: Sendable {
         /// The offset the backfill's run counts from: the log's end, or where the unfinished run it takes up
         /// began.
         package var offset: UInt64
         /// When it takes up an unfinished run: the events stored from ``offset`` on, and how many of them
         /// (older than the dedup window) are remembered for the run.
         package var resumed: (read: Int, remembered: Int)?
-
-        package static func == (lhs: BackfillStart, rhs: BackfillStart) -> Bool {
-            lhs.offset == rhs.offset && lhs.resumed?.read == rhs.resumed?.read
-                && lhs.resumed?.remembered == rhs.resumed?.remembered
-        }
     }
 
     /// Begins a backfill (`tally import`) before its first batch. When an earlier one left its marker
@@ -49,7 +44,7 @@ extension Engine {
     /// - Parameter offset: Where the earlier run began: at most the log's end.
     /// - Returns: How many events from `offset` on were read, and how many of them are remembered.
     /// - Throws: ``StorageError`` when the log cannot be read.
-    package func resumeBackfill(from offset: UInt64) throws -> (read: Int, remembered: Int) {
+    func resumeBackfill(from offset: UInt64) throws -> (read: Int, remembered: Int) {
         let end = decisions.withLock { $0.nextOffset }
         precondition(offset <= end, "a backfill resumes within the log")
         let earliest = configuration.clock().microseconds - configuration.backdateLimitMicroseconds

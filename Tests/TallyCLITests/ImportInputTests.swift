@@ -145,6 +145,20 @@ import Testing
         #expect(lineNumber == 2)
     }
 
+    /// Waits up to 30 s for the log of `store` to hold `count` events, and returns how many it holds.
+    static func waitForEvents(_ count: Int, in store: String) -> Int {
+        var stored = 0
+        for _ in 0..<600 where stored < count {
+            usleep(50_000)
+            stored =
+                (try? SegmentStore(directory: store, readOnly: true)).map { reader in
+                    defer { try? reader.close() }
+                    return Int(reader.nextOffset)
+                } ?? 0
+        }
+        return stored
+    }
+
     /// SIGINT or SIGTERM while `tally import` waits for input: the lines read are imported and summed up,
     /// the line to resume from is named, and the exit code is 130.
     @Test(arguments: [SIGINT, SIGTERM])
@@ -170,16 +184,7 @@ import Testing
             }.joined() + #"{"id":"half"#
         input.fileHandleForWriting.write(Data(lines.utf8))
         // Each line is its own batch: once three are in the log, the import waits for more input.
-        var stored = 0
-        for _ in 0..<600 where stored < 3 {
-            usleep(50_000)
-            stored =
-                (try? SegmentStore(directory: store, readOnly: true)).map { reader in
-                    defer { try? reader.close() }
-                    return Int(reader.nextOffset)
-                } ?? 0
-        }
-        #expect(stored == 3)
+        #expect(Self.waitForEvents(3, in: store) == 3)
         kill(process.processIdentifier, signal)
         var ended = false
         for _ in 0..<600 where !ended {
@@ -231,16 +236,7 @@ import Testing
         process.standardError = FileHandle.nullDevice
         try process.run()
         pipe.fileHandleForWriting.write(Data((calls.joined(separator: "\n") + "\n").utf8))
-        var stored = 0
-        for _ in 0..<600 where stored < 5 {
-            usleep(50_000)
-            stored =
-                (try? SegmentStore(directory: store, readOnly: true)).map { reader in
-                    defer { try? reader.close() }
-                    return Int(reader.nextOffset)
-                } ?? 0
-        }
-        #expect(stored == 5)
+        #expect(Self.waitForEvents(5, in: store) == 5)
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
         #expect(FileManager.default.fileExists(atPath: marker), "the killed run's marker stays")
