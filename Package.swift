@@ -56,7 +56,7 @@ let package = Package(
         // Fixtures, temporary directories and the fault-injecting file system shared by the test targets.
         .target(
             name: "TallyTestSupport",
-            dependencies: ["TallyCore", "TallyStorage", "TallyEngine", "TallyCompression"],
+            dependencies: ["CTallyShims", "TallyCore", "TallyStorage", "TallyEngine", "TallyCompression"],
             path: "Tests/TallyTestSupport"
         ),
         .testTarget(name: "TallyCoreTests", dependencies: ["TallyCore", "TallyTestSupport"]),

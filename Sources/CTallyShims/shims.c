@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <pthread.h>
+#include <spawn.h>
 #include <unistd.h>
 
 const uint32_t tally_epollin = EPOLLIN;
@@ -277,3 +278,7 @@ int tally_interrupt_install(void) {
 int tally_interrupt_received(void) { return interrupt_signal; }
 
 int tally_interrupt_descriptor(void) { return interrupt_pipe[0]; }
+
+int tally_spawn_file_actions_addclosefrom(void *actions, int low) {
+    return posix_spawn_file_actions_addclosefrom_np((posix_spawn_file_actions_t *)actions, low);
+}

@@ -47,24 +47,14 @@ enum ReferenceTool {
     /// - Returns: The standard output, decoded as UTF-8.
     /// - Throws: ``ReferenceToolError`` on a non-zero exit status.
     private static func run(executable: String, arguments: [String], input: [UInt8]?) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let outputPipe = Pipe()
-        let inputPipe = Pipe()
-        process.standardOutput = outputPipe
-        process.standardInput = inputPipe
-        try process.run()
-        if let input {
-            inputPipe.fileHandleForWriting.write(Data(input))
+        let outcome = try ChildProcess.run(executable, arguments, input: input ?? [])
+        guard outcome.exitStatus == 0 else {
+            throw ReferenceToolError(
+                description:
+                    "\(executable) ended with \(outcome.exitStatus.map { "status \($0)" } ?? "signal \(outcome.signal ?? 0)"): \(String(decoding: outcome.errors, as: UTF8.self))"
+            )
         }
-        try inputPipe.fileHandleForWriting.close()
-        let data = outputPipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw ReferenceToolError(description: "\(executable) exited with status \(process.terminationStatus)")
-        }
-        return String(decoding: data, as: UTF8.self)
+        return String(decoding: outcome.output, as: UTF8.self)
     }
 }
 

@@ -68,4 +68,10 @@ extern const uint32_t tally_epollrdhup;
 extern const uint32_t tally_epollet;
 extern const uint32_t tally_epollexclusive;
 
+/// Adds to `actions` the closing of every descriptor from `low` on in the child of a posix_spawn
+/// (glibc's posix_spawn_file_actions_addclosefrom_np, which Glibc's Swift module hides): a child then holds
+/// only the descriptors it was given, with nothing to list. Returns what that call returns (0, or an error
+/// number).
+int tally_spawn_file_actions_addclosefrom(void *actions, int low);
+
 #endif
