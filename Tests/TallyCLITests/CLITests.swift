@@ -248,34 +248,19 @@ import Testing
         #expect(message.contains("cannot write to standard output"))
     }
 
-    /// Runs the real executable to its end.
-    /// - Parameters:
-    ///   - arguments: The command line after `tally`.
-    ///   - environment: The whole environment it gets (`nil`: this process's).
-    /// - Returns: Its exit status and what it wrote to standard error.
-    /// Runs the `tally` executable with `environment` in place of this process's, for what ``runTally(_:input:)``
-    /// cannot give: a real exit status and environment variables.
-    /// - Returns: The exit status, standard error and standard output.
+    /// Runs the `tally` executable to its end with `environment` in place of this process's (`nil`: this
+    /// process's), for what ``runTally(_:input:)`` cannot give: a real exit status and environment variables.
+    /// Spawned through ``ChildProcess``, not Foundation's `Process`, which now and then crashes the test run.
+    /// - Returns: The exit status (the signal's number when one ended it), standard error and standard output.
     static func launch(_ arguments: [String], environment: [String: String]? = nil) throws -> (
         status: Int32, errors: String, output: String
     ) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try #require(executable(), "tally executable not found"))
-        process.arguments = arguments
-        if let environment { process.environment = environment }
-        let scratch = TemporaryDirectory()
-        let output = scratch.appending("stdout")
-        _ = FileManager.default.createFile(atPath: output, contents: nil)
-        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: output))
-        let errors = Pipe()
-        process.standardError = errors
-        try process.run()
-        let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        let printed = withExtendedLifetime(scratch) {
-            String(decoding: FileManager.default.contents(atPath: output) ?? Data(), as: UTF8.self)
-        }
-        return (process.terminationStatus, message, printed)
+        let binary = try #require(executable(), "tally executable not found")
+        let outcome = try ChildProcess.run(binary, arguments, environment: environment)
+        return (
+            outcome.exitStatus ?? outcome.signal ?? -1, String(decoding: outcome.errors, as: UTF8.self),
+            String(decoding: outcome.output, as: UTF8.self)
+        )
     }
 
     static func executable() -> String? {
