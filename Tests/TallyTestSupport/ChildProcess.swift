@@ -108,8 +108,10 @@ public enum ChildProcess {
                 sigaddset(&pipeSignal, SIGPIPE)
                 var previous = sigset_t()
                 pthread_sigmask(SIG_BLOCK, &pipeSignal, &previous)
+                // At most PIPE_BUF bytes, which a pipe ready for writing takes without blocking: a longer
+                // write would wait for the child to read, while the child may wait for its output to be read.
                 let count = input.withUnsafeBytes { bytes in
-                    write(pipes[0][1], bytes.baseAddress.map { $0 + written }, bytes.count - written)
+                    write(pipes[0][1], bytes.baseAddress.map { $0 + written }, min(bytes.count - written, 4_096))
                 }
                 let code = errno
                 if count < 0 && code == EPIPE {
@@ -124,7 +126,7 @@ public enum ChildProcess {
                     written = input.count
                 }
             }
-            for (index, pipe) in [(1, 1), (2, 2)] where watched[index].revents != 0 {
+            for pipe in [1, 2] where watched[pipe].revents != 0 {
                 let count = chunk.withUnsafeMutableBytes { read(pipes[pipe][0], $0.baseAddress, $0.count) }
                 if count > 0 {
                     if pipe == 1 { output += chunk[..<count] } else { errors += chunk[..<count] }
